@@ -1,0 +1,3 @@
+"""Faramesh Cloud: the organisational control plane next to Faramesh enforcement."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,134 @@
+"""The Log port: an ordered, partitioned, durable append-only log (Kafka semantics).
+
+Every adapter (in-memory, PostgreSQL, Kafka) passes the same contract suite in
+``tests/contracts/test_log_contract.py``. Business code sees only these types.
+
+Semantics every adapter guarantees:
+
+* ``append`` returns only once every record is durable (fsynced / acks=all), and returns
+  each record's position in input order.
+* A record's partition is ``partition_for(key, partitions)``: one stack's records (the key)
+  stay in order. The same function is used by every adapter, so positions are portable.
+* Offsets are dense per partition and start at 0.
+* A consumer belongs to a group; committed offsets are per (group, topic, partition) and a
+  new consumer of the same group resumes from them. ``seek`` moves the read position without
+  committing. Reading never commits.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """Stable partition of a key. CRC-32 so every adapter (and every language) agrees."""
+    if partitions <= 0:
+        raise ValueError("partitions must be positive")
+    return zlib.crc32(key) % partitions
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """What a producer appends."""
+
+    key: bytes
+    value: bytes
+    headers: Mapping[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What a consumer reads."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+    headers: Mapping[str, bytes]
+    timestamp_ms: int
+
+
+class LogUnavailable(Exception):
+    """The log cannot take or serve records right now; nothing was acknowledged."""
+
+
+class UnknownTopic(Exception):
+    """The topic was never created."""
+
+
+class Consumer(Protocol):
+    """One member of a consumer group, reading assigned partitions of one topic."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def group(self) -> str: ...
+
+    async def assignment(self) -> frozenset[int]:
+        """The partitions this member reads now."""
+        ...
+
+    async def poll(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Message]:
+        """Up to ``max_records`` messages after the read position; waits up to ``timeout_s``
+        for the first one. Advances the read position past what it returns."""
+        ...
+
+    async def commit(self, offsets: Mapping[int, int]) -> None:
+        """Durably store, per partition, the offset of the *next* message to read."""
+        ...
+
+    async def committed(self, partition: int) -> int | None:
+        """The committed next offset for a partition, or None if the group never committed."""
+        ...
+
+    async def seek(self, partition: int, offset: int) -> None:
+        """Move the read position of a partition (does not commit)."""
+        ...
+
+    async def seek_to_beginning(self) -> None:
+        """Replay from offset 0 on every assigned partition (does not commit)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Log(Protocol):
+    """A durable, partitioned log."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def create_topic(self, topic: str, partitions: int) -> None:
+        """Create a topic; a no-op when it exists with the same partition count."""
+        ...
+
+    async def partitions(self, topic: str) -> int:
+        """Partition count of a topic; raises UnknownTopic."""
+        ...
+
+    async def append(self, topic: str, records: Sequence[LogRecord]) -> list[Position]:
+        """Append records; returns once all are durable. Raises LogUnavailable on failure,
+        in which case the caller must assume none were stored and retry the whole batch."""
+        ...
+
+    async def end_offsets(self, topic: str) -> dict[int, int]:
+        """Per partition, the offset the next appended record will get."""
+        ...
+
+    async def consumer(self, topic: str, group: str) -> Consumer:
+        """A group member reading ``topic``. Starts at the group's committed offsets, or at
+        offset 0 for a partition the group never committed."""
+        ...

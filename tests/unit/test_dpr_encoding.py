@@ -1,0 +1,85 @@
+"""Go-JSON string escaping and created_at normalisation, beyond what the vectors cover."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from faramesh_cloud.dpr.canonical import DprFormatError, canonical_bytes, compute_record_hash, parse_record
+from faramesh_cloud.dpr.gojson import dumps, dumps_reference, encode_string
+from faramesh_cloud.dpr.timefmt import TimestampError, canonical_created_at, created_at_nanos
+
+
+@pytest.mark.parametrize(
+    ("text", "go"),
+    [
+        ("a<b>&c", r'"a\u003cb\u003e\u0026c"'),
+        ("line\u2028para\u2029", r'"line\u2028para\u2029"'),
+        ("\x01\x1f\x7f", '"\\u0001\\u001f\x7f"'),
+        ("\b\f\n\r\t", r'"\b\f\n\r\t"'),
+        ('q"b\\', r'"q\"b\\"'),
+        ("é😀", '"é😀"'),
+        ("lone\ud800", '"lone\ufffd"'),
+    ],
+)
+def test_strings_escape_like_go(text: str, go: str) -> None:
+    assert encode_string(text) == go
+    assert dumps({"k": text}) == ('{"k":' + go + "}").encode()
+
+
+@given(st.dictionaries(st.text(max_size=8), st.one_of(st.text(), st.integers(-(2**62), 2**62), st.booleans(), st.lists(st.text(), max_size=3))))
+def test_fast_path_equals_reference(obj: dict[str, object]) -> None:
+    assert dumps(obj) == dumps_reference(obj)
+
+
+@pytest.mark.parametrize(
+    ("given_", "canonical"),
+    [
+        ("2026-05-17T13:42:18.123456789Z", "2026-05-17T13:42:18.123456789Z"),
+        ("2026-05-17T13:42:18.500000000Z", "2026-05-17T13:42:18.5Z"),
+        ("2026-05-17T13:42:18.000Z", "2026-05-17T13:42:18Z"),
+        ("2026-05-17T15:42:18.0000001+02:00", "2026-05-17T13:42:18.0000001Z"),
+        ("2026-05-17T00:30:00-01:00", "2026-05-17T01:30:00Z"),
+        ("2026-01-01T00:00:00+00:30", "2025-12-31T23:30:00Z"),
+        ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z"),
+    ],
+)
+def test_created_at_is_utc_rfc3339_nano(given_: str, canonical: str) -> None:
+    assert canonical_created_at(given_) == canonical
+
+
+@pytest.mark.parametrize("bad", ["2026-05-17 13:42:18Z", "yesterday", "2026-13-01T00:00:00Z", "2026-05-17T13:42:18.1234567891Z"])
+def test_created_at_rejects_non_rfc3339(bad: str) -> None:
+    with pytest.raises(TimestampError):
+        canonical_created_at(bad)
+
+
+def test_created_at_nanos_keeps_nanoseconds() -> None:
+    assert created_at_nanos("1970-01-01T00:00:01.000000001Z") == 1_000_000_001
+    assert created_at_nanos("2026-05-17T15:42:18.5+02:00") - created_at_nanos("2026-05-17T13:42:18Z") == 500_000_000
+
+
+def test_offset_timestamps_hash_like_their_utc_form() -> None:
+    base = {"record_id": "r", "prev_record_hash": "p", "record_hash": "h", "agent_id": "a"}
+    utc = compute_record_hash({**base, "created_at": "2026-05-17T13:42:18.25Z"})
+    assert compute_record_hash({**base, "created_at": "2026-05-17T14:42:18.250+01:00"}) == utc
+
+
+def test_wrong_field_types_are_named() -> None:
+    with pytest.raises(DprFormatError, match="cascade_depth"):
+        canonical_bytes({"agent_id": "a", "cascade_depth": "2", "created_at": "2026-05-17T13:42:18Z"})
+    with pytest.raises(DprFormatError, match="credential_brokered"):
+        canonical_bytes({"agent_id": "a", "credential_brokered": 1, "created_at": "2026-05-17T13:42:18Z"})
+
+
+def test_parse_rejects_non_objects_and_garbage() -> None:
+    with pytest.raises(DprFormatError, match="JSON object"):
+        parse_record(b"[1,2]")
+    with pytest.raises(DprFormatError, match="not valid JSON"):
+        parse_record(b"{nope")
+
+
+def test_parse_maps_lone_surrogates_like_go() -> None:
+    assert parse_record(rb'{"reason":"x\ud800y"}') == {"reason": "x\ufffdy"}
+    assert parse_record(b'{"reason":"x\xffy"}') == {"reason": "x\ufffdy"}
