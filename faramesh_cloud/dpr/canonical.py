@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
+import msgspec
 import orjson
 
 from faramesh_cloud.dpr.fields import (
@@ -23,8 +24,9 @@ from faramesh_cloud.dpr.fields import (
     REQUIRED,
     Kind,
 )
-from faramesh_cloud.dpr.gojson import dumps, normalise_text
-from faramesh_cloud.dpr.timefmt import TimestampError, canonical_created_at
+from faramesh_cloud.dpr.gojson import dumps, go_escape_fixup, normalise_text
+from faramesh_cloud.dpr.meta import RecordLike
+from faramesh_cloud.dpr.timefmt import TimestampError, canonical_created_at, is_canonical_created_at
 
 Record = dict[str, Any]
 
@@ -97,36 +99,97 @@ def check_record(record: Mapping[str, Any]) -> list[str]:
     return unknown
 
 
-def is_jcs(record: Mapping[str, Any]) -> bool:
+def is_jcs(record: RecordLike) -> bool:
     algorithm = record.get("canonicalization_algorithm")
     return isinstance(algorithm, str) and algorithm.strip() == JCS_ALGORITHM
 
 
-def canonical_bytes(record: Mapping[str, Any]) -> bytes:
-    """The exact bytes the daemon hashes and signs for this record."""
-    table = HASHED_JCS if is_jcs(record) else HASHED_LEGACY
-    out: dict[str, Any] = {}
+# Hot-path tables, plain Python types (Enum hashing costs more than the rest of the work).
+_TYPES: Final[dict[str, type]] = {k: _PYTYPE[kind] for k, kind, _ in HASHED_LEGACY}
+_ALWAYS: Final = frozenset(k for k, _, omit in HASHED_LEGACY if not omit)
+_LEGACY_ORDER: Final = tuple(k for k, _, _ in HASHED_LEGACY)
+
+
+def _hashed_struct(name: str, table: tuple[tuple[str, Kind, bool], ...]) -> type[msgspec.Struct]:
+    """A msgspec Struct of the hashed subset, fields in ``table`` order: decoding the raw
+    record into it and encoding it back *is* the canonical form (omit_defaults drops the
+    omit-when-empty fields), done in C. Always-present fields are required, so a record
+    missing one (Go would use "") falls back to the mapping path."""
+    pytypes: dict[Kind, Any] = {Kind.STR: str, Kind.INT: int, Kind.BOOL: bool, Kind.STR_LIST: list[str]}
+    defaults: dict[Kind, Any] = {Kind.STR: "", Kind.INT: 0, Kind.BOOL: False}
+    fields: list[Any] = []
     for key, kind, omit in table:
-        value = record.get(key)
-        if value is None:
-            if omit:
+        if not omit:
+            fields.append((key, pytypes[kind]))
+        elif kind is Kind.STR_LIST:
+            fields.append((key, pytypes[kind], msgspec.field(default_factory=list)))
+        else:
+            fields.append((key, pytypes[kind], defaults[kind]))
+    return msgspec.defstruct(name, fields, omit_defaults=True, kw_only=True)
+
+
+_LEGACY_DECODER: Final = msgspec.json.Decoder(_hashed_struct("HashedLegacy", HASHED_LEGACY))
+_JCS_DECODER: Final = msgspec.json.Decoder(_hashed_struct("HashedJcs", HASHED_JCS))
+_ENCODER: Final = msgspec.json.Encoder()
+
+
+def canonical_bytes(record: RecordLike, raw: bytes | None = None) -> bytes:
+    """The exact bytes the daemon hashes and signs for this record.
+
+    ``raw``, when given, must be the JSON text ``record`` was parsed from: the hashed subset is
+    then decoded and re-encoded in C (about 4x faster). Anything unusual (a missing field, a
+    null, a lone surrogate, invalid UTF-8) takes the mapping path, which has Go's semantics
+    and precise errors. Duplicate keys resolve last-wins on both paths, as in Go.
+    """
+    if raw is not None:
+        decoder = _JCS_DECODER if is_jcs(record) else _LEGACY_DECODER
+        try:
+            hashed: Any = decoder.decode(raw)
+        except (msgspec.DecodeError, ValueError):
+            pass
+        else:
+            if not is_canonical_created_at(hashed.created_at):
+                try:
+                    hashed.created_at = canonical_created_at(hashed.created_at)
+                except TimestampError as exc:
+                    raise DprFormatError(str(exc), "created_at") from None
+            return go_escape_fixup(_ENCODER.encode(hashed))
+    if not isinstance(record, Mapping):  # a lean view: the mapping path needs every field
+        if raw is None:
+            raise TypeError("canonical_bytes of a RecordMeta needs the raw JSON")
+        record = parse_record(raw)
+    return _canonical_from_mapping(record)
+
+
+def _canonical_from_mapping(record: Mapping[str, Any]) -> bytes:
+    """The exact bytes the daemon hashes and signs for this record.
+
+    Written as comprehensions over the record's own keys: this is the verifier's hot loop.
+    A falsy value of the wrong type in an omit-when-empty field is dropped like an empty
+    one (the daemon could not have written it, and ``check_record`` rejects it at ingest).
+    """
+    out = {k: v for k, v in record.items() if k in _TYPES and (v or k in _ALWAYS)}
+    for key, value in out.items():
+        if type(value) is not _TYPES[key]:
+            if value is None:  # JSON null decodes to Go's zero value
+                out[key] = ""
                 continue
-            value = ""  # every always-present hashed field is a string
-        elif type(value) is not _PYTYPE[kind]:
             raise DprFormatError(
-                f"field {key!r} must be a JSON {kind.value}, got {type(value).__name__}", key
+                f"field {key!r} must be a JSON {KIND_OF[key].value}, got {type(value).__name__}", key
             )
-        elif omit and not value:
-            continue
-        if key == "created_at":
-            try:
-                value = canonical_created_at(value)
-            except TimestampError as exc:
-                raise DprFormatError(str(exc), key) from None
-        elif kind is Kind.STR_LIST and any(type(v) is not str for v in value):
-            raise DprFormatError(f"field {key!r} must be a list of strings", key)
-        out[key] = value
-    return dumps(out)
+    if not _ALWAYS <= out.keys():
+        for key in _ALWAYS - out.keys():
+            out[key] = ""
+    try:
+        out["created_at"] = canonical_created_at(out["created_at"])
+    except TimestampError as exc:
+        raise DprFormatError(str(exc), "created_at") from None
+    path = out.get("cascade_path")
+    if path is not None and any(type(v) is not str for v in path):
+        raise DprFormatError("field 'cascade_path' must be a list of strings", "cascade_path")
+    if is_jcs(record):
+        return dumps(dict(sorted(out.items())))
+    return dumps({k: out[k] for k in _LEGACY_ORDER if k in out})
 
 
 def hash_bytes(canonical: bytes) -> str:

@@ -9,9 +9,9 @@ would collide), and a parent is looked up in the same agent first, then in any a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from faramesh_cloud.dpr.meta import RecordLike
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class CascadeChecker:
         self._by_token: dict[str, _Defer] = {}
         self._issues: list[CascadeIssue] = []
 
-    def add(self, record: Mapping[str, Any], index: int) -> None:
+    def add(self, record: RecordLike, index: int) -> None:
         token = record.get("defer_token") or ""
         if not token:
             return

@@ -11,13 +11,22 @@ successor links to.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from faramesh_cloud.dpr.canonical import DprFormatError, canonical_bytes, genesis_prev_hash, hash_bytes
+import msgspec
+
+from faramesh_cloud.dpr.canonical import (
+    DprFormatError,
+    canonical_bytes,
+    genesis_prev_hash,
+    hash_bytes,
+)
 from faramesh_cloud.dpr.cascade import CascadeChecker
+from faramesh_cloud.dpr.fields import REQUIRED
+from faramesh_cloud.dpr.meta import RecordLike, to_meta
 from faramesh_cloud.dpr.signatures import SignatureStatus, check_ed25519, check_hmac
 
 
@@ -66,8 +75,7 @@ class AgentChain:
     seen: dict[str, int] = field(default_factory=dict)  # record_hash -> index
 
 
-@dataclass(frozen=True, slots=True)
-class RecordResult:
+class RecordResult(NamedTuple):
     record_hash_valid: bool
     ed25519: SignatureStatus
     hmac: SignatureStatus | None
@@ -89,32 +97,41 @@ class ChainVerifier:
         self.findings: list[Finding] = []
         self.records = 0
         self._cascade = CascadeChecker()
+        self._defer_where: dict[int, str] = {}
 
-    def _find(self, kind: FindingKind, rec: Mapping[str, Any], index: int, where: str, msg: str) -> None:
+    def _find(self, kind: FindingKind, rec: RecordLike, index: int, where: str, msg: str) -> None:
         agent = str(rec.get("agent_id", ""))
         self.findings.append(Finding(kind, agent, str(rec.get("record_id", "")), index, where, msg))
         chain = self.chains.get(agent)
         if chain is not None:
             chain.findings += 1
 
+    def wal_corrupt(self, offset: int, reason: str, unread_bytes: int) -> None:
+        """Report a WAL that is damaged before its end (not a torn tail)."""
+        self.findings.append(Finding(FindingKind.WAL_CORRUPT, "", "", self.records, f"byte offset {offset}",
+                                     f"{reason}; {unread_bytes} bytes after it were not read, as the daemon "
+                                     "would not read them either"))
+
     def malformed(self, index: int, where: str, message: str) -> None:
         """Report an input item that is not a DPR at all."""
         self.findings.append(Finding(FindingKind.MALFORMED, "", "", index, where, message))
 
-    def add(self, rec: Mapping[str, Any], index: int, where: str = "") -> RecordResult | None:
-        """Verify one record in arrival order. Returns None when it is not a usable DPR."""
-        where = where or f"record {index}"
+    def add(self, rec: RecordLike, index: int, where: str = "", raw: bytes | None = None) -> RecordResult | None:
+        """Verify one record (a dict or a ``RecordMeta``) in arrival order. ``raw``, if given,
+        is the JSON text ``rec`` was parsed from (faster canonicalisation). Returns None when
+        it is not a usable DPR (reported as a ``malformed_record`` finding)."""
         try:
-            canonical = canonical_bytes(rec)
-        except DprFormatError as exc:
-            self.malformed(index, where, f"not a DPR: {exc}")
+            meta = to_meta(rec)
+            missing = [name for name in REQUIRED if not getattr(meta, name)]
+            if missing:
+                raise DprFormatError(f"missing required field(s) {', '.join(missing)}")
+            canonical = canonical_bytes(rec, raw)
+        except (DprFormatError, msgspec.ValidationError) as exc:
+            self.malformed(index, where or f"record {index}", f"not a DPR: {exc}")
             return None
-        agent = rec.get("agent_id")
-        stored = rec.get("record_hash")
-        prev = rec.get("prev_record_hash")
-        if not (isinstance(agent, str) and agent and isinstance(stored, str) and isinstance(prev, str)):
-            self.malformed(index, where, "not a DPR: agent_id, record_hash and prev_record_hash are required strings")
-            return None
+        agent = meta.agent_id
+        stored = meta.record_hash
+        prev = meta.prev_record_hash
         self.records += 1
         chain = self.chains.get(agent)
         if chain is None:
@@ -122,55 +139,62 @@ class ChainVerifier:
         computed = hash_bytes(canonical)
         hash_ok = computed == stored
         if not hash_ok:
-            self._find(FindingKind.RECORD_HASH_MISMATCH, rec, index, where,
+            self._find(FindingKind.RECORD_HASH_MISMATCH, meta, index, where or f"record {index}",
                        f"record_hash {stored} does not match the recomputed {computed}: a hashed field was changed")
-        if stored in chain.seen:
-            self._find(FindingKind.DUPLICATE, rec, index, where,
-                       f"repeat of the record at index {chain.seen[stored]} (same record_hash); "
+        seen = chain.seen
+        if stored in seen:
+            self._find(FindingKind.DUPLICATE, meta, index, where or f"record {index}",
+                       f"repeat of the record at index {seen[stored]} (same record_hash); "
                        "not counted again in the chain")
             return RecordResult(hash_ok, SignatureStatus.UNSIGNED, None, True)
-        self._link(chain, rec, prev, index, where)
-
+        if prev != chain.tip:
+            self._link(chain, meta, prev, index, where or f"record {index}")
         chain.tip = stored
-        chain.seen[stored] = index
+        seen[stored] = index
         chain.length += 1
         if chain.first_index < 0:
             chain.first_index = index
-            chain.first_created_at = str(rec.get("created_at", ""))
+            chain.first_created_at = meta.created_at
         chain.last_index = index
-        chain.last_record_id = str(rec.get("record_id", ""))
-        chain.last_created_at = str(rec.get("created_at", ""))
-        lamport = rec.get("lamport_seq")
-        if isinstance(lamport, int):
-            chain.last_lamport = lamport
+        chain.last_record_id = meta.record_id
+        chain.last_created_at = meta.created_at
+        if meta.lamport_seq:
+            chain.last_lamport = meta.lamport_seq
 
         ed = SignatureStatus.UNSIGNED
         mac: SignatureStatus | None = None
         if self._check_signatures:
-            ed = check_ed25519(rec, canonical, self._trusted)
-            chain.signatures[ed.value] = chain.signatures.get(ed.value, 0) + 1
-            if ed is SignatureStatus.INVALID:
-                self._find(FindingKind.BAD_SIGNATURE, rec, index, where,
-                           "Ed25519 signature does not verify over the canonical bytes")
-            elif ed is SignatureStatus.UNTRUSTED:
-                self._find(FindingKind.UNTRUSTED_SIGNER, rec, index, where,
-                           f"signed by {rec.get('signer_public_key')}, which is not a trusted key")
+            ed = self._signatures(chain, meta, canonical, index, where or f"record {index}")
             if self._hmac_key is not None:
-                mac = check_hmac(rec, self._hmac_key)
+                mac = check_hmac(meta, self._hmac_key)
                 if mac is SignatureStatus.INVALID:
-                    self._find(FindingKind.BAD_HMAC, rec, index, where, "hmac_signature does not verify")
-        self._cascade.add(rec, index)
+                    self._find(FindingKind.BAD_HMAC, meta, index, where or f"record {index}",
+                               "hmac_signature does not verify")
+        if meta.defer_token:
+            self._defer_where[index] = where or f"record {index}"
+            self._cascade.add(meta, index)
         return RecordResult(hash_ok, ed, mac, False)
 
-    def _link(self, chain: AgentChain, rec: Mapping[str, Any], prev: str, index: int, where: str) -> None:
+    def _signatures(self, chain: AgentChain, rec: RecordLike, canonical: bytes, index: int,
+                    where: str) -> SignatureStatus:
+        ed = check_ed25519(rec, canonical, self._trusted)
+        chain.signatures[ed.value] = chain.signatures.get(ed.value, 0) + 1
+        if ed is SignatureStatus.INVALID:
+            self._find(FindingKind.BAD_SIGNATURE, rec, index, where,
+                       "Ed25519 signature does not verify over the canonical bytes")
+        elif ed is SignatureStatus.UNTRUSTED:
+            self._find(FindingKind.UNTRUSTED_SIGNER, rec, index, where,
+                       f"signed by {rec.get('signer_public_key')}, which is not a trusted key")
+        return ed
+
+    def _link(self, chain: AgentChain, rec: RecordLike, prev: str, index: int, where: str) -> None:
+        """Classify a prev_record_hash that is not the current tip (or the first record)."""
         if chain.tip is None:
             chain.segments = 1
             if prev != chain.genesis:
                 self._find(FindingKind.INVALID_GENESIS, rec, index, where,
                            f"first record of agent {chain.agent_id!r} has prev_record_hash {prev}, "
                            f"want the genesis hash {chain.genesis}")
-            return
-        if prev == chain.tip:
             return
         if prev == chain.genesis:
             chain.segments += 1
@@ -183,7 +207,7 @@ class ChainVerifier:
         else:
             hint = ""
             lamport = rec.get("lamport_seq")
-            if isinstance(lamport, int) and chain.last_lamport and lamport > chain.last_lamport + 1:
+            if lamport and chain.last_lamport and lamport > chain.last_lamport + 1:
                 hint = f"; lamport_seq jumps {chain.last_lamport} -> {lamport}, so {lamport - chain.last_lamport - 1} record(s) are missing"
             self._find(FindingKind.GAP, rec, index, where,
                        f"prev_record_hash {prev} is no record seen; want {chain.tip}{hint}")
@@ -192,12 +216,13 @@ class ChainVerifier:
         """Run the whole-input checks (cascade) and return every finding, in input order."""
         for issue in self._cascade.finish():
             self.findings.append(Finding(FindingKind.CASCADE, issue.agent_id, issue.record_id,
-                                         issue.index, f"record {issue.index}", issue.message))
+                                         issue.index, self._defer_where.get(issue.index, f"record {issue.index}"),
+                                         issue.message))
         self.findings.sort(key=lambda f: f.index)
         return self.findings
 
 
-def verify_records(records: Iterable[Mapping[str, Any]], **options: Any) -> ChainVerifier:
+def verify_records(records: Iterable[RecordLike], **options: Any) -> ChainVerifier:
     """Convenience: verify an in-memory sequence of parsed records."""
     verifier = ChainVerifier(**options)
     for index, rec in enumerate(records):

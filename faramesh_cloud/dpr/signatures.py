@@ -7,12 +7,13 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from enum import StrEnum
-from typing import Any
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
+
+from faramesh_cloud.dpr.meta import RecordLike
 
 
 class SignatureStatus(StrEnum):
@@ -39,7 +40,7 @@ def key_id(public_key_b64: str) -> str:
 
 
 def check_ed25519(
-    record: Mapping[str, Any],
+    record: RecordLike,
     canonical: bytes,
     trusted_keys: Collection[str] | None = None,
 ) -> SignatureStatus:
@@ -66,7 +67,7 @@ def check_ed25519(
     return SignatureStatus.VALID
 
 
-def check_hmac(record: Mapping[str, Any], key: bytes) -> SignatureStatus:
+def check_hmac(record: RecordLike, key: bytes) -> SignatureStatus:
     mac = record.get("hmac_signature")
     if not mac:
         return SignatureStatus.UNSIGNED

@@ -8,7 +8,7 @@ through untouched; values with an offset are converted to UTC.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _CANONICAL = re.compile(
     r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
@@ -23,9 +23,13 @@ class TimestampError(ValueError):
     """A created_at value that is not RFC 3339."""
 
 
+def is_canonical_created_at(value: str) -> bool:
+    return _CANONICAL.match(value) is not None and value[8:10] <= "28"
+
+
 def canonical_created_at(value: str) -> str:
     """Return ``value`` in the daemon's hashed form, or raise TimestampError."""
-    if _CANONICAL.match(value) and value[8:10] <= "28":
+    if is_canonical_created_at(value):
         return value  # the common case: already what a Go daemon writes
     m = _ANY.match(value)
     if m is None:
@@ -35,7 +39,7 @@ def canonical_created_at(value: str) -> str:
     year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
     fraction = (m.group(7) or "").rstrip("0")
     try:
-        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError as exc:
         raise TimestampError(f"created_at {value!r}: {exc}") from None
     if m.group(8) is None:
@@ -51,8 +55,8 @@ def created_at_nanos(value: str) -> int:
     """Nanoseconds since the Unix epoch of a canonical created_at (for indexing)."""
     canonical = canonical_created_at(value)
     seconds_part, _, rest = canonical[:-1].partition(".")
-    moment = datetime.strptime(seconds_part, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    moment = datetime.strptime(seconds_part, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     nanos = int((rest + "000000000")[:9]) if rest else 0
-    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
     delta = moment - epoch
     return (delta.days * 86400 + delta.seconds) * 1_000_000_000 + nanos

@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 MAGIC = 0x4657414C
 HEADER = struct.Struct("<IBII")
@@ -31,8 +32,7 @@ class StopKind(StrEnum):
     CORRUPT = "corrupt"
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):  # a NamedTuple: built once per frame on the hot path
     offset: int
     version: int
     payload: bytes
@@ -72,6 +72,12 @@ class WalReader:
         self.good_bytes = 0
 
     def __iter__(self) -> Iterator[Frame]:
+        try:
+            yield from self._frames()
+        finally:
+            self._data.release()  # an mmap cannot close while a view of it is alive
+
+    def _frames(self) -> Iterator[Frame]:
         data = self._data
         size = len(data)
         offset = 0

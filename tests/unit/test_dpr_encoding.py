@@ -83,3 +83,26 @@ def test_parse_rejects_non_objects_and_garbage() -> None:
 def test_parse_maps_lone_surrogates_like_go() -> None:
     assert parse_record(rb'{"reason":"x\ud800y"}') == {"reason": "x\ufffdy"}
     assert parse_record(b'{"reason":"x\xffy"}') == {"reason": "x\ufffdy"}
+
+
+RAW_CASES = [
+    # missing always-present fields, nulls, offsets, unicode, duplicates, wrong-typed falsy values
+    b'{"record_id":"r","prev_record_hash":"p","record_hash":"h","agent_id":"a","created_at":"2026-05-17T13:42:18Z"}',
+    b'{"schema_version":"dpr/2.0","canonicalization_algorithm":"jcs-rfc8785-v1","record_id":"r","prev_record_hash":"p","agent_id":"a<&>","session_id":"s\\u2028","tool_id":"t","intercept_adapter":"sdk","effect":"PERMIT","matched_rule_id":"","reason_code":"","policy_version":"v","args_structural_sig":"{}","cascade_path":["x","y"],"cascade_depth":2,"network_port":-1,"credential_brokered":true,"created_at":"2026-05-17T15:42:18.100+02:00"}',
+    b'{"schema_version":"dpr/2.0","canonicalization_algorithm":" jcs-rfc8785-v1 ","record_id":"r","prev_record_hash":"p","agent_id":"a","session_id":null,"tool_id":"t","intercept_adapter":"sdk","effect":"PERMIT","effect":"DENY","matched_rule_id":"m","reason_code":"c","policy_version":"v","args_structural_sig":"{}","fpl_version":null,"created_at":"2026-05-17T13:42:18.000000001Z"}',
+    b'{"schema_version":"dpr/1.0","record_id":"r","prev_record_hash":"p","agent_id":"\\ud800x","session_id":"s","tool_id":"t","intercept_adapter":"sdk","effect":"PERMIT","matched_rule_id":"m","reason_code":"c","policy_version":"v","args_structural_sig":"{}","created_at":"2026-02-28T23:59:59.9Z"}',
+]
+
+
+@pytest.mark.parametrize("raw", RAW_CASES)
+def test_raw_fast_path_equals_mapping_path(raw: bytes) -> None:
+    record = parse_record(raw)
+    assert canonical_bytes(record, raw) == canonical_bytes(record)
+
+
+def test_raw_fast_path_on_every_vector_line(vectors_dir) -> None:  # type: ignore[no-untyped-def]
+    for path in sorted(vectors_dir.glob("dpr_chain_*.jsonl")):
+        for line in path.read_bytes().splitlines():
+            if line.strip():
+                record = parse_record(line)
+                assert canonical_bytes(record, line) == canonical_bytes(record), path.name

@@ -194,3 +194,22 @@ def test_torn_tail_is_cut_at_the_last_good_frame(vectors_dir: Path, expected: di
     assert reader.stop.kind is StopKind.TORN_TAIL
     assert reader.stop.offset == info["good_prefix_bytes"]
     assert reader.stop.unread_bytes == info["size"] - info["good_prefix_bytes"]
+
+
+@pytest.mark.parametrize("name", ["dpr_chain_valid_jcs.jsonl", "dpr_chain_valid_legacy.jsonl", "dpr_chain_valid_multi_agent.jsonl"])
+def test_builder_reproduces_daemon_lines_byte_for_byte(vectors_dir: Path, expected: dict[str, Any], name: str) -> None:
+    from faramesh_cloud.dpr.builder import seal, to_go_json
+
+    seed = bytes.fromhex(expected["keys"]["ed25519_seed_hex"])
+    hmac_key = expected["keys"]["hmac_key_ascii"].encode()
+    lines = [l for l in (vectors_dir / name).read_bytes().splitlines() if l.strip()]
+    for line in lines:
+        record = parse_record(line)
+        assert to_go_json(record) == line
+        resealed = seal(
+            record,
+            record["prev_record_hash"],
+            ed25519_seed=seed if record.get("signature") else None,
+            hmac_key=hmac_key if record.get("hmac_signature") else None,
+        )
+        assert to_go_json(resealed) == line

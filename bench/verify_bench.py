@@ -1,0 +1,101 @@
+"""Benchmark: `faramesh-cloud verify` throughput on a 1M-record WAL, against this machine's
+own ceiling measured in the same run (the bare decode + canonicalise + SHA-256 loop).
+
+    python bench/verify_bench.py [--records 1000000] [--agents 50]
+
+Writes bench/out/verify-<n>.wal once (reused on later runs), then reports records/s for
+(a) the ceiling loop, (b) the full verifier without signatures, (c) the CLI end to end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from faramesh_cloud.dpr.builder import to_go_json  # noqa: E402
+from faramesh_cloud.dpr.canonical import canonical_bytes  # noqa: E402
+from faramesh_cloud.dpr.chain import ChainVerifier  # noqa: E402
+from faramesh_cloud.dpr.wal import WalReader, encode_frame  # noqa: E402
+from faramesh_cloud.simulator.records import AgentWriter  # noqa: E402
+from faramesh_cloud.sources import open_source  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def generate(path: Path, records: int, agents: int) -> None:
+    rng = random.Random(42)
+    seed = hashlib.sha256(b"bench-seed").digest()
+    writers = [AgentWriter(f"agent-{i:03d}", rng, ed25519_seed=seed, hmac_key=b"k", signed_share=0.05)
+               for i in range(agents)]
+    ns = 1_779_000_000_000_000_000
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as out:
+        for i in range(records):
+            ns += rng.randrange(1, 5_000_000)
+            out.write(encode_frame(to_go_json(writers[rng.randrange(agents)].next(ns))))
+            if i % 100_000 == 0:
+                print(f"  generated {i:,}", file=sys.stderr)
+    os.replace(tmp, path)
+
+
+def ceiling(path: Path) -> float:
+    data = path.read_bytes()
+    started = time.process_time()
+    n = 0
+    for frame in WalReader(data):
+        hashlib.sha256(canonical_bytes(orjson.loads(frame.payload), frame.payload)).hexdigest()
+        n += 1
+    return n / (time.process_time() - started)
+
+
+def verifier(path: Path) -> float:
+    started = time.process_time()
+    v = ChainVerifier(check_signatures=False)
+    with open_source(path, lean=True) as source:
+        for item in source:
+            if item.record is not None:
+                v.add(item.record, item.index, item.where, item.raw)
+    findings = v.finish()
+    assert not findings, findings[:3]
+    return v.records / (time.process_time() - started)
+
+
+def cli(path: Path, records: int) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "faramesh_cloud", "verify", str(path), "--skip-signatures"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return records / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"verify-{args.records}.wal"
+    if not path.exists():
+        generate(path, args.records, args.agents)
+    print(f"file: {path} ({path.stat().st_size / 1e6:.0f} MB, {args.records:,} records, {args.agents} agents)")
+    rows = []
+    for _ in range(args.runs):
+        rows.append((ceiling(path), verifier(path), cli(path, args.records)))
+    med = [sorted(col)[len(col) // 2] for col in zip(*rows)]
+    print(f"ceiling (decode+canonicalise+sha256, CPU time): {med[0]:,.0f} records/s")
+    print(f"verifier, no signatures (CPU time):             {med[1]:,.0f} records/s  ({med[1] / med[0]:.0%} of ceiling)")
+    print(f"CLI end to end, wall clock incl. start-up:      {med[2]:,.0f} records/s  ({med[2] / med[0]:.0%} of ceiling)")
+
+
+if __name__ == "__main__":
+    main()

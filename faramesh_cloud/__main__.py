@@ -1,0 +1,3 @@
+from faramesh_cloud.cli.main import main
+
+main()

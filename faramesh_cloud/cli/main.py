@@ -1,0 +1,40 @@
+"""The ``faramesh-cloud`` command. Subcommands live in their own modules and are imported
+only when run, so ``faramesh-cloud verify`` does not pay for gRPC, chDB or PostgreSQL."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+# name -> (module, attribute): resolved lazily by LazyGroup.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "verify": ("faramesh_cloud.cli.verify", "verify"),
+    "up": ("faramesh_cloud.cli.up", "up"),
+    "serve": ("faramesh_cloud.cli.up", "serve"),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module = importlib.import_module(target[0])
+        command: click.Command = getattr(module, target[1])
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="faramesh-cloud")
+def cli() -> None:
+    """Faramesh Cloud: fleet visibility, approvals, the verified DPR replica, compliance
+    evidence and the registry, next to Faramesh enforcement and never in it."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return cli.main(args=argv, prog_name="faramesh-cloud")

@@ -1,0 +1,134 @@
+"""Read DPRs from files a daemon produced: a JSONL export or a binary ``faramesh.wal``.
+
+Yields every item in file order, with a human position ("line 12", "byte offset 2218"),
+so that callers (``verify``, ``import-wal``) can report precisely and keep going. Files are
+memory-mapped, read-only: nothing here ever writes to the input.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from faramesh_cloud.dpr.canonical import DprFormatError, parse_record
+from faramesh_cloud.dpr.meta import RecordMeta, decode_meta
+from faramesh_cloud.dpr.wal import (
+    VERSION_CONTROL,
+    WalFormatError,
+    WalReader,
+    WalStop,
+    looks_like_wal,
+)
+
+
+class SourceError(Exception):
+    """The file cannot be read as DPRs at all (exit code 2 in the CLI)."""
+
+
+class Item(NamedTuple):
+    """One DPR (``record``), one control frame (``control``) or one unreadable entry (``error``)."""
+
+    index: int
+    where: str
+    record: dict[str, Any] | RecordMeta | None = None
+    control: dict[str, Any] | None = None
+    error: str | None = None
+    raw: bytes = b""
+
+
+class DprSource:
+    """``lean=True`` yields ``RecordMeta`` views instead of full dicts where it can: enough
+    for verification, several times cheaper to decode."""
+
+    def __init__(self, path: Path, data: bytes | mmap.mmap, lean: bool = False) -> None:
+        self.path = path
+        self._decode = _decode_lean if lean else parse_record
+        self._data = data
+        self.format = "wal" if looks_like_wal(bytes(data[:4])) else "jsonl"
+        self.stop: WalStop | None = None
+        self.size = len(data)
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[Item]:
+        return self._wal() if self.format == "wal" else self._jsonl()
+
+    def _wal(self) -> Iterator[Item]:
+        reader = WalReader(self._data)
+        index = 0
+        try:
+            for frame in reader:
+                self.bytes_read = reader.good_bytes
+                where = f"byte offset {frame.offset}"
+                if frame.version == VERSION_CONTROL:
+                    try:
+                        yield Item(-1, where, control=parse_record(frame.payload), raw=frame.payload)
+                    except DprFormatError as exc:
+                        yield Item(-1, where, error=f"control frame is not JSON: {exc}")
+                    continue
+                try:
+                    yield Item(index, where, record=self._decode(frame.payload), raw=frame.payload)
+                except DprFormatError as exc:
+                    yield Item(index, where, error=str(exc), raw=frame.payload)
+                index += 1
+        except WalFormatError as exc:
+            raise SourceError(f"{self.path}: {exc}") from None
+        self.stop = reader.stop
+
+    def _jsonl(self) -> Iterator[Item]:
+        data = self._data
+        start = 0
+        line_no = 0
+        index = 0
+        size = len(data)
+        while start < size:
+            end = data.find(b"\n", start)
+            if end < 0:
+                end = size
+            line = data[start:end]
+            line_no += 1
+            start = end + 1
+            self.bytes_read = min(start, size)
+            if not line.strip():
+                continue
+            if index == 0 and not line.lstrip().startswith(b"{"):
+                raise SourceError(
+                    f"{self.path}: line {line_no} is neither a JSON object nor a WAL frame; "
+                    "pass a JSONL export (one DPR per line) or a faramesh.wal file"
+                )
+            try:
+                yield Item(index, f"line {line_no}", record=self._decode(line), raw=line)
+            except DprFormatError as exc:
+                yield Item(index, f"line {line_no}", error=str(exc), raw=line)
+            index += 1
+
+
+def _decode_lean(raw: bytes) -> dict[str, Any] | RecordMeta:
+    meta = decode_meta(raw)
+    return meta if meta is not None else parse_record(raw)
+
+
+@contextmanager
+def open_source(path: str | os.PathLike[str], *, lean: bool = False) -> Iterator[DprSource]:
+    """Open a JSONL export or WAL read-only. Raises SourceError with a one-line reason."""
+    p = Path(path)
+    try:
+        handle = p.open("rb")
+    except FileNotFoundError:
+        raise SourceError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise SourceError(f"{p}: is a directory; pass the faramesh.wal file or a .jsonl export inside it") from None
+    except PermissionError:
+        raise SourceError(f"{p}: permission denied; run as a user who can read it") from None
+    except OSError as exc:
+        raise SourceError(f"{p}: cannot open: {exc.strerror}") from None
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            yield DprSource(p, b"", lean)
+            return
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield DprSource(p, data, lean)
