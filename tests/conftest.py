@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.kafka",
     "tests.fixtures.logs",
+    "tests.fixtures.olap",
 ]
 
 VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "interop" / "vectors"

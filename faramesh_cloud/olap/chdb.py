@@ -1,0 +1,277 @@
+"""ChdbOlap: the Olap port on chDB, ClickHouse's engine running inside this process.
+
+Embedded mode's DPR index. One process owns a data dir (chDB locks ``<dir>/status``), and a
+process can have only one chDB data dir open at a time (a second, different dir is refused
+until every session on the first is closed). Within the owning process this adapter keeps
+two sessions on the dir: a writer (commands and inserts, serialised by a lock, because a
+streaming insert blocks its session) and a reader (queries; chDB sessions are thread-safe),
+so readers are never blocked behind a bulk insert.
+
+Inserts stream ``JSONCompactEachRow`` lines encoded with orjson through
+``Session.send_insert`` (see bench/PERF-CEILINGS section 4: the fastest path from Python).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import math
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, tzinfo
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from faramesh_cloud.olap.decode import row_converter
+from faramesh_cloud.olap.params import bind
+from faramesh_cloud.olap.port import OlapError, OlapUnavailable, Params, QueryResult
+from faramesh_cloud.olap.types import TypeNode, parse_type
+
+
+class _Result(Protocol):
+    def bytes(self) -> bytes: ...
+
+
+class _Inserter(Protocol):
+    def append(self, data: bytes) -> None: ...
+
+    def finish(self) -> object: ...
+
+    def cancel(self) -> None: ...
+
+
+class _Session(Protocol):
+    """The part of ``chdb.session.Session`` this adapter uses (chdb ships no type hints)."""
+
+    def query(
+        self, sql: str, fmt: str = ..., udf_path: str = ..., params: dict[str, str] | None = ...
+    ) -> _Result: ...
+
+    def send_insert(self, query: str, fmt: str = ...) -> _Inserter: ...
+
+    def close(self) -> None: ...
+
+
+_READER_SETTINGS = (
+    "output_format_json_quote_64bit_integers = 1",
+    "output_format_json_quote_decimals = 1",
+    "output_format_json_quote_denormals = 1",
+    "output_format_json_validate_utf8 = 1",
+)
+_INSERT_SETTINGS = (
+    "SETTINGS async_insert = 0, date_time_input_format = 'best_effort', "
+    "input_format_null_as_default = 0"  # None into a non-Nullable column is an error, not 0
+)
+_FLOATS = frozenset({"Float32", "Float64", "BFloat16"})
+
+
+def quote_identifier(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def quote_table(table: str) -> str:
+    """``db.table`` or ``table``, each part quoted."""
+    return ".".join(quote_identifier(part) for part in table.split("."))
+
+
+class ChdbOlap:
+    """The Olap port on an in-process chDB data dir (persistent)."""
+
+    def __init__(self, data_dir: str | Path, *, insert_chunk_rows: int = 10_000) -> None:
+        self._dir = Path(data_dir).resolve()
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._chunk = insert_chunk_rows
+        self._write_lock = threading.Lock()
+        self._float_columns: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        self._writer = _open_session(self._dir)
+        try:
+            self._reader = _open_session(self._dir)
+            for setting in _READER_SETTINGS:
+                self._reader.query(f"SET {setting}", "CSV")
+            self._default_tz = _server_timezone(self._reader)
+        except BaseException:
+            self._writer.close()
+            raise
+        self._closed = False
+
+    @property
+    def data_dir(self) -> Path:
+        return self._dir
+
+    def command(self, sql: str, params: Params | None = None) -> None:
+        with self._write_lock:
+            self._float_columns.clear()  # DDL may have changed column types
+            _run(self._live(self._writer), sql, "CSV", params)
+
+    def query(self, sql: str, params: Params | None = None) -> QueryResult:
+        raw = _run(self._live(self._reader), sql, "JSONCompact", params)
+        if not raw.strip():
+            return QueryResult((), [])
+        doc = orjson.loads(raw)
+        meta = doc["meta"]
+        convert = row_converter([m["type"] for m in meta], self._default_tz)
+        return QueryResult(tuple(m["name"] for m in meta), [convert(r) for r in doc["data"]])
+
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        names = tuple(columns)
+        statement = (
+            f"INSERT INTO {quote_table(table)} ({', '.join(map(quote_identifier, names))}) "
+            f"{_INSERT_SETTINGS}"
+        )
+        with self._write_lock:
+            writer = self._live(self._writer)
+            floats = self._floats_of(table, names)
+            encode = _row_encoder(floats)
+            try:
+                inserter = writer.send_insert(statement, "JSONCompactEachRow")
+            except RuntimeError as exc:
+                raise OlapError(str(exc)) from None
+            try:
+                chunk: list[bytes] = []
+                for row in rows:
+                    chunk.append(encode(row))
+                    if len(chunk) >= self._chunk:
+                        inserter.append(b"\n".join(chunk) + b"\n")
+                        chunk.clear()
+                if chunk:
+                    inserter.append(b"\n".join(chunk) + b"\n")
+                inserter.finish()
+            except RuntimeError as exc:
+                inserter.cancel()
+                raise OlapError(str(exc)) from None
+            except TypeError as exc:  # orjson.JSONEncodeError: a value JSON cannot carry
+                inserter.cancel()
+                raise OlapError(f"cannot insert into {table}: {exc}") from None
+            except BaseException:
+                inserter.cancel()
+                raise
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._reader.close()
+            self._writer.close()
+
+    def _live(self, session: _Session) -> _Session:
+        if self._closed:
+            raise OlapError(f"the chDB store at {self._dir} is closed; open a new ChdbOlap")
+        return session
+
+    def _floats_of(self, table: str, names: tuple[str, ...]) -> list[int]:
+        """Indexes of the inserted columns holding floats (NaN/inf need quoting in JSON)."""
+        key = (table, names)
+        if key not in self._float_columns:
+            db, _, name = table.rpartition(".")
+            described = _run(
+                self._writer,
+                "SELECT name, type FROM system.columns WHERE database = "
+                "if({db:String} = '', currentDatabase(), {db:String}) AND table = {t:String}",
+                "JSONCompact",
+                {"db": db, "t": name},
+            )
+            types = {n: t for n, t in orjson.loads(described)["data"]} if described.strip() else {}
+            self._float_columns[key] = [
+                i for i, n in enumerate(names) if n in types and _holds_float(parse_type(types[n]))
+            ]
+        return self._float_columns[key]
+
+
+def _open_session(data_dir: Path) -> _Session:
+    from chdb.session import Session
+
+    try:
+        session: _Session = Session(str(data_dir))  # type: ignore[no-untyped-call]
+        return session
+    except RuntimeError as exc:
+        raise _open_error(data_dir, exc) from None
+
+
+def _open_error(data_dir: Path, exc: RuntimeError) -> OlapUnavailable:
+    message = str(exc)
+    if "already initialized with path" in message:
+        return OlapUnavailable(
+            f"this process already has another chDB data dir open, so it cannot open {data_dir}; "
+            "close the other ChdbOlap first (one process serves one data dir)"
+        )
+    if _locked_by_other_process(data_dir):
+        return OlapUnavailable(
+            f"data dir {data_dir} is in use by another Faramesh Cloud process; "
+            "stop it or pass a different --data-dir"
+        )
+    return OlapUnavailable(f"cannot open the chDB data dir {data_dir}: {message}")
+
+
+def _locked_by_other_process(data_dir: Path) -> bool:
+    """True when another process holds ClickHouse's lock on ``<dir>/status``."""
+    status = data_dir / "status"
+    if not status.exists():
+        return False
+    with open(status, "rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def _run(session: _Session, sql: str, fmt: str, params: Params | None) -> bytes:
+    try:
+        result = session.query(sql, fmt, params=bind(sql, params) if params else None)
+    except RuntimeError as exc:  # chdb's ChdbError is a RuntimeError
+        raise OlapError(str(exc)) from None
+    return bytes(result.bytes())
+
+
+def _server_timezone(session: _Session) -> tzinfo:
+    name = orjson.loads(_run(session, "SELECT timezone()", "JSONCompact", None))["data"][0][0]
+    return UTC if name in ("UTC", "Etc/UTC") else ZoneInfo(name)
+
+
+def _holds_float(node: TypeNode) -> bool:
+    return node.name in _FLOATS or any(_holds_float(arg) for arg in node.type_args())
+
+
+def _row_encoder(float_columns: list[int]) -> Callable[[Sequence[Any]], bytes]:
+    option = orjson.OPT_NAIVE_UTC
+
+    if not float_columns:
+        return lambda row: orjson.dumps(row, default=_json_default, option=option)
+
+    def encode(row: Sequence[Any]) -> bytes:
+        values = list(row)
+        for i in float_columns:
+            if i < len(values):
+                values[i] = _quote_non_finite(values[i])
+        return orjson.dumps(values, default=_json_default, option=option)
+
+    return encode
+
+
+def _quote_non_finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, list | tuple):
+        return [_quote_non_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _quote_non_finite(v) for k, v in value.items()}
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, set | frozenset):
+        return list(value)
+    text = getattr(value, "compressed", None)  # ipaddress objects
+    if isinstance(text, str):
+        return text
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(
+        f"cannot insert a {type(value).__name__}; convert it to str, int or float first"
+    )

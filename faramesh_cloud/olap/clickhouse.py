@@ -1,0 +1,117 @@
+"""ClickhouseOlap: the Olap port on a ClickHouse server, through clickhouse-connect.
+
+Distributed mode's DPR index. The DSN is clickhouse-connect's: ``http(s)://user:pw@host:8123/db``
+for a server, or ``chdb:///dir`` / ``chdb://memory`` to run the same client code path on chDB
+in-process (that is how the contract suite tests this adapter: no ClickHouse server can be
+installed on the build machines).
+
+Datetimes come back timezone-aware (``tz_mode="aware"``), matching ``ChdbOlap``. The client
+is created without a server session, which keeps it safe to share between threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from faramesh_cloud.olap.port import OlapError, OlapUnavailable, Params, QueryResult
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+_T = TypeVar("_T")
+
+
+class ClickhouseOlap:
+    """The Olap port on ClickHouse via clickhouse-connect."""
+
+    def __init__(self, dsn: str, **client_options: Any) -> None:
+        import clickhouse_connect
+        from clickhouse_connect.driver.exceptions import ClickHouseError
+
+        self._where = _redact(dsn)
+        options: dict[str, Any] = {"tz_mode": "aware"}
+        if not dsn.startswith("chdb:"):  # HTTP: no server session, so threads can share it
+            options["autogenerate_session_id"] = False
+        try:
+            self._client: Client | None = clickhouse_connect.get_client(
+                dsn=dsn, **(options | client_options)
+            )
+        except ClickHouseError as exc:
+            raise OlapUnavailable(
+                f"cannot connect to ClickHouse at {self._where}: {exc}; check the DSN "
+                "(http(s)://user:password@host:8123/database) and that the server is running"
+            ) from None
+
+    def command(self, sql: str, params: Params | None = None) -> None:
+        client = self._live()
+        self._guard(lambda: client.command(sql, parameters=dict(params) if params else None))
+
+    def query(self, sql: str, params: Params | None = None) -> QueryResult:
+        client = self._live()
+        result = self._guard(lambda: client.query(sql, parameters=dict(params) if params else None))
+        return QueryResult(tuple(result.column_names), [tuple(r) for r in result.result_rows])
+
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        data = rows if isinstance(rows, list) else list(rows)
+        if not data:
+            return
+        database, _, name = table.rpartition(".")
+        client = self._live()
+        context = self._guard(
+            lambda: client.create_insert_context(name, list(columns), database=database or None)
+        )
+        _reject_strings_for_arrays(table, context.column_names, context.column_types, data)
+        context.data = data
+        try:
+            self._guard(lambda: client.data_insert(context))
+        except (TypeError, ValueError) as exc:  # a value that does not fit its column
+            raise OlapError(f"cannot insert into {table}: {exc}") from None
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def _live(self) -> Client:
+        if self._client is None:
+            raise OlapError(f"the ClickHouse client for {self._where} is closed; open a new one")
+        return self._client
+
+    def _guard(self, action: Callable[[], _T]) -> _T:
+        """Run a client call, mapping its errors to the port's (keeping the server message)."""
+        from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
+
+        try:
+            return action()
+        except OperationalError as exc:
+            raise OlapUnavailable(
+                f"ClickHouse at {self._where} is unreachable: {exc}; check that it is running"
+            ) from None
+        except ClickHouseError as exc:
+            raise OlapError(str(exc)) from None
+
+
+def _reject_strings_for_arrays(
+    table: str, names: Sequence[str], types: Sequence[Any], rows: Sequence[Sequence[Any]]
+) -> None:
+    """clickhouse-connect would store a str given for an Array column as its characters."""
+    arrays = [i for i, t in enumerate(types) if t.base_type == "Array"]
+    for number, row in enumerate(rows):
+        for i in arrays:
+            if i < len(row) and isinstance(row[i], str | bytes):
+                raise OlapError(
+                    f"cannot insert into {table}: row {number} gives a string for Array column "
+                    f"{names[i]!r}; pass a list"
+                )
+
+
+def _redact(dsn: str) -> str:
+    """The DSN without its password, for messages."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))

@@ -1,0 +1,346 @@
+"""The Olap contract: every adapter (ChdbOlap, ClickhouseOlap) passes this same suite.
+
+Each test runs once per adapter (``olap`` is parametrised) in a fresh database on the
+test process's chDB data dir; see ``tests/fixtures/olap.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from faramesh_cloud.olap.port import Olap, OlapError
+
+pytestmark = pytest.mark.chdb
+
+TS = datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=UTC)
+NASTY = (
+    "emoji 🛡️🙂, U+2028 [\u2028] U+2029 [\u2029], <script>alert('x')</script>, \"q\" \\ \t\n\r\0 end"
+)
+INJECTION = "x' OR '1'='1'; DROP TABLE events; --"
+
+EVERY_TYPE = """
+CREATE TABLE {t} (
+    id UInt64,
+    s String,
+    i Int64,
+    ts DateTime64(9, 'UTC'),
+    tags Array(String),
+    kind LowCardinality(String),
+    note Nullable(String),
+    ok Bool,
+    f Float64,
+    d Date,
+    u UUID,
+    amount Decimal(18, 4)
+) ENGINE = MergeTree ORDER BY id
+"""
+COLUMNS = ["id", "s", "i", "ts", "tags", "kind", "note", "ok", "f", "d", "u", "amount"]
+
+
+def _rows() -> list[tuple[object, ...]]:
+    return [
+        (
+            0,
+            "",
+            0,
+            datetime(1970, 1, 1, tzinfo=UTC),
+            [],
+            "",
+            None,
+            False,
+            0.0,
+            date(1970, 1, 1),
+            uuid.UUID(int=0),
+            Decimal("0"),
+        ),
+        (
+            1,
+            NASTY,
+            -(2**63),
+            TS,
+            ["a", "b'c", "", NASTY],
+            "deny",
+            "a note",
+            True,
+            -1.25,
+            date(2024, 2, 29),
+            uuid.UUID("7d444840-9dc0-11d1-b245-5ffdce74fad2"),
+            Decimal("-12.3456"),
+        ),
+        (
+            2**64 - 1,
+            "max",
+            2**63 - 1,
+            TS.replace(microsecond=0),
+            ["x"],
+            "permit",
+            "",
+            True,
+            1e300,
+            date(2149, 6, 6),
+            uuid.UUID(int=2**128 - 1),
+            Decimal("99999999999999.9999"),
+        ),
+    ]
+
+
+def _table(olap: Olap, olap_database: str, name: str = "events") -> str:
+    table = f"{olap_database}.{name}"
+    olap.command(EVERY_TYPE.format(t=table))
+    return table
+
+
+def test_insert_and_query_round_trip_every_supported_type(olap: Olap, olap_database: str) -> None:
+    table = _table(olap, olap_database)
+    rows = _rows()
+    olap.insert(table, COLUMNS, rows)
+
+    result = olap.query(f"SELECT {', '.join(COLUMNS)} FROM {table} ORDER BY id")
+
+    assert result.columns == tuple(COLUMNS)
+    assert result.rows == rows
+    assert all(isinstance(r[3], datetime) and r[3].utcoffset() is not None for r in result.rows)
+
+
+def test_nanosecond_datetimes_are_stored_and_readable_as_integers(
+    olap: Olap, olap_database: str
+) -> None:
+    table = f"{olap_database}.ns"
+    olap.command(f"CREATE TABLE {table} (ts DateTime64(9, 'UTC')) ENGINE = MergeTree ORDER BY ts")
+    olap.command(
+        f"INSERT INTO {table} SELECT fromUnixTimestamp64Nano({{ns:Int64}}, 'UTC')",
+        {"ns": 1_709_251_198_123_456_789},
+    )
+
+    result = olap.query(f"SELECT ts, toUnixTimestamp64Nano(ts) AS ns FROM {table}")
+
+    assert result.rows == [(TS, 1_709_251_198_123_456_789)]
+
+
+def test_non_finite_floats_round_trip(olap: Olap, olap_database: str) -> None:
+    table = f"{olap_database}.floats"
+    olap.command(
+        f"CREATE TABLE {table} (id UInt8, f Float64, xs Array(Float64), n Nullable(Float64)) "
+        "ENGINE = MergeTree ORDER BY id"
+    )
+    olap.insert(table, ["id", "f", "xs", "n"], [(1, math.nan, [math.inf, -math.inf, 0.5], None)])
+
+    (row,) = olap.query(f"SELECT f, xs, n FROM {table}").rows
+
+    assert math.isnan(row[0])
+    assert row[1] == [math.inf, -math.inf, 0.5]
+    assert row[2] is None
+
+
+def test_unicode_and_markup_survive_insert_binding_and_filtering(
+    olap: Olap, olap_database: str
+) -> None:
+    table = _table(olap, olap_database)
+    olap.insert(table, COLUMNS, _rows())
+
+    found = olap.query(f"SELECT id, s FROM {table} WHERE s = {{s:String}}", {"s": NASTY})
+    echoed = olap.query("SELECT {s:String} AS s, length({s:String}) AS n", {"s": NASTY})
+
+    assert found.rows == [(1, NASTY)]
+    assert echoed.rows == [(NASTY, len(NASTY.encode()))]
+
+
+@pytest.mark.parametrize(
+    ("ch_type", "value"),
+    [
+        ("String", NASTY),
+        ("String", ""),
+        ("UInt64", 2**64 - 1),
+        ("Int64", -(2**63)),
+        ("Float64", -0.125),
+        ("Bool", True),
+        ("Bool", False),
+        ("DateTime64(9, 'UTC')", TS),
+        ("DateTime('UTC')", TS.replace(microsecond=0)),
+        ("Date", date(2024, 2, 29)),
+        ("UUID", uuid.UUID("7d444840-9dc0-11d1-b245-5ffdce74fad2")),
+        ("Nullable(String)", None),
+        ("Nullable(String)", "present"),
+        ("LowCardinality(String)", "deny"),
+        ("Array(String)", []),
+        ("Array(String)", ["a", "b'c", "d\\e", NASTY, INJECTION]),
+        ("Array(UInt64)", [0, 2**64 - 1]),
+        ("Array(Nullable(String))", [None, "x"]),
+        ("Array(DateTime64(9, 'UTC'))", [TS]),
+        ("Decimal(18, 4)", Decimal("-12.3456")),
+    ],
+)
+def test_each_type_binds_as_a_parameter(olap: Olap, ch_type: str, value: object) -> None:
+    result = olap.query(f"SELECT {{v:{ch_type}}} AS v, toTypeName(v) AS t", {"v": value})
+
+    assert result.rows == [(value, ch_type)]
+
+
+def test_an_injection_string_stays_a_literal(olap: Olap, olap_database: str) -> None:
+    table = _table(olap, olap_database)
+    olap.insert(table, COLUMNS, _rows())
+
+    matched = olap.query(
+        f"SELECT count() AS n FROM {table} WHERE s = {{s:String}}", {"s": INJECTION}
+    )
+    in_list = olap.query(
+        f"SELECT count() AS n FROM {table} WHERE has({{xs:Array(String)}}, s)", {"xs": [INJECTION]}
+    )
+    olap.command(f"ALTER TABLE {table} DELETE WHERE s = {{s:String}}", {"s": INJECTION})
+
+    assert matched.scalar() == 0
+    assert in_list.scalar() == 0
+    assert olap.query(f"SELECT count() AS n FROM {table}").scalar() == len(_rows())
+
+
+def test_command_binds_parameters(olap: Olap, olap_database: str) -> None:
+    table = _table(olap, olap_database)
+
+    olap.command(
+        f"INSERT INTO {table} (id, s, ts, tags) VALUES ({{id:UInt64}}, {{s:String}}, "
+        "{ts:DateTime64(9, 'UTC')}, {tags:Array(String)})",
+        {"id": 7, "s": INJECTION, "ts": TS, "tags": ["a", INJECTION]},
+    )
+
+    rows = olap.query(f"SELECT id, s, ts, tags FROM {table}").rows
+    assert rows == [(7, INJECTION, TS, ["a", INJECTION])]
+
+
+def test_replacing_merge_tree_final_returns_the_latest_version(
+    olap: Olap, olap_database: str
+) -> None:
+    table = f"{olap_database}.approvals"
+    olap.command(
+        f"CREATE TABLE {table} (id String, state LowCardinality(String), version UInt64) "
+        "ENGINE = ReplacingMergeTree(version) ORDER BY id"
+    )
+    olap.insert(table, ["id", "state", "version"], [("a", "pending", 1), ("b", "pending", 1)])
+    olap.insert(table, ["id", "state", "version"], [("a", "approved", 2)])
+    olap.insert(table, ["id", "state", "version"], [("a", "pending", 1)])  # a late duplicate
+
+    final = olap.query(f"SELECT id, state, version FROM {table} FINAL ORDER BY id")
+
+    assert final.rows == [("a", "approved", 2), ("b", "pending", 1)]
+
+
+def test_bulk_insert_is_complete_and_visible_on_return(olap: Olap, olap_database: str) -> None:
+    table = f"{olap_database}.bulk"
+    olap.command(f"CREATE TABLE {table} (n UInt64, s String) ENGINE = MergeTree ORDER BY n")
+    count = 25_000
+
+    olap.insert(table, ["n", "s"], ((n, f"row-{n}") for n in range(count)))
+
+    result = olap.query(f"SELECT count() AS c, sum(n) AS total, uniqExact(s) AS u FROM {table}")
+    assert result.rows == [(count, count * (count - 1) // 2, count)]
+
+
+def test_inserting_no_rows_is_a_no_op(olap: Olap, olap_database: str) -> None:
+    table = _table(olap, olap_database)
+
+    olap.insert(table, COLUMNS, [])
+
+    assert olap.query(f"SELECT count() FROM {table}").scalar() == 0
+
+
+def test_result_helpers_give_dicts_and_scalars(olap: Olap) -> None:
+    result = olap.query("SELECT number AS n, toString(number) AS s FROM numbers(2)")
+
+    assert result.dicts() == [{"n": 0, "s": "0"}, {"n": 1, "s": "1"}]
+    assert result.scalar() == 0
+    assert len(result) == 2
+    with pytest.raises(LookupError):
+        olap.query("SELECT 1 AS one WHERE 0").scalar()
+
+
+def test_data_survives_close_and_reopen(make_olap: Callable[[], Olap], olap_database: str) -> None:
+    first = make_olap()
+    table = _table(first, olap_database)
+    first.insert(table, COLUMNS, _rows())
+    first.close()
+
+    second = make_olap()
+
+    assert second.query(f"SELECT {', '.join(COLUMNS)} FROM {table} ORDER BY id").rows == _rows()
+
+
+def test_bad_sql_raises_with_the_server_message(olap: Olap, olap_database: str) -> None:
+    with pytest.raises(OlapError, match="Syntax error"):
+        olap.query("SELEC 1")
+    with pytest.raises(OlapError, match="missing_table"):
+        olap.query(f"SELECT * FROM {olap_database}.missing_table")
+    with pytest.raises(OlapError, match=r"UNKNOWN_IDENTIFIER|Unknown expression"):
+        olap.command("SELECT no_such_column FROM system.one")
+
+
+def test_a_bad_row_fails_the_insert_and_stores_nothing(olap: Olap, olap_database: str) -> None:
+    table = f"{olap_database}.strict"
+    olap.command(
+        f"CREATE TABLE {table} (n UInt64, tags Array(String)) ENGINE = MergeTree ORDER BY n"
+    )
+
+    with pytest.raises((OlapError, TypeError, ValueError)):
+        olap.insert(table, ["n", "tags"], [(1, ["ok"]), (2, "not an array")])
+
+    assert olap.query(f"SELECT count() FROM {table}").scalar() == 0
+
+
+def test_insert_into_a_missing_table_names_it(olap: Olap, olap_database: str) -> None:
+    with pytest.raises(OlapError, match="nowhere"):
+        olap.insert(f"{olap_database}.nowhere", ["n"], [(1,)])
+
+
+def test_a_closed_adapter_refuses_work_with_a_clear_error(make_olap: Callable[[], Olap]) -> None:
+    adapter = make_olap()
+    adapter.close()
+    adapter.close()  # idempotent
+
+    with pytest.raises(OlapError, match="closed"):
+        adapter.query("SELECT 1")
+
+
+def test_one_writer_and_several_readers_share_an_adapter(olap: Olap, olap_database: str) -> None:
+    table = f"{olap_database}.busy"
+    olap.command(f"CREATE TABLE {table} (n UInt64) ENGINE = MergeTree ORDER BY n")
+    batches, size = 20, 500
+    errors: list[BaseException] = []
+    seen: dict[int, list[int]] = {}
+    written = threading.Event()
+
+    def write() -> None:
+        try:
+            for b in range(batches):
+                olap.insert(table, ["n"], [(b * size + i,) for i in range(size)])
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            written.set()
+
+    def read(reader: int) -> None:
+        counts = seen.setdefault(reader, [])
+        try:
+            while not written.is_set():
+                counts.append(olap.query(f"SELECT count() FROM {table}").scalar())
+            counts.append(olap.query(f"SELECT count() FROM {table}").scalar())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write)] + [
+        threading.Thread(target=read, args=(r,)) for r in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    for counts in seen.values():
+        assert counts == sorted(counts)  # never goes backwards
+        assert all(c % size == 0 for c in counts)  # an insert is seen whole or not at all
+        assert counts[-1] == batches * size
