@@ -1,0 +1,176 @@
+"""The consumer runner: decode, process (pure), batch, sink, commit after the sink is durable.
+
+One loop per (topic, group) member, shaped like Arroyo's strategies but kept small:
+
+    poll ─▶ process each message (pure) ─▶ batch (by count / age) ─▶ park rejects on the
+    dead-letter topic ─▶ sink.write(rows) (durable, idempotent) ─▶ commit offsets
+
+Offsets are committed only after the dead-letter append and the sink write have returned,
+so a crash anywhere redelivers the batch; sinks are idempotent, so a redelivered batch
+changes nothing a query returns. A message the processor rejects (or raises on) never
+blocks the partition: it goes to the dead-letter topic with its reason and source
+position. Sink and commit failures are transient by definition here: they are retried
+with capped exponential backoff, never skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from faramesh_cloud.log.port import Consumer, Log, LogRecord, Message
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+T_contra = TypeVar("T_contra", contravariant=True)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A message that cannot be processed, with the reason (goes to the dead-letter topic)."""
+
+    reason: str
+
+
+class Processor(Protocol[T_co]):
+    """Pure: one message to one row, ``None`` (nothing to write) or ``Rejected``."""
+
+    def process(self, message: Message) -> T_co | Rejected | None: ...
+
+
+class Sink(Protocol[T_contra]):
+    """Writes a batch durably and idempotently: writing the same rows twice changes nothing
+    a query returns. Returns only once the write is durable."""
+
+    async def write(self, rows: Sequence[T_contra]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerConfig:
+    max_batch_records: int = 5_000
+    max_batch_seconds: float = 0.5
+    poll_records: int = 1_000
+    poll_timeout_s: float = 0.25
+    retry_initial_s: float = 0.05
+    retry_max_s: float = 5.0
+    dead_letter_topic: str | None = None
+
+
+@dataclass(slots=True)
+class RunnerStats:
+    messages: int = 0
+    rows: int = 0
+    rejected: int = 0
+    batches: int = 0
+    retries: int = 0
+
+
+def dead_letter(message: Message, reason: str) -> LogRecord:
+    """The dead-letter copy of a message: same key and bytes, the reason and source in headers."""
+    headers = dict(message.headers)
+    headers.update({
+        "dlq-reason": reason.encode("utf-8", "replace")[:4000],
+        "dlq-topic": message.topic.encode(),
+        "dlq-partition": str(message.partition).encode(),
+        "dlq-offset": str(message.offset).encode(),
+    })
+    return LogRecord(key=message.key, value=message.value, headers=headers)
+
+
+class ConsumerRunner(Generic[T]):
+    def __init__(
+        self,
+        log_: Log,
+        topic: str,
+        group: str,
+        processor: Processor[T],
+        sink: Sink[T],
+        config: RunnerConfig | None = None,
+    ) -> None:
+        self._log = log_
+        self.topic = topic
+        self.group = group
+        self._processor = processor
+        self._sink = sink
+        self.config = config or RunnerConfig()
+        self.stats = RunnerStats()
+        self._consumer: Consumer | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set; the batch in hand is finished first."""
+        consumer = await self._log.consumer(self.topic, self.group)
+        self._consumer = consumer
+        try:
+            while not stop.is_set():
+                await self._batch(consumer, stop)
+        finally:
+            await consumer.close()
+
+    async def _batch(self, consumer: Consumer, stop: asyncio.Event) -> None:
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        messages: list[Message] = []
+        deadline = loop.time() + cfg.max_batch_seconds
+        while len(messages) < cfg.max_batch_records and not stop.is_set():
+            remaining = deadline - loop.time()
+            if remaining <= 0 and messages:
+                break
+            got = await consumer.poll(
+                max_records=min(cfg.poll_records, cfg.max_batch_records - len(messages)),
+                timeout_s=max(0.0, min(cfg.poll_timeout_s, remaining)) if messages else cfg.poll_timeout_s,
+            )
+            messages.extend(got)
+            if not got and messages:
+                break
+        if messages:
+            await self.handle(consumer, messages)
+
+    async def handle(self, consumer: Consumer, messages: Sequence[Message]) -> None:
+        """Process one batch through to the commit."""
+        rows: list[T] = []
+        rejects: list[LogRecord] = []
+        for message in messages:
+            try:
+                result = self._processor.process(message)
+            except Exception as exc:  # a processor bug must not block the partition
+                result = Rejected(f"processor raised {type(exc).__name__}: {exc}")
+            if isinstance(result, Rejected):
+                rejects.append(dead_letter(message, result.reason))
+            elif result is not None:
+                rows.append(result)
+        if rejects:
+            if self.config.dead_letter_topic is None:
+                raise RuntimeError(f"{len(rejects)} rejected message(s) on {self.topic} and no dead-letter topic")
+            dlq = self.config.dead_letter_topic
+            await self._retry("dead-letter append", lambda: self._log.append(dlq, rejects))
+        if rows:
+            await self._retry("sink write", lambda: self._sink.write(rows))
+        offsets: dict[int, int] = {}
+        for message in messages:
+            if message.offset + 1 > offsets.get(message.partition, -1):
+                offsets[message.partition] = message.offset + 1
+        await self._retry("offset commit", lambda: consumer.commit(offsets))
+        self.stats.messages += len(messages)
+        self.stats.rows += len(rows)
+        self.stats.rejected += len(rejects)
+        self.stats.batches += 1
+
+    async def _retry(self, what: str, action: Callable[[], Awaitable[object]]) -> None:
+        delay = self.config.retry_initial_s
+        while True:
+            try:
+                await action()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.stats.retries += 1
+                log.warning("%s for %s/%s failed (%s); retrying in %.2fs", what, self.topic, self.group, exc, delay)
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, self.config.retry_max_s)
