@@ -1,0 +1,83 @@
+"""Topics on the log: names, keys and header conventions every producer and consumer shares.
+
+Every topic is versioned and keyed by stack (``"<org_id>/<stack_id>"``), so one stack's
+events stay in order on one partition. Every record carries its tenant in headers
+(``org``, ``stack``); consumers scope by them and never trust a body for tenancy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+# DPRs exactly as the daemon wrote them (the value is the raw Go-JSON record bytes).
+DPR_RECORDS: Final = "dpr.records.v1"
+# Decision summaries from the legacy Horizon feed (no hashes: stored as unverified).
+LEGACY_DECISIONS: Final = "decisions.legacy.v1"
+# Daemon -> Cloud sync items other than DPRs (value: the protobuf of the payload message;
+# header ``kind`` names it): pending approvals, health, stack status, credential expiry,
+# budget snapshots.
+SYNC_ITEMS: Final = "sync.items.v1"
+# Human and system actions on approvals (approve, deny, expire, withdraw).
+APPROVAL_EVENTS: Final = "approvals.events.v1"
+# Emergency commands (agent kill / isolate) and their acknowledgements.
+EMERGENCY_COMMANDS: Final = "commands.emergency.v1"
+# Where consumers park what they cannot process, with the reason in headers.
+DEAD_LETTERS: Final = "deadletter.v1"
+
+DEFAULT_PARTITIONS: Final[Mapping[str, int]] = {
+    DPR_RECORDS: 8,
+    LEGACY_DECISIONS: 4,
+    SYNC_ITEMS: 4,
+    APPROVAL_EVENTS: 4,
+    EMERGENCY_COMMANDS: 2,
+    DEAD_LETTERS: 1,
+}
+
+# Header names.
+H_ORG: Final = "org"
+H_STACK: Final = "stack"
+H_SOURCE: Final = "source"  # "sync", "wal-import", "legacy-feed", "webhook"
+H_SEQUENCE: Final = "seq"  # daemon-assigned sequence, or the WAL frame offset for imports
+H_BUFFER: Final = "buffer"  # the daemon's outbound buffer id (sync) or the WAL file name (import)
+H_RECEIVED_NS: Final = "received_ns"
+H_KIND: Final = "kind"
+
+
+def stack_key(org_id: str, stack_id: str) -> bytes:
+    return f"{org_id}/{stack_id}".encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a record on the log came from, read back from its headers."""
+
+    org_id: str
+    stack_id: str
+    source: str
+    sequence: int
+    buffer: str
+    received_ns: int
+
+    def headers(self) -> dict[str, bytes]:
+        return {
+            H_ORG: self.org_id.encode(),
+            H_STACK: self.stack_id.encode(),
+            H_SOURCE: self.source.encode(),
+            H_SEQUENCE: str(self.sequence).encode(),
+            H_BUFFER: self.buffer.encode(),
+            H_RECEIVED_NS: str(self.received_ns).encode(),
+        }
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, bytes]) -> Origin:
+        """Raises KeyError / ValueError for a record without a complete origin."""
+        return cls(
+            org_id=headers[H_ORG].decode(),
+            stack_id=headers[H_STACK].decode(),
+            source=headers[H_SOURCE].decode(),
+            sequence=int(headers[H_SEQUENCE]),
+            buffer=headers.get(H_BUFFER, b"").decode(),
+            received_ns=int(headers.get(H_RECEIVED_NS, b"0")),
+        )
