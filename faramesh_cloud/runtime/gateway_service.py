@@ -1,0 +1,47 @@
+"""The gateway as a runtime service: the FastAPI app on the configured HTTP address."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from faramesh_cloud.gateway.app import Status, create_app
+from faramesh_cloud.runtime.service import HttpServer, ServiceInfo
+
+if TYPE_CHECKING:
+    from faramesh_cloud.runtime.services import RuntimeContext
+
+
+class GatewayService:
+    name = "gateway"
+
+    def __init__(self, ctx: RuntimeContext) -> None:
+        self._ctx = ctx
+        settings = ctx.platform.settings
+        self._server = HttpServer(create_app(self.status), settings.http_host, settings.http_port)
+        self._state = "starting"
+
+    def status(self) -> Status:
+        platform = self._ctx.platform
+        settings = platform.settings
+        cert = settings.tls_cert or settings.data_dir / "tls" / "sync-cert.pem"
+        return Status(
+            mode=settings.mode,
+            data_dir=str(settings.data_dir),
+            components=dict(platform.components),
+            services=self._ctx.infos(),
+            sync_address=settings.sync_address,
+            sync_cert=str(cert) if settings.tls_cert is None else None,
+            started_at=self._ctx.started_at,
+        )
+
+    async def start(self) -> None:
+        await self._server.start()
+        self._state = "running"
+
+    async def stop(self) -> None:
+        await self._server.stop()
+        self._state = "stopped"
+
+    def info(self) -> ServiceInfo:
+        settings = self._ctx.platform.settings
+        return ServiceInfo(self.name, "web UI and REST API", settings.http_url, self._state)

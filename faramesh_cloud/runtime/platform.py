@@ -1,0 +1,120 @@
+"""The composition root: the only module that chooses and builds concrete adapters.
+
+``open_platform(settings)`` gives every service the same injected parts: a ``Database``
+(embedded PostgreSQL in the data dir unless ``postgres_url``), a ``Log`` (PostgreSQL-backed
+unless ``kafka_bootstrap``), an ``Olap`` (chDB in the data dir unless ``clickhouse_dsn``).
+Business code receives these as ports and never knows which adapter it has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from faramesh_cloud.config import ConfigError, Settings
+from faramesh_cloud.events.topics import DEFAULT_PARTITIONS
+from faramesh_cloud.log.port import Log
+from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.sql.database import Database, redact
+from faramesh_cloud.sql.migrate import migrate
+
+log = logging.getLogger(__name__)
+
+# (component, package holding migrations/), applied in this order at start-up.
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    ("log", "faramesh_cloud.log"),
+)
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    db: Database
+    log: Log
+    olap: Olap
+    components: dict[str, str] = field(default_factory=dict)  # what runs, for the landing page
+    _embedded_pg: Any = None
+
+    async def close(self) -> None:
+        await self.log.close()
+        await asyncio.to_thread(self.olap.close)
+        await self.db.close()
+        if self._embedded_pg is not None:
+            await asyncio.to_thread(self._embedded_pg.stop)
+
+
+def check_data_dir(path: Path) -> None:
+    """Create the data dir, or fail with one line that says what to do."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        raise ConfigError(f"cannot create data dir {path}: permission denied; pass --data-dir "
+                          "with a directory you can write, or fix its permissions") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"data dir {path} is not writable by this user; pass --data-dir with a "
+                          "directory you can write, or fix its permissions")
+
+
+async def open_platform(settings: Settings, *, with_olap: bool = True) -> Platform:
+    """Start or connect to PostgreSQL, the log and the OLAP store; run migrations."""
+    check_data_dir(settings.data_dir)
+    embedded_pg = None
+    components: dict[str, str] = {}
+    url = settings.postgres_url
+    if url is None:
+        from faramesh_cloud.sql.embedded import EmbeddedPostgres
+
+        embedded_pg = EmbeddedPostgres(settings.data_dir)
+        url = await asyncio.to_thread(embedded_pg.start)
+        components["postgresql"] = f"embedded, {embedded_pg.pgdata}"
+    else:
+        components["postgresql"] = redact(url)
+    db = Database(url)
+    try:
+        await db.open()
+        applied = await migrate(db, MIGRATIONS)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+        event_log = await _open_log(settings, db, components)
+        olap = await _open_olap(settings, components) if with_olap else None
+    except BaseException:
+        await db.close()
+        if embedded_pg is not None:
+            await asyncio.to_thread(embedded_pg.stop)
+        raise
+    return Platform(settings, db, event_log, olap, components, embedded_pg)  # type: ignore[arg-type]
+
+
+async def _open_log(settings: Settings, db: Database, components: dict[str, str]) -> Log:
+    event_log: Log
+    if settings.kafka_bootstrap:
+        from faramesh_cloud.log.kafka import KafkaLog
+
+        event_log = KafkaLog(settings.kafka_bootstrap)
+        components["log"] = f"Kafka at {settings.kafka_bootstrap}"
+    else:
+        from faramesh_cloud.log.postgres import PostgresLog
+
+        event_log = PostgresLog(db)
+        components["log"] = "PostgreSQL log (durable, LISTEN/NOTIFY)"
+    await event_log.start()
+    for topic, partitions in DEFAULT_PARTITIONS.items():
+        await event_log.create_topic(topic, partitions)
+    return event_log
+
+
+async def _open_olap(settings: Settings, components: dict[str, str]) -> Olap:
+    if settings.clickhouse_dsn:
+        from faramesh_cloud.olap.clickhouse import ClickhouseOlap
+
+        components["olap"] = f"ClickHouse via clickhouse-connect ({settings.clickhouse_dsn.split('@')[-1]})"
+        return await asyncio.to_thread(ClickhouseOlap, settings.clickhouse_dsn)
+    from faramesh_cloud.olap.chdb import ChdbOlap
+
+    directory = settings.data_dir / "chdb"
+    components["olap"] = f"chDB (embedded ClickHouse), {directory}"
+    return await asyncio.to_thread(ChdbOlap, directory)

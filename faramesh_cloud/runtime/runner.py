@@ -1,0 +1,44 @@
+"""Run services: all of them in one process (``up``, embedded) or one alone (``serve``)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+
+from faramesh_cloud.config import Settings
+from faramesh_cloud.runtime.platform import Platform, open_platform
+from faramesh_cloud.runtime.service import Service
+from faramesh_cloud.runtime.services import SERVICES, RuntimeContext
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 5.0
+
+
+async def run(settings: Settings, names: Sequence[str], stop: asyncio.Event,
+              on_ready: Callable[[RuntimeContext], None] | None = None) -> None:
+    """Open the platform, start ``names`` in order, wait for ``stop``, stop them in reverse."""
+    unknown = [n for n in names if n not in SERVICES]
+    if unknown:
+        raise ValueError(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
+    platform: Platform = await open_platform(settings)
+    ctx = RuntimeContext(platform, dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), [])
+    started: list[Service] = []
+    try:
+        for name in names:
+            service = SERVICES[name](ctx)
+            ctx.services.append(service)
+            await service.start()
+            started.append(service)
+        if on_ready is not None:
+            on_ready(ctx)
+        await stop.wait()
+    finally:
+        for service in reversed(started):
+            try:
+                await asyncio.wait_for(service.stop(), STOP_TIMEOUT_S)
+            except (TimeoutError, Exception):  # keep stopping the others
+                log.exception("service %s did not stop cleanly", service.name)
+        await platform.close()
