@@ -1,0 +1,123 @@
+"""`faramesh-cloud up` as a user runs it: a real process, real ports, Ctrl-C, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from faramesh_cloud.events.topics import DPR_RECORDS
+from faramesh_cloud.log.port import LogRecord
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.sql.database import Database
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.chdb]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Up:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.http = free_port()
+        self.sync = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_port())}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "faramesh_cloud", "up", "--data-dir", str(self.data_dir),
+             "--http-port", str(self.http), "--sync-port", str(self.sync)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.proc.stdout.read().decode() if self.proc.stdout else ""
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.http}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("faramesh-cloud up did not become healthy in 90 s")
+
+    def interrupt(self) -> tuple[int, float, str]:
+        assert self.proc is not None
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGINT)
+        out, _ = self.proc.communicate(timeout=30)
+        return self.proc.returncode, time.monotonic() - started, out.decode()
+
+
+def pg_url(data_dir: Path) -> str:
+    return f"postgresql://postgres@/faramesh?host={data_dir / 'postgres'}"
+
+
+async def append_and_read(url: str, value: bytes | None) -> list[bytes]:
+    db = Database(url)
+    await db.open()
+    log = PostgresLog(db)
+    await log.start()
+    try:
+        if value is not None:
+            await log.append(DPR_RECORDS, [LogRecord(b"org/stack", value)])
+        consumer = await log.consumer(DPR_RECORDS, "test-reader")
+        got = await consumer.poll(100, 1.0)
+        await consumer.close()
+        return [m.value for m in got]
+    finally:
+        await log.close()
+        await db.close()
+
+
+def test_up_serves_the_landing_page_stops_on_ctrl_c_and_keeps_data(tmp_path: Path) -> None:
+    data_dir = tmp_path / "cloud"
+    up = Up(data_dir)
+    up.start()
+    page = httpx.get(f"http://127.0.0.1:{up.http}/", timeout=5)
+    assert page.status_code == 200
+    assert "What is running" in page.text and "Connect a daemon" in page.text
+    assert f"127.0.0.1:{up.sync}" in page.text
+    status = httpx.get(f"http://127.0.0.1:{up.http}/api/v1/status", timeout=5).json()
+    assert status["mode"] == "embedded"
+    assert {"postgresql", "log", "olap"} <= set(status["components"])
+    assert all(s["state"] == "running" for s in status["services"])
+    assert asyncio.run(append_and_read(pg_url(data_dir), b"kept across restarts")) == [b"kept across restarts"]
+
+    code, seconds, output = up.interrupt()
+    assert code == 0, output
+    assert seconds < 10, f"Ctrl-C took {seconds:.1f}s"
+    assert "stopped." in output
+
+    again = Up(data_dir)
+    again.start()
+    try:
+        assert asyncio.run(append_and_read(pg_url(data_dir), None)) == [b"kept across restarts"]
+    finally:
+        assert again.interrupt()[0] == 0
+
+
+def test_up_with_an_unwritable_data_dir_says_what_to_do(tmp_path: Path) -> None:
+    target = tmp_path / "locked"
+    target.mkdir(mode=0o500)
+    proc = subprocess.run(
+        [sys.executable, "-m", "faramesh_cloud", "up", "--data-dir", str(target / "sub"),
+         "--http-port", str(free_port())],
+        capture_output=True, timeout=60,
+        preexec_fn=(lambda: os.setuid(65534)) if os.geteuid() == 0 else None,  # root ignores modes
+    )
+    assert proc.returncode == 2, proc.stderr.decode()
+    err = proc.stderr.decode().strip().splitlines()
+    assert len(err) == 1 and "--data-dir" in err[0] and str(target / "sub") in err[0]
