@@ -67,6 +67,10 @@ class UnknownTopic(Exception):
     """The topic was never created."""
 
 
+class TopicMismatch(ValueError):
+    """``create_topic`` named an existing topic with a different partition count."""
+
+
 class Consumer(Protocol):
     """One member of a consumer group, reading assigned partitions of one topic."""
 

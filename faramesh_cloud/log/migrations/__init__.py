@@ -1,0 +1,1 @@
+"""SQL migrations of the PostgreSQL log (component "log")."""

@@ -1,0 +1,280 @@
+"""PostgresLog behaviour beyond the shared contract: failures, sessions, several processes.
+
+Separate ``PostgresLog`` instances on separate ``Database`` pools stand in for separate
+processes: everything that coordinates them (advisory locks, LISTEN/NOTIFY) is per session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from faramesh_cloud.log.port import LogRecord, LogUnavailable
+from faramesh_cloud.log.postgres import PostgresLog, PostgresLogSettings
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.embedded import EmbeddedPostgres
+
+pytestmark = pytest.mark.postgres
+
+OpenLog = Callable[..., AbstractAsyncContextManager[PostgresLog]]
+
+
+@pytest.fixture
+def open_log(pg_url: str) -> OpenLog:
+    """Another "process": its own pool, listener and members on this test's database."""
+
+    @asynccontextmanager
+    async def _open(
+        settings: PostgresLogSettings | None = None, timeout_s: float = 30.0
+    ) -> AsyncIterator[PostgresLog]:
+        async with Database(pg_url, max_size=4, timeout_s=timeout_s) as db:
+            log = PostgresLog(db, settings)
+            await log.start()
+            try:
+                yield log
+            finally:
+                await log.close()
+
+    return _open
+
+
+async def _sql(db: Database, query: str, *params: object) -> list[tuple[object, ...]]:
+    async with db.connection() as conn:
+        cur = await conn.execute(query.encode(), params or None)
+        return await cur.fetchall() if cur.description else []
+
+
+def _admin(server: EmbeddedPostgres) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(server.url("postgres"), autocommit=True)
+
+
+def _records(count: int, tag: str = "v") -> list[LogRecord]:
+    return [
+        LogRecord(key=f"stack-{i % 7}".encode(), value=f"{tag}{i}".encode()) for i in range(count)
+    ]
+
+
+async def test_an_append_that_loses_its_connection_stores_nothing(
+    database: Database, postgres_log: PostgresLog
+) -> None:
+    await postgres_log.create_topic("t", 4)
+    await postgres_log.append("t", _records(10))
+    before = await postgres_log.end_offsets("t")
+    # The session dies in the middle of writing the batch (after the offsets were taken).
+    await _sql(
+        database,
+        "CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$",
+    )
+    await _sql(
+        database,
+        "CREATE TRIGGER die AFTER INSERT ON log_records FOR EACH ROW "
+        "WHEN (NEW.value = 'poison') EXECUTE FUNCTION die()",
+    )
+    batch = [
+        *_records(5, "doomed"),
+        LogRecord(key=b"stack-1", value=b"poison"),
+        *_records(5, "late"),
+    ]
+    with pytest.raises(LogUnavailable, match="nothing was acknowledged"):
+        await postgres_log.append("t", batch)
+    await _sql(database, "DROP TRIGGER die ON log_records")
+
+    assert await postgres_log.end_offsets("t") == before
+    stored = await _sql(database, "SELECT count(*) FROM log_records")
+    assert stored == [(10,)]
+    positions = await postgres_log.append("t", _records(8, "after"))
+    for position in positions:
+        assert position.offset >= before[position.partition]
+    assert sum((await postgres_log.end_offsets("t")).values()) == 18
+
+
+async def test_an_unreachable_database_raises_log_unavailable_then_recovers(
+    embedded_postgres: EmbeddedPostgres, pg_url: str, open_log: OpenLog
+) -> None:
+    name = conninfo_to_dict(pg_url)["dbname"]
+    async with open_log(timeout_s=0.5) as log:
+        await log.create_topic("t", 2)
+        await log.append("t", _records(3))
+        with _admin(embedded_postgres) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+        try:
+            with pytest.raises(LogUnavailable, match="retry once the database is reachable"):
+                await log.append("t", _records(3))
+            with pytest.raises(LogUnavailable):
+                await log.end_offsets("t")
+        finally:
+            with _admin(embedded_postgres) as admin:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        for _ in range(40):  # callers retry LogUnavailable; the pool reconnects with back-off
+            try:
+                await log.append("t", _records(4))
+                break
+            except LogUnavailable:
+                continue
+        assert sum((await log.end_offsets("t")).values()) == 7
+
+
+async def test_a_member_that_loses_its_session_rejoins_at_the_committed_offset(
+    database: Database, postgres_log: PostgresLog
+) -> None:
+    await postgres_log.create_topic("t", 1)
+    await postgres_log.append("t", _records(10))
+    member = await postgres_log.consumer("t", "g")
+    assert len(await member.poll(timeout_s=1)) == 10
+    await member.commit({0: 6})
+    await _sql(
+        database,
+        "SELECT pg_terminate_backend(pid) FROM pg_locks "
+        "WHERE locktype = 'advisory' AND objsubid = 2",
+    )
+    with pytest.raises(LogUnavailable, match="poll again to rejoin"):
+        await member.poll(timeout_s=1)
+    assert await member.assignment() == frozenset()
+    again = await member.poll(timeout_s=1)
+    assert [m.offset for m in again] == [6, 7, 8, 9]
+    assert await member.assignment() == frozenset({0})
+    await member.close()
+
+
+async def _advisory_locks(db: Database) -> int:
+    rows = await _sql(db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+    return int(str(rows[0][0]))
+
+
+async def test_members_cancelled_while_joining_or_polling_leave_no_session_behind(
+    database: Database, postgres_log: PostgresLog
+) -> None:
+    await postgres_log.create_topic("t", 4)
+    await postgres_log.append("t", _records(20))
+    # Cancel after 0..16 ms: spreads the cancellations over every await of join() and
+    # poll() (nothing is asserted about time).
+    for step in range(40):
+        joining = asyncio.create_task(postgres_log.consumer("t", "g"))
+        await asyncio.sleep(step * 0.0004)
+        joining.cancel()
+        done = await asyncio.gather(joining, return_exceptions=True)
+        if not isinstance(done[0], BaseException):
+            await done[0].close()
+    for step in range(40):
+        member = await postgres_log.consumer("t", "g")
+        polling = asyncio.create_task(member.poll(timeout_s=0.5))
+        await asyncio.sleep(step * 0.0004)
+        polling.cancel()
+        await asyncio.gather(polling, return_exceptions=True)
+        await member.close()
+    assert await _advisory_locks(database) == 0
+    last = await postgres_log.consumer("t", "g")
+    assert await last.assignment() == frozenset(range(4))
+    assert len(await last.poll(timeout_s=1)) == 20
+    await last.close()
+
+
+async def test_a_joining_member_reads_only_what_the_holder_has_let_go(
+    postgres_log: PostgresLog,
+) -> None:
+    await postgres_log.create_topic("t", 4)
+    a = await postgres_log.consumer("t", "g")
+    assert await a.assignment() == frozenset(range(4))
+    b = await postgres_log.consumer("t", "g")
+    assert await b.assignment() == frozenset()  # a still holds everything
+    await postgres_log.append("t", [LogRecord(key=f"k{i}".encode(), value=b"x") for i in range(40)])
+    assert await b.poll(timeout_s=0.1) == []
+    for _ in range(40):  # a gives up its surplus when it polls, b takes it when it polls
+        held = (await a.assignment(), await b.assignment())
+        assert not held[0] & held[1]
+        if len(held[0]) == len(held[1]) == 2:
+            break
+        await a.poll(timeout_s=0.1)
+        await b.poll(timeout_s=0.1)
+    assert len(held[0]) == len(held[1]) == 2
+    await a.close()
+    await b.close()
+
+
+async def test_members_in_two_processes_never_share_a_partition_and_survive_a_crash(
+    database: Database, open_log: OpenLog
+) -> None:
+    fast = PostgresLogSettings(safety_poll_s=0.2)
+    async with open_log(fast) as log_a, open_log(fast) as log_b:
+        await log_a.create_topic("t", 4)
+        a = await log_a.consumer("t", "g")
+        b = await log_b.consumer("t", "g")
+        for _ in range(40):
+            await asyncio.gather(a.poll(timeout_s=0.1), b.poll(timeout_s=0.1))
+            held_a, held_b = await a.assignment(), await b.assignment()
+            if len(held_a) == len(held_b) == 2:
+                break
+        assert len(held_a) == len(held_b) == 2 and not held_a & held_b
+
+        positions = await log_a.append(
+            "t", [LogRecord(key=f"k{i}".encode(), value=b"x") for i in range(40)]
+        )
+        for_b = sum(1 for p in positions if p.partition in held_b)
+        read_b = []
+        for _ in range(20):
+            if len(read_b) >= for_b:
+                break
+            read_b.extend(await b.poll(timeout_s=0.2))
+        assert len(read_b) == for_b
+        assert {m.partition for m in read_b} <= held_b
+        await b.commit({p: max(m.offset for m in read_b if m.partition == p) + 1 for p in held_b})
+
+        # Member b's process dies: its session (and so its locks) go away, with no goodbye.
+        crashed = next(iter(held_b))
+        await _sql(
+            database,
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND objsubid = 2 AND classid::int8 %% 2 = 0 AND objid::int8 = %s",
+            crashed,
+        )
+        read_a = []
+        for _ in range(40):
+            read_a.extend(await a.poll(timeout_s=0.2))
+            if await a.assignment() == frozenset(range(4)):
+                break
+        assert await a.assignment() == frozenset(range(4))
+        read_a.extend(await a.poll(timeout_s=0.2))
+        # b committed everything it read, so a re-reads none of b's records.
+        assert not {(m.partition, m.offset) for m in read_a} & {
+            (m.partition, m.offset) for m in read_b
+        }
+        assert len(read_a) + len(read_b) == 40
+        with pytest.raises(LogUnavailable):
+            await b.poll(timeout_s=0.1)
+
+
+async def test_waiting_consumers_are_woken_after_the_listener_reconnects(
+    database: Database, open_log: OpenLog
+) -> None:
+    # The safety poll is off (an hour), so only a NOTIFY or the reconnect can wake the poll.
+    async with open_log(PostgresLogSettings(safety_poll_s=3600)) as log:
+        await log.create_topic("t", 2)
+        member = await log.consumer("t", "g")
+        assert await member.poll(timeout_s=0.1) == []
+        killed = await _sql(
+            database,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query ILIKE 'LISTEN%%'",
+        )
+        assert killed == [(True,)]
+        waiting = asyncio.create_task(member.poll(timeout_s=3600))
+        await asyncio.sleep(0.3)
+        await log.append("t", _records(1))
+        messages = await asyncio.wait_for(waiting, timeout=60)
+        assert [m.value for m in messages] == [b"v0"]
+        # The new session delivers the next wake-up too.
+        waiting = asyncio.create_task(member.poll(timeout_s=3600))
+        await asyncio.sleep(0.3)
+        await log.append("t", _records(1, "w"))
+        assert [m.value for m in await asyncio.wait_for(waiting, timeout=60)] == [b"w0"]
+        await member.close()
