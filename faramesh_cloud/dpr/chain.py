@@ -122,9 +122,10 @@ class ChainVerifier:
         it is not a usable DPR (reported as a ``malformed_record`` finding)."""
         try:
             meta = to_meta(rec)
-            missing = [name for name in REQUIRED if not getattr(meta, name)]
-            if missing:
-                raise DprFormatError(f"missing required field(s) {', '.join(missing)}")
+            if not (meta.record_id and meta.prev_record_hash and meta.record_hash and meta.agent_id
+                    and meta.created_at):
+                missing = ", ".join(name for name in REQUIRED if not getattr(meta, name))
+                raise DprFormatError(f"missing required field(s) {missing}")
             canonical = canonical_bytes(rec, raw)
         except (DprFormatError, msgspec.ValidationError) as exc:
             self.malformed(index, where or f"record {index}", f"not a DPR: {exc}")
