@@ -155,11 +155,21 @@ class ConsumerRunner(Generic[T]):
         for message in messages:
             if message.offset + 1 > offsets.get(message.partition, -1):
                 offsets[message.partition] = message.offset + 1
-        await self._retry("offset commit", lambda: consumer.commit(offsets))
+        await self._retry("offset commit", lambda: self._commit_assigned(consumer, offsets))
         self.stats.messages += len(messages)
         self.stats.rows += len(rows)
         self.stats.rejected += len(rejects)
         self.stats.batches += 1
+
+    @staticmethod
+    async def _commit_assigned(consumer: Consumer, offsets: dict[int, int]) -> None:
+        """Commit only partitions this member still holds: after a rebalance the new owner
+        re-reads the rest (at-least-once; the sink is idempotent), and Kafka refuses commits
+        for partitions a member no longer owns."""
+        assigned = await consumer.assignment()
+        mine = {p: o for p, o in offsets.items() if p in assigned}
+        if mine:
+            await consumer.commit(mine)
 
     async def _retry(self, what: str, action: Callable[[], Awaitable[object]]) -> None:
         delay = self.config.retry_initial_s

@@ -90,7 +90,8 @@ class Consumer(Protocol):
         ...
 
     async def commit(self, offsets: Mapping[int, int]) -> None:
-        """Durably store, per partition, the offset of the *next* message to read."""
+        """Durably store, per partition, the offset of the *next* message to read. Commit only
+        partitions in ``assignment()``: adapters may refuse others (Kafka does)."""
         ...
 
     async def committed(self, partition: int) -> int | None:
