@@ -28,9 +28,10 @@ class PgSink:
     """Idempotent: ON CONFLICT DO NOTHING on the value's id; writes in several transactions
     so a crash can land between them."""
 
-    def __init__(self, db: Database, chunk: int = 100) -> None:
+    def __init__(self, db: Database, chunk: int = 100, delay_s: float = 0.0) -> None:
         self._db = db
         self._chunk = chunk
+        self._delay_s = delay_s  # widens the window in which a kill lands mid-batch
         self.written = 0
 
     async def create(self) -> None:
@@ -45,15 +46,17 @@ class PgSink:
                     "INSERT INTO sink_rows (id, stack) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING",
                     [(value, key) for key, value in part],
                 )
+            if self._delay_s:
+                await asyncio.sleep(self._delay_s)
         self.written += len(rows)
 
 
-async def main(url: str, topic: str, dlq: str, until_idle: bool) -> None:
+async def main(url: str, topic: str, dlq: str, until_idle: bool, chunk_delay_s: float) -> None:
     db = Database(url)
     await db.open()
     log = PostgresLog(db)
     await log.start()
-    runner = ConsumerRunner(log, topic, "indexer", Upper(), PgSink(db, chunk=50),
+    runner = ConsumerRunner(log, topic, "indexer", Upper(), PgSink(db, chunk=50, delay_s=chunk_delay_s),
                             RunnerConfig(dead_letter_topic=dlq, max_batch_records=300, max_batch_seconds=0.05))
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
@@ -72,4 +75,5 @@ async def main(url: str, topic: str, dlq: str, until_idle: bool) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], "--until-idle" in sys.argv))
+    delay = float(sys.argv[sys.argv.index("--chunk-delay") + 1]) if "--chunk-delay" in sys.argv else 0.0
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], "--until-idle" in sys.argv, delay))

@@ -196,7 +196,7 @@ async def test_sigkilled_consumer_processes_lose_and_double_nothing(database: Da
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     cmd = [sys.executable, "-m", "tests.integration.consumer_worker", pg_url, TOPIC, DLQ]
     for _ in range(5):
-        with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+        with subprocess.Popen([*cmd, "--chunk-delay", "0.02"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
             assert proc.stdout is not None
             assert proc.stdout.readline() == b"ready\n"  # the consumer is running
             await asyncio.sleep(rng.uniform(0.05, 0.4))

@@ -1,0 +1,53 @@
+"""`faramesh-cloud serve SERVICE` runs one service against external Kafka, ClickHouse and
+PostgreSQL URLs (the distributed mode), from the same code as `up`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.test_up import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.chdb]
+
+
+def test_serve_gateway_uses_the_configured_kafka_clickhouse_and_postgresql(
+    tmp_path: Path, pg_url: str, kafka_broker: object
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "FARAMESH_CLOUD_POSTGRES_URL": pg_url,
+        "FARAMESH_CLOUD_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,  # type: ignore[attr-defined]
+        "FARAMESH_CLOUD_CLICKHOUSE_DSN": f"chdb:///{tmp_path / 'ch'}",
+        "FARAMESH_CLOUD_HTTP_PORT": str(port),
+    }
+    with subprocess.Popen([sys.executable, "-m", "faramesh_cloud", "serve", "gateway", "--data-dir", str(tmp_path / "d")],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+        try:
+            status = None
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    status = httpx.get(f"http://127.0.0.1:{port}/api/v1/status", timeout=1).json()
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            assert status is not None, proc.stdout.read().decode() if proc.stdout else ""
+            assert status["mode"] == "distributed"
+            assert status["components"]["log"].startswith("Kafka at 127.0.0.1:")
+            assert status["components"]["olap"].startswith("ClickHouse via clickhouse-connect")
+            assert "embedded" not in status["components"]["postgresql"]
+            assert [s["name"] for s in status["services"]] == ["gateway"]
+            assert not (tmp_path / "d" / "postgres").exists()  # no embedded server was started
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+    assert proc.returncode == 0
