@@ -94,7 +94,7 @@ def check_record(record: Mapping[str, Any]) -> list[str]:
             raise DprFormatError(
                 f"field {key!r} must be a JSON {kind.value}, got {type(value).__name__}", key
             )
-        if kind is Kind.STR_LIST and any(type(v) is not str for v in value):
+        if kind is Kind.STR_LIST and isinstance(value, list) and any(type(v) is not str for v in value):
             raise DprFormatError(f"field {key!r} must be a list of strings", key)
     return unknown
 

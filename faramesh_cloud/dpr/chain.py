@@ -25,9 +25,12 @@ from faramesh_cloud.dpr.canonical import (
     hash_bytes,
 )
 from faramesh_cloud.dpr.cascade import CascadeChecker
-from faramesh_cloud.dpr.fields import REQUIRED
+from faramesh_cloud.dpr.fields import JCS_ALGORITHM, LEGACY_ALGORITHM, REQUIRED
 from faramesh_cloud.dpr.meta import RecordLike, to_meta
 from faramesh_cloud.dpr.signatures import SignatureStatus, check_ed25519, check_hmac
+
+
+KNOWN_ALGORITHMS = frozenset({JCS_ALGORITHM, LEGACY_ALGORITHM})
 
 
 class FindingKind(StrEnum):
@@ -43,6 +46,7 @@ class FindingKind(StrEnum):
     MALFORMED = "malformed_record"
     CASCADE = "cascade_invalid"
     WAL_CORRUPT = "wal_corrupt"
+    UNKNOWN_CANONICALIZATION = "unknown_canonicalization"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +138,11 @@ class ChainVerifier:
         stored = meta.record_hash
         prev = meta.prev_record_hash
         self.records += 1
+        algorithm = meta.canonicalization_algorithm
+        if algorithm and algorithm.strip() not in KNOWN_ALGORITHMS:
+            self._find(FindingKind.UNKNOWN_CANONICALIZATION, meta, index, where or f"record {index}",
+                       f"unknown canonicalization_algorithm {algorithm!r}: hashed as legacy-json-v1, as the "
+                       "daemon does; if this daemon is newer than this Cloud, upgrade faramesh-cloud")
         chain = self.chains.get(agent)
         if chain is None:
             chain = self.chains[agent] = AgentChain(agent, genesis_prev_hash(agent))

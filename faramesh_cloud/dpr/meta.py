@@ -8,15 +8,10 @@ read as their zero value, which the checks treat like a missing key.
 
 from __future__ import annotations
 
-from typing import Any, Final, Protocol
+from collections.abc import Mapping
+from typing import Any, Final, TypeAlias
 
 import msgspec
-
-
-class RecordLike(Protocol):
-    """What the checks read from a record: a dict, or a ``RecordMeta``."""
-
-    def get(self, key: str, default: Any = None, /) -> Any: ...
 
 
 class RecordMeta(msgspec.Struct, kw_only=True):
@@ -39,6 +34,9 @@ class RecordMeta(msgspec.Struct, kw_only=True):
     def get(self, key: str, default: Any = None) -> Any:
         return getattr(self, key, default)
 
+
+# What the checks read from a record: a parsed dict, or the lean view.
+RecordLike: TypeAlias = Mapping[str, Any] | RecordMeta
 
 _DECODER: Final = msgspec.json.Decoder(RecordMeta)
 

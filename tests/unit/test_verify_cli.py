@@ -112,3 +112,19 @@ def test_the_input_file_is_never_modified(vectors_dir: Path, tmp_path: Path) -> 
     before = path.read_bytes()
     run(str(path))
     assert path.read_bytes() == before
+
+
+def test_unknown_canonicalization_is_named_with_what_to_do(vectors_dir: Path, tmp_path: Path) -> None:
+    from faramesh_cloud.dpr.builder import seal, to_go_json
+    from faramesh_cloud.dpr.canonical import parse_record
+
+    record = parse_record((vectors_dir / "dpr_chain_valid_jcs.jsonl").read_bytes().splitlines()[0])
+    record["canonicalization_algorithm"] = "jcs-rfc8785-v2"
+    path = tmp_path / "future.jsonl"
+    path.write_bytes(to_go_json(seal(record, record["prev_record_hash"])) + b"\n")
+    code, out, _ = run(str(path), "--json", "--skip-signatures")
+    report = json.loads(out)
+    assert code == 1
+    assert [f["kind"] for f in report["findings"]] == ["unknown_canonicalization"]
+    assert "upgrade faramesh-cloud" in report["findings"][0]["message"]
+    assert report["findings"][0]["where"] == "line 1"
