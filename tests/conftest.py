@@ -12,11 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from faramesh_cloud.rpc.tls13 import require_tls13_env
+
+# gRPC reads its TLS settings once, when it is first imported: make every gRPC server in
+# the test run TLS 1.3-only before anything imports grpc (see faramesh_cloud/rpc/tls13.py).
+require_tls13_env()
+
 pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.kafka",
     "tests.fixtures.logs",
     "tests.fixtures.olap",
+    "tests.fixtures.ingest",
 ]
 
 VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "interop" / "vectors"

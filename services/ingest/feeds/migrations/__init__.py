@@ -1,0 +1,1 @@
+"""SQL migrations of the daemon feeds' state (component "ingest_feeds")."""

@@ -1,0 +1,139 @@
+"""IngestService: the sync channel's gRPC server (TLS 1.3 minimum, health service).
+
+Wiring only: the servicer does the work. ``start()`` applies the ``stacks`` and ``ingest``
+migrations, creates the topics ingest writes, binds ``settings.sync_address`` with TLS and
+checks that a TLS 1.2 handshake is refused before it reports SERVING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Final
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import OVERALL_HEALTH
+from grpc_health.v1.health import aio as health_aio
+
+from faramesh_cloud.config import Settings
+from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, DPR_RECORDS, SYNC_ITEMS
+from faramesh_cloud.ingest.acks import AckStore
+from faramesh_cloud.ingest.config import IngestConfig
+from faramesh_cloud.ingest.limits import RateLimiter
+from faramesh_cloud.ingest.servicer import SERVICE, SyncServicer, sync_handler
+from faramesh_cloud.log.port import Log
+from faramesh_cloud.rpc.tls13 import (
+    InsecureTransport,
+    insecure_transport_message,
+    require_tls13_env,
+    tls12_refused,
+)
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.stacks.store import StackStore
+from faramesh_cloud.tls import ensure_self_signed
+
+# The topics a Push appends to.
+TOPICS: Final = (DPR_RECORDS, SYNC_ITEMS, DEAD_LETTERS)
+
+
+class IngestStartError(RuntimeError):
+    """The server could not start; the message says what to change."""
+
+
+def _probe_host(host: str) -> str:
+    """Where to reach a server bound to ``host`` from this machine."""
+    return {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1"}.get(host, host)
+
+
+class IngestService:
+    name = "ingest"
+
+    def __init__(
+        self,
+        settings: Settings,
+        log: Log,
+        db: Database,
+        stacks: StackStore,
+        config: IngestConfig | None = None,
+    ) -> None:
+        self._settings = settings
+        self._log = log
+        self._stacks = stacks
+        self._acks = AckStore(db)
+        self._config = config or IngestConfig()
+        self._server: grpc.aio.Server | None = None
+        self._health: health_aio.HealthServicer | None = None
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (differs from settings.sync_port when that is 0)."""
+        if self._port is None:
+            raise RuntimeError("IngestService is not started; call start() first")
+        return self._port
+
+    @property
+    def address(self) -> str:
+        return f"{self._settings.sync_host}:{self.port}"
+
+    def _tls_pair(self) -> tuple[bytes, bytes]:
+        settings = self._settings
+        cert: Path | None = settings.tls_cert
+        key: Path | None = settings.tls_key
+        if cert is None or key is None:
+            cert, key = ensure_self_signed(settings.data_dir / "tls")
+        try:
+            return cert.read_bytes(), key.read_bytes()
+        except OSError as exc:
+            raise IngestStartError(
+                f"cannot read the sync channel's TLS certificate/key ({exc}); check "
+                "FARAMESH_CLOUD_TLS_CERT / FARAMESH_CLOUD_TLS_KEY"
+            ) from exc
+
+    async def start(self) -> None:
+        # Effective only if gRPC was not imported yet; the probe below checks the outcome.
+        require_tls13_env()
+        await self._stacks.start()
+        await self._acks.start()
+        for topic in TOPICS:
+            await self._log.create_topic(topic, DEFAULT_PARTITIONS[topic])
+        cert, key = await asyncio.to_thread(self._tls_pair)
+        limits = self._config.limits
+        server = grpc.aio.server(options=[
+            # Larger messages are refused by the transport with RESOURCE_EXHAUSTED before
+            # they are buffered; slightly smaller ones get ingest's own explanation.
+            ("grpc.max_receive_message_length", limits.transport_max_bytes),
+            ("grpc.max_send_message_length", limits.transport_max_bytes),
+        ])
+        servicer = SyncServicer(
+            log=self._log, stacks=self._stacks, acks=self._acks, config=self._config,
+            limiter=RateLimiter.for_limits(limits),
+        )
+        server.add_generic_rpc_handlers((sync_handler(servicer),))
+        health = health_aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health, server)
+        address = self._settings.sync_address
+        try:
+            port = server.add_secure_port(address, grpc.ssl_server_credentials([(key, cert)]))
+        except RuntimeError as exc:
+            raise IngestStartError(
+                f"cannot listen on {address} ({exc}); is another process using the port? "
+                "Set FARAMESH_CLOUD_SYNC_PORT to a free one"
+            ) from exc
+        await server.start()
+        if not await tls12_refused(_probe_host(self._settings.sync_host), port):
+            await server.stop(None)
+            raise InsecureTransport(insecure_transport_message(address))
+        for service in (SERVICE, OVERALL_HEALTH):
+            await health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        self._server, self._health, self._port = server, health, port
+
+    async def stop(self) -> None:
+        server, health = self._server, self._health
+        if server is None or health is None:
+            return
+        await health.enter_graceful_shutdown()
+        await server.stop(self._config.shutdown_grace_s)
+        self._server = self._health = None

@@ -1,0 +1,292 @@
+"""The gRPC edge of ingest: ``faramesh_cloud_api.sync.v1.SyncService``.
+
+Every call: parse (garbage is INVALID_ARGUMENT, not an opaque failure), authenticate the
+stack key (:mod:`.auth`), check size and the per-stack rate limit (:mod:`.limits`), then do
+the work. Push follows the acknowledgement rule of :mod:`.acks`: append first, acknowledge
+after. Approval decisions and emergency commands belong to other services; until they
+exist the polls answer empty, and acknowledging a command Cloud never sent is NOT_FOUND.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final, NoReturn
+
+import grpc
+import grpc.aio
+import psycopg
+from faramesh_cloud_api.sync.v1 import emergency_pb2, sync_pb2
+from google.protobuf import duration_pb2
+from google.protobuf.message import DecodeError, Message
+from psycopg_pool import PoolTimeout
+
+from faramesh_cloud.ingest.acks import AckStore, BufferLocks
+from faramesh_cloud.ingest.auth import identify
+from faramesh_cloud.ingest.config import IngestConfig
+from faramesh_cloud.ingest.limits import RateLimiter, oversize_message, push_cost
+from faramesh_cloud.ingest.processor import (
+    Caller,
+    InvalidRequest,
+    canonical_buffer_id,
+    plan_push,
+    validate_push,
+)
+from faramesh_cloud.log.port import Log, LogUnavailable
+from faramesh_cloud.rpc.status import abort
+from faramesh_cloud.sql.database import DatabaseUnavailable
+from faramesh_cloud.stacks.domain import StackIdentity
+from faramesh_cloud.stacks.store import StackStore
+
+SERVICE: Final = sync_pb2.DESCRIPTOR.services_by_name["SyncService"].full_name
+MAX_ACKS: Final = 500
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedRequest:
+    """Bytes that do not parse as the method's request message."""
+
+    type_name: str
+    error: str
+
+
+def _seconds(value: float) -> duration_pb2.Duration:
+    duration = duration_pb2.Duration()
+    duration.FromNanoseconds(round(value * 1e9))
+    return duration
+
+
+class SyncServicer:
+    """The SyncService methods. Build the gRPC handler with :func:`sync_handler`."""
+
+    def __init__(
+        self,
+        *,
+        log: Log,
+        stacks: StackStore,
+        acks: AckStore,
+        config: IngestConfig,
+        limiter: RateLimiter,
+        wall_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self._log = log
+        self._stacks = stacks
+        self._acks = acks
+        self._config = config
+        self._limits = config.limits
+        self._limiter = limiter
+        self._wall_ns = wall_ns
+        self._locks = BufferLocks()
+
+    # -- the common prologue ---------------------------------------------------------
+
+    async def _identify(self, request: object, context: Context) -> StackIdentity:
+        if isinstance(request, MalformedRequest):
+            await abort(
+                context, grpc.StatusCode.INVALID_ARGUMENT,
+                f"the request is not a valid {request.type_name} ({request.error}); send the "
+                "message generated from faramesh_cloud_api/sync/v1",
+            )
+        return await identify(context, self._stacks)
+
+    async def _admit(self, identity: StackIdentity, context: Context, cost: int) -> None:
+        wait = self._limiter.try_take(identity.stack_id, cost)
+        if wait is not None:
+            await abort(
+                context, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"this stack is over its rate limit ({self._limits.rate_per_s:g} items/s, bursts "
+                f"of {self._limits.rate_burst:g}); keep the items and retry in {wait:.2f} s",
+                retry_after_s=wait,
+            )
+        await self._stacks.touch(identity.org_id, identity.stack_id)
+
+    @staticmethod
+    async def _invalid(context: Context, exc: InvalidRequest) -> NoReturn:
+        await abort(context, grpc.StatusCode.INVALID_ARGUMENT, exc.detail, field=exc.field)
+
+    # -- methods ---------------------------------------------------------------------
+
+    async def Hello(self, request: sync_pb2.HelloRequest, context: Context) -> sync_pb2.HelloResponse:
+        identity = await self._identify(request, context)
+        try:
+            buffer_id = canonical_buffer_id(request.buffer_id)
+        except InvalidRequest as exc:
+            await self._invalid(context, exc)
+        await self._admit(identity, context, 1)
+        stack = await self._stacks.get_stack(identity.org_id, identity.stack_id)
+        acked = await self._acks.acked_through(identity.org_id, identity.stack_id, buffer_id)
+        config, limits = self._config, self._limits
+        response = sync_pb2.HelloResponse(
+            stack_id=identity.stack_id,
+            org_id=identity.org_id,
+            stack_name=stack.name if stack is not None else "",
+            push_interval=_seconds(config.push_interval_s),
+            decision_poll_interval=_seconds(config.decision_poll_interval_s),
+            emergency_poll_interval=_seconds(config.emergency_poll_interval_s),
+            status_interval=_seconds(config.status_interval_s),
+            max_push_items=limits.max_push_items,
+            max_push_bytes=limits.max_push_bytes,
+            max_item_bytes=limits.max_item_bytes,
+            max_poll_wait=_seconds(config.max_poll_wait_s),
+            acked_through_sequence=acked,
+        )
+        response.server_time.FromNanoseconds(self._wall_ns())
+        if identity.key_expires_at is not None:
+            response.api_key_expires_at.FromDatetime(identity.key_expires_at)
+        return response
+
+    async def Push(self, request: sync_pb2.PushRequest, context: Context) -> sync_pb2.PushResponse:
+        identity = await self._identify(request, context)
+        too_big = oversize_message(request.ByteSize(), self._limits)
+        if too_big is not None:
+            await abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, too_big)
+        try:
+            buffer_id = validate_push(request, self._limits)
+        except InvalidRequest as exc:
+            await self._invalid(context, exc)
+        await self._admit(identity, context, push_cost(len(request.items)))
+        org, stack = identity.org_id, identity.stack_id
+        async with self._locks.hold(stack, buffer_id):
+            acked = await self._acks.acked_through(org, stack, buffer_id)
+            caller = Caller(org, stack, buffer_id, self._wall_ns())
+            # Parsing up to max_push_bytes of JSON is CPU work: off the event loop.
+            plan = await asyncio.to_thread(plan_push, request, caller, acked, self._limits)
+            if plan.through > acked:
+                for topic, records in plan.appends.items():
+                    await self._log.append(topic, records)  # durable on return
+                acked = await self._acks.advance(org, stack, buffer_id, plan.through)
+        return sync_pb2.PushResponse(acked_through_sequence=acked, rejections=plan.rejections)
+
+    async def PollDecisions(
+        self, request: sync_pb2.PollDecisionsRequest, context: Context
+    ) -> sync_pb2.PollDecisionsResponse:
+        identity = await self._identify(request, context)
+        if request.max_deliveries > MAX_ACKS:
+            await self._invalid(context, InvalidRequest(
+                "max_deliveries", f"{request.max_deliveries} is above {MAX_ACKS}; ask for 1-{MAX_ACKS}, or 0 for the default"))
+        await self._admit(identity, context, 1)
+        # No decision source yet (approvals is another service): nothing is pending, and
+        # Cloud may always answer a long poll early.
+        return sync_pb2.PollDecisionsResponse(has_more=False)
+
+    async def AckDecisions(
+        self, request: sync_pb2.AckDecisionsRequest, context: Context
+    ) -> sync_pb2.AckDecisionsResponse:
+        identity = await self._identify(request, context)
+        if len(request.acks) > MAX_ACKS:
+            await self._invalid(context, InvalidRequest(
+                "acks", f"{len(request.acks)} acknowledgements exceed {MAX_ACKS}; send them in smaller calls"))
+        for index, ack in enumerate(request.acks):
+            if not ack.delivery_id:
+                await self._invalid(context, InvalidRequest(
+                    f"acks[{index}].delivery_id", "required: the Delivery.delivery_id acknowledged"))
+        await self._admit(identity, context, 1)
+        return sync_pb2.AckDecisionsResponse()  # unknown delivery ids are ignored (per the API)
+
+    async def PollEmergencyCommands(
+        self, request: sync_pb2.PollEmergencyCommandsRequest, context: Context
+    ) -> sync_pb2.PollEmergencyCommandsResponse:
+        identity = await self._identify(request, context)
+        await self._admit(identity, context, 1)
+        return sync_pb2.PollEmergencyCommandsResponse()
+
+    async def AckEmergencyCommand(
+        self, request: sync_pb2.AckEmergencyCommandRequest, context: Context
+    ) -> sync_pb2.AckEmergencyCommandResponse:
+        identity = await self._identify(request, context)
+        if not request.command_id:
+            await self._invalid(context, InvalidRequest(
+                "command_id", "required: the EmergencyCommand.command_id acknowledged"))
+        if request.outcome == emergency_pb2.EMERGENCY_COMMAND_OUTCOME_UNSPECIFIED:
+            await self._invalid(context, InvalidRequest(
+                "outcome", "required: APPLIED, ALREADY_IN_EFFECT, REJECTED or FAILED"))
+        await self._admit(identity, context, 1)
+        await abort(
+            context, grpc.StatusCode.NOT_FOUND,
+            f"no emergency command {request.command_id[:64]!r} was issued to this stack; "
+            "log it and do not retry this acknowledgement",
+        )
+
+
+# -- wiring --------------------------------------------------------------------------
+
+Behaviour = Callable[[Any, Context], Awaitable[Message]]
+
+
+def _lenient(message: type[Message]) -> Callable[[bytes], Message | MalformedRequest]:
+    name = message.DESCRIPTOR.full_name
+
+    def parse(data: bytes) -> Message | MalformedRequest:
+        try:
+            return message.FromString(data)
+        except DecodeError as exc:
+            return MalformedRequest(name, str(exc))
+
+    return parse
+
+
+def _guarded(behaviour: Behaviour) -> Behaviour:
+    """Turn infrastructure failures into the statuses the API promises, never a stack trace."""
+
+    async def call(request: Any, context: Context) -> Message:
+        try:
+            return await behaviour(request, context)
+        except grpc.aio.AbortError:
+            raise
+        except LogUnavailable as exc:
+            _log.warning("push not acknowledged, the log is unavailable: %s", exc)
+            await abort(
+                context, grpc.StatusCode.UNAVAILABLE,
+                "Cloud's log is unavailable, nothing from this call was acknowledged; retry the "
+                "same items with exponential backoff",
+            )
+        except (psycopg.OperationalError, PoolTimeout, DatabaseUnavailable) as exc:
+            _log.warning("sync call failed, the database is unavailable: %s", exc)
+            await abort(
+                context, grpc.StatusCode.UNAVAILABLE,
+                "Cloud's database is unavailable, nothing from this call was acknowledged; "
+                "retry with exponential backoff",
+            )
+        except Exception:
+            _log.exception("sync call failed")
+            await abort(
+                context, grpc.StatusCode.INTERNAL,
+                "internal error in Cloud ingest, nothing from this call was acknowledged; retry "
+                "with backoff and report it to the Cloud operator if it persists",
+            )
+
+    return call
+
+
+def sync_handler(servicer: SyncServicer) -> grpc.GenericRpcHandler:
+    """The SyncService handler: every method of the v1 service, with lenient parsing."""
+    methods: dict[str, tuple[type[Message], type[Message], Behaviour]] = {
+        "Hello": (sync_pb2.HelloRequest, sync_pb2.HelloResponse, servicer.Hello),
+        "Push": (sync_pb2.PushRequest, sync_pb2.PushResponse, servicer.Push),
+        "PollDecisions": (sync_pb2.PollDecisionsRequest, sync_pb2.PollDecisionsResponse,
+                          servicer.PollDecisions),
+        "AckDecisions": (sync_pb2.AckDecisionsRequest, sync_pb2.AckDecisionsResponse,
+                         servicer.AckDecisions),
+        "PollEmergencyCommands": (sync_pb2.PollEmergencyCommandsRequest,
+                                  sync_pb2.PollEmergencyCommandsResponse,
+                                  servicer.PollEmergencyCommands),
+        "AckEmergencyCommand": (sync_pb2.AckEmergencyCommandRequest,
+                                sync_pb2.AckEmergencyCommandResponse,
+                                servicer.AckEmergencyCommand),
+    }
+    handlers = {
+        name: grpc.unary_unary_rpc_method_handler(
+            _guarded(behaviour),
+            request_deserializer=_lenient(request),
+            response_serializer=response.SerializeToString,
+        )
+        for name, (request, response, behaviour) in methods.items()
+    }
+    return grpc.method_handlers_generic_handler(SERVICE, handlers)
