@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -229,3 +230,26 @@ async def test_polls_answer_empty_and_an_unknown_command_ack_is_not_found(
     with pytest.raises(SyncError) as caught:
         await client.ack_emergency_command("cmd-1", 0)
     assert (caught.value.code, caught.value.fields) == (grpc.StatusCode.INVALID_ARGUMENT, ("outcome",))
+
+
+async def test_concurrent_pushes_of_one_buffer_append_each_item_once(
+    tenant: MakeTenant, sync_client: MakeClient, postgres_log: PostgresLog
+) -> None:
+    """The protocol allows one push in flight per buffer; a confused daemon sending the same
+    batch twice at once still gets each item stored once."""
+    acme = await tenant()
+    client = sync_client(acme.key)
+    buffer_id = str(uuid.uuid4())
+    raws = synthetic_records(30)
+    items = [dpr_item(i, raw) for i, raw in enumerate(raws, start=1)]
+    responses = await asyncio.gather(*(client.push(buffer_id, items) for _ in range(4)))
+    assert {r.acked_through_sequence for r in responses} == {30}
+    assert [m.value for m in await read_topic(postgres_log, DPR_RECORDS)] == raws
+
+
+async def test_hello_needs_a_buffer_id(tenant: MakeTenant, sync_client: MakeClient) -> None:
+    acme = await tenant()
+    for bad in ("", "buffer-1"):
+        with pytest.raises(SyncError) as caught:
+            await sync_client(acme.key).hello(bad)
+        assert (caught.value.code, caught.value.fields) == (grpc.StatusCode.INVALID_ARGUMENT, ("buffer_id",))
