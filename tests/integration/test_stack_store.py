@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime
 
 import pytest
 
@@ -117,3 +118,23 @@ async def test_last_seen_is_recorded(stack_store: StackStore) -> None:
     await stack_store.touch(org.org_id, stack.stack_id)
     seen = await stack_store.get_stack(org.org_id, stack.stack_id)
     assert seen is not None and seen.last_seen_at is not None
+
+
+async def test_last_seen_moves_on_once_the_touch_interval_has_passed(database: Database) -> None:
+    now = [0.0]
+    store = StackStore(database, touch_every_s=0.001, clock=lambda: now[0])
+    org = await store.create_org("acme", "Acme")
+    stack, _ = await store.register_stack(org.org_id, "s1")
+
+    async def last_seen() -> datetime:
+        current = await store.get_stack(org.org_id, stack.stack_id)
+        assert current is not None and current.last_seen_at is not None
+        return current.last_seen_at
+
+    await store.touch(org.org_id, stack.stack_id)
+    first = await last_seen()
+    await store.touch(org.org_id, stack.stack_id)  # same instant: remembered, no write
+    assert await last_seen() == first
+    now[0] += 1.0
+    await store.touch(org.org_id, stack.stack_id)
+    assert await last_seen() > first
