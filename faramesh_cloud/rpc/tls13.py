@@ -61,5 +61,10 @@ async def tls12_refused(host: str, port: int, timeout_s: float = 5.0) -> bool:
         )
     except (ssl.SSLError, ConnectionError, asyncio.IncompleteReadError):
         return True
+    except TimeoutError:
+        raise InsecureTransport(
+            f"no TLS answer from {host}:{port} within {timeout_s:g} s, so TLS 1.2 refusal could "
+            "not be confirmed; check that the address is reachable from this host"
+        ) from None
     writer.transport.abort()  # the verdict is in; no polite TLS shutdown needed
     return False

@@ -88,13 +88,16 @@ class SyncServicer:
     # -- the common prologue ---------------------------------------------------------
 
     async def _identify(self, request: object, context: Context) -> StackIdentity:
+        """The caller's stack (authenticated first: nothing is said to an unknown caller about
+        its request), once the request parsed."""
+        identity = await identify(context, self._stacks)
         if isinstance(request, MalformedRequest):
             await abort(
                 context, grpc.StatusCode.INVALID_ARGUMENT,
                 f"the request is not a valid {request.type_name} ({request.error}); send the "
                 "message generated from faramesh_cloud_api/sync/v1",
             )
-        return await identify(context, self._stacks)
+        return identity
 
     async def _admit(self, identity: StackIdentity, context: Context, cost: int) -> None:
         wait = self._limiter.try_take(identity.stack_id, cost)

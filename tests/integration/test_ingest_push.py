@@ -211,8 +211,11 @@ async def test_garbage_bytes_are_invalid_argument(
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await raw_push(b"\xff\xff\xff\xff\x0f", metadata=(("authorization", f"Bearer {acme.key}"),),
                            timeout=10)
+        with pytest.raises(grpc.aio.AioRpcError) as anonymous:
+            await raw_push(b"\xff\xff\xff\xff\x0f", timeout=10)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "faramesh_cloud_api.sync.v1.PushRequest" in (caught.value.details() or "")
+    assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED  # keyless callers learn nothing
 
 
 async def test_polls_answer_empty_and_an_unknown_command_ack_is_not_found(
