@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from faramesh_cloud.gateway.app import Status, create_app
+from faramesh_cloud.runtime.daemon_feeds import MOUNT, DaemonHttpFeeds
 from faramesh_cloud.runtime.service import HttpServer, ServiceInfo
 
 if TYPE_CHECKING:
@@ -17,7 +18,10 @@ class GatewayService:
     def __init__(self, ctx: RuntimeContext) -> None:
         self._ctx = ctx
         settings = ctx.platform.settings
-        self._server = HttpServer(create_app(self.status), settings.http_host, settings.http_port)
+        self._feeds = DaemonHttpFeeds(ctx.platform)
+        app = create_app(self.status)
+        app.mount(MOUNT, self._feeds.app)  # /v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...
+        self._server = HttpServer(app, settings.http_host, settings.http_port)
         self._state = "starting"
 
     def status(self) -> Status:
@@ -35,6 +39,7 @@ class GatewayService:
         )
 
     async def start(self) -> None:
+        await self._feeds.start()
         await self._server.start()
         self._state = "running"
 

@@ -33,7 +33,7 @@ _EFFECT: Final = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 _RFC3339: Final = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):(\d{2}))$"
 )
-_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _OPTIONAL_TEXT: Final = ("rule_id", "policy_version", "agent_id", "tool_id", "session_id", "record_id")
 
 

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from faramesh_cloud_api.sync.v1 import approvals_pb2
+
 from faramesh_cloud.events.legacy import SOURCE_WEBHOOK, LegacyDecision
 from faramesh_cloud.ingest.legacy_feed import (
     FeedError,
@@ -28,7 +30,6 @@ from faramesh_cloud.ingest.legacy_feed import (
     text_field,
     timestamp_field,
 )
-from faramesh_cloud_api.sync.v1 import approvals_pb2
 
 SIGNATURE_HEADER: Final = "X-Faramesh-Signature"
 SCHEME: Final = "sha256="
