@@ -64,7 +64,7 @@ def verifier(path: Path) -> float:
     with open_source(path, lean=True) as source:
         for item in source:
             if item.record is not None:
-                v.add(item.record, item.index, item.where, item.raw)
+                v.add(item.record, item.index, item.where, item.raw, item.canonical)
     findings = v.finish()
     assert not findings, findings[:3]
     return v.records / (time.process_time() - started)

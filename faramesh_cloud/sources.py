@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from faramesh_cloud.dpr.canonical import DprFormatError, parse_record
-from faramesh_cloud.dpr.meta import RecordMeta, decode_meta
+from faramesh_cloud.dpr.view import decode_view
 from faramesh_cloud.dpr.wal import (
     VERSION_CONTROL,
     WalFormatError,
@@ -34,19 +34,21 @@ class Item(NamedTuple):
 
     index: int
     where: str
-    record: dict[str, Any] | RecordMeta | None = None
+    record: Any = None  # a dict, or a view from decode_view (lean mode)
     control: dict[str, Any] | None = None
     error: str | None = None
     raw: bytes = b""
+    canonical: bytes | None = None  # the record's canonical bytes, when lean decoding made them
+    position: int = 0  # the frame's byte offset (WAL) or the line number (JSONL)
 
 
 class DprSource:
-    """``lean=True`` yields ``RecordMeta`` views instead of full dicts where it can: enough
-    for verification, several times cheaper to decode."""
+    """``lean=True`` yields msgspec views (``dpr/view.py``) with their canonical bytes instead
+    of full dicts where it can: enough for verification, several times cheaper."""
 
     def __init__(self, path: Path, data: bytes | mmap.mmap, lean: bool = False) -> None:
         self.path = path
-        self._decode = _decode_lean if lean else parse_record
+        self._lean = lean
         self._data = data
         self.format = "wal" if looks_like_wal(bytes(data[:4])) else "jsonl"
         self.stop: WalStop | None = None
@@ -65,18 +67,31 @@ class DprSource:
                 where = f"byte offset {frame.offset}"
                 if frame.version == VERSION_CONTROL:
                     try:
-                        yield Item(-1, where, control=parse_record(frame.payload), raw=frame.payload)
+                        yield Item(-1, where, control=parse_record(frame.payload), raw=frame.payload,
+                                   position=frame.offset)
                     except DprFormatError as exc:
-                        yield Item(-1, where, error=f"control frame is not JSON: {exc}")
+                        yield Item(-1, where, error=f"control frame is not JSON: {exc}", raw=frame.payload,
+                                   position=frame.offset)
                     continue
                 try:
-                    yield Item(index, where, record=self._decode(frame.payload), raw=frame.payload)
+                    yield Item(index, where, record=self._decode(frame.payload), raw=frame.payload,
+                               position=frame.offset)
                 except DprFormatError as exc:
-                    yield Item(index, where, error=str(exc), raw=frame.payload)
+                    yield Item(index, where, error=str(exc), raw=frame.payload, position=frame.offset)
                 index += 1
         except WalFormatError as exc:
             raise SourceError(f"{self.path}: {exc}") from None
         self.stop = reader.stop
+
+    def _item(self, index: int, where: str, raw: bytes) -> Item:
+        if self._lean:
+            fast = decode_view(raw)
+            if fast is not None:
+                return Item(index, where, record=fast[0], raw=raw, canonical=fast[1])
+        try:
+            return Item(index, where, record=parse_record(raw), raw=raw)
+        except DprFormatError as exc:
+            return Item(index, where, error=str(exc), raw=raw)
 
     def _jsonl(self) -> Iterator[Item]:
         data = self._data
@@ -100,15 +115,10 @@ class DprSource:
                     "pass a JSONL export (one DPR per line) or a faramesh.wal file"
                 )
             try:
-                yield Item(index, f"line {line_no}", record=self._decode(line), raw=line)
+                yield Item(index, f"line {line_no}", record=self._decode(line), raw=line, position=line_no)
             except DprFormatError as exc:
-                yield Item(index, f"line {line_no}", error=str(exc), raw=line)
+                yield Item(index, f"line {line_no}", error=str(exc), raw=line, position=line_no)
             index += 1
-
-
-def _decode_lean(raw: bytes) -> dict[str, Any] | RecordMeta:
-    meta = decode_meta(raw)
-    return meta if meta is not None else parse_record(raw)
 
 
 @contextmanager

@@ -28,7 +28,7 @@ def ensure_self_signed(directory: Path, hosts: tuple[str, ...] = ("localhost", "
         except ValueError:
             names.append(x509.DNSName(host))
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "faramesh-cloud embedded sync")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)

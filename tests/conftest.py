@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.fixtures.logs",
     "tests.fixtures.olap",
     "tests.fixtures.ingest",
+    "tests.fixtures.identity",
 ]
 
 VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "interop" / "vectors"

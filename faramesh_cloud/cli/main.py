@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("faramesh_cloud.cli.verify", "verify"),
     "up": ("faramesh_cloud.cli.up", "up"),
     "serve": ("faramesh_cloud.cli.up", "serve"),
+    "verify-bundle": ("faramesh_cloud.cli.verify_bundle", "verify_bundle"),
 }
 
 

@@ -64,7 +64,7 @@ def verify(file: Path, public_keys: tuple[str, ...], hmac_key_file: Path | None,
                 if item.control is not None:
                     controls += 1
                 elif item.record is not None:
-                    verifier.add(item.record, item.index, item.where, item.raw)
+                    verifier.add(item.record, item.index, item.where, item.raw, item.canonical)
                 else:
                     verifier.malformed(item.index, item.where, f"not a DPR: {item.error}")
             fmt, stop, size = source.format, source.stop, source.size

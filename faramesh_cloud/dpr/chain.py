@@ -29,7 +29,6 @@ from faramesh_cloud.dpr.fields import JCS_ALGORITHM, LEGACY_ALGORITHM, REQUIRED
 from faramesh_cloud.dpr.meta import RecordLike, to_meta
 from faramesh_cloud.dpr.signatures import SignatureStatus, check_ed25519, check_hmac
 
-
 KNOWN_ALGORITHMS = frozenset({JCS_ALGORITHM, LEGACY_ALGORITHM})
 
 
@@ -120,17 +119,20 @@ class ChainVerifier:
         """Report an input item that is not a DPR at all."""
         self.findings.append(Finding(FindingKind.MALFORMED, "", "", index, where, message))
 
-    def add(self, rec: RecordLike, index: int, where: str = "", raw: bytes | None = None) -> RecordResult | None:
+    def add(self, rec: RecordLike, index: int, where: str = "", raw: bytes | None = None,
+            canonical: bytes | None = None) -> RecordResult | None:
         """Verify one record (a dict or a ``RecordMeta``) in arrival order. ``raw``, if given,
-        is the JSON text ``rec`` was parsed from (faster canonicalisation). Returns None when
-        it is not a usable DPR (reported as a ``malformed_record`` finding)."""
+        is the JSON text ``rec`` was parsed from (faster canonicalisation); ``canonical``, if
+        given, its canonical bytes already computed (lean sources). Returns None when it is
+        not a usable DPR (reported as a ``malformed_record`` finding)."""
         try:
             meta = to_meta(rec)
             if not (meta.record_id and meta.prev_record_hash and meta.record_hash and meta.agent_id
                     and meta.created_at):
                 missing = ", ".join(name for name in REQUIRED if not getattr(meta, name))
                 raise DprFormatError(f"missing required field(s) {missing}")
-            canonical = canonical_bytes(rec, raw)
+            if canonical is None:
+                canonical = canonical_bytes(rec, raw)
         except (DprFormatError, msgspec.ValidationError) as exc:
             self.malformed(index, where or f"record {index}", f"not a DPR: {exc}")
             return None

@@ -53,8 +53,8 @@ def decode_meta(raw: bytes) -> RecordMeta | None:
 def to_meta(record: Any) -> RecordMeta:
     """A ``RecordMeta`` of a dict (or the view itself). JSON nulls read as zero values, as
     in Go. Raises ``msgspec.ValidationError`` naming the field for a wrongly typed one."""
-    if isinstance(record, RecordMeta):
-        return record
+    if isinstance(record, msgspec.Struct):  # RecordMeta, or a view from view.py: same attributes
+        return record  # type: ignore[return-value]
     try:
         return msgspec.convert(record, RecordMeta)
     except msgspec.ValidationError:

@@ -11,7 +11,7 @@ import hashlib
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from faramesh_cloud.dpr.builder import seal
@@ -33,7 +33,7 @@ _EFFECT_WEIGHTS = [w for _, _, w in EFFECTS]
 
 def rfc3339_nano(ns: int) -> str:
     seconds, nanos = divmod(ns, 1_000_000_000)
-    text = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    text = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
     fraction = f"{nanos:09d}".rstrip("0")
     return f"{text}.{fraction}Z" if fraction else f"{text}Z"
 

@@ -1,0 +1,79 @@
+"""One-pass decoding for verification.
+
+Per canonicalisation mode, a msgspec Struct whose fields are the hashed subset in that
+mode's order (omit-when-empty fields default to their zero value and ``omit_defaults`` drops
+them) plus the unhashed fields the chain checks read. One C-level decode of the raw record
+gives both what the checks read and, once a copy has those unhashed fields blanked, the
+exact canonical bytes. Anything unusual (a missing always-present field, a null, a wrong
+type, a lone surrogate, invalid UTF-8, a non-RFC 3339 created_at) returns None, and callers
+take the mapping path in ``canonical.py``, which has Go's semantics and precise errors.
+Duplicate keys resolve last-wins, as in Go and in ``parse_record``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+
+from faramesh_cloud.dpr.fields import HASHED_JCS, HASHED_LEGACY, JCS_ALGORITHM, Kind
+from faramesh_cloud.dpr.gojson import go_escape_fixup
+from faramesh_cloud.dpr.timefmt import TimestampError, canonical_created_at, is_canonical_created_at
+
+# Unhashed fields the checks read; blanked (to their defaults) before encoding.
+EXTRAS: Final[tuple[tuple[str, type, Any], ...]] = (
+    ("record_hash", str, ""),
+    ("lamport_seq", int, 0),
+    ("signature", str, ""),
+    ("signature_algorithm", str, ""),
+    ("signer_public_key", str, ""),
+    ("hmac_signature", str, ""),
+)
+_BLANK: Final = {name: default for name, _, default in EXTRAS}
+
+
+def _get(self: Any, key: str, default: Any = None) -> Any:
+    return getattr(self, key, default)
+
+
+def _view_struct(name: str, table: tuple[tuple[str, Kind, bool], ...]) -> type[msgspec.Struct]:
+    pytypes: dict[Kind, Any] = {Kind.STR: str, Kind.INT: int, Kind.BOOL: bool, Kind.STR_LIST: list[str]}
+    defaults: dict[Kind, Any] = {Kind.STR: "", Kind.INT: 0, Kind.BOOL: False}
+    fields: list[Any] = []
+    for key, kind, omit in table:
+        if not omit:
+            fields.append((key, pytypes[kind]))
+        elif kind is Kind.STR_LIST:
+            fields.append((key, pytypes[kind], msgspec.field(default_factory=list)))
+        else:
+            fields.append((key, pytypes[kind], defaults[kind]))
+    fields.extend(EXTRAS)
+    return msgspec.defstruct(name, fields, omit_defaults=True, kw_only=True, namespace={"get": _get})
+
+
+JcsView: Final = _view_struct("JcsView", HASHED_JCS)
+LegacyView: Final = _view_struct("LegacyView", HASHED_LEGACY)
+_JCS_DECODER: Final = msgspec.json.Decoder(JcsView)
+_LEGACY_DECODER: Final = msgspec.json.Decoder(LegacyView)
+_ENCODER: Final = msgspec.json.Encoder()
+
+
+def decode_view(raw: bytes) -> tuple[Any, bytes] | None:
+    """(view, canonical bytes) of a raw record, or None when the mapping path must decide."""
+    try:
+        view: Any = _JCS_DECODER.decode(raw)
+        if view.canonicalization_algorithm.strip() != JCS_ALGORITHM:
+            view = _LEGACY_DECODER.decode(raw)
+    except (msgspec.DecodeError, ValueError):
+        return None
+    hashed = msgspec.structs.replace(view, **_BLANK)
+    if not is_canonical_created_at(hashed.created_at):
+        try:
+            hashed.created_at = canonical_created_at(hashed.created_at)
+        except TimestampError:
+            return None
+    return view, go_escape_fixup(_ENCODER.encode(hashed))
+
+
+def is_view(record: object) -> bool:
+    return isinstance(record, (JcsView, LegacyView))

@@ -1,0 +1,1 @@
+"""SQL migrations of identity (component "identity")."""

@@ -1,0 +1,1 @@
+"""SQL migrations of the platform audit log (component "platform_audit")."""
