@@ -73,25 +73,21 @@ class DprSource:
                         yield Item(-1, where, error=f"control frame is not JSON: {exc}", raw=frame.payload,
                                    position=frame.offset)
                     continue
-                try:
-                    yield Item(index, where, record=self._decode(frame.payload), raw=frame.payload,
-                               position=frame.offset)
-                except DprFormatError as exc:
-                    yield Item(index, where, error=str(exc), raw=frame.payload, position=frame.offset)
+                yield self._item(index, where, frame.payload, frame.offset)
                 index += 1
         except WalFormatError as exc:
             raise SourceError(f"{self.path}: {exc}") from None
         self.stop = reader.stop
 
-    def _item(self, index: int, where: str, raw: bytes) -> Item:
+    def _item(self, index: int, where: str, raw: bytes, position: int) -> Item:
         if self._lean:
             fast = decode_view(raw)
             if fast is not None:
-                return Item(index, where, record=fast[0], raw=raw, canonical=fast[1])
+                return Item(index, where, record=fast[0], raw=raw, position=position, canonical=fast[1])
         try:
-            return Item(index, where, record=parse_record(raw), raw=raw)
+            return Item(index, where, record=parse_record(raw), raw=raw, position=position)
         except DprFormatError as exc:
-            return Item(index, where, error=str(exc), raw=raw)
+            return Item(index, where, error=str(exc), raw=raw, position=position)
 
     def _jsonl(self) -> Iterator[Item]:
         data = self._data
@@ -114,10 +110,7 @@ class DprSource:
                     f"{self.path}: line {line_no} is neither a JSON object nor a WAL frame; "
                     "pass a JSONL export (one DPR per line) or a faramesh.wal file"
                 )
-            try:
-                yield Item(index, f"line {line_no}", record=self._decode(line), raw=line, position=line_no)
-            except DprFormatError as exc:
-                yield Item(index, f"line {line_no}", error=str(exc), raw=line, position=line_no)
+            yield self._item(index, f"line {line_no}", line, line_no)
             index += 1
 
 
