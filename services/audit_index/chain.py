@@ -1,0 +1,166 @@
+"""The chain-integrity projection, pure: a batch of records plus the stored chain state in,
+link statuses, findings and the new chain state out.
+
+Link classification is the kernel's ``ChainVerifier`` (``faramesh_cloud.dpr.chain``), run
+over each agent's chain with its state seeded from what PostgreSQL stores: the tip, the
+length and segment count, and the part of the agent's "seen" set this batch can touch (the
+stored hashes equal to a record hash or a prev hash in the batch). That is exactly what the
+verifier reads, so a batch verified against stored state classifies every record as one
+verifier run over the whole stream would. Signatures were checked once by the processor;
+they become findings here without being checked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from faramesh_cloud.audit_index.domain import (
+    LINK_KINDS,
+    ChainFinding,
+    IndexedRecord,
+    LinkStatus,
+    severity_of,
+)
+from faramesh_cloud.dpr.canonical import genesis_prev_hash
+from faramesh_cloud.dpr.chain import AgentChain, ChainVerifier, FindingKind
+from faramesh_cloud.dpr.signatures import SignatureStatus
+
+ChainKey = tuple[str, str, str]  # (org_id, stack_id, agent_id)
+
+_SIGNATURE_FINDINGS = {
+    SignatureStatus.INVALID: (FindingKind.BAD_SIGNATURE,
+                              "Ed25519 signature does not verify over the canonical bytes"),
+    SignatureStatus.UNTRUSTED: (FindingKind.UNTRUSTED_SIGNER,
+                                "Ed25519 signature is valid but by a key not pinned for this stack"),
+}
+
+
+@dataclass(slots=True)
+class AgentState:
+    """What PostgreSQL keeps per (org, stack, agent) chain."""
+
+    tip_hash: str
+    tip_record_id: str
+    chain_length: int
+    segments: int
+    last_lamport: int
+    first_created_at: str
+    last_created_at: str
+    last_verified_ns: int
+
+
+@dataclass(slots=True)
+class ChainLink:
+    """A record that joined its agent's chain (duplicates never do)."""
+
+    key: ChainKey
+    record_hash: str
+    record_id: str
+    chain_index: int
+
+
+@dataclass(slots=True)
+class ChainOutcome:
+    link_status: list[LinkStatus]  # one per input record, same order
+    findings: list[ChainFinding] = field(default_factory=list)
+    agents: dict[ChainKey, AgentState] = field(default_factory=dict)  # every chain touched
+    links: list[ChainLink] = field(default_factory=list)
+
+
+def lookup_hashes(records: Sequence[IndexedRecord]) -> dict[ChainKey, set[str]]:
+    """Per chain, the hashes whose stored positions the projection needs to know."""
+    wanted: dict[ChainKey, set[str]] = {}
+    for rec in records:
+        hashes = wanted.setdefault(rec.chain_key, set())
+        hashes.add(rec.meta.record_hash)
+        hashes.add(rec.meta.prev_record_hash)
+    return wanted
+
+
+def _seed(agent_id: str, state: AgentState | None, seen: Mapping[str, int]) -> AgentChain:
+    chain = AgentChain(agent_id, genesis_prev_hash(agent_id), seen=dict(seen))
+    if state is not None and state.chain_length > 0:
+        chain.tip = state.tip_hash
+        chain.length = state.chain_length
+        chain.segments = state.segments
+        chain.first_index = 0
+        chain.last_index = state.chain_length - 1
+        chain.last_lamport = state.last_lamport
+        chain.last_record_id = state.tip_record_id
+        chain.first_created_at = state.first_created_at
+        chain.last_created_at = state.last_created_at
+    return chain
+
+
+def project(
+    records: Sequence[IndexedRecord],
+    agents: Mapping[ChainKey, AgentState],
+    seen: Mapping[ChainKey, Mapping[str, int]],
+) -> ChainOutcome:
+    """Place ``records`` (in log order) on their agents' chains.
+
+    ``agents``: stored state of the chains involved (absent = a chain not seen yet).
+    ``seen``: per chain, stored ``record_hash -> chain index`` for at least the hashes
+    ``lookup_hashes(records)`` names.
+    """
+    verifiers: dict[tuple[str, str], ChainVerifier] = {}
+    verified_ns: dict[ChainKey, int] = {}
+    outcome = ChainOutcome(link_status=[])
+    for rec in records:
+        key = rec.chain_key
+        verifier = verifiers.get(key[:2])
+        if verifier is None:
+            verifier = verifiers[key[:2]] = ChainVerifier(check_signatures=False)
+        chain = verifier.chains.get(rec.agent_id)
+        if chain is None:
+            chain = verifier.chains[rec.agent_id] = _seed(rec.agent_id, agents.get(key), seen.get(key, {}))
+        index = chain.length
+        before = len(verifier.findings)
+        result = verifier.add(rec.meta, index, rec.log_position, rec.raw.encode())
+        kinds = [(f.kind, f.message) for f in verifier.findings[before:]]
+        if result is None:
+            outcome.link_status.append(LinkStatus.UNCHECKED)
+        else:
+            status = next((LINK_KINDS[k] for k in LINK_KINDS if any(k is kind for kind, _ in kinds)),
+                          LinkStatus.LINKED)
+            outcome.link_status.append(status)
+            if not result.duplicate:
+                outcome.links.append(ChainLink(key, rec.record_hash, rec.record_id, index))
+                signature = _SIGNATURE_FINDINGS.get(rec.signature_status)
+                if signature is not None:
+                    kinds.append(signature)
+        outcome.findings.extend(_finding(rec, kind, message, index) for kind, message in kinds)
+        verified_ns[key] = max(verified_ns.get(key, 0), rec.received_ns)
+    for (org_id, stack_id), verifier in verifiers.items():
+        for agent_id, chain in verifier.chains.items():
+            key = (org_id, stack_id, agent_id)
+            previous = agents.get(key)
+            outcome.agents[key] = AgentState(
+                tip_hash=chain.tip or "",
+                tip_record_id=chain.last_record_id,
+                chain_length=chain.length,
+                segments=chain.segments,
+                last_lamport=chain.last_lamport,
+                first_created_at=chain.first_created_at,
+                last_created_at=chain.last_created_at,
+                last_verified_ns=max(verified_ns.get(key, 0), previous.last_verified_ns if previous else 0),
+            )
+    return outcome
+
+
+def _finding(rec: IndexedRecord, kind: FindingKind, message: str, index: int) -> ChainFinding:
+    return ChainFinding(
+        org_id=rec.org_id,
+        stack_id=rec.stack_id,
+        agent_id=rec.agent_id,
+        record_id=rec.record_id,
+        record_hash=rec.record_hash,
+        kind=kind.value,
+        severity=severity_of(kind.value),
+        message=message,
+        chain_index=index,
+        log_position=rec.log_position,
+        record_created_at=rec.meta.created_at,
+        detected_ns=rec.received_ns,
+    )

@@ -1,0 +1,194 @@
+"""PostgreSQL side of the audit index (writes): chain tips, chain members, findings, alerts,
+the per-organisation tail sequence and the consumed log position.
+
+Every function takes a connection that is inside the sink's one transaction; rows are
+locked in a fixed order (positions, then chains, then organisations, each sorted) so two
+sinks that overlap during a rebalance serialise instead of deadlocking. Batched statements
+take arrays (``unnest``), one round trip per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from faramesh_cloud.audit_index.chain import AgentState, ChainKey, ChainOutcome
+from faramesh_cloud.audit_index.domain import PROJECTION, Severity
+
+Conn = AsyncConnection[Any]
+COMPONENT = ("audit_index", "faramesh_cloud.audit_index")
+
+
+async def lock_positions(conn: Conn, topic: str, partitions: Iterable[int]) -> dict[int, int]:
+    """Next unapplied offset per partition (0 when never applied), locked until commit."""
+    parts = sorted(set(partitions))
+    await conn.execute(
+        "INSERT INTO audit_index_positions (projection, topic, partition, next_offset) "
+        "SELECT %s, %s, p, 0 FROM unnest(%s::int[]) AS p ON CONFLICT DO NOTHING",
+        (PROJECTION, topic, parts),
+    )
+    cur = await conn.execute(
+        "SELECT partition, next_offset FROM audit_index_positions "
+        "WHERE projection = %s AND topic = %s AND partition = ANY(%s::int[]) "
+        "ORDER BY partition FOR UPDATE",
+        (PROJECTION, topic, parts),
+    )
+    return {int(p): int(o) for p, o in await cur.fetchall()}
+
+
+def _columns(keys: Iterable[ChainKey]) -> tuple[list[str], list[str], list[str]]:
+    orgs: list[str] = []
+    stacks: list[str] = []
+    agents: list[str] = []
+    for org, stack, agent in keys:
+        orgs.append(org)
+        stacks.append(stack)
+        agents.append(agent)
+    return orgs, stacks, agents
+
+
+async def lock_agents(conn: Conn, keys: Iterable[ChainKey]) -> dict[ChainKey, AgentState]:
+    """Stored state of these chains, locked until commit (absent: never seen)."""
+    cur = await conn.execute(
+        "SELECT a.org_id, a.stack_id, a.agent_id, tip_hash, tip_record_id, chain_length, segments, "
+        "last_lamport, first_created_at, last_created_at, last_verified_ns "
+        "FROM audit_chain_agents a JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k(o, s, g) "
+        "ON a.org_id = k.o AND a.stack_id = k.s AND a.agent_id = k.g "
+        "ORDER BY a.org_id, a.stack_id, a.agent_id FOR UPDATE OF a",
+        _columns(sorted(set(keys))),
+    )
+    return {
+        (o, s, g): AgentState(th, tr, int(n), int(seg), int(lam), fc, lc, int(v))
+        for o, s, g, th, tr, n, seg, lam, fc, lc, v in await cur.fetchall()
+    }
+
+
+async def load_seen(conn: Conn, wanted: Mapping[ChainKey, set[str]]) -> dict[ChainKey, dict[str, int]]:
+    """Per chain, the stored chain index of each wanted hash that is a chain member."""
+    orgs: list[str] = []
+    stacks: list[str] = []
+    agents: list[str] = []
+    hashes: list[str] = []
+    for (org, stack, agent), wanted_hashes in wanted.items():
+        for value in wanted_hashes:
+            orgs.append(org)
+            stacks.append(stack)
+            agents.append(agent)
+            hashes.append(value)
+    cur = await conn.execute(
+        "SELECT r.org_id, r.stack_id, r.agent_id, r.record_hash, r.chain_index "
+        "FROM audit_chain_records r "
+        "JOIN unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS k(o, s, g, h) "
+        "ON r.org_id = k.o AND r.stack_id = k.s AND r.agent_id = k.g AND r.record_hash = k.h",
+        (orgs, stacks, agents, hashes),
+    )
+    seen: dict[ChainKey, dict[str, int]] = {}
+    for org, stack, agent, value, index in await cur.fetchall():
+        seen.setdefault((org, stack, agent), {})[value] = int(index)
+    return seen
+
+
+async def lock_org_sequences(conn: Conn, orgs: Iterable[str]) -> dict[str, int]:
+    """Next tail sequence per organisation, locked until commit."""
+    names = sorted(set(orgs))
+    await conn.execute(
+        "INSERT INTO audit_org_sequences (org_id, next_seq) SELECT o, 0 FROM unnest(%s::text[]) AS o "
+        "ON CONFLICT DO NOTHING",
+        (names,),
+    )
+    cur = await conn.execute(
+        "SELECT org_id, next_seq FROM audit_org_sequences WHERE org_id = ANY(%s::text[]) "
+        "ORDER BY org_id FOR UPDATE",
+        (names,),
+    )
+    return {org: int(seq) for org, seq in await cur.fetchall()}
+
+
+async def save(
+    conn: Conn,
+    topic: str,
+    outcome: ChainOutcome,
+    sequences: Mapping[str, int],
+    positions: Mapping[int, int],
+) -> None:
+    """Write everything one batch produced (same transaction as the locks above)."""
+    await _save_agents(conn, outcome.agents)
+    if outcome.links:
+        links = outcome.links
+        await conn.execute(
+            "INSERT INTO audit_chain_records (org_id, stack_id, agent_id, record_hash, record_id, chain_index) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[]) "
+            "ON CONFLICT DO NOTHING",
+            (*_columns(link.key for link in links), [link.record_hash for link in links],
+             [link.record_id for link in links], [link.chain_index for link in links]),
+        )
+    await _save_findings(conn, outcome)
+    await conn.execute(
+        "UPDATE audit_org_sequences AS s SET next_seq = v.n "
+        "FROM unnest(%s::text[], %s::bigint[]) AS v(o, n) WHERE s.org_id = v.o",
+        (list(sequences), list(sequences.values())),
+    )
+    await conn.execute(
+        "UPDATE audit_index_positions AS p SET next_offset = v.n, updated_at = now() "
+        "FROM unnest(%s::int[], %s::bigint[]) AS v(part, n) "
+        "WHERE p.projection = %s AND p.topic = %s AND p.partition = v.part",
+        (list(positions), list(positions.values()), PROJECTION, topic),
+    )
+
+
+async def _save_agents(conn: Conn, agents: Mapping[ChainKey, AgentState]) -> None:
+    if not agents:
+        return
+    states = list(agents.values())
+    await conn.execute(
+        "INSERT INTO audit_chain_agents (org_id, stack_id, agent_id, tip_hash, tip_record_id, chain_length, "
+        "segments, last_lamport, first_created_at, last_created_at, last_verified_ns) "
+        "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], "
+        "%s::int[], %s::bigint[], %s::text[], %s::text[], %s::bigint[]) "
+        "ON CONFLICT (org_id, stack_id, agent_id) DO UPDATE SET tip_hash = EXCLUDED.tip_hash, "
+        "tip_record_id = EXCLUDED.tip_record_id, chain_length = EXCLUDED.chain_length, "
+        "segments = EXCLUDED.segments, last_lamport = EXCLUDED.last_lamport, "
+        "first_created_at = EXCLUDED.first_created_at, last_created_at = EXCLUDED.last_created_at, "
+        "last_verified_ns = EXCLUDED.last_verified_ns",
+        (*_columns(agents), [s.tip_hash for s in states], [s.tip_record_id for s in states],
+         [s.chain_length for s in states], [s.segments for s in states], [s.last_lamport for s in states],
+         [s.first_created_at for s in states], [s.last_created_at for s in states],
+         [s.last_verified_ns for s in states]),
+    )
+
+
+async def _save_findings(conn: Conn, outcome: ChainOutcome) -> None:
+    findings = outcome.findings
+    if not findings:
+        return
+    columns = (
+        [f.org_id for f in findings], [f.stack_id for f in findings], [f.agent_id for f in findings],
+        [f.record_id for f in findings], [f.record_hash for f in findings], [f.kind for f in findings],
+        [f.severity.value for f in findings], [f.message for f in findings],
+        [f.chain_index for f in findings], [f.log_position for f in findings],
+        [f.record_created_at for f in findings], [f.detected_ns for f in findings],
+    )
+    await conn.execute(
+        "INSERT INTO audit_chain_findings (org_id, stack_id, agent_id, record_id, record_hash, kind, "
+        "severity, message, chain_index, log_position, record_created_at, detected_ns) "
+        "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
+        "%s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::bigint[]) "
+        "ON CONFLICT DO NOTHING",
+        columns,
+    )
+    critical = [f for f in findings if f.severity is Severity.CRITICAL]
+    if critical:
+        await conn.execute(
+            "INSERT INTO audit_alerts (org_id, stack_id, agent_id, record_id, record_hash, kind, message, "
+            "record_created_at, created_at) "
+            "SELECT o, s, g, r, h, k, m, c, to_timestamp(n::double precision / 1e9) "
+            "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
+            "%s::text[], %s::text[], %s::bigint[]) AS v(o, s, g, r, h, k, m, c, n) "
+            "ON CONFLICT DO NOTHING",
+            ([f.org_id for f in critical], [f.stack_id for f in critical], [f.agent_id for f in critical],
+             [f.record_id for f in critical], [f.record_hash for f in critical], [f.kind for f in critical],
+             [f.message for f in critical], [f.record_created_at for f in critical],
+             [f.detected_ns for f in critical]),
+        )

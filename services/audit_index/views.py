@@ -1,0 +1,180 @@
+"""What the audit query API takes and returns (plain data; the explorer renders these)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from faramesh_cloud.audit_index.domain import ChainFinding
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Equality filters; ``None`` means any. ``rule_id`` is the record's matched_rule_id."""
+
+    stack_id: str | None = None
+    agent_id: str | None = None
+    session_id: str | None = None
+    effect: str | None = None
+    action_type: str | None = None
+    tool_id: str | None = None
+    rule_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """Half-open ``[start_ns, end_ns)`` on the record's created_at, in Unix nanoseconds."""
+
+    start_ns: int | None = None
+    end_ns: int | None = None
+
+    @classmethod
+    def between(cls, start: datetime | None, end: datetime | None) -> TimeRange:
+        """From timezone-aware datetimes (microsecond precision)."""
+        return cls(_nanos(start) if start else None, _nanos(end) if end else None)
+
+
+def _nanos(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError("pass a timezone-aware datetime (e.g. datetime(..., tzinfo=UTC))")
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSummary:
+    """One indexed DPR as the list views show it."""
+
+    org_id: str
+    stack_id: str
+    agent_id: str
+    session_id: str
+    record_id: str
+    created_at: str  # exactly as the daemon wrote it (nanoseconds)
+    created_ns: int
+    effect: str
+    action_type: str
+    tool_id: str
+    matched_rule_id: str
+    reason_code: str
+    reason: str
+    lamport_seq: int
+    record_hash: str
+    hash_valid: bool
+    signature_status: str  # valid / invalid / unsigned / untrusted (Ed25519)
+    signature_kind: str  # ed25519 / hmac / none
+    link_status: str  # linked / gap / broken_link / invalid_genesis / regenesis / duplicate
+    source: str
+    log_partition: int
+    log_offset: int
+    org_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDetail:
+    """One DPR for the explain view: the summary, the exact bytes and the chain context."""
+
+    summary: RecordSummary
+    prev_record_hash: str
+    raw: str  # the record's JSON exactly as the daemon wrote it
+    origin_seq: int
+    origin_buffer: str
+    received_ns: int
+    chain_index: int | None  # 0-based position in the agent's chain; None for a duplicate
+    findings: list[ChainFinding] = field(default_factory=list)
+
+    def record(self) -> dict[str, Any]:
+        """The parsed record (every field, including the ones the index has no column for)."""
+        parsed: dict[str, Any] = orjson.loads(self.raw)
+        return parsed
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    records: list[RecordSummary]
+    next_cursor: str | None  # pass back for the next page; None on the last page
+
+
+@dataclass(frozen=True, slots=True)
+class TailPage:
+    records: list[RecordSummary]  # oldest first
+    cursor: str  # pass as ``after`` to get what was indexed since
+
+
+@dataclass(frozen=True, slots=True)
+class AgentIntegrity:
+    stack_id: str
+    agent_id: str
+    chain_length: int
+    segments: int
+    tip_hash: str
+    tip_record_id: str
+    last_lamport: int
+    first_created_at: str
+    last_created_at: str
+    last_verified_ns: int
+    findings: list[ChainFinding]
+
+
+@dataclass(frozen=True, slots=True)
+class StackIntegrity:
+    stack_id: str
+    chain_length: int  # records on all the stack's agent chains
+    segments: int
+    last_verified_ns: int
+    findings_by_kind: dict[str, int]
+    critical_findings: int
+    open_alerts: int
+    agents: list[AgentIntegrity]
+
+    @property
+    def intact(self) -> bool:
+        return self.critical_findings == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    alert_id: int
+    org_id: str
+    stack_id: str
+    agent_id: str
+    record_id: str
+    record_hash: str
+    kind: str
+    severity: str
+    message: str
+    record_created_at: str
+    created_at: datetime
+    acknowledged: bool
+
+
+class InvalidCursor(ValueError):
+    """A cursor this API did not issue for this kind of query."""
+
+
+def encode_cursor(kind: str, values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([kind, *values])).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str, types: tuple[type, ...]) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        value = None
+    if (
+        not isinstance(value, list)
+        or len(value) != len(types) + 1
+        or value[0] != kind
+        or not all(type(v) is t for v, t in zip(value[1:], types, strict=True))
+    ):
+        raise InvalidCursor(
+            f"cursor {cursor[:40]!r} was not issued by this query; start again without a cursor"
+        )
+    return value[1:]

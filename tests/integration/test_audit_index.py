@@ -1,0 +1,198 @@
+"""The audit index end to end on real parts: PostgresLog, embedded PostgreSQL, chDB.
+
+Idempotency is counted through the query API (what a user sees): the same batch twice, the
+topic replayed from offset 0 over the existing state, a rebuild from offset 0 into empty
+tables, and an attempt that inserted into ClickHouse but never committed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from faramesh_cloud.audit_index.postgres import COMPONENT
+from faramesh_cloud.audit_index.processor import DprProcessor
+from faramesh_cloud.audit_index.views import InvalidCursor, SearchFilters
+from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.olap.chdb import ChdbOlap
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.migrate import migrate
+from tests.integration.audit_support import (
+    fast_config,
+    fleet,
+    publish,
+    records,
+    run_index,
+    snapshot,
+)
+
+pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
+
+ORG = "org-acme"
+SESSIONS = ["sess-shared-1", "sess-shared-2", "sess-shared-3"]
+AUDIT_TABLES = ("audit_chain_agents", "audit_chain_records", "audit_chain_findings", "audit_alerts",
+                "audit_org_sequences", "audit_index_positions")
+
+
+@pytest.fixture
+async def audit_db(database: Database) -> Database:
+    await migrate(database, [COMPONENT])
+    return database
+
+
+@pytest.fixture
+def chdb(chdb_data_dir: Path, olap_database: str) -> Iterator[ChdbOlap]:
+    olap = ChdbOlap(chdb_data_dir)
+    yield olap
+    olap.close()
+
+
+@pytest.fixture
+async def published(postgres_log: PostgresLog) -> AsyncIterator[list[dict[str, Any]]]:
+    """240 records of two stacks (three agents each) sharing sessions across agents."""
+    out = []
+    for n, stack in enumerate(("stack-pay", "stack-ops")):
+        recs = records(fleet(stack, 3, SESSIONS, seed=n), 120)
+        await publish(postgres_log, ORG, stack, recs)
+        out.extend(recs)
+    yield out
+
+
+async def test_indexes_every_record_once_with_counts_by_effect(
+    audit_db: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+    published: list[dict[str, Any]],
+) -> None:
+    index = await run_index(audit_db, postgres_log, chdb, fast_config(olap_database), len(published))
+    queries = index.queries
+
+    view = await snapshot(queries, ORG, SESSIONS[0], "stack-pay-agent-1")
+
+    assert sorted(r[2] for r in view["search"]) == sorted(r["record_id"] for r in published)
+    assert view["counts"] == dict(Counter(r["effect"] for r in published))
+    assert [r[8] for r in view["search"]] == sorted((r[8] for r in view["search"]), reverse=True)
+    assert all(r[5] and r[7] == "linked" for r in view["search"])
+    in_session = [r for r in published if r["session_id"] == SESSIONS[0]]
+    assert sorted(r[2] for r in view["timeline"]) == sorted(r["record_id"] for r in in_session)
+    assert {r[1] for r in view["timeline"]} >= {"stack-pay-agent-0", "stack-ops-agent-0"}  # across agents
+    assert [s["chain_length"] for s in view["integrity"]] == [120, 120]
+    assert view["alerts"] == []
+
+
+async def test_the_same_batch_twice_and_a_replay_from_offset_zero_change_no_count(
+    audit_db: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+    published: list[dict[str, Any]],
+) -> None:
+    index = await run_index(audit_db, postgres_log, chdb, fast_config(olap_database), len(published))
+    before = await snapshot(index.queries, ORG, SESSIONS[1], "stack-ops-agent-2")
+
+    # The same batch again, as a redelivery after a lost commit would hand it to the sink.
+    consumer = await postgres_log.consumer(DPR_RECORDS, "read-back")
+    messages = []
+    while len(messages) < len(published):
+        messages.extend(await consumer.poll(max_records=1000, timeout_s=1.0))
+    await consumer.close()
+    rows = [DprProcessor().process(m) for m in messages]
+    await index.sink.write(rows)  # type: ignore[arg-type]
+    await index.sink.write(rows[:50])  # type: ignore[arg-type]
+    assert index.sink.stats.already_applied == len(published) + 50
+    # The whole topic from offset 0 (a new consumer group) over the same state.
+    replay = await run_index(audit_db, postgres_log, chdb, fast_config(olap_database, group="replay"),
+                             len(published))
+    assert replay.sink.stats.indexed == 0
+
+    assert await snapshot(index.queries, ORG, SESSIONS[1], "stack-ops-agent-2") == before
+
+
+async def test_a_rebuild_from_offset_zero_into_empty_tables_gives_the_same_view(
+    audit_db: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+    published: list[dict[str, Any]],
+) -> None:
+    first = await run_index(audit_db, postgres_log, chdb, fast_config(olap_database), len(published))
+    before = await snapshot(first.queries, ORG, SESSIONS[2], "stack-pay-agent-0")
+
+    async with audit_db.connection() as conn:
+        await conn.execute(f"TRUNCATE {', '.join(AUDIT_TABLES)}")
+    chdb.command(f"TRUNCATE TABLE {first.tables.dpr}")
+    rebuilt = await run_index(audit_db, postgres_log, chdb, fast_config(olap_database, group="rebuild"),
+                              len(published))
+
+    assert rebuilt.sink.stats.indexed == len(published)
+    assert await snapshot(rebuilt.queries, ORG, SESSIONS[2], "stack-pay-agent-0") == before
+
+
+async def test_rows_of_an_attempt_that_never_committed_are_not_inserted_again(
+    audit_db: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+    published: list[dict[str, Any]],
+) -> None:
+    # A previous attempt got its rows into ClickHouse, then died before the PostgreSQL
+    # commit (emptied here): no position moved, so every batch comes again.
+    index = await run_index(audit_db, postgres_log, chdb, fast_config(olap_database, batch=100), 100)
+    async with audit_db.connection() as conn:
+        await conn.execute(f"TRUNCATE {', '.join(AUDIT_TABLES)}")
+    again = await run_index(audit_db, postgres_log, chdb, fast_config(olap_database, group="retry"),
+                            len(published))
+
+    first = index.sink.stats.indexed
+    assert 100 <= first < len(published)
+    assert again.sink.stats.already_indexed == first
+    assert again.sink.stats.indexed == len(published) - first
+    counts = await again.queries.counts_by_effect(ORG)
+    assert counts == dict(Counter(r["effect"] for r in published))
+    tail = (await again.queries.recent(ORG, limit=1000)).records
+    assert sorted(r.org_seq for r in tail) == list(range(len(published)))  # no sequence reused
+
+
+async def test_a_value_that_is_not_a_dpr_goes_to_the_dead_letter_topic_and_blocks_nothing(
+    audit_db: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+) -> None:
+    recs = records(fleet("stack-x", 1, SESSIONS, seed=9), 3)
+    await publish(postgres_log, ORG, "stack-x", [recs[0], b'{"not": "a dpr"}', recs[1], recs[2]])
+
+    index = await run_index(audit_db, postgres_log, chdb, fast_config(olap_database), 4)
+
+    page = await index.queries.search(ORG)
+    assert sorted(r.record_id for r in page.records) == sorted(r["record_id"] for r in recs)
+    consumer = await postgres_log.consumer(DEAD_LETTERS, "inspect")
+    (parked,) = await consumer.poll(max_records=10, timeout_s=2.0)
+    await consumer.close()
+    assert parked.value == b'{"not": "a dpr"}'
+    assert b"missing or empty required field" in parked.headers["dlq-reason"]
+    assert parked.headers["dlq-topic"] == DPR_RECORDS.encode()
+
+
+async def test_keyset_pages_cover_each_record_once_in_order_and_the_tail_skips_nothing(
+    audit_db: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+    published: list[dict[str, Any]],
+) -> None:
+    index = await run_index(audit_db, postgres_log, chdb, fast_config(olap_database), len(published))
+    queries = index.queries
+
+    first = await queries.search(ORG, SearchFilters(stack_id="stack-pay"), limit=50)
+    seen = list(first.records)
+    cursor = first.next_cursor
+    while cursor:
+        page = await queries.search(ORG, SearchFilters(stack_id="stack-pay"), cursor=cursor, limit=50)
+        seen.extend(page.records)
+        cursor = page.next_cursor
+    keys = [(r.created_ns, r.record_id, r.log_partition, r.log_offset) for r in seen]
+    assert keys == sorted(keys, reverse=True) and len(set(keys)) == len(keys) == 120
+    with pytest.raises(InvalidCursor):
+        await queries.search(ORG, cursor="bm9wZQ")
+
+    tail = await queries.recent(ORG, limit=10)
+    assert len(tail.records) == 10
+    more = records(fleet("stack-pay", 3, SESSIONS, seed=0), 130)[120:]  # the same chains, continued
+    await publish(postgres_log, ORG, "stack-pay", more, first_seq=120)
+    await run_index(audit_db, postgres_log, chdb, fast_config(olap_database), len(more))
+    newer = await queries.recent(ORG, after=tail.cursor)
+    assert [r.record_id for r in newer.records] == [r["record_id"] for r in more]
+    assert (await queries.recent(ORG, after=newer.cursor)).records == []
+    detail = (await queries.get_record(ORG, more[-1]["record_id"]))[0]
+    assert orjson.loads(detail.raw) == orjson.loads(orjson.dumps(more[-1]))
+    assert detail.chain_index == 129 // 3 and detail.summary.link_status == "linked"

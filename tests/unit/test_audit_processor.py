@@ -1,0 +1,183 @@
+"""The audit-index processor: one dpr.records.v1 message to one indexed row, or a reason.
+
+Pure: no sockets (tests/unit/conftest.py blocks them), no clock, no database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from faramesh_cloud.audit_index.domain import IndexedRecord, SignatureKind
+from faramesh_cloud.audit_index.processor import DprProcessor
+from faramesh_cloud.consumer.runner import Rejected
+from faramesh_cloud.dpr.builder import to_go_json
+from faramesh_cloud.dpr.signatures import SignatureStatus
+from faramesh_cloud.events.topics import DPR_RECORDS, Origin, stack_key
+from faramesh_cloud.log.port import Message
+from faramesh_cloud.simulator.records import AgentWriter
+
+ORG, STACK = "org-acme", "stack-payments"
+SEED = hashlib.sha256(b"audit-processor-test-seed").digest()
+HMAC_KEY = b"audit-processor-test-hmac"
+CREATED_NS = 1_779_025_338_123_456_789  # 2026-05-17T13:42:18.123456789Z
+
+
+def message(value: bytes, *, org: str = ORG, stack: str = STACK, offset: int = 7,
+            headers: dict[str, bytes] | None = None, key: bytes | None = None) -> Message:
+    origin = Origin(org, stack, "sync", 41, "buf-1", 1_779_025_339_000_000_001)
+    return Message(DPR_RECORDS, 3, offset, stack_key(org, stack) if key is None else key, value,
+                   origin.headers() if headers is None else headers, 1_779_025_339_000)
+
+
+def indexed(result: IndexedRecord | Rejected) -> IndexedRecord:
+    assert isinstance(result, IndexedRecord), result
+    return result
+
+
+def rejected(result: IndexedRecord | Rejected) -> str:
+    assert isinstance(result, Rejected), result
+    return result.reason
+
+
+def writer(signed_share: float) -> AgentWriter:
+    return AgentWriter("payments-bot", random.Random(5), ed25519_seed=SEED, hmac_key=HMAC_KEY,
+                       signed_share=signed_share)
+
+
+def test_a_daemon_record_becomes_a_row_with_origin_from_headers_and_exact_time() -> None:
+    record = writer(1.0).next(CREATED_NS)
+    value = to_go_json(record)
+
+    row = indexed(DprProcessor().process(message(value)))
+
+    assert (row.org_id, row.stack_id, row.source, row.origin_seq, row.origin_buffer) == (
+        ORG, STACK, "sync", 41, "buf-1")
+    assert row.received_ns == 1_779_025_339_000_000_001
+    assert (row.topic, row.partition, row.offset) == (DPR_RECORDS, 3, 7)
+    assert row.raw.encode() == value  # byte for byte, for re-verification and export
+    assert row.content_sha256 == hashlib.sha256(value).hexdigest()
+    assert row.created_ns == CREATED_NS
+    assert row.meta.created_at == "2026-05-17T13:42:18.123456789Z"
+    assert (row.agent_id, row.record_id, row.record_hash) == (
+        "payments-bot", record["record_id"], record["record_hash"])
+    assert (row.session_id, row.tool_id, row.effect, row.matched_rule_id) == (
+        record["session_id"], record["tool_id"], record["effect"], record["matched_rule_id"])
+    assert row.hash_valid is True
+    assert (row.signature_kind, row.signature_status) == (SignatureKind.ED25519, SignatureStatus.VALID)
+
+
+def test_an_hmac_only_record_is_unsigned_for_cloud() -> None:
+    record = writer(0.0).next(CREATED_NS)
+
+    row = indexed(DprProcessor().process(message(to_go_json(record))))
+
+    assert row.signature_kind is SignatureKind.HMAC
+    assert row.signature_status is SignatureStatus.UNSIGNED
+
+
+def test_processing_the_same_message_twice_gives_the_same_row() -> None:
+    processor = DprProcessor()
+    value = to_go_json(writer(0.5).next(CREATED_NS))
+
+    assert processor.process(message(value)) == processor.process(message(value))
+
+
+def test_a_signature_by_a_key_the_stack_never_pinned_is_untrusted() -> None:
+    value = to_go_json(writer(1.0).next(CREATED_NS))
+    public = orjson.loads(value)["signer_public_key"]
+
+    pinned_other = DprProcessor(lambda org, stack: {"AAAA" + public[4:]})
+    pinned_this = DprProcessor(lambda org, stack: {public} if (org, stack) == (ORG, STACK) else set())
+
+    assert indexed(pinned_other.process(message(value))).signature_status is SignatureStatus.UNTRUSTED
+    assert indexed(pinned_this.process(message(value))).signature_status is SignatureStatus.VALID
+
+
+def _vector_cases(vectors_dir: Path) -> list[tuple[str, bytes, dict[str, Any]]]:
+    expected = json.loads((vectors_dir / "expected.json").read_text())
+    cases = []
+    for name, outcome in expected["files"].items():
+        if not name.startswith("dpr_chain_") or not name.endswith(".jsonl"):
+            continue
+        lines = (vectors_dir / name).read_bytes().splitlines()
+        for entry in outcome["per_record"]:
+            cases.append((name, lines[entry["index"]], entry))
+    return cases
+
+
+def test_hash_and_signature_status_match_the_daemon_vectors(vectors_dir: Path) -> None:
+    cases = _vector_cases(vectors_dir)
+    assert len(cases) >= 40
+    processor = DprProcessor()
+    for name, line, entry in cases:
+        row = indexed(processor.process(message(line)))
+        where = f"{name} line {entry['index']}"
+        assert row.record_id == entry["record_id"], where
+        assert row.hash_valid is entry["record_hash_valid"], where
+        assert row.signature_status.value == entry["ed25519"], where
+        assert row.raw.encode() == line, where
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"not json", "not valid JSON"),
+        (b"[1, 2]", "JSON object"),
+        (b'{"record_id": "r1", "agent_id": "a"}', "missing or empty required field"),
+        (b"\xff\xfe{}", "not UTF-8"),
+    ],
+)
+def test_a_value_that_is_not_a_dpr_is_rejected_with_its_reason(value: bytes, reason: str) -> None:
+    assert reason in rejected(DprProcessor().process(message(value)))
+
+
+def _edited(**changes: Any) -> bytes:
+    record = orjson.loads(to_go_json(writer(0.0).next(CREATED_NS)))
+    record.update(changes)
+    return orjson.dumps(record)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"created_at": "yesterday"}, "not an RFC 3339 timestamp"),
+        ({"created_at": "0001-01-01T00:00:00Z"}, "outside 1900..2262"),
+        ({"effect": 3}, "field 'effect' must be a JSON string"),
+        ({"record_hash": ""}, "record_hash"),
+        ({"lamport_seq": -1}, "lamport_seq -1"),
+    ],
+)
+def test_a_record_with_an_unusable_field_is_rejected(changes: dict[str, Any], reason: str) -> None:
+    assert reason in rejected(DprProcessor().process(message(_edited(**changes))))
+
+
+def test_a_message_without_origin_headers_is_rejected() -> None:
+    value = to_go_json(writer(0.0).next(CREATED_NS))
+
+    reason = rejected(DprProcessor().process(message(value, headers={"org": ORG.encode()})))
+
+    assert "origin headers" in reason
+
+
+def test_a_message_keyed_for_another_stack_than_its_headers_is_rejected() -> None:
+    value = to_go_json(writer(0.0).next(CREATED_NS))
+
+    reason = rejected(DprProcessor().process(message(value, key=stack_key("org-other", STACK))))
+
+    assert "does not match its origin headers" in reason
+
+
+def test_a_tampered_record_is_indexed_not_rejected(vectors_dir: Path) -> None:
+    line = (vectors_dir / "dpr_chain_tampered_field.jsonl").read_bytes().splitlines()[2]
+
+    row = indexed(DprProcessor().process(message(line)))
+
+    assert row.hash_valid is False
+    assert row.effect == "PERMIT"  # what the record says now, flagged, never hidden
