@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # (component, package holding migrations/), applied in this order at start-up.
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("log", "faramesh_cloud.log"),
+    ("audit_index", "faramesh_cloud.audit_index"),
 )
 
 

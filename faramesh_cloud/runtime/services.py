@@ -24,6 +24,12 @@ class RuntimeContext:
 ServiceFactory = Callable[[RuntimeContext], Service]
 
 
+def audit_index(ctx: RuntimeContext) -> Service:
+    from faramesh_cloud.audit_index.service import AuditIndexService
+
+    return AuditIndexService(ctx)
+
+
 def gateway(ctx: RuntimeContext) -> Service:
     from faramesh_cloud.runtime.gateway_service import GatewayService
 
@@ -32,5 +38,6 @@ def gateway(ctx: RuntimeContext) -> Service:
 
 # Start order; stopped in reverse. `faramesh-cloud serve NAME` runs one of them alone.
 SERVICES: dict[str, ServiceFactory] = {
+    "audit-index": audit_index,
     "gateway": gateway,
 }
