@@ -14,6 +14,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("faramesh_cloud.cli.up", "up"),
     "serve": ("faramesh_cloud.cli.up", "serve"),
     "verify-bundle": ("faramesh_cloud.cli.verify_bundle", "verify_bundle"),
+    "orgs": ("faramesh_cloud.cli.orgs", "orgs"),
+    "stacks": ("faramesh_cloud.cli.stacks", "stacks"),
+    "import-wal": ("faramesh_cloud.cli.import_wal", "import_wal"),
 }
 
 

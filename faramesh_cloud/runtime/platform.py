@@ -36,13 +36,14 @@ class Platform:
     settings: Settings
     db: Database
     log: Log
-    olap: Olap
+    olap: Olap  # None when opened with with_olap=False (e.g. import-wal: no chDB lock taken)
     components: dict[str, str] = field(default_factory=dict)  # what runs, for the landing page
     _embedded_pg: Any = None
 
     async def close(self) -> None:
         await self.log.close()
-        await asyncio.to_thread(self.olap.close)
+        if self.olap is not None:
+            await asyncio.to_thread(self.olap.close)
         await self.db.close()
         if self._embedded_pg is not None:
             await asyncio.to_thread(self._embedded_pg.stop)

@@ -1,0 +1,46 @@
+"""``faramesh-cloud orgs``: create and list organisations (platform operator commands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from faramesh_cloud.cli.admin import Admin, load_settings, run_admin
+from faramesh_cloud.cli.up import data_dir_option
+from faramesh_cloud.stacks.domain import Org
+
+
+@click.group()
+def orgs() -> None:
+    """Organisations: the tenant boundary every stack, key and record belongs to."""
+
+
+@orgs.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="Display name, e.g. 'Acme Inc.'.")
+@data_dir_option
+def create(slug: str, name: str, data_dir: Path | None) -> None:
+    """Create organisation SLUG (lower-case letters, digits and inner hyphens)."""
+
+    async def work(admin: Admin) -> Org:
+        return await admin.stacks.create_org(slug, name)
+
+    org = run_admin(load_settings(data_dir), work)
+    click.echo(f"Created organisation {org.slug!r} ({org.name}), id {org.org_id}.")
+    click.echo(f"Next: faramesh-cloud stacks register NAME --org {org.slug}")
+
+
+@orgs.command("list")
+@data_dir_option
+def list_(data_dir: Path | None) -> None:
+    """List every organisation of this Cloud."""
+
+    async def work(admin: Admin) -> list[Org]:
+        return await admin.orgs.list_orgs()
+
+    found = run_admin(load_settings(data_dir), work)
+    if not found:
+        click.echo("No organisations yet: faramesh-cloud orgs create SLUG --name NAME")
+    for org in found:
+        click.echo(f"{org.slug:<24} {org.org_id}  {org.name}")

@@ -1,0 +1,212 @@
+"""``faramesh-cloud stacks``: register daemons, list them, rotate and revoke their keys,
+set their webhook secret, deregister them. Every command works inside one organisation
+(``--org SLUG``, default ``default``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from faramesh_cloud.cli.admin import (
+    Admin,
+    find_stack,
+    load_settings,
+    org_option,
+    parse_duration,
+    resolve_org,
+    run_admin,
+)
+from faramesh_cloud.cli.up import data_dir_option
+from faramesh_cloud.config import Settings
+from faramesh_cloud.ingest.feeds.webhook_secrets import WebhookSecretStore
+from faramesh_cloud.stacks.domain import Org, Stack, StackKey
+from faramesh_cloud.stacks.keys import KEY_PREFIX
+
+
+@click.group()
+def stacks() -> None:
+    """Stacks: one per daemon, each with its own API keys."""
+
+
+def _cloud_url(settings: Settings) -> str:
+    return f"https://{settings.sync_host}:{settings.sync_port}"
+
+
+def _show_key(settings: Settings, key: str) -> None:
+    click.echo("API key (shown once: store it now, Cloud keeps only its hash):")
+    click.echo(f"  {key}")
+    click.echo()
+    click.echo("On the daemon host, put the key in the daemon's environment:")
+    click.echo(f"  export FARAMESH_CLOUD_API_KEY='{key}'")
+
+
+@stacks.command("register")
+@click.argument("name")
+@org_option
+@click.option("--environment", default="", help="Environment label, e.g. production or staging.")
+@data_dir_option
+def register(name: str, org_slug: str | None, environment: str, data_dir: Path | None) -> None:
+    """Register a daemon as stack NAME and print its API key (once)."""
+    settings = load_settings(data_dir)
+
+    async def work(admin: Admin) -> tuple[Org, Stack, str]:
+        org = await resolve_org(admin, org_slug)
+        stack, key = await admin.stacks.register_stack(org.org_id, name, environment)
+        return org, stack, key
+
+    org, stack, key = run_admin(settings, work)
+    click.echo(f"Registered stack {stack.name!r} in organisation {org.slug!r} (stack id {stack.stack_id}).")
+    click.echo()
+    _show_key(settings, key)
+    click.echo()
+    click.echo("and add this block to its governance.fms:")
+    click.echo()
+    click.echo("  runtime {")
+    click.echo(f'    cloud_url     = "{_cloud_url(settings)}"')
+    click.echo('    cloud_api_key = env("FARAMESH_CLOUD_API_KEY")')
+    click.echo("  }")
+    click.echo()
+    click.echo("Today's daemon syncs through the legacy Horizon feed with the same key:")
+    click.echo(f'  faramesh auth login --token "$FARAMESH_CLOUD_API_KEY" --horizon-url {settings.http_url}')
+    click.echo("  faramesh serve --sync-horizon ...")
+
+
+def _active(keys: list[StackKey], now: dt.datetime) -> int:
+    return sum(1 for k in keys if k.revoked_at is None and (k.expires_at is None or k.expires_at > now))
+
+
+def _when(value: dt.datetime | None) -> str:
+    return "never" if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@stacks.command("list")
+@org_option
+@click.option("--all", "show_all", is_flag=True, help="Include deregistered stacks.")
+@data_dir_option
+def list_(org_slug: str | None, show_all: bool, data_dir: Path | None) -> None:
+    """List the organisation's stacks with their keys."""
+
+    async def work(admin: Admin) -> tuple[Org, list[tuple[Stack, list[StackKey]]]]:
+        org = await resolve_org(admin, org_slug)
+        rows = [(s, await admin.stacks.list_keys(org.org_id, s.stack_id))
+                for s in await admin.stacks.list_stacks(org.org_id) if show_all or s.registered]
+        return org, rows
+
+    org, rows = run_admin(load_settings(data_dir), work)
+    if not rows:
+        click.echo(f"Organisation {org.slug!r} has no stacks: faramesh-cloud stacks register NAME --org {org.slug}")
+        return
+    now = dt.datetime.now(dt.UTC)
+    table = Table(title=f"Stacks of {org.slug}")
+    for column in ("name", "environment", "stack id", "last seen", "status", "active keys"):
+        table.add_column(column)
+    for stack, keys in rows:
+        status = "registered" if stack.registered else f"deregistered {_when(stack.deregistered_at)}"
+        table.add_row(stack.name, stack.environment or "-", stack.stack_id, _when(stack.last_seen_at),
+                      status, ", ".join(k.prefix for k in keys if _active([k], now)) or "none")
+    Console(width=160).print(table)
+
+
+@stacks.command("rotate-key")
+@click.argument("name")
+@org_option
+@click.option("--overlap", default="24h", show_default=True,
+              help="How long the keys in use now keep working (e.g. 0, 30m, 24h, 7d).")
+@data_dir_option
+def rotate_key(name: str, org_slug: str | None, overlap: str, data_dir: Path | None) -> None:
+    """Issue a new key for stack NAME; the current keys stop after the overlap."""
+    settings = load_settings(data_dir)
+    overlap_s = parse_duration(overlap)
+
+    async def work(admin: Admin) -> tuple[Stack, str]:
+        stack = await find_stack(admin, await resolve_org(admin, org_slug), name)
+        return stack, await admin.stacks.rotate_key(stack.org_id, stack.stack_id, overlap_s)
+
+    stack, key = run_admin(settings, work)
+    click.echo(f"New key for stack {stack.name!r}. The keys it used until now keep working for "
+               f"{overlap} ({overlap_s:g} s), then stop: put the new key in place before that.")
+    click.echo()
+    _show_key(settings, key)
+
+
+@stacks.command("revoke-key")
+@click.argument("key_id")
+@org_option
+@data_dir_option
+def revoke_key(key_id: str, org_slug: str | None, data_dir: Path | None) -> None:
+    """End API key KEY_ID at once (its id, or its prefix fmc_sk_<id> as 'stacks list' shows it)."""
+    wanted = key_id.removeprefix(KEY_PREFIX).split("_")[0]
+
+    async def work(admin: Admin) -> StackKey:
+        org = await resolve_org(admin, org_slug)
+        return await admin.stacks.revoke_key(org.org_id, wanted)
+
+    key = run_admin(load_settings(data_dir), work)
+    click.echo(f"Revoked {key.prefix} (stack {key.stack_id}): daemons using it are refused from now on.")
+
+
+@stacks.command("deregister")
+@click.argument("name")
+@org_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@data_dir_option
+def deregister(name: str, org_slug: str | None, yes: bool, data_dir: Path | None) -> None:
+    """Deregister stack NAME: all its keys stop at once; its history stays."""
+    if not yes:
+        click.confirm(f"Deregister stack {name!r}? Its daemon's keys stop working at once", abort=True)
+
+    async def work(admin: Admin) -> Stack:
+        stack = await find_stack(admin, await resolve_org(admin, org_slug), name)
+        return await admin.stacks.deregister_stack(stack.org_id, stack.stack_id)
+
+    stack = run_admin(load_settings(data_dir), work)
+    click.echo(f"Deregistered stack {stack.name!r} ({stack.stack_id}); its keys are revoked, its records kept.")
+
+
+@dataclass(frozen=True)
+class _Secret:
+    stack: Stack
+    secret: str
+
+
+@stacks.command("webhook-secret")
+@click.argument("name")
+@org_option
+@click.option("--overlap", default="0", show_default=True,
+              help="How long the previous secret keeps verifying (e.g. 1h) while the daemon is re-applied.")
+@click.option("--from-env", "from_env", metavar="VAR", default=None,
+              help="Use the secret in environment variable VAR (one the daemon already has) instead of a new one.")
+@data_dir_option
+def webhook_secret(name: str, org_slug: str | None, overlap: str, from_env: str | None,
+                   data_dir: Path | None) -> None:
+    """Set or rotate the secret stack NAME's daemon signs its webhooks with, and print the
+    daemon's webhook configuration."""
+    settings = load_settings(data_dir)
+    overlap_s = parse_duration(overlap)
+    given = None
+    if from_env is not None:
+        given = os.environ.get(from_env)
+        if not given:
+            raise click.BadParameter(f"environment variable {from_env} is not set", param_hint="--from-env")
+
+    async def work(admin: Admin) -> _Secret:
+        stack = await find_stack(admin, await resolve_org(admin, org_slug), name)
+        store = WebhookSecretStore(admin.platform.db)
+        await store.start()
+        return _Secret(stack, await store.set_secret(stack.org_id, stack.stack_id, given, overlap_s=overlap_s))
+
+    result = run_admin(settings, work)
+    click.echo(f"Webhook secret of stack {result.stack.name!r} set"
+               + (f"; the previous one keeps verifying for {overlap}." if overlap_s > 0 else "."))
+    click.echo("Add this to the daemon's policy document" + (" (the secret is shown once):" if given is None else ":"))
+    click.echo()
+    click.echo("  webhooks:")
+    click.echo(f"    url: {settings.http_url}/v1/webhooks/faramesh/{result.stack.stack_id}")
+    click.echo("    events: [permit, deny, defer]")
+    click.echo(f"    secret: {result.secret if given is None else '<the value of $' + str(from_env) + '>'}")

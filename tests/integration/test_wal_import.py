@@ -1,0 +1,214 @@
+"""WAL import on the real vectors: the log gets the WAL's payloads byte for byte, a second
+import appends nothing, a grown WAL appends only its new frames. Real PostgreSQL and
+PostgresLog."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from faramesh_cloud.dpr.wal import VERSION_CONTROL, VERSION_DPR, StopKind, WalReader, encode_frame
+from faramesh_cloud.events.topics import (
+    DEAD_LETTERS,
+    DEFAULT_PARTITIONS,
+    DPR_RECORDS,
+    Origin,
+    stack_key,
+)
+from faramesh_cloud.ingest.feeds.import_ledger import ImportBusy, ImportLedger
+from faramesh_cloud.ingest.wal_import import SOURCE, WalImporter
+from faramesh_cloud.log.port import Message
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.stacks.store import StackStore
+from tests.fixtures.ingest import MakeTenant, Tenant, read_topic
+
+pytestmark = [pytest.mark.postgres, pytest.mark.integration]
+
+VALID = "dpr_chain_valid_jcs.wal"
+TORN = "dpr_wal_torn_tail.wal"
+
+
+@pytest.fixture
+async def importer(database: Database, postgres_log: PostgresLog, stack_store: StackStore) -> AsyncIterator[WalImporter]:
+    ledger = ImportLedger(database)
+    await ledger.start()
+    for topic in (DPR_RECORDS, DEAD_LETTERS):
+        await postgres_log.create_topic(topic, DEFAULT_PARTITIONS[topic])
+    yield WalImporter(postgres_log, ledger, batch_size=2, wall_ns=lambda: 42)
+
+
+def frames(data: bytes) -> list[tuple[int, int, bytes]]:
+    return [(f.offset, f.version, f.payload) for f in WalReader(data)]
+
+
+def first_hash(data: bytes) -> str:
+    payload = next(p for _, v, p in frames(data) if v == VERSION_DPR)
+    return str(json.loads(payload)["record_hash"])
+
+
+async def records_of(log: PostgresLog, who: Tenant) -> list[Message]:
+    key = stack_key(who.org.org_id, who.stack.stack_id)
+    return [m for m in await read_topic(log, DPR_RECORDS) if m.key == key]
+
+
+async def test_records_on_the_log_are_the_wal_payloads_byte_for_byte(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path
+) -> None:
+    acme = await tenant()
+    path = vectors_dir / VALID
+    data = path.read_bytes()
+    report = await importer.run(path, acme.org.org_id, acme.stack.stack_id)
+
+    expected = [(offset, index, payload) for index, (offset, version, payload) in enumerate(frames(data))
+                if version == VERSION_DPR]
+    assert (report.records, report.control_frames, report.malformed, report.stop) == (6, 1, [], None)
+    assert report.identity == f"wal:{first_hash(data)}" and report.resumed_after is None
+    messages = await records_of(postgres_log, acme)
+    assert [m.value for m in messages] == [payload for _, _, payload in expected]
+    for message, (offset, ordinal, _) in zip(messages, expected, strict=True):
+        origin = Origin.from_headers(message.headers)
+        assert (origin.org_id, origin.stack_id, origin.source, origin.sequence, origin.buffer, origin.received_ns) == (
+            acme.org.org_id, acme.stack.stack_id, SOURCE, offset, report.identity, 42)
+        assert (message.headers["wal_file"], message.headers["wal_offset"], message.headers["wal_frame"]) == (
+            VALID.encode(), str(offset).encode(), str(ordinal).encode())
+    assert await read_topic(postgres_log, DEAD_LETTERS) == []
+
+
+async def test_a_torn_tail_is_reported_and_left_out(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path
+) -> None:
+    acme = await tenant()
+    report = await importer.run(vectors_dir / TORN, acme.org.org_id, acme.stack.stack_id)
+    assert report.records == 6 and report.stop is not None
+    assert (report.stop.kind, report.stop.offset, report.stop.unread_bytes) == (StopKind.TORN_TAIL, 6900, 40)
+    valid = [p for _, v, p in frames((vectors_dir / VALID).read_bytes()) if v == VERSION_DPR]
+    assert [m.value for m in await records_of(postgres_log, acme)] == valid
+
+
+async def test_importing_the_same_wal_twice_appends_nothing(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path
+) -> None:
+    acme = await tenant()
+    path = vectors_dir / VALID
+    first = await importer.run(path, acme.org.org_id, acme.stack.stack_id)
+    second = await importer.run(path, acme.org.org_id, acme.stack.stack_id)
+    last_offset = frames(path.read_bytes())[-1][0]
+    assert (second.records, second.control_frames, second.skipped) == (0, 0, 7)
+    assert second.resumed_after == last_offset and second.identity == first.identity
+    assert second.total_records == 6
+    # The torn copy has the same frames plus a torn tail: same file, nothing new either.
+    third = await importer.run(vectors_dir / TORN, acme.org.org_id, acme.stack.stack_id)
+    assert (third.identity, third.records) == (first.identity, 0)
+    assert len(await records_of(postgres_log, acme)) == 6
+
+
+async def test_a_grown_wal_appends_only_its_new_frames(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path, tmp_path: Path
+) -> None:
+    acme = await tenant()
+    data = (vectors_dir / VALID).read_bytes()
+    table = frames(data)
+    wal = tmp_path / "faramesh.wal"
+    wal.write_bytes(data[: table[3][0]])  # the first three frames, as the daemon had written them
+    early = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert early.records == 3
+
+    wal.write_bytes(data)  # the daemon wrote on
+    grown = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert (grown.resumed_after, grown.skipped, grown.records, grown.control_frames) == (table[2][0], 3, 3, 1)
+    expected = [p for _, v, p in table if v == VERSION_DPR]
+    assert [m.value for m in await records_of(postgres_log, acme)] == expected
+
+
+async def test_after_a_torn_tail_the_daemons_next_frames_are_imported(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path, tmp_path: Path
+) -> None:
+    acme = await tenant()
+    wal = tmp_path / "faramesh.wal"
+    torn = (vectors_dir / TORN).read_bytes()
+    wal.write_bytes(torn)
+    await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    # On restart the daemon truncates the torn frame and appends new records from there.
+    more = (vectors_dir / "dpr_chain_valid_multi_agent.jsonl").read_bytes().splitlines()[:2]
+    wal.write_bytes(torn[:6900] + b"".join(encode_frame(r) for r in more))
+    report = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert (report.records, report.stop) == (2, None)
+    values = [m.value for m in await records_of(postgres_log, acme)]
+    assert len(values) == 8 and values[-2:] == more
+
+
+async def test_frames_that_are_not_dprs_are_parked_with_their_position(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path, tmp_path: Path
+) -> None:
+    acme = await tenant()
+    data = (vectors_dir / VALID).read_bytes()
+    not_json, no_hash = b"this is not json", b'{"schema_version":"dpr/1.0","record_id":"x"}'
+    wal = tmp_path / "faramesh.wal"
+    wal.write_bytes(data + encode_frame(not_json) + encode_frame(no_hash) + encode_frame(b"{", VERSION_CONTROL))
+    report = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert report.records == 6
+    assert [m.where for m in report.malformed] == [
+        f"byte offset {len(data)}", f"byte offset {len(data) + 13 + len(not_json)}",
+        f"byte offset {len(data) + 26 + len(not_json) + len(no_hash)}"]
+    assert "required field" in report.malformed[1].reason
+    parked = await read_topic(postgres_log, DEAD_LETTERS)
+    assert [m.value for m in parked] == [not_json, no_hash, b"{"]
+    assert [m.headers["kind"] for m in parked] == [b"dpr_record", b"dpr_record", b"control_frame"]
+    assert all(b"MALFORMED: faramesh.wal byte offset" in m.headers["dlq-reason"] for m in parked)
+    assert Origin.from_headers(parked[0].headers).sequence == len(data)
+    # Parked entries count as handled: importing again parks nothing twice.
+    again = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert (again.records, again.malformed) == (0, [])
+    assert len(await read_topic(postgres_log, DEAD_LETTERS)) == 3
+
+
+async def test_a_jsonl_export_is_imported_by_line(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path
+) -> None:
+    acme = await tenant()
+    path = vectors_dir / "dpr_chain_valid_jcs.jsonl"
+    report = await importer.run(path, acme.org.org_id, acme.stack.stack_id)
+    lines = path.read_bytes().splitlines()
+    messages = await records_of(postgres_log, acme)
+    assert [m.value for m in messages] == lines
+    assert [Origin.from_headers(m.headers).sequence for m in messages] == list(range(1, len(lines) + 1))
+    assert report.identity is not None and report.identity.startswith("jsonl:")
+    assert "wal_file" not in messages[0].headers
+    assert (await importer.run(path, acme.org.org_id, acme.stack.stack_id)).records == 0
+
+
+async def test_the_same_wal_into_two_stacks_fills_both(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path
+) -> None:
+    acme, globex = await tenant(), await tenant(name="globex")
+    for who in (acme, globex):
+        assert (await importer.run(vectors_dir / VALID, who.org.org_id, who.stack.stack_id)).records == 6
+    assert len(await records_of(postgres_log, acme)) == len(await records_of(postgres_log, globex)) == 6
+
+
+async def test_a_file_without_a_dpr_imports_nothing(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, tmp_path: Path
+) -> None:
+    acme = await tenant()
+    wal = tmp_path / "faramesh.wal"
+    wal.write_bytes(encode_frame(b'{"frame_kind":"BUDGET_UPDATE"}', VERSION_CONTROL))
+    report = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert (report.identity, report.records) == (None, 0)
+    assert await read_topic(postgres_log, DPR_RECORDS) == []
+
+
+async def test_a_second_concurrent_import_of_the_same_file_is_refused(
+    database: Database, importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path
+) -> None:
+    acme = await tenant()
+    path = vectors_dir / VALID
+    identity = f"wal:{first_hash(path.read_bytes())}"
+    async with ImportLedger(database).exclusive(acme.org.org_id, acme.stack.stack_id, identity):
+        with pytest.raises(ImportBusy, match="another import"):
+            await importer.run(path, acme.org.org_id, acme.stack.stack_id)
+    assert await read_topic(postgres_log, DPR_RECORDS) == []
+    assert (await importer.run(path, acme.org.org_id, acme.stack.stack_id)).records == 6
