@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -97,10 +96,10 @@ async def resolve_org(admin: Admin, slug: str | None) -> Org:
             click.echo(f"note: created organisation {DEFAULT_SLUG!r} (first use; a single-organisation "
                        "install needs no other, pass --org SLUG to use another)", err=True)
         return org
-    org = await admin.orgs.find_by_slug(slug)
-    if org is None:
+    found = await admin.orgs.find_by_slug(slug)
+    if found is None:
         raise StackError(f"no organisation {slug!r}; create it with: faramesh-cloud orgs create {slug} --name NAME")
-    return org
+    return found
 
 
 async def find_stack(admin: Admin, org: Org, name: str) -> Stack:
@@ -110,8 +109,3 @@ async def find_stack(admin: Admin, org: Org, name: str) -> Stack:
             return stack
     raise StackError(f"organisation {org.slug!r} has no registered stack named {name!r}; "
                      f"see: faramesh-cloud stacks list --org {org.slug}")
-
-
-def warn(message: str) -> None:
-    click.echo(message, err=True)
-    sys.stderr.flush()

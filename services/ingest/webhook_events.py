@@ -71,12 +71,18 @@ def parse_event(body: bytes) -> WebhookEvent:
     if kind not in TYPES:
         raise FeedError(422, "type", f"{kind[:64]!r} is not accepted; Cloud takes {', '.join(TYPES)} events")
     timestamp, decided_at_ns = timestamp_field(obj, "timestamp")
-    texts = {key: text_field(obj, key, key) for key in
-             ("agent_id", "session_id", "tool_id", "rule_id", "reason_code", "reason", "record_id",
-              "defer_token")}
     effect = effect_field(obj, "effect") if "effect" in obj else kind.upper()
-    decision = LegacyDecision(source=SOURCE_WEBHOOK, effect=effect, timestamp=timestamp,
-                              decided_at_ns=decided_at_ns, **texts)
+    decision = LegacyDecision(
+        source=SOURCE_WEBHOOK, effect=effect, timestamp=timestamp, decided_at_ns=decided_at_ns,
+        agent_id=text_field(obj, "agent_id", "agent_id"),
+        session_id=text_field(obj, "session_id", "session_id"),
+        tool_id=text_field(obj, "tool_id", "tool_id"),
+        rule_id=text_field(obj, "rule_id", "rule_id"),
+        reason_code=text_field(obj, "reason_code", "reason_code"),
+        reason=text_field(obj, "reason", "reason"),
+        record_id=text_field(obj, "record_id", "record_id"),
+        defer_token=text_field(obj, "defer_token", "defer_token"),
+    )
     pending = None
     if kind == "defer":
         if not decision.defer_token:
