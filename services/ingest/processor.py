@@ -9,7 +9,7 @@ message) and when it was received. Two outcomes for bad input, as docs/sync-api.
   unknown payload kind): an ``ItemRejection`` for it, and the item itself goes to the
   dead-letter topic with the reason, so nothing vanishes and nothing blocks the buffer.
 
-A DPR only has to be a DPR (``parse_record`` + ``check_record``): whether its hash, chain
+A DPR only has to be a DPR (``validate_record``): whether its hash, chain
 link or signature verify is the audit projection's finding, never a rejection here.
 """
 
@@ -24,7 +24,8 @@ from typing import Final
 
 from faramesh_cloud_api.sync.v1 import push_pb2, sync_pb2
 
-from faramesh_cloud.dpr.canonical import DprFormatError, check_record, parse_record
+from faramesh_cloud.dpr.canonical import DprFormatError
+from faramesh_cloud.dpr.validate import validate_record
 from faramesh_cloud.events.topics import (
     DEAD_LETTERS,
     DPR_RECORDS,
@@ -183,7 +184,7 @@ def _dpr(record: push_pb2.DprRecord) -> _Accepted | Rejection:
             "re-read the frame from the WAL and enqueue it again",
         )
     try:
-        check_record(parse_record(raw))
+        validate_record(raw)
     except DprFormatError as exc:
         if exc.field:
             return Rejection(_INVALID_FIELD, f"dpr_record.record_json.{exc.field}", str(exc))

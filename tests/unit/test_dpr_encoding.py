@@ -106,3 +106,34 @@ def test_raw_fast_path_on_every_vector_line(vectors_dir) -> None:  # type: ignor
             if line.strip():
                 record = parse_record(line)
                 assert canonical_bytes(record, line) == canonical_bytes(record), path.name
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (b'{"record_id":"r","prev_record_hash":"p","record_hash":"h","created_at":"2026-05-17T13:42:18Z"}', "agent_id"),
+        (b'{"record_id":"r","prev_record_hash":"p","record_hash":"h","agent_id":"a","created_at":"2026-05-17T13:42:18Z","cascade_depth":"2"}', "cascade_depth"),
+        (b'{"record_id":"r","prev_record_hash":"p","record_hash":"h","agent_id":"a","created_at":"2026-05-17T13:42:18Z","selector_snapshot":[1]}', "selector_snapshot"),
+        (b'{"record_id":"r","prev_record_hash":"p","record_hash":"h","agent_id":"a","created_at":"2026-05-17T13:42:18Z","arg_provenance":{"a":1}}', None),
+    ],
+)
+def test_validate_record_names_the_bad_field(raw: bytes, field: str | None) -> None:
+    from faramesh_cloud.dpr.validate import validate_record
+
+    if field is None:  # check_record does not look inside maps; the fast path must not be stricter
+        validate_record(raw)
+        return
+    with pytest.raises(DprFormatError) as info:
+        validate_record(raw)
+    assert info.value.field == field
+
+
+def test_validate_record_accepts_every_vector_line_and_go_nulls(vectors_dir) -> None:  # type: ignore[no-untyped-def]
+    from faramesh_cloud.dpr.validate import validate_record
+
+    for path in sorted(vectors_dir.glob("dpr_chain_*.jsonl")):
+        for line in path.read_bytes().splitlines():
+            if line.strip():
+                validate_record(line)
+    validate_record(b'{"record_id":"r","prev_record_hash":"p","record_hash":"h","agent_id":"a",'
+                    b'"created_at":"2026-05-17T13:42:18Z","session_id":null,"lamport_seq":null}')
