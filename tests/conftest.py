@@ -25,6 +25,8 @@ pytest_plugins = [
     "tests.fixtures.olap",
     "tests.fixtures.ingest",
     "tests.fixtures.identity",
+    "tests.fixtures.gateway",
+    "tests.fixtures.oidc",
 ]
 
 VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "interop" / "vectors"

@@ -1,7 +1,9 @@
 """The gateway: the web UI and the REST API (``/api/v1``), server-rendered with Jinja2.
 
-``create_app`` receives everything it shows through a ``StatusSource``; it imports no
-adapter and no other service's tables.
+``create_app`` receives everything it shows through a ``StatusSource`` and, for the signed-in
+UI and the REST API, a :class:`WebDeps` (identity, stacks, the platform signing key); it
+imports no adapter and no other service's tables. Without ``web`` it serves only the landing
+page, ``/healthz`` and ``/api/v1/status``.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from faramesh_cloud import __version__
+from faramesh_cloud.gateway.web.deps import WebDeps
+from faramesh_cloud.gateway.web.setup import mount_web, start_page
 from faramesh_cloud.runtime.service import ServiceInfo
 
 
@@ -39,7 +43,7 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(directory=str(directory))
 
 
-def create_app(status: StatusSource) -> FastAPI:
+def create_app(status: StatusSource, *, web: WebDeps | None = None) -> FastAPI:
     app = FastAPI(
         title="Faramesh Cloud API",
         version=__version__,
@@ -50,10 +54,17 @@ def create_app(status: StatusSource) -> FastAPI:
         redoc_url=None,
     )
     templates = _templates()
+    if web is not None:
+        mount_web(app, web)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def landing(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, "landing.html", {"status": status(), "version": __version__})
+    async def landing(request: Request) -> Response:
+        if web is not None:
+            start = await start_page(request)
+            if start is not None:
+                return start
+        return templates.TemplateResponse(request, "landing.html",
+                                          {"status": status(), "version": __version__, "first_run": web is not None})
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -1,0 +1,71 @@
+"""What the web UI and REST API are given by the composition root, and per-request helpers.
+
+:class:`WebDeps` is injected into ``create_app``; routers reach it through
+``request.app.state.web`` (``web(request)``), never through globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Request
+
+from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.stacks.domain import Stack
+
+
+class StackDirectory(Protocol):
+    """The stacks of an organisation (``StackStore`` satisfies it)."""
+
+    async def list_stacks(self, org_id: str) -> list[Stack]: ...
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    # Signs the short-lived SSO state cookie (Authlib keeps state, nonce and PKCE verifier in it).
+    secret_key: str
+    # True: cookies always Secure; None: Secure when the request came over https.
+    secure_cookies: bool | None = None
+    # Seconds without a sync before a stack shows as disconnected (Home's fleet strip).
+    disconnect_after_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class NavSection:
+    """One entry of the top navigation. ``path`` is relative to ``/o/<org>``; ``needs``
+    lists permissions of which any one shows the entry (empty: every member)."""
+
+    key: str
+    label: str
+    path: str
+    needs: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class WebDeps:
+    identity: Identity
+    stacks: StackDirectory
+    signing_key: Ed25519PrivateKey
+    config: WebConfig
+    sections: Sequence[NavSection] = field(default_factory=tuple)
+
+
+def web(request: Request) -> WebDeps:
+    deps: WebDeps = request.app.state.web
+    return deps
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def secure_cookie(request: Request) -> bool:
+    configured = web(request).config.secure_cookies
+    return configured if configured is not None else request.url.scheme == "https"

@@ -1,0 +1,123 @@
+"""Wiring the signed-in UI and the REST API into the gateway app (called by ``create_app``)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from faramesh_cloud.gateway.api import api_keys as api_api_keys
+from faramesh_cloud.gateway.api import audit_log as api_audit_log
+from faramesh_cloud.gateway.api import me as api_me
+from faramesh_cloud.gateway.api import members as api_members
+from faramesh_cloud.gateway.api import orgs as api_orgs
+from faramesh_cloud.gateway.web import (
+    routes_api_keys,
+    routes_audit_log,
+    routes_auth,
+    routes_home,
+    routes_members,
+    routes_organization,
+    routes_sso,
+)
+from faramesh_cloud.gateway.web.auth import CsrfRejected, LoginRequired, caller
+from faramesh_cloud.gateway.web.deps import WebDeps, is_api, web
+from faramesh_cloud.gateway.web.render import make_templates, page
+from faramesh_cloud.identity.domain import Forbidden, IdentityError, LoginLocked, NotFound
+
+ROUTERS = (
+    routes_auth.router, routes_sso.router, routes_home.router, routes_organization.router, routes_members.router,
+    routes_api_keys.router, routes_audit_log.router,
+    api_me.router, api_orgs.router, api_members.router, api_api_keys.router, api_audit_log.router,
+)
+
+_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
+
+
+async def _error(request: Request, status: int, title: str, message: str) -> Response:
+    if is_api(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    return await page(request, "error.html", None, {"title": title, "message": message}, status_code=status)
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    if is_api(request):
+        return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={target}" if request.method == "GET" else "/login", status_code=303)
+
+
+async def _csrf(request: Request, exc: Exception) -> Response:
+    return await _error(request, 403, "Form expired", str(exc))
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return await _error(request, 404, "Not found", str(exc))
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    return await _error(request, 403, "Not allowed", str(exc))
+
+
+async def _identity(request: Request, exc: Exception) -> Response:
+    status = 429 if isinstance(exc, LoginLocked) else 400
+    return await _error(request, status, "That did not work", str(exc))
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if is_api(request) or exc.status_code not in (404, 405):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return await page(request, "error.html", None, {"title": "Not found", "message": "There is no page here."},
+                      status_code=exc.status_code)
+
+
+def mount_web(app: FastAPI, deps: WebDeps) -> None:
+    app.state.web = deps
+    app.state.templates = make_templates()
+    static = resources.files("faramesh_cloud.gateway") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(CsrfRejected, _csrf)
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(IdentityError, _identity)
+    app.add_exception_handler(HTTPException, _http)
+    # Authlib keeps OIDC state, nonce and PKCE verifier here for the ten minutes a sign-in may take.
+    app.add_middleware(SessionMiddleware, secret_key=deps.config.secret_key, session_cookie="fmc_sso",
+                       max_age=600, same_site="lax", https_only=bool(deps.config.secure_cookies))
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/api/docs"):
+            response.headers.setdefault("Content-Security-Policy", _CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.url.path.startswith(("/o/", "/api/v1/orgs", "/invitations/", "/login", "/setup")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+async def start_page(request: Request) -> Response | None:
+    """``/`` for a configured installation: Home of the user's first organisation, or the
+    sign-in page. None on a fresh install (no user): the landing page offers the first owner."""
+    identity = web(request).identity
+    if not await identity.users.any_user():
+        return None
+    found = await caller(request)
+    if found is None or found.session is None:
+        return RedirectResponse("/login", status_code=303)
+    memberships = await identity.members.memberships_of(found.session.user.user_id)
+    if not memberships:
+        return await page(request, "error.html", None, {
+            "title": "No organisation", "message": "You are not a member of any organisation any more; ask an "
+            "owner to invite you again."}, status_code=200)
+    return RedirectResponse(f"/o/{memberships[0].org.slug}/", status_code=303)
