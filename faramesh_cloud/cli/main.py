@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("faramesh_cloud.cli.up", "up"),
     "serve": ("faramesh_cloud.cli.up", "serve"),
     "verify-bundle": ("faramesh_cloud.cli.verify_bundle", "verify_bundle"),
+    "simulate": ("faramesh_cloud.cli.simulate", "simulate"),
     "orgs": ("faramesh_cloud.cli.orgs", "orgs"),
     "stacks": ("faramesh_cloud.cli.stacks", "stacks"),
     "import-wal": ("faramesh_cloud.cli.import_wal", "import_wal"),
@@ -41,4 +42,8 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    # The sync channel's TLS 1.3 floor must be in the environment before grpc is imported.
+    from faramesh_cloud.rpc.tls13 import require_tls13_env
+
+    require_tls13_env()
     return cli.main(args=argv, prog_name="faramesh-cloud")

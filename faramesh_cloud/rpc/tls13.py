@@ -37,6 +37,9 @@ def require_tls13_env() -> None:
     """Put the TLS 1.2 blocker into the environment (effective only if gRPC has not been
     imported yet in this process)."""
     os.environ[CIPHER_ENV] = TLS12_BLOCKER
+    # gRPC core logs every refused TLS 1.2 handshake (including the start-up self-check) at
+    # INFO on stderr; keep its errors, drop that noise, unless the operator chose otherwise.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 
 def insecure_transport_message(address: str) -> str:

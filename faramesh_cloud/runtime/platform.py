@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 # (component, package holding migrations/), applied in this order at start-up.
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("log", "faramesh_cloud.log"),
+    ("stacks", "faramesh_cloud.stacks"),
+    ("ingest", "faramesh_cloud.ingest"),
     ("audit_index", "faramesh_cloud.audit_index"),
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from faramesh_cloud.config import Settings
 from faramesh_cloud.runtime.platform import Platform
 from faramesh_cloud.runtime.service import Service, ServiceInfo
 
@@ -24,6 +25,14 @@ class RuntimeContext:
 ServiceFactory = Callable[[RuntimeContext], Service]
 
 
+def ingest(ctx: RuntimeContext) -> Service:
+    from faramesh_cloud.ingest.service import IngestService
+    from faramesh_cloud.stacks.store import StackStore
+
+    platform = ctx.platform
+    return IngestService(platform.settings, platform.log, platform.db, StackStore(platform.db))
+
+
 def audit_index(ctx: RuntimeContext) -> Service:
     from faramesh_cloud.audit_index.service import AuditIndexService
 
@@ -36,8 +45,26 @@ def gateway(ctx: RuntimeContext) -> Service:
     return GatewayService(ctx)
 
 
+def demo_fleet(ctx: RuntimeContext) -> Service:
+    from faramesh_cloud.runtime.demo_service import DemoFleetService
+
+    return DemoFleetService(ctx)
+
+
 # Start order; stopped in reverse. `faramesh-cloud serve NAME` runs one of them alone.
 SERVICES: dict[str, ServiceFactory] = {
+    "ingest": ingest,
     "audit-index": audit_index,
     "gateway": gateway,
+    "demo": demo_fleet,
 }
+
+# Services `up` runs only when a setting asks for them (all others always run).
+ENABLED_WHEN: dict[str, Callable[[Settings], bool]] = {
+    "demo": lambda settings: settings.demo,
+}
+
+
+def enabled_services(settings: Settings) -> list[str]:
+    """The services `faramesh-cloud up` runs with these settings, in start order."""
+    return [name for name in SERVICES if ENABLED_WHEN.get(name, lambda _: True)(settings)]

@@ -18,6 +18,7 @@ from grpc_health.v1.health import OVERALL_HEALTH
 from grpc_health.v1.health import aio as health_aio
 
 from faramesh_cloud.config import Settings
+from faramesh_cloud.runtime.service import ServiceInfo
 from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, DPR_RECORDS, SYNC_ITEMS
 from faramesh_cloud.ingest.acks import AckStore
 from faramesh_cloud.ingest.config import IngestConfig
@@ -137,3 +138,9 @@ class IngestService:
         await health.enter_graceful_shutdown()
         await server.stop(self._config.shutdown_grace_s)
         self._server = self._health = None
+
+    def info(self) -> ServiceInfo:
+        if self._server is None:
+            return ServiceInfo(self.name, "daemon sync channel (gRPC, TLS 1.3)", self._settings.sync_address,
+                               "stopped")
+        return ServiceInfo(self.name, "daemon sync channel (gRPC, TLS 1.3)", self.address, "running")
