@@ -1,0 +1,131 @@
+"""Tenant isolation, proven over the whole route table: a member of organisation B gets 404
+for every URL that carries an id of organisation A, in the UI and the API, whether the URL
+names A's slug or B's own slug with A's object ids.
+
+The test walks ``app.routes``, so a new route is covered the day it is added; a route with a
+path parameter this test has no value for fails it until someone decides what the
+parameter is (add a value below, or list the route as public with the reason).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
+
+from faramesh_cloud.identity.permissions import Role
+from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.stacks.store import StackStore
+from tests.fixtures.gateway import MakeClient, sign_in
+from tests.fixtures.identity import PASSWORD, People
+
+pytestmark = [pytest.mark.postgres, pytest.mark.integration]
+
+# Routes whose path parameters are not an organisation's ids, with the reason.
+PUBLIC_BY_DESIGN = {
+    "/invitations/{token}": "the one-time token is itself the credential; it names no organisation's id",
+    "/sso/{org}/callback": "the sign-in flow of that organisation: anyone may start it, the provider decides",
+}
+
+
+def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute, also inside included routers (FastAPI >= 0.165 keeps an included
+    router as one entry whose ``original_router`` holds its routes)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from api_routes(inner.routes)
+
+
+def id_bearing_routes(app: FastAPI) -> list[tuple[str, str, frozenset[str]]]:
+    found = []
+    for route in api_routes(app.routes):
+        if route.path in PUBLIC_BY_DESIGN:
+            continue
+        params = frozenset(re.findall(r"\{(\w+)(?::\w+)?\}", route.path))
+        if not params:
+            continue
+        for method in sorted(route.methods - {"HEAD"}):
+            found.append((method, route.path, params))
+    return found
+
+
+async def call(client: httpx.AsyncClient, method: str, path: str, csrf: str, stack_id: str) -> httpx.Response:
+    if path.startswith("/api/"):
+        body = None if method in ("GET", "DELETE") else {
+            "role": "viewer", "name": "x", "slug": "x", "email": "x@example.test", "enabled": False}
+        return await client.request(method, path, json=body, headers={"X-CSRF-Token": csrf})
+    data = None if method == "GET" else {
+        "csrf_token": csrf, "role": "viewer", "name": "x", "slug": "x", "email": "x@example.test",
+        "stack_id": stack_id}
+    return await client.request(method, path, data=data)
+
+
+async def test_every_id_bearing_url_of_another_org_is_not_found(
+        gateway_app: FastAPI, client_factory: MakeClient, identity: Identity, people: People,
+        stacks: StackStore) -> None:
+    a = await people.org("acme")
+    b = await people.org("beta")
+    a_member = await people.member(a, Role.OPERATOR)
+    a_stack, _ = await stacks.register_stack(a.org.org_id, "payments")
+    a_key, _ = await identity.api_keys.create(a.org.org_id, "ci", Role.VIEWER, await people.principal(a))
+    a_invitation, _ = await identity.invitations.create(a.org.org_id, "x@example.test", Role.VIEWER,
+                                                        await people.principal(a))
+    values = {"org": a.org.slug, "user_id": a_member.user.user_id, "key_id": a_key.key_id,
+              "invitation_id": a_invitation.invitation_id, "stack_id": a_stack.stack_id}
+
+    b_browser = client_factory()
+    await sign_in(b_browser, b.email, PASSWORD)
+    b_csrf = (await b_browser.get("/api/v1/me")).json()["csrf_token"]
+    _, b_key = await identity.api_keys.create(b.org.org_id, "b-owner", Role.OWNER, await people.principal(b))
+    b_robot = client_factory(headers={"Authorization": f"Bearer {b_key}"})
+
+    routes = id_bearing_routes(gateway_app)
+    assert len(routes) >= 20, "the route table should hold the settings UI and API"
+    unknown = {p for _, path, params in routes for p in params - values.keys()}
+    assert not unknown, (f"path parameters {sorted(unknown)} have no organisation-A value in this test: add one "
+                         "to `values`, or add the route to PUBLIC_BY_DESIGN with the reason")
+    leaks = []
+    for method, path, params in routes:
+        slugs = [a.org.slug] if params == {"org"} else [a.org.slug, b.org.slug]
+        for slug in slugs:
+            url = path.format(**{**values, "org": slug})
+            callers = [b_browser, b_robot] if url.startswith("/api/") else [b_browser]
+            for client in callers:
+                response = await call(client, method, url, b_csrf, a_stack.stack_id)
+                if response.status_code != 404:
+                    leaks.append((method, url, "api key" if client is b_robot else "session", response.status_code))
+    assert not leaks, leaks
+    # Still A's: nothing above changed A's member, key or invitation.
+    assert (await identity.members.get(a.org.org_id, a_member.user.user_id)).role is Role.OPERATOR
+    assert [k.revoked_at for k in await identity.api_keys.all(a.org.org_id)] == [None]
+
+
+async def test_the_same_urls_work_for_the_orgs_own_owner(
+        gateway_app: FastAPI, client_factory: MakeClient, identity: Identity, people: People,
+        stacks: StackStore) -> None:
+    """The control: the walk above would notice a leak, because these GETs do answer A's owner."""
+    a = await people.org("acme")
+    a_member = await people.member(a, Role.OPERATOR)
+    a_stack, _ = await stacks.register_stack(a.org.org_id, "payments")
+    a_key, _ = await identity.api_keys.create(a.org.org_id, "ci", Role.VIEWER, await people.principal(a))
+    a_invitation, _ = await identity.invitations.create(a.org.org_id, "x@example.test", Role.VIEWER,
+                                                        await people.principal(a))
+    values = {"org": a.org.slug, "user_id": a_member.user.user_id, "key_id": a_key.key_id,
+              "invitation_id": a_invitation.invitation_id, "stack_id": a_stack.stack_id}
+    owner = client_factory()
+    await sign_in(owner, a.email, PASSWORD)
+    answered = []
+    for method, path, _ in id_bearing_routes(gateway_app):
+        if method != "GET":
+            continue
+        response = await owner.get(path.format(**values))
+        answered.append((path, response.status_code))
+    assert answered and all(code == 200 for _, code in answered), answered
