@@ -73,15 +73,21 @@ class UserStore:
             taken = await (await conn.execute("SELECT EXISTS (SELECT 1 FROM users)")).fetchone()
             if taken and taken[0]:
                 raise IdentityError("this installation already has users; sign in, or ask an owner to invite you")
+            # An organisation made before anyone could sign in (``faramesh-cloud stacks register``
+            # makes ``default``) has no members yet: its first owner adopts it, stacks and all.
             try:
-                await conn.execute(
-                    "INSERT INTO orgs (org_id, slug, name) VALUES (%s, %s, %s)", (org_id, org_slug, org_name))
+                made = await (await conn.execute(
+                    "INSERT INTO orgs (org_id, slug, name) VALUES (%s, %s, %s) ON CONFLICT (slug) DO NOTHING "
+                    "RETURNING org_id", (org_id, org_slug, org_name))).fetchone()
             except pg_errors.CheckViolation:
                 raise IdentityError(
                     f"organisation slug {org_slug!r} / name {org_name!r} rejected: a slug is 1-63 lower-case "
                     "letters, digits and inner hyphens; a name is 1-200 characters") from None
-            except pg_errors.UniqueViolation:
-                raise IdentityError(f"an organisation with slug {org_slug!r} exists already; pick another") from None
+            if made is None:
+                found = await (await conn.execute(
+                    "SELECT org_id, name FROM orgs WHERE slug = %s", (org_slug,))).fetchone()
+                assert found is not None
+                org_id, org_name = str(found[0]), found[1]
             try:
                 row = await (await conn.execute(
                     "INSERT INTO users AS u (user_id, email, name, password_hash) VALUES (%s, %s, %s, %s) "
@@ -94,13 +100,20 @@ class UserStore:
                 "INSERT INTO memberships (org_id, user_id, role, source) VALUES (%s, %s, 'owner', 'local')",
                 (org_id, user_id))
             actor = Actor(ActorType.USER, user_id, email, ip)
-            await self._audit.append_in(conn, org_id, AuditAction.ORG_CREATED, actor,
-                                        target=Target("org", org_id), details={"slug": org_slug, "name": org_name})
+            if made is not None:
+                await self._audit.append_in(conn, org_id, AuditAction.ORG_CREATED, actor,
+                                            target=Target("org", org_id), details={"slug": org_slug, "name": org_name})
             await self._audit.append_in(conn, org_id, AuditAction.MEMBER_ADDED, actor,
                                         target=Target("member", user_id),
                                         details={"email": email, "role": Role.OWNER.value, "via": "first owner"})
         assert row is not None
         return user(row), OrgRef(org_id, org_slug, org_name)
+
+    async def lone_org(self) -> OrgRef | None:
+        """The only organisation, when there is exactly one (what the first owner adopts)."""
+        async with tenant_transaction(self._db, None) as conn:
+            rows = await (await conn.execute("SELECT org_id, slug, name FROM orgs LIMIT 2")).fetchall()
+        return OrgRef(str(rows[0][0]), rows[0][1], rows[0][2]) if len(rows) == 1 else None
 
     async def authenticate(self, email: str, password: str, ip: str) -> User:
         """The user whose email and password these are; ``LoginLocked`` while this (IP,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from faramesh_cloud.gateway.app import Status, create_app
 from faramesh_cloud.runtime.daemon_feeds import MOUNT, DaemonHttpFeeds
 from faramesh_cloud.runtime.service import HttpServer, ServiceInfo
+from faramesh_cloud.runtime.web import Web
 
 if TYPE_CHECKING:
     from faramesh_cloud.runtime.services import RuntimeContext
@@ -19,7 +20,8 @@ class GatewayService:
         self._ctx = ctx
         settings = ctx.platform.settings
         self._feeds = DaemonHttpFeeds(ctx.platform)
-        app = create_app(self.status)
+        self._web = Web(ctx.platform)
+        app = create_app(self.status, web=self._web.deps)
         app.mount(MOUNT, self._feeds.app)  # /v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...
         self._server = HttpServer(app, settings.http_host, settings.http_port)
         self._state = "starting"
@@ -39,6 +41,7 @@ class GatewayService:
         )
 
     async def start(self) -> None:
+        await self._web.start()
         await self._feeds.start()
         await self._server.start()
         self._state = "running"

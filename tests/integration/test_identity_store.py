@@ -171,3 +171,16 @@ async def test_platform_audit_log_is_append_only(people: People, database: Datab
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             await conn.execute("UPDATE platform_audit_log SET actor_label = 'someone else' WHERE org_id = %s",
                                (owner.org.org_id,))
+
+
+async def test_the_first_owner_adopts_an_organisation_made_before_anyone_could_sign_in(
+        identity: Identity, stacks: StackStore) -> None:
+    default = await stacks.create_org("default", "Default organisation")
+    stack, _ = await stacks.register_stack(default.org_id, "payments")
+    assert (await identity.users.lone_org()) is not None
+    user, org = await identity.users.create_first_owner(email="ada@example.test", name="Ada", password=PASSWORD,
+                                                        org_slug="default", org_name="ignored")
+    assert (org.org_id, org.name) == (default.org_id, "Default organisation")
+    access = await identity.members.access(org.org_id, user.user_id)
+    assert access is not None and access.role is Role.OWNER
+    assert [s.stack_id for s in await stacks.list_stacks(org.org_id)] == [stack.stack_id]

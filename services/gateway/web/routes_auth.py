@@ -65,8 +65,10 @@ async def logout(request: Request) -> Response:
 async def setup_form(request: Request) -> Response:
     if await web(request).identity.users.any_user():
         raise NotFound("this installation already has its first owner; sign in instead")
-    form = {"name": "", "email": "", "org_name": "", "org_slug": ""}
-    return await page(request, "setup.html", None, {"form": form})
+    existing = await web(request).identity.users.lone_org()
+    form = {"name": "", "email": "", "org_name": existing.name if existing else "",
+            "org_slug": existing.slug if existing else ""}
+    return await page(request, "setup.html", None, {"form": form, "existing": existing})
 
 
 @router.post("/setup", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])

@@ -1,0 +1,51 @@
+"""The gateway's signed-in UI and REST API, composed: identity stores, the platform audit
+log, stacks, the platform signing key and the web secret, all on the platform's database
+and data dir."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
+from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.runtime.platform import Platform
+from faramesh_cloud.signing.keys import load_or_create_signing_key
+from faramesh_cloud.stacks.store import StackStore
+
+SECRET_FILE = Path("keys") / "web-secret"
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """A random secret kept in ``<data_dir>/keys/web-secret`` (0600), made on first use."""
+    path = data_dir / SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Web:
+    def __init__(self, platform: Platform) -> None:
+        settings = platform.settings
+        self._stacks = StackStore(platform.db)
+        self.identity = Identity(platform.db, PlatformAuditLog(platform.db))
+        self.deps = WebDeps(
+            identity=self.identity, stacks=self._stacks,
+            signing_key=load_or_create_signing_key(settings.data_dir),
+            config=WebConfig(secret_key=load_or_create_secret(settings.data_dir),
+                             disconnect_after_s=settings.disconnect_after_s),
+        )
+
+    async def start(self) -> None:
+        """Migrations, in dependency order: stacks (orgs), then identity and the audit log."""
+        await self._stacks.start()
+        await self.identity.start()
