@@ -27,6 +27,7 @@ pytest_plugins = [
     "tests.fixtures.identity",
     "tests.fixtures.gateway",
     "tests.fixtures.oidc",
+    "tests.fixtures.browser",
 ]
 
 VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "interop" / "vectors"
