@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 
 from faramesh_cloud.log.balance import ideal_partitions
+from faramesh_cloud.log.pg_copy import decode_headers
 from faramesh_cloud.log.pg_errors import CONNECTION_ERRORS, unavailable, unavailable_error
 from faramesh_cloud.log.pg_listener import PgListener
 from faramesh_cloud.log.port import LogUnavailable, Message
@@ -59,15 +60,16 @@ ORDER BY 1
 """
 
 _FETCH = """
-SELECT r.partition, r."offset", r.key, r.value, r.header_names, r.header_values, r.timestamp_ms
+SELECT r.partition, r."offset", r.key, r.value, r.headers, r.header_names, r.header_values,
+       r.timestamp_ms
 FROM unnest(%(parts)s::int4[], %(starts)s::int8[]) AS pos(partition, start)
 CROSS JOIN LATERAL (
     SELECT q.*,
            row_number() OVER w AS rn,
            sum(octet_length(q.key) + octet_length(q.value)) OVER w AS size
     FROM (
-        SELECT l.partition, l."offset", l.key, l.value, l.header_names, l.header_values,
-               l.timestamp_ms
+        SELECT l.partition, l."offset", l.key, l.value, l.headers, l.header_names,
+               l.header_values, l.timestamp_ms
         FROM log_records l
         WHERE l.topic_id = %(topic)s AND l.partition = pos.partition AND l."offset" >= pos.start
         ORDER BY l."offset"
@@ -315,8 +317,11 @@ class PostgresConsumer:
             },
         )
         messages: list[Message] = []
-        for partition, offset, key, value, names, values, ts in await cur.fetchall():
-            headers = dict(zip(names, values, strict=True)) if names else {}
+        for partition, offset, key, value, blob, names, values, ts in await cur.fetchall():
+            if blob is not None:
+                headers = decode_headers(blob)
+            else:  # written before migration 0002
+                headers = dict(zip(names, values, strict=True)) if names else {}
             message = Message(
                 topic=self._topic.name,
                 partition=partition,

@@ -27,15 +27,15 @@ from faramesh_cloud.log.port import (
     partition_for,
 )
 from faramesh_cloud.sql.database import Database
+from faramesh_cloud.log.pg_copy import copy_buffer, encode_headers
 from faramesh_cloud.sql.migrate import migrate
 
 COMPONENT = ("log", "faramesh_cloud.log")
 
 _COPY = (
-    'COPY log_records (topic_id, partition, "offset", key, value, header_names, header_values) '
+    'COPY log_records (topic_id, partition, "offset", key, value, headers) '
     "FROM STDIN (FORMAT BINARY)"
 )
-_COPY_TYPES = ["int4", "int4", "int8", "bytea", "bytea", "text[]", "bytea[]"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,25 +120,14 @@ class PostgresLog:
                 )
                 next_offset = {int(p): int(base) for p, base in await cur.fetchall()}
                 positions: list[Position] = []
+                rows: list[tuple[int, int, bytes, bytes, bytes | None]] = []
+                for record, partition in zip(records, placed, strict=True):
+                    offset = next_offset[partition]
+                    next_offset[partition] = offset + 1
+                    rows.append((partition, offset, record.key, record.value, encode_headers(record.headers)))
+                    positions.append(Position(topic, partition, offset))
                 async with conn.cursor().copy(_COPY) as copy:
-                    copy.set_types(_COPY_TYPES)
-                    for record, partition in zip(records, placed, strict=True):
-                        offset = next_offset[partition]
-                        next_offset[partition] = offset + 1
-                        names = list(record.headers) or None
-                        values = list(record.headers.values()) if names else None
-                        await copy.write_row(
-                            (
-                                ref.topic_id,
-                                partition,
-                                offset,
-                                record.key,
-                                record.value,
-                                names,
-                                values,
-                            )
-                        )
-                        positions.append(Position(topic, partition, offset))
+                    await copy.write(copy_buffer(ref.topic_id, rows))
                 await conn.execute(
                     "SELECT pg_notify(%s, %s)", (self._listener.channel, f"t:{ref.topic_id}")
                 )
