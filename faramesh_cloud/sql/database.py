@@ -44,7 +44,12 @@ class Database:
         max_size: int = 10,
         timeout_s: float = 30.0,
         name: str = "faramesh",
+        check_on_checkout: bool = False,
     ) -> None:
+        """``check_on_checkout`` pings each connection as it leaves the pool: it hides a
+        server restart from the next caller at the price of one round trip per checkout,
+        which the ingest hot path cannot afford; without it a dead connection fails its
+        first query (callers map that to "unavailable, retry") and the pool replaces it."""
         self._url = url
         self._timeout_s = timeout_s
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
@@ -53,7 +58,7 @@ class Database:
             max_size=max_size,
             timeout=timeout_s,
             kwargs={"autocommit": True},
-            check=AsyncConnectionPool.check_connection,
+            check=AsyncConnectionPool.check_connection if check_on_checkout else None,
             name=name,
             open=False,
         )
