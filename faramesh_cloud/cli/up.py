@@ -64,10 +64,10 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, pa
 @click.option("--demo", is_flag=True, help="Also run a simulated daemon fleet feeding Cloud.")
 def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo: bool) -> None:
     """Run the whole product embedded in one process: PostgreSQL, the log, chDB, every service."""
-    from faramesh_cloud.runtime.services import SERVICES
+    from faramesh_cloud.runtime.services import enabled_services
 
     settings = _settings(data_dir=data_dir, http_port=http_port, sync_port=sync_port, demo=demo or None)
-    _serve(settings, list(SERVICES), banner=True)
+    _serve(settings, enabled_services(settings), banner=True)
 
 
 @click.command()

@@ -1,0 +1,164 @@
+"""Approvals on the simulated daemon: the pending-approval items it pushes, and what it does
+with a Cloud delivery (docs/sync-api.md section 5). Pure: :func:`plan_delivery` looks at the
+daemon's state and one delivery and says what to do; the daemon carries it out.
+
+Applying an ``ApprovalDecision`` (the daemon resolves the defer and the waiting call is
+resumed at once):
+
+* approve: a resume DPR, ``effect`` PERMIT, ``reason_code`` APPROVAL_GRANTED, with the
+  HMAC-signed approval envelope (FARAMESH_FORMATS 3.3) in ``approval_envelope``;
+* deny: a DENY DPR, ``reason_code`` APPROVAL_DENIED, carrying the signed envelope as well
+  (``approved`` false, status ``denied``) so the record names who denied and why;
+* either way an ``ApprovalEvent`` with the new state, source CLOUD and the decision id.
+
+Unknown token or another agent's token: NOT_FOUND. Verdict unset: REFUSED. Already resolved
+by another decision, or expired: CONFLICT. The same decision delivered again: ACCEPTED,
+with nothing applied twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from faramesh_cloud_api.sync.v1 import approvals_pb2, deliveries_pb2
+
+from faramesh_cloud.dpr.gojson import dumps
+from faramesh_cloud.simulator.envelope import approval_envelope
+from faramesh_cloud.simulator.state import Answer, DaemonState, Pending, Resolution
+
+ACCEPTED: Final = deliveries_pb2.DELIVERY_OUTCOME_ACCEPTED
+CONFLICT: Final = deliveries_pb2.DELIVERY_OUTCOME_CONFLICT
+NOT_FOUND: Final = deliveries_pb2.DELIVERY_OUTCOME_NOT_FOUND
+REFUSED: Final = deliveries_pb2.DELIVERY_OUTCOME_REFUSED
+UNSUPPORTED: Final = deliveries_pb2.DELIVERY_OUTCOME_UNSUPPORTED
+
+_PRIORITY: Final = {
+    "critical": approvals_pb2.APPROVAL_PRIORITY_CRITICAL,
+    "high": approvals_pb2.APPROVAL_PRIORITY_HIGH,
+    "normal": approvals_pb2.APPROVAL_PRIORITY_NORMAL,
+}
+_STATE: Final = {
+    "approved": approvals_pb2.APPROVAL_STATE_APPROVED,
+    "denied": approvals_pb2.APPROVAL_STATE_DENIED,
+    "expired": approvals_pb2.APPROVAL_STATE_EXPIRED,
+}
+RESUMED_REASON: Final = "action approved and resumed successfully"
+
+
+def pending_approval(p: Pending) -> approvals_pb2.PendingApproval:
+    message = approvals_pb2.PendingApproval(
+        defer_token=p.token, agent_id=p.agent_id, tool_id=p.tool_id, session_id=p.session_id,
+        args_snapshot_json=dumps(p.args) if p.args else b"", matched_rule_id=p.rule_id,
+        reason_code=p.reason_code, reason=p.reason, priority=_PRIORITY.get(p.priority, approvals_pb2.APPROVAL_PRIORITY_UNSPECIFIED),
+        approvals_required=1, dpr_record_id=p.record_id, policy_version=p.policy_version,
+        kind=approvals_pb2.DEFER_KIND_DEFER,
+    )
+    message.created_at.FromNanoseconds(p.created_ns)
+    message.deadline.FromNanoseconds(p.deadline_ns)
+    return message
+
+
+def approval_event(p: Pending, resolution: Resolution | None = None, *, approver_id: str = "",
+                   reason: str = "", source: int = 0) -> approvals_pb2.ApprovalEvent:
+    if resolution is None:
+        return approvals_pb2.ApprovalEvent(state=approvals_pb2.APPROVAL_STATE_PENDING,
+                                           approval=pending_approval(p))
+    approval = pending_approval(p)
+    if approver_id:
+        approval.approvals_received = 1
+        approval.approver_ids.append(approver_id)
+    event = approvals_pb2.ApprovalEvent(
+        state=_STATE[resolution.status], approval=approval,
+        resolution=approvals_pb2.ApprovalResolution(
+            approver_id=approver_id, reason=reason, source=source,  # type: ignore[arg-type]
+            cloud_decision_id=resolution.decision_id),
+    )
+    event.resolution.resolved_at.FromNanoseconds(resolution.resolved_ns)
+    return event
+
+
+def expiry_event(p: Pending, now_ns: int) -> tuple[Resolution, approvals_pb2.ApprovalEvent]:
+    resolution = Resolution(status="expired", resolved_ns=now_ns)
+    return resolution, approval_event(p, resolution, reason="expired",
+                                      source=approvals_pb2.RESOLUTION_SOURCE_TIMEOUT)
+
+
+@dataclass(slots=True)
+class DeliveryPlan:
+    """What to do with one delivery. ``record`` (field overrides for the agent's next DPR)
+    and ``event`` are set when a decision is applied; ``resolution`` / ``expired`` say how
+    the state changes."""
+
+    answer: Answer
+    agent_id: str = ""
+    token: str = ""
+    record: dict[str, Any] | None = None
+    resolution: Resolution | None = None
+    event: approvals_pb2.ApprovalEvent | None = None
+    expired: list[tuple[str, Resolution, approvals_pb2.ApprovalEvent]] = field(default_factory=list)
+    notification_revision: int | None = None
+    remember: bool = True
+
+
+def plan_delivery(state: DaemonState, delivery: deliveries_pb2.Delivery, now_ns: int,
+                  hmac_key: bytes) -> DeliveryPlan:
+    known = state.deliveries.get(delivery.delivery_id)
+    if known is not None:
+        return DeliveryPlan(answer=known, remember=False)
+    kind = delivery.WhichOneof("payload")
+    if kind == "approval_decision":
+        return _decision(state, delivery.approval_decision, now_ns, hmac_key)
+    if kind == "notification_config_update":
+        revision = delivery.notification_config_update.revision
+        if revision <= state.notification_revision:
+            return DeliveryPlan(Answer(outcome=ACCEPTED, at_ns=now_ns,
+                                       message=f"revision {revision} is not newer than {state.notification_revision}; kept"))
+        return DeliveryPlan(Answer(outcome=ACCEPTED, at_ns=now_ns, message=f"routing revision {revision} recorded"),
+                            notification_revision=revision)
+    if kind == "registry_pack_alert":
+        return DeliveryPlan(Answer(outcome=ACCEPTED, at_ns=now_ns, message="alert recorded"))
+    return DeliveryPlan(Answer(outcome=UNSUPPORTED, at_ns=now_ns,
+                               message="this daemon does not know this delivery kind"))
+
+
+def _decision(state: DaemonState, decision: approvals_pb2.ApprovalDecision, now_ns: int,
+              hmac_key: bytes) -> DeliveryPlan:
+    token = decision.defer_token
+    if decision.verdict not in (approvals_pb2.APPROVAL_VERDICT_APPROVE, approvals_pb2.APPROVAL_VERDICT_DENY):
+        return DeliveryPlan(Answer(outcome=REFUSED, at_ns=now_ns, message="the verdict is not APPROVE or DENY"))
+    done = state.resolved.get(token)
+    if done is not None:
+        if done.decision_id and done.decision_id == decision.decision_id:
+            return DeliveryPlan(Answer(outcome=ACCEPTED, at_ns=now_ns, dpr_record_id=done.dpr_record_id,
+                                       message="already applied"))
+        return DeliveryPlan(Answer(outcome=CONFLICT, at_ns=now_ns, message=f"defer {token} was already {done.status}"))
+    pending = state.pending.get(token)
+    if pending is None or pending.agent_id != decision.agent_id:
+        return DeliveryPlan(Answer(outcome=NOT_FOUND, at_ns=now_ns,
+                                   message=f"no pending approval {token!r} for agent {decision.agent_id!r}"))
+    if pending.deadline_ns <= now_ns:
+        resolution, event = expiry_event(pending, now_ns)
+        return DeliveryPlan(Answer(outcome=CONFLICT, at_ns=now_ns, message=f"defer {token} expired before the decision"),
+                            expired=[(token, resolution, event)])
+    approved = decision.verdict == approvals_pb2.APPROVAL_VERDICT_APPROVE
+    approver = f"cloud:{decision.approver.user_id}" if decision.approver.user_id else "cloud"
+    status = "approved" if approved else "denied"
+    envelope = approval_envelope(hmac_key, token=token, approver_id=approver, approved=approved,
+                                 reason=decision.reason, status=status, resolved_ns=now_ns)
+    record: dict[str, Any] = {
+        "tool_id": pending.tool_id, "session_id": pending.session_id,
+        "matched_rule_id": pending.rule_id, "selector_snapshot": pending.args,
+        "args_structural_sig": pending.args_sig, "approval_envelope": envelope, "defer_token": None,
+    }
+    if approved:
+        record.update(effect="PERMIT", reason_code="APPROVAL_GRANTED", reason=RESUMED_REASON)
+    else:
+        record.update(effect="DENY", reason_code="APPROVAL_DENIED",
+                      reason=f"approval denied by {approver}: {decision.reason}")
+    resolution = Resolution(status=status, decision_id=decision.decision_id, resolved_ns=now_ns)
+    event = approval_event(pending, resolution, approver_id=approver, reason=decision.reason,
+                           source=approvals_pb2.RESOLUTION_SOURCE_CLOUD)
+    return DeliveryPlan(Answer(outcome=ACCEPTED, at_ns=now_ns, message=f"defer {token} {status}"),
+                        agent_id=pending.agent_id, token=token, record=record, resolution=resolution,
+                        event=event)

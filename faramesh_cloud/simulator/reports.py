@@ -1,0 +1,124 @@
+"""The periodic items a simulated daemon pushes besides DPRs: daemon health, stack status,
+budget snapshots and credential expiry events. Pure builders of the v1 messages from plain
+facts; the daemon decides when to send them."""
+
+from __future__ import annotations
+
+import hashlib
+import platform as host_platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from faramesh_cloud_api.sync.v1 import agent_state_pb2, fleet_pb2, registry_pb2
+
+from faramesh_cloud.simulator.buffer import BufferStats
+
+NS: Final = 1_000_000_000
+_LAYERS: Final = (
+    (fleet_pb2.ENFORCEMENT_LAYER_SECCOMP, fleet_pb2.ENFORCEMENT_LAYER_LANDLOCK),
+    (fleet_pb2.ENFORCEMENT_LAYER_SECCOMP, fleet_pb2.ENFORCEMENT_LAYER_LANDLOCK, fleet_pb2.ENFORCEMENT_LAYER_EBPF),
+    (fleet_pb2.ENFORCEMENT_LAYER_SECCOMP, fleet_pb2.ENFORCEMENT_LAYER_FIRECRACKER),
+)
+_FRAMEWORKS: Final = ("langgraph", "crewai", "openai-agents", "autogen")
+_ARCH: Final = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFacts:
+    agent_id: str
+    killed: bool
+    isolated: bool
+    active_sessions: int
+
+
+@dataclass(frozen=True, slots=True)
+class StackFacts:
+    """What a daemon knows about itself, for status reports."""
+
+    label: str  # a stable local name of the stack (seeds its made-up config facts)
+    daemon_version: str
+    policy_version: str
+    started_ns: int
+
+
+def _digest(label: str, what: str) -> str:
+    return hashlib.sha256(f"{label}/{what}".encode()).hexdigest()
+
+
+def stack_status(facts: StackFacts, agents: Sequence[AgentFacts], now_ns: int) -> fleet_pb2.StackStatus:
+    pick = int(_digest(facts.label, "pick"), 16)
+    status = fleet_pb2.StackStatus(
+        daemon_version=facts.daemon_version,
+        platform=fleet_pb2.Platform(
+            os="linux", arch=_ARCH.get(host_platform.machine().lower(), "amd64"),
+            kernel_version=host_platform.release(), os_release="Debian GNU/Linux 12 (bookworm)",
+            hostname=f"{facts.label}-host",
+        ),
+        enforcement_layers=_LAYERS[pick % len(_LAYERS)],
+        runtime_mode=fleet_pb2.RUNTIME_MODE_ENFORCE,
+        applied_config=fleet_pb2.AppliedConfig(
+            git_commit=_digest(facts.label, "commit")[:40], git_branch="main",
+            git_remote_url=f"https://git.example.com/platform/{facts.label}-governance",
+            operator="ci@example.com", summary="2 rules changed, 1 agent added",
+            governance_sha256=_digest(facts.label, "governance.fms"),
+            policy_version=facts.policy_version, fpl_version="1.0",
+        ),
+        framework=_FRAMEWORKS[pick % len(_FRAMEWORKS)], framework_version="1.0.0",
+        agents=[fleet_pb2.AgentSummary(agent_id=a.agent_id, killed=a.killed, isolated=a.isolated,
+                                       active_sessions=a.active_sessions) for a in agents],
+        providers=[fleet_pb2.ProviderStatus(name="faramesh/vault", version="1.0.0",
+                                            capabilities=["SECRETS"], health=fleet_pb2.PROVIDER_HEALTH_HEALTHY)],
+        registry_imports=[registry_pb2.RegistryArtifact(
+            kind=registry_pb2.REGISTRY_ARTIFACT_KIND_POLICY, name="faramesh/stripe", version="1.0.0",
+            import_path="registry.faramesh.dev/policy/faramesh/stripe@1.0.0")],
+    )
+    status.observed_at.FromNanoseconds(now_ns)
+    status.started_at.FromNanoseconds(facts.started_ns)
+    status.applied_config.applied_at.FromNanoseconds(facts.started_ns)
+    status.providers[0].last_success_at.FromNanoseconds(now_ns)
+    return status
+
+
+def daemon_health(facts: StackFacts, agents: Sequence[AgentFacts], buffer: BufferStats,
+                  wal_size: int, now_ns: int) -> fleet_pb2.DaemonHealth:
+    health = fleet_pb2.DaemonHealth(
+        ok=True, policy_loaded=True, wal_open=True, pipeline_ready=True,
+        backends=[fleet_pb2.BackendHealth(name="sqlite_dpr", status=fleet_pb2.BACKEND_STATUS_OK)],
+        wal_size_bytes=wal_size,
+        sync_buffer=fleet_pb2.SyncBufferStats(
+            queued_items=buffer.queued_items, queued_bytes=buffer.queued_bytes,
+            last_assigned_sequence=buffer.last_assigned_sequence,
+            acked_through_sequence=buffer.acked_through_sequence,
+        ),
+        lifecycle_state=fleet_pb2.LIFECYCLE_STATE_READY,
+        active_sessions=sum(a.active_sessions for a in agents),
+    )
+    health.observed_at.FromNanoseconds(now_ns)
+    health.uptime.FromNanoseconds(max(0, now_ns - facts.started_ns))
+    if buffer.oldest_enqueued_ns is not None:
+        health.sync_buffer.oldest_item_age.FromNanoseconds(max(0, now_ns - buffer.oldest_enqueued_ns))
+    return health
+
+
+def budget_snapshot(agent_id: str, spent_usd: float, ceiling_usd: float, calls: int,
+                    now_ns: int) -> agent_state_pb2.BudgetSnapshot:
+    snapshot = agent_state_pb2.BudgetSnapshot(
+        agent_id=agent_id, scope=agent_state_pb2.BUDGET_SCOPE_DAILY, spent_usd=round(spent_usd, 4),
+        ceiling_usd=ceiling_usd,
+        rate_counters=[agent_state_pb2.RateCounter(tool_id="stripe/charge", count=calls % 60, limit=60)],
+    )
+    snapshot.rate_counters[0].window.FromSeconds(60)
+    snapshot.observed_at.FromNanoseconds(now_ns)
+    return snapshot
+
+
+def credential_event(agent_id: str, lease: str, event_type: int, expires_ns: int,
+                     now_ns: int) -> agent_state_pb2.CredentialExpiryEvent:
+    event = agent_state_pb2.CredentialExpiryEvent(
+        agent_id=agent_id, credential_source="vault", credential_scope="stripe:charges:write",
+        event_type=event_type, credential_id=hashlib.sha256(lease.encode()).hexdigest()[:16],  # type: ignore[arg-type]
+    )
+    event.expires_at.FromNanoseconds(expires_ns)
+    event.observed_at.FromNanoseconds(now_ns)
+    return event

@@ -1,0 +1,384 @@
+"""The simulated daemon's sync client loop: what docs/sync-api.md asks of a daemon.
+
+Three independent loops over the same buffer and daemon, each on its own channel so a long
+decision poll or a failing push never delays the others:
+
+* **push**: ``Hello`` first (limits, intervals, and what Cloud already holds), then a batch
+  of the oldest buffered items every ``push_interval`` (at once when a full batch is waiting
+  or the daemon asks for a flush, e.g. a new pending approval), at most ``max_push_items``
+  and ``max_push_bytes``, one push in flight. Items leave the buffer only through
+  ``acked_through_sequence``; per-item rejections are logged (they are acknowledged too,
+  Cloud keeps them on its dead-letter topic). ``Hello`` again after every reconnect and at
+  least hourly.
+* **decisions**: long-polls ``PollDecisions``, hands each delivery to the daemon, acks them.
+* **emergency**: polls ``PollEmergencyCommands`` every ``emergency_poll_interval``, applies
+  each command, acks it with the outcome and the DPR that records it.
+
+Failures (docs/sync-api.md section 7): UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED and other
+Cloud faults back off 1 s doubling to 60 s with jitter on a fresh channel, keeping every
+item; RESOURCE_EXHAUSTED waits as long as Cloud's retry hint says, or halves the batch when
+there is none; INVALID_ARGUMENT is a daemon bug, logged with the field and retried after
+5 minutes; UNIMPLEMENTED stops calling that method until the next Hello; UNAUTHENTICATED and
+PERMISSION_DENIED end the loop with :class:`SyncStopped` (the buffer is kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+import grpc
+from faramesh_cloud_api.sync.v1 import deliveries_pb2, emergency_pb2, sync_pb2
+
+from faramesh_cloud.rpc.sync_client import SyncClient, SyncError
+from faramesh_cloud.simulator.buffer import SyncBuffer
+from faramesh_cloud.simulator.state import Answer
+
+log = logging.getLogger(__name__)
+
+FATAL: Final = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
+BUG: Final = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
+                        grpc.StatusCode.OUT_OF_RANGE})
+Connect = Callable[[], SyncClient]
+
+
+class SyncStopped(RuntimeError):
+    """Cloud refused this stack for good (key rejected, stack deregistered); the message
+    says what to do. Nothing buffered is lost."""
+
+
+class ControlHandler(Protocol):
+    """What the loop needs of the daemon."""
+
+    flush: asyncio.Event
+    status_interval_s: float
+
+    async def apply_delivery(self, delivery: deliveries_pb2.Delivery) -> deliveries_pb2.DeliveryAck: ...
+
+    async def apply_command(self, command: emergency_pb2.EmergencyCommand) -> Answer: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 60.0
+    bug_retry_s: float = 300.0  # after INVALID_ARGUMENT: a daemon bug, an identical retry fails again
+    rehello_s: float = 3600.0
+    max_deliveries: int = 100
+    daemon_version: str = "1.4.2"
+    hostname: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What Hello says (the defaults apply until it has answered, or where it sends 0)."""
+
+    push_interval_s: float = 5.0
+    decision_poll_interval_s: float = 5.0
+    emergency_poll_interval_s: float = 30.0
+    status_interval_s: float = 60.0
+    max_poll_wait_s: float = 25.0
+    max_push_items: int = 1000
+    max_push_bytes: int = 16 * 1024 * 1024
+
+    @classmethod
+    def from_hello(cls, hello: sync_pb2.HelloResponse) -> Limits:
+        d = cls()
+
+        def seconds(value: float, default: float) -> float:
+            return value if value > 0 else default
+
+        return cls(
+            push_interval_s=seconds(hello.push_interval.ToNanoseconds() / 1e9, d.push_interval_s),
+            decision_poll_interval_s=seconds(hello.decision_poll_interval.ToNanoseconds() / 1e9,
+                                             d.decision_poll_interval_s),
+            emergency_poll_interval_s=seconds(hello.emergency_poll_interval.ToNanoseconds() / 1e9,
+                                              d.emergency_poll_interval_s),
+            status_interval_s=seconds(hello.status_interval.ToNanoseconds() / 1e9, d.status_interval_s),
+            max_poll_wait_s=hello.max_poll_wait.ToNanoseconds() / 1e9,
+            max_push_items=hello.max_push_items or d.max_push_items,
+            max_push_bytes=hello.max_push_bytes or d.max_push_bytes,
+        )
+
+
+@dataclass(slots=True)
+class SyncStatus:
+    """Live counters for status lines and tests."""
+
+    state: str = "connecting"  # connecting | connected | retrying | stopped
+    stack_id: str = ""
+    org_id: str = ""
+    stack_name: str = ""
+    hellos: int = 0
+    pushes: int = 0
+    rejected: int = 0
+    failures: int = 0  # calls that failed, in total
+    last_error: str = ""
+    last_code: str = ""  # status code name of the last failure
+    decision_polls: int = 0
+    emergency_polls: int = 0
+    deliveries: int = 0
+    commands: int = 0
+    last_contact_ns: int = 0
+    retry_waits: list[float] = field(default_factory=list)  # the last few waits before a retry
+
+
+class Backoff:
+    """Exponential backoff with jitter: ``initial`` doubling to ``maximum``, each wait drawn
+    between half and all of the current step."""
+
+    def __init__(self, initial: float, maximum: float, rng: random.Random) -> None:
+        self._initial, self._maximum, self._rng = initial, maximum, rng
+        self._attempt = 0
+
+    def next(self) -> float:
+        step: float = min(self._maximum, self._initial * 2.0 ** min(self._attempt, 32))
+        self._attempt += 1
+        return step * self._rng.uniform(0.5, 1.0)
+
+    def reset(self) -> None:
+        self._attempt = 0
+
+
+class _Link:
+    """One loop's channel; replaced after a transport failure so the next attempt dials
+    afresh instead of waiting out gRPC's own reconnect backoff."""
+
+    def __init__(self, connect: Connect) -> None:
+        self._connect = connect
+        self._client: SyncClient | None = None
+
+    def client(self) -> SyncClient:
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    async def reset(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+
+async def _pause(seconds: float) -> None:
+    if seconds > 0:
+        await asyncio.sleep(seconds)
+
+
+class SyncLoop:
+    def __init__(self, connect: Connect, buffer: SyncBuffer, handler: ControlHandler,
+                 options: SyncOptions | None = None, *, rng: random.Random | None = None,
+                 label: str = "") -> None:
+        self._connect = connect
+        self._buffer = buffer
+        self._handler = handler
+        self._options = options or SyncOptions()
+        self._rng = rng or random.Random()
+        self._label = label or buffer.path.parent.name
+        self.limits = Limits()
+        self.status = SyncStatus()
+        self._unimplemented: set[str] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sync until ``stop`` is set. Raises SyncStopped when Cloud refuses the stack."""
+        link = _Link(self._connect)
+        try:
+            if not await self._first_hello(link, stop):
+                return
+            tasks = [asyncio.create_task(self._push_loop(link), name=f"{self._label}-push"),
+                     asyncio.create_task(self._decision_loop(), name=f"{self._label}-decisions"),
+                     asyncio.create_task(self._emergency_loop(), name=f"{self._label}-emergency")]
+            stopper = asyncio.create_task(stop.wait())
+            try:
+                done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (stopper, *tasks):
+                    task.cancel()
+                await asyncio.gather(stopper, *tasks, return_exceptions=True)
+            for task in tasks:
+                if task in done and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            await link.reset()
+
+    # -- failures --------------------------------------------------------------------------
+
+    async def _failed(self, what: str, exc: SyncError, link: _Link, backoff: Backoff) -> float:
+        """Record a failed call; returns how long to wait before retrying."""
+        self.status.failures += 1
+        self.status.last_error = f"{what}: {exc}"
+        self.status.last_code = f"{what}: {exc.code.name}"
+        if exc.code in FATAL:
+            self.status.state = "stopped"
+            raise SyncStopped(
+                f"stack {self._label}: Cloud refused the stack API key ({exc.code.name}: {exc.message}). "
+                f"Sync stopped; everything stays buffered in {self._buffer.path} and goes out once a "
+                "valid key is configured (pass a working --api-key, or --register the stack again)"
+            ) from exc
+        if exc.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+            return exc.retry_after_s if exc.retry_after_s is not None else 0.0
+        if exc.code in BUG:
+            log.error("%s: %s was refused as malformed (%s; fields %s); a simulator bug, retrying in %g s",
+                      self._label, what, exc, ", ".join(exc.fields) or "-", self._options.bug_retry_s)
+            return self._options.bug_retry_s
+        if exc.code == grpc.StatusCode.UNIMPLEMENTED:
+            self._unimplemented.add(what)
+            log.warning("%s: this Cloud does not offer %s; not calling it until the next Hello", self._label, what)
+            return backoff.next()
+        if self.status.state != "retrying":
+            log.warning("%s: Cloud unreachable (%s: %s); buffering and retrying with backoff",
+                        self._label, what, exc.code.name)
+        self.status.state = "retrying"
+        await link.reset()
+        delay = backoff.next()
+        self.status.retry_waits = [*self.status.retry_waits[-9:], delay]
+        return delay
+
+    def _contact(self) -> None:
+        if self.status.state == "retrying":
+            log.info("%s: Cloud reachable again; catching up (%d queued)", self._label, self._buffer.queued)
+        self.status.state = "connected"
+        self.status.last_contact_ns = time.time_ns()
+
+    # -- hello -------------------------------------------------------------------------------
+
+    async def _hello(self, link: _Link) -> None:
+        hello = await link.client().hello(self._buffer.buffer_id, daemon_version=self._options.daemon_version,
+                                          hostname=self._options.hostname)
+        self.limits = Limits.from_hello(hello)
+        self._handler.status_interval_s = self.limits.status_interval_s
+        self._unimplemented.clear()
+        self.status.stack_id, self.status.org_id = hello.stack_id, hello.org_id
+        self.status.stack_name = hello.stack_name
+        self.status.hellos += 1
+        await self._buffer.ack(hello.acked_through_sequence)  # what Cloud already holds
+        self._contact()
+
+    async def _first_hello(self, link: _Link, stop: asyncio.Event) -> bool:
+        backoff = Backoff(self._options.backoff_initial_s, self._options.backoff_max_s, self._rng)
+        while not stop.is_set():
+            try:
+                await self._hello(link)
+                return True
+            except SyncError as exc:
+                delay = await self._failed("hello", exc, link, backoff)
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+            except TimeoutError:
+                pass
+        return False
+
+    # -- the three loops -----------------------------------------------------------------------
+
+    async def _push_loop(self, link: _Link) -> None:
+        loop = asyncio.get_running_loop()
+        backoff = Backoff(self._options.backoff_initial_s, self._options.backoff_max_s, self._rng)
+        next_hello = loop.time() + self._options.rehello_s
+        cap: int | None = None  # halved batch size after an oversize refusal without a hint
+        reconnecting = False
+        while True:
+            limits = self.limits
+            max_items = min(limits.max_push_items, cap or limits.max_push_items)
+            self._handler.flush.clear()  # a flush asked for from here on gets a push of its own
+            batch = await self._buffer.batch(max_items, limits.max_push_bytes)
+            try:
+                if reconnecting or loop.time() >= next_hello:
+                    await self._hello(link)
+                    next_hello = loop.time() + self._options.rehello_s
+                response = await link.client().push(self._buffer.buffer_id, batch)
+            except SyncError as exc:
+                delay = await self._failed("push", exc, link, backoff)
+                reconnecting = exc.code not in BUG and exc.code != grpc.StatusCode.RESOURCE_EXHAUSTED
+                if exc.code == grpc.StatusCode.RESOURCE_EXHAUSTED and exc.retry_after_s is None:
+                    if len(batch) > 1:
+                        cap = max(1, len(batch) // 2)  # the transport refused the size: halve it
+                    else:
+                        delay = backoff.next()
+                await _pause(delay)
+                continue
+            progressed = response.acked_through_sequence > self._buffer.acked_through
+            await self._buffer.ack(response.acked_through_sequence)
+            for rejection in response.rejections:
+                self.status.rejected += 1
+                log.warning("%s: Cloud rejected item %d (%s%s): %s; dropped from the buffer, Cloud keeps it "
+                            "on its dead-letter topic", self._label, rejection.sequence,
+                            rejection.reason, f", field {rejection.field}" if rejection.field else "",
+                            rejection.message)
+            self.status.pushes += 1
+            self._contact()
+            backoff.reset()
+            reconnecting = False
+            if cap is not None:
+                cap = None if cap * 2 >= limits.max_push_items else cap * 2
+            if progressed and self._buffer.queued >= max_items:
+                continue  # a full batch is waiting: catch up without pausing
+            try:
+                await asyncio.wait_for(self._handler.flush.wait(), limits.push_interval_s)
+            except TimeoutError:
+                pass
+
+    async def _decision_loop(self) -> None:
+        link = _Link(self._connect)
+        loop = asyncio.get_running_loop()
+        backoff = Backoff(self._options.backoff_initial_s, self._options.backoff_max_s, self._rng)
+        try:
+            while True:
+                limits = self.limits
+                if "decisions" in self._unimplemented:
+                    await _pause(limits.decision_poll_interval_s)
+                    continue
+                started = loop.time()
+                try:
+                    response = await link.client().poll_decisions(self._options.max_deliveries,
+                                                                  limits.max_poll_wait_s)
+                    self.status.decision_polls += 1
+                    acks = [await self._handler.apply_delivery(d) for d in response.deliveries]
+                    self.status.deliveries += len(acks)
+                    if acks:
+                        await link.client().ack_decisions(acks)
+                except SyncError as exc:
+                    await _pause(await self._failed("decisions", exc, link, backoff))
+                    continue
+                backoff.reset()
+                if response.has_more:
+                    continue
+                if not response.deliveries and loop.time() - started < limits.max_poll_wait_s / 2:
+                    await _pause(limits.decision_poll_interval_s)  # Cloud answered early with nothing
+        finally:
+            await link.reset()
+
+    async def _emergency_loop(self) -> None:
+        link = _Link(self._connect)
+        backoff = Backoff(self._options.backoff_initial_s, self._options.backoff_max_s, self._rng)
+        try:
+            while True:
+                delay = self.limits.emergency_poll_interval_s
+                if "emergency" not in self._unimplemented:
+                    try:
+                        await self._poll_commands(link)
+                        backoff.reset()
+                    except SyncError as exc:
+                        delay = min(delay, await self._failed("emergency", exc, link, backoff))
+                await _pause(delay)
+        finally:
+            await link.reset()
+
+    async def _poll_commands(self, link: _Link) -> None:
+        response = await link.client().poll_emergency_commands()
+        self.status.emergency_polls += 1
+        for command in response.commands:
+            answer = await self._handler.apply_command(command)
+            self.status.commands += 1
+            try:
+                await link.client().ack_emergency_command(
+                    command.command_id, answer.outcome,
+                    applied_at_ns=answer.at_ns, dpr_record_id=answer.dpr_record_id, message=answer.message)
+            except SyncError as exc:
+                if exc.code != grpc.StatusCode.NOT_FOUND:
+                    raise  # re-delivered next poll; the daemon answers it the same way
+                log.warning("%s: Cloud does not know emergency command %s: %s; not acknowledging it again",
+                            self._label, command.command_id, exc.message)
