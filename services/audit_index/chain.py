@@ -122,9 +122,7 @@ def project(
         if result is None:
             outcome.link_status.append(LinkStatus.UNCHECKED)
         else:
-            status = next((LINK_KINDS[k] for k in LINK_KINDS if any(k is kind for kind, _ in kinds)),
-                          LinkStatus.LINKED)
-            outcome.link_status.append(status)
+            outcome.link_status.append(_link_status(kinds))
             if not result.duplicate:
                 outcome.links.append(ChainLink(key, rec.record_hash, rec.record_id, index))
                 signature = _SIGNATURE_FINDINGS.get(rec.signature_status)
@@ -147,6 +145,15 @@ def project(
                 last_verified_ns=max(verified_ns.get(key, 0), previous.last_verified_ns if previous else 0),
             )
     return outcome
+
+
+def _link_status(kinds: list[tuple[FindingKind, str]]) -> LinkStatus:
+    if kinds:
+        found = {kind for kind, _ in kinds}
+        for kind, status in LINK_KINDS.items():  # in precedence order
+            if kind in found:
+                return status
+    return LinkStatus.LINKED
 
 
 def _finding(rec: IndexedRecord, kind: FindingKind, message: str, index: int) -> ChainFinding:

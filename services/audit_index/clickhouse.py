@@ -58,10 +58,10 @@ class IndexWriter:
                seqs: Sequence[int]) -> None:
         if records:
             self._olap.insert(self._tables.dpr, INSERT_COLUMNS,
-                              [_row(r, link, seq) for r, link, seq in zip(records, links, seqs, strict=True)])
+                              [index_row(r, link, seq) for r, link, seq in zip(records, links, seqs, strict=True)])
 
 
-def _row(r: IndexedRecord, link: LinkStatus, seq: int) -> tuple[Any, ...]:
+def index_row(r: IndexedRecord, link: LinkStatus, seq: int) -> tuple[Any, ...]:
     m = r.meta
     return (
         r.org_id, r.stack_id, r.source, r.origin_seq, r.origin_buffer, r.received_ns, r.partition,

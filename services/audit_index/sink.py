@@ -73,7 +73,7 @@ class AuditIndexSink:
         wanted = lookup_hashes(fresh)
         agents = await pg.lock_agents(conn, wanted)
         seen = await pg.load_seen(conn, wanted)
-        outcome = project(fresh, agents, seen)
+        outcome = await asyncio.to_thread(project, fresh, agents, seen)  # CPU: keep the loop free
         sequences = await pg.lock_org_sequences(conn, {r.org_id for r in fresh})
         existing = await asyncio.to_thread(self._writer.existing, fresh)
         for identity, seq in existing.items():

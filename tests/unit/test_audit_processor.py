@@ -13,15 +13,18 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from faramesh_cloud.audit_index.domain import IndexedRecord, SignatureKind
-from faramesh_cloud.audit_index.processor import DprProcessor
+from faramesh_cloud.audit_index.processor import MAX_CREATED_NS, MIN_CREATED_NS, DprProcessor
 from faramesh_cloud.consumer.runner import Rejected
 from faramesh_cloud.dpr.builder import to_go_json
 from faramesh_cloud.dpr.signatures import SignatureStatus
+from faramesh_cloud.dpr.timefmt import created_at_nanos
 from faramesh_cloud.events.topics import DPR_RECORDS, Origin, stack_key
 from faramesh_cloud.log.port import Message
-from faramesh_cloud.simulator.records import AgentWriter
+from faramesh_cloud.simulator.records import AgentWriter, rfc3339_nano
 
 ORG, STACK = "org-acme", "stack-payments"
 SEED = hashlib.sha256(b"audit-processor-test-seed").digest()
@@ -181,3 +184,20 @@ def test_a_tampered_record_is_indexed_not_rejected(vectors_dir: Path) -> None:
 
     assert row.hash_valid is False
     assert row.effect == "PERMIT"  # what the record says now, flagged, never hidden
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=MIN_CREATED_NS, max_value=MAX_CREATED_NS), st.sampled_from(["", "+02:00", "-07:30"]))
+def test_created_at_is_indexed_with_its_exact_nanoseconds(nanos: int, offset: str) -> None:
+    text = rfc3339_nano(nanos)
+    if offset:  # the same instant written with an offset (converted to UTC, as the daemon hashes it)
+        hours, minutes = int(offset[1:3]), int(offset[4:6])
+        shift = (hours * 3600 + minutes * 60) * 1_000_000_000 * (1 if offset[0] == "+" else -1)
+        if not MIN_CREATED_NS <= nanos + shift <= MAX_CREATED_NS:
+            return
+        text = rfc3339_nano(nanos + shift)[:-1] + offset
+    value = _edited(created_at=text)
+
+    row = indexed(DprProcessor().process(message(value)))
+
+    assert row.created_ns == nanos == created_at_nanos(text)

@@ -1,0 +1,89 @@
+"""Reads the DPR explorer needs beyond ``AuditQueries``: a record's chain neighbours (for the
+explain view's chain position and server-side link check) and the exact bytes of many
+records at once (for a signed export). Every statement names one organisation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from faramesh_cloud.audit_index import integrity
+from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.sql.database import Database
+
+MAX_EXPORT: Final = 1_000
+_COLUMNS: Final = ("record_id, record_hash, prev_record_hash, created_at_text, raw, stack_id, agent_id, "
+                   "link_status")
+
+
+@dataclass(frozen=True, slots=True)
+class ChainRecord:
+    """One stored record with what a link check and an export need."""
+
+    record_id: str
+    record_hash: str
+    prev_record_hash: str
+    created_at: str
+    raw: str
+    stack_id: str
+    agent_id: str
+    link_status: str
+    chain_index: int | None = None
+
+
+def _record(row: tuple[Any, ...], index: int | None = None) -> ChainRecord:
+    record_id, record_hash, prev, created, raw, stack, agent, link = row
+    return ChainRecord(record_id, record_hash, prev, created, raw, stack, agent, str(link), index)
+
+
+class ExplorerReads:
+    def __init__(self, olap: Olap, db: Database, tables: AuditTables) -> None:
+        self._olap = olap
+        self._db = db
+        self._table = tables.dpr
+
+    async def neighbours(self, org_id: str, stack_id: str, agent_id: str, record_hash: str,
+                         prev_record_hash: str) -> tuple[ChainRecord | None, ChainRecord | None]:
+        """(the record this one links to, the record that links to this one) on the same
+        agent chain of the same stack; None where there is none in the index."""
+        base = ("org_id = {org:String} AND stack_id = {stack:String} AND agent_id = {agent:String} "
+                "AND link_status != 'duplicate'")
+        params = {"org": org_id, "stack": stack_id, "agent": agent_id, "hash": record_hash,
+                  "prev": prev_record_hash}
+        prev_rows, next_rows = await asyncio.gather(
+            asyncio.to_thread(self._olap.query,
+                              f"SELECT {_COLUMNS} FROM {self._table} WHERE {base} "
+                              "AND record_hash = {prev:String} ORDER BY created_at LIMIT 1", params),
+            asyncio.to_thread(self._olap.query,
+                              f"SELECT {_COLUMNS} FROM {self._table} WHERE {base} "
+                              "AND prev_record_hash = {hash:String} ORDER BY created_at LIMIT 1", params),
+        )
+        return (_record(prev_rows.rows[0]) if prev_rows.rows else None,
+                _record(next_rows.rows[0]) if next_rows.rows else None)
+
+    async def records_with_bytes(self, org_id: str, record_ids: Sequence[str]) -> list[ChainRecord]:
+        """The stored copies of ``record_ids`` with raw bytes and chain position, ordered by
+        stack, agent and chain position (the order an export lists them in)."""
+        ids = list(dict.fromkeys(record_ids))
+        if not ids:
+            return []
+        if len(ids) > MAX_EXPORT:
+            raise ValueError(f"at most {MAX_EXPORT} records per export; narrow the search")
+        result = await asyncio.to_thread(
+            self._olap.query,
+            f"SELECT {_COLUMNS} FROM {self._table} WHERE org_id = {{org:String}} "
+            "AND record_id IN {ids:Array(String)} ORDER BY stack_id, agent_id, created_at, record_id",
+            {"org": org_id, "ids": ids},
+        )
+        positions, _ = await integrity.record_chain_facts(self._db, org_id, ids)
+        out = []
+        for row in result.rows:
+            record = _record(row)
+            index = positions.get((record.stack_id, record.agent_id, record.record_id, record.record_hash))
+            out.append(_record(row, index if record.link_status != "duplicate" else None))
+        out.sort(key=lambda r: (r.stack_id, r.agent_id, r.chain_index if r.chain_index is not None else -1,
+                                r.created_at))
+        return out
