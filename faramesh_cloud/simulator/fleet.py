@@ -14,7 +14,8 @@ from pathlib import Path
 
 from faramesh_cloud.rpc.sync_client import SyncClient
 from faramesh_cloud.simulator.daemon import DaemonOptions, SimulatedDaemon
-from faramesh_cloud.simulator.sync import SyncLoop, SyncOptions, SyncStatus, SyncStopped
+from faramesh_cloud.simulator.sync import SyncLoop, SyncStopped
+from faramesh_cloud.simulator.sync_parts import SyncOptions, SyncStatus
 
 log = logging.getLogger(__name__)
 

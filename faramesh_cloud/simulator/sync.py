@@ -28,23 +28,28 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 import grpc
-from faramesh_cloud_api.sync.v1 import deliveries_pb2, emergency_pb2, sync_pb2
+from faramesh_cloud_api.sync.v1 import deliveries_pb2, emergency_pb2
 
-from faramesh_cloud.rpc.sync_client import SyncClient, SyncError
+from faramesh_cloud.rpc.sync_client import SyncError
 from faramesh_cloud.simulator.buffer import SyncBuffer
 from faramesh_cloud.simulator.state import Answer
+from faramesh_cloud.simulator.sync_parts import (
+    Backoff,
+    Connect,
+    Limits,
+    Link,
+    SyncOptions,
+    SyncStatus,
+)
 
 log = logging.getLogger(__name__)
 
 FATAL: Final = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
 BUG: Final = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
                         grpc.StatusCode.OUT_OF_RANGE})
-Connect = Callable[[], SyncClient]
 
 
 class SyncStopped(RuntimeError):
@@ -61,107 +66,6 @@ class ControlHandler(Protocol):
     async def apply_delivery(self, delivery: deliveries_pb2.Delivery) -> deliveries_pb2.DeliveryAck: ...
 
     async def apply_command(self, command: emergency_pb2.EmergencyCommand) -> Answer: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SyncOptions:
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 60.0
-    bug_retry_s: float = 300.0  # after INVALID_ARGUMENT: a daemon bug, an identical retry fails again
-    rehello_s: float = 3600.0
-    max_deliveries: int = 100
-    daemon_version: str = "1.4.2"
-    hostname: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """What Hello says (the defaults apply until it has answered, or where it sends 0)."""
-
-    push_interval_s: float = 5.0
-    decision_poll_interval_s: float = 5.0
-    emergency_poll_interval_s: float = 30.0
-    status_interval_s: float = 60.0
-    max_poll_wait_s: float = 25.0
-    max_push_items: int = 1000
-    max_push_bytes: int = 16 * 1024 * 1024
-
-    @classmethod
-    def from_hello(cls, hello: sync_pb2.HelloResponse) -> Limits:
-        d = cls()
-
-        def seconds(value: float, default: float) -> float:
-            return value if value > 0 else default
-
-        return cls(
-            push_interval_s=seconds(hello.push_interval.ToNanoseconds() / 1e9, d.push_interval_s),
-            decision_poll_interval_s=seconds(hello.decision_poll_interval.ToNanoseconds() / 1e9,
-                                             d.decision_poll_interval_s),
-            emergency_poll_interval_s=seconds(hello.emergency_poll_interval.ToNanoseconds() / 1e9,
-                                              d.emergency_poll_interval_s),
-            status_interval_s=seconds(hello.status_interval.ToNanoseconds() / 1e9, d.status_interval_s),
-            max_poll_wait_s=hello.max_poll_wait.ToNanoseconds() / 1e9,
-            max_push_items=hello.max_push_items or d.max_push_items,
-            max_push_bytes=hello.max_push_bytes or d.max_push_bytes,
-        )
-
-
-@dataclass(slots=True)
-class SyncStatus:
-    """Live counters for status lines and tests."""
-
-    state: str = "connecting"  # connecting | connected | retrying | stopped
-    stack_id: str = ""
-    org_id: str = ""
-    stack_name: str = ""
-    hellos: int = 0
-    pushes: int = 0
-    rejected: int = 0
-    failures: int = 0  # calls that failed, in total
-    last_error: str = ""
-    last_code: str = ""  # status code name of the last failure
-    decision_polls: int = 0
-    emergency_polls: int = 0
-    deliveries: int = 0
-    commands: int = 0
-    last_contact_ns: int = 0
-    retry_waits: list[float] = field(default_factory=list)  # the last few waits before a retry
-
-
-class Backoff:
-    """Exponential backoff with jitter: ``initial`` doubling to ``maximum``, each wait drawn
-    between half and all of the current step."""
-
-    def __init__(self, initial: float, maximum: float, rng: random.Random) -> None:
-        self._initial, self._maximum, self._rng = initial, maximum, rng
-        self._attempt = 0
-
-    def next(self) -> float:
-        step: float = min(self._maximum, self._initial * 2.0 ** min(self._attempt, 32))
-        self._attempt += 1
-        return step * self._rng.uniform(0.5, 1.0)
-
-    def reset(self) -> None:
-        self._attempt = 0
-
-
-class _Link:
-    """One loop's channel; replaced after a transport failure so the next attempt dials
-    afresh instead of waiting out gRPC's own reconnect backoff."""
-
-    def __init__(self, connect: Connect) -> None:
-        self._connect = connect
-        self._client: SyncClient | None = None
-
-    def client(self) -> SyncClient:
-        if self._client is None:
-            self._client = self._connect()
-        return self._client
-
-    async def reset(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.close()
 
 
 async def _pause(seconds: float) -> None:
@@ -185,7 +89,7 @@ class SyncLoop:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sync until ``stop`` is set. Raises SyncStopped when Cloud refuses the stack."""
-        link = _Link(self._connect)
+        link = Link(self._connect)
         try:
             if not await self._first_hello(link, stop):
                 return
@@ -207,15 +111,17 @@ class SyncLoop:
 
     # -- failures --------------------------------------------------------------------------
 
-    async def _failed(self, what: str, exc: SyncError, link: _Link, backoff: Backoff) -> float:
+    async def _failed(self, what: str, exc: SyncError, link: Link, backoff: Backoff) -> float:
         """Record a failed call; returns how long to wait before retrying."""
         self.status.failures += 1
         self.status.last_error = f"{what}: {exc}"
         self.status.last_code = f"{what}: {exc.code.name}"
         if exc.code in FATAL:
             self.status.state = "stopped"
+            what_failed = ("refused the stack API key" if exc.code == grpc.StatusCode.UNAUTHENTICATED
+                           else "knows the key but the stack is deregistered or disabled")
             raise SyncStopped(
-                f"stack {self._label}: Cloud refused the stack API key ({exc.code.name}: {exc.message}). "
+                f"stack {self._label}: Cloud {what_failed} ({exc.code.name}: {exc.message}). "
                 f"Sync stopped; everything stays buffered in {self._buffer.path} and goes out once a "
                 "valid key is configured (pass a working --api-key, or --register the stack again)"
             ) from exc
@@ -246,7 +152,7 @@ class SyncLoop:
 
     # -- hello -------------------------------------------------------------------------------
 
-    async def _hello(self, link: _Link) -> None:
+    async def _hello(self, link: Link) -> None:
         hello = await link.client().hello(self._buffer.buffer_id, daemon_version=self._options.daemon_version,
                                           hostname=self._options.hostname)
         self.limits = Limits.from_hello(hello)
@@ -256,9 +162,13 @@ class SyncLoop:
         self.status.stack_name = hello.stack_name
         self.status.hellos += 1
         await self._buffer.ack(hello.acked_through_sequence)  # what Cloud already holds
+        if hello.HasField("api_key_expires_at") and self.status.hellos == 1:
+            log.warning("%s: this stack API key stops working at %s (it is being rotated out); "
+                        "configure the stack's new key before then", self._label,
+                        hello.api_key_expires_at.ToDatetime().isoformat(timespec="seconds") + "Z")
         self._contact()
 
-    async def _first_hello(self, link: _Link, stop: asyncio.Event) -> bool:
+    async def _first_hello(self, link: Link, stop: asyncio.Event) -> bool:
         backoff = Backoff(self._options.backoff_initial_s, self._options.backoff_max_s, self._rng)
         while not stop.is_set():
             try:
@@ -274,7 +184,7 @@ class SyncLoop:
 
     # -- the three loops -----------------------------------------------------------------------
 
-    async def _push_loop(self, link: _Link) -> None:
+    async def _push_loop(self, link: Link) -> None:
         loop = asyncio.get_running_loop()
         backoff = Backoff(self._options.backoff_initial_s, self._options.backoff_max_s, self._rng)
         next_hello = loop.time() + self._options.rehello_s
@@ -322,7 +232,7 @@ class SyncLoop:
                 pass
 
     async def _decision_loop(self) -> None:
-        link = _Link(self._connect)
+        link = Link(self._connect)
         loop = asyncio.get_running_loop()
         backoff = Backoff(self._options.backoff_initial_s, self._options.backoff_max_s, self._rng)
         try:
@@ -352,7 +262,7 @@ class SyncLoop:
             await link.reset()
 
     async def _emergency_loop(self) -> None:
-        link = _Link(self._connect)
+        link = Link(self._connect)
         backoff = Backoff(self._options.backoff_initial_s, self._options.backoff_max_s, self._rng)
         try:
             while True:
@@ -367,7 +277,7 @@ class SyncLoop:
         finally:
             await link.reset()
 
-    async def _poll_commands(self, link: _Link) -> None:
+    async def _poll_commands(self, link: Link) -> None:
         response = await link.client().poll_emergency_commands()
         self.status.emergency_polls += 1
         for command in response.commands:

@@ -4,6 +4,7 @@ and a second process that finds and delivers what the first one could not."""
 from __future__ import annotations
 
 import asyncio
+import stat
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +13,10 @@ import pytest
 
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.simulator.buffer import SyncBuffer
+from faramesh_cloud.simulator.registration import load_saved
 from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.embedded import EmbeddedPostgres
+from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.keys import parse_key
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.ingest import MakeTenant, TlsPair
@@ -106,3 +110,40 @@ async def test_a_rejected_key_ends_simulate_with_the_reason(
                                "--data-dir", str(tmp_path / "sim"))  # no --duration: it must end by itself
     assert code == 1, out
     assert "error: " in out and "refused the stack API key" in out and "stays buffered" in out
+
+
+async def test_simulate_register_uses_the_running_clouds_database_and_reuses_its_stacks(
+    pg_data_dir: Path, sync_tls: TlsPair, tmp_path: Path
+) -> None:
+    """`--register` with Cloud's data dir attaches to the embedded PostgreSQL that Cloud is
+    running there, registers the stacks once, and a second run reuses them."""
+    server = EmbeddedPostgres(pg_data_dir)
+    url = await asyncio.to_thread(server.start)
+    try:
+        async with Database(url, max_size=4) as db:
+            await migrate(db, [("log", "faramesh_cloud.log")])
+            log = PostgresLog(db)
+            await log.start()
+            cloud = Cloud(db, log, StackStore(db), sync_tls, pg_data_dir)
+            await cloud.start()
+            try:
+                args = ("--register", "--stacks", "2", "--agents", "2", "--rate", "20", "--duration", "1",
+                        "--data-dir", str(pg_data_dir), "--target", cloud.target, "--ca-file", str(sync_tls.cert))
+                code, out = await simulate(*args)
+                assert code == 0, out
+                first = load_saved(pg_data_dir / "simulator" / "keys.json")
+                code, out = await simulate(*args)
+                assert code == 0, out
+                view = await read_log(log)
+            finally:
+                await cloud.stop()
+                await log.close()
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert first is not None and load_saved(pg_data_dir / "simulator" / "keys.json") == first
+    assert [s.name for s in first.stacks] == ["sim-stack-1", "sim-stack-2"]
+    assert stat.S_IMODE((pg_data_dir / "simulator" / "keys.json").stat().st_mode) == 0o600
+    for stack in first.stacks:
+        written = wal_records(pg_data_dir / "simulator" / stack.name)
+        assert view.dprs[stack.stack_id] == written  # both runs, one chain per agent
+        assert verify(written, stack_keys(pg_data_dir / "simulator" / stack.name))[1] == []

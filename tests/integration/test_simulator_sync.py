@@ -16,7 +16,7 @@ from faramesh_cloud.ingest.limits import IngestLimits
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.simulator.daemon import DaemonOptions
 from faramesh_cloud.simulator.fleet import Connection, Fleet, StackSpec
-from faramesh_cloud.simulator.sync import SyncOptions
+from faramesh_cloud.simulator.sync_parts import SyncOptions
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.ingest import MakeTenant, TlsPair
