@@ -1,7 +1,9 @@
 """``faramesh-cloud verify-bundle FILE --public-key KEY``: check a signed JSON bundle offline.
 
 Checks the ed25519 signature with the key given (never one found in the file), then the
-content by kind: for ``platform-audit-log``, every entry's hash and the links of the chain.
+content by kind: for ``platform-audit-log``, every entry's hash and the links of the chain;
+for ``dpr-search-export``, every record's hash recomputed from its raw bytes and the links
+between consecutive records of an agent.
 Exit 0 when everything holds, 1 when anything does not, 2 when the input is unreadable.
 """
 
@@ -17,12 +19,16 @@ import click
 from faramesh_cloud.platform_audit.chain import BUNDLE_KIND
 from faramesh_cloud.platform_audit.export import verify_bundle as verify_audit_bundle
 from faramesh_cloud.signing.bundle import BundleError, BundleReport, check_signature
+from faramesh_cloud.signing.dpr_bundle import KIND as DPR_KIND
+from faramesh_cloud.signing.dpr_bundle import verify_dpr_bundle
 from faramesh_cloud.signing.keys import SigningKeyError, load_public_key
 
 
 def _verify(bundle: dict[str, Any], key: Any) -> BundleReport:
     if bundle.get("kind") == BUNDLE_KIND:
         return verify_audit_bundle(bundle, key)
+    if bundle.get("kind") == DPR_KIND:
+        return verify_dpr_bundle(bundle, key)
     ok, why = check_signature(bundle, key)
     entries = bundle.get("entries")
     report = BundleReport(str(bundle.get("kind")), len(entries) if isinstance(entries, list) else 0, ok)

@@ -49,6 +49,7 @@ class AuditAction(StrEnum):
     # The log itself
     AUDIT_LOG_EXPORTED = "org:auditlog:export"
     AUDIT_LOG_VERIFIED = "org:auditlog:verify"
+    DPR_EXPORTED = "audit:record:export"  # a DPR search exported as a signed bundle
 
 
 class ActorType(StrEnum):

@@ -8,9 +8,11 @@ import os
 import secrets
 from pathlib import Path
 
+from faramesh_cloud.gateway.web.audit_common import AUDIT_SECTION
 from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.runtime.platform import Platform
 from faramesh_cloud.signing.keys import load_or_create_signing_key
 from faramesh_cloud.stacks.store import StackStore
@@ -43,6 +45,9 @@ class Web:
             signing_key=load_or_create_signing_key(settings.data_dir),
             config=WebConfig(secret_key=load_or_create_secret(settings.data_dir),
                              disconnect_after_s=settings.disconnect_after_s),
+            # The DPR explorer reads the audit index (chDB/ClickHouse + PostgreSQL) directly.
+            audit=IndexAuditReader(platform.olap, platform.db) if platform.olap is not None else None,
+            sections=(AUDIT_SECTION,) if platform.olap is not None else (),
         )
 
     async def start(self) -> None:

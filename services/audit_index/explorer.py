@@ -53,14 +53,13 @@ class ExplorerReads:
                 "AND link_status != 'duplicate'")
         params = {"org": org_id, "stack": stack_id, "agent": agent_id, "hash": record_hash,
                   "prev": prev_record_hash}
-        prev_rows, next_rows = await asyncio.gather(
-            asyncio.to_thread(self._olap.query,
-                              f"SELECT {_COLUMNS} FROM {self._table} WHERE {base} "
-                              "AND record_hash = {prev:String} ORDER BY created_at LIMIT 1", params),
-            asyncio.to_thread(self._olap.query,
-                              f"SELECT {_COLUMNS} FROM {self._table} WHERE {base} "
-                              "AND prev_record_hash = {hash:String} ORDER BY created_at LIMIT 1", params),
-        )
+        # One after the other: chDB's reader session does not take parameterised queries concurrently.
+        prev_rows = await asyncio.to_thread(self._olap.query,
+                                            f"SELECT {_COLUMNS} FROM {self._table} WHERE {base} "
+                                            "AND record_hash = {prev:String} ORDER BY created_at LIMIT 1", params)
+        next_rows = await asyncio.to_thread(self._olap.query,
+                                            f"SELECT {_COLUMNS} FROM {self._table} WHERE {base} "
+                                            "AND prev_record_hash = {hash:String} ORDER BY created_at LIMIT 1", params)
         return (_record(prev_rows.rows[0]) if prev_rows.rows else None,
                 _record(next_rows.rows[0]) if next_rows.rows else None)
 

@@ -13,6 +13,7 @@ from typing import Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Request
 
+from faramesh_cloud.gateway.web.audit_ports import AuditReader
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.stacks.domain import Stack
 
@@ -51,6 +52,7 @@ class WebDeps:
     signing_key: Ed25519PrivateKey
     config: WebConfig
     sections: Sequence[NavSection] = field(default_factory=tuple)
+    audit: AuditReader | None = None  # the DPR explorer's reads (None: no Audit section)
 
 
 def web(request: Request) -> WebDeps:

@@ -12,12 +12,19 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from faramesh_cloud.gateway.api import api_keys as api_api_keys
 from faramesh_cloud.gateway.api import audit_log as api_audit_log
+from faramesh_cloud.gateway.api import audit_records as api_audit_records
+from faramesh_cloud.gateway.api import audit_views as api_audit_views
 from faramesh_cloud.gateway.api import me as api_me
 from faramesh_cloud.gateway.api import members as api_members
 from faramesh_cloud.gateway.api import orgs as api_orgs
 from faramesh_cloud.gateway.web import (
     routes_api_keys,
+    routes_audit_explain,
+    routes_audit_integrity,
+    routes_audit_live,
     routes_audit_log,
+    routes_audit_search,
+    routes_audit_session,
     routes_auth,
     routes_home,
     routes_members,
@@ -33,6 +40,11 @@ ROUTERS = (
     routes_auth.router, routes_sso.router, routes_home.router, routes_organization.router, routes_members.router,
     routes_api_keys.router, routes_audit_log.router,
     api_me.router, api_orgs.router, api_members.router, api_api_keys.router, api_audit_log.router,
+)
+# The DPR explorer, mounted when the composition root gives an audit reader.
+AUDIT_ROUTERS = (
+    routes_audit_search.router, routes_audit_explain.router, routes_audit_session.router,
+    routes_audit_integrity.router, routes_audit_live.router, api_audit_records.router, api_audit_views.router,
 )
 
 _CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
@@ -81,7 +93,7 @@ def mount_web(app: FastAPI, deps: WebDeps) -> None:
     app.state.templates = make_templates()
     static = resources.files("faramesh_cloud.gateway") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for router in ROUTERS:
+    for router in (*ROUTERS, *(AUDIT_ROUTERS if deps.audit is not None else ())):
         app.include_router(router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(CsrfRejected, _csrf)

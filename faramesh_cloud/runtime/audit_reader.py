@@ -1,0 +1,55 @@
+"""The audit index's query API adapted to the gateway's ``AuditReader`` port (plain values in,
+the index's view objects out), composed over the platform's database and OLAP store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from faramesh_cloud.audit_index.explorer import ChainRecord, ExplorerReads
+from faramesh_cloud.audit_index.query import AuditQueries
+from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.audit_index.views import (
+    Page,
+    RecordDetail,
+    SearchFilters,
+    StackIntegrity,
+    TailPage,
+    TimeRange,
+)
+from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.sql.database import Database
+
+
+class IndexAuditReader:
+    def __init__(self, olap: Olap, db: Database, tables: AuditTables | None = None) -> None:
+        tables = tables or AuditTables()
+        self._queries = AuditQueries(olap, db, tables)
+        self._explorer = ExplorerReads(olap, db, tables)
+
+    async def search(self, org_id: str, filters: Mapping[str, str], start_ns: int | None, end_ns: int | None,
+                     cursor: str | None, limit: int) -> Page:
+        return await self._queries.search(org_id, SearchFilters(**filters), TimeRange(start_ns, end_ns), cursor,
+                                          limit)
+
+    async def counts_by_effect(self, org_id: str, filters: Mapping[str, str], start_ns: int | None,
+                               end_ns: int | None) -> dict[str, int]:
+        return await self._queries.counts_by_effect(org_id, SearchFilters(**filters), TimeRange(start_ns, end_ns))
+
+    async def get_record(self, org_id: str, record_id: str) -> list[RecordDetail]:
+        return await self._queries.get_record(org_id, record_id)
+
+    async def neighbours(self, org_id: str, stack_id: str, agent_id: str, record_hash: str,
+                         prev_record_hash: str) -> tuple[ChainRecord | None, ChainRecord | None]:
+        return await self._explorer.neighbours(org_id, stack_id, agent_id, record_hash, prev_record_hash)
+
+    async def records_with_bytes(self, org_id: str, record_ids: Sequence[str]) -> list[ChainRecord]:
+        return await self._explorer.records_with_bytes(org_id, record_ids)
+
+    async def session_timeline(self, org_id: str, session_id: str, cursor: str | None, limit: int) -> Page:
+        return await self._queries.session_timeline(org_id, session_id, cursor, limit)
+
+    async def recent(self, org_id: str, limit: int, after: str | None) -> TailPage:
+        return await self._queries.recent(org_id, limit, after)
+
+    async def chain_integrity(self, org_id: str, stack_id: str | None = None) -> list[StackIntegrity]:
+        return await self._queries.chain_integrity(org_id, stack_id)

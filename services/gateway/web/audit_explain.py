@@ -1,0 +1,89 @@
+"""The explain view's content for one DPR, shared by the page and the API: every stored copy,
+the fields grouped as the spec lists them (values as pretty JSON text, rendered escaped),
+chain neighbours and, on request, the server-side verification."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Final
+
+from fastapi import Request
+
+from faramesh_cloud.gateway.web.audit_common import check_stack, reader, summary_json
+from faramesh_cloud.gateway.web.dpr_verify import Check, verify_record
+from faramesh_cloud.identity.domain import NotFound, Principal
+
+GROUPS: Final = (
+    ("identity", "Identity at call time", ("agent_id", "principal_id_hash", "intercept_adapter",
+                                           "execution_environment", "invoked_by_agent_id",
+                                           "invoked_by_dpr_record_id", "signer_public_key")),
+    ("session", "Session context", ("session_id", "lamport_seq", "workflow_phase", "phase_transition_record",
+                                    "cascade_reason", "cascade_depth", "cascade_path", "parent_defer_token")),
+    ("args", "Arguments (post-redaction)", ("tool_id", "action_type", "selector_snapshot", "args_structural_sig",
+                                            "arg_provenance")),
+    ("rules", "Rules and decision", ("effect", "matched_rule_id", "reason_code", "reason", "policy_version",
+                                     "policy_source_type", "policy_source_id", "custom_operators_evaluated",
+                                     "operator_results", "operator_registry_hash", "hardening_mode",
+                                     "degraded_mode", "denial_token", "defer_token", "approval_envelope")),
+    ("credentials", "Credential actions", ("credential_brokered", "credential_source", "credential_scope")),
+    ("latency", "Latency", ("execution_timeout_ms",)),
+)
+NOT_FOUND: Final = "no DPR with this id in this organisation"
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def grouped(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Groups of (field, text) present in the record; fields no group names go under Other,
+    and any field whose name speaks of latency or duration joins Latency."""
+    used: set[str] = set()
+    out = []
+    for key, title, names in GROUPS:
+        fields = [(n, _text(record[n])) for n in names if n in record and record[n] not in (None, "")]
+        if key == "latency":
+            fields += [(n, _text(v)) for n, v in record.items()
+                       if ("latency" in n or "duration" in n) and n not in names]
+        used.update(n for n, _ in fields)
+        out.append({"key": key, "title": title, "fields": fields})
+    out.append({"key": "other", "title": "Other fields",
+                "fields": [(n, _text(v)) for n, v in sorted(record.items()) if n not in used]})
+    return out
+
+
+async def explain(request: Request, principal: Principal, record_id: str, *, verify: bool = False) -> dict[str, Any]:
+    audit = reader(request)
+    org_id = principal.org.org_id
+    copies = list(await audit.get_record(org_id, record_id))
+    if not copies:
+        raise NotFound(NOT_FOUND)
+    check_stack(principal, copies[0].summary.stack_id)
+    views = []
+    for detail in copies:
+        s = detail.summary
+        prev, nxt = await audit.neighbours(org_id, s.stack_id, s.agent_id, s.record_hash, detail.prev_record_hash)
+        record = detail.record()
+        checks: list[Check] = verify_record(detail.raw, s.agent_id, detail.chain_index, prev, nxt) if verify else []
+        views.append({
+            "summary": s, "detail": detail, "record": record, "groups": grouped(record),
+            "prev": prev, "next": nxt, "checks": checks, "findings": detail.findings,
+        })
+    return {"record_id": record_id, "copies": views}
+
+
+def explain_json(view: dict[str, Any]) -> dict[str, Any]:
+    def neighbour(n: Any) -> dict[str, Any] | None:
+        return None if n is None else {"record_id": n.record_id, "record_hash": n.record_hash}
+
+    return {"record_id": view["record_id"], "copies": [{
+        "summary": summary_json(c["summary"]),
+        "chain_index": c["detail"].chain_index,
+        "prev_record_hash": c["detail"].prev_record_hash,
+        "raw": c["detail"].raw,
+        "record": c["record"],
+        "previous": neighbour(c["prev"]), "next": neighbour(c["next"]),
+        "findings": [dataclasses.asdict(f) for f in c["findings"]],
+        "checks": [dataclasses.asdict(k) for k in c["checks"]],
+    } for c in view["copies"]]}

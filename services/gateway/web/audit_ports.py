@@ -1,0 +1,42 @@
+"""What the DPR explorer reads, as a port the composition root fills (the runtime adapts the
+audit index's query API to it). Plain values go in; what comes out is read by attribute
+(``records``/``next_cursor`` pages, record summaries and details, chain integrity), so the
+gateway imports no service. Every method takes ``org_id`` first and reads only that org.
+A cursor the index did not issue raises ``ValueError``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+
+class AuditReader(Protocol):
+    async def search(self, org_id: str, filters: Mapping[str, str], start_ns: int | None, end_ns: int | None,
+                     cursor: str | None, limit: int) -> Any:
+        """A page (``records`` newest first, ``next_cursor``) of records matching every filter
+        (keys: stack_id, agent_id, session_id, effect, action_type, tool_id, rule_id)."""
+        ...
+
+    async def counts_by_effect(self, org_id: str, filters: Mapping[str, str], start_ns: int | None,
+                               end_ns: int | None) -> dict[str, int]: ...
+
+    async def get_record(self, org_id: str, record_id: str) -> Sequence[Any]:
+        """Every stored copy of the record id (``summary``, ``raw``, ``prev_record_hash``,
+        ``chain_index``, ``findings``, ...); empty when the org has none."""
+        ...
+
+    async def neighbours(self, org_id: str, stack_id: str, agent_id: str, record_hash: str,
+                         prev_record_hash: str) -> tuple[Any | None, Any | None]:
+        """(previous, next) on the agent's chain: ``record_id``, ``record_hash``,
+        ``prev_record_hash``, ``raw``."""
+        ...
+
+    async def records_with_bytes(self, org_id: str, record_ids: Sequence[str]) -> Sequence[Any]: ...
+
+    async def session_timeline(self, org_id: str, session_id: str, cursor: str | None, limit: int) -> Any: ...
+
+    async def recent(self, org_id: str, limit: int, after: str | None) -> Any:
+        """The live tail: ``records`` indexed after the cursor ``after``, and ``cursor``."""
+        ...
+
+    async def chain_integrity(self, org_id: str, stack_id: str | None = None) -> Sequence[Any]: ...

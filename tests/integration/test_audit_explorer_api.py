@@ -1,0 +1,201 @@
+"""The DPR explorer's REST API and pages over the real index: search with filters, keyset
+pages and counts; explain and server-side verify; session timeline; chain integrity; the
+SSE live stream; a signed export checked by `faramesh-cloud verify-bundle`; permissions;
+hostile args rendered as text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from fastapi import FastAPI
+
+from faramesh_cloud.cli.verify_bundle import verify_bundle
+from faramesh_cloud.gateway.app import create_app
+from faramesh_cloud.identity.permissions import Role
+from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.stacks.store import StackStore
+from tests.fixtures.gateway import sign_in, static_status
+from tests.fixtures.identity import PASSWORD, People
+from tests.integration.audit_explorer_support import XSS, chdb, explorer_deps, index_fleet  # noqa: F401
+
+pytestmark = [pytest.mark.postgres, pytest.mark.chdb, pytest.mark.integration]
+
+
+@pytest.fixture
+def explorer_app(identity: Identity, stacks: StackStore, database: Database, chdb: Olap,  # noqa: F811
+                 olap_database: str, tmp_path: Path) -> FastAPI:
+    return create_app(static_status, web=explorer_deps(identity, stacks, database, chdb, olap_database, tmp_path))
+
+
+@pytest.fixture
+def client(explorer_app: FastAPI):  # type: ignore[no-untyped-def]
+    def make(**kwargs: object) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=explorer_app), base_url="http://testserver",
+                                 **kwargs)  # type: ignore[arg-type]
+    return make
+
+
+async def test_search_explain_verify_session_integrity_stream_export(
+        client, people: People, stacks: StackStore, database: Database, postgres_log: PostgresLog,  # type: ignore[no-untyped-def]
+        chdb: Olap, olap_database: str, tmp_path: Path) -> None:  # noqa: F811
+    acme = await people.org("acme")
+    stack, _ = await stacks.register_stack(acme.org.org_id, "payments")
+    pushed = await index_fleet(database, postgres_log, chdb, olap_database, acme.org.org_id, stack.stack_id)
+    auditor = await people.member(acme, Role.AUDITOR)
+    async with client() as web:
+        await sign_in(web, auditor.email, PASSWORD)
+        base = f"/api/v1/orgs/{acme.org.slug}/audit"
+
+        # Search: keyset pages cover every record exactly once, newest first; counts add up.
+        seen, cursor = [], None
+        while True:
+            r = await web.get(f"{base}/records", params={"limit": 7, **({"cursor": cursor} if cursor else {})})
+            assert r.status_code == 200, r.text
+            body = r.json()
+            seen += body["records"]
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        assert sorted(x["record_id"] for x in seen) == sorted(p["record_id"] for p in pushed.records)
+        assert [x["created_ns"] for x in seen] == sorted((x["created_ns"] for x in seen), reverse=True)
+        assert sum(body["counts_by_effect"].values()) == len(pushed.records)
+
+        # Every filter narrows to exactly the matching records.
+        agent = pushed.writers[1].agent_id
+        deny = [p for p in pushed.records if p["effect"] == "DENY"]
+        shared = [p for p in pushed.records if p["session_id"] == "shared"]
+        for params, expected in (
+            ({"agent": agent}, [p for p in pushed.records if p["agent_id"] == agent]),
+            ({"effect": "DENY"}, deny),
+            ({"tool": "web/search"}, [pushed.xss]),
+            ({"rule": pushed.records[0]["matched_rule_id"]},
+             [p for p in pushed.records if p["matched_rule_id"] == pushed.records[0]["matched_rule_id"]]),
+            ({"stack": stack.stack_id, "session": "shared", "action_type": "tool_call"}, shared),
+            ({"until": "2026-05-28T00:00:00Z"}, []),
+        ):
+            r = await web.get(f"{base}/records", params={**params, "limit": 1000})
+            assert r.status_code == 200, (params, r.text)
+            assert {x["record_id"] for x in r.json()["records"]} == {p["record_id"] for p in expected}, params
+        counts = (await web.get(f"{base}/counts", params={"effect": "DENY"})).json()
+        assert counts == ({"DENY": len(deny)} if deny else {})
+        assert (await web.get(f"{base}/records", params={"cursor": "bogus"})).status_code == 400
+        assert (await web.get(f"{base}/records", params={"since": "yesterday"})).status_code == 400
+
+        # Explain + verify: neighbours on the agent's chain, every check passes.
+        middle = [p for p in pushed.records if p["agent_id"] == agent][2]
+        r = await web.get(f"{base}/records/{middle['record_id']}")
+        assert r.status_code == 200
+        copy = r.json()["copies"][0]
+        assert copy["previous"]["record_hash"] == middle["prev_record_hash"]
+        assert copy["next"] is not None and copy["chain_index"] == 2
+        assert copy["record"]["selector_snapshot"] == middle["selector_snapshot"]
+        r = await web.post(f"{base}/records/{middle['record_id']}/verify",
+                           headers={"X-CSRF-Token": (await web.get("/api/v1/me")).json()["csrf_token"]})
+        assert r.status_code == 200
+        checks = {k["name"]: k["ok"] for k in r.json()["copies"][0]["checks"]}
+        assert checks["hash"] is True and checks["link"] is True and checks["next"] is True
+        assert checks["signature"] in (True, None) and r.json()["ok"] is True
+        assert (await web.get(f"{base}/records/no-such-record")).status_code == 404
+
+        # Session explorer: every agent of the session, oldest first.
+        r = await web.get(f"{base}/sessions/shared")
+        timeline = r.json()
+        assert [x["created_ns"] for x in timeline["records"]] == sorted(x["created_ns"] for x in timeline["records"])
+        assert {x["record_id"] for x in timeline["records"]} == {p["record_id"] for p in shared}
+        assert timeline["agents"] == sorted({p["agent_id"] for p in shared}) and len(timeline["agents"]) == 3
+
+        # Chain integrity: one stack, every record on a chain, no findings.
+        (integrity,) = (await web.get(f"{base}/integrity/{stack.stack_id}")).json()
+        assert integrity["chain_length"] == len(pushed.records) and integrity["intact"] is True
+
+        # Live stream: the backlog then an end event after the bounded lifetime.
+        r = await web.get(f"{base}/stream", params={"max_seconds": 0.2, "effect": "DENY"})
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+        assert {e["record_id"] for e in events[:-1]} == {p["record_id"] for p in deny}
+        assert "cursor" in events[-1]
+
+        # Pages render, the hostile args as text.
+        html = (await web.get(f"/o/{acme.org.slug}/audit/records/{pushed.xss['record_id']}")).text
+        assert XSS not in html and "&lt;script&gt;alert(" in html
+        for path in ("/audit", "/audit/live", "/audit/sessions/shared", "/audit/integrity",
+                     f"/audit/integrity/{stack.stack_id}", "/audit?effect=DENY&limit=2"):
+            assert (await web.get(f"/o/{acme.org.slug}{path}")).status_code == 200, path
+        assert 'href="/o/acme/audit"' in html
+
+        # Export: a signed bundle the offline verifier accepts; tampering is caught.
+        r = await web.get(f"{base}/export", params={"agent": agent})
+        assert r.status_code == 200
+        bundle = r.json()
+        assert bundle["kind"] == "dpr-search-export"
+        assert len(bundle["entries"]) == len([p for p in pushed.records if p["agent_id"] == agent])
+        key = (await web.get("/api/v1/platform/signing-key", params={"format": "pem"})).text
+    (tmp_path / "key.pem").write_text(key)
+    (tmp_path / "b.json").write_text(json.dumps(bundle))
+    runner = CliRunner()
+    ok = runner.invoke(verify_bundle, [str(tmp_path / "b.json"), "--public-key", str(tmp_path / "key.pem"), "--json"])
+    assert ok.exit_code == 0, ok.output
+    report = json.loads(ok.output)
+    assert report["ok"] and f"{len(bundle['entries']) - 1} chain links" in report["notes"][0]
+    tampered = json.loads(json.dumps(bundle))
+    tampered["entries"][1]["raw"] = tampered["entries"][1]["raw"].replace('"effect":"', '"effect":"X')
+    (tmp_path / "t.json").write_text(json.dumps(tampered))
+    bad = runner.invoke(verify_bundle, [str(tmp_path / "t.json"), "--public-key", str(tmp_path / "key.pem"), "--json"])
+    assert bad.exit_code == 1
+    problems = json.loads(bad.output)["problems"]
+    assert any("signature" in p for p in problems) and any("hash mismatch" in p for p in problems)
+
+
+async def test_viewer_has_no_audit_and_another_org_gets_404(
+        client, people: People, stacks: StackStore, database: Database, postgres_log: PostgresLog,  # type: ignore[no-untyped-def]
+        chdb: Olap, olap_database: str, explorer_app: FastAPI) -> None:  # noqa: F811
+    from tests.integration.test_tenant_isolation import id_bearing_routes
+
+    acme = await people.org("acme")
+    beta = await people.org("beta")
+    stack, _ = await stacks.register_stack(acme.org.org_id, "payments")
+    pushed = await index_fleet(database, postgres_log, chdb, olap_database, acme.org.org_id, stack.stack_id,
+                               count=6)
+    viewer = await people.member(acme, Role.VIEWER)
+    values = {"org": acme.org.slug, "record_id": pushed.records[0]["record_id"], "session_id": "shared",
+              "stack_id": stack.stack_id}
+    routes = [(m, p, params) for m, p, params in id_bearing_routes(explorer_app)
+              if "/audit/" in p or p.endswith("/audit")]
+    assert len(routes) >= 15
+    async with client() as owner, client() as outsider, client() as weak:
+        await sign_in(owner, acme.email, PASSWORD)
+        await sign_in(outsider, beta.email, PASSWORD)
+        await sign_in(weak, viewer.email, PASSWORD)
+        csrf = {c: (await c.get("/api/v1/me")).json()["csrf_token"] for c in (owner, outsider, weak)}
+
+        async def call(c: httpx.AsyncClient, method: str, url: str) -> httpx.Response:
+            extra = {"params": {"max_seconds": 0.1}} if url.endswith(("/stream", "/events")) else {}
+            if method == "POST":
+                return await c.post(url, headers={"X-CSRF-Token": csrf[c]}, data={"csrf_token": csrf[c]})
+            return await c.get(url, **extra)
+
+        leaks, answered, viewer_ok = [], [], []
+        for method, path, params in routes:
+            # Only A's slug for org-only URLs (B's own pages are B's); with A's ids, both slugs.
+            for slug in [acme.org.slug] if params == {"org"} else [acme.org.slug, beta.org.slug]:
+                url = path.format(**{**values, "org": slug})
+                r = await call(outsider, method, url)
+                if r.status_code != 404:
+                    leaks.append((method, url, r.status_code))
+            url = path.format(**values)
+            answered.append((method, url, (await call(owner, method, url)).status_code))
+            r = await call(weak, method, url)
+            if r.status_code != 403:
+                viewer_ok.append((method, url, r.status_code))
+        assert not leaks, leaks
+        assert all(code == 200 for *_, code in answered), answered
+        assert not viewer_ok, viewer_ok
+        home = (await weak.get(f"/o/{acme.org.slug}/")).text
+        assert f'href="/o/{acme.org.slug}/audit"' not in home
