@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from faramesh_cloud.gateway.app import Status, create_app
+from faramesh_cloud.runtime import approvals_wiring
 from faramesh_cloud.runtime.daemon_feeds import MOUNT, DaemonHttpFeeds
 from faramesh_cloud.runtime.service import HttpServer, ServiceInfo
 from faramesh_cloud.runtime.web import Web
@@ -22,6 +23,7 @@ class GatewayService:
         self._feeds = DaemonHttpFeeds(ctx.platform)
         self._web = Web(ctx.platform)
         app = create_app(self.status, web=self._web.deps)
+        approvals_wiring.mount(app, ctx.platform.db, ctx.platform.log)
         app.mount(MOUNT, self._feeds.app)  # /v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...
         self._server = HttpServer(app, settings.http_host, settings.http_port)
         self._state = "starting"

@@ -30,6 +30,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("stacks", "faramesh_cloud.stacks"),
     ("ingest", "faramesh_cloud.ingest"),
     ("audit_index", "faramesh_cloud.audit_index"),
+    ("approvals", "faramesh_cloud.approvals"),
 )
 
 

@@ -27,16 +27,24 @@ ServiceFactory = Callable[[RuntimeContext], Service]
 
 def ingest(ctx: RuntimeContext) -> Service:
     from faramesh_cloud.ingest.service import IngestService
+    from faramesh_cloud.runtime.approvals_wiring import daemon_control
     from faramesh_cloud.stacks.store import StackStore
 
     platform = ctx.platform
-    return IngestService(platform.settings, platform.log, platform.db, StackStore(platform.db))
+    return IngestService(platform.settings, platform.log, platform.db, StackStore(platform.db),
+                         control=daemon_control(platform.db, platform.log))
 
 
 def audit_index(ctx: RuntimeContext) -> Service:
     from faramesh_cloud.audit_index.service import AuditIndexService
 
     return AuditIndexService(ctx)
+
+
+def approvals(ctx: RuntimeContext) -> Service:
+    from faramesh_cloud.approvals.service import ApprovalsService
+
+    return ApprovalsService(ctx)
 
 
 def gateway(ctx: RuntimeContext) -> Service:
@@ -55,6 +63,7 @@ def demo_fleet(ctx: RuntimeContext) -> Service:
 SERVICES: dict[str, ServiceFactory] = {
     "ingest": ingest,
     "audit-index": audit_index,
+    "approvals": approvals,
     "gateway": gateway,
     "demo": demo_fleet,
 }

@@ -22,6 +22,7 @@ from faramesh_cloud.runtime.service import ServiceInfo
 from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, DPR_RECORDS, SYNC_ITEMS
 from faramesh_cloud.ingest.acks import AckStore
 from faramesh_cloud.ingest.config import IngestConfig
+from faramesh_cloud.ingest.control import DaemonControl
 from faramesh_cloud.ingest.limits import RateLimiter
 from faramesh_cloud.ingest.servicer import SERVICE, SyncServicer, sync_handler
 from faramesh_cloud.log.port import Log
@@ -58,7 +59,9 @@ class IngestService:
         db: Database,
         stacks: StackStore,
         config: IngestConfig | None = None,
+        control: DaemonControl | None = None,
     ) -> None:
+        self._control = control
         self._settings = settings
         self._log = log
         self._stacks = stacks
@@ -110,7 +113,7 @@ class IngestService:
         ])
         servicer = SyncServicer(
             log=self._log, stacks=self._stacks, acks=self._acks, config=self._config,
-            limiter=RateLimiter.for_limits(limits),
+            limiter=RateLimiter.for_limits(limits), control=self._control,
         )
         server.add_generic_rpc_handlers((sync_handler(servicer),))
         health = health_aio.HealthServicer()

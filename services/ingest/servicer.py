@@ -3,8 +3,9 @@
 Every call: parse (garbage is INVALID_ARGUMENT, not an opaque failure), authenticate the
 stack key (:mod:`.auth`), check size and the per-stack rate limit (:mod:`.limits`), then do
 the work. Push follows the acknowledgement rule of :mod:`.acks`: append first, acknowledge
-after. Approval decisions and emergency commands belong to other services; until they
-exist the polls answer empty, and acknowledging a command Cloud never sent is NOT_FOUND.
+after. Approval decisions and emergency commands belong to the approvals service, reached
+through the injected :class:`~faramesh_cloud.ingest.control.DaemonControl` (without one the
+polls answer empty); acknowledging a command Cloud never sent is NOT_FOUND.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from psycopg_pool import PoolTimeout
 from faramesh_cloud.ingest.acks import AckStore, BufferLocks
 from faramesh_cloud.ingest.auth import identify
 from faramesh_cloud.ingest.config import IngestConfig
+from faramesh_cloud.ingest.control import DaemonControl, NoControl
 from faramesh_cloud.ingest.limits import RateLimiter, oversize_message, push_cost
 from faramesh_cloud.ingest.processor import (
     Caller,
@@ -75,7 +77,9 @@ class SyncServicer:
         config: IngestConfig,
         limiter: RateLimiter,
         wall_ns: Callable[[], int] = time.time_ns,
+        control: DaemonControl | None = None,
     ) -> None:
+        self._control: DaemonControl = control or NoControl()
         self._log = log
         self._stacks = stacks
         self._acks = acks
@@ -175,9 +179,10 @@ class SyncServicer:
             await self._invalid(context, InvalidRequest(
                 "max_deliveries", f"{request.max_deliveries} is above {MAX_ACKS}; ask for 1-{MAX_ACKS}, or 0 for the default"))
         await self._admit(identity, context, 1)
-        # No decision source yet (approvals is another service): nothing is pending, and
-        # Cloud may always answer a long poll early.
-        return sync_pb2.PollDecisionsResponse(has_more=False)
+        # Cloud may always answer a long poll early: the answer is immediate.
+        deliveries, more = await self._control.poll_decisions(
+            identity.org_id, identity.stack_id, request.max_deliveries)
+        return sync_pb2.PollDecisionsResponse(deliveries=deliveries, has_more=more)
 
     async def AckDecisions(
         self, request: sync_pb2.AckDecisionsRequest, context: Context
@@ -191,14 +196,17 @@ class SyncServicer:
                 await self._invalid(context, InvalidRequest(
                     f"acks[{index}].delivery_id", "required: the Delivery.delivery_id acknowledged"))
         await self._admit(identity, context, 1)
-        return sync_pb2.AckDecisionsResponse()  # unknown delivery ids are ignored (per the API)
+        # Unknown delivery ids are ignored (per the API).
+        await self._control.ack_decisions(identity.org_id, identity.stack_id, request.acks)
+        return sync_pb2.AckDecisionsResponse()
 
     async def PollEmergencyCommands(
         self, request: sync_pb2.PollEmergencyCommandsRequest, context: Context
     ) -> sync_pb2.PollEmergencyCommandsResponse:
         identity = await self._identify(request, context)
         await self._admit(identity, context, 1)
-        return sync_pb2.PollEmergencyCommandsResponse()
+        commands = await self._control.poll_commands(identity.org_id, identity.stack_id)
+        return sync_pb2.PollEmergencyCommandsResponse(commands=commands)
 
     async def AckEmergencyCommand(
         self, request: sync_pb2.AckEmergencyCommandRequest, context: Context
@@ -211,6 +219,8 @@ class SyncServicer:
             await self._invalid(context, InvalidRequest(
                 "outcome", "required: APPLIED, ALREADY_IN_EFFECT, REJECTED or FAILED"))
         await self._admit(identity, context, 1)
+        if await self._control.ack_command(identity.org_id, identity.stack_id, request):
+            return sync_pb2.AckEmergencyCommandResponse()
         await abort(
             context, grpc.StatusCode.NOT_FOUND,
             f"no emergency command {request.command_id[:64]!r} was issued to this stack; "

@@ -1,0 +1,116 @@
+"""The approval lifecycle (pure): states, transitions, and why a transition is refused.
+
+A pending approval ends in exactly one of ``approved``, ``denied``, ``expired`` (the deadline
+passed: the daemon's default is 5 minutes) or ``withdrawn`` (the daemon no longer holds it).
+The daemon is the authority: a resolution it pushes always wins over Cloud's view, while a
+human decision in Cloud is only accepted on a ``pending`` approval whose deadline has not
+passed. A second decision is refused with the state it already reached, like the daemon's
+``DEFER_RESOLUTION_CONFLICT``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Final
+
+
+class State(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+class Verdict(StrEnum):
+    APPROVE = "approve"
+    DENY = "deny"
+
+    @property
+    def state(self) -> State:
+        return State.APPROVED if self is Verdict.APPROVE else State.DENIED
+
+
+FINAL: Final = frozenset({State.APPROVED, State.DENIED, State.EXPIRED, State.WITHDRAWN})
+MAX_REASON: Final = 2000
+
+
+class DecisionRefused(ValueError):
+    """A human decision that cannot be taken; the message says why (shown to the approver)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Conflict(DecisionRefused):
+    """Someone (another approver, the daemon, the deadline) resolved it first."""
+
+
+def check_reason(reason: str) -> str:
+    text = reason.strip()
+    if not text:
+        raise DecisionRefused("reason_required", "a reason is required: say why, it is recorded with the decision")
+    if len(text) > MAX_REASON:
+        raise DecisionRefused("reason_too_long", f"the reason is {len(text)} characters; keep it under {MAX_REASON}")
+    return text
+
+
+def refusal(state: State, deadline: datetime, now: datetime, resolved_by: str = "") -> DecisionRefused | None:
+    """Why a human decision on an approval in ``state`` is refused at ``now`` (None: allowed)."""
+    if state is State.PENDING:
+        if now >= deadline:
+            return Conflict("expired", "this approval expired before the decision (its deadline "
+                            f"was {deadline.isoformat()}); the daemon has denied the call")
+        return None
+    who = f" by {resolved_by}" if resolved_by else ""
+    if state is State.EXPIRED:
+        return Conflict("expired", "this approval already expired; the daemon has denied the call")
+    if state is State.WITHDRAWN:
+        return Conflict("withdrawn", "the daemon withdrew this approval; there is nothing to decide")
+    return Conflict("already_resolved", f"this approval was already {state.value}{who}; the first decision stands")
+
+
+def after_daemon_event(current: State | None, reported: State) -> State:
+    """Cloud's state after the daemon reports ``reported``. The daemon is the authority on
+    resolutions; a late PENDING (a re-sent snapshot) never reopens a resolved approval."""
+    if reported is State.PENDING:
+        return current if current is not None else State.PENDING
+    return reported
+
+
+def may_expire(state: State, deadline: datetime, now: datetime) -> bool:
+    return state is State.PENDING and now >= deadline
+
+
+class CommandType(StrEnum):
+    KILL = "kill"
+    ISOLATE = "isolate"
+
+
+class CommandState(StrEnum):
+    ISSUED = "issued"
+    DELIVERED = "delivered"
+    ACKNOWLEDGED = "acknowledged"
+
+
+@dataclass(frozen=True, slots=True)
+class AgeBand:
+    """Queue colour by how long an approval has been pending (green < 5 min, yellow 5-30,
+    red > 30)."""
+
+    name: str
+
+    @classmethod
+    def of(cls, pending_s: float) -> AgeBand:
+        if pending_s < 5 * 60:
+            return cls("green")
+        if pending_s <= 30 * 60:
+            return cls("yellow")
+        return cls("red")
+
+
+class UnknownApproval(LookupError):
+    """No such approval (or command) in this organisation."""

@@ -1,0 +1,1 @@
+"""SQL migrations of the approvals service (component "approvals")."""

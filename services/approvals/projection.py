@@ -1,0 +1,91 @@
+"""The approvals projection sink: ApprovalFacts into PostgreSQL with the consumed log
+position in the same transaction, so a redelivered batch or a replay from offset 0 changes
+nothing (messages below the stored position are skipped)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from faramesh_cloud.approvals.domain import State, after_daemon_event
+from faramesh_cloud.approvals.processor import ApprovalFact
+from faramesh_cloud.sql.database import Database
+
+Conn = AsyncConnection[Any]
+
+
+async def _positions(conn: Conn, topic: str, partitions: set[int]) -> dict[int, int]:
+    parts = sorted(partitions)
+    await conn.execute(
+        "INSERT INTO approvals_positions (topic, partition, next_offset) SELECT %s, p, 0 "
+        "FROM unnest(%s::int[]) AS p ON CONFLICT DO NOTHING", (topic, parts))
+    cur = await conn.execute(
+        "SELECT partition, next_offset FROM approvals_positions WHERE topic = %s AND partition = ANY(%s::int[]) "
+        "ORDER BY partition FOR UPDATE", (topic, parts))
+    return {int(p): int(o) for p, o in await cur.fetchall()}
+
+
+async def apply_fact(conn: Conn, fact: ApprovalFact) -> None:
+    cur = await conn.execute(
+        "SELECT state FROM approvals WHERE org_id = %s AND stack_id = %s AND defer_token = %s FOR UPDATE",
+        (fact.org_id, fact.stack_id, fact.defer_token))
+    row = await cur.fetchone()
+    current = State(row[0]) if row is not None else None
+    if row is None:
+        state = after_daemon_event(None, fact.state)
+        await conn.execute(
+            "INSERT INTO approvals (org_id, stack_id, defer_token, agent_id, tool_id, session_id, args_json, "
+            "matched_rule_id, reason_code, reason, priority, dpr_record_id, policy_version, created_at, deadline, "
+            "state, daemon_state, resolved_at, resolved_by, resolution_reason, resolution_source) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (fact.org_id, fact.stack_id, fact.defer_token, fact.agent_id, fact.tool_id, fact.session_id,
+             fact.args_json, fact.matched_rule_id, fact.reason_code, fact.reason, fact.priority,
+             fact.dpr_record_id, fact.policy_version, fact.created_at, fact.deadline, state.value,
+             fact.state.value, fact.resolved_at, fact.resolved_by, fact.resolution_reason,
+             fact.resolution_source))
+        return
+    if fact.state is State.PENDING:
+        await conn.execute(  # a re-sent snapshot (e.g. a sign-off): refresh the facts only
+            "UPDATE approvals SET deadline = %s WHERE org_id = %s AND stack_id = %s AND defer_token = %s",
+            (fact.deadline, fact.org_id, fact.stack_id, fact.defer_token))
+        return
+    # The daemon resolved it. Its outcome is authoritative; a Cloud decision it applied keeps
+    # the approver and reason Cloud recorded.
+    keep_cloud = current in (State.APPROVED, State.DENIED) and fact.resolution_source == "cloud"
+    await conn.execute(
+        "UPDATE approvals SET state = %s, daemon_state = %s, "
+        "resolved_at = CASE WHEN %s THEN resolved_at ELSE %s END, "
+        "resolved_by = CASE WHEN %s THEN resolved_by ELSE %s END, "
+        "resolution_reason = CASE WHEN %s THEN resolution_reason ELSE %s END, "
+        "resolution_source = CASE WHEN %s THEN resolution_source ELSE %s END "
+        "WHERE org_id = %s AND stack_id = %s AND defer_token = %s",
+        (after_daemon_event(current, fact.state).value, fact.state.value,
+         keep_cloud, fact.resolved_at, keep_cloud, fact.resolved_by, keep_cloud, fact.resolution_reason,
+         keep_cloud, fact.resolution_source or "daemon", fact.org_id, fact.stack_id, fact.defer_token))
+
+
+class ApprovalSink:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def write(self, rows: Sequence[ApprovalFact]) -> None:
+        if not rows:
+            return
+        by_topic: dict[str, list[ApprovalFact]] = {}
+        for fact in rows:
+            by_topic.setdefault(fact.topic, []).append(fact)
+        async with self._db.transaction() as conn:
+            for topic, facts in sorted(by_topic.items()):
+                positions = await _positions(conn, topic, {f.partition for f in facts})
+                ends: dict[int, int] = {}
+                for fact in sorted(facts, key=lambda f: (f.partition, f.offset)):
+                    if fact.offset < positions[fact.partition]:
+                        continue  # applied before (redelivery or replay)
+                    await apply_fact(conn, fact)
+                    ends[fact.partition] = fact.offset + 1
+                for partition, end in ends.items():
+                    await conn.execute(
+                        "UPDATE approvals_positions SET next_offset = %s WHERE topic = %s AND partition = %s",
+                        (end, topic, partition))

@@ -1,0 +1,129 @@
+"""The approvals service: the consumer of ``sync.items.v1`` (group ``approvals``) feeding
+the projection, the expiry sweep, and the parts other components are given: decisions,
+queries, emergency commands, and ``control`` (ingest's ``DaemonControl``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+from faramesh_cloud.approvals.api import ApprovalsApi
+from faramesh_cloud.approvals.decisions import Decisions
+from faramesh_cloud.approvals.emergency import EmergencyCommands
+from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
+from faramesh_cloud.approvals.projection import ApprovalSink
+from faramesh_cloud.approvals.queries import ApprovalQueries
+from faramesh_cloud.approvals.sync_adapter import ApprovalsControl
+from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
+from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, SYNC_ITEMS
+from faramesh_cloud.log.port import Log
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.runtime.service import ServiceInfo
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.migrate import migrate
+
+GROUP: Final = "approvals"
+COMPONENT: Final = ("approvals", "faramesh_cloud.approvals")
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalsConfig:
+    group: str = GROUP
+    sweep_interval_s: float = 5.0
+    runner: RunnerConfig = field(default_factory=lambda: RunnerConfig(
+        max_batch_records=500, max_batch_seconds=0.1, poll_records=500, dead_letter_topic=DEAD_LETTERS))
+
+
+class Approvals:
+    """Stores and background work of the approvals service, over injected ports."""
+
+    def __init__(self, db: Database, log: Log, config: ApprovalsConfig | None = None) -> None:
+        self.config = config or ApprovalsConfig()
+        self._db = db
+        self._log = log
+        self.audit = PlatformAuditLog(db)
+        self.decisions = Decisions(db, self.audit)
+        self.commands = EmergencyCommands(db, self.audit)
+        self.queries = ApprovalQueries(db)
+        self.control = ApprovalsControl(self.decisions, self.commands)
+        self.api = ApprovalsApi(self.queries, self.decisions, self.commands)
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def prepare(self) -> None:
+        await self.audit.start()  # platform_audit (needs stacks' orgs), then ours
+        await migrate(self._db, [COMPONENT])
+        for topic in (SYNC_ITEMS, DEAD_LETTERS):
+            await self._log.create_topic(topic, DEFAULT_PARTITIONS[topic])
+
+    async def start(self) -> None:
+        await self.prepare()
+        self._stop = asyncio.Event()
+        runner: ConsumerRunner[ApprovalFact] = ConsumerRunner(
+            self._log, SYNC_ITEMS, self.config.group, ApprovalProcessor(), ApprovalSink(self._db), self.config.runner)
+        self._tasks = [asyncio.create_task(runner.run(self._stop), name="approvals-consumer"),
+                       asyncio.create_task(self._sweep(), name="approvals-expiry")]
+
+    async def _sweep(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.decisions.expire_due()
+            except Exception:  # the database may be briefly away; the next sweep catches up
+                _log.warning("approval expiry sweep failed; retrying", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.config.sweep_interval_s)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def failure(self) -> BaseException | None:
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                return task.exception()
+        return None
+
+
+class PlatformParts(Protocol):
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def log(self) -> Log: ...
+
+
+class ServiceContext(Protocol):
+    @property
+    def platform(self) -> PlatformParts: ...
+
+
+class ApprovalsService:
+    name = "approvals"
+
+    def __init__(self, ctx: ServiceContext, config: ApprovalsConfig | None = None) -> None:
+        self.approvals = Approvals(ctx.platform.db, ctx.platform.log, config)
+        self._state = "starting"
+
+    async def start(self) -> None:
+        await self.approvals.start()
+        self._state = "running"
+
+    async def stop(self) -> None:
+        await self.approvals.stop()
+        self._state = "stopped"
+
+    def info(self) -> ServiceInfo:
+        state = self._state
+        failure = self.approvals.failure()
+        if state == "running" and failure is not None:
+            state = f"failed: {failure}"
+        return ServiceInfo(self.name, "approvals and emergency commands",
+                           f"consumer group {self.approvals.config.group} on {SYNC_ITEMS}", state)

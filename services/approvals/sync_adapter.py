@@ -1,0 +1,45 @@
+"""The approvals service as ingest's ``DaemonControl`` (in process): decisions and emergency
+commands handed to daemons over the sync channel, and their acknowledgements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC
+
+from faramesh_cloud_api.sync.v1 import deliveries_pb2, emergency_pb2, sync_pb2
+
+from faramesh_cloud.approvals.decisions import Decisions
+from faramesh_cloud.approvals.emergency import OUTCOMES, EmergencyCommands
+
+DEFAULT_DELIVERIES = 100
+_DELIVERY_OUTCOMES = {
+    deliveries_pb2.DELIVERY_OUTCOME_ACCEPTED: "accepted",
+    deliveries_pb2.DELIVERY_OUTCOME_CONFLICT: "conflict",
+    deliveries_pb2.DELIVERY_OUTCOME_NOT_FOUND: "not_found",
+    deliveries_pb2.DELIVERY_OUTCOME_REFUSED: "refused",
+    deliveries_pb2.DELIVERY_OUTCOME_UNSUPPORTED: "unsupported",
+}
+
+
+class ApprovalsControl:
+    def __init__(self, decisions: Decisions, commands: EmergencyCommands) -> None:
+        self._decisions = decisions
+        self._commands = commands
+
+    async def poll_decisions(self, org_id: str, stack_id: str,
+                             limit: int) -> tuple[list[deliveries_pb2.Delivery], bool]:
+        payloads, more = await self._decisions.poll(org_id, stack_id, limit or DEFAULT_DELIVERIES)
+        return [deliveries_pb2.Delivery.FromString(p) for p in payloads], more
+
+    async def ack_decisions(self, org_id: str, stack_id: str, acks: Sequence[deliveries_pb2.DeliveryAck]) -> None:
+        await self._decisions.ack(org_id, stack_id, [
+            (a.delivery_id, _DELIVERY_OUTCOMES.get(a.outcome, "unspecified"), a.message, a.dpr_record_id)
+            for a in acks])
+
+    async def poll_commands(self, org_id: str, stack_id: str) -> list[emergency_pb2.EmergencyCommand]:
+        return [c.to_proto() for c in await self._commands.poll(org_id, stack_id)]
+
+    async def ack_command(self, org_id: str, stack_id: str, ack: sync_pb2.AckEmergencyCommandRequest) -> bool:
+        applied = ack.applied_at.ToDatetime(tzinfo=UTC) if ack.HasField("applied_at") else None
+        return await self._commands.ack(org_id, stack_id, ack.command_id, OUTCOMES.get(ack.outcome, "unspecified"),
+                                        applied, ack.dpr_record_id, ack.message)

@@ -1,0 +1,91 @@
+"""What the Approvals section and the emergency controls use, as a port the composition
+root fills with the approvals service's API. The gateway imports no service: values come
+back as objects read by attribute. Refusals raise ``ValueError`` with a ``code`` attribute
+(``reason_required``, ``already_resolved``, ``expired``, ``withdrawn``, ``conflict``,
+``forbidden``, ``invalid``); unknown ids raise ``LookupError``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Sequence
+from typing import Any, Protocol
+
+from fastapi import FastAPI, Request
+
+from faramesh_cloud.gateway.web.deps import NavSection, WebDeps, web
+from faramesh_cloud.identity.domain import Forbidden, IdentityError, NotFound, Principal
+from faramesh_cloud.identity.permissions import Permission
+from faramesh_cloud.platform_audit.events import Actor
+
+APPROVALS_SECTION = NavSection("approvals", "Approvals", "/approvals", (Permission.APPROVALS_REQUEST_READ,))
+
+
+class ApprovalsPort(Protocol):
+    async def pending(self, org_id: str, *, stack_id: str | None = None, agent_id: str | None = None,
+                      tool_id: str | None = None, stacks: Collection[str] | None = None) -> Sequence[Any]: ...
+
+    async def history(self, org_id: str, *, stack_id: str | None = None, agent_id: str | None = None,
+                      tool_id: str | None = None, stacks: Collection[str] | None = None) -> Sequence[Any]: ...
+
+    async def get(self, org_id: str, approval_id: str, stacks: Collection[str] | None = None) -> Any: ...
+
+    async def delivery(self, org_id: str, decision_id: str) -> Any | None: ...
+
+    async def decide(self, org_id: str, approval_id: str, actor: Actor, verdict: str, reason: str,
+                     stacks: Collection[str] | None = None) -> Any: ...
+
+    async def bulk_decide(self, org_id: str, approval_ids: Sequence[str], actor: Actor, verdict: str, reason: str,
+                          stacks: Collection[str] | None = None) -> Any: ...
+
+    async def issue_command(self, org_id: str, stack_id: str, agent_id: str, actor: Actor, reason: str, kind: str,
+                            *, permitted: bool, stack_exists: bool) -> Any: ...
+
+    async def commands(self, org_id: str, *, stack_id: str | None = None,
+                       agent_id: str | None = None) -> Sequence[Any]: ...
+
+    async def command(self, org_id: str, command_id: str) -> Any: ...
+
+
+def mount_approvals(app: FastAPI, port: ApprovalsPort) -> None:
+    """Add the Approvals section, the emergency controls and their API twins."""
+    from faramesh_cloud.gateway.api import approvals as api_approvals
+    from faramesh_cloud.gateway.web import routes_approvals
+
+    app.state.approvals = port
+    deps: WebDeps = app.state.web
+    if APPROVALS_SECTION not in deps.sections:
+        app.state.web = dataclasses.replace(deps, sections=(*deps.sections, APPROVALS_SECTION))
+    for router in (routes_approvals.router, api_approvals.router):
+        app.include_router(router)
+
+
+def approvals_port(request: Request) -> ApprovalsPort:
+    port: ApprovalsPort | None = getattr(request.app.state, "approvals", None)
+    if port is None:
+        raise NotFound("approvals are not running on this Cloud instance")
+    return port
+
+
+async def stacks_allowed(request: Request, principal: Principal, permission: Permission) -> list[str]:
+    """The organisation's stacks on which ``principal`` holds ``permission``."""
+    stacks = await web(request).stacks.list_stacks(principal.org.org_id)
+    return [s.stack_id for s in stacks if principal.access.allows(permission, s.stack_id)]
+
+
+def need(principal: Principal, permission: Permission) -> None:
+    if not principal.access.allows_anywhere(permission):
+        raise Forbidden(f"your role ({principal.access.role.label}) does not include {permission}; "
+                        "ask an owner or admin of this organisation")
+
+
+def refusal_status(exc: ValueError) -> int:
+    code = getattr(exc, "code", "")
+    if code in ("already_resolved", "expired", "withdrawn", "conflict"):
+        return 409
+    if code == "forbidden":
+        return 403
+    return 400
+
+
+def as_identity_error(exc: LookupError) -> IdentityError:
+    return NotFound(str(exc.args[0]) if exc.args else "not found in this organisation")

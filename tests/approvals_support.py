@@ -1,0 +1,42 @@
+"""Helpers for approvals tests: ApprovalEvents on ``sync.items.v1`` exactly as ingest
+appends them (protobuf value, header ``kind`` = ``approval_event``, origin headers)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from faramesh_cloud_api.sync.v1 import approvals_pb2
+
+from faramesh_cloud.events.topics import H_KIND, SYNC_ITEMS, Origin, stack_key
+from faramesh_cloud.log.port import Log, LogRecord
+
+
+def pending_event(token: str, agent: str = "payments-bot", *, tool: str = "stripe/refund",
+                  session: str = "sess-1", created: datetime | None = None,
+                  deadline: datetime | None = None, args: bytes = b'{"amount":120}',
+                  state: int = approvals_pb2.APPROVAL_STATE_PENDING, source: int = 0,
+                  approver: str = "", reason: str = "") -> approvals_pb2.ApprovalEvent:
+    created = created or datetime.now(UTC)
+    approval = approvals_pb2.PendingApproval(
+        defer_token=token, agent_id=agent, tool_id=tool, session_id=session, args_snapshot_json=args,
+        matched_rule_id="refunds-over-100", reason_code="RULE_DEFER", reason="refund above 100 needs a human",
+        priority=approvals_pb2.APPROVAL_PRIORITY_HIGH, dpr_record_id=f"rec-{token}", approvals_required=1)
+    approval.created_at.FromDatetime(created)
+    approval.deadline.FromDatetime(deadline or created + timedelta(minutes=5))
+    event = approvals_pb2.ApprovalEvent(state=state, approval=approval)
+    if state != approvals_pb2.APPROVAL_STATE_PENDING:
+        event.resolution.approver_id = approver
+        event.resolution.reason = reason
+        event.resolution.source = source
+        event.resolution.resolved_at.FromDatetime(datetime.now(UTC))
+    return event
+
+
+async def push_events(log: Log, org_id: str, stack_id: str, events: list[approvals_pb2.ApprovalEvent]) -> None:
+    records = []
+    for index, event in enumerate(events):
+        headers = Origin(org_id, stack_id, "sync", index, "buf-test", time.time_ns()).headers()
+        headers[H_KIND] = b"approval_event"
+        records.append(LogRecord(stack_key(org_id, stack_id), event.SerializeToString(), headers))
+    await log.append(SYNC_ITEMS, records)

@@ -1,0 +1,186 @@
+"""Approvals and emergency controls through the gateway (httpx over ASGI, real PostgreSQL):
+the queue and detail pages render hostile args safely, decisions need a reason, a second
+decision is a 409 with the reason, Viewers and Auditors get 403 and the attempt is in the
+platform audit log, another organisation's ids are 404."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from faramesh_cloud.approvals.service import Approvals
+from faramesh_cloud.gateway.app import create_app
+from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
+from faramesh_cloud.gateway.web.deps import WebDeps
+from faramesh_cloud.identity.permissions import Role
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.stacks.store import StackStore
+from tests.approvals_support import pending_event, push_events
+from tests.fixtures.gateway import csrf_of, sign_in, static_status
+from tests.fixtures.identity import People, Person
+from tests.simulator_support import eventually
+
+pytestmark = [pytest.mark.postgres, pytest.mark.integration]
+
+HOSTILE = b'{"note":"<script>alert(1)</script>","amount":120}'
+
+
+@pytest.fixture
+async def approvals(database: Database, postgres_log: PostgresLog) -> AsyncIterator[Approvals]:
+    service = Approvals(database, postgres_log)
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+def app(web_deps: WebDeps, approvals: Approvals) -> FastAPI:
+    app = create_app(static_status, web=web_deps)
+    mount_approvals(app, approvals.api)
+    return app
+
+
+@pytest.fixture
+async def client_for(app: FastAPI) -> AsyncIterator:  # type: ignore[type-arg]
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(person: Person) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.9", 4711)),
+                                   base_url="http://testserver")
+        clients.append(client)
+        response = await sign_in(client, person.email, person.password)
+        assert response.status_code in (302, 303), response.text[:300]
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def world(people: People, stacks: StackStore, approvals: Approvals,
+                postgres_log: PostgresLog) -> dict[str, object]:
+    owner = await people.org("acme")
+    stack, _ = await stacks.register_stack(owner.org.org_id, "payments-prod", "prod")
+    await push_events(postgres_log, owner.org.org_id, stack.stack_id, [
+        pending_event("0000aaa1", args=HOSTILE), pending_event("0000aaa2", "support-triage", tool="zendesk/close")])
+
+    async def projected() -> bool:
+        return len(await approvals.queries.pending(owner.org.org_id)) == 2
+    await eventually(projected, "two pending approvals", within_s=30)
+    items = await approvals.queries.pending(owner.org.org_id)
+    return {"owner": owner, "stack": stack, "items": {a.defer_token: a for a in items}}
+
+
+async def _form_post(client: httpx.AsyncClient, page: str, action: str, data: dict[str, str]) -> httpx.Response:
+    form = await client.get(page)
+    assert form.status_code == 200, form.text[:300]
+    return await client.post(action, data={**data, "csrf_token": csrf_of(form.text)})
+
+
+async def test_queue_and_detail_render_and_a_decision_leaves_the_queue(world: dict, client_for, people: People) -> None:  # type: ignore[no-untyped-def,type-arg]
+    owner: Person = world["owner"]  # type: ignore[assignment]
+    operator = await people.member(owner, Role.OPERATOR)
+    client = await client_for(operator)
+    first = world["items"]["0000aaa1"]  # type: ignore[index]
+    queue = await client.get("/o/acme/approvals")
+    assert queue.status_code == 200 and "0000aaa1" in queue.text and "age-green" in queue.text
+    filtered = await client.get("/o/acme/approvals?tool=zendesk/close")
+    assert "0000aaa2" in filtered.text and "0000aaa1" not in filtered.text
+    detail = await client.get(f"/o/acme/approvals/{first.approval_id}")
+    assert detail.status_code == 200
+    assert "<script>alert(1)</script>" not in detail.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in detail.text
+    assert "/o/acme/audit/sessions/sess-1" in detail.text
+
+    page = f"/o/acme/approvals/{first.approval_id}"
+    no_reason = await _form_post(client, page, f"{page}/decide", {"verdict": "approve", "reason": "  "})
+    assert no_reason.status_code == 400 and "reason is required" in no_reason.text
+    done = await _form_post(client, page, f"{page}/decide", {"verdict": "approve", "reason": "verified"})
+    assert done.status_code == 303
+    queue = await client.get("/o/acme/approvals")
+    assert "0000aaa1" not in queue.text and "0000aaa2" in queue.text
+    again = await _form_post(client, page, f"{page}/decide", {"verdict": "deny", "reason": "changed my mind"})
+    assert again.status_code == 409 and "already approved by" in again.text
+    history = await client.get("/o/acme/approvals/history")
+    assert "verified" in history.text and operator.email in history.text
+
+
+async def test_the_api_decides_and_reports_conflicts(world: dict, client_for) -> None:  # type: ignore[no-untyped-def,type-arg]
+    owner: Person = world["owner"]  # type: ignore[assignment]
+    client = await client_for(owner)
+    csrf = csrf_of((await client.get("/o/acme/approvals")).text)
+    headers = {"x-csrf-token": csrf}
+    listed = (await client.get("/api/v1/orgs/acme/approvals")).json()
+    assert [a["defer_token"] for a in listed] == ["0000aaa1", "0000aaa2"]
+    ids = [a["approval_id"] for a in listed]
+    missing = await client.post(f"/api/v1/orgs/acme/approvals/{ids[0]}/decision", json={"verdict": "approve"},
+                                headers=headers)
+    assert missing.status_code == 422
+    bulk = await client.post("/api/v1/orgs/acme/approvals/bulk-decision", headers=headers,
+                             json={"approval_ids": ids, "verdict": "deny", "reason": "incident freeze"})
+    assert bulk.status_code == 200 and len(bulk.json()["decided"]) == 2
+    late = await client.post(f"/api/v1/orgs/acme/approvals/{ids[0]}/decision", headers=headers,
+                             json={"verdict": "approve", "reason": "too late"})
+    assert late.status_code == 409 and late.json()["code"] == "already_resolved"
+    history = (await client.get("/api/v1/orgs/acme/approvals/history")).json()
+    assert {h["state"] for h in history} == {"denied"} and {h["resolution_reason"] for h in history} == {"incident freeze"}
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.AUDITOR])
+async def test_viewer_and_auditor_cannot_kill_and_the_attempt_is_logged(
+        world: dict, client_for, people: People, audit_log: PlatformAuditLog, role: Role) -> None:  # type: ignore[no-untyped-def,type-arg]
+    owner: Person = world["owner"]  # type: ignore[assignment]
+    stack_id = world["stack"].stack_id  # type: ignore[attr-defined]
+    person = await people.member(owner, role)
+    client = await client_for(person)
+    csrf = csrf_of((await client.get("/o/acme/")).text)
+    refused = await client.post(f"/api/v1/orgs/acme/stacks/{stack_id}/agents/payments-bot/kill",
+                                json={"reason": "I want to"}, headers={"x-csrf-token": csrf})
+    assert refused.status_code == 403 and "fleet:agent:kill" in refused.json()["detail"]
+    entries = [e for e in await audit_log.entries(owner.org.org_id) if e.action == "fleet:agent:kill"]
+    assert len(entries) == 1 and entries[0].actor.label == person.email and "refused" in entries[0].details
+    decide = await client.post(f"/api/v1/orgs/acme/approvals/{world['items']['0000aaa1'].approval_id}/decision",  # type: ignore[index]
+                               json={"verdict": "approve", "reason": "x"}, headers={"x-csrf-token": csrf})
+    assert decide.status_code == 403
+
+
+async def test_operator_kills_with_reason_and_confirmation(world: dict, client_for, people: People,  # type: ignore[no-untyped-def,type-arg]
+                                                           approvals: Approvals) -> None:
+    owner: Person = world["owner"]  # type: ignore[assignment]
+    stack_id = world["stack"].stack_id  # type: ignore[attr-defined]
+    operator = await people.member(owner, Role.OPERATOR)
+    client = await client_for(operator)
+    action = f"/o/acme/emergency/{stack_id}/payments-bot"
+    confirm = await _form_post(client, "/o/acme/approvals", action, {"kind": "kill", "reason": "runaway"})
+    assert confirm.status_code == 200 and "Kill agent payments-bot" in confirm.text
+    assert await approvals.commands.list(owner.org.org_id) == []  # nothing issued before confirming
+    done = await client.post(action, data={"kind": "kill", "reason": "runaway", "confirm": "yes",
+                                           "csrf_token": csrf_of(confirm.text)})
+    assert done.status_code == 303
+    [command] = await approvals.commands.list(owner.org.org_id)
+    assert (command.agent_id, command.command_type, command.state, command.reason) == (
+        "payments-bot", "kill", "issued", "runaway")
+    shown = await client.get(done.headers["location"])
+    assert shown.status_code == 200 and "issued" in shown.text
+
+
+async def test_another_org_gets_404_for_real_ids(world: dict, client_for, people: People,  # type: ignore[no-untyped-def,type-arg]
+                                                 approvals: Approvals) -> None:
+    owner: Person = world["owner"]  # type: ignore[assignment]
+    stack_id = world["stack"].stack_id  # type: ignore[attr-defined]
+    command = await approvals.commands.issue(owner.org.org_id, stack_id, "payments-bot",
+                                             (await people.principal(owner)).actor, "test", "isolate", permitted=True)
+    other = await people.org("globex")
+    client = await client_for(other)
+    approval_id = world["items"]["0000aaa1"].approval_id  # type: ignore[index]
+    for path in (f"/o/globex/approvals/{approval_id}", f"/api/v1/orgs/globex/approvals/{approval_id}",
+                 f"/o/globex/emergency/commands/{command.command_id}",
+                 f"/api/v1/orgs/globex/emergency-commands/{command.command_id}",
+                 f"/o/acme/approvals/{approval_id}", f"/api/v1/orgs/acme/approvals"):
+        assert (await client.get(path)).status_code == 404, path
+    assert (await client.get("/api/v1/orgs/globex/approvals")).json() == []

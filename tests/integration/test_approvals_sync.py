@@ -1,0 +1,119 @@
+"""Approvals over the real sync channel: IngestService (gRPC, TLS 1.3) answering
+PollDecisions / PollEmergencyCommands from the approvals service on real PostgreSQL, and the
+reference daemon simulator applying what it is handed. A Cloud decision reaches the daemon,
+is acknowledged, and the daemon's next DPR records it; a kill is acknowledged and every later
+call of that agent is denied with KILL_SWITCH_ACTIVE."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from faramesh_cloud.approvals.domain import Verdict
+from faramesh_cloud.approvals.service import Approvals, ApprovalsConfig
+from faramesh_cloud.config import Settings
+from faramesh_cloud.ingest.service import IngestService
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.simulator.daemon import DaemonOptions
+from faramesh_cloud.simulator.fleet import Connection, Fleet, StackSpec
+from faramesh_cloud.simulator.sync import SyncOptions
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.stacks.store import StackStore
+from tests.fixtures.ingest import MakeTenant, TlsPair
+from tests.simulator_support import FAST, eventually, wal_records
+
+pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
+
+OPERATOR = Actor(ActorType.USER, "33333333-3333-3333-3333-333333333333", "ops@example.com")
+
+
+@pytest.fixture
+async def approvals(database: Database, postgres_log: PostgresLog) -> AsyncIterator[Approvals]:
+    service = Approvals(database, postgres_log, ApprovalsConfig(sweep_interval_s=0.2))
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+async def ingest_with_approvals(database: Database, postgres_log: PostgresLog, stack_store: StackStore,
+                                sync_tls: TlsPair, approvals: Approvals, tmp_path: Path) -> AsyncIterator[IngestService]:
+    settings = Settings(data_dir=tmp_path / "cloud", sync_host="127.0.0.1", sync_port=0,
+                        tls_cert=sync_tls.cert, tls_key=sync_tls.key)
+    service = IngestService(settings, postgres_log, database, stack_store, FAST, control=approvals.control)
+    await service.start()
+    yield service
+    await service.stop()
+
+
+def _records(stack_dir: Path) -> list[dict[str, object]]:
+    return [json.loads(raw) for raw in wal_records(stack_dir)]
+
+
+async def test_decision_and_kill_reach_the_daemon_and_show_in_its_records(
+        ingest_with_approvals: IngestService, approvals: Approvals, tenant: MakeTenant, sync_tls: TlsPair,
+        tmp_path: Path) -> None:
+    t = await tenant()
+    org, stack_id = t.org.org_id, t.stack.stack_id
+    fleet = Fleet([StackSpec("a", t.key)], tmp_path / "sim",
+                  Connection(f"127.0.0.1:{ingest_with_approvals.port}", sync_tls.cert_pem),
+                  DaemonOptions(agents=3, rate_per_s=40.0, tick_s=0.02, seed=7),
+                  SyncOptions(backoff_initial_s=0.05, backoff_max_s=0.3))
+    stop = asyncio.Event()
+    run = asyncio.create_task(fleet.run(stop, drain_timeout_s=10))
+    try:
+        async def some_pending() -> bool:
+            return bool(await approvals.queries.pending(org))
+        await eventually(some_pending, "a pending approval pushed by the daemon", within_s=60)
+        item = (await approvals.queries.pending(org))[0]
+        decision = await approvals.decisions.decide(org, item.approval_id, OPERATOR, Verdict.APPROVE,
+                                                    "customer verified by phone")
+
+        async def acknowledged() -> bool:
+            found = await approvals.queries.delivery(org, decision.decision_id)
+            return found is not None and found[1] is not None
+        await eventually(acknowledged, "the daemon acknowledged the decision", within_s=60)
+        _, _, outcome, record_id = await approvals.queries.delivery(org, decision.decision_id)  # type: ignore[misc]
+        assert outcome == "accepted" and record_id
+
+        # The daemon's next DPR for that call is the resumed PERMIT carrying the envelope.
+        resumed = [r for r in _records(tmp_path / "sim" / "a") if r["record_id"] == record_id]
+        assert len(resumed) == 1
+        assert resumed[0]["effect"] == "PERMIT" and resumed[0]["reason_code"] == "APPROVAL_GRANTED"
+        envelope = json.loads(str(resumed[0]["approval_envelope"]))
+        assert envelope["token"] == item.defer_token and envelope["approved"] is True
+        assert envelope["reason"] == "customer verified by phone"
+
+        # The daemon pushed the resolution back: Cloud shows it approved, not pending.
+        async def resolved() -> bool:
+            got = await approvals.queries.get(org, item.approval_id)
+            return got.state == "approved" and got.resolution_reason == "customer verified by phone"
+        await eventually(resolved, "the approval resolved in Cloud", within_s=30)
+
+        # Kill an agent: delivered, applied, acknowledged; its later calls are denied.
+        agent = item.agent_id
+        command = await approvals.commands.issue(org, stack_id, agent, OPERATOR, "runaway refunds", "kill",
+                                                 permitted=True)
+
+        async def command_done() -> bool:
+            return (await approvals.commands.get(org, command.command_id)).state == "acknowledged"
+        await eventually(command_done, "the daemon acknowledged the kill", within_s=60)
+        done = await approvals.commands.get(org, command.command_id)
+        assert done.outcome == "applied" and done.dpr_record_id and done.delivered_at is not None
+        daemon = fleet.daemons[0]
+        written = daemon.records_written
+        await eventually(lambda: daemon.records_written > written + 30, "more calls after the kill", within_s=60)
+    finally:
+        stop.set()
+        await run
+    assert fleet.errors == []
+    records = _records(tmp_path / "sim" / "a")
+    index = next(i for i, r in enumerate(records) if r["record_id"] == done.dpr_record_id)
+    assert records[index]["reason_code"] == "KILL_SWITCH_ACTIVE"
+    later = [r for r in records[index + 1:] if r["agent_id"] == agent]
+    assert later and all(r["effect"] == "DENY" and r["reason_code"] == "KILL_SWITCH_ACTIVE" for r in later)
