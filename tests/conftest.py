@@ -39,3 +39,11 @@ def vectors_dir() -> Path:
     if not VECTORS.is_dir():
         pytest.fail(f"interop vectors not found at {VECTORS}; the shared/ folder must sit beside the repo")
     return VECTORS
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last. Playwright's sync API keeps an asyncio loop running in the
+    main thread for as long as the session's browser lives, and no async test can run
+    after that, so every test that uses the browser is moved behind all the others."""
+    items.sort(key=lambda item: "chromium" in getattr(item, "fixturenames", ()))
