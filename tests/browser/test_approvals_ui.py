@@ -1,0 +1,141 @@
+"""Approvals in a browser: a pending approval pushed by a daemon (on the real log, through
+the approvals consumer) appears in the queue; the approver opens it, approves with a reason,
+and it leaves the queue and shows in the history."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import uvicorn
+from playwright.sync_api import expect
+from psycopg import sql
+
+from faramesh_cloud.approvals.service import Approvals, ApprovalsConfig
+from faramesh_cloud.gateway.app import create_app
+from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
+from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
+from faramesh_cloud.identity.config import IdentityConfig
+from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.signing.keys import load_or_create_signing_key
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.embedded import EmbeddedPostgres
+from faramesh_cloud.stacks.store import StackStore
+from tests.approvals_support import pending_event, push_events
+from tests.fixtures.browser import LiveGateway, NewPage, screenshot
+from tests.fixtures.gateway import static_status
+from tests.fixtures.identity import PASSWORD
+
+
+class LiveApprovalsGateway(LiveGateway):
+    """The live gateway with the approvals service running beside it on the same database."""
+
+    log: PostgresLog | None = None
+    approvals: Approvals | None = None
+
+    async def _serve(self) -> None:
+        self._stop = asyncio.Event()
+        async with Database(self._db_url, max_size=6) as db:
+            self.identity = Identity(db, PlatformAuditLog(db),
+                                     IdentityConfig(password_time_cost=1, password_memory_kib=1024))
+            self.stacks = StackStore(db)
+            self.log = PostgresLog(db)
+            await self.log.start()
+            self.approvals = Approvals(db, self.log, ApprovalsConfig(group="approvals-browser"))
+            await self.approvals.start()
+            deps = WebDeps(identity=self.identity, stacks=self.stacks,
+                           signing_key=load_or_create_signing_key(self._data_dir),
+                           config=WebConfig(secret_key=uuid.uuid4().hex))
+            app = create_app(static_status, web=deps)
+            mount_approvals(app, self.approvals.api)
+            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                   lifespan="off"))
+            task = asyncio.create_task(server.serve())
+            try:
+                while not server.started:
+                    if task.done():
+                        task.result()
+                    await asyncio.sleep(0.02)
+                self._ready.set()
+                await self._stop.wait()
+                server.should_exit = True
+                await task
+            finally:
+                await self.approvals.stop()
+                await self.log.close()
+
+
+@pytest.fixture(scope="module")
+def live(embedded_postgres: EmbeddedPostgres, pg_template: str,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApprovalsGateway]:
+    name = f"b_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(embedded_postgres.url("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+            sql.Identifier(name), sql.Identifier(pg_template)))
+    gateway = LiveApprovalsGateway(embedded_postgres.url(name), tmp_path_factory.mktemp("live-approvals"))
+    gateway.start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+        with psycopg.connect(embedded_postgres.url("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_a_pending_approval_is_approved_with_a_reason_and_leaves_the_queue(
+        live: LiveApprovalsGateway, new_page: NewPage, tmp_path: Path) -> None:
+    async def seed() -> str:
+        assert live.identity is not None and live.stacks is not None and live.log is not None
+        _, org = await live.identity.users.create_first_owner(
+            email="ada@example.test", name="Ada", password=PASSWORD, org_slug="acme", org_name="Acme Payments")
+        stack, _ = await live.stacks.register_stack(org.org_id, "payments-prod", "prod")
+        await push_events(live.log, org.org_id, stack.stack_id, [
+            pending_event("c0ffee01", args=b'{"amount":120,"memo":"<img src=x onerror=alert(1)>"}'),
+            pending_event("c0ffee02", "support-triage", tool="zendesk/close")])
+        return org.org_id
+
+    org_id = live.run(seed)
+
+    async def projected() -> int:
+        assert live.approvals is not None
+        for _ in range(600):
+            found = await live.approvals.queries.pending(org_id)
+            if len(found) == 2:
+                return len(found)
+            await asyncio.sleep(0.05)
+        return 0
+
+    assert live.run(projected) == 2
+    page = new_page()
+    page.goto(live.base + "/login")
+    page.get_by_label("Email").fill("ada@example.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page).to_have_url(live.base + "/o/acme/")
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Approvals").click()
+    queue = page.locator("#approval-queue tbody tr")
+    expect(queue).to_have_count(2)
+    expect(page.locator("tr[data-token=c0ffee01] .age-green")).to_be_visible()
+    screenshot(page, "approvals-queue")
+
+    page.locator("tr[data-token=c0ffee01]").get_by_role("link", name="Review").click()
+    expect(page.locator("#approval-args")).to_contain_text("<img src=x onerror=alert(1)>")  # shown as text
+    page.get_by_label("Reason (required, recorded and sent to the daemon)").fill("customer verified by phone")
+    screenshot(page, "approval-detail")
+    page.get_by_role("button", name="Approve", exact=True).click()
+
+    expect(page).to_have_url(re.compile(re.escape(live.base) + r"/o/acme/approvals\?flash="))
+    expect(page.get_by_role("status")).to_contain_text("Approved")
+    expect(page.locator("tr[data-token=c0ffee01]")).to_have_count(0)
+    expect(page.locator("tr[data-token=c0ffee02]")).to_have_count(1)
+
+    page.get_by_role("link", name="History").click()
+    expect(page.locator("#approval-history")).to_contain_text("customer verified by phone")
+    expect(page.locator("#approval-history")).to_contain_text("ada@example.test")
