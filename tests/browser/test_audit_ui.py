@@ -1,0 +1,205 @@
+"""The DPR explorer in a browser: search with filters and pages, explain + server-side
+Verify, the session explorer, chain integrity, and the live stream (a record indexed while
+the page is open appears without a reload). The gateway runs on uvicorn with the real audit
+index (PostgreSQL log + chDB) consuming in the background."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import uvicorn
+from playwright.sync_api import expect
+from psycopg import sql
+
+from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.audit_index.service import AuditIndex
+from faramesh_cloud.gateway.app import create_app
+from faramesh_cloud.gateway.web.audit_common import AUDIT_SECTION
+from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
+from faramesh_cloud.identity.config import IdentityConfig
+from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.olap.chdb import ChdbOlap
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.runtime.audit_reader import IndexAuditReader
+from faramesh_cloud.signing.keys import load_or_create_signing_key
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.embedded import EmbeddedPostgres
+from faramesh_cloud.stacks.store import StackStore
+from tests.fixtures.browser import LiveGateway, NewPage, screenshot
+from tests.fixtures.gateway import static_status
+from tests.fixtures.identity import PASSWORD
+from tests.integration.audit_explorer_support import XSS
+from tests.integration.audit_support import BASE_NS, fast_config, fleet, publish, records
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.chdb]
+OWNER = "ada@example.test"
+
+
+class AuditGateway(LiveGateway):
+    """``LiveGateway`` plus the audit index consuming ``dpr.records.v1`` in the same loop."""
+
+    def __init__(self, url: str, data_dir: Path, chdb_dir: Path, olap_database: str) -> None:
+        super().__init__(url, data_dir)
+        self._chdb_dir = chdb_dir
+        self.olap_database = olap_database
+        self.log: PostgresLog | None = None
+
+    async def _serve(self) -> None:
+        import asyncio
+
+        self._stop = asyncio.Event()
+        olap = ChdbOlap(self._chdb_dir)
+        async with Database(self._db_url, max_size=6) as db:
+            self.identity = Identity(db, PlatformAuditLog(db),
+                                     IdentityConfig(password_time_cost=1, password_memory_kib=1024))
+            self.stacks = StackStore(db)
+            self.log = PostgresLog(db)
+            await self.log.start()
+            index = AuditIndex(db, self.log, olap, fast_config(self.olap_database))
+            await index.start()
+            deps = WebDeps(identity=self.identity, stacks=self.stacks,
+                           signing_key=load_or_create_signing_key(self._data_dir),
+                           config=WebConfig(secret_key=uuid.uuid4().hex),
+                           audit=IndexAuditReader(olap, db, AuditTables(self.olap_database)),
+                           sections=(AUDIT_SECTION,))
+            server = uvicorn.Server(uvicorn.Config(create_app(static_status, web=deps), host="127.0.0.1",
+                                                   port=self.port, log_level="warning", lifespan="off"))
+            task = asyncio.create_task(server.serve())
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.02)
+            self._ready.set()
+            await self._stop.wait()
+            server.should_exit = True
+            await task
+            await index.stop()
+            await self.log.close()
+        olap.close()
+
+
+@pytest.fixture(scope="module")
+def audit_gateway(embedded_postgres: EmbeddedPostgres, pg_template: str, chdb_data_dir: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuditGateway]:
+    name = f"b_{uuid.uuid4().hex[:16]}"
+    olap_database = f"browser_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(embedded_postgres.url("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+            sql.Identifier(name), sql.Identifier(pg_template)))
+    live = AuditGateway(embedded_postgres.url(name), tmp_path_factory.mktemp("audit-gateway"), chdb_data_dir,
+                        olap_database)
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+        with psycopg.connect(embedded_postgres.url("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+def fleet_records(audit_gateway: AuditGateway) -> dict[str, Any]:
+    """Org acme with a stack; 40 records of three agents (session 'checkout-42') and one whose
+    args hold markup, indexed before the tests look."""
+    writers = fleet("payments", 3, ["checkout-42"], seed=5)
+    pushed = records(writers, 40)
+    xss = writers[1].next(BASE_NS + 10**12, selector_snapshot={"query": XSS}, tool_id="web/search",
+                          session_id="checkout-42")
+
+    async def seed() -> dict[str, Any]:
+        assert audit_gateway.identity is not None and audit_gateway.stacks is not None
+        assert audit_gateway.log is not None
+        _, org = await audit_gateway.identity.users.create_first_owner(
+            email=OWNER, name="Ada Auditor", password=PASSWORD, org_slug="acme", org_name="Acme Payments")
+        stack, _ = await audit_gateway.stacks.register_stack(org.org_id, "payments-prod", "production")
+        await publish(audit_gateway.log, org.org_id, stack.stack_id, [*pushed, xss])
+        return {"org": org, "stack": stack, "writers": writers, "records": [*pushed, xss], "xss": xss}
+
+    return audit_gateway.run(seed)
+
+
+def sign_in(page: Any, base: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(OWNER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("link", name="Audit", exact=True)).to_be_visible()
+
+
+def test_search_filters_pages_and_counts(audit_gateway: AuditGateway, fleet_records: dict[str, Any],
+                                         new_page: NewPage) -> None:
+    page = new_page()
+    sign_in(page, audit_gateway.base)
+    page.get_by_role("link", name="Audit", exact=True).click()
+    total = len(fleet_records["records"])
+    expect(page.locator("#counts")).to_contain_text(f"{total} matching")  # indexed in the background
+    page.get_by_label("Effect").select_option("DENY")
+    page.get_by_role("button", name="Search", exact=True).click()
+    denies = [r for r in fleet_records["records"] if r["effect"] == "DENY"]
+    expect(page.locator("#counts")).to_contain_text(f"{len(denies)} matching")
+    expect(page.locator("#records tbody tr")).to_have_count(min(len(denies), 50))
+    page.goto(f"{audit_gateway.base}/o/acme/audit?limit=25")
+    expect(page.locator("#records tbody tr")).to_have_count(25)
+    screenshot(page, "audit-search")
+    page.locator("#next-page").click()
+    expect(page.locator("#records tbody tr")).to_have_count(total - 25)
+
+
+def test_explain_and_verify_on_the_server(audit_gateway: AuditGateway, fleet_records: dict[str, Any],
+                                          new_page: NewPage) -> None:
+    page = new_page()
+    sign_in(page, audit_gateway.base)
+    xss = fleet_records["xss"]
+    page.goto(f"{audit_gateway.base}/o/acme/audit?tool=web%2Fsearch")
+    page.locator("#records tbody tr a").first.click()
+    expect(page.get_by_role("heading", name=re.compile("Decision record"))).to_be_visible()
+    expect(page.locator("#group-args")).to_contain_text(XSS)  # shown as text, never run
+    page.get_by_role("button", name="Verify", exact=True).click()
+    results = page.locator("#verify-results")
+    expect(results.locator('tr[data-check="hash"]')).to_contain_text("pass")
+    expect(results.locator('tr[data-check="link"]')).to_contain_text("pass")
+    expect(page.locator("#prev-record")).to_have_text(
+        next(r["record_id"] for r in fleet_records["records"] if r["record_hash"] == xss["prev_record_hash"]))
+    screenshot(page, "audit-explain")
+
+
+def test_session_explorer_shows_every_agent(audit_gateway: AuditGateway, fleet_records: dict[str, Any],
+                                            new_page: NewPage) -> None:
+    page = new_page()
+    sign_in(page, audit_gateway.base)
+    page.goto(f"{audit_gateway.base}/o/acme/audit/sessions")
+    page.get_by_label("Session id").fill("checkout-42")
+    page.get_by_role("button", name="Show timeline").click()
+    in_session = [r for r in fleet_records["records"] if r["session_id"] == "checkout-42"]
+    expect(page.locator("#timeline tbody tr")).to_have_count(len(in_session))
+    expect(page.locator("#session-agents")).to_contain_text("3 agents")
+    screenshot(page, "audit-session")
+    page.goto(f"{audit_gateway.base}/o/acme/audit/integrity")
+    expect(page.locator(".chain-length")).to_contain_text(f"{len(fleet_records['records'])} records")
+    screenshot(page, "audit-integrity")
+
+
+def test_live_stream_appends_new_records(audit_gateway: AuditGateway, fleet_records: dict[str, Any],
+                                         new_page: NewPage) -> None:
+    page = new_page()
+    sign_in(page, audit_gateway.base)
+    page.goto(f"{audit_gateway.base}/o/acme/audit/live")
+    expect(page.locator("#live tbody tr[data-record]")).to_have_count(min(50, len(fleet_records["records"])))
+    fresh = fleet_records["writers"][2].next(BASE_NS + 2 * 10**12, tool_id="db/query")
+
+    async def push() -> None:
+        assert audit_gateway.log is not None
+        await publish(audit_gateway.log, fleet_records["org"].org_id, fleet_records["stack"].stack_id, [fresh],
+                      first_seq=1_000)
+
+    audit_gateway.run(push)
+    expect(page.locator(f'#live tbody tr[data-record="{fresh["record_id"]}"]')).to_be_visible()
+    expect(page.locator("#live tbody tr").first).to_contain_text("db/query")
+    screenshot(page, "audit-live")
