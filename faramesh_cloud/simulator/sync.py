@@ -31,7 +31,7 @@ import time
 from typing import Final, Protocol
 
 import grpc
-from faramesh_cloud_api.sync.v1 import deliveries_pb2, emergency_pb2
+from faramesh_cloud_api.sync.v1 import deliveries_pb2, emergency_pb2, push_pb2
 
 from faramesh_cloud.rpc.sync_client import SyncError
 from faramesh_cloud.simulator.buffer import SyncBuffer
@@ -216,7 +216,7 @@ class SyncLoop:
                 self.status.rejected += 1
                 log.warning("%s: Cloud rejected item %d (%s%s): %s; dropped from the buffer, Cloud keeps it "
                             "on its dead-letter topic", self._label, rejection.sequence,
-                            rejection.reason, f", field {rejection.field}" if rejection.field else "",
+                            _reason_name(rejection.reason), f", field {rejection.field}" if rejection.field else "",
                             rejection.message)
             self.status.pushes += 1
             self._contact()
@@ -292,3 +292,10 @@ class SyncLoop:
                     raise  # re-delivered next poll; the daemon answers it the same way
                 log.warning("%s: Cloud does not know emergency command %s: %s; not acknowledging it again",
                             self._label, command.command_id, exc.message)
+
+
+def _reason_name(reason: int) -> str:
+    try:
+        return push_pb2.RejectionReason.Name(reason).removeprefix("REJECTION_REASON_")  # type: ignore[arg-type]
+    except ValueError:
+        return f"reason {reason}"

@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from faramesh_cloud_api.sync.v1 import push_pb2
 
+from faramesh_cloud.events.topics import Origin
 from faramesh_cloud.ingest.limits import IngestLimits
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.simulator.daemon import DaemonOptions
@@ -209,3 +211,25 @@ async def test_unknown_buffer_ids_start_at_zero_and_a_new_buffer_is_a_new_sequen
     written = wal_records(tmp_path / "sim" / "s")
     assert set(view.dprs[acme.stack.stack_id]) == set(written)
     assert len(written) == 40
+
+
+async def test_a_rejected_item_is_logged_and_dropped_and_the_rest_still_flows(
+    cloud: Cloud, tenant: MakeTenant, postgres_log: PostgresLog, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    acme = await tenant()
+    fleet = fleet_for(cloud, [StackSpec("s", acme.key)], tmp_path / "sim", rate_per_s=0.0)
+    await fleet.open()
+    daemon = fleet.daemons[0]
+    [bad] = await daemon.buffer.enqueue([push_pb2.DprRecord(record_json=b"{not json")], enqueued_ns=1)
+    await daemon.write_decisions(20)
+    stop = asyncio.Event()
+    run = asyncio.create_task(fleet.run(stop, drain_timeout_s=30))
+    await eventually(lambda: daemon.buffer.queued == 0 and daemon.buffer.last_sequence > bad, "everything acked")
+    stop.set()
+    await run
+
+    assert fleet.syncs[0].status.rejected == 1
+    assert any(f"rejected item {bad}" in r.getMessage() and "MALFORMED" in r.getMessage() for r in caplog.records)
+    view = await read_log(postgres_log)
+    assert [Origin.from_headers(m.headers).sequence for m in view.dead_letters] == [bad]
+    assert view.dprs[acme.stack.stack_id] == wal_records(tmp_path / "sim" / "s")
