@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from faramesh_cloud_api.sync.v1 import approvals_pb2
 
 from faramesh_cloud.events.topics import H_KIND, SYNC_ITEMS, Origin, stack_key
-from faramesh_cloud.log.port import Log, LogRecord
+from faramesh_cloud.log.port import Log, LogRecord, Message
+from faramesh_cloud.sql.database import Database
 
 
 def pending_event(token: str, agent: str = "payments-bot", *, tool: str = "stripe/refund",
@@ -40,3 +41,26 @@ async def push_events(log: Log, org_id: str, stack_id: str, events: list[approva
         headers[H_KIND] = b"approval_event"
         records.append(LogRecord(stack_key(org_id, stack_id), event.SerializeToString(), headers))
     await log.append(SYNC_ITEMS, records)
+
+
+async def seed_ids(database: Database, org_id: str, stack_id: str, agent_id: str) -> dict[str, str]:
+    """One pending approval (through the real processor and sink) and one kill command of
+    ``org_id``, as path values for route-table walks: approval_id, command_id, kind."""
+    from faramesh_cloud.approvals.emergency import EmergencyCommands
+    from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
+    from faramesh_cloud.approvals.projection import ApprovalSink
+    from faramesh_cloud.approvals.queries import ApprovalQueries
+    from faramesh_cloud.platform_audit.events import Actor
+    from faramesh_cloud.platform_audit.store import PlatformAuditLog
+
+    headers = Origin(org_id, stack_id, "sync", 1, "buf-test", time.time_ns()).headers()
+    headers[H_KIND] = b"approval_event"
+    message = Message(SYNC_ITEMS, 0, 0, stack_key(org_id, stack_id),
+                      pending_event("5eed0001", agent_id).SerializeToString(), headers, int(time.time() * 1000))
+    fact = ApprovalProcessor().process(message)
+    assert isinstance(fact, ApprovalFact)
+    await ApprovalSink(database).write([fact])
+    [approval] = await ApprovalQueries(database).pending(org_id)
+    command = await EmergencyCommands(database, PlatformAuditLog(database)).issue(
+        org_id, stack_id, agent_id, Actor.system("test"), "seeded", "kill", permitted=True)
+    return {"approval_id": approval.approval_id, "command_id": command.command_id, "kind": "kill"}

@@ -11,10 +11,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from faramesh_cloud.gateway.web.approvals_ports import (
+    approval_in_org,
     approvals_port,
     as_identity_error,
     need,
     refusal_status,
+    stack_in_org,
     stacks_allowed,
 )
 from faramesh_cloud.gateway.web.auth import check_csrf, member
@@ -24,6 +26,16 @@ from faramesh_cloud.identity.permissions import Permission
 
 router = APIRouter(prefix="/api/v1/orgs/{org}", tags=["approvals"])
 READ, DECIDE = Permission.APPROVALS_REQUEST_READ, Permission.APPROVALS_REQUEST_DECIDE
+
+
+async def known_approval(approval_id: str, request: Request, principal: Principal = Depends(member)) -> Principal:
+    await approval_in_org(approval_id, request, principal)
+    return principal
+
+
+async def known_stack(stack_id: str, request: Request, principal: Principal = Depends(member)) -> Principal:
+    await stack_in_org(stack_id, request, principal)
+    return principal
 
 
 class DecisionIn(BaseModel):
@@ -102,7 +114,7 @@ async def one(approval_id: str, request: Request, principal: Principal = Depends
 
 @router.post("/approvals/{approval_id}/decision", dependencies=[Depends(check_csrf)], response_model=None)
 async def decide(approval_id: str, body: DecisionIn, request: Request,
-                 principal: Principal = Depends(member)) -> dict[str, Any] | JSONResponse:
+                 principal: Principal = Depends(known_approval)) -> dict[str, Any] | JSONResponse:
     """Approve or deny with a mandatory reason; 409 when someone (another approver, the daemon,
     the deadline) resolved it first."""
     need(principal, DECIDE)
@@ -148,7 +160,7 @@ async def issue(request: Request, principal: Principal, stack_id: str, agent_id:
 @router.post("/stacks/{stack_id}/agents/{agent_id}/{kind}", dependencies=[Depends(check_csrf)],
              status_code=201, response_model=None)
 async def emergency(stack_id: str, agent_id: str, kind: Literal["kill", "isolate"], body: CommandIn,
-                    request: Request, principal: Principal = Depends(member)) -> dict[str, Any] | JSONResponse:
+                    request: Request, principal: Principal = Depends(known_stack)) -> dict[str, Any] | JSONResponse:
     """Queue an emergency command (kill: terminate the agent's sessions; isolate: shadow mode)
     for the stack's daemon to pick up on its next poll. Owner, Admin, Operator only; every
     attempt, refused or not, is in the platform audit log."""

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 
 from faramesh_cloud.gateway.web.deps import NavSection, WebDeps, web
 from faramesh_cloud.identity.domain import Forbidden, IdentityError, NotFound, Principal
-from faramesh_cloud.identity.permissions import Permission
+from faramesh_cloud.identity.permissions import Permission, is_stack_scoped
 from faramesh_cloud.platform_audit.events import Actor
 
 APPROVALS_SECTION = NavSection("approvals", "Approvals", "/approvals", (Permission.APPROVALS_REQUEST_READ,))
@@ -89,3 +89,21 @@ def refusal_status(exc: ValueError) -> int:
 
 def as_identity_error(exc: LookupError) -> IdentityError:
     return NotFound(str(exc.args[0]) if exc.args else "not found in this organisation")
+
+
+async def approval_in_org(approval_id: str, request: Request, principal: Principal) -> None:
+    """404 before anything else (form or body validation) for an approval this member cannot see."""
+    need(principal, Permission.APPROVALS_REQUEST_READ)
+    try:
+        await approvals_port(request).get(principal.org.org_id, approval_id,
+                                          await stacks_allowed(request, principal, Permission.APPROVALS_REQUEST_READ))
+    except LookupError as exc:
+        raise as_identity_error(exc) from None
+
+
+async def stack_in_org(stack_id: str, request: Request, principal: Principal) -> None:
+    """404 before anything else for a stack of another organisation (or one hidden from this member)."""
+    stacks = await web(request).stacks.list_stacks(principal.org.org_id)
+    visible = any(is_stack_scoped(p) for p in principal.access.permissions(stack_id))
+    if not visible or not any(s.stack_id == stack_id for s in stacks):
+        raise NotFound(f"no stack {stack_id!r} in this organisation")

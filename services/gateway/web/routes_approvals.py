@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from faramesh_cloud.gateway.api.approvals import issue
+from faramesh_cloud.gateway.api.approvals import issue, known_approval, known_stack
 from faramesh_cloud.gateway.web.approvals_ports import (
     approvals_port,
     as_identity_error,
@@ -115,8 +115,8 @@ async def detail(approval_id: str, request: Request, principal: Principal = Depe
 
 
 @router.post("/o/{org}/approvals/{approval_id}/decide", dependencies=[Depends(check_csrf)])
-async def decide(approval_id: str, request: Request, verdict: str = Form(...), reason: str = Form(""),
-                 principal: Principal = Depends(member)) -> Response:
+async def decide(approval_id: str, request: Request, verdict: str = Form(""), reason: str = Form(""),
+                 principal: Principal = Depends(known_approval)) -> Response:
     need(principal, DECIDE)
     if verdict not in ("approve", "deny"):
         return await _detail(request, principal, approval_id, refused="choose Approve or Deny", status_code=400)
@@ -153,8 +153,8 @@ async def bulk(request: Request, principal: Principal = Depends(member)) -> Resp
 
 
 @router.post("/o/{org}/emergency/{stack_id}/{agent_id}", dependencies=[Depends(check_csrf)])
-async def emergency(stack_id: str, agent_id: str, request: Request, kind: str = Form(...), reason: str = Form(""),
-                    confirm: str = Form(""), principal: Principal = Depends(member)) -> Response:
+async def emergency(stack_id: str, agent_id: str, request: Request, kind: str = Form(""), reason: str = Form(""),
+                    confirm: str = Form(""), principal: Principal = Depends(known_stack)) -> Response:
     """First post: the confirmation page. Confirmed post: the command is queued (or refused,
     and the refusal logged)."""
     names = await _stack_names(request, principal)
