@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from faramesh_cloud.cli.verify_bundle import verify_bundle
 from faramesh_cloud.gateway.app import create_app
-from faramesh_cloud.identity.permissions import Role
+from faramesh_cloud.identity.permissions import Role, StackRole
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.port import Olap
@@ -122,6 +122,12 @@ async def test_search_explain_verify_session_integrity_stream_export(
         assert {e["record_id"] for e in events[:-1]} == {p["record_id"] for p in deny}
         assert "cursor" in events[-1]
 
+        # The REST twin is documented.
+        documented = (await web.get("/api/v1/openapi.json")).json()["paths"]
+        for path in ("/records", "/records/{record_id}", "/records/{record_id}/verify", "/counts", "/export",
+                     "/sessions/{session_id}", "/integrity", "/integrity/{stack_id}", "/stream"):
+            assert f"/api/v1/orgs/{{org}}/audit{path}" in documented, path
+
         # Pages render, the hostile args as text.
         html = (await web.get(f"/o/{acme.org.slug}/audit/records/{pushed.xss['record_id']}")).text
         assert XSS not in html and "&lt;script&gt;alert(" in html
@@ -155,7 +161,7 @@ async def test_search_explain_verify_session_integrity_stream_export(
 
 async def test_viewer_has_no_audit_and_another_org_gets_404(
         client, people: People, stacks: StackStore, database: Database, postgres_log: PostgresLog,  # type: ignore[no-untyped-def]
-        chdb: Olap, olap_database: str, explorer_app: FastAPI) -> None:  # noqa: F811
+        chdb: Olap, olap_database: str, explorer_app: FastAPI, identity: Identity) -> None:  # noqa: F811
     from tests.integration.test_tenant_isolation import id_bearing_routes
 
     acme = await people.org("acme")
@@ -199,3 +205,15 @@ async def test_viewer_has_no_audit_and_another_org_gets_404(
         assert not viewer_ok, viewer_ok
         home = (await weak.get(f"/o/{acme.org.slug}/")).text
         assert f'href="/o/{acme.org.slug}/audit"' not in home
+
+    # An operator whose role on this stack is overridden to none sees none of its records.
+    fenced = await people.member(acme, Role.OPERATOR)
+    await identity.members.set_stack_role(acme.org.org_id, fenced.user.user_id, stack.stack_id, StackRole.NONE,
+                                          await people.principal(acme))
+    async with client() as c:
+        await sign_in(c, fenced.email, PASSWORD)
+        base = f"/api/v1/orgs/{acme.org.slug}/audit"
+        assert (await c.get(f"{base}/records")).json()["records"] == []
+        assert (await c.get(f"{base}/records/{values['record_id']}")).status_code == 404
+        assert (await c.get(f"{base}/records", params={"stack": stack.stack_id})).status_code == 404
+        assert (await c.get(f"/o/{acme.org.slug}/audit/sessions/shared")).status_code == 404

@@ -21,7 +21,7 @@ from faramesh_cloud.identity.permissions import Permission
 AUDIT_SECTION: Final = NavSection("audit", "Audit", "/audit", (Permission.AUDIT_RECORD_READ,))
 TABS: Final = (("search", "Search", "/audit"), ("live", "Live stream", "/audit/live"),
                ("session", "Sessions", "/audit/sessions"), ("integrity", "Chain integrity", "/audit/integrity"))
-EFFECTS: Final = ("PERMIT", "DENY", "DEFER", "SHADOW")
+EFFECTS: Final = ("PERMIT", "DENY", "DEFER", "MODIFY", "SHADOW_PERMIT", "SHADOW_DENY")
 # (query parameter, filter key of the reader)
 FILTER_PARAMS: Final = (("stack", "stack_id"), ("agent", "agent_id"), ("session", "session_id"),
                         ("effect", "effect"), ("action_type", "action_type"), ("tool", "tool_id"),

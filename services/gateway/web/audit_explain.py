@@ -10,9 +10,10 @@ from typing import Any, Final
 
 from fastapi import Request
 
-from faramesh_cloud.gateway.web.audit_common import check_stack, reader, summary_json
+from faramesh_cloud.gateway.web.audit_common import reader, summary_json
 from faramesh_cloud.gateway.web.dpr_verify import Check, verify_record
 from faramesh_cloud.identity.domain import NotFound, Principal
+from faramesh_cloud.identity.permissions import Permission
 
 GROUPS: Final = (
     ("identity", "Identity at call time", ("agent_id", "principal_id_hash", "intercept_adapter",
@@ -56,10 +57,11 @@ def grouped(record: dict[str, Any]) -> list[dict[str, Any]]:
 async def explain(request: Request, principal: Principal, record_id: str, *, verify: bool = False) -> dict[str, Any]:
     audit = reader(request)
     org_id = principal.org.org_id
-    copies = list(await audit.get_record(org_id, record_id))
+    # A per-stack role override can hide a stack: its copies are not shown, as if absent.
+    copies = [c for c in await audit.get_record(org_id, record_id)
+              if principal.access.allows(Permission.AUDIT_RECORD_READ, c.summary.stack_id)]
     if not copies:
         raise NotFound(NOT_FOUND)
-    check_stack(principal, copies[0].summary.stack_id)
     views = []
     for detail in copies:
         s = detail.summary

@@ -3,6 +3,9 @@ and every finding, each linked to the offending record."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -17,7 +20,11 @@ router = APIRouter(include_in_schema=False)
 ARCHIVE_STATUS = "not archived: every record is in the live index"
 
 
-async def integrity_view(request: Request, principal: Principal, stack_id: str | None) -> list[object]:
+def verified_at(stacks: list[Any]) -> dict[str, datetime]:
+    return {s.stack_id: datetime.fromtimestamp(s.last_verified_ns / 1e9, UTC) for s in stacks if s.last_verified_ns}
+
+
+async def integrity_view(request: Request, principal: Principal, stack_id: str | None) -> list[Any]:
     if stack_id is not None:
         known = {s.stack_id for s in await web(request).stacks.list_stacks(principal.org.org_id)}
         if stack_id not in known:
@@ -31,7 +38,8 @@ async def integrity_view(request: Request, principal: Principal, stack_id: str |
 async def integrity(request: Request, principal: Principal = Depends(require(Permission.AUDIT_CHAIN_READ))) -> Response:
     stacks = await integrity_view(request, principal, None)
     return await audit_page(request, "audit/integrity.html", principal, "integrity",
-                            {"chains": stacks, "archive_status": ARCHIVE_STATUS, "one_stack": None})
+                            {"chains": stacks, "archive_status": ARCHIVE_STATUS, "one_stack": None,
+                             "verified_at": verified_at(stacks)})
 
 
 @router.get("/o/{org}/audit/integrity/{stack_id}", response_class=HTMLResponse)
@@ -39,4 +47,5 @@ async def stack_integrity(request: Request, stack_id: str,
                           principal: Principal = Depends(require(Permission.AUDIT_CHAIN_READ))) -> Response:
     stacks = await integrity_view(request, principal, stack_id)
     return await audit_page(request, "audit/integrity.html", principal, "integrity",
-                            {"chains": stacks, "archive_status": ARCHIVE_STATUS, "one_stack": stack_id})
+                            {"chains": stacks, "archive_status": ARCHIVE_STATUS, "one_stack": stack_id,
+                             "verified_at": verified_at(stacks)})
