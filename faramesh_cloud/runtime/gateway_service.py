@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING
 from faramesh_cloud.gateway.app import Status, create_app
 from faramesh_cloud.runtime import approvals_wiring
 from faramesh_cloud.runtime.daemon_feeds import MOUNT, DaemonHttpFeeds
+from faramesh_cloud.runtime.fleet_wiring import fleet_ports
+from faramesh_cloud.runtime.fleet_wiring import mount as mount_fleet
 from faramesh_cloud.runtime.service import HttpServer, ServiceInfo
 from faramesh_cloud.runtime.web import Web
+from faramesh_cloud.stacks.store import StackStore
 
 if TYPE_CHECKING:
     from faramesh_cloud.runtime.services import RuntimeContext
@@ -23,6 +26,9 @@ class GatewayService:
         self._feeds = DaemonHttpFeeds(ctx.platform)
         self._web = Web(ctx.platform)
         app = create_app(self.status, web=self._web.deps)
+        mount_fleet(app, fleet_ports(ctx.platform.db, ctx.platform.olap, StackStore(ctx.platform.db),
+                                     cloud_url=f"https://{settings.sync_address}",
+                                     disconnect_after_s=settings.disconnect_after_s))
         approvals_wiring.mount(app, ctx.platform.db, ctx.platform.log)
         app.mount(MOUNT, self._feeds.app)  # /v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...
         self._server = HttpServer(app, settings.http_host, settings.http_port)

@@ -31,6 +31,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("ingest", "faramesh_cloud.ingest"),
     ("audit_index", "faramesh_cloud.audit_index"),
     ("approvals", "faramesh_cloud.approvals"),
+    ("fleet", "faramesh_cloud.fleet"),
 )
 
 

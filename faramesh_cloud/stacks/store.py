@@ -165,6 +165,22 @@ class StackStore:
             )
         return _stack(row)
 
+    async def set_environment(self, org_id: str, stack_id: str, environment: str) -> Stack:
+        """Change a registered stack's environment label (at most 100 characters)."""
+        if len(environment) > 100:
+            raise StackError("an environment label is at most 100 characters")
+        async with self._db.connection() as conn:
+            row = await (
+                await conn.execute(
+                    f"UPDATE stacks SET environment = %s WHERE org_id = %s AND stack_id = %s "
+                    f"AND deregistered_at IS NULL RETURNING {_STACK_COLUMNS}",
+                    (environment, _uuid(org_id, "organisation"), _uuid(stack_id, "stack")),
+                )
+            ).fetchone()
+        if row is None:
+            raise StackError(f"organisation {org_id} has no registered stack {stack_id}; check the stack id")
+        return _stack(row)
+
     async def touch(self, org_id: str, stack_id: str) -> None:
         """Record that the stack was just in contact (written at most every few seconds)."""
         now = self._clock()

@@ -18,9 +18,13 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
+from faramesh_cloud.fleet.processor import FleetProcessor
+from faramesh_cloud.fleet.sink import FleetSink
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
+from tests.fleet_items import T0, message, record, status
 from tests.fixtures.gateway import MakeClient, sign_in
 from tests.fixtures.identity import PASSWORD, People
 
@@ -31,6 +35,15 @@ PUBLIC_BY_DESIGN = {
     "/invitations/{token}": "the one-time token is itself the credential; it names no organisation's id",
     "/sso/{org}/callback": "the sign-in flow of that organisation: anyone may start it, the provider decides",
 }
+
+
+AGENT = "payments-bot"
+
+
+async def report_status(database: Database, org_id: str, stack_id: str) -> None:
+    """A's stack reports its status (agents, apply, providers) through the fleet projection."""
+    update = FleetProcessor().process(message(record(org_id, stack_id, 1, "stack_status", status(T0)), 0))
+    await FleetSink(database).write([update])  # type: ignore[list-item]
 
 
 def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
@@ -70,7 +83,7 @@ async def call(client: httpx.AsyncClient, method: str, path: str, csrf: str, sta
 
 async def test_every_id_bearing_url_of_another_org_is_not_found(
         gateway_app: FastAPI, client_factory: MakeClient, identity: Identity, people: People,
-        stacks: StackStore) -> None:
+        stacks: StackStore, database: Database) -> None:
     a = await people.org("acme")
     b = await people.org("beta")
     a_member = await people.member(a, Role.OPERATOR)
@@ -79,7 +92,8 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
     a_invitation, _ = await identity.invitations.create(a.org.org_id, "x@example.test", Role.VIEWER,
                                                         await people.principal(a))
     values = {"org": a.org.slug, "user_id": a_member.user.user_id, "key_id": a_key.key_id,
-              "invitation_id": a_invitation.invitation_id, "stack_id": a_stack.stack_id}
+              "invitation_id": a_invitation.invitation_id, "stack_id": a_stack.stack_id, "agent_id": AGENT}
+    await report_status(database, a.org.org_id, a_stack.stack_id)
 
     b_browser = client_factory()
     await sign_in(b_browser, b.email, PASSWORD)
@@ -110,7 +124,7 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
 
 async def test_the_same_urls_work_for_the_orgs_own_owner(
         gateway_app: FastAPI, client_factory: MakeClient, identity: Identity, people: People,
-        stacks: StackStore) -> None:
+        stacks: StackStore, database: Database) -> None:
     """The control: the walk above would notice a leak, because these GETs do answer A's owner."""
     a = await people.org("acme")
     a_member = await people.member(a, Role.OPERATOR)
@@ -119,7 +133,8 @@ async def test_the_same_urls_work_for_the_orgs_own_owner(
     a_invitation, _ = await identity.invitations.create(a.org.org_id, "x@example.test", Role.VIEWER,
                                                         await people.principal(a))
     values = {"org": a.org.slug, "user_id": a_member.user.user_id, "key_id": a_key.key_id,
-              "invitation_id": a_invitation.invitation_id, "stack_id": a_stack.stack_id}
+              "invitation_id": a_invitation.invitation_id, "stack_id": a_stack.stack_id, "agent_id": AGENT}
+    await report_status(database, a.org.org_id, a_stack.stack_id)
     owner = client_factory()
     await sign_in(owner, a.email, PASSWORD)
     answered = []

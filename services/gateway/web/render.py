@@ -26,6 +26,7 @@ HOME = NavSection("home", "Home", "/")
 SETTINGS_TABS: tuple[NavSection, ...] = (
     NavSection("organization", "Organization", "/settings/organization", (Permission.ORG_SETTINGS_READ,)),
     NavSection("members", "Members", "/settings/members", (Permission.ORG_MEMBER_READ,)),
+    NavSection("stacks", "Stacks", "/settings/stacks", (Permission.ORG_STACK_MANAGE,)),
     NavSection("api-keys", "API keys", "/settings/api-keys", (Permission.ORG_APIKEY_MANAGE,)),
     NavSection("audit-log", "Platform audit log", "/settings/audit-log", (Permission.ORG_AUDITLOG_READ,)),
 )

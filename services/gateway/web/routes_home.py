@@ -1,5 +1,7 @@
-"""Home: the organisation's entry page (fleet health for now; the attention panel, activity
-stream and budget burn arrive with the services that own that data)."""
+"""Home: is anything wrong right now, and what needs my attention? The attention panel
+(empty = healthy), the fleet health strip (each number links to the filtered fleet view),
+the activity stream (last 100 DPRs, refreshed live) and budget burn per stack. Without the
+fleet ports (a gateway run on its own), Home shows sync state from the stack registry."""
 
 from __future__ import annotations
 
@@ -8,8 +10,11 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from faramesh_cloud.gateway.web import home_panels
 from faramesh_cloud.gateway.web.auth import member
 from faramesh_cloud.gateway.web.deps import web
+from faramesh_cloud.gateway.web.fleet_ports import maybe_fleet, pending_approvals
+from faramesh_cloud.gateway.web.fleet_view import visible_stacks
 from faramesh_cloud.gateway.web.render import page
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
@@ -28,13 +33,25 @@ def sync_state(stack: Stack, now: datetime, disconnect_after_s: float) -> str:
 
 @router.get("/o/{org}/", response_class=HTMLResponse)
 async def home(request: Request, principal: Principal = Depends(member)) -> Response:
-    deps = web(request)
     can_fleet = principal.access.allows_anywhere(Permission.FLEET_HEALTH_READ)
-    stacks = [s for s in await deps.stacks.list_stacks(principal.org.org_id) if s.registered]
-    visible = set(principal.access.stacks_with(Permission.FLEET_HEALTH_READ, [s.stack_id for s in stacks]))
     wanted = request.query_params.get("stack")
+    ports = maybe_fleet(request)
+    if ports is not None and can_fleet:
+        org_id = principal.org.org_id
+        stacks = [s for s in await visible_stacks(request, principal) if not wanted or s.stack_id == wanted]
+        ids = {s.stack_id for s in stacks}
+        return await page(request, "home_fleet.html", principal, {
+            "can_fleet": True, "total": len(stacks), "strip": home_panels.strip(stacks),
+            "attention": await home_panels.attention_for(request, principal, stacks),
+            "activity": await home_panels.activity(ports, org_id, ids), "has_audit": ports.audit is not None,
+            "burn": await home_panels.burn(ports, org_id, ids), "highlight": home_panels.BURN_HIGHLIGHT,
+            "approvals_hooked": pending_approvals(request, ports) is not None,
+        }, section="home")
+    deps = web(request)
+    stacks_all = [s for s in await deps.stacks.list_stacks(principal.org.org_id) if s.registered]
+    visible = set(principal.access.stacks_with(Permission.FLEET_HEALTH_READ, [s.stack_id for s in stacks_all]))
     now = datetime.now(UTC)
-    shown = [(s, sync_state(s, now, deps.config.disconnect_after_s)) for s in stacks
+    shown = [(s, sync_state(s, now, deps.config.disconnect_after_s)) for s in stacks_all
              if s.stack_id in visible and (not wanted or s.stack_id == wanted)]
     states = [state for _, state in shown]
     health = {"total": len(shown), "connected": states.count("syncing"),

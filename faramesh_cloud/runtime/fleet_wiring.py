@@ -1,0 +1,46 @@
+"""Home, Fleet and Settings → Stacks composed for the gateway: the fleet projection's query
+API, the stack registry, and the audit index adapted to the gateway's ``FleetAudit`` port
+(activity stream, an agent's latest DPRs, open chain-integrity alerts)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import FastAPI
+
+from faramesh_cloud.audit_index.query import AuditQueries
+from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.audit_index.views import Alert, RecordSummary, SearchFilters
+from faramesh_cloud.fleet.query import FleetQuery
+from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
+from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.stacks.store import StackStore
+
+
+class IndexFleetAudit:
+    """The audit index's query API as the gateway's ``FleetAudit`` port."""
+
+    def __init__(self, olap: Olap, db: Database, tables: AuditTables | None = None) -> None:
+        self._queries = AuditQueries(olap, db, tables or AuditTables())
+
+    async def recent(self, org_id: str, limit: int = 100) -> list[RecordSummary]:
+        page = await self._queries.recent(org_id, limit)
+        return list(reversed(page.records))
+
+    async def agent_records(self, org_id: str, stack_id: str, agent_id: str, limit: int = 200) -> list[RecordSummary]:
+        page = await self._queries.search(org_id, SearchFilters(stack_id=stack_id, agent_id=agent_id), limit=limit)
+        return list(page.records)
+
+    async def alerts(self, org_id: str) -> Sequence[Alert]:
+        return await self._queries.alerts(org_id)
+
+
+def fleet_ports(db: Database, olap: Olap | None, stacks: StackStore, *, cloud_url: str,
+                disconnect_after_s: float) -> FleetPorts:
+    return FleetPorts(query=FleetQuery(db, stacks, disconnect_after_s), registry=stacks, cloud_url=cloud_url,
+                      audit=IndexFleetAudit(olap, db) if olap is not None else None)
+
+
+def mount(app: FastAPI, ports: FleetPorts) -> None:
+    mount_fleet(app, ports)

@@ -1,0 +1,100 @@
+"""``/api/v1/orgs/{org}/fleet/...``: the REST twins of Home and Fleet."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from faramesh_cloud.gateway.web import home_panels
+from faramesh_cloud.gateway.web.auth import require
+from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
+from faramesh_cloud.gateway.web.fleet_view import (
+    ListQuery,
+    apply_list_query,
+    load_stack,
+    visible_stacks,
+)
+from faramesh_cloud.identity.domain import Principal
+from faramesh_cloud.identity.permissions import Permission
+
+router = APIRouter(prefix="/api/v1/orgs/{org}/fleet", tags=["fleet"])
+HEALTH = require(Permission.FLEET_HEALTH_READ)
+
+
+def plain(value: Any, **extra: Any) -> dict[str, Any]:
+    body = dataclasses.asdict(value) if dataclasses.is_dataclass(value) and not isinstance(value, type) \
+        else dict(vars(value))
+    body.update(extra)
+    return body
+
+
+@router.get("/stacks")
+async def list_stacks(request: Request, principal: Principal = Depends(HEALTH)) -> list[dict[str, Any]]:
+    """Registered stacks with status, sync state and health; same filters and sort as the page
+    (environment, framework, health, sync, q, sort, dir)."""
+    views = apply_list_query(await visible_stacks(request, principal), ListQuery.parse(request.query_params))
+    return [plain(v) for v in views]
+
+
+@router.get("/stacks/{stack_id}")
+async def get_stack(stack_id: str, request: Request, principal: Principal = Depends(HEALTH)) -> dict[str, Any]:
+    return plain(await load_stack(request, principal, stack_id))
+
+
+@router.get("/stacks/{stack_id}/agents")
+async def list_agents(stack_id: str, request: Request, principal: Principal = Depends(HEALTH)) -> list[dict[str, Any]]:
+    await load_stack(request, principal, stack_id)
+    return [plain(a) for a in await fleet_ports(request).query.agents(principal.org.org_id, stack_id)]
+
+
+@router.get("/stacks/{stack_id}/agents/{agent_id}")
+async def get_agent(stack_id: str, agent_id: str, request: Request,
+                    principal: Principal = Depends(HEALTH)) -> dict[str, Any]:
+    """The agent's state, budgets and credentials, and its last 200 DPR summaries."""
+    await load_stack(request, principal, stack_id)
+    ports = fleet_ports(request)
+    agent = await ports.query.agent(principal.org.org_id, stack_id, agent_id)
+    records = (await ports.audit.agent_records(principal.org.org_id, stack_id, agent_id, 200)
+               if ports.audit is not None else [])
+    return {"stack_id": stack_id, "agent_id": agent_id, "state": plain(agent) if agent else None,
+            "records": [plain(r) for r in records]}
+
+
+@router.get("/stacks/{stack_id}/applies")
+async def apply_history(stack_id: str, request: Request, principal: Principal = Depends(HEALTH)) -> list[dict[str, Any]]:
+    await load_stack(request, principal, stack_id)
+    return [plain(h, rollback_command=h.rollback_command)
+            for h in await fleet_ports(request).query.apply_history(principal.org.org_id, stack_id)]
+
+
+@router.get("/stacks/{stack_id}/providers")
+async def providers(stack_id: str, request: Request, principal: Principal = Depends(HEALTH)) -> list[dict[str, Any]]:
+    await load_stack(request, principal, stack_id)
+    return [plain(p) for p in await fleet_ports(request).query.providers(principal.org.org_id, stack_id)]
+
+
+@router.get("/attention")
+async def attention(request: Request, principal: Principal = Depends(HEALTH)) -> dict[str, Any]:
+    """Home's attention panel (empty = healthy) and health strip."""
+    stacks = await visible_stacks(request, principal)
+    items = await home_panels.attention_for(request, principal, stacks)
+    return {"healthy": not items, "items": [plain(i) for i in items], "strip": home_panels.strip(stacks),
+            "total": len(stacks)}
+
+
+@router.get("/activity")
+async def activity(request: Request, principal: Principal = Depends(HEALTH)) -> dict[str, Any]:
+    """The last 100 DPR summaries across the stacks the caller may see (optionally ?stack=)."""
+    wanted = request.query_params.get("stack")
+    ids = {s.stack_id for s in await visible_stacks(request, principal) if not wanted or s.stack_id == wanted}
+    records = await home_panels.activity(fleet_ports(request), principal.org.org_id, ids)
+    return {"records": [plain(r) for r in records]}
+
+
+@router.get("/budget-burn")
+async def budget_burn(request: Request, principal: Principal = Depends(HEALTH)) -> list[dict[str, Any]]:
+    ids = {s.stack_id for s in await visible_stacks(request, principal)}
+    return [plain(b, used=b.used, near_ceiling=b.ceiling_usd > 0 and b.used >= home_panels.BURN_HIGHLIGHT)
+            for b in await home_panels.burn(fleet_ports(request), principal.org.org_id, ids)]

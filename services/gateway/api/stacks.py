@@ -1,0 +1,67 @@
+"""``/api/v1/orgs/{org}/stacks``: Settings → Stacks over the API (register, relabel, rotate
+the key with overlap, deregister). The plaintext key is in the response once, never again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from faramesh_cloud.gateway.web import stack_actions
+from faramesh_cloud.gateway.web.auth import check_csrf, require
+from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
+from faramesh_cloud.identity.domain import Principal
+from faramesh_cloud.identity.permissions import Permission
+
+router = APIRouter(prefix="/api/v1/orgs/{org}/stacks", tags=["stacks"])
+MANAGE = require(Permission.ORG_STACK_MANAGE)
+
+
+class StackIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    environment: str = Field(default="", max_length=100)
+
+
+class EnvironmentIn(BaseModel):
+    environment: str = Field(default="", max_length=100)
+
+
+class RotateIn(BaseModel):
+    overlap_s: float = Field(default=stack_actions.DEFAULT_OVERLAP_S, ge=0, le=stack_actions.MAX_OVERLAP_S)
+
+
+def _out(stack: Any) -> dict[str, Any]:
+    return {"stack_id": stack.stack_id, "name": stack.name, "environment": stack.environment,
+            "created_at": stack.created_at, "last_seen_at": stack.last_seen_at,
+            "deregistered_at": stack.deregistered_at}
+
+
+@router.get("")
+async def list_stacks(request: Request, principal: Principal = Depends(MANAGE)) -> list[dict[str, Any]]:
+    return [_out(s) for s in await fleet_ports(request).registry.list_stacks(principal.org.org_id)]
+
+
+@router.post("", status_code=201, dependencies=[Depends(check_csrf)])
+async def register(body: StackIn, request: Request, principal: Principal = Depends(MANAGE)) -> dict[str, Any]:
+    stack, key = await stack_actions.register(request, principal, body.name, body.environment)
+    return {**_out(stack), "api_key": key,
+            "runtime_snippet": stack_actions.runtime_snippet(fleet_ports(request).cloud_url)}
+
+
+@router.put("/{stack_id}/environment", dependencies=[Depends(check_csrf)])
+async def relabel(stack_id: str, body: EnvironmentIn, request: Request,
+                  principal: Principal = Depends(MANAGE)) -> dict[str, Any]:
+    return _out(await stack_actions.relabel(request, principal, stack_id, body.environment))
+
+
+@router.post("/{stack_id}/rotate-key", dependencies=[Depends(check_csrf)])
+async def rotate(stack_id: str, body: RotateIn, request: Request,
+                 principal: Principal = Depends(MANAGE)) -> dict[str, Any]:
+    key = await stack_actions.rotate(request, principal, stack_id, body.overlap_s)
+    return {"stack_id": stack_id, "api_key": key, "previous_keys_valid_for_s": body.overlap_s}
+
+
+@router.delete("/{stack_id}", dependencies=[Depends(check_csrf)])
+async def deregister(stack_id: str, request: Request, principal: Principal = Depends(MANAGE)) -> dict[str, Any]:
+    return _out(await stack_actions.deregister(request, principal, stack_id))

@@ -1,0 +1,119 @@
+"""Home's panels built from the fleet ports: attention required, the health strip, the
+activity stream and budget burn. Every list is limited to the stacks the member may see
+(and to the stack filter, when one is set)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import quote
+
+from fastapi import Request
+
+from faramesh_cloud.gateway.web.fleet_ports import (
+    FleetPorts,
+    PendingApprovals,
+    fleet_ports,
+    pending_approvals,
+)
+from faramesh_cloud.identity.domain import Principal
+from faramesh_cloud.identity.permissions import Permission
+
+STRIP_STATES: Final = ("healthy", "degraded", "unhealthy", "unknown")
+BURN_HIGHLIGHT: Final = 0.80  # stacks within 20% of their ceiling
+BREACH_WITHIN: Final = 0.10  # budgets within 10% of breach need attention
+ACTIVITY: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Attention:
+    kind: str  # approval / alert / disconnected / credential / budget / chain
+    label: str
+    text: str
+    href: str
+    severity: str = "warn"
+
+
+def _age(seconds: float) -> str:
+    if seconds < 60:
+        return f"{int(seconds)} s"
+    minutes = int(seconds // 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+
+
+def agent_href(base: str, stack_id: str, agent_id: str) -> str:
+    return f"{base}/fleet/stacks/{stack_id}/agents/{quote(agent_id, safe='')}"
+
+
+async def attention(ports: FleetPorts, org_id: str, base: str, stacks: Sequence[Any],
+                    approvals: PendingApprovals | None = None, approval_stacks: Collection[str] = (),
+                    now: datetime | None = None) -> list[Attention]:
+    """``approvals``: the approvals queue, listed for ``approval_stacks`` (the stacks whose
+    approvals the member may read); None (no approvals service): no approval items."""
+    now = now or datetime.now(UTC)
+    names = {s.stack_id: s.name for s in stacks}
+    items: list[Attention] = []
+    if approvals is not None and approval_stacks:
+        for a in await approvals.pending(org_id, stacks=list(approval_stacks)):
+            items.append(Attention("approval", "Pending approval",
+                                   f"{a.agent_id} → {a.tool_id} on {names.get(a.stack_id, a.stack_id)}, "
+                                   f"waiting {_age(a.pending_s)}", f"{base}/approvals/{quote(a.approval_id, safe='')}",
+                                   "bad" if a.pending_s > 1800 else "warn"))
+    alerts = [a for a in await ports.audit.alerts(org_id) if a.stack_id in names] if ports.audit else []
+    by_agent: dict[tuple[str, str], int] = {}
+    for alert in alerts:
+        by_agent[(alert.stack_id, alert.agent_id)] = by_agent.get((alert.stack_id, alert.agent_id), 0) + 1
+    for (stack_id, agent_id), count in sorted(by_agent.items()):
+        items.append(Attention("alert", "Agent alert", f"{agent_id} on {names[stack_id]}: {count} active alert(s)",
+                               agent_href(base, stack_id, agent_id), "bad"))
+    for s in stacks:
+        if s.sync_status == "disconnected":
+            items.append(Attention("disconnected", "Sync disconnected",
+                                   f"{s.name}: no contact since {s.last_seen_at:%Y-%m-%d %H:%M} UTC",
+                                   f"{base}/fleet/stacks/{s.stack_id}", "bad"))
+    for c in await ports.query.credentials_expiring(org_id, now):
+        if c.stack_id in names:
+            left = (c.expires_at - now).total_seconds()
+            items.append(Attention("credential", "Credential expiring",
+                                   f"{c.source} {c.scope} of {c.agent_id} on {names[c.stack_id]} expires in {_age(left)}",
+                                   agent_href(base, c.stack_id, c.agent_id)))
+    for b in await ports.query.budgets_near_ceiling(org_id, BREACH_WITHIN):
+        if b.stack_id in names:
+            items.append(Attention("budget", "Budget near breach",
+                                   f"{b.agent_id} on {names[b.stack_id]}: {b.scope} ${b.spent_usd:.2f} of "
+                                   f"${b.ceiling_usd:.2f} ({b.used:.0%})",
+                                   agent_href(base, b.stack_id, b.agent_id), "bad" if b.used >= 1 else "warn"))
+    for alert in alerts:
+        items.append(Attention("chain", "Chain integrity", f"{alert.kind} on {alert.agent_id} ({names[alert.stack_id]}): "
+                               f"{alert.message}", f"{base}/audit/records/{quote(alert.record_id, safe='')}", "bad"))
+    return items
+
+
+async def attention_for(request: Request, principal: Principal, stacks: Sequence[Any]) -> list[Attention]:
+    """The attention panel for this member: their visible stacks, and pending approvals on the
+    stacks whose approvals they may read."""
+    ports = fleet_ports(request)
+    ids = [s.stack_id for s in stacks]
+    return await attention(ports, principal.org.org_id, f"/o/{principal.org.slug}", stacks,
+                           pending_approvals(request, ports),
+                           principal.access.stacks_with(Permission.APPROVALS_REQUEST_READ, ids))
+
+
+def strip(stacks: Sequence[Any]) -> dict[str, int]:
+    counts = {state: 0 for state in STRIP_STATES}
+    for s in stacks:
+        counts[s.health if s.health in counts else "unknown"] += 1
+    counts["disconnected"] = sum(1 for s in stacks if s.sync_status == "disconnected")
+    return counts
+
+
+async def activity(ports: FleetPorts, org_id: str, stack_ids: set[str]) -> list[Any]:
+    if ports.audit is None:
+        return []
+    return [r for r in await ports.audit.recent(org_id, ACTIVITY) if r.stack_id in stack_ids]
+
+
+async def burn(ports: FleetPorts, org_id: str, stack_ids: set[str]) -> list[Any]:
+    return [b for b in await ports.query.budget_burn(org_id) if b.stack_id in stack_ids]

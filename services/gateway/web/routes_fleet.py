@@ -1,0 +1,83 @@
+"""Fleet: the stack list (filters, sortable columns) and a stack's tabs: Overview, Agents,
+Config (read-only, as synced), Apply history (with the rollback command), Providers.
+Integrations is not shown until there is stack-specific routing to show."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from faramesh_cloud.gateway.web.auth import require
+from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
+from faramesh_cloud.gateway.web.fleet_view import (
+    FILTERS,
+    SORTS,
+    ListQuery,
+    apply_list_query,
+    load_stack,
+    uptime_text,
+    visible_stacks,
+)
+from faramesh_cloud.gateway.web.render import page
+from faramesh_cloud.identity.domain import Principal
+from faramesh_cloud.identity.permissions import Permission
+
+router = APIRouter(include_in_schema=False)
+HEALTH = require(Permission.FLEET_HEALTH_READ)
+STACK_TABS: Final = (("overview", "Overview", ""), ("agents", "Agents", "/agents"), ("config", "Config", "/config"),
+                     ("applies", "Apply history", "/applies"), ("providers", "Providers", "/providers"))
+
+
+@router.get("/o/{org}/fleet", response_class=HTMLResponse)
+async def fleet_list(request: Request, principal: Principal = Depends(HEALTH)) -> Response:
+    query = ListQuery.parse(request.query_params)
+    views = await visible_stacks(request, principal)
+    return await page(request, "fleet/list.html", principal, {
+        "rows": apply_list_query(views, query), "total": len(views), "q": query, "filter_names": FILTERS,
+        "sorts": list(SORTS), "environments": sorted({v.environment for v in views if v.environment}),
+        "frameworks": sorted({v.framework for v in views if v.framework}),
+        "can_detail": lambda stack_id: principal.access.allows(Permission.FLEET_STACK_READ, stack_id),
+    }, section="fleet")
+
+
+async def _tab(request: Request, principal: Principal, stack_id: str, tab: str, **ctx: Any) -> Response:
+    stack = await load_stack(request, principal, stack_id)
+    return await page(request, f"fleet/stack_{tab}.html", principal, {
+        "s": stack, "tab": tab, "stack_tabs": STACK_TABS, "uptime": uptime_text(stack.uptime_s), **ctx,
+    }, section="fleet")
+
+
+@router.get("/o/{org}/fleet/stacks/{stack_id}", response_class=HTMLResponse)
+async def stack_overview(request: Request, stack_id: str, principal: Principal = Depends(HEALTH)) -> Response:
+    ports = fleet_ports(request)
+    alerts = [a for a in await ports.audit.alerts(principal.org.org_id) if a.stack_id == stack_id] \
+        if ports.audit is not None else []
+    return await _tab(request, principal, stack_id, "overview", alerts=alerts)
+
+
+@router.get("/o/{org}/fleet/stacks/{stack_id}/agents", response_class=HTMLResponse)
+async def stack_agents(request: Request, stack_id: str, principal: Principal = Depends(HEALTH)) -> Response:
+    await load_stack(request, principal, stack_id)
+    agents = await fleet_ports(request).query.agents(principal.org.org_id, stack_id)
+    return await _tab(request, principal, stack_id, "agents", agents=agents)
+
+
+@router.get("/o/{org}/fleet/stacks/{stack_id}/config", response_class=HTMLResponse)
+async def stack_config(request: Request, stack_id: str, principal: Principal = Depends(HEALTH)) -> Response:
+    return await _tab(request, principal, stack_id, "config")
+
+
+@router.get("/o/{org}/fleet/stacks/{stack_id}/applies", response_class=HTMLResponse)
+async def stack_applies(request: Request, stack_id: str, principal: Principal = Depends(HEALTH)) -> Response:
+    await load_stack(request, principal, stack_id)
+    history = await fleet_ports(request).query.apply_history(principal.org.org_id, stack_id)
+    return await _tab(request, principal, stack_id, "applies", history=history)
+
+
+@router.get("/o/{org}/fleet/stacks/{stack_id}/providers", response_class=HTMLResponse)
+async def stack_providers(request: Request, stack_id: str, principal: Principal = Depends(HEALTH)) -> Response:
+    await load_stack(request, principal, stack_id)
+    providers = await fleet_ports(request).query.providers(principal.org.org_id, stack_id)
+    return await _tab(request, principal, stack_id, "providers", providers=providers)

@@ -1,0 +1,32 @@
+"""Fleet → agent detail: identity, budget breakdown, sessions, brokered credentials,
+enforcement layers, the agent's last 200 DPRs (from the audit index), and the slot where
+the emergency controls (Kill, Isolate) go."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from faramesh_cloud.gateway.web.auth import require
+from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
+from faramesh_cloud.gateway.web.fleet_view import load_stack
+from faramesh_cloud.gateway.web.render import page
+from faramesh_cloud.identity.domain import Principal
+from faramesh_cloud.identity.permissions import Permission
+
+router = APIRouter(include_in_schema=False)
+AGENT_DPRS = 200
+
+
+@router.get("/o/{org}/fleet/stacks/{stack_id}/agents/{agent_id}", response_class=HTMLResponse)
+async def agent_detail(request: Request, stack_id: str, agent_id: str,
+                       principal: Principal = Depends(require(Permission.FLEET_HEALTH_READ))) -> Response:
+    stack = await load_stack(request, principal, stack_id)
+    ports = fleet_ports(request)
+    agent = await ports.query.agent(principal.org.org_id, stack_id, agent_id)
+    records = (await ports.audit.agent_records(principal.org.org_id, stack_id, agent_id, AGENT_DPRS)
+               if ports.audit is not None else None)
+    return await page(request, "fleet/agent.html", principal, {
+        "s": stack, "agent_id": agent_id, "agent": agent, "records": records,
+        "can_kill": principal.access.allows(Permission.FLEET_AGENT_KILL, stack_id),
+    }, section="fleet")

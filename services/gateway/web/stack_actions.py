@@ -1,0 +1,86 @@
+"""Settings → Stacks actions shared by the UI and the API: register, relabel, rotate the key,
+deregister. Each one is written to the platform audit log; a stack of another organisation
+(or an id that is not one) is 404."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from fastapi import Request
+
+from faramesh_cloud.gateway.web.deps import web
+from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
+from faramesh_cloud.identity.domain import IdentityError, NotFound, Principal
+from faramesh_cloud.platform_audit.events import AuditAction, Target
+
+# Default overlap when a key is rotated: the old key keeps working this long, so the daemon
+# can be given the new key without a gap.
+DEFAULT_OVERLAP_S: Final = 24 * 3600
+MAX_OVERLAP_S: Final = 30 * 24 * 3600
+
+
+def runtime_snippet(cloud_url: str) -> str:
+    return ("runtime {\n"
+            f'  cloud_url     = "{cloud_url}"\n'
+            '  cloud_api_key = env("FARAMESH_CLOUD_API_KEY")\n'
+            "}")
+
+
+async def own_stack(request: Request, principal: Principal, stack_id: str, *, live: bool = True) -> Any:
+    """The organisation's stack with this id, or NotFound."""
+    for stack in await fleet_ports(request).registry.list_stacks(principal.org.org_id):
+        if stack.stack_id == stack_id and (stack.registered or not live):
+            return stack
+    raise NotFound(f"no stack {stack_id!r} in this organisation")
+
+
+def _clean(value: str, what: str, limit: int) -> str:
+    value = value.strip()
+    if len(value) > limit:
+        raise IdentityError(f"{what} is at most {limit} characters")
+    return value
+
+
+async def register(request: Request, principal: Principal, name: str, environment: str) -> tuple[Any, str]:
+    name = _clean(name, "a stack name", 200)
+    if not name:
+        raise IdentityError("give the stack a name (1-200 characters), e.g. payments-prod")
+    environment = _clean(environment, "an environment label", 100)
+    try:
+        stack, key = await fleet_ports(request).registry.register_stack(principal.org.org_id, name, environment)
+    except ValueError as exc:
+        raise IdentityError(str(exc)) from None
+    await web(request).identity.audit.append(
+        principal.org.org_id, AuditAction.STACK_REGISTERED, principal.actor, target=Target("stack", stack.stack_id),
+        details={"name": name, "environment": environment})
+    return stack, key
+
+
+async def relabel(request: Request, principal: Principal, stack_id: str, environment: str) -> Any:
+    before = await own_stack(request, principal, stack_id)
+    environment = _clean(environment, "an environment label", 100)
+    stack = await fleet_ports(request).registry.set_environment(principal.org.org_id, stack_id, environment)
+    await web(request).identity.audit.append(
+        principal.org.org_id, AuditAction.ORG_SETTINGS_CHANGED, principal.actor, target=Target("stack", stack_id),
+        details={"field": "environment", "from": before.environment, "to": environment})
+    return stack
+
+
+async def rotate(request: Request, principal: Principal, stack_id: str, overlap_s: float) -> str:
+    await own_stack(request, principal, stack_id)
+    if not 0 <= overlap_s <= MAX_OVERLAP_S:
+        raise IdentityError(f"the overlap is 0 to {MAX_OVERLAP_S} seconds (30 days)")
+    key = await fleet_ports(request).registry.rotate_key(principal.org.org_id, stack_id, overlap_s)
+    await web(request).identity.audit.append(
+        principal.org.org_id, AuditAction.STACK_KEY_ROTATED, principal.actor, target=Target("stack", stack_id),
+        details={"overlap_s": round(overlap_s)})
+    return key
+
+
+async def deregister(request: Request, principal: Principal, stack_id: str) -> Any:
+    stack = await own_stack(request, principal, stack_id)
+    done = await fleet_ports(request).registry.deregister_stack(principal.org.org_id, stack_id)
+    await web(request).identity.audit.append(
+        principal.org.org_id, AuditAction.STACK_DEREGISTERED, principal.actor, target=Target("stack", stack_id),
+        details={"name": stack.name, "historical_dprs": "kept"})
+    return done
