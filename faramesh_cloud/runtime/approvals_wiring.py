@@ -1,25 +1,34 @@
-"""The approvals service's parts as other components get them: ingest's ``DaemonControl``
-(decisions and emergency commands for the sync channel) and the gateway's ``ApprovalsPort``.
+"""The approvals service's parts as other components get them: the service itself (with its
+internal gRPC API on ``Settings.internal_address(APPROVALS_INTERNAL)``), ingest's
+``DaemonControl`` (the gRPC client of that API) and the gateway's ``ApprovalsPort``.
 
-In process, by choice: the approvals API is small and every caller runs where PostgreSQL is
-reachable, so the runtime hands ingest and the gateway the service's own objects (built over
-the platform's database) behind the protocols *they* define. A gRPC client behind the same
-protocols is the step for running ingest on hosts without database access.
-"""
+Ingest reaches the approvals service only through its gRPC client. The gateway is given the
+service's API object in process (it runs in the same process as the approvals stores in
+``up``; a gRPC twin of the people-facing API is future work)."""
 
 from __future__ import annotations
 
+from typing import Final
+
 from fastapi import FastAPI
 
-from faramesh_cloud.approvals.service import Approvals
+from faramesh_cloud.approvals.client import ApprovalsClient
+from faramesh_cloud.approvals.service import Approvals, ApprovalsConfig, ApprovalsService, ServiceContext
+from faramesh_cloud.config import Settings
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
 from faramesh_cloud.ingest.control import DaemonControl
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.sql.database import Database
 
+APPROVALS_INTERNAL: Final = 0  # index of the approvals service's port in the internal range
 
-def daemon_control(db: Database, log: Log) -> DaemonControl:
-    return Approvals(db, log).control
+
+def service(ctx: ServiceContext, settings: Settings) -> ApprovalsService:
+    return ApprovalsService(ctx, ApprovalsConfig(internal_address=settings.internal_address(APPROVALS_INTERNAL)))
+
+
+def daemon_control(settings: Settings) -> DaemonControl:
+    return ApprovalsClient(settings.internal_address(APPROVALS_INTERNAL))
 
 
 def mount(app: FastAPI, db: Database, log: Log) -> None:

@@ -32,7 +32,7 @@ def ingest(ctx: RuntimeContext) -> Service:
 
     platform = ctx.platform
     return IngestService(platform.settings, platform.log, platform.db, StackStore(platform.db),
-                         control=daemon_control(platform.db, platform.log))
+                         control=daemon_control(platform.settings))
 
 
 def audit_index(ctx: RuntimeContext) -> Service:
@@ -41,18 +41,10 @@ def audit_index(ctx: RuntimeContext) -> Service:
     return AuditIndexService(ctx)
 
 
-def fleet(ctx: RuntimeContext) -> Service:
-    from faramesh_cloud.fleet.service import FleetService
-    from faramesh_cloud.stacks.store import StackStore
-
-    platform = ctx.platform
-    return FleetService(platform, StackStore(platform.db), platform.settings.disconnect_after_s)
-
-
 def approvals(ctx: RuntimeContext) -> Service:
-    from faramesh_cloud.approvals.service import ApprovalsService
+    from faramesh_cloud.runtime import approvals_wiring
 
-    return ApprovalsService(ctx)
+    return approvals_wiring.service(ctx, ctx.platform.settings)
 
 
 def gateway(ctx: RuntimeContext) -> Service:
@@ -71,7 +63,6 @@ def demo_fleet(ctx: RuntimeContext) -> Service:
 SERVICES: dict[str, ServiceFactory] = {
     "ingest": ingest,
     "audit-index": audit_index,
-    "fleet": fleet,
     "approvals": approvals,
     "gateway": gateway,
     "demo": demo_fleet,

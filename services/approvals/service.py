@@ -16,6 +16,7 @@ from faramesh_cloud.approvals.emergency import EmergencyCommands
 from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
 from faramesh_cloud.approvals.projection import ApprovalSink
 from faramesh_cloud.approvals.queries import ApprovalQueries
+from faramesh_cloud.approvals.rpc import InternalServer
 from faramesh_cloud.approvals.sync_adapter import ApprovalsControl
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, SYNC_ITEMS
@@ -35,6 +36,8 @@ _log = logging.getLogger(__name__)
 class ApprovalsConfig:
     group: str = GROUP
     sweep_interval_s: float = 5.0
+    # Where the internal gRPC API (DaemonControlService) listens; None: not served.
+    internal_address: str | None = None
     runner: RunnerConfig = field(default_factory=lambda: RunnerConfig(
         max_batch_records=500, max_batch_seconds=0.1, poll_records=500, dead_letter_topic=DEAD_LETTERS))
 
@@ -54,6 +57,7 @@ class Approvals:
         self.api = ApprovalsApi(self.queries, self.decisions, self.commands)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.server: InternalServer | None = None
 
     async def prepare(self) -> None:
         await self.audit.start()  # platform_audit (needs stacks' orgs), then ours
@@ -66,6 +70,9 @@ class Approvals:
         self._stop = asyncio.Event()
         runner: ConsumerRunner[ApprovalFact] = ConsumerRunner(
             self._log, SYNC_ITEMS, self.config.group, ApprovalProcessor(), ApprovalSink(self._db), self.config.runner)
+        if self.config.internal_address is not None:
+            self.server = InternalServer(self.control, self.config.internal_address)
+            await self.server.start()
         self._tasks = [asyncio.create_task(runner.run(self._stop), name="approvals-consumer"),
                        asyncio.create_task(self._sweep(), name="approvals-expiry")]
 
@@ -80,6 +87,9 @@ class Approvals:
 
     async def stop(self) -> None:
         self._stop.set()
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
@@ -125,5 +135,8 @@ class ApprovalsService:
         failure = self.approvals.failure()
         if state == "running" and failure is not None:
             state = f"failed: {failure}"
-        return ServiceInfo(self.name, "approvals and emergency commands",
-                           f"consumer group {self.approvals.config.group} on {SYNC_ITEMS}", state)
+        server = self.approvals.server
+        where = f"consumer group {self.approvals.config.group} on {SYNC_ITEMS}"
+        if server is not None:
+            where += f"; internal gRPC {server.address}"
+        return ServiceInfo(self.name, "approvals and emergency commands", where, state)

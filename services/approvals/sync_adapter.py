@@ -43,3 +43,6 @@ class ApprovalsControl:
         applied = ack.applied_at.ToDatetime(tzinfo=UTC) if ack.HasField("applied_at") else None
         return await self._commands.ack(org_id, stack_id, ack.command_id, OUTCOMES.get(ack.outcome, "unspecified"),
                                         applied, ack.dpr_record_id, ack.message)
+
+    async def close(self) -> None:
+        return None

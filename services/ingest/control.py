@@ -2,8 +2,10 @@
 
 ``PollDecisions`` / ``AckDecisions`` and ``PollEmergencyCommands`` / ``AckEmergencyCommand``
 are answered by the approvals service. Ingest does not know how: the runtime injects a
-:class:`DaemonControl` (the approvals service's adapter). Without one (ingest alone), the
-polls answer empty and an acknowledgement names a command Cloud never sent.
+:class:`DaemonControl` (the approvals service's gRPC client, or its in-process adapter).
+Without one (ingest alone), the polls answer empty and an acknowledgement names a command
+Cloud never sent. An implementation raises ``ConnectionError`` when the answer cannot be had
+(the call then fails UNAVAILABLE and the daemon retries).
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ class DaemonControl(Protocol):
         """Close a command; False when it was never issued to this stack."""
         ...
 
+    async def close(self) -> None:
+        """Release connections (ingest stops)."""
+        ...
+
 
 class NoControl:
     """Nothing to deliver: the answer of an ingest running without the approvals service."""
@@ -48,3 +54,6 @@ class NoControl:
 
     async def ack_command(self, org_id: str, stack_id: str, ack: sync_pb2.AckEmergencyCommandRequest) -> bool:
         return False
+
+    async def close(self) -> None:
+        return None

@@ -141,6 +141,8 @@ class IngestService:
         await health.enter_graceful_shutdown()
         await server.stop(self._config.shutdown_grace_s)
         self._server = self._health = None
+        if self._control is not None:
+            await self._control.close()
 
     def info(self) -> ServiceInfo:
         if self._server is None:

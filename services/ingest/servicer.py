@@ -260,6 +260,13 @@ def _guarded(behaviour: Behaviour) -> Behaviour:
                 "Cloud's log is unavailable, nothing from this call was acknowledged; retry the "
                 "same items with exponential backoff",
             )
+        except ConnectionError as exc:  # DaemonControl: the approvals service did not answer
+            _log.warning("sync call failed, the approvals service is unavailable: %s", exc)
+            await abort(
+                context, grpc.StatusCode.UNAVAILABLE,
+                "Cloud's approvals service is unavailable; nothing was handed out or acknowledged, "
+                "retry with exponential backoff",
+            )
         except (psycopg.OperationalError, PoolTimeout, DatabaseUnavailable) as exc:
             _log.warning("sync call failed, the database is unavailable: %s", exc)
             await abort(

@@ -1,6 +1,7 @@
 """Approvals over the real sync channel: IngestService (gRPC, TLS 1.3) answering
 PollDecisions / PollEmergencyCommands from the approvals service on real PostgreSQL, and the
-reference daemon simulator applying what it is handed. A Cloud decision reaches the daemon,
+reference daemon simulator applying what it is handed; ingest asks the approvals service over
+its internal gRPC API (DaemonControlService on loopback). A Cloud decision reaches the daemon,
 is acknowledged, and the daemon's next DPR records it; a kill is acknowledged and every later
 call of that agent is denied with KILL_SWITCH_ACTIVE."""
 
@@ -11,8 +12,10 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import grpc
 import pytest
 
+from faramesh_cloud.approvals.client import ApprovalsClient
 from faramesh_cloud.approvals.domain import Verdict
 from faramesh_cloud.approvals.service import Approvals, ApprovalsConfig
 from faramesh_cloud.config import Settings
@@ -21,11 +24,12 @@ from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.platform_audit.events import Actor, ActorType
 from faramesh_cloud.simulator.daemon import DaemonOptions
 from faramesh_cloud.simulator.fleet import Connection, Fleet, StackSpec
+from faramesh_cloud.rpc.sync_client import SyncError
 from faramesh_cloud.simulator.sync import SyncOptions
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.ingest import MakeTenant, TlsPair
-from tests.simulator_support import FAST, eventually, wal_records
+from tests.fixtures.ingest import ClientFor, MakeTenant, TlsPair
+from tests.simulator_support import FAST, eventually, free_port, wal_records
 
 pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
 
@@ -34,7 +38,8 @@ OPERATOR = Actor(ActorType.USER, "33333333-3333-3333-3333-333333333333", "ops@ex
 
 @pytest.fixture
 async def approvals(database: Database, postgres_log: PostgresLog) -> AsyncIterator[Approvals]:
-    service = Approvals(database, postgres_log, ApprovalsConfig(sweep_interval_s=0.2))
+    service = Approvals(database, postgres_log, ApprovalsConfig(sweep_interval_s=0.2,
+                                                                internal_address="127.0.0.1:0"))
     await service.start()
     yield service
     await service.stop()
@@ -45,7 +50,10 @@ async def ingest_with_approvals(database: Database, postgres_log: PostgresLog, s
                                 sync_tls: TlsPair, approvals: Approvals, tmp_path: Path) -> AsyncIterator[IngestService]:
     settings = Settings(data_dir=tmp_path / "cloud", sync_host="127.0.0.1", sync_port=0,
                         tls_cert=sync_tls.cert, tls_key=sync_tls.key)
-    service = IngestService(settings, postgres_log, database, stack_store, FAST, control=approvals.control)
+    assert approvals.server is not None
+    # Ingest reaches the approvals service only through its internal gRPC API.
+    service = IngestService(settings, postgres_log, database, stack_store, FAST,
+                            control=ApprovalsClient(approvals.server.address))
     await service.start()
     yield service
     await service.stop()
@@ -117,3 +125,25 @@ async def test_decision_and_kill_reach_the_daemon_and_show_in_its_records(
     assert records[index]["reason_code"] == "KILL_SWITCH_ACTIVE"
     later = [r for r in records[index + 1:] if r["agent_id"] == agent]
     assert later and all(r["effect"] == "DENY" and r["reason_code"] == "KILL_SWITCH_ACTIVE" for r in later)
+
+
+async def test_polls_fail_unavailable_while_the_approvals_service_is_down(
+        database: Database, postgres_log: PostgresLog, stack_store: StackStore, sync_tls: TlsPair,
+        tenant: MakeTenant, client_for: ClientFor, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "cloud", sync_host="127.0.0.1", sync_port=0,
+                        tls_cert=sync_tls.cert, tls_key=sync_tls.key)
+    nowhere = f"127.0.0.1:{free_port()}"  # nothing listens: the approvals service is down
+    service = IngestService(settings, postgres_log, database, stack_store, FAST,
+                            control=ApprovalsClient(nowhere, timeout_s=2.0))
+    await service.start()
+    try:
+        t = await tenant()
+        client = client_for(service, t.key)
+        with pytest.raises(SyncError) as polled:
+            await client.poll_decisions(10, 0.0)
+        assert polled.value.code == grpc.StatusCode.UNAVAILABLE and "approvals service" in polled.value.message
+        with pytest.raises(SyncError) as commands:
+            await client.poll_emergency_commands()
+        assert commands.value.code == grpc.StatusCode.UNAVAILABLE
+    finally:
+        await service.stop()
