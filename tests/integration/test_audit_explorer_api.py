@@ -6,6 +6,7 @@ hostile args rendered as text."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -131,6 +132,8 @@ async def test_search_explain_verify_session_integrity_stream_export(
         # Pages render, the hostile args as text.
         html = (await web.get(f"/o/{acme.org.slug}/audit/records/{pushed.xss['record_id']}")).text
         assert XSS not in html and "&lt;script&gt;alert(" in html
+        assert re.search(r"selector_snapshot <span[^>]*>\(not hashed\)", html)
+        assert re.search(r"effect <span[^>]*>#</span>", html)
         for path in ("/audit", "/audit/live", "/audit/sessions/shared", "/audit/integrity",
                      f"/audit/integrity/{stack.stack_id}", "/audit?effect=DENY&limit=2"):
             assert (await web.get(f"/o/{acme.org.slug}{path}")).status_code == 200, path
@@ -217,3 +220,44 @@ async def test_viewer_has_no_audit_and_another_org_gets_404(
         assert (await c.get(f"{base}/records/{values['record_id']}")).status_code == 404
         assert (await c.get(f"{base}/records", params={"stack": stack.stack_id})).status_code == 404
         assert (await c.get(f"/o/{acme.org.slug}/audit/sessions/shared")).status_code == 404
+
+
+async def test_a_tampered_record_fails_verify_and_is_a_linked_finding(
+        client, people: People, stacks: StackStore, database: Database, postgres_log: PostgresLog,  # type: ignore[no-untyped-def]
+        chdb: Olap, olap_database: str) -> None:  # noqa: F811
+    from tests.integration.audit_support import fast_config, fleet, publish, records, run_index
+
+    acme = await people.org("acme")
+    stack, _ = await stacks.register_stack(acme.org.org_id, "payments")
+    writers = fleet(stack.stack_id, 1, ["s"], seed=3)
+    pushed = records(writers, 5)
+    tampered = {**pushed[2], "matched_rule_id": "rule-edited"}  # record_hash left as the daemon wrote it
+    await publish(postgres_log, acme.org.org_id, stack.stack_id, [*pushed[:2], tampered, *pushed[3:]])
+    await run_index(database, postgres_log, chdb, fast_config(olap_database), len(pushed))
+    async with client() as web:
+        await sign_in(web, acme.email, PASSWORD)
+        csrf = (await web.get("/api/v1/me")).json()["csrf_token"]
+        base = f"/api/v1/orgs/{acme.org.slug}/audit"
+        r = await web.post(f"{base}/records/{tampered['record_id']}/verify", headers={"X-CSRF-Token": csrf})
+        checks = {k["name"]: k for k in r.json()["copies"][0]["checks"]}
+        assert checks["hash"]["ok"] is False and tampered["record_hash"] in checks["hash"]["message"]
+        assert r.json()["ok"] is False
+        # Its neighbour still verifies: the link is by hash, and the stored hash is the daemon's.
+        r = await web.post(f"{base}/records/{pushed[3]['record_id']}/verify", headers={"X-CSRF-Token": csrf})
+        assert {k["name"]: k["ok"] for k in r.json()["copies"][0]["checks"]}["hash"] is True
+        (integrity,) = (await web.get(f"{base}/integrity")).json()
+        assert integrity["intact"] is False
+        findings = [f for a in integrity["agents"] for f in a["findings"]]
+        assert {f["record_id"] for f in findings if f["severity"] == "critical"} == {tampered["record_id"]}
+        assert "record_hash_mismatch" in {f["kind"] for f in findings}
+        html = (await web.get(f"/o/{acme.org.slug}/audit/integrity")).text
+        assert f'href="/o/{acme.org.slug}/audit/records/{tampered["record_id"]}"' in html
+
+        # The live stream resumes from an event id: after the end cursor, nothing old comes again.
+        r = await web.get(f"{base}/stream", params={"max_seconds": 0.1})
+        end = [line for line in r.text.splitlines() if line.startswith("data: ")][-1]
+        cursor = json.loads(end[6:])["cursor"]
+        assert len([line for line in r.text.splitlines() if line.startswith("event: dpr")]) == len(pushed)
+        r = await web.get(f"{base}/stream", params={"max_seconds": 0.1}, headers={"Last-Event-ID": cursor})
+        assert "event: dpr" not in r.text and "event: end" in r.text
+        assert (await web.get(f"{base}/stream", params={"after": "forged"})).status_code == 400

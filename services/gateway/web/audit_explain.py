@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from fastapi import Request
 
+from faramesh_cloud.dpr.fields import HASHED_JCS, HASHED_LEGACY, JCS_ALGORITHM
 from faramesh_cloud.gateway.web.audit_common import reader, summary_json
 from faramesh_cloud.gateway.web.dpr_verify import Check, verify_record
 from faramesh_cloud.identity.domain import NotFound, Principal
@@ -35,6 +36,12 @@ NOT_FOUND: Final = "no DPR with this id in this organisation"
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def hashed_fields(record: dict[str, Any]) -> frozenset[str]:
+    """The fields the record hash (and signature) cover, by the record's canonicalisation."""
+    table = HASHED_JCS if str(record.get("canonicalization_algorithm", "")).strip() == JCS_ALGORITHM else HASHED_LEGACY
+    return frozenset(name for name, _, _ in table)
 
 
 def grouped(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,7 +76,7 @@ async def explain(request: Request, principal: Principal, record_id: str, *, ver
         record = detail.record()
         checks: list[Check] = verify_record(detail.raw, s.agent_id, detail.chain_index, prev, nxt) if verify else []
         views.append({
-            "summary": s, "detail": detail, "record": record, "groups": grouped(record),
+            "summary": s, "detail": detail, "record": record, "groups": grouped(record), "hashed": hashed_fields(record),
             "prev": prev, "next": nxt, "checks": checks, "findings": detail.findings,
         })
     return {"record_id": record_id, "copies": views}
