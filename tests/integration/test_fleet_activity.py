@@ -1,0 +1,84 @@
+"""Home's activity stream, the agent's last DPRs and chain-integrity items in the attention
+panel, read from the real audit index (chDB + PostgreSQL) through the runtime's adapter
+(``IndexFleetAudit``), as the gateway shows them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from faramesh_cloud.audit_index.postgres import COMPONENT
+from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.fleet.query import FleetQuery
+from faramesh_cloud.gateway.app import create_app
+from faramesh_cloud.gateway.web.deps import WebDeps
+from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.olap.chdb import ChdbOlap
+from faramesh_cloud.runtime.fleet_wiring import IndexFleetAudit
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.migrate import migrate
+from faramesh_cloud.stacks.store import StackStore
+from tests.fixtures.gateway import CLOUD_URL, sign_in, static_status
+from tests.fixtures.identity import PASSWORD, People
+from tests.integration.audit_support import fast_config, fleet, publish, records, run_index
+
+pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
+
+
+@pytest.fixture
+def chdb(chdb_data_dir: Path, olap_database: str) -> Iterator[ChdbOlap]:
+    olap = ChdbOlap(chdb_data_dir)
+    yield olap
+    olap.close()
+
+
+async def test_activity_agent_dprs_and_chain_findings(
+        database: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str, vectors_dir: Path,
+        web_deps: WebDeps, people: People, stacks: StackStore) -> None:
+    acme = await people.org("acme")
+    beta = await people.org("beta")
+    org = acme.org.org_id
+    pay, _ = await stacks.register_stack(org, "payments-prod")
+    tampered_stack, _ = await stacks.register_stack(org, "legacy")
+    other, _ = await stacks.register_stack(beta.org.org_id, "beta-stack")
+    await migrate(database, [COMPONENT])
+    recs = records(fleet("pay", 2, ["sess-a"], seed=5), 12)
+    tampered = (vectors_dir / "dpr_chain_tampered_field.jsonl").read_bytes().splitlines()
+    await publish(postgres_log, org, pay.stack_id, recs)
+    await publish(postgres_log, org, tampered_stack.stack_id, tampered)
+    await publish(postgres_log, beta.org.org_id, other.stack_id, records(fleet("beta", 1, ["s"], seed=9), 4))
+    await run_index(database, postgres_log, chdb, fast_config(olap_database), len(recs) + len(tampered) + 4)
+
+    app = create_app(static_status, web=web_deps)
+    audit = IndexFleetAudit(chdb, database, AuditTables(olap_database))
+    mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL,
+                                audit=audit))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as owner:
+        await sign_in(owner, acme.email, PASSWORD)
+        activity = (await owner.get("/api/v1/orgs/acme/fleet/activity")).json()["records"]
+        ids = {r["record_id"] for r in activity}
+        assert {r["record_id"] for r in recs} <= ids  # A's records, none of B's
+        assert {r["stack_id"] for r in activity} <= {pay.stack_id, tampered_stack.stack_id}
+        assert activity[0]["org_seq"] > activity[-1]["org_seq"]  # newest first
+        home = (await owner.get("/o/acme/")).text
+        assert f'href="/o/acme/audit/records/{recs[-1]["record_id"]}"' in home
+
+        agent = recs[0]["agent_id"]
+        detail = (await owner.get(f"/api/v1/orgs/acme/fleet/stacks/{pay.stack_id}/agents/{agent}")).json()
+        mine = [r for r in recs if r["agent_id"] == agent]
+        assert [r["record_id"] for r in detail["records"]] == [r["record_id"] for r in reversed(mine)]
+
+        items = (await owner.get("/api/v1/orgs/acme/fleet/attention")).json()["items"]
+        chain = [i for i in items if i["kind"] == "chain"]
+        assert chain and all(i["href"].startswith("/o/acme/audit/records/") for i in chain)
+        assert any(i["kind"] == "alert" and "legacy" in i["text"] for i in items)
+
+        await sign_in(owner, beta.email, PASSWORD)
+        beta_activity = (await owner.get("/api/v1/orgs/beta/fleet/activity")).json()["records"]
+        assert {r["stack_id"] for r in beta_activity} == {other.stack_id}
+        assert not [i for i in (await owner.get("/api/v1/orgs/beta/fleet/attention")).json()["items"]
+                    if i["kind"] in ("chain", "alert")]
