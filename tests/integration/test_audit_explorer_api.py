@@ -217,6 +217,7 @@ async def test_viewer_has_no_audit_and_another_org_gets_404(
         await sign_in(c, fenced.email, PASSWORD)
         base = f"/api/v1/orgs/{acme.org.slug}/audit"
         assert (await c.get(f"{base}/records")).json()["records"] == []
+        assert (await c.get(f"{base}/counts")).json() == {}
         assert (await c.get(f"{base}/records/{values['record_id']}")).status_code == 404
         assert (await c.get(f"{base}/records", params={"stack": stack.stack_id})).status_code == 404
         assert (await c.get(f"/o/{acme.org.slug}/audit/sessions/shared")).status_code == 404

@@ -19,6 +19,7 @@ from faramesh_cloud.gateway.web.audit_common import (
 )
 from faramesh_cloud.gateway.web.audit_export import export_response
 from faramesh_cloud.gateway.web.auth import require
+from faramesh_cloud.gateway.web.deps import web
 from faramesh_cloud.identity.domain import IdentityError, Principal
 from faramesh_cloud.identity.permissions import Permission
 
@@ -35,8 +36,27 @@ async def run_search(request: Request, principal: Principal, query: SearchQuery,
         found = await audit.search(org_id, query.filters, query.start_ns, query.end_ns, cursor, limit)
     except ValueError as exc:  # a cursor the index did not issue
         raise IdentityError(str(exc)) from None
-    counts = await audit.counts_by_effect(org_id, query.filters, query.start_ns, query.end_ns)
+    counts = await _counts(request, principal, query)
     return found, counts
+
+
+async def _counts(request: Request, principal: Principal, query: SearchQuery) -> dict[str, int]:
+    """Counts by effect over what the member may see: with a per-stack override hiding some
+    stacks, the sum over the stacks still readable."""
+    audit = reader(request)
+    org_id = principal.org.org_id
+    if "stack_id" not in query.filters:
+        stack_ids = [s.stack_id for s in await web(request).stacks.list_stacks(org_id)]
+        readable = principal.access.stacks_with(Permission.AUDIT_RECORD_READ, stack_ids)
+        if len(readable) < len(stack_ids):
+            total: dict[str, int] = {}
+            for stack_id in readable:
+                part = await audit.counts_by_effect(org_id, {**query.filters, "stack_id": stack_id},
+                                                    query.start_ns, query.end_ns)
+                for effect, n in part.items():
+                    total[effect] = total.get(effect, 0) + n
+            return dict(sorted(total.items()))
+    return await audit.counts_by_effect(org_id, query.filters, query.start_ns, query.end_ns)
 
 
 @router.get("/o/{org}/audit", response_class=HTMLResponse)
