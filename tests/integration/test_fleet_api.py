@@ -11,15 +11,26 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from faramesh_cloud.approvals.api import ApprovalsApi
+from faramesh_cloud.approvals.decisions import Decisions
+from faramesh_cloud.approvals.emergency import EmergencyCommands
+from faramesh_cloud.approvals.queries import ApprovalQueries
 from faramesh_cloud.fleet.processor import FleetProcessor
+from faramesh_cloud.fleet.query import FleetQuery
 from faramesh_cloud.fleet.sink import FleetSink
+from faramesh_cloud.gateway.app import create_app
+from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
+from faramesh_cloud.gateway.web.deps import WebDeps
+from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.platform_audit.events import AuditAction
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.gateway import CLOUD_URL, MakeClient, page_csrf, sign_in
+from tests.fixtures.gateway import CLOUD_URL, MakeClient, page_csrf, sign_in, static_status
 from tests.fixtures.identity import PASSWORD, People, Person
 from tests.fleet_items import budget, credential, health, message, record, status
 
@@ -187,3 +198,24 @@ async def test_register_rejects_bad_input_with_a_message(client_factory: MakeCli
     await owner.post("/o/acme/settings/stacks", data={"csrf_token": csrf, "name": "dup"})
     again = await owner.post("/o/acme/settings/stacks", data={"csrf_token": csrf, "name": "dup"})
     assert again.status_code == 400 and "already has a registered stack" in again.text
+
+
+async def test_agent_page_carries_the_emergency_controls_when_approvals_run(
+        web_deps: WebDeps, database: Database, people: People, stacks: StackStore) -> None:
+    await migrate(database, [("approvals", "faramesh_cloud.approvals")])  # no-op when the template has it
+    acme, pay, _ = await seed_fleet(people, stacks, database)
+    viewer = await people.member(acme, Role.AUDITOR)
+    app = create_app(static_status, web=web_deps)
+    mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL))
+    audit = PlatformAuditLog(database)
+    mount_approvals(app, ApprovalsApi(ApprovalQueries(database), Decisions(database, audit),
+                                      EmergencyCommands(database, audit)))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as owner, \
+            httpx.AsyncClient(transport=transport, base_url="http://testserver") as auditor:
+        await sign_in(owner, acme.email, PASSWORD)
+        page = (await owner.get(f"/o/acme/fleet/stacks/{pay}/agents/payments-bot")).text
+        assert f'action="/o/acme/emergency/{pay}/payments-bot"' in page and 'id="kill-agent"' in page
+        await sign_in(auditor, viewer.email, PASSWORD)
+        page = (await auditor.get(f"/o/acme/fleet/stacks/{pay}/agents/payments-bot")).text
+        assert 'id="kill-agent"' not in page

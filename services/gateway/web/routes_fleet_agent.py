@@ -1,6 +1,6 @@
 """Fleet → agent detail: identity, budget breakdown, sessions, brokered credentials,
-enforcement layers, the agent's last 200 DPRs (from the audit index), and the slot where
-the emergency controls (Kill, Isolate) go."""
+enforcement layers, the agent's last 200 DPRs (from the audit index), and the emergency
+controls (Kill, Isolate: the Approvals section's component, when that section runs)."""
 
 from __future__ import annotations
 
@@ -29,4 +29,8 @@ async def agent_detail(request: Request, stack_id: str, agent_id: str,
     return await page(request, "fleet/agent.html", principal, {
         "s": stack, "agent_id": agent_id, "agent": agent, "records": records,
         "can_kill": principal.access.allows(Permission.FLEET_AGENT_KILL, stack_id),
+        "can_isolate": principal.access.allows(Permission.FLEET_AGENT_ISOLATE, stack_id),
+        # Kill / Isolate are the emergency-controls component of the Approvals section,
+        # shown when that section is mounted.
+        "emergency": getattr(request.app.state, "approvals", None) is not None,
     }, section="fleet")
