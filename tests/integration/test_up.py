@@ -82,8 +82,10 @@ async def append_and_read(url: str, value: bytes | None) -> list[bytes]:
         await db.close()
 
 
-def test_up_serves_the_landing_page_stops_on_ctrl_c_and_keeps_data(tmp_path: Path) -> None:
-    data_dir = tmp_path / "cloud"
+def test_up_serves_the_landing_page_stops_on_ctrl_c_and_keeps_data(pg_data_dir: Path) -> None:
+    # pg_data_dir, not tmp_path: the embedded server runs as another user, and pytest resets
+    # its own temp root to 0700 whenever another pytest process starts.
+    data_dir = pg_data_dir / "cloud"
     up = Up(data_dir)
     up.start()
     page = httpx.get(f"http://127.0.0.1:{up.http}/", timeout=5)
