@@ -43,15 +43,16 @@ class Up:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
         )
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.proc.stdout.read().decode() if self.proc.stdout else ""
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
                 if httpx.get(f"http://127.0.0.1:{self.http}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-        raise AssertionError("faramesh-cloud up did not become healthy in 90 s")
+        self.proc.kill()
+        output, _ = self.proc.communicate(timeout=30)  # also closes the pipe
+        raise AssertionError(f"faramesh-cloud up did not become healthy:\n{output.decode()[-4000:]}")
 
     def interrupt(self) -> tuple[int, float, str]:
         assert self.proc is not None
