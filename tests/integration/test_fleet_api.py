@@ -30,6 +30,7 @@ from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.store import StackStore
+from tests.approvals_support import seed_ids
 from tests.fixtures.gateway import CLOUD_URL, MakeClient, page_csrf, sign_in, static_status
 from tests.fixtures.identity import PASSWORD, People, Person
 from tests.fleet_items import budget, credential, health, message, record, status
@@ -219,3 +220,27 @@ async def test_agent_page_carries_the_emergency_controls_when_approvals_run(
         await sign_in(auditor, viewer.email, PASSWORD)
         page = (await auditor.get(f"/o/acme/fleet/stacks/{pay}/agents/payments-bot")).text
         assert 'id="kill-agent"' not in page
+
+
+async def test_home_lists_pending_approvals_when_the_approvals_section_runs(
+        web_deps: WebDeps, database: Database, people: People, stacks: StackStore) -> None:
+    await migrate(database, [("approvals", "faramesh_cloud.approvals")])
+    acme, pay, _ = await seed_fleet(people, stacks, database)
+    approval_id = (await seed_ids(database, acme.org.org_id, pay, "payments-bot"))["approval_id"]
+    viewer = await people.member(acme, Role.VIEWER)  # fleet health only: no approvals
+    app = create_app(static_status, web=web_deps)
+    mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL))
+    audit = PlatformAuditLog(database)
+    mount_approvals(app, ApprovalsApi(ApprovalQueries(database), Decisions(database, audit),
+                                      EmergencyCommands(database, audit)))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as owner, \
+            httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        await sign_in(owner, acme.email, PASSWORD)
+        items = (await owner.get("/api/v1/orgs/acme/fleet/attention")).json()["items"]
+        (approval,) = [i for i in items if i["kind"] == "approval"]
+        assert approval["href"] == f"/o/acme/approvals/{approval_id}"
+        assert "payments-bot → stripe/refund on payments-prod" in approval["text"]
+        await sign_in(other, viewer.email, PASSWORD)
+        items = (await other.get("/api/v1/orgs/acme/fleet/attention")).json()["items"]
+        assert not [i for i in items if i["kind"] == "approval"]
