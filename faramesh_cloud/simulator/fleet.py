@@ -164,10 +164,11 @@ class Fleet:
                 await member.daemon.close()
 
     async def _drained(self) -> None:
-        """Return once every stack that is in contact with Cloud has delivered everything
-        (one that is retrying keeps its items for the next run instead)."""
+        """Return once every stack that is in contact with Cloud (or still making first
+        contact) has delivered everything; one that is retrying keeps its items for the next
+        run instead of holding the others up."""
         await asyncio.gather(*(m.daemon.buffer.wait_empty() for m in self._members
-                               if not m.error and m.sync.status.state == "connected"))
+                               if not m.error and m.sync.status.state in ("connected", "connecting")))
 
 
 def _note(error: str, status: SyncStatus) -> str:
