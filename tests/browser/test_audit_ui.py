@@ -5,6 +5,7 @@ index (PostgreSQL log + chDB) consuming in the background."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -28,7 +29,8 @@ from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.chdb import ChdbOlap
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.runtime.audit_reader import IndexAuditReader
-from faramesh_cloud.signing.keys import load_or_create_signing_key
+from faramesh_cloud.signing.dpr_bundle import verify_dpr_bundle
+from faramesh_cloud.signing.keys import load_or_create_signing_key, load_public_key
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from faramesh_cloud.stacks.store import StackStore
@@ -150,6 +152,15 @@ def test_search_filters_pages_and_counts(audit_gateway: AuditGateway, fleet_reco
     screenshot(page, "audit-search")
     page.locator("#next-page").click()
     expect(page.locator("#records tbody tr")).to_have_count(total - 25)
+
+    # Export the DENY search: a signed bundle the offline verifier accepts.
+    page.goto(f"{audit_gateway.base}/o/acme/audit?effect=DENY")
+    with page.expect_download() as download:
+        page.locator("#export").click()
+    bundle = json.loads(Path(download.value.path()).read_text())
+    assert sorted(e["record_id"] for e in bundle["entries"]) == sorted(r["record_id"] for r in denies)
+    public = load_public_key(page.request.get(f"{audit_gateway.base}/api/v1/platform/signing-key?format=pem").text())
+    assert verify_dpr_bundle(bundle, public).ok
 
 
 def test_explain_and_verify_on_the_server(audit_gateway: AuditGateway, fleet_records: dict[str, Any],
