@@ -20,7 +20,7 @@ from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
-from tests.approvals_support import pending_event, push_events
+from tests.approvals_support import pending_event, push_events, seed_ids
 from tests.fixtures.gateway import csrf_of, sign_in, static_status
 from tests.fixtures.identity import People, Person
 from tests.simulator_support import eventually
@@ -184,3 +184,28 @@ async def test_another_org_gets_404_for_real_ids(world: dict, client_for, people
                  f"/o/acme/approvals/{approval_id}", f"/api/v1/orgs/acme/approvals"):
         assert (await client.get(path)).status_code == 404, path
     assert (await client.get("/api/v1/orgs/globex/approvals")).json() == []
+
+
+async def test_the_fleet_agent_page_includes_kill_and_isolate(
+        people: People, stacks: StackStore, client_factory) -> None:  # type: ignore[no-untyped-def]
+    owner = await people.org("acme")
+    stack, _ = await stacks.register_stack(owner.org.org_id, "payments-prod", "prod")
+    operator = await people.member(owner, Role.OPERATOR)
+    client = client_factory()
+    await sign_in(client, operator.email, operator.password)
+    response = await client.get(f"/o/acme/fleet/stacks/{stack.stack_id}/agents/payments-bot")
+    assert response.status_code == 200, response.text[:300]
+    assert 'id="kill-agent"' in response.text and 'id="isolate-agent"' in response.text
+    assert f'action="/o/acme/emergency/{stack.stack_id}/payments-bot"' in response.text
+
+
+async def test_home_lists_a_pending_approval_in_attention_required(
+        people: People, stacks: StackStore, client_factory, database: Database) -> None:  # type: ignore[no-untyped-def]
+    owner = await people.org("acme")
+    stack, _ = await stacks.register_stack(owner.org.org_id, "payments-prod", "prod")
+    ids = await seed_ids(database, owner.org.org_id, stack.stack_id, "payments-bot")
+    client = client_factory()
+    await sign_in(client, owner.email, owner.password)
+    home = await client.get("/o/acme/")
+    assert home.status_code == 200
+    assert "Pending approval" in home.text and f"/o/acme/approvals/{ids['approval_id']}" in home.text
