@@ -32,6 +32,9 @@ class IndexFleetAudit:
         page = await self._queries.search(org_id, SearchFilters(stack_id=stack_id, agent_id=agent_id), limit=limit)
         return list(page.records)
 
+    async def effect_counts(self, org_id: str, stack_id: str, agent_id: str) -> dict[str, int]:
+        return await self._queries.counts_by_effect(org_id, SearchFilters(stack_id=stack_id, agent_id=agent_id))
+
     async def alerts(self, org_id: str) -> Sequence[Alert]:
         return await self._queries.alerts(org_id)
 

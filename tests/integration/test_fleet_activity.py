@@ -4,6 +4,7 @@ panel, read from the real audit index (chDB + PostgreSQL) through the runtime's 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,9 @@ import pytest
 
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.fleet.processor import FleetProcessor
 from faramesh_cloud.fleet.query import FleetQuery
+from faramesh_cloud.fleet.sink import FleetSink
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.deps import WebDeps
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
@@ -24,6 +27,7 @@ from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.gateway import CLOUD_URL, sign_in, static_status
 from tests.fixtures.identity import PASSWORD, People
+from tests.fleet_items import T0, message, record, status
 from tests.integration.audit_support import fast_config, fleet, publish, records, run_index
 
 pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
@@ -71,6 +75,14 @@ async def test_activity_agent_dprs_and_chain_findings(
         detail = (await owner.get(f"/api/v1/orgs/acme/fleet/stacks/{pay.stack_id}/agents/{agent}")).json()
         mine = [r for r in recs if r["agent_id"] == agent]
         assert [r["record_id"] for r in detail["records"]] == [r["record_id"] for r in reversed(mine)]
+
+        # The Agents tab counts each agent's decisions by effect from the index.
+        agents = tuple((a, False, False, 1) for a in sorted({r["agent_id"] for r in recs}))
+        rec = record(org, pay.stack_id, 1, "stack_status", status(T0, agents=agents))
+        await FleetSink(database).write([FleetProcessor().process(message(rec, 0))])  # type: ignore[list-item]
+        tab = (await owner.get(f"/o/acme/fleet/stacks/{pay.stack_id}/agents")).text
+        for effect, count in Counter(r["effect"] for r in mine).items():
+            assert f'<span class="badge">{effect} {count}</span>' in tab.split(agent, 1)[1].split("</tr>", 1)[0]
 
         items = (await owner.get("/api/v1/orgs/acme/fleet/attention")).json()["items"]
         chain = [i for i in items if i["kind"] == "chain"]

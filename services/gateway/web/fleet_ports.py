@@ -11,7 +11,7 @@ first and reads only that organisation.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -55,6 +55,10 @@ class FleetAudit(Protocol):
 
     async def agent_records(self, org_id: str, stack_id: str, agent_id: str, limit: int = 200) -> Sequence[Any]:
         """One agent's latest DPR summaries, newest first."""
+        ...
+
+    async def effect_counts(self, org_id: str, stack_id: str, agent_id: str) -> Mapping[str, int]:
+        """How many of the agent's indexed DPRs have each effect (PERMIT, DENY, DEFER, ...)."""
         ...
 
     async def alerts(self, org_id: str) -> Sequence[Any]:

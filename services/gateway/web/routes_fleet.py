@@ -60,8 +60,11 @@ async def stack_overview(request: Request, stack_id: str, principal: Principal =
 @router.get("/o/{org}/fleet/stacks/{stack_id}/agents", response_class=HTMLResponse)
 async def stack_agents(request: Request, stack_id: str, principal: Principal = Depends(HEALTH)) -> Response:
     await load_stack(request, principal, stack_id)
-    agents = await fleet_ports(request).query.agents(principal.org.org_id, stack_id)
-    return await _tab(request, principal, stack_id, "agents", agents=agents)
+    ports = fleet_ports(request)
+    agents = await ports.query.agents(principal.org.org_id, stack_id)
+    effects = ({a.agent_id: await ports.audit.effect_counts(principal.org.org_id, stack_id, a.agent_id)
+                for a in agents} if ports.audit is not None else None)
+    return await _tab(request, principal, stack_id, "agents", agents=agents, effects=effects)
 
 
 @router.get("/o/{org}/fleet/stacks/{stack_id}/config", response_class=HTMLResponse)
