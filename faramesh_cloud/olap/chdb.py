@@ -84,6 +84,7 @@ class ChdbOlap:
         self._dir.mkdir(parents=True, exist_ok=True)
         self._chunk = insert_chunk_rows
         self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
         self._float_columns: dict[tuple[str, tuple[str, ...]], list[int]] = {}
         self._writer = _open_session(self._dir)
         try:
@@ -106,7 +107,11 @@ class ChdbOlap:
             _run(self._live(self._writer), sql, "CSV", params)
 
     def query(self, sql: str, params: Params | None = None) -> QueryResult:
-        raw = _run(self._live(self._reader), sql, "JSONCompact", params)
+        # A chDB session binds query parameters per session: two parameterised queries at
+        # once on one session see each other's substitutions ("Substitution `org` is not
+        # set"), so reads on the reader session are serialised.
+        with self._read_lock:
+            raw = _run(self._live(self._reader), sql, "JSONCompact", params)
         if not raw.strip():
             return QueryResult((), [])
         doc = orjson.loads(raw)

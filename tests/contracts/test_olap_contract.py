@@ -344,3 +344,16 @@ def test_one_writer_and_several_readers_share_an_adapter(olap: Olap, olap_databa
         assert counts == sorted(counts)  # never goes backwards
         assert all(c % size == 0 for c in counts)  # an insert is seen whole or not at all
         assert counts[-1] == batches * size
+
+
+def test_parameterised_queries_from_many_threads_do_not_mix(make_olap) -> None:  # type: ignore[no-untyped-def]
+    """The web app reads from several threads at once; each query keeps its own parameters."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    olap = make_olap()
+
+    def ask(i: int) -> int:
+        return int(olap.query("SELECT {n:UInt64} + 0 AS v", {"n": i}).scalar())
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(ask, range(200))) == list(range(200))
