@@ -19,6 +19,7 @@ from faramesh_cloud.audit_index.domain import PROJECTION, Severity
 
 Conn = AsyncConnection[Any]
 COMPONENT = ("audit_index", "faramesh_cloud.audit_index")
+_MAX_BIGINT = 2**63 - 1  # lamport_seq is a uint64 hint; PostgreSQL bigint is signed
 
 
 async def lock_positions(conn: Conn, topic: str, partitions: Iterable[int]) -> dict[int, int]:
@@ -79,7 +80,8 @@ async def load_seen(conn: Conn, wanted: Mapping[ChainKey, set[str]]) -> dict[Cha
             copy.set_types(["text", "text", "text", "text"])
             for (org, stack, agent), hashes in wanted.items():
                 for value in hashes:
-                    await copy.write_row((org, stack, agent, value))
+                    if "\x00" not in value:  # no stored hash has one (the processor rejects them)
+                        await copy.write_row((org, stack, agent, value))
     cur = await conn.execute(
         "SELECT r.org_id, r.stack_id, r.agent_id, r.record_hash, r.chain_index "
         "FROM audit_chain_records r JOIN audit_wanted_hashes w "
@@ -157,10 +159,15 @@ async def _save_agents(conn: Conn, agents: Mapping[ChainKey, AgentState]) -> Non
         "first_created_at = EXCLUDED.first_created_at, last_created_at = EXCLUDED.last_created_at, "
         "last_verified_ns = EXCLUDED.last_verified_ns",
         (*_columns(agents), [s.tip_hash for s in states], [s.tip_record_id for s in states],
-         [s.chain_length for s in states], [s.segments for s in states], [s.last_lamport for s in states],
+         [s.chain_length for s in states], [s.segments for s in states], [min(s.last_lamport, _MAX_BIGINT) for s in states],
          [s.first_created_at for s in states], [s.last_created_at for s in states],
          [s.last_verified_ns for s in states]),
     )
+
+
+def _text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; finding messages quote record fields that might."""
+    return value.replace("\x00", "\\u0000")
 
 
 async def _save_findings(conn: Conn, outcome: ChainOutcome) -> None:
@@ -170,7 +177,7 @@ async def _save_findings(conn: Conn, outcome: ChainOutcome) -> None:
     columns = (
         [f.org_id for f in findings], [f.stack_id for f in findings], [f.agent_id for f in findings],
         [f.record_id for f in findings], [f.record_hash for f in findings], [f.kind for f in findings],
-        [f.severity.value for f in findings], [f.message for f in findings],
+        [f.severity.value for f in findings], [_text(f.message) for f in findings],
         [f.chain_index for f in findings], [f.log_position for f in findings],
         [f.record_created_at for f in findings], [f.detected_ns for f in findings],
     )
@@ -193,6 +200,6 @@ async def _save_findings(conn: Conn, outcome: ChainOutcome) -> None:
             "ON CONFLICT DO NOTHING",
             ([f.org_id for f in critical], [f.stack_id for f in critical], [f.agent_id for f in critical],
              [f.record_id for f in critical], [f.record_hash for f in critical], [f.kind for f in critical],
-             [f.message for f in critical], [f.record_created_at for f in critical],
+             [_text(f.message) for f in critical], [f.record_created_at for f in critical],
              [f.detected_ns for f in critical]),
         )

@@ -89,6 +89,11 @@ class DprProcessor:
             return Rejected(
                 f"not a DPR: created_at {meta.created_at!r} is outside 1900..2262, which no daemon writes"
             )
+        if "\x00" in "".join((origin.org_id, origin.stack_id, meta.agent_id, meta.record_id, meta.record_hash)):
+            return Rejected(
+                "not a DPR: a NUL character in org, stack, agent_id, record_id or record_hash, which no "
+                "daemon writes (and PostgreSQL text cannot hold)"
+            )
         if not 0 <= meta.lamport_seq <= MAX_UINT64:
             return Rejected(f"not a DPR: lamport_seq {meta.lamport_seq} is not a uint64")
         if not (0 <= origin.sequence <= MAX_UINT64 and 0 <= origin.received_ns <= MAX_CREATED_NS):

@@ -196,3 +196,23 @@ async def test_keyset_pages_cover_each_record_once_in_order_and_the_tail_skips_n
     detail = (await queries.get_record(ORG, more[-1]["record_id"]))[0]
     assert orjson.loads(detail.raw) == orjson.loads(orjson.dumps(more[-1]))
     assert detail.chain_index == 129 // 3 and detail.summary.link_status == "linked"
+
+
+async def test_a_nul_character_or_a_huge_counter_never_blocks_the_partition(
+    audit_db: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+) -> None:
+    writer = fleet("stack-nul", 1, SESSIONS, seed=4)[0]
+    first = writer.next(1_780_000_000_000_000_000)
+    odd = dict(writer.next(1_780_000_001_000_000_000), prev_record_hash="ab\x00cd")  # quoted by findings
+    nul_id = dict(writer.next(1_780_000_002_000_000_000), agent_id="a\x00b")
+    huge = writer.next(1_780_000_003_000_000_000, lamport_seq=2**64 - 1)  # beyond PostgreSQL bigint
+    await publish(postgres_log, ORG, "stack-nul", [first, odd, nul_id, huge])
+
+    index = await run_index(audit_db, postgres_log, chdb, fast_config(olap_database), 4)
+
+    stored = [r.record_id for r in (await index.queries.search(ORG)).records]
+    assert sorted(stored) == sorted([first["record_id"], odd["record_id"], huge["record_id"]])
+    (stack,) = await index.queries.chain_integrity(ORG)
+    gap = next(f for f in stack.agents[0].findings if f.kind == "gap")
+    assert gap.record_id == odd["record_id"] and "ab\\u0000cd" in gap.message
+    assert index.runners[0].stats.rejected == 1

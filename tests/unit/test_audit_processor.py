@@ -201,3 +201,7 @@ def test_created_at_is_indexed_with_its_exact_nanoseconds(nanos: int, offset: st
     row = indexed(DprProcessor().process(message(value)))
 
     assert row.created_ns == nanos == created_at_nanos(text)
+
+
+def test_a_nul_in_an_identity_field_is_rejected() -> None:
+    assert "NUL character" in rejected(DprProcessor().process(message(_edited(record_id="r\x001"))))
