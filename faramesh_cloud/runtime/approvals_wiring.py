@@ -13,7 +13,12 @@ from typing import Final
 from fastapi import FastAPI
 
 from faramesh_cloud.approvals.client import ApprovalsClient
-from faramesh_cloud.approvals.service import Approvals, ApprovalsConfig, ApprovalsService, ServiceContext
+from faramesh_cloud.approvals.service import (
+    Approvals,
+    ApprovalsConfig,
+    ApprovalsService,
+    ServiceContext,
+)
 from faramesh_cloud.config import Settings
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
 from faramesh_cloud.ingest.control import DaemonControl

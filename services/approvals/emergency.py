@@ -13,7 +13,13 @@ from typing import Any
 from faramesh_cloud_api.sync.v1 import actor_pb2, emergency_pb2
 
 from faramesh_cloud.approvals.decisions import as_uuid
-from faramesh_cloud.approvals.domain import CommandState, CommandType, DecisionRefused, UnknownApproval, check_reason
+from faramesh_cloud.approvals.domain import (
+    CommandState,
+    CommandType,
+    DecisionRefused,
+    UnknownApproval,
+    check_reason,
+)
 from faramesh_cloud.platform_audit.events import Actor, AuditAction, Target
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database

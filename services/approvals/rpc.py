@@ -25,24 +25,24 @@ class DaemonControlServicer(control_pb2_grpc.DaemonControlServiceServicer):
     def __init__(self, control: ApprovalsControl) -> None:
         self._control = control
 
-    async def PollDecisions(self, request: control_pb2.PollDecisionsRequest,  # noqa: N802 (gRPC names)
+    async def PollDecisions(self, request: control_pb2.PollDecisionsRequest,
                             context: Context) -> control_pb2.PollDecisionsResponse:
         org, stack = await _stack(request.stack, context)
         deliveries, more = await self._control.poll_decisions(org, stack, request.limit)
         return control_pb2.PollDecisionsResponse(deliveries=deliveries, has_more=more)
 
-    async def AckDecisions(self, request: control_pb2.AckDecisionsRequest,  # noqa: N802
+    async def AckDecisions(self, request: control_pb2.AckDecisionsRequest,
                            context: Context) -> control_pb2.AckDecisionsResponse:
         org, stack = await _stack(request.stack, context)
         await self._control.ack_decisions(org, stack, request.acks)
         return control_pb2.AckDecisionsResponse()
 
-    async def PollCommands(self, request: control_pb2.PollCommandsRequest,  # noqa: N802
+    async def PollCommands(self, request: control_pb2.PollCommandsRequest,
                            context: Context) -> control_pb2.PollCommandsResponse:
         org, stack = await _stack(request.stack, context)
         return control_pb2.PollCommandsResponse(commands=await self._control.poll_commands(org, stack))
 
-    async def AckCommand(self, request: control_pb2.AckCommandRequest,  # noqa: N802
+    async def AckCommand(self, request: control_pb2.AckCommandRequest,
                          context: Context) -> control_pb2.AckCommandResponse:
         org, stack = await _stack(request.stack, context)
         return control_pb2.AckCommandResponse(known=await self._control.ack_command(org, stack, request.ack))

@@ -181,7 +181,7 @@ async def test_another_org_gets_404_for_real_ids(world: dict, client_for, people
     for path in (f"/o/globex/approvals/{approval_id}", f"/api/v1/orgs/globex/approvals/{approval_id}",
                  f"/o/globex/emergency/commands/{command.command_id}",
                  f"/api/v1/orgs/globex/emergency-commands/{command.command_id}",
-                 f"/o/acme/approvals/{approval_id}", f"/api/v1/orgs/acme/approvals"):
+                 f"/o/acme/approvals/{approval_id}", "/api/v1/orgs/acme/approvals"):
         assert (await client.get(path)).status_code == 404, path
     assert (await client.get("/api/v1/orgs/globex/approvals")).json() == []
 

@@ -12,7 +12,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from faramesh_cloud_api.sync.v1 import approvals_pb2, deliveries_pb2, emergency_pb2, sync_pb2
 
-from faramesh_cloud.approvals.domain import Conflict, DecisionRefused, State, UnknownApproval, Verdict
+from faramesh_cloud.approvals.domain import (
+    Conflict,
+    DecisionRefused,
+    State,
+    UnknownApproval,
+    Verdict,
+)
 from faramesh_cloud.approvals.emergency import CommandRefused
 from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
 from faramesh_cloud.approvals.projection import ApprovalSink
@@ -148,7 +154,7 @@ async def test_resolved_by_the_daemon_or_expired_is_refused_with_the_reason(
     await eventually(settled, "the daemon's resolution projected and the sweep expired the overdue one", within_s=30)
     with pytest.raises(Conflict, match="already denied by ops-cli"):
         await approvals.decisions.decide(org, first.approval_id, ALICE, Verdict.APPROVE, "ok")
-    overdue = [a for a in await approvals.queries.history(org) if a.defer_token == "0000003b"][0]
+    overdue = next(a for a in await approvals.queries.history(org) if a.defer_token == "0000003b")
     with pytest.raises(Conflict, match="expired"):
         await approvals.decisions.decide(org, overdue.approval_id, ALICE, Verdict.APPROVE, "ok")
     history = await approvals.queries.history(org)

@@ -22,9 +22,9 @@ from faramesh_cloud.config import Settings
 from faramesh_cloud.ingest.service import IngestService
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.rpc.sync_client import SyncError
 from faramesh_cloud.simulator.daemon import DaemonOptions
 from faramesh_cloud.simulator.fleet import Connection, Fleet, StackSpec
-from faramesh_cloud.rpc.sync_client import SyncError
 from faramesh_cloud.simulator.sync import SyncOptions
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
