@@ -41,6 +41,14 @@ def audit_index(ctx: RuntimeContext) -> Service:
     return AuditIndexService(ctx)
 
 
+def fleet(ctx: RuntimeContext) -> Service:
+    from faramesh_cloud.fleet.service import FleetService
+    from faramesh_cloud.stacks.store import StackStore
+
+    platform = ctx.platform
+    return FleetService(platform, StackStore(platform.db), platform.settings.disconnect_after_s)
+
+
 def approvals(ctx: RuntimeContext) -> Service:
     from faramesh_cloud.runtime import approvals_wiring
 
@@ -63,6 +71,7 @@ def demo_fleet(ctx: RuntimeContext) -> Service:
 SERVICES: dict[str, ServiceFactory] = {
     "ingest": ingest,
     "audit-index": audit_index,
+    "fleet": fleet,
     "approvals": approvals,
     "gateway": gateway,
     "demo": demo_fleet,
