@@ -24,3 +24,22 @@ def ideal_partitions(partitions: int, members: Collection[int], me: int) -> froz
     start = rank * base + min(rank, extra)
     count = base + (1 if rank < extra else 0)
     return frozenset(range(start, start + count))
+
+
+def seek_assigned(positions: dict[int, int], topic: str, partition: int, offset: int) -> None:
+    """Move the read position of an assigned partition; the one rule every adapter's
+    ``seek`` shares (reading never commits)."""
+    if offset < 0:
+        raise ValueError(f"offsets are never negative (got {offset})")
+    if partition not in positions:
+        raise ValueError(
+            f"partition {partition} of {topic!r} is not assigned to this member "
+            f"(assigned: {sorted(positions)}); seek only assigned partitions"
+        )
+    positions[partition] = offset
+
+
+def rewind_all(positions: dict[int, int]) -> None:
+    """``seek_to_beginning``: every assigned partition back to offset 0."""
+    for partition in positions:
+        positions[partition] = 0

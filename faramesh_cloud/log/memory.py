@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from faramesh_cloud.log.balance import ideal_partitions
+from faramesh_cloud.log.balance import ideal_partitions, rewind_all, seek_assigned
 from faramesh_cloud.log.port import (
     LogRecord,
     LogUnavailable,
@@ -217,17 +217,11 @@ class InMemoryConsumer:
     async def seek(self, partition: int, offset: int) -> None:
         self._check_usable()
         _check_offset(self._topic, self._partition_count, partition, offset)
-        if partition not in self._positions:
-            raise ValueError(
-                f"partition {partition} of {self._topic!r} is not assigned to this member "
-                f"(assigned: {sorted(self._positions)}); seek only assigned partitions"
-            )
-        self._positions[partition] = offset
+        seek_assigned(self._positions, self._topic, partition, offset)
 
     async def seek_to_beginning(self) -> None:
         self._check_usable()
-        for partition in self._positions:
-            self._positions[partition] = 0
+        rewind_all(self._positions)
 
     async def close(self) -> None:
         if self._closed:

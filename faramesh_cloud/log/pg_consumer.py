@@ -30,7 +30,7 @@ from typing import Any
 
 import psycopg
 
-from faramesh_cloud.log.balance import ideal_partitions
+from faramesh_cloud.log.balance import ideal_partitions, rewind_all, seek_assigned
 from faramesh_cloud.log.pg_copy import decode_headers
 from faramesh_cloud.log.pg_errors import CONNECTION_ERRORS, unavailable, unavailable_error
 from faramesh_cloud.log.pg_listener import PgListener
@@ -220,19 +220,11 @@ class PostgresConsumer:
     async def seek(self, partition: int, offset: int) -> None:
         self._check_open()
         self._check_partition(partition)
-        if offset < 0:
-            raise ValueError(f"offsets are never negative (got {offset})")
-        if partition not in self._positions:
-            raise ValueError(
-                f"partition {partition} of {self._topic.name!r} is not assigned to this member "
-                f"(assigned: {sorted(self._positions)}); seek only assigned partitions"
-            )
-        self._positions[partition] = offset
+        seek_assigned(self._positions, self._topic.name, partition, offset)
 
     async def seek_to_beginning(self) -> None:
         self._check_open()
-        for partition in self._positions:
-            self._positions[partition] = 0
+        rewind_all(self._positions)
 
     async def close(self) -> None:
         if self._closed:
