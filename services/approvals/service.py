@@ -19,6 +19,7 @@ from faramesh_cloud.approvals.queries import ApprovalQueries
 from faramesh_cloud.approvals.rpc import InternalServer
 from faramesh_cloud.approvals.sync_adapter import ApprovalsControl
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
+from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, SYNC_ITEMS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
@@ -55,8 +56,7 @@ class Approvals:
         self.queries = ApprovalQueries(db)
         self.control = ApprovalsControl(self.decisions, self.commands)
         self.api = ApprovalsApi(self.queries, self.decisions, self.commands)
-        self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = BackgroundTasks()
         self.server: InternalServer | None = None
 
     async def prepare(self) -> None:
@@ -67,39 +67,32 @@ class Approvals:
 
     async def start(self) -> None:
         await self.prepare()
-        self._stop = asyncio.Event()
         runner: ConsumerRunner[ApprovalFact] = ConsumerRunner(
             self._log, SYNC_ITEMS, self.config.group, ApprovalProcessor(), ApprovalSink(self._db), self.config.runner)
         if self.config.internal_address is not None:
             self.server = InternalServer(self.control, self.config.internal_address)
             await self.server.start()
-        self._tasks = [asyncio.create_task(runner.run(self._stop), name="approvals-consumer"),
-                       asyncio.create_task(self._sweep(), name="approvals-expiry")]
+        self._tasks.start(runner.run, "approvals-consumer")
+        self._tasks.start(self._sweep, "approvals-expiry")
 
-    async def _sweep(self) -> None:
-        while not self._stop.is_set():
+    async def _sweep(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
             try:
                 await self.decisions.expire_due()
             except Exception:  # the database may be briefly away; the next sweep catches up
                 _log.warning("approval expiry sweep failed; retrying", exc_info=True)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.config.sweep_interval_s)
+                await asyncio.wait_for(stopping.wait(), self.config.sweep_interval_s)
 
     async def stop(self) -> None:
-        self._stop.set()
+        self._tasks.stopping.set()
         if self.server is not None:
             await self.server.stop()
             self.server = None
-        tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.stop()
 
     def failure(self) -> BaseException | None:
-        for task in self._tasks:
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                return task.exception()
-        return None
+        return self._tasks.failure()
 
 
 class PlatformParts(Protocol):

@@ -9,7 +9,6 @@ the runtime's ``Service`` protocol.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -21,6 +20,7 @@ from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
 from faramesh_cloud.audit_index.sink import AuditIndexSink
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
+from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, DPR_RECORDS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.olap.port import Olap
@@ -82,8 +82,7 @@ class AuditIndex:
         self.sink = AuditIndexSink(db, IndexWriter(olap, self.tables))
         self._processor = DprProcessor(trusted_keys)
         self.runners: list[ConsumerRunner[IndexedRecord]] = []
-        self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = BackgroundTasks()
 
     async def prepare(self) -> None:
         """Create what the index needs (idempotent): tables, topics."""
@@ -94,33 +93,25 @@ class AuditIndex:
 
     async def start(self) -> None:
         await self.prepare()
-        self._stop = asyncio.Event()
         self.runners = [
             ConsumerRunner(self._log, self.config.topic, self.config.group, self._processor, self.sink,
                            self.config.runner)
             for _ in range(self.config.consumers)
         ]
-        self._tasks = [asyncio.create_task(r.run(self._stop), name=f"audit-index-{i}")
-                       for i, r in enumerate(self.runners)]
+        for i, runner in enumerate(self.runners):
+            self._tasks.start(runner.run, f"audit-index-{i}")
 
     async def stop(self) -> None:
         """Finish the batch in hand, commit it, stop."""
-        self._stop.set()
-        tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.stop()
 
     @property
     def running(self) -> bool:
-        return bool(self._tasks) and not any(t.done() for t in self._tasks)
+        return self._tasks.running
 
     def failure(self) -> BaseException | None:
         """The exception a consumer died of, if one did."""
-        for task in self._tasks:
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                return task.exception()
-        return None
+        return self._tasks.failure()
 
 
 class AuditIndexService:

@@ -7,11 +7,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Final, Protocol
 
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
+from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, SYNC_ITEMS
 from faramesh_cloud.fleet.domain import FleetUpdate
 from faramesh_cloud.fleet.processor import FleetProcessor
@@ -41,8 +40,7 @@ class FleetProjection:
         self._config = config or runner_config()
         self.sink = FleetSink(db)
         self.query = FleetQuery(db, stacks, disconnect_after_s)
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = BackgroundTasks()
 
     async def prepare(self) -> None:
         await migrate(self._db, [COMPONENT])
@@ -51,23 +49,15 @@ class FleetProjection:
 
     async def start(self) -> None:
         await self.prepare()
-        self._stop = asyncio.Event()
         runner: ConsumerRunner[FleetUpdate] = ConsumerRunner(self._log, SYNC_ITEMS, self._group, FleetProcessor(),
                                                              self.sink, self._config)
-        self._task = asyncio.create_task(runner.run(self._stop), name="fleet-projection")
+        self._tasks.start(runner.run, "fleet-projection")
 
     async def stop(self) -> None:
-        self._stop.set()
-        task, self._task = self._task, None
-        if task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.stop()
 
     def failure(self) -> BaseException | None:
-        task = self._task
-        if task is not None and task.done() and not task.cancelled():
-            return task.exception()
-        return None
+        return self._tasks.failure()
 
 
 class PlatformParts(Protocol):

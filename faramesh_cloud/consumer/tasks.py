@@ -1,0 +1,39 @@
+"""A service's long-running background work: consumer runners and sweeps sharing one stop
+signal. Stopping lets each finish what it has in hand (a runner commits its batch)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+
+class BackgroundTasks:
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self, work: Callable[[asyncio.Event], Coroutine[Any, Any, None]], name: str) -> None:
+        """Run ``work(stopping)`` until it returns; it should return once ``stopping`` is set."""
+        if not self._tasks:
+            self.stopping = asyncio.Event()
+        self._tasks.append(asyncio.create_task(work(self.stopping), name=name))
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks) and not any(t.done() for t in self._tasks)
+
+    def failure(self) -> BaseException | None:
+        """The exception a task died of, if one did (shown as the service's state)."""
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                return task.exception()
+        return None
