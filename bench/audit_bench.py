@@ -1,0 +1,407 @@
+"""Audit index benchmark: load DPRs through the real processor and sink, then time the
+explorer's queries, the ingest-to-searchable lag, and this machine's raw chDB insert rate.
+
+    python -m bench.audit_bench [--records 1000000] [--orgs 4] [--queries 40]
+                                [--rate 2000] [--lag-seconds 20] [--compare-final]
+                                [--data-dir DIR]
+
+``--records 10000000`` for the 10M run. Starts a throwaway embedded PostgreSQL and a chDB
+data dir (in a temp dir unless --data-dir). Records come from the simulator's AgentWriter
+(30 % Ed25519-signed, the rest HMAC-only), half of them in org-0, the one queried; each
+batch of 10,000 goes through DprProcessor and AuditIndexSink exactly as the consumer runner
+hands it over (the log itself is measured only in the lag run). Prints a Markdown report.
+A measurement, not a test: run it on an idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.progress import Progress
+
+from faramesh_cloud.audit_index.clickhouse import INSERT_COLUMNS, IndexWriter
+from faramesh_cloud.audit_index.domain import IndexedRecord
+from faramesh_cloud.audit_index.postgres import COMPONENT
+from faramesh_cloud.audit_index.processor import DprProcessor
+from faramesh_cloud.audit_index.query import AuditQueries
+from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
+from faramesh_cloud.audit_index.service import AuditIndex, AuditIndexConfig
+from faramesh_cloud.audit_index.sink import AuditIndexSink
+from faramesh_cloud.audit_index.views import SearchFilters, TimeRange
+from faramesh_cloud.dpr.builder import to_go_json
+from faramesh_cloud.events.topics import (
+    DEAD_LETTERS,
+    DEFAULT_PARTITIONS,
+    DPR_RECORDS,
+    Origin,
+    stack_key,
+)
+from faramesh_cloud.log.port import LogRecord, Message, partition_for
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.olap.chdb import ChdbOlap
+from faramesh_cloud.simulator.records import AgentWriter
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.embedded import EmbeddedPostgres
+from faramesh_cloud.sql.migrate import migrate
+
+BATCH = 10_000
+SPAN_NS = 30 * 86_400 * 1_000_000_000  # records spread over 30 days
+BASE_NS = 1_780_000_000_000_000_000
+HOUR_NS = 3_600 * 1_000_000_000
+SEED = b"audit-bench-ed25519-seed-000000!"
+# The load hands messages straight to processor and sink under their own topic name, so its
+# positions never cover the offsets the lag run appends to dpr.records.v1.
+LOAD_TOPIC = "bench.load.v1"
+
+
+@dataclass
+class Fleet:
+    """Orgs x stacks x agents; org-0 writes half of all records."""
+
+    orgs: int
+    rng: random.Random = field(default_factory=lambda: random.Random(42))
+    writers: list[tuple[str, str, AgentWriter]] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    offsets: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for o in range(self.orgs):
+            for s in range(5):
+                pool = [f"sess-o{o}s{s}-{i}" for i in range(3)]
+                for a in range(20):
+                    writer = AgentWriter(f"agent-{s}-{a}", random.Random(self.rng.getrandbits(32)),
+                                         ed25519_seed=SEED, hmac_key=b"bench-hmac", signed_share=0.3,
+                                         sessions=list(pool))
+                    self.writers.append((f"org-{o}", f"stack-{s}", writer))
+                    self.weights.append(0.5 / 100 if o == 0 else 0.5 / (100 * max(1, self.orgs - 1)))
+
+    def batches(self, total: int, start: int = 0) -> Iterator[list[Message]]:
+        for first in range(start, start + total, BATCH):
+            picks = self.rng.choices(range(len(self.writers)), self.weights, k=min(BATCH, start + total - first))
+            batch = []
+            for i, pick in enumerate(picks):
+                org, stack, writer = self.writers[pick]
+                created = BASE_NS + (first + i) * SPAN_NS // max(total, 1)
+                record = writer.next(created)
+                key = stack_key(org, stack)
+                partition = partition_for(key, 8)
+                offset = self.offsets.get(partition, 0)
+                self.offsets[partition] = offset + 1
+                origin = Origin(org, stack, "sync", first + i, "bench", created + 1_000_000)
+                batch.append(Message(LOAD_TOPIC, partition, offset, key, to_go_json(record),
+                                     origin.headers(), created // 1_000_000))
+            yield batch
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def timed(label: str, n: int, make: Callable[[int], Awaitable[Any]], out: list[str]) -> None:
+    await make(0)  # warm up
+    took = []
+    for i in range(n):
+        start = time.perf_counter()
+        await make(i)
+        took.append((time.perf_counter() - start) * 1000)
+    out.append(f"| {label} | {statistics.median(took):.1f} | {pct(took, 0.95):.1f} | {n} |")
+
+
+async def load(args: argparse.Namespace, fleet: Fleet, processor: DprProcessor, sink: AuditIndexSink) -> list[str]:
+    gen_s = proc_s = sink_s = 0.0
+    cpu_start = time.process_time()
+    cpu_gen = 0.0
+    with Progress() as progress:
+        task = progress.add_task("loading DPRs", total=args.records)
+        batches = fleet.batches(args.records)
+        while True:
+            start, cpu = time.perf_counter(), time.process_time()
+            messages = next(batches, None)
+            if messages is None:
+                break
+            gen_s += time.perf_counter() - start
+            cpu_gen += time.process_time() - cpu
+            start = time.perf_counter()
+            rows = [processor.process(m) for m in messages]
+            proc_s += time.perf_counter() - start
+            indexed = [r for r in rows if isinstance(r, IndexedRecord)]
+            start = time.perf_counter()
+            await sink.write(indexed)
+            sink_s += time.perf_counter() - start
+            progress.advance(task, len(messages))
+    n = args.records
+    cpu = time.process_time() - cpu_start - cpu_gen  # this process, chDB threads included
+    return [
+        f"- loaded {n:,} DPRs: generation {gen_s:.0f} s (not part of Cloud), processor {proc_s:.0f} s "
+        f"({proc_s / n * 1e6:.0f} µs/record), sink {sink_s:.0f} s ({sink_s / n * 1e6:.0f} µs/record) "
+        f"→ **{n / (proc_s + sink_s):,.0f} DPR/s** through processor + sink (one process); "
+        f"CPU of this process (chDB's threads included, generation excluded) {cpu / n * 1e6:.0f} µs/DPR",
+    ]
+
+
+def samples(olap: ChdbOlap, tables: AuditTables) -> tuple[list[str], list[str], list[str]]:
+    """Agents, sessions and record ids of org-0, read back from the index."""
+    agents = [r[0] for r in olap.query(f"SELECT DISTINCT agent_id FROM {tables.dpr} WHERE org_id = 'org-0'").rows]
+    sessions = [r[0] for r in olap.query(
+        f"SELECT session_id FROM {tables.dpr} WHERE org_id = 'org-0' GROUP BY session_id ORDER BY cityHash64(session_id) LIMIT 200").rows]
+    ids = [r[0] for r in olap.query(
+        f"SELECT record_id FROM {tables.dpr} WHERE org_id = 'org-0' ORDER BY cityHash64(record_id) LIMIT 200").rows]
+    return agents, sessions, ids
+
+
+async def queries(args: argparse.Namespace, q: AuditQueries, olap: ChdbOlap, tables: AuditTables) -> list[str]:
+    rng = random.Random(7)
+    agents, sessions, ids = samples(olap, tables)
+    lo, hi = olap.query(f"SELECT toUnixTimestamp64Nano(min(created_at)), toUnixTimestamp64Nano(max(created_at)) "
+                        f"FROM {tables.dpr} WHERE org_id = 'org-0'").rows[0]
+    out = ["| query (org-0) | p50 ms | p95 ms | runs |", "|---|---|---|---|"]
+
+    def window(width: int = HOUR_NS) -> TimeRange:
+        start = int(lo) + rng.randrange(max(1, int(hi) - int(lo) - width))
+        return TimeRange(start, start + width)
+
+    await timed("search: agent + 1 h window, 100 rows", args.queries,
+                lambda i: q.search("org-0", SearchFilters(agent_id=rng.choice(agents)), window()), out)
+    await timed("search: agent, newest 100 (no window)", args.queries,
+                lambda i: q.search("org-0", SearchFilters(agent_id=rng.choice(agents))), out)
+    await timed("search: org, newest 100", args.queries, lambda i: q.search("org-0"), out)
+    await timed("search: org, 2nd page (keyset)", args.queries, lambda i: _second_page(q), out)
+    await timed("search: effect=DENY + tool, 1 day", args.queries,
+                lambda i: q.search("org-0", SearchFilters(effect="DENY", tool_id="shell/exec"), window(24 * HOUR_NS)),
+                out)
+    await timed("session timeline (≤500 rows)", args.queries,
+                lambda i: q.session_timeline("org-0", rng.choice(sessions)), out)
+    await timed("counts by effect: whole org", args.queries, lambda i: q.counts_by_effect("org-0"), out)
+    await timed("counts by effect: stack + 1 day", args.queries,
+                lambda i: q.counts_by_effect("org-0", SearchFilters(stack_id="stack-1"), window(24 * HOUR_NS)), out)
+    await timed("get record by id (explain)", args.queries, lambda i: q.get_record("org-0", rng.choice(ids)), out)
+    await timed("live tail: recent 100", args.queries, lambda i: q.recent("org-0"), out)
+    await timed("chain integrity: whole org (PostgreSQL)", max(5, args.queries // 4),
+                lambda i: q.chain_integrity("org-0"), out)
+    out += ["", "Plans compared (same SQL; the API turns read-in-order off when an agent or session is given):",
+            "", "| query (org-0), 100 / 500 rows | read in main-table order p50 ms | projection p50 ms |", "|---|---|---|"]
+    cases = [("agent, newest 100", "agent_id = {v:String} ORDER BY created_at DESC LIMIT 100", agents),
+             ("session timeline", "session_id = {v:String} ORDER BY created_at LIMIT 500", sessions)]
+    for label, where, values in cases:
+        cells = []
+        for setting in ("1", "0"):
+            took = []
+            for _ in range(args.queries):
+                start = time.perf_counter()
+                olap.query(f"SELECT record_id, created_at, effect, tool_id, reason FROM {tables.dpr} "
+                           f"WHERE org_id = 'org-0' AND {where} SETTINGS optimize_read_in_order = {setting}",
+                           {"v": rng.choice(values)})
+                took.append((time.perf_counter() - start) * 1000)
+            cells.append(f"{statistics.median(took):.1f}")
+        out.append(f"| {label} | {cells[0]} | {cells[1]} |")
+    indexed = _indexed_back(olap, tables, BATCH)
+    start = time.perf_counter()
+    found = await asyncio.to_thread(IndexWriter(olap, tables).existing, indexed)
+    out.append(f"\nThe sink's existence check (`IndexWriter.existing`) for a 10,000-row batch already indexed: "
+               f"{(time.perf_counter() - start) * 1000:.0f} ms ({len(found):,} found).")
+    return out
+
+
+def _indexed_back(olap: ChdbOlap, tables: AuditTables, limit: int) -> list[IndexedRecord]:
+    """Indexed rows turned back into the sink's input (raw bytes and origin re-processed)."""
+    processor = DprProcessor()
+    rows = olap.query(f"SELECT org_id, stack_id, source, origin_seq, origin_buffer, "
+                      f"toUnixTimestamp64Nano(received_at), log_partition, log_offset, raw "
+                      f"FROM {tables.dpr} ORDER BY created_at LIMIT {int(limit)}").rows  # like a live batch
+    out = []
+    for org, stack, source, seq, buffer, received, partition, offset, raw in rows:
+        headers = Origin(org, stack, source, int(seq), buffer, int(received)).headers()
+        result = processor.process(Message(LOAD_TOPIC, int(partition), int(offset), stack_key(org, stack),
+                                           raw.encode(), headers, 0))
+        if isinstance(result, IndexedRecord):
+            out.append(result)
+    return out
+
+
+def _rows_back(olap: ChdbOlap, tables: AuditTables, limit: int) -> list[tuple[Any, ...]]:
+    """Indexed rows read back in INSERT_COLUMNS order (the same rows, for raw inserts)."""
+    select = ", ".join(
+        "toUnixTimestamp64Nano(received_at)" if c == "received_ns"
+        else "toUnixTimestamp64Nano(created_at)" if c == "created_ns" else c
+        for c in INSERT_COLUMNS)
+    return olap.query(f"SELECT {select} FROM {tables.dpr} LIMIT {int(limit)}").rows
+
+
+async def _second_page(q: AuditQueries) -> None:
+    page = await q.search("org-0", limit=100)
+    await q.search("org-0", cursor=page.next_cursor, limit=100)
+
+
+async def compare_final(args: argparse.Namespace, olap: ChdbOlap, tables: AuditTables) -> list[str]:
+    """The same data in a ReplacingMergeTree read with FINAL (the alternative dedupe)."""
+    rmt = f"{tables.database}.dpr_rmt"
+    olap.command(f"DROP TABLE IF EXISTS {rmt}")
+    olap.command(f"CREATE TABLE {rmt} ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(created_at) "
+                 f"ORDER BY (org_id, created_at, stack_id, agent_id, record_id, record_hash) "
+                 f"AS SELECT * EXCEPT (raw) FROM {tables.dpr}")
+    rng = random.Random(9)
+    agents, sessions, _ = samples(olap, tables)
+    out = ["| query (org-0), summary columns | MergeTree p50 ms | RMT + FINAL p50 ms |", "|---|---|---|"]
+    cases = [
+        ("agent, newest 100", "org_id = 'org-0' AND agent_id = {a:String} ORDER BY created_at DESC LIMIT 100",
+         lambda: {"a": rng.choice(agents)}),
+        ("org, newest 100", "org_id = 'org-0' ORDER BY created_at DESC LIMIT 100", dict),
+        ("session timeline", "org_id = 'org-0' AND session_id = {s:String} ORDER BY created_at LIMIT 500",
+         lambda: {"s": rng.choice(sessions)}),
+    ]
+    for label, where, params in cases:
+        row = []
+        for table, final in ((tables.dpr, ""), (rmt, " FINAL")):
+            took = []
+            for _ in range(args.queries):
+                start = time.perf_counter()
+                olap.query(f"SELECT record_id, created_at, effect FROM {table}{final} WHERE {where}", params())
+                took.append((time.perf_counter() - start) * 1000)
+            row.append(f"{statistics.median(took):.1f}")
+        out.append(f"| {label} | {row[0]} | {row[1]} |")
+    row = []
+    for table, final in ((tables.dpr, ""), (rmt, " FINAL")):
+        took = []
+        for _ in range(args.queries):
+            start = time.perf_counter()
+            olap.query(f"SELECT effect, count() FROM {table}{final} WHERE org_id = 'org-0' GROUP BY effect")
+            took.append((time.perf_counter() - start) * 1000)
+        row.append(f"{statistics.median(took):.1f}")
+    out.append(f"| counts by effect, whole org | {row[0]} | {row[1]} |")
+    olap.command(f"DROP TABLE {rmt}")
+    return out
+
+
+def insert_ceiling(olap: ChdbOlap, tables: AuditTables) -> list[str]:
+    """Raw inserts of the same rows (read back from the index): no processor, no
+    PostgreSQL, no existence check; ChdbOlap.insert streams JSONCompactEachRow."""
+    rows = _rows_back(olap, tables, 100_000)
+    out = []
+    for label, database in (("same DDL (2 projections)", "ceiling_proj"), ("same columns, no projections", "ceiling_plain")):
+        target = AuditTables(database)
+        olap.command(f"DROP DATABASE IF EXISTS {database} SYNC")
+        ensure_schema(olap, target)
+        if "no projections" in label:
+            olap.command(f"ALTER TABLE {target.dpr} DROP PROJECTION p_agent")
+            olap.command(f"ALTER TABLE {target.dpr} DROP PROJECTION p_session")
+        start = time.perf_counter()
+        for first in range(0, len(rows), BATCH):
+            olap.insert(target.dpr, INSERT_COLUMNS, rows[first:first + BATCH])
+        took = time.perf_counter() - start
+        out.append(f"- raw chDB insert, {label}, {len(rows):,} rows in 10k batches: **{len(rows) / took:,.0f} rows/s**")
+        olap.command(f"DROP DATABASE {database} SYNC")
+    return out
+
+
+async def lag(args: argparse.Namespace, db: Database, olap: ChdbOlap, tables: AuditTables) -> list[str]:
+    """Full path: PostgresLog append -> runner -> sink -> visible through recent()."""
+    log = PostgresLog(db)
+    await log.start()
+    for topic in (DPR_RECORDS, DEAD_LETTERS):
+        await log.create_topic(topic, DEFAULT_PARTITIONS[topic])
+    index = AuditIndex(db, log, olap, AuditIndexConfig(database=tables.database))
+    await index.start()
+    writers = [AgentWriter(f"lag-agent-{i}", random.Random(i), hmac_key=b"k") for i in range(20)]
+    appended: dict[str, int] = {}
+    seen: list[float] = []
+    done = asyncio.Event()
+
+    async def produce() -> None:
+        tick = 0.05
+        per_tick = max(1, int(args.rate * tick))
+        deadline = time.monotonic() + args.lag_seconds
+        n = 0
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            batch = []
+            for _ in range(per_tick):
+                writer = writers[n % len(writers)]
+                now = time.time_ns()
+                record = writer.next(now)
+                origin = Origin("org-lag", f"stack-{n % 4}", "sync", n, "lag", now)
+                batch.append(LogRecord(stack_key("org-lag", f"stack-{n % 4}"), to_go_json(record), origin.headers()))
+                appended[record["record_id"]] = now
+                n += 1
+            await log.append(DPR_RECORDS, batch)
+            await asyncio.sleep(max(0.0, tick - (time.monotonic() - started)))
+        done.set()
+
+    async def watch() -> None:
+        cursor = (await index.queries.recent("org-lag", limit=1)).cursor
+        while not (done.is_set() and len(seen) >= len(appended)):
+            page = await index.queries.recent("org-lag", limit=1000, after=cursor)
+            now = time.time_ns()
+            seen.extend((now - appended[r.record_id]) / 1e6 for r in page.records)
+            cursor = page.cursor
+            if not page.records:
+                if index.failure() is not None:
+                    raise RuntimeError(f"the audit index stopped: {index.failure()}")
+                await asyncio.sleep(0.02)
+
+    await asyncio.gather(produce(), asyncio.wait_for(watch(), args.lag_seconds + 60))
+    await index.stop()
+    await log.close()
+    server = olap.query(
+        f"SELECT quantiles(0.5, 0.95)(dateDiff('millisecond', received_at, indexed_at)) "
+        f"FROM {tables.dpr} WHERE org_id = 'org-lag'").scalar()
+    return [
+        f"- lag at {args.rate:,} DPR/s for {args.lag_seconds} s ({len(seen):,} records, PostgresLog → runner "
+        f"(10k / 0.5 s batches) → sink → `recent()`): append-to-visible p50 **{pct(seen, 0.5):.0f} ms**, "
+        f"p95 **{pct(seen, 0.95):.0f} ms**, max {max(seen):.0f} ms; received→inserted (server clock) "
+        f"p50 {server[0]:.0f} ms, p95 {server[1]:.0f} ms",
+    ]
+
+
+async def main(args: argparse.Namespace) -> None:
+    root = Path(args.data_dir or tempfile.mkdtemp(prefix="faramesh-audit-bench-"))
+    marker = root / "loaded.txt"
+    server = EmbeddedPostgres(root / "pg")
+    url = await asyncio.to_thread(server.start)
+    olap = ChdbOlap(root / "chdb")
+    try:
+        async with Database(url, max_size=4) as db:
+            await migrate(db, [("log", "faramesh_cloud.log"), COMPONENT])
+            tables = AuditTables("bench")
+            ensure_schema(olap, tables)
+            if marker.exists():
+                report = [f"- reusing the {marker.read_text().strip()} DPRs loaded earlier in {root}"]
+            else:
+                report = await load(args, Fleet(args.orgs), DprProcessor(), AuditIndexSink(db, IndexWriter(olap, tables)))
+                marker.write_text(f"{args.records}\n")
+            count = int(olap.query(f"SELECT count() FROM {tables.dpr}").scalar())
+            size = olap.query("SELECT sum(bytes_on_disk) FROM system.parts WHERE database = 'bench' AND active").scalar()
+            report.append(f"- on disk (chDB): {int(size) / count:.0f} B/DPR including both projections and the raw record")
+            report += await queries(args, AuditQueries(olap, db, tables), olap, tables)
+            if args.compare_final:
+                report += ["", *await compare_final(args, olap, tables)]
+            report += ["", *insert_ceiling(olap, tables)]
+            report += await lag(args, db, olap, tables)
+        print("\n".join(report))
+    finally:
+        olap.close()
+        await asyncio.to_thread(server.stop)
+        if not args.data_dir:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=1_000_000, help="DPRs to load (10000000 for the 10M run)")
+    parser.add_argument("--orgs", type=int, default=4)
+    parser.add_argument("--queries", type=int, default=40, help="runs per query")
+    parser.add_argument("--rate", type=int, default=2_000, help="DPR/s offered in the lag run")
+    parser.add_argument("--lag-seconds", type=int, default=20)
+    parser.add_argument("--compare-final", action="store_true", help="also time ReplacingMergeTree + FINAL")
+    parser.add_argument("--data-dir", help="keep the data here (a later run with the same dir skips the load)")
+    asyncio.run(main(parser.parse_args()))
