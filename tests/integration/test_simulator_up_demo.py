@@ -84,8 +84,9 @@ async def _log_by_stack(data_dir: Path) -> dict[str, list[bytes]]:
             await log.close()
 
 
-def test_up_demo_feeds_cloud_from_a_fleet_registered_in_its_own_database(tmp_path: Path) -> None:
-    data_dir = tmp_path / "cloud"
+def test_up_demo_feeds_cloud_from_a_fleet_registered_in_its_own_database(pg_data_dir: Path) -> None:
+    # pg_data_dir, not tmp_path: the embedded server runs as another user (see test_up.py)
+    data_dir = pg_data_dir / "cloud"
     up = UpDemo(data_dir)
     try:
         demo = up.demo()

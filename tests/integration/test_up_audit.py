@@ -13,8 +13,8 @@ from tests.integration.test_up import Up
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.chdb]
 
 
-def test_up_serves_the_audit_section(tmp_path: Path) -> None:
-    up = Up(tmp_path / "cloud")
+def test_up_serves_the_audit_section(pg_data_dir: Path) -> None:
+    up = Up(pg_data_dir / "cloud")  # not tmp_path: the embedded server runs as another user
     up.start()
     try:
         base = f"http://127.0.0.1:{up.http}"
