@@ -29,6 +29,7 @@ from faramesh_cloud.olap.port import Olap, QueryResult
 from faramesh_cloud.sql.database import Database
 
 MAX_LIMIT: Final = 1_000
+_TIE_SLACK: Final = 50  # extra rows fetched so a page rarely ends inside a created_at tie
 
 # (SearchFilters attribute, column): the only filter columns the SQL can name.
 _FILTER_COLUMNS: Final = (
@@ -105,12 +106,11 @@ def _key(summary: RecordSummary) -> list[Any]:
     return [summary.created_ns, summary.record_id, summary.log_partition, summary.log_offset]
 
 
-def _page(result: QueryResult, limit: int, kind: str) -> Page:
-    rows = [_summary(row) for row in result.rows]
+def _page(rows: list[RecordSummary], limit: int, kind: str, more: bool) -> Page:
+    """``rows`` in page order, complete up to their end; ``more``: rows exist beyond them."""
     if len(rows) > limit:
-        rows = rows[:limit]
-        return Page(rows, encode_cursor(kind, _key(rows[-1])))
-    return Page(rows, None)
+        rows, more = rows[:limit], True
+    return Page(rows, encode_cursor(kind, _key(rows[-1])) if more and rows else None)
 
 
 def _after_key(kind: str, cursor: str, clauses: list[str], params: dict[str, Any], newer: bool) -> None:
@@ -133,6 +133,37 @@ class AuditQueries:
     async def _query(self, sql: str, params: dict[str, Any]) -> QueryResult:
         return await asyncio.to_thread(self._olap.query, sql, params)
 
+    async def _keyset(self, clauses: list[str], params: dict[str, Any], limit: int, kind: str,
+                      ascending: bool, plan: str) -> Page:
+        """One page in (created_at, record_id, log_partition, log_offset) order.
+
+        ClickHouse reads ``ORDER BY created_at LIMIT n`` in key order and materialises only
+        the top rows (measured 2-3x faster than the same ORDER BY on all four columns), so
+        the page is fetched by created_at with some slack and ordered fully here. Rows that
+        share the last created_at of a truncated fetch may be cut: they are left for the
+        next page, and a tie group larger than the whole fetch takes the exact query."""
+        where = " AND ".join(clauses)
+        direction = "" if ascending else " DESC"
+        fetch = limit + 1 + _TIE_SLACK
+        result = await self._query(
+            f"SELECT {_SUMMARY_SELECT} FROM {self._table} WHERE {where} "
+            f"ORDER BY created_at{direction} LIMIT {{fetch:UInt32}}{plan}",
+            {**params, "fetch": fetch},
+        )
+        rows = sorted((_summary(row) for row in result.rows), key=_key, reverse=not ascending)
+        if len(rows) < fetch:
+            return _page(rows, limit, kind, more=False)
+        complete = [r for r in rows if r.created_ns != rows[-1].created_ns]
+        if complete:
+            return _page(complete, limit, kind, more=True)
+        order = ", ".join(f"{c}{direction}" for c in ("created_at", "record_id", "log_partition", "log_offset"))
+        result = await self._query(
+            f"SELECT {_SUMMARY_SELECT} FROM {self._table} WHERE {where} ORDER BY {order} "
+            f"LIMIT {{fetch:UInt32}}{plan}",
+            {**params, "fetch": limit + 1},
+        )
+        return _page([_summary(row) for row in result.rows], limit, kind, more=False)
+
     async def search(self, org_id: str, filters: SearchFilters | None = None,
                      time_range: TimeRange | None = None, cursor: str | None = None,
                      limit: int = 100) -> Page:
@@ -141,13 +172,7 @@ class AuditQueries:
         clauses, params = _where(org_id, filters, time_range or TimeRange())
         if cursor is not None:
             _after_key("search", cursor, clauses, params, newer=False)
-        params["limit"] = _limit(limit) + 1
-        result = await self._query(
-            f"SELECT {_SUMMARY_SELECT} FROM {self._table} WHERE {' AND '.join(clauses)} "
-            f"ORDER BY {_KEY} DESC LIMIT {{limit:UInt32}}{_plan(filters)}",
-            params,
-        )
-        return _page(result, limit, "search")
+        return await self._keyset(clauses, params, _limit(limit), "search", False, _plan(filters))
 
     async def counts_by_effect(self, org_id: str, filters: SearchFilters | None = None,
                                time_range: TimeRange | None = None) -> dict[str, int]:
@@ -198,13 +223,8 @@ class AuditQueries:
         params: dict[str, Any] = {"org": org_id, "session": session_id}
         if cursor is not None:
             _after_key("session", cursor, clauses, params, newer=True)
-        params["limit"] = _limit(limit) + 1
-        result = await self._query(
-            f"SELECT {_SUMMARY_SELECT} FROM {self._table} WHERE {' AND '.join(clauses)} "
-            f"ORDER BY {_KEY} LIMIT {{limit:UInt32}}{_plan(SearchFilters(session_id=session_id))}",
-            params,
-        )
-        return _page(result, limit, "session")
+        plan = _plan(SearchFilters(session_id=session_id))
+        return await self._keyset(clauses, params, _limit(limit), "session", True, plan)
 
     async def recent(self, org_id: str, limit: int = 100, after: str | None = None) -> TailPage:
         """The live stream: what was indexed after ``after`` (or the last ``limit`` rows),

@@ -216,3 +216,33 @@ async def test_a_nul_character_or_a_huge_counter_never_blocks_the_partition(
     gap = next(f for f in stack.agents[0].findings if f.kind == "gap")
     assert gap.record_id == odd["record_id"] and "ab\\u0000cd" in gap.message
     assert index.runners[0].stats.rejected == 1
+
+
+async def test_pages_stay_exact_through_a_tie_on_created_at_larger_than_a_fetch(
+    audit_db: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+) -> None:
+    writers = fleet("stack-burst", 4, ["sess-burst"], seed=8)
+    same = [writers[i % 4].next(1_780_000_000_000_000_000, session_id="sess-burst")
+            for i in range(130)]  # all in one nanosecond
+    later = [writers[i % 4].next(1_780_000_000_000_000_001 + i, session_id="sess-burst") for i in range(20)]
+    await publish(postgres_log, ORG, "stack-burst", same + later)
+    index = await run_index(audit_db, postgres_log, chdb, fast_config(olap_database), 150)
+    queries = index.queries
+
+    async def walk(session: bool) -> list[Any]:
+        rows: list[Any] = []
+        cursor = None
+        while True:
+            page = (await queries.session_timeline(ORG, "sess-burst", cursor, limit=10) if session
+                    else await queries.search(ORG, cursor=cursor, limit=10))
+            assert len(page.records) <= 10
+            rows.extend(page.records)
+            if page.next_cursor is None:
+                return rows
+            cursor = page.next_cursor
+
+    for session in (False, True):
+        rows = await walk(session)
+        keys = [(r.created_ns, r.record_id, r.log_partition, r.log_offset) for r in rows]
+        assert keys == sorted(keys, reverse=not session)
+        assert sorted(r.record_id for r in rows) == sorted(r["record_id"] for r in same + later)
