@@ -47,8 +47,9 @@ class UpDemo:
                 response = httpx.get(f"http://127.0.0.1:{self.http}/api/v1/status", timeout=2)
                 if response.status_code == 200:
                     services = response.json()["services"]
-                    demo = next(s for s in services if s["name"] == "demo")
-                    if demo["state"] != "starting":
+                    # demo starts after the gateway, so it may not be listed yet
+                    demo = next((s for s in services if s["name"] == "demo"), None)
+                    if demo is not None and demo["state"] != "starting":
                         return dict(demo)
             except httpx.TransportError:
                 pass
