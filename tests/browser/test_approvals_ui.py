@@ -10,11 +10,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 import uvicorn
 from playwright.sync_api import expect
-from psycopg import sql
 
 from faramesh_cloud.approvals.service import Approvals, ApprovalsConfig
 from faramesh_cloud.gateway.app import create_app
@@ -32,6 +30,7 @@ from tests.approvals_support import pending_event, push_events
 from tests.fixtures.browser import LiveGateway, NewPage, screenshot
 from tests.fixtures.gateway import static_status
 from tests.fixtures.identity import PASSWORD
+from tests.fixtures.postgres import fresh_database
 
 
 class LiveApprovalsGateway(LiveGateway):
@@ -75,18 +74,13 @@ class LiveApprovalsGateway(LiveGateway):
 @pytest.fixture(scope="module")
 def live(embedded_postgres: EmbeddedPostgres, pg_template: str,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApprovalsGateway]:
-    name = f"b_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(embedded_postgres.url("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-            sql.Identifier(name), sql.Identifier(pg_template)))
-    gateway = LiveApprovalsGateway(embedded_postgres.url(name), tmp_path_factory.mktemp("live-approvals"))
-    gateway.start()
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
-        with psycopg.connect(embedded_postgres.url("postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with fresh_database(embedded_postgres, pg_template, "b") as url:
+        gateway = LiveApprovalsGateway(url, tmp_path_factory.mktemp("live-approvals"))
+        gateway.start()
+        try:
+            yield gateway
+        finally:
+            gateway.stop()
 
 
 def test_a_pending_approval_is_approved_with_a_reason_and_leaves_the_queue(

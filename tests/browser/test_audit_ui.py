@@ -12,11 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import uvicorn
 from playwright.sync_api import expect
-from psycopg import sql
 
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.service import AuditIndex
@@ -37,6 +35,7 @@ from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.browser import LiveGateway, NewPage, screenshot
 from tests.fixtures.gateway import static_status
 from tests.fixtures.identity import PASSWORD
+from tests.fixtures.postgres import fresh_database
 from tests.integration.audit_explorer_support import XSS
 from tests.integration.audit_support import BASE_NS, fast_config, fleet, publish, records
 
@@ -90,20 +89,14 @@ class AuditGateway(LiveGateway):
 @pytest.fixture(scope="module")
 def audit_gateway(embedded_postgres: EmbeddedPostgres, pg_template: str, chdb_data_dir: Path,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuditGateway]:
-    name = f"b_{uuid.uuid4().hex[:16]}"
     olap_database = f"browser_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(embedded_postgres.url("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-            sql.Identifier(name), sql.Identifier(pg_template)))
-    live = AuditGateway(embedded_postgres.url(name), tmp_path_factory.mktemp("audit-gateway"), chdb_data_dir,
-                        olap_database)
-    live.start()
-    try:
-        yield live
-    finally:
-        live.stop()
-        with psycopg.connect(embedded_postgres.url("postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with fresh_database(embedded_postgres, pg_template, "b") as url:
+        live = AuditGateway(url, tmp_path_factory.mktemp("audit-gateway"), chdb_data_dir, olap_database)
+        live.start()
+        try:
+            yield live
+        finally:
+            live.stop()
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import uvicorn
 from playwright.sync_api import expect
-from psycopg import sql
 
 from faramesh_cloud.events.topics import SYNC_ITEMS
 from faramesh_cloud.fleet.service import FleetProjection
@@ -34,6 +32,7 @@ from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from tests.fixtures.browser import LiveGateway, NewPage, screenshot
 from tests.fixtures.gateway import static_status
 from tests.fixtures.identity import PASSWORD
+from tests.fixtures.postgres import fresh_database
 from tests.fleet_items import budget, credential, health, record, status
 
 OWNER = "fiona@example.test"
@@ -85,18 +84,13 @@ class FleetGateway(LiveGateway):
 @pytest.fixture(scope="module")
 def fleet_gateway(embedded_postgres: EmbeddedPostgres, pg_template: str,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetGateway]:
-    name = f"f_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(embedded_postgres.url("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-            sql.Identifier(name), sql.Identifier(pg_template)))
-    live = FleetGateway(embedded_postgres.url(name), Path(tmp_path_factory.mktemp("fleet-gateway")))
-    live.start()
-    try:
-        yield live
-    finally:
-        live.stop()
-        with psycopg.connect(embedded_postgres.url("postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with fresh_database(embedded_postgres, pg_template, "f") as url:
+        live = FleetGateway(url, Path(tmp_path_factory.mktemp("fleet-gateway")))
+        live.start()
+        try:
+            yield live
+        finally:
+            live.stop()
 
 
 @pytest.fixture(scope="module")
