@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from faramesh_cloud.dpr.canonical import canonical_bytes, hash_bytes
 from faramesh_cloud.dpr.fields import FIELDS, Kind
 from faramesh_cloud.dpr.gojson import dumps
@@ -57,9 +55,3 @@ def seal(
     elif hmac_key is not None:
         record["hmac_signature"] = sign_hmac(record["record_id"], record["record_hash"], hmac_key)
     return record
-
-
-def roundtrip(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The record as a reader would see it after ``to_go_json`` (for tests)."""
-    parsed: dict[str, Any] = orjson.loads(to_go_json(record))
-    return parsed

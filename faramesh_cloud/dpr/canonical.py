@@ -37,7 +37,6 @@ _PYTYPE: Final[dict[Kind, type]] = {
     Kind.STR_MAP: dict,
     Kind.OBJECT: dict,
 }
-_KNOWN: Final = frozenset(KIND_OF)
 
 
 class DprFormatError(ValueError):
@@ -171,7 +170,3 @@ def compute_record_hash(record: Mapping[str, Any]) -> str:
 def genesis_prev_hash(agent_id: str) -> str:
     """``prev_record_hash`` of an agent's first record (``GenesisPrevHash``)."""
     return hashlib.sha256(b"faramesh/dpr/genesis/v1:" + agent_id.encode("utf-8")).hexdigest()
-
-
-def unknown_keys(record: Mapping[str, Any]) -> list[str]:
-    return [k for k in record if k not in _KNOWN]

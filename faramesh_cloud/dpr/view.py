@@ -73,7 +73,3 @@ def decode_view(raw: bytes) -> tuple[Any, bytes] | None:
         except TimestampError:
             return None
     return view, go_escape_fixup(_ENCODER.encode(hashed))
-
-
-def is_view(record: object) -> bool:
-    return isinstance(record, (JcsView, LegacyView))
