@@ -18,16 +18,15 @@ import sys
 import time
 from pathlib import Path
 
-import orjson
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from faramesh_cloud.dpr.builder import to_go_json  # noqa: E402
-from faramesh_cloud.dpr.canonical import canonical_bytes  # noqa: E402
-from faramesh_cloud.dpr.chain import ChainVerifier  # noqa: E402
-from faramesh_cloud.dpr.wal import WalReader, encode_frame  # noqa: E402
-from faramesh_cloud.simulator.records import AgentWriter  # noqa: E402
-from faramesh_cloud.sources import open_source  # noqa: E402
+from faramesh_cloud.dpr.builder import to_go_json
+from faramesh_cloud.dpr.canonical import canonical_bytes, parse_record
+from faramesh_cloud.dpr.chain import ChainVerifier
+from faramesh_cloud.dpr.view import decode_view
+from faramesh_cloud.dpr.wal import WalReader, encode_frame
+from faramesh_cloud.simulator.records import AgentWriter
+from faramesh_cloud.sources import open_source
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -49,11 +48,15 @@ def generate(path: Path, records: int, agents: int) -> None:
 
 
 def ceiling(path: Path) -> float:
+    """The irreducible per-record work: read the frame, decode the record once, build its
+    canonical bytes, hash them. No chain bookkeeping, no report."""
     data = path.read_bytes()
     started = time.process_time()
     n = 0
     for frame in WalReader(data):
-        hashlib.sha256(canonical_bytes(orjson.loads(frame.payload), frame.payload)).hexdigest()
+        decoded = decode_view(frame.payload)
+        canonical = decoded[1] if decoded is not None else canonical_bytes(parse_record(frame.payload))
+        hashlib.sha256(canonical).hexdigest()
         n += 1
     return n / (time.process_time() - started)
 
@@ -91,8 +94,8 @@ def main() -> None:
     rows = []
     for _ in range(args.runs):
         rows.append((ceiling(path), verifier(path), cli(path, args.records)))
-    med = [sorted(col)[len(col) // 2] for col in zip(*rows)]
-    print(f"ceiling (decode+canonicalise+sha256, CPU time): {med[0]:,.0f} records/s")
+    med = [sorted(col)[len(col) // 2] for col in zip(*rows, strict=True)]
+    print(f"ceiling (frame + one decode + canonical bytes + sha256, CPU time): {med[0]:,.0f} records/s")
     print(f"verifier, no signatures (CPU time):             {med[1]:,.0f} records/s  ({med[1] / med[0]:.0%} of ceiling)")
     print(f"CLI end to end, wall clock incl. start-up:      {med[2]:,.0f} records/s  ({med[2] / med[0]:.0%} of ceiling)")
 
