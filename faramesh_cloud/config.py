@@ -50,6 +50,9 @@ class Settings:
     disconnect_after_s: float = 120.0
     # Feed a simulated daemon fleet into Cloud (faramesh-cloud up --demo).
     demo: bool = False
+    # Notification destinations (webhooks, Slack, PagerDuty, SMTP) may resolve to loopback,
+    # private or link-local addresses: for self-hosted installs only (docs/notifications.md).
+    allow_private_destinations: bool = False
     log_level: str = "INFO"
 
     @property
