@@ -21,12 +21,14 @@ class ApprovalsApi:
         self._commands = commands
 
     async def pending(self, org_id: str, *, stack_id: str | None = None, agent_id: str | None = None,
-                      tool_id: str | None = None, stacks: Collection[str] | None = None) -> list[Approval]:
-        return await self._queries.pending(org_id, QueueFilter(stack_id, agent_id, tool_id, stacks))
+                      tool_id: str | None = None, stacks: Collection[str] | None = None,
+                      rule_id: str | None = None) -> list[Approval]:
+        return await self._queries.pending(org_id, QueueFilter(stack_id, agent_id, tool_id, stacks, rule_id))
 
     async def history(self, org_id: str, *, stack_id: str | None = None, agent_id: str | None = None,
-                      tool_id: str | None = None, stacks: Collection[str] | None = None) -> list[Approval]:
-        return await self._queries.history(org_id, QueueFilter(stack_id, agent_id, tool_id, stacks))
+                      tool_id: str | None = None, stacks: Collection[str] | None = None,
+                      rule_id: str | None = None) -> list[Approval]:
+        return await self._queries.history(org_id, QueueFilter(stack_id, agent_id, tool_id, stacks, rule_id))
 
     async def get(self, org_id: str, approval_id: str, stacks: Collection[str] | None = None) -> Approval:
         return await self._queries.get(org_id, approval_id, stacks)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +21,11 @@ from psycopg import AsyncConnection
 from faramesh_cloud.approvals.domain import (
     Conflict,
     DecisionRefused,
+    Pattern,
     State,
     UnknownApproval,
     Verdict,
+    bulk_pattern,
     check_reason,
     refusal,
 )
@@ -49,6 +51,7 @@ class BulkResult:
     bulk_action_id: str
     decided: list[Decision]
     refused: dict[str, str]  # approval id -> why
+    codes: dict[str, str] = field(default_factory=dict)  # approval id -> refusal code (already_resolved, ...)
 
 
 def as_uuid(value: str) -> str | None:
@@ -89,22 +92,42 @@ class Decisions:
 
     async def bulk_decide(self, org_id: str, approval_ids: Sequence[str], approver: Actor, verdict: Verdict,
                           reason: str, *, allowed_stacks: frozenset[str] | None = None) -> BulkResult:
-        """One reason for many approvals; each is decided (or refused) on its own, so one
-        already resolved does not block the others."""
+        """One reason for many approvals of one agent / tool / rule pattern (a selection that
+        mixes patterns is refused as a whole, before anything is decided); each is decided
+        (or refused: conflict, expired, withdrawn, unknown) on its own, so one already
+        resolved does not block the others."""
         text = check_reason(reason)
+        wanted = list(dict.fromkeys(approval_ids))
+        known = await self._patterns(org_id, wanted, allowed_stacks)
+        bulk_pattern(list(known.values()))  # raises DecisionRefused("mixed_pattern") naming what differs
         bulk_id = str(uuid.uuid4())
         decided: list[Decision] = []
         refused: dict[str, str] = {}
-        for approval_id in dict.fromkeys(approval_ids):
+        codes: dict[str, str] = {}
+        for approval_id in wanted:
             try:
                 async with tenant_transaction(self._db, org_id) as conn:
                     decided.append(await self._decide_in(conn, org_id, approval_id, approver, Verdict(verdict),
                                                          text, bulk_id, allowed_stacks))
             except DecisionRefused as exc:
-                refused[approval_id] = str(exc)
+                refused[approval_id], codes[approval_id] = str(exc), exc.code
             except UnknownApproval as exc:
-                refused[approval_id] = str(exc)
-        return BulkResult(bulk_id, decided, refused)
+                refused[approval_id], codes[approval_id] = str(exc), "not_found"
+        return BulkResult(bulk_id, decided, refused, codes)
+
+    async def _patterns(self, org_id: str, approval_ids: Sequence[str],
+                        allowed_stacks: frozenset[str] | None) -> dict[str, Pattern]:
+        """(agent, tool, rule) of each selected approval this approver may see."""
+        keys = [k for k in (as_uuid(i) for i in approval_ids) if k is not None]
+        if not keys:
+            return {}
+        async with tenant_transaction(self._db, org_id) as conn:
+            cur = await conn.execute(
+                "SELECT approval_id, stack_id, agent_id, tool_id, matched_rule_id FROM approvals "
+                "WHERE org_id = %s AND approval_id = ANY(%s::uuid[])", (org_id, keys))
+            rows = await cur.fetchall()
+        return {str(r[0]): Pattern(r[2], r[3], r[4]) for r in rows
+                if allowed_stacks is None or r[1] in allowed_stacks}
 
     async def _decide_in(self, conn: Conn, org_id: str, approval_id: str, approver: Actor, verdict: Verdict,
                          reason: str, bulk_id: str | None, allowed_stacks: frozenset[str] | None) -> Decision:

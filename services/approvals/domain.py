@@ -10,6 +10,7 @@ passed. A second decision is refused with the state it already reached, like the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -71,6 +72,36 @@ def refusal(state: State, deadline: datetime, now: datetime, resolved_by: str = 
     if state is State.WITHDRAWN:
         return Conflict("withdrawn", "the daemon withdrew this approval; there is nothing to decide")
     return Conflict("already_resolved", f"this approval was already {state.value}{who}; the first decision stands")
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """What a bulk action is constrained to: one agent, one tool, one rule."""
+
+    agent_id: str
+    tool_id: str
+    rule_id: str
+
+
+def bulk_pattern(patterns: Sequence[Pattern]) -> Pattern:
+    """The one pattern every selected approval shares, or :class:`DecisionRefused` naming
+    what differs (a bulk action is "the same agent / tool / rule pattern with one reason")."""
+    if not patterns:
+        raise DecisionRefused("empty_selection", "select at least one approval of this organisation")
+    first = patterns[0]
+    differs = []
+    for label, values in (("agents", [p.agent_id for p in patterns]), ("tools", [p.tool_id for p in patterns]),
+                          ("rules", [p.rule_id or "(none)" for p in patterns])):
+        distinct = sorted(set(values))
+        if len(distinct) > 1:
+            shown = ", ".join(distinct[:5]) + (f" and {len(distinct) - 5} more" if len(distinct) > 5 else "")
+            differs.append(f"{len(distinct)} {label} ({shown})")
+    if differs:
+        raise DecisionRefused(
+            "mixed_pattern", "a bulk action covers one agent / tool / rule pattern, but the selection has "
+            + "; ".join(differs) + ". Select approvals of one pattern (filter the queue by agent, tool and "
+            "rule), or decide them one by one")
+    return first
 
 
 def after_daemon_event(current: State | None, reported: State) -> State:

@@ -72,6 +72,7 @@ class QueueFilter:
     agent_id: str | None = None
     tool_id: str | None = None
     stacks: Collection[str] | None = None  # the stacks the reader may see (None: all)
+    rule_id: str | None = None
 
 
 class ApprovalQueries:
@@ -85,9 +86,11 @@ class ApprovalQueries:
                 f"SELECT {_COLUMNS} FROM approvals WHERE org_id = %s AND {where} "
                 "AND (%s::text IS NULL OR stack_id = %s) AND (%s::text IS NULL OR agent_id = %s) "
                 "AND (%s::text IS NULL OR tool_id = %s) AND (%s::text[] IS NULL OR stack_id = ANY(%s::text[])) "
+                "AND (%s::text IS NULL OR matched_rule_id = %s) "
                 f"ORDER BY {order} LIMIT %s",
                 (org_id, *params, f.stack_id, f.stack_id, f.agent_id, f.agent_id, f.tool_id, f.tool_id,
-                 None if f.stacks is None else list(f.stacks), None if f.stacks is None else list(f.stacks), limit))
+                 None if f.stacks is None else list(f.stacks), None if f.stacks is None else list(f.stacks),
+                 f.rule_id, f.rule_id, limit))
             return [_approval(r) for r in await cur.fetchall()]
 
     async def pending(self, org_id: str, where: QueueFilter | None = None, *, limit: int = 500) -> list[Approval]:

@@ -121,9 +121,15 @@ async def test_the_api_decides_and_reports_conflicts(world: dict, client_for) ->
     missing = await client.post(f"/api/v1/orgs/acme/approvals/{ids[0]}/decision", json={"verdict": "approve"},
                                 headers=headers)
     assert missing.status_code == 422
-    bulk = await client.post("/api/v1/orgs/acme/approvals/bulk-decision", headers=headers,
-                             json={"approval_ids": ids, "verdict": "deny", "reason": "incident freeze"})
-    assert bulk.status_code == 200 and len(bulk.json()["decided"]) == 2
+    mixed = await client.post("/api/v1/orgs/acme/approvals/bulk-decision", headers=headers,
+                              json={"approval_ids": ids, "verdict": "deny", "reason": "incident freeze"})
+    assert mixed.status_code == 400 and mixed.json()["code"] == "mixed_pattern"
+    assert "2 agents (payments-bot, support-triage)" in mixed.json()["detail"]
+    assert len((await client.get("/api/v1/orgs/acme/approvals")).json()) == 2  # nothing was decided
+    for approval_id in ids:  # one pattern each
+        bulk = await client.post("/api/v1/orgs/acme/approvals/bulk-decision", headers=headers,
+                                 json={"approval_ids": [approval_id], "verdict": "deny", "reason": "incident freeze"})
+        assert bulk.status_code == 200 and len(bulk.json()["decided"]) == 1
     late = await client.post(f"/api/v1/orgs/acme/approvals/{ids[0]}/decision", headers=headers,
                              json={"verdict": "approve", "reason": "too late"})
     assert late.status_code == 409 and late.json()["code"] == "already_resolved"
@@ -209,3 +215,57 @@ async def test_home_lists_a_pending_approval_in_attention_required(
     home = await client.get("/o/acme/")
     assert home.status_code == 200
     assert "Pending approval" in home.text and f"/o/acme/approvals/{ids['approval_id']}" in home.text
+
+
+async def test_bulk_actions_cover_one_pattern_and_report_each_item(
+        world: dict, client_for, people: People, approvals: Approvals, postgres_log: PostgresLog) -> None:  # type: ignore[no-untyped-def,type-arg]
+    owner: Person = world["owner"]  # type: ignore[assignment]
+    stack_id = world["stack"].stack_id  # type: ignore[attr-defined]
+    await push_events(postgres_log, owner.org.org_id, stack_id, [pending_event("0000aaa3"), pending_event("0000aaa4")])
+
+    async def four() -> bool:
+        return len(await approvals.queries.pending(owner.org.org_id)) == 4
+    await eventually(four, "four pending approvals", within_s=30)
+    operator = await people.member(owner, Role.OPERATOR)
+    client = await client_for(operator)
+    items = {a.defer_token: a for a in await approvals.queries.pending(owner.org.org_id)}
+
+    # Mixed agents / tools in the browser form: 400 with the reason, nothing decided.
+    mixed = await _form_post(client, "/o/acme/approvals", "/o/acme/approvals/bulk", {
+        "approval_ids": items["0000aaa1"].approval_id, "verdict": "deny", "reason": "freeze"})
+    assert mixed.status_code == 200  # one approval is one pattern
+    form = await client.get("/o/acme/approvals")
+    refused = await client.post("/o/acme/approvals/bulk", data={
+        "approval_ids": [items["0000aaa2"].approval_id, items["0000aaa3"].approval_id], "verdict": "deny",
+        "reason": "freeze", "csrf_token": csrf_of(form.text)})
+    assert refused.status_code == 400 and "one agent / tool / rule pattern" in refused.text
+    assert {a.defer_token for a in await approvals.queries.pending(owner.org.org_id)} == {
+        "0000aaa2", "0000aaa3", "0000aaa4"}
+
+    # Filtered to one pattern, "select all shown" decides every one of them.
+    pattern = await client.get("/o/acme/approvals?agent=payments-bot&tool=stripe/refund&rule=refunds-over-100")
+    assert pattern.status_code == 200 and 'id="select-all-pattern"' in pattern.text
+    assert "0000aaa2" not in pattern.text
+    done = await client.post("/o/acme/approvals/bulk", data={
+        "all_shown": "1", "shown_ids": [items["0000aaa3"].approval_id, items["0000aaa4"].approval_id],
+        "verdict": "deny", "reason": "incident freeze", "csrf_token": csrf_of(pattern.text)})
+    assert done.status_code == 200 and "2 decided" in done.text
+    assert [a.defer_token for a in await approvals.queries.pending(owner.org.org_id)] == ["0000aaa2"]
+
+    # Over the API each item gets its own result: decided, already resolved, unknown.
+    csrf = csrf_of(pattern.text)
+    await push_events(postgres_log, owner.org.org_id, stack_id, [pending_event("0000aaa5")])
+
+    async def five() -> bool:
+        return any(a.defer_token == "0000aaa5" for a in await approvals.queries.pending(owner.org.org_id))
+    await eventually(five, "the fifth approval", within_s=30)
+    fifth = next(a for a in await approvals.queries.pending(owner.org.org_id) if a.defer_token == "0000aaa5")
+    unknown = "00000000-0000-4000-8000-000000000000"
+    each = await client.post("/api/v1/orgs/acme/approvals/bulk-decision", headers={"x-csrf-token": csrf}, json={
+        "approval_ids": [fifth.approval_id, items["0000aaa3"].approval_id, unknown],
+        "verdict": "approve", "reason": "second look"})
+    assert each.status_code == 200, each.text
+    body = each.json()
+    assert [d["approval_id"] for d in body["decided"]] == [fifth.approval_id]
+    assert body["refused_codes"] == {items["0000aaa3"].approval_id: "already_resolved", unknown: "not_found"}
+    assert "already denied by" in body["refused"][items["0000aaa3"].approval_id]

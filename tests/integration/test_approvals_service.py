@@ -177,6 +177,18 @@ async def test_bulk_decide_one_reason_each_on_its_own(
     assert {d.reason for d in bulk} == {"batch approved"}
 
 
+async def test_a_bulk_decision_mixing_patterns_decides_nothing(
+        approvals: Approvals, stack: tuple[str, str], postgres_log: PostgresLog) -> None:
+    org, stack_id = stack
+    await push_events(postgres_log, org, stack_id, [pending_event("0000006a"), pending_event("0000006b", "other-bot")])
+    items = await _pending(approvals, org, 2)
+    with pytest.raises(DecisionRefused, match="2 agents") as refused:
+        await approvals.decisions.bulk_decide(org, [a.approval_id for a in items], ALICE, Verdict.DENY, "freeze")
+    assert refused.value.code == "mixed_pattern"
+    assert len(await approvals.queries.pending(org)) == 2
+    assert await approvals.control.poll_decisions(org, stack_id, 10) == ([], False)
+
+
 async def test_another_org_cannot_see_or_decide(
         approvals: Approvals, stack: tuple[str, str], postgres_log: PostgresLog, stack_store: StackStore) -> None:
     org, stack_id = stack

@@ -11,9 +11,11 @@ from faramesh_cloud.approvals.domain import (
     AgeBand,
     Conflict,
     DecisionRefused,
+    Pattern,
     State,
     Verdict,
     after_daemon_event,
+    bulk_pattern,
     check_reason,
     may_expire,
     refusal,
@@ -104,3 +106,19 @@ def test_a_resolution_carries_who_why_and_where() -> None:
     assert isinstance(fact, ApprovalFact)
     assert (fact.state, fact.resolution_source, fact.resolution_reason) == (State.EXPIRED, "timeout", "expired")
     assert fact.resolved_at is not None
+
+
+def test_a_bulk_selection_must_share_agent_tool_and_rule() -> None:
+    one = Pattern("payments-bot", "stripe/refund", "refunds-over-100")
+    assert bulk_pattern([one, Pattern("payments-bot", "stripe/refund", "refunds-over-100")]) == one
+    for other in (Pattern("support-bot", "stripe/refund", "refunds-over-100"),
+                  Pattern("payments-bot", "stripe/charge", "refunds-over-100"),
+                  Pattern("payments-bot", "stripe/refund", "")):
+        with pytest.raises(DecisionRefused) as refused:
+            bulk_pattern([one, other])
+        assert refused.value.code == "mixed_pattern" and "one agent / tool / rule pattern" in str(refused.value)
+    with pytest.raises(DecisionRefused, match=r"2 agents \(payments-bot, support-bot\); 2 tools"):
+        bulk_pattern([one, Pattern("support-bot", "zendesk/close", "refunds-over-100")])
+    with pytest.raises(DecisionRefused) as empty:
+        bulk_pattern([])
+    assert empty.value.code == "empty_selection"

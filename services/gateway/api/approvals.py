@@ -82,22 +82,24 @@ def _refused(exc: ValueError) -> JSONResponse:
 
 @router.get("/approvals")
 async def pending(request: Request, stack: str | None = None, agent: str | None = None, tool: str | None = None,
-                  principal: Principal = Depends(member)) -> list[dict[str, Any]]:
-    """Pending approvals across the fleet, oldest first (filters: stack, agent, tool)."""
+                  rule: str | None = None, principal: Principal = Depends(member)) -> list[dict[str, Any]]:
+    """Pending approvals across the fleet, oldest first (filters: stack, agent, tool, rule)."""
     need(principal, READ)
     stacks = await stacks_allowed(request, principal, READ)
     items = await approvals_port(request).pending(principal.org.org_id, stack_id=stack or None,
-                                                  agent_id=agent or None, tool_id=tool or None, stacks=stacks)
+                                                  agent_id=agent or None, tool_id=tool or None, stacks=stacks,
+                                                  rule_id=rule or None)
     return [approval_json(a) for a in items]
 
 
 @router.get("/approvals/history")
 async def history(request: Request, stack: str | None = None, agent: str | None = None, tool: str | None = None,
-                  principal: Principal = Depends(member)) -> list[dict[str, Any]]:
+                  rule: str | None = None, principal: Principal = Depends(member)) -> list[dict[str, Any]]:
     need(principal, READ)
     stacks = await stacks_allowed(request, principal, READ)
     items = await approvals_port(request).history(principal.org.org_id, stack_id=stack or None,
-                                                  agent_id=agent or None, tool_id=tool or None, stacks=stacks)
+                                                  agent_id=agent or None, tool_id=tool or None, stacks=stacks,
+                                                  rule_id=rule or None)
     return [approval_json(a) for a in items]
 
 
@@ -133,6 +135,10 @@ async def decide(approval_id: str, body: DecisionIn, request: Request,
 @router.post("/approvals/bulk-decision", dependencies=[Depends(check_csrf)], response_model=None)
 async def bulk(body: BulkDecisionIn, request: Request,
                principal: Principal = Depends(member)) -> dict[str, Any] | JSONResponse:
+    """One verdict and one reason for several approvals of the same agent / tool / rule
+    pattern (400 ``mixed_pattern`` otherwise, nothing decided); each approval is decided or
+    refused on its own (``refused``: why, ``refused_codes``: already_resolved, expired,
+    withdrawn, not_found)."""
     need(principal, DECIDE)
     try:
         result = await approvals_port(request).bulk_decide(
@@ -143,7 +149,7 @@ async def bulk(body: BulkDecisionIn, request: Request,
     return {"bulk_action_id": result.bulk_action_id,
             "decided": [{"approval_id": d.approval_id, "decision_id": d.decision_id, "state": str(d.state)}
                         for d in result.decided],
-            "refused": result.refused}
+            "refused": result.refused, "refused_codes": result.codes}
 
 
 async def issue(request: Request, principal: Principal, stack_id: str, agent_id: str, reason: str,

@@ -30,23 +30,28 @@ LAST_ACTIONS = 20
 
 
 def _query(request: Request) -> dict[str, str]:
-    return {k: (request.query_params.get(k) or "").strip() for k in ("stack", "agent", "tool")}
+    return {k: (request.query_params.get(k) or "").strip() for k in ("stack", "agent", "tool", "rule")}
 
 
 async def _stack_names(request: Request, principal: Principal) -> dict[str, str]:
     return {s.stack_id: s.name for s in await web(request).stacks.list_stacks(principal.org.org_id)}
 
 
-async def _list(request: Request, principal: Principal, template: str, tab: str, **extra: Any) -> Response:
+async def _list(request: Request, principal: Principal, template: str, tab: str, *, status_code: int = 200,
+                **extra: Any) -> Response:
     need(principal, READ)
     q = _query(request)
     port = approvals_port(request)
     read = port.pending if tab == "queue" else port.history
     items = await read(principal.org.org_id, stack_id=q["stack"] or None, agent_id=q["agent"] or None,
-                       tool_id=q["tool"] or None, stacks=await stacks_allowed(request, principal, READ))
+                       tool_id=q["tool"] or None, stacks=await stacks_allowed(request, principal, READ),
+                       rule_id=q["rule"] or None)
+    patterns = {(a.agent_id, a.tool_id, a.matched_rule_id) for a in items}
     return await page(request, template, principal, {
         "tab": tab, "items": items, "q": q, "stack_names": await _stack_names(request, principal),
-        "can_decide": principal.access.allows_anywhere(DECIDE), **extra}, section="approvals")
+        "one_pattern": len(patterns) == 1,
+        "can_decide": principal.access.allows_anywhere(DECIDE), **extra}, section="approvals",
+        status_code=status_code)
 
 
 @router.get("/o/{org}/approvals", response_class=HTMLResponse)
@@ -137,15 +142,18 @@ async def bulk(request: Request, principal: Principal = Depends(member)) -> Resp
     need(principal, DECIDE)
     form = await request.form()
     ids = [str(v) for v in form.getlist("approval_ids")]
+    if form.get("all_shown"):  # "select all shown", offered when the queue is filtered to one pattern
+        ids = list(dict.fromkeys([*ids, *(str(v) for v in form.getlist("shown_ids"))]))
     verdict, reason = str(form.get("verdict") or ""), str(form.get("reason") or "")
     if not ids or verdict not in ("approve", "deny"):
-        return await _list(request, principal, "approvals/queue.html", "queue",
+        return await _list(request, principal, "approvals/queue.html", "queue", status_code=400,
                            error="select at least one approval and choose Approve or Deny")
     try:
         result = await approvals_port(request).bulk_decide(principal.org.org_id, ids, principal.actor, verdict,
                                                            reason, await stacks_allowed(request, principal, DECIDE))
-    except ValueError as exc:
-        return await _list(request, principal, "approvals/queue.html", "queue", error=str(exc))
+    except ValueError as exc:  # mixed patterns, no reason: nothing was decided
+        return await _list(request, principal, "approvals/queue.html", "queue", status_code=refusal_status(exc),
+                           error=str(exc))
     return await _list(request, principal, "approvals/queue.html", "queue", bulk=result)
 
 
