@@ -1,5 +1,12 @@
-"""What the admin commands (``orgs``, ``stacks``, ``import-wal``) share: opening the platform
-as ``up`` does, minus chDB, and resolving ``--org`` and stack names.
+"""What the admin commands (``orgs``, ``stacks``, ``members``, ``import-wal``) share: opening
+the platform as ``up`` does, minus chDB, resolving ``--org`` and stack names, and the operator
+principal every command acts as.
+
+The operator: whoever runs ``faramesh-cloud`` on the installation's host can read its data
+dir and database, so the CLI acts with Owner rights, as the *system* principal
+``cli:<OS user>`` (label ``faramesh-cloud CLI (<user>@<host>)``). Every change a command makes
+is written to the organisation's platform audit log under that actor, as the UI's are under
+the signed-in member; the member rules (at least one Owner, ...) apply to it unchanged.
 
 Opening skips the OLAP store: these commands need only PostgreSQL and the log, and chDB
 allows one process per data dir. So they work beside a running ``faramesh-cloud up`` on
@@ -10,17 +17,25 @@ that started it keeps it running while others use it) and against configured URL
 from __future__ import annotations
 
 import asyncio
+import getpass
+import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import click
 
 from faramesh_cloud.config import ConfigError, Settings
+from faramesh_cloud.identity.domain import IdentityError, OrgRef, Principal, PrincipalKind
+from faramesh_cloud.identity.permissions import Access, Role
+from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.port import LogUnavailable
+from faramesh_cloud.platform_audit.events import AuditAction, Target
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.runtime.platform import Platform, open_platform
 from faramesh_cloud.sql.database import DatabaseUnavailable
 from faramesh_cloud.sql.embedded import EmbeddedPostgresError
@@ -39,12 +54,32 @@ org_option = click.option(
 )
 
 
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without /etc/passwd entry)
+        return f"uid-{os.getuid()}"
+
+
+def operator_principal(org: Org) -> Principal:
+    """The CLI's principal in ``org``: Owner rights, recorded as the system actor ``cli:<user>``."""
+    user = os_user()
+    return Principal(PrincipalKind.SYSTEM, OrgRef(org.org_id, org.slug, org.name), Access(Role.OWNER),
+                     f"cli:{user}", f"faramesh-cloud CLI ({user}@{socket.gethostname()})", ip="local")
+
+
 @dataclass
 class Admin:
     settings: Settings
     platform: Platform
     stacks: StackStore
     orgs: OrgStore
+    identity: Identity
+
+    async def record(self, org: Org, action: str, target: Target, details: Mapping[str, Any]) -> None:
+        """Write one CLI action to ``org``'s platform audit log."""
+        await self.identity.audit.append(org.org_id, action, operator_principal(org).actor, target=target,
+                                         details=details)
 
 
 def parse_duration(text: str) -> float:
@@ -68,7 +103,9 @@ async def admin_session(settings: Settings) -> AsyncIterator[Admin]:
     try:
         stacks = StackStore(platform.db)
         await stacks.start()
-        yield Admin(settings, platform, stacks, OrgStore(platform.db))
+        identity = Identity(platform.db, PlatformAuditLog(platform.db))
+        await identity.start()
+        yield Admin(settings, platform, stacks, OrgStore(platform.db), identity)
     finally:
         await platform.close()
 
@@ -82,7 +119,7 @@ def run_admin(settings: Settings, work: Callable[[Admin], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
-    except (StackError, ConfigError) as exc:
+    except (StackError, ConfigError, IdentityError) as exc:
         raise click.ClickException(str(exc)) from None
     except (EmbeddedPostgresError, DatabaseUnavailable, LogUnavailable) as exc:
         raise click.ClickException(f"{exc}") from None
@@ -93,6 +130,8 @@ async def resolve_org(admin: Admin, slug: str | None) -> Org:
     if slug is None or slug == DEFAULT_SLUG:
         org, created = await admin.orgs.ensure_default(admin.stacks)
         if created:
+            await admin.record(org, AuditAction.ORG_CREATED, Target("org", org.org_id),
+                               {"slug": org.slug, "name": org.name, "reason": "first use of the CLI"})
             click.echo(f"note: created organisation {DEFAULT_SLUG!r} (first use; a single-organisation "
                        "install needs no other, pass --org SLUG to use another)", err=True)
         return org

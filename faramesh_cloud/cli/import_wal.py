@@ -25,6 +25,7 @@ from faramesh_cloud.cli.up import data_dir_option
 from faramesh_cloud.dpr.wal import StopKind
 from faramesh_cloud.ingest.feeds.import_ledger import ImportBusy, ImportLedger
 from faramesh_cloud.ingest.wal_import import ImportReport, WalImporter
+from faramesh_cloud.platform_audit.events import AuditAction, Target
 from faramesh_cloud.sources import SourceError
 from faramesh_cloud.stacks.domain import Org, Stack, StackError
 
@@ -101,6 +102,9 @@ def import_wal(file: Path, stack_name: str, org_slug: str | None, data_dir: Path
             report = await importer.run(file, org.org_id, stack.stack_id,
                                         lambda done, total: progress.update(task, completed=done, total=total))
             progress.update(task, completed=size)
+        await admin.record(org, AuditAction.WAL_IMPORTED, Target("stack", stack.stack_id),
+                           {"file": file.name, "format": report.format, "records": report.records,
+                            "skipped": report.skipped, "malformed": len(report.malformed)})
         return org, stack, report
 
     try:

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("faramesh_cloud.cli.simulate", "simulate"),
     "orgs": ("faramesh_cloud.cli.orgs", "orgs"),
     "stacks": ("faramesh_cloud.cli.stacks", "stacks"),
+    "members": ("faramesh_cloud.cli.members", "members"),
     "import-wal": ("faramesh_cloud.cli.import_wal", "import_wal"),
 }
 

@@ -8,6 +8,7 @@ import click
 
 from faramesh_cloud.cli.admin import Admin, load_settings, run_admin
 from faramesh_cloud.cli.up import data_dir_option
+from faramesh_cloud.platform_audit.events import AuditAction, Target
 from faramesh_cloud.stacks.domain import Org
 
 
@@ -24,7 +25,9 @@ def create(slug: str, name: str, data_dir: Path | None) -> None:
     """Create organisation SLUG (lower-case letters, digits and inner hyphens)."""
 
     async def work(admin: Admin) -> Org:
-        return await admin.stacks.create_org(slug, name)
+        org = await admin.stacks.create_org(slug, name)
+        await admin.record(org, AuditAction.ORG_CREATED, Target("org", org.org_id), {"slug": slug, "name": name})
+        return org
 
     org = run_admin(load_settings(data_dir), work)
     click.echo(f"Created organisation {org.slug!r} ({org.name}), id {org.org_id}.")

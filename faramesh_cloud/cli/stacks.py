@@ -25,6 +25,7 @@ from faramesh_cloud.cli.admin import (
 from faramesh_cloud.cli.up import data_dir_option
 from faramesh_cloud.config import Settings
 from faramesh_cloud.ingest.feeds.webhook_secrets import WebhookSecretStore
+from faramesh_cloud.platform_audit.events import AuditAction, Target
 from faramesh_cloud.stacks.domain import Org, Stack, StackKey
 from faramesh_cloud.stacks.keys import KEY_PREFIX
 
@@ -58,6 +59,8 @@ def register(name: str, org_slug: str | None, environment: str, data_dir: Path |
     async def work(admin: Admin) -> tuple[Org, Stack, str]:
         org = await resolve_org(admin, org_slug)
         stack, key = await admin.stacks.register_stack(org.org_id, name, environment)
+        await admin.record(org, AuditAction.STACK_REGISTERED, Target("stack", stack.stack_id),
+                           {"name": name, "environment": environment})
         return org, stack, key
 
     org, stack, key = run_admin(settings, work)
@@ -125,8 +128,12 @@ def rotate_key(name: str, org_slug: str | None, overlap: str, data_dir: Path | N
     overlap_s = parse_duration(overlap)
 
     async def work(admin: Admin) -> tuple[Stack, str]:
-        stack = await find_stack(admin, await resolve_org(admin, org_slug), name)
-        return stack, await admin.stacks.rotate_key(stack.org_id, stack.stack_id, overlap_s)
+        org = await resolve_org(admin, org_slug)
+        stack = await find_stack(admin, org, name)
+        key = await admin.stacks.rotate_key(stack.org_id, stack.stack_id, overlap_s)
+        await admin.record(org, AuditAction.STACK_KEY_ROTATED, Target("stack", stack.stack_id),
+                           {"overlap_s": round(overlap_s)})
+        return stack, key
 
     stack, key = run_admin(settings, work)
     click.echo(f"New key for stack {stack.name!r}. The keys it used until now keep working for "
@@ -145,7 +152,10 @@ def revoke_key(key_id: str, org_slug: str | None, data_dir: Path | None) -> None
 
     async def work(admin: Admin) -> StackKey:
         org = await resolve_org(admin, org_slug)
-        return await admin.stacks.revoke_key(org.org_id, wanted)
+        key = await admin.stacks.revoke_key(org.org_id, wanted)
+        await admin.record(org, AuditAction.STACK_KEY_REVOKED, Target("stack", key.stack_id),
+                           {"key": key.prefix})
+        return key
 
     key = run_admin(load_settings(data_dir), work)
     click.echo(f"Revoked {key.prefix} (stack {key.stack_id}): daemons using it are refused from now on.")
@@ -162,8 +172,12 @@ def deregister(name: str, org_slug: str | None, yes: bool, data_dir: Path | None
         click.confirm(f"Deregister stack {name!r}? Its daemon's keys stop working at once", abort=True)
 
     async def work(admin: Admin) -> Stack:
-        stack = await find_stack(admin, await resolve_org(admin, org_slug), name)
-        return await admin.stacks.deregister_stack(stack.org_id, stack.stack_id)
+        org = await resolve_org(admin, org_slug)
+        stack = await find_stack(admin, org, name)
+        done = await admin.stacks.deregister_stack(stack.org_id, stack.stack_id)
+        await admin.record(org, AuditAction.STACK_DEREGISTERED, Target("stack", stack.stack_id),
+                           {"name": stack.name, "historical_dprs": "kept"})
+        return done
 
     stack = run_admin(load_settings(data_dir), work)
     click.echo(f"Deregistered stack {stack.name!r} ({stack.stack_id}); its keys are revoked, its records kept.")
@@ -196,10 +210,14 @@ def webhook_secret(name: str, org_slug: str | None, overlap: str, from_env: str 
             raise click.BadParameter(f"environment variable {from_env} is not set", param_hint="--from-env")
 
     async def work(admin: Admin) -> _Secret:
-        stack = await find_stack(admin, await resolve_org(admin, org_slug), name)
+        org = await resolve_org(admin, org_slug)
+        stack = await find_stack(admin, org, name)
         store = WebhookSecretStore(admin.platform.db)
         await store.start()
-        return _Secret(stack, await store.set_secret(stack.org_id, stack.stack_id, given, overlap_s=overlap_s))
+        secret = await store.set_secret(stack.org_id, stack.stack_id, given, overlap_s=overlap_s)
+        await admin.record(org, AuditAction.STACK_WEBHOOK_SECRET_SET, Target("stack", stack.stack_id),
+                           {"overlap_s": round(overlap_s), "source": "environment" if given else "generated"})
+        return _Secret(stack, secret)
 
     result = run_admin(settings, work)
     click.echo(f"Webhook secret of stack {result.stack.name!r} set"

@@ -119,6 +119,7 @@ class Session:
 class PrincipalKind(StrEnum):
     USER = "user"
     API_KEY = "api_key"
+    SYSTEM = "system"  # the operator of the installation at its console (``faramesh-cloud`` CLI)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,5 +137,6 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
-        kind = ActorType.USER if self.kind is PrincipalKind.USER else ActorType.API_KEY
+        kind = {PrincipalKind.USER: ActorType.USER, PrincipalKind.API_KEY: ActorType.API_KEY,
+                PrincipalKind.SYSTEM: ActorType.SYSTEM}[self.kind]
         return Actor(kind, self.subject_id, self.label, self.ip)

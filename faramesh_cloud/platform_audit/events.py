@@ -42,6 +42,9 @@ class AuditAction(StrEnum):
     STACK_REGISTERED = "fleet:stack:register"
     STACK_DEREGISTERED = "fleet:stack:deregister"
     STACK_KEY_ROTATED = "fleet:stack_key:rotate"
+    STACK_KEY_REVOKED = "fleet:stack_key:revoke"
+    STACK_WEBHOOK_SECRET_SET = "fleet:stack_webhook_secret:set"
+    WAL_IMPORTED = "audit:record:import"  # a daemon WAL file backfilled (faramesh-cloud import-wal)
     # Later sections
     APPROVAL_DECIDED = "approvals:request:decide"
     AGENT_KILL_ISSUED = "fleet:agent:kill"

@@ -5,21 +5,27 @@ process beside another process holding the same embedded PostgreSQL, as with ``u
 from __future__ import annotations
 
 import asyncio
+import getpass
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from click.testing import CliRunner, Result
 
 from faramesh_cloud.cli.main import cli
 from faramesh_cloud.events.topics import DPR_RECORDS, Origin
+from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.platform_audit.chain import AuditEntry
+from faramesh_cloud.platform_audit.events import ActorType
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from faramesh_cloud.stacks.domain import StackIdentity
@@ -28,6 +34,7 @@ from tests.fixtures.ingest import read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 
+T = TypeVar("T")
 KEY = re.compile(r"fmc_sk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
 
 
@@ -175,3 +182,103 @@ def test_import_wal_runs_beside_another_process_on_the_same_data_dir(
 
         # PostgreSQL still serves this process after the importer exited, with the records in it.
         assert len(asyncio.run(stored())) == 6
+
+
+INVITE = re.compile(r"/invitations/(\S+)")
+
+
+def with_identity(data_dir: Path, work: Callable[[Identity], Awaitable[T]]) -> T:
+    """Run ``work`` on the data dir's identity stores (as the web UI would)."""
+
+    async def main(url: str) -> T:
+        async with Database(url, max_size=2) as db:
+            return await work(Identity(db, PlatformAuditLog(db)))
+
+    with EmbeddedPostgres(data_dir) as pg:
+        return asyncio.run(main(pg.url()))
+
+
+def accept(data_dir: Path, result: Result) -> None:
+    """Accept the invitation link the CLI printed, as the invited person does in the browser."""
+    assert result.exit_code == 0, result.output + result.stderr
+    found = INVITE.search(result.output)
+    assert found is not None, result.output
+
+    async def work(identity: Identity) -> None:
+        await identity.invitations.accept(found.group(1), name="Person", password="correct horse battery staple")
+
+    with_identity(data_dir, work)
+
+
+def test_members_invite_roles_overrides_and_removal_with_the_last_owner_kept(data_dir: Path) -> None:
+    org = f"people-{uuid.uuid4().hex[:8]}"
+    assert run(data_dir, "orgs", "create", org, "--name", "People").exit_code == 0
+    empty = run(data_dir, "members", "list", "--org", org)
+    assert empty.exit_code == 0 and "no members yet" in empty.output
+
+    invited = run(data_dir, "members", "invite", "Ada@Example.test", "--role", "owner", "--org", org)
+    assert "Invited ada@example.test as Owner" in invited.output and "http://127.0.0.1:8080/invitations/" in invited.output
+    pending = run(data_dir, "members", "list", "--org", org)
+    assert "invited: ada@example.test as Owner" in pending.output
+    accept(data_dir, invited)
+    listed = run(data_dir, "members", "list", "--org", org)
+    assert "ada@example.test" in listed.output and "Owner" in listed.output and "invited:" not in listed.output
+
+    # The last owner can be neither demoted nor removed, by the CLI either.
+    demote = run(data_dir, "members", "change-role", "ada@example.test", "viewer", "--org", org)
+    assert demote.exit_code == 1 and "at least one owner" in demote.output + demote.stderr
+    removed = run(data_dir, "members", "remove", "ada@example.test", "--org", org, "--yes")
+    assert removed.exit_code == 1 and "at least one owner" in removed.output + removed.stderr
+
+    accept(data_dir, run(data_dir, "members", "invite", "bob@example.test", "--role", "operator", "--org", org))
+    promoted = run(data_dir, "members", "change-role", "bob@example.test", "owner", "--org", org)
+    assert promoted.exit_code == 0 and "bob@example.test is now Owner (was Operator)" in promoted.output
+    demoted = run(data_dir, "members", "change-role", "ADA@example.test", "admin", "--org", org)
+    assert demoted.exit_code == 0 and "ada@example.test is now Admin (was Owner)" in demoted.output
+
+    # Per-stack overrides, by stack name; "inherit" removes the override.
+    assert run(data_dir, "stacks", "register", "ledger", "--org", org).exit_code == 0
+    isolated = run(data_dir, "members", "stack-role", "ada@example.test", "ledger", "none", "--org", org)
+    assert isolated.exit_code == 0 and "no access to stack 'ledger'" in isolated.output
+    assert "ledger=none" in run(data_dir, "members", "list", "--org", org).output
+    cleared = run(data_dir, "members", "stack-role", "ada@example.test", "ledger", "inherit", "--org", org)
+    assert cleared.exit_code == 0 and "ledger=none" not in run(data_dir, "members", "list", "--org", org).output
+
+    # Clear errors: unknown member or stack, a role that does not exist, another org's member.
+    nobody = run(data_dir, "members", "remove", "nobody@example.test", "--org", org, "--yes")
+    assert nobody.exit_code == 1 and "is not a member of organisation" in nobody.output + nobody.stderr
+    no_stack = run(data_dir, "members", "stack-role", "ada@example.test", "nope", "viewer", "--org", org)
+    assert no_stack.exit_code == 1 and "no registered stack named 'nope'" in no_stack.output + no_stack.stderr
+    bad_role = run(data_dir, "members", "change-role", "ada@example.test", "superuser", "--org", org)
+    assert bad_role.exit_code == 2 and "superuser" in bad_role.output + bad_role.stderr
+    assert run(data_dir, "members", "remove", "ada@example.test", "--org", "acme", "--yes").exit_code == 1
+    bad_email = run(data_dir, "members", "invite", "not-an-email", "--role", "viewer", "--org", org)
+    assert bad_email.exit_code == 1 and "not an email address" in bad_email.output + bad_email.stderr
+
+    assert run(data_dir, "members", "invite", "cy@example.test", "--role", "viewer", "--org", org).exit_code == 0
+    revoked = run(data_dir, "members", "revoke-invitation", "cy@example.test", "--org", org)
+    assert revoked.exit_code == 0 and "Revoked the invitation of cy@example.test" in revoked.output
+    gone = run(data_dir, "members", "remove", "ada@example.test", "--org", org, "--yes")
+    assert gone.exit_code == 0 and "Removed ada@example.test (Admin)" in gone.output
+
+    # Every change is in the org's platform audit log, by the CLI's system principal, on an
+    # intact chain.
+    async def entries(identity: Identity) -> tuple[list[AuditEntry], bool]:
+        async with identity.db.connection() as conn:
+            row = await (await conn.execute("SELECT org_id FROM orgs WHERE slug = %s", (org,))).fetchone()
+        assert row is not None
+        org_id = str(row[0])
+        return await identity.audit.entries(org_id), (await identity.audit.verify(org_id)).ok
+
+    log, intact = with_identity(data_dir, entries)
+    assert intact
+    by_cli = [e for e in log if e.actor.type == ActorType.SYSTEM]
+    assert {e.actor.id for e in by_cli} == {f"cli:{getpass.getuser()}"}
+    assert all(e.actor.label.startswith("faramesh-cloud CLI (") for e in by_cli)
+    actions = [e.action for e in by_cli]
+    for wanted in ("org:org:create", "identity:invitation:create", "identity:member:role_change",
+                   "fleet:stack:register", "identity:stack_override:set", "identity:stack_override:remove",
+                   "identity:invitation:revoke", "identity:member:remove"):
+        assert wanted in actions, (wanted, actions)
+    # Refused attempts change nothing and so record nothing.
+    assert actions.count("identity:member:role_change") == 2 and actions.count("identity:member:remove") == 1
