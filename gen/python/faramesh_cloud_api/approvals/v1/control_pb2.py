@@ -25,33 +25,34 @@ _sym_db = _symbol_database.Default()
 from faramesh_cloud_api.sync.v1 import deliveries_pb2 as faramesh__cloud__api_dot_sync_dot_v1_dot_deliveries__pb2
 from faramesh_cloud_api.sync.v1 import emergency_pb2 as faramesh__cloud__api_dot_sync_dot_v1_dot_emergency__pb2
 from faramesh_cloud_api.sync.v1 import sync_pb2 as faramesh__cloud__api_dot_sync_dot_v1_dot_sync__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-faramesh_cloud_api/approvals/v1/control.proto\x12\x1f\x66\x61ramesh_cloud_api.approvals.v1\x1a+faramesh_cloud_api/sync/v1/deliveries.proto\x1a*faramesh_cloud_api/sync/v1/emergency.proto\x1a%faramesh_cloud_api/sync/v1/sync.proto\",\n\x08StackRef\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x10\n\x08stack_id\x18\x02 \x01(\t\"_\n\x14PollDecisionsRequest\x12\x38\n\x05stack\x18\x01 \x01(\x0b\x32).faramesh_cloud_api.approvals.v1.StackRef\x12\r\n\x05limit\x18\x02 \x01(\r\"c\n\x15PollDecisionsResponse\x12\x38\n\ndeliveries\x18\x01 \x03(\x0b\x32$.faramesh_cloud_api.sync.v1.Delivery\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"\x86\x01\n\x13\x41\x63kDecisionsRequest\x12\x38\n\x05stack\x18\x01 \x01(\x0b\x32).faramesh_cloud_api.approvals.v1.StackRef\x12\x35\n\x04\x61\x63ks\x18\x02 \x03(\x0b\x32\'.faramesh_cloud_api.sync.v1.DeliveryAck\"\x16\n\x14\x41\x63kDecisionsResponse\"O\n\x13PollCommandsRequest\x12\x38\n\x05stack\x18\x01 \x01(\x0b\x32).faramesh_cloud_api.approvals.v1.StackRef\"V\n\x14PollCommandsResponse\x12>\n\x08\x63ommands\x18\x01 \x03(\x0b\x32,.faramesh_cloud_api.sync.v1.EmergencyCommand\"\x92\x01\n\x11\x41\x63kCommandRequest\x12\x38\n\x05stack\x18\x01 \x01(\x0b\x32).faramesh_cloud_api.approvals.v1.StackRef\x12\x43\n\x03\x61\x63k\x18\x02 \x01(\x0b\x32\x36.faramesh_cloud_api.sync.v1.AckEmergencyCommandRequest\"#\n\x12\x41\x63kCommandResponse\x12\r\n\x05known\x18\x01 \x01(\x08\x32\x87\x04\n\x14\x44\x61\x65monControlService\x12~\n\rPollDecisions\x12\x35.faramesh_cloud_api.approvals.v1.PollDecisionsRequest\x1a\x36.faramesh_cloud_api.approvals.v1.PollDecisionsResponse\x12{\n\x0c\x41\x63kDecisions\x12\x34.faramesh_cloud_api.approvals.v1.AckDecisionsRequest\x1a\x35.faramesh_cloud_api.approvals.v1.AckDecisionsResponse\x12{\n\x0cPollCommands\x12\x34.faramesh_cloud_api.approvals.v1.PollCommandsRequest\x1a\x35.faramesh_cloud_api.approvals.v1.PollCommandsResponse\x12u\n\nAckCommand\x12\x32.faramesh_cloud_api.approvals.v1.AckCommandRequest\x1a\x33.faramesh_cloud_api.approvals.v1.AckCommandResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-faramesh_cloud_api/approvals/v1/control.proto\x12\x1f\x66\x61ramesh_cloud_api.approvals.v1\x1a+faramesh_cloud_api/sync/v1/deliveries.proto\x1a*faramesh_cloud_api/sync/v1/emergency.proto\x1a%faramesh_cloud_api/sync/v1/sync.proto\x1a\x1egoogle/protobuf/duration.proto\",\n\x08StackRef\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x10\n\x08stack_id\x18\x02 \x01(\t\"\x88\x01\n\x14PollDecisionsRequest\x12\x38\n\x05stack\x18\x01 \x01(\x0b\x32).faramesh_cloud_api.approvals.v1.StackRef\x12\r\n\x05limit\x18\x02 \x01(\r\x12\'\n\x04wait\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"c\n\x15PollDecisionsResponse\x12\x38\n\ndeliveries\x18\x01 \x03(\x0b\x32$.faramesh_cloud_api.sync.v1.Delivery\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"\x86\x01\n\x13\x41\x63kDecisionsRequest\x12\x38\n\x05stack\x18\x01 \x01(\x0b\x32).faramesh_cloud_api.approvals.v1.StackRef\x12\x35\n\x04\x61\x63ks\x18\x02 \x03(\x0b\x32\'.faramesh_cloud_api.sync.v1.DeliveryAck\"\x16\n\x14\x41\x63kDecisionsResponse\"O\n\x13PollCommandsRequest\x12\x38\n\x05stack\x18\x01 \x01(\x0b\x32).faramesh_cloud_api.approvals.v1.StackRef\"V\n\x14PollCommandsResponse\x12>\n\x08\x63ommands\x18\x01 \x03(\x0b\x32,.faramesh_cloud_api.sync.v1.EmergencyCommand\"\x92\x01\n\x11\x41\x63kCommandRequest\x12\x38\n\x05stack\x18\x01 \x01(\x0b\x32).faramesh_cloud_api.approvals.v1.StackRef\x12\x43\n\x03\x61\x63k\x18\x02 \x01(\x0b\x32\x36.faramesh_cloud_api.sync.v1.AckEmergencyCommandRequest\"#\n\x12\x41\x63kCommandResponse\x12\r\n\x05known\x18\x01 \x01(\x08\x32\x87\x04\n\x14\x44\x61\x65monControlService\x12~\n\rPollDecisions\x12\x35.faramesh_cloud_api.approvals.v1.PollDecisionsRequest\x1a\x36.faramesh_cloud_api.approvals.v1.PollDecisionsResponse\x12{\n\x0c\x41\x63kDecisions\x12\x34.faramesh_cloud_api.approvals.v1.AckDecisionsRequest\x1a\x35.faramesh_cloud_api.approvals.v1.AckDecisionsResponse\x12{\n\x0cPollCommands\x12\x34.faramesh_cloud_api.approvals.v1.PollCommandsRequest\x1a\x35.faramesh_cloud_api.approvals.v1.PollCommandsResponse\x12u\n\nAckCommand\x12\x32.faramesh_cloud_api.approvals.v1.AckCommandRequest\x1a\x33.faramesh_cloud_api.approvals.v1.AckCommandResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'faramesh_cloud_api.approvals.v1.control_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STACKREF']._serialized_start=210
-  _globals['_STACKREF']._serialized_end=254
-  _globals['_POLLDECISIONSREQUEST']._serialized_start=256
-  _globals['_POLLDECISIONSREQUEST']._serialized_end=351
-  _globals['_POLLDECISIONSRESPONSE']._serialized_start=353
-  _globals['_POLLDECISIONSRESPONSE']._serialized_end=452
-  _globals['_ACKDECISIONSREQUEST']._serialized_start=455
-  _globals['_ACKDECISIONSREQUEST']._serialized_end=589
-  _globals['_ACKDECISIONSRESPONSE']._serialized_start=591
-  _globals['_ACKDECISIONSRESPONSE']._serialized_end=613
-  _globals['_POLLCOMMANDSREQUEST']._serialized_start=615
-  _globals['_POLLCOMMANDSREQUEST']._serialized_end=694
-  _globals['_POLLCOMMANDSRESPONSE']._serialized_start=696
-  _globals['_POLLCOMMANDSRESPONSE']._serialized_end=782
-  _globals['_ACKCOMMANDREQUEST']._serialized_start=785
-  _globals['_ACKCOMMANDREQUEST']._serialized_end=931
-  _globals['_ACKCOMMANDRESPONSE']._serialized_start=933
-  _globals['_ACKCOMMANDRESPONSE']._serialized_end=968
-  _globals['_DAEMONCONTROLSERVICE']._serialized_start=971
-  _globals['_DAEMONCONTROLSERVICE']._serialized_end=1490
+  _globals['_STACKREF']._serialized_start=242
+  _globals['_STACKREF']._serialized_end=286
+  _globals['_POLLDECISIONSREQUEST']._serialized_start=289
+  _globals['_POLLDECISIONSREQUEST']._serialized_end=425
+  _globals['_POLLDECISIONSRESPONSE']._serialized_start=427
+  _globals['_POLLDECISIONSRESPONSE']._serialized_end=526
+  _globals['_ACKDECISIONSREQUEST']._serialized_start=529
+  _globals['_ACKDECISIONSREQUEST']._serialized_end=663
+  _globals['_ACKDECISIONSRESPONSE']._serialized_start=665
+  _globals['_ACKDECISIONSRESPONSE']._serialized_end=687
+  _globals['_POLLCOMMANDSREQUEST']._serialized_start=689
+  _globals['_POLLCOMMANDSREQUEST']._serialized_end=768
+  _globals['_POLLCOMMANDSRESPONSE']._serialized_start=770
+  _globals['_POLLCOMMANDSRESPONSE']._serialized_end=856
+  _globals['_ACKCOMMANDREQUEST']._serialized_start=859
+  _globals['_ACKCOMMANDREQUEST']._serialized_end=1005
+  _globals['_ACKCOMMANDRESPONSE']._serialized_start=1007
+  _globals['_ACKCOMMANDRESPONSE']._serialized_end=1042
+  _globals['_DAEMONCONTROLSERVICE']._serialized_start=1045
+  _globals['_DAEMONCONTROLSERVICE']._serialized_end=1564
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,9 @@
+import datetime
+
 from faramesh_cloud_api.sync.v1 import deliveries_pb2 as _deliveries_pb2
 from faramesh_cloud_api.sync.v1 import emergency_pb2 as _emergency_pb2
 from faramesh_cloud_api.sync.v1 import sync_pb2 as _sync_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -18,12 +21,14 @@ class StackRef(_message.Message):
     def __init__(self, org_id: _Optional[str] = ..., stack_id: _Optional[str] = ...) -> None: ...
 
 class PollDecisionsRequest(_message.Message):
-    __slots__ = ("stack", "limit")
+    __slots__ = ("stack", "limit", "wait")
     STACK_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
     stack: StackRef
     limit: int
-    def __init__(self, stack: _Optional[_Union[StackRef, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+    wait: _duration_pb2.Duration
+    def __init__(self, stack: _Optional[_Union[StackRef, _Mapping]] = ..., limit: _Optional[int] = ..., wait: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class PollDecisionsResponse(_message.Message):
     __slots__ = ("deliveries", "has_more")

@@ -31,6 +31,7 @@ class ApprovalState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     APPROVAL_STATE_APPROVED: _ClassVar[ApprovalState]
     APPROVAL_STATE_DENIED: _ClassVar[ApprovalState]
     APPROVAL_STATE_EXPIRED: _ClassVar[ApprovalState]
+    APPROVAL_STATE_WITHDRAWN: _ClassVar[ApprovalState]
 
 class ResolutionSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -56,6 +57,7 @@ APPROVAL_STATE_PENDING: ApprovalState
 APPROVAL_STATE_APPROVED: ApprovalState
 APPROVAL_STATE_DENIED: ApprovalState
 APPROVAL_STATE_EXPIRED: ApprovalState
+APPROVAL_STATE_WITHDRAWN: ApprovalState
 RESOLUTION_SOURCE_UNSPECIFIED: ResolutionSource
 RESOLUTION_SOURCE_LOCAL: ResolutionSource
 RESOLUTION_SOURCE_CLOUD: ResolutionSource
