@@ -1,0 +1,138 @@
+"""A destination from what a person typed: its shown config, its secret fields and what is
+shown once (a webhook's signing secret), checked per kind and against the SSRF guard.
+Secrets are sealed with AES-256-GCM under the service's key, bound to org and destination."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from faramesh_cloud.notifications.domain import InvalidRouting, Kind, valid_email
+from faramesh_cloud.notifications.payloads import new_webhook_secret
+from faramesh_cloud.notifications.ssrf import (
+    Resolver,
+    UnsafeDestination,
+    check_host,
+    check_url,
+    system_resolver,
+)
+
+KEY_FILE: Final = Path("keys") / "notifications.key"
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    config: dict[str, Any]
+    secret: dict[str, str]
+    shown_once: dict[str, str]
+
+
+def _text(fields: dict[str, Any], name: str, what: str, limit: int = 2000, *, required: bool = True) -> str:
+    value = str(fields.get(name) or "").strip()
+    if required and not value:
+        raise InvalidRouting(f"{what} is required")
+    if len(value) > limit:
+        raise InvalidRouting(f"{what} is at most {limit} characters")
+    return value
+
+
+def prepare(kind: str, fields: dict[str, Any], *, allow_private: bool,
+            resolver: Resolver = system_resolver) -> Prepared:
+    try:
+        k = Kind(kind)
+    except ValueError:
+        raise InvalidRouting(f"unknown destination kind {kind!r}; use one of {', '.join(Kind)}") from None
+    try:
+        match k:
+            case Kind.SLACK_WEBHOOK:
+                url = _text(fields, "url", "the incoming-webhook URL")
+                target = check_url(url, allow_private=allow_private, resolver=resolver)
+                return Prepared({"host": target.host}, {"url": url}, {})
+            case Kind.SLACK_API:
+                token = _text(fields, "token", "the bot token (xoxb-...)", 500)
+                channel = _text(fields, "channel", "the channel (an id such as C0123456789, or #name)", 200)
+                return Prepared({"channel": channel}, {"token": token}, {})
+            case Kind.PAGERDUTY:
+                key = _text(fields, "routing_key", "the integration (routing) key", 200)
+                if len(key) != 32 or not key.isalnum():
+                    raise InvalidRouting("a PagerDuty Events API v2 routing key is 32 letters and digits")
+                return Prepared({"key_hint": key[-4:]}, {"routing_key": key}, {})
+            case Kind.EMAIL:
+                return _email(fields, allow_private, resolver)
+            case Kind.WEBHOOK:
+                url = _text(fields, "url", "the endpoint URL")
+                check_url(url, allow_private=allow_private, resolver=resolver)
+                signing = new_webhook_secret()
+                return Prepared({"url": url}, {"signing_secret": signing}, {"signing_secret": signing})
+    except UnsafeDestination as exc:
+        raise InvalidRouting(str(exc)) from None
+    raise InvalidRouting(f"unknown destination kind {kind!r}")
+
+
+def _email(fields: dict[str, Any], allow_private: bool, resolver: Resolver) -> Prepared:
+    host = _text(fields, "smtp_host", "the SMTP server", 253)
+    try:
+        port = int(fields.get("smtp_port") or 587)
+    except (TypeError, ValueError):
+        raise InvalidRouting("the SMTP port is a number (587 for STARTTLS, 25 for plain)") from None
+    if not 0 < port < 65536:
+        raise InvalidRouting("the SMTP port is 1 to 65535")
+    check_host(host, port, allow_private=allow_private, resolver=resolver)
+    raw_to = fields.get("to") or ""
+    to = [a.strip() for a in (raw_to if isinstance(raw_to, list) else str(raw_to).replace(";", ",").split(","))
+          if a.strip()]
+    sender = _text(fields, "sender", "the From address", 254)
+    bad = [a for a in [*to, sender] if not valid_email(a)]
+    if not to:
+        raise InvalidRouting("give at least one recipient address")
+    if bad:
+        raise InvalidRouting(f"{bad[0]!r} is not an email address")
+    if len(to) > 50:
+        raise InvalidRouting("at most 50 recipients; use a group address")
+    starttls = str(fields.get("starttls", "true")).lower() in ("1", "true", "on", "yes")
+    username = _text(fields, "username", "the SMTP user name", 254, required=False)
+    password = _text(fields, "password", "the SMTP password", 500, required=False)
+    return Prepared({"smtp_host": host, "smtp_port": port, "starttls": starttls, "username": username,
+                     "sender": sender, "to": to}, {"password": password}, {})
+
+
+class SecretBox:
+    """Seals a destination's secret fields (AES-256-GCM, associated data = org and id)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise ValueError("the notifications key is 32 bytes")
+        self._aead = AESGCM(key)
+
+    def seal(self, org_id: str, destination_id: str, secret: dict[str, str]) -> bytes:
+        nonce = secrets.token_bytes(12)
+        return nonce + self._aead.encrypt(nonce, json.dumps(secret).encode(), f"{org_id}/{destination_id}".encode())
+
+    def open(self, org_id: str, destination_id: str, sealed: bytes) -> dict[str, str]:
+        plain = self._aead.decrypt(sealed[:12], sealed[12:], f"{org_id}/{destination_id}".encode())
+        value: dict[str, str] = json.loads(plain)
+        return value
+
+
+def load_or_create_key(data_dir: Path) -> bytes:
+    """The 32-byte key in ``<data_dir>/keys/notifications.key`` (0600), made on first use."""
+    path = data_dir / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as out:
+                out.write(secrets.token_bytes(32))
+    key = path.read_bytes()
+    if len(key) != 32:
+        raise ValueError(f"{path} is not a 32-byte key; remove it only if no destination exists yet")
+    return key

@@ -1,0 +1,238 @@
+"""Notification routing, pure: destinations, rules with escalation steps, which rule applies
+to an approval, and which escalation steps are due.
+
+Routing choice (documented in docs/notifications.md): an organisation has at most one rule per
+scope, and the MOST SPECIFIC matching rule wins: stack + agent, then agent (any stack), then
+stack (any agent), then the organisation-wide rule. Rules do not add up, so a stack can be
+routed away from the organisation's default without anyone being paged twice.
+
+A rule is a list of steps: step 0 notifies at once (``after_minutes`` = 0); step k notifies its
+destinations once the approval has been pending ``after_minutes`` and is still pending before
+its deadline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Final
+
+MAX_STEPS: Final = 6
+MAX_AFTER_MINUTES: Final = 7 * 24 * 60
+MAX_DESTINATIONS_PER_STEP: Final = 10
+_EMAIL: Final = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+
+
+class Kind(StrEnum):
+    SLACK_WEBHOOK = "slack_webhook"
+    SLACK_API = "slack_api"
+    PAGERDUTY = "pagerduty"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS: Final = {
+    Kind.SLACK_WEBHOOK: "Slack (incoming webhook)", Kind.SLACK_API: "Slack (bot token, chat.postMessage)",
+    Kind.PAGERDUTY: "PagerDuty (Events API v2)", Kind.EMAIL: "Email (SMTP)",
+    Kind.WEBHOOK: "Webhook (Standard Webhooks signature)",
+}
+
+
+class Event(StrEnum):
+    REQUESTED = "approval.requested"
+    ESCALATED = "approval.escalated"
+    RESOLVED = "approval.resolved"
+    TEST = "notification.test"
+
+
+class InvalidRouting(ValueError):
+    """Bad input from a person: the message says what to change."""
+
+    code = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    destination_id: str
+    org_id: str
+    name: str
+    kind: Kind
+    config: dict[str, Any]  # what may be shown (no secret)
+    created_at: datetime | None = None
+    created_by: str = ""
+
+    def summary(self) -> str:
+        c = self.config
+        match self.kind:
+            case Kind.SLACK_WEBHOOK:
+                return f"incoming webhook on {c.get('host', '?')}"
+            case Kind.SLACK_API:
+                return f"channel {c.get('channel', '?')}"
+            case Kind.PAGERDUTY:
+                return f"routing key …{c.get('key_hint', '')}"
+            case Kind.EMAIL:
+                return f"{', '.join(c.get('to', []))} via {c.get('smtp_host', '?')}:{c.get('smtp_port', '?')}"
+            case Kind.WEBHOOK:
+                return str(c.get("url", ""))
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    after_minutes: int
+    destinations: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    rule_id: str
+    org_id: str
+    stack_id: str  # "" = any stack
+    agent_id: str  # "" = any agent
+    steps: tuple[Step, ...]
+    updated_at: datetime | None = None
+
+    @property
+    def scope(self) -> str:
+        if self.stack_id and self.agent_id:
+            return "stack and agent"
+        if self.agent_id:
+            return "agent"
+        if self.stack_id:
+            return "stack"
+        return "organisation"
+
+    def destination_ids(self) -> set[str]:
+        return {d for s in self.steps for d in s.destinations}
+
+
+def specificity(rule: Rule) -> int:
+    return (2 if rule.agent_id else 0) + (1 if rule.stack_id else 0)
+
+
+def matches(rule: Rule, stack_id: str, agent_id: str) -> bool:
+    return rule.stack_id in ("", stack_id) and rule.agent_id in ("", agent_id)
+
+
+def route(rules: Iterable[Rule], stack_id: str, agent_id: str) -> Rule | None:
+    """The rule that applies to an approval of ``agent_id`` on ``stack_id`` (most specific)."""
+    found = [r for r in rules if matches(r, stack_id, agent_id)]
+    return max(found, key=specificity) if found else None
+
+
+def parse_steps(raw: Sequence[Any], known: Iterable[str]) -> tuple[Step, ...]:
+    """Steps from user input (``[{"after_minutes": 0, "destinations": [ids]}, ...]``), checked:
+    step 0 at 0 minutes, thresholds strictly increasing, only the organisation's destinations."""
+    known_ids = set(known)
+    if not raw:
+        raise InvalidRouting("a rule needs at least one step (who is notified at once)")
+    if len(raw) > MAX_STEPS:
+        raise InvalidRouting(f"a rule has at most {MAX_STEPS} steps")
+    steps: list[Step] = []
+    for index, item in enumerate(raw):
+        try:
+            after = int(item["after_minutes"])
+            ids = tuple(dict.fromkeys(str(d) for d in item["destinations"]))
+        except (KeyError, TypeError, ValueError):
+            raise InvalidRouting(f"step {index + 1} needs after_minutes (a whole number) and destinations "
+                                 "(a list of destination ids)") from None
+        if index == 0 and after != 0:
+            raise InvalidRouting("the first step notifies at once: its after_minutes must be 0")
+        if index > 0 and after <= steps[-1].after_minutes:
+            raise InvalidRouting(f"step {index + 1} must come later than step {index} "
+                                 f"(after_minutes {after} <= {steps[-1].after_minutes})")
+        if after > MAX_AFTER_MINUTES:
+            raise InvalidRouting(f"after_minutes is at most {MAX_AFTER_MINUTES} (7 days)")
+        if not ids:
+            raise InvalidRouting(f"step {index + 1} names no destination")
+        if len(ids) > MAX_DESTINATIONS_PER_STEP:
+            raise InvalidRouting(f"a step notifies at most {MAX_DESTINATIONS_PER_STEP} destinations")
+        unknown = [d for d in ids if d not in known_ids]
+        if unknown:
+            raise InvalidRouting(f"no destination {unknown[0]!r} in this organisation; create it under "
+                                 "Settings → Integrations first")
+        steps.append(Step(after, ids))
+    return tuple(steps)
+
+
+def steps_json(steps: Sequence[Step]) -> list[dict[str, Any]]:
+    return [{"after_minutes": s.after_minutes, "destinations": list(s.destinations)} for s in steps]
+
+
+def steps_from_json(raw: Sequence[Any]) -> tuple[Step, ...]:
+    return tuple(Step(int(s["after_minutes"]), tuple(s["destinations"])) for s in raw)
+
+
+def due_steps(steps: Sequence[Step], steps_sent: int, opened_at: datetime, deadline: datetime,
+              now: datetime) -> list[int]:
+    """Indexes of the escalation steps to send now: those not sent yet whose threshold has
+    passed, while the approval can still be decided (``now`` before its deadline)."""
+    if now >= deadline:
+        return []
+    return [i for i in range(steps_sent, len(steps))
+            if opened_at + timedelta(minutes=steps[i].after_minutes) <= now]
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a notification says, whatever the channel (stored with each outbox row)."""
+
+    event: Event
+    org_id: str
+    org_slug: str
+    stack_id: str
+    stack_name: str
+    defer_token: str
+    agent_id: str
+    tool_id: str
+    reason: str
+    priority: str
+    matched_rule_id: str
+    session_id: str
+    created_at: str  # ISO 8601 UTC
+    deadline: str
+    link: str
+    step: int = 0
+    after_minutes: int = 0
+    outcome: str = ""  # resolved: approved | denied | expired | withdrawn
+    resolved_by: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dedup_key(self) -> str:
+        """One incident per approval (PagerDuty's dedup_key): trigger, escalate and resolve share it."""
+        return f"faramesh/{self.org_id}/{self.stack_id}/{self.defer_token}"
+
+    def title(self) -> str:
+        where = self.stack_name or self.stack_id
+        match self.event:
+            case Event.REQUESTED:
+                return f"Approval needed: {self.agent_id} wants {self.tool_id} on {where}"
+            case Event.ESCALATED:
+                return (f"Still pending after {self.after_minutes} min: {self.agent_id} wants {self.tool_id} "
+                        f"on {where}")
+            case Event.RESOLVED:
+                return f"Approval {self.outcome or 'resolved'}: {self.agent_id} / {self.tool_id} on {where}"
+            case Event.TEST:
+                return "Test notification from Faramesh Cloud"
+        return "Faramesh Cloud"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Notice:
+        values = dict(raw)
+        values["event"] = Event(values["event"])
+        return cls(**values)
+
+
+def valid_email(address: str) -> bool:
+    return bool(_EMAIL.match(address)) and len(address) <= 254

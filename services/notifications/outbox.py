@@ -1,0 +1,94 @@
+"""The delivery loop over ``notification_outbox`` (at-least-once).
+
+A claim bumps ``attempts`` and pushes ``next_attempt_at`` out by a lease in one statement
+(``FOR UPDATE SKIP LOCKED``), so two senders never take the same row and a sender that dies
+mid-send leaves the row to be retried when the lease runs out. After the send the row is
+``delivered``, rescheduled with capped exponential backoff, or ``failed`` (permanent error or
+attempts used up). Retries of a webhook keep its ``webhook-id``, so receivers can dedupe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from faramesh_cloud.notifications.destinations import SecretBox
+from faramesh_cloud.notifications.domain import Notice
+from faramesh_cloud.notifications.senders import Outcome, Senders
+from faramesh_cloud.notifications.store import destination_row
+from faramesh_cloud.sql.database import Database
+
+_log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxConfig:
+    batch: int = 20
+    max_attempts: int = 8
+    retry_initial_s: float = 5.0
+    retry_max_s: float = 900.0
+    lease_s: float = 120.0
+
+
+def backoff(attempts: int, config: OutboxConfig, jitter: float = 1.0) -> float:
+    """Seconds before attempt ``attempts + 1``: initial * 2^(attempts-1), capped, jittered."""
+    return min(config.retry_max_s, config.retry_initial_s * 2 ** max(0, attempts - 1)) * jitter
+
+
+class Outbox:
+    def __init__(self, db: Database, box: SecretBox, senders: Senders, clock: Clock,
+                 config: OutboxConfig | None = None) -> None:
+        self._db = db
+        self._box = box
+        self._senders = senders
+        self._clock = clock
+        self.config = config or OutboxConfig()
+
+    async def deliver_due(self) -> int:
+        """Send what is due now; returns how many rows were attempted."""
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE notification_outbox o SET attempts = o.attempts + 1, next_attempt_at = %s "
+                "FROM notification_destinations d WHERE d.destination_id = o.destination_id AND "
+                "o.notification_id IN (SELECT notification_id FROM notification_outbox WHERE state = 'pending' "
+                "AND next_attempt_at <= %s ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED) "
+                "RETURNING o.notification_id::text, o.attempts, o.notice, d.destination_id, d.org_id, d.name, "
+                "d.kind, d.config, d.created_at, d.created_by, d.secret",
+                (now + timedelta(seconds=self.config.lease_s), now, self.config.batch))
+            claimed = await cur.fetchall()
+        if claimed:
+            await asyncio.gather(*(self._one(row) for row in claimed))
+        return len(claimed)
+
+    async def _one(self, row: tuple[Any, ...]) -> None:
+        notification_id, attempts, notice_raw = row[0], int(row[1]), row[2]
+        destination = destination_row(row[3:10])
+        try:
+            secret = self._box.open(destination.org_id, destination.destination_id, bytes(row[10]))
+            outcome = await self._senders.send(destination, secret, Notice.from_dict(notice_raw), notification_id)
+        except Exception as exc:  # a bug or an undecryptable secret: record it, never lose the row
+            _log.warning("notification %s: send failed", notification_id, exc_info=True)
+            outcome = Outcome(False, retry=True, error=f"{type(exc).__name__}: {exc}"[:500])
+        await self._record(notification_id, attempts, outcome)
+
+    async def _record(self, notification_id: str, attempts: int, outcome: Outcome) -> None:
+        now = self._clock()
+        if outcome.delivered:
+            state, next_at = "delivered", now
+        elif outcome.retry and attempts < self.config.max_attempts:
+            state = "pending"
+            next_at = now + timedelta(seconds=backoff(attempts, self.config, random.uniform(0.8, 1.2)))
+        else:
+            state, next_at = "failed", now
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE notification_outbox SET state = %s, next_attempt_at = %s, last_status = %s, last_error = %s, "
+                "delivered_at = CASE WHEN %s THEN %s ELSE delivered_at END WHERE notification_id = %s",
+                (state, next_at, outcome.status, outcome.error, outcome.delivered, now, notification_id))

@@ -1,0 +1,140 @@
+"""What each channel is sent, built from a :class:`Notice` (pure: no I/O, no clock).
+
+* Slack incoming webhook: ``{"text", "blocks"}`` (Block Kit; ``text`` is the fallback).
+* Slack ``chat.postMessage``: the same plus ``channel``.
+* PagerDuty Events API v2: ``trigger`` with ``routing_key``, ``dedup_key`` (one incident per
+  approval) and ``payload{summary, source, severity, custom_details}``; ``resolve`` with the
+  same ``dedup_key`` once the approval is decided.
+* Email: a plain-text message.
+* Webhooks: a JSON event signed the Standard Webhooks way (``webhook-id``,
+  ``webhook-timestamp``, ``webhook-signature: v1,<base64 HMAC-SHA256("{id}.{ts}.{body}")>``
+  keyed with the base64 part of the ``whsec_`` secret).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any, Final
+
+from faramesh_cloud.notifications.domain import Event, Notice
+
+SECRET_PREFIX: Final = "whsec_"
+_SEVERITY: Final = {"critical": "critical", "high": "error"}
+PD_SUMMARY_MAX: Final = 1024
+
+
+def slack_escape(text: str) -> str:
+    """Slack mrkdwn control characters (&, <, >) as entities, so agent-chosen text cannot
+    become a link or a mention."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _facts(n: Notice) -> list[tuple[str, str]]:
+    if n.event is Event.TEST:
+        return [("Organisation", n.org_slug)]
+    facts = [("Stack", n.stack_name or n.stack_id), ("Agent", n.agent_id), ("Tool", n.tool_id),
+             ("Priority", n.priority), ("Rule", n.matched_rule_id or "-"), ("Deadline", n.deadline)]
+    if n.event is Event.RESOLVED:
+        facts.append(("Outcome", n.outcome + (f" by {n.resolved_by}" if n.resolved_by else "")))
+    return facts
+
+
+def text_line(n: Notice) -> str:
+    return f"{n.title()}. {n.reason}".strip() if n.reason and n.event is not Event.TEST else n.title()
+
+
+def slack_message(n: Notice) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": n.title()[:150], "emoji": False}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{slack_escape(v)}"}
+                                       for k, v in _facts(n)]},
+    ]
+    if n.reason and n.event is not Event.TEST:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escape(n.reason)}]})
+    if n.link:
+        blocks.append({"type": "actions", "elements": [{
+            "type": "button", "text": {"type": "plain_text", "text": "Open in Faramesh Cloud"}, "url": n.link}]})
+    return {"text": slack_escape(text_line(n)), "blocks": blocks}
+
+
+def slack_post_message(n: Notice, channel: str) -> dict[str, Any]:
+    return {"channel": channel, **slack_message(n)}
+
+
+def pagerduty_event(n: Notice, routing_key: str) -> dict[str, Any]:
+    if n.event is Event.RESOLVED:
+        return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": n.dedup_key}
+    body: dict[str, Any] = {
+        "routing_key": routing_key,
+        "event_action": "trigger",
+        "dedup_key": n.dedup_key if n.event is not Event.TEST else f"faramesh/{n.org_id}/test/{n.defer_token}",
+        "payload": {
+            "summary": text_line(n)[:PD_SUMMARY_MAX],
+            "source": f"faramesh-cloud/{n.org_slug}/{n.stack_name or n.stack_id}" if n.stack_id
+            else f"faramesh-cloud/{n.org_slug}",
+            "severity": _SEVERITY.get(n.priority, "warning") if n.event is not Event.TEST else "info",
+            "component": n.agent_id or "faramesh-cloud",
+            "group": n.stack_name or n.stack_id or n.org_slug,
+            "class": "approval" if n.event is not Event.TEST else "test",
+            "custom_details": {k.lower(): v for k, v in _facts(n)} | {"defer_token": n.defer_token,
+                                                                       "step": n.step, "reason": n.reason},
+        },
+        "client": "Faramesh Cloud",
+    }
+    if n.link:
+        body["client_url"] = n.link
+        body["links"] = [{"href": n.link, "text": "Open in Faramesh Cloud"}]
+    return body
+
+
+def email_message(n: Notice, sender: str, recipients: list[str], message_id_domain: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Subject"] = f"[Faramesh] {n.title()}"
+    message["Message-ID"] = make_msgid("faramesh", domain=message_id_domain)
+    lines = [n.title(), ""]
+    lines += [f"{k}: {v}" for k, v in _facts(n)]
+    if n.reason and n.event is not Event.TEST:
+        lines += ["", f"Why: {n.reason}"]
+    if n.link:
+        lines += ["", f"Open in Faramesh Cloud: {n.link}"]
+    message.set_content("\n".join(lines) + "\n")
+    return message
+
+
+def webhook_body(n: Notice, timestamp: int) -> bytes:
+    """The JSON event (``type``, ``timestamp``, ``data``), compact and key-sorted."""
+    data = {k: v for k, v in n.as_dict().items() if k not in ("event", "extra")}
+    data["dedup_key"] = n.dedup_key
+    body = {"type": n.event.value, "timestamp": timestamp, "data": data}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def new_webhook_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def secret_key(secret: str) -> bytes:
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError("a webhook signing secret starts with whsec_")
+    return base64.b64decode(secret[len(SECRET_PREFIX):], validate=True)
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header value (``v1,<base64>``)."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def webhook_headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    return {"content-type": "application/json", "webhook-id": message_id,
+            "webhook-timestamp": str(timestamp), "webhook-signature": sign(secret, message_id, timestamp, body),
+            "user-agent": "faramesh-cloud-notifications/1"}

@@ -1,0 +1,183 @@
+"""The notifications projection: approval events into ``notification_requests`` and the
+notifications they cause into the outbox, with the consumed log position, all in ONE
+transaction. A redelivered batch or a replay is skipped by position, and outbox rows are
+unique per (destination, approval, event, step), so nothing is queued twice.
+
+* a new PENDING approval opens a request, picks its rule (most specific) and queues step 0
+  (``approval.requested``), unless its deadline has passed already (an old event replayed);
+* a resolved one closes the request and queues ``approval.resolved`` to the PagerDuty and
+  webhook destinations it was sent to (PagerDuty resolves the incident; Slack and email
+  stay quiet); a late PENDING never reopens a closed request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from psycopg import AsyncConnection
+
+from faramesh_cloud.notifications.domain import Event, Notice, Rule, due_steps, route
+from faramesh_cloud.notifications.processor import ApprovalSeen
+from faramesh_cloud.notifications.store import enqueue, rule_row
+from faramesh_cloud.sql.database import Database
+
+Conn = AsyncConnection[Any]
+Clock = Callable[[], datetime]
+
+REQUEST_COLUMNS = ("org_id, stack_id, defer_token, agent_id, tool_id, session_id, reason, priority, matched_rule_id, "
+                   "created_at, deadline, opened_at, state, outcome, resolved_by, rule_id, steps_sent")
+
+
+async def _positions(conn: Conn, topic: str, partitions: set[int]) -> dict[int, int]:
+    parts = sorted(partitions)
+    await conn.execute(
+        "INSERT INTO notification_positions (topic, partition, next_offset) SELECT %s, p, 0 "
+        "FROM unnest(%s::int[]) AS p ON CONFLICT DO NOTHING", (topic, parts))
+    cur = await conn.execute(
+        "SELECT partition, next_offset FROM notification_positions WHERE topic = %s "
+        "AND partition = ANY(%s::int[]) ORDER BY partition FOR UPDATE", (topic, parts))
+    return {int(p): int(o) for p, o in await cur.fetchall()}
+
+
+async def names(conn: Conn, org_id: str, stack_id: str) -> tuple[str, str]:
+    cur = await conn.execute(
+        "SELECT o.slug, coalesce((SELECT s.name FROM stacks s WHERE s.org_id = o.org_id "
+        "AND s.stack_id::text = %s), '') FROM orgs o WHERE o.org_id = %s", (stack_id, org_id))
+    row = await cur.fetchone()
+    return (row[0], row[1]) if row is not None else ("", "")
+
+
+def notice_for(row: dict[str, Any], event: Event, *, slug: str, stack_name: str, link_base: str,
+               step: int = 0, after_minutes: int = 0) -> Notice:
+    query = urlencode({"stack": row["stack_id"], "agent": row["agent_id"]})
+    return Notice(
+        event=event, org_id=str(row["org_id"]), org_slug=slug, stack_id=row["stack_id"], stack_name=stack_name,
+        defer_token=row["defer_token"], agent_id=row["agent_id"], tool_id=row["tool_id"], reason=row["reason"],
+        priority=row["priority"], matched_rule_id=row["matched_rule_id"], session_id=row["session_id"],
+        created_at=row["created_at"].isoformat(), deadline=row["deadline"].isoformat(),
+        link=f"{link_base.rstrip('/')}/o/{slug}/approvals?{query}" if link_base and slug else "",
+        step=step, after_minutes=after_minutes, outcome=row.get("outcome", ""),
+        resolved_by=row.get("resolved_by", ""))
+
+
+async def org_rules(conn: Conn, org_id: str) -> list[Rule]:
+    cur = await conn.execute("SELECT rule_id, org_id, stack_id, agent_id, steps, updated_at FROM notification_rules "
+                             "WHERE org_id = %s", (org_id,))
+    return [rule_row(r) for r in await cur.fetchall()]
+
+
+async def queue_steps(conn: Conn, row: dict[str, Any], rule: Rule, steps: Sequence[int], now: datetime,
+                      link_base: str) -> None:
+    """Queue the given steps of ``rule`` for this request and record how far it got."""
+    if not steps:
+        return
+    slug, stack_name = await names(conn, str(row["org_id"]), row["stack_id"])
+    cur = await conn.execute("SELECT destination_id::text FROM notification_destinations WHERE org_id = %s",
+                             (row["org_id"],))
+    existing = {r[0] for r in await cur.fetchall()}
+    for index in steps:
+        step = rule.steps[index]
+        event = Event.REQUESTED if index == 0 else Event.ESCALATED
+        notice = notice_for(row, event, slug=slug, stack_name=stack_name, link_base=link_base, step=index,
+                            after_minutes=step.after_minutes)
+        for destination_id in step.destinations:
+            if destination_id in existing:
+                await enqueue(conn, destination_id, notice, now)
+    await conn.execute(
+        "UPDATE notification_requests SET steps_sent = GREATEST(steps_sent, %s) "
+        "WHERE org_id = %s AND stack_id = %s AND defer_token = %s",
+        (max(steps) + 1, row["org_id"], row["stack_id"], row["defer_token"]))
+
+
+async def _apply(conn: Conn, fact: ApprovalSeen, now: datetime, link_base: str) -> None:
+    if await (await conn.execute("SELECT 1 FROM orgs WHERE org_id = %s", (fact.org_id,))).fetchone() is None:
+        return  # no such organisation (any more): nothing to route
+    cur = await conn.execute(
+        f"SELECT {REQUEST_COLUMNS} FROM notification_requests WHERE org_id = %s AND stack_id = %s "
+        "AND defer_token = %s FOR UPDATE", (fact.org_id, fact.stack_id, fact.defer_token))
+    found = await cur.fetchone()
+    if fact.outcome == "":
+        if found is not None:
+            if found[12] == "open":  # a re-sent snapshot: refresh the deadline only
+                await conn.execute("UPDATE notification_requests SET deadline = %s WHERE org_id = %s "
+                                   "AND stack_id = %s AND defer_token = %s",
+                                   (fact.deadline, fact.org_id, fact.stack_id, fact.defer_token))
+            return
+        rule = route(await org_rules(conn, fact.org_id), fact.stack_id, fact.agent_id)
+        await conn.execute(
+            f"INSERT INTO notification_requests ({REQUEST_COLUMNS}) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', '', '', %s, 0)",
+            (fact.org_id, fact.stack_id, fact.defer_token, fact.agent_id, fact.tool_id, fact.session_id,
+             fact.reason, fact.priority, fact.matched_rule_id, fact.created_at, fact.deadline, now,
+             rule.rule_id if rule is not None else None))
+        if rule is not None:
+            row = _row(fact, now)
+            await queue_steps(conn, row, rule, due_steps(rule.steps[:1], 0, now, fact.deadline, now), now,
+                              link_base)
+        return
+    if found is None:
+        await conn.execute(
+            f"INSERT INTO notification_requests ({REQUEST_COLUMNS}) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'resolved', %s, %s, NULL, 0)",
+            (fact.org_id, fact.stack_id, fact.defer_token, fact.agent_id, fact.tool_id, fact.session_id,
+             fact.reason, fact.priority, fact.matched_rule_id, fact.created_at, fact.deadline, now,
+             fact.outcome, fact.resolved_by))
+        return
+    if found[12] != "open":
+        return
+    await conn.execute(
+        "UPDATE notification_requests SET state = 'resolved', outcome = %s, resolved_by = %s "
+        "WHERE org_id = %s AND stack_id = %s AND defer_token = %s",
+        (fact.outcome, fact.resolved_by, fact.org_id, fact.stack_id, fact.defer_token))
+    cur = await conn.execute(
+        "SELECT DISTINCT o.destination_id::text FROM notification_outbox o JOIN notification_destinations d "
+        "USING (destination_id) WHERE o.org_id = %s AND o.stack_id = %s AND o.defer_token = %s "
+        "AND o.event <> %s AND d.kind IN ('pagerduty', 'webhook') ORDER BY 1",
+        (fact.org_id, fact.stack_id, fact.defer_token, Event.RESOLVED.value))
+    told = [r[0] for r in await cur.fetchall()]
+    if not told:
+        return
+    row = {**_row(fact, found[11]), "outcome": fact.outcome, "resolved_by": fact.resolved_by}
+    slug, stack_name = await names(conn, fact.org_id, fact.stack_id)
+    notice = notice_for(row, Event.RESOLVED, slug=slug, stack_name=stack_name, link_base=link_base)
+    for destination_id in told:
+        await enqueue(conn, destination_id, notice, now)
+
+
+def _row(fact: ApprovalSeen, opened_at: datetime) -> dict[str, Any]:
+    return {"org_id": fact.org_id, "stack_id": fact.stack_id, "defer_token": fact.defer_token,
+            "agent_id": fact.agent_id, "tool_id": fact.tool_id, "session_id": fact.session_id,
+            "reason": fact.reason, "priority": fact.priority, "matched_rule_id": fact.matched_rule_id,
+            "created_at": fact.created_at, "deadline": fact.deadline, "opened_at": opened_at}
+
+
+class NotificationSink:
+    def __init__(self, db: Database, clock: Clock, link_base: str, on_queued: Callable[[], None]) -> None:
+        self._db = db
+        self._clock = clock
+        self._link_base = link_base
+        self._on_queued = on_queued
+
+    async def write(self, rows: Sequence[ApprovalSeen]) -> None:
+        if not rows:
+            return
+        by_topic: dict[str, list[ApprovalSeen]] = {}
+        for fact in rows:
+            by_topic.setdefault(fact.topic, []).append(fact)
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            for topic, facts in sorted(by_topic.items()):
+                positions = await _positions(conn, topic, {f.partition for f in facts})
+                ends: dict[int, int] = {}
+                for fact in sorted(facts, key=lambda f: (f.partition, f.offset)):
+                    if fact.offset < positions[fact.partition]:
+                        continue
+                    await _apply(conn, fact, now, self._link_base)
+                    ends[fact.partition] = fact.offset + 1
+                for partition, end in ends.items():
+                    await conn.execute("UPDATE notification_positions SET next_offset = %s WHERE topic = %s "
+                                       "AND partition = %s", (end, topic, partition))
+        self._on_queued()

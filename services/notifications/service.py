@@ -1,0 +1,166 @@
+"""The notifications service: the consumer of ``sync.items.v1`` (group ``notifications``)
+feeding its projection and outbox, the escalation sweep, and the sender loop; plus the
+people-facing API the gateway is given."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final, Protocol
+
+from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
+from faramesh_cloud.consumer.tasks import BackgroundTasks
+from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, SYNC_ITEMS
+from faramesh_cloud.log.port import Log
+from faramesh_cloud.notifications.api import NotificationsApi
+from faramesh_cloud.notifications.destinations import SecretBox
+from faramesh_cloud.notifications.escalation import Escalation
+from faramesh_cloud.notifications.outbox import Outbox, OutboxConfig
+from faramesh_cloud.notifications.processor import ApprovalSeen, NotificationProcessor
+from faramesh_cloud.notifications.projection import NotificationSink
+from faramesh_cloud.notifications.senders import Endpoints, Senders
+from faramesh_cloud.notifications.ssrf import Resolver, system_resolver
+from faramesh_cloud.notifications.store import RoutingStore
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.runtime.service import ServiceInfo
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.migrate import migrate
+
+GROUP: Final = "notifications"
+COMPONENT: Final = ("notifications", "faramesh_cloud.notifications")
+
+_log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class NotificationsConfig:
+    key: bytes  # 32 bytes: seals destination secrets (runtime: <data_dir>/keys/notifications.key)
+    group: str = GROUP
+    allow_private: bool = False
+    link_base: str = ""  # the UI's public URL, for links in notifications
+    endpoints: Endpoints = field(default_factory=Endpoints)
+    resolver: Resolver = system_resolver
+    clock: Callable[[], datetime] = utc_now
+    send_interval_s: float = 1.0
+    escalation_interval_s: float = 15.0
+    http_timeout_s: float = 10.0
+    outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    runner: RunnerConfig = field(default_factory=lambda: RunnerConfig(
+        max_batch_records=500, max_batch_seconds=0.1, poll_records=500, dead_letter_topic=DEAD_LETTERS))
+
+
+class Notifications:
+    """Stores and background work of the notifications service, over injected ports."""
+
+    def __init__(self, db: Database, log: Log, config: NotificationsConfig) -> None:
+        self.config = config
+        self._db = db
+        self._log = log
+        self._wakeup = asyncio.Event()
+        self.audit = PlatformAuditLog(db)
+        box = SecretBox(config.key)
+        self.store = RoutingStore(db, box, self.audit)
+        self.senders = Senders(allow_private=config.allow_private, resolver=config.resolver,
+                               endpoints=config.endpoints, timeout_s=config.http_timeout_s)
+        self.outbox = Outbox(db, box, self.senders, config.clock, config.outbox)
+        self.escalation = Escalation(db, config.clock, config.link_base)
+        self.api = NotificationsApi(db, self.store, allow_private=config.allow_private, resolver=config.resolver,
+                                    clock=config.clock, wake=self.wake)
+        self._tasks = BackgroundTasks()
+
+    def wake(self) -> None:
+        """Something was queued: send without waiting for the next interval."""
+        self._wakeup.set()
+
+    async def prepare(self) -> None:
+        await self.audit.start()
+        await migrate(self._db, [COMPONENT])
+        for topic in (SYNC_ITEMS, DEAD_LETTERS):
+            await self._log.create_topic(topic, DEFAULT_PARTITIONS[topic])
+
+    async def start(self) -> None:
+        await self.prepare()
+        sink = NotificationSink(self._db, self.config.clock, self.config.link_base, self.wake)
+        runner: ConsumerRunner[ApprovalSeen] = ConsumerRunner(
+            self._log, SYNC_ITEMS, self.config.group, NotificationProcessor(), sink, self.config.runner)
+        self._tasks.start(runner.run, "notifications-consumer")
+        self._tasks.start(self._escalate, "notifications-escalation")
+        self._tasks.start(self._send, "notifications-sender")
+
+    async def _escalate(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                if await self.escalation.run_once():
+                    self.wake()
+            except Exception:  # the database may be briefly away; the next sweep catches up
+                _log.warning("escalation sweep failed; retrying", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.config.escalation_interval_s)
+
+    async def _send(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            self._wakeup.clear()
+            try:
+                busy = await self.outbox.deliver_due()
+            except Exception:
+                _log.warning("notification sender failed; retrying", exc_info=True)
+                busy = 0
+            if busy:
+                continue
+            waits = [asyncio.ensure_future(stopping.wait()), asyncio.ensure_future(self._wakeup.wait())]
+            await asyncio.wait(waits, timeout=self.config.send_interval_s, return_when=asyncio.FIRST_COMPLETED)
+            for w in waits:
+                w.cancel()
+
+    async def stop(self) -> None:
+        self._tasks.stopping.set()
+        await self._tasks.stop()
+        await self.senders.close()
+
+    def failure(self) -> BaseException | None:
+        return self._tasks.failure()
+
+
+class PlatformParts(Protocol):
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def log(self) -> Log: ...
+
+
+class ServiceContext(Protocol):
+    @property
+    def platform(self) -> PlatformParts: ...
+
+
+class NotificationsService:
+    name = "notifications"
+
+    def __init__(self, ctx: ServiceContext, config: NotificationsConfig) -> None:
+        self.notifications = Notifications(ctx.platform.db, ctx.platform.log, config)
+        self._state = "starting"
+
+    async def start(self) -> None:
+        await self.notifications.start()
+        self._state = "running"
+
+    async def stop(self) -> None:
+        await self.notifications.stop()
+        self._state = "stopped"
+
+    def info(self) -> ServiceInfo:
+        state = self._state
+        failure = self.notifications.failure()
+        if state == "running" and failure is not None:
+            state = f"failed: {failure}"
+        return ServiceInfo(self.name, "approval notifications and escalation",
+                           f"consumer group {self.notifications.config.group} on {SYNC_ITEMS}", state)
