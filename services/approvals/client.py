@@ -44,11 +44,14 @@ class ApprovalsClient:
         return ControlUnavailable(f"the approvals service at {self._address} did not answer "
                                   f"({exc.code().name}: {exc.details()})")
 
-    async def poll_decisions(self, org_id: str, stack_id: str,
-                             limit: int) -> tuple[list[deliveries_pb2.Delivery], bool]:
+    async def poll_decisions(self, org_id: str, stack_id: str, limit: int,
+                             wait_s: float = 0.0) -> tuple[list[deliveries_pb2.Delivery], bool]:
+        request = control_pb2.PollDecisionsRequest(stack=control_pb2.StackRef(org_id=org_id, stack_id=stack_id),
+                                                   limit=limit)
+        if wait_s > 0:
+            request.wait.FromNanoseconds(round(wait_s * 1e9))
         try:
-            response = await self._client().PollDecisions(control_pb2.PollDecisionsRequest(
-                stack=control_pb2.StackRef(org_id=org_id, stack_id=stack_id), limit=limit), timeout=self._timeout)
+            response = await self._client().PollDecisions(request, timeout=self._timeout + max(wait_s, 0.0))
         except grpc.aio.AioRpcError as exc:
             raise self._failed(exc) from None
         return list(response.deliveries), response.has_more

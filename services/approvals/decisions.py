@@ -29,6 +29,7 @@ from faramesh_cloud.approvals.domain import (
     check_reason,
     refusal,
 )
+from faramesh_cloud.approvals.waits import notify_delivery
 from faramesh_cloud.platform_audit.events import Actor, AuditAction, Target
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
@@ -164,6 +165,7 @@ class Decisions:
             "INSERT INTO approval_deliveries (delivery_id, org_id, stack_id, approval_id, payload, created_at) "
             "VALUES (%s, %s, %s, %s, %s, %s)",
             (decision_id, org_id, stack_id, key, delivery.SerializeToString(), decided_at))
+        await notify_delivery(conn, org_id, stack_id)  # wakes the stack's long poll on commit
         await self._audit.append_in(conn, org_id, AuditAction.APPROVAL_DECIDED, approver,
                                     target=Target("approval", key),
                                     details={"verdict": verdict.value, "reason": reason, "stack_id": stack_id,

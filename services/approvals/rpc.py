@@ -28,7 +28,8 @@ class DaemonControlServicer(control_pb2_grpc.DaemonControlServiceServicer):
     async def PollDecisions(self, request: control_pb2.PollDecisionsRequest,
                             context: Context) -> control_pb2.PollDecisionsResponse:
         org, stack = await _stack(request.stack, context)
-        deliveries, more = await self._control.poll_decisions(org, stack, request.limit)
+        wait_s = request.wait.ToNanoseconds() / 1e9 if request.HasField("wait") else 0.0
+        deliveries, more = await self._control.poll_decisions(org, stack, request.limit, wait_s)
         return control_pb2.PollDecisionsResponse(deliveries=deliveries, has_more=more)
 
     async def AckDecisions(self, request: control_pb2.AckDecisionsRequest,

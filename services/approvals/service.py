@@ -18,6 +18,7 @@ from faramesh_cloud.approvals.projection import ApprovalSink
 from faramesh_cloud.approvals.queries import ApprovalQueries
 from faramesh_cloud.approvals.rpc import InternalServer
 from faramesh_cloud.approvals.sync_adapter import ApprovalsControl
+from faramesh_cloud.approvals.waits import DeliveryWaits
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, SYNC_ITEMS
@@ -37,6 +38,8 @@ _log = logging.getLogger(__name__)
 class ApprovalsConfig:
     group: str = GROUP
     sweep_interval_s: float = 5.0
+    # A held PollDecisions re-reads this often even without a NOTIFY (a lost one only delays).
+    poll_recheck_s: float = 2.0
     # Where the internal gRPC API (DaemonControlService) listens; None: not served.
     internal_address: str | None = None
     runner: RunnerConfig = field(default_factory=lambda: RunnerConfig(
@@ -54,7 +57,8 @@ class Approvals:
         self.decisions = Decisions(db, self.audit)
         self.commands = EmergencyCommands(db, self.audit)
         self.queries = ApprovalQueries(db)
-        self.control = ApprovalsControl(self.decisions, self.commands)
+        self.waits = DeliveryWaits(db, recheck_s=self.config.poll_recheck_s)
+        self.control = ApprovalsControl(self.decisions, self.commands, self.waits)
         self.api = ApprovalsApi(self.queries, self.decisions, self.commands)
         self._tasks = BackgroundTasks()
         self.server: InternalServer | None = None
@@ -69,6 +73,7 @@ class Approvals:
         await self.prepare()
         runner: ConsumerRunner[ApprovalFact] = ConsumerRunner(
             self._log, SYNC_ITEMS, self.config.group, ApprovalProcessor(), ApprovalSink(self._db), self.config.runner)
+        await self.waits.start()  # LISTEN before the internal API answers long polls
         if self.config.internal_address is not None:
             self.server = InternalServer(self.control, self.config.internal_address)
             await self.server.start()
@@ -86,6 +91,7 @@ class Approvals:
 
     async def stop(self) -> None:
         self._tasks.stopping.set()
+        await self.waits.stop()  # held polls answer now, before the server goes
         if self.server is not None:
             await self.server.stop()
             self.server = None

@@ -10,6 +10,7 @@ from faramesh_cloud_api.sync.v1 import deliveries_pb2, emergency_pb2, sync_pb2
 
 from faramesh_cloud.approvals.decisions import Decisions
 from faramesh_cloud.approvals.emergency import OUTCOMES, EmergencyCommands
+from faramesh_cloud.approvals.waits import DeliveryWaits
 
 DEFAULT_DELIVERIES = 100
 _DELIVERY_OUTCOMES = {
@@ -22,13 +23,19 @@ _DELIVERY_OUTCOMES = {
 
 
 class ApprovalsControl:
-    def __init__(self, decisions: Decisions, commands: EmergencyCommands) -> None:
+    def __init__(self, decisions: Decisions, commands: EmergencyCommands, waits: DeliveryWaits) -> None:
         self._decisions = decisions
         self._commands = commands
+        self._waits = waits
 
-    async def poll_decisions(self, org_id: str, stack_id: str,
-                             limit: int) -> tuple[list[deliveries_pb2.Delivery], bool]:
-        payloads, more = await self._decisions.poll(org_id, stack_id, limit or DEFAULT_DELIVERIES)
+    async def poll_decisions(self, org_id: str, stack_id: str, limit: int,
+                             wait_s: float = 0.0) -> tuple[list[deliveries_pb2.Delivery], bool]:
+        """Unacknowledged deliveries; with ``wait_s`` and none waiting, held until a decision
+        for this stack commits (or the wait ends)."""
+        async def read() -> tuple[list[bytes], bool]:
+            return await self._decisions.poll(org_id, stack_id, limit or DEFAULT_DELIVERIES)
+
+        payloads, more = await self._waits.until(org_id, stack_id, wait_s, read)
         return [deliveries_pb2.Delivery.FromString(p) for p in payloads], more
 
     async def ack_decisions(self, org_id: str, stack_id: str, acks: Sequence[deliveries_pb2.DeliveryAck]) -> None:

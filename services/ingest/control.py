@@ -17,9 +17,11 @@ from faramesh_cloud_api.sync.v1 import deliveries_pb2, emergency_pb2, sync_pb2
 
 
 class DaemonControl(Protocol):
-    async def poll_decisions(self, org_id: str, stack_id: str,
-                             limit: int) -> tuple[list[deliveries_pb2.Delivery], bool]:
-        """Unacknowledged deliveries for the stack, oldest first, and whether more wait."""
+    async def poll_decisions(self, org_id: str, stack_id: str, limit: int,
+                             wait_s: float = 0.0) -> tuple[list[deliveries_pb2.Delivery], bool]:
+        """Unacknowledged deliveries for the stack, oldest first, and whether more wait. With
+        ``wait_s`` > 0 and nothing waiting, hold the answer until a delivery for the stack
+        appears or ``wait_s`` passes (the long poll)."""
         ...
 
     async def ack_decisions(self, org_id: str, stack_id: str, acks: Sequence[deliveries_pb2.DeliveryAck]) -> None:
@@ -42,9 +44,9 @@ class DaemonControl(Protocol):
 class NoControl:
     """Nothing to deliver: the answer of an ingest running without the approvals service."""
 
-    async def poll_decisions(self, org_id: str, stack_id: str,
-                             limit: int) -> tuple[list[deliveries_pb2.Delivery], bool]:
-        return [], False
+    async def poll_decisions(self, org_id: str, stack_id: str, limit: int,
+                             wait_s: float = 0.0) -> tuple[list[deliveries_pb2.Delivery], bool]:
+        return [], False  # nothing will ever appear: answer at once
 
     async def ack_decisions(self, org_id: str, stack_id: str, acks: Sequence[deliveries_pb2.DeliveryAck]) -> None:
         return None

@@ -70,6 +70,7 @@ class IngestService:
         self._server: grpc.aio.Server | None = None
         self._health: health_aio.HealthServicer | None = None
         self._port: int | None = None
+        self._servicer: SyncServicer | None = None
 
     @property
     def port(self) -> int:
@@ -116,6 +117,7 @@ class IngestService:
             limiter=RateLimiter.for_limits(limits), control=self._control,
         )
         server.add_generic_rpc_handlers((sync_handler(servicer),))
+        self._servicer = servicer
         health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         address = self._settings.sync_address
@@ -139,6 +141,8 @@ class IngestService:
         if server is None or health is None:
             return
         await health.enter_graceful_shutdown()
+        if self._servicer is not None:
+            self._servicer.release_waits()
         await server.stop(self._config.shutdown_grace_s)
         self._server = self._health = None
         if self._control is not None:

@@ -88,6 +88,11 @@ class SyncServicer:
         self._limiter = limiter
         self._wall_ns = wall_ns
         self._locks = BufferLocks()
+        self._stopping = asyncio.Event()  # set on stop: held long polls answer at once
+
+    def release_waits(self) -> None:
+        """Answer every held PollDecisions now (ingest is stopping)."""
+        self._stopping.set()
 
     # -- the common prologue ---------------------------------------------------------
 
@@ -179,9 +184,29 @@ class SyncServicer:
             await self._invalid(context, InvalidRequest(
                 "max_deliveries", f"{request.max_deliveries} is above {MAX_ACKS}; ask for 1-{MAX_ACKS}, or 0 for the default"))
         await self._admit(identity, context, 1)
-        # Cloud may always answer a long poll early: the answer is immediate.
-        deliveries, more = await self._control.poll_decisions(
-            identity.org_id, identity.stack_id, request.max_deliveries)
+        # The long poll: held until a delivery appears or the wait ends (capped at
+        # max_poll_wait, and answered a second before the caller's own deadline).
+        wait_s = min(max(request.wait.ToNanoseconds() / 1e9, 0.0), self._config.max_poll_wait_s)
+        remaining = context.time_remaining()
+        if remaining is not None:
+            wait_s = min(wait_s, max(0.0, remaining - 1.0))
+        if self._stopping.is_set():
+            wait_s = 0.0
+        poll = asyncio.ensure_future(self._control.poll_decisions(
+            identity.org_id, identity.stack_id, request.max_deliveries, wait_s))
+        if wait_s > 0:
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            early = True
+            try:
+                await asyncio.wait([poll, stopping], return_when=asyncio.FIRST_COMPLETED)
+                early = not poll.done()
+            finally:
+                stopping.cancel()
+                if early:  # ingest is stopping, or the caller went away: stop waiting for it
+                    poll.cancel()
+            if early:  # answered early and empty, as the API allows
+                return sync_pb2.PollDecisionsResponse()
+        deliveries, more = await poll
         return sync_pb2.PollDecisionsResponse(deliveries=deliveries, has_more=more)
 
     async def AckDecisions(

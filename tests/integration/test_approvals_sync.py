@@ -8,6 +8,7 @@ call of that agent is denied with KILL_SWITCH_ACTIVE."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -145,5 +146,59 @@ async def test_polls_fail_unavailable_while_the_approvals_service_is_down(
         with pytest.raises(SyncError) as commands:
             await client.poll_emergency_commands()
         assert commands.value.code == grpc.StatusCode.UNAVAILABLE
+    finally:
+        await service.stop()
+
+
+@pytest.fixture
+async def quiet_approvals(database: Database, postgres_log: PostgresLog) -> AsyncIterator[Approvals]:
+    """The approvals service re-reading only once a minute: a held poll returns early only
+    when a decision's NOTIFY wakes it."""
+    service = Approvals(database, postgres_log, ApprovalsConfig(group="approvals-quiet", poll_recheck_s=60.0,
+                                                                internal_address="127.0.0.1:0"))
+    await service.start()
+    yield service
+    await service.stop()
+
+
+async def test_a_long_poll_is_held_until_a_decision_for_its_stack_commits(
+        database: Database, postgres_log: PostgresLog, stack_store: StackStore, sync_tls: TlsPair,
+        quiet_approvals: Approvals, tenant: MakeTenant, client_for: ClientFor, tmp_path: Path) -> None:
+    from tests.approvals_support import pending_event, push_events
+
+    settings = Settings(data_dir=tmp_path / "cloud", sync_host="127.0.0.1", sync_port=0,
+                        tls_cert=sync_tls.cert, tls_key=sync_tls.key)
+    assert quiet_approvals.server is not None
+    service = IngestService(settings, postgres_log, database, stack_store,
+                            dataclasses.replace(FAST, max_poll_wait_s=50.0),
+                            control=ApprovalsClient(quiet_approvals.server.address))
+    await service.start()
+    try:
+        t, other = await tenant(), await tenant()
+        org, stack_id = t.org.org_id, t.stack.stack_id
+        await push_events(postgres_log, org, stack_id, [pending_event("0000a001")])
+
+        async def projected() -> bool:
+            return bool(await quiet_approvals.queries.pending(org))
+        await eventually(projected, "the pending approval projected", within_s=30)
+        [item] = await quiet_approvals.queries.pending(org)
+        client, bystander = client_for(service, t.key), client_for(service, other.key)
+
+        # An old daemon (no wait) is answered at once, empty.
+        assert list((await client.poll_decisions(10)).deliveries) == []
+        held = asyncio.create_task(client.poll_decisions(10, wait_s=50.0))
+        elsewhere = asyncio.create_task(bystander.poll_decisions(10, wait_s=50.0))
+        await asyncio.sleep(0.5)
+        assert not held.done()  # nothing to hand out: the call is held
+        decision = await quiet_approvals.decisions.decide(org, item.approval_id, OPERATOR, Verdict.DENY, "no")
+        # Woken by the decision's NOTIFY (re-reads happen only once a minute here, and the
+        # wait is 50 s): the delivery comes back on the held call.
+        response = await asyncio.wait_for(held, 30)
+        assert [d.delivery_id for d in response.deliveries] == [decision.decision_id]
+        assert not elsewhere.done()  # another stack's poll stays held
+
+        # Stopping ingest answers a held poll at once (empty), it does not fail it.
+        await service.stop()
+        assert list((await asyncio.wait_for(elsewhere, 30)).deliveries) == []
     finally:
         await service.stop()
