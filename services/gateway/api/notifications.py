@@ -1,0 +1,182 @@
+"""``/api/v1/orgs/{org}/notifications``: destinations (Settings → Integrations), routing rules
+with escalation steps, test sends and the delivery history over the API. A webhook's signing
+secret is in the creation response once, never again; no other secret is ever returned."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from faramesh_cloud.gateway.web.auth import check_csrf, require, require_any
+from faramesh_cloud.gateway.web.deps import web
+from faramesh_cloud.gateway.web.notifications_ports import (
+    need_route,
+    not_found,
+    notifications_port,
+    refusal,
+    rule_stack_visible,
+)
+from faramesh_cloud.identity.domain import NotFound, Principal
+from faramesh_cloud.identity.permissions import Permission
+
+router = APIRouter(prefix="/api/v1/orgs/{org}/notifications", tags=["notifications"])
+DESTINATIONS = require(Permission.ORG_INTEGRATION_MANAGE)
+VIEW = require_any(Permission.ORG_INTEGRATION_MANAGE, Permission.APPROVALS_ROUTING_MANAGE)
+
+
+class DestinationIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    kind: Literal["slack_webhook", "slack_api", "pagerduty", "email", "webhook"]
+    url: str = Field(default="", max_length=2000, description="slack_webhook, webhook")
+    token: str = Field(default="", max_length=500, description="slack_api: the bot token (xoxb-...)")
+    channel: str = Field(default="", max_length=200, description="slack_api")
+    routing_key: str = Field(default="", max_length=200, description="pagerduty: the Events API v2 key")
+    smtp_host: str = Field(default="", max_length=253, description="email")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="email")
+    starttls: bool = Field(default=True, description="email")
+    username: str = Field(default="", max_length=254, description="email")
+    password: str = Field(default="", max_length=500, description="email")
+    sender: str = Field(default="", max_length=254, description="email: the From address")
+    to: list[str] = Field(default_factory=list, max_length=50, description="email: recipients")
+
+
+class StepIn(BaseModel):
+    after_minutes: int = Field(ge=0)
+    destinations: list[str] = Field(min_length=1)
+
+
+class RuleIn(BaseModel):
+    stack_id: str = Field(default="", description="'' = every stack")
+    agent_id: str = Field(default="", max_length=200, description="'' = every agent")
+    steps: list[StepIn] = Field(min_length=1, max_length=6)
+
+
+def _destination(d: Any) -> dict[str, Any]:
+    return {"destination_id": d.destination_id, "name": d.name, "kind": d.kind.value, "config": d.config,
+            "summary": d.summary(), "created_at": d.created_at, "created_by": d.created_by}
+
+
+def _rule(r: Any) -> dict[str, Any]:
+    return {"rule_id": r.rule_id, "stack_id": r.stack_id, "agent_id": r.agent_id, "scope": r.scope,
+            "steps": [{"after_minutes": s.after_minutes, "destinations": list(s.destinations)} for s in r.steps],
+            "updated_at": r.updated_at}
+
+
+def _fail(exc: ValueError) -> HTTPException:
+    return HTTPException(refusal(exc), str(exc))
+
+
+async def _own_stack(request: Request, principal: Principal, stack_id: str) -> None:
+    if stack_id and stack_id not in {s.stack_id for s in await web(request).stacks.list_stacks(principal.org.org_id)
+                                     if s.registered}:
+        raise NotFound(f"no stack {stack_id!r} in this organisation")
+
+
+@router.get("/destinations")
+async def list_destinations(request: Request, principal: Principal = Depends(VIEW)) -> list[dict[str, Any]]:
+    return [_destination(d) for d in await notifications_port(request).destinations(principal.org.org_id)]
+
+
+@router.post("/destinations", status_code=201, dependencies=[Depends(check_csrf)])
+async def create_destination(body: DestinationIn, request: Request,
+                             principal: Principal = Depends(DESTINATIONS)) -> dict[str, Any]:
+    fields = body.model_dump(exclude={"name", "kind"})
+    try:
+        created, shown = await notifications_port(request).create_destination(
+            principal.org.org_id, body.name, body.kind, fields, principal.actor)
+    except ValueError as exc:
+        raise _fail(exc) from None
+    return {**_destination(created), **shown}
+
+
+@router.get("/destinations/{destination_id}")
+async def get_destination(destination_id: str, request: Request,
+                          principal: Principal = Depends(VIEW)) -> dict[str, Any]:
+    try:
+        return _destination(await notifications_port(request).destination(principal.org.org_id, destination_id))
+    except LookupError as exc:
+        raise not_found(exc) from None
+
+
+@router.delete("/destinations/{destination_id}", dependencies=[Depends(check_csrf)])
+async def delete_destination(destination_id: str, request: Request,
+                             principal: Principal = Depends(DESTINATIONS)) -> dict[str, Any]:
+    try:
+        return _destination(await notifications_port(request).delete_destination(
+            principal.org.org_id, destination_id, principal.actor))
+    except LookupError as exc:
+        raise not_found(exc) from None
+    except ValueError as exc:
+        raise _fail(exc) from None
+
+
+@router.post("/destinations/{destination_id}/test", status_code=202, dependencies=[Depends(check_csrf)])
+async def test_destination(destination_id: str, request: Request,
+                           principal: Principal = Depends(DESTINATIONS)) -> dict[str, Any]:
+    try:
+        reference = await notifications_port(request).test_destination(principal.org.org_id, destination_id,
+                                                                       principal.actor)
+    except LookupError as exc:
+        raise not_found(exc) from None
+    return {"queued": reference}
+
+
+@router.get("/routing-rules")
+async def list_rules(request: Request, stack_id: str | None = None,
+                     principal: Principal = Depends(VIEW)) -> list[dict[str, Any]]:
+    if stack_id:
+        await _own_stack(request, principal, stack_id)
+    return [_rule(r) for r in await notifications_port(request).rules(principal.org.org_id, stack_id=stack_id)]
+
+
+@router.put("/routing-rules", dependencies=[Depends(check_csrf)])
+async def put_rule(body: RuleIn, request: Request, principal: Principal = Depends(VIEW)) -> dict[str, Any]:
+    """Create or replace the rule of one scope (organisation, stack, agent, or stack and agent)."""
+    await _own_stack(request, principal, body.stack_id)
+    need_route(principal, body.stack_id)
+    try:
+        rule = await notifications_port(request).put_rule(
+            principal.org.org_id, body.stack_id, body.agent_id, [s.model_dump() for s in body.steps],
+            principal.actor)
+    except ValueError as exc:
+        raise _fail(exc) from None
+    return _rule(rule)
+
+
+@router.get("/routing-rules/{rule_id}")
+async def get_rule(rule_id: str, request: Request, principal: Principal = Depends(VIEW)) -> dict[str, Any]:
+    try:
+        rule = await notifications_port(request).rule(principal.org.org_id, rule_id)
+    except LookupError as exc:
+        raise not_found(exc) from None
+    await rule_stack_visible(request, principal, rule)
+    return _rule(rule)
+
+
+@router.delete("/routing-rules/{rule_id}", dependencies=[Depends(check_csrf)])
+async def delete_rule(rule_id: str, request: Request, principal: Principal = Depends(VIEW)) -> dict[str, Any]:
+    port = notifications_port(request)
+    try:
+        rule = await port.rule(principal.org.org_id, rule_id)
+        await rule_stack_visible(request, principal, rule)
+        need_route(principal, rule.stack_id)
+        return _rule(await port.delete_rule(principal.org.org_id, rule_id, principal.actor))
+    except LookupError as exc:
+        raise not_found(exc) from None
+
+
+@router.get("/deliveries")
+async def deliveries(request: Request, stack_id: str | None = None, limit: int = 50,
+                     principal: Principal = Depends(VIEW)) -> list[dict[str, Any]]:
+    """Recent notifications and their delivery state (pending, delivered, failed)."""
+    if stack_id:
+        await _own_stack(request, principal, stack_id)
+    rows = await notifications_port(request).deliveries(principal.org.org_id, stack_id=stack_id,
+                                                        limit=max(1, min(limit, 500)))
+    return [{"notification_id": d.notification_id, "destination_id": d.destination_id,
+             "destination": d.destination_name, "event": d.event, "stack_id": d.stack_id,
+             "defer_token": d.defer_token, "step": d.step, "state": d.state, "attempts": d.attempts,
+             "last_status": d.last_status, "last_error": d.last_error, "created_at": d.created_at,
+             "delivered_at": d.delivered_at} for d in rows]

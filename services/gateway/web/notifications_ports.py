@@ -1,0 +1,88 @@
+"""What Settings → Integrations, routing rules and the stack Integrations tab use: a port the
+composition root fills with the notifications service's API. Values come back as objects read
+by attribute. Refusals raise ``ValueError`` with a ``code`` (``invalid``, ``conflict``);
+unknown ids raise ``LookupError``.
+
+Who may do what: destinations are organisation settings (``org:integration:manage``: Owner,
+Admin); routing rules are part of Approvals (``approvals:routing:manage``, on the rule's stack,
+or the organisation role for rules that span stacks: Owner, Admin, Operator)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from fastapi import FastAPI, Request
+
+from faramesh_cloud.identity.domain import Forbidden, IdentityError, NotFound, Principal
+from faramesh_cloud.identity.permissions import Permission
+from faramesh_cloud.platform_audit.events import Actor
+
+
+class NotificationsPort(Protocol):
+    kinds: Sequence[Any]
+
+    async def destinations(self, org_id: str) -> Sequence[Any]: ...
+
+    async def destination(self, org_id: str, destination_id: str) -> Any: ...
+
+    async def create_destination(self, org_id: str, name: str, kind: str, fields: dict[str, Any],
+                                 actor: Actor) -> tuple[Any, dict[str, str]]: ...
+
+    async def delete_destination(self, org_id: str, destination_id: str, actor: Actor) -> Any: ...
+
+    async def test_destination(self, org_id: str, destination_id: str, actor: Actor) -> str: ...
+
+    async def rules(self, org_id: str, *, stack_id: str | None = None) -> Sequence[Any]: ...
+
+    async def rule(self, org_id: str, rule_id: str) -> Any: ...
+
+    async def put_rule(self, org_id: str, stack_id: str, agent_id: str, steps: Sequence[Any],
+                       actor: Actor) -> Any: ...
+
+    async def delete_rule(self, org_id: str, rule_id: str, actor: Actor) -> Any: ...
+
+    async def deliveries(self, org_id: str, *, stack_id: str | None = None, limit: int = 50) -> Sequence[Any]: ...
+
+
+def mount_notifications(app: FastAPI, port: NotificationsPort) -> None:
+    """Add Settings → Integrations, the stack Integrations tab and their API twins."""
+    from faramesh_cloud.gateway.api import notifications as api_notifications
+    from faramesh_cloud.gateway.web import routes_integrations
+
+    app.state.notifications = port
+    for router in (routes_integrations.router, api_notifications.router):
+        app.include_router(router)
+
+
+def notifications_port(request: Request) -> NotificationsPort:
+    port: NotificationsPort | None = getattr(request.app.state, "notifications", None)
+    if port is None:
+        raise NotFound("notifications are not running on this Cloud instance")
+    return port
+
+
+def can_route(principal: Principal, stack_id: str) -> bool:
+    return principal.access.allows(Permission.APPROVALS_ROUTING_MANAGE, stack_id or None)
+
+
+def need_route(principal: Principal, stack_id: str) -> None:
+    if not can_route(principal, stack_id):
+        where = "this stack" if stack_id else "rules that span every stack"
+        raise Forbidden(f"your role ({principal.access.role.label}) cannot change routing for {where}; "
+                        "ask an owner or admin of this organisation")
+
+
+def refusal(exc: ValueError) -> int:
+    return 409 if getattr(exc, "code", "") == "conflict" else 400
+
+
+def not_found(exc: LookupError) -> IdentityError:
+    return NotFound(str(exc.args[0]) if exc.args else "not found in this organisation")
+
+
+async def rule_stack_visible(request: Request, principal: Principal, rule: Any) -> None:
+    """404 for a rule on a stack this member cannot see (as for another organisation's ids)."""
+    if rule.stack_id and not principal.access.allows(Permission.FLEET_HEALTH_READ, rule.stack_id) \
+            and not can_route(principal, rule.stack_id):
+        raise NotFound(f"no routing rule {rule.rule_id!r} in this organisation")
