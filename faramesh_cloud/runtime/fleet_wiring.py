@@ -1,6 +1,6 @@
 """Home, Fleet and Settings → Stacks composed for the gateway: the fleet projection's query
 API, the stack registry, and the audit index adapted to the gateway's ``FleetAudit`` port
-(activity stream, an agent's latest DPRs, open chain-integrity alerts)."""
+(activity stream, an agent's latest DPRs, open chain-integrity alerts, delegation edges)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.schema import AuditTables
-from faramesh_cloud.audit_index.views import Alert, RecordSummary, SearchFilters
+from faramesh_cloud.audit_index.views import Alert, Delegation, RecordSummary, SearchFilters
 from faramesh_cloud.fleet.query import FleetQuery
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
 from faramesh_cloud.olap.port import Olap
@@ -37,6 +37,9 @@ class IndexFleetAudit:
 
     async def alerts(self, org_id: str) -> Sequence[Alert]:
         return await self._queries.alerts(org_id)
+
+    async def delegations(self, org_id: str, stack_id: str, since_ns: int) -> list[Delegation]:
+        return await self._queries.delegations(org_id, stack_id, since_ns)
 
 
 def fleet_ports(db: Database, olap: Olap | None, stacks: StackStore, *, cloud_url: str,

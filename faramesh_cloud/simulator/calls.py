@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Sequence
 from typing import Any, Final, cast
 
 from faramesh_cloud.simulator.records import EFFECTS, TOOLS
@@ -20,6 +21,17 @@ PRIORITIES: Final = (("normal", 70), ("high", 22), ("critical", 8))
 
 def agent_ids(count: int) -> list[str]:
     return [AGENT_NAMES[i] if i < len(AGENT_NAMES) else f"agent-{i + 1}" for i in range(count)]
+
+
+# Every DELEGATED_EVERY-th decision of an agent with a delegator is made on its behalf.
+DELEGATED_EVERY: Final = 3
+
+
+def delegator(agents: Sequence[str], agent_id: str) -> str | None:
+    """Who delegates work to ``agent_id`` in a simulated stack: the agents form a binary tree
+    in their order (the first orchestrates the next two, each of those the next two, ...)."""
+    index = agents.index(agent_id)
+    return agents[(index - 1) // 2] if index > 0 else None
 
 
 def args_signature(tool_id: str) -> str:

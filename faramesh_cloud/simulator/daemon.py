@@ -105,6 +105,7 @@ class SimulatedDaemon:
         self._spent: dict[str, float] = dict.fromkeys(self.agents, 0.0)
         self._reported_spend: dict[str, float] = {}
         self._calls: dict[str, int] = dict.fromkeys(self.agents, 0)
+        self._last: dict[str, tuple[str, str]] = {}  # agent -> (latest record id, its session)
         self._leases: dict[str, tuple[str, int]] = {}
         self.status_interval_s = options.status_interval_s
 
@@ -174,7 +175,9 @@ class SimulatedDaemon:
         if effect == "DEFER":
             fields["defer_token"] = self._defer_token()
         fields.update(emergency.call_overrides(self.state, agent, effect, fields["reason_code"]))
+        fields.update(self._delegation(agent))
         record = self._record(agent, now_ns, fields)
+        self._last[agent] = (record["record_id"], record["session_id"])
         self._calls[agent] = self._calls.get(agent, 0) + 1
         if record["effect"] in ("PERMIT", "MODIFY"):
             self._spent[agent] = self._spent.get(agent, 0.0) + calls.call_cost(self._rng)
@@ -190,6 +193,16 @@ class SimulatedDaemon:
         )
         self.state.pending[pending.token] = pending
         return [record, approvals.approval_event(pending)], True
+
+    def _delegation(self, agent: str) -> dict[str, Any]:
+        """Multi-agent linkage: every few calls an agent acts for its delegator, in the
+        delegator's session, pointing at the delegator's latest record (the DPR fields
+        ``invoked_by_agent_id`` / ``invoked_by_dpr_record_id``, outside the record hash)."""
+        parent = calls.delegator(self.agents, agent)
+        if parent is None or parent not in self._last or self._calls.get(agent, 0) % calls.DELEGATED_EVERY:
+            return {}
+        record_id, session_id = self._last[parent]
+        return {"invoked_by_agent_id": parent, "invoked_by_dpr_record_id": record_id, "session_id": session_id}
 
     async def _settled(self, work: Coroutine[Any, Any, T]) -> T:
         """Run a write to its end even if the caller is cancelled, so a decision is never

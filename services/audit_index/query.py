@@ -15,6 +15,7 @@ from faramesh_cloud.audit_index import integrity
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.views import (
     Alert,
+    Delegation,
     Page,
     RecordDetail,
     RecordSummary,
@@ -258,3 +259,31 @@ class AuditQueries:
         """Critical chain-integrity alerts, newest first."""
         return await integrity.alerts(self._db, org_id, include_acknowledged=include_acknowledged,
                                       limit=_limit(limit))
+
+    async def delegations(self, org_id: str, stack_id: str, since_ns: int,
+                          limit: int = 500) -> list[Delegation]:
+        """The stack's delegation edges seen since ``since_ns``: who invoked whom, from the
+        records' ``invoked_by_agent_id`` (kept only in ``raw``: it is read from there, for
+        one stack and a bounded time range, most used edges first)."""
+        result = await self._query(
+            "SELECT JSONExtractString(raw, 'invoked_by_agent_id') AS parent, agent_id AS child, "
+            "uniqExact(record_id) AS records, max(created_at) AS last_at, argMax(record_id, created_at) "
+            f"FROM {self._table} WHERE org_id = {{org:String}} AND stack_id = {{stack:String}} "
+            "AND created_at >= fromUnixTimestamp64Nano({since:Int64}, 'UTC') "
+            "AND position(raw, '\"invoked_by_agent_id\"') > 0 "
+            "GROUP BY parent, child HAVING parent != '' AND parent != child "
+            "ORDER BY records DESC, parent, child LIMIT {limit:UInt32}",
+            {"org": org_id, "stack": stack_id, "since": since_ns, "limit": _limit(limit)},
+        )
+        parents = sorted({str(r[0]) for r in result.rows})
+        local: set[str] = set()
+        if parents:
+            present = await self._query(
+                f"SELECT DISTINCT agent_id FROM {self._table} WHERE org_id = {{org:String}} "
+                "AND stack_id = {stack:String} AND agent_id IN {parents:Array(String)} "
+                "AND created_at >= fromUnixTimestamp64Nano({since:Int64}, 'UTC')",
+                {"org": org_id, "stack": stack_id, "parents": parents, "since": since_ns},
+            )
+            local = {str(r[0]) for r in present.rows}
+        return [Delegation(str(r[0]), str(r[1]), int(r[2]), r[3], str(r[4]), str(r[0]) in local)
+                for r in result.rows]

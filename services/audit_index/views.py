@@ -154,6 +154,19 @@ class Alert:
     acknowledged: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Delegation:
+    """One edge of a stack's delegation topology, from the DPRs' multi-agent linkage:
+    ``child`` acted on behalf of ``parent`` (its records' ``invoked_by_agent_id``)."""
+
+    parent: str
+    child: str
+    records: int  # the child's records carrying this link
+    last_at: datetime
+    last_record_id: str
+    parent_on_stack: bool  # the parent has records on this stack too (else another stack's agent)
+
+
 class InvalidCursor(ValueError):
     """A cursor this API did not issue for this kind of query."""
 

@@ -65,6 +65,11 @@ class FleetAudit(Protocol):
         """Open critical chain-integrity alerts (``stack_id``, ``agent_id``, ``kind``, ``message``...)."""
         ...
 
+    async def delegations(self, org_id: str, stack_id: str, since_ns: int) -> Sequence[Any]:
+        """The stack's delegation edges since ``since_ns`` (``parent``, ``child``, ``records``,
+        ``last_at``, ``last_record_id``, ``parent_on_stack``), from the DPRs' ``invoked_by_agent_id``."""
+        ...
+
 
 class StackRegistry(Protocol):
     """Settings → Stacks (``StackStore`` satisfies it)."""

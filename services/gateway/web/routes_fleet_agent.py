@@ -1,14 +1,19 @@
 """Fleet → agent detail: identity, budget breakdown, sessions, brokered credentials,
-enforcement layers, the agent's last 200 DPRs (from the audit index), and the emergency
-controls (Kill, Isolate: the Approvals section's component, when that section runs)."""
+enforcement layers, delegation topology and the agent's last 200 DPRs (both from the audit
+index), and the emergency controls (Kill, Isolate: the Approvals section's component, when
+that section runs)."""
 
 from __future__ import annotations
+
+import time
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from faramesh_cloud.gateway.web.auth import require
-from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
+from faramesh_cloud.gateway.web.delegation import WINDOW_S, Topology, topology
+from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, fleet_ports
 from faramesh_cloud.gateway.web.fleet_view import load_stack
 from faramesh_cloud.gateway.web.render import page
 from faramesh_cloud.identity.domain import Principal
@@ -16,6 +21,16 @@ from faramesh_cloud.identity.permissions import Permission
 
 router = APIRouter(include_in_schema=False)
 AGENT_DPRS = 200
+
+
+async def agent_topology(ports: FleetPorts, org_id: str, stack_id: str, agent_id: str) -> Topology | None:
+    """The agent's delegation topology over the last ``WINDOW_S``; None without the DPR index."""
+    if ports.audit is None:
+        return None
+    since_ns = (time.time_ns() // 1_000_000_000 - WINDOW_S) * 1_000_000_000
+    edges = await ports.audit.delegations(org_id, stack_id, since_ns)
+    agents: list[Any] = list(await ports.query.agents(org_id, stack_id))
+    return topology(agent_id, edges, {a.agent_id for a in agents})
 
 
 @router.get("/o/{org}/fleet/stacks/{stack_id}/agents/{agent_id}", response_class=HTMLResponse)
@@ -28,6 +43,8 @@ async def agent_detail(request: Request, stack_id: str, agent_id: str,
                if ports.audit is not None else None)
     return await page(request, "fleet/agent.html", principal, {
         "s": stack, "agent_id": agent_id, "agent": agent, "records": records,
+        "topology": await agent_topology(ports, principal.org.org_id, stack_id, agent_id),
+        "window_days": WINDOW_S // 86400,
         "can_kill": principal.access.allows(Permission.FLEET_AGENT_KILL, stack_id),
         "can_isolate": principal.access.allows(Permission.FLEET_AGENT_ISOLATE, stack_id),
         # Kill / Isolate are the emergency-controls component of the Approvals section,

@@ -1,0 +1,104 @@
+"""Fleet → agent detail, delegation topology: who delegated to the agent and whom it
+delegated to, read from the DPRs' ``invoked_by_agent_id`` in the real audit index (chDB +
+PostgreSQL), shown on the page and in its REST twin, scoped to one organisation and stack."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from faramesh_cloud.audit_index.postgres import COMPONENT
+from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.fleet.query import FleetQuery
+from faramesh_cloud.gateway.app import create_app
+from faramesh_cloud.gateway.web.deps import WebDeps
+from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.olap.chdb import ChdbOlap
+from faramesh_cloud.runtime.fleet_wiring import IndexFleetAudit
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.migrate import migrate
+from faramesh_cloud.stacks.store import StackStore
+from tests.fixtures.gateway import CLOUD_URL, sign_in, static_status
+from tests.fixtures.identity import PASSWORD, People
+from tests.integration.audit_support import fast_config, fleet, publish, run_index
+
+pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
+
+
+@pytest.fixture
+def chdb(chdb_data_dir: Path, olap_database: str) -> Iterator[ChdbOlap]:
+    olap = ChdbOlap(chdb_data_dir)
+    yield olap
+    olap.close()
+
+
+async def test_delegation_topology_from_synced_dprs(
+        database: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+        web_deps: WebDeps, people: People, stacks: StackStore) -> None:
+    acme = await people.org("acme")
+    beta = await people.org("beta")
+    org = acme.org.org_id
+    pay, _ = await stacks.register_stack(org, "payments-prod")
+    other, _ = await stacks.register_stack(beta.org.org_id, "beta-stack")
+    await migrate(database, [COMPONENT])
+    boss, worker, helper = fleet("pay", 3, ["sess-a"], seed=11)
+    now = time.time_ns()
+    recs = []
+    last_boss = boss.next(now)
+    recs.append(last_boss)
+    for i in range(4):  # the worker acts for the boss four times, once on its own
+        recs.append(worker.next(now + (i + 1) * 1000, invoked_by_agent_id=boss.agent_id,
+                                invoked_by_dpr_record_id=last_boss["record_id"]))
+    recs.append(worker.next(now + 10_000))
+    last = helper.next(now + 20_000, invoked_by_agent_id=worker.agent_id,
+                       invoked_by_dpr_record_id=recs[-1]["record_id"])
+    recs.append(last)
+    # Another organisation's agent claims to act for the same boss: never part of acme's view.
+    (intruder,) = fleet("beta", 1, ["s"], seed=3)
+    foreign = [intruder.next(now + 30_000, invoked_by_agent_id=boss.agent_id)]
+    await publish(postgres_log, org, pay.stack_id, recs)
+    await publish(postgres_log, beta.org.org_id, other.stack_id, foreign)
+    await run_index(database, postgres_log, chdb, fast_config(olap_database), len(recs) + 1)
+
+    audit = IndexFleetAudit(chdb, database, AuditTables(olap_database))
+    edges = await audit.delegations(org, pay.stack_id, now - 10**12)
+    assert {(e.parent, e.child, e.records) for e in edges} == {(boss.agent_id, worker.agent_id, 4),
+                                                               (worker.agent_id, helper.agent_id, 1)}
+    assert await audit.delegations(org, pay.stack_id, now + 10**12) == []  # outside the window
+
+    app = create_app(static_status, web=web_deps)
+    mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL,
+                                audit=audit))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as owner:
+        await sign_in(owner, acme.email, PASSWORD)
+        base = f"/o/acme/fleet/stacks/{pay.stack_id}/agents"
+        page = (await owner.get(f"{base}/{worker.agent_id}")).text
+        by, to = page.split('id="delegated-by"', 1)[1].split('id="delegates-to"', 1)
+        assert f'href="{base}/{boss.agent_id}"' in by and "4 records" in by
+        assert f'href="{base}/{helper.agent_id}"' in to.split("</section>", 1)[0]
+        assert f'/o/acme/audit/records/{last["record_id"]}' in to
+
+        api = (await owner.get(f"/api/v1/orgs/acme/fleet/stacks/{pay.stack_id}/agents/{boss.agent_id}")).json()
+        tree = api["delegation"]
+        assert tree["delegated_by"] == []
+        (child,) = tree["delegates_to"]
+        assert child["agent_id"] == worker.agent_id and child["records"] == 4
+        assert [n["agent_id"] for n in child["next"]] == [helper.agent_id]  # the whole tree, downwards
+
+        lone = (await owner.get(f"{base}/{helper.agent_id}")).text
+        assert 'id="delegated-by"' in lone and worker.agent_id in lone
+        assert intruder.agent_id not in (await owner.get(f"{base}/{boss.agent_id}")).text
+
+        await sign_in(owner, beta.email, PASSWORD)
+        beta_api = (await owner.get(
+            f"/api/v1/orgs/beta/fleet/stacks/{other.stack_id}/agents/{intruder.agent_id}")).json()
+        (foreign_boss,) = beta_api["delegation"]["delegated_by"]
+        assert foreign_boss["agent_id"] == boss.agent_id and not foreign_boss["on_stack"]
+        assert beta_api["delegation"]["delegates_to"] == []
+        assert (await owner.get(f"/api/v1/orgs/beta/fleet/stacks/{pay.stack_id}/agents/{boss.agent_id}")
+                ).status_code == 404
