@@ -11,10 +11,14 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from faramesh_cloud.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from faramesh_cloud.simulator.daemon import DaemonOptions
 
 KEYS_ENV = "FARAMESH_CLOUD_API_KEY"
 
@@ -88,9 +92,14 @@ def _stack_specs(keys: list[str], registered: list[tuple[str, str]]) -> list[tup
 @click.option("--register", is_flag=True,
               help="Register the stacks in the Cloud database in --data-dir (reused on later runs).")
 @click.option("--seed", type=int, help="Fix the simulated decisions (record ids stay random).")
+@click.option("--local-resolve-share", type=click.FloatRange(0.0, 1.0), default=0.1, show_default=True,
+              help="Share of pending approvals the daemon host resolves itself (CLI approve / deny, session "
+                   "ended) once they have waited --local-resolve-after seconds; Cloud shows them withdrawn.")
+@click.option("--local-resolve-after", type=click.FloatRange(min=0.0), default=60.0, show_default=True)
 def simulate(stack_count: int | None, agents: int, rate: float, duration: float | None, drain_timeout: float,
              target: str | None, data_dir: Path | None, ca_file: Path | None, server_name: str | None,
-             api_keys: tuple[str, ...], keys_file: Path | None, register: bool, seed: int | None) -> None:
+             api_keys: tuple[str, ...], keys_file: Path | None, register: bool, seed: int | None,
+             local_resolve_share: float, local_resolve_after: float) -> None:
     """Simulate Faramesh daemons syncing to Cloud: chained, signed DPRs (also written to a real
     faramesh.wal per stack), pending approvals, health, status, budgets and credential events,
     buffered durably while Cloud is unreachable."""
@@ -123,22 +132,26 @@ def simulate(stack_count: int | None, agents: int, rate: float, duration: float 
     specs = _stack_specs(keys[:count], registered)
     ca = ca_file or settings.data_dir / "tls" / "sync-cert.pem"
     roots = ca.read_bytes() if ca.is_file() else None
+    from faramesh_cloud.simulator.daemon import DaemonOptions
+
     errors = asyncio.run(_main(specs, settings.data_dir / "simulator", target or _local_target(settings),
-                               roots, server_name, agents, rate, duration, drain_timeout, seed))
+                               roots, server_name, duration, drain_timeout,
+                               DaemonOptions(agents=agents, rate_per_s=rate, seed=seed,
+                                             local_resolve_share=local_resolve_share,
+                                             local_resolve_after_s=local_resolve_after)))
     for error in errors:
         click.echo(f"error: {error}", err=True)
     sys.exit(1 if errors else 0)
 
 
 async def _main(specs: list[tuple[str, str]], directory: Path, target: str, roots: bytes | None,
-                server_name: str | None, agents: int, rate: float, duration: float | None,
-                drain_timeout: float, seed: int | None) -> list[str]:
+                server_name: str | None, duration: float | None, drain_timeout: float,
+                options: DaemonOptions) -> list[str]:
     from faramesh_cloud.cli.simulate_view import run_fleet
-    from faramesh_cloud.simulator.daemon import DaemonOptions
     from faramesh_cloud.simulator.fleet import Connection, Fleet, StackSpec
 
     fleet = Fleet([StackSpec(label, key) for label, key in specs], directory,
-                  Connection(target, roots, server_name), DaemonOptions(agents=agents, rate_per_s=rate, seed=seed))
+                  Connection(target, roots, server_name), options)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEMO_STACKS: Final = ("payments-prod", "support-staging", "data-platform")
-DEMO_OPTIONS: Final = DaemonOptions(agents=4, rate_per_s=2.0)
+# A fifth of the defers still undecided after 3 minutes are resolved on the daemon host (CLI
+# approve / deny, session ended), so the queue also shows approvals the daemon withdrew.
+DEMO_OPTIONS: Final = DaemonOptions(agents=4, rate_per_s=2.0, local_resolve_share=0.2, local_resolve_after_s=180.0)
 STOP_TIMEOUT_S: Final = 2.0  # how long stop() lets the fleet deliver what is queued
 
 

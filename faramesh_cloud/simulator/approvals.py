@@ -11,6 +11,12 @@ resumed at once):
   (``approved`` false, status ``denied``) so the record names who denied and why;
 * either way an ``ApprovalEvent`` with the new state, source CLOUD and the decision id.
 
+The daemon host also resolves some defers itself (:func:`local_choice`, off unless
+``DaemonOptions.local_resolve_share`` is set): its CLI approves or denies one (source LOCAL,
+the same DPRs as above), or the agent's session ends (``APPROVAL_STATE_WITHDRAWN``, no DPR).
+Cloud then shows the approval withdrawn and refuses decisions on it; a Cloud decision that
+still arrives is acknowledged CONFLICT.
+
 Unknown token or another agent's token: NOT_FOUND. Verdict unset: REFUSED. Already resolved
 by another decision, or expired: CONFLICT. The same decision delivered again: ACCEPTED,
 with nothing applied twice.
@@ -18,6 +24,7 @@ with nothing applied twice.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -42,8 +49,16 @@ _STATE: Final = {
     "approved": approvals_pb2.APPROVAL_STATE_APPROVED,
     "denied": approvals_pb2.APPROVAL_STATE_DENIED,
     "expired": approvals_pb2.APPROVAL_STATE_EXPIRED,
+    "withdrawn": approvals_pb2.APPROVAL_STATE_WITHDRAWN,
 }
 RESUMED_REASON: Final = "action approved and resumed successfully"
+NS: Final = 1_000_000_000
+# What the daemon host does with a defer it resolves itself (faramesh approvals approve|deny
+# sends no approver id and these default reasons; the session ending withdraws it).
+LOCAL_OUTCOMES: Final = ("approved", "denied", "withdrawn")
+LOCAL_REASONS: Final = {"approved": "approved via CLI", "denied": "denied via CLI",
+                        "withdrawn": "agent session ended before a decision"}
+LOCAL_APPROVER: Final = "local-cli"
 
 
 def pending_approval(p: Pending) -> approvals_pb2.PendingApproval:
@@ -82,6 +97,53 @@ def expiry_event(p: Pending, now_ns: int) -> tuple[Resolution, approvals_pb2.App
     resolution = Resolution(status="expired", resolved_ns=now_ns)
     return resolution, approval_event(p, resolution, reason="expired",
                                       source=approvals_pb2.RESOLUTION_SOURCE_TIMEOUT)
+
+
+def local_choice(p: Pending, now_ns: int, share: float, after_s: float) -> str | None:
+    """Whether the daemon host resolves this defer itself now, and how: a stable share of
+    the defers (by token) once they have waited ``after_s``, before their deadline; one of
+    :data:`LOCAL_OUTCOMES`, or None (left to Cloud)."""
+    if share <= 0 or now_ns - p.created_ns < after_s * NS or p.deadline_ns <= now_ns:
+        return None
+    draw = zlib.crc32(p.token.encode())
+    if draw % 10_000 >= share * 10_000:
+        return None
+    return LOCAL_OUTCOMES[(draw // 10_000) % len(LOCAL_OUTCOMES)]
+
+
+def _resolved_record(pending: Pending, approver: str, approved: bool, reason: str, status: str, now_ns: int,
+                     hmac_key: bytes) -> dict[str, Any]:
+    """The agent's next DPR for a resolved defer: the resumed PERMIT, or the DENY, each with
+    the signed approval envelope."""
+    envelope = approval_envelope(hmac_key, token=pending.token, approver_id=approver, approved=approved,
+                                 reason=reason, status=status, resolved_ns=now_ns)
+    record: dict[str, Any] = {
+        "tool_id": pending.tool_id, "session_id": pending.session_id,
+        "matched_rule_id": pending.rule_id, "selector_snapshot": pending.args,
+        "args_structural_sig": pending.args_sig, "approval_envelope": envelope, "defer_token": None,
+    }
+    if approved:
+        record.update(effect="PERMIT", reason_code="APPROVAL_GRANTED", reason=RESUMED_REASON)
+    else:
+        record.update(effect="DENY", reason_code="APPROVAL_DENIED",
+                      reason=f"approval denied by {approver}: {reason}")
+    return record
+
+
+def local_resolution(p: Pending, outcome: str, now_ns: int,
+                     hmac_key: bytes) -> tuple[dict[str, Any] | None, Resolution, approvals_pb2.ApprovalEvent]:
+    """The daemon host resolved ``p`` itself (its CLI approved / denied it, or the session
+    ended): the agent's next DPR (None when withdrawn: the call never resumes), the new
+    state and the ApprovalEvent (source LOCAL) that tells Cloud to withdraw it."""
+    reason = LOCAL_REASONS[outcome]
+    resolution = Resolution(status=outcome, resolved_ns=now_ns)
+    if outcome == "withdrawn":
+        return None, resolution, approval_event(p, resolution, reason=reason,
+                                                source=approvals_pb2.RESOLUTION_SOURCE_LOCAL)
+    approved = outcome == "approved"
+    record = _resolved_record(p, LOCAL_APPROVER, approved, reason, outcome, now_ns, hmac_key)
+    return record, resolution, approval_event(p, resolution, approver_id=LOCAL_APPROVER, reason=reason,
+                                              source=approvals_pb2.RESOLUTION_SOURCE_LOCAL)
 
 
 @dataclass(slots=True)
@@ -144,18 +206,7 @@ def _decision(state: DaemonState, decision: approvals_pb2.ApprovalDecision, now_
     approved = decision.verdict == approvals_pb2.APPROVAL_VERDICT_APPROVE
     approver = f"cloud:{decision.approver.user_id}" if decision.approver.user_id else "cloud"
     status = "approved" if approved else "denied"
-    envelope = approval_envelope(hmac_key, token=token, approver_id=approver, approved=approved,
-                                 reason=decision.reason, status=status, resolved_ns=now_ns)
-    record: dict[str, Any] = {
-        "tool_id": pending.tool_id, "session_id": pending.session_id,
-        "matched_rule_id": pending.rule_id, "selector_snapshot": pending.args,
-        "args_structural_sig": pending.args_sig, "approval_envelope": envelope, "defer_token": None,
-    }
-    if approved:
-        record.update(effect="PERMIT", reason_code="APPROVAL_GRANTED", reason=RESUMED_REASON)
-    else:
-        record.update(effect="DENY", reason_code="APPROVAL_DENIED",
-                      reason=f"approval denied by {approver}: {decision.reason}")
+    record = _resolved_record(pending, approver, approved, decision.reason, status, now_ns, hmac_key)
     resolution = Resolution(status=status, decision_id=decision.decision_id, resolved_ns=now_ns)
     event = approval_event(pending, resolution, approver_id=approver, reason=decision.reason,
                            source=approvals_pb2.RESOLUTION_SOURCE_CLOUD)

@@ -64,13 +64,19 @@ class DaemonOptions:
     signed_share: float = 0.3  # records Ed25519-signed; the rest HMAC-only
     legacy_share: float = 0.1  # records in legacy-json-v1 canonicalisation
     seed: int | None = None  # fixes the decisions made (not record ids across restarts)
+    # Share of defers the daemon host resolves itself (CLI approve / deny, session ended)
+    # once they have waited local_resolve_after_s; Cloud then shows them withdrawn.
+    local_resolve_share: float = 0.0
+    local_resolve_after_s: float = 60.0
 
     def __post_init__(self) -> None:
         checks = (("agents", self.agents >= 1), ("rate_per_s", self.rate_per_s >= 0),
                   ("tick_s", self.tick_s > 0), ("approval_timeout_s", self.approval_timeout_s > 0),
                   ("status_interval_s", self.status_interval_s > 0),
                   ("budget_interval_s", self.budget_interval_s > 0),
-                  ("credential_interval_s", self.credential_interval_s > 0))
+                  ("credential_interval_s", self.credential_interval_s > 0),
+                  ("local_resolve_share", 0 <= self.local_resolve_share <= 1),
+                  ("local_resolve_after_s", self.local_resolve_after_s >= 0))
         for name, ok in checks:
             if not ok:
                 raise SimulatorConfigError(f"{name}={getattr(self, name)} is out of range; agents "
@@ -219,10 +225,11 @@ class SimulatedDaemon:
     async def _write_decisions(self, count: int) -> None:
         async with self._lock:
             now = self._wall_ns()
-            entries: list[Entry] = self._expire(now)
+            entries: list[Entry] = [*self._expire(now), *self._resolve_locally(now)]
             changed = bool(entries)
+            start = now + len(entries) * 1_000
             for i in range(count):
-                produced, deferred = self._decide(now + i * 1_000)  # distinct, increasing times
+                produced, deferred = self._decide(start + i * 1_000)  # distinct, increasing times
                 entries.extend(produced)
                 changed = changed or deferred
             if entries:
@@ -238,6 +245,25 @@ class SimulatedDaemon:
             self.state.resolve(pending.token, resolution)
             events.append(event)
         return events
+
+    def _resolve_locally(self, now_ns: int) -> list[Entry]:
+        """Defers the daemon host resolves itself (see approvals.local_choice)."""
+        options = self.options
+        entries: list[Entry] = []
+        for pending in list(self.state.pending.values()):
+            outcome = approvals.local_choice(pending, now_ns, options.local_resolve_share,
+                                             options.local_resolve_after_s)
+            if outcome is None:
+                continue
+            at = now_ns + len(entries) * 1_000  # distinct, increasing times
+            fields, resolution, event = approvals.local_resolution(pending, outcome, at, self.keys.hmac_key)
+            if fields is not None:
+                record = self._record(pending.agent_id, at, fields)
+                resolution.dpr_record_id = record["record_id"]
+                entries.append(record)
+            self.state.resolve(pending.token, resolution)
+            entries.append(event)
+        return entries
 
     # -- periodic reports --------------------------------------------------------------
 

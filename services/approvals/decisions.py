@@ -28,6 +28,7 @@ from faramesh_cloud.approvals.domain import (
     bulk_pattern,
     check_reason,
     refusal,
+    withdrawal,
 )
 from faramesh_cloud.approvals.waits import notify_delivery
 from faramesh_cloud.platform_audit.events import Actor, AuditAction, Target
@@ -152,12 +153,13 @@ class Decisions:
         row = await cur.fetchone()
         if row is None:
             cur = await conn.execute(
-                "SELECT state, deadline, COALESCE(NULLIF(resolved_by_label, ''), resolved_by), clock_timestamp() "
-                "FROM approvals "
+                "SELECT state, deadline, COALESCE(NULLIF(resolved_by_label, ''), resolved_by), clock_timestamp(), "
+                "daemon_state, resolution_reason FROM approvals "
                 "WHERE org_id = %s AND approval_id = %s", (org_id, key))
             now_row = await cur.fetchone()
             assert now_row is not None
-            why = refusal(State(now_row[0]), now_row[1], now_row[3], now_row[2])
+            why = refusal(State(now_row[0]), now_row[1], now_row[3], now_row[2],
+                          withdrawal(now_row[4], now_row[2], now_row[5]))
             raise why if why is not None else Conflict("conflict", "this approval changed while you decided; reload it")
         stack_id, decided_at = row[3], row[4]
         delivery = _delivery(decision_id, row[:3], verdict, approver, reason, decided_at, bulk_id)

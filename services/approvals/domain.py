@@ -1,7 +1,9 @@
 """The approval lifecycle (pure): states, transitions, and why a transition is refused.
 
-A pending approval ends in exactly one of ``approved``, ``denied``, ``expired`` (the deadline
-passed: the daemon's default is 5 minutes) or ``withdrawn`` (the daemon no longer holds it).
+A pending approval ends in exactly one of ``approved``, ``denied`` (a Cloud decision, applied by
+the daemon), ``expired`` (the deadline passed: the daemon's default is 5 minutes) or
+``withdrawn`` (the daemon resolved it itself, e.g. its CLI approved or denied it, or it dropped
+it without a verdict because the agent's session ended).
 The daemon is the authority: a resolution it pushes always wins over Cloud's view, while a
 human decision in Cloud is only accepted on a ``pending`` approval whose deadline has not
 passed. A second decision is refused with the state it already reached, like the daemon's
@@ -59,8 +61,20 @@ def check_reason(reason: str) -> str:
     return text
 
 
-def refusal(state: State, deadline: datetime, now: datetime, resolved_by: str = "") -> DecisionRefused | None:
-    """Why a human decision on an approval in ``state`` is refused at ``now`` (None: allowed)."""
+def withdrawal(daemon_state: str, resolved_by: str, reason: str) -> str:
+    """How the daemon withdrew an approval, for people: resolved on the daemon host (its
+    outcome and who), or dropped without a verdict (why)."""
+    if daemon_state in (State.APPROVED, State.DENIED):
+        who = f" by {resolved_by}" if resolved_by else ""
+        why = f" ({reason})" if reason else ""
+        return f"it was {daemon_state} on the daemon host{who}{why}"
+    return f"the daemon dropped it: {reason}" if reason else "the daemon dropped it without a verdict"
+
+
+def refusal(state: State, deadline: datetime, now: datetime, resolved_by: str = "",
+            withdrawn_how: str = "") -> DecisionRefused | None:
+    """Why a human decision on an approval in ``state`` is refused at ``now`` (None: allowed).
+    ``withdrawn_how`` is :func:`withdrawal`'s account, for a withdrawn one."""
     if state is State.PENDING:
         if now >= deadline:
             return Conflict("expired", "this approval expired before the decision (its deadline "
@@ -70,7 +84,9 @@ def refusal(state: State, deadline: datetime, now: datetime, resolved_by: str = 
     if state is State.EXPIRED:
         return Conflict("expired", "this approval already expired; the daemon has denied the call")
     if state is State.WITHDRAWN:
-        return Conflict("withdrawn", "the daemon withdrew this approval; there is nothing to decide")
+        how = f": {withdrawn_how}" if withdrawn_how else ""
+        return Conflict("withdrawn", f"the daemon withdrew this approval{how}; there is nothing to decide, "
+                        "and the agent's call does not wait for Cloud any more")
     return Conflict("already_resolved", f"this approval was already {state.value}{who}; the first decision stands")
 
 
@@ -104,11 +120,21 @@ def bulk_pattern(patterns: Sequence[Pattern]) -> Pattern:
     return first
 
 
-def after_daemon_event(current: State | None, reported: State) -> State:
-    """Cloud's state after the daemon reports ``reported``. The daemon is the authority on
-    resolutions; a late PENDING (a re-sent snapshot) never reopens a resolved approval."""
+def after_daemon_event(current: State | None, reported: State, source: str = "") -> State:
+    """Cloud's state after the daemon reports ``reported`` (resolved from ``source``: cloud,
+    local, timeout, or '' when the daemon did not say). The daemon is the authority on
+    resolutions; a late PENDING (a re-sent snapshot) never reopens a resolved approval.
+
+    A verdict the daemon took itself (its CLI, socket or local UI) *withdraws* the approval
+    from Cloud: Cloud's approvers no longer decide it, and a Cloud decision that was on its
+    way did not take effect. Only a verdict applied from a Cloud decision (or an unlabelled
+    one confirming the verdict Cloud already holds) keeps approved / denied."""
     if reported is State.PENDING:
         return current if current is not None else State.PENDING
+    if reported in (State.APPROVED, State.DENIED):
+        if source == "cloud" or (source == "" and current is reported):
+            return reported
+        return State.WITHDRAWN
     return reported
 
 

@@ -23,6 +23,7 @@ _STATES: Final = {
     approvals_pb2.APPROVAL_STATE_APPROVED: State.APPROVED,
     approvals_pb2.APPROVAL_STATE_DENIED: State.DENIED,
     approvals_pb2.APPROVAL_STATE_EXPIRED: State.EXPIRED,
+    approvals_pb2.APPROVAL_STATE_WITHDRAWN: State.WITHDRAWN,
 }
 _PRIORITIES: Final = {
     approvals_pb2.APPROVAL_PRIORITY_CRITICAL: "critical",

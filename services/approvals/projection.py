@@ -34,7 +34,7 @@ async def apply_fact(conn: Conn, fact: ApprovalFact) -> None:
     row = await cur.fetchone()
     current = State(row[0]) if row is not None else None
     if row is None:
-        state = after_daemon_event(None, fact.state)
+        state = after_daemon_event(None, fact.state, fact.resolution_source)
         await conn.execute(
             "INSERT INTO approvals (org_id, stack_id, defer_token, agent_id, tool_id, session_id, args_json, "
             "matched_rule_id, reason_code, reason, priority, dpr_record_id, policy_version, created_at, deadline, "
@@ -51,8 +51,9 @@ async def apply_fact(conn: Conn, fact: ApprovalFact) -> None:
             "UPDATE approvals SET deadline = %s WHERE org_id = %s AND stack_id = %s AND defer_token = %s",
             (fact.deadline, fact.org_id, fact.stack_id, fact.defer_token))
         return
-    # The daemon resolved it. Its outcome is authoritative; a Cloud decision it applied keeps
-    # the approver and reason Cloud recorded.
+    # The daemon resolved it. Its outcome is authoritative (a verdict taken on the daemon host
+    # withdraws the approval from Cloud; daemon_state keeps what the daemon did); a Cloud
+    # decision it applied keeps the approver and reason Cloud recorded.
     keep_cloud = current in (State.APPROVED, State.DENIED) and fact.resolution_source == "cloud"
     await conn.execute(
         "UPDATE approvals SET state = %s, daemon_state = %s, "
@@ -61,7 +62,7 @@ async def apply_fact(conn: Conn, fact: ApprovalFact) -> None:
         "resolution_reason = CASE WHEN %s THEN resolution_reason ELSE %s END, "
         "resolution_source = CASE WHEN %s THEN resolution_source ELSE %s END "
         "WHERE org_id = %s AND stack_id = %s AND defer_token = %s",
-        (after_daemon_event(current, fact.state).value, fact.state.value,
+        (after_daemon_event(current, fact.state, fact.resolution_source).value, fact.state.value,
          keep_cloud, fact.resolved_at, keep_cloud, fact.resolved_by, keep_cloud, fact.resolution_reason,
          keep_cloud, fact.resolution_source or "daemon", fact.org_id, fact.stack_id, fact.defer_token))
 

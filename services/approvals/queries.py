@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from faramesh_cloud.approvals.decisions import as_uuid
-from faramesh_cloud.approvals.domain import AgeBand, UnknownApproval
+from faramesh_cloud.approvals.domain import AgeBand, UnknownApproval, withdrawal
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.tenant import tenant_transaction
 
@@ -17,7 +17,7 @@ _COLUMNS = ("approval_id, stack_id, defer_token, agent_id, tool_id, session_id, 
             "resolved_at, resolved_by, resolved_by_label, resolution_reason, resolution_source, decision_id, "
             "bulk_action_id, clock_timestamp(), "
             "COALESCE((SELECT d.dpr_record_id FROM approval_deliveries d WHERE d.org_id = approvals.org_id "
-            "AND d.delivery_id = approvals.decision_id), '')")
+            "AND d.delivery_id = approvals.decision_id), ''), daemon_state")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,14 @@ class Approval:
     bulk_action_id: str
     now: datetime
     resolution_record_id: str  # the DPR the daemon wrote applying a Cloud decision ('' if none)
+    daemon_state: str  # what the daemon reported last: pending, approved, denied, expired, withdrawn
+
+    @property
+    def withdrawn_how(self) -> str:
+        """For a withdrawn approval: how the daemon resolved it (else '')."""
+        if self.state != "withdrawn":
+            return ""
+        return withdrawal(self.daemon_state, self.resolved_by_label or self.resolved_by, self.resolution_reason)
 
     @property
     def pending_s(self) -> float:

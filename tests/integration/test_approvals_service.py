@@ -141,24 +141,36 @@ async def test_resolved_by_the_daemon_or_expired_is_refused_with_the_reason(
     await push_events(postgres_log, org, stack_id, [
         pending_event("0000003a"),
         pending_event("0000003b", created=now - timedelta(minutes=6), deadline=now - timedelta(minutes=1)),
+        pending_event("0000003c"),
     ])
-    [first] = await _pending(approvals, org, 1)  # the overdue one is never in the queue
-    assert first.defer_token == "0000003a"
-    await push_events(postgres_log, org, stack_id, [pending_event(
-        "0000003a", state=approvals_pb2.APPROVAL_STATE_DENIED, source=approvals_pb2.RESOLUTION_SOURCE_LOCAL,
-        approver="ops-cli", reason="denied via CLI")])
+    first, ended = await _pending(approvals, org, 2)  # the overdue one is never in the queue
+    assert (first.defer_token, ended.defer_token) == ("0000003a", "0000003c")
+    await push_events(postgres_log, org, stack_id, [
+        pending_event("0000003a", state=approvals_pb2.APPROVAL_STATE_DENIED,
+                      source=approvals_pb2.RESOLUTION_SOURCE_LOCAL, approver="ops-cli", reason="denied via CLI"),
+        pending_event("0000003c", state=approvals_pb2.APPROVAL_STATE_WITHDRAWN,
+                      source=approvals_pb2.RESOLUTION_SOURCE_LOCAL, reason="agent session ended")])
 
     async def settled() -> bool:
         return {a.defer_token: a.state for a in await approvals.queries.history(org)} == {
-            "0000003a": "denied", "0000003b": "expired"}
-    await eventually(settled, "the daemon's resolution projected and the sweep expired the overdue one", within_s=30)
-    with pytest.raises(Conflict, match="already denied by ops-cli"):
+            "0000003a": "withdrawn", "0000003b": "expired", "0000003c": "withdrawn"}
+    await eventually(settled, "the daemon's resolutions projected and the sweep expired the overdue one",
+                     within_s=30)
+    assert await approvals.queries.pending(org) == []
+    with pytest.raises(Conflict, match=r"withdrew this approval: it was denied on the daemon host by ops-cli "
+                                       r"\(denied via CLI\)") as local:
         await approvals.decisions.decide(org, first.approval_id, ALICE, Verdict.APPROVE, "ok")
+    assert local.value.code == "withdrawn"
+    with pytest.raises(Conflict, match="withdrew this approval: the daemon dropped it: agent session ended"):
+        await approvals.decisions.decide(org, ended.approval_id, ALICE, Verdict.DENY, "no")
     overdue = next(a for a in await approvals.queries.history(org) if a.defer_token == "0000003b")
     with pytest.raises(Conflict, match="expired"):
         await approvals.decisions.decide(org, overdue.approval_id, ALICE, Verdict.APPROVE, "ok")
-    history = await approvals.queries.history(org)
-    assert {a.defer_token: a.state for a in history} == {"0000003a": "denied", "0000003b": "expired"}
+    history = {a.defer_token: a for a in await approvals.queries.history(org)}
+    assert {t: a.state for t, a in history.items()} == {
+        "0000003a": "withdrawn", "0000003b": "expired", "0000003c": "withdrawn"}
+    assert (history["0000003a"].daemon_state, history["0000003a"].resolution_source) == ("denied", "local")
+    assert await approvals.control.poll_decisions(org, stack_id, 10) == ([], False)  # nothing was sent
 
 
 async def test_bulk_decide_one_reason_each_on_its_own(

@@ -202,3 +202,43 @@ async def test_a_long_poll_is_held_until_a_decision_for_its_stack_commits(
         assert list((await asyncio.wait_for(elsewhere, 30)).deliveries) == []
     finally:
         await service.stop()
+
+
+async def test_defers_the_daemon_resolves_itself_are_withdrawn_in_cloud(
+        ingest_with_approvals: IngestService, approvals: Approvals, tenant: MakeTenant, sync_tls: TlsPair,
+        tmp_path: Path) -> None:
+    from faramesh_cloud.approvals.domain import Conflict
+
+    t = await tenant()
+    org = t.org.org_id
+    fleet = Fleet([StackSpec("a", t.key)], tmp_path / "sim",
+                  Connection(f"127.0.0.1:{ingest_with_approvals.port}", sync_tls.cert_pem),
+                  DaemonOptions(agents=2, rate_per_s=40.0, tick_s=0.02, seed=11, local_resolve_share=1.0,
+                                local_resolve_after_s=0.5),
+                  SyncOptions(backoff_initial_s=0.05, backoff_max_s=0.3))
+    stop = asyncio.Event()
+    run = asyncio.create_task(fleet.run(stop, drain_timeout_s=10))
+    try:
+        async def both_kinds() -> bool:
+            withdrawn = [a for a in await approvals.queries.history(org) if a.state == "withdrawn"]
+            return ({"withdrawn"} <= {a.daemon_state for a in withdrawn}
+                    and bool({"approved", "denied"} & {a.daemon_state for a in withdrawn}))
+        await eventually(both_kinds, "defers resolved on the daemon host and withdrawn in Cloud", within_s=90)
+    finally:
+        stop.set()
+        await run
+    assert fleet.errors == []
+    withdrawn = [a for a in await approvals.queries.history(org) if a.state == "withdrawn"]
+    verdict = next(a for a in withdrawn if a.daemon_state in ("approved", "denied"))
+    assert verdict.resolution_source == "local" and verdict.resolved_by == "local-cli"
+    with pytest.raises(Conflict, match=f"it was {verdict.daemon_state} on the daemon host by local-cli") as refused:
+        await approvals.decisions.decide(org, verdict.approval_id, OPERATOR, Verdict.APPROVE, "late")
+    assert refused.value.code == "withdrawn"
+    ended = next(a for a in withdrawn if a.daemon_state == "withdrawn")
+    assert ended.resolution_reason == "agent session ended before a decision"
+    # The daemon's records: the CLI's verdict is the agent's next DPR, with its envelope.
+    records = _records(tmp_path / "sim" / "a")
+    resumed = [r for r in records if r.get("approval_envelope")
+               and json.loads(str(r["approval_envelope"]))["token"] == verdict.defer_token]
+    assert len(resumed) == 1
+    assert resumed[0]["reason_code"] == ("APPROVAL_GRANTED" if verdict.daemon_state == "approved" else "APPROVAL_DENIED")

@@ -19,6 +19,7 @@ from faramesh_cloud.approvals.domain import (
     check_reason,
     may_expire,
     refusal,
+    withdrawal,
 )
 from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
 from faramesh_cloud.consumer.runner import Rejected
@@ -56,7 +57,39 @@ def test_the_daemon_is_the_authority_but_a_late_pending_snapshot_never_reopens()
     assert after_daemon_event(None, State.PENDING) is State.PENDING
     assert after_daemon_event(State.APPROVED, State.PENDING) is State.APPROVED
     assert after_daemon_event(State.APPROVED, State.EXPIRED) is State.EXPIRED  # the daemon refused it
-    assert after_daemon_event(State.PENDING, State.DENIED) is State.DENIED
+    assert after_daemon_event(State.PENDING, State.DENIED, "cloud") is State.DENIED
+    assert after_daemon_event(State.DENIED, State.DENIED) is State.DENIED  # an unlabelled echo of Cloud's
+
+
+@pytest.mark.parametrize(("current", "reported", "source"), [
+    (State.PENDING, State.APPROVED, "local"),  # the daemon's CLI approved it
+    (State.PENDING, State.DENIED, "local"),
+    (State.PENDING, State.DENIED, ""),  # a verdict not from Cloud
+    (State.APPROVED, State.DENIED, "local"),  # the CLI beat Cloud's decision to the daemon
+    (State.EXPIRED, State.APPROVED, "local"),
+    (None, State.APPROVED, "local"),
+    (State.PENDING, State.WITHDRAWN, "local"),  # the session ended
+])
+def test_a_verdict_taken_on_the_daemon_host_withdraws_the_approval(
+        current: State | None, reported: State, source: str) -> None:
+    assert after_daemon_event(current, reported, source) is State.WITHDRAWN
+
+
+def test_a_withdrawn_approval_is_refused_saying_how_the_daemon_resolved_it() -> None:
+    local = refusal(State.WITHDRAWN, DEADLINE, NOW, "local-cli", withdrawal("approved", "local-cli", "approved via CLI"))
+    assert isinstance(local, Conflict) and local.code == "withdrawn"
+    assert "withdrew this approval: it was approved on the daemon host by local-cli (approved via CLI)" in str(local)
+    ended = refusal(State.WITHDRAWN, DEADLINE, NOW, "", withdrawal("withdrawn", "", "agent session ended"))
+    assert ended is not None and "the daemon dropped it: agent session ended" in str(ended)
+
+
+def test_the_processor_reads_a_withdrawal() -> None:
+    event = pending_event("abcd1235", state=approvals_pb2.APPROVAL_STATE_WITHDRAWN,
+                          source=approvals_pb2.RESOLUTION_SOURCE_LOCAL, reason="agent session ended")
+    fact = ApprovalProcessor().process(_message(event.SerializeToString()))
+    assert isinstance(fact, ApprovalFact)
+    assert (fact.state, fact.resolution_source, fact.resolution_reason) == (
+        State.WITHDRAWN, "local", "agent session ended")
 
 
 def test_a_reason_is_mandatory_and_bounded() -> None:

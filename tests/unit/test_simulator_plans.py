@@ -18,6 +18,8 @@ from faramesh_cloud.simulator.approvals import (
     NOT_FOUND,
     REFUSED,
     UNSUPPORTED,
+    local_choice,
+    local_resolution,
     plan_delivery,
 )
 from faramesh_cloud.simulator.emergency import (
@@ -210,3 +212,29 @@ def test_the_control_state_survives_its_json_form() -> None:
     state.remember_command("cmd-1", Answer(outcome=APPLIED, dpr_record_id="r2", at_ns=NOW))
     assert DaemonState.loads(state.dumps()) == state
     assert DaemonState.loads(None) == DaemonState()
+
+
+def test_the_daemon_host_resolves_a_stable_share_of_old_defers_itself() -> None:
+    now = NOW + 119 * 10**9  # every defer below was created 120 s ago
+    defers = [_pending(token=f"{i:08x}", deadline=now + 180 * 10**9) for i in range(600)]
+    chosen = [local_choice(p, now, 0.3, 60.0) for p in defers]
+    share = sum(c is not None for c in chosen) / len(chosen)
+    assert 0.2 < share < 0.4 and {c for c in chosen if c} == {"approved", "denied", "withdrawn"}
+    assert chosen == [local_choice(p, now, 0.3, 60.0) for p in defers]  # stable per token
+    assert all(local_choice(p, now, 0.3, 200.0) is None for p in defers)  # not old enough yet
+    assert all(local_choice(p, now, 0.0, 0.0) is None for p in defers)  # off
+    overdue = _pending(deadline=now - 1)
+    assert local_choice(overdue, now, 1.0, 0.0) is None  # the deadline resolves it, not the host
+
+
+def test_a_local_resolution_is_pushed_as_source_local_and_a_withdrawal_writes_no_record() -> None:
+    p = _pending()
+    record, resolution, event = local_resolution(p, "denied", 5, KEY)
+    assert record is not None and record["effect"] == "DENY" and record["reason_code"] == "APPROVAL_DENIED"
+    assert resolution.status == "denied"
+    assert (event.state, event.resolution.source, event.resolution.reason) == (
+        approvals_pb2.APPROVAL_STATE_DENIED, approvals_pb2.RESOLUTION_SOURCE_LOCAL, "denied via CLI")
+    record, resolution, event = local_resolution(p, "withdrawn", 5, KEY)
+    assert record is None and resolution.status == "withdrawn"
+    assert (event.state, event.resolution.source) == (
+        approvals_pb2.APPROVAL_STATE_WITHDRAWN, approvals_pb2.RESOLUTION_SOURCE_LOCAL)

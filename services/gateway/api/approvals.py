@@ -63,6 +63,7 @@ def approval_json(a: Any) -> dict[str, Any]:
         "resolved_by": a.resolved_by_label or a.resolved_by, "resolution_reason": a.resolution_reason,
         "resolution_source": a.resolution_source, "decision_id": a.decision_id or None,
         "resolution_record_id": a.resolution_record_id or None,
+        "daemon_state": a.daemon_state, "withdrawn_how": a.withdrawn_how or None,
     }
 
 
