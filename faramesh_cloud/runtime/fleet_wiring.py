@@ -1,6 +1,6 @@
 """Home, Fleet and Settings → Stacks composed for the gateway: the fleet projection's query
 API, the stack registry, and the audit index adapted to the gateway's ``FleetAudit`` port
-(activity stream, an agent's latest DPRs, open chain-integrity alerts, delegation edges)."""
+(activity stream, an agent's latest DPRs, open chain-integrity alerts, delegation edges, policy versions in use)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from fastapi import FastAPI
 
 from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.schema import AuditTables
-from faramesh_cloud.audit_index.views import Alert, Delegation, RecordSummary, SearchFilters
+from faramesh_cloud.audit_index.views import (
+    Alert,
+    Delegation,
+    PolicyVersionUse,
+    RecordSummary,
+    SearchFilters,
+)
 from faramesh_cloud.fleet.query import FleetQuery
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
 from faramesh_cloud.olap.port import Olap
@@ -40,6 +46,9 @@ class IndexFleetAudit:
 
     async def delegations(self, org_id: str, stack_id: str, since_ns: int) -> list[Delegation]:
         return await self._queries.delegations(org_id, stack_id, since_ns)
+
+    async def policy_versions(self, org_id: str, stack_ids: list[str], since_ns: int) -> list[PolicyVersionUse]:
+        return await self._queries.policy_versions(org_id, stack_ids, since_ns)
 
 
 def fleet_ports(db: Database, olap: Olap | None, stacks: StackStore, *, cloud_url: str,

@@ -17,6 +17,7 @@ from faramesh_cloud.audit_index.views import (
     Alert,
     Delegation,
     Page,
+    PolicyVersionUse,
     RecordDetail,
     RecordSummary,
     SearchFilters,
@@ -287,3 +288,17 @@ class AuditQueries:
             local = {str(r[0]) for r in present.rows}
         return [Delegation(str(r[0]), str(r[1]), int(r[2]), r[3], str(r[4]), str(r[0]) in local)
                 for r in result.rows]
+
+    async def policy_versions(self, org_id: str, stack_ids: list[str], since_ns: int) -> list[PolicyVersionUse]:
+        """Per stack, the policy versions its records created since ``since_ns`` were decided
+        under (config drift: a daemon deciding under another policy than the one it applied)."""
+        if not stack_ids:
+            return []
+        result = await self._query(
+            "SELECT stack_id, policy_version, uniqExact(record_id), max(created_at), argMax(record_id, created_at) "
+            f"FROM {self._table} WHERE org_id = {{org:String}} AND stack_id IN {{stacks:Array(String)}} "
+            "AND created_at >= fromUnixTimestamp64Nano({since:Int64}, 'UTC') "
+            "GROUP BY stack_id, policy_version ORDER BY stack_id, policy_version",
+            {"org": org_id, "stacks": sorted(set(stack_ids)), "since": since_ns},
+        )
+        return [PolicyVersionUse(str(r[0]), str(r[1]), int(r[2]), r[3], str(r[4])) for r in result.rows]

@@ -167,6 +167,17 @@ class Delegation:
     parent_on_stack: bool  # the parent has records on this stack too (else another stack's agent)
 
 
+@dataclass(frozen=True, slots=True)
+class PolicyVersionUse:
+    """How many of a stack's records since some time were decided under one policy version."""
+
+    stack_id: str
+    policy_version: str
+    records: int
+    last_at: datetime
+    last_record_id: str
+
+
 class InvalidCursor(ValueError):
     """A cursor this API did not issue for this kind of query."""
 

@@ -145,6 +145,7 @@ class StackView:
     applied_operator: str = ""
     applied_summary: str = ""
     applied_branch: str = ""
+    applied_remote: str = ""  # git remote of the applied commit (commit links, drift between stacks)
     policy_version: str = ""
     uptime_s: float | None = None
     lifecycle: str = ""

@@ -49,7 +49,8 @@ def _stack_view(stack: Stack, row: tuple[Any, ...] | None, agents: int, provider
         sync_status=sync, health=stack_health(ok, lifecycle, down, providers), daemon_version=version,
         platform=dict(platform or {}), framework=framework, runtime_mode=mode, enforcement_layers=list(layers),
         last_apply_at=applied_at, commit=commit, commit_url=commit_url(remote, commit),
-        applied_operator=operator, applied_summary=summary, applied_branch=branch, policy_version=policy,
+        applied_operator=operator, applied_summary=summary, applied_branch=branch, applied_remote=remote,
+        policy_version=policy,
         uptime_s=uptime, lifecycle=lifecycle, active_sessions=sessions, agent_count=agents,
         unavailable_backends=list(down), status_observed_at=_at(status_ns) if status_ns >= 0 else None)
 

@@ -70,6 +70,11 @@ class FleetAudit(Protocol):
         ``last_at``, ``last_record_id``, ``parent_on_stack``), from the DPRs' ``invoked_by_agent_id``."""
         ...
 
+    async def policy_versions(self, org_id: str, stack_ids: list[str], since_ns: int) -> Sequence[Any]:
+        """Per stack, the policy versions of its records created since ``since_ns``
+        (``stack_id``, ``policy_version``, ``records``, ``last_at``, ``last_record_id``)."""
+        ...
+
 
 class StackRegistry(Protocol):
     """Settings → Stacks (``StackStore`` satisfies it)."""
@@ -120,6 +125,11 @@ def mount_fleet(app: FastAPI, ports: FleetPorts) -> None:
     for router in (routes_fleet.router, routes_fleet_agent.router, routes_stacks.router, api_fleet.router,
                    api_stacks.router):
         app.include_router(router)
+    if ports.audit is not None and app.state.web.audit is not None:
+        from faramesh_cloud.gateway.web import routes_activity_live
+
+        app.state.activity_live = True  # Home's activity stream is pushed, not polled
+        app.include_router(routes_activity_live.router)
 
 
 def fleet_ports(request: Request) -> FleetPorts:

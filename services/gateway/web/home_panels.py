@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from fastapi import Request
 
+from faramesh_cloud.gateway.web import config_drift
 from faramesh_cloud.gateway.web.fleet_ports import (
     FleetPorts,
     PendingApprovals,
@@ -29,7 +30,7 @@ ACTIVITY: Final = 100
 
 @dataclass(frozen=True, slots=True)
 class Attention:
-    kind: str  # approval / alert / disconnected / credential / budget / chain
+    kind: str  # approval / alert / disconnected / drift / credential / budget / chain
     label: str
     text: str
     href: str
@@ -73,6 +74,8 @@ async def attention(ports: FleetPorts, org_id: str, base: str, stacks: Sequence[
             items.append(Attention("disconnected", "Sync disconnected",
                                    f"{s.name}: no contact since {s.last_seen_at:%Y-%m-%d %H:%M} UTC",
                                    f"{base}/fleet/stacks/{s.stack_id}", "bad"))
+    for d in await config_drift.running_drifts(ports, org_id, stacks):
+        items.append(Attention("drift", "Config drift", d.text, f"{base}/fleet/stacks/{d.stack_id}/config", "bad"))
     for c in await ports.query.credentials_expiring(org_id, now):
         if c.stack_id in names:
             left = (c.expires_at - now).total_seconds()

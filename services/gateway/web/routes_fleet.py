@@ -1,6 +1,7 @@
 """Fleet: the stack list (filters, sortable columns) and a stack's tabs: Overview, Agents,
-Config (read-only, as synced), Apply history (with the rollback command), Providers.
-Integrations is not shown until there is stack-specific routing to show."""
+Config (read-only, as synced, with config drift), Apply history (with the rollback command), Providers, and
+Integrations (that stack's notification routing; ``routes_integrations``) when the
+notifications service is mounted."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from faramesh_cloud.gateway.web import config_drift
 from faramesh_cloud.gateway.web.auth import require
 from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
 from faramesh_cloud.gateway.web.fleet_view import (
@@ -30,6 +32,12 @@ STACK_TABS: Final = (("overview", "Overview", ""), ("agents", "Agents", "/agents
                      ("applies", "Apply history", "/applies"), ("providers", "Providers", "/providers"))
 
 
+def stack_tabs(request: Request) -> tuple[tuple[str, str, str], ...]:
+    if getattr(request.app.state, "notifications", None) is None:
+        return STACK_TABS
+    return (*STACK_TABS, ("integrations", "Integrations", "/integrations"))
+
+
 @router.get("/o/{org}/fleet", response_class=HTMLResponse)
 async def fleet_list(request: Request, principal: Principal = Depends(HEALTH)) -> Response:
     query = ListQuery.parse(request.query_params)
@@ -45,7 +53,7 @@ async def fleet_list(request: Request, principal: Principal = Depends(HEALTH)) -
 async def _tab(request: Request, principal: Principal, stack_id: str, tab: str, **ctx: Any) -> Response:
     stack = await load_stack(request, principal, stack_id)
     return await page(request, f"fleet/stack_{tab}.html", principal, {
-        "s": stack, "tab": tab, "stack_tabs": STACK_TABS, "uptime": uptime_text(stack.uptime_s), **ctx,
+        "s": stack, "tab": tab, "stack_tabs": stack_tabs(request), "uptime": uptime_text(stack.uptime_s), **ctx,
     }, section="fleet")
 
 
@@ -69,7 +77,11 @@ async def stack_agents(request: Request, stack_id: str, principal: Principal = D
 
 @router.get("/o/{org}/fleet/stacks/{stack_id}/config", response_class=HTMLResponse)
 async def stack_config(request: Request, stack_id: str, principal: Principal = Depends(HEALTH)) -> Response:
-    return await _tab(request, principal, stack_id, "config")
+    stack = await load_stack(request, principal, stack_id)
+    drifts, peers = await config_drift.for_stack(fleet_ports(request), principal.org.org_id, stack,
+                                                 await visible_stacks(request, principal))
+    return await _tab(request, principal, stack_id, "config", drifts=drifts, peers=peers,
+                      has_audit=fleet_ports(request).audit is not None)
 
 
 @router.get("/o/{org}/fleet/stacks/{stack_id}/applies", response_class=HTMLResponse)

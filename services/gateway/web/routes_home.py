@@ -1,16 +1,20 @@
 """Home: is anything wrong right now, and what needs my attention? The attention panel
 (empty = healthy), the fleet health strip (each number links to the filtered fleet view),
-the activity stream (last 100 DPRs, refreshed live) and budget burn per stack. Without the
-fleet ports (a gateway run on its own), Home shows sync state from the stack registry."""
+the activity stream (last 100 DPRs, live: the page opens ``/o/{org}/activity/events``, the
+Audit live stream's server-sent events limited to the stacks Home shows, resuming after the
+newest record the page was rendered with) and budget burn per stack. Without the fleet ports
+(a gateway run on its own), Home shows sync state from the stack registry."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from faramesh_cloud.gateway.web import home_panels
+from faramesh_cloud.gateway.web.audit_live import tail_cursor
 from faramesh_cloud.gateway.web.auth import member
 from faramesh_cloud.gateway.web.deps import web
 from faramesh_cloud.gateway.web.fleet_ports import maybe_fleet, pending_approvals
@@ -40,10 +44,16 @@ async def home(request: Request, principal: Principal = Depends(member)) -> Resp
         org_id = principal.org.org_id
         stacks = [s for s in await visible_stacks(request, principal) if not wanted or s.stack_id == wanted]
         ids = {s.stack_id for s in stacks}
+        # The stream's starting point is taken before the records are read: a record indexed
+        # in between is on the page and in the stream, and the page skips the repeat.
+        live = getattr(request.app.state, "activity_live", False)
+        after = await tail_cursor(request, principal) if live else ""
         return await page(request, "home_fleet.html", principal, {
             "can_fleet": True, "total": len(stacks), "strip": home_panels.strip(stacks),
             "attention": await home_panels.attention_for(request, principal, stacks),
             "activity": await home_panels.activity(ports, org_id, ids), "has_audit": ports.audit is not None,
+            "live_source": (f"/o/{principal.org.slug}/activity/events?"
+                            + urlencode({"after": after, **({"stack": wanted} if wanted else {})})) if live else "",
             "burn": await home_panels.burn(ports, org_id, ids), "highlight": home_panels.BURN_HIGHLIGHT,
             "approvals_hooked": pending_approvals(request, ports) is not None,
         }, section="home")
@@ -58,3 +68,4 @@ async def home(request: Request, principal: Principal = Depends(member)) -> Resp
               "disconnected": states.count("disconnected"), "never": states.count("never connected")}
     return await page(request, "home.html", principal,
                       {"can_fleet": can_fleet, "shown": shown, "health": health}, section="home")
+

@@ -1,0 +1,105 @@
+"""Config drift, from what daemons sync (pure checks, one read of the DPR index).
+
+Cloud never reads governance.fms itself (no git integration yet), so drift is judged from
+two facts the sync data carries:
+
+* **Running ≠ applied**: a stack's status report names the policy version of its last
+  ``faramesh apply``; every DPR names the policy version it was decided under. Records
+  created after that apply under another version mean the daemon is not enforcing what was
+  applied (a reload from elsewhere, an apply that did not take). A problem: it is on the
+  stack's Config tab and in Home's attention panel.
+* **Behind the branch**: stacks applying from the same git remote and branch, where another
+  stack applied a different commit later; this stack's config is older than the newest
+  apply of that branch the fleet has seen. Shown on the Config tab (a stack may be pinned
+  on purpose), next to the stacks of the same environment and their policy versions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from faramesh_cloud.gateway.web.fleet_ports import FleetPorts
+
+RUNNING: Final = "running_differs"
+BEHIND: Final = "behind_branch"
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    kind: str  # RUNNING / BEHIND
+    stack_id: str
+    text: str
+    record_id: str = ""  # RUNNING: the latest record decided under another version
+    other_stack_id: str = ""  # BEHIND: the stack with the newer apply
+
+
+def _nanos(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1_000
+
+
+def _remote(url: str) -> str:
+    url = url.strip().lower().rstrip("/")
+    return url[:-4] if url.endswith(".git") else url
+
+
+def running_drift(stack: Any, uses: Sequence[Any], *, counted: bool = True) -> Drift | None:
+    """``uses``: this stack's (``policy_version``, ``records``, ``last_at``, ``last_record_id``),
+    read since its last apply (``counted``) or since an earlier time (then no count is given)."""
+    if not stack.policy_version or stack.last_apply_at is None:
+        return None
+    others = [u for u in uses if u.policy_version != stack.policy_version
+              and u.last_at is not None and u.last_at >= stack.last_apply_at]
+    if not others:
+        return None
+    latest = max(others, key=lambda u: u.last_at)
+    versions = ", ".join(sorted({u.policy_version or "(none)" for u in others}))
+    return Drift(RUNNING, stack.stack_id,
+                 f"{stack.name} applied policy {stack.policy_version}, but its decisions since that apply name "
+                 f"policy {versions} ({f'{sum(u.records for u in others)} record(s), ' if counted else ''}latest "
+                 f"{latest.last_at:%Y-%m-%d %H:%M} UTC)", record_id=latest.last_record_id)
+
+
+def branch_drift(stack: Any, stacks: Sequence[Any]) -> Drift | None:
+    if not (stack.commit and stack.applied_remote and stack.applied_branch and stack.last_apply_at):
+        return None
+    peers = [s for s in stacks if s.stack_id != stack.stack_id and s.commit and s.last_apply_at
+             and _remote(s.applied_remote) == _remote(stack.applied_remote) and s.applied_branch == stack.applied_branch]
+    newer = [s for s in peers if s.commit != stack.commit and s.last_apply_at > stack.last_apply_at]
+    if not newer:
+        return None
+    latest = max(newer, key=lambda s: s.last_apply_at)
+    return Drift(BEHIND, stack.stack_id,
+                 f"{stack.name} runs commit {stack.commit[:12]} of {stack.applied_branch}; {latest.name} applied "
+                 f"{latest.commit[:12]} from the same branch later ({latest.last_apply_at:%Y-%m-%d %H:%M} UTC)",
+                 other_stack_id=latest.stack_id)
+
+
+async def running_drifts(ports: FleetPorts, org_id: str, stacks: Sequence[Any]) -> list[Drift]:
+    """Running ≠ applied for each of ``stacks`` (one index query for all of them)."""
+    applied = [s for s in stacks if s.policy_version and s.last_apply_at is not None]
+    if ports.audit is None or not applied:
+        return []
+    since = _nanos(min(s.last_apply_at for s in applied))
+    uses = await ports.audit.policy_versions(org_id, [s.stack_id for s in applied], since)
+    out = []
+    for s in applied:
+        found = running_drift(s, [u for u in uses if u.stack_id == s.stack_id], counted=len(applied) == 1)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+async def for_stack(ports: FleetPorts, org_id: str, stack: Any,
+                    visible: Sequence[Any]) -> tuple[list[Drift], list[Any]]:
+    """The Config tab: the stack's drift findings, and the other stacks (of those the member
+    may see) in its environment, to compare commits and policy versions."""
+    found = await running_drifts(ports, org_id, [stack])
+    behind = branch_drift(stack, visible)
+    if behind is not None:
+        found.append(behind)
+    peers = [s for s in visible if stack.environment and s.environment == stack.environment
+             and s.stack_id != stack.stack_id]
+    return found, sorted(peers, key=lambda s: s.name.lower())
