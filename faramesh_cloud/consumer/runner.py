@@ -16,6 +16,7 @@ with capped exponential backoff, never skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -103,16 +104,44 @@ class ConsumerRunner(Generic[T]):
         self._consumer: Consumer | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set; the batch in hand is finished first."""
+        """Consume until ``stop`` is set; the batch being written is finished (and committed)
+        first, a batch still being polled or processed is dropped (it is not committed, so
+        the group delivers it again).
+
+        Pipelined: while batch N is written and committed, batch N+1 is polled and
+        processed (in a thread), so the processor's CPU overlaps the sink's I/O and the
+        database's own work. Writes and commits stay strictly in batch order, and N+1's
+        write starts only once N is committed, so "commit after sink" holds per batch."""
         consumer = await self._log.consumer(self.topic, self.group)
         self._consumer = consumer
+        writing: asyncio.Task[None] | None = None  # write + commit of the previous batch
         try:
             while not stop.is_set():
-                await self._batch(consumer, stop)
+                messages = await self._collect(consumer, stop)
+                if writing is not None and writing.done():
+                    writing, done = None, writing
+                    await done  # re-raises what the write died of
+                if not messages:
+                    continue
+                rows, rejects = await asyncio.to_thread(self._process, messages)
+                if stop.is_set():  # not started, not committed: the group delivers it again
+                    break
+                if writing is not None:
+                    writing, previous = None, writing
+                    await previous
+                writing = asyncio.create_task(self._write(consumer, messages, rows, rejects))
+            if writing is not None:
+                writing, last = None, writing
+                await last
         finally:
+            if writing is not None:  # cancelled or failed: do not leave the write running unowned
+                writing.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await writing
             await consumer.close()
 
-    async def _batch(self, consumer: Consumer, stop: asyncio.Event) -> None:
+    async def _collect(self, consumer: Consumer, stop: asyncio.Event) -> list[Message]:
+        """One batch: up to ``max_batch_records`` or ``max_batch_seconds`` after the first."""
         cfg = self.config
         loop = asyncio.get_running_loop()
         messages: list[Message] = []
@@ -128,14 +157,18 @@ class ConsumerRunner(Generic[T]):
             messages.extend(got)
             if not got and messages:
                 break
-        if messages:
-            await self.handle(consumer, messages)
+        return messages
 
     async def handle(self, consumer: Consumer, messages: Sequence[Message]) -> None:
         """Process one batch through to the commit."""
         # Processing is pure CPU work (parsing, hashing, signature checks): a 10k-record batch
         # takes long enough to stall every other coroutine of the process, so it runs in a thread.
         rows, rejects = await asyncio.to_thread(self._process, messages)
+        await self._write(consumer, messages, rows, rejects)
+
+    async def _write(self, consumer: Consumer, messages: Sequence[Message], rows: list[T],
+                     rejects: list[LogRecord]) -> None:
+        """Dead letters, then the sink, then the commit: each retried until it succeeds."""
         if rejects:
             if self.config.dead_letter_topic is None:
                 raise RuntimeError(f"{len(rejects)} rejected message(s) on {self.topic} and no dead-letter topic")

@@ -120,18 +120,22 @@ class ChainVerifier:
         self.findings.append(Finding(FindingKind.MALFORMED, "", "", index, where, message))
 
     def add(self, rec: RecordLike, index: int, where: str = "", raw: bytes | None = None,
-            canonical: bytes | None = None) -> RecordResult | None:
+            canonical: bytes | None = None, computed_hash: str | None = None) -> RecordResult | None:
         """Verify one record (a dict or a ``RecordMeta``) in arrival order. ``raw``, if given,
         is the JSON text ``rec`` was parsed from (faster canonicalisation); ``canonical``, if
-        given, its canonical bytes already computed (lean sources). Returns None when it is
-        not a usable DPR (reported as a ``malformed_record`` finding)."""
+        given, its canonical bytes already computed (lean sources); ``computed_hash``, if
+        given, the SHA-256 of those bytes already computed by the caller (only without
+        signature checks, which need the bytes). Returns None when it is not a usable DPR
+        (reported as a ``malformed_record`` finding)."""
         try:
             meta = to_meta(rec)
             if not (meta.record_id and meta.prev_record_hash and meta.record_hash and meta.agent_id
                     and meta.created_at):
                 missing = ", ".join(name for name in REQUIRED if not getattr(meta, name))
                 raise DprFormatError(f"missing required field(s) {missing}")
-            if canonical is None:
+            if computed_hash is not None and self._check_signatures:
+                raise ValueError("computed_hash needs check_signatures=False (signatures need the bytes)")
+            if canonical is None and computed_hash is None:
                 canonical = canonical_bytes(rec, raw)
         except (DprFormatError, msgspec.ValidationError) as exc:
             self.malformed(index, where or f"record {index}", f"not a DPR: {exc}")
@@ -148,7 +152,7 @@ class ChainVerifier:
         chain = self.chains.get(agent)
         if chain is None:
             chain = self.chains[agent] = AgentChain(agent, genesis_prev_hash(agent))
-        computed = hash_bytes(canonical)
+        computed = computed_hash if computed_hash is not None else hash_bytes(canonical or b"")
         hash_ok = computed == stored
         if not hash_ok:
             self._find(FindingKind.RECORD_HASH_MISMATCH, meta, index, where or f"record {index}",
@@ -175,7 +179,7 @@ class ChainVerifier:
 
         ed = SignatureStatus.UNSIGNED
         mac: SignatureStatus | None = None
-        if self._check_signatures:
+        if self._check_signatures and canonical is not None:
             ed = self._signatures(chain, meta, canonical, index, where or f"record {index}")
             if self._hmac_key is not None:
                 mac = check_hmac(meta, self._hmac_key)

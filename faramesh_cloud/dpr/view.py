@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import msgspec
 
-from faramesh_cloud.dpr.fields import HASHED_JCS, HASHED_LEGACY, JCS_ALGORITHM, Kind
+from faramesh_cloud.dpr.fields import FIELDS, HASHED_JCS, HASHED_LEGACY, JCS_ALGORITHM, Kind
 from faramesh_cloud.dpr.gojson import go_escape_fixup
 from faramesh_cloud.dpr.timefmt import TimestampError, canonical_created_at, is_canonical_created_at
 
@@ -73,3 +73,68 @@ def decode_view(raw: bytes) -> tuple[Any, bytes] | None:
         except TimestampError:
             return None
     return view, go_escape_fixup(_ENCODER.encode(hashed))
+
+
+# The whole record in one decode (the audit index): every known field, typed as the
+# daemon's Go struct types it (so the decode is also ``validate_record``'s type check), in
+# declaration order (legacy mode's canonical order; JCS mode encodes the same struct with
+# its fields sorted). Hashed fields that are always present are required; every other field
+# defaults to its zero value, and the unhashed ones are blanked before encoding.
+_FULL_TYPES: Final[dict[Kind, Any]] = {
+    Kind.STR: str, Kind.INT: int, Kind.BOOL: bool, Kind.STR_LIST: list[str],
+    Kind.STR_MAP: dict[str, str], Kind.OBJECT: dict[str, Any],
+}
+
+
+def _full_struct() -> type[msgspec.Struct]:
+    fields: list[Any] = []
+    for key, kind, hashed, omit in FIELDS:
+        if kind in (Kind.STR_LIST, Kind.STR_MAP, Kind.OBJECT):
+            factory: Any = list if kind is Kind.STR_LIST else dict
+            fields.append((key, _FULL_TYPES[kind], msgspec.field(default_factory=factory)))
+        elif hashed and not omit:
+            fields.append((key, _FULL_TYPES[kind]))
+        else:
+            fields.append((key, _FULL_TYPES[kind], {Kind.STR: "", Kind.INT: 0, Kind.BOOL: False}[kind]))
+    return msgspec.defstruct("RecordView", fields, omit_defaults=True, kw_only=True, namespace={"get": _get})
+
+
+RecordView: Final = _full_struct()
+_FULL_DECODER: Final = msgspec.json.Decoder(RecordView)
+_SORTED_ENCODER: Final = msgspec.json.Encoder(order="sorted")
+
+
+def _blank_unhashed() -> dict[str, Any]:
+    blank: dict[str, Any] = {}
+    for key, kind, hashed, _ in FIELDS:
+        if not hashed:
+            blank[key] = ([] if kind is Kind.STR_LIST else {} if kind in (Kind.STR_MAP, Kind.OBJECT)
+                          else {Kind.STR: "", Kind.INT: 0, Kind.BOOL: False}[kind])
+    return blank
+
+
+_BLANK_UNHASHED: Final = _blank_unhashed()
+
+
+def decode_record(raw: bytes) -> tuple[Any, bytes] | None:
+    """(view of every field, canonical bytes) of a raw record from one C-level decode, or
+    None when the mapping path must decide (a null, a wrong type, a missing or empty
+    required field, a lone surrogate, invalid UTF-8, a non-RFC 3339 created_at): callers
+    then run ``validate_record`` / ``parse_record``, which have Go's semantics and name the
+    field. The view has ``RecordMeta``'s attributes (and ``get``), so the chain, signature
+    and cascade checks take it as it is; its ``created_at`` is as written (the canonical
+    bytes carry the UTC form)."""
+    try:
+        view: Any = _FULL_DECODER.decode(raw)
+    except (msgspec.DecodeError, ValueError):
+        return None
+    if not (view.record_id and view.prev_record_hash and view.record_hash and view.agent_id and view.created_at):
+        return None
+    hashed = msgspec.structs.replace(view, **_BLANK_UNHASHED)
+    if not is_canonical_created_at(hashed.created_at):
+        try:
+            hashed.created_at = canonical_created_at(hashed.created_at)
+        except TimestampError:
+            return None
+    encoder = _SORTED_ENCODER if view.canonicalization_algorithm.strip() == JCS_ALGORITHM else _ENCODER
+    return view, go_escape_fixup(encoder.encode(hashed))

@@ -6,8 +6,9 @@ over each agent's chain with its state seeded from what PostgreSQL stores: the t
 length and segment count, and the part of the agent's "seen" set this batch can touch (the
 stored hashes equal to a record hash or a prev hash in the batch). That is exactly what the
 verifier reads, so a batch verified against stored state classifies every record as one
-verifier run over the whole stream would. Signatures were checked once by the processor;
-they become findings here without being checked again.
+verifier run over the whole stream would. The record hash was computed and signatures were
+checked once by the processor; the verifier reuses the hash, and signature results become
+findings here without being checked again.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def project(
             chain = verifier.chains[rec.agent_id] = _seed(rec.agent_id, agents.get(key), seen.get(key, {}))
         index = chain.length
         before = len(verifier.findings)
-        result = verifier.add(rec.meta, index, rec.log_position, rec.raw.encode())
+        result = verifier.add(rec.meta, index, rec.log_position, computed_hash=rec.computed_hash)
         kinds = [(f.kind, f.message) for f in verifier.findings[before:]]
         if result is None:
             outcome.link_status.append(LinkStatus.UNCHECKED)

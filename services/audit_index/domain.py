@@ -91,7 +91,7 @@ class IndexedRecord:
     # The record.
     raw: str  # the record's JSON exactly as the daemon wrote it (valid UTF-8)
     content_sha256: str  # hex SHA-256 of ``raw``: the row's identity with org/stack/agent/id
-    meta: RecordMeta
+    meta: RecordMeta  # or the kernel's one-decode ``RecordView`` (the same attributes and more)
     created_ns: int
     session_id: str
     tool_id: str
@@ -105,6 +105,7 @@ class IndexedRecord:
     incident_severity: str
     schema_version: str
     # Verification of the record on its own.
+    computed_hash: str  # SHA-256 of the canonical bytes (the chain projection reuses it)
     hash_valid: bool
     signature_status: SignatureStatus
     signature_kind: SignatureKind

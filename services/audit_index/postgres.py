@@ -16,6 +16,7 @@ from psycopg import AsyncConnection
 
 from faramesh_cloud.audit_index.chain import AgentState, ChainKey, ChainOutcome
 from faramesh_cloud.audit_index.domain import PROJECTION, Severity
+from faramesh_cloud.sql.database import Database
 
 Conn = AsyncConnection[Any]
 COMPONENT = ("audit_index", "faramesh_cloud.audit_index")
@@ -37,6 +38,28 @@ async def lock_positions(conn: Conn, topic: str, partitions: Iterable[int]) -> d
         (PROJECTION, topic, parts),
     )
     return {int(p): int(o) for p, o in await cur.fetchall()}
+
+
+async def mark_attempt(db: Database, topic: str, ends: Mapping[int, int]) -> dict[int, int]:
+    """Record, durably and outside the batch's transaction, that offsets below ``ends`` (per
+    partition) are about to be inserted into ClickHouse; returns the previous marks (0 when
+    none). The caller holds the partitions' position locks, so no other sink races this."""
+    parts = sorted(ends)
+    async with db.connection() as conn:  # autocommit: durable before the insert starts
+        cur = await conn.execute(
+            "SELECT partition, end_offset FROM audit_index_attempts "
+            "WHERE projection = %s AND topic = %s AND partition = ANY(%s::int[])",
+            (PROJECTION, topic, parts),
+        )
+        previous = {int(p): int(o) for p, o in await cur.fetchall()}
+        await conn.execute(
+            "INSERT INTO audit_index_attempts (projection, topic, partition, end_offset) "
+            "SELECT %s, %s, p, o FROM unnest(%s::int[], %s::bigint[]) AS v(p, o) "
+            "ON CONFLICT (projection, topic, partition) DO UPDATE "
+            "SET end_offset = GREATEST(audit_index_attempts.end_offset, EXCLUDED.end_offset)",
+            (PROJECTION, topic, parts, [ends[p] for p in parts]),
+        )
+    return {p: previous.get(p, 0) for p in parts}
 
 
 def _columns(keys: Iterable[ChainKey]) -> tuple[list[str], list[str], list[str]]:

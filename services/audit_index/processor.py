@@ -19,10 +19,11 @@ import msgspec
 from faramesh_cloud.audit_index.domain import IndexedRecord, SignatureKind
 from faramesh_cloud.consumer.runner import Rejected
 from faramesh_cloud.dpr.canonical import DprFormatError, canonical_bytes, hash_bytes, parse_record
-from faramesh_cloud.dpr.meta import RecordMeta, decode_meta, to_meta
+from faramesh_cloud.dpr.meta import RecordMeta, to_meta
 from faramesh_cloud.dpr.signatures import SignatureStatus, check_ed25519
 from faramesh_cloud.dpr.timefmt import TimestampError, canonical_created_at, created_at_nanos
 from faramesh_cloud.dpr.validate import validate_record
+from faramesh_cloud.dpr.view import decode_record
 from faramesh_cloud.events.topics import Origin, stack_key
 from faramesh_cloud.log.port import Message
 
@@ -57,7 +58,6 @@ class DprProcessor:
 
     def __init__(self, trusted_keys: TrustedKeys | None = None) -> None:
         self._trusted_keys = trusted_keys
-        self._columns = msgspec.json.Decoder(_Columns)
         self._day_nanos: dict[str, int] = {}  # memo: created_at's date -> ns at its midnight
 
     def process(self, message: Message) -> IndexedRecord | Rejected:
@@ -79,9 +79,7 @@ class DprProcessor:
         except UnicodeDecodeError as exc:
             return Rejected(f"not a DPR: the value is not UTF-8 ({exc}); a daemon's Go-JSON always is")
         try:
-            validate_record(value)
-            meta, columns = self._decode(value)
-            canonical = canonical_bytes(meta, value)
+            meta, columns, canonical = self._decode(value)
             created_ns = self._nanos(meta.created_at)
         except (DprFormatError, TimestampError, msgspec.ValidationError) as exc:
             return Rejected(f"not a DPR: {exc}")
@@ -103,17 +101,19 @@ class DprProcessor:
             )
         return self._indexed(message, origin, raw, meta, columns, canonical, created_ns)
 
-    def _decode(self, value: bytes) -> tuple[RecordMeta, _Columns]:
-        """Typed C-level decodes; the Go-semantics mapping path for anything unusual."""
-        meta = decode_meta(value)
-        if meta is not None:
-            try:
-                return meta, self._columns.decode(value)
-            except (msgspec.DecodeError, ValueError):
-                pass
+    def _decode(self, value: bytes) -> tuple[RecordMeta, _Columns, bytes]:
+        """(meta, columns, canonical bytes). The common case is one typed C-level decode
+        (``decode_record``: the view is the meta and the columns, and type-checks every
+        field as ``validate_record`` does); anything it declines takes ``validate_record``
+        and the Go-semantics mapping path, which raise ``DprFormatError`` naming the field."""
+        fast = decode_record(value)
+        if fast is not None:
+            view, canonical = fast
+            return view, view, canonical  # a RecordView has RecordMeta's and _Columns' attributes
+        validate_record(value)
         record = parse_record(value)
-        return to_meta(record), msgspec.convert({k: v for k, v in record.items() if k in _Columns.__struct_fields__},
-                                                _Columns)
+        columns = msgspec.convert({k: v for k, v in record.items() if k in _Columns.__struct_fields__}, _Columns)
+        return to_meta(record), columns, canonical_bytes(record)
 
     def _nanos(self, created_at: str) -> int:
         """``created_at_nanos``, with the day memoised (its strptime costs ~50 µs a call):
@@ -131,6 +131,7 @@ class DprProcessor:
 
     def _indexed(self, message: Message, origin: Origin, raw: str, meta: RecordMeta, columns: _Columns,
                  canonical: bytes, created_ns: int) -> IndexedRecord:
+        computed = hash_bytes(canonical)
         trusted = self._trusted_keys(origin.org_id, origin.stack_id) if self._trusted_keys else None
         signature = check_ed25519(meta, canonical, trusted)
         if meta.signature:
@@ -165,7 +166,8 @@ class DprProcessor:
             policy_version=columns.policy_version or "",
             incident_severity=columns.incident_severity or "",
             schema_version=columns.schema_version or "",
-            hash_valid=hash_bytes(canonical) == meta.record_hash,
+            computed_hash=computed,
+            hash_valid=computed == meta.record_hash,
             signature_status=signature,
             signature_kind=kind,
         )

@@ -7,13 +7,18 @@ One PostgreSQL transaction per batch:
    (a redelivered batch, or a replay of the topic from offset 0, stops here);
 2. lock the batch's agent chains, load the stored hashes the batch can touch, and place
    every record on its chain (``chain.project``, pure);
-3. lock the batch's organisations' tail sequences; ask ClickHouse which of the batch's rows
-   it already holds (a previous attempt may have inserted them and then failed to commit);
-   insert the others, each with its link status and the next tail sequence;
+3. lock the batch's organisations' tail sequences; mark the attempt (committed on its own,
+   ``audit_index_attempts``); ask ClickHouse which of the batch's rows it already holds and
+   insert the others, each with its link status and the next tail sequence. Only two kinds
+   of row can already be there: one a failed attempt left (its mark is ahead of the stored
+   position: then every record is asked about) and a repeat of a committed record (same
+   bytes, so same hash, which PostgreSQL then knows for the chain: only those are asked
+   about; in a normal batch, none);
 4. write tips, chain members, findings, alerts, sequences and the new position; commit.
 
-A failure anywhere rolls PostgreSQL back and the runner retries the batch: step 3 then finds
-the rows a failed attempt left in ClickHouse, and nothing is inserted twice. Because the
+A failure anywhere rolls PostgreSQL back and the runner retries the batch: step 3 then sees
+the mark ahead of the position, finds the rows the failed attempt left in ClickHouse, and
+nothing is inserted twice. Because the
 locks are held across the insert, two consumers overlapping on a partition during a
 rebalance cannot both insert a row either.
 """
@@ -38,6 +43,7 @@ class SinkStats:
     already_applied: int = 0  # messages below the stored position (redelivery / replay)
     already_indexed: int = 0  # rows ClickHouse already held (same content, or a failed attempt)
     findings: int = 0
+    checked: int = 0  # records ClickHouse was asked about (the existence check)
 
 
 class AuditIndexSink:
@@ -75,7 +81,16 @@ class AuditIndexSink:
         seen = await pg.load_seen(conn, wanted)
         outcome = await asyncio.to_thread(project, fresh, agents, seen)  # CPU: keep the loop free
         sequences = await pg.lock_org_sequences(conn, {r.org_id for r in fresh})
-        existing = await asyncio.to_thread(self._writer.existing, fresh)
+        ends: dict[int, int] = {}
+        for rec in fresh:
+            ends[rec.partition] = max(ends.get(rec.partition, 0), rec.offset + 1)
+        marks = await pg.mark_attempt(self._db, topic, ends)
+        if any(marks[p] > positions[p] for p in ends):  # an attempt inserted and did not commit
+            suspects = fresh
+        else:  # only a record whose hash its chain already holds can be in ClickHouse
+            suspects = [r for r in fresh if r.record_hash in seen.get(r.chain_key, ())]
+        self.stats.checked += len(suspects)
+        existing = await asyncio.to_thread(self._writer.existing, suspects)
         for identity, seq in existing.items():
             org = identity[0]
             if org in sequences:

@@ -8,15 +8,19 @@ tables, and an attempt that inserted into ClickHouse but never committed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from faramesh_cloud.audit_index.clickhouse import IndexWriter
+from faramesh_cloud.audit_index.domain import IndexedRecord, LinkStatus
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor
+from faramesh_cloud.audit_index.service import AuditIndex
+from faramesh_cloud.audit_index.sink import AuditIndexSink
 from faramesh_cloud.audit_index.views import InvalidCursor, SearchFilters
 from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS
 from faramesh_cloud.log.postgres import PostgresLog
@@ -146,6 +150,62 @@ async def test_rows_of_an_attempt_that_never_committed_are_not_inserted_again(
     assert counts == dict(Counter(r["effect"] for r in published))
     tail = (await again.queries.recent(ORG, limit=1000)).records
     assert sorted(r.org_seq for r in tail) == list(range(len(published)))  # no sequence reused
+
+
+async def test_a_record_pushed_again_at_new_offsets_is_not_indexed_twice(
+    audit_db: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+    published: list[dict[str, Any]],
+) -> None:
+    index = await run_index(audit_db, postgres_log, chdb, fast_config(olap_database), len(published))
+    assert index.sink.stats.checked == 0  # no hash was known yet: ClickHouse was not asked
+
+    # A daemon pushes 30 records again (its ack was lost), then 10 new ones of the same chains.
+    continued = records(fleet("stack-pay", 3, SESSIONS, seed=0), 130)
+    assert continued[:120] == published[:120]
+    await publish(postgres_log, ORG, "stack-pay", [*continued[:30], *continued[120:]], first_seq=1_000)
+    again = await run_index(audit_db, postgres_log, chdb, fast_config(olap_database), 40)
+
+    assert (again.sink.stats.indexed, again.sink.stats.already_indexed) == (10, 30)
+    assert again.sink.stats.checked == 30  # only the records whose hash the chain already held
+    counts = await again.queries.counts_by_effect(ORG)
+    assert counts == dict(Counter(r["effect"] for r in [*published, *continued[120:]]))
+
+
+class _InsertsThenFails(IndexWriter):
+    """The real writer; its first insert lands in ClickHouse and then reports a failure, as
+    a connection lost after the insert would (PostgreSQL then rolls the batch back)."""
+
+    failed = False
+
+    def insert(self, records: Sequence[IndexedRecord], links: Sequence[LinkStatus], seqs: Sequence[int]) -> None:
+        super().insert(records, links, seqs)
+        if not self.failed:
+            self.failed = True
+            raise OSError("connection lost after the insert")
+
+
+async def test_a_batch_whose_commit_failed_after_the_insert_is_not_inserted_twice(
+    audit_db: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+    published: list[dict[str, Any]],
+) -> None:
+    index = AuditIndex(audit_db, postgres_log, chdb, fast_config(olap_database))
+    await index.prepare()
+    consumer = await postgres_log.consumer(DPR_RECORDS, "read-back")
+    messages = []
+    while len(messages) < len(published):
+        messages.extend(await consumer.poll(max_records=1000, timeout_s=1.0))
+    await consumer.close()
+    rows = [row for row in map(DprProcessor().process, messages) if isinstance(row, IndexedRecord)]
+    sink = AuditIndexSink(audit_db, _InsertsThenFails(chdb, index.tables))
+
+    with pytest.raises(OSError):
+        await sink.write(rows)
+    await sink.write(rows)  # the runner's retry
+
+    assert (sink.stats.indexed, sink.stats.already_indexed) == (0, len(published))
+    assert await index.queries.counts_by_effect(ORG) == dict(Counter(r["effect"] for r in published))
+    tail = (await index.queries.recent(ORG, limit=1000)).records
+    assert sorted(r.org_seq for r in tail) == list(range(len(published)))
 
 
 async def test_a_value_that_is_not_a_dpr_goes_to_the_dead_letter_topic_and_blocks_nothing(

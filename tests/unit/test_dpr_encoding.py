@@ -137,3 +137,44 @@ def test_validate_record_accepts_every_vector_line_and_go_nulls(vectors_dir) -> 
                 validate_record(line)
     validate_record(b'{"record_id":"r","prev_record_hash":"p","record_hash":"h","agent_id":"a",'
                     b'"created_at":"2026-05-17T13:42:18Z","session_id":null,"lamport_seq":null}')
+
+
+@pytest.mark.parametrize("raw", RAW_CASES)
+def test_one_decode_view_equals_mapping_path_or_declines(raw: bytes) -> None:
+    from faramesh_cloud.dpr.view import decode_record
+
+    fast = decode_record(raw)
+    if fast is not None:  # nulls, missing fields, lone surrogates: the mapping path decides
+        assert fast[1] == canonical_bytes(parse_record(raw))
+
+
+def test_one_decode_view_on_every_vector_line(vectors_dir) -> None:  # type: ignore[no-untyped-def]
+    from faramesh_cloud.dpr.view import decode_record
+
+    decoded = 0
+    for path in sorted(vectors_dir.glob("dpr_chain_*.jsonl")):
+        for line in path.read_bytes().splitlines():
+            if line.strip():
+                record = parse_record(line)
+                fast = decode_record(line)
+                if fast is None:
+                    continue
+                decoded += 1
+                view, canonical = fast
+                assert canonical == canonical_bytes(record), path.name
+                for key, value in record.items():  # every field the record has, as written
+                    if value is not None and hasattr(view, key):
+                        assert getattr(view, key) == value, (path.name, key)
+    assert decoded > 20  # the vectors are what daemons write: the one decode takes them
+
+
+def test_one_decode_view_declines_what_validation_rejects() -> None:
+    from faramesh_cloud.dpr.view import decode_record
+
+    base = (b'"schema_version":"dpr/1.0","record_id":"r","prev_record_hash":"p","record_hash":"h","agent_id":"a",'
+            b'"session_id":"s","tool_id":"t","intercept_adapter":"sdk","effect":"PERMIT","matched_rule_id":"m",'
+            b'"reason_code":"c","policy_version":"v","args_structural_sig":"{}","created_at":"2026-05-17T13:42:18Z"')
+    assert decode_record(b'{' + base + b'}') is not None
+    assert decode_record(b'{' + base + b',"cascade_depth":"2"}') is None  # wrong type
+    assert decode_record(b'{' + base + b',"selector_snapshot":[1]}') is None  # unhashed, wrong type
+    assert decode_record(b'{' + base + b',"record_hash":""}') is None  # empty required field (last wins)
