@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from faramesh_cloud.gateway.app import Status, create_app
-from faramesh_cloud.runtime import approvals_wiring
+from faramesh_cloud.runtime import approvals_wiring, notifications_wiring
 from faramesh_cloud.runtime.daemon_feeds import MOUNT, DaemonHttpFeeds
 from faramesh_cloud.runtime.fleet_wiring import fleet_ports
 from faramesh_cloud.runtime.fleet_wiring import mount as mount_fleet
@@ -30,6 +30,7 @@ class GatewayService:
                                      cloud_url=f"https://{settings.sync_address}",
                                      disconnect_after_s=settings.disconnect_after_s))
         approvals_wiring.mount(app, ctx.platform.db, ctx.platform.log)
+        notifications_wiring.mount(app, ctx.platform.db, ctx.platform.log, settings)
         app.mount(MOUNT, self._feeds.app)  # /v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...
         self._server = HttpServer(app, settings.http_host, settings.http_port)
         self._state = "starting"

@@ -32,6 +32,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("audit_index", "faramesh_cloud.audit_index"),
     ("approvals", "faramesh_cloud.approvals"),
     ("fleet", "faramesh_cloud.fleet"),
+    ("notifications", "faramesh_cloud.notifications"),
 )
 
 

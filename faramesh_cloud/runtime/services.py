@@ -55,6 +55,12 @@ def approvals(ctx: RuntimeContext) -> Service:
     return approvals_wiring.service(ctx, ctx.platform.settings)
 
 
+def notifications(ctx: RuntimeContext) -> Service:
+    from faramesh_cloud.runtime import notifications_wiring
+
+    return notifications_wiring.service(ctx, ctx.platform.settings)
+
+
 def gateway(ctx: RuntimeContext) -> Service:
     from faramesh_cloud.runtime.gateway_service import GatewayService
 
@@ -73,6 +79,7 @@ SERVICES: dict[str, ServiceFactory] = {
     "audit-index": audit_index,
     "fleet": fleet,
     "approvals": approvals,
+    "notifications": notifications,
     "gateway": gateway,
     "demo": demo_fleet,
 }

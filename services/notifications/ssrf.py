@@ -153,14 +153,14 @@ def check_url(url: str, *, allow_private: bool, resolver: Resolver = system_reso
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http"):
         raise UnsafeDestination("the URL must start with https://")
-    if scheme == "http" and not allow_private:
-        raise UnsafeDestination("the URL must use https:// (plain http is allowed only on self-hosted installs "
-                                "that allow private destinations)")
     if parts.username or parts.password:
         raise UnsafeDestination("put credentials in the destination's secret fields, not in the URL")
     host = (parts.hostname or "").rstrip(".")
     port = port or (443 if scheme == "https" else 80)
     address = check_host(host, port, allow_private=allow_private, resolver=resolver)
+    if scheme == "http" and not allow_private:
+        raise UnsafeDestination("the URL must use https:// (plain http is allowed only on self-hosted installs "
+                                "that allow private destinations)")
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query

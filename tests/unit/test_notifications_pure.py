@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -103,12 +104,12 @@ def test_a_name_that_resolves_inside_is_refused_unless_private_destinations_are_
     def inside(host: str, port: int) -> list[str]:
         return ["93.184.216.34", "127.0.0.1"]  # one bad answer in a round robin is enough
 
-    with pytest.raises(UnsafeDestination, match="127.0.0.1, a loopback address"):
+    with pytest.raises(UnsafeDestination, match=re.escape("127.0.0.1, a loopback address")):
         check_url("https://hooks.example.test/x", allow_private=False, resolver=inside)
     target = check_url("https://hooks.example.test:8443/x?y=1", allow_private=True, resolver=inside)
     assert (target.address, target.host_header, target.pinned_url()) == (
         "93.184.216.34", "hooks.example.test:8443", "https://93.184.216.34:8443/x?y=1")
-    with pytest.raises(UnsafeDestination, match="169.254.169.254, a cloud metadata"):
+    with pytest.raises(UnsafeDestination, match=re.escape("169.254.169.254, a cloud metadata")):
         check_url("https://169.254.169.254/latest/meta-data", allow_private=False)
     with pytest.raises(UnsafeDestination, match="multicast"):
         check_host("224.0.0.1", 25, allow_private=True)  # never, even self-hosted
@@ -121,7 +122,7 @@ def test_a_name_that_resolves_inside_is_refused_unless_private_destinations_are_
 def test_destination_creation_refuses_internal_urls_with_a_clear_message() -> None:
     with pytest.raises(InvalidRouting, match=r"an IPv6 address wrapping 127.0.0.1, a loopback address"):
         prepare("webhook", {"url": "https://[::ffff:127.0.0.1]/hook"}, allow_private=False)
-    with pytest.raises(InvalidRouting, match="10.0.0.5, a private address"):
+    with pytest.raises(InvalidRouting, match=re.escape("10.0.0.5, a private address")):
         prepare("email", {"smtp_host": "10.0.0.5", "sender": "a@b.example", "to": "c@d.example"}, allow_private=False)
     with pytest.raises(InvalidRouting, match="32 letters and digits"):
         prepare("pagerduty", {"routing_key": "short"}, allow_private=False)

@@ -27,6 +27,8 @@ SETTINGS_TABS: tuple[NavSection, ...] = (
     NavSection("organization", "Organization", "/settings/organization", (Permission.ORG_SETTINGS_READ,)),
     NavSection("members", "Members", "/settings/members", (Permission.ORG_MEMBER_READ,)),
     NavSection("stacks", "Stacks", "/settings/stacks", (Permission.ORG_STACK_MANAGE,)),
+    NavSection("integrations", "Integrations", "/settings/integrations",
+               (Permission.ORG_INTEGRATION_MANAGE, Permission.APPROVALS_ROUTING_MANAGE)),
     NavSection("api-keys", "API keys", "/settings/api-keys", (Permission.ORG_APIKEY_MANAGE,)),
     NavSection("audit-log", "Platform audit log", "/settings/audit-log", (Permission.ORG_AUDITLOG_READ,)),
 )
@@ -54,14 +56,20 @@ def allowed(section: NavSection, principal: Principal) -> bool:
     return not section.needs or any(principal.access.allows_anywhere(Permission(p)) for p in section.needs)
 
 
-def settings_tabs(principal: Principal) -> list[NavSection]:
-    return [t for t in SETTINGS_TABS if allowed(t, principal)]
+# Settings tabs that exist only when the service behind them is mounted (app.state attribute).
+NEEDS_SERVICE = {"integrations": "notifications"}
+
+
+def settings_tabs(principal: Principal, request: Request | None = None) -> list[NavSection]:
+    return [t for t in SETTINGS_TABS if allowed(t, principal) and (
+        t.key not in NEEDS_SERVICE
+        or (request is not None and getattr(request.app.state, NEEDS_SERVICE[t.key], None) is not None))]
 
 
 def nav_for(request: Request, principal: Principal) -> list[NavSection]:
     sections = [HOME, *web(request).sections]
     visible = [s for s in sections if allowed(s, principal)]
-    tabs = settings_tabs(principal)
+    tabs = settings_tabs(principal, request)
     if tabs:
         visible.append(NavSection("settings", "Settings", tabs[0].path))
     return visible
@@ -81,7 +89,7 @@ async def page(request: Request, template: str, principal: Principal | None, con
             "org": principal.org,
             "base": f"/o/{principal.org.slug}",
             "nav": nav_for(request, principal),
-            "tabs": settings_tabs(principal),
+            "tabs": settings_tabs(principal, request),
             "stacks": [s for s in stacks if s.registered],
             "stack": stack,
             "stack_query": ("?" + urlencode({"stack": stack})) if stack else "",
