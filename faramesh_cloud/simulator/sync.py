@@ -10,7 +10,9 @@ decision poll or a failing push never delays the others:
   ``acked_through_sequence``; per-item rejections are logged (they are acknowledged too,
   Cloud keeps them on its dead-letter topic). ``Hello`` again after every reconnect and at
   least hourly.
-* **decisions**: long-polls ``PollDecisions``, hands each delivery to the daemon, acks them.
+* **decisions**: long-polls ``PollDecisions`` (held by Cloud until a decision for the stack
+  is taken, so it arrives at once), hands each delivery to the daemon, acks them; or, with
+  ``SyncOptions.decision_wait_s = 0``, polls plainly every decision poll interval.
 * **emergency**: polls ``PollEmergencyCommands`` every ``emergency_poll_interval``, applies
   each command, acks it with the outcome and the DPR that records it.
 
@@ -238,13 +240,15 @@ class SyncLoop:
         try:
             while True:
                 limits = self.limits
+                options = self._options
+                interval = options.decision_poll_interval_s or limits.decision_poll_interval_s
+                wait = limits.max_poll_wait_s if options.decision_wait_s is None else options.decision_wait_s
                 if "decisions" in self._unimplemented:
-                    await _pause(limits.decision_poll_interval_s)
+                    await _pause(interval)
                     continue
                 started = loop.time()
                 try:
-                    response = await link.client().poll_decisions(self._options.max_deliveries,
-                                                                  limits.max_poll_wait_s)
+                    response = await link.client().poll_decisions(options.max_deliveries, wait)
                     self.status.decision_polls += 1
                     acks = [await self._handler.apply_delivery(d) for d in response.deliveries]
                     self.status.deliveries += len(acks)
@@ -256,8 +260,10 @@ class SyncLoop:
                 backoff.reset()
                 if response.has_more:
                     continue
-                if not response.deliveries and loop.time() - started < limits.max_poll_wait_s / 2:
-                    await _pause(limits.decision_poll_interval_s)  # Cloud answered early with nothing
+                if wait <= 0:  # plain polling: one poll every interval, start to start
+                    await _pause(interval - (loop.time() - started))
+                elif not response.deliveries and loop.time() - started < wait / 2:
+                    await _pause(interval)  # Cloud answered a long poll early with nothing
         finally:
             await link.reset()
 

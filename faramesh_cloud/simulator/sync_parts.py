@@ -21,6 +21,10 @@ class SyncOptions:
     bug_retry_s: float = 300.0  # after INVALID_ARGUMENT: a daemon bug, an identical retry fails again
     rehello_s: float = 3600.0
     max_deliveries: int = 100
+    # PollDecisions: None long-polls up to Cloud's max_poll_wait (a decision arrives as soon as
+    # it is taken); 0 polls plainly, every decision_poll_interval_s (None: Hello's interval).
+    decision_wait_s: float | None = None
+    decision_poll_interval_s: float | None = None
     daemon_version: str = "1.4.2"
     hostname: str = ""
 
