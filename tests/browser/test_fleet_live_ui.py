@@ -1,0 +1,224 @@
+"""Home's live activity stream, an agent's delegation topology and a stack's config drift in
+a browser (Debian chromium via Playwright), against the real gateway with the fleet
+projection and the audit index (PostgreSQL log + chDB) consuming in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import expect
+
+from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.audit_index.service import AuditIndex
+from faramesh_cloud.events.topics import SYNC_ITEMS
+from faramesh_cloud.fleet.service import FleetProjection
+from faramesh_cloud.gateway.app import create_app
+from faramesh_cloud.gateway.web.audit_common import AUDIT_SECTION
+from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
+from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
+from faramesh_cloud.identity.config import IdentityConfig
+from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.olap.chdb import ChdbOlap
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.runtime.audit_reader import IndexAuditReader
+from faramesh_cloud.runtime.fleet_wiring import IndexFleetAudit
+from faramesh_cloud.signing.keys import load_or_create_signing_key
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.embedded import EmbeddedPostgres
+from faramesh_cloud.stacks.store import StackStore
+from tests.fixtures.browser import LiveGateway, NewPage, screenshot
+from tests.fixtures.gateway import static_status
+from tests.fixtures.identity import PASSWORD
+from tests.fixtures.postgres import fresh_database
+from tests.fleet_items import record, status
+from tests.integration.audit_support import fast_config, fleet, publish
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.chdb]
+OWNER = "olga@example.test"
+CLOUD_URL = "https://cloud.example.test:8443"
+
+
+class FleetAuditGateway(LiveGateway):
+    """The live gateway with Home/Fleet mounted over the fleet projection and the audit index,
+    both consuming the PostgreSQL log in the server's loop, as ``faramesh-cloud up`` runs them."""
+
+    def __init__(self, url: str, data_dir: Path, chdb_dir: Path, olap_database: str) -> None:
+        super().__init__(url, data_dir)
+        self._chdb_dir = chdb_dir
+        self.olap_database = olap_database
+        self.log: PostgresLog | None = None
+        self.projection: FleetProjection | None = None
+
+    async def _serve(self) -> None:
+        self._stop = asyncio.Event()
+        olap = ChdbOlap(self._chdb_dir)
+        tables = AuditTables(self.olap_database)
+        async with Database(self._db_url, max_size=8) as db:
+            self.identity = Identity(db, PlatformAuditLog(db),
+                                     IdentityConfig(password_time_cost=1, password_memory_kib=1024))
+            self.stacks = StackStore(db)
+            self.log = PostgresLog(db)
+            await self.log.start()
+            await self.log.create_topic(SYNC_ITEMS, 4)
+            self.projection = FleetProjection(db, self.log, self.stacks, disconnect_after_s=120)
+            await self.projection.start()
+            index = AuditIndex(db, self.log, olap, fast_config(self.olap_database))
+            await index.start()
+            deps = WebDeps(identity=self.identity, stacks=self.stacks,
+                           signing_key=load_or_create_signing_key(self._data_dir),
+                           config=WebConfig(secret_key=uuid.uuid4().hex),
+                           audit=IndexAuditReader(olap, db, tables), sections=(AUDIT_SECTION,))
+            app = create_app(static_status, web=deps)
+            mount_fleet(app, FleetPorts(query=self.projection.query, registry=self.stacks, cloud_url=CLOUD_URL,
+                                        audit=IndexFleetAudit(olap, db, tables)))
+            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                   lifespan="off"))
+            task = asyncio.create_task(server.serve())
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.02)
+            self._ready.set()
+            await self._stop.wait()
+            server.should_exit = True
+            await task
+            await index.stop()
+            await self.projection.stop()
+            await self.log.close()
+        olap.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(embedded_postgres: EmbeddedPostgres, pg_template: str, chdb_data_dir: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetAuditGateway]:
+    olap_database = f"browser_{uuid.uuid4().hex[:12]}"
+    with fresh_database(embedded_postgres, pg_template, "l") as url:
+        live = FleetAuditGateway(url, tmp_path_factory.mktemp("fleet-audit-gateway"), chdb_data_dir, olap_database)
+        live.start()
+        try:
+            yield live
+        finally:
+            live.stop()
+
+
+@pytest.fixture(scope="module")
+def acme(gateway: FleetAuditGateway) -> dict[str, Any]:
+    """payments-eu: an orchestrator delegating to a worker, which delegates to a helper; its
+    daemon applied policy 0123456789abcdef but decides under 3f2a9c1b7d4e5f60; payments-us
+    applied a newer commit of the same branch."""
+    boss, worker, helper = fleet("pay", 3, ["checkout-7"], seed=21)
+    now_ns = time.time_ns() - 60 * 10**9
+    recs = [boss.next(now_ns)]
+    for i in range(3):
+        recs.append(worker.next(now_ns + (i + 1) * 10**6, invoked_by_agent_id=boss.agent_id,
+                                invoked_by_dpr_record_id=recs[0]["record_id"]))
+    recs.append(helper.next(now_ns + 10**8, invoked_by_agent_id=worker.agent_id,
+                            invoked_by_dpr_record_id=recs[-1]["record_id"]))
+    recs += [boss.next(now_ns + 2 * 10**8 + i) for i in range(3)]
+
+    async def seed() -> dict[str, Any]:
+        gw = gateway
+        assert gw.identity and gw.stacks and gw.log and gw.projection
+        _, org = await gw.identity.users.create_first_owner(
+            email=OWNER, name="Olga Operator", password=PASSWORD, org_slug="acme", org_name="Acme Payments")
+        eu, _ = await gw.stacks.register_stack(org.org_id, "payments-eu", "production")
+        us, _ = await gw.stacks.register_stack(org.org_id, "payments-us", "production")
+        now = datetime.now(UTC)
+        agents = tuple((a.agent_id, False, False, 1) for a in (boss, worker, helper))
+        items = []
+        for stack, commit, applied in ((eu, "9f8e7d6c5b4a39281706", now - timedelta(hours=3)),
+                                       (us, "1a2b3c4d5e6f70819203", now - timedelta(hours=1))):
+            report = status(now, commit=commit, applied_at=applied, agents=agents if stack is eu else ())
+            report.applied_config.git_branch = "main"
+            items.append(record(org.org_id, stack.stack_id, 1, "stack_status", report))
+        for item in items:
+            await gw.log.append(SYNC_ITEMS, [item])
+        await publish(gw.log, org.org_id, eu.stack_id, recs)
+        async with asyncio.timeout(30):
+            while gw.projection.sink.applied < len(items):
+                await asyncio.sleep(0.05)
+        for stack in (eu, us):
+            await gw.stacks.touch(org.org_id, stack.stack_id)
+        return {"org": org, "eu": eu.stack_id, "us": us.stack_id, "boss": boss, "worker": worker,
+                "helper": helper, "records": recs}
+
+    return gateway.run(seed)
+
+
+def sign_in(page: Any, base: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(OWNER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Attention required")).to_be_visible()
+
+
+def test_home_activity_stream_is_pushed_without_reload(gateway: FleetAuditGateway, acme: dict[str, Any],
+                                                       new_page: NewPage) -> None:
+    page = new_page()
+    sign_in(page, gateway.base)
+    rows = page.locator("#activity tbody tr[data-record]")
+    for _ in range(300):  # indexed in the background: reload until all are in
+        if rows.count() >= len(acme["records"]):
+            break
+        page.wait_for_timeout(100)
+        page.reload()
+    expect(rows).to_have_count(len(acme["records"]))
+    expect(page.locator("#activity-status")).to_have_text("Live")
+    page.evaluate("window.__same_page = true")  # gone if the page reloaded
+    fresh = acme["helper"].next(time.time_ns(), tool_id="db/query")
+
+    async def push() -> None:
+        assert gateway.log is not None
+        await publish(gateway.log, acme["org"].org_id, acme["eu"], [fresh], first_seq=1_000)
+
+    gateway.run(push)
+    expect(page.locator(f'#activity tbody tr[data-record="{fresh["record_id"]}"]')).to_be_visible()
+    expect(rows.first).to_contain_text("db/query")
+    expect(rows).to_have_count(len(acme["records"]) + 1)
+    assert page.evaluate("window.__same_page") is True
+    # The drift of payments-eu is in the attention panel, linking to its Config tab.
+    drift = page.locator("#attention-items li[data-kind=drift]")
+    expect(drift).to_contain_text("payments-eu applied policy 0123456789abcdef")
+    screenshot(page, "home-live-activity")
+    drift.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(f"/fleet/stacks/{acme['eu']}/config$"))
+
+
+def test_agent_delegation_topology_links_both_ways(gateway: FleetAuditGateway, acme: dict[str, Any],
+                                                   new_page: NewPage) -> None:
+    page = new_page()
+    sign_in(page, gateway.base)
+    worker, boss, helper = acme["worker"].agent_id, acme["boss"].agent_id, acme["helper"].agent_id
+    page.goto(f"{gateway.base}/o/acme/fleet/stacks/{acme['eu']}/agents/{worker}")
+    by = page.locator("#delegated-by")
+    expect(by.locator(f"li[data-agent='{boss}']")).to_contain_text("3 records")
+    expect(page.locator("#delegates-to").locator(f"li[data-agent='{helper}']")).to_be_visible()
+    screenshot(page, "fleet-agent-delegation")
+    by.get_by_role("link", name=boss, exact=True).click()
+    expect(page.get_by_role("heading", name=f"Agent {boss}")).to_be_visible()
+    tree = page.locator("#delegates-to")
+    expect(tree.locator(f"li[data-agent='{worker}'] li[data-agent='{helper}']")).to_be_visible()  # nested
+    expect(page.locator("#delegated-by")).to_contain_text("No agent delegated to it.")
+
+
+def test_config_tab_flags_drift(gateway: FleetAuditGateway, acme: dict[str, Any], new_page: NewPage) -> None:
+    page = new_page()
+    sign_in(page, gateway.base)
+    page.goto(f"{gateway.base}/o/acme/fleet/stacks/{acme['eu']}/config")
+    expect(page.locator("#drift li[data-kind=running_differs]")).to_contain_text("policy 3f2a9c1b7d4e5f60")
+    expect(page.locator("#drift li[data-kind=behind_branch]")).to_contain_text("payments-us applied 1a2b3c4d5e6f")
+    expect(page.locator(f"#peers tr[data-stack='{acme['us']}']")).to_contain_text("1a2b3c4d5e6f")
+    screenshot(page, "fleet-stack-config-drift")
+    page.locator("#drift li[data-kind=behind_branch]").get_by_role("link", name="its config").click()
+    expect(page.locator("#no-drift")).to_be_visible()
