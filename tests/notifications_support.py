@@ -174,3 +174,32 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+def notifications_api(database: Any, *, allow_private: bool = False, clock: Any = None) -> Any:
+    """The notifications service's people-facing API over this test's database (what the
+    runtime gives the gateway), with a fresh secret-sealing key."""
+    import secrets
+
+    from faramesh_cloud.notifications.api import NotificationsApi
+    from faramesh_cloud.notifications.destinations import SecretBox
+    from faramesh_cloud.notifications.ssrf import system_resolver
+    from faramesh_cloud.notifications.store import RoutingStore
+    from faramesh_cloud.platform_audit.store import PlatformAuditLog
+
+    store = RoutingStore(database, SecretBox(secrets.token_bytes(32)), PlatformAuditLog(database))
+    return NotificationsApi(database, store, allow_private=allow_private, resolver=system_resolver,
+                            clock=clock or (lambda: datetime.now(UTC)))
+
+
+async def seed_routing(database: Any, org_id: str, stack_id: str) -> dict[str, str]:
+    """One destination and one stack rule of ``org_id``, as path values for route-table walks."""
+    from faramesh_cloud.platform_audit.events import Actor
+
+    api = notifications_api(database)
+    destination, _ = await api.create_destination(org_id, "seeded-hook", "webhook",
+                                                  {"url": "https://1.1.1.1/hook"}, Actor.system("test"))
+    rule = await api.put_rule(org_id, stack_id, "", [{"after_minutes": 0,
+                                                      "destinations": [destination.destination_id]}],
+                              Actor.system("test"))
+    return {"destination_id": destination.destination_id, "rule_id": rule.rule_id}

@@ -25,6 +25,7 @@ from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.approvals_support import seed_ids
+from tests.notifications_support import seed_routing
 from tests.fleet_items import T0, message, record, status
 from tests.fixtures.gateway import MakeClient, sign_in
 from tests.fixtures.identity import PASSWORD, People
@@ -96,6 +97,7 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
               "invitation_id": a_invitation.invitation_id, "stack_id": a_stack.stack_id, "agent_id": AGENT}
     await report_status(database, a.org.org_id, a_stack.stack_id)
     values.update(await seed_ids(database, a.org.org_id, a_stack.stack_id, AGENT))
+    values.update(await seed_routing(database, a.org.org_id, a_stack.stack_id))
 
     b_browser = client_factory()
     await sign_in(b_browser, b.email, PASSWORD)
@@ -138,6 +140,7 @@ async def test_the_same_urls_work_for_the_orgs_own_owner(
               "invitation_id": a_invitation.invitation_id, "stack_id": a_stack.stack_id, "agent_id": AGENT}
     await report_status(database, a.org.org_id, a_stack.stack_id)
     values.update(await seed_ids(database, a.org.org_id, a_stack.stack_id, AGENT))
+    values.update(await seed_routing(database, a.org.org_id, a_stack.stack_id))
     owner = client_factory()
     await sign_in(owner, a.email, PASSWORD)
     answered = []

@@ -1,0 +1,121 @@
+"""Settings → Integrations, routing rules and the stack Integrations tab through the gateway
+(httpx over ASGI, real PostgreSQL): a webhook's signing secret is shown once and no secret is
+ever returned again; internal URLs are refused with the reason; destinations are Owner/Admin,
+routing rules Owner/Admin/Operator (on their stacks), Viewers get 403; every change is in the
+platform audit log."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from faramesh_cloud.identity.permissions import Role
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.stacks.store import StackStore
+from tests.fixtures.gateway import MakeClient, csrf_of, sign_in
+from tests.fixtures.identity import People, Person
+from tests.integration.test_tenant_isolation import report_status
+
+pytestmark = [pytest.mark.postgres, pytest.mark.integration]
+
+
+async def signed_in(client_factory: MakeClient, person: Person) -> httpx.AsyncClient:
+    client = client_factory()
+    response = await sign_in(client, person.email, person.password)
+    assert response.status_code in (302, 303), response.text[:300]
+    return client
+
+
+async def api_csrf(client: httpx.AsyncClient) -> dict[str, str]:
+    return {"X-CSRF-Token": (await client.get("/api/v1/me")).json()["csrf_token"]}
+
+
+async def test_destinations_show_the_signing_secret_once_and_refuse_internal_urls(
+        client_factory: MakeClient, people: People, database: Database) -> None:
+    owner = await people.org("acme")
+    client = await signed_in(client_factory, owner)
+    page = await client.get("/o/acme/settings/integrations")
+    assert page.status_code == 200 and "Add a destination" in page.text
+    created = await client.post("/o/acme/settings/integrations/destinations", data={
+        "csrf_token": csrf_of(page.text), "name": "payments-hook", "kind": "webhook", "url": "https://1.1.1.1/hook"})
+    assert created.status_code == 200 and 'id="signing-secret">whsec_' in created.text
+    again = await client.get("/o/acme/settings/integrations")
+    assert "payments-hook" in again.text and "whsec_" not in again.text
+    listed = (await client.get("/api/v1/orgs/acme/notifications/destinations")).json()
+    assert [d["name"] for d in listed] == ["payments-hook"]
+    assert "whsec_" not in str(listed) and "signing_secret" not in listed[0]
+
+    headers = await api_csrf(client)
+    refused = await client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers,
+                                json={"name": "inside", "kind": "webhook", "url": "https://127.0.0.1:9/x"})
+    assert refused.status_code == 400 and "loopback" in refused.json()["detail"]
+    metadata = await client.post("/o/acme/settings/integrations/destinations", data={
+        "csrf_token": csrf_of(again.text), "name": "meta", "kind": "slack_webhook",
+        "url": "https://169.254.169.254/latest"})
+    assert metadata.status_code == 400 and "cloud metadata address" in metadata.text
+    made = await client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers, json={
+        "name": "pd", "kind": "pagerduty", "routing_key": "R0UT1NGKEY0123456789abcdefABCDEF"})
+    assert made.status_code == 201 and "R0UT1NGKEY" not in made.text and made.json()["config"] == {"key_hint": "CDEF"}
+    duplicate = await client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers, json={
+        "name": "pd", "kind": "pagerduty", "routing_key": "R0UT1NGKEY0123456789abcdefABCDEF"})
+    assert duplicate.status_code == 409
+
+    tested = await client.post(f"/api/v1/orgs/acme/notifications/destinations/{made.json()['destination_id']}/test",
+                               headers=headers)
+    assert tested.status_code == 202
+    history = (await client.get("/api/v1/orgs/acme/notifications/deliveries")).json()
+    assert [(h["destination"], h["event"], h["state"]) for h in history] == [("pd", "notification.test", "pending")]
+    actions = [(e.action, e.actor.label) for e in await PlatformAuditLog(database).entries(owner.org.org_id)]
+    assert ("org:integration:create", owner.email) in actions and ("org:integration:test", owner.email) in actions
+
+
+async def test_operators_route_their_stacks_but_only_owners_and_admins_manage_destinations(
+        client_factory: MakeClient, people: People, stacks: StackStore, database: Database) -> None:
+    owner = await people.org("acme")
+    stack, _ = await stacks.register_stack(owner.org.org_id, "payments-prod", "prod")
+    await report_status(database, owner.org.org_id, stack.stack_id)
+    operator = await people.member(owner, Role.OPERATOR)
+    viewer = await people.member(owner, Role.VIEWER)
+    owner_client = await signed_in(client_factory, owner)
+    headers = await api_csrf(owner_client)
+    hook = (await owner_client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers, json={
+        "name": "hook", "kind": "webhook", "url": "https://1.1.1.1/hook"})).json()
+    pager = (await owner_client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers, json={
+        "name": "pager", "kind": "pagerduty", "routing_key": "R0UT1NGKEY0123456789abcdefABCDEF"})).json()
+
+    op = await signed_in(client_factory, operator)
+    op_headers = await api_csrf(op)
+    forbidden = await op.post("/api/v1/orgs/acme/notifications/destinations", headers=op_headers,
+                              json={"name": "x", "kind": "webhook", "url": "https://1.1.1.1/x"})
+    assert forbidden.status_code == 403
+    rule = await op.put("/api/v1/orgs/acme/notifications/routing-rules", headers=op_headers, json={
+        "stack_id": stack.stack_id, "agent_id": "payments-bot", "steps": [
+            {"after_minutes": 0, "destinations": [hook["destination_id"]]},
+            {"after_minutes": 15, "destinations": [pager["destination_id"]]}]})
+    assert rule.status_code == 200, rule.text
+    assert rule.json()["scope"] == "stack and agent" and rule.json()["steps"][1]["after_minutes"] == 15
+    backwards = await op.put("/api/v1/orgs/acme/notifications/routing-rules", headers=op_headers, json={
+        "stack_id": stack.stack_id, "steps": [{"after_minutes": 0, "destinations": [hook["destination_id"]]},
+                                              {"after_minutes": 0, "destinations": [pager["destination_id"]]}]})
+    assert backwards.status_code == 400 and "must come later" in backwards.json()["detail"]
+    in_use = await owner_client.delete(f"/api/v1/orgs/acme/notifications/destinations/{hook['destination_id']}",
+                                       headers=headers)
+    assert in_use.status_code == 409 and "used by routing rules" in in_use.json()["detail"]
+
+    # The stack's Integrations tab shows its routing; the operator adds an organisation-wide...
+    tab = await op.get(f"/o/acme/fleet/stacks/{stack.stack_id}/integrations")
+    assert tab.status_code == 200 and "payments-bot" in tab.text and "after 15 min" in tab.text
+    saved = await op.post("/o/acme/settings/integrations/rules", data={
+        "csrf_token": csrf_of(tab.text), "stack_id": stack.stack_id, "agent_id": "", "back": "stack",
+        "step0_destinations": [pager["destination_id"]]})
+    assert saved.status_code == 303 and saved.headers["location"].startswith(
+        f"/o/acme/fleet/stacks/{stack.stack_id}/integrations")
+    rules = (await op.get(f"/api/v1/orgs/acme/notifications/routing-rules?stack_id={stack.stack_id}")).json()
+    assert sorted(r["agent_id"] for r in rules) == ["", "payments-bot"]
+
+    view = await signed_in(client_factory, viewer)
+    assert (await view.get("/o/acme/settings/integrations")).status_code == 403
+    assert (await view.get("/api/v1/orgs/acme/notifications/routing-rules")).status_code == 403
+    entries = await PlatformAuditLog(database).entries(owner.org.org_id)
+    assert [e.actor.label for e in entries if e.action == "approvals:routing:update"] == [operator.email] * 2
