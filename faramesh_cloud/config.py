@@ -48,6 +48,8 @@ class Settings:
     tls_key: Path | None = None
     # Seconds without a sync before a stack shows as disconnected.
     disconnect_after_s: float = 120.0
+    # How often daemons poll for emergency commands (kill / isolate), told in HelloResponse.
+    emergency_poll_interval_s: float = 30.0
     # Feed a simulated daemon fleet into Cloud (faramesh-cloud up --demo).
     demo: bool = False
     # Notification destinations (webhooks, Slack, PagerDuty, SMTP) may resolve to loopback,
@@ -90,6 +92,9 @@ class Settings:
             port = getattr(self, name)
             if not 0 <= port <= 65535:
                 raise ConfigError(f"{name}={port} is not a TCP port; pick one in 1..65535")
+        if not 0 < self.emergency_poll_interval_s <= 3600:
+            raise ConfigError(f"emergency_poll_interval_s={self.emergency_poll_interval_s:g} is out of range; "
+                              "daemons poll for kill / isolate every (0, 3600] seconds (default 30)")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("set both tls_cert and tls_key (or neither, for a self-signed pair in the data dir)")
 

@@ -66,7 +66,7 @@ class IngestService:
         self._log = log
         self._stacks = stacks
         self._acks = AckStore(db)
-        self._config = config or IngestConfig()
+        self._config = config or IngestConfig(emergency_poll_interval_s=settings.emergency_poll_interval_s)
         self._server: grpc.aio.Server | None = None
         self._health: health_aio.HealthServicer | None = None
         self._port: int | None = None

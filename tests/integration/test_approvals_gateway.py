@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from faramesh_cloud_api.sync.v1 import emergency_pb2, sync_pb2
 
 from faramesh_cloud.approvals.service import Approvals
 from faramesh_cloud.gateway.app import create_app
@@ -173,6 +174,20 @@ async def test_operator_kills_with_reason_and_confirmation(world: dict, client_f
         "payments-bot", "kill", "issued", "runaway")
     shown = await client.get(done.headers["location"])
     assert shown.status_code == 200 and "issued" in shown.text
+
+    # The agent's command list shows when it was issued, delivered and acknowledged.
+    listed = await client.get(f"/o/acme/emergency/commands?stack={stack_id}&agent=payments-bot")
+    assert listed.status_code == 200 and f'data-command-id="{command.command_id}" data-state="issued"' in listed.text
+    await approvals.control.poll_commands(owner.org.org_id, stack_id)  # the daemon's poll
+    ack = sync_pb2.AckEmergencyCommandRequest(command_id=command.command_id, dpr_record_id="rec-kill-1",
+                                              outcome=emergency_pb2.EMERGENCY_COMMAND_OUTCOME_APPLIED)
+    assert await approvals.control.ack_command(owner.org.org_id, stack_id, ack)
+    done_row = await approvals.commands.get(owner.org.org_id, command.command_id)
+    assert done_row.delivered_at is not None and done_row.acked_at is not None
+    listed = await client.get(f"/o/acme/emergency/commands?stack={stack_id}&agent=payments-bot")
+    row = listed.text.split(f'data-command-id="{command.command_id}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-state="acknowledged"' in row and "applied" in row and "rec-kill-1" in row
+    assert row.count("<time") >= 3, row  # issued, delivered and acknowledged times
 
 
 async def test_another_org_gets_404_for_real_ids(world: dict, client_for, people: People,  # type: ignore[no-untyped-def,type-arg]

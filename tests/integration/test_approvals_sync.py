@@ -242,3 +242,22 @@ async def test_defers_the_daemon_resolves_itself_are_withdrawn_in_cloud(
                and json.loads(str(r["approval_envelope"]))["token"] == verdict.defer_token]
     assert len(resumed) == 1
     assert resumed[0]["reason_code"] == ("APPROVAL_GRANTED" if verdict.daemon_state == "approved" else "APPROVAL_DENIED")
+
+
+async def test_the_emergency_poll_interval_is_configurable_and_told_in_hello(
+        database: Database, postgres_log: PostgresLog, stack_store: StackStore, sync_tls: TlsPair,
+        tenant: MakeTenant, client_for: ClientFor, tmp_path: Path) -> None:
+    from faramesh_cloud.config import ConfigError
+
+    settings = Settings.load(env={"FARAMESH_CLOUD_EMERGENCY_POLL_INTERVAL_S": "7.5"}, data_dir=tmp_path / "cloud",
+                             sync_host="127.0.0.1", sync_port=0, tls_cert=sync_tls.cert, tls_key=sync_tls.key)
+    service = IngestService(settings, postgres_log, database, stack_store)
+    await service.start()
+    try:
+        t = await tenant()
+        hello = await client_for(service, t.key).hello("6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5")
+        assert hello.emergency_poll_interval.ToNanoseconds() == 7_500_000_000
+    finally:
+        await service.stop()
+    with pytest.raises(ConfigError, match="emergency_poll_interval_s=0 is out of range"):
+        Settings.load(env={"FARAMESH_CLOUD_EMERGENCY_POLL_INTERVAL_S": "0"})

@@ -183,6 +183,20 @@ async def emergency(stack_id: str, agent_id: str, request: Request, kind: str = 
                             f"{kind.capitalize()}+queued+for+the+daemon%27s+next+poll.", status_code=303)
 
 
+@router.get("/o/{org}/emergency/commands", response_class=HTMLResponse)
+async def commands(request: Request, principal: Principal = Depends(member)) -> Response:
+    """Emergency commands, newest first, with when each was issued, delivered to the daemon
+    and acknowledged (filters: stack, agent)."""
+    need(principal, Permission.FLEET_HEALTH_READ)
+    stack = (request.query_params.get("stack") or "").strip() or None
+    agent = (request.query_params.get("agent") or "").strip() or None
+    allowed = set(await stacks_allowed(request, principal, Permission.FLEET_HEALTH_READ))
+    found = await approvals_port(request).commands(principal.org.org_id, stack_id=stack, agent_id=agent)
+    return await page(request, "approvals/commands.html", principal, {
+        "commands": [c for c in found if c.stack_id in allowed], "stack_names": await _stack_names(request, principal),
+        "q": {"stack": stack or "", "agent": agent or ""}}, section="fleet")
+
+
 @router.get("/o/{org}/emergency/commands/{command_id}", response_class=HTMLResponse)
 async def command(command_id: str, request: Request, principal: Principal = Depends(member)) -> Response:
     need(principal, Permission.FLEET_HEALTH_READ)
