@@ -1,5 +1,5 @@
-"""``faramesh-cloud stacks``: register daemons, list them, rotate and revoke their keys,
-set their webhook secret, deregister them. Every command works inside one organisation
+"""``faramesh-cloud stacks``: register daemons, list them, label their environment, rotate
+and revoke their keys, set their webhook secret, deregister them. Every command works inside one organisation
 (``--org SLUG``, default ``default``)."""
 
 from __future__ import annotations
@@ -140,6 +140,30 @@ def rotate_key(name: str, org_slug: str | None, overlap: str, data_dir: Path | N
                f"{overlap} ({overlap_s:g} s), then stop: put the new key in place before that.")
     click.echo()
     _show_key(settings, key)
+
+
+@stacks.command("set-environment")
+@click.argument("name")
+@click.argument("environment")
+@org_option
+@data_dir_option
+def set_environment(name: str, environment: str, org_slug: str | None, data_dir: Path | None) -> None:
+    """Set stack NAME's environment label (e.g. production, staging; "" removes it)."""
+    environment = environment.strip()
+    if len(environment) > 100:
+        raise click.BadParameter("an environment label is at most 100 characters", param_hint="ENVIRONMENT")
+
+    async def work(admin: Admin) -> tuple[Stack, Stack]:
+        org = await resolve_org(admin, org_slug)
+        before = await find_stack(admin, org, name)
+        after = await admin.stacks.set_environment(org.org_id, before.stack_id, environment)
+        await admin.record(org, AuditAction.ORG_SETTINGS_CHANGED, Target("stack", before.stack_id),
+                           {"field": "environment", "from": before.environment, "to": environment})
+        return before, after
+
+    before, after = run_admin(load_settings(data_dir), work)
+    click.echo(f"Stack {after.name!r} is labelled {after.environment or '(none)'!s} now "
+               f"(was {before.environment or '(none)'}).")
 
 
 @stacks.command("revoke-key")

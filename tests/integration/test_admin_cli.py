@@ -122,6 +122,11 @@ def test_keys_rotate_revoke_and_deregister_within_the_org(data_dir: Path) -> Non
     assert revoked.exit_code == 0 and f"Revoked fmc_sk_{key_id}" in revoked.output
     assert authenticate(data_dir, second) is None
 
+    labelled = run(data_dir, "stacks", "set-environment", "edge", "staging", "--org", org)
+    assert labelled.exit_code == 0 and "labelled staging now (was (none))" in labelled.output
+    assert "staging" in run(data_dir, "stacks", "list", "--org", org).output
+    assert run(data_dir, "stacks", "set-environment", "edge", "prod", "--org", "acme").exit_code == 1
+
     third = key_of(run(data_dir, "stacks", "rotate-key", "edge", "--org", org, "--overlap", "24h"))
     secret = run(data_dir, "stacks", "webhook-secret", "edge", "--org", org)
     assert secret.exit_code == 0 and "/v1/webhooks/faramesh/" in secret.output and "fmc_whsec_" in secret.output

@@ -90,6 +90,12 @@ async def test_delegation_topology_from_synced_dprs(
         assert child["agent_id"] == worker.agent_id and child["records"] == 4
         assert [n["agent_id"] for n in child["next"]] == [helper.agent_id]  # the whole tree, downwards
 
+        # The sessions of its latest decisions, each linking to the session explorer.
+        sessions = page.split('id="agent-sessions"', 1)[1].split("</table>", 1)[0]
+        assert 'href="/o/acme/audit/sessions/sess-a"' in sessions and "<td>5</td>" in sessions
+        boss_sessions = api["sessions"]
+        assert [(x["session_id"], x["records"]) for x in boss_sessions] == [("sess-a", 1)]
+
         lone = (await owner.get(f"{base}/{helper.agent_id}")).text
         assert 'id="delegated-by"' in lone and worker.agent_id in lone
         assert intruder.agent_id not in (await owner.get(f"{base}/{boss.agent_id}")).text

@@ -16,7 +16,7 @@ from faramesh_cloud.gateway.web.fleet_view import (
     load_stack,
     visible_stacks,
 )
-from faramesh_cloud.gateway.web.routes_fleet_agent import agent_topology
+from faramesh_cloud.gateway.web.routes_fleet_agent import agent_topology, sessions_of
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
 
@@ -53,8 +53,8 @@ async def list_agents(stack_id: str, request: Request, principal: Principal = De
 @router.get("/stacks/{stack_id}/agents/{agent_id}")
 async def get_agent(stack_id: str, agent_id: str, request: Request,
                     principal: Principal = Depends(HEALTH)) -> dict[str, Any]:
-    """The agent's state, budgets and credentials, its last 200 DPR summaries and its
-    delegation topology (who delegated to it, whom it delegated to; last 7 days)."""
+    """The agent's state, budgets and credentials, its last 200 DPR summaries, the sessions
+    in them, and its delegation topology (who delegated to it, whom it delegated to; last 7 days)."""
     await load_stack(request, principal, stack_id)
     ports = fleet_ports(request)
     agent = await ports.query.agent(principal.org.org_id, stack_id, agent_id)
@@ -62,7 +62,8 @@ async def get_agent(stack_id: str, agent_id: str, request: Request,
                if ports.audit is not None else [])
     found = await agent_topology(ports, principal.org.org_id, stack_id, agent_id)
     return {"stack_id": stack_id, "agent_id": agent_id, "state": plain(agent) if agent else None,
-            "records": [plain(r) for r in records], "delegation": found.as_json() if found else None}
+            "records": [plain(r) for r in records], "sessions": sessions_of(records),
+            "delegation": found.as_json() if found else None}
 
 
 @router.get("/stacks/{stack_id}/applies")

@@ -1,4 +1,5 @@
-"""Fleet → agent detail: identity, budget breakdown, sessions, brokered credentials,
+"""Fleet → agent detail: identity, budget breakdown, sessions (from its latest DPRs),
+brokered credentials,
 enforcement layers, delegation topology and the agent's last 200 DPRs (both from the audit
 index), and the emergency controls (Kill, Isolate: the Approvals section's component, when
 that section runs)."""
@@ -6,6 +7,7 @@ that section runs)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -21,6 +23,18 @@ from faramesh_cloud.identity.permissions import Permission
 
 router = APIRouter(include_in_schema=False)
 AGENT_DPRS = 200
+
+
+def sessions_of(records: Sequence[Any]) -> list[dict[str, Any]]:
+    """The agent's sessions seen in its latest DPRs (newest first): records, effects, span."""
+    found: dict[str, dict[str, Any]] = {}
+    for r in records:  # newest first
+        entry = found.setdefault(r.session_id, {"session_id": r.session_id, "records": 0, "effects": {},
+                                               "last": r.created_at, "first": r.created_at})
+        entry["records"] += 1
+        entry["first"] = r.created_at
+        entry["effects"][r.effect] = entry["effects"].get(r.effect, 0) + 1
+    return list(found.values())
 
 
 async def agent_topology(ports: FleetPorts, org_id: str, stack_id: str, agent_id: str) -> Topology | None:
@@ -44,6 +58,7 @@ async def agent_detail(request: Request, stack_id: str, agent_id: str,
     return await page(request, "fleet/agent.html", principal, {
         "s": stack, "agent_id": agent_id, "agent": agent, "records": records,
         "topology": await agent_topology(ports, principal.org.org_id, stack_id, agent_id),
+        "sessions": sessions_of(records) if records is not None else None,
         "window_days": WINDOW_S // 86400,
         "can_kill": principal.access.allows(Permission.FLEET_AGENT_KILL, stack_id),
         "can_isolate": principal.access.allows(Permission.FLEET_AGENT_ISOLATE, stack_id),
