@@ -78,12 +78,10 @@ class NotificationProcessor:
         except DecodeError as exc:
             return Rejected(f"not an ApprovalEvent: {exc}")
         a = event.approval
-        if event.state == approvals_pb2.APPROVAL_STATE_PENDING:
-            outcome = ""
-        elif event.state in _OUTCOMES:
-            outcome = _OUTCOMES[event.state]
-        else:
+        if event.state == approvals_pb2.APPROVAL_STATE_UNSPECIFIED:
             return Rejected("approval_event needs a state")
+        # Any state but PENDING closes the request (a state added to the enum later too).
+        outcome = "" if event.state == approvals_pb2.APPROVAL_STATE_PENDING else _OUTCOMES.get(event.state, "resolved")
         if not a.defer_token or not a.agent_id:
             return Rejected("approval_event needs a defer_token and an agent_id")
         seen = datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)

@@ -140,7 +140,9 @@ async def test_stack_tabs_agents_applies_providers(client_factory: MakeClient, p
     assert agent["state"]["credentials"][0]["source"] == "vault"
     for tab in ("", "/agents", "/config", "/applies", "/providers", "/agents/payments-bot"):
         assert (await owner.get(f"/o/acme/fleet/stacks/{pay}{tab}")).status_code == 200, tab
-    assert "Integrations" not in (await owner.get(f"/o/acme/fleet/stacks/{pay}")).text
+    # Integrations shows the stack's notification routing (the notifications API is mounted).
+    assert f'/fleet/stacks/{pay}/integrations">Integrations</a>' in (await owner.get(f"/o/acme/fleet/stacks/{pay}")).text
+    assert (await owner.get(f"/o/acme/fleet/stacks/{pay}/integrations")).status_code == 200
 
 
 async def test_viewer_sees_fleet_health_but_not_stack_details(client_factory: MakeClient, people: People,

@@ -1,0 +1,158 @@
+"""Settings → Integrations in a browser (Debian chromium via Playwright) against the real
+gateway on 127.0.0.1, with the notifications service running in the server's loop and a
+local webhook receiver: add a webhook destination (its signing secret shown once), route a
+stack to it with an escalation step, send a test and see it delivered, signed."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import expect
+
+from faramesh_cloud.gateway.app import create_app
+from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
+from faramesh_cloud.gateway.web.notifications_ports import mount_notifications
+from faramesh_cloud.identity.config import IdentityConfig
+from faramesh_cloud.identity.domain import OrgRef
+from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.notifications.service import Notifications, NotificationsConfig
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.signing.keys import load_or_create_signing_key
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.embedded import EmbeddedPostgres
+from faramesh_cloud.stacks.store import StackStore
+from tests.fixtures.browser import LiveGateway, NewPage, screenshot
+from tests.fixtures.gateway import static_status
+from tests.fixtures.identity import PASSWORD
+from tests.fixtures.postgres import fresh_database
+from tests.notifications_support import HttpReceiver, http_receiver
+
+OWNER = "nora@example.test"
+
+
+class NotificationsGateway(LiveGateway):
+    """The live gateway with Settings → Integrations mounted and the notifications service
+    (consumer, escalation, sender) running beside it on the same database."""
+
+    notifications: Notifications | None = None
+
+    async def _serve(self) -> None:
+        self._stop = asyncio.Event()
+        async with Database(self._db_url, max_size=6) as db:
+            self.identity = Identity(db, PlatformAuditLog(db), IdentityConfig(password_time_cost=1,
+                                                                              password_memory_kib=1024))
+            self.stacks = StackStore(db)
+            log = PostgresLog(db)
+            await log.start()
+            self.notifications = Notifications(db, log, NotificationsConfig(
+                key=secrets.token_bytes(32), allow_private=True, link_base=self.base, send_interval_s=0.1))
+            await self.notifications.start()
+            deps = WebDeps(identity=self.identity, stacks=self.stacks,
+                           signing_key=load_or_create_signing_key(self._data_dir),
+                           config=WebConfig(secret_key=uuid.uuid4().hex))
+            app = create_app(static_status, web=deps)
+            mount_notifications(app, self.notifications.api)
+            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                   lifespan="off"))
+            task = asyncio.create_task(server.serve())
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.02)
+            self._ready.set()
+            await self._stop.wait()
+            server.should_exit = True
+            await task
+            await self.notifications.stop()
+            await log.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(embedded_postgres: EmbeddedPostgres, pg_template: str,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[NotificationsGateway]:
+    with fresh_database(embedded_postgres, pg_template, "b") as url:
+        live = NotificationsGateway(url, tmp_path_factory.mktemp("notifications-gateway"))
+        live.start()
+        try:
+            yield live
+        finally:
+            live.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    with http_receiver() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def acme(gateway: NotificationsGateway) -> OrgRef:
+    async def seed() -> OrgRef:
+        assert gateway.identity is not None and gateway.stacks is not None
+        _, org = await gateway.identity.users.create_first_owner(
+            email=OWNER, name="Nora Owner", password=PASSWORD, org_slug="acme", org_name="Acme Payments")
+        await gateway.stacks.register_stack(org.org_id, "payments-prod", "production")
+        return org
+
+    return gateway.run(seed)
+
+
+def sign_in(page: Any, base: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(OWNER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("navigation", name="Sections")).to_be_visible()
+
+
+def test_add_a_webhook_route_a_stack_and_send_a_signed_test(gateway: NotificationsGateway, acme: OrgRef,
+                                                           receiver: HttpReceiver, new_page: NewPage) -> None:
+    page = new_page()
+    sign_in(page, gateway.base)
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Settings").click()
+    page.get_by_role("navigation", name="Settings").get_by_role("link", name="Integrations").click()
+    expect(page.get_by_role("heading", name="Notification destinations")).to_be_visible()
+
+    page.get_by_label("Name", exact=True).fill("payments-hook")
+    page.get_by_label("Kind", exact=True).select_option("webhook")
+    page.get_by_label("URL (Slack incoming webhook, or your webhook endpoint)").fill(receiver.url + "/faramesh")
+    page.get_by_role("button", name="Add destination").click()
+    secret = page.locator("#signing-secret").inner_text().strip()
+    assert secret.startswith("whsec_")
+
+    page.get_by_label("Route approvals of stack").select_option(label="payments-prod")
+    page.locator("input[name=step0_destinations]").check()
+    page.get_by_label("Step 2 minutes").fill("15")
+    page.locator("input[name=step1_destinations]").check()
+    page.get_by_role("button", name="Save rule").click()
+    expect(page.get_by_role("status")).to_contain_text("Routing rule saved")
+    rules = page.locator("#routing-rules")
+    expect(rules).to_contain_text("payments-prod")
+    expect(rules).to_contain_text("after 15 min: payments-hook")
+    expect(page.locator("#signing-secret")).to_have_count(0)  # shown once
+
+    page.locator("tr", has_text="payments-hook").get_by_role("button", name="Send test").click()
+    expect(page.get_by_role("status")).to_contain_text("queued")
+    for _ in range(100):
+        if receiver.requests:
+            break
+        page.wait_for_timeout(100)
+    [request] = receiver.requests
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{request.headers['webhook-id']}.{request.headers['webhook-timestamp']}.".encode() + request.body
+    assert request.headers["webhook-signature"] == "v1," + base64.b64encode(
+        hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    assert request.json()["type"] == "notification.test"
+    page.reload()
+    expect(page.locator("#deliveries")).to_contain_text("delivered")
+    screenshot(page, "settings-integrations")
