@@ -261,3 +261,34 @@ async def test_the_emergency_poll_interval_is_configurable_and_told_in_hello(
         await service.stop()
     with pytest.raises(ConfigError, match="emergency_poll_interval_s=0 is out of range"):
         Settings.load(env={"FARAMESH_CLOUD_EMERGENCY_POLL_INTERVAL_S": "0"})
+
+
+async def test_a_daemon_that_polls_plainly_still_gets_and_acknowledges_decisions(
+        ingest_with_approvals: IngestService, approvals: Approvals, tenant: MakeTenant, sync_tls: TlsPair,
+        tmp_path: Path) -> None:
+    t = await tenant()
+    org = t.org.org_id
+    fleet = Fleet([StackSpec("p", t.key)], tmp_path / "sim",
+                  Connection(f"127.0.0.1:{ingest_with_approvals.port}", sync_tls.cert_pem),
+                  DaemonOptions(agents=2, rate_per_s=40.0, tick_s=0.02, seed=5),
+                  SyncOptions(backoff_initial_s=0.05, backoff_max_s=0.3, decision_wait_s=0.0,
+                              decision_poll_interval_s=0.3))
+    stop = asyncio.Event()
+    run = asyncio.create_task(fleet.run(stop, drain_timeout_s=10))
+    try:
+        async def some_pending() -> bool:
+            return bool(await approvals.queries.pending(org))
+        await eventually(some_pending, "a pending approval pushed by the daemon", within_s=60)
+        item = (await approvals.queries.pending(org))[-1]
+        decision = await approvals.decisions.decide(org, item.approval_id, OPERATOR, Verdict.DENY, "not now")
+
+        async def acknowledged() -> bool:
+            found = await approvals.queries.delivery(org, decision.decision_id)
+            return found is not None and found[1] is not None
+        await eventually(acknowledged, "the polling daemon acknowledged the decision", within_s=60)
+    finally:
+        stop.set()
+        await run
+    assert fleet.errors == [] and fleet.syncs[0].status.decision_polls >= 2
+    _, _, outcome, record_id = await approvals.queries.delivery(org, decision.decision_id)  # type: ignore[misc]
+    assert outcome == "accepted" and record_id
