@@ -97,6 +97,12 @@ async def test_config_drift_and_the_live_activity_stream(
         fine = (await web.get(f"/o/acme/fleet/stacks/{us.stack_id}/config")).text
         assert 'id="no-drift"' in fine and 'id="drift"' not in fine
 
+        twin = (await web.get(f"/api/v1/orgs/acme/fleet/stacks/{eu.stack_id}/config")).json()
+        assert [d["kind"] for d in twin["drift"]] == ["running_differs", "behind_branch"]
+        assert twin["policy_version"] == "0123456789abcdef" and twin["branch"] == "main"
+        assert [p["name"] for p in twin["environment_peers"]] == ["payments-us"]
+        assert (await web.get(f"/api/v1/orgs/beta/fleet/stacks/{eu.stack_id}/config")).status_code == 404
+
         items = (await web.get("/api/v1/orgs/acme/fleet/attention")).json()["items"]
         assert [i["href"] for i in items if i["kind"] == "drift"] == [f"/o/acme/fleet/stacks/{eu.stack_id}/config"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from faramesh_cloud.gateway.web import home_panels
+from faramesh_cloud.gateway.web import config_drift, home_panels
 from faramesh_cloud.gateway.web.auth import require
 from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
 from faramesh_cloud.gateway.web.fleet_view import (
@@ -64,6 +64,22 @@ async def get_agent(stack_id: str, agent_id: str, request: Request,
     return {"stack_id": stack_id, "agent_id": agent_id, "state": plain(agent) if agent else None,
             "records": [plain(r) for r in records], "sessions": sessions_of(records),
             "delegation": found.as_json() if found else None}
+
+
+@router.get("/stacks/{stack_id}/config")
+async def config(stack_id: str, request: Request, principal: Principal = Depends(HEALTH)) -> dict[str, Any]:
+    """The Config tab: the applied configuration as the daemon reported it, its drift
+    findings (``running_differs``, ``behind_branch``) and the environment's other stacks."""
+    stack = await load_stack(request, principal, stack_id)
+    drifts, peers = await config_drift.for_stack(fleet_ports(request), principal.org.org_id, stack,
+                                                 await visible_stacks(request, principal))
+    return {"stack_id": stack.stack_id, "commit": stack.commit, "commit_url": stack.commit_url,
+            "branch": stack.applied_branch, "remote": stack.applied_remote, "applied_at": stack.last_apply_at,
+            "operator": stack.applied_operator, "summary": stack.applied_summary,
+            "policy_version": stack.policy_version, "drift": [dataclasses.asdict(d) for d in drifts],
+            "environment_peers": [{"stack_id": p.stack_id, "name": p.name, "commit": p.commit,
+                                   "branch": p.applied_branch, "policy_version": p.policy_version,
+                                   "applied_at": p.last_apply_at} for p in peers]}
 
 
 @router.get("/stacks/{stack_id}/applies")
