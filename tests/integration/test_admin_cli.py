@@ -99,6 +99,14 @@ def test_orgs_are_created_listed_and_their_slugs_unique(data_dir: Path) -> None:
     assert bad.exit_code == 1 and "slug" in bad.output + bad.stderr
     listed = run(data_dir, "orgs", "list")
     assert "acme" in listed.output and "Acme Inc." in listed.output
+    renamed = run(data_dir, "orgs", "rename", "acme", "--name", "Acme Corp.")
+    assert renamed.exit_code == 0 and "'acme' is called 'Acme Corp.' now" in renamed.output
+    assert "Acme Corp." in run(data_dir, "orgs", "list").output
+    other = f"other-{uuid.uuid4().hex[:8]}"
+    assert run(data_dir, "orgs", "create", other, "--name", "Other").exit_code == 0
+    taken = run(data_dir, "orgs", "rename", "acme", "--slug", other)
+    assert taken.exit_code == 1 and "taken by another organisation" in taken.output + taken.stderr
+    assert run(data_dir, "orgs", "rename", "acme").exit_code == 2
     missing = run(data_dir, "stacks", "list", "--org", "nope")
     assert missing.exit_code == 1 and "orgs create nope" in missing.output + missing.stderr
 
