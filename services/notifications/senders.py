@@ -64,7 +64,10 @@ class Senders:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False, trust_env=False)
+            # No keep-alive: a pooled connection is keyed by the pinned address, and one verified
+            # for another host name on that address must not carry this request.
+            self._client = httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False, trust_env=False,
+                                             limits=httpx.Limits(max_keepalive_connections=0))
         return self._client
 
     async def send(self, destination: Destination, secret: dict[str, str], notice: Notice,

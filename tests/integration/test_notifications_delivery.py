@@ -159,7 +159,11 @@ async def test_a_pending_approval_reaches_every_channel_with_the_exact_payloads_
     assert resolved["type"] == "approval.resolved"
     assert resolved["data"]["outcome"] == "approved" and resolved["data"]["resolved_by"] == "alice@example.test"
     assert len(receiver.on("/hooks/T000/B000/XXX")) == 1 and len(sink.mails) == 1
-    assert all(state == "delivered" for _, state, _, _ in await outbox_rows(database))
+
+    async def all_delivered() -> bool:  # the receiver answers before the sender records the outcome
+        rows = await outbox_rows(database)
+        return len(rows) == 7 and all(state == "delivered" for _, state, _, _ in rows)
+    await eventually(all_delivered, "seven notifications recorded as delivered", within_s=30)
 
     # A late PENDING snapshot never reopens it, and nothing more is sent.
     await push_events(postgres_log, org_id, stack_id, [pending_event("tok-1")])
