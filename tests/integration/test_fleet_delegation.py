@@ -4,6 +4,7 @@ PostgreSQL), shown on the page and in its REST twin, scoped to one organisation 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from faramesh_cloud.gateway.web.deps import WebDeps
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.chdb import ChdbOlap
+from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.runtime.fleet_wiring import IndexFleetAudit
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
@@ -71,7 +73,8 @@ async def test_delegation_topology_from_synced_dprs(
                                                                (worker.agent_id, helper.agent_id, 1)}
     assert await audit.delegations(org, pay.stack_id, now + 10**12) == []  # outside the window
 
-    app = create_app(static_status, web=web_deps)
+    app = create_app(static_status, web=dataclasses.replace(
+        web_deps, audit=IndexAuditReader(chdb, database, AuditTables(olap_database))))
     mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL,
                                 audit=audit))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as owner:
@@ -93,8 +96,16 @@ async def test_delegation_topology_from_synced_dprs(
         # The sessions of its latest decisions, each linking to the session explorer.
         sessions = page.split('id="agent-sessions"', 1)[1].split("</table>", 1)[0]
         assert 'href="/o/acme/audit/sessions/sess-a"' in sessions and "<td>5</td>" in sessions
+        assert dict(api["identity"]["fields"])["Intercepted by"] == "sdk"
         boss_sessions = api["sessions"]
         assert [(x["session_id"], x["records"]) for x in boss_sessions] == [("sess-a", 1)]
+
+        # Identity, as the agent's latest DPR records it.
+        identity = page.split('id="agent-identity"', 1)[1].split("</table>", 1)[0]
+        assert "Intercepted by" in identity and "<code>sdk</code>" in identity
+        assert "<code>3f2a9c1b7d4e5f60</code>" in identity
+        latest = [r for r in recs if r["agent_id"] == worker.agent_id][-1]
+        assert f'/o/acme/audit/records/{latest["record_id"]}">latest decision' in page
 
         lone = (await owner.get(f"{base}/{helper.agent_id}")).text
         assert 'id="delegated-by"' in lone and worker.agent_id in lone

@@ -16,7 +16,7 @@ from faramesh_cloud.gateway.web.fleet_view import (
     load_stack,
     visible_stacks,
 )
-from faramesh_cloud.gateway.web.routes_fleet_agent import agent_topology, sessions_of
+from faramesh_cloud.gateway.web.routes_fleet_agent import agent_identity, agent_topology, sessions_of
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
 
@@ -63,6 +63,7 @@ async def get_agent(stack_id: str, agent_id: str, request: Request,
     found = await agent_topology(ports, principal.org.org_id, stack_id, agent_id)
     return {"stack_id": stack_id, "agent_id": agent_id, "state": plain(agent) if agent else None,
             "records": [plain(r) for r in records], "sessions": sessions_of(records),
+            "identity": await agent_identity(request, principal.org.org_id, records),
             "delegation": found.as_json() if found else None}
 
 

@@ -6,15 +6,17 @@ that section runs)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from faramesh_cloud.gateway.web.auth import require
 from faramesh_cloud.gateway.web.delegation import WINDOW_S, Topology, topology
+from faramesh_cloud.gateway.web.deps import web
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, fleet_ports
 from faramesh_cloud.gateway.web.fleet_view import load_stack
 from faramesh_cloud.gateway.web.render import page
@@ -23,6 +25,30 @@ from faramesh_cloud.identity.permissions import Permission
 
 router = APIRouter(include_in_schema=False)
 AGENT_DPRS = 200
+
+
+# What the agent's latest DPR says about who it is and how it is governed (explain view's
+# "Identity at call time", plus the policy it was decided under).
+IDENTITY_FIELDS: Final = (("principal_id_hash", "Principal (hash)"), ("intercept_adapter", "Intercepted by"),
+                          ("execution_environment", "Execution environment"),
+                          ("signature_algorithm", "Signs its records with"), ("signer_public_key", "Signing key"),
+                          ("policy_version", "Policy version"), ("degraded_mode", "Degraded mode"))
+
+
+async def agent_identity(request: Request, org_id: str, records: Sequence[Any] | None) -> dict[str, Any] | None:
+    """Identity facts from the agent's latest DPR (None: no index or no record yet)."""
+    audit = web(request).audit
+    if audit is None or not records:
+        return None
+    copies = await audit.get_record(org_id, records[0].record_id)
+    if not copies:
+        return None
+    try:
+        fields = json.loads(copies[0].raw)
+    except ValueError:
+        return None
+    shown = [(label, str(fields[key])) for key, label in IDENTITY_FIELDS if fields.get(key) not in (None, "")]
+    return {"record_id": records[0].record_id, "created_at": records[0].created_at, "fields": shown}
 
 
 def sessions_of(records: Sequence[Any]) -> list[dict[str, Any]]:
@@ -59,6 +85,7 @@ async def agent_detail(request: Request, stack_id: str, agent_id: str,
         "s": stack, "agent_id": agent_id, "agent": agent, "records": records,
         "topology": await agent_topology(ports, principal.org.org_id, stack_id, agent_id),
         "sessions": sessions_of(records) if records is not None else None,
+        "identity": await agent_identity(request, principal.org.org_id, records),
         "window_days": WINDOW_S // 86400,
         "can_kill": principal.access.allows(Permission.FLEET_AGENT_KILL, stack_id),
         "can_isolate": principal.access.allows(Permission.FLEET_AGENT_ISOLATE, stack_id),
