@@ -29,11 +29,14 @@ from faramesh_cloud.log.kafka_consumer import KafkaConsumer
 from faramesh_cloud.log.kafka_offsets import highwaters
 from faramesh_cloud.log.kafka_registry import TOPIC_EXISTS, TopicRegistry
 from faramesh_cloud.log.port import (
+    AfterAppend,
     LogRecord,
     LogUnavailable,
     Position,
     TopicMismatch,
+    TopicRecords,
     UnknownTopic,
+    append_then_apply,
     partition_for,
 )
 
@@ -162,6 +165,11 @@ class KafkaLog:
             for index, offset in placed:
                 positions[index] = Position(topic, partition, offset)
         return [p for p in positions if p is not None]
+
+    async def append_all(
+        self, appends: Sequence[TopicRecords], after: AfterAppend | None = None
+    ) -> list[list[Position]]:
+        return await append_then_apply(self, appends, after)
 
     async def end_offsets(self, topic: str) -> dict[int, int]:
         producer, _, probe = self._started()

@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 
 from faramesh_cloud.log.balance import ideal_partitions, rewind_all, seek_assigned
 from faramesh_cloud.log.port import (
+    AfterAppend,
     LogRecord,
     LogUnavailable,
     Message,
     Position,
     TopicMismatch,
+    TopicRecords,
     UnknownTopic,
+    append_then_apply,
     partition_for,
 )
 from faramesh_cloud.log.wakeup import Signals, wait_any
@@ -94,6 +97,11 @@ class InMemoryLog:
         if positions:
             self._state.signals.fire(("topic", topic))
         return positions
+
+    async def append_all(
+        self, appends: Sequence[TopicRecords], after: AfterAppend | None = None
+    ) -> list[list[Position]]:
+        return await append_then_apply(self, appends, after)
 
     async def end_offsets(self, topic: str) -> dict[int, int]:
         return {p: len(log) for p, log in enumerate(self._partitions(topic))}

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
-_SIGNATURE: Final = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
-_TRAILER: Final = struct.pack("!h", -1)
+COPY_SIGNATURE: Final = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+COPY_TRAILER: Final = struct.pack("!h", -1)
 _ROW_HEAD: Final = struct.Struct("!hii ii iq")  # 6 fields; int4 topic, int4 partition, int8 offset
 _LEN: Final = struct.Struct("!i")
 _NULL: Final = _LEN.pack(-1)
@@ -25,14 +26,19 @@ _VALUE: Final = struct.Struct("!I")
 _EMPTY: Final[Mapping[str, bytes]] = MappingProxyType({})
 
 
+@lru_cache(maxsize=1024)
+def _name_part(name: str) -> bytes:
+    raw = name.encode()
+    return _NAME.pack(len(raw)) + raw
+
+
 def encode_headers(headers: Mapping[str, bytes]) -> bytes | None:
     if not headers:
         return None
-    parts: list[bytes] = []
-    for name, value in headers.items():
-        raw = name.encode()
-        parts += (_NAME.pack(len(raw)), raw, _VALUE.pack(len(value)), value)
-    return b"".join(parts)
+    value_length = _VALUE.pack
+    # Header names are a handful of constants: their encoding is cached.
+    return b"".join([_name_part(name) + value_length(len(value)) + value
+                     for name, value in headers.items()])
 
 
 def decode_headers(blob: bytes | None) -> Mapping[str, bytes]:
@@ -56,7 +62,14 @@ def decode_headers(blob: bytes | None) -> Mapping[str, bytes]:
 def copy_buffer(topic_id: int, rows: Sequence[tuple[int, int, bytes, bytes, bytes | None]]) -> bytes:
     """Binary COPY data for ``(topic_id, partition, "offset", key, value, headers)``;
     each row is ``(partition, offset, key, value, header blob or None)``."""
-    parts: list[bytes] = [_SIGNATURE]
+    return COPY_SIGNATURE + copy_rows(topic_id, rows) + COPY_TRAILER
+
+
+def copy_rows(topic_id: int, rows: Sequence[tuple[int, int, bytes, bytes, bytes | None]]) -> bytes:
+    """The rows of :func:`copy_buffer` without its signature and trailer, so one COPY can
+    carry several topics: ``COPY_SIGNATURE``, then ``copy_rows`` per topic, then
+    ``COPY_TRAILER``."""
+    parts: list[bytes] = []
     head = _ROW_HEAD.pack
     length = _LEN.pack
     for partition, offset, key, value, headers in rows:
@@ -69,5 +82,4 @@ def copy_buffer(topic_id: int, rows: Sequence[tuple[int, int, bytes, bytes, byte
             parts.append(_NULL)
         else:
             parts += (length(len(headers)), headers)
-    parts.append(_TRAILER)
     return b"".join(parts)

@@ -10,6 +10,11 @@ Semantics every adapter guarantees:
 * A record's partition is ``partition_for(key, partitions)``: one stack's records (the key)
   stay in order. The same function is used by every adapter, so positions are portable.
 * Offsets are dense per partition and start at 0.
+* ``append_all`` appends to several topics as one unit and then runs an :class:`AfterAppend`
+  (bookkeeping that must be durable once the records are, never before): an adapter that
+  stores the log in the bookkeeping's own PostgreSQL database runs it in the append's
+  transaction (``PostgresLog``, which also commits concurrent calls together); every other
+  adapter awaits it after the records are durable. Either way a failed append runs nothing.
 * A consumer belongs to a group; committed offsets are per (group, topic, partition) and a
   new consumer of the same group resumes from them. ``seek`` moves the read position without
   committing. Reading never commits.
@@ -57,6 +62,41 @@ class Message:
     value: bytes
     headers: Mapping[str, bytes]
     timestamp_ms: int
+
+
+class AfterAppend(Protocol):
+    """What a producer records about an append once it is durable (ingest: the buffer's
+    acknowledged sequence). ``database`` is the :class:`~faramesh_cloud.sql.database.Database`
+    that ``statement`` writes to; a log that lives in that same database runs the statement
+    in the append's transaction (one commit for both, and both or neither), any other log
+    awaits ``apply()`` after the records are durable. The statement must not fail for
+    reasons of data (a log that commits several producers together retries them one by one
+    if it does, so others are not held back)."""
+
+    @property
+    def database(self) -> object: ...
+
+    def statement(self) -> tuple[str, Sequence[object]]:
+        """SQL and its parameters, run inside the append's transaction."""
+        ...
+
+    async def apply(self) -> None:
+        """The same write on its own, after the append is durable."""
+        ...
+
+
+TopicRecords = tuple[str, Sequence[LogRecord]]
+
+
+async def append_then_apply(
+    log: Log, appends: Sequence[TopicRecords], after: AfterAppend | None
+) -> list[list[Position]]:
+    """``append_all`` for logs that cannot share a transaction with the producer's database:
+    each topic's records in turn (each durable on return), then ``after.apply()``."""
+    positions = [await log.append(topic, records) for topic, records in appends]
+    if after is not None:
+        await after.apply()
+    return positions
 
 
 class LogUnavailable(Exception):
@@ -127,6 +167,15 @@ class Log(Protocol):
     async def append(self, topic: str, records: Sequence[LogRecord]) -> list[Position]:
         """Append records; returns once all are durable. Raises LogUnavailable on failure,
         in which case the caller must assume none were stored and retry the whole batch."""
+        ...
+
+    async def append_all(
+        self, appends: Sequence[TopicRecords], after: AfterAppend | None = None
+    ) -> list[list[Position]]:
+        """Append to several topics, then make ``after`` durable (see :class:`AfterAppend`);
+        returns each append's positions, in order. Raises LogUnavailable like ``append``;
+        then ``after`` did not run, though records of an adapter without transactions
+        (Kafka) may have been stored (the caller retries; consumers dedupe)."""
         ...
 
     async def end_offsets(self, topic: str) -> dict[int, int]:

@@ -1,12 +1,14 @@
 """PostgresLog: the Log port, durable in PostgreSQL (the embedded mode's log).
 
 Tables come from ``faramesh_cloud/log/migrations`` (component ``"log"``, applied by
-:meth:`PostgresLog.start`). An append is one transaction: it locks the offset counters of
-the partitions it touches (in partition order, so concurrent appends cannot deadlock),
-advances them with ``UPDATE ... RETURNING``, writes the records with ``COPY`` and sends a
-``NOTIFY``; it returns after the commit (``synchronous_commit`` stays on), so offsets are
-dense, in commit order, and acknowledged records are durable. Connection trouble raises
-:class:`LogUnavailable` and nothing of that call was stored.
+:meth:`PostgresLog.start`). Appends are group-committed (:mod:`faramesh_cloud.log.pg_commit`):
+the appends that arrive while one transaction commits go together in the next one, which
+locks the offset counters of the partitions it touches (in (topic, partition) order, so
+concurrent writers cannot deadlock), advances them, writes the records with one ``COPY``,
+runs the callers' ``AfterAppend`` statements when they write to this same database, and
+sends a ``NOTIFY``. A call returns after that commit (``synchronous_commit`` stays on), so
+offsets are dense, in commit order, and acknowledged records are durable. Connection
+trouble raises :class:`LogUnavailable` and nothing of that call was stored.
 
 Consumers are described in :mod:`faramesh_cloud.log.pg_consumer`.
 """
@@ -16,26 +18,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from faramesh_cloud.log.pg_commit import GroupCommitter
 from faramesh_cloud.log.pg_consumer import GroupRef, PostgresConsumer, TopicRef
 from faramesh_cloud.log.pg_errors import unavailable
 from faramesh_cloud.log.pg_listener import PgListener
 from faramesh_cloud.log.port import (
+    AfterAppend,
     LogRecord,
     Position,
     TopicMismatch,
+    TopicRecords,
     UnknownTopic,
-    partition_for,
 )
 from faramesh_cloud.sql.database import Database
-from faramesh_cloud.log.pg_copy import copy_buffer, encode_headers
 from faramesh_cloud.sql.migrate import migrate
 
 COMPONENT = ("log", "faramesh_cloud.log")
-
-_COPY = (
-    'COPY log_records (topic_id, partition, "offset", key, value, headers) '
-    "FROM STDIN (FORMAT BINARY)"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +42,7 @@ class PostgresLogSettings:
 
     safety_poll_s: float = 2.0  # waiters re-check this often even without a NOTIFY
     fetch_bytes_per_partition: int = 1 << 20  # like Kafka's max.partition.fetch.bytes
+    max_group_bytes: int = 32 << 20  # most record bytes one group commit carries
 
 
 class PostgresLog:
@@ -55,6 +54,7 @@ class PostgresLog:
         self._listener = PgListener(db)
         self._topics: dict[str, TopicRef] = {}
         self._consumers: set[PostgresConsumer] = set()
+        self._committer = GroupCommitter(db, self._listener.channel, self._settings.max_group_bytes)
 
     async def start(self) -> None:
         with unavailable("starting the log", self._db):
@@ -64,6 +64,7 @@ class PostgresLog:
     async def close(self) -> None:
         for consumer in list(self._consumers):
             await consumer.close()
+        await self._committer.close()
         await self._listener.stop()
 
     async def create_topic(self, topic: str, partitions: int) -> None:
@@ -96,41 +97,20 @@ class PostgresLog:
         return (await self._topic(topic)).partitions
 
     async def append(self, topic: str, records: Sequence[LogRecord]) -> list[Position]:
-        ref = await self._topic(topic)
-        if not records:
-            return []
-        placed = [partition_for(r.key, ref.partitions) for r in records]
-        counts: dict[int, int] = {}
-        for partition in placed:
-            counts[partition] = counts.get(partition, 0) + 1
-        order = sorted(counts)
-        with unavailable(f"appending to {topic!r}", self._db):
-            async with self._db.transaction() as conn:
-                await conn.execute(
-                    "SELECT partition FROM log_partitions WHERE topic_id = %s "
-                    "AND partition = ANY(%s::int4[]) ORDER BY partition FOR UPDATE",
-                    (ref.topic_id, order),
-                )
-                cur = await conn.execute(
-                    "UPDATE log_partitions p SET next_offset = p.next_offset + c.n "
-                    "FROM unnest(%s::int4[], %s::int8[]) AS c(partition, n) "
-                    "WHERE p.topic_id = %s AND p.partition = c.partition "
-                    "RETURNING p.partition, p.next_offset - c.n",
-                    (order, [counts[p] for p in order], ref.topic_id),
-                )
-                next_offset = {int(p): int(base) for p, base in await cur.fetchall()}
-                positions: list[Position] = []
-                rows: list[tuple[int, int, bytes, bytes, bytes | None]] = []
-                for record, partition in zip(records, placed, strict=True):
-                    offset = next_offset[partition]
-                    next_offset[partition] = offset + 1
-                    rows.append((partition, offset, record.key, record.value, encode_headers(record.headers)))
-                    positions.append(Position(topic, partition, offset))
-                async with conn.cursor().copy(_COPY) as copy:
-                    await copy.write(copy_buffer(ref.topic_id, rows))
-                await conn.execute(
-                    "SELECT pg_notify(%s, %s)", (self._listener.channel, f"t:{ref.topic_id}")
-                )
+        return (await self.append_all([(topic, records)]))[0]
+
+    async def append_all(
+        self, appends: Sequence[TopicRecords], after: AfterAppend | None = None
+    ) -> list[list[Position]]:
+        refs = [(await self._topic(topic), records) for topic, records in appends]
+        folded = after is not None and after.database is self._db
+        if not folded and not any(records for _, records in refs):
+            positions: list[list[Position]] = [[] for _ in refs]
+        else:
+            statement = after.statement() if folded and after is not None else None
+            positions = await self._committer.submit(refs, statement)
+        if after is not None and not folded:
+            await after.apply()
         return positions
 
     async def end_offsets(self, topic: str) -> dict[int, int]:

@@ -1,17 +1,22 @@
 """Acknowledged sequences: per (stack, buffer), the highest sequence durable in the log.
 
 The order in a Push is what makes the acknowledgement true: read the acked sequence, append
-the items above it to the log (durable when ``append`` returns), and only THEN advance the
-acked sequence here. A crash between the two re-appends those items on the daemon's retry
-(at-least-once; projections dedupe), but never acknowledges anything the log lacks.
+the items above it to the log, and advance the acked sequence only with or after them. The
+advance is the log's :class:`~faramesh_cloud.log.port.AfterAppend` (:meth:`AckStore.after`):
+when the log is PostgreSQL in this same database, it commits in the append's own transaction
+(both or neither, one fsync, shared with other pushes by group commit); with any other log
+it runs once the append is durable, and a crash between the two re-appends those items on
+the daemon's retry (at-least-once; projections dedupe). Never is anything acknowledged that
+the log lacks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Final
 
 from faramesh_cloud.sql.database import Database
@@ -19,12 +24,23 @@ from faramesh_cloud.sql.migrate import migrate
 
 COMPONENT: Final = ("ingest", "faramesh_cloud.ingest")
 
+_ADVANCE: Final = (
+    "INSERT INTO sync_buffer_acks (org_id, stack_id, buffer_id, acked_through) "
+    "VALUES (%s, %s, %s, %s) ON CONFLICT (org_id, stack_id, buffer_id) DO UPDATE "
+    "SET acked_through = GREATEST(sync_buffer_acks.acked_through, EXCLUDED.acked_through), "
+    "updated_at = now()"
+)
+
 
 class AckStore:
     """The ``sync_buffer_acks`` table. Every query is scoped to one organisation."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    @property
+    def database(self) -> Database:
+        return self._db
 
     async def start(self) -> None:
         await migrate(self._db, [COMPONENT])
@@ -44,16 +60,35 @@ class AckStore:
         """Move the acked sequence forward to ``through`` (never back); returns the result."""
         async with self._db.connection() as conn:
             row = await (
-                await conn.execute(
-                    "INSERT INTO sync_buffer_acks (org_id, stack_id, buffer_id, acked_through) "
-                    "VALUES (%s, %s, %s, %s) ON CONFLICT (org_id, stack_id, buffer_id) DO UPDATE "
-                    "SET acked_through = GREATEST(sync_buffer_acks.acked_through, EXCLUDED.acked_through), "
-                    "updated_at = now() RETURNING acked_through",
-                    (org_id, stack_id, buffer_id, through),
-                )
+                await conn.execute(_ADVANCE + " RETURNING acked_through", (org_id, stack_id, buffer_id, through))
             ).fetchone()
         assert row is not None
         return int(row[0])
+
+    def after(self, org_id: str, stack_id: str, buffer_id: str, through: int) -> AckAdvance:
+        """The advance to ``through`` as the log's AfterAppend of the push's append."""
+        return AckAdvance(self, org_id, stack_id, buffer_id, through)
+
+
+@dataclass(frozen=True, slots=True)
+class AckAdvance:
+    """:meth:`AckStore.advance` as an :class:`~faramesh_cloud.log.port.AfterAppend`."""
+
+    store: AckStore
+    org_id: str
+    stack_id: str
+    buffer_id: str
+    through: int
+
+    @property
+    def database(self) -> object:
+        return self.store.database
+
+    def statement(self) -> tuple[str, Sequence[object]]:
+        return _ADVANCE, (self.org_id, self.stack_id, self.buffer_id, self.through)
+
+    async def apply(self) -> None:
+        await self.store.advance(self.org_id, self.stack_id, self.buffer_id, self.through)
 
 
 class BufferLocks:

@@ -171,9 +171,11 @@ class SyncServicer:
             # Parsing up to max_push_bytes of JSON is CPU work: off the event loop.
             plan = await asyncio.to_thread(plan_push, request, caller, acked, self._limits)
             if plan.through > acked:
-                for topic, records in plan.appends.items():
-                    await self._log.append(topic, records)  # durable on return
-                acked = await self._acks.advance(org, stack, buffer_id, plan.through)
+                # Durable on return, the acked sequence with it (or right after it).
+                await self._log.append_all(
+                    list(plan.appends.items()),
+                    after=self._acks.after(org, stack, buffer_id, plan.through))
+                acked = plan.through
         return sync_pb2.PushResponse(acked_through_sequence=acked, rejections=plan.rejections)
 
     async def PollDecisions(

@@ -329,3 +329,61 @@ async def test_two_members_of_a_group_split_partitions_and_read_each_record_once
         assert message.partition in assignments[index]
     for member in members:
         await member.close()
+
+
+class _RecordingAfter:
+    """An AfterAppend writing to a database no log here lives in: every adapter must run
+    ``apply`` once, after the records are durable (readable by a fresh consumer)."""
+
+    def __init__(self, log: Log, topic: str) -> None:
+        self.database = object()
+        self.log, self.topic = log, topic
+        self.applied_after: list[dict[int, int]] = []
+
+    def statement(self) -> tuple[str, tuple[object, ...]]:
+        raise AssertionError("statement() is only for a log in the same database")
+
+    async def apply(self) -> None:
+        self.applied_after.append(await self.log.end_offsets(self.topic))
+
+
+async def test_append_all_appends_to_each_topic_then_applies_after_once(
+    log: Log, topic: str
+) -> None:
+    other = _name("contract-other")
+    await log.create_topic(other, PARTITIONS)
+    keys = _keys(20)
+    after = _RecordingAfter(log, topic)
+    first, second = await log.append_all(
+        [(topic, _records(keys[:12])), (other, _records(keys[12:], "o"))], after=after)
+    assert [p.partition for p in first] == [partition_for(k, PARTITIONS) for k in keys[:12]]
+    assert {p.topic for p in first} == {topic} and {p.topic for p in second} == {other}
+    assert len(second) == 8
+    # Applied exactly once, and only when all 12 records of the topic were stored.
+    assert [sum(ends.values()) for ends in after.applied_after] == [12]
+    assert sum((await log.end_offsets(other)).values()) == 8
+
+
+async def test_append_all_of_nothing_still_applies_after(log: Log, topic: str) -> None:
+    after = _RecordingAfter(log, topic)
+    assert await log.append_all([(topic, [])], after=after) == [[]]
+    assert [sum(ends.values()) for ends in after.applied_after] == [0]
+
+
+async def test_concurrent_appends_each_get_their_own_dense_positions(log: Log, topic: str) -> None:
+    batches = [_records([f"stack-{i % 5}".encode()] * 7, f"b{i}-") for i in range(12)]
+    results = await asyncio.gather(*(log.append(topic, batch) for batch in batches))
+    for batch, positions in zip(batches, results, strict=True):
+        assert len(positions) == len(batch)
+        assert [p.offset for p in positions] == sorted(p.offset for p in positions)
+    per_partition: dict[int, list[int]] = defaultdict(list)
+    for positions in results:
+        for position in positions:
+            per_partition[position.partition].append(position.offset)
+    for offsets in per_partition.values():
+        assert sorted(offsets) == list(range(len(offsets)))  # dense, none shared
+    consumer = await log.consumer(topic, _name("g"))
+    got = _by_position(await _drain(consumer, 12 * 7))
+    for batch, positions in zip(batches, results, strict=True):
+        assert [got[(p.partition, p.offset)].value for p in positions] == [r.value for r in batch]
+    await consumer.close()

@@ -278,3 +278,72 @@ async def test_waiting_consumers_are_woken_after_the_listener_reconnects(
         await log.append("t", _records(1, "w"))
         assert [m.value for m in await asyncio.wait_for(waiting, timeout=60)] == [b"w0"]
         await member.close()
+
+
+class _Mark:
+    """An AfterAppend that records ``(name, through)`` in a table of the given database."""
+
+    def __init__(self, db: Database, name: str, through: int) -> None:
+        self.database, self.name, self.through = db, name, through
+        self.applied = 0
+
+    def statement(self) -> tuple[str, tuple[object, ...]]:
+        return "INSERT INTO test_marks (name, through) VALUES (%s, %s)", (self.name, self.through)
+
+    async def apply(self) -> None:
+        self.applied += 1
+        await _sql(self.database, "INSERT INTO test_marks (name, through) VALUES (%s, %s)",
+                   self.name, self.through)
+
+
+async def _marks(db: Database) -> list[tuple[object, ...]]:
+    return await _sql(db, "SELECT name, through FROM test_marks ORDER BY name")
+
+
+async def test_after_append_in_the_logs_own_database_commits_with_the_records(
+    open_log: OpenLog,
+) -> None:
+    async with open_log() as log:
+        db = log._db  # the database the log lives in
+        await _sql(db, "CREATE TABLE test_marks (name text PRIMARY KEY, through int CHECK (through > 0))")
+        await log.create_topic("marks", 2)
+        mark = _Mark(db, "a", 5)
+        await log.append_all([("marks", _records(5))], after=mark)
+        assert mark.applied == 0  # run inside the append's transaction, not after it
+        assert await _marks(db) == [("a", 5)]
+        # A statement that fails takes its records with it: both or neither.
+        with pytest.raises(psycopg.errors.CheckViolation):
+            await log.append_all([("marks", _records(3, "bad"))], after=_Mark(db, "b", 0))
+        assert await _marks(db) == [("a", 5)]
+        assert sum((await log.end_offsets("marks")).values()) == 5
+        rows = await _sql(db, "SELECT count(*) FROM log_records WHERE value LIKE 'bad%%'")
+        assert rows == [(0,)]
+
+
+async def test_one_failing_statement_does_not_fail_the_appends_committed_with_it(
+    open_log: OpenLog,
+) -> None:
+    async with open_log() as log:
+        db = log._db
+        await _sql(db, "CREATE TABLE test_marks (name text PRIMARY KEY, through int CHECK (through > 0))")
+        await log.create_topic("marks", 2)
+        calls = [log.append_all([("marks", _records(4, f"c{i}-"))], after=_Mark(db, f"m{i}", i))
+                 for i in range(6)]  # m0 violates the check; the others may share its group
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        assert isinstance(results[0], psycopg.errors.CheckViolation)
+        assert all(isinstance(r, list) and len(r[0]) == 4 for r in results[1:])
+        assert await _marks(db) == [(f"m{i}", i) for i in range(1, 6)]
+        assert sum((await log.end_offsets("marks")).values()) == 5 * 4
+        rows = await _sql(db, "SELECT count(*) FROM log_records WHERE value LIKE 'c0-%%'")
+        assert rows == [(0,)]
+
+
+async def test_after_append_in_another_database_is_applied_after_the_records(
+    open_log: OpenLog, pg_url: str,
+) -> None:
+    async with open_log() as log, Database(pg_url, max_size=1) as elsewhere:
+        await _sql(elsewhere, "CREATE TABLE test_marks (name text PRIMARY KEY, through int)")
+        await log.create_topic("marks", 2)
+        mark = _Mark(elsewhere, "x", 3)
+        await log.append_all([("marks", _records(3))], after=mark)
+        assert mark.applied == 1 and await _marks(elsewhere) == [("x", 3)]
