@@ -99,6 +99,9 @@ class SmtpSink:
     port: int = 0
     mails: list[Mail] = field(default_factory=list)
     helo: list[str] = field(default_factory=list)
+    # Replies to the next messages' end of DATA (then "250 OK queued"); a 4xx/5xx keeps the mail out.
+    data_replies: list[str] = field(default_factory=list)
+    refused_recipients: set[str] = field(default_factory=set)
 
 
 def _smtp_handler(sink: SmtpSink) -> type[socketserver.StreamRequestHandler]:
@@ -124,7 +127,11 @@ def _smtp_handler(sink: SmtpSink) -> type[socketserver.StreamRequestHandler]:
                     sender, recipients = line.split(":", 1)[1].strip().split(" ")[0].strip("<>"), []
                     self.reply("250 OK")
                 elif verb == "RCPT":
-                    recipients.append(line.split(":", 1)[1].strip().strip("<>"))
+                    recipient = line.split(":", 1)[1].strip().strip("<>")
+                    if recipient in sink.refused_recipients:
+                        self.reply("550 5.1.1 no such mailbox")
+                        continue
+                    recipients.append(recipient)
                     self.reply("250 OK")
                 elif verb == "DATA":
                     self.reply("354 End data with <CR><LF>.<CR><LF>")
@@ -134,9 +141,11 @@ def _smtp_handler(sink: SmtpSink) -> type[socketserver.StreamRequestHandler]:
                         if data in (b".\r\n", b".\n", b""):
                             break
                         lines.append(data[1:] if data.startswith(b"..") else data)
-                    message = email.message_from_bytes(b"".join(lines), policy=email.policy.default)
-                    sink.mails.append(Mail(sender, recipients, message))  # type: ignore[arg-type]
-                    self.reply("250 OK queued")
+                    answer = sink.data_replies.pop(0) if sink.data_replies else "250 OK queued"
+                    if answer.startswith("250"):
+                        message = email.message_from_bytes(b"".join(lines), policy=email.policy.default)
+                        sink.mails.append(Mail(sender, recipients, message))  # type: ignore[arg-type]
+                    self.reply(answer)
                 elif verb in ("RSET", "NOOP"):
                     self.reply("250 OK")
                 elif verb == "QUIT":

@@ -302,3 +302,30 @@ async def test_a_redelivered_batch_queues_nothing_twice(database: Database, org:
     assert [(n, s, e) for n, s, _, e in await outbox_rows(database)] == [("hook", "pending", "approval.requested")]
     bad = NotificationProcessor().process(Message(SYNC_ITEMS, 0, 8, b"k", b"\xff\x00garbage", headers, 0))
     assert type(bad).__name__ == "Rejected"
+
+
+async def test_smtp_4xx_is_retried_and_a_refused_mailbox_fails(
+        service: Notifications, org: dict[str, str], sink: SmtpSink, database: Database) -> None:
+    org_id = org["org_id"]
+    fields = {"smtp_host": "127.0.0.1", "smtp_port": str(sink.port), "starttls": "false",
+              "sender": "cloud@example.test"}
+    busy, _ = await service.api.create_destination(org_id, "busy", "email", {**fields, "to": "ops@example.test"}, ACTOR)
+    gone, _ = await service.api.create_destination(org_id, "gone", "email", {**fields, "to": "left@example.test"},
+                                                   ACTOR)
+    sink.data_replies.append("451 4.3.0 try again later")
+    sink.refused_recipients.add("left@example.test")
+    await service.api.test_destination(org_id, busy.destination_id, ACTOR)
+
+    async def busy_settled() -> bool:
+        return [(n, s) for n, s, _, _ in await outbox_rows(database)] == [("busy", "delivered")]
+    await eventually(busy_settled, "the mail delivered on the second attempt", within_s=30)
+    await service.api.test_destination(org_id, gone.destination_id, ACTOR)
+
+    async def gone_settled() -> bool:
+        return ("gone", "failed") in [(n, s) for n, s, _, _ in await outbox_rows(database)]
+    await eventually(gone_settled, "the refused mailbox recorded as failed", within_s=30)
+    rows = {n: (s, a) for n, s, a, _ in await outbox_rows(database)}
+    assert rows == {"busy": ("delivered", 2), "gone": ("failed", 1)}
+    assert [m.recipients for m in sink.mails] == [["ops@example.test"]]
+    [failed] = [d for d in await service.api.deliveries(org_id) if d.destination_name == "gone"]
+    assert "left@example.test" in failed.last_error

@@ -183,3 +183,20 @@ def test_the_webhook_signature_is_standard_webhooks() -> None:
     assert headers["webhook-id"] == "msg_abc" and headers["webhook-timestamp"] == "1764072000"
     event = json.loads(body)
     assert event["type"] == "approval.requested" and event["data"]["defer_token"] == "tok-1"
+
+
+def test_which_answers_are_retried() -> None:
+    import httpx
+
+    from faramesh_cloud.notifications.outbox import OutboxConfig, backoff
+    from faramesh_cloud.notifications.senders import http_outcome
+
+    def outcome(code: int) -> tuple[bool, bool]:
+        result = http_outcome(httpx.Response(code, text="x"))
+        return result.delivered, result.retry
+
+    assert outcome(202) == (True, False)
+    assert [outcome(c) for c in (408, 429, 500, 503)] == [(False, True)] * 4
+    assert [outcome(c) for c in (400, 401, 404, 410)] == [(False, False)] * 4
+    config = OutboxConfig(retry_initial_s=5, retry_max_s=60)
+    assert [backoff(n, config) for n in (1, 2, 3, 4, 5, 9)] == [5, 10, 20, 40, 60, 60]

@@ -17,6 +17,7 @@ from faramesh_cloud.gateway.web.notifications_ports import (
     notifications_port,
     refusal,
     rule_stack_visible,
+    rule_visible,
 )
 from faramesh_cloud.identity.domain import NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
@@ -128,7 +129,8 @@ async def list_rules(request: Request, stack_id: str | None = None,
                      principal: Principal = Depends(VIEW)) -> list[dict[str, Any]]:
     if stack_id:
         await _own_stack(request, principal, stack_id)
-    return [_rule(r) for r in await notifications_port(request).rules(principal.org.org_id, stack_id=stack_id)]
+    return [_rule(r) for r in await notifications_port(request).rules(principal.org.org_id, stack_id=stack_id)
+            if rule_visible(principal, r)]
 
 
 @router.put("/routing-rules", dependencies=[Depends(check_csrf)])

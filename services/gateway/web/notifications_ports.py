@@ -81,8 +81,13 @@ def not_found(exc: LookupError) -> IdentityError:
     return NotFound(str(exc.args[0]) if exc.args else "not found in this organisation")
 
 
+def rule_visible(principal: Principal, rule: Any) -> bool:
+    """Rules on a stack hidden from this member (a per-stack ``none``) are not shown to them."""
+    return not rule.stack_id or principal.access.allows(Permission.FLEET_HEALTH_READ, rule.stack_id) \
+        or can_route(principal, rule.stack_id)
+
+
 async def rule_stack_visible(request: Request, principal: Principal, rule: Any) -> None:
     """404 for a rule on a stack this member cannot see (as for another organisation's ids)."""
-    if rule.stack_id and not principal.access.allows(Permission.FLEET_HEALTH_READ, rule.stack_id) \
-            and not can_route(principal, rule.stack_id):
+    if not rule_visible(principal, rule):
         raise NotFound(f"no routing rule {rule.rule_id!r} in this organisation")

@@ -20,6 +20,7 @@ from faramesh_cloud.gateway.web.notifications_ports import (
     notifications_port,
     refusal,
     rule_stack_visible,
+    rule_visible,
 )
 from faramesh_cloud.gateway.web.render import page
 from faramesh_cloud.identity.domain import NotFound, Principal
@@ -53,7 +54,8 @@ async def render(request: Request, principal: Principal, *, status_code: int = 2
         if principal.access.allows(Permission.ORG_INTEGRATION_MANAGE) or \
         principal.access.allows_anywhere(Permission.APPROVALS_ROUTING_MANAGE) else []
     stacks = {s.stack_id: s.name for s in await web(request).stacks.list_stacks(org_id) if s.registered}
-    rules = [r for r in await port.rules(org_id) if not r.stack_id or r.stack_id in stacks]
+    rules = [r for r in await port.rules(org_id)
+             if (not r.stack_id or r.stack_id in stacks) and rule_visible(principal, r)]
     return await page(request, "settings/integrations.html", principal, {
         "tab": "integrations", "destinations": destinations, "names": {d.destination_id: d.name for d in destinations},
         "rules": rules, "stack_names": stacks, "kinds": port.kinds, "form_steps": range(FORM_STEPS),
