@@ -29,6 +29,11 @@ _SEVERITY: Final = {"critical": "critical", "high": "error"}
 PD_SUMMARY_MAX: Final = 1024
 
 
+def one_line(text: str, limit: int = 900) -> str:
+    """Whitespace (line breaks included) collapsed to single spaces, cut to ``limit``."""
+    return " ".join(text.split())[:limit]
+
+
 def slack_escape(text: str) -> str:
     """Slack mrkdwn control characters (&, <, >) as entities, so agent-chosen text cannot
     become a link or a mention."""
@@ -52,11 +57,11 @@ def text_line(n: Notice) -> str:
 def slack_message(n: Notice) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": n.title()[:150], "emoji": False}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{slack_escape(v)}"}
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{slack_escape(v)[:1900]}"}
                                        for k, v in _facts(n)]},
     ]
     if n.reason and n.event is not Event.TEST:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escape(n.reason)}]})
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escape(n.reason)[:2900]}]})
     if n.link:
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "text": {"type": "plain_text", "text": "Open in Faramesh Cloud"}, "url": n.link}]})
@@ -97,7 +102,7 @@ def email_message(n: Notice, sender: str, recipients: list[str], message_id_doma
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(recipients)
-    message["Subject"] = f"[Faramesh] {n.title()}"
+    message["Subject"] = one_line(f"[Faramesh] {n.title()}")  # daemon-chosen text: no header injection
     message["Message-ID"] = make_msgid("faramesh", domain=message_id_domain)
     lines = [n.title(), ""]
     lines += [f"{k}: {v}" for k, v in _facts(n)]

@@ -200,3 +200,11 @@ def test_which_answers_are_retried() -> None:
     assert [outcome(c) for c in (400, 401, 404, 410)] == [(False, False)] * 4
     config = OutboxConfig(retry_initial_s=5, retry_max_s=60)
     assert [backoff(n, config) for n in (1, 2, 3, 4, 5, 9)] == [5, 10, 20, 40, 60, 60]
+
+
+def test_daemon_text_cannot_inject_email_headers() -> None:
+    hostile = notice(agent_id="bot\r\nBcc: victim@example.test", tool_id="x\ny")
+    message = payloads.email_message(hostile, "cloud@example.test", ["a@example.test"], "example.test")
+    assert message["Bcc"] is None
+    assert message["Subject"] == "[Faramesh] Approval needed: bot Bcc: victim@example.test wants x y on payments-prod"
+    assert b"\r\nBcc:" not in message.as_bytes()
