@@ -7,7 +7,8 @@ two facts the sync data carries:
   ``faramesh apply``; every DPR names the policy version it was decided under. Records
   created after that apply under another version mean the daemon is not enforcing what was
   applied (a reload from elsewhere, an apply that did not take). A problem: it is on the
-  stack's Config tab and in Home's attention panel.
+  stack's Config tab (decisions of the last 7 days) and in Home's attention panel (of the
+  last 24 hours: what is wrong now), read from the index's ``policy_version`` column.
 * **Behind the branch**: stacks applying from the same git remote and branch, where another
   stack applied a different commit later; this stack's config is older than the newest
   apply of that branch the fleet has seen. Shown on the Config tab (a stack may be pinned
@@ -18,12 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts
 
 RUNNING: Final = "running_differs"
+HOME_WINDOW_S: Final = 24 * 3600  # Home: is the daemon deciding under another policy now?
+CONFIG_WINDOW_S: Final = 7 * 24 * 3600  # the Config tab looks back further
 BEHIND: Final = "behind_branch"
 
 
@@ -77,16 +80,20 @@ def branch_drift(stack: Any, stacks: Sequence[Any]) -> Drift | None:
                  other_stack_id=latest.stack_id)
 
 
-async def running_drifts(ports: FleetPorts, org_id: str, stacks: Sequence[Any]) -> list[Drift]:
-    """Running ≠ applied for each of ``stacks`` (one index query for all of them)."""
+async def running_drifts(ports: FleetPorts, org_id: str, stacks: Sequence[Any], *,
+                         window_s: float = HOME_WINDOW_S) -> list[Drift]:
+    """Running ≠ applied for each of ``stacks``, judged from decisions of the last
+    ``window_s`` at most (one index query for all of them)."""
     applied = [s for s in stacks if s.policy_version and s.last_apply_at is not None]
     if ports.audit is None or not applied:
         return []
-    since = _nanos(min(s.last_apply_at for s in applied))
-    uses = await ports.audit.policy_versions(org_id, [s.stack_id for s in applied], since)
+    floor = datetime.now(UTC) - timedelta(seconds=window_s)
+    since = max(floor, min(s.last_apply_at for s in applied))
+    uses = await ports.audit.policy_versions(org_id, [s.stack_id for s in applied], _nanos(since))
+    exact = len(applied) == 1 and applied[0].last_apply_at >= floor  # read from the apply on
     out = []
     for s in applied:
-        found = running_drift(s, [u for u in uses if u.stack_id == s.stack_id], counted=len(applied) == 1)
+        found = running_drift(s, [u for u in uses if u.stack_id == s.stack_id], counted=exact)
         if found is not None:
             out.append(found)
     return out
@@ -96,7 +103,7 @@ async def for_stack(ports: FleetPorts, org_id: str, stack: Any,
                     visible: Sequence[Any]) -> tuple[list[Drift], list[Any]]:
     """The Config tab: the stack's drift findings, and the other stacks (of those the member
     may see) in its environment, to compare commits and policy versions."""
-    found = await running_drifts(ports, org_id, [stack])
+    found = await running_drifts(ports, org_id, [stack], window_s=CONFIG_WINDOW_S)
     behind = branch_drift(stack, visible)
     if behind is not None:
         found.append(behind)
