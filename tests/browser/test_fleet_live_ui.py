@@ -185,6 +185,7 @@ def test_home_activity_stream_is_pushed_without_reload(gateway: FleetAuditGatewa
     gateway.run(push)
     expect(page.locator(f'#activity tbody tr[data-record="{fresh["record_id"]}"]')).to_be_visible()
     expect(rows.first).to_contain_text("db/query")
+    expect(rows.first).to_contain_text("payments-eu")  # the stack by name, also for pushed rows
     expect(rows).to_have_count(len(acme["records"]) + 1)
     assert page.evaluate("window.__same_page") is True
     # The drift of payments-eu is in the attention panel, linking to its Config tab.

@@ -9,6 +9,7 @@
   var table = document.getElementById("activity");
   if (!table) { return; }
   var base = table.getAttribute("data-base");
+  var names = JSON.parse(table.getAttribute("data-stack-names") || "{}");
   var status = document.getElementById("activity-status");
   function cell(row, text) { var td = document.createElement("td"); td.textContent = text; row.appendChild(td); return td; }
   function row(r) {
@@ -19,7 +20,7 @@
     a.href = base + "/audit/records/" + encodeURIComponent(r.record_id);
     a.textContent = String(r.created_at).slice(0, 19);
     td.appendChild(a); tr.appendChild(td);
-    cell(tr, String(r.stack_id).slice(0, 8)); cell(tr, r.agent_id); cell(tr, r.effect); cell(tr, r.tool_id);
+    cell(tr, names[r.stack_id] || String(r.stack_id).slice(0, 8)); cell(tr, r.agent_id); cell(tr, r.effect); cell(tr, r.tool_id);
     return tr;
   }
   function showEmpty(empty) {

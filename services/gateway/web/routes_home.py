@@ -52,6 +52,7 @@ async def home(request: Request, principal: Principal = Depends(member)) -> Resp
             "can_fleet": True, "total": len(stacks), "strip": home_panels.strip(stacks),
             "attention": await home_panels.attention_for(request, principal, stacks),
             "activity": await home_panels.activity(ports, org_id, ids), "has_audit": ports.audit is not None,
+            "stack_names": {s.stack_id: s.name for s in stacks},
             "live_source": (f"/o/{principal.org.slug}/activity/events?"
                             + urlencode({"after": after, **({"stack": wanted} if wanted else {})})) if live else "",
             "burn": await home_panels.burn(ports, org_id, ids), "highlight": home_panels.BURN_HIGHLIGHT,
