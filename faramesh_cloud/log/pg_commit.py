@@ -165,10 +165,11 @@ class GroupCommitter:
                     [t for t, _ in order], [p for _, p in order], [counts[s] for s in order]))
                 next_offset = {(int(t), int(p)): int(o) for t, p, o in await cur.fetchall()}
                 chunks: list[bytes] = [COPY_SIGNATURE]
+                memo: dict[int, bytes] = {}  # encoded shared headers, for this group only
                 for call, per_call in zip(group, placements, strict=True):
                     call_positions: list[list[Position]] = []
                     for (ref, records), placed in zip(call.appends, per_call, strict=True):
-                        call_positions.append(_place(ref, records, placed, next_offset, chunks))
+                        call_positions.append(_place(ref, records, placed, next_offset, chunks, memo))
                         if records:
                             topics.add(ref.topic_id)
                     results.append(call_positions)
@@ -186,7 +187,7 @@ class GroupCommitter:
 
 def _place(
     ref: TopicRef, records: Sequence[LogRecord], placed: list[int],
-    next_offset: dict[tuple[int, int], int], chunks: list[bytes],
+    next_offset: dict[tuple[int, int], int], chunks: list[bytes], memo: dict[int, bytes],
 ) -> list[Position]:
     positions: list[Position] = []
     rows: list[tuple[int, int, bytes, bytes, bytes | None]] = []
@@ -195,7 +196,7 @@ def _place(
         slot = (topic_id, partition)
         offset = next_offset[slot]
         next_offset[slot] = offset + 1
-        rows.append((partition, offset, record.key, record.value, encode_headers(record.headers)))
+        rows.append((partition, offset, record.key, record.value, encode_headers(record.headers, memo)))
         positions.append(Position(name, partition, offset))
     if rows:
         chunks.append(copy_rows(topic_id, rows))

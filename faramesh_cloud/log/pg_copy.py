@@ -16,6 +16,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
+from faramesh_cloud.log.port import SharedHeaders
+
 COPY_SIGNATURE: Final = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 COPY_TRAILER: Final = struct.pack("!h", -1)
 _ROW_HEAD: Final = struct.Struct("!hii ii iq")  # 6 fields; int4 topic, int4 partition, int8 offset
@@ -32,9 +34,21 @@ def _name_part(name: str) -> bytes:
     return _NAME.pack(len(raw)) + raw
 
 
-def encode_headers(headers: Mapping[str, bytes]) -> bytes | None:
+def encode_headers(headers: Mapping[str, bytes], memo: dict[int, bytes] | None = None) -> bytes | None:
+    """The header blob; with ``memo`` (kept by the caller for one batch, whose records keep
+    their header objects alive) the shared part of :class:`SharedHeaders` is encoded once."""
+    if memo is not None and isinstance(headers, SharedHeaders):
+        key = id(headers.shared)
+        shared = memo.get(key)
+        if shared is None:
+            shared = memo[key] = _encode(headers.shared)
+        return (shared + _encode(headers.own)) or None
+    return _encode(headers) or None
+
+
+def _encode(headers: Mapping[str, bytes]) -> bytes:
     if not headers:
-        return None
+        return b""
     value_length = _VALUE.pack
     # Header names are a handful of constants: their encoding is cached.
     return b"".join([_name_part(name) + value_length(len(value)) + value

@@ -23,7 +23,7 @@ Semantics every adapter guarantees:
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -33,6 +33,30 @@ def partition_for(key: bytes, partitions: int) -> int:
     if partitions <= 0:
         raise ValueError("partitions must be positive")
     return zlib.crc32(key) % partitions
+
+
+class SharedHeaders(Mapping[str, bytes]):
+    """One record's headers: a part many records share (the same ``shared`` object, e.g.
+    everything of one push but the sequence) and a part of its own; the names of the two
+    are disjoint. It reads like any mapping; an adapter that encodes headers may encode
+    ``shared`` once for every record of an append that holds it (ingest's hot path)."""
+
+    __slots__ = ("own", "shared")
+
+    def __init__(self, shared: Mapping[str, bytes], own: Mapping[str, bytes]) -> None:
+        self.shared = shared
+        self.own = own
+
+    def __getitem__(self, name: str) -> bytes:
+        own = self.own.get(name)
+        return self.shared[name] if own is None else own
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.shared
+        yield from self.own
+
+    def __len__(self) -> int:
+        return len(self.shared) + len(self.own)
 
 
 @dataclass(frozen=True, slots=True)

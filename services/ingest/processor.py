@@ -30,12 +30,13 @@ from faramesh_cloud.events.topics import (
     DEAD_LETTERS,
     DPR_RECORDS,
     H_KIND,
+    H_SEQUENCE,
     SYNC_ITEMS,
     Origin,
     stack_key,
 )
 from faramesh_cloud.ingest.limits import IngestLimits
-from faramesh_cloud.log.port import LogRecord
+from faramesh_cloud.log.port import LogRecord, SharedHeaders
 
 SOURCE: Final = "sync"
 # Extra headers: where a DPR sits in the daemon's WAL (for auditors), and why an item was
@@ -126,41 +127,45 @@ def validate_push(request: sync_pb2.PushRequest, limits: IngestLimits) -> str:
 
 
 def plan_push(
-    request: sync_pb2.PushRequest, caller: Caller, acked_through: int, limits: IngestLimits
+    request: sync_pb2.PushRequest, caller: Caller, acked_through: int, limits: IngestLimits,
+    request_bytes: int | None = None,
 ) -> PushPlan:
     """Records to append for the items above ``acked_through`` (the ones at or below it are
-    already durable or rejected, so a retried batch appends nothing twice)."""
+    already durable or rejected, so a retried batch appends nothing twice). ``request_bytes``
+    is the request's size when known: if it is within ``max_item_bytes``, no item can exceed
+    that and items are not measured one by one."""
     plan = PushPlan(through=request.items[-1].sequence if request.items else 0)
     key = stack_key(caller.org_id, caller.stack_id)
+    # Every record of the push shares its origin but the sequence: one headers object for all.
+    origin = Origin(caller.org_id, caller.stack_id, SOURCE, 0, caller.buffer_id, caller.received_ns).headers()
+    del origin[H_SEQUENCE]
+    measure = request_bytes is None or request_bytes > limits.max_item_bytes
     for item in request.items:
         if item.sequence <= acked_through:
             continue
-        origin = Origin(caller.org_id, caller.stack_id, SOURCE, item.sequence, caller.buffer_id,
-                        caller.received_ns).headers()
+        sequence = str(item.sequence).encode()
         kind = item.WhichOneof("payload")
-        outcome = _item(item, kind, limits)
+        outcome = _item(item, kind, limits, measure)
         if isinstance(outcome, Rejection):
             plan.rejections.append(
                 push_pb2.ItemRejection(sequence=item.sequence, reason=outcome.reason,  # type: ignore[arg-type]
                                        field=outcome.field, message=outcome.message)
             )
             reason = f"{push_pb2.RejectionReason.Name(outcome.reason)}: {outcome.message}"
-            origin[H_KIND] = (kind or "unknown").encode()
-            origin[H_DLQ_REASON] = reason.encode()[:4000]
-            plan.add(DEAD_LETTERS, LogRecord(key, item.SerializeToString(), origin))
+            own = {H_SEQUENCE: sequence, H_KIND: (kind or "unknown").encode(),
+                   H_DLQ_REASON: reason.encode()[:4000]}
+            plan.add(DEAD_LETTERS, LogRecord(key, item.SerializeToString(), SharedHeaders(origin, own)))
             continue
         topic, value, extra = outcome
-        origin.update(extra)
-        plan.add(topic, LogRecord(key, value, origin))
+        plan.add(topic, LogRecord(key, value, SharedHeaders(origin, {H_SEQUENCE: sequence, **extra})))
     return plan
 
 
 _Accepted = tuple[str, bytes, dict[str, bytes]]
 
 
-def _item(item: push_pb2.PushItem, kind: str | None, limits: IngestLimits) -> _Accepted | Rejection:
-    size = item.ByteSize()
-    if size > limits.max_item_bytes:
+def _item(item: push_pb2.PushItem, kind: str | None, limits: IngestLimits, measure: bool) -> _Accepted | Rejection:
+    if measure and (size := item.ByteSize()) > limits.max_item_bytes:
         return Rejection(_TOO_LARGE, "", f"item of {size} bytes exceeds max_item_bytes ({limits.max_item_bytes})")
     if kind is None:
         return Rejection(_UNSUPPORTED, "", "no payload set, or a payload kind this Cloud does not know")

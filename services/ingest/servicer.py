@@ -156,7 +156,8 @@ class SyncServicer:
 
     async def Push(self, request: sync_pb2.PushRequest, context: Context) -> sync_pb2.PushResponse:
         identity = await self._identify(request, context)
-        too_big = oversize_message(request.ByteSize(), self._limits)
+        size = request.ByteSize()
+        too_big = oversize_message(size, self._limits)
         if too_big is not None:
             await abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, too_big)
         try:
@@ -169,7 +170,7 @@ class SyncServicer:
             acked = await self._acks.acked_through(org, stack, buffer_id)
             caller = Caller(org, stack, buffer_id, self._wall_ns())
             # Parsing up to max_push_bytes of JSON is CPU work: off the event loop.
-            plan = await asyncio.to_thread(plan_push, request, caller, acked, self._limits)
+            plan = await asyncio.to_thread(plan_push, request, caller, acked, self._limits, size)
             if plan.through > acked:
                 # Durable on return, the acked sequence with it (or right after it).
                 await self._log.append_all(

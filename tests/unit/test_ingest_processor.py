@@ -136,6 +136,22 @@ def test_an_item_over_max_item_bytes_is_too_large() -> None:
     limits = IngestLimits(max_item_bytes=1 * KIB, max_push_bytes=80 * KIB)
     big = dpr_item(1, synthetic_records(1)[0] + b" " * 2048)
     assert rejection(big, limits).reason == push_pb2.REJECTION_REASON_TOO_LARGE
+    # Also when the caller passes the request's size (items are then measured only if the
+    # whole request could hold one too large).
+    small = dpr_item(2, synthetic_records(1)[0])
+    whole = request(small, big)
+    plan = plan_push(whole, CALLER, 0, limits, whole.ByteSize())
+    assert [(r.sequence, r.reason) for r in plan.rejections] == [(1, push_pb2.REJECTION_REASON_TOO_LARGE)]
+    assert len(plan.appends[DPR_RECORDS]) == 1
+
+
+def test_records_of_a_push_share_their_origin_headers_but_not_their_sequence() -> None:
+    raws = synthetic_records(3)
+    plan = plan_push(request(*(dpr_item(i, r) for i, r in enumerate(raws, start=4))), CALLER, 0, LIMITS)
+    origins = [Origin.from_headers(r.headers) for r in plan.appends[DPR_RECORDS]]
+    assert [o.sequence for o in origins] == [4, 5, 6]
+    assert {(o.org_id, o.stack_id, o.source, o.buffer, o.received_ns) for o in origins} == {
+        (CALLER.org_id, CALLER.stack_id, "sync", BUFFER, CALLER.received_ns)}
 
 
 @pytest.mark.parametrize(

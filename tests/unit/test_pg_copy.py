@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from faramesh_cloud.log.pg_copy import copy_buffer, decode_headers, encode_headers
+from faramesh_cloud.log.port import SharedHeaders
 
 
 @given(st.dictionaries(st.text(max_size=40), st.binary(max_size=300), max_size=8))
@@ -27,3 +28,14 @@ def test_copy_buffer_is_pg_binary_copy() -> None:
     fields, l1, topic, l2, part, l3, off = struct.unpack_from("!hiiiiiq", body)
     assert (fields, l1, topic, l2, part, l3, off) == (6, 4, 7, 4, 1, 8, 42)
     assert b"value" in body and struct.pack("!i", -1) in body
+
+
+def test_shared_headers_encode_the_shared_part_once_per_memo() -> None:
+    shared = {"org": b"o-1", "stack": b"s-1"}
+    memo: dict[int, bytes] = {}
+    blobs = [encode_headers(SharedHeaders(shared, {"seq": str(i).encode()}), memo) for i in range(3)]
+    assert [dict(decode_headers(b)) for b in blobs] == [{**shared, "seq": str(i).encode()} for i in range(3)]
+    assert list(memo.values()) == [encode_headers(shared)]
+    plain = SharedHeaders(shared, {"seq": b"9"})
+    assert dict(decode_headers(encode_headers(plain))) == dict(plain) == {**shared, "seq": b"9"}
+    assert encode_headers(SharedHeaders({}, {}), memo) is None
