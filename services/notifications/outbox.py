@@ -29,7 +29,7 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True, slots=True)
 class OutboxConfig:
-    batch: int = 20
+    batch: int = 50
     max_attempts: int = 8
     retry_initial_s: float = 5.0
     retry_max_s: float = 900.0
@@ -64,11 +64,12 @@ class Outbox:
                 (now + timedelta(seconds=self.config.lease_s), now, self.config.batch))
             claimed = await cur.fetchall()
         if claimed:
-            await asyncio.gather(*(self._one(row) for row in claimed))
+            outcomes = await asyncio.gather(*(self._one(row) for row in claimed))
+            await self._record([(row[0], int(row[1]), outcome) for row, outcome in zip(claimed, outcomes, strict=True)])
         return len(claimed)
 
-    async def _one(self, row: tuple[Any, ...]) -> None:
-        notification_id, attempts, notice_raw = row[0], int(row[1]), row[2]
+    async def _one(self, row: tuple[Any, ...]) -> Outcome:
+        notification_id, notice_raw = row[0], row[2]
         destination = destination_row(row[3:10])
         try:
             secret = self._box.open(destination.org_id, destination.destination_id, bytes(row[10]))
@@ -76,19 +77,22 @@ class Outbox:
         except Exception as exc:  # a bug or an undecryptable secret: record it, never lose the row
             _log.warning("notification %s: send failed", notification_id, exc_info=True)
             outcome = Outcome(False, retry=True, error=f"{type(exc).__name__}: {exc}"[:500])
-        await self._record(notification_id, attempts, outcome)
+        return outcome
 
-    async def _record(self, notification_id: str, attempts: int, outcome: Outcome) -> None:
+    async def _record(self, results: list[tuple[str, int, Outcome]]) -> None:
+        """The batch's outcomes in one transaction."""
         now = self._clock()
-        if outcome.delivered:
-            state, next_at = "delivered", now
-        elif outcome.retry and attempts < self.config.max_attempts:
-            state = "pending"
-            next_at = now + timedelta(seconds=backoff(attempts, self.config, random.uniform(0.8, 1.2)))
-        else:
-            state, next_at = "failed", now
-        async with self._db.transaction() as conn:
-            await conn.execute(
+        rows = []
+        for notification_id, attempts, outcome in results:
+            if outcome.delivered:
+                state, next_at = "delivered", now
+            elif outcome.retry and attempts < self.config.max_attempts:
+                state = "pending"
+                next_at = now + timedelta(seconds=backoff(attempts, self.config, random.uniform(0.8, 1.2)))
+            else:
+                state, next_at = "failed", now
+            rows.append((state, next_at, outcome.status, outcome.error, outcome.delivered, now, notification_id))
+        async with self._db.transaction() as conn, conn.cursor() as cur:
+            await cur.executemany(
                 "UPDATE notification_outbox SET state = %s, next_attempt_at = %s, last_status = %s, last_error = %s, "
-                "delivered_at = CASE WHEN %s THEN %s ELSE delivered_at END WHERE notification_id = %s",
-                (state, next_at, outcome.status, outcome.error, outcome.delivered, now, notification_id))
+                "delivered_at = CASE WHEN %s THEN %s ELSE delivered_at END WHERE notification_id = %s", rows)

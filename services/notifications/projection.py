@@ -42,6 +42,40 @@ async def _positions(conn: Conn, topic: str, partitions: set[int]) -> dict[int, 
     return {int(p): int(o) for p, o in await cur.fetchall()}
 
 
+class Lookups:
+    """Per-transaction memo of what every approval of a batch looks up (the organisation, its
+    rules, its destinations, the stack's name): one query each per batch, not per approval."""
+
+    def __init__(self) -> None:
+        self._orgs: dict[str, bool] = {}
+        self._rules: dict[str, list[Rule]] = {}
+        self._destinations: dict[str, set[str]] = {}
+        self._names: dict[tuple[str, str], tuple[str, str]] = {}
+
+    async def org_exists(self, conn: Conn, org_id: str) -> bool:
+        if org_id not in self._orgs:
+            cur = await conn.execute("SELECT 1 FROM orgs WHERE org_id = %s", (org_id,))
+            self._orgs[org_id] = await cur.fetchone() is not None
+        return self._orgs[org_id]
+
+    async def rules(self, conn: Conn, org_id: str) -> list[Rule]:
+        if org_id not in self._rules:
+            self._rules[org_id] = await org_rules(conn, org_id)
+        return self._rules[org_id]
+
+    async def destinations(self, conn: Conn, org_id: str) -> set[str]:
+        if org_id not in self._destinations:
+            cur = await conn.execute("SELECT destination_id::text FROM notification_destinations WHERE org_id = %s",
+                                     (org_id,))
+            self._destinations[org_id] = {r[0] for r in await cur.fetchall()}
+        return self._destinations[org_id]
+
+    async def names(self, conn: Conn, org_id: str, stack_id: str) -> tuple[str, str]:
+        if (org_id, stack_id) not in self._names:
+            self._names[(org_id, stack_id)] = await names(conn, org_id, stack_id)
+        return self._names[(org_id, stack_id)]
+
+
 async def names(conn: Conn, org_id: str, stack_id: str) -> tuple[str, str]:
     cur = await conn.execute(
         "SELECT o.slug, coalesce((SELECT s.name FROM stacks s WHERE s.org_id = o.org_id "
@@ -70,14 +104,13 @@ async def org_rules(conn: Conn, org_id: str) -> list[Rule]:
 
 
 async def queue_steps(conn: Conn, row: dict[str, Any], rule: Rule, steps: Sequence[int], now: datetime,
-                      link_base: str) -> None:
+                      link_base: str, lookups: Lookups | None = None) -> None:
     """Queue the given steps of ``rule`` for this request and record how far it got."""
     if not steps:
         return
-    slug, stack_name = await names(conn, str(row["org_id"]), row["stack_id"])
-    cur = await conn.execute("SELECT destination_id::text FROM notification_destinations WHERE org_id = %s",
-                             (row["org_id"],))
-    existing = {r[0] for r in await cur.fetchall()}
+    lookups = lookups or Lookups()
+    slug, stack_name = await lookups.names(conn, str(row["org_id"]), row["stack_id"])
+    existing = await lookups.destinations(conn, str(row["org_id"]))
     for index in steps:
         step = rule.steps[index]
         event = Event.REQUESTED if index == 0 else Event.ESCALATED
@@ -92,8 +125,8 @@ async def queue_steps(conn: Conn, row: dict[str, Any], rule: Rule, steps: Sequen
         (max(steps) + 1, row["org_id"], row["stack_id"], row["defer_token"]))
 
 
-async def _apply(conn: Conn, fact: ApprovalSeen, now: datetime, link_base: str) -> None:
-    if await (await conn.execute("SELECT 1 FROM orgs WHERE org_id = %s", (fact.org_id,))).fetchone() is None:
+async def _apply(conn: Conn, fact: ApprovalSeen, now: datetime, link_base: str, lookups: Lookups) -> None:
+    if not await lookups.org_exists(conn, fact.org_id):
         return  # no such organisation (any more): nothing to route
     cur = await conn.execute(
         f"SELECT {REQUEST_COLUMNS} FROM notification_requests WHERE org_id = %s AND stack_id = %s "
@@ -106,7 +139,7 @@ async def _apply(conn: Conn, fact: ApprovalSeen, now: datetime, link_base: str) 
                                    "AND stack_id = %s AND defer_token = %s",
                                    (fact.deadline, fact.org_id, fact.stack_id, fact.defer_token))
             return
-        rule = route(await org_rules(conn, fact.org_id), fact.stack_id, fact.agent_id)
+        rule = route(await lookups.rules(conn, fact.org_id), fact.stack_id, fact.agent_id)
         await conn.execute(
             f"INSERT INTO notification_requests ({REQUEST_COLUMNS}) VALUES "
             "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', '', '', %s, 0)",
@@ -116,7 +149,7 @@ async def _apply(conn: Conn, fact: ApprovalSeen, now: datetime, link_base: str) 
         if rule is not None:
             row = _row(fact, now)
             await queue_steps(conn, row, rule, due_steps(rule.steps[:1], 0, now, fact.deadline, now), now,
-                              link_base)
+                              link_base, lookups)
         return
     if found is None:
         await conn.execute(
@@ -141,7 +174,7 @@ async def _apply(conn: Conn, fact: ApprovalSeen, now: datetime, link_base: str) 
     if not told:
         return
     row = {**_row(fact, found[11]), "outcome": fact.outcome, "resolved_by": fact.resolved_by}
-    slug, stack_name = await names(conn, fact.org_id, fact.stack_id)
+    slug, stack_name = await lookups.names(conn, fact.org_id, fact.stack_id)
     notice = notice_for(row, Event.RESOLVED, slug=slug, stack_name=stack_name, link_base=link_base)
     for destination_id in told:
         await enqueue(conn, destination_id, notice, now)
@@ -168,6 +201,7 @@ class NotificationSink:
         for fact in rows:
             by_topic.setdefault(fact.topic, []).append(fact)
         now = self._clock()
+        lookups = Lookups()
         async with self._db.transaction() as conn:
             for topic, facts in sorted(by_topic.items()):
                 positions = await _positions(conn, topic, {f.partition for f in facts})
@@ -175,7 +209,7 @@ class NotificationSink:
                 for fact in sorted(facts, key=lambda f: (f.partition, f.offset)):
                     if fact.offset < positions[fact.partition]:
                         continue
-                    await _apply(conn, fact, now, self._link_base)
+                    await _apply(conn, fact, now, self._link_base, lookups)
                     ends[fact.partition] = fact.offset + 1
                 for partition, end in ends.items():
                     await conn.execute("UPDATE notification_positions SET next_offset = %s WHERE topic = %s "

@@ -97,6 +97,7 @@ async def test_a_pending_approval_reaches_every_channel_with_the_exact_payloads_
     slack_bot, _ = await api.create_destination(org_id, "slack-bot", "slack_api",
                                                 {"token": "xoxb-test-token", "channel": "C0123456789"}, ACTOR)
     receiver.answers["/slack/api/chat.postMessage"] = (200, b'{"ok":true,"channel":"C0123456789","ts":"1.2"}')
+    receiver.answers["/pd/v2/enqueue"] = (202, b'{"status":"success","message":"Event processed","dedup_key":"k"}')
     pagerduty, _ = await api.create_destination(org_id, "pagerduty", "pagerduty", {"routing_key": ROUTING_KEY}, ACTOR)
     mail, _ = await api.create_destination(org_id, "oncall-mail", "email", {
         "smtp_host": "127.0.0.1", "smtp_port": str(sink.port), "starttls": "false", "sender": "cloud@example.test",
