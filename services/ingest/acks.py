@@ -13,8 +13,9 @@ the log lacks.
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Final
@@ -32,11 +33,26 @@ _ADVANCE: Final = (
 )
 
 
-class AckStore:
-    """The ``sync_buffer_acks`` table. Every query is scoped to one organisation."""
+_MAX_REMEMBERED: Final = 100_000  # buffers; forgetting only costs one read
 
-    def __init__(self, db: Database) -> None:
+
+class AckStore:
+    """The ``sync_buffer_acks`` table. Every query is scoped to one organisation.
+
+    The process remembers, for ``remember_s``, the acked sequence it last read or made
+    durable per buffer, so a daemon catching up (pushes back to back) costs no read per push.
+    What it remembers is never ahead of the table (it is set only after the commit). It can
+    be behind only if another ingest process advanced the same buffer meanwhile; then this
+    process re-appends what that one did (at-least-once, projections dedupe), for at most
+    ``remember_s``."""
+
+    def __init__(
+        self, db: Database, *, remember_s: float = 2.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._db = db
+        self._remember_s = remember_s
+        self._clock = clock
+        self._known: dict[tuple[str, str, str], tuple[int, float]] = {}
 
     @property
     def database(self) -> Database:
@@ -45,7 +61,25 @@ class AckStore:
     async def start(self) -> None:
         await migrate(self._db, [COMPONENT])
 
+    def remember(self, org_id: str, stack_id: str, buffer_id: str, through: int) -> None:
+        """``through`` is durable for the buffer (called after the commit that made it so)."""
+        key = (org_id, stack_id, buffer_id)
+        known = self._known.get(key)
+        if known is not None and known[0] > through:
+            through = known[0]
+        if len(self._known) >= _MAX_REMEMBERED:
+            self._known.clear()
+        self._known[key] = (through, self._clock())
+
     async def acked_through(self, org_id: str, stack_id: str, buffer_id: str) -> int:
+        known = self._known.get((org_id, stack_id, buffer_id))
+        if known is not None and self._clock() - known[1] < self._remember_s:
+            return known[0]
+        value = await self._read(org_id, stack_id, buffer_id)
+        self.remember(org_id, stack_id, buffer_id, value)
+        return value
+
+    async def _read(self, org_id: str, stack_id: str, buffer_id: str) -> int:
         async with self._db.connection() as conn:
             row = await (
                 await conn.execute(
@@ -63,6 +97,7 @@ class AckStore:
                 await conn.execute(_ADVANCE + " RETURNING acked_through", (org_id, stack_id, buffer_id, through))
             ).fetchone()
         assert row is not None
+        self.remember(org_id, stack_id, buffer_id, int(row[0]))
         return int(row[0])
 
     def after(self, org_id: str, stack_id: str, buffer_id: str, through: int) -> AckAdvance:

@@ -154,9 +154,10 @@ class SyncServicer:
             response.api_key_expires_at.FromDatetime(identity.key_expires_at)
         return response
 
-    async def Push(self, request: sync_pb2.PushRequest, context: Context) -> sync_pb2.PushResponse:
-        identity = await self._identify(request, context)
-        size = request.ByteSize()
+    async def Push(self, push: SizedPush | MalformedRequest, context: Context) -> sync_pb2.PushResponse:
+        identity = await self._identify(push, context)
+        assert isinstance(push, SizedPush)  # a malformed one was answered by _identify
+        request, size = push.request, push.nbytes
         too_big = oversize_message(size, self._limits)
         if too_big is not None:
             await abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, too_big)
@@ -176,6 +177,7 @@ class SyncServicer:
                 await self._log.append_all(
                     list(plan.appends.items()),
                     after=self._acks.after(org, stack, buffer_id, plan.through))
+                self._acks.remember(org, stack, buffer_id, plan.through)
                 acked = plan.through
         return sync_pb2.PushResponse(acked_through_sequence=acked, rejections=plan.rejections)
 
@@ -261,6 +263,22 @@ class SyncServicer:
 Behaviour = Callable[[Any, Context], Awaitable[Message]]
 
 
+@dataclass(frozen=True, slots=True)
+class SizedPush:
+    """A PushRequest and its size on the wire (known without serialising it again)."""
+
+    request: sync_pb2.PushRequest
+    nbytes: int
+
+
+def _sized_push(data: bytes) -> SizedPush | MalformedRequest:
+    parsed = _lenient(sync_pb2.PushRequest)(data)
+    if isinstance(parsed, MalformedRequest):
+        return parsed
+    assert isinstance(parsed, sync_pb2.PushRequest)
+    return SizedPush(parsed, len(data))
+
+
 def _lenient(message: type[Message]) -> Callable[[bytes], Message | MalformedRequest]:
     name = message.DESCRIPTOR.full_name
 
@@ -332,7 +350,7 @@ def sync_handler(servicer: SyncServicer) -> grpc.GenericRpcHandler:
     handlers = {
         name: grpc.unary_unary_rpc_method_handler(
             _guarded(behaviour),
-            request_deserializer=_lenient(request),
+            request_deserializer=_sized_push if name == "Push" else _lenient(request),
             response_serializer=response.SerializeToString,
         )
         for name, (request, response, behaviour) in methods.items()
