@@ -20,6 +20,7 @@ from faramesh_cloud.notifications.domain import (
     Rule,
     parse_steps,
 )
+from faramesh_cloud.notifications.payloads import new_webhook_secret
 from faramesh_cloud.notifications.projection import names
 from faramesh_cloud.notifications.ssrf import Resolver
 from faramesh_cloud.notifications.store import DeliveryView, RoutingStore
@@ -28,6 +29,7 @@ from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.tenant import tenant_transaction
 
 Clock = Callable[[], datetime]
+MAX_OVERLAP_S = 7 * 24 * 3600
 
 
 class NotificationsApi:
@@ -61,6 +63,15 @@ class NotificationsApi:
 
     async def delete_destination(self, org_id: str, destination_id: str, actor: Actor) -> Destination:
         return await self._store.delete_destination(org_id, destination_id, actor)
+
+    async def rotate_secret(self, org_id: str, destination_id: str, overlap_s: int,
+                            actor: Actor) -> tuple[Destination, str]:
+        """A webhook's new signing secret (shown once); the old one also signs for ``overlap_s``."""
+        if not 0 <= overlap_s <= MAX_OVERLAP_S:
+            raise InvalidRouting(f"the overlap is 0 to {MAX_OVERLAP_S} seconds (7 days)")
+        secret = new_webhook_secret()
+        found = await self._store.rotate_secret(org_id, destination_id, secret, overlap_s, self._clock(), actor)
+        return found, secret
 
     async def test_destination(self, org_id: str, destination_id: str, actor: Actor) -> str:
         """Queue a test notification; returns its reference (shown in the delivery history)."""

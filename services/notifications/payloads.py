@@ -139,7 +139,13 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def webhook_headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def webhook_headers(secret: str, message_id: str, timestamp: int, body: bytes,
+                    previous: str | None = None) -> dict[str, str]:
+    """Headers of one delivery. During a secret rotation's overlap ``previous`` signs too: the
+    header then carries both signatures, space-separated, and receivers accept either."""
+    signature = sign(secret, message_id, timestamp, body)
+    if previous:
+        signature += " " + sign(previous, message_id, timestamp, body)
     return {"content-type": "application/json", "webhook-id": message_id,
-            "webhook-timestamp": str(timestamp), "webhook-signature": sign(secret, message_id, timestamp, body),
+            "webhook-timestamp": str(timestamp), "webhook-signature": signature,
             "user-agent": "faramesh-cloud-notifications/1"}

@@ -125,7 +125,8 @@ class Senders:
         timestamp = int(time.time())
         message_id = f"msg_{notification_id.replace('-', '')}"
         body = payloads.webhook_body(notice, timestamp)
-        headers = payloads.webhook_headers(secret["signing_secret"], message_id, timestamp, body)
+        previous = secret.get("previous_secret") if timestamp < int(secret.get("previous_until", "0")) else None
+        headers = payloads.webhook_headers(secret["signing_secret"], message_id, timestamp, body, previous)
         try:
             response = await self._request(str(destination.config["url"]), body, headers)
         except httpx.HTTPError as exc:

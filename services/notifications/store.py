@@ -33,6 +33,7 @@ Conn = AsyncConnection[Any]
 DESTINATION_CREATED: Final = "org:integration:create"
 DESTINATION_DELETED: Final = "org:integration:delete"
 DESTINATION_TESTED: Final = "org:integration:test"
+SECRET_ROTATED: Final = "org:integration:rotate_secret"
 RULE_SET: Final = "approvals:routing:update"
 RULE_DELETED: Final = "approvals:routing:delete"
 
@@ -140,6 +141,28 @@ class RoutingStore:
             await self._audit.append_in(conn, org_id, DESTINATION_DELETED, actor,
                                         target=Target("destination", destination_id),
                                         details={"name": found.name, "kind": found.kind.value})
+        return found
+
+    async def rotate_secret(self, org_id: str, destination_id: str, new_secret: str, overlap_s: int,
+                            now: datetime, actor: Actor) -> Destination:
+        """A webhook's new signing secret; the previous one keeps signing too for ``overlap_s``."""
+        async with tenant_transaction(self._db, org_id) as conn:
+            found = await self._destination(conn, org_id, destination_id)
+            if found.kind is not Kind.WEBHOOK:
+                raise InvalidRouting("only webhook destinations have a signing secret")
+            cur = await conn.execute("SELECT secret FROM notification_destinations WHERE org_id = %s "
+                                     "AND destination_id = %s FOR UPDATE", (org_id, destination_id))
+            row = await cur.fetchone()
+            assert row is not None
+            old = self._box.open(org_id, destination_id, bytes(row[0]))
+            secret = {"signing_secret": new_secret, "previous_secret": old["signing_secret"],
+                      "previous_until": str(int(now.timestamp()) + overlap_s)}
+            await conn.execute("UPDATE notification_destinations SET secret = %s WHERE org_id = %s "
+                               "AND destination_id = %s",
+                               (self._box.seal(org_id, destination_id, secret), org_id, destination_id))
+            await self._audit.append_in(conn, org_id, SECRET_ROTATED, actor,
+                                        target=Target("destination", destination_id),
+                                        details={"name": found.name, "overlap_s": overlap_s})
         return found
 
     async def queue_test(self, org_id: str, destination_id: str, notice: Notice, actor: Actor,

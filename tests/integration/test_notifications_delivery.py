@@ -330,3 +330,33 @@ async def test_smtp_4xx_is_retried_and_a_refused_mailbox_fails(
     assert [m.recipients for m in sink.mails] == [["ops@example.test"]]
     [failed] = [d for d in await service.api.deliveries(org_id) if d.destination_name == "gone"]
     assert "left@example.test" in failed.last_error
+
+
+def signatures(request: object, *secrets_: str) -> list[bool]:
+    """For each secret, whether the request carries a valid Standard Webhooks signature by it."""
+    headers, body = request.headers, request.body  # type: ignore[attr-defined]
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    present = headers["webhook-signature"].split(" ")
+    return ["v1," + base64.b64encode(hmac.new(base64.b64decode(s.removeprefix("whsec_")), signed,
+                                              hashlib.sha256).digest()).decode() in present for s in secrets_]
+
+
+async def test_a_rotated_signing_secret_overlaps_with_the_previous_one(
+        service: Notifications, org: dict[str, str], receiver: HttpReceiver, database: Database) -> None:
+    org_id = org["org_id"]
+    hook, shown = await service.api.create_destination(org_id, "hook", "webhook", {"url": receiver.url + "/w"},
+                                                       ACTOR)
+    first = shown["signing_secret"]
+    _, second = await service.api.rotate_secret(org_id, hook.destination_id, 3600, ACTOR)
+    await service.api.test_destination(org_id, hook.destination_id, ACTOR)
+    await eventually(lambda: len(receiver.requests) == 1, "the first test", within_s=30)
+    assert signatures(receiver.requests[0], second, first) == [True, True]
+
+    _, third = await service.api.rotate_secret(org_id, hook.destination_id, 0, ACTOR)  # no overlap
+    await service.api.test_destination(org_id, hook.destination_id, ACTOR)
+    await eventually(lambda: len(receiver.requests) == 2, "the second test", within_s=30)
+    assert signatures(receiver.requests[1], third, second, first) == [True, False, False]
+    with pytest.raises(InvalidRouting, match="0 to 604800 seconds"):
+        await service.api.rotate_secret(org_id, hook.destination_id, 10**7, ACTOR)
+    actions = [e.action for e in await PlatformAuditLog(database).entries(org_id)]
+    assert actions.count("org:integration:rotate_secret") == 2

@@ -61,6 +61,15 @@ async def test_destinations_show_the_signing_secret_once_and_refuse_internal_url
         "name": "pd", "kind": "pagerduty", "routing_key": "R0UT1NGKEY0123456789abcdefABCDEF"})
     assert duplicate.status_code == 409
 
+    hook_id = listed[0]["destination_id"]
+    rotated = await client.post(f"/api/v1/orgs/acme/notifications/destinations/{hook_id}/rotate-secret",
+                                headers=headers, json={"overlap_s": 3600})
+    assert rotated.status_code == 200 and rotated.json()["signing_secret"].startswith("whsec_")
+    not_webhook = await client.post(
+        f"/api/v1/orgs/acme/notifications/destinations/{made.json()['destination_id']}/rotate-secret",
+        headers=headers, json={})
+    assert not_webhook.status_code == 400 and "only webhook destinations" in not_webhook.json()["detail"]
+
     tested = await client.post(f"/api/v1/orgs/acme/notifications/destinations/{made.json()['destination_id']}/test",
                                headers=headers)
     assert tested.status_code == 202

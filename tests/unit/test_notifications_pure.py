@@ -208,3 +208,14 @@ def test_daemon_text_cannot_inject_email_headers() -> None:
     assert message["Bcc"] is None
     assert message["Subject"] == "[Faramesh] Approval needed: bot Bcc: victim@example.test wants x y on payments-prod"
     assert b"\r\nBcc:" not in message.as_bytes()
+
+
+def test_during_a_rotation_both_secrets_sign() -> None:
+    new, old = payloads.new_webhook_secret(), payloads.new_webhook_secret()
+    body = payloads.webhook_body(notice(), 1764072000)
+    header = payloads.webhook_headers(new, "msg_1", 1764072000, body, previous=old)["webhook-signature"]
+    signed = b"msg_1.1764072000." + body
+    expected = [
+        "v1," + base64.b64encode(hmac.new(base64.b64decode(s.removeprefix("whsec_")), signed,
+                                          hashlib.sha256).digest()).decode() for s in (new, old)]
+    assert header.split(" ") == expected

@@ -124,6 +124,26 @@ async def test_destination(destination_id: str, request: Request,
     return {"queued": reference}
 
 
+class RotateIn(BaseModel):
+    overlap_s: int = Field(default=24 * 3600, ge=0, le=7 * 24 * 3600,
+                           description="how long the previous secret keeps signing too")
+
+
+@router.post("/destinations/{destination_id}/rotate-secret", dependencies=[Depends(check_csrf)])
+async def rotate_secret(destination_id: str, body: RotateIn, request: Request,
+                        principal: Principal = Depends(DESTINATIONS)) -> dict[str, Any]:
+    """A webhook's new signing secret, in this response only. Until the overlap ends every
+    delivery carries two signatures (new and previous), so receivers can switch without a gap."""
+    try:
+        found, secret = await notifications_port(request).rotate_secret(
+            principal.org.org_id, destination_id, body.overlap_s, principal.actor)
+    except LookupError as exc:
+        raise not_found(exc) from None
+    except ValueError as exc:
+        raise _fail(exc) from None
+    return {**_destination(found), "signing_secret": secret, "previous_secret_valid_for_s": body.overlap_s}
+
+
 @router.get("/routing-rules")
 async def list_rules(request: Request, stack_id: str | None = None,
                      principal: Principal = Depends(VIEW)) -> list[dict[str, Any]]:

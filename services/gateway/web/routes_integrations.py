@@ -108,6 +108,20 @@ async def test_destination(request: Request, destination_id: str,
     return _back(principal, f"Test notification {reference} queued; its result shows under Recent deliveries.")
 
 
+@router.post("/o/{org}/settings/integrations/destinations/{destination_id}/rotate-secret",
+             dependencies=[Depends(check_csrf)])
+async def rotate_secret(request: Request, destination_id: str,
+                        principal: Principal = Depends(DESTINATIONS)) -> Response:
+    try:
+        found, secret = await notifications_port(request).rotate_secret(
+            principal.org.org_id, destination_id, 24 * 3600, principal.actor)
+    except LookupError as exc:
+        raise not_found(exc) from None
+    except ValueError as exc:
+        return await render(request, principal, error=str(exc), status_code=refusal(exc))
+    return await render(request, principal, created=found, rotated=True, shown_once={"signing_secret": secret})
+
+
 @router.post("/o/{org}/settings/integrations/rules", dependencies=[Depends(check_csrf)])
 async def put_rule(request: Request, principal: Principal = Depends(VIEW)) -> Response:
     form = await request.form()
