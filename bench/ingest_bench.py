@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -123,7 +124,7 @@ async def phase(target: str, ca: bytes, keys: list[str], data: list[list[bytes]]
     pace = batch / per_stack_rate if per_stack_rate else None
     t0 = time.perf_counter() + 0.2
     jobs = [push_all(target, ca, key, batches(rows, batch, seq_base), latencies, pace, t0)
-            for key, rows in zip(keys, data)]
+            for key, rows in zip(keys, data, strict=True)]
     started = time.perf_counter()
     acked = sum(await asyncio.gather(*jobs))
     return acked / (time.perf_counter() - started), latencies
@@ -155,6 +156,8 @@ def main() -> None:
         for line in server.stdout:
             if b"Ctrl-C" in line:
                 break
+        # Keep reading: a server whose output pipe fills up stalls.
+        threading.Thread(target=server.stdout.read, daemon=True).start()
         ca = (data_dir / "tls" / "sync-cert.pem").read_bytes()
         keys = asyncio.run(register(data_dir, args.stacks))
         target = f"127.0.0.1:{port}"
