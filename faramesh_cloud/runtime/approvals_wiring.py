@@ -17,12 +17,12 @@ from faramesh_cloud.approvals.service import (
     Approvals,
     ApprovalsConfig,
     ApprovalsService,
-    ServiceContext,
 )
 from faramesh_cloud.config import Settings
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
 from faramesh_cloud.ingest.control import DaemonControl
 from faramesh_cloud.log.port import Log
+from faramesh_cloud.runtime.service import ServiceContext
 from faramesh_cloud.sql.database import Database
 
 APPROVALS_INTERNAL: Final = 0  # index of the approvals service's port in the internal range

@@ -14,8 +14,8 @@ from faramesh_cloud.notifications.service import (
     Notifications,
     NotificationsConfig,
     NotificationsService,
-    ServiceContext,
 )
+from faramesh_cloud.runtime.service import ServiceContext
 from faramesh_cloud.sql.database import Database
 
 

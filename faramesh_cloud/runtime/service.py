@@ -1,4 +1,5 @@
-"""What the runtime needs of a service: start, stop, and a line for the landing page."""
+"""What the runtime needs of a service: start, stop, and a line for the landing page; and
+``ComponentService``, that protocol around a component with background work."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import uvicorn
+
+from faramesh_cloud.log.port import Log
+from faramesh_cloud.sql.database import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,66 @@ class Service(Protocol):
     async def stop(self) -> None: ...
 
     def info(self) -> ServiceInfo: ...
+
+
+class PlatformParts(Protocol):
+    """The injected ports a consumer service uses (``runtime.platform.Platform`` has them)."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def log(self) -> Log: ...
+
+
+class ServiceContext(Protocol):
+    """What a service needs of ``runtime.services.RuntimeContext``: declared here so services
+    do not import the composition root (which imports every adapter)."""
+
+    @property
+    def platform(self) -> PlatformParts: ...
+
+
+class Component(Protocol):
+    """A service's stores and background work: started, stopped, and the error a background
+    task died of, if one did."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def failure(self) -> BaseException | None: ...
+
+
+class ComponentService:
+    """The ``Service`` protocol around a ``Component``: its state is ``starting``, ``running``,
+    ``stopped``, or ``failed: <error>`` once a background task of a running one died.
+    Subclasses set ``name`` and ``role`` and say where the component listens or consumes."""
+
+    name: str
+    role: str
+
+    def __init__(self, component: Component) -> None:
+        self._component = component
+        self._state = "starting"
+
+    async def start(self) -> None:
+        await self._component.start()
+        self._state = "running"
+
+    async def stop(self) -> None:
+        await self._component.stop()
+        self._state = "stopped"
+
+    def address(self) -> str:
+        raise NotImplementedError
+
+    def info(self) -> ServiceInfo:
+        state = self._state
+        failure = self._component.failure()
+        if state == "running" and failure is not None:
+            state = f"failed: {failure}"
+        return ServiceInfo(self.name, self.role, self.address(), state)
 
 
 class _QuietServer(uvicorn.Server):

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Final
 
 from faramesh_cloud.approvals.api import ApprovalsApi
 from faramesh_cloud.approvals.decisions import Decisions
@@ -20,13 +20,13 @@ from faramesh_cloud.approvals.rpc import InternalServer
 from faramesh_cloud.approvals.sync_adapter import ApprovalsControl
 from faramesh_cloud.approvals.waits import DeliveryWaits
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
+from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
 from faramesh_cloud.consumer.tasks import BackgroundTasks
-from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, SYNC_ITEMS
+from faramesh_cloud.events.topics import SYNC_ITEMS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
-from faramesh_cloud.runtime.service import ServiceInfo
+from faramesh_cloud.runtime.service import ComponentService, ServiceContext
 from faramesh_cloud.sql.database import Database
-from faramesh_cloud.sql.migrate import migrate
 
 GROUP: Final = "approvals"
 COMPONENT: Final = ("approvals", "faramesh_cloud.approvals")
@@ -42,8 +42,7 @@ class ApprovalsConfig:
     poll_recheck_s: float = 2.0
     # Where the internal gRPC API (DaemonControlService) listens; None: not served.
     internal_address: str | None = None
-    runner: RunnerConfig = field(default_factory=lambda: RunnerConfig(
-        max_batch_records=500, max_batch_seconds=0.1, poll_records=500, dead_letter_topic=DEAD_LETTERS))
+    runner: RunnerConfig = field(default_factory=sync_items_runner)
 
 
 class Approvals:
@@ -65,9 +64,7 @@ class Approvals:
 
     async def prepare(self) -> None:
         await self.audit.start()  # platform_audit (needs stacks' orgs), then ours
-        await migrate(self._db, [COMPONENT])
-        for topic in (SYNC_ITEMS, DEAD_LETTERS):
-            await self._log.create_topic(topic, DEFAULT_PARTITIONS[topic])
+        await prepare_consumer(self._db, self._log, COMPONENT)
 
     async def start(self) -> None:
         await self.prepare()
@@ -101,41 +98,17 @@ class Approvals:
         return self._tasks.failure()
 
 
-class PlatformParts(Protocol):
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def log(self) -> Log: ...
-
-
-class ServiceContext(Protocol):
-    @property
-    def platform(self) -> PlatformParts: ...
-
-
-class ApprovalsService:
+class ApprovalsService(ComponentService):
     name = "approvals"
+    role = "approvals and emergency commands"
 
     def __init__(self, ctx: ServiceContext, config: ApprovalsConfig | None = None) -> None:
         self.approvals = Approvals(ctx.platform.db, ctx.platform.log, config)
-        self._state = "starting"
+        super().__init__(self.approvals)
 
-    async def start(self) -> None:
-        await self.approvals.start()
-        self._state = "running"
-
-    async def stop(self) -> None:
-        await self.approvals.stop()
-        self._state = "stopped"
-
-    def info(self) -> ServiceInfo:
-        state = self._state
-        failure = self.approvals.failure()
-        if state == "running" and failure is not None:
-            state = f"failed: {failure}"
-        server = self.approvals.server
+    def address(self) -> str:
         where = f"consumer group {self.approvals.config.group} on {SYNC_ITEMS}"
+        server = self.approvals.server
         if server is not None:
             where += f"; internal gRPC {server.address}"
-        return ServiceInfo(self.name, "approvals and emergency commands", where, state)
+        return where

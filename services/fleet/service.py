@@ -7,19 +7,19 @@
 
 from __future__ import annotations
 
-from typing import Final, Protocol
+from typing import Final
 
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
+from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
 from faramesh_cloud.consumer.tasks import BackgroundTasks
-from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, SYNC_ITEMS
+from faramesh_cloud.events.topics import SYNC_ITEMS
 from faramesh_cloud.fleet.domain import FleetUpdate
 from faramesh_cloud.fleet.processor import FleetProcessor
 from faramesh_cloud.fleet.query import FleetQuery, StackLister
 from faramesh_cloud.fleet.sink import COMPONENT, FleetSink
 from faramesh_cloud.log.port import Log
-from faramesh_cloud.runtime.service import ServiceInfo
+from faramesh_cloud.runtime.service import ComponentService, PlatformParts
 from faramesh_cloud.sql.database import Database
-from faramesh_cloud.sql.migrate import migrate
 
 GROUP: Final = "fleet"
 
@@ -27,8 +27,7 @@ GROUP: Final = "fleet"
 def runner_config() -> RunnerConfig:
     # Status and health reports are small and infrequent; a short batch age keeps the
     # fleet view within a second of what daemons report.
-    return RunnerConfig(max_batch_records=500, max_batch_seconds=0.25, poll_records=500,
-                        dead_letter_topic=DEAD_LETTERS)
+    return sync_items_runner(max_batch_seconds=0.25)
 
 
 class FleetProjection:
@@ -43,9 +42,7 @@ class FleetProjection:
         self._tasks = BackgroundTasks()
 
     async def prepare(self) -> None:
-        await migrate(self._db, [COMPONENT])
-        for topic in (SYNC_ITEMS, DEAD_LETTERS):
-            await self._log.create_topic(topic, DEFAULT_PARTITIONS.get(topic, 1))
+        await prepare_consumer(self._db, self._log, COMPONENT)
 
     async def start(self) -> None:
         await self.prepare()
@@ -60,39 +57,19 @@ class FleetProjection:
         return self._tasks.failure()
 
 
-class PlatformParts(Protocol):
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def log(self) -> Log: ...
-
-
-class FleetService:
+class FleetService(ComponentService):
     """The ``Service`` protocol around ``FleetProjection``; the gateway reads ``query``."""
 
     name = "fleet"
+    role = "fleet status, agents, budgets and apply history"
 
     def __init__(self, platform: PlatformParts, stacks: StackLister, disconnect_after_s: float) -> None:
         self.projection = FleetProjection(platform.db, platform.log, stacks, disconnect_after_s=disconnect_after_s)
-        self._state = "starting"
+        super().__init__(self.projection)
 
     @property
     def query(self) -> FleetQuery:
         return self.projection.query
 
-    async def start(self) -> None:
-        await self.projection.start()
-        self._state = "running"
-
-    async def stop(self) -> None:
-        await self.projection.stop()
-        self._state = "stopped"
-
-    def info(self) -> ServiceInfo:
-        state = self._state
-        failure = self.projection.failure()
-        if state == "running" and failure is not None:
-            state = f"failed: {failure}"
-        return ServiceInfo(self.name, "fleet status, agents, budgets and apply history",
-                           f"consumer group {GROUP} on {SYNC_ITEMS}", state)
+    def address(self) -> str:
+        return f"consumer group {GROUP} on {SYNC_ITEMS}"

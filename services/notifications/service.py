@@ -10,11 +10,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Protocol
+from typing import Final
 
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
+from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
 from faramesh_cloud.consumer.tasks import BackgroundTasks
-from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, SYNC_ITEMS
+from faramesh_cloud.events.topics import SYNC_ITEMS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.notifications.api import NotificationsApi
 from faramesh_cloud.notifications.destinations import SecretBox
@@ -26,9 +27,8 @@ from faramesh_cloud.notifications.senders import Endpoints, Senders
 from faramesh_cloud.notifications.ssrf import Resolver, system_resolver
 from faramesh_cloud.notifications.store import RoutingStore
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
-from faramesh_cloud.runtime.service import ServiceInfo
+from faramesh_cloud.runtime.service import ComponentService, ServiceContext
 from faramesh_cloud.sql.database import Database
-from faramesh_cloud.sql.migrate import migrate
 
 GROUP: Final = "notifications"
 COMPONENT: Final = ("notifications", "faramesh_cloud.notifications")
@@ -53,8 +53,7 @@ class NotificationsConfig:
     escalation_interval_s: float = 15.0
     http_timeout_s: float = 10.0
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
-    runner: RunnerConfig = field(default_factory=lambda: RunnerConfig(
-        max_batch_records=500, max_batch_seconds=0.1, poll_records=500, dead_letter_topic=DEAD_LETTERS))
+    runner: RunnerConfig = field(default_factory=sync_items_runner)
 
 
 class Notifications:
@@ -82,9 +81,7 @@ class Notifications:
 
     async def prepare(self) -> None:
         await self.audit.start()
-        await migrate(self._db, [COMPONENT])
-        for topic in (SYNC_ITEMS, DEAD_LETTERS):
-            await self._log.create_topic(topic, DEFAULT_PARTITIONS[topic])
+        await prepare_consumer(self._db, self._log, COMPONENT)
 
     async def start(self) -> None:
         await self.prepare()
@@ -129,38 +126,13 @@ class Notifications:
         return self._tasks.failure()
 
 
-class PlatformParts(Protocol):
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def log(self) -> Log: ...
-
-
-class ServiceContext(Protocol):
-    @property
-    def platform(self) -> PlatformParts: ...
-
-
-class NotificationsService:
+class NotificationsService(ComponentService):
     name = "notifications"
+    role = "approval notifications and escalation"
 
     def __init__(self, ctx: ServiceContext, config: NotificationsConfig) -> None:
         self.notifications = Notifications(ctx.platform.db, ctx.platform.log, config)
-        self._state = "starting"
+        super().__init__(self.notifications)
 
-    async def start(self) -> None:
-        await self.notifications.start()
-        self._state = "running"
-
-    async def stop(self) -> None:
-        await self.notifications.stop()
-        self._state = "stopped"
-
-    def info(self) -> ServiceInfo:
-        state = self._state
-        failure = self.notifications.failure()
-        if state == "running" and failure is not None:
-            state = f"failed: {failure}"
-        return ServiceInfo(self.name, "approval notifications and escalation",
-                           f"consumer group {self.notifications.config.group} on {SYNC_ITEMS}", state)
+    def address(self) -> str:
+        return f"consumer group {self.notifications.config.group} on {SYNC_ITEMS}"
