@@ -13,15 +13,19 @@ from pathlib import Path
 import pytest
 from faramesh_cloud_api.sync.v1 import push_pb2
 
+from faramesh_cloud.audit_index.query import AuditQueries
+from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.events.topics import Origin
 from faramesh_cloud.ingest.limits import IngestLimits
 from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.olap.chdb import ChdbOlap
 from faramesh_cloud.simulator.daemon import DaemonOptions
 from faramesh_cloud.simulator.fleet import Connection, Fleet, StackSpec
 from faramesh_cloud.simulator.sync_parts import SyncOptions
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.ingest import MakeTenant, TlsPair
+from tests.integration.audit_support import all_pages, fast_config, run_index
 from tests.simulator_support import (
     FAST,
     Cloud,
@@ -92,8 +96,10 @@ async def test_records_reach_the_log_byte_identical_and_every_chain_verifies(
         assert sync.status.failures == 0
 
 
+@pytest.mark.chdb
 async def test_an_outage_buffers_everything_and_catch_up_delivers_each_record_once(
-    cloud: Cloud, tenant: MakeTenant, postgres_log: PostgresLog, tmp_path: Path
+    cloud: Cloud, tenant: MakeTenant, postgres_log: PostgresLog, database: Database, tmp_path: Path,
+    chdb_data_dir: Path, olap_database: str,
 ) -> None:
     acme = await tenant()
     fleet = fleet_for(cloud, [StackSpec("s", acme.key)], tmp_path / "sim", agents=2, rate_per_s=200.0)
@@ -130,6 +136,16 @@ async def test_an_outage_buffers_everything_and_catch_up_delivers_each_record_on
     assert first_copies == written  # in WAL order
     _, findings = verify(first_copies, stack_keys(tmp_path / "sim" / "s"))
     assert findings == []
+
+    # What a user sees: the audit index over that log returns every record exactly once.
+    olap = ChdbOlap(chdb_data_dir)
+    try:
+        await run_index(database, postgres_log, olap, fast_config(olap_database), len(on_log))
+        found = await all_pages(AuditQueries(olap, database, AuditTables(olap_database)), org, limit=1000)
+    finally:
+        olap.close()
+    expected = sorted(record_key(org, stack, r)[1:4] for r in written)
+    assert sorted((r.stack_id, r.agent_id, r.record_id) for r in found) == expected
 
 
 async def test_rate_limited_pushes_wait_as_long_as_cloud_says_and_deliver_everything(
