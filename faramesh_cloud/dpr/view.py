@@ -79,41 +79,42 @@ def decode_view(raw: bytes) -> tuple[Any, bytes] | None:
 # daemon's Go struct types it (so the decode is also ``validate_record``'s type check), in
 # declaration order (legacy mode's canonical order; JCS mode encodes the same struct with
 # its fields sorted). Hashed fields that are always present are required; every other field
-# defaults to its zero value, and the unhashed ones are blanked before encoding.
+# defaults to its zero value, and the unhashed ones are blanked before encoding. A view is
+# kept per record for a whole batch, so it allocates as little as it can: unhashed lists and
+# maps default to None (no empty container per record), unhashed objects stay raw JSON
+# (checked to be an object), and the struct is not tracked by the cyclic GC (it cannot be
+# part of a cycle).
+_ZERO: Final[dict[Kind, Any]] = {Kind.STR: "", Kind.INT: 0, Kind.BOOL: False, Kind.OBJECT: msgspec.Raw()}
 _FULL_TYPES: Final[dict[Kind, Any]] = {
     Kind.STR: str, Kind.INT: int, Kind.BOOL: bool, Kind.STR_LIST: list[str],
-    Kind.STR_MAP: dict[str, str], Kind.OBJECT: dict[str, Any],
+    Kind.STR_MAP: dict[str, str], Kind.OBJECT: msgspec.Raw,
 }
+_OBJECTS: Final = tuple(key for key, kind, _, _ in FIELDS if kind is Kind.OBJECT)
 
 
 def _full_struct() -> type[msgspec.Struct]:
     fields: list[Any] = []
     for key, kind, hashed, omit in FIELDS:
-        if kind in (Kind.STR_LIST, Kind.STR_MAP, Kind.OBJECT):
-            factory: Any = list if kind is Kind.STR_LIST else dict
-            fields.append((key, _FULL_TYPES[kind], msgspec.field(default_factory=factory)))
+        if kind in (Kind.STR_LIST, Kind.STR_MAP):
+            if hashed:  # omitted when empty: an empty list must compare equal to the default
+                fields.append((key, _FULL_TYPES[kind], msgspec.field(default_factory=list)))
+            else:
+                fields.append((key, _FULL_TYPES[kind] | None, None))
         elif hashed and not omit:
             fields.append((key, _FULL_TYPES[kind]))
         else:
-            fields.append((key, _FULL_TYPES[kind], {Kind.STR: "", Kind.INT: 0, Kind.BOOL: False}[kind]))
-    return msgspec.defstruct("RecordView", fields, omit_defaults=True, kw_only=True, namespace={"get": _get})
+            fields.append((key, _FULL_TYPES[kind], _ZERO[kind]))
+    return msgspec.defstruct("RecordView", fields, omit_defaults=True, kw_only=True, gc=False,
+                             namespace={"get": _get})
 
 
 RecordView: Final = _full_struct()
 _FULL_DECODER: Final = msgspec.json.Decoder(RecordView)
 _SORTED_ENCODER: Final = msgspec.json.Encoder(order="sorted")
-
-
-def _blank_unhashed() -> dict[str, Any]:
-    blank: dict[str, Any] = {}
-    for key, kind, hashed, _ in FIELDS:
-        if not hashed:
-            blank[key] = ([] if kind is Kind.STR_LIST else {} if kind in (Kind.STR_MAP, Kind.OBJECT)
-                          else {Kind.STR: "", Kind.INT: 0, Kind.BOOL: False}[kind])
-    return blank
-
-
-_BLANK_UNHASHED: Final = _blank_unhashed()
+_BLANK_UNHASHED: Final = {
+    key: None if kind in (Kind.STR_LIST, Kind.STR_MAP) else _ZERO[kind]
+    for key, kind, hashed, _ in FIELDS if not hashed
+}
 
 
 def decode_record(raw: bytes) -> tuple[Any, bytes] | None:
@@ -130,6 +131,10 @@ def decode_record(raw: bytes) -> tuple[Any, bytes] | None:
         return None
     if not (view.record_id and view.prev_record_hash and view.record_hash and view.agent_id and view.created_at):
         return None
+    for key in _OBJECTS:  # a JSON object (or null, Go's zero value), as validate_record wants
+        value = bytes(getattr(view, key))
+        if value and not (value[:1] == b"{" or value == b"null"):
+            return None
     hashed = msgspec.structs.replace(view, **_BLANK_UNHASHED)
     if not is_canonical_created_at(hashed.created_at):
         try:
