@@ -347,3 +347,17 @@ async def test_after_append_in_another_database_is_applied_after_the_records(
         mark = _Mark(elsewhere, "x", 3)
         await log.append_all([("marks", _records(3))], after=mark)
         assert mark.applied == 1 and await _marks(elsewhere) == [("x", 3)]
+
+
+async def test_two_processes_appending_at_once_share_dense_offsets(open_log: OpenLog) -> None:
+    async with open_log() as first, open_log() as second:
+        await first.create_topic("shared", 3)
+        batches = [_records(9, f"p{i}-") for i in range(16)]
+        writers = [first if i % 2 else second for i in range(16)]
+        results = await asyncio.gather(*(w.append("shared", b) for w, b in zip(writers, batches, strict=True)))
+        offsets: dict[int, list[int]] = {}
+        for positions in results:
+            for position in positions:
+                offsets.setdefault(position.partition, []).append(position.offset)
+        assert {p: sorted(o) for p, o in offsets.items()} == {p: list(range(len(o))) for p, o in offsets.items()}
+        assert sum(len(o) for o in offsets.values()) == 16 * 9
