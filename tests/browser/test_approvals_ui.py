@@ -6,81 +6,53 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect
 
 from faramesh_cloud.approvals.service import Approvals, ApprovalsConfig
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
-from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
-from faramesh_cloud.identity.config import IdentityConfig
-from faramesh_cloud.identity.service import Identity
-from faramesh_cloud.log.postgres import PostgresLog
-from faramesh_cloud.platform_audit.store import PlatformAuditLog
-from faramesh_cloud.signing.keys import load_or_create_signing_key
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
-from faramesh_cloud.stacks.store import StackStore
 from tests.approvals_support import pending_event, push_events
-from tests.fixtures.browser import LiveGateway, NewPage, screenshot
+from tests.fixtures.browser import LiveGateway, NewPage, screenshot, serve_live
 from tests.fixtures.gateway import static_status
 from tests.fixtures.identity import PASSWORD
-from tests.fixtures.postgres import fresh_database
 
 
 class LiveApprovalsGateway(LiveGateway):
     """The live gateway with the approvals service running beside it on the same database."""
 
-    log: PostgresLog | None = None
+    pool_size = 6
+    with_log = True
     approvals: Approvals | None = None
 
-    async def _serve(self) -> None:
-        self._stop = asyncio.Event()
-        async with Database(self._db_url, max_size=6) as db:
-            self.identity = Identity(db, PlatformAuditLog(db),
-                                     IdentityConfig(password_time_cost=1, password_memory_kib=1024))
-            self.stacks = StackStore(db)
-            self.log = PostgresLog(db)
-            await self.log.start()
-            self.approvals = Approvals(db, self.log, ApprovalsConfig(group="approvals-browser"))
-            await self.approvals.start()
-            deps = WebDeps(identity=self.identity, stacks=self.stacks,
-                           signing_key=load_or_create_signing_key(self._data_dir),
-                           config=WebConfig(secret_key=uuid.uuid4().hex))
-            app = create_app(static_status, web=deps)
-            mount_approvals(app, self.approvals.api)
-            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                   lifespan="off"))
-            task = asyncio.create_task(server.serve())
-            try:
-                while not server.started:
-                    if task.done():
-                        task.result()
-                    await asyncio.sleep(0.02)
-                self._ready.set()
-                await self._stop.wait()
-                server.should_exit = True
-                await task
-            finally:
-                await self.approvals.stop()
-                await self.log.close()
+    async def _start_parts(self, db: Database) -> None:
+        assert self.log is not None
+        self.approvals = Approvals(db, self.log, ApprovalsConfig(group="approvals-browser"))
+        await self.approvals.start()
+
+    def _app(self, db: Database) -> Any:
+        assert self.approvals is not None
+        app = create_app(static_status, web=self._web_deps())
+        mount_approvals(app, self.approvals.api)
+        return app
+
+    async def _stop_parts(self) -> None:
+        if self.approvals is not None:
+            await self.approvals.stop()
 
 
 @pytest.fixture(scope="module")
 def live(embedded_postgres: EmbeddedPostgres, pg_template: str,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApprovalsGateway]:
-    with fresh_database(embedded_postgres, pg_template, "b") as url:
-        gateway = LiveApprovalsGateway(url, tmp_path_factory.mktemp("live-approvals"))
-        gateway.start()
-        try:
-            yield gateway
-        finally:
-            gateway.stop()
+    with serve_live(embedded_postgres, pg_template, "b", lambda url: LiveApprovalsGateway(
+            url, tmp_path_factory.mktemp("live-approvals"))) as gateway:
+        yield gateway
 
 
 def test_a_pending_approval_is_approved_with_a_reason_and_leaves_the_queue(

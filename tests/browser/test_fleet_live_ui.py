@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect
 
 from faramesh_cloud.audit_index.schema import AuditTables
@@ -23,23 +22,16 @@ from faramesh_cloud.events.topics import SYNC_ITEMS
 from faramesh_cloud.fleet.service import FleetProjection
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.audit_common import AUDIT_SECTION
-from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
-from faramesh_cloud.identity.config import IdentityConfig
-from faramesh_cloud.identity.service import Identity
-from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.chdb import ChdbOlap
-from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.runtime.fleet_wiring import IndexFleetAudit
-from faramesh_cloud.signing.keys import load_or_create_signing_key
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
-from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.browser import LiveGateway, NewPage, screenshot
+from tests.fixtures.browser import LiveGateway, NewPage, screenshot, serve_live
+from tests.fixtures.browser import sign_in as browser_sign_in
 from tests.fixtures.gateway import static_status
 from tests.fixtures.identity import PASSWORD
-from tests.fixtures.postgres import fresh_database
 from tests.fleet_items import record, status
 from tests.integration.audit_support import fast_config, fleet, publish
 
@@ -52,63 +44,51 @@ class FleetAuditGateway(LiveGateway):
     """The live gateway with Home/Fleet mounted over the fleet projection and the audit index,
     both consuming the PostgreSQL log in the server's loop, as ``faramesh-cloud up`` runs them."""
 
+    pool_size = 8
+    with_log = True
+
     def __init__(self, url: str, data_dir: Path, chdb_dir: Path, olap_database: str) -> None:
         super().__init__(url, data_dir)
         self._chdb_dir = chdb_dir
         self.olap_database = olap_database
-        self.log: PostgresLog | None = None
         self.projection: FleetProjection | None = None
+        self._olap: ChdbOlap | None = None
+        self._index: AuditIndex | None = None
 
-    async def _serve(self) -> None:
-        self._stop = asyncio.Event()
-        olap = ChdbOlap(self._chdb_dir)
+    async def _start_parts(self, db: Database) -> None:
+        assert self.log is not None and self.stacks is not None
+        self._olap = ChdbOlap(self._chdb_dir)
+        await self.log.create_topic(SYNC_ITEMS, 4)
+        self.projection = FleetProjection(db, self.log, self.stacks, disconnect_after_s=120)
+        await self.projection.start()
+        self._index = AuditIndex(db, self.log, self._olap, fast_config(self.olap_database))
+        await self._index.start()
+
+    def _app(self, db: Database) -> Any:
+        assert self._olap is not None and self.projection is not None and self.stacks is not None
         tables = AuditTables(self.olap_database)
-        async with Database(self._db_url, max_size=8) as db:
-            self.identity = Identity(db, PlatformAuditLog(db),
-                                     IdentityConfig(password_time_cost=1, password_memory_kib=1024))
-            self.stacks = StackStore(db)
-            self.log = PostgresLog(db)
-            await self.log.start()
-            await self.log.create_topic(SYNC_ITEMS, 4)
-            self.projection = FleetProjection(db, self.log, self.stacks, disconnect_after_s=120)
-            await self.projection.start()
-            index = AuditIndex(db, self.log, olap, fast_config(self.olap_database))
-            await index.start()
-            deps = WebDeps(identity=self.identity, stacks=self.stacks,
-                           signing_key=load_or_create_signing_key(self._data_dir),
-                           config=WebConfig(secret_key=uuid.uuid4().hex),
-                           audit=IndexAuditReader(olap, db, tables), sections=(AUDIT_SECTION,))
-            app = create_app(static_status, web=deps)
-            mount_fleet(app, FleetPorts(query=self.projection.query, registry=self.stacks, cloud_url=CLOUD_URL,
-                                        audit=IndexFleetAudit(olap, db, tables)))
-            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                   lifespan="off"))
-            task = asyncio.create_task(server.serve())
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-            self._ready.set()
-            await self._stop.wait()
-            server.should_exit = True
-            await task
-            await index.stop()
+        app = create_app(static_status, web=self._web_deps(audit=IndexAuditReader(self._olap, db, tables),
+                                                           sections=(AUDIT_SECTION,)))
+        mount_fleet(app, FleetPorts(query=self.projection.query, registry=self.stacks, cloud_url=CLOUD_URL,
+                                    audit=IndexFleetAudit(self._olap, db, tables)))
+        return app
+
+    async def _stop_parts(self) -> None:
+        if self._index is not None:
+            await self._index.stop()
+        if self.projection is not None:
             await self.projection.stop()
-            await self.log.close()
-        olap.close()
+        if self._olap is not None:
+            self._olap.close()
 
 
 @pytest.fixture(scope="module")
 def gateway(embedded_postgres: EmbeddedPostgres, pg_template: str, chdb_data_dir: Path,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetAuditGateway]:
     olap_database = f"browser_{uuid.uuid4().hex[:12]}"
-    with fresh_database(embedded_postgres, pg_template, "l") as url:
-        live = FleetAuditGateway(url, tmp_path_factory.mktemp("fleet-audit-gateway"), chdb_data_dir, olap_database)
-        live.start()
-        try:
-            yield live
-        finally:
-            live.stop()
+    with serve_live(embedded_postgres, pg_template, "l", lambda url: FleetAuditGateway(
+            url, tmp_path_factory.mktemp("fleet-audit-gateway"), chdb_data_dir, olap_database)) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")
@@ -156,11 +136,7 @@ def acme(gateway: FleetAuditGateway) -> dict[str, Any]:
 
 
 def sign_in(page: Any, base: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("heading", name="Attention required")).to_be_visible()
+    browser_sign_in(page, base, OWNER, lambda p: p.get_by_role("heading", name="Attention required"))
 
 
 def test_home_activity_stream_is_pushed_without_reload(gateway: FleetAuditGateway, acme: dict[str, Any],

@@ -6,33 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect
 
 from faramesh_cloud.events.topics import SYNC_ITEMS
 from faramesh_cloud.fleet.service import FleetProjection
 from faramesh_cloud.gateway.app import create_app
-from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
-from faramesh_cloud.identity.config import IdentityConfig
 from faramesh_cloud.identity.domain import OrgRef
-from faramesh_cloud.identity.service import Identity
-from faramesh_cloud.log.postgres import PostgresLog
-from faramesh_cloud.platform_audit.store import PlatformAuditLog
-from faramesh_cloud.signing.keys import load_or_create_signing_key
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
-from tests.fixtures.browser import LiveGateway, NewPage, screenshot
+from tests.fixtures.browser import LiveGateway, NewPage, screenshot, serve_live
+from tests.fixtures.browser import sign_in as browser_sign_in
 from tests.fixtures.gateway import static_status
 from tests.fixtures.identity import PASSWORD
-from tests.fixtures.postgres import fresh_database
 from tests.fleet_items import budget, credential, health, record, status
 
 OWNER = "fiona@example.test"
@@ -43,54 +35,33 @@ class FleetGateway(LiveGateway):
     """The live gateway with Home/Fleet/Settings → Stacks mounted and the fleet projection
     consuming ``sync.items.v1`` from the PostgreSQL log, all in the server's loop."""
 
-    db: Database | None = None
-    log: PostgresLog | None = None
+    pool_size = 6
+    with_log = True
     projection: FleetProjection | None = None
 
-    async def _serve(self) -> None:
-        self._stop = asyncio.Event()
-        async with Database(self._db_url, max_size=6) as db:
-            self.db = db
-            self.identity = Identity(db, PlatformAuditLog(db), IdentityConfig(password_time_cost=1,
-                                                                              password_memory_kib=1024))
-            from faramesh_cloud.stacks.store import StackStore
+    async def _start_parts(self, db: Database) -> None:
+        assert self.log is not None and self.stacks is not None
+        await self.log.create_topic(SYNC_ITEMS, 4)
+        self.projection = FleetProjection(db, self.log, self.stacks, disconnect_after_s=120)
+        await self.projection.start()
 
-            self.stacks = StackStore(db)
-            self.log = PostgresLog(db)
-            await self.log.start()
-            await self.log.create_topic(SYNC_ITEMS, 4)
-            self.projection = FleetProjection(db, self.log, self.stacks, disconnect_after_s=120)
-            await self.projection.start()
-            deps = WebDeps(identity=self.identity, stacks=self.stacks,
-                           signing_key=load_or_create_signing_key(self._data_dir),
-                           config=WebConfig(secret_key=uuid.uuid4().hex))
-            app = create_app(static_status, web=deps)
-            mount_fleet(app, FleetPorts(query=self.projection.query, registry=self.stacks, cloud_url=CLOUD_URL))
-            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                   lifespan="off"))
-            task = asyncio.create_task(server.serve())
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-            self._ready.set()
-            await self._stop.wait()
-            server.should_exit = True
-            await task
+    def _app(self, db: Database) -> Any:
+        assert self.projection is not None and self.stacks is not None
+        app = create_app(static_status, web=self._web_deps())
+        mount_fleet(app, FleetPorts(query=self.projection.query, registry=self.stacks, cloud_url=CLOUD_URL))
+        return app
+
+    async def _stop_parts(self) -> None:
+        if self.projection is not None:
             await self.projection.stop()
-            await self.log.close()
 
 
 @pytest.fixture(scope="module")
 def fleet_gateway(embedded_postgres: EmbeddedPostgres, pg_template: str,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetGateway]:
-    with fresh_database(embedded_postgres, pg_template, "f") as url:
-        live = FleetGateway(url, Path(tmp_path_factory.mktemp("fleet-gateway")))
-        live.start()
-        try:
-            yield live
-        finally:
-            live.stop()
+    with serve_live(embedded_postgres, pg_template, "f", lambda url: FleetGateway(
+            url, Path(tmp_path_factory.mktemp("fleet-gateway")))) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")
@@ -133,11 +104,7 @@ def acme(fleet_gateway: FleetGateway) -> tuple[OrgRef, str, str]:
 
 
 def sign_in(page: Any, base: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("heading", name="Attention required")).to_be_visible()
+    browser_sign_in(page, base, OWNER, lambda p: p.get_by_role("heading", name="Attention required"))
 
 
 def test_home_attention_strip_and_budget_burn(fleet_gateway: FleetGateway, acme: tuple[OrgRef, str, str],

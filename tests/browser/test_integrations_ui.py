@@ -5,36 +5,26 @@ stack to it with an escalation step, send a test and see it delivered, signed.""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import secrets
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect
 
 from faramesh_cloud.gateway.app import create_app
-from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
 from faramesh_cloud.gateway.web.notifications_ports import mount_notifications
-from faramesh_cloud.identity.config import IdentityConfig
 from faramesh_cloud.identity.domain import OrgRef
-from faramesh_cloud.identity.service import Identity
-from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.notifications.service import Notifications, NotificationsConfig
-from faramesh_cloud.platform_audit.store import PlatformAuditLog
-from faramesh_cloud.signing.keys import load_or_create_signing_key
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
-from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.browser import LiveGateway, NewPage, screenshot
+from tests.fixtures.browser import LiveGateway, NewPage, screenshot, serve_live
+from tests.fixtures.browser import sign_in as browser_sign_in
 from tests.fixtures.gateway import static_status
 from tests.fixtures.identity import PASSWORD
-from tests.fixtures.postgres import fresh_database
 from tests.notifications_support import HttpReceiver, http_receiver
 
 OWNER = "nora@example.test"
@@ -44,49 +34,33 @@ class NotificationsGateway(LiveGateway):
     """The live gateway with Settings → Integrations mounted and the notifications service
     (consumer, escalation, sender) running beside it on the same database."""
 
+    pool_size = 6
+    with_log = True
     notifications: Notifications | None = None
 
-    async def _serve(self) -> None:
-        self._stop = asyncio.Event()
-        async with Database(self._db_url, max_size=6) as db:
-            self.identity = Identity(db, PlatformAuditLog(db), IdentityConfig(password_time_cost=1,
-                                                                              password_memory_kib=1024))
-            self.stacks = StackStore(db)
-            log = PostgresLog(db)
-            await log.start()
-            self.notifications = Notifications(db, log, NotificationsConfig(
-                key=secrets.token_bytes(32), allow_private=True, link_base=self.base, send_interval_s=0.1))
-            await self.notifications.start()
-            deps = WebDeps(identity=self.identity, stacks=self.stacks,
-                           signing_key=load_or_create_signing_key(self._data_dir),
-                           config=WebConfig(secret_key=uuid.uuid4().hex))
-            app = create_app(static_status, web=deps)
-            mount_notifications(app, self.notifications.api)
-            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                   lifespan="off"))
-            task = asyncio.create_task(server.serve())
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-            self._ready.set()
-            await self._stop.wait()
-            server.should_exit = True
-            await task
+    async def _start_parts(self, db: Database) -> None:
+        assert self.log is not None
+        self.notifications = Notifications(db, self.log, NotificationsConfig(
+            key=secrets.token_bytes(32), allow_private=True, link_base=self.base, send_interval_s=0.1))
+        await self.notifications.start()
+
+    def _app(self, db: Database) -> Any:
+        assert self.notifications is not None
+        app = create_app(static_status, web=self._web_deps())
+        mount_notifications(app, self.notifications.api)
+        return app
+
+    async def _stop_parts(self) -> None:
+        if self.notifications is not None:
             await self.notifications.stop()
-            await log.close()
 
 
 @pytest.fixture(scope="module")
 def gateway(embedded_postgres: EmbeddedPostgres, pg_template: str,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[NotificationsGateway]:
-    with fresh_database(embedded_postgres, pg_template, "b") as url:
-        live = NotificationsGateway(url, tmp_path_factory.mktemp("notifications-gateway"))
-        live.start()
-        try:
-            yield live
-        finally:
-            live.stop()
+    with serve_live(embedded_postgres, pg_template, "b", lambda url: NotificationsGateway(
+            url, tmp_path_factory.mktemp("notifications-gateway"))) as live:
+        yield live
 
 
 @pytest.fixture
@@ -108,11 +82,7 @@ def acme(gateway: NotificationsGateway) -> OrgRef:
 
 
 def sign_in(page: Any, base: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("navigation", name="Sections")).to_be_visible()
+    browser_sign_in(page, base, OWNER, lambda p: p.get_by_role("navigation", name="Sections"))
 
 
 def test_add_a_webhook_route_a_stack_and_send_a_signed_test(gateway: NotificationsGateway, acme: OrgRef,
