@@ -4,19 +4,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Final
 
 from faramesh_cloud_api.sync.v1 import approvals_pb2
-from google.protobuf.message import DecodeError
 
 from faramesh_cloud.approvals.domain import State
 from faramesh_cloud.consumer.runner import Rejected
-from faramesh_cloud.events.topics import H_KIND, H_ORG, H_STACK
+from faramesh_cloud.events.approval_items import (
+    DEFAULT_DEADLINE,
+    approval_event,
+    approval_tenant,
+    received_at,
+    stamp_time,
+)
 from faramesh_cloud.log.port import Message
-
-KIND: Final = b"approval_event"
-DEFAULT_DEADLINE: Final = timedelta(minutes=5)  # the daemon's DefaultTimeout
 
 _STATES: Final = {
     approvals_pb2.APPROVAL_STATE_PENDING: State.PENDING,
@@ -65,32 +67,21 @@ class ApprovalFact:
     resolution_source: str
 
 
-def _time(stamp: object, fallback: datetime) -> datetime:
-    seconds = getattr(stamp, "seconds", 0)
-    nanos = getattr(stamp, "nanos", 0)
-    if not seconds and not nanos:
-        return fallback
-    return datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=nanos // 1000)
-
-
 class ApprovalProcessor:
     def process(self, message: Message) -> ApprovalFact | Rejected | None:
-        if message.headers.get(H_KIND) != KIND:
-            return None
-        try:
-            org, stack = message.headers[H_ORG].decode(), message.headers[H_STACK].decode()
-        except KeyError as exc:
-            return Rejected(f"approval_event without tenant header {exc}")
-        try:
-            event = approvals_pb2.ApprovalEvent.FromString(message.value)
-        except DecodeError as exc:
-            return Rejected(f"not an ApprovalEvent: {exc}")
+        tenant = approval_tenant(message)
+        if not isinstance(tenant, tuple):
+            return tenant
+        org, stack = tenant
+        event = approval_event(message)
+        if isinstance(event, Rejected):
+            return event
         state = _STATES.get(event.state)
         a = event.approval
         if state is None or not a.defer_token or not a.agent_id:
             return Rejected("approval_event needs a state, a defer_token and an agent_id")
-        seen = datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)
-        created = _time(a.created_at, seen)
+        seen = received_at(message)
+        created = stamp_time(a.created_at, seen)
         resolution = event.resolution if event.HasField("resolution") else None
         try:
             args = a.args_snapshot_json.decode("utf-8")
@@ -102,8 +93,8 @@ class ApprovalProcessor:
             tool_id=a.tool_id, session_id=a.session_id, args_json=args, matched_rule_id=a.matched_rule_id,
             reason_code=a.reason_code, reason=a.reason, priority=_PRIORITIES.get(a.priority, "normal"),
             dpr_record_id=a.dpr_record_id, policy_version=a.policy_version, created_at=created,
-            deadline=_time(a.deadline, created + DEFAULT_DEADLINE),
-            resolved_at=_time(resolution.resolved_at, seen) if resolution is not None else None,
+            deadline=stamp_time(a.deadline, created + DEFAULT_DEADLINE),
+            resolved_at=stamp_time(resolution.resolved_at, seen) if resolution is not None else None,
             resolved_by=resolution.approver_id if resolution is not None else "",
             resolution_reason=resolution.reason if resolution is not None else "",
             resolution_source=_SOURCES.get(resolution.source, "") if resolution is not None else "",

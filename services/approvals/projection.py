@@ -5,26 +5,17 @@ nothing (messages below the stored position are skipped)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from psycopg import AsyncConnection
 
 from faramesh_cloud.approvals.domain import State, after_daemon_event
 from faramesh_cloud.approvals.processor import ApprovalFact
 from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.positions import apply_unseen
 
 Conn = AsyncConnection[Any]
-
-
-async def _positions(conn: Conn, topic: str, partitions: set[int]) -> dict[int, int]:
-    parts = sorted(partitions)
-    await conn.execute(
-        "INSERT INTO approvals_positions (topic, partition, next_offset) SELECT %s, p, 0 "
-        "FROM unnest(%s::int[]) AS p ON CONFLICT DO NOTHING", (topic, parts))
-    cur = await conn.execute(
-        "SELECT partition, next_offset FROM approvals_positions WHERE topic = %s AND partition = ANY(%s::int[]) "
-        "ORDER BY partition FOR UPDATE", (topic, parts))
-    return {int(p): int(o) for p, o in await cur.fetchall()}
+POSITIONS: Final = "approvals_positions"
 
 
 async def apply_fact(conn: Conn, fact: ApprovalFact) -> None:
@@ -74,19 +65,5 @@ class ApprovalSink:
     async def write(self, rows: Sequence[ApprovalFact]) -> None:
         if not rows:
             return
-        by_topic: dict[str, list[ApprovalFact]] = {}
-        for fact in rows:
-            by_topic.setdefault(fact.topic, []).append(fact)
         async with self._db.transaction() as conn:
-            for topic, facts in sorted(by_topic.items()):
-                positions = await _positions(conn, topic, {f.partition for f in facts})
-                ends: dict[int, int] = {}
-                for fact in sorted(facts, key=lambda f: (f.partition, f.offset)):
-                    if fact.offset < positions[fact.partition]:
-                        continue  # applied before (redelivery or replay)
-                    await apply_fact(conn, fact)
-                    ends[fact.partition] = fact.offset + 1
-                for partition, end in ends.items():
-                    await conn.execute(
-                        "UPDATE approvals_positions SET next_offset = %s WHERE topic = %s AND partition = %s",
-                        (end, topic, partition))
+            await apply_unseen(conn, POSITIONS, rows, apply_fact)

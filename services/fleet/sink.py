@@ -10,7 +10,7 @@ state, and re-applying an old update never overwrites a newer one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -24,22 +24,12 @@ from faramesh_cloud.fleet.domain import (
     StatusUpdate,
 )
 from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.positions import lock_positions
 
 Conn = AsyncConnection[Any]
 COMPONENT: Final = ("fleet", "faramesh_cloud.fleet")
 
 _NEWER: Final = "(EXCLUDED.{a}, EXCLUDED.{b}) > ({t}.{a}, {t}.{b})"
-
-
-async def lock_positions(conn: Conn, topic: str, partitions: Iterable[int]) -> dict[int, int]:
-    parts = sorted(set(partitions))
-    await conn.execute(
-        "INSERT INTO fleet_positions (topic, partition) SELECT %s, p FROM unnest(%s::int[]) AS p "
-        "ON CONFLICT DO NOTHING", (topic, parts))
-    cur = await conn.execute(
-        "SELECT partition, next_offset FROM fleet_positions WHERE topic = %s AND partition = ANY(%s::int[]) "
-        "ORDER BY partition FOR UPDATE", (topic, parts))
-    return {int(p): int(o) for p, o in await cur.fetchall()}
 
 
 async def _health(conn: Conn, u: HealthUpdate) -> None:
@@ -176,7 +166,7 @@ class FleetSink:
         topic = rows[0].at.topic
         ordered = sorted(rows, key=lambda r: (r.at.partition, r.at.offset))
         async with self._db.transaction() as conn:
-            positions = await lock_positions(conn, topic, {r.at.partition for r in ordered})
+            positions = await lock_positions(conn, "fleet_positions", topic, {r.at.partition for r in ordered})
             fresh = [r for r in ordered if r.at.offset >= positions[r.at.partition]]
             for update in fresh:
                 await apply(conn, update)

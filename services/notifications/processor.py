@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Final
 
 from faramesh_cloud_api.sync.v1 import approvals_pb2
-from google.protobuf.message import DecodeError
 
 from faramesh_cloud.consumer.runner import Rejected
-from faramesh_cloud.events.topics import H_KIND, H_ORG, H_STACK
+from faramesh_cloud.events.approval_items import (
+    DEFAULT_DEADLINE,
+    approval_event,
+    approval_tenant,
+    received_at,
+    stamp_time,
+)
 from faramesh_cloud.log.port import Message
-
-KIND: Final = b"approval_event"
-DEFAULT_DEADLINE: Final = timedelta(minutes=5)
 
 _OUTCOMES: Final = {
     approvals_pb2.APPROVAL_STATE_APPROVED: "approved",
@@ -54,29 +56,19 @@ class ApprovalSeen:
     resolved_by: str
 
 
-def _time(stamp: object, fallback: datetime) -> datetime:
-    seconds, nanos = getattr(stamp, "seconds", 0), getattr(stamp, "nanos", 0)
-    if not seconds and not nanos:
-        return fallback
-    return datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=nanos // 1000)
-
-
 class NotificationProcessor:
     def process(self, message: Message) -> ApprovalSeen | Rejected | None:
-        if message.headers.get(H_KIND) != KIND:
-            return None
-        try:
-            org, stack = message.headers[H_ORG].decode(), message.headers[H_STACK].decode()
-        except KeyError as exc:
-            return Rejected(f"approval_event without tenant header {exc}")
+        tenant = approval_tenant(message)
+        if not isinstance(tenant, tuple):
+            return tenant
+        org, stack = tenant
         try:
             uuid.UUID(org)
         except ValueError:
             return Rejected(f"organisation header {org!r} is not a UUID")
-        try:
-            event = approvals_pb2.ApprovalEvent.FromString(message.value)
-        except DecodeError as exc:
-            return Rejected(f"not an ApprovalEvent: {exc}")
+        event = approval_event(message)
+        if isinstance(event, Rejected):
+            return event
         a = event.approval
         if event.state == approvals_pb2.APPROVAL_STATE_UNSPECIFIED:
             return Rejected("approval_event needs a state")
@@ -84,11 +76,11 @@ class NotificationProcessor:
         outcome = "" if event.state == approvals_pb2.APPROVAL_STATE_PENDING else _OUTCOMES.get(event.state, "resolved")
         if not a.defer_token or not a.agent_id:
             return Rejected("approval_event needs a defer_token and an agent_id")
-        seen = datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)
-        created = _time(a.created_at, seen)
+        seen = received_at(message)
+        created = stamp_time(a.created_at, seen)
         return ApprovalSeen(
             topic=message.topic, partition=message.partition, offset=message.offset, org_id=org, stack_id=stack,
             defer_token=a.defer_token, agent_id=a.agent_id, tool_id=a.tool_id, session_id=a.session_id,
             reason=a.reason, priority=_PRIORITIES.get(a.priority, "normal"), matched_rule_id=a.matched_rule_id,
-            created_at=created, deadline=_time(a.deadline, created + DEFAULT_DEADLINE), outcome=outcome,
+            created_at=created, deadline=stamp_time(a.deadline, created + DEFAULT_DEADLINE), outcome=outcome,
             resolved_by=event.resolution.approver_id if event.HasField("resolution") else "")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from psycopg import AsyncConnection
@@ -23,23 +23,14 @@ from faramesh_cloud.notifications.domain import Event, Notice, Rule, due_steps, 
 from faramesh_cloud.notifications.processor import ApprovalSeen
 from faramesh_cloud.notifications.store import enqueue, rule_row
 from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.positions import apply_unseen
 
 Conn = AsyncConnection[Any]
 Clock = Callable[[], datetime]
+POSITIONS: Final = "notification_positions"
 
 REQUEST_COLUMNS = ("org_id, stack_id, defer_token, agent_id, tool_id, session_id, reason, priority, matched_rule_id, "
                    "created_at, deadline, opened_at, state, outcome, resolved_by, rule_id, steps_sent")
-
-
-async def _positions(conn: Conn, topic: str, partitions: set[int]) -> dict[int, int]:
-    parts = sorted(partitions)
-    await conn.execute(
-        "INSERT INTO notification_positions (topic, partition, next_offset) SELECT %s, p, 0 "
-        "FROM unnest(%s::int[]) AS p ON CONFLICT DO NOTHING", (topic, parts))
-    cur = await conn.execute(
-        "SELECT partition, next_offset FROM notification_positions WHERE topic = %s "
-        "AND partition = ANY(%s::int[]) ORDER BY partition FOR UPDATE", (topic, parts))
-    return {int(p): int(o) for p, o in await cur.fetchall()}
 
 
 class Lookups:
@@ -197,21 +188,12 @@ class NotificationSink:
     async def write(self, rows: Sequence[ApprovalSeen]) -> None:
         if not rows:
             return
-        by_topic: dict[str, list[ApprovalSeen]] = {}
-        for fact in rows:
-            by_topic.setdefault(fact.topic, []).append(fact)
         now = self._clock()
         lookups = Lookups()
+
+        async def apply(conn: Conn, fact: ApprovalSeen) -> None:
+            await _apply(conn, fact, now, self._link_base, lookups)
+
         async with self._db.transaction() as conn:
-            for topic, facts in sorted(by_topic.items()):
-                positions = await _positions(conn, topic, {f.partition for f in facts})
-                ends: dict[int, int] = {}
-                for fact in sorted(facts, key=lambda f: (f.partition, f.offset)):
-                    if fact.offset < positions[fact.partition]:
-                        continue
-                    await _apply(conn, fact, now, self._link_base, lookups)
-                    ends[fact.partition] = fact.offset + 1
-                for partition, end in ends.items():
-                    await conn.execute("UPDATE notification_positions SET next_offset = %s WHERE topic = %s "
-                                       "AND partition = %s", (end, topic, partition))
+            await apply_unseen(conn, POSITIONS, rows, apply)
         self._on_queued()

@@ -5,62 +5,42 @@ panel, read from the real audit index (chDB + PostgreSQL) through the runtime's 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from faramesh_cloud.audit_index.postgres import COMPONENT
-from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.fleet.processor import FleetProcessor
-from faramesh_cloud.fleet.query import FleetQuery
 from faramesh_cloud.fleet.sink import FleetSink
-from faramesh_cloud.gateway.app import create_app
-from faramesh_cloud.gateway.web.deps import WebDeps
-from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
 from faramesh_cloud.log.postgres import PostgresLog
-from faramesh_cloud.olap.chdb import ChdbOlap
-from faramesh_cloud.runtime.fleet_wiring import IndexFleetAudit
 from faramesh_cloud.sql.database import Database
-from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.gateway import CLOUD_URL, sign_in, static_status
+from tests.fixtures.gateway import sign_in
 from tests.fixtures.identity import PASSWORD, People
 from tests.fleet_items import T0, message, record, status
-from tests.integration.audit_support import fast_config, fleet, publish, records, run_index
+from tests.integration.audit_support import fleet, publish, records
+from tests.integration.fleet_audit_support import FleetAuditIndex, fleet_audit_fixture  # noqa: F401
 
 pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
 
 
-@pytest.fixture
-def chdb(chdb_data_dir: Path, olap_database: str) -> Iterator[ChdbOlap]:
-    olap = ChdbOlap(chdb_data_dir)
-    yield olap
-    olap.close()
-
-
 async def test_activity_agent_dprs_and_chain_findings(
-        database: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str, vectors_dir: Path,
-        web_deps: WebDeps, people: People, stacks: StackStore) -> None:
+        database: Database, postgres_log: PostgresLog, fleet_audit: FleetAuditIndex, vectors_dir: Path,
+        people: People, stacks: StackStore) -> None:
     acme = await people.org("acme")
     beta = await people.org("beta")
     org = acme.org.org_id
     pay, _ = await stacks.register_stack(org, "payments-prod")
     tampered_stack, _ = await stacks.register_stack(org, "legacy")
     other, _ = await stacks.register_stack(beta.org.org_id, "beta-stack")
-    await migrate(database, [COMPONENT])
     recs = records(fleet("pay", 2, ["sess-a"], seed=5), 12)
     tampered = (vectors_dir / "dpr_chain_tampered_field.jsonl").read_bytes().splitlines()
     await publish(postgres_log, org, pay.stack_id, recs)
     await publish(postgres_log, org, tampered_stack.stack_id, tampered)
     await publish(postgres_log, beta.org.org_id, other.stack_id, records(fleet("beta", 1, ["s"], seed=9), 4))
-    await run_index(database, postgres_log, chdb, fast_config(olap_database), len(recs) + len(tampered) + 4)
+    await fleet_audit.index(len(recs) + len(tampered) + 4)
 
-    app = create_app(static_status, web=web_deps)
-    audit = IndexFleetAudit(chdb, database, AuditTables(olap_database))
-    mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL,
-                                audit=audit))
+    app = fleet_audit.app(audit_reader=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as owner:
         await sign_in(owner, acme.email, PASSWORD)
         activity = (await owner.get("/api/v1/orgs/acme/fleet/activity")).json()["records"]

@@ -6,45 +6,26 @@ Home shows the member, resuming after the page's cursor."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
-from faramesh_cloud.audit_index.postgres import COMPONENT
-from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.fleet.processor import FleetProcessor
-from faramesh_cloud.fleet.query import FleetQuery
 from faramesh_cloud.fleet.sink import FleetSink
-from faramesh_cloud.gateway.app import create_app
-from faramesh_cloud.gateway.web.deps import WebDeps
-from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
 from faramesh_cloud.identity.permissions import Role, StackRole
 from faramesh_cloud.log.postgres import PostgresLog
-from faramesh_cloud.olap.chdb import ChdbOlap
-from faramesh_cloud.runtime.audit_reader import IndexAuditReader
-from faramesh_cloud.runtime.fleet_wiring import IndexFleetAudit
 from faramesh_cloud.sql.database import Database
-from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.gateway import CLOUD_URL, sign_in, static_status
+from tests.fixtures.gateway import sign_in
 from tests.fixtures.identity import PASSWORD, People
 from tests.fleet_items import message, record, status
-from tests.integration.audit_support import fast_config, fleet, publish, records, run_index
+from tests.integration.audit_support import fleet, publish, records
+from tests.integration.fleet_audit_support import FleetAuditIndex, fleet_audit_fixture  # noqa: F401
 
 pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
-
-
-@pytest.fixture
-def chdb(chdb_data_dir: Path, olap_database: str) -> Iterator[ChdbOlap]:
-    olap = ChdbOlap(chdb_data_dir)
-    yield olap
-    olap.close()
 
 
 def events(text: str) -> list[str]:
@@ -53,8 +34,8 @@ def events(text: str) -> list[str]:
 
 
 async def test_config_drift_and_the_live_activity_stream(
-        database: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
-        web_deps: WebDeps, people: People, stacks: StackStore) -> None:
+        database: Database, postgres_log: PostgresLog, fleet_audit: FleetAuditIndex, people: People,
+        stacks: StackStore) -> None:
     acme = await people.org("acme")
     beta = await people.org("beta")
     org = acme.org.org_id
@@ -70,18 +51,13 @@ async def test_config_drift_and_the_live_activity_stream(
         await sink.write([processor.process(message(record(org, stack_id, 1, "stack_status", report), i))])  # type: ignore[list-item]
     # eu's daemon applied policy 0123456789abcdef, but decides under 3f2a9c1b7d4e5f60 (the
     # writers' version) since; us has not decided anything yet.
-    await migrate(database, [COMPONENT])
     recs = records(fleet("eu", 2, ["s"], seed=4), 6, start_ns=time.time_ns() - 10**9)
     foreign = records(fleet("beta", 1, ["s"], seed=8), 2, start_ns=time.time_ns())
     await publish(postgres_log, org, eu.stack_id, recs)
     await publish(postgres_log, beta.org.org_id, other.stack_id, foreign)
-    await run_index(database, postgres_log, chdb, fast_config(olap_database), len(recs) + len(foreign))
+    await fleet_audit.index(len(recs) + len(foreign))
 
-    deps = dataclasses.replace(web_deps, audit=IndexAuditReader(chdb, database, AuditTables(olap_database)))
-    app = create_app(static_status, web=deps)
-    audit = IndexFleetAudit(chdb, database, AuditTables(olap_database))
-    mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL,
-                                audit=audit))
+    app = fleet_audit.app()
     viewer = await people.member(acme, Role.VIEWER)
     await people.identity.members.set_stack_role(org, viewer.user.user_id, eu.stack_id, StackRole.NONE,
                                                  await people.principal(acme))
@@ -118,7 +94,7 @@ async def test_config_drift_and_the_live_activity_stream(
         await publish(postgres_log, org, eu.stack_id, fresh, first_seq=100)
         await publish(postgres_log, beta.org.org_id, other.stack_id,
                       records(fleet("beta", 1, ["s"], seed=9), 1, start_ns=time.time_ns()), first_seq=100)
-        await run_index(database, postgres_log, chdb, fast_config(olap_database), 3)
+        await fleet_audit.index(3)
         pushed = await web.get(source + "&max_seconds=0.2")
         assert events(pushed.text) == [r["record_id"] for r in fresh]
         backlog = await web.get("/o/acme/activity/events", params={"max_seconds": 0.2})

@@ -4,50 +4,28 @@ PostgreSQL), shown on the page and in its REST twin, scoped to one organisation 
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from faramesh_cloud.audit_index.postgres import COMPONENT
-from faramesh_cloud.audit_index.schema import AuditTables
-from faramesh_cloud.fleet.query import FleetQuery
-from faramesh_cloud.gateway.app import create_app
-from faramesh_cloud.gateway.web.deps import WebDeps
-from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
 from faramesh_cloud.log.postgres import PostgresLog
-from faramesh_cloud.olap.chdb import ChdbOlap
-from faramesh_cloud.runtime.audit_reader import IndexAuditReader
-from faramesh_cloud.runtime.fleet_wiring import IndexFleetAudit
-from faramesh_cloud.sql.database import Database
-from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.gateway import CLOUD_URL, sign_in, static_status
+from tests.fixtures.gateway import sign_in
 from tests.fixtures.identity import PASSWORD, People
-from tests.integration.audit_support import fast_config, fleet, publish, run_index
+from tests.integration.audit_support import fleet, publish
+from tests.integration.fleet_audit_support import FleetAuditIndex, fleet_audit_fixture  # noqa: F401
 
 pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
 
 
-@pytest.fixture
-def chdb(chdb_data_dir: Path, olap_database: str) -> Iterator[ChdbOlap]:
-    olap = ChdbOlap(chdb_data_dir)
-    yield olap
-    olap.close()
-
-
 async def test_delegation_topology_from_synced_dprs(
-        database: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
-        web_deps: WebDeps, people: People, stacks: StackStore) -> None:
+        postgres_log: PostgresLog, fleet_audit: FleetAuditIndex, people: People, stacks: StackStore) -> None:
     acme = await people.org("acme")
     beta = await people.org("beta")
     org = acme.org.org_id
     pay, _ = await stacks.register_stack(org, "payments-prod")
     other, _ = await stacks.register_stack(beta.org.org_id, "beta-stack")
-    await migrate(database, [COMPONENT])
     boss, worker, helper = fleet("pay", 3, ["sess-a"], seed=11)
     now = time.time_ns()
     recs = []
@@ -65,18 +43,15 @@ async def test_delegation_topology_from_synced_dprs(
     foreign = [intruder.next(now + 30_000, invoked_by_agent_id=boss.agent_id)]
     await publish(postgres_log, org, pay.stack_id, recs)
     await publish(postgres_log, beta.org.org_id, other.stack_id, foreign)
-    await run_index(database, postgres_log, chdb, fast_config(olap_database), len(recs) + 1)
+    await fleet_audit.index(len(recs) + 1)
 
-    audit = IndexFleetAudit(chdb, database, AuditTables(olap_database))
+    audit = fleet_audit.audit
     edges = await audit.delegations(org, pay.stack_id, now - 10**12)
     assert {(e.parent, e.child, e.records) for e in edges} == {(boss.agent_id, worker.agent_id, 4),
                                                                (worker.agent_id, helper.agent_id, 1)}
     assert await audit.delegations(org, pay.stack_id, now + 10**12) == []  # outside the window
 
-    app = create_app(static_status, web=dataclasses.replace(
-        web_deps, audit=IndexAuditReader(chdb, database, AuditTables(olap_database))))
-    mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL,
-                                audit=audit))
+    app = fleet_audit.app()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as owner:
         await sign_in(owner, acme.email, PASSWORD)
         base = f"/o/acme/fleet/stacks/{pay.stack_id}/agents"
