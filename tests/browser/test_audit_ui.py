@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,64 +14,24 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from faramesh_cloud.audit_index.schema import AuditTables
-from faramesh_cloud.audit_index.service import AuditIndex
-from faramesh_cloud.gateway.app import create_app
-from faramesh_cloud.gateway.web.audit_common import AUDIT_SECTION
-from faramesh_cloud.olap.chdb import ChdbOlap
-from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.signing.dpr_bundle import verify_dpr_bundle
 from faramesh_cloud.signing.keys import load_public_key
-from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
-from tests.fixtures.browser import LiveGateway, NewPage, screenshot, serve_live
+from tests.browser.audit_gateway import AuditGateway, serve_audit
+from tests.fixtures.browser import NewPage, screenshot
 from tests.fixtures.browser import sign_in as browser_sign_in
-from tests.fixtures.gateway import static_status
 from tests.fixtures.identity import PASSWORD
 from tests.integration.audit_explorer_support import XSS
-from tests.integration.audit_support import BASE_NS, fast_config, fleet, publish, records
+from tests.integration.audit_support import BASE_NS, fleet, publish, records
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.chdb]
 OWNER = "ada@example.test"
 
 
-class AuditGateway(LiveGateway):
-    """``LiveGateway`` plus the audit index consuming ``dpr.records.v1`` in the same loop."""
-
-    pool_size = 6
-    with_log = True
-
-    def __init__(self, url: str, data_dir: Path, chdb_dir: Path, olap_database: str) -> None:
-        super().__init__(url, data_dir)
-        self._chdb_dir = chdb_dir
-        self.olap_database = olap_database
-        self._olap: ChdbOlap | None = None
-        self._index: AuditIndex | None = None
-
-    async def _start_parts(self, db: Database) -> None:
-        assert self.log is not None
-        self._olap = ChdbOlap(self._chdb_dir)
-        self._index = AuditIndex(db, self.log, self._olap, fast_config(self.olap_database))
-        await self._index.start()
-
-    def _app(self, db: Database) -> Any:
-        assert self._olap is not None
-        return create_app(static_status, web=self._web_deps(
-            audit=IndexAuditReader(self._olap, db, AuditTables(self.olap_database)), sections=(AUDIT_SECTION,)))
-
-    async def _stop_parts(self) -> None:
-        if self._index is not None:
-            await self._index.stop()
-        if self._olap is not None:
-            self._olap.close()
-
-
 @pytest.fixture(scope="module")
 def audit_gateway(embedded_postgres: EmbeddedPostgres, pg_template: str, chdb_data_dir: Path,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuditGateway]:
-    olap_database = f"browser_{uuid.uuid4().hex[:12]}"
-    with serve_live(embedded_postgres, pg_template, "b", lambda url: AuditGateway(
-            url, tmp_path_factory.mktemp("audit-gateway"), chdb_data_dir, olap_database)) as live:
+    with serve_audit(AuditGateway, embedded_postgres, pg_template, "b", chdb_data_dir, tmp_path_factory) as live:
         yield live
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,78 +15,56 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from faramesh_cloud.audit_index.schema import AuditTables
-from faramesh_cloud.audit_index.service import AuditIndex
 from faramesh_cloud.events.topics import SYNC_ITEMS
 from faramesh_cloud.fleet.service import FleetProjection
-from faramesh_cloud.gateway.app import create_app
-from faramesh_cloud.gateway.web.audit_common import AUDIT_SECTION
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
-from faramesh_cloud.olap.chdb import ChdbOlap
-from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.runtime.fleet_wiring import IndexFleetAudit
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
-from tests.fixtures.browser import LiveGateway, NewPage, screenshot, serve_live
+from tests.browser.audit_gateway import AuditGateway, serve_audit
+from tests.fixtures.browser import NewPage, screenshot
 from tests.fixtures.browser import sign_in as browser_sign_in
-from tests.fixtures.gateway import static_status
 from tests.fixtures.identity import PASSWORD
 from tests.fleet_items import record, status
-from tests.integration.audit_support import fast_config, fleet, publish
+from tests.integration.audit_support import fleet, publish
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.chdb]
 OWNER = "olga@example.test"
 CLOUD_URL = "https://cloud.example.test:8443"
 
 
-class FleetAuditGateway(LiveGateway):
+class FleetAuditGateway(AuditGateway):
     """The live gateway with Home/Fleet mounted over the fleet projection and the audit index,
     both consuming the PostgreSQL log in the server's loop, as ``faramesh-cloud up`` runs them."""
 
     pool_size = 8
-    with_log = True
-
-    def __init__(self, url: str, data_dir: Path, chdb_dir: Path, olap_database: str) -> None:
-        super().__init__(url, data_dir)
-        self._chdb_dir = chdb_dir
-        self.olap_database = olap_database
-        self.projection: FleetProjection | None = None
-        self._olap: ChdbOlap | None = None
-        self._index: AuditIndex | None = None
+    projection: FleetProjection | None = None
 
     async def _start_parts(self, db: Database) -> None:
         assert self.log is not None and self.stacks is not None
-        self._olap = ChdbOlap(self._chdb_dir)
         await self.log.create_topic(SYNC_ITEMS, 4)
         self.projection = FleetProjection(db, self.log, self.stacks, disconnect_after_s=120)
         await self.projection.start()
-        self._index = AuditIndex(db, self.log, self._olap, fast_config(self.olap_database))
-        await self._index.start()
+        await super()._start_parts(db)
 
     def _app(self, db: Database) -> Any:
-        assert self._olap is not None and self.projection is not None and self.stacks is not None
-        tables = AuditTables(self.olap_database)
-        app = create_app(static_status, web=self._web_deps(audit=IndexAuditReader(self._olap, db, tables),
-                                                           sections=(AUDIT_SECTION,)))
+        assert self.projection is not None and self.stacks is not None
+        app = super()._app(db)
         mount_fleet(app, FleetPorts(query=self.projection.query, registry=self.stacks, cloud_url=CLOUD_URL,
-                                    audit=IndexFleetAudit(self._olap, db, tables)))
+                                    audit=IndexFleetAudit(self.olap, db, self.tables)))
         return app
 
     async def _stop_parts(self) -> None:
-        if self._index is not None:
-            await self._index.stop()
+        await super()._stop_parts()
         if self.projection is not None:
             await self.projection.stop()
-        if self._olap is not None:
-            self._olap.close()
 
 
 @pytest.fixture(scope="module")
 def gateway(embedded_postgres: EmbeddedPostgres, pg_template: str, chdb_data_dir: Path,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetAuditGateway]:
-    olap_database = f"browser_{uuid.uuid4().hex[:12]}"
-    with serve_live(embedded_postgres, pg_template, "l", lambda url: FleetAuditGateway(
-            url, tmp_path_factory.mktemp("fleet-audit-gateway"), chdb_data_dir, olap_database)) as live:
+    with serve_audit(FleetAuditGateway, embedded_postgres, pg_template, "l", chdb_data_dir,
+                     tmp_path_factory) as live:
         yield live
 
 
