@@ -58,10 +58,8 @@ def live(embedded_postgres: EmbeddedPostgres, pg_template: str,
 def test_a_pending_approval_is_approved_with_a_reason_and_leaves_the_queue(
         live: LiveApprovalsGateway, new_page: NewPage, tmp_path: Path) -> None:
     async def seed() -> str:
-        assert live.identity is not None and live.stacks is not None and live.log is not None
-        _, org = await live.identity.users.create_first_owner(
-            email="ada@example.test", name="Ada", password=PASSWORD, org_slug="acme", org_name="Acme Payments")
-        stack, _ = await live.stacks.register_stack(org.org_id, "payments-prod", "prod")
+        assert live.log is not None
+        org, (stack,) = await live.seed_acme("ada@example.test", "Ada", ("payments-prod", "prod"))
         await push_events(live.log, org.org_id, stack.stack_id, [
             pending_event("c0ffee01", args=b'{"amount":120,"memo":"<img src=x onerror=alert(1)>"}'),
             pending_event("c0ffee02", "support-triage", tool="zendesk/close")])

@@ -20,7 +20,6 @@ from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from tests.browser.audit_gateway import AuditGateway, serve_audit
 from tests.fixtures.browser import NewPage, screenshot
 from tests.fixtures.browser import sign_in as browser_sign_in
-from tests.fixtures.identity import PASSWORD
 from tests.integration.audit_explorer_support import XSS
 from tests.integration.audit_support import BASE_NS, fleet, publish, records
 
@@ -45,11 +44,8 @@ def fleet_records(audit_gateway: AuditGateway) -> dict[str, Any]:
                           session_id="checkout-42")
 
     async def seed() -> dict[str, Any]:
-        assert audit_gateway.identity is not None and audit_gateway.stacks is not None
         assert audit_gateway.log is not None
-        _, org = await audit_gateway.identity.users.create_first_owner(
-            email=OWNER, name="Ada Auditor", password=PASSWORD, org_slug="acme", org_name="Acme Payments")
-        stack, _ = await audit_gateway.stacks.register_stack(org.org_id, "payments-prod", "production")
+        org, (stack,) = await audit_gateway.seed_acme(OWNER, "Ada Auditor", ("payments-prod", "production"))
         await publish(audit_gateway.log, org.org_id, stack.stack_id, [*pushed, xss])
         return {"org": org, "stack": stack, "writers": writers, "records": [*pushed, xss], "xss": xss}
 

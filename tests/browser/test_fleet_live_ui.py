@@ -24,7 +24,6 @@ from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from tests.browser.audit_gateway import AuditGateway, serve_audit
 from tests.fixtures.browser import NewPage, screenshot
 from tests.fixtures.browser import sign_in as browser_sign_in
-from tests.fixtures.identity import PASSWORD
 from tests.fleet_items import record, status
 from tests.integration.audit_support import fleet, publish
 
@@ -86,10 +85,8 @@ def acme(gateway: FleetAuditGateway) -> dict[str, Any]:
     async def seed() -> dict[str, Any]:
         gw = gateway
         assert gw.identity and gw.stacks and gw.log and gw.projection
-        _, org = await gw.identity.users.create_first_owner(
-            email=OWNER, name="Olga Operator", password=PASSWORD, org_slug="acme", org_name="Acme Payments")
-        eu, _ = await gw.stacks.register_stack(org.org_id, "payments-eu", "production")
-        us, _ = await gw.stacks.register_stack(org.org_id, "payments-us", "production")
+        org, (eu, us) = await gw.seed_acme(OWNER, "Olga Operator", ("payments-eu", "production"),
+                                           ("payments-us", "production"))
         now = datetime.now(UTC)
         agents = tuple((a.agent_id, False, False, 1) for a in (boss, worker, helper))
         items = []

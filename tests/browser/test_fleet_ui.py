@@ -24,7 +24,6 @@ from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from tests.fixtures.browser import LiveGateway, NewPage, screenshot, serve_live
 from tests.fixtures.browser import sign_in as browser_sign_in
 from tests.fixtures.gateway import static_status
-from tests.fixtures.identity import PASSWORD
 from tests.fleet_items import budget, credential, health, record, status
 
 OWNER = "fiona@example.test"
@@ -72,10 +71,8 @@ def acme(fleet_gateway: FleetGateway) -> tuple[OrgRef, str, str]:
     async def seed() -> tuple[OrgRef, str, str]:
         gw = fleet_gateway
         assert gw.identity and gw.stacks and gw.log and gw.projection and gw.db
-        _, org = await gw.identity.users.create_first_owner(
-            email=OWNER, name="Fiona Owner", password=PASSWORD, org_slug="acme", org_name="Acme Payments")
-        pay, _ = await gw.stacks.register_stack(org.org_id, "payments-prod", "production")
-        search, _ = await gw.stacks.register_stack(org.org_id, "search-staging", "staging")
+        org, (pay, search) = await gw.seed_acme(OWNER, "Fiona Owner", ("payments-prod", "production"),
+                                                ("search-staging", "staging"))
         now = datetime.now(UTC)
         items = [
             record(org.org_id, pay.stack_id, 1, "stack_status", status(

@@ -24,7 +24,6 @@ from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from tests.fixtures.browser import LiveGateway, NewPage, screenshot, serve_live
 from tests.fixtures.browser import sign_in as browser_sign_in
 from tests.fixtures.gateway import static_status
-from tests.fixtures.identity import PASSWORD
 from tests.notifications_support import HttpReceiver, http_receiver
 
 OWNER = "nora@example.test"
@@ -72,10 +71,7 @@ def receiver() -> Iterator[HttpReceiver]:
 @pytest.fixture(scope="module")
 def acme(gateway: NotificationsGateway) -> OrgRef:
     async def seed() -> OrgRef:
-        assert gateway.identity is not None and gateway.stacks is not None
-        _, org = await gateway.identity.users.create_first_owner(
-            email=OWNER, name="Nora Owner", password=PASSWORD, org_slug="acme", org_name="Acme Payments")
-        await gateway.stacks.register_stack(org.org_id, "payments-prod", "production")
+        org, _ = await gateway.seed_acme(OWNER, "Nora Owner", ("payments-prod", "production"))
         return org
 
     return gateway.run(seed)

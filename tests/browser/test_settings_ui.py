@@ -20,11 +20,8 @@ OWNER = "olivia@example.test"
 @pytest.fixture(scope="module")
 def acme(live_gateway: LiveGateway) -> OrgRef:
     async def seed() -> OrgRef:
-        assert live_gateway.identity is not None and live_gateway.stacks is not None
-        _, org = await live_gateway.identity.users.create_first_owner(
-            email=OWNER, name="Olivia Owner", password=PASSWORD, org_slug="acme", org_name="Acme Payments")
-        await live_gateway.stacks.register_stack(org.org_id, "payments-prod", "production")
-        await live_gateway.stacks.register_stack(org.org_id, "search-staging", "staging")
+        org, _ = await live_gateway.seed_acme(OWNER, "Olivia Owner", ("payments-prod", "production"),
+                                              ("search-staging", "staging"))
         return org
 
     return live_gateway.run(seed)
