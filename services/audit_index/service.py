@@ -20,25 +20,21 @@ from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
 from faramesh_cloud.audit_index.sink import AuditIndexSink
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
+from faramesh_cloud.consumer.setup import prepare_consumer
 from faramesh_cloud.consumer.tasks import BackgroundTasks
-from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, DPR_RECORDS
+from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.olap.port import Olap
-from faramesh_cloud.runtime.service import ServiceInfo
+from faramesh_cloud.runtime.service import ComponentService
+from faramesh_cloud.runtime.service import PlatformParts as BasePlatformParts
 from faramesh_cloud.sql.database import Database
-from faramesh_cloud.sql.migrate import migrate
 
 GROUP: Final = "audit-index"
 
 
-class PlatformParts(Protocol):
-    """The injected ports this service uses (``runtime.platform.Platform`` has them)."""
-
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def log(self) -> Log: ...
+class PlatformParts(BasePlatformParts, Protocol):
+    """The injected ports this service uses (``runtime.platform.Platform`` has them): a
+    consumer service's, plus the OLAP store."""
 
     @property
     def olap(self) -> Olap: ...
@@ -86,10 +82,8 @@ class AuditIndex:
 
     async def prepare(self) -> None:
         """Create what the index needs (idempotent): tables, topics."""
-        await migrate(self._db, [COMPONENT])
+        await prepare_consumer(self._db, self._log, COMPONENT, (self.config.topic, DEAD_LETTERS))
         await asyncio.to_thread(ensure_schema, self._olap, self.tables)
-        for topic in (self.config.topic, DEAD_LETTERS):
-            await self._log.create_topic(topic, DEFAULT_PARTITIONS.get(topic, 1))
 
     async def start(self) -> None:
         await self.prepare()
@@ -114,32 +108,20 @@ class AuditIndex:
         return self._tasks.failure()
 
 
-class AuditIndexService:
+class AuditIndexService(ComponentService):
     """The ``Service`` protocol around ``AuditIndex``; the gateway reads ``queries``."""
 
     name = "audit-index"
+    role = "DPR search index and chain integrity"
 
     def __init__(self, ctx: ServiceContext, config: AuditIndexConfig | None = None) -> None:
         platform = ctx.platform
         self.index = AuditIndex(platform.db, platform.log, platform.olap, config)
-        self._state = "starting"
+        super().__init__(self.index)
 
     @property
     def queries(self) -> AuditQueries:
         return self.index.queries
 
-    async def start(self) -> None:
-        await self.index.start()
-        self._state = "running"
-
-    async def stop(self) -> None:
-        await self.index.stop()
-        self._state = "stopped"
-
-    def info(self) -> ServiceInfo:
-        cfg = self.index.config
-        state = self._state
-        if state == "running" and self.index.failure() is not None:
-            state = f"failed: {self.index.failure()}"
-        return ServiceInfo(self.name, "DPR search index and chain integrity",
-                           f"consumer group {cfg.group} on {cfg.topic}", state)
+    def address(self) -> str:
+        return f"consumer group {self.index.config.group} on {self.index.config.topic}"
