@@ -18,7 +18,6 @@ from grpc_health.v1.health import OVERALL_HEALTH
 from grpc_health.v1.health import aio as health_aio
 
 from faramesh_cloud.config import Settings
-from faramesh_cloud.runtime.service import ServiceInfo
 from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, DPR_RECORDS, SYNC_ITEMS
 from faramesh_cloud.ingest.acks import AckStore
 from faramesh_cloud.ingest.config import IngestConfig
@@ -32,6 +31,7 @@ from faramesh_cloud.rpc.tls13 import (
     require_tls13_env,
     tls12_refused,
 )
+from faramesh_cloud.runtime.service import ServiceInfo
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from faramesh_cloud.tls import ensure_self_signed

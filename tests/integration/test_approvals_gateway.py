@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from faramesh_cloud_api.sync.v1 import emergency_pb2, sync_pb2
+from fastapi import FastAPI
 
 from faramesh_cloud.approvals.service import Approvals
 from faramesh_cloud.gateway.app import create_app

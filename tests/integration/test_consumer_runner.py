@@ -22,7 +22,6 @@ from faramesh_cloud.log.memory import InMemoryLog
 from faramesh_cloud.log.port import Log, LogRecord, Message
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.sql.database import Database
-
 from tests.integration.consumer_worker import PgSink, Upper
 
 TOPIC = "things.v1"

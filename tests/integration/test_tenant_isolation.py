@@ -25,10 +25,10 @@ from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.approvals_support import seed_ids
-from tests.notifications_support import seed_routing
-from tests.fleet_items import T0, message, record, status
 from tests.fixtures.gateway import MakeClient, sign_in
 from tests.fixtures.identity import PASSWORD, People
+from tests.fleet_items import T0, message, record, status
+from tests.notifications_support import seed_routing
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 

@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from faramesh_cloud.dpr.canonical import DprFormatError, canonical_bytes, compute_record_hash, parse_record
+from faramesh_cloud.dpr.canonical import (
+    DprFormatError,
+    canonical_bytes,
+    compute_record_hash,
+    parse_record,
+)
 from faramesh_cloud.dpr.gojson import dumps, dumps_reference, encode_string
 from faramesh_cloud.dpr.timefmt import TimestampError, canonical_created_at, created_at_nanos
 

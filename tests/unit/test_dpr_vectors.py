@@ -71,7 +71,7 @@ def verify(records: list[dict[str, Any]], expected: dict[str, Any]) -> ChainVeri
 
 
 def test_canonical_bytes_match_the_daemon_byte_for_byte(vectors_dir: Path) -> None:
-    lines = [json.loads(l) for l in (vectors_dir / "dpr_canonical_bytes.jsonl").read_text().splitlines() if l]
+    lines = [json.loads(line) for line in (vectors_dir / "dpr_canonical_bytes.jsonl").read_text().splitlines() if line]
     assert lines, "no canonical-bytes vectors"
     for case in lines:
         record = load(vectors_dir, case["file"])[case["index"]]
@@ -83,7 +83,7 @@ def test_canonical_bytes_match_the_daemon_byte_for_byte(vectors_dir: Path) -> No
 
 
 def test_reference_encoder_agrees_with_fast_path(vectors_dir: Path) -> None:
-    for case in (json.loads(l) for l in (vectors_dir / "dpr_canonical_bytes.jsonl").read_text().splitlines() if l):
+    for case in (json.loads(line) for line in (vectors_dir / "dpr_canonical_bytes.jsonl").read_text().splitlines() if line):
         canonical = base64.b64decode(case["canonical_b64"])
         assert dumps_reference(json.loads(canonical)) == canonical
 
@@ -202,7 +202,7 @@ def test_builder_reproduces_daemon_lines_byte_for_byte(vectors_dir: Path, expect
 
     seed = bytes.fromhex(expected["keys"]["ed25519_seed_hex"])
     hmac_key = expected["keys"]["hmac_key_ascii"].encode()
-    lines = [l for l in (vectors_dir / name).read_bytes().splitlines() if l.strip()]
+    lines = [raw for raw in (vectors_dir / name).read_bytes().splitlines() if raw.strip()]
     for line in lines:
         record = parse_record(line)
         assert to_go_json(record) == line

@@ -8,7 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from faramesh_cloud.platform_audit.chain import AuditEntry, entry_from_json, genesis_hash, verify_entries
+from faramesh_cloud.platform_audit.chain import (
+    AuditEntry,
+    entry_from_json,
+    genesis_hash,
+    verify_entries,
+)
 from faramesh_cloud.platform_audit.events import Actor, ActorType, Target
 from faramesh_cloud.signing.canonical import CanonicalJsonError, canonical_json
 

@@ -7,9 +7,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from faramesh_cloud.cli.main import cli
 from faramesh_cloud.platform_audit.chain import ALGORITHM, BUNDLE_KIND, genesis_hash

@@ -16,7 +16,11 @@ from faramesh_cloud.gateway.web.fleet_view import (
     load_stack,
     visible_stacks,
 )
-from faramesh_cloud.gateway.web.routes_fleet_agent import agent_identity, agent_topology, sessions_of
+from faramesh_cloud.gateway.web.routes_fleet_agent import (
+    agent_identity,
+    agent_topology,
+    sessions_of,
+)
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
 

@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from faramesh_cloud.gateway.api.models import InvitationIn, InvitationOut, MemberOut, RoleIn, StackRoleIn
+from faramesh_cloud.gateway.api.models import (
+    InvitationIn,
+    InvitationOut,
+    MemberOut,
+    RoleIn,
+    StackRoleIn,
+)
 from faramesh_cloud.gateway.web.auth import check_csrf, require
 from faramesh_cloud.gateway.web.deps import web
 from faramesh_cloud.identity.domain import Principal

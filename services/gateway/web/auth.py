@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from fastapi import Depends, Request, Response
 
+from faramesh_cloud.gateway.web.deps import client_ip, secure_cookie, web
 from faramesh_cloud.identity.domain import (
     ApiKey,
     Forbidden,
@@ -30,7 +31,6 @@ from faramesh_cloud.identity.domain import (
     Session,
 )
 from faramesh_cloud.identity.permissions import Access, Permission
-from faramesh_cloud.gateway.web.deps import client_ip, secure_cookie, web
 
 SESSION_COOKIE = "fmc_session"
 ANON_CSRF_COOKIE = "fmc_csrf"
