@@ -138,7 +138,7 @@ class Platform(_message.Message):
     def __init__(self, os: _Optional[str] = ..., arch: _Optional[str] = ..., kernel_version: _Optional[str] = ..., os_release: _Optional[str] = ..., hostname: _Optional[str] = ...) -> None: ...
 
 class AppliedConfig(_message.Message):
-    __slots__ = ("git_commit", "git_remote_url", "git_branch", "applied_at", "operator", "summary", "governance_sha256", "policy_version", "fpl_version")
+    __slots__ = ("git_commit", "git_remote_url", "git_branch", "applied_at", "operator", "summary", "governance_sha256", "policy_version", "fpl_version", "governance_fms")
     GIT_COMMIT_FIELD_NUMBER: _ClassVar[int]
     GIT_REMOTE_URL_FIELD_NUMBER: _ClassVar[int]
     GIT_BRANCH_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +148,7 @@ class AppliedConfig(_message.Message):
     GOVERNANCE_SHA256_FIELD_NUMBER: _ClassVar[int]
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
     FPL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    GOVERNANCE_FMS_FIELD_NUMBER: _ClassVar[int]
     git_commit: str
     git_remote_url: str
     git_branch: str
@@ -157,7 +158,8 @@ class AppliedConfig(_message.Message):
     governance_sha256: str
     policy_version: str
     fpl_version: str
-    def __init__(self, git_commit: _Optional[str] = ..., git_remote_url: _Optional[str] = ..., git_branch: _Optional[str] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., operator: _Optional[str] = ..., summary: _Optional[str] = ..., governance_sha256: _Optional[str] = ..., policy_version: _Optional[str] = ..., fpl_version: _Optional[str] = ...) -> None: ...
+    governance_fms: str
+    def __init__(self, git_commit: _Optional[str] = ..., git_remote_url: _Optional[str] = ..., git_branch: _Optional[str] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., operator: _Optional[str] = ..., summary: _Optional[str] = ..., governance_sha256: _Optional[str] = ..., policy_version: _Optional[str] = ..., fpl_version: _Optional[str] = ..., governance_fms: _Optional[str] = ...) -> None: ...
 
 class AgentSummary(_message.Message):
     __slots__ = ("agent_id", "killed", "isolated", "active_sessions")
