@@ -17,6 +17,8 @@ KIB: Final = 1024
 MIB: Final = 1024 * KIB
 # The WAL's frame limit: every valid DPR must fit in one item (docs/sync-api.md section 4).
 WAL_FRAME_LIMIT: Final = 8 * MIB
+# The largest applied governance.fms text a StackStatus may carry (docs/sync-api.md section 2).
+GOVERNANCE_FMS_MAX_BYTES: Final = 256 * KIB
 
 
 class LimitsError(ValueError):

@@ -35,7 +35,7 @@ from faramesh_cloud.events.topics import (
     Origin,
     stack_key,
 )
-from faramesh_cloud.ingest.limits import IngestLimits
+from faramesh_cloud.ingest.limits import GOVERNANCE_FMS_MAX_BYTES, IngestLimits
 from faramesh_cloud.log.port import LogRecord, SharedHeaders
 
 SOURCE: Final = "sync"
@@ -237,10 +237,21 @@ def _budget(item: push_pb2.PushItem) -> Rejection | None:
     return None
 
 
+def _status(item: push_pb2.PushItem) -> Rejection | None:
+    text = item.stack_status.applied_config.governance_fms
+    # A str of n code points is at least n UTF-8 bytes: encode only when it could be over.
+    if len(text) * 4 > GOVERNANCE_FMS_MAX_BYTES and (size := len(text.encode())) > GOVERNANCE_FMS_MAX_BYTES:
+        return Rejection(_INVALID_FIELD, "stack_status.applied_config.governance_fms",
+                         f"governance.fms text of {size} bytes exceeds the {GOVERNANCE_FMS_MAX_BYTES}-byte cap: "
+                         "leave the field empty when the file is larger")
+    return None
+
+
 # Required-field checks per payload kind; kinds without an entry have none.
 _REQUIRED: Final[Mapping[str, Callable[[push_pb2.PushItem], Rejection | None]]] = MappingProxyType({
     "approval_event": _approval,
     "credential_expiry": _credential,
     "budget_snapshot": _budget,
+    "stack_status": _status,
 })
 

@@ -179,3 +179,21 @@ def test_rejected_items_are_parked_on_the_dead_letter_topic_with_the_reason() ->
     assert parked.headers["kind"] == b"dpr_record"
     assert parked.headers["dlq-reason"].startswith(b"REJECTION_REASON_MALFORMED: ")
     assert Origin.from_headers(parked.headers).sequence == 2
+
+
+def test_a_governance_fms_text_over_the_cap_is_rejected_naming_the_field() -> None:
+    from faramesh_cloud_api.sync.v1 import fleet_pb2
+
+    from faramesh_cloud.ingest.limits import GOVERNANCE_FMS_MAX_BYTES
+
+    def status(text: str) -> push_pb2.PushItem:
+        return push_item(4, fleet_pb2.StackStatus(
+            daemon_version="1.2.0", applied_config=fleet_pb2.AppliedConfig(governance_fms=text)))
+
+    at_cap = "a" * (GOVERNANCE_FMS_MAX_BYTES - 2) + "é"  # 2 UTF-8 bytes: exactly the cap
+    plan = plan_push(request(status(at_cap)), CALLER, 0, LIMITS)
+    assert not plan.rejections and len(plan.appends[SYNC_ITEMS]) == 1
+    rejected = rejection(status("a" * (GOVERNANCE_FMS_MAX_BYTES - 1) + "é"))  # one byte over, in UTF-8
+    assert (rejected.reason, rejected.field) == (push_pb2.REJECTION_REASON_INVALID_FIELD,
+                                                 "stack_status.applied_config.governance_fms")
+    assert str(GOVERNANCE_FMS_MAX_BYTES + 1) in rejected.message
