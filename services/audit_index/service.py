@@ -19,6 +19,7 @@ from faramesh_cloud.audit_index.processor import DprProcessor, TrustedKeys
 from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
 from faramesh_cloud.audit_index.sink import AuditIndexSink
+from faramesh_cloud.audit_index.trust import TrustSnapshot
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer
 from faramesh_cloud.consumer.tasks import BackgroundTasks
@@ -62,6 +63,7 @@ class AuditIndexConfig:
     group: str = GROUP
     consumers: int = 1  # group members in this process (chDB: one writer is the fast path)
     runner: RunnerConfig = field(default_factory=_runner_config)
+    trust_refresh_s: float = 5.0  # how often pinned signing keys are reloaded
 
 
 class AuditIndex:
@@ -76,6 +78,12 @@ class AuditIndex:
         self.tables = AuditTables(self.config.database)
         self.queries = AuditQueries(olap, db, self.tables)
         self.sink = AuditIndexSink(db, IndexWriter(olap, self.tables))
+        # Pinned signing keys: an injected callable (tests) or the service's own snapshot of
+        # the stack_signing_keys table, refreshed every trust_refresh_s seconds.
+        self.trust: TrustSnapshot | None = None
+        if trusted_keys is None:
+            self.trust = TrustSnapshot(db, self.config.trust_refresh_s)
+            trusted_keys = self.trust.get
         self._processor = DprProcessor(trusted_keys)
         self.runners: list[ConsumerRunner[IndexedRecord]] = []
         self._tasks = BackgroundTasks()
@@ -87,6 +95,8 @@ class AuditIndex:
 
     async def start(self) -> None:
         await self.prepare()
+        if self.trust is not None:
+            await self.trust.refresh()
         self.runners = [
             ConsumerRunner(self._log, self.config.topic, self.config.group, self._processor, self.sink,
                            self.config.runner)
@@ -94,6 +104,8 @@ class AuditIndex:
         ]
         for i, runner in enumerate(self.runners):
             self._tasks.start(runner.run, f"audit-index-{i}")
+        if self.trust is not None:
+            self._tasks.start(self.trust.run, "audit-index-trust")
 
     async def stop(self) -> None:
         """Finish the batch in hand, commit it, stop."""
