@@ -80,6 +80,9 @@ class AppliedConfig:
     summary: str
     governance_sha256: str
     policy_version: str
+    governance_fms: str = ""  # the applied file's text, when the daemon sent it
+    text_sha256: str = ""  # SHA-256 of governance_fms as received (the text's key), "" without text
+    sha_mismatch: bool = False  # text and governance_sha256 both present and they disagree
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,9 @@ class StackView:
     applied_branch: str = ""
     applied_remote: str = ""  # git remote of the applied commit (commit links, drift between stacks)
     policy_version: str = ""
+    governance_sha256: str = ""  # as the daemon reported it
+    config_text_sha256: str = ""  # key of the stored governance.fms text; "" when none was synced
+    config_sha_mismatch: bool = False  # the synced text's SHA-256 differs from governance_sha256
     uptime_s: float | None = None
     lifecycle: str = ""
     active_sessions: int = 0
@@ -205,12 +211,26 @@ class ApplyView:
     policy_version: str
     commit_url: str
     first_seen_at: datetime
+    text_sha256: str = ""  # key of this version's stored governance.fms text; "" when none was synced
 
     @property
     def rollback_command(self) -> str:
         if not self.commit:
             return ""
         return f"git checkout {self.commit} -- governance.fms && faramesh apply"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigText:
+    """One stored governance.fms text, as a daemon synced it (untrusted: escape when shown)."""
+
+    sha256: str
+    text: str
+    first_seen_at: datetime
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines() or [""]
 
 
 @dataclass(frozen=True, slots=True)

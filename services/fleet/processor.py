@@ -13,6 +13,7 @@ order the log delivers in, and a replay from offset 0 rebuilds the same state.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Final
@@ -77,9 +78,13 @@ def _health(message: Message, origin: Origin) -> HealthUpdate:
 def _applied(config: fleet_pb2.AppliedConfig) -> AppliedConfig | None:
     if not config.ByteSize():
         return None
+    text = config.governance_fms
+    text_sha = hashlib.sha256(text.encode()).hexdigest() if text else ""
+    reported = config.governance_sha256.lower()
     return AppliedConfig(config.git_commit.lower(), config.git_remote_url, config.git_branch,
                          _time(config.applied_at), config.operator, config.summary,
-                         config.governance_sha256, config.policy_version)
+                         reported, config.policy_version, text, text_sha,
+                         sha_mismatch=bool(text_sha and reported and text_sha != reported))
 
 
 def _status(message: Message, origin: Origin) -> StatusUpdate:

@@ -12,6 +12,7 @@ from faramesh_cloud.fleet.domain import (
     AgentView,
     ApplyView,
     BudgetView,
+    ConfigText,
     CredentialView,
     ProviderView,
     StackBurn,
@@ -30,7 +31,8 @@ class StackLister(Protocol):
 
 _STACK_COLS = ("stack_id, daemon_version, platform, framework, runtime_mode, layers, applied_commit, "
                "applied_remote, applied_branch, applied_at, applied_operator, applied_summary, policy_version, "
-               "health_ok, lifecycle, uptime_s, active_sessions, down_backends, status_ns")
+               "health_ok, lifecycle, uptime_s, active_sessions, down_backends, status_ns, governance_sha256, "
+               "config_text_sha256, config_sha_mismatch")
 
 
 def _at(ns: int) -> datetime:
@@ -43,14 +45,14 @@ def _stack_view(stack: Stack, row: tuple[Any, ...] | None, agents: int, provider
     if row is None:
         return StackView(stack.stack_id, stack.name, stack.environment, stack.last_seen_at, sync, "unknown")
     (_, version, platform, framework, mode, layers, commit, remote, branch, applied_at, operator, summary,
-     policy, ok, lifecycle, uptime, sessions, down, status_ns) = row
+     policy, ok, lifecycle, uptime, sessions, down, status_ns, gov_sha, text_sha, mismatch) = row
     return StackView(
         stack_id=stack.stack_id, name=stack.name, environment=stack.environment, last_seen_at=stack.last_seen_at,
         sync_status=sync, health=stack_health(ok, lifecycle, down, providers), daemon_version=version,
         platform=dict(platform or {}), framework=framework, runtime_mode=mode, enforcement_layers=list(layers),
         last_apply_at=applied_at, commit=commit, commit_url=commit_url(remote, commit),
         applied_operator=operator, applied_summary=summary, applied_branch=branch, applied_remote=remote,
-        policy_version=policy,
+        policy_version=policy, governance_sha256=gov_sha, config_text_sha256=text_sha, config_sha_mismatch=mismatch,
         uptime_s=uptime, lifecycle=lifecycle, active_sessions=sessions, agent_count=agents,
         unavailable_backends=list(down), status_observed_at=_at(status_ns) if status_ns >= 0 else None)
 
@@ -124,11 +126,22 @@ class FleetQuery:
 
     async def apply_history(self, org_id: str, stack_id: str) -> list[ApplyView]:
         rows = await self._fetch(
-            "SELECT commit, applied_at, operator, summary, branch, policy_version, remote_url, first_seen_ns "
-            "FROM fleet_applies WHERE org_id = %s AND stack_id = %s ORDER BY applied_at DESC, commit",
+            "SELECT commit, applied_at, operator, summary, branch, policy_version, remote_url, first_seen_ns, "
+            "text_sha256 FROM fleet_applies WHERE org_id = %s AND stack_id = %s ORDER BY applied_at DESC, commit",
             (org_id, stack_id))
-        return [ApplyView(stack_id, c, at, op, su, br, pv, commit_url(rem, c), _at(ns))
-                for c, at, op, su, br, pv, rem, ns in rows]
+        return [ApplyView(stack_id, c, at, op, su, br, pv, commit_url(rem, c), _at(ns), ts)
+                for c, at, op, su, br, pv, rem, ns, ts in rows]
+
+    async def config_text(self, org_id: str, stack_id: str, sha256: str) -> ConfigText | None:
+        """A governance.fms text the stack applied (its current one or one in its apply
+        history); None when the stack never reported a text with that key."""
+        rows = await self._fetch(
+            "SELECT c.sha256, c.body, c.first_seen_ns FROM fleet_config_texts c WHERE c.org_id = %s "
+            "AND c.sha256 = %s AND (EXISTS (SELECT 1 FROM fleet_applies a WHERE a.org_id = c.org_id "
+            "AND a.stack_id = %s AND a.text_sha256 = c.sha256) OR EXISTS (SELECT 1 FROM fleet_stacks s "
+            "WHERE s.org_id = c.org_id AND s.stack_id = %s AND s.config_text_sha256 = c.sha256))",
+            (org_id, sha256, stack_id, stack_id))
+        return ConfigText(rows[0][0], rows[0][1], _at(rows[0][2])) if rows else None
 
     async def providers(self, org_id: str, stack_id: str) -> list[ProviderView]:
         rows = await self._fetch(

@@ -52,8 +52,9 @@ async def _status(conn: Conn, u: StatusUpdate) -> None:
     cur = await conn.execute(
         "INSERT INTO fleet_stacks AS t (org_id, stack_id, status_ns, status_seq, daemon_version, platform, "
         "framework, framework_version, runtime_mode, layers, applied_commit, applied_remote, applied_branch, "
-        "applied_at, applied_operator, applied_summary, policy_version, started_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "applied_at, applied_operator, applied_summary, policy_version, started_at, governance_sha256, "
+        "config_text_sha256, config_sha_mismatch) "
+        "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (org_id, stack_id) DO UPDATE SET status_ns = EXCLUDED.status_ns, "
         "status_seq = EXCLUDED.status_seq, daemon_version = EXCLUDED.daemon_version, "
         "platform = EXCLUDED.platform, framework = EXCLUDED.framework, "
@@ -62,21 +63,31 @@ async def _status(conn: Conn, u: StatusUpdate) -> None:
         "applied_remote = EXCLUDED.applied_remote, applied_branch = EXCLUDED.applied_branch, "
         "applied_at = EXCLUDED.applied_at, applied_operator = EXCLUDED.applied_operator, "
         "applied_summary = EXCLUDED.applied_summary, policy_version = EXCLUDED.policy_version, "
-        "started_at = EXCLUDED.started_at "
+        "started_at = EXCLUDED.started_at, governance_sha256 = EXCLUDED.governance_sha256, "
+        "config_text_sha256 = EXCLUDED.config_text_sha256, config_sha_mismatch = EXCLUDED.config_sha_mismatch "
         "WHERE " + _NEWER.format(a="status_ns", b="status_seq", t="t") + " RETURNING 1",
         (at.org_id, at.stack_id, at.observed_ns, at.sequence, u.daemon_version, json.dumps(u.platform),
          u.framework, u.framework_version, u.runtime_mode, list(u.layers),
          a.commit if a else "", a.remote_url if a else "", a.branch if a else "", a.applied_at if a else None,
-         a.operator if a else "", a.summary if a else "", a.policy_version if a else "", u.started_at))
+         a.operator if a else "", a.summary if a else "", a.policy_version if a else "", u.started_at,
+         a.governance_sha256 if a else "", a.text_sha256 if a else "", a.sha_mismatch if a else False))
     if a is not None:
+        if a.text_sha256:  # each distinct text once per organisation
+            await conn.execute(
+                "INSERT INTO fleet_config_texts AS t (org_id, sha256, body, first_seen_ns) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (org_id, sha256) DO UPDATE SET first_seen_ns = LEAST(t.first_seen_ns, "
+                "EXCLUDED.first_seen_ns) WHERE EXCLUDED.first_seen_ns < t.first_seen_ns",
+                (at.org_id, a.text_sha256, a.governance_fms, at.observed_ns))
         applied_at = a.applied_at or datetime.fromtimestamp(at.observed_ns / 1e9, UTC)
         await conn.execute(
             "INSERT INTO fleet_applies AS t (org_id, stack_id, commit, applied_at, operator, summary, branch, "
-            "remote_url, policy_version, first_seen_ns) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "remote_url, policy_version, first_seen_ns, text_sha256) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (org_id, stack_id, applied_at, commit) DO UPDATE SET "
-            "first_seen_ns = LEAST(t.first_seen_ns, EXCLUDED.first_seen_ns)",
+            "first_seen_ns = LEAST(t.first_seen_ns, EXCLUDED.first_seen_ns), "
+            "text_sha256 = CASE WHEN t.text_sha256 = '' THEN EXCLUDED.text_sha256 ELSE t.text_sha256 END",
             (at.org_id, at.stack_id, a.commit, applied_at, a.operator, a.summary, a.branch, a.remote_url,
-             a.policy_version, at.observed_ns))
+             a.policy_version, at.observed_ns, a.text_sha256))
     if await cur.fetchone() is None:
         return  # an older report than the one stored: its agents and providers are stale too
     await _replace_agents(conn, u)

@@ -21,7 +21,7 @@ from faramesh_cloud.gateway.web.routes_fleet_agent import (
     agent_topology,
     sessions_of,
 )
-from faramesh_cloud.identity.domain import Principal
+from faramesh_cloud.identity.domain import NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
 
 router = APIRouter(prefix="/api/v1/orgs/{org}/fleet", tags=["fleet"])
@@ -73,12 +73,20 @@ async def get_agent(stack_id: str, agent_id: str, request: Request,
 
 @router.get("/stacks/{stack_id}/config")
 async def config(stack_id: str, request: Request, principal: Principal = Depends(HEALTH)) -> dict[str, Any]:
-    """The Config tab: the applied configuration as the daemon reported it, its drift
-    findings (``running_differs``, ``behind_branch``) and the environment's other stacks."""
+    """The Config tab: the applied configuration as the daemon reported it (with the
+    governance.fms text when the daemon synced it: ``governance_fms`` is null otherwise, and
+    ``governance_fms_sha256_mismatch`` says the text's SHA-256 differs from the reported
+    ``governance_sha256``), its drift findings (``running_differs``, ``behind_branch``) and
+    the environment's other stacks."""
     stack = await load_stack(request, principal, stack_id)
     drifts, peers = await config_drift.for_stack(fleet_ports(request), principal.org.org_id, stack,
                                                  await visible_stacks(request, principal))
+    text = (await fleet_ports(request).query.config_text(principal.org.org_id, stack_id, stack.config_text_sha256)
+            if stack.config_text_sha256 else None)
     return {"stack_id": stack.stack_id, "commit": stack.commit, "commit_url": stack.commit_url,
+            "governance_sha256": stack.governance_sha256, "governance_fms": text.text if text else None,
+            "governance_fms_sha256": text.sha256 if text else None,
+            "governance_fms_sha256_mismatch": stack.config_sha_mismatch,
             "branch": stack.applied_branch, "remote": stack.applied_remote, "applied_at": stack.last_apply_at,
             "operator": stack.applied_operator, "summary": stack.applied_summary,
             "policy_version": stack.policy_version, "drift": [dataclasses.asdict(d) for d in drifts],
@@ -92,6 +100,18 @@ async def apply_history(stack_id: str, request: Request, principal: Principal = 
     await load_stack(request, principal, stack_id)
     return [plain(h, rollback_command=h.rollback_command)
             for h in await fleet_ports(request).query.apply_history(principal.org.org_id, stack_id)]
+
+
+@router.get("/stacks/{stack_id}/config/{sha256}")
+async def config_version(stack_id: str, sha256: str, request: Request,
+                         principal: Principal = Depends(HEALTH)) -> dict[str, Any]:
+    """One governance.fms text the stack applied (its apply history's ``text_sha256``)."""
+    await load_stack(request, principal, stack_id)
+    text = await fleet_ports(request).query.config_text(principal.org.org_id, stack_id, sha256.lower())
+    if text is None:
+        raise NotFound("this stack reported no governance.fms text with that SHA-256")
+    return {"stack_id": stack_id, "sha256": text.sha256, "governance_fms": text.text,
+            "first_seen_at": text.first_seen_at}
 
 
 @router.get("/stacks/{stack_id}/providers")

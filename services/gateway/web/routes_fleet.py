@@ -23,7 +23,7 @@ from faramesh_cloud.gateway.web.fleet_view import (
     visible_stacks,
 )
 from faramesh_cloud.gateway.web.render import page
-from faramesh_cloud.identity.domain import Principal
+from faramesh_cloud.identity.domain import NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
 
 router = APIRouter(include_in_schema=False)
@@ -50,9 +50,10 @@ async def fleet_list(request: Request, principal: Principal = Depends(HEALTH)) -
     }, section="fleet")
 
 
-async def _tab(request: Request, principal: Principal, stack_id: str, tab: str, **ctx: Any) -> Response:
+async def _tab(request: Request, principal: Principal, stack_id: str, tab: str, template: str = "",
+               **ctx: Any) -> Response:
     stack = await load_stack(request, principal, stack_id)
-    return await page(request, f"fleet/stack_{tab}.html", principal, {
+    return await page(request, f"fleet/stack_{template or tab}.html", principal, {
         "s": stack, "tab": tab, "stack_tabs": stack_tabs(request), "uptime": uptime_text(stack.uptime_s), **ctx,
     }, section="fleet")
 
@@ -80,8 +81,23 @@ async def stack_config(request: Request, stack_id: str, principal: Principal = D
     stack = await load_stack(request, principal, stack_id)
     drifts, peers = await config_drift.for_stack(fleet_ports(request), principal.org.org_id, stack,
                                                  await visible_stacks(request, principal))
+    text = (await fleet_ports(request).query.config_text(principal.org.org_id, stack_id, stack.config_text_sha256)
+            if stack.config_text_sha256 else None)
     return await _tab(request, principal, stack_id, "config", drifts=drifts, peers=peers,
-                      has_audit=fleet_ports(request).audit is not None)
+                      has_audit=fleet_ports(request).audit is not None, text=text)
+
+
+@router.get("/o/{org}/fleet/stacks/{stack_id}/config/{sha256}", response_class=HTMLResponse)
+async def stack_config_version(request: Request, stack_id: str, sha256: str,
+                               principal: Principal = Depends(HEALTH)) -> Response:
+    """One applied version's governance.fms text, from the apply history."""
+    await load_stack(request, principal, stack_id)
+    text = await fleet_ports(request).query.config_text(principal.org.org_id, stack_id, sha256.lower())
+    if text is None:
+        raise NotFound("this stack reported no governance.fms text with that SHA-256")
+    history = [h for h in await fleet_ports(request).query.apply_history(principal.org.org_id, stack_id)
+               if h.text_sha256 == text.sha256]
+    return await _tab(request, principal, stack_id, "applies", "config_version", text=text, versions=history)
 
 
 @router.get("/o/{org}/fleet/stacks/{stack_id}/applies", response_class=HTMLResponse)
