@@ -40,14 +40,80 @@ class StackFacts:
     daemon_version: str
     policy_version: str
     started_ns: int
+    cloud_url: str = "https://cloud.faramesh.example"  # what its runtime block names
+
+
+_FRAMEWORK_VERSION: Final = "1.0.0"
+_DAILY_CEILING_USD: Final = 100  # the ceiling the simulated budget snapshots report
 
 
 def _digest(label: str, what: str) -> str:
     return hashlib.sha256(f"{label}/{what}".encode()).hexdigest()
 
 
+def governance_fms(facts: StackFacts, agents: Sequence[AgentFacts], framework: str) -> str:
+    """A realistic governance.fms for the simulated stack: the runtime block the Cloud stack
+    registration shows, a provider, a policy pack import and one agent block per agent with
+    rules over the tools the simulator calls, a rate limit, a redaction and a daily budget.
+    Stable for a stack's label and agents, so its SHA-256 is too."""
+    blocks = [
+        f"# governance.fms for {facts.label} (applied by CI from platform/{facts.label}-governance)",
+        'import "github.com/faramesh/faramesh-registry/providers/faramesh/vault@1.0.0"',
+        'import "github.com/faramesh/faramesh-registry/policies/faramesh/stripe@1.0.0" as stripe_rules',
+        "",
+        "runtime {",
+        '  mode          = "enforce"',
+        '  wal_dir       = "/var/lib/faramesh/wal"',
+        f'  cloud_url     = "{facts.cloud_url}"',
+        '  cloud_api_key = env("FARAMESH_CLOUD_API_KEY")',
+        "}",
+        "",
+        'provider "vault" {',
+        '  source = "faramesh/vault"',
+        f'  addr   = "https://vault.{facts.label}.internal:8200"',
+        '  token  = env("VAULT_TOKEN")',
+        "}",
+    ]
+    for agent in agents:
+        blocks += [
+            "",
+            f'agent "{agent.agent_id}" {{',
+            "  default deny",
+            f'  framework = "{framework}"',
+            f'  version   = "{_FRAMEWORK_VERSION}"',
+            "",
+            "  use stripe_rules {",
+            "    refund_threshold = 100",
+            "  }",
+            "",
+            "  rules {",
+            "    permit stripe/charge    if amount < $500",
+            "    defer  stripe/charge    if amount >= $500",
+            "    permit stripe/refund    if amount < $100",
+            "    defer  stripe/refund",
+            '    deny   shell/exec       reason "no shell access for agents"',
+            '    permit github/create_pr if args.repo matches "^acme/"',
+            '    permit http/get         if args.url matches "^https://"',
+            "    permit db/query         if args.sql matches \"^SELECT \"",
+            "  }",
+            "",
+            '  rate_limit "stripe/charge": 60 per minute',
+            '  redact stripe/charge args: ["card.number", "card.cvv"]',
+            "",
+            "  budget daily {",
+            f"    max       ${_DAILY_CEILING_USD}",
+            "    warn_at   0.9",
+            "    on_exceed deny",
+            "  }",
+            "}",
+        ]
+    return "\n".join(blocks) + "\n"
+
+
 def stack_status(facts: StackFacts, agents: Sequence[AgentFacts], now_ns: int) -> fleet_pb2.StackStatus:
     pick = int(_digest(facts.label, "pick"), 16)
+    framework = _FRAMEWORKS[pick % len(_FRAMEWORKS)]
+    text = governance_fms(facts, agents, framework)
     status = fleet_pb2.StackStatus(
         daemon_version=facts.daemon_version,
         platform=fleet_pb2.Platform(
@@ -61,10 +127,10 @@ def stack_status(facts: StackFacts, agents: Sequence[AgentFacts], now_ns: int) -
             git_commit=_digest(facts.label, "commit")[:40], git_branch="main",
             git_remote_url=f"https://git.example.com/platform/{facts.label}-governance",
             operator="ci@example.com", summary="2 rules changed, 1 agent added",
-            governance_sha256=_digest(facts.label, "governance.fms"),
+            governance_fms=text, governance_sha256=hashlib.sha256(text.encode()).hexdigest(),
             policy_version=facts.policy_version, fpl_version="1.0",
         ),
-        framework=_FRAMEWORKS[pick % len(_FRAMEWORKS)], framework_version="1.0.0",
+        framework=framework, framework_version=_FRAMEWORK_VERSION,
         agents=[fleet_pb2.AgentSummary(agent_id=a.agent_id, killed=a.killed, isolated=a.isolated,
                                        active_sessions=a.active_sessions) for a in agents],
         providers=[fleet_pb2.ProviderStatus(name="faramesh/vault", version="1.0.0",
