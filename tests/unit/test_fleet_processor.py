@@ -78,3 +78,22 @@ def test_commit_links_only_for_https_or_scp_remotes() -> None:
     assert commit_url("git@gitlab.com:acme/gov.git", "abc") == "https://gitlab.com/acme/gov/-/commit/abc"
     assert commit_url("javascript:alert(1)", "abc") == ""
     assert commit_url("", "abc") == ""
+
+
+def test_the_applied_text_is_keyed_by_its_sha256_and_a_mismatch_with_the_reported_one_is_flagged() -> None:
+    import hashlib
+
+    text = 'runtime {\n  cloud_url = "https://cloud.example"\n}\n'
+    digest = hashlib.sha256(text.encode()).hexdigest()
+
+    def applied(fms: str, reported: str) -> tuple[str, str, bool]:
+        report = status(T0)
+        report.applied_config.governance_fms, report.applied_config.governance_sha256 = fms, reported
+        out = FleetProcessor().process(message(record(ORG, STACK, 7, "stack_status", report), offset=3))
+        assert isinstance(out, StatusUpdate) and out.applied is not None
+        return out.applied.governance_fms, out.applied.text_sha256, out.applied.sha_mismatch
+
+    assert applied(text, digest.upper()) == (text, digest, False)  # hex case does not matter
+    assert applied(text, "0" * 64) == (text, digest, True)  # kept, flagged
+    assert applied(text, "") == (text, digest, False)  # nothing to compare
+    assert applied("", digest) == ("", "", False)  # no text synced
