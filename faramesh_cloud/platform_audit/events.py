@@ -43,6 +43,8 @@ class AuditAction(StrEnum):
     STACK_DEREGISTERED = "fleet:stack:deregister"
     STACK_KEY_ROTATED = "fleet:stack_key:rotate"
     STACK_KEY_REVOKED = "fleet:stack_key:revoke"
+    STACK_SIGNING_KEY_PINNED = "fleet:stack_signing_key:pin"
+    STACK_SIGNING_KEY_UNPINNED = "fleet:stack_signing_key:unpin"
     STACK_WEBHOOK_SECRET_SET = "fleet:stack_webhook_secret:set"
     WAL_IMPORTED = "audit:record:import"  # a daemon WAL file backfilled (faramesh-cloud import-wal)
     # Later sections

@@ -25,6 +25,7 @@ from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.domain import Org, Stack, StackError, StackIdentity, StackKey
 from faramesh_cloud.stacks.keys import display_prefix, new_key, parse_key, secret_digest
+from faramesh_cloud.stacks.signing_keys import SigningKeyStore
 
 COMPONENT: Final = ("stacks", "faramesh_cloud.stacks")
 
@@ -67,6 +68,8 @@ class StackStore:
         self._clock = clock
         # When this process last wrote last_seen_at per stack: saves a round trip per call.
         self._touched: dict[tuple[str, str], float] = {}
+        # Pinned DPR signing keys (same database and migrations): pin, revoke, list.
+        self.signing_keys = SigningKeyStore(db)
 
     async def start(self) -> None:
         """Apply the ``stacks`` migrations."""

@@ -1,5 +1,5 @@
 """``/api/v1/orgs/{org}/stacks``: Settings → Stacks over the API (register, relabel, rotate
-the key with overlap, deregister). The plaintext key is in the response once, never again."""
+the key with overlap, deregister, pinned DPR signing keys). The plaintext key is in the response once, never again."""
 
 from __future__ import annotations
 
@@ -29,6 +29,17 @@ class EnvironmentIn(BaseModel):
 
 class RotateIn(BaseModel):
     overlap_s: float = Field(default=stack_actions.DEFAULT_OVERLAP_S, ge=0, le=stack_actions.MAX_OVERLAP_S)
+
+
+class SigningKeyIn(BaseModel):
+    public_key: str = Field(min_length=1, max_length=2000,
+                            description="Ed25519 public key: base64 of the 32 bytes, 'ed25519:<b64>' or PEM")
+    label: str = Field(default="", max_length=200)
+
+
+def _pin_out(key: Any) -> dict[str, Any]:
+    return {"key_id": key.key_id, "public_key": key.public_key, "label": key.label, "added_at": key.added_at,
+            "added_by": key.added_by, "revoked_at": key.revoked_at, "revoked_by": key.revoked_by}
 
 
 def _out(stack: Any) -> dict[str, Any]:
@@ -65,3 +76,20 @@ async def rotate(stack_id: str, body: RotateIn, request: Request,
 @router.delete("/{stack_id}", dependencies=[Depends(check_csrf)])
 async def deregister(stack_id: str, request: Request, principal: Principal = Depends(MANAGE)) -> dict[str, Any]:
     return _out(await stack_actions.deregister(request, principal, stack_id))
+
+
+@router.get("/{stack_id}/signing-keys")
+async def signing_keys(stack_id: str, request: Request, principal: Principal = Depends(MANAGE)) -> list[dict[str, Any]]:
+    return [_pin_out(k) for k in await stack_actions.signing_keys(request, principal, stack_id)]
+
+
+@router.post("/{stack_id}/signing-keys", status_code=201, dependencies=[Depends(check_csrf)])
+async def pin_signing_key(stack_id: str, body: SigningKeyIn, request: Request,
+                          principal: Principal = Depends(MANAGE)) -> dict[str, Any]:
+    return _pin_out(await stack_actions.pin_signing_key(request, principal, stack_id, body.public_key, body.label))
+
+
+@router.delete("/{stack_id}/signing-keys/{key_id}", dependencies=[Depends(check_csrf)])
+async def unpin_signing_key(stack_id: str, key_id: str, request: Request,
+                            principal: Principal = Depends(MANAGE)) -> dict[str, Any]:
+    return _pin_out(await stack_actions.unpin_signing_key(request, principal, stack_id, key_id))

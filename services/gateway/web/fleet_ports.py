@@ -93,6 +93,11 @@ class StackRegistry(Protocol):
 
     async def list_keys(self, org_id: str, stack_id: str) -> Sequence[Any]: ...
 
+    @property
+    def signing_keys(self) -> Any:
+        """Pinned DPR signing keys (``stacks.signing_keys.SigningKeyStore``)."""
+        ...
+
 
 class PendingApprovals(Protocol):
     """The approvals service's queue (the Approvals section's port satisfies it)."""

@@ -84,3 +84,46 @@ async def rotate(request: Request, stack_id: str, overlap_hours: float = Form(24
 async def deregister(request: Request, stack_id: str, principal: Principal = Depends(MANAGE)) -> Response:
     stack = await stack_actions.deregister(request, principal, stack_id)
     return _back(principal, f"Stack {stack.name} deregistered; its keys stopped working. Its DPRs are kept.")
+
+
+# -- pinned DPR signing keys ------------------------------------------------------------------
+
+
+async def render_signing_keys(request: Request, principal: Principal, stack_id: str, **extra: Any) -> Response:
+    stack = await stack_actions.own_stack(request, principal, stack_id, live=False)
+    pins = await stack_actions.signing_keys(request, principal, stack_id)
+    return await page(request, "settings/stack_signing_keys.html", principal, {
+        "tab": "stacks", "stack": stack, "pins": pins, **extra,
+    }, section="settings", status_code=400 if "error" in extra else 200)
+
+
+def _back_to_keys(principal: Principal, stack_id: str, message: str) -> Response:
+    from urllib.parse import urlencode
+
+    return RedirectResponse(f"/o/{principal.org.slug}/settings/stacks/{stack_id}/signing-keys?"
+                            f"{urlencode({'flash': message})}", status_code=303)
+
+
+@router.get("/o/{org}/settings/stacks/{stack_id}/signing-keys", response_class=HTMLResponse)
+async def signing_keys_page(request: Request, stack_id: str, principal: Principal = Depends(MANAGE)) -> Response:
+    return await render_signing_keys(request, principal, stack_id)
+
+
+@router.post("/o/{org}/settings/stacks/{stack_id}/signing-keys", dependencies=[Depends(check_csrf)])
+async def pin_signing_key(request: Request, stack_id: str, public_key: str = Form(""), label: str = Form(""),
+                          principal: Principal = Depends(MANAGE)) -> Response:
+    try:
+        pinned = await stack_actions.pin_signing_key(request, principal, stack_id, public_key, label)
+    except NotFound:
+        raise
+    except IdentityError as exc:
+        return await render_signing_keys(request, principal, stack_id, error=str(exc))
+    return _back_to_keys(principal, stack_id, f"Key {pinned.key_id[:16]}… pinned.")
+
+
+@router.post("/o/{org}/settings/stacks/{stack_id}/signing-keys/{key_id}/revoke",
+             dependencies=[Depends(check_csrf)])
+async def revoke_signing_key(request: Request, stack_id: str, key_id: str,
+                             principal: Principal = Depends(MANAGE)) -> Response:
+    revoked = await stack_actions.unpin_signing_key(request, principal, stack_id, key_id)
+    return _back_to_keys(principal, stack_id, f"Key {revoked.key_id[:16]}… revoked.")

@@ -84,3 +84,47 @@ async def deregister(request: Request, principal: Principal, stack_id: str) -> A
         principal.org.org_id, AuditAction.STACK_DEREGISTERED, principal.actor, target=Target("stack", stack_id),
         details={"name": stack.name, "historical_dprs": "kept"})
     return done
+
+
+# -- pinned DPR signing keys ------------------------------------------------------------------
+
+
+def _by(principal: Principal) -> str:
+    actor = principal.actor
+    return f"{actor.type.value}:{actor.label or actor.id}"[:300]
+
+
+async def signing_keys(request: Request, principal: Principal, stack_id: str) -> list[Any]:
+    await own_stack(request, principal, stack_id, live=False)
+    return list(await fleet_ports(request).registry.signing_keys.list(principal.org.org_id, stack_id))
+
+
+async def pin_signing_key(request: Request, principal: Principal, stack_id: str, public_key: str,
+                          label: str = "") -> Any:
+    """Pin an Ed25519 public key for the stack (IdentityError, i.e. 400, for a malformed key)."""
+    await own_stack(request, principal, stack_id)
+    try:
+        pinned = await fleet_ports(request).registry.signing_keys.pin(
+            principal.org.org_id, stack_id, public_key, added_by=_by(principal), label=label)
+    except ValueError as exc:
+        raise IdentityError(str(exc)) from None
+    await web(request).identity.audit.append(
+        principal.org.org_id, AuditAction.STACK_SIGNING_KEY_PINNED, principal.actor,
+        target=Target("stack", stack_id),
+        details={"key_id": pinned.key_id, "public_key": pinned.public_key, "label": pinned.label})
+    return pinned
+
+
+async def unpin_signing_key(request: Request, principal: Principal, stack_id: str, key: str) -> Any:
+    """Revoke a pinned key (by key id or the key itself): records indexed from now on that it
+    signed are "untrusted"."""
+    await own_stack(request, principal, stack_id, live=False)
+    try:
+        revoked = await fleet_ports(request).registry.signing_keys.revoke(
+            principal.org.org_id, stack_id, key, revoked_by=_by(principal))
+    except ValueError as exc:
+        raise NotFound(str(exc)) if "no pinned signing key" in str(exc) else IdentityError(str(exc)) from None
+    await web(request).identity.audit.append(
+        principal.org.org_id, AuditAction.STACK_SIGNING_KEY_UNPINNED, principal.actor,
+        target=Target("stack", stack_id), details={"key_id": revoked.key_id})
+    return revoked
