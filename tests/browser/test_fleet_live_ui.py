@@ -5,6 +5,7 @@ projection and the audit index (PostgreSQL log + chDB) consuming in the backgrou
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import time
 from collections.abc import Iterator
@@ -30,6 +31,13 @@ from tests.integration.audit_support import fleet, publish
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.chdb]
 OWNER = "olga@example.test"
 CLOUD_URL = "https://cloud.example.test:8443"
+# payments-eu's applied governance.fms: untrusted text, with markup that must show as text.
+GOVERNANCE_FMS = (
+    'runtime {\n  cloud_url     = "https://cloud.example.test:8443"\n'
+    '  cloud_api_key = env("FARAMESH_CLOUD_API_KEY")\n}\n\n'
+    'agent "orchestrator" {\n  default deny\n  rules {\n'
+    '    deny shell/exec reason "<script>window.__pwned = 1</script>"\n  }\n}\n'
+)
 
 
 class FleetAuditGateway(AuditGateway):
@@ -94,6 +102,9 @@ def acme(gateway: FleetAuditGateway) -> dict[str, Any]:
                                        (us, "1a2b3c4d5e6f70819203", now - timedelta(hours=1))):
             report = status(now, commit=commit, applied_at=applied, agents=agents if stack is eu else ())
             report.applied_config.git_branch = "main"
+            if stack is eu:
+                report.applied_config.governance_fms = GOVERNANCE_FMS
+                report.applied_config.governance_sha256 = hashlib.sha256(GOVERNANCE_FMS.encode()).hexdigest()
             items.append(record(org.org_id, stack.stack_id, 1, "stack_status", report))
         for item in items:
             await gw.log.append(SYNC_ITEMS, [item])
@@ -171,5 +182,13 @@ def test_config_tab_flags_drift(gateway: FleetAuditGateway, acme: dict[str, Any]
     expect(page.locator("#drift li[data-kind=behind_branch]")).to_contain_text("payments-us applied 1a2b3c4d5e6f")
     expect(page.locator(f"#peers tr[data-stack='{acme['us']}']")).to_contain_text("1a2b3c4d5e6f")
     screenshot(page, "fleet-stack-config-drift")
+    text = page.locator("#governance-fms")
+    expect(text).to_contain_text('reason "<script>window.__pwned = 1</script>"')  # shown as text, not run
+    expect(text.locator(".l")).to_have_count(GOVERNANCE_FMS.count("\n"))
+    expect(text.locator(".l").nth(7).locator(".n")).to_have_text("8")
+    assert page.evaluate("window.__pwned") is None
+    expect(page.locator("#sha-mismatch")).to_have_count(0)
+    text.scroll_into_view_if_needed()
+    screenshot(page, "fleet-stack-config-text")
     page.locator("#drift li[data-kind=behind_branch]").get_by_role("link", name="its config").click()
     expect(page.locator("#no-drift")).to_be_visible()
