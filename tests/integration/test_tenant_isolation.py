@@ -9,6 +9,7 @@ parameter is (add a value below, or list the route as public with the reason).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator, Sequence
 
@@ -42,9 +43,15 @@ PUBLIC_BY_DESIGN = {
 AGENT = "payments-bot"
 
 
+FMS = 'runtime {\n  cloud_url = "https://cloud.example.test"\n}\n'  # A's applied governance.fms
+
+
 async def report_status(database: Database, org_id: str, stack_id: str) -> None:
-    """A's stack reports its status (agents, apply, providers) through the fleet projection."""
-    update = FleetProcessor().process(message(record(org_id, stack_id, 1, "stack_status", status(T0)), 0))
+    """A's stack reports its status (agents, apply with its governance.fms text, providers)
+    through the fleet projection."""
+    report = status(T0)
+    report.applied_config.governance_fms = FMS
+    update = FleetProcessor().process(message(record(org_id, stack_id, 1, "stack_status", report), 0))
     await FleetSink(database).write([update])  # type: ignore[list-item]
 
 
@@ -94,7 +101,8 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
     a_invitation, _ = await identity.invitations.create(a.org.org_id, "x@example.test", Role.VIEWER,
                                                         await people.principal(a))
     values = {"org": a.org.slug, "user_id": a_member.user.user_id, "key_id": a_key.key_id,
-              "invitation_id": a_invitation.invitation_id, "stack_id": a_stack.stack_id, "agent_id": AGENT}
+              "invitation_id": a_invitation.invitation_id, "stack_id": a_stack.stack_id, "agent_id": AGENT,
+              "sha256": hashlib.sha256(FMS.encode()).hexdigest()}
     await report_status(database, a.org.org_id, a_stack.stack_id)
     values.update(await seed_ids(database, a.org.org_id, a_stack.stack_id, AGENT))
     values.update(await seed_routing(database, a.org.org_id, a_stack.stack_id))
@@ -137,7 +145,8 @@ async def test_the_same_urls_work_for_the_orgs_own_owner(
     a_invitation, _ = await identity.invitations.create(a.org.org_id, "x@example.test", Role.VIEWER,
                                                         await people.principal(a))
     values = {"org": a.org.slug, "user_id": a_member.user.user_id, "key_id": a_key.key_id,
-              "invitation_id": a_invitation.invitation_id, "stack_id": a_stack.stack_id, "agent_id": AGENT}
+              "invitation_id": a_invitation.invitation_id, "stack_id": a_stack.stack_id, "agent_id": AGENT,
+              "sha256": hashlib.sha256(FMS.encode()).hexdigest()}
     await report_status(database, a.org.org_id, a_stack.stack_id)
     values.update(await seed_ids(database, a.org.org_id, a_stack.stack_id, AGENT))
     values.update(await seed_routing(database, a.org.org_id, a_stack.stack_id))
