@@ -43,6 +43,9 @@ PUBLIC_BY_DESIGN = {
 AGENT = "payments-bot"
 
 
+PINNED_KEY = "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="  # base64 of a 32-byte Ed25519 public key
+
+
 FMS = 'runtime {\n  cloud_url = "https://cloud.example.test"\n}\n'  # A's applied governance.fms
 
 
@@ -82,11 +85,12 @@ def id_bearing_routes(app: FastAPI) -> list[tuple[str, str, frozenset[str]]]:
 async def call(client: httpx.AsyncClient, method: str, path: str, csrf: str, stack_id: str) -> httpx.Response:
     if path.startswith("/api/"):
         body = None if method in ("GET", "DELETE") else {
-            "role": "viewer", "name": "x", "slug": "x", "email": "x@example.test", "enabled": False}
+            "role": "viewer", "name": "x", "slug": "x", "email": "x@example.test", "enabled": False,
+            "public_key": PINNED_KEY}
         return await client.request(method, path, json=body, headers={"X-CSRF-Token": csrf})
     data = None if method == "GET" else {
         "csrf_token": csrf, "role": "viewer", "name": "x", "slug": "x", "email": "x@example.test",
-        "stack_id": stack_id}
+        "stack_id": stack_id, "public_key": PINNED_KEY}
     return await client.request(method, path, data=data)
 
 
@@ -106,6 +110,8 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
     await report_status(database, a.org.org_id, a_stack.stack_id)
     values.update(await seed_ids(database, a.org.org_id, a_stack.stack_id, AGENT))
     values.update(await seed_routing(database, a.org.org_id, a_stack.stack_id))
+    values["signing_key_id"] = (await stacks.signing_keys.pin(
+        a.org.org_id, a_stack.stack_id, PINNED_KEY, added_by="user:test")).key_id
 
     b_browser = client_factory()
     await sign_in(b_browser, b.email, PASSWORD)
@@ -132,6 +138,7 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
     # Still A's: nothing above changed A's member, key or invitation.
     assert (await identity.members.get(a.org.org_id, a_member.user.user_id)).role is Role.OPERATOR
     assert [k.revoked_at for k in await identity.api_keys.all(a.org.org_id)] == [None]
+    assert [k.active for k in await stacks.signing_keys.list(a.org.org_id, a_stack.stack_id)] == [True]
 
 
 async def test_the_same_urls_work_for_the_orgs_own_owner(
@@ -150,6 +157,8 @@ async def test_the_same_urls_work_for_the_orgs_own_owner(
     await report_status(database, a.org.org_id, a_stack.stack_id)
     values.update(await seed_ids(database, a.org.org_id, a_stack.stack_id, AGENT))
     values.update(await seed_routing(database, a.org.org_id, a_stack.stack_id))
+    values["signing_key_id"] = (await stacks.signing_keys.pin(
+        a.org.org_id, a_stack.stack_id, PINNED_KEY, added_by="user:test")).key_id
     owner = client_factory()
     await sign_in(owner, a.email, PASSWORD)
     answered = []

@@ -89,7 +89,7 @@ async def pin_signing_key(stack_id: str, body: SigningKeyIn, request: Request,
     return _pin_out(await stack_actions.pin_signing_key(request, principal, stack_id, body.public_key, body.label))
 
 
-@router.delete("/{stack_id}/signing-keys/{key_id}", dependencies=[Depends(check_csrf)])
-async def unpin_signing_key(stack_id: str, key_id: str, request: Request,
+@router.delete("/{stack_id}/signing-keys/{signing_key_id}", dependencies=[Depends(check_csrf)])
+async def unpin_signing_key(stack_id: str, signing_key_id: str, request: Request,
                             principal: Principal = Depends(MANAGE)) -> dict[str, Any]:
-    return _pin_out(await stack_actions.unpin_signing_key(request, principal, stack_id, key_id))
+    return _pin_out(await stack_actions.unpin_signing_key(request, principal, stack_id, signing_key_id))

@@ -121,9 +121,9 @@ async def pin_signing_key(request: Request, stack_id: str, public_key: str = For
     return _back_to_keys(principal, stack_id, f"Key {pinned.key_id[:16]}… pinned.")
 
 
-@router.post("/o/{org}/settings/stacks/{stack_id}/signing-keys/{key_id}/revoke",
+@router.post("/o/{org}/settings/stacks/{stack_id}/signing-keys/{signing_key_id}/revoke",
              dependencies=[Depends(check_csrf)])
-async def revoke_signing_key(request: Request, stack_id: str, key_id: str,
+async def revoke_signing_key(request: Request, stack_id: str, signing_key_id: str,
                              principal: Principal = Depends(MANAGE)) -> Response:
-    revoked = await stack_actions.unpin_signing_key(request, principal, stack_id, key_id)
+    revoked = await stack_actions.unpin_signing_key(request, principal, stack_id, signing_key_id)
     return _back_to_keys(principal, stack_id, f"Key {revoked.key_id[:16]}… revoked.")
