@@ -17,6 +17,7 @@ from faramesh_cloud.cli.admin import (
     Admin,
     find_stack,
     load_settings,
+    operator_principal,
     org_option,
     parse_duration,
     resolve_org,
@@ -28,6 +29,7 @@ from faramesh_cloud.ingest.feeds.webhook_secrets import WebhookSecretStore
 from faramesh_cloud.platform_audit.events import AuditAction, Target
 from faramesh_cloud.stacks.domain import Org, Stack, StackKey
 from faramesh_cloud.stacks.keys import KEY_PREFIX
+from faramesh_cloud.stacks.signing_keys import PinnedKey
 
 
 @click.group()
@@ -252,3 +254,86 @@ def webhook_secret(name: str, org_slug: str | None, overlap: str, from_env: str 
     click.echo(f"    url: {settings.http_url}/v1/webhooks/faramesh/{result.stack.stack_id}")
     click.echo("    events: [permit, deny, defer]")
     click.echo(f"    secret: {result.secret if given is None else '<the value of $' + str(from_env) + '>'}")
+
+
+# -- pinned DPR signing keys ------------------------------------------------------------------
+
+
+def _cli_actor(org: Org) -> str:
+    return f"system:{operator_principal(org).label}"[:300]
+
+
+@stacks.command("pin-key")
+@click.argument("name")
+@click.argument("public_key")
+@org_option
+@click.option("--label", default="", help="A note shown next to the key, e.g. 'prod daemon 2026'.")
+@data_dir_option
+def pin_key(name: str, public_key: str, org_slug: str | None, label: str, data_dir: Path | None) -> None:
+    """Pin PUBLIC_KEY as a DPR signing key of stack NAME. PUBLIC_KEY is the base64 of the raw
+    32-byte Ed25519 key (the daemon's faramesh.ed25519.pub), 'ed25519:<base64>', a PEM block,
+    or @FILE to read any of those from a file. Once a stack has pins, records signed by other
+    keys are reported as "untrusted signer"."""
+    if public_key.startswith("@"):
+        try:
+            public_key = Path(public_key[1:]).read_text()
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {public_key[1:]}: {exc}") from None
+
+    async def work(admin: Admin) -> tuple[Stack, PinnedKey]:
+        org = await resolve_org(admin, org_slug)
+        stack = await find_stack(admin, org, name)
+        pinned = await admin.stacks.signing_keys.pin(org.org_id, stack.stack_id, public_key,
+                                                     added_by=_cli_actor(org), label=label)
+        await admin.record(org, AuditAction.STACK_SIGNING_KEY_PINNED, Target("stack", stack.stack_id),
+                           {"key_id": pinned.key_id, "public_key": pinned.public_key, "label": pinned.label})
+        return stack, pinned
+
+    stack, pinned = run_admin(load_settings(data_dir), work)
+    click.echo(f"Pinned {pinned.public_key} (key id {pinned.key_id}) for stack {stack.name!r}.")
+
+
+@stacks.command("unpin-key")
+@click.argument("name")
+@click.argument("key")
+@org_option
+@data_dir_option
+def unpin_key(name: str, key: str, org_slug: str | None, data_dir: Path | None) -> None:
+    """Revoke pinned signing KEY (its key id as 'stacks keys' shows it, or the key itself) of
+    stack NAME: records it signs that are indexed from now on are "untrusted"."""
+
+    async def work(admin: Admin) -> tuple[Stack, PinnedKey]:
+        org = await resolve_org(admin, org_slug)
+        stack = await find_stack(admin, org, name)
+        revoked = await admin.stacks.signing_keys.revoke(org.org_id, stack.stack_id, key,
+                                                         revoked_by=_cli_actor(org))
+        await admin.record(org, AuditAction.STACK_SIGNING_KEY_UNPINNED, Target("stack", stack.stack_id),
+                           {"key_id": revoked.key_id})
+        return stack, revoked
+
+    stack, revoked = run_admin(load_settings(data_dir), work)
+    click.echo(f"Revoked signing key {revoked.key_id} of stack {stack.name!r}.")
+
+
+@stacks.command("keys")
+@click.argument("name")
+@org_option
+@data_dir_option
+def keys(name: str, org_slug: str | None, data_dir: Path | None) -> None:
+    """List the DPR signing keys pinned for stack NAME (revoked ones too)."""
+
+    async def work(admin: Admin) -> tuple[Stack, list[PinnedKey]]:
+        org = await resolve_org(admin, org_slug)
+        stack = await find_stack(admin, org, name)
+        return stack, await admin.stacks.signing_keys.list(org.org_id, stack.stack_id)
+
+    stack, pins = run_admin(load_settings(data_dir), work)
+    if not pins:
+        click.echo(f"Stack {stack.name!r} has no pinned signing key: any valid signature is accepted.")
+        return
+    table = Table("key id", "public key", "label", "added", "status")
+    for pin in pins:
+        status = "pinned" if pin.active else f"revoked {_when(pin.revoked_at)} by {pin.revoked_by}"
+        table.add_row(pin.key_id, pin.public_key, pin.label or "-", f"{_when(pin.added_at)} by {pin.added_by}",
+                      status)
+    Console(width=240).print(table)

@@ -1,0 +1,69 @@
+"""``faramesh-cloud stacks pin-key / unpin-key / keys`` on a real embedded data dir: the key
+forms, a clear error for a malformed key, and each change in the platform audit log."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from nacl.signing import SigningKey
+
+from faramesh_cloud.cli.main import cli
+from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.platform_audit.chain import AuditEntry
+from faramesh_cloud.platform_audit.events import AuditAction
+from tests.integration.test_admin_cli import with_identity
+
+pytestmark = [pytest.mark.postgres, pytest.mark.integration]
+
+KEY = base64.b64encode(bytes(SigningKey(bytes([3]) * 32).verify_key)).decode()
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="faramesh-test-cli-pins-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def run(data_dir: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, [*args, "--data-dir", str(data_dir)], catch_exceptions=False)
+
+
+def test_pin_list_unpin_and_bad_keys(data_dir: Path, tmp_path: Path) -> None:
+    assert run(data_dir, "stacks", "register", "pay").exit_code == 0
+    empty = run(data_dir, "stacks", "keys", "pay")
+    assert empty.exit_code == 0 and "no pinned signing key" in empty.output
+
+    bad = run(data_dir, "stacks", "pin-key", "pay", "not-a-key")
+    assert bad.exit_code == 1 and "not an Ed25519 public key" in bad.output
+    pub = tmp_path / "faramesh.ed25519.pub"
+    pub.write_text(KEY + "\n")
+    pinned = run(data_dir, "stacks", "pin-key", "pay", f"@{pub}", "--label", "prod")
+    assert pinned.exit_code == 0, pinned.output
+    assert KEY in pinned.output
+    assert run(data_dir, "stacks", "pin-key", "pay", f"ed25519:{KEY}").exit_code == 0  # same key: no-op
+
+    listed = run(data_dir, "stacks", "keys", "pay")
+    assert listed.exit_code == 0 and KEY in listed.output and "pinned" in listed.output and "prod" in listed.output
+    unpinned = run(data_dir, "stacks", "unpin-key", "pay", KEY)
+    assert unpinned.exit_code == 0, unpinned.output
+    assert "revoked" in run(data_dir, "stacks", "keys", "pay").output
+    assert run(data_dir, "stacks", "unpin-key", "pay", "0" * 64).exit_code == 1
+
+    async def entries(identity: Identity) -> list[AuditEntry]:
+        async with identity.db.connection() as conn:
+            row = await (await conn.execute("SELECT org_id FROM orgs WHERE slug = 'default'")).fetchone()
+        assert row is not None
+        return await identity.audit.entries(str(row[0]))
+
+    actions = [e.action for e in with_identity(data_dir, entries)]
+    assert actions.count(AuditAction.STACK_SIGNING_KEY_PINNED) == 2
+    assert actions.count(AuditAction.STACK_SIGNING_KEY_UNPINNED) == 1
