@@ -71,3 +71,10 @@ async def test_a_simulated_daemon_shows_on_the_fleet_page(
     assert "payments-prod" in table and row["daemon_version"] in table and 'data-sync="connected"' in table
     agents = (await owner.get(f"/api/v1/orgs/acme/fleet/stacks/{t.stack.stack_id}/agents")).json()
     assert {"payments-bot", "support-triage", "code-reviewer"} <= {a["agent_id"] for a in agents}
+    # The daemon's applied governance.fms came through the sync channel, matching the SHA-256 it reports.
+    config = (await owner.get(f"/api/v1/orgs/acme/fleet/stacks/{t.stack.stack_id}/config")).json()
+    text = config["governance_fms"]
+    assert text and "runtime {" in text and 'cloud_api_key = env("FARAMESH_CLOUD_API_KEY")' in text
+    assert {f'agent "{a["agent_id"]}" {{' for a in agents if a["in_latest_status"]} <= set(text.splitlines())
+    assert config["governance_fms_sha256"] == config["governance_sha256"]
+    assert config["governance_fms_sha256_mismatch"] is False
