@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from faramesh_cloud.runtime.service import ServiceInfo
 from faramesh_cloud.simulator.daemon import DaemonOptions
 from faramesh_cloud.simulator.fleet import Connection, Fleet
-from faramesh_cloud.simulator.registration import ensure_stacks
+from faramesh_cloud.simulator.keys import load_or_create_keys
+from faramesh_cloud.simulator.registration import ensure_stacks, load_saved
 from faramesh_cloud.stacks.store import StackStore
 from faramesh_cloud.tls import ensure_self_signed
 
@@ -65,12 +67,27 @@ class DemoFleetService:
         directory = settings.data_dir / "demo"
         specs = await ensure_stacks(store, directory / "keys.json", DEMO_STACKS,
                                     org_slug="demo", org_name="Demo organisation", environment="demo")
+        await self._pin_signing_keys(store, directory)
         cert = settings.tls_cert or (await asyncio.to_thread(ensure_self_signed, settings.data_dir / "tls"))[0]
         roots = await asyncio.to_thread(cert.read_bytes)
         self._fleet = Fleet(specs, directory, Connection(target, roots), self._options)
         await self._fleet.open()
         self._task = asyncio.create_task(self._run(self._fleet), name="demo-fleet")
         self._state = "running"
+
+    @staticmethod
+    async def _pin_signing_keys(store: StackStore, directory: Path) -> None:
+        """Pin each demo stack's Ed25519 public key (the simulated daemon's own key file,
+        created now if it is new), so the demo's signatures show as trusted. Idempotent."""
+        saved = await asyncio.to_thread(load_saved, directory / "keys.json")
+        if saved is None:
+            return
+        for stack in saved.stacks:
+            if stack.name not in DEMO_STACKS:
+                continue
+            keys = await asyncio.to_thread(load_or_create_keys, directory / stack.name)
+            await store.signing_keys.pin(saved.org_id, stack.stack_id, keys.public_key_b64,
+                                         added_by="system:demo", label="simulated daemon key")
 
     async def _run(self, fleet: Fleet) -> None:
         try:

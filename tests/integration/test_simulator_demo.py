@@ -3,6 +3,7 @@ records flowing into this Cloud over its own sync endpoint; and idempotent regis
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from faramesh_cloud.runtime.demo_service import DEMO_STACKS, DemoFleetService
 from faramesh_cloud.runtime.platform import Platform
 from faramesh_cloud.runtime.services import RuntimeContext
 from faramesh_cloud.simulator.daemon import DaemonOptions
+from faramesh_cloud.simulator.keys import load_or_create_keys
 from faramesh_cloud.simulator.registration import ensure_stacks, load_saved
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.keys import parse_key
@@ -72,6 +74,12 @@ async def test_the_demo_fleet_registers_its_stacks_once_and_feeds_this_cloud(
         on_log = view.dprs[saved.stack_id]
         assert set(written) <= set(on_log)  # both runs' records, nothing missing
         assert verify(written, stack_keys(stack_dir))[1] == []  # the second run continued the chains
+        # The demo pins each stack's signing key, so its signed records show as trusted.
+        pins = await stack_store.signing_keys.list(first.org_id, saved.stack_id)
+        own_key = load_or_create_keys(stack_dir).public_key_b64
+        assert [(p.public_key, p.active) for p in pins] == [(own_key, True)]  # pinned once over two runs
+        signers = {json.loads(r).get("signer_public_key") for r in written} - {None, ""}
+        assert signers == {own_key}
 
 
 async def test_registration_reuses_working_keys_and_repairs_what_broke(stack_store: StackStore, tmp_path: Path) -> None:
