@@ -61,6 +61,19 @@ def grouped(record: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+async def _pinned(request: Request, org_id: str, stack_id: str) -> frozenset[str]:
+    """The stack's unrevoked pinned signing keys (empty when none, or Settings → Stacks is
+    not running on this instance)."""
+    ports = getattr(request.app.state, "fleet", None)
+    if ports is None:
+        return frozenset()
+    try:
+        pins = await ports.registry.signing_keys.list(org_id, stack_id)
+    except ValueError:  # a stack id that is not a registered stack's (e.g. imported records)
+        return frozenset()
+    return frozenset(k.public_key for k in pins if k.active)
+
+
 async def explain(request: Request, principal: Principal, record_id: str, *, verify: bool = False) -> dict[str, Any]:
     audit = reader(request)
     org_id = principal.org.org_id
@@ -74,7 +87,8 @@ async def explain(request: Request, principal: Principal, record_id: str, *, ver
         s = detail.summary
         prev, nxt = await audit.neighbours(org_id, s.stack_id, s.agent_id, s.record_hash, detail.prev_record_hash)
         record = detail.record()
-        checks: list[Check] = verify_record(detail.raw, s.agent_id, detail.chain_index, prev, nxt) if verify else []
+        checks: list[Check] = verify_record(detail.raw, s.agent_id, detail.chain_index, prev, nxt,
+                                            await _pinned(request, org_id, s.stack_id)) if verify else []
         views.append({
             "summary": s, "detail": detail, "record": record, "groups": grouped(record), "hashed": hashed_fields(record),
             "prev": prev, "next": nxt, "checks": checks, "findings": detail.findings,

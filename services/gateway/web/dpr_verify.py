@@ -1,9 +1,11 @@
 """Server-side re-verification of one stored DPR for the explain view's Verify button: the
 record hash recomputed from the stored bytes, the link to the previous record of the agent's
-chain (or the genesis hash), the next record's link to this one, and the Ed25519 signature."""
+chain (or the genesis hash), the next record's link to this one, the Ed25519 signature, and
+whether the signer is pinned for the stack (yes / no / the stack has no pins)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +26,9 @@ class Check:
     message: str
 
 
-def verify_record(raw: str, agent_id: str, chain_index: int | None, prev: Any | None, nxt: Any | None) -> list[Check]:
+def verify_record(raw: str, agent_id: str, chain_index: int | None, prev: Any | None, nxt: Any | None,
+                  pinned: Collection[str] | None = None) -> list[Check]:
+    """``pinned``: the stack's unrevoked pinned signing keys (None or empty: no pins)."""
     data = raw.encode("utf-8")
     try:
         record = parse_record(data)
@@ -60,6 +64,14 @@ def verify_record(raw: str, agent_id: str, chain_index: int | None, prev: Any | 
     else:
         checks.append(Check("signature", status is SignatureStatus.VALID,
                             f"Ed25519 signature over the canonical bytes by the embedded key: {status.value}"))
+        signer = record.get("signer_public_key")
+        if not pinned:
+            checks.append(Check("pinned", None, "signer pinned for this stack: no pins (any signer is accepted; "
+                                "pin the stack's keys under Settings → Stacks)"))
+        elif signer in pinned:
+            checks.append(Check("pinned", True, "signer pinned for this stack: yes"))
+        else:
+            checks.append(Check("pinned", False, "signer pinned for this stack: no (an untrusted signer)"))
     return checks
 
 
