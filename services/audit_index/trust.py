@@ -48,5 +48,5 @@ class TrustSnapshot:
                 pass
             try:
                 await self.refresh()
-            except Exception:  # noqa: BLE001 - keep the last snapshot; retry next tick
+            except Exception:  # keep the last snapshot; retry next tick
                 _log.exception("refreshing pinned signing keys failed; keeping the previous snapshot")
