@@ -4,13 +4,13 @@ and data dir."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 from faramesh_cloud.gateway.web.audit_common import AUDIT_SECTION
 from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
 from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.keyfile import read_or_create
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.runtime.platform import Platform
@@ -22,17 +22,7 @@ SECRET_FILE = Path("keys") / "web-secret"
 
 def load_or_create_secret(data_dir: Path) -> str:
     """A random secret kept in ``<data_dir>/keys/web-secret`` (0600), made on first use."""
-    path = data_dir / SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    return read_or_create(data_dir / SECRET_FILE, lambda: secrets.token_urlsafe(48).encode()).decode().strip()
 
 
 class Web:

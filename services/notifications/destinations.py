@@ -5,7 +5,6 @@ Secrets are sealed with AES-256-GCM under the service's key, bound to org and de
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from faramesh_cloud.keyfile import read_or_create
 from faramesh_cloud.notifications.domain import InvalidRouting, Kind, valid_email
 from faramesh_cloud.notifications.payloads import new_webhook_secret
 from faramesh_cloud.notifications.ssrf import (
@@ -123,16 +123,7 @@ class SecretBox:
 def load_or_create_key(data_dir: Path) -> bytes:
     """The 32-byte key in ``<data_dir>/keys/notifications.key`` (0600), made on first use."""
     path = data_dir / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as out:
-                out.write(secrets.token_bytes(32))
-    key = path.read_bytes()
+    key = read_or_create(path, lambda: secrets.token_bytes(32))
     if len(key) != 32:
         raise ValueError(f"{path} is not a 32-byte key; remove it only if no destination exists yet")
     return key
