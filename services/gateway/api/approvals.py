@@ -18,6 +18,7 @@ from faramesh_cloud.gateway.web.approvals_ports import (
     refusal_status,
     stack_in_org,
     stacks_allowed,
+    visible_command,
 )
 from faramesh_cloud.gateway.web.auth import check_csrf, member
 from faramesh_cloud.gateway.web.deps import web
@@ -189,11 +190,5 @@ async def commands(request: Request, stack: str | None = None, agent: str | None
 
 @router.get("/emergency-commands/{command_id}")
 async def command(command_id: str, request: Request, principal: Principal = Depends(member)) -> dict[str, Any]:
-    need(principal, Permission.FLEET_HEALTH_READ)
-    try:
-        found = await approvals_port(request).command(principal.org.org_id, command_id)
-    except LookupError as exc:
-        raise as_identity_error(exc) from None
-    if not principal.access.allows(Permission.FLEET_HEALTH_READ, found.stack_id):
-        raise as_identity_error(LookupError(f"no emergency command {command_id!r} in this organisation"))
+    found = await visible_command(command_id, request, principal)
     return command_json(found)

@@ -103,6 +103,19 @@ async def approval_in_org(approval_id: str, request: Request, principal: Princip
         raise as_identity_error(exc) from None
 
 
+async def visible_command(command_id: str, request: Request, principal: Principal) -> Any:
+    """One emergency command, or 404 if it is another organisation's or on a stack hidden from
+    this member (the UI page and the REST twin share this)."""
+    need(principal, Permission.FLEET_HEALTH_READ)
+    try:
+        found = await approvals_port(request).command(principal.org.org_id, command_id)
+    except LookupError as exc:
+        raise as_identity_error(exc) from None
+    if not principal.access.allows(Permission.FLEET_HEALTH_READ, found.stack_id):
+        raise as_identity_error(LookupError(f"no emergency command {command_id!r} in this organisation"))
+    return found
+
+
 async def stack_in_org(stack_id: str, request: Request, principal: Principal) -> None:
     """404 before anything else for a stack of another organisation (or one hidden from this member)."""
     stacks = await web(request).stacks.list_stacks(principal.org.org_id)

@@ -17,6 +17,7 @@ from faramesh_cloud.gateway.web.approvals_ports import (
     need,
     refusal_status,
     stacks_allowed,
+    visible_command,
 )
 from faramesh_cloud.gateway.web.auth import check_csrf, member
 from faramesh_cloud.gateway.web.deps import web
@@ -199,13 +200,7 @@ async def commands(request: Request, principal: Principal = Depends(member)) -> 
 
 @router.get("/o/{org}/emergency/commands/{command_id}", response_class=HTMLResponse)
 async def command(command_id: str, request: Request, principal: Principal = Depends(member)) -> Response:
-    need(principal, Permission.FLEET_HEALTH_READ)
-    try:
-        found = await approvals_port(request).command(principal.org.org_id, command_id)
-    except LookupError as exc:
-        raise as_identity_error(exc) from None
-    if not principal.access.allows(Permission.FLEET_HEALTH_READ, found.stack_id):
-        raise as_identity_error(LookupError(f"no emergency command {command_id!r} in this organisation"))
+    found = await visible_command(command_id, request, principal)
     names = await _stack_names(request, principal)
     return await page(request, "approvals/command.html", principal,
                       {"c": found, "stack_name": names.get(found.stack_id, found.stack_id)}, section="fleet")
