@@ -7,11 +7,12 @@ import asyncio
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+import pytest
 
 from faramesh_cloud.config import Settings
 from faramesh_cloud.dpr.chain import ChainVerifier, Finding
@@ -20,6 +21,7 @@ from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS, SYNC_ITEMS, 
 from faramesh_cloud.ingest.config import IngestConfig
 from faramesh_cloud.ingest.service import IngestService
 from faramesh_cloud.log.port import Log, Message
+from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.simulator.keys import DaemonKeys, load_or_create_keys
 from faramesh_cloud.simulator.walfile import WAL_NAME
 from faramesh_cloud.sql.database import Database
@@ -141,3 +143,13 @@ async def read_log(log: Log) -> LogView:
 
 __all__ = ["FAST", "WAL_NAME", "Cloud", "LogView", "eventually", "free_port", "read_log", "record_key",
            "stack_keys", "verify", "wal_records"]
+
+
+@pytest.fixture(name="cloud")
+async def cloud_fixture(database: Database, postgres_log: PostgresLog, stack_store: StackStore, sync_tls: TlsPair,
+                        tmp_path: Path) -> AsyncIterator[Cloud]:
+    """A running ``Cloud`` for a test module that imports this fixture."""
+    cloud = Cloud(database, postgres_log, stack_store, sync_tls, tmp_path / "cloud")
+    await cloud.start()
+    yield cloud
+    await cloud.stop()

@@ -5,7 +5,6 @@ stack's status shows on the Fleet page and its REST twin."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,19 +20,14 @@ from faramesh_cloud.stacks.domain import Org
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.gateway import MakeClient, sign_in
 from tests.fixtures.identity import PASSWORD, People
-from tests.fixtures.ingest import MakeTenant, TlsPair
-from tests.simulator_support import Cloud, eventually
+from tests.fixtures.ingest import MakeTenant
+from tests.simulator_support import (
+    Cloud,
+    cloud_fixture,  # noqa: F401
+    eventually,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
-
-
-@pytest.fixture
-async def cloud(database: Database, postgres_log: PostgresLog, stack_store: StackStore, sync_tls: TlsPair,
-                tmp_path: Path) -> AsyncIterator[Cloud]:
-    cloud = Cloud(database, postgres_log, stack_store, sync_tls, tmp_path / "cloud")
-    await cloud.start()
-    yield cloud
-    await cloud.stop()
 
 
 async def test_a_simulated_daemon_shows_on_the_fleet_page(

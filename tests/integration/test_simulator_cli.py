@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import stat
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,18 +19,17 @@ from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.keys import parse_key
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.ingest import MakeTenant, TlsPair
-from tests.simulator_support import Cloud, free_port, read_log, stack_keys, verify, wal_records
+from tests.simulator_support import (
+    Cloud,
+    cloud_fixture,  # noqa: F401
+    free_port,
+    read_log,
+    stack_keys,
+    verify,
+    wal_records,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
-
-
-@pytest.fixture
-async def cloud(database: Database, postgres_log: PostgresLog, stack_store: StackStore, sync_tls: TlsPair,
-                tmp_path: Path) -> AsyncIterator[Cloud]:
-    cloud = Cloud(database, postgres_log, stack_store, sync_tls, tmp_path / "cloud")
-    await cloud.start()
-    yield cloud
-    await cloud.stop()
 
 
 async def simulate(*args: str) -> tuple[int, str]:

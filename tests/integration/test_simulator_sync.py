@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ from tests.integration.audit_support import all_pages, fast_config, run_index
 from tests.simulator_support import (
     FAST,
     Cloud,
+    cloud_fixture,  # noqa: F401
     eventually,
     read_log,
     record_key,
@@ -40,15 +40,6 @@ from tests.simulator_support import (
 pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
 
 QUICK_RETRY = SyncOptions(backoff_initial_s=0.05, backoff_max_s=0.3)
-
-
-@pytest.fixture
-async def cloud(database: Database, postgres_log: PostgresLog, stack_store: StackStore, sync_tls: TlsPair,
-                tmp_path: Path) -> AsyncIterator[Cloud]:
-    cloud = Cloud(database, postgres_log, stack_store, sync_tls, tmp_path / "cloud")
-    await cloud.start()
-    yield cloud
-    await cloud.stop()
 
 
 def fleet_for(cloud: Cloud, specs: list[StackSpec], directory: Path, **options: object) -> Fleet:
