@@ -12,11 +12,7 @@ by page, like any client.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +27,7 @@ from faramesh_cloud.simulator.daemon import DaemonOptions
 from faramesh_cloud.simulator.fleet import Connection, Fleet, StackSpec
 from faramesh_cloud.simulator.sync_parts import SyncOptions
 from tests.integration.test_up import Up
-from tests.simulator_support import eventually, free_port, wal_records
+from tests.simulator_support import eventually, wal_records
 
 pytestmark = [pytest.mark.soak, pytest.mark.integration, pytest.mark.postgres, pytest.mark.chdb,
               pytest.mark.grpc]
@@ -43,34 +39,19 @@ RECORDS_PER_S = 40.0
 class LongUp(Up):
     """``Up`` whose output goes to a file: minutes of output would fill an unread pipe."""
 
-    def start(self) -> None:
-        env = {**os.environ, "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_port())}
+    healthy_within_s = 120.0
+
+    def _spawn(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         with (self.data_dir.parent / "up.log").open("ab") as output:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "faramesh_cloud", "up", "--data-dir", str(self.data_dir),
-                 "--http-port", str(self.http), "--sync-port", str(self.sync)],
-                stdout=output, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.http}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        self.proc.kill()
+            return subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, env=env)
+
+    def _finish(self) -> str:
+        assert self.proc is not None
         self.proc.wait(timeout=30)
-        raise AssertionError(f"faramesh-cloud up did not become healthy:\n{self.output()}")
+        return self.output()
 
     def output(self) -> str:
         return (self.data_dir.parent / "up.log").read_text(errors="replace")[-4000:]
-
-    def interrupt(self) -> tuple[int, float, str]:
-        assert self.proc is not None
-        started = time.monotonic()
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=30)
-        return self.proc.returncode, time.monotonic() - started, self.output()
 
 
 async def _credentials(data_dir: Path) -> tuple[str, str, str]:

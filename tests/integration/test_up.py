@@ -37,12 +37,10 @@ class Up:
 
     def start(self) -> None:
         env = {**os.environ, "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_port())}
-        self.proc = subprocess.Popen(
+        self.proc = self._spawn(
             [sys.executable, "-m", "faramesh_cloud", "up", "--data-dir", str(self.data_dir),
-             "--http-port", str(self.http), "--sync-port", str(self.sync)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-        )
-        deadline = time.monotonic() + 90
+             "--http-port", str(self.http), "--sync-port", str(self.sync)], env)
+        deadline = time.monotonic() + self.healthy_within_s
         while time.monotonic() < deadline and self.proc.poll() is None:
             try:
                 if httpx.get(f"http://127.0.0.1:{self.http}/healthz", timeout=1).status_code == 200:
@@ -51,15 +49,25 @@ class Up:
                 pass
             time.sleep(0.2)
         self.proc.kill()
-        output, _ = self.proc.communicate(timeout=30)  # also closes the pipe
-        raise AssertionError(f"faramesh-cloud up did not become healthy:\n{output.decode()[-4000:]}")
+        raise AssertionError(f"faramesh-cloud up did not become healthy:\n{self._finish()[-4000:]}")
+
+    healthy_within_s = 90.0
+
+    def _spawn(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+
+    def _finish(self) -> str:
+        """Wait for the process to end; its output."""
+        assert self.proc is not None
+        out, _ = self.proc.communicate(timeout=30)  # also closes the pipe
+        return out.decode()
 
     def interrupt(self) -> tuple[int, float, str]:
         assert self.proc is not None
         started = time.monotonic()
         self.proc.send_signal(signal.SIGINT)
-        out, _ = self.proc.communicate(timeout=30)
-        return self.proc.returncode, time.monotonic() - started, out.decode()
+        out = self._finish()
+        return self.proc.returncode, time.monotonic() - started, out
 
 
 def pg_url(data_dir: Path) -> str:
