@@ -27,6 +27,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import msgspec
+
 
 def partition_for(key: bytes, partitions: int) -> int:
     """Stable partition of a key. CRC-32 so every adapter (and every language) agrees."""
@@ -75,9 +77,10 @@ class Position:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """What a consumer reads."""
+class Message(msgspec.Struct, frozen=True, gc=False):
+    """What a consumer reads. A frozen struct, not a dataclass: a consumer builds one per
+    record on the hot path, and msgspec's C ``__init__`` costs a fraction of a frozen
+    dataclass's (no cycles through it, so the garbage collector need not track it)."""
 
     topic: str
     partition: int

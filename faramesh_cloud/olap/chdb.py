@@ -7,8 +7,12 @@ two sessions on the dir: a writer (commands and inserts, serialised by a lock, b
 streaming insert blocks its session) and a reader (queries; chDB sessions are thread-safe),
 so readers are never blocked behind a bulk insert.
 
-Inserts stream ``JSONCompactEachRow`` lines encoded with orjson through
-``Session.send_insert`` (see bench/PERF-CEILINGS section 4: the fastest path from Python).
+Row inserts stream ``JSONCompactEachRow`` lines encoded with orjson through
+``Session.send_insert`` (see bench/PERF-CEILINGS section 4: the fastest row path from Python).
+Column inserts (``insert_columns``) build one Arrow record batch, typed from the table's own
+column types, and stream it as ``ArrowStream``: no per-row encoding in Python, and chDB reads
+columns instead of parsing JSON (bench/RESULTS.md, "Audit index"). A column whose type has no
+exact Arrow twin here (floats, dates, arrays, nullables, ...) sends the batch down the row path.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from faramesh_cloud.olap.columns import column_rows
 from faramesh_cloud.olap.decode import row_converter
 from faramesh_cloud.olap.params import bind
 from faramesh_cloud.olap.port import OlapError, OlapUnavailable, Params, QueryResult
@@ -86,6 +91,7 @@ class ChdbOlap:
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._float_columns: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        self._arrow_types: dict[tuple[str, tuple[str, ...]], list[Any] | None] = {}
         self._writer = _open_session(self._dir)
         try:
             self._reader = _open_session(self._dir)
@@ -104,6 +110,7 @@ class ChdbOlap:
     def command(self, sql: str, params: Params | None = None) -> None:
         with self._write_lock:
             self._float_columns.clear()  # DDL may have changed column types
+            self._arrow_types.clear()
             _run(self._live(self._writer), sql, "CSV", params)
 
     def query(self, sql: str, params: Params | None = None) -> QueryResult:
@@ -153,6 +160,50 @@ class ChdbOlap:
                 inserter.cancel()
                 raise
 
+    def insert_columns(self, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]]) -> None:
+        names = tuple(columns)
+        rows = column_rows(table, names, data)
+        if rows == 0:
+            return
+        with self._write_lock:
+            types = self._arrow_types_of(table, names)
+        if types is None:
+            self.insert(table, names, zip(*data, strict=True))
+            return
+        import pyarrow as pa
+
+        try:
+            batch = pa.record_batch([pa.array(values, type=t) for values, t in zip(data, types, strict=True)],
+                                    names=list(names))
+        except (pa.ArrowException, OverflowError, TypeError, ValueError) as exc:
+            raise OlapError(f"cannot insert into {table}: {exc}") from None
+        for name, array in zip(names, batch.columns, strict=True):
+            if array.null_count:  # Arrow would let ClickHouse store the column default
+                raise OlapError(f"cannot insert into {table}: column {name!r} holds None and is not Nullable")
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, batch.schema) as stream:
+            stream.write_batch(batch)
+        payload = sink.getvalue()
+        statement = (
+            f"INSERT INTO {quote_table(table)} ({', '.join(map(quote_identifier, names))}) "
+            f"{_INSERT_SETTINGS}"
+        )
+        with self._write_lock:
+            writer = self._live(self._writer)
+            try:
+                inserter = writer.send_insert(statement, "ArrowStream")
+            except RuntimeError as exc:
+                raise OlapError(str(exc)) from None
+            try:
+                inserter.append(payload.to_pybytes())
+                inserter.finish()
+            except RuntimeError as exc:
+                inserter.cancel()
+                raise OlapError(str(exc)) from None
+            except BaseException:
+                inserter.cancel()
+                raise
+
     def close(self) -> None:
         with self._write_lock:
             if self._closed:
@@ -170,19 +221,32 @@ class ChdbOlap:
         """Indexes of the inserted columns holding floats (NaN/inf need quoting in JSON)."""
         key = (table, names)
         if key not in self._float_columns:
-            db, _, name = table.rpartition(".")
-            described = _run(
-                self._writer,
-                "SELECT name, type FROM system.columns WHERE database = "
-                "if({db:String} = '', currentDatabase(), {db:String}) AND table = {t:String}",
-                "JSONCompact",
-                {"db": db, "t": name},
-            )
-            types = {n: t for n, t in orjson.loads(described)["data"]} if described.strip() else {}
+            types = self._column_types(table)
             self._float_columns[key] = [
                 i for i, n in enumerate(names) if n in types and _holds_float(parse_type(types[n]))
             ]
         return self._float_columns[key]
+
+    def _arrow_types_of(self, table: str, names: tuple[str, ...]) -> list[Any] | None:
+        """The Arrow type of each inserted column, or None if one has no exact twin (or is
+        unknown: the row path then reports the server's error)."""
+        key = (table, names)
+        if key not in self._arrow_types:
+            types = self._column_types(table)
+            twins = [_arrow_twin(parse_type(types[n])) if n in types else None for n in names]
+            self._arrow_types[key] = None if any(t is None for t in twins) else twins
+        return self._arrow_types[key]
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        db, _, name = table.rpartition(".")
+        described = _run(
+            self._writer,
+            "SELECT name, type FROM system.columns WHERE database = "
+            "if({db:String} = '', currentDatabase(), {db:String}) AND table = {t:String}",
+            "JSONCompact",
+            {"db": db, "t": name},
+        )
+        return {n: t for n, t in orjson.loads(described)["data"]} if described.strip() else {}
 
 
 def _open_session(data_dir: Path) -> _Session:
@@ -235,6 +299,25 @@ def _run(session: _Session, sql: str, fmt: str, params: Params | None) -> bytes:
 def _server_timezone(session: _Session) -> tzinfo:
     name = orjson.loads(_run(session, "SELECT timezone()", "JSONCompact", None))["data"][0][0]
     return UTC if name in ("UTC", "Etc/UTC") else ZoneInfo(name)
+
+
+_ARROW_INTEGERS = {f"{sign}Int{bits}" for sign in ("", "U") for bits in (8, 16, 32, 64)}
+
+
+def _arrow_twin(node: TypeNode) -> Any:
+    """The Arrow type ClickHouse reads back as exactly ``node``, or None."""
+    import pyarrow as pa
+
+    if node.name == "LowCardinality":
+        (inner,) = node.type_args()
+        return _arrow_twin(inner)
+    if node.name in ("String", "Enum8", "Enum16"):  # an enum takes its names as strings
+        return pa.string()
+    if node.name == "Bool":
+        return pa.bool_()
+    if node.name in _ARROW_INTEGERS:
+        return pa.from_numpy_dtype(node.name.lower())
+    return None
 
 
 def _holds_float(node: TypeNode) -> bool:

@@ -11,10 +11,12 @@ is created without a server session, which keeps it safe to share between thread
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from faramesh_cloud.olap.columns import column_rows
 from faramesh_cloud.olap.port import OlapError, OlapUnavailable, Params, QueryResult
 
 if TYPE_CHECKING:
@@ -69,6 +71,21 @@ class ClickhouseOlap:
         except (TypeError, ValueError) as exc:  # a value that does not fit its column
             raise OlapError(f"cannot insert into {table}: {exc}") from None
 
+    def insert_columns(self, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]]) -> None:
+        if column_rows(table, columns, data) == 0:
+            return
+        database, _, name = table.rpartition(".")
+        client = self._live()
+        context = self._guard(lambda: client.create_insert_context(
+            name, list(columns), database=database or None, column_oriented=True))
+        for name, kind, values in zip(context.column_names, context.column_types, data, strict=True):
+            _check_column(table, name, kind, values)
+        context.data = [list(values) for values in data]
+        try:
+            self._guard(lambda: client.data_insert(context))
+        except (TypeError, ValueError, AttributeError) as exc:  # a value that does not fit its column
+            raise OlapError(f"cannot insert into {table}: {exc}") from None
+
     def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
@@ -105,6 +122,27 @@ def _reject_strings_for_arrays(
                     f"cannot insert into {table}: row {number} gives a string for Array column "
                     f"{names[i]!r}; pass a list"
                 )
+
+
+_ENUM_NAME = re.compile(r"'((?:[^'\\]|\\.)*)'\s*=")
+
+
+def _check_column(table: str, name: str, kind: Any, values: Sequence[Any]) -> None:
+    """What clickhouse-connect would coerce silently: a str for an Array (stored as its
+    characters), None for a non-Nullable column (stored as the default), a name an Enum
+    does not have (stored as a wrong value)."""
+    problem = None
+    if kind.base_type == "Array" and any(isinstance(v, str | bytes) for v in values):
+        problem = "a string for an Array; pass a list"
+    elif not kind.nullable and any(v is None for v in values):
+        problem = "None, and the column is not Nullable"
+    elif kind.base_type in ("Enum8", "Enum16"):
+        names = {n.replace("\\'", "'") for n in _ENUM_NAME.findall(kind.name)}
+        unknown = {v for v in values if isinstance(v, str)} - names
+        if unknown:
+            problem = f"{sorted(unknown)[0]!r}, which is not one of its enum names {sorted(names)}"
+    if problem:
+        raise OlapError(f"cannot insert into {table}: column {name!r} gets {problem}")
 
 
 def _redact(dsn: str) -> str:

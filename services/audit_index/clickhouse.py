@@ -57,17 +57,26 @@ class IndexWriter:
     def insert(self, records: Sequence[IndexedRecord], links: Sequence[LinkStatus],
                seqs: Sequence[int]) -> None:
         if records:
-            self._olap.insert(self._tables.dpr, INSERT_COLUMNS,
-                              [index_row(r, link, seq) for r, link, seq in zip(records, links, seqs, strict=True)])
+            self._olap.insert_columns(self._tables.dpr, INSERT_COLUMNS, index_columns(records, links, seqs))
 
 
-def index_row(r: IndexedRecord, link: LinkStatus, seq: int) -> tuple[Any, ...]:
-    m = r.meta
-    return (
-        r.org_id, r.stack_id, r.source, r.origin_seq, r.origin_buffer, r.received_ns, r.partition,
-        r.offset, seq, m.agent_id, r.session_id, m.record_id, r.created_ns, m.created_at,
-        r.effect, r.action_type, r.tool_id, r.matched_rule_id, r.reason_code, r.reason,
-        r.intercept_adapter, r.policy_version, r.incident_severity, r.schema_version, m.lamport_seq,
-        m.record_hash, m.prev_record_hash, r.hash_valid, r.signature_status.value,
-        r.signature_kind.value, link.value, r.raw,
-    )
+def index_columns(records: Sequence[IndexedRecord], links: Sequence[LinkStatus],
+                  seqs: Sequence[int]) -> list[list[Any]]:
+    """The batch's values, one list per ``INSERT_COLUMNS`` entry (a column insert: no
+    per-row tuple or encoding; the store reads whole columns)."""
+    metas = [r.meta for r in records]
+    return [
+        [r.org_id for r in records], [r.stack_id for r in records], [r.source for r in records],
+        [r.origin_seq for r in records], [r.origin_buffer for r in records],
+        [r.received_ns for r in records], [r.partition for r in records], [r.offset for r in records],
+        list(seqs), [m.agent_id for m in metas], [r.session_id for r in records],
+        [m.record_id for m in metas], [r.created_ns for r in records], [m.created_at for m in metas],
+        [r.effect for r in records], [r.action_type for r in records], [r.tool_id for r in records],
+        [r.matched_rule_id for r in records], [r.reason_code for r in records], [r.reason for r in records],
+        [r.intercept_adapter for r in records], [r.policy_version for r in records],
+        [r.incident_severity for r in records], [r.schema_version for r in records],
+        [m.lamport_seq for m in metas], [m.record_hash for m in metas], [m.prev_record_hash for m in metas],
+        [r.hash_valid for r in records], [r.signature_status.value for r in records],
+        [r.signature_kind.value for r in records], [link.value for link in links], [r.raw for r in records],
+    ]
+

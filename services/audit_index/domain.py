@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import msgspec
+
 from faramesh_cloud.dpr.chain import FindingKind
 from faramesh_cloud.dpr.meta import RecordMeta
 from faramesh_cloud.dpr.signatures import SignatureStatus
@@ -73,9 +75,12 @@ def severity_of(kind: str) -> Severity:
         return Severity.WARNING
 
 
-@dataclass(frozen=True, slots=True)
-class IndexedRecord:
-    """One DPR message, verified on its own (hash, signature) and ready to index."""
+class IndexedRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One DPR message, verified on its own (hash, signature) and ready to index.
+
+    A frozen msgspec struct: one is built per DPR on the index's hot path, and its C
+    ``__init__`` costs about a quarter of a frozen dataclass's 31 ``object.__setattr__``
+    calls; it holds no cycles, so the garbage collector does not track it."""
 
     # Where it sits on the log.
     topic: str
