@@ -55,6 +55,7 @@ class AuditAction(StrEnum):
     AUDIT_LOG_EXPORTED = "org:auditlog:export"
     AUDIT_LOG_VERIFIED = "org:auditlog:verify"
     DPR_EXPORTED = "audit:record:export"  # a DPR search exported as a signed bundle
+    ALERT_ACKNOWLEDGED = "audit:alert:acknowledge"  # a chain-integrity alert acknowledged with a note
 
 
 class ActorType(StrEnum):

@@ -1,14 +1,18 @@
 """The audit index's query API adapted to the gateway's ``AuditReader`` port (plain values in,
-the index's view objects out), composed over the platform's database and OLAP store."""
+the index's view objects out), composed over the platform's database and OLAP store; plus
+the one write people make there, acknowledging a chain-integrity alert."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
+from faramesh_cloud.audit_index import integrity
 from faramesh_cloud.audit_index.explorer import ChainRecord, ExplorerReads
 from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.views import (
+    Alert,
     Page,
     RecordDetail,
     SearchFilters,
@@ -17,6 +21,8 @@ from faramesh_cloud.audit_index.views import (
     TimeRange,
 )
 from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.platform_audit.events import Actor
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
 
 
@@ -25,6 +31,8 @@ class IndexAuditReader:
         tables = tables or AuditTables()
         self._queries = AuditQueries(olap, db, tables)
         self._explorer = ExplorerReads(olap, db, tables)
+        self._db = db
+        self._audit = PlatformAuditLog(db)
 
     async def search(self, org_id: str, filters: Mapping[str, str], start_ns: int | None, end_ns: int | None,
                      cursor: str | None, limit: int) -> Page:
@@ -53,3 +61,13 @@ class IndexAuditReader:
 
     async def chain_integrity(self, org_id: str, stack_id: str | None = None) -> list[StackIntegrity]:
         return await self._queries.chain_integrity(org_id, stack_id)
+
+    async def alerts(self, org_id: str, *, include_acknowledged: bool = False) -> list[Alert]:
+        return await self._queries.alerts(org_id, include_acknowledged=include_acknowledged)
+
+    async def alert(self, org_id: str, alert_id: int) -> Alert | None:
+        return await integrity.alert(self._db, org_id, alert_id)
+
+    async def acknowledge_alert(self, org_id: str, alert_id: int, note: str, actor: Actor) -> Alert:
+        return await integrity.acknowledge_alert(self._db, self._audit, org_id, alert_id, note, actor,
+                                                 datetime.now(UTC))

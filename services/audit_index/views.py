@@ -152,6 +152,9 @@ class Alert:
     record_created_at: str
     created_at: datetime
     acknowledged: bool
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str = ""
+    acknowledged_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

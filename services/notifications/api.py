@@ -18,7 +18,9 @@ from faramesh_cloud.notifications.domain import (
     Kind,
     Notice,
     Rule,
+    Subject,
     parse_steps,
+    parse_subject,
 )
 from faramesh_cloud.notifications.payloads import new_webhook_secret
 from faramesh_cloud.notifications.projection import names
@@ -94,12 +96,18 @@ class NotificationsApi:
     async def rule(self, org_id: str, rule_id: str) -> Rule:
         return await self._store.rule(org_id, rule_id)
 
-    async def put_rule(self, org_id: str, stack_id: str, agent_id: str, steps: Sequence[Any], actor: Actor) -> Rule:
+    subjects: Sequence[Subject] = tuple(Subject)
+
+    async def put_rule(self, org_id: str, stack_id: str, agent_id: str, steps: Sequence[Any], actor: Actor,
+                       subject: str = Subject.APPROVALS.value) -> Rule:
+        """Create or replace the rule of one scope for ``subject`` (approvals or chain_integrity)."""
         agent_id = agent_id.strip()
         if len(agent_id) > 200:
             raise InvalidRouting("an agent id is at most 200 characters")
+        routed = parse_subject(subject)
         known = [d.destination_id for d in await self._store.destinations(org_id)]
-        return await self._store.put_rule(org_id, stack_id.strip(), agent_id, parse_steps(steps, known), actor)
+        return await self._store.put_rule(org_id, stack_id.strip(), agent_id, parse_steps(steps, known, routed),
+                                          actor, routed)
 
     async def delete_rule(self, org_id: str, rule_id: str, actor: Actor) -> Rule:
         return await self._store.delete_rule(org_id, rule_id, actor)

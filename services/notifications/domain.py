@@ -1,5 +1,9 @@
 """Notification routing, pure: destinations, rules with escalation steps, which rule applies
-to an approval, and which escalation steps are due.
+to an approval or a chain-integrity alert, and which escalation steps are due.
+
+A rule routes one subject: ``approvals`` (approval requests, escalated while pending) or
+``chain_integrity`` (the audit index's critical chain-integrity alerts: notified once, at
+step 0; acknowledging one in Cloud resolves the PagerDuty incident).
 
 Routing choice (documented in docs/notifications.md): an organisation has at most one rule per
 scope, and the MOST SPECIFIC matching rule wins: stack + agent, then agent (any stack), then
@@ -45,11 +49,33 @@ _LABELS: Final = {
 }
 
 
+class Subject(StrEnum):
+    """What a routing rule routes."""
+
+    APPROVALS = "approvals"
+    CHAIN_INTEGRITY = "chain_integrity"
+
+    @property
+    def label(self) -> str:
+        return "Approvals" if self is Subject.APPROVALS else "Chain-integrity alerts"
+
+
 class Event(StrEnum):
     REQUESTED = "approval.requested"
     ESCALATED = "approval.escalated"
     RESOLVED = "approval.resolved"
+    CHAIN_ALERT = "chain_integrity.alert"
+    CHAIN_ACKNOWLEDGED = "chain_integrity.acknowledged"
     TEST = "notification.test"
+
+    @property
+    def is_chain(self) -> bool:
+        return self in (Event.CHAIN_ALERT, Event.CHAIN_ACKNOWLEDGED)
+
+    @property
+    def closes(self) -> bool:
+        """The end of what an earlier notification opened (PagerDuty ``resolve``)."""
+        return self in (Event.RESOLVED, Event.CHAIN_ACKNOWLEDGED)
 
 
 class InvalidRouting(ValueError):
@@ -98,6 +124,7 @@ class Rule:
     agent_id: str  # "" = any agent
     steps: tuple[Step, ...]
     updated_at: datetime | None = None
+    subject: Subject = Subject.APPROVALS
 
     @property
     def scope(self) -> str:
@@ -117,24 +144,35 @@ def specificity(rule: Rule) -> int:
     return (2 if rule.agent_id else 0) + (1 if rule.stack_id else 0)
 
 
-def matches(rule: Rule, stack_id: str, agent_id: str) -> bool:
-    return rule.stack_id in ("", stack_id) and rule.agent_id in ("", agent_id)
+def matches(rule: Rule, stack_id: str, agent_id: str, subject: Subject = Subject.APPROVALS) -> bool:
+    return rule.subject is subject and rule.stack_id in ("", stack_id) and rule.agent_id in ("", agent_id)
 
 
-def route(rules: Iterable[Rule], stack_id: str, agent_id: str) -> Rule | None:
-    """The rule that applies to an approval of ``agent_id`` on ``stack_id`` (most specific)."""
-    found = [r for r in rules if matches(r, stack_id, agent_id)]
+def route(rules: Iterable[Rule], stack_id: str, agent_id: str, subject: Subject = Subject.APPROVALS) -> Rule | None:
+    """The rule of ``subject`` that applies to ``agent_id`` on ``stack_id`` (most specific)."""
+    found = [r for r in rules if matches(r, stack_id, agent_id, subject)]
     return max(found, key=specificity) if found else None
 
 
-def parse_steps(raw: Sequence[Any], known: Iterable[str]) -> tuple[Step, ...]:
+def parse_subject(raw: str) -> Subject:
+    try:
+        return Subject(raw or Subject.APPROVALS.value)
+    except ValueError:
+        raise InvalidRouting(f"a rule routes {' or '.join(s.value for s in Subject)}, not {raw!r}") from None
+
+
+def parse_steps(raw: Sequence[Any], known: Iterable[str], subject: Subject = Subject.APPROVALS) -> tuple[Step, ...]:
     """Steps from user input (``[{"after_minutes": 0, "destinations": [ids]}, ...]``), checked:
-    step 0 at 0 minutes, thresholds strictly increasing, only the organisation's destinations."""
+    step 0 at 0 minutes, thresholds strictly increasing, only the organisation's destinations.
+    A chain-integrity rule has the one step (alerts are notified once, not escalated)."""
     known_ids = set(known)
     if not raw:
         raise InvalidRouting("a rule needs at least one step (who is notified at once)")
     if len(raw) > MAX_STEPS:
         raise InvalidRouting(f"a rule has at most {MAX_STEPS} steps")
+    if subject is Subject.CHAIN_INTEGRITY and len(raw) > 1:
+        raise InvalidRouting("a chain-integrity rule has one step: alerts are notified once, when detected "
+                             "(they stay open on Home until acknowledged)")
     steps: list[Step] = []
     for index, item in enumerate(raw):
         try:
@@ -204,15 +242,26 @@ class Notice:
     outcome: str = ""  # resolved: approved | denied | expired | withdrawn
     resolved_by: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # Chain-integrity alerts (``defer_token`` is then ``alert-<alert_id>``):
+    finding: str = ""  # the finding kind: record_hash_mismatch, broken_link, gap, ...
+    record_id: str = ""  # the offending record
+    message: str = ""  # what the verifier said
+    integrity_link: str = ""  # the stack's chain-integrity page (``link`` is the record's Explain page)
+    acknowledged_note: str = ""
 
     @property
     def dedup_key(self) -> str:
-        """One incident per approval (PagerDuty's dedup_key): trigger, escalate and resolve share it."""
+        """One incident per approval or alert (PagerDuty's dedup_key): trigger, escalate and
+        resolve share it."""
         return f"faramesh/{self.org_id}/{self.stack_id}/{self.defer_token}"
 
     def title(self) -> str:
         where = self.stack_name or self.stack_id
         match self.event:
+            case Event.CHAIN_ALERT:
+                return f"Chain integrity: {self.finding} on {self.agent_id} ({where}, {self.org_slug})"
+            case Event.CHAIN_ACKNOWLEDGED:
+                return f"Chain-integrity alert acknowledged: {self.finding} on {self.agent_id} ({where})"
             case Event.REQUESTED:
                 return f"Approval needed: {self.agent_id} wants {self.tool_id} on {where}"
             case Event.ESCALATED:
@@ -231,7 +280,7 @@ class Notice:
     def from_dict(cls, raw: dict[str, Any]) -> Notice:
         values = dict(raw)
         values["event"] = Event(values["event"])
-        return cls(**values)
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
 
 
 def valid_email(address: str) -> bool:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from faramesh_cloud.notifications.domain import due_steps
 from faramesh_cloud.notifications.projection import REQUEST_COLUMNS, queue_steps
-from faramesh_cloud.notifications.store import rule_row
+from faramesh_cloud.notifications.store import RULE_COLUMNS, rule_row
 from faramesh_cloud.sql.database import Database
 
 Clock = Callable[[], datetime]
@@ -47,8 +47,7 @@ class Escalation:
                     continue
                 row = dict(zip(_NAMES, found, strict=True))
                 cur = await conn.execute(
-                    "SELECT rule_id, org_id, stack_id, agent_id, steps, updated_at FROM notification_rules "
-                    "WHERE org_id = %s AND rule_id = %s", (org_id, row["rule_id"]))
+                    f"SELECT {RULE_COLUMNS} FROM notification_rules WHERE org_id = %s AND rule_id = %s", (org_id, row["rule_id"]))
                 rule_found = await cur.fetchone()
                 if rule_found is None:
                     continue

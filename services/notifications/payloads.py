@@ -3,8 +3,9 @@
 * Slack incoming webhook: ``{"text", "blocks"}`` (Block Kit; ``text`` is the fallback).
 * Slack ``chat.postMessage``: the same plus ``channel``.
 * PagerDuty Events API v2: ``trigger`` with ``routing_key``, ``dedup_key`` (one incident per
-  approval) and ``payload{summary, source, severity, custom_details}``; ``resolve`` with the
-  same ``dedup_key`` once the approval is decided.
+  approval or chain-integrity alert) and ``payload{summary, source, severity, custom_details}``
+  (a chain-integrity alert is ``critical``); ``resolve`` with the same ``dedup_key`` once the
+  approval is decided or the alert acknowledged.
 * Email: a plain-text message.
 * Webhooks: a JSON event signed the Standard Webhooks way (``webhook-id``,
   ``webhook-timestamp``, ``webhook-signature: v1,<base64 HMAC-SHA256("{id}.{ts}.{body}")>``
@@ -27,6 +28,10 @@ from faramesh_cloud.notifications.domain import Event, Notice
 SECRET_PREFIX: Final = "whsec_"
 _SEVERITY: Final = {"critical": "critical", "high": "error"}
 PD_SUMMARY_MAX: Final = 1024
+# What a webhook's ``data`` leaves out: the other subject's fields.
+_CHAIN_ONLY: Final = frozenset({"finding", "record_id", "message", "integrity_link", "acknowledged_note"})
+_APPROVAL_ONLY: Final = frozenset({"tool_id", "reason", "priority", "matched_rule_id", "session_id", "deadline",
+                                   "step", "after_minutes", "outcome"})
 
 
 def one_line(text: str, limit: int = 900) -> str:
@@ -43,6 +48,14 @@ def slack_escape(text: str) -> str:
 def _facts(n: Notice) -> list[tuple[str, str]]:
     if n.event is Event.TEST:
         return [("Organisation", n.org_slug)]
+    if n.event.is_chain:
+        facts = [("Organisation", n.org_slug), ("Stack", n.stack_name or n.stack_id), ("Agent", n.agent_id),
+                 ("Finding", n.finding), ("Record", n.record_id), ("Detected", n.created_at)]
+        if n.integrity_link:
+            facts.append(("Chain integrity", n.integrity_link))
+        if n.event is Event.CHAIN_ACKNOWLEDGED:
+            facts.append(("Acknowledged", f"by {n.resolved_by}: {n.acknowledged_note}"))
+        return facts
     facts = [("Stack", n.stack_name or n.stack_id), ("Agent", n.agent_id), ("Tool", n.tool_id),
              ("Priority", n.priority), ("Rule", n.matched_rule_id or "-"), ("Deadline", n.deadline)]
     if n.event is Event.RESOLVED:
@@ -50,8 +63,16 @@ def _facts(n: Notice) -> list[tuple[str, str]]:
     return facts
 
 
+def _why(n: Notice) -> str:
+    """The free text under the title: an approval's reason, an alert's verifier message."""
+    if n.event is Event.TEST:
+        return ""
+    return n.message if n.event.is_chain else n.reason
+
+
 def text_line(n: Notice) -> str:
-    return f"{n.title()}. {n.reason}".strip() if n.reason and n.event is not Event.TEST else n.title()
+    why = _why(n)
+    return f"{n.title()}. {why}".strip() if why else n.title()
 
 
 def slack_message(n: Notice) -> dict[str, Any]:
@@ -60,11 +81,13 @@ def slack_message(n: Notice) -> dict[str, Any]:
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{slack_escape(v)[:1900]}"}
                                        for k, v in _facts(n)]},
     ]
-    if n.reason and n.event is not Event.TEST:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escape(n.reason)[:2900]}]})
-    if n.link:
-        blocks.append({"type": "actions", "elements": [{
-            "type": "button", "text": {"type": "plain_text", "text": "Open in Faramesh Cloud"}, "url": n.link}]})
+    if _why(n):
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escape(_why(n))[:2900]}]})
+    buttons = [(n.link, "Explain the record" if n.event.is_chain else "Open in Faramesh Cloud"),
+               (n.integrity_link, "Chain integrity")]
+    if any(url for url, _ in buttons):
+        blocks.append({"type": "actions", "elements": [
+            {"type": "button", "text": {"type": "plain_text", "text": text}, "url": url} for url, text in buttons if url]})
     return {"text": slack_escape(text_line(n)), "blocks": blocks}
 
 
@@ -72,9 +95,20 @@ def slack_post_message(n: Notice, channel: str) -> dict[str, Any]:
     return {"channel": channel, **slack_message(n)}
 
 
+def _severity(n: Notice) -> str:
+    if n.event is Event.TEST:
+        return "info"
+    if n.event.is_chain:
+        return "critical"
+    return _SEVERITY.get(n.priority, "warning")
+
+
 def pagerduty_event(n: Notice, routing_key: str) -> dict[str, Any]:
-    if n.event is Event.RESOLVED:
+    if n.event.closes:
         return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": n.dedup_key}
+    details: dict[str, Any] = {k.lower(): v for k, v in _facts(n)}
+    details |= ({"alert_id": n.defer_token.removeprefix("alert-"), "message": n.message} if n.event.is_chain
+                else {"defer_token": n.defer_token, "step": n.step, "reason": n.reason})
     body: dict[str, Any] = {
         "routing_key": routing_key,
         "event_action": "trigger",
@@ -83,18 +117,20 @@ def pagerduty_event(n: Notice, routing_key: str) -> dict[str, Any]:
             "summary": text_line(n)[:PD_SUMMARY_MAX],
             "source": f"faramesh-cloud/{n.org_slug}/{n.stack_name or n.stack_id}" if n.stack_id
             else f"faramesh-cloud/{n.org_slug}",
-            "severity": _SEVERITY.get(n.priority, "warning") if n.event is not Event.TEST else "info",
+            "severity": _severity(n),
             "component": n.agent_id or "faramesh-cloud",
             "group": n.stack_name or n.stack_id or n.org_slug,
-            "class": "approval" if n.event is not Event.TEST else "test",
-            "custom_details": {k.lower(): v for k, v in _facts(n)} | {"defer_token": n.defer_token,
-                                                                       "step": n.step, "reason": n.reason},
+            "class": "test" if n.event is Event.TEST else "chain_integrity" if n.event.is_chain else "approval",
+            "custom_details": details,
         },
         "client": "Faramesh Cloud",
     }
     if n.link:
         body["client_url"] = n.link
-        body["links"] = [{"href": n.link, "text": "Open in Faramesh Cloud"}]
+        body["links"] = [{"href": n.link, "text": "Explain the record" if n.event.is_chain
+                          else "Open in Faramesh Cloud"}]
+        if n.integrity_link:
+            body["links"].append({"href": n.integrity_link, "text": "Chain integrity"})
     return body
 
 
@@ -106,17 +142,18 @@ def email_message(n: Notice, sender: str, recipients: list[str], message_id_doma
     message["Message-ID"] = make_msgid("faramesh", domain=message_id_domain)
     lines = [n.title(), ""]
     lines += [f"{k}: {v}" for k, v in _facts(n)]
-    if n.reason and n.event is not Event.TEST:
-        lines += ["", f"Why: {n.reason}"]
+    if _why(n):
+        lines += ["", f"{'What' if n.event.is_chain else 'Why'}: {_why(n)}"]
     if n.link:
-        lines += ["", f"Open in Faramesh Cloud: {n.link}"]
+        lines += ["", f"{'Explain the record' if n.event.is_chain else 'Open in Faramesh Cloud'}: {n.link}"]
     message.set_content("\n".join(lines) + "\n")
     return message
 
 
 def webhook_body(n: Notice, timestamp: int) -> bytes:
     """The JSON event (``type``, ``timestamp``, ``data``), compact and key-sorted."""
-    data = {k: v for k, v in n.as_dict().items() if k not in ("event", "extra")}
+    left_out = _APPROVAL_ONLY if n.event.is_chain else _CHAIN_ONLY
+    data = {k: v for k, v in n.as_dict().items() if k not in ("event", "extra") and k not in left_out}
     data["dedup_key"] = n.dedup_key
     body = {"type": n.event.value, "timestamp": timestamp, "data": data}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

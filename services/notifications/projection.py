@@ -21,7 +21,7 @@ from psycopg import AsyncConnection
 
 from faramesh_cloud.notifications.domain import Event, Notice, Rule, due_steps, route
 from faramesh_cloud.notifications.processor import ApprovalSeen
-from faramesh_cloud.notifications.store import enqueue, rule_row
+from faramesh_cloud.notifications.store import RULE_COLUMNS, enqueue, rule_row
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.positions import apply_unseen
 
@@ -89,8 +89,7 @@ def notice_for(row: dict[str, Any], event: Event, *, slug: str, stack_name: str,
 
 
 async def org_rules(conn: Conn, org_id: str) -> list[Rule]:
-    cur = await conn.execute("SELECT rule_id, org_id, stack_id, agent_id, steps, updated_at FROM notification_rules "
-                             "WHERE org_id = %s", (org_id,))
+    cur = await conn.execute(f"SELECT {RULE_COLUMNS} FROM notification_rules WHERE org_id = %s", (org_id,))
     return [rule_row(r) for r in await cur.fetchall()]
 
 

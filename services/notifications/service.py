@@ -1,22 +1,24 @@
 """The notifications service: the consumer of ``sync.items.v1`` (group ``notifications``)
-feeding its projection and outbox, the escalation sweep, and the sender loop; plus the
-people-facing API the gateway is given."""
+feeding its projection and outbox, the feed of the audit index's chain-integrity alerts, the
+escalation sweep, and the sender loop; plus the people-facing API the gateway is given."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
+from faramesh_cloud.audit_index.postgres import COMPONENT as AUDIT_INDEX
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
 from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.events.topics import SYNC_ITEMS
 from faramesh_cloud.log.port import Log
+from faramesh_cloud.notifications.alerts import AlertFeed
 from faramesh_cloud.notifications.api import NotificationsApi
 from faramesh_cloud.notifications.destinations import SecretBox
 from faramesh_cloud.notifications.escalation import Escalation
@@ -29,6 +31,7 @@ from faramesh_cloud.notifications.store import RoutingStore
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.runtime.service import ComponentService, ServiceContext
 from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.migrate import migrate
 
 GROUP: Final = "notifications"
 COMPONENT: Final = ("notifications", "faramesh_cloud.notifications")
@@ -51,6 +54,7 @@ class NotificationsConfig:
     clock: Callable[[], datetime] = utc_now
     send_interval_s: float = 1.0
     escalation_interval_s: float = 15.0
+    alerts_interval_s: float = 2.0
     http_timeout_s: float = 10.0
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
     runner: RunnerConfig = field(default_factory=sync_items_runner)
@@ -71,6 +75,7 @@ class Notifications:
                                endpoints=config.endpoints, timeout_s=config.http_timeout_s)
         self.outbox = Outbox(db, box, self.senders, config.clock, config.outbox)
         self.escalation = Escalation(db, config.clock, config.link_base)
+        self.alerts = AlertFeed(db, config.clock, config.link_base)
         self.api = NotificationsApi(db, self.store, allow_private=config.allow_private, resolver=config.resolver,
                                     clock=config.clock, wake=self.wake)
         self._tasks = BackgroundTasks()
@@ -81,6 +86,7 @@ class Notifications:
 
     async def prepare(self) -> None:
         await self.audit.start()
+        await migrate(self._db, [AUDIT_INDEX])  # audit_alerts: the alert hand-off this service reads
         await prepare_consumer(self._db, self._log, COMPONENT)
 
     async def start(self) -> None:
@@ -90,17 +96,25 @@ class Notifications:
             self._log, SYNC_ITEMS, self.config.group, NotificationProcessor(), sink, self.config.runner)
         self._tasks.start(runner.run, "notifications-consumer")
         self._tasks.start(self._escalate, "notifications-escalation")
+        self._tasks.start(self._follow_alerts, "notifications-alerts")
         self._tasks.start(self._send, "notifications-sender")
 
-    async def _escalate(self, stopping: asyncio.Event) -> None:
+    async def _every(self, stopping: asyncio.Event, interval_s: float, work: Callable[[], Awaitable[int]],
+                     what: str) -> None:
         while not stopping.is_set():
             try:
-                if await self.escalation.run_once():
+                if await work():
                     self.wake()
-            except Exception:  # the database may be briefly away; the next sweep catches up
-                _log.warning("escalation sweep failed; retrying", exc_info=True)
+            except Exception:  # the database may be briefly away; the next run catches up
+                _log.warning("%s failed; retrying", what, exc_info=True)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), self.config.escalation_interval_s)
+                await asyncio.wait_for(stopping.wait(), interval_s)
+
+    async def _escalate(self, stopping: asyncio.Event) -> None:
+        await self._every(stopping, self.config.escalation_interval_s, self.escalation.run_once, "escalation sweep")
+
+    async def _follow_alerts(self, stopping: asyncio.Event) -> None:
+        await self._every(stopping, self.config.alerts_interval_s, self.alerts.run_once, "chain-integrity alert feed")
 
     async def _send(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -128,7 +142,7 @@ class Notifications:
 
 class NotificationsService(ComponentService):
     name = "notifications"
-    role = "approval notifications and escalation"
+    role = "approval and chain-integrity notifications, escalation"
 
     def __init__(self, ctx: ServiceContext, config: NotificationsConfig) -> None:
         self.notifications = Notifications(ctx.platform.db, ctx.platform.log, config)

@@ -20,6 +20,7 @@ from faramesh_cloud.notifications.domain import (
     Notice,
     Rule,
     Step,
+    Subject,
     steps_from_json,
     steps_json,
 )
@@ -38,7 +39,7 @@ RULE_SET: Final = "approvals:routing:update"
 RULE_DELETED: Final = "approvals:routing:delete"
 
 _DEST_COLUMNS: Final = "destination_id, org_id, name, kind, config, created_at, created_by"
-_RULE_COLUMNS: Final = "rule_id, org_id, stack_id, agent_id, steps, updated_at"
+RULE_COLUMNS: Final = "rule_id, org_id, stack_id, agent_id, steps, updated_at, subject"
 
 
 class InUse(InvalidRouting):
@@ -67,7 +68,7 @@ def destination_row(row: tuple[Any, ...]) -> Destination:
 
 
 def rule_row(row: tuple[Any, ...]) -> Rule:
-    return Rule(str(row[0]), str(row[1]), row[2], row[3], steps_from_json(row[4]), row[5])
+    return Rule(str(row[0]), str(row[1]), row[2], row[3], steps_from_json(row[4]), row[5], Subject(row[6]))
 
 
 async def enqueue(conn: Conn, destination_id: str, notice: Notice, now: datetime) -> bool:
@@ -180,8 +181,8 @@ class RoutingStore:
             return await self._rules(conn, org_id)
 
     async def _rules(self, conn: Conn, org_id: str) -> list[Rule]:
-        cur = await conn.execute(f"SELECT {_RULE_COLUMNS} FROM notification_rules WHERE org_id = %s "
-                                 "ORDER BY stack_id, agent_id", (org_id,))
+        cur = await conn.execute(f"SELECT {RULE_COLUMNS} FROM notification_rules WHERE org_id = %s "
+                                 "ORDER BY subject, stack_id, agent_id", (org_id,))
         return [rule_row(r) for r in await cur.fetchall()]
 
     async def rule(self, org_id: str, rule_id: str) -> Rule:
@@ -190,7 +191,7 @@ class RoutingStore:
         except ValueError:
             raise LookupError(f"no routing rule {rule_id!r} in this organisation") from None
         async with tenant_transaction(self._db, org_id) as conn:
-            cur = await conn.execute(f"SELECT {_RULE_COLUMNS} FROM notification_rules "
+            cur = await conn.execute(f"SELECT {RULE_COLUMNS} FROM notification_rules "
                                      "WHERE org_id = %s AND rule_id = %s", (org_id, key))
             row = await cur.fetchone()
         if row is None:
@@ -198,20 +199,20 @@ class RoutingStore:
         return rule_row(row)
 
     async def put_rule(self, org_id: str, stack_id: str, agent_id: str, steps: tuple[Step, ...],
-                       actor: Actor) -> Rule:
-        """Create or replace the rule of this scope (one rule per organisation, stack, agent)."""
+                       actor: Actor, subject: Subject = Subject.APPROVALS) -> Rule:
+        """Create or replace the rule of this scope (one rule per organisation, subject, stack, agent)."""
         async with tenant_transaction(self._db, org_id) as conn:
             cur = await conn.execute(
-                "INSERT INTO notification_rules (rule_id, org_id, stack_id, agent_id, steps) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (org_id, stack_id, agent_id) "
-                f"DO UPDATE SET steps = EXCLUDED.steps, updated_at = now() RETURNING {_RULE_COLUMNS}",
-                (uuid.uuid4(), org_id, stack_id, agent_id, Jsonb(steps_json(steps))))
+                "INSERT INTO notification_rules (rule_id, org_id, stack_id, agent_id, steps, subject) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (org_id, subject, stack_id, agent_id) "
+                f"DO UPDATE SET steps = EXCLUDED.steps, updated_at = now() RETURNING {RULE_COLUMNS}",
+                (uuid.uuid4(), org_id, stack_id, agent_id, Jsonb(steps_json(steps)), subject.value))
             row = await cur.fetchone()
             assert row is not None
             rule = rule_row(row)
             await self._audit.append_in(conn, org_id, RULE_SET, actor, target=Target("routing_rule", rule.rule_id),
-                                        details={"stack_id": stack_id, "agent_id": agent_id,
-                                                 "steps": steps_json(steps)})
+                                        details={"subject": subject.value, "stack_id": stack_id,
+                                                 "agent_id": agent_id, "steps": steps_json(steps)})
         return rule
 
     async def delete_rule(self, org_id: str, rule_id: str, actor: Actor) -> Rule:
@@ -220,7 +221,8 @@ class RoutingStore:
             await conn.execute("DELETE FROM notification_rules WHERE org_id = %s AND rule_id = %s",
                                (org_id, rule_id))
             await self._audit.append_in(conn, org_id, RULE_DELETED, actor, target=Target("routing_rule", rule_id),
-                                        details={"stack_id": rule.stack_id, "agent_id": rule.agent_id})
+                                        details={"subject": rule.subject.value, "stack_id": rule.stack_id,
+                                                 "agent_id": rule.agent_id})
         return rule
 
     # Delivery history ---------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """The DPR explorer in a browser: search with filters and pages, explain + server-side
-Verify, the session explorer, chain integrity, and the live stream (a record indexed while
+Verify, the session explorer, chain integrity (acknowledging a critical alert), and the live stream (a record indexed while
 the page is open appears without a reload). The gateway runs on uvicorn with the real audit
 index (PostgreSQL log + chDB) consuming in the background."""
 
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from playwright.sync_api import expect
 
 from faramesh_cloud.signing.dpr_bundle import verify_dpr_bundle
 from faramesh_cloud.signing.keys import load_public_key
+from faramesh_cloud.simulator.records import AgentWriter
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from tests.browser.audit_gateway import AuditGateway, serve_audit
 from tests.fixtures.browser import NewPage, screenshot
@@ -135,3 +137,42 @@ def test_live_stream_appends_new_records(audit_gateway: AuditGateway, fleet_reco
     expect(page.locator(f'#live tbody tr[data-record="{fresh["record_id"]}"]')).to_be_visible()
     expect(page.locator("#live tbody tr").first).to_contain_text("db/query")
     screenshot(page, "audit-live")
+
+
+def test_acknowledge_a_chain_integrity_alert_with_a_note(audit_gateway: AuditGateway, fleet_records: dict[str, Any],
+                                                         new_page: NewPage) -> None:
+    """A tampered record raises a critical alert on the chain-integrity page; the owner
+    acknowledges it with a note and it stays listed, marked with who and the note."""
+    writer = AgentWriter("ledger-bot", random.Random(17), ed25519_seed=b"\x05" * 32, hmac_key=b"k",
+                         signed_share=0.0, sessions=["ledger"])
+    chain = [writer.next(BASE_NS + 3 * 10**12 + i * 1_000_000) for i in range(3)]
+    chain[1] = {**chain[1], "matched_rule_id": "rule-edited"}  # edited after hashing
+
+    async def push() -> str:
+        assert audit_gateway.log is not None and audit_gateway.stacks is not None
+        stack, _ = await audit_gateway.stacks.register_stack(fleet_records["org"].org_id, "ledger-prod", "production")
+        await publish(audit_gateway.log, fleet_records["org"].org_id, stack.stack_id, chain, first_seq=2_000)
+        return str(stack.stack_id)
+
+    stack_id = audit_gateway.run(push)
+    page = new_page()
+    sign_in(page, audit_gateway.base)
+    page.goto(f"{audit_gateway.base}/o/acme/audit/integrity/{stack_id}")
+    row = page.locator("#alerts tr.alert-row")
+    for _ in range(50):  # indexed in the background
+        if row.count():
+            break
+        page.wait_for_timeout(200)
+        page.reload()
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("record_hash_mismatch")
+    expect(row).to_contain_text(chain[1]["record_id"])
+    expect(row.locator(".alert-status")).to_contain_text("open")
+    row.get_by_label("Note").fill("drill: the edit was ours <b>on purpose</b>")
+    row.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_role("status")).to_contain_text("acknowledged")
+    row = page.locator("#alerts tr.alert-row")
+    expect(row.locator(".alert-status")).to_contain_text(f"acknowledged by {OWNER}")
+    expect(row.locator(".ack-note")).to_have_text("drill: the edit was ours <b>on purpose</b>")  # as text
+    expect(row.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    screenshot(page, "audit-alert-acknowledged")

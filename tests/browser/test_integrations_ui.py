@@ -96,7 +96,7 @@ def test_add_a_webhook_route_a_stack_and_send_a_signed_test(gateway: Notificatio
     secret = page.locator("#signing-secret").inner_text().strip()
     assert secret.startswith("whsec_")
 
-    page.get_by_label("Route approvals of stack").select_option(label="payments-prod")
+    page.get_by_label("Of stack").select_option(label="payments-prod")
     page.locator("input[name=step0_destinations]").check()
     page.get_by_label("Step 2 minutes").fill("15")
     page.locator("input[name=step1_destinations]").check()

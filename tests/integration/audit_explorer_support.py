@@ -3,6 +3,7 @@ index (PostgreSQL + chDB), records pushed through the real processor and sink.""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,3 +63,16 @@ async def index_fleet(db: Database, log: Log, olap: Olap, olap_database: str, or
     await publish(log, org_id, stack_id, pushed, first_seq=first_seq)
     await run_index(db, log, olap, fast_config(olap_database), already + len(pushed))
     return Indexed(pushed, writers, xss)
+
+
+async def index_tampered(db: Database, log: Log, olap: Olap, olap_database: str, org_id: str, stack_id: str,
+                         agent: str = "tampered-agent", first_seq: int = 10_000) -> dict[str, Any]:
+    """Three records of a fresh agent whose middle one was edited after hashing
+    (``record_hash_mismatch``: one critical alert), indexed by the real service; the edited one."""
+    writer = AgentWriter(agent, random.Random(11), ed25519_seed=b"\x07" * 32, hmac_key=b"k",
+                         signed_share=0.0, sessions=["tampered"])
+    pushed = [writer.next(BASE_NS + 5 * 10**12 + i * 1_000_000) for i in range(3)]
+    pushed[1] = {**pushed[1], "matched_rule_id": "rule-edited"}  # record_hash left as the daemon wrote it
+    await publish(log, org_id, stack_id, pushed, first_seq=first_seq)
+    await run_index(db, log, olap, fast_config(olap_database), len(pushed))
+    return pushed[1]

@@ -128,3 +128,37 @@ async def test_operators_route_their_stacks_but_only_owners_and_admins_manage_de
     assert (await view.get("/api/v1/orgs/acme/notifications/routing-rules")).status_code == 403
     entries = await PlatformAuditLog(database).entries(owner.org.org_id)
     assert [e.actor.label for e in entries if e.action == "approvals:routing:update"] == [operator.email] * 2
+
+
+async def test_a_chain_integrity_rule_is_its_own_rule_beside_the_approvals_one(
+        client_factory: MakeClient, people: People, stacks: StackStore, database: Database) -> None:
+    owner = await people.org("acme")
+    stack, _ = await stacks.register_stack(owner.org.org_id, "payments-prod", "prod")
+    await report_status(database, owner.org.org_id, stack.stack_id)
+    client = await signed_in(client_factory, owner)
+    headers = await api_csrf(client)
+    hook = (await client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers, json={
+        "name": "siem", "kind": "webhook", "url": "https://1.1.1.1/siem"})).json()
+    steps = [{"after_minutes": 0, "destinations": [hook["destination_id"]]}]
+    url = "/api/v1/orgs/acme/notifications/routing-rules"
+    approvals = (await client.put(url, headers=headers, json={"steps": steps})).json()
+    alerts = await client.put(url, headers=headers, json={"subject": "chain_integrity", "steps": steps})
+    assert alerts.status_code == 200, alerts.text
+    assert approvals["subject"] == "approvals" and alerts.json()["subject"] == "chain_integrity"
+    assert alerts.json()["rule_id"] != approvals["rule_id"]  # same scope, another subject: another rule
+    escalating = await client.put(url, headers=headers, json={"subject": "chain_integrity", "steps": [
+        *steps, {"after_minutes": 5, "destinations": [hook["destination_id"]]}]})
+    assert escalating.status_code == 400 and "one step" in escalating.json()["detail"]
+    unknown = await client.put(url, headers=headers, json={"subject": "billing", "steps": steps})
+    assert unknown.status_code == 422
+    assert sorted(r["subject"] for r in (await client.get(url)).json()) == ["approvals", "chain_integrity"]
+
+    # The page's form chooses the subject too; the rules table says what each rule routes.
+    page = await client.get("/o/acme/settings/integrations")
+    saved = await client.post("/o/acme/settings/integrations/rules", data={
+        "csrf_token": csrf_of(page.text), "subject": "chain_integrity", "stack_id": stack.stack_id,
+        "step0_destinations": [hook["destination_id"]]})
+    assert saved.status_code == 303
+    rules = {(r["subject"], r["stack_id"]) for r in (await client.get(url)).json()}
+    assert ("chain_integrity", stack.stack_id) in rules
+    assert "Chain-integrity alerts" in (await client.get("/o/acme/settings/integrations")).text

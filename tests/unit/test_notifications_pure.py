@@ -22,8 +22,10 @@ from faramesh_cloud.notifications.domain import (
     Notice,
     Rule,
     Step,
+    Subject,
     due_steps,
     parse_steps,
+    parse_subject,
     route,
 )
 from faramesh_cloud.notifications.ssrf import UnsafeDestination, check_host, check_url, classify
@@ -219,3 +221,49 @@ def test_during_a_rotation_both_secrets_sign() -> None:
         "v1," + base64.b64encode(hmac.new(base64.b64decode(s.removeprefix("whsec_")), signed,
                                           hashlib.sha256).digest()).decode() for s in (new, old)]
     assert header.split(" ") == expected
+
+
+def alert_notice(event: Event = Event.CHAIN_ALERT) -> Notice:
+    return Notice(event=event, org_id=ORG, org_slug="acme", stack_id="s1", stack_name="payments-prod",
+                  defer_token="alert-7", agent_id="bot", tool_id="", reason="", priority="critical",
+                  matched_rule_id="", session_id="", created_at=T0.isoformat(), deadline="",
+                  link="https://c.test/o/acme/audit/records/r-9", finding="broken_link", record_id="r-9",
+                  message="links to <record> 3", integrity_link="https://c.test/o/acme/audit/integrity/s1",
+                  resolved_by="olga@example.test" if event is Event.CHAIN_ACKNOWLEDGED else "",
+                  acknowledged_note="re-keyed" if event is Event.CHAIN_ACKNOWLEDGED else "")
+
+
+def test_a_rule_routes_one_subject_and_a_chain_integrity_rule_has_one_step() -> None:
+    approvals = rule("", "", "d1")
+    alerts = Rule("r-alerts", ORG, "", "", (Step(0, ("d2",)),), subject=Subject.CHAIN_INTEGRITY)
+    assert route([approvals, alerts], "s1", "bot") is approvals
+    assert route([approvals, alerts], "s1", "bot", Subject.CHAIN_INTEGRITY) is alerts
+    assert route([approvals], "s1", "bot", Subject.CHAIN_INTEGRITY) is None
+    two = [{"after_minutes": 0, "destinations": ["d1"]}, {"after_minutes": 5, "destinations": ["d1"]}]
+    assert len(parse_steps(two, ["d1"])) == 2
+    with pytest.raises(InvalidRouting, match="one step"):
+        parse_steps(two, ["d1"], Subject.CHAIN_INTEGRITY)
+    with pytest.raises(InvalidRouting, match="approvals or chain_integrity"):
+        parse_subject("billing")
+
+
+def test_a_chain_integrity_alert_pages_critical_and_acknowledging_resolves() -> None:
+    trigger = payloads.pagerduty_event(alert_notice(), "KEY")
+    assert trigger["event_action"] == "trigger" and trigger["dedup_key"] == f"faramesh/{ORG}/s1/alert-7"
+    assert trigger["payload"]["severity"] == "critical" and trigger["payload"]["class"] == "chain_integrity"
+    assert trigger["payload"]["summary"] == ("Chain integrity: broken_link on bot (payments-prod, acme). "
+                                             "links to <record> 3")
+    assert trigger["payload"]["custom_details"]["record"] == "r-9"
+    assert [link["text"] for link in trigger["links"]] == ["Explain the record", "Chain integrity"]
+    resolve = payloads.pagerduty_event(alert_notice(Event.CHAIN_ACKNOWLEDGED), "KEY")
+    assert resolve == {"routing_key": "KEY", "event_action": "resolve", "dedup_key": f"faramesh/{ORG}/s1/alert-7"}
+    slack = payloads.slack_message(alert_notice())
+    assert "&lt;record&gt;" in slack["text"] and "<record>" not in json.dumps(slack)
+    data = json.loads(payloads.webhook_body(alert_notice(Event.CHAIN_ACKNOWLEDGED), 1))["data"]
+    assert (data["finding"], data["acknowledged_note"], data["resolved_by"]) == ("broken_link", "re-keyed",
+                                                                                 "olga@example.test")
+    assert not {"tool_id", "reason", "deadline", "step"} & data.keys()
+    approval = json.loads(payloads.webhook_body(notice(), 1))["data"]
+    assert not {"finding", "record_id", "integrity_link"} & approval.keys()  # approvals unchanged
+    mail = payloads.email_message(alert_notice(), "c@x.test", ["o@x.test"], "x.test").get_content()
+    assert "Record: r-9" in mail and "Explain the record: https://c.test/o/acme/audit/records/r-9" in mail

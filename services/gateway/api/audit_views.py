@@ -1,17 +1,26 @@
-"""``/api/v1/orgs/{org}/audit/...``: session timeline, chain integrity, live stream (SSE)."""
+"""``/api/v1/orgs/{org}/audit/...``: session timeline, chain integrity, chain-integrity alerts
+(list, one, acknowledge), live stream (SSE)."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
 
 from faramesh_cloud.gateway.web.audit_common import reader, summary_json, visible
 from faramesh_cloud.gateway.web.audit_live import stream
-from faramesh_cloud.gateway.web.auth import require
-from faramesh_cloud.gateway.web.routes_audit_integrity import ARCHIVE_STATUS, integrity_view
+from faramesh_cloud.gateway.web.auth import check_csrf, require
+from faramesh_cloud.gateway.web.routes_audit_integrity import (
+    ARCHIVE_STATUS,
+    Refused,
+    acknowledge,
+    alerts_view,
+    integrity_view,
+    visible_alert,
+)
 from faramesh_cloud.identity.domain import IdentityError, NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
 
@@ -50,6 +59,59 @@ async def stack_integrity(request: Request, stack_id: str,
                           principal: Principal = Depends(require(Permission.AUDIT_CHAIN_READ))) -> list[dict[str, Any]]:
     """One stack's chain integrity."""
     return _integrity(await integrity_view(request, principal, stack_id))
+
+
+def _alert(a: Any) -> dict[str, Any]:
+    return {"alert_id": a.alert_id, "stack_id": a.stack_id, "agent_id": a.agent_id, "record_id": a.record_id,
+            "record_hash": a.record_hash, "kind": a.kind, "severity": a.severity, "message": a.message,
+            "record_created_at": a.record_created_at, "created_at": a.created_at, "acknowledged": a.acknowledged,
+            "acknowledged_at": a.acknowledged_at, "acknowledged_by": a.acknowledged_by or None,
+            "acknowledged_note": a.acknowledged_note or None}
+
+
+@router.get("/alerts")
+async def list_alerts(request: Request, principal: Principal = Depends(require(Permission.AUDIT_CHAIN_READ)),
+                      stack_id: str | None = None,
+                      include_acknowledged: bool = Query(True, description="false: only the open ones (Home's)")
+                      ) -> list[dict[str, Any]]:
+    """Critical chain-integrity alerts (hash mismatch, broken link, gap, invalid genesis, bad or
+    untrusted signature...), newest first, with who acknowledged them, when, and their note."""
+    return [_alert(a) for a in await alerts_view(request, principal, stack_id)
+            if include_acknowledged or not a.acknowledged]
+
+
+@router.get("/alerts/{alert_id}")
+async def get_alert(request: Request, alert_id: str,
+                    principal: Principal = Depends(require(Permission.AUDIT_CHAIN_READ))) -> dict[str, Any]:
+    """One alert. Another organisation's id is 404."""
+    try:
+        number = int(alert_id)
+    except ValueError:
+        raise NotFound(f"no audit alert {alert_id!r} in this organisation") from None
+    found = await reader(request).alert(principal.org.org_id, number) if 0 < number < 2**63 else None
+    if found is None or not principal.access.allows(Permission.AUDIT_CHAIN_READ, found.stack_id):
+        raise NotFound(f"no audit alert {alert_id!r} in this organisation")
+    return _alert(found)
+
+
+class AcknowledgeIn(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, description="what was found or done (required)")
+
+
+@router.post("/alerts/{alert_id}/acknowledge", dependencies=[Depends(check_csrf)],
+             responses={403: {"description": "Auditor and Viewer are read-only"},
+                        404: {"description": "no such alert in this organisation"},
+                        409: {"description": "acknowledged already (the message says by whom and when)"}})
+async def acknowledge_alert(request: Request, alert_id: str, body: AcknowledgeIn,
+                            principal: Principal = Depends(require(Permission.AUDIT_CHAIN_READ))) -> dict[str, Any]:
+    """Acknowledge a chain-integrity alert (Owner, Admin, Operator): it leaves Home's attention
+    panel, stays on the chain-integrity page marked with who, when and the note, is recorded in
+    the platform audit log, and a PagerDuty incident it raised is resolved."""
+    await visible_alert(request, principal, alert_id)
+    try:
+        return _alert(await acknowledge(request, principal, alert_id, body.note))
+    except Refused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
 
 
 @router.get("/stream", response_class=StreamingResponse,

@@ -49,6 +49,9 @@ class StepIn(BaseModel):
 
 
 class RuleIn(BaseModel):
+    subject: Literal["approvals", "chain_integrity"] = Field(
+        default="approvals", description="what the rule routes: approval requests (escalated while pending) or "
+        "critical chain-integrity alerts (one step, PagerDuty severity critical)")
     stack_id: str = Field(default="", description="'' = every stack")
     agent_id: str = Field(default="", max_length=200, description="'' = every agent")
     steps: list[StepIn] = Field(min_length=1, max_length=6)
@@ -60,7 +63,8 @@ def _destination(d: Any) -> dict[str, Any]:
 
 
 def _rule(r: Any) -> dict[str, Any]:
-    return {"rule_id": r.rule_id, "stack_id": r.stack_id, "agent_id": r.agent_id, "scope": r.scope,
+    return {"rule_id": r.rule_id, "subject": r.subject.value, "stack_id": r.stack_id, "agent_id": r.agent_id,
+            "scope": r.scope,
             "steps": [{"after_minutes": s.after_minutes, "destinations": list(s.destinations)} for s in r.steps],
             "updated_at": r.updated_at}
 
@@ -155,13 +159,14 @@ async def list_rules(request: Request, stack_id: str | None = None,
 
 @router.put("/routing-rules", dependencies=[Depends(check_csrf)])
 async def put_rule(body: RuleIn, request: Request, principal: Principal = Depends(VIEW)) -> dict[str, Any]:
-    """Create or replace the rule of one scope (organisation, stack, agent, or stack and agent)."""
+    """Create or replace the rule of one subject and scope (organisation, stack, agent, or stack
+    and agent)."""
     await _own_stack(request, principal, body.stack_id)
     need_route(principal, body.stack_id)
     try:
         rule = await notifications_port(request).put_rule(
             principal.org.org_id, body.stack_id, body.agent_id, [s.model_dump() for s in body.steps],
-            principal.actor)
+            principal.actor, subject=body.subject)
     except ValueError as exc:
         raise _fail(exc) from None
     return _rule(rule)

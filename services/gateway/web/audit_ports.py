@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from faramesh_cloud.platform_audit.events import Actor
+
 
 class AuditReader(Protocol):
     async def search(self, org_id: str, filters: Mapping[str, str], start_ns: int | None, end_ns: int | None,
@@ -40,3 +42,17 @@ class AuditReader(Protocol):
         ...
 
     async def chain_integrity(self, org_id: str, stack_id: str | None = None) -> Sequence[Any]: ...
+
+    async def alerts(self, org_id: str, *, include_acknowledged: bool = False) -> Sequence[Any]:
+        """Critical chain-integrity alerts, newest first (``alert_id``, ``stack_id``, ``agent_id``,
+        ``kind``, ``record_id``, ``message``, ``acknowledged``, ``acknowledged_by`` / ``_at`` / ``_note``)."""
+        ...
+
+    async def alert(self, org_id: str, alert_id: int) -> Any | None:
+        """One alert of the organisation (None: it has no such alert)."""
+        ...
+
+    async def acknowledge_alert(self, org_id: str, alert_id: int, note: str, actor: Actor) -> Any:
+        """Acknowledge with a note (recorded in the platform audit log). ``LookupError``: no such
+        alert in the org; ``ValueError`` (``code`` ``conflict`` when acknowledged already): refused."""
+        ...

@@ -1,18 +1,19 @@
 """Audit → Chain integrity: per stack, last verified, chain length, segments, archive status
-and every finding, each linked to the offending record."""
+and every finding, each linked to the offending record; the critical alerts, open and
+acknowledged (who, when, note), and acknowledging one with a required note."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from faramesh_cloud.gateway.web.audit_common import audit_page, check_stack, reader
-from faramesh_cloud.gateway.web.auth import require
+from faramesh_cloud.gateway.web.auth import check_csrf, require
 from faramesh_cloud.gateway.web.deps import web
-from faramesh_cloud.identity.domain import NotFound, Principal
+from faramesh_cloud.identity.domain import Forbidden, NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
 
 router = APIRouter(include_in_schema=False)
@@ -34,18 +35,80 @@ async def integrity_view(request: Request, principal: Principal, stack_id: str |
     return [s for s in stacks if principal.access.allows(Permission.AUDIT_CHAIN_READ, s.stack_id)]
 
 
+ACK = Permission.AUDIT_ALERT_ACKNOWLEDGE
+
+
+async def alerts_view(request: Request, principal: Principal, stack_id: str | None) -> list[Any]:
+    """Every alert (open and acknowledged) of the stacks the member may see, newest first."""
+    found = await reader(request).alerts(principal.org.org_id, include_acknowledged=True)
+    return [a for a in found if (stack_id is None or a.stack_id == stack_id)
+            and principal.access.allows(Permission.AUDIT_CHAIN_READ, a.stack_id)]
+
+
+async def visible_alert(request: Request, principal: Principal, alert_id: str) -> Any:
+    """The organisation's alert ``alert_id`` the member may acknowledge; another org's id, a
+    stack the member cannot read, or no such alert: 404; a read-only role: 403."""
+    try:
+        number = int(alert_id)
+    except ValueError:
+        raise NotFound(f"no audit alert {alert_id!r} in this organisation") from None
+    found = await reader(request).alert(principal.org.org_id, number) if 0 < number < 2**63 else None
+    if found is None or not principal.access.allows(Permission.AUDIT_CHAIN_READ, found.stack_id):
+        raise NotFound(f"no audit alert {alert_id!r} in this organisation")
+    if not principal.access.allows(ACK, found.stack_id):
+        raise Forbidden(f"your role ({principal.access.role.label}) does not include {ACK.value}; "
+                        "an Owner, Admin or Operator can acknowledge alerts")
+    return found
+
+
+async def acknowledge(request: Request, principal: Principal, alert_id: str, note: str) -> Any:
+    """Acknowledge (the page and its REST twin). ``NotFound`` / ``Forbidden`` as
+    ``visible_alert``; a refusal (no note, acknowledged already) raises ``Refused``."""
+    found = await visible_alert(request, principal, alert_id)
+    try:
+        return await reader(request).acknowledge_alert(principal.org.org_id, found.alert_id, note, principal.actor)
+    except LookupError as exc:
+        raise NotFound(str(exc)) from None
+    except ValueError as exc:
+        raise Refused(str(exc), 409 if getattr(exc, "code", "") == "conflict" else 400) from None
+
+
+class Refused(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def _page(request: Request, principal: Principal, stack_id: str | None, *, error: str = "",
+                status_code: int = 200) -> Response:
+    stacks = await integrity_view(request, principal, stack_id)
+    return await audit_page(request, "audit/integrity.html", principal, "integrity",
+                            {"chains": stacks, "archive_status": ARCHIVE_STATUS, "one_stack": stack_id,
+                             "verified_at": verified_at(stacks), "alerts": await alerts_view(request, principal, stack_id),
+                             "can_acknowledge": principal.access.allows_anywhere(ACK), "error": error},
+                            status_code=status_code)
+
+
 @router.get("/o/{org}/audit/integrity", response_class=HTMLResponse)
 async def integrity(request: Request, principal: Principal = Depends(require(Permission.AUDIT_CHAIN_READ))) -> Response:
-    stacks = await integrity_view(request, principal, None)
-    return await audit_page(request, "audit/integrity.html", principal, "integrity",
-                            {"chains": stacks, "archive_status": ARCHIVE_STATUS, "one_stack": None,
-                             "verified_at": verified_at(stacks)})
+    return await _page(request, principal, None)
 
 
 @router.get("/o/{org}/audit/integrity/{stack_id}", response_class=HTMLResponse)
 async def stack_integrity(request: Request, stack_id: str,
                           principal: Principal = Depends(require(Permission.AUDIT_CHAIN_READ))) -> Response:
-    stacks = await integrity_view(request, principal, stack_id)
-    return await audit_page(request, "audit/integrity.html", principal, "integrity",
-                            {"chains": stacks, "archive_status": ARCHIVE_STATUS, "one_stack": stack_id,
-                             "verified_at": verified_at(stacks)})
+    return await _page(request, principal, stack_id)
+
+
+@router.post("/o/{org}/audit/integrity/alerts/{alert_id}/acknowledge", dependencies=[Depends(check_csrf)])
+async def acknowledge_form(request: Request, alert_id: str, note: str = Form(""), back: str = Form(""),
+                           principal: Principal = Depends(require(Permission.AUDIT_CHAIN_READ))) -> Response:
+    found = await visible_alert(request, principal, alert_id)
+    one_stack = found.stack_id if back == "stack" else None
+    try:
+        await acknowledge(request, principal, alert_id, note)
+    except Refused as exc:
+        return await _page(request, principal, one_stack, error=str(exc), status_code=exc.status)
+    where = f"/o/{principal.org.slug}/audit/integrity" + (f"/{found.stack_id}" if one_stack else "")
+    return RedirectResponse(f"{where}?flash=Alert+{found.alert_id}+acknowledged#alert-{found.alert_id}",
+                            status_code=303)

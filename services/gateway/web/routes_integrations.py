@@ -137,7 +137,8 @@ async def put_rule(request: Request, principal: Principal = Depends(VIEW)) -> Re
             steps.append({"after_minutes": after or "0", "destinations": chosen})
     try:
         rule = await notifications_port(request).put_rule(principal.org.org_id, stack_id,
-                                                         str(form.get("agent_id") or ""), steps, principal.actor)
+                                                         str(form.get("agent_id") or ""), steps, principal.actor,
+                                                         subject=str(form.get("subject") or "approvals"))
     except ValueError as exc:
         return await render(request, principal, error=str(exc), status_code=refusal(exc))
     target = _back(principal, "Routing rule saved.")
