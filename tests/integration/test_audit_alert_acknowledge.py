@@ -106,6 +106,9 @@ async def test_operators_acknowledge_with_a_note_auditors_only_read(
                                headers={"X-CSRF-Token": api_csrf})
         assert again.status_code == 409 and operator.email in again.json()["detail"]
 
+    documented = app.openapi()["paths"]["/api/v1/orgs/{org}/audit/alerts/{alert_id}/acknowledge"]["post"]
+    assert documented["requestBody"] and {"403", "404", "409"} <= documented["responses"].keys()
+
     [entry] = [e for e in await PlatformAuditLog(database).entries(acme.org.org_id)
                if e.action == "audit:alert:acknowledge"]
     assert (entry.actor.label, entry.target.id) == (operator.email, str(alert["alert_id"]))

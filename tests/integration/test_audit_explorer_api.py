@@ -134,7 +134,8 @@ async def test_search_explain_verify_session_integrity_stream_export(
         # The REST twin is documented.
         documented = (await web.get("/api/v1/openapi.json")).json()["paths"]
         for path in ("/records", "/records/{record_id}", "/records/{record_id}/verify", "/counts", "/export",
-                     "/sessions/{session_id}", "/integrity", "/integrity/{stack_id}", "/stream"):
+                     "/sessions/{session_id}", "/integrity", "/integrity/{stack_id}", "/stream", "/alerts",
+                     "/alerts/{alert_id}", "/alerts/{alert_id}/acknowledge"):
             assert f"/api/v1/orgs/{{org}}/audit{path}" in documented, path
 
         # Pages render, the hostile args as text.
