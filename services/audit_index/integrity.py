@@ -161,6 +161,10 @@ async def acknowledge(conn: Conn, org_id: str, alert_id: int, by: str, note: str
 MAX_NOTE = 2000
 
 
+class AlreadyAcknowledged(ValueError):
+    code = "conflict"
+
+
 async def acknowledge_alert(db: Database, audit: PlatformAuditLog, org_id: str, alert_id: int, note: str,
                             actor: Actor, now: datetime) -> Alert:
     """A person acknowledges one of ``org_id``'s alerts with a note: written with its platform
@@ -182,10 +186,6 @@ async def acknowledge_alert(db: Database, audit: PlatformAuditLog, org_id: str, 
                               details={"stack_id": found.stack_id, "agent_id": found.agent_id, "kind": found.kind,
                                        "record_id": found.record_id, "note": note})
     return found
-
-
-class AlreadyAcknowledged(ValueError):
-    code = "conflict"
 
 
 async def alerts_from(conn: Conn, first_id: int, limit: int) -> list[Alert]:

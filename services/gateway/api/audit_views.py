@@ -17,9 +17,10 @@ from faramesh_cloud.gateway.web.routes_audit_integrity import (
     ARCHIVE_STATUS,
     Refused,
     acknowledge,
+    acknowledgeable_alert,
     alerts_view,
     integrity_view,
-    visible_alert,
+    readable_alert,
 )
 from faramesh_cloud.identity.domain import IdentityError, NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
@@ -75,7 +76,8 @@ async def list_alerts(request: Request, principal: Principal = Depends(require(P
                       include_acknowledged: bool = Query(True, description="false: only the open ones (Home's)")
                       ) -> list[dict[str, Any]]:
     """Critical chain-integrity alerts (hash mismatch, broken link, gap, invalid genesis, bad or
-    untrusted signature...), newest first, with who acknowledged them, when, and their note."""
+    untrusted signature...): the open ones, then the recently acknowledged ones (with who, when
+    and the note), each newest first."""
     return [_alert(a) for a in await alerts_view(request, principal, stack_id)
             if include_acknowledged or not a.acknowledged]
 
@@ -84,14 +86,7 @@ async def list_alerts(request: Request, principal: Principal = Depends(require(P
 async def get_alert(request: Request, alert_id: str,
                     principal: Principal = Depends(require(Permission.AUDIT_CHAIN_READ))) -> dict[str, Any]:
     """One alert. Another organisation's id is 404."""
-    try:
-        number = int(alert_id)
-    except ValueError:
-        raise NotFound(f"no audit alert {alert_id!r} in this organisation") from None
-    found = await reader(request).alert(principal.org.org_id, number) if 0 < number < 2**63 else None
-    if found is None or not principal.access.allows(Permission.AUDIT_CHAIN_READ, found.stack_id):
-        raise NotFound(f"no audit alert {alert_id!r} in this organisation")
-    return _alert(found)
+    return _alert(await readable_alert(request, principal, alert_id))
 
 
 class AcknowledgeIn(BaseModel):
@@ -107,9 +102,9 @@ async def acknowledge_alert(request: Request, alert_id: str, body: AcknowledgeIn
     """Acknowledge a chain-integrity alert (Owner, Admin, Operator): it leaves Home's attention
     panel, stays on the chain-integrity page marked with who, when and the note, is recorded in
     the platform audit log, and a PagerDuty incident it raised is resolved."""
-    await visible_alert(request, principal, alert_id)
+    found = await acknowledgeable_alert(request, principal, alert_id)
     try:
-        return _alert(await acknowledge(request, principal, alert_id, body.note))
+        return _alert(await acknowledge(request, principal, found, body.note))
     except Refused as exc:
         raise HTTPException(exc.status, str(exc)) from None
 

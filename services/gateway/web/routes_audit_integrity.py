@@ -39,15 +39,19 @@ ACK = Permission.AUDIT_ALERT_ACKNOWLEDGE
 
 
 async def alerts_view(request: Request, principal: Principal, stack_id: str | None) -> list[Any]:
-    """Every alert (open and acknowledged) of the stacks the member may see, newest first."""
-    found = await reader(request).alerts(principal.org.org_id, include_acknowledged=True)
+    """The alerts of the stacks the member may see: the open ones, then the recently
+    acknowledged ones (many acknowledged alerts never push an open one off the page)."""
+    audit = reader(request)
+    open_ = await audit.alerts(principal.org.org_id)
+    recent = await audit.alerts(principal.org.org_id, include_acknowledged=True)
+    found = [*open_, *(a for a in recent if a.acknowledged)]
     return [a for a in found if (stack_id is None or a.stack_id == stack_id)
             and principal.access.allows(Permission.AUDIT_CHAIN_READ, a.stack_id)]
 
 
-async def visible_alert(request: Request, principal: Principal, alert_id: str) -> Any:
-    """The organisation's alert ``alert_id`` the member may acknowledge; another org's id, a
-    stack the member cannot read, or no such alert: 404; a read-only role: 403."""
+async def readable_alert(request: Request, principal: Principal, alert_id: str) -> Any:
+    """The organisation's alert ``alert_id`` on a stack the member may read; another org's id,
+    a stack the member cannot read, or no such alert: 404."""
     try:
         number = int(alert_id)
     except ValueError:
@@ -55,28 +59,34 @@ async def visible_alert(request: Request, principal: Principal, alert_id: str) -
     found = await reader(request).alert(principal.org.org_id, number) if 0 < number < 2**63 else None
     if found is None or not principal.access.allows(Permission.AUDIT_CHAIN_READ, found.stack_id):
         raise NotFound(f"no audit alert {alert_id!r} in this organisation")
+    return found
+
+
+async def acknowledgeable_alert(request: Request, principal: Principal, alert_id: str) -> Any:
+    """``readable_alert``, and the member's role on its stack may acknowledge it (else 403)."""
+    found = await readable_alert(request, principal, alert_id)
     if not principal.access.allows(ACK, found.stack_id):
         raise Forbidden(f"your role ({principal.access.role.label}) does not include {ACK.value}; "
                         "an Owner, Admin or Operator can acknowledge alerts")
     return found
 
 
-async def acknowledge(request: Request, principal: Principal, alert_id: str, note: str) -> Any:
-    """Acknowledge (the page and its REST twin). ``NotFound`` / ``Forbidden`` as
-    ``visible_alert``; a refusal (no note, acknowledged already) raises ``Refused``."""
-    found = await visible_alert(request, principal, alert_id)
+class Refused(Exception):
+    """Acknowledging was refused (no note: 400; acknowledged already: 409)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def acknowledge(request: Request, principal: Principal, found: Any, note: str) -> Any:
+    """Acknowledge ``found`` (from ``acknowledgeable_alert``) with ``note``: the page and its REST twin."""
     try:
         return await reader(request).acknowledge_alert(principal.org.org_id, found.alert_id, note, principal.actor)
     except LookupError as exc:
         raise NotFound(str(exc)) from None
     except ValueError as exc:
         raise Refused(str(exc), 409 if getattr(exc, "code", "") == "conflict" else 400) from None
-
-
-class Refused(Exception):
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 async def _page(request: Request, principal: Principal, stack_id: str | None, *, error: str = "",
@@ -103,10 +113,10 @@ async def stack_integrity(request: Request, stack_id: str,
 @router.post("/o/{org}/audit/integrity/alerts/{alert_id}/acknowledge", dependencies=[Depends(check_csrf)])
 async def acknowledge_form(request: Request, alert_id: str, note: str = Form(""), back: str = Form(""),
                            principal: Principal = Depends(require(Permission.AUDIT_CHAIN_READ))) -> Response:
-    found = await visible_alert(request, principal, alert_id)
+    found = await acknowledgeable_alert(request, principal, alert_id)
     one_stack = found.stack_id if back == "stack" else None
     try:
-        await acknowledge(request, principal, alert_id, note)
+        await acknowledge(request, principal, found, note)
     except Refused as exc:
         return await _page(request, principal, one_stack, error=str(exc), status_code=exc.status)
     where = f"/o/{principal.org.slug}/audit/integrity" + (f"/{found.stack_id}" if one_stack else "")
