@@ -58,7 +58,7 @@ from faramesh_cloud.events.topics import (
 from faramesh_cloud.log.port import LogRecord, Message, partition_for
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.chdb import ChdbOlap
-from faramesh_cloud.runtime import gc_tuning
+from faramesh_cloud.runtime import interpreter
 from faramesh_cloud.simulator.records import AgentWriter
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
@@ -442,7 +442,7 @@ def _producer(conn: Connection, url: str, rate: int, seconds: int) -> None:
     first (the same signed mix as the load: 30 % Ed25519, the rest HMAC), says so, waits
     for the go, then appends them to ``dpr.records.v1`` at ``rate`` in 50 ms ticks through
     its own ``PostgresLog``, and sends back when each record was appended."""
-    gc_tuning.tune_for_throughput()
+    interpreter.tune_for_throughput()
     planned = rate * seconds
     writers = [AgentWriter(f"lag-agent-{i}", random.Random(i), ed25519_seed=SEED, hmac_key=b"k")
                for i in range(20)]
@@ -494,7 +494,7 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
     producer.start()
     await asyncio.to_thread(mine.recv)  # records generated
     await index.start()
-    gc_tuning.freeze_startup_objects()
+    interpreter.freeze_startup_objects()
     seen: dict[str, int] = {}
     planned = args.rate * args.lag_seconds
     mine.send("go")
@@ -537,7 +537,7 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
 
 
 async def main(args: argparse.Namespace) -> None:
-    gc_tuning.tune_for_throughput()  # as `faramesh-cloud up` / `serve` run the services
+    interpreter.tune_for_throughput()  # as `faramesh-cloud up` / `serve` run the services
     root = Path(args.data_dir or tempfile.mkdtemp(prefix="faramesh-audit-bench-"))
     marker = root / "loaded.txt"
     server = EmbeddedPostgres(root / "pg")

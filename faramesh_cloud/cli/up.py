@@ -21,15 +21,15 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _serve(settings: Settings, names: list[str], banner: bool) -> None:
-    from faramesh_cloud.runtime import gc_tuning
+    from faramesh_cloud.runtime import interpreter
     from faramesh_cloud.runtime.runner import run
     from faramesh_cloud.runtime.services import RuntimeContext
 
     configure_logging(settings.log_level)
-    gc_tuning.tune_for_throughput()
+    interpreter.tune_for_throughput()
 
     def ready(ctx: RuntimeContext) -> None:
-        gc_tuning.freeze_startup_objects()
+        interpreter.freeze_startup_objects()
         if not banner:
             return
         click.echo(click.style("Faramesh Cloud is up", bold=True) + f" ({settings.mode} mode, data in {settings.data_dir})")

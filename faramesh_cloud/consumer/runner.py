@@ -20,7 +20,8 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from faramesh_cloud.log.port import Consumer, Log, LogRecord, Message
@@ -84,6 +85,23 @@ def dead_letter(message: Message, reason: str) -> LogRecord:
     return LogRecord(key=message.key, value=message.value, headers=headers)
 
 
+@dataclass(slots=True)
+class _Batch(Generic[T]):
+    """The messages of one batch, and the processing of each polled chunk of them."""
+
+    messages: list[Message] = field(default_factory=list)
+    chunks: list[asyncio.Future[tuple[list[T], list[LogRecord]]]] = field(default_factory=list)
+
+    async def processed(self) -> tuple[list[T], list[LogRecord]]:
+        rows: list[T] = []
+        rejects: list[LogRecord] = []
+        for chunk in self.chunks:
+            chunk_rows, chunk_rejects = await chunk
+            rows += chunk_rows
+            rejects += chunk_rejects
+        return rows, rejects
+
+
 class ConsumerRunner(Generic[T]):
     def __init__(
         self,
@@ -108,28 +126,31 @@ class ConsumerRunner(Generic[T]):
         first, a batch still being polled or processed is dropped (it is not committed, so
         the group delivers it again).
 
-        Pipelined: while batch N is written and committed, batch N+1 is polled and
-        processed (in a thread), so the processor's CPU overlaps the sink's I/O and the
-        database's own work. Writes and commits stay strictly in batch order, and N+1's
-        write starts only once N is committed, so "commit after sink" holds per batch."""
+        Pipelined three ways: while batch N is written and committed, batch N+1 is polled,
+        and each chunk of it is processed (in this runner's one worker thread, in order) as
+        soon as it is polled, while the next chunk is fetched. So the processor's CPU
+        overlaps both the fetch and the sink's I/O. Writes and commits stay strictly in
+        batch order, and N+1's write starts only once N is committed, so "commit after
+        sink" holds per batch."""
         consumer = await self._log.consumer(self.topic, self.group)
         self._consumer = consumer
         writing: asyncio.Task[None] | None = None  # write + commit of the previous batch
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"process-{self.group}")
         try:
             while not stop.is_set():
-                messages = await self._collect(consumer, stop)
+                batch = await self._collect(consumer, stop, worker)
                 if writing is not None and writing.done():
                     writing, done = None, writing
                     await done  # re-raises what the write died of
-                if not messages:
+                if not batch.messages:
                     continue
-                rows, rejects = await asyncio.to_thread(self._process, messages)
+                rows, rejects = await batch.processed()
                 if stop.is_set():  # not started, not committed: the group delivers it again
                     break
                 if writing is not None:
                     writing, previous = None, writing
                     await previous
-                writing = asyncio.create_task(self._write(consumer, messages, rows, rejects))
+                writing = asyncio.create_task(self._write(consumer, batch.messages, rows, rejects))
             if writing is not None:
                 writing, last = None, writing
                 await last
@@ -138,26 +159,30 @@ class ConsumerRunner(Generic[T]):
                 writing.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await writing
+            worker.shutdown(wait=True, cancel_futures=True)
             await consumer.close()
 
-    async def _collect(self, consumer: Consumer, stop: asyncio.Event) -> list[Message]:
-        """One batch: up to ``max_batch_records`` or ``max_batch_seconds`` after the first."""
+    async def _collect(self, consumer: Consumer, stop: asyncio.Event, worker: Executor) -> _Batch[T]:
+        """One batch: up to ``max_batch_records`` or ``max_batch_seconds`` after the first;
+        each polled chunk is handed to ``worker`` to process while the next is polled."""
         cfg = self.config
         loop = asyncio.get_running_loop()
-        messages: list[Message] = []
+        batch: _Batch[T] = _Batch()
         deadline = loop.time() + cfg.max_batch_seconds
-        while len(messages) < cfg.max_batch_records and not stop.is_set():
+        while len(batch.messages) < cfg.max_batch_records and not stop.is_set():
             remaining = deadline - loop.time()
-            if remaining <= 0 and messages:
+            if remaining <= 0 and batch.messages:
                 break
             got = await consumer.poll(
-                max_records=min(cfg.poll_records, cfg.max_batch_records - len(messages)),
-                timeout_s=max(0.0, min(cfg.poll_timeout_s, remaining)) if messages else cfg.poll_timeout_s,
+                max_records=min(cfg.poll_records, cfg.max_batch_records - len(batch.messages)),
+                timeout_s=max(0.0, min(cfg.poll_timeout_s, remaining)) if batch.messages else cfg.poll_timeout_s,
             )
-            messages.extend(got)
-            if not got and messages:
+            if got:
+                batch.messages.extend(got)
+                batch.chunks.append(loop.run_in_executor(worker, self._process, got))
+            elif batch.messages:
                 break
-        return messages
+        return batch
 
     async def handle(self, consumer: Consumer, messages: Sequence[Message]) -> None:
         """Process one batch through to the commit."""

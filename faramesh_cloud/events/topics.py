@@ -8,8 +8,9 @@ events stay in order on one partition. Every record carries its tenant in header
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final
+
+import msgspec
 
 # DPRs exactly as the daemon wrote them (the value is the raw Go-JSON record bytes).
 DPR_RECORDS: Final = "dpr.records.v1"
@@ -49,9 +50,9 @@ def stack_key(org_id: str, stack_id: str) -> bytes:
     return f"{org_id}/{stack_id}".encode()
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where a record on the log came from, read back from its headers."""
+class Origin(msgspec.Struct, frozen=True, gc=False):
+    """Where a record on the log came from, read back from its headers (a frozen struct:
+    every consumer builds one per record)."""
 
     org_id: str
     stack_id: str

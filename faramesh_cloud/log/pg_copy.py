@@ -55,20 +55,31 @@ def _encode(headers: Mapping[str, bytes]) -> bytes:
                      for name, value in headers.items()])
 
 
+_NAMES: dict[bytes, str] = {}  # header names are a handful of constants: decoded once
+
+
 def decode_headers(blob: bytes | None) -> Mapping[str, bytes]:
     if not blob:
         return _EMPTY
     out: dict[str, bytes] = {}
-    view = memoryview(blob)
+    names = _NAMES
     at = 0
-    while at < len(view):
-        (n,) = _NAME.unpack_from(view, at)
+    end = len(blob)
+    while at < end:  # byte arithmetic instead of struct calls: this runs per record per poll
+        n = (blob[at] << 8) | blob[at + 1]
         at += 2
-        name = bytes(view[at : at + n]).decode()
+        raw = blob[at : at + n]
+        name = names.get(raw)
+        if name is None:
+            if len(names) >= 1024:
+                names.clear()
+            name = names[raw] = raw.decode()
         at += n
-        (m,) = _VALUE.unpack_from(view, at)
+        m = int.from_bytes(blob[at : at + 4], "big")
         at += 4
-        out[name] = bytes(view[at : at + m])
+        if at + m > end:
+            raise ValueError(f"header blob truncated at byte {at} of {end}")
+        out[name] = blob[at : at + m]
         at += m
     return out
 

@@ -39,3 +39,14 @@ def test_shared_headers_encode_the_shared_part_once_per_memo() -> None:
     plain = SharedHeaders(shared, {"seq": b"9"})
     assert dict(decode_headers(encode_headers(plain))) == dict(plain) == {**shared, "seq": b"9"}
     assert encode_headers(SharedHeaders({}, {}), memo) is None
+
+
+def test_a_truncated_header_blob_is_an_error_not_a_short_value() -> None:
+    blob = encode_headers({"org": b"o-1", "seq": b"12345"})
+    assert blob is not None
+    for cut in (len(blob) - 1, len(blob) - 6, 3):
+        try:
+            decoded = decode_headers(blob[:cut])
+        except ValueError:
+            continue
+        raise AssertionError(f"cut at {cut} decoded as {decoded!r}")
