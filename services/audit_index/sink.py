@@ -14,7 +14,8 @@ One PostgreSQL transaction per batch:
    position: then every record is asked about) and a repeat of a committed record (same
    bytes, so same hash, which PostgreSQL then knows for the chain: only those are asked
    about; in a normal batch, none);
-4. write tips, chain members, findings, alerts, sequences and the new position; commit.
+4. write tips, chain members, findings, alerts, sequences and the new position (while the
+   insert of step 3 runs: nothing is committed before both have returned); commit.
 
 A failure anywhere rolls PostgreSQL back and the runner retries the batch: step 3 then sees
 the mark ahead of the position, finds the rows the failed attempt left in ClickHouse, and
@@ -107,8 +108,17 @@ class AuditIndexSink:
             links.append(link)
             seqs.append(sequences[rec.org_id])
             sequences[rec.org_id] += 1
-        await asyncio.to_thread(self._writer.insert, new, links, seqs)
         for rec in fresh:
             positions[rec.partition] = max(positions[rec.partition], rec.offset + 1)
-        await pg.save(conn, topic, outcome, sequences, positions)
+        # The ClickHouse insert and PostgreSQL's writes run at once: the writes are not
+        # committed until the transaction ends, after both have returned, so the order
+        # that matters (rows inserted, then the position committed) still holds.
+        inserted, saved = await asyncio.gather(
+            asyncio.to_thread(self._writer.insert, new, links, seqs),
+            pg.save(conn, topic, outcome, sequences, positions),
+            return_exceptions=True,
+        )
+        for outcome_of in (inserted, saved):
+            if isinstance(outcome_of, BaseException):
+                raise outcome_of
         return len(new), len(fresh) - len(new), len(outcome.findings)
