@@ -4,6 +4,7 @@ explorer's queries, the ingest-to-searchable lag, and this machine's raw chDB in
     python -m bench.audit_bench [--records 1000000] [--orgs 4] [--queries 40]
                                 [--rate 2000] [--lag-seconds 20] [--compare-final]
                                 [--data-dir DIR] [--cache-dir DIR] [--gen-workers 2]
+                                [--pipelined] [--lag-only]
 
 ``--records 10000000 --cache-dir bench/out/records`` for the 10M run: generation (the
 simulator signs and hashes every record, ~200 µs each) runs first, in ``--gen-workers``
@@ -12,7 +13,10 @@ and --orgs reads the cache instead (~20 µs/DPR). Starts a throwaway embedded Po
 a chDB data dir (in a temp dir unless --data-dir). Records come from the simulator's AgentWriter
 (30 % Ed25519-signed, the rest HMAC-only), half of them in org-0, the one queried; each
 batch of 10,000 goes through DprProcessor and AuditIndexSink exactly as the consumer runner
-hands it over (the log itself is measured only in the lag run). Prints a Markdown report.
+hands it over (the log itself is measured only in the lag run). The lag run is the whole
+path: a producer process appends to ``PostgresLog`` at ``--rate`` and the ``AuditIndex``
+service indexes it; it reports the CPU per DPR of index, PostgreSQL and producer, and the
+box's resulting ceiling (``--lag-only``: just this, on an empty index). Prints a Markdown report.
 A measurement, not a test: run it on an idle machine.
 """
 
