@@ -4,19 +4,15 @@ index (PostgreSQL + chDB), records pushed through the real processor and sink.""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.gateway.web.audit_common import AUDIT_SECTION
 from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.port import Log
-from faramesh_cloud.olap.chdb import ChdbOlap
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.signing.keys import load_or_create_signing_key
@@ -26,13 +22,6 @@ from faramesh_cloud.stacks.store import StackStore
 from tests.integration.audit_support import BASE_NS, fast_config, fleet, publish, records, run_index
 
 XSS = "<script>alert('dpr')</script>"
-
-
-@pytest.fixture
-def chdb(chdb_data_dir: Path, olap_database: str) -> Iterator[Olap]:
-    olap = ChdbOlap(chdb_data_dir)
-    yield olap
-    olap.close()
 
 
 def explorer_deps(identity: Identity, stacks: StackStore, db: Database, olap: Olap, olap_database: str,

@@ -26,9 +26,8 @@ from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.gateway import sign_in, static_status
 from tests.fixtures.identity import PASSWORD, People
-from tests.integration.audit_explorer_support import (  # noqa: F401
+from tests.integration.audit_explorer_support import (
     XSS,
-    chdb,
     explorer_deps,
     index_fleet,
     index_tampered,
@@ -38,7 +37,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.chdb, pytest.mark.integration]
 
 
 @pytest.fixture
-def explorer_app(identity: Identity, stacks: StackStore, database: Database, chdb: Olap,  # noqa: F811
+def explorer_app(identity: Identity, stacks: StackStore, database: Database, chdb: Olap,
                  olap_database: str, tmp_path: Path) -> FastAPI:
     return create_app(static_status, web=explorer_deps(identity, stacks, database, chdb, olap_database, tmp_path))
 
@@ -53,7 +52,7 @@ def client(explorer_app: FastAPI):  # type: ignore[no-untyped-def]
 
 async def test_search_explain_verify_session_integrity_stream_export(
         client, people: People, stacks: StackStore, database: Database, postgres_log: PostgresLog,  # type: ignore[no-untyped-def]
-        chdb: Olap, olap_database: str, tmp_path: Path) -> None:  # noqa: F811
+        chdb: Olap, olap_database: str, tmp_path: Path) -> None:
     acme = await people.org("acme")
     stack, _ = await stacks.register_stack(acme.org.org_id, "payments")
     pushed = await index_fleet(database, postgres_log, chdb, olap_database, acme.org.org_id, stack.stack_id)
@@ -173,7 +172,7 @@ async def test_search_explain_verify_session_integrity_stream_export(
 
 async def test_viewer_has_no_audit_and_another_org_gets_404(
         client, people: People, stacks: StackStore, database: Database, postgres_log: PostgresLog,  # type: ignore[no-untyped-def]
-        chdb: Olap, olap_database: str, explorer_app: FastAPI, identity: Identity) -> None:  # noqa: F811
+        chdb: Olap, olap_database: str, explorer_app: FastAPI, identity: Identity) -> None:
     from tests.integration.test_tenant_isolation import id_bearing_routes
 
     acme = await people.org("acme")
@@ -244,7 +243,7 @@ async def test_viewer_has_no_audit_and_another_org_gets_404(
 
 async def test_a_tampered_record_fails_verify_and_is_a_linked_finding(
         client, people: People, stacks: StackStore, database: Database, postgres_log: PostgresLog,  # type: ignore[no-untyped-def]
-        chdb: Olap, olap_database: str) -> None:  # noqa: F811
+        chdb: Olap, olap_database: str) -> None:
     from tests.integration.audit_support import fast_config, fleet, publish, records, run_index
 
     acme = await people.org("acme")

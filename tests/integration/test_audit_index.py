@@ -8,8 +8,7 @@ tables, and an attempt that inserted into ClickHouse but never committed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
-from pathlib import Path
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
@@ -48,13 +47,6 @@ AUDIT_TABLES = ("audit_chain_agents", "audit_chain_records", "audit_chain_findin
 async def audit_db(database: Database) -> Database:
     await migrate(database, [COMPONENT])
     return database
-
-
-@pytest.fixture
-def chdb(chdb_data_dir: Path, olap_database: str) -> Iterator[ChdbOlap]:
-    olap = ChdbOlap(chdb_data_dir)
-    yield olap
-    olap.close()
 
 
 @pytest.fixture

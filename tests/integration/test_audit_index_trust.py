@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from nacl.signing import SigningKey
@@ -27,13 +25,6 @@ pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
 
 FLEET_KEY = base64.b64encode(bytes(SigningKey(SEED).verify_key)).decode()  # what the fleet signs with
 OTHER_KEY = base64.b64encode(bytes(SigningKey(bytes(32)).verify_key)).decode()
-
-
-@pytest.fixture
-def chdb(chdb_data_dir: Path, olap_database: str) -> Iterator[ChdbOlap]:
-    olap = ChdbOlap(chdb_data_dir)
-    yield olap
-    olap.close()
 
 
 def _untrusted(integrity: list, stack_id: str) -> int:  # type: ignore[type-arg]

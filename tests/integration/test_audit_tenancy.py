@@ -3,7 +3,6 @@ API, even when it asks for A's real record ids, sessions, stacks and cursors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,6 @@ from tests.integration.audit_support import fast_config, fleet, publish, records
 pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
 
 ORG_A, ORG_B, STACK = "org-a", "org-b", "stack-shared-name"
-
-
-@pytest.fixture
-def chdb(chdb_data_dir: Path, olap_database: str) -> Iterator[ChdbOlap]:
-    olap = ChdbOlap(chdb_data_dir)
-    yield olap
-    olap.close()
 
 
 async def test_org_b_sees_nothing_of_org_a_by_any_query(

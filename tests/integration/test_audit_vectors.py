@@ -4,7 +4,6 @@ record still searchable (findings flag records, never hide them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,13 +35,6 @@ CASES = {
     "bad-genesis": ("dpr_chain_bad_genesis.jsonl", 2, [("gap", "1a02"), ("invalid_genesis", "1a01")],
                     ["gap", "invalid_genesis"]),
 }
-
-
-@pytest.fixture
-def chdb(chdb_data_dir: Path, olap_database: str) -> Iterator[ChdbOlap]:
-    olap = ChdbOlap(chdb_data_dir)
-    yield olap
-    olap.close()
 
 
 async def test_chain_findings_alerts_and_records_on_the_interop_vectors(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -47,13 +46,6 @@ def receiver() -> Iterator[HttpReceiver]:
     with http_receiver() as fake:
         fake.answers["/pd/v2/enqueue"] = (202, b'{"status":"success","message":"Event processed"}')
         yield fake
-
-
-@pytest.fixture
-def chdb(chdb_data_dir: Path, olap_database: str) -> Iterator[ChdbOlap]:
-    olap = ChdbOlap(chdb_data_dir)
-    yield olap
-    olap.close()
 
 
 def config(receiver: HttpReceiver, key: bytes) -> NotificationsConfig:

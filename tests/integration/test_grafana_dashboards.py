@@ -15,7 +15,6 @@ import pytest
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.sql.database import Database
-from tests.integration.audit_explorer_support import chdb  # noqa: F401
 from tests.integration.audit_support import BASE_NS, fast_config, fleet, publish, records, run_index
 
 pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
@@ -69,7 +68,7 @@ def test_the_dashboard_covers_what_operators_need() -> None:
 
 
 async def test_every_panel_runs_on_the_real_schema(database: Database, postgres_log: PostgresLog,
-                                                   chdb: Olap, olap_database: str) -> None:  # noqa: F811
+                                                   chdb: Olap, olap_database: str) -> None:
     org, stack = "org-grafana", "stack-grafana"
     writers = fleet(stack, 3, ["s1", "s2"], seed=11)
     pushed = records(writers, 40)
