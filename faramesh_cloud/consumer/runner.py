@@ -140,7 +140,7 @@ class ConsumerRunner(Generic[T]):
             while not stop.is_set():
                 batch = await self._collect(consumer, stop, worker)
                 if writing is not None and writing.done():
-                    writing, done = None, writing
+                    done, writing = writing, None
                     await done  # re-raises what the write died of
                 if not batch.messages:
                     continue
@@ -148,11 +148,11 @@ class ConsumerRunner(Generic[T]):
                 if stop.is_set():  # not started, not committed: the group delivers it again
                     break
                 if writing is not None:
-                    writing, previous = None, writing
+                    previous, writing = writing, None
                     await previous
                 writing = asyncio.create_task(self._write(consumer, batch.messages, rows, rejects))
             if writing is not None:
-                writing, last = None, writing
+                last, writing = writing, None
                 await last
         finally:
             if writing is not None:  # cancelled or failed: do not leave the write running unowned

@@ -170,7 +170,7 @@ class ChdbOlap:
         if types is None:
             self.insert(table, names, zip(*data, strict=True))
             return
-        import pyarrow as pa
+        import pyarrow as pa  # type: ignore[import-untyped]
 
         try:
             batch = pa.record_batch([pa.array(values, type=t) for values, t in zip(data, types, strict=True)],
