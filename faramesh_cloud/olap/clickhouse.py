@@ -64,7 +64,8 @@ class ClickhouseOlap:
         context = self._guard(
             lambda: client.create_insert_context(name, list(columns), database=database or None)
         )
-        _reject_strings_for_arrays(table, context.column_names, context.column_types, data)
+        for i, (column, kind) in enumerate(zip(context.column_names, context.column_types, strict=True)):
+            _check_column(table, column, kind, [row[i] for row in data if i < len(row)])
         context.data = data
         try:
             self._guard(lambda: client.data_insert(context))
@@ -108,20 +109,6 @@ class ClickhouseOlap:
             ) from None
         except ClickHouseError as exc:
             raise OlapError(str(exc)) from None
-
-
-def _reject_strings_for_arrays(
-    table: str, names: Sequence[str], types: Sequence[Any], rows: Sequence[Sequence[Any]]
-) -> None:
-    """clickhouse-connect would store a str given for an Array column as its characters."""
-    arrays = [i for i, t in enumerate(types) if t.base_type == "Array"]
-    for number, row in enumerate(rows):
-        for i in arrays:
-            if i < len(row) and isinstance(row[i], str | bytes):
-                raise OlapError(
-                    f"cannot insert into {table}: row {number} gives a string for Array column "
-                    f"{names[i]!r}; pass a list"
-                )
 
 
 _ENUM_NAME = re.compile(r"'((?:[^'\\]|\\.)*)'\s*=")

@@ -424,6 +424,20 @@ def test_a_bad_column_value_fails_the_insert_and_stores_nothing(
     assert olap.query(f"SELECT count() FROM {table}").scalar() == 0
 
 
+@pytest.mark.parametrize(("column", "bad"), [("org", None), ("status", "forged"), ("id", -1)])
+def test_a_bad_row_value_fails_the_row_insert_and_stores_nothing(
+    olap: Olap, olap_database: str, column: str, bad: object
+) -> None:
+    table = _index_table(olap, olap_database, "strict_rows")
+    rows = [list(r) for r in INDEX_ROWS]
+    rows[1][INDEX_COLUMNS.index(column)] = bad
+
+    with pytest.raises((OlapError, TypeError, ValueError)):
+        olap.insert(table, INDEX_COLUMNS, rows)
+
+    assert olap.query(f"SELECT count() FROM {table}").scalar() == 0
+
+
 def test_ragged_or_miscounted_columns_are_refused(olap: Olap, olap_database: str) -> None:
     table = _index_table(olap, olap_database, "ragged")
     data = _columns(INDEX_ROWS)
