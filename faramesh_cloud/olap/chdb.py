@@ -20,7 +20,7 @@ from __future__ import annotations
 import fcntl
 import math
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
@@ -128,42 +128,13 @@ class ChdbOlap:
 
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         names = tuple(columns)
-        statement = (
-            f"INSERT INTO {quote_table(table)} ({', '.join(map(quote_identifier, names))}) "
-            f"{_INSERT_SETTINGS}"
-        )
         with self._write_lock:
-            writer = self._live(self._writer)
-            floats = self._floats_of(table, names)
-            encode = _row_encoder(floats)
-            try:
-                inserter = writer.send_insert(statement, "JSONCompactEachRow")
-            except RuntimeError as exc:
-                raise OlapError(str(exc)) from None
-            try:
-                chunk: list[bytes] = []
-                for row in rows:
-                    chunk.append(encode(row))
-                    if len(chunk) >= self._chunk:
-                        inserter.append(b"\n".join(chunk) + b"\n")
-                        chunk.clear()
-                if chunk:
-                    inserter.append(b"\n".join(chunk) + b"\n")
-                inserter.finish()
-            except RuntimeError as exc:
-                inserter.cancel()
-                raise OlapError(str(exc)) from None
-            except TypeError as exc:  # orjson.JSONEncodeError: a value JSON cannot carry
-                inserter.cancel()
-                raise OlapError(f"cannot insert into {table}: {exc}") from None
-            except BaseException:
-                inserter.cancel()
-                raise
+            encode = _row_encoder(self._floats_of(table, names))
+            self._send(table, names, "JSONCompactEachRow", _json_chunks(rows, encode, self._chunk))
 
     def insert_columns(self, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]]) -> None:
         names = tuple(columns)
-        rows = column_rows(table, names, data)
-        if rows == 0:
+        if column_rows(table, names, data) == 0:
             return
         with self._write_lock:
             types = self._arrow_types_of(table, names)
@@ -183,26 +154,33 @@ class ChdbOlap:
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, batch.schema) as stream:
             stream.write_batch(batch)
-        payload = sink.getvalue()
+        with self._write_lock:
+            self._send(table, names, "ArrowStream", [sink.getvalue().to_pybytes()])
+
+    def _send(self, table: str, names: tuple[str, ...], fmt: str, parts: Iterable[bytes]) -> None:
+        """Stream ``parts`` (in ``fmt``) into ``table`` as one insert; on any failure the
+        insert is cancelled, so nothing is stored. Call with the write lock held."""
         statement = (
             f"INSERT INTO {quote_table(table)} ({', '.join(map(quote_identifier, names))}) "
             f"{_INSERT_SETTINGS}"
         )
-        with self._write_lock:
-            writer = self._live(self._writer)
-            try:
-                inserter = writer.send_insert(statement, "ArrowStream")
-            except RuntimeError as exc:
-                raise OlapError(str(exc)) from None
-            try:
-                inserter.append(payload.to_pybytes())
-                inserter.finish()
-            except RuntimeError as exc:
-                inserter.cancel()
-                raise OlapError(str(exc)) from None
-            except BaseException:
-                inserter.cancel()
-                raise
+        try:
+            inserter = self._live(self._writer).send_insert(statement, fmt)
+        except RuntimeError as exc:
+            raise OlapError(str(exc)) from None
+        try:
+            for part in parts:
+                inserter.append(part)
+            inserter.finish()
+        except RuntimeError as exc:
+            inserter.cancel()
+            raise OlapError(str(exc)) from None
+        except TypeError as exc:  # orjson.JSONEncodeError: a value JSON cannot carry
+            inserter.cancel()
+            raise OlapError(f"cannot insert into {table}: {exc}") from None
+        except BaseException:
+            inserter.cancel()
+            raise
 
     def close(self) -> None:
         with self._write_lock:
@@ -322,6 +300,19 @@ def _arrow_twin(node: TypeNode) -> Any:
 
 def _holds_float(node: TypeNode) -> bool:
     return node.name in _FLOATS or any(_holds_float(arg) for arg in node.type_args())
+
+
+def _json_chunks(rows: Iterable[Sequence[Any]], encode: Callable[[Sequence[Any]], bytes],
+                 chunk_rows: int) -> Iterator[bytes]:
+    """``JSONCompactEachRow`` text for ``rows``, ``chunk_rows`` lines at a time."""
+    chunk: list[bytes] = []
+    for row in rows:
+        chunk.append(encode(row))
+        if len(chunk) >= chunk_rows:
+            yield b"\n".join(chunk) + b"\n"
+            chunk.clear()
+    if chunk:
+        yield b"\n".join(chunk) + b"\n"
 
 
 def _row_encoder(float_columns: list[int]) -> Callable[[Sequence[Any]], bytes]:

@@ -59,29 +59,25 @@ class ClickhouseOlap:
         data = rows if isinstance(rows, list) else list(rows)
         if not data:
             return
-        database, _, name = table.rpartition(".")
-        client = self._live()
-        context = self._guard(
-            lambda: client.create_insert_context(name, list(columns), database=database or None)
-        )
-        for i, (column, kind) in enumerate(zip(context.column_names, context.column_types, strict=True)):
-            _check_column(table, column, kind, [row[i] for row in data if i < len(row)])
-        context.data = data
-        try:
-            self._guard(lambda: client.data_insert(context))
-        except (TypeError, ValueError) as exc:  # a value that does not fit its column
-            raise OlapError(f"cannot insert into {table}: {exc}") from None
+        values = [[row[i] for row in data if i < len(row)] for i in range(len(columns))]
+        self._insert(table, columns, values, data, column_oriented=False)
 
     def insert_columns(self, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]]) -> None:
         if column_rows(table, columns, data) == 0:
             return
+        self._insert(table, columns, data, [list(values) for values in data], column_oriented=True)
+
+    def _insert(self, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]], data: Any, *,
+                column_oriented: bool) -> None:
+        """Insert ``data`` (rows, or columns when ``column_oriented``) once every column's
+        ``values`` passed ``_check_column``."""
         database, _, name = table.rpartition(".")
         client = self._live()
         context = self._guard(lambda: client.create_insert_context(
-            name, list(columns), database=database or None, column_oriented=True))
-        for name, kind, values in zip(context.column_names, context.column_types, data, strict=True):
-            _check_column(table, name, kind, values)
-        context.data = [list(values) for values in data]
+            name, list(columns), database=database or None, column_oriented=column_oriented))
+        for column, kind, column_values in zip(context.column_names, context.column_types, values, strict=True):
+            _check_column(table, column, kind, column_values)
+        context.data = data
         try:
             self._guard(lambda: client.data_insert(context))
         except (TypeError, ValueError, AttributeError) as exc:  # a value that does not fit its column
