@@ -4,37 +4,22 @@ forms, a clear error for a malformed key, and each change in the platform audit 
 from __future__ import annotations
 
 import base64
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from nacl.signing import SigningKey
 
-from faramesh_cloud.cli.main import cli
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.platform_audit.chain import AuditEntry
 from faramesh_cloud.platform_audit.events import AuditAction
-from tests.integration.test_admin_cli import with_identity
+from tests.integration import test_admin_cli
+from tests.integration.test_admin_cli import run, with_identity
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 
+data_dir = test_admin_cli.data_dir  # the same module-scoped embedded data dir fixture
+
 KEY = base64.b64encode(bytes(SigningKey(bytes([3]) * 32).verify_key)).decode()
-
-
-@pytest.fixture(scope="module")
-def data_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="faramesh-test-cli-pins-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def run(data_dir: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, [*args, "--data-dir", str(data_dir)], catch_exceptions=False)
 
 
 def test_pin_list_unpin_and_bad_keys(data_dir: Path, tmp_path: Path) -> None:
