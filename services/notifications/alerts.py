@@ -41,7 +41,7 @@ from faramesh_cloud.audit_index.integrity import (
     newest_alert_id,
 )
 from faramesh_cloud.audit_index.views import Alert
-from faramesh_cloud.notifications.domain import Event, Notice, Subject, route
+from faramesh_cloud.notifications.domain import Event, Notice, Subject, alert_token, route
 from faramesh_cloud.notifications.projection import Lookups
 from faramesh_cloud.notifications.store import enqueue
 from faramesh_cloud.sql.database import Database
@@ -55,7 +55,7 @@ def alert_notice(alert: Alert, event: Event, *, slug: str, stack_name: str, link
     base = f"{link_base.rstrip('/')}/o/{slug}" if link_base and slug else ""
     return Notice(
         event=event, org_id=alert.org_id, org_slug=slug, stack_id=alert.stack_id, stack_name=stack_name,
-        defer_token=f"alert-{alert.alert_id}", agent_id=alert.agent_id, tool_id="", reason="", priority="critical",
+        defer_token=alert_token(alert.alert_id), agent_id=alert.agent_id, tool_id="", reason="", priority="critical",
         matched_rule_id="", session_id="", created_at=alert.created_at.isoformat(), deadline="",
         link=f"{base}/audit/records/{quote(alert.record_id, safe='')}" if base else "",
         resolved_by=alert.acknowledged_by, finding=alert.kind, record_id=alert.record_id, message=alert.message,
@@ -153,7 +153,7 @@ class AlertFeed:
                     "SELECT DISTINCT o.destination_id::text FROM notification_outbox o JOIN notification_destinations d "
                     "USING (destination_id) WHERE o.org_id = %s AND o.stack_id = %s AND o.defer_token = %s "
                     "AND o.event = %s AND d.kind IN ('pagerduty', 'webhook') ORDER BY 1",
-                    (org_id, alert.stack_id, f"alert-{alert.alert_id}", Event.CHAIN_ALERT.value))
+                    (org_id, alert.stack_id, alert_token(alert.alert_id), Event.CHAIN_ALERT.value))
                 told = [r[0] for r in await cur.fetchall()]
                 if not told:
                     continue

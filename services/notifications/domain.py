@@ -60,6 +60,18 @@ class Subject(StrEnum):
         return "Approvals" if self is Subject.APPROVALS else "Chain-integrity alerts"
 
 
+_ALERT_TOKEN = "alert-"
+
+
+def alert_token(alert_id: int) -> str:
+    """The ``defer_token`` of a chain-integrity alert's notices (part of their dedup key)."""
+    return f"{_ALERT_TOKEN}{alert_id}"
+
+
+def alert_id_of(token: str) -> str:
+    return token.removeprefix(_ALERT_TOKEN)
+
+
 class Event(StrEnum):
     REQUESTED = "approval.requested"
     ESCALATED = "approval.escalated"

@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any, Final
 
-from faramesh_cloud.notifications.domain import Event, Notice
+from faramesh_cloud.notifications.domain import Event, Notice, alert_id_of
 
 SECRET_PREFIX: Final = "whsec_"
 _SEVERITY: Final = {"critical": "critical", "high": "error"}
@@ -107,7 +107,7 @@ def pagerduty_event(n: Notice, routing_key: str) -> dict[str, Any]:
     if n.event.closes:
         return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": n.dedup_key}
     details: dict[str, Any] = {k.lower(): v for k, v in _facts(n)}
-    details |= ({"alert_id": n.defer_token.removeprefix("alert-"), "message": n.message} if n.event.is_chain
+    details |= ({"alert_id": alert_id_of(n.defer_token), "message": n.message} if n.event.is_chain
                 else {"defer_token": n.defer_token, "step": n.step, "reason": n.reason})
     body: dict[str, Any] = {
         "routing_key": routing_key,
