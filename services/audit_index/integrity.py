@@ -122,9 +122,13 @@ def _alert(row: Sequence[Any]) -> Alert:
 
 async def alert(db: Database, org_id: str, alert_id: int) -> Alert | None:
     async with db.connection() as conn:
-        row = await (await conn.execute(
-            f"SELECT {_ALERT_COLUMNS} FROM audit_alerts WHERE org_id = %s AND alert_id = %s", (org_id, alert_id),
-        )).fetchone()
+        return await _alert_in(conn, org_id, alert_id)
+
+
+async def _alert_in(conn: Conn, org_id: str, alert_id: int) -> Alert | None:
+    row = await (await conn.execute(
+        f"SELECT {_ALERT_COLUMNS} FROM audit_alerts WHERE org_id = %s AND alert_id = %s", (org_id, alert_id),
+    )).fetchone()
     return _alert(row) if row is not None else None
 
 
@@ -152,10 +156,7 @@ async def acknowledge(conn: Conn, org_id: str, alert_id: int, by: str, note: str
     )).fetchone()
     if row is not None:
         return _alert(row), True
-    row = await (await conn.execute(
-        f"SELECT {_ALERT_COLUMNS} FROM audit_alerts WHERE org_id = %s AND alert_id = %s", (org_id, alert_id),
-    )).fetchone()
-    return (_alert(row) if row is not None else None), False
+    return await _alert_in(conn, org_id, alert_id), False
 
 
 MAX_NOTE = 2000
