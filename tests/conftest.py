@@ -30,14 +30,12 @@ pytest_plugins = [
     "tests.fixtures.browser",
 ]
 
-VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "interop" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "data" / "interop" / "vectors"
 
 
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
-    """The real Faramesh interop vectors (../shared/interop/vectors)."""
-    if not VECTORS.is_dir():
-        pytest.fail(f"interop vectors not found at {VECTORS}; the shared/ folder must sit beside the repo")
+    """The Faramesh interop vectors, copied into the repo (tests/data/interop/PROVENANCE.md)."""
     return VECTORS
 
 

@@ -1,4 +1,4 @@
-"""The DPR kernel against the real daemon's interop vectors (../shared/interop/vectors)."""
+"""The DPR kernel against the real daemon's interop vectors (tests/data/interop/vectors)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test command (README, and .ci/run calls it): install what the tests need, then run them.
+#   scripts/test.sh [pytest args]      e.g. scripts/test.sh tests/unit -x
+# Tests start their own servers (embedded PostgreSQL, Tansu, gRPC, uvicorn) on 127.0.0.1.
+# Browser tests need Debian's chromium: installed here when missing and we are root;
+# otherwise run `sudo apt-get install -y chromium chromium-driver` first.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } \
+      || echo "warning: apt-get could not install chromium; the browser tests will fail" >&2
+  else
+    echo "warning: chromium is missing and this is not root: run" \
+         "'sudo apt-get install -y chromium chromium-driver', or the browser tests will fail" >&2
+  fi
+fi
+
+python3 -m pip install -q -e '.[test]' || exit 1
+
+python3 -m pytest "$@"
+rc=$?
+if [ "$rc" -eq 5 ]; then
+  echo "pytest collected no tests: that is a broken suite, not a pass" >&2
+  exit 1
+fi
+exit "$rc"
