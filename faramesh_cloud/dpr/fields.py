@@ -1,8 +1,14 @@
-"""The DPR field table (FARAMESH_FORMATS.md section 1.2), in Go struct declaration order.
+"""The DPR field tables: every field in Go struct declaration order (FARAMESH_FORMATS.md 1.2),
+and the hashed subset in its own order (1.4.2).
 
-Each field has a JSON kind and says whether ``record_hash`` covers it and whether the
-canonical form omits it when empty. This table is the single source for parsing,
-canonicalising and building records.
+``FIELDS``: each field's JSON kind, whether ``record_hash`` covers it and whether the
+canonical form omits it when empty; the single source for parsing and building records, and
+the order of a record's Go-JSON (a WAL frame, an export line).
+
+``CANONICAL_ORDER``: the keys of the hashed object in the order of upstream's ``canon`` struct
+(``Record.CanonicalBytes``), which legacy mode keeps. It is not the struct order: the struct
+declares ``degraded_mode`` before the batch and defer/approval fields, the hashed object puts
+it after ``cascade_path``, just before ``created_at``. JCS mode sorts the same keys.
 """
 
 from __future__ import annotations
@@ -93,11 +99,27 @@ FIELDS: Final[tuple[tuple[str, Kind, bool, bool], ...]] = (
 )
 
 KIND_OF: Final[dict[str, Kind]] = {name: kind for name, kind, _, _ in FIELDS}
+_OMIT: Final[dict[str, bool]] = {name: omit for name, _, _, omit in FIELDS}
 
-# The hashed subset in declaration order (legacy mode) and sorted by key (JCS mode).
+# The hashed object's keys, FARAMESH_FORMATS.md 1.4.2 (upstream ``canon`` in record.go).
+CANONICAL_ORDER: Final[tuple[str, ...]] = (
+    "schema_version", "fpl_version", "car_version", "canonicalization_algorithm", "record_id",
+    "prev_record_hash", "agent_id", "session_id", "tool_id", "intercept_adapter",
+    "execution_timeout_ms", "principal_id_hash", "effect", "matched_rule_id", "reason_code",
+    "denial_token", "incident_category", "incident_severity", "policy_version",
+    "args_structural_sig", "hardening_mode", "network_host_hash", "network_port",
+    "network_resolved_ip_hash", "network_audit_bypass", "inference_model_rewrite_applied",
+    "workflow_phase", "credential_brokered", "approval_envelope", "defer_token",
+    "parent_defer_token", "cascade_reason", "cascade_depth", "cascade_path", "degraded_mode",
+    "created_at",
+)
+if set(CANONICAL_ORDER) != {name for name, _, hashed, _ in FIELDS if hashed} or len(CANONICAL_ORDER) != 36:
+    raise AssertionError("CANONICAL_ORDER must list exactly the 36 hashed fields of FIELDS")
+
+# The hashed subset in canonical order (legacy mode) and sorted by key (JCS mode).
 # Each entry: (key, kind, omit when empty).
 HASHED_LEGACY: Final[tuple[tuple[str, Kind, bool], ...]] = tuple(
-    (name, kind, omit) for name, kind, hashed, omit in FIELDS if hashed
+    (name, KIND_OF[name], _OMIT[name]) for name in CANONICAL_ORDER
 )
 HASHED_JCS: Final[tuple[tuple[str, Kind, bool], ...]] = tuple(
     sorted(HASHED_LEGACY, key=lambda f: f[0].encode())

@@ -16,7 +16,14 @@ from typing import Any, Final
 
 import msgspec
 
-from faramesh_cloud.dpr.fields import FIELDS, HASHED_JCS, HASHED_LEGACY, JCS_ALGORITHM, Kind
+from faramesh_cloud.dpr.fields import (
+    CANONICAL_ORDER,
+    FIELDS,
+    HASHED_JCS,
+    HASHED_LEGACY,
+    JCS_ALGORITHM,
+    Kind,
+)
 from faramesh_cloud.dpr.gojson import go_escape_fixup
 from faramesh_cloud.dpr.timefmt import TimestampError, canonical_created_at, is_canonical_created_at
 
@@ -76,9 +83,10 @@ def decode_view(raw: bytes) -> tuple[Any, bytes] | None:
 
 
 # The whole record in one decode (the audit index): every known field, typed as the
-# daemon's Go struct types it (so the decode is also ``validate_record``'s type check), in
-# declaration order (legacy mode's canonical order; JCS mode encodes the same struct with
-# its fields sorted). Hashed fields that are always present are required; every other field
+# daemon's Go struct types it (so the decode is also ``validate_record``'s type check). The
+# hashed fields come first, in canonical order (legacy mode encodes the blanked struct as it
+# is; JCS mode encodes it with its fields sorted), then the unhashed ones, which are blanked
+# before encoding and so never appear in the canonical bytes. Hashed fields that are always present are required; every other field
 # defaults to its zero value, and the unhashed ones are blanked before encoding. A view is
 # kept per record for a whole batch, so it allocates as little as it can: unhashed lists and
 # maps default to None (no empty container per record), unhashed objects stay raw JSON
@@ -94,7 +102,9 @@ _OBJECTS: Final = tuple(key for key, kind, _, _ in FIELDS if kind is Kind.OBJECT
 
 def _full_struct() -> type[msgspec.Struct]:
     fields: list[Any] = []
-    for key, kind, hashed, omit in FIELDS:
+    by_name = {field[0]: field for field in FIELDS}
+    order = [*CANONICAL_ORDER, *(name for name, _, hashed, _ in FIELDS if not hashed)]
+    for key, kind, hashed, omit in (by_name[name] for name in order):
         if kind in (Kind.STR_LIST, Kind.STR_MAP):
             if hashed:  # omitted when empty: an empty list must compare equal to the default
                 fields.append((key, _FULL_TYPES[kind], msgspec.field(default_factory=list)))
