@@ -89,7 +89,8 @@ class DprSource:
         except DprFormatError as exc:
             return Item(index, where, error=str(exc), raw=raw, position=position)
 
-    def _jsonl(self) -> Iterator[Item]:
+    def jsonl_lines(self) -> Iterator[tuple[int, int, int, int]]:
+        """(record index, line number, start, end) of each non-blank JSONL line, in file order."""
         data = self._data
         start = 0
         line_no = 0
@@ -99,19 +100,30 @@ class DprSource:
             end = data.find(b"\n", start)
             if end < 0:
                 end = size
-            line = data[start:end]
+            line_start = start
             line_no += 1
             start = end + 1
             self.bytes_read = min(start, size)
-            if not line.strip():
+            if not data[line_start:end].strip():
                 continue
-            if index == 0 and not line.lstrip().startswith(b"{"):
+            if index == 0 and not data[line_start:end].lstrip().startswith(b"{"):
                 raise SourceError(
                     f"{self.path}: line {line_no} is neither a JSON object nor a WAL frame; "
                     "pass a JSONL export (one DPR per line) or a faramesh.wal file"
                 )
-            yield self._item(index, f"line {line_no}", line, line_no)
+            yield index, line_no, line_start, end
             index += 1
+
+    def line_bytes(self, start: int, end: int) -> bytes:
+        return bytes(self._data[start:end])
+
+    def jsonl_item(self, index: int, line_no: int, start: int, end: int) -> Item:
+        """The item of one line ``jsonl_lines`` gave (in any order: the file is mapped)."""
+        return self._item(index, f"line {line_no}", self.line_bytes(start, end), line_no)
+
+    def _jsonl(self) -> Iterator[Item]:
+        for index, line_no, start, end in self.jsonl_lines():
+            yield self.jsonl_item(index, line_no, start, end)
 
 
 @contextmanager

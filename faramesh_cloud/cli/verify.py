@@ -1,6 +1,11 @@
 """``faramesh-cloud verify FILE``: check a JSONL export or a binary faramesh.wal offline.
 
-Exit 0 when every chain holds, 1 when there is any finding, 2 when the input is unreadable.
+A WAL is verified in its own order (write order, authoritative). A JSONL export has no
+order of its own (upstream's ``faramesh audit export`` writes newest first), so its records
+are verified in chain order (``dpr/ordering.py``), and the report says how the file held them.
+
+Exit 0 when every chain holds, 1 when there is any finding, 2 when the input is unreadable
+or holds no DPR at all.
 """
 
 from __future__ import annotations
@@ -14,9 +19,19 @@ from typing import Any
 import click
 import orjson
 
+from faramesh_cloud.dpr.canonical import DprFormatError, parse_record
 from faramesh_cloud.dpr.chain import ChainVerifier, Finding
+from faramesh_cloud.dpr.meta import decode_meta, to_meta
+from faramesh_cloud.dpr.ordering import FileOrder, LinkMeta, verification_order
 from faramesh_cloud.dpr.wal import StopKind
-from faramesh_cloud.sources import SourceError, open_source
+from faramesh_cloud.sources import DprSource, Item, SourceError, open_source
+
+_ORDER_TEXT = {
+    FileOrder.WRITE: "write order (oldest first)",
+    FileOrder.REVERSED: "reversed (newest first, as `faramesh audit export` writes); verified in chain order",
+    FileOrder.MIXED: "mixed (neither oldest nor newest first); verified in chain order",
+    FileOrder.UNKNOWN: "one record per chain, nothing to order",
+}
 
 
 def _load_keys(values: tuple[str, ...]) -> set[str] | None:
@@ -58,15 +73,17 @@ def verify(file: Path, public_keys: tuple[str, ...], hmac_key_file: Path | None,
     )
     started = time.perf_counter()
     controls = 0
+    order = "write order (a WAL is authoritative)"
     try:
         with open_source(file, lean=True) as source:
-            for item in source:
-                if item.control is not None:
-                    controls += 1
-                elif item.record is not None:
-                    verifier.add(item.record, item.index, item.where, item.raw, item.canonical)
-                else:
-                    verifier.malformed(item.index, item.where, f"not a DPR: {item.error}")
+            if source.format == "wal":
+                for item in source:
+                    if item.control is not None:
+                        controls += 1
+                    else:
+                        _add(verifier, item)
+            else:
+                order = _ORDER_TEXT[_verify_jsonl(source, verifier)]
             fmt, stop, size = source.format, source.stop, source.size
             if stop is not None and stop.kind is StopKind.CORRUPT:
                 verifier.wal_corrupt(stop.offset, stop.reason, stop.unread_bytes)
@@ -74,13 +91,57 @@ def verify(file: Path, public_keys: tuple[str, ...], hmac_key_file: Path | None,
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     findings = verifier.finish()
+    if verifier.records == 0 and not findings:
+        what = f"only {controls} control frame(s)" if controls else "nothing but blank space" if size else "nothing"
+        click.echo(f"error: {file} holds no DPR records ({what}); nothing to verify", err=True)
+        sys.exit(2)
     elapsed = time.perf_counter() - started
     report = _report(file, fmt, size, verifier, findings, controls, stop, elapsed)
+    report["order"] = order
     if as_json:
         click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     else:
         _print(report, findings, max_findings)
     sys.exit(1 if findings else 0)
+
+
+def _add(verifier: ChainVerifier, item: Item) -> None:
+    if item.record is not None:
+        verifier.add(item.record, item.index, item.where, item.raw, item.canonical)
+    else:
+        verifier.malformed(item.index, item.where, f"not a DPR: {item.error}")
+
+
+def _link_meta(raw: bytes, index: int) -> LinkMeta | None:
+    meta = decode_meta(raw)
+    if meta is None:
+        try:
+            meta = to_meta(parse_record(raw))
+        except (DprFormatError, ValueError):  # msgspec.ValidationError is a ValueError
+            return None
+    if not (meta.agent_id and meta.record_hash):
+        return None
+    return LinkMeta(index, meta.agent_id, meta.record_hash, meta.prev_record_hash, meta.lamport_seq,
+                    meta.created_at)
+
+
+def _verify_jsonl(source: DprSource, verifier: ChainVerifier) -> FileOrder:
+    """Two passes over the mapped file: read each line's links, then verify each agent's
+    records in chain order. Lines that are not DPRs are reported where they stand."""
+    lines: dict[int, tuple[int, int, int]] = {}
+    entries: list[LinkMeta] = []
+    unplaced: list[int] = []
+    for index, line_no, start, end in source.jsonl_lines():
+        lines[index] = (line_no, start, end)
+        entry = _link_meta(source.line_bytes(start, end), index)
+        if entry is None:
+            unplaced.append(index)
+        else:
+            entries.append(entry)
+    ordered, file_order = verification_order(entries)
+    for index in [entry.position for entry in ordered] + unplaced:
+        _add(verifier, source.jsonl_item(index, *lines[index]))
+    return file_order
 
 
 def _report(file: Path, fmt: str, size: int, verifier: ChainVerifier, findings: list[Finding], controls: int,
@@ -126,6 +187,7 @@ def _print(report: dict[str, Any], findings: list[Finding], max_findings: int) -
     echo(f"{report['file']}: {report['format'].upper()}, {report['records']} records, "
          f"{report['agents']} agent chain(s)"
          + (f", {report['control_frames']} control frame(s) skipped" if report["control_frames"] else ""))
+    echo(f"order: {report['order']}")
     tail = report["wal_tail"]
     if tail:
         if tail["kind"] == StopKind.TORN_TAIL.value:

@@ -43,6 +43,7 @@ class FindingKind(StrEnum):
     UNTRUSTED_SIGNER = "untrusted_signer"
     BAD_HMAC = "bad_hmac"
     MALFORMED = "malformed_record"
+    OUT_OF_ORDER = "out_of_order"
     CASCADE = "cascade_invalid"
     WAL_CORRUPT = "wal_corrupt"
     UNKNOWN_CANONICALIZATION = "unknown_canonicalization"
@@ -76,6 +77,7 @@ class AgentChain:
     signatures: dict[str, int] = field(default_factory=dict)
     findings: int = 0
     seen: dict[str, int] = field(default_factory=dict)  # record_hash -> index
+    awaited: set[str] = field(default_factory=set)  # prev hashes of gaps, in case they come later
 
 
 class RecordResult(NamedTuple):
@@ -101,6 +103,11 @@ class ChainVerifier:
         self.records = 0
         self._cascade = CascadeChecker()
         self._defer_where: dict[int, str] = {}
+        # For finish(): gaps and broken links, and where an awaited record came after all.
+        self._gaps: list[tuple[int, str, str]] = []  # (finding position, agent, missing prev hash)
+        self._broken: list[tuple[int, str, str]] = []  # (finding position, agent, record_hash)
+        self._late: dict[tuple[str, str], tuple[int, str]] = {}  # (agent, hash) -> (index, where)
+        self._finished = False
 
     def _find(self, kind: FindingKind, rec: RecordLike, index: int, where: str, msg: str) -> None:
         agent = str(rec.get("agent_id", ""))
@@ -156,8 +163,10 @@ class ChainVerifier:
         hash_ok = computed == stored
         if not hash_ok:
             self._find(FindingKind.RECORD_HASH_MISMATCH, meta, index, where or f"record {index}",
-                       f"record_hash {stored} does not match the recomputed {computed}: a hashed field was changed")
+                       _mismatch(stored, computed))
         seen = chain.seen
+        if stored in chain.awaited:
+            self._late[(agent, stored)] = (index, where or f"record {index}")
         if stored in seen:
             self._find(FindingKind.DUPLICATE, meta, index, where or f"record {index}",
                        f"repeat of the record at index {seen[stored]} (same record_hash); "
@@ -217,25 +226,69 @@ class ChainVerifier:
             self._find(FindingKind.REGENESIS, rec, index, where,
                        "chain restarts from genesis mid-stream (daemon restart without a store, or WAL compaction)")
         elif prev in chain.seen:
+            self._broken.append((len(self.findings), chain.agent_id, str(rec.get("record_hash", ""))))
             self._find(FindingKind.BROKEN_LINK, rec, index, where,
                        f"prev_record_hash links to the record at index {chain.seen[prev]}, not to the "
                        f"previous record {chain.tip}")
+        elif prev.lower() == chain.tip and prev != chain.tip:
+            self._find(FindingKind.BROKEN_LINK, rec, index, where,
+                       "prev_record_hash is the previous record's hash in upper case: not lower-case hex "
+                       "(the daemon writes lower-case and compares exact strings)")
         else:
             hint = ""
             lamport = rec.get("lamport_seq")
             if lamport and chain.last_lamport and lamport > chain.last_lamport + 1:
-                hint = f"; lamport_seq jumps {chain.last_lamport} -> {lamport}, so {lamport - chain.last_lamport - 1} record(s) are missing"
+                hint = (f"; lamport_seq jumps {chain.last_lamport} -> {lamport}, so up to "
+                        f"{lamport - chain.last_lamport - 1} record(s) are missing")
+            chain.awaited.add(prev)
+            self._gaps.append((len(self.findings), chain.agent_id, prev))
             self._find(FindingKind.GAP, rec, index, where,
                        f"prev_record_hash {prev} is no record seen; want {chain.tip}{hint}")
 
+    def _reword_out_of_order(self) -> None:
+        """A gap whose missing record came later, and that record's own broken link, are one
+        pair written out of order (nothing is missing): say so instead."""
+        late_pairs: dict[tuple[str, str], Finding] = {}
+        for position, agent, prev in self._gaps:
+            late = self._late.get((agent, prev))
+            gap = self.findings[position]
+            if late is None or late[0] <= gap.index:
+                continue
+            late_pairs[(agent, prev)] = gap
+            self.findings[position] = Finding(
+                FindingKind.OUT_OF_ORDER, gap.agent_id, gap.record_id, gap.index, gap.where,
+                f"links to the record at {late[1]}, which comes later in the file: the two are out of "
+                "write order (nothing is missing)")
+        for position, agent, record_hash in self._broken:
+            early = late_pairs.get((agent, record_hash))
+            if early is not None:
+                broken = self.findings[position]
+                self.findings[position] = Finding(
+                    FindingKind.OUT_OF_ORDER, broken.agent_id, broken.record_id, broken.index, broken.where,
+                    f"written after the record at {early.where} that links to it: out of write order")
+
     def finish(self) -> list[Finding]:
-        """Run the whole-input checks (cascade) and return every finding, in input order."""
+        """Run the whole-input checks (cascade) and return every finding, in input order.
+        Call it once, after the last ``add``; later calls return the same findings."""
+        if self._finished:
+            return self.findings
+        self._finished = True
+        self._reword_out_of_order()
         for issue in self._cascade.finish():
             self.findings.append(Finding(FindingKind.CASCADE, issue.agent_id, issue.record_id,
                                          issue.index, self._defer_where.get(issue.index, f"record {issue.index}"),
                                          issue.message))
         self.findings.sort(key=lambda f: f.index)
         return self.findings
+
+
+def _mismatch(stored: str, computed: str) -> str:
+    if stored.lower() == computed:
+        return (f"record_hash {stored} is not lower-case hex (the daemon writes lower-case and its replay "
+                "compares exact strings); the hashed fields are intact")
+    if len(stored) != 64 or stored.strip("0123456789abcdef"):
+        return f"record_hash {stored[:80]!r} is not 64 lower-case hex characters (recomputed: {computed})"
+    return f"record_hash {stored} does not match the recomputed {computed}: a hashed field was changed"
 
 
 def verify_records(records: Iterable[RecordLike], **options: Any) -> ChainVerifier:
