@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import msgspec
 
@@ -30,6 +30,18 @@ from faramesh_cloud.dpr.meta import RecordLike, to_meta
 from faramesh_cloud.dpr.signatures import SignatureStatus, check_ed25519, check_hmac
 
 KNOWN_ALGORITHMS = frozenset({JCS_ALGORITHM, LEGACY_ALGORITHM})
+
+# The verifier's revision: raised whenever a fix changes what an unchanged record verifies
+# as, with what was wrong before, so stores that kept earlier verdicts can re-check them and
+# say why (the audit index does, on start).
+VERIFIER_REVISIONS: Final[dict[int, str]] = {
+    1: "first release",
+    2: "legacy-mode canonical bytes were built in the Go struct's key order instead of the hashed "
+       "object's own (degraded_mode comes after cascade_path, FARAMESH_FORMATS 1.4.2), so legacy "
+       "records carrying degraded_mode with an approval, defer or cascade field failed their hash "
+       "and signature checks",
+}
+VERIFIER_REVISION: Final = max(VERIFIER_REVISIONS)
 
 
 class FindingKind(StrEnum):

@@ -56,6 +56,7 @@ class AuditAction(StrEnum):
     AUDIT_LOG_VERIFIED = "org:auditlog:verify"
     DPR_EXPORTED = "audit:record:export"  # a DPR search exported as a signed bundle
     ALERT_ACKNOWLEDGED = "audit:alert:acknowledge"  # a chain-integrity alert acknowledged with a note
+    FINDING_RETRACTED = "audit:finding:retract"  # a verifier fix found earlier findings do not hold
 
 
 class ActorType(StrEnum):

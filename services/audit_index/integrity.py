@@ -46,6 +46,7 @@ async def chain_integrity(db: Database, org_id: str, stack_id: str | None = None
         )).fetchall()
         findings = await (await conn.execute(
             f"SELECT {_FINDING_COLUMNS} FROM audit_chain_findings WHERE org_id = %(org)s{stack_clause} "
+            "AND retracted_at IS NULL "
             "ORDER BY stack_id, agent_id, chain_index, detected_ns, kind",
             params,
         )).fetchall()
@@ -99,7 +100,7 @@ async def record_chain_facts(
         )).fetchall()
         findings = await (await conn.execute(
             f"SELECT {_FINDING_COLUMNS} FROM audit_chain_findings "
-            "WHERE org_id = %s AND record_id = ANY(%s::text[]) ORDER BY detected_ns, kind",
+            "WHERE org_id = %s AND record_id = ANY(%s::text[]) AND retracted_at IS NULL ORDER BY detected_ns, kind",
             (org_id, list(record_ids)),
         )).fetchall()
     return ({(s, a, r, h): int(i) for s, a, r, h, i in positions}, [_finding(row) for row in findings])

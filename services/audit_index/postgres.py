@@ -9,13 +9,13 @@ take arrays (``unnest``), one round trip per table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
 
 from faramesh_cloud.audit_index.chain import AgentState, ChainKey, ChainOutcome
-from faramesh_cloud.audit_index.domain import PROJECTION, Severity
+from faramesh_cloud.audit_index.domain import PROJECTION, ChainFinding, Severity
 from faramesh_cloud.sql.database import Database
 
 Conn = AsyncConnection[Any]
@@ -194,7 +194,11 @@ def _text(value: str) -> str:
 
 
 async def _save_findings(conn: Conn, outcome: ChainOutcome) -> None:
-    findings = outcome.findings
+    await save_findings(conn, outcome.findings)
+
+
+async def save_findings(conn: Conn, findings: Sequence[ChainFinding]) -> None:
+    """Findings, and an alert for each critical one (a replay adds neither twice)."""
     if not findings:
         return
     columns = (

@@ -9,7 +9,9 @@ the runtime's ``Service`` protocol.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Final, Protocol
 
 from faramesh_cloud.audit_index.clickhouse import IndexWriter
@@ -17,6 +19,7 @@ from faramesh_cloud.audit_index.domain import IndexedRecord
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor, TrustedKeys
 from faramesh_cloud.audit_index.query import AuditQueries
+from faramesh_cloud.audit_index.reverify import reverify
 from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
 from faramesh_cloud.audit_index.sink import AuditIndexSink
 from faramesh_cloud.audit_index.trust import TrustSnapshot
@@ -26,11 +29,13 @@ from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.runtime.service import ComponentService
 from faramesh_cloud.runtime.service import PlatformParts as BasePlatformParts
 from faramesh_cloud.sql.database import Database
 
 GROUP: Final = "audit-index"
+_log = logging.getLogger(__name__)
 
 
 class PlatformParts(BasePlatformParts, Protocol):
@@ -84,6 +89,7 @@ class AuditIndex:
         if trusted_keys is None:
             self.trust = TrustSnapshot(db, self.config.trust_refresh_s)
             trusted_keys = self.trust.get
+        self._trusted_keys = trusted_keys
         self._processor = DprProcessor(trusted_keys)
         self.runners: list[ConsumerRunner[IndexedRecord]] = []
         self._tasks = BackgroundTasks()
@@ -97,6 +103,11 @@ class AuditIndex:
         await self.prepare()
         if self.trust is not None:
             await self.trust.refresh()
+        report = await reverify(self._db, self._olap, self.tables, PlatformAuditLog(self._db), self._trusted_keys,
+                                datetime.now(UTC))
+        if report is not None:
+            _log.info("verifier revision %d -> %d: re-checked %d finding(s), retracted %d",
+                      report.from_revision, report.to_revision, report.checked, len(report.retracted))
         self.runners = [
             ConsumerRunner(self._log, self.config.topic, self.config.group, self._processor, self.sink,
                            self.config.runner)
