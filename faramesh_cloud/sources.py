@@ -117,6 +117,10 @@ class DprSource:
     def line_bytes(self, start: int, end: int) -> bytes:
         return bytes(self._data[start:end])
 
+    def line_view(self, start: int, end: int) -> memoryview:
+        """The line without a copy (valid while the source is open)."""
+        return memoryview(self._data)[start:end]
+
     def jsonl_item(self, index: int, line_no: int, start: int, end: int) -> Item:
         """The item of one line ``jsonl_lines`` gave (in any order: the file is mapped)."""
         return self._item(index, f"line {line_no}", self.line_bytes(start, end), line_no)

@@ -19,10 +19,8 @@ from typing import Any
 import click
 import orjson
 
-from faramesh_cloud.dpr.canonical import DprFormatError, parse_record
 from faramesh_cloud.dpr.chain import ChainVerifier, Finding
-from faramesh_cloud.dpr.meta import decode_meta, to_meta
-from faramesh_cloud.dpr.ordering import FileOrder, LinkMeta, verification_order
+from faramesh_cloud.dpr.ordering import FileOrder, LinkMeta, decode_links, verification_order
 from faramesh_cloud.dpr.wal import StopKind
 from faramesh_cloud.sources import DprSource, Item, SourceError, open_source
 
@@ -112,28 +110,15 @@ def _add(verifier: ChainVerifier, item: Item) -> None:
         verifier.malformed(item.index, item.where, f"not a DPR: {item.error}")
 
 
-def _link_meta(raw: bytes, index: int) -> LinkMeta | None:
-    meta = decode_meta(raw)
-    if meta is None:
-        try:
-            meta = to_meta(parse_record(raw))
-        except (DprFormatError, ValueError):  # msgspec.ValidationError is a ValueError
-            return None
-    if not (meta.agent_id and meta.record_hash):
-        return None
-    return LinkMeta(index, meta.agent_id, meta.record_hash, meta.prev_record_hash, meta.lamport_seq,
-                    meta.created_at)
-
-
 def _verify_jsonl(source: DprSource, verifier: ChainVerifier) -> FileOrder:
     """Two passes over the mapped file: read each line's links, then verify each agent's
     records in chain order. Lines that are not DPRs are reported where they stand."""
-    lines: dict[int, tuple[int, int, int]] = {}
+    lines: list[tuple[int, int, int]] = []  # by record index: (line number, start, end)
     entries: list[LinkMeta] = []
     unplaced: list[int] = []
     for index, line_no, start, end in source.jsonl_lines():
-        lines[index] = (line_no, start, end)
-        entry = _link_meta(source.line_bytes(start, end), index)
+        lines.append((line_no, start, end))
+        entry = decode_links(source.line_view(start, end), index)
         if entry is None:
             unplaced.append(index)
         else:

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
+from typing import Final
 
-from faramesh_cloud.dpr.canonical import genesis_prev_hash
-from faramesh_cloud.dpr.timefmt import TimestampError, created_at_nanos
+import msgspec
+
+from faramesh_cloud.dpr.canonical import DprFormatError, genesis_prev_hash, parse_record
+from faramesh_cloud.dpr.timefmt import TimestampError, canonical_created_at
 
 
 class FileOrder(StrEnum):
@@ -35,24 +37,48 @@ class FileOrder(StrEnum):
     UNKNOWN = "unknown"  # no chain has two records: nothing to tell
 
 
-@dataclass(frozen=True, slots=True)
-class LinkMeta:
-    """What ordering reads of one record; ``position`` is its place in the file."""
+class LinkMeta(msgspec.Struct, kw_only=True, gc=False):
+    """What ordering reads of one record; ``position`` is its place in the file. Decoded
+    straight from a record's JSON by ``decode_links`` (the other fields are skipped)."""
 
-    position: int
-    agent_id: str
-    record_hash: str
-    prev_record_hash: str
+    agent_id: str = ""
+    record_hash: str = ""
+    prev_record_hash: str = ""
     lamport_seq: int = 0
     created_at: str = ""
+    position: int = 0
 
 
-def _key(entry: LinkMeta) -> tuple[int, int, int]:
+_LINKS: Final = msgspec.json.Decoder(LinkMeta)
+
+
+def decode_links(raw: bytes | memoryview, position: int) -> LinkMeta | None:
+    """The links of one record's JSON, or None when it cannot be placed (not a JSON object
+    with string ``agent_id`` and ``record_hash``: such an entry is verified where it stands)."""
     try:
-        created = created_at_nanos(entry.created_at) if entry.created_at else 0
+        entry = _LINKS.decode(raw)
+    except (msgspec.DecodeError, ValueError):  # bad UTF-8, a lone surrogate, a null...: Go's semantics
+        try:
+            record = parse_record(bytes(raw))
+            entry = msgspec.convert({k: v for k in LinkMeta.__struct_fields__
+                                     if (v := record.get(k)) is not None}, LinkMeta)
+        except (DprFormatError, msgspec.ValidationError):
+            return None
+    if not (entry.agent_id and entry.record_hash):
+        return None
+    entry.position = position
+    return entry
+
+
+def _key(entry: LinkMeta) -> tuple[int, str, int]:
+    """Tie-break order: lamport_seq, then created_at (as UTC text with the fraction padded to
+    nine digits, which sorts as time does), then the position in the file."""
+    try:
+        created = canonical_created_at(entry.created_at) if entry.created_at else ""
     except TimestampError:
-        created = 0
-    return entry.lamport_seq, created, entry.position
+        created = ""
+    seconds, _, fraction = created.rstrip("Z").partition(".")
+    return entry.lamport_seq, seconds + "." + fraction.ljust(9, "0"), entry.position
 
 
 def chain_order(entries: Sequence[LinkMeta]) -> list[LinkMeta]:
@@ -67,29 +93,38 @@ def chain_order(entries: Sequence[LinkMeta]) -> list[LinkMeta]:
             repeats.setdefault(entry.record_hash, []).append(entry)
         else:
             first[entry.record_hash] = entry
-    children: dict[str, list[LinkMeta]] = {}
-    starts: list[tuple[int, tuple[int, int, int], LinkMeta]] = []
+    # Each record has one predecessor, so it is either a start or one record's successor:
+    # every record is reached at most once.
+    successor: dict[str, LinkMeta] = {}
+    forks: dict[str, list[LinkMeta]] = {}
+    starts: list[tuple[int, tuple[int, str, int], LinkMeta]] = []
     for entry in first.values():
-        if entry.prev_record_hash in first and entry.prev_record_hash != entry.record_hash:
-            children.setdefault(entry.prev_record_hash, []).append(entry)
+        prev = entry.prev_record_hash
+        if prev in first and prev != entry.record_hash:
+            if prev in successor:
+                forks.setdefault(prev, []).append(entry)
+            else:
+                successor[prev] = entry
         else:  # a genesis record, or one whose predecessor is not in the file
-            starts.append((0 if entry.prev_record_hash == genesis else 1, _key(entry), entry))
-    for siblings in children.values():
-        siblings.sort(key=_key)
+            starts.append((0 if prev == genesis else 1, _key(entry), entry))
+    for prev, others in forks.items():  # the lowest key continues the chain
+        siblings = sorted([successor[prev], *others], key=_key)
+        successor[prev], forks[prev] = siblings[0], siblings[1:]
     heapq.heapify(starts)
     ordered: list[LinkMeta] = []
-    placed: set[str] = set()
     while starts:
         node: LinkMeta | None = heapq.heappop(starts)[2]
-        while node is not None and node.record_hash not in placed:
-            placed.add(node.record_hash)
+        while node is not None:
             ordered.append(node)
-            ordered.extend(repeats.get(node.record_hash, ()))
-            following = children.get(node.record_hash, [])
-            for other in following[1:]:  # a fork: the other branches are segments of their own
-                heapq.heappush(starts, (1, _key(other), other))
-            node = following[0] if following else None
-    if len(placed) < len(first):  # unreachable (a cycle): keep file order
+            record_hash = node.record_hash
+            if repeats and record_hash in repeats:
+                ordered.extend(repeats[record_hash])
+            if forks and record_hash in forks:  # the other branches are segments of their own
+                for other in forks[record_hash]:
+                    heapq.heappush(starts, (1, _key(other), other))
+            node = successor.get(record_hash)
+    if len(ordered) < len(entries):  # a cycle, unreachable from any start: keep file order
+        placed = {entry.record_hash for entry in ordered}
         for entry in first.values():
             if entry.record_hash not in placed:
                 ordered.append(entry)

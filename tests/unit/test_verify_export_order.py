@@ -142,7 +142,8 @@ def test_a_wal_of_control_frames_only_exits_2(tmp_path: Path) -> None:
 
 
 def _meta(position: int, record_hash: str, prev: str, lamport: int = 0, created: str = "") -> LinkMeta:
-    return LinkMeta(position, "a", record_hash, prev, lamport, created)
+    return LinkMeta(position=position, agent_id="a", record_hash=record_hash, prev_record_hash=prev,
+                    lamport_seq=lamport, created_at=created)
 
 
 def test_chain_order_follows_links_and_lamport_only_breaks_ties() -> None:
