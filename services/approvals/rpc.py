@@ -11,6 +11,11 @@ import grpc.aio
 from faramesh_cloud_api.approvals.v1 import control_pb2, control_pb2_grpc
 
 from faramesh_cloud.approvals.sync_adapter import ApprovalsControl
+from faramesh_cloud.rpc.ports import PortUnavailable, check_free, server_options
+
+WHAT = "the approvals service's internal gRPC API"
+PORT_SETTING = ("FARAMESH_CLOUD_INTERNAL_BASE_PORT to the first of a free range of ports "
+                "(each service listens on the base plus its index)")
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -63,13 +68,14 @@ class InternalServer:
         return f"{self._address.rsplit(':', 1)[0]}:{self.port}"
 
     async def start(self) -> None:
-        server = grpc.aio.server()
+        server = grpc.aio.server(options=server_options())
         control_pb2_grpc.add_DaemonControlServiceServicer_to_server(DaemonControlServicer(self._control), server)
+        check_free(self._address, WHAT, PORT_SETTING)
         try:
             self.port = server.add_insecure_port(self._address)
-        except RuntimeError as exc:
-            raise RuntimeError(f"the approvals service cannot listen on {self._address} ({exc}); set "
-                               "FARAMESH_CLOUD_INTERNAL_BASE_PORT to a free range") from exc
+        except RuntimeError:
+            raise PortUnavailable(f"{WHAT} cannot listen on {self._address}: the port is in use or cannot be "
+                                  f"bound; set {PORT_SETTING}") from None
         await server.start()
         self._server = server
 

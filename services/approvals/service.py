@@ -72,8 +72,13 @@ class Approvals:
             self._log, SYNC_ITEMS, self.config.group, ApprovalProcessor(), ApprovalSink(self._db), self.config.runner)
         await self.waits.start()  # LISTEN before the internal API answers long polls
         if self.config.internal_address is not None:
-            self.server = InternalServer(self.control, self.config.internal_address)
-            await self.server.start()
+            server = InternalServer(self.control, self.config.internal_address)
+            try:
+                await server.start()
+            except BaseException:
+                await self.waits.stop()  # the runner stops only services that started
+                raise
+            self.server = server
         self._tasks.start(runner.run, "approvals-consumer")
         self._tasks.start(self._sweep, "approvals-expiry")
 
