@@ -17,6 +17,7 @@ from faramesh_cloud.rpc.ports import PortUnavailable, check_free
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.ingest import StartIngest, TlsPair
+from tests.fixtures.internal_tls import ServiceTls
 
 pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
 
@@ -37,13 +38,15 @@ async def test_a_second_sync_server_on_the_same_port_is_refused(
 
 
 async def test_a_second_internal_server_on_the_same_port_is_refused(
-        database: Database, postgres_log: PostgresLog) -> None:
-    first = Approvals(database, postgres_log, ApprovalsConfig(internal_address="127.0.0.1:0"))
+        database: Database, postgres_log: PostgresLog, internal_tls: ServiceTls) -> None:
+    tls = internal_tls("approvals")
+    first = Approvals(database, postgres_log, ApprovalsConfig(internal_address="127.0.0.1:0", internal_tls=tls))
     await first.start()
     try:
         assert first.server is not None
         taken = first.server.address
-        second = Approvals(database, postgres_log, ApprovalsConfig(group="approvals-2", internal_address=taken))
+        second = Approvals(database, postgres_log, ApprovalsConfig(group="approvals-2", internal_address=taken,
+                                                                   internal_tls=tls))
         with pytest.raises(PortUnavailable) as refused:
             await second.start()
         assert second.server is None

@@ -20,6 +20,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from faramesh_cloud.approvals.client import ApprovalsClient
+from faramesh_cloud.rpc.internal_pki import embedded
 from tests.integration.test_up import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.chdb, pytest.mark.grpc]
@@ -55,8 +56,8 @@ def sync_serving(data_dir: Path, sync: int) -> bool:
 
 
 async def internal_serving(data_dir: Path, internal: int) -> bool:
-    """The approvals service's internal API on ``internal`` answers."""
-    client = ApprovalsClient(f"127.0.0.1:{internal}")
+    """The approvals service's internal API on ``internal`` answers ingest (this data dir's CA)."""
+    client = ApprovalsClient(f"127.0.0.1:{internal}", embedded(data_dir / "tls" / "internal", "ingest"))
     try:
         return await client.poll_commands(str(uuid.uuid4()), "no-such-stack") == []
     finally:
