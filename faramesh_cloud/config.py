@@ -39,6 +39,12 @@ class Settings:
     # Internal service-to-service gRPC (loopback in embedded mode): first port, one per service.
     internal_host: str = "127.0.0.1"
     internal_base_port: int = 50100
+    # Mutual TLS of the internal APIs (docs/internal-tls.md): the internal CA's certificate and
+    # this process's service certificate and key. None: a CA and per-service certificates
+    # made in <data_dir>/tls/internal (every service on one host).
+    internal_tls_ca: Path | None = None
+    internal_tls_cert: Path | None = None
+    internal_tls_key: Path | None = None
     # External dependencies; None selects the embedded adapter.
     postgres_url: str | None = None
     kafka_bootstrap: str | None = None
@@ -97,6 +103,10 @@ class Settings:
                               "daemons poll for kill / isolate every (0, 3600] seconds (default 30)")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("set both tls_cert and tls_key (or neither, for a self-signed pair in the data dir)")
+        internal_tls = (self.internal_tls_ca, self.internal_tls_cert, self.internal_tls_key)
+        if any(p is None for p in internal_tls) and any(p is not None for p in internal_tls):
+            raise ConfigError("set all of internal_tls_ca, internal_tls_cert and internal_tls_key (or none, for "
+                              "certificates made in <data_dir>/tls/internal); see docs/internal-tls.md")
 
 
 def _coerce(name: str, kind: Any, raw: str) -> Any:

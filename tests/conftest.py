@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.fixtures.logs",
     "tests.fixtures.olap",
     "tests.fixtures.ingest",
+    "tests.fixtures.internal_tls",
     "tests.fixtures.identity",
     "tests.fixtures.gateway",
     "tests.fixtures.oidc",

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from faramesh_cloud.config import ConfigError, Settings
+from faramesh_cloud.rpc.ports import PortUnavailable
 from faramesh_cloud.telemetry import configure_logging
 
 
@@ -49,6 +50,9 @@ def _serve(settings: Settings, names: list[str], banner: bool) -> None:
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except PortUnavailable as exc:  # a gRPC port: the message names it and the setting
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     except OSError as exc:
         click.echo(f"error: {exc}; is another Faramesh Cloud already running? Stop it or change "
                    "--http-port / --sync-port", err=True)

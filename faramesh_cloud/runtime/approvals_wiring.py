@@ -1,6 +1,7 @@
 """The approvals service's parts as other components get them: the service itself (with its
-internal gRPC API on ``Settings.internal_address(APPROVALS_INTERNAL)``), ingest's
-``DaemonControl`` (the gRPC client of that API) and the gateway's ``ApprovalsPort``.
+internal gRPC API on ``Settings.internal_address(APPROVALS_INTERNAL)``, mutual TLS with the
+approvals certificate), ingest's ``DaemonControl`` (the gRPC client of that API, presenting
+the ingest certificate) and the gateway's ``ApprovalsPort``.
 
 Ingest reaches the approvals service only through its gRPC client. The gateway is given the
 service's API object in process (it runs in the same process as the approvals stores in
@@ -22,6 +23,7 @@ from faramesh_cloud.config import Settings
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
 from faramesh_cloud.ingest.control import DaemonControl
 from faramesh_cloud.log.port import Log
+from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.runtime.service import ServiceContext
 from faramesh_cloud.sql.database import Database
 
@@ -29,11 +31,12 @@ APPROVALS_INTERNAL: Final = 0  # index of the approvals service's port in the in
 
 
 def service(ctx: ServiceContext, settings: Settings) -> ApprovalsService:
-    return ApprovalsService(ctx, ApprovalsConfig(internal_address=settings.internal_address(APPROVALS_INTERNAL)))
+    return ApprovalsService(ctx, ApprovalsConfig(internal_address=settings.internal_address(APPROVALS_INTERNAL),
+                                                 internal_tls=service_credentials(settings, "approvals")))
 
 
 def daemon_control(settings: Settings) -> DaemonControl:
-    return ApprovalsClient(settings.internal_address(APPROVALS_INTERNAL))
+    return ApprovalsClient(settings.internal_address(APPROVALS_INTERNAL), service_credentials(settings, "ingest"))
 
 
 def mount(app: FastAPI, db: Database, log: Log) -> None:

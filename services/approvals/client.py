@@ -1,5 +1,6 @@
 """The approvals service's internal gRPC client: ingest's ``DaemonControl`` over
-``faramesh_cloud_api.approvals.v1.DaemonControlService`` on a loopback address.
+``faramesh_cloud_api.approvals.v1.DaemonControlService``, over mutual TLS with the caller's
+own service certificate (``rpc/internal_tls.py``; the approvals service admits only ``ingest``).
 
 Failures surface as :class:`ControlUnavailable` (the approvals service is down or slow);
 ingest answers the daemon UNAVAILABLE and the daemon retries its poll, so nothing is lost:
@@ -15,7 +16,11 @@ import grpc.aio
 from faramesh_cloud_api.approvals.v1 import control_pb2, control_pb2_grpc
 from faramesh_cloud_api.sync.v1 import deliveries_pb2, emergency_pb2, sync_pb2
 
+from faramesh_cloud.rpc import internal_tls
+from faramesh_cloud.rpc.internal_pki import ServiceCredentials
+
 TIMEOUT_S: Final = 10.0
+SERVER: Final = "approvals"  # the identity the server's certificate must carry
 
 
 class ControlUnavailable(ConnectionError):
@@ -23,15 +28,16 @@ class ControlUnavailable(ConnectionError):
 
 
 class ApprovalsClient:
-    def __init__(self, address: str, timeout_s: float = TIMEOUT_S) -> None:
+    def __init__(self, address: str, tls: ServiceCredentials, timeout_s: float = TIMEOUT_S) -> None:
         self._address = address
+        self._tls = tls
         self._timeout = timeout_s
         self._channel: grpc.aio.Channel | None = None
         self._stub: control_pb2_grpc.DaemonControlServiceStub | None = None
 
     def _client(self) -> control_pb2_grpc.DaemonControlServiceStub:
         if self._stub is None:
-            self._channel = grpc.aio.insecure_channel(self._address)
+            self._channel = internal_tls.channel(self._address, self._tls, SERVER)
             self._stub = control_pb2_grpc.DaemonControlServiceStub(self._channel)
         return self._stub
 

@@ -16,7 +16,7 @@ from faramesh_cloud.approvals.emergency import EmergencyCommands
 from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
 from faramesh_cloud.approvals.projection import ApprovalSink
 from faramesh_cloud.approvals.queries import ApprovalQueries
-from faramesh_cloud.approvals.rpc import InternalServer
+from faramesh_cloud.approvals.servicer import internal_server
 from faramesh_cloud.approvals.sync_adapter import ApprovalsControl
 from faramesh_cloud.approvals.waits import DeliveryWaits
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
@@ -25,6 +25,8 @@ from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.events.topics import SYNC_ITEMS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.rpc.internal_pki import ServiceCredentials
+from faramesh_cloud.rpc.internal_server import InternalServer
 from faramesh_cloud.runtime.service import ComponentService, ServiceContext
 from faramesh_cloud.sql.database import Database
 
@@ -42,6 +44,8 @@ class ApprovalsConfig:
     poll_recheck_s: float = 2.0
     # Where the internal gRPC API (DaemonControlService) listens; None: not served.
     internal_address: str | None = None
+    # Its mutual TLS material (the approvals service's certificate); required to serve it.
+    internal_tls: ServiceCredentials | None = None
     runner: RunnerConfig = field(default_factory=sync_items_runner)
 
 
@@ -70,12 +74,26 @@ class Approvals:
         await self.prepare()
         runner: ConsumerRunner[ApprovalFact] = ConsumerRunner(
             self._log, SYNC_ITEMS, self.config.group, ApprovalProcessor(), ApprovalSink(self._db), self.config.runner)
+        server = self._internal_server()
         await self.waits.start()  # LISTEN before the internal API answers long polls
-        if self.config.internal_address is not None:
-            self.server = InternalServer(self.control, self.config.internal_address)
-            await self.server.start()
+        if server is not None:
+            try:
+                await server.start()
+            except BaseException:
+                await self.waits.stop()  # the runner stops only services that started
+                raise
+            self.server = server
         self._tasks.start(runner.run, "approvals-consumer")
         self._tasks.start(self._sweep, "approvals-expiry")
+
+    def _internal_server(self) -> InternalServer | None:
+        address, tls = self.config.internal_address, self.config.internal_tls
+        if address is None:
+            return None
+        if tls is None:
+            raise ValueError("the approvals internal API is served only over mutual TLS: set "
+                             "ApprovalsConfig.internal_tls with internal_address")
+        return internal_server(self.control, address, tls)
 
     async def _sweep(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():

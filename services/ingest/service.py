@@ -1,8 +1,9 @@
 """IngestService: the sync channel's gRPC server (TLS 1.3 minimum, health service).
 
 Wiring only: the servicer does the work. ``start()`` applies the ``stacks`` and ``ingest``
-migrations, creates the topics ingest writes, binds ``settings.sync_address`` with TLS and
-checks that a TLS 1.2 handshake is refused before it reports SERVING.
+migrations, creates the topics ingest writes, binds ``settings.sync_address`` with TLS (port
+reuse off: a taken port is ``rpc.ports.PortUnavailable``) and checks that a TLS 1.2
+handshake is refused before it reports SERVING.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from faramesh_cloud.ingest.control import DaemonControl
 from faramesh_cloud.ingest.limits import RateLimiter
 from faramesh_cloud.ingest.servicer import SERVICE, SyncServicer, sync_handler
 from faramesh_cloud.log.port import Log
+from faramesh_cloud.rpc.ports import bind, server_options
 from faramesh_cloud.rpc.tls13 import (
     InsecureTransport,
     insecure_transport_message,
@@ -106,12 +108,12 @@ class IngestService:
             await self._log.create_topic(topic, DEFAULT_PARTITIONS[topic])
         cert, key = await asyncio.to_thread(self._tls_pair)
         limits = self._config.limits
-        server = grpc.aio.server(options=[
+        server = grpc.aio.server(options=server_options(
             # Larger messages are refused by the transport with RESOURCE_EXHAUSTED before
             # they are buffered; slightly smaller ones get ingest's own explanation.
             ("grpc.max_receive_message_length", limits.transport_max_bytes),
             ("grpc.max_send_message_length", limits.transport_max_bytes),
-        ])
+        ))
         servicer = SyncServicer(
             log=self._log, stacks=self._stacks, acks=self._acks, config=self._config,
             limiter=RateLimiter.for_limits(limits), control=self._control,
@@ -121,13 +123,8 @@ class IngestService:
         health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         address = self._settings.sync_address
-        try:
-            port = server.add_secure_port(address, grpc.ssl_server_credentials([(key, cert)]))
-        except RuntimeError as exc:
-            raise IngestStartError(
-                f"cannot listen on {address} ({exc}); is another process using the port? "
-                "Set FARAMESH_CLOUD_SYNC_PORT to a free one"
-            ) from exc
+        port = bind(server, address, grpc.ssl_server_credentials([(key, cert)]), "the sync channel",
+                    "FARAMESH_CLOUD_SYNC_PORT (up --sync-port) to a free port")
         await server.start()
         if not await tls12_refused(_probe_host(self._settings.sync_host), port):
             await server.stop(None)

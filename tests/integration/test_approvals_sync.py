@@ -1,7 +1,8 @@
 """Approvals over the real sync channel: IngestService (gRPC, TLS 1.3) answering
 PollDecisions / PollEmergencyCommands from the approvals service on real PostgreSQL, and the
 reference daemon simulator applying what it is handed; ingest asks the approvals service over
-its internal gRPC API (DaemonControlService on loopback). A Cloud decision reaches the daemon,
+its internal gRPC API (DaemonControlService on loopback, mutual TLS with the ingest
+service's certificate). A Cloud decision reaches the daemon,
 is acknowledged, and the daemon's next DPR records it; a kill is acknowledged and every later
 call of that agent is denied with KILL_SWITCH_ACTIVE."""
 
@@ -30,6 +31,7 @@ from faramesh_cloud.simulator.sync import SyncOptions
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.ingest import ClientFor, MakeTenant, TlsPair
+from tests.fixtures.internal_tls import ServiceTls
 from tests.simulator_support import FAST, eventually, free_port, wal_records
 
 pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
@@ -38,9 +40,9 @@ OPERATOR = Actor(ActorType.USER, "33333333-3333-3333-3333-333333333333", "ops@ex
 
 
 @pytest.fixture
-async def approvals(database: Database, postgres_log: PostgresLog) -> AsyncIterator[Approvals]:
-    service = Approvals(database, postgres_log, ApprovalsConfig(sweep_interval_s=0.2,
-                                                                internal_address="127.0.0.1:0"))
+async def approvals(database: Database, postgres_log: PostgresLog, internal_tls: ServiceTls) -> AsyncIterator[Approvals]:
+    service = Approvals(database, postgres_log, ApprovalsConfig(sweep_interval_s=0.2, internal_address="127.0.0.1:0",
+                                                                internal_tls=internal_tls("approvals")))
     await service.start()
     yield service
     await service.stop()
@@ -48,13 +50,14 @@ async def approvals(database: Database, postgres_log: PostgresLog) -> AsyncItera
 
 @pytest.fixture
 async def ingest_with_approvals(database: Database, postgres_log: PostgresLog, stack_store: StackStore,
-                                sync_tls: TlsPair, approvals: Approvals, tmp_path: Path) -> AsyncIterator[IngestService]:
+                                sync_tls: TlsPair, approvals: Approvals, internal_tls: ServiceTls,
+                                tmp_path: Path) -> AsyncIterator[IngestService]:
     settings = Settings(data_dir=tmp_path / "cloud", sync_host="127.0.0.1", sync_port=0,
                         tls_cert=sync_tls.cert, tls_key=sync_tls.key)
     assert approvals.server is not None
     # Ingest reaches the approvals service only through its internal gRPC API.
     service = IngestService(settings, postgres_log, database, stack_store, FAST,
-                            control=ApprovalsClient(approvals.server.address))
+                            control=ApprovalsClient(approvals.server.address, internal_tls("ingest")))
     await service.start()
     yield service
     await service.stop()
@@ -130,12 +133,12 @@ async def test_decision_and_kill_reach_the_daemon_and_show_in_its_records(
 
 async def test_polls_fail_unavailable_while_the_approvals_service_is_down(
         database: Database, postgres_log: PostgresLog, stack_store: StackStore, sync_tls: TlsPair,
-        tenant: MakeTenant, client_for: ClientFor, tmp_path: Path) -> None:
+        tenant: MakeTenant, client_for: ClientFor, internal_tls: ServiceTls, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "cloud", sync_host="127.0.0.1", sync_port=0,
                         tls_cert=sync_tls.cert, tls_key=sync_tls.key)
     nowhere = f"127.0.0.1:{free_port()}"  # nothing listens: the approvals service is down
     service = IngestService(settings, postgres_log, database, stack_store, FAST,
-                            control=ApprovalsClient(nowhere, timeout_s=2.0))
+                            control=ApprovalsClient(nowhere, internal_tls("ingest"), timeout_s=2.0))
     await service.start()
     try:
         t = await tenant()
@@ -151,11 +154,13 @@ async def test_polls_fail_unavailable_while_the_approvals_service_is_down(
 
 
 @pytest.fixture
-async def quiet_approvals(database: Database, postgres_log: PostgresLog) -> AsyncIterator[Approvals]:
+async def quiet_approvals(database: Database, postgres_log: PostgresLog,
+                          internal_tls: ServiceTls) -> AsyncIterator[Approvals]:
     """The approvals service re-reading only once a minute: a held poll returns early only
     when a decision's NOTIFY wakes it."""
     service = Approvals(database, postgres_log, ApprovalsConfig(group="approvals-quiet", poll_recheck_s=60.0,
-                                                                internal_address="127.0.0.1:0"))
+                                                                internal_address="127.0.0.1:0",
+                                                                internal_tls=internal_tls("approvals")))
     await service.start()
     yield service
     await service.stop()
@@ -163,7 +168,8 @@ async def quiet_approvals(database: Database, postgres_log: PostgresLog) -> Asyn
 
 async def test_a_long_poll_is_held_until_a_decision_for_its_stack_commits(
         database: Database, postgres_log: PostgresLog, stack_store: StackStore, sync_tls: TlsPair,
-        quiet_approvals: Approvals, tenant: MakeTenant, client_for: ClientFor, tmp_path: Path) -> None:
+        quiet_approvals: Approvals, tenant: MakeTenant, client_for: ClientFor, internal_tls: ServiceTls,
+        tmp_path: Path) -> None:
     from tests.approvals_support import pending_event, push_events
 
     settings = Settings(data_dir=tmp_path / "cloud", sync_host="127.0.0.1", sync_port=0,
@@ -171,7 +177,7 @@ async def test_a_long_poll_is_held_until_a_decision_for_its_stack_commits(
     assert quiet_approvals.server is not None
     service = IngestService(settings, postgres_log, database, stack_store,
                             dataclasses.replace(FAST, max_poll_wait_s=50.0),
-                            control=ApprovalsClient(quiet_approvals.server.address))
+                            control=ApprovalsClient(quiet_approvals.server.address, internal_tls("ingest")))
     await service.start()
     try:
         t, other = await tenant(), await tenant()

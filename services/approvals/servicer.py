@@ -1,16 +1,23 @@
 """The approvals service's internal gRPC API (``faramesh_cloud_api.approvals.v1``,
-``DaemonControlService``) on a loopback address: ingest's polls and acknowledgements for a
-stack's daemon, answered by :class:`ApprovalsControl`."""
+``DaemonControlService``): ingest's polls and acknowledgements for a stack's daemon, answered
+by :class:`ApprovalsControl`. Served over mutual TLS; only the ``ingest`` service may call it
+(``rpc/internal_tls.py``): the stack in a request is whatever ingest authenticated, so no
+other caller may name one."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import grpc
 import grpc.aio
 from faramesh_cloud_api.approvals.v1 import control_pb2, control_pb2_grpc
 
 from faramesh_cloud.approvals.sync_adapter import ApprovalsControl
+from faramesh_cloud.rpc.internal_pki import ServiceCredentials
+from faramesh_cloud.rpc.internal_server import InternalServer
+
+DAEMON_CONTROL: Final = control_pb2.DESCRIPTOR.services_by_name["DaemonControlService"].full_name
+CALLERS: Final = frozenset({"ingest"})  # the only service that speaks for a daemon
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -49,31 +56,9 @@ class DaemonControlServicer(control_pb2_grpc.DaemonControlServiceServicer):
         return control_pb2.AckCommandResponse(known=await self._control.ack_command(org, stack, request.ack))
 
 
-class InternalServer:
-    """The loopback gRPC server; ``port`` is the bound one (an address ending in :0 picks one)."""
+def internal_server(control: ApprovalsControl, address: str, tls: ServiceCredentials) -> InternalServer:
+    """The approvals service's internal server on ``address`` (mutual TLS, ``ingest`` only)."""
+    def register(server: grpc.aio.Server) -> None:
+        control_pb2_grpc.add_DaemonControlServiceServicer_to_server(DaemonControlServicer(control), server)
 
-    def __init__(self, control: ApprovalsControl, address: str) -> None:
-        self._control = control
-        self._address = address
-        self._server: grpc.aio.Server | None = None
-        self.port = 0
-
-    @property
-    def address(self) -> str:
-        return f"{self._address.rsplit(':', 1)[0]}:{self.port}"
-
-    async def start(self) -> None:
-        server = grpc.aio.server()
-        control_pb2_grpc.add_DaemonControlServiceServicer_to_server(DaemonControlServicer(self._control), server)
-        try:
-            self.port = server.add_insecure_port(self._address)
-        except RuntimeError as exc:
-            raise RuntimeError(f"the approvals service cannot listen on {self._address} ({exc}); set "
-                               "FARAMESH_CLOUD_INTERNAL_BASE_PORT to a free range") from exc
-        await server.start()
-        self._server = server
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.stop(1.0)
-            self._server = None
+    return InternalServer(tls, address, {DAEMON_CONTROL: CALLERS}, register)
