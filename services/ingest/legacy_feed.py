@@ -34,6 +34,8 @@ _RFC3339: Final = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):(\d{2}))$"
 )
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MIN_NS: Final = -(2**63)  # decided_at_ns is a signed 64-bit value (events/legacy.py, consumers)
+_MAX_NS: Final = 2**63 - 1
 _OPTIONAL_TEXT: Final = ("rule_id", "policy_version", "agent_id", "tool_id", "session_id", "record_id")
 
 
@@ -76,7 +78,11 @@ def instant_ns(text: str) -> int | None:
     except ValueError as exc:
         raise ValueError(f"{text[:64]!r} is not a real date and time ({exc})") from None
     fraction = (match.group(7) or "").ljust(9, "0")
-    return (moment - _EPOCH) // dt.timedelta(seconds=1) * 1_000_000_000 + int(fraction or 0)
+    nanos = (moment - _EPOCH) // dt.timedelta(seconds=1) * 1_000_000_000 + int(fraction or 0)
+    if not _MIN_NS <= nanos <= _MAX_NS:
+        raise ValueError(f"{text[:64]!r} is outside the years 1677-2262 that nanoseconds since 1970 can "
+                         "hold; check the daemon's clock")
+    return nanos
 
 
 def decode_object(body: bytes, what: str) -> dict[str, Any]:

@@ -139,6 +139,12 @@ async def test_a_bad_event_refuses_the_whole_batch_naming_the_field(
     assert response.json()["field"] == "events[3].timestamp"
     assert "RFC 3339" in response.json()["error"]
 
+    # A real date that nanoseconds since 1970 cannot hold (a daemon with a wild clock).
+    batch["events"][3]["timestamp"] = "2999-01-01T00:00:00+02:00"
+    response = await feeds.client.post("/v1/ingest/dpr", headers=bearer(acme.key), json=batch)
+    assert (response.status_code, response.json()["field"]) == (422, "events[3].timestamp")
+    assert "daemon's clock" in response.json()["error"]
+
     batch["events"][3]["timestamp"] = "2026-05-17T13:45:03Z"
     batch["events"][5]["latency_ms"] = "6"
     response = await feeds.client.post("/v1/ingest/dpr", headers=bearer(acme.key), json=batch)

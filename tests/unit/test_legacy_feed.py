@@ -46,6 +46,8 @@ def test_go_zero_time_means_unknown() -> None:
     "2026-05-17T25:00:00Z",
     "2026-05-17T13:42:18+24:00",
     "yesterday",
+    "2999-01-01T00:00:00Z",  # a real date, but not as int64 nanoseconds (the event's decided_at_ns)
+    "1600-01-01T00:00:00+01:00",
 ])
 def test_timestamps_that_are_not_rfc3339_with_offset_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
