@@ -1,4 +1,5 @@
-"""ClickHouse side of the audit index (writes): which rows of a batch exist, and the insert.
+"""ClickHouse side of the audit index (writes): which rows of a batch exist, and the insert,
+for DPRs (``IndexWriter``) and for unverified decision summaries (``SummaryWriter``).
 
 Blocking (the Olap port is synchronous): the sink calls these in a thread.
 """
@@ -8,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from faramesh_cloud.audit_index.domain import IndexedRecord, LinkStatus
+from faramesh_cloud.audit_index.domain import IndexedRecord, LinkStatus, SummaryRow
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.olap.port import Olap
 
 Identity = tuple[str, str, str, str, str]
+SummaryKey = tuple[str, str, str]  # (org_id, stack_id, record_id)
 
 INSERT_COLUMNS: Final = (
     "org_id", "stack_id", "source", "origin_seq", "origin_buffer", "received_ns", "log_partition",
@@ -59,6 +61,13 @@ class IndexWriter:
         if records:
             self._olap.insert_columns(self._tables.dpr, INSERT_COLUMNS, index_columns(records, links, seqs))
 
+    def supersede(self, keys: Sequence[SummaryKey]) -> None:
+        """Hide the unverified summaries of these keys: a DPR with the same key replaced them.
+        Idempotent for every read (a key twice hides the same row)."""
+        if keys:
+            self._olap.insert_columns(self._tables.superseded, ("org_id", "stack_id", "record_id"),
+                                      [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]])
+
 
 def index_columns(records: Sequence[IndexedRecord], links: Sequence[LinkStatus],
                   seqs: Sequence[int]) -> list[list[Any]]:
@@ -80,3 +89,59 @@ def index_columns(records: Sequence[IndexedRecord], links: Sequence[LinkStatus],
         [r.signature_kind.value for r in records], [link.value for link in links], [r.raw for r in records],
     ]
 
+
+
+SUMMARY_INSERT_COLUMNS: Final = (
+    "org_id", "stack_id", "source", "origin_seq", "origin_buffer", "received_ns", "log_partition", "log_offset",
+    "org_seq", "agent_id", "session_id", "record_id", "created_ns", "created_at_text", "effect", "tool_id",
+    "matched_rule_id", "reason_code", "reason", "policy_version", "raw",
+)
+
+_EXISTING_SUMMARIES = """
+SELECT org_id, stack_id, record_id, org_seq
+FROM {table}
+WHERE org_id IN {{orgs:Array(String)}}
+  AND created_at >= fromUnixTimestamp64Nano({{lo:Int64}}, 'UTC')
+  AND created_at <= fromUnixTimestamp64Nano({{hi:Int64}}, 'UTC')
+  AND record_id IN {{ids:Array(String)}}
+"""
+
+
+class SummaryWriter:
+    """The unverified summaries' table (``AuditTables.summaries``): one row per key."""
+
+    def __init__(self, olap: Olap, tables: AuditTables) -> None:
+        self._olap = olap
+        self._tables = tables
+
+    def existing(self, rows: Sequence[SummaryRow]) -> dict[SummaryKey, int]:
+        """The keys of ``rows`` already in the table (a failed attempt's), with their org_seq."""
+        if not rows:
+            return {}
+        result = self._olap.query(
+            _EXISTING_SUMMARIES.format(table=self._tables.summaries),
+            {
+                "orgs": sorted({r.org_id for r in rows}),
+                "lo": min(r.created_ns for r in rows),
+                "hi": max(r.created_ns for r in rows),
+                "ids": sorted({r.record_id for r in rows}),
+            },
+        )
+        return {(o, s, rid): int(seq) for o, s, rid, seq in result.rows}
+
+    def supersede(self, keys: Sequence[SummaryKey]) -> None:
+        IndexWriter(self._olap, self._tables).supersede(keys)
+
+    def insert(self, rows: Sequence[SummaryRow], seqs: Sequence[int]) -> None:
+        if not rows:
+            return
+        columns: list[list[Any]] = [
+            [r.org_id for r in rows], [r.stack_id for r in rows], [r.source for r in rows],
+            [r.origin_seq for r in rows], [r.origin_buffer for r in rows], [r.received_ns for r in rows],
+            [r.partition for r in rows], [r.offset for r in rows], list(seqs), [r.agent_id for r in rows],
+            [r.session_id for r in rows], [r.record_id for r in rows], [r.created_ns for r in rows],
+            [r.created_at_text for r in rows], [r.effect for r in rows], [r.tool_id for r in rows],
+            [r.matched_rule_id for r in rows], [r.reason_code for r in rows], [r.reason for r in rows],
+            [r.policy_version for r in rows], [r.raw for r in rows],
+        ]
+        self._olap.insert_columns(self._tables.summaries, SUMMARY_INSERT_COLUMNS, columns)

@@ -157,3 +157,45 @@ class ChainFinding:
     log_position: str
     record_created_at: str
     detected_ns: int  # when the record was received (deterministic on replay)
+
+
+# The audit index's projection of decisions.legacy.v1 stores its log position under this name.
+LEGACY_PROJECTION = "audit-index-legacy"
+
+
+class SummaryRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One unverified decision summary (``decisions.legacy.v1``) ready to index: the legacy
+    processor's output, the legacy sink's input. ``record_id`` is the deduplication key
+    with org and stack: the daemon's record_id, or ``no-record-id-<partition>-<offset>``
+    when it sent none (such an event cannot be told from a repeat, so each is kept)."""
+
+    topic: str
+    partition: int
+    offset: int
+    org_id: str
+    stack_id: str
+    source: str  # legacy-feed or webhook
+    origin_seq: int
+    origin_buffer: str
+    received_ns: int
+    record_id: str
+    created_ns: int  # the daemon's timestamp in UTC (or the receive time, see the processor)
+    created_at_text: str  # created_ns as RFC 3339 UTC, nine fraction digits
+    agent_id: str
+    session_id: str
+    effect: str
+    tool_id: str
+    matched_rule_id: str
+    reason_code: str
+    reason: str
+    policy_version: str
+    raw: str  # the event exactly as it is on the log (the daemon's timestamp text unchanged)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(org, stack, record_id): one row per key, whatever feed or retry brought it."""
+        return (self.org_id, self.stack_id, self.record_id)
+
+    @property
+    def log_position(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"

@@ -23,24 +23,26 @@ COMPONENT = ("audit_index", "faramesh_cloud.audit_index")
 _MAX_BIGINT = 2**63 - 1  # lamport_seq is a uint64 hint; PostgreSQL bigint is signed
 
 
-async def lock_positions(conn: Conn, topic: str, partitions: Iterable[int]) -> dict[int, int]:
+async def lock_positions(conn: Conn, topic: str, partitions: Iterable[int],
+                         projection: str = PROJECTION) -> dict[int, int]:
     """Next unapplied offset per partition (0 when never applied), locked until commit."""
     parts = sorted(set(partitions))
     await conn.execute(
         "INSERT INTO audit_index_positions (projection, topic, partition, next_offset) "
         "SELECT %s, %s, p, 0 FROM unnest(%s::int[]) AS p ON CONFLICT DO NOTHING",
-        (PROJECTION, topic, parts),
+        (projection, topic, parts),
     )
     cur = await conn.execute(
         "SELECT partition, next_offset FROM audit_index_positions "
         "WHERE projection = %s AND topic = %s AND partition = ANY(%s::int[]) "
         "ORDER BY partition FOR UPDATE",
-        (PROJECTION, topic, parts),
+        (projection, topic, parts),
     )
     return {int(p): int(o) for p, o in await cur.fetchall()}
 
 
-async def mark_attempt(db: Database, topic: str, ends: Mapping[int, int]) -> dict[int, int]:
+async def mark_attempt(db: Database, topic: str, ends: Mapping[int, int],
+                       projection: str = PROJECTION) -> dict[int, int]:
     """Record, durably and outside the batch's transaction, that offsets below ``ends`` (per
     partition) are about to be inserted into ClickHouse; returns the previous marks (0 when
     none). The caller holds the partitions' position locks, so no other sink races this."""
@@ -49,7 +51,7 @@ async def mark_attempt(db: Database, topic: str, ends: Mapping[int, int]) -> dic
         cur = await conn.execute(
             "SELECT partition, end_offset FROM audit_index_attempts "
             "WHERE projection = %s AND topic = %s AND partition = ANY(%s::int[])",
-            (PROJECTION, topic, parts),
+            (projection, topic, parts),
         )
         previous = {int(p): int(o) for p, o in await cur.fetchall()}
         await conn.execute(
@@ -57,7 +59,7 @@ async def mark_attempt(db: Database, topic: str, ends: Mapping[int, int]) -> dic
             "SELECT %s, %s, p, o FROM unnest(%s::int[], %s::bigint[]) AS v(p, o) "
             "ON CONFLICT (projection, topic, partition) DO UPDATE "
             "SET end_offset = GREATEST(audit_index_attempts.end_offset, EXCLUDED.end_offset)",
-            (PROJECTION, topic, parts, [ends[p] for p in parts]),
+            (projection, topic, parts, [ends[p] for p in parts]),
         )
     return {p: previous.get(p, 0) for p in parts}
 
@@ -154,16 +156,27 @@ async def save(
                 for link in outcome.links:
                     await copy.write_row((*link.key, link.record_hash, link.record_id, link.chain_index))
     await _save_findings(conn, outcome)
+    await save_sequences(conn, sequences)
+    await save_positions(conn, topic, positions)
+
+
+async def save_sequences(conn: Conn, sequences: Mapping[str, int]) -> None:
+    """The next tail sequence of each organisation (rows locked by ``lock_org_sequences``)."""
     await conn.execute(
         "UPDATE audit_org_sequences AS s SET next_seq = v.n "
         "FROM unnest(%s::text[], %s::bigint[]) AS v(o, n) WHERE s.org_id = v.o",
         (list(sequences), list(sequences.values())),
     )
+
+
+async def save_positions(conn: Conn, topic: str, positions: Mapping[int, int],
+                         projection: str = PROJECTION) -> None:
+    """The projection's next unapplied offset per partition (locked by ``lock_positions``)."""
     await conn.execute(
         "UPDATE audit_index_positions AS p SET next_offset = v.n, updated_at = now() "
         "FROM unnest(%s::int[], %s::bigint[]) AS v(part, n) "
         "WHERE p.projection = %s AND p.topic = %s AND p.partition = v.part",
-        (list(positions), list(positions.values()), PROJECTION, topic),
+        (list(positions), list(positions.values()), projection, topic),
     )
 
 

@@ -1,4 +1,5 @@
-"""The audit query API: what the explorer (and the gateway's REST API) reads.
+"""The audit query API: what the explorer (and the gateway's REST API) reads. List reads
+cover DPRs and unverified decision summaries alike (``read_sources``).
 
 Every method takes ``org_id`` first and every statement is scoped to it: an id, a session or
 a cursor of another organisation returns nothing. Values are bound (``{name:Type}`` in
@@ -11,7 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Final
 
-from faramesh_cloud.audit_index import integrity
+from faramesh_cloud.audit_index import integrity, legacy_postgres
+from faramesh_cloud.audit_index.read_sources import SUMMARY_WIDTH, Source, applicable, sources
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.views import (
     Alert,
@@ -39,17 +41,6 @@ _FILTER_COLUMNS: Final = (
     ("effect", "effect"), ("action_type", "action_type"), ("tool_id", "tool_id"),
     ("rule_id", "matched_rule_id"),
 )
-_SUMMARY_SELECT: Final = (
-    "org_id, stack_id, agent_id, session_id, record_id, created_at_text, "
-    "toUnixTimestamp64Nano(created_at) AS created_ns, effect, action_type, tool_id, matched_rule_id, "
-    "reason_code, reason, lamport_seq, record_hash, hash_valid, signature_status, signature_kind, "
-    "link_status, source, log_partition, log_offset, org_seq"
-)
-_DETAIL_SELECT: Final = (
-    f"{_SUMMARY_SELECT}, prev_record_hash, raw, origin_seq, origin_buffer, "
-    "toUnixTimestamp64Nano(received_at) AS received_ns"
-)
-_SUMMARY_WIDTH: Final = 23
 _KEY_TYPES: Final = (int, str, int, int)  # created_ns, record_id, log_partition, log_offset
 _KEY: Final = "(created_at, record_id, log_partition, log_offset)"
 _KEY_VALUE: Final = (
@@ -90,20 +81,6 @@ def _where(org_id: str, filters: SearchFilters, time_range: TimeRange) -> tuple[
     return clauses, params
 
 
-def _summary(row: tuple[Any, ...]) -> RecordSummary:
-    (org, stack, agent, session, record_id, created_at, created_ns, effect, action_type, tool_id, rule,
-     reason_code, reason, lamport, record_hash, hash_valid, signature_status, signature_kind, link_status,
-     source, partition, offset, org_seq) = row
-    return RecordSummary(
-        org_id=org, stack_id=stack, agent_id=agent, session_id=session, record_id=record_id,
-        created_at=created_at, created_ns=int(created_ns), effect=effect, action_type=action_type,
-        tool_id=tool_id, matched_rule_id=rule, reason_code=reason_code, reason=reason,
-        lamport_seq=int(lamport), record_hash=record_hash, hash_valid=bool(hash_valid),
-        signature_status=signature_status, signature_kind=signature_kind, link_status=link_status,
-        source=source, log_partition=int(partition), log_offset=int(offset), org_seq=int(org_seq),
-    )
-
-
 def _key(summary: RecordSummary) -> list[Any]:
     return [summary.created_ns, summary.record_id, summary.log_partition, summary.log_offset]
 
@@ -124,73 +101,105 @@ def _after_key(kind: str, cursor: str, clauses: list[str], params: dict[str, Any
     clauses.append(f"{_KEY} {op} {_KEY_VALUE}")
 
 
+def _complete(fetched: list[list[RecordSummary]], fetch: int, ascending: bool) -> list[RecordSummary] | None:
+    """The merged rows of every table's fetch, in page order, cut where a table that
+    returned a full fetch may hold more rows (at or beyond its last created_at); None when
+    no table's fetch was full (every row is there)."""
+    rows = sorted((r for part in fetched for r in part), key=_key, reverse=not ascending)
+    full = [part for part in fetched if len(part) == fetch]
+    if not full:
+        return None
+    if ascending:
+        bound = min(max(r.created_ns for r in part) for part in full)
+        return [r for r in rows if r.created_ns < bound]
+    bound = max(min(r.created_ns for r in part) for part in full)
+    return [r for r in rows if r.created_ns > bound]
+
+
 class AuditQueries:
-    """Tenant-scoped reads over the DPR index (ClickHouse) and the chain projection (PostgreSQL)."""
+    """Tenant-scoped reads over the DPR index and the unverified decision summaries
+    (ClickHouse) and the chain projection (PostgreSQL)."""
 
     def __init__(self, olap: Olap, db: Database, tables: AuditTables) -> None:
         self._olap = olap
         self._db = db
         self._table = tables.dpr
+        self._sources = sources(tables)
 
     async def _query(self, sql: str, params: dict[str, Any]) -> QueryResult:
         return await asyncio.to_thread(self._olap.query, sql, params)
 
-    async def _keyset(self, clauses: list[str], params: dict[str, Any], limit: int, kind: str,
-                      ascending: bool, plan: str) -> Page:
-        """One page in (created_at, record_id, log_partition, log_offset) order.
+    async def _keyset(self, tables: list[Source], clauses: list[str], params: dict[str, Any], limit: int,
+                      kind: str, ascending: bool, plan: str) -> Page:
+        """One page in (created_at, record_id, log_partition, log_offset) order over ``tables``.
 
         ClickHouse reads ``ORDER BY created_at LIMIT n`` in key order and materialises only
         the top rows (measured 2-3x faster than the same ORDER BY on all four columns), so
-        the page is fetched by created_at with some slack and ordered fully here. Rows that
-        share the last created_at of a truncated fetch may be cut: they are left for the
-        next page, and a tie group larger than the whole fetch takes the exact query."""
-        where = " AND ".join(clauses)
+        each table's page is fetched by created_at with some slack, merged and ordered fully
+        here. Rows that share the last created_at of a full fetch may be cut: they are left
+        for the next page, and a tie group larger than the whole fetch takes the exact query."""
         direction = "" if ascending else " DESC"
         fetch = limit + 1 + _TIE_SLACK
-        result = await self._query(
-            f"SELECT {_SUMMARY_SELECT} FROM {self._table} WHERE {where} "
-            f"ORDER BY created_at{direction} LIMIT {{fetch:UInt32}}{plan}",
-            {**params, "fetch": fetch},
-        )
-        rows = sorted((_summary(row) for row in result.rows), key=_key, reverse=not ascending)
-        if len(rows) < fetch:
+        fetched = []
+        for source in tables:
+            result = await self._query(
+                f"SELECT {source.select} FROM {source.table} WHERE {source.where(clauses)} "
+                f"ORDER BY created_at{direction} LIMIT {{fetch:UInt32}}{plan}",
+                {**params, "fetch": fetch},
+            )
+            fetched.append([source.summary(row) for row in result.rows])
+        complete = _complete(fetched, fetch, ascending)
+        if complete is None:
+            rows = sorted((r for part in fetched for r in part), key=_key, reverse=not ascending)
             return _page(rows, limit, kind, more=False)
-        complete = [r for r in rows if r.created_ns != rows[-1].created_ns]
         if complete:
             return _page(complete, limit, kind, more=True)
         order = ", ".join(f"{c}{direction}" for c in ("created_at", "record_id", "log_partition", "log_offset"))
-        result = await self._query(
-            f"SELECT {_SUMMARY_SELECT} FROM {self._table} WHERE {where} ORDER BY {order} "
-            f"LIMIT {{fetch:UInt32}}{plan}",
-            {**params, "fetch": limit + 1},
-        )
-        return _page([_summary(row) for row in result.rows], limit, kind, more=False)
+        exact = []
+        for source in tables:
+            result = await self._query(
+                f"SELECT {source.select} FROM {source.table} WHERE {source.where(clauses)} ORDER BY {order} "
+                f"LIMIT {{fetch:UInt32}}{plan}",
+                {**params, "fetch": limit + 1},
+            )
+            exact.extend(source.summary(row) for row in result.rows)
+        return _page(sorted(exact, key=_key, reverse=not ascending)[:limit + 1], limit, kind, more=False)
 
     async def search(self, org_id: str, filters: SearchFilters | None = None,
                      time_range: TimeRange | None = None, cursor: str | None = None,
                      limit: int = 100) -> Page:
-        """Records matching every filter, newest first; ``next_cursor`` continues (keyset)."""
+        """Records matching every filter, newest first; ``next_cursor`` continues (keyset).
+        DPRs and unverified summaries alike (``RecordSummary.verification``), unless
+        ``filters.verification`` names one."""
         filters = filters or SearchFilters()
         clauses, params = _where(org_id, filters, time_range or TimeRange())
         if cursor is not None:
             _after_key("search", cursor, clauses, params, newer=False)
-        return await self._keyset(clauses, params, _limit(limit), "search", False, _plan(filters))
+        return await self._keyset(applicable(self._sources, filters), clauses, params, _limit(limit), "search",
+                                  False, _plan(filters))
 
     async def counts_by_effect(self, org_id: str, filters: SearchFilters | None = None,
                                time_range: TimeRange | None = None) -> dict[str, int]:
-        """How many records per effect match the filters."""
-        clauses, params = _where(org_id, filters or SearchFilters(), time_range or TimeRange())
-        result = await self._query(
-            f"SELECT effect, count() FROM {self._table} WHERE {' AND '.join(clauses)} "
-            "GROUP BY effect ORDER BY effect",
-            params,
-        )
-        return {effect: int(n) for effect, n in result.rows}
+        """How many records per effect match the filters (a summary a DPR replaced, or a
+        repeat of one, is not counted)."""
+        filters = filters or SearchFilters()
+        clauses, params = _where(org_id, filters, time_range or TimeRange())
+        counts: dict[str, int] = {}
+        for source in applicable(self._sources, filters):
+            result = await self._query(
+                f"SELECT effect, count() FROM {source.table} WHERE {source.where(clauses)} GROUP BY effect",
+                params,
+            )
+            for effect, n in result.rows:
+                counts[effect] = counts.get(effect, 0) + int(n)
+        return dict(sorted(counts.items()))
 
     async def get_record(self, org_id: str, record_id: str, *, stack_id: str | None = None,
                          agent_id: str | None = None) -> list[RecordDetail]:
         """Every stored copy of a record id in this org (normally one; a tampered or edited
-        re-delivery is a second), oldest first, with its chain position and findings."""
+        re-delivery is a second), oldest first, with its chain position and findings; then
+        an unverified summary with that id (when no DPR of its stack replaced it), with its
+        receipt. A DPR carries the receipt of the summaries it replaced."""
         clauses = ["org_id = {org:String}", "record_id = {rid:String}"]
         params: dict[str, Any] = {"org": org_id, "rid": record_id}
         if stack_id is not None:
@@ -199,23 +208,27 @@ class AuditQueries:
         if agent_id is not None:
             clauses.append("agent_id = {agent:String}")
             params["agent"] = agent_id
-        result = await self._query(
-            f"SELECT {_DETAIL_SELECT} FROM {self._table} WHERE {' AND '.join(clauses)} "
-            f"ORDER BY {_KEY}",
-            params,
-        )
-        if not result.rows:
+        found = []
+        for source in self._sources:
+            result = await self._query(
+                f"SELECT {source.detail} FROM {source.table} WHERE {source.where(clauses)} ORDER BY {_KEY}",
+                params,
+            )
+            found.extend((source, row) for row in result.rows)
+        if not found:
             return []
         positions, findings = await integrity.record_chain_facts(self._db, org_id, [record_id])
+        receipts = {r.stack_id: r for r in await legacy_postgres.receipts(self._db, org_id, [record_id])}
         details = []
-        for row in result.rows:
-            summary = _summary(row[:_SUMMARY_WIDTH])
-            prev, raw, origin_seq, buffer, received = row[_SUMMARY_WIDTH:]
+        for source, row in found:
+            summary = source.summary(row[:SUMMARY_WIDTH])
+            prev, raw, origin_seq, buffer, received = row[SUMMARY_WIDTH:]
             mine = [f for f in findings if (f.stack_id, f.agent_id, f.record_hash)
-                    == (summary.stack_id, summary.agent_id, summary.record_hash)]
+                    == (summary.stack_id, summary.agent_id, summary.record_hash)] if summary.verified else []
             index = positions.get((summary.stack_id, summary.agent_id, record_id, summary.record_hash))
+            on_chain = summary.verified and summary.link_status != "duplicate"
             details.append(RecordDetail(summary, prev, raw, int(origin_seq), buffer, int(received),
-                                        index if summary.link_status != "duplicate" else None, mine))
+                                        index if on_chain else None, mine, receipts.get(summary.stack_id)))
         return details
 
     async def session_timeline(self, org_id: str, session_id: str, cursor: str | None = None,
@@ -226,12 +239,12 @@ class AuditQueries:
         if cursor is not None:
             _after_key("session", cursor, clauses, params, newer=True)
         plan = _plan(SearchFilters(session_id=session_id))
-        return await self._keyset(clauses, params, _limit(limit), "session", True, plan)
+        return await self._keyset(list(self._sources), clauses, params, _limit(limit), "session", True, plan)
 
     async def recent(self, org_id: str, limit: int = 100, after: str | None = None) -> TailPage:
         """The live stream: what was indexed after ``after`` (or the last ``limit`` rows),
-        in indexing order. Only rows below the committed horizon are returned, so a row
-        can never be skipped by a cursor that moved past it."""
+        in indexing order, DPRs and summaries in one sequence. Only rows below the committed
+        horizon are returned, so a row can never be skipped by a cursor that moved past it."""
         limit = _limit(limit)
         horizon = await integrity.tail_horizon(self._db, org_id)
         if after is None:
@@ -241,14 +254,18 @@ class AuditQueries:
             start = last + 1
         if start >= horizon:
             return TailPage([], encode_cursor("tail", [start - 1]))
-        result = await self._query(
-            f"SELECT {_SUMMARY_SELECT} FROM {self._table} WHERE org_id = {{org:String}} "
-            "AND org_seq >= {start:UInt64} AND org_seq < {horizon:UInt64} "
-            "ORDER BY org_seq LIMIT {limit:UInt32}",
-            {"org": org_id, "start": start, "horizon": horizon, "limit": limit},
-        )
-        rows = [_summary(row) for row in result.rows]
-        last_seq = rows[-1].org_seq if rows else start - 1
+        rows: list[RecordSummary] = []
+        clauses = ["org_id = {org:String}", "org_seq >= {start:UInt64}", "org_seq < {horizon:UInt64}"]
+        for source in self._sources:
+            result = await self._query(
+                f"SELECT {source.select} FROM {source.table} WHERE {source.where(clauses)} "
+                "ORDER BY org_seq LIMIT {limit:UInt32}",
+                {"org": org_id, "start": start, "horizon": horizon, "limit": limit},
+            )
+            rows.extend(source.summary(row) for row in result.rows)
+        rows = sorted(rows, key=lambda r: r.org_seq)[:limit]
+        # No row showing below the horizon (summaries a DPR replaced leave holes): move past them.
+        last_seq = rows[-1].org_seq if rows else horizon - 1
         return TailPage(rows, encode_cursor("tail", [last_seq]))
 
     async def chain_integrity(self, org_id: str, stack_id: str | None = None) -> list[StackIntegrity]:

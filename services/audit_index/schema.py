@@ -117,6 +117,65 @@ ORDER BY (org_id, created_at)
 """
 
 
+_SUMMARY_TABLE = """
+CREATE TABLE IF NOT EXISTS {table}
+(
+    -- Unverified decision summaries from decisions.legacy.v1 (the legacy Horizon feed and
+    -- daemon webhooks): a sibling of dpr_records, not rows in it, so nothing that reads
+    -- dpr_records as "the DPRs" (chain views, Grafana's findings panels, exports) can take
+    -- a summary for a record whose hash or link failed. The query API reads both tables.
+    -- One row per (org_id, stack_id, record_id): the sink checks PostgreSQL
+    -- (audit_legacy_decisions) before it inserts, as the DPR sink does, so no FINAL.
+    org_id            LowCardinality(String),
+    stack_id          LowCardinality(String),
+    source            LowCardinality(String),          -- legacy-feed or webhook
+    origin_seq        UInt64,                          -- index in the Horizon batch (webhook: 0)
+    origin_buffer     String,                          -- the HTTP request's id
+    received_ns       Int64 EPHEMERAL,
+    received_at       DateTime64(9, 'UTC') DEFAULT fromUnixTimestamp64Nano(received_ns, 'UTC'),
+    log_partition     UInt16,                          -- on decisions.legacy.v1
+    log_offset        UInt64,
+    org_seq           UInt64,                          -- the live tail's sequence, shared with dpr_records
+    indexed_at        DateTime64(6, 'UTC') DEFAULT now64(6),
+    agent_id          LowCardinality(String),
+    session_id        String,
+    record_id         String,                          -- the daemon's, or no-record-id-<partition>-<offset>
+    -- The daemon's timestamp in UTC (the Horizon feed sends its local zone); the text it
+    -- sent is in raw.
+    created_ns        Int64 EPHEMERAL,
+    created_at        DateTime64(9, 'UTC') DEFAULT fromUnixTimestamp64Nano(created_ns, 'UTC'),
+    created_at_text   String,
+    effect            LowCardinality(String),
+    tool_id           LowCardinality(String),
+    matched_rule_id   LowCardinality(String),
+    reason_code       LowCardinality(String),
+    reason            String CODEC(ZSTD(1)),
+    policy_version    LowCardinality(String),
+    raw               String CODEC(ZSTD(1)),           -- the event as it is on the log
+    INDEX idx_record_id record_id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_org_seq org_seq TYPE minmax GRANULARITY 1
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(created_at)
+ORDER BY (org_id, created_at)
+"""
+
+_SUPERSEDED_TABLE = """
+CREATE TABLE IF NOT EXISTS {table}
+(
+    -- Summaries a DPR with the same (org, stack, record_id) replaced after they were
+    -- indexed: the DPR sink inserts the key in the batch that indexes the DPR, and every
+    -- read of the summaries leaves these keys out. Rows are never removed from the
+    -- summaries table (no mutations); a key written twice (a retried batch) changes nothing.
+    org_id     LowCardinality(String),
+    stack_id   LowCardinality(String),
+    record_id  String
+)
+ENGINE = MergeTree
+ORDER BY (org_id, stack_id, record_id)
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class AuditTables:
     """Fully qualified names of the audit index's ClickHouse tables."""
@@ -134,6 +193,16 @@ class AuditTables:
     def dpr(self) -> str:
         return f"{self.database}.dpr_records"
 
+    @property
+    def summaries(self) -> str:
+        """Unverified decision summaries (decisions.legacy.v1)."""
+        return f"{self.database}.legacy_decisions"
+
+    @property
+    def superseded(self) -> str:
+        """Keys of summaries a DPR replaced."""
+        return f"{self.database}.legacy_superseded"
+
     def statements(self) -> list[str]:
         return [
             f"CREATE DATABASE IF NOT EXISTS {self.database}",
@@ -141,6 +210,8 @@ class AuditTables:
             # Tables created with ZSTD(3) move to the DDL's codec: metadata only (no
             # mutation); parts written before keep theirs until they are merged.
             f"ALTER TABLE {self.dpr} MODIFY COLUMN raw String CODEC(ZSTD(1))",
+            _SUMMARY_TABLE.format(table=self.summaries),
+            _SUPERSEDED_TABLE.format(table=self.superseded),
         ]
 
 

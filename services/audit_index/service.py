@@ -1,5 +1,7 @@
 """The audit index as a runtime service: consumer(s) of ``dpr.records.v1`` in group
-``audit-index`` feeding the sink, and the query API for the gateway.
+``audit-index`` feeding the sink, a consumer of ``decisions.legacy.v1`` (the legacy Horizon
+feed's and daemon webhooks' unverified decision summaries) in group ``audit-index-legacy``
+feeding the legacy sink, and the query API for the gateway, which reads both.
 
 ``AuditIndex`` is the service wired from ports (database, log, OLAP store), so tests and the
 benchmark run exactly what ``faramesh-cloud up`` runs; ``AuditIndexService`` adapts it to
@@ -14,8 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, Protocol
 
-from faramesh_cloud.audit_index.clickhouse import IndexWriter
-from faramesh_cloud.audit_index.domain import IndexedRecord
+from faramesh_cloud.audit_index.clickhouse import IndexWriter, SummaryWriter
+from faramesh_cloud.audit_index.domain import IndexedRecord, SummaryRow
+from faramesh_cloud.audit_index.legacy_processor import LegacyProcessor
+from faramesh_cloud.audit_index.legacy_sink import LegacySink
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor, TrustedKeys
 from faramesh_cloud.audit_index.query import AuditQueries
@@ -26,7 +30,7 @@ from faramesh_cloud.audit_index.trust import TrustSnapshot
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer
 from faramesh_cloud.consumer.tasks import BackgroundTasks
-from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS
+from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS, LEGACY_DECISIONS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
@@ -61,6 +65,12 @@ def _runner_config() -> RunnerConfig:
                         dead_letter_topic=DEAD_LETTERS)
 
 
+def _legacy_runner_config() -> RunnerConfig:
+    # The legacy feeds send at most 50 events a request: small batches, indexed within 0.25 s.
+    return RunnerConfig(max_batch_records=2_000, max_batch_seconds=0.25, poll_records=1_000,
+                        dead_letter_topic=DEAD_LETTERS)
+
+
 @dataclass(frozen=True, slots=True)
 class AuditIndexConfig:
     database: str = "faramesh_audit"  # ClickHouse database holding dpr_records
@@ -69,6 +79,14 @@ class AuditIndexConfig:
     consumers: int = 1  # group members in this process (chDB: one writer is the fast path)
     runner: RunnerConfig = field(default_factory=_runner_config)
     trust_refresh_s: float = 5.0  # how often pinned signing keys are reloaded
+    legacy_topic: str = LEGACY_DECISIONS
+    legacy_runner: RunnerConfig = field(default_factory=_legacy_runner_config)
+
+    @property
+    def legacy_group(self) -> str:
+        """The summaries' own consumer group, named after the DPR group (a rebuild under a
+        new group name replays both topics)."""
+        return f"{self.group}-legacy"
 
 
 class AuditIndex:
@@ -92,11 +110,14 @@ class AuditIndex:
         self._trusted_keys = trusted_keys
         self._processor = DprProcessor(trusted_keys)
         self.runners: list[ConsumerRunner[IndexedRecord]] = []
+        self.legacy_sink = LegacySink(db, SummaryWriter(olap, self.tables))
+        self.legacy_runner: ConsumerRunner[SummaryRow] | None = None
         self._tasks = BackgroundTasks()
 
     async def prepare(self) -> None:
         """Create what the index needs (idempotent): tables, topics."""
-        await prepare_consumer(self._db, self._log, COMPONENT, (self.config.topic, DEAD_LETTERS))
+        await prepare_consumer(self._db, self._log, COMPONENT,
+                               (self.config.topic, self.config.legacy_topic, DEAD_LETTERS))
         await asyncio.to_thread(ensure_schema, self._olap, self.tables)
 
     async def start(self) -> None:
@@ -115,6 +136,9 @@ class AuditIndex:
         ]
         for i, runner in enumerate(self.runners):
             self._tasks.start(runner.run, f"audit-index-{i}")
+        self.legacy_runner = ConsumerRunner(self._log, self.config.legacy_topic, self.config.legacy_group,
+                                            LegacyProcessor(), self.legacy_sink, self.config.legacy_runner)
+        self._tasks.start(self.legacy_runner.run, "audit-index-legacy")
         if self.trust is not None:
             self._tasks.start(self.trust.run, "audit-index-trust")
 
@@ -147,4 +171,6 @@ class AuditIndexService(ComponentService):
         return self.index.queries
 
     def address(self) -> str:
-        return f"consumer group {self.index.config.group} on {self.index.config.topic}"
+        config = self.index.config
+        return (f"consumer group {config.group} on {config.topic}, "
+                f"{config.legacy_group} on {config.legacy_topic}")

@@ -17,6 +17,12 @@ One PostgreSQL transaction per batch:
 4. write tips, chain members, findings, alerts, sequences and the new position (while the
    insert of step 3 runs: nothing is committed before both have returned); commit.
 
+Unverified decision summaries (``legacy_sink.py``) with the key (org, stack, record_id) of
+a DPR of the batch stop showing: under the organisations' lock of step 3, the summaries
+still showing are marked replaced in PostgreSQL (``legacy_postgres.supersede``) and their
+keys inserted into ClickHouse's ``legacy_superseded`` after the batch's rows (a key
+inserted twice by a retried batch hides the same row). The verified record wins.
+
 A failure anywhere rolls PostgreSQL back and the runner retries the batch: step 3 then sees
 the mark ahead of the position, finds the rows the failed attempt left in ClickHouse, and
 nothing is inserted twice. Because the
@@ -30,6 +36,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from faramesh_cloud.audit_index import legacy_postgres
 from faramesh_cloud.audit_index import postgres as pg
 from faramesh_cloud.audit_index.chain import lookup_hashes, project
 from faramesh_cloud.audit_index.clickhouse import IndexWriter
@@ -45,6 +52,7 @@ class SinkStats:
     already_indexed: int = 0  # rows ClickHouse already held (same content, or a failed attempt)
     findings: int = 0
     checked: int = 0  # records ClickHouse was asked about (the existence check)
+    summaries_replaced: int = 0  # unverified summaries a DPR of the batch replaced
 
 
 class AuditIndexSink:
@@ -82,6 +90,7 @@ class AuditIndexSink:
         seen = await pg.load_seen(conn, wanted)
         outcome = await asyncio.to_thread(project, fresh, agents, seen)  # CPU: keep the loop free
         sequences = await pg.lock_org_sequences(conn, {r.org_id for r in fresh})
+        replaced = await legacy_postgres.supersede(conn, fresh)
         ends: dict[int, int] = {}
         for rec in fresh:
             ends[rec.partition] = max(ends.get(rec.partition, 0), rec.offset + 1)
@@ -114,11 +123,17 @@ class AuditIndexSink:
         # committed until the transaction ends, after both have returned, so the order
         # that matters (rows inserted, then the position committed) still holds.
         inserted, saved = await asyncio.gather(
-            asyncio.to_thread(self._writer.insert, new, links, seqs),
+            asyncio.to_thread(self._insert, new, links, seqs, replaced),
             pg.save(conn, topic, outcome, sequences, positions),
             return_exceptions=True,
         )
         for outcome_of in (inserted, saved):
             if isinstance(outcome_of, BaseException):
                 raise outcome_of
+        self.stats.summaries_replaced += len(replaced)
         return len(new), len(fresh) - len(new), len(outcome.findings)
+
+    def _insert(self, records: list[IndexedRecord], links: list[LinkStatus], seqs: list[int],
+                replaced: list[legacy_postgres.Key]) -> None:
+        self._writer.insert(records, links, seqs)
+        self._writer.supersede(replaced)

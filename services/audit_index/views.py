@@ -6,7 +6,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -14,10 +14,17 @@ from faramesh_cloud.audit_index.domain import ChainFinding
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+# A row is a DPR (hash, chain link and signature checked) or a decision summary from the
+# legacy Horizon feed or a daemon webhook, which carries none of them.
+VERIFIED: Final = "verified"
+UNVERIFIED: Final = "unverified"
+VERIFICATIONS: Final = (VERIFIED, UNVERIFIED)
+
 
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
-    """Equality filters; ``None`` means any. ``rule_id`` is the record's matched_rule_id."""
+    """Equality filters; ``None`` means any. ``rule_id`` is the record's matched_rule_id;
+    ``verification`` is ``verified`` (DPRs) or ``unverified`` (decision summaries)."""
 
     stack_id: str | None = None
     agent_id: str | None = None
@@ -26,6 +33,11 @@ class SearchFilters:
     action_type: str | None = None
     tool_id: str | None = None
     rule_id: str | None = None
+    verification: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.verification is not None and self.verification not in VERIFICATIONS:
+            raise ValueError(f"verification {self.verification!r} is not one of {', '.join(VERIFICATIONS)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +61,10 @@ def _nanos(moment: datetime) -> int:
 
 @dataclass(frozen=True, slots=True)
 class RecordSummary:
-    """One indexed DPR as the list views show it."""
+    """One indexed DPR, or one unverified decision summary (``verification``), as the list
+    views show it. A summary has no hash, link or signature: ``record_hash`` is empty,
+    ``hash_valid`` false, ``link_status`` and ``signature_status`` say ``unverified``, and
+    ``source`` is ``legacy-feed`` or ``webhook``."""
 
     org_id: str
     stack_id: str
@@ -74,20 +89,43 @@ class RecordSummary:
     log_partition: int
     log_offset: int
     org_seq: int
+    verification: str = VERIFIED
+
+    @property
+    def verified(self) -> bool:
+        return self.verification == VERIFIED
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryReceipt:
+    """How an unverified decision summary of one (stack, record_id) arrived: its first
+    source, every source it came from and how many copies (deduplicated: one row shows),
+    and whether a DPR with the same record_id replaced it."""
+
+    stack_id: str
+    record_id: str
+    first_source: str
+    sources: list[str]
+    deliveries: int
+    superseded: bool
 
 
 @dataclass(frozen=True, slots=True)
 class RecordDetail:
-    """One DPR for the explain view: the summary, the exact bytes and the chain context."""
+    """One DPR (or unverified summary) for the explain view: the summary, the exact bytes
+    and the chain context."""
 
     summary: RecordSummary
     prev_record_hash: str
-    raw: str  # the record's JSON exactly as the daemon wrote it
+    raw: str  # a DPR: its JSON exactly as the daemon wrote it; a summary: its decisions.legacy.v1 event
     origin_seq: int
     origin_buffer: str
     received_ns: int
-    chain_index: int | None  # 0-based position in the agent's chain; None for a duplicate
+    chain_index: int | None  # 0-based position in the agent's chain; None for a duplicate or a summary
     findings: list[ChainFinding] = field(default_factory=list)
+    # Unverified summaries received for this (stack, record_id): for a summary its own
+    # receipt; for a DPR the summaries it replaced.
+    receipt: SummaryReceipt | None = None
 
     def record(self) -> dict[str, Any]:
         """The parsed record (every field, including the ones the index has no column for)."""

@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from faramesh_cloud.events.legacy import SOURCE_HORIZON, LegacyDecision
+from faramesh_cloud.events.topics import LEGACY_DECISIONS, Origin, stack_key
+from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.signing.dpr_bundle import verify_dpr_bundle
 from faramesh_cloud.signing.keys import load_public_key
 from faramesh_cloud.simulator.records import AgentWriter
@@ -176,3 +179,43 @@ def test_acknowledge_a_chain_integrity_alert_with_a_note(audit_gateway: AuditGat
     expect(row.locator(".ack-note")).to_have_text("drill: the edit was ours <b>on purpose</b>")  # as text
     expect(row.get_by_role("button", name="Acknowledge")).to_have_count(0)
     screenshot(page, "audit-alert-acknowledged")
+
+
+def test_a_legacy_feed_summary_streams_and_lists_marked_unverified(
+        audit_gateway: AuditGateway, fleet_records: dict[str, Any], new_page: NewPage) -> None:
+    """A decision summary from the legacy Horizon feed (as ingest appends it: the daemon's
+    local-zone timestamp unchanged) appears in the open live stream and in search, marked."""
+    page = new_page()
+    sign_in(page, audit_gateway.base)
+    page.goto(f"{audit_gateway.base}/o/acme/audit/live")
+    expect(page.locator("#live tbody tr[data-record]").first).to_be_visible()
+    summary = LegacyDecision(source=SOURCE_HORIZON, effect="DENY", timestamp="2026-05-30T15:42:18.1+02:00",
+                             decided_at_ns=1_780_148_538_100_000_000, reason_code="RULE_DENY",
+                             record_id="0b7e2c4a-3f1d-4e59-9a61-2d8f0c6b1a99", agent_id="payments-bot", tool_id="legacy/tool",
+                             session_id="checkout-42", latency_ms=4, batch_agent_id="payments-bot")
+
+    async def push() -> None:
+        assert audit_gateway.log is not None
+        org, stack = fleet_records["org"].org_id, fleet_records["stack"].stack_id
+        origin = Origin(org, stack, SOURCE_HORIZON, 0, "req-browser", 1_780_148_540_000_000_000)
+        await audit_gateway.log.append(LEGACY_DECISIONS, [LogRecord(stack_key(org, stack), summary.to_json(),
+                                                                    origin.headers())])
+
+    audit_gateway.run(push)
+    row = page.locator(f'#live tbody tr[data-record="{summary.record_id}"]')
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("2026-05-30T13:42:18.100000000Z")  # the local time, in UTC
+    expect(row.locator("td").last).to_have_text("unverified summary · legacy-feed")
+    expect(page.locator("#live tbody tr[data-record]").nth(1).locator("td").last).to_have_text("DPR")
+
+    page.goto(f"{audit_gateway.base}/o/acme/audit")
+    page.get_by_label("Verification").select_option("unverified")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("#counts")).to_contain_text("1 matching")
+    expect(page.locator("#records tbody tr")).to_have_count(1)
+    expect(page.locator("#records tbody tr")).to_contain_text("unverified · legacy-feed")
+    page.locator("#records tbody tr a").first.click()
+    expect(page.get_by_role("heading", name=re.compile("Decision summary from the legacy Horizon feed"))).to_be_visible()
+    expect(page.locator("#sent-timestamp")).to_have_text("2026-05-30T15:42:18.1+02:00")
+    expect(page.locator("#unverified-why")).to_contain_text("no record_hash, prev_record_hash or signature")
+    expect(page.get_by_role("button", name="Verify", exact=True)).to_have_count(0)

@@ -25,6 +25,9 @@ _FILTERS: dict[str, Any] = {
     "rule": Query(None, description="matched rule id"),
     "since": Query(None, description="ISO 8601 (UTC when no zone); records created at or after"),
     "until": Query(None, description="ISO 8601; records created before"),
+    "verification": Query(None, description="verified: DPRs only; unverified: only the decision summaries of "
+                                            "the legacy Horizon feed and daemon webhooks (no hash, chain link "
+                                            "or signature to check)"),
 }
 
 
@@ -35,10 +38,13 @@ async def search(request: Request, principal: Principal = Depends(require(Permis
                  action_type: str | None = _FILTERS["action_type"], tool: str | None = _FILTERS["tool"],
                  rule: str | None = _FILTERS["rule"], since: str | None = _FILTERS["since"],
                  until: str | None = _FILTERS["until"],
+                 verification: str | None = _FILTERS["verification"],
                  cursor: str | None = Query(None, description="next_cursor of the previous page"),
                  limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
     """Records matching every filter, newest first, with counts by effect; pass
-    ``next_cursor`` back as ``cursor`` for the next page (keyset, stable under inserts)."""
+    ``next_cursor`` back as ``cursor`` for the next page (keyset, stable under inserts).
+    Each record says its ``verification``: ``verified`` (a DPR) or ``unverified`` (a decision
+    summary from the legacy feed or a webhook, ``source`` says which)."""
     found, counts = await run_search(request, principal, SearchQuery.parse(request), limit)
     return {"records": [summary_json(r) for r in visible(principal, found.records)],
             "next_cursor": found.next_cursor, "counts_by_effect": counts}
@@ -50,7 +56,8 @@ async def counts(request: Request, principal: Principal = Depends(require(Permis
                  session: str | None = _FILTERS["session"], effect: str | None = _FILTERS["effect"],
                  action_type: str | None = _FILTERS["action_type"], tool: str | None = _FILTERS["tool"],
                  rule: str | None = _FILTERS["rule"], since: str | None = _FILTERS["since"],
-                 until: str | None = _FILTERS["until"]) -> dict[str, int]:
+                 until: str | None = _FILTERS["until"],
+                 verification: str | None = _FILTERS["verification"]) -> dict[str, int]:
     """How many records per effect match the filters."""
     _, by_effect = await run_search(request, principal, SearchQuery.parse(request), 1)
     return by_effect
@@ -63,9 +70,10 @@ async def export(request: Request, principal: Principal = Depends(require(Permis
                  session: str | None = _FILTERS["session"], effect: str | None = _FILTERS["effect"],
                  action_type: str | None = _FILTERS["action_type"], tool: str | None = _FILTERS["tool"],
                  rule: str | None = _FILTERS["rule"], since: str | None = _FILTERS["since"],
-                 until: str | None = _FILTERS["until"]) -> Response:
-    """The matching records (at most 1000) as a signed bundle with each record's raw bytes,
-    hash and chain position; check it offline with
+                 until: str | None = _FILTERS["until"],
+                 verification: str | None = _FILTERS["verification"]) -> Response:
+    """The matching DPRs (at most 1000) as a signed bundle with each record's raw bytes,
+    hash and chain position (unverified summaries are not DPRs: never exported); check it offline with
     ``faramesh-cloud verify-bundle FILE --public-key KEY``."""
     return await export_response(request, principal, SearchQuery.parse(request))
 
@@ -82,7 +90,9 @@ async def record(request: Request, record_id: str,
 async def verify(request: Request, record_id: str,
                  principal: Principal = Depends(require(Permission.AUDIT_RECORD_READ))) -> dict[str, Any]:
     """Re-check on the server, from the stored bytes: the record hash, the link to the
-    previous record (or genesis), the next record's link, and the Ed25519 signature."""
+    previous record (or genesis), the next record's link, and the Ed25519 signature. An
+    unverified summary has none of them: ``ok`` is false and its check says why."""
     view = explain_json(await explain(request, principal, record_id, verify=True))
-    view["ok"] = all(k["ok"] is not False for c in view["copies"] for k in c["checks"])
+    view["ok"] = all(k["ok"] is not False for c in view["copies"] for k in c["checks"]) and all(
+        c["summary"]["verification"] == "verified" for c in view["copies"])
     return view

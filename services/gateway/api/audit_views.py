@@ -115,6 +115,7 @@ async def acknowledge_alert(request: Request, alert_id: str, body: AcknowledgeIn
 async def live(request: Request, principal: Principal = Depends(require(Permission.AUDIT_RECORD_READ)),
                stack: str | None = None, agent: str | None = None, session: str | None = None,
                effect: str | None = None, tool: str | None = None,
+               verification: str | None = Query(None, description="verified (DPRs) or unverified (summaries)"),
                after: str | None = Query(None, description="resume after this cursor (also Last-Event-ID)"),
                max_seconds: float | None = Query(None, description="stream lifetime, at most 300 s")) -> Response:
     """``faramesh audit tail`` over HTTP: the last 50 records, then each new one as it is

@@ -29,6 +29,9 @@
       cell(row, r.tool_id); cell(row, r.action_type);
       var effect = cell(row, r.effect); effect.className = "effect effect-" + String(r.effect).toLowerCase();
       cell(row, r.matched_rule_id);
+      // A decision summary from the legacy feed or a webhook has no hash, link or signature.
+      var kind = cell(row, r.verification === "unverified" ? "unverified summary · " + r.source : "DPR");
+      if (r.verification === "unverified") { kind.className = "muted"; }
       var empty = body.querySelector("tr.empty");
       if (empty) { empty.remove(); }
       body.insertBefore(row, body.firstChild);

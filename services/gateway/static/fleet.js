@@ -20,7 +20,8 @@
     a.href = base + "/audit/records/" + encodeURIComponent(r.record_id);
     a.textContent = String(r.created_at).slice(0, 19);
     td.appendChild(a); tr.appendChild(td);
-    cell(tr, names[r.stack_id] || String(r.stack_id).slice(0, 8)); cell(tr, r.agent_id); cell(tr, r.effect); cell(tr, r.tool_id);
+    cell(tr, names[r.stack_id] || String(r.stack_id).slice(0, 8)); cell(tr, r.agent_id);
+    cell(tr, r.effect + (r.verification === "unverified" ? " (unverified)" : "")); cell(tr, r.tool_id);
     return tr;
   }
   function showEmpty(empty) {

@@ -25,7 +25,10 @@ EFFECTS: Final = ("PERMIT", "DENY", "DEFER", "MODIFY", "SHADOW_PERMIT", "SHADOW_
 # (query parameter, filter key of the reader)
 FILTER_PARAMS: Final = (("stack", "stack_id"), ("agent", "agent_id"), ("session", "session_id"),
                         ("effect", "effect"), ("action_type", "action_type"), ("tool", "tool_id"),
-                        ("rule", "rule_id"))
+                        ("rule", "rule_id"), ("verification", "verification"))
+# verification=: DPRs (hash, chain link and signature checked) or decision summaries from the
+# legacy Horizon feed and daemon webhooks, which carry none of them.
+VERIFICATIONS: Final = (("verified", "Verified DPRs"), ("unverified", "Unverified summaries"))
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -59,6 +62,9 @@ class SearchQuery:
             if value:
                 filters[key] = value
                 params[name] = value
+        if filters.get("verification", "verified") not in dict(VERIFICATIONS):
+            raise IdentityError(f"verification {filters['verification'][:40]!r} is not one of "
+                                f"{', '.join(dict(VERIFICATIONS))}")
         since, until = given.get("since"), given.get("until")
         start, end = parse_time(since, "since"), parse_time(until, "until")
         if start and end and start >= end:

@@ -33,6 +33,48 @@ GROUPS: Final = (
 )
 NOT_FOUND: Final = "no DPR with this id in this organisation"
 
+# What an unverified row is, by its source, and why it cannot be verified.
+SUMMARY_OF: Final = {
+    "legacy-feed": ("Decision summary from the legacy Horizon feed",
+                    "sent by the daemon's Horizon syncer (faramesh serve --sync-horizon) to POST /v1/ingest/dpr; "
+                    "the request was authenticated with the stack's API key"),
+    "webhook": ("Decision summary from a daemon webhook",
+                "sent by the daemon's webhook sender to POST /v1/webhooks/faramesh/{stack}; its HMAC signature "
+                "proves only that the sender holds the stack's webhook secret, not what the daemon recorded"),
+}
+WHY_UNVERIFIED: Final = (
+    "This feed carries no record_hash, prev_record_hash or signature (FARAMESH_FORMATS §2.1, §2.4), so Cloud "
+    "cannot check that these fields are what the daemon recorded, nor place the decision on the agent's hash "
+    "chain: it is never part of chain integrity, findings or alerts. When the full DPR with this record_id "
+    "arrives (gRPC sync or faramesh-cloud import-wal), the DPR replaces this summary."
+)
+NO_ID_NOTE: Final = ("The daemon sent no record_id. This row's id was made from its place on the log; without an "
+                     "id a retried webhook cannot be told from a second identical decision, so such events are "
+                     "never merged.")
+
+
+def summary_facts(detail: Any) -> dict[str, Any]:
+    """What Explain says about an unverified summary: what it is, why it cannot be verified,
+    the time the daemon sent and how it was stored, and how many copies arrived."""
+    s = detail.summary
+    event = detail.record()
+    title, how = SUMMARY_OF.get(s.source, ("Decision summary", "received over a legacy feed"))
+    sent = str(event.get("timestamp", ""))
+    if event.get("decided_at") is None:
+        time_note = "the daemon sent no time (Go's zero time): placed at the time Cloud received it"
+    elif event.get("decided_at_ns") != s.created_ns:
+        time_note = "the daemon's time is outside what the index holds (1900-2262): placed at the time Cloud received it"
+    else:
+        time_note = "the daemon's time, normalised to UTC"
+    receipt = detail.receipt
+    return {
+        "title": title, "how": how, "why": WHY_UNVERIFIED, "sent_timestamp": sent, "stored_at": s.created_at,
+        "time_note": time_note, "latency_ms": event.get("latency_ms"),
+        "deliveries": receipt.deliveries if receipt else 1,
+        "sources": receipt.sources if receipt else [s.source],
+        "record_id_note": NO_ID_NOTE if not event.get("record_id") else None,
+    }
+
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
@@ -85,13 +127,20 @@ async def explain(request: Request, principal: Principal, record_id: str, *, ver
     views = []
     for detail in copies:
         s = detail.summary
-        prev, nxt = await audit.neighbours(org_id, s.stack_id, s.agent_id, s.record_hash, detail.prev_record_hash)
         record = detail.record()
+        if s.verification == "unverified":
+            views.append({
+                "summary": s, "detail": detail, "record": record, "groups": grouped(record), "hashed": frozenset(),
+                "prev": None, "next": None, "findings": [], "unverified": summary_facts(detail),
+                "checks": [Check("verifiable", None, WHY_UNVERIFIED)] if verify else [],
+            })
+            continue
+        prev, nxt = await audit.neighbours(org_id, s.stack_id, s.agent_id, s.record_hash, detail.prev_record_hash)
         checks: list[Check] = verify_record(detail.raw, s.agent_id, detail.chain_index, prev, nxt,
                                             await _pinned(request, org_id, s.stack_id)) if verify else []
         views.append({
             "summary": s, "detail": detail, "record": record, "groups": grouped(record), "hashed": hashed_fields(record),
-            "prev": prev, "next": nxt, "checks": checks, "findings": detail.findings,
+            "prev": prev, "next": nxt, "checks": checks, "findings": detail.findings, "unverified": None,
         })
     return {"record_id": record_id, "copies": views}
 
@@ -109,4 +158,8 @@ def explain_json(view: dict[str, Any]) -> dict[str, Any]:
         "previous": neighbour(c["prev"]), "next": neighbour(c["next"]),
         "findings": [dataclasses.asdict(f) for f in c["findings"]],
         "checks": [dataclasses.asdict(k) for k in c["checks"]],
+        # An unverified summary: what it is and why it cannot be verified (null for a DPR).
+        "unverified": c["unverified"],
+        # The unverified summaries received for this (stack, record_id), when any.
+        "summary_receipt": None if c["detail"].receipt is None else dataclasses.asdict(c["detail"].receipt),
     } for c in view["copies"]]}

@@ -25,7 +25,12 @@ async def export_response(request: Request, principal: Principal, query: SearchQ
     org_id = principal.org.org_id
     if "stack_id" in query.filters:
         check_stack(principal, query.filters["stack_id"], Permission.AUDIT_RECORD_EXPORT)
-    page = await audit.search(org_id, query.filters, query.start_ns, query.end_ns, None, MAX_RECORDS)
+    if query.filters.get("verification") == "unverified":
+        raise IdentityError("unverified decision summaries are not DPRs and cannot be exported as a signed "
+                            "bundle; export verified records (verification=verified or any)")
+    # Only DPRs: a summary from the legacy feed or a webhook has no bytes a bundle could vouch for.
+    filters = {**query.filters, "verification": "verified"}
+    page = await audit.search(org_id, filters, query.start_ns, query.end_ns, None, MAX_RECORDS)
     if page.next_cursor is not None:
         raise IdentityError(f"the search matches more than {MAX_RECORDS} records; narrow it (time range, "
                             "stack, agent) and export each part")

@@ -22,7 +22,7 @@ POLL_S: Final = 1.0
 MAX_LIFETIME_S: Final = 300
 BACKLOG: Final = 50
 BATCH: Final = 200
-_LIVE_FILTERS: Final = ("stack", "agent", "session", "effect", "action_type", "tool", "rule")
+_LIVE_FILTERS: Final = ("stack", "agent", "session", "effect", "action_type", "tool", "rule", "verification")
 
 
 def live_filters(params: Mapping[str, str]) -> dict[str, str]:

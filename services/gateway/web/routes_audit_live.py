@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from faramesh_cloud.gateway.web.audit_common import EFFECTS, audit_page, reader
+from faramesh_cloud.gateway.web.audit_common import EFFECTS, VERIFICATIONS, audit_page, reader
 from faramesh_cloud.gateway.web.audit_live import stream
 from faramesh_cloud.gateway.web.auth import require
 from faramesh_cloud.identity.domain import Principal
@@ -20,10 +20,11 @@ router = APIRouter(include_in_schema=False)
 async def live(request: Request, principal: Principal = Depends(require(Permission.AUDIT_RECORD_READ))) -> Response:
     reader(request)
     params = {k: v for k, v in request.query_params.items() if k in ("stack", "agent", "session", "effect",
-                                                                     "action_type", "tool", "rule") and v}
+                                                                     "action_type", "tool", "rule",
+                                                                     "verification") and v}
     source = f"/o/{principal.org.slug}/audit/live/events" + (f"?{urlencode(params)}" if params else "")
     return await audit_page(request, "audit/live.html", principal, "live",
-                            {"q": params, "effects": EFFECTS, "source": source})
+                            {"q": params, "effects": EFFECTS, "verifications": VERIFICATIONS, "source": source})
 
 
 @router.get("/o/{org}/audit/live/events", response_class=StreamingResponse)

@@ -36,11 +36,13 @@ IDENTITY_FIELDS: Final = (("principal_id_hash", "Principal (hash)"), ("intercept
 
 
 async def agent_identity(request: Request, org_id: str, records: Sequence[Any] | None) -> dict[str, Any] | None:
-    """Identity facts from the agent's latest DPR (None: no index or no record yet)."""
+    """Identity facts from the agent's latest DPR (None: no index or no DPR yet; an
+    unverified decision summary from a legacy feed does not say who the agent is)."""
     audit = web(request).audit
-    if audit is None or not records:
+    latest = next((r for r in records or () if getattr(r, "verification", "verified") == "verified"), None)
+    if audit is None or latest is None:
         return None
-    copies = await audit.get_record(org_id, records[0].record_id)
+    copies = [c for c in await audit.get_record(org_id, latest.record_id) if c.summary.verified]
     if not copies:
         return None
     try:
@@ -48,7 +50,7 @@ async def agent_identity(request: Request, org_id: str, records: Sequence[Any] |
     except ValueError:
         return None
     shown = [(label, str(fields[key])) for key, label in IDENTITY_FIELDS if fields.get(key) not in (None, "")]
-    return {"record_id": records[0].record_id, "created_at": records[0].created_at, "fields": shown}
+    return {"record_id": latest.record_id, "created_at": latest.created_at, "fields": shown}
 
 
 def sessions_of(records: Sequence[Any]) -> list[dict[str, Any]]:
