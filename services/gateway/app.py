@@ -14,10 +14,12 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from faramesh_cloud import __version__
+from faramesh_cloud.gateway.edge import BodyLimit, EdgeLimits, RejectNul, validation_error
 from faramesh_cloud.gateway.web.deps import WebDeps
 from faramesh_cloud.gateway.web.setup import mount_web, start_page
 from faramesh_cloud.runtime.service import ServiceInfo
@@ -43,7 +45,7 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(directory=str(directory))
 
 
-def create_app(status: StatusSource, *, web: WebDeps | None = None) -> FastAPI:
+def create_app(status: StatusSource, *, web: WebDeps | None = None, limits: EdgeLimits | None = None) -> FastAPI:
     app = FastAPI(
         title="Faramesh Cloud API",
         version=__version__,
@@ -56,6 +58,10 @@ def create_app(status: StatusSource, *, web: WebDeps | None = None) -> FastAPI:
     templates = _templates()
     if web is not None:
         mount_web(app, web)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    # Outermost last: the body limit sees a request first, then NUL bytes are refused.
+    app.add_middleware(RejectNul)
+    app.add_middleware(BodyLimit, limits=limits or EdgeLimits())
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def landing(request: Request) -> Response:
