@@ -11,17 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
 
 from faramesh_cloud import __version__
 from faramesh_cloud.gateway.edge import BodyLimit, EdgeLimits, RejectNul, validation_error
 from faramesh_cloud.gateway.web.deps import WebDeps
-from faramesh_cloud.gateway.web.setup import mount_web, start_page
+from faramesh_cloud.gateway.web.setup import mount_web, operates_here, start_page
 from faramesh_cloud.runtime.service import ServiceInfo
 
 
@@ -38,6 +38,26 @@ class Status:
 
 
 StatusSource = Callable[[], Status]
+
+
+class ServiceOut(BaseModel):
+    name: str
+    role: str
+    address: str
+    state: str
+
+
+class PlatformStatusOut(BaseModel):
+    ok: bool = Field(description="every service is running")
+    version: str
+    mode: str | None = Field(None, description="the rest only for an Owner or Admin of an organisation")
+    data_dir: str | None = None
+    components: dict[str, str] | None = None
+    services: list[ServiceOut] | None = None
+    sync_address: str | None = None
+    sync_cert: str | None = None
+    started_at: str | None = None
+    notes: list[str] | None = None
 
 
 def _templates() -> Jinja2Templates:
@@ -79,12 +99,15 @@ def create_app(status: StatusSource, *, web: WebDeps | None = None, limits: Edge
         return JSONResponse({"ok": healthy, "services": {s.name: s.state for s in current.services}},
                             status_code=200 if healthy else 503)
 
-    @app.get("/api/v1/status", tags=["platform"])
-    async def platform_status() -> dict[str, Any]:
-        """What this Cloud instance runs: mode, components, services and their addresses."""
+    @app.get("/api/v1/status", tags=["platform"], response_model=PlatformStatusOut, response_model_exclude_none=True)
+    async def platform_status(request: Request) -> PlatformStatusOut:
+        """Liveness (``ok``: every service running, ``version``) for anyone; what this Cloud
+        instance runs (mode, components, services and their addresses, the data dir) only for an
+        Owner or Admin of an organisation here (session or platform API key)."""
         current = status()
-        body = asdict(current)
-        body["version"] = __version__
-        return body
+        ok = all(s.state == "running" for s in current.services)
+        if web is None or not await operates_here(request):
+            return PlatformStatusOut(ok=ok, version=__version__)
+        return PlatformStatusOut(ok=ok, version=__version__, **asdict(current))
 
     return app

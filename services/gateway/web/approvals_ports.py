@@ -12,9 +12,9 @@ from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 
-from faramesh_cloud.gateway.web.deps import NavSection, WebDeps, web
+from faramesh_cloud.gateway.web.deps import NavSection, WebDeps, sees_stack, web
 from faramesh_cloud.identity.domain import Forbidden, IdentityError, NotFound, Principal
-from faramesh_cloud.identity.permissions import Permission, is_stack_scoped
+from faramesh_cloud.identity.permissions import Permission
 from faramesh_cloud.platform_audit.events import Actor
 
 APPROVALS_SECTION = NavSection("approvals", "Approvals", "/approvals", (Permission.APPROVALS_REQUEST_READ,))
@@ -119,6 +119,5 @@ async def visible_command(command_id: str, request: Request, principal: Principa
 async def stack_in_org(stack_id: str, request: Request, principal: Principal) -> None:
     """404 before anything else for a stack of another organisation (or one hidden from this member)."""
     stacks = await web(request).stacks.list_stacks(principal.org.org_id)
-    visible = any(is_stack_scoped(p) for p in principal.access.permissions(stack_id))
-    if not visible or not any(s.stack_id == stack_id for s in stacks):
+    if not sees_stack(principal, stack_id) or not any(s.stack_id == stack_id for s in stacks):
         raise NotFound(f"no stack {stack_id!r} in this organisation")

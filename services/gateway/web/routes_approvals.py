@@ -20,7 +20,7 @@ from faramesh_cloud.gateway.web.approvals_ports import (
     visible_command,
 )
 from faramesh_cloud.gateway.web.auth import check_csrf, member
-from faramesh_cloud.gateway.web.deps import web
+from faramesh_cloud.gateway.web.deps import visible_stacks_of, web
 from faramesh_cloud.gateway.web.render import page
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
@@ -35,7 +35,8 @@ def _query(request: Request) -> dict[str, str]:
 
 
 async def _stack_names(request: Request, principal: Principal) -> dict[str, str]:
-    return {s.stack_id: s.name for s in await web(request).stacks.list_stacks(principal.org.org_id)}
+    return {s.stack_id: s.name for s in visible_stacks_of(principal, await web(request).stacks.list_stacks(
+        principal.org.org_id))}
 
 
 async def _list(request: Request, principal: Principal, template: str, tab: str, *, status_code: int = 200,
