@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from faramesh_cloud import __version__
+from faramesh_cloud.gateway.docs import mount_docs
 from faramesh_cloud.gateway.edge import BodyLimit, EdgeLimits, RejectNul, validation_error
 from faramesh_cloud.gateway.web.deps import WebDeps
 from faramesh_cloud.gateway.web.setup import mount_web, operates_here, start_page
@@ -71,11 +72,12 @@ def create_app(status: StatusSource, *, web: WebDeps | None = None, limits: Edge
         version=__version__,
         description="Fleet visibility, approvals, the verified DPR replica, compliance evidence "
         "and the registry for Faramesh. Every call is scoped to one organisation.",
-        docs_url="/api/docs",
+        docs_url=None,  # served from this installation by mount_docs, not from a CDN
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
     )
     templates = _templates()
+    mount_docs(app)
     if web is not None:
         mount_web(app, web)
     app.add_exception_handler(RequestValidationError, validation_error)
