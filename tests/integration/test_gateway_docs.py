@@ -20,10 +20,10 @@ async def test_the_api_docs_load_nothing_from_outside(served: str) -> None:
         page = await client.get("/api/docs")
         assert page.status_code == 200
         refs = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert len(refs) == 3 and all(ref.startswith("/") and not ref.startswith("//") for ref in refs), refs
+        assert "://" not in page.text  # no absolute URL anywhere on the page (scripts included)
         assets = {ref: await client.get(ref) for ref in refs}
         spec = await client.get("/api/v1/openapi.json")
-    assert len(refs) == 3 and all(ref.startswith("/") and not ref.startswith("//") for ref in refs), refs
-    assert "://" not in page.text  # no absolute URL anywhere on the page (scripts included)
     assert {ref: a.status_code for ref, a in assets.items()} == dict.fromkeys(refs, 200)
     by_name = {ref.rsplit("/", 1)[1]: a for ref, a in assets.items()}
     assert by_name["swagger-ui-bundle.js"].headers["content-type"].startswith(("text/javascript",
