@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from faramesh_cloud import __version__
 from faramesh_cloud.gateway.docs import mount_docs
 from faramesh_cloud.gateway.edge import BodyLimit, EdgeLimits, RejectNul, validation_error
+from faramesh_cloud.gateway.openapi import AllowHeader, document_answers
 from faramesh_cloud.gateway.web.deps import WebDeps
 from faramesh_cloud.gateway.web.setup import mount_web, operates_here, start_page
 from faramesh_cloud.runtime.service import ServiceInfo
@@ -84,6 +85,8 @@ def create_app(status: StatusSource, *, web: WebDeps | None = None, limits: Edge
     # Outermost last: the body limit sees a request first, then NUL bytes are refused.
     app.add_middleware(RejectNul)
     app.add_middleware(BodyLimit, limits=limits or EdgeLimits())
+    app.add_middleware(AllowHeader, routes=lambda: app.router.routes)
+    document_answers(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def landing(request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from faramesh_cloud.gateway.api.models import ApiKeyIn, ApiKeyOut
+from faramesh_cloud.gateway.openapi import CONFLICT
 from faramesh_cloud.gateway.web.auth import check_csrf, require
 from faramesh_cloud.gateway.web.deps import web
 from faramesh_cloud.identity.domain import Principal, PrincipalKind
@@ -26,7 +27,7 @@ async def create_key(body: ApiKeyIn, request: Request, principal: Principal = De
     return ApiKeyOut.of(key, plaintext)
 
 
-@router.delete("/{key_id}", response_model=ApiKeyOut, dependencies=[Depends(check_csrf)])
+@router.delete("/{key_id}", response_model=ApiKeyOut, dependencies=[Depends(check_csrf)], responses=CONFLICT)
 async def revoke_key(key_id: str, request: Request, principal: Principal = Depends(MANAGE),
                      confirm_self: bool = Query(False, description="true when a key revokes itself")) -> ApiKeyOut:
     """Revoke a key at once. A key revoking itself must say so (``confirm_self=true``; 409

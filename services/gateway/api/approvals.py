@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from faramesh_cloud.gateway.openapi import CONFLICT
 from faramesh_cloud.gateway.web.approvals_ports import (
     approval_in_org,
     approvals_port,
@@ -117,7 +118,8 @@ async def one(approval_id: str, request: Request, principal: Principal = Depends
     return approval_json(found)
 
 
-@router.post("/approvals/{approval_id}/decision", dependencies=[Depends(check_csrf)], response_model=None)
+@router.post("/approvals/{approval_id}/decision", dependencies=[Depends(check_csrf)], response_model=None,
+             responses=CONFLICT)
 async def decide(approval_id: str, body: DecisionIn, request: Request,
                  principal: Principal = Depends(known_approval)) -> dict[str, Any] | JSONResponse:
     """Approve or deny with a mandatory reason; 409 when someone (another approver, the daemon,
