@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 _CLOSE = {"Connection": "close"}
+_DAEMON_FEEDS = "/v1/"  # ingest's legacy feed and webhooks, mounted by the runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +56,11 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"the request body exceeds {limit} bytes; send less", headers=_CLOSE)
 
 
-async def _answer(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
+async def _answer(scope: Scope, send: Send, status: int, detail: str) -> None:
+    answer = {"detail": detail}
+    if scope["path"].startswith(_DAEMON_FEEDS):
+        answer["error"] = detail  # the daemon feeds' own error shape (docs/daemon-feeds.md)
+    body = json.dumps(answer).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"), (b"x-content-type-options", b"nosniff")]})
@@ -81,7 +85,7 @@ class BodyLimit:
         limit = self.limits.body_limit(scope["path"])
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-            await _answer(send, 413, f"the request body of {int(declared)} bytes exceeds {limit} bytes; send less")
+            await _answer(scope, send, 413, f"the request body of {int(declared)} bytes exceeds {limit} bytes; send less")
             return
         seen = 0
         started = False
@@ -105,7 +109,7 @@ class BodyLimit:
         except BodyTooLarge as exc:
             if started:
                 raise
-            await _answer(send, 413, str(exc.detail))
+            await _answer(scope, send, 413, str(exc.detail))
 
 
 _FORM = b"application/x-www-form-urlencoded"
@@ -170,7 +174,7 @@ class RejectNul:
                 await self.app(scope, _replay(bytes(body), None, receive), send)
                 return
         if where is not None:
-            await _answer(send, 400, f"{where} contains a NUL byte (U+0000), which no field of Faramesh Cloud "
+            await _answer(scope, send, 400, f"{where} contains a NUL byte (U+0000), which no field of Faramesh Cloud "
                           "accepts; remove it")
             return
         await self.app(scope, receive, send)

@@ -219,8 +219,12 @@ async def test_the_gateway_service_applies_the_http_settings(
             big = await client.post("/login", content=b"e" * 4096,
                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
             nul = await client.get("/login", params={"email": "\x00"})
+            # The daemon feeds (mounted at /v1) get the refusal in their own error shape.
+            feed = await client.post("/v1/ingest/dpr", json={"events": [{"agent_id": "a\x00"}]},
+                                     headers={"Authorization": "Bearer fmc_sk_x"})
         _, closed = await _raw(settings.http_url, b"GET / HTT")
     finally:
         await gateway.stop()
     assert big.status_code == 413 and "2048" in big.json()["detail"]
     assert nul.status_code == 400 and closed
+    assert feed.status_code == 400 and "NUL" in feed.json()["error"]
