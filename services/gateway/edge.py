@@ -9,8 +9,8 @@ alike.
   get a larger one of its own; routes may keep smaller ones (the legacy feed's 2 MiB).
 * :class:`RejectNul`: PostgreSQL ``text`` cannot hold U+0000 (psycopg raises ``DataError``, a
   500), and no name, id, filter or form value of this product contains one: a NUL in the path,
-  the query string, a form field or a JSON string is refused with 400 here. Other bodies
-  (binary uploads) are not looked at.
+  the query string, a form field (urlencoded or a multipart text field) or a JSON string is
+  refused with 400 here. Other bodies, and multipart file parts, are not looked at.
 * :func:`validation_error`: FastAPI's 422 repeats the offending ``input`` (a whole body if
   that is what failed): the answer names the field and the problem only.
 """
@@ -113,6 +113,7 @@ class BodyLimit:
 
 
 _FORM = b"application/x-www-form-urlencoded"
+_MULTIPART = b"multipart/form-data"
 
 
 def _has_nul(value: Any) -> bool:
@@ -125,7 +126,21 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def _body_has_nul(content_type: bytes, body: bytes) -> bool:
+async def _multipart_has_nul(scope: Scope, body: bytes) -> bool:
+    """A NUL in a text field of a multipart form (file parts may hold any bytes)."""
+    async def once() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        async with Request(scope, once).form() as form:
+            return any(isinstance(v, str) and "\x00" in v for _, v in form.multi_items())
+    except Exception:  # malformed: the route's own parsing answers
+        return False
+
+
+async def _body_has_nul(scope: Scope, content_type: bytes, body: bytes) -> bool:
+    if content_type.startswith(_MULTIPART):
+        return b"\x00" in body and await _multipart_has_nul(scope, body)
     if b"\x00" in body:
         return True
     if content_type.startswith(_FORM):
@@ -140,7 +155,7 @@ def _body_has_nul(content_type: bytes, body: bytes) -> bool:
 
 def _looks_at(content_type: bytes) -> bool:
     kind = content_type.split(b";", 1)[0].strip().lower()
-    return kind == _FORM or kind == b"application/json" or kind.endswith(b"+json")
+    return kind in (_FORM, _MULTIPART, b"application/json") or kind.endswith(b"+json")
 
 
 class RejectNul:
@@ -168,8 +183,8 @@ class RejectNul:
                     return
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
-            if _body_has_nul(content_type, bytes(body)):
-                where = "a form field" if content_type.startswith(_FORM) else "a JSON string"
+            if await _body_has_nul(scope, content_type, bytes(body)):
+                where = "a JSON string" if b"json" in content_type.split(b";", 1)[0] else "a form field"
             else:
                 await self.app(scope, _replay(bytes(body), None, receive), send)
                 return

@@ -153,6 +153,9 @@ async def test_nul_bytes_are_refused_at_the_edge(served: str, people: People) ->
     async with httpx.AsyncClient(base_url=served) as browser:
         login = await sign_in_with(browser, "a\x00@example.test", "x", {})
         sso = await browser.get("/sso/start", params={"org": "ac\x00me"})
+        form = await browser.get("/login")
+        multipart = await browser.post("/login", files={"email": (None, "a\x00@example.test"), "password": (None, "x"),
+                                                        "csrf_token": (None, csrf_of(form.text))})
     api = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=served, headers=api) as client:
         filters = {name: await client.get(f"/api/v1/orgs/acme/{path}", params={name: "x\x00y"})
@@ -163,7 +166,7 @@ async def test_nul_bytes_are_refused_at_the_edge(served: str, people: People) ->
         json_string = await client.post("/api/v1/orgs/acme/api-keys", json={"name": "ci\x00", "role": "viewer"})
         nested = await client.put("/api/v1/orgs/acme/sso", content=json.dumps(
             {"enabled": False, "mappings": {"ad\x00min": "admin"}}), headers={"Content-Type": "application/json"})
-    answers = {"login": login, "sso": sso, **filters, "slug_api": slug_api, "slug_page": slug_page,
+    answers = {"login": login, "sso": sso, "multipart": multipart, **filters, "slug_api": slug_api, "slug_page": slug_page,
                "json": json_string, "json_key": nested}
     assert {name: r.status_code for name, r in answers.items()} == {name: 400 for name in answers}
     assert "NUL" in login.json()["detail"] and "form field" in login.json()["detail"]
