@@ -82,7 +82,8 @@ def create_app(status: StatusSource, *, web: WebDeps | None = None, limits: Edge
     if web is not None:
         mount_web(app, web)
     app.add_exception_handler(RequestValidationError, validation_error)
-    # Outermost last: the body limit sees a request first, then NUL bytes are refused.
+    # Each added outside the one before: a 405's Allow is completed, the body limit sees a
+    # request first, then NUL bytes are refused (gateway/edge.py, gateway/openapi.py).
     app.add_middleware(RejectNul)
     app.add_middleware(BodyLimit, limits=limits or EdgeLimits())
     app.add_middleware(AllowHeader, routes=lambda: app.router.routes)
