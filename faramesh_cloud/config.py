@@ -8,6 +8,7 @@ explicit overrides (CLI flags). Unset URLs select the embedded adapters: Postgre
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,15 @@ class Settings:
     # The web UI and REST API.
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
+    # IPs or CIDRs, "*" for any); empty: the socket peer is the client, whatever a header says.
+    http_trusted_proxies: str = ""
+    # Request bodies larger than this are refused with 413 before they are read.
+    http_max_body_bytes: int = 4 * 1024 * 1024
+    # A connection must send a complete request head within this many seconds of opening (or of
+    # its previous answer); an idle keep-alive connection is closed after http_keep_alive_s.
+    http_header_timeout_s: float = 10.0
+    http_keep_alive_s: int = 5
     # The public daemon sync channel (gRPC, TLS 1.3 minimum).
     sync_host: str = "127.0.0.1"
     sync_port: int = 8443
@@ -76,6 +86,11 @@ class Settings:
     def sync_address(self) -> str:
         return f"{self.sync_host}:{self.sync_port}"
 
+    @property
+    def trusted_proxies(self) -> list[str]:
+        """``http_trusted_proxies`` as a list (empty: believe no forwarded header)."""
+        return [p.strip() for p in self.http_trusted_proxies.split(",") if p.strip()]
+
     def internal_address(self, index: int) -> str:
         return f"{self.internal_host}:{self.internal_base_port + index}"
 
@@ -101,6 +116,19 @@ class Settings:
         if not 0 < self.emergency_poll_interval_s <= 3600:
             raise ConfigError(f"emergency_poll_interval_s={self.emergency_poll_interval_s:g} is out of range; "
                               "daemons poll for kill / isolate every (0, 3600] seconds (default 30)")
+        for proxy in self.trusted_proxies:
+            try:
+                if proxy != "*":
+                    ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(f"http_trusted_proxies: {proxy!r} is not an IP address or network; list "
+                                  "your reverse proxies' addresses, e.g. 10.0.0.5,10.1.0.0/16") from None
+        if self.http_max_body_bytes < 1024:
+            raise ConfigError(f"http_max_body_bytes={self.http_max_body_bytes} is too small; the sign-in form "
+                              "alone needs more (default 4194304, 4 MiB)")
+        if not 0 < self.http_header_timeout_s <= 300 or not 0 < self.http_keep_alive_s <= 300:
+            raise ConfigError("http_header_timeout_s and http_keep_alive_s must be in (0, 300] seconds "
+                              "(defaults 10 and 5)")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("set both tls_cert and tls_key (or neither, for a self-signed pair in the data dir)")
         internal_tls = (self.internal_tls_ca, self.internal_tls_cert, self.internal_tls_key)

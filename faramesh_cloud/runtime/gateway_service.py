@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from faramesh_cloud.gateway.app import Status, create_app
+from faramesh_cloud.gateway.edge import EdgeLimits
 from faramesh_cloud.runtime import approvals_wiring, notifications_wiring
 from faramesh_cloud.runtime.daemon_feeds import MOUNT, DaemonHttpFeeds
 from faramesh_cloud.runtime.fleet_wiring import fleet_ports
 from faramesh_cloud.runtime.fleet_wiring import mount as mount_fleet
-from faramesh_cloud.runtime.service import HttpServer, ServiceInfo
+from faramesh_cloud.runtime.http_server import HttpOptions, HttpServer
+from faramesh_cloud.runtime.service import ServiceInfo
 from faramesh_cloud.runtime.web import Web
 from faramesh_cloud.stacks.store import StackStore
 
@@ -25,14 +27,14 @@ class GatewayService:
         settings = ctx.platform.settings
         self._feeds = DaemonHttpFeeds(ctx.platform)
         self._web = Web(ctx.platform)
-        app = create_app(self.status, web=self._web.deps)
+        app = create_app(self.status, web=self._web.deps, limits=EdgeLimits(settings.http_max_body_bytes))
         mount_fleet(app, fleet_ports(ctx.platform.db, ctx.platform.olap, StackStore(ctx.platform.db),
                                      cloud_url=f"https://{settings.sync_address}",
                                      disconnect_after_s=settings.disconnect_after_s))
         approvals_wiring.mount(app, ctx.platform.db, ctx.platform.log)
         notifications_wiring.mount(app, ctx.platform.db, ctx.platform.log, settings)
         app.mount(MOUNT, self._feeds.app)  # /v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...
-        self._server = HttpServer(app, settings.http_host, settings.http_port)
+        self._server = HttpServer(app, settings.http_host, settings.http_port, HttpOptions.of(settings))
         self._state = "starting"
 
     def status(self) -> Status:

@@ -11,15 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
-from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
 
 from faramesh_cloud import __version__
+from faramesh_cloud.gateway.docs import mount_docs
+from faramesh_cloud.gateway.edge import BodyLimit, EdgeLimits, RejectNul, validation_error
+from faramesh_cloud.gateway.openapi import AllowHeader, document_answers
 from faramesh_cloud.gateway.web.deps import WebDeps
-from faramesh_cloud.gateway.web.setup import mount_web, start_page
+from faramesh_cloud.gateway.web.setup import mount_web, operates_here, start_page
 from faramesh_cloud.runtime.service import ServiceInfo
 
 
@@ -38,24 +42,52 @@ class Status:
 StatusSource = Callable[[], Status]
 
 
+class ServiceOut(BaseModel):
+    name: str
+    role: str
+    address: str
+    state: str
+
+
+class PlatformStatusOut(BaseModel):
+    ok: bool = Field(description="every service is running")
+    version: str
+    mode: str | None = Field(None, description="the rest only for an Owner or Admin of an organisation")
+    data_dir: str | None = None
+    components: dict[str, str] | None = None
+    services: list[ServiceOut] | None = None
+    sync_address: str | None = None
+    sync_cert: str | None = None
+    started_at: str | None = None
+    notes: list[str] | None = None
+
+
 def _templates() -> Jinja2Templates:
     directory = resources.files("faramesh_cloud.gateway") / "templates"
     return Jinja2Templates(directory=str(directory))
 
 
-def create_app(status: StatusSource, *, web: WebDeps | None = None) -> FastAPI:
+def create_app(status: StatusSource, *, web: WebDeps | None = None, limits: EdgeLimits | None = None) -> FastAPI:
     app = FastAPI(
         title="Faramesh Cloud API",
         version=__version__,
         description="Fleet visibility, approvals, the verified DPR replica, compliance evidence "
         "and the registry for Faramesh. Every call is scoped to one organisation.",
-        docs_url="/api/docs",
+        docs_url=None,  # served from this installation by mount_docs, not from a CDN
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
     )
     templates = _templates()
+    mount_docs(app)
     if web is not None:
         mount_web(app, web)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    # Each added outside the one before: a 405's Allow is completed, the body limit sees a
+    # request first, then NUL bytes are refused (gateway/edge.py, gateway/openapi.py).
+    app.add_middleware(RejectNul)
+    app.add_middleware(BodyLimit, limits=limits or EdgeLimits())
+    app.add_middleware(AllowHeader, routes=lambda: app.router.routes)
+    document_answers(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def landing(request: Request) -> Response:
@@ -73,12 +105,15 @@ def create_app(status: StatusSource, *, web: WebDeps | None = None) -> FastAPI:
         return JSONResponse({"ok": healthy, "services": {s.name: s.state for s in current.services}},
                             status_code=200 if healthy else 503)
 
-    @app.get("/api/v1/status", tags=["platform"])
-    async def platform_status() -> dict[str, Any]:
-        """What this Cloud instance runs: mode, components, services and their addresses."""
+    @app.get("/api/v1/status", tags=["platform"], response_model=PlatformStatusOut, response_model_exclude_none=True)
+    async def platform_status(request: Request) -> PlatformStatusOut:
+        """Liveness (``ok``: every service running, ``version``) for anyone; what this Cloud
+        instance runs (mode, components, services and their addresses, the data dir) only for an
+        Owner or Admin of an organisation here (session or platform API key)."""
         current = status()
-        body = asdict(current)
-        body["version"] = __version__
-        return body
+        ok = all(s.state == "running" for s in current.services)
+        if web is None or not await operates_here(request):
+            return PlatformStatusOut(ok=ok, version=__version__)
+        return PlatformStatusOut(ok=ok, version=__version__, **asdict(current))
 
     return app

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.integration.test_up import free_port
+from tests.status_support import OperatorStatus
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.chdb]
 
@@ -33,13 +34,15 @@ def test_serve_gateway_uses_the_configured_kafka_clickhouse_and_postgresql(
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
         try:
             status = None
+            operator = OperatorStatus(f"http://127.0.0.1:{port}")
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and proc.poll() is None:
                 try:
-                    status = httpx.get(f"http://127.0.0.1:{port}/api/v1/status", timeout=1).json()
+                    status = operator.get()
                     break
                 except httpx.TransportError:
                     time.sleep(0.2)
+            operator.close()
             assert status is not None, proc.stdout.read().decode() if proc.stdout else ""
             assert status["mode"] == "distributed"
             assert status["components"]["log"].startswith("Kafka at 127.0.0.1:")

@@ -25,6 +25,7 @@ from faramesh_cloud.simulator.registration import load_saved
 from faramesh_cloud.sql.database import Database
 from tests.fixtures.ingest import read_topic
 from tests.simulator_support import free_port, stack_keys, verify, wal_records
+from tests.status_support import OperatorStatus
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.chdb, pytest.mark.grpc]
 
@@ -37,6 +38,7 @@ class UpDemo:
             [sys.executable, "-m", "faramesh_cloud", "up", "--demo", "--data-dir", str(data_dir),
              "--http-port", str(self.http), "--sync-port", str(self.sync)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        self.operator = OperatorStatus(f"http://127.0.0.1:{self.http}")  # the full status needs an owner
 
     def demo(self) -> dict[str, str]:
         """The demo service's line on the status API, once every service has started."""
@@ -44,19 +46,18 @@ class UpDemo:
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.proc.stdout.read().decode() if self.proc.stdout else ""
             try:
-                response = httpx.get(f"http://127.0.0.1:{self.http}/api/v1/status", timeout=2)
-                if response.status_code == 200:
-                    services = response.json()["services"]
-                    # demo starts after the gateway, so it may not be listed yet
-                    demo = next((s for s in services if s["name"] == "demo"), None)
-                    if demo is not None and demo["state"] != "starting":
-                        return dict(demo)
+                services = self.operator.get()["services"]
+                # demo starts after the gateway, so it may not be listed yet
+                demo = next((s for s in services if s["name"] == "demo"), None)
+                if demo is not None and demo["state"] != "starting":
+                    return dict(demo)
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
         raise AssertionError("faramesh-cloud up --demo did not start its services in 90 s")
 
     def interrupt(self) -> tuple[int, str]:
+        self.operator.close()
         self.proc.send_signal(signal.SIGINT)
         out, _ = self.proc.communicate(timeout=30)
         return self.proc.returncode, out.decode()

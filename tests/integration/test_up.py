@@ -18,6 +18,7 @@ from faramesh_cloud.events.topics import DPR_RECORDS
 from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.sql.database import Database
+from tests.status_support import OperatorStatus
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.chdb]
 
@@ -101,7 +102,15 @@ def test_up_serves_the_landing_page_stops_on_ctrl_c_and_keeps_data(pg_data_dir: 
     assert page.status_code == 200
     assert "What is running" in page.text and "Connect a daemon" in page.text
     assert f"127.0.0.1:{up.sync}" in page.text
-    status = httpx.get(f"http://127.0.0.1:{up.http}/api/v1/status", timeout=5).json()
+    assert str(data_dir) not in page.text  # anyone can read the first page: no data dir
+    anonymous = httpx.get(f"http://127.0.0.1:{up.http}/api/v1/status", timeout=5).json()
+    assert set(anonymous) == {"ok", "version"} and anonymous["ok"] is True
+    operator = OperatorStatus(f"http://127.0.0.1:{up.http}")
+    try:
+        status = operator.get()  # the first owner, signed in
+    finally:
+        operator.close()
+    assert status["data_dir"] == str(data_dir)
     assert status["mode"] == "embedded"
     assert {"postgresql", "log", "olap"} <= set(status["components"])
     assert all(s["state"] == "running" for s in status["services"])

@@ -10,19 +10,21 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from faramesh_cloud.gateway.openapi import CONFLICT
 from faramesh_cloud.gateway.web.approvals_ports import (
     approval_in_org,
     approvals_port,
     as_identity_error,
     need,
     refusal_status,
+    require_seen_agent,
     stack_in_org,
     stacks_allowed,
     visible_command,
 )
 from faramesh_cloud.gateway.web.auth import check_csrf, member
 from faramesh_cloud.gateway.web.deps import web
-from faramesh_cloud.identity.domain import Principal
+from faramesh_cloud.identity.domain import NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
 
 router = APIRouter(prefix="/api/v1/orgs/{org}", tags=["approvals"])
@@ -116,7 +118,8 @@ async def one(approval_id: str, request: Request, principal: Principal = Depends
     return approval_json(found)
 
 
-@router.post("/approvals/{approval_id}/decision", dependencies=[Depends(check_csrf)], response_model=None)
+@router.post("/approvals/{approval_id}/decision", dependencies=[Depends(check_csrf)], response_model=None,
+             responses=CONFLICT)
 async def decide(approval_id: str, body: DecisionIn, request: Request,
                  principal: Principal = Depends(known_approval)) -> dict[str, Any] | JSONResponse:
     """Approve or deny with a mandatory reason; 409 when someone (another approver, the daemon,
@@ -159,9 +162,11 @@ async def issue(request: Request, principal: Principal, stack_id: str, agent_id:
     """Issue a kill / isolate; the role check is logged either way (ValueError when refused)."""
     permission = Permission.FLEET_AGENT_KILL if kind == "kill" else Permission.FLEET_AGENT_ISOLATE
     stacks = await web(request).stacks.list_stacks(principal.org.org_id)
+    permitted = principal.access.allows(permission, stack_id)
+    if permitted:  # a refused role is logged below whatever the agent id
+        await require_seen_agent(request, principal, stack_id, agent_id)
     return await approvals_port(request).issue_command(
-        principal.org.org_id, stack_id, agent_id, principal.actor, reason, kind,
-        permitted=principal.access.allows(permission, stack_id),
+        principal.org.org_id, stack_id, agent_id, principal.actor, reason, kind, permitted=permitted,
         stack_exists=any(s.stack_id == stack_id for s in stacks))
 
 
@@ -174,6 +179,8 @@ async def emergency(stack_id: str, agent_id: str, kind: Literal["kill", "isolate
     attempt, refused or not, is in the platform audit log."""
     try:
         command = await issue(request, principal, stack_id, agent_id, body.reason, kind)
+    except NotFound:
+        raise
     except ValueError as exc:
         return _refused(exc)
     return command_json(command)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, Strict, StrictBool
 
 from faramesh_cloud.identity.domain import ApiKey, Invitation, Member
 from faramesh_cloud.identity.permissions import Role, StackRole
 from faramesh_cloud.platform_audit.chain import AuditEntry, ChainReport
+
+# Request bodies take JSON types as they are: ``"enabled": 0`` is not a boolean and
+# ``"overlap_s": false`` not a number (pydantic's lax mode would take both).
+StrictNumber = Annotated[float, Strict()]  # a JSON number (an integer too), never a boolean or a string
 
 
 class OrgOut(BaseModel):
@@ -101,7 +105,7 @@ class OrgIn(BaseModel):
 
 
 class SsoIn(BaseModel):
-    enabled: bool
+    enabled: StrictBool
     issuer: str = ""
     client_id: str = ""
     client_secret: str | None = Field(None, description="omit to keep the stored secret")

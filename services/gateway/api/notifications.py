@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
+from faramesh_cloud.gateway.openapi import CONFLICT
 from faramesh_cloud.gateway.web.auth import check_csrf, require, require_any
 from faramesh_cloud.gateway.web.deps import web
 from faramesh_cloud.gateway.web.notifications_ports import (
@@ -35,8 +36,8 @@ class DestinationIn(BaseModel):
     channel: str = Field(default="", max_length=200, description="slack_api")
     routing_key: str = Field(default="", max_length=200, description="pagerduty: the Events API v2 key")
     smtp_host: str = Field(default="", max_length=253, description="email")
-    smtp_port: int = Field(default=587, ge=1, le=65535, description="email")
-    starttls: bool = Field(default=True, description="email")
+    smtp_port: StrictInt = Field(default=587, ge=1, le=65535, description="email")
+    starttls: StrictBool = Field(default=True, description="email")
     username: str = Field(default="", max_length=254, description="email")
     password: str = Field(default="", max_length=500, description="email")
     sender: str = Field(default="", max_length=254, description="email: the From address")
@@ -44,7 +45,7 @@ class DestinationIn(BaseModel):
 
 
 class StepIn(BaseModel):
-    after_minutes: int = Field(ge=0)
+    after_minutes: StrictInt = Field(ge=0)
     destinations: list[str] = Field(min_length=1)
 
 
@@ -84,7 +85,7 @@ async def list_destinations(request: Request, principal: Principal = Depends(VIE
     return [_destination(d) for d in await notifications_port(request).destinations(principal.org.org_id)]
 
 
-@router.post("/destinations", status_code=201, dependencies=[Depends(check_csrf)])
+@router.post("/destinations", status_code=201, dependencies=[Depends(check_csrf)], responses=CONFLICT)
 async def create_destination(body: DestinationIn, request: Request,
                              principal: Principal = Depends(DESTINATIONS)) -> dict[str, Any]:
     fields = body.model_dump(exclude={"name", "kind"})
@@ -105,7 +106,7 @@ async def get_destination(destination_id: str, request: Request,
         raise not_found(exc) from None
 
 
-@router.delete("/destinations/{destination_id}", dependencies=[Depends(check_csrf)])
+@router.delete("/destinations/{destination_id}", dependencies=[Depends(check_csrf)], responses=CONFLICT)
 async def delete_destination(destination_id: str, request: Request,
                              principal: Principal = Depends(DESTINATIONS)) -> dict[str, Any]:
     try:
@@ -129,11 +130,12 @@ async def test_destination(destination_id: str, request: Request,
 
 
 class RotateIn(BaseModel):
-    overlap_s: int = Field(default=24 * 3600, ge=0, le=7 * 24 * 3600,
+    overlap_s: StrictInt = Field(default=24 * 3600, ge=0, le=7 * 24 * 3600,
                            description="how long the previous secret keeps signing too")
 
 
-@router.post("/destinations/{destination_id}/rotate-secret", dependencies=[Depends(check_csrf)])
+@router.post("/destinations/{destination_id}/rotate-secret", dependencies=[Depends(check_csrf)],
+             responses=CONFLICT)
 async def rotate_secret(destination_id: str, body: RotateIn, request: Request,
                         principal: Principal = Depends(DESTINATIONS)) -> dict[str, Any]:
     """A webhook's new signing secret, in this response only. Until the overlap ends every
@@ -157,7 +159,7 @@ async def list_rules(request: Request, stack_id: str | None = None,
             if rule_visible(principal, r)]
 
 
-@router.put("/routing-rules", dependencies=[Depends(check_csrf)])
+@router.put("/routing-rules", dependencies=[Depends(check_csrf)], responses=CONFLICT)
 async def put_rule(body: RuleIn, request: Request, principal: Principal = Depends(VIEW)) -> dict[str, Any]:
     """Create or replace the rule of one subject and scope (organisation, stack, agent, or stack
     and agent)."""

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from faramesh_cloud.gateway.api.models import StrictNumber
 from faramesh_cloud.gateway.web import stack_actions
 from faramesh_cloud.gateway.web.auth import check_csrf, require
 from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
@@ -28,7 +29,7 @@ class EnvironmentIn(BaseModel):
 
 
 class RotateIn(BaseModel):
-    overlap_s: float = Field(default=stack_actions.DEFAULT_OVERLAP_S, ge=0, le=stack_actions.MAX_OVERLAP_S)
+    overlap_s: StrictNumber = Field(default=stack_actions.DEFAULT_OVERLAP_S, ge=0, le=stack_actions.MAX_OVERLAP_S)
 
 
 class SigningKeyIn(BaseModel):

@@ -12,9 +12,9 @@ from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 
-from faramesh_cloud.gateway.web.deps import NavSection, WebDeps, web
+from faramesh_cloud.gateway.web.deps import NavSection, WebDeps, sees_stack, web
 from faramesh_cloud.identity.domain import Forbidden, IdentityError, NotFound, Principal
-from faramesh_cloud.identity.permissions import Permission, is_stack_scoped
+from faramesh_cloud.identity.permissions import Permission
 from faramesh_cloud.platform_audit.events import Actor
 
 APPROVALS_SECTION = NavSection("approvals", "Approvals", "/approvals", (Permission.APPROVALS_REQUEST_READ,))
@@ -119,6 +119,27 @@ async def visible_command(command_id: str, request: Request, principal: Principa
 async def stack_in_org(stack_id: str, request: Request, principal: Principal) -> None:
     """404 before anything else for a stack of another organisation (or one hidden from this member)."""
     stacks = await web(request).stacks.list_stacks(principal.org.org_id)
-    visible = any(is_stack_scoped(p) for p in principal.access.permissions(stack_id))
-    if not visible or not any(s.stack_id == stack_id for s in stacks):
+    if not sees_stack(principal, stack_id) or not any(s.stack_id == stack_id for s in stacks):
         raise NotFound(f"no stack {stack_id!r} in this organisation")
+
+
+async def require_seen_agent(request: Request, principal: Principal, stack_id: str, agent_id: str) -> None:
+    """404 naming the agent unless this stack's daemon has reported it: in its status, budgets
+    or credentials (the fleet projection), in its DPRs (the audit index) or in an approval
+    request. A kill or isolate for an id nobody has seen is a typo or a probe, and would wait
+    in the queue for ever."""
+    from faramesh_cloud.gateway.web.fleet_ports import maybe_fleet
+
+    org_id = principal.org.org_id
+    fleet = maybe_fleet(request)
+    if fleet is not None:
+        if await fleet.query.agent(org_id, stack_id, agent_id) is not None:
+            return
+        if fleet.audit is not None and await fleet.audit.agent_records(org_id, stack_id, agent_id, 1):
+            return
+    port = approvals_port(request)
+    for read in (port.pending, port.history):
+        if await read(org_id, stack_id=stack_id, agent_id=agent_id, stacks=[stack_id]):
+            return
+    raise NotFound(f"no agent {agent_id!r} has been seen on this stack (not in its daemon's status reports, "
+                   "DPRs or approval requests); check the agent id on the stack's Agents tab")

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Request
 
 from faramesh_cloud.gateway.web.audit_ports import AuditReader
+from faramesh_cloud.identity.domain import Principal
+from faramesh_cloud.identity.permissions import is_stack_scoped
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.stacks.domain import Stack
 
@@ -71,3 +73,13 @@ def is_api(request: Request) -> bool:
 def secure_cookie(request: Request) -> bool:
     configured = web(request).config.secure_cookies
     return configured if configured is not None else request.url.scheme == "https"
+
+
+def sees_stack(principal: Principal, stack_id: str) -> bool:
+    """Whether the member may know the stack exists: some stack-scoped permission on it (a
+    stack role of ``none`` hides it: not in filters, lists or name maps, 404 by id)."""
+    return any(is_stack_scoped(p) for p in principal.access.permissions(stack_id))
+
+
+def visible_stacks_of(principal: Principal, stacks: Iterable[Stack]) -> list[Stack]:
+    return [s for s in stacks if sees_stack(principal, s.stack_id)]

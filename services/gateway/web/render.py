@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from faramesh_cloud.gateway.web.auth import caller, csrf_token
-from faramesh_cloud.gateway.web.deps import NavSection, web
+from faramesh_cloud.gateway.web.deps import NavSection, visible_stacks_of, web
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
 
@@ -84,7 +84,7 @@ async def page(request: Request, template: str, principal: Principal | None, con
     if principal is not None:
         deps = web(request)
         stack = request.query_params.get("stack") or ""
-        stacks = await deps.stacks.list_stacks(principal.org.org_id)
+        stacks = visible_stacks_of(principal, await deps.stacks.list_stacks(principal.org.org_id))
         ctx.update({
             "org": principal.org,
             "base": f"/o/{principal.org.slug}",

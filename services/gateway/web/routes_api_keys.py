@@ -42,6 +42,14 @@ async def create_key(request: Request, name: str = Form(...), role: str = Form(.
 
 
 @router.post("/o/{org}/settings/api-keys/{key_id}/revoke", dependencies=[Depends(check_csrf)])
-async def revoke_key(request: Request, key_id: str, principal: Principal = Depends(MANAGE)) -> Response:
+async def revoke_key(request: Request, key_id: str, confirm: str = Form(""),
+                     principal: Principal = Depends(MANAGE)) -> Response:
+    """First post: the confirmation (a revoked key is refused at once, for good). Confirmed
+    post: revoked."""
+    if confirm != "yes":
+        keys = {k.key_id: k for k in await web(request).identity.api_keys.all(principal.org.org_id)}
+        if key_id not in keys:
+            raise NotFound(f"no API key {key_id!r} in this organisation")
+        return await render(request, principal, confirm_revoke=keys[key_id])
     key = await web(request).identity.api_keys.revoke(principal.org.org_id, key_id, principal)
     return RedirectResponse(f"/o/{principal.org.slug}/settings/api-keys?flash=Key+{key.name}+revoked.", status_code=303)

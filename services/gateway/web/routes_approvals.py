@@ -16,13 +16,14 @@ from faramesh_cloud.gateway.web.approvals_ports import (
     as_identity_error,
     need,
     refusal_status,
+    require_seen_agent,
     stacks_allowed,
     visible_command,
 )
 from faramesh_cloud.gateway.web.auth import check_csrf, member
-from faramesh_cloud.gateway.web.deps import web
+from faramesh_cloud.gateway.web.deps import visible_stacks_of, web
 from faramesh_cloud.gateway.web.render import page
-from faramesh_cloud.identity.domain import Principal
+from faramesh_cloud.identity.domain import NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
 
 router = APIRouter(include_in_schema=False)
@@ -35,7 +36,8 @@ def _query(request: Request) -> dict[str, str]:
 
 
 async def _stack_names(request: Request, principal: Principal) -> dict[str, str]:
-    return {s.stack_id: s.name for s in await web(request).stacks.list_stacks(principal.org.org_id)}
+    return {s.stack_id: s.name for s in visible_stacks_of(principal, await web(request).stacks.list_stacks(
+        principal.org.org_id))}
 
 
 async def _list(request: Request, principal: Principal, template: str, tab: str, *, status_code: int = 200,
@@ -172,11 +174,14 @@ async def emergency(stack_id: str, agent_id: str, request: Request, kind: str = 
         return await page(request, "error.html", principal, {"title": "Unknown command",
                           "message": "only kill and isolate exist"}, status_code=400)
     if confirm != "yes":
+        await require_seen_agent(request, principal, stack_id, agent_id)  # before asking to confirm
         return await page(request, "approvals/confirm_command.html", principal, {
             "kind": kind, "stack_id": stack_id, "agent_id": agent_id, "reason": reason,
             "stack_name": names.get(stack_id, stack_id), "back": back}, section="fleet")
     try:
         command = await issue(request, principal, stack_id, agent_id, reason, kind)
+    except NotFound:
+        raise
     except ValueError as exc:
         return await page(request, "error.html", principal, {"title": "Not issued", "message": str(exc)},
                           status_code=refusal_status(exc))

@@ -35,6 +35,7 @@ from faramesh_cloud.gateway.web.auth import CsrfRejected, LoginRequired, caller
 from faramesh_cloud.gateway.web.deps import WebDeps, is_api, web
 from faramesh_cloud.gateway.web.render import make_templates, page
 from faramesh_cloud.identity.domain import Forbidden, IdentityError, LoginLocked, NotFound
+from faramesh_cloud.identity.permissions import Role
 
 ROUTERS = (
     routes_auth.router, routes_sso.router, routes_home.router, routes_organization.router, routes_members.router,
@@ -133,3 +134,19 @@ async def start_page(request: Request) -> Response | None:
             "title": "No organisation", "message": "You are not a member of any organisation any more; ask an "
             "owner to invite you again."}, status_code=200)
     return RedirectResponse(f"/o/{memberships[0].org.slug}/", status_code=303)
+
+
+_OPERATORS = frozenset({Role.OWNER, Role.ADMIN})
+
+
+async def operates_here(request: Request) -> bool:
+    """Whether the caller may see how this installation runs (data dir, internal addresses):
+    a signed-in Owner or Admin of any organisation, or an Owner or Admin platform API key."""
+    found = await caller(request)
+    if found is None:
+        return False
+    if found.api_key is not None:
+        return found.api_key.role in _OPERATORS
+    assert found.session is not None
+    memberships = await web(request).identity.members.memberships_of(found.session.user.user_id)
+    return any(m.role in _OPERATORS for m in memberships)
