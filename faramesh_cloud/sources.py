@@ -40,6 +40,7 @@ class Item(NamedTuple):
     raw: bytes = b""
     canonical: bytes | None = None  # the record's canonical bytes, when lean decoding made them
     position: int = 0  # the frame's byte offset (WAL) or the line number (JSONL)
+    end: int = 0  # the byte offset just after the item (its frame, or its line and newline)
 
 
 class DprSource:
@@ -68,26 +69,30 @@ class DprSource:
                 if frame.version == VERSION_CONTROL:
                     try:
                         yield Item(-1, where, control=parse_record(frame.payload), raw=frame.payload,
-                                   position=frame.offset)
+                                   position=frame.offset, end=reader.good_bytes)
                     except DprFormatError as exc:
                         yield Item(-1, where, error=f"control frame is not JSON: {exc}", raw=frame.payload,
-                                   position=frame.offset)
+                                   position=frame.offset, end=reader.good_bytes)
                     continue
-                yield self._item(index, where, frame.payload, frame.offset)
+                yield self._item(index, where, frame.payload, frame.offset, reader.good_bytes)
                 index += 1
         except WalFormatError as exc:
             raise SourceError(f"{self.path}: {exc}") from None
         self.stop = reader.stop
 
-    def _item(self, index: int, where: str, raw: bytes, position: int) -> Item:
+    def _item(self, index: int, where: str, raw: bytes, position: int, end: int) -> Item:
         if self._lean:
             fast = decode_view(raw)
             if fast is not None:
-                return Item(index, where, record=fast[0], raw=raw, position=position, canonical=fast[1])
+                return Item(index, where, record=fast[0], raw=raw, position=position, canonical=fast[1], end=end)
         try:
-            return Item(index, where, record=parse_record(raw), raw=raw, position=position)
+            return Item(index, where, record=parse_record(raw), raw=raw, position=position, end=end)
         except DprFormatError as exc:
-            return Item(index, where, error=str(exc), raw=raw, position=position)
+            return Item(index, where, error=str(exc), raw=raw, position=position, end=end)
+
+    def read(self, start: int, end: int) -> bytes:
+        """The file's bytes ``[start, end)`` (valid while the source is open)."""
+        return bytes(self._data[start:end])
 
     def jsonl_lines(self) -> Iterator[tuple[int, int, int, int]]:
         """(record index, line number, start, end) of each non-blank JSONL line, in file order."""
@@ -123,7 +128,8 @@ class DprSource:
 
     def jsonl_item(self, index: int, line_no: int, start: int, end: int) -> Item:
         """The item of one line ``jsonl_lines`` gave (in any order: the file is mapped)."""
-        return self._item(index, f"line {line_no}", self.line_bytes(start, end), line_no)
+        return self._item(index, f"line {line_no}", self.line_bytes(start, end), line_no,
+                          min(end + 1, len(self._data)))
 
     def _jsonl(self) -> Iterator[Item]:
         for index, line_no, start, end in self.jsonl_lines():

@@ -24,7 +24,7 @@ from faramesh_cloud.cli.admin import (
 from faramesh_cloud.cli.up import data_dir_option
 from faramesh_cloud.dpr.wal import StopKind
 from faramesh_cloud.ingest.feeds.import_ledger import ImportBusy, ImportLedger
-from faramesh_cloud.ingest.wal_import import ImportReport, WalImporter
+from faramesh_cloud.ingest.wal_import import ImportReport, Mode, WalImporter
 from faramesh_cloud.platform_audit.events import AuditAction, Target
 from faramesh_cloud.sources import SourceError
 from faramesh_cloud.stacks.domain import Org, Stack, StackError
@@ -38,16 +38,39 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
 
 
-def _summary(report: ImportReport, org: Org, stack: Stack) -> list[str]:
+def _how_skipped(report: ImportReport, stack: Stack) -> list[str]:
     unit = report.unit
+    if report.mode is Mode.RESUMED:
+        return [f"Imported earlier into stack {stack.name!r} through {unit} {report.resumed_after}, and the "
+                f"file still starts with the {report.previous_end} bytes imported then: "
+                f"{_plural(report.skipped, 'entry')} already on the log, skipped."]
+    if report.mode is Mode.FIRST:
+        if not report.skipped:
+            return []
+        return [f"{_plural(report.skipped, 'entry')} of this file had been imported into stack {stack.name!r} "
+                "from another file (same record id and hash): skipped."]
+    if report.previous_end == 0:
+        why = "the ledger kept no fingerprint of the bytes imported then (an import by an earlier version)"
+    elif report.size < report.previous_end:
+        why = (f"the file is shorter than the {report.previous_end} bytes imported then "
+               f"({report.size} bytes now)")
+    else:
+        why = f"its first {report.previous_end} bytes are not the ones imported then"
+    where = "" if report.rewritten_at is None else f" at {unit} {report.rewritten_at}"
+    return [f"The WAL was truncated{where} and rewritten since the last import: {why}. A daemon truncates "
+            "its WAL at a corrupt frame when it starts and writes on from there; compaction rewrites it.",
+            f"Checked every entry by identity (record id and hash) instead of by position: imported "
+            f"{_plural(report.records, 'new record')} by identity, skipped "
+            f"{_plural(report.skipped, 'entry')} imported before."]
+
+
+def _summary(report: ImportReport, org: Org, stack: Stack) -> list[str]:
     lines: list[str] = []
     if report.identity is None:
         return [f"{report.path} holds no DPR: nothing imported, nothing recorded."]
-    if report.resumed_after is not None:
-        lines.append(f"Imported earlier into stack {stack.name!r} through {unit} {report.resumed_after}: "
-                     f"{_plural(report.skipped, 'entry')} already on the log, skipped.")
+    lines += _how_skipped(report, stack)
     new = report.records + report.control_frames + len(report.malformed)
-    if report.resumed_after is not None and new == 0:
+    if report.mode is Mode.RESUMED and new == 0:
         lines.append("Nothing new: this run appended nothing.")
     else:
         lines.append(f"Appended {_plural(report.records, 'record')} to stack {stack.name!r} "
@@ -70,8 +93,12 @@ def _summary(report: ImportReport, org: Org, stack: Stack) -> list[str]:
         lines.append(f"CORRUPT WAL at byte offset {stop.offset} ({stop.reason}): {stop.unread_bytes} bytes "
                      "after it could not be read and were not imported. Keep a copy of the file for "
                      "investigation.")
+        lines.append("Recorded in the import ledger, the organisation's audit log and the stack's chain "
+                     "integrity (Audit → Chain integrity)" if report.problem_new else
+                     "Met before at this offset: already in the import ledger, the audit log and the stack's "
+                     "chain integrity.")
     lines.append(f"This file ({report.identity[:24]}...) now has {_plural(report.total_records, 'record')} "
-                 f"on the log for this stack; importing it again appends only frames added since.")
+                 f"on the log for this stack; importing it again appends only what is new.")
     return lines
 
 
@@ -85,7 +112,9 @@ def import_wal(file: Path, stack_name: str, org_slug: str | None, data_dir: Path
 
     Records go to the log byte for byte, to be verified like records the daemon syncs.
     Safe to repeat: a ledger remembers how far each file was imported, so a second run
-    appends nothing and a WAL that grew appends only its new frames."""
+    appends nothing and a WAL that grew appends only its new frames. A WAL the daemon
+    truncated and wrote on (or compacted) since is checked record by record, and only the
+    records not imported before are appended."""
     settings = load_settings(data_dir)
     console = Console(stderr=True)
     size = file.stat().st_size if file.is_file() else 0
@@ -104,7 +133,16 @@ def import_wal(file: Path, stack_name: str, org_slug: str | None, data_dir: Path
             progress.update(task, completed=size)
         await admin.record(org, AuditAction.WAL_IMPORTED, Target("stack", stack.stack_id),
                            {"file": file.name, "format": report.format, "records": report.records,
-                            "skipped": report.skipped, "malformed": len(report.malformed)})
+                            "skipped": report.skipped, "malformed": len(report.malformed),
+                            "mode": report.mode.value})
+        stop = report.stop
+        if report.problem_new and stop is not None:
+            boundary = report.boundary
+            await admin.record(org, AuditAction.WAL_CORRUPTION_FOUND, Target("stack", stack.stack_id),
+                               {"file": file.name, "file_identity": report.identity, "byte_offset": stop.offset,
+                                "reason": stop.reason, "unread_bytes": stop.unread_bytes,
+                                "after_record_id": boundary.record_id if boundary else None,
+                                "after_agent_id": boundary.agent_id if boundary else None})
         return org, stack, report
 
     try:

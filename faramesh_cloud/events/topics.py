@@ -24,6 +24,10 @@ SYNC_ITEMS: Final = "sync.items.v1"
 APPROVAL_EVENTS: Final = "approvals.events.v1"
 # Emergency commands (agent kill / isolate) and their acknowledgements.
 EMERGENCY_COMMANDS: Final = "commands.emergency.v1"
+# Damage a WAL import met that the records alone cannot show (a corrupt frame before the
+# end of a daemon's WAL), for the audit index's chain-integrity findings
+# (``faramesh_cloud.events.wal_problems``; value: JSON).
+WAL_PROBLEMS: Final = "dpr.wal_problems.v1"
 # Where consumers park what they cannot process, with the reason in headers.
 DEAD_LETTERS: Final = "deadletter.v1"
 
@@ -33,6 +37,7 @@ DEFAULT_PARTITIONS: Final[Mapping[str, int]] = {
     SYNC_ITEMS: 4,
     APPROVAL_EVENTS: 4,
     EMERGENCY_COMMANDS: 2,
+    WAL_PROBLEMS: 1,
     DEAD_LETTERS: 1,
 }
 

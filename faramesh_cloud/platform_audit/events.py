@@ -47,6 +47,7 @@ class AuditAction(StrEnum):
     STACK_SIGNING_KEY_UNPINNED = "fleet:stack_signing_key:unpin"
     STACK_WEBHOOK_SECRET_SET = "fleet:stack_webhook_secret:set"
     WAL_IMPORTED = "audit:record:import"  # a daemon WAL file backfilled (faramesh-cloud import-wal)
+    WAL_CORRUPTION_FOUND = "audit:wal:corruption_found"  # an import met a corrupt frame before a WAL's end
     # Later sections
     APPROVAL_DECIDED = "approvals:request:decide"
     AGENT_KILL_ISSUED = "fleet:agent:kill"

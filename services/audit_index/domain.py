@@ -53,8 +53,8 @@ LINK_KINDS: dict[FindingKind, LinkStatus] = {
     FindingKind.GAP: LinkStatus.GAP,
 }
 
-# A hash mismatch, a link that does not hold, or a signature that does not verify is
-# evidence of tampering or loss: a critical alert. A re-genesis is what daemon compaction
+# A hash mismatch, a link that does not hold, a signature that does not verify, or a WAL
+# damaged before its end (``wal_problems.py``) is evidence of tampering or loss: a critical alert. A re-genesis is what daemon compaction
 # does (FARAMESH_FORMATS 1.6.4); a byte-identical repeat is what at-least-once delivery does.
 SEVERITY: dict[FindingKind, Severity] = {
     FindingKind.RECORD_HASH_MISMATCH: Severity.CRITICAL,
@@ -63,6 +63,7 @@ SEVERITY: dict[FindingKind, Severity] = {
     FindingKind.INVALID_GENESIS: Severity.CRITICAL,
     FindingKind.BAD_SIGNATURE: Severity.CRITICAL,
     FindingKind.UNTRUSTED_SIGNER: Severity.CRITICAL,
+    FindingKind.WAL_CORRUPT: Severity.CRITICAL,
     FindingKind.REGENESIS: Severity.WARNING,
     FindingKind.DUPLICATE: Severity.INFO,
 }

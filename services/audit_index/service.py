@@ -1,7 +1,8 @@
 """The audit index as a runtime service: consumer(s) of ``dpr.records.v1`` in group
 ``audit-index`` feeding the sink, a consumer of ``decisions.legacy.v1`` (the legacy Horizon
 feed's and daemon webhooks' unverified decision summaries) in group ``audit-index-legacy``
-feeding the legacy sink, and the query API for the gateway, which reads both.
+feeding the legacy sink, one of ``dpr.wal_problems.v1`` (``wal_problems.py``: damage WAL
+imports met, as findings), and the query API for the gateway, which reads both.
 
 ``AuditIndex`` is the service wired from ports (database, log, OLAP store), so tests and the
 benchmark run exactly what ``faramesh-cloud up`` runs; ``AuditIndexService`` adapts it to
@@ -27,10 +28,11 @@ from faramesh_cloud.audit_index.reverify import reverify
 from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
 from faramesh_cloud.audit_index.sink import AuditIndexSink
 from faramesh_cloud.audit_index.trust import TrustSnapshot
+from faramesh_cloud.audit_index.wal_problems import WalProblem, WalProblemProcessor, WalProblemSink
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer
 from faramesh_cloud.consumer.tasks import BackgroundTasks
-from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS, LEGACY_DECISIONS
+from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS, LEGACY_DECISIONS, WAL_PROBLEMS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
@@ -112,12 +114,13 @@ class AuditIndex:
         self.runners: list[ConsumerRunner[IndexedRecord]] = []
         self.legacy_sink = LegacySink(db, SummaryWriter(olap, self.tables))
         self.legacy_runner: ConsumerRunner[SummaryRow] | None = None
+        self.wal_problems: ConsumerRunner[WalProblem] | None = None
         self._tasks = BackgroundTasks()
 
     async def prepare(self) -> None:
         """Create what the index needs (idempotent): tables, topics."""
         await prepare_consumer(self._db, self._log, COMPONENT,
-                               (self.config.topic, self.config.legacy_topic, DEAD_LETTERS))
+                               (self.config.topic, self.config.legacy_topic, WAL_PROBLEMS, DEAD_LETTERS))
         await asyncio.to_thread(ensure_schema, self._olap, self.tables)
 
     async def start(self) -> None:
@@ -139,6 +142,10 @@ class AuditIndex:
         self.legacy_runner = ConsumerRunner(self._log, self.config.legacy_topic, self.config.legacy_group,
                                             LegacyProcessor(), self.legacy_sink, self.config.legacy_runner)
         self._tasks.start(self.legacy_runner.run, "audit-index-legacy")
+        self.wal_problems = ConsumerRunner(self._log, WAL_PROBLEMS, f"{self.config.group}-wal-problems",
+                                           WalProblemProcessor(), WalProblemSink(self._db),
+                                           RunnerConfig(max_batch_seconds=0.2, dead_letter_topic=DEAD_LETTERS))
+        self._tasks.start(self.wal_problems.run, "audit-index-wal-problems")
         if self.trust is not None:
             self._tasks.start(self.trust.run, "audit-index-trust")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import json
 import re
 import shutil
 import subprocess
@@ -20,11 +21,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from faramesh_cloud.cli.main import cli
+from faramesh_cloud.dpr.wal import encode_frame
 from faramesh_cloud.events.topics import DPR_RECORDS, Origin
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.platform_audit.chain import AuditEntry
-from faramesh_cloud.platform_audit.events import ActorType
+from faramesh_cloud.platform_audit.events import ActorType, AuditAction
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
@@ -195,6 +197,55 @@ def test_import_wal_runs_beside_another_process_on_the_same_data_dir(
 
         # PostgreSQL still serves this process after the importer exited, with the records in it.
         assert len(asyncio.run(stored())) == 6
+
+
+def test_import_wal_after_the_daemon_truncated_its_wal_says_so_and_imports_the_new_records(
+    data_dir: Path, vectors_dir: Path, tmp_path: Path
+) -> None:
+    assert run(data_dir, "stacks", "register", "rewritten", "--org", "default").exit_code == 0
+    data = (vectors_dir / "dpr_chain_valid_jcs.wal").read_bytes()
+    wal = tmp_path / "faramesh.wal"
+    wal.write_bytes(data)
+    assert run(data_dir, "import-wal", str(wal), "--stack", "rewritten", "--org", "default").exit_code == 0
+    # The daemon met a corrupt frame at byte 3415 on start, cut the WAL there and wrote on.
+    new = (vectors_dir / "dpr_chain_valid_multi_agent.jsonl").read_bytes().splitlines()[:2]
+    wal.write_bytes(data[:3415] + b"".join(encode_frame(r) for r in new))
+    again = run(data_dir, "import-wal", str(wal), "--stack", "rewritten", "--org", "default")
+    assert again.exit_code == 0, again.output + again.stderr
+    assert "The WAL was truncated at byte offset 3415 and rewritten since the last import" in again.output
+    assert "imported 2 new records by identity" in again.output and "Nothing new" not in again.output
+
+
+def test_import_wal_records_a_mid_file_crc_error_in_the_ledger_and_the_audit_log(
+    data_dir: Path, vectors_dir: Path, tmp_path: Path
+) -> None:
+    assert run(data_dir, "stacks", "register", "damaged", "--org", "default").exit_code == 0
+    data = (vectors_dir / "dpr_chain_valid_jcs.wal").read_bytes()
+    wal = tmp_path / "faramesh.wal"
+    wal.write_bytes(data[:3415 + 18] + bytes([data[3415 + 18] ^ 1]) + data[3415 + 19:])  # frame 4's CRC fails
+    result = run(data_dir, "import-wal", str(wal), "--stack", "damaged", "--org", "default")
+    assert result.exit_code == 1, result.output + result.stderr
+    assert "CORRUPT WAL at byte offset 3415" in result.output and "Appended 3 records" in result.output
+    assert "Recorded in the import ledger, the organisation's audit log and the stack's chain" in result.output
+    assert run(data_dir, "import-wal", str(wal), "--stack", "damaged", "--org", "default").exit_code == 1
+
+    async def recorded(identity: Identity) -> tuple[list[AuditEntry], list[tuple[int, int, str]]]:
+        async with identity.db.connection() as conn:
+            row = await (await conn.execute("SELECT org_id FROM orgs WHERE slug = 'default'")).fetchone()
+            assert row is not None
+            problems = await (await conn.execute(
+                "SELECT p.byte_offset, p.times_met, p.reason FROM wal_import_problems p JOIN stacks s "
+                "USING (org_id, stack_id) WHERE s.name = 'damaged'")).fetchall()
+        found = [e for e in await identity.audit.entries(str(row[0])) if e.action == AuditAction.WAL_CORRUPTION_FOUND]
+        return found, [(int(o), int(t), r) for o, t, r in problems]
+
+    entries, problems = with_identity(data_dir, recorded)
+    [(offset, times, reason)] = problems
+    assert (offset, times) == (3415, 2) and "CRC-32 mismatch" in reason
+    [entry] = entries  # once, when first met
+    assert entry.details["byte_offset"] == 3415 and "CRC-32 mismatch" in entry.details["reason"]
+    assert entry.details["after_record_id"] == json.loads(data[2218 + 13:3249])["record_id"]
+    assert entry.actor.type is ActorType.SYSTEM and entry.actor.id.startswith("cli:")
 
 
 INVITE = re.compile(r"/invitations/(\S+)")

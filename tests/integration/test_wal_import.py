@@ -15,11 +15,13 @@ from faramesh_cloud.events.topics import (
     DEAD_LETTERS,
     DEFAULT_PARTITIONS,
     DPR_RECORDS,
+    WAL_PROBLEMS,
     Origin,
     stack_key,
 )
+from faramesh_cloud.events.wal_problems import decode_wal_problem
 from faramesh_cloud.ingest.feeds.import_ledger import ImportBusy, ImportLedger
-from faramesh_cloud.ingest.wal_import import SOURCE, WalImporter
+from faramesh_cloud.ingest.wal_import import SOURCE, Mode, WalImporter
 from faramesh_cloud.log.port import Message
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.sql.database import Database
@@ -36,7 +38,7 @@ TORN = "dpr_wal_torn_tail.wal"
 async def importer(database: Database, postgres_log: PostgresLog, stack_store: StackStore) -> AsyncIterator[WalImporter]:
     ledger = ImportLedger(database)
     await ledger.start()
-    for topic in (DPR_RECORDS, DEAD_LETTERS):
+    for topic in (DPR_RECORDS, DEAD_LETTERS, WAL_PROBLEMS):
         await postgres_log.create_topic(topic, DEFAULT_PARTITIONS[topic])
     yield WalImporter(postgres_log, ledger, batch_size=2, wall_ns=lambda: 42)
 
@@ -212,3 +214,171 @@ async def test_a_second_concurrent_import_of_the_same_file_is_refused(
             await importer.run(path, acme.org.org_id, acme.stack.stack_id)
     assert await read_topic(postgres_log, DPR_RECORDS) == []
     assert (await importer.run(path, acme.org.org_id, acme.stack.stack_id)).records == 6
+
+
+# -- a WAL the daemon truncated and wrote on, compacted, or found corrupt (issue 12 §4) ---------
+
+def daemon_records(vectors_dir: Path, count: int) -> list[bytes]:
+    """Records the daemon writes after it restarted: none of them imported before."""
+    return (vectors_dir / "dpr_chain_valid_multi_agent.jsonl").read_bytes().splitlines()[:count]
+
+
+def corrupt_at(data: bytes, offset: int) -> bytes:
+    """``data`` with one payload byte of the frame at ``offset`` flipped: its CRC-32 no longer
+    matches, and the frames after it are intact (corruption, not a torn tail)."""
+    at = offset + 13 + 5
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:]
+
+
+async def test_an_unchanged_wal_is_skipped_by_position_after_checking_its_bytes(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path
+) -> None:
+    acme = await tenant()
+    path = vectors_dir / VALID
+    first = await importer.run(path, acme.org.org_id, acme.stack.stack_id)
+    second = await importer.run(path, acme.org.org_id, acme.stack.stack_id)
+    assert (first.mode, second.mode) == (Mode.FIRST, Mode.RESUMED)
+    assert (second.records, second.skipped, second.previous_end) == (0, 7, path.stat().st_size)
+    assert len(await records_of(postgres_log, acme)) == 6
+
+
+async def test_a_wal_truncated_and_written_on_past_its_old_length_imports_exactly_the_new_records(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path, tmp_path: Path
+) -> None:
+    acme = await tenant()
+    data = (vectors_dir / VALID).read_bytes()
+    table = frames(data)
+    wal = tmp_path / "faramesh.wal"
+    wal.write_bytes(data)
+    await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+
+    # The daemon met a corrupt frame 4 on start, truncated the WAL there and wrote on.
+    new = daemon_records(vectors_dir, 5)
+    wal.write_bytes(data[: table[4][0]] + b"".join(encode_frame(r) for r in new))
+    assert wal.stat().st_size > len(data)
+    report = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert report.identity == f"wal:{first_hash(data)}"  # same first record: same file to the ledger
+    assert (report.mode, report.records, report.rewritten_at) == (Mode.REWRITTEN, 5, table[4][0])
+    assert report.skipped == 3  # frames 0-2 (frame 3 is a control frame: passed, not imported)
+    values = [m.value for m in await records_of(postgres_log, acme)]
+    assert len(values) == 11 and values[-5:] == new
+
+    # The ledger now fingerprints the rewritten file: the next import is by position again.
+    again = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert (again.mode, again.records) == (Mode.RESUMED, 0)
+    assert len(await records_of(postgres_log, acme)) == 11
+
+
+async def test_a_wal_truncated_shorter_than_before_and_written_on_imports_the_new_records(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path, tmp_path: Path
+) -> None:
+    acme = await tenant()
+    data = (vectors_dir / VALID).read_bytes()
+    table = frames(data)
+    wal = tmp_path / "faramesh.wal"
+    wal.write_bytes(data)
+    await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+
+    new = daemon_records(vectors_dir, 2)
+    wal.write_bytes(data[: table[4][0]] + b"".join(encode_frame(r) for r in new))
+    assert wal.stat().st_size < len(data)
+    report = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert (report.mode, report.records, report.rewritten_at) == (Mode.REWRITTEN, 2, table[4][0])
+    assert report.size < report.previous_end == len(data)
+    values = [m.value for m in await records_of(postgres_log, acme)]
+    assert len(values) == 8 and values[-2:] == new
+
+    # Cut short with nothing written after: nothing new, and nothing appended twice.
+    wal.write_bytes(data[: table[2][0]])
+    cut = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert (cut.mode, cut.records, cut.skipped, cut.rewritten_at) == (Mode.REWRITTEN, 0, 2, None)
+    assert len(await records_of(postgres_log, acme)) == 8
+
+
+async def test_a_grown_wal_is_still_resumed_by_position(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path, tmp_path: Path
+) -> None:
+    acme = await tenant()
+    data = (vectors_dir / VALID).read_bytes()
+    wal = tmp_path / "faramesh.wal"
+    wal.write_bytes(data)
+    await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    new = daemon_records(vectors_dir, 3)
+    wal.write_bytes(data + b"".join(encode_frame(r) for r in new))
+    grown = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert (grown.mode, grown.records, grown.skipped, grown.rewritten_at) == (Mode.RESUMED, 3, 7, None)
+    assert [m.value for m in await records_of(postgres_log, acme)][-3:] == new
+
+
+async def test_a_wal_rewritten_with_the_same_records_imports_nothing_new(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path, tmp_path: Path
+) -> None:
+    """Compaction that kept every record rewrites them (hmac_signature cleared, FARAMESH_FORMATS
+    1.6.4): other bytes, the same records (record_hash does not cover the HMAC)."""
+    acme = await tenant()
+    data = (vectors_dir / VALID).read_bytes()
+    wal = tmp_path / "faramesh.wal"
+    wal.write_bytes(data)
+    await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    rewritten = []
+    for _, version, payload in frames(data):
+        record = json.loads(payload)
+        if version == VERSION_DPR:
+            record["hmac_signature"] = ""
+        rewritten.append(encode_frame(json.dumps(record, separators=(",", ":")).encode(), version))
+    wal.write_bytes(b"".join(rewritten))
+    report = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert (report.mode, report.records, report.skipped, report.rewritten_at) == (Mode.REWRITTEN, 0, 6, None)
+    assert len(await records_of(postgres_log, acme)) == 6
+
+
+async def test_the_same_records_from_a_jsonl_export_and_the_wal_are_imported_once(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path
+) -> None:
+    acme = await tenant()
+    assert (await importer.run(vectors_dir / "dpr_chain_valid_jcs.jsonl", acme.org.org_id,
+                               acme.stack.stack_id)).records == 6
+    wal = await importer.run(vectors_dir / VALID, acme.org.org_id, acme.stack.stack_id)
+    assert (wal.mode, wal.records, wal.skipped, wal.control_frames) == (Mode.FIRST, 0, 6, 1)
+    assert len(await records_of(postgres_log, acme)) == 6
+
+
+async def test_a_mid_file_crc_error_goes_into_the_ledger_and_onto_the_problems_topic_once(
+    database: Database, importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant,
+    vectors_dir: Path, tmp_path: Path
+) -> None:
+    acme = await tenant()
+    data = (vectors_dir / VALID).read_bytes()
+    table = frames(data)
+    wal = tmp_path / "faramesh.wal"
+    wal.write_bytes(corrupt_at(data, table[4][0]))
+    report = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert report.stop is not None and report.corrupt and report.problem_new
+    assert (report.stop.offset, report.records) == (table[4][0], 3)
+    assert "CRC-32 mismatch" in report.stop.reason
+
+    assert report.identity is not None
+    ledger = ImportLedger(database)
+    [problem] = await ledger.problems(acme.org.org_id, acme.stack.stack_id, report.identity)
+    assert (problem.offset, problem.unread_bytes, problem.times_met) == (table[4][0], len(data) - table[4][0], 1)
+    assert "CRC-32 mismatch" in problem.reason and problem.last_file == str(wal)
+    [message] = await read_topic(postgres_log, WAL_PROBLEMS)
+    event = decode_wal_problem(message.value)
+    before = json.loads(table[2][2])  # the last DPR before the damage (frame 3 is a control frame)
+    assert (event.offset, event.record_id, event.record_hash, event.agent_id, event.file_name) == (
+        table[4][0], before["record_id"], before["record_hash"], before["agent_id"], "faramesh.wal")
+    origin = Origin.from_headers(message.headers)
+    assert (origin.org_id, origin.stack_id, message.key) == (
+        acme.org.org_id, acme.stack.stack_id, stack_key(acme.org.org_id, acme.stack.stack_id))
+
+    # Met again: counted in the ledger, not announced twice.
+    again = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert again.corrupt and not again.problem_new and again.records == 0
+    assert (await ledger.problems(acme.org.org_id, acme.stack.stack_id, report.identity))[0].times_met == 2
+    assert len(await read_topic(postgres_log, WAL_PROBLEMS)) == 1
+
+    # The daemon truncates at the corrupt frame when it starts, and writes on: imported.
+    new = daemon_records(vectors_dir, 2)
+    wal.write_bytes(data[: table[4][0]] + b"".join(encode_frame(r) for r in new))
+    after = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert (after.mode, after.records, after.stop) == (Mode.RESUMED, 2, None)
