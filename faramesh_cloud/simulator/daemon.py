@@ -3,9 +3,9 @@
 It decides calls at ``rate_per_s`` (decisions per second across its agents) and, like the
 daemon, writes each DPR to ``faramesh.wal`` (fsynced) before the decision counts, then
 enqueues it in the durable sync buffer (:mod:`.buffer`) together with whatever else the
-decision produced (a pending approval for a DEFER). On their own intervals it also enqueues
-stack status, daemon health, budget snapshots and credential expiry events, and it expires
-approvals nobody decided. Cloud's approval decisions and emergency commands arrive through
+decision produced (a pending approval for a DEFER). As it starts, and then on their own
+intervals, it also enqueues stack status, daemon health, budget snapshots and credential
+expiry events, and it expires approvals nobody decided. Cloud's approval decisions and emergency commands arrive through
 :meth:`SimulatedDaemon.apply_delivery` / :meth:`apply_command` (see :mod:`.approvals`,
 :mod:`.emergency`).
 
@@ -276,8 +276,17 @@ class SimulatedDaemon:
         return reports.StackFacts(self.label, self.options.daemon_version, POLICY_VERSION, self.started_ns)
 
     async def _start_reports(self) -> None:
+        """What a daemon reports as it starts, ahead of anything else it buffers: its stack
+        status, its health and every agent's budget (so Cloud shows them as soon as the
+        daemon connects, not one status or budget interval later), and its credential leases.
+        The intervals then take over."""
         now = self._wall_ns()
-        entries: list[Entry] = [reports.stack_status(self._facts(), self.agent_facts(), now)]
+        stats = await self.buffer.stats()
+        entries: list[Entry] = [reports.stack_status(self._facts(), self.agent_facts(), now),
+                                reports.daemon_health(self._facts(), self.agent_facts(), stats, self.wal.size, now)]
+        for agent in self.agents:
+            spent = self._reported_spend[agent] = self._spent.get(agent, 0.0)
+            entries.append(reports.budget_snapshot(agent, spent, 100.0, self._calls.get(agent, 0), now))
         for agent in self.agents:
             expires = now + self._rng.randrange(2 * 3600, 48 * 3600) * NS
             self._leases[agent] = (f"{self.label}/{agent}/{secrets.token_hex(4)}", expires)

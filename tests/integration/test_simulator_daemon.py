@@ -92,7 +92,8 @@ async def test_a_restarted_daemon_continues_its_chains_and_keeps_its_buffer(tmp_
     again = await SimulatedDaemon.open(tmp_path, "s", DaemonOptions(agents=3))
     try:
         assert again.buffer.buffer_id == buffer_id
-        assert await again.buffer.sequences() == list(range(1, queued + 1 + 4))  # + status, 3 credentials
+        # + the start reports: status, health, 3 budgets, 3 credentials
+        assert await again.buffer.sequences() == list(range(1, queued + 1 + 8))
         await again.write_decisions(80)
     finally:
         await again.close()
@@ -106,6 +107,21 @@ async def test_a_restarted_daemon_continues_its_chains_and_keeps_its_buffer(tmp_
         record = orjson.loads(raw)
         lamports.setdefault(record["agent_id"], []).append(record["lamport_seq"])
     assert all(seq == list(range(1, len(seq) + 1)) for seq in lamports.values())
+
+
+async def test_a_starting_daemon_reports_its_status_health_and_budgets_before_anything_else(tmp_path: Path) -> None:
+    """So `up --demo` (and a real Cloud) shows a stack's health and budgets as soon as the
+    daemon connects, not one status (60 s) or budget (30 s) interval later."""
+    daemon = await SimulatedDaemon.open(tmp_path, "s", OPTIONS)
+    try:
+        await daemon.write_decisions(5)
+        items = await _items(daemon.buffer)
+    finally:
+        await daemon.close()
+    kinds = [item.WhichOneof("payload") for item in items]
+    assert kinds[:5] == ["stack_status", "daemon_health", "budget_snapshot", "budget_snapshot", "budget_snapshot"]
+    assert {items[i].budget_snapshot.agent_id for i in range(2, 5)} == set(daemon.agents)
+    assert kinds.index("dpr_record") > kinds.index("daemon_health")
 
 
 async def test_wal_frames_that_never_reached_the_buffer_are_enqueued_on_the_next_start(tmp_path: Path) -> None:
@@ -125,7 +141,7 @@ async def test_wal_frames_that_never_reached_the_buffer_are_enqueued_on_the_next
         dprs = [i.dpr_record.record_json for i in items if i.HasField("dpr_record")]
         assert dprs[-1] == written
         assert dprs[:-1] == wal_records(tmp_path)[:-1]
-        assert items[-1 - 4].dpr_record.wal_frame_index == 10  # then the start-up status items
+        assert items[-1 - 8].dpr_record.wal_frame_index == 10  # then the 8 start-up report items
     finally:
         await again.close()
     assert wal_records(tmp_path)[-1] == written  # the torn tail was cut off

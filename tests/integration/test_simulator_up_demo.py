@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from faramesh_cloud.events.topics import DPR_RECORDS, Origin
+from faramesh_cloud.events.topics import DPR_RECORDS, SYNC_ITEMS, Origin
+from faramesh_cloud.log.port import Message
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.runtime.demo_service import DEMO_STACKS
 from faramesh_cloud.simulator.registration import load_saved
@@ -72,15 +73,15 @@ def _acknowledged(role: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-async def _log_by_stack(data_dir: Path) -> dict[str, list[bytes]]:
-    """DPRs on the running Cloud's log, per stack id (read like any consumer would)."""
+async def _log_by_stack(data_dir: Path, topic: str = DPR_RECORDS) -> dict[str, list[Message]]:
+    """What is on the running Cloud's log, per stack id (read like any consumer would)."""
     async with Database(f"postgresql://postgres@/faramesh?host={data_dir / 'postgres'}", max_size=2) as db:
         log = PostgresLog(db)
         await log.start()
         try:
-            by_stack: dict[str, list[bytes]] = {}
-            for message in await read_topic(log, DPR_RECORDS):
-                by_stack.setdefault(Origin.from_headers(message.headers).stack_id, []).append(message.value)
+            by_stack: dict[str, list[Message]] = {}
+            for message in await read_topic(log, topic):
+                by_stack.setdefault(Origin.from_headers(message.headers).stack_id, []).append(message)
             return by_stack
         finally:
             await log.close()
@@ -104,6 +105,12 @@ def test_up_demo_feeds_cloud_from_a_fleet_registered_in_its_own_database(pg_data
             assert time.monotonic() < deadline, f"the demo fleet did not deliver: {up.demo()}"
             time.sleep(0.5)
         assert _acknowledged(up.demo()["role"]) > 0
+        # Health and budgets came first, not one status (60 s) or budget (30 s) interval later:
+        # each daemon buffers them at start, ahead of its first DPR, and pushes in order.
+        items = asyncio.run(_log_by_stack(data_dir, SYNC_ITEMS))
+        for stack in saved.stacks:
+            kinds = {m.headers["kind"] for m in items.get(stack.stack_id, [])}
+            assert {b"stack_status", b"daemon_health", b"budget_snapshot"} <= kinds, (stack.name, kinds)
     finally:
         code, out = up.interrupt()
     assert code == 0, out
@@ -115,5 +122,5 @@ def test_up_demo_feeds_cloud_from_a_fleet_registered_in_its_own_database(pg_data
         stack_dir = data_dir / "demo" / stack.name
         written = wal_records(stack_dir)
         assert verify(written, stack_keys(stack_dir))[1] == []
-        delivered = on_log.get(stack.stack_id, [])
+        delivered = [m.value for m in on_log.get(stack.stack_id, [])]
         assert delivered and delivered == written[: len(delivered)]  # byte for byte, in WAL order
