@@ -29,6 +29,7 @@ from typing import Any, Final, TypeVar
 
 import click
 
+from faramesh_cloud.cli.errors import Failed, Refused
 from faramesh_cloud.config import ConfigError, Settings
 from faramesh_cloud.identity.domain import IdentityError, OrgRef, Principal, PrincipalKind
 from faramesh_cloud.identity.permissions import Access, Role
@@ -36,6 +37,7 @@ from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.port import LogUnavailable
 from faramesh_cloud.platform_audit.events import AuditAction, Target
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.runtime import running
 from faramesh_cloud.runtime.platform import Platform, open_platform
 from faramesh_cloud.sql.database import DatabaseUnavailable
 from faramesh_cloud.sql.embedded import EmbeddedPostgresError
@@ -50,8 +52,12 @@ _UNIT_S: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 org_option = click.option(
     "--org", "org_slug", default=None, metavar="SLUG",
-    help=f"Organisation slug (default: {DEFAULT_SLUG!r}, created on first use for single-org installs).",
+    help="Organisation slug (default: the installation's only organisation; required when there are several).",
 )
+
+
+class NoOrganisation(StackError):
+    """The installation has no organisation yet (and the command creates none)."""
 
 
 def os_user() -> str:
@@ -90,11 +96,18 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_S[match.group(2)]
 
 
+def cloud_addresses(settings: Settings) -> running.RunningCloud:
+    """The addresses to give a daemon or a person: those of the Cloud running from the data
+    dir (``up`` records them, ``runtime/running.py``), else those the settings configure
+    (where ``faramesh-cloud up`` will listen)."""
+    return running.find(settings.data_dir) or running.addresses(settings)
+
+
 def load_settings(data_dir: Path | None) -> Settings:
     try:
         return Settings.load(data_dir=data_dir)
     except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise Refused(str(exc)) from None
 
 
 @asynccontextmanager
@@ -111,7 +124,9 @@ async def admin_session(settings: Settings) -> AsyncIterator[Admin]:
 
 
 def run_admin(settings: Settings, work: Callable[[Admin], Awaitable[T]]) -> T:
-    """Run ``work`` in an admin session; known failures become one line and exit code 1."""
+    """Run ``work`` in an admin session. A refusal (unknown organisation or stack, a name not
+    allowed or taken, a member rule) becomes ``error: ...`` and exit code 2; a database or
+    log that cannot be reached, exit code 1 (``cli/errors.py``)."""
 
     async def main() -> T:
         async with admin_session(settings) as admin:
@@ -120,25 +135,42 @@ def run_admin(settings: Settings, work: Callable[[Admin], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except (StackError, ConfigError, IdentityError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Refused(str(exc)) from None
     except (EmbeddedPostgresError, DatabaseUnavailable, LogUnavailable) as exc:
-        raise click.ClickException(f"{exc}") from None
+        raise Failed(f"{exc}") from None
 
 
-async def resolve_org(admin: Admin, slug: str | None) -> Org:
-    """The organisation named by ``--org``; ``default`` is created on first use."""
-    if slug is None or slug == DEFAULT_SLUG:
-        org, created = await admin.orgs.ensure_default(admin.stacks)
-        if created:
-            await admin.record(org, AuditAction.ORG_CREATED, Target("org", org.org_id),
-                               {"slug": org.slug, "name": org.name, "reason": "first use of the CLI"})
-            click.echo(f"note: created organisation {DEFAULT_SLUG!r} (first use; a single-organisation "
-                       "install needs no other, pass --org SLUG to use another)", err=True)
-        return org
-    found = await admin.orgs.find_by_slug(slug)
-    if found is None:
-        raise StackError(f"no organisation {slug!r}; create it with: faramesh-cloud orgs create {slug} --name NAME")
-    return found
+async def resolve_org(admin: Admin, slug: str | None, *, create_default: bool = False) -> Org:
+    """The organisation a command works in: the one ``--org`` names; without it, the
+    installation's only organisation (so on a single-organisation install, the first
+    owner's). With several, ``--org`` is required. A fresh install has none: only
+    ``create_default`` (``stacks register``) makes one, ``default``, which the first-owner
+    page then offers to adopt; every other command (``stacks list`` and the other reads
+    among them) creates nothing and says so (``NoOrganisation``)."""
+    if slug is not None and not (create_default and slug == DEFAULT_SLUG):
+        found = await admin.orgs.find_by_slug(slug)
+        if found is None:
+            raise StackError(f"no organisation {slug!r}; see: faramesh-cloud orgs list, or create it with: "
+                             f"faramesh-cloud orgs create {slug} --name NAME")
+        return found
+    if slug is None:
+        orgs = await admin.orgs.list_orgs()
+        if len(orgs) == 1:
+            return orgs[0]
+        if orgs:
+            raise StackError(f"this Cloud has {len(orgs)} organisations ({', '.join(o.slug for o in orgs)}): "
+                             "say which with --org SLUG")
+        if not create_default:
+            raise NoOrganisation("this Cloud has no organisation yet: create the first owner in the web UI, or "
+                                 "register a stack (faramesh-cloud stacks register NAME creates organisation "
+                                 f"{DEFAULT_SLUG!r})")
+    org, created = await admin.orgs.ensure_default(admin.stacks)
+    if created:
+        await admin.record(org, AuditAction.ORG_CREATED, Target("org", org.org_id),
+                           {"slug": org.slug, "name": org.name, "reason": "first stack registered with the CLI"})
+        click.echo(f"note: created organisation {DEFAULT_SLUG!r} (this Cloud had none; creating the first "
+                   "owner in the web UI offers to adopt it)", err=True)
+    return org
 
 
 async def find_stack(admin: Admin, org: Org, name: str) -> Stack:

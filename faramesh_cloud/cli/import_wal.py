@@ -1,8 +1,9 @@
 """``faramesh-cloud import-wal FILE --stack NAME``: backfill a stack from a daemon's WAL.
 
 Exit codes: 0 imported (or nothing new); 1 some entries were not DPRs (parked on the
-dead-letter topic, listed) or the WAL is corrupt before its end; 2 the file cannot be read
-as DPRs at all, or a usage error.
+dead-letter topic, listed) or the WAL is corrupt before its end, or another import of the
+file is running; 2 refused: the file cannot be read as DPRs at all, an unknown organisation or
+stack, a usage error (``cli/errors.py``).
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from faramesh_cloud.cli.admin import (
     resolve_org,
     run_admin,
 )
+from faramesh_cloud.cli.errors import Failed, Refused
 from faramesh_cloud.cli.up import data_dir_option
 from faramesh_cloud.dpr.wal import StopKind
 from faramesh_cloud.ingest.feeds.import_ledger import ImportBusy, ImportLedger
 from faramesh_cloud.ingest.wal_import import ImportReport, Mode, WalImporter
 from faramesh_cloud.platform_audit.events import AuditAction, Target
 from faramesh_cloud.sources import SourceError
-from faramesh_cloud.stacks.domain import Org, Stack, StackError
+from faramesh_cloud.stacks.domain import Org, Stack
 
 MAX_LISTED = 20
 
@@ -148,12 +150,9 @@ def import_wal(file: Path, stack_name: str, org_slug: str | None, data_dir: Path
     try:
         org, stack, report = run_admin(settings, work)
     except SourceError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(2) from None
+        raise Refused(str(exc)) from None
     except ImportBusy as exc:
-        raise click.ClickException(str(exc)) from None
-    except StackError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Failed(str(exc)) from None
     for line in _summary(report, org, stack):
         click.echo(line)
     corrupt = report.stop is not None and report.stop.kind is StopKind.CORRUPT

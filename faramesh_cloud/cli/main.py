@@ -1,5 +1,7 @@
 """The ``faramesh-cloud`` command. Subcommands live in their own modules and are imported
-only when run, so ``faramesh-cloud verify`` does not pay for gRPC, chDB or PostgreSQL."""
+only when run, so ``faramesh-cloud verify`` does not pay for gRPC, chDB or PostgreSQL.
+Every command's errors read ``error: ...`` with exit code 2 for refused input and 1 for a
+problem found or a dependency down (:mod:`faramesh_cloud.cli.errors`)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import importlib
 from typing import Any
 
 import click
+
+from faramesh_cloud.cli.errors import CliGroup
 
 # name -> (module, attribute): resolved lazily by LazyGroup.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -22,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(CliGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 

@@ -4,8 +4,8 @@ invitation. Members are named by email (or user id).
 
 The commands act as the CLI operator (``cli:<OS user>``, Owner rights; see
 :mod:`faramesh_cloud.cli.admin`) under the UI's rules: an organisation keeps at least one
-Owner, and every change is in the platform audit log. Exit codes: 0 done, 1 refused (the
-message says why and what to do), 2 bad usage.
+Owner, and every change is in the platform audit log. Exit codes: 0 done, 2 refused (the
+``error:`` line says why and what to do), as for every command (``cli/errors.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from rich.table import Table
 
 from faramesh_cloud.cli.admin import (
     Admin,
+    cloud_addresses,
     find_stack,
     load_settings,
     operator_principal,
@@ -118,7 +119,7 @@ def invite(email: str, role: str, org_slug: str | None, data_dir: Path | None) -
     invitation, token = run_admin(settings, work)
     click.echo(f"Invited {invitation.email} as {invitation.role.label}; the link works once, until "
                f"{_when(invitation.expires_at)}. Send it to them (it is shown only now):")
-    click.echo(f"  {settings.http_url}/invitations/{token}")
+    click.echo(f"  {cloud_addresses(settings).http_url}/invitations/{token}")
 
 
 @members.command("change-role")

@@ -1,6 +1,9 @@
 """``faramesh-cloud stacks``: register daemons, list them, label their environment, rotate
-and revoke their keys, set their webhook secret, deregister them. Every command works inside one organisation
-(``--org SLUG``, default ``default``)."""
+and revoke their keys, set their webhook secret, deregister them. Every command works inside
+one organisation (``--org SLUG``; without it, the installation's only one). Only ``register``
+creates an organisation (``default``, on an install that has none); the others, ``list``
+among them, never create anything. What ``register`` and ``webhook-secret`` tell a daemon is
+where the Cloud running from the data dir listens (``runtime/running.py``)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from rich.table import Table
 
 from faramesh_cloud.cli.admin import (
     Admin,
+    NoOrganisation,
+    cloud_addresses,
     find_stack,
     load_settings,
     operator_principal,
@@ -23,11 +28,13 @@ from faramesh_cloud.cli.admin import (
     resolve_org,
     run_admin,
 )
+from faramesh_cloud.cli.errors import Refused
 from faramesh_cloud.cli.up import data_dir_option
 from faramesh_cloud.config import Settings
 from faramesh_cloud.ingest.feeds.webhook_secrets import WebhookSecretStore
 from faramesh_cloud.platform_audit.events import AuditAction, Target
-from faramesh_cloud.stacks.domain import Org, Stack, StackKey
+from faramesh_cloud.runtime import running
+from faramesh_cloud.stacks.domain import Org, Stack, StackError, StackKey, check_stack_name
 from faramesh_cloud.stacks.keys import KEY_PREFIX
 from faramesh_cloud.stacks.signing_keys import PinnedKey
 
@@ -37,8 +44,12 @@ def stacks() -> None:
     """Stacks: one per daemon, each with its own API keys."""
 
 
-def _cloud_url(settings: Settings) -> str:
-    return f"https://{settings.sync_host}:{settings.sync_port}"
+def _said_where(settings: Settings, where: running.RunningCloud) -> str:
+    if running.find(settings.data_dir) is not None:
+        return (f"These are the addresses of the Cloud running from {settings.data_dir} (pid {where.pid}): "
+                f"web UI {where.http_url}, daemon sync {where.sync_address}.")
+    return (f"No Cloud is running from {settings.data_dir}: these are the addresses its settings give "
+            f"(web UI {where.http_url}, daemon sync {where.sync_address}), where faramesh-cloud up will listen.")
 
 
 def _show_key(settings: Settings, key: str) -> None:
@@ -55,17 +66,23 @@ def _show_key(settings: Settings, key: str) -> None:
 @click.option("--environment", default="", help="Environment label, e.g. production or staging.")
 @data_dir_option
 def register(name: str, org_slug: str | None, environment: str, data_dir: Path | None) -> None:
-    """Register a daemon as stack NAME and print its API key (once)."""
+    """Register a daemon as stack NAME and print its API key (once). NAME is 1 to 64 letters,
+    digits, '-', '_' and '.', starting with a letter or a digit."""
+    try:
+        check_stack_name(name)
+    except StackError as exc:
+        raise Refused(str(exc)) from None
     settings = load_settings(data_dir)
 
     async def work(admin: Admin) -> tuple[Org, Stack, str]:
-        org = await resolve_org(admin, org_slug)
+        org = await resolve_org(admin, org_slug, create_default=True)
         stack, key = await admin.stacks.register_stack(org.org_id, name, environment)
         await admin.record(org, AuditAction.STACK_REGISTERED, Target("stack", stack.stack_id),
                            {"name": name, "environment": environment})
         return org, stack, key
 
     org, stack, key = run_admin(settings, work)
+    where = cloud_addresses(settings)
     click.echo(f"Registered stack {stack.name!r} in organisation {org.slug!r} (stack id {stack.stack_id}).")
     click.echo()
     _show_key(settings, key)
@@ -73,13 +90,18 @@ def register(name: str, org_slug: str | None, environment: str, data_dir: Path |
     click.echo("and add this block to its governance.fms:")
     click.echo()
     click.echo("  runtime {")
-    click.echo(f'    cloud_url     = "{_cloud_url(settings)}"')
+    click.echo(f'    cloud_url     = "https://{where.sync_address}"')
     click.echo('    cloud_api_key = env("FARAMESH_CLOUD_API_KEY")')
     click.echo("  }")
+    if where.sync_ca is not None:
+        click.echo()
+        click.echo(f"This Cloud's sync certificate is self-signed: give the daemon its CA file, {where.sync_ca}")
     click.echo()
     click.echo("Today's daemon syncs through the legacy Horizon feed with the same key:")
-    click.echo(f'  faramesh auth login --token "$FARAMESH_CLOUD_API_KEY" --horizon-url {settings.http_url}')
+    click.echo(f'  faramesh auth login --token "$FARAMESH_CLOUD_API_KEY" --horizon-url {where.http_url}')
     click.echo("  faramesh serve --sync-horizon ...")
+    click.echo()
+    click.echo(_said_where(settings, where))
 
 
 def _active(keys: list[StackKey], now: dt.datetime) -> int:
@@ -97,13 +119,20 @@ def _when(value: dt.datetime | None) -> str:
 def list_(org_slug: str | None, show_all: bool, data_dir: Path | None) -> None:
     """List the organisation's stacks with their keys."""
 
-    async def work(admin: Admin) -> tuple[Org, list[tuple[Stack, list[StackKey]]]]:
-        org = await resolve_org(admin, org_slug)
+    async def work(admin: Admin) -> tuple[Org, list[tuple[Stack, list[StackKey]]]] | None:
+        try:
+            org = await resolve_org(admin, org_slug)
+        except NoOrganisation as exc:
+            click.echo(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+            return None
         rows = [(s, await admin.stacks.list_keys(org.org_id, s.stack_id))
                 for s in await admin.stacks.list_stacks(org.org_id) if show_all or s.registered]
         return org, rows
 
-    org, rows = run_admin(load_settings(data_dir), work)
+    found = run_admin(load_settings(data_dir), work)
+    if found is None:
+        return
+    org, rows = found
     if not rows:
         click.echo(f"Organisation {org.slug!r} has no stacks: faramesh-cloud stacks register NAME --org {org.slug}")
         return
@@ -251,7 +280,7 @@ def webhook_secret(name: str, org_slug: str | None, overlap: str, from_env: str 
     click.echo("Add this to the daemon's policy document" + (" (the secret is shown once):" if given is None else ":"))
     click.echo()
     click.echo("  webhooks:")
-    click.echo(f"    url: {settings.http_url}/v1/webhooks/faramesh/{result.stack.stack_id}")
+    click.echo(f"    url: {cloud_addresses(settings).http_url}/v1/webhooks/faramesh/{result.stack.stack_id}")
     click.echo("    events: [permit, deny, defer]")
     click.echo(f"    secret: {result.secret if given is None else '<the value of $' + str(from_env) + '>'}")
 

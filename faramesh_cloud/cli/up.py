@@ -21,8 +21,8 @@ def _settings(**overrides: object) -> Settings:
         raise click.UsageError(str(exc)) from None
 
 
-def _serve(settings: Settings, names: list[str], banner: bool) -> None:
-    from faramesh_cloud.runtime import interpreter
+def _serve(settings: Settings, names: list[str], banner: bool, record_addresses: bool = False) -> None:
+    from faramesh_cloud.runtime import interpreter, running
     from faramesh_cloud.runtime.runner import run
     from faramesh_cloud.runtime.services import RuntimeContext
 
@@ -31,6 +31,8 @@ def _serve(settings: Settings, names: list[str], banner: bool) -> None:
 
     def ready(ctx: RuntimeContext) -> None:
         interpreter.freeze_startup_objects()
+        if record_addresses:  # for `stacks register` & co. beside it (runtime/running.py)
+            running.record(settings, ctx.started_at)
         if not banner:
             return
         click.echo(click.style("Faramesh Cloud is up", bold=True) + f" ({settings.mode} mode, data in {settings.data_dir})")
@@ -43,7 +45,11 @@ def _serve(settings: Settings, names: list[str], banner: bool) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run(settings, names, stop, on_ready=ready)
+        try:
+            await run(settings, names, stop, on_ready=ready)
+        finally:
+            if record_addresses:
+                running.clear(settings)
 
     try:
         asyncio.run(main())
@@ -60,11 +66,40 @@ def _serve(settings: Settings, names: list[str], banner: bool) -> None:
     click.echo("stopped.")
 
 
+class _UpCommand(click.Command):
+    """``up --help`` ends with every port the process opens and how to move each."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        d = Settings()
+        with formatter.section("Ports (each also set by its FARAMESH_CLOUD_* variable)"):
+            formatter.write_dl([
+                ("--http-port", f"web UI, REST API and the legacy HTTP daemon feeds (default {d.http_port}; "
+                                "FARAMESH_CLOUD_HTTP_PORT)"),
+                ("--sync-port", f"daemon sync channel, gRPC over TLS 1.3 (default {d.sync_port}; "
+                                "FARAMESH_CLOUD_SYNC_PORT)"),
+                ("FARAMESH_CLOUD_INTERNAL_BASE_PORT",
+                 f"internal service-to-service gRPC, one port per service from this one up, on "
+                 f"FARAMESH_CLOUD_INTERNAL_HOST (default {d.internal_host}:{d.internal_base_port}; the first is "
+                 "the approvals service's daemon-control API, which ingest calls). Change it when another "
+                 "Cloud or program uses that range."),
+            ])
+
+
+class _ServeCommand(click.Command):
+    """``serve --help`` lists the services one can run."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from faramesh_cloud.runtime.services import describe_services
+
+        with formatter.section("Services"):
+            formatter.write_dl(describe_services())
+
+
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                                help="Where PostgreSQL, chDB and TLS material live (default: your user data dir).")
 
 
-@click.command()
+@click.command(cls=_UpCommand)
 @data_dir_option
 @click.option("--http-port", type=int, help="Web UI and REST API port (default 8080).")
 @click.option("--sync-port", type=int, help="Daemon sync channel port, gRPC over TLS 1.3 (default 8443).")
@@ -74,15 +109,16 @@ def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo
     from faramesh_cloud.runtime.services import enabled_services
 
     settings = _settings(data_dir=data_dir, http_port=http_port, sync_port=sync_port, demo=demo or None)
-    _serve(settings, enabled_services(settings), banner=True)
+    _serve(settings, enabled_services(settings), banner=True, record_addresses=True)
 
 
-@click.command()
+@click.command(cls=_ServeCommand)
 @click.argument("service")
 @data_dir_option
 def serve(service: str, data_dir: Path | None) -> None:
     """Run one SERVICE alone (distributed mode) against the PostgreSQL, Kafka and ClickHouse
-    configured with FARAMESH_CLOUD_POSTGRES_URL, _KAFKA_BOOTSTRAP and _CLICKHOUSE_DSN."""
+    configured with FARAMESH_CLOUD_POSTGRES_URL, _KAFKA_BOOTSTRAP and _CLICKHOUSE_DSN.
+    SERVICE is one of those listed below."""
     from faramesh_cloud.runtime.services import SERVICES
 
     if service not in SERVICES:

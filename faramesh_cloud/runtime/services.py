@@ -26,6 +26,7 @@ ServiceFactory = Callable[[RuntimeContext], Service]
 
 
 def ingest(ctx: RuntimeContext) -> Service:
+    """daemon sync channel (gRPC, TLS 1.3) onto the log"""
     from faramesh_cloud.ingest.service import IngestService
     from faramesh_cloud.runtime.approvals_wiring import daemon_control
     from faramesh_cloud.stacks.store import StackStore
@@ -36,12 +37,14 @@ def ingest(ctx: RuntimeContext) -> Service:
 
 
 def audit_index(ctx: RuntimeContext) -> Service:
+    """DPR search index and chain integrity (reads the log into chDB/ClickHouse)"""
     from faramesh_cloud.audit_index.service import AuditIndexService
 
     return AuditIndexService(ctx)
 
 
 def fleet(ctx: RuntimeContext) -> Service:
+    """fleet status, health, agents, budgets and apply history"""
     from faramesh_cloud.fleet.service import FleetService
     from faramesh_cloud.stacks.store import StackStore
 
@@ -50,24 +53,28 @@ def fleet(ctx: RuntimeContext) -> Service:
 
 
 def approvals(ctx: RuntimeContext) -> Service:
+    """approvals and emergency commands (internal gRPC on the first internal port)"""
     from faramesh_cloud.runtime import approvals_wiring
 
     return approvals_wiring.service(ctx, ctx.platform.settings)
 
 
 def notifications(ctx: RuntimeContext) -> Service:
+    """approval and chain-integrity notifications, escalation"""
     from faramesh_cloud.runtime import notifications_wiring
 
     return notifications_wiring.service(ctx, ctx.platform.settings)
 
 
 def gateway(ctx: RuntimeContext) -> Service:
+    """web UI, REST API and the legacy HTTP daemon feeds"""
     from faramesh_cloud.runtime.gateway_service import GatewayService
 
     return GatewayService(ctx)
 
 
 def demo_fleet(ctx: RuntimeContext) -> Service:
+    """simulated daemon fleet (up --demo)"""
     from faramesh_cloud.runtime.demo_service import DemoFleetService
 
     return DemoFleetService(ctx)
@@ -88,6 +95,11 @@ SERVICES: dict[str, ServiceFactory] = {
 ENABLED_WHEN: dict[str, Callable[[Settings], bool]] = {
     "demo": lambda settings: settings.demo,
 }
+
+
+def describe_services() -> list[tuple[str, str]]:
+    """(name, what it does) of every service, in start order (for ``serve --help``)."""
+    return [(name, (factory.__doc__ or "").strip()) for name, factory in SERVICES.items()]
 
 
 def enabled_services(settings: Settings) -> list[str]:

@@ -1,13 +1,36 @@
-"""What the stack store hands out: plain immutable values."""
+"""What the stack store hands out: plain immutable values, and the stack-name rule."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 
 class StackError(ValueError):
     """A stack or key operation cannot be done as asked; the message says what to do."""
+
+
+# The one rule for a stack's name, wherever a stack is named (CLI, REST, the Settings form,
+# the store): 1 to 64 ASCII letters, digits, '-', '_' and '.', starting with a letter or a
+# digit. So a name is safe as a path segment, a file name and a command-line argument: no
+# '/' or '\\', no spaces, never '.' or '..' or a hidden-file name, never read as an option.
+STACK_NAME_MAX: Final = 64
+STACK_NAME_PATTERN: Final = "[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+STACK_NAME_RULE: Final = ("1 to 64 letters, digits, '-', '_' and '.', starting with a letter or a digit "
+                          "(e.g. payments-prod, eu.payments_2)")
+_STACK_NAME: Final = re.compile(STACK_NAME_PATTERN)
+
+
+def check_stack_name(name: str) -> str:
+    """``name`` when it follows the stack-name rule; else ``StackError`` saying the rule."""
+    if not name:
+        raise StackError(f"give the stack a name: a stack name is {STACK_NAME_RULE}")
+    if _STACK_NAME.fullmatch(name) is None:
+        shown = name if len(name) <= 80 else name[:77] + "..."
+        raise StackError(f"{shown!r} is not a valid stack name: a stack name is {STACK_NAME_RULE}")
+    return name
 
 
 @dataclass(frozen=True, slots=True)

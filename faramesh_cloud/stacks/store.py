@@ -23,7 +23,14 @@ from psycopg import errors as pg_errors
 
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
-from faramesh_cloud.stacks.domain import Org, Stack, StackError, StackIdentity, StackKey
+from faramesh_cloud.stacks.domain import (
+    Org,
+    Stack,
+    StackError,
+    StackIdentity,
+    StackKey,
+    check_stack_name,
+)
 from faramesh_cloud.stacks.keys import display_prefix, new_key, parse_key, secret_digest
 from faramesh_cloud.stacks.signing_keys import SigningKeyStore
 
@@ -98,7 +105,9 @@ class StackStore:
 
     async def register_stack(self, org_id: str, name: str, environment: str = "") -> tuple[Stack, str]:
         """Register a stack and issue its first key. Returns the stack and the plaintext key,
-        which exists only in this return value: show it once, never store it."""
+        which exists only in this return value: show it once, never store it. ``name``
+        must follow the stack-name rule (``domain.check_stack_name``)."""
+        check_stack_name(name)
         org = _uuid(org_id, "organisation")
         stack_id = uuid.uuid4()
         key, plaintext = new_key()
@@ -121,8 +130,7 @@ class StackStore:
             ) from None
         except pg_errors.CheckViolation:
             raise StackError(
-                f"stack name {name!r} / environment {environment!r} rejected: a name is 1-200 "
-                "characters, an environment label at most 100"
+                f"environment label {environment!r} rejected: an environment label is at most 100 characters"
             ) from None
         assert row is not None
         return _stack(row), plaintext

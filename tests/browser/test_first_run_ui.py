@@ -1,10 +1,21 @@
-"""A fresh install in a browser: create the first owner, sign out, sign in with the password."""
+"""A fresh install in a browser: create the first owner, sign out, sign in with the password;
+and the first page's "register a stack" command, run as shown, puts the stack in that owner's
+organisation."""
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from playwright.sync_api import expect
 
-from tests.fixtures.browser import LiveGateway, NewPage, screenshot
+from faramesh_cloud.sql.embedded import EmbeddedPostgres
+from tests.fixtures.browser import LiveGateway, NewPage, screenshot, serve_live
 from tests.fixtures.identity import PASSWORD
 
 
@@ -35,3 +46,45 @@ def test_first_owner_then_local_sign_in(live_gateway: LiveGateway, new_page: New
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(live_gateway.base + "/o/acme/")
     expect(page.locator("#org-switcher summary")).to_have_text("Acme Payments ▾")
+
+
+@pytest.fixture
+def fresh_gateway(embedded_postgres: EmbeddedPostgres, pg_template: str,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
+    """A gateway on a database of its own: an install nobody has set up yet."""
+    with serve_live(embedded_postgres, pg_template, "fr",
+                    lambda url: LiveGateway(url, tmp_path_factory.mktemp("fresh-gateway"))) as live:
+        yield live
+
+
+def test_the_first_pages_register_command_registers_into_the_owners_organisation(
+        fresh_gateway: LiveGateway, new_page: NewPage, tmp_path: Path) -> None:
+    page = new_page()
+    page.goto(fresh_gateway.base + "/")
+    command = shlex.split(page.locator("#register-command").inner_text())
+    assert command[:3] == ["faramesh-cloud", "stacks", "register"] and "--org" not in command
+
+    page.get_by_role("link", name="Create the first owner").click()
+    page.get_by_label("Your name").fill("Ada Lovelace")
+    page.get_by_label("Email").fill("ada@example.test")
+    page.get_by_label("Password (at least 12 characters)").fill(PASSWORD)
+    page.get_by_label("Organisation name").fill("Acme Payments")
+    page.get_by_label("Organisation slug").fill("acme")
+    page.get_by_role("button", name="Create owner and sign in").click()
+    expect(page).to_have_url(fresh_gateway.base + "/o/acme/")
+    expect(page.locator("#register-hint")).to_contain_text("faramesh-cloud stacks register payments-prod --org acme")
+
+    # The command as the first page showed it, run on the Cloud host (this Cloud's database;
+    # the page's --data-dir replaced by one this test may write).
+    args = command[1:]
+    args[args.index("--data-dir") + 1] = str(tmp_path)
+    env = {**os.environ, "FARAMESH_CLOUD_POSTGRES_URL": fresh_gateway.db_url}
+    done = subprocess.run([sys.executable, "-m", "faramesh_cloud", *args], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Registered stack 'payments-prod' in organisation 'acme'" in done.stdout
+    assert "created organisation" not in done.stderr
+
+    page.reload()
+    expect(page.get_by_role("cell", name="payments-prod")).to_be_visible()
+    expect(page.locator("#register-hint")).to_have_count(0)

@@ -89,16 +89,16 @@ def test_first_use_creates_the_default_org_and_register_shows_the_key_once(data_
     assert "created organisation" not in listed.stderr  # only on first use
 
     again = run(data_dir, "stacks", "register", "payments-prod")
-    assert again.exit_code == 1 and "already has a registered stack named 'payments-prod'" in again.output + again.stderr
+    assert again.exit_code == 2 and "already has a registered stack named 'payments-prod'" in again.output + again.stderr
 
 
 def test_orgs_are_created_listed_and_their_slugs_unique(data_dir: Path) -> None:
     result = run(data_dir, "orgs", "create", "acme", "--name", "Acme Inc.")
     assert result.exit_code == 0 and "Created organisation 'acme'" in result.output
     duplicate = run(data_dir, "orgs", "create", "acme", "--name", "Other")
-    assert duplicate.exit_code == 1 and "exists already" in duplicate.output + duplicate.stderr
+    assert duplicate.exit_code == 2 and "exists already" in duplicate.output + duplicate.stderr
     bad = run(data_dir, "orgs", "create", "Not A Slug", "--name", "x")
-    assert bad.exit_code == 1 and "slug" in bad.output + bad.stderr
+    assert bad.exit_code == 2 and "slug" in bad.output + bad.stderr
     listed = run(data_dir, "orgs", "list")
     assert "acme" in listed.output and "Acme Inc." in listed.output
     renamed = run(data_dir, "orgs", "rename", "acme", "--name", "Acme Corp.")
@@ -107,10 +107,10 @@ def test_orgs_are_created_listed_and_their_slugs_unique(data_dir: Path) -> None:
     other = f"other-{uuid.uuid4().hex[:8]}"
     assert run(data_dir, "orgs", "create", other, "--name", "Other").exit_code == 0
     taken = run(data_dir, "orgs", "rename", "acme", "--slug", other)
-    assert taken.exit_code == 1 and "taken by another organisation" in taken.output + taken.stderr
+    assert taken.exit_code == 2 and "taken by another organisation" in taken.output + taken.stderr
     assert run(data_dir, "orgs", "rename", "acme").exit_code == 2
     missing = run(data_dir, "stacks", "list", "--org", "nope")
-    assert missing.exit_code == 1 and "orgs create nope" in missing.output + missing.stderr
+    assert missing.exit_code == 2 and "orgs create nope" in missing.output + missing.stderr
 
 
 def test_keys_rotate_revoke_and_deregister_within_the_org(data_dir: Path) -> None:
@@ -124,8 +124,8 @@ def test_keys_rotate_revoke_and_deregister_within_the_org(data_dir: Path) -> Non
 
     # Another organisation cannot see or touch the stack or its keys.
     key_id = second.split("_")[2]
-    assert run(data_dir, "stacks", "revoke-key", key_id, "--org", "acme").exit_code == 1
-    assert run(data_dir, "stacks", "rotate-key", "edge", "--org", "acme").exit_code == 1
+    assert run(data_dir, "stacks", "revoke-key", key_id, "--org", "acme").exit_code == 2
+    assert run(data_dir, "stacks", "rotate-key", "edge", "--org", "acme").exit_code == 2
     assert authenticate(data_dir, second) is not None
 
     revoked = run(data_dir, "stacks", "revoke-key", f"fmc_sk_{key_id}", "--org", org)
@@ -135,7 +135,7 @@ def test_keys_rotate_revoke_and_deregister_within_the_org(data_dir: Path) -> Non
     labelled = run(data_dir, "stacks", "set-environment", "edge", "staging", "--org", org)
     assert labelled.exit_code == 0 and "labelled staging now (was (none))" in labelled.output
     assert "staging" in run(data_dir, "stacks", "list", "--org", org).output
-    assert run(data_dir, "stacks", "set-environment", "edge", "prod", "--org", "acme").exit_code == 1
+    assert run(data_dir, "stacks", "set-environment", "edge", "prod", "--org", "acme").exit_code == 2
 
     third = key_of(run(data_dir, "stacks", "rotate-key", "edge", "--org", org, "--overlap", "24h"))
     secret = run(data_dir, "stacks", "webhook-secret", "edge", "--org", org)
@@ -145,27 +145,28 @@ def test_keys_rotate_revoke_and_deregister_within_the_org(data_dir: Path) -> Non
     assert authenticate(data_dir, third) is None
     assert "edge" not in run(data_dir, "stacks", "list", "--org", org).output
     assert "deregistered" in run(data_dir, "stacks", "list", "--org", org, "--all").output
-    assert run(data_dir, "stacks", "deregister", "edge", "--org", org, "--yes").exit_code == 1
+    assert run(data_dir, "stacks", "deregister", "edge", "--org", org, "--yes").exit_code == 2
 
 
 def test_import_wal_backfills_once_and_shows_progress(data_dir: Path, vectors_dir: Path) -> None:
-    assert run(data_dir, "stacks", "register", "backfill").exit_code == 0
+    assert run(data_dir, "stacks", "register", "backfill", "--org", "default").exit_code == 0
     wal = vectors_dir / "dpr_wal_torn_tail.wal"
-    first = run(data_dir, "import-wal", str(wal), "--stack", "backfill")
+    first = run(data_dir, "import-wal", str(wal), "--stack", "backfill", "--org", "default")
     assert first.exit_code == 0, first.output + first.stderr
     assert "Importing dpr_wal_torn_tail.wal" in first.stderr and "100%" in first.stderr
     assert "Appended 6 records to stack 'backfill'" in first.output
     assert "1 control frame" in first.output
     assert "Torn tail at byte offset 6900" in first.output and "40 bytes not imported" in first.output
 
-    second = run(data_dir, "import-wal", str(vectors_dir / "dpr_chain_valid_jcs.wal"), "--stack", "backfill")
+    second = run(data_dir, "import-wal", str(vectors_dir / "dpr_chain_valid_jcs.wal"), "--stack", "backfill",
+                 "--org", "default")
     assert second.exit_code == 0
     assert "Nothing new" in second.output and "7 entries already on the log" in second.output
 
-    missing = run(data_dir, "import-wal", str(vectors_dir / "no-such.wal"), "--stack", "backfill")
+    missing = run(data_dir, "import-wal", str(vectors_dir / "no-such.wal"), "--stack", "backfill", "--org", "default")
     assert missing.exit_code == 2 and "no such file" in missing.stderr
-    unknown = run(data_dir, "import-wal", str(wal), "--stack", "nope")
-    assert unknown.exit_code == 1 and "no registered stack named 'nope'" in unknown.output + unknown.stderr
+    unknown = run(data_dir, "import-wal", str(wal), "--stack", "nope", "--org", "default")
+    assert unknown.exit_code == 2 and "no registered stack named 'nope'" in unknown.output + unknown.stderr
 
 
 def test_import_wal_runs_beside_another_process_on_the_same_data_dir(
@@ -173,13 +174,13 @@ def test_import_wal_runs_beside_another_process_on_the_same_data_dir(
 ) -> None:
     """As with ``faramesh-cloud up`` running: this test process holds the embedded PostgreSQL
     while import-wal, another process, uses it too and leaves it running."""
-    registered = run(data_dir, "stacks", "register", "beside")
+    registered = run(data_dir, "stacks", "register", "beside", "--org", "default")
     stack_id = re.search(r"stack id ([0-9a-f-]{36})", registered.output)
     assert stack_id is not None
     with EmbeddedPostgres(data_dir) as pg:
         done = subprocess.run(
             [sys.executable, "-m", "faramesh_cloud", "import-wal", str(vectors_dir / "dpr_chain_valid_jcs.wal"),
-             "--stack", "beside", "--data-dir", str(data_dir)],
+             "--stack", "beside", "--org", "default", "--data-dir", str(data_dir)],
             capture_output=True, text=True, timeout=120,
         )
         assert done.returncode == 0, done.stdout + done.stderr
@@ -290,9 +291,9 @@ def test_members_invite_roles_overrides_and_removal_with_the_last_owner_kept(dat
 
     # The last owner can be neither demoted nor removed, by the CLI either.
     demote = run(data_dir, "members", "change-role", "ada@example.test", "viewer", "--org", org)
-    assert demote.exit_code == 1 and "at least one owner" in demote.output + demote.stderr
+    assert demote.exit_code == 2 and "at least one owner" in demote.output + demote.stderr
     removed = run(data_dir, "members", "remove", "ada@example.test", "--org", org, "--yes")
-    assert removed.exit_code == 1 and "at least one owner" in removed.output + removed.stderr
+    assert removed.exit_code == 2 and "at least one owner" in removed.output + removed.stderr
 
     accept(data_dir, run(data_dir, "members", "invite", "bob@example.test", "--role", "operator", "--org", org))
     promoted = run(data_dir, "members", "change-role", "bob@example.test", "owner", "--org", org)
@@ -310,14 +311,14 @@ def test_members_invite_roles_overrides_and_removal_with_the_last_owner_kept(dat
 
     # Clear errors: unknown member or stack, a role that does not exist, another org's member.
     nobody = run(data_dir, "members", "remove", "nobody@example.test", "--org", org, "--yes")
-    assert nobody.exit_code == 1 and "is not a member of organisation" in nobody.output + nobody.stderr
+    assert nobody.exit_code == 2 and "is not a member of organisation" in nobody.output + nobody.stderr
     no_stack = run(data_dir, "members", "stack-role", "ada@example.test", "nope", "viewer", "--org", org)
-    assert no_stack.exit_code == 1 and "no registered stack named 'nope'" in no_stack.output + no_stack.stderr
+    assert no_stack.exit_code == 2 and "no registered stack named 'nope'" in no_stack.output + no_stack.stderr
     bad_role = run(data_dir, "members", "change-role", "ada@example.test", "superuser", "--org", org)
     assert bad_role.exit_code == 2 and "superuser" in bad_role.output + bad_role.stderr
-    assert run(data_dir, "members", "remove", "ada@example.test", "--org", "acme", "--yes").exit_code == 1
+    assert run(data_dir, "members", "remove", "ada@example.test", "--org", "acme", "--yes").exit_code == 2
     bad_email = run(data_dir, "members", "invite", "not-an-email", "--role", "viewer", "--org", org)
-    assert bad_email.exit_code == 1 and "not an email address" in bad_email.output + bad_email.stderr
+    assert bad_email.exit_code == 2 and "not an email address" in bad_email.output + bad_email.stderr
 
     assert run(data_dir, "members", "invite", "cy@example.test", "--role", "viewer", "--org", org).exit_code == 0
     revoked = run(data_dir, "members", "revoke-invitation", "cy@example.test", "--org", org)

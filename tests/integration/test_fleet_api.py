@@ -198,6 +198,29 @@ async def test_register_rejects_bad_input_with_a_message(client_factory: MakeCli
     csrf = await page_csrf(owner, "/o/acme/settings/stacks")
     blank = await owner.post("/o/acme/settings/stacks", data={"csrf_token": csrf, "name": "  "})
     assert blank.status_code == 400 and "give the stack a name" in blank.text
+
+
+
+RULE = "1 to 64 letters, digits, &#39;-&#39;, &#39;_&#39; and &#39;.&#39;, starting with a letter or a digit"
+
+
+async def test_stack_names_follow_one_rule_in_the_form_and_the_api(client_factory: MakeClient, people: People,
+                                                                   stacks: StackStore) -> None:
+    acme = await people.org("acme")
+    owner = await signed_in(client_factory, acme)
+    form = await owner.get("/o/acme/settings/stacks")
+    assert 'pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}"' in form.text and 'maxlength="64"' in form.text
+    assert RULE in form.text  # the rule is written next to the field
+    csrf = await page_csrf(owner, "/o/acme/settings/stacks")
+    headers = {"X-CSRF-Token": (await owner.get("/api/v1/me")).json()["csrf_token"]}
+    for name in ("../etc", ".", "..", "a/b", "a\\b", "pay ments", "x" * 65, ".hidden"):
+        page = await owner.post("/o/acme/settings/stacks", data={"csrf_token": csrf, "name": name})
+        assert page.status_code == 400 and "is not a valid stack name" in page.text and RULE in page.text, name
+        api = await owner.post("/api/v1/orgs/acme/stacks", json={"name": name}, headers=headers)
+        assert api.status_code == 400 and "is not a valid stack name" in api.json()["detail"], name
+    assert await stacks.list_stacks(acme.org.org_id) == []
+    ok = await owner.post("/api/v1/orgs/acme/stacks", json={"name": "eu.payments_2"}, headers=headers)
+    assert ok.status_code == 201 and ok.json()["name"] == "eu.payments_2"
     await owner.post("/o/acme/settings/stacks", data={"csrf_token": csrf, "name": "dup"})
     again = await owner.post("/o/acme/settings/stacks", data={"csrf_token": csrf, "name": "dup"})
     assert again.status_code == 400 and "already has a registered stack" in again.text

@@ -105,6 +105,9 @@ async def test_bad_input_is_refused_with_what_to_do(stack_store: StackStore) -> 
         await stack_store.register_stack(org.org_id, "s1")
     with pytest.raises(StackError, match="does not exist"):
         await stack_store.register_stack(str(uuid.uuid4()), "s1")
+    for name in ("..", ".", "a/b", "x" * 65, "", "-x"):  # the store holds the stack-name rule too
+        with pytest.raises(StackError, match="stack name"):
+            await stack_store.register_stack(org.org_id, name)
     with pytest.raises(StackError, match="not a valid id"):
         await stack_store.list_stacks("acme")
     with pytest.raises(StackError, match="overlap_s"):

@@ -28,7 +28,7 @@ def test_pin_list_unpin_and_bad_keys(data_dir: Path, tmp_path: Path) -> None:
     assert empty.exit_code == 0 and "no pinned signing key" in empty.output
 
     bad = run(data_dir, "stacks", "pin-key", "pay", "not-a-key")
-    assert bad.exit_code == 1 and "not an Ed25519 public key" in bad.output
+    assert bad.exit_code == 2 and "error: " in bad.stderr and "not an Ed25519 public key" in bad.stderr
     pub = tmp_path / "faramesh.ed25519.pub"
     pub.write_text(KEY + "\n")
     pinned = run(data_dir, "stacks", "pin-key", "pay", f"@{pub}", "--label", "prod")
@@ -41,7 +41,7 @@ def test_pin_list_unpin_and_bad_keys(data_dir: Path, tmp_path: Path) -> None:
     unpinned = run(data_dir, "stacks", "unpin-key", "pay", KEY)
     assert unpinned.exit_code == 0, unpinned.output
     assert "revoked" in run(data_dir, "stacks", "keys", "pay").output
-    assert run(data_dir, "stacks", "unpin-key", "pay", "0" * 64).exit_code == 1
+    assert run(data_dir, "stacks", "unpin-key", "pay", "0" * 64).exit_code == 2
 
     async def entries(identity: Identity) -> list[AuditEntry]:
         async with identity.db.connection() as conn:

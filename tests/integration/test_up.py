@@ -141,3 +141,23 @@ def test_up_with_an_unwritable_data_dir_says_what_to_do(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr.decode()
     err = proc.stderr.decode().strip().splitlines()
     assert len(err) == 1 and "--data-dir" in err[0] and str(target / "sub") in err[0]
+
+
+def test_stacks_register_beside_up_prints_where_that_up_listens(pg_data_dir: Path) -> None:
+    data_dir = pg_data_dir / "cloud"
+    up = Up(data_dir)  # on free ports, not the defaults 8080 / 8443
+    up.start()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "faramesh_cloud", "stacks", "register", "payments-prod", "--data-dir",
+             str(data_dir)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f'cloud_url     = "https://127.0.0.1:{up.sync}"' in done.stdout
+        assert f"--horizon-url http://127.0.0.1:{up.http}" in done.stdout
+        assert f"give the daemon its CA file, {data_dir / 'tls' / 'sync-cert.pem'}" in done.stdout
+        assert f"the Cloud running from {data_dir} (pid {up.proc.pid if up.proc else 0})" in done.stdout
+        assert ":8443" not in done.stdout and ":8080" not in done.stdout
+    finally:
+        code, _, output = up.interrupt()
+    assert code == 0, output
+    assert not (data_dir / "running.json").exists()  # a stopped Cloud leaves no address behind

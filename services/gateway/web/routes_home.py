@@ -57,6 +57,7 @@ async def home(request: Request, principal: Principal = Depends(member)) -> Resp
                             + urlencode({"after": after, **({"stack": wanted} if wanted else {})})) if live else "",
             "burn": await home_panels.burn(ports, org_id, ids), "highlight": home_panels.BURN_HIGHLIGHT,
             "approvals_hooked": pending_approvals(request, ports) is not None,
+            "can_register": principal.access.allows_anywhere(Permission.ORG_STACK_MANAGE),
         }, section="home")
     deps = web(request)
     stacks_all = [s for s in await deps.stacks.list_stacks(principal.org.org_id) if s.registered]
@@ -68,5 +69,7 @@ async def home(request: Request, principal: Principal = Depends(member)) -> Resp
     health = {"total": len(shown), "connected": states.count("syncing"),
               "disconnected": states.count("disconnected"), "never": states.count("never connected")}
     return await page(request, "home.html", principal,
-                      {"can_fleet": can_fleet, "shown": shown, "health": health}, section="home")
+                      {"can_fleet": can_fleet, "shown": shown, "health": health,
+                       "can_register": principal.access.allows_anywhere(Permission.ORG_STACK_MANAGE)},
+                      section="home")
 

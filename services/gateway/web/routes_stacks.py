@@ -27,7 +27,8 @@ async def render(request: Request, principal: Principal, **extra: Any) -> Respon
             for s in stacks if s.registered}
     return await page(request, "settings/stacks.html", principal, {
         "tab": "stacks", "all_stacks": stacks, "keys": keys, "default_overlap_h": stack_actions.DEFAULT_OVERLAP_S // 3600,
-        "snippet": stack_actions.runtime_snippet(ports.cloud_url), **extra,
+        "snippet": stack_actions.runtime_snippet(ports.cloud_url), "name_rule": stack_actions.NAME_RULE,
+        "name_pattern": stack_actions.NAME_PATTERN_HTML, "name_max": stack_actions.NAME_MAX, **extra,
     }, section="settings", status_code=400 if "error" in extra else 200)
 
 

@@ -12,11 +12,22 @@ from faramesh_cloud.gateway.web.deps import web
 from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
 from faramesh_cloud.identity.domain import IdentityError, NotFound, Principal
 from faramesh_cloud.platform_audit.events import AuditAction, Target
+from faramesh_cloud.stacks.domain import (
+    STACK_NAME_MAX,
+    STACK_NAME_RULE,
+    StackError,
+    check_stack_name,
+)
 
 # Default overlap when a key is rotated: the old key keeps working this long, so the daemon
 # can be given the new key without a gap.
 DEFAULT_OVERLAP_S: Final = 24 * 3600
 MAX_OVERLAP_S: Final = 30 * 24 * 3600
+# The stack-name rule (``stacks.domain``) for the Settings form: the same pattern, written for
+# the HTML ``pattern`` attribute (browsers compile it with the ``v`` flag: '-' escaped).
+NAME_RULE: Final = STACK_NAME_RULE
+NAME_MAX: Final = STACK_NAME_MAX
+NAME_PATTERN_HTML: Final = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}"
 
 
 def runtime_snippet(cloud_url: str) -> str:
@@ -42,9 +53,11 @@ def _clean(value: str, what: str, limit: int) -> str:
 
 
 async def register(request: Request, principal: Principal, name: str, environment: str) -> tuple[Any, str]:
-    name = _clean(name, "a stack name", 200)
-    if not name:
-        raise IdentityError("give the stack a name (1-200 characters), e.g. payments-prod")
+    name = name.strip()
+    try:
+        check_stack_name(name)  # the store checks it too; this answers before any write
+    except StackError as exc:
+        raise IdentityError(str(exc)) from None
     environment = _clean(environment, "an environment label", 100)
     try:
         stack, key = await fleet_ports(request).registry.register_stack(principal.org.org_id, name, environment)
