@@ -5,11 +5,14 @@ PostgresLog."""
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from faramesh_cloud.dpr.builder import to_go_json
+from faramesh_cloud.dpr.canonical import compute_record_hash, genesis_prev_hash
 from faramesh_cloud.dpr.wal import VERSION_CONTROL, VERSION_DPR, StopKind, WalReader, encode_frame
 from faramesh_cloud.events.topics import (
     DEAD_LETTERS,
@@ -24,6 +27,7 @@ from faramesh_cloud.ingest.feeds.import_ledger import ImportBusy, ImportLedger
 from faramesh_cloud.ingest.wal_import import SOURCE, Mode, WalImporter
 from faramesh_cloud.log.port import Message
 from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.simulator.records import AgentWriter
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.ingest import MakeTenant, Tenant, read_topic
@@ -382,3 +386,36 @@ async def test_a_mid_file_crc_error_goes_into_the_ledger_and_onto_the_problems_t
     wal.write_bytes(data[: table[4][0]] + b"".join(encode_frame(r) for r in new))
     after = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
     assert (after.mode, after.records, after.stop) == (Mode.RESUMED, 2, None)
+
+
+async def test_a_compacted_wal_imports_the_rebased_records_as_new_versions_and_skips_the_unchanged(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, tmp_path: Path
+) -> None:
+    """Compaction (FARAMESH_FORMATS 1.6.4, 1.9) drops old records and re-chains what it keeps
+    from genesis: agent b lost its first record, so its kept ones come back with the same
+    record_id and a new record_hash (new versions: imported); agent a lost nothing, so its
+    records keep their hashes (imported before: skipped). HMACs are cleared either way."""
+    acme = await tenant()
+    a = AgentWriter("agent-a", random.Random(1), hmac_key=b"k", signed_share=0.0)
+    b = AgentWriter("agent-b", random.Random(2), hmac_key=b"k", signed_share=0.0)
+    written = [w.next(1_780_000_000_000_000_000 + i * 1_000_000) for i, w in enumerate([a, b, a, b, a, b])]
+    wal = tmp_path / "faramesh.wal"
+    wal.write_bytes(b"".join(encode_frame(to_go_json(r)) for r in written))
+    assert (await importer.run(wal, acme.org.org_id, acme.stack.stack_id)).records == 6
+
+    kept: list[dict[str, object]] = []
+    tips = {"agent-b": genesis_prev_hash("agent-b")}
+    for record in written[:1] + written[2:]:  # b's first record is dropped
+        record = {**record, "hmac_signature": ""}
+        if record["agent_id"] == "agent-b":
+            record["prev_record_hash"] = tips["agent-b"]
+            record["record_hash"] = compute_record_hash(record)
+            tips["agent-b"] = record["record_hash"]
+        kept.append(record)
+    wal.write_bytes(b"".join(encode_frame(to_go_json(r)) for r in kept))
+    report = await importer.run(wal, acme.org.org_id, acme.stack.stack_id)
+    assert (report.mode, report.records, report.skipped) == (Mode.REWRITTEN, 2, 3)
+    appended = [json.loads(m.value) for m in (await records_of(postgres_log, acme))[6:]]
+    assert [(r["record_id"], r["record_hash"]) for r in appended] == [
+        (r["record_id"], r["record_hash"]) for r in kept if r["agent_id"] == "agent-b"]
+    assert {r["record_id"] for r in appended} <= {r["record_id"] for r in written}  # same ids, new versions
