@@ -40,7 +40,7 @@ from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.runtime import running
 from faramesh_cloud.runtime.platform import Platform, open_platform
 from faramesh_cloud.sql.database import DatabaseUnavailable
-from faramesh_cloud.sql.embedded import EmbeddedPostgresError
+from faramesh_cloud.sql.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from faramesh_cloud.stacks.domain import Org, Stack, StackError
 from faramesh_cloud.stacks.orgs import DEFAULT_SLUG, OrgStore
 from faramesh_cloud.stacks.store import StackStore
@@ -111,7 +111,14 @@ def load_settings(data_dir: Path | None) -> Settings:
 
 
 @asynccontextmanager
-async def admin_session(settings: Settings) -> AsyncIterator[Admin]:
+async def admin_session(settings: Settings, *, create: bool = False) -> AsyncIterator[Admin]:
+    """The platform as ``up`` opens it, minus chDB. Only a command that creates (``create``:
+    ``stacks register``, ``orgs create``) may create the embedded database in a data dir that
+    has none; the others, reads first, refuse instead of leaving a cluster behind."""
+    if settings.postgres_url is None and not create and not EmbeddedPostgres(settings.data_dir).pgdata.is_dir():
+        raise ConfigError(f"there is no Cloud in {settings.data_dir} yet: nothing to read or change there. "
+                          "Start one with faramesh-cloud up --data-dir DIR (or register a stack), or pass the "
+                          "--data-dir of the Cloud you mean")
     platform = await open_platform(settings, with_olap=False)
     try:
         stacks = StackStore(platform.db)
@@ -123,13 +130,13 @@ async def admin_session(settings: Settings) -> AsyncIterator[Admin]:
         await platform.close()
 
 
-def run_admin(settings: Settings, work: Callable[[Admin], Awaitable[T]]) -> T:
+def run_admin(settings: Settings, work: Callable[[Admin], Awaitable[T]], *, create: bool = False) -> T:
     """Run ``work`` in an admin session. A refusal (unknown organisation or stack, a name not
     allowed or taken, a member rule) becomes ``error: ...`` and exit code 2; a database or
     log that cannot be reached, exit code 1 (``cli/errors.py``)."""
 
     async def main() -> T:
-        async with admin_session(settings) as admin:
+        async with admin_session(settings, create=create) as admin:
             return await work(admin)
 
     try:

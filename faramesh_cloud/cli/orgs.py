@@ -36,7 +36,7 @@ def create(slug: str, name: str, data_dir: Path | None) -> None:
         await admin.record(org, AuditAction.ORG_CREATED, Target("org", org.org_id), {"slug": slug, "name": name})
         return org
 
-    org = run_admin(load_settings(data_dir), work)
+    org = run_admin(load_settings(data_dir), work, create=True)
     click.echo(f"Created organisation {org.slug!r} ({org.name}), id {org.org_id}.")
     click.echo(f"Next: faramesh-cloud stacks register NAME --org {org.slug}")
 

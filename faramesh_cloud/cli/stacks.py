@@ -81,7 +81,7 @@ def register(name: str, org_slug: str | None, environment: str, data_dir: Path |
                            {"name": name, "environment": environment})
         return org, stack, key
 
-    org, stack, key = run_admin(settings, work)
+    org, stack, key = run_admin(settings, work, create=True)
     where = cloud_addresses(settings)
     click.echo(f"Registered stack {stack.name!r} in organisation {org.slug!r} (stack id {stack.stack_id}).")
     click.echo()

@@ -14,6 +14,8 @@ from click.testing import CliRunner, Result
 
 from faramesh_cloud.cli.main import cli
 from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.runtime.platform import MIGRATIONS
+from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.domain import Org
 from tests.fixtures.identity import PASSWORD
 from tests.integration.test_admin_cli import run, with_identity
@@ -47,7 +49,26 @@ def refused(result: Result) -> str:
     return lines[0]
 
 
-def test_read_only_commands_on_a_fresh_install_create_no_organisation(fresh_dir: Path) -> None:
+def install(data_dir: Path) -> None:
+    """A Cloud's database in ``data_dir``, as a first ``faramesh-cloud up`` leaves it: every
+    migration applied, no organisation, no user."""
+
+    async def work(identity: Identity) -> None:
+        await migrate(identity.db, MIGRATIONS)
+        await identity.start()
+
+    with_identity(data_dir, work)
+
+
+def test_read_only_commands_create_neither_a_cluster_nor_an_organisation(fresh_dir: Path) -> None:
+    # No Cloud in the data dir at all: reads say so, and leave no database behind.
+    for args in (("stacks", "list"), ("orgs", "list"), ("members", "list"), ("stacks", "keys", "payments-prod")):
+        line = refused(run(fresh_dir, *args))
+        assert f"there is no Cloud in {fresh_dir} yet" in line, args
+    assert not (fresh_dir / "postgres").exists()
+
+    # A Cloud that ran once and has no organisation yet: still nothing created.
+    install(fresh_dir)
     listed = run(fresh_dir, "stacks", "list")
     assert listed.exit_code == 0, listed.output
     assert "no organisation yet" in listed.output and "created organisation" not in listed.stderr
@@ -74,6 +95,7 @@ def test_a_stack_registered_without_org_joins_the_first_owners_organisation(fres
         await identity.users.create_first_owner(email="ada@example.test", name="Ada", password=PASSWORD,
                                                 org_slug="acme", org_name="Acme Payments")
 
+    install(fresh_dir)
     run(fresh_dir, "stacks", "list")  # a read first, as a newcomer might: creates nothing
     with_identity(fresh_dir, first_owner)
     registered = run(fresh_dir, "stacks", "register", "payments-prod")
