@@ -46,7 +46,11 @@ class Failed(click.ClickException):
 
 
 def show(exc: click.ClickException, file: IO[Any] | None = None) -> None:
-    """``exc`` in the one style: click's usage line first for a usage error."""
+    """``exc`` in the one style: click's usage line first for a usage error. A group run
+    without a command is not an error to word: its help is shown, as click does."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        exc.show(file)
+        return
     if isinstance(exc, click.UsageError) and exc.ctx is not None:
         ctx = exc.ctx
         hint = ""

@@ -48,3 +48,9 @@ def test_a_usage_error_reads_error_with_the_usage_above_and_exits_2() -> None:
     assert result.stderr.startswith("Usage: ") and " serve [OPTIONS] SERVICE" in result.stderr
     assert result.stderr.rstrip().splitlines()[-1].startswith("error: Invalid value for SERVICE: choose from")
     assert "Error:" not in result.stderr
+
+
+def test_a_group_without_a_command_shows_its_help_not_an_error() -> None:
+    for args in ([], ["stacks"]):
+        result = CliRunner().invoke(cli, args)
+        assert "Commands:" in result.output and "error:" not in result.output, args
