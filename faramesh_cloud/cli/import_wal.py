@@ -66,10 +66,31 @@ def _how_skipped(report: ImportReport, stack: Stack) -> list[str]:
             f"{_plural(report.skipped, 'entry')} imported before."]
 
 
+def _stop_lines(report: ImportReport) -> list[str]:
+    stop = report.stop
+    if stop is None:
+        return []
+    if stop.kind is StopKind.TORN_TAIL:
+        return [f"Torn tail at byte offset {stop.offset} ({stop.reason}): {stop.unread_bytes} bytes not "
+                "imported. A write cut short by a crash; the daemon truncates it when it next "
+                "opens the WAL, and nothing it acknowledged is lost."]
+    if report.identity is None:
+        recorded = "Not recorded: there is no DPR before it to attach it to."
+    elif report.problem_new:
+        recorded = ("Recorded in the import ledger, the organisation's audit log and the stack's chain "
+                    "integrity (Audit → Chain integrity).")
+    else:
+        recorded = ("Met before at this offset: already in the import ledger, the audit log and the stack's "
+                    "chain integrity.")
+    return [f"CORRUPT WAL at byte offset {stop.offset} ({stop.reason}): {stop.unread_bytes} bytes "
+            "after it could not be read and were not imported. Keep a copy of the file for "
+            "investigation.", recorded]
+
+
 def _summary(report: ImportReport, org: Org, stack: Stack) -> list[str]:
     lines: list[str] = []
     if report.identity is None:
-        return [f"{report.path} holds no DPR: nothing imported, nothing recorded."]
+        return [f"{report.path} holds no DPR: nothing imported, nothing recorded.", *_stop_lines(report)]
     lines += _how_skipped(report, stack)
     new = report.records + report.control_frames + len(report.malformed)
     if report.mode is Mode.RESUMED and new == 0:
@@ -86,19 +107,7 @@ def _summary(report: ImportReport, org: Org, stack: Stack) -> list[str]:
             lines.append(f"  {bad.where}: {bad.reason}")
         if len(report.malformed) > MAX_LISTED:
             lines.append(f"  ... and {len(report.malformed) - MAX_LISTED} more")
-    stop = report.stop
-    if stop is not None and stop.kind is StopKind.TORN_TAIL:
-        lines.append(f"Torn tail at byte offset {stop.offset} ({stop.reason}): {stop.unread_bytes} bytes not "
-                     "imported. A write cut short by a crash; the daemon truncates it when it next "
-                     "opens the WAL, and nothing it acknowledged is lost.")
-    elif stop is not None:
-        lines.append(f"CORRUPT WAL at byte offset {stop.offset} ({stop.reason}): {stop.unread_bytes} bytes "
-                     "after it could not be read and were not imported. Keep a copy of the file for "
-                     "investigation.")
-        lines.append("Recorded in the import ledger, the organisation's audit log and the stack's chain "
-                     "integrity (Audit → Chain integrity)" if report.problem_new else
-                     "Met before at this offset: already in the import ledger, the audit log and the stack's "
-                     "chain integrity.")
+    lines += _stop_lines(report)
     lines.append(f"This file ({report.identity[:24]}...) now has {_plural(report.total_records, 'record')} "
                  f"on the log for this stack; importing it again appends only what is new.")
     return lines
