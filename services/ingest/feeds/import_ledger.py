@@ -92,10 +92,13 @@ class ImportLedger:
         if not wanted:
             return set()
         async with self._db.connection() as conn:
+            # One primary-key probe per wanted id (LATERAL ... LIMIT 1): a join would hash every
+            # id the stack ever imported, once per batch, when the table's statistics are stale.
             rows = await (await conn.execute(
-                "SELECT record_id, record_hash FROM wal_import_records WHERE org_id = %s AND stack_id = %s "
-                "AND (record_id, record_hash) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-                (org_id, stack_id, [i for i, _ in wanted], [h for _, h in wanted]),
+                "SELECT v.r, v.h FROM unnest(%s::text[], %s::text[]) AS v(r, h) CROSS JOIN LATERAL ("
+                "SELECT 1 FROM wal_import_records w WHERE w.org_id = %s AND w.stack_id = %s "
+                "AND w.record_id = v.r AND w.record_hash = v.h LIMIT 1) AS hit",
+                ([i for i, _ in wanted], [h for _, h in wanted], org_id, stack_id),
             )).fetchall()
         return {(str(r), str(h)) for r, h in rows}
 
