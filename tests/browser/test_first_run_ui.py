@@ -74,10 +74,9 @@ def test_the_first_pages_register_command_registers_into_the_owners_organisation
     expect(page).to_have_url(fresh_gateway.base + "/o/acme/")
     expect(page.locator("#register-hint")).to_contain_text("faramesh-cloud stacks register payments-prod --org acme")
 
-    # The command as the first page showed it, run on the Cloud host (this Cloud's database;
-    # the page's --data-dir replaced by one this test may write).
-    args = command[1:]
-    args[args.index("--data-dir") + 1] = str(tmp_path)
+    # The command as the first page showed it, run on the Cloud host (this Cloud's database,
+    # and a --data-dir this test may write, as the page says to add).
+    args = [*command[1:], "--data-dir", str(tmp_path)]
     env = {**os.environ, "FARAMESH_CLOUD_POSTGRES_URL": fresh_gateway.db_url}
     done = subprocess.run([sys.executable, "-m", "faramesh_cloud", *args], capture_output=True, text=True,
                           env=env, timeout=120)
