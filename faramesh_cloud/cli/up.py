@@ -80,7 +80,8 @@ class _UpCommand(click.Command):
                 ("FARAMESH_CLOUD_INTERNAL_BASE_PORT",
                  f"internal service-to-service gRPC, one port per service from this one up, on "
                  f"FARAMESH_CLOUD_INTERNAL_HOST (default {d.internal_host}:{d.internal_base_port}; the first is "
-                 "the approvals service's daemon-control API, which ingest calls). Change it when another "
+                 "the approvals service's daemon-control API, which ingest calls; mutual TLS, docs/internal-tls.md). "
+                 "Change it when another "
                  "Cloud or program uses that range."),
             ])
 
