@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from faramesh_cloud.dpr.canonical import DprFormatError, parse_record
+from faramesh_cloud.dpr.ordering import FileOrder, LinkMeta, decode_links, verification_order
 from faramesh_cloud.dpr.view import decode_view
 from faramesh_cloud.dpr.wal import (
     VERSION_CONTROL,
@@ -53,6 +54,7 @@ class DprSource:
         self._data = data
         self.format = "wal" if looks_like_wal(bytes(data[:4])) else "jsonl"
         self.stop: WalStop | None = None
+        self.file_order: FileOrder | None = None  # set by in_chain_order() for a JSONL export
         self.size = len(data)
         self.bytes_read = 0
 
@@ -119,21 +121,41 @@ class DprSource:
             yield index, line_no, line_start, end
             index += 1
 
-    def line_bytes(self, start: int, end: int) -> bytes:
-        return bytes(self._data[start:end])
-
     def line_view(self, start: int, end: int) -> memoryview:
         """The line without a copy (valid while the source is open)."""
         return memoryview(self._data)[start:end]
 
     def jsonl_item(self, index: int, line_no: int, start: int, end: int) -> Item:
         """The item of one line ``jsonl_lines`` gave (in any order: the file is mapped)."""
-        return self._item(index, f"line {line_no}", self.line_bytes(start, end), line_no,
+        return self._item(index, f"line {line_no}", self.read(start, end), line_no,
                           min(end + 1, len(self._data)))
 
     def _jsonl(self) -> Iterator[Item]:
         for index, line_no, start, end in self.jsonl_lines():
             yield self.jsonl_item(index, line_no, start, end)
+
+    def in_chain_order(self) -> Iterator[Item]:
+        """Every item, each agent's records in chain order: a WAL as written (its write order
+        is authoritative); a JSONL export, which has no order of its own, by its links
+        (``dpr/ordering.py``: two passes over the mapped file, the first decoding only the
+        links), with the lines that cannot be placed last. ``file_order`` then says how the
+        export held its chains."""
+        if self.format == "wal":
+            yield from self._wal()
+            return
+        lines: list[tuple[int, int, int]] = []  # by record index: (line number, start, end)
+        entries: list[LinkMeta] = []
+        unplaced: list[int] = []
+        for index, line_no, start, end in self.jsonl_lines():
+            lines.append((line_no, start, end))
+            entry = decode_links(self.line_view(start, end), index)
+            if entry is None:
+                unplaced.append(index)
+            else:
+                entries.append(entry)
+        ordered, self.file_order = verification_order(entries)
+        for index in [entry.position for entry in ordered] + unplaced:
+            yield self.jsonl_item(index, *lines[index])
 
 
 @contextmanager

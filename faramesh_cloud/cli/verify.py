@@ -20,9 +20,9 @@ import click
 import orjson
 
 from faramesh_cloud.dpr.chain import ChainVerifier, Finding
-from faramesh_cloud.dpr.ordering import FileOrder, LinkMeta, decode_links, verification_order
+from faramesh_cloud.dpr.ordering import FileOrder
 from faramesh_cloud.dpr.wal import StopKind
-from faramesh_cloud.sources import DprSource, Item, SourceError, open_source
+from faramesh_cloud.sources import Item, SourceError, open_source
 
 _ORDER_TEXT = {
     FileOrder.WRITE: "write order (oldest first)",
@@ -74,14 +74,13 @@ def verify(file: Path, public_keys: tuple[str, ...], hmac_key_file: Path | None,
     order = "write order (a WAL is authoritative)"
     try:
         with open_source(file, lean=True) as source:
-            if source.format == "wal":
-                for item in source:
-                    if item.control is not None:
-                        controls += 1
-                    else:
-                        _add(verifier, item)
-            else:
-                order = _ORDER_TEXT[_verify_jsonl(source, verifier)]
+            for item in source.in_chain_order():
+                if item.control is not None:
+                    controls += 1
+                else:
+                    _add(verifier, item)
+            if source.file_order is not None:
+                order = _ORDER_TEXT[source.file_order]
             fmt, stop, size = source.format, source.stop, source.size
             if stop is not None and stop.kind is StopKind.CORRUPT:
                 verifier.wal_corrupt(stop.offset, stop.reason, stop.unread_bytes)
@@ -108,25 +107,6 @@ def _add(verifier: ChainVerifier, item: Item) -> None:
         verifier.add(item.record, item.index, item.where, item.raw, item.canonical)
     else:
         verifier.malformed(item.index, item.where, f"not a DPR: {item.error}")
-
-
-def _verify_jsonl(source: DprSource, verifier: ChainVerifier) -> FileOrder:
-    """Two passes over the mapped file: read each line's links, then verify each agent's
-    records in chain order. Lines that are not DPRs are reported where they stand."""
-    lines: list[tuple[int, int, int]] = []  # by record index: (line number, start, end)
-    entries: list[LinkMeta] = []
-    unplaced: list[int] = []
-    for index, line_no, start, end in source.jsonl_lines():
-        lines.append((line_no, start, end))
-        entry = decode_links(source.line_view(start, end), index)
-        if entry is None:
-            unplaced.append(index)
-        else:
-            entries.append(entry)
-    ordered, file_order = verification_order(entries)
-    for index in [entry.position for entry in ordered] + unplaced:
-        _add(verifier, source.jsonl_item(index, *lines[index]))
-    return file_order
 
 
 def _report(file: Path, fmt: str, size: int, verifier: ChainVerifier, findings: list[Finding], controls: int,

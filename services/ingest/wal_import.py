@@ -241,9 +241,16 @@ class WalImporter:
     async def _append_all(self, source: DprSource, report: ImportReport, org_id: str, stack_id: str,
                           through: int, prefix: _Prefix, on_progress: ProgressCallback | None) -> None:
         assert report.identity is not None
-        items = iter(source)
+        # A JSONL export holds no write order (upstream's is newest first): its records go on
+        # the log in chain order, as the audit index verifies them in arrival order. Until the
+        # last of them is on the log no prefix of the file is imported, so its batches record
+        # identities only (position 0: a re-run goes by identity), and the position moves once,
+        # at the end.
+        chain_ordered = source.format == "jsonl"
+        items = source.in_chain_order()
         frame = 0
         by_identity = report.mode is not Mode.RESUMED
+        covered = Progress(0, 0, 0, 0)  # JSONL: the last line handled, and the end of the file
         try:
             while chunk := await asyncio.to_thread(_take, items, self._batch_size):
                 batch = _Batch()
@@ -279,13 +286,22 @@ class WalImporter:
                 if batch.dead:
                     await self._log.append(DEAD_LETTERS, batch.dead)
                 if batch.through >= 0:
-                    digest = await asyncio.to_thread(prefix.through, batch.end)
-                    progress = Progress(batch.through, batch.records, batch.control_frames, batch.malformed,
-                                        batch.end, digest)
+                    if chain_ordered:
+                        covered = Progress(max(covered.through, batch.through), 0, 0, 0, max(covered.verified_end,
+                                                                                            batch.end))
+                        progress = Progress(0, batch.records, batch.control_frames, batch.malformed)
+                    else:
+                        digest = await asyncio.to_thread(prefix.through, batch.end)
+                        progress = Progress(batch.through, batch.records, batch.control_frames, batch.malformed,
+                                            batch.end, digest)
                     await self._ledger.advance(org_id, stack_id, report.identity, str(source.path), progress,
                                                batch.handled)
                 if on_progress is not None:
                     on_progress(source.bytes_read, source.size)
+            if chain_ordered and covered.through > 0:  # every line handled: the file is imported through its end
+                digest = await asyncio.to_thread(prefix.through, covered.verified_end)
+                await self._ledger.advance(org_id, stack_id, report.identity, str(source.path),
+                                           Progress(covered.through, 0, 0, 0, covered.verified_end, digest))
         finally:
             items.close()  # type: ignore[attr-defined]
 

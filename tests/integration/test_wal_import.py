@@ -13,6 +13,7 @@ import pytest
 
 from faramesh_cloud.dpr.builder import to_go_json
 from faramesh_cloud.dpr.canonical import compute_record_hash, genesis_prev_hash
+from faramesh_cloud.dpr.chain import verify_records
 from faramesh_cloud.dpr.wal import VERSION_CONTROL, VERSION_DPR, StopKind, WalReader, encode_frame
 from faramesh_cloud.events.topics import (
     DEAD_LETTERS,
@@ -185,6 +186,26 @@ async def test_a_jsonl_export_is_imported_by_line(
     assert report.identity is not None and report.identity.startswith("jsonl:")
     assert "wal_file" not in messages[0].headers
     assert (await importer.run(path, acme.org.org_id, acme.stack.stack_id)).records == 0
+
+
+async def test_a_newest_first_export_goes_on_the_log_in_chain_order_and_verifies(
+    importer: WalImporter, postgres_log: PostgresLog, tenant: MakeTenant, vectors_dir: Path, tmp_path: Path
+) -> None:
+    """Upstream's `faramesh audit export` writes newest first; the audit index verifies in
+    arrival order, so the import puts each agent's records on the log oldest first."""
+    acme = await tenant()
+    lines = [line for line in (vectors_dir / "dpr_chain_valid_multi_agent.jsonl").read_bytes().splitlines() if line]
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b"\n".join(lines[::-1]) + b"\n")
+    report = await importer.run(path, acme.org.org_id, acme.stack.stack_id)
+    assert report.records == len(lines)
+    messages = await records_of(postgres_log, acme)
+    verifier = verify_records([json.loads(m.value) for m in messages])
+    assert verifier.findings == [] and sorted(m.value for m in messages) == sorted(lines)
+    # Line numbers stay what they were in the file, and a second run imports nothing.
+    assert sorted(Origin.from_headers(m.headers).sequence for m in messages) == list(range(1, len(lines) + 1))
+    again = await importer.run(path, acme.org.org_id, acme.stack.stack_id)
+    assert (again.records, again.mode.value) == (0, "resumed")
 
 
 async def test_the_same_wal_into_two_stacks_fills_both(
