@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from faramesh_cloud.gateway.api.stacks import StackIn
 from faramesh_cloud.identity.permissions import Role
+from faramesh_cloud.stacks.domain import STACK_NAME_PATTERN
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.identity import People
 
@@ -86,3 +88,9 @@ async def test_booleans_and_numbers_are_not_taken_for_each_other(
         assert (await client.put("/api/v1/orgs/acme/sso", json={**sso, "enabled": False})).status_code == 200
         rotated = await client.post(f"/api/v1/orgs/acme/stacks/{stack.stack_id}/rotate-key", json={"overlap_s": 60})
         assert rotated.status_code == 200 and rotated.json()["previous_keys_valid_for_s"] == 60
+
+
+def test_the_stack_name_rule_is_in_the_document() -> None:
+    name = StackIn.model_json_schema()["properties"]["name"]
+    assert name["pattern"] == f"^{STACK_NAME_PATTERN}$" and name["maxLength"] == 64
+    assert "starting with a letter or a digit" in name["description"]

@@ -14,13 +14,17 @@ from faramesh_cloud.gateway.web.auth import check_csrf, require
 from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
+from faramesh_cloud.stacks.domain import STACK_NAME_MAX, STACK_NAME_PATTERN, STACK_NAME_RULE
 
 router = APIRouter(prefix="/api/v1/orgs/{org}/stacks", tags=["stacks"])
 MANAGE = require(Permission.ORG_STACK_MANAGE)
 
 
 class StackIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    # The rule is checked by the store, which answers 400 with it (as the form does); the
+    # schema states it, and the length bound here only caps what is read.
+    name: str = Field(min_length=1, max_length=200, description=f"A stack name is {STACK_NAME_RULE}.",
+                      json_schema_extra={"pattern": f"^{STACK_NAME_PATTERN}$", "maxLength": STACK_NAME_MAX})
     environment: str = Field(default="", max_length=100)
 
 
