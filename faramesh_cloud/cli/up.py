@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from faramesh_cloud.config import ConfigError, Settings
-from faramesh_cloud.rpc.ports import PortUnavailable
+from faramesh_cloud.rpc.ports import PortUnavailable, check_free
+from faramesh_cloud.rpc.tls13 import InsecureTransport
 from faramesh_cloud.telemetry import configure_logging
 
 
@@ -56,7 +57,10 @@ def _serve(settings: Settings, names: list[str], banner: bool, record_addresses:
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except PortUnavailable as exc:  # a gRPC port: the message names it and the setting
+    except PortUnavailable as exc:  # a port: the message names it and the setting
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except InsecureTransport as exc:  # this process's gRPC would also speak TLS 1.2: refuse to serve
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except OSError as exc:
@@ -110,6 +114,13 @@ def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo
     from faramesh_cloud.runtime.services import enabled_services
 
     settings = _settings(data_dir=data_dir, http_port=http_port, sync_port=sync_port, demo=demo or None)
+    try:  # fail fast, before the platform starts: each server checks its port again when it binds
+        check_free(f"{settings.http_host}:{settings.http_port}", "the web UI and REST API",
+                   "FARAMESH_CLOUD_HTTP_PORT (up --http-port)")
+        check_free(settings.sync_address, "the sync channel", "FARAMESH_CLOUD_SYNC_PORT (up --sync-port)")
+    except PortUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     _serve(settings, enabled_services(settings), banner=True, record_addresses=True)
 
 

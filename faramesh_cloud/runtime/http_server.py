@@ -28,8 +28,10 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from faramesh_cloud.config import Settings
+from faramesh_cloud.rpc.ports import PortUnavailable, check_free
 
 MAX_HEAD_BYTES = 16 * 1024
+_PORT_SETTING = "FARAMESH_CLOUD_HTTP_PORT (up --http-port)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +115,16 @@ class HttpServer:
         self.host, self.port = host, port
 
     async def start(self) -> None:
+        address = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        check_free(address, "the web UI and REST API", _PORT_SETTING)  # one line, not uvicorn's exit
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:
             if self._task.done():
-                self._task.result()  # raises the bind error
+                try:
+                    self._task.result()
+                except SystemExit:  # uvicorn exits when it cannot bind (taken since the check)
+                    raise PortUnavailable(f"the web UI and REST API cannot listen on {address}; "
+                                          f"set {_PORT_SETTING}") from None
                 raise RuntimeError(f"HTTP server on {self.host}:{self.port} stopped during start-up")
             await asyncio.sleep(0.02)
 

@@ -129,7 +129,7 @@ class AuditIndex:
             await self.trust.refresh()
         report = await reverify(self._db, self._olap, self.tables, PlatformAuditLog(self._db), self._trusted_keys,
                                 datetime.now(UTC))
-        if report is not None:
+        if report is not None and report.checked:
             _log.info("verifier revision %d -> %d: re-checked %d finding(s), retracted %d",
                       report.from_revision, report.to_revision, report.checked, len(report.retracted))
         self.runners = [

@@ -18,7 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import OVERALL_HEALTH
 from grpc_health.v1.health import aio as health_aio
 
-from faramesh_cloud.config import Settings
+from faramesh_cloud.config import ConfigError, Settings
 from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, DPR_RECORDS, SYNC_ITEMS
 from faramesh_cloud.ingest.acks import AckStore
 from faramesh_cloud.ingest.config import IngestConfig
@@ -42,8 +42,8 @@ from faramesh_cloud.tls import ensure_self_signed
 TOPICS: Final = (DPR_RECORDS, SYNC_ITEMS, DEAD_LETTERS)
 
 
-class IngestStartError(RuntimeError):
-    """The server could not start; the message says what to change."""
+class IngestStartError(ConfigError):
+    """The server could not start because of its settings; the message says what to change."""
 
 
 def _probe_host(host: str) -> str:

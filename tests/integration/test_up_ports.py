@@ -1,5 +1,5 @@
 """Two `faramesh-cloud up` on one host: the second, on another data dir, must not share the
-first's sync or internal gRPC port (with grpcio's default SO_REUSEPORT it did, and the kernel
+first's HTTP, sync or internal gRPC port (with grpcio's default SO_REUSEPORT it did, and the kernel
 split daemons' pushes between two Clouds with different databases). It stops with one line
 naming the port and the setting to change, no traceback; the first keeps serving."""
 
@@ -73,8 +73,9 @@ def test_a_second_up_with_a_taken_grpc_port_stops_with_one_line_and_the_first_ke
         # Same sync port, its own internal ports; and its own sync port, the same internal ports.
         same_sync = spawn(pg_data_dir / "second", free_port(), sync, free_port())
         same_internal = spawn(pg_data_dir / "third", free_port(), free_port(), internal)
+        same_http = spawn(pg_data_dir / "fourth", http, free_port(), free_port())
         outcomes = []
-        for proc in (same_sync, same_internal):
+        for proc in (same_sync, same_internal, same_http):
             try:
                 out, err = proc.communicate(timeout=120)
             except subprocess.TimeoutExpired:
@@ -84,7 +85,8 @@ def test_a_second_up_with_a_taken_grpc_port_stops_with_one_line_and_the_first_ke
             outcomes.append((proc.returncode, out.decode(), err.decode()))
 
         for (code, out, err), port, setting in ((outcomes[0], sync, "FARAMESH_CLOUD_SYNC_PORT"),
-                                                (outcomes[1], internal, "FARAMESH_CLOUD_INTERNAL_BASE_PORT")):
+                                                (outcomes[1], internal, "FARAMESH_CLOUD_INTERNAL_BASE_PORT"),
+                                                (outcomes[2], http, "FARAMESH_CLOUD_HTTP_PORT")):
             assert code == 1, out + err
             assert "Traceback" not in out + err, out + err
             errors = [line for line in err.splitlines() if line.startswith("error:")]
@@ -94,6 +96,7 @@ def test_a_second_up_with_a_taken_grpc_port_stops_with_one_line_and_the_first_ke
             assert "Faramesh Cloud is up" not in out
         assert "the sync channel cannot listen" in outcomes[0][2]
         assert "the approvals service's internal gRPC API cannot listen" in outcomes[1][2]
+        assert "the web UI and REST API cannot listen" in outcomes[2][2]
 
         # The first is untouched: its web, sync channel and internal API answer.
         assert first.poll() is None
