@@ -331,3 +331,64 @@ async def test_a_daemon_acknowledgement_holding_a_nul_character_is_taken_not_fai
     assert (await approvals.queries.delivery(org, decision.decision_id))[2:] == ("accepted", "rec\ufffd")  # type: ignore[index]
     done = await approvals.commands.get(org, command.command_id)
     assert (done.state, done.outcome, done.message) == ("acknowledged", "failed", "oops\ufffd")
+
+
+# -- approvals from before the outbox (migration 0002) --------------------------------------
+
+_UNDO_0002 = """
+DROP TABLE approvals_outbox;
+ALTER TABLE approvals DROP COLUMN snapshot_seen, DROP COLUMN cloud_state, DROP COLUMN cloud_resolved_at,
+    DROP COLUMN cloud_resolved_by, DROP COLUMN cloud_resolved_by_label, DROP COLUMN cloud_reason,
+    DROP COLUMN daemon_resolved_at, DROP COLUMN daemon_resolved_by, DROP COLUMN daemon_reason,
+    DROP COLUMN daemon_source;
+DELETE FROM schema_migrations WHERE component = 'approvals' AND version = 2;
+"""
+_SHOWN = ("state, resolved_at, resolved_by, resolved_by_label, resolution_reason, resolution_source, "
+          "decision_id, daemon_state")
+
+
+async def test_approvals_from_before_the_upgrade_show_the_same_after_the_daemon_reports_again(
+        database: Database, stack_store: StackStore) -> None:
+    from faramesh_cloud.sql.migrate import migrate
+
+    org = (await stack_store.create_org("upgraded", "Upgraded")).org_id
+    when = T0 + timedelta(minutes=1)
+    old = {  # token: (state, resolved_by, label, reason, source, decided, daemon_state) as the old code wrote them
+        "000000f1": ("approved", ALICE.id, ALICE.label, "ok", "cloud", True, "approved"),
+        "000000f2": ("denied", ALICE.id, ALICE.label, "no", "cloud", True, "pending"),
+        "000000f3": ("expired", "", "", "expired", "timeout", False, "pending"),
+        "000000f4": ("withdrawn", "ops-cli", "", "denied via CLI", "local", False, "denied"),
+        "000000f5": ("pending", "", "", "", "", False, "pending"),
+    }
+    async with database.transaction() as conn:
+        await conn.execute(_UNDO_0002)
+        for token, (state, by, label, reason, source, decided, daemon) in old.items():
+            await conn.execute(
+                "INSERT INTO approvals (org_id, stack_id, defer_token, agent_id, tool_id, created_at, deadline, state, "
+                "resolved_at, resolved_by, resolved_by_label, resolution_reason, resolution_source, decision_id, "
+                "daemon_state) VALUES (%s, 'stk-1', %s, 'payments-bot', 'stripe/refund', %s, %s, %s, %s, %s, %s, "
+                "%s, %s, %s, %s)",
+                (org, token, T0, T0 + timedelta(minutes=5), state, when if state != "pending" else None, by, label,
+                 reason, source, str(uuid.uuid4()) if decided else None, daemon))
+    assert await migrate(database, [("approvals", "faramesh_cloud.approvals")]) == ["approvals/0002_add_outbox.sql"]
+
+    async def shown() -> dict[str, tuple[Any, ...]]:
+        async with database.connection() as conn:
+            rows = await (await conn.execute(f"SELECT defer_token, {_SHOWN} FROM approvals WHERE org_id = %s",
+                                             (org,))).fetchall()
+        return {r[0]: r[1:] for r in rows}
+
+    before = await shown()
+    again = {  # what each daemon reports again (a sign-off, a re-sent resolution)
+        "000000f1": _resolved("000000f1", approvals_pb2.APPROVAL_STATE_APPROVED,
+                              approvals_pb2.RESOLUTION_SOURCE_CLOUD, ALICE.id, "ok"),
+        "000000f2": pending_event("000000f2", created=T0),
+        "000000f3": pending_event("000000f3", created=T0),
+        "000000f4": _resolved("000000f4", approvals_pb2.APPROVAL_STATE_DENIED, approvals_pb2.RESOLUTION_SOURCE_LOCAL,
+                              "ops-cli", "denied via CLI"),
+        "000000f5": pending_event("000000f5", created=T0),
+    }
+    async with database.transaction() as conn:
+        for offset, event in enumerate(again.values()):
+            await apply(conn, _fact(org, "stk-1", event, offset))
+    assert await shown() == before

@@ -18,8 +18,8 @@ CREATE TABLE approvals_outbox (
 GRANT INSERT ON approvals_outbox TO faramesh_app;
 
 -- Ids are uuid5 of (org, stack, defer_token), given by the projection: a rebuild gives the
--- same ids. Rows made before keep the random ids they had.
-ALTER TABLE approvals ALTER COLUMN approval_id DROP DEFAULT;
+-- same ids. Rows made before keep the random ids they had. The column keeps its random
+-- default for the previous version's consumer while a rolling restart runs both.
 
 ALTER TABLE approvals
     -- false: a row made by a Cloud event (a decision, an expiry) that a replay brought before
