@@ -4,7 +4,7 @@ commands handed to daemons over the sync channel, and their acknowledgements."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 
 from faramesh_cloud_api.sync.v1 import deliveries_pb2, emergency_pb2, sync_pb2
 
@@ -20,6 +20,17 @@ def _text(value: str) -> str:
     """A daemon's free text as PostgreSQL can store it (text holds no NUL): otherwise the
     acknowledgement would fail on every retry and its delivery be handed out for ever."""
     return value.replace("\x00", "\ufffd")
+
+
+def _applied_at(ack: sync_pb2.AckEmergencyCommandRequest) -> datetime | None:
+    """When the daemon applied the command; unknown when unset or not a time at all (an
+    acknowledgement is never refused for it: the daemon would retry it for ever)."""
+    if not ack.HasField("applied_at"):
+        return None
+    try:
+        return ack.applied_at.ToDatetime(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 class ApprovalsControl:
@@ -47,7 +58,7 @@ class ApprovalsControl:
         return [c.to_proto() for c in await self._commands.poll(org_id, stack_id)]
 
     async def ack_command(self, org_id: str, stack_id: str, ack: sync_pb2.AckEmergencyCommandRequest) -> bool:
-        applied = ack.applied_at.ToDatetime(tzinfo=UTC) if ack.HasField("applied_at") else None
+        applied = _applied_at(ack)
         return await self._commands.ack(org_id, stack_id, ack.command_id, command_outcome(ack.outcome),
                                         applied, _text(ack.dpr_record_id), _text(ack.message))
 

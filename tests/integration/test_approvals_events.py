@@ -392,3 +392,17 @@ async def test_approvals_from_before_the_upgrade_show_the_same_after_the_daemon_
         for offset, event in enumerate(again.values()):
             await apply(conn, _fact(org, "stk-1", event, offset))
     assert await shown() == before
+
+
+async def test_a_command_acknowledgement_with_an_impossible_applied_at_still_closes_the_command(
+        approvals: Approvals, stack: tuple[str, str]) -> None:
+    """A time no datetime can hold used to fail the ack on every retry; it is taken as unknown."""
+    org, stack_id = stack
+    command = await approvals.commands.issue(org, stack_id, "payments-bot", ALICE, "stop", "kill", permitted=True)
+    await approvals.control.poll_commands(org, stack_id)
+    ack = sync_pb2.AckEmergencyCommandRequest(command_id=command.command_id,
+                                              outcome=emergency_pb2.EMERGENCY_COMMAND_OUTCOME_APPLIED)
+    ack.applied_at.seconds = 10**12
+    assert await approvals.control.ack_command(org, stack_id, ack)
+    done = await approvals.commands.get(org, command.command_id)
+    assert (done.state, done.outcome, done.applied_at) == ("acknowledged", "applied", None)
