@@ -49,6 +49,7 @@ H_SEQUENCE: Final = "seq"  # daemon-assigned sequence, or the WAL frame offset f
 H_BUFFER: Final = "buffer"  # the daemon's outbound buffer id (sync) or the WAL file name (import)
 H_RECEIVED_NS: Final = "received_ns"
 H_KIND: Final = "kind"
+H_EVENT_ID: Final = "event-id"  # a service event's own id (consumers dedupe by it)
 
 
 def stack_key(org_id: str, stack_id: str) -> bytes:

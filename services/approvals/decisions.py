@@ -1,10 +1,13 @@
 """Human decisions on pending approvals, the expiry sweep, and the deliveries that carry
-decisions to their daemon until it acknowledges them.
+decisions to their daemon until it acknowledges them: the command handlers of the
+``approvals.events.v1`` changes.
 
-Exactly one decision wins: the decision is a conditional ``UPDATE ... WHERE state =
-'pending' AND deadline > now()``; a concurrent second decider waits on the row lock, finds
-the row no longer pending and gets :class:`Conflict` saying who decided first. The decision,
-its delivery and its platform audit entry commit in one tenant transaction.
+Each handler checks the rules against the service's own rows, builds the change
+(``changes.py``), applies it with the projection's ``apply`` and adds its event to the
+outbox (``projection.publish``), and writes the platform audit entry: one transaction.
+Exactly one decision wins: the decider locks the approval's row (``FOR UPDATE``) before
+checking it is pending and before its deadline; a concurrent second decider waits on that
+lock, then finds the row decided and gets :class:`Conflict` saying who decided first.
 """
 
 from __future__ import annotations
@@ -15,11 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from faramesh_cloud_api.sync.v1 import actor_pb2, approvals_pb2, deliveries_pb2
 from psycopg import AsyncConnection
 
+from faramesh_cloud.approvals.changes import decided, delivery_acknowledged, expired, handed_out
 from faramesh_cloud.approvals.domain import (
-    Conflict,
     DecisionRefused,
     Pattern,
     State,
@@ -30,14 +32,16 @@ from faramesh_cloud.approvals.domain import (
     refusal,
     withdrawal,
 )
+from faramesh_cloud.approvals.projection import OUTBOX, publish
 from faramesh_cloud.approvals.waits import notify_delivery
+from faramesh_cloud.outbox.store import Outbox
 from faramesh_cloud.platform_audit.events import Actor, AuditAction, Target
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.tenant import tenant_transaction
 
 Conn = AsyncConnection[Any]
-_VERDICTS = {Verdict.APPROVE: approvals_pb2.APPROVAL_VERDICT_APPROVE, Verdict.DENY: approvals_pb2.APPROVAL_VERDICT_DENY}
+EXPIRE_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,25 +67,11 @@ def as_uuid(value: str) -> str | None:
         return None
 
 
-def _delivery(decision_id: str, row: Sequence[Any], verdict: Verdict, approver: Actor, reason: str,
-              decided_at: datetime, bulk_action_id: str | None) -> deliveries_pb2.Delivery:
-    defer_token, agent_id, dpr_record_id = row
-    decision = approvals_pb2.ApprovalDecision(
-        decision_id=decision_id, defer_token=defer_token, agent_id=agent_id, verdict=_VERDICTS[verdict],
-        approver=actor_pb2.Actor(user_id=approver.id, email=approver.label if "@" in approver.label else "",
-                                 display_name=approver.label),
-        reason=reason, dpr_record_id=dpr_record_id, bulk_action_id=bulk_action_id or "",
-    )
-    decision.decided_at.FromDatetime(decided_at)
-    delivery = deliveries_pb2.Delivery(delivery_id=decision_id, approval_decision=decision)
-    delivery.created_at.FromDatetime(decided_at)
-    return delivery
-
-
 class Decisions:
-    def __init__(self, db: Database, audit: PlatformAuditLog) -> None:
+    def __init__(self, db: Database, audit: PlatformAuditLog, outbox: Outbox | None = None) -> None:
         self._db = db
         self._audit = audit
+        self._outbox = outbox or Outbox(OUTBOX)
 
     async def decide(self, org_id: str, approval_id: str, approver: Actor, verdict: Verdict, reason: str,
                      *, allowed_stacks: frozenset[str] | None = None) -> Decision:
@@ -138,51 +128,42 @@ class Decisions:
         if key is None:
             raise missing
         cur = await conn.execute(
-            "SELECT stack_id FROM approvals WHERE org_id = %s AND approval_id = %s", (org_id, key))
-        found = await cur.fetchone()
-        if found is None or (allowed_stacks is not None and found[0] not in allowed_stacks):
-            raise missing
-        decision_id = str(uuid.uuid4())
-        cur = await conn.execute(
-            "UPDATE approvals SET state = %s, resolved_at = clock_timestamp(), resolved_by = %s, "
-            "resolved_by_label = %s, resolution_reason = %s, resolution_source = 'cloud', decision_id = %s, "
-            "bulk_action_id = %s WHERE org_id = %s AND approval_id = %s AND state = 'pending' "
-            "AND deadline > clock_timestamp() "
-            "RETURNING defer_token, agent_id, dpr_record_id, stack_id, resolved_at",
-            (verdict.state.value, approver.id, approver.label, reason, decision_id, bulk_id, org_id, key))
+            "SELECT stack_id, defer_token, agent_id, dpr_record_id, state, deadline, "
+            "COALESCE(NULLIF(resolved_by_label, ''), resolved_by), daemon_state, resolution_reason, "
+            "clock_timestamp() FROM approvals WHERE org_id = %s AND approval_id = %s FOR UPDATE", (org_id, key))
         row = await cur.fetchone()
-        if row is None:
-            cur = await conn.execute(
-                "SELECT state, deadline, COALESCE(NULLIF(resolved_by_label, ''), resolved_by), clock_timestamp(), "
-                "daemon_state, resolution_reason FROM approvals "
-                "WHERE org_id = %s AND approval_id = %s", (org_id, key))
-            now_row = await cur.fetchone()
-            assert now_row is not None
-            why = refusal(State(now_row[0]), now_row[1], now_row[3], now_row[2],
-                          withdrawal(now_row[4], now_row[2], now_row[5]))
-            raise why if why is not None else Conflict("conflict", "this approval changed while you decided; reload it")
-        stack_id, decided_at = row[3], row[4]
-        delivery = _delivery(decision_id, row[:3], verdict, approver, reason, decided_at, bulk_id)
-        await conn.execute(
-            "INSERT INTO approval_deliveries (delivery_id, org_id, stack_id, approval_id, payload, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            (decision_id, org_id, stack_id, key, delivery.SerializeToString(), decided_at))
+        if row is None or (allowed_stacks is not None and row[0] not in allowed_stacks):
+            raise missing
+        stack_id, token, agent_id, record_id, state, deadline, resolved_by, daemon_state, why, now = row
+        refused = refusal(State(state), deadline, now, resolved_by, withdrawal(daemon_state, resolved_by, why))
+        if refused is not None:
+            raise refused
+        change = decided(org_id, stack_id, key, token, verdict, approver, reason, bulk_id, agent_id, record_id, now)
+        await publish(conn, self._outbox, [change])
         await notify_delivery(conn, org_id, stack_id)  # wakes the stack's long poll on commit
         await self._audit.append_in(conn, org_id, AuditAction.APPROVAL_DECIDED, approver,
                                     target=Target("approval", key),
                                     details={"verdict": verdict.value, "reason": reason, "stack_id": stack_id,
-                                             "defer_token": row[0], "agent_id": row[1], "decision_id": decision_id,
-                                             "bulk_action_id": bulk_id or ""})
-        return Decision(key, decision_id, verdict.state, decided_at)
+                                             "defer_token": token, "agent_id": agent_id,
+                                             "decision_id": change.decision_id, "bulk_action_id": bulk_id or ""})
+        return Decision(key, change.decision_id, verdict.state, now)
 
     async def expire_due(self) -> int:
-        """Mark pending approvals past their deadline expired (every organisation); the
-        daemon expires them on its side at the same deadline."""
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE approvals SET state = 'expired', resolved_at = deadline, resolution_source = 'timeout', "
-                "resolution_reason = 'expired' WHERE state = 'pending' AND deadline <= clock_timestamp()")
-            return cur.rowcount
+        """Mark pending approvals past their deadline expired (every organisation), in
+        batches; the daemon expires them on its side at the same deadline."""
+        total = 0
+        while True:
+            async with self._db.transaction() as conn:
+                cur = await conn.execute(
+                    "SELECT org_id, stack_id, approval_id, defer_token, agent_id, deadline FROM approvals "
+                    "WHERE state = 'pending' AND deadline <= clock_timestamp() ORDER BY deadline, approval_id "
+                    "LIMIT %s FOR UPDATE SKIP LOCKED", (EXPIRE_BATCH,))
+                rows = await cur.fetchall()
+                await publish(conn, self._outbox, [expired(str(r[0]), r[1], str(r[2]), r[3], r[4], r[5])
+                                                   for r in rows])
+            total += len(rows)
+            if len(rows) < EXPIRE_BATCH:
+                return total
 
     # -- the sync channel -------------------------------------------------------------
 
@@ -191,16 +172,17 @@ class Decisions:
         handed out again on every poll until acknowledged)."""
         async with tenant_transaction(self._db, org_id) as conn:
             cur = await conn.execute(
-                "UPDATE approval_deliveries SET handed_out = handed_out + 1 WHERE delivery_id IN ("
-                " SELECT delivery_id FROM approval_deliveries WHERE org_id = %s AND stack_id = %s "
-                " AND acked_at IS NULL ORDER BY created_at, delivery_id LIMIT %s) "
-                "RETURNING payload, created_at, delivery_id",
-                (org_id, stack_id, limit + 1))
-            rows = sorted(await cur.fetchall(), key=lambda r: (r[1], str(r[2])))
-        return [bytes(r[0]) for r in rows[:limit]], len(rows) > limit
+                "SELECT delivery_id, approval_id, handed_out, payload, clock_timestamp() FROM approval_deliveries "
+                "WHERE org_id = %s AND stack_id = %s AND acked_at IS NULL ORDER BY created_at, delivery_id "
+                "LIMIT %s FOR UPDATE", (org_id, stack_id, limit + 1))
+            rows = await cur.fetchall()
+            await publish(conn, self._outbox, [handed_out(org_id, stack_id, str(r[0]), str(r[1]), int(r[2]) + 1, r[4])
+                                               for r in rows[:limit]])
+        return [bytes(r[3]) for r in rows[:limit]], len(rows) > limit
 
     async def ack(self, org_id: str, stack_id: str, acks: Sequence[tuple[str, str, str, str]]) -> int:
-        """(delivery_id, outcome, message, dpr_record_id) per ack; unknown ids are ignored."""
+        """(delivery_id, outcome, message, dpr_record_id) per ack; unknown or already
+        acknowledged ids are ignored."""
         done = 0
         async with tenant_transaction(self._db, org_id) as conn:
             for delivery_id, outcome, message, record_id in acks:
@@ -208,8 +190,12 @@ class Decisions:
                 if key is None:
                     continue
                 cur = await conn.execute(
-                    "UPDATE approval_deliveries SET acked_at = clock_timestamp(), outcome = %s, message = %s, "
-                    "dpr_record_id = %s WHERE org_id = %s AND stack_id = %s AND delivery_id = %s "
-                    "AND acked_at IS NULL", (outcome, message[:2000], record_id, org_id, stack_id, key))
-                done += cur.rowcount
+                    "SELECT approval_id, clock_timestamp() FROM approval_deliveries WHERE org_id = %s "
+                    "AND stack_id = %s AND delivery_id = %s AND acked_at IS NULL FOR UPDATE", (org_id, stack_id, key))
+                row = await cur.fetchone()
+                if row is None:
+                    continue
+                await publish(conn, self._outbox, [delivery_acknowledged(
+                    org_id, stack_id, key, str(row[0]), outcome, message[:2000], record_id, row[1])])
+                done += 1
         return done

@@ -13,7 +13,7 @@ passed. A second decision is refused with the state it already reached, like the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Final
@@ -136,6 +136,40 @@ def after_daemon_event(current: State | None, reported: State, source: str = "")
             return reported
         return State.WITHDRAWN
     return reported
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """How an approval ended, as people see it (``state`` pending: not yet), or one side's
+    account of it: Cloud's (a decision, source ``cloud``; the expiry sweep, ``timeout``) or
+    the daemon's last report (its source: ``cloud``, ``local``, ``timeout`` or '')."""
+
+    state: State
+    at: datetime | None = None
+    by: str = ""
+    by_label: str = ""
+    reason: str = ""
+    source: str = ""
+
+
+PENDING: Final = Resolution(State.PENDING)
+
+
+def resolution(cloud: Resolution | None, daemon: Resolution | None) -> Resolution:
+    """What people see, from Cloud's own resolution and the daemon's last report, whatever
+    order the two arrived in (a replay may bring the daemon's report first).
+
+    Cloud can only resolve an approval the daemon still reports pending (its decision and
+    its sweep require ``pending``), so the daemon's report always came second: its outcome
+    is authoritative (:func:`after_daemon_event` from Cloud's state), and a Cloud decision
+    the daemon applied (source ``cloud``) keeps the approver and reason Cloud recorded."""
+    if daemon is None:
+        return cloud if cloud is not None else PENDING
+    before = cloud.state if cloud is not None else State.PENDING
+    state = after_daemon_event(before, daemon.state, daemon.source)
+    if cloud is not None and cloud.state in (State.APPROVED, State.DENIED) and daemon.source == "cloud":
+        return replace(cloud, state=state)
+    return Resolution(state, daemon.at, daemon.by, "", daemon.reason, daemon.source or "daemon")
 
 
 def may_expire(state: State, deadline: datetime, now: datetime) -> bool:

@@ -1,7 +1,9 @@
 """Emergency commands (agent kill / isolate): issued by an operator with a mandatory reason,
 queued per stack, handed out by the daemon's poll (``delivered``), closed by its
 acknowledgement (``acknowledged``, with outcome and DPR id). Every command and every refused
-attempt goes to the platform audit log."""
+attempt goes to the platform audit log. The handlers of the ``commands.emergency.v1``
+changes: each change is applied with the projection's ``apply`` and its event added to the
+outbox in the transaction that makes it (``projection.publish``)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 
 from faramesh_cloud_api.sync.v1 import actor_pb2, emergency_pb2
 
+from faramesh_cloud.approvals.changes import command_acknowledged, command_delivered, command_issued
 from faramesh_cloud.approvals.decisions import as_uuid
 from faramesh_cloud.approvals.domain import (
     CommandState,
@@ -20,20 +23,15 @@ from faramesh_cloud.approvals.domain import (
     UnknownApproval,
     check_reason,
 )
+from faramesh_cloud.approvals.events import COMMAND_TYPES
+from faramesh_cloud.approvals.projection import OUTBOX, publish
+from faramesh_cloud.outbox.store import Outbox
 from faramesh_cloud.platform_audit.events import Actor, AuditAction, Target
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.tenant import tenant_transaction
 
-_TYPES = {CommandType.KILL: emergency_pb2.EMERGENCY_COMMAND_TYPE_AGENT_KILL,
-          CommandType.ISOLATE: emergency_pb2.EMERGENCY_COMMAND_TYPE_AGENT_ISOLATE}
 _ACTIONS = {CommandType.KILL: AuditAction.AGENT_KILL_ISSUED, CommandType.ISOLATE: AuditAction.AGENT_ISOLATE_ISSUED}
-OUTCOMES = {
-    emergency_pb2.EMERGENCY_COMMAND_OUTCOME_APPLIED: "applied",
-    emergency_pb2.EMERGENCY_COMMAND_OUTCOME_ALREADY_IN_EFFECT: "already_in_effect",
-    emergency_pb2.EMERGENCY_COMMAND_OUTCOME_REJECTED: "rejected",
-    emergency_pb2.EMERGENCY_COMMAND_OUTCOME_FAILED: "failed",
-}
 _COLUMNS = ("command_id, stack_id, agent_id, command_type, reason, issued_by, issued_by_label, issued_at, state, "
             "delivered_at, acked_at, applied_at, outcome, message, dpr_record_id")
 
@@ -62,7 +60,7 @@ class Command:
 
     def to_proto(self) -> emergency_pb2.EmergencyCommand:
         command = emergency_pb2.EmergencyCommand(
-            command_id=self.command_id, type=_TYPES[CommandType(self.command_type)], agent_id=self.agent_id,
+            command_id=self.command_id, type=COMMAND_TYPES[CommandType(self.command_type)], agent_id=self.agent_id,
             reason=self.reason, issued_by=actor_pb2.Actor(
                 user_id=self.issued_by, email=self.issued_by_label if "@" in self.issued_by_label else "",
                 display_name=self.issued_by_label))
@@ -75,9 +73,10 @@ def _command(row: tuple[Any, ...]) -> Command:
 
 
 class EmergencyCommands:
-    def __init__(self, db: Database, audit: PlatformAuditLog) -> None:
+    def __init__(self, db: Database, audit: PlatformAuditLog, outbox: Outbox | None = None) -> None:
         self._db = db
         self._audit = audit
+        self._outbox = outbox or Outbox(OUTBOX)
 
     async def issue(self, org_id: str, stack_id: str, agent_id: str, actor: Actor, reason: str,
                     command_type: CommandType, *, permitted: bool, stack_exists: bool = True) -> Command:
@@ -105,16 +104,15 @@ class EmergencyCommands:
             raise CommandRefused("forbidden" if not permitted else "invalid", problem)
         command_id = str(uuid.uuid4())
         async with tenant_transaction(self._db, org_id) as conn:
-            cur = await conn.execute(
-                "INSERT INTO emergency_commands (command_id, org_id, stack_id, agent_id, command_type, reason, "
-                "issued_by, issued_by_label, issued_at, state) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp(), 'issued') "
-                f"RETURNING {_COLUMNS}",
-                (command_id, org_id, stack_id, agent_id.strip(), kind.value, text, actor.id, actor.label))
-            row = await cur.fetchone()
-            assert row is not None
+            now = await _now(conn)
+            await publish(conn, self._outbox, [command_issued(org_id, stack_id, command_id, agent_id.strip(), kind,
+                                                              text, actor, now)])
             await self._audit.append_in(conn, org_id, action, actor, target=Target("agent", agent_id.strip()),
                                         details={**details, "reason": text, "command_id": command_id})
+            cur = await conn.execute(f"SELECT {_COLUMNS} FROM emergency_commands WHERE org_id = %s "
+                                     "AND command_id = %s", (org_id, command_id))
+            row = await cur.fetchone()
+            assert row is not None
         return _command(row)
 
     async def list(self, org_id: str, *, stack_id: str | None = None, agent_id: str | None = None,
@@ -143,8 +141,10 @@ class EmergencyCommands:
         """Unacknowledged commands of this stack, oldest first; issued ones become delivered."""
         async with tenant_transaction(self._db, org_id) as conn:
             cur = await conn.execute(
-                "UPDATE emergency_commands SET state = 'delivered', delivered_at = clock_timestamp() "
-                "WHERE org_id = %s AND stack_id = %s AND state = 'issued'", (org_id, stack_id))
+                "SELECT command_id, clock_timestamp() FROM emergency_commands WHERE org_id = %s AND stack_id = %s "
+                "AND state = 'issued' ORDER BY issued_at, command_id FOR UPDATE", (org_id, stack_id))
+            await publish(conn, self._outbox, [command_delivered(org_id, stack_id, str(r[0]), r[1])
+                                               for r in await cur.fetchall()])
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM emergency_commands WHERE org_id = %s AND stack_id = %s "
                 "AND state <> 'acknowledged' ORDER BY issued_at, command_id", (org_id, stack_id))
@@ -152,21 +152,25 @@ class EmergencyCommands:
 
     async def ack(self, org_id: str, stack_id: str, command_id: str, outcome: str, applied_at: datetime | None,
                   dpr_record_id: str, message: str) -> bool:
-        """Close a command; False when this stack was never sent it. A repeated ack of an
-        acknowledged command is accepted and changes nothing."""
+        """Close a delivered command; False when this stack was never sent it. A repeated ack
+        of an acknowledged command is accepted and changes nothing."""
         key = as_uuid(command_id)
         if key is None:
             return False
         async with tenant_transaction(self._db, org_id) as conn:
             cur = await conn.execute(
-                "UPDATE emergency_commands SET state = 'acknowledged', acked_at = clock_timestamp(), "
-                "applied_at = %s, outcome = %s, dpr_record_id = %s, message = %s "
-                "WHERE org_id = %s AND stack_id = %s AND command_id = %s AND state = 'delivered'",
-                (applied_at, outcome, dpr_record_id, message[:2000], org_id, stack_id, key))
-            if cur.rowcount:
-                return True
-            cur = await conn.execute(
-                "SELECT state FROM emergency_commands WHERE org_id = %s AND stack_id = %s AND command_id = %s",
-                (org_id, stack_id, key))
+                "SELECT state, clock_timestamp() FROM emergency_commands WHERE org_id = %s AND stack_id = %s "
+                "AND command_id = %s FOR UPDATE", (org_id, stack_id, key))
             row = await cur.fetchone()
-            return row is not None and row[0] == CommandState.ACKNOWLEDGED.value
+            if row is None or row[0] == CommandState.ISSUED.value:
+                return False
+            if row[0] == CommandState.DELIVERED.value:
+                await publish(conn, self._outbox, [command_acknowledged(
+                    org_id, stack_id, key, outcome, applied_at, dpr_record_id, message[:2000], row[1])])
+            return True
+
+
+async def _now(conn: Any) -> datetime:
+    row = await (await conn.execute("SELECT clock_timestamp()")).fetchone()
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]

@@ -1,5 +1,8 @@
-"""``sync.items.v1`` → approval facts (pure). Only items with header ``kind`` =
-``approval_event`` concern this service; everything else on the topic is skipped."""
+"""The projection's processor (pure): ``sync.items.v1`` → approval facts (only items with
+header ``kind`` = ``approval_event`` concern this service; everything else on the topic is
+skipped), and the service's own topics (``approvals.events.v1``,
+``commands.emergency.v1``) → the changes they carry; what cannot be read is rejected with
+the reason (the runner dead-letters it)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ from typing import Final
 
 from faramesh_cloud_api.sync.v1 import approvals_pb2
 
+from faramesh_cloud.approvals.changes import Consumed, topic_of
 from faramesh_cloud.approvals.domain import State
+from faramesh_cloud.approvals.events import decode
 from faramesh_cloud.consumer.runner import Rejected
 from faramesh_cloud.events.approval_items import (
     DEFAULT_DEADLINE,
@@ -18,6 +23,7 @@ from faramesh_cloud.events.approval_items import (
     received_at,
     stamp_time,
 )
+from faramesh_cloud.events.topics import APPROVAL_EVENTS, EMERGENCY_COMMANDS
 from faramesh_cloud.log.port import Message
 
 _STATES: Final = {
@@ -68,7 +74,14 @@ class ApprovalFact:
 
 
 class ApprovalProcessor:
-    def process(self, message: Message) -> ApprovalFact | Rejected | None:
+    def process(self, message: Message) -> ApprovalFact | Consumed | Rejected | None:
+        if message.topic in (APPROVAL_EVENTS, EMERGENCY_COMMANDS):
+            change = decode(message)
+            if isinstance(change, Rejected):
+                return change
+            if topic_of(change) != message.topic:
+                return Rejected(f"{type(change).__name__} belongs on {topic_of(change)}, not {message.topic}")
+            return Consumed(message.topic, message.partition, message.offset, change)
         tenant = approval_tenant(message)
         if not isinstance(tenant, tuple):
             return tenant

@@ -1,6 +1,8 @@
-"""The approvals service: the consumer of ``sync.items.v1`` (group ``approvals``) feeding
-the projection, the expiry sweep, and the parts other components are given: decisions,
-queries, emergency commands, and ``control`` (ingest's ``DaemonControl``)."""
+"""The approvals service: the projection's consumers (group ``approvals``) of
+``sync.items.v1`` (the daemons' approval snapshots) and of its own topics
+(``approvals.events.v1``, ``commands.emergency.v1``), the relay of its outbox onto those
+topics, the expiry sweep, and the parts other components are given: decisions, queries,
+emergency commands, and ``control`` (ingest's ``DaemonControl``)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from faramesh_cloud.approvals.api import ApprovalsApi
+from faramesh_cloud.approvals.changes import Consumed
 from faramesh_cloud.approvals.decisions import Decisions
 from faramesh_cloud.approvals.emergency import EmergencyCommands
 from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
-from faramesh_cloud.approvals.projection import ApprovalSink
+from faramesh_cloud.approvals.projection import OUTBOX, ApprovalSink
 from faramesh_cloud.approvals.queries import ApprovalQueries
 from faramesh_cloud.approvals.servicer import internal_server
 from faramesh_cloud.approvals.sync_adapter import ApprovalsControl
@@ -22,8 +25,15 @@ from faramesh_cloud.approvals.waits import DeliveryWaits
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
 from faramesh_cloud.consumer.tasks import BackgroundTasks
-from faramesh_cloud.events.topics import SYNC_ITEMS
+from faramesh_cloud.events.topics import (
+    APPROVAL_EVENTS,
+    DEAD_LETTERS,
+    EMERGENCY_COMMANDS,
+    SYNC_ITEMS,
+)
 from faramesh_cloud.log.port import Log
+from faramesh_cloud.outbox.relay import OutboxRelay, RelayConfig
+from faramesh_cloud.outbox.store import Outbox
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_server import InternalServer
@@ -31,6 +41,7 @@ from faramesh_cloud.runtime.service import ComponentService, ServiceContext
 from faramesh_cloud.sql.database import Database
 
 GROUP: Final = "approvals"
+TOPICS: Final = (SYNC_ITEMS, APPROVAL_EVENTS, EMERGENCY_COMMANDS)  # what the projection reads
 COMPONENT: Final = ("approvals", "faramesh_cloud.approvals")
 
 _log = logging.getLogger(__name__)
@@ -47,6 +58,7 @@ class ApprovalsConfig:
     # Its mutual TLS material (the approvals service's certificate); required to serve it.
     internal_tls: ServiceCredentials | None = None
     runner: RunnerConfig = field(default_factory=sync_items_runner)
+    relay: RelayConfig = field(default_factory=RelayConfig)
 
 
 class Approvals:
@@ -57,8 +69,10 @@ class Approvals:
         self._db = db
         self._log = log
         self.audit = PlatformAuditLog(db)
-        self.decisions = Decisions(db, self.audit)
-        self.commands = EmergencyCommands(db, self.audit)
+        self.outbox = Outbox(OUTBOX)
+        self.relay = OutboxRelay(db, log, OUTBOX, self.config.relay)
+        self.decisions = Decisions(db, self.audit, self.outbox)
+        self.commands = EmergencyCommands(db, self.audit, self.outbox)
         self.queries = ApprovalQueries(db)
         self.waits = DeliveryWaits(db, recheck_s=self.config.poll_recheck_s)
         self.control = ApprovalsControl(self.decisions, self.commands, self.waits)
@@ -68,12 +82,18 @@ class Approvals:
 
     async def prepare(self) -> None:
         await self.audit.start()  # platform_audit (needs stacks' orgs), then ours
-        await prepare_consumer(self._db, self._log, COMPONENT)
+        await prepare_consumer(self._db, self._log, COMPONENT, (*TOPICS, DEAD_LETTERS))
+
+    def consumers(self) -> list[ConsumerRunner[ApprovalFact | Consumed]]:
+        """The projection's runners, one per topic of :data:`TOPICS` (group
+        ``config.group``); what rebuilds the tables from the log into an empty database."""
+        sink = ApprovalSink(self._db)
+        return [ConsumerRunner(self._log, topic, self.config.group, ApprovalProcessor(), sink, self.config.runner)
+                for topic in TOPICS]
 
     async def start(self) -> None:
         await self.prepare()
-        runner: ConsumerRunner[ApprovalFact] = ConsumerRunner(
-            self._log, SYNC_ITEMS, self.config.group, ApprovalProcessor(), ApprovalSink(self._db), self.config.runner)
+        runners = self.consumers()
         server = self._internal_server()
         await self.waits.start()  # LISTEN before the internal API answers long polls
         if server is not None:
@@ -83,7 +103,9 @@ class Approvals:
                 await self.waits.stop()  # the runner stops only services that started
                 raise
             self.server = server
-        self._tasks.start(runner.run, "approvals-consumer")
+        for runner in runners:
+            self._tasks.start(runner.run, f"approvals-consumer-{runner.topic}")
+        self._tasks.start(self.relay.run, "approvals-relay")
         self._tasks.start(self._sweep, "approvals-expiry")
 
     def _internal_server(self) -> InternalServer | None:
@@ -125,7 +147,8 @@ class ApprovalsService(ComponentService):
         super().__init__(self.approvals)
 
     def address(self) -> str:
-        where = f"consumer group {self.approvals.config.group} on {SYNC_ITEMS}"
+        where = (f"consumer group {self.approvals.config.group} on {', '.join(TOPICS)}; "
+                 f"relays {OUTBOX}")
         server = self.approvals.server
         if server is not None:
             where += f"; internal gRPC {server.address}"
