@@ -13,11 +13,26 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 import platformdirs
 
 ENV_PREFIX = "FARAMESH_CLOUD_"
+
+# Every internal gRPC API's place in the internal port range: a service serving one binds
+# internal_bind_host:internal_base_port + its index, and its callers dial <service>_address
+# (default internal_host:internal_base_port + its index). The one list of these indexes; a
+# service that gets an internal API takes the next free one here and a `<name>_address`
+# field below (a unit test checks each has one). Names are those of `faramesh-cloud serve`.
+INTERNAL_APIS: Final[Mapping[str, int]] = MappingProxyType({
+    "approvals": 0,
+    "fleet": 1,
+    "audit-index": 2,
+    "notifications": 3,
+    "compliance": 4,
+    "registry": 5,
+})
 
 
 class ConfigError(ValueError):
@@ -46,9 +61,21 @@ class Settings:
     # The public daemon sync channel (gRPC, TLS 1.3 minimum).
     sync_host: str = "127.0.0.1"
     sync_port: int = 8443
-    # Internal service-to-service gRPC (loopback in embedded mode): first port, one per service.
+    # Internal service-to-service gRPC (loopback in embedded mode): first port, one per service
+    # (INTERNAL_APIS). internal_host is where callers dial every service by default and where
+    # servers bind unless internal_bind_host says otherwise (e.g. 0.0.0.0 in a container).
     internal_host: str = "127.0.0.1"
     internal_base_port: int = 50100
+    internal_bind_host: str = ""
+    # Where callers dial each service's internal API ("host:port"; "" for
+    # internal_host:internal_base_port + its index): distributed mode puts each service
+    # behind its own name, e.g. FARAMESH_CLOUD_FLEET_ADDRESS=fleet.internal:50101.
+    approvals_address: str = ""
+    fleet_address: str = ""
+    audit_index_address: str = ""
+    notifications_address: str = ""
+    compliance_address: str = ""
+    registry_address: str = ""
     # Mutual TLS of the internal APIs (docs/internal-tls.md): the internal CA's certificate and
     # this process's service certificate and key. None: a CA and per-service certificates
     # made in <data_dir>/tls/internal (every service on one host).
@@ -91,8 +118,15 @@ class Settings:
         """``http_trusted_proxies`` as a list (empty: believe no forwarded header)."""
         return [p.strip() for p in self.http_trusted_proxies.split(",") if p.strip()]
 
-    def internal_address(self, index: int) -> str:
-        return f"{self.internal_host}:{self.internal_base_port + index}"
+    def internal_bind_address(self, service: str) -> str:
+        """Where ``service`` listens for its internal API in this process."""
+        host = self.internal_bind_host or self.internal_host
+        return f"{_bracketed(host)}:{self.internal_base_port + _internal_index(service)}"
+
+    def internal_dial_address(self, service: str) -> str:
+        """Where callers reach ``service``'s internal API: its advertised address."""
+        advertised: str = getattr(self, address_setting(service))
+        return advertised or f"{_bracketed(self.internal_host)}:{self.internal_base_port + _internal_index(service)}"
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -113,6 +147,11 @@ class Settings:
             port = getattr(self, name)
             if not 0 <= port <= 65535:
                 raise ConfigError(f"{name}={port} is not a TCP port; pick one in 1..65535")
+        if self.internal_base_port + max(INTERNAL_APIS.values()) > 65535:
+            raise ConfigError(f"internal_base_port={self.internal_base_port} leaves no room for the internal "
+                              f"APIs' {len(INTERNAL_APIS)} ports; pick one at most {65535 - max(INTERNAL_APIS.values())}")
+        for service in INTERNAL_APIS:
+            _check_address(address_setting(service), getattr(self, address_setting(service)))
         if not 0 < self.emergency_poll_interval_s <= 3600:
             raise ConfigError(f"emergency_poll_interval_s={self.emergency_poll_interval_s:g} is out of range; "
                               "daemons poll for kill / isolate every (0, 3600] seconds (default 30)")
@@ -135,6 +174,34 @@ class Settings:
         if any(p is None for p in internal_tls) and any(p is not None for p in internal_tls):
             raise ConfigError("set all of internal_tls_ca, internal_tls_cert and internal_tls_key (or none, for "
                               "certificates made in <data_dir>/tls/internal); see docs/internal-tls.md")
+
+
+def address_setting(service: str) -> str:
+    """The ``Settings`` field holding where callers dial ``service`` (``fleet_address``)."""
+    _internal_index(service)
+    return service.replace("-", "_") + "_address"
+
+
+def _internal_index(service: str) -> int:
+    try:
+        return INTERNAL_APIS[service]
+    except KeyError:
+        raise ValueError(f"{service!r} has no internal API; the services that do: {', '.join(INTERNAL_APIS)} "
+                         "(faramesh_cloud/config.py INTERNAL_APIS)") from None
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _check_address(name: str, value: str) -> None:
+    if not value:
+        return
+    host, sep, port = value.rpartition(":")
+    if not sep or not host.strip("[]") or not port.isdigit() or not 0 < int(port) <= 65535:
+        raise ConfigError(f"{name}={value!r} is not an address to dial; write host:port (e.g. "
+                          f"{name.removesuffix('_address').replace('_', '-')}.internal:50101), or leave it "
+                          "unset for internal_host and the service's port")
 
 
 def _coerce(name: str, kind: Any, raw: str) -> Any:

@@ -10,7 +10,12 @@ from pathlib import Path
 import click
 
 from faramesh_cloud.config import ConfigError, Settings
-from faramesh_cloud.rpc.ports import PortUnavailable, check_free
+from faramesh_cloud.rpc.ports import (
+    INTERNAL_PORT_SETTING,
+    PortUnavailable,
+    check_free,
+    internal_api,
+)
 from faramesh_cloud.rpc.tls13 import InsecureTransport
 from faramesh_cloud.telemetry import configure_logging
 
@@ -84,7 +89,8 @@ class _UpCommand(click.Command):
                 ("FARAMESH_CLOUD_INTERNAL_BASE_PORT",
                  f"internal service-to-service gRPC, one port per service from this one up, on "
                  f"FARAMESH_CLOUD_INTERNAL_HOST (default {d.internal_host}:{d.internal_base_port}; the first is "
-                 "the approvals service's daemon-control API, which ingest calls; mutual TLS, docs/internal-tls.md). "
+                 "the approvals service's daemon-control API, which ingest calls, the second the fleet service's "
+                 "query API, which the gateway calls; mutual TLS, docs/internal-tls.md). "
                  "Change it when another "
                  "Cloud or program uses that range."),
             ])
@@ -111,13 +117,15 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, pa
 @click.option("--demo", is_flag=True, help="Also run a simulated daemon fleet feeding Cloud.")
 def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo: bool) -> None:
     """Run the whole product embedded in one process: PostgreSQL, the log, chDB, every service."""
-    from faramesh_cloud.runtime.services import enabled_services
+    from faramesh_cloud.runtime.services import enabled_services, internal_binds
 
     settings = _settings(data_dir=data_dir, http_port=http_port, sync_port=sync_port, demo=demo or None)
     try:  # fail fast, before the platform starts: each server checks its port again when it binds
         check_free(f"{settings.http_host}:{settings.http_port}", "the web UI and REST API",
                    "FARAMESH_CLOUD_HTTP_PORT (up --http-port)")
         check_free(settings.sync_address, "the sync channel", "FARAMESH_CLOUD_SYNC_PORT (up --sync-port)")
+        for service, address in internal_binds(settings, enabled_services(settings)):
+            check_free(address, internal_api(service), INTERNAL_PORT_SETTING)
     except PortUnavailable as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

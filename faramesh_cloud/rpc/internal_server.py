@@ -13,10 +13,9 @@ import grpc.aio
 
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_tls import CallerPolicy, server_credentials
-from faramesh_cloud.rpc.ports import bind, server_options
+from faramesh_cloud.rpc.ports import INTERNAL_PORT_SETTING, bind, internal_api, server_options
 
-PORT_SETTING: Final = ("FARAMESH_CLOUD_INTERNAL_BASE_PORT to the first of a free range of ports "
-                       "(each service listens on the base plus its index)")
+PORT_SETTING: Final = INTERNAL_PORT_SETTING
 
 
 class InternalServer:
@@ -39,8 +38,8 @@ class InternalServer:
     async def start(self) -> None:
         server = grpc.aio.server(interceptors=[self._policy], options=server_options())
         self._register(server)
-        self.port = bind(server, self._address, server_credentials(self._tls),
-                         f"the {self._tls.service} service's internal gRPC API", self._port_setting)
+        self.port = bind(server, self._address, server_credentials(self._tls), internal_api(self._tls.service),
+                         self._port_setting)
         await server.start()
         self._server = server
 

@@ -18,6 +18,8 @@ import socket
 from typing import Any, Final, Protocol
 
 REUSEPORT_OFF: Final = ("grpc.so_reuseport", 0)
+INTERNAL_PORT_SETTING: Final = ("FARAMESH_CLOUD_INTERNAL_BASE_PORT to the first of a free range of ports "
+                                "(each service listens on the base plus its index)")
 
 
 class PortUnavailable(OSError):
@@ -58,6 +60,11 @@ def _reason(exc: OSError) -> str:
 
 def _message(what: str, address: str, reason: str, setting: str) -> str:
     return f"{what} cannot listen on {address}: the port {reason}; set {setting}"
+
+
+def internal_api(service: str) -> str:
+    """How a port error names ``service``'s internal API."""
+    return f"the {service} service's internal gRPC API"
 
 
 def check_free(address: str, what: str, setting: str) -> None:

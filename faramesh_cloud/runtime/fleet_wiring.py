@@ -1,10 +1,20 @@
-"""Home, Fleet and Settings → Stacks composed for the gateway: the fleet projection's query
-API, the stack registry, and the audit index adapted to the gateway's ``FleetAudit`` port
-(activity stream, an agent's latest DPRs, open chain-integrity alerts, delegation edges, policy versions in use)."""
+"""The fleet service and what the gateway reads of it: the service itself (its internal gRPC
+API ``FleetQueryService`` bound on ``Settings.internal_bind_address("fleet")``, mutual TLS
+with the fleet certificate), and Home, Fleet and Settings → Stacks composed for the gateway:
+the fleet's query API as the ``FleetReads`` port, the stack registry, and the audit index
+adapted to the gateway's ``FleetAudit`` port (activity stream, an agent's latest DPRs, open
+chain-integrity alerts, delegation edges, policy versions in use).
+
+``FleetReads`` is the fleet service's ``FleetQuery`` itself when that service runs in the
+gateway's process (``up``: no serialisation, no socket; ARCHITECTURE.md has the measured
+cost of the alternative), and otherwise ``FleetQueryClient``, the gRPC client dialling
+``Settings.internal_dial_address("fleet")`` with the gateway certificate: a gateway alone
+(``serve gateway``) never touches the fleet tables."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -17,11 +27,40 @@ from faramesh_cloud.audit_index.views import (
     RecordSummary,
     SearchFilters,
 )
-from faramesh_cloud.fleet.query import FleetQuery
-from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
+from faramesh_cloud.config import Settings
+from faramesh_cloud.fleet.client import FleetQueryClient
+from faramesh_cloud.fleet.service import FleetService
+from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, FleetReads, mount_fleet
 from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.rpc.internal_pki import service_credentials
+from faramesh_cloud.runtime.service import Service
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
+
+if TYPE_CHECKING:
+    from faramesh_cloud.runtime.services import RuntimeContext
+
+
+def service(ctx: RuntimeContext) -> FleetService:
+    platform = ctx.platform
+    settings = platform.settings
+    return FleetService(platform, StackStore(platform.db), settings.disconnect_after_s,
+                        internal_address=settings.internal_bind_address("fleet"),
+                        internal_tls=service_credentials(settings, "fleet"))
+
+
+def fleet_reads(settings: Settings, services: Sequence[Service]) -> FleetReads:
+    """The fleet service's own query API when it runs in this process (``services``), else
+    its gRPC client (close it with :func:`release`)."""
+    local = next((s for s in services if isinstance(s, FleetService)), None)
+    if local is not None:
+        return local.query
+    return FleetQueryClient(settings.internal_dial_address("fleet"), service_credentials(settings, "gateway"))
+
+
+async def release(reads: FleetReads) -> None:
+    if isinstance(reads, FleetQueryClient):
+        await reads.close()
 
 
 class IndexFleetAudit:
@@ -52,8 +91,8 @@ class IndexFleetAudit:
 
 
 def fleet_ports(db: Database, olap: Olap | None, stacks: StackStore, *, cloud_url: str,
-                disconnect_after_s: float) -> FleetPorts:
-    return FleetPorts(query=FleetQuery(db, stacks, disconnect_after_s), registry=stacks, cloud_url=cloud_url,
+                query: FleetReads) -> FleetPorts:
+    return FleetPorts(query=query, registry=stacks, cloud_url=cloud_url,
                       audit=IndexFleetAudit(olap, db) if olap is not None else None)
 
 

@@ -6,10 +6,8 @@ from typing import TYPE_CHECKING
 
 from faramesh_cloud.gateway.app import Status, create_app
 from faramesh_cloud.gateway.edge import EdgeLimits
-from faramesh_cloud.runtime import approvals_wiring, notifications_wiring
+from faramesh_cloud.runtime import approvals_wiring, fleet_wiring, notifications_wiring
 from faramesh_cloud.runtime.daemon_feeds import MOUNT, DaemonHttpFeeds
-from faramesh_cloud.runtime.fleet_wiring import fleet_ports
-from faramesh_cloud.runtime.fleet_wiring import mount as mount_fleet
 from faramesh_cloud.runtime.http_server import HttpOptions, HttpServer
 from faramesh_cloud.runtime.service import ServiceInfo
 from faramesh_cloud.runtime.web import Web
@@ -28,9 +26,10 @@ class GatewayService:
         self._feeds = DaemonHttpFeeds(ctx.platform)
         self._web = Web(ctx.platform)
         app = create_app(self.status, web=self._web.deps, limits=EdgeLimits(settings.http_max_body_bytes))
-        mount_fleet(app, fleet_ports(ctx.platform.db, ctx.platform.olap, StackStore(ctx.platform.db),
-                                     cloud_url=f"https://{settings.sync_address}",
-                                     disconnect_after_s=settings.disconnect_after_s))
+        self._fleet = fleet_wiring.fleet_reads(settings, ctx.services)  # in process, or gRPC to the fleet service
+        fleet_wiring.mount(app, fleet_wiring.fleet_ports(ctx.platform.db, ctx.platform.olap, StackStore(ctx.platform.db),
+                                                         cloud_url=f"https://{settings.sync_address}",
+                                                         query=self._fleet))
         approvals_wiring.mount(app, ctx.platform.db, ctx.platform.log)
         notifications_wiring.mount(app, ctx.platform.db, ctx.platform.log, settings)
         app.mount(MOUNT, self._feeds.app)  # /v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...
@@ -59,6 +58,7 @@ class GatewayService:
 
     async def stop(self) -> None:
         await self._server.stop()
+        await fleet_wiring.release(self._fleet)
         self._state = "stopped"
 
     def info(self) -> ServiceInfo:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from faramesh_cloud.config import Settings
+from faramesh_cloud.config import INTERNAL_APIS, Settings
 from faramesh_cloud.runtime.platform import Platform
 from faramesh_cloud.runtime.service import Service, ServiceInfo
 
@@ -44,12 +44,10 @@ def audit_index(ctx: RuntimeContext) -> Service:
 
 
 def fleet(ctx: RuntimeContext) -> Service:
-    """fleet status, health, agents, budgets and apply history"""
-    from faramesh_cloud.fleet.service import FleetService
-    from faramesh_cloud.stacks.store import StackStore
+    """fleet status, health, agents, budgets and apply history (internal gRPC for the gateway)"""
+    from faramesh_cloud.runtime import fleet_wiring
 
-    platform = ctx.platform
-    return FleetService(platform, StackStore(platform.db), platform.settings.disconnect_after_s)
+    return fleet_wiring.service(ctx)
 
 
 def approvals(ctx: RuntimeContext) -> Service:
@@ -91,6 +89,10 @@ SERVICES: dict[str, ServiceFactory] = {
     "demo": demo_fleet,
 }
 
+# Services that serve an internal gRPC API, bound on Settings.internal_bind_address(name) (their
+# index: config.INTERNAL_APIS); `up` checks those ports before it starts anything.
+INTERNAL_API_SERVERS: frozenset[str] = frozenset({"approvals", "fleet"})
+
 # Services `up` runs only when a setting asks for them (all others always run).
 ENABLED_WHEN: dict[str, Callable[[Settings], bool]] = {
     "demo": lambda settings: settings.demo,
@@ -105,3 +107,9 @@ def describe_services() -> list[tuple[str, str]]:
 def enabled_services(settings: Settings) -> list[str]:
     """The services `faramesh-cloud up` runs with these settings, in start order."""
     return [name for name in SERVICES if ENABLED_WHEN.get(name, lambda _: True)(settings)]
+
+
+def internal_binds(settings: Settings, names: list[str]) -> list[tuple[str, str]]:
+    """(service, bind address) of the internal APIs ``names`` serve, by port index."""
+    served = sorted((n for n in names if n in INTERNAL_API_SERVERS), key=lambda n: INTERNAL_APIS[n])
+    return [(name, settings.internal_bind_address(name)) for name in served]

@@ -18,6 +18,10 @@ BUDGET_SCOPES: Final = {1: "session", 2: "daily"}
 CREDENTIAL_EVENTS: Final = {1: "issued", 2: "renewed", 3: "expired", 4: "revoked"}
 
 
+class InvalidQuery(ValueError):
+    """A fleet query the query API refuses (an ``org_id`` that is not one); the message says why."""
+
+
 def layer_name(value: int) -> str:
     return LAYER_NAMES.get(value, f"unknown ({value})")
 

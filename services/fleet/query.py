@@ -1,9 +1,11 @@
 """The fleet query API: tenant-scoped reads for Home and Fleet. Every function takes the
 organisation first and filters by it; a stack or agent of another organisation is simply
-not found."""
+not found, and an ``org_id`` that is not an organisation id (a UUID) is refused
+(:class:`InvalidQuery`) rather than read as "no rows"."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -14,6 +16,7 @@ from faramesh_cloud.fleet.domain import (
     BudgetView,
     ConfigText,
     CredentialView,
+    InvalidQuery,
     ProviderView,
     StackBurn,
     StackView,
@@ -33,6 +36,15 @@ _STACK_COLS = ("stack_id, daemon_version, platform, framework, runtime_mode, lay
                "applied_remote, applied_branch, applied_at, applied_operator, applied_summary, policy_version, "
                "health_ok, lifecycle, uptime_s, active_sessions, down_backends, status_ns, governance_sha256, "
                "config_text_sha256, config_sha_mismatch")
+
+
+def _org(org_id: str) -> str:
+    try:
+        uuid.UUID(org_id)
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidQuery(f"org_id {org_id!r} is not an organisation id (a UUID); every fleet query is "
+                           "scoped to one organisation") from None
+    return org_id
 
 
 def _at(ns: int) -> datetime:
@@ -73,7 +85,7 @@ class FleetQuery:
     async def stacks(self, org_id: str, now: datetime | None = None) -> list[StackView]:
         """Every registered stack of the organisation, by name."""
         now = now or datetime.now(UTC)
-        registered = [s for s in await self._stacks.list_stacks(org_id) if s.registered]
+        registered = [s for s in await self._stacks.list_stacks(_org(org_id)) if s.registered]
         rows = {r[0]: r for r in await self._fetch(
             f"SELECT {_STACK_COLS} FROM fleet_stacks WHERE org_id = %s", (org_id,))}
         agents = dict(await self._fetch(  # type: ignore[arg-type]
@@ -93,21 +105,21 @@ class FleetQuery:
     async def _budgets(self, org_id: str, where: str, params: Sequence[Any]) -> list[BudgetView]:
         rows = await self._fetch(
             "SELECT stack_id, agent_id, scope, session_id, spent_usd, ceiling_usd, observed_ns FROM fleet_budgets "
-            f"WHERE org_id = %s {where} ORDER BY stack_id, agent_id, scope, session_id", (org_id, *params))
+            f"WHERE org_id = %s {where} ORDER BY stack_id, agent_id, scope, session_id", (_org(org_id), *params))
         return [BudgetView(s, a, sc, ses, sp, ce, _at(ns)) for s, a, sc, ses, sp, ce, ns in rows]
 
     async def _credentials(self, org_id: str, where: str, params: Sequence[Any]) -> list[CredentialView]:
         rows = await self._fetch(
             "SELECT stack_id, agent_id, credential_key, source, scope, expires_at, event, observed_ns "
             f"FROM fleet_credentials WHERE org_id = %s {where} ORDER BY expires_at NULLS LAST, agent_id",
-            (org_id, *params))
+            (_org(org_id), *params))
         return [CredentialView(s, a, k, src, sc, exp, ev, _at(ns)) for s, a, k, src, sc, exp, ev, ns in rows]
 
     async def agents(self, org_id: str, stack_id: str) -> list[AgentView]:
         """Agents of one stack: those its status names, plus any with budgets or credentials."""
         rows = await self._fetch(
             "SELECT agent_id, killed, isolated, active_sessions, in_status FROM fleet_agents "
-            "WHERE org_id = %s AND stack_id = %s", (org_id, stack_id))
+            "WHERE org_id = %s AND stack_id = %s", (_org(org_id), stack_id))
         budgets = await self._budgets(org_id, "AND stack_id = %s", (stack_id,))
         creds = await self._credentials(org_id, "AND stack_id = %s", (stack_id,))
         known: dict[str, tuple[Any, ...]] = {r[0]: r for r in rows}
@@ -128,7 +140,7 @@ class FleetQuery:
         rows = await self._fetch(
             "SELECT commit, applied_at, operator, summary, branch, policy_version, remote_url, first_seen_ns, "
             "text_sha256 FROM fleet_applies WHERE org_id = %s AND stack_id = %s ORDER BY applied_at DESC, commit",
-            (org_id, stack_id))
+            (_org(org_id), stack_id))
         return [ApplyView(stack_id, c, at, op, su, br, pv, commit_url(rem, c), _at(ns), ts)
                 for c, at, op, su, br, pv, rem, ns, ts in rows]
 
@@ -140,13 +152,13 @@ class FleetQuery:
             "AND c.sha256 = %s AND (EXISTS (SELECT 1 FROM fleet_applies a WHERE a.org_id = c.org_id "
             "AND a.stack_id = %s AND a.text_sha256 = c.sha256) OR EXISTS (SELECT 1 FROM fleet_stacks s "
             "WHERE s.org_id = c.org_id AND s.stack_id = %s AND s.config_text_sha256 = c.sha256))",
-            (org_id, sha256, stack_id, stack_id))
+            (_org(org_id), sha256, stack_id, stack_id))
         return ConfigText(rows[0][0], rows[0][1], _at(rows[0][2])) if rows else None
 
     async def providers(self, org_id: str, stack_id: str) -> list[ProviderView]:
         rows = await self._fetch(
             "SELECT name, version, capabilities, health, health_message, last_success_at, identity_verified_at "
-            "FROM fleet_providers WHERE org_id = %s AND stack_id = %s ORDER BY name", (org_id, stack_id))
+            "FROM fleet_providers WHERE org_id = %s AND stack_id = %s ORDER BY name", (_org(org_id), stack_id))
         return [ProviderView(stack_id, n, v, list(c), h, m, ls, iv) for n, v, c, h, m, ls, iv in rows]
 
     async def budgets_near_ceiling(self, org_id: str, within: float = 0.10) -> list[BudgetView]:
@@ -164,7 +176,7 @@ class FleetQuery:
 
     async def budget_burn(self, org_id: str) -> list[StackBurn]:
         """Per registered stack: today's consumption, summed over its agents' daily budgets."""
-        names = {s.stack_id: s.name for s in await self._stacks.list_stacks(org_id) if s.registered}
+        names = {s.stack_id: s.name for s in await self._stacks.list_stacks(_org(org_id)) if s.registered}
         rows = await self._fetch(
             "SELECT stack_id, sum(spent_usd), sum(ceiling_usd) FROM fleet_budgets "
             "WHERE org_id = %s AND scope = 'daily' GROUP BY stack_id", (org_id,))

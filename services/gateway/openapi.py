@@ -10,7 +10,9 @@ comes from shared dependencies and the edge, so it is added here, by rule, to ev
   caller (all but :data:`PUBLIC`; ``/api/v1/status`` answers 401 for a bad key);
 * 403 and 404: every ``/api/v1/orgs/{org}`` operation (a permission or CSRF refusal; an
   organisation the caller does not belong to is 404, as is any id not in it); 404 also for
-  any other operation with a path parameter.
+  any other operation with a path parameter;
+* 503: every ``/api/v1/orgs/{org}`` operation, when a service it reads over its internal API
+  (the fleet service, for a gateway run apart from it) does not answer (``web/setup.py``).
 
 409 is documented where a route can give it, with the route (``responses={409: ...}``).
 Every error body is ``{"detail": ...}`` (a list of problems for 422).
@@ -33,6 +35,7 @@ _ANSWERS: Final = {
     "403": "the caller's role does not include this (or a cookie-authenticated write without X-CSRF-Token)",
     "404": "no such organisation for this caller, or no such id in it",
     "413": "the request body is larger than the configured limit",
+    "503": "a service this reads did not answer (Retry-After says when to try again)",
 }
 # For the routes that can give it: ``@router.post(..., responses=CONFLICT)``.
 CONFLICT: Final[dict[int | str, dict[str, Any]]] = {409: {
@@ -47,7 +50,7 @@ def answers_for(path: str) -> list[str]:
     if path not in PUBLIC:
         codes.append("401")
     if path.startswith("/api/v1/orgs/{org}"):
-        codes += ["403", "404"]
+        codes += ["403", "404", "503"]
     elif "{" in path:
         codes.append("404")
     return codes

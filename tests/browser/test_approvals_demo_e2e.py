@@ -23,6 +23,7 @@ from playwright.sync_api import expect
 
 from tests.fixtures.browser import NewPage, free_port
 from tests.fixtures.identity import PASSWORD
+from tests.ports import free_internal_base
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.chdb, pytest.mark.grpc]
 
@@ -32,7 +33,7 @@ T = TypeVar("T")
 class UpDemo:
     def __init__(self, data_dir: Path) -> None:
         self.http, self.sync = free_port(), free_port()
-        env = {**os.environ, "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_port()),
+        env = {**os.environ, "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_internal_base()),
                "FARAMESH_CLOUD_EMERGENCY_POLL_INTERVAL_S": "2"}  # the setting; default 30 s
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "faramesh_cloud", "up", "--demo", "--data-dir", str(data_dir),

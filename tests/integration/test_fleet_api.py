@@ -1,7 +1,8 @@
 """Home, Fleet and Settings → Stacks over HTTP (the real app over ASGI) with real PostgreSQL
 fed through the real fleet processor and sink: what each page and REST twin shows, the sync
 state from last contact, the attention panel, role limits, and every stack action in the
-platform audit log."""
+platform audit log. Each test that reads the fleet runs twice: with the fleet query API in
+process, and over the fleet service's gRPC API with mutual TLS (``tests/fleet_adapters.py``)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,11 @@ from faramesh_cloud.approvals.decisions import Decisions
 from faramesh_cloud.approvals.emergency import EmergencyCommands
 from faramesh_cloud.approvals.queries import ApprovalQueries
 from faramesh_cloud.fleet.processor import FleetProcessor
-from faramesh_cloud.fleet.query import FleetQuery
 from faramesh_cloud.fleet.sink import FleetSink
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
 from faramesh_cloud.gateway.web.deps import WebDeps
-from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
+from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, FleetReads, mount_fleet
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.port import LogRecord
@@ -33,9 +33,10 @@ from faramesh_cloud.stacks.store import StackStore
 from tests.approvals_support import seed_ids
 from tests.fixtures.gateway import CLOUD_URL, MakeClient, page_csrf, sign_in, static_status
 from tests.fixtures.identity import PASSWORD, People, Person
+from tests.fleet_adapters import both_fleet_reads  # noqa: F401  (fleet_reads: in process and over gRPC)
 from tests.fleet_items import budget, credential, health, message, record, status
 
-pytestmark = [pytest.mark.postgres, pytest.mark.integration]
+pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
 
 
 async def feed(database: Database, records: list[LogRecord]) -> None:
@@ -227,12 +228,12 @@ async def test_stack_names_follow_one_rule_in_the_form_and_the_api(client_factor
 
 
 async def test_agent_page_carries_the_emergency_controls_when_approvals_run(
-        web_deps: WebDeps, database: Database, people: People, stacks: StackStore) -> None:
+        web_deps: WebDeps, database: Database, people: People, stacks: StackStore, fleet_reads: FleetReads) -> None:
     await migrate(database, [("approvals", "faramesh_cloud.approvals")])  # no-op when the template has it
     acme, pay, _ = await seed_fleet(people, stacks, database)
     viewer = await people.member(acme, Role.AUDITOR)
     app = create_app(static_status, web=web_deps)
-    mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL))
+    mount_fleet(app, FleetPorts(query=fleet_reads, registry=stacks, cloud_url=CLOUD_URL))
     audit = PlatformAuditLog(database)
     mount_approvals(app, ApprovalsApi(ApprovalQueries(database), Decisions(database, audit),
                                       EmergencyCommands(database, audit)))
@@ -248,13 +249,13 @@ async def test_agent_page_carries_the_emergency_controls_when_approvals_run(
 
 
 async def test_home_lists_pending_approvals_when_the_approvals_section_runs(
-        web_deps: WebDeps, database: Database, people: People, stacks: StackStore) -> None:
+        web_deps: WebDeps, database: Database, people: People, stacks: StackStore, fleet_reads: FleetReads) -> None:
     await migrate(database, [("approvals", "faramesh_cloud.approvals")])
     acme, pay, _ = await seed_fleet(people, stacks, database)
     approval_id = (await seed_ids(database, acme.org.org_id, pay, "payments-bot"))["approval_id"]
     viewer = await people.member(acme, Role.VIEWER)  # fleet health only: no approvals
     app = create_app(static_status, web=web_deps)
-    mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL))
+    mount_fleet(app, FleetPorts(query=fleet_reads, registry=stacks, cloud_url=CLOUD_URL))
     audit = PlatformAuditLog(database)
     mount_approvals(app, ApprovalsApi(ApprovalQueries(database), Decisions(database, audit),
                                       EmergencyCommands(database, audit)))

@@ -2,7 +2,8 @@
 PostgreSQL: the real fleet processor and sink store each applied version's text once, the
 Config tab shows it escaped with line numbers and its commit, the REST twin returns it, a
 text whose SHA-256 differs from the reported governance_sha256 is kept and flagged, and the
-apply history links each version's text (scoped to the stack and organisation)."""
+apply history links each version's text (scoped to the stack and organisation); with the
+fleet query API in process and over the fleet service's gRPC API (``tests/fleet_adapters.py``)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.gateway import MakeClient
 from tests.fixtures.identity import People
+from tests.fleet_adapters import both_fleet_reads  # noqa: F401  (fleet_reads: in process and over gRPC)
 from tests.fleet_items import record, status
 from tests.integration.test_fleet_api import feed, signed_in
 
-pytestmark = [pytest.mark.postgres, pytest.mark.integration]
+pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
 
 V1 = 'runtime {\n  cloud_url = "https://cloud.example"\n}\n\nagent "pay" {\n  rule deny shell.* <script>alert(1)</script>\n}\n'
 V2 = V1 + '\nbudget "pay" daily { max_usd = 50 }\n'

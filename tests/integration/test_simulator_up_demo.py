@@ -25,6 +25,7 @@ from faramesh_cloud.runtime.demo_service import DEMO_STACKS
 from faramesh_cloud.simulator.registration import load_saved
 from faramesh_cloud.sql.database import Database
 from tests.fixtures.ingest import read_topic
+from tests.ports import free_internal_base
 from tests.simulator_support import free_port, stack_keys, verify, wal_records
 from tests.status_support import OperatorStatus
 
@@ -34,7 +35,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.chdb, p
 class UpDemo:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir, self.http, self.sync = data_dir, free_port(), free_port()
-        env = {**os.environ, "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_port())}
+        env = {**os.environ, "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_internal_base())}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "faramesh_cloud", "up", "--demo", "--data-dir", str(data_dir),
              "--http-port", str(self.http), "--sync-port", str(self.sync)],

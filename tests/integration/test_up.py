@@ -18,6 +18,7 @@ from faramesh_cloud.events.topics import DPR_RECORDS
 from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.sql.database import Database
+from tests.ports import free_internal_base
 from tests.status_support import OperatorStatus
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.chdb]
@@ -37,7 +38,7 @@ class Up:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_port())}
+        env = {**os.environ, "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_internal_base())}
         self.proc = self._spawn(
             [sys.executable, "-m", "faramesh_cloud", "up", "--data-dir", str(self.data_dir),
              "--http-port", str(self.http), "--sync-port", str(self.sync)], env)

@@ -22,6 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from faramesh_cloud.approvals.client import ApprovalsClient
 from faramesh_cloud.rpc.internal_pki import embedded
 from tests.integration.test_up import free_port
+from tests.ports import free_internal_base
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.chdb, pytest.mark.grpc]
 
@@ -66,14 +67,14 @@ async def internal_serving(data_dir: Path, internal: int) -> bool:
 
 def test_a_second_up_with_a_taken_grpc_port_stops_with_one_line_and_the_first_keeps_serving(
         pg_data_dir: Path) -> None:
-    http, sync, internal = free_port(), free_port(), free_port()
+    http, sync, internal = free_port(), free_port(), free_internal_base()
     first = spawn(pg_data_dir / "first", http, sync, internal)
     try:
         wait_healthy(first, http)
         # Same sync port, its own internal ports; and its own sync port, the same internal ports.
-        same_sync = spawn(pg_data_dir / "second", free_port(), sync, free_port())
+        same_sync = spawn(pg_data_dir / "second", free_port(), sync, free_internal_base())
         same_internal = spawn(pg_data_dir / "third", free_port(), free_port(), internal)
-        same_http = spawn(pg_data_dir / "fourth", http, free_port(), free_port())
+        same_http = spawn(pg_data_dir / "fourth", http, free_port(), free_internal_base())
         outcomes = []
         for proc in (same_sync, same_internal, same_http):
             try:

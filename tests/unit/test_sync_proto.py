@@ -106,7 +106,8 @@ def _commented_elements(
             if not o.name.startswith("_"):  # synthetic oneofs of proto3 `optional`
                 yield f"{name}.{o.name}", (*path, 8, i)
         for i, nested in enumerate(m.nested_type):
-            yield from message(f"{name}.{nested.name}", nested, (*path, 3, i))
+            if not nested.options.map_entry:  # a map field's synthetic entry (no source to comment)
+                yield from message(f"{name}.{nested.name}", nested, (*path, 3, i))
         for i, e in enumerate(m.enum_type):
             yield from enum(f"{name}.{e.name}", e, (*path, 4, i))
 

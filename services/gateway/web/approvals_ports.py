@@ -16,6 +16,7 @@ from faramesh_cloud.gateway.web.deps import NavSection, WebDeps, sees_stack, web
 from faramesh_cloud.identity.domain import Forbidden, IdentityError, NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
 from faramesh_cloud.platform_audit.events import Actor
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 
 APPROVALS_SECTION = NavSection("approvals", "Approvals", "/approvals", (Permission.APPROVALS_REQUEST_READ,))
 
@@ -127,19 +128,27 @@ async def require_seen_agent(request: Request, principal: Principal, stack_id: s
     """404 naming the agent unless this stack's daemon has reported it: in its status, budgets
     or credentials (the fleet projection), in its DPRs (the audit index) or in an approval
     request. A kill or isolate for an id nobody has seen is a typo or a probe, and would wait
-    in the queue for ever."""
+    in the queue for ever. The fleet service not answering does not block an emergency
+    command: the other sources are asked, and only when none knows the agent is the answer
+    the fleet's ``ServiceUnavailable`` (503: the agent may be real), not a 404."""
     from faramesh_cloud.gateway.web.fleet_ports import maybe_fleet
 
     org_id = principal.org.org_id
     fleet = maybe_fleet(request)
+    fleet_down: ServiceUnavailable | None = None
     if fleet is not None:
-        if await fleet.query.agent(org_id, stack_id, agent_id) is not None:
-            return
+        try:
+            if await fleet.query.agent(org_id, stack_id, agent_id) is not None:
+                return
+        except ServiceUnavailable as exc:
+            fleet_down = exc
         if fleet.audit is not None and await fleet.audit.agent_records(org_id, stack_id, agent_id, 1):
             return
     port = approvals_port(request)
     for read in (port.pending, port.history):
         if await read(org_id, stack_id=stack_id, agent_id=agent_id, stacks=[stack_id]):
             return
+    if fleet_down is not None:
+        raise fleet_down
     raise NotFound(f"no agent {agent_id!r} has been seen on this stack (not in its daemon's status reports, "
                    "DPRs or approval requests); check the agent id on the stack's Agents tab")

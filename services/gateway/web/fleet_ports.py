@@ -1,11 +1,14 @@
 """What Home, Fleet and Settings → Stacks read, as ports the composition root fills.
 
 The gateway imports no service: the runtime hands ``mount_fleet`` a :class:`FleetPorts`
-whose ``query`` is the fleet projection's query API, whose ``audit`` adapts the audit
-index (activity stream, an agent's recent DPRs, chain-integrity alerts), and whose
-``approvals`` will list pending approvals once that service exists. Values come back as
-objects read by attribute (the services' view dataclasses). Every method takes ``org_id``
-first and reads only that organisation.
+whose ``query`` is the fleet service's query API (in process, or its gRPC client when the
+fleet service runs elsewhere; both pass ``tests/contracts/test_fleet_query_contract.py``),
+whose ``audit`` adapts the audit index (activity stream, an agent's recent DPRs,
+chain-integrity alerts), and whose ``approvals`` will list pending approvals once that
+service exists. Values come back as objects read by attribute (the services' view
+dataclasses). Every method takes ``org_id`` first and reads only that organisation. A port
+whose service does not answer raises ``rpc.errors.ServiceUnavailable``: the page or REST
+call is answered 503 with a message (``web/setup.py``).
 """
 
 from __future__ import annotations
@@ -26,8 +29,6 @@ FLEET_SECTION = NavSection("fleet", "Fleet", "/fleet", (Permission.FLEET_HEALTH_
 
 
 class FleetReads(Protocol):
-    disconnect_after_s: float
-
     async def stacks(self, org_id: str, now: datetime | None = None) -> Sequence[Any]: ...
 
     async def stack(self, org_id: str, stack_id: str, now: datetime | None = None) -> Any | None: ...

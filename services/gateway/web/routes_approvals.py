@@ -25,6 +25,7 @@ from faramesh_cloud.gateway.web.deps import visible_stacks_of, web
 from faramesh_cloud.gateway.web.render import page
 from faramesh_cloud.identity.domain import NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 
 router = APIRouter(include_in_schema=False)
 READ, DECIDE = Permission.APPROVALS_REQUEST_READ, Permission.APPROVALS_REQUEST_DECIDE
@@ -96,7 +97,10 @@ async def _budget(request: Request, org_id: str, stack_id: str, agent_id: str) -
     fleet = getattr(request.app.state, "fleet", None)
     if fleet is None:
         return []
-    agent = await fleet.query.agent(org_id, stack_id, agent_id)
+    try:
+        agent = await fleet.query.agent(org_id, stack_id, agent_id)
+    except ServiceUnavailable:  # the approval is decided without the budget panel, not refused
+        return []
     return list(getattr(agent, "budgets", []) or []) if agent is not None else []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 
 from fastapi import FastAPI, Request
@@ -36,6 +37,7 @@ from faramesh_cloud.gateway.web.deps import WebDeps, is_api, web
 from faramesh_cloud.gateway.web.render import make_templates, page
 from faramesh_cloud.identity.domain import Forbidden, IdentityError, LoginLocked, NotFound
 from faramesh_cloud.identity.permissions import Role
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 
 ROUTERS = (
     routes_auth.router, routes_sso.router, routes_home.router, routes_organization.router, routes_members.router,
@@ -47,6 +49,9 @@ AUDIT_ROUTERS = (
     routes_audit_search.router, routes_audit_explain.router, routes_audit_session.router,
     routes_audit_integrity.router, routes_audit_live.router, api_audit_records.router, api_audit_views.router,
 )
+
+_log = logging.getLogger(__name__)
+RETRY_AFTER_S = 5  # told to clients when a service the page needs does not answer
 
 _CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
 
@@ -81,6 +86,16 @@ async def _identity(request: Request, exc: Exception) -> Response:
     return await _error(request, status, "That did not work", str(exc))
 
 
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    """503 when a service the page reads (over its internal API) did not answer: the person
+    reads which service and what to do; where it runs and why it failed go to the log only."""
+    assert isinstance(exc, ServiceUnavailable)
+    _log.warning("%s %s: %s", request.method, request.url.path, exc)
+    response = await _error(request, 503, f"The {exc.service} service is not answering", exc.public)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if is_api(request) or exc.status_code not in (404, 405):
@@ -102,6 +117,7 @@ def mount_web(app: FastAPI, deps: WebDeps) -> None:
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(IdentityError, _identity)
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(ServiceUnavailable, _unavailable)
     # Authlib keeps OIDC state, nonce and PKCE verifier here for the ten minutes a sign-in may take.
     app.add_middleware(SessionMiddleware, secret_key=deps.config.secret_key, session_cookie="fmc_sso",
                        max_age=600, same_site="lax", https_only=bool(deps.config.secure_cookies))
