@@ -21,7 +21,8 @@ import pytest
 from faramesh_cloud_api.sync.v1 import approvals_pb2
 from psycopg import sql
 
-from faramesh_cloud.events.topics import NOTIFICATION_EVENTS, SYNC_ITEMS
+from faramesh_cloud.events.topics import DEAD_LETTERS, NOTIFICATION_EVENTS, SYNC_ITEMS
+from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.notifications.api import CatchingUp
 from faramesh_cloud.notifications.apply import apply
@@ -320,3 +321,29 @@ async def test_re_applying_the_services_own_events_changes_nothing(
         assert [await apply(conn, c) for c in changes if c is not None] == [False] * 6
     assert await what_people_see(service, database, org_id) == before  # the deleted one stays deleted,
     assert await rows(database, "SELECT secret FROM notification_destinations") == [(sealed_before,)]  # no old secret
+
+
+async def test_an_event_that_cannot_be_read_is_dead_lettered_and_the_catch_up_passes_it(
+        database: Database, postgres_log: PostgresLog, people: People, receiver: HttpReceiver) -> None:
+    owner = await people.org("acme")
+    org_id = owner.org.org_id
+    service = Notifications(database, postgres_log, config(receiver, FakeClock(), secrets.token_bytes(32),
+                                                           "notifications"))
+    await service.prepare()
+    headers = {"org": org_id.encode(), "stack": b"", "event-id": str(uuid.uuid4()).encode()}
+    await postgres_log.append(NOTIFICATION_EVENTS, [  # the unreadable one last: nothing after it moves the position
+        LogRecord(f"{org_id}/-".encode(), b"\x0a\x03abc", {**headers, "kind": b"DestinationMuted"}),  # newer kind
+        LogRecord(f"{org_id}/-".encode(), b"\xff\x00not protobuf", {**headers, "kind": b"RoutingRuleSet"})])
+    await service.start()
+    try:
+        await eventually(service.caught_up.is_set, "caught up past both", within_s=30)
+        await service.api.create_destination(org_id, "hook", "webhook", {"url": receiver.url + "/h"}, ACTOR)
+        assert [d.name for d in await service.api.destinations(org_id)] == ["hook"]
+    finally:
+        await service.stop()
+    reader = await postgres_log.consumer(DEAD_LETTERS, "test-reader")
+    parked = await reader.poll(10, 1.0)
+    await reader.close()
+    assert len(parked) == 1 and parked[0].value == b"\xff\x00not protobuf"
+    assert parked[0].headers["dlq-reason"].startswith(b"RoutingRuleSet cannot be read")
+    assert parked[0].headers["dlq-topic"] == NOTIFICATION_EVENTS.encode()
