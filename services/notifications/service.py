@@ -6,7 +6,7 @@ Its own events (``notifications.events.v1``) go out through its transactional ou
 relay runs here) and come back through its own consumer (same group name, that topic),
 which applies them: a no-op normally, the whole state after an empty-database rebuild. On
 start everything else waits until that consumer has caught up with the topic as it was
-(``catch_up``), so a rebuild routes, escalates and sends from the rebuilt state: nothing that
+(``catch_up.py``), so a rebuild routes, escalates and sends from the rebuilt state: nothing that
 was sent before goes out again."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 from faramesh_cloud.audit_index.postgres import COMPONENT as AUDIT_INDEX
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
@@ -27,6 +27,7 @@ from faramesh_cloud.events.topics import DEAD_LETTERS, NOTIFICATION_EVENTS, SYNC
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.notifications.alerts import AlertFeed
 from faramesh_cloud.notifications.api import NotificationsApi
+from faramesh_cloud.notifications.catch_up import CatchUp
 from faramesh_cloud.notifications.destinations import SecretBox
 from faramesh_cloud.notifications.escalation import Escalation
 from faramesh_cloud.notifications.events import OUTBOX_TABLE, ChangeProcessor, Seen
@@ -90,7 +91,7 @@ class Notifications:
         self.api = NotificationsApi(db, self.store, allow_private=config.allow_private, resolver=config.resolver,
                                     clock=config.clock, wake=self.wake)
         self.relay = OutboxRelay(db, log, OUTBOX_TABLE, config.relay)
-        self.caught_up = asyncio.Event()
+        self.catch_up = CatchUp(db, log, NOTIFICATION_EVENTS, POSITIONS, config.catch_up_poll_s)
         self._tasks = BackgroundTasks()
 
     def wake(self) -> None:
@@ -104,7 +105,6 @@ class Notifications:
 
     async def start(self) -> None:
         await self.prepare()
-        self.caught_up.clear()
         own: ConsumerRunner[Seen] = ConsumerRunner(
             self._log, NOTIFICATION_EVENTS, self.config.group, ChangeProcessor(),
             ChangeSink(self._db, self._log, DEAD_LETTERS, self.wake), self.config.runner)
@@ -113,56 +113,11 @@ class Notifications:
             self._log, SYNC_ITEMS, self.config.group, NotificationProcessor(), sink, self.config.runner)
         self._tasks.start(self.relay.run, "notifications-relay")
         self._tasks.start(own.run, "notifications-events")
-        self._tasks.start(self._catch_up, "notifications-catch-up")
-        self._tasks.start(self._after_catch_up(runner.run), "notifications-consumer")
-        self._tasks.start(self._after_catch_up(self._escalate), "notifications-escalation")
-        self._tasks.start(self._after_catch_up(self._follow_alerts), "notifications-alerts")
-        self._tasks.start(self._after_catch_up(self._send), "notifications-sender")
-
-    async def _catch_up(self, stopping: asyncio.Event) -> None:
-        """Wait until this service's own events, up to the end of the topic as it is now, are
-        applied; meanwhile (only when behind) commands are refused (``notification_catch_up``)."""
-        while not stopping.is_set():
-            try:
-                ends = await self._log.end_offsets(NOTIFICATION_EVENTS)
-                behind = await self._behind(ends, mark=True)
-                while behind and not stopping.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stopping.wait(), self.config.catch_up_poll_s)
-                    behind = await self._behind(ends)
-                async with self._db.transaction() as conn:
-                    await conn.execute("DELETE FROM notification_catch_up")
-                if not stopping.is_set():
-                    self.caught_up.set()
-                return
-            except Exception:  # the log or the database may be briefly away
-                _log.warning("catching up with %s failed; retrying", NOTIFICATION_EVENTS, exc_info=True)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), 1.0)
-
-    async def _behind(self, ends: dict[int, int], *, mark: bool = False) -> int:
-        """How many of the service's events up to ``ends`` are not applied yet."""
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(f"SELECT partition, next_offset FROM {POSITIONS} WHERE topic = %s",
-                                     (NOTIFICATION_EVENTS,))
-            applied = {int(p): int(o) for p, o in await cur.fetchall()}
-            behind = sum(max(0, end - applied.get(p, 0)) for p, end in ends.items())
-            if behind and mark:
-                await conn.execute("INSERT INTO notification_catch_up (catching_up) VALUES (true) "
-                                   "ON CONFLICT (only_row) DO UPDATE SET catching_up = true, since = now()")
-        return behind
-
-    def _after_catch_up(self, work: Callable[[asyncio.Event], Coroutine[Any, Any, None]]
-                        ) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
-        async def run(stopping: asyncio.Event) -> None:
-            caught_up = asyncio.ensure_future(self.caught_up.wait())
-            stopped = asyncio.ensure_future(stopping.wait())
-            await asyncio.wait([caught_up, stopped], return_when=asyncio.FIRST_COMPLETED)
-            caught_up.cancel()
-            stopped.cancel()
-            if self.caught_up.is_set() and not stopping.is_set():
-                await work(stopping)
-        return run
+        self._tasks.start(self.catch_up.run, "notifications-catch-up")
+        self._tasks.start(self.catch_up.after(runner.run), "notifications-consumer")
+        self._tasks.start(self.catch_up.after(self._escalate), "notifications-escalation")
+        self._tasks.start(self.catch_up.after(self._follow_alerts), "notifications-alerts")
+        self._tasks.start(self.catch_up.after(self._send), "notifications-sender")
 
     async def _every(self, stopping: asyncio.Event, interval_s: float, work: Callable[[], Awaitable[int]],
                      what: str) -> None:

@@ -205,7 +205,7 @@ async def test_a_replay_into_an_empty_database_rebuilds_routing_and_history_and_
     second = Notifications(empty_database, postgres_log, config(receiver, clock, key, "notifications-replay"))
     await second.start()
     try:
-        await eventually(second.caught_up.is_set, "the rebuild of the service's own events", within_s=60)
+        await eventually(second.catch_up.done.is_set, "the rebuild of the service's own events", within_s=60)
         await eventually(lambda: consumed(empty_database, postgres_log, SYNC_ITEMS), "sync items replayed",
                          within_s=60)
         assert await settled(empty_database)  # nothing left to send ...
@@ -270,10 +270,10 @@ async def test_commands_wait_for_a_rebuild_and_nothing_is_sent_before_it(
             await eventually(refused, "commands refused while rebuilding", within_s=30)
             with pytest.raises(CatchingUp):
                 await second.api.create_destination(org_id, "other", "webhook", {"url": receiver.url + "/o"}, ACTOR)
-            assert not second.caught_up.is_set() and len(receiver.requests) == 1
+            assert not second.catch_up.done.is_set() and len(receiver.requests) == 1
         finally:
             await holding.__aexit__(None, None, None)
-        await eventually(second.caught_up.is_set, "the rebuild", within_s=60)
+        await eventually(second.catch_up.done.is_set, "the rebuild", within_s=60)
         await second.api.create_destination(org_id, "other", "webhook", {"url": receiver.url + "/o"}, ACTOR)
         assert [d.name for d in await second.api.destinations(org_id)] == ["hook", "other"]
         await eventually(lambda: consumed(empty_database, postgres_log, SYNC_ITEMS), "sync items replayed",
@@ -302,7 +302,7 @@ async def test_re_applying_the_services_own_events_changes_nothing(
     [(sealed_before,)] = await rows(database, "SELECT secret FROM notification_destinations")
     await service.start()  # the relay puts them on the log, the service's consumer reads them back
     try:
-        await eventually(service.caught_up.is_set, "caught up", within_s=30)
+        await eventually(service.catch_up.done.is_set, "caught up", within_s=30)
         await eventually(lambda: consumed(database, postgres_log, NOTIFICATION_EVENTS), "own events read back",
                          within_s=30)
     finally:
@@ -336,7 +336,7 @@ async def test_an_event_that_cannot_be_read_is_dead_lettered_and_the_catch_up_pa
         LogRecord(f"{org_id}/-".encode(), b"\xff\x00not protobuf", {**headers, "kind": b"RoutingRuleSet"})])
     await service.start()
     try:
-        await eventually(service.caught_up.is_set, "caught up past both", within_s=30)
+        await eventually(service.catch_up.done.is_set, "caught up past both", within_s=30)
         await service.api.create_destination(org_id, "hook", "webhook", {"url": receiver.url + "/h"}, ACTOR)
         assert [d.name for d in await service.api.destinations(org_id)] == ["hook"]
     finally:
