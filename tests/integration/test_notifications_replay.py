@@ -8,6 +8,7 @@ more; escalation carries on from where it was."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -347,3 +348,23 @@ async def test_an_event_that_cannot_be_read_is_dead_lettered_and_the_catch_up_pa
     assert len(parked) == 1 and parked[0].value == b"\xff\x00not protobuf"
     assert parked[0].headers["dlq-reason"].startswith(b"RoutingRuleSet cannot be read")
     assert parked[0].headers["dlq-topic"] == NOTIFICATION_EVENTS.encode()
+
+
+async def test_a_destination_is_never_deleted_under_a_rule_that_names_it_however_the_changes_race(
+        database: Database, postgres_log: PostgresLog, people: People, receiver: HttpReceiver) -> None:
+    owner = await people.org("acme")
+    org_id = owner.org.org_id
+    service = Notifications(database, postgres_log, config(receiver, FakeClock(), secrets.token_bytes(32),
+                                                           "notifications"))
+    await service.prepare()
+    api = service.api
+    for n in range(12):
+        made, _ = await api.create_destination(org_id, f"hook-{n}", "webhook", {"url": receiver.url + "/h"}, ACTOR)
+        await asyncio.gather(
+            api.delete_destination(org_id, made.destination_id, ACTOR),
+            api.put_rule(org_id, "", f"agent-{n}", [{"after_minutes": 0, "destinations": [made.destination_id]}],
+                         ACTOR),
+            return_exceptions=True)
+        existing = {d.destination_id for d in await api.destinations(org_id)}
+        named = {d for r in await api.rules(org_id) for d in r.destination_ids()}
+        assert named <= existing, f"round {n}: a rule names a deleted destination"
