@@ -5,7 +5,7 @@
 Pushes N pending approvals onto ``sync.items.v1`` (the PostgreSQL log) of one stack routed to
 D Standard Webhooks destinations on a local receiver (uvicorn, 127.0.0.1), starts the
 notifications service and measures wall time until all N*D notifications are recorded as
-delivered: consumer -> routing -> outbox -> SSRF check -> signed POST -> recorded outcome.
+delivered: consumer -> routing -> deliveries (and their events) -> SSRF check -> signed POST -> recorded outcome.
 
 Ceilings measured in the same run against the same receiver:
   * signed POSTs from one httpx client, 20 in flight, a new connection each (what the sender
@@ -147,7 +147,7 @@ async def run(approvals: int, destinations: int, data_dir: Path) -> None:
             while True:
                 async with db.transaction() as conn:
                     cur = await conn.execute("SELECT count(*) FILTER (WHERE state = 'delivered'), count(*) "
-                                             "FROM notification_outbox")
+                                             "FROM notification_deliveries")
                     row = await cur.fetchone()
                 assert row is not None
                 if queued_at is None and int(row[1]) >= total:

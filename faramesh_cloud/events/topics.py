@@ -28,6 +28,10 @@ EMERGENCY_COMMANDS: Final = "commands.emergency.v1"
 # end of a daemon's WAL), for the audit index's chain-integrity findings
 # (``faramesh_cloud.events.wal_problems``; value: JSON).
 WAL_PROBLEMS: Final = "dpr.wal_problems.v1"
+# The notifications service's events (``proto/faramesh_cloud_api/notifications/v1/events.proto``):
+# routing changes people make, and what the service routed, queued, delivered or gave up
+# on. Keyed ``"<org_id>/-"``: one organisation's events stay in commit order.
+NOTIFICATION_EVENTS: Final = "notifications.events.v1"
 # Where consumers park what they cannot process, with the reason in headers.
 DEAD_LETTERS: Final = "deadletter.v1"
 
@@ -38,6 +42,7 @@ DEFAULT_PARTITIONS: Final[Mapping[str, int]] = {
     APPROVAL_EVENTS: 4,
     EMERGENCY_COMMANDS: 2,
     WAL_PROBLEMS: 1,
+    NOTIFICATION_EVENTS: 4,
     DEAD_LETTERS: 1,
 }
 
@@ -54,6 +59,11 @@ H_EVENT_ID: Final = "event-id"  # a service event's own id (consumers dedupe by 
 
 def stack_key(org_id: str, stack_id: str) -> bytes:
     return f"{org_id}/{stack_id}".encode()
+
+
+def org_key(org_id: str) -> bytes:
+    """The key of an organisation-level event (``"<org_id>/-"``)."""
+    return f"{org_id}/-".encode()
 
 
 class Origin(msgspec.Struct, frozen=True, gc=False):

@@ -1,15 +1,33 @@
 """What people do with notifications (the gateway's ``NotificationsPort``): destinations,
 routing rules, test sends and the delivery history. Refusals raise ``InvalidRouting``
-(``code`` ``invalid`` or ``conflict``); unknown ids raise ``LookupError``."""
+(``code`` ``invalid`` or ``conflict``); unknown ids raise ``LookupError``.
+
+Each change is a command handler: in ONE tenant transaction, holding the organisation's
+routing lock (so two changes of one organisation are checked and logged one after the
+other), it checks the request against the service's own state, builds the event, applies it
+with ``apply.record`` (the same ``apply`` the consumer of ``notifications.events.v1`` uses,
+and the outbox row the relay puts on the log) and appends the platform audit entry.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+from psycopg import AsyncConnection
+
+from faramesh_cloud.notifications.apply import enqueue, record
+from faramesh_cloud.notifications.changes import (
+    DestinationCreated,
+    DestinationDeleted,
+    DestinationSecretRotated,
+    RoutingRuleDeleted,
+    RoutingRuleSet,
+)
 from faramesh_cloud.notifications.destinations import prepare
 from faramesh_cloud.notifications.domain import (
     Destination,
@@ -21,17 +39,44 @@ from faramesh_cloud.notifications.domain import (
     Subject,
     parse_steps,
     parse_subject,
+    steps_json,
 )
 from faramesh_cloud.notifications.payloads import new_webhook_secret
 from faramesh_cloud.notifications.projection import names
 from faramesh_cloud.notifications.ssrf import Resolver
-from faramesh_cloud.notifications.store import DeliveryView, RoutingStore
-from faramesh_cloud.platform_audit.events import Actor
+from faramesh_cloud.notifications.store import (
+    DESTINATION_CREATED,
+    DESTINATION_DELETED,
+    DESTINATION_TESTED,
+    RULE_DELETED,
+    RULE_SET,
+    SECRET_ROTATED,
+    DeliveryView,
+    InUse,
+    RoutingStore,
+    find_destination,
+    find_rule,
+    org_destinations,
+    org_rules,
+    scope_rule,
+    scope_text,
+    sealed_secret,
+)
+from faramesh_cloud.platform_audit.events import Actor, Target
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.tenant import tenant_transaction
 
 Clock = Callable[[], datetime]
+Conn = AsyncConnection[Any]
 MAX_OVERLAP_S = 7 * 24 * 3600
+
+
+class CatchingUp(InvalidRouting):
+    code = "conflict"
+
+
+def _event_id() -> str:
+    return str(uuid.uuid4())
 
 
 class NotificationsApi:
@@ -45,7 +90,26 @@ class NotificationsApi:
         self._wake = wake
 
     kinds: Sequence[Kind] = tuple(Kind)
+    subjects: Sequence[Subject] = tuple(Subject)
 
+    @asynccontextmanager
+    async def _command(self, org_id: str) -> AsyncIterator[Conn]:
+        """The tenant transaction of one change, holding the organisation's routing lock;
+        refused while the service rebuilds its state from the log."""
+        async with tenant_transaction(self._db, org_id) as conn:
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"notifications/routing/{org_id}",))
+            cur = await conn.execute("SELECT catching_up FROM notification_catch_up")
+            row = await cur.fetchone()
+            if row is not None and row[0]:
+                raise CatchingUp("notifications is rebuilding its routing and delivery history from the log; "
+                                 "try again in a minute")
+            yield conn
+
+    async def _audit(self, conn: Conn, org_id: str, action: str, actor: Actor, target: Target,
+                     details: dict[str, Any]) -> None:
+        await self._store.audit.append_in(conn, org_id, action, actor, target=target, details=details)
+
+    # Destinations -------------------------------------------------------------------------
     async def destinations(self, org_id: str) -> list[Destination]:
         return await self._store.destinations(org_id)
 
@@ -60,34 +124,70 @@ class NotificationsApi:
             raise InvalidRouting("give the destination a name (1-100 characters), e.g. payments-oncall")
         prepared = await asyncio.to_thread(prepare, kind, fields, allow_private=self._allow_private,
                                            resolver=self._resolver)
-        destination = await self._store.create_destination(org_id, name, Kind(kind), prepared, actor)
-        return destination, prepared.shown_once
+        destination_id = str(uuid.uuid4())
+        sealed = self._store.box.seal(org_id, destination_id, prepared.secret)
+        async with self._command(org_id) as conn:
+            if any(d.name == name for d in await org_destinations(conn, org_id)):
+                raise InUse(f"a destination named {name!r} exists already; pick another name")
+            change = DestinationCreated(_event_id(), self._clock(), org_id, actor, destination_id, name, Kind(kind),
+                                        prepared.config, sealed)
+            await record(conn, change)
+            await self._audit(conn, org_id, DESTINATION_CREATED, actor, Target("destination", destination_id),
+                              {"name": name, "kind": kind})
+            created = await find_destination(conn, org_id, destination_id)
+        return created, prepared.shown_once
 
     async def delete_destination(self, org_id: str, destination_id: str, actor: Actor) -> Destination:
-        return await self._store.delete_destination(org_id, destination_id, actor)
+        async with self._command(org_id) as conn:
+            found = await find_destination(conn, org_id, destination_id)
+            users = [r for r in await org_rules(conn, org_id) if found.destination_id in r.destination_ids()]
+            if users:
+                scopes = ", ".join(scope_text(r) for r in users)
+                raise InUse(f"{found.name} is used by routing rules ({scopes}); change those rules first")
+            await record(conn, DestinationDeleted(_event_id(), self._clock(), org_id, actor, found.destination_id,
+                                                  found.name))
+            await self._audit(conn, org_id, DESTINATION_DELETED, actor, Target("destination", found.destination_id),
+                              {"name": found.name, "kind": found.kind.value})
+        return found
 
     async def rotate_secret(self, org_id: str, destination_id: str, overlap_s: int,
                             actor: Actor) -> tuple[Destination, str]:
         """A webhook's new signing secret (shown once); the old one also signs for ``overlap_s``."""
         if not 0 <= overlap_s <= MAX_OVERLAP_S:
             raise InvalidRouting(f"the overlap is 0 to {MAX_OVERLAP_S} seconds (7 days)")
-        secret = new_webhook_secret()
-        found = await self._store.rotate_secret(org_id, destination_id, secret, overlap_s, self._clock(), actor)
-        return found, secret
+        new_secret = new_webhook_secret()
+        now = self._clock()
+        async with self._command(org_id) as conn:
+            found = await find_destination(conn, org_id, destination_id)
+            if found.kind is not Kind.WEBHOOK:
+                raise InvalidRouting("only webhook destinations have a signing secret")
+            box = self._store.box
+            old = box.open(org_id, found.destination_id, await sealed_secret(conn, org_id, found.destination_id))
+            secret = {"signing_secret": new_secret, "previous_secret": old["signing_secret"],
+                      "previous_until": str(int(now.timestamp()) + overlap_s)}
+            await record(conn, DestinationSecretRotated(_event_id(), now, org_id, actor, found.destination_id,
+                                                        box.seal(org_id, found.destination_id, secret), overlap_s))
+            await self._audit(conn, org_id, SECRET_ROTATED, actor, Target("destination", found.destination_id),
+                              {"name": found.name, "overlap_s": overlap_s})
+        return found, new_secret
 
     async def test_destination(self, org_id: str, destination_id: str, actor: Actor) -> str:
         """Queue a test notification; returns its reference (shown in the delivery history)."""
         now = self._clock()
-        async with tenant_transaction(self._db, org_id) as conn:
-            slug, _ = await names(conn, org_id, "")
         reference = f"test-{uuid.uuid4().hex[:12]}"
-        notice = Notice(event=Event.TEST, org_id=org_id, org_slug=slug, stack_id="", stack_name="",
-                        defer_token=reference, agent_id="", tool_id="", reason="", priority="normal",
-                        matched_rule_id="", session_id="", created_at=now.isoformat(), deadline="", link="")
-        await self._store.queue_test(org_id, destination_id, notice, actor, now)
+        async with self._command(org_id) as conn:
+            found = await find_destination(conn, org_id, destination_id)
+            slug, _ = await names(conn, org_id, "")
+            notice = Notice(event=Event.TEST, org_id=org_id, org_slug=slug, stack_id="", stack_name="",
+                            defer_token=reference, agent_id="", tool_id="", reason="", priority="normal",
+                            matched_rule_id="", session_id="", created_at=now.isoformat(), deadline="", link="")
+            await enqueue(conn, found.destination_id, notice, now)
+            await self._audit(conn, org_id, DESTINATION_TESTED, actor, Target("destination", found.destination_id),
+                              {"name": found.name})
         self._wake()
         return reference
 
+    # Rules --------------------------------------------------------------------------------
     async def rules(self, org_id: str, *, stack_id: str | None = None) -> list[Rule]:
         """All rules, or those that can apply on ``stack_id`` (its own and organisation-wide)."""
         rules = await self._store.rules(org_id)
@@ -96,21 +196,34 @@ class NotificationsApi:
     async def rule(self, org_id: str, rule_id: str) -> Rule:
         return await self._store.rule(org_id, rule_id)
 
-    subjects: Sequence[Subject] = tuple(Subject)
-
     async def put_rule(self, org_id: str, stack_id: str, agent_id: str, steps: Sequence[Any], actor: Actor,
                        subject: str = Subject.APPROVALS.value) -> Rule:
         """Create or replace the rule of one scope for ``subject`` (approvals or chain_integrity)."""
         agent_id = agent_id.strip()
+        stack_id = stack_id.strip()
         if len(agent_id) > 200:
             raise InvalidRouting("an agent id is at most 200 characters")
         routed = parse_subject(subject)
-        known = [d.destination_id for d in await self._store.destinations(org_id)]
-        return await self._store.put_rule(org_id, stack_id.strip(), agent_id, parse_steps(steps, known, routed),
-                                          actor, routed)
+        async with self._command(org_id) as conn:
+            known = [d.destination_id for d in await org_destinations(conn, org_id)]
+            checked = parse_steps(steps, known, routed)
+            existing = await scope_rule(conn, org_id, routed, stack_id, agent_id)
+            rule_id = existing.rule_id if existing is not None else str(uuid.uuid4())
+            await record(conn, RoutingRuleSet(_event_id(), self._clock(), org_id, actor, rule_id, routed, stack_id,
+                                              agent_id, checked))
+            await self._audit(conn, org_id, RULE_SET, actor, Target("routing_rule", rule_id),
+                              {"subject": routed.value, "stack_id": stack_id, "agent_id": agent_id,
+                               "steps": steps_json(checked)})
+            return await find_rule(conn, org_id, rule_id)
 
     async def delete_rule(self, org_id: str, rule_id: str, actor: Actor) -> Rule:
-        return await self._store.delete_rule(org_id, rule_id, actor)
+        async with self._command(org_id) as conn:
+            rule = await find_rule(conn, org_id, rule_id)
+            await record(conn, RoutingRuleDeleted(_event_id(), self._clock(), org_id, actor, rule.rule_id,
+                                                  rule.subject, rule.stack_id, rule.agent_id))
+            await self._audit(conn, org_id, RULE_DELETED, actor, Target("routing_rule", rule.rule_id),
+                              {"subject": rule.subject.value, "stack_id": rule.stack_id, "agent_id": rule.agent_id})
+        return rule
 
     async def deliveries(self, org_id: str, *, stack_id: str | None = None, limit: int = 50) -> list[DeliveryView]:
         return await self._store.deliveries(org_id, stack_id=stack_id, limit=limit)

@@ -2,7 +2,8 @@
 
 Runs over this service's own projection. Each request is re-read and locked before its steps
 are queued, and ``steps_sent`` only grows, so two sweeps (or two instances) never queue a step
-twice; the outbox's uniqueness is the second guard. The rule is the one chosen when the
+twice; the deliveries' uniqueness is the second guard (each queued step is also an event, so a
+rebuild from the log knows how far a request got). The rule is the one chosen when the
 request opened, read as it is now (edits apply to open requests; a deleted rule stops).
 """
 

@@ -1,10 +1,15 @@
-"""The delivery loop over ``notification_outbox`` (at-least-once).
+"""The delivery loop over ``notification_deliveries`` (at-least-once).
 
 A claim bumps ``attempts`` and pushes ``next_attempt_at`` out by a lease in one statement
 (``FOR UPDATE SKIP LOCKED``), so two senders never take the same row and a sender that dies
 mid-send leaves the row to be retried when the lease runs out. After the send the row is
 ``delivered``, rescheduled with capped exponential backoff, or ``failed`` (permanent error or
 attempts used up). Retries of a webhook keep its ``webhook-id``, so receivers can dedupe.
+
+How a notification ended is an event (``NotificationDelivered`` / ``NotificationFailed``,
+with the attempts it took), applied and put in the service's outbox in the transaction that
+records it: a rebuild from the log knows what went out and sends it not again. A retry
+scheduled is not an event (a rebuilt row that never ended is sent again: at-least-once).
 """
 
 from __future__ import annotations
@@ -17,6 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from faramesh_cloud.notifications.apply import Recorder
+from faramesh_cloud.notifications.changes import (
+    NotificationDelivered,
+    NotificationFailed,
+    derived_id,
+)
 from faramesh_cloud.notifications.destinations import SecretBox
 from faramesh_cloud.notifications.domain import Notice
 from faramesh_cloud.notifications.senders import Outcome, Senders
@@ -55,17 +66,17 @@ class Outbox:
         now = self._clock()
         async with self._db.transaction() as conn:
             cur = await conn.execute(
-                "UPDATE notification_outbox o SET attempts = o.attempts + 1, next_attempt_at = %s "
+                "UPDATE notification_deliveries o SET attempts = o.attempts + 1, next_attempt_at = %s "
                 "FROM notification_destinations d WHERE d.destination_id = o.destination_id AND "
-                "o.notification_id IN (SELECT notification_id FROM notification_outbox WHERE state = 'pending' "
+                "o.notification_id IN (SELECT notification_id FROM notification_deliveries WHERE state = 'pending' "
                 "AND next_attempt_at <= %s ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED) "
                 "RETURNING o.notification_id::text, o.attempts, o.notice, d.destination_id, d.org_id, d.name, "
-                "d.kind, d.config, d.created_at, d.created_by, d.secret",
+                "d.kind, d.config, d.created_at, d.created_by, d.secret, o.stack_id",
                 (now + timedelta(seconds=self.config.lease_s), now, self.config.batch))
             claimed = await cur.fetchall()
         if claimed:
             outcomes = await asyncio.gather(*(self._one(row) for row in claimed))
-            await self._record([(row[0], int(row[1]), outcome) for row, outcome in zip(claimed, outcomes, strict=True)])
+            await self._record([(row, outcome) for row, outcome in zip(claimed, outcomes, strict=True)])
         return len(claimed)
 
     async def _one(self, row: tuple[Any, ...]) -> Outcome:
@@ -79,20 +90,26 @@ class Outbox:
             outcome = Outcome(False, retry=True, error=f"{type(exc).__name__}: {exc}"[:500])
         return outcome
 
-    async def _record(self, results: list[tuple[str, int, Outcome]]) -> None:
-        """The batch's outcomes in one transaction."""
+    async def _record(self, results: list[tuple[tuple[Any, ...], Outcome]]) -> None:
+        """The batch's outcomes in one transaction: an end is an event, a retry a new time."""
         now = self._clock()
-        rows = []
-        for notification_id, attempts, outcome in results:
-            if outcome.delivered:
-                state, next_at = "delivered", now
-            elif outcome.retry and attempts < self.config.max_attempts:
-                state = "pending"
-                next_at = now + timedelta(seconds=backoff(attempts, self.config, random.uniform(0.8, 1.2)))
-            else:
-                state, next_at = "failed", now
-            rows.append((state, next_at, outcome.status, outcome.error, outcome.delivered, now, notification_id))
-        async with self._db.transaction() as conn, conn.cursor() as cur:
-            await cur.executemany(
-                "UPDATE notification_outbox SET state = %s, next_attempt_at = %s, last_status = %s, last_error = %s, "
-                "delivered_at = CASE WHEN %s THEN %s ELSE delivered_at END WHERE notification_id = %s", rows)
+        retries = []
+        async with self._db.transaction() as conn:
+            recorder = Recorder(conn)
+            for row, outcome in results:
+                nid, attempts, destination_id, org_id, stack_id = row[0], int(row[1]), str(row[3]), str(row[4]), row[11]
+                if outcome.delivered:
+                    await recorder.record(NotificationDelivered(derived_id("delivered", nid), now, org_id, nid,
+                                                             destination_id, stack_id, attempts, outcome.status))
+                elif outcome.retry and attempts < self.config.max_attempts:
+                    next_at = now + timedelta(seconds=backoff(attempts, self.config, random.uniform(0.8, 1.2)))
+                    retries.append((next_at, outcome.status, outcome.error, nid))
+                else:
+                    await recorder.record(NotificationFailed(derived_id("failed", nid), now, org_id, nid, destination_id,
+                                                          stack_id, attempts, outcome.status, outcome.error))
+            await recorder.flush()
+            if retries:
+                async with conn.cursor() as cur:
+                    await cur.executemany(
+                        "UPDATE notification_deliveries SET next_attempt_at = %s, last_status = %s, last_error = %s "
+                        "WHERE notification_id = %s AND state = 'pending'", retries)

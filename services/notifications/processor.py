@@ -54,6 +54,7 @@ class ApprovalSeen:
     deadline: datetime
     outcome: str  # "" while pending; approved | denied | expired
     resolved_by: str
+    received_at: datetime | None = None  # when the log took it (the same on a replay)
 
 
 class NotificationProcessor:
@@ -83,4 +84,4 @@ class NotificationProcessor:
             defer_token=a.defer_token, agent_id=a.agent_id, tool_id=a.tool_id, session_id=a.session_id,
             reason=a.reason, priority=_PRIORITIES.get(a.priority, "normal"), matched_rule_id=a.matched_rule_id,
             created_at=created, deadline=stamp_time(a.deadline, created + DEFAULT_DEADLINE), outcome=outcome,
-            resolved_by=event.resolution.approver_id if event.HasField("resolution") else "")
+            resolved_by=event.resolution.approver_id if event.HasField("resolution") else "", received_at=seen)

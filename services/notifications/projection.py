@@ -1,17 +1,28 @@
-"""The notifications projection: approval events into ``notification_requests`` and the
-notifications they cause into the outbox, with the consumed log position, all in ONE
-transaction. A redelivered batch or a replay is skipped by position, and outbox rows are
-unique per (destination, approval, event, step), so nothing is queued twice.
+"""The notifications projections, each writing its rows with its consumed log position in ONE
+transaction (a redelivered batch is skipped by position):
 
-* a new PENDING approval opens a request, picks its rule (most specific) and queues step 0
-  (``approval.requested``), unless its deadline has passed already (an old event replayed);
+``NotificationSink`` (``sync.items.v1``): approval events into ``notification_requests`` and
+the notifications they cause into ``notification_deliveries``. Deliveries are unique per
+(destination, approval, event, step), so nothing is queued twice. What it decides is recorded
+as the service's events (``ApprovalRouted``, ``NotificationQueued``), added to the outbox in
+the same transaction:
+
+* a new PENDING approval opens a request, picks its rule (most specific; ``ApprovalRouted``
+  records the choice and when it opened) and queues step 0 (``approval.requested``), unless
+  its deadline has passed already (an old event replayed);
 * a resolved one closes the request and queues ``approval.resolved`` to the PagerDuty and
   webhook destinations it was sent to (PagerDuty resolves the incident; Slack and email
   stay quiet); a late PENDING never reopens a closed request.
+
+``ChangeSink`` (``notifications.events.v1``): the service's own events applied again (below).
+On an empty-database rebuild it runs first (the service waits for it), so the request a
+PENDING snapshot finds is the one the log says was opened, with its rule and its time, and
+the notifications it would queue are there already: nothing new is decided or sent.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -19,13 +30,19 @@ from urllib.parse import urlencode
 
 from psycopg import AsyncConnection
 
+from faramesh_cloud.consumer.runner import dead_letter
+from faramesh_cloud.log.port import Log
+from faramesh_cloud.notifications.apply import Recorder, applied_already, apply, enqueue
+from faramesh_cloud.notifications.changes import ApprovalRouted, derived_id
 from faramesh_cloud.notifications.domain import Event, Notice, Rule, due_steps, route
+from faramesh_cloud.notifications.events import Seen
 from faramesh_cloud.notifications.processor import ApprovalSeen
-from faramesh_cloud.notifications.store import RULE_COLUMNS, enqueue, rule_row
+from faramesh_cloud.notifications.store import org_rules, told_destinations
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.positions import apply_unseen
 
 Conn = AsyncConnection[Any]
+_log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 POSITIONS: Final = "notification_positions"
 
@@ -88,34 +105,32 @@ def notice_for(row: dict[str, Any], event: Event, *, slug: str, stack_name: str,
         resolved_by=row.get("resolved_by", ""))
 
 
-async def org_rules(conn: Conn, org_id: str) -> list[Rule]:
-    cur = await conn.execute(f"SELECT {RULE_COLUMNS} FROM notification_rules WHERE org_id = %s", (org_id,))
-    return [rule_row(r) for r in await cur.fetchall()]
-
-
 async def queue_steps(conn: Conn, row: dict[str, Any], rule: Rule, steps: Sequence[int], now: datetime,
-                      link_base: str, lookups: Lookups | None = None) -> None:
+                      link_base: str, lookups: Lookups | None = None, recorder: Recorder | None = None) -> None:
     """Queue the given steps of ``rule`` for this request and record how far it got."""
     if not steps:
         return
     lookups = lookups or Lookups()
     slug, stack_name = await lookups.names(conn, str(row["org_id"]), row["stack_id"])
     existing = await lookups.destinations(conn, str(row["org_id"]))
+    last = max(steps)
+    recorded_last = False  # applying a queued notification of the last step records the progress
     for index in steps:
         step = rule.steps[index]
         event = Event.REQUESTED if index == 0 else Event.ESCALATED
         notice = notice_for(row, event, slug=slug, stack_name=stack_name, link_base=link_base, step=index,
                             after_minutes=step.after_minutes)
         for destination_id in step.destinations:
-            if destination_id in existing:
-                await enqueue(conn, destination_id, notice, now)
-    await conn.execute(
-        "UPDATE notification_requests SET steps_sent = GREATEST(steps_sent, %s) "
-        "WHERE org_id = %s AND stack_id = %s AND defer_token = %s",
-        (max(steps) + 1, row["org_id"], row["stack_id"], row["defer_token"]))
+            if destination_id in existing and await enqueue(conn, destination_id, notice, now, recorder):
+                recorded_last = recorded_last or index == last
+    if not recorded_last:  # (a step whose destinations are all gone counts as sent too)
+        await conn.execute("UPDATE notification_requests SET steps_sent = %s WHERE org_id = %s AND stack_id = %s "
+                           "AND defer_token = %s AND steps_sent < %s",
+                           (last + 1, row["org_id"], row["stack_id"], row["defer_token"], last + 1))
 
 
-async def _apply(conn: Conn, fact: ApprovalSeen, now: datetime, link_base: str, lookups: Lookups) -> None:
+async def _apply(conn: Conn, fact: ApprovalSeen, now: datetime, link_base: str, lookups: Lookups,
+                 recorder: Recorder) -> None:
     if not await lookups.org_exists(conn, fact.org_id):
         return  # no such organisation (any more): nothing to route
     cur = await conn.execute(
@@ -130,24 +145,22 @@ async def _apply(conn: Conn, fact: ApprovalSeen, now: datetime, link_base: str, 
                                    (fact.deadline, fact.org_id, fact.stack_id, fact.defer_token))
             return
         rule = route(await lookups.rules(conn, fact.org_id), fact.stack_id, fact.agent_id)
-        await conn.execute(
-            f"INSERT INTO notification_requests ({REQUEST_COLUMNS}) VALUES "
-            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', '', '', %s, 0)",
-            (fact.org_id, fact.stack_id, fact.defer_token, fact.agent_id, fact.tool_id, fact.session_id,
-             fact.reason, fact.priority, fact.matched_rule_id, fact.created_at, fact.deadline, now,
-             rule.rule_id if rule is not None else None))
+        await recorder.record(ApprovalRouted(
+            derived_id("routed", fact.org_id, fact.stack_id, fact.defer_token), now, fact.org_id, fact.stack_id,
+            fact.defer_token, fact.agent_id, fact.tool_id, fact.session_id, fact.reason, fact.priority,
+            fact.matched_rule_id, fact.created_at, fact.deadline, rule.rule_id if rule is not None else ""))
         if rule is not None:
             row = _row(fact, now)
             await queue_steps(conn, row, rule, due_steps(rule.steps[:1], 0, now, fact.deadline, now), now,
-                              link_base, lookups)
+                              link_base, lookups, recorder)
         return
     if found is None:
         await conn.execute(
             f"INSERT INTO notification_requests ({REQUEST_COLUMNS}) VALUES "
             "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'resolved', %s, %s, NULL, 0)",
             (fact.org_id, fact.stack_id, fact.defer_token, fact.agent_id, fact.tool_id, fact.session_id,
-             fact.reason, fact.priority, fact.matched_rule_id, fact.created_at, fact.deadline, now,
-             fact.outcome, fact.resolved_by))
+             fact.reason, fact.priority, fact.matched_rule_id, fact.created_at, fact.deadline,
+             fact.received_at or now, fact.outcome, fact.resolved_by))
         return
     if found[12] != "open":
         return
@@ -155,19 +168,15 @@ async def _apply(conn: Conn, fact: ApprovalSeen, now: datetime, link_base: str, 
         "UPDATE notification_requests SET state = 'resolved', outcome = %s, resolved_by = %s "
         "WHERE org_id = %s AND stack_id = %s AND defer_token = %s",
         (fact.outcome, fact.resolved_by, fact.org_id, fact.stack_id, fact.defer_token))
-    cur = await conn.execute(
-        "SELECT DISTINCT o.destination_id::text FROM notification_outbox o JOIN notification_destinations d "
-        "USING (destination_id) WHERE o.org_id = %s AND o.stack_id = %s AND o.defer_token = %s "
-        "AND o.event <> %s AND d.kind IN ('pagerduty', 'webhook') ORDER BY 1",
-        (fact.org_id, fact.stack_id, fact.defer_token, Event.RESOLVED.value))
-    told = [r[0] for r in await cur.fetchall()]
+    told = await told_destinations(conn, fact.org_id, fact.stack_id, fact.defer_token,
+                                   (Event.REQUESTED, Event.ESCALATED))
     if not told:
         return
     row = {**_row(fact, found[11]), "outcome": fact.outcome, "resolved_by": fact.resolved_by}
     slug, stack_name = await lookups.names(conn, fact.org_id, fact.stack_id)
     notice = notice_for(row, Event.RESOLVED, slug=slug, stack_name=stack_name, link_base=link_base)
     for destination_id in told:
-        await enqueue(conn, destination_id, notice, now)
+        await enqueue(conn, destination_id, notice, now, recorder)
 
 
 def _row(fact: ApprovalSeen, opened_at: datetime) -> dict[str, Any]:
@@ -190,9 +199,47 @@ class NotificationSink:
         now = self._clock()
         lookups = Lookups()
 
-        async def apply(conn: Conn, fact: ApprovalSeen) -> None:
-            await _apply(conn, fact, now, self._link_base, lookups)
+        async def one(conn: Conn, fact: ApprovalSeen) -> None:
+            await _apply(conn, fact, now, self._link_base, lookups, recorder)
 
         async with self._db.transaction() as conn:
-            await apply_unseen(conn, POSITIONS, rows, apply)
+            recorder = Recorder(conn)
+            await apply_unseen(conn, POSITIONS, rows, one)
+            await recorder.flush()
         self._on_queued()
+
+
+class ChangeSink:
+    """The consumer of ``notifications.events.v1``: each event applied with ``apply`` (what
+    the command handlers, this projection, the sweep and the sender did already: a no-op; after
+    an empty-database rebuild, the state), with the position, in one transaction. Every
+    record moves the position, so the service's catch-up can wait for it: a record that
+    cannot be read is dead-lettered with its reason first, a kind from a newer version is
+    passed over, and so are events of an organisation this installation does not know."""
+
+    def __init__(self, db: Database, log: Log, dead_letters: str, on_applied: Callable[[], None]) -> None:
+        self._db = db
+        self._log = log
+        self._dead_letters = dead_letters
+        self._on_applied = on_applied
+
+    async def write(self, rows: Sequence[Seen]) -> None:
+        parked = [dead_letter(r.message, r.problem) for r in rows if r.problem and r.message is not None]
+        if parked:  # before the position passes them; a retry may park them twice, never zero times
+            await self._log.append(self._dead_letters, parked)
+        lookups = Lookups()
+        done: set[str] = set()
+
+        async def one(conn: Conn, seen: Seen) -> None:
+            if seen.change is None or seen.change.event_id in done:
+                return
+            if not await lookups.org_exists(conn, seen.change.org_id):
+                _log.info("event %s of unknown organisation %s passed over", seen.change.event_id,
+                          seen.change.org_id)
+                return
+            await apply(conn, seen.change)
+
+        async with self._db.transaction() as conn:
+            done = await applied_already(conn, [r.change for r in rows if r.change is not None])
+            await apply_unseen(conn, POSITIONS, rows, one)
+        self._on_applied()

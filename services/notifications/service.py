@@ -1,6 +1,13 @@
 """The notifications service: the consumer of ``sync.items.v1`` (group ``notifications``)
-feeding its projection and outbox, the feed of the audit index's chain-integrity alerts, the
-escalation sweep, and the sender loop; plus the people-facing API the gateway is given."""
+feeding its projection and deliveries, the feed of the audit index's chain-integrity alerts,
+the escalation sweep, and the sender loop; plus the people-facing API the gateway is given.
+
+Its own events (``notifications.events.v1``) go out through its transactional outbox (the
+relay runs here) and come back through its own consumer (same group name, that topic),
+which applies them: a no-op normally, the whole state after an empty-database rebuild. On
+start everything else waits until that consumer has caught up with the topic as it was
+(``catch_up.py``), so a rebuild routes, escalates and sends from the rebuilt state: nothing that
+was sent before goes out again."""
 
 from __future__ import annotations
 
@@ -16,18 +23,21 @@ from faramesh_cloud.audit_index.postgres import COMPONENT as AUDIT_INDEX
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
 from faramesh_cloud.consumer.tasks import BackgroundTasks
-from faramesh_cloud.events.topics import SYNC_ITEMS
+from faramesh_cloud.events.topics import DEAD_LETTERS, NOTIFICATION_EVENTS, SYNC_ITEMS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.notifications.alerts import AlertFeed
 from faramesh_cloud.notifications.api import NotificationsApi
+from faramesh_cloud.notifications.catch_up import CatchUp
 from faramesh_cloud.notifications.destinations import SecretBox
 from faramesh_cloud.notifications.escalation import Escalation
+from faramesh_cloud.notifications.events import OUTBOX_TABLE, ChangeProcessor, Seen
 from faramesh_cloud.notifications.outbox import Outbox, OutboxConfig
 from faramesh_cloud.notifications.processor import ApprovalSeen, NotificationProcessor
-from faramesh_cloud.notifications.projection import NotificationSink
+from faramesh_cloud.notifications.projection import POSITIONS, ChangeSink, NotificationSink
 from faramesh_cloud.notifications.senders import Endpoints, Senders
 from faramesh_cloud.notifications.ssrf import Resolver, system_resolver
 from faramesh_cloud.notifications.store import RoutingStore
+from faramesh_cloud.outbox.relay import OutboxRelay, RelayConfig
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.runtime.service import ComponentService, ServiceContext
 from faramesh_cloud.sql.database import Database
@@ -58,6 +68,8 @@ class NotificationsConfig:
     http_timeout_s: float = 10.0
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
     runner: RunnerConfig = field(default_factory=sync_items_runner)
+    relay: RelayConfig = field(default_factory=RelayConfig)
+    catch_up_poll_s: float = 0.1
 
 
 class Notifications:
@@ -78,6 +90,8 @@ class Notifications:
         self.alerts = AlertFeed(db, config.clock, config.link_base)
         self.api = NotificationsApi(db, self.store, allow_private=config.allow_private, resolver=config.resolver,
                                     clock=config.clock, wake=self.wake)
+        self.relay = OutboxRelay(db, log, OUTBOX_TABLE, config.relay)
+        self.catch_up = CatchUp(db, log, NOTIFICATION_EVENTS, POSITIONS, config.catch_up_poll_s)
         self._tasks = BackgroundTasks()
 
     def wake(self) -> None:
@@ -87,17 +101,23 @@ class Notifications:
     async def prepare(self) -> None:
         await self.audit.start()
         await migrate(self._db, [AUDIT_INDEX])  # audit_alerts: the alert hand-off this service reads
-        await prepare_consumer(self._db, self._log, COMPONENT)
+        await prepare_consumer(self._db, self._log, COMPONENT, (SYNC_ITEMS, DEAD_LETTERS, NOTIFICATION_EVENTS))
 
     async def start(self) -> None:
         await self.prepare()
+        own: ConsumerRunner[Seen] = ConsumerRunner(
+            self._log, NOTIFICATION_EVENTS, self.config.group, ChangeProcessor(),
+            ChangeSink(self._db, self._log, DEAD_LETTERS, self.wake), self.config.runner)
         sink = NotificationSink(self._db, self.config.clock, self.config.link_base, self.wake)
         runner: ConsumerRunner[ApprovalSeen] = ConsumerRunner(
             self._log, SYNC_ITEMS, self.config.group, NotificationProcessor(), sink, self.config.runner)
-        self._tasks.start(runner.run, "notifications-consumer")
-        self._tasks.start(self._escalate, "notifications-escalation")
-        self._tasks.start(self._follow_alerts, "notifications-alerts")
-        self._tasks.start(self._send, "notifications-sender")
+        self._tasks.start(self.relay.run, "notifications-relay")
+        self._tasks.start(own.run, "notifications-events")
+        self._tasks.start(self.catch_up.run, "notifications-catch-up")
+        self._tasks.start(self.catch_up.after(runner.run), "notifications-consumer")
+        self._tasks.start(self.catch_up.after(self._escalate), "notifications-escalation")
+        self._tasks.start(self.catch_up.after(self._follow_alerts), "notifications-alerts")
+        self._tasks.start(self.catch_up.after(self._send), "notifications-sender")
 
     async def _every(self, stopping: asyncio.Event, interval_s: float, work: Callable[[], Awaitable[int]],
                      what: str) -> None:
@@ -149,4 +169,4 @@ class NotificationsService(ComponentService):
         super().__init__(self.notifications)
 
     def address(self) -> str:
-        return f"consumer group {self.notifications.config.group} on {SYNC_ITEMS}"
+        return f"consumer group {self.notifications.config.group} on {SYNC_ITEMS}, {NOTIFICATION_EVENTS}"

@@ -82,7 +82,7 @@ async def org(people: People, stacks: StackStore) -> dict[str, str]:
 
 async def outbox_rows(database: Database) -> list[tuple[str, str, int, str]]:
     async with database.transaction() as conn:
-        cur = await conn.execute("SELECT d.name, o.state, o.attempts, o.event FROM notification_outbox o "
+        cur = await conn.execute("SELECT d.name, o.state, o.attempts, o.event FROM notification_deliveries o "
                                  "JOIN notification_destinations d USING (destination_id) ORDER BY d.name, o.created_at")
         return [tuple(r) for r in await cur.fetchall()]  # type: ignore[misc]
 
@@ -174,7 +174,8 @@ async def test_a_pending_approval_reaches_every_channel_with_the_exact_payloads_
 
 async def _caught_up(database: Database) -> bool:
     async with database.transaction() as conn:
-        cur = await conn.execute("SELECT coalesce(sum(next_offset), 0) FROM notification_positions")
+        cur = await conn.execute("SELECT coalesce(sum(next_offset), 0) FROM notification_positions "
+                                 "WHERE topic = 'sync.items.v1'")
         row = await cur.fetchone()
     return row is not None and int(row[0]) == 3
 
