@@ -28,6 +28,16 @@ EMERGENCY_COMMANDS: Final = "commands.emergency.v1"
 # end of a daemon's WAL), for the audit index's chain-integrity findings
 # (``faramesh_cloud.events.wal_problems``; value: JSON).
 WAL_PROBLEMS: Final = "dpr.wal_problems.v1"
+# The audit index's chain-integrity alerts: raised, acknowledged by a person, retracted by
+# a verifier fix (protobuf ``faramesh_cloud_api.audit_index.v1``; header ``kind`` names the
+# message). Written through the index's outbox; read by notifications and by the index.
+AUDIT_ALERTS: Final = "audit.alerts.v1"
+# Pins and revocations of a stack's DPR signing keys (protobuf
+# ``faramesh_cloud_api.stacks.v1``), through the stacks outbox; read by the audit index.
+SIGNING_KEYS: Final = "stacks.signing_keys.v1"
+# What the notifications service did with the alerts it handed on (protobuf
+# ``faramesh_cloud_api.notifications.v1`` alert events): read back by itself on a rebuild.
+NOTIFICATION_ALERTS: Final = "notifications.alerts.v1"
 # Where consumers park what they cannot process, with the reason in headers.
 DEAD_LETTERS: Final = "deadletter.v1"
 
@@ -38,6 +48,9 @@ DEFAULT_PARTITIONS: Final[Mapping[str, int]] = {
     APPROVAL_EVENTS: 4,
     EMERGENCY_COMMANDS: 2,
     WAL_PROBLEMS: 1,
+    AUDIT_ALERTS: 2,
+    SIGNING_KEYS: 1,
+    NOTIFICATION_ALERTS: 1,
     DEAD_LETTERS: 1,
 }
 
@@ -49,6 +62,7 @@ H_SEQUENCE: Final = "seq"  # daemon-assigned sequence, or the WAL frame offset f
 H_BUFFER: Final = "buffer"  # the daemon's outbound buffer id (sync) or the WAL file name (import)
 H_RECEIVED_NS: Final = "received_ns"
 H_KIND: Final = "kind"
+H_EVENT_ID: Final = "event-id"
 
 
 def stack_key(org_id: str, stack_id: str) -> bytes:

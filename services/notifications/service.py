@@ -1,6 +1,8 @@
 """The notifications service: the consumer of ``sync.items.v1`` (group ``notifications``)
-feeding its projection and outbox, the feed of the audit index's chain-integrity alerts, the
-escalation sweep, and the sender loop; plus the people-facing API the gateway is given."""
+feeding its projection and outbox, the consumer of the audit index's ``audit.alerts.v1``
+(group ``notifications-alerts``, ``alerts.py``) with the relay of its own alert events and
+their consumer, the escalation sweep, and the sender loop; plus the people-facing API the
+gateway is given."""
 
 from __future__ import annotations
 
@@ -12,13 +14,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
-from faramesh_cloud.audit_index.postgres import COMPONENT as AUDIT_INDEX
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
 from faramesh_cloud.consumer.tasks import BackgroundTasks
-from faramesh_cloud.events.topics import SYNC_ITEMS
+from faramesh_cloud.events.topics import AUDIT_ALERTS, DEAD_LETTERS, NOTIFICATION_ALERTS, SYNC_ITEMS
 from faramesh_cloud.log.port import Log
-from faramesh_cloud.notifications.alerts import AlertFeed
+from faramesh_cloud.notifications.alerts import (
+    AlertEventProcessor,
+    AlertHandOff,
+    AlertStateSink,
+    OwnEventProcessor,
+    Positioned,
+)
 from faramesh_cloud.notifications.api import NotificationsApi
 from faramesh_cloud.notifications.destinations import SecretBox
 from faramesh_cloud.notifications.escalation import Escalation
@@ -28,10 +35,10 @@ from faramesh_cloud.notifications.projection import NotificationSink
 from faramesh_cloud.notifications.senders import Endpoints, Senders
 from faramesh_cloud.notifications.ssrf import Resolver, system_resolver
 from faramesh_cloud.notifications.store import RoutingStore
+from faramesh_cloud.outbox.relay import OutboxRelay
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.runtime.service import ComponentService, ServiceContext
 from faramesh_cloud.sql.database import Database
-from faramesh_cloud.sql.migrate import migrate
 
 GROUP: Final = "notifications"
 COMPONENT: Final = ("notifications", "faramesh_cloud.notifications")
@@ -54,10 +61,11 @@ class NotificationsConfig:
     clock: Callable[[], datetime] = utc_now
     send_interval_s: float = 1.0
     escalation_interval_s: float = 15.0
-    alerts_interval_s: float = 2.0
     http_timeout_s: float = 10.0
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
     runner: RunnerConfig = field(default_factory=sync_items_runner)
+    alert_runner: RunnerConfig = field(default_factory=lambda: RunnerConfig(
+        max_batch_records=500, max_batch_seconds=0.1, poll_records=500, dead_letter_topic=DEAD_LETTERS))
 
 
 class Notifications:
@@ -75,7 +83,10 @@ class Notifications:
                                endpoints=config.endpoints, timeout_s=config.http_timeout_s)
         self.outbox = Outbox(db, box, self.senders, config.clock, config.outbox)
         self.escalation = Escalation(db, config.clock, config.link_base)
-        self.alerts = AlertFeed(db, config.clock, config.link_base)
+        self.alerts = AlertHandOff(db, config.clock, config.link_base, self.wake)
+        self.alert_runner: ConsumerRunner[Positioned] | None = None
+        self.alert_state: ConsumerRunner[Positioned] | None = None
+        self.relay = OutboxRelay(db, log, "notifications_outbox")
         self.api = NotificationsApi(db, self.store, allow_private=config.allow_private, resolver=config.resolver,
                                     clock=config.clock, wake=self.wake)
         self._tasks = BackgroundTasks()
@@ -86,18 +97,36 @@ class Notifications:
 
     async def prepare(self) -> None:
         await self.audit.start()
-        await migrate(self._db, [AUDIT_INDEX])  # audit_alerts: the alert hand-off this service reads
-        await prepare_consumer(self._db, self._log, COMPONENT)
+        await prepare_consumer(self._db, self._log, COMPONENT,
+                               (SYNC_ITEMS, AUDIT_ALERTS, NOTIFICATION_ALERTS, DEAD_LETTERS))
 
     async def start(self) -> None:
         await self.prepare()
+        await self._catch_up_own_alert_events()
         sink = NotificationSink(self._db, self.config.clock, self.config.link_base, self.wake)
         runner: ConsumerRunner[ApprovalSeen] = ConsumerRunner(
             self._log, SYNC_ITEMS, self.config.group, NotificationProcessor(), sink, self.config.runner)
         self._tasks.start(runner.run, "notifications-consumer")
+        self.alert_runner = ConsumerRunner(self._log, AUDIT_ALERTS, f"{self.config.group}-alerts",
+                                           AlertEventProcessor(), self.alerts, self.config.alert_runner)
+        self._tasks.start(self.alert_runner.run, "notifications-alerts")
+        self._tasks.start(self.relay.run, "notifications-outbox-relay")
         self._tasks.start(self._escalate, "notifications-escalation")
-        self._tasks.start(self._follow_alerts, "notifications-alerts")
         self._tasks.start(self._send, "notifications-sender")
+
+    async def _catch_up_own_alert_events(self) -> None:
+        """Start the consumer of this service's own alert events and wait until it has applied
+        what ``notifications.alerts.v1`` held now: after a rebuild from an empty database every
+        alert notified before is then known before ``audit.alerts.v1`` is read again."""
+        ends = await self._log.end_offsets(NOTIFICATION_ALERTS)
+        self.alert_state = ConsumerRunner(self._log, NOTIFICATION_ALERTS, f"{self.config.group}-alert-state",
+                                          OwnEventProcessor(), AlertStateSink(self._db), self.config.alert_runner)
+        self._tasks.start(self.alert_state.run, "notifications-alert-state")
+        while not await self.alert_state.caught_up(ends):
+            failed = self._tasks.failure()
+            if failed is not None:
+                raise failed
+            await asyncio.sleep(0.02)
 
     async def _every(self, stopping: asyncio.Event, interval_s: float, work: Callable[[], Awaitable[int]],
                      what: str) -> None:
@@ -112,9 +141,6 @@ class Notifications:
 
     async def _escalate(self, stopping: asyncio.Event) -> None:
         await self._every(stopping, self.config.escalation_interval_s, self.escalation.run_once, "escalation sweep")
-
-    async def _follow_alerts(self, stopping: asyncio.Event) -> None:
-        await self._every(stopping, self.config.alerts_interval_s, self.alerts.run_once, "chain-integrity alert feed")
 
     async def _send(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -149,4 +175,5 @@ class NotificationsService(ComponentService):
         super().__init__(self.notifications)
 
     def address(self) -> str:
-        return f"consumer group {self.notifications.config.group} on {SYNC_ITEMS}"
+        group = self.notifications.config.group
+        return f"consumer group {group} on {SYNC_ITEMS}, {group}-alerts on {AUDIT_ALERTS}"
