@@ -56,8 +56,9 @@ class TrustSnapshot:
         return self.history.at(org_id, stack_id, received_ns)
 
     def replace(self, generation: int, history: PinHistory) -> None:
-        if generation >= self.generation:
-            self.generation, self.history = generation, history
+        """Take ``history`` as of ``generation`` (a load that reads an older one than the last is
+        harmless: the sink compares each batch's generation with the committed one)."""
+        self.generation, self.history = generation, history
 
     async def refresh(self) -> None:
         try:

@@ -60,7 +60,7 @@ Conn = AsyncConnection[Any]
 Clock = Callable[[], datetime]
 POSITIONS: Final = "notification_alert_positions"
 OUTBOX: Final = Outbox("notifications_outbox")
-_MATCH: Final = "(org_id::text, stack_id, agent_id, record_id, record_hash, kind) = (%s, %s, %s, %s, %s, %s)"
+_MATCH: Final = "(org_id, stack_id, agent_id, record_id, record_hash, kind) = (%s::uuid, %s, %s, %s, %s, %s)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +130,8 @@ class OwnEventProcessor:
             event = decode_own_event(headers.kind, message.value)
         except ValueError as exc:
             return Rejected(f"not a notifications alert event: {exc}")
+        if event is not None and _org(event.key[0]) is None:
+            return Rejected(f"{headers.kind} names organisation {event.key[0]!r}, which is not a UUID")
         if event is not None and event.key[:2] != (headers.org_id, headers.stack_id):
             return Rejected(f"{headers.kind} names {event.key[0]}/{event.key[1]} but its headers say "
                             f"{headers.org_id}/{headers.stack_id}")
