@@ -20,14 +20,15 @@ from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.service import AuditIndex
 from faramesh_cloud.audit_index.trust import TrustSnapshot
 from faramesh_cloud.dpr.signatures import SignatureStatus
-from faramesh_cloud.events.topics import DPR_RECORDS, SIGNING_KEYS
-from faramesh_cloud.log.port import Message
+from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS, SIGNING_KEYS, stack_key
+from faramesh_cloud.log.port import LogRecord, Message
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.chdb import ChdbOlap
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.signing_keys import SigningKeyStore
 from faramesh_cloud.stacks.store import StackStore
+from tests.fixtures.ingest import read_topic
 from tests.integration.audit_support import (
     SEED,
     all_pages,
@@ -212,3 +213,23 @@ async def test_a_batch_a_pin_change_overtook_is_judged_under_the_new_pins(
     assert index.sink.stats.rejudged == signed
     assert await statuses(index, org.org_id) == {"s1": {"untrusted", "unsigned"}}
     assert _untrusted(await index.queries.chain_integrity(org.org_id), stack.stack_id) == signed
+
+
+async def test_an_unreadable_pin_event_is_dead_lettered_and_does_not_hold_the_start(
+    database: Database, stack_store: StackStore, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+) -> None:
+    """The index waits on start until it has read the pins the topic holds; one it cannot read,
+    last on its partition, goes to the dead-letter topic with the reason and the start goes on."""
+    await migrate(database, [COMPONENT])
+    org = await stack_store.create_org("acme", "Acme")
+    stack, _ = await stack_store.register_stack(org.org_id, "s1")
+    await SigningKeyStore(database).pin(org.org_id, stack.stack_id, OTHER_KEY, added_by="user:test")
+    assert await relay_pins(database, postgres_log) == 1
+    await postgres_log.create_topic(DEAD_LETTERS, 1)
+    await postgres_log.append(SIGNING_KEYS, [LogRecord(stack_key(org.org_id, stack.stack_id), b"\xff\xfe", {
+        "org": org.org_id.encode(), "stack": stack.stack_id.encode(), "kind": b"SigningKeyPinned",
+        "event-id": str(uuid.uuid4()).encode()})])
+    index = await run_index(database, postgres_log, chdb, fast_config(olap_database), 0)
+    assert index.trust.get(org.org_id, stack.stack_id) == frozenset({OTHER_KEY})
+    [parked] = await read_topic(postgres_log, DEAD_LETTERS)
+    assert b"not a signing-key event" in parked.headers["dlq-reason"]
