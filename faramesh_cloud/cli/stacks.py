@@ -339,7 +339,7 @@ def pin_key(name: str, public_key: str, org_slug: str | None, label: str, data_d
 @data_dir_option
 def unpin_key(name: str, key: str, org_slug: str | None, data_dir: Path | None) -> None:
     """Revoke pinned signing KEY (its key id as 'stacks keys' shows it, or the key itself) of
-    stack NAME: records it signs that are indexed from now on are "untrusted"."""
+    stack NAME: records it signs that Cloud receives from now on are "untrusted"."""
 
     async def work(admin: Admin) -> tuple[Stack, PinnedKey]:
         org = await resolve_org(admin, org_slug)
