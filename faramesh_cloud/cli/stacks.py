@@ -32,10 +32,12 @@ from faramesh_cloud.cli.errors import Refused
 from faramesh_cloud.cli.up import data_dir_option
 from faramesh_cloud.config import Settings
 from faramesh_cloud.ingest.feeds.webhook_secrets import WebhookSecretStore
+from faramesh_cloud.outbox.relay import OutboxRelay
 from faramesh_cloud.platform_audit.events import AuditAction, Target
 from faramesh_cloud.runtime import running
 from faramesh_cloud.stacks.domain import Org, Stack, StackError, StackKey, check_stack_name
 from faramesh_cloud.stacks.keys import KEY_PREFIX
+from faramesh_cloud.stacks.signing_keys import OUTBOX_TABLE as SIGNING_KEYS_OUTBOX
 from faramesh_cloud.stacks.signing_keys import PinnedKey
 
 
@@ -292,6 +294,13 @@ def _cli_actor(org: Org) -> str:
     return f"system:{operator_principal(org).label}"[:300]
 
 
+async def _relay_pins(admin: Admin) -> None:
+    """Put the change's event (in the stacks outbox since its commit) on the log now, so the
+    audit index learns of it even when no gateway runs to relay it; at least once, so a
+    gateway relaying at the same time only takes turns with this."""
+    await OutboxRelay(admin.platform.db, admin.platform.log, SIGNING_KEYS_OUTBOX).relay_once()
+
+
 @stacks.command("pin-key")
 @click.argument("name")
 @click.argument("public_key")
@@ -316,6 +325,7 @@ def pin_key(name: str, public_key: str, org_slug: str | None, label: str, data_d
                                                      added_by=_cli_actor(org), label=label)
         await admin.record(org, AuditAction.STACK_SIGNING_KEY_PINNED, Target("stack", stack.stack_id),
                            {"key_id": pinned.key_id, "public_key": pinned.public_key, "label": pinned.label})
+        await _relay_pins(admin)
         return stack, pinned
 
     stack, pinned = run_admin(load_settings(data_dir), work)
@@ -329,7 +339,7 @@ def pin_key(name: str, public_key: str, org_slug: str | None, label: str, data_d
 @data_dir_option
 def unpin_key(name: str, key: str, org_slug: str | None, data_dir: Path | None) -> None:
     """Revoke pinned signing KEY (its key id as 'stacks keys' shows it, or the key itself) of
-    stack NAME: records it signs that are indexed from now on are "untrusted"."""
+    stack NAME: records it signs that Cloud receives from now on are "untrusted"."""
 
     async def work(admin: Admin) -> tuple[Stack, PinnedKey]:
         org = await resolve_org(admin, org_slug)
@@ -338,6 +348,7 @@ def unpin_key(name: str, key: str, org_slug: str | None, data_dir: Path | None) 
                                                          revoked_by=_cli_actor(org))
         await admin.record(org, AuditAction.STACK_SIGNING_KEY_UNPINNED, Target("stack", stack.stack_id),
                            {"key_id": revoked.key_id})
+        await _relay_pins(admin)
         return stack, revoked
 
     stack, revoked = run_admin(load_settings(data_dir), work)

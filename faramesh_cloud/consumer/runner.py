@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
@@ -120,6 +120,18 @@ class ConsumerRunner(Generic[T]):
         self.config = config or RunnerConfig()
         self.stats = RunnerStats()
         self._consumer: Consumer | None = None
+
+    async def caught_up(self, ends: Mapping[int, int]) -> bool:
+        """Whether the group has committed at least ``ends`` (end offsets taken earlier) on
+        every partition: what a service waits for before work that must see all of a topic
+        that was there when it started (False until the runner has joined the group)."""
+        consumer = self._consumer
+        if consumer is None:
+            return False
+        for partition, end in ends.items():
+            if end > 0 and (await consumer.committed(partition) or 0) < end:
+                return False
+        return True
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; the batch being written is finished (and committed)

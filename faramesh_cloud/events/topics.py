@@ -32,6 +32,16 @@ WAL_PROBLEMS: Final = "dpr.wal_problems.v1"
 # routing changes people make, and what the service routed, queued, delivered or gave up
 # on. Keyed ``"<org_id>/-"``: one organisation's events stay in commit order.
 NOTIFICATION_EVENTS: Final = "notifications.events.v1"
+# The audit index's chain-integrity alerts: raised, acknowledged by a person, retracted by
+# a verifier fix (protobuf ``faramesh_cloud_api.audit_index.v1``; header ``kind`` names the
+# message). Written through the index's outbox; read by notifications and by the index.
+AUDIT_ALERTS: Final = "audit.alerts.v1"
+# Pins and revocations of a stack's DPR signing keys (protobuf
+# ``faramesh_cloud_api.stacks.v1``), through the stacks outbox; read by the audit index.
+SIGNING_KEYS: Final = "stacks.signing_keys.v1"
+# What the notifications service did with the alerts it handed on (protobuf
+# ``faramesh_cloud_api.notifications.v1`` alert events): read back by itself on a rebuild.
+NOTIFICATION_ALERTS: Final = "notifications.alerts.v1"
 # Where consumers park what they cannot process, with the reason in headers.
 DEAD_LETTERS: Final = "deadletter.v1"
 
@@ -43,6 +53,9 @@ DEFAULT_PARTITIONS: Final[Mapping[str, int]] = {
     EMERGENCY_COMMANDS: 2,
     WAL_PROBLEMS: 1,
     NOTIFICATION_EVENTS: 4,
+    AUDIT_ALERTS: 2,
+    SIGNING_KEYS: 1,
+    NOTIFICATION_ALERTS: 1,
     DEAD_LETTERS: 1,
 }
 

@@ -1,13 +1,14 @@
 """The audit index's query API adapted to the gateway's ``AuditReader`` port (plain values in,
 the index's view objects out), composed over the platform's database and OLAP store; plus
-the one write people make there, acknowledging a chain-integrity alert."""
+the one command people give there, acknowledging a chain-integrity alert, which the index's
+API object handles (in process; ``audit_index/api.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 
 from faramesh_cloud.audit_index import integrity
+from faramesh_cloud.audit_index.api import AuditIndexApi
 from faramesh_cloud.audit_index.explorer import ChainRecord, ExplorerReads
 from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.schema import AuditTables
@@ -32,7 +33,7 @@ class IndexAuditReader:
         self._queries = AuditQueries(olap, db, tables)
         self._explorer = ExplorerReads(olap, db, tables)
         self._db = db
-        self._audit = PlatformAuditLog(db)
+        self._api = AuditIndexApi(db, PlatformAuditLog(db))
 
     async def search(self, org_id: str, filters: Mapping[str, str], start_ns: int | None, end_ns: int | None,
                      cursor: str | None, limit: int) -> Page:
@@ -69,5 +70,4 @@ class IndexAuditReader:
         return await integrity.alert(self._db, org_id, alert_id)
 
     async def acknowledge_alert(self, org_id: str, alert_id: int, note: str, actor: Actor) -> Alert:
-        return await integrity.acknowledge_alert(self._db, self._audit, org_id, alert_id, note, actor,
-                                                 datetime.now(UTC))
+        return await self._api.acknowledge_alert(org_id, alert_id, note, actor)

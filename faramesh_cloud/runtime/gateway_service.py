@@ -1,16 +1,21 @@
-"""The gateway as a runtime service: the FastAPI app on the configured HTTP address."""
+"""The gateway as a runtime service: the FastAPI app on the configured HTTP address, and the
+relay of the stacks component's outbox (pins of DPR signing keys people make here, onto
+``stacks.signing_keys.v1``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.gateway.app import Status, create_app
 from faramesh_cloud.gateway.edge import EdgeLimits
+from faramesh_cloud.outbox.relay import OutboxRelay
 from faramesh_cloud.runtime import approvals_wiring, fleet_wiring, notifications_wiring
 from faramesh_cloud.runtime.daemon_feeds import MOUNT, DaemonHttpFeeds
 from faramesh_cloud.runtime.http_server import HttpOptions, HttpServer
 from faramesh_cloud.runtime.service import ServiceInfo
 from faramesh_cloud.runtime.web import Web
+from faramesh_cloud.stacks.signing_keys import OUTBOX_TABLE as STACKS_OUTBOX
 from faramesh_cloud.stacks.store import StackStore
 
 if TYPE_CHECKING:
@@ -34,6 +39,8 @@ class GatewayService:
         notifications_wiring.mount(app, ctx.platform.db, ctx.platform.log, settings)
         app.mount(MOUNT, self._feeds.app)  # /v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...
         self._server = HttpServer(app, settings.http_host, settings.http_port, HttpOptions.of(settings))
+        self._relay = OutboxRelay(ctx.platform.db, ctx.platform.log, STACKS_OUTBOX)
+        self._tasks = BackgroundTasks()
         self._state = "starting"
 
     def status(self) -> Status:
@@ -54,10 +61,13 @@ class GatewayService:
         await self._web.start()
         await self._feeds.start()
         await self._server.start()
+        await StackStore(self._ctx.platform.db).signing_keys.announce_existing()  # pins made before they were events
+        self._tasks.start(self._relay.run, "stacks-outbox-relay")
         self._state = "running"
 
     async def stop(self) -> None:
         await self._server.stop()
+        await self._tasks.stop()
         await fleet_wiring.release(self._fleet)
         self._state = "stopped"
 

@@ -13,13 +13,28 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import msgspec
 
 from faramesh_cloud.simulator.fleet import StackSpec
 from faramesh_cloud.simulator.keys import write_private
-from faramesh_cloud.stacks.domain import StackError
-from faramesh_cloud.stacks.store import StackStore
+from faramesh_cloud.stacks.domain import Org, Stack, StackError, StackIdentity
+
+
+class StackStore(Protocol):
+    """What registering the simulated stacks needs of ``stacks.store.StackStore`` (injected:
+    the simulator does not import Cloud's stores, whose writes pull in the log's outbox)."""
+
+    async def create_org(self, slug: str, name: str) -> Org: ...
+
+    async def list_stacks(self, org_id: str) -> list[Stack]: ...
+
+    async def rotate_key(self, org_id: str, stack_id: str, overlap_s: float) -> str: ...
+
+    async def register_stack(self, org_id: str, name: str, environment: str = "") -> tuple[Stack, str]: ...
+
+    async def authenticate(self, plaintext: str) -> StackIdentity | None: ...
 
 
 class SavedStack(msgspec.Struct):

@@ -9,9 +9,11 @@ canonical standard-base64 form that records carry in ``signer_public_key``:
 
 ``SigningKeyStore`` keeps the pins in PostgreSQL (table ``stack_signing_keys``, migration
 0003). Tenant calls run in a tenant transaction, so row-level security backs up the
-``WHERE org_id``; ``load_all`` is the audit index's one query over every organisation.
-Revocation rule: see the migration (a revoked key is untrusted for records indexed after the
-index has seen the revocation).
+``WHERE org_id``. Each change (a new pin, a pin again after a revocation, a revocation) adds
+its event (``events.py``: ``SigningKeyPinned`` / ``SigningKeyUnpinned``, with the time it takes
+effect) to ``stacks_outbox`` in the same transaction; nothing else reads this table: the
+audit index keeps its own pin history from ``stacks.signing_keys.v1``, and checks each record
+against the pins in force when Cloud received it (docs/audit-index.md).
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ from typing import Any, Final
 
 from psycopg import errors as pg_errors
 
+from faramesh_cloud.events.topics import SIGNING_KEYS
+from faramesh_cloud.outbox.store import Outbox
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.tenant import tenant_transaction
 from faramesh_cloud.stacks.domain import StackError
+from faramesh_cloud.stacks.events import SigningKeyPinned, SigningKeyUnpinned
 
 # DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): SEQUENCE, AlgorithmIdentifier
 # 1.3.101.112, BIT STRING of 33 bytes (0 unused bits + 32 key bytes).
@@ -37,6 +42,8 @@ _SPKI_PREFIX: Final = bytes.fromhex("302a300506032b6570032100")
 _PEM: Final = re.compile(r"-----BEGIN PUBLIC KEY-----(.*?)-----END PUBLIC KEY-----", re.S)
 MAX_LABEL: Final = 200
 
+OUTBOX_TABLE: Final = "stacks_outbox"  # the stacks component's outbox (migration 0004)
+OUTBOX: Final = Outbox(OUTBOX_TABLE)
 _COLUMNS: Final = "org_id, stack_id, key_id, public_key, label, added_at, added_by, revoked_at, revoked_by"
 
 
@@ -129,6 +136,10 @@ class SigningKeyStore:
                 raise StackError(f"organisation {org_id} has no stack {stack_id}; check the stack id")
             if live[0] is not None:
                 raise StackError(f"stack {stack_id} was deregistered; keys cannot be pinned for it")
+            current = await (await conn.execute(
+                f"SELECT {_COLUMNS} FROM stack_signing_keys WHERE org_id = %s AND stack_id = %s AND key_id = %s "
+                "FOR UPDATE", (org, stack, key_id_of(canonical)),
+            )).fetchone()
             try:
                 row = await (await conn.execute(
                     "INSERT INTO stack_signing_keys (org_id, stack_id, key_id, public_key, label, added_by) "
@@ -144,8 +155,13 @@ class SigningKeyStore:
                 )).fetchone()
             except pg_errors.CheckViolation:
                 raise StackError("the key, label (at most 200 characters) or actor was rejected") from None
-        assert row is not None
-        return _row(row)
+            assert row is not None
+            pinned = _row(row)
+            if current is None or current[7] is not None:  # new, or pinned again after a revocation
+                await OUTBOX.add(conn, SIGNING_KEYS, [SigningKeyPinned(
+                    org_id, stack_id, pinned.key_id, pinned.public_key, pinned.label, added_by,
+                    effective_at=pinned.added_at).record()])
+        return pinned
 
     async def revoke(self, org_id: str, stack_id: str, key: str, *, revoked_by: str) -> PinnedKey:
         """Revoke a pinned key, named by its key id (hex SHA-256) or the key itself. Repeating
@@ -154,10 +170,19 @@ class SigningKeyStore:
         kid = key.strip().lower() if re.fullmatch(r"[0-9a-fA-F]{64}", key.strip()) else key_id_of(parse_public_key(key))
         async with tenant_transaction(self._db, org_id) as conn:
             row = await (await conn.execute(
-                "UPDATE stack_signing_keys SET revoked_at = COALESCE(revoked_at, now()), "
-                "revoked_by = COALESCE(revoked_by, %s) "
-                f"WHERE org_id = %s AND stack_id = %s AND key_id = %s RETURNING {_COLUMNS}",
+                "UPDATE stack_signing_keys SET revoked_at = now(), revoked_by = %s "
+                f"WHERE org_id = %s AND stack_id = %s AND key_id = %s AND revoked_at IS NULL RETURNING {_COLUMNS}",
                 (revoked_by, org, stack, kid),
+            )).fetchone()
+            if row is not None:  # revoked now: from this moment on the key no longer counts
+                revoked = _row(row)
+                assert revoked.revoked_at is not None
+                await OUTBOX.add(conn, SIGNING_KEYS, [SigningKeyUnpinned(
+                    org_id, stack_id, kid, revoked_by, effective_at=revoked.revoked_at).record()])
+                return revoked
+            row = await (await conn.execute(
+                f"SELECT {_COLUMNS} FROM stack_signing_keys WHERE org_id = %s AND stack_id = %s AND key_id = %s",
+                (org, stack, kid),
             )).fetchone()
         if row is None:
             raise StackError(f"stack {stack_id} has no pinned signing key {kid}; list the stack's pinned keys")
@@ -172,12 +197,25 @@ class SigningKeyStore:
             )).fetchall()
         return [_row(r) for r in rows]
 
-    async def load_all(self) -> dict[tuple[str, str], frozenset[str]]:
-        """Every stack's unrevoked pins, in one query (the audit index's snapshot; runs as the
-        owner role because it spans organisations, and hands out public keys only)."""
-        async with self._db.connection() as conn:
+    async def announce_existing(self) -> int:
+        """The events of pins made before pins were events (migration 0004 marks them): each
+        announced once, with the times it took effect; how many pins were announced. Spans
+        organisations, so it runs as the owner role (the gateway, on start)."""
+        async with self._db.transaction() as conn:
             rows = await (await conn.execute(
-                "SELECT org_id, stack_id, array_agg(public_key) FROM stack_signing_keys "
-                "WHERE revoked_at IS NULL GROUP BY org_id, stack_id",
-            )).fetchall()
-        return {(str(r[0]), str(r[1])): frozenset(r[2]) for r in rows}
+                f"SELECT {_COLUMNS} FROM stack_signing_keys WHERE NOT announced "
+                "ORDER BY added_at, key_id FOR UPDATE SKIP LOCKED")).fetchall()
+            events: list[SigningKeyPinned | SigningKeyUnpinned] = []
+            for pin in map(_row, rows):
+                events.append(SigningKeyPinned(pin.org_id, pin.stack_id, pin.key_id, pin.public_key, pin.label,
+                                               pin.added_by, effective_at=pin.added_at))
+                if pin.revoked_at is not None:
+                    events.append(SigningKeyUnpinned(pin.org_id, pin.stack_id, pin.key_id, pin.revoked_by or "",
+                                                     effective_at=pin.revoked_at))
+            await OUTBOX.add(conn, SIGNING_KEYS, [e.record() for e in events])
+            pins = [_row(r) for r in rows]
+            await conn.execute(
+                "UPDATE stack_signing_keys SET announced = true WHERE (org_id::text, stack_id::text, key_id) IN "
+                "(SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))",
+                ([p.org_id for p in pins], [p.stack_id for p in pins], [p.key_id for p in pins]))
+        return len(rows)

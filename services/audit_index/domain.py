@@ -115,6 +115,9 @@ class IndexedRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     hash_valid: bool
     signature_status: SignatureStatus
     signature_kind: SignatureKind
+    # The pin history generation ``signature_status`` was checked under (-1: none); the sink
+    # re-checks a record whose stack's pins changed since (``trust.py``).
+    trust_generation: int = -1
 
     @property
     def agent_id(self) -> str:

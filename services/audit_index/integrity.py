@@ -1,25 +1,23 @@
 """PostgreSQL side of the audit index (reads): chain integrity, findings, alerts, and the
-live tail's horizon. Every function takes ``org_id`` and reads only that organisation, except
-the two the notifications service reads the alert hand-off with (``alerts_from``,
-``acknowledged_among``: every organisation, by alert id). Acknowledging an alert
-(``acknowledge``) is the one write, in the caller's tenant transaction."""
+live tail's horizon. Every function takes ``org_id`` and reads only that organisation.
+Acknowledging an alert is a command of the index's API (``api.py``); other services learn
+of alerts from ``audit.alerts.v1``, never from these tables."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
 
+from faramesh_cloud.audit_index.alert_events import AlreadyAcknowledged
 from faramesh_cloud.audit_index.domain import ChainFinding, Severity
 from faramesh_cloud.audit_index.views import AgentIntegrity, Alert, StackIntegrity
-from faramesh_cloud.platform_audit.events import Actor, AuditAction, Target
-from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
-from faramesh_cloud.sql.tenant import tenant_transaction
 
 Conn = AsyncConnection[Any]
+__all__ = ["AlreadyAcknowledged", "alert", "alert_in", "alerts", "chain_integrity", "record_chain_facts",
+           "tail_horizon"]
 
 _FINDING_COLUMNS = (
     "org_id, stack_id, agent_id, record_id, record_hash, kind, severity, message, chain_index, "
@@ -123,12 +121,14 @@ def _alert(row: Sequence[Any]) -> Alert:
 
 async def alert(db: Database, org_id: str, alert_id: int) -> Alert | None:
     async with db.connection() as conn:
-        return await _alert_in(conn, org_id, alert_id)
+        return await alert_in(conn, org_id, alert_id)
 
 
-async def _alert_in(conn: Conn, org_id: str, alert_id: int) -> Alert | None:
+async def alert_in(conn: Conn, org_id: str, alert_id: int, *, lock: bool = False) -> Alert | None:
+    """One of ``org_id``'s alerts in ``conn``'s transaction (``lock``: its row locked until commit)."""
     row = await (await conn.execute(
-        f"SELECT {_ALERT_COLUMNS} FROM audit_alerts WHERE org_id = %s AND alert_id = %s", (org_id, alert_id),
+        f"SELECT {_ALERT_COLUMNS} FROM audit_alerts WHERE org_id = %s AND alert_id = %s"
+        + (" FOR UPDATE" if lock else ""), (org_id, alert_id),
     )).fetchone()
     return _alert(row) if row is not None else None
 
@@ -142,93 +142,6 @@ async def alerts(db: Database, org_id: str, *, include_acknowledged: bool = Fals
             "WHERE org_id = %s AND (%s OR NOT acknowledged) ORDER BY created_at DESC, alert_id DESC LIMIT %s",
             (org_id, include_acknowledged, limit),
         )).fetchall()
-    return [_alert(row) for row in rows]
-
-
-async def acknowledge(conn: Conn, org_id: str, alert_id: int, by: str, note: str,
-                      now: datetime) -> tuple[Alert | None, bool]:
-    """Acknowledge one of ``org_id``'s alerts inside ``conn``'s (tenant) transaction: (the
-    alert, True) when this call acknowledged it, (the alert, False) when it was already,
-    (None, False) when the organisation has no such alert."""
-    row = await (await conn.execute(
-        "UPDATE audit_alerts SET acknowledged = true, acknowledged_at = %s, acknowledged_by = %s, "
-        f"acknowledged_note = %s WHERE org_id = %s AND alert_id = %s AND NOT acknowledged RETURNING {_ALERT_COLUMNS}",
-        (now, by, note, org_id, alert_id),
-    )).fetchone()
-    if row is not None:
-        return _alert(row), True
-    return await _alert_in(conn, org_id, alert_id), False
-
-
-MAX_NOTE = 2000
-
-
-class AlreadyAcknowledged(ValueError):
-    code = "conflict"
-
-
-async def acknowledge_alert(db: Database, audit: PlatformAuditLog, org_id: str, alert_id: int, note: str,
-                            actor: Actor, now: datetime) -> Alert:
-    """A person acknowledges one of ``org_id``'s alerts with a note: written with its platform
-    audit log entry in one tenant transaction. ``LookupError`` when the organisation has no
-    such alert; ``AlreadyAcknowledged`` when someone did before; ``ValueError`` without a note."""
-    note = note.strip()
-    if not note:
-        raise ValueError("say what you found or did in a note (required to acknowledge an alert)")
-    if len(note) > MAX_NOTE:
-        raise ValueError(f"a note is at most {MAX_NOTE} characters")
-    async with tenant_transaction(db, org_id) as conn:
-        found, changed = await acknowledge(conn, org_id, alert_id, actor.label, note, now)
-        if found is None:
-            raise LookupError(f"no audit alert {alert_id} in this organisation")
-        if not changed:
-            raise AlreadyAcknowledged(f"alert {alert_id} was acknowledged by {found.acknowledged_by} at "
-                                      f"{found.acknowledged_at:%Y-%m-%d %H:%M:%S} UTC")
-        await audit.append_in(conn, org_id, AuditAction.ALERT_ACKNOWLEDGED, actor, target=Target("audit_alert", str(alert_id)),
-                              details={"stack_id": found.stack_id, "agent_id": found.agent_id, "kind": found.kind,
-                                       "record_id": found.record_id, "note": note})
-    return found
-
-
-async def alerts_from(conn: Conn, first_id: int, limit: int) -> list[Alert]:
-    """Alerts of every organisation with ``alert_id >= first_id``, by id: the notifications
-    service's read of the hand-off (``audit_alerts`` is written in the batch's transaction)."""
-    rows = await (await conn.execute(
-        f"SELECT {_ALERT_COLUMNS} FROM audit_alerts WHERE alert_id >= %s ORDER BY alert_id LIMIT %s",
-        (first_id, limit),
-    )).fetchall()
-    return [_alert(row) for row in rows]
-
-
-async def newest_alert_id(conn: Conn) -> tuple[int, int]:
-    """(``pg_snapshot_xmax`` of this statement's snapshot, the highest alert id it shows, 0 if
-    none): every id below that one was taken by a transaction older than that xmax."""
-    row = await (await conn.execute(
-        "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint, "
-        "coalesce((SELECT max(alert_id) FROM audit_alerts), 0)"
-    )).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1])
-
-
-AlertKey = tuple[str, str, str, str, str, str]  # org, stack, agent, record id, record hash, kind
-
-
-def alert_key(alert: Alert) -> AlertKey:
-    """An alert's identity, which a rebuild of the index keeps (its ``alert_id`` it does not)."""
-    return (alert.org_id, alert.stack_id, alert.agent_id, alert.record_id, alert.record_hash, alert.kind)
-
-
-async def acknowledged_among(conn: Conn, keys: Sequence[AlertKey]) -> list[Alert]:
-    """Those of the alerts ``keys`` name (any organisation) that are acknowledged now."""
-    if not keys:
-        return []
-    columns = [list(column) for column in zip(*keys, strict=True)]
-    rows = await (await conn.execute(
-        f"SELECT {_ALERT_COLUMNS} FROM audit_alerts WHERE acknowledged AND "
-        "(org_id, stack_id, agent_id, record_id, record_hash, kind) IN (SELECT * FROM unnest("
-        "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])) ORDER BY alert_id", columns,
-    )).fetchall()
     return [_alert(row) for row in rows]
 
 

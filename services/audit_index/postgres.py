@@ -1,5 +1,6 @@
-"""PostgreSQL side of the audit index (writes): chain tips, chain members, findings, alerts,
-the per-organisation tail sequence and the consumed log position.
+"""PostgreSQL side of the audit index (writes): chain tips, chain members, findings, alerts
+(with their events, ``alert_state``), the per-organisation tail sequence and the consumed log
+position.
 
 Every function takes a connection that is inside the sink's one transaction; rows are
 locked in a fixed order (positions, then chains, then organisations, each sorted) so two
@@ -14,6 +15,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from faramesh_cloud.audit_index.alert_state import raise_alerts
 from faramesh_cloud.audit_index.chain import AgentState, ChainKey, ChainOutcome
 from faramesh_cloud.audit_index.domain import PROJECTION, ChainFinding, Severity
 from faramesh_cloud.sql.database import Database
@@ -21,6 +23,13 @@ from faramesh_cloud.sql.database import Database
 Conn = AsyncConnection[Any]
 COMPONENT = ("audit_index", "faramesh_cloud.audit_index")
 _MAX_BIGINT = 2**63 - 1  # lamport_seq is a uint64 hint; PostgreSQL bigint is signed
+
+
+async def share_pin_generation(conn: Conn) -> int:
+    """The pin history's generation, held FOR SHARE until commit (the pin consumer changes the
+    history holding it FOR UPDATE)."""
+    row = await (await conn.execute("SELECT generation FROM audit_pin_generation FOR SHARE")).fetchone()
+    return int(row[0]) if row else 0
 
 
 async def lock_positions(conn: Conn, topic: str, partitions: Iterable[int],
@@ -211,7 +220,8 @@ async def _save_findings(conn: Conn, outcome: ChainOutcome) -> None:
 
 
 async def save_findings(conn: Conn, findings: Sequence[ChainFinding]) -> None:
-    """Findings, and an alert for each critical one (a replay adds neither twice)."""
+    """Findings, and an alert for each critical one (a replay adds neither twice), with its
+    ``AlertRaised`` in the index's outbox (``alert_state.raise_alerts``)."""
     if not findings:
         return
     columns = (
@@ -229,17 +239,4 @@ async def save_findings(conn: Conn, findings: Sequence[ChainFinding]) -> None:
         "ON CONFLICT DO NOTHING",
         columns,
     )
-    critical = [f for f in findings if f.severity is Severity.CRITICAL]
-    if critical:
-        await conn.execute(
-            "INSERT INTO audit_alerts (org_id, stack_id, agent_id, record_id, record_hash, kind, message, "
-            "record_created_at, created_at) "
-            "SELECT o, s, g, r, h, k, m, c, to_timestamp(n::double precision / 1e9) "
-            "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
-            "%s::text[], %s::text[], %s::bigint[]) AS v(o, s, g, r, h, k, m, c, n) "
-            "ON CONFLICT DO NOTHING",
-            ([f.org_id for f in critical], [f.stack_id for f in critical], [f.agent_id for f in critical],
-             [f.record_id for f in critical], [f.record_hash for f in critical], [f.kind for f in critical],
-             [_text(f.message) for f in critical], [f.record_created_at for f in critical],
-             [f.detected_ns for f in critical]),
-        )
+    await raise_alerts(conn, [f for f in findings if f.severity is Severity.CRITICAL])

@@ -11,12 +11,12 @@ it is indexed with its verification status, and the chain projection records the
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection
 from typing import Final
 
 import msgspec
 
 from faramesh_cloud.audit_index.domain import IndexedRecord, SignatureKind
+from faramesh_cloud.audit_index.pin_history import UNVERIFIED, TrustView
 from faramesh_cloud.consumer.runner import Rejected
 from faramesh_cloud.dpr.canonical import DprFormatError, canonical_bytes, hash_bytes, parse_record
 from faramesh_cloud.dpr.meta import RecordMeta, to_meta
@@ -32,9 +32,6 @@ MIN_CREATED_NS: Final = -2_208_988_800_000_000_000
 MAX_CREATED_NS: Final = 9_223_372_036_854_775_807
 MAX_UINT64: Final = 2**64 - 1
 
-# (org_id, stack_id) -> base64 Ed25519 public keys pinned for that stack, or None when the
-# stack has none pinned (a valid signature then counts as valid, not untrusted).
-TrustedKeys = Callable[[str, str], Collection[str] | None]
 
 
 class _Columns(msgspec.Struct, kw_only=True):
@@ -56,8 +53,10 @@ class _Columns(msgspec.Struct, kw_only=True):
 class DprProcessor:
     """Pure: ``process(message)`` -> ``IndexedRecord`` or ``Rejected``."""
 
-    def __init__(self, trusted_keys: TrustedKeys | None = None) -> None:
-        self._trusted_keys = trusted_keys
+    def __init__(self, trust: TrustView | None = None) -> None:
+        # The keys pinned for a stack when a record was received (None: none pinned, so a
+        # valid signature counts as valid, not untrusted); a snapshot, no I/O.
+        self._trust = trust
         self._day_nanos: dict[str, int] = {}  # memo: created_at's date -> ns at its midnight
 
     def process(self, message: Message) -> IndexedRecord | Rejected:
@@ -132,7 +131,11 @@ class DprProcessor:
     def _indexed(self, message: Message, origin: Origin, raw: str, meta: RecordMeta, columns: _Columns,
                  canonical: bytes, created_ns: int) -> IndexedRecord:
         computed = hash_bytes(canonical)
-        trusted = self._trusted_keys(origin.org_id, origin.stack_id) if self._trusted_keys else None
+        received_ns = origin.received_ns or message.timestamp_ms * 1_000_000
+        generation, trusted = UNVERIFIED, None
+        if self._trust is not None:
+            generation = self._trust.generation  # before the lookup: a stale generation only costs a re-check
+            trusted = self._trust.get(origin.org_id, origin.stack_id, received_ns)
         signature = check_ed25519(meta, canonical, trusted)
         if meta.signature:
             kind = SignatureKind.ED25519
@@ -150,7 +153,7 @@ class DprProcessor:
             source=origin.source,
             origin_seq=origin.sequence,
             origin_buffer=origin.buffer,
-            received_ns=origin.received_ns or message.timestamp_ms * 1_000_000,
+            received_ns=received_ns,
             raw=raw,
             content_sha256=hashlib.sha256(message.value).hexdigest(),
             meta=meta,
@@ -170,4 +173,5 @@ class DprProcessor:
             hash_valid=computed == meta.record_hash,
             signature_status=signature,
             signature_kind=kind,
+            trust_generation=generation,
         )

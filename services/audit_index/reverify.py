@@ -10,13 +10,14 @@ bad signature) against the record's stored raw bytes:
 
 * a finding that no longer holds is **retracted**, not deleted: it keeps its row, with when
   and why, and no longer counts in the chain's verdict;
-* its alert, if still open, is closed (acknowledged by the system) with a note saying why;
-  acknowledged alerts reach the notifications service's hand-off as today (PagerDuty
-  ``resolve``), so a page opened by the defect is closed by the fix;
+* its alert, if still open, is closed (acknowledged by the system) with a note saying why:
+  an ``AlertRetracted`` event (``alert_state``), in the outbox of this transaction, which the
+  notifications service passes on (PagerDuty ``resolve``), so a page opened by the defect is
+  closed by the fix;
 * the ClickHouse row's verdict columns are corrected (a mutation, before PostgreSQL commits:
   a crash in between re-runs the pass, and every step is idempotent);
-* a signature that verifies but by a key not pinned for the stack becomes an
-  ``untrusted_signer`` finding, as the processor would have said;
+* a signature that verifies but by a key not pinned for the stack (when the record was
+  received) becomes an ``untrusted_signer`` finding, as the processor would have said;
 * each organisation's platform audit log gets one entry naming what was retracted and why.
 
 Then the stored revision moves to the code's, in the same transaction. One pass per
@@ -27,12 +28,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from faramesh_cloud.audit_index import alert_state
+from faramesh_cloud.audit_index.alert_events import AlertKey, AlertRetracted
 from faramesh_cloud.audit_index.domain import ChainFinding, severity_of
+from faramesh_cloud.audit_index.pin_history import TrustView
 from faramesh_cloud.audit_index.postgres import Conn, save_findings
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.dpr.canonical import DprFormatError, canonical_bytes, hash_bytes, parse_record
@@ -50,7 +54,6 @@ SYSTEM: Final = Actor.system("faramesh-cloud verifier")
 _CHUNK: Final = 1000
 _LISTED: Final = 200  # findings named in one platform audit entry
 
-TrustedKeys = Callable[[str, str], Collection[str] | None]
 Key = tuple[str, str, str, str, str]  # org, stack, agent, record id, record hash
 
 
@@ -103,7 +106,7 @@ def _note(from_revision: int, now: datetime) -> str:
 
 
 async def reverify(db: Database, olap: Olap, tables: AuditTables, audit: PlatformAuditLog,
-                   trusted: TrustedKeys | None, now: datetime) -> ReverifyReport | None:
+                   trusted: TrustView | None, now: datetime) -> ReverifyReport | None:
     """Re-check earlier verdicts if the stored verifier revision is older than the code's;
     None when there was nothing to do."""
     async with db.transaction() as conn:
@@ -117,7 +120,7 @@ async def reverify(db: Database, olap: Olap, tables: AuditTables, audit: Platfor
         raws = await asyncio.to_thread(_stored_raws, olap, tables, findings)
         changes: list[tuple[ChainFinding, Verdict]] = []
         for finding in findings:
-            keys = trusted(finding.org_id, finding.stack_id) if trusted else None
+            keys = trusted.get(finding.org_id, finding.stack_id, finding.detected_ns) if trusted else None
             verdict = recheck(finding.kind, finding.record_hash, raws.get(_key(finding), []), keys)
             if not verdict.holds:
                 changes.append((finding, verdict))
@@ -189,14 +192,15 @@ def _untrusted(finding: ChainFinding) -> ChainFinding:
 
 
 async def _retract(conn: Conn, report: ReverifyReport, note: str, now: datetime) -> None:
-    columns = [list(column) for column in zip(*((*_key(f), f.kind) for f in report.retracted), strict=True)]
-    matched = ("(org_id, stack_id, agent_id, record_id, record_hash, kind) IN (SELECT * FROM unnest("
-               "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[]))")
-    await conn.execute(f"UPDATE audit_chain_findings SET retracted_at = %s, retracted_note = %s WHERE {matched}",
-                       (now, note, *columns))
-    await conn.execute(
-        "UPDATE audit_alerts SET acknowledged = true, acknowledged_at = %s, acknowledged_by = %s, "
-        f"acknowledged_note = %s WHERE NOT acknowledged AND {matched}", (now, SYSTEM.label, note, *columns))
+    """Each retraction is an ``AlertRetracted`` event, applied (the finding retracted, its alert
+    closed by the system if still open) and added to the outbox in this transaction."""
+    keys = [AlertKey(*_key(f), f.kind) for f in report.retracted]
+    ids = await alert_state.alert_ids(conn, keys)
+    await alert_state.record(conn, [
+        AlertRetracted(key=key, occurred_at=now, alert_id=ids.get(key, 0), actor_label=SYSTEM.label, note=note,
+                       from_revision=report.from_revision, to_revision=report.to_revision,
+                       cause=f"verifier-revision-{report.to_revision}")
+        for key in keys])
     await save_findings(conn, report.added)
 
 

@@ -2,7 +2,14 @@
 ``audit-index`` feeding the sink, a consumer of ``decisions.legacy.v1`` (the legacy Horizon
 feed's and daemon webhooks' unverified decision summaries) in group ``audit-index-legacy``
 feeding the legacy sink, one of ``dpr.wal_problems.v1`` (``wal_problems.py``: damage WAL
-imports met, as findings), and the query API for the gateway, which reads both.
+imports met, as findings), one of ``stacks.signing_keys.v1`` (``pins.py``: its own history of
+pinned signing keys), one of its own ``audit.alerts.v1`` (``alert_consumer.py``), the relay of
+its outbox (``audit_index_outbox`` to ``audit.alerts.v1``), the query API for the gateway and
+the command API (``api.py``: acknowledging an alert).
+
+On start the pin consumer first catches up with what ``stacks.signing_keys.v1`` held when
+the service started, so a rebuild from offset 0 judges every record under the pins that
+were in force when it was received, not under none.
 
 ``AuditIndex`` is the service wired from ports (database, log, OLAP store), so tests and the
 benchmark run exactly what ``faramesh-cloud up`` runs; ``AuditIndexService`` adapts it to
@@ -17,12 +24,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, Protocol
 
+from faramesh_cloud.audit_index.alert_consumer import (
+    AlertEventProcessor,
+    AlertEventSink,
+    PositionedAlertEvent,
+)
+from faramesh_cloud.audit_index.announce import announce_existing
+from faramesh_cloud.audit_index.api import AuditIndexApi
 from faramesh_cloud.audit_index.clickhouse import IndexWriter, SummaryWriter
 from faramesh_cloud.audit_index.domain import IndexedRecord, SummaryRow
 from faramesh_cloud.audit_index.legacy_processor import LegacyProcessor
 from faramesh_cloud.audit_index.legacy_sink import LegacySink
+from faramesh_cloud.audit_index.pins import PinEvent, PinEventProcessor, PinSink
 from faramesh_cloud.audit_index.postgres import COMPONENT
-from faramesh_cloud.audit_index.processor import DprProcessor, TrustedKeys
+from faramesh_cloud.audit_index.processor import DprProcessor
 from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.reverify import reverify
 from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
@@ -32,9 +47,17 @@ from faramesh_cloud.audit_index.wal_problems import WalProblem, WalProblemProces
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer
 from faramesh_cloud.consumer.tasks import BackgroundTasks
-from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS, LEGACY_DECISIONS, WAL_PROBLEMS
+from faramesh_cloud.events.topics import (
+    AUDIT_ALERTS,
+    DEAD_LETTERS,
+    DPR_RECORDS,
+    LEGACY_DECISIONS,
+    SIGNING_KEYS,
+    WAL_PROBLEMS,
+)
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.outbox.relay import OutboxRelay
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.runtime.service import ComponentService
 from faramesh_cloud.runtime.service import PlatformParts as BasePlatformParts
@@ -80,7 +103,7 @@ class AuditIndexConfig:
     group: str = GROUP
     consumers: int = 1  # group members in this process (chDB: one writer is the fast path)
     runner: RunnerConfig = field(default_factory=_runner_config)
-    trust_refresh_s: float = 5.0  # how often pinned signing keys are reloaded
+    trust_refresh_s: float = 5.0  # how often the pin history is reloaded (changes other processes applied)
     legacy_topic: str = LEGACY_DECISIONS
     legacy_runner: RunnerConfig = field(default_factory=_legacy_runner_config)
 
@@ -94,40 +117,54 @@ class AuditIndexConfig:
 class AuditIndex:
     """Consumers, sink and query API of the audit index, over injected ports."""
 
-    def __init__(self, db: Database, log: Log, olap: Olap, config: AuditIndexConfig | None = None,
-                 trusted_keys: TrustedKeys | None = None) -> None:
+    def __init__(self, db: Database, log: Log, olap: Olap, config: AuditIndexConfig | None = None) -> None:
         self.config = config or AuditIndexConfig()
         self._db = db
         self._log = log
         self._olap = olap
         self.tables = AuditTables(self.config.database)
         self.queries = AuditQueries(olap, db, self.tables)
-        self.sink = AuditIndexSink(db, IndexWriter(olap, self.tables))
-        # Pinned signing keys: an injected callable (tests) or the service's own snapshot of
-        # the stack_signing_keys table, refreshed every trust_refresh_s seconds.
-        self.trust: TrustSnapshot | None = None
-        if trusted_keys is None:
-            self.trust = TrustSnapshot(db, self.config.trust_refresh_s)
-            trusted_keys = self.trust.get
-        self._trusted_keys = trusted_keys
-        self._processor = DprProcessor(trusted_keys)
+        self.api = AuditIndexApi(db, PlatformAuditLog(db))
+        # The pin history the processor judges signatures under (the index's own table).
+        self.trust = TrustSnapshot(db, self.config.trust_refresh_s)
+        self.sink = AuditIndexSink(db, IndexWriter(olap, self.tables), self.trust)
+        self._processor = DprProcessor(self.trust)
         self.runners: list[ConsumerRunner[IndexedRecord]] = []
         self.legacy_sink = LegacySink(db, SummaryWriter(olap, self.tables))
         self.legacy_runner: ConsumerRunner[SummaryRow] | None = None
         self.wal_problems: ConsumerRunner[WalProblem] | None = None
+        self.pin_sink = PinSink(db, olap, self.tables, self.trust)
+        self.pins: ConsumerRunner[PinEvent] | None = None
+        self.alert_sink = AlertEventSink(db)
+        self.alert_events: ConsumerRunner[PositionedAlertEvent] | None = None
+        self.relay = OutboxRelay(db, log, "audit_index_outbox")
         self._tasks = BackgroundTasks()
 
     async def prepare(self) -> None:
         """Create what the index needs (idempotent): tables, topics."""
         await prepare_consumer(self._db, self._log, COMPONENT,
-                               (self.config.topic, self.config.legacy_topic, WAL_PROBLEMS, DEAD_LETTERS))
+                               (self.config.topic, self.config.legacy_topic, WAL_PROBLEMS, SIGNING_KEYS,
+                                AUDIT_ALERTS, DEAD_LETTERS))
         await asyncio.to_thread(ensure_schema, self._olap, self.tables)
+
+    async def _catch_up_pins(self) -> None:
+        """Start the pin consumer and wait until it has applied what the topic held now."""
+        ends = await self._log.end_offsets(SIGNING_KEYS)
+        self.pins = ConsumerRunner(self._log, SIGNING_KEYS, f"{self.config.group}-pins", PinEventProcessor(),
+                                   self.pin_sink, RunnerConfig(max_batch_seconds=0.05, dead_letter_topic=DEAD_LETTERS))
+        self._tasks.start(self.pins.run, "audit-index-pins")
+        while not await self.pins.caught_up(ends):
+            failed = self._tasks.failure()
+            if failed is not None:
+                raise failed
+            await asyncio.sleep(0.02)
 
     async def start(self) -> None:
         await self.prepare()
-        if self.trust is not None:
-            await self.trust.refresh()
-        report = await reverify(self._db, self._olap, self.tables, PlatformAuditLog(self._db), self._trusted_keys,
+        await self.trust.refresh()
+        await self._catch_up_pins()
+        await announce_existing(self._db)
+        report = await reverify(self._db, self._olap, self.tables, PlatformAuditLog(self._db), self.trust,
                                 datetime.now(UTC))
         if report is not None and report.checked:
             _log.info("verifier revision %d -> %d: re-checked %d finding(s), retracted %d",
@@ -146,8 +183,12 @@ class AuditIndex:
                                            WalProblemProcessor(), WalProblemSink(self._db),
                                            RunnerConfig(max_batch_seconds=0.2, dead_letter_topic=DEAD_LETTERS))
         self._tasks.start(self.wal_problems.run, "audit-index-wal-problems")
-        if self.trust is not None:
-            self._tasks.start(self.trust.run, "audit-index-trust")
+        self.alert_events = ConsumerRunner(self._log, AUDIT_ALERTS, f"{self.config.group}-alerts",
+                                           AlertEventProcessor(), self.alert_sink,
+                                           RunnerConfig(max_batch_seconds=0.1, dead_letter_topic=DEAD_LETTERS))
+        self._tasks.start(self.alert_events.run, "audit-index-alert-events")
+        self._tasks.start(self.relay.run, "audit-index-outbox-relay")
+        self._tasks.start(self.trust.run, "audit-index-trust")
 
     async def stop(self) -> None:
         """Finish the batch in hand, commit it, stop."""
@@ -177,7 +218,11 @@ class AuditIndexService(ComponentService):
     def queries(self) -> AuditQueries:
         return self.index.queries
 
+    @property
+    def api(self) -> AuditIndexApi:
+        return self.index.api
+
     def address(self) -> str:
         config = self.index.config
         return (f"consumer group {config.group} on {config.topic}, "
-                f"{config.legacy_group} on {config.legacy_topic}")
+                f"{config.legacy_group} on {config.legacy_topic}; events on {AUDIT_ALERTS}")

@@ -3,6 +3,11 @@ exactly once as far as any query can tell, whatever the log redelivers.
 
 One PostgreSQL transaction per batch:
 
+0. read the pin history's generation FOR SHARE (first, so it never waits holding other
+   locks): a record whose signature the processor judged under an older history, of a stack
+   with pins, is judged again under this one (``trust.py``). The pin consumer changes the
+   history FOR UPDATE of that row, so a change and a batch never interleave: a batch written
+   before a change is re-checked by the change, one written after is judged under it;
 1. lock the projection's position for the batch's partitions; drop messages below it
    (a redelivered batch, or a replay of the topic from offset 0, stops here);
 2. lock the batch's agent chains, load the stored hashes the batch can touch, and place
@@ -36,11 +41,16 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
+
 from faramesh_cloud.audit_index import legacy_postgres
 from faramesh_cloud.audit_index import postgres as pg
 from faramesh_cloud.audit_index.chain import lookup_hashes, project
 from faramesh_cloud.audit_index.clickhouse import IndexWriter
 from faramesh_cloud.audit_index.domain import IndexedRecord, LinkStatus
+from faramesh_cloud.audit_index.pin_history import trust_status
+from faramesh_cloud.audit_index.trust import TrustSnapshot
+from faramesh_cloud.audit_index.trust import load as load_pins
 from faramesh_cloud.sql.database import Database
 
 
@@ -53,15 +63,38 @@ class SinkStats:
     findings: int = 0
     checked: int = 0  # records ClickHouse was asked about (the existence check)
     summaries_replaced: int = 0  # unverified summaries a DPR of the batch replaced
+    rejudged: int = 0  # signatures judged again because a pin change overtook them
 
 
 class AuditIndexSink:
     """``consumer.runner.Sink`` for ``IndexedRecord``: durable and idempotent."""
 
-    def __init__(self, db: Database, writer: IndexWriter) -> None:
+    def __init__(self, db: Database, writer: IndexWriter, trust: TrustSnapshot | None = None) -> None:
         self._db = db
         self._writer = writer
+        self._trust = trust
         self.stats = SinkStats()
+
+    async def _under_current_pins(self, conn: pg.Conn, fresh: list[IndexedRecord],
+                                  generation: int) -> list[IndexedRecord]:
+        """The records, each signature judged under the pins of ``generation`` (the committed
+        history, held FOR SHARE): a record the processor checked under an older history, of a
+        stack that has pins, is judged again (a pin change overtook it between the processor
+        and here)."""
+        assert self._trust is not None
+        if self._trust.generation != generation:
+            self._trust.replace(*await load_pins(conn))
+        history = self._trust.history
+        out: list[IndexedRecord] = []
+        for rec in fresh:
+            if rec.trust_generation != generation and history.knows(rec.org_id, rec.stack_id):
+                status = trust_status(rec.signature_status, rec.meta.signer_public_key,
+                                      history.at(rec.org_id, rec.stack_id, rec.received_ns))
+                if status is not rec.signature_status:
+                    self.stats.rejudged += 1
+                    rec = msgspec.structs.replace(rec, signature_status=status)
+            out.append(rec)
+        return out
 
     async def write(self, rows: Sequence[IndexedRecord]) -> None:
         if not rows:
@@ -73,8 +106,11 @@ class AuditIndexSink:
         ordered = sorted(rows, key=lambda r: (r.partition, r.offset))
         inserted = known = findings = 0
         async with self._db.transaction() as conn:
+            generation = await pg.share_pin_generation(conn) if self._trust is not None else 0  # first
             positions = await pg.lock_positions(conn, topic, {r.partition for r in ordered})
             fresh = [r for r in ordered if r.offset >= positions[r.partition]]
+            if fresh and self._trust is not None:
+                fresh = await self._under_current_pins(conn, fresh, generation)
             if fresh:
                 inserted, known, findings = await self._apply(conn, topic, fresh, positions)
         self.stats.batches += 1

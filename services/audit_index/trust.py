@@ -1,45 +1,75 @@
-"""The pinned-signing-key snapshot the pure processor reads (``TrustedKeys``).
+"""The pin history the pure processor reads (``TrustView``), from the index's own table.
 
-The processor runs in a worker thread and does no I/O, so it gets ``snapshot.get``: a dict
-lookup over an immutable mapping that the service replaces wholesale. ``refresh`` loads every
-stack's unrevoked pins in one query (``SigningKeyStore.load_all``); ``run`` repeats it every
-``every_s`` seconds (5 s by default), so a pin or revocation takes effect within that long for
-records indexed afterwards. Stacks with no pins are absent and read as ``None`` (checked as
-before: a valid signature stays valid).
+The processor runs in a worker thread and does no I/O, so it gets this snapshot: ``get`` is
+a dictionary lookup and a binary search over an immutable ``PinHistory`` that is replaced
+wholesale. The history comes from ``audit_signing_key_pins`` (written only by the index's
+consumer of ``stacks.signing_keys.v1``, ``pins.py``), never from the stacks component's
+tables. ``generation`` names the history's version (``audit_pin_generation``): the DPR sink
+compares it with the one each record was verified under and re-checks the records a change
+overtook (``sink.py``), and the pin consumer replaces the snapshot in the transaction of the
+change, so the order of a pin and a batch never changes a verdict. ``run`` reloads it every
+``every_s`` seconds too, for changes another index process applied.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
+from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg import errors as pg_errors
 
+from faramesh_cloud.audit_index.pin_history import (
+    LATEST,
+    UNVERIFIED,
+    PinChange,
+    PinHistory,
+    TrustView,
+)
 from faramesh_cloud.sql.database import Database
-from faramesh_cloud.stacks.signing_keys import SigningKeyStore
 
 _log = logging.getLogger(__name__)
+Conn = AsyncConnection[Any]
+__all__ = ["LATEST", "UNVERIFIED", "TrustSnapshot", "TrustView", "load"]
+
+
+async def load(conn: Conn) -> tuple[int, PinHistory]:
+    """(generation, history) as ``conn``'s transaction sees them."""
+    row = await (await conn.execute("SELECT generation FROM audit_pin_generation")).fetchone()
+    rows = await (await conn.execute(
+        "SELECT org_id, stack_id, key_id, public_key, pinned, effective_ns FROM audit_signing_key_pins "
+        "ORDER BY effective_ns, ordinal")).fetchall()
+    changes = [PinChange(o, s, k, p, bool(pinned), int(ns)) for o, s, k, p, pinned, ns in rows]
+    return (int(row[0]) if row else 0), PinHistory(changes)
 
 
 class TrustSnapshot:
     def __init__(self, db: Database, every_s: float = 5.0) -> None:
-        self._store = SigningKeyStore(db)
+        self._db = db
         self.every_s = every_s
-        self._pins: Mapping[tuple[str, str], frozenset[str]] = {}
+        self.generation = UNVERIFIED
+        self.history = PinHistory()
 
-    def get(self, org_id: str, stack_id: str) -> Collection[str] | None:
-        return self._pins.get((org_id, stack_id))
+    def get(self, org_id: str, stack_id: str, received_ns: int = LATEST) -> Collection[str] | None:
+        return self.history.at(org_id, stack_id, received_ns)
+
+    def replace(self, generation: int, history: PinHistory) -> None:
+        """Take ``history`` as of ``generation`` (a load that reads an older one than the last is
+        harmless: the sink compares each batch's generation with the committed one)."""
+        self.generation, self.history = generation, history
 
     async def refresh(self) -> None:
         try:
-            self._pins = await self._store.load_all()
+            async with self._db.connection() as conn:
+                generation, history = await load(conn)
         except pg_errors.UndefinedTable:
-            self._pins = {}  # the stacks migrations have not run in this database: no pins
+            return  # the index's migrations have not run in this database: no pins
+        self.replace(generation, history)
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Refresh until ``stopping`` is set (the first refresh happens before the consumers
-        start)."""
+        """Reload until ``stopping`` is set (the first load happens before the consumers start)."""
         while not stopping.is_set():
             try:
                 await asyncio.wait_for(stopping.wait(), self.every_s)
@@ -49,4 +79,4 @@ class TrustSnapshot:
             try:
                 await self.refresh()
             except Exception:  # keep the last snapshot; retry next tick
-                _log.exception("refreshing pinned signing keys failed; keeping the previous snapshot")
+                _log.exception("reloading the pinned signing keys failed; keeping the previous snapshot")

@@ -1,13 +1,15 @@
 """The notifications service: the consumer of ``sync.items.v1`` (group ``notifications``)
-feeding its projection and deliveries, the feed of the audit index's chain-integrity alerts,
-the escalation sweep, and the sender loop; plus the people-facing API the gateway is given.
+feeding its projection and deliveries, the consumer of the audit index's ``audit.alerts.v1``
+(group ``notifications-alerts``, ``alerts.py``), the escalation sweep, and the sender loop;
+plus the people-facing API the gateway is given.
 
-Its own events (``notifications.events.v1``) go out through its transactional outbox (the
-relay runs here) and come back through its own consumer (same group name, that topic),
-which applies them: a no-op normally, the whole state after an empty-database rebuild. On
-start everything else waits until that consumer has caught up with the topic as it was
-(``catch_up.py``), so a rebuild routes, escalates and sends from the rebuilt state: nothing that
-was sent before goes out again."""
+Its own events go out through its transactional outbox (the relay runs here):
+``notifications.events.v1`` (routing changes, what was routed, queued, delivered or given up
+on) and ``notifications.alerts.v1`` (what it did with the alerts it handed on). Each comes
+back through its own consumer, which applies it: a no-op normally, the whole state after an
+empty-database rebuild. On start everything else waits until those consumers have caught up
+with their topics as they were (``catch_up.py``, ``_catch_up_own_alert_events``), so a rebuild
+routes, escalates and sends from the rebuilt state: nothing that was sent before goes out again."""
 
 from __future__ import annotations
 
@@ -19,13 +21,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
-from faramesh_cloud.audit_index.postgres import COMPONENT as AUDIT_INDEX
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
 from faramesh_cloud.consumer.tasks import BackgroundTasks
-from faramesh_cloud.events.topics import DEAD_LETTERS, NOTIFICATION_EVENTS, SYNC_ITEMS
+from faramesh_cloud.events.topics import (
+    AUDIT_ALERTS,
+    DEAD_LETTERS,
+    NOTIFICATION_ALERTS,
+    NOTIFICATION_EVENTS,
+    SYNC_ITEMS,
+)
 from faramesh_cloud.log.port import Log
-from faramesh_cloud.notifications.alerts import AlertFeed
+from faramesh_cloud.notifications.alerts import (
+    AlertEventProcessor,
+    AlertHandOff,
+    AlertStateSink,
+    OwnEventProcessor,
+    Positioned,
+)
 from faramesh_cloud.notifications.api import NotificationsApi
 from faramesh_cloud.notifications.catch_up import CatchUp
 from faramesh_cloud.notifications.destinations import SecretBox
@@ -41,7 +54,6 @@ from faramesh_cloud.outbox.relay import OutboxRelay, RelayConfig
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.runtime.service import ComponentService, ServiceContext
 from faramesh_cloud.sql.database import Database
-from faramesh_cloud.sql.migrate import migrate
 
 GROUP: Final = "notifications"
 COMPONENT: Final = ("notifications", "faramesh_cloud.notifications")
@@ -64,12 +76,13 @@ class NotificationsConfig:
     clock: Callable[[], datetime] = utc_now
     send_interval_s: float = 1.0
     escalation_interval_s: float = 15.0
-    alerts_interval_s: float = 2.0
     http_timeout_s: float = 10.0
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
     runner: RunnerConfig = field(default_factory=sync_items_runner)
     relay: RelayConfig = field(default_factory=RelayConfig)
     catch_up_poll_s: float = 0.1
+    alert_runner: RunnerConfig = field(default_factory=lambda: RunnerConfig(
+        max_batch_records=500, max_batch_seconds=0.1, poll_records=500, dead_letter_topic=DEAD_LETTERS))
 
 
 class Notifications:
@@ -87,7 +100,9 @@ class Notifications:
                                endpoints=config.endpoints, timeout_s=config.http_timeout_s)
         self.outbox = Outbox(db, box, self.senders, config.clock, config.outbox)
         self.escalation = Escalation(db, config.clock, config.link_base)
-        self.alerts = AlertFeed(db, config.clock, config.link_base)
+        self.alerts = AlertHandOff(db, config.clock, config.link_base, self.wake)
+        self.alert_runner: ConsumerRunner[Positioned] | None = None
+        self.alert_state: ConsumerRunner[Positioned] | None = None
         self.api = NotificationsApi(db, self.store, allow_private=config.allow_private, resolver=config.resolver,
                                     clock=config.clock, wake=self.wake)
         self.relay = OutboxRelay(db, log, OUTBOX_TABLE, config.relay)
@@ -100,24 +115,41 @@ class Notifications:
 
     async def prepare(self) -> None:
         await self.audit.start()
-        await migrate(self._db, [AUDIT_INDEX])  # audit_alerts: the alert hand-off this service reads
-        await prepare_consumer(self._db, self._log, COMPONENT, (SYNC_ITEMS, DEAD_LETTERS, NOTIFICATION_EVENTS))
+        await prepare_consumer(self._db, self._log, COMPONENT,
+                               (SYNC_ITEMS, DEAD_LETTERS, NOTIFICATION_EVENTS, AUDIT_ALERTS, NOTIFICATION_ALERTS))
 
     async def start(self) -> None:
         await self.prepare()
         own: ConsumerRunner[Seen] = ConsumerRunner(
             self._log, NOTIFICATION_EVENTS, self.config.group, ChangeProcessor(),
             ChangeSink(self._db, self._log, DEAD_LETTERS, self.wake), self.config.runner)
+        self._tasks.start(self.relay.run, "notifications-relay")
+        self._tasks.start(own.run, "notifications-events")
+        await self._catch_up_own_alert_events()
         sink = NotificationSink(self._db, self.config.clock, self.config.link_base, self.wake)
         runner: ConsumerRunner[ApprovalSeen] = ConsumerRunner(
             self._log, SYNC_ITEMS, self.config.group, NotificationProcessor(), sink, self.config.runner)
-        self._tasks.start(self.relay.run, "notifications-relay")
-        self._tasks.start(own.run, "notifications-events")
+        self.alert_runner = ConsumerRunner(self._log, AUDIT_ALERTS, f"{self.config.group}-alerts",
+                                           AlertEventProcessor(), self.alerts, self.config.alert_runner)
         self._tasks.start(self.catch_up.run, "notifications-catch-up")
         self._tasks.start(self.catch_up.after(runner.run), "notifications-consumer")
+        self._tasks.start(self.catch_up.after(self.alert_runner.run), "notifications-alerts")
         self._tasks.start(self.catch_up.after(self._escalate), "notifications-escalation")
-        self._tasks.start(self.catch_up.after(self._follow_alerts), "notifications-alerts")
         self._tasks.start(self.catch_up.after(self._send), "notifications-sender")
+
+    async def _catch_up_own_alert_events(self) -> None:
+        """Start the consumer of this service's own alert events and wait until it has applied
+        what ``notifications.alerts.v1`` held now: after a rebuild from an empty database every
+        alert notified before is then known before ``audit.alerts.v1`` is read again."""
+        ends = await self._log.end_offsets(NOTIFICATION_ALERTS)
+        self.alert_state = ConsumerRunner(self._log, NOTIFICATION_ALERTS, f"{self.config.group}-alert-state",
+                                          OwnEventProcessor(), AlertStateSink(self._db), self.config.alert_runner)
+        self._tasks.start(self.alert_state.run, "notifications-alert-state")
+        while not await self.alert_state.caught_up(ends):
+            failed = self._tasks.failure()
+            if failed is not None:
+                raise failed
+            await asyncio.sleep(0.02)
 
     async def _every(self, stopping: asyncio.Event, interval_s: float, work: Callable[[], Awaitable[int]],
                      what: str) -> None:
@@ -132,9 +164,6 @@ class Notifications:
 
     async def _escalate(self, stopping: asyncio.Event) -> None:
         await self._every(stopping, self.config.escalation_interval_s, self.escalation.run_once, "escalation sweep")
-
-    async def _follow_alerts(self, stopping: asyncio.Event) -> None:
-        await self._every(stopping, self.config.alerts_interval_s, self.alerts.run_once, "chain-integrity alert feed")
 
     async def _send(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -169,4 +198,6 @@ class NotificationsService(ComponentService):
         super().__init__(self.notifications)
 
     def address(self) -> str:
-        return f"consumer group {self.notifications.config.group} on {SYNC_ITEMS}, {NOTIFICATION_EVENTS}"
+        group = self.notifications.config.group
+        return (f"consumer group {group} on {SYNC_ITEMS}, {NOTIFICATION_EVENTS}; {group}-alerts on "
+                f"{AUDIT_ALERTS}")

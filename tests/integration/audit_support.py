@@ -11,6 +11,10 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
+from faramesh_cloud.audit_index.domain import ChainFinding, severity_of
+from faramesh_cloud.audit_index.postgres import save_findings
 from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.service import AuditIndex, AuditIndexConfig
 from faramesh_cloud.audit_index.views import SearchFilters, TimeRange
@@ -20,11 +24,13 @@ from faramesh_cloud.events.topics import (
     DEAD_LETTERS,
     DEFAULT_PARTITIONS,
     DPR_RECORDS,
+    SIGNING_KEYS,
     Origin,
     stack_key,
 )
 from faramesh_cloud.log.port import Log, LogRecord
 from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.outbox.relay import OutboxRelay
 from faramesh_cloud.simulator.records import AgentWriter
 from faramesh_cloud.sql.database import Database
 
@@ -50,19 +56,29 @@ def records(writers: Sequence[AgentWriter], count: int, start_ns: int = BASE_NS)
     return out
 
 
+async def relay_pins(db: Database, log: Log) -> int:
+    """Append what the stacks outbox holds (pins, revocations) to ``stacks.signing_keys.v1``,
+    as the gateway's relay does; how many events went."""
+    await log.create_topic(SIGNING_KEYS, DEFAULT_PARTITIONS[SIGNING_KEYS])
+    return await OutboxRelay(db, log, "stacks_outbox").relay_once()
+
+
 async def ensure_topics(log: Log) -> None:
     for topic in (DPR_RECORDS, DEAD_LETTERS):
         await log.create_topic(topic, DEFAULT_PARTITIONS[topic])
 
 
 async def publish(log: Log, org: str, stack: str, values: Sequence[bytes | dict[str, Any]],
-                  first_seq: int = 0) -> None:
+                  first_seq: int = 0, received_ns: int | None = None) -> None:
+    """Append DPRs as ingest does; Cloud received record i at ``received_ns + i`` (default: a
+    fixed time in 2026, so a rebuild gives the same rows)."""
     await ensure_topics(log)
+    base = BASE_NS + 10_000_000_000 + first_seq if received_ns is None else received_ns
     batch = []
     for i, value in enumerate(values):
         raw = value if isinstance(value, bytes) else to_go_json(value)
         seq = first_seq + i
-        origin = Origin(org, stack, "sync", seq, "buf-0", BASE_NS + 10_000_000_000 + seq)
+        origin = Origin(org, stack, "sync", seq, "buf-0", base + i)
         batch.append(LogRecord(stack_key(org, stack), raw, origin.headers()))
     await log.append(DPR_RECORDS, batch)
 
@@ -135,3 +151,29 @@ async def snapshot(queries: AuditQueries, org: str, session: str, agent: str) ->
         "alerts": sorted((a.stack_id, a.agent_id, a.record_id, a.kind, a.created_at) for a in alerts),
         "tail": sorted(rows(tail)),
     }
+
+
+async def as_the_old_verifier_left_it(database: Database, olap: Olap, table: str, org: str, stack: str,
+                                      raws: list[bytes]) -> list[ChainFinding]:
+    """What the verifier before revision 2 stored for the legacy records that carry
+    degraded_mode with a defer, approval or cascade field: findings (and their alerts), the
+    ClickHouse rows flagged to match, the stored revision 1."""
+    findings = []
+    for index, raw in enumerate(raws):
+        record = orjson.loads(raw)
+        misjudged = record.get("degraded_mode") and any(
+            record.get(k) for k in ("approval_envelope", "defer_token", "parent_defer_token", "cascade_path"))
+        if not misjudged:
+            continue
+        kinds = ["record_hash_mismatch"] + (["bad_signature"] if record.get("signature") else [])
+        for kind in kinds:
+            findings.append(ChainFinding(org, stack, record["agent_id"], record["record_id"], record["record_hash"],
+                                         kind, severity_of(kind), "as the verifier before revision 2 said", index,
+                                         f"dpr.records.v1[0]@{index}", record["created_at"], 1_780_000_000 + index))
+        olap.command(f"ALTER TABLE {table} UPDATE hash_valid = false, signature_status = "
+                     f"'{'invalid' if record.get('signature') else 'unsigned'}' WHERE record_id = {{rid:String}} "
+                     "SETTINGS mutations_sync = 2", {"rid": record["record_id"]})
+    async with database.transaction() as conn:
+        await save_findings(conn, findings)
+        await conn.execute("UPDATE audit_verifier_revision SET revision = 1")
+    return findings

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 import pytest
 
-from faramesh_cloud.audit_index.domain import ChainFinding, severity_of
-from faramesh_cloud.audit_index.postgres import COMPONENT, save_findings
+from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.reverify import SYSTEM, reverify
 from faramesh_cloud.audit_index.views import SearchFilters
 from faramesh_cloud.log.postgres import PostgresLog
@@ -20,7 +18,13 @@ from faramesh_cloud.platform_audit.store import AuditFilter, PlatformAuditLog
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
 from tests.fixtures.ingest import MakeTenant
-from tests.integration.audit_support import all_pages, fast_config, publish, run_index
+from tests.integration.audit_support import (
+    all_pages,
+    as_the_old_verifier_left_it,
+    fast_config,
+    publish,
+    run_index,
+)
 
 pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
 
@@ -68,7 +72,7 @@ async def test_what_the_old_verifier_raised_is_retracted_with_a_note_and_kept(
     # What the verifier before revision 2 stored for the legacy records that carry
     # degraded_mode with a defer, approval or cascade field: a hash mismatch on each, a bad
     # signature on each signed one, and their critical alerts; the rows flagged to match.
-    old = await _as_the_old_verifier_left_it(database, chdb, index.tables.dpr, org, stack, legacy)
+    old = await as_the_old_verifier_left_it(database, chdb, index.tables.dpr, org, stack, legacy)
     assert len(old) == 6  # records 2-5 mismatch, 3 and 5 also "bad signature"
 
     restarted = await run_index(database, postgres_log, chdb, config, 0)  # the real start-up path
@@ -95,26 +99,3 @@ async def test_what_the_old_verifier_raised_is_retracted_with_a_note_and_kept(
     assert (await audit.verify(org)).ok
     # Once per upgrade: nothing left to do.
     assert await reverify(database, chdb, restarted.tables, audit, None, alerts[0].created_at) is None
-
-
-async def _as_the_old_verifier_left_it(database: Database, olap: ChdbOlap, table: str, org: str, stack: str,
-                                       raws: list[bytes]) -> list[ChainFinding]:
-    findings = []
-    for index, raw in enumerate(raws):
-        record = orjson.loads(raw)
-        misjudged = record.get("degraded_mode") and any(
-            record.get(k) for k in ("approval_envelope", "defer_token", "parent_defer_token", "cascade_path"))
-        if not misjudged:
-            continue
-        kinds = ["record_hash_mismatch"] + (["bad_signature"] if record.get("signature") else [])
-        for kind in kinds:
-            findings.append(ChainFinding(org, stack, record["agent_id"], record["record_id"], record["record_hash"],
-                                         kind, severity_of(kind), "as the verifier before revision 2 said", index,
-                                         f"dpr.records.v1[0]@{index}", record["created_at"], 1_780_000_000 + index))
-        olap.command(f"ALTER TABLE {table} UPDATE hash_valid = false, signature_status = "
-                     f"'{'invalid' if record.get('signature') else 'unsigned'}' WHERE record_id = {{rid:String}} "
-                     "SETTINGS mutations_sync = 2", {"rid": record["record_id"]})
-    async with database.transaction() as conn:
-        await save_findings(conn, findings)
-        await conn.execute("UPDATE audit_verifier_revision SET revision = 1")
-    return findings

@@ -1,35 +1,44 @@
 """A critical chain-integrity alert reaches notifications, exactly once: a tampered DPR goes
-through the real audit index (PostgreSQL log, chDB, PostgreSQL), its alert row is the hand-off,
-the real notifications service routes it by the organisation's ``chain_integrity`` rule to
-local servers speaking Slack, PagerDuty Events API v2 and Standard Webhooks. Restarting the
-service, or losing its position, sends nothing twice; an alert whose transaction has not
-committed yet is waited for, never skipped. Acknowledging the alert (with a note, in the
-platform audit log) resolves the PagerDuty incident with the same dedup key."""
+through the real audit index (PostgreSQL log, chDB, PostgreSQL), its ``AlertRaised`` event
+(the index's outbox, relayed to audit.alerts.v1) is the hand-off, the real notifications
+service consumes it and routes it by the organisation's ``chain_integrity`` rule to local
+servers speaking Slack, PagerDuty Events API v2 and Standard Webhooks. Restarting the
+service, losing its position, or a rebuilt index raising the alert again sends nothing
+twice. Acknowledging the alert (a command of the index: with a note, in the platform audit
+log, an ``AlertAcknowledged`` event) resolves the PagerDuty incident with the same dedup
+key; an acknowledgement that arrives before its alert is kept, and the alert is then not
+notified."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 
 import pytest
 
+from faramesh_cloud.audit_index import events as codec
+from faramesh_cloud.audit_index.alert_events import AlertAcknowledged, AlertKey, AlertRaised
 from faramesh_cloud.audit_index.integrity import AlreadyAcknowledged
-from faramesh_cloud.audit_index.postgres import COMPONENT as AUDIT_INDEX
 from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.events.topics import AUDIT_ALERTS
+from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.notifications.domain import InvalidRouting
 from faramesh_cloud.notifications.outbox import OutboxConfig
 from faramesh_cloud.notifications.senders import Endpoints
 from faramesh_cloud.notifications.service import Notifications, NotificationsConfig
 from faramesh_cloud.olap.chdb import ChdbOlap
+from faramesh_cloud.outbox.relay import OutboxRelay
 from faramesh_cloud.platform_audit.events import Actor, ActorType
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.sql.database import Database
-from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.identity import People
+from tests.fixtures.ingest import read_topic
 from tests.integration.audit_explorer_support import index_tampered
 from tests.notifications_support import HttpReceiver, http_receiver
 from tests.simulator_support import eventually
@@ -51,7 +60,7 @@ def receiver() -> Iterator[HttpReceiver]:
 def config(receiver: HttpReceiver, key: bytes) -> NotificationsConfig:
     return NotificationsConfig(
         key=key, allow_private=True, link_base=LINK, endpoints=Endpoints(pagerduty=receiver.url + "/pd"),
-        send_interval_s=0.05, escalation_interval_s=3600, alerts_interval_s=0.05,
+        send_interval_s=0.05, escalation_interval_s=3600,
         outbox=OutboxConfig(retry_initial_s=0, retry_max_s=0, max_attempts=3))
 
 
@@ -74,6 +83,17 @@ async def org(people: People, stacks: StackStore) -> dict[str, str]:
 async def alert_ids(database: Database) -> list[int]:
     async with database.transaction() as conn:
         return [int(r[0]) for r in await (await conn.execute("SELECT alert_id FROM audit_alerts ORDER BY 1")).fetchall()]
+
+
+async def relay_index_events(database: Database, log: PostgresLog) -> int:
+    """What the audit index's relay does while it runs: its outbox onto audit.alerts.v1."""
+    return await OutboxRelay(database, log, "audit_index_outbox").relay_once()
+
+
+async def handled(service: Notifications, messages: int) -> None:
+    runner = service.alert_runner
+    assert runner is not None
+    await eventually(lambda: runner.stats.messages >= messages, f"{messages} alert event(s) handled", within_s=30)
 
 
 async def test_a_tampered_record_notifies_each_destination_once_and_acknowledging_resolves_pagerduty(
@@ -133,21 +153,21 @@ async def test_a_tampered_record_notifies_each_destination_once_and_acknowledgin
     assert "tool_id" not in data and "reason" not in data  # the approval fields are not part of an alert
     assert receiver.on("/approvers") == []
 
-    # A restart, and even a lost position, sends nothing twice.
+    # A restart, and even a lost position (the group's and the projection's), sends nothing twice.
     await service.stop()
     again = Notifications(database, postgres_log, service.config)
     await again.start()
+    await again.stop()
     async with database.transaction() as conn:
-        await conn.execute("UPDATE notification_alert_cursor SET next_alert_id = 1, gap_xmax = NULL, gap_below = NULL")
-    assert await again.alerts.run_once() == 0
-    assert await again.alerts.run_once() == 0
-    # A rebuilt index writes the same alert again under a new id: not a new alert.
-    columns = "org_id, stack_id, agent_id, record_id, record_hash, kind, message, record_created_at, created_at"
-    async with database.transaction() as conn:
-        await conn.execute(f"WITH old AS (DELETE FROM audit_alerts RETURNING *) "
-                           f"INSERT INTO audit_alerts ({columns}) SELECT {columns} FROM old")
-    [alert_id] = await alert_ids(database)
-    assert await again.alerts.run_once() == 0
+        await conn.execute("DELETE FROM notification_alert_positions WHERE topic = %s", (AUDIT_ALERTS,))
+    again = Notifications(database, postgres_log, dataclasses.replace(service.config, group="notifications-new"))
+    await again.start()
+    await handled(again, 1)
+    # A rebuilt index raises the same alert again (its event on the log once more).
+    [raised] = [m for m in await read_topic(postgres_log, AUDIT_ALERTS) if m.headers["kind"] == b"AlertRaised"]
+    await postgres_log.append(AUDIT_ALERTS, [LogRecord(raised.key, raised.value, dict(raised.headers))])
+    await handled(again, 2)
+    assert again.alerts.queued == 0
     await asyncio.sleep(0.3)
     assert len(receiver.requests) == 3
 
@@ -157,8 +177,9 @@ async def test_a_tampered_record_notifies_each_destination_once_and_acknowledgin
     operator = Actor(ActorType.USER, "u-1", "olga@example.test")
     done = await reader.acknowledge_alert(org_id, alert_id, "re-keyed the agent; the edit was a test", operator)
     assert done.acknowledged and done.acknowledged_note == "re-keyed the agent; the edit was a test"
-    with pytest.raises(AlreadyAcknowledged, match="was acknowledged by"):
+    with pytest.raises(AlreadyAcknowledged, match=r"was acknowledged by olga@example\.test"):
         await reader.acknowledge_alert(org_id, alert_id, "again", operator)
+    assert await relay_index_events(database, postgres_log) == 1  # the one AlertAcknowledged
     await eventually(lambda: len(receiver.requests) == 5, "the PagerDuty resolve and the webhook event", within_s=30)
     assert receiver.on("/pd/v2/enqueue")[1].json() == {"routing_key": ROUTING_KEY, "event_action": "resolve",
                                                        "dedup_key": dedup}
@@ -175,51 +196,37 @@ async def test_a_tampered_record_notifies_each_destination_once_and_acknowledgin
     await again.stop()
 
 
-async def test_an_alert_still_being_written_is_waited_for_and_a_burnt_id_is_passed(
+async def test_an_acknowledgement_before_its_alert_is_kept_and_nothing_is_notified(
         database: Database, postgres_log: PostgresLog, org: dict[str, str], receiver: HttpReceiver) -> None:
-    """Alert ids are taken in order but committed in any order: the feed never moves past an id
-    whose transaction may still commit, and passes one that never will (rolled back)."""
+    """On an empty-database replay the acknowledgement can come first: the service keeps it by
+    the alert's identity and records the alert acknowledged when it is raised; nothing is sent.
+    An alert of another identity is still notified, once."""
     org_id, stack_id = org["org_id"], org["stack_id"]
     notifications = Notifications(database, postgres_log, config(receiver, secrets.token_bytes(32)))
-    await notifications.prepare()
-    await migrate(database, [AUDIT_INDEX])
-    hook, _ = await notifications.api.create_destination(org_id, "siem", "webhook", {"url": receiver.url + "/siem"},
-                                                         ACTOR)
-    await notifications.api.put_rule(org_id, "", "", [{"after_minutes": 0, "destinations": [hook.destination_id]}],
-                                     ACTOR, subject="chain_integrity")
-
-    async def insert(conn, agent: str) -> None:  # type: ignore[no-untyped-def]
-        # As the index's batch does: its transaction has an xid (positions locked) before the alert.
-        await conn.execute("SELECT txid_current()")
-        await conn.execute(
-            "INSERT INTO audit_alerts (org_id, stack_id, agent_id, record_id, record_hash, kind, message, "
-            "record_created_at, created_at) VALUES (%s, %s, %s, %s, 'h', 'gap', 'a gap', '', now())",
-            (org_id, stack_id, agent, f"rec-{agent}"))
-
-    async def routed() -> list[str]:
+    await notifications.start()
+    try:
+        hook, _ = await notifications.api.create_destination(org_id, "siem", "webhook",
+                                                             {"url": receiver.url + "/siem"}, ACTOR)
+        await notifications.api.put_rule(org_id, "", "", [{"after_minutes": 0, "destinations": [hook.destination_id]}],
+                                         ACTOR, subject="chain_integrity")
+        early = AlertKey(org_id, stack_id, "agent-a", "rec-1", "h1", "gap")
+        other = AlertKey(org_id, stack_id, "agent-b", "rec-2", "h2", "gap")
+        when = datetime(2026, 5, 28, tzinfo=UTC)
+        await postgres_log.append(AUDIT_ALERTS, [
+            codec.record(AlertAcknowledged(key=early, occurred_at=when, alert_id=early.alert_id(), actor_type="user",
+                                           actor_id="u-1", actor_label="olga@example.test", note="known")),
+            codec.record(AlertRaised(key=early, occurred_at=when, alert_id=early.alert_id(), severity="critical",
+                                     message="a gap", record_created_at="")),
+            codec.record(AlertRaised(key=other, occurred_at=when, alert_id=other.alert_id(), severity="critical",
+                                     message="a gap", record_created_at="")),
+        ])
+        await handled(notifications, 3)
+        await eventually(lambda: len(receiver.on("/siem")) == 1, "the other alert's webhook", within_s=30)
+        [sent] = receiver.on("/siem")
+        assert sent.json()["data"]["record_id"] == "rec-2"
         async with database.transaction() as conn:
-            cur = await conn.execute("SELECT agent_id FROM notification_alerts ORDER BY alert_id")
-            return [r[0] for r in await cur.fetchall()]
-
-    async with database.connection() as slow:
-        await slow.execute("BEGIN")
-        await insert(slow, "slow")  # takes the lower id, not committed yet
-        async with database.transaction() as fast:
-            await insert(fast, "fast")
-        assert await notifications.alerts.run_once() == 0
-        assert await notifications.alerts.run_once() == 0
-        assert await routed() == []  # "fast" waits behind the open "slow"
-        await slow.execute("COMMIT")
-    assert await notifications.alerts.run_once() == 2
-    assert await routed() == ["slow", "fast"]
-
-    async with database.connection() as doomed:
-        await doomed.execute("BEGIN")
-        await insert(doomed, "doomed")
-        async with database.transaction() as later:
-            await insert(later, "later")
-        assert await notifications.alerts.run_once() == 0
-        await doomed.execute("ROLLBACK")  # its id is never committed
-    assert await notifications.alerts.run_once() == 1  # the gap is passed once its transaction ended
-    assert await routed() == ["slow", "fast", "later"]
-    await notifications.senders.close()
+            rows = await (await conn.execute(
+                "SELECT agent_id, state FROM notification_alerts ORDER BY agent_id")).fetchall()
+        assert rows == [("agent-a", "acknowledged"), ("agent-b", "open")]
+    finally:
+        await notifications.stop()

@@ -1,5 +1,7 @@
 """``faramesh-cloud stacks pin-key / unpin-key / keys`` on a real embedded data dir: the key
-forms, a clear error for a malformed key, and each change in the platform audit log."""
+forms, a clear error for a malformed key, each change in the platform audit log, and each
+change's event on stacks.signing_keys.v1 (the CLI relays the stacks outbox itself, so the
+audit index learns of it when no gateway runs)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 
+from faramesh_cloud.events.topics import SIGNING_KEYS
 from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.platform_audit.chain import AuditEntry
 from faramesh_cloud.platform_audit.events import AuditAction
+from tests.fixtures.ingest import read_topic
 from tests.integration import test_admin_cli
 from tests.integration.test_admin_cli import run, with_identity
 
@@ -52,3 +57,18 @@ def test_pin_list_unpin_and_bad_keys(data_dir: Path, tmp_path: Path) -> None:
     actions = [e.action for e in with_identity(data_dir, entries)]
     assert actions.count(AuditAction.STACK_SIGNING_KEY_PINNED) == 2
     assert actions.count(AuditAction.STACK_SIGNING_KEY_UNPINNED) == 1
+
+    async def on_the_log(identity: Identity) -> tuple[list[str], int]:
+        log = PostgresLog(identity.db)
+        await log.start()
+        try:
+            kinds = [m.headers["kind"].decode() for m in await read_topic(log, SIGNING_KEYS)]
+        finally:
+            await log.close()
+        async with identity.db.connection() as conn:
+            row = await (await conn.execute("SELECT count(*) FROM stacks_outbox")).fetchone()
+        assert row is not None
+        return kinds, int(row[0])
+
+    # The repeated pin of the same key changed nothing, so it is no event.
+    assert with_identity(data_dir, on_the_log) == (["SigningKeyPinned", "SigningKeyUnpinned"], 0)

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from faramesh_cloud.audit_index.domain import IndexedRecord, SignatureKind
+from faramesh_cloud.audit_index.pin_history import FixedTrust, PinChange, PinHistory
 from faramesh_cloud.audit_index.processor import MAX_CREATED_NS, MIN_CREATED_NS, DprProcessor
 from faramesh_cloud.consumer.runner import Rejected
 from faramesh_cloud.dpr.builder import to_go_json
@@ -30,11 +31,12 @@ ORG, STACK = "org-acme", "stack-payments"
 SEED = hashlib.sha256(b"audit-processor-test-seed").digest()
 HMAC_KEY = b"audit-processor-test-hmac"
 CREATED_NS = 1_779_025_338_123_456_789  # 2026-05-17T13:42:18.123456789Z
+RECEIVED_NS = 1_779_025_339_000_000_001
 
 
 def message(value: bytes, *, org: str = ORG, stack: str = STACK, offset: int = 7,
             headers: dict[str, bytes] | None = None, key: bytes | None = None) -> Message:
-    origin = Origin(org, stack, "sync", 41, "buf-1", 1_779_025_339_000_000_001)
+    origin = Origin(org, stack, "sync", 41, "buf-1", RECEIVED_NS)
     return Message(DPR_RECORDS, 3, offset, stack_key(org, stack) if key is None else key, value,
                    origin.headers() if headers is None else headers, 1_779_025_339_000)
 
@@ -96,11 +98,33 @@ def test_a_signature_by_a_key_the_stack_never_pinned_is_untrusted() -> None:
     value = to_go_json(writer(1.0).next(CREATED_NS))
     public = orjson.loads(value)["signer_public_key"]
 
-    pinned_other = DprProcessor(lambda org, stack: {"AAAA" + public[4:]})
-    pinned_this = DprProcessor(lambda org, stack: {public} if (org, stack) == (ORG, STACK) else set())
+    pinned_other = DprProcessor(FixedTrust(PinHistory([PinChange(ORG, STACK, "a" * 64, "AAAA" + public[4:], True, 0)])))
+    pinned_this = DprProcessor(FixedTrust(PinHistory([PinChange(ORG, STACK, "b" * 64, public, True, 0)])))
 
     assert indexed(pinned_other.process(message(value))).signature_status is SignatureStatus.UNTRUSTED
     assert indexed(pinned_this.process(message(value))).signature_status is SignatureStatus.VALID
+
+
+def test_a_record_is_judged_under_the_pins_in_force_when_it_was_received() -> None:
+    value = to_go_json(writer(1.0).next(CREATED_NS))
+    public = orjson.loads(value)["signer_public_key"]
+    other = "AAAA" + public[4:]
+    # Pinned (someone else's key) one nanosecond after the record was received: not yet in force.
+    later = DprProcessor(FixedTrust(PinHistory([PinChange(ORG, STACK, "a" * 64, other, True, RECEIVED_NS + 1)])))
+    # Pinned at the receive time exactly: in force.
+    then = DprProcessor(FixedTrust(PinHistory([PinChange(ORG, STACK, "a" * 64, other, True, RECEIVED_NS)])))
+    # The record's own key, revoked before the record was received, another still pinned.
+    revoked = DprProcessor(FixedTrust(PinHistory([
+        PinChange(ORG, STACK, "b" * 64, public, True, 0), PinChange(ORG, STACK, "a" * 64, other, True, 0),
+        PinChange(ORG, STACK, "b" * 64, "", False, RECEIVED_NS - 1)])))
+    # Every pin revoked before: the stack has none, a valid signature is valid.
+    none_left = DprProcessor(FixedTrust(PinHistory([
+        PinChange(ORG, STACK, "a" * 64, other, True, 0), PinChange(ORG, STACK, "a" * 64, "", False, 5)])))
+
+    assert indexed(later.process(message(value))).signature_status is SignatureStatus.VALID
+    assert indexed(then.process(message(value))).signature_status is SignatureStatus.UNTRUSTED
+    assert indexed(revoked.process(message(value))).signature_status is SignatureStatus.UNTRUSTED
+    assert indexed(none_left.process(message(value))).signature_status is SignatureStatus.VALID
 
 
 def _vector_cases(vectors_dir: Path) -> list[tuple[str, bytes, dict[str, Any]]]:

@@ -129,7 +129,7 @@ async def pin_signing_key(request: Request, principal: Principal, stack_id: str,
 
 
 async def unpin_signing_key(request: Request, principal: Principal, stack_id: str, key: str) -> Any:
-    """Revoke a pinned key (by key id or the key itself): records indexed from now on that it
+    """Revoke a pinned key (by key id or the key itself): records Cloud receives from now on that it
     signed are "untrusted"."""
     await own_stack(request, principal, stack_id, live=False)
     try:
