@@ -74,7 +74,7 @@ def config(receiver: HttpReceiver, clock: FakeClock, key: bytes, group: str) -> 
     return NotificationsConfig(
         key=key, group=group, allow_private=True, link_base=LINK, clock=clock,
         endpoints=Endpoints(slack_api=receiver.url + "/slack", pagerduty=receiver.url + "/pd"),
-        send_interval_s=0.05, escalation_interval_s=3600, alerts_interval_s=3600,  # the test runs escalation
+        send_interval_s=0.05, escalation_interval_s=3600,  # the test runs escalation
         outbox=OutboxConfig(retry_initial_s=0, retry_max_s=0, max_attempts=3))
 
 

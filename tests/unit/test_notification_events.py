@@ -80,9 +80,14 @@ def message(change: Change, offset: int = 0) -> Message:
     return Message(NOTIFICATION_EVENTS, 1, offset, record.key, record.value, record.headers, 0)
 
 
+# The alert hand-off's own events share the topic's proto package and this folder; their codec
+# and golden bytes are checked in tests/unit/test_alert_and_pin_events_golden.py.
+ALERT_KINDS = {"ChainAlertRouted", "ChainAlertClosed"}
+
+
 def test_there_is_a_sample_and_a_golden_file_for_every_kind() -> None:
     assert sorted(SAMPLES) == sorted(k.__name__ for k in KINDS)
-    assert sorted(p.stem for p in GOLDEN.glob("*.bin")) == sorted(SAMPLES)
+    assert sorted(p.stem for p in GOLDEN.glob("*.bin") if p.stem not in ALERT_KINDS) == sorted(SAMPLES)
 
 
 @pytest.mark.parametrize("kind", sorted(SAMPLES))
