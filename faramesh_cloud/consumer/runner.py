@@ -53,6 +53,31 @@ class Sink(Protocol[T_contra]):
     async def write(self, rows: Sequence[T_contra]) -> None: ...
 
 
+class Placed(Protocol):
+    """A row that says where on the log it came from (what position-keeping sinks write)."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+
+P = TypeVar("P", bound=Placed)
+
+
+def in_log_order(rows: Sequence[P]) -> tuple[str, list[P]]:
+    """A batch's one topic and its rows by (partition, offset); a batch of several topics is
+    a caller's mistake (each runner reads one topic)."""
+    topics = {r.topic for r in rows}
+    if len(topics) != 1:
+        raise ValueError(f"one sink batch must come from one topic, got {sorted(topics)}")
+    return rows[0].topic, sorted(rows, key=lambda r: (r.partition, r.offset))
+
+
 @dataclass(frozen=True, slots=True)
 class RunnerConfig:
     max_batch_records: int = 5_000

@@ -36,6 +36,7 @@ from faramesh_cloud.audit_index import postgres as pg
 from faramesh_cloud.audit_index.clickhouse import SummaryWriter
 from faramesh_cloud.audit_index.domain import LEGACY_PROJECTION, SummaryRow
 from faramesh_cloud.audit_index.legacy_postgres import Key, StoredSummary
+from faramesh_cloud.consumer.runner import in_log_order
 from faramesh_cloud.sql.database import Database
 
 
@@ -91,11 +92,7 @@ class LegacySink:
     async def write(self, rows: Sequence[SummaryRow]) -> None:
         if not rows:
             return
-        topics = {r.topic for r in rows}
-        if len(topics) != 1:
-            raise ValueError(f"one sink batch must come from one topic, got {sorted(topics)}")
-        topic = rows[0].topic
-        ordered = sorted(rows, key=lambda r: (r.partition, r.offset))
+        topic, ordered = in_log_order(rows)
         async with self._db.transaction() as conn:
             positions = await pg.lock_positions(conn, topic, {r.partition for r in ordered}, LEGACY_PROJECTION)
             fresh = [r for r in ordered if r.offset >= positions[r.partition]]

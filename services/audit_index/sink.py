@@ -51,6 +51,7 @@ from faramesh_cloud.audit_index.domain import IndexedRecord, LinkStatus
 from faramesh_cloud.audit_index.pin_history import trust_status
 from faramesh_cloud.audit_index.trust import TrustSnapshot
 from faramesh_cloud.audit_index.trust import load as load_pins
+from faramesh_cloud.consumer.runner import in_log_order
 from faramesh_cloud.sql.database import Database
 
 
@@ -99,11 +100,7 @@ class AuditIndexSink:
     async def write(self, rows: Sequence[IndexedRecord]) -> None:
         if not rows:
             return
-        topics = {r.topic for r in rows}
-        if len(topics) != 1:
-            raise ValueError(f"one sink batch must come from one topic, got {sorted(topics)}")
-        topic = rows[0].topic
-        ordered = sorted(rows, key=lambda r: (r.partition, r.offset))
+        topic, ordered = in_log_order(rows)
         inserted = known = findings = 0
         async with self._db.transaction() as conn:
             generation = await pg.share_pin_generation(conn) if self._trust is not None else 0  # first
