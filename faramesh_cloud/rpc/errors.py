@@ -11,7 +11,10 @@ class ServiceUnavailable(ConnectionError):
     """``service`` did not answer a call (down, unreachable, too slow, or refusing this caller).
 
     ``str()`` is the detail for operators and logs (address, gRPC status); :attr:`public`
-    is what a person may be shown: it names the service, not where it runs."""
+    is what a person may be shown: it names the service, not where it runs.
+    :attr:`retry_after_s`: when to try again, if the service said (None: the caller's default)."""
+
+    retry_after_s: int | None = None
 
     def __init__(self, service: str, detail: str) -> None:
         super().__init__(f"the {service} service did not answer: {detail}")
@@ -23,6 +26,30 @@ class ServiceUnavailable(ConnectionError):
         return (f"The {self.service} service is not answering right now, so this cannot be shown. Try again in a "
                 f"moment; if it lasts, an administrator should check that the {self.service} service is running "
                 "(Cloud's status page lists every service).")
+
+    @property
+    def headline(self) -> str:
+        return f"The {self.service} service is not answering"
+
+
+class ServiceBusy(ServiceUnavailable):
+    """``service`` answered but takes no such request now, for a while (it is rebuilding its
+    state from the log, say): ``reason`` is its own words, for people too, and
+    ``retry_after_s`` when to try again. Over gRPC: UNAVAILABLE with the trailing metadata
+    ``retry-after`` (``rpc/internal_client.py``); the gateway answers 503 with Retry-After."""
+
+    def __init__(self, service: str, reason: str, retry_after_s: int = 30) -> None:
+        super().__init__(service, reason)
+        self.args = (reason,)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def public(self) -> str:
+        return self.detail
+
+    @property
+    def headline(self) -> str:
+        return f"The {self.service} service is busy"
 
 
 class InvalidRequest(ValueError):

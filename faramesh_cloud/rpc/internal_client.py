@@ -4,9 +4,13 @@
 caller's certificate, the server's identity checked: ``rpc/internal_tls.channel``), calls a
 stub method with a deadline, and turns every failure into an exception the caller can act
 on: :class:`~faramesh_cloud.rpc.errors.InvalidRequest` for INVALID_ARGUMENT (the request was
-wrong), :class:`~faramesh_cloud.rpc.errors.ServiceUnavailable` for anything else (down,
+wrong), :class:`~faramesh_cloud.rpc.errors.ServiceBusy` for UNAVAILABLE with the trailing
+metadata ``retry-after`` (the service answered: not now, try again in that many seconds),
+:class:`~faramesh_cloud.rpc.errors.ServiceUnavailable` for anything else (down,
 unreachable, too slow, refusing this caller's certificate, failing inside), which the
-gateway answers 503 and a background caller retries.
+gateway answers 503 and a background caller retries. A client whose service refuses
+requests with other statuses too (NOT_FOUND, FAILED_PRECONDITION) names the exception each
+becomes in ``refusals``.
 
 Reconnection: grpc backs off between connection attempts to a server that is down, up to
 two minutes by default, failing calls at once meanwhile; here the back-off is capped at
@@ -15,7 +19,7 @@ two minutes by default, failing calls at once meanwhile; here the back-off is ca
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import grpc
@@ -23,7 +27,7 @@ import grpc.aio
 from google.protobuf.message import Message
 
 from faramesh_cloud.rpc import internal_tls
-from faramesh_cloud.rpc.errors import InvalidRequest, ServiceUnavailable
+from faramesh_cloud.rpc.errors import InvalidRequest, ServiceBusy, ServiceUnavailable
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 
 DEFAULT_TIMEOUT_S: Final = 5.0
@@ -31,15 +35,31 @@ MAX_RECONNECT_BACKOFF_MS: Final = 5000
 CHANNEL_OPTIONS: Final = (("grpc.initial_reconnect_backoff_ms", 250),
                           ("grpc.min_reconnect_backoff_ms", 250),
                           ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS))
+RETRY_AFTER: Final = "retry-after"  # trailing metadata of a server's "not now": whole seconds
+Refusals = Mapping[grpc.StatusCode, Callable[[str], Exception]]
+
+
+def retry_after(exc: grpc.aio.AioRpcError) -> int | None:
+    """The seconds a server's UNAVAILABLE asked to wait (its ``retry-after``), or None."""
+    for key, value in exc.trailing_metadata() or ():
+        if key == RETRY_AFTER:
+            try:
+                return min(3600, max(1, int(value)))
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 class InternalClient:
     """``server``'s internal API at ``address``, called as ``tls.service``; ``stub`` builds the
-    generated stub from a channel (``FooServiceStub``)."""
+    generated stub from a channel (``FooServiceStub``); ``refusals``: the statuses (beyond
+    INVALID_ARGUMENT) with which the server refuses a request, and the exception each becomes,
+    made from the server's message."""
 
     def __init__(self, server: str, address: str, tls: ServiceCredentials, stub: Callable[[grpc.aio.Channel], Any],
-                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+                 timeout_s: float = DEFAULT_TIMEOUT_S, refusals: Refusals | None = None) -> None:
         self.server = server
+        self._refusals = dict(refusals or {})
         self.address = address
         self._tls = tls
         self._make_stub = stub
@@ -58,8 +78,14 @@ class InternalClient:
         try:
             return await getattr(self._client(), method)(request, timeout=timeout_s or self.timeout_s)
         except grpc.aio.AioRpcError as exc:
+            refusal = self._refusals.get(exc.code())
+            if refusal is not None:
+                raise refusal(exc.details() or f"the {self.server} service refused the request") from None
             if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise InvalidRequest(exc.details() or f"the {self.server} service refused the request") from None
+            wait = retry_after(exc) if exc.code() == grpc.StatusCode.UNAVAILABLE else None
+            if wait is not None:
+                raise ServiceBusy(self.server, exc.details() or f"the {self.server} service is busy", wait) from None
             raise ServiceUnavailable(self.server, f"{method} at {self.address}: {exc.code().name}: "
                                                   f"{exc.details()}") from None
 

@@ -36,7 +36,9 @@ class GatewayService:
                                                          cloud_url=f"https://{settings.sync_address}",
                                                          query=self._fleet))
         approvals_wiring.mount(app, ctx.platform.db, ctx.platform.log)
-        notifications_wiring.mount(app, ctx.platform.db, ctx.platform.log, settings)
+        # The running notifications service's own API in process, or gRPC to it.
+        self._notifications = notifications_wiring.gateway_port(settings, ctx.services)
+        notifications_wiring.mount(app, self._notifications)
         app.mount(MOUNT, self._feeds.app)  # /v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...
         self._server = HttpServer(app, settings.http_host, settings.http_port, HttpOptions.of(settings))
         self._relay = OutboxRelay(ctx.platform.db, ctx.platform.log, STACKS_OUTBOX)
@@ -69,6 +71,7 @@ class GatewayService:
         await self._server.stop()
         await self._tasks.stop()
         await fleet_wiring.release(self._fleet)
+        await notifications_wiring.release(self._notifications)
         self._state = "stopped"
 
     def info(self) -> ServiceInfo:

@@ -1,22 +1,29 @@
-"""The notifications service composed: its config from ``Settings`` (the secret-sealing key in
-``<data_dir>/keys/notifications.key``, ``allow_private_destinations``, the UI's URL for links)
-and its people-facing API for the gateway (in process, like the approvals API)."""
+"""The notifications service and what the gateway uses of it: the service itself (its config
+from ``Settings``: the secret-sealing key in ``<data_dir>/keys/notifications.key``,
+``allow_private_destinations``, the UI's URL for links; its internal gRPC API
+``RoutingService`` bound on ``Settings.internal_bind_address("notifications")``, mutual TLS
+with the notifications certificate), and the gateway's ``NotificationsPort``.
+
+The port is the running service's own API (``NotificationsService.api``: its command
+handlers, whose test sends wake its sender) when that service runs in the gateway's process
+(``up``), and otherwise ``NotificationsClient``, the gRPC client dialling
+``Settings.internal_dial_address("notifications")`` with the gateway certificate: a gateway
+alone (``serve gateway``) never builds the notifications service, never reads its tables and
+never holds its sealing key."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from fastapi import FastAPI
 
 from faramesh_cloud.config import Settings
-from faramesh_cloud.gateway.web.notifications_ports import mount_notifications
-from faramesh_cloud.log.port import Log
+from faramesh_cloud.gateway.web.notifications_ports import NotificationsPort, mount_notifications
+from faramesh_cloud.notifications.client import NotificationsClient
 from faramesh_cloud.notifications.destinations import load_or_create_key
-from faramesh_cloud.notifications.service import (
-    Notifications,
-    NotificationsConfig,
-    NotificationsService,
-)
-from faramesh_cloud.runtime.service import ServiceContext
-from faramesh_cloud.sql.database import Database
+from faramesh_cloud.notifications.service import NotificationsConfig, NotificationsService
+from faramesh_cloud.rpc.internal_pki import service_credentials
+from faramesh_cloud.runtime.service import Service, ServiceContext
 
 
 def config(settings: Settings) -> NotificationsConfig:
@@ -25,8 +32,25 @@ def config(settings: Settings) -> NotificationsConfig:
 
 
 def service(ctx: ServiceContext, settings: Settings) -> NotificationsService:
-    return NotificationsService(ctx, config(settings))
+    return NotificationsService(ctx, config(settings),
+                                internal_address=settings.internal_bind_address("notifications"),
+                                internal_tls=service_credentials(settings, "notifications"))
 
 
-def mount(app: FastAPI, db: Database, log: Log, settings: Settings) -> None:
-    mount_notifications(app, Notifications(db, log, config(settings)).api)
+def gateway_port(settings: Settings, services: Sequence[Service]) -> NotificationsPort:
+    """The notifications service's own API when it runs in this process (``services``), else
+    its gRPC client (close it with :func:`release`)."""
+    local = next((s for s in services if isinstance(s, NotificationsService)), None)
+    if local is not None:
+        return local.api
+    return NotificationsClient(settings.internal_dial_address("notifications"),
+                               service_credentials(settings, "gateway"))
+
+
+async def release(port: NotificationsPort) -> None:
+    if isinstance(port, NotificationsClient):
+        await port.close()
+
+
+def mount(app: FastAPI, port: NotificationsPort) -> None:
+    mount_notifications(app, port)

@@ -58,7 +58,7 @@ def approvals(ctx: RuntimeContext) -> Service:
 
 
 def notifications(ctx: RuntimeContext) -> Service:
-    """approval and chain-integrity notifications, escalation"""
+    """approval and chain-integrity notifications, escalation (internal gRPC for the gateway)"""
     from faramesh_cloud.runtime import notifications_wiring
 
     return notifications_wiring.service(ctx, ctx.platform.settings)
@@ -91,7 +91,7 @@ SERVICES: dict[str, ServiceFactory] = {
 
 # Services that serve an internal gRPC API, bound on Settings.internal_bind_address(name) (their
 # index: config.INTERNAL_APIS); `up` checks those ports before it starts anything.
-INTERNAL_API_SERVERS: frozenset[str] = frozenset({"approvals", "fleet"})
+INTERNAL_API_SERVERS: frozenset[str] = frozenset({"approvals", "fleet", "notifications"})
 
 # Services `up` runs only when a setting asks for them (all others always run).
 ENABLED_WHEN: dict[str, Callable[[Settings], bool]] = {

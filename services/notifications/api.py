@@ -1,6 +1,10 @@
 """What people do with notifications (the gateway's ``NotificationsPort``): destinations,
 routing rules, test sends and the delivery history. Refusals raise ``InvalidRouting``
-(``code`` ``invalid`` or ``conflict``); unknown ids raise ``LookupError``.
+(``code`` ``invalid``, or ``conflict`` for a ``RoutingConflict``); unknown ids raise
+``LookupError``; a change while the service rebuilds its state from the log raises
+``CatchingUp`` (an ``rpc.errors.ServiceBusy``: the gateway answers 503 with Retry-After).
+The gateway calls this object in process when the service runs in its process, and through
+``servicer.py`` / ``client.py`` (the internal gRPC API) otherwise.
 
 Each change is a command handler: in ONE tenant transaction, holding the organisation's
 routing lock (so two changes of one organisation are checked and logged one after the
@@ -30,6 +34,7 @@ from faramesh_cloud.notifications.changes import (
 )
 from faramesh_cloud.notifications.destinations import prepare
 from faramesh_cloud.notifications.domain import (
+    DeliveryView,
     Destination,
     Event,
     InvalidRouting,
@@ -51,7 +56,6 @@ from faramesh_cloud.notifications.store import (
     RULE_DELETED,
     RULE_SET,
     SECRET_ROTATED,
-    DeliveryView,
     InUse,
     RoutingStore,
     find_destination,
@@ -63,6 +67,7 @@ from faramesh_cloud.notifications.store import (
     sealed_secret,
 )
 from faramesh_cloud.platform_audit.events import Actor, Target
+from faramesh_cloud.rpc.errors import ServiceBusy
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.tenant import tenant_transaction
 
@@ -71,8 +76,17 @@ Conn = AsyncConnection[Any]
 MAX_OVERLAP_S = 7 * 24 * 3600
 
 
-class CatchingUp(InvalidRouting):
-    code = "conflict"
+RETRY_WHILE_REBUILDING_S = 30
+MAX_DELIVERIES = 1000
+
+
+class CatchingUp(ServiceBusy):
+    """A change refused while the service rebuilds its state from the log (not the person's
+    fault, and not for long): try again in ``retry_after_s``."""
+
+    def __init__(self) -> None:
+        super().__init__("notifications", "notifications is rebuilding its routing and delivery history from the "
+                         f"log; try again in {RETRY_WHILE_REBUILDING_S} seconds", RETRY_WHILE_REBUILDING_S)
 
 
 def _event_id() -> str:
@@ -101,8 +115,7 @@ class NotificationsApi:
             cur = await conn.execute("SELECT catching_up FROM notification_catch_up")
             row = await cur.fetchone()
             if row is not None and row[0]:
-                raise CatchingUp("notifications is rebuilding its routing and delivery history from the log; "
-                                 "try again in a minute")
+                raise CatchingUp()
             yield conn
 
     async def _audit(self, conn: Conn, org_id: str, action: str, actor: Actor, target: Target,
@@ -226,4 +239,6 @@ class NotificationsApi:
         return rule
 
     async def deliveries(self, org_id: str, *, stack_id: str | None = None, limit: int = 50) -> list[DeliveryView]:
+        if not 1 <= limit <= MAX_DELIVERIES:
+            raise InvalidRouting(f"ask for 1 to {MAX_DELIVERIES} deliveries, not {limit}")
         return await self._store.deliveries(org_id, stack_id=stack_id, limit=limit)

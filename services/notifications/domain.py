@@ -96,6 +96,13 @@ class InvalidRouting(ValueError):
     code = "invalid"
 
 
+class RoutingConflict(InvalidRouting):
+    """A change that conflicts with the current state (a name in use, a destination still
+    named by rules): the message says what to change first."""
+
+    code = "conflict"
+
+
 @dataclass(frozen=True, slots=True)
 class Destination:
     destination_id: str
@@ -120,6 +127,25 @@ class Destination:
             case Kind.WEBHOOK:
                 return str(c.get("url", ""))
         return ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    """One notification to one destination and where its delivery stands (the history people read)."""
+
+    notification_id: str
+    destination_id: str
+    destination_name: str
+    event: str
+    stack_id: str
+    defer_token: str
+    step: int
+    state: str
+    attempts: int
+    last_status: int | None
+    last_error: str
+    created_at: datetime
+    delivered_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

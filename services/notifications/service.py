@@ -9,7 +9,12 @@ on) and ``notifications.alerts.v1`` (what it did with the alerts it handed on). 
 back through its own consumer, which applies it: a no-op normally, the whole state after an
 empty-database rebuild. On start everything else waits until those consumers have caught up
 with their topics as they were (``catch_up.py``, ``_catch_up_own_alert_events``), so a rebuild
-routes, escalates and sends from the rebuilt state: nothing that was sent before goes out again."""
+routes, escalates and sends from the rebuilt state: nothing that was sent before goes out again.
+
+The people-facing API (``api.py``, the command handlers) is served as the internal gRPC API
+``RoutingService`` (``servicer.py``; mutual TLS, ``gateway`` only) when given an address and
+the service's certificate; a gateway in the same process is given ``api`` itself, so a test
+send wakes this service's sender."""
 
 from __future__ import annotations
 
@@ -48,10 +53,13 @@ from faramesh_cloud.notifications.outbox import Outbox, OutboxConfig
 from faramesh_cloud.notifications.processor import ApprovalSeen, NotificationProcessor
 from faramesh_cloud.notifications.projection import POSITIONS, ChangeSink, NotificationSink
 from faramesh_cloud.notifications.senders import Endpoints, Senders
+from faramesh_cloud.notifications.servicer import internal_server
 from faramesh_cloud.notifications.ssrf import Resolver, system_resolver
 from faramesh_cloud.notifications.store import RoutingStore
 from faramesh_cloud.outbox.relay import OutboxRelay, RelayConfig
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.rpc.internal_pki import ServiceCredentials
+from faramesh_cloud.rpc.internal_server import InternalServer
 from faramesh_cloud.runtime.service import ComponentService, ServiceContext
 from faramesh_cloud.sql.database import Database
 
@@ -86,10 +94,18 @@ class NotificationsConfig:
 
 
 class Notifications:
-    """Stores and background work of the notifications service, over injected ports."""
+    """Stores and background work of the notifications service, over injected ports.
+    ``internal_address`` (with ``internal_tls``, the notifications certificate): where ``api``
+    is served as the internal gRPC API; None serves nothing."""
 
-    def __init__(self, db: Database, log: Log, config: NotificationsConfig) -> None:
+    def __init__(self, db: Database, log: Log, config: NotificationsConfig, *, internal_address: str | None = None,
+                 internal_tls: ServiceCredentials | None = None) -> None:
+        if internal_address is not None and internal_tls is None:
+            raise ValueError("the notifications internal API is served only over mutual TLS: pass internal_tls "
+                             "with internal_address")
         self.config = config
+        self._internal = (internal_address, internal_tls)
+        self.server: InternalServer | None = None
         self._db = db
         self._log = log
         self._wakeup = asyncio.Event()
@@ -120,6 +136,18 @@ class Notifications:
 
     async def start(self) -> None:
         await self.prepare()
+        address, tls = self._internal
+        if address is not None and tls is not None:  # first: changes during the catch-up get "rebuilding"
+            server = internal_server(self.api, address, tls)
+            await server.start()
+            self.server = server
+        try:
+            await self._start_work()
+        except BaseException:
+            await self._stop_server()
+            raise
+
+    async def _start_work(self) -> None:
         own: ConsumerRunner[Seen] = ConsumerRunner(
             self._log, NOTIFICATION_EVENTS, self.config.group, ChangeProcessor(),
             ChangeSink(self._db, self._log, DEAD_LETTERS, self.wake), self.config.runner)
@@ -180,7 +208,13 @@ class Notifications:
             for w in waits:
                 w.cancel()
 
+    async def _stop_server(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
+
     async def stop(self) -> None:
+        await self._stop_server()
         self._tasks.stopping.set()
         await self._tasks.stop()
         await self.senders.close()
@@ -193,11 +227,21 @@ class NotificationsService(ComponentService):
     name = "notifications"
     role = "approval and chain-integrity notifications, escalation"
 
-    def __init__(self, ctx: ServiceContext, config: NotificationsConfig) -> None:
-        self.notifications = Notifications(ctx.platform.db, ctx.platform.log, config)
+    def __init__(self, ctx: ServiceContext, config: NotificationsConfig, *, internal_address: str | None = None,
+                 internal_tls: ServiceCredentials | None = None) -> None:
+        self.notifications = Notifications(ctx.platform.db, ctx.platform.log, config,
+                                           internal_address=internal_address, internal_tls=internal_tls)
         super().__init__(self.notifications)
+
+    @property
+    def api(self) -> NotificationsApi:
+        """The people-facing API of this running service (the gateway's port in its process)."""
+        return self.notifications.api
 
     def address(self) -> str:
         group = self.notifications.config.group
-        return (f"consumer group {group} on {SYNC_ITEMS}, {NOTIFICATION_EVENTS}; {group}-alerts on "
-                f"{AUDIT_ALERTS}")
+        where = (f"consumer group {group} on {SYNC_ITEMS}, {NOTIFICATION_EVENTS}; {group}-alerts on "
+                 f"{AUDIT_ALERTS}")
+        if self.notifications.server is not None:
+            where += f"; internal gRPC {self.notifications.server.address}"
+        return where

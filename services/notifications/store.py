@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
 from psycopg import AsyncConnection
@@ -15,10 +13,11 @@ from psycopg import AsyncConnection
 from faramesh_cloud.notifications.apply import enqueue as enqueue  # where alerts.py finds it
 from faramesh_cloud.notifications.destinations import SecretBox
 from faramesh_cloud.notifications.domain import (
+    DeliveryView,
     Destination,
     Event,
-    InvalidRouting,
     Kind,
+    RoutingConflict,
     Rule,
     Subject,
     steps_from_json,
@@ -40,25 +39,8 @@ _DEST_COLUMNS: Final = "destination_id, org_id, name, kind, config, created_at, 
 RULE_COLUMNS: Final = "rule_id, org_id, stack_id, agent_id, steps, updated_at, subject"
 
 
-class InUse(InvalidRouting):
-    code = "conflict"
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryView:
-    notification_id: str
-    destination_id: str
-    destination_name: str
-    event: str
-    stack_id: str
-    defer_token: str
-    step: int
-    state: str
-    attempts: int
-    last_status: int | None
-    last_error: str
-    created_at: datetime
-    delivered_at: datetime | None
+class InUse(RoutingConflict):
+    """A name in use, or a destination still named by routing rules."""
 
 
 def destination_row(row: tuple[Any, ...]) -> Destination:

@@ -2,7 +2,9 @@
 (httpx over ASGI, real PostgreSQL): a webhook's signing secret is shown once and no secret is
 ever returned again; internal URLs are refused with the reason; destinations are Owner/Admin,
 routing rules Owner/Admin/Operator (on their stacks), Viewers get 403; every change is in the
-platform audit log."""
+platform audit log; while the service rebuilds from the log a change is 503 with Retry-After.
+Each test runs twice: with the service's API in process and over its gRPC API (mutual TLS,
+``tests/notifications_adapters.py``)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.gateway import MakeClient, csrf_of, sign_in
 from tests.fixtures.identity import People, Person
 from tests.integration.test_tenant_isolation import report_status
+from tests.notifications_adapters import both_notifications_ports  # noqa: F401  (in process and over gRPC)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 
@@ -162,3 +165,28 @@ async def test_a_chain_integrity_rule_is_its_own_rule_beside_the_approvals_one(
     rules = {(r["subject"], r["stack_id"]) for r in (await client.get(url)).json()}
     assert ("chain_integrity", stack.stack_id) in rules
     assert "Chain-integrity alerts" in (await client.get("/o/acme/settings/integrations")).text
+
+
+async def test_a_change_while_notifications_rebuilds_is_a_503_with_retry_after(
+        client_factory: MakeClient, people: People, database: Database) -> None:
+    owner = await people.org("acme")
+    client = await signed_in(client_factory, owner)
+    headers = await api_csrf(client)
+    page = await client.get("/o/acme/settings/integrations")
+    async with database.transaction() as conn:
+        await conn.execute("INSERT INTO notification_catch_up (catching_up) VALUES (true)")
+    api = await client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers,
+                            json={"name": "hook", "kind": "webhook", "url": "https://1.1.1.1/hook"})
+    assert api.status_code == 503, api.text
+    assert api.headers["retry-after"] == "30"
+    assert api.json()["detail"].startswith("notifications is rebuilding its routing and delivery history")
+    form = await client.post("/o/acme/settings/integrations/destinations", data={
+        "csrf_token": csrf_of(page.text), "name": "hook", "kind": "webhook", "url": "https://1.1.1.1/hook"})
+    assert form.status_code == 503 and form.headers["retry-after"] == "30"
+    assert "The notifications service is busy" in form.text and "rebuilding" in form.text
+    assert (await client.get("/o/acme/settings/integrations")).status_code == 200  # reading still works
+    async with database.transaction() as conn:
+        await conn.execute("DELETE FROM notification_catch_up")
+    again = await client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers,
+                              json={"name": "hook", "kind": "webhook", "url": "https://1.1.1.1/hook"})
+    assert again.status_code == 201, again.text

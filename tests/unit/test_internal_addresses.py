@@ -69,16 +69,22 @@ def test_a_service_without_an_internal_api_is_a_clear_error() -> None:
 
 
 def test_the_runtime_binds_and_dials_with_these_settings(tmp_path: Path) -> None:
-    from faramesh_cloud.runtime import approvals_wiring, fleet_wiring
+    from faramesh_cloud.runtime import approvals_wiring, fleet_wiring, notifications_wiring
 
     settings = Settings.load(env={"FARAMESH_CLOUD_INTERNAL_BIND_HOST": "0.0.0.0",
                                   "FARAMESH_CLOUD_APPROVALS_ADDRESS": "approvals.svc:9000",
-                                  "FARAMESH_CLOUD_FLEET_ADDRESS": "fleet.svc:9001"}, data_dir=tmp_path)
+                                  "FARAMESH_CLOUD_FLEET_ADDRESS": "fleet.svc:9001",
+                                  "FARAMESH_CLOUD_NOTIFICATIONS_ADDRESS": "notifications.svc:9003"}, data_dir=tmp_path)
     control = approvals_wiring.daemon_control(settings)
     assert getattr(control, "_address") == "approvals.svc:9000"  # noqa: B009
     # A gateway without the fleet service in its process reads it over gRPC, at its advertised address.
     reads = fleet_wiring.fleet_reads(settings, [])
     assert type(reads).__name__ == "FleetQueryClient" and getattr(reads, "address") == "fleet.svc:9001"  # noqa: B009
+    # ... and notifications likewise: a client, no service of its own (no sealing key made here).
+    port = notifications_wiring.gateway_port(settings, [])
+    assert type(port).__name__ == "NotificationsClient" and getattr(port, "address") == "notifications.svc:9003"  # noqa: B009
+    assert not (tmp_path / "keys").exists()
+    assert settings.internal_bind_address("notifications") == "0.0.0.0:50103"
 
 
 def test_the_settings_are_documented() -> None:

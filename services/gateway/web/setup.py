@@ -87,12 +87,13 @@ async def _identity(request: Request, exc: Exception) -> Response:
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
-    """503 when a service the page reads (over its internal API) did not answer: the person
-    reads which service and what to do; where it runs and why it failed go to the log only."""
+    """503 when a service the page reads (over its internal API) did not answer, or answered
+    "not now" (``ServiceBusy``: Retry-After is then the service's): the person reads which
+    service and what to do; where it runs and why it failed go to the log only."""
     assert isinstance(exc, ServiceUnavailable)
     _log.warning("%s %s: %s", request.method, request.url.path, exc)
-    response = await _error(request, 503, f"The {exc.service} service is not answering", exc.public)
-    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    response = await _error(request, 503, exc.headline, exc.public)
+    response.headers["Retry-After"] = str(exc.retry_after_s or RETRY_AFTER_S)
     return response
 
 
