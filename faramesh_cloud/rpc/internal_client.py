@@ -6,7 +6,9 @@ stub method with a deadline, and turns every failure into an exception the calle
 on: :class:`~faramesh_cloud.rpc.errors.InvalidRequest` for INVALID_ARGUMENT (the request was
 wrong), :class:`~faramesh_cloud.rpc.errors.ServiceUnavailable` for anything else (down,
 unreachable, too slow, refusing this caller's certificate, failing inside), which the
-gateway answers 503 and a background caller retries.
+gateway answers 503 and a background caller retries. A service whose API refuses requests
+for reasons of its own (a conflict, an unknown id) gives its client a ``refusal`` function
+that turns those statuses into its own exceptions first.
 
 Reconnection: grpc backs off between connection attempts to a server that is down, up to
 two minutes by default, failing calls at once meanwhile; here the back-off is capped at
@@ -33,17 +35,22 @@ CHANNEL_OPTIONS: Final = (("grpc.initial_reconnect_backoff_ms", 250),
                           ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS))
 
 
+Refusal = Callable[[grpc.aio.AioRpcError], Exception | None]
+
+
 class InternalClient:
     """``server``'s internal API at ``address``, called as ``tls.service``; ``stub`` builds the
-    generated stub from a channel (``FooServiceStub``)."""
+    generated stub from a channel (``FooServiceStub``); ``refusal`` (optional) maps a failed
+    call to the service's own exception, or None to leave it to the mapping above."""
 
     def __init__(self, server: str, address: str, tls: ServiceCredentials, stub: Callable[[grpc.aio.Channel], Any],
-                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+                 timeout_s: float = DEFAULT_TIMEOUT_S, refusal: Refusal | None = None) -> None:
         self.server = server
         self.address = address
         self._tls = tls
         self._make_stub = stub
         self.timeout_s = timeout_s
+        self._refusal = refusal
         self._channel: grpc.aio.Channel | None = None
         self._stub: Any = None
 
@@ -58,6 +65,9 @@ class InternalClient:
         try:
             return await getattr(self._client(), method)(request, timeout=timeout_s or self.timeout_s)
         except grpc.aio.AioRpcError as exc:
+            refused = self._refusal(exc) if self._refusal is not None else None
+            if refused is not None:
+                raise refused from None
             if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise InvalidRequest(exc.details() or f"the {self.server} service refused the request") from None
             raise ServiceUnavailable(self.server, f"{method} at {self.address}: {exc.code().name}: "

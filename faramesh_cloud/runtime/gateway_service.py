@@ -35,7 +35,9 @@ class GatewayService:
         fleet_wiring.mount(app, fleet_wiring.fleet_ports(ctx.platform.db, ctx.platform.olap, StackStore(ctx.platform.db),
                                                          cloud_url=f"https://{settings.sync_address}",
                                                          query=self._fleet))
-        approvals_wiring.mount(app, ctx.platform.db, ctx.platform.log)
+        # The approvals service's own API when it runs in this process (`up`), else its gRPC client.
+        self.approvals = approvals_wiring.approvals_port(settings, ctx.services)
+        approvals_wiring.mount(app, self.approvals)
         notifications_wiring.mount(app, ctx.platform.db, ctx.platform.log, settings)
         app.mount(MOUNT, self._feeds.app)  # /v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...
         self._server = HttpServer(app, settings.http_host, settings.http_port, HttpOptions.of(settings))
@@ -69,6 +71,7 @@ class GatewayService:
         await self._server.stop()
         await self._tasks.stop()
         await fleet_wiring.release(self._fleet)
+        await approvals_wiring.release(self.approvals)
         self._state = "stopped"
 
     def info(self) -> ServiceInfo:

@@ -79,6 +79,9 @@ def test_the_runtime_binds_and_dials_with_these_settings(tmp_path: Path) -> None
     # A gateway without the fleet service in its process reads it over gRPC, at its advertised address.
     reads = fleet_wiring.fleet_reads(settings, [])
     assert type(reads).__name__ == "FleetQueryClient" and getattr(reads, "address") == "fleet.svc:9001"  # noqa: B009
+    # And the approvals service's people-facing API likewise, with the same advertised address.
+    port = approvals_wiring.approvals_port(settings, [])
+    assert type(port).__name__ == "ApprovalsApiClient" and getattr(port, "address") == "approvals.svc:9000"  # noqa: B009
 
 
 def test_the_settings_are_documented() -> None:
