@@ -30,9 +30,14 @@ from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 
 DEFAULT_TIMEOUT_S: Final = 5.0
 MAX_RECONNECT_BACKOFF_MS: Final = 5000
+# An answer from another Cloud service may be as large as what its in-process twin returns (an
+# approval carries up to a WAL frame, 8 MiB, of a daemon's arguments): well past grpc's
+# default 4 MiB receive limit, which would turn a large answer into a 503.
+MAX_RESPONSE_BYTES: Final = 256 * 1024 * 1024
 CHANNEL_OPTIONS: Final = (("grpc.initial_reconnect_backoff_ms", 250),
                           ("grpc.min_reconnect_backoff_ms", 250),
-                          ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS))
+                          ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
+                          ("grpc.max_receive_message_length", MAX_RESPONSE_BYTES))
 
 
 Refusal = Callable[[grpc.aio.AioRpcError], Exception | None]

@@ -410,3 +410,20 @@ async def test_both_adapters_give_identical_answers(database: Database, internal
     assert sum(1 for a in local if a and not (isinstance(a, tuple) and a[0] == "missing")) >= 20
     for i, (a, b) in enumerate(zip(local, remote, strict=True)):
         assert a == b, i
+
+
+async def test_an_approval_with_megabytes_of_arguments_is_answered_whole(
+        port: ApprovalsPort, database: Database, stacks: StackStore) -> None:
+    """A daemon may share up to a WAL frame of arguments (8 MiB): the queue, the history and one
+    approval carry them whole, past gRPC's default 4 MiB message limit."""
+    org = (await stacks.create_org("acme", "Acme")).org_id
+    pay, _ = await stacks.register_stack(org, "payments-prod", "production")
+    args = b'{"blob":"' + b"x" * (6 * 1024 * 1024) + b'"}'
+    fact = ApprovalProcessor().process(_message(org, pay.stack_id, 0, pending_event("big1", args=args)))
+    await ApprovalSink(database).write([fact])  # type: ignore[list-item]
+    [queued] = await port.pending(org)
+    assert queued.args_json == args.decode()
+    assert (await port.get(org, queued.approval_id)).args_json == args.decode()
+    await port.decide(org, queued.approval_id, ALICE, "deny", "too big to read")
+    [resolved] = await port.history(org)
+    assert resolved.args_json == args.decode() and resolved.state == "denied"
