@@ -50,7 +50,7 @@ from tests.fixtures.internal_tls import ServiceTls
 pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
 
 ALICE = Actor(ActorType.USER, "11111111-1111-4111-8111-111111111111", "alice@example.com", "203.0.113.7")
-BOB = Actor(ActorType.USER, "22222222-2222-4222-8222-222222222222", "bob@example.com", "198.51.100.9")
+BOB = Actor(ActorType.USER, "22222222-2222-4222-8222-222222222222", "björn@example.com", "198.51.100.9")
 KEY = Actor(ActorType.API_KEY, "33333333-3333-4333-8333-333333333333", "ci-bot", "192.0.2.1")
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 HOSTILE = b'{"note":"<script>alert(1)</script>","amount":120}'
@@ -267,7 +267,7 @@ async def test_bulk_decisions_cover_one_pattern_and_report_each_approval(
     assert [(d.approval_id, d.state) for d in result.decided] == [(world.ids["a1"], State.DENIED)]
     assert list(result.refused) == [world.ids["a2"], UNKNOWN, world.ids["s1"]]  # in the order asked, once each
     assert result.codes == {world.ids["a2"]: "already_resolved", UNKNOWN: "not_found", world.ids["s1"]: "not_found"}
-    assert result.refused[world.ids["a2"]] == ("this approval was already approved by bob@example.com; "
+    assert result.refused[world.ids["a2"]] == ("this approval was already approved by björn@example.com; "
                                                "the first decision stands")
     assert result.refused[UNKNOWN] == f"no approval {UNKNOWN!r} in this organisation"
     shown = await port.get(world.acme, world.ids["a1"])
