@@ -8,9 +8,10 @@ wrong), :class:`~faramesh_cloud.rpc.errors.ServiceBusy` for UNAVAILABLE with the
 metadata ``retry-after`` (the service answered: not now, try again in that many seconds),
 :class:`~faramesh_cloud.rpc.errors.ServiceUnavailable` for anything else (down,
 unreachable, too slow, refusing this caller's certificate, failing inside), which the
-gateway answers 503 and a background caller retries. A client whose service refuses
-requests with other statuses too (NOT_FOUND, FAILED_PRECONDITION) names the exception each
-becomes in ``refusals``.
+gateway answers 503 and a background caller retries. A service whose API refuses requests
+for reasons of its own (a conflict, an unknown id) gives its client a ``refusal``: either a
+mapping of those statuses to the exception each becomes (made from the server's message), or
+a function that turns a failed call into its own exception (None: left to the mapping here).
 
 Reconnection: grpc backs off between connection attempts to a server that is down, up to
 two minutes by default, failing calls at once meanwhile; here the back-off is capped at
@@ -32,10 +33,16 @@ from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 
 DEFAULT_TIMEOUT_S: Final = 5.0
 MAX_RECONNECT_BACKOFF_MS: Final = 5000
+# An answer from another Cloud service may be as large as what its in-process twin returns (an
+# approval carries up to a WAL frame, 8 MiB, of a daemon's arguments): well past grpc's
+# default 4 MiB receive limit, which would turn a large answer into a 503.
+MAX_RESPONSE_BYTES: Final = 256 * 1024 * 1024
 CHANNEL_OPTIONS: Final = (("grpc.initial_reconnect_backoff_ms", 250),
                           ("grpc.min_reconnect_backoff_ms", 250),
-                          ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS))
+                          ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
+                          ("grpc.max_receive_message_length", MAX_RESPONSE_BYTES))
 RETRY_AFTER: Final = "retry-after"  # trailing metadata of a server's "not now": whole seconds
+Refusal = Callable[[grpc.aio.AioRpcError], Exception | None]
 Refusals = Mapping[grpc.StatusCode, Callable[[str], Exception]]
 
 
@@ -50,16 +57,25 @@ def retry_after(exc: grpc.aio.AioRpcError) -> int | None:
     return None
 
 
+def by_status(refusals: Refusals, server: str) -> Refusal:
+    """A ``Refusal`` from statuses and the exception each becomes."""
+    def refusal(exc: grpc.aio.AioRpcError) -> Exception | None:
+        make = refusals.get(exc.code())
+        return None if make is None else make(exc.details() or f"the {server} service refused the request")
+    return refusal
+
+
 class InternalClient:
     """``server``'s internal API at ``address``, called as ``tls.service``; ``stub`` builds the
-    generated stub from a channel (``FooServiceStub``); ``refusals``: the statuses (beyond
-    INVALID_ARGUMENT) with which the server refuses a request, and the exception each becomes,
-    made from the server's message."""
+    generated stub from a channel (``FooServiceStub``); ``refusal`` (optional): the statuses
+    (beyond INVALID_ARGUMENT) with which the server refuses a request and the exception each
+    becomes, or a function mapping a failed call to the service's own exception (None: left
+    to the mapping above)."""
 
     def __init__(self, server: str, address: str, tls: ServiceCredentials, stub: Callable[[grpc.aio.Channel], Any],
-                 timeout_s: float = DEFAULT_TIMEOUT_S, refusals: Refusals | None = None) -> None:
+                 timeout_s: float = DEFAULT_TIMEOUT_S, refusal: Refusal | Refusals | None = None) -> None:
         self.server = server
-        self._refusals = dict(refusals or {})
+        self._refusal = refusal if callable(refusal) or refusal is None else by_status(refusal, server)
         self.address = address
         self._tls = tls
         self._make_stub = stub
@@ -78,9 +94,9 @@ class InternalClient:
         try:
             return await getattr(self._client(), method)(request, timeout=timeout_s or self.timeout_s)
         except grpc.aio.AioRpcError as exc:
-            refusal = self._refusals.get(exc.code())
-            if refusal is not None:
-                raise refusal(exc.details() or f"the {self.server} service refused the request") from None
+            refused = self._refusal(exc) if self._refusal is not None else None
+            if refused is not None:
+                raise refused from None
             if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise InvalidRequest(exc.details() or f"the {self.server} service refused the request") from None
             wait = retry_after(exc) if exc.code() == grpc.StatusCode.UNAVAILABLE else None

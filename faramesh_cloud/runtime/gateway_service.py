@@ -35,8 +35,10 @@ class GatewayService:
         fleet_wiring.mount(app, fleet_wiring.fleet_ports(ctx.platform.db, ctx.platform.olap, StackStore(ctx.platform.db),
                                                          cloud_url=f"https://{settings.sync_address}",
                                                          query=self._fleet))
-        approvals_wiring.mount(app, ctx.platform.db, ctx.platform.log)
-        # The running notifications service's own API in process, or gRPC to it.
+        # The approvals and notifications services' own APIs when they run in this process
+        # (`up`), else their gRPC clients.
+        self.approvals = approvals_wiring.approvals_port(settings, ctx.services)
+        approvals_wiring.mount(app, self.approvals)
         self._notifications = notifications_wiring.gateway_port(settings, ctx.services)
         notifications_wiring.mount(app, self._notifications)
         app.mount(MOUNT, self._feeds.app)  # /v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...
@@ -72,6 +74,7 @@ class GatewayService:
         await self._tasks.stop()
         await fleet_wiring.release(self._fleet)
         await notifications_wiring.release(self._notifications)
+        await approvals_wiring.release(self.approvals)
         self._state = "stopped"
 
     def info(self) -> ServiceInfo:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from faramesh_cloud.approvals.decisions import BulkResult, Decision, Decisions
+from faramesh_cloud.approvals.decisions import Decisions
 from faramesh_cloud.approvals.domain import CommandType, Verdict
-from faramesh_cloud.approvals.emergency import Command, EmergencyCommands
-from faramesh_cloud.approvals.queries import Approval, ApprovalQueries, QueueFilter
+from faramesh_cloud.approvals.emergency import EmergencyCommands
+from faramesh_cloud.approvals.queries import ApprovalQueries, QueueFilter
+from faramesh_cloud.approvals.views import Approval, BulkResult, Command, Decision
 from faramesh_cloud.platform_audit.events import Actor
 
 

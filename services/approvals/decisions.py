@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -33,6 +31,7 @@ from faramesh_cloud.approvals.domain import (
     withdrawal,
 )
 from faramesh_cloud.approvals.projection import OUTBOX, publish
+from faramesh_cloud.approvals.views import BulkResult, Decision
 from faramesh_cloud.approvals.waits import notify_delivery
 from faramesh_cloud.outbox.store import Outbox
 from faramesh_cloud.platform_audit.events import Actor, AuditAction, Target
@@ -42,22 +41,6 @@ from faramesh_cloud.sql.tenant import tenant_transaction
 
 Conn = AsyncConnection[Any]
 EXPIRE_BATCH = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    approval_id: str
-    decision_id: str
-    state: State
-    decided_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class BulkResult:
-    bulk_action_id: str
-    decided: list[Decision]
-    refused: dict[str, str]  # approval id -> why
-    codes: dict[str, str] = field(default_factory=dict)  # approval id -> refusal code (already_resolved, ...)
 
 
 def as_uuid(value: str) -> str | None:

@@ -52,6 +52,10 @@ class Conflict(DecisionRefused):
     """Someone (another approver, the daemon, the deadline) resolved it first."""
 
 
+class CommandRefused(DecisionRefused):
+    """The caller may not issue this command (role, unknown stack); it was logged."""
+
+
 def check_reason(reason: str) -> str:
     text = reason.strip()
     if not text:

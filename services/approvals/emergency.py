@@ -8,23 +8,21 @@ outbox in the transaction that makes it (``projection.publish``)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from faramesh_cloud_api.sync.v1 import actor_pb2, emergency_pb2
 
 from faramesh_cloud.approvals.changes import command_acknowledged, command_delivered, command_issued
 from faramesh_cloud.approvals.decisions import as_uuid
 from faramesh_cloud.approvals.domain import (
+    CommandRefused,
     CommandState,
     CommandType,
     DecisionRefused,
     UnknownApproval,
     check_reason,
 )
-from faramesh_cloud.approvals.events import COMMAND_TYPES
 from faramesh_cloud.approvals.projection import OUTBOX, publish
+from faramesh_cloud.approvals.views import Command
 from faramesh_cloud.outbox.store import Outbox
 from faramesh_cloud.platform_audit.events import Actor, AuditAction, Target
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
@@ -34,38 +32,6 @@ from faramesh_cloud.sql.tenant import tenant_transaction
 _ACTIONS = {CommandType.KILL: AuditAction.AGENT_KILL_ISSUED, CommandType.ISOLATE: AuditAction.AGENT_ISOLATE_ISSUED}
 _COLUMNS = ("command_id, stack_id, agent_id, command_type, reason, issued_by, issued_by_label, issued_at, state, "
             "delivered_at, acked_at, applied_at, outcome, message, dpr_record_id")
-
-
-class CommandRefused(DecisionRefused):
-    """The caller may not issue this command (role, unknown stack); it was logged."""
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    command_id: str
-    stack_id: str
-    agent_id: str
-    command_type: str
-    reason: str
-    issued_by: str
-    issued_by_label: str
-    issued_at: datetime
-    state: str
-    delivered_at: datetime | None
-    acked_at: datetime | None
-    applied_at: datetime | None
-    outcome: str
-    message: str
-    dpr_record_id: str
-
-    def to_proto(self) -> emergency_pb2.EmergencyCommand:
-        command = emergency_pb2.EmergencyCommand(
-            command_id=self.command_id, type=COMMAND_TYPES[CommandType(self.command_type)], agent_id=self.agent_id,
-            reason=self.reason, issued_by=actor_pb2.Actor(
-                user_id=self.issued_by, email=self.issued_by_label if "@" in self.issued_by_label else "",
-                display_name=self.issued_by_label))
-        command.issued_at.FromDatetime(self.issued_at)
-        return command
 
 
 def _command(row: tuple[Any, ...]) -> Command:

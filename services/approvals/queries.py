@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from faramesh_cloud.approvals.decisions import as_uuid
-from faramesh_cloud.approvals.domain import AgeBand, UnknownApproval, withdrawal
+from faramesh_cloud.approvals.domain import UnknownApproval
+from faramesh_cloud.approvals.views import Approval
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.tenant import tenant_transaction
 
@@ -18,52 +19,6 @@ _COLUMNS = ("approval_id, stack_id, defer_token, agent_id, tool_id, session_id, 
             "bulk_action_id, clock_timestamp(), "
             "COALESCE((SELECT d.dpr_record_id FROM approval_deliveries d WHERE d.org_id = approvals.org_id "
             "AND d.delivery_id = approvals.decision_id), ''), daemon_state")
-
-
-@dataclass(frozen=True, slots=True)
-class Approval:
-    approval_id: str
-    stack_id: str
-    defer_token: str
-    agent_id: str
-    tool_id: str
-    session_id: str
-    args_json: str
-    matched_rule_id: str
-    reason_code: str
-    reason: str
-    priority: str
-    dpr_record_id: str
-    policy_version: str
-    created_at: datetime
-    deadline: datetime
-    state: str
-    resolved_at: datetime | None
-    resolved_by: str
-    resolved_by_label: str
-    resolution_reason: str
-    resolution_source: str
-    decision_id: str
-    bulk_action_id: str
-    now: datetime
-    resolution_record_id: str  # the DPR the daemon wrote applying a Cloud decision ('' if none)
-    daemon_state: str  # what the daemon reported last: pending, approved, denied, expired, withdrawn
-
-    @property
-    def withdrawn_how(self) -> str:
-        """For a withdrawn approval: how the daemon resolved it (else '')."""
-        if self.state != "withdrawn":
-            return ""
-        return withdrawal(self.daemon_state, self.resolved_by_label or self.resolved_by, self.resolution_reason)
-
-    @property
-    def pending_s(self) -> float:
-        end = self.resolved_at or self.now
-        return max(0.0, (end - self.created_at).total_seconds())
-
-    @property
-    def age_band(self) -> str:
-        return AgeBand.of(self.pending_s).name
 
 
 def _approval(row: tuple[Any, ...]) -> Approval:

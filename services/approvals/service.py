@@ -2,7 +2,9 @@
 ``sync.items.v1`` (the daemons' approval snapshots) and of its own topics
 (``approvals.events.v1``, ``commands.emergency.v1``), the relay of its outbox onto those
 topics, the expiry sweep, and the parts other components are given: decisions, queries,
-emergency commands, and ``control`` (ingest's ``DaemonControl``)."""
+emergency commands, ``control`` (ingest's ``DaemonControl``) and ``api`` (people's
+operations: the gateway's ``ApprovalsPort`` in process, and what ``ApprovalsService`` serves
+on the internal address)."""
 
 from __future__ import annotations
 
@@ -53,7 +55,8 @@ class ApprovalsConfig:
     sweep_interval_s: float = 5.0
     # A held PollDecisions re-reads this often even without a NOTIFY (a lost one only delays).
     poll_recheck_s: float = 2.0
-    # Where the internal gRPC API (DaemonControlService) listens; None: not served.
+    # Where the internal gRPC APIs (DaemonControlService for ingest, ApprovalsService for the
+    # gateway) listen; None: not served.
     internal_address: str | None = None
     # Its mutual TLS material (the approvals service's certificate); required to serve it.
     internal_tls: ServiceCredentials | None = None
@@ -115,7 +118,7 @@ class Approvals:
         if tls is None:
             raise ValueError("the approvals internal API is served only over mutual TLS: set "
                              "ApprovalsConfig.internal_tls with internal_address")
-        return internal_server(self.control, address, tls)
+        return internal_server(self.control, address, tls, self.api)
 
     async def _sweep(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from faramesh_cloud_api.sync.v1 import deliveries_pb2, emergency_pb2, sync_pb2
+from faramesh_cloud_api.sync.v1 import actor_pb2, deliveries_pb2, emergency_pb2, sync_pb2
 
 from faramesh_cloud.approvals.decisions import Decisions
+from faramesh_cloud.approvals.domain import CommandType
 from faramesh_cloud.approvals.emergency import EmergencyCommands
-from faramesh_cloud.approvals.events import command_outcome, delivery_outcome
+from faramesh_cloud.approvals.events import COMMAND_TYPES, command_outcome, delivery_outcome
+from faramesh_cloud.approvals.views import Command
 from faramesh_cloud.approvals.waits import DeliveryWaits
 
 DEFAULT_DELIVERIES = 100
@@ -31,6 +33,17 @@ def _applied_at(ack: sync_pb2.AckEmergencyCommandRequest) -> datetime | None:
         return ack.applied_at.ToDatetime(tzinfo=UTC)
     except ValueError:
         return None
+
+
+def command_message(c: Command) -> emergency_pb2.EmergencyCommand:
+    """An emergency command as its daemon receives it (sync v1)."""
+    command = emergency_pb2.EmergencyCommand(
+        command_id=c.command_id, type=COMMAND_TYPES[CommandType(c.command_type)], agent_id=c.agent_id,
+        reason=c.reason, issued_by=actor_pb2.Actor(
+            user_id=c.issued_by, email=c.issued_by_label if "@" in c.issued_by_label else "",
+            display_name=c.issued_by_label))
+    command.issued_at.FromDatetime(c.issued_at)
+    return command
 
 
 class ApprovalsControl:
@@ -55,7 +68,7 @@ class ApprovalsControl:
             for a in acks])
 
     async def poll_commands(self, org_id: str, stack_id: str) -> list[emergency_pb2.EmergencyCommand]:
-        return [c.to_proto() for c in await self._commands.poll(org_id, stack_id)]
+        return [command_message(c) for c in await self._commands.poll(org_id, stack_id)]
 
     async def ack_command(self, org_id: str, stack_id: str, ack: sync_pb2.AckEmergencyCommandRequest) -> bool:
         applied = _applied_at(ack)

@@ -1,7 +1,9 @@
 """Approvals and emergency controls through the gateway (httpx over ASGI, real PostgreSQL):
 the queue and detail pages render hostile args safely, decisions need a reason, a second
 decision is a 409 with the reason, Viewers and Auditors get 403 and the attempt is in the
-platform audit log, another organisation's ids are 404."""
+platform audit log, another organisation's ids are 404. Each test runs twice: the gateway
+given the running approvals service's API in process (``up``) and its gRPC client over
+mutual TLS (``serve gateway``; ``tests/approvals_adapters.py``)."""
 
 from __future__ import annotations
 
@@ -21,12 +23,14 @@ from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
+from tests.approvals_adapters import ADAPTERS, approvals_adapter, both_approvals_ports  # noqa: F401
 from tests.approvals_support import pending_event, push_events, seed_ids
 from tests.fixtures.gateway import csrf_of, sign_in, static_status
 from tests.fixtures.identity import People, Person
+from tests.fixtures.internal_tls import ServiceTls
 from tests.simulator_support import eventually
 
-pytestmark = [pytest.mark.postgres, pytest.mark.integration]
+pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
 
 HOSTILE = b'{"note":"<script>alert(1)</script>","amount":120}'
 
@@ -39,11 +43,13 @@ async def approvals(database: Database, postgres_log: PostgresLog) -> AsyncItera
     await service.stop()
 
 
-@pytest.fixture
-def app(web_deps: WebDeps, approvals: Approvals) -> FastAPI:
-    app = create_app(static_status, web=web_deps)
-    mount_approvals(app, approvals.api)
-    return app
+@pytest.fixture(params=ADAPTERS)
+async def app(request: pytest.FixtureRequest, web_deps: WebDeps, approvals: Approvals,
+              internal_tls: ServiceTls) -> AsyncIterator[FastAPI]:
+    async with approvals_adapter(request.param, approvals.api, approvals.control, internal_tls) as port:
+        app = create_app(static_status, web=web_deps)
+        mount_approvals(app, port)
+        yield app
 
 
 @pytest.fixture

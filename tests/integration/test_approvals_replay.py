@@ -331,8 +331,9 @@ async def test_a_decision_taken_while_the_approvals_service_is_down_reaches_the_
             await eventually(projected, "the pending approval", within_s=60)
         [item] = await service.api.pending(org)
 
-        # The approvals service is down (its relay and internal API with it); the gateway, in
-        # its own process, decides through the service's API object as `serve gateway` does.
+        # The approvals service is down (its relay and internal API with it) just after its command
+        # handlers committed a decision and a command (as when its process dies between commit and
+        # relay; the gateway itself reaches the handlers only through the running service now).
         gateway_side = Approvals(database, postgres_log).api
         decision = await gateway_side.decide(org, item.approval_id, operator, "approve", "ok while down")
         command = await gateway_side.issue_command(org, payments.stack_id, "payments-bot", operator, "stop it", "kill",

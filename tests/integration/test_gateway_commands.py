@@ -25,6 +25,7 @@ from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.runtime.fleet_wiring import IndexFleetAudit
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
+from tests.approvals_adapters import ADAPTERS
 from tests.fixtures.gateway import (
     CLOUD_URL,
     approvals_api,
@@ -61,6 +62,8 @@ async def _commands(database: Database, org_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+@pytest.mark.grpc
+@pytest.mark.parametrize("approvals_port", ADAPTERS, indirect=True)  # the approvals API in process and over gRPC
 async def test_kill_and_isolate_need_an_agent_the_stack_has_reported(
         served: str, people: People, stacks: StackStore, database: Database) -> None:
     owner, pay, search, key = await _seed(people, stacks, database)

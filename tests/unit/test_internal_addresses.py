@@ -85,6 +85,9 @@ def test_the_runtime_binds_and_dials_with_these_settings(tmp_path: Path) -> None
     assert type(port).__name__ == "NotificationsClient" and getattr(port, "address") == "notifications.svc:9003"  # noqa: B009
     assert not (tmp_path / "keys").exists()
     assert settings.internal_bind_address("notifications") == "0.0.0.0:50103"
+    # And the approvals service's people-facing API likewise, with the same advertised address.
+    port = approvals_wiring.approvals_port(settings, [])
+    assert type(port).__name__ == "ApprovalsApiClient" and getattr(port, "address") == "approvals.svc:9000"  # noqa: B009
 
 
 def test_the_settings_are_documented() -> None:

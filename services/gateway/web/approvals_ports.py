@@ -1,8 +1,11 @@
 """What the Approvals section and the emergency controls use, as a port the composition
-root fills with the approvals service's API. The gateway imports no service: values come
-back as objects read by attribute. Refusals raise ``ValueError`` with a ``code`` attribute
-(``reason_required``, ``already_resolved``, ``expired``, ``withdrawn``, ``conflict``,
-``forbidden``, ``invalid``); unknown ids raise ``LookupError``."""
+root fills with the approvals service's API: its own API object when it runs in the
+gateway's process, its gRPC client otherwise (one contract suite holds both). The gateway
+imports no service: values come back as objects read by attribute. Refusals raise
+``ValueError`` with a ``code`` attribute (``reason_required``, ``already_resolved``,
+``expired``, ``withdrawn``, ``conflict``, ``forbidden``, ``invalid``); unknown ids raise
+``LookupError``; the approvals service not answering raises
+``rpc.errors.ServiceUnavailable`` (a 503 page or JSON with a message)."""
 
 from __future__ import annotations
 

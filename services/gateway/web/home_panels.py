@@ -4,6 +4,7 @@ activity stream and budget burn. Every list is limited to the stacks the member 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,11 +22,14 @@ from faramesh_cloud.gateway.web.fleet_ports import (
 )
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 
 STRIP_STATES: Final = ("healthy", "degraded", "unhealthy", "unknown")
 BURN_HIGHLIGHT: Final = 0.80  # stacks within 20% of their ceiling
 BREACH_WITHIN: Final = 0.10  # budgets within 10% of breach need attention
 ACTIVITY: Final = 100
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +56,16 @@ async def attention(ports: FleetPorts, org_id: str, base: str, stacks: Sequence[
                     approvals: PendingApprovals | None = None, approval_stacks: Collection[str] = (),
                     now: datetime | None = None) -> list[Attention]:
     """``approvals``: the approvals queue, listed for ``approval_stacks`` (the stacks whose
-    approvals the member may read); None (no approvals service): no approval items."""
+    approvals the member may read); None (no approvals service): no approval items; the
+    approvals service not answering: one item saying so."""
     now = now or datetime.now(UTC)
     names = {s.stack_id: s.name for s in stacks}
     items: list[Attention] = []
-    if approvals is not None and approval_stacks:
-        for a in await approvals.pending(org_id, stacks=list(approval_stacks)):
-            items.append(Attention("approval", "Pending approval",
-                                   f"{a.agent_id} → {a.tool_id} on {names.get(a.stack_id, a.stack_id)}, "
-                                   f"waiting {_age(a.pending_s)}", f"{base}/approvals/{quote(a.approval_id, safe='')}",
-                                   "bad" if a.pending_s > 1800 else "warn"))
+    for a in await _pending(approvals, org_id, approval_stacks, base, items):
+        items.append(Attention("approval", "Pending approval",
+                               f"{a.agent_id} → {a.tool_id} on {names.get(a.stack_id, a.stack_id)}, "
+                               f"waiting {_age(a.pending_s)}", f"{base}/approvals/{quote(a.approval_id, safe='')}",
+                               "bad" if a.pending_s > 1800 else "warn"))
     alerts = [a for a in await ports.audit.alerts(org_id) if a.stack_id in names] if ports.audit else []
     by_agent: dict[tuple[str, str], int] = {}
     for alert in alerts:
@@ -92,6 +96,22 @@ async def attention(ports: FleetPorts, org_id: str, base: str, stacks: Sequence[
         items.append(Attention("chain", "Chain integrity", f"{alert.kind} on {alert.agent_id} ({names[alert.stack_id]}): "
                                f"{alert.message}", f"{base}/audit/records/{quote(alert.record_id, safe='')}", "bad"))
     return items
+
+
+async def _pending(approvals: PendingApprovals | None, org_id: str, stacks: Collection[str], base: str,
+                   items: list[Attention]) -> Sequence[Any]:
+    """The pending approvals Home lists; when the approvals service does not answer, none and
+    an item saying so (Home still shows the fleet: the approvals pages answer 503 themselves)."""
+    if approvals is None or not stacks:
+        return []
+    try:
+        return await approvals.pending(org_id, stacks=list(stacks))
+    except ServiceUnavailable as exc:
+        _log.warning("Home without pending approvals: %s", exc)
+        items.append(Attention("approvals_unavailable", "Approvals unavailable",
+                               f"The {exc.service} service is not answering, so pending approvals cannot be listed "
+                               "right now", f"{base}/approvals", "bad"))
+        return []
 
 
 async def attention_for(request: Request, principal: Principal, stacks: Sequence[Any]) -> list[Attention]:
