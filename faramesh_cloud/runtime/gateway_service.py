@@ -58,7 +58,9 @@ class GatewayService:
         self._state = "running"
 
     async def stop(self) -> None:
+        self._web.close_streams()  # an open live stream would hold uvicorn's shutdown for its lifetime
         await self._server.stop()
+        await self._web.stop()
         self._state = "stopped"
 
     def info(self) -> ServiceInfo:

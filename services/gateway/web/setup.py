@@ -33,6 +33,7 @@ from faramesh_cloud.gateway.web import (
 )
 from faramesh_cloud.gateway.web.auth import CsrfRejected, LoginRequired, caller
 from faramesh_cloud.gateway.web.deps import WebDeps, is_api, web
+from faramesh_cloud.gateway.web.live_feed import LiveHub
 from faramesh_cloud.gateway.web.render import make_templates, page
 from faramesh_cloud.identity.domain import Forbidden, IdentityError, LoginLocked, NotFound
 from faramesh_cloud.identity.permissions import Role
@@ -91,6 +92,7 @@ async def _http(request: Request, exc: Exception) -> Response:
 
 def mount_web(app: FastAPI, deps: WebDeps) -> None:
     app.state.web = deps
+    app.state.live = deps.live or (LiveHub(deps.audit) if deps.audit is not None else None)
     app.state.templates = make_templates()
     static = resources.files("faramesh_cloud.gateway") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
