@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,9 +76,37 @@ class LiveCloud:
         return (await self.index.queries.recent(org_id, 1000)).records
 
 
+class GatedReader:
+    """The real reader, except that a read from ``gate`` (a tail cursor) waits for ``release``:
+    before reading (``before``) or after reading, before returning (then ``read`` is set)."""
+
+    def __init__(self, reader: IndexAuditReader) -> None:
+        self._reader = reader
+        self.gate: str | None = None
+        self.before = False
+        self.waiting = asyncio.Event()
+        self.read = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def recent(self, org_id: str, limit: int, after: str | None) -> Any:
+        if after is None or after != self.gate:
+            return await self._reader.recent(org_id, limit, after)
+        self.waiting.set()
+        if self.before:
+            await self.release.wait()
+        page = await self._reader.recent(org_id, limit, after)
+        self.read.set()
+        await self.release.wait()
+        return page
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
 @contextlib.asynccontextmanager
 async def live_cloud(db: Database, log: Log, olap: Olap, olap_database: str, web_deps: WebDeps,
-                     stacks: StackStore, config: LiveConfig | None = None) -> AsyncIterator[LiveCloud]:
+                     stacks: StackStore, config: LiveConfig | None = None,
+                     wrap: Callable[[IndexAuditReader], Any] | None = None) -> AsyncIterator[LiveCloud]:
     tables = AuditTables(olap_database)
     counting = CountingOlap(olap)
     index = AuditIndex(db, log, olap, fast_config(olap_database))
@@ -86,6 +114,8 @@ async def live_cloud(db: Database, log: Log, olap: Olap, olap_database: str, web
     commits = PgListener(db, TAIL_CHANNEL)
     await commits.start()
     reader = IndexAuditReader(counting, db, tables)  # type: ignore[arg-type]
+    if wrap is not None:
+        reader = wrap(reader)
     hub = LiveHub(reader, commits.signals, config)
     deps = WebDeps(identity=web_deps.identity, stacks=web_deps.stacks, signing_key=web_deps.signing_key,
                    config=web_deps.config, audit=reader, live=hub, sections=(AUDIT_SECTION,))

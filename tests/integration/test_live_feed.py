@@ -32,7 +32,7 @@ from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.gateway import sign_in
 from tests.fixtures.identity import PASSWORD, People
 from tests.integration.audit_support import BASE_NS, fleet, publish, records
-from tests.integration.live_feed_support import LiveCloud, Stream, ids_of, live_cloud
+from tests.integration.live_feed_support import GatedReader, LiveCloud, Stream, ids_of, live_cloud
 
 pytestmark = [pytest.mark.postgres, pytest.mark.chdb, pytest.mark.integration]
 
@@ -197,6 +197,47 @@ async def test_a_reconnect_resumes_after_its_last_event_id_without_loss_or_repea
         await _indexed(cloud, acme.org.org_id, 27)
         mine = [r for r in await cloud.tail(acme.org.org_id) if r.agent_id == "pay-agent-2"]
         assert await resume(len(mine) - 3) == ids_of(mine[3:])
+        await owner.aclose()
+
+
+@pytest.mark.parametrize("read", ["before the new rows", "after the new rows"])
+async def test_rows_committed_during_a_catch_up_read_are_sent_once(
+        db: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str, web_deps: Any,
+        stacks: StackStore, people: People, read: str) -> None:
+    """A resume from behind the ring reads from its cursor while the feed goes on reading new
+    commits into its queue: whether that read sees the new rows or not, each is sent once."""
+    acme = await people.org("acme")
+    pay, _ = await stacks.register_stack(acme.org.org_id, "payments")
+    writers = fleet("pay", 2, ["s1"], seed=61)
+    gated: list[GatedReader] = []
+
+    def wrap(reader: Any) -> GatedReader:
+        gated.append(GatedReader(reader))
+        return gated[0]
+
+    async with live_cloud(db, postgres_log, chdb, olap_database, web_deps, stacks, LiveConfig(ring=3),
+                          wrap=wrap) as cloud:
+        gate = gated[0]
+        gate.before = read == "after the new rows"
+        owner = await signed_in(cloud.base, acme.email)
+        keeper = await Stream(owner, "/o/acme/audit/live/events").open()
+        await publish(postgres_log, acme.org.org_id, pay.stack_id, records(writers, 10))
+        await keeper.records_at_least(10)
+        tail = await cloud.tail(acme.org.org_id)
+        gate.gate = cloud.hub.reader.tail_cursor(tail[2].org_seq)
+        resuming = Stream(owner, "/o/acme/audit/live/events", last_event_id=gate.gate)
+        opening = asyncio.create_task(resuming.open())
+        async with asyncio.timeout(60):
+            await (gate.waiting if gate.before else gate.read).wait()  # its catch-up read is in hand
+        await publish(postgres_log, acme.org.org_id, pay.stack_id, records(writers, 5), first_seq=10)
+        await keeper.records_at_least(15)  # the feed has read them, and queued them for it too
+        gate.release.set()
+        await opening
+        tail = await cloud.tail(acme.org.org_id)
+        assert ids_of(await resuming.records_at_least(12)) == ids_of(tail[3:])
+        cloud.hub.close()
+        await resuming.ended()
+        assert ids_of(resuming.records) == ids_of(tail[3:])  # nothing twice
         await owner.aclose()
 
 
