@@ -145,6 +145,7 @@ class Stream:
     kinds: list[str] = field(default_factory=list)  # every event name (dpr, end, behind)
     data: list[dict[str, Any]] = field(default_factory=list)  # the data of end / behind
     status: int | None = None
+    headers: httpx.Headers | None = None
     error: Exception | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
@@ -158,7 +159,7 @@ class Stream:
         headers = {"Last-Event-ID": self.last_event_id} if self.last_event_id else {}
         try:
             async with self.client.stream("GET", self.url, headers=headers, timeout=None) as response:
-                self.status = response.status_code
+                self.status, self.headers = response.status_code, response.headers
                 buffer = ""
                 async for text in response.aiter_text():
                     buffer += text

@@ -79,6 +79,11 @@ async def test_many_viewers_each_get_every_new_row_once_in_order_with_their_filt
         fenced_stream = await Stream(operator, a).open()
         beta_stream = await Stream(outsider, "/o/beta/audit/live/events").open()
         assert all(s.status == 200 for _, s in streams) and fenced_stream.status == beta_stream.status == 200
+        for _, stream in streams[::3]:  # the gateway's headers on a streamed answer, as on a page
+            assert stream.headers is not None and stream.headers["content-type"].startswith("text/event-stream")
+            assert stream.headers["cache-control"] == "no-store" and stream.headers["x-content-type-options"] == "nosniff"
+            assert stream.headers["x-frame-options"] == "DENY" and "default-src 'self'" in stream.headers[
+                "content-security-policy"]
 
         published = 0
         for round_ in range(3):  # three commits at least: the feed reads after each
