@@ -97,7 +97,21 @@ class LiveConfig:
     retry_s: float = 2.0  # after a failed read
 
 
-Row = tuple[int, Any, bytes]  # (tail position, record summary, its server-sent event)
+class Row:
+    """One row the feed read: its tail position, the record summary, and its server-sent
+    event, encoded the first time a viewer keeps it (most rows of a busy organisation may be
+    kept by no one)."""
+
+    __slots__ = ("_event", "_reader", "seq", "summary")
+
+    def __init__(self, seq: int, summary: Any, reader: AuditReader) -> None:
+        self.seq, self.summary, self._event, self._reader = seq, summary, b"", reader
+
+    @property
+    def event(self) -> bytes:
+        if not self._event:
+            self._event = event_of(self._reader.tail_cursor(self.seq), self.summary)
+        return self._event
 
 
 @functools.cache
@@ -226,22 +240,18 @@ class _Feed:
 
     def ring_after(self, start: int, viewer: Viewer) -> list[tuple[int, bytes]]:
         found = []
-        for seq, row, event in reversed(self.ring):
-            if seq <= start:
+        for row in reversed(self.ring):
+            if row.seq <= start:
                 break
-            if viewer.keeps(row):
-                found.append((seq, event))
+            if viewer.keeps(row.summary):
+                found.append((row.seq, row.event))
         found.reverse()
         return found
 
     # reading -------------------------------------------------------------------------------
     def rows(self, page: Any) -> list[Row]:
         reader = self.hub.reader
-        out = []
-        for row in page.records:
-            seq = int(row.org_seq)
-            out.append((seq, row, event_of(reader.tail_cursor(seq), row)))
-        return out
+        return [Row(int(summary.org_seq), summary, reader) for summary in page.records]
 
     async def read_new(self) -> None:
         """Everything committed after the feed's cursor, page by page, handed out."""
@@ -270,13 +280,14 @@ class _Feed:
         ring, limit = self.ring, self.hub.config.ring
         ring.extend(rows)
         while len(ring) > limit:
-            self.ring_floor = ring.popleft()[0]
+            self.ring_floor = ring.popleft().seq
         touched: set[Viewer] = set()
         queue = self.hub.config.queue
-        for seq, row, event in rows:
-            for viewer in self._candidates(row):
-                if seq > viewer.floor and viewer.keeps(row):
-                    viewer.push(seq, event, queue)
+        for row in rows:
+            seq, summary = row.seq, row.summary
+            for viewer in self._candidates(summary):
+                if seq > viewer.floor and viewer.keeps(summary):
+                    viewer.push(seq, row.event, queue)
                     touched.add(viewer)
         for viewer in touched:
             if viewer.behind:
@@ -370,7 +381,7 @@ class LiveHub:
         for _ in range(self.config.catch_up_pages):
             page = await self.reader.recent(feed.org_id, BATCH, cursor)
             cursor = page.cursor
-            caught.extend((seq, event) for seq, row, event in feed.rows(page) if viewer.keeps(row))
+            caught.extend((row.seq, row.event) for row in feed.rows(page) if viewer.keeps(row.summary))
             if len(page.records) < BATCH:
                 break
         else:
