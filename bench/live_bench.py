@@ -1,8 +1,8 @@
 """Live views benchmark: what open live streams cost the audit index, ClickHouse (chDB) and
 PostgreSQL, at a steady DPR rate.
 
-    python -m bench.live_bench [--viewers 200] [--rate 2000] [--window 20] [--pairs 3]
-                               [--mix agents|home|all] [--warmup 20] [--data-dir DIR]
+    python -m bench.live_bench [--viewers 200 | --arms 0,1,200] [--rate 2000] [--window 20]
+                               [--pairs 3] [--mix agents|home|all] [--warmup 20] [--data-dir DIR]
 
 Three processes besides this one:
 
@@ -18,7 +18,8 @@ Three processes besides this one:
 
 After ``--warmup`` seconds, windows of ``--window`` seconds alternate: 0 viewers, then
 ``--viewers`` viewers, ``--pairs`` times (the viewers connect before their window and leave
-after it, outside the measurement). Per window, from /proc: CPU of the server process (every
+after it, outside the measurement); ``--arms 0,1,200`` runs rounds of those viewer counts
+instead (one viewer: what the shared feed itself costs; 200 minus 1: the fan-out). Per window, from /proc: CPU of the server process (every
 thread: chDB's included) and of the embedded PostgreSQL (postmaster, every backend, the
 producer's and the viewers' included); the rows indexed; the events the viewers received; the
 live feed's reads of the index. Prints a Markdown report. A measurement, not a test: run it on
@@ -329,7 +330,8 @@ def run(args: argparse.Namespace) -> list[str]:
         print(f"server pid {server.pid}, PostgreSQL pid {pg_pid}", flush=True)
         url = f"postgresql://postgres@/faramesh?host={pgdata}"
         cookies, org_id, stack_ids = setup_org(base)
-        planned = args.warmup + args.pairs * (2 * args.window + 4 * args.settle + 15) + 30
+        arms = [int(a) for a in args.arms.split(",")] if args.arms else [0, args.viewers]
+        planned = args.warmup + args.pairs * len(arms) * (args.window + 2 * args.settle + 8) + 30
         producer_conn, theirs = ctx.Pipe()
         producer = ctx.Process(target=_producer, args=(theirs, url, org_id, stack_ids, args.rate, planned),
                                name="producer")
@@ -342,7 +344,7 @@ def run(args: argparse.Namespace) -> list[str]:
         procs.append(viewers)
         producer_conn.send("go")
         time.sleep(args.warmup)
-        urls = viewer_urls(args.mix, args.viewers, stack_ids)
+        urls = viewer_urls(args.mix, max(arms), stack_ids)
         rows: list[dict[str, Any]] = []
 
         def snapshot() -> tuple[Any, ...]:
@@ -350,9 +352,9 @@ def run(args: argparse.Namespace) -> list[str]:
                     ask(viewer_conn, viewers, "count"), ask(server_conn, server, "stats"), time.monotonic())
 
         for pair in range(args.pairs):
-            for n in (0, args.viewers):
+            for n in arms:
                 if n:
-                    ask(viewer_conn, viewers, "open", urls)
+                    ask(viewer_conn, viewers, "open", urls[:n])
                 time.sleep(args.settle)
                 before = snapshot()
                 time.sleep(args.window)
@@ -375,7 +377,7 @@ def run(args: argparse.Namespace) -> list[str]:
         appended = recv(producer_conn, producer)
         server_conn.send(("stop",))
         recv(server_conn, server, 60)
-        return report(args, rows, appended)
+        return report(args, arms, rows, appended)
     finally:
         for proc in reversed(procs):
             proc.join(30 if proc.name == "server" else 5)
@@ -389,28 +391,32 @@ def run(args: argparse.Namespace) -> list[str]:
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def report(args: argparse.Namespace, rows: list[dict[str, Any]], appended: int) -> list[str]:
+def report(args: argparse.Namespace, arms: list[int], rows: list[dict[str, Any]], appended: int) -> list[str]:
     def per_dpr(r: dict[str, Any]) -> float:  # server + PostgreSQL CPU per indexed DPR, µs
         return (r["server"] + r["postgres"]) / max(r["indexed"], 1) * 1e6
 
     load = os.getloadavg()
-    out = [f"Command: `python -m bench.live_bench --viewers {args.viewers} --rate {args.rate} --window {args.window:g} "
+    given = f"--arms {args.arms}" if args.arms else f"--viewers {args.viewers}"
+    out = [f"Command: `python -m bench.live_bench {given} --rate {args.rate} --window {args.window:g} "
            f"--pairs {args.pairs} --mix {args.mix}` ({appended:,} DPRs appended; load average at the end "
            f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f})", "",
-           "| pair | viewers | server process, cores | PostgreSQL, cores | indexed DPR/s | server + PostgreSQL µs/DPR "
+           "| round | viewers | server process, cores | PostgreSQL, cores | indexed DPR/s | server + PostgreSQL µs/DPR "
            "| events to viewers/s | feed reads of the index/s |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         reads = "—" if r["reads"] is None else f"{r['reads']:.2f}"
         out.append(f"| {r['pair']} | {r['viewers']} | {r['server']:.3f} | {r['postgres']:.3f} | {r['indexed']:,.0f} "
                    f"| {per_dpr(r):.0f} | {r['events']:,.0f} | {reads} |")
-    zero = [r for r in rows if r["viewers"] == 0]
-    many = [r for r in rows if r["viewers"] != 0]
-    cores = [(b["server"] + b["postgres"]) - (a["server"] + a["postgres"]) for a, b in zip(zero, many, strict=True)]
-    micros = [per_dpr(b) - per_dpr(a) for a, b in zip(zero, many, strict=True)]
-    out += ["", f"Pair by pair, {args.viewers} viewers minus 0 (server + PostgreSQL): "
-            + ", ".join(f"{d:+.3f}" for d in cores) + f" cores (median {statistics.median(cores):+.3f}); "
-            + ", ".join(f"{d:+.0f}" for d in micros) + f" µs per indexed DPR (median {statistics.median(micros):+.0f}, "
-            f"of {statistics.median(per_dpr(r) for r in zero):.0f} with 0 viewers)."]
+    base = [r for r in rows if r["viewers"] == arms[0]]
+    out.append("")
+    for arm in arms[1:]:
+        these = [r for r in rows if r["viewers"] == arm]
+        cores = [(b["server"] + b["postgres"]) - (a["server"] + a["postgres"]) for a, b in zip(base, these, strict=True)]
+        micros = [per_dpr(b) - per_dpr(a) for a, b in zip(base, these, strict=True)]
+        out.append(f"Round by round, {arm} viewers minus {arms[0]} (server + PostgreSQL): "
+                   + ", ".join(f"{d:+.3f}" for d in cores) + f" cores (median {statistics.median(cores):+.3f}); "
+                   + ", ".join(f"{d:+.0f}" for d in micros) + f" µs per indexed DPR (median "
+                   f"{statistics.median(micros):+.0f}, of {statistics.median(per_dpr(r) for r in base):.0f} with "
+                   f"{arms[0]} viewers).")
     if any(r["behind"] for r in rows):
         out.append(f"Viewers told they fell behind: {max(r['behind'] for r in rows)}.")
     return out
@@ -421,7 +427,8 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--rate", type=int, default=2_000, help="DPR/s appended to dpr.records.v1")
     parser.add_argument("--window", type=float, default=20.0, help="seconds measured per window")
-    parser.add_argument("--pairs", type=int, default=3, help="(0 viewers, N viewers) windows, alternating")
+    parser.add_argument("--pairs", type=int, default=3, help="rounds of (0 viewers, N viewers) windows, alternating")
+    parser.add_argument("--arms", help="viewer counts of a round instead, e.g. 0,1,200 (the first is the baseline)")
     parser.add_argument("--mix", choices=("agents", "home", "all"), default="agents")
     parser.add_argument("--warmup", type=float, default=20.0)
     parser.add_argument("--settle", type=float, default=3.0, help="seconds after viewers connect or leave")

@@ -92,7 +92,7 @@ class LiveConfig:
     ring: int = 10_000  # newest rows an organisation's feed keeps for viewers that connect or resume
     queue: int = 4_000  # events that may wait for one viewer before it is told it fell behind
     catch_up_pages: int = 10  # pages of BATCH a resuming viewer may be behind the ring
-    min_gap_s: float = 0.25  # commits closer together than this share one read
+    min_gap_s: float = 0.5  # commits closer together than this share one read (the old poll was 1 s)
     recheck_s: float | None = None  # read without a wake-up this often (None: 5 s with commits, else 1 s)
     retry_s: float = 2.0  # after a failed read
 
@@ -190,7 +190,17 @@ class Viewer:
         return self.floor_cursor if self.sent == self.floor else self.feed.hub.reader.tail_cursor(self.sent)
 
     async def wait(self, timeout_s: float) -> bool:
-        return await wait_any([self.wake], timeout_s)
+        """Until there is something to take (True) or ``timeout_s`` passed (False). A plain
+        timeout around the one event: no task per wait (``wait_any`` makes one), as a stream
+        waits after every batch it is handed."""
+        if self.wake.is_set():
+            return True
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self.wake.wait()
+        except TimeoutError:
+            return False
+        return True
 
 
 class _Feed:
