@@ -27,14 +27,13 @@ Per viewer:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import functools
-import json
 import logging
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
+
+import orjson
 
 from faramesh_cloud.gateway.web.audit_ports import AuditReader
 from faramesh_cloud.log.wakeup import wait_any
@@ -114,16 +113,10 @@ class Row:
         return self._event
 
 
-@functools.cache
-def _fields(kind: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(kind))
-
-
 def event_of(cursor: str, row: Any) -> bytes:
-    """A row's ``dpr`` event, its data exactly as ``json.dumps(dataclasses.asdict(row))`` writes
-    it (what the stream always sent; built field by field, 4x cheaper: a summary is flat)."""
-    data = json.dumps({name: getattr(row, name) for name in _fields(type(row))})
-    return f"id: {cursor}\nevent: dpr\ndata: {data}\n\n".encode()
+    """A row's ``dpr`` event: the record summary as compact JSON (orjson, 4x cheaper than
+    ``json.dumps``; the one encoding per row is the feed's largest cost at a busy tail)."""
+    return b"id: " + cursor.encode() + b"\nevent: dpr\ndata: " + orjson.dumps(row) + b"\n\n"
 
 
 class Viewer:
