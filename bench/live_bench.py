@@ -91,8 +91,10 @@ def _server(conn: Connection, data_dir: str, http_port: int, sync_port: int) -> 
     from faramesh_cloud.rpc.tls13 import require_tls13_env
 
     require_tls13_env()  # as the entry point does, before anything imports gRPC
+    from faramesh_cloud.audit_index.views import decode_cursor, encode_cursor
     from faramesh_cloud.config import Settings
     from faramesh_cloud.runtime import interpreter
+    from faramesh_cloud.runtime.audit_reader import IndexAuditReader
     from faramesh_cloud.runtime.runner import run
     from faramesh_cloud.runtime.services import RuntimeContext, enabled_services
     from faramesh_cloud.sql.embedded import EmbeddedPostgres
@@ -107,7 +109,23 @@ def _server(conn: Connection, data_dir: str, http_port: int, sync_port: int) -> 
         stop = asyncio.Event()
         hub: list[Any] = []
 
+        readers: list[Any] = []
+
+        async def probe(org_id: str, rows: int, times: int) -> tuple[float, float]:
+            """CPU and wall seconds of one read of the live tail ``rows`` behind its end, as the
+            shared feed makes one per commit (run when the index is idle: process CPU, chDB's
+            threads included)."""
+            reader = readers[0]
+            head = await reader.recent(org_id, 1, None)
+            (top,) = decode_cursor("tail", head.cursor, (int,))
+            cursor = encode_cursor("tail", [top - rows])
+            cpu, wall = time.process_time(), time.perf_counter()
+            for _ in range(times):
+                await reader.recent(org_id, 1000, cursor)
+            return (time.process_time() - cpu) / times, (time.perf_counter() - wall) / times
+
         def ready(ctx: RuntimeContext) -> None:
+            readers.append(IndexAuditReader(ctx.platform.olap, ctx.platform.db))
             interpreter.freeze_startup_objects()
             for service in ctx.services:
                 web = getattr(service, "_web", None)  # the gateway's; its hub, when it has one
@@ -128,6 +146,8 @@ def _server(conn: Connection, data_dir: str, http_port: int, sync_port: int) -> 
                     message = ("stop",)
                 if message[0] == "stats":  # read on the loop: the hub is not shared between threads
                     conn.send(asyncio.run_coroutine_threadsafe(_call(stats), loop).result())
+                elif message[0] == "probe":
+                    conn.send(asyncio.run_coroutine_threadsafe(probe(*message[1:]), loop).result())
                 else:
                     loop.call_soon_threadsafe(stop.set)
                     return
@@ -375,9 +395,17 @@ def run(args: argparse.Namespace) -> list[str]:
         ask(viewer_conn, viewers, "bye")
         producer_conn.send("stop")
         appended = recv(producer_conn, producer)
+        last = -1
+        while (now := horizon(url, org_id)) != last:  # the index drains what was appended
+            last = now
+            time.sleep(2)
+        with_reads = [r for r in rows if r["reads"]]
+        # the rows one feed read brings at this rate (the old per-stream poll read pages of 200)
+        per_read = statistics.median(r["indexed"] / r["reads"] for r in with_reads) if with_reads else 200
+        probe = ask(server_conn, server, "probe", org_id, int(per_read), 20)
         server_conn.send(("stop",))
         recv(server_conn, server, 60)
-        return report(args, arms, rows, appended)
+        return report(args, arms, rows, appended, (int(per_read), *probe))
     finally:
         for proc in reversed(procs):
             proc.join(30 if proc.name == "server" else 5)
@@ -391,7 +419,8 @@ def run(args: argparse.Namespace) -> list[str]:
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def report(args: argparse.Namespace, arms: list[int], rows: list[dict[str, Any]], appended: int) -> list[str]:
+def report(args: argparse.Namespace, arms: list[int], rows: list[dict[str, Any]], appended: int,
+           probe: tuple[int, float, float]) -> list[str]:
     def per_dpr(r: dict[str, Any]) -> float:  # server + PostgreSQL CPU per indexed DPR, µs
         return (r["server"] + r["postgres"]) / max(r["indexed"], 1) * 1e6
 
@@ -417,6 +446,12 @@ def report(args: argparse.Namespace, arms: list[int], rows: list[dict[str, Any]]
                    + ", ".join(f"{d:+.0f}" for d in micros) + f" µs per indexed DPR (median "
                    f"{statistics.median(micros):+.0f}, of {statistics.median(per_dpr(r) for r in base):.0f} with "
                    f"{arms[0]} viewers).")
+    reads = [r["reads"] for r in rows if r["reads"]]
+    out.append(f"One read of the live tail {probe[0]:,} rows behind its end, index idle: {probe[1] * 1e3:.1f} ms CPU "
+               f"(server process, chDB included), {probe[2] * 1e3:.1f} ms wall; at the feed's "
+               + (f"{statistics.median(reads):.2f} reads/s (median of the windows with viewers) that is "
+                  f"{statistics.median(reads) * probe[1]:.3f} cores, whatever the number of viewers."
+                  if reads else "reads (this code has no shared feed: each open stream reads on its own)."))
     if any(r["behind"] for r in rows):
         out.append(f"Viewers told they fell behind: {max(r['behind'] for r in rows)}.")
     return out
