@@ -20,6 +20,8 @@ from faramesh_cloud.audit_index.views import (
     StackIntegrity,
     TailPage,
     TimeRange,
+    decode_cursor,
+    encode_cursor,
 )
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.platform_audit.events import Actor
@@ -59,6 +61,13 @@ class IndexAuditReader:
 
     async def recent(self, org_id: str, limit: int, after: str | None) -> TailPage:
         return await self._queries.recent(org_id, limit, after)
+
+    def tail_seq(self, cursor: str) -> int:
+        (seq,) = decode_cursor("tail", cursor, (int,))
+        return max(int(seq), -1)
+
+    def tail_cursor(self, seq: int) -> str:
+        return encode_cursor("tail", [seq])
 
     async def chain_integrity(self, org_id: str, stack_id: str | None = None) -> list[StackIntegrity]:
         return await self._queries.chain_integrity(org_id, stack_id)

@@ -70,8 +70,10 @@ class GatewayService:
         self._state = "running"
 
     async def stop(self) -> None:
+        self._web.close_streams()  # an open live stream would hold uvicorn's shutdown for its lifetime
         await self._server.stop()
         await self._tasks.stop()
+        await self._web.stop()
         await fleet_wiring.release(self._fleet)
         await notifications_wiring.release(self._notifications)
         await approvals_wiring.release(self.approvals)

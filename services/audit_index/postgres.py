@@ -11,7 +11,7 @@ take arrays (``unnest``), one round trip per table.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from psycopg import AsyncConnection
 
@@ -23,6 +23,9 @@ from faramesh_cloud.sql.database import Database
 Conn = AsyncConnection[Any]
 COMPONENT = ("audit_index", "faramesh_cloud.audit_index")
 _MAX_BIGINT = 2**63 - 1  # lamport_seq is a uint64 hint; PostgreSQL bigint is signed
+# NOTIFY channel of the index's commits: payload = an org id whose tail sequence a committed
+# batch moved (the gateway's live views LISTEN and read the new rows once per organisation).
+TAIL_CHANNEL: Final = "faramesh_audit_tail"
 
 
 async def share_pin_generation(conn: Conn) -> int:
@@ -170,11 +173,14 @@ async def save(
 
 
 async def save_sequences(conn: Conn, sequences: Mapping[str, int]) -> None:
-    """The next tail sequence of each organisation (rows locked by ``lock_org_sequences``)."""
+    """The next tail sequence of each organisation (rows locked by ``lock_org_sequences``);
+    and ``NOTIFY TAIL_CHANNEL, '<org_id>'`` for each, delivered when the batch commits (its rows
+    are searchable from then on), in the same round trip."""
     await conn.execute(
-        "UPDATE audit_org_sequences AS s SET next_seq = v.n "
-        "FROM unnest(%s::text[], %s::bigint[]) AS v(o, n) WHERE s.org_id = v.o",
-        (list(sequences), list(sequences.values())),
+        "WITH saved AS (UPDATE audit_org_sequences AS s SET next_seq = v.n "
+        "FROM unnest(%s::text[], %s::bigint[]) AS v(o, n) WHERE s.org_id = v.o RETURNING s.org_id) "
+        "SELECT pg_notify(%s, org_id) FROM saved",
+        (list(sequences), list(sequences.values()), TAIL_CHANNEL),
     )
 
 

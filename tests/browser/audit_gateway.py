@@ -12,10 +12,13 @@ from typing import Any, TypeVar
 
 import pytest
 
+from faramesh_cloud.audit_index.postgres import TAIL_CHANNEL
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.service import AuditIndex
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.audit_common import AUDIT_SECTION
+from faramesh_cloud.gateway.web.live_feed import LiveConfig, LiveHub
+from faramesh_cloud.log.pg_listener import PgListener
 from faramesh_cloud.olap.chdb import ChdbOlap
 from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.sql.database import Database
@@ -32,6 +35,7 @@ class AuditGateway(LiveGateway):
 
     pool_size = 6
     with_log = True
+    live_config: LiveConfig | None = None  # the live views' limits (None: the product's)
 
     def __init__(self, url: str, data_dir: Path, chdb_dir: Path, olap_database: str) -> None:
         super().__init__(url, data_dir)
@@ -39,6 +43,8 @@ class AuditGateway(LiveGateway):
         self.olap_database = olap_database
         self._olap: ChdbOlap | None = None
         self._index: AuditIndex | None = None
+        self._commits: PgListener | None = None
+        self.live: LiveHub | None = None
 
     @property
     def olap(self) -> ChdbOlap:
@@ -54,12 +60,19 @@ class AuditGateway(LiveGateway):
         self._olap = ChdbOlap(self._chdb_dir)
         self._index = AuditIndex(db, self.log, self._olap, fast_config(self.olap_database))
         await self._index.start()
+        # The live views woken by the index's commits, as the runtime wires them.
+        self._commits = PgListener(db, TAIL_CHANNEL)
+        await self._commits.start()
 
     def _app(self, db: Database) -> Any:
-        return create_app(static_status, web=self._web_deps(audit=IndexAuditReader(self.olap, db, self.tables),
-                                                            sections=(AUDIT_SECTION,)))
+        assert self._commits is not None
+        reader = IndexAuditReader(self.olap, db, self.tables)
+        self.live = LiveHub(reader, self._commits.signals, self.live_config)
+        return create_app(static_status, web=self._web_deps(audit=reader, live=self.live, sections=(AUDIT_SECTION,)))
 
     async def _stop_parts(self) -> None:
+        if self._commits is not None:
+            await self._commits.stop()
         if self._index is not None:
             await self._index.stop()
         if self._olap is not None:

@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
 
 def events(text: str) -> list[str]:
     """The record ids of the ``dpr`` events of a server-sent event stream."""
-    return re.findall(r'event: dpr\ndata: \{[^\n]*?"record_id": "([^"]+)"', text)
+    return re.findall(r'event: dpr\ndata: \{[^\n]*?"record_id": ?"([^"]+)"', text)  # JSON, any spacing
 
 
 async def test_config_drift_and_the_live_activity_stream(

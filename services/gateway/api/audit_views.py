@@ -111,7 +111,9 @@ async def acknowledge_alert(request: Request, alert_id: str, body: AcknowledgeIn
 
 @router.get("/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}},
-                             "description": "server-sent events: `dpr` (a record summary as JSON), `end`"}})
+                             "description": "server-sent events: `dpr` (a record summary as JSON; its id is "
+                                            "the cursor after it), `end` (resume from its id), `behind` (the "
+                                            "stream fell behind and ends: `cursor`, `message`)"}})
 async def live(request: Request, principal: Principal = Depends(require(Permission.AUDIT_RECORD_READ)),
                stack: str | None = None, agent: str | None = None, session: str | None = None,
                effect: str | None = None, tool: str | None = None,
@@ -119,5 +121,7 @@ async def live(request: Request, principal: Principal = Depends(require(Permissi
                after: str | None = Query(None, description="resume after this cursor (also Last-Event-ID)"),
                max_seconds: float | None = Query(None, description="stream lifetime, at most 300 s")) -> Response:
     """``faramesh audit tail`` over HTTP: the last 50 records, then each new one as it is
-    indexed. Each event's id is a cursor to resume from."""
+    indexed (pushed from the index's commits through the organisation's shared live feed).
+    Each event's id is a cursor to resume from. A client that does not read fast enough is
+    sent ``behind`` and the stream ends."""
     return await stream(request, principal)

@@ -1,4 +1,5 @@
-// Audit → Live stream: appends each DPR the server pushes (server-sent events) to the table.
+// Audit → Live stream: appends each DPR the server pushes (server-sent events) to the table;
+// on `behind` (the page fell behind the stream) it stops and offers a reload.
 // Every value goes in with textContent: record fields are hostile input.
 (function () {
   "use strict";
@@ -41,5 +42,13 @@
     });
     source.addEventListener("open", function () { status.textContent = "Live · " + count + " records received"; });
     source.addEventListener("error", function () { status.textContent = "Reconnecting…"; });
+    // More records arrived than this page took: the server dropped the stream; say so and stop.
+    source.addEventListener("behind", function (ev) {
+      source.close();
+      status.textContent = JSON.parse(ev.data).message + " ";
+      var again = document.createElement("a");
+      again.href = window.location.href; again.textContent = "Reload";
+      status.appendChild(again);
+    });
   });
 })();

@@ -46,6 +46,15 @@
       source.addEventListener("open", function () { status.textContent = "Live"; });
       source.addEventListener("error", function () { status.textContent = "Reconnecting…"; });
     }
+    // The page fell behind the stream (more records than it took): stop and offer a reload.
+    source.addEventListener("behind", function () {
+      source.close();
+      if (!status) { return; }
+      status.textContent = "Paused: this page fell behind. ";
+      var again = document.createElement("a");
+      again.href = window.location.href; again.textContent = "Reload";
+      status.appendChild(again);
+    });
     return;
   }
   function refresh() {

@@ -38,7 +38,17 @@ class AuditReader(Protocol):
     async def session_timeline(self, org_id: str, session_id: str, cursor: str | None, limit: int) -> Any: ...
 
     async def recent(self, org_id: str, limit: int, after: str | None) -> Any:
-        """The live tail: ``records`` indexed after the cursor ``after``, and ``cursor``."""
+        """The live tail: ``records`` indexed after the cursor ``after`` (oldest first, each
+        with its ``org_seq``), and ``cursor``."""
+        ...
+
+    def tail_seq(self, cursor: str) -> int:
+        """The tail position a cursor of ``recent`` stands at (a record's ``org_seq``; -1: before
+        the first). ``ValueError`` for a cursor ``recent`` did not issue. No I/O."""
+        ...
+
+    def tail_cursor(self, seq: int) -> str:
+        """The cursor of ``recent`` standing at tail position ``seq``. No I/O."""
         ...
 
     async def chain_integrity(self, org_id: str, stack_id: str | None = None) -> Sequence[Any]: ...

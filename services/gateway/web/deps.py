@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Request
 
 from faramesh_cloud.gateway.web.audit_ports import AuditReader
+from faramesh_cloud.gateway.web.live_feed import LiveHub
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import is_stack_scoped
 from faramesh_cloud.identity.service import Identity
@@ -55,6 +56,9 @@ class WebDeps:
     config: WebConfig
     sections: Sequence[NavSection] = field(default_factory=tuple)
     audit: AuditReader | None = None  # the DPR explorer's reads (None: no Audit section)
+    # The live views' shared feed over ``audit``, woken by the index's commits (None: mount_web
+    # makes one without wake-ups, which re-reads once a second per organisation).
+    live: LiveHub | None = None
 
 
 def web(request: Request) -> WebDeps:

@@ -1,7 +1,8 @@
 """Home's activity stream, live: the Audit live stream's server-sent events
-(:func:`faramesh_cloud.gateway.web.audit_live.sse`) limited to the stacks Home shows the
-member. Mounted by ``mount_fleet`` when the fleet view has the DPR index and the gateway has
-the explorer's reader (both read the same index)."""
+(:func:`faramesh_cloud.gateway.web.audit_live.sse`, a viewer of the organisation's shared
+feed) limited to the stacks Home shows the member when the stream opens. Mounted by
+``mount_fleet`` when the fleet view has the DPR index and the gateway has the explorer's
+reader (both read the same index)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from faramesh_cloud.gateway.web import home_panels
 from faramesh_cloud.gateway.web.audit_live import sse
 from faramesh_cloud.gateway.web.auth import member
 from faramesh_cloud.gateway.web.fleet_view import visible_stacks
+from faramesh_cloud.gateway.web.live_feed import Selector
 from faramesh_cloud.identity.domain import Forbidden, Principal
 from faramesh_cloud.identity.permissions import Permission
 
@@ -26,4 +28,4 @@ async def activity_events(request: Request, principal: Principal = Depends(membe
         raise Forbidden(f"your role ({principal.access.role.label}) does not include {Permission.FLEET_HEALTH_READ}")
     wanted = request.query_params.get("stack")
     ids = {s.stack_id for s in await visible_stacks(request, principal) if not wanted or s.stack_id == wanted}
-    return await sse(request, principal, lambda summary: summary.stack_id in ids, backlog=home_panels.ACTIVITY)
+    return await sse(request, principal, Selector(stacks=frozenset(ids)), backlog=home_panels.ACTIVITY)
