@@ -143,3 +143,16 @@ def test_no_module_touches_another_services_tables() -> None:
         found += [f"{rel}: {table} (owned by {owner})" for table, owner in owned.items()
                   if owner != mine and patterns[table].search(text)]
     assert found == []
+
+
+def test_every_topic_is_in_the_architectures_table_of_writers_and_readers() -> None:
+    """ARCHITECTURE.md "Topics: who writes, who reads" has one row per topic of the catalogue,
+    and none for a topic that no longer exists (a newcomer reads the table, not the code)."""
+    from faramesh_cloud.events.topics import DEFAULT_PARTITIONS
+
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    section = text.split("## Topics: who writes, who reads", 1)[1].split("\n## ", 1)[0]
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([a-z_.0-9]+)` \| ([^|]+) \|", section, re.M)}
+    assert set(rows) == set(DEFAULT_PARTITIONS), (
+        f"missing: {sorted(set(DEFAULT_PARTITIONS) - set(rows))}, stale: {sorted(set(rows) - set(DEFAULT_PARTITIONS))}")
+    assert all(writer.strip() for writer in rows.values())
