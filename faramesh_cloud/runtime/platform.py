@@ -19,21 +19,20 @@ from faramesh_cloud.config import ConfigError, Settings
 from faramesh_cloud.events.topics import DEFAULT_PARTITIONS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.runtime.services import service_schemas
 from faramesh_cloud.sql.database import Database, redact
 from faramesh_cloud.sql.migrate import migrate
 
 log = logging.getLogger(__name__)
 
-# (component, package holding migrations/), applied in this order at start-up.
-MIGRATIONS: tuple[tuple[str, str], ...] = (
+# (component, package holding migrations/), applied in this order at start-up: the log and
+# the stack registry (organisations, which every service's rows name), then each service's
+# own tables as its entry in runtime/services.py declares them.
+PLATFORM_SCHEMAS: tuple[tuple[str, str], ...] = (
     ("log", "faramesh_cloud.log"),
     ("stacks", "faramesh_cloud.stacks"),
-    ("ingest", "faramesh_cloud.ingest"),
-    ("audit_index", "faramesh_cloud.audit_index"),
-    ("approvals", "faramesh_cloud.approvals"),
-    ("fleet", "faramesh_cloud.fleet"),
-    ("notifications", "faramesh_cloud.notifications"),
 )
+MIGRATIONS: tuple[tuple[str, str], ...] = (*PLATFORM_SCHEMAS, *service_schemas())
 
 
 @dataclass

@@ -28,7 +28,7 @@ async def run(settings: Settings, names: Sequence[str], stop: asyncio.Event,
     started: list[Service] = []
     try:
         for name in names:
-            service = SERVICES[name](ctx)
+            service = SERVICES[name].factory(ctx)
             ctx.services.append(service)
             await service.start()
             started.append(service)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from faramesh_cloud.config import INTERNAL_APIS, Settings
-from faramesh_cloud.runtime.platform import Platform
 from faramesh_cloud.runtime.service import Service, ServiceInfo
+
+if TYPE_CHECKING:  # platform.py reads this catalogue (its migrations), so no import cycle at run time
+    from faramesh_cloud.runtime.platform import Platform
 
 
 @dataclass
@@ -78,35 +81,50 @@ def demo_fleet(ctx: RuntimeContext) -> Service:
     return DemoFleetService(ctx)
 
 
+def _always(_: Settings) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service as the runtime knows it: everything a new service declares is here, in
+    this file's :data:`SERVICES` (one edit), not spread over the runtime."""
+
+    factory: ServiceFactory
+    schema: str | None = None  # the package whose migrations/ create its tables (applied at start-up)
+    internal_api: bool = False  # serves an internal gRPC API (its port index: config.INTERNAL_APIS)
+    enabled_when: Callable[[Settings], bool] = _always  # `up` runs it only when this holds
+
+
 # Start order; stopped in reverse. `faramesh-cloud serve NAME` runs one of them alone.
-SERVICES: dict[str, ServiceFactory] = {
-    "ingest": ingest,
-    "audit-index": audit_index,
-    "fleet": fleet,
-    "approvals": approvals,
-    "notifications": notifications,
-    "gateway": gateway,
-    "demo": demo_fleet,
+SERVICES: dict[str, ServiceSpec] = {
+    "ingest": ServiceSpec(ingest, schema="faramesh_cloud.ingest"),
+    "audit-index": ServiceSpec(audit_index, schema="faramesh_cloud.audit_index"),
+    "fleet": ServiceSpec(fleet, schema="faramesh_cloud.fleet", internal_api=True),
+    "approvals": ServiceSpec(approvals, schema="faramesh_cloud.approvals", internal_api=True),
+    "notifications": ServiceSpec(notifications, schema="faramesh_cloud.notifications", internal_api=True),
+    "gateway": ServiceSpec(gateway),
+    "demo": ServiceSpec(demo_fleet, enabled_when=lambda settings: settings.demo),
 }
 
 # Services that serve an internal gRPC API, bound on Settings.internal_bind_address(name) (their
 # index: config.INTERNAL_APIS); `up` checks those ports before it starts anything.
-INTERNAL_API_SERVERS: frozenset[str] = frozenset({"approvals", "fleet", "notifications"})
+INTERNAL_API_SERVERS: frozenset[str] = frozenset(name for name, spec in SERVICES.items() if spec.internal_api)
 
-# Services `up` runs only when a setting asks for them (all others always run).
-ENABLED_WHEN: dict[str, Callable[[Settings], bool]] = {
-    "demo": lambda settings: settings.demo,
-}
+
+def service_schemas() -> tuple[tuple[str, str], ...]:
+    """(component, package) of every service's tables, in start order (``platform.MIGRATIONS``)."""
+    return tuple((spec.schema.rsplit(".", 1)[-1], spec.schema) for spec in SERVICES.values() if spec.schema)
 
 
 def describe_services() -> list[tuple[str, str]]:
     """(name, what it does) of every service, in start order (for ``serve --help``)."""
-    return [(name, (factory.__doc__ or "").strip()) for name, factory in SERVICES.items()]
+    return [(name, (spec.factory.__doc__ or "").strip()) for name, spec in SERVICES.items()]
 
 
 def enabled_services(settings: Settings) -> list[str]:
     """The services `faramesh-cloud up` runs with these settings, in start order."""
-    return [name for name in SERVICES if ENABLED_WHEN.get(name, lambda _: True)(settings)]
+    return [name for name, spec in SERVICES.items() if spec.enabled_when(settings)]
 
 
 def internal_binds(settings: Settings, names: list[str]) -> list[tuple[str, str]]:

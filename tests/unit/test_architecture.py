@@ -156,3 +156,16 @@ def test_every_topic_is_in_the_architectures_table_of_writers_and_readers() -> N
     assert set(rows) == set(DEFAULT_PARTITIONS), (
         f"missing: {sorted(set(DEFAULT_PARTITIONS) - set(rows))}, stale: {sorted(set(rows) - set(DEFAULT_PARTITIONS))}")
     assert all(writer.strip() for writer in rows.values())
+
+
+def test_every_internal_grpc_service_is_in_the_architectures_table() -> None:
+    """Each gRPC service under proto/faramesh_cloud_api/<service>/v1 but the public sync API
+    has its row (served by, port index, callers) in ARCHITECTURE.md "Internal APIs"."""
+    declared = {f"faramesh_cloud_api.{proto.parts[-3]}.v1.{name}"
+                for proto in (ROOT / "proto" / "faramesh_cloud_api").glob("*/v1/*.proto")
+                if proto.parts[-3] != "sync"
+                for name in re.findall(r"^service (\w+) \{", proto.read_text(), re.M)}
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    section = text.split("## Internal APIs", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `(faramesh_cloud_api\.[\w.]+)` \|", section, re.M))
+    assert declared and declared == listed, f"missing: {sorted(declared - listed)}, stale: {sorted(listed - declared)}"
