@@ -65,11 +65,13 @@ class Settings:
     # (INTERNAL_APIS). internal_host is where callers dial every service by default and where
     # servers bind unless internal_bind_host says otherwise (e.g. 0.0.0.0 in a container).
     internal_host: str = "127.0.0.1"
-    internal_base_port: int = 50100
+    # Below the ephemeral ranges (Linux 32768-60999, IANA 49152-65535): a port there can be
+    # held for a while by any outgoing connection's local end, so a start could fail at random.
+    internal_base_port: int = 8450
     internal_bind_host: str = ""
     # Where callers dial each service's internal API ("host:port"; "" for
     # internal_host:internal_base_port + its index): distributed mode puts each service
-    # behind its own name, e.g. FARAMESH_CLOUD_FLEET_ADDRESS=fleet.internal:50101.
+    # behind its own name, e.g. FARAMESH_CLOUD_FLEET_ADDRESS=fleet.internal:8451.
     approvals_address: str = ""
     fleet_address: str = ""
     audit_index_address: str = ""
@@ -200,7 +202,7 @@ def _check_address(name: str, value: str) -> None:
     host, sep, port = value.rpartition(":")
     if not sep or not host.strip("[]") or not port.isdigit() or not 0 < int(port) <= 65535:
         raise ConfigError(f"{name}={value!r} is not an address to dial; write host:port (e.g. "
-                          f"{name.removesuffix('_address').replace('_', '-')}.internal:50101), or leave it "
+                          f"{name.removesuffix('_address').replace('_', '-')}.internal:8451), or leave it "
                           "unset for internal_host and the service's port")
 
 

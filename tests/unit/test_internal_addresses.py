@@ -29,7 +29,7 @@ def test_every_service_has_its_own_port_and_its_own_address_setting() -> None:
 def test_by_default_a_service_binds_and_is_dialled_on_the_internal_host() -> None:
     settings = Settings.load(env={})
     for service, index in INTERNAL_APIS.items():
-        expected = f"127.0.0.1:{50100 + index}"
+        expected = f"127.0.0.1:{8450 + index}"
         assert settings.internal_bind_address(service) == settings.internal_dial_address(service) == expected
     moved = Settings.load(env={"FARAMESH_CLOUD_INTERNAL_HOST": "10.0.0.7",
                                "FARAMESH_CLOUD_INTERNAL_BASE_PORT": "61000"})
@@ -43,12 +43,12 @@ def test_bind_and_advertised_addresses_are_set_apart() -> None:
         "FARAMESH_CLOUD_FLEET_ADDRESS": "fleet.cloud.svc:7001",
         "FARAMESH_CLOUD_AUDIT_INDEX_ADDRESS": "[fd00::5]:7002",
     })
-    assert settings.internal_bind_address("fleet") == "0.0.0.0:50101"  # where this process listens
+    assert settings.internal_bind_address("fleet") == "0.0.0.0:8451"  # where this process listens
     assert settings.internal_dial_address("fleet") == "fleet.cloud.svc:7001"  # where callers reach it
     assert settings.internal_dial_address("audit-index") == "[fd00::5]:7002"
-    assert settings.internal_dial_address("approvals") == "cloud.internal:50100"  # not overridden
+    assert settings.internal_dial_address("approvals") == "cloud.internal:8450"  # not overridden
     v6 = Settings.load(env={"FARAMESH_CLOUD_INTERNAL_BIND_HOST": "::"})
-    assert v6.internal_bind_address("approvals") == "[::]:50100"
+    assert v6.internal_bind_address("approvals") == "[::]:8450"
 
 
 @pytest.mark.parametrize(("env", "says"), [
@@ -84,7 +84,7 @@ def test_the_runtime_binds_and_dials_with_these_settings(tmp_path: Path) -> None
     port = notifications_wiring.gateway_port(settings, [])
     assert type(port).__name__ == "NotificationsClient" and getattr(port, "address") == "notifications.svc:9003"  # noqa: B009
     assert not (tmp_path / "keys").exists()
-    assert settings.internal_bind_address("notifications") == "0.0.0.0:50103"
+    assert settings.internal_bind_address("notifications") == "0.0.0.0:8453"
     # And the approvals service's people-facing API likewise, with the same advertised address.
     port = approvals_wiring.approvals_port(settings, [])
     assert type(port).__name__ == "ApprovalsApiClient" and getattr(port, "address") == "approvals.svc:9000"  # noqa: B009
@@ -98,3 +98,12 @@ def test_the_settings_are_documented() -> None:
         assert "FARAMESH_CLOUD_FLEET_ADDRESS" in text
     for service in INTERNAL_APIS:
         assert f"FARAMESH_CLOUD_{address_setting(service).upper()}" in doc, service
+
+
+def test_the_default_internal_ports_are_outside_the_ephemeral_ranges() -> None:
+    """A port in an ephemeral range may be the local end of any outgoing connection on the
+    host (PostgreSQL, Kafka, a webhook), so ``up`` would fail now and then with "in use"."""
+    settings = Settings.load(env={})
+    ports = [settings.internal_base_port + index for index in INTERNAL_APIS.values()]
+    assert all(port < 32768 for port in ports)  # Linux's default 32768-60999, IANA's 49152-65535
+    assert not {settings.http_port, settings.sync_port} & set(ports)
