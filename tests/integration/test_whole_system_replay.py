@@ -146,6 +146,11 @@ async def what_a_person_reads(person: Person, cloud: RunningCloud, org: str, org
             seen["agents"][f"{sid}/{name}"] = {
                 "agent": await person.get(f"{api}/fleet/stacks/{sid}/agents/{name}"),
                 "counts": await person.get(f"{api}/audit/counts", stack=sid, agent=name)}
+    # The explain view (every copy, its chain position, neighbours and findings) of every
+    # record id the legacy feed and the tampered chain share, and of a few others.
+    explained = sorted({r["record_id"] for r in seen["records"] if r["record_id"].startswith("0b7e2c4a-")}
+                       | {r["record_id"] for r in seen["records"][::40]})
+    seen["explain"] = {i: _untailed_explain(await person.get(f"{api}/audit/records/{i}")) for i in explained}
     seen["delivery_of"] = {a["decision_id"]: await port.delivery(org_id, a["decision_id"])
                            for a in history if a["decision_id"]}
     return seen
@@ -347,6 +352,11 @@ async def test_replaying_every_topic_into_empty_databases_rebuilds_what_people_s
     assert 0 < len(after["activity"]["records"]) <= 100
     assert all(shown[_identity(r)] == r for r in map(_untailed, after["activity"]["records"]))
     assert _comparable(after) == _comparable(before), differences(_comparable(before), _comparable(after))
+
+
+def _untailed_explain(view: dict[str, Any]) -> dict[str, Any]:
+    """An explain view without the tail sequence of its copies' summaries (see the test)."""
+    return {**view, "copies": [{**c, "summary": _untailed(c["summary"])} for c in view["copies"]]}
 
 
 def _identity(record: dict[str, Any]) -> tuple[str, str, str]:
