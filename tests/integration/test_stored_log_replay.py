@@ -5,12 +5,15 @@ a fresh database's log at the same partitions and offsets, with the run's organi
 and pins (not on the log), and today's services (``up``'s, over an empty chDB) read it to the
 end. Nothing they understand is dead-lettered, and people see what that version showed them,
 but for what it never put on the log (Cloud's own decisions, commands and acknowledgements were
-table updates then; routing lived only in its tables)."""
+table updates then; routing lived only in its tables) and for the time since: the approvals
+still pending then are past their deadlines now, and today's Cloud expires them (once it has
+read the log: the approvals service's catch-up), as the daemons do on their side."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +24,15 @@ from faramesh_cloud.events.topics import (
     AUDIT_ALERTS,
     DEAD_LETTERS,
     EMERGENCY_COMMANDS,
+    H_KIND,
     NOTIFICATION_ALERTS,
     NOTIFICATION_EVENTS,
     SIGNING_KEYS,
 )
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.sql.database import Database
+from tests.fixtures.ingest import read_topic
+from tests.simulator_support import eventually
 from tests.stored_log import STORED_LOGS, StoredLog, put_log, put_registry
 from tests.system_support import (
     Person,
@@ -88,21 +94,38 @@ async def test_todays_services_rebuild_from_a_log_their_predecessor_wrote(
     finally:
         await log.close()
     ends = await log_ends(database)
+    old = stored.shown
+    started = datetime.now(UTC)
+    late = [a["defer_token"] for a in old["queue"] if datetime.fromisoformat(a["deadline"]) > started]
+    assert not late, f"run this test once the stored log's pending approvals are past their deadlines: {late}"
     async with running_cloud(cloud_settings(tmp_path / "cloud", pg_url), chdb_dir) as cloud, \
             Person(cloud.base_url) as person:
         await settle(cloud)
         org = await person.sign_in()
+
+        async def expired_by_the_sweep() -> bool:  # it runs every few seconds once caught up
+            history = await person.get(f"/api/v1/orgs/{org}/approvals/history")
+            return len(history) == len(old["history"]) + len(old["queue"])
+        await eventually(expired_by_the_sweep, "the overdue approvals expired", within_s=60)
+        await settle(cloud)  # their events relayed and read
         seen = await what_a_person_reads(person, org)
         after = await log_ends(cloud.db)
     assert org == stored.header["org_slug"]
-    old = stored.shown
 
     # Nothing dead-lettered; what today's services added to the log is their own account of
-    # what they found (the earlier pins announced, the alerts raised, what notifications did),
-    # never a decision, a delivery or a command: nothing is queued for any daemon.
+    # what they found (the earlier pins announced, the alerts raised, what notifications did,
+    # the deadlines that passed), never a decision, a delivery or a command: nothing is queued
+    # for any daemon.
     added = {t for (t, _), end in after.items() if end != ends.get((t, _), 0)}
-    assert added <= {SIGNING_KEYS, AUDIT_ALERTS, NOTIFICATION_EVENTS, NOTIFICATION_ALERTS}, added
-    assert not {DEAD_LETTERS, APPROVAL_EVENTS, EMERGENCY_COMMANDS} & {t for t, _ in after}
+    assert added <= {SIGNING_KEYS, AUDIT_ALERTS, NOTIFICATION_EVENTS, NOTIFICATION_ALERTS, APPROVAL_EVENTS}, added
+    assert not {DEAD_LETTERS, EMERGENCY_COMMANDS} & {t for t, _ in after}
+    log = PostgresLog(database)
+    await log.start()
+    try:
+        kinds = Counter(m.headers[H_KIND] for m in await read_topic(log, APPROVAL_EVENTS))
+    finally:
+        await log.close()
+    assert kinds == {b"ApprovalExpired": len(old["queue"])}, kinds
 
     # The DPRs, their verdicts (under the pins in force when each was received), the legacy
     # feed's summaries, the counts, chain integrity, the fleet and the pins are what it showed.
@@ -122,8 +145,13 @@ async def test_todays_services_rebuild_from_a_log_their_predecessor_wrote(
     # decision (its id, when and by whom it was taken, the DPR of its delivery's ack) and the
     # emergency commands were table updates then, so the daemon's account stands in for them;
     # ids are today's (uuid5 of organisation, stack and defer token) where they were random.
-    assert _approvals(seen["queue"], PENDING_MOVES) == _approvals(old["queue"], PENDING_MOVES)
-    assert _approvals(seen["history"], CLOUD_SIDE) == _approvals(old["history"], CLOUD_SIDE)
+    # The approvals pending then have expired since, at their deadlines, by Cloud's sweep.
+    assert old["queue"] and seen["queue"] == []
+    expired = set(_approvals(old["queue"], PENDING_MOVES))
+    assert _approvals([a for a in seen["history"] if (a["stack_id"], a["defer_token"]) in expired],
+                      PENDING_MOVES) == {key: _expired(a) for key, a in _approvals(old["queue"], PENDING_MOVES).items()}
+    assert _approvals([a for a in seen["history"] if (a["stack_id"], a["defer_token"]) not in expired],
+                      CLOUD_SIDE) == _approvals(old["history"], CLOUD_SIDE)
     decided = {a["defer_token"] for a in old["history"] if a["decision_id"]}
     assert decided and all(a["decision_id"] is None for a in seen["history"])
     assert old["commands"] and seen["commands"] == []
@@ -138,6 +166,12 @@ CLOUD_SIDE = frozenset({"approval_id", "decision_id", "resolution_record_id", "r
 
 def _approvals(items: list[dict[str, Any]], leave_out: frozenset[str]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(a["stack_id"], a["defer_token"]): {k: v for k, v in a.items() if k not in leave_out} for a in items}
+
+
+def _expired(pending: dict[str, Any]) -> dict[str, Any]:
+    """A pending approval as Cloud's expiry sweep leaves it: expired at its deadline."""
+    return {**pending, "state": "expired", "resolved_at": pending["deadline"], "resolution_reason": "expired",
+            "resolution_source": "timeout"}
 
 
 def _untailed(record: dict[str, Any]) -> dict[str, Any]:
