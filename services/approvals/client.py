@@ -4,8 +4,10 @@ service certificate (``rpc/internal_tls.py``):
 * :class:`ApprovalsClient`: ingest's ``DaemonControl`` over
   ``faramesh_cloud_api.approvals.v1.DaemonControlService`` (the approvals service admits only
   ``ingest``). Failures surface as :class:`ControlUnavailable` (the approvals service is down
-  or slow); ingest answers the daemon UNAVAILABLE and the daemon retries its poll, so nothing
-  is lost: deliveries and commands stay queued until acknowledged.
+  or slow), or :class:`ControlBusy` when it answered "not now" (catching up with the log after
+  a start: ``catch_up.py``); ingest answers the daemon UNAVAILABLE (with the service's reason
+  and retry hint when busy) and the daemon retries, so nothing is lost: deliveries and
+  commands stay queued until acknowledged.
 * :class:`ApprovalsApiClient`: the gateway's ``ApprovalsPort`` over ``ApprovalsService``
   (admits only ``gateway``), answering exactly as ``ApprovalsApi`` does in process."""
 
@@ -33,7 +35,8 @@ from faramesh_cloud.approvals.domain import (
 from faramesh_cloud.approvals.views import Approval, BulkResult, Command, Decision
 from faramesh_cloud.platform_audit.events import Actor
 from faramesh_cloud.rpc import internal_tls
-from faramesh_cloud.rpc.internal_client import InternalClient
+from faramesh_cloud.rpc.errors import ServiceBusy
+from faramesh_cloud.rpc.internal_client import InternalClient, retry_after
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.status import DETAILS_KEY
 from faramesh_cloud.rpc.wire import moment
@@ -45,6 +48,14 @@ ERROR_DOMAIN: Final = "approvals.internal.faramesh-cloud"  # google.rpc.ErrorInf
 
 class ControlUnavailable(ConnectionError):
     """The approvals service did not answer; the message says what failed."""
+
+
+class ControlBusy(ControlUnavailable, ServiceBusy):
+    """The approvals service answered "not now" (UNAVAILABLE with ``retry-after``: it is
+    catching up with the log): its reason, and when to try again."""
+
+    def __init__(self, reason: str, retry_after_s: int) -> None:
+        super().__init__(SERVER, reason, retry_after_s)
 
 
 class ApprovalsClient:
@@ -67,6 +78,9 @@ class ApprovalsClient:
             self._channel = self._stub = None
 
     def _failed(self, exc: grpc.aio.AioRpcError) -> ControlUnavailable:
+        wait = retry_after(exc) if exc.code() == grpc.StatusCode.UNAVAILABLE else None
+        if wait is not None:
+            return ControlBusy(exc.details() or "the approvals service is busy", wait)
         return ControlUnavailable(f"the approvals service at {self._address} did not answer "
                                   f"({exc.code().name}: {exc.details()})")
 

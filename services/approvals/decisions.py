@@ -18,6 +18,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from faramesh_cloud.approvals.catch_up import CatchUp
 from faramesh_cloud.approvals.changes import decided, delivery_acknowledged, expired, handed_out
 from faramesh_cloud.approvals.domain import (
     DecisionRefused,
@@ -51,15 +52,18 @@ def as_uuid(value: str) -> str | None:
 
 
 class Decisions:
-    def __init__(self, db: Database, audit: PlatformAuditLog, outbox: Outbox | None = None) -> None:
+    def __init__(self, db: Database, audit: PlatformAuditLog, outbox: Outbox | None = None,
+                 catch_up: CatchUp | None = None) -> None:
         self._db = db
         self._audit = audit
         self._outbox = outbox or Outbox(OUTBOX)
+        self._catch_up = catch_up or CatchUp()  # never behind unless the service started it
 
     async def decide(self, org_id: str, approval_id: str, approver: Actor, verdict: Verdict, reason: str,
                      *, allowed_stacks: frozenset[str] | None = None) -> Decision:
         """Approve or deny one pending approval. ``allowed_stacks`` (None: all) limits which
         stacks' approvals this approver may decide; others are unknown to them."""
+        self._catch_up.check()
         text = check_reason(reason)
         async with tenant_transaction(self._db, org_id) as conn:
             return await self._decide_in(conn, org_id, approval_id, approver, Verdict(verdict), text, None,
@@ -71,6 +75,7 @@ class Decisions:
         mixes patterns is refused as a whole, before anything is decided); each is decided
         (or refused: conflict, expired, withdrawn, unknown) on its own, so one already
         resolved does not block the others."""
+        self._catch_up.check()
         text = check_reason(reason)
         wanted = list(dict.fromkeys(approval_ids))
         known = await self._patterns(org_id, wanted, allowed_stacks)
@@ -133,7 +138,11 @@ class Decisions:
 
     async def expire_due(self) -> int:
         """Mark pending approvals past their deadline expired (every organisation), in
-        batches; the daemon expires them on its side at the same deadline."""
+        batches; the daemon expires them on its side at the same deadline. Nothing while the
+        service catches up with the log (``catch_up.py``: a row that looks overdue may be one
+        whose decision is still to be read)."""
+        if self._catch_up.behind:
+            return 0
         total = 0
         while True:
             async with self._db.transaction() as conn:
@@ -153,6 +162,7 @@ class Decisions:
     async def poll(self, org_id: str, stack_id: str, limit: int) -> tuple[list[bytes], bool]:
         """Unacknowledged deliveries of this stack, oldest first (each hand-out counted;
         handed out again on every poll until acknowledged)."""
+        self._catch_up.check()
         async with tenant_transaction(self._db, org_id) as conn:
             cur = await conn.execute(
                 "SELECT delivery_id, approval_id, handed_out, payload, clock_timestamp() FROM approval_deliveries "
@@ -166,6 +176,7 @@ class Decisions:
     async def ack(self, org_id: str, stack_id: str, acks: Sequence[tuple[str, str, str, str]]) -> int:
         """(delivery_id, outcome, message, dpr_record_id) per ack; unknown or already
         acknowledged ids are ignored."""
+        self._catch_up.check()
         done = 0
         async with tenant_transaction(self._db, org_id) as conn:
             for delivery_id, outcome, message, record_id in acks:

@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from faramesh_cloud.approvals.catch_up import CatchUp
 from faramesh_cloud.approvals.changes import command_acknowledged, command_delivered, command_issued
 from faramesh_cloud.approvals.decisions import as_uuid
 from faramesh_cloud.approvals.domain import (
@@ -39,10 +40,14 @@ def _command(row: tuple[Any, ...]) -> Command:
 
 
 class EmergencyCommands:
-    def __init__(self, db: Database, audit: PlatformAuditLog, outbox: Outbox | None = None) -> None:
+    def __init__(self, db: Database, audit: PlatformAuditLog, outbox: Outbox | None = None,
+                 catch_up: CatchUp | None = None) -> None:
         self._db = db
         self._audit = audit
         self._outbox = outbox or Outbox(OUTBOX)
+        # Daemons' polls and acks wait while the service catches up with the log (catch_up.py);
+        # issuing does not: it reads no state, and an emergency does not wait for a rebuild.
+        self._catch_up = catch_up or CatchUp()
 
     async def issue(self, org_id: str, stack_id: str, agent_id: str, actor: Actor, reason: str,
                     command_type: CommandType, *, permitted: bool, stack_exists: bool = True) -> Command:
@@ -105,6 +110,7 @@ class EmergencyCommands:
 
     async def poll(self, org_id: str, stack_id: str) -> list[Command]:
         """Unacknowledged commands of this stack, oldest first; issued ones become delivered."""
+        self._catch_up.check()
         async with tenant_transaction(self._db, org_id) as conn:
             cur = await conn.execute(
                 "SELECT command_id, clock_timestamp() FROM emergency_commands WHERE org_id = %s AND stack_id = %s "
@@ -120,6 +126,7 @@ class EmergencyCommands:
                   dpr_record_id: str, message: str) -> bool:
         """Close a delivered command; False when this stack was never sent it. A repeated ack
         of an acknowledged command is accepted and changes nothing."""
+        self._catch_up.check()
         key = as_uuid(command_id)
         if key is None:
             return False

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Final
 
 from faramesh_cloud.approvals.api import ApprovalsApi
+from faramesh_cloud.approvals.catch_up import CatchUp
 from faramesh_cloud.approvals.changes import Consumed
 from faramesh_cloud.approvals.decisions import Decisions
 from faramesh_cloud.approvals.emergency import EmergencyCommands
@@ -74,8 +76,9 @@ class Approvals:
         self.audit = PlatformAuditLog(db)
         self.outbox = Outbox(OUTBOX)
         self.relay = OutboxRelay(db, log, OUTBOX, self.config.relay)
-        self.decisions = Decisions(db, self.audit, self.outbox)
-        self.commands = EmergencyCommands(db, self.audit, self.outbox)
+        self.catch_up = CatchUp()
+        self.decisions = Decisions(db, self.audit, self.outbox, self.catch_up)
+        self.commands = EmergencyCommands(db, self.audit, self.outbox, self.catch_up)
         self.queries = ApprovalQueries(db)
         self.waits = DeliveryWaits(db, recheck_s=self.config.poll_recheck_s)
         self.control = ApprovalsControl(self.decisions, self.commands, self.waits)
@@ -96,6 +99,8 @@ class Approvals:
 
     async def start(self) -> None:
         await self.prepare()
+        self.catch_up.begin()  # nothing acts on the rows until the consumers have read the log (catch_up.py)
+        ends = {topic: dict(await self._log.end_offsets(topic)) for topic in TOPICS}
         runners = self.consumers()
         server = self._internal_server()
         await self.waits.start()  # LISTEN before the internal API answers long polls
@@ -108,6 +113,7 @@ class Approvals:
             self.server = server
         for runner in runners:
             self._tasks.start(runner.run, f"approvals-consumer-{runner.topic}")
+        self._tasks.start(functools.partial(self.catch_up.run, runners, ends), "approvals-catch-up")
         self._tasks.start(self.relay.run, "approvals-relay")
         self._tasks.start(self._sweep, "approvals-expiry")
 

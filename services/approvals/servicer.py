@@ -40,6 +40,8 @@ from faramesh_cloud.approvals.domain import (
 from faramesh_cloud.approvals.sync_adapter import ApprovalsControl
 from faramesh_cloud.approvals.views import Approval, Command, Decision
 from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.rpc.errors import ServiceBusy
+from faramesh_cloud.rpc.internal_client import RETRY_AFTER
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_server import InternalServer
 from faramesh_cloud.rpc.status import DETAILS_KEY
@@ -68,6 +70,17 @@ async def _stack(ref: control_pb2.StackRef, context: Context) -> tuple[str, str]
     return ref.org_id, ref.stack_id
 
 
+async def _unless_busy(context: Context, call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``; the service's "not now" (``ServiceBusy``: catching up with the log) as
+    UNAVAILABLE with ``retry-after``, which the caller's client raises as ``ServiceBusy``."""
+    try:
+        return await call()
+    except ServiceBusy as exc:
+        await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc),
+                            trailing_metadata=((RETRY_AFTER, str(exc.retry_after_s or 1)),))
+        raise AssertionError("unreachable: context.abort raises") from None  # pragma: no cover
+
+
 class DaemonControlServicer(control_pb2_grpc.DaemonControlServiceServicer):
     def __init__(self, control: ApprovalsControl) -> None:
         self._control = control
@@ -76,24 +89,27 @@ class DaemonControlServicer(control_pb2_grpc.DaemonControlServiceServicer):
                             context: Context) -> control_pb2.PollDecisionsResponse:
         org, stack = await _stack(request.stack, context)
         wait_s = request.wait.ToNanoseconds() / 1e9 if request.HasField("wait") else 0.0
-        deliveries, more = await self._control.poll_decisions(org, stack, request.limit, wait_s)
+        deliveries, more = await _unless_busy(
+            context, lambda: self._control.poll_decisions(org, stack, request.limit, wait_s))
         return control_pb2.PollDecisionsResponse(deliveries=deliveries, has_more=more)
 
     async def AckDecisions(self, request: control_pb2.AckDecisionsRequest,
                            context: Context) -> control_pb2.AckDecisionsResponse:
         org, stack = await _stack(request.stack, context)
-        await self._control.ack_decisions(org, stack, request.acks)
+        await _unless_busy(context, lambda: self._control.ack_decisions(org, stack, request.acks))
         return control_pb2.AckDecisionsResponse()
 
     async def PollCommands(self, request: control_pb2.PollCommandsRequest,
                            context: Context) -> control_pb2.PollCommandsResponse:
         org, stack = await _stack(request.stack, context)
-        return control_pb2.PollCommandsResponse(commands=await self._control.poll_commands(org, stack))
+        commands = await _unless_busy(context, lambda: self._control.poll_commands(org, stack))
+        return control_pb2.PollCommandsResponse(commands=commands)
 
     async def AckCommand(self, request: control_pb2.AckCommandRequest,
                          context: Context) -> control_pb2.AckCommandResponse:
         org, stack = await _stack(request.stack, context)
-        return control_pb2.AckCommandResponse(known=await self._control.ack_command(org, stack, request.ack))
+        known = await _unless_busy(context, lambda: self._control.ack_command(org, stack, request.ack))
+        return control_pb2.AckCommandResponse(known=known)
 
 
 # -- people's API ---------------------------------------------------------------------
@@ -140,9 +156,10 @@ def refusal_trailer(code: str, kind: str, status: grpc.StatusCode, message: str)
 
 
 async def _answer(context: Context, call: Callable[[], Awaitable[T]]) -> T:
-    """``call()``, with the service's refusals answered as their statuses (people.proto)."""
+    """``call()``, with the service's refusals answered as their statuses (people.proto), and
+    its "not now" as UNAVAILABLE with ``retry-after``."""
     try:
-        return await call()
+        return await _unless_busy(context, call)
     except UnknownApproval as exc:
         code, kind, message = "not_found", "decision", str(exc)
     except DecisionRefused as exc:

@@ -5,7 +5,9 @@ are answered by the approvals service. Ingest does not know how: the runtime inj
 :class:`DaemonControl` (the approvals service's gRPC client, or its in-process adapter).
 Without one (ingest alone), the polls answer empty and an acknowledgement names a command
 Cloud never sent. An implementation raises ``ConnectionError`` when the answer cannot be had
-(the call then fails UNAVAILABLE and the daemon retries).
+(the call then fails UNAVAILABLE and the daemon retries), ``rpc.errors.ServiceBusy`` (one of
+them) when the service said "not now" (catching up with the log after a start): the daemon
+is then told its reason and when to retry (RetryInfo).
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from faramesh_cloud.ingest.processor import (
     validate_push,
 )
 from faramesh_cloud.log.port import Log, LogUnavailable
+from faramesh_cloud.rpc.errors import ServiceBusy
 from faramesh_cloud.rpc.status import abort
 from faramesh_cloud.sql.database import DatabaseUnavailable
 from faramesh_cloud.stacks.domain import StackIdentity
@@ -305,6 +306,14 @@ def _guarded(behaviour: Behaviour) -> Behaviour:
                 context, grpc.StatusCode.UNAVAILABLE,
                 "Cloud's log is unavailable, nothing from this call was acknowledged; retry the "
                 "same items with exponential backoff",
+            )
+        except ServiceBusy as exc:  # DaemonControl: the approvals service said "not now" (catching up)
+            _log.info("sync call deferred, the approvals service is busy: %s", exc)
+            await abort(
+                context, grpc.StatusCode.UNAVAILABLE,
+                f"Cloud's approvals service is busy: {exc.public} Nothing from this call was handed out "
+                "or acknowledged; retry after the delay given",
+                retry_after_s=exc.retry_after_s,
             )
         except ConnectionError as exc:  # DaemonControl: the approvals service did not answer
             _log.warning("sync call failed, the approvals service is unavailable: %s", exc)

@@ -9,6 +9,9 @@ snapshots (decisions arrive before the approvals they decide), once all together
 
 And a decision taken while the approvals service is down (no relay, no internal API; the
 gateway decides in its own process) reaches the log and the daemon once the service is back.
+And while a rebuild has not read the log to where it ended at start, the service acts on
+nothing (no expiry; decisions, daemons' polls and acks answered "busy": 503 / UNAVAILABLE with
+when to retry), so a decision still to be read is not lost to an expiry.
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ import pytest
 from faramesh_cloud_api.sync.v1 import approvals_pb2, deliveries_pb2, emergency_pb2, push_pb2
 from fastapi import FastAPI
 
-from faramesh_cloud.approvals.client import ApprovalsClient
+from faramesh_cloud.approvals import changes
+from faramesh_cloud.approvals.client import ApprovalsApiClient, ApprovalsClient, ControlUnavailable
+from faramesh_cloud.approvals.domain import UnknownApproval, Verdict
+from faramesh_cloud.approvals.events import encode
 from faramesh_cloud.approvals.service import Approvals, ApprovalsConfig
 from faramesh_cloud.config import Settings
 from faramesh_cloud.consumer.runner import ConsumerRunner
@@ -38,11 +44,12 @@ from faramesh_cloud.gateway.web.deps import WebDeps
 from faramesh_cloud.ingest.service import IngestService
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.rpc.errors import ServiceBusy
 from faramesh_cloud.rpc.sync_client import SyncClient, SyncError
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from faramesh_cloud.stacks.store import StackStore
-from tests.approvals_support import pending_event
+from tests.approvals_support import pending_event, push_events
 from tests.fixtures.gateway import csrf_of, sign_in, static_status
 from tests.fixtures.identity import People, Person
 from tests.fixtures.ingest import ClientFor, TlsPair, read_topic
@@ -371,3 +378,134 @@ async def test_a_decision_taken_while_the_approvals_service_is_down_reaches_the_
     assert decision.decision_id in events[0].value.decode("utf-8", "replace")
     assert [m.headers[H_KIND] for m in await read_topic(postgres_log, EMERGENCY_COMMANDS)] == [
         b"EmergencyCommandIssued", b"EmergencyCommandDelivered", b"EmergencyCommandAcknowledged"]
+
+
+async def test_a_rebuild_acts_on_nothing_until_it_has_read_the_log(
+        database: Database, postgres_log: PostgresLog, stacks: StackStore, people: People, web_deps: WebDeps,
+        sync_tls: TlsPair, client_for: ClientFor, internal_tls: ServiceTls, tmp_path: Path) -> None:
+    """An approval decided six minutes ago, before its deadline five minutes ago: on the log,
+    the daemon's PENDING snapshot (sync.items.v1) and Cloud's decision (approvals.events.v1).
+    A rebuild reads the topics side by side; while it has read the snapshot but not the
+    decision, the row looks pending and overdue. Nothing may act on that: the sweep would
+    expire the approval, and the decision, read next, would be dropped as resolved otherwise
+    first (the decision and its delivery lost, an expiry on the log that never happened). So
+    until caught up, the service expires nothing and answers daemons' polls and acknowledgements
+    and people's decisions "busy" (the gateway: 503 with Retry-After and the reason; the daemon,
+    through ingest: UNAVAILABLE with the reason and a retry hint); an emergency command, which
+    reads nothing, still goes out, and reaches the daemon once the service has caught up."""
+    owner = await people.org("acme")
+    org = owner.org.org_id
+    payments, key = await stacks.register_stack(org, "payments-prod", "prod")
+    stack = payments.stack_id
+    now = datetime.now(UTC)
+    approval = changes.approval_key(org, stack, "0000d001")
+    operator = Actor(ActorType.USER, "33333333-3333-3333-3333-333333333333", "ops@example.com")
+    service = Approvals(database, postgres_log, ApprovalsConfig(
+        group="approvals-rebuild", sweep_interval_s=0.05, internal_address="127.0.0.1:0",
+        internal_tls=internal_tls("approvals")))
+    await service.prepare()  # its tables (empty) and topics
+    await push_events(postgres_log, org, stack, [
+        pending_event("0000d001", created=now - timedelta(minutes=10), deadline=now - timedelta(minutes=5)),
+        pending_event("0000d002", deadline=now + timedelta(hours=1))])  # the agent is seen: it may be killed
+    decision = changes.decided(org, stack, approval, "0000d001", Verdict.APPROVE, operator, "verified by phone", None,
+                               "payments-bot", "rec-0000d001", now - timedelta(minutes=6))
+    await postgres_log.append(APPROVAL_EVENTS, [encode(decision)])
+    holding = database.transaction()  # the decision's topic cannot be applied while this is open
+    held = await holding.__aenter__()
+    async with contextlib.AsyncExitStack() as running:
+        try:
+            await held.execute("INSERT INTO approvals_positions (topic, partition, next_offset) "
+                               "SELECT %s, p, 0 FROM generate_series(0, 3) AS p", (APPROVAL_EVENTS,))
+            await service.start()
+            running.push_async_callback(service.stop)
+            assert service.server is not None
+            ingest = await running.enter_async_context(_ingest(
+                tmp_path, sync_tls, postgres_log, database, stacks,
+                ApprovalsClient(service.server.address, internal_tls("ingest"))))
+            daemon = Daemon(client_for(ingest, key))
+            browser = await running.enter_async_context(_browser(_gateway(web_deps, service), owner))
+            queue = await browser.get("/o/acme/approvals")
+            csrf = {"x-csrf-token": csrf_of(queue.text)}
+
+            async def snapshot_read() -> bool:
+                try:
+                    return bool((await service.api.get(org, approval)).tool_id)  # the snapshot's facts
+                except UnknownApproval:
+                    return False
+            await eventually(snapshot_read, "the daemon's snapshot applied", within_s=30)
+            assert await service.decisions.expire_due() == 0  # the deadline passed, but not for a rebuild
+            assert (await service.api.get(org, approval)).state == "pending"
+
+            # A person deciding: 503 with Retry-After and the reason (JSON, the page, over gRPC).
+            api = await browser.post(f"/api/v1/orgs/acme/approvals/{approval}/decision", headers=csrf,
+                                     json={"verdict": "deny", "reason": "too late anyway"})
+            assert api.status_code == 503, api.text
+            assert api.headers["retry-after"] == "5"
+            assert "rebuilding its state from the log" in api.json()["detail"]
+            form = await browser.post(f"/o/acme/approvals/{approval}/decide", data={
+                "csrf_token": csrf_of(queue.text), "verdict": "deny", "reason": "too late anyway"})
+            assert form.status_code == 503 and form.headers["retry-after"] == "5"
+            assert "The approvals service is busy" in form.text and "rebuilding" in form.text
+            bulk = await browser.post("/api/v1/orgs/acme/approvals/bulk-decision", headers=csrf, json={
+                "approval_ids": [approval], "verdict": "deny", "reason": "too late anyway"})
+            assert bulk.status_code == 503 and bulk.headers["retry-after"] == "5"
+            assert (await browser.get(f"/api/v1/orgs/acme/approvals/{approval}")).json()["state"] == "pending"
+            remote = ApprovalsApiClient(service.server.address, internal_tls("gateway"))
+            try:
+                with pytest.raises(ServiceBusy, match="rebuilding") as busy:
+                    await remote.decide(org, approval, operator, "deny", "too late anyway")
+                assert busy.value.retry_after_s == 5
+            finally:
+                await remote.close()
+
+            # The daemon, through ingest: UNAVAILABLE with the reason and when to retry.
+            for call in (lambda: daemon.client.poll_decisions(10), lambda: daemon.client.poll_decisions(10, 2.0),
+                         daemon.client.poll_emergency_commands, lambda: daemon.client.ack_decisions([
+                             deliveries_pb2.DeliveryAck(delivery_id=decision.decision_id,
+                                                        outcome=deliveries_pb2.DELIVERY_OUTCOME_ACCEPTED)])):
+                with pytest.raises(SyncError) as refused:
+                    await call()
+                assert refused.value.code == grpc.StatusCode.UNAVAILABLE
+                assert "rebuilding" in refused.value.message and refused.value.retry_after_s == 5
+            daemon_side = ApprovalsClient(service.server.address, internal_tls("ingest"))
+            try:  # what ingest is told
+                with pytest.raises(ControlUnavailable, match="rebuilding") as told:
+                    await daemon_side.poll_commands(org, stack)
+                assert isinstance(told.value, ServiceBusy) and told.value.retry_after_s == 5
+            finally:
+                await daemon_side.close()
+
+            # An emergency command goes out at once.
+            issued = await browser.post(f"/api/v1/orgs/acme/stacks/{stack}/agents/payments-bot/kill",
+                                        headers=csrf, json={"reason": "runaway refunds"})
+            assert issued.status_code == 201, issued.text
+            kill = issued.json()["command_id"]
+        finally:
+            await holding.__aexit__(None, None, None)
+
+        async def decided_as_logged() -> bool:
+            shown = await service.api.get(org, approval)
+            return shown.state == "approved" and shown.decision_id == decision.decision_id
+        await eventually(decided_as_logged, "the decision applied", within_s=30)
+
+        handed: list[deliveries_pb2.Delivery] = []
+
+        async def answered() -> bool:  # the daemon retries, as it was told
+            try:
+                handed.extend((await daemon.client.poll_decisions(10)).deliveries)
+                return True
+            except SyncError as exc:
+                assert exc.code == grpc.StatusCode.UNAVAILABLE and "rebuilding" in exc.message
+                return False
+        await eventually(answered, "the daemon's poll answered", within_s=30)
+        assert [d.delivery_id for d in handed] == [decision.decision_id]
+        await daemon.client.ack_decisions([deliveries_pb2.DeliveryAck(
+            delivery_id=decision.decision_id, outcome=deliveries_pb2.DELIVERY_OUTCOME_ACCEPTED)])
+        assert (await daemon.client.poll_decisions(10)).deliveries == []  # acknowledged: not handed out again
+        assert [c.command_id for c in (await daemon.client.poll_emergency_commands()).commands] == [kill]
+        assert await service.decisions.expire_due() == 0
+        again = await browser.post(f"/api/v1/orgs/acme/approvals/{approval}/decision", headers=csrf,
+                                   json={"verdict": "deny", "reason": "too late anyway"})
+        assert again.status_code == 409, again.text  # decided before: the refusal names the decision
+    kinds = [m.headers[H_KIND] for m in await read_topic(postgres_log, APPROVAL_EVENTS)]
+    assert kinds == [b"ApprovalDecided", b"DeliveryHandedOut", b"DeliveryAcknowledged"], kinds

@@ -128,6 +128,62 @@ async def test_a_batch_without_a_dead_letter_topic_is_never_committed_past_a_rej
     assert all([await consumer.committed(p) is None for p in range(4)])
 
 
+class GatedSink(ListSink):
+    """Holds every write until ``open`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = asyncio.Event()
+
+    async def write(self, rows: Sequence[tuple[str, str]]) -> None:
+        self.calls += 1
+        await self.open.wait()
+        self.rows.extend(rows)
+
+
+async def test_caught_up_once_the_group_has_committed_the_ends_taken_earlier(memlog: InMemoryLog) -> None:
+    """What a service waits for before acting on state built from a topic: False before the
+    runner has joined and while the batch is being written (not committed yet), True once the
+    ends are committed, and at once for a restart of a group that had committed them."""
+    await produce(memlog, 20)
+    ends = await memlog.end_offsets(TOPIC)
+    sink = GatedSink()
+    runner = ConsumerRunner(memlog, TOPIC, "g", Upper(), sink, RunnerConfig(dead_letter_topic=DLQ))
+    assert not await runner.caught_up(ends)  # not joined: nothing known
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        async with asyncio.timeout(30):
+            while sink.calls == 0:
+                await asyncio.sleep(0.01)
+        assert not await runner.caught_up(ends)  # read, but not written: not committed
+        assert await runner.caught_up({p: 0 for p in ends})  # nothing was there: nothing to wait for
+        sink.open.set()
+        async with asyncio.timeout(30):
+            while not await runner.caught_up(ends):
+                await asyncio.sleep(0.01)
+        assert len(sink.rows) == 20
+        await produce(memlog, 5, start=20)
+        assert await runner.caught_up(ends)  # what came after the ends is not waited for
+    finally:
+        stop.set()
+        await task
+    gated = GatedSink()  # the restart writes nothing: the 20 were committed, the 5 after are held
+    restarted = ConsumerRunner(memlog, TOPIC, "g", Upper(), gated, RunnerConfig(dead_letter_topic=DLQ))
+    stop = asyncio.Event()
+    task = asyncio.create_task(restarted.run(stop))
+    try:
+        async with asyncio.timeout(30):
+            while not await restarted.caught_up(ends):
+                await asyncio.sleep(0.01)
+        assert not await restarted.caught_up(await memlog.end_offsets(TOPIC))  # the 5 after are still to come
+        assert gated.rows == []
+    finally:
+        gated.open.set()
+        stop.set()
+        await task
+
+
 def test_upper_processor_is_pure_and_rejects_undecodable_bytes() -> None:
     msg = Message(TOPIC, 0, 7, b"k", b"abc", {}, 0)
     assert Upper().process(msg) == ("k", "ABC")
