@@ -104,7 +104,7 @@ async def running_cloud(settings: Settings, chdb_dir: Path, demo: DaemonOptions 
     demo_service: DemoFleetService | None = None
     try:
         for name in CLOUD_SERVICES:
-            service = SERVICES[name](ctx)
+            service = SERVICES[name].factory(ctx)
             ctx.services.append(service)
             await service.start()
             started.append(service)

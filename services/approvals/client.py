@@ -36,7 +36,7 @@ from faramesh_cloud.approvals.views import Approval, BulkResult, Command, Decisi
 from faramesh_cloud.platform_audit.events import Actor
 from faramesh_cloud.rpc import internal_tls
 from faramesh_cloud.rpc.errors import ServiceBusy
-from faramesh_cloud.rpc.internal_client import InternalClient, retry_after
+from faramesh_cloud.rpc.internal_client import CHANNEL_OPTIONS, InternalClient, retry_after
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.status import DETAILS_KEY
 from faramesh_cloud.rpc.wire import moment
@@ -68,7 +68,7 @@ class ApprovalsClient:
 
     def _client(self) -> control_pb2_grpc.DaemonControlServiceStub:
         if self._stub is None:
-            self._channel = internal_tls.channel(self._address, self._tls, SERVER)
+            self._channel = internal_tls.channel(self._address, self._tls, SERVER, CHANNEL_OPTIONS)
             self._stub = control_pb2_grpc.DaemonControlServiceStub(self._channel)
         return self._stub
 
