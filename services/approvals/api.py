@@ -52,8 +52,9 @@ class ApprovalsApi:
         return await self._commands.issue(org_id, stack_id, agent_id, actor, reason, CommandType(kind),
                                           permitted=permitted, stack_exists=stack_exists)
 
-    async def commands(self, org_id: str, *, stack_id: str | None = None, agent_id: str | None = None) -> list[Command]:
-        return await self._commands.list(org_id, stack_id=stack_id, agent_id=agent_id)
+    async def commands(self, org_id: str, *, stack_id: str | None = None, agent_id: str | None = None,
+                       stacks: Collection[str] | None = None) -> list[Command]:
+        return await self._commands.list(org_id, stack_id=stack_id, agent_id=agent_id, stacks=stacks)
 
     async def command(self, org_id: str, command_id: str) -> Command:
         return await self._commands.get(org_id, command_id)

@@ -267,9 +267,10 @@ class ApprovalsApiClient:
             type=_kind(kind), permitted=permitted, stack_exists=stack_exists))
         return command_view(response.command)
 
-    async def commands(self, org_id: str, *, stack_id: str | None = None, agent_id: str | None = None) -> list[Command]:
-        response = await self._rpc.call("ListCommands", pb.ListCommandsRequest(org_id=org_id, stack_id=stack_id,
-                                                                               agent_id=agent_id))
+    async def commands(self, org_id: str, *, stack_id: str | None = None, agent_id: str | None = None,
+                       stacks: Collection[str] | None = None) -> list[Command]:
+        response = await self._rpc.call("ListCommands", pb.ListCommandsRequest(
+            org_id=org_id, stack_id=stack_id, agent_id=agent_id, scope=_scope(stacks)))
         return [command_view(c) for c in response.commands]
 
     async def command(self, org_id: str, command_id: str) -> Command:

@@ -8,6 +8,7 @@ outbox in the transaction that makes it (``projection.publish``)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -87,12 +88,16 @@ class EmergencyCommands:
         return _command(row)
 
     async def list(self, org_id: str, *, stack_id: str | None = None, agent_id: str | None = None,
-                   limit: int = 100) -> list[Command]:
+                   stacks: Collection[str] | None = None, limit: int = 100) -> list[Command]:
+        """Newest first; ``stacks`` (None: all) limits the list to those stacks before ``limit``."""
+        scope = None if stacks is None else list(stacks)
         async with tenant_transaction(self._db, org_id) as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM emergency_commands WHERE org_id = %s "
                 "AND (%s::text IS NULL OR stack_id = %s) AND (%s::text IS NULL OR agent_id = %s) "
-                "ORDER BY issued_at DESC LIMIT %s", (org_id, stack_id, stack_id, agent_id, agent_id, limit))
+                "AND (%s::text[] IS NULL OR stack_id = ANY(%s::text[])) "
+                "ORDER BY issued_at DESC LIMIT %s",
+                (org_id, stack_id, stack_id, agent_id, agent_id, scope, scope, limit))
             return [_command(r) for r in await cur.fetchall()]
 
     async def get(self, org_id: str, command_id: str) -> Command:

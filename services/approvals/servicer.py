@@ -258,7 +258,8 @@ class ApprovalsServicer(people_pb2_grpc.ApprovalsServiceServicer):
 
     async def ListCommands(self, request: pb.ListCommandsRequest, context: Context) -> pb.ListCommandsResponse:
         found = await _answer(context, lambda: self._api.commands(
-            request.org_id, stack_id=_optional(request, "stack_id"), agent_id=_optional(request, "agent_id")))
+            request.org_id, stack_id=_optional(request, "stack_id"), agent_id=_optional(request, "agent_id"),
+            stacks=_scope(request)))
         return pb.ListCommandsResponse(commands=[command_message(c) for c in found])
 
     async def GetCommand(self, request: pb.GetCommandRequest, context: Context) -> pb.GetCommandResponse:

@@ -427,3 +427,18 @@ async def test_an_approval_with_megabytes_of_arguments_is_answered_whole(
     await port.decide(org, queued.approval_id, ALICE, "deny", "too big to read")
     [resolved] = await port.history(org)
     assert resolved.args_json == args.decode() and resolved.state == "denied"
+
+
+async def test_commands_of_the_stacks_in_scope_are_listed_before_the_limit(port: ApprovalsPort, world: World) -> None:
+    """A member who sees one stack gets that stack's newest commands even when more than a
+    page of newer ones were issued on stacks they cannot see (the scope narrows the query,
+    not the page it returned); an empty scope lists nothing."""
+    mine = await port.issue_command(world.acme, world.search, "search-bot", ALICE, "runaway", "isolate",
+                                    permitted=True, stack_exists=True)
+    for n in range(101):
+        await port.issue_command(world.acme, world.pay, f"payments-bot-{n}", ALICE, "drill", "kill",
+                                 permitted=True, stack_exists=True)
+    assert [c.command_id for c in await port.commands(world.acme, stacks=[world.search])] == [mine.command_id]
+    assert len(await port.commands(world.acme)) == 100
+    assert await port.commands(world.acme, stacks=[]) == []
+    assert await port.commands(world.acme, stacks=[world.beta_stack]) == []  # another org's stack: nothing

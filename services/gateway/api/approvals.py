@@ -190,9 +190,10 @@ async def emergency(stack_id: str, agent_id: str, kind: Literal["kill", "isolate
 async def commands(request: Request, stack: str | None = None, agent: str | None = None,
                    principal: Principal = Depends(member)) -> list[dict[str, Any]]:
     need(principal, Permission.FLEET_HEALTH_READ)
-    allowed = set(await stacks_allowed(request, principal, Permission.FLEET_HEALTH_READ))
-    found = await approvals_port(request).commands(principal.org.org_id, stack_id=stack or None, agent_id=agent or None)
-    return [command_json(c) for c in found if c.stack_id in allowed]
+    allowed = await stacks_allowed(request, principal, Permission.FLEET_HEALTH_READ)
+    found = await approvals_port(request).commands(principal.org.org_id, stack_id=stack or None,
+                                                   agent_id=agent or None, stacks=allowed)
+    return [command_json(c) for c in found]
 
 
 @router.get("/emergency-commands/{command_id}")

@@ -200,10 +200,11 @@ async def commands(request: Request, principal: Principal = Depends(member)) -> 
     need(principal, Permission.FLEET_HEALTH_READ)
     stack = (request.query_params.get("stack") or "").strip() or None
     agent = (request.query_params.get("agent") or "").strip() or None
-    allowed = set(await stacks_allowed(request, principal, Permission.FLEET_HEALTH_READ))
-    found = await approvals_port(request).commands(principal.org.org_id, stack_id=stack, agent_id=agent)
+    allowed = await stacks_allowed(request, principal, Permission.FLEET_HEALTH_READ)
+    found = await approvals_port(request).commands(principal.org.org_id, stack_id=stack, agent_id=agent,
+                                                   stacks=allowed)
     return await page(request, "approvals/commands.html", principal, {
-        "commands": [c for c in found if c.stack_id in allowed], "stack_names": await _stack_names(request, principal),
+        "commands": found, "stack_names": await _stack_names(request, principal),
         "q": {"stack": stack or "", "agent": agent or ""}}, section="fleet")
 
 

@@ -300,14 +300,16 @@ class IssueCommandResponse(_message.Message):
     def __init__(self, command: _Optional[_Union[Command, _Mapping]] = ...) -> None: ...
 
 class ListCommandsRequest(_message.Message):
-    __slots__ = ("org_id", "stack_id", "agent_id")
+    __slots__ = ("org_id", "stack_id", "agent_id", "scope")
     ORG_ID_FIELD_NUMBER: _ClassVar[int]
     STACK_ID_FIELD_NUMBER: _ClassVar[int]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
     org_id: str
     stack_id: str
     agent_id: str
-    def __init__(self, org_id: _Optional[str] = ..., stack_id: _Optional[str] = ..., agent_id: _Optional[str] = ...) -> None: ...
+    scope: StackScope
+    def __init__(self, org_id: _Optional[str] = ..., stack_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., scope: _Optional[_Union[StackScope, _Mapping]] = ...) -> None: ...
 
 class ListCommandsResponse(_message.Message):
     __slots__ = ("commands",)
