@@ -37,10 +37,10 @@ def ingest(ctx: RuntimeContext) -> Service:
 
 
 def audit_index(ctx: RuntimeContext) -> Service:
-    """DPR search index and chain integrity (reads the log into chDB/ClickHouse)"""
-    from faramesh_cloud.audit_index.service import AuditIndexService
+    """DPR search index and chain integrity (reads the log into chDB/ClickHouse; internal gRPC for the gateway)"""
+    from faramesh_cloud.runtime import audit_wiring
 
-    return AuditIndexService(ctx)
+    return audit_wiring.service(ctx)
 
 
 def fleet(ctx: RuntimeContext) -> Service:
@@ -91,7 +91,11 @@ SERVICES: dict[str, ServiceFactory] = {
 
 # Services that serve an internal gRPC API, bound on Settings.internal_bind_address(name) (their
 # index: config.INTERNAL_APIS); `up` checks those ports before it starts anything.
-INTERNAL_API_SERVERS: frozenset[str] = frozenset({"approvals", "fleet", "notifications"})
+INTERNAL_API_SERVERS: frozenset[str] = frozenset({"approvals", "fleet", "audit-index", "notifications"})
+
+# Services that read or write the OLAP store (chDB / ClickHouse): a process running none of
+# them does not open it (`serve gateway` reads the audit index through its API).
+OLAP_USERS: frozenset[str] = frozenset({"audit-index"})
 
 # Services `up` runs only when a setting asks for them (all others always run).
 ENABLED_WHEN: dict[str, Callable[[Settings], bool]] = {
