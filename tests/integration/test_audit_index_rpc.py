@@ -6,7 +6,7 @@ gRPC with mutual TLS on 127.0.0.1, real PostgreSQL and chDB:
   are all refused; the gateway's client refuses a server that is not the audit index;
 * when the index is down, the DPR explorer's pages and REST twins answer 503 with a message
   that names the service and not where it runs; an approval's page still answers (without
-  the session's recent actions); the commit watch reopens and the pages answer again once
+  the session's recent actions) and so does Home (saying the index is unavailable); the commit watch reopens and the pages answer again once
   the index is back, with no restart of the gateway."""
 
 from __future__ import annotations
@@ -25,19 +25,22 @@ from faramesh_cloud.audit_index.commits import CommitWatch
 from faramesh_cloud.audit_index.reader import IndexReader
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.servicer import internal_server
+from faramesh_cloud.fleet.query import FleetQuery
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.audit_common import AUDIT_SECTION
 from faramesh_cloud.gateway.web.deps import WebDeps
+from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
 from faramesh_cloud.gateway.web.live_feed import LiveHub
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials, dns_name
 from faramesh_cloud.runtime.approvals_wiring import mount as mount_approvals
+from faramesh_cloud.runtime.fleet_wiring import IndexFleetAudit
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.approvals_support import seed_ids
-from tests.fixtures.gateway import approvals_api, sign_in, static_status
+from tests.fixtures.gateway import CLOUD_URL, approvals_api, sign_in, static_status
 from tests.fixtures.identity import PASSWORD, People
 from tests.fixtures.internal_tls import ServiceTls
 from tests.integration.audit_support import fast_config, fleet, publish, records, run_index
@@ -159,6 +162,8 @@ async def test_audit_index_down_is_a_503_with_a_message_and_the_pages_come_back_
                    config=web_deps.config, audit=client, live=LiveHub(client, commits), sections=(AUDIT_SECTION,))
     app = create_app(static_status, web=deps)
     mount_approvals(app, approvals_api(database))
+    mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL,
+                                audit=IndexFleetAudit(client)))
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as owner:
             await sign_in(owner, acme.email, PASSWORD)
@@ -182,6 +187,10 @@ async def test_audit_index_down_is_a_503_with_a_message_and_the_pages_come_back_
             detail = await owner.get(f"/o/acme/approvals/{approval_id}")
             assert detail.status_code == 200, detail.text[:500]
             assert "The DPR index is not answering right now" in detail.text
+            # Home still shows the fleet, and says what it cannot show.
+            home = await owner.get("/o/acme/")
+            assert home.status_code == 200, home.text[:500]
+            assert "Audit index unavailable" in home.text and "payments-prod" in home.text
             async with asyncio.timeout(WAIT_S):
                 while commits.connected.is_set():
                     await asyncio.sleep(0.05)
