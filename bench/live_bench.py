@@ -91,10 +91,10 @@ def _server(conn: Connection, data_dir: str, http_port: int, sync_port: int) -> 
     from faramesh_cloud.rpc.tls13 import require_tls13_env
 
     require_tls13_env()  # as the entry point does, before anything imports gRPC
+    from faramesh_cloud.audit_index.reader import IndexReader
     from faramesh_cloud.audit_index.views import decode_cursor, encode_cursor
     from faramesh_cloud.config import Settings
     from faramesh_cloud.runtime import interpreter
-    from faramesh_cloud.runtime.audit_reader import IndexAuditReader
     from faramesh_cloud.runtime.runner import run
     from faramesh_cloud.runtime.services import RuntimeContext, enabled_services
     from faramesh_cloud.sql.embedded import EmbeddedPostgres
@@ -125,7 +125,7 @@ def _server(conn: Connection, data_dir: str, http_port: int, sync_port: int) -> 
             return (time.process_time() - cpu) / times, (time.perf_counter() - wall) / times
 
         def ready(ctx: RuntimeContext) -> None:
-            readers.append(IndexAuditReader(ctx.platform.olap, ctx.platform.db))
+            readers.append(IndexReader(ctx.platform.olap, ctx.platform.db))
             interpreter.freeze_startup_objects()
             for service in ctx.services:
                 web = getattr(service, "_web", None)  # the gateway's; its hub, when it has one

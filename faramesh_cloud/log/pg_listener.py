@@ -28,13 +28,14 @@ _logger = logging.getLogger(__name__)
 class PgListener:
     """Owns the LISTEN session of one PostgresLog."""
 
-    def __init__(self, db: Database, channel: str = CHANNEL, max_backoff_s: float = 5.0) -> None:
+    def __init__(self, db: Database, channel: str = CHANNEL, max_backoff_s: float = 5.0,
+                 signals: Signals | None = None) -> None:
         self._db = db
         self._channel = channel
         self._max_backoff_s = max_backoff_s
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._task: asyncio.Task[None] | None = None
-        self.signals = Signals()
+        self.signals = signals if signals is not None else Signals()
 
     @property
     def channel(self) -> str:

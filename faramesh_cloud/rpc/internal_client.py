@@ -20,7 +20,7 @@ two minutes by default, failing calls at once meanwhile; here the back-off is ca
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Final
 
 import grpc
@@ -94,16 +94,31 @@ class InternalClient:
         try:
             return await getattr(self._client(), method)(request, timeout=timeout_s or self.timeout_s)
         except grpc.aio.AioRpcError as exc:
-            refused = self._refusal(exc) if self._refusal is not None else None
-            if refused is not None:
-                raise refused from None
-            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                raise InvalidRequest(exc.details() or f"the {self.server} service refused the request") from None
-            wait = retry_after(exc) if exc.code() == grpc.StatusCode.UNAVAILABLE else None
-            if wait is not None:
-                raise ServiceBusy(self.server, exc.details() or f"the {self.server} service is busy", wait) from None
-            raise ServiceUnavailable(self.server, f"{method} at {self.address}: {exc.code().name}: "
-                                                  f"{exc.details()}") from None
+            raise self._failure(method, exc) from None
+
+    async def stream(self, method: str, request: Message, timeout_s: float | None = None) -> AsyncIterator[Any]:
+        """The messages of the server-streaming ``method`` with ``request``, or the exceptions
+        above (raised where the stream fails); ``timeout_s`` bounds the whole stream (None:
+        it lasts until the server ends it or the caller stops reading)."""
+        call = getattr(self._client(), method)(request, timeout=timeout_s)
+        try:
+            async for message in call:
+                yield message
+        except grpc.aio.AioRpcError as exc:
+            raise self._failure(method, exc) from None
+        finally:
+            call.cancel()
+
+    def _failure(self, method: str, exc: grpc.aio.AioRpcError) -> Exception:
+        refused = self._refusal(exc) if self._refusal is not None else None
+        if refused is not None:
+            return refused
+        if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+            return InvalidRequest(exc.details() or f"the {self.server} service refused the request")
+        wait = retry_after(exc) if exc.code() == grpc.StatusCode.UNAVAILABLE else None
+        if wait is not None:
+            return ServiceBusy(self.server, exc.details() or f"the {self.server} service is busy", wait)
+        return ServiceUnavailable(self.server, f"{method} at {self.address}: {exc.code().name}: {exc.details()}")
 
     async def close(self) -> None:
         if self._channel is not None:

@@ -1,8 +1,8 @@
 """The fleet service and what the gateway reads of it: the service itself (its internal gRPC
 API ``FleetQueryService`` bound on ``Settings.internal_bind_address("fleet")``, mutual TLS
 with the fleet certificate), and Home, Fleet and Settings → Stacks composed for the gateway:
-the fleet's query API as the ``FleetReads`` port, the stack registry, and the audit index
-adapted to the gateway's ``FleetAudit`` port (activity stream, an agent's latest DPRs, open
+the fleet's query API as the ``FleetReads`` port, the stack registry, and the audit index's
+API (``audit_wiring``: in process or gRPC) adapted to the gateway's ``FleetAudit`` port (activity stream, an agent's latest DPRs, open
 chain-integrity alerts, delegation edges, policy versions in use).
 
 ``FleetReads`` is the fleet service's ``FleetQuery`` itself when that service runs in the
@@ -18,23 +18,14 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from faramesh_cloud.audit_index.query import AuditQueries
-from faramesh_cloud.audit_index.schema import AuditTables
-from faramesh_cloud.audit_index.views import (
-    Alert,
-    Delegation,
-    PolicyVersionUse,
-    RecordSummary,
-    SearchFilters,
-)
+from faramesh_cloud.audit_index.views import Alert, Delegation, PolicyVersionUse, RecordSummary
 from faramesh_cloud.config import Settings
 from faramesh_cloud.fleet.client import FleetQueryClient
 from faramesh_cloud.fleet.service import FleetService
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, FleetReads, mount_fleet
-from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.rpc.internal_pki import service_credentials
+from faramesh_cloud.runtime.audit_wiring import AuditIndexReads
 from faramesh_cloud.runtime.service import Service
-from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 
 if TYPE_CHECKING:
@@ -64,36 +55,35 @@ async def release(reads: FleetReads) -> None:
 
 
 class IndexFleetAudit:
-    """The audit index's query API as the gateway's ``FleetAudit`` port."""
+    """The audit index's API (its own reader in process, or its gRPC client) as the gateway's
+    ``FleetAudit`` port."""
 
-    def __init__(self, olap: Olap, db: Database, tables: AuditTables | None = None) -> None:
-        self._queries = AuditQueries(olap, db, tables or AuditTables())
+    def __init__(self, index: AuditIndexReads) -> None:
+        self._index = index
 
     async def recent(self, org_id: str, limit: int = 100) -> list[RecordSummary]:
-        page = await self._queries.recent(org_id, limit)
+        page = await self._index.recent(org_id, limit, None)
         return list(reversed(page.records))
 
     async def agent_records(self, org_id: str, stack_id: str, agent_id: str, limit: int = 200) -> list[RecordSummary]:
-        page = await self._queries.search(org_id, SearchFilters(stack_id=stack_id, agent_id=agent_id), limit=limit)
+        page = await self._index.search(org_id, {"stack_id": stack_id, "agent_id": agent_id}, None, None, None, limit)
         return list(page.records)
 
     async def effect_counts(self, org_id: str, stack_id: str, agent_id: str) -> dict[str, int]:
-        return await self._queries.counts_by_effect(org_id, SearchFilters(stack_id=stack_id, agent_id=agent_id))
+        return await self._index.counts_by_effect(org_id, {"stack_id": stack_id, "agent_id": agent_id}, None, None)
 
     async def alerts(self, org_id: str) -> Sequence[Alert]:
-        return await self._queries.alerts(org_id)
+        return await self._index.alerts(org_id)
 
     async def delegations(self, org_id: str, stack_id: str, since_ns: int) -> list[Delegation]:
-        return await self._queries.delegations(org_id, stack_id, since_ns)
+        return await self._index.delegations(org_id, stack_id, since_ns)
 
     async def policy_versions(self, org_id: str, stack_ids: list[str], since_ns: int) -> list[PolicyVersionUse]:
-        return await self._queries.policy_versions(org_id, stack_ids, since_ns)
+        return await self._index.policy_versions(org_id, stack_ids, since_ns)
 
 
-def fleet_ports(db: Database, olap: Olap | None, stacks: StackStore, *, cloud_url: str,
-                query: FleetReads) -> FleetPorts:
-    return FleetPorts(query=query, registry=stacks, cloud_url=cloud_url,
-                      audit=IndexFleetAudit(olap, db) if olap is not None else None)
+def fleet_ports(stacks: StackStore, *, cloud_url: str, query: FleetReads, audit: AuditIndexReads) -> FleetPorts:
+    return FleetPorts(query=query, registry=stacks, cloud_url=cloud_url, audit=IndexFleetAudit(audit))
 
 
 def mount(app: FastAPI, ports: FleetPorts) -> None:

@@ -10,7 +10,12 @@ from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.gateway.app import Status, create_app
 from faramesh_cloud.gateway.edge import EdgeLimits
 from faramesh_cloud.outbox.relay import OutboxRelay
-from faramesh_cloud.runtime import approvals_wiring, fleet_wiring, notifications_wiring
+from faramesh_cloud.runtime import (
+    approvals_wiring,
+    audit_wiring,
+    fleet_wiring,
+    notifications_wiring,
+)
 from faramesh_cloud.runtime.daemon_feeds import MOUNT, DaemonHttpFeeds
 from faramesh_cloud.runtime.http_server import HttpOptions, HttpServer
 from faramesh_cloud.runtime.service import ServiceInfo
@@ -29,12 +34,15 @@ class GatewayService:
         self._ctx = ctx
         settings = ctx.platform.settings
         self._feeds = DaemonHttpFeeds(ctx.platform)
-        self._web = Web(ctx.platform)
+        # The audit index's own reader and commit signals when it runs in this process (`up`),
+        # else its gRPC clients: the gateway never reads the index's tables or the OLAP store.
+        self.audit = audit_wiring.gateway_audit(settings, ctx.services)
+        self._web = Web(ctx.platform, self.audit)
         app = create_app(self.status, web=self._web.deps, limits=EdgeLimits(settings.http_max_body_bytes))
         self._fleet = fleet_wiring.fleet_reads(settings, ctx.services)  # in process, or gRPC to the fleet service
-        fleet_wiring.mount(app, fleet_wiring.fleet_ports(ctx.platform.db, ctx.platform.olap, StackStore(ctx.platform.db),
+        fleet_wiring.mount(app, fleet_wiring.fleet_ports(StackStore(ctx.platform.db),
                                                          cloud_url=f"https://{settings.sync_address}",
-                                                         query=self._fleet))
+                                                         query=self._fleet, audit=self.audit.reader))
         # The approvals and notifications services' own APIs when they run in this process
         # (`up`), else their gRPC clients.
         self.approvals = approvals_wiring.approvals_port(settings, ctx.services)

@@ -40,10 +40,10 @@ def ingest(ctx: RuntimeContext) -> Service:
 
 
 def audit_index(ctx: RuntimeContext) -> Service:
-    """DPR search index and chain integrity (reads the log into chDB/ClickHouse)"""
-    from faramesh_cloud.audit_index.service import AuditIndexService
+    """DPR search index and chain integrity (reads the log into chDB/ClickHouse; internal gRPC for the gateway)"""
+    from faramesh_cloud.runtime import audit_wiring
 
-    return AuditIndexService(ctx)
+    return audit_wiring.service(ctx)
 
 
 def fleet(ctx: RuntimeContext) -> Service:
@@ -93,13 +93,14 @@ class ServiceSpec:
     factory: ServiceFactory
     schema: str | None = None  # the package whose migrations/ create its tables (applied at start-up)
     internal_api: bool = False  # serves an internal gRPC API (its port index: config.INTERNAL_APIS)
+    olap: bool = False  # reads or writes the OLAP store (a process runs none of these: no chDB opened)
     enabled_when: Callable[[Settings], bool] = _always  # `up` runs it only when this holds
 
 
 # Start order; stopped in reverse. `faramesh-cloud serve NAME` runs one of them alone.
 SERVICES: dict[str, ServiceSpec] = {
     "ingest": ServiceSpec(ingest, schema="faramesh_cloud.ingest"),
-    "audit-index": ServiceSpec(audit_index, schema="faramesh_cloud.audit_index"),
+    "audit-index": ServiceSpec(audit_index, schema="faramesh_cloud.audit_index", internal_api=True, olap=True),
     "fleet": ServiceSpec(fleet, schema="faramesh_cloud.fleet", internal_api=True),
     "approvals": ServiceSpec(approvals, schema="faramesh_cloud.approvals", internal_api=True),
     "notifications": ServiceSpec(notifications, schema="faramesh_cloud.notifications", internal_api=True),
@@ -110,6 +111,10 @@ SERVICES: dict[str, ServiceSpec] = {
 # Services that serve an internal gRPC API, bound on Settings.internal_bind_address(name) (their
 # index: config.INTERNAL_APIS); `up` checks those ports before it starts anything.
 INTERNAL_API_SERVERS: frozenset[str] = frozenset(name for name, spec in SERVICES.items() if spec.internal_api)
+
+# Services that read or write the OLAP store (chDB / ClickHouse): a process running none of
+# them does not open it (`serve gateway` reads the audit index through its API).
+OLAP_USERS: frozenset[str] = frozenset(name for name, spec in SERVICES.items() if spec.olap)
 
 
 def service_schemas() -> tuple[tuple[str, str], ...]:

@@ -6,32 +6,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from faramesh_cloud.audit_index import integrity
 from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.audit_index.views import ChainRecord
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.sql.database import Database
 
 MAX_EXPORT: Final = 1_000
 _COLUMNS: Final = ("record_id, record_hash, prev_record_hash, created_at_text, raw, stack_id, agent_id, "
                    "link_status")
-
-
-@dataclass(frozen=True, slots=True)
-class ChainRecord:
-    """One stored record with what a link check and an export need."""
-
-    record_id: str
-    record_hash: str
-    prev_record_hash: str
-    created_at: str
-    raw: str
-    stack_id: str
-    agent_id: str
-    link_status: str
-    chain_index: int | None = None
 
 
 def _record(row: tuple[Any, ...], index: int | None = None) -> ChainRecord:

@@ -4,8 +4,11 @@ feed's and daemon webhooks' unverified decision summaries) in group ``audit-inde
 feeding the legacy sink, one of ``dpr.wal_problems.v1`` (``wal_problems.py``: damage WAL
 imports met, as findings), one of ``stacks.signing_keys.v1`` (``pins.py``: its own history of
 pinned signing keys), one of its own ``audit.alerts.v1`` (``alert_consumer.py``), the relay of
-its outbox (``audit_index_outbox`` to ``audit.alerts.v1``), the query API for the gateway and
-the command API (``api.py``: acknowledging an alert).
+its outbox (``audit_index_outbox`` to ``audit.alerts.v1``), and the gateway's API
+(``reader.py``: every read people make of the index and the one command they give it,
+acknowledging an alert, ``api.py``) with the index's commit wake-ups (``commits.py``: one
+LISTEN session), served as the internal gRPC API ``AuditQueryService`` (``servicer.py``;
+mutual TLS, ``gateway`` only) when given an address and the index's certificate.
 
 On start the pin consumer first catches up with what ``stacks.signing_keys.v1`` held when
 the service started, so a rebuild from offset 0 judges every record under the pins that
@@ -32,6 +35,7 @@ from faramesh_cloud.audit_index.alert_consumer import (
 from faramesh_cloud.audit_index.announce import announce_existing
 from faramesh_cloud.audit_index.api import AuditIndexApi
 from faramesh_cloud.audit_index.clickhouse import IndexWriter, SummaryWriter
+from faramesh_cloud.audit_index.commits import CommitWatch
 from faramesh_cloud.audit_index.domain import IndexedRecord, SummaryRow
 from faramesh_cloud.audit_index.legacy_processor import LegacyProcessor
 from faramesh_cloud.audit_index.legacy_sink import LegacySink
@@ -39,8 +43,10 @@ from faramesh_cloud.audit_index.pins import PinEvent, PinEventProcessor, PinSink
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor
 from faramesh_cloud.audit_index.query import AuditQueries
+from faramesh_cloud.audit_index.reader import IndexReader
 from faramesh_cloud.audit_index.reverify import reverify
 from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
+from faramesh_cloud.audit_index.servicer import internal_server
 from faramesh_cloud.audit_index.sink import AuditIndexSink
 from faramesh_cloud.audit_index.trust import TrustSnapshot
 from faramesh_cloud.audit_index.wal_problems import WalProblem, WalProblemProcessor, WalProblemSink
@@ -59,6 +65,8 @@ from faramesh_cloud.log.port import Log
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.outbox.relay import OutboxRelay
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.rpc.internal_pki import ServiceCredentials
+from faramesh_cloud.rpc.internal_server import InternalServer
 from faramesh_cloud.runtime.service import ComponentService
 from faramesh_cloud.runtime.service import PlatformParts as BasePlatformParts
 from faramesh_cloud.sql.database import Database
@@ -115,9 +123,15 @@ class AuditIndexConfig:
 
 
 class AuditIndex:
-    """Consumers, sink and query API of the audit index, over injected ports."""
+    """Consumers, sink and query API of the audit index, over injected ports.
+    ``internal_address`` (with ``internal_tls``, the index's certificate): where ``reader``
+    and ``commits`` are served as the internal gRPC API; None serves nothing."""
 
-    def __init__(self, db: Database, log: Log, olap: Olap, config: AuditIndexConfig | None = None) -> None:
+    def __init__(self, db: Database, log: Log, olap: Olap, config: AuditIndexConfig | None = None, *,
+                 internal_address: str | None = None, internal_tls: ServiceCredentials | None = None) -> None:
+        if internal_address is not None and internal_tls is None:
+            raise ValueError("the audit index's internal API is served only over mutual TLS: pass internal_tls "
+                             "with internal_address")
         self.config = config or AuditIndexConfig()
         self._db = db
         self._log = log
@@ -125,6 +139,10 @@ class AuditIndex:
         self.tables = AuditTables(self.config.database)
         self.queries = AuditQueries(olap, db, self.tables)
         self.api = AuditIndexApi(db, PlatformAuditLog(db))
+        self.reader = IndexReader(olap, db, self.tables, self.api)
+        self.commits = CommitWatch(db)
+        self._internal = (internal_address, internal_tls)
+        self.server: InternalServer | None = None
         # The pin history the processor judges signatures under (the index's own table).
         self.trust = TrustSnapshot(db, self.config.trust_refresh_s)
         self.sink = AuditIndexSink(db, IndexWriter(olap, self.tables), self.trust)
@@ -189,9 +207,19 @@ class AuditIndex:
         self._tasks.start(self.alert_events.run, "audit-index-alert-events")
         self._tasks.start(self.relay.run, "audit-index-outbox-relay")
         self._tasks.start(self.trust.run, "audit-index-trust")
+        await self.commits.start()
+        address, tls = self._internal
+        if address is not None and tls is not None:
+            server = internal_server(self.reader, self.commits, address, tls)
+            await server.start()
+            self.server = server
 
     async def stop(self) -> None:
-        """Finish the batch in hand, commit it, stop."""
+        """Stop answering, finish the batch in hand, commit it, stop."""
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
+        await self.commits.stop()
         await self._tasks.stop()
 
     @property
@@ -204,15 +232,26 @@ class AuditIndex:
 
 
 class AuditIndexService(ComponentService):
-    """The ``Service`` protocol around ``AuditIndex``; the gateway reads ``queries``."""
+    """The ``Service`` protocol around ``AuditIndex``; a gateway in its process reads
+    ``reader`` and waits on ``commits``."""
 
     name = "audit-index"
     role = "DPR search index and chain integrity"
 
-    def __init__(self, ctx: ServiceContext, config: AuditIndexConfig | None = None) -> None:
+    def __init__(self, ctx: ServiceContext, config: AuditIndexConfig | None = None, *,
+                 internal_address: str | None = None, internal_tls: ServiceCredentials | None = None) -> None:
         platform = ctx.platform
-        self.index = AuditIndex(platform.db, platform.log, platform.olap, config)
+        self.index = AuditIndex(platform.db, platform.log, platform.olap, config,
+                                internal_address=internal_address, internal_tls=internal_tls)
         super().__init__(self.index)
+
+    @property
+    def reader(self) -> IndexReader:
+        return self.index.reader
+
+    @property
+    def commits(self) -> CommitWatch:
+        return self.index.commits
 
     @property
     def queries(self) -> AuditQueries:
@@ -224,5 +263,8 @@ class AuditIndexService(ComponentService):
 
     def address(self) -> str:
         config = self.index.config
-        return (f"consumer group {config.group} on {config.topic}, "
-                f"{config.legacy_group} on {config.legacy_topic}; events on {AUDIT_ALERTS}")
+        where = (f"consumer group {config.group} on {config.topic}, "
+                 f"{config.legacy_group} on {config.legacy_topic}; events on {AUDIT_ALERTS}")
+        if self.index.server is not None:
+            where += f"; internal gRPC {self.index.server.address}"
+        return where

@@ -134,6 +134,21 @@ class RecordDetail:
 
 
 @dataclass(frozen=True, slots=True)
+class ChainRecord:
+    """One stored record with what a link check and an export need."""
+
+    record_id: str
+    record_hash: str
+    prev_record_hash: str
+    created_at: str
+    raw: str
+    stack_id: str
+    agent_id: str
+    link_status: str
+    chain_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     records: list[RecordSummary]
     next_cursor: str | None  # pass back for the next page; None on the last page

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import pytest
 
 from faramesh_cloud.audit_index.postgres import TAIL_CHANNEL
+from faramesh_cloud.audit_index.reader import IndexReader
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.service import AuditIndex
 from faramesh_cloud.gateway.app import create_app
@@ -20,7 +21,6 @@ from faramesh_cloud.gateway.web.audit_common import AUDIT_SECTION
 from faramesh_cloud.gateway.web.live_feed import LiveConfig, LiveHub
 from faramesh_cloud.log.pg_listener import PgListener
 from faramesh_cloud.olap.chdb import ChdbOlap
-from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from tests.fixtures.browser import LiveGateway, serve_live
@@ -66,7 +66,7 @@ class AuditGateway(LiveGateway):
 
     def _app(self, db: Database) -> Any:
         assert self._commits is not None
-        reader = IndexAuditReader(self.olap, db, self.tables)
+        reader = IndexReader(self.olap, db, self.tables)
         self.live = LiveHub(reader, self._commits.signals, self.live_config)
         return create_app(static_status, web=self._web_deps(audit=reader, live=self.live, sections=(AUDIT_SECTION,)))
 

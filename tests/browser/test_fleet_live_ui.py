@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from faramesh_cloud.audit_index.reader import IndexReader
 from faramesh_cloud.events.topics import SYNC_ITEMS
 from faramesh_cloud.fleet.service import FleetProjection
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
@@ -58,7 +59,7 @@ class FleetAuditGateway(AuditGateway):
         assert self.projection is not None and self.stacks is not None
         app = super()._app(db)
         mount_fleet(app, FleetPorts(query=self.projection.query, registry=self.stacks, cloud_url=CLOUD_URL,
-                                    audit=IndexFleetAudit(self.olap, db, self.tables)))
+                                    audit=IndexFleetAudit(IndexReader(self.olap, db, self.tables))))
         return app
 
     async def _stop_parts(self) -> None:

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from faramesh_cloud.audit_index.reader import IndexReader
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.gateway.web.audit_common import AUDIT_SECTION
 from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.olap.port import Olap
-from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.signing.keys import load_or_create_signing_key
 from faramesh_cloud.simulator.records import AgentWriter
 from faramesh_cloud.sql.database import Database
@@ -28,7 +28,7 @@ def explorer_deps(identity: Identity, stacks: StackStore, db: Database, olap: Ol
                   data_dir: Path) -> WebDeps:
     return WebDeps(identity=identity, stacks=stacks, signing_key=load_or_create_signing_key(data_dir),
                    config=WebConfig(secret_key="test-secret-" + data_dir.name),
-                   audit=IndexAuditReader(olap, db, AuditTables(olap_database)), sections=(AUDIT_SECTION,))
+                   audit=IndexReader(olap, db, AuditTables(olap_database)), sections=(AUDIT_SECTION,))
 
 
 @dataclass

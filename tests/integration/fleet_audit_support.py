@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from faramesh_cloud.audit_index.postgres import COMPONENT
+from faramesh_cloud.audit_index.reader import IndexReader
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.fleet.query import FleetQuery
 from faramesh_cloud.gateway.app import create_app
@@ -20,7 +21,6 @@ from faramesh_cloud.gateway.web.deps import WebDeps
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.chdb import ChdbOlap
-from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.runtime.fleet_wiring import IndexFleetAudit
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
@@ -40,7 +40,7 @@ class FleetAuditIndex:
     audit: IndexFleetAudit = field(init=False)
 
     def __post_init__(self) -> None:
-        self.audit = IndexFleetAudit(self.olap, self.database, self.tables)
+        self.audit = IndexFleetAudit(IndexReader(self.olap, self.database, self.tables))
 
     @property
     def tables(self) -> AuditTables:
@@ -54,7 +54,7 @@ class FleetAuditIndex:
         """The gateway app with Fleet mounted over ``audit`` (and the DPR explorer's reader)."""
         deps = self.web_deps
         if audit_reader:
-            deps = dataclasses.replace(deps, audit=IndexAuditReader(self.olap, self.database, self.tables))
+            deps = dataclasses.replace(deps, audit=IndexReader(self.olap, self.database, self.tables))
         app = create_app(static_status, web=deps)
         mount_fleet(app, FleetPorts(query=FleetQuery(self.database, self.stacks), registry=self.stacks,
                                     cloud_url=CLOUD_URL, audit=self.audit))

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from faramesh_cloud.audit_index.postgres import TAIL_CHANNEL
+from faramesh_cloud.audit_index.reader import IndexReader
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.service import AuditIndex
 from faramesh_cloud.events.legacy import SOURCE_HORIZON, LegacyDecision
@@ -29,7 +30,6 @@ from faramesh_cloud.gateway.web.live_feed import LiveConfig, LiveHub
 from faramesh_cloud.log.pg_listener import PgListener
 from faramesh_cloud.log.port import Log, LogRecord
 from faramesh_cloud.olap.port import Olap, QueryResult
-from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.runtime.fleet_wiring import IndexFleetAudit
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
@@ -80,7 +80,7 @@ class GatedReader:
     """The real reader, except that a read from ``gate`` (a tail cursor) waits for ``release``:
     before reading (``before``) or after reading, before returning (then ``read`` is set)."""
 
-    def __init__(self, reader: IndexAuditReader) -> None:
+    def __init__(self, reader: IndexReader) -> None:
         self._reader = reader
         self.gate: str | None = None
         self.before = False
@@ -106,14 +106,14 @@ class GatedReader:
 @contextlib.asynccontextmanager
 async def live_cloud(db: Database, log: Log, olap: Olap, olap_database: str, web_deps: WebDeps,
                      stacks: StackStore, config: LiveConfig | None = None,
-                     wrap: Callable[[IndexAuditReader], Any] | None = None) -> AsyncIterator[LiveCloud]:
+                     wrap: Callable[[IndexReader], Any] | None = None) -> AsyncIterator[LiveCloud]:
     tables = AuditTables(olap_database)
     counting = CountingOlap(olap)
     index = AuditIndex(db, log, olap, fast_config(olap_database))
     await index.start()
     commits = PgListener(db, TAIL_CHANNEL)
     await commits.start()
-    reader = IndexAuditReader(counting, db, tables)  # type: ignore[arg-type]
+    reader = IndexReader(counting, db, tables)  # type: ignore[arg-type]
     if wrap is not None:
         reader = wrap(reader)
     hub = LiveHub(reader, commits.signals, config)
@@ -121,7 +121,7 @@ async def live_cloud(db: Database, log: Log, olap: Olap, olap_database: str, web
                    config=web_deps.config, audit=reader, live=hub, sections=(AUDIT_SECTION,))
     app = create_app(static_status, web=deps)
     mount_fleet(app, FleetPorts(query=FleetQuery(db, stacks), registry=stacks, cloud_url=CLOUD_URL,
-                                audit=IndexFleetAudit(olap, db, tables)))
+                                audit=IndexFleetAudit(IndexReader(olap, db, tables))))
     try:
         async with serve_app(app) as base:
             try:

@@ -28,6 +28,7 @@ import pytest
 from nacl.signing import SigningKey
 from psycopg import sql
 
+from faramesh_cloud.audit_index.reader import IndexReader
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.service import AuditIndex
 from faramesh_cloud.consumer.runner import ConsumerRunner
@@ -37,7 +38,6 @@ from faramesh_cloud.notifications.senders import Endpoints
 from faramesh_cloud.notifications.service import Notifications, NotificationsConfig
 from faramesh_cloud.olap.chdb import ChdbOlap
 from faramesh_cloud.platform_audit.events import Actor, ActorType
-from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from faramesh_cloud.stacks.signing_keys import SigningKeyStore
@@ -131,7 +131,7 @@ async def settle(db: Database, log: PostgresLog, index: AuditIndex, notification
 
 
 async def what_users_see(db: Database, olap: ChdbOlap, olap_database: str, org_id: str) -> dict[str, Any]:
-    reader = IndexAuditReader(olap, db, AuditTables(olap_database))
+    reader = IndexReader(olap, db, AuditTables(olap_database))
     alerts = await reader.alerts(org_id, include_acknowledged=True)
     rows = await all_pages(reader._queries, org_id, limit=500)
     async with db.connection() as conn:
@@ -212,7 +212,7 @@ async def test_replaying_every_topic_into_empty_databases_rebuilds_what_users_se
         assert len(receiver.requests) == 3 * len(raised)  # every alert, each destination once
 
         # People acknowledge two, with notes (the index's command; the gateway's path).
-        reader = IndexAuditReader(chdb, database, index.tables)
+        reader = IndexReader(chdb, database, index.tables)
         operator = Actor(ActorType.USER, owner.user.user_id, owner.email)
         untrusted = next(a for a in raised if a.kind == "untrusted_signer")
         mismatch = next(a for a in raised if a.kind == "record_hash_mismatch" and a.stack_id == tampered_stack.stack_id)

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi import FastAPI
 
+from faramesh_cloud.audit_index.reader import IndexReader
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.cli.verify_bundle import verify_bundle
 from faramesh_cloud.gateway.app import create_app
@@ -21,7 +22,6 @@ from faramesh_cloud.identity.permissions import Role, StackRole
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.port import Olap
-from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.gateway import sign_in, static_status
@@ -181,7 +181,7 @@ async def test_viewer_has_no_audit_and_another_org_gets_404(
     pushed = await index_fleet(database, postgres_log, chdb, olap_database, acme.org.org_id, stack.stack_id,
                                count=6)
     await index_tampered(database, postgres_log, chdb, olap_database, acme.org.org_id, stack.stack_id)
-    [alert] = await IndexAuditReader(chdb, database, AuditTables(olap_database)).alerts(acme.org.org_id)
+    [alert] = await IndexReader(chdb, database, AuditTables(olap_database)).alerts(acme.org.org_id)
     viewer = await people.member(acme, Role.VIEWER)
     values = {"org": acme.org.slug, "record_id": pushed.records[0]["record_id"], "session_id": "shared",
               "stack_id": stack.stack_id, "alert_id": str(alert.alert_id)}

@@ -22,6 +22,7 @@ import pytest
 from faramesh_cloud.audit_index import events as codec
 from faramesh_cloud.audit_index.alert_events import AlertAcknowledged, AlertKey, AlertRaised
 from faramesh_cloud.audit_index.integrity import AlreadyAcknowledged
+from faramesh_cloud.audit_index.reader import IndexReader
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.events.topics import AUDIT_ALERTS
 from faramesh_cloud.log.port import LogRecord
@@ -34,7 +35,6 @@ from faramesh_cloud.olap.chdb import ChdbOlap
 from faramesh_cloud.outbox.relay import OutboxRelay
 from faramesh_cloud.platform_audit.events import Actor, ActorType
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
-from faramesh_cloud.runtime.audit_reader import IndexAuditReader
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.identity import People
@@ -173,7 +173,7 @@ async def test_a_tampered_record_notifies_each_destination_once_and_acknowledgin
 
     # Acknowledged (by a person, with a note, in the platform audit log): PagerDuty resolves the
     # incident and the webhook hears of it; Slack stays quiet. Twice is refused.
-    reader = IndexAuditReader(chdb, database, AuditTables(olap_database))
+    reader = IndexReader(chdb, database, AuditTables(olap_database))
     operator = Actor(ActorType.USER, "u-1", "olga@example.test")
     done = await reader.acknowledge_alert(org_id, alert_id, "re-keyed the agent; the edit was a test", operator)
     assert done.acknowledged and done.acknowledged_note == "re-keyed the agent; the edit was a test"

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from faramesh_cloud.approvals.queries import ApprovalQueries
+from faramesh_cloud.audit_index.reader import IndexReader
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.fleet.processor import FleetProcessor
 from faramesh_cloud.fleet.query import FleetQuery
@@ -105,7 +106,7 @@ async def test_an_agent_known_only_from_its_dprs_can_be_isolated(
                                                    await people.principal(owner))
     app: FastAPI = create_app(static_status, web=web_deps)
     mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL,
-                                audit=IndexFleetAudit(chdb, database, AuditTables(olap_database))))
+                                audit=IndexFleetAudit(IndexReader(chdb, database, AuditTables(olap_database)))))
     mount_approvals(app, approvals_api(database))
     agent = f"{stack.stack_id}-agent-1"  # in the indexed DPRs only
     async with serve_app(app) as base, httpx.AsyncClient(

@@ -5,10 +5,10 @@ activity stream and budget burn. Every list is limited to the stacks the member 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
 from fastapi import Request
@@ -30,6 +30,7 @@ BREACH_WITHIN: Final = 0.10  # budgets within 10% of breach need attention
 ACTIVITY: Final = 100
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,8 @@ async def attention(ports: FleetPorts, org_id: str, base: str, stacks: Sequence[
                                f"{a.agent_id} → {a.tool_id} on {names.get(a.stack_id, a.stack_id)}, "
                                f"waiting {_age(a.pending_s)}", f"{base}/approvals/{quote(a.approval_id, safe='')}",
                                "bad" if a.pending_s > 1800 else "warn"))
-    alerts = [a for a in await ports.audit.alerts(org_id) if a.stack_id in names] if ports.audit else []
+    alerts = [a for a in await _from_index(lambda: ports.audit.alerts(org_id), [], base, items)  # type: ignore[union-attr]
+              if a.stack_id in names] if ports.audit else []
     by_agent: dict[tuple[str, str], int] = {}
     for alert in alerts:
         by_agent[(alert.stack_id, alert.agent_id)] = by_agent.get((alert.stack_id, alert.agent_id), 0) + 1
@@ -78,7 +80,7 @@ async def attention(ports: FleetPorts, org_id: str, base: str, stacks: Sequence[
             items.append(Attention("disconnected", "Sync disconnected",
                                    f"{s.name}: no contact since {s.last_seen_at:%Y-%m-%d %H:%M} UTC",
                                    f"{base}/fleet/stacks/{s.stack_id}", "bad"))
-    for d in await config_drift.running_drifts(ports, org_id, stacks):
+    for d in await _from_index(lambda: config_drift.running_drifts(ports, org_id, stacks), [], base, items):
         items.append(Attention("drift", "Config drift", d.text, f"{base}/fleet/stacks/{d.stack_id}/config", "bad"))
     for c in await ports.query.credentials_expiring(org_id, now):
         if c.stack_id in names:
@@ -96,6 +98,20 @@ async def attention(ports: FleetPorts, org_id: str, base: str, stacks: Sequence[
         items.append(Attention("chain", "Chain integrity", f"{alert.kind} on {alert.agent_id} ({names[alert.stack_id]}): "
                                f"{alert.message}", f"{base}/audit/records/{quote(alert.record_id, safe='')}", "bad"))
     return items
+
+
+async def _from_index(read: Callable[[], Awaitable[T]], default: T, base: str, items: list[Attention]) -> T:
+    """What Home reads of the audit index; when the index does not answer, ``default`` and one
+    item saying so (Home still shows the fleet and the approvals)."""
+    try:
+        return await read()
+    except ServiceUnavailable as exc:
+        if not any(item.kind == "audit_unavailable" for item in items):
+            _log.warning("Home without the audit index: %s", exc)
+            items.append(Attention("audit_unavailable", "Audit index unavailable",
+                                   f"The {exc.service} service is not answering, so chain-integrity alerts, config "
+                                   "drift and recent activity cannot be shown right now", f"{base}/audit", "bad"))
+        return default
 
 
 async def _pending(approvals: PendingApprovals | None, org_id: str, stacks: Collection[str], base: str,
@@ -133,9 +149,14 @@ def strip(stacks: Sequence[Any]) -> dict[str, int]:
 
 
 async def activity(ports: FleetPorts, org_id: str, stack_ids: set[str]) -> list[Any]:
+    """The last DPRs of the stacks; none when the audit index does not answer (Home's
+    attention panel says so)."""
     if ports.audit is None:
         return []
-    return [r for r in await ports.audit.recent(org_id, ACTIVITY) if r.stack_id in stack_ids]
+    try:
+        return [r for r in await ports.audit.recent(org_id, ACTIVITY) if r.stack_id in stack_ids]
+    except ServiceUnavailable:
+        return []
 
 
 async def burn(ports: FleetPorts, org_id: str, stack_ids: set[str]) -> list[Any]:

@@ -88,6 +88,8 @@ async def _session_actions(request: Request, org_id: str, session_id: str) -> li
         page_ = await audit.session_timeline(org_id, session_id, None, 500)
     except (LookupError, ValueError):
         return []
+    except ServiceUnavailable:  # the approval is decided without the session's recent actions, not refused
+        return None
     records = list(getattr(page_, "records", []) or [])
     records.sort(key=lambda r: getattr(r, "created_ns", 0))
     return records[-LAST_ACTIONS:][::-1]

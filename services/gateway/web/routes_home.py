@@ -22,6 +22,7 @@ from faramesh_cloud.gateway.web.fleet_view import visible_stacks
 from faramesh_cloud.gateway.web.render import page
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.stacks.domain import Stack
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +48,10 @@ async def home(request: Request, principal: Principal = Depends(member)) -> Resp
         # The stream's starting point is taken before the records are read: a record indexed
         # in between is on the page and in the stream, and the page skips the repeat.
         live = getattr(request.app.state, "activity_live", False)
-        after = await tail_cursor(request, principal) if live else ""
+        try:
+            after = await tail_cursor(request, principal) if live else ""
+        except ServiceUnavailable:  # the audit index is down: Home without its live activity
+            live, after = False, ""
         return await page(request, "home_fleet.html", principal, {
             "can_fleet": True, "total": len(stacks), "strip": home_panels.strip(stacks),
             "attention": await home_panels.attention_for(request, principal, stacks),

@@ -1,7 +1,16 @@
-"""The audit index's query API adapted to the gateway's ``AuditReader`` port (plain values in,
-the index's view objects out), composed over the platform's database and OLAP store; plus
-the one command people give there, acknowledging a chain-integrity alert, which the index's
-API object handles (in process; ``audit_index/api.py``)."""
+"""The audit index's API for the gateway: every read people make of the index (the DPR
+explorer and its REST twin, the live tail, chain integrity and alerts, Home's and Fleet's
+activity, delegations, policy versions in use) and the one command they give it
+(acknowledging an alert, handled by ``api.AuditIndexApi``).
+
+Plain values in (``org_id`` first, filters as a mapping of names to values), the index's view
+values out (``views.py``). Every read is scoped to the organisation named. A cursor the index
+did not issue for that query, a limit out of range or an unknown filter value raises
+``ValueError``.
+
+A gateway in the index's process (``up``) is given the running service's own object
+(``AuditIndex.reader``); one elsewhere (``serve gateway``) the gRPC client (``client.py``),
+which the internal API (``servicer.py``) answers from this same object."""
 
 from __future__ import annotations
 
@@ -9,12 +18,15 @@ from collections.abc import Mapping, Sequence
 
 from faramesh_cloud.audit_index import integrity
 from faramesh_cloud.audit_index.api import AuditIndexApi
-from faramesh_cloud.audit_index.explorer import ChainRecord, ExplorerReads
+from faramesh_cloud.audit_index.explorer import ExplorerReads
 from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.views import (
     Alert,
+    ChainRecord,
+    Delegation,
     Page,
+    PolicyVersionUse,
     RecordDetail,
     SearchFilters,
     StackIntegrity,
@@ -29,13 +41,25 @@ from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
 
 
-class IndexAuditReader:
-    def __init__(self, olap: Olap, db: Database, tables: AuditTables | None = None) -> None:
+def tail_seq(cursor: str) -> int:
+    """The tail position a cursor of ``recent`` stands at (-1: before the first); ValueError
+    for a cursor ``recent`` did not issue."""
+    (seq,) = decode_cursor("tail", cursor, (int,))
+    return max(int(seq), -1)
+
+
+def tail_cursor(seq: int) -> str:
+    return encode_cursor("tail", [seq])
+
+
+class IndexReader:
+    def __init__(self, olap: Olap, db: Database, tables: AuditTables | None = None,
+                 api: AuditIndexApi | None = None) -> None:
         tables = tables or AuditTables()
         self._queries = AuditQueries(olap, db, tables)
         self._explorer = ExplorerReads(olap, db, tables)
         self._db = db
-        self._api = AuditIndexApi(db, PlatformAuditLog(db))
+        self._api = api or AuditIndexApi(db, PlatformAuditLog(db))
 
     async def search(self, org_id: str, filters: Mapping[str, str], start_ns: int | None, end_ns: int | None,
                      cursor: str | None, limit: int) -> Page:
@@ -63,11 +87,10 @@ class IndexAuditReader:
         return await self._queries.recent(org_id, limit, after)
 
     def tail_seq(self, cursor: str) -> int:
-        (seq,) = decode_cursor("tail", cursor, (int,))
-        return max(int(seq), -1)
+        return tail_seq(cursor)
 
     def tail_cursor(self, seq: int) -> str:
-        return encode_cursor("tail", [seq])
+        return tail_cursor(seq)
 
     async def chain_integrity(self, org_id: str, stack_id: str | None = None) -> list[StackIntegrity]:
         return await self._queries.chain_integrity(org_id, stack_id)
@@ -80,3 +103,9 @@ class IndexAuditReader:
 
     async def acknowledge_alert(self, org_id: str, alert_id: int, note: str, actor: Actor) -> Alert:
         return await self._api.acknowledge_alert(org_id, alert_id, note, actor)
+
+    async def delegations(self, org_id: str, stack_id: str, since_ns: int) -> list[Delegation]:
+        return await self._queries.delegations(org_id, stack_id, since_ns)
+
+    async def policy_versions(self, org_id: str, stack_ids: Sequence[str], since_ns: int) -> list[PolicyVersionUse]:
+        return await self._queries.policy_versions(org_id, list(stack_ids), since_ns)

@@ -1,0 +1,152 @@
+"""Where the gateway's view of the audit index comes from.
+
+* ``up`` (one process): the gateway is given the running index's own reader and the signals of
+  its commit watch; a gateway without the index in its process gets the gRPC clients, dialling
+  the index's advertised address.
+* Distributed mode: `faramesh-cloud serve audit-index`, `serve approvals` and `serve gateway`
+  as three processes on one PostgreSQL, each with its own data dir, internal port range and
+  certificate from one operator CA. The index binds on ``internal_bind_host`` while its
+  advertised host does not even resolve; the gateway dials it at
+  ``FARAMESH_CLOUD_AUDIT_INDEX_ADDRESS``. A DPR a daemon pushed is indexed by the index's
+  process and found by search through the gateway's REST API and explorer page; an approval's
+  page lists the session's last actions from the index; the gateway's process never opens
+  the OLAP store (no chDB in its data dir). With the index stopped, search is a 503 with a
+  message and the approval's page still answers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from faramesh_cloud.audit_index.client import AuditIndexClient, CommitWatchClient
+from faramesh_cloud.config import Settings
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.rpc.errors import ServiceUnavailable
+from faramesh_cloud.rpc.internal_pki import embedded
+from faramesh_cloud.runtime import audit_wiring
+from faramesh_cloud.runtime.gateway_service import GatewayService
+from faramesh_cloud.runtime.platform import Platform
+from faramesh_cloud.runtime.services import RuntimeContext
+from faramesh_cloud.sql.database import Database
+from tests.approvals_support import pending_event, push_events
+from tests.integration.audit_support import fleet, publish
+from tests.integration.test_serve_approvals_gateway import _wait_for_approvals
+from tests.integration.test_serve_fleet_gateway import _serve, _sign_up, _stop, _tls_env
+from tests.integration.test_up import free_port
+from tests.ports import free_internal_base
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.grpc, pytest.mark.chdb]
+
+
+async def test_up_gives_the_gateway_the_running_audit_indexs_own_reader(
+        database: Database, postgres_log: PostgresLog, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, http_port=free_port(), internal_base_port=free_internal_base())
+    platform = Platform(settings, database, postgres_log, None)  # type: ignore[arg-type]
+    ctx = RuntimeContext(platform, "now", [])
+    index = audit_wiring.service(ctx)
+    ctx.services.append(index)  # as the runner does, in start order: the index before the gateway
+    gateway = GatewayService(ctx)
+    assert gateway.audit.reader is index.reader and gateway.audit.commits is index.commits.signals
+    await gateway.stop()  # releases nothing of the index's
+
+    alone = GatewayService(RuntimeContext(platform, "now", []))  # serve gateway
+    assert isinstance(alone.audit.reader, AuditIndexClient) and isinstance(alone.audit.commits, CommitWatchClient)
+    assert alone.audit.reader.address == alone.audit.commits.address == settings.internal_dial_address("audit-index")
+    await alone.stop()
+
+
+async def _wait_for_index(address: str, pki: Path, proc: object) -> None:
+    client = AuditIndexClient(address, embedded(pki, "gateway"), timeout_s=2.0)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert getattr(proc, "poll")() is None, "serve audit-index exited"  # noqa: B009
+            try:
+                assert await client.alerts(str(uuid.uuid4())) == []
+                return
+            except ServiceUnavailable:
+                assert time.monotonic() < deadline, "serve audit-index did not answer on its internal address"
+                await asyncio.sleep(0.3)
+    finally:
+        await client.close()
+
+
+async def test_serve_gateway_searches_through_serve_audit_index_over_grpc(
+        tmp_path: Path, pg_url: str, database: Database, postgres_log: PostgresLog) -> None:
+    pki = tmp_path / "pki"
+    index_base, approvals_base, gateway_base, http = (free_internal_base(), free_internal_base(),
+                                                      free_internal_base(), free_port())
+    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url}
+    index = _serve("audit-index", tmp_path / "audit-index", {
+        **common, **_tls_env(pki, "audit-index"), "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(index_base),
+        "FARAMESH_CLOUD_INTERNAL_BIND_HOST": "127.0.0.1",
+        "FARAMESH_CLOUD_INTERNAL_HOST": "audit.does-not-resolve.invalid"})  # advertised, never bound
+    approvals = _serve("approvals", tmp_path / "approvals", {
+        **common, **_tls_env(pki, "approvals"), "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(approvals_base)})
+    gateway = None
+    outputs = []
+    try:
+        index_address = f"127.0.0.1:{index_base + 2}"  # internal_base_port + the audit index's index (2)
+        approvals_address = f"127.0.0.1:{approvals_base}"
+        await _wait_for_index(index_address, pki, index)
+        await _wait_for_approvals(approvals_address, pki, approvals)
+        gateway = _serve("gateway", tmp_path / "gateway", {
+            **common, **_tls_env(pki, "gateway"), "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(gateway_base),
+            "FARAMESH_CLOUD_AUDIT_INDEX_ADDRESS": index_address,
+            "FARAMESH_CLOUD_APPROVALS_ADDRESS": approvals_address, "FARAMESH_CLOUD_HTTP_PORT": str(http)})
+        client, org = await asyncio.to_thread(_sign_up, f"http://127.0.0.1:{http}", gateway)
+        try:
+            headers = {"X-CSRF-Token": client.get("/api/v1/me").json()["csrf_token"]}
+            created = client.post(f"/api/v1/orgs/{org}/stacks", json={"name": "payments-prod"}, headers=headers)
+            assert created.status_code == 201, created.text
+            stack_id = created.json()["stack_id"]
+            async with database.connection() as conn:
+                row = await (await conn.execute("SELECT org_id FROM orgs WHERE slug = %s", (org,))).fetchone()
+            assert row is not None
+            org_id = str(row[0])
+            writer = fleet(stack_id, 1, ["e2e-session"], seed=21)[0]
+            dpr = writer.next(time.time_ns(), session_id="e2e-session")
+            await publish(postgres_log, org_id, stack_id, [dpr])  # a daemon's DPR, as ingest appends it
+            await push_events(postgres_log, org_id, stack_id,
+                              [pending_event("e2e00001", writer.agent_id, session="e2e-session")])
+
+            deadline = time.monotonic() + 90
+            while not (found := client.get(f"/api/v1/orgs/{org}/audit/records",
+                                           params={"agent": writer.agent_id}).json()["records"]):
+                assert time.monotonic() < deadline, "the DPR was never found through the gateway"
+                await asyncio.sleep(0.3)
+            assert [r["record_id"] for r in found] == [dpr["record_id"]]
+            page = client.get(f"/o/{org}/audit", params={"agent": writer.agent_id})
+            assert page.status_code == 200 and dpr["record_id"] in page.text
+            detail = client.get(f"/api/v1/orgs/{org}/audit/records/{dpr['record_id']}")
+            assert detail.status_code == 200, detail.text
+
+            deadline = time.monotonic() + 60
+            while not (listed := client.get(f"/api/v1/orgs/{org}/approvals").json()):
+                assert time.monotonic() < deadline, "the approval never reached the queue"
+                await asyncio.sleep(0.3)
+            [approval] = listed
+            shown = client.get(f"/o/{org}/approvals/{approval['approval_id']}")
+            assert shown.status_code == 200, shown.text[:1000]
+            assert dpr["matched_rule_id"] in shown.text  # the session's last actions, read from the index
+            assert not (tmp_path / "gateway" / "chdb").exists()  # the gateway never opened the OLAP store
+
+            outputs.append(await asyncio.to_thread(_stop, index))
+            down = client.get(f"/api/v1/orgs/{org}/audit/records")
+            assert down.status_code == 503, down.text
+            assert "audit-index service is not answering" in down.json()["detail"]
+            assert client.get(f"/o/{org}/approvals/{approval['approval_id']}").status_code == 200
+        finally:
+            client.close()
+    finally:
+        outputs.append(await asyncio.to_thread(_stop, index))
+        outputs.append(await asyncio.to_thread(_stop, approvals))
+        if gateway is not None:
+            outputs.append(await asyncio.to_thread(_stop, gateway))
+    assert index.returncode == 0, "\n".join(outputs)[-4000:]
+    assert approvals.returncode == 0, "\n".join(outputs)[-4000:]
+    assert gateway is not None and gateway.returncode == 0, "\n".join(outputs)[-4000:]
