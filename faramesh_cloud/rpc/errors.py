@@ -52,6 +52,26 @@ class ServiceBusy(ServiceUnavailable):
         return f"The {self.service} service is busy"
 
 
+class OutcomeUnknown(ServiceUnavailable):
+    """A change was sent to ``service`` and no answer came back in time (the call's deadline
+    passed): it may have been applied, in part or whole. ``check`` says where a person sees
+    whether it was; the message says so rather than "try again" (a repeated kill is a second
+    kill)."""
+
+    def __init__(self, service: str, detail: str, check: str) -> None:
+        super().__init__(service, detail)
+        self.check = check
+
+    @property
+    def public(self) -> str:
+        return (f"The {self.service} service did not confirm this change in time, so it may have been applied "
+                f"(wholly or in part). Check {self.check} before doing it again.")
+
+    @property
+    def headline(self) -> str:
+        return f"The {self.service} service did not confirm the change"
+
+
 class InvalidRequest(ValueError):
     """The called service refused the request as malformed (gRPC INVALID_ARGUMENT): a bug in the
     caller, not an outage; the message is the service's."""

@@ -28,7 +28,12 @@ import grpc.aio
 from google.protobuf.message import Message
 
 from faramesh_cloud.rpc import internal_tls
-from faramesh_cloud.rpc.errors import InvalidRequest, ServiceBusy, ServiceUnavailable
+from faramesh_cloud.rpc.errors import (
+    InvalidRequest,
+    OutcomeUnknown,
+    ServiceBusy,
+    ServiceUnavailable,
+)
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 
 DEFAULT_TIMEOUT_S: Final = 5.0
@@ -89,11 +94,17 @@ class InternalClient:
             self._stub = self._make_stub(self._channel)
         return self._stub
 
-    async def call(self, method: str, request: Message, timeout_s: float | None = None) -> Any:
-        """The stub's ``method`` with ``request``; its response, or the exceptions above."""
+    async def call(self, method: str, request: Message, timeout_s: float | None = None, *,
+                   change: str | None = None) -> Any:
+        """The stub's ``method`` with ``request``; its response, or the exceptions above. A
+        ``change`` (where a person checks whether it happened) whose deadline passes raises
+        :class:`~faramesh_cloud.rpc.errors.OutcomeUnknown`: the server may have applied it."""
         try:
             return await getattr(self._client(), method)(request, timeout=timeout_s or self.timeout_s)
         except grpc.aio.AioRpcError as exc:
+            if change is not None and exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise OutcomeUnknown(self.server, f"{method} at {self.address}: no answer before the deadline",
+                                     change) from None
             raise self._failure(method, exc) from None
 
     async def stream(self, method: str, request: Message, timeout_s: float | None = None) -> AsyncIterator[Any]:

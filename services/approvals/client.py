@@ -248,14 +248,15 @@ class ApprovalsApiClient:
                      stacks: Collection[str] | None = None) -> Decision:
         response = await self._rpc.call("Decide", pb.DecideRequest(
             org_id=org_id, approval_id=approval_id, caller=_caller(actor), verdict=_verdict(verdict), reason=reason,
-            scope=_scope(stacks)))
+            scope=_scope(stacks)), change="the approval's page")
         return decision_view(response.decision)
 
     async def bulk_decide(self, org_id: str, approval_ids: Sequence[str], actor: Actor, verdict: str, reason: str,
                           stacks: Collection[str] | None = None) -> BulkResult:
         response = await self._rpc.call("BulkDecide", pb.BulkDecideRequest(
             org_id=org_id, approval_ids=list(approval_ids), caller=_caller(actor), verdict=_verdict(verdict),
-            reason=reason, scope=_scope(stacks)), max(BULK_TIMEOUT_S, self._rpc.timeout_s))
+            reason=reason, scope=_scope(stacks)), max(BULK_TIMEOUT_S, self._rpc.timeout_s),
+            change="Approvals → History (the service finishes a bulk decision it has started)")
         return BulkResult(response.bulk_action_id, [decision_view(d) for d in response.decided],
                           {r.approval_id: r.message for r in response.refused},
                           {r.approval_id: r.code for r in response.refused})
@@ -264,7 +265,8 @@ class ApprovalsApiClient:
                             *, permitted: bool, stack_exists: bool) -> Command:
         response = await self._rpc.call("IssueCommand", pb.IssueCommandRequest(
             org_id=org_id, stack_id=stack_id, agent_id=agent_id, caller=_caller(actor), reason=reason,
-            type=_kind(kind), permitted=permitted, stack_exists=stack_exists))
+            type=_kind(kind), permitted=permitted, stack_exists=stack_exists),
+            change="Fleet → Emergency commands")
         return command_view(response.command)
 
     async def commands(self, org_id: str, *, stack_id: str | None = None, agent_id: str | None = None,

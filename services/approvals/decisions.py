@@ -27,6 +27,7 @@ from faramesh_cloud.approvals.domain import (
     UnknownApproval,
     Verdict,
     bulk_pattern,
+    check_bulk_size,
     check_reason,
     refusal,
     withdrawal,
@@ -78,6 +79,7 @@ class Decisions:
         self._catch_up.check()
         text = check_reason(reason)
         wanted = list(dict.fromkeys(approval_ids))
+        check_bulk_size(len(wanted))  # before anything is read or decided
         known = await self._patterns(org_id, wanted, allowed_stacks)
         bulk_pattern(list(known.values()))  # raises DecisionRefused("mixed_pattern") naming what differs
         bulk_id = str(uuid.uuid4())

@@ -103,6 +103,17 @@ class Pattern:
     rule_id: str
 
 
+MAX_BULK: Final = 200  # approvals one bulk decision may take (each is its own transaction)
+
+
+def check_bulk_size(count: int) -> None:
+    """:class:`DecisionRefused` (``too_many``) for a selection larger than :data:`MAX_BULK`."""
+    if count > MAX_BULK:
+        raise DecisionRefused("too_many", f"a bulk decision takes at most {MAX_BULK} approvals and {count} are "
+                                          "selected; narrow the queue's filters (stack, agent, tool) and decide "
+                                          "them in batches")
+
+
 def bulk_pattern(patterns: Sequence[Pattern]) -> Pattern:
     """The one pattern every selected approval shares, or :class:`DecisionRefused` naming
     what differs (a bulk action is "the same agent / tool / rule pattern with one reason")."""

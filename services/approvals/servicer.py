@@ -18,6 +18,7 @@ imports generated code of these APIs."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
 
@@ -241,8 +242,12 @@ class ApprovalsServicer(people_pb2_grpc.ApprovalsServiceServicer):
 
     async def BulkDecide(self, request: pb.BulkDecideRequest, context: Context) -> pb.BulkDecideResponse:
         async def decide() -> Any:
-            return await self._api.bulk_decide(request.org_id, list(request.approval_ids), _actor(request.caller),
-                                               _verdict(request.verdict), request.reason, _scope(request))
+            # Shielded: a caller whose deadline passes mid-way (each approval is its own
+            # transaction) does not leave the bulk decision half done; it finishes, and the
+            # caller is told the outcome is unknown (rpc/errors.OutcomeUnknown).
+            return await asyncio.shield(self._api.bulk_decide(
+                request.org_id, list(request.approval_ids), _actor(request.caller), _verdict(request.verdict),
+                request.reason, _scope(request)))
         result = await _answer(context, decide)
         return pb.BulkDecideResponse(
             bulk_action_id=result.bulk_action_id, decided=[decision_message(d) for d in result.decided],

@@ -12,7 +12,9 @@ comes from shared dependencies and the edge, so it is added here, by rule, to ev
   organisation the caller does not belong to is 404, as is any id not in it); 404 also for
   any other operation with a path parameter;
 * 503: every ``/api/v1/orgs/{org}`` operation, when a service it reads over its internal API
-  (the fleet service, for a gateway run apart from it) does not answer (``web/setup.py``).
+  (the fleet service, for a gateway run apart from it) does not answer (``web/setup.py``);
+  504: every such operation that changes something, when the change was sent and its answer
+  did not come back in time (it may have been applied: the detail says where to check).
 
 409 is documented where a route can give it, with the route (``responses={409: ...}``).
 Every error body is ``{"detail": ...}`` (a list of problems for 422).
@@ -36,6 +38,8 @@ _ANSWERS: Final = {
     "404": "no such organisation for this caller, or no such id in it",
     "413": "the request body is larger than the configured limit",
     "503": "a service this reads did not answer (Retry-After says when to try again)",
+    "504": "the change was sent but not confirmed in time: it may have been applied (the detail says where to "
+           "check before repeating it)",
 }
 # For the routes that can give it: ``@router.post(..., responses=CONFLICT)``.
 CONFLICT: Final[dict[int | str, dict[str, Any]]] = {409: {
@@ -70,7 +74,8 @@ def _complete(schema: dict[str, Any]) -> dict[str, Any]:
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
-            for code in answers_for(path):
+            changes = method in ("put", "post", "delete", "patch") and path.startswith("/api/v1/orgs/{org}")
+            for code in [*answers_for(path), *(["504"] if changes else [])]:
                 responses.setdefault(code, {"description": _ANSWERS[code],
                                             "content": {"application/json": {"schema": _PROBLEM}}})
     return schema

@@ -442,3 +442,11 @@ async def test_commands_of_the_stacks_in_scope_are_listed_before_the_limit(port:
     assert len(await port.commands(world.acme)) == 100
     assert await port.commands(world.acme, stacks=[]) == []
     assert await port.commands(world.acme, stacks=[world.beta_stack]) == []  # another org's stack: nothing
+
+
+async def test_a_bulk_decision_takes_at_most_200(port: ApprovalsPort, world: World) -> None:
+    ids = [world.ids["a1"], *(f"00000000-0000-4000-8000-{n:012d}" for n in range(200))]
+    with pytest.raises(DecisionRefused, match="at most 200 approvals and 201 are selected") as refused:
+        await port.bulk_decide(world.acme, ids, ALICE, "approve", "all of them")
+    assert refused.value.code == "too_many"
+    assert (await port.get(world.acme, world.ids["a1"])).state == "pending"

@@ -290,3 +290,22 @@ async def test_bulk_actions_cover_one_pattern_and_report_each_item(
     assert [d["approval_id"] for d in body["decided"]] == [fifth.approval_id]
     assert body["refused_codes"] == {items["0000aaa3"].approval_id: "already_resolved", unknown: "not_found"}
     assert "already denied by" in body["refused"][items["0000aaa3"].approval_id]
+
+
+async def test_a_bulk_decision_of_more_than_200_is_refused_before_anything_is_decided(
+        world: dict, client_for, people: People, approvals: Approvals) -> None:  # type: ignore[no-untyped-def,type-arg]
+    """The queue shows up to 500 and "select all shown" sends them all; the approvals service
+    takes at most 200 in one bulk decision (each its own transaction, inside the caller's
+    deadline), so more is a 400 naming the limit and nothing is decided."""
+    owner: Person = world["owner"]  # type: ignore[assignment]
+    operator = await people.member(owner, Role.OPERATOR)
+    client = await client_for(operator)
+    first = world["items"]["0000aaa1"].approval_id  # type: ignore[index]
+    padding = [f"00000000-0000-4000-8000-{n:012d}" for n in range(200)]
+    form = await client.get("/o/acme/approvals")
+    refused = await client.post("/o/acme/approvals/bulk", data={
+        "all_shown": "1", "shown_ids": [first, *padding], "verdict": "approve", "reason": "all of them",
+        "csrf_token": csrf_of(form.text)})
+    assert refused.status_code == 400, refused.text[:300]
+    assert "at most 200 approvals and 201 are selected" in refused.text
+    assert {a.defer_token for a in await approvals.queries.pending(owner.org.org_id)} == {"0000aaa1", "0000aaa2"}

@@ -241,3 +241,47 @@ async def test_approvals_down_is_a_503_with_a_message_and_the_pages_come_back_wi
                                     json={"verdict": "deny", "reason": "second"})
             assert again.status_code == 409 and again.json()["code"] == "already_resolved"
             assert "already approved by ops" in again.json()["detail"]
+
+
+async def test_a_bulk_decision_past_the_callers_deadline_finishes_and_the_person_is_told_to_check(
+        database: Database, stacks: StackStore, internal_tls: ServiceTls, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each approval of a bulk decision is its own transaction. When the gateway's deadline
+    passes mid-way (one approval's row held by someone else a moment), the service still
+    finishes the whole bulk decision (not half of it), and the person is not told "this cannot
+    be shown, try again" but that it may have been applied and where to check (a 504 at the
+    gateway, rpc/errors.OutcomeUnknown)."""
+    from datetime import UTC, datetime, timedelta
+
+    from faramesh_cloud.approvals import client as approvals_client
+    from faramesh_cloud.approvals.processor import ApprovalProcessor
+    from faramesh_cloud.approvals.projection import ApprovalSink
+    from faramesh_cloud.rpc.errors import OutcomeUnknown
+    from tests.approvals_support import pending_event
+    from tests.contracts.test_approvals_api_contract import _message
+    from tests.simulator_support import eventually
+
+    monkeypatch.setattr(approvals_client, "BULK_TIMEOUT_S", 1.0)  # 30 s in production; the same, sooner
+    acme = (await stacks.create_org("acme", "Acme")).org_id
+    pay, _ = await stacks.register_stack(acme, "payments-prod", "production")
+    now = datetime.now(UTC)
+    facts = [ApprovalProcessor().process(_message(acme, pay.stack_id, i, pending_event(
+        t, created=now, deadline=now + timedelta(hours=1)))) for i, t in enumerate(("a1", "a2"))]
+    await ApprovalSink(database).write(facts)  # type: ignore[arg-type]
+    api = approvals_api(database)
+    ids = {a.defer_token: a.approval_id for a in await api.pending(acme)}
+    actor = Actor("user", "u-1", "alice@example.test", "")  # type: ignore[arg-type]
+    async with approvals_server(api, unused_control(database), internal_tls) as server:
+        client = ApprovalsApiClient(server.address, internal_tls("gateway"), timeout_s=1.0)
+        try:
+            async with database.transaction() as held:  # the daemon's report of a2 holds its row a moment
+                await held.execute("SELECT 1 FROM approvals WHERE approval_id = %s FOR UPDATE", (ids["a2"],))
+                with pytest.raises(OutcomeUnknown) as unknown:
+                    await client.bulk_decide(acme, [ids["a1"], ids["a2"]], actor, "approve", "verified by phone")
+            assert "may have been applied" in unknown.value.public and "History" in unknown.value.public
+
+            async def both_decided() -> bool:
+                return {a.defer_token: a.state for a in await api.history(acme)} == {"a1": "approved",
+                                                                                    "a2": "approved"}
+            await eventually(both_decided, "the whole bulk decision applied", within_s=30)
+        finally:
+            await client.close()

@@ -40,7 +40,7 @@ from faramesh_cloud.gateway.web.live_feed import LiveHub
 from faramesh_cloud.gateway.web.render import make_templates, page
 from faramesh_cloud.identity.domain import Forbidden, IdentityError, LoginLocked, NotFound
 from faramesh_cloud.identity.permissions import Role
-from faramesh_cloud.rpc.errors import ServiceUnavailable
+from faramesh_cloud.rpc.errors import OutcomeUnknown, ServiceUnavailable
 
 ROUTERS = (
     routes_auth.router, routes_sso.router, routes_home.router, routes_organization.router, routes_members.router,
@@ -92,9 +92,13 @@ async def _identity(request: Request, exc: Exception) -> Response:
 async def _unavailable(request: Request, exc: Exception) -> Response:
     """503 when a service the page reads (over its internal API) did not answer, or answered
     "not now" (``ServiceBusy``: Retry-After is then the service's): the person reads which
-    service and what to do; where it runs and why it failed go to the log only."""
+    service and what to do; where it runs and why it failed go to the log only. A change
+    sent whose answer did not come back (``OutcomeUnknown``) is a 504 saying it may have
+    been applied and where to check, with no Retry-After: repeating it blindly is wrong."""
     assert isinstance(exc, ServiceUnavailable)
     _log.warning("%s %s: %s", request.method, request.url.path, exc)
+    if isinstance(exc, OutcomeUnknown):
+        return await _error(request, 504, exc.headline, exc.public)
     response = await _error(request, 503, exc.headline, exc.public)
     response.headers["Retry-After"] = str(exc.retry_after_s or RETRY_AFTER_S)
     return response
