@@ -16,22 +16,17 @@ with :class:`CatchingUp` (UNAVAILABLE with ``retry-after`` over gRPC, 503 with R
 gateway; daemons retry). Reads answer what is there. A kill / isolate is still accepted: it
 reads no state, and an emergency cannot wait for a rebuild (daemons get it once caught up).
 In normal operation the consumers' committed offsets are at the ends already: one look each.
-An object that is never started (handlers used directly) is never behind."""
+An object that is never started (handlers used directly) is never behind. The waiting itself is
+the shared ``faramesh_cloud.consumer.catch_up``; what is refused, and how, is this module's."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Final
 
-from faramesh_cloud.consumer.runner import ConsumerRunner
+from faramesh_cloud.consumer import catch_up
 from faramesh_cloud.rpc.errors import ServiceBusy
 
 RETRY_AFTER_S: Final = 5
-_TELL_AFTER: Final = 10  # looks behind before saying so (a normal start is caught up at once)
-_log = logging.getLogger(__name__)
 
 
 class CatchingUp(ServiceBusy):
@@ -42,49 +37,11 @@ class CatchingUp(ServiceBusy):
                                       "decided, handed out or acknowledged. Try again in a moment.", RETRY_AFTER_S)
 
 
-class CatchUp:
+class CatchUp(catch_up.CatchUp):
     def __init__(self, poll_s: float = 0.1, first_s: float = 0.005) -> None:
-        self._poll_s = poll_s  # between looks while behind, after a quick first few (a normal start)
-        self._first_s = first_s
-        self._behind = False
-        self.done = asyncio.Event()
-
-    @property
-    def behind(self) -> bool:
-        return self._behind
+        super().__init__("approvals", "decisions, daemons' polls and the expiry sweep", poll_s, first_s)
 
     def check(self) -> None:
         """Raise :class:`CatchingUp` while behind."""
-        if self._behind:
+        if self.behind:
             raise CatchingUp()
-
-    def begin(self) -> None:
-        """The service starts: behind until :meth:`run` has seen its consumers caught up
-        (called before anything can act, so nothing slips in first)."""
-        self._behind = True
-        self.done.clear()
-
-    async def run(self, runners: Sequence[ConsumerRunner[Any]], ends: Mapping[str, Mapping[int, int]],
-                  stopping: asyncio.Event) -> None:
-        """Until every runner has committed ``ends`` of its topic (or stopping); a failed look
-        (the log away) is retried."""
-        looks, failures, pause = 0, 0, self._first_s
-        while not stopping.is_set():
-            try:
-                if all([await r.caught_up(ends[r.topic]) for r in runners]):
-                    self._behind = False
-                    self.done.set()
-                    if looks >= _TELL_AFTER:
-                        _log.info("approvals: caught up with the log; acting on its state again")
-                    return
-            except Exception:
-                if failures % _TELL_AFTER == 0:  # the first, then every tenth: not a line per look
-                    _log.warning("approvals: looking at the consumers' positions failed; retrying", exc_info=True)
-                failures += 1
-            looks += 1
-            if looks == _TELL_AFTER:
-                _log.info("approvals: reading the log up to where it ended at start before acting on anything "
-                          "(decisions, daemons' polls and the expiry sweep wait)")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), pause)
-            pause = min(pause * 2, self._poll_s)  # the runners join within a few ms on a normal start

@@ -1,33 +1,54 @@
-"""The service's catch-up with its own events before it does anything else.
+"""The service's catch-up with the log before it acts, in two stages.
 
-On start it notes the end of ``notifications.events.v1`` and waits until the consumer of that
-topic (``projection.ChangeSink``, which stores its position per record, even for one it
-dead-letters or passes over) has applied everything up to there. Work that decides or sends
-(the ``sync.items.v1`` consumer, escalation, the alert feed, the sender) is started through
-:meth:`CatchUp.after`, so after an empty-database rebuild it runs on the rebuilt state and
-repeats nothing. While behind, ``notification_catch_up`` says so and the command handlers
-refuse changes (they would otherwise land before older events still to be applied). In
-normal operation the position is at the end already and this takes one query.
+1. **Its own events** (:class:`OwnEvents`). On start it notes the end of
+   ``notifications.events.v1`` and waits until the consumer of that topic
+   (``projection.ChangeSink``, which stores its position per record, even for one it
+   dead-letters or passes over) has applied everything up to there; ``notifications.alerts.v1``
+   likewise (``service.Notifications._catch_up_own_alert_events``). The consumers that decide
+   (``sync.items.v1``, ``audit.alerts.v1``) are started through :meth:`OwnEvents.after`, so after
+   an empty-database rebuild they find every request, rule and queued notification the log
+   says there was, and decide nothing twice. While behind, ``notification_catch_up`` says so and
+   the command handlers refuse changes (they would otherwise land before older events still
+   to be applied).
+2. **What it reads** (:class:`CatchUp`, the shared ``faramesh_cloud.consumer.catch_up``): the
+   ``sync.items.v1`` and ``audit.alerts.v1`` consumers are replayed too, and until they have
+   committed the ends those topics had at start, the requests mix what was read with what is
+   still to come: a resolution is a daemon's snapshot on ``sync.items.v1``, not this service's
+   event, so every request resolved in the history looks open until its snapshot is read. The
+   escalation sweep would page for it (and the resolution, read next, would tell the page it
+   had just sent). So the sweep and the sender start only once caught up, and
+   ``Escalation.run_once`` escalates nothing before. Notices the replay queues meanwhile stay
+   queued: one queued before the rebuild is there already (same id, queued once); one that
+   was not (a resolution first read now, told to whoever the log says was sent the request)
+   is new, and is sent once caught up. Changes are not refused in this stage.
+
+In normal operation both are at the end already: one query, one look per consumer.
 """
-
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from psycopg import sql
 
+from faramesh_cloud.consumer import catch_up
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.sql.database import Database
 
 _log = logging.getLogger(__name__)
-Work = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
-class CatchUp:
+class CatchUp(catch_up.CatchUp):
+    """Stage 2: the ``sync.items.v1`` and ``audit.alerts.v1`` consumers at the ends of their topics."""
+
+    def __init__(self, poll_s: float = 0.1) -> None:
+        super().__init__("notifications", "escalation and sending", poll_s)
+
+
+class OwnEvents:
+    """Stage 1: the consumer of ``notifications.events.v1`` at the end of its topic."""
+
     def __init__(self, db: Database, log: Log, topic: str, positions: str, poll_s: float = 0.1) -> None:
         self._db = db
         self._log = log
@@ -71,16 +92,6 @@ class CatchUp:
                                    "ON CONFLICT (only_row) DO UPDATE SET catching_up = true, since = now()")
         return behind
 
-    def after(self, work: Work) -> Work:
+    def after(self, work: catch_up.Work) -> catch_up.Work:
         """``work``, started once caught up (not at all if stopped before)."""
-        async def run(stopping: asyncio.Event) -> None:
-            done = asyncio.ensure_future(self.done.wait())
-            stopped = asyncio.ensure_future(stopping.wait())
-            try:
-                await asyncio.wait([done, stopped], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                done.cancel()
-                stopped.cancel()
-            if self.done.is_set() and not stopping.is_set():
-                await work(stopping)
-        return run
+        return catch_up.after(self.done, work)

@@ -5,6 +5,8 @@ are queued, and ``steps_sent`` only grows, so two sweeps (or two instances) neve
 twice; the deliveries' uniqueness is the second guard (each queued step is also an event, so a
 rebuild from the log knows how far a request got). The rule is the one chosen when the
 request opened, read as it is now (edits apply to open requests; a deleted rule stops).
+Nothing while the service catches up with the log (``catch_up.py``, stage 2: a request that
+looks open may be one whose resolution is still to be read).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from faramesh_cloud.consumer.catch_up import CatchUp
 from faramesh_cloud.notifications.domain import due_steps
 from faramesh_cloud.notifications.projection import REQUEST_COLUMNS, queue_steps
 from faramesh_cloud.notifications.store import RULE_COLUMNS, rule_row
@@ -22,13 +25,17 @@ _NAMES = [c.strip() for c in REQUEST_COLUMNS.split(",")]
 
 
 class Escalation:
-    def __init__(self, db: Database, clock: Clock, link_base: str) -> None:
+    def __init__(self, db: Database, clock: Clock, link_base: str, catch_up: CatchUp | None = None) -> None:
         self._db = db
         self._clock = clock
         self._link_base = link_base
+        self._catch_up = catch_up  # None: never behind (used directly)
 
     async def run_once(self) -> int:
-        """Queue every due escalation step; returns how many steps were queued."""
+        """Queue every due escalation step; returns how many steps were queued (none while
+        the service catches up with the log)."""
+        if self._catch_up is not None and self._catch_up.behind:
+            return 0
         now = self._clock()
         async with self._db.transaction() as conn:
             cur = await conn.execute(

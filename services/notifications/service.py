@@ -7,9 +7,11 @@ Its own events go out through its transactional outbox (the relay runs here):
 ``notifications.events.v1`` (routing changes, what was routed, queued, delivered or given up
 on) and ``notifications.alerts.v1`` (what it did with the alerts it handed on). Each comes
 back through its own consumer, which applies it: a no-op normally, the whole state after an
-empty-database rebuild. On start everything else waits until those consumers have caught up
-with their topics as they were (``catch_up.py``, ``_catch_up_own_alert_events``), so a rebuild
-routes, escalates and sends from the rebuilt state: nothing that was sent before goes out again.
+empty-database rebuild. On start the consumers of ``sync.items.v1`` and ``audit.alerts.v1`` wait
+until those have caught up with their topics as they were; the escalation sweep and the sender
+wait, further, until these two have caught up with theirs (``catch_up.py``'s two stages), so
+a rebuild routes, escalates and sends from the rebuilt state: nothing that was sent before goes
+out again, and nothing resolved in the history is escalated.
 
 The people-facing API (``api.py``, the command handlers) is served as the internal gRPC API
 ``RoutingService`` (``servicer.py``; mutual TLS, ``gateway`` only) when given an address and
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -45,7 +48,7 @@ from faramesh_cloud.notifications.alerts import (
     Positioned,
 )
 from faramesh_cloud.notifications.api import NotificationsApi
-from faramesh_cloud.notifications.catch_up import CatchUp
+from faramesh_cloud.notifications.catch_up import CatchUp, OwnEvents
 from faramesh_cloud.notifications.destinations import SecretBox
 from faramesh_cloud.notifications.escalation import Escalation
 from faramesh_cloud.notifications.events import OUTBOX_TABLE, ChangeProcessor, Seen
@@ -115,14 +118,17 @@ class Notifications:
         self.senders = Senders(allow_private=config.allow_private, resolver=config.resolver,
                                endpoints=config.endpoints, timeout_s=config.http_timeout_s)
         self.outbox = Outbox(db, box, self.senders, config.clock, config.outbox)
-        self.escalation = Escalation(db, config.clock, config.link_base)
+        # stage 2 of the catch-up: escalation and sending wait for what the service reads
+        self.catch_up = CatchUp(config.catch_up_poll_s)
+        self.escalation = Escalation(db, config.clock, config.link_base, self.catch_up)
         self.alerts = AlertHandOff(db, config.clock, config.link_base, self.wake)
         self.alert_runner: ConsumerRunner[Positioned] | None = None
         self.alert_state: ConsumerRunner[Positioned] | None = None
         self.api = NotificationsApi(db, self.store, allow_private=config.allow_private, resolver=config.resolver,
                                     clock=config.clock, wake=self.wake)
         self.relay = OutboxRelay(db, log, OUTBOX_TABLE, config.relay)
-        self.catch_up = CatchUp(db, log, NOTIFICATION_EVENTS, POSITIONS, config.catch_up_poll_s)
+        # stage 1: its own events applied before anything decides (commands refused till then)
+        self.own_events = OwnEvents(db, log, NOTIFICATION_EVENTS, POSITIONS, config.catch_up_poll_s)
         self._tasks = BackgroundTasks()
 
     def wake(self) -> None:
@@ -148,6 +154,8 @@ class Notifications:
             raise
 
     async def _start_work(self) -> None:
+        self.catch_up.begin()  # before anything that escalates or sends can start
+        ends = {topic: dict(await self._log.end_offsets(topic)) for topic in (SYNC_ITEMS, AUDIT_ALERTS)}
         own: ConsumerRunner[Seen] = ConsumerRunner(
             self._log, NOTIFICATION_EVENTS, self.config.group, ChangeProcessor(),
             ChangeSink(self._db, self._log, DEAD_LETTERS, self.wake), self.config.runner)
@@ -159,9 +167,11 @@ class Notifications:
             self._log, SYNC_ITEMS, self.config.group, NotificationProcessor(), sink, self.config.runner)
         self.alert_runner = ConsumerRunner(self._log, AUDIT_ALERTS, f"{self.config.group}-alerts",
                                            AlertEventProcessor(), self.alerts, self.config.alert_runner)
-        self._tasks.start(self.catch_up.run, "notifications-catch-up")
-        self._tasks.start(self.catch_up.after(runner.run), "notifications-consumer")
-        self._tasks.start(self.catch_up.after(self.alert_runner.run), "notifications-alerts")
+        self._tasks.start(self.own_events.run, "notifications-own-events")
+        self._tasks.start(self.own_events.after(runner.run), "notifications-consumer")
+        self._tasks.start(self.own_events.after(self.alert_runner.run), "notifications-alerts")
+        self._tasks.start(functools.partial(self.catch_up.run, [runner, self.alert_runner], ends),
+                          "notifications-catch-up")
         self._tasks.start(self.catch_up.after(self._escalate), "notifications-escalation")
         self._tasks.start(self.catch_up.after(self._send), "notifications-sender")
 

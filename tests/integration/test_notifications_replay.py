@@ -206,8 +206,10 @@ async def test_a_replay_into_an_empty_database_rebuilds_routing_and_history_and_
     second = Notifications(empty_database, postgres_log, config(receiver, clock, key, "notifications-replay"))
     await second.start()
     try:
-        await eventually(second.catch_up.done.is_set, "the rebuild of the service's own events", within_s=60)
+        await eventually(second.own_events.done.is_set, "the rebuild of the service's own events", within_s=60)
         await eventually(lambda: consumed(empty_database, postgres_log, SYNC_ITEMS), "sync items replayed",
+                         within_s=60)
+        await eventually(second.catch_up.done.is_set, "the catch-up (escalation and sending wait for it)",
                          within_s=60)
         assert await settled(empty_database)  # nothing left to send ...
         assert await second.escalation.run_once() == 0  # ... nor to escalate
@@ -271,10 +273,11 @@ async def test_commands_wait_for_a_rebuild_and_nothing_is_sent_before_it(
             await eventually(refused, "commands refused while rebuilding", within_s=30)
             with pytest.raises(CatchingUp):
                 await second.api.create_destination(org_id, "other", "webhook", {"url": receiver.url + "/o"}, ACTOR)
-            assert not second.catch_up.done.is_set() and len(receiver.requests) == 1
+            assert not second.own_events.done.is_set() and not second.catch_up.done.is_set()
+            assert len(receiver.requests) == 1
         finally:
             await holding.__aexit__(None, None, None)
-        await eventually(second.catch_up.done.is_set, "the rebuild", within_s=60)
+        await eventually(second.own_events.done.is_set, "the rebuild", within_s=60)
         await second.api.create_destination(org_id, "other", "webhook", {"url": receiver.url + "/o"}, ACTOR)
         assert [d.name for d in await second.api.destinations(org_id)] == ["hook", "other"]
         await eventually(lambda: consumed(empty_database, postgres_log, SYNC_ITEMS), "sync items replayed",
@@ -282,6 +285,113 @@ async def test_commands_wait_for_a_rebuild_and_nothing_is_sent_before_it(
         assert await settled(empty_database) and len(receiver.requests) == 1
     finally:
         await second.stop()
+
+
+async def test_a_rebuild_escalates_nothing_the_daemon_resolved_before_the_step_was_due(
+        database: Database, postgres_log: PostgresLog, empty_database: Database, people: People,
+        stacks: StackStore, receiver: HttpReceiver) -> None:
+    """A resolution is the daemon's snapshot on ``sync.items.v1``, not this service's event: in a
+    rebuild, a request resolved in the history looks open until that snapshot is replayed. The
+    sweep must not escalate it meanwhile (a page never sent before, then told of the resolution:
+    two POSTs). Here ``sync.items.v1`` is held behind the service's own events by locking its
+    position rows, as a long topic would hold it."""
+    owner = await people.org("acme")
+    stack, _ = await stacks.register_stack(owner.org.org_id, "payments-prod", "prod")
+    org_id, stack_id = owner.org.org_id, stack.stack_id
+    clock, key = FakeClock(), secrets.token_bytes(32)
+    first = Notifications(database, postgres_log, config(receiver, clock, key, "notifications"))
+    await first.start()
+    try:
+        hook, _ = await first.api.create_destination(org_id, "hook", "webhook", {"url": receiver.url + "/h"}, ACTOR)
+        pager, _ = await first.api.create_destination(org_id, "pager", "webhook", {"url": receiver.url + "/p"},
+                                                      ACTOR)
+        await first.api.put_rule(org_id, "", "", [
+            {"after_minutes": 0, "destinations": [hook.destination_id]},
+            {"after_minutes": 10, "destinations": [pager.destination_id]}], ACTOR)
+        deadline = clock() + timedelta(hours=2)
+        await push_events(postgres_log, org_id, stack_id, [pending_event("tok-1", deadline=deadline)])
+        await eventually(lambda: len(receiver.on("/h")) == 1, "step 0", within_s=30)
+        clock.advance(minutes=1)  # the daemon reports it approved, long before the 10-minute step
+        await push_events(postgres_log, org_id, stack_id, [pending_event(
+            "tok-1", deadline=deadline, state=approvals_pb2.APPROVAL_STATE_APPROVED,
+            source=approvals_pb2.RESOLUTION_SOURCE_CLOUD, approver="alice@example.test")])
+        await eventually(lambda: len(receiver.on("/h")) == 2, "the resolved notice", within_s=30)
+        await eventually(lambda: settled(database), "settled", within_s=30)
+        await eventually(lambda: consumed(database, postgres_log, SYNC_ITEMS), "sync items consumed", within_s=30)
+        clock.advance(minutes=15)  # the step's time has come; the request was resolved: nothing due
+        assert await first.escalation.run_once() == 0
+    finally:
+        await first.stop()
+    assert receiver.on("/p") == []
+
+    await copy_registry(database, empty_database)
+    second = Notifications(empty_database, postgres_log, config(receiver, clock, key, "notifications-replay"))
+    await second.prepare()
+    parts = sorted(await postgres_log.end_offsets(SYNC_ITEMS))
+    async with empty_database.transaction() as conn:
+        await conn.execute("INSERT INTO notification_positions (topic, partition, next_offset) "
+                           "SELECT %s, p, 0 FROM unnest(%s::int[]) AS p", (SYNC_ITEMS, parts))
+    holding = empty_database.transaction()  # sync.items.v1 cannot be applied while this is open
+    held = await holding.__aenter__()
+    try:
+        try:
+            await held.execute("SELECT 1 FROM notification_positions WHERE topic = %s FOR UPDATE", (SYNC_ITEMS,))
+            await second.start()
+            await eventually(lambda: consumed(empty_database, postgres_log, NOTIFICATION_EVENTS),
+                             "the service's own events rebuilt", within_s=60)
+            # what the service's sweep does on a tick now: tok-1 looks open and past its step
+            escalated = await second.escalation.run_once()
+        finally:
+            await holding.__aexit__(None, None, None)
+        await eventually(second.catch_up.done.is_set, "sync.items.v1 replayed", within_s=60)
+        assert escalated == 0, "escalated a request the daemon had resolved before the step was due"
+        assert await second.escalation.run_once() == 0
+        second.wake()
+        await eventually(lambda: settled(empty_database), "every notification ended", within_s=30)
+        assert receiver.on("/p") == [] and len(receiver.on("/h")) == 2
+    finally:
+        await second.stop()
+
+
+async def test_a_resolution_first_read_in_a_rebuild_is_told_once_to_who_was_sent_the_request(
+        database: Database, postgres_log: PostgresLog, empty_database: Database, people: People,
+        stacks: StackStore, receiver: HttpReceiver) -> None:
+    """The notices the ``sync.items.v1`` replay queues wait for the catch-up, and are then sent:
+    one queued before the rebuild is there already (sent once, never again); one that was not (the
+    daemon resolved while the service was down) goes once to whoever the log says was sent the
+    request, and the request is not sent again."""
+    owner = await people.org("acme")
+    stack, _ = await stacks.register_stack(owner.org.org_id, "payments-prod", "prod")
+    org_id, stack_id = owner.org.org_id, stack.stack_id
+    clock, key = FakeClock(), secrets.token_bytes(32)
+    first = Notifications(database, postgres_log, config(receiver, clock, key, "notifications"))
+    await first.start()
+    try:
+        hook, _ = await first.api.create_destination(org_id, "hook", "webhook", {"url": receiver.url + "/h"}, ACTOR)
+        await first.api.put_rule(org_id, "", "", [{"after_minutes": 0, "destinations": [hook.destination_id]}], ACTOR)
+        deadline = clock() + timedelta(hours=2)
+        await push_events(postgres_log, org_id, stack_id, [pending_event("tok-1", deadline=deadline)])
+        await eventually(lambda: len(receiver.on("/h")) == 1, "the request", within_s=30)
+        await eventually(lambda: settled(database), "recorded and relayed", within_s=30)
+    finally:
+        await first.stop()
+    await push_events(postgres_log, org_id, stack_id, [pending_event(  # while the service is down
+        "tok-1", deadline=deadline, state=approvals_pb2.APPROVAL_STATE_APPROVED,
+        source=approvals_pb2.RESOLUTION_SOURCE_CLOUD, approver="alice@example.test")])
+
+    await copy_registry(database, empty_database)
+    second = Notifications(empty_database, postgres_log, config(receiver, clock, key, "notifications-replay"))
+    await second.start()
+    try:
+        await eventually(second.catch_up.done.is_set, "the rebuild", within_s=60)
+        await eventually(lambda: len(receiver.on("/h")) == 2, "the resolved notice", within_s=30)
+        await eventually(lambda: settled(empty_database), "every notification ended", within_s=30)
+    finally:
+        await second.stop()
+    assert [r.json()["type"] for r in receiver.on("/h")] == ["approval.requested", "approval.resolved"]
+    deliveries = await second.api.deliveries(org_id, limit=10)
+    assert sorted((d.event, d.state) for d in deliveries) == [("approval.requested", "delivered"),
+                                                               ("approval.resolved", "delivered")]
 
 
 async def test_re_applying_the_services_own_events_changes_nothing(
