@@ -115,7 +115,7 @@ class Approvals:
             self._tasks.start(runner.run, f"approvals-consumer-{runner.topic}")
         self._tasks.start(functools.partial(self.catch_up.run, runners, ends), "approvals-catch-up")
         self._tasks.start(self.relay.run, "approvals-relay")
-        self._tasks.start(self._sweep, "approvals-expiry")
+        self._tasks.start(self.catch_up.after(self._sweep), "approvals-expiry")  # first sweep once caught up
 
     def _internal_server(self) -> InternalServer | None:
         address, tls = self.config.internal_address, self.config.internal_tls
