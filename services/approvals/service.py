@@ -117,6 +117,11 @@ class Approvals:
         self._tasks.start(self.relay.run, "approvals-relay")
         self._tasks.start(self.catch_up.after(self._sweep), "approvals-expiry")  # first sweep once caught up
 
+    async def caught_up(self) -> None:
+        """Until the service acts on its state (its consumers have read what the log held at
+        start; at once in a normal start): what a caller that must not be told "busy" waits for."""
+        await self.catch_up.done.wait()
+
     def _internal_server(self) -> InternalServer | None:
         address, tls = self.config.internal_address, self.config.internal_tls
         if address is None:

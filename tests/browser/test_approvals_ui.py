@@ -35,6 +35,7 @@ class LiveApprovalsGateway(LiveGateway):
         assert self.log is not None
         self.approvals = Approvals(db, self.log, ApprovalsConfig(group="approvals-browser"))
         await self.approvals.start()
+        await self.approvals.caught_up()
 
     def _app(self, db: Database) -> Any:
         assert self.approvals is not None

@@ -52,6 +52,7 @@ BOB = Actor(ActorType.USER, "22222222-2222-2222-2222-222222222222", "bob@example
 async def approvals(database: Database, postgres_log: PostgresLog) -> AsyncIterator[Approvals]:
     service = Approvals(database, postgres_log, ApprovalsConfig(group="approvals-events", sweep_interval_s=0.1))
     await service.start()
+    await service.caught_up()
     yield service
     await service.stop()
 

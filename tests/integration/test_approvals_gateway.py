@@ -39,6 +39,7 @@ HOSTILE = b'{"note":"<script>alert(1)</script>","amount":120}'
 async def approvals(database: Database, postgres_log: PostgresLog) -> AsyncIterator[Approvals]:
     service = Approvals(database, postgres_log)
     await service.start()
+    await service.caught_up()
     yield service
     await service.stop()
 

@@ -44,6 +44,7 @@ async def approvals(database: Database, postgres_log: PostgresLog, internal_tls:
     service = Approvals(database, postgres_log, ApprovalsConfig(sweep_interval_s=0.2, internal_address="127.0.0.1:0",
                                                                 internal_tls=internal_tls("approvals")))
     await service.start()
+    await service.caught_up()
     yield service
     await service.stop()
 
@@ -162,6 +163,7 @@ async def quiet_approvals(database: Database, postgres_log: PostgresLog,
                                                                 internal_address="127.0.0.1:0",
                                                                 internal_tls=internal_tls("approvals")))
     await service.start()
+    await service.caught_up()
     yield service
     await service.stop()
 

@@ -43,6 +43,7 @@ async def approvals(database: Database, postgres_log: PostgresLog, internal_tls:
     service = Approvals(database, postgres_log, ApprovalsConfig(internal_address="127.0.0.1:0",
                                                                 internal_tls=internal_tls("approvals")))
     await service.start()
+    await service.caught_up()
     yield service
     await service.stop()
 
