@@ -75,6 +75,14 @@ def _serve(settings: Settings, names: list[str], banner: bool, record_addresses:
     click.echo("stopped.")
 
 
+def _internal_ports(settings: Settings) -> str:
+    """"8450 approvals, 8451 fleet, ..." for the internal APIs ``up`` serves."""
+    from faramesh_cloud.runtime.services import enabled_services, internal_binds
+
+    return ", ".join(f"{address.rsplit(':', 1)[1]} {service}"
+                     for service, address in internal_binds(settings, enabled_services(settings)))
+
+
 class _UpCommand(click.Command):
     """``up --help`` ends with every port the process opens and how to move each."""
 
@@ -88,11 +96,9 @@ class _UpCommand(click.Command):
                                 "FARAMESH_CLOUD_SYNC_PORT)"),
                 ("FARAMESH_CLOUD_INTERNAL_BASE_PORT",
                  f"internal service-to-service gRPC, one port per service from this one up, on "
-                 f"FARAMESH_CLOUD_INTERNAL_HOST (default {d.internal_host}:{d.internal_base_port}; the first is "
-                 "the approvals service's daemon-control API, which ingest calls, the second the fleet service's "
-                 "query API, which the gateway calls; mutual TLS, docs/internal-tls.md). "
-                 "Change it when another "
-                 "Cloud or program uses that range."),
+                 f"FARAMESH_CLOUD_INTERNAL_HOST (default {d.internal_host}:{d.internal_base_port}: "
+                 f"{_internal_ports(d)}; mutual TLS, docs/internal-tls.md). Change it when another Cloud or "
+                 "program uses that range."),
             ])
 
 

@@ -26,6 +26,10 @@ def test_up_help_names_every_port_and_the_internal_base_port() -> None:
     assert "FARAMESH_CLOUD_INTERNAL_BASE_PORT" in text
     assert f"{defaults.internal_host}:{defaults.internal_base_port}" in text
     assert "internal service-to-service gRPC" in text
+    from faramesh_cloud.config import INTERNAL_APIS
+    from faramesh_cloud.runtime.services import INTERNAL_API_SERVERS
+    for service in INTERNAL_API_SERVERS:  # every internal port up opens, named by its service
+        assert f"{defaults.internal_base_port + INTERNAL_APIS[service]} {service}" in text
 
 
 def test_serve_help_lists_every_service_with_what_it_does() -> None:
