@@ -133,10 +133,11 @@ def test_up_serves_the_landing_page_stops_on_ctrl_c_and_keeps_data(pg_data_dir: 
 def test_up_with_an_unwritable_data_dir_says_what_to_do(tmp_path: Path) -> None:
     target = tmp_path / "locked"
     target.mkdir(mode=0o500)
-    proc = subprocess.run(
+    proc = subprocess.run(  # on free ports: a taken default port would be reported first
         [sys.executable, "-m", "faramesh_cloud", "up", "--data-dir", str(target / "sub"),
-         "--http-port", str(free_port())],
+         "--http-port", str(free_port()), "--sync-port", str(free_port())],
         capture_output=True, timeout=60,
+        env={**os.environ, "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_internal_base())},
         preexec_fn=(lambda: os.setuid(65534)) if os.geteuid() == 0 else None,  # root ignores modes
     )
     assert proc.returncode == 2, proc.stderr.decode()
