@@ -153,7 +153,7 @@ class ApprovalsService(ComponentService):
 
     def __init__(self, ctx: ServiceContext, config: ApprovalsConfig | None = None) -> None:
         self.approvals = Approvals(ctx.platform.db, ctx.platform.log, config)
-        super().__init__(self.approvals)
+        super().__init__(self.approvals, relays=(self.approvals.relay,))
 
     def address(self) -> str:
         where = (f"consumer group {self.approvals.config.group} on {', '.join(TOPICS)}; "

@@ -212,7 +212,7 @@ class AuditIndexService(ComponentService):
     def __init__(self, ctx: ServiceContext, config: AuditIndexConfig | None = None) -> None:
         platform = ctx.platform
         self.index = AuditIndex(platform.db, platform.log, platform.olap, config)
-        super().__init__(self.index)
+        super().__init__(self.index, relays=(self.index.relay,))
 
     @property
     def queries(self) -> AuditQueries:
