@@ -52,6 +52,8 @@ BOB = Actor(ActorType.USER, "22222222-2222-2222-2222-222222222222", "bob@example
 async def approvals(database: Database, postgres_log: PostgresLog) -> AsyncIterator[Approvals]:
     service = Approvals(database, postgres_log, ApprovalsConfig(group="approvals-events", sweep_interval_s=0.1))
     await service.start()
+    # Commands are refused until the consumers have read the log to its end at start.
+    await eventually(lambda: not service.catch_up.behind, "the catch-up at start", within_s=30)
     yield service
     await service.stop()
 
