@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection, sql
 
 from faramesh_cloud.log.pg_copy import decode_headers
@@ -60,6 +61,7 @@ class RelayConfig:
     idle_s: float = 2.0  # safety-net re-check when no notification arrives
     retry_initial_s: float = 0.05
     retry_max_s: float = 5.0
+    lag_every_s: float = 1.0  # while a backlog drains, re-read the lag at most this often
 
 
 @dataclass(slots=True)
@@ -103,6 +105,7 @@ class OutboxRelay:
         self._oldest: float | None = None  # monotonic time of the oldest unrelayed row's creation
         self._parked = 0
         self._last_error: str | None = None
+        self._lag_read_at = 0.0
 
     def lag(self) -> OutboxLag:
         """The outbox as last seen (after each round; the age counts on between rounds, so a
@@ -118,6 +121,7 @@ class OutboxRelay:
         oldest, parked, now = row[0], int(row[1]), row[2]
         self._oldest = None if oldest is None else time.monotonic() - _seconds(now, oldest)
         self._parked = parked
+        self._lag_read_at = time.monotonic()
         return self.lag()
 
     async def relay_once(self) -> int:
@@ -196,8 +200,10 @@ class OutboxRelay:
                         return
                     delay = min(delay * 2, self.config.retry_max_s)
                     continue
-                if relayed == self.config.batch:
-                    continue  # more waiting
+                if relayed == self.config.batch:  # more waiting
+                    if time.monotonic() - self._lag_read_at >= self.config.lag_every_s:
+                        await self._refresh_quietly()
+                    continue
                 await self._refresh_quietly()
                 if stopping.is_set():
                     return
@@ -220,7 +226,7 @@ class OutboxRelay:
         where = ("" if self._appending is None
                  else f" appending row {self._appending[0]} (and the rows after it) to {self._appending[1]!r}")
         self._last_error = f"{type(exc).__name__}: {exc}"[:500]
-        if isinstance(exc, LogUnavailable):
+        if isinstance(exc, (LogUnavailable, psycopg.Error, OSError)):  # away for now
             _log.warning("relaying %s failed%s (%s); retrying in %.2fs", self.table, where, exc, delay)
         elif isinstance(exc, UnknownTopic):
             _log.error("relaying %s failed%s: %s; the service creates its topics at start, so the "
