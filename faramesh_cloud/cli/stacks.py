@@ -11,6 +11,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -321,10 +322,15 @@ def pin_key(name: str, public_key: str, org_slug: str | None, label: str, data_d
     async def work(admin: Admin) -> tuple[Stack, PinnedKey]:
         org = await resolve_org(admin, org_slug)
         stack = await find_stack(admin, org, name)
+
+        async def audited(conn: Any, pinned: PinnedKey) -> None:  # in the pin's transaction
+            await admin.identity.audit.append_in(
+                conn, org.org_id, AuditAction.STACK_SIGNING_KEY_PINNED, operator_principal(org).actor,
+                target=Target("stack", stack.stack_id),
+                details={"key_id": pinned.key_id, "public_key": pinned.public_key, "label": pinned.label})
+
         pinned = await admin.stacks.signing_keys.pin(org.org_id, stack.stack_id, public_key,
-                                                     added_by=_cli_actor(org), label=label)
-        await admin.record(org, AuditAction.STACK_SIGNING_KEY_PINNED, Target("stack", stack.stack_id),
-                           {"key_id": pinned.key_id, "public_key": pinned.public_key, "label": pinned.label})
+                                                     added_by=_cli_actor(org), label=label, with_change=audited)
         await _relay_pins(admin)
         return stack, pinned
 
@@ -344,10 +350,14 @@ def unpin_key(name: str, key: str, org_slug: str | None, data_dir: Path | None) 
     async def work(admin: Admin) -> tuple[Stack, PinnedKey]:
         org = await resolve_org(admin, org_slug)
         stack = await find_stack(admin, org, name)
+
+        async def audited(conn: Any, revoked: PinnedKey) -> None:  # in the revocation's transaction
+            await admin.identity.audit.append_in(
+                conn, org.org_id, AuditAction.STACK_SIGNING_KEY_UNPINNED, operator_principal(org).actor,
+                target=Target("stack", stack.stack_id), details={"key_id": revoked.key_id})
+
         revoked = await admin.stacks.signing_keys.revoke(org.org_id, stack.stack_id, key,
-                                                         revoked_by=_cli_actor(org))
-        await admin.record(org, AuditAction.STACK_SIGNING_KEY_UNPINNED, Target("stack", stack.stack_id),
-                           {"key_id": revoked.key_id})
+                                                         revoked_by=_cli_actor(org), with_change=audited)
         await _relay_pins(admin)
         return stack, revoked
 

@@ -33,10 +33,12 @@ from faramesh_cloud.log.port import (
     LogRecord,
     LogUnavailable,
     Position,
+    RecordRejected,
     TopicMismatch,
     TopicRecords,
     UnknownTopic,
     append_then_apply,
+    check_record_sizes,
     partition_for,
 )
 
@@ -44,6 +46,10 @@ UNKNOWN_TOPIC_OR_PARTITION = 3
 _CALLER_ERRORS = frozenset({17, 37, 38, 39, 40})  # invalid topic/partitions/replication/config
 _BATCH_BYTES = 1 << 20
 _MAX_REQUEST_BYTES = 16 << 20
+# What the broker refuses for good, whatever the retry: MessageSizeTooLarge (10) and
+# RecordListTooLarge (18), raised as RecordRejected. (CorruptMessage may be a bad wire and
+# passes on retry; aiokafka has no class for InvalidRecord.)
+_REFUSED_FOR_GOOD = frozenset({10, 18})
 
 
 class KafkaLog:
@@ -59,7 +65,12 @@ class KafkaLog:
         replication_factor: int = 1,
         registry_topic: str = "_faramesh_cloud.topics",
         request_timeout_ms: int = 30_000,
+        max_record_bytes: int = _MAX_REQUEST_BYTES,
     ) -> None:
+        # Records larger than this are refused before anything is sent (RecordRejected); set
+        # it to the broker's message.max.bytes (Kafka's default: 1 MiB) to refuse them here
+        # rather than at the broker, which answers MessageSizeTooLarge (also RecordRejected).
+        self._max_record_bytes = max_record_bytes
         self._connection = KafkaConnection(bootstrap, ssl_context, client_id, request_timeout_ms)
         self._timeouts = group_timeouts or GroupTimeouts()
         self._replication = replication_factor
@@ -143,6 +154,7 @@ class KafkaLog:
         count = await self.partitions(topic)
         if not records:
             return []
+        check_record_sizes(topic, records, self._max_record_bytes)
         by_partition: dict[int, list[int]] = defaultdict(list)
         for index, record in enumerate(records):
             by_partition[partition_for(record.key, count)].append(index)
@@ -155,6 +167,11 @@ class KafkaLog:
         )
         positions: list[Position | None] = [None] * len(records)
         for run in runs:
+            if isinstance(run, KafkaError) and getattr(run, "errno", None) in _REFUSED_FOR_GOOD:
+                raise RecordRejected(
+                    f"the broker refused a record appended to {topic!r} for good ({run}); it "
+                    "can never be appended as it is (is it over the broker's message.max.bytes?)"
+                ) from run
             if isinstance(run, KafkaError):
                 raise self._connection.unavailable(
                     f"appending to {topic!r} (not all acknowledged; retry the whole batch)", run
@@ -169,6 +186,8 @@ class KafkaLog:
     async def append_all(
         self, appends: Sequence[TopicRecords], after: AfterAppend | None = None
     ) -> list[list[Position]]:
+        for topic, records in appends:  # nothing of the call is sent if one is refused
+            check_record_sizes(topic, records, self._max_record_bytes)
         return await append_then_apply(self, appends, after)
 
     async def end_offsets(self, topic: str) -> dict[int, int]:

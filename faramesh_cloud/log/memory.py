@@ -24,6 +24,7 @@ from faramesh_cloud.log.port import (
     TopicRecords,
     UnknownTopic,
     append_then_apply,
+    check_record_sizes,
     partition_for,
 )
 from faramesh_cloud.log.wakeup import Signals, wait_any
@@ -48,8 +49,9 @@ class _State:
 class InMemoryLog:
     """A process-local Log."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_record_bytes: int | None = None) -> None:
         self._state = _State()
+        self._max_record_bytes = max_record_bytes  # larger records: RecordRejected
 
     async def start(self) -> None:
         self._state.open = True
@@ -76,6 +78,7 @@ class InMemoryLog:
 
     async def append(self, topic: str, records: Sequence[LogRecord]) -> list[Position]:
         parts = self._partitions(topic)
+        check_record_sizes(topic, records, self._max_record_bytes)
         now_ms = time.time_ns() // 1_000_000
         positions: list[Position] = []
         for record in records:
@@ -101,6 +104,8 @@ class InMemoryLog:
     async def append_all(
         self, appends: Sequence[TopicRecords], after: AfterAppend | None = None
     ) -> list[list[Position]]:
+        for topic, records in appends:  # nothing of the call is stored if one is refused
+            check_record_sizes(topic, records, self._max_record_bytes)
         return await append_then_apply(self, appends, after)
 
     async def end_offsets(self, topic: str) -> dict[int, int]:

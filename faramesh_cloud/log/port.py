@@ -130,6 +130,35 @@ class LogUnavailable(Exception):
     """The log cannot take or serve records right now; nothing was acknowledged."""
 
 
+class RecordRejected(LogUnavailable):
+    """The log refuses a record of this append for good: the same record can never be
+    appended, however often it is retried (it is larger than the log's ``max_record_bytes``,
+    or a Kafka broker answered MessageSizeTooLarge or RecordListTooLarge).
+    Nothing of the append was acknowledged. A subclass of :class:`LogUnavailable`, so a
+    producer that only knows how to retry still does; one that can set a record aside (the
+    outbox relay parks it) catches this first. Every other failure, an unknown topic
+    included, may pass on retry and is not this."""
+
+
+def record_size(record: LogRecord) -> int:
+    """What a record weighs against ``max_record_bytes``: key, value and header bytes."""
+    return (len(record.key) + len(record.value)
+            + sum(len(name) + len(value) for name, value in record.headers.items()))
+
+
+def check_record_sizes(topic: str, records: Sequence[LogRecord], limit: int | None) -> None:
+    """Raise :class:`RecordRejected` if any record is over ``limit`` (None: no limit), before
+    anything of the append is stored."""
+    if limit is None:
+        return
+    for index, record in enumerate(records):
+        size = record_size(record)
+        if size > limit:
+            raise RecordRejected(
+                f"record {index} of an append to {topic!r} is {size} bytes, more than this log "
+                f"takes ({limit} bytes, max_record_bytes); it can never be appended as it is")
+
+
 class UnknownTopic(Exception):
     """The topic was never created."""
 

@@ -29,6 +29,7 @@ from faramesh_cloud.log.port import (
     TopicMismatch,
     TopicRecords,
     UnknownTopic,
+    check_record_sizes,
 )
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
@@ -43,6 +44,9 @@ class PostgresLogSettings:
     safety_poll_s: float = 2.0  # waiters re-check this often even without a NOTIFY
     fetch_bytes_per_partition: int = 1 << 20  # like Kafka's max.partition.fetch.bytes
     max_group_bytes: int = 32 << 20  # most record bytes one group commit carries
+    # A larger record is refused for good (RecordRejected): well below PostgreSQL's 1 GB
+    # limit of one bytea and one protocol message, where the COPY would fail anyway.
+    max_record_bytes: int | None = 64 << 20
 
 
 class PostgresLog:
@@ -102,6 +106,8 @@ class PostgresLog:
     async def append_all(
         self, appends: Sequence[TopicRecords], after: AfterAppend | None = None
     ) -> list[list[Position]]:
+        for topic, records in appends:
+            check_record_sizes(topic, records, self._settings.max_record_bytes)
         refs = [(await self._topic(topic), records) for topic, records in appends]
         folded = after is not None and after.database is self._db
         if not folded and not any(records for _, records in refs):

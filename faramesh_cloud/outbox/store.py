@@ -27,7 +27,8 @@ _NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,50}_outbox$")
 
 
 def outbox_table_sql(table: str) -> str:
-    """The DDL of an outbox table (for a service's migration). Rows are deleted once relayed."""
+    """The DDL of an outbox table (for a service's migration). Rows are deleted once relayed;
+    a row the log refuses for good is parked instead (see :func:`outbox_parking_sql`)."""
     check_table(table)
     return f"""CREATE TABLE {table} (
     id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -36,7 +37,19 @@ def outbox_table_sql(table: str) -> str:
     value       bytea       NOT NULL,
     headers     bytea,
     created_at  timestamptz NOT NULL DEFAULT now()
-);"""
+);
+{outbox_parking_sql(table)}"""
+
+
+def outbox_parking_sql(table: str) -> str:
+    """The columns that park a row the log refuses for good (``parked_at`` set: the relay
+    passes it by, later rows flow; ``parked_reason`` says why), for a migration of an outbox
+    table made before they existed. An operator who fixed the cause (e.g. raised the
+    broker's limit) requeues parked rows with ``UPDATE <table> SET parked_at = NULL,
+    parked_reason = NULL``; the relay then appends them after what it relays meanwhile."""
+    check_table(table)
+    return f"""ALTER TABLE {table} ADD COLUMN parked_at timestamptz, ADD COLUMN parked_reason text;
+CREATE INDEX {table}_parked ON {table} (id) WHERE parked_at IS NOT NULL;"""
 
 
 def check_table(table: str) -> str:

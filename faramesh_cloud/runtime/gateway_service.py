@@ -89,4 +89,4 @@ class GatewayService:
 
     def info(self) -> ServiceInfo:
         settings = self._ctx.platform.settings
-        return ServiceInfo(self.name, "web UI and REST API", settings.http_url, self._state)
+        return ServiceInfo(self.name, "web UI and REST API", settings.http_url, self._state, (self._relay.lag(),))

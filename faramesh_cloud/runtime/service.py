@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from faramesh_cloud.log.port import Log
+from faramesh_cloud.outbox.relay import OutboxLag, OutboxRelay
 from faramesh_cloud.sql.database import Database
 
 
@@ -16,6 +18,9 @@ class ServiceInfo:
     role: str
     address: str
     state: str
+    # The service's transactional outboxes as last seen by their relays: how far behind the
+    # log they are and how many rows the log refused for good (an operator's first look).
+    outboxes: tuple[OutboxLag, ...] = ()
 
 
 class Service(Protocol):
@@ -60,13 +65,15 @@ class Component(Protocol):
 class ComponentService:
     """The ``Service`` protocol around a ``Component``: its state is ``starting``, ``running``,
     ``stopped``, or ``failed: <error>`` once a background task of a running one died.
-    Subclasses set ``name`` and ``role`` and say where the component listens or consumes."""
+    Subclasses set ``name`` and ``role`` and say where the component listens or consumes;
+    ``relays`` are its outbox relays, whose lag the service's info shows."""
 
     name: str
     role: str
 
-    def __init__(self, component: Component) -> None:
+    def __init__(self, component: Component, relays: Sequence[OutboxRelay] = ()) -> None:
         self._component = component
+        self._relays = tuple(relays)
         self._state = "starting"
 
     async def start(self) -> None:
@@ -85,4 +92,5 @@ class ComponentService:
         failure = self._component.failure()
         if state == "running" and failure is not None:
             state = f"failed: {failure}"
-        return ServiceInfo(self.name, self.role, self.address(), state)
+        return ServiceInfo(self.name, self.role, self.address(), state,
+                           tuple(relay.lag() for relay in self._relays))

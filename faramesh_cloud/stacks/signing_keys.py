@@ -23,10 +23,12 @@ import binascii
 import hashlib
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from psycopg import AsyncConnection
 from psycopg import errors as pg_errors
 
 from faramesh_cloud.events.topics import SIGNING_KEYS
@@ -62,6 +64,11 @@ class PinnedKey:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+# What the caller writes with a pin or revocation, in its transaction (the tenant transaction
+# of the organisation): its platform audit entry. If it fails, the change is rolled back too.
+WithChange = Callable[[AsyncConnection[Any], "PinnedKey"], Awaitable[object]]
 
 
 def _b64_32(text: str) -> bytes | None:
@@ -120,9 +127,10 @@ class SigningKeyStore:
         self._db = db
 
     async def pin(self, org_id: str, stack_id: str, public_key: str, *, added_by: str,
-                  label: str = "") -> PinnedKey:
+                  label: str = "", with_change: WithChange | None = None) -> PinnedKey:
         """Pin a key (any accepted form) for a registered stack. Pinning a key that is pinned
-        already returns it unchanged; pinning a revoked key pins it again."""
+        already returns it unchanged; pinning a revoked key pins it again. ``with_change``
+        (the caller's audit entry) runs in the same transaction: both commit, or neither."""
         canonical = parse_public_key(public_key)
         label = label.strip()
         if len(label) > MAX_LABEL:
@@ -161,11 +169,15 @@ class SigningKeyStore:
                 await OUTBOX.add(conn, SIGNING_KEYS, [SigningKeyPinned(
                     org_id, stack_id, pinned.key_id, pinned.public_key, pinned.label, added_by,
                     effective_at=pinned.added_at).record()])
+            if with_change is not None:
+                await with_change(conn, pinned)
         return pinned
 
-    async def revoke(self, org_id: str, stack_id: str, key: str, *, revoked_by: str) -> PinnedKey:
+    async def revoke(self, org_id: str, stack_id: str, key: str, *, revoked_by: str,
+                     with_change: WithChange | None = None) -> PinnedKey:
         """Revoke a pinned key, named by its key id (hex SHA-256) or the key itself. Repeating
-        it changes nothing."""
+        it changes nothing. ``with_change`` (the caller's audit entry) runs in the same
+        transaction, for a repeat too; not for a key the stack never had."""
         org, stack = _uuid(org_id, "organisation"), _uuid(stack_id, "stack")
         kid = key.strip().lower() if re.fullmatch(r"[0-9a-fA-F]{64}", key.strip()) else key_id_of(parse_public_key(key))
         async with tenant_transaction(self._db, org_id) as conn:
@@ -179,14 +191,17 @@ class SigningKeyStore:
                 assert revoked.revoked_at is not None
                 await OUTBOX.add(conn, SIGNING_KEYS, [SigningKeyUnpinned(
                     org_id, stack_id, kid, revoked_by, effective_at=revoked.revoked_at).record()])
-                return revoked
-            row = await (await conn.execute(
-                f"SELECT {_COLUMNS} FROM stack_signing_keys WHERE org_id = %s AND stack_id = %s AND key_id = %s",
-                (org, stack, kid),
-            )).fetchone()
-        if row is None:
-            raise StackError(f"stack {stack_id} has no pinned signing key {kid}; list the stack's pinned keys")
-        return _row(row)
+            else:
+                row = await (await conn.execute(
+                    f"SELECT {_COLUMNS} FROM stack_signing_keys WHERE org_id = %s AND stack_id = %s AND key_id = %s",
+                    (org, stack, kid),
+                )).fetchone()
+                if row is None:
+                    raise StackError(f"stack {stack_id} has no pinned signing key {kid}; list the stack's pinned keys")
+                revoked = _row(row)
+            if with_change is not None:
+                await with_change(conn, revoked)
+        return revoked
 
     async def list(self, org_id: str, stack_id: str) -> list[PinnedKey]:
         org, stack = _uuid(org_id, "organisation"), _uuid(stack_id, "stack")

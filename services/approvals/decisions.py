@@ -8,12 +8,23 @@ outbox (``projection.publish``), and writes the platform audit entry: one transa
 Exactly one decision wins: the decider locks the approval's row (``FOR UPDATE``) before
 checking it is pending and before its deadline; a concurrent second decider waits on that
 lock, then finds the row decided and gets :class:`Conflict` saying who decided first.
+
+Hand-outs are bounded on the log: ``handed_out`` counts every poll that handed a delivery
+out, but a ``DeliveryHandedOut`` (carrying the exact count) is written only for the first
+hand-out, then at most once per ``hand_out_events_every_s`` per delivery (by a poll, or by
+:meth:`Decisions.record_hand_outs` in the sweep for hand-outs no event carries yet), and
+before the acknowledgement. So a daemon that polls and never acknowledges writes one event
+per delivery per interval, not one per poll. A rebuild from the log shows the exact count of
+every acknowledged delivery and of every open one not handed out in the last interval; an
+open delivery handed out again within the last interval shows the count of its last event
+until the sweep records the rest.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -43,6 +54,7 @@ from faramesh_cloud.sql.tenant import tenant_transaction
 
 Conn = AsyncConnection[Any]
 EXPIRE_BATCH = 500
+HAND_OUT_EVENTS_EVERY_S = 60.0
 
 
 def as_uuid(value: str) -> str | None:
@@ -54,8 +66,9 @@ def as_uuid(value: str) -> str | None:
 
 class Decisions:
     def __init__(self, db: Database, audit: PlatformAuditLog, outbox: Outbox | None = None,
-                 catch_up: CatchUp | None = None) -> None:
+                 catch_up: CatchUp | None = None, *, hand_out_events_every_s: float = HAND_OUT_EVENTS_EVERY_S) -> None:
         self._db = db
+        self._hand_out_every = timedelta(seconds=hand_out_events_every_s)
         self._audit = audit
         self._outbox = outbox or Outbox(OUTBOX)
         self._catch_up = catch_up or CatchUp()  # never behind unless the service started it
@@ -162,18 +175,45 @@ class Decisions:
     # -- the sync channel -------------------------------------------------------------
 
     async def poll(self, org_id: str, stack_id: str, limit: int) -> tuple[list[bytes], bool]:
-        """Unacknowledged deliveries of this stack, oldest first (each hand-out counted;
-        handed out again on every poll until acknowledged)."""
+        """Unacknowledged deliveries of this stack, oldest first, handed out again on every
+        poll until acknowledged. Each hand-out is counted; an event is written for the first
+        and then at most once per interval per delivery (the module's doc)."""
         self._catch_up.check()
         async with tenant_transaction(self._db, org_id) as conn:
             cur = await conn.execute(
-                "SELECT delivery_id, approval_id, handed_out, payload, clock_timestamp() FROM approval_deliveries "
-                "WHERE org_id = %s AND stack_id = %s AND acked_at IS NULL ORDER BY created_at, delivery_id "
-                "LIMIT %s FOR UPDATE", (org_id, stack_id, limit + 1))
+                "SELECT delivery_id, approval_id, handed_out, payload, clock_timestamp(), handed_out_logged_at "
+                "FROM approval_deliveries WHERE org_id = %s AND stack_id = %s AND acked_at IS NULL "
+                "ORDER BY created_at, delivery_id LIMIT %s FOR UPDATE", (org_id, stack_id, limit + 1))
             rows = await cur.fetchall()
+            shown = rows[:limit]
+            if shown:
+                await conn.execute("UPDATE approval_deliveries SET handed_out = handed_out + 1 "
+                                   "WHERE org_id = %s AND delivery_id = ANY(%s::uuid[])",
+                                   (org_id, [r[0] for r in shown]))
             await publish(conn, self._outbox, [handed_out(org_id, stack_id, str(r[0]), str(r[1]), int(r[2]) + 1, r[4])
-                                               for r in rows[:limit]])
-        return [bytes(r[3]) for r in rows[:limit]], len(rows) > limit
+                                               for r in shown if r[5] is None or r[4] - r[5] >= self._hand_out_every])
+        return [bytes(r[3]) for r in shown], len(rows) > limit
+
+    async def record_hand_outs(self) -> int:
+        """Write the hand-outs no event carries yet of deliveries whose last event is older
+        than the interval (every organisation; the sweep calls it): how many events."""
+        if self._catch_up.behind:
+            return 0
+        total = 0
+        while True:
+            async with self._db.transaction() as conn:
+                cur = await conn.execute(
+                    "SELECT org_id, stack_id, delivery_id, approval_id, handed_out, clock_timestamp() "
+                    "FROM approval_deliveries WHERE handed_out > handed_out_logged "
+                    "AND handed_out_logged_at <= clock_timestamp() - %s "
+                    "ORDER BY handed_out_logged_at LIMIT %s FOR UPDATE SKIP LOCKED",
+                    (self._hand_out_every, EXPIRE_BATCH))
+                rows = await cur.fetchall()
+                await publish(conn, self._outbox, [handed_out(str(r[0]), r[1], str(r[2]), str(r[3]), int(r[4]), r[5])
+                                                   for r in rows])
+            total += len(rows)
+            if len(rows) < EXPIRE_BATCH:
+                return total
 
     async def ack(self, org_id: str, stack_id: str, acks: Sequence[tuple[str, str, str, str]]) -> int:
         """(delivery_id, outcome, message, dpr_record_id) per ack; unknown or already
@@ -186,11 +226,15 @@ class Decisions:
                 if key is None:
                     continue
                 cur = await conn.execute(
-                    "SELECT approval_id, clock_timestamp() FROM approval_deliveries WHERE org_id = %s "
-                    "AND stack_id = %s AND delivery_id = %s AND acked_at IS NULL FOR UPDATE", (org_id, stack_id, key))
+                    "SELECT approval_id, clock_timestamp(), handed_out, handed_out_logged FROM approval_deliveries "
+                    "WHERE org_id = %s AND stack_id = %s AND delivery_id = %s AND acked_at IS NULL FOR UPDATE",
+                    (org_id, stack_id, key))
                 row = await cur.fetchone()
                 if row is None:
                     continue
+                if int(row[2]) > int(row[3]):  # hand-outs no event carries yet: the exact count goes first
+                    await publish(conn, self._outbox, [handed_out(org_id, stack_id, key, str(row[0]), int(row[2]),
+                                                                  row[1])])
                 await publish(conn, self._outbox, [delivery_acknowledged(
                     org_id, stack_id, key, str(row[0]), outcome, message[:2000], record_id, row[1])])
                 done += 1

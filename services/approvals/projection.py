@@ -162,8 +162,11 @@ async def _expired(conn: Conn, change: ApprovalExpired) -> None:
 
 
 async def _handed_out(conn: Conn, change: DeliveryHandedOut) -> None:
-    await conn.execute("UPDATE approval_deliveries SET handed_out = GREATEST(handed_out, %s) "
-                       "WHERE org_id = %s AND delivery_id = %s", (change.handed_out, change.org_id, change.delivery_id))
+    await conn.execute("UPDATE approval_deliveries SET handed_out = GREATEST(handed_out, %s), "
+                       "handed_out_logged = GREATEST(handed_out_logged, %s), "
+                       "handed_out_logged_at = GREATEST(handed_out_logged_at, %s) "
+                       "WHERE org_id = %s AND delivery_id = %s",
+                       (change.handed_out, change.handed_out, change.occurred_at, change.org_id, change.delivery_id))
 
 
 async def _delivery_acknowledged(conn: Conn, change: DeliveryAcknowledged) -> None:

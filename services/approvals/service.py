@@ -18,7 +18,7 @@ from typing import Final
 from faramesh_cloud.approvals.api import ApprovalsApi
 from faramesh_cloud.approvals.catch_up import CatchUp
 from faramesh_cloud.approvals.changes import Consumed
-from faramesh_cloud.approvals.decisions import Decisions
+from faramesh_cloud.approvals.decisions import HAND_OUT_EVENTS_EVERY_S, Decisions
 from faramesh_cloud.approvals.emergency import EmergencyCommands
 from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
 from faramesh_cloud.approvals.projection import OUTBOX, ApprovalSink
@@ -64,6 +64,9 @@ class ApprovalsConfig:
     internal_tls: ServiceCredentials | None = None
     runner: RunnerConfig = field(default_factory=sync_items_runner)
     relay: RelayConfig = field(default_factory=RelayConfig)
+    # A delivery's DeliveryHandedOut events: the first hand-out, then at most one per this
+    # many seconds (decisions.py); the sweep records the rest after it.
+    hand_out_events_every_s: float = HAND_OUT_EVENTS_EVERY_S
 
 
 class Approvals:
@@ -77,7 +80,8 @@ class Approvals:
         self.outbox = Outbox(OUTBOX)
         self.relay = OutboxRelay(db, log, OUTBOX, self.config.relay)
         self.catch_up = CatchUp()
-        self.decisions = Decisions(db, self.audit, self.outbox, self.catch_up)
+        self.decisions = Decisions(db, self.audit, self.outbox, self.catch_up,
+                                   hand_out_events_every_s=self.config.hand_out_events_every_s)
         self.commands = EmergencyCommands(db, self.audit, self.outbox, self.catch_up)
         self.queries = ApprovalQueries(db)
         self.waits = DeliveryWaits(db, recheck_s=self.config.poll_recheck_s)
@@ -135,6 +139,7 @@ class Approvals:
         while not stopping.is_set():
             try:
                 await self.decisions.expire_due()
+                await self.decisions.record_hand_outs()
             except Exception:  # the database may be briefly away; the next sweep catches up
                 _log.warning("approval expiry sweep failed; retrying", exc_info=True)
             with contextlib.suppress(TimeoutError):
@@ -158,7 +163,7 @@ class ApprovalsService(ComponentService):
 
     def __init__(self, ctx: ServiceContext, config: ApprovalsConfig | None = None) -> None:
         self.approvals = Approvals(ctx.platform.db, ctx.platform.log, config)
-        super().__init__(self.approvals)
+        super().__init__(self.approvals, relays=(self.approvals.relay,))
 
     def address(self) -> str:
         where = (f"consumer group {self.approvals.config.group} on {', '.join(TOPICS)}; "

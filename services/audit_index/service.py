@@ -243,7 +243,7 @@ class AuditIndexService(ComponentService):
         platform = ctx.platform
         self.index = AuditIndex(platform.db, platform.log, platform.olap, config,
                                 internal_address=internal_address, internal_tls=internal_tls)
-        super().__init__(self.index)
+        super().__init__(self.index, relays=(self.index.relay,))
 
     @property
     def reader(self) -> IndexReader:

@@ -42,11 +42,20 @@ class Status:
 StatusSource = Callable[[], Status]
 
 
+class OutboxOut(BaseModel):
+    table: str
+    oldest_unrelayed_age_s: float | None = Field(
+        None, description="age of the oldest event not yet on the log; absent: none waiting")
+    parked: int = Field(description="events the log refused for good, set aside in the table")
+    last_error: str | None = Field(None, description="why the relay's last attempt failed")
+
+
 class ServiceOut(BaseModel):
     name: str
     role: str
     address: str
     state: str
+    outboxes: list[OutboxOut] | None = Field(None, description="its transactional outboxes, if any")
 
 
 class PlatformStatusOut(BaseModel):
@@ -114,6 +123,8 @@ def create_app(status: StatusSource, *, web: WebDeps | None = None, limits: Edge
         ok = all(s.state == "running" for s in current.services)
         if web is None or not await operates_here(request):
             return PlatformStatusOut(ok=ok, version=__version__)
-        return PlatformStatusOut(ok=ok, version=__version__, **asdict(current))
+        shown = asdict(current)
+        shown["services"] = [ServiceOut(**{**s, "outboxes": s["outboxes"] or None}) for s in shown["services"]]
+        return PlatformStatusOut(ok=ok, version=__version__, **shown)
 
     return app

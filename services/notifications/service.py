@@ -241,7 +241,7 @@ class NotificationsService(ComponentService):
                  internal_tls: ServiceCredentials | None = None) -> None:
         self.notifications = Notifications(ctx.platform.db, ctx.platform.log, config,
                                            internal_address=internal_address, internal_tls=internal_tls)
-        super().__init__(self.notifications)
+        super().__init__(self.notifications, relays=(self.notifications.relay,))
 
     @property
     def api(self) -> NotificationsApi:

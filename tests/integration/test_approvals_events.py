@@ -342,7 +342,7 @@ ALTER TABLE approvals DROP COLUMN snapshot_seen, DROP COLUMN cloud_state, DROP C
     DROP COLUMN cloud_resolved_by, DROP COLUMN cloud_resolved_by_label, DROP COLUMN cloud_reason,
     DROP COLUMN daemon_resolved_at, DROP COLUMN daemon_resolved_by, DROP COLUMN daemon_reason,
     DROP COLUMN daemon_source;
-DELETE FROM schema_migrations WHERE component = 'approvals' AND version = 2;
+DELETE FROM schema_migrations WHERE component = 'approvals' AND version IN (2, 3);
 """
 _SHOWN = ("state, resolved_at, resolved_by, resolved_by_label, resolution_reason, resolution_source, "
           "decision_id, daemon_state")
@@ -371,7 +371,8 @@ async def test_approvals_from_before_the_upgrade_show_the_same_after_the_daemon_
                 "%s, %s, %s, %s)",
                 (org, token, T0, T0 + timedelta(minutes=5), state, when if state != "pending" else None, by, label,
                  reason, source, str(uuid.uuid4()) if decided else None, daemon))
-    assert await migrate(database, [("approvals", "faramesh_cloud.approvals")]) == ["approvals/0002_add_outbox.sql"]
+    assert await migrate(database, [("approvals", "faramesh_cloud.approvals")]) == ["approvals/0002_add_outbox.sql",
+                                                                                "approvals/0003_park_outbox_rows.sql"]
 
     async def shown() -> dict[str, tuple[Any, ...]]:
         async with database.connection() as conn:

@@ -13,6 +13,7 @@ from faramesh_cloud import __version__
 from faramesh_cloud.gateway.app import Status, create_app
 from faramesh_cloud.gateway.web.deps import WebDeps
 from faramesh_cloud.identity.permissions import Role
+from faramesh_cloud.outbox.relay import OutboxLag
 from faramesh_cloud.runtime.service import ServiceInfo
 from tests.fixtures.gateway import sign_in
 from tests.fixtures.identity import PASSWORD, People
@@ -28,7 +29,9 @@ def running_status() -> Status:
     return Status(
         mode="embedded", data_dir=DATA_DIR, components={"postgresql": f"embedded, {DATA_DIR}/postgres"},
         services=[ServiceInfo("ingest", "daemon sync (gRPC, TLS 1.3)", SYNC, "running"),
-                  ServiceInfo("approvals", "approvals, internal gRPC", INTERNAL, "running")],
+                  ServiceInfo("approvals", "approvals, internal gRPC", INTERNAL, "running"),
+                  ServiceInfo("notifications", "notifications", INTERNAL, "running",
+                              (OutboxLag("notifications_outbox", 42.5, 2, "LogUnavailable: Kafka away"),))],
         sync_address=SYNC, sync_cert=f"{DATA_DIR}/tls/sync-cert.pem", started_at="2026-01-01 00:00:00 UTC")
 
 
@@ -71,6 +74,9 @@ async def test_owners_and_admins_see_how_the_installation_runs(served: str, peop
     assert full["data_dir"] == DATA_DIR and {"name": "approvals", "role": "approvals, internal gRPC",
                                              "address": INTERNAL, "state": "running"} in full["services"]
     assert full["ok"] is True and full["version"] == __version__ and full["mode"] == "embedded"
+    [notifications] = [s for s in full["services"] if s["name"] == "notifications"]
+    assert notifications["outboxes"] == [{"table": "notifications_outbox", "oldest_unrelayed_age_s": 42.5,
+                                          "parked": 2, "last_error": "LogUnavailable: Kafka away"}]  # its lag
     assert seen["admin"].json() == full and seen["admin key"].json() == full
     for name in ("viewer", "viewer key"):
         assert seen[name].json() == {"ok": True, "version": __version__}, name

@@ -13,6 +13,7 @@ from nacl.signing import SigningKey
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.platform_audit.events import AuditAction
+from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.gateway import MakeClient, page_csrf, sign_in
 from tests.fixtures.identity import PASSWORD, People, Person
@@ -93,3 +94,50 @@ async def test_only_owner_and_admin_manage_keys_and_other_orgs_get_404(
     assert (await other.post(theirs, json={"public_key": KEY2}, headers=headers)).status_code == 404
     assert (await other.get(f"/o/evil/settings/stacks/{stack.stack_id}/signing-keys")).status_code == 404
     assert [k.public_key for k in await stacks.signing_keys.list(acme.org.org_id, stack.stack_id)] == [KEY]
+
+
+_REFUSE_KEY_AUDITS = """
+CREATE FUNCTION refuse_key_audits() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the platform audit log is refusing writes (test)';
+END $$;
+CREATE TRIGGER refuse_key_audits BEFORE INSERT ON platform_audit_log FOR EACH ROW
+    WHEN (NEW.action LIKE 'fleet:stack_signing_key:%') EXECUTE FUNCTION refuse_key_audits();
+"""
+
+
+async def _pins(database: Database) -> list[tuple[str, bool]]:
+    async with database.connection() as conn:
+        keys = await (await conn.execute(
+            "SELECT public_key, revoked_at IS NULL FROM stack_signing_keys ORDER BY added_at")).fetchall()
+        events = await (await conn.execute("SELECT count(*) FROM stacks_outbox")).fetchone()
+    return [(str(k), bool(active)) for k, active in keys] + [("events", bool(events and events[0]))]
+
+
+async def test_a_pin_or_revocation_whose_audit_entry_fails_is_not_made(
+        client_factory: MakeClient, people: People, identity: Identity, stacks: StackStore,
+        database: Database) -> None:
+    """The pin, its event and its audit entry commit in one transaction: no pin without its
+    audit entry, whatever fails in between."""
+    acme = await people.org("acme")
+    stack, _ = await stacks.register_stack(acme.org.org_id, "payments-prod")
+    owner = await signed_in(client_factory, acme)
+    headers = {"X-CSRF-Token": (await owner.get("/api/v1/me")).json()["csrf_token"]}
+    api = f"/api/v1/orgs/acme/stacks/{stack.stack_id}/signing-keys"
+    made = await owner.post(api, json={"public_key": KEY}, headers=headers)
+    assert made.status_code == 201
+    async with database.connection() as conn:
+        await conn.execute("DELETE FROM stacks_outbox")  # the first pin's event: relayed, say
+        await conn.execute(_REFUSE_KEY_AUDITS)
+    with pytest.raises(Exception, match="refusing writes"):  # the app's error reaches the ASGI client
+        await owner.post(api, json={"public_key": KEY2}, headers=headers)
+    with pytest.raises(Exception, match="refusing writes"):
+        await owner.delete(f"{api}/{made.json()['key_id']}", headers=headers)
+    assert await _pins(database) == [(KEY, True), ("events", False)]  # neither the pin nor the revocation
+    async with database.connection() as conn:
+        await conn.execute("DROP TRIGGER refuse_key_audits ON platform_audit_log")
+    assert (await owner.post(api, json={"public_key": KEY2}, headers=headers)).status_code == 201
+    assert await _pins(database) == [(KEY, True), (KEY2, True), ("events", True)]
+    actions = [e.action for e in await identity.audit.entries(acme.org.org_id)]
+    assert actions.count(AuditAction.STACK_SIGNING_KEY_PINNED) == 2  # one per pin made, none for the failed
+    assert AuditAction.STACK_SIGNING_KEY_UNPINNED not in actions

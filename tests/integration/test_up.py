@@ -115,6 +115,9 @@ def test_up_serves_the_landing_page_stops_on_ctrl_c_and_keeps_data(pg_data_dir: 
     assert status["mode"] == "embedded"
     assert {"postgresql", "log", "olap"} <= set(status["components"])
     assert all(s["state"] == "running" for s in status["services"])
+    outboxes = {s["name"]: [(o["table"], o["parked"]) for o in s.get("outboxes") or []] for s in status["services"]}
+    assert {"approvals": [("approvals_outbox", 0)], "notifications": [("notifications_outbox", 0)],
+            "audit-index": [("audit_index_outbox", 0)], "gateway": [("stacks_outbox", 0)]}.items() <= outboxes.items()
     assert asyncio.run(append_and_read(pg_url(data_dir), b"kept across restarts")) == [b"kept across restarts"]
 
     code, seconds, output = up.interrupt()

@@ -116,28 +116,35 @@ async def pin_signing_key(request: Request, principal: Principal, stack_id: str,
                           label: str = "") -> Any:
     """Pin an Ed25519 public key for the stack (IdentityError, i.e. 400, for a malformed key)."""
     await own_stack(request, principal, stack_id)
+    audit = web(request).identity.audit
+
+    async def audited(conn: Any, pinned: Any) -> None:  # in the pin's transaction: both or neither
+        await audit.append_in(
+            conn, principal.org.org_id, AuditAction.STACK_SIGNING_KEY_PINNED, principal.actor,
+            target=Target("stack", stack_id),
+            details={"key_id": pinned.key_id, "public_key": pinned.public_key, "label": pinned.label})
+
     try:
-        pinned = await fleet_ports(request).registry.signing_keys.pin(
-            principal.org.org_id, stack_id, public_key, added_by=_by(principal), label=label)
+        return await fleet_ports(request).registry.signing_keys.pin(
+            principal.org.org_id, stack_id, public_key, added_by=_by(principal), label=label,
+            with_change=audited)
     except ValueError as exc:
         raise IdentityError(str(exc)) from None
-    await web(request).identity.audit.append(
-        principal.org.org_id, AuditAction.STACK_SIGNING_KEY_PINNED, principal.actor,
-        target=Target("stack", stack_id),
-        details={"key_id": pinned.key_id, "public_key": pinned.public_key, "label": pinned.label})
-    return pinned
 
 
 async def unpin_signing_key(request: Request, principal: Principal, stack_id: str, key: str) -> Any:
     """Revoke a pinned key (by key id or the key itself): records Cloud receives from now on that it
     signed are "untrusted"."""
     await own_stack(request, principal, stack_id, live=False)
+    audit = web(request).identity.audit
+
+    async def audited(conn: Any, revoked: Any) -> None:  # in the revocation's transaction
+        await audit.append_in(
+            conn, principal.org.org_id, AuditAction.STACK_SIGNING_KEY_UNPINNED, principal.actor,
+            target=Target("stack", stack_id), details={"key_id": revoked.key_id})
+
     try:
-        revoked = await fleet_ports(request).registry.signing_keys.revoke(
-            principal.org.org_id, stack_id, key, revoked_by=_by(principal))
+        return await fleet_ports(request).registry.signing_keys.revoke(
+            principal.org.org_id, stack_id, key, revoked_by=_by(principal), with_change=audited)
     except ValueError as exc:
         raise NotFound(str(exc)) if "no pinned signing key" in str(exc) else IdentityError(str(exc)) from None
-    await web(request).identity.audit.append(
-        principal.org.org_id, AuditAction.STACK_SIGNING_KEY_UNPINNED, principal.actor,
-        target=Target("stack", stack_id), details={"key_id": revoked.key_id})
-    return revoked
