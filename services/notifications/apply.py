@@ -22,6 +22,7 @@ it was deleted).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -74,19 +75,38 @@ class Recorder:
             self._records.append(encode(change))
         return applied
 
+    async def record_all(self, changes: Sequence[Change]) -> list[bool]:
+        """:meth:`record` of each, in order, with :func:`apply_all`'s fewer round trips."""
+        applied = await apply_all(self.conn, changes)
+        self._records += [encode(c) for c, done in zip(changes, applied, strict=True) if done]
+        return applied
+
     async def flush(self) -> None:
         """Before the transaction commits."""
         records, self._records = self._records, []
         await OUTBOX.add(self.conn, TOPIC, records)
 
 
+async def record_all(conn: Conn, changes: Sequence[Change]) -> list[bool]:
+    """:func:`record` of each (:func:`apply_all`), their events added to the outbox together."""
+    recorder = Recorder(conn)
+    applied = await recorder.record_all(changes)
+    await recorder.flush()
+    return applied
+
+
+def queue_change(destination_id: str, notice: Notice, now: datetime) -> NotificationQueued:
+    """The event that queues ``notice`` for one destination (its ids derived from what it is)."""
+    nid = notification_id(notice.org_id, destination_id, notice.stack_id, notice.defer_token, notice.event,
+                          notice.step)
+    return NotificationQueued(derived_id("queued", nid), now, notice.org_id, nid, destination_id, notice)
+
+
 async def enqueue(conn: Conn, destination_id: str, notice: Notice, now: datetime,
                   recorder: Recorder | None = None) -> bool:
     """Queue one notification (and record that it was); False when it was queued before (a
     replay) or its destination is gone."""
-    nid = notification_id(notice.org_id, destination_id, notice.stack_id, notice.defer_token, notice.event,
-                          notice.step)
-    change = NotificationQueued(derived_id("queued", nid), now, notice.org_id, nid, destination_id, notice)
+    change = queue_change(destination_id, notice, now)
     return await (recorder.record(change) if recorder is not None else record(conn, change))
 
 
@@ -107,6 +127,112 @@ async def apply(conn: Conn, change: Change) -> bool:
         return False
     await _configure(conn, change)
     return True
+
+
+async def apply_all(conn: Conn, changes: Sequence[Change]) -> list[bool]:
+    """:func:`apply` of each of ``changes`` in this order, with the same answers and the same
+    state after, in fewer round trips: each run of ``NotificationQueued`` is one statement, and
+    so is each run of delivery ends (``NotificationDelivered`` / ``NotificationFailed``);
+    anything else is applied one by one."""
+    applied: list[bool] = []
+    start = 0
+    while start < len(changes):
+        kind = _bulk_kind(changes[start])
+        end = start + 1
+        while end < len(changes) and kind is not None and _bulk_kind(changes[end]) is kind:
+            end += 1
+        run = changes[start:end]
+        if kind is NotificationQueued:
+            applied += await _queued_all(conn, [c for c in run if isinstance(c, NotificationQueued)])
+        elif kind is NotificationDelivered:
+            applied += await _ended_all(conn, [c for c in run if isinstance(c, NotificationDelivered | NotificationFailed)])
+        else:
+            applied += [await apply(conn, c) for c in run]
+        start = end
+    return applied
+
+
+def _bulk_kind(change: Change) -> type[Change] | None:
+    if isinstance(change, NotificationQueued):
+        return NotificationQueued
+    if isinstance(change, NotificationDelivered | NotificationFailed):
+        return NotificationDelivered
+    return None
+
+
+def _firsts(keys: Sequence[tuple[str, ...]]) -> list[bool] | None:
+    """Which of ``keys`` come first among equal keys (a later equal change never applies once
+    the first did or did not); None when one notification id comes with two different keys
+    (only a forged log can do that: then the caller applies one by one, exactly as ``apply``)."""
+    seen: dict[str, tuple[str, ...]] = {}
+    first: list[bool] = []
+    for key in keys:
+        if key[0] in seen:
+            if seen[key[0]] != key:
+                return None
+            first.append(False)
+        else:
+            seen[key[0]] = key
+            first.append(True)
+    return first
+
+
+_QUEUED_ALL = (
+    "WITH q AS (SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::text[], "
+    "%s::int4[], %s::text[], %s::timestamptz[]) AS q (notification_id, org_id, destination_id, stack_id, "
+    "defer_token, event, step, notice, at)), "
+    "added AS (INSERT INTO notification_deliveries (notification_id, org_id, destination_id, stack_id, defer_token, "
+    "event, step, notice, next_attempt_at, created_at) SELECT q.notification_id, q.org_id, q.destination_id, "
+    "q.stack_id, q.defer_token, q.event, q.step, q.notice::jsonb, q.at, q.at FROM q WHERE EXISTS (SELECT 1 FROM "
+    "notification_destinations d WHERE d.org_id = q.org_id AND d.destination_id = q.destination_id) "
+    "ON CONFLICT DO NOTHING RETURNING notification_id, org_id, stack_id, defer_token, event, step), "
+    "progress AS (UPDATE notification_requests r SET steps_sent = p.next FROM (SELECT org_id, stack_id, "
+    "defer_token, max(step) + 1 AS next FROM added WHERE event = ANY(%s::text[]) GROUP BY 1, 2, 3) p "
+    "WHERE r.org_id = p.org_id AND r.stack_id = p.stack_id AND r.defer_token = p.defer_token "
+    "AND r.steps_sent < p.next) "
+    "SELECT notification_id::text FROM added")
+
+
+async def _queued_all(conn: Conn, changes: Sequence[NotificationQueued]) -> list[bool]:
+    """``_queued`` of each in one statement (the request's progress moved as far as the
+    furthest step queued, as one by one would)."""
+    first = _firsts([(c.notification_id, c.org_id, c.destination_id) for c in changes])
+    if first is None:
+        return [await _queued(conn, c) for c in changes]
+    batch = [c for c, f in zip(changes, first, strict=True) if f]
+    cur = await conn.execute(_QUEUED_ALL, (
+        [c.notification_id for c in batch], [c.org_id for c in batch], [c.destination_id for c in batch],
+        [c.notice.stack_id for c in batch], [c.notice.defer_token for c in batch],
+        [c.notice.event.value for c in batch], [c.notice.step for c in batch],
+        [json.dumps(c.notice.as_dict()) for c in batch], [c.occurred_at for c in batch],
+        [Event.REQUESTED.value, Event.ESCALATED.value]))
+    added = {r[0] for r in await cur.fetchall()}
+    return [f and c.notification_id in added for c, f in zip(changes, first, strict=True)]
+
+
+_ENDED_ALL = (
+    "UPDATE notification_deliveries d SET state = u.state, attempts = u.attempts, last_status = u.status, "
+    "last_error = u.error, next_attempt_at = u.at, "
+    "delivered_at = CASE WHEN u.state = 'delivered' THEN u.at ELSE d.delivered_at END "
+    "FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::int4[], %s::int4[], %s::text[], %s::timestamptz[]) "
+    "AS u (org_id, notification_id, state, attempts, status, error, at) "
+    "WHERE d.org_id = u.org_id AND d.notification_id = u.notification_id AND d.state = 'pending' "
+    "RETURNING d.notification_id::text")
+
+
+async def _ended_all(conn: Conn, changes: Sequence[NotificationDelivered | NotificationFailed]) -> list[bool]:
+    """``_ended`` of each in one statement: a delivery ends once, the first end wins."""
+    first = _firsts([(c.notification_id, c.org_id) for c in changes])
+    if first is None:
+        return [await apply(conn, c) for c in changes]
+    batch = [c for c, f in zip(changes, first, strict=True) if f]
+    cur = await conn.execute(_ENDED_ALL, (
+        [c.org_id for c in batch], [c.notification_id for c in batch],
+        ["delivered" if isinstance(c, NotificationDelivered) else "failed" for c in batch],
+        [c.attempts for c in batch], [c.status for c in batch],
+        [c.error if isinstance(c, NotificationFailed) else "" for c in batch], [c.occurred_at for c in batch]))
+    ended = {r[0] for r in await cur.fetchall()}
+    return [f and c.notification_id in ended for c, f in zip(changes, first, strict=True)]
 
 
 async def applied_already(conn: Conn, changes: Sequence[Change]) -> set[str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from faramesh_cloud.notifications.apply import Recorder
+from faramesh_cloud.notifications.apply import record_all
 from faramesh_cloud.notifications.changes import (
     NotificationDelivered,
     NotificationFailed,
@@ -93,21 +93,21 @@ class Outbox:
     async def _record(self, results: list[tuple[tuple[Any, ...], Outcome]]) -> None:
         """The batch's outcomes in one transaction: an end is an event, a retry a new time."""
         now = self._clock()
+        ends: list[NotificationDelivered | NotificationFailed] = []
         retries = []
+        for row, outcome in results:
+            nid, attempts, destination_id, org_id, stack_id = row[0], int(row[1]), str(row[3]), str(row[4]), row[11]
+            if outcome.delivered:
+                ends.append(NotificationDelivered(derived_id("delivered", nid), now, org_id, nid, destination_id,
+                                                  stack_id, attempts, outcome.status))
+            elif outcome.retry and attempts < self.config.max_attempts:
+                next_at = now + timedelta(seconds=backoff(attempts, self.config, random.uniform(0.8, 1.2)))
+                retries.append((next_at, outcome.status, outcome.error, nid))
+            else:
+                ends.append(NotificationFailed(derived_id("failed", nid), now, org_id, nid, destination_id, stack_id,
+                                               attempts, outcome.status, outcome.error))
         async with self._db.transaction() as conn:
-            recorder = Recorder(conn)
-            for row, outcome in results:
-                nid, attempts, destination_id, org_id, stack_id = row[0], int(row[1]), str(row[3]), str(row[4]), row[11]
-                if outcome.delivered:
-                    await recorder.record(NotificationDelivered(derived_id("delivered", nid), now, org_id, nid,
-                                                             destination_id, stack_id, attempts, outcome.status))
-                elif outcome.retry and attempts < self.config.max_attempts:
-                    next_at = now + timedelta(seconds=backoff(attempts, self.config, random.uniform(0.8, 1.2)))
-                    retries.append((next_at, outcome.status, outcome.error, nid))
-                else:
-                    await recorder.record(NotificationFailed(derived_id("failed", nid), now, org_id, nid, destination_id,
-                                                          stack_id, attempts, outcome.status, outcome.error))
-            await recorder.flush()
+            await record_all(conn, ends)  # one statement and one outbox insert for the batch
             if retries:
                 async with conn.cursor() as cur:
                     await cur.executemany(

@@ -32,8 +32,14 @@ from psycopg import AsyncConnection
 
 from faramesh_cloud.consumer.runner import dead_letter
 from faramesh_cloud.log.port import Log
-from faramesh_cloud.notifications.apply import Recorder, applied_already, apply, enqueue
-from faramesh_cloud.notifications.changes import ApprovalRouted, derived_id
+from faramesh_cloud.notifications.apply import (
+    Recorder,
+    applied_already,
+    apply,
+    queue_change,
+    record_all,
+)
+from faramesh_cloud.notifications.changes import ApprovalRouted, NotificationQueued, derived_id
 from faramesh_cloud.notifications.domain import Event, Notice, Rule, due_steps, route
 from faramesh_cloud.notifications.events import Seen
 from faramesh_cloud.notifications.processor import ApprovalSeen
@@ -114,15 +120,18 @@ async def queue_steps(conn: Conn, row: dict[str, Any], rule: Rule, steps: Sequen
     slug, stack_name = await lookups.names(conn, str(row["org_id"]), row["stack_id"])
     existing = await lookups.destinations(conn, str(row["org_id"]))
     last = max(steps)
-    recorded_last = False  # applying a queued notification of the last step records the progress
+    queued: list[tuple[int, NotificationQueued]] = []
     for index in steps:
         step = rule.steps[index]
         event = Event.REQUESTED if index == 0 else Event.ESCALATED
         notice = notice_for(row, event, slug=slug, stack_name=stack_name, link_base=link_base, step=index,
                             after_minutes=step.after_minutes)
-        for destination_id in step.destinations:
-            if destination_id in existing and await enqueue(conn, destination_id, notice, now, recorder):
-                recorded_last = recorded_last or index == last
+        queued += [(index, queue_change(destination_id, notice, now)) for destination_id in step.destinations
+                   if destination_id in existing]
+    changes = [c for _, c in queued]  # one statement for all of them (apply_all)
+    applied = await (recorder.record_all(changes) if recorder is not None else record_all(conn, changes))
+    # applying a queued notification of the last step records the progress
+    recorded_last = any(done and index == last for (index, _), done in zip(queued, applied, strict=True))
     if not recorded_last:  # (a step whose destinations are all gone counts as sent too)
         await conn.execute("UPDATE notification_requests SET steps_sent = %s WHERE org_id = %s AND stack_id = %s "
                            "AND defer_token = %s AND steps_sent < %s",
@@ -175,8 +184,7 @@ async def _apply(conn: Conn, fact: ApprovalSeen, now: datetime, link_base: str, 
     row = {**_row(fact, found[11]), "outcome": fact.outcome, "resolved_by": fact.resolved_by}
     slug, stack_name = await lookups.names(conn, fact.org_id, fact.stack_id)
     notice = notice_for(row, Event.RESOLVED, slug=slug, stack_name=stack_name, link_base=link_base)
-    for destination_id in told:
-        await enqueue(conn, destination_id, notice, now, recorder)
+    await recorder.record_all([queue_change(destination_id, notice, now) for destination_id in told])
 
 
 def _row(fact: ApprovalSeen, opened_at: datetime) -> dict[str, Any]:
@@ -229,17 +237,20 @@ class ChangeSink:
             await self._log.append(self._dead_letters, parked)
         lookups = Lookups()
         done: set[str] = set()
+        changed = False
 
         async def one(conn: Conn, seen: Seen) -> None:
+            nonlocal changed
             if seen.change is None or seen.change.event_id in done:
                 return
             if not await lookups.org_exists(conn, seen.change.org_id):
                 _log.info("event %s of unknown organisation %s passed over", seen.change.event_id,
                           seen.change.org_id)
                 return
-            await apply(conn, seen.change)
+            changed = await apply(conn, seen.change) or changed
 
         async with self._db.transaction() as conn:
             done = await applied_already(conn, [r.change for r in rows if r.change is not None])
             await apply_unseen(conn, POSITIONS, rows, one)
-        self._on_applied()
+        if changed:  # (normally nothing: what the service did itself is applied already)
+            self._on_applied()
