@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from faramesh_cloud_api.sync.v1 import approvals_pb2
 
@@ -64,3 +65,21 @@ async def seed_ids(database: Database, org_id: str, stack_id: str, agent_id: str
     command = await EmergencyCommands(database, PlatformAuditLog(database)).issue(
         org_id, stack_id, agent_id, Actor.system("test"), "seeded", "kill", permitted=True)
     return {"approval_id": approval.approval_id, "command_id": command.command_id, "kind": "kill"}
+
+
+async def drain(runner: Any, log: Log) -> None:
+    """Run one consumer (a ``ConsumerRunner``) until it has read its topic to the end, with
+    nothing rejected."""
+    import asyncio
+
+    from tests.simulator_support import eventually
+
+    total = sum((await log.end_offsets(runner.topic)).values())
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        await eventually(lambda: runner.stats.messages >= total or task.done(), f"{runner.topic} replayed", 60)
+    finally:
+        stop.set()
+        await task
+    assert runner.stats.messages == total and runner.stats.rejected == 0

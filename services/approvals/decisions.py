@@ -23,7 +23,7 @@ until the sweep records the rest.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -156,18 +156,24 @@ class Decisions:
         batches; the daemon expires them on its side at the same deadline. Nothing while the
         service catches up with the log (``catch_up.py``: a row that looks overdue may be one
         whose decision is still to be read)."""
+        return await self._sweep(
+            "SELECT org_id, stack_id, approval_id, defer_token, agent_id, deadline FROM approvals "
+            "WHERE state = 'pending' AND deadline <= clock_timestamp() ORDER BY deadline, approval_id "
+            "LIMIT %s FOR UPDATE SKIP LOCKED", (),
+            lambda r: expired(str(r[0]), r[1], str(r[2]), r[3], r[4], r[5]))
+
+    async def _sweep(self, query: str, params: tuple[Any, ...], change: Callable[[Any], Any]) -> int:
+        """The sweeps' loop (every organisation): rows of ``query`` (its last parameter the
+        batch size, taken ``FOR UPDATE SKIP LOCKED``), each published as ``change(row)``, a batch
+        per transaction until one comes back short; how many. Nothing while the service
+        catches up with the log (``catch_up.py``)."""
         if self._catch_up.behind:
             return 0
         total = 0
         while True:
             async with self._db.transaction() as conn:
-                cur = await conn.execute(
-                    "SELECT org_id, stack_id, approval_id, defer_token, agent_id, deadline FROM approvals "
-                    "WHERE state = 'pending' AND deadline <= clock_timestamp() ORDER BY deadline, approval_id "
-                    "LIMIT %s FOR UPDATE SKIP LOCKED", (EXPIRE_BATCH,))
-                rows = await cur.fetchall()
-                await publish(conn, self._outbox, [expired(str(r[0]), r[1], str(r[2]), r[3], r[4], r[5])
-                                                   for r in rows])
+                rows = await (await conn.execute(query, (*params, EXPIRE_BATCH))).fetchall()
+                await publish(conn, self._outbox, [change(r) for r in rows])
             total += len(rows)
             if len(rows) < EXPIRE_BATCH:
                 return total
@@ -197,23 +203,12 @@ class Decisions:
     async def record_hand_outs(self) -> int:
         """Write the hand-outs no event carries yet of deliveries whose last event is older
         than the interval (every organisation; the sweep calls it): how many events."""
-        if self._catch_up.behind:
-            return 0
-        total = 0
-        while True:
-            async with self._db.transaction() as conn:
-                cur = await conn.execute(
-                    "SELECT org_id, stack_id, delivery_id, approval_id, handed_out, clock_timestamp() "
-                    "FROM approval_deliveries WHERE handed_out > handed_out_logged "
-                    "AND handed_out_logged_at <= clock_timestamp() - %s "
-                    "ORDER BY handed_out_logged_at LIMIT %s FOR UPDATE SKIP LOCKED",
-                    (self._hand_out_every, EXPIRE_BATCH))
-                rows = await cur.fetchall()
-                await publish(conn, self._outbox, [handed_out(str(r[0]), r[1], str(r[2]), str(r[3]), int(r[4]), r[5])
-                                                   for r in rows])
-            total += len(rows)
-            if len(rows) < EXPIRE_BATCH:
-                return total
+        return await self._sweep(
+            "SELECT org_id, stack_id, delivery_id, approval_id, handed_out, clock_timestamp() "
+            "FROM approval_deliveries WHERE handed_out > handed_out_logged "
+            "AND handed_out_logged_at <= clock_timestamp() - %s "
+            "ORDER BY handed_out_logged_at LIMIT %s FOR UPDATE SKIP LOCKED", (self._hand_out_every,),
+            lambda r: handed_out(str(r[0]), r[1], str(r[2]), str(r[3]), int(r[4]), r[5]))
 
     async def ack(self, org_id: str, stack_id: str, acks: Sequence[tuple[str, str, str, str]]) -> int:
         """(delivery_id, outcome, message, dpr_record_id) per ack; unknown or already

@@ -16,14 +16,13 @@ from faramesh_cloud_api.sync.v1 import deliveries_pb2
 from faramesh_cloud.approvals.domain import Verdict
 from faramesh_cloud.approvals.processor import ApprovalProcessor
 from faramesh_cloud.approvals.service import Approvals, ApprovalsConfig
-from faramesh_cloud.consumer.runner import ConsumerRunner
-from faramesh_cloud.events.topics import APPROVAL_EVENTS, EMERGENCY_COMMANDS, H_KIND, SYNC_ITEMS
+from faramesh_cloud.events.topics import APPROVAL_EVENTS, H_KIND
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.platform_audit.events import Actor, ActorType
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from faramesh_cloud.stacks.store import StackStore
-from tests.approvals_support import pending_event, push_events
+from tests.approvals_support import drain, pending_event, push_events
 from tests.fixtures.ingest import read_topic
 from tests.fixtures.postgres import fresh_database
 from tests.simulator_support import eventually
@@ -126,19 +125,7 @@ async def test_polls_without_an_ack_write_a_bounded_number_of_events_and_a_repla
             rebuilt = Approvals(fresh, postgres_log, ApprovalsConfig(group="approvals-hand-outs-rebuild"))
             await rebuilt.prepare()
             for runner in rebuilt.consumers():
-                await _drain(runner, postgres_log)
+                await drain(runner, postgres_log)
             assert await _delivery_row(fresh) == live
             assert await rebuilt.api.delivery(org, decision.decision_id) == shown
 
-
-async def _drain(runner: ConsumerRunner[Any], log: PostgresLog) -> None:
-    total = sum((await log.end_offsets(runner.topic)).values())
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    try:
-        await eventually(lambda: runner.stats.messages >= total or task.done(), f"{runner.topic} replayed", 60)
-    finally:
-        stop.set()
-        await task
-    assert runner.stats.messages == total and runner.stats.rejected == 0
-    assert runner.topic in (SYNC_ITEMS, APPROVAL_EVENTS, EMERGENCY_COMMANDS)

@@ -36,7 +36,6 @@ from faramesh_cloud.approvals.domain import UnknownApproval, Verdict
 from faramesh_cloud.approvals.events import encode
 from faramesh_cloud.approvals.service import Approvals, ApprovalsConfig
 from faramesh_cloud.config import Settings
-from faramesh_cloud.consumer.runner import ConsumerRunner
 from faramesh_cloud.events.topics import APPROVAL_EVENTS, EMERGENCY_COMMANDS, H_KIND, SYNC_ITEMS
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
@@ -49,7 +48,7 @@ from faramesh_cloud.rpc.sync_client import SyncClient, SyncError
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from faramesh_cloud.stacks.store import StackStore
-from tests.approvals_support import pending_event, push_events
+from tests.approvals_support import drain, pending_event, push_events
 from tests.fixtures.gateway import csrf_of, sign_in, static_status
 from tests.fixtures.identity import People, Person
 from tests.fixtures.ingest import ClientFor, TlsPair, read_topic
@@ -171,18 +170,6 @@ async def _copy_orgs(source: Database, target: Database) -> None:
         for row in rows:
             await conn.execute(f"INSERT INTO orgs ({', '.join(columns)}) VALUES ({marks})", row)
 
-
-async def _drain(runner: ConsumerRunner[Any], log: PostgresLog) -> None:
-    """Run one consumer until it has read its topic to the end."""
-    total = sum((await log.end_offsets(runner.topic)).values())
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    try:
-        await eventually(lambda: runner.stats.messages >= total or task.done(), f"{runner.topic} replayed", 60)
-    finally:
-        stop.set()
-        await task
-    assert runner.stats.messages == total and runner.stats.rejected == 0
 
 
 async def _ends(log: PostgresLog) -> dict[str, dict[int, int]]:
@@ -315,7 +302,7 @@ async def test_replaying_every_topic_into_an_empty_database_rebuilds_what_people
                 await rebuilt.prepare()
                 runners = {r.topic: r for r in rebuilt.consumers()}
                 for topics in order:  # topics of one step are replayed side by side
-                    await asyncio.gather(*(_drain(runners[t], postgres_log) for t in topics))
+                    await asyncio.gather(*(drain(runners[t], postgres_log) for t in topics))
                 async with _browser(_gateway(web_deps, rebuilt), owner) as again:
                     assert await _seen(again, rebuilt, org) == before
                 assert await _rows(fresh) == rows

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -25,7 +26,6 @@ import pytest
 from faramesh_cloud.audit_index.client import AuditIndexClient, CommitWatchClient
 from faramesh_cloud.config import Settings
 from faramesh_cloud.log.postgres import PostgresLog
-from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.rpc.internal_pki import embedded
 from faramesh_cloud.runtime import audit_wiring
 from faramesh_cloud.runtime.gateway_service import GatewayService
@@ -38,6 +38,7 @@ from tests.integration.test_serve_approvals_gateway import _wait_for_approvals
 from tests.integration.test_serve_fleet_gateway import _serve, _sign_up, _stop, _tls_env
 from tests.integration.test_up import free_port
 from tests.ports import free_internal_base
+from tests.serve_support import wait_until_it_answers
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.grpc, pytest.mark.chdb]
 
@@ -59,20 +60,9 @@ async def test_up_gives_the_gateway_the_running_audit_indexs_own_reader(
     await alone.stop()
 
 
-async def _wait_for_index(address: str, pki: Path, proc: object) -> None:
+async def _wait_for_index(address: str, pki: Path, proc: subprocess.Popen[bytes]) -> None:
     client = AuditIndexClient(address, embedded(pki, "gateway"), timeout_s=2.0)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert getattr(proc, "poll")() is None, "serve audit-index exited"  # noqa: B009
-            try:
-                assert await client.alerts(str(uuid.uuid4())) == []
-                return
-            except ServiceUnavailable:
-                assert time.monotonic() < deadline, "serve audit-index did not answer on its internal address"
-                await asyncio.sleep(0.3)
-    finally:
-        await client.close()
+    await wait_until_it_answers("audit-index", client, lambda: client.alerts(str(uuid.uuid4())), proc, 120)
 
 
 async def test_serve_gateway_searches_through_serve_audit_index_over_grpc(

@@ -21,11 +21,11 @@ import httpx
 import pytest
 
 from faramesh_cloud.fleet.client import FleetQueryClient
-from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.rpc.internal_pki import embedded
 from tests.fixtures.identity import PASSWORD
 from tests.integration.test_up import free_port
 from tests.ports import free_internal_base
+from tests.serve_support import wait_until_it_answers
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.grpc]
 
@@ -59,18 +59,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> str:
 
 async def _wait_for_fleet(address: str, pki: Path, proc: subprocess.Popen[bytes]) -> None:
     client = FleetQueryClient(address, embedded(pki, "gateway"), timeout_s=2.0)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, "serve fleet exited"
-            try:
-                assert await client.stacks(str(uuid.uuid4())) == []
-                return
-            except ServiceUnavailable:
-                assert time.monotonic() < deadline, "serve fleet did not answer on its internal address"
-                await asyncio.sleep(0.3)
-    finally:
-        await client.close()
+    await wait_until_it_answers("fleet", client, lambda: client.stacks(str(uuid.uuid4())), proc)
 
 
 def _sign_up(base: str, proc: subprocess.Popen[bytes]) -> tuple[httpx.Client, str]:

@@ -10,38 +10,27 @@ stopped, the same request is a 503 that names the service."""
 from __future__ import annotations
 
 import asyncio
-import time
+import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
 from faramesh_cloud.notifications.client import NotificationsClient
-from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.rpc.internal_pki import embedded
 from tests.integration.test_serve_fleet_gateway import _serve, _sign_up, _stop, _tls_env
 from tests.integration.test_up import free_port
 from tests.notifications_support import http_receiver
 from tests.ports import free_internal_base
+from tests.serve_support import wait_until_it_answers
 from tests.simulator_support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.grpc]
 
 
-async def _wait_for_notifications(address: str, pki: Path, proc: object) -> None:
+async def _wait_for_notifications(address: str, pki: Path, proc: subprocess.Popen[bytes]) -> None:
     client = NotificationsClient(address, embedded(pki, "gateway"), timeout_s=2.0)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, "serve notifications exited"  # type: ignore[attr-defined]
-            try:
-                assert await client.destinations(str(uuid.uuid4())) == []
-                return
-            except ServiceUnavailable:
-                assert time.monotonic() < deadline, "serve notifications did not answer on its internal address"
-                await asyncio.sleep(0.3)
-    finally:
-        await client.close()
+    await wait_until_it_answers("notifications", client, lambda: client.destinations(str(uuid.uuid4())), proc)
 
 
 def test_serve_gateway_changes_routing_and_test_sends_through_serve_notifications(tmp_path: Path,
