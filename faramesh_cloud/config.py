@@ -58,6 +58,13 @@ class Settings:
     # its previous answer); an idle keep-alive connection is closed after http_keep_alive_s.
     http_header_timeout_s: float = 10.0
     http_keep_alive_s: int = 5
+    # The daemon's HTTP ways in (legacy Horizon feed, webhooks, /v1/auth/me) are ingest's: under
+    # `up` the gateway's port hosts them at /v1; `serve ingest` (no gateway in its process)
+    # serves them on this listener of its own, and a `serve gateway` forwards its /v1 daemon
+    # requests to ingest_http_address ("" for ingest_http_host:ingest_http_port).
+    ingest_http_host: str = "127.0.0.1"
+    ingest_http_port: int = 8081
+    ingest_http_address: str = ""
     # The public daemon sync channel (gRPC, TLS 1.3 minimum).
     sync_host: str = "127.0.0.1"
     sync_port: int = 8443
@@ -112,6 +119,15 @@ class Settings:
         return f"http://{self.http_host}:{self.http_port}"
 
     @property
+    def ingest_http_url(self) -> str:
+        """Where a gateway without ingest in its process forwards the daemon's /v1 requests."""
+        if self.ingest_http_address:
+            return f"http://{self.ingest_http_address}"
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.ingest_http_host,
+                                                                        self.ingest_http_host)
+        return f"http://{_bracketed(host)}:{self.ingest_http_port}"
+
+    @property
     def sync_address(self) -> str:
         return f"{self.sync_host}:{self.sync_port}"
 
@@ -145,7 +161,7 @@ class Settings:
         return settings
 
     def validate(self) -> None:
-        for name in ("http_port", "sync_port", "internal_base_port"):
+        for name in ("http_port", "ingest_http_port", "sync_port", "internal_base_port"):
             port = getattr(self, name)
             if not 0 <= port <= 65535:
                 raise ConfigError(f"{name}={port} is not a TCP port; pick one in 1..65535")
@@ -154,6 +170,7 @@ class Settings:
                               f"APIs' {len(INTERNAL_APIS)} ports; pick one at most {65535 - max(INTERNAL_APIS.values())}")
         for service in INTERNAL_APIS:
             _check_address(address_setting(service), getattr(self, address_setting(service)))
+        _check_address("ingest_http_address", self.ingest_http_address, "ingest.internal:8081")
         if not 0 < self.emergency_poll_interval_s <= 3600:
             raise ConfigError(f"emergency_poll_interval_s={self.emergency_poll_interval_s:g} is out of range; "
                               "daemons poll for kill / isolate every (0, 3600] seconds (default 30)")
@@ -196,14 +213,15 @@ def _bracketed(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def _check_address(name: str, value: str) -> None:
+def _check_address(name: str, value: str, example: str = "") -> None:
     if not value:
         return
     host, sep, port = value.rpartition(":")
     if not sep or not host.strip("[]") or not port.isdigit() or not 0 < int(port) <= 65535:
+        default = "its default" if example else "internal_host and the service's port"
+        example = example or f"{name.removesuffix('_address').replace('_', '-')}.internal:8451"
         raise ConfigError(f"{name}={value!r} is not an address to dial; write host:port (e.g. "
-                          f"{name.removesuffix('_address').replace('_', '-')}.internal:8451), or leave it "
-                          "unset for internal_host and the service's port")
+                          f"{example}), or leave it unset for {default}")
 
 
 def _coerce(name: str, kind: Any, raw: str) -> Any:

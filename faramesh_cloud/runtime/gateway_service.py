@@ -14,9 +14,9 @@ from faramesh_cloud.runtime import (
     approvals_wiring,
     audit_wiring,
     fleet_wiring,
+    ingest_wiring,
     notifications_wiring,
 )
-from faramesh_cloud.runtime.daemon_feeds import MOUNT, DaemonHttpFeeds
 from faramesh_cloud.runtime.http_server import HttpOptions, HttpServer
 from faramesh_cloud.runtime.service import ServiceInfo
 from faramesh_cloud.runtime.web import Web
@@ -33,7 +33,6 @@ class GatewayService:
     def __init__(self, ctx: RuntimeContext) -> None:
         self._ctx = ctx
         settings = ctx.platform.settings
-        self._feeds = DaemonHttpFeeds(ctx.platform)
         # The audit index's own reader and commit signals when it runs in this process (`up`),
         # else its gRPC clients: the gateway never reads the index's tables or the OLAP store.
         self.audit = audit_wiring.gateway_audit(settings, ctx.services)
@@ -49,7 +48,10 @@ class GatewayService:
         approvals_wiring.mount(app, self.approvals)
         self._notifications = notifications_wiring.gateway_port(settings, ctx.services)
         notifications_wiring.mount(app, self._notifications)
-        app.mount(MOUNT, self._feeds.app)  # /v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...
+        # The daemon's HTTP ways in (/v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...): the ingest
+        # service's own app when it runs in this process (`up`), else a proxy to ingest's listener.
+        self.daemon_feeds = ingest_wiring.daemon_feeds(settings, ctx.services)
+        app.mount(ingest_wiring.MOUNT, self.daemon_feeds)
         self._server = HttpServer(app, settings.http_host, settings.http_port, HttpOptions.of(settings))
         self._relay = OutboxRelay(ctx.platform.db, ctx.platform.log, STACKS_OUTBOX)
         self._tasks = BackgroundTasks()
@@ -71,7 +73,6 @@ class GatewayService:
 
     async def start(self) -> None:
         await self._web.start()
-        await self._feeds.start()
         await self._server.start()
         await StackStore(self._ctx.platform.db).signing_keys.announce_existing()  # pins made before they were events
         self._tasks.start(self._relay.run, "stacks-outbox-relay")
@@ -85,6 +86,7 @@ class GatewayService:
         await fleet_wiring.release(self._fleet)
         await notifications_wiring.release(self._notifications)
         await approvals_wiring.release(self.approvals)
+        await ingest_wiring.release(self.daemon_feeds)
         self._state = "stopped"
 
     def info(self) -> ServiceInfo:

@@ -1,6 +1,8 @@
-"""The gateway's HTTP server: uvicorn inside the running event loop, configured for the open
-network (the limits that are about connections, not requests, live here; the request-level
-ones, body size and NUL bytes, are the gateway's ASGI middleware, ``gateway/edge.py``).
+"""The HTTP servers (the gateway's, and ingest's own listener for the daemon feeds under
+``serve ingest``): uvicorn inside the running event loop, configured for the open network (the
+limits that are about connections, not requests, live here; the request-level ones, body size
+and NUL bytes, are the gateway's ASGI middleware, ``gateway/edge.py``, which the runtime also
+puts in front of ingest's listener).
 
 * Forwarded headers: uvicorn believes ``X-Forwarded-For`` / ``-Proto`` from 127.0.0.1 unless
   told otherwise, so anyone on the host (or behind a local tunnel) could pick the address that
@@ -107,24 +109,28 @@ class _QuietServer(uvicorn.Server):
 
 
 class HttpServer:
-    """An ASGI app served by uvicorn inside the running event loop."""
+    """An ASGI app served by uvicorn inside the running event loop. ``what`` and
+    ``port_setting`` name the server and the setting that moves it in the one-line error a
+    taken port gives."""
 
-    def __init__(self, app: Any, host: str, port: int, options: HttpOptions | None = None) -> None:
+    def __init__(self, app: Any, host: str, port: int, options: HttpOptions | None = None, *,
+                 what: str = "the web UI and REST API", port_setting: str = _PORT_SETTING) -> None:
         self._server = _QuietServer(uvicorn_config(app, host, port, options or HttpOptions()))
         self._task: asyncio.Task[None] | None = None
         self.host, self.port = host, port
+        self._what, self._port_setting = what, port_setting
 
     async def start(self) -> None:
         address = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-        check_free(address, "the web UI and REST API", _PORT_SETTING)  # one line, not uvicorn's exit
+        check_free(address, self._what, self._port_setting)  # one line, not uvicorn's exit
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:
             if self._task.done():
                 try:
                     self._task.result()
                 except SystemExit:  # uvicorn exits when it cannot bind (taken since the check)
-                    raise PortUnavailable(f"the web UI and REST API cannot listen on {address}; "
-                                          f"set {_PORT_SETTING}") from None
+                    raise PortUnavailable(f"{self._what} cannot listen on {address}; "
+                                          f"set {self._port_setting}") from None
                 raise RuntimeError(f"HTTP server on {self.host}:{self.port} stopped during start-up")
             await asyncio.sleep(0.02)
 

@@ -24,7 +24,7 @@ async def run(settings: Settings, names: Sequence[str], stop: asyncio.Event,
     if unknown:
         raise ValueError(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
     platform: Platform = await open_platform(settings, with_olap=any(n in OLAP_USERS for n in names))
-    ctx = RuntimeContext(platform, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), [])
+    ctx = RuntimeContext(platform, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), [], tuple(names))
     started: list[Service] = []
     try:
         for name in names:

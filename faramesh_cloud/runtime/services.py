@@ -20,6 +20,9 @@ class RuntimeContext:
     platform: Platform
     started_at: str
     services: list[Service]
+    # The names of every service this process runs (the runner's list; empty when a caller
+    # builds services one by one): what a factory needs to know of the services started after it.
+    names: tuple[str, ...] = ()
 
     def infos(self) -> list[ServiceInfo]:
         return [s.info() for s in self.services]
@@ -29,14 +32,10 @@ ServiceFactory = Callable[[RuntimeContext], Service]
 
 
 def ingest(ctx: RuntimeContext) -> Service:
-    """daemon sync channel (gRPC, TLS 1.3) onto the log"""
-    from faramesh_cloud.ingest.service import IngestService
-    from faramesh_cloud.runtime.approvals_wiring import daemon_control
-    from faramesh_cloud.stacks.store import StackStore
+    """daemon sync channel (gRPC, TLS 1.3) and HTTP feeds (legacy Horizon feed, webhooks) onto the log"""
+    from faramesh_cloud.runtime import ingest_wiring
 
-    platform = ctx.platform
-    return IngestService(platform.settings, platform.log, platform.db, StackStore(platform.db),
-                         control=daemon_control(platform.settings))
+    return ingest_wiring.service(ctx)
 
 
 def audit_index(ctx: RuntimeContext) -> Service:
@@ -68,7 +67,7 @@ def notifications(ctx: RuntimeContext) -> Service:
 
 
 def gateway(ctx: RuntimeContext) -> Service:
-    """web UI, REST API and the legacy HTTP daemon feeds"""
+    """web UI, REST API, and the HTTP daemon feeds at /v1 (ingest's: in process, or forwarded to it)"""
     from faramesh_cloud.runtime.gateway_service import GatewayService
 
     return GatewayService(ctx)

@@ -1,28 +1,45 @@
-"""IngestService: the sync channel's gRPC server (TLS 1.3 minimum, health service).
+"""IngestService: the sync channel's gRPC server (TLS 1.3 minimum, health service), and the
+daemon's HTTP ways in (legacy Horizon feed, webhooks, ``/v1/auth/me``: :attr:`feeds_app`).
 
-Wiring only: the servicer does the work. ``start()`` applies the ``stacks`` and ``ingest``
-migrations, creates the topics ingest writes, binds ``settings.sync_address`` with TLS (port
-reuse off: a taken port is ``rpc.ports.PortUnavailable``) and checks that a TLS 1.2
-handshake is refused before it reports SERVING.
+Wiring only: the servicer and ``legacy_http`` do the work. ``start()`` applies the ``stacks``,
+``ingest`` and ``ingest_feeds`` migrations (webhook secrets: only this service reads them),
+creates the topics ingest writes, binds ``settings.sync_address`` with TLS (port reuse off: a
+taken port is ``rpc.ports.PortUnavailable``) and checks that a TLS 1.2 handshake is refused
+before it reports SERVING.
+
+Where the HTTP feeds are served is the runtime's choice: with the gateway in this process
+(``up``) the gateway's server mounts :attr:`feeds_app` at ``/v1``; without it (``serve
+ingest``) the runtime passes ``http_listener``, which serves the app on a listener of its own
+(started and stopped with the service).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import grpc
 import grpc.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import OVERALL_HEALTH
 from grpc_health.v1.health import aio as health_aio
+from starlette.applications import Starlette
 
 from faramesh_cloud.config import ConfigError, Settings
-from faramesh_cloud.events.topics import DEAD_LETTERS, DEFAULT_PARTITIONS, DPR_RECORDS, SYNC_ITEMS
+from faramesh_cloud.events.topics import (
+    DEAD_LETTERS,
+    DEFAULT_PARTITIONS,
+    DPR_RECORDS,
+    LEGACY_DECISIONS,
+    SYNC_ITEMS,
+)
 from faramesh_cloud.ingest.acks import AckStore
 from faramesh_cloud.ingest.config import IngestConfig
 from faramesh_cloud.ingest.control import DaemonControl
+from faramesh_cloud.ingest.feeds.webhook_secrets import WebhookSecretStore
+from faramesh_cloud.ingest.legacy_http import LegacyHttp, create_legacy_app
 from faramesh_cloud.ingest.limits import RateLimiter
 from faramesh_cloud.ingest.servicer import SERVICE, SyncServicer, sync_handler
 from faramesh_cloud.log.port import Log
@@ -35,11 +52,23 @@ from faramesh_cloud.rpc.tls13 import (
 )
 from faramesh_cloud.runtime.service import ServiceInfo
 from faramesh_cloud.sql.database import Database
+from faramesh_cloud.stacks.orgs import OrgStore
 from faramesh_cloud.stacks.store import StackStore
 from faramesh_cloud.tls import ensure_self_signed
 
-# The topics a Push appends to.
-TOPICS: Final = (DPR_RECORDS, SYNC_ITEMS, DEAD_LETTERS)
+# The topics a Push and the HTTP feeds append to.
+TOPICS: Final = (DPR_RECORDS, SYNC_ITEMS, DEAD_LETTERS, LEGACY_DECISIONS)
+
+
+class HttpListener(Protocol):
+    """An HTTP server for :attr:`IngestService.feeds_app` (``runtime.http_server.HttpServer``)."""
+
+    host: str
+    port: int
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class IngestStartError(ConfigError):
@@ -62,12 +91,19 @@ class IngestService:
         stacks: StackStore,
         config: IngestConfig | None = None,
         control: DaemonControl | None = None,
+        http_listener: Callable[[Starlette], HttpListener] | None = None,
     ) -> None:
         self._control = control
         self._settings = settings
         self._log = log
         self._stacks = stacks
         self._acks = AckStore(db)
+        self._secrets = WebhookSecretStore(db)
+        # The daemon's HTTP ways in; mount at /v1 (the gateway under `up`) or served by http_listener.
+        self.feeds_app: Starlette = create_legacy_app(LegacyHttp(log=log, stacks=stacks, orgs=OrgStore(db),
+                                                                 webhooks=self._secrets))
+        self._http = http_listener(self.feeds_app) if http_listener is not None else None
+        self._http_running = False
         self._config = config or IngestConfig(emergency_poll_interval_s=settings.emergency_poll_interval_s)
         self._server: grpc.aio.Server | None = None
         self._health: health_aio.HealthServicer | None = None
@@ -104,8 +140,24 @@ class IngestService:
         require_tls13_env()
         await self._stacks.start()
         await self._acks.start()
+        await self._secrets.start()
         for topic in TOPICS:
             await self._log.create_topic(topic, DEFAULT_PARTITIONS[topic])
+        if self._http is not None:  # a taken port stops start-up here, before the sync channel binds
+            await self._http.start()
+            self._http_running = True
+        try:
+            await self._start_sync()
+        except BaseException:
+            await self._stop_http()
+            raise
+
+    async def _stop_http(self) -> None:
+        if self._http is not None and self._http_running:
+            self._http_running = False
+            await self._http.stop()
+
+    async def _start_sync(self) -> None:
         cert, key = await asyncio.to_thread(self._tls_pair)
         limits = self._config.limits
         server = grpc.aio.server(options=server_options(
@@ -134,6 +186,7 @@ class IngestService:
         self._server, self._health, self._port = server, health, port
 
     async def stop(self) -> None:
+        await self._stop_http()
         server, health = self._server, self._health
         if server is None or health is None:
             return
@@ -146,7 +199,9 @@ class IngestService:
             await self._control.close()
 
     def info(self) -> ServiceInfo:
+        role = "daemon sync channel (gRPC, TLS 1.3)"
+        if self._http is not None:
+            role += f"; HTTP daemon feeds on http://{self._http.host}:{self._http.port}/v1"
         if self._server is None:
-            return ServiceInfo(self.name, "daemon sync channel (gRPC, TLS 1.3)", self._settings.sync_address,
-                               "stopped")
-        return ServiceInfo(self.name, "daemon sync channel (gRPC, TLS 1.3)", self.address, "running")
+            return ServiceInfo(self.name, role, self._settings.sync_address, "stopped")
+        return ServiceInfo(self.name, role, self.address, "running")

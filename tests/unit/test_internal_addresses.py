@@ -107,3 +107,23 @@ def test_the_default_internal_ports_are_outside_the_ephemeral_ranges() -> None:
     ports = [settings.internal_base_port + index for index in INTERNAL_APIS.values()]
     assert all(port < 32768 for port in ports)  # Linux's default 32768-60999, IANA's 49152-65535
     assert not {settings.http_port, settings.sync_port} & set(ports)
+
+
+def test_where_serve_gateway_forwards_the_daemon_feeds() -> None:
+    assert Settings().ingest_http_url == "http://127.0.0.1:8081"
+    # a bind-all listener is reached on loopback from the same host
+    assert Settings.load(env={"FARAMESH_CLOUD_INGEST_HTTP_HOST": "0.0.0.0",
+                              "FARAMESH_CLOUD_INGEST_HTTP_PORT": "9001"}).ingest_http_url == "http://127.0.0.1:9001"
+    assert Settings.load(env={"FARAMESH_CLOUD_INGEST_HTTP_HOST": "fd00::7"}).ingest_http_url == "http://[fd00::7]:8081"
+    moved = Settings.load(env={"FARAMESH_CLOUD_INGEST_HTTP_ADDRESS": "ingest.cloud.svc:7081"})
+    assert moved.ingest_http_url == "http://ingest.cloud.svc:7081"
+    for env, says in (({"FARAMESH_CLOUD_INGEST_HTTP_ADDRESS": "ingest.cloud.svc"}, "ingest_http_address="),
+                      ({"FARAMESH_CLOUD_INGEST_HTTP_PORT": "70000"}, "ingest_http_port=70000 is not a TCP port")):
+        with pytest.raises(ConfigError, match=says):
+            Settings.load(env=env)
+
+
+def test_ingests_http_settings_are_documented() -> None:
+    text = README.read_text()
+    for name in ("ingest_http_host", "ingest_http_port", "ingest_http_address"):
+        assert f"`{name}`" in text, name
