@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,11 @@ def check_data_dir(path: Path) -> None:
                           "directory you can write, or fix its permissions")
 
 
-async def open_platform(settings: Settings, *, with_olap: bool = True) -> Platform:
-    """Start or connect to PostgreSQL, the log and the OLAP store; run migrations."""
+async def open_platform(settings: Settings, *, with_olap: bool = True,
+                        schemas: Sequence[tuple[str, str]] = MIGRATIONS) -> Platform:
+    """Start or connect to PostgreSQL, the log and the OLAP store; run the migrations of
+    ``schemas`` (default: the platform's and every service's; the runner passes the
+    platform's and those of the services the process runs)."""
     check_data_dir(settings.data_dir)
     embedded_pg = None
     components: dict[str, str] = {}
@@ -82,7 +86,7 @@ async def open_platform(settings: Settings, *, with_olap: bool = True) -> Platfo
     db = Database(url)
     try:
         await db.open()
-        applied = await migrate(db, MIGRATIONS)
+        applied = await migrate(db, schemas)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         event_log = await _open_log(settings, db, components)

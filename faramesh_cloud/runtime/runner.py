@@ -8,9 +8,9 @@ import logging
 from collections.abc import Callable, Sequence
 
 from faramesh_cloud.config import Settings
-from faramesh_cloud.runtime.platform import Platform, open_platform
+from faramesh_cloud.runtime.platform import PLATFORM_SCHEMAS, Platform, open_platform
 from faramesh_cloud.runtime.service import Service
-from faramesh_cloud.runtime.services import OLAP_USERS, SERVICES, RuntimeContext
+from faramesh_cloud.runtime.services import OLAP_USERS, SERVICES, RuntimeContext, service_schemas
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,8 @@ async def run(settings: Settings, names: Sequence[str], stop: asyncio.Event,
     unknown = [n for n in names if n not in SERVICES]
     if unknown:
         raise ValueError(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
-    platform: Platform = await open_platform(settings, with_olap=any(n in OLAP_USERS for n in names))
+    platform: Platform = await open_platform(settings, with_olap=any(n in OLAP_USERS for n in names),
+                                             schemas=(*PLATFORM_SCHEMAS, *service_schemas(names)))
     ctx = RuntimeContext(platform, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), [], tuple(names))
     started: list[Service] = []
     try:

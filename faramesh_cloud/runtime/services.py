@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -116,9 +116,11 @@ INTERNAL_API_SERVERS: frozenset[str] = frozenset(name for name, spec in SERVICES
 OLAP_USERS: frozenset[str] = frozenset(name for name, spec in SERVICES.items() if spec.olap)
 
 
-def service_schemas() -> tuple[tuple[str, str], ...]:
-    """(component, package) of every service's tables, in start order (``platform.MIGRATIONS``)."""
-    return tuple((spec.schema.rsplit(".", 1)[-1], spec.schema) for spec in SERVICES.values() if spec.schema)
+def service_schemas(names: Collection[str] | None = None) -> tuple[tuple[str, str], ...]:
+    """(component, package) of the tables of ``names`` (None: every service), in start order
+    (``platform.MIGRATIONS``): a process creates only the tables of the services it runs."""
+    return tuple((spec.schema.rsplit(".", 1)[-1], spec.schema) for name, spec in SERVICES.items()
+                 if spec.schema and (names is None or name in names))
 
 
 def describe_services() -> list[tuple[str, str]]:
