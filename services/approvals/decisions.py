@@ -5,7 +5,7 @@ decisions to their daemon until it acknowledges them: the command handlers of th
 Each handler checks the rules against the service's own rows, builds the change
 (``changes.py``), applies it with the projection's ``apply`` and adds its event to the
 outbox (``projection.publish``), and writes the platform audit entry: one transaction.
-Exactly one decision wins: the decider locks the approval's row (``FOR UPDATE``) before
+Exactly one decision wins: the decider locks the approval's row (``FOR NO KEY UPDATE``) before
 checking it is pending and before its deadline; a concurrent second decider waits on that
 lock, then finds the row decided and gets :class:`Conflict` saying who decided first.
 
@@ -133,7 +133,7 @@ class Decisions:
         cur = await conn.execute(
             "SELECT stack_id, defer_token, agent_id, dpr_record_id, state, deadline, "
             "COALESCE(NULLIF(resolved_by_label, ''), resolved_by), daemon_state, resolution_reason, "
-            "clock_timestamp() FROM approvals WHERE org_id = %s AND approval_id = %s FOR UPDATE", (org_id, key))
+            "clock_timestamp() FROM approvals WHERE org_id = %s AND approval_id = %s FOR NO KEY UPDATE", (org_id, key))
         row = await cur.fetchone()
         if row is None or (allowed_stacks is not None and row[0] not in allowed_stacks):
             raise missing

@@ -87,14 +87,16 @@ class _Row:
 
 async def _locked(conn: Conn, org_id: str, stack_id: str, defer_token: str, approval_id: str, agent_id: str,
                   dpr_record_id: str, at: datetime) -> _Row:
-    """The approval's row, locked; a placeholder first if there is none yet."""
+    """The approval's row, locked; a placeholder first if there is none yet. ``FOR NO KEY
+    UPDATE``: writers of the row wait for each other, but a foreign-key check from a delivery
+    (KEY SHARE) passes, so a daemon's ack cannot deadlock with a re-applied decision."""
     await conn.execute(
         "INSERT INTO approvals (approval_id, org_id, stack_id, defer_token, agent_id, dpr_record_id, created_at, "
         "deadline, state, snapshot_seen) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'pending', false) "
         "ON CONFLICT DO NOTHING",
         (approval_id, org_id, stack_id, defer_token, agent_id, dpr_record_id, at, at))
     cur = await conn.execute(f"SELECT {_ROW} FROM approvals WHERE org_id = %s AND stack_id = %s "
-                             "AND defer_token = %s FOR UPDATE", (org_id, stack_id, defer_token))
+                             "AND defer_token = %s FOR NO KEY UPDATE", (org_id, stack_id, defer_token))
     found = await cur.fetchone()
     assert found is not None, "the row was just made or already there"
     return _Row.of(found)

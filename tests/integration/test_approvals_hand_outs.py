@@ -129,3 +129,38 @@ async def test_polls_without_an_ack_write_a_bounded_number_of_events_and_a_repla
             assert await _delivery_row(fresh) == live
             assert await rebuilt.api.delivery(org, decision.decision_id) == shown
 
+
+
+async def test_a_daemons_ack_is_not_held_by_the_projection_reapplying_the_decision(
+        approvals: Approvals, database: Database, postgres_log: PostgresLog, stack_store: StackStore) -> None:
+    """The service's own consumer re-applies each decision (the approval's row locked, then the
+    delivery's insert), while a daemon's ack updates the delivery twice in its transaction (the
+    hand-outs no event carries yet, then the ack), whose second update checks the foreign key to
+    the approval (KEY SHARE on its row). Locking the approval FOR UPDATE blocked that check, and
+    the two transactions deadlocked (seen in a full run); the projection and the deciders lock
+    it FOR NO KEY UPDATE, which a foreign-key check passes."""
+    from faramesh_cloud.approvals.changes import ApprovalDecided
+    from faramesh_cloud.approvals.projection import apply
+
+    org = (await stack_store.create_org("acme", "Acme")).org_id
+    stack_id = (await stack_store.register_stack(org, "payments-prod", "prod"))[0].stack_id
+    await push_events(postgres_log, org, stack_id, [pending_event("0000f002")])
+
+    async def projected() -> bool:
+        return len(await approvals.queries.pending(org)) == 1
+    await eventually(projected, "the pending approval", within_s=30)
+    [pending] = await approvals.queries.pending(org)
+    decision = await approvals.decisions.decide(org, pending.approval_id, ALICE, Verdict.APPROVE, "ok")
+    for _ in range(2):  # the second hand-out is not on the log yet: the ack writes it first
+        await approvals.control.poll_decisions(org, stack_id, 10)
+    await eventually(lambda: _relayed(database), "relayed", within_s=30)
+    [decided] = [c for m in await read_topic(postgres_log, APPROVAL_EVENTS)
+                 if isinstance(c := ApprovalProcessor().process(m).change, ApprovalDecided)]  # type: ignore[union-attr]
+
+    async with database.transaction() as consumer:  # the projection re-applying the decision, not committed yet
+        await apply(consumer, decided)
+        await asyncio.wait_for(approvals.control.ack_decisions(org, stack_id, [deliveries_pb2.DeliveryAck(
+            delivery_id=decision.decision_id, outcome=deliveries_pb2.DELIVERY_OUTCOME_ACCEPTED,
+            dpr_record_id="rec-2")]), 20)
+    shown = await approvals.api.delivery(org, decision.decision_id)
+    assert shown is not None and shown[2] == "accepted" and shown[0] == 2
