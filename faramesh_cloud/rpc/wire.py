@@ -25,6 +25,20 @@ def timestamp(moment: datetime | None) -> Timestamp | None:
     return stamp
 
 
+def instant(when: datetime) -> Timestamp:
+    """An event's time as a Timestamp (the event codecs): converted to UTC first, so an aware
+    value in any zone is the same instant (``astimezone``, as those codecs always did)."""
+    stamp = Timestamp()
+    stamp.FromDatetime(when.astimezone(UTC))
+    return stamp
+
+
+def read_instant(stamp: Timestamp) -> datetime:
+    """A Timestamp read back as an aware UTC datetime (microseconds)."""
+    found: datetime = stamp.ToDatetime(tzinfo=UTC)
+    return found
+
+
 def moment(message: Message, name: str) -> datetime | None:
     """The Timestamp field ``name`` of ``message`` as an aware UTC datetime; None when unset."""
     if not message.HasField(name):

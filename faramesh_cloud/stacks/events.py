@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from faramesh_cloud_api.stacks.v1 import events_pb2 as pb
-from google.protobuf import timestamp_pb2
 
 from faramesh_cloud.events.records import event_record
 from faramesh_cloud.log.port import LogRecord
-
-
-def _ts(when: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(when.astimezone(UTC))
-    return stamp
+from faramesh_cloud.rpc.wire import instant
 
 
 def _new_id() -> str:
@@ -37,9 +31,9 @@ class SigningKeyPinned:
 
     def record(self) -> LogRecord:
         value = pb.SigningKeyPinned(
-            event_id=self.event_id, occurred_at=_ts(self.effective_at), org_id=self.org_id, stack_id=self.stack_id,
+            event_id=self.event_id, occurred_at=instant(self.effective_at), org_id=self.org_id, stack_id=self.stack_id,
             key_id=self.key_id, public_key=self.public_key, label=self.label, actor=self.actor,
-            effective_at=_ts(self.effective_at)).SerializeToString()
+            effective_at=instant(self.effective_at)).SerializeToString()
         return event_record(self.org_id, self.stack_id, "SigningKeyPinned", self.event_id, value)
 
 
@@ -54,8 +48,8 @@ class SigningKeyUnpinned:
 
     def record(self) -> LogRecord:
         value = pb.SigningKeyUnpinned(
-            event_id=self.event_id, occurred_at=_ts(self.effective_at), org_id=self.org_id, stack_id=self.stack_id,
-            key_id=self.key_id, actor=self.actor, effective_at=_ts(self.effective_at)).SerializeToString()
+            event_id=self.event_id, occurred_at=instant(self.effective_at), org_id=self.org_id, stack_id=self.stack_id,
+            key_id=self.key_id, actor=self.actor, effective_at=instant(self.effective_at)).SerializeToString()
         return event_record(self.org_id, self.stack_id, "SigningKeyUnpinned", self.event_id, value)
 
 

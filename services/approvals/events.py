@@ -35,6 +35,7 @@ from faramesh_cloud.consumer.runner import Rejected
 from faramesh_cloud.events.topics import H_EVENT_ID, H_KIND, H_ORG, H_STACK, stack_key
 from faramesh_cloud.log.port import LogRecord, Message
 from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.rpc.wire import moment
 
 MAX_INT4: Final = 2**31 - 1
 
@@ -70,13 +71,6 @@ def command_outcome(number: int) -> str:
 def _stamp(target: Any, at: datetime | None) -> None:
     if at is not None:
         target.FromDatetime(at)
-
-
-def _time(message: Proto, name: str) -> datetime | None:
-    if not message.HasField(name):
-        return None
-    stamp = getattr(message, name)
-    return stamp.ToDatetime(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
 def _actor(actor: Actor) -> pb.EventActor:
@@ -165,7 +159,7 @@ _DECODERS: Final[Mapping[str, tuple[type[Proto], Callable[[Any, datetime], Chang
     "EmergencyCommandDelivered": (pb.EmergencyCommandDelivered, lambda m, at: EmergencyCommandDelivered(
         m.event_id, at, m.org_id, m.stack_id, m.command_id)),
     "EmergencyCommandAcknowledged": (pb.EmergencyCommandAcknowledged, lambda m, at: EmergencyCommandAcknowledged(
-        m.event_id, at, m.org_id, m.stack_id, m.command_id, command_outcome(m.outcome), _time(m, "applied_at"),
+        m.event_id, at, m.org_id, m.stack_id, m.command_id, command_outcome(m.outcome), moment(m, "applied_at"),
         m.dpr_record_id, m.message)),
 }
 _IDS: Final = {"ApprovalDecided": ("approval_id", "decision_id"), "ApprovalExpired": ("approval_id",),

@@ -7,31 +7,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 import orjson
 from faramesh_cloud_api.audit_index.v1 import events_pb2 as audit_pb
 from faramesh_cloud_api.notifications.v1 import alert_events_pb2 as pb
-from google.protobuf import timestamp_pb2
 from google.protobuf.message import DecodeError
 
 from faramesh_cloud.events.records import event_record
 from faramesh_cloud.log.port import LogRecord
+from faramesh_cloud.rpc.wire import instant, read_instant
 
 # Namespace of this service's alert event ids (uuid5 of the alert's identity).
 NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "faramesh-cloud/notifications/alerts")
 AlertKey = tuple[str, str, str, str, str, str]  # org, stack, agent, record id, record hash, kind
-
-
-def _ts(when: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(when.astimezone(UTC))
-    return stamp
-
-
-def _when(stamp: timestamp_pb2.Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def _event_id(what: str, key: AlertKey) -> str:
@@ -70,13 +60,13 @@ def decode_alert_event(kind: str, value: bytes) -> Raised | Closed | None:
         if kind == "AlertRaised":
             raised = audit_pb.AlertRaised.FromString(value)
             return Raised(_key(raised.org_id, raised.alert), raised.alert_id, raised.message,
-                          _when(raised.occurred_at))
+                          read_instant(raised.occurred_at))
         if kind == "AlertAcknowledged":
             ack = audit_pb.AlertAcknowledged.FromString(value)
-            return Closed(_key(ack.org_id, ack.alert), ack.alert_id, _when(ack.occurred_at), ack.actor.label, ack.note)
+            return Closed(_key(ack.org_id, ack.alert), ack.alert_id, read_instant(ack.occurred_at), ack.actor.label, ack.note)
         if kind == "AlertRetracted":
             done = audit_pb.AlertRetracted.FromString(value)
-            return Closed(_key(done.org_id, done.alert), done.alert_id, _when(done.occurred_at), done.actor.label,
+            return Closed(_key(done.org_id, done.alert), done.alert_id, read_instant(done.occurred_at), done.actor.label,
                           done.note)
     except DecodeError as exc:
         raise ValueError(f"not a {kind}: {exc}") from None
@@ -103,10 +93,10 @@ class Routed:
     def record(self) -> LogRecord:
         org, stack, agent, record_id, record_hash, kind = self.key
         value = pb.ChainAlertRouted(
-            event_id=self.event_id, occurred_at=_ts(self.occurred_at), org_id=org, stack_id=stack, agent_id=agent,
+            event_id=self.event_id, occurred_at=instant(self.occurred_at), org_id=org, stack_id=stack, agent_id=agent,
             record_id=record_id, record_hash=record_hash, kind=kind, alert_id=self.alert_id, rule_id=self.rule_id,
             destination_ids=list(self.destination_ids), acknowledged=self.acknowledged, message=self.message,
-            raised_at=_ts(self.raised_at)).SerializeToString()
+            raised_at=instant(self.raised_at)).SerializeToString()
         return event_record(org, stack, "ChainAlertRouted", self.event_id, value)
 
 
@@ -124,8 +114,8 @@ class PassedOn:
     def record(self) -> LogRecord:
         org, stack, agent, record_id, record_hash, kind = self.key
         value = pb.ChainAlertClosed(
-            event_id=self.event_id, occurred_at=_ts(self.occurred_at), org_id=org, stack_id=stack, agent_id=agent,
-            record_id=record_id, record_hash=record_hash, kind=kind, acknowledged_at=_ts(self.acknowledged_at),
+            event_id=self.event_id, occurred_at=instant(self.occurred_at), org_id=org, stack_id=stack, agent_id=agent,
+            record_id=record_id, record_hash=record_hash, kind=kind, acknowledged_at=instant(self.acknowledged_at),
             destination_ids=list(self.destination_ids)).SerializeToString()
         return event_record(org, stack, "ChainAlertClosed", self.event_id, value)
 
@@ -135,12 +125,12 @@ def decode_own_event(kind: str, value: bytes) -> Routed | PassedOn | None:
         if kind == "ChainAlertRouted":
             r = pb.ChainAlertRouted.FromString(value)
             return Routed((r.org_id, r.stack_id, r.agent_id, r.record_id, r.record_hash, r.kind), r.alert_id,
-                          r.rule_id, tuple(r.destination_ids), r.acknowledged, r.message, _when(r.raised_at),
-                          _when(r.occurred_at))
+                          r.rule_id, tuple(r.destination_ids), r.acknowledged, r.message, read_instant(r.raised_at),
+                          read_instant(r.occurred_at))
         if kind == "ChainAlertClosed":
             c = pb.ChainAlertClosed.FromString(value)
             return PassedOn((c.org_id, c.stack_id, c.agent_id, c.record_id, c.record_hash, c.kind),
-                            _when(c.acknowledged_at), tuple(c.destination_ids), _when(c.occurred_at))
+                            read_instant(c.acknowledged_at), tuple(c.destination_ids), read_instant(c.occurred_at))
     except DecodeError as exc:
         raise ValueError(f"not a {kind}: {exc}") from None
     return None

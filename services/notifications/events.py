@@ -17,7 +17,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 from faramesh_cloud_api.notifications.v1 import events_pb2 as pb
@@ -50,6 +50,7 @@ from faramesh_cloud.notifications.changes import (
 from faramesh_cloud.notifications.domain import Kind, Notice, Step, Subject
 from faramesh_cloud.outbox.store import Outbox
 from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.rpc.wire import read_instant
 
 TOPIC: Final = NOTIFICATION_EVENTS
 OUTBOX_TABLE: Final = "notifications_outbox"
@@ -62,8 +63,6 @@ def _stamp(value: datetime) -> Timestamp:
     return stamp
 
 
-def _time(stamp: Timestamp) -> datetime:
-    return datetime.fromtimestamp(stamp.seconds, UTC) + timedelta(microseconds=stamp.nanos // 1000)
 
 
 def _actor(actor: Actor) -> pb.Actor:
@@ -180,8 +179,8 @@ def _routed(m: pb.ApprovalRouted, c: dict[str, Any]) -> Change:
         raise ValueError("an approval needs its defer_token")
     return ApprovalRouted(**c, stack_id=m.stack_id, defer_token=m.defer_token, agent_id=m.agent_id,
                           tool_id=m.tool_id, session_id=m.session_id, reason=m.reason, priority=m.priority,
-                          matched_rule_id=m.matched_rule_id, created_at=_time(m.created_at),
-                          deadline=_time(m.deadline), rule_id=_id(m.rule_id, "rule_id") if m.rule_id else "")
+                          matched_rule_id=m.matched_rule_id, created_at=read_instant(m.created_at),
+                          deadline=read_instant(m.deadline), rule_id=_id(m.rule_id, "rule_id") if m.rule_id else "")
 
 
 def _queued(m: pb.NotificationQueued, c: dict[str, Any]) -> Change:
@@ -235,7 +234,7 @@ def decode(kind: str, value: bytes, org_header: str) -> Change | None:
         raise ValueError(f"the event names organisation {org_id} but its org header says {org_header!r}")
     if not message.HasField("occurred_at"):
         raise ValueError("the event has no occurred_at")
-    common = {"event_id": _id(message.event_id, "event_id"), "occurred_at": _time(message.occurred_at),
+    common = {"event_id": _id(message.event_id, "event_id"), "occurred_at": read_instant(message.occurred_at),
               "org_id": org_id}
     return build(message, common)
 
