@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from faramesh_cloud.log.port import Consumer, Log, LogRecord, Message
+from faramesh_cloud.sql.positions import P  # a row that says where on the log it was read
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -51,22 +52,6 @@ class Sink(Protocol[T_contra]):
     a query returns. Returns only once the write is durable."""
 
     async def write(self, rows: Sequence[T_contra]) -> None: ...
-
-
-class Placed(Protocol):
-    """A row that says where on the log it came from (what position-keeping sinks write)."""
-
-    @property
-    def topic(self) -> str: ...
-
-    @property
-    def partition(self) -> int: ...
-
-    @property
-    def offset(self) -> int: ...
-
-
-P = TypeVar("P", bound=Placed)
 
 
 def in_log_order(rows: Sequence[P]) -> tuple[str, list[P]]:
