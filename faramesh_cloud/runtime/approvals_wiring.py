@@ -22,7 +22,7 @@ from faramesh_cloud.config import Settings
 from faramesh_cloud.gateway.web.approvals_ports import ApprovalsPort, mount_approvals
 from faramesh_cloud.ingest.control import DaemonControl
 from faramesh_cloud.rpc.internal_pki import service_credentials
-from faramesh_cloud.runtime.service import Service, ServiceContext
+from faramesh_cloud.runtime.service import Service, ServiceContext, running
 
 
 def service(ctx: ServiceContext, settings: Settings) -> ApprovalsService:
@@ -37,7 +37,7 @@ def daemon_control(settings: Settings) -> DaemonControl:
 def approvals_port(settings: Settings, services: Sequence[Service]) -> ApprovalsPort:
     """The approvals service's own API when it runs in this process (``services``), else its
     gRPC client (close it with :func:`release`)."""
-    local = next((s for s in services if isinstance(s, ApprovalsService)), None)
+    local = running(services, ApprovalsService)
     if local is not None:
         return local.approvals.api
     return ApprovalsApiClient(settings.internal_dial_address("approvals"), service_credentials(settings, "gateway"))

@@ -23,7 +23,7 @@ from faramesh_cloud.config import Settings
 from faramesh_cloud.gateway.web.audit_ports import AuditReader
 from faramesh_cloud.gateway.web.live_feed import Commits
 from faramesh_cloud.rpc.internal_pki import service_credentials
-from faramesh_cloud.runtime.service import Service
+from faramesh_cloud.runtime.service import Service, running
 
 if TYPE_CHECKING:
     from faramesh_cloud.runtime.services import RuntimeContext
@@ -68,7 +68,7 @@ class GatewayAudit:
 def gateway_audit(settings: Settings, services: Sequence[Service]) -> GatewayAudit:
     """The audit index's own reader and commit signals when it runs in this process
     (``services``), else its gRPC clients (start them with ``start``, close with ``release``)."""
-    local = next((s for s in services if isinstance(s, AuditIndexService)), None)
+    local = running(services, AuditIndexService)
     if local is not None:
         return GatewayAudit(local.reader, local.commits.signals)
     address, tls = settings.internal_dial_address(SERVICE), service_credentials(settings, "gateway")

@@ -25,7 +25,7 @@ from faramesh_cloud.fleet.service import FleetService
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, FleetReads, mount_fleet
 from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.runtime.audit_wiring import AuditIndexReads
-from faramesh_cloud.runtime.service import Service
+from faramesh_cloud.runtime.service import Service, running
 from faramesh_cloud.stacks.store import StackStore
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def service(ctx: RuntimeContext) -> FleetService:
 def fleet_reads(settings: Settings, services: Sequence[Service]) -> FleetReads:
     """The fleet service's own query API when it runs in this process (``services``), else
     its gRPC client (close it with :func:`release`)."""
-    local = next((s for s in services if isinstance(s, FleetService)), None)
+    local = running(services, FleetService)
     if local is not None:
         return local.query
     return FleetQueryClient(settings.internal_dial_address("fleet"), service_credentials(settings, "gateway"))

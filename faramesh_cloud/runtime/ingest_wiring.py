@@ -32,7 +32,7 @@ from faramesh_cloud.ingest.service import IngestService
 from faramesh_cloud.runtime.approvals_wiring import daemon_control
 from faramesh_cloud.runtime.feeds_proxy import IngestHttpProxy
 from faramesh_cloud.runtime.http_server import HttpOptions, HttpServer
-from faramesh_cloud.runtime.service import Service
+from faramesh_cloud.runtime.service import Service, running
 from faramesh_cloud.stacks.store import StackStore
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def listener(settings: Settings, feeds: ASGIApp) -> HttpServer:
 def daemon_feeds(settings: Settings, services: list[Service]) -> ASGIApp:
     """What the gateway mounts at ``/v1``: the running ingest service's own app when it runs in
     this process, else the proxy to ingest's listener (close it with :func:`release`)."""
-    local = next((s for s in services if isinstance(s, IngestService)), None)
+    local = running(services, IngestService)
     if local is not None:
         return local.feeds_app
     return IngestHttpProxy(settings.ingest_http_url, max_body_bytes=MAX_BODY_BYTES)

@@ -23,7 +23,7 @@ from faramesh_cloud.notifications.client import NotificationsClient
 from faramesh_cloud.notifications.destinations import load_or_create_key
 from faramesh_cloud.notifications.service import NotificationsConfig, NotificationsService
 from faramesh_cloud.rpc.internal_pki import service_credentials
-from faramesh_cloud.runtime.service import Service, ServiceContext
+from faramesh_cloud.runtime.service import Service, ServiceContext, running
 
 
 def config(settings: Settings) -> NotificationsConfig:
@@ -40,7 +40,7 @@ def service(ctx: ServiceContext, settings: Settings) -> NotificationsService:
 def gateway_port(settings: Settings, services: Sequence[Service]) -> NotificationsPort:
     """The notifications service's own API when it runs in this process (``services``), else
     its gRPC client (close it with :func:`release`)."""
-    local = next((s for s in services if isinstance(s, NotificationsService)), None)
+    local = running(services, NotificationsService)
     if local is not None:
         return local.api
     return NotificationsClient(settings.internal_dial_address("notifications"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.outbox.relay import OutboxLag, OutboxRelay
@@ -31,6 +31,15 @@ class Service(Protocol):
     async def stop(self) -> None: ...
 
     def info(self) -> ServiceInfo: ...
+
+
+S = TypeVar("S")
+
+
+def running(services: Sequence[object], kind: type[S]) -> S | None:
+    """The service of class ``kind`` among those this process runs, if any (a caller then
+    uses its own object in process, else that service's gRPC client)."""
+    return next((s for s in services if isinstance(s, kind)), None)
 
 
 class PlatformParts(Protocol):
