@@ -2,19 +2,22 @@
 # The test command (README, and .ci/run calls it): install what the tests need, then run them.
 #   scripts/test.sh [pytest args]      e.g. scripts/test.sh tests/unit -x
 # Tests start their own servers (embedded PostgreSQL, Tansu, gRPC, uvicorn) on 127.0.0.1.
-# Browser tests need Debian's chromium: installed here when missing and we are root;
-# otherwise run `sudo apt-get install -y chromium chromium-driver` first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages the tests use: chromium (browser tests), poppler-utils (pdfsig checks report
+# signatures independently of pyHanko; pdftoppm renders report pages).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver)
+command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } \
-      || echo "warning: apt-get could not install chromium; the browser tests will fail" >&2
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } \
+      || echo "warning: apt-get could not install ${missing[*]}; the tests that need them will fail" >&2
   else
-    echo "warning: chromium is missing and this is not root: run" \
-         "'sudo apt-get install -y chromium chromium-driver', or the browser tests will fail" >&2
+    echo "warning: ${missing[*]} missing and this is not root: run" \
+         "'sudo apt-get install -y ${missing[*]}', or the tests that need them will fail" >&2
   fi
 fi
 

@@ -1,0 +1,1 @@
+"""governance.fms as the daemon enforces it: parse, materialise, findings, coverage snippets."""

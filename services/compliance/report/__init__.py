@@ -1,0 +1,1 @@
+"""Report PDFs: content, rendering, the signed DPR appendix, the PAdES signature, offline checks."""
