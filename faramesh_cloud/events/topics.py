@@ -42,6 +42,10 @@ SIGNING_KEYS: Final = "stacks.signing_keys.v1"
 # What the notifications service did with the alerts it handed on (protobuf
 # ``faramesh_cloud_api.notifications.v1`` alert events): read back by itself on a rebuild.
 NOTIFICATION_ALERTS: Final = "notifications.alerts.v1"
+# The compliance service's events (``proto/faramesh_cloud_api/compliance/v1/events.proto``):
+# frameworks declared, reports asked for and failed, artifacts in the evidence library,
+# share links made and revoked. Keyed ``"<org_id>/-"``.
+COMPLIANCE_EVENTS: Final = "compliance.events.v1"
 # Where consumers park what they cannot process, with the reason in headers.
 DEAD_LETTERS: Final = "deadletter.v1"
 
@@ -56,6 +60,7 @@ DEFAULT_PARTITIONS: Final[Mapping[str, int]] = {
     AUDIT_ALERTS: 2,
     SIGNING_KEYS: 1,
     NOTIFICATION_ALERTS: 1,
+    COMPLIANCE_EVENTS: 2,
     DEAD_LETTERS: 1,
 }
 

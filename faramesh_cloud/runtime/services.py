@@ -66,6 +66,13 @@ def notifications(ctx: RuntimeContext) -> Service:
     return notifications_wiring.service(ctx, ctx.platform.settings)
 
 
+def compliance(ctx: RuntimeContext) -> Service:
+    """compliance posture, signed PDF reports, the evidence library and auditor share links"""
+    from faramesh_cloud.runtime import compliance_wiring
+
+    return compliance_wiring.service(ctx)
+
+
 def gateway(ctx: RuntimeContext) -> Service:
     """web UI, REST API, and the HTTP daemon feeds at /v1 (ingest's: in process, or forwarded to it)"""
     from faramesh_cloud.runtime.gateway_service import GatewayService
@@ -103,6 +110,7 @@ SERVICES: dict[str, ServiceSpec] = {
     "fleet": ServiceSpec(fleet, schema="faramesh_cloud.fleet", internal_api=True),
     "approvals": ServiceSpec(approvals, schema="faramesh_cloud.approvals", internal_api=True),
     "notifications": ServiceSpec(notifications, schema="faramesh_cloud.notifications", internal_api=True),
+    "compliance": ServiceSpec(compliance, schema="faramesh_cloud.compliance"),
     "gateway": ServiceSpec(gateway),
     "demo": ServiceSpec(demo_fleet, enabled_when=lambda settings: settings.demo),
 }

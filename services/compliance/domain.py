@@ -1,0 +1,118 @@
+"""The compliance service's vocabulary: frameworks an organisation may declare, artifact
+kinds, share-link limits, the errors its API raises, and the views it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+FRAMEWORK_NAMES: Final[dict[str, str]] = {
+    "soc2": "SOC 2 (Trust Services Criteria)",
+    "hipaa": "HIPAA Security Rule",
+    "pci-dss": "PCI DSS v4.0.1",
+    "iso27001": "ISO/IEC 27001:2022",
+    "gdpr": "GDPR",
+}
+ARTIFACT_KINDS: Final = ("report", "dpr-export", "platform-audit-export", "integrity-certificate")
+SHARE_DEFAULT_DAYS: Final = 7
+SHARE_MAX_DAYS: Final = 90
+MAX_REPORT_RANGE_DAYS: Final = 3 * 366
+MAX_ARTIFACT_BYTES: Final = 2 << 30
+
+
+class ComplianceError(ValueError):
+    """A request refused for what it asks (HTTP 400 / INVALID_ARGUMENT); the message says why."""
+
+
+class NotFound(LookupError):
+    """No such report, artifact or link in this organisation (HTTP 404)."""
+
+
+class LinkGone(Exception):
+    """A share link past its expiry or revoked (HTTP 410); the message says which and when."""
+
+    def __init__(self, message: str, org_id: str, link_id: str) -> None:
+        super().__init__(message)
+        self.org_id = org_id
+        self.link_id = link_id
+
+
+@dataclass(frozen=True)
+class Declared:
+    framework: str
+    name: str
+    declared_at: datetime
+    declared_by: str
+
+
+@dataclass(frozen=True)
+class ReportView:
+    report_id: str
+    framework: str
+    stack_ids: tuple[str, ...]
+    range_start: datetime
+    range_end: datetime
+    requested_at: datetime
+    requested_by: str
+    state: str
+    progress: float
+    stage: str
+    error: str
+    artifact_id: str
+    finished_at: datetime | None
+    retry_of: str
+
+
+@dataclass(frozen=True)
+class ShareLinkView:
+    link_id: str
+    artifact_id: str
+    created_at: datetime
+    created_by: str
+    expires_at: datetime
+    note: str
+    revoked_at: datetime | None
+    revoked_by: str
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if now >= self.expires_at else "active"
+
+
+@dataclass(frozen=True)
+class ArtifactView:
+    artifact_id: str
+    kind: str
+    title: str
+    parameters: dict[str, Any]
+    created_at: datetime
+    created_by: str
+    sha256: str
+    size: int
+    filename: str
+    media_type: str
+    verification_hash: str
+    report_id: str
+    links: tuple[ShareLinkView, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class PostureRow:
+    framework: str
+    control_id: str
+    status: str
+    detail: dict[str, Any]
+    since: datetime
+    evaluated_at: datetime
+
+
+@dataclass(frozen=True)
+class PostureDay:
+    framework: str
+    day: str
+    evidence: int
+    policy: int
+    gap: int
+    gaps: tuple[str, ...]
