@@ -146,9 +146,18 @@ class PlatformAuditLog:
             report.problems.append("entries are missing from the chain")
         return report
 
-    async def _select(self, org_id: str, where: AuditFilter, *, limit: int | None,
-                      newest_first: bool) -> list[AuditEntry]:
-        clauses, params = ["org_id = %s"], [org_id]
+    async def count(self, org_id: str, where: AuditFilter | None = None) -> int:
+        """How many entries match (compliance evidence counts them)."""
+        clauses, params = self._where(org_id, where or AuditFilter())
+        async with tenant_transaction(self._db, org_id) as conn:
+            row = await (await conn.execute(
+                f"SELECT count(*) FROM platform_audit_log WHERE {' AND '.join(clauses)}", params)).fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _where(org_id: str, where: AuditFilter) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = ["org_id = %s"]
+        params: list[Any] = [org_id]
         if where.action:
             if where.action.endswith(":"):
                 clauses.append("starts_with(action, %s)")
@@ -171,6 +180,11 @@ class PlatformAuditLog:
         if where.before_seq is not None:
             clauses.append("seq < %s")
             params.append(where.before_seq)
+        return clauses, params
+
+    async def _select(self, org_id: str, where: AuditFilter, *, limit: int | None,
+                      newest_first: bool) -> list[AuditEntry]:
+        clauses, params = self._where(org_id, where)
         sql = (f"SELECT {_COLUMNS} FROM platform_audit_log WHERE {' AND '.join(clauses)} "
                f"ORDER BY seq {'DESC' if newest_first else 'ASC'}")
         if limit is not None:
