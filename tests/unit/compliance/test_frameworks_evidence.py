@@ -4,6 +4,7 @@ page that lists the records (parsed back by that page's own parser)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from faramesh_cloud.compliance.evidence import (
     catalogue,
     iso,
 )
+from faramesh_cloud.compliance.frameworks import load_frameworks
 from faramesh_cloud.gateway.web.audit_common import FILTER_PARAMS, SearchQuery, nanos
 from faramesh_cloud.gateway.web.audit_query import audit_filter
 
@@ -104,3 +106,13 @@ def test_times_must_be_aware() -> None:
     assert iso(START) == "2026-01-06T09:30:15.123456Z"
     with pytest.raises(ValueError, match="timezone-aware"):
         iso(datetime(2026, 1, 6))
+
+
+def test_the_docs_list_every_query_and_control() -> None:
+    text = (Path(__file__).resolve().parents[3] / "docs" / "compliance-posture.md").read_text(encoding="utf-8")
+    for query in catalogue().values():
+        assert f"| `{query.name}` | {query.source} |" in text, query.name
+    for framework in load_frameworks().values():
+        line = next(line for line in text.splitlines() if f"(`{framework.slug}`," in line)
+        assert line.endswith(", ".join(c.id for c in framework.controls)), framework.slug
+        assert f"mapping {framework.version}" in line
