@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
-from faramesh_cloud.compliance.evidence import EvidenceQuery, Measurements, catalogue
+from faramesh_cloud.compliance.evidence import EvidenceQuery, Measurements, catalogue, iso
 from faramesh_cloud.compliance.frameworks import Combine, Control, Framework
 
 
@@ -88,6 +88,24 @@ class ControlPosture:
     status: Status
     evidence: tuple[EvidenceLine, ...]
     policy: tuple[PolicyLine, ...]
+
+    def detail(self) -> dict[str, Any]:
+        """The lines as JSON-ready data (what the service stores beside the status): times as
+        ISO 8601 UTC strings or null."""
+        return {
+            "title": self.title,
+            "citation": self.citation,
+            "evidence": [{
+                "name": e.name, "words": e.words, "threshold": e.threshold, "count": e.count,
+                "start": None if e.start is None else iso(e.start), "end": None if e.end is None else iso(e.end),
+                "holds": e.holds, "audit_query": e.audit_query, "link": e.link,
+            } for e in self.evidence],
+            "policy": [{
+                "name": p.name, "words": p.words, "holds": p.holds,
+                "stacks": [{"stack_id": s.stack_id, "holds": s.holds, "detail": s.detail, "lines": list(s.lines)}
+                           for s in p.stacks],
+            } for p in self.policy],
+        }
 
 
 @dataclass(frozen=True, slots=True)

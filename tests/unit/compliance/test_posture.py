@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
@@ -117,3 +118,18 @@ def test_a_shipped_framework_fully_measured_has_no_gap_where_evidence_exists() -
     assert {c.status for c in result.controls} == {Status.EVIDENCE}
     assert result.counts()[Status.EVIDENCE] == len(hipaa.controls)
     assert evaluate(hipaa, {}, {}).counts()[Status.GAP] == len(hipaa.controls)
+
+
+def test_the_detail_is_json_with_every_line() -> None:
+    (posture,) = evaluate(framework(control("CC7.2", AUDIT, SYNC)), UNMET, HOLDS).controls
+    detail = json.loads(json.dumps(posture.detail()))
+    assert detail["citation"] == "TSC CC7.2"
+    assert [(e["name"], e["count"], e["holds"]) for e in detail["evidence"]] == [
+        ("dpr_decisions_recorded", 120, True), ("chains_verified", 0, False)]
+    assert detail["evidence"][0]["start"] == "2025-12-14T00:00:00Z"
+    assert detail["evidence"][0]["link"].startswith("/audit?verification=verified&since=")
+    assert detail["policy"] == [{"name": "cloud_sync_declared", "words": "cloud_sync_declared", "holds": True,
+                                 "stacks": [{"stack_id": "stack-a", "holds": True, "detail": "runtime syncs to Cloud",
+                                             "lines": [12, 13]},
+                                            {"stack_id": "stack-b", "holds": True, "detail": "runtime syncs to Cloud",
+                                             "lines": [41]}]}]
