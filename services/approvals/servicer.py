@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Final, TypeVar
 
 import grpc
@@ -39,14 +40,14 @@ from faramesh_cloud.approvals.domain import (
     UnknownApproval,
 )
 from faramesh_cloud.approvals.sync_adapter import ApprovalsControl
-from faramesh_cloud.approvals.views import Approval, Command, Decision
+from faramesh_cloud.approvals.views import Approval, ApprovalSummary, Command, Decision
 from faramesh_cloud.platform_audit.events import Actor, ActorType
 from faramesh_cloud.rpc.errors import ServiceBusy
 from faramesh_cloud.rpc.internal_client import RETRY_AFTER
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_server import InternalServer
 from faramesh_cloud.rpc.status import DETAILS_KEY
-from faramesh_cloud.rpc.wire import timestamp
+from faramesh_cloud.rpc.wire import moment, timestamp
 
 DAEMON_CONTROL: Final = control_pb2.DESCRIPTOR.services_by_name["DaemonControlService"].full_name
 APPROVALS: Final = pb.DESCRIPTOR.services_by_name["ApprovalsService"].full_name
@@ -141,6 +142,17 @@ def command_message(c: Command) -> pb.Command:
         applied_at=timestamp(c.applied_at), outcome=c.outcome, message=c.message, dpr_record_id=c.dpr_record_id)
 
 
+def summary_message(s: ApprovalSummary) -> pb.SummarizeApprovalsResponse:
+    return pb.SummarizeApprovalsResponse(
+        approved=s.approved, denied=s.denied, expired=s.expired, withdrawn=s.withdrawn, pending=s.pending,
+        median_pending_seconds=s.median_pending_s, p95_pending_seconds=s.p95_pending_s,
+        approvers=[pb.ApproverDecisions(approver_id=a.approver_id, label=a.label, approved=a.approved,
+                                        denied=a.denied, single=a.single, bulk=a.bulk) for a in s.approvers],
+        bulk_actions=s.bulk_actions, bulk_decided=s.bulk_decided,
+        commands=[pb.CommandFigures(command_type=c.command_type, issued=c.issued, acknowledged=c.acknowledged,
+                                    applied=c.applied, median_ack_seconds=c.median_ack_s) for c in s.commands])
+
+
 def refusal_kind(exc: DecisionRefused) -> str:
     if isinstance(exc, Conflict):
         return "conflict"
@@ -179,6 +191,13 @@ def _optional(message: Any, name: str) -> str | None:
 
 def _scope(message: Any) -> list[str] | None:
     return list(message.scope.stack_ids) if message.HasField("scope") else None
+
+
+def _bound(request: pb.SummarizeApprovalsRequest, name: str) -> datetime:
+    found = moment(request, name)
+    if found is None:
+        raise ValueError(f"{name} is required: the summary covers [start, end)")
+    return found
 
 
 def _actor(caller: pb.Caller) -> Actor:
@@ -270,6 +289,13 @@ class ApprovalsServicer(people_pb2_grpc.ApprovalsServiceServicer):
     async def GetCommand(self, request: pb.GetCommandRequest, context: Context) -> pb.GetCommandResponse:
         found = await _answer(context, lambda: self._api.command(request.org_id, request.command_id))
         return pb.GetCommandResponse(command=command_message(found))
+
+    async def SummarizeApprovals(self, request: pb.SummarizeApprovalsRequest,
+                                 context: Context) -> pb.SummarizeApprovalsResponse:
+        async def summarize() -> ApprovalSummary:
+            return await self._api.summary(request.org_id, stacks=_scope(request), start=_bound(request, "start"),
+                                           end=_bound(request, "end"))
+        return summary_message(await _answer(context, summarize))
 
 
 def internal_server(control: ApprovalsControl, address: str, tls: ServiceCredentials,
