@@ -6,7 +6,8 @@ server with mutual TLS:
   is whatever ingest authenticated, so no other caller may name one.
 * ``ApprovalsService``: what people do (the queue, history, decisions, bulk decisions,
   kill / isolate, the command list), answered by :class:`ApprovalsApi`. Only ``gateway``
-  may call it: it authenticates people and applies the role table, and the request carries
+  may call it (and ``compliance`` its one read, ``SummarizeApprovals``): the gateway
+  authenticates people and applies the role table, and the request carries
   who acts and what the role table allows them; the rules of the service's own state
   (mandatory reason, the first decision wins, one pattern per bulk action) are checked
   here, by the same command handlers as in process.
@@ -53,6 +54,8 @@ DAEMON_CONTROL: Final = control_pb2.DESCRIPTOR.services_by_name["DaemonControlSe
 APPROVALS: Final = pb.DESCRIPTOR.services_by_name["ApprovalsService"].full_name
 CALLERS: Final = frozenset({"ingest"})  # the only service that speaks for a daemon
 PEOPLE_CALLERS: Final = frozenset({"gateway"})  # the only service that speaks for people
+SUMMARIZE: Final = f"{APPROVALS}/SummarizeApprovals"
+SUMMARY_CALLERS: Final = frozenset({"compliance"})  # reads the summary only, never decides nor issues
 
 # A refusal's gRPC status, by its code (people.proto); codes not listed: INVALID_ARGUMENT.
 _STATUS: Final = {"not_found": grpc.StatusCode.NOT_FOUND, "already_resolved": grpc.StatusCode.ABORTED,
@@ -302,7 +305,8 @@ def internal_server(control: ApprovalsControl, address: str, tls: ServiceCredent
                     api: ApprovalsApi | None = None) -> InternalServer:
     """The approvals service's internal server on ``address`` (mutual TLS): ``DaemonControlService``
     for ``ingest`` and, given ``api``, ``ApprovalsService`` for ``gateway``."""
-    allowed = {DAEMON_CONTROL: CALLERS, **({APPROVALS: PEOPLE_CALLERS} if api is not None else {})}
+    allowed = {DAEMON_CONTROL: CALLERS,
+               **({APPROVALS: PEOPLE_CALLERS, SUMMARIZE: SUMMARY_CALLERS} if api is not None else {})}
 
     def register(server: grpc.aio.Server) -> None:
         control_pb2_grpc.add_DaemonControlServiceServicer_to_server(DaemonControlServicer(control), server)

@@ -22,7 +22,7 @@ from faramesh_cloud_api.approvals.v1 import people_pb2, people_pb2_grpc
 from faramesh_cloud_api.sync.v1 import approvals_pb2
 
 from faramesh_cloud.approvals.changes import command_acknowledged, command_delivered, command_issued
-from faramesh_cloud.approvals.client import SERVER, refusal
+from faramesh_cloud.approvals.client import SERVER, ApprovalsApiClient, refusal
 from faramesh_cloud.approvals.domain import CommandType
 from faramesh_cloud.approvals.emergency import EmergencyCommands
 from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
@@ -32,6 +32,7 @@ from faramesh_cloud.events.topics import H_KIND, SYNC_ITEMS, Origin, stack_key
 from faramesh_cloud.log.port import Message
 from faramesh_cloud.platform_audit.events import Actor, ActorType
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.rpc.internal_client import InternalClient
 from faramesh_cloud.rpc.wire import timestamp
 from faramesh_cloud.sql.database import Database
@@ -51,6 +52,7 @@ START = NOW - timedelta(hours=2)  # the range under test: [START, END)
 END = NOW + timedelta(hours=1)
 LOCAL = approvals_pb2.RESOLUTION_SOURCE_LOCAL
 CLOUD = approvals_pb2.RESOLUTION_SOURCE_CLOUD
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
 NO_COMMANDS = [CommandCount("kill", 0, 0, 0, None), CommandCount("isolate", 0, 0, 0, None)]
 
 
@@ -296,3 +298,24 @@ async def test_the_rpc_refuses_a_request_without_its_range(database: Database, i
                     await rpc.call("SummarizeApprovals", request)
         finally:
             await rpc.close()
+
+
+async def test_the_compliance_service_may_read_the_summary_and_nothing_else(
+        database: Database, internal_tls: ServiceTls, world: World, daemon_resolved: None) -> None:
+    """``compliance`` is admitted to ``SummarizeApprovals`` only: the queue, decisions and
+    commands of ``ApprovalsService`` stay the gateway's; any other service gets nothing."""
+    async with approvals_server(approvals_api(database), unused_control(database), internal_tls) as server:
+        compliance = ApprovalsApiClient(server.address, internal_tls("compliance"))
+        fleet = ApprovalsApiClient(server.address, internal_tls("fleet"))
+        try:
+            summary = await compliance.summary(world.acme, stacks=None, start=START, end=END)
+            assert summary.total == 10
+            for call in (lambda: compliance.pending(world.acme),
+                         lambda: compliance.decide(world.acme, UNKNOWN, ALICE, "approve", "mine"),
+                         lambda: compliance.commands(world.acme),
+                         lambda: fleet.summary(world.acme, stacks=None, start=START, end=END)):
+                with pytest.raises(ServiceUnavailable, match=r"may not call faramesh_cloud_api\.approvals\.v1"):
+                    await call()
+        finally:
+            await compliance.close()
+            await fleet.close()
