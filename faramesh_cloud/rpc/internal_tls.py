@@ -66,7 +66,9 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class CallerPolicy(grpc.aio.ServerInterceptor):
-    """Allow-list per gRPC service: ``{"pkg.v1.FooService": {"ingest"}}``."""
+    """Allow-list per gRPC service, and per method for a caller admitted to one read only:
+    ``{"pkg.v1.FooService": {"gateway"}, "pkg.v1.FooService/Summarize": {"compliance"}}``
+    (a method's callers are those of its service plus its own entry's)."""
 
     def __init__(self, allowed: Mapping[str, Collection[str]]) -> None:
         self._allowed = {name: frozenset(callers) for name, callers in allowed.items()}
@@ -74,13 +76,14 @@ class CallerPolicy(grpc.aio.ServerInterceptor):
     async def admit(self, method: str, context: Context) -> None:
         """Return when the caller may call ``method`` (``/pkg.Service/Method``); abort otherwise."""
         service = method.lstrip("/").split("/", 1)[0]
+        name = method.lstrip("/")
         callers = caller_services(context.auth_context())
         if not callers:
             _log.warning("refused %s from %s: no internal service certificate", method, context.peer())
             await context.abort(grpc.StatusCode.UNAUTHENTICATED,
                                 f"{service} is an internal API: call it with a certificate issued by the internal "
                                 "CA that names a Faramesh Cloud service (docs/internal-tls.md)")
-        allowed = self._allowed.get(service, frozenset())
+        allowed = self._allowed.get(service, frozenset()) | self._allowed.get(name, frozenset())
         if not callers & allowed:
             who = ", ".join(sorted(callers))
             _log.warning("refused %s from %s: caller %s is not allowed", method, context.peer(), who)

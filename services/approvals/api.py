@@ -1,17 +1,19 @@
 """The approvals service's API for people (what the gateway is given): the queue, one
-approval, history, decisions, bulk decisions and emergency commands. Plain values in;
+approval, history, decisions, bulk decisions and emergency commands; and for the compliance
+service, the workflow summary of a range. Plain values in;
 results are read by attribute. Refusals raise ``ValueError`` subclasses with a ``code``
 (``DecisionRefused``), unknown ids ``LookupError`` (``UnknownApproval``)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 
 from faramesh_cloud.approvals.decisions import Decisions
 from faramesh_cloud.approvals.domain import CommandType, Verdict
 from faramesh_cloud.approvals.emergency import EmergencyCommands
 from faramesh_cloud.approvals.queries import ApprovalQueries, QueueFilter
-from faramesh_cloud.approvals.views import Approval, BulkResult, Command, Decision
+from faramesh_cloud.approvals.views import Approval, ApprovalSummary, BulkResult, Command, Decision
 from faramesh_cloud.platform_audit.events import Actor
 
 
@@ -58,3 +60,9 @@ class ApprovalsApi:
 
     async def command(self, org_id: str, command_id: str) -> Command:
         return await self._commands.get(org_id, command_id)
+
+    async def summary(self, org_id: str, *, stacks: Collection[str] | None, start: datetime,
+                      end: datetime) -> ApprovalSummary:
+        """The approval workflow of [start, end) on ``stacks`` (None: every stack; empty: none):
+        ``ValueError`` for a range that is empty or has naive datetimes."""
+        return await self._queries.summary(org_id, stacks=stacks, start=start, end=end)

@@ -32,14 +32,23 @@ from faramesh_cloud.approvals.domain import (
     State,
     UnknownApproval,
 )
-from faramesh_cloud.approvals.views import Approval, BulkResult, Command, Decision
+from faramesh_cloud.approvals.summary import check_range
+from faramesh_cloud.approvals.views import (
+    Approval,
+    ApprovalSummary,
+    ApproverCount,
+    BulkResult,
+    Command,
+    CommandCount,
+    Decision,
+)
 from faramesh_cloud.platform_audit.events import Actor
 from faramesh_cloud.rpc import internal_tls
 from faramesh_cloud.rpc.errors import ServiceBusy
 from faramesh_cloud.rpc.internal_client import CHANNEL_OPTIONS, InternalClient, retry_after
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.status import DETAILS_KEY
-from faramesh_cloud.rpc.wire import moment
+from faramesh_cloud.rpc.wire import moment, timestamp
 
 TIMEOUT_S: Final = 10.0
 SERVER: Final = "approvals"  # the identity the server's certificate must carry
@@ -155,6 +164,21 @@ def command_view(m: pb.Command) -> Command:
     return Command(m.command_id, m.stack_id, m.agent_id, m.command_type, m.reason, m.issued_by, m.issued_by_label,
                    _required(m, "issued_at"), m.state, moment(m, "delivered_at"), moment(m, "acked_at"),
                    moment(m, "applied_at"), m.outcome, m.message, m.dpr_record_id)
+
+
+def _optional_float(m: Message, name: str) -> float | None:
+    return float(getattr(m, name)) if m.HasField(name) else None
+
+
+def summary_view(m: pb.SummarizeApprovalsResponse, start: datetime, end: datetime) -> ApprovalSummary:
+    return ApprovalSummary(
+        start=start, end=end, approved=m.approved, denied=m.denied, expired=m.expired, withdrawn=m.withdrawn,
+        pending=m.pending, median_pending_s=_optional_float(m, "median_pending_seconds"),
+        p95_pending_s=_optional_float(m, "p95_pending_seconds"),
+        approvers=[ApproverCount(a.approver_id, a.label, a.approved, a.denied, a.single, a.bulk) for a in m.approvers],
+        bulk_actions=m.bulk_actions, bulk_decided=m.bulk_decided,
+        commands=[CommandCount(c.command_type, c.issued, c.acknowledged, c.applied,
+                               _optional_float(c, "median_ack_seconds")) for c in m.commands])
 
 
 def refusal(exc: grpc.aio.AioRpcError) -> Exception | None:
@@ -278,3 +302,10 @@ class ApprovalsApiClient:
     async def command(self, org_id: str, command_id: str) -> Command:
         response = await self._rpc.call("GetCommand", pb.GetCommandRequest(org_id=org_id, command_id=command_id))
         return command_view(response.command)
+
+    async def summary(self, org_id: str, *, stacks: Collection[str] | None, start: datetime,
+                      end: datetime) -> ApprovalSummary:
+        check_range(start, end)
+        response = await self._rpc.call("SummarizeApprovals", pb.SummarizeApprovalsRequest(
+            org_id=org_id, scope=_scope(stacks), start=timestamp(start), end=timestamp(end)))
+        return summary_view(response, start, end)

@@ -1,4 +1,5 @@
-"""Read side for people: the pending queue (oldest first), one approval, the history."""
+"""Read side for people: the pending queue (oldest first), one approval, the history, and the
+workflow summary of a range (``summary.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 from faramesh_cloud.approvals.decisions import as_uuid
 from faramesh_cloud.approvals.domain import UnknownApproval
-from faramesh_cloud.approvals.views import Approval
+from faramesh_cloud.approvals.summary import summarize
+from faramesh_cloud.approvals.views import Approval, ApprovalSummary
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.tenant import tenant_transaction
 
@@ -85,3 +87,8 @@ class ApprovalQueries:
                 "WHERE org_id = %s AND delivery_id = %s", (org_id, key))
             row = await cur.fetchone()
             return None if row is None else (int(row[0]), row[1], row[2], row[3])
+
+    async def summary(self, org_id: str, *, stacks: Collection[str] | None, start: datetime,
+                      end: datetime) -> ApprovalSummary:
+        """Approvals created and emergency commands issued in [start, end) (``summary.py``)."""
+        return await summarize(self._db, org_id, stacks=stacks, start=start, end=end)

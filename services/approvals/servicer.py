@@ -6,7 +6,8 @@ server with mutual TLS:
   is whatever ingest authenticated, so no other caller may name one.
 * ``ApprovalsService``: what people do (the queue, history, decisions, bulk decisions,
   kill / isolate, the command list), answered by :class:`ApprovalsApi`. Only ``gateway``
-  may call it: it authenticates people and applies the role table, and the request carries
+  may call it (and ``compliance`` its one read, ``SummarizeApprovals``): the gateway
+  authenticates people and applies the role table, and the request carries
   who acts and what the role table allows them; the rules of the service's own state
   (mandatory reason, the first decision wins, one pattern per bulk action) are checked
   here, by the same command handlers as in process.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Final, TypeVar
 
 import grpc
@@ -39,19 +41,21 @@ from faramesh_cloud.approvals.domain import (
     UnknownApproval,
 )
 from faramesh_cloud.approvals.sync_adapter import ApprovalsControl
-from faramesh_cloud.approvals.views import Approval, Command, Decision
+from faramesh_cloud.approvals.views import Approval, ApprovalSummary, Command, Decision
 from faramesh_cloud.platform_audit.events import Actor, ActorType
 from faramesh_cloud.rpc.errors import ServiceBusy
 from faramesh_cloud.rpc.internal_client import RETRY_AFTER
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_server import InternalServer
 from faramesh_cloud.rpc.status import DETAILS_KEY
-from faramesh_cloud.rpc.wire import timestamp
+from faramesh_cloud.rpc.wire import moment, timestamp
 
 DAEMON_CONTROL: Final = control_pb2.DESCRIPTOR.services_by_name["DaemonControlService"].full_name
 APPROVALS: Final = pb.DESCRIPTOR.services_by_name["ApprovalsService"].full_name
 CALLERS: Final = frozenset({"ingest"})  # the only service that speaks for a daemon
 PEOPLE_CALLERS: Final = frozenset({"gateway"})  # the only service that speaks for people
+SUMMARIZE: Final = f"{APPROVALS}/SummarizeApprovals"
+SUMMARY_CALLERS: Final = frozenset({"compliance"})  # reads the summary only, never decides nor issues
 
 # A refusal's gRPC status, by its code (people.proto); codes not listed: INVALID_ARGUMENT.
 _STATUS: Final = {"not_found": grpc.StatusCode.NOT_FOUND, "already_resolved": grpc.StatusCode.ABORTED,
@@ -141,6 +145,17 @@ def command_message(c: Command) -> pb.Command:
         applied_at=timestamp(c.applied_at), outcome=c.outcome, message=c.message, dpr_record_id=c.dpr_record_id)
 
 
+def summary_message(s: ApprovalSummary) -> pb.SummarizeApprovalsResponse:
+    return pb.SummarizeApprovalsResponse(
+        approved=s.approved, denied=s.denied, expired=s.expired, withdrawn=s.withdrawn, pending=s.pending,
+        median_pending_seconds=s.median_pending_s, p95_pending_seconds=s.p95_pending_s,
+        approvers=[pb.ApproverDecisions(approver_id=a.approver_id, label=a.label, approved=a.approved,
+                                        denied=a.denied, single=a.single, bulk=a.bulk) for a in s.approvers],
+        bulk_actions=s.bulk_actions, bulk_decided=s.bulk_decided,
+        commands=[pb.CommandFigures(command_type=c.command_type, issued=c.issued, acknowledged=c.acknowledged,
+                                    applied=c.applied, median_ack_seconds=c.median_ack_s) for c in s.commands])
+
+
 def refusal_kind(exc: DecisionRefused) -> str:
     if isinstance(exc, Conflict):
         return "conflict"
@@ -179,6 +194,13 @@ def _optional(message: Any, name: str) -> str | None:
 
 def _scope(message: Any) -> list[str] | None:
     return list(message.scope.stack_ids) if message.HasField("scope") else None
+
+
+def _bound(request: pb.SummarizeApprovalsRequest, name: str) -> datetime:
+    found = moment(request, name)
+    if found is None:
+        raise ValueError(f"{name} is required: the summary covers [start, end)")
+    return found
 
 
 def _actor(caller: pb.Caller) -> Actor:
@@ -271,12 +293,20 @@ class ApprovalsServicer(people_pb2_grpc.ApprovalsServiceServicer):
         found = await _answer(context, lambda: self._api.command(request.org_id, request.command_id))
         return pb.GetCommandResponse(command=command_message(found))
 
+    async def SummarizeApprovals(self, request: pb.SummarizeApprovalsRequest,
+                                 context: Context) -> pb.SummarizeApprovalsResponse:
+        async def summarize() -> ApprovalSummary:
+            return await self._api.summary(request.org_id, stacks=_scope(request), start=_bound(request, "start"),
+                                           end=_bound(request, "end"))
+        return summary_message(await _answer(context, summarize))
+
 
 def internal_server(control: ApprovalsControl, address: str, tls: ServiceCredentials,
                     api: ApprovalsApi | None = None) -> InternalServer:
     """The approvals service's internal server on ``address`` (mutual TLS): ``DaemonControlService``
     for ``ingest`` and, given ``api``, ``ApprovalsService`` for ``gateway``."""
-    allowed = {DAEMON_CONTROL: CALLERS, **({APPROVALS: PEOPLE_CALLERS} if api is not None else {})}
+    allowed = {DAEMON_CONTROL: CALLERS,
+               **({APPROVALS: PEOPLE_CALLERS, SUMMARIZE: SUMMARY_CALLERS} if api is not None else {})}
 
     def register(server: grpc.aio.Server) -> None:
         control_pb2_grpc.add_DaemonControlServiceServicer_to_server(DaemonControlServicer(control), server)

@@ -91,3 +91,55 @@ class Command:
     message: str
     dpr_record_id: str
 
+
+
+@dataclass(frozen=True, slots=True)
+class ApproverCount:
+    """One approver's decisions taken in Cloud on the summary's approvals: ``single`` one by
+    one, ``bulk`` as part of a bulk action (``approved`` + ``denied`` == ``single`` + ``bulk``)."""
+
+    approver_id: str  # user id or API key id
+    label: str  # e-mail address or key name at the time of the decision
+    approved: int
+    denied: int
+    single: int
+    bulk: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommandCount:
+    """The emergency commands of one type issued in the summary's range: how many the daemon
+    acknowledged, how many of those it applied (outcome ``applied`` or ``already_in_effect``),
+    and the median seconds from issue to acknowledgement (None when none was acknowledged)."""
+
+    command_type: str  # "kill" or "isolate"
+    issued: int
+    acknowledged: int
+    applied: int
+    median_ack_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalSummary:
+    """The approval workflow of one organisation (and the stacks asked) over [start, end):
+    approvals created in the range by their state now, pending time (created to resolved,
+    resolved ones only; None when none is resolved), approvers, bulk actions, and the
+    emergency commands issued in the range, by type (both types always present)."""
+
+    start: datetime
+    end: datetime
+    approved: int
+    denied: int
+    expired: int
+    withdrawn: int
+    pending: int
+    median_pending_s: float | None
+    p95_pending_s: float | None
+    approvers: list[ApproverCount]  # most decisions first, then by label
+    bulk_actions: int  # distinct bulk actions that decided approvals of the range
+    bulk_decided: int  # approvals of the range decided as part of one
+    commands: list[CommandCount]  # kill, then isolate
+
+    @property
+    def total(self) -> int:
+        return self.approved + self.denied + self.expired + self.withdrawn + self.pending

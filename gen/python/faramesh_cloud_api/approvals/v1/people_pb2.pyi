@@ -330,3 +330,71 @@ class GetCommandResponse(_message.Message):
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     command: Command
     def __init__(self, command: _Optional[_Union[Command, _Mapping]] = ...) -> None: ...
+
+class SummarizeApprovalsRequest(_message.Message):
+    __slots__ = ("org_id", "scope", "start", "end")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    scope: StackScope
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    def __init__(self, org_id: _Optional[str] = ..., scope: _Optional[_Union[StackScope, _Mapping]] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ApproverDecisions(_message.Message):
+    __slots__ = ("approver_id", "label", "approved", "denied", "single", "bulk")
+    APPROVER_ID_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_FIELD_NUMBER: _ClassVar[int]
+    DENIED_FIELD_NUMBER: _ClassVar[int]
+    SINGLE_FIELD_NUMBER: _ClassVar[int]
+    BULK_FIELD_NUMBER: _ClassVar[int]
+    approver_id: str
+    label: str
+    approved: int
+    denied: int
+    single: int
+    bulk: int
+    def __init__(self, approver_id: _Optional[str] = ..., label: _Optional[str] = ..., approved: _Optional[int] = ..., denied: _Optional[int] = ..., single: _Optional[int] = ..., bulk: _Optional[int] = ...) -> None: ...
+
+class CommandFigures(_message.Message):
+    __slots__ = ("command_type", "issued", "acknowledged", "applied", "median_ack_seconds")
+    COMMAND_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_ACK_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    command_type: str
+    issued: int
+    acknowledged: int
+    applied: int
+    median_ack_seconds: float
+    def __init__(self, command_type: _Optional[str] = ..., issued: _Optional[int] = ..., acknowledged: _Optional[int] = ..., applied: _Optional[int] = ..., median_ack_seconds: _Optional[float] = ...) -> None: ...
+
+class SummarizeApprovalsResponse(_message.Message):
+    __slots__ = ("approved", "denied", "expired", "withdrawn", "pending", "median_pending_seconds", "p95_pending_seconds", "approvers", "bulk_actions", "bulk_decided", "commands")
+    APPROVED_FIELD_NUMBER: _ClassVar[int]
+    DENIED_FIELD_NUMBER: _ClassVar[int]
+    EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_PENDING_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    P95_PENDING_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    APPROVERS_FIELD_NUMBER: _ClassVar[int]
+    BULK_ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    BULK_DECIDED_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    approved: int
+    denied: int
+    expired: int
+    withdrawn: int
+    pending: int
+    median_pending_seconds: float
+    p95_pending_seconds: float
+    approvers: _containers.RepeatedCompositeFieldContainer[ApproverDecisions]
+    bulk_actions: int
+    bulk_decided: int
+    commands: _containers.RepeatedCompositeFieldContainer[CommandFigures]
+    def __init__(self, approved: _Optional[int] = ..., denied: _Optional[int] = ..., expired: _Optional[int] = ..., withdrawn: _Optional[int] = ..., pending: _Optional[int] = ..., median_pending_seconds: _Optional[float] = ..., p95_pending_seconds: _Optional[float] = ..., approvers: _Optional[_Iterable[_Union[ApproverDecisions, _Mapping]]] = ..., bulk_actions: _Optional[int] = ..., bulk_decided: _Optional[int] = ..., commands: _Optional[_Iterable[_Union[CommandFigures, _Mapping]]] = ...) -> None: ...

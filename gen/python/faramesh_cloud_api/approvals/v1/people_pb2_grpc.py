@@ -80,6 +80,11 @@ class ApprovalsServiceStub:
                 request_serializer=faramesh__cloud__api_dot_approvals_dot_v1_dot_people__pb2.GetCommandRequest.SerializeToString,
                 response_deserializer=faramesh__cloud__api_dot_approvals_dot_v1_dot_people__pb2.GetCommandResponse.FromString,
                 _registered_method=True)
+        self.SummarizeApprovals = channel.unary_unary(
+                '/faramesh_cloud_api.approvals.v1.ApprovalsService/SummarizeApprovals',
+                request_serializer=faramesh__cloud__api_dot_approvals_dot_v1_dot_people__pb2.SummarizeApprovalsRequest.SerializeToString,
+                response_deserializer=faramesh__cloud__api_dot_approvals_dot_v1_dot_people__pb2.SummarizeApprovalsResponse.FromString,
+                _registered_method=True)
 
 
 class ApprovalsServiceServicer:
@@ -154,6 +159,16 @@ class ApprovalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SummarizeApprovals(self, request, context):
+        """The approval workflow of a time range (what a compliance report shows): approvals
+        created in [start, end) by outcome, pending time, approvers, bulk actions, and the
+        emergency commands issued in the range. INVALID_ARGUMENT when start or end is missing
+        or start is not before end.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ApprovalsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -201,6 +216,11 @@ def add_ApprovalsServiceServicer_to_server(servicer, server):
                     servicer.GetCommand,
                     request_deserializer=faramesh__cloud__api_dot_approvals_dot_v1_dot_people__pb2.GetCommandRequest.FromString,
                     response_serializer=faramesh__cloud__api_dot_approvals_dot_v1_dot_people__pb2.GetCommandResponse.SerializeToString,
+            ),
+            'SummarizeApprovals': grpc.unary_unary_rpc_method_handler(
+                    servicer.SummarizeApprovals,
+                    request_deserializer=faramesh__cloud__api_dot_approvals_dot_v1_dot_people__pb2.SummarizeApprovalsRequest.FromString,
+                    response_serializer=faramesh__cloud__api_dot_approvals_dot_v1_dot_people__pb2.SummarizeApprovalsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -447,6 +467,33 @@ class ApprovalsService:
             '/faramesh_cloud_api.approvals.v1.ApprovalsService/GetCommand',
             faramesh__cloud__api_dot_approvals_dot_v1_dot_people__pb2.GetCommandRequest.SerializeToString,
             faramesh__cloud__api_dot_approvals_dot_v1_dot_people__pb2.GetCommandResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SummarizeApprovals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faramesh_cloud_api.approvals.v1.ApprovalsService/SummarizeApprovals',
+            faramesh__cloud__api_dot_approvals_dot_v1_dot_people__pb2.SummarizeApprovalsRequest.SerializeToString,
+            faramesh__cloud__api_dot_approvals_dot_v1_dot_people__pb2.SummarizeApprovalsResponse.FromString,
             options,
             channel_credentials,
             insecure,
