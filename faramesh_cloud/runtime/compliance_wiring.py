@@ -16,13 +16,22 @@ from faramesh_cloud.approvals.client import ApprovalsApiClient
 from faramesh_cloud.approvals.service import ApprovalsService
 from faramesh_cloud.audit_index.client import AuditIndexClient
 from faramesh_cloud.audit_index.service import AuditIndexService
+from faramesh_cloud.compliance.measure import Measurer
+from faramesh_cloud.compliance.pipeline import Keys, ReportPipeline
+from faramesh_cloud.compliance.policy import Policies, policy_words
+from faramesh_cloud.compliance.report.sign import load_or_create_document_key
 from faramesh_cloud.compliance.service import ComplianceConfig, ComplianceService
 from faramesh_cloud.compliance.sources import Sources
+from faramesh_cloud.compliance.sweep import Sweep
 from faramesh_cloud.config import Settings
 from faramesh_cloud.fleet.client import FleetQueryClient
 from faramesh_cloud.fleet.service import FleetService
+from faramesh_cloud.identity.org_settings import OrgSettingsStore
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.runtime.service import Service, running
+from faramesh_cloud.signing.keys import load_or_create_signing_key
+from faramesh_cloud.sql.database import Database
 
 if TYPE_CHECKING:
     from faramesh_cloud.runtime.services import RuntimeContext
@@ -44,10 +53,28 @@ def sources(settings: Settings, services: Sequence[Service]) -> Sources:
     )
 
 
-def service(ctx: RuntimeContext) -> ComplianceService:
-    from faramesh_cloud.compliance.pipeline import report_maker
+class OrgSettings:
+    """The organisation settings evidence reads (the platform's identity store)."""
 
-    settings = ctx.platform.settings
+    def __init__(self, db: Database) -> None:
+        self._store = OrgSettingsStore(db, PlatformAuditLog(db))
+
+    async def sso_enabled(self, org_id: str) -> bool:
+        sso = await self._store.sso(org_id)
+        return bool(sso.enabled and sso.issuer)
+
+    async def retention_days(self, org_id: str) -> int | None:
+        return None  # Cloud deletes no DPR yet: every record is kept
+
+
+def service(ctx: RuntimeContext) -> ComplianceService:
+    platform = ctx.platform
+    settings = platform.settings
     found = sources(settings, ctx.services)
     config = ComplianceConfig(artifacts=settings.data_dir / "compliance" / "artifacts")
-    return ComplianceService(ctx, config, maker=report_maker(settings, found))
+    policies = Policies(found.fleet)
+    measurer = Measurer(found.audit, found.approvals, PlatformAuditLog(platform.db), OrgSettings(platform.db))
+    posture = Sweep(platform.db, measurer, policies.checks, config.clock, policy_words=policy_words())
+    keys = Keys(load_or_create_signing_key(settings.data_dir), load_or_create_document_key(settings.data_dir))
+    maker = ReportPipeline(platform.db, found, keys, posture.posture)
+    return ComplianceService(ctx, config, maker=maker, sweep=lambda api: posture)

@@ -34,7 +34,6 @@ from faramesh_cloud.compliance.changes import (
 )
 from faramesh_cloud.compliance.domain import (
     ARTIFACT_KINDS,
-    FRAMEWORK_NAMES,
     MAX_ARTIFACT_BYTES,
     MAX_REPORT_RANGE_DAYS,
     SHARE_DEFAULT_DAYS,
@@ -48,6 +47,7 @@ from faramesh_cloud.compliance.domain import (
     PostureRow,
     ReportView,
     ShareLinkView,
+    framework_names,
 )
 from faramesh_cloud.consumer.catch_up import CatchUp
 from faramesh_cloud.platform_audit.events import Actor, ActorType, Target
@@ -146,14 +146,14 @@ class ComplianceApi:
         async with tenant_transaction(self._db, org_id) as conn:
             cur = await conn.execute("SELECT framework, declared_at, declared_by FROM compliance_frameworks "
                                      "WHERE org_id = %s ORDER BY framework", (org_id,))
-            return [Declared(f, FRAMEWORK_NAMES.get(f, f), at, by) for f, at, by in await cur.fetchall()]
+            return [Declared(f, framework_names().get(f, f), at, by) for f, at, by in await cur.fetchall()]
 
     async def declare(self, org_id: str, frameworks: Sequence[str], actor: Actor) -> list[Declared]:
         wanted = sorted({f.strip() for f in frameworks if f.strip()})
-        unknown = [f for f in wanted if f not in FRAMEWORK_NAMES]
+        unknown = [f for f in wanted if f not in framework_names()]
         if unknown:
             raise ComplianceError(f"unknown framework {', '.join(map(repr, unknown))}: choose from "
-                                  f"{', '.join(FRAMEWORK_NAMES)}")
+                                  f"{', '.join(framework_names())}")
         async with self._command(org_id) as conn:
             await record(conn, FrameworksDeclared(_event_id(), self._clock(), org_id, actor, tuple(wanted)))
             await self._audit.append_in(conn, org_id, FRAMEWORKS_DECLARED, actor,
@@ -171,8 +171,8 @@ class ComplianceApi:
             return [PostureRow(*r) for r in await cur.fetchall()]
 
     async def posture_days(self, org_id: str, framework: str, days: int = 30) -> list[PostureDay]:
-        if framework not in FRAMEWORK_NAMES:
-            raise ComplianceError(f"unknown framework {framework!r}: choose from {', '.join(FRAMEWORK_NAMES)}")
+        if framework not in framework_names():
+            raise ComplianceError(f"unknown framework {framework!r}: choose from {', '.join(framework_names())}")
         if not 1 <= days <= 366:
             raise ComplianceError("ask for 1 to 366 days of posture history")
         since = (self._clock() - timedelta(days=days - 1)).date()
@@ -189,8 +189,8 @@ class ComplianceApi:
     # Reports ------------------------------------------------------------------------------
     async def request_report(self, org_id: str, framework: str, stack_ids: Sequence[str], start: datetime,
                              end: datetime, actor: Actor, *, retry_of: str = "") -> ReportView:
-        if framework not in FRAMEWORK_NAMES:
-            raise ComplianceError(f"unknown framework {framework!r}: choose from {', '.join(FRAMEWORK_NAMES)}")
+        if framework not in framework_names():
+            raise ComplianceError(f"unknown framework {framework!r}: choose from {', '.join(framework_names())}")
         start, end = _utc(start), _utc(end)
         if end <= start:
             raise ComplianceError("the range ends before it starts: give a start before the end")

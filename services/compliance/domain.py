@@ -3,17 +3,19 @@ kinds, share-link limits, the errors its API raises, and the views it returns.""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-FRAMEWORK_NAMES: Final[dict[str, str]] = {
-    "soc2": "SOC 2 (Trust Services Criteria)",
-    "hipaa": "HIPAA Security Rule",
-    "pci-dss": "PCI DSS v4.0.1",
-    "iso27001": "ISO/IEC 27001:2022",
-    "gdpr": "GDPR",
-}
+
+@functools.cache
+def framework_names() -> dict[str, str]:
+    """Slug -> name of every framework an organisation may declare (from their data files)."""
+    from faramesh_cloud.compliance.frameworks import load_frameworks
+
+    return {slug: f.name for slug, f in load_frameworks().items()}
+
 ARTIFACT_KINDS: Final = ("report", "dpr-export", "platform-audit-export", "integrity-certificate")
 SHARE_DEFAULT_DAYS: Final = 7
 SHARE_MAX_DAYS: Final = 90

@@ -38,6 +38,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from faramesh_cloud.compliance.evidence import catalogue
+from faramesh_cloud.compliance.policy_rules import POLICY_RULES
 
 # The registry: slug -> file under frameworks/.
 FRAMEWORKS: Final = MappingProxyType({
@@ -48,21 +49,8 @@ FRAMEWORKS: Final = MappingProxyType({
     "gdpr": "gdpr.toml",
 })
 
-# The policy rules a control may name. The catalogue itself (words and checks over the
-# enforced policy) is policy_rules.py ([fpl]); these names are the agreed contract, and the
-# loader validates against them until it reads the catalogue's own names.
-POLICY_RULE_NAMES: Final = (
-    "default_deny",
-    "defer_rules_present",
-    "strict_deny_present",
-    "budgets_declared",
-    "credential_broker",
-    "audit_retention_declared",
-    "cloud_sync_declared",
-    "trust_keys_pinned",
-    "no_permit_all",
-    "no_dropped_declarations",
-)
+# The policy rules a control may name: the catalogue's own names (``policy_rules.py``).
+POLICY_RULE_NAMES: Final = tuple(POLICY_RULES)
 
 _VERSION: Final = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .()\-]{0,39}$")

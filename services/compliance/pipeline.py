@@ -19,7 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from faramesh_cloud.compliance.coverage import ToolUsage, coverage
-from faramesh_cloud.compliance.domain import FRAMEWORK_NAMES, ReportView
+from faramesh_cloud.compliance.domain import ReportView, framework_names
 from faramesh_cloud.compliance.jobs import MadeReport, Progress
 from faramesh_cloud.compliance.policy import Policies
 from faramesh_cloud.compliance.report.generate import generate_report
@@ -84,7 +84,7 @@ class ReportPipeline:
             cur = await conn.execute("SELECT slug, name FROM orgs WHERE org_id = %s", (org_id,))
             slug, name = await cur.fetchone() or ("", "")
         parameters = Parameters(org_id, slug, name, report.framework,
-                                FRAMEWORK_NAMES.get(report.framework, report.framework), tuple(stacks),
+                                framework_names().get(report.framework, report.framework), tuple(stacks),
                                 report.range_start, report.range_end, datetime.now(UTC), report.requested_by)
         certificate = await audit.integrity_certificate(org_id, stacks, start_ns, end_ns)
         stats = await audit.decision_stats(org_id, stacks, start_ns, end_ns, bucket_for(start_ns, end_ns))
