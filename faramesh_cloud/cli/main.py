@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("faramesh_cloud.cli.up", "up"),
     "serve": ("faramesh_cloud.cli.up", "serve"),
     "verify-bundle": ("faramesh_cloud.cli.verify_bundle", "verify_bundle"),
+    "verify-report": ("faramesh_cloud.cli.verify_report", "verify_report"),
     "simulate": ("faramesh_cloud.cli.simulate", "simulate"),
     "orgs": ("faramesh_cloud.cli.orgs", "orgs"),
     "stacks": ("faramesh_cloud.cli.stacks", "stacks"),

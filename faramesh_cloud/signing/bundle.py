@@ -16,13 +16,25 @@ A bundle is one JSON object::
 The signature is ed25519 over the canonical JSON (``faramesh_cloud.signing.canonical``) of
 the whole object without its ``signature`` member. ``key_id`` is only a hint: verification
 uses the public key the verifier was given, never one found in the file.
+
+Streamed signature (``"algorithm": "ed25519-entries-sha256"``), for bundles too large to hold
+in memory (a report's appendix of a million DPRs): the same object, but the signature is
+ed25519 over the canonical JSON of the object without its ``signature`` member and with
+``entries`` replaced by ``{"count": N, "sha256": D}``, where N is the number of entries and
+D the lowercase hex SHA-256 of the canonical JSON of the ``entries`` array itself (``[``,
+the canonical JSON of each entry separated by ``,``, ``]``; ``[]`` when empty). A writer
+hashes each entry as it goes (``faramesh_cloud.signing.stream``); a verifier recomputes N
+and D from the entries it reads, so every entry is covered exactly as in the one-shot
+form. Member order in the file does not matter (verifiers parse it). Both forms are
+``faramesh-cloud/signed-bundle/v1``; ``faramesh-cloud verify-bundle`` checks both.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -35,6 +47,7 @@ from faramesh_cloud.signing.keys import key_id
 
 FORMAT: Final = "faramesh-cloud/signed-bundle/v1"
 SIGNATURE_ALGORITHM: Final = "ed25519"
+STREAMED_ALGORITHM: Final = "ed25519-entries-sha256"
 
 
 class BundleError(ValueError):
@@ -66,6 +79,56 @@ def signed_bytes(bundle: Mapping[str, Any]) -> bytes:
     return canonical_json({k: v for k, v in bundle.items() if k != "signature"})
 
 
+class EntriesDigest:
+    """The ``{"count", "sha256"}`` that stands for ``entries`` under a streamed signature,
+    computed one entry at a time (``add`` returns the entry's canonical bytes)."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256(b"[")
+        self.count = 0
+
+    def add(self, entry: Any) -> bytes:
+        data = canonical_json(entry)
+        if self.count:
+            self._hash.update(b",")
+        self._hash.update(data)
+        self.count += 1
+        return data
+
+    def summary(self) -> dict[str, Any]:
+        final = self._hash.copy()
+        final.update(b"]")
+        return {"count": self.count, "sha256": final.hexdigest()}
+
+
+def streamed_signed_bytes(bundle: Mapping[str, Any], entries: Mapping[str, Any]) -> bytes:
+    """What a streamed signature covers: ``bundle`` without ``signature``, ``entries`` replaced
+    by their ``EntriesDigest.summary()``."""
+    return canonical_json({**{k: v for k, v in bundle.items() if k not in ("signature", "entries")},
+                           "entries": dict(entries)})
+
+
+def streamed_signature(bundle: Mapping[str, Any], entries: Mapping[str, Any],
+                       key: Ed25519PrivateKey) -> dict[str, Any]:
+    """The ``signature`` member of a streamed bundle whose other members are ``bundle``."""
+    return {"algorithm": STREAMED_ALGORITHM, "key_id": key_id(key.public_key()),
+            "value": base64.b64encode(key.sign(streamed_signed_bytes(bundle, entries))).decode("ascii")}
+
+
+def check_streamed_signature(bundle: Mapping[str, Any], entries: Mapping[str, Any],
+                             public_key: Ed25519PublicKey) -> tuple[bool, str]:
+    """(valid, why-not) of a streamed signature, given the digest of the entries as read."""
+    return _check(bundle, public_key, STREAMED_ALGORITHM, lambda: streamed_signed_bytes(bundle, entries))
+
+
+def _entries_summary(bundle: Mapping[str, Any]) -> dict[str, Any]:
+    digest = EntriesDigest()
+    items = bundle.get("entries")
+    for item in items if isinstance(items, list) else []:
+        digest.add(item)
+    return digest.summary()
+
+
 def sign_bundle(bundle: Mapping[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
     signature = key.sign(signed_bytes(bundle))
     return {**bundle, "signature": {
@@ -89,18 +152,27 @@ class BundleReport:
 
 
 def check_signature(bundle: Mapping[str, Any], public_key: Ed25519PublicKey) -> tuple[bool, str]:
-    """(valid, why-not) for the bundle's signature under ``public_key``."""
+    """(valid, why-not) for the bundle's signature under ``public_key`` (either form)."""
+    signature = bundle.get("signature")
+    if isinstance(signature, Mapping) and signature.get("algorithm") == STREAMED_ALGORITHM:
+        return _check(bundle, public_key, STREAMED_ALGORITHM,
+                      lambda: streamed_signed_bytes(bundle, _entries_summary(bundle)))
+    return _check(bundle, public_key, SIGNATURE_ALGORITHM, lambda: signed_bytes(bundle))
+
+
+def _check(bundle: Mapping[str, Any], public_key: Ed25519PublicKey, algorithm: str,
+           covered: Callable[[], bytes]) -> tuple[bool, str]:
     if bundle.get("format") != FORMAT:
         raise BundleError(f"not a signed bundle (format {bundle.get('format')!r}, expected {FORMAT!r})")
     signature = bundle.get("signature")
-    if not isinstance(signature, Mapping) or signature.get("algorithm") != SIGNATURE_ALGORITHM:
+    if not isinstance(signature, Mapping) or signature.get("algorithm") != algorithm:
         return False, "the bundle has no ed25519 signature"
     try:
         raw = base64.b64decode(str(signature.get("value", "")), validate=True)
     except (binascii.Error, ValueError):
         return False, "the signature value is not base64"
     try:
-        public_key.verify(raw, signed_bytes(bundle))
+        public_key.verify(raw, covered())
     except InvalidSignature:
         hint = ""
         if signature.get("key_id") != key_id(public_key):
