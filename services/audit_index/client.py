@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from datetime import datetime
 from typing import Final
 
@@ -34,6 +34,18 @@ from faramesh_cloud_api.audit_index.v1 import query_pb2_grpc
 
 from faramesh_cloud.audit_index.alert_events import AlreadyAcknowledged
 from faramesh_cloud.audit_index.domain import ChainFinding, Severity
+from faramesh_cloud.audit_index.evidence import check_range
+from faramesh_cloud.audit_index.evidence_views import (
+    EXPORT_PAGE,
+    AuditEvidence,
+    ChainCertificate,
+    ChainPoint,
+    DecisionStats,
+    EffectBucket,
+    Ranked,
+    ToolUsage,
+)
+from faramesh_cloud.audit_index.evidence_wire import certificate_view, stats_view, usage_view
 from faramesh_cloud.audit_index.reader import tail_cursor, tail_seq
 from faramesh_cloud.audit_index.views import (
     AgentIntegrity,
@@ -58,8 +70,14 @@ from faramesh_cloud.rpc.wire import moment
 
 SERVER: Final = "audit-index"  # the identity the server's certificate must carry
 EXPORT_TIMEOUT_S: Final = 120.0  # an export streams up to 1,000 records with their bytes
+RANGE_EXPORT_TIMEOUT_S: Final = 3_600.0  # a report's whole range (1M records: minutes, not an hour)
 RAW_ENCODING: Final = "utf-8"
 RAW_ERRORS: Final = "surrogatepass"
+
+# What another service takes from here (it may import only this module of the index):
+# the evidence reads' values and their port, besides the two clients.
+__all__ = ["EXPORT_PAGE", "AuditEvidence", "AuditIndexClient", "ChainCertificate", "ChainPoint", "ChainRecord",
+           "CommitWatchClient", "DecisionStats", "EffectBucket", "Ranked", "RecordSummary", "ToolUsage"]
 
 _log = logging.getLogger(__name__)
 
@@ -245,6 +263,58 @@ class AuditIndexClient:
         response = await self._rpc.call("ListPolicyVersions", pb.ListPolicyVersionsRequest(
             org_id=org_id, stack_ids=list(stack_ids), since_ns=since_ns))
         return [policy_version_view(u) for u in response.uses]
+
+    # Evidence reads (``evidence_views.AuditEvidence``), as ``IndexReader`` answers them.
+
+    async def decision_stats(self, org_id: str, stacks: Sequence[str], start_ns: int, end_ns: int,
+                             bucket_ns: int, top: int = 10) -> DecisionStats:
+        response = await self._rpc.call("DecisionStats", pb.DecisionStatsRequest(
+            org_id=org_id, stack_ids=_stack_ids(stacks), time_range=_range(start_ns, end_ns), bucket_ns=bucket_ns,
+            top=top))
+        return stats_view(response)
+
+    async def tool_usage(self, org_id: str, stacks: Sequence[str], start_ns: int, end_ns: int) -> list[ToolUsage]:
+        response = await self._rpc.call("ToolUsage", pb.ToolUsageRequest(
+            org_id=org_id, stack_ids=_stack_ids(stacks), time_range=_range(start_ns, end_ns)))
+        return [usage_view(u) for u in response.usage]
+
+    async def sample_records(self, org_id: str, stack_id: str, agent_id: str, tool_id: str, start_ns: int,
+                             end_ns: int, limit: int = 10) -> list[RecordSummary]:
+        """Up to ``limit`` verified DPRs of one agent's calls of one tool in the range, newest first."""
+        check_range(start_ns, end_ns)
+        filters = {"stack_id": stack_id, "agent_id": agent_id, "tool_id": tool_id, "verification": "verified"}
+        return (await self.search(org_id, filters, start_ns, end_ns, None, limit)).records
+
+    async def integrity_certificate(self, org_id: str, stacks: Sequence[str], start_ns: int,
+                                    end_ns: int) -> list[ChainCertificate]:
+        response = await self._rpc.call("IntegrityCertificate", pb.IntegrityCertificateRequest(
+            org_id=org_id, stack_ids=_stack_ids(stacks), time_range=_range(start_ns, end_ns)))
+        return [certificate_view(c, finding_view) for c in response.chains]
+
+    def export_range(self, org_id: str, stacks: Sequence[str], start_ns: int, end_ns: int,
+                     page_size: int = EXPORT_PAGE) -> AsyncIterator[ChainRecord]:
+        """The stream of the range's records; the index checks the arguments (ValueError,
+        raised where the first record would be read)."""
+        request = pb.ExportRangeRequest(org_id=org_id, stack_ids=_stack_ids(stacks),
+                                        time_range=_range(start_ns, end_ns), page_size=page_size)
+        return self._export(request)
+
+    async def _export(self, request: pb.ExportRangeRequest) -> AsyncIterator[ChainRecord]:
+        async for m in self._rpc.stream("ExportRange", request, RANGE_EXPORT_TIMEOUT_S):
+            yield chain_record_view(m)
+
+    async def count(self, org_id: str, filters: Mapping[str, str], start_ns: int | None, end_ns: int | None,
+                    stacks: Sequence[str] = ()) -> int:
+        response = await self._rpc.call("Count", pb.CountRequest(
+            org_id=org_id, filters=filters_message(filters), time_range=_range(start_ns, end_ns),
+            stack_ids=_stack_ids(stacks)))
+        return int(response.count)
+
+
+def _stack_ids(stacks: Sequence[str]) -> list[str]:
+    if isinstance(stacks, str):
+        raise TypeError("stacks is a sequence of stack ids, not one string")
+    return list(stacks)
 
 
 class CommitWatchClient:

@@ -16,8 +16,8 @@ from faramesh_cloud.audit_index.views import AgentIntegrity, Alert, StackIntegri
 from faramesh_cloud.sql.database import Database
 
 Conn = AsyncConnection[Any]
-__all__ = ["AlreadyAcknowledged", "alert", "alert_in", "alerts", "chain_integrity", "record_chain_facts",
-           "tail_horizon"]
+__all__ = ["AlreadyAcknowledged", "alert", "alert_in", "alerts", "chain_integrity", "chain_positions",
+           "record_chain_facts", "tail_horizon"]
 
 _FINDING_COLUMNS = (
     "org_id, stack_id, agent_id, record_id, record_hash, kind, severity, message, chain_index, "
@@ -102,6 +102,20 @@ async def record_chain_facts(
             (org_id, list(record_ids)),
         )).fetchall()
     return ({(s, a, r, h): int(i) for s, a, r, h, i in positions}, [_finding(row) for row in findings])
+
+
+async def chain_positions(db: Database, org_id: str, stack_id: str, agent_id: str,
+                          record_hashes: Sequence[str]) -> dict[str, int]:
+    """Chain positions on one agent chain, by record hash (a hash not on it: absent)."""
+    if not record_hashes:
+        return {}
+    async with db.connection() as conn:
+        rows = await (await conn.execute(
+            "SELECT record_hash, chain_index FROM audit_chain_records "
+            "WHERE org_id = %s AND stack_id = %s AND agent_id = %s AND record_hash = ANY(%s::text[])",
+            (org_id, stack_id, agent_id, list(record_hashes)),
+        )).fetchall()
+    return {str(h): int(i) for h, i in rows}
 
 
 _ALERT_COLUMNS = (

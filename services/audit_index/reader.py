@@ -14,10 +14,17 @@ which the internal API (``servicer.py``) answers from this same object."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from faramesh_cloud.audit_index import integrity
 from faramesh_cloud.audit_index.api import AuditIndexApi
+from faramesh_cloud.audit_index.evidence import EvidenceReads, check_range
+from faramesh_cloud.audit_index.evidence_views import (
+    EXPORT_PAGE,
+    ChainCertificate,
+    DecisionStats,
+    ToolUsage,
+)
 from faramesh_cloud.audit_index.explorer import ExplorerReads
 from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.schema import AuditTables
@@ -28,6 +35,7 @@ from faramesh_cloud.audit_index.views import (
     Page,
     PolicyVersionUse,
     RecordDetail,
+    RecordSummary,
     SearchFilters,
     StackIntegrity,
     TailPage,
@@ -58,6 +66,7 @@ class IndexReader:
         tables = tables or AuditTables()
         self._queries = AuditQueries(olap, db, tables)
         self._explorer = ExplorerReads(olap, db, tables)
+        self._evidence = EvidenceReads(olap, db, tables)
         self._db = db
         self._api = api or AuditIndexApi(db, PlatformAuditLog(db))
 
@@ -109,3 +118,31 @@ class IndexReader:
 
     async def policy_versions(self, org_id: str, stack_ids: Sequence[str], since_ns: int) -> list[PolicyVersionUse]:
         return await self._queries.policy_versions(org_id, list(stack_ids), since_ns)
+
+    # Evidence reads (compliance; ``evidence_views.AuditEvidence``).
+
+    async def decision_stats(self, org_id: str, stacks: Sequence[str], start_ns: int, end_ns: int,
+                             bucket_ns: int, top: int = 10) -> DecisionStats:
+        return await self._evidence.decision_stats(org_id, stacks, start_ns, end_ns, bucket_ns, top)
+
+    async def tool_usage(self, org_id: str, stacks: Sequence[str], start_ns: int, end_ns: int) -> list[ToolUsage]:
+        return await self._evidence.tool_usage(org_id, stacks, start_ns, end_ns)
+
+    async def sample_records(self, org_id: str, stack_id: str, agent_id: str, tool_id: str, start_ns: int,
+                             end_ns: int, limit: int = 10) -> list[RecordSummary]:
+        """Up to ``limit`` verified DPRs of one agent's calls of one tool in the range, newest first."""
+        check_range(start_ns, end_ns)
+        filters = {"stack_id": stack_id, "agent_id": agent_id, "tool_id": tool_id, "verification": "verified"}
+        return (await self.search(org_id, filters, start_ns, end_ns, None, limit)).records
+
+    async def integrity_certificate(self, org_id: str, stacks: Sequence[str], start_ns: int,
+                                    end_ns: int) -> list[ChainCertificate]:
+        return await self._evidence.integrity_certificate(org_id, stacks, start_ns, end_ns)
+
+    def export_range(self, org_id: str, stacks: Sequence[str], start_ns: int, end_ns: int,
+                     page_size: int = EXPORT_PAGE) -> AsyncIterator[ChainRecord]:
+        return self._evidence.export_range(org_id, stacks, start_ns, end_ns, page_size)
+
+    async def count(self, org_id: str, filters: Mapping[str, str], start_ns: int | None, end_ns: int | None,
+                    stacks: Sequence[str] = ()) -> int:
+        return await self._evidence.count(org_id, filters, start_ns, end_ns, stacks)

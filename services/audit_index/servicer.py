@@ -5,9 +5,11 @@ people give it, answered by :class:`~faramesh_cloud.audit_index.reader.IndexRead
 
 This module is the edge: requests become ``IndexReader`` calls (Python values), the views it
 returns become messages field by field (a record's bytes as bytes), its refusals statuses
-(``query.proto``); nothing else in the service imports this generated code. Served over
-mutual TLS; only the ``gateway`` service may call it (it authenticates people and names the
-organisation they belong to, so no other caller may name one)."""
+(``query.proto``; the evidence reads' messages in ``evidence_wire.py``); nothing else in the
+service imports this generated code. Served over mutual TLS; only the ``gateway`` (it
+authenticates people and names the organisation they belong to) and ``compliance`` (its
+posture sweeps and report jobs name the organisation they work for) may call it; no other
+caller may name an organisation."""
 
 from __future__ import annotations
 
@@ -22,6 +24,12 @@ from faramesh_cloud_api.audit_index.v1 import query_pb2_grpc
 from faramesh_cloud.audit_index.alert_events import AlreadyAcknowledged
 from faramesh_cloud.audit_index.commits import CommitWatch
 from faramesh_cloud.audit_index.domain import ChainFinding
+from faramesh_cloud.audit_index.evidence_views import EXPORT_PAGE
+from faramesh_cloud.audit_index.evidence_wire import (
+    certificate_message,
+    stats_message,
+    usage_message,
+)
 from faramesh_cloud.audit_index.reader import IndexReader
 from faramesh_cloud.audit_index.views import (
     AgentIntegrity,
@@ -41,7 +49,8 @@ from faramesh_cloud.rpc.internal_server import InternalServer
 from faramesh_cloud.rpc.wire import timestamp
 
 AUDIT_QUERY: Final = pb.DESCRIPTOR.services_by_name["AuditQueryService"].full_name
-CALLERS: Final = frozenset({"gateway"})  # the only service that reads the index for people
+# The gateway reads the index for people; compliance reads evidence for its posture and reports.
+CALLERS: Final = frozenset({"gateway", "compliance"})
 RAW_ENCODING: Final = "utf-8"
 RAW_ERRORS: Final = "surrogatepass"  # a record's text back to the exact code points it had
 
@@ -263,9 +272,48 @@ class AuditQueryServicer(query_pb2_grpc.AuditQueryServiceServicer):
                     yield pb.CommitsMoved(org_ids=moved, everything=everything)
 
 
+    async def DecisionStats(self, request: pb.DecisionStatsRequest, context: Context) -> pb.DecisionStatsResponse:
+        start, end = _range(request.time_range)
+        stats = await _answer(context, request.org_id, lambda: self._reader.decision_stats(
+            request.org_id, list(request.stack_ids), start, end, request.bucket_ns, request.top or 10))
+        return stats_message(stats)
+
+    async def ToolUsage(self, request: pb.ToolUsageRequest, context: Context) -> pb.ToolUsageResponse:
+        start, end = _range(request.time_range)
+        usage = await _answer(context, request.org_id, lambda: self._reader.tool_usage(
+            request.org_id, list(request.stack_ids), start, end))
+        return pb.ToolUsageResponse(usage=[usage_message(u) for u in usage])
+
+    async def IntegrityCertificate(self, request: pb.IntegrityCertificateRequest,
+                                   context: Context) -> pb.IntegrityCertificateResponse:
+        start, end = _range(request.time_range)
+        chains = await _answer(context, request.org_id, lambda: self._reader.integrity_certificate(
+            request.org_id, list(request.stack_ids), start, end))
+        return pb.IntegrityCertificateResponse(chains=[certificate_message(c, finding_message) for c in chains])
+
+    async def ExportRange(self, request: pb.ExportRangeRequest, context: Context) -> AsyncIterator[pb.ChainRecord]:
+        """One message per record; the reader reads a page at a time, and gRPC's flow control
+        holds it back while the caller is slower, so memory stays bounded."""
+        start, end = _range(request.time_range)
+
+        async def records() -> AsyncIterator[ChainRecord]:  # the arguments are checked when this is made
+            return self._reader.export_range(request.org_id, list(request.stack_ids), start, end,
+                                             request.page_size or EXPORT_PAGE)
+
+        found = await _answer(context, request.org_id, records)
+        async for record in found:
+            yield chain_record_message(record)
+
+    async def Count(self, request: pb.CountRequest, context: Context) -> pb.CountResponse:
+        start, end = _range(request.time_range)
+        found = await _answer(context, request.org_id, lambda: self._reader.count(
+            request.org_id, filters_of(request.filters), start, end, list(request.stack_ids)))
+        return pb.CountResponse(count=found)
+
+
 def internal_server(reader: IndexReader, commits: CommitWatch | None, address: str,
                     tls: ServiceCredentials) -> InternalServer:
-    """The audit index's internal server on ``address`` (mutual TLS, ``gateway`` only)."""
+    """The audit index's internal server on ``address`` (mutual TLS, ``gateway`` and ``compliance``)."""
     def register(server: grpc.aio.Server) -> None:
         query_pb2_grpc.add_AuditQueryServiceServicer_to_server(AuditQueryServicer(reader, commits), server)
 

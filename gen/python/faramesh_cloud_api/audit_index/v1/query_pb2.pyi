@@ -542,3 +542,209 @@ class CommitsMoved(_message.Message):
     org_ids: _containers.RepeatedScalarFieldContainer[str]
     everything: bool
     def __init__(self, org_ids: _Optional[_Iterable[str]] = ..., everything: _Optional[bool] = ...) -> None: ...
+
+class DecisionStatsRequest(_message.Message):
+    __slots__ = ("org_id", "stack_ids", "time_range", "bucket_ns", "top")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    STACK_IDS_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_NS_FIELD_NUMBER: _ClassVar[int]
+    TOP_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    stack_ids: _containers.RepeatedScalarFieldContainer[str]
+    time_range: TimeRange
+    bucket_ns: int
+    top: int
+    def __init__(self, org_id: _Optional[str] = ..., stack_ids: _Optional[_Iterable[str]] = ..., time_range: _Optional[_Union[TimeRange, _Mapping]] = ..., bucket_ns: _Optional[int] = ..., top: _Optional[int] = ...) -> None: ...
+
+class Ranked(_message.Message):
+    __slots__ = ("name", "count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    count: int
+    def __init__(self, name: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
+class EffectBucket(_message.Message):
+    __slots__ = ("start_ns", "counts")
+    class CountsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    START_NS_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    start_ns: int
+    counts: _containers.ScalarMap[str, int]
+    def __init__(self, start_ns: _Optional[int] = ..., counts: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class DecisionStatsResponse(_message.Message):
+    __slots__ = ("start_ns", "end_ns", "bucket_ns", "total", "by_effect", "buckets", "top_tools", "top_agents", "top_rules", "unverified_total", "unverified_by_effect")
+    class ByEffectEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class UnverifiedByEffectEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    START_NS_FIELD_NUMBER: _ClassVar[int]
+    END_NS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_NS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BY_EFFECT_FIELD_NUMBER: _ClassVar[int]
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    TOP_TOOLS_FIELD_NUMBER: _ClassVar[int]
+    TOP_AGENTS_FIELD_NUMBER: _ClassVar[int]
+    TOP_RULES_FIELD_NUMBER: _ClassVar[int]
+    UNVERIFIED_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    UNVERIFIED_BY_EFFECT_FIELD_NUMBER: _ClassVar[int]
+    start_ns: int
+    end_ns: int
+    bucket_ns: int
+    total: int
+    by_effect: _containers.ScalarMap[str, int]
+    buckets: _containers.RepeatedCompositeFieldContainer[EffectBucket]
+    top_tools: _containers.RepeatedCompositeFieldContainer[Ranked]
+    top_agents: _containers.RepeatedCompositeFieldContainer[Ranked]
+    top_rules: _containers.RepeatedCompositeFieldContainer[Ranked]
+    unverified_total: int
+    unverified_by_effect: _containers.ScalarMap[str, int]
+    def __init__(self, start_ns: _Optional[int] = ..., end_ns: _Optional[int] = ..., bucket_ns: _Optional[int] = ..., total: _Optional[int] = ..., by_effect: _Optional[_Mapping[str, int]] = ..., buckets: _Optional[_Iterable[_Union[EffectBucket, _Mapping]]] = ..., top_tools: _Optional[_Iterable[_Union[Ranked, _Mapping]]] = ..., top_agents: _Optional[_Iterable[_Union[Ranked, _Mapping]]] = ..., top_rules: _Optional[_Iterable[_Union[Ranked, _Mapping]]] = ..., unverified_total: _Optional[int] = ..., unverified_by_effect: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class ToolUsageRequest(_message.Message):
+    __slots__ = ("org_id", "stack_ids", "time_range")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    STACK_IDS_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    stack_ids: _containers.RepeatedScalarFieldContainer[str]
+    time_range: TimeRange
+    def __init__(self, org_id: _Optional[str] = ..., stack_ids: _Optional[_Iterable[str]] = ..., time_range: _Optional[_Union[TimeRange, _Mapping]] = ...) -> None: ...
+
+class ToolUsage(_message.Message):
+    __slots__ = ("stack_id", "agent_id", "tool_id", "matched_rule_id", "effect", "calls")
+    STACK_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TOOL_ID_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    EFFECT_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    stack_id: str
+    agent_id: str
+    tool_id: str
+    matched_rule_id: str
+    effect: str
+    calls: int
+    def __init__(self, stack_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., tool_id: _Optional[str] = ..., matched_rule_id: _Optional[str] = ..., effect: _Optional[str] = ..., calls: _Optional[int] = ...) -> None: ...
+
+class ToolUsageResponse(_message.Message):
+    __slots__ = ("usage",)
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    usage: _containers.RepeatedCompositeFieldContainer[ToolUsage]
+    def __init__(self, usage: _Optional[_Iterable[_Union[ToolUsage, _Mapping]]] = ...) -> None: ...
+
+class IntegrityCertificateRequest(_message.Message):
+    __slots__ = ("org_id", "stack_ids", "time_range")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    STACK_IDS_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    stack_ids: _containers.RepeatedScalarFieldContainer[str]
+    time_range: TimeRange
+    def __init__(self, org_id: _Optional[str] = ..., stack_ids: _Optional[_Iterable[str]] = ..., time_range: _Optional[_Union[TimeRange, _Mapping]] = ...) -> None: ...
+
+class ChainPoint(_message.Message):
+    __slots__ = ("record_id", "record_hash", "chain_index", "created_at")
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORD_HASH_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    record_hash: str
+    chain_index: int
+    created_at: str
+    def __init__(self, record_id: _Optional[str] = ..., record_hash: _Optional[str] = ..., chain_index: _Optional[int] = ..., created_at: _Optional[str] = ...) -> None: ...
+
+class ChainCertificate(_message.Message):
+    __slots__ = ("stack_id", "agent_id", "records", "duplicates", "first", "head", "invalid_hashes", "signatures", "chain_length", "segments", "tip_hash", "tip_record_id", "verified_ns", "findings")
+    class SignaturesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    STACK_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_FIELD_NUMBER: _ClassVar[int]
+    HEAD_FIELD_NUMBER: _ClassVar[int]
+    INVALID_HASHES_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURES_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    TIP_HASH_FIELD_NUMBER: _ClassVar[int]
+    TIP_RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_NS_FIELD_NUMBER: _ClassVar[int]
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    stack_id: str
+    agent_id: str
+    records: int
+    duplicates: int
+    first: ChainPoint
+    head: ChainPoint
+    invalid_hashes: int
+    signatures: _containers.ScalarMap[str, int]
+    chain_length: int
+    segments: int
+    tip_hash: str
+    tip_record_id: str
+    verified_ns: int
+    findings: _containers.RepeatedCompositeFieldContainer[ChainFinding]
+    def __init__(self, stack_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., records: _Optional[int] = ..., duplicates: _Optional[int] = ..., first: _Optional[_Union[ChainPoint, _Mapping]] = ..., head: _Optional[_Union[ChainPoint, _Mapping]] = ..., invalid_hashes: _Optional[int] = ..., signatures: _Optional[_Mapping[str, int]] = ..., chain_length: _Optional[int] = ..., segments: _Optional[int] = ..., tip_hash: _Optional[str] = ..., tip_record_id: _Optional[str] = ..., verified_ns: _Optional[int] = ..., findings: _Optional[_Iterable[_Union[ChainFinding, _Mapping]]] = ...) -> None: ...
+
+class IntegrityCertificateResponse(_message.Message):
+    __slots__ = ("chains",)
+    CHAINS_FIELD_NUMBER: _ClassVar[int]
+    chains: _containers.RepeatedCompositeFieldContainer[ChainCertificate]
+    def __init__(self, chains: _Optional[_Iterable[_Union[ChainCertificate, _Mapping]]] = ...) -> None: ...
+
+class ExportRangeRequest(_message.Message):
+    __slots__ = ("org_id", "stack_ids", "time_range", "page_size")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    STACK_IDS_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    stack_ids: _containers.RepeatedScalarFieldContainer[str]
+    time_range: TimeRange
+    page_size: int
+    def __init__(self, org_id: _Optional[str] = ..., stack_ids: _Optional[_Iterable[str]] = ..., time_range: _Optional[_Union[TimeRange, _Mapping]] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class CountRequest(_message.Message):
+    __slots__ = ("org_id", "filters", "time_range", "stack_ids")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    STACK_IDS_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    filters: SearchFilters
+    time_range: TimeRange
+    stack_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, org_id: _Optional[str] = ..., filters: _Optional[_Union[SearchFilters, _Mapping]] = ..., time_range: _Optional[_Union[TimeRange, _Mapping]] = ..., stack_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CountResponse(_message.Message):
+    __slots__ = ("count",)
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    def __init__(self, count: _Optional[int] = ...) -> None: ...

@@ -105,6 +105,31 @@ class AuditQueryServiceStub:
                 request_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.WatchCommitsRequest.SerializeToString,
                 response_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CommitsMoved.FromString,
                 _registered_method=True)
+        self.DecisionStats = channel.unary_unary(
+                '/faramesh_cloud_api.audit_index.v1.AuditQueryService/DecisionStats',
+                request_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.DecisionStatsRequest.SerializeToString,
+                response_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.DecisionStatsResponse.FromString,
+                _registered_method=True)
+        self.ToolUsage = channel.unary_unary(
+                '/faramesh_cloud_api.audit_index.v1.AuditQueryService/ToolUsage',
+                request_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ToolUsageRequest.SerializeToString,
+                response_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ToolUsageResponse.FromString,
+                _registered_method=True)
+        self.IntegrityCertificate = channel.unary_unary(
+                '/faramesh_cloud_api.audit_index.v1.AuditQueryService/IntegrityCertificate',
+                request_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.IntegrityCertificateRequest.SerializeToString,
+                response_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.IntegrityCertificateResponse.FromString,
+                _registered_method=True)
+        self.ExportRange = channel.unary_stream(
+                '/faramesh_cloud_api.audit_index.v1.AuditQueryService/ExportRange',
+                request_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ExportRangeRequest.SerializeToString,
+                response_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ChainRecord.FromString,
+                _registered_method=True)
+        self.Count = channel.unary_unary(
+                '/faramesh_cloud_api.audit_index.v1.AuditQueryService/Count',
+                request_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CountRequest.SerializeToString,
+                response_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CountResponse.FromString,
+                _registered_method=True)
 
 
 class AuditQueryServiceServicer:
@@ -213,6 +238,45 @@ class AuditQueryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DecisionStats(self, request, context):
+        """Verified DPRs per effect per time bucket, the top tools, agents and rules, totals;
+        unverified decision summaries counted apart.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ToolUsage(self, request, context):
+        """Verified DPRs per (stack, agent, tool, matched rule, effect).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IntegrityCertificate(self, request, context):
+        """Per (stack, agent) chain with records or open findings in the range: what the index
+        certifies about it (first and head record, counts, chain length, segments, findings).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportRange(self, request, context):
+        """Every verified DPR of the range with its exact bytes, by stack, agent and chain
+        position, one message per record (read in pages on the server).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Count(self, request, context):
+        """How many records the Audit search shows for the filters (verified DPRs unless
+        filters.verification says otherwise).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditQueryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -285,6 +349,31 @@ def add_AuditQueryServiceServicer_to_server(servicer, server):
                     servicer.WatchCommits,
                     request_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.WatchCommitsRequest.FromString,
                     response_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CommitsMoved.SerializeToString,
+            ),
+            'DecisionStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecisionStats,
+                    request_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.DecisionStatsRequest.FromString,
+                    response_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.DecisionStatsResponse.SerializeToString,
+            ),
+            'ToolUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ToolUsage,
+                    request_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ToolUsageRequest.FromString,
+                    response_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ToolUsageResponse.SerializeToString,
+            ),
+            'IntegrityCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.IntegrityCertificate,
+                    request_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.IntegrityCertificateRequest.FromString,
+                    response_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.IntegrityCertificateResponse.SerializeToString,
+            ),
+            'ExportRange': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportRange,
+                    request_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ExportRangeRequest.FromString,
+                    response_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ChainRecord.SerializeToString,
+            ),
+            'Count': grpc.unary_unary_rpc_method_handler(
+                    servicer.Count,
+                    request_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CountRequest.FromString,
+                    response_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CountResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -666,6 +755,141 @@ class AuditQueryService:
             '/faramesh_cloud_api.audit_index.v1.AuditQueryService/WatchCommits',
             faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.WatchCommitsRequest.SerializeToString,
             faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CommitsMoved.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecisionStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faramesh_cloud_api.audit_index.v1.AuditQueryService/DecisionStats',
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.DecisionStatsRequest.SerializeToString,
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.DecisionStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ToolUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faramesh_cloud_api.audit_index.v1.AuditQueryService/ToolUsage',
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ToolUsageRequest.SerializeToString,
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ToolUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IntegrityCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faramesh_cloud_api.audit_index.v1.AuditQueryService/IntegrityCertificate',
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.IntegrityCertificateRequest.SerializeToString,
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.IntegrityCertificateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportRange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/faramesh_cloud_api.audit_index.v1.AuditQueryService/ExportRange',
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ExportRangeRequest.SerializeToString,
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ChainRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Count(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faramesh_cloud_api.audit_index.v1.AuditQueryService/Count',
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CountRequest.SerializeToString,
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CountResponse.FromString,
             options,
             channel_credentials,
             insecure,

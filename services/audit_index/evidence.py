@@ -1,0 +1,259 @@
+"""The audit index's evidence reads (what compliance measures and reports from): decision
+statistics, tool usage, per-chain integrity certificates, counts with the Audit search's
+filters, and every record of a range with its exact bytes, streamed in pages.
+
+Every method takes ``org_id`` first and every statement names it; ``stacks`` narrows to
+those stacks (empty: all of the organisation's); ranges are half-open ``[start_ns, end_ns)``
+on created_at. Values are bound (``{name:Type}``), the SQL text is assembled only from fixed
+fragments, and it runs unchanged on chDB and a ClickHouse server. ClickHouse calls are
+blocking and run in a thread, one after the other (chDB's reader session does not take
+parameterised queries concurrently)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Final
+
+from faramesh_cloud.audit_index import integrity
+from faramesh_cloud.audit_index.domain import ChainFinding
+from faramesh_cloud.audit_index.evidence_views import (
+    EXPORT_PAGE,
+    MAX_BUCKETS,
+    MAX_TOP,
+    ChainCertificate,
+    ChainPoint,
+    DecisionStats,
+    EffectBucket,
+    Ranked,
+    ToolUsage,
+)
+from faramesh_cloud.audit_index.query import MAX_LIMIT
+from faramesh_cloud.audit_index.read_sources import sources
+from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.audit_index.views import VERIFIED, ChainRecord, SearchFilters
+from faramesh_cloud.dpr.timefmt import created_at_nanos
+from faramesh_cloud.olap.port import Olap, QueryResult
+from faramesh_cloud.sql.database import Database
+
+# (SearchFilters attribute, column): the only filter columns the SQL can name (query.py's).
+_FILTER_COLUMNS: Final = (
+    ("stack_id", "stack_id"), ("agent_id", "agent_id"), ("session_id", "session_id"),
+    ("effect", "effect"), ("action_type", "action_type"), ("tool_id", "tool_id"),
+    ("rule_id", "matched_rule_id"),
+)
+_TOP_COLUMNS: Final = ("tool_id", "agent_id", "matched_rule_id")
+_SIGNATURES: Final = ("valid", "unsigned", "invalid", "untrusted")
+_EXPORT_COLUMNS: Final = ("record_id, record_hash, prev_record_hash, created_at_text, raw, stack_id, agent_id, "
+                          "link_status, toUnixTimestamp64Nano(created_at), lamport_seq, log_partition, log_offset")
+_EXPORT_KEY: Final = "(created_at, lamport_seq, record_id, log_partition, log_offset)"
+_EXPORT_AFTER: Final = ("(fromUnixTimestamp64Nano({k_ns:Int64}, 'UTC'), {k_lamport:UInt64}, {k_id:String}, "
+                        "{k_part:UInt16}, {k_off:UInt64})")
+_POINT: Final = "tuple(record_id, record_hash, created_at_text)"
+_ORDER: Final = "(created_at, lamport_seq, record_id)"
+
+
+def check_range(start_ns: int, end_ns: int) -> None:
+    if not isinstance(start_ns, int) or not isinstance(end_ns, int) or start_ns >= end_ns:
+        raise ValueError(f"the time range [{start_ns}, {end_ns}) is empty: start_ns must be before end_ns")
+
+
+def _stacks(stacks: Sequence[str]) -> list[str]:
+    if isinstance(stacks, str):
+        raise TypeError("stacks is a sequence of stack ids, not one string")
+    return sorted(set(stacks))
+
+
+def _scope(org_id: str, stacks: Sequence[str], start_ns: int | None,
+           end_ns: int | None) -> tuple[list[str], dict[str, Any]]:
+    """The WHERE clauses (and their bound values) every evidence read starts from."""
+    if not org_id:
+        raise ValueError("org_id is required: every read of the audit index names the organisation")
+    clauses = ["org_id = {org:String}"]
+    params: dict[str, Any] = {"org": org_id}
+    chosen = _stacks(stacks)
+    if chosen:
+        clauses.append("stack_id IN {stacks:Array(String)}")
+        params["stacks"] = chosen
+    if start_ns is not None:
+        clauses.append("created_at >= fromUnixTimestamp64Nano({t_start:Int64}, 'UTC')")
+        params["t_start"] = start_ns
+    if end_ns is not None:
+        clauses.append("created_at < fromUnixTimestamp64Nano({t_end:Int64}, 'UTC')")
+        params["t_end"] = end_ns
+    return clauses, params
+
+
+def _finding_in_range(finding: ChainFinding, start_ns: int, end_ns: int) -> bool:
+    """A finding about a record created in the range; one whose record time cannot be read
+    is kept (a certificate must not hide a finding)."""
+    try:
+        created = created_at_nanos(finding.record_created_at)
+    except ValueError:
+        return True
+    return start_ns <= created < end_ns
+
+
+class EvidenceReads:
+    def __init__(self, olap: Olap, db: Database, tables: AuditTables) -> None:
+        self._olap = olap
+        self._db = db
+        self._table = tables.dpr
+        self._summaries = sources(tables)[1]
+
+    async def _query(self, sql: str, params: dict[str, Any]) -> QueryResult:
+        return await asyncio.to_thread(self._olap.query, sql, params)
+
+    async def decision_stats(self, org_id: str, stacks: Sequence[str], start_ns: int, end_ns: int, bucket_ns: int,
+                             top: int = 10) -> DecisionStats:
+        """Verified DPRs per effect per bucket of ``bucket_ns`` from ``start_ns``, the top
+        ``top`` tools, agents and matched rules, totals; unverified summaries counted apart."""
+        check_range(start_ns, end_ns)
+        if not isinstance(bucket_ns, int) or bucket_ns <= 0:
+            raise ValueError(f"bucket_ns must be a positive number of nanoseconds, got {bucket_ns}")
+        buckets = -(-(end_ns - start_ns) // bucket_ns)
+        if buckets > MAX_BUCKETS:
+            raise ValueError(f"{buckets} buckets of {bucket_ns} ns over the range: at most {MAX_BUCKETS}; "
+                             "choose a longer bucket")
+        if not 1 <= top <= MAX_TOP:
+            raise ValueError(f"top must be between 1 and {MAX_TOP}, got {top}")
+        clauses, params = _scope(org_id, stacks, start_ns, end_ns)
+        where = " AND ".join(clauses)
+        result = await self._query(
+            "SELECT intDiv(toUnixTimestamp64Nano(created_at) - {t_start:Int64}, {bucket:Int64}) AS b, effect, "
+            f"count() FROM {self._table} WHERE {where} GROUP BY b, effect",
+            {**params, "bucket": bucket_ns})
+        per_bucket: list[dict[str, int]] = [{} for _ in range(buckets)]
+        by_effect: dict[str, int] = {}
+        for b, effect, n in result.rows:
+            per_bucket[int(b)][str(effect)] = int(n)
+            by_effect[str(effect)] = by_effect.get(str(effect), 0) + int(n)
+        tops = []
+        for column in _TOP_COLUMNS:
+            ranked = await self._query(
+                f"SELECT {column} AS name, count() AS n FROM {self._table} WHERE {where} "
+                "GROUP BY name ORDER BY n DESC, name LIMIT {top:UInt32}", {**params, "top": top})
+            tops.append([Ranked(str(name), int(n)) for name, n in ranked.rows])
+        unverified = await self._query(
+            f"SELECT effect, count() FROM {self._summaries.table} WHERE {self._summaries.where(clauses)} "
+            "GROUP BY effect", params)
+        unverified_by_effect = {str(e): int(n) for e, n in sorted(unverified.rows)}
+        return DecisionStats(
+            start_ns=start_ns, end_ns=end_ns, bucket_ns=bucket_ns, total=sum(by_effect.values()),
+            by_effect=dict(sorted(by_effect.items())),
+            buckets=[EffectBucket(start_ns + i * bucket_ns, dict(sorted(c.items())))
+                     for i, c in enumerate(per_bucket)],
+            top_tools=tops[0], top_agents=tops[1], top_rules=tops[2],
+            unverified_total=sum(unverified_by_effect.values()), unverified_by_effect=unverified_by_effect)
+
+    async def tool_usage(self, org_id: str, stacks: Sequence[str], start_ns: int, end_ns: int) -> list[ToolUsage]:
+        """Verified DPRs per (stack, agent, tool, matched rule, effect), in that order."""
+        check_range(start_ns, end_ns)
+        clauses, params = _scope(org_id, stacks, start_ns, end_ns)
+        result = await self._query(
+            "SELECT stack_id, agent_id, tool_id, matched_rule_id, effect, count() "
+            f"FROM {self._table} WHERE {' AND '.join(clauses)} "
+            "GROUP BY stack_id, agent_id, tool_id, matched_rule_id, effect "
+            "ORDER BY stack_id, agent_id, tool_id, matched_rule_id, effect", params)
+        return [ToolUsage(str(s), str(a), str(t), str(r), str(e), int(n)) for s, a, t, r, e, n in result.rows]
+
+    async def count(self, org_id: str, filters: Mapping[str, str], start_ns: int | None, end_ns: int | None,
+                    stacks: Sequence[str] = ()) -> int:
+        """How many records the Audit search shows for these filters and range, verified
+        DPRs unless ``filters`` names ``verification`` (then what it names)."""
+        checked = SearchFilters(**filters)
+        if start_ns is not None and end_ns is not None:
+            check_range(start_ns, end_ns)
+        clauses, params = _scope(org_id, stacks, start_ns, end_ns)
+        for attribute, column in _FILTER_COLUMNS:
+            value = getattr(checked, attribute)
+            if value is not None:
+                clauses.append(f"{column} = {{f_{attribute}:String}}")
+                params[f"f_{attribute}"] = value
+        if (checked.verification or VERIFIED) == VERIFIED:
+            sql = f"SELECT count() FROM {self._table} WHERE {' AND '.join(clauses)}"
+        elif checked.action_type is not None:
+            return 0  # a summary carries no action type
+        else:
+            sql = f"SELECT count() FROM {self._summaries.table} WHERE {self._summaries.where(clauses)}"
+        return int((await self._query(sql, params)).scalar() or 0)
+
+    async def integrity_certificate(self, org_id: str, stacks: Sequence[str], start_ns: int,
+                                    end_ns: int) -> list[ChainCertificate]:
+        """Per (stack, agent) chain with records (or open findings) in the range, by stack and agent."""
+        check_range(start_ns, end_ns)
+        clauses, params = _scope(org_id, stacks, start_ns, end_ns)
+        signature_counts = ", ".join(f"countIf(signature_status = '{s}' AND link_status != 'duplicate')"
+                                     for s in _SIGNATURES)
+        result = await self._query(
+            "SELECT stack_id, agent_id, countIf(link_status != 'duplicate'), countIf(link_status = 'duplicate'), "
+            f"countIf(NOT hash_valid AND link_status != 'duplicate'), {signature_counts}, "
+            f"argMinIf({_POINT}, {_ORDER}, link_status != 'duplicate'), "
+            f"argMaxIf({_POINT}, {_ORDER}, link_status != 'duplicate') "
+            f"FROM {self._table} WHERE {' AND '.join(clauses)} GROUP BY stack_id, agent_id", params)
+        measured = {(str(r[0]), str(r[1])): r[2:] for r in result.rows}
+        chosen = set(_stacks(stacks))
+        held = {(a.stack_id, a.agent_id): a for s in await integrity.chain_integrity(self._db, org_id)
+                if not chosen or s.stack_id in chosen for a in s.agents}
+        findings = {key: [f for f in agent.findings if _finding_in_range(f, start_ns, end_ns)]
+                    for key, agent in held.items()}
+        keys = sorted(set(measured) | {k for k, found in findings.items() if found})
+        out = []
+        for stack_id, agent_id in keys:
+            row = measured.get((stack_id, agent_id))
+            points = [(str(p[0]), str(p[1]), str(p[2])) for p in (row[7], row[8])] if row else []
+            positions = await integrity.chain_positions(self._db, org_id, stack_id, agent_id,
+                                                        [p[1] for p in points if p[0]])
+            first, head = [ChainPoint(i, h, positions.get(h), c) if i else None for i, h, c in points] or [None, None]
+            agent = held.get((stack_id, agent_id))
+            out.append(ChainCertificate(
+                stack_id=stack_id, agent_id=agent_id, records=int(row[0]) if row else 0,
+                duplicates=int(row[1]) if row else 0, first=first, head=head,
+                invalid_hashes=int(row[2]) if row else 0,
+                signatures={s: int(n) for s, n in zip(_SIGNATURES, row[3:7], strict=True) if n} if row else {},
+                chain_length=agent.chain_length if agent else 0, segments=agent.segments if agent else 0,
+                tip_hash=agent.tip_hash if agent else "", tip_record_id=agent.tip_record_id if agent else "",
+                verified_ns=agent.last_verified_ns if agent else 0,
+                findings=findings.get((stack_id, agent_id), [])))
+        return out
+
+    def export_range(self, org_id: str, stacks: Sequence[str], start_ns: int, end_ns: int,
+                     page_size: int = EXPORT_PAGE) -> AsyncIterator[ChainRecord]:
+        """Every verified DPR of the range with its exact bytes and chain position, by stack,
+        agent and position on the agent's chain (created_at, then Lamport sequence: the
+        order the daemon wrote them in), duplicates where they arrived (no chain_index).
+        Read ``page_size`` records at a time, so memory stays bounded whatever the range.
+        The arguments are checked here (ValueError), before the first record is read."""
+        check_range(start_ns, end_ns)
+        if not 1 <= page_size <= MAX_LIMIT:
+            raise ValueError(f"page_size must be between 1 and {MAX_LIMIT}, got {page_size}")
+        clauses, params = _scope(org_id, stacks, start_ns, end_ns)
+        return self._export(org_id, clauses, params, page_size)
+
+    async def _export(self, org_id: str, clauses: list[str], params: dict[str, Any],
+                      page_size: int) -> AsyncIterator[ChainRecord]:
+        chains = await self._query(f"SELECT stack_id, agent_id FROM {self._table} WHERE {' AND '.join(clauses)} "
+                                   "GROUP BY stack_id, agent_id ORDER BY stack_id, agent_id", params)
+        for stack_id, agent_id in chains.rows:
+            chain = [*clauses, "stack_id = {c_stack:String}", "agent_id = {c_agent:String}"]
+            values = {**params, "c_stack": stack_id, "c_agent": agent_id, "page": page_size}
+            after: list[str] = []
+            while True:
+                page = await self._query(
+                    f"SELECT {_EXPORT_COLUMNS} FROM {self._table} WHERE {' AND '.join(chain + after)} "
+                    f"ORDER BY {_EXPORT_KEY} LIMIT {{page:UInt32}}", values)
+                if not page.rows:
+                    break
+                positions = await integrity.chain_positions(self._db, org_id, str(stack_id), str(agent_id),
+                                                            [str(r[1]) for r in page.rows])
+                for row in page.rows:
+                    record_id, record_hash, prev, created, raw, stack, agent, link = row[:8]
+                    yield ChainRecord(record_id, record_hash, prev, created, raw, stack, agent, str(link),
+                                      positions.get(record_hash) if str(link) != "duplicate" else None)
+                if len(page.rows) < page_size:
+                    break
+                last = page.rows[-1]
+                values.update(k_ns=int(last[8]), k_lamport=int(last[9]), k_id=last[0], k_part=int(last[10]),
+                              k_off=int(last[11]))
+                after = ["created_at >= fromUnixTimestamp64Nano({k_ns:Int64}, 'UTC')",
+                         f"{_EXPORT_KEY} > {_EXPORT_AFTER}"]
