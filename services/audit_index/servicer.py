@@ -49,8 +49,12 @@ from faramesh_cloud.rpc.internal_server import InternalServer
 from faramesh_cloud.rpc.wire import timestamp
 
 AUDIT_QUERY: Final = pb.DESCRIPTOR.services_by_name["AuditQueryService"].full_name
-# The gateway reads the index for people; compliance reads evidence for its posture and reports.
-CALLERS: Final = frozenset({"gateway", "compliance"})
+# The gateway reads the index for people (and acknowledges alerts for them); compliance reads
+# evidence for its posture and reports, method by method (never AcknowledgeAlert).
+CALLERS: Final = frozenset({"gateway"})
+EVIDENCE_CALLERS: Final = frozenset({"compliance"})
+EVIDENCE_METHODS: Final = ("DecisionStats", "ToolUsage", "Search", "IntegrityCertificate", "ExportRange", "Count",
+                           "GetChainIntegrity")
 RAW_ENCODING: Final = "utf-8"
 RAW_ERRORS: Final = "surrogatepass"  # a record's text back to the exact code points it had
 
@@ -317,4 +321,5 @@ def internal_server(reader: IndexReader, commits: CommitWatch | None, address: s
     def register(server: grpc.aio.Server) -> None:
         query_pb2_grpc.add_AuditQueryServiceServicer_to_server(AuditQueryServicer(reader, commits), server)
 
-    return InternalServer(tls, address, {AUDIT_QUERY: CALLERS}, register)
+    allowed = {AUDIT_QUERY: CALLERS, **{f"{AUDIT_QUERY}/{m}": EVIDENCE_CALLERS for m in EVIDENCE_METHODS}}
+    return InternalServer(tls, address, allowed, register)

@@ -34,6 +34,9 @@ from faramesh_cloud.rpc.wire import moment, span, timestamp
 
 FLEET_QUERY: Final = pb.DESCRIPTOR.services_by_name["FleetQueryService"].full_name
 CALLERS: Final = frozenset({"gateway"})  # the only service that reads the fleet for people
+# compliance reads each stack's applied governance.fms (its enforced policy), nothing else
+POLICY_CALLERS: Final = frozenset({"compliance"})
+POLICY_METHODS: Final = ("ListStacks", "GetConfigText")
 
 Context = grpc.aio.ServicerContext[Any, Any]
 T = TypeVar("T")
@@ -159,4 +162,5 @@ def internal_server(query: FleetQuery, address: str, tls: ServiceCredentials) ->
     def register(server: grpc.aio.Server) -> None:
         query_pb2_grpc.add_FleetQueryServiceServicer_to_server(FleetQueryServicer(query), server)
 
-    return InternalServer(tls, address, {FLEET_QUERY: CALLERS}, register)
+    allowed = {FLEET_QUERY: CALLERS, **{f"{FLEET_QUERY}/{m}": POLICY_CALLERS for m in POLICY_METHODS}}
+    return InternalServer(tls, address, allowed, register)

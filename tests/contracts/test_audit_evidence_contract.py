@@ -31,6 +31,8 @@ from faramesh_cloud.events.topics import DEFAULT_PARTITIONS, LEGACY_DECISIONS, O
 from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.platform_audit.events import Actor
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.signing.bundle import build_bundle, sign_bundle
 from faramesh_cloud.signing.dpr_bundle import KIND, chain_facts, entry, verify_dpr_bundle
 from faramesh_cloud.simulator.records import AgentWriter
@@ -313,13 +315,21 @@ async def test_evidence_reads_refuse_what_they_cannot_answer(audit_gateway: Audi
     assert await reader.count(org, {}, None, None) > 0  # still answering
 
 
-async def test_the_compliance_service_may_read_the_index_over_grpc(
+async def test_the_compliance_service_may_read_the_index_over_grpc_and_change_nothing(
         audit_gateway: AuditGateway, indexed: Indexed, internal_tls: ServiceTls) -> None:
+    """``compliance`` is admitted to the evidence reads, method by method: acknowledging an
+    alert (a person's change) stays the gateway's."""
     if audit_gateway.kind != "grpc":
         pytest.skip("the caller allow-list is the gRPC adapter's")
     async with audit_server(audit_gateway.truth, None, internal_tls) as server:
         client = AuditIndexClient(server.address, internal_tls("compliance"))
         try:
-            assert await client.count(indexed.acme.org_id, {}, None, None) == len(indexed.acme.dprs)
+            org = indexed.acme.org_id
+            assert await client.count(org, {}, None, None) == len(indexed.acme.dprs)
+            assert await client.chain_integrity(org)
+            with pytest.raises(ServiceUnavailable, match="may not call"):
+                await client.acknowledge_alert(org, 1, "not mine", Actor.system("compliance"))
+            with pytest.raises(ServiceUnavailable, match="may not call"):
+                await client.alerts(org)
         finally:
             await client.close()

@@ -93,7 +93,7 @@ async def test_only_the_gateway_reads_the_fleet(database: Database, stacks: Stac
             assert isinstance(denied, grpc.aio.AioRpcError), service
             assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
             assert denied.details() == (f"the {service} service may not call "
-                                        "faramesh_cloud_api.fleet.v1.FleetQueryService; only gateway may")
+                                        "faramesh_cloud_api.fleet.v1.FleetQueryService; only compliance, gateway may")  # ListStacks
 
         # Through the client adapter, with the wrong identity: a clear error, not an answer.
         wrong = FleetQueryClient(address, internal_tls("ingest"))
@@ -107,6 +107,24 @@ async def test_only_the_gateway_reads_the_fleet(database: Database, stacks: Stac
         answered = await _list(_channel(address, ca, internal_tls("gateway")), org)
         assert isinstance(answered, query_pb2.ListStacksResponse)
         assert [s.name for s in answered.stacks] == ["payments-prod"]
+
+
+async def test_compliance_reads_stacks_and_applied_texts_and_nothing_else(
+        database: Database, stacks: StackStore, internal_tls: ServiceTls) -> None:
+    """The compliance service checks each stack's enforced policy: it may list stacks and read
+    an applied governance.fms text, and is refused every other read of the fleet."""
+    org, stack_id = await _seeded(stacks, database)
+    async with fleet_server(FleetQuery(database, stacks), internal_tls) as server:
+        compliance = FleetQueryClient(server.address, internal_tls("compliance"))
+        try:
+            assert [s.stack_id for s in await compliance.stacks(org)] == [stack_id]
+            assert await compliance.config_text(org, stack_id, "0" * 64) is None
+            with pytest.raises(ServiceUnavailable, match="may not call"):
+                await compliance.agents(org, stack_id)
+            with pytest.raises(ServiceUnavailable, match="may not call"):
+                await compliance.budget_burn(org)
+        finally:
+            await compliance.close()
 
 
 async def test_the_gateway_does_not_read_from_a_server_that_is_not_the_fleet_service(
