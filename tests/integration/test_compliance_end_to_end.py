@@ -1,0 +1,121 @@
+"""Compliance on a running Cloud (``up --demo``'s services in this process): the demo fleet's
+daemons push signed DPRs and approvals through the sync API; a person declares frameworks and
+the service evaluates posture on its own (not on a page load), with DPR evidence counted
+through the audit index's port and a link that shows the same records on Audit search; a
+report of the range is made in the background and lands in the evidence library, and the PDF
+verifies offline (PAdES signature under the platform document certificate, the appendix
+under the platform key, every record hash and link, the printed heads, the verification
+hash) with the ``faramesh-cloud verify-report`` command an auditor would run."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from faramesh_cloud.compliance.report.check import check_report
+from faramesh_cloud.compliance.service import ComplianceService
+from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.signing.keys import load_or_create_signing_key, public_pem
+from faramesh_cloud.simulator.daemon import DaemonOptions
+from tests.simulator_support import eventually
+from tests.system_support import Person, cloud_settings, drop_olap_database, running_cloud
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.chdb, pytest.mark.grpc]
+
+FLEET = DaemonOptions(agents=2, rate_per_s=0.0, seed=14, approval_timeout_s=3600.0, status_interval_s=3600.0,
+                      budget_interval_s=3600.0, credential_interval_s=3600.0)
+OWNER = Actor(ActorType.USER, "owner", "owner@example.test", "127.0.0.1")
+
+
+@pytest.fixture
+def chdb_dir(chdb_data_dir: Path) -> Iterator[Path]:
+    drop_olap_database(chdb_data_dir)
+    yield chdb_data_dir
+    drop_olap_database(chdb_data_dir)
+
+
+async def _org_id(cloud: Any, slug: str) -> str:
+    async with cloud.db.connection() as conn:
+        row = await (await conn.execute("SELECT org_id::text FROM orgs WHERE slug = %s", (slug,))).fetchone()
+    return str(row[0])
+
+
+async def test_posture_and_a_report_of_the_demo_fleet_that_verifies_offline(
+        pg_url: str, chdb_dir: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "cloud"
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    async with running_cloud(cloud_settings(data_dir, pg_url), chdb_dir, FLEET) as cloud, \
+            Person(cloud.base_url) as person:
+        org = await person.sign_in()
+        org_id = await _org_id(cloud, org)
+        assert cloud.demo is not None and cloud.demo._fleet is not None
+        for daemon in cloud.demo._fleet.daemons:
+            await daemon.write_decisions(30)
+            daemon.flush.set()
+        audit = cloud.service("audit-index").reader  # type: ignore[attr-defined]
+        dprs = 0
+
+        async def indexed() -> bool:
+            nonlocal dprs
+            dprs = await audit.count(org_id, {"verification": "verified"}, None, None)
+            return dprs >= 90
+        await eventually(indexed, "the demo fleet's DPRs indexed")
+
+        compliance = cloud.service("compliance")
+        assert isinstance(compliance, ComplianceService)
+        api = compliance.api
+        await api.declare(org_id, ["soc2", "hipaa"], OWNER)
+
+        async def evaluated() -> bool:
+            return {r.framework for r in await api.posture(org_id)} == {"soc2", "hipaa"}
+        await eventually(evaluated, "posture evaluated by the sweep")
+        rows = {(r.framework, r.control_id): r for r in await api.posture(org_id)}
+        recorded = rows[("hipaa", "164.312(b)")]  # audit controls: decisions recorded, as DPRs
+        evidence = {e["name"]: e for e in recorded.detail["evidence"]}
+        line = evidence["dpr_decisions_recorded"]
+        assert line["count"] >= 90 and line["holds"]
+        assert recorded.status == "evidence"
+        assert "verification=verified" in line["audit_query"] and "since=" in line["audit_query"]
+        # the link shows the same records on Audit search (REST twin of the page)
+        found = await person.get(f"/api/v1/orgs/{org}/audit/records?{line['audit_query']}&limit=500")
+        assert len(found["records"]) == line["count"]
+        days = await api.posture_days(org_id, "soc2")
+        assert days and days[-1].evidence + days[-1].policy + days[-1].gap == len(
+            [r for r in rows if r[0] == "soc2"])
+
+        end = datetime.now(UTC) + timedelta(minutes=1)
+        report = await api.request_report(org_id, "soc2", [], start, end, OWNER)
+
+        async def made() -> bool:
+            state = (await api.report(org_id, report.report_id)).state
+            assert state != "failed", (await api.report(org_id, report.report_id)).error
+            return state == "done"
+        await eventually(made, "the report made", within_s=120)
+        done = await api.report(org_id, report.report_id)
+        artifact = await api.artifact(org_id, done.artifact_id)
+        assert artifact.kind == "report" and artifact.media_type == "application/pdf"
+        assert artifact.verification_hash and artifact.parameters["records"] == dprs
+        pdf = tmp_path / "report.pdf"
+        with api.store.open(artifact.sha256) as src, pdf.open("wb") as out:
+            shutil.copyfileobj(src, out)
+
+    platform_key = tmp_path / "platform.pub"
+    platform_key.write_text(public_pem(load_or_create_signing_key(data_dir).public_key()))
+    certificate = data_dir / "keys" / "platform-document-cert.pem"
+    checked = await asyncio.to_thread(check_report, pdf,  # pyHanko runs its own event loop
+                                      platform_key=load_or_create_signing_key(data_dir).public_key(),
+                                      certificate=certificate)
+    assert checked.ok, checked.first_failure
+    cli = subprocess.run([sys.executable, "-m", "faramesh_cloud", "verify-report", str(pdf), "--platform-key",
+                          str(platform_key), "--certificate", str(certificate)], capture_output=True, text=True,
+                         timeout=120)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert artifact.verification_hash in cli.stdout
