@@ -16,6 +16,7 @@ from faramesh_cloud.approvals.client import ApprovalsApiClient
 from faramesh_cloud.approvals.service import ApprovalsService
 from faramesh_cloud.audit_index.client import AuditIndexClient
 from faramesh_cloud.audit_index.service import AuditIndexService
+from faramesh_cloud.compliance.coverage_reads import CoverageReads
 from faramesh_cloud.compliance.measure import Measurer
 from faramesh_cloud.compliance.pipeline import Keys, ReportPipeline
 from faramesh_cloud.compliance.policy import Policies, policy_words
@@ -77,4 +78,5 @@ def service(ctx: RuntimeContext) -> ComplianceService:
     posture = Sweep(platform.db, measurer, policies.checks, config.clock, policy_words=policy_words())
     keys = Keys(load_or_create_signing_key(settings.data_dir), load_or_create_document_key(settings.data_dir))
     maker = ReportPipeline(platform.db, found, keys, posture.posture)
-    return ComplianceService(ctx, config, maker=maker, sweep=lambda api: posture)
+    return ComplianceService(ctx, config, maker=maker, sweep=lambda api: posture,
+                             coverage=CoverageReads(found.audit, found.fleet))

@@ -32,6 +32,7 @@ from faramesh_cloud.compliance.changes import (
     ShareLinkCreated,
     ShareLinkRevoked,
 )
+from faramesh_cloud.compliance.coverage_reads import CoverageReads, GapDetail, StackCoverage
 from faramesh_cloud.compliance.domain import (
     ARTIFACT_KINDS,
     MAX_ARTIFACT_BYTES,
@@ -125,7 +126,9 @@ class Opened:
 
 class ComplianceApi:
     def __init__(self, db: Database, audit: PlatformAuditLog, store: ArtifactStore, *, clock: Clock,
-                 catch_up: CatchUp | None = None, wake: Callable[[], None] = lambda: None) -> None:
+                 catch_up: CatchUp | None = None, wake: Callable[[], None] = lambda: None,
+                 coverage: CoverageReads | None = None) -> None:
+        self._coverage = coverage
         self._db = db
         self._audit = audit
         self.store = store
@@ -285,6 +288,24 @@ class ComplianceApi:
             await self._audit.append_in(conn, org_id, ARTIFACT_ADDED, actor, target=Target("artifact", artifact_id),
                                         details={"kind": kind, "sha256": sha, "size": size, "report_id": report_id})
             return await _artifact(conn, org_id, artifact_id)
+
+    # Coverage analysis --------------------------------------------------------------------
+    def _reads(self) -> CoverageReads:
+        if self._coverage is None:
+            raise ComplianceError("coverage analysis is not available: this compliance service reads no audit index")
+        return self._coverage
+
+    async def coverage(self, org_id: str, stack_id: str, start: datetime, end: datetime) -> StackCoverage:
+        """Each agent's coverage on ``stack_id`` over [start, end), with the enforced policy's
+        declared-but-not-enforced findings."""
+        _check_uuid(stack_id, "stack")
+        return await self._reads().stack(org_id, stack_id, _utc(start), _utc(end))
+
+    async def coverage_gap(self, org_id: str, stack_id: str, agent_id: str, tool_id: str, start: datetime,
+                           end: datetime, effect: str | None = None) -> GapDetail:
+        """One tool of one agent: its calls, sample records and a suggested FPL snippet."""
+        _check_uuid(stack_id, "stack")
+        return await self._reads().gap(org_id, stack_id, agent_id, tool_id, _utc(start), _utc(end), effect)
 
     # Share links --------------------------------------------------------------------------
     async def share(self, org_id: str, artifact_id: str, actor: Actor, *, days: int = SHARE_DEFAULT_DAYS,

@@ -27,6 +27,16 @@ class ComplianceError(ValueError):
     """A request refused for what it asks (HTTP 400 / INVALID_ARGUMENT); the message says why."""
 
 
+NS: Final = 1_000_000_000
+
+
+def to_ns(moment: datetime) -> int:
+    """An aware datetime as Unix nanoseconds (the audit index's ranges)."""
+    if moment.tzinfo is None:
+        raise ComplianceError("times must carry a time zone (e.g. 2026-01-01T00:00:00Z)")
+    return int(moment.timestamp()) * NS + moment.microsecond * 1000
+
+
 class NotFound(LookupError):
     """No such report, artifact or link in this organisation (HTTP 404)."""
 

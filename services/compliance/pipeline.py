@@ -19,7 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from faramesh_cloud.compliance.coverage import ToolUsage, coverage
-from faramesh_cloud.compliance.domain import ReportView, framework_names
+from faramesh_cloud.compliance.domain import NS, ReportView, framework_names, to_ns
 from faramesh_cloud.compliance.jobs import MadeReport, Progress
 from faramesh_cloud.compliance.policy import Policies
 from faramesh_cloud.compliance.report.generate import generate_report
@@ -41,13 +41,8 @@ from faramesh_cloud.signing.dpr_bundle import entry
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.tenant import tenant_transaction
 
-NS = 1_000_000_000
 HOUR_NS = 3600 * NS
 DAY_NS = 24 * HOUR_NS
-
-
-def ns(moment: datetime) -> int:
-    return int(moment.timestamp()) * NS + moment.microsecond * 1000
 
 
 def at(value_ns: int) -> datetime:
@@ -78,7 +73,7 @@ class ReportPipeline:
         self.policies = Policies(sources.fleet)
 
     async def model(self, org_id: str, report: ReportView) -> ReportModel:
-        audit, start_ns, end_ns = self._sources.audit, ns(report.range_start), ns(report.range_end)
+        audit, start_ns, end_ns = self._sources.audit, to_ns(report.range_start), to_ns(report.range_end)
         stacks = list(report.stack_ids)
         async with tenant_transaction(self._db, org_id) as conn:
             cur = await conn.execute("SELECT slug, name FROM orgs WHERE org_id = %s", (org_id,))
@@ -121,8 +116,8 @@ class ReportPipeline:
         model = await self.model(org_id, report)
         expected = max(1, sum(c.records_in_range for c in model.certificate))
         loop = asyncio.get_running_loop()
-        records = self._sources.audit.export_range(org_id, list(report.stack_ids), ns(report.range_start),
-                                                   ns(report.range_end))
+        records = self._sources.audit.export_range(org_id, list(report.stack_ids), to_ns(report.range_start),
+                                                   to_ns(report.range_end))
         stages = {"appendix": (0.05, 0.85), "render": (0.86, 0.9), "embed": (0.9, 0.95), "sign": (0.95, 0.98)}
 
         def moved(stage: str, count: int) -> None:

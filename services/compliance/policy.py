@@ -30,10 +30,13 @@ class Policies:
     def __init__(self, fleet: Any) -> None:
         self._fleet = fleet
 
+    async def stacks(self, org_id: str) -> list[Any]:
+        return list(await self._fleet.stacks(org_id))
+
     async def applied(self, org_id: str, stack_ids: list[str] | None = None) -> list[AppliedPolicy]:
         """Each stack's applied policy (``stack_ids`` None: every stack of the organisation)."""
         out: list[AppliedPolicy] = []
-        for stack in await self._fleet.stacks(org_id):
+        for stack in await self.stacks(org_id):
             if stack_ids is not None and stack.stack_id not in stack_ids:
                 continue
             sha = getattr(stack, "config_text_sha256", "")

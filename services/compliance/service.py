@@ -24,6 +24,7 @@ from typing import Final, Protocol
 
 from faramesh_cloud.compliance.api import ComplianceApi
 from faramesh_cloud.compliance.artifacts import FileArtifactStore
+from faramesh_cloud.compliance.coverage_reads import CoverageReads
 from faramesh_cloud.compliance.events import OUTBOX_TABLE, ChangeProcessor, Seen
 from faramesh_cloud.compliance.jobs import ReportJobs, ReportMaker
 from faramesh_cloud.compliance.projection import ChangeSink
@@ -73,7 +74,8 @@ class Compliance:
 
     def __init__(self, db: Database, log: Log, config: ComplianceConfig, *, maker: ReportMaker,
                  sweep: Callable[[ComplianceApi], PostureSweep] | None = None,
-                 server: Callable[[ComplianceApi], InternalServer] | None = None) -> None:
+                 server: Callable[[ComplianceApi], InternalServer] | None = None,
+                 coverage: CoverageReads | None = None) -> None:
         self.config = config
         self._db = db
         self._log = log
@@ -82,7 +84,7 @@ class Compliance:
                                 config.catch_up_poll_s)
         self._posture_wakeup = asyncio.Event()
         self.api = ComplianceApi(db, self.audit, FileArtifactStore(config.artifacts), clock=config.clock,
-                                 catch_up=self.catch_up, wake=self.wake)
+                                 catch_up=self.catch_up, wake=self.wake, coverage=coverage)
         self.jobs = ReportJobs(db, self.api, maker, idle_s=config.job_idle_s)
         self.sweep = sweep(self.api) if sweep is not None else None
         self._server_factory = server
@@ -152,9 +154,10 @@ class ComplianceService(ComponentService):
 
     def __init__(self, ctx: ServiceContext, config: ComplianceConfig, *, maker: ReportMaker,
                  sweep: Callable[[ComplianceApi], PostureSweep] | None = None,
-                 server: Callable[[ComplianceApi], InternalServer] | None = None) -> None:
+                 server: Callable[[ComplianceApi], InternalServer] | None = None,
+                 coverage: CoverageReads | None = None) -> None:
         self.compliance = Compliance(ctx.platform.db, ctx.platform.log, config, maker=maker, sweep=sweep,
-                                     server=server)
+                                     server=server, coverage=coverage)
         super().__init__(self.compliance, relays=(self.compliance.relay,))
 
     @property

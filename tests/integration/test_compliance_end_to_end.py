@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from faramesh_cloud.compliance.coverage import reparse
+from faramesh_cloud.compliance.domain import to_ns
 from faramesh_cloud.compliance.report.check import check_report
 from faramesh_cloud.compliance.service import ComplianceService
 from faramesh_cloud.platform_audit.events import Actor, ActorType
@@ -92,6 +94,22 @@ async def test_posture_and_a_report_of_the_demo_fleet_that_verifies_offline(
             [r for r in rows if r[0] == "soc2"])
 
         end = datetime.now(UTC) + timedelta(minutes=1)
+        fleet = cloud.service("fleet").query  # type: ignore[attr-defined]
+        stack_id = next(s.stack_id for s in await fleet.stacks(org_id) if s.config_text_sha256)
+        covered = await api.coverage(org_id, stack_id, start, end)
+        # coverage: every verified call of the stack is in it, once, against its enforced policy
+        assert covered.applied and covered.agents
+        on_stack = await audit.count(org_id, {"verification": "verified", "stack_id": stack_id}, to_ns(start),
+                                     to_ns(end))
+        assert sum(t.calls for a in covered.agents for t in a.tools) == on_stack
+        assert {a.status for a in covered.agents} <= {"full", "partial", "gap"}
+        agent = covered.agents[0]
+        tool = agent.tools[0]
+        gap = await api.coverage_gap(org_id, stack_id, agent.agent_id, tool.tool_id, start, end)
+        assert gap.calls == tool.calls and 0 < len(gap.samples) <= gap.calls
+        assert {r.tool_id for r in gap.samples} == {tool.tool_id}
+        (rule,) = reparse(gap.snippet)
+        assert rule.tool == tool.tool_id
         report = await api.request_report(org_id, "soc2", [], start, end, OWNER)
 
         async def made() -> bool:
