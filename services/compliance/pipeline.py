@@ -9,12 +9,11 @@ stays bounded whatever the range, and progress goes to the job's row as it moves
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -41,18 +40,19 @@ from faramesh_cloud.signing.dpr_bundle import entry
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.tenant import tenant_transaction
 
-HOUR_NS = 3600 * NS
-DAY_NS = 24 * HOUR_NS
-
 
 def at(value_ns: int) -> datetime:
     return datetime.fromtimestamp(value_ns / NS, UTC)
 
 
-def bucket_for(start_ns: int, end_ns: int) -> int:
-    """Hours for a range up to four days, else days: at most ~1,100 bars on a three-year range."""
+BUCKETS_NS: Final = tuple(m * 60 * NS for m in (1, 5, 15, 60, 6 * 60, 24 * 60, 7 * 24 * 60, 30 * 24 * 60))
+
+
+def bucket_for(start_ns: int, end_ns: int, at_most: int = 120) -> int:
+    """The smallest of 1 min, 5 min, 15 min, 1 h, 6 h, 1 day, 1 week, 30 days that draws the
+    range in at most ``at_most`` bars."""
     span = end_ns - start_ns
-    return HOUR_NS if span <= 4 * DAY_NS else max(DAY_NS, DAY_NS * math.ceil(span / (400 * DAY_NS)))
+    return next((b for b in BUCKETS_NS if span / b <= at_most), BUCKETS_NS[-1])
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ hash) with the ``faramesh-cloud verify-report`` command an auditor would run."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from faramesh_cloud.compliance.service import ComplianceService
 from faramesh_cloud.platform_audit.events import Actor, ActorType
 from faramesh_cloud.signing.keys import load_or_create_signing_key, public_pem
 from faramesh_cloud.simulator.daemon import DaemonOptions
+from tests.fixtures.browser import SCREENSHOTS_ENV
 from tests.simulator_support import eventually
 from tests.system_support import Person, cloud_settings, drop_olap_database, running_cloud
 
@@ -137,3 +139,13 @@ async def test_posture_and_a_report_of_the_demo_fleet_that_verifies_offline(
                          timeout=120)
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert artifact.verification_hash in cli.stdout
+    # every page renders (poppler), kept with the browser screenshots when asked for
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path / "pages")
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("compliance-report-page-*.png"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(folder / "compliance-report-page")], check=True,
+                   timeout=120)
+    pages = sorted(folder.glob("compliance-report-page-*.png"))
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True, timeout=60).stdout
+    assert len(pages) == int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))

@@ -22,6 +22,7 @@ from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarC
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -36,7 +37,9 @@ from faramesh_cloud.compliance.report.verification import ChainHead
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 MONO = "Courier"
 EFFECT_COLOURS = {"PERMIT": colors.HexColor("#2e7d32"), "DENY": colors.HexColor("#c62828"),
-                  "DEFER": colors.HexColor("#f9a825")}
+                  "DEFER": colors.HexColor("#f9a825"), "MODIFY": colors.HexColor("#1565c0"),
+                  "SHADOW_PERMIT": colors.HexColor("#a5d6a7"), "SHADOW_DENY": colors.HexColor("#ef9a9a"),
+                  "SHADOW_DEFER": colors.HexColor("#ffe082")}
 
 
 def esc(text: Any) -> str:
@@ -207,7 +210,9 @@ def _bar_effects(model: ReportModel, s: _Styles) -> Drawing:
     for i, effect in enumerate(effects):
         chart.bars[i].fillColor = EFFECT_COLOURS.get(effect, colors.HexColor("#546e7a"))
     legend = Legend()
-    legend.x, legend.y, legend.fontSize = 142 * mm, 55 * mm, 7
+    legend.x, legend.y, legend.fontSize = 142 * mm, 60 * mm, 7
+    legend.alignment = "right"  # the swatch left of its label, one effect per row
+    legend.columnMaximum = len(effects)
     legend.colorNamePairs = [(EFFECT_COLOURS.get(e, colors.HexColor("#546e7a")), e) for e in effects]
     drawing.add(chart)
     drawing.add(legend)
@@ -247,6 +252,7 @@ def _deny_rate(model: ReportModel) -> Drawing:
     chart.valueAxis.valueMin, chart.valueAxis.valueMax = 0, 100
     chart.valueAxis.labels.fontSize = 7
     chart.lines[0].strokeColor = EFFECT_COLOURS["DENY"]
+    chart.lines[0].symbol = makeMarker("FilledCircle", size=3)  # one bucket is a point, not a line
     drawing.add(chart)
     drawing.add(String(12 * mm, 52 * mm, "deny rate per bucket (%)", fontSize=7))
     return drawing
