@@ -78,9 +78,11 @@ class ReportPipeline:
         async with tenant_transaction(self._db, org_id) as conn:
             cur = await conn.execute("SELECT slug, name FROM orgs WHERE org_id = %s", (org_id,))
             slug, name = await cur.fetchone() or ("", "")
+        names = {s.stack_id: s.name for s in await self.policies.stacks(org_id)}
         parameters = Parameters(org_id, slug, name, report.framework,
                                 framework_names().get(report.framework, report.framework), tuple(stacks),
-                                report.range_start, report.range_end, datetime.now(UTC), report.requested_by)
+                                report.range_start, report.range_end, datetime.now(UTC), report.requested_by,
+                                stack_names=names)
         certificate = await audit.integrity_certificate(org_id, stacks, start_ns, end_ns)
         stats = await audit.decision_stats(org_id, stacks, start_ns, end_ns, bucket_for(start_ns, end_ns))
         usage = await audit.tool_usage(org_id, stacks, start_ns, end_ns)

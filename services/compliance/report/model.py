@@ -37,6 +37,12 @@ class Parameters:
     end: datetime
     generated_at: datetime
     generated_by: str  # the member's email or API key name
+    stack_names: Mapping[str, str] = field(default_factory=dict)  # stack id -> its name, for people
+
+    def stack_label(self, stack_id: str) -> str:
+        """A stack as people know it: its name and the start of its id (the id alone if unnamed)."""
+        name = self.stack_names.get(stack_id)
+        return f"{name} ({stack_id[:8]})" if name else stack_id
 
     def org(self) -> dict[str, str]:
         return {"id": self.org_id, "slug": self.org_slug, "name": self.org_name}

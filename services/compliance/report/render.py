@@ -109,7 +109,7 @@ def _cover(model: ReportModel, verification_hash: str, appendix_sha256: str, rec
     rows = [["Organisation", _cell(f"{p.org_name} ({p.org_slug})", s)],
             ["Framework", _cell(p.framework_title, s)],
             ["Range", f"{_when(p.start)}  to  {_when(p.end)}"],
-            ["Stacks", _cell(", ".join(p.stacks) or "all", s)],
+            ["Stacks", _cell(", ".join(p.stack_label(i) for i in p.stacks) or "all", s)],
             ["Generated", _cell(f"{_when(p.generated_at)} by {p.generated_by}", s)],
             ["DPRs in the appendix", f"{records:,}"]]
     story: list[Any] = [Spacer(1, 30 * mm), Paragraph("Faramesh Cloud compliance report", s.title),
@@ -159,7 +159,7 @@ def _certificate(model: ReportModel, heads: Sequence[ChainHead], s: _Styles) -> 
     certified = {(c.stack_id, c.agent_id): c for c in model.certificate}
     for head in heads:
         c = certified.get((head.stack_id, head.agent_id))
-        rows.append([_cell(head.stack_id, s), _cell(head.agent_id, s),
+        rows.append([_cell(model.parameters.stack_label(head.stack_id), s), _cell(head.agent_id, s),
                      "-" if head.chain_index is None else str(head.chain_index),
                      *(["-"] * 5 if c is None else [f"{c.records_in_range:,}", f"{c.length:,}", str(c.segments),
                                                      str(c.findings_in_range), _when(c.verified_at)])])
@@ -179,7 +179,7 @@ def _coverage(model: ReportModel, s: _Styles) -> list[Any]:
         "call matched an explicit rule, gap when none did (a default is not coverage).", s.body), Spacer(1, 3 * mm)]
     rows: list[list[Any]] = [["Stack", "Agent", "Status", "Tools called", "Tools without a rule"]]
     for r in model.coverage:
-        rows.append([_cell(r.stack_id, s), _cell(r.agent_id, s), str(r.status),
+        rows.append([_cell(model.parameters.stack_label(r.stack_id), s), _cell(r.agent_id, s), str(r.status),
                      _cell(", ".join(r.tools), s), _cell(", ".join(r.gap_tools) or "-", s)])
     if not model.coverage:
         rows.append(["No agent called a tool in this range.", "", "", "", ""])
