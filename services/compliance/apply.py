@@ -62,7 +62,8 @@ async def apply(conn: Conn, change: Change) -> bool:
                  change.retry_of or None))
         case ReportFailed():
             await conn.execute(
-                "UPDATE compliance_reports SET state = 'failed', error = %s, finished_at = %s "
+                "UPDATE compliance_reports SET state = 'failed', error = %s, finished_at = %s, progress = 0, "
+                "stage = 'failed' "
                 "WHERE report_id = %s AND org_id = %s AND state <> 'done'",
                 (change.error, change.occurred_at, change.report_id, change.org_id))
         case ArtifactRecorded():

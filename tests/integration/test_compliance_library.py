@@ -25,6 +25,8 @@ from faramesh_cloud.platform_audit.store import AuditFilter, PlatformAuditLog
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.tenant import tenant_transaction
 from tests.fixtures.identity import People
+from tests.fixtures.internal_tls import ServiceTls
+from tests.simulator_support import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -174,3 +176,47 @@ async def test_the_events_rebuild_the_same_state_in_empty_tables(
         for change in changes:
             assert change is not None and await apply(conn, change)
     assert await state() == before
+
+
+async def test_a_report_that_cannot_be_made_fails_saying_why_offers_nothing_and_can_be_retried(
+        compliance: ComplianceApi, people: People, database: Database, internal_tls: ServiceTls,
+        tmp_path: Path) -> None:
+    """The audit index is down (nothing listens where the client dials): the job fails with the
+    reason, nothing is added to the library, and a retry queues a new attempt naming the first."""
+    from faramesh_cloud.audit_index.client import AuditIndexClient
+    from faramesh_cloud.compliance.jobs import ReportJobs
+    from faramesh_cloud.compliance.pipeline import Keys, ReportPipeline
+    from faramesh_cloud.compliance.report.sign import load_or_create_document_key
+    from faramesh_cloud.compliance.sources import Sources
+    from faramesh_cloud.signing.keys import load_or_create_signing_key
+
+    owner = await people.org("acme")
+    org = owner.org.org_id
+    down = AuditIndexClient(f"127.0.0.1:{free_port()}", internal_tls("compliance"), timeout_s=1.0)
+    keys = Keys(load_or_create_signing_key(tmp_path), load_or_create_document_key(tmp_path))
+
+    async def no_posture(org_id: str, slug: str) -> None:
+        raise AssertionError("not reached: the index is read first")
+
+    pipeline = ReportPipeline(database, Sources(audit=down, approvals=None, fleet=_NoStacks()), keys, no_posture)
+    jobs = ReportJobs(database, compliance, pipeline)
+    try:
+        queued = await compliance.request_report(org, "gdpr", [], T0, T0 + timedelta(days=1), actor(owner.email))
+        assert await jobs.run_once()
+        failed = await compliance.report(org, queued.report_id)
+        assert failed.state == "failed" and "audit-index" in failed.error and failed.artifact_id == ""
+        assert not await jobs.run_once()  # nothing left queued: it is not retried by itself
+        assert await compliance.library(org) == []
+        again = await compliance.retry_report(org, queued.report_id, actor(owner.email))
+        assert again.state == "queued" and again.retry_of == queued.report_id
+        with pytest.raises(ComplianceError, match="only a failed report"):
+            await compliance.retry_report(org, again.report_id, actor(owner.email))
+    finally:
+        await down.close()
+
+
+class _NoStacks:
+    """A fleet with no stacks (the organisation registered none)."""
+
+    async def stacks(self, org_id: str) -> list[Any]:
+        return []
