@@ -14,9 +14,10 @@ report twice or evaluates an organisation whose declarations are not back yet.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,8 @@ from faramesh_cloud.compliance.coverage_reads import CoverageReads
 from faramesh_cloud.compliance.events import OUTBOX_TABLE, ChangeProcessor, Seen
 from faramesh_cloud.compliance.jobs import ReportJobs, ReportMaker
 from faramesh_cloud.compliance.projection import ChangeSink
+from faramesh_cloud.compliance.signals import TOPICS as SIGNAL_TOPICS
+from faramesh_cloud.compliance.signals import SignalProcessor, SignalSink
 from faramesh_cloud.consumer.catch_up import CatchUp
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer
@@ -50,8 +53,8 @@ def utc_now() -> datetime:
 
 
 class PostureSweep(Protocol):
-    async def run_once(self) -> int:
-        """Evaluate every organisation whose posture is due; the number evaluated."""
+    async def run_once(self, orgs: Collection[str] | None = None) -> int:
+        """Evaluate ``orgs`` (None: every organisation that declared frameworks); the number evaluated."""
         ...
 
 
@@ -60,7 +63,8 @@ class ComplianceConfig:
     artifacts: Path  # where artifacts' bytes live (embedded: <data_dir>/compliance/artifacts)
     group: str = GROUP
     clock: Callable[[], datetime] = utc_now
-    posture_interval_s: float = 60.0
+    posture_interval_s: float = 60.0  # every organisation, for what moves with time (DPR counts, windows)
+    signal_debounce_s: float = 1.0  # after a signal, gather the others for this long before evaluating
     job_idle_s: float = 2.0
     catch_up_poll_s: float = 0.1
     runner: RunnerConfig = field(default_factory=lambda: RunnerConfig(
@@ -83,6 +87,7 @@ class Compliance:
         self.catch_up = CatchUp("compliance", "report jobs, the posture sweep and people's changes",
                                 config.catch_up_poll_s)
         self._posture_wakeup = asyncio.Event()
+        self._dirty: set[str] = set()
         self.api = ComplianceApi(db, self.audit, FileArtifactStore(config.artifacts), clock=config.clock,
                                  catch_up=self.catch_up, wake=self.wake, coverage=coverage)
         self.jobs = ReportJobs(db, self.api, maker, idle_s=config.job_idle_s)
@@ -93,13 +98,20 @@ class Compliance:
         self._tasks = BackgroundTasks()
 
     def wake(self) -> None:
-        """Something changed: run the jobs and re-evaluate posture now."""
+        """Something of its own changed (a declaration, a report): run the jobs and re-evaluate
+        every organisation's posture now."""
         self.jobs.wake()
+        self._dirty.add("*")
+        self._posture_wakeup.set()
+
+    def mark(self, orgs: set[str]) -> None:
+        """Events on the log moved these organisations' evidence: re-evaluate them soon."""
+        self._dirty |= orgs
         self._posture_wakeup.set()
 
     async def start(self) -> None:
         await self.audit.start()
-        await prepare_consumer(self._db, self._log, COMPONENT, (COMPLIANCE_EVENTS, DEAD_LETTERS))
+        await prepare_consumer(self._db, self._log, COMPONENT, (COMPLIANCE_EVENTS, DEAD_LETTERS, *SIGNAL_TOPICS))
         if self._server_factory is not None:
             server = self._server_factory(self.api)
             await server.start()
@@ -116,21 +128,42 @@ class Compliance:
             self._tasks.start(self.catch_up.after(self.jobs.run), "compliance-report-jobs")
             if self.sweep is not None:
                 self._tasks.start(self.catch_up.after(self._posture), "compliance-posture")
+                for topic in SIGNAL_TOPICS:
+                    signals: ConsumerRunner[str] = ConsumerRunner(
+                        self._log, topic, f"{self.config.group}-signals", SignalProcessor(), SignalSink(self.mark),
+                        self.config.runner)
+                    self._tasks.start(self.catch_up.after(signals.run), f"compliance-signals-{topic}")
         except BaseException:
             await self._stop_server()
             raise
 
     async def _posture(self, stopping: asyncio.Event) -> None:
+        """Every organisation at start and each interval; in between, those the log's signals
+        (or the service's own changes: all) marked, a moment after the first mark."""
         sweep = self.sweep
         assert sweep is not None
+        loop = asyncio.get_running_loop()
+        next_full = loop.time()
         while not stopping.is_set():
+            if loop.time() >= next_full:
+                self._dirty.clear()
+                orgs: set[str] | None = None
+                next_full = loop.time() + self.config.posture_interval_s
+            else:
+                with contextlib.suppress(TimeoutError):  # gather the marks that come together
+                    await asyncio.wait_for(stopping.wait(), self.config.signal_debounce_s)
+                orgs, self._dirty = self._dirty, set()
+                if "*" in orgs:
+                    orgs = None
             self._posture_wakeup.clear()
             try:
-                await sweep.run_once()
+                await sweep.run_once(orgs)
             except Exception:
                 _log.warning("posture sweep failed; retrying", exc_info=True)
+            if self._dirty:
+                continue
             waits = [asyncio.ensure_future(stopping.wait()), asyncio.ensure_future(self._posture_wakeup.wait())]
-            await asyncio.wait(waits, timeout=self.config.posture_interval_s, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, timeout=max(0.0, next_full - loop.time()), return_when=asyncio.FIRST_COMPLETED)
             for w in waits:
                 w.cancel()
 

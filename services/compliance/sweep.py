@@ -8,7 +8,7 @@ on an interval, never on a page load: pages read what it stored."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -47,9 +47,12 @@ class Sweep:
                 out.setdefault(org_id, []).append(framework)
             return out
 
-    async def run_once(self) -> int:
+    async def run_once(self, orgs: Collection[str] | None = None) -> int:
+        """Evaluate ``orgs`` (None: every organisation that declared frameworks)."""
         done = 0
         for org_id, slugs in (await self._declared()).items():
+            if orgs is not None and org_id not in orgs:
+                continue
             try:
                 await self.evaluate(org_id, slugs)
                 done += 1
