@@ -123,6 +123,17 @@ def mounted(request: Request) -> CompliancePort | None:
     return port
 
 
+async def file_in_library(request: Request, principal: Principal, kind: str, title: str,
+                          parameters: dict[str, Any], data: bytes, filename: str) -> None:
+    """Enter a signed export's exact bytes in the evidence library (when compliance runs here).
+    The service being unavailable fails the export (503): a signed export exists only with its
+    library entry, so an auditor's evidence never has a copy the library does not know."""
+    port = mounted(request)
+    if port is not None:
+        await port.add_artifact(principal.org.org_id, kind, title, parameters, actor=principal.actor, data=data,
+                                filename=filename, media_type="application/json")
+
+
 def gone(exc: BaseException) -> bool:
     """A share link past its expiry or revoked (``LinkGone``)."""
     return hasattr(exc, "link_id")
