@@ -128,7 +128,8 @@ def posture_chart(days: Sequence[Any], today: date, span: int = 30) -> Markup:
     plot_w, plot_h = WIDTH - LEFT - 6, HEIGHT - BOTTOM - TOP
     slot = plot_w / span
     opened = opened_gaps(days)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" '
+             f'style="max-width:{WIDTH}px" role="img" '
              f'class="posture-chart" aria-label="Controls by status per day, {first} to {today}">',
              f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - 6}" y2="{TOP + plot_h}" stroke="#cbd5e1"/>',
              f'<text x="{LEFT - 6}" y="{TOP + 4}" text-anchor="end" font-size="10" fill="#5b6470">{top}</text>',
@@ -136,7 +137,7 @@ def posture_chart(days: Sequence[Any], today: date, span: int = 30) -> Markup:
     for i in range(span):
         day = (first + timedelta(days=i)).isoformat()
         x = LEFT + i * slot + 1
-        if i % 7 == 0 or i == span - 1:
+        if (i % 7 == 0 and i < span - 4) or i == span - 1:
             parts.append(f'<text x="{x + slot / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle" font-size="10" '
                          f'fill="#5b6470">{day[5:]}</text>')
         found = by_day.get(day)
