@@ -339,3 +339,35 @@ async def test_the_openapi_document_lists_every_compliance_route(client_factory:
         "/api/v1/orgs/{org}/compliance/shares/{link_id}": {"delete"},
     }
     assert not [p for p in document["paths"] if p.startswith("/share")]
+
+
+async def test_the_share_page_offers_the_document_certificate_but_never_a_private_key(
+        client_factory: MakeClient, people: People, compliance_port: CompliancePort, tmp_path: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Faramesh Cloud document signing")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=365))
+            .sign(key, hashes.SHA256()))
+    keys = tmp_path / "keys"  # the gateway fixture's <data_dir>/keys (the signing key is there already)
+    (keys / "platform-document-cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (keys / "platform-document-p256.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    owner = await people.org("acme")
+    made = await compliance_port.add_artifact(
+        owner.org.org_id, "report", "SOC 2 report", {}, data=b"%PDF-1.7\n", filename="r.pdf",
+        media_type="application/pdf", actor=Actor(ActorType.USER, owner.user.user_id, owner.email, ""))
+    _, token = await compliance_port.share(owner.org.org_id, made.artifact_id,
+                                           Actor(ActorType.USER, owner.user.user_id, owner.email, ""))
+    visitor = client_factory()
+    page = (await visitor.get(f"/share/{token}")).text
+    assert "platform-document-cert.pem" in page and "--certificate platform-document-cert.pem" in page
+    assert "platform-document-p256.pem" not in page and "platform-ed25519.pem<" not in page
+    got = await visitor.get(f"/share/{token}/keys/platform-document-cert.pem")
+    assert got.status_code == 200 and x509.load_pem_x509_certificate(got.content).subject == name
+    assert (await visitor.get(f"/share/{token}/keys/platform-document-p256.pem")).status_code == 404
