@@ -135,14 +135,18 @@ async def get_posture(request: Request, principal: Principal = Depends(READ),
 
 
 @router.get("/posture/history")
-async def get_posture_history(request: Request, framework: str, principal: Principal = Depends(READ),
+async def get_posture_history(request: Request, principal: Principal = Depends(READ),
+                              framework: str | None = Query(None, description="one framework (default: every "
+                                                            "declared one)"),
                               days: int = Query(30, ge=1, le=366)) -> list[dict[str, Any]]:
-    """Controls per status and the gaps, per day (oldest first)."""
+    """Controls per status and the gaps, per framework and day (oldest first)."""
+    port = compliance_port(request)
+    org_id = principal.org.org_id
+    frameworks = [framework] if framework is not None else [d.framework for d in await port.declared(org_id)]
     try:
-        found = await compliance_port(request).posture_days(principal.org.org_id, framework, days)
+        return [day_json(d) for f in frameworks for d in await port.posture_days(org_id, f, days)]
     except (ValueError, LookupError) as exc:
         raise http_error(exc) from None
-    return [day_json(d) for d in found]
 
 
 @router.get("/reports")
