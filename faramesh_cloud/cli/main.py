@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stacks": ("faramesh_cloud.cli.stacks", "stacks"),
     "members": ("faramesh_cloud.cli.members", "members"),
     "import-wal": ("faramesh_cloud.cli.import_wal", "import_wal"),
+    "reports": ("faramesh_cloud.cli.reports", "reports"),
 }
 
 

@@ -6,7 +6,9 @@ The spec (Settings → Members) grants:
 * **Admin**: everything except billing and SSO.
 * **Operator**: approvals, audit, compliance, kill/isolate (and the fleet views those
   actions start from: an agent is killed from its Fleet detail page).
-* **Auditor**: read-only on audit and compliance; can download reports and signed exports.
+* **Auditor**: read-only on audit and compliance; can download reports and signed exports,
+  and share them (auditor share links: the spec's Compliance section, "Auditor downloads and
+  shares").
 * **Viewer**: fleet health only.
 
 Permissions are either *stack-scoped* (fleet, approvals, audit, compliance: they concern one
@@ -109,7 +111,7 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = MappingProxyType
     }),
     Role.AUDITOR: frozenset({
         P.AUDIT_RECORD_READ, P.AUDIT_RECORD_EXPORT, P.AUDIT_CHAIN_READ,
-        P.COMPLIANCE_REPORT_READ, P.COMPLIANCE_REPORT_DOWNLOAD,
+        P.COMPLIANCE_REPORT_READ, P.COMPLIANCE_REPORT_DOWNLOAD, P.COMPLIANCE_SHARE_MANAGE,
         P.ORG_AUDITLOG_READ, P.ORG_AUDITLOG_EXPORT,
     }),
     Role.VIEWER: frozenset({P.FLEET_HEALTH_READ}),

@@ -9,8 +9,11 @@ API in process, or its gRPC client."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
 
 from faramesh_cloud.approvals.client import ApprovalsApiClient
 from faramesh_cloud.approvals.service import ApprovalsService
@@ -27,6 +30,7 @@ from faramesh_cloud.compliance.sweep import Sweep
 from faramesh_cloud.config import Settings
 from faramesh_cloud.fleet.client import FleetQueryClient
 from faramesh_cloud.fleet.service import FleetService
+from faramesh_cloud.gateway.web.compliance_ports import CompliancePort, mount_compliance
 from faramesh_cloud.identity.org_settings import OrgSettingsStore
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.rpc.internal_pki import service_credentials
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
     from faramesh_cloud.runtime.services import RuntimeContext
 
 SERVICE = "compliance"
+_log = logging.getLogger(__name__)
 
 
 def sources(settings: Settings, services: Sequence[Service]) -> Sources:
@@ -80,3 +85,35 @@ def service(ctx: RuntimeContext) -> ComplianceService:
     maker = ReportPipeline(platform.db, found, keys, posture.posture)
     return ComplianceService(ctx, config, maker=maker, sweep=lambda api: posture,
                              coverage=CoverageReads(found.audit, found.fleet))
+
+
+class ComplianceNotReachable(RuntimeError):
+    """The gateway runs apart from the compliance service (``serve gateway``): it reaches
+    compliance only in process (``up``) until the service's gRPC client exists."""
+
+
+def gateway_port(settings: Settings, services: Sequence[Service]) -> CompliancePort:
+    """The compliance service's own API when it runs in this process (``services``). A
+    gateway run apart from it has no way to it yet: :class:`ComplianceNotReachable` (the
+    gateway then runs without the Compliance section; see :func:`try_gateway_port`)."""
+    local = running(services, ComplianceService)
+    if local is not None:
+        return local.api
+    raise ComplianceNotReachable(
+        "the gateway reaches the compliance service only when both run in one process (`faramesh-cloud up`); "
+        "its gRPC client is not built yet, so `serve gateway` runs without Compliance (issue #14)")
+
+
+def try_gateway_port(settings: Settings, services: Sequence[Service]) -> CompliancePort | None:
+    try:
+        return gateway_port(settings, services)
+    except ComplianceNotReachable as exc:
+        _log.warning("%s", exc)
+        return None
+
+
+def mount(app: FastAPI, port: CompliancePort | None, settings: Settings | None = None) -> None:
+    """The Compliance section, its REST twin and the public share page (nothing without a port).
+    Auditors are offered the public certificates and keys in ``<data_dir>/keys``."""
+    if port is not None:
+        mount_compliance(app, port, keys_dir=settings.data_dir / "keys" if settings is not None else None)

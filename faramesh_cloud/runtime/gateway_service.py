@@ -13,6 +13,7 @@ from faramesh_cloud.outbox.relay import OutboxRelay
 from faramesh_cloud.runtime import (
     approvals_wiring,
     audit_wiring,
+    compliance_wiring,
     fleet_wiring,
     ingest_wiring,
     notifications_wiring,
@@ -48,6 +49,10 @@ class GatewayService:
         approvals_wiring.mount(app, self.approvals)
         self._notifications = notifications_wiring.gateway_port(settings, ctx.services)
         notifications_wiring.mount(app, self._notifications)
+        # Compliance (posture, reports, the evidence library, /share/{token}): the service's own
+        # API when it runs in this process (`up`); a gateway run apart has no Compliance yet.
+        self.compliance = compliance_wiring.try_gateway_port(settings, ctx.services)
+        compliance_wiring.mount(app, self.compliance, settings)
         # The daemon's HTTP ways in (/v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...): the ingest
         # service's own app when it runs in this process (`up`), else a proxy to ingest's listener.
         self.daemon_feeds = ingest_wiring.daemon_feeds(settings, ctx.services)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -21,8 +23,10 @@ from starlette.routing import BaseRoute
 
 from faramesh_cloud.fleet.processor import FleetProcessor
 from faramesh_cloud.fleet.sink import FleetSink
+from faramesh_cloud.gateway.web.compliance_ports import CompliancePort
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.platform_audit.events import Actor, ActorType
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.approvals_support import seed_ids
@@ -37,6 +41,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 PUBLIC_BY_DESIGN = {
     "/invitations/{token}": "the one-time token is itself the credential; it names no organisation's id",
     "/sso/{org}/callback": "the sign-in flow of that organisation: anyone may start it, the provider decides",
+    "/share/{token}": "an auditor share link: the token is itself the credential (404 unknown, 410 gone)",
+    "/share/{token}/download": "an auditor share link's file: the token is the credential",
+    "/share/{token}/keys/{filename}": "the platform's public keys, offered beside a share link",
 }
 
 
@@ -47,6 +54,16 @@ PINNED_KEY = "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="  # base64 of a 32-by
 
 
 FMS = 'runtime {\n  cloud_url = "https://cloud.example.test"\n}\n'  # A's applied governance.fms
+
+
+async def seed_compliance(port: CompliancePort, person: Any) -> dict[str, str]:
+    """A's evidence-library artifact, its share link and a report job."""
+    actor = Actor(ActorType.USER, person.user.user_id, person.email, "")
+    made = await port.add_artifact(person.org.org_id, "dpr-export", "A's export", {}, actor=actor, data=b"{}",
+                                   filename="a.json", media_type="application/json")
+    link, _ = await port.share(person.org.org_id, made.artifact_id, actor)
+    report = await port.request_report(person.org.org_id, "soc2", [], T0, T0 + timedelta(days=1), actor)
+    return {"artifact_id": made.artifact_id, "link_id": link.link_id, "report_id": report.report_id}
 
 
 async def report_status(database: Database, org_id: str, stack_id: str) -> None:
@@ -96,7 +113,7 @@ async def call(client: httpx.AsyncClient, method: str, path: str, csrf: str, sta
 
 async def test_every_id_bearing_url_of_another_org_is_not_found(
         gateway_app: FastAPI, client_factory: MakeClient, identity: Identity, people: People,
-        stacks: StackStore, database: Database) -> None:
+        stacks: StackStore, database: Database, compliance_port: CompliancePort) -> None:
     a = await people.org("acme")
     b = await people.org("beta")
     a_member = await people.member(a, Role.OPERATOR)
@@ -112,6 +129,7 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
     values.update(await seed_routing(database, a.org.org_id, a_stack.stack_id))
     values["signing_key_id"] = (await stacks.signing_keys.pin(
         a.org.org_id, a_stack.stack_id, PINNED_KEY, added_by="user:test")).key_id
+    values.update(await seed_compliance(compliance_port, a))
 
     b_browser = client_factory()
     await sign_in(b_browser, b.email, PASSWORD)
@@ -143,7 +161,7 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
 
 async def test_the_same_urls_work_for_the_orgs_own_owner(
         gateway_app: FastAPI, client_factory: MakeClient, identity: Identity, people: People,
-        stacks: StackStore, database: Database) -> None:
+        stacks: StackStore, database: Database, compliance_port: CompliancePort) -> None:
     """The control: the walk above would notice a leak, because these GETs do answer A's owner."""
     a = await people.org("acme")
     a_member = await people.member(a, Role.OPERATOR)
@@ -159,6 +177,7 @@ async def test_the_same_urls_work_for_the_orgs_own_owner(
     values.update(await seed_routing(database, a.org.org_id, a_stack.stack_id))
     values["signing_key_id"] = (await stacks.signing_keys.pin(
         a.org.org_id, a_stack.stack_id, PINNED_KEY, added_by="user:test")).key_id
+    values.update(await seed_compliance(compliance_port, a))
     owner = client_factory()
     await sign_in(owner, a.email, PASSWORD)
     answered = []
@@ -167,4 +186,4 @@ async def test_the_same_urls_work_for_the_orgs_own_owner(
             continue
         response = await owner.get(path.format(**values))
         answered.append((path, response.status_code))
-    assert answered and all(code == 200 for _, code in answered), answered
+    assert answered and all(code == 200 for _, code in answered), [a for a in answered if a[1] != 200]

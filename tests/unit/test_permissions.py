@@ -45,11 +45,13 @@ def test_operator_approves_audits_reports_and_kills_but_manages_nothing() -> Non
     assert not {p for p in operator if p.value.startswith("org:")}
 
 
-def test_auditor_is_read_only_on_audit_and_compliance_and_downloads_reports() -> None:
+def test_auditor_is_read_only_on_audit_and_compliance_and_downloads_and_shares_reports() -> None:
     auditor = perms(Role.AUDITOR)
-    assert {P.AUDIT_RECORD_READ, P.COMPLIANCE_REPORT_READ, P.COMPLIANCE_REPORT_DOWNLOAD} <= auditor
+    # the spec's Members table: "Auditor downloads and shares" (issue #14: auditor share links)
+    assert {P.AUDIT_RECORD_READ, P.COMPLIANCE_REPORT_READ, P.COMPLIANCE_REPORT_DOWNLOAD,
+            P.COMPLIANCE_SHARE_MANAGE} <= auditor
     writes = {P.APPROVALS_REQUEST_DECIDE, P.FLEET_AGENT_KILL, P.FLEET_AGENT_ISOLATE, P.COMPLIANCE_REPORT_GENERATE,
-              P.COMPLIANCE_SHARE_MANAGE, P.ORG_MEMBER_MANAGE, P.ORG_SETTINGS_MANAGE, P.ORG_APIKEY_MANAGE}
+              P.ORG_MEMBER_MANAGE, P.ORG_SETTINGS_MANAGE, P.ORG_APIKEY_MANAGE}
     assert not auditor & writes
     assert not {p for p in auditor if p.value.split(":")[0] in ("fleet", "approvals", "registry")}
 

@@ -1,4 +1,6 @@
-"""A DPR search exported as a signed JSON bundle (``faramesh_cloud.signing.dpr_bundle``)."""
+"""A DPR search exported as a signed JSON bundle (``faramesh_cloud.signing.dpr_bundle``); when
+compliance runs here the same bytes are entered in the evidence library (kind ``dpr-export``,
+the query as its parameters)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from faramesh_cloud.gateway.web.audit_common import SearchQuery, check_stack, reader, visible
+from faramesh_cloud.gateway.web.compliance_ports import file_in_library
 from faramesh_cloud.gateway.web.deps import web
 from faramesh_cloud.identity.domain import IdentityError, Principal
 from faramesh_cloud.identity.permissions import Permission
@@ -46,5 +49,8 @@ async def export_response(request: Request, principal: Principal, query: SearchQ
                                       chain=chain_facts(entries), query=query.params, created_at=now),
                          deps.signing_key)
     name = f"dpr-export-{principal.org.slug}-{now:%Y%m%dT%H%M%SZ}.json"
-    return Response(json.dumps(bundle, indent=2, ensure_ascii=False), media_type="application/json",
+    body = json.dumps(bundle, indent=2, ensure_ascii=False).encode("utf-8")
+    await file_in_library(request, principal, "dpr-export", f"DPR search export ({len(entries)} records)",
+                          {**query.params, "records": len(entries)}, body, name)
+    return Response(body, media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,4 +1,5 @@
-"""Platform audit log queries shared by the UI and the API: filters, export, verification."""
+"""Platform audit log queries shared by the UI and the API: filters, export (entered in the
+evidence library too when compliance runs here: kind ``platform-audit-export``), verification."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 from fastapi import Request
 from fastapi.responses import Response
 
+from faramesh_cloud.gateway.web.compliance_ports import file_in_library
 from faramesh_cloud.gateway.web.deps import web
 from faramesh_cloud.identity.domain import IdentityError, Principal
 from faramesh_cloud.platform_audit.chain import ChainReport
@@ -40,7 +42,10 @@ async def export_response(request: Request, principal: Principal, where: AuditFi
                                      target=Target("org", principal.org.org_id), details={"query": where.as_query()})
     bundle = await export_bundle(deps.identity.audit, principal.org.as_json(), where, deps.signing_key, now)
     name = f"platform-audit-{principal.org.slug}-{now:%Y%m%dT%H%M%SZ}.json"
-    return Response(json.dumps(bundle, indent=2, ensure_ascii=False), media_type="application/json",
+    body = json.dumps(bundle, indent=2, ensure_ascii=False).encode("utf-8")
+    await file_in_library(request, principal, "platform-audit-export", "Platform audit log export",
+                          {k: str(v) for k, v in where.as_query().items()}, body, name)
+    return Response(body, media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

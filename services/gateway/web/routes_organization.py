@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from faramesh_cloud.gateway.web.auth import check_csrf, require
+from faramesh_cloud.gateway.web.compliance_ports import FRAMEWORK_NAMES, mounted
 from faramesh_cloud.gateway.web.deps import web
 from faramesh_cloud.gateway.web.render import page
 from faramesh_cloud.identity.domain import IdentityError, Principal
@@ -39,13 +40,24 @@ def mapping_text(config: SsoConfig) -> str:
     return "\n".join(f"{value} = {role.value}" for value, role in config.mappings.items())
 
 
+async def _frameworks(request: Request, principal: Principal) -> dict[str, Any]:
+    """The declared compliance frameworks' form, when compliance runs here and the member reads it."""
+    port = mounted(request)
+    if port is None or not principal.access.allows(Permission.COMPLIANCE_REPORT_READ):
+        return {}
+    return {"frameworks_form": True, "framework_names": FRAMEWORK_NAMES,
+            "declared_set": {d.framework for d in await port.declared(principal.org.org_id)}}
+
+
 async def render(request: Request, principal: Principal, **extra: Any) -> Response:
     sso = await web(request).identity.orgs.sso(principal.org.org_id)
     callback = str(request.url_for("sso_callback", org=principal.org.slug))
     return await page(request, "settings/organization.html", principal, {
         "tab": "organization", "sso": sso, "mapping_text": mapping_text(sso), "callback_url": callback,
         "sso_roles": SSO_ROLES, "can_manage": principal.access.allows(Permission.ORG_SETTINGS_MANAGE),
-        "can_sso": principal.access.allows(Permission.ORG_SSO_MANAGE), **extra,
+        "can_sso": principal.access.allows(Permission.ORG_SSO_MANAGE),
+        "can_settings": principal.access.allows(Permission.ORG_SETTINGS_MANAGE),
+        **await _frameworks(request, principal), **extra,
     }, section="settings", status_code=400 if "error" in extra else 200)
 
 

@@ -1,0 +1,162 @@
+"""How the Compliance pages show what the service returns: the posture-over-time chart as
+inline SVG drawn on the server (no script, no chart library, no CDN: the page's CSP allows
+none), the evidence and policy lines of a control's detail (missing keys tolerated), and the
+link from an evidence line to the page that shows the same records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+from urllib.parse import parse_qsl, urlencode
+
+from markupsafe import Markup, escape
+
+COLOURS: Final = {"evidence": "#137333", "policy": "#1d4ed8", "gap": "#b3261e"}
+STATUS_WORDS: Final = {"evidence": "covered by evidence", "policy": "covered by policy", "gap": "gap"}
+WIDTH: Final = 720
+HEIGHT: Final = 180
+LEFT: Final = 34
+BOTTOM: Final = 22
+TOP: Final = 14
+
+
+@dataclass(frozen=True)
+class EvidenceLine:
+    words: str
+    count: int | None
+    start: str
+    end: str
+    holds: bool | None
+    threshold: str
+    link: str  # under /o/{org}
+
+
+@dataclass(frozen=True)
+class PolicyLine:
+    words: str
+    holds: bool | None
+    stack_id: str
+    detail: str
+    lines: tuple[int, ...]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return str(value).replace("T", " ").replace("+00:00", " UTC").replace("Z", " UTC") \
+        if len(str(value)) >= 16 and str(value)[4] == "-" else str(value)
+
+
+def audit_link(line: Mapping[str, Any]) -> str:
+    """The path (under ``/o/{org}``) of the page with the same filters and range: the line's own
+    ``link`` when it has one, else Audit search with its ``audit_query`` (a query string or a
+    mapping) and ``since``/``until`` from its range when the query has none."""
+    link = line.get("link")
+    if isinstance(link, str) and link.startswith("/") and not link.startswith("//"):
+        return link
+    query = line.get("audit_query") or ""
+    params = dict(parse_qsl(query)) if isinstance(query, str) else {str(k): str(v) for k, v in dict(query).items()}
+    for key, field in (("since", "start"), ("until", "end")):
+        if key not in params and line.get(field):
+            params[key] = str(line[field])
+    return "/audit" + (f"?{urlencode(params)}" if params else "")
+
+
+def evidence_lines(detail: Any) -> list[EvidenceLine]:
+    found = detail.get("evidence") if isinstance(detail, Mapping) else None
+    out = []
+    for line in found if isinstance(found, list) else []:
+        if not isinstance(line, Mapping):
+            continue
+        count = line.get("count")
+        out.append(EvidenceLine(str(line.get("words") or line.get("name") or "evidence query"),
+                                count if isinstance(count, int) else None, _text(line.get("start")),
+                                _text(line.get("end")), line.get("holds") if isinstance(line.get("holds"), bool)
+                                else None, str(line.get("threshold") or ""), audit_link(line)))
+    return out
+
+
+def _lines(value: Any) -> tuple[int, ...]:
+    return tuple(n for n in value if isinstance(n, int)) if isinstance(value, list | tuple) else ()
+
+
+def policy_lines(detail: Any) -> list[PolicyLine]:
+    """One line per rule and stack (a rule checked on no stack yet: one line without a stack)."""
+    found = detail.get("policy") if isinstance(detail, Mapping) else None
+    out = []
+    for line in found if isinstance(found, list) else []:
+        if not isinstance(line, Mapping):
+            continue
+        words = str(line.get("words") or line.get("name") or "policy rule")
+        holds = line.get("holds") if isinstance(line.get("holds"), bool) else None
+        stacks = line.get("stacks")
+        if isinstance(stacks, list) and stacks:
+            for s in stacks:
+                if isinstance(s, Mapping):
+                    out.append(PolicyLine(words, s.get("holds") if isinstance(s.get("holds"), bool) else holds,
+                                          str(s.get("stack_id") or ""), str(s.get("detail") or ""),
+                                          _lines(s.get("lines"))))
+        else:
+            out.append(PolicyLine(words, holds, str(line.get("stack") or line.get("stack_id") or ""),
+                                  str(line.get("detail") or ""), _lines(line.get("lines"))))
+    return out
+
+
+def opened_gaps(days: Sequence[Any]) -> dict[str, tuple[str, ...]]:
+    """Day -> the controls that became a gap that day (not a gap the day before)."""
+    out: dict[str, tuple[str, ...]] = {}
+    before: set[str] | None = None
+    for d in days:
+        now = set(d.gaps)
+        new = sorted(now - before) if before is not None else []
+        if new:
+            out[d.day] = tuple(new)
+        before = now
+    return out
+
+
+def posture_chart(days: Sequence[Any], today: date, span: int = 30) -> Markup:
+    """Stacked bars per day (evidence, policy, gap) over the last ``span`` days; a day on which
+    a control became a gap has a red marker above its bar naming the controls (``<title>``)."""
+    first = today - timedelta(days=span - 1)
+    by_day = {d.day: d for d in days}
+    top = max([d.evidence + d.policy + d.gap for d in days] + [1])
+    plot_w, plot_h = WIDTH - LEFT - 6, HEIGHT - BOTTOM - TOP
+    slot = plot_w / span
+    opened = opened_gaps(days)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" '
+             f'style="max-width:{WIDTH}px" role="img" '
+             f'class="posture-chart" aria-label="Controls by status per day, {first} to {today}">',
+             f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - 6}" y2="{TOP + plot_h}" stroke="#cbd5e1"/>',
+             f'<text x="{LEFT - 6}" y="{TOP + 4}" text-anchor="end" font-size="10" fill="#5b6470">{top}</text>',
+             f'<text x="{LEFT - 6}" y="{TOP + plot_h}" text-anchor="end" font-size="10" fill="#5b6470">0</text>']
+    for i in range(span):
+        day = (first + timedelta(days=i)).isoformat()
+        x = LEFT + i * slot + 1
+        if (i % 7 == 0 and i < span - 4) or i == span - 1:
+            parts.append(f'<text x="{x + slot / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle" font-size="10" '
+                         f'fill="#5b6470">{day[5:]}</text>')
+        found = by_day.get(day)
+        if found is None:
+            continue
+        y = TOP + plot_h
+        for status in ("evidence", "policy", "gap"):
+            n = getattr(found, status)
+            if not n:
+                continue
+            h = plot_h * n / top
+            y -= h
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot - 2:.1f}" height="{h:.1f}" '
+                         f'fill="{COLOURS[status]}" data-day="{day}" data-status="{status}">'
+                         f'<title>{day}: {n} {STATUS_WORDS[status]}</title></rect>')
+        if day in opened:
+            names = ", ".join(opened[day])
+            parts.append(f'<path d="M{x + slot / 2 - 5:.1f},{TOP - 10} l10,0 l-5,8 z" fill="#b3261e" '
+                         f'class="gap-opened" data-day="{day}"><title>{day}: gap opened: {escape(names)}'
+                         f'</title></path>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
