@@ -9,9 +9,10 @@ stays bounded whatever the range, and progress goes to the job's row as it moves
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -73,6 +74,8 @@ class ReportPipeline:
         self.policies = Policies(sources.fleet)
 
     async def model(self, org_id: str, report: ReportView) -> ReportModel:
+        """What the report says of ``report``'s range (its end at most now: a report covers
+        what has happened, up to when it was made)."""
         audit, start_ns, end_ns = self._sources.audit, to_ns(report.range_start), to_ns(report.range_end)
         stacks = list(report.stack_ids)
         async with tenant_transaction(self._db, org_id) as conn:
@@ -115,6 +118,9 @@ class ReportPipeline:
 
     async def make(self, org_id: str, report: ReportView, scratch: Path, progress: Progress) -> MadeReport:
         await progress(0.02, "gathering statistics, integrity and coverage")
+        now = datetime.now(UTC)
+        if report.range_end > now:  # a range that ends later covers what has happened by now
+            report = dataclasses.replace(report, range_end=max(now, report.range_start + timedelta(microseconds=1)))
         model = await self.model(org_id, report)
         expected = max(1, sum(c.records_in_range for c in model.certificate))
         loop = asyncio.get_running_loop()

@@ -203,3 +203,19 @@ def test_an_empty_range_gives_a_report_that_says_so_and_verifies(tmp_path: Path,
     assert "There is no data in this range" in text
     code, out = verify(tmp_path, report.path)
     assert code == 0, out
+
+
+def test_records_indexed_while_the_report_is_made_leave_it_consistent(tmp_path: Path, data_dir: Path,
+                                                                      vectors_dir: Path) -> None:
+    """The index's certificate was read before the export, which then met records indexed
+    since (late arrivals in the range): the certificate takes each chain's head and records in
+    range from the appendix (what verify-report checks) and keeps the index's length, segments
+    and findings; the report verifies."""
+    items = entries(vectors_dir)
+    stale = replace(model(), certificate=(CertifiedChain("stack-2", "agent-00", "0" * 64, 5, 12, 6, 1, 0, T0),))
+    made = generate(tmp_path, data_dir, items, stale)
+    code, output = verify(tmp_path, made.path)
+    assert code == 0, output
+    text = subprocess.run(["pdftotext", str(made.path), "-"], capture_output=True, text=True, check=True).stdout
+    head = next(h for h in made.heads if (h.stack_id, h.agent_id) == ("stack-2", "agent-00"))
+    assert head.chain_index == 11 and head.record_hash in text and "0" * 64 not in text

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -39,6 +39,7 @@ class Appendix:
     size: int
     records: int
     heads: tuple[ChainHead, ...]  # sorted by stack, agent
+    chain_records: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (stack, agent) -> records
 
 
 class _Hashing:
@@ -63,7 +64,8 @@ def write_appendix(path: Path, entries: Iterable[Mapping[str, Any]], *, org: Map
     """Write the bundle of ``entries`` (``dpr_bundle.entry()`` dicts, in stack, agent, chain
     index order) to ``path``; ``progress(records_written)`` every 10,000 records."""
     heads: dict[tuple[str, str], ChainHead] = {}
-    last: tuple[str, str, int] | None = None
+    counts: dict[tuple[str, str], int] = {}
+    last: tuple[str, str, int] | None = None  # the last entry placed on its chain (an index)
     with open(path, "wb") as raw:
         out = _Hashing(raw)
         writer = BundleWriter(out, kind=KIND, org=org, created_at=created_at, query=query)
@@ -73,13 +75,19 @@ def write_appendix(path: Path, entries: Iterable[Mapping[str, Any]], *, org: Map
                 record_hash = str(item["record_hash"])
             except (KeyError, TypeError):
                 raise AppendixError(f"entry {writer.count} is not a DPR export entry") from None
+            # an entry without a chain index (a duplicate, a record the index has not linked) has no
+            # place to check; every other one follows its chain's previous one
             here = (stack, agent, index if isinstance(index, int) else -1)
-            if last is not None and here < last:
+            if last is not None and (here[:2] < last[:2] or (here[:2] == last[:2] and 0 <= here[2] < last[2])):
                 raise AppendixError(f"entry {writer.count} ({item.get('record_id')}) is out of (stack, agent, "
                                     "chain index) order; export_range must return records in chain order")
-            last = here
+            if last is None or here[:2] != last[:2] or here[2] >= 0:
+                last = here
             writer.add(item)
-            heads[(stack, agent)] = ChainHead(stack, agent, index if isinstance(index, int) else None, record_hash)
+            counts[(stack, agent)] = counts.get((stack, agent), 0) + 1
+            if isinstance(index, int) or (stack, agent) not in heads:
+                heads[(stack, agent)] = ChainHead(stack, agent, index if isinstance(index, int) else None,
+                                                  record_hash)
             if progress is not None and writer.count % PROGRESS_EVERY == 0:
                 progress(writer.count)
         writer.finish({"hash_algorithm": HASH_ALGORITHM, "records": writer.count, "agent_chains": len(heads),
@@ -88,4 +96,4 @@ def write_appendix(path: Path, entries: Iterable[Mapping[str, Any]], *, org: Map
     if progress is not None:
         progress(writer.count)
     return Appendix(path=path, sha256=out.sha256.hexdigest(), md5=out.md5.hexdigest(), size=out.size,
-                    records=writer.count, heads=tuple(sorted_heads(heads.values())))
+                    records=writer.count, heads=tuple(sorted_heads(heads.values())), chain_records=counts)

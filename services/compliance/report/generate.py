@@ -10,6 +10,7 @@ beside it, then renamed), so nothing half-written is ever offered for download.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from faramesh_cloud.compliance.report.appendix import Appendix, write_appendix
 from faramesh_cloud.compliance.report.embed import INFO_HASH_KEY, Attachment, embed_files
-from faramesh_cloud.compliance.report.model import ReportModel
+from faramesh_cloud.compliance.report.model import CertifiedChain, ReportModel
 from faramesh_cloud.compliance.report.render import render_pdf
 from faramesh_cloud.compliance.report.sign import DocumentKey, sign_pdf
 from faramesh_cloud.compliance.report.verification import (
@@ -52,15 +53,23 @@ class GeneratedReport:
     heads: tuple[ChainHead, ...]
 
 
-def _check_certificate(model: ReportModel, heads: Iterable[ChainHead]) -> None:
-    """The index's certificate and the appendix must name the same head for every chain."""
+def _reconciled(model: ReportModel, appendix: Appendix) -> ReportModel:
+    """The model with its certificate taken at the appendix's word for what the report holds:
+    each chain's head and records in the range are the appendix's (what verify-report checks);
+    its length, segments, findings and verification time stay the index's, as read when the
+    report began. Records indexed while the report was made (late arrivals in the range) so
+    change nothing that can disagree; a chain that has records only in the appendix gets a row
+    of its own."""
     certified = {(c.stack_id, c.agent_id): c for c in model.certificate}
-    for head in heads:
-        row = certified.get((head.stack_id, head.agent_id))
-        if row is not None and row.head_record_hash and row.head_record_hash != head.record_hash:
-            raise ReportError(f"the certificate's head of {head.stack_id}/{head.agent_id} ({row.head_record_hash}) is "
-                              f"not the appendix's last record ({head.record_hash}); the index changed while the "
-                              "report was made: retry it")
+    rows: list[CertifiedChain] = []
+    for head in appendix.heads:
+        key = (head.stack_id, head.agent_id)
+        found = certified.pop(key, None) or CertifiedChain(head.stack_id, head.agent_id, "", None, 0, 0, 0, 0, None)
+        rows.append(dataclasses.replace(found, head_record_hash=head.record_hash, head_chain_index=head.chain_index,
+                                        records_in_range=appendix.chain_records.get(key, 0)))
+    rows += [dataclasses.replace(c, head_record_hash="", head_chain_index=None, records_in_range=0)
+             for c in certified.values()]
+    return dataclasses.replace(model, certificate=tuple(rows))
 
 
 def _query(model: ReportModel) -> dict[str, Any]:
@@ -81,7 +90,7 @@ def generate_report(out_path: Path, model: ReportModel, entries: Iterable[Mappin
         appendix: Appendix = write_appendix(
             appendix_path, entries, org=p.org(), query=_query(model), created_at=p.generated_at, key=signing_key,
             progress=None if progress is None else (lambda n: progress("appendix", n)))
-        _check_certificate(model, appendix.heads)
+        model = _reconciled(model, appendix)
         document = heads_document(appendix_sha256=appendix.sha256, appendix_size=appendix.size,
                                   records=appendix.records, heads=appendix.heads)
         vhash = str(document["verification_hash"])

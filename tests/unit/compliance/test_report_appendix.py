@@ -99,3 +99,17 @@ def test_the_stream_reader_reads_any_layout_in_small_chunks(monkeypatch: pytest.
     for bad in ('{"a": 1', '{"a": 1} x', '[1]', '{"entries": [1,]}'):
         with pytest.raises(stream.BundleError):
             list(read_bundle(io.StringIO(bad)))
+
+
+def test_an_entry_the_index_has_not_linked_does_not_break_the_order_and_counts_on_its_chain(
+        tmp_path: Path) -> None:
+    """export_range gives duplicates and records the index has not linked without a chain
+    index: they are written where they come, the rest of the chain is still checked."""
+    key = Ed25519PrivateKey.generate()
+    entries = list(built_entries("stack-1", 1, 4))
+    unlinked = {**entries[1], "chain_index": None}
+    appendix = write(tmp_path, [entries[0], entries[1], unlinked, entries[2], entries[3]], key)
+    assert appendix.records == 5 and appendix.chain_records == {("stack-1", "agent-00"): 5}
+    assert [(h.chain_index, h.record_hash) for h in appendix.heads] == [(3, entries[3]["record_hash"])]
+    with pytest.raises(AppendixError, match="out of"):  # an index going back is still refused
+        write(tmp_path, [entries[0], entries[2], unlinked, entries[1]], key, "b.json")
