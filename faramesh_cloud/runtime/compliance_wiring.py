@@ -4,8 +4,9 @@ The service reads the audit index, the approvals service and the fleet through t
 their own objects when they run in this process (``up``), else their gRPC clients with the
 compliance certificate. Its artifacts live in ``<data_dir>/compliance/artifacts``; its report
 PDFs are signed with the platform key (the appendix) and the platform document certificate
-(the PDF; ``<data_dir>/keys``). The gateway's ``CompliancePort`` is the running service's own
-API in process, or its gRPC client."""
+(the PDF; ``<data_dir>/keys``). It serves its people-facing API (``ComplianceService``, gateway
+only) on its internal address. The gateway's ``CompliancePort`` is the running service's own
+API in process, or its gRPC client (``ComplianceClient``)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from faramesh_cloud.compliance.pipeline import Keys, ReportPipeline
 from faramesh_cloud.compliance.policy import Policies, policy_words
 from faramesh_cloud.compliance.report.sign import load_or_create_document_key
 from faramesh_cloud.compliance.service import ComplianceConfig, ComplianceService
+from faramesh_cloud.compliance.servicer import internal_server
 from faramesh_cloud.compliance.sources import Sources
 from faramesh_cloud.compliance.sweep import Sweep
 from faramesh_cloud.config import Settings
@@ -79,4 +81,6 @@ def service(ctx: RuntimeContext) -> ComplianceService:
     keys = Keys(load_or_create_signing_key(settings.data_dir), load_or_create_document_key(settings.data_dir))
     maker = ReportPipeline(platform.db, found, keys, posture.posture)
     return ComplianceService(ctx, config, maker=maker, sweep=lambda api: posture,
-                             coverage=CoverageReads(found.audit, found.fleet))
+                             coverage=CoverageReads(found.audit, found.fleet),
+                             server=lambda api: internal_server(api, settings.internal_bind_address(SERVICE),
+                                                                service_credentials(settings, SERVICE)))
