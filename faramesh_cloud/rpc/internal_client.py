@@ -120,6 +120,19 @@ class InternalClient:
         finally:
             call.cancel()
 
+    async def upload(self, method: str, requests: AsyncIterator[Message], timeout_s: float | None = None) -> Any:
+        """The client-streaming ``method`` fed with ``requests``; its response, or the
+        exceptions above. ``timeout_s`` bounds the whole call (None: no deadline, for bytes
+        whose size sets the time). Check what can be checked before: ``requests`` should not
+        raise (grpc cancels the call)."""
+        call = getattr(self._client(), method)(requests, timeout=timeout_s)
+        try:
+            return await call
+        except grpc.aio.AioRpcError as exc:
+            raise self._failure(method, exc) from None
+        finally:
+            call.cancel()
+
     def _failure(self, method: str, exc: grpc.aio.AioRpcError) -> Exception:
         refused = self._refusal(exc) if self._refusal is not None else None
         if refused is not None:

@@ -4,12 +4,12 @@ The service reads the audit index, the approvals service and the fleet through t
 their own objects when they run in this process (``up``), else their gRPC clients with the
 compliance certificate. Its artifacts live in ``<data_dir>/compliance/artifacts``; its report
 PDFs are signed with the platform key (the appendix) and the platform document certificate
-(the PDF; ``<data_dir>/keys``). The gateway's ``CompliancePort`` is the running service's own
-API in process, or its gRPC client."""
+(the PDF; ``<data_dir>/keys``). It serves its people-facing API (``ComplianceService``, gateway
+only) on its internal address. The gateway's ``CompliancePort`` is the running service's own
+API in process, or its gRPC client (``ComplianceClient``)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -17,14 +17,16 @@ from fastapi import FastAPI
 
 from faramesh_cloud.approvals.client import ApprovalsApiClient
 from faramesh_cloud.approvals.service import ApprovalsService
-from faramesh_cloud.audit_index.client import AuditIndexClient
+from faramesh_cloud.audit_index.client import AuditIndexClient, summary_view
 from faramesh_cloud.audit_index.service import AuditIndexService
+from faramesh_cloud.compliance.client import ComplianceClient
 from faramesh_cloud.compliance.coverage_reads import CoverageReads
 from faramesh_cloud.compliance.measure import Measurer
 from faramesh_cloud.compliance.pipeline import Keys, ReportPipeline
 from faramesh_cloud.compliance.policy import Policies, policy_words
 from faramesh_cloud.compliance.report.sign import load_or_create_document_key
 from faramesh_cloud.compliance.service import ComplianceConfig, ComplianceService
+from faramesh_cloud.compliance.servicer import internal_server
 from faramesh_cloud.compliance.sources import Sources
 from faramesh_cloud.compliance.sweep import Sweep
 from faramesh_cloud.config import Settings
@@ -42,7 +44,6 @@ if TYPE_CHECKING:
     from faramesh_cloud.runtime.services import RuntimeContext
 
 SERVICE = "compliance"
-_log = logging.getLogger(__name__)
 
 
 def sources(settings: Settings, services: Sequence[Service]) -> Sources:
@@ -84,36 +85,27 @@ def service(ctx: RuntimeContext) -> ComplianceService:
     keys = Keys(load_or_create_signing_key(settings.data_dir), load_or_create_document_key(settings.data_dir))
     maker = ReportPipeline(platform.db, found, keys, posture.posture)
     return ComplianceService(ctx, config, maker=maker, sweep=lambda api: posture,
-                             coverage=CoverageReads(found.audit, found.fleet))
-
-
-class ComplianceNotReachable(RuntimeError):
-    """The gateway runs apart from the compliance service (``serve gateway``): it reaches
-    compliance only in process (``up``) until the service's gRPC client exists."""
+                             coverage=CoverageReads(found.audit, found.fleet),
+                             server=lambda api: internal_server(api, settings.internal_bind_address(SERVICE),
+                                                                service_credentials(settings, SERVICE)))
 
 
 def gateway_port(settings: Settings, services: Sequence[Service]) -> CompliancePort:
-    """The compliance service's own API when it runs in this process (``services``). A
-    gateway run apart from it has no way to it yet: :class:`ComplianceNotReachable` (the
-    gateway then runs without the Compliance section; see :func:`try_gateway_port`)."""
+    """The compliance service's own API when it runs in this process (``services``), else its
+    gRPC client with the gateway certificate (close it with :func:`release`)."""
     local = running(services, ComplianceService)
     if local is not None:
         return local.api
-    raise ComplianceNotReachable(
-        "the gateway reaches the compliance service only when both run in one process (`faramesh-cloud up`); "
-        "its gRPC client is not built yet, so `serve gateway` runs without Compliance (issue #14)")
+    return ComplianceClient(settings.internal_dial_address(SERVICE), service_credentials(settings, "gateway"),
+                            sample=summary_view)
 
 
-def try_gateway_port(settings: Settings, services: Sequence[Service]) -> CompliancePort | None:
-    try:
-        return gateway_port(settings, services)
-    except ComplianceNotReachable as exc:
-        _log.warning("%s", exc)
-        return None
+async def release(port: CompliancePort) -> None:
+    if isinstance(port, ComplianceClient):
+        await port.close()
 
 
-def mount(app: FastAPI, port: CompliancePort | None, settings: Settings | None = None) -> None:
-    """The Compliance section, its REST twin and the public share page (nothing without a port).
-    Auditors are offered the public certificates and keys in ``<data_dir>/keys``."""
-    if port is not None:
-        mount_compliance(app, port, keys_dir=settings.data_dir / "keys" if settings is not None else None)
+def mount(app: FastAPI, port: CompliancePort, settings: Settings | None = None) -> None:
+    """The Compliance section, its REST twin and the public share page. Auditors are offered
+    the public certificates and keys in ``<data_dir>/keys``."""
+    mount_compliance(app, port, keys_dir=settings.data_dir / "keys" if settings is not None else None)

@@ -51,7 +51,7 @@ class GatewayService:
         notifications_wiring.mount(app, self._notifications)
         # Compliance (posture, reports, the evidence library, /share/{token}): the service's own
         # API when it runs in this process (`up`); a gateway run apart has no Compliance yet.
-        self.compliance = compliance_wiring.try_gateway_port(settings, ctx.services)
+        self.compliance = compliance_wiring.gateway_port(settings, ctx.services)  # in process, or gRPC
         compliance_wiring.mount(app, self.compliance, settings)
         # The daemon's HTTP ways in (/v1/auth/me, /v1/ingest/dpr, /v1/webhooks/...): the ingest
         # service's own app when it runs in this process (`up`), else a proxy to ingest's listener.
@@ -90,6 +90,7 @@ class GatewayService:
         await self._web.stop()
         await fleet_wiring.release(self._fleet)
         await notifications_wiring.release(self._notifications)
+        await compliance_wiring.release(self.compliance)
         await approvals_wiring.release(self.approvals)
         await ingest_wiring.release(self.daemon_feeds)
         self._state = "stopped"

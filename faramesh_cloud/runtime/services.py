@@ -110,7 +110,7 @@ SERVICES: dict[str, ServiceSpec] = {
     "fleet": ServiceSpec(fleet, schema="faramesh_cloud.fleet", internal_api=True),
     "approvals": ServiceSpec(approvals, schema="faramesh_cloud.approvals", internal_api=True),
     "notifications": ServiceSpec(notifications, schema="faramesh_cloud.notifications", internal_api=True),
-    "compliance": ServiceSpec(compliance, schema="faramesh_cloud.compliance"),
+    "compliance": ServiceSpec(compliance, schema="faramesh_cloud.compliance", internal_api=True),
     "gateway": ServiceSpec(gateway),
     "demo": ServiceSpec(demo_fleet, enabled_when=lambda settings: settings.demo),
 }

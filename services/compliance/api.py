@@ -11,20 +11,22 @@ raises ``CatchingUp`` (503 with Retry-After)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 from psycopg import AsyncConnection
 
 from faramesh_cloud.compliance.apply import record
-from faramesh_cloud.compliance.artifacts import ArtifactStore
+from faramesh_cloud.compliance.artifacts import CHUNK, ArtifactStore
 from faramesh_cloud.compliance.changes import (
     ArtifactRecorded,
     FrameworksDeclared,
@@ -49,6 +51,7 @@ from faramesh_cloud.compliance.domain import (
     ReportView,
     ShareLinkView,
     framework_names,
+    utc,
 )
 from faramesh_cloud.consumer.catch_up import CatchUp
 from faramesh_cloud.platform_audit.events import Actor, ActorType, Target
@@ -61,6 +64,7 @@ Conn = AsyncConnection[Any]
 Clock = Callable[[], datetime]
 RETRY_WHILE_REBUILDING_S: Final = 30
 TOKEN_PREFIX: Final = "fmc_sh_"
+TOO_LARGE: Final = "an artifact is at most 2 GiB"
 
 # platform audit actions
 FRAMEWORKS_DECLARED: Final = "compliance:frameworks:declared"
@@ -87,10 +91,7 @@ def _event_id() -> str:
     return str(uuid.uuid4())
 
 
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise ComplianceError("times must carry a time zone (e.g. 2026-01-01T00:00:00Z)")
-    return moment.astimezone(UTC)
+_utc = utc
 
 
 REPORT_COLUMNS: Final = ("report_id, framework, stack_ids, range_start, range_end, requested_at, requested_by, state, "
@@ -269,6 +270,19 @@ class ComplianceApi:
                                         details={"sha256": found.sha256, "kind": found.kind})
         return found, stream
 
+    async def stream(self, org_id: str, artifact_id: str,
+                     actor: Actor | None = None) -> tuple[ArtifactView, AsyncIterator[bytes]]:
+        """The artifact and its bytes in chunks of at most 1 MiB, read as they are sent (never
+        the whole file in memory). With ``actor``: a member's download, in the platform audit
+        log as ``download`` puts it; without: the bytes of an artifact a share link opened
+        (``open_link`` recorded that use)."""
+        if actor is not None:
+            found, f = await self.download(org_id, artifact_id, actor)
+        else:
+            found = await self.artifact(org_id, artifact_id)
+            f = self.store.open(found.sha256)
+        return found, _chunks(f)
+
     async def add_artifact(self, org_id: str, kind: str, title: str, parameters: dict[str, Any], *,
                            actor: Actor, path: Path | None = None, data: bytes | None = None, filename: str,
                            media_type: str, verification_hash: str = "", report_id: str = "") -> ArtifactView:
@@ -277,8 +291,9 @@ class ComplianceApi:
             raise ComplianceError(f"unknown artifact kind {kind!r}: {', '.join(ARTIFACT_KINDS)}")
         if (path is None) == (data is None):
             raise ValueError("give the artifact's bytes as path or data, one of them")
-        if data is not None and len(data) > MAX_ARTIFACT_BYTES:
-            raise ComplianceError("an artifact is at most 2 GiB")
+        size = len(data) if data is not None else await asyncio.to_thread(os.path.getsize, path or "")
+        if size > MAX_ARTIFACT_BYTES:
+            raise ComplianceError(TOO_LARGE)
         sha, size = self.store.put_file(path) if path is not None else self.store.put_bytes(data or b"")
         artifact_id = str(uuid.uuid4())
         async with self._command(org_id) as conn:
@@ -377,6 +392,15 @@ class ComplianceApi:
         if state == "expired":
             raise LinkGone(f"this link expired on {link.expires_at:%Y-%m-%d %H:%M} UTC", org_id, link.link_id)
         return Opened(org_id, str(name[0]) if name else "", link, artifact)
+
+
+async def _chunks(f: BinaryIO) -> AsyncIterator[bytes]:
+    """``f``'s bytes in chunks of at most ``CHUNK``, read off the event loop; closes it."""
+    try:
+        while data := await asyncio.to_thread(f.read, CHUNK):
+            yield data
+    finally:
+        f.close()
 
 
 def _check_uuid(value: str, what: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 
@@ -33,8 +33,18 @@ NS: Final = 1_000_000_000
 def to_ns(moment: datetime) -> int:
     """An aware datetime as Unix nanoseconds (the audit index's ranges)."""
     if moment.tzinfo is None:
-        raise ComplianceError("times must carry a time zone (e.g. 2026-01-01T00:00:00Z)")
+        raise ComplianceError(NAIVE_TIME)
     return int(moment.timestamp()) * NS + moment.microsecond * 1000
+
+
+NAIVE_TIME: Final = "times must carry a time zone (e.g. 2026-01-01T00:00:00Z)"
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware datetime in UTC; a naive one is refused (it names no instant)."""
+    if moment.tzinfo is None:
+        raise ComplianceError(NAIVE_TIME)
+    return moment.astimezone(UTC)
 
 
 class NotFound(LookupError):

@@ -5,9 +5,9 @@ token is in the creation response once, never again (only its SHA-256 is kept)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, BinaryIO, Final
+from typing import Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -30,7 +30,6 @@ DOWNLOAD = require(Permission.COMPLIANCE_REPORT_DOWNLOAD)
 GENERATE = require(Permission.COMPLIANCE_REPORT_GENERATE)
 SHARE = require(Permission.COMPLIANCE_SHARE_MANAGE)
 SETTINGS = require(Permission.ORG_SETTINGS_MANAGE)
-CHUNK: Final = 1 << 20
 BYTES: Final[dict[int | str, dict[str, Any]]] = {200: {
     "content": {"application/octet-stream": {}}, "description": "the artifact's bytes (a PDF or a signed bundle)"}}
 
@@ -93,16 +92,9 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def file_chunks(stream: BinaryIO) -> Iterator[bytes]:
-    """The bytes in 1 MiB pieces (a sync iterator: Starlette reads it in a worker thread)."""
-    with stream:
-        while data := stream.read(CHUNK):
-            yield data
-
-
-def attachment(artifact: Any, stream: BinaryIO) -> StreamingResponse:
+def attachment(artifact: Any, chunks: AsyncIterator[bytes]) -> StreamingResponse:
     name = "".join(c for c in artifact.filename if c.isalnum() or c in "._-") or "artifact"
-    return StreamingResponse(file_chunks(stream), media_type=artifact.media_type or "application/octet-stream",
+    return StreamingResponse(chunks, media_type=artifact.media_type or "application/octet-stream",
                              headers={"Content-Disposition": f'attachment; filename="{name}"',
                                       "Content-Length": str(artifact.size),
                                       "X-Content-SHA256": artifact.sha256})
@@ -208,7 +200,7 @@ async def get_artifact(artifact_id: str, request: Request, principal: Principal 
 async def download(artifact_id: str, request: Request, principal: Principal = Depends(DOWNLOAD)) -> StreamingResponse:
     """The artifact's bytes, streamed (the download is in the platform audit log)."""
     try:
-        found, stream = await compliance_port(request).download(principal.org.org_id, artifact_id, principal.actor)
+        found, stream = await compliance_port(request).stream(principal.org.org_id, artifact_id, principal.actor)
     except (ValueError, LookupError) as exc:
         raise http_error(exc) from None
     return attachment(found, stream)

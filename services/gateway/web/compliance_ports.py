@@ -18,11 +18,11 @@ downloads ``compliance:report:download``; new reports and retries
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Protocol
+from typing import Any, Final, Protocol
 
 from fastapi import FastAPI, HTTPException, Request
 
@@ -67,7 +67,11 @@ class CompliancePort(Protocol):
 
     async def artifact(self, org_id: str, artifact_id: str) -> Any: ...
 
-    async def download(self, org_id: str, artifact_id: str, actor: Actor) -> tuple[Any, BinaryIO]: ...
+    async def stream(self, org_id: str, artifact_id: str,
+                     actor: Actor | None = None) -> tuple[Any, AsyncIterator[bytes]]:
+        """The artifact and its bytes in chunks: a member's download with ``actor`` (audited),
+        an opened share link's artifact without (``open_link`` audited that use)."""
+        ...
 
     async def add_artifact(self, org_id: str, kind: str, title: str, parameters: dict[str, Any], *,
                            actor: Actor, path: Path | None = None, data: bytes | None = None, filename: str,
@@ -79,10 +83,6 @@ class CompliancePort(Protocol):
     async def revoke(self, org_id: str, link_id: str, actor: Actor) -> Any: ...
 
     async def open_link(self, token: str, *, ip: str, user_agent: str) -> Any: ...
-
-    # the bytes of an opened share link's artifact (no member: no download entry of its own)
-    @property
-    def store(self) -> Any: ...
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,7 @@ async def library(request: Request, principal: Principal = Depends(READ)) -> Res
 @router.get("/o/{org}/compliance/artifacts/{artifact_id}/download")
 async def download(request: Request, artifact_id: str, principal: Principal = Depends(DOWNLOAD)) -> Response:
     try:
-        found, stream = await compliance_port(request).download(principal.org.org_id, artifact_id, principal.actor)
+        found, stream = await compliance_port(request).stream(principal.org.org_id, artifact_id, principal.actor)
     except LookupError as exc:
         raise NotFound(str(exc.args[0]) if exc.args else "no such artifact") from None
     return attachment(found, stream)

@@ -73,8 +73,8 @@ async def share_download(request: Request, token: str) -> Response:
     opened, refusal = await _open(request, token)
     if refusal is not None:
         return refusal
-    stream = compliance_port(request).store.open(opened.artifact.sha256)
-    return _headers(attachment(opened.artifact, stream))
+    _, chunks = await compliance_port(request).stream(opened.org_id, opened.artifact.artifact_id)
+    return _headers(attachment(opened.artifact, chunks))
 
 
 @router.get("/share/{token}/keys/{filename}", name="share_key")
