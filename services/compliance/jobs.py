@@ -23,6 +23,7 @@ from faramesh_cloud.compliance.apply import record
 from faramesh_cloud.compliance.changes import ReportFailed
 from faramesh_cloud.compliance.domain import ReportView
 from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.tenant import tenant_transaction
 
@@ -106,7 +107,7 @@ class ReportJobs:
             raise
         except Exception as exc:
             _log.warning("report %s failed", report.report_id, exc_info=True)
-            await self._fail(org_id, report, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            await self._fail(org_id, report, _why(exc))
         finally:
             with contextlib.suppress(OSError):
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -116,3 +117,11 @@ class ReportJobs:
         async with tenant_transaction(self._db, org_id) as conn:
             await record(conn, ReportFailed(str(uuid.uuid4()), datetime.now(UTC), org_id, report.report_id,
                                             error[:1000]))
+
+
+def _why(exc: Exception) -> str:
+    """What a person reads about a failed report: the words of a failure the code expects (a
+    service away, a refusal, a report that cannot be made), the type too of one it does not."""
+    if isinstance(exc, ServiceUnavailable | ValueError) and str(exc):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
