@@ -129,6 +129,9 @@ async def what_a_person_reads(person: Person, cloud: RunningCloud, org: str, org
         "rules": await person.get(f"{api}/notifications/routing-rules"),
         "deliveries": await person.get(f"{api}/notifications/deliveries", limit=500),
         "signing_keys": {},
+        "frameworks": await person.get(f"{api}/compliance/frameworks"),
+        "reports": await person.get(f"{api}/compliance/reports"),
+        "library": await person.get(f"{api}/compliance/library"),
     }
     for stack in stacks:
         sid = stack["stack_id"]
@@ -288,6 +291,26 @@ async def test_replaying_every_topic_into_empty_databases_rebuilds_what_people_s
         unpinned = await person.send("DELETE", f"{api}/stacks/{tampered_stack}/signing-keys/{pinned.json()['key_id']}")
         assert unpinned.status_code == 200, unpinned.text
 
+        # Compliance: frameworks declared, a DPR search exported (filed in the evidence library),
+        # shared with an auditor and the link revoked, a report made in the background.
+        declared = await person.send("PUT", f"{api}/compliance/frameworks", {"frameworks": ["soc2", "gdpr"]})
+        assert declared.status_code == 200, declared.text
+        exported = await person.http.get(f"{api}/audit/export", params={"verification": "verified"})
+        assert exported.status_code == 200, exported.text
+        (export,) = await person.get(f"{api}/compliance/library")
+        shared = await person.send("POST", f"{api}/compliance/artifacts/{export['artifact_id']}/shares",
+                                   {"days": 7, "note": "Audit firm LLP"})
+        assert shared.status_code == 201, shared.text
+        revoked = await person.send("DELETE", f"{api}/compliance/shares/{shared.json()['link_id']}")
+        assert revoked.status_code == 200, revoked.text
+        asked = await person.send("POST", f"{api}/compliance/reports", {
+            "framework": "gdpr", "start": "2026-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"})
+        assert asked.status_code == 202, asked.text
+
+        async def reported() -> bool:
+            return (await person.get(f"{api}/compliance/reports/{asked.json()['report_id']}"))["state"] == "done"
+        await eventually(reported, "the report made", within_s=120)
+
         # The daemons apply what Cloud sent and report back; then the fleet stops.
         decided = {approve["approval_id"], deny["approval_id"], *group}
 
@@ -327,6 +350,10 @@ async def test_replaying_every_topic_into_empty_databases_rebuilds_what_people_s
     assert not [t for t, _ in ends if t == DEAD_LETTERS]  # nothing dead-lettered (nor on the rebuild: same ends)
     assert heard and {r.path for r in receiver.requests} == {"/hook"}
     assert len(before["deliveries"]) == heard
+    assert [f["framework"] for f in before["frameworks"]] == ["gdpr", "soc2"]
+    assert sorted(a["kind"] for a in before["library"]) == ["dpr-export", "report"]
+    assert [r["state"] for r in before["reports"]] == ["done"]
+    assert any(link["revoked_at"] for a in before["library"] for link in a["share_links"])
 
     # The rebuild: a new database with the same log and the registry, an empty chDB, new groups.
     drop_olap_database(chdb_dir)
