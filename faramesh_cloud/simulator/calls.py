@@ -1,17 +1,18 @@
 """The simulated policy engine: which tool an agent calls and what the policy decides.
-Pure, deterministic for a given ``random.Random``. The mix of tools and effects is the one
-:mod:`faramesh_cloud.simulator.records` uses, so simulated fleets and benchmarks agree."""
+Pure, deterministic for a given ``random.Random``. The calls and their decisions are
+:data:`faramesh_cloud.simulator.policy.OUTCOMES` (what the rules the stack's governance.fms
+enforces give for them), the mix :mod:`faramesh_cloud.simulator.records` uses too, so
+simulated fleets and benchmarks agree."""
 
 from __future__ import annotations
 
 import hashlib
 import random
 from collections.abc import Sequence
-from typing import Any, Final, cast
+from typing import Any, Final
 
-from faramesh_cloud.simulator.records import EFFECTS, TOOLS
+from faramesh_cloud.simulator.policy import OUTCOME_WEIGHTS, OUTCOMES
 
-_WEIGHTS: Final = tuple(w for _, _, w in EFFECTS)
 # Agent ids a simulated stack governs, in order; more agents get numbered names.
 AGENT_NAMES: Final = ("payments-bot", "support-triage", "code-reviewer", "data-sync",
                       "ops-runbook", "sales-assistant", "research-agent", "billing-reconciler")
@@ -40,16 +41,15 @@ def args_signature(tool_id: str) -> str:
 
 def next_call(rng: random.Random) -> dict[str, Any]:
     """Field overrides for one decision: tool, rule, post-redaction args, effect, reason."""
-    tool, rule, snapshot = TOOLS[rng.randrange(len(TOOLS))]
-    effect, reason_code, _ = rng.choices(EFFECTS, _WEIGHTS)[0]
+    outcome = rng.choices(OUTCOMES, OUTCOME_WEIGHTS)[0]
     return {
-        "tool_id": tool,
-        "matched_rule_id": rule,
-        "selector_snapshot": dict(cast("dict[str, Any]", snapshot)),
-        "args_structural_sig": args_signature(tool),
-        "effect": effect,
-        "reason_code": reason_code,
-        "reason": f"{effect.lower()} by {rule}",
+        "tool_id": outcome.tool,
+        "matched_rule_id": outcome.rule,
+        "selector_snapshot": dict(outcome.args),
+        "args_structural_sig": args_signature(outcome.tool),
+        "effect": outcome.effect,
+        "reason_code": outcome.reason_code,
+        "reason": outcome.reason,
         "defer_token": None,
     }
 

@@ -1,7 +1,9 @@
 """Realistic synthetic DPRs for the reference daemon simulator, benchmarks and tests.
 
 Each ``AgentWriter`` is one agent's chain as a daemon would write it: lamport_seq 1, 2, ...,
-linked from the genesis hash, a mix of effects, tools and rules, some records Ed25519-signed,
+linked from the genesis hash, a mix of tools decided by the simulated policy
+(:mod:`faramesh_cloud.simulator.policy`: each record's effect and ``matched_rule_id`` are what
+the enforced rules give for its tool and args), some records Ed25519-signed,
 some HMAC-only, some in legacy canonicalisation. Deterministic for a given ``random.Random``.
 """
 
@@ -17,18 +19,7 @@ from typing import Any
 from faramesh_cloud.dpr.builder import seal
 from faramesh_cloud.dpr.canonical import genesis_prev_hash
 from faramesh_cloud.dpr.fields import JCS_ALGORITHM, LEGACY_ALGORITHM
-
-TOOLS = [
-    ("stripe/charge", "rule-3", {"amount": 240, "currency": "USD"}),
-    ("stripe/refund", "rule-5", {"amount": 90, "currency": "EUR", "charge": "ch_1"}),
-    ("shell/exec", "rule-shell-deny", {"cmd": "rm -rf /tmp/x"}),
-    ("github/create_pr", "rule-gh", {"repo": "acme/api", "title": "Fix <bug> & test"}),
-    ("http/get", "rule-net", {"url": "https://example.com/a?b=1"}),
-    ("db/query", "rule-db", {"sql": "SELECT * FROM users WHERE id = 1"}),
-]
-EFFECTS = [("PERMIT", "RULE_PERMIT", 70), ("DENY", "RULE_DENY", 18), ("DEFER", "RULE_DEFER", 7),
-           ("SHADOW_PERMIT", "SHADOW_DENY", 3), ("MODIFY", "RULE_MODIFY", 2)]
-_EFFECT_WEIGHTS = [w for _, _, w in EFFECTS]
+from faramesh_cloud.simulator.policy import OUTCOME_WEIGHTS, OUTCOMES
 
 
 def rfc3339_nano(ns: int) -> str:
@@ -59,8 +50,8 @@ class AgentWriter:
     def next(self, created_ns: int, **overrides: Any) -> dict[str, Any]:
         rng = self.rng
         self.lamport += 1
-        tool, rule, snapshot = TOOLS[rng.randrange(len(TOOLS))]
-        effect, reason_code, _ = rng.choices(EFFECTS, _EFFECT_WEIGHTS)[0]
+        outcome = rng.choices(OUTCOMES, OUTCOME_WEIGHTS)[0]
+        tool, effect = outcome.tool, outcome.effect
         if rng.random() < 0.02:
             self.sessions[rng.randrange(len(self.sessions))] = f"sess-{rng.getrandbits(32):08x}"
         fields: dict[str, Any] = {
@@ -76,13 +67,13 @@ class AgentWriter:
             "lamport_seq": self.lamport,
             "intercept_adapter": "sdk",
             "effect": effect,
-            "matched_rule_id": rule,
-            "reason_code": reason_code,
-            "reason": f"{effect.lower()} by {rule}",
+            "matched_rule_id": outcome.rule,
+            "reason_code": outcome.reason_code,
+            "reason": outcome.reason,
             "policy_version": self.policy_version,
             "policy_source_type": "file",
             "args_structural_sig": hashlib.sha256(tool.encode()).hexdigest()[:16],
-            "selector_snapshot": snapshot,
+            "selector_snapshot": dict(outcome.args),
             "degraded_mode": "FULL",
             "created_at": rfc3339_nano(created_ns),
         }

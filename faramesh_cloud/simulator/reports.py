@@ -12,6 +12,7 @@ from typing import Final
 
 from faramesh_cloud_api.sync.v1 import agent_state_pb2, fleet_pb2, registry_pb2
 
+from faramesh_cloud.simulator import policy
 from faramesh_cloud.simulator.buffer import BufferStats
 
 NS: Final = 1_000_000_000
@@ -45,6 +46,9 @@ class StackFacts:
 
 _FRAMEWORK_VERSION: Final = "1.0.0"
 _DAILY_CEILING_USD: Final = 100  # the ceiling the simulated budget snapshots report
+_RATE_LIMIT: Final = 60  # stripe/charge calls per minute, in governance.fms and the budget snapshots
+_PROVIDER: Final = "faramesh/vault"
+_PROVIDER_VERSION: Final = "1.0.0"
 
 
 def _digest(label: str, what: str) -> str:
@@ -52,14 +56,19 @@ def _digest(label: str, what: str) -> str:
 
 
 def governance_fms(facts: StackFacts, agents: Sequence[AgentFacts], framework: str) -> str:
-    """A realistic governance.fms for the simulated stack: the runtime block the Cloud stack
-    registration shows, a provider, a policy pack import and one agent block per agent with
-    rules over the tools the simulator calls, a rate limit, a redaction and a daily budget.
-    Stable for a stack's label and agents, so its SHA-256 is too."""
+    """A realistic governance.fms for the simulated stack, valid FPL as the daemon parses it
+    (shared/interop/FPL.md): the runtime block the Cloud stack registration shows, a provider
+    import and block, and one agent block per agent with the rules of
+    :mod:`faramesh_cloud.simulator.policy`, a rate limit, a redaction and a daily budget.
+    Several agents is what a real stack has and what the daemon does not enforce: only the
+    first by name is (the others are findings Cloud reports; their calls are decided by the
+    same rules, so the records agree whichever agent is first). No policy pack is imported:
+    the registry's stripe pack brings agent ``payment-bot``, which sorts before
+    ``payments-bot`` and would silently replace it. Stable for a stack's label and agents,
+    so its SHA-256 is too."""
     blocks = [
         f"# governance.fms for {facts.label} (applied by CI from platform/{facts.label}-governance)",
-        'import "github.com/faramesh/faramesh-registry/providers/faramesh/vault@1.0.0"',
-        'import "github.com/faramesh/faramesh-registry/policies/faramesh/stripe@1.0.0" as stripe_rules',
+        f'import "github.com/faramesh/faramesh-registry/providers/{_PROVIDER}@{_PROVIDER_VERSION}"',
         "",
         "runtime {",
         '  mode          = "enforce"',
@@ -69,9 +78,9 @@ def governance_fms(facts: StackFacts, agents: Sequence[AgentFacts], framework: s
         "}",
         "",
         'provider "vault" {',
-        '  source = "faramesh/vault"',
-        f'  addr   = "https://vault.{facts.label}.internal:8200"',
-        '  token  = env("VAULT_TOKEN")',
+        '  type  = "vault"',
+        f'  addr  = "https://vault.{facts.label}.internal:8200"',
+        '  token = env("VAULT_TOKEN")',
         "}",
     ]
     for agent in agents:
@@ -79,32 +88,19 @@ def governance_fms(facts: StackFacts, agents: Sequence[AgentFacts], framework: s
             "",
             f'agent "{agent.agent_id}" {{',
             "  default deny",
-            f'  framework = "{framework}"',
-            f'  version   = "{_FRAMEWORK_VERSION}"',
-            "",
-            "  use stripe_rules {",
-            "    refund_threshold = 100",
-            "  }",
-            "",
-            "  rules {",
-            "    permit stripe/charge    if amount < $500",
-            "    defer  stripe/charge    if amount >= $500",
-            "    permit stripe/refund    if amount < $100",
-            "    defer  stripe/refund",
-            '    deny   shell/exec       reason "no shell access for agents"',
-            '    permit github/create_pr if args.repo matches "^acme/"',
-            '    permit http/get         if args.url matches "^https://"',
-            "    permit db/query         if args.sql matches \"^SELECT \"",
-            "  }",
-            "",
-            '  rate_limit "stripe/charge": 60 per minute',
-            '  redact stripe/charge args: ["card.number", "card.cvv"]',
+            f'  framework "{framework}"',
+            f'  version   "{_FRAMEWORK_VERSION}"',
             "",
             "  budget daily {",
-            f"    max       ${_DAILY_CEILING_USD}",
+            f"    daily     ${_DAILY_CEILING_USD}",
             "    warn_at   0.9",
             "    on_exceed deny",
             "  }",
+            "",
+            *policy.rules_block(),
+            "",
+            f"  rate_limit stripe/charge: {_RATE_LIMIT} per 1m",
+            '  redact stripe/charge args: ["card.number", "card.cvv"]',
             "}",
         ]
     return "\n".join(blocks) + "\n"
@@ -133,11 +129,11 @@ def stack_status(facts: StackFacts, agents: Sequence[AgentFacts], now_ns: int) -
         framework=framework, framework_version=_FRAMEWORK_VERSION,
         agents=[fleet_pb2.AgentSummary(agent_id=a.agent_id, killed=a.killed, isolated=a.isolated,
                                        active_sessions=a.active_sessions) for a in agents],
-        providers=[fleet_pb2.ProviderStatus(name="faramesh/vault", version="1.0.0",
+        providers=[fleet_pb2.ProviderStatus(name=_PROVIDER, version=_PROVIDER_VERSION,
                                             capabilities=["SECRETS"], health=fleet_pb2.PROVIDER_HEALTH_HEALTHY)],
         registry_imports=[registry_pb2.RegistryArtifact(
-            kind=registry_pb2.REGISTRY_ARTIFACT_KIND_POLICY, name="faramesh/stripe", version="1.0.0",
-            import_path="registry.faramesh.dev/policy/faramesh/stripe@1.0.0")],
+            kind=registry_pb2.REGISTRY_ARTIFACT_KIND_PROVIDER, name=_PROVIDER, version=_PROVIDER_VERSION,
+            import_path=f"github.com/faramesh/faramesh-registry/providers/{_PROVIDER}@{_PROVIDER_VERSION}")],
     )
     status.observed_at.FromNanoseconds(now_ns)
     status.started_at.FromNanoseconds(facts.started_ns)
@@ -172,7 +168,8 @@ def budget_snapshot(agent_id: str, spent_usd: float, ceiling_usd: float, calls: 
     snapshot = agent_state_pb2.BudgetSnapshot(
         agent_id=agent_id, scope=agent_state_pb2.BUDGET_SCOPE_DAILY, spent_usd=round(spent_usd, 4),
         ceiling_usd=ceiling_usd,
-        rate_counters=[agent_state_pb2.RateCounter(tool_id="stripe/charge", count=calls % 60, limit=60)],
+        rate_counters=[agent_state_pb2.RateCounter(tool_id="stripe/charge", count=calls % _RATE_LIMIT,
+                                                   limit=_RATE_LIMIT)],
     )
     snapshot.rate_counters[0].window.FromSeconds(60)
     snapshot.observed_at.FromNanoseconds(now_ns)

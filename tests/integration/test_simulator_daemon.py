@@ -16,12 +16,14 @@ from faramesh_cloud_api.sync.v1 import (
     push_pb2,
 )
 
+from faramesh_cloud.compliance.fpl.materialize import materialize
 from faramesh_cloud.dpr.wal import encode_frame
 from faramesh_cloud.simulator.approvals import ACCEPTED
 from faramesh_cloud.simulator.buffer import SyncBuffer
 from faramesh_cloud.simulator.daemon import DaemonOptions, SimulatedDaemon
 from faramesh_cloud.simulator.emergency import APPLIED
 from faramesh_cloud.simulator.walfile import WAL_NAME
+from tests.simulated_policy import disagreement
 from tests.simulator_support import stack_keys, verify, wal_records
 
 pytestmark = [pytest.mark.integration]
@@ -245,3 +247,34 @@ async def test_approvals_nobody_decided_expire_at_their_deadline(tmp_path: Path)
     expired = {i.approval_event.approval.defer_token for i in items if i.HasField("approval_event")
                and i.approval_event.state == approvals_pb2.APPROVAL_STATE_EXPIRED}
     assert expired == tokens
+
+
+async def test_every_record_carries_the_rule_the_policy_the_daemon_reports_decides_it_with(tmp_path: Path) -> None:
+    """The simulated daemon's DPRs agree with the governance.fms its status reports, as Cloud
+    materialises it: `matched_rule_id` is the enforced `fpl-<n>` that decides the call
+    (first match whose condition holds), empty exactly when the default denied it or the kill
+    switch did; approvals resume or deny under their defer rule; isolation keeps the rule."""
+    daemon = await SimulatedDaemon.open(tmp_path, "s", OPTIONS)
+    try:
+        await daemon.write_decisions(300)
+        await _kill(daemon, emergency_pb2.EMERGENCY_COMMAND_TYPE_AGENT_KILL, "cmd-kill")
+        await _kill(daemon, emergency_pb2.EMERGENCY_COMMAND_TYPE_AGENT_ISOLATE, "cmd-iso", "support-triage")
+        token = next(p for p in daemon.state.pending.values() if p.agent_id == "code-reviewer").token
+        await daemon.apply_delivery(deliveries_pb2.Delivery(delivery_id="del-1", approval_decision=(
+            approvals_pb2.ApprovalDecision(decision_id="dec-1", defer_token=token, agent_id="code-reviewer",
+                                           verdict=approvals_pb2.APPROVAL_VERDICT_APPROVE,
+                                           approver=actor_pb2.Actor(user_id="usr_7"), reason="ok"))))
+        await daemon.write_decisions(300)
+        items = await _items(daemon.buffer)
+    finally:
+        await daemon.close()
+    (text,) = {i.stack_status.applied_config.governance_fms for i in items if i.HasField("stack_status")}
+    policy = materialize(text)
+    assert policy.loads and policy.primary_agent == "code-reviewer"
+    records = [orjson.loads(r) for r in wal_records(tmp_path)]
+    assert [(r["record_id"], why) for r in records if (why := disagreement(policy, r)) is not None] == []
+    codes = {r["reason_code"] for r in records}
+    assert {"UNMATCHED_DENY", "KILL_SWITCH_ACTIVE", "APPROVAL_GRANTED", "SHADOW_DENY", "RULE_DEFER"} <= codes
+    assert {r["tool_id"] for r in records if r["matched_rule_id"] == ""} >= {"slack/post_message", "db/query"}
+    pending = [i.approval_event.approval for i in items if i.HasField("approval_event")]
+    assert pending and all(policy.rule(a.matched_rule_id).effect == "defer" for a in pending)  # type: ignore[union-attr]
