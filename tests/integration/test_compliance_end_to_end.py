@@ -105,6 +105,12 @@ async def test_posture_and_a_report_of_the_demo_fleet_that_verifies_offline(
                                      to_ns(end))
         assert sum(t.calls for a in covered.agents for t in a.tools) == on_stack
         assert {a.status for a in covered.agents} <= {"full", "partial", "gap"}
+        for tool in (t for a in covered.agents for t in a.tools):  # a call the default decided is not coverage
+            assert tool.status == ("covered" if not tool.default_calls else
+                                   "gap" if tool.default_calls == tool.calls else "partial"), tool
+        # the demo's file declares two agents: the daemon enforces the first by name only
+        dropped = [f for f in covered.findings if f.kind == "agent_dropped"]
+        assert dropped and "support-triage" in covered.lines[dropped[0].line - 1]
         agent = covered.agents[0]
         tool = agent.tools[0]
         gap = await api.coverage_gap(org_id, stack_id, agent.agent_id, tool.tool_id, start, end)
