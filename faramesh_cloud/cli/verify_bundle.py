@@ -21,6 +21,8 @@ from faramesh_cloud.platform_audit.export import verify_bundle as verify_audit_b
 from faramesh_cloud.signing.bundle import BundleError, BundleReport, check_signature
 from faramesh_cloud.signing.dpr_bundle import KIND as DPR_KIND
 from faramesh_cloud.signing.dpr_bundle import verify_dpr_bundle
+from faramesh_cloud.signing.integrity_bundle import KIND as INTEGRITY_KIND
+from faramesh_cloud.signing.integrity_bundle import verify_integrity_bundle
 from faramesh_cloud.signing.keys import SigningKeyError, load_public_key
 
 
@@ -29,6 +31,8 @@ def _verify(bundle: dict[str, Any], key: Any) -> BundleReport:
         return verify_audit_bundle(bundle, key)
     if bundle.get("kind") == DPR_KIND:
         return verify_dpr_bundle(bundle, key)
+    if bundle.get("kind") == INTEGRITY_KIND:
+        return verify_integrity_bundle(bundle, key)
     ok, why = check_signature(bundle, key)
     entries = bundle.get("entries")
     report = BundleReport(str(bundle.get("kind")), len(entries) if isinstance(entries, list) else 0, ok)

@@ -19,6 +19,7 @@ from faramesh_cloud.approvals.client import ApprovalsApiClient
 from faramesh_cloud.approvals.service import ApprovalsService
 from faramesh_cloud.audit_index.client import AuditIndexClient, summary_view
 from faramesh_cloud.audit_index.service import AuditIndexService
+from faramesh_cloud.compliance.certificates import Certifier
 from faramesh_cloud.compliance.client import ComplianceClient
 from faramesh_cloud.compliance.coverage_reads import CoverageReads
 from faramesh_cloud.compliance.measure import Measurer
@@ -83,9 +84,10 @@ def service(ctx: RuntimeContext) -> ComplianceService:
     measurer = Measurer(found.audit, found.approvals, PlatformAuditLog(platform.db), OrgSettings(platform.db))
     posture = Sweep(platform.db, measurer, policies.checks, config.clock, policy_words=policy_words())
     keys = Keys(load_or_create_signing_key(settings.data_dir), load_or_create_document_key(settings.data_dir))
+    certifier = Certifier(found.audit, keys.signing)
     maker = ReportPipeline(platform.db, found, keys, posture.posture)
     return ComplianceService(ctx, config, maker=maker, sweep=lambda api: posture,
-                             coverage=CoverageReads(found.audit, found.fleet),
+                             coverage=CoverageReads(found.audit, found.fleet), certifier=certifier,
                              server=lambda api: internal_server(api, settings.internal_bind_address(SERVICE),
                                                                 service_credentials(settings, SERVICE)))
 

@@ -27,6 +27,7 @@ from psycopg import AsyncConnection
 
 from faramesh_cloud.compliance.apply import record
 from faramesh_cloud.compliance.artifacts import CHUNK, ArtifactStore
+from faramesh_cloud.compliance.certificates import Certifier
 from faramesh_cloud.compliance.changes import (
     ArtifactRecorded,
     FrameworksDeclared,
@@ -128,8 +129,9 @@ class Opened:
 class ComplianceApi:
     def __init__(self, db: Database, audit: PlatformAuditLog, store: ArtifactStore, *, clock: Clock,
                  catch_up: CatchUp | None = None, wake: Callable[[], None] = lambda: None,
-                 coverage: CoverageReads | None = None) -> None:
+                 coverage: CoverageReads | None = None, certifier: Certifier | None = None) -> None:
         self._coverage = coverage
+        self._certifier = certifier
         self._db = db
         self._audit = audit
         self.store = store
@@ -203,13 +205,7 @@ class ComplianceApi:
         stacks = tuple(sorted({s.strip() for s in stack_ids if s.strip()}))
         report_id = str(uuid.uuid4())
         async with self._command(org_id) as conn:
-            if stacks:
-                cur = await conn.execute("SELECT stack_id::text FROM stacks WHERE org_id = %s AND "
-                                         "stack_id::text = ANY(%s)", (org_id, list(stacks)))
-                known = {r[0] for r in await cur.fetchall()}
-                unknown = [s for s in stacks if s not in known]
-                if unknown:
-                    raise ComplianceError(f"unknown stack {', '.join(map(repr, unknown))} in this organisation")
+            await _known_stacks(conn, org_id, stacks)
             await record(conn, ReportRequested(_event_id(), self._clock(), org_id, actor, report_id, framework,
                                                stacks, start, end, retry_of))
             await self._audit.append_in(conn, org_id, REPORT_REQUESTED, actor, target=Target("report", report_id),
@@ -322,6 +318,28 @@ class ComplianceApi:
         _check_uuid(stack_id, "stack")
         return await self._reads().gap(org_id, stack_id, agent_id, tool_id, _utc(start), _utc(end), effect)
 
+    # Standalone integrity certificates ------------------------------------------------------
+    async def certify(self, org_id: str, stack_ids: Sequence[str], start: datetime, end: datetime,
+                      actor: Actor) -> ArtifactView:
+        """A signed chain-integrity certificate of ``stack_ids`` (empty: every stack) over
+        [start, end), filed in the evidence library."""
+        if self._certifier is None:
+            raise ComplianceError("integrity certificates are not available: this compliance service reads no "
+                                  "audit index")
+        start, end = _utc(start), _utc(end)
+        if end <= start:
+            raise ComplianceError("the range ends before it starts: give a start before the end")
+        stacks = tuple(sorted({s.strip() for s in stack_ids if s.strip()}))
+        async with tenant_transaction(self._db, org_id) as conn:
+            await _known_stacks(conn, org_id, stacks)
+            cur = await conn.execute("SELECT slug, name FROM orgs WHERE org_id = %s", (org_id,))
+            slug, name = await cur.fetchone() or ("", "")
+        data = await self._certifier.certificate({"id": org_id, "slug": slug, "name": name}, stacks, start, end)
+        return await self.add_artifact(
+            org_id, "integrity-certificate", f"Chain-integrity certificate, {start:%Y-%m-%d} to {end:%Y-%m-%d}",
+            {"stacks": list(stacks), "since": start.isoformat(), "until": end.isoformat()}, actor=actor, data=data,
+            filename=f"faramesh-integrity-{start:%Y%m%d}-{end:%Y%m%d}.json", media_type="application/json")
+
     # Share links --------------------------------------------------------------------------
     async def share(self, org_id: str, artifact_id: str, actor: Actor, *, days: int = SHARE_DEFAULT_DAYS,
                     note: str = "") -> tuple[ShareLinkView, str]:
@@ -401,6 +419,17 @@ async def _chunks(f: BinaryIO) -> AsyncIterator[bytes]:
             yield data
     finally:
         f.close()
+
+
+async def _known_stacks(conn: Conn, org_id: str, stacks: Sequence[str]) -> None:
+    if not stacks:
+        return
+    cur = await conn.execute("SELECT stack_id::text FROM stacks WHERE org_id = %s AND stack_id::text = ANY(%s)",
+                             (org_id, list(stacks)))
+    known = {r[0] for r in await cur.fetchall()}
+    unknown = [s for s in stacks if s not in known]
+    if unknown:
+        raise ComplianceError(f"unknown stack {', '.join(map(repr, unknown))} in this organisation")
 
 
 def _check_uuid(value: str, what: str) -> None:

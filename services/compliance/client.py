@@ -240,6 +240,13 @@ class ComplianceClient:
             start=timestamp(utc(start)), end=timestamp(utc(end)), retry_of=retry_of), change="the reports")
         return report(response.report)
 
+    async def certify(self, org_id: str, stack_ids: Sequence[str], start: datetime, end: datetime,
+                      actor: Actor) -> ArtifactView:
+        response = await self._rpc.call("Certify", pb.CertifyRequest(
+            org_id=org_id, actor=actor_message(actor), stack_ids=list(stack_ids), start=timestamp(utc(start)),
+            end=timestamp(utc(end))), change="the evidence library")
+        return artifact(response.artifact)
+
     async def retry_report(self, org_id: str, report_id: str, actor: Actor) -> ReportView:
         response = await self._rpc.call("RetryReport", pb.RetryReportRequest(
             org_id=org_id, actor=actor_message(actor), report_id=report_id), change="the reports")

@@ -25,6 +25,7 @@ from typing import Final, Protocol
 
 from faramesh_cloud.compliance.api import ComplianceApi
 from faramesh_cloud.compliance.artifacts import FileArtifactStore
+from faramesh_cloud.compliance.certificates import Certifier
 from faramesh_cloud.compliance.coverage_reads import CoverageReads
 from faramesh_cloud.compliance.events import OUTBOX_TABLE, ChangeProcessor, Seen
 from faramesh_cloud.compliance.jobs import ReportJobs, ReportMaker
@@ -79,7 +80,7 @@ class Compliance:
     def __init__(self, db: Database, log: Log, config: ComplianceConfig, *, maker: ReportMaker,
                  sweep: Callable[[ComplianceApi], PostureSweep] | None = None,
                  server: Callable[[ComplianceApi], InternalServer] | None = None,
-                 coverage: CoverageReads | None = None) -> None:
+                 coverage: CoverageReads | None = None, certifier: Certifier | None = None) -> None:
         self.config = config
         self._db = db
         self._log = log
@@ -89,7 +90,8 @@ class Compliance:
         self._posture_wakeup = asyncio.Event()
         self._dirty: set[str] = set()
         self.api = ComplianceApi(db, self.audit, FileArtifactStore(config.artifacts), clock=config.clock,
-                                 catch_up=self.catch_up, wake=self.wake, coverage=coverage)
+                                 catch_up=self.catch_up, wake=self.wake, coverage=coverage,
+                                 certifier=certifier)
         self.jobs = ReportJobs(db, self.api, maker, idle_s=config.job_idle_s)
         self.sweep = sweep(self.api) if sweep is not None else None
         self._server_factory = server
@@ -188,9 +190,9 @@ class ComplianceService(ComponentService):
     def __init__(self, ctx: ServiceContext, config: ComplianceConfig, *, maker: ReportMaker,
                  sweep: Callable[[ComplianceApi], PostureSweep] | None = None,
                  server: Callable[[ComplianceApi], InternalServer] | None = None,
-                 coverage: CoverageReads | None = None) -> None:
+                 coverage: CoverageReads | None = None, certifier: Certifier | None = None) -> None:
         self.compliance = Compliance(ctx.platform.db, ctx.platform.log, config, maker=maker, sweep=sweep,
-                                     server=server, coverage=coverage)
+                                     server=server, coverage=coverage, certifier=certifier)
         super().__init__(self.compliance, relays=(self.compliance.relay,))
 
     @property

@@ -244,6 +244,12 @@ class ComplianceServicer(api_pb2_grpc.ComplianceServiceServicer):
             _time(request, "end"), _actor(request), retry_of=request.retry_of))
         return pb.RequestReportResponse(report=report_message(found))
 
+    async def Certify(self, request: pb.CertifyRequest, context: Context) -> pb.CertifyResponse:
+        found = await _answer(context, lambda: self._api.certify(
+            _org(request.org_id), list(request.stack_ids), _time(request, "start"), _time(request, "end"),
+            _actor(request)))
+        return pb.CertifyResponse(artifact=artifact_message(found))
+
     async def RetryReport(self, request: pb.RetryReportRequest, context: Context) -> pb.RetryReportResponse:
         found = await _answer(context, lambda: self._api.retry_report(_org(request.org_id), request.report_id,
                                                                       _actor(request)))

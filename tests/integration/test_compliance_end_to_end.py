@@ -10,6 +10,7 @@ hash) with the ``faramesh-cloud verify-report`` command an auditor would run."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -129,6 +130,17 @@ async def test_posture_and_a_report_of_the_demo_fleet_that_verifies_offline(
         artifact = await api.artifact(org_id, done.artifact_id)
         assert artifact.kind == "report" and artifact.media_type == "application/pdf"
         assert artifact.verification_hash and artifact.parameters["records"] == dprs
+        made = await person.send("POST", f"/api/v1/orgs/{org}/compliance/certificates",
+                                 {"stack_ids": [stack_id], "start": start.isoformat(), "end": end.isoformat()})
+        assert made.status_code == 201, made.text
+        certified = await api.artifact(org_id, made.json()["artifact_id"])
+        assert certified.kind == "integrity-certificate" and certified.created_by == "owner@example.test"
+        bundle = tmp_path / "certificate.json"
+        with api.store.open(certified.sha256) as src, bundle.open("wb") as out:
+            shutil.copyfileobj(src, out)
+        facts = json.loads(bundle.read_bytes())
+        assert facts["chain"]["records"] == on_stack and facts["chain"]["intact"]
+        assert {e["stack_id"] for e in facts["entries"]} == {stack_id}
         pdf = tmp_path / "report.pdf"
         with api.store.open(artifact.sha256) as src, pdf.open("wb") as out:
             shutil.copyfileobj(src, out)
@@ -145,6 +157,14 @@ async def test_posture_and_a_report_of_the_demo_fleet_that_verifies_offline(
                          timeout=120)
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert artifact.verification_hash in cli.stdout
+    checked_bundle = subprocess.run([sys.executable, "-m", "faramesh_cloud", "verify-bundle", str(bundle),
+                                     "--public-key", str(platform_key)], capture_output=True, text=True, timeout=60)
+    assert checked_bundle.returncode == 0 and "every chain intact" in checked_bundle.stdout, checked_bundle.stdout
+    facts["entries"][0]["records"] += 1  # one digit changed: the signature no longer holds
+    bundle.write_text(json.dumps(facts))
+    tampered = subprocess.run([sys.executable, "-m", "faramesh_cloud", "verify-bundle", str(bundle),
+                               "--public-key", str(platform_key)], capture_output=True, text=True, timeout=60)
+    assert tampered.returncode == 1, tampered.stdout
     # every page renders (poppler), kept with the browser screenshots when asked for
     folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path / "pages")
     folder.mkdir(parents=True, exist_ok=True)

@@ -46,6 +46,12 @@ class ReportIn(BaseModel):
     end: AwareDatetime
 
 
+class CertificateIn(BaseModel):
+    stack_ids: list[str] = Field(default_factory=list, max_length=200, description="[] = every stack")
+    start: AwareDatetime
+    end: AwareDatetime
+
+
 class ShareIn(BaseModel):
     days: StrictInt = Field(default=SHARE_DEFAULT_DAYS, ge=1, le=SHARE_MAX_DAYS)
     note: str = Field(default="", max_length=200, description="who it is for (shown in the library)")
@@ -160,6 +166,22 @@ async def create_report(body: ReportIn, request: Request,
     except (ValueError, LookupError) as exc:
         raise http_error(exc) from None
     return report_json(made)
+
+
+@router.post("/certificates", status_code=201, dependencies=[Depends(check_csrf)])
+async def create_certificate(body: CertificateIn, request: Request,
+                             principal: Principal = Depends(GENERATE)) -> dict[str, Any]:
+    """A standalone chain-integrity certificate of the stacks over the range (per agent chain:
+    records, first and head record, hash and signature results, length, segments, findings),
+    signed by the platform key and filed in the evidence library; check it offline with
+    ``faramesh-cloud verify-bundle``."""
+    stacks = await check_stacks(request, principal, body.stack_ids)
+    try:
+        made = await compliance_port(request).certify(principal.org.org_id, stacks, body.start, body.end,
+                                                      principal.actor)
+    except (ValueError, LookupError) as exc:
+        raise http_error(exc) from None
+    return artifact_json(made, now_utc())
 
 
 @router.get("/reports/{report_id}")

@@ -67,6 +67,9 @@ class CompliancePort(Protocol):
 
     async def artifact(self, org_id: str, artifact_id: str) -> Any: ...
 
+    async def certify(self, org_id: str, stack_ids: Sequence[str], start: datetime, end: datetime,
+                      actor: Actor) -> Any: ...
+
     async def stream(self, org_id: str, artifact_id: str,
                      actor: Actor | None = None) -> tuple[Any, AsyncIterator[bytes]]:
         """The artifact and its bytes in chunks: a member's download with ``actor`` (audited),

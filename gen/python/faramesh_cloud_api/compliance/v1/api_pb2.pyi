@@ -312,6 +312,26 @@ class GetArtifactResponse(_message.Message):
     artifact: Artifact
     def __init__(self, artifact: _Optional[_Union[Artifact, _Mapping]] = ...) -> None: ...
 
+class CertifyRequest(_message.Message):
+    __slots__ = ("org_id", "actor", "stack_ids", "start", "end")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    STACK_IDS_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    actor: RequestActor
+    stack_ids: _containers.RepeatedScalarFieldContainer[str]
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    def __init__(self, org_id: _Optional[str] = ..., actor: _Optional[_Union[RequestActor, _Mapping]] = ..., stack_ids: _Optional[_Iterable[str]] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CertifyResponse(_message.Message):
+    __slots__ = ("artifact",)
+    ARTIFACT_FIELD_NUMBER: _ClassVar[int]
+    artifact: Artifact
+    def __init__(self, artifact: _Optional[_Union[Artifact, _Mapping]] = ...) -> None: ...
+
 class DownloadRequest(_message.Message):
     __slots__ = ("org_id", "actor", "artifact_id")
     ORG_ID_FIELD_NUMBER: _ClassVar[int]

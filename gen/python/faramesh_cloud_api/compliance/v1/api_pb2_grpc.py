@@ -86,6 +86,11 @@ class ComplianceServiceStub:
                 request_serializer=faramesh__cloud__api_dot_compliance_dot_v1_dot_api__pb2.GetArtifactRequest.SerializeToString,
                 response_deserializer=faramesh__cloud__api_dot_compliance_dot_v1_dot_api__pb2.GetArtifactResponse.FromString,
                 _registered_method=True)
+        self.Certify = channel.unary_unary(
+                '/faramesh_cloud_api.compliance.v1.ComplianceService/Certify',
+                request_serializer=faramesh__cloud__api_dot_compliance_dot_v1_dot_api__pb2.CertifyRequest.SerializeToString,
+                response_deserializer=faramesh__cloud__api_dot_compliance_dot_v1_dot_api__pb2.CertifyResponse.FromString,
+                _registered_method=True)
         self.Download = channel.unary_stream(
                 '/faramesh_cloud_api.compliance.v1.ComplianceService/Download',
                 request_serializer=faramesh__cloud__api_dot_compliance_dot_v1_dot_api__pb2.DownloadRequest.SerializeToString,
@@ -198,6 +203,14 @@ class ComplianceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Certify(self, request, context):
+        """Make a standalone chain-integrity certificate of stacks over a range (signed by the
+        platform key) and file it in the library; returns the new artifact.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Download(self, request, context):
         """An artifact's bytes: the first message carries the artifact, every later one a chunk of
         at most 1 MiB, in order. With an actor it is a member's download (in the platform audit
@@ -305,6 +318,11 @@ def add_ComplianceServiceServicer_to_server(servicer, server):
                     servicer.GetArtifact,
                     request_deserializer=faramesh__cloud__api_dot_compliance_dot_v1_dot_api__pb2.GetArtifactRequest.FromString,
                     response_serializer=faramesh__cloud__api_dot_compliance_dot_v1_dot_api__pb2.GetArtifactResponse.SerializeToString,
+            ),
+            'Certify': grpc.unary_unary_rpc_method_handler(
+                    servicer.Certify,
+                    request_deserializer=faramesh__cloud__api_dot_compliance_dot_v1_dot_api__pb2.CertifyRequest.FromString,
+                    response_serializer=faramesh__cloud__api_dot_compliance_dot_v1_dot_api__pb2.CertifyResponse.SerializeToString,
             ),
             'Download': grpc.unary_stream_rpc_method_handler(
                     servicer.Download,
@@ -614,6 +632,33 @@ class ComplianceService:
             '/faramesh_cloud_api.compliance.v1.ComplianceService/GetArtifact',
             faramesh__cloud__api_dot_compliance_dot_v1_dot_api__pb2.GetArtifactRequest.SerializeToString,
             faramesh__cloud__api_dot_compliance_dot_v1_dot_api__pb2.GetArtifactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Certify(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faramesh_cloud_api.compliance.v1.ComplianceService/Certify',
+            faramesh__cloud__api_dot_compliance_dot_v1_dot_api__pb2.CertifyRequest.SerializeToString,
+            faramesh__cloud__api_dot_compliance_dot_v1_dot_api__pb2.CertifyResponse.FromString,
             options,
             channel_credentials,
             insecure,
