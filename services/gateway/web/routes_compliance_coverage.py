@@ -8,7 +8,7 @@ the snippet anywhere. Stack-scoped: only stacks the member may read (``complianc
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,7 +38,10 @@ READ = require(Permission.COMPLIANCE_REPORT_READ)
 
 
 def _period(since: str | None, until: str | None) -> tuple[datetime, datetime]:
-    return coverage_period(parse_time(since, "from"), parse_time(until, "to"), datetime.now(UTC))
+    """The period asked for; by default the 7 days up to the next whole minute (the form shows
+    minutes: submitting it again covers the same calls, the last minute's included)."""
+    now = (datetime.now(UTC) + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    return coverage_period(parse_time(since, "from"), parse_time(until, "to"), now)
 
 
 def _query(stack_id: str, since: str, until: str) -> str:
