@@ -148,6 +148,10 @@ class ComplianceApi:
             yield conn
 
     # Frameworks ---------------------------------------------------------------------------
+    async def frameworks(self) -> list[tuple[str, str]]:
+        """(slug, name) of every framework an organisation may declare (from their data files)."""
+        return list(framework_names().items())
+
     async def declared(self, org_id: str) -> list[Declared]:
         async with tenant_transaction(self._db, org_id) as conn:
             cur = await conn.execute("SELECT framework, declared_at, declared_by FROM compliance_frameworks "

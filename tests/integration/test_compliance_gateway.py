@@ -9,6 +9,7 @@ User-Agent, 410 once expired or revoked (saying which and when), 404 for an unkn
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from faramesh_cloud.compliance.domain import ReportView
+from faramesh_cloud.compliance.domain import ReportView, framework_names
 from faramesh_cloud.compliance.jobs import MadeReport, Progress, ReportJobs
 from faramesh_cloud.gateway.web.compliance_ports import CompliancePort
 from faramesh_cloud.identity.permissions import Role
@@ -319,6 +320,10 @@ async def test_the_pages_show_posture_reports_and_the_library(
 
     settings = await client.get("/o/acme/settings/organization")
     assert 'id="frameworks-form"' in settings.text and 'value="hipaa" checked' in settings.text
+    # every framework the service accepts, as its port names them (the gateway keeps no copy)
+    offered = re.findall(r'name="framework" value="([^"]+)"', settings.text)
+    assert offered == [slug for slug, _ in await compliance_port.frameworks()] == list(framework_names())
+    assert all(name in settings.text for _, name in await compliance_port.frameworks())
 
 
 async def test_the_openapi_document_lists_every_compliance_route(client_factory: MakeClient) -> None:
@@ -336,6 +341,8 @@ async def test_the_openapi_document_lists_every_compliance_route(client_factory:
         "/api/v1/orgs/{org}/compliance/artifacts/{artifact_id}/download": {"get"},
         "/api/v1/orgs/{org}/compliance/artifacts/{artifact_id}/shares": {"post"},
         "/api/v1/orgs/{org}/compliance/shares/{link_id}": {"delete"},
+        "/api/v1/orgs/{org}/compliance/coverage": {"get"},
+        "/api/v1/orgs/{org}/compliance/coverage/gap": {"get"},
     }
     assert not [p for p in document["paths"] if p.startswith("/share")]
 

@@ -19,6 +19,8 @@ from faramesh_cloud.gateway.web.compliance_ports import (
     SHARE_MAX_DAYS,
     check_stacks,
     compliance_port,
+    coverage_period,
+    coverage_stack,
     http_error,
 )
 from faramesh_cloud.identity.domain import Principal
@@ -90,6 +92,34 @@ def artifact_json(a: Any, now: datetime) -> dict[str, Any]:
             "created_at": a.created_at, "created_by": a.created_by, "sha256": a.sha256, "size": a.size,
             "filename": a.filename, "media_type": a.media_type, "verification_hash": a.verification_hash or None,
             "report_id": a.report_id or None, "share_links": [link_json(link, now) for link in a.links]}
+
+
+def rule_json(r: Any) -> dict[str, Any]:
+    return {"rule_id": r.rule_id, "effect": r.effect, "effect_word": r.effect_word, "tool": r.tool, "line": r.line,
+            "condition": r.condition, "source": r.source or None}
+
+
+def coverage_json(c: Any) -> dict[str, Any]:
+    return {"stack_id": c.stack_id, "start": c.start, "end": c.end, "applied": c.applied,
+            "governance_sha256": c.governance_sha256 or None, "primary_agent": c.primary_agent,
+            "default_effect": c.default_effect,
+            "agents": [{"agent_id": a.agent_id, "status": a.status, "enforced_as": a.enforced_as, "note": a.note,
+                        "tools": [{"tool_id": t.tool_id, "status": t.status, "calls": t.calls,
+                                   "default_calls": t.default_calls, "rule_ids": list(t.rule_ids),
+                                   "rules": [rule_json(r) for r in t.rules]} for t in a.tools]}
+                       for a in c.agents],
+            "findings": [{"kind": f.kind, "line": f.line, "message": f.message} for f in c.findings]}
+
+
+def gap_json(g: Any) -> dict[str, Any]:
+    s = g.snippet
+    return {"stack_id": g.stack_id, "agent_id": g.agent_id, "tool_id": g.tool_id, "start": g.start, "end": g.end,
+            "calls": g.calls, "default_calls": g.default_calls, "effects": dict(g.effects),
+            "samples": [{"record_id": r.record_id, "created_at": r.created_at, "effect": r.effect,
+                         "matched_rule_id": r.matched_rule_id, "reason_code": r.reason_code,
+                         "session_id": r.session_id, "agent_id": r.agent_id, "tool_id": r.tool_id}
+                        for r in g.samples],
+            "snippet": {"text": s.text, "line": s.line, "where": s.where, "note": s.note, "notes": list(s.notes)}}
 
 
 def now_utc() -> datetime:
@@ -247,5 +277,41 @@ async def revoke_share(link_id: str, request: Request, principal: Principal = De
     try:
         return link_json(await compliance_port(request).revoke(principal.org.org_id, link_id, principal.actor),
                          now_utc())
+    except (ValueError, LookupError) as exc:
+        raise http_error(exc) from None
+
+
+@router.get("/coverage")
+async def get_coverage(request: Request, principal: Principal = Depends(READ),
+                       stack: str = Query(..., description="the stack's id"),
+                       since: datetime | None = Query(None, description="default: 7 days before until"),
+                       until: datetime | None = Query(None, description="default: now")) -> dict[str, Any]:
+    """Per agent full / partial / gap on one stack over [since, until): each tool's calls, the
+    calls only the default decided and the enforced rules that matched; the declared-but-not-
+    enforced findings of the applied governance.fms with their lines."""
+    await coverage_stack(request, principal, stack)
+    start, end = coverage_period(since, until, now_utc())
+    try:
+        return coverage_json(await compliance_port(request).coverage(principal.org.org_id, stack, start, end))
+    except (ValueError, LookupError) as exc:
+        raise http_error(exc) from None
+
+
+@router.get("/coverage/gap")
+async def get_coverage_gap(request: Request, principal: Principal = Depends(READ),
+                           stack: str = Query(..., description="the stack's id"),
+                           agent: str = Query(..., max_length=300), tool: str = Query(..., max_length=300),
+                           since: datetime | None = Query(None, description="default: 7 days before until"),
+                           until: datetime | None = Query(None, description="default: now"),
+                           effect: str | None = Query(None, description="permit, defer, deny or deny! "
+                                                      "(default: chosen from the tool's name)")) -> dict[str, Any]:
+    """One tool of one agent: its calls in the period, effects, sample records and a suggested
+    FPL rule (``snippet``: the line, where it goes, notes). Cloud never pushes it anywhere:
+    commit it to governance.fms and run ``faramesh apply``."""
+    await coverage_stack(request, principal, stack)
+    start, end = coverage_period(since, until, now_utc())
+    try:
+        return gap_json(await compliance_port(request).coverage_gap(principal.org.org_id, stack, agent, tool, start,
+                                                                    end, effect or None))
     except (ValueError, LookupError) as exc:
         raise http_error(exc) from None

@@ -20,37 +20,42 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Protocol
 
 from fastapi import FastAPI, HTTPException, Request
 
-from faramesh_cloud.gateway.web.deps import NavSection, WebDeps, web
-from faramesh_cloud.identity.domain import NotFound, Principal
+from faramesh_cloud.gateway.web.deps import NavSection, WebDeps, sees_stack, visible_stacks_of, web
+from faramesh_cloud.identity.domain import Forbidden, NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
 from faramesh_cloud.platform_audit.events import Actor
 from faramesh_cloud.signing.keys import key_id, public_pem
 
 COMPLIANCE_SECTION: Final = NavSection("compliance", "Compliance", "/compliance",
                                        (Permission.COMPLIANCE_REPORT_READ,))
-FRAMEWORK_NAMES: Final[dict[str, str]] = {  # what the service accepts (it refuses others by name)
-    "soc2": "SOC 2 (Trust Services Criteria)",
-    "hipaa": "HIPAA Security Rule",
-    "pci-dss": "PCI DSS v4.0.1",
-    "iso27001": "ISO/IEC 27001:2022",
-    "gdpr": "GDPR",
-}
+COVERAGE_DEFAULT_DAYS: Final = 7
 SHARE_DEFAULT_DAYS: Final = 7
 SHARE_MAX_DAYS: Final = 90
 
 
 class CompliancePort(Protocol):
+    async def frameworks(self) -> Sequence[tuple[str, str]]:
+        """(slug, name) of every framework an organisation may declare (the service's data files)."""
+        ...
+
     async def declared(self, org_id: str) -> Sequence[Any]: ...
 
     async def declare(self, org_id: str, frameworks: Sequence[str], actor: Actor) -> Sequence[Any]: ...
 
     async def posture(self, org_id: str) -> Sequence[Any]: ...
+
+    # coverage analysis: per agent full / partial / gap against the policy the stack enforces,
+    # the declared-but-not-enforced findings, and one gap's calls, samples and FPL snippet
+    async def coverage(self, org_id: str, stack_id: str, start: datetime, end: datetime) -> Any: ...
+
+    async def coverage_gap(self, org_id: str, stack_id: str, agent_id: str, tool_id: str, start: datetime,
+                           end: datetime, effect: str | None = None) -> Any: ...
 
     async def posture_days(self, org_id: str, framework: str, days: int = 30) -> Sequence[Any]: ...
 
@@ -103,15 +108,25 @@ def mount_compliance(app: FastAPI, port: CompliancePort, *, keys_dir: Path | Non
     ``keys_dir``: ``<data_dir>/keys``, where the public files offered to auditors are read
     (only files holding nothing but certificates or public keys)."""
     from faramesh_cloud.gateway.api import compliance as api_compliance
-    from faramesh_cloud.gateway.web import routes_compliance, routes_share
+    from faramesh_cloud.gateway.web import (
+        routes_compliance,
+        routes_compliance_coverage,
+        routes_share,
+    )
 
     app.state.compliance = port
     app.state.compliance_keys = keys_dir
     deps: WebDeps = app.state.web
     if COMPLIANCE_SECTION not in deps.sections:
         app.state.web = dataclasses.replace(deps, sections=(*deps.sections, COMPLIANCE_SECTION))
-    for router in (routes_compliance.router, api_compliance.router, routes_share.router):
+    for router in (routes_compliance.router, routes_compliance_coverage.router, api_compliance.router,
+                   routes_share.router):
         app.include_router(router)
+
+
+async def framework_names(port: CompliancePort) -> dict[str, str]:
+    """Slug -> name of every framework the service accepts (it refuses others by name)."""
+    return dict(await port.frameworks())
 
 
 def compliance_port(request: Request) -> CompliancePort:
@@ -167,6 +182,30 @@ async def check_stacks(request: Request, principal: Principal, stack_ids: Sequen
             raise HTTPException(403, f"your role on stack {stack_id} does not include "
                                 f"{Permission.COMPLIANCE_REPORT_GENERATE}")
     return wanted
+
+
+async def coverage_stacks(request: Request, principal: Principal) -> list[Any]:
+    """The stacks whose coverage this member may read (a stack role of none hides one)."""
+    stacks = visible_stacks_of(principal, await web(request).stacks.list_stacks(principal.org.org_id))
+    return [s for s in stacks if principal.access.allows(Permission.COMPLIANCE_REPORT_READ, s.stack_id)]
+
+
+async def coverage_stack(request: Request, principal: Principal, stack_id: str) -> Any:
+    """The stack a coverage read names: unknown here (another organisation's) or hidden from
+    this member is a 404; seen but without ``compliance:report:read`` on it a 403."""
+    found = next((s for s in await web(request).stacks.list_stacks(principal.org.org_id)
+                  if s.stack_id == stack_id), None)
+    if found is None or not sees_stack(principal, stack_id):
+        raise NotFound(f"no stack {stack_id!r} in this organisation")
+    if not principal.access.allows(Permission.COMPLIANCE_REPORT_READ, stack_id):
+        raise Forbidden(f"your role on stack {found.name} does not include {Permission.COMPLIANCE_REPORT_READ}")
+    return found
+
+
+def coverage_period(since: datetime | None, until: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    """The period a coverage read covers: given, else the last 7 days (up to now)."""
+    end = until or now
+    return since or end - timedelta(days=COVERAGE_DEFAULT_DAYS), end
 
 
 def _public_only(text: str) -> bool:

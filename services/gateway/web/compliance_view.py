@@ -160,3 +160,61 @@ def posture_chart(days: Sequence[Any], today: date, span: int = 30) -> Markup:
                          f'</title></path>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+# Coverage analysis ------------------------------------------------------------------------------
+COVERAGE_WORDS: Final = {"full": "full", "partial": "partial", "gap": "gap", "covered": "covered"}
+SNIPPET_EFFECTS: Final = ("permit", "defer", "deny", "deny!")
+FINDING_WORDS: Final = {  # a declared-but-not-enforced finding's kind, as a person reads it
+    "agent_dropped": "agent block dropped",
+    "rule_shadowed": "rule shadowed by an earlier rule",
+    "pack_replaces_primary": "an imported pack replaces your agent",
+    "condition_misread": "condition misread by the daemon",
+    "load_fails": "the daemon cannot load this policy",
+    "no_policy": "no policy at all",
+    "parse_error": "does not parse",
+    "import_invalid": "import is not a pinned reference",
+    "import_unresolved": "import not in the known catalogue",
+    "import_unparseable": "imported pack does not parse",
+    "phase_dropped": "phase dropped",
+    "clause_dropped": "clause dropped",
+    "credential_breaks": "credential block broken by the daemon",
+    "var_dropped": "variable dropped",
+    "budget_extra": "second budget block refused",
+    "max_calls_dropped": "max_calls dropped",
+    "budget_scope_ignored": "budget scope ignored",
+    "system_rejected": "system block rejected",
+    "strict_conflict": "deny! conflicts with a permit",
+    "tool_mangled": "tool id mangled on apply",
+    "trust_key_inert": "trust key has no effect",
+    "unknown_effect": "unknown effect word",
+}
+CONTEXT_LINES: Final = 2
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    number: int | None  # None: a line that is not in the file (a suggested snippet)
+    text: str  # untrusted: the template escapes it
+    mark: bool = False
+
+
+def finding_words(kind: str) -> str:
+    return FINDING_WORDS.get(kind, kind.replace("_", " "))
+
+
+def around(lines: Sequence[str], line: int, span: int = CONTEXT_LINES) -> list[SourceLine]:
+    """Lines ``line - span`` .. ``line + span`` of the applied file (1-based), ``line`` marked."""
+    if not lines or line < 1:
+        return []
+    first, last = max(1, line - span), min(len(lines), line + span)
+    return [SourceLine(n, lines[n - 1], n == line) for n in range(first, last + 1)]
+
+
+def with_snippet(lines: Sequence[str], text: str, line: int | None, span: int = CONTEXT_LINES) -> list[SourceLine]:
+    """Where a suggested rule goes: a few lines of the applied file with the snippet inserted
+    above ``line`` (None: after the last line), the snippet marked and unnumbered."""
+    at = line if line is not None and 1 <= line <= len(lines) else len(lines) + 1
+    before = [SourceLine(n, lines[n - 1]) for n in range(max(1, at - span), at)]
+    after = [SourceLine(n, lines[n - 1]) for n in range(at, min(len(lines), at + span - 1) + 1)]
+    return [*before, SourceLine(None, text, True), *after]

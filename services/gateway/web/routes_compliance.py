@@ -17,12 +17,12 @@ from faramesh_cloud.gateway.api.compliance import attachment
 from faramesh_cloud.gateway.web.audit_query import parse_time
 from faramesh_cloud.gateway.web.auth import check_csrf, require
 from faramesh_cloud.gateway.web.compliance_ports import (
-    FRAMEWORK_NAMES,
     SHARE_DEFAULT_DAYS,
     SHARE_MAX_DAYS,
     can,
     check_stacks,
     compliance_port,
+    framework_names,
 )
 from faramesh_cloud.gateway.web.compliance_view import (
     STATUS_WORDS,
@@ -42,7 +42,8 @@ GENERATE = require(Permission.COMPLIANCE_REPORT_GENERATE)
 SHARE = require(Permission.COMPLIANCE_SHARE_MANAGE)
 SETTINGS = require(Permission.ORG_SETTINGS_MANAGE)
 TABS: Final = (("posture", "Posture", "/compliance"), ("reports", "Reports", "/compliance/reports"),
-               ("library", "Evidence library", "/compliance/library"))
+               ("library", "Evidence library", "/compliance/library"),
+               ("coverage", "Coverage", "/compliance/coverage"))
 HISTORY_DAYS: Final = 30
 
 
@@ -54,10 +55,10 @@ def _back(url: str, message: str) -> Response:
     return RedirectResponse(f"{url}?{urlencode({'flash': message})}", status_code=303)
 
 
-async def _render(request: Request, template: str, principal: Principal, tab: str, *, status_code: int = 200,
+async def render(request: Request, template: str, principal: Principal, tab: str, *, status_code: int = 200,
                   **extra: Any) -> Response:
     return await page(request, template, principal, {
-        "compliance_tabs": TABS, "tab": tab, "framework_names": FRAMEWORK_NAMES, "status_words": STATUS_WORDS,
+        "compliance_tabs": TABS, "tab": tab, "framework_names": await framework_names(compliance_port(request)), "status_words": STATUS_WORDS,
         "can_settings": can(principal, Permission.ORG_SETTINGS_MANAGE),
         "can_generate": can(principal, Permission.COMPLIANCE_REPORT_GENERATE),
         "can_download": can(principal, Permission.COMPLIANCE_REPORT_DOWNLOAD),
@@ -84,7 +85,7 @@ async def posture_page(request: Request, principal: Principal, *, status_code: i
                                             HISTORY_DAYS)
         counts[d.framework] = {s: sum(1 for c in controls.get(d.framework, []) if c["row"].status == s)
                                for s in STATUS_WORDS}
-    return await _render(request, "compliance/posture.html", principal, "posture", status_code=status_code,
+    return await render(request, "compliance/posture.html", principal, "posture", status_code=status_code,
                          declared=declared, declared_set={d.framework for d in declared}, controls=controls,
                          charts=charts, counts=counts, **extra)
 
@@ -113,7 +114,7 @@ async def reports_page(request: Request, principal: Principal, *, status_code: i
     port = compliance_port(request)
     declared = [d.framework for d in await port.declared(org_id)]
     stacks = [s for s in visible_stacks_of(principal, await web(request).stacks.list_stacks(org_id)) if s.registered]
-    return await _render(request, "compliance/reports.html", principal, "reports", status_code=status_code,
+    return await render(request, "compliance/reports.html", principal, "reports", status_code=status_code,
                          reports=list(await port.reports(org_id)), declared=declared, report_stacks=stacks,
                          stack_names={s.stack_id: s.name for s in stacks}, **extra)
 
@@ -153,7 +154,7 @@ async def retry(request: Request, report_id: str, principal: Principal = Depends
 # The evidence library -------------------------------------------------------------------------
 async def library_page(request: Request, principal: Principal, *, status_code: int = 200, **extra: Any) -> Response:
     artifacts = list(await compliance_port(request).library(principal.org.org_id))
-    return await _render(request, "compliance/library.html", principal, "library", status_code=status_code,
+    return await render(request, "compliance/library.html", principal, "library", status_code=status_code,
                          artifacts=artifacts, now=datetime.now(UTC), share_default=SHARE_DEFAULT_DAYS,
                          share_max=SHARE_MAX_DAYS, **extra)
 

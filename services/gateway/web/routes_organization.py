@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from faramesh_cloud.gateway.web.auth import check_csrf, require
-from faramesh_cloud.gateway.web.compliance_ports import FRAMEWORK_NAMES, mounted
+from faramesh_cloud.gateway.web.compliance_ports import framework_names, mounted
 from faramesh_cloud.gateway.web.deps import web
 from faramesh_cloud.gateway.web.render import page
 from faramesh_cloud.identity.domain import IdentityError, Principal
@@ -45,7 +45,7 @@ async def _frameworks(request: Request, principal: Principal) -> dict[str, Any]:
     port = mounted(request)
     if port is None or not principal.access.allows(Permission.COMPLIANCE_REPORT_READ):
         return {}
-    return {"frameworks_form": True, "framework_names": FRAMEWORK_NAMES,
+    return {"frameworks_form": True, "framework_names": await framework_names(port),
             "declared_set": {d.framework for d in await port.declared(principal.org.org_id)}}
 
 
