@@ -15,8 +15,10 @@
   }
   document.addEventListener("DOMContentLoaded", function () {
     localise(document);
-    var filter = document.querySelector("select[data-autosubmit]");
-    if (filter) { filter.addEventListener("change", function () { filter.form.submit(); }); }
+    var filters = document.querySelectorAll("select[data-autosubmit]");  // every one on the page
+    for (var f = 0; f < filters.length; f++) {
+      filters[f].addEventListener("change", function (ev) { ev.currentTarget.form.submit(); });
+    }
     var copy = document.querySelectorAll("[data-copy]");
     for (var i = 0; i < copy.length; i++) {
       copy[i].addEventListener("click", function (ev) {
