@@ -117,9 +117,9 @@ def test_the_coverage_tab_and_a_gaps_snippet(demo: DemoCloud, new_page: NewPage)
     expect(ops.locator('tr.tool[data-tool="stripe/charge"]')).to_have_attribute("data-status", "partial")
     expect(ops.locator(".agent-note")).to_contain_text("the daemon enforces only agent")
     expect(page.locator("article.finding").first).to_be_visible()
-    expect(page.locator('article.finding[data-kind="pack_replaces_primary"] .finding-kind')).to_have_text(
-        "an imported pack replaces your agent")
-    expect(page.locator('article.finding[data-kind="pack_replaces_primary"] tr.mark')).to_contain_text("import")
+    expect(page.locator('article.finding[data-kind="agent_dropped"] .finding-kind').first).to_have_text(
+        "agent block dropped")
+    expect(page.locator('article.finding[data-kind="agent_dropped"] tr.mark').first).to_contain_text("agent")
     screenshot(page, "compliance-coverage")
 
     ops.locator('tr.tool[data-tool="fs/write_file"] a.gap-link').click()

@@ -76,7 +76,12 @@ def test_posture_report_share_and_offline_verification_on_up_demo(up_demo: UpDem
     screenshot(page, "compliance-demo-reports")
 
     page.get_by_role("navigation", name="Compliance").get_by_role("link", name="Evidence library").click()
-    artifact = page.locator("article.artifact").first
+    page.get_by_label("From (UTC)").fill(since.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("To (UTC)").fill((datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Sign a certificate").click()
+    expect(page.get_by_role("status")).to_contain_text("Integrity certificate signed")
+    expect(page.locator("article.artifact").first).to_contain_text("integrity-certificate")
+    artifact = page.locator("article.artifact", has_text="SOC 2").first
     expect(artifact).to_contain_text("SOC 2")
     sha256 = artifact.locator(".sha256").inner_text().strip()
     artifact.get_by_label("Note (who it is for)").fill("Audit firm LLP")

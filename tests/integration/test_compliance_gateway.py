@@ -264,12 +264,15 @@ async def test_the_pages_show_posture_reports_and_the_library(
         "csrf_token": csrf_of(empty.text), "framework": ["hipaa", "soc2"]})
     assert declared.status_code == 303
     # What the posture sweep stores (the service's rows), read back as a person sees them.
+    stack, _ = await StackStore(database).register_stack(org, "payments-prod", "prod")
     today = datetime.now(UTC).date()
     detail = {"title": "Audit controls", "citation": "45 CFR 164.312(b)",
               "evidence": [{"words": "verified DPRs recorded", "count": 1234, "start": "2026-05-01T00:00:00Z",
                             "end": "2026-05-31T00:00:00Z", "audit_query": "verification=verified"}],
               "policy": [{"words": "unmatched calls are denied", "holds": True,
-                          "stacks": [{"stack_id": "s-1", "holds": True, "lines": [3, 4]}]}]}
+                          "stacks": [{"stack_id": stack.stack_id, "holds": True, "lines": [3, 4]},
+                                     {"stack_id": "b2c1a7e4-0000-4000-8000-00000000dead", "holds": False,
+                                      "lines": [9]}]}]}
     async with tenant_transaction(database, org) as conn:
         for control, status in (("164.312(b)", "evidence"), ("164.308(a)(1)", "gap")):
             await conn.execute("INSERT INTO compliance_posture VALUES (%s, 'hipaa', %s, %s, %s, now(), now())",
@@ -286,7 +289,8 @@ async def test_the_pages_show_posture_reports_and_the_library(
     assert page.status_code == 200
     assert "HIPAA Security Rule" in page.text and "verified DPRs recorded" in page.text and "1234" in page.text
     assert 'href="/o/acme/audit?verification=verified&amp;since=2026-05-01T00%3A00%3A00Z' in page.text
-    assert "governance.fms lines 3, 4" in page.text
+    assert "governance.fms lines 3, 4" in page.text and "payments-prod" in page.text
+    assert "holds on 1 of 1 stack" in page.text and "dead" not in page.text  # a stack not this member's: not named
     opened = (today - timedelta(days=1)).isoformat()
     assert f'class="gap-opened" data-day="{opened}"' in page.text and "gap opened: 164.308(a)(1)" in page.text
     assert page.text.count('class="gap-opened"') == 1  # the gap opened once, and stayed open
@@ -343,6 +347,7 @@ async def test_the_openapi_document_lists_every_compliance_route(client_factory:
         "/api/v1/orgs/{org}/compliance/shares/{link_id}": {"delete"},
         "/api/v1/orgs/{org}/compliance/coverage": {"get"},
         "/api/v1/orgs/{org}/compliance/coverage/gap": {"get"},
+        "/api/v1/orgs/{org}/compliance/certificates": {"post"},
     }
     assert not [p for p in document["paths"] if p.startswith("/share")]
 

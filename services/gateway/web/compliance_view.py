@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode
 
@@ -34,21 +34,42 @@ class EvidenceLine:
 
 
 @dataclass(frozen=True)
-class PolicyLine:
-    words: str
-    holds: bool | None
+class StackCheck:
+    """One policy rule checked on one stack's enforced policy."""
+
     stack_id: str
+    holds: bool | None
     detail: str
     lines: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class PolicyLine:
+    """One policy rule of a control, with its check on each stack (a rule holds when it holds
+    on every stack checked)."""
+
+    words: str
+    holds: bool | None
+    stacks: tuple[StackCheck, ...]
+
+    @property
+    def held_on(self) -> int:
+        return sum(1 for s in self.stacks if s.holds)
+
+
 def _text(value: Any) -> str:
+    """A time as people read it here: to the minute, in UTC (other values as they are)."""
     if value is None:
         return ""
+    if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-":
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
-    return str(value).replace("T", " ").replace("+00:00", " UTC").replace("Z", " UTC") \
-        if len(str(value)) >= 16 and str(value)[4] == "-" else str(value)
+        moment = value if value.tzinfo is None else value.astimezone(UTC)
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
 
 
 def audit_link(line: Mapping[str, Any]) -> str:
@@ -85,7 +106,7 @@ def _lines(value: Any) -> tuple[int, ...]:
 
 
 def policy_lines(detail: Any) -> list[PolicyLine]:
-    """One line per rule and stack (a rule checked on no stack yet: one line without a stack)."""
+    """One line per policy rule, with its check on each stack (none: checked on no stack yet)."""
     found = detail.get("policy") if isinstance(detail, Mapping) else None
     out = []
     for line in found if isinstance(found, list) else []:
@@ -94,15 +115,14 @@ def policy_lines(detail: Any) -> list[PolicyLine]:
         words = str(line.get("words") or line.get("name") or "policy rule")
         holds = line.get("holds") if isinstance(line.get("holds"), bool) else None
         stacks = line.get("stacks")
-        if isinstance(stacks, list) and stacks:
-            for s in stacks:
-                if isinstance(s, Mapping):
-                    out.append(PolicyLine(words, s.get("holds") if isinstance(s.get("holds"), bool) else holds,
-                                          str(s.get("stack_id") or ""), str(s.get("detail") or ""),
-                                          _lines(s.get("lines"))))
-        else:
-            out.append(PolicyLine(words, holds, str(line.get("stack") or line.get("stack_id") or ""),
-                                  str(line.get("detail") or ""), _lines(line.get("lines"))))
+        checks = tuple(StackCheck(str(s.get("stack_id") or ""),
+                                  s.get("holds") if isinstance(s.get("holds"), bool) else holds,
+                                  str(s.get("detail") or ""), _lines(s.get("lines")))
+                       for s in (stacks if isinstance(stacks, list) else []) if isinstance(s, Mapping))
+        if not checks and (line.get("stack") or line.get("stack_id")):
+            checks = (StackCheck(str(line.get("stack") or line.get("stack_id")), holds, str(line.get("detail") or ""),
+                                 _lines(line.get("lines"))),)
+        out.append(PolicyLine(words, holds, checks))
     return out
 
 

@@ -6,6 +6,7 @@ token shown once, revoked). Permissions: ``web/compliance_ports.py``."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -72,12 +73,15 @@ async def posture_page(request: Request, principal: Principal, *, status_code: i
     org_id = principal.org.org_id
     declared = list(await port.declared(org_id))
     rows = list(await port.posture(org_id))
+    visible = {s.stack_id: s.name for s in visible_stacks_of(principal, await web(request).stacks.list_stacks(org_id))}
     controls: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         detail = row.detail if isinstance(row.detail, dict) else {}
+        policy = [dataclasses.replace(p, stacks=tuple(c for c in p.stacks if c.stack_id in visible))
+                  for p in policy_lines(detail)]  # a stack hidden from this member is not named
         controls.setdefault(row.framework, []).append({
             "row": row, "title": str(detail.get("title") or ""), "citation": str(detail.get("citation") or ""),
-            "evidence": evidence_lines(detail), "policy": policy_lines(detail)})
+            "evidence": evidence_lines(detail), "policy": policy})
     today = datetime.now(UTC).date()
     charts, counts = {}, {}
     for d in declared:
@@ -87,7 +91,7 @@ async def posture_page(request: Request, principal: Principal, *, status_code: i
                                for s in STATUS_WORDS}
     return await render(request, "compliance/posture.html", principal, "posture", status_code=status_code,
                          declared=declared, declared_set={d.framework for d in declared}, controls=controls,
-                         charts=charts, counts=counts, **extra)
+                         charts=charts, counts=counts, stack_names=visible, **extra)
 
 
 @router.get("/o/{org}/compliance", response_class=HTMLResponse)
@@ -153,10 +157,29 @@ async def retry(request: Request, report_id: str, principal: Principal = Depends
 
 # The evidence library -------------------------------------------------------------------------
 async def library_page(request: Request, principal: Principal, *, status_code: int = 200, **extra: Any) -> Response:
-    artifacts = list(await compliance_port(request).library(principal.org.org_id))
+    org_id = principal.org.org_id
+    artifacts = list(await compliance_port(request).library(org_id))
+    stacks = [s for s in visible_stacks_of(principal, await web(request).stacks.list_stacks(org_id)) if s.registered]
     return await render(request, "compliance/library.html", principal, "library", status_code=status_code,
                          artifacts=artifacts, now=datetime.now(UTC), share_default=SHARE_DEFAULT_DAYS,
-                         share_max=SHARE_MAX_DAYS, **extra)
+                         share_max=SHARE_MAX_DAYS, certify_stacks=stacks, **extra)
+
+
+@router.post("/o/{org}/compliance/certificates", dependencies=[Depends(check_csrf)])
+async def certify(request: Request, principal: Principal = Depends(GENERATE)) -> Response:
+    """A standalone chain-integrity certificate of the chosen stacks over a range, signed and
+    filed in the library."""
+    form = await request.form()
+    try:
+        start = parse_time(str(form.get("since") or ""), "from")
+        end = parse_time(str(form.get("until") or ""), "to")
+        if start is None or end is None:
+            raise IdentityError("give the certificate's range: a start and an end (UTC)")
+        stacks = await check_stacks(request, principal, [str(s) for s in form.getlist("stack_id")])
+        await compliance_port(request).certify(principal.org.org_id, stacks, start, end, principal.actor)
+    except (ValueError, LookupError) as exc:
+        return await library_page(request, principal, status_code=400, error=str(exc))
+    return _back(f"{_base(principal)}/library", "Integrity certificate signed and filed below.")
 
 
 @router.get("/o/{org}/compliance/library", response_class=HTMLResponse)
