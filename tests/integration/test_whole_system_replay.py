@@ -231,10 +231,11 @@ async def test_replaying_every_topic_into_empty_databases_rebuilds_what_people_s
             await asyncio.sleep(0.5)
             queue = await person.get(f"{api}/approvals")
             patterns = Counter(_pattern(a) for a in queue)
-            if len(queue) >= 6 and patterns.most_common(1)[0][1] >= 2:
+            # A pattern of two or more for the bulk decision, and two others to decide singly.
+            if len(queue) >= 6 and 2 <= patterns.most_common(1)[0][1] <= len(queue) - 2:
                 break
         else:
-            raise AssertionError(f"no pattern with two pending approvals: {patterns}")
+            raise AssertionError(f"no pattern with two pending approvals and two others: {patterns}")
         bulk_pattern = patterns.most_common(1)[0][0]
         group = [a["approval_id"] for a in queue if _pattern(a) == bulk_pattern]
         single = [a for a in queue if _pattern(a) != bulk_pattern]
