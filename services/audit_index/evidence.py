@@ -147,15 +147,19 @@ class EvidenceReads:
             unverified_total=sum(unverified_by_effect.values()), unverified_by_effect=unverified_by_effect)
 
     async def tool_usage(self, org_id: str, stacks: Sequence[str], start_ns: int, end_ns: int) -> list[ToolUsage]:
-        """Verified DPRs per (stack, agent, tool, matched rule, effect), in that order."""
+        """Verified DPRs per (stack, agent, tool, matched rule, effect, what decided them), in
+        that order: a call with no matched rule was decided by the default when its reason code
+        is ``UNMATCHED_*`` (FARAMESH_FORMATS.md), else by a guard before any rule was evaluated."""
         check_range(start_ns, end_ns)
         clauses, params = _scope(org_id, stacks, start_ns, end_ns)
         result = await self._query(
-            "SELECT stack_id, agent_id, tool_id, matched_rule_id, effect, count() "
-            f"FROM {self._table} WHERE {' AND '.join(clauses)} "
-            "GROUP BY stack_id, agent_id, tool_id, matched_rule_id, effect "
-            "ORDER BY stack_id, agent_id, tool_id, matched_rule_id, effect", params)
-        return [ToolUsage(str(s), str(a), str(t), str(r), str(e), int(n)) for s, a, t, r, e, n in result.rows]
+            "SELECT stack_id, agent_id, tool_id, matched_rule_id, effect, "
+            "multiIf(matched_rule_id != '', 'rule', startsWith(reason_code, 'UNMATCHED'), 'default', 'guard') "
+            f"AS decided_by, count() FROM {self._table} WHERE {' AND '.join(clauses)} "
+            "GROUP BY stack_id, agent_id, tool_id, matched_rule_id, effect, decided_by "
+            "ORDER BY stack_id, agent_id, tool_id, matched_rule_id, effect, decided_by", params)
+        return [ToolUsage(str(s), str(a), str(t), str(r), str(e), int(n), str(d))
+                for s, a, t, r, e, d, n in result.rows]
 
     async def count(self, org_id: str, filters: Mapping[str, str], start_ns: int | None, end_ns: int | None,
                     stacks: Sequence[str] = ()) -> int:

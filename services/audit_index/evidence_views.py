@@ -72,8 +72,10 @@ class DecisionStats:
 
 @dataclass(frozen=True, slots=True)
 class ToolUsage:
-    """How many verified DPRs one agent's calls of one tool got, per matched rule and effect
-    (``matched_rule_id`` "" when no explicit rule matched)."""
+    """How many verified DPRs one agent's calls of one tool got, per matched rule, effect and
+    what decided them (``matched_rule_id`` "" when no explicit rule matched: ``decided_by`` is
+    then "default", the agent's default, or "guard", a kill switch, budget or other guard that
+    decides before any rule is evaluated)."""
 
     stack_id: str
     agent_id: str
@@ -81,6 +83,7 @@ class ToolUsage:
     matched_rule_id: str
     effect: str
     calls: int
+    decided_by: str = "rule"
 
 
 @dataclass(frozen=True, slots=True)

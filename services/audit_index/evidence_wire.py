@@ -46,11 +46,12 @@ def stats_view(m: pb.DecisionStatsResponse) -> DecisionStats:
 
 def usage_message(u: ToolUsage) -> pb.ToolUsage:
     return pb.ToolUsage(stack_id=u.stack_id, agent_id=u.agent_id, tool_id=u.tool_id,
-                        matched_rule_id=u.matched_rule_id, effect=u.effect, calls=u.calls)
+                        matched_rule_id=u.matched_rule_id, effect=u.effect, calls=u.calls, decided_by=u.decided_by)
 
 
 def usage_view(m: pb.ToolUsage) -> ToolUsage:
-    return ToolUsage(m.stack_id, m.agent_id, m.tool_id, m.matched_rule_id, m.effect, m.calls)
+    return ToolUsage(m.stack_id, m.agent_id, m.tool_id, m.matched_rule_id, m.effect, m.calls,
+                     m.decided_by or ("rule" if m.matched_rule_id else "default"))
 
 
 def _point(p: ChainPoint | None) -> pb.ChainPoint | None:

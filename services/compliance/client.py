@@ -156,7 +156,7 @@ def enforced_rule(m: pb.EnforcedRule) -> EnforcedRule:
 
 def tool_coverage(m: pb.ToolCoverage) -> ToolCoverage:
     return ToolCoverage(m.tool_id, m.status, m.calls, m.default_calls, tuple(m.rule_ids),
-                        tuple(enforced_rule(r) for r in m.rules))
+                        tuple(enforced_rule(r) for r in m.rules), m.guard_calls)
 
 
 def agent_coverage(m: pb.AgentCoverage) -> AgentCoverage:

@@ -26,9 +26,14 @@ class ToolUsage:
     stack_id: str
     agent_id: str
     tool_id: str
-    matched_rule_id: str  # "" = no rule matched: the default decided
+    matched_rule_id: str  # "" = no rule decided: the default, or a guard before any rule
     effect: str
     calls: int
+    decided_by: str = ""  # "rule" | "default" | "guard" (kill switch, budget, ...); "": by the id alone
+
+    @property
+    def decider(self) -> str:
+        return self.decided_by or ("rule" if self.matched_rule_id else "default")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,7 @@ class ToolCoverage:
     default_calls: int  # calls that matched no rule (only the default)
     rule_ids: tuple[str, ...]
     rules: tuple[EnforcedRule, ...]  # the enforced rules those ids name (when known)
+    guard_calls: int = 0  # decided before any rule (kill switch, budget): neither coverage nor gap
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +68,9 @@ class Snippet:
 
 def coverage(policy: EnforcedPolicy | None, usage: Sequence[ToolUsage]) -> list[AgentCoverage]:
     """Per (stack, agent): full when every tool called was decided by a rule, gap when none was,
-    partial otherwise. A tool whose calls all fell to the default is a gap; some of them, partial."""
+    partial otherwise. A tool whose calls all fell to the default is a gap; some of them, partial.
+    Calls a guard decided before any rule was evaluated (kill switch, budget: FPL.md §11) say
+    nothing of the policy: they count for neither; a tool only they decided is ``guarded``."""
     by_agent: dict[tuple[str, str], dict[str, list[ToolUsage]]] = {}
     for u in usage:
         by_agent.setdefault((u.stack_id, u.agent_id), {}).setdefault(u.tool_id, []).append(u)
@@ -72,13 +80,16 @@ def coverage(policy: EnforcedPolicy | None, usage: Sequence[ToolUsage]) -> list[
         rows: list[ToolCoverage] = []
         for tool, uses in sorted(tools.items()):
             calls = sum(u.calls for u in uses)
-            default_calls = sum(u.calls for u in uses if not u.matched_rule_id)
+            default_calls = sum(u.calls for u in uses if u.decider == "default")
+            guard_calls = sum(u.calls for u in uses if u.decider == "guard")
             ids = tuple(sorted({u.matched_rule_id for u in uses if u.matched_rule_id}))
             rules = tuple(r for i in ids if policy and (r := policy.rule(i)) is not None)
-            status = "gap" if default_calls == calls else "partial" if default_calls else "covered"
-            rows.append(ToolCoverage(tool, status, calls, default_calls, ids, rules))
-        statuses = {t.status for t in rows}
-        status = "full" if statuses == {"covered"} else "gap" if statuses == {"gap"} else "partial"
+            ruled = calls - guard_calls
+            status = ("guarded" if not ruled else "gap" if default_calls == ruled
+                      else "partial" if default_calls else "covered")
+            rows.append(ToolCoverage(tool, status, calls, default_calls, ids, rules, guard_calls))
+        statuses = {t.status for t in rows} - {"guarded"}
+        status = "full" if statuses <= {"covered"} else "gap" if statuses == {"gap"} else "partial"
         note = ""
         if policy is not None and primary and agent != primary:
             note = (f"the daemon enforces only agent {primary!r} (first by name); {agent!r}'s calls "

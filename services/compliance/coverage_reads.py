@@ -68,7 +68,8 @@ class CoverageReads:
         if end <= start:
             raise ComplianceError("the period ends before it starts")
         applied = await self._applied(org_id, stack_id)
-        usage = [ToolUsage(u.stack_id, u.agent_id, u.tool_id, u.matched_rule_id, u.effect, u.calls)
+        usage = [ToolUsage(u.stack_id, u.agent_id, u.tool_id, u.matched_rule_id, u.effect, u.calls,
+                          u.decided_by)
                  for u in await self._audit.tool_usage(org_id, [stack_id], to_ns(start), to_ns(end))]
         policy = applied.policy if applied else None
         return StackCoverage(

@@ -107,7 +107,8 @@ class ReportPipeline:
         by_stack: dict[str, list[ToolUsage]] = {}
         for u in usage:
             by_stack.setdefault(u.stack_id, []).append(
-                ToolUsage(u.stack_id, u.agent_id, u.tool_id, u.matched_rule_id, u.effect, u.calls))
+                ToolUsage(u.stack_id, u.agent_id, u.tool_id, u.matched_rule_id, u.effect, u.calls,
+                          u.decided_by))
         rows: list[CoverageRow] = []
         for stack_id, found in sorted(by_stack.items()):
             for agent in coverage(policies.get(stack_id), found):

@@ -119,7 +119,8 @@ def rule_message(r: EnforcedRule) -> pb.EnforcedRule:
 
 def tool_message(t: ToolCoverage) -> pb.ToolCoverage:
     return pb.ToolCoverage(tool_id=t.tool_id, status=t.status, calls=t.calls, default_calls=t.default_calls,
-                           rule_ids=list(t.rule_ids), rules=[rule_message(r) for r in t.rules])
+                           rule_ids=list(t.rule_ids), rules=[rule_message(r) for r in t.rules],
+                           guard_calls=t.guard_calls)
 
 
 def agent_message(a: AgentCoverage) -> pb.AgentCoverage:

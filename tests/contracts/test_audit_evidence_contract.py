@@ -165,15 +165,24 @@ async def test_decision_stats_count_verified_dprs_per_bucket_and_summaries_apart
     assert len(empty.buckets) == 10 and all(b.counts == {} for b in empty.buckets)
 
 
+def _decided_by(record: dict[str, Any]) -> str:
+    """What decided a call (FPL.md §11): its rule; with no rule id, the default (UNMATCHED_*) or
+    a guard that decides before any rule (kill switch, budget)."""
+    if record["matched_rule_id"]:
+        return "rule"
+    return "default" if str(record["reason_code"]).startswith("UNMATCHED") else "guard"
+
+
 async def test_tool_usage_and_its_sample_records(audit_gateway: AuditGateway, indexed: Indexed) -> None:
     reader, truth, acme = audit_gateway.reader, audit_gateway.truth, indexed.acme
     start, end = _ns(acme.dprs[2]), _ns(acme.dprs[28])
     usage = await reader.tool_usage(acme.org_id, [acme.stacks[0]], start, end)
     assert usage == await truth.tool_usage(acme.org_id, [acme.stacks[0]], start, end)
-    expected = Counter((r["stack"], r["agent_id"], r["tool_id"], r["matched_rule_id"], r["effect"])
-                       for r in _within(acme, start, end, [acme.stacks[0]]))
-    assert [(u.stack_id, u.agent_id, u.tool_id, u.matched_rule_id, u.effect, u.calls) for u in usage] == sorted(
-        (*k, n) for k, n in expected.items())
+    expected = Counter((r["stack"], r["agent_id"], r["tool_id"], r["matched_rule_id"], r["effect"],
+                        _decided_by(r)) for r in _within(acme, start, end, [acme.stacks[0]]))
+    assert [(u.stack_id, u.agent_id, u.tool_id, u.matched_rule_id, u.effect, u.decided_by, u.calls)
+            for u in usage] == sorted((*k, n) for k, n in expected.items())
+    assert {u.decided_by for u in usage} >= {"rule", "default"}  # the simulated policy's default decides some
 
     top = max(usage, key=lambda u: u.calls)
     samples = await reader.sample_records(acme.org_id, top.stack_id, top.agent_id, top.tool_id, start, end, 2)

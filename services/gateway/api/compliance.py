@@ -105,7 +105,7 @@ def coverage_json(c: Any) -> dict[str, Any]:
             "default_effect": c.default_effect,
             "agents": [{"agent_id": a.agent_id, "status": a.status, "enforced_as": a.enforced_as, "note": a.note,
                         "tools": [{"tool_id": t.tool_id, "status": t.status, "calls": t.calls,
-                                   "default_calls": t.default_calls, "rule_ids": list(t.rule_ids),
+                                   "default_calls": t.default_calls, "guard_calls": t.guard_calls, "rule_ids": list(t.rule_ids),
                                    "rules": [rule_json(r) for r in t.rules]} for t in a.tools]}
                        for a in c.agents],
             "findings": [{"kind": f.kind, "line": f.line, "message": f.message} for f in c.findings]}

@@ -164,3 +164,22 @@ def test_trust_keys_are_never_pinned_and_cloud_sync_is_declared_only():
     q = materialize('runtime {\n  cloud_url = "https://c"\n}\nagent a { permit x }\n')
     res = POLICY_RULES["cloud_sync_declared"].check(q)
     assert res.holds and "not enforced" in res.detail and res.lines == [1]
+
+
+def test_calls_a_guard_decided_before_any_rule_are_neither_coverage_nor_a_gap() -> None:
+    """A killed agent's calls (KILL_SWITCH_ACTIVE, no rule id) say nothing of the policy
+    (FPL.md §11): a tool only they decided is guarded, and the agent's status ignores it."""
+    usage = [ToolUsage("s", "bot", "stripe/charge", "", "DENY", 5, "guard"),
+             ToolUsage("s", "bot", "db/query", "fpl-1", "PERMIT", 3, "rule"),
+             ToolUsage("s", "bot", "db/query", "", "DENY", 2, "guard"),
+             ToolUsage("s", "bot", "slack/post", "", "DENY", 1, "default")]
+    (agent,) = coverage(None, usage)
+    tools = {t.tool_id: t for t in agent.tools}
+    assert (tools["stripe/charge"].status, tools["stripe/charge"].guard_calls) == ("guarded", 5)
+    assert (tools["db/query"].status, tools["db/query"].default_calls, tools["db/query"].guard_calls) == (
+        "covered", 0, 2)
+    assert tools["slack/post"].status == "gap" and agent.status == "partial"
+    (only_guarded,) = coverage(None, usage[:1])
+    assert only_guarded.status == "full"  # nothing reached the policy without a rule
+    legacy = ToolUsage("s", "bot", "x", "", "DENY", 1)  # no decided_by: the id alone says "default"
+    assert coverage(None, [legacy])[0].tools[0].status == "gap"

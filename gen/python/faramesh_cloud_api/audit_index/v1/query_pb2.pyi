@@ -631,20 +631,22 @@ class ToolUsageRequest(_message.Message):
     def __init__(self, org_id: _Optional[str] = ..., stack_ids: _Optional[_Iterable[str]] = ..., time_range: _Optional[_Union[TimeRange, _Mapping]] = ...) -> None: ...
 
 class ToolUsage(_message.Message):
-    __slots__ = ("stack_id", "agent_id", "tool_id", "matched_rule_id", "effect", "calls")
+    __slots__ = ("stack_id", "agent_id", "tool_id", "matched_rule_id", "effect", "calls", "decided_by")
     STACK_ID_FIELD_NUMBER: _ClassVar[int]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     TOOL_ID_FIELD_NUMBER: _ClassVar[int]
     MATCHED_RULE_ID_FIELD_NUMBER: _ClassVar[int]
     EFFECT_FIELD_NUMBER: _ClassVar[int]
     CALLS_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
     stack_id: str
     agent_id: str
     tool_id: str
     matched_rule_id: str
     effect: str
     calls: int
-    def __init__(self, stack_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., tool_id: _Optional[str] = ..., matched_rule_id: _Optional[str] = ..., effect: _Optional[str] = ..., calls: _Optional[int] = ...) -> None: ...
+    decided_by: str
+    def __init__(self, stack_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., tool_id: _Optional[str] = ..., matched_rule_id: _Optional[str] = ..., effect: _Optional[str] = ..., calls: _Optional[int] = ..., decided_by: _Optional[str] = ...) -> None: ...
 
 class ToolUsageResponse(_message.Message):
     __slots__ = ("usage",)

@@ -475,20 +475,22 @@ class NetworkClause(_message.Message):
     def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
 
 class ToolCoverage(_message.Message):
-    __slots__ = ("tool_id", "status", "calls", "default_calls", "rule_ids", "rules")
+    __slots__ = ("tool_id", "status", "calls", "default_calls", "rule_ids", "rules", "guard_calls")
     TOOL_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CALLS_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_CALLS_FIELD_NUMBER: _ClassVar[int]
     RULE_IDS_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
+    GUARD_CALLS_FIELD_NUMBER: _ClassVar[int]
     tool_id: str
     status: str
     calls: int
     default_calls: int
     rule_ids: _containers.RepeatedScalarFieldContainer[str]
     rules: _containers.RepeatedCompositeFieldContainer[EnforcedRule]
-    def __init__(self, tool_id: _Optional[str] = ..., status: _Optional[str] = ..., calls: _Optional[int] = ..., default_calls: _Optional[int] = ..., rule_ids: _Optional[_Iterable[str]] = ..., rules: _Optional[_Iterable[_Union[EnforcedRule, _Mapping]]] = ...) -> None: ...
+    guard_calls: int
+    def __init__(self, tool_id: _Optional[str] = ..., status: _Optional[str] = ..., calls: _Optional[int] = ..., default_calls: _Optional[int] = ..., rule_ids: _Optional[_Iterable[str]] = ..., rules: _Optional[_Iterable[_Union[EnforcedRule, _Mapping]]] = ..., guard_calls: _Optional[int] = ...) -> None: ...
 
 class AgentCoverage(_message.Message):
     __slots__ = ("stack_id", "agent_id", "status", "tools", "enforced_as", "note")
