@@ -37,3 +37,13 @@ class BackgroundTasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 return task.exception()
         return None
+
+
+async def until_woken(stopping: asyncio.Event, wakeup: asyncio.Event, timeout_s: float | None) -> None:
+    """Wait until ``stopping`` or ``wakeup`` is set, or ``timeout_s`` passes (a loop's idle wait)."""
+    waits = [asyncio.ensure_future(stopping.wait()), asyncio.ensure_future(wakeup.wait())]
+    try:
+        await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()

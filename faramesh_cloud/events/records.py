@@ -8,11 +8,16 @@ protobuf bytes; codecs live with each service, at its edge.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from google.protobuf.message import DecodeError
 
 from faramesh_cloud.events.topics import H_EVENT_ID, H_KIND, H_ORG, H_STACK, stack_key
-from faramesh_cloud.log.port import LogRecord
+from faramesh_cloud.log.port import LogRecord, Message
+
+C = TypeVar("C")
 
 
 def event_record(org_id: str, stack_id: str, kind: str, event_id: str, value: bytes) -> LogRecord:
@@ -43,3 +48,36 @@ def event_headers(key: bytes, headers: Mapping[str, bytes]) -> EventHeaders:
     if not org or key != expected:
         raise ValueError(f"event key {key!r} does not match its org/stack headers ({org}/{stack})")
     return EventHeaders(org, stack, kind, event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen(Generic[C]):
+    """One record of a service's own topic as its sink gets it: a change, nothing (a kind this
+    code does not know: written by a newer version during a rolling restart), or the reason it
+    cannot be read (then ``message`` is kept for the dead letter)."""
+
+    topic: str
+    partition: int
+    offset: int
+    change: C | None
+    problem: str = ""
+    message: Message | None = None
+
+
+class OwnEventProcessor(Generic[C]):
+    """A record read back as a change with ``decode(kind, value, org header)`` (pure). It
+    answers for every record, so the consumer's stored position passes each one: a kind
+    ``decode`` does not know (None) is passed over, one it cannot read carries the reason."""
+
+    def __init__(self, decode: Callable[[str, bytes, str], C | None]) -> None:
+        self._decode = decode
+
+    def process(self, message: Message) -> Seen[C]:
+        kind = message.headers.get(H_KIND, b"").decode("utf-8", "replace")
+        org = message.headers.get(H_ORG, b"").decode("utf-8", "replace")
+        try:
+            change = self._decode(kind, message.value, org)
+        except (ValueError, DecodeError, KeyError, TypeError) as exc:
+            return Seen(message.topic, message.partition, message.offset, None,
+                        f"{kind or 'a record without a kind'} cannot be read: {type(exc).__name__}: {exc}", message)
+        return Seen(message.topic, message.partition, message.offset, change)

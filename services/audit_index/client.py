@@ -34,7 +34,7 @@ from faramesh_cloud_api.audit_index.v1 import query_pb2_grpc
 
 from faramesh_cloud.audit_index.alert_events import AlreadyAcknowledged
 from faramesh_cloud.audit_index.domain import ChainFinding, Severity
-from faramesh_cloud.audit_index.evidence import check_range
+from faramesh_cloud.audit_index.evidence import sample_filters
 from faramesh_cloud.audit_index.evidence_views import (
     EXPORT_PAGE,
     AuditEvidence,
@@ -281,8 +281,7 @@ class AuditIndexClient:
     async def sample_records(self, org_id: str, stack_id: str, agent_id: str, tool_id: str, start_ns: int,
                              end_ns: int, limit: int = 10) -> list[RecordSummary]:
         """Up to ``limit`` verified DPRs of one agent's calls of one tool in the range, newest first."""
-        check_range(start_ns, end_ns)
-        filters = {"stack_id": stack_id, "agent_id": agent_id, "tool_id": tool_id, "verification": "verified"}
+        filters = sample_filters(stack_id, agent_id, tool_id, start_ns, end_ns)
         return (await self.search(org_id, filters, start_ns, end_ns, None, limit)).records
 
     async def integrity_certificate(self, org_id: str, stacks: Sequence[str], start_ns: int,

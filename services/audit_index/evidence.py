@@ -58,6 +58,13 @@ def check_range(start_ns: int, end_ns: int) -> None:
         raise ValueError(f"the time range [{start_ns}, {end_ns}) is empty: start_ns must be before end_ns")
 
 
+def sample_filters(stack_id: str, agent_id: str, tool_id: str, start_ns: int, end_ns: int) -> dict[str, str]:
+    """The Audit search filters of ``sample_records`` (one agent's calls of one tool, verified
+    DPRs only): both adapters search with them."""
+    check_range(start_ns, end_ns)
+    return {"stack_id": stack_id, "agent_id": agent_id, "tool_id": tool_id, "verification": "verified"}
+
+
 def _stacks(stacks: Sequence[str]) -> list[str]:
     if isinstance(stacks, str):
         raise TypeError("stacks is a sequence of stack ids, not one string")

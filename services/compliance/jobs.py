@@ -22,6 +22,7 @@ from faramesh_cloud.compliance.api import REPORT_COLUMNS, ComplianceApi, report_
 from faramesh_cloud.compliance.apply import record
 from faramesh_cloud.compliance.changes import ReportFailed
 from faramesh_cloud.compliance.domain import ReportView
+from faramesh_cloud.consumer.tasks import until_woken
 from faramesh_cloud.platform_audit.events import Actor, ActorType
 from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.sql.database import Database
@@ -66,10 +67,7 @@ class ReportJobs:
                 busy = False
             if busy:
                 continue
-            waits = [asyncio.ensure_future(stopping.wait()), asyncio.ensure_future(self._wakeup.wait())]
-            await asyncio.wait(waits, timeout=self._idle_s, return_when=asyncio.FIRST_COMPLETED)
-            for w in waits:
-                w.cancel()
+            await until_woken(stopping, self._wakeup, self._idle_s)
 
     async def _next(self) -> tuple[str, Actor, ReportView] | None:
         async with self._db.transaction() as conn:  # across organisations: the job queue

@@ -35,7 +35,7 @@ from faramesh_cloud.compliance.signals import SignalProcessor, SignalSink
 from faramesh_cloud.consumer.catch_up import CatchUp
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer
-from faramesh_cloud.consumer.tasks import BackgroundTasks
+from faramesh_cloud.consumer.tasks import BackgroundTasks, until_woken
 from faramesh_cloud.events.topics import COMPLIANCE_EVENTS, DEAD_LETTERS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.outbox.relay import OutboxRelay, RelayConfig
@@ -164,10 +164,7 @@ class Compliance:
                 _log.warning("posture sweep failed; retrying", exc_info=True)
             if self._dirty:
                 continue
-            waits = [asyncio.ensure_future(stopping.wait()), asyncio.ensure_future(self._posture_wakeup.wait())]
-            await asyncio.wait(waits, timeout=max(0.0, next_full - loop.time()), return_when=asyncio.FIRST_COMPLETED)
-            for w in waits:
-                w.cancel()
+            await until_woken(stopping, self._posture_wakeup, max(0.0, next_full - loop.time()))
 
     async def _stop_server(self) -> None:
         if self.server is not None:

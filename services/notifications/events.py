@@ -16,15 +16,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from faramesh_cloud_api.notifications.v1 import events_pb2 as pb
-from google.protobuf.message import DecodeError
 from google.protobuf.message import Message as ProtoMessage
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from faramesh_cloud.events import records
 from faramesh_cloud.events.topics import (
     H_EVENT_ID,
     H_KIND,
@@ -33,7 +32,7 @@ from faramesh_cloud.events.topics import (
     NOTIFICATION_EVENTS,
     org_key,
 )
-from faramesh_cloud.log.port import LogRecord, Message
+from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.notifications.changes import (
     ApprovalRouted,
     Change,
@@ -239,27 +238,11 @@ def decode(kind: str, value: bytes, org_header: str) -> Change | None:
     return build(message, common)
 
 
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """One record of the topic as the sink gets it: a change, nothing (a kind this code does
-    not know), or the reason it cannot be read (then ``message`` is kept for the dead letter)."""
-
-    topic: str
-    partition: int
-    offset: int
-    change: Change | None
-    problem: str = ""
-    message: Message | None = None
+Seen = records.Seen  # of this service's Change (a parameterised alias cannot build a frozen, slotted instance)
 
 
-class ChangeProcessor:
-    def process(self, message: Message) -> Seen:
-        kind = message.headers.get(H_KIND, b"").decode("utf-8", "replace")
-        org = message.headers.get(H_ORG, b"").decode("utf-8", "replace")
-        try:
-            change = decode(kind, message.value, org)
-        except (ValueError, DecodeError, KeyError, TypeError) as exc:
-            return Seen(message.topic, message.partition, message.offset, None,
-                        f"{kind or 'a record without a kind'} cannot be read: {type(exc).__name__}: {exc}",
-                        message)
-        return Seen(message.topic, message.partition, message.offset, change)
+class ChangeProcessor(records.OwnEventProcessor[Change]):
+    """This service's events read back (``decode``), each record answered (``records``)."""
+
+    def __init__(self) -> None:
+        super().__init__(decode)

@@ -31,7 +31,7 @@ from typing import Final
 
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
-from faramesh_cloud.consumer.tasks import BackgroundTasks
+from faramesh_cloud.consumer.tasks import BackgroundTasks, until_woken
 from faramesh_cloud.events.topics import (
     AUDIT_ALERTS,
     DEAD_LETTERS,
@@ -213,10 +213,7 @@ class Notifications:
                 busy = 0
             if busy:
                 continue
-            waits = [asyncio.ensure_future(stopping.wait()), asyncio.ensure_future(self._wakeup.wait())]
-            await asyncio.wait(waits, timeout=self.config.send_interval_s, return_when=asyncio.FIRST_COMPLETED)
-            for w in waits:
-                w.cancel()
+            await until_woken(stopping, self._wakeup, self.config.send_interval_s)
 
     async def _stop_server(self) -> None:
         if self.server is not None:
