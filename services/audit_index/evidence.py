@@ -12,8 +12,11 @@ parameterised queries concurrently)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, Final
+import os
+import pickle
+import tempfile
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import IO, Any, Final
 
 from faramesh_cloud.audit_index import integrity
 from faramesh_cloud.audit_index.domain import ChainFinding
@@ -94,8 +97,17 @@ def _finding_in_range(finding: ChainFinding, start_ns: int, end_ns: int) -> bool
     return start_ns <= created < end_ns
 
 
+# export_range's pass over the table: rows per keyset page (a few granules of 8,192 rows, so
+# a page boundary re-reads little), and ``raw`` held per chain before it goes to the spill file.
+EXPORT_SCAN_ROWS: Final = 16_384
+EXPORT_SPILL_BYTES: Final = 32 << 20
+
+
 class EvidenceReads:
-    def __init__(self, olap: Olap, db: Database, tables: AuditTables) -> None:
+    def __init__(self, olap: Olap, db: Database, tables: AuditTables, *, scan_rows: int = EXPORT_SCAN_ROWS,
+                 spill_buffer_bytes: int = EXPORT_SPILL_BYTES) -> None:
+        self.scan_rows = scan_rows
+        self.spill_buffer_bytes = spill_buffer_bytes
         self._olap = olap
         self._db = db
         self._table = tables.dpr
@@ -232,28 +244,79 @@ class EvidenceReads:
 
     async def _export(self, org_id: str, clauses: list[str], params: dict[str, Any],
                       page_size: int) -> AsyncIterator[ChainRecord]:
-        chains = await self._query(f"SELECT stack_id, agent_id FROM {self._table} WHERE {' AND '.join(clauses)} "
-                                   "GROUP BY stack_id, agent_id ORDER BY stack_id, agent_id", params)
-        for stack_id, agent_id in chains.rows:
-            chain = [*clauses, "stack_id = {c_stack:String}", "agent_id = {c_agent:String}"]
-            values = {**params, "c_stack": stack_id, "c_agent": agent_id, "page": page_size}
+        """One pass over the range in the table's own order (``(org_id, created_at)``: each
+        keyset page reads only its own granules, so every record's ``raw`` is decompressed
+        once), bucketed by chain into a temporary spill file, then each chain read back in
+        (stack, agent) order with its chain positions from PostgreSQL ``page_size`` at a
+        time. A chain's records come out in ``_EXPORT_KEY`` order, as the pass reads them.
+        Reading chain by chain straight from the table would scan the organisation's range
+        (and decompress its ``raw``) once per chain."""
+        with tempfile.TemporaryFile(prefix="faramesh-export-") as file:
+            spill = _Spill(file, self.spill_buffer_bytes)
+            values = {**params, "page": self.scan_rows}
             after: list[str] = []
             while True:
                 page = await self._query(
-                    f"SELECT {_EXPORT_COLUMNS} FROM {self._table} WHERE {' AND '.join(chain + after)} "
+                    f"SELECT {_EXPORT_COLUMNS} FROM {self._table} WHERE {' AND '.join(clauses + after)} "
                     f"ORDER BY {_EXPORT_KEY} LIMIT {{page:UInt32}}", values)
-                if not page.rows:
-                    break
-                positions = await integrity.chain_positions(self._db, org_id, str(stack_id), str(agent_id),
-                                                            [str(r[1]) for r in page.rows])
-                for row in page.rows:
-                    record_id, record_hash, prev, created, raw, stack, agent, link = row[:8]
-                    yield ChainRecord(record_id, record_hash, prev, created, raw, stack, agent, str(link),
-                                      positions.get(record_hash) if str(link) != "duplicate" else None)
-                if len(page.rows) < page_size:
+                if page.rows:
+                    await asyncio.to_thread(spill.add, page.rows)
+                if len(page.rows) < self.scan_rows:
                     break
                 last = page.rows[-1]
                 values.update(k_ns=int(last[8]), k_lamport=int(last[9]), k_id=last[0], k_part=int(last[10]),
                               k_off=int(last[11]))
                 after = ["created_at >= fromUnixTimestamp64Nano({k_ns:Int64}, 'UTC')",
                          f"{_EXPORT_KEY} > {_EXPORT_AFTER}"]
+            await asyncio.to_thread(spill.flush)
+            for stack_id, agent_id in spill.chains():
+                segments = spill.segments(stack_id, agent_id)
+                while (rows := await asyncio.to_thread(next, segments, None)) is not None:
+                    for first in range(0, len(rows), page_size):
+                        chunk = rows[first:first + page_size]
+                        positions = await integrity.chain_positions(self._db, org_id, stack_id, agent_id,
+                                                                    [r[1] for r in chunk])
+                        for record_id, record_hash, prev, created, raw, link in chunk:
+                            yield ChainRecord(record_id, record_hash, prev, created, raw, stack_id, agent_id, link,
+                                              positions.get(record_hash) if link != "duplicate" else None)
+
+
+class _Spill:
+    """Rows of an export bucketed by (stack, agent) on one temporary file: rows are buffered
+    per chain and, past ``buffer_bytes`` of ``raw`` in all, written as one pickled segment
+    per chain (this process's own file, read back only by it), so memory stays bounded
+    whatever the range and however many chains; one file, whatever the number of chains."""
+
+    def __init__(self, file: IO[bytes], buffer_bytes: int) -> None:
+        self._file = file
+        self._limit = buffer_bytes
+        self._buffers: dict[tuple[str, str], list[tuple[str, str, str, str, str, str]]] = {}
+        self._buffered = 0
+        self._segments: dict[tuple[str, str], list[tuple[int, int]]] = {}
+
+    def add(self, rows: Sequence[Sequence[Any]]) -> None:
+        for row in rows:
+            record_id, record_hash, prev, created, raw, stack, agent, link = row[:8]
+            self._buffers.setdefault((str(stack), str(agent)), []).append(
+                (record_id, record_hash, prev, created, raw, str(link)))
+            self._buffered += len(raw) + 256
+        if self._buffered >= self._limit:
+            self.flush()
+
+    def flush(self) -> None:
+        self._file.seek(0, os.SEEK_END)
+        for key, rows in self._buffers.items():
+            data = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
+            self._segments.setdefault(key, []).append((self._file.tell(), len(data)))
+            self._file.write(data)
+        self._buffers.clear()
+        self._buffered = 0
+
+    def chains(self) -> list[tuple[str, str]]:
+        return sorted(self._segments)
+
+    def segments(self, stack_id: str, agent_id: str) -> Iterator[list[tuple[str, str, str, str, str, str]]]:
+        for offset, size in self._segments[(stack_id, agent_id)]:
+            self._file.seek(offset)
+            rows: list[tuple[str, str, str, str, str, str]] = pickle.loads(self._file.read(size))
+            yield rows
