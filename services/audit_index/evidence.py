@@ -12,6 +12,7 @@ parameterised queries concurrently)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import pickle
 import tempfile
@@ -50,8 +51,6 @@ _SIGNATURES: Final = ("valid", "unsigned", "invalid", "untrusted")
 _EXPORT_COLUMNS: Final = ("record_id, record_hash, prev_record_hash, created_at_text, raw, stack_id, agent_id, "
                           "link_status, toUnixTimestamp64Nano(created_at), lamport_seq, log_partition, log_offset")
 _EXPORT_KEY: Final = "(created_at, lamport_seq, record_id, log_partition, log_offset)"
-_EXPORT_AFTER: Final = ("(fromUnixTimestamp64Nano({k_ns:Int64}, 'UTC'), {k_lamport:UInt64}, {k_id:String}, "
-                        "{k_part:UInt16}, {k_off:UInt64})")
 _POINT: Final = "tuple(record_id, record_hash, created_at_text)"
 _ORDER: Final = "(created_at, lamport_seq, record_id)"
 
@@ -97,8 +96,8 @@ def _finding_in_range(finding: ChainFinding, start_ns: int, end_ns: int) -> bool
     return start_ns <= created < end_ns
 
 
-# export_range's pass over the table: rows per keyset page (a few granules of 8,192 rows, so
-# a page boundary re-reads little), and ``raw`` held per chain before it goes to the spill file.
+# export_range's pass over the table: rows per window of created_at (two granules of 8,192
+# rows), and ``raw`` held per chain before it goes to the spill file.
 EXPORT_SCAN_ROWS: Final = 16_384
 EXPORT_SPILL_BYTES: Final = 32 << 20
 
@@ -244,30 +243,37 @@ class EvidenceReads:
 
     async def _export(self, org_id: str, clauses: list[str], params: dict[str, Any],
                       page_size: int) -> AsyncIterator[ChainRecord]:
-        """One pass over the range in the table's own order (``(org_id, created_at)``: each
-        keyset page reads only its own granules, so every record's ``raw`` is decompressed
-        once), bucketed by chain into a temporary spill file, then each chain read back in
+        """One pass over the range in the table's own order (``(org_id, created_at)``), in
+        windows of created_at holding about ``scan_rows`` records each (their bounds from one
+        light query over created_at alone), so every window reads only its own granules and
+        every record's ``raw`` is decompressed once; each window sorted here by the export
+        key and bucketed by chain into a temporary spill file; then each chain read back in
         (stack, agent) order with its chain positions from PostgreSQL ``page_size`` at a
-        time. A chain's records come out in ``_EXPORT_KEY`` order, as the pass reads them.
-        Reading chain by chain straight from the table would scan the organisation's range
-        (and decompress its ``raw``) once per chain."""
+        time. A chain's records come out in ``_EXPORT_KEY`` order. (Reading chain by chain
+        straight from the table scanned the range, and decompressed its ``raw``, once per
+        chain and page; an ORDER BY ... LIMIT keyset over the whole key sorted every page.)
+        Records sharing one created_at are never split between windows, so a window can
+        exceed ``scan_rows`` only by such ties."""
+        where = " AND ".join(clauses)
+        bounds = await self._query(
+            "SELECT ns FROM (SELECT toUnixTimestamp64Nano(created_at) AS ns, "
+            f"row_number() OVER (ORDER BY created_at) AS n FROM {self._table} WHERE {where}) "
+            "WHERE n % {scan:UInt32} = 1 AND n > 1 ORDER BY ns", {**params, "scan": self.scan_rows})
+        edges: list[int | None] = [None, *sorted({int(r[0]) for r in bounds.rows}), None]
         with tempfile.TemporaryFile(prefix="faramesh-export-") as file:
             spill = _Spill(file, self.spill_buffer_bytes)
-            values = {**params, "page": self.scan_rows}
-            after: list[str] = []
-            while True:
-                page = await self._query(
-                    f"SELECT {_EXPORT_COLUMNS} FROM {self._table} WHERE {' AND '.join(clauses + after)} "
-                    f"ORDER BY {_EXPORT_KEY} LIMIT {{page:UInt32}}", values)
+            for low, high in itertools.pairwise(edges):
+                window, values = [*clauses], dict(params)
+                if low is not None:
+                    window.append("created_at >= fromUnixTimestamp64Nano({w_low:Int64}, 'UTC')")
+                    values["w_low"] = low
+                if high is not None:
+                    window.append("created_at < fromUnixTimestamp64Nano({w_high:Int64}, 'UTC')")
+                    values["w_high"] = high
+                page = await self._query(f"SELECT {_EXPORT_COLUMNS} FROM {self._table} WHERE {' AND '.join(window)}",
+                                         values)
                 if page.rows:
                     await asyncio.to_thread(spill.add, page.rows)
-                if len(page.rows) < self.scan_rows:
-                    break
-                last = page.rows[-1]
-                values.update(k_ns=int(last[8]), k_lamport=int(last[9]), k_id=last[0], k_part=int(last[10]),
-                              k_off=int(last[11]))
-                after = ["created_at >= fromUnixTimestamp64Nano({k_ns:Int64}, 'UTC')",
-                         f"{_EXPORT_KEY} > {_EXPORT_AFTER}"]
             await asyncio.to_thread(spill.flush)
             for stack_id, agent_id in spill.chains():
                 segments = spill.segments(stack_id, agent_id)
@@ -276,9 +282,15 @@ class EvidenceReads:
                         chunk = rows[first:first + page_size]
                         positions = await integrity.chain_positions(self._db, org_id, stack_id, agent_id,
                                                                     [r[1] for r in chunk])
-                        for record_id, record_hash, prev, created, raw, link in chunk:
+                        for record_id, record_hash, prev, created, raw, _, _, link, *_ in chunk:
+                            link = str(link)
                             yield ChainRecord(record_id, record_hash, prev, created, raw, stack_id, agent_id, link,
                                               positions.get(record_hash) if link != "duplicate" else None)
+
+
+def _export_key(row: Sequence[Any]) -> tuple[int, int, str, int, int]:
+    """``_EXPORT_KEY`` of a row of ``_EXPORT_COLUMNS``."""
+    return int(row[8]), int(row[9]), row[0], int(row[10]), int(row[11])
 
 
 class _Spill:
@@ -290,16 +302,22 @@ class _Spill:
     def __init__(self, file: IO[bytes], buffer_bytes: int) -> None:
         self._file = file
         self._limit = buffer_bytes
-        self._buffers: dict[tuple[str, str], list[tuple[str, str, str, str, str, str]]] = {}
+        self._buffers: dict[tuple[str, str], list[Sequence[Any]]] = {}
         self._buffered = 0
         self._segments: dict[tuple[str, str], list[tuple[int, int]]] = {}
 
-    def add(self, rows: Sequence[Sequence[Any]]) -> None:
+    def add(self, rows: list[Sequence[Any]]) -> None:
+        """One window's rows (any order): sorted by the export key, then bucketed."""
+        rows.sort(key=_export_key)
+        buffers = self._buffers
         for row in rows:
-            record_id, record_hash, prev, created, raw, stack, agent, link = row[:8]
-            self._buffers.setdefault((str(stack), str(agent)), []).append(
-                (record_id, record_hash, prev, created, raw, str(link)))
-            self._buffered += len(raw) + 256
+            key = (row[5], row[6])
+            found = buffers.get(key)
+            if found is None:
+                buffers[key] = [row]
+            else:
+                found.append(row)
+            self._buffered += len(row[4]) + 256
         if self._buffered >= self._limit:
             self.flush()
 
@@ -307,7 +325,7 @@ class _Spill:
         self._file.seek(0, os.SEEK_END)
         for key, rows in self._buffers.items():
             data = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
-            self._segments.setdefault(key, []).append((self._file.tell(), len(data)))
+            self._segments.setdefault((str(key[0]), str(key[1])), []).append((self._file.tell(), len(data)))
             self._file.write(data)
         self._buffers.clear()
         self._buffered = 0
@@ -315,8 +333,8 @@ class _Spill:
     def chains(self) -> list[tuple[str, str]]:
         return sorted(self._segments)
 
-    def segments(self, stack_id: str, agent_id: str) -> Iterator[list[tuple[str, str, str, str, str, str]]]:
+    def segments(self, stack_id: str, agent_id: str) -> Iterator[list[Sequence[Any]]]:
         for offset, size in self._segments[(stack_id, agent_id)]:
             self._file.seek(offset)
-            rows: list[tuple[str, str, str, str, str, str]] = pickle.loads(self._file.read(size))
+            rows: list[Sequence[Any]] = pickle.loads(self._file.read(size))
             yield rows
