@@ -100,12 +100,14 @@ def _finding_in_range(finding: ChainFinding, start_ns: int, end_ns: int) -> bool
 # rows), and ``raw`` held per chain before it goes to the spill file.
 EXPORT_SCAN_ROWS: Final = 16_384
 EXPORT_SPILL_BYTES: Final = 32 << 20
+EXPORT_POSITIONS: Final = 5_000  # chain positions asked of PostgreSQL at once
 
 
 class EvidenceReads:
     def __init__(self, olap: Olap, db: Database, tables: AuditTables, *, scan_rows: int = EXPORT_SCAN_ROWS,
-                 spill_buffer_bytes: int = EXPORT_SPILL_BYTES) -> None:
+                 spill_buffer_bytes: int = EXPORT_SPILL_BYTES, positions_batch: int = EXPORT_POSITIONS) -> None:
         self.scan_rows = scan_rows
+        self.positions_batch = positions_batch
         self.spill_buffer_bytes = spill_buffer_bytes
         self._olap = olap
         self._db = db
@@ -248,8 +250,9 @@ class EvidenceReads:
         light query over created_at alone), so every window reads only its own granules and
         every record's ``raw`` is decompressed once; each window sorted here by the export
         key and bucketed by chain into a temporary spill file; then each chain read back in
-        (stack, agent) order with its chain positions from PostgreSQL ``page_size`` at a
-        time. A chain's records come out in ``_EXPORT_KEY`` order. (Reading chain by chain
+        (stack, agent) order with its chain positions from PostgreSQL ``positions_batch``
+        (at least ``page_size``) at a time (a lookup of 1,000 hashes costs ~19 µs a hash,
+        of 5,000 ~12). A chain's records come out in ``_EXPORT_KEY`` order. (Reading chain by chain
         straight from the table scanned the range, and decompressed its ``raw``, once per
         chain and page; an ORDER BY ... LIMIT keyset over the whole key sorted every page.)
         Records sharing one created_at are never split between windows, so a window can
@@ -277,9 +280,10 @@ class EvidenceReads:
             await asyncio.to_thread(spill.flush)
             for stack_id, agent_id in spill.chains():
                 segments = spill.segments(stack_id, agent_id)
+                batch = max(page_size, self.positions_batch)
                 while (rows := await asyncio.to_thread(next, segments, None)) is not None:
-                    for first in range(0, len(rows), page_size):
-                        chunk = rows[first:first + page_size]
+                    for first in range(0, len(rows), batch):
+                        chunk = rows[first:first + batch]
                         positions = await integrity.chain_positions(self._db, org_id, stack_id, agent_id,
                                                                     [r[1] for r in chunk])
                         for record_id, record_hash, prev, created, raw, _, _, link, *_ in chunk:

@@ -247,14 +247,16 @@ async def test_export_range_streams_exact_bytes_in_chain_order(audit_gateway: Au
 
 async def test_export_range_pages_its_pass_and_spills_by_chain_giving_the_same_records(
         audit_gateway: AuditGateway, indexed: Indexed, chdb: Olap, olap_database: str, database: Database) -> None:
-    """The export reads the range in a few keyset pages of the table's own order and buckets
-    them by chain on a spill file: with pages of 3 rows and every row spilled at once, each
-    chain still comes out whole, in chain order, with its positions, as one big page gives."""
+    """The export reads the range in windows of the table's own order and buckets them by
+    chain on a spill file: with windows of ~3 rows, every row spilled at once and positions
+    asked 2 at a time, each chain still comes out whole, in chain order, with its positions,
+    as one big window gives."""
     from faramesh_cloud.audit_index.evidence import EvidenceReads
     from faramesh_cloud.audit_index.schema import AuditTables
 
     acme = indexed.acme
-    small = EvidenceReads(chdb, database, AuditTables(olap_database), scan_rows=3, spill_buffer_bytes=1)
+    small = EvidenceReads(chdb, database, AuditTables(olap_database), scan_rows=3, spill_buffer_bytes=1,
+                          positions_batch=2)
     for stacks, (start, end) in (([], WIDE), ([acme.stacks[0]], (_ns(acme.dprs[3]), _ns(acme.dprs[29])))):
         exported = [r async for r in small.export_range(acme.org_id, stacks, start, end, page_size=2)]
         assert exported == [r async for r in audit_gateway.truth.export_range(acme.org_id, stacks, start, end)]
