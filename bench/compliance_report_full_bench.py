@@ -3,7 +3,7 @@ phase and peak RSS of ``ReportPipeline.make``, against the machine's ceiling for
 export measured in the same run.
 
     python bench/compliance_report_full_bench.py --data-dir /tmp/report-full-bench [--records 1000000]
-                                                 [--only report|ceiling|verify]
+                                                 [--only fill|ceiling|export|report|verify]
 
 Fill (once per data dir; a later run with the same dir reuses it): an embedded PostgreSQL
 and a chDB data dir, every schema migrated, one organisation with 3 stacks registered through
@@ -22,7 +22,8 @@ Then, each in its own process (so its peak RSS is its own), one after the other:
   objects ``runtime/compliance_wiring.py`` builds in process (the audit index's
   ``IndexReader``, the approvals service's ``ApprovalsApi``, the fleet's ``FleetQuery``,
   the posture ``Sweep``), into a signed PDF; its phases from the pipeline's own progress;
-* ``verify``: ``faramesh-cloud verify-report`` on that PDF (whole process, its peak RSS).
+* ``verify``: ``faramesh-cloud verify-report`` on that PDF (whole process, its peak RSS);
+* ``export`` (only when asked with ``--only export``): ``IndexReader.export_range`` alone.
 
 A measurement, not a test: run it on a quiet machine.
 """
@@ -296,6 +297,19 @@ async def report(root: Path, out: Path) -> dict[str, Any]:
     return {"records": made.parameters["records"], "path": str(made.path), "phases_s": phases}
 
 
+async def export(root: Path) -> dict[str, Any]:
+    """``IndexReader.export_range`` alone over the whole range (what the report pulls)."""
+    from faramesh_cloud.audit_index.reader import IndexReader
+
+    loaded = state(root)
+    async with Platform(root) as p:
+        reader, n = IndexReader(p.olap, p.db, p.tables), 0
+        start = time.perf_counter()
+        async for _ in reader.export_range(loaded["org_id"], [], loaded["start_ns"], loaded["end_ns"]):
+            n += 1
+        return {"records": n, "export_s": round(time.perf_counter() - start, 1)}
+
+
 def verify(root: Path, pdf: Path) -> dict[str, Any]:
     """``faramesh-cloud verify-report`` on the report, as a whole process (its own peak RSS)."""
     from faramesh_cloud.compliance.report.sign import CERT_FILE
@@ -316,6 +330,8 @@ def child(mode: str, root: Path, out: Path) -> None:
     start = time.perf_counter()
     if mode == "ceiling":
         result = ceiling(root, out)
+    elif mode == "export":
+        result = asyncio.run(export(root))
     elif mode == "report":
         result = asyncio.run(report(root, out))
         shutil.move(result.pop("path"), out)
@@ -342,9 +358,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--data-dir", type=Path, help="keep the index here (a later run reuses it)")
-    parser.add_argument("--only", choices=["fill", "ceiling", "report", "verify"], action="append",
+    parser.add_argument("--only", choices=["fill", "ceiling", "export", "report", "verify"], action="append",
                         help="run only these steps (repeatable; default: all, in order)")
-    parser.add_argument("--child", choices=["ceiling", "report", "verify"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["ceiling", "export", "report", "verify"], help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -361,6 +377,8 @@ def main() -> None:
         if "ceiling" in steps:
             results["ceiling"] = run_child("ceiling", root, out / "export.tsv")
             (out / "export.tsv").unlink()
+        if "export" in steps and args.only:  # not in a default run: the report includes it
+            results["export"] = run_child("export", root, out / "unused")
         if "report" in steps:
             (out / "report.pdf").unlink(missing_ok=True)
             results["report"] = run_child("report", root, out / "report.pdf")
