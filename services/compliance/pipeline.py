@@ -151,22 +151,31 @@ class ReportPipeline:
                            "appendix_sha256": made.appendix_sha256, "report_id": report.report_id})
 
 
-def _pull(records: AsyncIterator[Any], loop: asyncio.AbstractEventLoop) -> Iterator[Mapping[str, Any]]:
-    """The export's records as a plain iterator for the worker thread, each fetched on the
-    event loop when the thread asks for it (one page in memory at a time)."""
+PULL_BATCH: Final = 1_000  # records fetched on the event loop per hop (one export page)
+
+
+def _pull(records: AsyncIterator[Any], loop: asyncio.AbstractEventLoop,
+          batch: int = PULL_BATCH) -> Iterator[Mapping[str, Any]]:
+    """The export's records as a plain iterator for the worker thread, fetched on the event
+    loop ``batch`` at a time when the thread asks for them (memory bounded by a batch; one
+    hop from thread to loop per record cost ~200 µs each on a busy 2-core box: 1M records,
+    minutes)."""
     iterator = records.__aiter__()
 
-    async def one() -> Any:
+    async def some() -> list[Any]:
+        out: list[Any] = []
         try:
-            return await iterator.__anext__()
+            while len(out) < batch:
+                out.append(await iterator.__anext__())
         except StopAsyncIteration:
-            return _END
+            out.append(_END)
+        return out
 
     while True:
-        record = asyncio.run_coroutine_threadsafe(one(), loop).result()
-        if record is _END:
-            return
-        yield entry(record)
+        for record in asyncio.run_coroutine_threadsafe(some(), loop).result():
+            if record is _END:
+                return
+            yield entry(record)
 
 
 _END = object()

@@ -254,6 +254,30 @@ async def test_export_range_streams_exact_bytes_in_chain_order(audit_gateway: Au
     assert {r.stack_id for r in second} == {acme.stacks[1]} and len(second) == 12
 
 
+async def test_export_range_pages_its_pass_and_spills_by_chain_giving_the_same_records(
+        audit_gateway: AuditGateway, indexed: Indexed, chdb: Olap, olap_database: str, database: Database) -> None:
+    """The export reads the range in windows of the table's own order and buckets them by
+    chain on a spill file: with windows of ~3 rows, every row spilled at once and positions
+    asked 2 at a time, each chain still comes out whole, in chain order, with its positions,
+    as one big window gives."""
+    from faramesh_cloud.audit_index.evidence import EvidenceReads
+    from faramesh_cloud.audit_index.schema import AuditTables
+
+    acme = indexed.acme
+    small = EvidenceReads(chdb, database, AuditTables(olap_database), scan_rows=3, spill_buffer_bytes=1,
+                          positions_batch=2)
+    for stacks, (start, end) in (([], WIDE), ([acme.stacks[0]], (_ns(acme.dprs[3]), _ns(acme.dprs[29])))):
+        exported = [r async for r in small.export_range(acme.org_id, stacks, start, end, page_size=2)]
+        assert exported == [r async for r in audit_gateway.truth.export_range(acme.org_id, stacks, start, end)]
+        mine = _within(acme, start, end, stacks)
+        assert sorted(r.record_id for r in exported) == sorted(r["record_id"] for r in mine)
+        chains = [(r.stack_id, r.agent_id) for r in exported]
+        assert chains == sorted(chains) and len(set(chains)) > 1
+        for chain in set(chains):
+            indices = [r.chain_index for r in exported if (r.stack_id, r.agent_id) == chain and r.chain_index is not None]
+            assert indices == sorted(indices) and len(set(indices)) == len(indices)
+
+
 async def test_count_takes_the_audit_search_filters(audit_gateway: AuditGateway, indexed: Indexed) -> None:
     reader, truth, acme = audit_gateway.reader, audit_gateway.truth, indexed.acme
     start, end = _ns(acme.dprs[4]), _ns(acme.dprs[25])

@@ -75,17 +75,66 @@ class ReportCheck:
         self.checks.append(Check(name, ok, detail))
 
 
-def _embedded(reader: PdfFileReader) -> dict[str, bytes]:
+def _embedded(reader: PdfFileReader) -> dict[str, generic.StreamObject]:
     names = reader.root["/Names"] if "/Names" in reader.root else None
     tree = names["/EmbeddedFiles"] if isinstance(names, generic.DictionaryObject) and "/EmbeddedFiles" in names \
         else None
     pairs = tree["/Names"] if isinstance(tree, generic.DictionaryObject) and "/Names" in tree else None
-    found: dict[str, bytes] = {}
+    found: dict[str, generic.StreamObject] = {}
     for i in range(0, len(pairs or []) - 1, 2):
         spec = pairs[i + 1]  # type: ignore[index]
-        stream = spec["/EF"]["/F"]
-        found[str(pairs[i])] = stream.data  # type: ignore[index]
+        found[str(pairs[i])] = spec["/EF"]["/F"]  # type: ignore[index]
     return found
+
+
+IN_CHUNK = 1 << 16  # compressed bytes fed to zlib at a time
+OUT_CHUNK = 1 << 20  # at most this much inflated per step (a zip bomb stays a stream too)
+
+
+class Inflated(io.RawIOBase):
+    """An embedded file's bytes, inflated chunk by chunk as they are read (a ``/FlateDecode``
+    stream: its compressed bytes, never the whole file in memory) or the decoded bytes of any
+    other stream; hashed with SHA-256 and counted as they go, so one pass verifies and hashes."""
+
+    def __init__(self, stream: generic.StreamObject) -> None:
+        flate = stream.get("/Filter") == "/FlateDecode" and "/DecodeParms" not in stream
+        self._source = memoryview(stream.encoded_data if flate else stream.data)
+        self._z = zlib.decompressobj() if flate else None
+        self._at = 0
+        self._pending = memoryview(b"")
+        self._done = False
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> None:
+        while not self._pending and not self._done:
+            if self._z is None:
+                self._pending, self._done = self._source, True
+            elif self._z.unconsumed_tail:
+                self._pending = memoryview(self._z.decompress(self._z.unconsumed_tail, OUT_CHUNK))
+            elif self._z.eof or self._at >= len(self._source):
+                self._pending, self._done = memoryview(self._z.flush()), True
+            else:
+                chunk = self._source[self._at:self._at + IN_CHUNK]
+                self._at += len(chunk)
+                self._pending = memoryview(self._z.decompress(chunk, OUT_CHUNK))
+
+    def readinto(self, buffer: Any) -> int:
+        self._fill()
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self.sha256.update(self._pending[:n])
+        self.size += n
+        self._pending = self._pending[n:]
+        return n
+
+    def finish(self) -> None:
+        """Read what the verifier left (so the hash and size cover the whole file)."""
+        while self.read(OUT_CHUNK):
+            pass
 
 
 def _page_text(reader: PdfFileReader) -> bytes:
@@ -157,17 +206,34 @@ def check_report(path: Path, *, platform_key: Ed25519PublicKey | None, certifica
         except (PdfError, ValueError, KeyError, TypeError, AttributeError, zlib.error) as exc:
             result.add("appendix", False, f"the attachments cannot be read ({exc})")
             return result
-    if APPENDIX_NAME not in files or HEADS_NAME not in files:
-        result.add("appendix", False, f"the PDF lacks {APPENDIX_NAME} or {HEADS_NAME} (found: {sorted(files)})")
-        return result
-    appendix = files[APPENDIX_NAME]
-    appendix_sha256 = hashlib.sha256(appendix).hexdigest()
-    result.add("appendix", True, f"{APPENDIX_NAME}: {len(appendix):,} bytes, SHA-256 {appendix_sha256}")
+        if APPENDIX_NAME not in files or HEADS_NAME not in files:
+            result.add("appendix", False, f"the PDF lacks {APPENDIX_NAME} or {HEADS_NAME} (found: {sorted(files)})")
+            return result
+        try:
+            heads_data = files[HEADS_NAME].data
+            appendix = Inflated(files[APPENDIX_NAME])
+        except (PdfError, ValueError, KeyError, TypeError, AttributeError, zlib.error) as exc:
+            result.add("appendix", False, f"the attachments cannot be read ({exc})")
+            return result
+    # The appendix is verified as it is inflated (one pass, bounded memory), then hashed to its end.
     try:
-        streamed = verify_dpr_bundle_stream(io.StringIO(appendix.decode("utf-8")),
-                                            platform_key or Ed25519PrivateKey.generate().public_key())
+        streamed: Any = verify_dpr_bundle_stream(
+            io.TextIOWrapper(io.BufferedReader(appendix, OUT_CHUNK), encoding="utf-8", newline=""),
+            platform_key or Ed25519PrivateKey.generate().public_key())
     except (BundleError, UnicodeDecodeError) as exc:
-        result.add("appendix signature", False, f"{APPENDIX_NAME} is not a signed bundle: {exc}")
+        streamed = exc
+    except zlib.error as exc:
+        result.add("appendix", False, f"{APPENDIX_NAME} cannot be inflated ({exc})")
+        return result
+    try:
+        appendix.finish()
+    except zlib.error as exc:
+        result.add("appendix", False, f"{APPENDIX_NAME} cannot be inflated ({exc})")
+        return result
+    appendix_sha256 = appendix.sha256.hexdigest()
+    result.add("appendix", True, f"{APPENDIX_NAME}: {appendix.size:,} bytes, SHA-256 {appendix_sha256}")
+    if isinstance(streamed, Exception):
+        result.add("appendix signature", False, f"{APPENDIX_NAME} is not a signed bundle: {streamed}")
         return result
     report = streamed.report
     if platform_key is None:
@@ -181,10 +247,10 @@ def check_report(path: Path, *, platform_key: Ed25519PublicKey | None, certifica
                content[0] + (f" (and {len(content) - 1} more)" if len(content) > 1 else "") if content
                else report.notes[0])
     heads = [ChainHead(s, a, i, h) for (s, a), (i, h) in streamed.heads.items()]
-    _check_heads(files[HEADS_NAME], heads, appendix_sha256, len(appendix), report.entries, printed, result)
+    _check_heads(heads_data, heads, appendix_sha256, appendix.size, report.entries, printed, result)
     expected = verification_hash(appendix_sha256, heads)
     try:
-        doc_hash = json.loads(files[HEADS_NAME]).get("verification_hash")
+        doc_hash = json.loads(heads_data).get("verification_hash")
     except (ValueError, AttributeError):
         doc_hash = None
     where = [name for name, value in (("chain-heads.json", doc_hash), ("the PDF metadata", info_hash))
