@@ -124,6 +124,8 @@ class ReportPipeline:
             report = dataclasses.replace(report, range_end=max(now, report.range_start + timedelta(microseconds=1)))
         model = await self.model(org_id, report)
         expected = max(1, sum(c.records_in_range for c in model.certificate))
+        # the export's first pass sorts the range by chain before its first record comes out
+        await progress(0.05, f"reading {expected:,} records of the range from the audit index")
         loop = asyncio.get_running_loop()
         records = self._sources.audit.export_range(org_id, list(report.stack_ids), to_ns(report.range_start),
                                                    to_ns(report.range_end))
