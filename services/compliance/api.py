@@ -140,9 +140,12 @@ class ComplianceApi:
         self._wake = wake
 
     @asynccontextmanager
-    async def _command(self, org_id: str) -> AsyncIterator[Conn]:
+    def _not_busy(self) -> None:
         if self._catch_up is not None and self._catch_up.behind:
             raise CatchingUp()
+
+    async def _command(self, org_id: str) -> AsyncIterator[Conn]:
+        self._not_busy()
         async with tenant_transaction(self._db, org_id) as conn:
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"compliance/{org_id}",))
             yield conn
@@ -286,7 +289,8 @@ class ComplianceApi:
     async def add_artifact(self, org_id: str, kind: str, title: str, parameters: dict[str, Any], *,
                            actor: Actor, path: Path | None = None, data: bytes | None = None, filename: str,
                            media_type: str, verification_hash: str = "", report_id: str = "") -> ArtifactView:
-        """Store bytes (a file moved in, or ``data``) and enter them in the library."""
+        """Store bytes (a file copied in, or ``data``) and enter them in the library (nothing is
+        stored while the service is rebuilding: the change is refused first)."""
         if kind not in ARTIFACT_KINDS:
             raise ComplianceError(f"unknown artifact kind {kind!r}: {', '.join(ARTIFACT_KINDS)}")
         if (path is None) == (data is None):
@@ -294,6 +298,7 @@ class ComplianceApi:
         size = len(data) if data is not None else await asyncio.to_thread(os.path.getsize, path or "")
         if size > MAX_ARTIFACT_BYTES:
             raise ComplianceError(TOO_LARGE)
+        self._not_busy()
         sha, size = self.store.put_file(path) if path is not None else self.store.put_bytes(data or b"")
         artifact_id = str(uuid.uuid4())
         async with self._command(org_id) as conn:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ from faramesh_cloud.compliance.coverage import ToolUsage, coverage
 from faramesh_cloud.compliance.domain import NS, ReportView, framework_names, to_ns
 from faramesh_cloud.compliance.jobs import MadeReport, Progress
 from faramesh_cloud.compliance.policy import Policies
+from faramesh_cloud.compliance.posture import FrameworkPosture
 from faramesh_cloud.compliance.report.generate import generate_report
 from faramesh_cloud.compliance.report.model import (
     ApprovalsSummary,
@@ -62,7 +63,9 @@ class Keys:
     document: DocumentKey  # the platform document certificate: signs the PDF
 
 
-PostureNow = Any  # async (org_id, framework slug) -> FrameworkPosture
+# The framework's posture now, measured and checked (``Sweep.posture``: not the stored one, which
+# may be up to a minute old or, for an undeclared framework, absent).
+PostureNow = Callable[[str, str], Awaitable[FrameworkPosture]]
 
 
 class ReportPipeline:
