@@ -93,7 +93,8 @@ async def test_only_the_gateway_calls_the_audit_index(
     await server.start()
     try:
         address, ca = server.address, internal_tls("audit-index").ca
-        for call in (lambda c: _search(c, org), _watch):
+        # Search is one of the evidence reads compliance is admitted to; WatchCommits is the gateway's
+        for call, callers in ((lambda c: _search(c, org), "compliance, gateway"), (_watch, "gateway")):
             plaintext = await call(grpc.aio.insecure_channel(address))
             no_certificate = await call(_channel(address, ca))
             other_ca = await call(_channel(address, ca, other_ca_tls("gateway")))  # names gateway, wrong CA
@@ -104,7 +105,7 @@ async def test_only_the_gateway_calls_the_audit_index(
                 assert isinstance(denied, grpc.aio.AioRpcError), service
                 assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
                 assert denied.details() == (f"the {service} service may not call "
-                                            "faramesh_cloud_api.audit_index.v1.AuditQueryService; only gateway may")
+                                            f"faramesh_cloud_api.audit_index.v1.AuditQueryService; only {callers} may")
 
         wrong = AuditIndexClient(address, internal_tls("ingest"))
         try:
