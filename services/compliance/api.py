@@ -139,11 +139,11 @@ class ComplianceApi:
         self._catch_up = catch_up
         self._wake = wake
 
-    @asynccontextmanager
     def _not_busy(self) -> None:
         if self._catch_up is not None and self._catch_up.behind:
             raise CatchingUp()
 
+    @asynccontextmanager
     async def _command(self, org_id: str) -> AsyncIterator[Conn]:
         self._not_busy()
         async with tenant_transaction(self._db, org_id) as conn:
