@@ -50,7 +50,7 @@ def chdb_dir(chdb_data_dir: Path) -> Iterator[Path]:
     drop_olap_database(chdb_data_dir)
 
 
-GAPS = [("fs/write_file", "", "DENY", "DEFAULT_DENY")] * 4 + [("stripe/charge", "", "DENY", "DEFAULT_DENY"),
+GAPS = [("fs/write_file", "", "DENY", "UNMATCHED_DENY")] * 4 + [("stripe/charge", "", "DENY", "UNMATCHED_DENY"),
                                                                 ("stripe/charge", "rule-3", "PERMIT", "RULE_PERMIT")]
 
 
