@@ -86,6 +86,14 @@ def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
             yield from api_routes(inner.routes)
 
 
+# GETs whose answer for the org's own owner needs a running audit index (coverage analysis,
+# which this app's compliance port has not): their 200s, and another organisation's stack
+# answering 404, are in test_compliance_coverage_gateway.py; the walk above still sees them 404.
+READ_THE_AUDIT_INDEX = frozenset({"/o/{org}/compliance/coverage", "/o/{org}/compliance/coverage/gap",
+                                  "/api/v1/orgs/{org}/compliance/coverage",
+                                  "/api/v1/orgs/{org}/compliance/coverage/gap"})
+
+
 def id_bearing_routes(app: FastAPI) -> list[tuple[str, str, frozenset[str]]]:
     found = []
     for route in api_routes(app.routes):
@@ -182,7 +190,7 @@ async def test_the_same_urls_work_for_the_orgs_own_owner(
     await sign_in(owner, a.email, PASSWORD)
     answered = []
     for method, path, _ in id_bearing_routes(gateway_app):
-        if method != "GET":
+        if method != "GET" or path in READ_THE_AUDIT_INDEX:
             continue
         response = await owner.get(path.format(**values))
         answered.append((path, response.status_code))
