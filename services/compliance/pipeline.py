@@ -117,7 +117,8 @@ class ReportPipeline:
             for agent in coverage(policies.get(stack_id), found):
                 rows.append(CoverageRow(agent.stack_id, agent.agent_id, CoverageStatus(agent.status),
                                         tuple(t.tool_id for t in agent.tools),
-                                        tuple(t.tool_id for t in agent.tools if t.status == "gap")))
+                                        tuple(t.tool_id if t.status == "gap" else f"{t.tool_id} (some calls)"
+                                              for t in agent.tools if t.status in ("gap", "partial"))))
         return rows
 
     async def make(self, org_id: str, report: ReportView, scratch: Path, progress: Progress) -> MadeReport:

@@ -70,7 +70,7 @@ class CoverageRow:
     agent_id: str
     status: CoverageStatus
     tools: tuple[str, ...]  # tools called in the period
-    gap_tools: tuple[str, ...] = ()  # tools whose calls matched only a default
+    gap_tools: tuple[str, ...] = ()  # tools a default decided: all their calls, or "(some calls)"
 
 
 @dataclass(frozen=True)
