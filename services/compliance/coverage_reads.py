@@ -57,42 +57,43 @@ class CoverageReads:
         self._audit = audit
         self.policies = Policies(fleet)
 
-    async def _applied(self, org_id: str, stack_id: str) -> AppliedPolicy | None:
-        stacks = {s.stack_id for s in await self.policies.stacks(org_id)}
-        if stack_id not in stacks:
-            raise NotFound(f"no stack {stack_id} in this organisation")
-        found = await self.policies.applied(org_id, [stack_id])
-        return found[0] if found else None
-
-    async def stack(self, org_id: str, stack_id: str, start: datetime, end: datetime) -> StackCoverage:
+    async def _read(self, org_id: str, stack_id: str, start: datetime,
+                    end: datetime) -> tuple[AppliedPolicy | None, list[ToolUsage], StackCoverage]:
+        """The stack's applied policy, its tool usage in the period and the coverage they give
+        (one read of each: a gap's page reuses them)."""
         if end <= start:
             raise ComplianceError("the period ends before it starts")
-        applied = await self._applied(org_id, stack_id)
+        stack = next((s for s in await self.policies.stacks(org_id) if s.stack_id == stack_id), None)
+        if stack is None:
+            raise NotFound(f"no stack {stack_id} in this organisation")
+        found = await self.policies.applied_of(org_id, [stack])
+        applied = found[0] if found else None
         usage = [ToolUsage(u.stack_id, u.agent_id, u.tool_id, u.matched_rule_id, u.effect, u.calls,
-                          u.decided_by)
+                           u.decided_by)
                  for u in await self._audit.tool_usage(org_id, [stack_id], to_ns(start), to_ns(end))]
         policy = applied.policy if applied else None
-        return StackCoverage(
+        return applied, usage, StackCoverage(
             stack_id, start, end, applied is not None, applied.sha256 if applied else "",
             policy.primary_agent if policy else "", policy.default_effect if policy else "",
             tuple(coverage(policy, usage)), tuple(policy.findings) if policy else (),
             tuple(applied.text.splitlines()) if applied else ())
 
+    async def stack(self, org_id: str, stack_id: str, start: datetime, end: datetime) -> StackCoverage:
+        return (await self._read(org_id, stack_id, start, end))[2]
+
     async def gap(self, org_id: str, stack_id: str, agent_id: str, tool_id: str, start: datetime,
                   end: datetime, effect: str | None = None) -> GapDetail:
-        found = await self.stack(org_id, stack_id, start, end)
+        applied, usage, found = await self._read(org_id, stack_id, start, end)
         agent = next((a for a in found.agents if a.agent_id == agent_id), None)
         tool = next((t for t in agent.tools if t.tool_id == tool_id), None) if agent else None
         if agent is None or tool is None:
             raise NotFound(f"agent {agent_id!r} called no tool {tool_id!r} on this stack in the period")
-        usage = [u for u in await self._audit.tool_usage(org_id, [stack_id], to_ns(start), to_ns(end))
-                 if u.agent_id == agent_id and u.tool_id == tool_id]
         effects: dict[str, int] = {}
         for u in usage:
-            effects[u.effect] = effects.get(u.effect, 0) + u.calls
+            if u.agent_id == agent_id and u.tool_id == tool_id:
+                effects[u.effect] = effects.get(u.effect, 0) + u.calls
         samples = await self._audit.sample_records(org_id, stack_id, agent_id, tool_id, to_ns(start), to_ns(end),
                                                    MAX_SAMPLES)
-        applied = await self._applied(org_id, stack_id)
         try:
             snippet = suggest_snippet(applied.policy if applied else None, agent_id, tool_id, effect)
         except ValueError as exc:

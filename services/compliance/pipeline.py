@@ -84,7 +84,8 @@ class ReportPipeline:
         async with tenant_transaction(self._db, org_id) as conn:
             cur = await conn.execute("SELECT slug, name FROM orgs WHERE org_id = %s", (org_id,))
             slug, name = await cur.fetchone() or ("", "")
-        names = {s.stack_id: s.name for s in await self.policies.stacks(org_id)}
+        views = await self.policies.stacks(org_id)
+        names = {s.stack_id: s.name for s in views}
         parameters = Parameters(org_id, slug, name, report.framework,
                                 framework_names().get(report.framework, report.framework), tuple(stacks),
                                 report.range_start, report.range_end, datetime.now(UTC), report.requested_by,
@@ -98,15 +99,17 @@ class ReportPipeline:
         return ReportModel(
             parameters=parameters,
             certificate=tuple(certified(c) for c in certificate),
-            coverage=tuple(await self.coverage_rows(org_id, stacks, usage)),
+            coverage=tuple(await self.coverage_rows(
+                org_id, [v for v in views if not stacks or v.stack_id in stacks], usage)),
             stats=decision_stats(stats),
             approvals=approvals_summary(summary),
             posture=tuple(PostureRow(c.control_id, c.title, PostureStatus(c.status.value))
                           for c in posture.controls),
         )
 
-    async def coverage_rows(self, org_id: str, stacks: list[str], usage: list[Any]) -> list[CoverageRow]:
-        policies = {p.stack_id: p.policy for p in await self.policies.applied(org_id, stacks or None)}
+    async def coverage_rows(self, org_id: str, stacks: list[Any], usage: list[Any]) -> list[CoverageRow]:
+        """Each agent's coverage on ``stacks`` (the fleet's views of the report's stacks)."""
+        policies = {p.stack_id: p.policy for p in await self.policies.applied_of(org_id, stacks)}
         by_stack: dict[str, list[ToolUsage]] = {}
         for u in usage:
             by_stack.setdefault(u.stack_id, []).append(

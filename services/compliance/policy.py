@@ -5,7 +5,9 @@ A stack that never sent its text is not checked (no applied policy proves nothin
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,13 @@ class AppliedPolicy:
     policy: EnforcedPolicy
 
 
+@functools.lru_cache(maxsize=256)
+def enforced(text: str) -> EnforcedPolicy:
+    """``materialize(text)``, once per applied text: the posture sweep checks every stack every
+    minute, and a stack's applied text changes only when it applies a new one."""
+    return materialize(text)
+
+
 class Policies:
     def __init__(self, fleet: Any) -> None:
         self._fleet = fleet
@@ -33,19 +42,21 @@ class Policies:
     async def stacks(self, org_id: str) -> list[Any]:
         return list(await self._fleet.stacks(org_id))
 
-    async def applied(self, org_id: str, stack_ids: list[str] | None = None) -> list[AppliedPolicy]:
-        """Each stack's applied policy (``stack_ids`` None: every stack of the organisation)."""
+    async def applied(self, org_id: str) -> list[AppliedPolicy]:
+        """The applied policy of every stack of the organisation that sent its text."""
+        return await self.applied_of(org_id, await self.stacks(org_id))
+
+    async def applied_of(self, org_id: str, stacks: Iterable[Any]) -> list[AppliedPolicy]:
+        """The applied policy of each of ``stacks`` (the fleet's views) that sent its text."""
         out: list[AppliedPolicy] = []
-        for stack in await self.stacks(org_id):
-            if stack_ids is not None and stack.stack_id not in stack_ids:
-                continue
+        for stack in stacks:
             sha = getattr(stack, "config_text_sha256", "")
             if not sha:
                 continue
             found = await self._fleet.config_text(org_id, stack.stack_id, sha)
             if found is None:
                 continue
-            out.append(AppliedPolicy(stack.stack_id, stack.name, sha, found.text, materialize(found.text)))
+            out.append(AppliedPolicy(stack.stack_id, stack.name, sha, found.text, enforced(found.text)))
         return out
 
     async def checks(self, org_id: str) -> PolicyResults:
