@@ -1,0 +1,1 @@
+"""The registry: providers, policy packs and framework profiles, published, signed and served."""
