@@ -107,6 +107,19 @@ class Settings:
     # Notification destinations (webhooks, Slack, PagerDuty, SMTP) may resolve to loopback,
     # private or link-local addresses: for self-hosted installs only (docs/notifications.md).
     allow_private_destinations: bool = False
+    # Registry blobs (FPL bodies, provider binaries, READMEs; docs/registry-blobs.md). No bucket:
+    # files under <data_dir>/registry/blobs. A bucket: that bucket of any S3-compatible store
+    # (endpoint empty for AWS S3 itself), under the key prefix. Credentials: the access key id
+    # and secret (or files holding them, e.g. mounted secrets); none: boto3's own chain
+    # (AWS_* variables, an instance or pod role).
+    blob_s3_bucket: str = ""
+    blob_s3_prefix: str = ""
+    blob_s3_endpoint: str = ""
+    blob_s3_region: str = ""
+    blob_s3_access_key_id: str = ""
+    blob_s3_access_key_id_file: Path | None = None
+    blob_s3_secret_access_key: str = field(default="", repr=False)
+    blob_s3_secret_access_key_file: Path | None = None
     log_level: str = "INFO"
 
     @property
@@ -189,10 +202,29 @@ class Settings:
                               "(defaults 10 and 5)")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("set both tls_cert and tls_key (or neither, for a self-signed pair in the data dir)")
+        self._validate_blob_s3()
         internal_tls = (self.internal_tls_ca, self.internal_tls_cert, self.internal_tls_key)
         if any(p is None for p in internal_tls) and any(p is not None for p in internal_tls):
             raise ConfigError("set all of internal_tls_ca, internal_tls_cert and internal_tls_key (or none, for "
                               "certificates made in <data_dir>/tls/internal); see docs/internal-tls.md")
+
+
+    def _validate_blob_s3(self) -> None:
+        for name in ("access_key_id", "secret_access_key"):
+            if getattr(self, f"blob_s3_{name}") and getattr(self, f"blob_s3_{name}_file") is not None:
+                raise ConfigError(f"set blob_s3_{name} or blob_s3_{name}_file, not both")
+        if not self.blob_s3_bucket:
+            return
+        if not 3 <= len(self.blob_s3_bucket) <= 63:
+            raise ConfigError(f"blob_s3_bucket={self.blob_s3_bucket!r} is not an S3 bucket name (3 to 63 characters)")
+        if self.blob_s3_endpoint and not self.blob_s3_endpoint.startswith(("http://", "https://")):
+            raise ConfigError(f"blob_s3_endpoint={self.blob_s3_endpoint!r} is not a URL; write e.g. "
+                              "https://minio.internal:9000 (or leave it empty for AWS S3)")
+        key_id = bool(self.blob_s3_access_key_id or self.blob_s3_access_key_id_file)
+        secret = bool(self.blob_s3_secret_access_key or self.blob_s3_secret_access_key_file)
+        if key_id != secret:
+            raise ConfigError("set both blob_s3_access_key_id and blob_s3_secret_access_key (or their _file "
+                              "forms), or neither for boto3's own credentials (AWS_* variables, a role)")
 
 
 def address_setting(service: str) -> str:
