@@ -30,7 +30,7 @@ _DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _check(sha256: str) -> str:
-    if not _DIGEST.match(sha256):
+    if not _DIGEST.fullmatch(sha256):
         raise BlobError(f"{sha256!r} is not a lowercase hex SHA-256")
     return sha256
 

@@ -71,7 +71,7 @@ class ArtifactName:
 def parse_name(kind: Kind, text: str) -> ArtifactName:
     """``text`` as an artifact name of ``kind``; ``ValueError`` saying what is wrong."""
     parts = text.split("/")
-    if len(parts) > 2 or not all(_SEGMENT.match(p) for p in parts):
+    if len(parts) > 2 or not all(_SEGMENT.fullmatch(p) for p in parts):
         raise ValueError(f"artifact name {text!r} is not valid: use <namespace>/<name>, each part lower-case "
                          "letters, digits and '-' (at most 64 characters)")
     if len(parts) == 1:
@@ -100,7 +100,7 @@ class Version:
     def parse(cls, text: str) -> Version:
         if len(text) > _MAX_VERSION_LEN:
             raise ValueError(f"version is longer than {_MAX_VERSION_LEN} characters")
-        m = _SEMVER.match(text)
+        m = _SEMVER.fullmatch(text)
         if m is None:
             hint = " (no leading 'v')" if text[:1] in ("v", "V") else ""
             raise ValueError(f"version {text!r} is not semantic versioning MAJOR.MINOR.PATCH[-PRERELEASE]{hint}, "

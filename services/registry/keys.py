@@ -100,7 +100,7 @@ class KeySource:
     def _numbers(self) -> list[int]:
         if not self._dir.is_dir():
             return []
-        return sorted(int(m.group(1)) for p in self._dir.iterdir() if (m := _FILE.match(p.name)))
+        return sorted(int(m.group(1)) for p in self._dir.iterdir() if (m := _FILE.fullmatch(p.name)))
 
     def _load(self, n: int) -> CloudKey:
         path = self._dir / f"registry-ed25519-{n}.key"

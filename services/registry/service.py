@@ -17,6 +17,7 @@ from typing import Final, Protocol
 from starlette.types import ASGIApp
 
 from faramesh_cloud.blobstore import BlobStore
+from faramesh_cloud.consumer.setup import prepare_consumer
 from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.outbox.relay import OutboxRelay, RelayConfig
@@ -62,6 +63,7 @@ class Registry:
                  http_listener: Callable[[ASGIApp], HttpListener] | None = None) -> None:
         self.config = config
         self._db = db
+        self._log = log
         self.store = RegistryStore(db)
         self.blobs = blobs
         reads = Blobs(blobs)
@@ -78,6 +80,7 @@ class Registry:
         return self.http.app
 
     async def start(self) -> None:
+        await prepare_consumer(self._db, self._log, COMPONENT, (TOPIC,))  # its tables and its topic
         await seed(self._db, self.store, self.blobs, load_snapshot(self.config.seed_dir), self.config.clock)
         self.signing_key = await ensure_cloud_key(self._db, self.store, self.config.keys.current(), self.config.clock())
         self._tasks.start(self.relay.run, "registry-relay")
