@@ -85,6 +85,16 @@ class Settings:
     notifications_address: str = ""
     compliance_address: str = ""
     registry_address: str = ""
+    # The registry's daemon-facing HTTP API (services/registry/http_api.py): under `up` the
+    # gateway's port hosts it at /registry; `serve registry` serves it on this listener of its
+    # own, and a `serve gateway` forwards /registry to registry_http_address ("" for
+    # registry_http_host:registry_http_port).
+    registry_http_host: str = "127.0.0.1"
+    registry_http_port: int = 8082
+    registry_http_address: str = ""
+    # Cloud's registry signing key (Ed25519) from secret material an operator manages (a file:
+    # PKCS#8 PEM, or base64 of a 32-byte seed or 64-byte key); None: <data_dir>/keys/registry-ed25519-<n>.key.
+    registry_signing_key: Path | None = None
     # Mutual TLS of the internal APIs (docs/internal-tls.md): the internal CA's certificate and
     # this process's service certificate and key. None: a CA and per-service certificates
     # made in <data_dir>/tls/internal (every service on one host).
@@ -141,6 +151,15 @@ class Settings:
         return f"http://{_bracketed(host)}:{self.ingest_http_port}"
 
     @property
+    def registry_http_url(self) -> str:
+        """Where a gateway without the registry in its process forwards /registry requests."""
+        if self.registry_http_address:
+            return f"http://{self.registry_http_address}"
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.registry_http_host,
+                                                                        self.registry_http_host)
+        return f"http://{_bracketed(host)}:{self.registry_http_port}"
+
+    @property
     def sync_address(self) -> str:
         return f"{self.sync_host}:{self.sync_port}"
 
@@ -174,7 +193,7 @@ class Settings:
         return settings
 
     def validate(self) -> None:
-        for name in ("http_port", "ingest_http_port", "sync_port", "internal_base_port"):
+        for name in ("http_port", "ingest_http_port", "registry_http_port", "sync_port", "internal_base_port"):
             port = getattr(self, name)
             if not 0 <= port <= 65535:
                 raise ConfigError(f"{name}={port} is not a TCP port; pick one in 1..65535")
@@ -184,6 +203,7 @@ class Settings:
         for service in INTERNAL_APIS:
             _check_address(address_setting(service), getattr(self, address_setting(service)))
         _check_address("ingest_http_address", self.ingest_http_address, "ingest.internal:8081")
+        _check_address("registry_http_address", self.registry_http_address, "registry.internal:8082")
         if not 0 < self.emergency_poll_interval_s <= 3600:
             raise ConfigError(f"emergency_poll_interval_s={self.emergency_poll_interval_s:g} is out of range; "
                               "daemons poll for kill / isolate every (0, 3600] seconds (default 30)")
