@@ -4,8 +4,7 @@ the tables are append-only, checkpoints are signed notes, and ``faramesh-cloud
 verify-registry`` catches each way of tampering with an export (an edited body, a deleted
 entry, a reorder, a checkpoint forged with another key, a log cut back after a checkpoint).
 
-Until the registry service registers its migrations (registry-core), these tests apply
-``services/registry/migrations/0002_create_registry_log.sql`` to their database directly."""
+The registry's migrations (0002 is the log's) are in the test template like every service's."""
 
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +38,9 @@ NEW = Ed25519Signer("cloud-registry-2", Ed25519PrivateKey.generate())
 ACTOR = {"type": "member", "id": "u-1", "label": "Ada (acme)", "org_id": "7d5e0d1e-0000-4000-8000-000000000001"}
 
 
-def migration_sql() -> str:
-    return (resources.files("faramesh_cloud.registry") / "migrations" / "0002_create_registry_log.sql").read_text()
-
-
 async def with_log(url: str) -> Database:
     db = Database(url, max_size=4)
     await db.open()
-    async with db.transaction() as conn:
-        await conn.execute(migration_sql().encode())
     return db
 
 
