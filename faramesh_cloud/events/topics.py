@@ -46,6 +46,11 @@ NOTIFICATION_ALERTS: Final = "notifications.alerts.v1"
 # frameworks declared, reports asked for and failed, artifacts in the evidence library,
 # share links made and revoked. Keyed ``"<org_id>/-"``.
 COMPLIANCE_EVENTS: Final = "compliance.events.v1"
+# The registry service's events (publish, yank, review, keys, issue reports, pack alerts).
+# A pack alert (header ``kind`` = ``pack_alert_raised``) is keyed ``"<org_id>/<stack_id>"``
+# and carries the sync v1 ``RegistryPackAlert`` as its value; the approvals service turns
+# it into a delivery for that stack's daemon.
+REGISTRY_EVENTS: Final = "registry.events.v1"
 # Where consumers park what they cannot process, with the reason in headers.
 DEAD_LETTERS: Final = "deadletter.v1"
 
@@ -61,6 +66,7 @@ DEFAULT_PARTITIONS: Final[Mapping[str, int]] = {
     SIGNING_KEYS: 1,
     NOTIFICATION_ALERTS: 1,
     COMPLIANCE_EVENTS: 2,
+    REGISTRY_EVENTS: 2,
     DEAD_LETTERS: 1,
 }
 

@@ -1,0 +1,40 @@
+"""Registry pack alerts as the registry puts them on ``registry.events.v1`` (key
+``<org>/<stack>``, headers org / stack / kind ``pack_alert_raised`` / event-id, value the sync v1
+``RegistryPackAlert``), for tests of the services that consume them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from faramesh_cloud_api.sync.v1 import registry_pb2
+
+from faramesh_cloud.events.topics import (
+    H_EVENT_ID,
+    H_KIND,
+    H_ORG,
+    H_STACK,
+    REGISTRY_EVENTS,
+    stack_key,
+)
+from faramesh_cloud.log.port import Log, LogRecord
+
+
+def alert(name: str = "faramesh/stripe", current: str = "1.0.0", latest: str = "1.1.0", *,
+          yanked: bool = False, alert_id: str | None = None) -> registry_pb2.RegistryPackAlert:
+    message = registry_pb2.RegistryPackAlert(
+        alert_id=alert_id or str(uuid.uuid4()),
+        current=registry_pb2.RegistryArtifact(kind=registry_pb2.REGISTRY_ARTIFACT_KIND_POLICY, name=name,
+                                              version=current),
+        latest_version=latest, yanked=yanked,
+        severity=registry_pb2.ALERT_SEVERITY_CRITICAL if yanked else registry_pb2.ALERT_SEVERITY_INFO,
+        summary=f"{name} {latest} is published", details_url=f"/registry/policies/{name}")
+    message.raised_at.FromDatetime(datetime.now(UTC))
+    return message
+
+
+async def append_alert(log: Log, org_id: str, stack_id: str, message: registry_pb2.RegistryPackAlert,
+                       *, kind: bytes = b"pack_alert_raised") -> None:
+    await log.append(REGISTRY_EVENTS, [LogRecord(stack_key(org_id, stack_id), message.SerializeToString(), {
+        H_ORG: org_id.encode(), H_STACK: stack_id.encode(), H_KIND: kind,
+        H_EVENT_ID: str(uuid.uuid4()).encode()})])
