@@ -1,6 +1,6 @@
 """What the daemon would decide, re-derived independently of the simulator: the enforced rules
 come from Cloud's materialisation of the governance.fms the simulated stack reports
-(`faramesh_cloud.compliance.fpl.materialize`), and each call is walked through them first-match-
+(`faramesh_cloud.fpl.materialize`), and each call is walked through them first-match-
 wins (FPL.md §7), with the few expr-lang condition forms the simulated policy writes evaluated
 here against the call's args (the DPR's `selector_snapshot`)."""
 
@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from faramesh_cloud.compliance.fpl.materialize import EnforcedPolicy, EnforcedRule
+from faramesh_cloud.fpl.materialize import EnforcedPolicy, EnforcedRule
 
 _CONDITION = re.compile(r'^args\.(\w+) (>|>=|<|<=|==|!=|startsWith) ("[^"]*"|-?\d+(?:\.\d+)?)$')
 _OPS: dict[str, Callable[[Any, Any], bool]] = {

@@ -55,8 +55,8 @@ from faramesh_cloud.compliance.domain import (
     ShareLinkView,
     utc,
 )
-from faramesh_cloud.compliance.fpl import Finding
-from faramesh_cloud.compliance.fpl.materialize import EnforcedRule
+from faramesh_cloud.fpl import Finding
+from faramesh_cloud.fpl.materialize import EnforcedRule
 from faramesh_cloud.platform_audit.events import Actor
 from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.rpc.internal_client import DEFAULT_TIMEOUT_S, InternalClient

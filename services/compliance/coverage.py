@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .fpl import EnforcedPolicy, EnforcedRule, is_bare_ident, parse_rules_line
-from .fpl.model import EFFECTS
-from .fpl.pathmatch import escape, is_literal
+from faramesh_cloud.fpl import EnforcedPolicy, EnforcedRule, is_bare_ident, parse_rules_line
+from faramesh_cloud.fpl.model import EFFECTS
+from faramesh_cloud.fpl.pathmatch import escape, is_literal
 
 SNIPPET_REASON = "added by Faramesh Cloud coverage review"
 _READ_ONLY_WORDS = ("read", "get", "list", "search", "query", "describe", "fetch", "view", "show")

@@ -18,8 +18,8 @@ from faramesh_cloud.compliance.coverage import (
     suggest_snippet,
 )
 from faramesh_cloud.compliance.domain import ComplianceError, NotFound, to_ns
-from faramesh_cloud.compliance.fpl import Finding
 from faramesh_cloud.compliance.policy import AppliedPolicy, Policies
+from faramesh_cloud.fpl import Finding
 
 MAX_SAMPLES = 20
 

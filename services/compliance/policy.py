@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from faramesh_cloud.compliance.fpl import EnforcedPolicy
-from faramesh_cloud.compliance.fpl.materialize import materialize
 from faramesh_cloud.compliance.policy_rules import POLICY_RULES
 from faramesh_cloud.compliance.posture import PolicyResults
+from faramesh_cloud.fpl import EnforcedPolicy
+from faramesh_cloud.fpl.materialize import materialize
 
 _log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .fpl import EnforcedPolicy
-from .fpl.materialize import FATAL_KINDS
+from faramesh_cloud.fpl import EnforcedPolicy
+from faramesh_cloud.fpl.materialize import FATAL_KINDS
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,8 +48,8 @@ from faramesh_cloud.compliance.domain import (
     ReportView,
     ShareLinkView,
 )
-from faramesh_cloud.compliance.fpl import Finding
-from faramesh_cloud.compliance.fpl.materialize import EnforcedRule
+from faramesh_cloud.fpl import Finding
+from faramesh_cloud.fpl.materialize import EnforcedRule
 from faramesh_cloud.platform_audit.events import Actor, ActorType
 from faramesh_cloud.rpc.errors import ServiceBusy
 from faramesh_cloud.rpc.internal_client import RETRY_AFTER

@@ -16,8 +16,8 @@ from faramesh_cloud_api.sync.v1 import (
     push_pb2,
 )
 
-from faramesh_cloud.compliance.fpl.materialize import materialize
 from faramesh_cloud.dpr.wal import encode_frame
+from faramesh_cloud.fpl.materialize import materialize
 from faramesh_cloud.simulator.approvals import ACCEPTED
 from faramesh_cloud.simulator.buffer import SyncBuffer
 from faramesh_cloud.simulator.daemon import DaemonOptions, SimulatedDaemon

@@ -13,8 +13,8 @@ from faramesh_cloud.audit_index.views import RecordSummary
 from faramesh_cloud.compliance import client, servicer
 from faramesh_cloud.compliance.coverage import AgentCoverage, Snippet, ToolCoverage
 from faramesh_cloud.compliance.coverage_reads import GapDetail, StackCoverage
-from faramesh_cloud.compliance.fpl import Finding
-from faramesh_cloud.compliance.fpl.materialize import EnforcedRule
+from faramesh_cloud.fpl import Finding
+from faramesh_cloud.fpl.materialize import EnforcedRule
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 END = datetime(2026, 11, 2, 12, 30, 1, 250, tzinfo=UTC)

@@ -9,7 +9,7 @@ import hashlib
 
 import pytest
 
-from faramesh_cloud.compliance.fpl.materialize import materialize
+from faramesh_cloud.fpl.materialize import materialize
 from faramesh_cloud.ingest.limits import GOVERNANCE_FMS_MAX_BYTES
 from faramesh_cloud.simulator import calls, reports
 from faramesh_cloud.simulator import policy as policy_module

@@ -9,7 +9,7 @@ import random
 from collections import Counter
 
 from faramesh_cloud.compliance.coverage import ToolUsage, coverage
-from faramesh_cloud.compliance.fpl.materialize import materialize
+from faramesh_cloud.fpl.materialize import materialize
 from faramesh_cloud.simulator import calls, reports
 from faramesh_cloud.simulator.policy import OUTCOMES, TOOLS
 from faramesh_cloud.simulator.records import AgentWriter

@@ -15,9 +15,9 @@ from faramesh_cloud.compliance.coverage import (
     suggest_snippet,
     tool_text,
 )
-from faramesh_cloud.compliance.fpl import match_tool, materialize
-from faramesh_cloud.compliance.fpl.pathmatch import unescape
 from faramesh_cloud.compliance.policy_rules import POLICY_RULES
+from faramesh_cloud.fpl import match_tool, materialize
+from faramesh_cloud.fpl.pathmatch import unescape
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "compliance" / "fpl"
 

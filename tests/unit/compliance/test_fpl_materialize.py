@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from faramesh_cloud.compliance.fpl import materialize, parse, path_match
-from faramesh_cloud.compliance.fpl.packs import PACKS
+from faramesh_cloud.fpl import materialize, parse, path_match
+from faramesh_cloud.fpl.packs import PACKS
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "compliance" / "fpl"
 
