@@ -24,6 +24,7 @@ from urllib.parse import quote
 from faramesh_cloud_api.sync.v1 import registry_pb2
 
 from faramesh_cloud.events.topics import H_EVENT_ID, H_KIND, H_ORG, H_STACK, stack_key
+from faramesh_cloud.fpl import parse
 from faramesh_cloud.log.port import LogRecord
 
 RAISED: Final = "pack_alert_raised"
@@ -75,6 +76,13 @@ def imported(ref: str) -> Imported | None:
     if kind is None or not name or not version or version == "latest":
         return None
     return Imported(kind, name, version.removeprefix("v"), ref)
+
+
+def imports_in(governance_fms: str) -> list[Imported]:
+    """The pinned registry imports of an applied governance.fms (FplSyntaxError if it does
+    not parse). TODO(registry-fpl): ``faramesh_cloud.fpl.preview.parse_imports`` once it lands."""
+    found = (imported(i.ref) for i in parse(governance_fms).imports)
+    return [i for i in found if i is not None]
 
 
 def alert_key(org_id: str, stack_id: str, imp: Imported, latest: str, yanked: bool) -> str:

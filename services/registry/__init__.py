@@ -1,0 +1,1 @@
+"""The registry service (issue 15)."""
