@@ -1,5 +1,5 @@
-"""Registry pack alerts as the registry puts them on ``registry.events.v1`` (key
-``<org>/<stack>``, headers org / stack / kind ``pack_alert_raised`` / event-id, value the sync v1
+"""Registry pack alerts as the registry puts them on ``registry.events.v1`` (``PackAlertRaised``,
+key ``<org>/<stack>``, headers org / stack / kind / event-id; its ``alert`` the sync v1
 ``RegistryPackAlert``), for tests of the services that consume them."""
 
 from __future__ import annotations
@@ -9,15 +9,9 @@ from datetime import UTC, datetime
 
 from faramesh_cloud_api.sync.v1 import registry_pb2
 
-from faramesh_cloud.events.topics import (
-    H_EVENT_ID,
-    H_KIND,
-    H_ORG,
-    H_STACK,
-    REGISTRY_EVENTS,
-    stack_key,
-)
+from faramesh_cloud.events.topics import H_KIND, REGISTRY_EVENTS
 from faramesh_cloud.log.port import Log, LogRecord
+from faramesh_cloud.registry.alerts import raised_record
 
 
 def alert(name: str = "faramesh/stripe", current: str = "1.0.0", latest: str = "1.1.0", *,
@@ -34,7 +28,9 @@ def alert(name: str = "faramesh/stripe", current: str = "1.0.0", latest: str = "
 
 
 async def append_alert(log: Log, org_id: str, stack_id: str, message: registry_pb2.RegistryPackAlert,
-                       *, kind: bytes = b"pack_alert_raised") -> None:
-    await log.append(REGISTRY_EVENTS, [LogRecord(stack_key(org_id, stack_id), message.SerializeToString(), {
-        H_ORG: org_id.encode(), H_STACK: stack_id.encode(), H_KIND: kind,
-        H_EVENT_ID: str(uuid.uuid4()).encode()})])
+                       *, kind: bytes | None = None) -> None:
+    """``message`` raised for the stack, as the registry writes it (``kind``: another header)."""
+    record = raised_record(org_id, stack_id, message)
+    if kind is not None:
+        record = LogRecord(record.key, record.value, {**record.headers, H_KIND: kind})
+    await log.append(REGISTRY_EVENTS, [record])

@@ -1,6 +1,6 @@
-"""Registry pack alerts as deliveries (issue 15, pure): a ``pack_alert_raised`` record of
-``registry.events.v1`` (key ``<org>/<stack>``, headers ``org``, ``stack``, ``kind``; value the
-sync v1 ``RegistryPackAlert``) becomes the ``Delivery`` its stack's daemon is handed by
+"""Registry pack alerts as deliveries (issue 15, pure): a ``PackAlertRaised`` record of
+``registry.events.v1`` (key ``<org>/<stack>``, headers ``org``, ``stack``, ``kind``; its
+``alert`` is the sync v1 ``RegistryPackAlert``) becomes the ``Delivery`` its stack's daemon is handed by
 ``PollDecisions`` until it acknowledges it with ``AckDecisions``, exactly like a decision.
 The delivery id is the alert id, so a redelivered or replayed record is the same delivery.
 Other registry events concern the approvals service not at all (skipped)."""
@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from faramesh_cloud_api.sync.v1 import deliveries_pb2, registry_pb2
+from faramesh_cloud_api.registry.v1 import events_pb2
+from faramesh_cloud_api.sync.v1 import deliveries_pb2
 from google.protobuf.message import DecodeError
 
 from faramesh_cloud.consumer.runner import Rejected
 from faramesh_cloud.events.topics import H_KIND, H_ORG, H_STACK
 from faramesh_cloud.log.port import Message
 
-PACK_ALERT_RAISED: Final = "pack_alert_raised"
+PACK_ALERT_RAISED: Final = events_pb2.PackAlertRaised.DESCRIPTOR.name
 DELIVERY_KIND: Final = "registry_pack_alert"
 
 
@@ -55,9 +56,13 @@ def pack_alert(message: Message) -> PackAlertQueued | Rejected | None:
     if _uuid(org) != org or not stack or "\x00" in stack:
         return Rejected(f"{PACK_ALERT_RAISED} names no valid organisation (a UUID) and stack")
     try:
-        alert = registry_pb2.RegistryPackAlert.FromString(message.value)
+        raised_event = events_pb2.PackAlertRaised.FromString(message.value)
     except DecodeError as exc:
-        return Rejected(f"not a RegistryPackAlert: {exc}")
+        return Rejected(f"not a {PACK_ALERT_RAISED}: {exc}")
+    if (raised_event.org_id, raised_event.stack_id) != (org, stack):
+        return Rejected(f"{PACK_ALERT_RAISED} for {raised_event.org_id}/{raised_event.stack_id} under the headers "
+                        f"of {org}/{stack}")
+    alert = raised_event.alert
     alert_id = _uuid(alert.alert_id)
     if alert_id is None or not alert.HasField("raised_at") or not alert.current.name:
         return Rejected(f"{PACK_ALERT_RAISED} needs an alert_id (a UUID), raised_at and the current artifact")

@@ -1,7 +1,7 @@
 """What the registry's alerts read from the log (consumer group ``registry-alerts``):
 
-* **Triggers** (``AlertSignals``, no state, like compliance's signals): a catalog change on
-  ``registry.events.v1`` (any kind but the alerts' own: a publish, a yank, a mirror) wakes
+* **Triggers** (``SignalProcessor``, no state, like compliance's signals): a catalog change on
+  ``registry.events.v1`` (``VersionPublished``, ``VersionYanked``) wakes
   the evaluator for every organisation with imports; a stack's status on ``sync.items.v1``
   (``stack_status``: it carries the applied governance.fms) marks its organisation for a
   re-read of its imports. A lost wake-up only waits for the periodic sweep.
@@ -26,12 +26,14 @@ from psycopg import AsyncConnection
 from faramesh_cloud.consumer.runner import Rejected
 from faramesh_cloud.events.topics import H_KIND, H_ORG, REGISTRY_EVENTS, SYNC_ITEMS
 from faramesh_cloud.log.port import Message
-from faramesh_cloud.registry.alerts import CLOSED, RAISED
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.positions import apply_unseen
 
 POSITIONS: Final = "registry_alert_positions"
 CATALOG: Final = ""  # the signal of a catalog change (every organisation with imports)
+# The registry events that change what is due: a version published (seeded, approved,
+# mirrored) or yanked. Pack alerts' own events and key changes move nothing.
+CATALOG_CHANGES: Final = frozenset({"VersionPublished", "VersionYanked"})
 _OUTCOMES: Final = {v.number: v.name.removeprefix("DELIVERY_OUTCOME_").lower()
                     for v in deliveries_pb2.DeliveryOutcome.DESCRIPTOR.values}
 
@@ -46,7 +48,7 @@ class SignalProcessor:
 
     def process(self, message: Message) -> str | None:
         if message.topic == REGISTRY_EVENTS:
-            return None if _kind(message) in (RAISED, CLOSED) else CATALOG
+            return CATALOG if _kind(message) in CATALOG_CHANGES else None
         if message.topic == SYNC_ITEMS and _kind(message) == "stack_status":
             return message.headers.get(H_ORG, b"").decode("utf-8", "replace") or None
         return None

@@ -8,8 +8,8 @@
    imports; stored in ``registry_stack_imports`` (one organisation's rows replaced at once).
 2. :meth:`AlertEvaluator.raise_due` compares those imports with the catalog
    (``registry_versions``) and, in one transaction per organisation, inserts the alerts due
-   that are not raised yet with their ``pack_alert_raised`` events in the registry's outbox,
-   and closes (``pack_alert_closed``) the open alerts no longer due: superseded by a newer
+   that are not raised yet with their ``PackAlertRaised`` events in the registry's outbox,
+   and closes (``PackAlertClosed``) the open alerts no longer due: superseded by a newer
    version's alert, or the stack no longer imports that version. An alert already raised is
    found by its id (uuid5 of its key) and never raised again, however often this runs; two
    evaluators racing insert it once (``ON CONFLICT DO NOTHING RETURNING``).
@@ -25,13 +25,23 @@ from typing import Any, Protocol
 from psycopg import AsyncConnection
 
 from faramesh_cloud.events.topics import REGISTRY_EVENTS
-from faramesh_cloud.outbox.store import Outbox
-from faramesh_cloud.registry.alerts import CLOSED, RAISED, Alert, Imported, decide, message, record
+from faramesh_cloud.registry.alerts import (
+    NOT_IMPORTED,
+    SUPERSEDED,
+    Alert,
+    Imported,
+    closed_record,
+    decide,
+    imports_in,
+    message,
+    raised_record,
+)
+from faramesh_cloud.registry.domain import Version
+from faramesh_cloud.registry.events import OUTBOX
 from faramesh_cloud.sql.database import Database
 
 _log = logging.getLogger(__name__)
 Conn = AsyncConnection[Any]
-OUTBOX_TABLE = "registry_outbox"
 
 
 class FleetTexts(Protocol):
@@ -45,8 +55,7 @@ class FleetTexts(Protocol):
 ImportParser = Callable[[str], list[Imported]]
 
 _DUE = """
-SELECT i.stack_id, i.kind, i.name, i.version, i.import_path, v.state = 'yanked',
-       l.version, (l.major, l.minor, l.patch) > (v.major, v.minor, v.patch)
+SELECT i.stack_id, i.kind, i.name, i.version, i.import_path, v.state = 'yanked', l.version
   FROM registry_stack_imports i
   JOIN registry_versions v ON v.kind = i.kind AND v.name = i.name AND v.version = i.version
   LEFT JOIN LATERAL (
@@ -59,14 +68,13 @@ SELECT i.stack_id, i.kind, i.name, i.version, i.import_path, v.state = 'yanked',
 
 
 class AlertEvaluator:
-    def __init__(self, db: Database, fleet: FleetTexts, parse: ImportParser, clock: Callable[[], datetime], *,
-                 base_url: str = "") -> None:
+    def __init__(self, db: Database, fleet: FleetTexts, clock: Callable[[], datetime], *, base_url: str = "",
+                 parse: ImportParser = imports_in) -> None:
         self._db = db
         self._fleet = fleet
         self._parse = parse
         self._clock = clock
         self._base_url = base_url
-        self._outbox = Outbox(OUTBOX_TABLE)
 
     async def organisations(self) -> list[str]:
         """Every organisation (the periodic sweep's scope)."""
@@ -87,13 +95,7 @@ class AlertEvaluator:
             text = await self._fleet.config_text(org_id, stack.stack_id, sha) if sha else None
             if text is None:
                 continue  # never sent its text: nothing known about its imports
-            try:
-                imports = self._parse(text.text)
-            except Exception:  # a text the parser cannot read imports nothing we can name
-                _log.warning("governance.fms %s of stack %s does not parse; its imports are unknown", sha,
-                             stack.stack_id, exc_info=True)
-                continue
-            for imp in imports:
+            for imp in self._parse(text.text):  # never raises: an import the daemon refuses names nothing
                 found[(stack.stack_id, imp.kind, imp.name, imp.version)] = (imp.import_path, sha)
         return found
 
@@ -133,15 +135,16 @@ class AlertEvaluator:
         now = self._clock()
         async with self._db.transaction() as conn:
             due: list[Alert] = []
-            for stack_id, kind, name, version, path, yanked, latest, newer in await (
+            for stack_id, kind, name, version, path, yanked, latest in await (
                     await conn.execute(_DUE, (org_id,))).fetchall():
-                alert = decide(org_id, stack_id, Imported(kind, name, version, path), bool(yanked),
-                               latest if newer else None, latest or "", self._base_url, now)
+                newer = latest if latest and Version.parse(latest) > Version.parse(version) else None
+                alert = decide(org_id, stack_id, Imported(kind, name, version, path), bool(yanked), newer,
+                               latest or "", self._base_url, now)
                 if alert is not None:
                     due.append(alert)
             raised = [a for a in due if await self._insert(conn, a)]
             if raised:
-                await self._outbox.add(conn, REGISTRY_EVENTS, [record(RAISED, org_id, a.stack_id, message(a))
+                await OUTBOX.add(conn, REGISTRY_EVENTS, [raised_record(org_id, a.stack_id, message(a))
                                                                for a in raised])
             await self._close(conn, org_id, due, now)
         return len(raised)
@@ -162,15 +165,12 @@ class AlertEvaluator:
         cur = await conn.execute(
             "UPDATE registry_alerts SET closed_at = %s, closed_reason = 'pending' WHERE org_id = %s "
             "AND closed_at IS NULL AND NOT (alert_id = ANY(%s::uuid[])) RETURNING alert_id, stack_id, kind, name, "
-            "imported_version, latest_version, yanked, summary, details_url, import_path, raised_at",
-            (now, org_id, keep))
+            "imported_version", (now, org_id, keep))
         closed = []
-        for alert_id, stack_id, kind, name, version, latest, yanked, summary, url, path, at in await cur.fetchall():
-            reason = "superseded" if (stack_id, kind, name, version) in still else "no longer imported"
+        for alert_id, stack_id, kind, name, version in await cur.fetchall():
+            reason = SUPERSEDED if (stack_id, kind, name, version) in still else NOT_IMPORTED
             await conn.execute("UPDATE registry_alerts SET closed_reason = %s WHERE org_id = %s AND alert_id = %s",
                                (reason, org_id, alert_id))
-            a = Alert(str(alert_id), org_id, stack_id, Imported(kind, name, version, path), latest, yanked, summary,
-                      url, at)
-            closed.append(record(CLOSED, org_id, stack_id, message(a), reason))
+            closed.append(closed_record(org_id, stack_id, str(alert_id), reason, now))
         if closed:
-            await self._outbox.add(conn, REGISTRY_EVENTS, closed)
+            await OUTBOX.add(conn, REGISTRY_EVENTS, closed)

@@ -9,9 +9,11 @@ alert's id is uuid5 of that key, so evaluating again (every sweep, every trigger
 alert already raised and raises nothing; it is also the id of the delivery that carries the
 alert to the daemon (the approvals service, ``approvals/pack_alerts.py``).
 
-Events: ``pack_alert_raised`` (value: the sync v1 ``RegistryPackAlert`` exactly as the daemon
-receives it) and ``pack_alert_closed`` (value: the same alert; header ``reason``), keyed
-``<org_id>/<stack_id>`` with headers ``org``, ``stack``, ``kind`` and ``event-id``."""
+Events (``proto/faramesh_cloud_api/registry/v1/events.proto``): ``PackAlertRaised`` (carrying
+the sync v1 ``RegistryPackAlert`` exactly as the daemon receives it) and ``PackAlertClosed``
+(the alert's id and why), keyed ``<org_id>/<stack_id>`` with headers ``org``, ``stack``,
+``kind`` (the message name) and ``event-id`` (uuid5 of the kind and the alert id: raising or
+closing the same alert again writes the same event id)."""
 
 from __future__ import annotations
 
@@ -21,18 +23,18 @@ from datetime import datetime
 from typing import Final
 from urllib.parse import quote
 
+from faramesh_cloud_api.registry.v1 import events_pb2
 from faramesh_cloud_api.sync.v1 import registry_pb2
 
 from faramesh_cloud.events.topics import H_EVENT_ID, H_KIND, H_ORG, H_STACK, stack_key
-from faramesh_cloud.fpl import parse
+from faramesh_cloud.fpl.preview import REGISTRY_HOST, ImportRef, parse_imports
 from faramesh_cloud.log.port import LogRecord
+from faramesh_cloud.registry.domain import Kind
 
-RAISED: Final = "pack_alert_raised"
-CLOSED: Final = "pack_alert_closed"
-H_REASON: Final = "reason"
-REGISTRY_PREFIX: Final = "github.com/faramesh/faramesh-registry/"
-KINDS: Final = {"providers": "provider", "policies": "policy", "frameworks": "framework"}
-PLURALS: Final = {v: k for k, v in KINDS.items()}
+RAISED: Final = events_pb2.PackAlertRaised.DESCRIPTOR.name
+CLOSED: Final = events_pb2.PackAlertClosed.DESCRIPTOR.name
+SUPERSEDED: Final = "superseded"
+NOT_IMPORTED: Final = "not_imported"
 WIRE_KINDS: Final = {"provider": registry_pb2.REGISTRY_ARTIFACT_KIND_PROVIDER,
                      "policy": registry_pb2.REGISTRY_ARTIFACT_KIND_POLICY,
                      "framework": registry_pb2.REGISTRY_ARTIFACT_KIND_FRAMEWORK}
@@ -66,22 +68,17 @@ class Alert:
         return "critical" if self.yanked else "info"
 
 
-def imported(ref: str) -> Imported | None:
-    """The artifact an import reference names (None: not a pinned registry import)."""
-    if not ref.startswith(REGISTRY_PREFIX) or "@" not in ref:
+def imported(ref: ImportRef) -> Imported | None:
+    """The catalog artifact an import names (None: one the daemon refuses, or another registry's)."""
+    if not ref.ok or ref.host != REGISTRY_HOST or not ref.kind:
         return None
-    path, _, version = ref[len(REGISTRY_PREFIX):].rpartition("@")
-    plural, _, name = path.partition("/")
-    kind = KINDS.get(plural)
-    if kind is None or not name or not version or version == "latest":
-        return None
-    return Imported(kind, name, version.removeprefix("v"), ref)
+    return Imported(ref.kind, ref.name, ref.version.removeprefix("v"), ref.import_path.strip().strip('"'))
 
 
 def imports_in(governance_fms: str) -> list[Imported]:
-    """The pinned registry imports of an applied governance.fms (FplSyntaxError if it does
-    not parse). TODO(registry-fpl): ``faramesh_cloud.fpl.preview.parse_imports`` once it lands."""
-    found = (imported(i.ref) for i in parse(governance_fms).imports)
+    """The pinned registry imports of an applied governance.fms, read as the daemon reads them
+    (``fpl.preview.parse_imports``: never raises; an import it refuses names nothing)."""
+    found = (imported(ref) for ref in parse_imports(governance_fms))
     return [i for i in found if i is not None]
 
 
@@ -94,7 +91,7 @@ def alert_key(org_id: str, stack_id: str, imp: Imported, latest: str, yanked: bo
 
 def details_url(base_url: str, imp: Imported) -> str:
     """The artifact's page in Cloud's registry section."""
-    return f"{base_url.rstrip('/')}/registry/{PLURALS[imp.kind]}/{quote(imp.name, safe='')}"
+    return f"{base_url.rstrip('/')}/registry/{Kind(imp.kind).plural}/{quote(imp.name, safe='')}"
 
 
 def decide(org_id: str, stack_id: str, imp: Imported, imported_yanked: bool, newer: str | None, latest: str,
@@ -127,10 +124,28 @@ def message(alert: Alert) -> registry_pb2.RegistryPackAlert:
     return out
 
 
-def record(kind: str, org_id: str, stack_id: str, alert: registry_pb2.RegistryPackAlert, reason: str = "") -> LogRecord:
-    """A ``registry.events.v1`` record about one alert (its event id: the alert's and the kind's)."""
-    headers = {H_ORG: org_id.encode(), H_STACK: stack_id.encode(), H_KIND: kind.encode(),
-               H_EVENT_ID: str(uuid.uuid5(NAMESPACE, f"{kind}/{alert.alert_id}")).encode()}
-    if reason:
-        headers[H_REASON] = reason.encode()
-    return LogRecord(stack_key(org_id, stack_id), alert.SerializeToString(deterministic=True), headers)
+def _headers(kind: str, org_id: str, stack_id: str, alert_id: str) -> dict[str, bytes]:
+    return {H_ORG: org_id.encode(), H_STACK: stack_id.encode(), H_KIND: kind.encode(),
+            H_EVENT_ID: event_id(kind, alert_id).encode()}
+
+
+def event_id(kind: str, alert_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{kind}/{alert_id}"))
+
+
+def raised_record(org_id: str, stack_id: str, alert: registry_pb2.RegistryPackAlert) -> LogRecord:
+    """``PackAlertRaised`` on ``registry.events.v1``."""
+    body = events_pb2.PackAlertRaised(event_id=event_id(RAISED, alert.alert_id), org_id=org_id, stack_id=stack_id,
+                                      alert=alert)
+    body.occurred_at.CopyFrom(alert.raised_at)
+    return LogRecord(stack_key(org_id, stack_id), body.SerializeToString(deterministic=True),
+                     _headers(RAISED, org_id, stack_id, alert.alert_id))
+
+
+def closed_record(org_id: str, stack_id: str, alert_id: str, reason: str, at: datetime) -> LogRecord:
+    """``PackAlertClosed`` on ``registry.events.v1``."""
+    body = events_pb2.PackAlertClosed(event_id=event_id(CLOSED, alert_id), org_id=org_id, stack_id=stack_id,
+                                      alert_id=alert_id, reason=reason)
+    body.occurred_at.FromDatetime(at)
+    return LogRecord(stack_key(org_id, stack_id), body.SerializeToString(deterministic=True),
+                     _headers(CLOSED, org_id, stack_id, alert_id))

@@ -1,5 +1,5 @@
 """Registry pack alerts delivered like decisions (issue 15 item 6), on real PostgreSQL and the
-PostgreSQL log: a ``pack_alert_raised`` record on ``registry.events.v1`` becomes one delivery
+PostgreSQL log: a ``PackAlertRaised`` record on ``registry.events.v1`` becomes one delivery
 for its stack (the same one however often the record is read), handed out by PollDecisions
 until AckDecisions acknowledges it, the acknowledgement going to ``approvals.events.v1`` like a
 decision's; another organisation's stack of the same name is handed nothing; and replaying
@@ -55,7 +55,7 @@ async def test_a_pack_alert_is_handed_out_until_acknowledged_and_a_replay_conver
     raised = alert()
     await append_alert(postgres_log, org, stack_id, raised)
     await append_alert(postgres_log, org, stack_id, raised)  # read twice (a producer's retry): one delivery
-    await append_alert(postgres_log, org, stack_id, alert(), kind=b"version_published")  # not an alert: skipped
+    await append_alert(postgres_log, org, stack_id, alert(), kind=b"VersionPublished")  # not an alert: skipped
 
     async def handed() -> bool:
         return bool((await approvals.control.poll_decisions(org, stack_id, 10))[0])

@@ -1,50 +1,59 @@
-"""Registry pack version alerts end to end (issue 15 item 6), through the wire: a daemon (the
-real sync client, TLS 1.3 gRPC to IngestService) pushes its stack status whose applied
-governance.fms imports ``faramesh/stripe@1.0.0``; the fleet projects it; the registry's
-alerts read it through the fleet's internal gRPC API with the registry's certificate. When
-1.1.0 is published, the daemon's PollDecisions (answered by the approvals service over its
-internal API) hands it exactly one RegistryPackAlert (INFO); it acknowledges it and Cloud
-shows the alert acknowledged with the daemon's message. Yanking 1.0.0 raises one CRITICAL
-alert (the INFO one is closed as superseded); sweeping again raises nothing; a stack of
-another organisation importing nothing sees nothing.
+"""Registry pack version alerts end to end (issue 15 item 6), as ``serve registry`` runs them:
+the registry service started by its wiring (seeding the real catalog, its outbox relay, and
+the alerts reading the fleet through the fleet's internal gRPC API with the registry's
+certificate). A daemon (the real sync client, TLS 1.3 gRPC to IngestService) pushes its stack
+status whose applied governance.fms imports ``faramesh/stripe@1.0.0``.
 
-The catalog rows are written by :func:`publish_version` / :func:`yank_version` below, a
-stand-in for the registry service's publish and yank commands (``registry-core``), with the
-event those commands put on ``registry.events.v1``."""
+* A newer official version arrives the way official versions reach an install: a catalog
+  snapshot carrying ``faramesh/stripe@1.1.0`` (its signature verified against the pinned
+  official key) is seeded by the registry's own ``seed``; its ``VersionPublished`` wakes the
+  alerts; the daemon's PollDecisions (the approvals service, over its internal API) hands it
+  exactly one RegistryPackAlert (INFO); it acknowledges it and Cloud shows the alert
+  acknowledged with the daemon's message.
+* The registry's yank command yanks 1.0.0 (state, ``VersionYanked``, registry-log entry):
+  one CRITICAL alert (the INFO one is closed as superseded: ``PackAlertClosed``).
+* Sweeping again raises nothing; a stack of another organisation importing nothing sees
+  nothing.
+
+Publishing by a publisher (``registry-publish``: submit, approve) reaches the alerts the same
+way (its ``VersionPublished``); this test moves to it once that command is on main."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from faramesh_cloud_api.registry.v1 import events_pb2
 from faramesh_cloud_api.sync.v1 import deliveries_pb2, fleet_pb2, registry_pb2
 
 from faramesh_cloud.approvals.client import ApprovalsClient
 from faramesh_cloud.approvals.service import Approvals, ApprovalsConfig
-from faramesh_cloud.config import Settings
-from faramesh_cloud.events.topics import H_EVENT_ID, H_KIND, H_ORG, H_STACK, REGISTRY_EVENTS
-from faramesh_cloud.fleet.client import FleetQueryClient
+from faramesh_cloud.events.topics import H_KIND, REGISTRY_EVENTS
 from faramesh_cloud.fleet.service import FleetProjection
 from faramesh_cloud.ingest.service import IngestService
-from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.log.postgres import PostgresLog
-from faramesh_cloud.outbox.relay import OutboxRelay
-from faramesh_cloud.registry.alert_reads import AlertReads
-from faramesh_cloud.registry.alert_service import AlertsConfig, RegistryAlerts
-from faramesh_cloud.registry.alert_sweep import AlertEvaluator
-from faramesh_cloud.registry.alerts import imports_in
+from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.registry import translog
+from faramesh_cloud.registry.alert_service import RegistryAlerts
+from faramesh_cloud.registry.seed import seed
+from faramesh_cloud.registry.service import RegistryService
+from faramesh_cloud.registry.snapshot import SEED_DIR, load_snapshot
+from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.rpc.sync_client import push_item
+from faramesh_cloud.runtime import registry_wiring
+from faramesh_cloud.runtime.platform import Platform
+from faramesh_cloud.runtime.services import RuntimeContext
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.ingest import ClientFor, MakeTenant, TlsPair
-from tests.fixtures.internal_tls import ServiceTls
+from tests.fixtures.ingest import ClientFor, MakeTenant, TlsPair, read_topic
+from tests.integration.test_gateway_daemon_feeds import _settings, free_port
 from tests.simulator_support import FAST, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
@@ -59,74 +68,59 @@ agent "payments-bot" {{
   }}
 }}
 '''
+REVIEWER = Actor(ActorType.USER, "u-1", "reviewer@example.com")
 
 
-async def publish_version(db: Database, log: PostgresLog, name: str, version: str) -> None:
-    """Stand-in for the registry's publish command: the version's row and its event."""
-    major, minor, patch = (int(p) for p in version.split("."))
-    now = datetime.now(UTC)
-    async with db.transaction() as conn:
-        await conn.execute("INSERT INTO registry_keys (key_id, public_key, origin, created_at) VALUES "
-                           "('alerts-test', %s, 'cloud', %s) ON CONFLICT DO NOTHING", (os.urandom(32), now))
-        await conn.execute("INSERT INTO registry_publishers (namespace, state, claimed_at) VALUES "
-                           "('faramesh', 'confirmed', %s) ON CONFLICT DO NOTHING", (now,))
-        await conn.execute("INSERT INTO registry_artifacts (kind, name, namespace, trust_tier, created_at) VALUES "
-                           "('policy', %s, 'faramesh', 'official', %s) ON CONFLICT DO NOTHING", (name, now))
-        await conn.execute(
-            "INSERT INTO registry_versions (kind, name, version, major, minor, patch, published_at, source, "
-            "body_sha256, signature, key_id) VALUES ('policy', %s, %s, %s, %s, %s, %s, 'publish', %s, '{}', "
-            "'alerts-test')", (name, version, major, minor, patch, now, hashlib.sha256(version.encode()).hexdigest()))
-    await _catalog_event(log, "VersionPublished", name)
+def newer_catalog(root: Path) -> Path:
+    """The shipped catalog as a later release would ship it: with ``faramesh/stripe@1.1.0``
+    (its files those of 1.0.0, so its official signature verifies)."""
+    catalog = root / "catalog"
+    shutil.copytree(SEED_DIR, catalog)
+    stripe = catalog / "artifacts" / "policies" / "faramesh" / "stripe"
+    shutil.copytree(stripe / "1.0.0", stripe / "1.1.0")
+    index = json.loads((catalog / "catalog.json").read_text())
+    [entry] = [p for p in index["policies"] if p["name"] == STRIPE]
+    entry["versions"]["1.1.0"] = "artifacts/policies/faramesh/stripe/1.1.0/policy.fpl"
+    entry["latest_version"] = "1.1.0"
+    (catalog / "catalog.json").write_text(json.dumps(index))
+    return catalog
 
 
-async def yank_version(db: Database, log: PostgresLog, name: str, version: str) -> None:
-    """Stand-in for the registry's yank command."""
-    async with db.transaction() as conn:
-        await conn.execute("UPDATE registry_versions SET state = 'yanked', yanked_at = now(), yank_reason = 'test' "
-                           "WHERE kind = 'policy' AND name = %s AND version = %s", (name, version))
-    await _catalog_event(log, "VersionYanked", name)
+@dataclass
+class Cloud:
+    ingest: IngestService
+    registry: RegistryService
 
-
-async def _catalog_event(log: PostgresLog, kind: str, name: str) -> None:
-    await log.append(REGISTRY_EVENTS, [LogRecord(f"policy/{name}".encode(), json.dumps({"name": name}).encode(), {
-        H_ORG: b"", H_STACK: b"", H_KIND: kind.encode(), H_EVENT_ID: str(uuid.uuid4()).encode()})])
+    @property
+    def alerts(self) -> RegistryAlerts:
+        assert self.registry.registry.alerts is not None
+        return self.registry.registry.alerts
 
 
 @pytest.fixture
 async def cloud(database: Database, postgres_log: PostgresLog, stack_store: StackStore, sync_tls: TlsPair,
-                internal_tls: ServiceTls, tmp_path: Path) -> AsyncIterator[tuple[IngestService, Approvals,
-                                                                                  RegistryAlerts]]:
+                tmp_path: Path) -> AsyncIterator[Cloud]:
+    settings = _settings(tmp_path / "cloud", sync_tls, registry_http_port=free_port())
     approvals = Approvals(database, postgres_log, ApprovalsConfig(
-        group="approvals-e2e-alerts", sweep_interval_s=0.2, internal_address="127.0.0.1:0",
-        internal_tls=internal_tls("approvals")))
+        group="approvals-e2e-alerts", sweep_interval_s=0.2, internal_address=settings.internal_bind_address(
+            "approvals"), internal_tls=service_credentials(settings, "approvals")))
     fleet = FleetProjection(database, postgres_log, stack_store, group="fleet-e2e-alerts",
-                            internal_address="127.0.0.1:0", internal_tls=internal_tls("fleet"))
+                            internal_address=settings.internal_bind_address("fleet"),
+                            internal_tls=service_credentials(settings, "fleet"))
     await approvals.start()
     await approvals.caught_up()
     await fleet.start()
-    assert approvals.server is not None and fleet.server is not None
-    fleet_client = FleetQueryClient(fleet.server.address, internal_tls("registry"))
-    evaluator = AlertEvaluator(database, fleet_client, imports_in, lambda: datetime.now(UTC),
-                               base_url="https://cloud.example.com")
-    alerts = RegistryAlerts(database, postgres_log, evaluator, AlertsConfig(
-        group="registry-alerts-e2e", sweep_interval_s=3600, settle_s=0.3))
-    await alerts.start()
-    relay = OutboxRelay(database, postgres_log, "registry_outbox")  # the registry service's relay
-    settings = Settings(data_dir=tmp_path / "cloud", sync_host="127.0.0.1", sync_port=0,
-                        tls_cert=sync_tls.cert, tls_key=sync_tls.key)
-    ingest = IngestService(settings, postgres_log, database, stack_store, FAST,
-                           control=ApprovalsClient(approvals.server.address, internal_tls("ingest")))
+    platform = Platform(settings, database, postgres_log, None)  # type: ignore[arg-type]
+    registry = registry_wiring.service(RuntimeContext(platform, "now", [], ("registry",)))  # `serve registry`
+    await registry.start()
+    ingest = IngestService(settings, postgres_log, database, stack_store, FAST, control=ApprovalsClient(
+        settings.internal_dial_address("approvals"), service_credentials(settings, "ingest")))
     await ingest.start()
-    stop = asyncio.Event()
-    relaying = asyncio.create_task(relay.run(stop))
     try:
-        yield ingest, approvals, alerts
+        yield Cloud(ingest, registry)
     finally:
-        stop.set()
-        await relaying
         await ingest.stop()
-        await alerts.stop()
-        await fleet_client.close()
+        await registry.stop()
         await fleet.stop()
         await approvals.stop()
 
@@ -142,18 +136,17 @@ def _status(text: str) -> fleet_pb2.StackStatus:
 
 
 async def test_publish_and_yank_reach_the_daemon_once_each_and_show_acknowledged(
-        cloud: tuple[IngestService, Approvals, RegistryAlerts], database: Database, postgres_log: PostgresLog,
-        tenant: MakeTenant, client_for: ClientFor) -> None:
-    ingest, _, alerts = cloud
-    await publish_version(database, postgres_log, STRIPE, "1.0.0")
+        cloud: Cloud, database: Database, postgres_log: PostgresLog, tenant: MakeTenant, client_for: ClientFor,
+        tmp_path: Path) -> None:
+    reg, alerts = cloud.registry.registry, cloud.alerts
     t = await tenant()
     other = await tenant(name="payments-prod")  # another organisation, a stack of the same name
     org, stack_id = t.org.org_id, t.stack.stack_id
-    daemon = client_for(ingest, t.key)
+    daemon = client_for(cloud.ingest, t.key)
     buffer = str(uuid.uuid4())
     await daemon.hello(buffer)
     await daemon.push(buffer, [push_item(1, _status(GOVERNANCE))])
-    reads = AlertReads(database)
+    reads = cloud.registry.alert_reads
 
     async def imported() -> bool:
         await alerts.sweep({org})
@@ -161,10 +154,10 @@ async def test_publish_and_yank_reach_the_daemon_once_each_and_show_acknowledged
             row = await (await conn.execute("SELECT count(*) FROM registry_stack_imports WHERE org_id = %s",
                                             (org,))).fetchone()
         return row is not None and row[0] == 1
-    await eventually(imported, "the stack's import read through the fleet", within_s=30)
+    await eventually(imported, "the stack's import read through the fleet's gRPC API", within_s=30)
     assert await reads.open_alerts(org) == []  # 1.0.0 is the latest: nothing to say
 
-    await publish_version(database, postgres_log, STRIPE, "1.1.0")  # the trigger: registry.events.v1
+    assert await seed(database, reg.store, reg.blobs, load_snapshot(newer_catalog(tmp_path))) == 1
 
     async def one_delivery() -> list[deliveries_pb2.Delivery]:
         return list((await daemon.poll_decisions(10)).deliveries)
@@ -176,7 +169,7 @@ async def test_publish_and_yank_reach_the_daemon_once_each_and_show_acknowledged
                                                                                                 "1.1.0", False)
     assert alert.current.kind == registry_pb2.REGISTRY_ARTIFACT_KIND_POLICY
     assert alert.severity == registry_pb2.ALERT_SEVERITY_INFO
-    assert alert.details_url == "https://cloud.example.com/registry/policies/faramesh%2Fstripe"
+    assert alert.details_url == "/registry/policies/faramesh%2Fstripe"
     assert alert.current.import_path == f"github.com/faramesh/faramesh-registry/policies/{STRIPE}@1.0.0"
 
     await daemon.ack_decisions([deliveries_pb2.DeliveryAck(
@@ -192,7 +185,7 @@ async def test_publish_and_yank_reach_the_daemon_once_each_and_show_acknowledged
     assert (shown.outcome, shown.message, shown.latest_version, shown.yanked) == ("accepted", "alert recorded",
                                                                                   "1.1.0", False)
 
-    await yank_version(database, postgres_log, STRIPE, "1.0.0")
+    yanked = await reg.yank("policy", STRIPE, "1.0.0", "refund rule lets any amount through", REVIEWER)
     await eventually(one_delivery, "the yank alert handed to the daemon", within_s=30)
     [yank] = await one_delivery()
     assert yank.registry_pack_alert.yanked and yank.registry_pack_alert.severity == registry_pb2.ALERT_SEVERITY_CRITICAL
@@ -204,8 +197,22 @@ async def test_publish_and_yank_reach_the_daemon_once_each_and_show_acknowledged
     assert await alerts.sweep() == 0 and await alerts.sweep() == 0  # every organisation, twice: nothing new
     assert await _alert_count(database) == before == 2
     assert await reads.open_alerts(other.org.org_id) == []
-    other_daemon = client_for(ingest, other.key)
+    other_daemon = client_for(cloud.ingest, other.key)
     assert list((await other_daemon.poll_decisions(10)).deliveries) == []
+
+    on_topic = await read_topic(postgres_log, REGISTRY_EVENTS)
+    kinds = [m.headers[H_KIND].decode() for m in on_topic]
+    assert kinds.count("PackAlertRaised") == 2 and kinds.count("PackAlertClosed") == 1
+    [closed] = [events_pb2.PackAlertClosed.FromString(m.value) for m in on_topic
+                if m.headers[H_KIND] == b"PackAlertClosed"]
+    assert (closed.alert_id, closed.reason, closed.org_id) == (alert.alert_id, "superseded", org)
+    [yank_event] = [events_pb2.VersionYanked.FromString(m.value) for m in on_topic
+                    if m.headers[H_KIND] == b"VersionYanked"]
+    assert (yank_event.event_id, yank_event.name, yank_event.version) == (yanked.event_id, STRIPE, "1.0.0")
+    async with database.transaction() as conn:
+        entries = [e for e in await translog.read_entries(conn) if e.action == "yanked"]
+    assert [(e.subject, e.body["reason"]) for e in entries] == [
+        ({"kind": "policy", "name": STRIPE, "version": "1.0.0"}, "refund rule lets any amount through")]
 
 
 async def _alert_count(database: Database) -> int:
