@@ -13,7 +13,14 @@ from faramesh_cloud_api.sync.v1 import deliveries_pb2
 
 from faramesh_cloud.approvals.pack_alerts import PackAlertQueued, pack_alert
 from faramesh_cloud.consumer.runner import Rejected
-from faramesh_cloud.events.topics import H_EVENT_ID, H_KIND, H_ORG, H_STACK, REGISTRY_EVENTS, SYNC_ITEMS
+from faramesh_cloud.events.topics import (
+    H_EVENT_ID,
+    H_KIND,
+    H_ORG,
+    H_STACK,
+    REGISTRY_EVENTS,
+    SYNC_ITEMS,
+)
 from faramesh_cloud.log.port import LogRecord, Message
 from faramesh_cloud.registry.alert_consumers import CATALOG, SignalProcessor
 from faramesh_cloud.registry.alerts import Imported, closed_record, imports_in, raised_record
