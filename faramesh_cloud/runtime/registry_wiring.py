@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import ASGIApp
@@ -28,6 +29,7 @@ from faramesh_cloud.config import Settings
 from faramesh_cloud.fleet.client import FleetQueryClient
 from faramesh_cloud.fleet.service import FleetService
 from faramesh_cloud.gateway.edge import BodyLimit, EdgeLimits, RejectNul
+from faramesh_cloud.gateway.web.pack_alerts import mount_pack_alerts
 from faramesh_cloud.registry.alert_sweep import FleetTexts
 from faramesh_cloud.registry.http_api import MOUNT as MOUNT
 from faramesh_cloud.registry.keys import KeySource
@@ -80,6 +82,15 @@ def daemon_api(settings: Settings, services: list[Service]) -> ASGIApp:
         return local.http_app
     return IngestHttpProxy(settings.registry_http_url, max_body_bytes=_MAX_BODY, keep_host=True,
                            what="registry")
+
+
+def mount_alerts(app: FastAPI, services: list[Service]) -> None:
+    """The pack alerts the stack tabs and Home list: the running service's reads under ``up``.
+    Under ``serve gateway`` none yet (the registry's gRPC client is still to come): the tabs
+    and Home show no pack alerts there."""
+    local = running(services, RegistryService)
+    if local is not None:
+        mount_pack_alerts(app, local.alert_reads)
 
 
 async def release(app: ASGIApp) -> None:

@@ -21,8 +21,6 @@ way (its ``VersionPublished``); this test moves to it once that command is on ma
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -44,7 +42,7 @@ from faramesh_cloud.registry import translog
 from faramesh_cloud.registry.alert_service import RegistryAlerts
 from faramesh_cloud.registry.seed import seed
 from faramesh_cloud.registry.service import RegistryService
-from faramesh_cloud.registry.snapshot import SEED_DIR, load_snapshot
+from faramesh_cloud.registry.snapshot import load_snapshot
 from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.rpc.sync_client import push_item
 from faramesh_cloud.runtime import registry_wiring
@@ -54,6 +52,7 @@ from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.ingest import ClientFor, MakeTenant, TlsPair, read_topic
 from tests.integration.test_gateway_daemon_feeds import _settings, free_port
+from tests.registry_alert_support import newer_catalog
 from tests.simulator_support import FAST, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
@@ -69,21 +68,6 @@ agent "payments-bot" {{
 }}
 '''
 REVIEWER = Actor(ActorType.USER, "u-1", "reviewer@example.com")
-
-
-def newer_catalog(root: Path) -> Path:
-    """The shipped catalog as a later release would ship it: with ``faramesh/stripe@1.1.0``
-    (its files those of 1.0.0, so its official signature verifies)."""
-    catalog = root / "catalog"
-    shutil.copytree(SEED_DIR, catalog)
-    stripe = catalog / "artifacts" / "policies" / "faramesh" / "stripe"
-    shutil.copytree(stripe / "1.0.0", stripe / "1.1.0")
-    index = json.loads((catalog / "catalog.json").read_text())
-    [entry] = [p for p in index["policies"] if p["name"] == STRIPE]
-    entry["versions"]["1.1.0"] = "artifacts/policies/faramesh/stripe/1.1.0/policy.fpl"
-    entry["latest_version"] = "1.1.0"
-    (catalog / "catalog.json").write_text(json.dumps(index))
-    return catalog
 
 
 @dataclass
