@@ -47,8 +47,10 @@ NOTIFICATION_ALERTS: Final = "notifications.alerts.v1"
 # share links made and revoked. Keyed ``"<org_id>/-"``.
 COMPLIANCE_EVENTS: Final = "compliance.events.v1"
 # The registry's events (``proto/faramesh_cloud_api/registry/v1/events.proto``): versions
-# published (seeded, approved, mirrored), registry keys added and retired. The catalog is
-# global: keyed "<kind>/<name>" per artifact, "keys" for keys.
+# published (seeded, approved, mirrored) and yanked, registry keys added and retired, pack
+# alerts raised and closed. The catalog is global: keyed "<kind>/<name>" per artifact, "keys"
+# for keys; a pack alert is an organisation's, keyed "<org_id>/<stack_id>" (the approvals
+# service turns PackAlertRaised into a delivery for that stack's daemon).
 REGISTRY_EVENTS: Final = "registry.events.v1"
 # Where consumers park what they cannot process, with the reason in headers.
 DEAD_LETTERS: Final = "deadletter.v1"

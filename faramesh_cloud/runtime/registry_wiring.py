@@ -8,6 +8,9 @@
 * ``serve registry`` (no gateway in its process): the service gets a listener of its own on
   ``Settings.registry_http_host:registry_http_port``, the app at ``/registry`` behind the
   gateway's edge middleware.
+* Pack version alerts read the fleet's stacks and applied texts: the running ``FleetService``'s
+  query under ``up``, else its gRPC client with the registry's certificate (the fleet admits
+  the ``registry`` caller to ``ListStacks`` and ``GetConfigText``).
 * ``serve gateway`` (no registry in its process): :func:`daemon_api` is a proxy forwarding
   ``/registry`` to ``Settings.registry_http_url`` (the client's ``Host`` kept, so the download
   URLs the registry builds point at the gateway the daemon reached).
@@ -17,15 +20,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from faramesh_cloud.config import Settings
+from faramesh_cloud.fleet.client import FleetQueryClient
+from faramesh_cloud.fleet.service import FleetService
 from faramesh_cloud.gateway.edge import BodyLimit, EdgeLimits, RejectNul
+from faramesh_cloud.gateway.web.pack_alerts import mount_pack_alerts
+from faramesh_cloud.registry.alert_sweep import FleetTexts
 from faramesh_cloud.registry.http_api import MOUNT as MOUNT
 from faramesh_cloud.registry.keys import KeySource
 from faramesh_cloud.registry.service import RegistryConfig, RegistryService
+from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.runtime.blobstores import blobstore_from_settings
 from faramesh_cloud.runtime.feeds_proxy import IngestHttpProxy
 from faramesh_cloud.runtime.http_server import HttpOptions, HttpServer
@@ -42,12 +51,22 @@ def config(settings: Settings) -> RegistryConfig:
     return RegistryConfig(keys=KeySource(settings.data_dir, settings.registry_signing_key))
 
 
+def fleet_port(settings: Settings, services: list[Service]) -> FleetTexts:
+    """The fleet as the pack alerts read it: its own query in process, else its gRPC client."""
+    local = running(services, FleetService)
+    if local is not None:
+        return local.query
+    return FleetQueryClient(settings.internal_dial_address("fleet"), service_credentials(settings, "registry"))
+
+
 def service(ctx: RuntimeContext) -> RegistryService:
     settings = ctx.platform.settings
     own_listener = bool(ctx.names) and "gateway" not in ctx.names
+    fleet = fleet_port(settings, ctx.services)
     return RegistryService(ctx, blobstore_from_settings(settings, settings.data_dir / "registry" / "blobs"),
                            config(settings),
-                           http_listener=(lambda app: listener(settings, app)) if own_listener else None)
+                           http_listener=(lambda app: listener(settings, app)) if own_listener else None,
+                           fleet=fleet, release_fleet=fleet.close if isinstance(fleet, FleetQueryClient) else None)
 
 
 def listener(settings: Settings, app: ASGIApp) -> HttpServer:
@@ -63,6 +82,15 @@ def daemon_api(settings: Settings, services: list[Service]) -> ASGIApp:
         return local.http_app
     return IngestHttpProxy(settings.registry_http_url, max_body_bytes=_MAX_BODY, keep_host=True,
                            what="registry")
+
+
+def mount_alerts(app: FastAPI, services: list[Service]) -> None:
+    """The pack alerts the stack tabs and Home list: the running service's reads under ``up``.
+    Under ``serve gateway`` none yet (the registry's gRPC client is still to come): the tabs
+    and Home show no pack alerts there."""
+    local = running(services, RegistryService)
+    if local is not None:
+        mount_pack_alerts(app, local.alert_reads)
 
 
 async def release(app: ASGIApp) -> None:

@@ -28,11 +28,17 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from faramesh_cloud_api.sync.v1 import approvals_pb2, deliveries_pb2
+from faramesh_cloud_api.sync.v1 import approvals_pb2, deliveries_pb2, registry_pb2
 
 from faramesh_cloud.dpr.gojson import dumps
 from faramesh_cloud.simulator.envelope import approval_envelope
-from faramesh_cloud.simulator.state import Answer, DaemonState, Pending, Resolution
+from faramesh_cloud.simulator.state import (
+    Answer,
+    DaemonState,
+    Pending,
+    RegistryAlertSeen,
+    Resolution,
+)
 
 ACCEPTED: Final = deliveries_pb2.DELIVERY_OUTCOME_ACCEPTED
 CONFLICT: Final = deliveries_pb2.DELIVERY_OUTCOME_CONFLICT
@@ -160,6 +166,7 @@ class DeliveryPlan:
     event: approvals_pb2.ApprovalEvent | None = None
     expired: list[tuple[str, Resolution, approvals_pb2.ApprovalEvent]] = field(default_factory=list)
     notification_revision: int | None = None
+    alert: tuple[str, RegistryAlertSeen] | None = None  # (alert_id, what to record)
     remember: bool = True
 
 
@@ -179,9 +186,21 @@ def plan_delivery(state: DaemonState, delivery: deliveries_pb2.Delivery, now_ns:
         return DeliveryPlan(Answer(outcome=ACCEPTED, at_ns=now_ns, message=f"routing revision {revision} recorded"),
                             notification_revision=revision)
     if kind == "registry_pack_alert":
-        return DeliveryPlan(Answer(outcome=ACCEPTED, at_ns=now_ns, message="alert recorded"))
+        return _alert(delivery.registry_pack_alert, now_ns)
     return DeliveryPlan(Answer(outcome=UNSUPPORTED, at_ns=now_ns,
                                message="this daemon does not know this delivery kind"))
+
+
+def _alert(alert: registry_pb2.RegistryPackAlert, now_ns: int) -> DeliveryPlan:
+    """A registry pack alert is recorded and shown (``faramesh status``), never acted on: the
+    daemon does not change an import by itself."""
+    severity = registry_pb2.AlertSeverity.Name(alert.severity).removeprefix("ALERT_SEVERITY_").lower()
+    seen = RegistryAlertSeen(name=alert.current.name, current=alert.current.version, latest=alert.latest_version,
+                             yanked=alert.yanked, severity=severity, summary=alert.summary, received_ns=now_ns)
+    what = "yanked" if alert.yanked else f"-> {alert.latest_version}"
+    return DeliveryPlan(Answer(outcome=ACCEPTED, at_ns=now_ns,
+                               message=f"alert recorded: {seen.name} {seen.current} {what}"),
+                        alert=(alert.alert_id, seen))
 
 
 def _decision(state: DaemonState, decision: approvals_pb2.ApprovalDecision, now_ns: int,

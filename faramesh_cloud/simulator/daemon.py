@@ -392,6 +392,10 @@ class SimulatedDaemon:
                 entries.extend([record, plan.event])
             if plan.notification_revision is not None:
                 self.state.notification_revision = plan.notification_revision
+            if plan.alert is not None:
+                alert_id, seen = plan.alert
+                self.state.registry_alerts[alert_id] = seen
+                log.info("registry %s alert %s: %s", seen.severity, alert_id, seen.summary)
             if plan.remember:
                 self.state.remember_delivery(delivery.delivery_id, plan.answer)
                 await self._commit(entries, save_state=True)

@@ -43,6 +43,19 @@ class Resolution(msgspec.Struct, kw_only=True):
     resolved_ns: int = 0
 
 
+class RegistryAlertSeen(msgspec.Struct, kw_only=True):
+    """A registry pack alert Cloud delivered (what ``faramesh status`` lists): the artifact,
+    the version imported, the latest, whether it was yanked."""
+
+    name: str
+    current: str
+    latest: str
+    yanked: bool
+    severity: str
+    summary: str
+    received_ns: int
+
+
 class Answer(msgspec.Struct, kw_only=True):
     """What the daemon acknowledged for one delivery or command."""
 
@@ -60,6 +73,7 @@ class DaemonState(msgspec.Struct, kw_only=True):
     deliveries: dict[str, Answer] = msgspec.field(default_factory=dict)
     commands: dict[str, Answer] = msgspec.field(default_factory=dict)
     notification_revision: int = 0
+    registry_alerts: dict[str, RegistryAlertSeen] = msgspec.field(default_factory=dict)
 
     def is_killed(self, agent_id: str) -> bool:
         return agent_id in self.killed

@@ -64,6 +64,11 @@ def as_uuid(value: str) -> str | None:
         return None
 
 
+def _approval(value: Any) -> str:
+    """A delivery's approval id; '' for a delivery without one (a registry pack alert)."""
+    return "" if value is None else str(value)
+
+
 class Decisions:
     def __init__(self, db: Database, audit: PlatformAuditLog, outbox: Outbox | None = None,
                  catch_up: CatchUp | None = None, *, hand_out_events_every_s: float = HAND_OUT_EVENTS_EVERY_S) -> None:
@@ -196,7 +201,7 @@ class Decisions:
                 await conn.execute("UPDATE approval_deliveries SET handed_out = handed_out + 1 "
                                    "WHERE org_id = %s AND delivery_id = ANY(%s::uuid[])",
                                    (org_id, [r[0] for r in shown]))
-            await publish(conn, self._outbox, [handed_out(org_id, stack_id, str(r[0]), str(r[1]), int(r[2]) + 1, r[4])
+            await publish(conn, self._outbox, [handed_out(org_id, stack_id, str(r[0]), _approval(r[1]), int(r[2]) + 1, r[4])
                                                for r in shown if r[5] is None or r[4] - r[5] >= self._hand_out_every])
         return [bytes(r[3]) for r in shown], len(rows) > limit
 
@@ -208,7 +213,7 @@ class Decisions:
             "FROM approval_deliveries WHERE handed_out > handed_out_logged "
             "AND handed_out_logged_at <= clock_timestamp() - %s "
             "ORDER BY handed_out_logged_at LIMIT %s FOR UPDATE SKIP LOCKED", (self._hand_out_every,),
-            lambda r: handed_out(str(r[0]), r[1], str(r[2]), str(r[3]), int(r[4]), r[5]))
+            lambda r: handed_out(str(r[0]), r[1], str(r[2]), _approval(r[3]), int(r[4]), r[5]))
 
     async def ack(self, org_id: str, stack_id: str, acks: Sequence[tuple[str, str, str, str]]) -> int:
         """(delivery_id, outcome, message, dpr_record_id) per ack; unknown or already
@@ -228,9 +233,9 @@ class Decisions:
                 if row is None:
                     continue
                 if int(row[2]) > int(row[3]):  # hand-outs no event carries yet: the exact count goes first
-                    await publish(conn, self._outbox, [handed_out(org_id, stack_id, key, str(row[0]), int(row[2]),
+                    await publish(conn, self._outbox, [handed_out(org_id, stack_id, key, _approval(row[0]), int(row[2]),
                                                                   row[1])])
                 await publish(conn, self._outbox, [delivery_acknowledged(
-                    org_id, stack_id, key, str(row[0]), outcome, message[:2000], record_id, row[1])])
+                    org_id, stack_id, key, _approval(row[0]), outcome, message[:2000], record_id, row[1])])
                 done += 1
         return done

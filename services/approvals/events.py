@@ -167,6 +167,8 @@ _IDS: Final = {"ApprovalDecided": ("approval_id", "decision_id"), "ApprovalExpir
                "DeliveryAcknowledged": ("delivery_id", "approval_id"), "EmergencyCommandIssued": ("command_id",),
                "EmergencyCommandDelivered": ("command_id",), "EmergencyCommandAcknowledged": ("command_id",)}
 KINDS: Final = tuple(_DECODERS)
+# A delivery's events name its approval, or none (a registry pack alert: pack_alerts.py).
+_DELIVERY_KINDS: Final = frozenset({"DeliveryHandedOut", "DeliveryAcknowledged"})
 
 
 def _is_uuid(value: str) -> bool:
@@ -183,7 +185,8 @@ def _problem(kind: str, body: Any, org: str, stack: str) -> str | None:
         return f"names org/stack {body.org_id}/{body.stack_id} but its headers say {org}/{stack}"
     if not body.HasField("occurred_at") or not _is_uuid(body.event_id) or not _is_uuid(org):
         return "needs an event_id and an org_id (UUIDs) and occurred_at"
-    bad = [name for name in _IDS[kind] if not _is_uuid(getattr(body, name))]
+    bad = [name for name in _IDS[kind] if not _is_uuid(getattr(body, name))
+           and not (name == "approval_id" and kind in _DELIVERY_KINDS and not body.approval_id)]
     if getattr(body, "bulk_action_id", "") and not _is_uuid(body.bulk_action_id):
         bad.append("bulk_action_id")
     if bad:

@@ -1,7 +1,8 @@
 """The projection's processor (pure): ``sync.items.v1`` → approval facts (only items with
 header ``kind`` = ``approval_event`` concern this service; everything else on the topic is
 skipped), and the service's own topics (``approvals.events.v1``,
-``commands.emergency.v1``) → the changes they carry; what cannot be read is rejected with
+``commands.emergency.v1``) → the changes they carry, and ``registry.events.v1``'s pack
+alerts → the deliveries carrying them (``pack_alerts.py``; other registry events skipped); what cannot be read is rejected with
 the reason (the runner dead-letters it)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from faramesh_cloud_api.sync.v1 import approvals_pb2
 from faramesh_cloud.approvals.changes import Consumed, topic_of
 from faramesh_cloud.approvals.domain import State
 from faramesh_cloud.approvals.events import decode
+from faramesh_cloud.approvals.pack_alerts import PackAlertQueued, pack_alert
 from faramesh_cloud.consumer.runner import Rejected
 from faramesh_cloud.events.approval_items import (
     DEFAULT_DEADLINE,
@@ -23,7 +25,7 @@ from faramesh_cloud.events.approval_items import (
     received_at,
     stamp_time,
 )
-from faramesh_cloud.events.topics import APPROVAL_EVENTS, EMERGENCY_COMMANDS
+from faramesh_cloud.events.topics import APPROVAL_EVENTS, EMERGENCY_COMMANDS, REGISTRY_EVENTS
 from faramesh_cloud.log.port import Message
 
 _STATES: Final = {
@@ -74,7 +76,9 @@ class ApprovalFact:
 
 
 class ApprovalProcessor:
-    def process(self, message: Message) -> ApprovalFact | Consumed | Rejected | None:
+    def process(self, message: Message) -> ApprovalFact | Consumed | PackAlertQueued | Rejected | None:
+        if message.topic == REGISTRY_EVENTS:
+            return pack_alert(message)  # only pack alerts concern this service
         if message.topic in (APPROVAL_EVENTS, EMERGENCY_COMMANDS):
             change = decode(message)
             if isinstance(change, Rejected):

@@ -1,7 +1,7 @@
 """The approvals projection: one ``apply(conn, change)`` for every change of the service's
 tables, used by the command handlers (in their transaction, before adding the event to the
 outbox) and by the consumer of the service's topics (``sync.items.v1``'s approval
-snapshots, ``approvals.events.v1``, ``commands.emergency.v1``), which stores its log
+snapshots, ``approvals.events.v1``, ``commands.emergency.v1``, ``registry.events.v1``'s pack alerts), which stores its log
 position in the same transaction (``approvals_positions``), so a redelivered batch changes
 nothing.
 
@@ -20,6 +20,10 @@ guarded by what it set) and the rows converge whatever order the three topics ar
    are in commit order, so they need no merging: a decision inserts its delivery (by id),
    a hand-out raises the count to the one it names, an acknowledgement and a command's
    delivery and acknowledgement apply only to a row not yet in that state.
+4. A registry pack alert's delivery (``pack_alerts.py``) is inserted from
+   ``registry.events.v1``, another topic than its hand-outs and acknowledgement: a replay
+   may read those first, so they make a placeholder row (empty payload) under the alert's
+   id, and the alert fills in its payload and time when it arrives.
 """
 
 from __future__ import annotations
@@ -47,7 +51,9 @@ from faramesh_cloud.approvals.changes import (
 from faramesh_cloud.approvals.domain import Resolution as Account
 from faramesh_cloud.approvals.domain import State, resolution
 from faramesh_cloud.approvals.events import delivery_payload, encode
+from faramesh_cloud.approvals.pack_alerts import DELIVERY_KIND, PackAlertQueued
 from faramesh_cloud.approvals.processor import ApprovalFact
+from faramesh_cloud.approvals.waits import notify_delivery
 from faramesh_cloud.outbox.store import Outbox
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.positions import apply_unseen
@@ -163,7 +169,30 @@ async def _expired(conn: Conn, change: ApprovalExpired) -> None:
                               "cloud_reason": "expired"})
 
 
+async def _alert_placeholder(conn: Conn, org_id: str, stack_id: str, delivery_id: str, approval_id: str,
+                             at: datetime) -> None:
+    """A pack alert's hand-out or acknowledgement read before the alert (a replay): its row."""
+    if not approval_id:
+        await conn.execute(
+            "INSERT INTO approval_deliveries (delivery_id, org_id, stack_id, kind, payload, created_at) "
+            "VALUES (%s, %s, %s, %s, ''::bytea, %s) ON CONFLICT (delivery_id) DO NOTHING",
+            (delivery_id, org_id, stack_id, DELIVERY_KIND, at))
+
+
+async def _alert_queued(conn: Conn, alert: PackAlertQueued) -> None:
+    """A registry pack alert becomes its stack's delivery (once: its id is the alert's)."""
+    await conn.execute(
+        "INSERT INTO approval_deliveries AS d (delivery_id, org_id, stack_id, kind, payload, created_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (delivery_id) DO UPDATE SET payload = EXCLUDED.payload, "
+        "created_at = EXCLUDED.created_at WHERE d.payload = ''::bytea AND d.org_id = EXCLUDED.org_id "
+        "AND d.stack_id = EXCLUDED.stack_id AND d.kind = EXCLUDED.kind",
+        (alert.delivery_id, alert.org_id, alert.stack_id, DELIVERY_KIND, alert.payload, alert.raised_at))
+    await notify_delivery(conn, alert.org_id, alert.stack_id)  # wakes the stack's long poll on commit
+
+
 async def _handed_out(conn: Conn, change: DeliveryHandedOut) -> None:
+    await _alert_placeholder(conn, change.org_id, change.stack_id, change.delivery_id, change.approval_id,
+                             change.occurred_at)
     await conn.execute("UPDATE approval_deliveries SET handed_out = GREATEST(handed_out, %s), "
                        "handed_out_logged = GREATEST(handed_out_logged, %s), "
                        "handed_out_logged_at = GREATEST(handed_out_logged_at, %s) "
@@ -172,6 +201,8 @@ async def _handed_out(conn: Conn, change: DeliveryHandedOut) -> None:
 
 
 async def _delivery_acknowledged(conn: Conn, change: DeliveryAcknowledged) -> None:
+    await _alert_placeholder(conn, change.org_id, change.stack_id, change.delivery_id, change.approval_id,
+                             change.occurred_at)
     await conn.execute(
         "UPDATE approval_deliveries SET acked_at = %s, outcome = %s, message = %s, dpr_record_id = %s "
         "WHERE org_id = %s AND delivery_id = %s AND acked_at IS NULL",
@@ -202,9 +233,11 @@ async def _command_acknowledged(conn: Conn, change: EmergencyCommandAcknowledged
          change.org_id, change.command_id))
 
 
-async def apply(conn: Conn, change: ApprovalFact | Change) -> None:
+async def apply(conn: Conn, change: ApprovalFact | PackAlertQueued | Change) -> None:
     """Apply one change to the service's tables in ``conn``'s transaction (idempotent)."""
     match change:
+        case PackAlertQueued():
+            await _alert_queued(conn, change)
         case ApprovalFact():
             await _snapshot(conn, change)
         case ApprovalDecided():
@@ -235,7 +268,7 @@ async def publish(conn: Conn, outbox: Outbox, changes: Sequence[Change]) -> None
             start = end
 
 
-async def _apply_row(conn: Conn, row: ApprovalFact | Consumed) -> None:
+async def _apply_row(conn: Conn, row: ApprovalFact | PackAlertQueued | Consumed) -> None:
     await apply(conn, row.change if isinstance(row, Consumed) else row)
 
 
@@ -245,7 +278,7 @@ class ApprovalSink:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def write(self, rows: Sequence[ApprovalFact | Consumed]) -> None:
+    async def write(self, rows: Sequence[ApprovalFact | PackAlertQueued | Consumed]) -> None:
         if not rows:
             return
         async with self._db.transaction() as conn:

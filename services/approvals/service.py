@@ -20,6 +20,7 @@ from faramesh_cloud.approvals.catch_up import CatchUp
 from faramesh_cloud.approvals.changes import Consumed
 from faramesh_cloud.approvals.decisions import HAND_OUT_EVENTS_EVERY_S, Decisions
 from faramesh_cloud.approvals.emergency import EmergencyCommands
+from faramesh_cloud.approvals.pack_alerts import PackAlertQueued
 from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
 from faramesh_cloud.approvals.projection import OUTBOX, ApprovalSink
 from faramesh_cloud.approvals.queries import ApprovalQueries
@@ -33,6 +34,7 @@ from faramesh_cloud.events.topics import (
     APPROVAL_EVENTS,
     DEAD_LETTERS,
     EMERGENCY_COMMANDS,
+    REGISTRY_EVENTS,
     SYNC_ITEMS,
 )
 from faramesh_cloud.log.port import Log
@@ -45,7 +47,8 @@ from faramesh_cloud.runtime.service import ComponentService, ServiceContext
 from faramesh_cloud.sql.database import Database
 
 GROUP: Final = "approvals"
-TOPICS: Final = (SYNC_ITEMS, APPROVAL_EVENTS, EMERGENCY_COMMANDS)  # what the projection reads
+# what the projection reads (of registry.events.v1 only the pack alerts it delivers)
+TOPICS: Final = (SYNC_ITEMS, APPROVAL_EVENTS, EMERGENCY_COMMANDS, REGISTRY_EVENTS)
 COMPONENT: Final = ("approvals", "faramesh_cloud.approvals")
 
 _log = logging.getLogger(__name__)
@@ -94,7 +97,7 @@ class Approvals:
         await self.audit.start()  # platform_audit (needs stacks' orgs), then ours
         await prepare_consumer(self._db, self._log, COMPONENT, (*TOPICS, DEAD_LETTERS))
 
-    def consumers(self) -> list[ConsumerRunner[ApprovalFact | Consumed]]:
+    def consumers(self) -> list[ConsumerRunner[ApprovalFact | PackAlertQueued | Consumed]]:
         """The projection's runners, one per topic of :data:`TOPICS` (group
         ``config.group``); what rebuilds the tables from the log into an empty database."""
         sink = ApprovalSink(self._db)

@@ -69,7 +69,19 @@ class KeyRetired:
     replaced_by: str = ""
 
 
-Event = VersionPublished | KeyAdded | KeyRetired
+@dataclass(frozen=True, slots=True)
+class VersionYanked:
+    event_id: str
+    occurred_at: datetime
+    actor: Actor
+    kind: str
+    name: str
+    version: str
+    reason: str
+    org_id: str = ""
+
+
+Event = VersionPublished | KeyAdded | KeyRetired | VersionYanked
 
 
 def _actor(actor: Actor) -> pb.Actor:
@@ -87,6 +99,10 @@ def _message(event: Event) -> tuple[bytes, str, ProtoMessage]:
             return (f"{event.kind}/{event.name}".encode(), event.org_id, pb.VersionPublished(
                 **common, kind=event.kind, name=event.name, version=event.version, source=event.source,
                 trust_tier=event.trust_tier, key_id=event.key_id, body_sha256=event.body_sha256,
+                org_id=event.org_id))
+        case VersionYanked():
+            return (f"{event.kind}/{event.name}".encode(), event.org_id, pb.VersionYanked(
+                **common, kind=event.kind, name=event.name, version=event.version, reason=event.reason,
                 org_id=event.org_id))
         case KeyAdded():
             return KEYS_KEY, "", pb.KeyAdded(**common, key_id=event.key_id, origin=event.origin,
@@ -110,6 +126,10 @@ def decode(kind: str, value: bytes) -> Event | None:
         v = pb.VersionPublished.FromString(value)
         return VersionPublished(v.event_id, read_instant(v.occurred_at), _actor_of(v.actor), v.kind, v.name,
                                 v.version, v.source, v.trust_tier, v.key_id, v.body_sha256, v.org_id)
+    if kind == "VersionYanked":
+        y = pb.VersionYanked.FromString(value)
+        return VersionYanked(y.event_id, read_instant(y.occurred_at), _actor_of(y.actor), y.kind, y.name, y.version,
+                             y.reason, y.org_id)
     if kind == "KeyAdded":
         a = pb.KeyAdded.FromString(value)
         return KeyAdded(a.event_id, read_instant(a.occurred_at), _actor_of(a.actor), a.key_id, a.origin,

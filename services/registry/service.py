@@ -3,12 +3,15 @@ lists Cloud's registry key (``keyring.py``), relays its outbox onto ``registry.e
 writes download counts in batches, and serves the daemon-facing HTTP API (``http_app``: the
 gateway mounts it at ``/registry`` under ``up``; under ``serve registry`` the runtime passes
 ``http_listener``, which serves it on a listener of its own). ``api`` is the people-facing read
-port the gateway is given in process.
+port the gateway is given in process. Given the fleet's port (``fleet``: the in-process query
+under ``up``, its gRPC client with the registry's certificate under ``serve registry``), it runs
+the pack version alerts too (``alert_service.RegistryAlerts``), whose events its relay carries.
+:meth:`Registry.yank` is the yank command (``yank.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +24,12 @@ from faramesh_cloud.consumer.setup import prepare_consumer
 from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.outbox.relay import OutboxRelay, RelayConfig
+from faramesh_cloud.platform_audit.events import Actor
+from faramesh_cloud.registry.alert_reads import AlertReads
+from faramesh_cloud.registry.alert_service import AlertsConfig, RegistryAlerts
+from faramesh_cloud.registry.alert_sweep import AlertEvaluator, FleetTexts
 from faramesh_cloud.registry.api import RegistryApi
-from faramesh_cloud.registry.events import OUTBOX_TABLE, TOPIC
+from faramesh_cloud.registry.events import OUTBOX_TABLE, TOPIC, VersionYanked
 from faramesh_cloud.registry.http_api import RegistryHttp
 from faramesh_cloud.registry.keyring import ensure_cloud_key, rotate
 from faramesh_cloud.registry.keys import CloudKey, KeySource
@@ -30,6 +37,7 @@ from faramesh_cloud.registry.reads import Blobs, DownloadCounter
 from faramesh_cloud.registry.seed import seed
 from faramesh_cloud.registry.snapshot import SEED_DIR, load_snapshot
 from faramesh_cloud.registry.store import RegistryStore
+from faramesh_cloud.registry.yank import yank
 from faramesh_cloud.runtime.service import ComponentService, ServiceContext
 from faramesh_cloud.sql.database import Database
 
@@ -56,11 +64,16 @@ class RegistryConfig:
     clock: Callable[[], datetime] = utc_now
     downloads_interval_s: float = 5.0
     relay: RelayConfig = field(default_factory=RelayConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    # The start of the alerts' details links ("https://cloud.example.com"; "": a path the
+    # daemon's operator reads against the Cloud they use).
+    alerts_base_url: str = ""
 
 
 class Registry:
     def __init__(self, db: Database, log: Log, blobs: BlobStore, config: RegistryConfig, *,
-                 http_listener: Callable[[ASGIApp], HttpListener] | None = None) -> None:
+                 http_listener: Callable[[ASGIApp], HttpListener] | None = None,
+                 fleet: FleetTexts | None = None, release_fleet: Callable[[], Awaitable[None]] | None = None) -> None:
         self.config = config
         self._db = db
         self._log = log
@@ -74,6 +87,10 @@ class Registry:
         self.listener = http_listener(self.http.app) if http_listener is not None else None
         self.signing_key: CloudKey | None = None
         self._tasks = BackgroundTasks()
+        self.alert_reads = AlertReads(db)
+        self.alerts = None if fleet is None else RegistryAlerts(db, log, AlertEvaluator(
+            db, fleet, config.clock, base_url=config.alerts_base_url), config.alerts)
+        self._release_fleet = release_fleet
 
     @property
     def http_app(self) -> ASGIApp:
@@ -85,8 +102,15 @@ class Registry:
         self.signing_key = await ensure_cloud_key(self._db, self.store, self.config.keys.current(), self.config.clock())
         self._tasks.start(self.relay.run, "registry-relay")
         self._tasks.start(self.downloads.run, "registry-downloads")
+        if self.alerts is not None:
+            await self.alerts.start()
         if self.listener is not None:
             await self.listener.start()
+
+    async def yank(self, kind: str, name: str, version: str, reason: str, actor: Actor) -> VersionYanked:
+        """Yank a published version (``yank.py``; who may is the caller's check)."""
+        return await yank(self._db, self.store, kind=kind, name=name, version=version, reason=reason, actor=actor,
+                          at=self.config.clock())
 
     async def rotate_key(self) -> CloudKey:
         self.signing_key = await rotate(self._db, self.store, self.config.keys, self.config.clock)
@@ -95,13 +119,17 @@ class Registry:
     async def stop(self) -> None:
         if self.listener is not None:
             await self.listener.stop()
+        if self.alerts is not None:
+            await self.alerts.stop()
+        if self._release_fleet is not None:
+            await self._release_fleet()
         self._tasks.stopping.set()
         await self._tasks.stop()
         await self.downloads.flush()
         await self.blobs.close()
 
     def failure(self) -> BaseException | None:
-        return self._tasks.failure()
+        return self._tasks.failure() or (self.alerts.failure() if self.alerts is not None else None)
 
 
 class RegistryService(ComponentService):
@@ -109,8 +137,10 @@ class RegistryService(ComponentService):
     role = "registry of providers, policy packs and framework profiles (signed, versioned; daemon API at /registry)"
 
     def __init__(self, ctx: ServiceContext, blobs: BlobStore, config: RegistryConfig, *,
-                 http_listener: Callable[[ASGIApp], HttpListener] | None = None) -> None:
-        self.registry = Registry(ctx.platform.db, ctx.platform.log, blobs, config, http_listener=http_listener)
+                 http_listener: Callable[[ASGIApp], HttpListener] | None = None,
+                 fleet: FleetTexts | None = None, release_fleet: Callable[[], Awaitable[None]] | None = None) -> None:
+        self.registry = Registry(ctx.platform.db, ctx.platform.log, blobs, config, http_listener=http_listener,
+                                 fleet=fleet, release_fleet=release_fleet)
         super().__init__(self.registry, relays=(self.registry.relay,))
 
     @property
@@ -120,6 +150,10 @@ class RegistryService(ComponentService):
     @property
     def http_app(self) -> ASGIApp:
         return self.registry.http_app
+
+    @property
+    def alert_reads(self) -> AlertReads:
+        return self.registry.alert_reads
 
     def address(self) -> str:
         listener = self.registry.listener

@@ -8,13 +8,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from faramesh_cloud.fleet.client import FleetQueryClient
+from faramesh_cloud.fleet.service import FleetService
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.runtime import registry_wiring
 from faramesh_cloud.runtime.gateway_service import GatewayService
 from faramesh_cloud.runtime.platform import Platform
 from faramesh_cloud.runtime.services import RuntimeContext
 from faramesh_cloud.sql.database import Database
+from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.ingest import TlsPair
 from tests.integration.test_gateway_daemon_feeds import _refused, _settings, free_port
 
@@ -61,3 +65,26 @@ async def test_serve_registry_listens_on_its_own_port(database: Database, postgr
         await registry.stop()
     assert r.status_code == 200 and [x["name"] for x in r.json()["results"]] == ["faramesh/vault"]
     assert "daemon API http://" in registry.info().address
+
+
+async def test_the_pack_alerts_read_the_fleet_in_process_under_up_and_over_grpc_otherwise(
+        database: Database, postgres_log: PostgresLog, tmp_path: Path, sync_tls: TlsPair) -> None:
+    """Under ``up`` the alerts read the running fleet service's own query and the gateway lists
+    the registry's own alert reads; apart, the fleet's gRPC client with the registry's
+    certificate (closed when the registry stops), and a gateway alone lists none yet."""
+    settings = _settings(tmp_path, sync_tls, registry_http_port=free_port())
+    platform = Platform(settings, database, postgres_log, None)  # type: ignore[arg-type]
+    fleet = FleetService(platform, StackStore(database), 120.0)
+    assert registry_wiring.fleet_port(settings, [fleet]) is fleet.query
+    apart = registry_wiring.fleet_port(settings, [])
+    assert isinstance(apart, FleetQueryClient) and apart.address == settings.internal_dial_address("fleet")
+    await apart.close()
+
+    ctx = RuntimeContext(platform, "now", [fleet], ("fleet", "registry", "gateway"))
+    registry = registry_wiring.service(ctx)
+    assert registry.registry.alerts is not None
+    assert registry.registry.alerts.evaluator._fleet is fleet.query
+    up, alone = FastAPI(), FastAPI()
+    registry_wiring.mount_alerts(up, [fleet, registry])
+    registry_wiring.mount_alerts(alone, [])
+    assert up.state.pack_alerts is registry.alert_reads and not hasattr(alone.state, "pack_alerts")

@@ -238,3 +238,21 @@ def test_a_local_resolution_is_pushed_as_source_local_and_a_withdrawal_writes_no
     assert record is None and resolution.status == "withdrawn"
     assert (event.state, event.resolution.source) == (
         approvals_pb2.APPROVAL_STATE_WITHDRAWN, approvals_pb2.RESOLUTION_SOURCE_LOCAL)
+
+
+def test_a_registry_pack_alert_is_recorded_for_status_and_acknowledged_with_what_it_says() -> None:
+    from faramesh_cloud_api.sync.v1 import deliveries_pb2, registry_pb2
+
+    alert = registry_pb2.RegistryPackAlert(
+        alert_id="a1", current=registry_pb2.RegistryArtifact(name="faramesh/stripe", version="1.0.0"),
+        latest_version="1.1.0", yanked=True, severity=registry_pb2.ALERT_SEVERITY_CRITICAL,
+        summary="faramesh/stripe 1.0.0 was yanked")
+    plan = plan_delivery(_state(), deliveries_pb2.Delivery(delivery_id="a1", registry_pack_alert=alert), NOW, KEY)
+
+    assert plan.answer.outcome == ACCEPTED
+    assert plan.answer.message == "alert recorded: faramesh/stripe 1.0.0 yanked"
+    assert plan.alert is not None and plan.alert[0] == "a1"
+    seen = plan.alert[1]
+    assert (seen.name, seen.current, seen.latest, seen.yanked, seen.severity) == (
+        "faramesh/stripe", "1.0.0", "1.1.0", True, "critical")
+    assert plan.record is None  # recorded and shown, never acted on

@@ -20,6 +20,7 @@ from faramesh_cloud.gateway.web.fleet_ports import (
     fleet_ports,
     pending_approvals,
 )
+from faramesh_cloud.gateway.web.pack_alerts import open_alerts
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
 from faramesh_cloud.rpc.errors import ServiceUnavailable
@@ -35,7 +36,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Attention:
-    kind: str  # approval / alert / disconnected / drift / credential / budget / chain
+    kind: str  # approval / alert / disconnected / drift / pack_alert / credential / budget / chain
     label: str
     text: str
     href: str
@@ -55,10 +56,11 @@ def agent_href(base: str, stack_id: str, agent_id: str) -> str:
 
 async def attention(ports: FleetPorts, org_id: str, base: str, stacks: Sequence[Any],
                     approvals: PendingApprovals | None = None, approval_stacks: Collection[str] = (),
-                    now: datetime | None = None) -> list[Attention]:
+                    now: datetime | None = None, pack_alerts: Sequence[Any] = ()) -> list[Attention]:
     """``approvals``: the approvals queue, listed for ``approval_stacks`` (the stacks whose
     approvals the member may read); None (no approvals service): no approval items; the
-    approvals service not answering: one item saying so."""
+    approvals service not answering: one item saying so. ``pack_alerts``: the organisation's
+    open registry pack alerts (those of ``stacks`` are listed)."""
     now = now or datetime.now(UTC)
     names = {s.stack_id: s.name for s in stacks}
     items: list[Attention] = []
@@ -82,6 +84,15 @@ async def attention(ports: FleetPorts, org_id: str, base: str, stacks: Sequence[
                                    f"{base}/fleet/stacks/{s.stack_id}", "bad"))
     for d in await _from_index(lambda: config_drift.running_drifts(ports, org_id, stacks), [], base, items):
         items.append(Attention("drift", "Config drift", d.text, f"{base}/fleet/stacks/{d.stack_id}/config", "bad"))
+    for p in pack_alerts:
+        if p.stack_id in names:
+            change = (f"{p.imported_version} was yanked" + (f", {p.latest_version} is the latest" if p.latest_version
+                                                           else "") if p.yanked
+                      else f"{p.imported_version} → {p.latest_version}")
+            items.append(Attention("pack_alert", "Yanked registry version" if p.yanked else "Newer registry version",
+                                   f"{p.name} on {names[p.stack_id]}: {change} · daemon: {p.delivery}",
+                                   f"{base}/fleet/stacks/{p.stack_id}/providers",
+                                   "bad" if p.severity == "critical" else "warn"))
     for c in await ports.query.credentials_expiring(org_id, now):
         if c.stack_id in names:
             left = (c.expires_at - now).total_seconds()
@@ -137,7 +148,8 @@ async def attention_for(request: Request, principal: Principal, stacks: Sequence
     ids = [s.stack_id for s in stacks]
     return await attention(ports, principal.org.org_id, f"/o/{principal.org.slug}", stacks,
                            pending_approvals(request, ports),
-                           principal.access.stacks_with(Permission.APPROVALS_REQUEST_READ, ids))
+                           principal.access.stacks_with(Permission.APPROVALS_REQUEST_READ, ids),
+                           pack_alerts=await open_alerts(request, principal.org.org_id))
 
 
 def strip(stacks: Sequence[Any]) -> dict[str, int]:

@@ -22,6 +22,7 @@ from faramesh_cloud.gateway.web.fleet_view import (
     uptime_text,
     visible_stacks,
 )
+from faramesh_cloud.gateway.web.pack_alerts import open_alerts
 from faramesh_cloud.gateway.web.render import page
 from faramesh_cloud.identity.domain import NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
@@ -84,7 +85,8 @@ async def stack_config(request: Request, stack_id: str, principal: Principal = D
     text = (await fleet_ports(request).query.config_text(principal.org.org_id, stack_id, stack.config_text_sha256)
             if stack.config_text_sha256 else None)
     return await _tab(request, principal, stack_id, "config", drifts=drifts, peers=peers,
-                      has_audit=fleet_ports(request).audit is not None, text=text)
+                      has_audit=fleet_ports(request).audit is not None, text=text,
+                      pack_alerts=await open_alerts(request, principal.org.org_id, stack_id))
 
 
 @router.get("/o/{org}/fleet/stacks/{stack_id}/config/{sha256}", response_class=HTMLResponse)
@@ -111,4 +113,5 @@ async def stack_applies(request: Request, stack_id: str, principal: Principal = 
 async def stack_providers(request: Request, stack_id: str, principal: Principal = Depends(HEALTH)) -> Response:
     await load_stack(request, principal, stack_id)
     providers = await fleet_ports(request).query.providers(principal.org.org_id, stack_id)
-    return await _tab(request, principal, stack_id, "providers", providers=providers)
+    return await _tab(request, principal, stack_id, "providers", providers=providers,
+                      pack_alerts=await open_alerts(request, principal.org.org_id, stack_id))

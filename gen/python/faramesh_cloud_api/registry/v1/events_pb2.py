@@ -22,22 +22,29 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from faramesh_cloud_api.sync.v1 import registry_pb2 as faramesh__cloud__api_dot_sync_dot_v1_dot_registry__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+faramesh_cloud_api/registry/v1/events.proto\x12\x1e\x66\x61ramesh_cloud_api.registry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"0\n\x05\x41\x63tor\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\"\x91\x02\n\x10VersionPublished\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32%.faramesh_cloud_api.registry.v1.Actor\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\t\x12\x0e\n\x06source\x18\x07 \x01(\t\x12\x12\n\ntrust_tier\x18\x08 \x01(\t\x12\x0e\n\x06key_id\x18\t \x01(\t\x12\x13\n\x0b\x62ody_sha256\x18\n \x01(\t\x12\x0e\n\x06org_id\x18\x0b \x01(\t\"\xbb\x01\n\x08KeyAdded\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32%.faramesh_cloud_api.registry.v1.Actor\x12\x0e\n\x06key_id\x18\x04 \x01(\t\x12\x0e\n\x06origin\x18\x05 \x01(\t\x12\x16\n\x0epublic_key_b64\x18\x06 \x01(\t\"\xaa\x01\n\nKeyRetired\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32%.faramesh_cloud_api.registry.v1.Actor\x12\x0e\n\x06key_id\x18\x04 \x01(\t\x12\x13\n\x0breplaced_by\x18\x05 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+faramesh_cloud_api/registry/v1/events.proto\x12\x1e\x66\x61ramesh_cloud_api.registry.v1\x1a)faramesh_cloud_api/sync/v1/registry.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"0\n\x05\x41\x63tor\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\"\x91\x02\n\x10VersionPublished\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32%.faramesh_cloud_api.registry.v1.Actor\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\t\x12\x0e\n\x06source\x18\x07 \x01(\t\x12\x12\n\ntrust_tier\x18\x08 \x01(\t\x12\x0e\n\x06key_id\x18\t \x01(\t\x12\x13\n\x0b\x62ody_sha256\x18\n \x01(\t\x12\x0e\n\x06org_id\x18\x0b \x01(\t\"\xbb\x01\n\x08KeyAdded\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32%.faramesh_cloud_api.registry.v1.Actor\x12\x0e\n\x06key_id\x18\x04 \x01(\t\x12\x0e\n\x06origin\x18\x05 \x01(\t\x12\x16\n\x0epublic_key_b64\x18\x06 \x01(\t\"\xaa\x01\n\nKeyRetired\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32%.faramesh_cloud_api.registry.v1.Actor\x12\x0e\n\x06key_id\x18\x04 \x01(\t\x12\x13\n\x0breplaced_by\x18\x05 \x01(\t\"\xd5\x01\n\rVersionYanked\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32%.faramesh_cloud_api.registry.v1.Actor\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0e\n\x06org_id\x18\x08 \x01(\t\"\xb4\x01\n\x0fPackAlertRaised\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x10\n\x08stack_id\x18\x04 \x01(\t\x12<\n\x05\x61lert\x18\x05 \x01(\x0b\x32-.faramesh_cloud_api.sync.v1.RegistryPackAlert\"\x98\x01\n\x0fPackAlertClosed\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x10\n\x08stack_id\x18\x04 \x01(\t\x12\x10\n\x08\x61lert_id\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'faramesh_cloud_api.registry.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACTOR']._serialized_start=112
-  _globals['_ACTOR']._serialized_end=160
-  _globals['_VERSIONPUBLISHED']._serialized_start=163
-  _globals['_VERSIONPUBLISHED']._serialized_end=436
-  _globals['_KEYADDED']._serialized_start=439
-  _globals['_KEYADDED']._serialized_end=626
-  _globals['_KEYRETIRED']._serialized_start=629
-  _globals['_KEYRETIRED']._serialized_end=799
+  _globals['_ACTOR']._serialized_start=155
+  _globals['_ACTOR']._serialized_end=203
+  _globals['_VERSIONPUBLISHED']._serialized_start=206
+  _globals['_VERSIONPUBLISHED']._serialized_end=479
+  _globals['_KEYADDED']._serialized_start=482
+  _globals['_KEYADDED']._serialized_end=669
+  _globals['_KEYRETIRED']._serialized_start=672
+  _globals['_KEYRETIRED']._serialized_end=842
+  _globals['_VERSIONYANKED']._serialized_start=845
+  _globals['_VERSIONYANKED']._serialized_end=1058
+  _globals['_PACKALERTRAISED']._serialized_start=1061
+  _globals['_PACKALERTRAISED']._serialized_end=1241
+  _globals['_PACKALERTCLOSED']._serialized_start=1244
+  _globals['_PACKALERTCLOSED']._serialized_end=1396
 # @@protoc_insertion_point(module_scope)
