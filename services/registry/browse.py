@@ -66,7 +66,8 @@ def _cursor(cursor: str | None) -> str:
     if not cursor:
         return ""
     try:
-        return base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("utf-8")
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
     except (ValueError, UnicodeError):
         raise ValueError("cursor is not one this API returned (pass next_cursor back unchanged)") from None
 
