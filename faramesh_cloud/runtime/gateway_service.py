@@ -62,6 +62,9 @@ class GatewayService:
         # service's own app when it runs in this process (`up`), else a proxy to its listener.
         self.registry_api = registry_wiring.daemon_api(settings, ctx.services)
         app.mount(registry_wiring.MOUNT, self.registry_api)
+        # The Registry section (browse, REST twin, a stack's registry imports): the service's
+        # read API when it runs in this process (`up`).
+        registry_wiring.mount(app, registry_wiring.gateway_port(ctx.services))
         self._server = HttpServer(app, settings.http_host, settings.http_port, HttpOptions.of(settings))
         self._relay = OutboxRelay(ctx.platform.db, ctx.platform.log, STACKS_OUTBOX)
         self._tasks = BackgroundTasks()

@@ -3,7 +3,7 @@
 The catalog is global, but reading it takes ``registry:artifact:read`` in an organisation
 (every role but Viewer and Auditor) and "verified" is judged against the keys *that*
 organisation trusts, so every route names the organisation like the rest of the API. Lists
-page by keyset: pass ``next_cursor`` back as ``cursor``."""
+page by ``limit`` and ``offset``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from faramesh_cloud.gateway.web.auth import require
 from faramesh_cloud.gateway.web.registry_imports import every_stack_imports, stack_imports
-from faramesh_cloud.gateway.web.registry_ports import http_error, kind_of, plain, registry_port
+from faramesh_cloud.gateway.web.registry_ports import (
+    bad_filter,
+    counts,
+    detail,
+    kind_of,
+    plain,
+    registry_port,
+)
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
 
@@ -22,7 +29,7 @@ READ = require(Permission.REGISTRY_ARTIFACT_READ)
 KINDS_PATH: Final = Path(description="providers, policies or frameworks", pattern="^[a-z-]+$")
 ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     404: {"description": "unknown artifact, version or stack (or another organisation's stack)"},
-    422: {"description": "a bad filter, limit or cursor; the detail says which"}}
+    422: {"description": "a bad filter, limit or offset; the detail says which"}}
 
 
 def _imports(found: Any) -> dict[str, Any]:
@@ -42,8 +49,9 @@ async def trust_keys(request: Request, principal: Principal = Depends(READ)) -> 
 async def imports(request: Request, principal: Principal = Depends(READ)) -> list[dict[str, Any]]:
     """Per stack the member may read: the imports of the governance.fms it last applied, each
     ``verified`` (in this registry, signature valid under a key this organisation trusts),
-    ``unverified`` (``reason`` says why), ``not-in-registry``, ``yanked`` or
-    ``not-a-registry-import``; ``applied`` false when the stack never synced its text."""
+    ``unverified`` (``reason`` says why: untrusted key, invalid, ...), ``not-in-registry``,
+    ``yanked`` or ``refused`` (the daemon refuses the reference: ``@latest``, no pin, unknown
+    kind); ``applied`` false when the stack never synced its text."""
     return [_imports(f) for f in await every_stack_imports(request, principal)]
 
 
@@ -60,33 +68,33 @@ async def list_artifacts(request: Request, kinds: str = KINDS_PATH, principal: P
                                              description="category or domain (payments, healthcare, ...)"),
                          tier: str = Query("", description="official or community"),
                          capability: str = Query("", max_length=50, description="providers: SECRETS, KMS, ..."),
-                         limit: int = Query(50, ge=1, le=200),
-                         cursor: str | None = Query(None, max_length=400,
-                                                    description="next_cursor of the previous page")) -> dict[str, Any]:
+                         platform: str = Query("", max_length=50, description="providers: linux_amd64, ..."),
+                         limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> dict[str, Any]:
     """Artifacts of one kind by name: ``items`` (name, latest version, tier, category, domains,
-    capabilities, platforms, downloads), ``total`` matching the filters, ``next_cursor``."""
+    capabilities, platforms), ``total`` matching the filters, ``limit`` and ``offset``."""
     kind = kind_of(kinds)
     try:
-        found = await registry_port(request).artifacts(kind, q=q, domain=domain, tier=tier, capability=capability,
-                                                       limit=limit, cursor=cursor)
-    except (ValueError, LookupError) as exc:
-        raise http_error(exc) from None
-    return {"items": plain(found.items), "total": found.total, "next_cursor": found.next_cursor}
+        found = await registry_port(request).search(kind, text=q, category=domain, tier=tier, capability=capability,
+                                                    platform=platform, limit=limit, offset=offset)
+    except ValueError as exc:
+        raise bad_filter(exc) from None
+    return plain(found)  # type: ignore[no-any-return]
 
 
 @router.get("/{kinds}/{name:path}", responses=ERRORS)
 async def artifact(request: Request, name: str, kinds: str = KINDS_PATH, principal: Principal = Depends(READ),
                    version: str = Query("", max_length=128, description="default: the latest published")
                    ) -> dict[str, Any]:
-    """One artifact at a version: the artifact row, the version, every version (state,
-    changelog, downloads, key), ``verification`` (``verdict`` verified / unsigned /
-    untrusted-key / invalid / malformed, the ``key_id`` and its owner, ``message``),
-    ``import_line``, ``schema`` (config or parameter schema rows: name, type, required,
-    default, description), ``platforms`` (providers: hosted or signature-only) and
-    ``preview`` (packs and profiles: lines, rules, counts per effect, or the parse error)."""
+    """One artifact at a version: ``artifact`` (summary), every version in ``versions`` (state,
+    changelog, downloads, key), ``downloads``, and ``version``: its FPL, manifest, binaries per
+    platform (``hosted`` false: signature only), ``signature_status`` (``verdict`` verified /
+    unsigned / untrusted-key / invalid / malformed, the key, ``problem``), ``import_line``,
+    ``snippet``, ``checklist`` (config or parameter schema rows, required first) and
+    ``preview`` (packs and profiles: ``parses``, the daemon's ``error``, ``rules``, ``counts``)."""
     kind = kind_of(kinds)
-    try:
-        found = await registry_port(request).artifact(principal.org.org_id, kind, name, version)
-    except (ValueError, LookupError) as exc:
-        raise http_error(exc) from None
-    return plain(found)  # type: ignore[no-any-return]
+    found = await detail(registry_port(request), kind, name, version)
+    shown = plain(found.version)
+    if found.version.preview is not None:
+        shown["preview"]["counts"] = counts(found.version.preview)
+    return {"artifact": plain(found.artifact.artifact), "versions": plain(found.artifact.versions),
+            "downloads": found.artifact.downloads, "version": shown}

@@ -1,13 +1,14 @@
 """What the Registry section (browse: providers, policy packs, framework profiles, trust keys,
-a stack's registry imports) and its REST twin use: a port the composition root fills with the
-registry service's browse reads (``RegistryBrowse`` in process under ``up``). The gateway
-imports no service: values come back as objects read by attribute.
+a stack's registry imports) and its REST twin use: ``RegistryPort``, which the composition root
+fills with the registry service's read API (``RegistryApi`` in process under ``up``). The
+gateway imports no service: values come back as objects read by attribute.
 
 The catalog is global; reading it here takes ``registry:artifact:read`` in the organisation of
-the page (every role but Viewer and Auditor), and "verified" means verified against the keys
-*that organisation* trusts. A stack's imports are read from the governance.fms text the stack
-last applied (the fleet's stored texts), so they need the stack to be visible to the member.
-Unknown names raise ``LookupError`` (404); bad filters or cursors ``ValueError`` (422)."""
+the page (every role but Viewer and Auditor). "Verified" means valid under a key the registry
+lists (the official key and Cloud's: what every organisation trusts today). A stack's imports
+are read from the governance.fms text the stack last applied (the fleet's stored texts), so
+they need the stack to be visible to the member. Unknown names are 404; bad filters
+``ValueError`` (422)."""
 
 from __future__ import annotations
 
@@ -24,21 +25,51 @@ from faramesh_cloud.identity.permissions import Permission
 REGISTRY_SECTION: Final = NavSection("registry", "Registry", "/registry", (Permission.REGISTRY_ARTIFACT_READ,))
 KIND_PATHS: Final = {"providers": "provider", "policies": "policy", "frameworks": "framework"}
 KIND_WORDS: Final = {"provider": "Providers", "policy": "Policy packs", "framework": "Framework profiles"}
+EFFECTS: Final = ("permit", "deny", "defer")
 
 
 class RegistryPort(Protocol):
-    async def artifacts(self, kind: str, *, q: str = "", domain: str = "", tier: str = "", capability: str = "",
-                        limit: int = 50, cursor: str | None = None) -> Any:
-        """A page (``items``, ``total``, ``next_cursor``) of artifact rows of ``kind``."""
+    async def search(self, kind: str = "", *, text: str = "", tier: str = "", category: str = "",
+                     capability: str = "", platform: str = "", namespace: str = "", limit: int = 50,
+                     offset: int = 0) -> Any:
+        """A page (``items``, ``total``, ``limit``, ``offset``) of artifact summaries."""
         ...
 
     async def facets(self, kind: str) -> dict[str, list[str]]: ...
 
-    async def artifact(self, org_id: str, kind: str, name: str, version: str = "") -> Any: ...
+    async def artifact(self, kind: str, name: str) -> Any:
+        """The artifact with its version history and downloads, or None."""
+        ...
+
+    async def version(self, kind: str, name: str, version: str) -> Any:
+        """One version (FPL, manifest, binaries, signature status, rule preview, checklist,
+        import line and snippet), or None."""
+        ...
 
     async def trust_keys(self) -> Sequence[Any]: ...
 
-    async def check_imports(self, org_id: str, text: str) -> Sequence[Any]: ...
+    async def check_imports(self, governance_fms: str) -> Sequence[Any]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Detail:
+    """An artifact's page: the artifact with its history, and the version shown."""
+
+    artifact: Any
+    version: Any
+
+
+async def detail(port: RegistryPort, kind: str, name: str, version: str = "") -> Detail:
+    """``name`` at ``version`` (default: its latest published version, else its highest)."""
+    found = await port.artifact(kind, name)
+    if found is None or not found.versions:
+        raise NotFound(f"no {kind} {name!r} in this registry")
+    chosen = version or found.artifact.latest_version or found.versions[0].version
+    shown = await port.version(kind, name, chosen)
+    if shown is None:
+        raise NotFound(f"{kind} {name!r} has no version {chosen!r}; versions: "
+                       f"{', '.join(v.version for v in found.versions)}")
+    return Detail(found, shown)
 
 
 def mount_registry(app: FastAPI, port: RegistryPort) -> None:
@@ -68,19 +99,19 @@ def kind_of(path_word: str) -> str:
     return kind
 
 
-def http_error(exc: Exception) -> HTTPException:
-    if isinstance(exc, LookupError):
-        return HTTPException(404, str(exc.args[0]) if exc.args else "not found in this registry")
+def bad_filter(exc: ValueError) -> HTTPException:
     return HTTPException(422, str(exc))
+
+
+def counts(preview: Any) -> dict[str, int]:
+    """Rules per effect of a pack preview."""
+    return {effect: preview.count(effect) for effect in EFFECTS}
 
 
 def plain(value: Any) -> Any:
     """A view (dataclasses, lists, mappings) as JSON-ready values."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if hasattr(value, "verified") and "verdict" in out:
-            out["verified"] = bool(value.verified)
-        return out
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

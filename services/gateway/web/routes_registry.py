@@ -16,9 +16,16 @@ from fastapi.responses import HTMLResponse, Response
 
 from faramesh_cloud.gateway.web.auth import require
 from faramesh_cloud.gateway.web.registry_imports import every_stack_imports, stack_imports
-from faramesh_cloud.gateway.web.registry_ports import KIND_PATHS, KIND_WORDS, kind_of, registry_port
+from faramesh_cloud.gateway.web.registry_ports import (
+    KIND_PATHS,
+    KIND_WORDS,
+    counts,
+    detail,
+    kind_of,
+    registry_port,
+)
 from faramesh_cloud.gateway.web.render import page
-from faramesh_cloud.identity.domain import NotFound, Principal
+from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
 
 router = APIRouter(include_in_schema=False)
@@ -28,7 +35,7 @@ TABS: Final = (("providers", "Providers", "/registry/providers"), ("policies", "
                ("frameworks", "Framework profiles", "/registry/frameworks"),
                ("trust-keys", "Trust keys", "/registry/trust-keys"), ("imports", "Stack imports", "/registry/imports"))
 STATUS_WORDS: Final = {"verified": "verified", "unverified": "unverified", "not-in-registry": "not in this registry",
-                       "yanked": "yanked", "not-a-registry-import": "not a registry import"}
+                       "yanked": "yanked", "refused": "refused by the daemon"}
 
 
 async def _render(request: Request, template: str, principal: Principal, tab: str, *, status_code: int = 200,
@@ -60,33 +67,31 @@ async def listing(request: Request, kinds: str, principal: Principal = Depends(R
     kind = kind_of(kinds)
     params = request.query_params
     q, domain, tier, capability = (params.get(k, "").strip() for k in ("q", "domain", "tier", "capability"))
-    cursor = params.get("cursor") or None
     port = registry_port(request)
     context: dict[str, Any] = {"kind": kind, "kinds": kinds, "title": KIND_WORDS[kind], "q": q, "domain": domain,
                                "tier": tier, "capability": capability, "facets": await port.facets(kind)}
     try:
-        found = await port.artifacts(kind, q=q, domain=domain, tier=tier, capability=capability, limit=PAGE_SIZE,
-                                     cursor=cursor)
+        offset = int(params.get("offset") or 0)
+        found = await port.search(kind, text=q, category=domain, tier=tier, capability=capability, limit=PAGE_SIZE,
+                                  offset=offset)
     except ValueError as exc:
         return await _render(request, "registry/list.html", principal, kinds, status_code=422, error=str(exc),
                              found=None, **context)
     filters = {k: v for k, v in (("q", q), ("domain", domain), ("tier", tier), ("capability", capability)) if v}
-    more = urlencode({**filters, "cursor": found.next_cursor}) if found.next_cursor else ""
+    more = urlencode({**filters, "offset": offset + PAGE_SIZE}) if offset + PAGE_SIZE < found.total else ""
     return await _render(request, "registry/list.html", principal, kinds, found=found, more=more,
-                         first=urlencode(filters) if cursor else "", **context)
+                         first=urlencode(filters) if offset else "", **context)
 
 
 @router.get("/o/{org}/registry/{kinds}/{name:path}", response_class=HTMLResponse)
-async def detail(request: Request, kinds: str, name: str, principal: Principal = Depends(READ),
-                 version: str = Query("", description="a version; default the latest published")) -> Response:
+async def artifact(request: Request, kinds: str, name: str, principal: Principal = Depends(READ),
+                   version: str = Query("", description="a version; default the latest published")) -> Response:
     kind = kind_of(kinds)
-    try:
-        found = await registry_port(request).artifact(principal.org.org_id, kind, name, version)
-    except LookupError as exc:
-        raise NotFound(str(exc.args[0]) if exc.args else "not in this registry") from None
-    return await _render(request, "registry/detail.html", principal, kinds, kind=kind, kinds=kinds, a=found,
-                         title=KIND_WORDS[kind], numbered=list(enumerate(found.preview.lines, start=1))
-                         if found.preview is not None else [])
+    found = await detail(registry_port(request), kind, name, version)
+    preview = found.version.preview
+    return await _render(request, "registry/detail.html", principal, kinds, kind=kind, kinds=kinds, a=found.artifact,
+                         v=found.version, title=KIND_WORDS[kind], counts=counts(preview) if preview else {},
+                         numbered=list(enumerate((found.version.fpl or "").splitlines(), start=1)))
 
 
 @router.get("/o/{org}/fleet/stacks/{stack_id}/registry", response_class=HTMLResponse)
