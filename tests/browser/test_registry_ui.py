@@ -94,6 +94,14 @@ def signed_in(gateway: RegistryGateway, new_page: NewPage) -> Any:
     return page
 
 
+def open_artifact(page: Any, tab: str, query: str, name: str) -> None:
+    """From a Registry page: the ``tab`` list, searched for ``query``, then ``name``'s page."""
+    page.get_by_role("navigation", name="Registry").get_by_role("link", name=tab).click()
+    page.get_by_label("Search").fill(query)
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=name, exact=True).click()
+
+
 def test_browse_providers_and_open_vault(gateway: RegistryGateway, acme: tuple[OrgRef, str],
                                          new_page: NewPage) -> None:
     page = signed_in(gateway, new_page)
@@ -122,10 +130,7 @@ def test_browse_providers_and_open_vault(gateway: RegistryGateway, acme: tuple[O
 def test_a_packs_rule_preview_and_a_pack_the_daemon_cannot_parse(gateway: RegistryGateway, acme: tuple[OrgRef, str],
                                                                  new_page: NewPage) -> None:
     page = signed_in(gateway, new_page)
-    page.get_by_role("navigation", name="Registry").get_by_role("link", name="Policy packs").click()
-    page.get_by_label("Search").fill("refund")
-    page.get_by_role("button", name="Search").click()
-    page.get_by_role("link", name="faramesh/stripe").click()
+    open_artifact(page, "Policy packs", "refund", "faramesh/stripe")
     counts = page.locator("#rule-counts")
     for effect, n in (("permit", 2), ("deny", 0), ("defer", 1)):
         expect(counts.locator(f"[data-effect={effect}]")).to_have_text(f"{effect} {n}")
@@ -144,10 +149,7 @@ def test_a_packs_rule_preview_and_a_pack_the_daemon_cannot_parse(gateway: Regist
 def test_copy_a_framework_profiles_snippet(gateway: RegistryGateway, acme: tuple[OrgRef, str],
                                           new_page: NewPage) -> None:
     page = signed_in(gateway, new_page)
-    page.get_by_role("navigation", name="Registry").get_by_role("link", name="Framework profiles").click()
-    page.get_by_label("Search").fill("langgraph")
-    page.get_by_role("button", name="Search").click()
-    page.get_by_role("link", name="langgraph", exact=True).click()
+    open_artifact(page, "Framework profiles", "langgraph", "langgraph")
     page.locator("#copy-snippet").click()
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith(f'import "{REGISTRY}/frameworks/langgraph@1.0.0"\n'), copied

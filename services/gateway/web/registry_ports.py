@@ -18,7 +18,7 @@ from typing import Any, Final, Protocol
 
 from fastapi import FastAPI, HTTPException, Request
 
-from faramesh_cloud.gateway.web.deps import NavSection, WebDeps
+from faramesh_cloud.gateway.web.deps import NavSection, add_section, mounted_port
 from faramesh_cloud.identity.domain import NotFound
 from faramesh_cloud.identity.permissions import Permission
 
@@ -78,17 +78,11 @@ def mount_registry(app: FastAPI, port: RegistryPort) -> None:
     from faramesh_cloud.gateway.web import routes_registry
 
     app.state.registry = port
-    deps: WebDeps = app.state.web
-    if REGISTRY_SECTION not in deps.sections:
-        app.state.web = dataclasses.replace(deps, sections=(*deps.sections, REGISTRY_SECTION))
-    for router in (routes_registry.router, api_registry.router):
-        app.include_router(router)
+    add_section(app, REGISTRY_SECTION, routes_registry.router, api_registry.router)
 
 
 def registry_port(request: Request) -> RegistryPort:
-    port: RegistryPort | None = getattr(request.app.state, "registry", None)
-    if port is None:
-        raise NotFound("the registry is not running on this Cloud instance")
+    port: RegistryPort = mounted_port(request, "registry", "the registry is")
     return port
 
 
