@@ -63,6 +63,9 @@ class GatewayService:
         self.registry_api = registry_wiring.daemon_api(settings, ctx.services)
         app.mount(registry_wiring.MOUNT, self.registry_api)
         registry_wiring.mount_alerts(app, ctx.services)  # the stack tabs' and Home's pack alerts
+        # The Registry section (browse, REST twin, a stack's registry imports): the service's
+        # read API when it runs in this process (`up`).
+        registry_wiring.mount(app, registry_wiring.gateway_port(ctx.services))
         self._server = HttpServer(app, settings.http_host, settings.http_port, HttpOptions.of(settings))
         self._relay = OutboxRelay(ctx.platform.db, ctx.platform.log, STACKS_OUTBOX)
         self._tasks = BackgroundTasks()

@@ -14,6 +14,9 @@
 * ``serve gateway`` (no registry in its process): :func:`daemon_api` is a proxy forwarding
   ``/registry`` to ``Settings.registry_http_url`` (the client's ``Host`` kept, so the download
   URLs the registry builds point at the gateway the daemon reached).
+* The people-facing Registry section (browse pages, REST twin, the stack tab "Registry
+  imports"): :func:`gateway_port` is the running service's ``RegistryApi`` under ``up``; a
+  gateway run apart has no Registry section until the registry's internal gRPC API exists.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from faramesh_cloud.fleet.service import FleetService
 from faramesh_cloud.gateway.edge import BodyLimit, EdgeLimits, RejectNul
 from faramesh_cloud.gateway.web.pack_alerts import mount_pack_alerts
 from faramesh_cloud.registry.alert_sweep import FleetTexts
+from faramesh_cloud.gateway.web.registry_ports import RegistryPort, mount_registry
 from faramesh_cloud.registry.http_api import MOUNT as MOUNT
 from faramesh_cloud.registry.keys import KeySource
 from faramesh_cloud.registry.service import RegistryConfig, RegistryService
@@ -96,3 +100,15 @@ def mount_alerts(app: FastAPI, services: list[Service]) -> None:
 async def release(app: ASGIApp) -> None:
     if isinstance(app, IngestHttpProxy):
         await app.close()
+
+
+def gateway_port(services: list[Service]) -> RegistryPort | None:
+    """The registry service's read API when it runs in this process, else None."""
+    local = running(services, RegistryService)
+    return local.api if local is not None else None
+
+
+def mount(app: FastAPI, port: RegistryPort | None) -> None:
+    """The Registry section, its REST twin and the stack tab, when there is a port."""
+    if port is not None:
+        mount_registry(app, port)

@@ -11,7 +11,11 @@
 * Provider binary: ``<binary>.sig`` = bare standard base64 of the 64-byte signature, no newline.
 
 :func:`verify_signature` checks a signature object against a key the *caller* trusts, never
-against the public key the object carries (which only has to agree with it).
+against the public key the object carries (which only has to agree with it). Its
+``SignatureError`` says which :class:`Verdict` and why: ``unsigned`` (no signature at all),
+``malformed`` (not upstream's shape), ``untrusted-key`` (valid under the key it carries, but
+that key is not trusted: what today's daemon would believe), ``invalid`` (it does not verify, or
+it names a trusted key id while carrying another public key).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Final
 
 from nacl.exceptions import BadSignatureError
@@ -31,8 +36,21 @@ _MANIFEST_ORDER: Final = ("name", "version", "dev_only", "capabilities", "config
 _DOWNLOAD_ORDER: Final = ("url", "sha256_hex", "size")
 
 
+class Verdict(StrEnum):
+    VERIFIED = "verified"
+    UNSIGNED = "unsigned"
+    UNTRUSTED_KEY = "untrusted-key"
+    INVALID = "invalid"
+    MALFORMED = "malformed"
+
+
 class SignatureError(ValueError):
-    """A signature that is malformed or does not verify; the message says which."""
+    """A signature that is missing, malformed or does not verify; ``verdict`` and the message
+    say which."""
+
+    def __init__(self, message: str, verdict: Verdict = Verdict.MALFORMED) -> None:
+        super().__init__(message)
+        self.verdict = verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +176,8 @@ def binary_signature(key: SigningKey, binary: bytes) -> str:
 
 def parse_signature(raw: Any) -> dict[str, str]:
     """A signature object checked for shape (what the daemon would silently ignore is refused)."""
+    if raw is None or raw == {}:
+        raise SignatureError("not signed: no signature was published with this version", Verdict.UNSIGNED)
     if not isinstance(raw, Mapping):
         raise SignatureError("signature is not a JSON object")
     algorithm = raw.get("algorithm")
@@ -176,11 +196,19 @@ def verify_signature(raw: Any, data: bytes, trusted: Mapping[str, TrustedKey]) -
     when its key is not trusted, the key it carries is not that key, or it does not verify."""
     sig = parse_signature(raw)
     key = trusted.get(sig["key_id"])
+    carried, value = _unb64(sig["public_key_b64"], "public_key_b64", 32), _unb64(sig["value_b64"], "value_b64", 64)
     if key is None:
-        raise SignatureError(f"signed by key {sig['key_id']!r}, which is not a trusted registry key")
-    if _unb64(sig["public_key_b64"], "public_key_b64", 32) != key.public_key:
-        raise SignatureError(f"carries a public key that is not the one of trusted key {key.key_id!r}")
-    verify_raw(key.public_key, data, _unb64(sig["value_b64"], "value_b64", 64))
+        try:
+            verify_raw(carried, data, value)
+        except SignatureError:
+            raise SignatureError(f"signed by key {sig['key_id']!r}, which is not a trusted registry key, and it does "
+                                 "not verify under the key it carries either", Verdict.INVALID) from None
+        raise SignatureError(f"signed by key {sig['key_id']!r}, which is not a trusted registry key (the signature "
+                             "is valid under the public key it carries: a daemon would believe it)",
+                             Verdict.UNTRUSTED_KEY)
+    if carried != key.public_key:
+        raise SignatureError(f"carries a public key that is not the one of trusted key {key.key_id!r}", Verdict.INVALID)
+    verify_raw(key.public_key, data, value)
     return key
 
 
@@ -188,7 +216,7 @@ def verify_raw(public_key: bytes, data: bytes, signature: bytes) -> None:
     try:
         VerifyKey(public_key).verify(data, signature)
     except BadSignatureError:
-        raise SignatureError("ed25519 verification failed") from None
+        raise SignatureError("ed25519 verification failed", Verdict.INVALID) from None
 
 
 def verify_binary_signature(text: str, binary: bytes, key: TrustedKey) -> None:

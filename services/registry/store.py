@@ -290,6 +290,15 @@ class RegistryStore:
                                   tuple(r[10])) for r in rows)
         return Page(items, int(total), limit, offset)
 
+    async def facets(self, kind: Kind) -> dict[str, list[str]]:
+        """The categories/domains and the capabilities artifacts of ``kind`` carry."""
+        async with self._db.connection() as conn:
+            rows = await (await conn.execute(
+                "SELECT category, domains, capabilities FROM registry_artifacts WHERE kind = %s",
+                (kind.value,))).fetchall()
+        domains = {r[0] for r in rows if r[0]} | {d for r in rows for d in r[1] or ()}
+        return {"domains": sorted(domains), "capabilities": sorted({c for r in rows for c in r[2] or ()})}
+
     async def stats(self) -> Stats:
         async with self._db.connection() as conn:
             rows = await (await conn.execute(

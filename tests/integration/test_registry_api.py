@@ -13,7 +13,6 @@ from faramesh_cloud.config import Settings
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.registry.domain import Kind
 from faramesh_cloud.registry.service import Registry
-from faramesh_cloud.registry.store import SearchFilter
 from faramesh_cloud.runtime import registry_wiring
 from tests.registry_support import free_port, registry, served
 
@@ -32,20 +31,20 @@ async def reg(database, postgres_log: Log, tmp_path: Path) -> AsyncIterator[Regi
 
 async def test_search_pages_and_filters(reg: Registry) -> None:
     api = reg.api
-    everything = await api.search(SearchFilter())
+    everything = await api.search()
     assert everything.total == 17
-    page = await api.search(SearchFilter(limit=5, offset=5))
+    page = await api.search(limit=5, offset=5)
     assert page.total == 17 and len(page.items) == 5 and page.items[0] == everything.items[5]
-    assert [a.name for a in (await api.search(SearchFilter(category="payments"))).items] == ["faramesh/stripe"]
-    assert [a.name for a in (await api.search(SearchFilter(kind=Kind.PROVIDER, capability="kms"))).items] == \
+    assert [a.name for a in (await api.search(category="payments")).items] == ["faramesh/stripe"]
+    assert [a.name for a in (await api.search(Kind.PROVIDER, capability="kms")).items] == \
         ["faramesh/dev-kms"]
-    assert [a.name for a in (await api.search(SearchFilter(text="guardrails"))).items] == \
+    assert [a.name for a in (await api.search(text="guardrails")).items] == \
         ["faramesh/openai", "faramesh/stripe"]
-    assert (await api.search(SearchFilter(tier="community"))).total == 0
-    linux = await api.search(SearchFilter(kind=Kind.PROVIDER, platform="linux_arm64"))
+    assert (await api.search(tier="community")).total == 0
+    linux = await api.search(Kind.PROVIDER, platform="linux_arm64")
     assert linux.total == 3 and all("linux_arm64" in a.platforms for a in linux.items)
-    assert (await api.search(SearchFilter(platform="windows_amd64"))).total == 0
-    assert (await api.search(SearchFilter(kind=Kind.FRAMEWORK))).total == 8
+    assert (await api.search(platform="windows_amd64")).total == 0
+    assert (await api.search(Kind.FRAMEWORK)).total == 8
 
 
 async def test_artifact_and_version_detail(reg: Registry) -> None:

@@ -1,6 +1,7 @@
 """Where the registry's daemon API is served: under ``up`` on the gateway's port at
-``/registry`` (the running service's own app); under ``serve registry`` on its own listener
-(``registry_http_port``) at ``/registry``. Real uvicorn, real HTTP, PostgreSQL."""
+``/registry`` (the running service's own app), with the people-facing Registry section on the
+same gateway; under ``serve registry`` on its own listener (``registry_http_port``) at
+``/registry``. Real uvicorn, real HTTP, PostgreSQL."""
 
 from __future__ import annotations
 
@@ -41,12 +42,15 @@ async def test_up_the_gateway_serves_the_registry_at_slash_registry(
             async with httpx.AsyncClient(base_url=settings.http_url + "/registry/") as client:
                 pack = await client.get("v1/policies/faramesh%2Fstripe/versions/1.0.0")
                 manifest = await client.get("v1/providers/faramesh%2Fvault/versions/1.0.0")
+            async with httpx.AsyncClient(base_url=settings.http_url) as client:
+                section = await client.get("/api/v1/orgs/acme/registry/policies")  # mounted: asks who you are
         finally:
             await gateway.stop()
         assert _refused(settings.registry_http_port)  # no listener of its own under `up`
     finally:
         await registry.stop()
     assert pack.status_code == 200 and "payment-bot" in pack.json()["policy_fpl"]
+    assert section.status_code == 401, section.text
     assert manifest.json()["downloads"]["linux_amd64"]["url"].startswith(
         settings.http_url + "/registry/v1/providers/faramesh%2Fvault/versions/1.0.0/binaries/")
     assert (tmp_path / "registry" / "blobs").is_dir() and (tmp_path / "keys" / "registry-ed25519-1.key").is_file()

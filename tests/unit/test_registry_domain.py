@@ -15,6 +15,7 @@ from faramesh_cloud.registry.keys import KeySource, parse_private_key, trust_sni
 from faramesh_cloud.registry.signatures import (
     SignatureError,
     TrustedKey,
+    Verdict,
     binary_signature,
     fpl_signature_file,
     manifest_signed_bytes,
@@ -67,6 +68,33 @@ def test_a_signature_by_an_unlisted_key_or_carrying_another_key_is_refused() -> 
         verify_signature(sig, b"x", {OFFICIAL.key_id: OFFICIAL})
     with pytest.raises(SignatureError, match="not a trusted registry key"):
         verify_signature({**sig, "key_id": "other"}, b"x", {OFFICIAL.key_id: OFFICIAL})
+
+
+def test_each_refusal_says_its_verdict() -> None:
+    """Unsigned, malformed, a valid signature by a key nobody listed (what the daemon would
+    believe: untrusted-key), a forgery by an unlisted key, a listed id carrying another key,
+    bytes changed after signing."""
+    stranger, trusted = SigningKey.generate(), {OFFICIAL.key_id: OFFICIAL}
+    body = b'agent "a" {\n  rules {\n    permit x/y\n  }\n}\n'
+    by_stranger = json.loads(fpl_signature_file("someone-else-2026", stranger, body))
+
+    def verdict(raw: object, data: bytes = body) -> tuple[Verdict, str]:
+        with pytest.raises(SignatureError) as refused:
+            verify_signature(raw, data, trusted)
+        return refused.value.verdict, str(refused.value)
+
+    assert verdict(None) == (Verdict.UNSIGNED, "not signed: no signature was published with this version")
+    assert verdict({})[0] is Verdict.UNSIGNED
+    assert verdict({"key_id": "k", "algorithm": "rsa", "value_b64": "x"})[0] is Verdict.MALFORMED
+    untrusted = verdict(by_stranger)
+    assert untrusted[0] is Verdict.UNTRUSTED_KEY and "valid under the public key it carries" in untrusted[1]
+    assert verdict(by_stranger, b"changed")[0] is Verdict.INVALID
+    assert verdict({**by_stranger, "key_id": OFFICIAL.key_id})[0] is Verdict.INVALID
+    mine = TrustedKey("cloud-1", bytes(stranger.verify_key))
+    assert verify_signature({**by_stranger, "key_id": "cloud-1"}, body, {"cloud-1": mine}) == mine
+    with pytest.raises(SignatureError, match="verification failed") as changed:
+        verify_signature({**by_stranger, "key_id": "cloud-1"}, b"changed", {"cloud-1": mine})
+    assert changed.value.verdict is Verdict.INVALID
 
 
 def test_cloud_signs_fpl_manifests_and_binaries_in_upstreams_formats(vectors_dir: Path) -> None:

@@ -9,13 +9,12 @@ imports no service: values come back as objects read by attribute. Refusals rais
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 
-from faramesh_cloud.gateway.web.deps import NavSection, WebDeps, sees_stack, web
+from faramesh_cloud.gateway.web.deps import NavSection, add_section, mounted_port, sees_stack, web
 from faramesh_cloud.identity.domain import Forbidden, IdentityError, NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
 from faramesh_cloud.platform_audit.events import Actor
@@ -60,17 +59,11 @@ def mount_approvals(app: FastAPI, port: ApprovalsPort) -> None:
     from faramesh_cloud.gateway.web import routes_approvals
 
     app.state.approvals = port
-    deps: WebDeps = app.state.web
-    if APPROVALS_SECTION not in deps.sections:
-        app.state.web = dataclasses.replace(deps, sections=(*deps.sections, APPROVALS_SECTION))
-    for router in (routes_approvals.router, api_approvals.router):
-        app.include_router(router)
+    add_section(app, APPROVALS_SECTION, routes_approvals.router, api_approvals.router)
 
 
 def approvals_port(request: Request) -> ApprovalsPort:
-    port: ApprovalsPort | None = getattr(request.app.state, "approvals", None)
-    if port is None:
-        raise NotFound("approvals are not running on this Cloud instance")
+    port: ApprovalsPort = mounted_port(request, "approvals", "approvals are")
     return port
 
 

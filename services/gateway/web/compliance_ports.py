@@ -17,7 +17,6 @@ downloads ``compliance:report:download``; new reports and retries
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +25,13 @@ from typing import Any, Final, Protocol
 
 from fastapi import FastAPI, HTTPException, Request
 
-from faramesh_cloud.gateway.web.deps import NavSection, WebDeps, sees_stack, visible_stacks_of, web
+from faramesh_cloud.gateway.web.deps import (
+    NavSection,
+    add_section,
+    sees_stack,
+    visible_stacks_of,
+    web,
+)
 from faramesh_cloud.identity.domain import Forbidden, NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
 from faramesh_cloud.platform_audit.events import Actor
@@ -116,12 +121,8 @@ def mount_compliance(app: FastAPI, port: CompliancePort, *, keys_dir: Path | Non
 
     app.state.compliance = port
     app.state.compliance_keys = keys_dir
-    deps: WebDeps = app.state.web
-    if COMPLIANCE_SECTION not in deps.sections:
-        app.state.web = dataclasses.replace(deps, sections=(*deps.sections, COMPLIANCE_SECTION))
-    for router in (routes_compliance.router, routes_compliance_coverage.router, api_compliance.router,
-                   routes_share.router):
-        app.include_router(router)
+    add_section(app, COMPLIANCE_SECTION, routes_compliance.router, routes_compliance_coverage.router,
+                api_compliance.router, routes_share.router)
 
 
 async def framework_names(port: CompliancePort) -> dict[str, str]:

@@ -7,15 +7,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import Request
+from fastapi import APIRouter, FastAPI, Request
 
 from faramesh_cloud.gateway.web.audit_ports import AuditReader
 from faramesh_cloud.gateway.web.live_feed import LiveHub
-from faramesh_cloud.identity.domain import Principal
+from faramesh_cloud.identity.domain import NotFound, Principal
 from faramesh_cloud.identity.permissions import is_stack_scoped
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.stacks.domain import Stack
@@ -59,6 +59,23 @@ class WebDeps:
     # The live views' shared feed over ``audit``, woken by the index's commits (None: mount_web
     # makes one without wake-ups, which re-reads once a second per organisation).
     live: LiveHub | None = None
+
+
+def add_section(app: FastAPI, section: NavSection, *routers: APIRouter) -> None:
+    """``section`` in the top navigation (once, after those there) and ``routers`` on ``app``."""
+    deps: WebDeps = app.state.web
+    if section not in deps.sections:
+        app.state.web = replace(deps, sections=(*deps.sections, section))
+    for router in routers:
+        app.include_router(router)
+
+
+def mounted_port(request: Request, name: str, what: str) -> Any:
+    """The port mounted as ``app.state.<name>``; 404 saying ``what`` does not run here."""
+    port = getattr(request.app.state, name, None)
+    if port is None:
+        raise NotFound(f"{what} not running on this Cloud instance")
+    return port
 
 
 def web(request: Request) -> WebDeps:

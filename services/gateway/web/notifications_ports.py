@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 
+from faramesh_cloud.gateway.web.deps import mounted_port
 from faramesh_cloud.identity.domain import Forbidden, IdentityError, NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
 from faramesh_cloud.platform_audit.events import Actor
@@ -62,9 +63,7 @@ def mount_notifications(app: FastAPI, port: NotificationsPort) -> None:
 
 
 def notifications_port(request: Request) -> NotificationsPort:
-    port: NotificationsPort | None = getattr(request.app.state, "notifications", None)
-    if port is None:
-        raise NotFound("notifications are not running on this Cloud instance")
+    port: NotificationsPort = mounted_port(request, "notifications", "notifications are")
     return port
 
 

@@ -1,5 +1,6 @@
 """Fleet: the stack list (filters, sortable columns) and a stack's tabs: Overview, Agents,
-Config (read-only, as synced, with config drift), Apply history (with the rollback command), Providers, and
+Config (read-only, as synced, with config drift), Apply history (with the rollback command), Providers,
+Registry imports (``routes_registry``) when the registry is mounted, and
 Integrations (that stack's notification routing; ``routes_integrations``) when the
 notifications service is mounted."""
 
@@ -34,9 +35,12 @@ STACK_TABS: Final = (("overview", "Overview", ""), ("agents", "Agents", "/agents
 
 
 def stack_tabs(request: Request) -> tuple[tuple[str, str, str], ...]:
-    if getattr(request.app.state, "notifications", None) is None:
-        return STACK_TABS
-    return (*STACK_TABS, ("integrations", "Integrations", "/integrations"))
+    tabs = STACK_TABS
+    if getattr(request.app.state, "registry", None) is not None:  # beside Providers and Config
+        tabs = (*tabs, ("registry", "Registry imports", "/registry"))
+    if getattr(request.app.state, "notifications", None) is not None:
+        tabs = (*tabs, ("integrations", "Integrations", "/integrations"))
+    return tabs
 
 
 @router.get("/o/{org}/fleet", response_class=HTMLResponse)

@@ -1,0 +1,228 @@
+"""Registry browse through the gateway (httpx over ASGI, real PostgreSQL, the registry's own
+``RegistryApi`` over the seeded real catalog snapshot, blobs on disk): lists with filters and
+pages, a provider's platforms (signature-only) and config schema, a pack's rule preview and
+checklist, faramesh/mcp@1.0.0 refused by the daemon's parser with its line, a framework
+profile's snippet, trust keys with Cloud's ``trust { }`` snippet, a stack's applied
+governance.fms (fed through the fleet's projection, as the sync API stores it) whose imports
+are judged strictly, 404/422 with messages, and the permissions per role."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from nacl.signing import SigningKey
+
+from faramesh_cloud.blobstore.files import FileBlobStore
+from faramesh_cloud.gateway.web.registry_ports import RegistryPort
+from faramesh_cloud.identity.permissions import Role
+from faramesh_cloud.registry.domain import Kind
+from faramesh_cloud.registry.keyring import ensure_cloud_key
+from faramesh_cloud.registry.keys import CloudKey, KeySource
+from faramesh_cloud.registry.signatures import fpl_signature_file
+from faramesh_cloud.registry.store import ArtifactRow, RegistryStore, VersionRow
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.stacks.store import StackStore
+from tests.fixtures.gateway import MakeClient, sign_in
+from tests.fixtures.identity import People, Person
+from tests.fleet_items import record, status
+from tests.integration.test_fleet_api import feed
+
+pytestmark = [pytest.mark.postgres, pytest.mark.integration]
+BASE = "/api/v1/orgs/acme/registry"
+OFFICIAL = "faramesh-ed25519-2026"
+REGISTRY = "github.com/faramesh/faramesh-registry"
+ROGUE_FPL = b'agent "refund-bot" {\n  default deny\n  rules {\n    permit stripe/refund\n  }\n}\n'
+GOVERNANCE = (f'import "{REGISTRY}/policies/faramesh/stripe@1.0.0"\n'
+              f'import "{REGISTRY}/policies/acme/unknown@1.0.0"\n'
+              f'import "{REGISTRY}/policies/acme/refunds@1.0.0"\n'
+              f'import "{REGISTRY}/frameworks/langgraph@latest"\n'
+              'agent "payment-bot" {\n  default deny\n  rules {\n    permit stripe/charge\n  }\n}\n')
+
+
+async def client_as(client_factory: MakeClient, person: Person) -> httpx.AsyncClient:
+    client = client_factory()
+    assert (await sign_in(client, person.email, person.password)).status_code in (302, 303)
+    return client
+
+
+async def cloud_key(database: Database, tmp_path: Path) -> CloudKey:
+    """Cloud's registry key listed, as the registry service does on start."""
+    return await ensure_cloud_key(database, RegistryStore(database), KeySource(tmp_path).current(), datetime.now(UTC))
+
+
+async def store_rogue_version(database: Database, tmp_path: Path) -> None:
+    """acme/refunds@1.0.0 whose signature is valid only under a key the registry does not list
+    (its row names the official key, as a row whose signature was swapped after it was stored
+    would): what a daemon believes, since it checks against the key sent along."""
+    store = RegistryStore(database)
+    body = await FileBlobStore(tmp_path / "registry" / "blobs").put_bytes(ROGUE_FPL, max_size=1 << 20)
+    signature = json.loads(fpl_signature_file("acme-rogue-2026", SigningKey.generate(), ROGUE_FPL))
+    now = datetime.now(UTC)
+    async with database.transaction() as conn:
+        await store.ensure_publisher(conn, "acme", None, "Acme", "confirmed", now, "test")
+        await store.ensure_artifact(conn, ArtifactRow("policy", "acme/refunds", "acme", "Refunds", "payments",
+                                                      ("payments",), "community", (), now))
+        await store.add_version(conn, VersionRow("policy", "acme/refunds", "1.0.0", "published", now, "test",
+                                                 "publish", "", None, {}, body.sha256, len(ROGUE_FPL), None, None,
+                                                 signature, OFFICIAL))
+
+
+async def test_lists_filter_and_page(seeded_registry: RegistryPort, client_factory: MakeClient,
+                                    people: People) -> None:
+    owner = await client_as(client_factory, await people.org("acme"))
+    policies = (await owner.get(f"{BASE}/policies")).json()
+    assert policies["total"] == 6 and len(policies["items"]) == 6
+    assert [p["name"] for p in policies["items"]][:2] == ["faramesh/demo", "faramesh/github"]
+    first = (await owner.get(f"{BASE}/policies", params={"limit": 4})).json()
+    rest = (await owner.get(f"{BASE}/policies", params={"limit": 4, "offset": 4})).json()
+    assert [p["name"] for p in first["items"] + rest["items"]] == [p["name"] for p in policies["items"]]
+    found = (await owner.get(f"{BASE}/policies", params={"q": "refund"})).json()
+    assert [p["name"] for p in found["items"]] == ["faramesh/stripe"]
+    assert (await owner.get(f"{BASE}/policies", params={"domain": "payments"})).json()["total"] == 1
+    providers = (await owner.get(f"{BASE}/providers", params={"capability": "secrets"})).json()
+    assert [p["name"] for p in providers["items"]] == ["faramesh/vault"]
+    assert providers["items"][0]["platforms"] == ["darwin_amd64", "darwin_arm64", "linux_amd64", "linux_arm64"]
+    frameworks = (await owner.get(f"{BASE}/frameworks", params={"q": "langgraph"})).json()
+    assert [f["name"] for f in frameworks["items"]] == ["langgraph"]
+
+    bad = await owner.get(f"{BASE}/policies", params={"tier": "gold"})
+    assert bad.status_code == 422 and "gold" in bad.json()["detail"]
+    assert (await owner.get(f"{BASE}/policies", params={"offset": -1})).status_code == 422
+    assert (await owner.get(f"{BASE}/widgets")).status_code == 404
+    page = await owner.get("/o/acme/registry/policies", params={"tier": "gold"})
+    assert page.status_code == 422 and "gold" in page.text
+    page = await owner.get("/o/acme/registry/providers", params={"capability": "SECRETS"})
+    assert page.status_code == 200 and 'data-name="faramesh/vault"' in page.text and "faramesh/spiffe" not in page.text
+
+
+async def test_details_preview_checklist_platforms_snippet_and_signature(
+        seeded_registry: RegistryPort, client_factory: MakeClient, people: People) -> None:
+    owner = await client_as(client_factory, await people.org("acme"))
+    stripe = (await owner.get(f"{BASE}/policies/faramesh/stripe")).json()
+    shown = stripe["version"]
+    assert shown["signature_status"]["verified"] and shown["signature_status"]["verdict"] == "verified"
+    assert shown["signature_status"]["key_id"] == OFFICIAL
+    assert shown["preview"]["counts"] == {"permit": 2, "deny": 0, "defer": 1}
+    assert [(r["effect"], r["tool"]) for r in shown["preview"]["rules"]] == [
+        ("permit", "stripe/charge"), ("permit", "stripe/refund"), ("defer", "stripe/charge")]
+    assert {f["name"]: f["default"] for f in shown["checklist"]} == {"charge_threshold": 2000,
+                                                                     "refund_threshold": 500}
+    assert shown["import_line"] == f'import "{REGISTRY}/policies/faramesh/stripe@1.0.0"'
+    assert [v["version"] for v in stripe["versions"]] == ["1.0.0"]
+    mcp = (await owner.get(f"{BASE}/policies/faramesh/mcp", params={"version": "1.0.0"})).json()["version"]
+    assert not mcp["preview"]["parses"] and mcp["preview"]["error"]["line"] == 6
+    assert "unexpected character" in mcp["preview"]["error"]["message"]
+    vault = (await owner.get(f"{BASE}/providers/faramesh/vault")).json()
+    assert vault["version"]["signature_status"]["verified"] and vault["artifact"]["capabilities"] == ["SECRETS"]
+    assert {p["platform"]: p["hosted"] for p in vault["version"]["binaries"]}["linux_amd64"] is False
+    assert {(f["name"], f["required"]) for f in vault["version"]["checklist"]} == {
+        ("addr", True), ("token", True), ("mount", False), ("namespace", False)}
+    langgraph = (await owner.get(f"{BASE}/frameworks/langgraph")).json()["version"]
+    assert langgraph["snippet"].startswith(f'import "{REGISTRY}/frameworks/langgraph@1.0.0"\n')
+    assert 'agent "app-agent"' in langgraph["snippet"]
+
+    page = await owner.get("/o/acme/registry/policies/faramesh/mcp")
+    assert page.status_code == 200 and 'id="parse-error"' in page.text and "line 6" in page.text
+    page = await owner.get("/o/acme/registry/providers/faramesh/vault")
+    assert "signature only" in page.text and 'id="config-schema"' in page.text
+    page = await owner.get("/o/acme/registry/policies/faramesh/stripe")
+    assert 'data-effect="defer">defer 1<' in page.text and 'data-verdict="verified"' in page.text
+
+    missing = await owner.get(f"{BASE}/policies/faramesh/stripe", params={"version": "9.0.0"})
+    assert missing.status_code == 404 and "9.0.0" in missing.json()["detail"]
+    assert (await owner.get(f"{BASE}/policies/faramesh/nope")).status_code == 404
+    assert (await owner.get("/o/acme/registry/policies/faramesh/nope")).status_code == 404
+
+
+async def test_trust_keys_carry_clouds_snippet(seeded_registry: RegistryPort, client_factory: MakeClient,
+                                              people: People, database: Database, tmp_path: Path) -> None:
+    mine = await cloud_key(database, tmp_path)
+    owner = await client_as(client_factory, await people.org("acme"))
+    keys = {k["key_id"]: k for k in (await owner.get(f"{BASE}/trust-keys")).json()}
+    assert keys[OFFICIAL]["origin"] == "official"
+    assert keys[OFFICIAL]["public_key_b64"] == "nxNjaQnS3L+zzKrRq48XfYBDWlFXkNJkxUiTD8j0sFs="
+    assert keys[mine.key_id]["origin"] == "cloud"
+    assert keys[mine.key_id]["trust_snippet"] == f'trust {{\n  key "{mine.key_id}" ed25519:{mine.public_key_b64}\n}}\n'
+    page = (await owner.get("/o/acme/registry/trust-keys")).text
+    assert f"ed25519:{mine.public_key_b64}" in page
+
+
+async def test_a_stacks_applied_imports_each_say_what_they_are(
+        seeded_registry: RegistryPort, client_factory: MakeClient, people: People, stacks: StackStore,
+        database: Database, tmp_path: Path) -> None:
+    """The stack's daemon reports the governance.fms it applied (the fleet stores the text);
+    its imports: the official stripe pack (verified), one this registry does not have, one
+    whose signature is by a key nobody listed, and an @latest the daemon itself refuses."""
+    await store_rogue_version(database, tmp_path)
+    acme = await people.org("acme")
+    org = acme.org.org_id
+    stack, _ = await stacks.register_stack(org, "payments-prod", "production")
+    never, _ = await stacks.register_stack(org, "search-staging", "staging")
+    applied = status(datetime.now(UTC))
+    applied.applied_config.governance_fms = GOVERNANCE
+    applied.applied_config.governance_sha256 = hashlib.sha256(GOVERNANCE.encode()).hexdigest()
+    await feed(database, [record(org, stack.stack_id, 1, "stack_status", applied)])
+
+    owner = await client_as(client_factory, acme)
+    twin = (await owner.get(f"{BASE}/stacks/{stack.stack_id}/imports")).json()
+    assert twin["applied"] is True
+    rows = {i["ref"].rsplit("/", 1)[-1]: i for i in twin["imports"]}
+    assert [(i["line"], i["status"]) for i in twin["imports"]] == [
+        (1, "verified"), (2, "not-in-registry"), (3, "unverified"), (4, "refused")]
+    assert rows["stripe@1.0.0"]["reason"] == f"signed by official key {OFFICIAL}"
+    assert rows["unknown@1.0.0"]["reason"] == "policy acme/unknown@1.0.0 is not in this registry"
+    assert rows["refunds@1.0.0"]["reason"].startswith("untrusted-key: signed by key 'acme-rogue-2026', which is "
+                                                      "not a trusted registry key")
+    assert rows["refunds@1.0.0"]["key_id"] == "acme-rogue-2026"
+    assert "@latest" in rows["langgraph@latest"]["reason"]
+
+    tab = await owner.get(f"/o/acme/fleet/stacks/{stack.stack_id}/registry")
+    assert tab.status_code == 200
+    for ref, word in (("policies/faramesh/stripe@1.0.0", "verified"),
+                      ("policies/acme/unknown@1.0.0", "not in this registry"),
+                      ("policies/acme/refunds@1.0.0", "unverified"), ("frameworks/langgraph@latest", "refused by the daemon")):
+        row = tab.text.split(f'data-ref="{REGISTRY}/{ref}"', 1)[1].split("</tr>", 1)[0]
+        assert f">{word}</span>" in row, (ref, row)
+    assert "not a trusted registry key" in tab.text
+    assert 'href="/o/acme/fleet/stacks/' + stack.stack_id + '/registry"' in tab.text  # the tab is offered
+
+    overview = (await owner.get(f"{BASE}/imports")).json()
+    assert {s["name"]: s["applied"] for s in overview} == {"payments-prod": True, "search-staging": False}
+    assert (await owner.get(f"{BASE}/stacks/{never.stack_id}/imports")).json()["imports"] == []
+    assert (await owner.get(f"{BASE}/stacks/8d4e6b7a-0000-4000-8000-000000000000/imports")).status_code == 404
+    other = await client_as(client_factory, await people.org("globex"))
+    assert (await other.get(f"/api/v1/orgs/globex/registry/stacks/{stack.stack_id}/imports")).status_code == 404
+
+
+async def test_an_unsigned_or_rogue_version_shows_its_verdict_on_its_page(
+        seeded_registry: RegistryPort, client_factory: MakeClient, people: People, database: Database,
+        tmp_path: Path) -> None:
+    await store_rogue_version(database, tmp_path)
+    found = await seeded_registry.version(Kind.POLICY, "acme/refunds", "1.0.0")
+    assert found.signature_status.verdict == "untrusted-key" and not found.signature_status.verified
+    owner = await client_as(client_factory, await people.org("acme"))
+    page = (await owner.get("/o/acme/registry/policies/acme/refunds")).text
+    assert 'data-verdict="untrusted-key"' in page and "signature by an untrusted key" in page
+
+
+@pytest.mark.parametrize(("role", "allowed"), [(Role.OWNER, True), (Role.ADMIN, True), (Role.OPERATOR, True),
+                                               (Role.VIEWER, False), (Role.AUDITOR, False)])
+async def test_who_may_browse(seeded_registry: RegistryPort, client_factory: MakeClient, people: People, role: Role,
+                              allowed: bool) -> None:
+    owner = await people.org("acme")
+    _, key = await people.identity.api_keys.create(owner.org.org_id, f"ci-{role.value}", role,
+                                                   await people.principal(owner))
+    api = client_factory(headers={"Authorization": f"Bearer {key}"})
+    for path in ("/policies", "/providers/faramesh/vault", "/trust-keys", "/imports"):
+        got = await api.get(BASE + path)
+        assert got.status_code == (200 if allowed else 403), (path, got.text[:200])
+        if not allowed:
+            assert "registry:artifact:read" in got.json()["detail"]
+    assert (await api.get("/o/acme/registry/policies")).status_code == (200 if allowed else 403)
+    other = await people.org("globex")
+    assert (await api.get(f"/api/v1/orgs/{other.org.slug}/registry/policies")).status_code == 404
