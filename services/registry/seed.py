@@ -5,7 +5,8 @@ key first (a file that fails stops the start, named; nothing is stored). Then th
 is listed, the ``faramesh`` publisher made (no organisation, confirmed), and each version not
 stored yet is added: its blobs put first (FPL body, YAML sidecar, README, any hosted binary),
 then one transaction with its artifact row, version row (signature verbatim), binary rows
-and its ``VersionPublished`` event. If that transaction fails, the blobs it would have named
+its ``VersionPublished`` event and its registry-log entry (``seeded``; keys: ``key_added``).
+If that transaction fails, the blobs it would have named
 are deleted unless another row names them. A version already there is left as it is
 (versions are immutable; a second start stores nothing and emits nothing).
 """
@@ -28,9 +29,16 @@ from faramesh_cloud.registry.events import (
     encode,
     new_event_id,
 )
+from faramesh_cloud.registry.log_entries import (
+    log_key_added,
+    log_version,
+    manifest_digest,
+    version_facts,
+)
 from faramesh_cloud.registry.signatures import b64
 from faramesh_cloud.registry.snapshot import Snapshot, SnapshotVersion
 from faramesh_cloud.registry.store import ArtifactRow, BinaryRow, KeyRow, RegistryStore, VersionRow
+from faramesh_cloud.registry.translog_format import LogAction
 from faramesh_cloud.sql.database import Database
 
 SEED_ACTOR: Final = Actor.system("registry-seed")
@@ -56,6 +64,7 @@ async def seed(db: Database, store: RegistryStore, blobs: BlobStore, snapshot: S
             if await store.add_key(conn, row):
                 await OUTBOX.add(conn, TOPIC, [encode(KeyAdded(new_event_id(), now, SEED_ACTOR, key.key_id,
                                                                 "official", b64(key.public_key)))])
+                await log_key_added(conn, key.key_id, "official", b64(key.public_key), SEED_ACTOR)
         await store.ensure_publisher(conn, OFFICIAL_NAMESPACE, None, "Faramesh", "confirmed", now, SEED_ACTOR.label)
     existing = await _existing(db)
     added = 0
@@ -104,6 +113,10 @@ async def _add(db: Database, store: RegistryStore, blobs: BlobStore, v: Snapshot
             await OUTBOX.add(conn, TOPIC, [encode(VersionPublished(
                 new_event_id(), now, SEED_ACTOR, v.kind.value, v.name, v.version, "seed", v.trust_tier, v.key_id,
                 body or ""))])
+            await log_version(conn, LogAction.SEEDED, v.kind.value, v.name, v.version, SEED_ACTOR, version_facts(
+                source="seed", key_id=v.key_id, signature=v.signature, trust_tier=v.trust_tier, body_sha256=body,
+                yaml_sha256=yaml, readme_sha256=readme, manifest_sha256=manifest_digest(v.manifest),
+                binaries=[(b.platform, b.sha256, b.size, hosted[b.platform] is not None) for b in v.binaries]))
         put.clear()
         return True
     finally:
