@@ -32,6 +32,7 @@ from faramesh_cloud.registry.http_api import RegistryHttp
 from faramesh_cloud.registry.keyring import ensure_cloud_key, rotate
 from faramesh_cloud.registry.keys import CloudKey, KeySource
 from faramesh_cloud.registry.log_entries import sign_checkpoint
+from faramesh_cloud.registry.mirror import Mirror, Progress, pins_of, source_for
 from faramesh_cloud.registry.reads import Blobs, DownloadCounter
 from faramesh_cloud.registry.seed import seed
 from faramesh_cloud.registry.snapshot import SEED_DIR, load_snapshot
@@ -64,6 +65,11 @@ class RegistryConfig:
     clock: Callable[[], datetime] = utc_now
     downloads_interval_s: float = 5.0
     checkpoint_interval_s: float = 5.0
+    # Mirrors run on a schedule when both are set (docs/registry-mirror.md): registry URLs or
+    # catalog checkouts, and the seconds between runs (0: off; on demand always works).
+    mirror_sources: tuple[str, ...] = ()
+    mirror_interval_s: float = 0.0
+    mirror_pins: tuple[str, ...] = ()  # ID=BASE64; none: the official key
     relay: RelayConfig = field(default_factory=RelayConfig)
 
 
@@ -82,6 +88,7 @@ class Registry:
         self.relay = OutboxRelay(db, log, OUTBOX_TABLE, config.relay)
         self.listener = http_listener(self.http.app) if http_listener is not None else None
         self.signing_key: CloudKey | None = None
+        self.mirror = Mirror(db, self.store, blobs, config.clock, after_batch=self.checkpoint)
         self._tasks = BackgroundTasks()
 
     @property
@@ -95,6 +102,8 @@ class Registry:
         await self.checkpoint()
         self._tasks.start(self.relay.run, "registry-relay")
         self._tasks.start(self._checkpoints, "registry-checkpoints")
+        if self.config.mirror_sources and self.config.mirror_interval_s > 0:
+            self._tasks.start(self._mirrors, "registry-mirror")
         self._tasks.start(self.downloads.run, "registry-downloads")
         if self.listener is not None:
             await self.listener.start()
@@ -109,6 +118,24 @@ class Registry:
         if self.signing_key is None:
             return None
         return await sign_checkpoint(self._db, self.signing_key)
+
+    async def mirror_now(self, source: str, pins: tuple[str, ...] = (), *, trigger: str = "demand",
+                         on_progress: Callable[[Progress], None] | None = None) -> Progress:
+        """One mirror run of ``source`` (a registry URL or a catalog checkout)."""
+        return await self.mirror.run(source_for(source), pins_of(pins or self.config.mirror_pins), trigger=trigger,
+                                     on_progress=on_progress)
+
+    async def _mirrors(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            for source in self.config.mirror_sources:
+                try:
+                    done = await self.mirror_now(source, trigger="schedule")
+                    _log.info("registry mirror %s: %s (%d mirrored, %d quarantined, %d failed)", source, done.state,
+                              done.mirrored, done.quarantined, done.failed)
+                except Exception:
+                    _log.warning("registry mirror %s failed", source, exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.config.mirror_interval_s)
 
     async def _checkpoints(self, stopping: asyncio.Event) -> None:
         """Checkpoint what other commands (publish, review, yank) logged since the last one."""
