@@ -67,5 +67,6 @@ def export_log(out: Path, data_dir: Path | None) -> None:
 
 
 registry.add_command(verify_registry)
-for _command in (registry_mirror.search, registry_mirror.show, registry_mirror.mirror, registry_mirror.mirror_status):
+for _command in (registry_mirror.search, registry_mirror.show, registry_mirror.mirror, registry_mirror.mirror_status,
+                 registry_mirror.verify_imports):
     registry.add_command(_command)

@@ -196,3 +196,55 @@ def mirror_status(limit: int, data_dir: Path | None) -> None:
     for q in quarantined:
         click.echo(f"  {q.kind} {q.name}@{q.version}  from {q.source}  last seen {q.last_seen:%Y-%m-%d %H:%M}Z: "
                    f"{q.reason}")
+
+
+@click.command("verify")
+@click.argument("governance_fms", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--pin", "pins", multiple=True, metavar="ID=BASE64",
+              help="A key the organisation trusts besides the official one (Cloud's registry keys, retired ones "
+                   "included, as /registry/v1/trust/keys lists them; compare them out of band). Repeatable.")
+@url_option
+def verify_imports(governance_fms: Path, pins: tuple[str, ...], url: str) -> None:
+    """Check every registry import of GOVERNANCE_FMS strictly against the trusted keys.
+
+    Per import: verified (by which key), unverified (why), not in registry, or yanked. Exit 1
+    when any import is not verified."""
+    import asyncio
+
+    import httpx
+
+    from faramesh_cloud.registry.import_verify import verify_imports as judge
+    from faramesh_cloud.registry.mirror import OFFICIAL_PIN, parse_pin
+
+    try:
+        text = governance_fms.read_text("utf-8")
+        trusted = {OFFICIAL_PIN.key_id: OFFICIAL_PIN} | {k.key_id: k for k in map(parse_pin, pins)}
+    except OSError as exc:
+        raise Refused(f"cannot read {governance_fms}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Refused(str(exc)) from None
+
+    async def work() -> list[Any]:
+        async with httpx.AsyncClient(timeout=60.0, follow_redirects=True) as client:
+            async def fetch(path: str) -> tuple[int, str, Any]:
+                try:
+                    response = await client.get(f"{url.rstrip('/')}/{path}")
+                except httpx.HTTPError as exc:
+                    raise Failed(f"cannot reach the registry at {url}: {exc}") from None
+                try:
+                    body = response.json() if response.status_code == 200 else None
+                except ValueError:
+                    body = None
+                return response.status_code, response.text, body
+
+            return await judge(text, fetch, trusted)
+
+    verdicts = asyncio.run(work())
+    colour = {"verified": "green", "yanked": "yellow"}
+    for v in verdicts:
+        click.echo(f"{governance_fms}:{v.line}  {v.ref}  " + click.style(v.status, fg=colour.get(v.status, "red"))
+                   + (f" ({v.detail})" if v.detail else ""))
+    bad = sum(1 for v in verdicts if not v.ok)
+    click.echo(f"{len(verdicts)} import(s), {len(verdicts) - bad} verified, {bad} not verified"
+               f" (trusted keys: {', '.join(sorted(trusted))})")
+    sys.exit(1 if bad else 0)

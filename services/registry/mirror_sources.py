@@ -243,7 +243,7 @@ class HttpSource:
     def _provider(self, item: Item, answer: dict[str, Any], common: dict[str, Any],
                   pins: Mapping[str, TrustedKey]) -> SnapshotVersion:
         served = answer.get("downloads") if isinstance(answer.get("downloads"), dict) else {}
-        candidates = [answer["manifest"]] if isinstance(answer.get("manifest"), dict) else _rebuilt(answer, served)
+        candidates = [answer["manifest"]] if isinstance(answer.get("manifest"), dict) else rebuilt_manifests(answer, served)
         problem = "the answer has no manifest to verify"
         for manifest in candidates:
             try:
@@ -337,7 +337,7 @@ async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def _rebuilt(answer: Mapping[str, Any], served: Mapping[str, Any]) -> list[dict[str, Any]]:
+def rebuilt_manifests(answer: Mapping[str, Any], served: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The manifests faramesh-registry's server may have signed, from its provider answer
     (it rewrote ``file://`` URLs to its ``/artifacts/`` ones)."""
     out = []
