@@ -17,11 +17,10 @@ from typing import Any, Final
 
 from faramesh_cloud.fpl.preview import parse_imports
 from faramesh_cloud.registry.domain import Kind
-from faramesh_cloud.registry.mirror_sources import rebuilt_manifests
+from faramesh_cloud.registry.mirror_sources import signed_manifest
 from faramesh_cloud.registry.signatures import (
     SignatureError,
     TrustedKey,
-    manifest_signed_bytes,
     verify_signature,
 )
 
@@ -71,21 +70,15 @@ def _judge(kind: Kind, answer: Mapping[str, Any], trusted: Mapping[str, TrustedK
         return UNVERIFIED, "not signed"
     if kind is Kind.PROVIDER:
         served = answer.get("downloads") if isinstance(answer.get("downloads"), dict) else {}
-        candidates = [answer["manifest"]] if isinstance(answer.get("manifest"), dict) else \
-            rebuilt_manifests(answer, served)
-        problem = ""
-        for manifest in candidates:
-            try:
-                key = verify_signature(manifest.get("signature"), manifest_signed_bytes(manifest), trusted)
-            except SignatureError as exc:
-                problem = str(exc)
-                continue
-            signed = manifest.get("downloads") or {}
-            for platform, d in served.items():
-                if str((signed.get(platform) or {}).get("sha256_hex", "")).lower() != str(d.get("sha256_hex")).lower():
-                    return UNVERIFIED, f"download {platform}: sha256 is not the one the signed manifest names"
-            return VERIFIED, f"manifest signed by {key.key_id}"
-        return UNVERIFIED, f"manifest signature: {problem}"
+        try:
+            manifest, key = signed_manifest(answer, trusted)
+        except SignatureError as exc:
+            return UNVERIFIED, f"manifest signature: {exc}"
+        signed = manifest.get("downloads") or {}
+        for platform, d in served.items():
+            if str((signed.get(platform) or {}).get("sha256_hex", "")).lower() != str(d.get("sha256_hex")).lower():
+                return UNVERIFIED, f"download {platform}: sha256 is not the one the signed manifest names"
+        return VERIFIED, f"manifest signed by {key.key_id}"
     fpl = answer.get("policy_fpl")
     if not isinstance(fpl, str) or not fpl:
         return UNVERIFIED, "no policy_fpl in the answer"

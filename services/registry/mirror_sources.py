@@ -243,17 +243,10 @@ class HttpSource:
     def _provider(self, item: Item, answer: dict[str, Any], common: dict[str, Any],
                   pins: Mapping[str, TrustedKey]) -> SnapshotVersion:
         served = answer.get("downloads") if isinstance(answer.get("downloads"), dict) else {}
-        candidates = [answer["manifest"]] if isinstance(answer.get("manifest"), dict) else rebuilt_manifests(answer, served)
-        problem = "the answer has no manifest to verify"
-        for manifest in candidates:
-            try:
-                key = verify_signature(manifest.get("signature"), manifest_signed_bytes(manifest), pins)
-            except SignatureError as exc:
-                problem = str(exc)
-                continue
-            break
-        else:
-            raise Quarantine(f"{item}: manifest signature: {problem}")
+        try:
+            manifest, key = signed_manifest(answer, pins)
+        except SignatureError as exc:
+            raise Quarantine(f"{item}: manifest signature: {exc}") from None
         if manifest.get("name") != item.name or manifest.get("version") != item.version:
             raise Quarantine(f"{item}: the signed manifest names {manifest.get('name')}@{manifest.get('version')}")
         binaries = []
@@ -335,6 +328,21 @@ class HttpSource:
 async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     async for chunk in response.aiter_bytes():
         yield chunk
+
+
+def signed_manifest(answer: Mapping[str, Any], trusted: Mapping[str, TrustedKey]) -> tuple[dict[str, Any], TrustedKey]:
+    """The provider manifest of a version answer whose signature a ``trusted`` key made, and
+    that key (Cloud's answers carry the manifest as signed; faramesh-registry's are rebuilt);
+    ``SignatureError`` with the last reason otherwise."""
+    served = answer.get("downloads") if isinstance(answer.get("downloads"), dict) else {}
+    candidates = [answer["manifest"]] if isinstance(answer.get("manifest"), dict) else rebuilt_manifests(answer, served)
+    problem = "the answer has no manifest to verify"
+    for manifest in candidates:
+        try:
+            return dict(manifest), verify_signature(manifest.get("signature"), manifest_signed_bytes(manifest), trusted)
+        except SignatureError as exc:
+            problem = str(exc)
+    raise SignatureError(problem)
 
 
 def rebuilt_manifests(answer: Mapping[str, Any], served: Mapping[str, Any]) -> list[dict[str, Any]]:
