@@ -3,6 +3,7 @@
 ``registry export-log --out FILE`` writes the registry log (every entry, every signed
 checkpoint, the public keys that signed them) as one JSON file for ``faramesh-cloud
 verify-registry FILE --key ID=BASE64`` (also ``registry verify-registry``) to check offline.
+``search``, ``show``, ``mirror`` and ``mirror-status`` are in ``registry_mirror.py``.
 It opens the platform as the admin commands do (``--data-dir``, or the configured
 ``FARAMESH_CLOUD_POSTGRES_URL``). Exit codes as every command (``cli/errors.py``).
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 import click
 
+from faramesh_cloud.cli import registry_mirror
 from faramesh_cloud.cli.errors import CliGroup, Failed, Refused
 from faramesh_cloud.cli.registry_verify import verify_registry
 from faramesh_cloud.cli.up import data_dir_option
@@ -24,7 +26,8 @@ from faramesh_cloud.cli.up import data_dir_option
 
 @click.group(cls=CliGroup)
 def registry() -> None:
-    """The registry: export and verify its tamper-evident log."""
+    """The registry: search and show artifacts, mirror an upstream, verify stacks' imports,
+    export and verify its tamper-evident log."""
 
 
 @registry.command("export-log")
@@ -64,3 +67,6 @@ def export_log(out: Path, data_dir: Path | None) -> None:
 
 
 registry.add_command(verify_registry)
+for _command in (registry_mirror.search, registry_mirror.show, registry_mirror.mirror, registry_mirror.mirror_status,
+                 registry_mirror.verify_imports):
+    registry.add_command(_command)

@@ -48,8 +48,10 @@ def _short(raw: bytes) -> str:
 @click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="A signed checkpoint saved earlier (a note file); the log must still agree with it. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--entries", "list_entries", is_flag=True,
+              help="Also list every entry (seq, action, what it names), e.g. the versions seeded or mirrored.")
 def verify_registry(file: Path, keys: tuple[str, ...], trust_file_keys: bool, checkpoints: tuple[Path, ...],
-                    as_json: bool) -> None:
+                    as_json: bool, list_entries: bool) -> None:
     """Verify an exported registry log (faramesh-cloud registry export-log) without Cloud."""
     from faramesh_cloud.registry.translog_verify import NotALogExport, verify_log
 
@@ -68,6 +70,8 @@ def verify_registry(file: Path, keys: tuple[str, ...], trust_file_keys: bool, ch
     if as_json:
         click.echo(json.dumps(_as_json(report), indent=2))
     else:
+        if list_entries:
+            _print_entries(bundle)
         _print(file, report)
     sys.exit(0 if report.ok else 1)
 
@@ -83,6 +87,20 @@ def _as_json(report: Any) -> dict[str, Any]:
                         for c in report.checkpoints],
         "notes": report.notes,
     }
+
+
+def _subject(subject: Any) -> str:
+    if not isinstance(subject, dict):
+        return str(subject)
+    if {"kind", "name", "version"} <= subject.keys():
+        return f"{subject['kind']} {subject['name']}@{subject['version']}"
+    return " ".join(f"{k}={v}" for k, v in sorted(subject.items()))
+
+
+def _print_entries(bundle: Any) -> None:
+    for entry in bundle.get("entries") or [] if isinstance(bundle, dict) else []:
+        if isinstance(entry, dict):
+            click.echo(f"  {entry.get('seq')}  {entry.get('action')}  {_subject(entry.get('subject'))}")
 
 
 def _print(file: Path, report: Any) -> None:

@@ -2,7 +2,8 @@
 
 :func:`ensure_cloud_key` runs on start: the key that signs now (``keys.KeySource``) is listed
 if it is not (with its ``KeyAdded`` event), and any other active Cloud key is retired (with
-``KeyRetired``), in one transaction. A listed key id whose stored public key differs from the
+``KeyRetired``), in one transaction with their registry-log entries (``key_added``,
+``key_retired``). A listed key id whose stored public key differs from the
 key material found is refused (the data dir's key was replaced: signatures made with the
 listed key would stop matching the key the registry signs with). :func:`rotate` makes the next
 data-dir key and does the same. Retired keys stay listed and keep verifying.
@@ -17,6 +18,7 @@ from typing import Final
 from faramesh_cloud.platform_audit.events import Actor
 from faramesh_cloud.registry.events import OUTBOX, TOPIC, KeyAdded, KeyRetired, encode, new_event_id
 from faramesh_cloud.registry.keys import CloudKey, KeySource, RegistryKeyError
+from faramesh_cloud.registry.log_entries import log_key_added, log_key_retired
 from faramesh_cloud.registry.signatures import TrustedKey
 from faramesh_cloud.registry.store import KeyRow, RegistryStore
 from faramesh_cloud.sql.database import Database
@@ -37,11 +39,13 @@ async def ensure_cloud_key(db: Database, store: RegistryStore, key: CloudKey, no
             if other.origin == "cloud" and other.retired_at is None and other.key_id != key.key_id:
                 await store.retire_key(conn, other.key_id, now)
                 await OUTBOX.add(conn, TOPIC, [encode(KeyRetired(new_event_id(), now, actor, other.key_id, key.key_id))])
+                await log_key_retired(conn, other.key_id, key.key_id, actor)
         if mine is None:
             await store.add_key(conn, KeyRow(key.key_id, "ed25519", key.public_key, "faramesh-cloud", "cloud",
                                              "signs artifacts Cloud's reviewers approve", now, None))
             await OUTBOX.add(conn, TOPIC, [encode(KeyAdded(new_event_id(), now, actor, key.key_id, "cloud",
                                                             key.public_key_b64))])
+            await log_key_added(conn, key.key_id, "cloud", key.public_key_b64, actor)
         elif mine.retired_at is not None:
             raise RegistryKeyError(f"registry key {key.key_id} was retired; it signs no more. Rotate to a new key")
     return key

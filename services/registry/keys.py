@@ -53,6 +53,10 @@ class CloudKey:
     def public_key_b64(self) -> str:
         return b64(self.public_key)
 
+    def sign(self, message: bytes) -> bytes:
+        """Ed25519 over ``message`` (so the key is the registry log's checkpoint ``Signer``)."""
+        return self.signing_key.sign(message).signature
+
 
 def trust_snippet(key_id: str, public_key: bytes) -> str:
     """The ``trust { }`` block a stack's governance.fms carries for a registry key (FPL.md §5:

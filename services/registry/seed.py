@@ -5,7 +5,8 @@ key first (a file that fails stops the start, named; nothing is stored). Then th
 is listed, the ``faramesh`` publisher made (no organisation, confirmed), and each version not
 stored yet is added: its blobs put first (FPL body, YAML sidecar, README, any hosted binary),
 then one transaction with its artifact row, version row (signature verbatim), binary rows
-and its ``VersionPublished`` event. If that transaction fails, the blobs it would have named
+its ``VersionPublished`` event and its registry-log entry (``seeded``; keys: ``key_added``).
+If that transaction fails, the blobs it would have named
 are deleted unless another row names them. A version already there is left as it is
 (versions are immutable; a second start stores nothing and emits nothing).
 """
@@ -13,7 +14,8 @@ are deleted unless another row names them. A version already there is left as it
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
@@ -28,9 +30,16 @@ from faramesh_cloud.registry.events import (
     encode,
     new_event_id,
 )
+from faramesh_cloud.registry.log_entries import (
+    log_key_added,
+    log_version,
+    manifest_digest,
+    version_facts,
+)
 from faramesh_cloud.registry.signatures import b64
 from faramesh_cloud.registry.snapshot import Snapshot, SnapshotVersion
 from faramesh_cloud.registry.store import ArtifactRow, BinaryRow, KeyRow, RegistryStore, VersionRow
+from faramesh_cloud.registry.translog_format import LogAction
 from faramesh_cloud.sql.database import Database
 
 SEED_ACTOR: Final = Actor.system("registry-seed")
@@ -56,13 +65,14 @@ async def seed(db: Database, store: RegistryStore, blobs: BlobStore, snapshot: S
             if await store.add_key(conn, row):
                 await OUTBOX.add(conn, TOPIC, [encode(KeyAdded(new_event_id(), now, SEED_ACTOR, key.key_id,
                                                                 "official", b64(key.public_key)))])
+                await log_key_added(conn, key.key_id, "official", b64(key.public_key), SEED_ACTOR)
         await store.ensure_publisher(conn, OFFICIAL_NAMESPACE, None, "Faramesh", "confirmed", now, SEED_ACTOR.label)
     existing = await _existing(db)
     added = 0
     for v in snapshot.versions:
         if (v.kind.value, v.name, v.version) in existing:
             continue
-        if await _add(db, store, blobs, v, now):
+        if await add_version(db, store, blobs, v, now, Origin()):
             added += 1
     if added:
         _log.info("registry: seeded %d artifact versions from the shipped catalog snapshot", added)
@@ -75,8 +85,22 @@ async def _existing(db: Database) -> set[tuple[str, str, str]]:
     return {(r[0], r[1], r[2]) for r in rows}
 
 
-async def _add(db: Database, store: RegistryStore, blobs: BlobStore, v: SnapshotVersion, now: datetime) -> bool:
-    put: list[str] = []
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who stores a version and how it is recorded: the seed's, or the mirror's."""
+
+    source: str = "seed"
+    actor: Actor = SEED_ACTOR
+    action: LogAction = LogAction.SEEDED
+    label: str = ""  # where it came from (the mirror's source), kept in its log entry
+
+
+async def add_version(db: Database, store: RegistryStore, blobs: BlobStore, v: SnapshotVersion, now: datetime,
+                      origin: Origin, hosted_blobs: Mapping[str, str] | None = None) -> bool:
+    """Store version ``v`` (False: it exists already, nothing changed). ``hosted_blobs``: the
+    binaries already put in the blob store by the caller (platform -> sha256); they are
+    deleted with the others if the transaction fails, unless another row names them."""
+    put: list[str] = list((hosted_blobs or {}).values())
 
     async def keep(data: bytes | None) -> str | None:
         if data is None:
@@ -87,13 +111,14 @@ async def _add(db: Database, store: RegistryStore, blobs: BlobStore, v: Snapshot
 
     try:
         body, yaml, readme = await keep(v.body), await keep(v.yaml), await keep(v.readme)
-        hosted = {b.platform: await keep(b.data) for b in v.binaries}
+        hosted = {b.platform: (hosted_blobs or {}).get(b.platform) or await keep(b.data) for b in v.binaries}
+        by = origin.actor.label
         async with db.transaction() as conn:
-            await store.ensure_publisher(conn, v.namespace, None, v.namespace, "confirmed", now, SEED_ACTOR.label)
+            await store.ensure_publisher(conn, v.namespace, None, v.namespace, "confirmed", now, by)
             await store.ensure_artifact(conn, ArtifactRow(v.kind.value, v.name, v.namespace, v.description, v.category,
                                                           v.domains, v.trust_tier, v.capabilities, now))
             added = await store.add_version(conn, VersionRow(
-                v.kind.value, v.name, v.version, "published", now, SEED_ACTOR.label, "seed", v.changelog,
+                v.kind.value, v.name, v.version, "published", now, by, origin.source, v.changelog,
                 readme, v.meta, body, len(v.body) if v.body is not None else None, yaml, v.manifest, v.signature,
                 v.key_id))
             if not added:
@@ -102,15 +127,20 @@ async def _add(db: Database, store: RegistryStore, blobs: BlobStore, v: Snapshot
                 await store.add_binary(conn, BinaryRow(v.name, v.version, b.platform, b.sha256, b.size,
                                                        b.signature_b64, hosted[b.platform] is not None))
             await OUTBOX.add(conn, TOPIC, [encode(VersionPublished(
-                new_event_id(), now, SEED_ACTOR, v.kind.value, v.name, v.version, "seed", v.trust_tier, v.key_id,
-                body or ""))])
+                new_event_id(), now, origin.actor, v.kind.value, v.name, v.version, origin.source, v.trust_tier,
+                v.key_id, body or ""))])
+            await log_version(conn, origin.action, v.kind.value, v.name, v.version, origin.actor, version_facts(
+                source=origin.source, key_id=v.key_id, signature=v.signature, trust_tier=v.trust_tier,
+                body_sha256=body, yaml_sha256=yaml, readme_sha256=readme, manifest_sha256=manifest_digest(v.manifest),
+                binaries=[(b.platform, b.sha256, b.size, hosted[b.platform] is not None) for b in v.binaries],
+                origin=origin.label))
         put.clear()
         return True
     finally:
-        await _forget(db, store, blobs, put)
+        await forget_blobs(db, store, blobs, put)
 
 
-async def _forget(db: Database, store: RegistryStore, blobs: BlobStore, digests: list[str]) -> None:
+async def forget_blobs(db: Database, store: RegistryStore, blobs: BlobStore, digests: list[str]) -> None:
     """Delete the blobs a failed command put, unless a row names them."""
     if not digests:
         return

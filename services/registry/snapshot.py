@@ -137,16 +137,33 @@ def _keys(root: Path) -> tuple[tuple[SnapshotKey, ...], dict[str, TrustedKey]]:
 
 def load_snapshot(root: Path = SEED_DIR) -> Snapshot:
     """Every artifact version of the catalog at ``root``, each signature verified."""
+    catalog = read_catalog(root)
+    keys, trusted = _keys(root)
+    versions = [read_version(root, kind, entry, version, rel, trusted)
+                for kind, entry, version, rel in catalog_entries(catalog)]
+    return Snapshot(str(catalog.get("registry_id", "")), keys, tuple(versions))
+
+
+def read_catalog(root: Path) -> dict[str, Any]:
+    """``<root>/catalog.json`` as an object (``SnapshotError`` naming the problem otherwise)."""
     catalog = _json(root / "catalog.json", root)
     if not isinstance(catalog, dict):
         raise SnapshotError("catalog.json: not a JSON object")
-    keys, trusted = _keys(root)
-    versions: list[SnapshotVersion] = []
-    for section, kind in _SECTIONS:
-        for entry in catalog.get(section) or []:
-            for version, rel in sorted((entry.get("versions") or {}).items()):
-                versions.append(_version(root, kind, entry, str(version), str(rel), trusted))
-    return Snapshot(str(catalog.get("registry_id", "")), keys, tuple(versions))
+    return catalog
+
+
+def catalog_entries(catalog: dict[str, Any]) -> list[tuple[Kind, dict[str, Any], str, str]]:
+    """(kind, catalog entry, version, path of its file) for every version catalog.json lists."""
+    return [(kind, entry, str(version), str(rel))
+            for section, kind in _SECTIONS for entry in catalog.get(section) or [] if isinstance(entry, dict)
+            for version, rel in sorted((entry.get("versions") or {}).items())]
+
+
+def read_version(root: Path, kind: Kind, entry: dict[str, Any], version: str, rel: str,
+                 trusted: dict[str, TrustedKey]) -> SnapshotVersion:
+    """One version of a catalog checkout, its signatures verified against ``trusted`` only
+    (``SnapshotError`` naming the file and the failure otherwise)."""
+    return _version(root, kind, entry, version, rel, trusted)
 
 
 def _version(root: Path, kind: Kind, entry: dict[str, Any], version: str, rel: str,
