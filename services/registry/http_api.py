@@ -37,11 +37,14 @@ from faramesh_cloud.registry.domain import Kind, Version, check_platform, parse_
 from faramesh_cloud.registry.reads import Blobs, DownloadCounter
 from faramesh_cloud.registry.signatures import b64
 from faramesh_cloud.registry.snapshot import OFFICIAL_KEY_ID
-from faramesh_cloud.registry.store import RegistryStore, SearchFilter, VersionRow
+from faramesh_cloud.registry.store import RegistryStore, SearchFilter, VersionLookup, VersionRow
 
 API_VERSION: Final = "1"
 MOUNT: Final = "/registry"
 REGISTRY_ID: Final = "faramesh-cloud"
+# Binaries stream in 1 MiB reads (one worker-thread hop each; the store's default is 256 KiB):
+# an 11 MiB provider is 11 hops instead of 44 (bench/RESULTS.md, "Registry").
+DOWNLOAD_CHUNK: Final = 1024 * 1024
 
 
 class HttpError(Exception):
@@ -180,18 +183,19 @@ class RegistryHttp:
         except ValueError as exc:
             raise HttpError(400, str(exc)) from None
 
-    async def _published(self, kind: Kind, name: str, version: str) -> VersionRow:
+    async def _published(self, kind: Kind, name: str, version: str) -> tuple[VersionRow, VersionLookup]:
+        """The version and its artifact's fields, in one round trip."""
         self._check(kind, name, version)
-        row = await self._store.version(kind, name, version)
+        found = await self._store.lookup(kind, name, version)
+        if found is None:
+            raise HttpError(404, f"{kind.value} {name} not found")
+        row = found.version
         if row is None:
-            known = await self._store.artifact(kind, name)
-            if known is None:
-                raise HttpError(404, f"{kind.value} {name} not found")
             raise HttpError(404, f"{kind.value} {name}@{version} not found")
         if row.yanked:
             raise HttpError(404, f"{kind.value} {name}@{version} was yanked" + (f": {row.yank_reason}"
                                                                                 if row.yank_reason else ""))
-        return row
+        return row, found
 
     async def _versions(self, kind: Kind, name: str) -> Response:
         self._check(kind, name, None)
@@ -209,9 +213,7 @@ class RegistryHttp:
         return _json({"api_version": API_VERSION, "kind": kind.value, "name": name, "versions": listed})
 
     async def _version(self, request: Request, kind: Kind, name: str, version: str) -> Response:
-        row = await self._published(kind, name, version)
-        artifact = await self._store.artifact(kind, name)
-        assert artifact is not None
+        row, artifact = await self._published(kind, name, version)
         if kind is Kind.PROVIDER:
             return await self._provider(request, row, artifact.trust_tier, artifact.capabilities)
         fmt = request.query_params.get("format", "")
@@ -261,7 +263,7 @@ class RegistryHttp:
         return _json(answer)
 
     async def _binary(self, kind: Kind, name: str, version: str, file: str) -> Response:
-        row = await self._published(kind, name, version)
+        row, _ = await self._published(kind, name, version)
         sig = file.endswith(".sig")
         platform = file.removesuffix(".sig")
         try:
@@ -288,7 +290,7 @@ class RegistryHttp:
 
     async def _stream(self, sha256: str) -> AsyncIterator[bytes]:
         try:
-            async for chunk in self._blobs.store.open(sha256):
+            async for chunk in self._blobs.store.open(sha256, chunk_size=DOWNLOAD_CHUNK):
                 yield chunk
         except BlobNotFound:
             return

@@ -79,6 +79,16 @@ class VersionRow:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionLookup:
+    """An artifact's fields a version's answer carries, and the version (None when absent)."""
+
+    description: str
+    trust_tier: str
+    capabilities: tuple[str, ...]
+    version: VersionRow | None
+
+
+@dataclass(frozen=True, slots=True)
 class BinaryRow:
     name: str
     version: str
@@ -218,6 +228,22 @@ class RegistryStore:
                               (kind.value, name, version))
             row = await cur.fetchone()
         return _version_row(row) if row else None
+
+    async def lookup(self, kind: Kind, name: str, version: str) -> VersionLookup | None:
+        """One version and its artifact's description, tier and capabilities in one round trip
+        (the daemon API's hot path); None when the artifact is unknown."""
+        async with self._db.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(
+                "SELECT a.description AS a_description, a.trust_tier AS a_trust_tier, "
+                "a.capabilities AS a_capabilities, v.* FROM registry_artifacts a LEFT JOIN registry_versions v "
+                "ON v.kind = a.kind AND v.name = a.name AND v.version = %s WHERE a.kind = %s AND a.name = %s",
+                (version, kind.value, name))
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return VersionLookup(row["a_description"], row["a_trust_tier"], tuple(row["a_capabilities"]),
+                             _version_row(row) if row["version"] is not None else None)
 
     async def versions(self, kind: Kind, name: str) -> list[VersionRow]:
         """Every version of an artifact, yanked ones included, highest first."""

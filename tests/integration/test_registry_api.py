@@ -75,6 +75,22 @@ async def test_a_stored_body_that_no_longer_matches_its_signature_shows_unverifi
     assert "verification failed" in status.signature_status.problem
 
 
+async def test_lookup_gives_a_version_with_its_artifact_in_one_call(reg: Registry) -> None:
+    found = await reg.store.lookup(Kind.POLICY, "faramesh/stripe", "1.0.0")
+    assert found is not None and found.version is not None
+    assert found.version == await reg.store.version(Kind.POLICY, "faramesh/stripe", "1.0.0")
+    artifact = await reg.store.artifact(Kind.POLICY, "faramesh/stripe")
+    assert artifact is not None
+    assert (found.description, found.trust_tier, found.capabilities) == (
+        artifact.description, artifact.trust_tier, artifact.capabilities)
+    vault = await reg.store.lookup(Kind.PROVIDER, "faramesh/vault", "1.0.0")
+    assert vault is not None and vault.capabilities == ("SECRETS",) and vault.version is not None
+    missing = await reg.store.lookup(Kind.POLICY, "faramesh/stripe", "9.9.9")
+    assert missing is not None and missing.version is None and missing.trust_tier == "official"
+    assert await reg.store.lookup(Kind.POLICY, "faramesh/nope", "1.0.0") is None
+    assert await reg.store.lookup(Kind.FRAMEWORK, "faramesh/stripe", "1.0.0") is None  # another kind's name
+
+
 async def test_trust_keys_carry_their_snippet(reg: Registry) -> None:
     keys = {k.key_id: k for k in await reg.api.trust_keys()}
     assert reg.signing_key is not None
