@@ -33,8 +33,8 @@ from faramesh_cloud.fleet.client import FleetQueryClient
 from faramesh_cloud.fleet.service import FleetService
 from faramesh_cloud.gateway.edge import BodyLimit, EdgeLimits, RejectNul
 from faramesh_cloud.gateway.web.pack_alerts import mount_pack_alerts
-from faramesh_cloud.registry.alert_sweep import FleetTexts
 from faramesh_cloud.gateway.web.registry_ports import RegistryPort, mount_registry
+from faramesh_cloud.registry.alert_sweep import FleetTexts
 from faramesh_cloud.registry.http_api import MOUNT as MOUNT
 from faramesh_cloud.registry.keys import KeySource
 from faramesh_cloud.registry.service import RegistryConfig, RegistryService
