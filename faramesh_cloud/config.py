@@ -107,6 +107,10 @@ class Settings:
     # Notification destinations (webhooks, Slack, PagerDuty, SMTP) may resolve to loopback,
     # private or link-local addresses: for self-hosted installs only (docs/notifications.md).
     allow_private_destinations: bool = False
+    # Platform reviewers of the registry (docs/registry-publish.md): e-mail addresses, comma-
+    # separated; a signed-in person whose account address is listed confirms namespaces and
+    # approves, rejects or yanks submissions for the whole install.
+    registry_reviewers: str = ""
     log_level: str = "INFO"
 
     @property

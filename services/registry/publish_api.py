@@ -1,0 +1,139 @@
+"""``PublishApi``: what people do to publish (the gateway's ``RegistryPublishPort`` in process).
+
+Who may do what is checked twice: by the gateway (permission ``registry:artifact:publish``
+for an organisation's commands; the reviewer list for review) and here, where a review
+command refuses an actor whose e-mail is not in :class:`Reviewers` (a signed-in person
+only: an API key is nobody's verified address).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from faramesh_cloud.blobstore import BlobStore
+from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.registry.my_artifacts import AppliedTexts, MyArtifacts
+from faramesh_cloud.registry.provider_upload import (
+    DownloadUrl,
+    ProviderInput,
+    ProviderLimits,
+    SmokeTest,
+    submit_provider,
+)
+from faramesh_cloud.registry.publish_domain import (
+    IssueReport,
+    MyArtifact,
+    NotAllowed,
+    Publisher,
+    Submission,
+)
+from faramesh_cloud.registry.publish_events import LogAppend, Recorder
+from faramesh_cloud.registry.publishers import Publishers
+from faramesh_cloud.registry.submissions import PackInput, RegistrySigner, Submissions
+from faramesh_cloud.sql.database import Database
+
+
+def parse_reviewers(text: str) -> frozenset[str]:
+    """``registry_reviewers``: e-mail addresses separated by commas or spaces."""
+    return frozenset(e.strip().lower() for e in text.replace(",", " ").split() if "@" in e)
+
+
+@dataclass(frozen=True)
+class Reviewers:
+    """Platform reviewers: the configured addresses (``registry_reviewers``), checked against
+    the signed-in person's account address."""
+
+    emails: Collection[str]
+
+    def includes(self, actor: Actor) -> bool:
+        return actor.type is ActorType.USER and actor.label.strip().lower() in self.emails
+
+    def check(self, actor: Actor) -> None:
+        if not self.includes(actor):
+            raise NotAllowed("only a platform reviewer (registry_reviewers) may review the registry; "
+                             f"{actor.label or 'this caller'} is not one")
+
+
+class PublishApi:
+    def __init__(self, db: Database, blobs: BlobStore, audit: PlatformAuditLog, *, log_append: LogAppend,
+                 signer: RegistrySigner, check_fpl: Callable[[str, str], Any], smoke_test: SmokeTest,
+                 download_url: DownloadUrl, texts: AppliedTexts, reviewers: Reviewers,
+                 limits: ProviderLimits | None = None, clock: Callable[[], datetime] | None = None) -> None:
+        record = Recorder(audit, log_append, clock or (lambda: datetime.now(UTC)))
+        self.reviewers = reviewers
+        self.limits = limits or ProviderLimits()
+        self._smoke = smoke_test
+        self.publishers = Publishers(db, record)
+        self.submissions = Submissions(db, blobs, record, signer, check_fpl, download_url)
+        self.mine = MyArtifacts(db, record, self.submissions, texts)
+
+    # -- namespaces ---------------------------------------------------------------------
+    async def claim_namespace(self, org_id: str, namespace: str, display_name: str, actor: Actor) -> Publisher:
+        return await self.publishers.claim(org_id, namespace, display_name, actor)
+
+    async def review_namespace(self, namespace: str, confirm: bool, reason: str, actor: Actor) -> Publisher:
+        self.reviewers.check(actor)
+        return await self.publishers.review(namespace, confirm, reason, actor)
+
+    async def namespaces(self, org_id: str) -> list[Publisher]:
+        return await self.publishers.of_org(org_id)
+
+    async def pending_namespaces(self, actor: Actor) -> list[Publisher]:
+        self.reviewers.check(actor)
+        return await self.publishers.pending()
+
+    # -- submissions ----------------------------------------------------------------------
+    async def submit_pack(self, org_id: str, given: PackInput, actor: Actor) -> Submission:
+        return await self.submissions.submit_pack(org_id, given, actor)
+
+    async def submit_provider(self, org_id: str, given: ProviderInput,
+                              binaries: Mapping[str, AsyncIterable[bytes]], actor: Actor) -> Submission:
+        return await submit_provider(self.submissions, self._smoke, self.limits, org_id, given, binaries, actor)
+
+    async def submissions_of(self, org_id: str) -> list[Submission]:
+        return await self.submissions.of_org(org_id)
+
+    async def submission(self, submission_id: str, *, org_id: str | None, actor: Actor) -> Submission:
+        """One submission: the organisation's own, or any for a reviewer (``org_id`` None)."""
+        if org_id is None:
+            self.reviewers.check(actor)
+        return await self.submissions.get(submission_id, org_id=org_id)
+
+    async def submission_fpl(self, submission: Submission) -> str:
+        return (await self.submissions.body(submission)).decode() if submission.body_sha256 else ""
+
+    async def review_queue(self, actor: Actor) -> list[Submission]:
+        self.reviewers.check(actor)
+        return await self.submissions.queue()
+
+    async def approve(self, submission_id: str, note: str, actor: Actor) -> Submission:
+        self.reviewers.check(actor)
+        return await self.submissions.approve(submission_id, note, actor)
+
+    async def reject(self, submission_id: str, reason: str, actor: Actor) -> Submission:
+        self.reviewers.check(actor)
+        return await self.submissions.reject(submission_id, reason, actor)
+
+    async def yank(self, org_id: str | None, kind: str, name: str, version: str, reason: str, actor: Actor) -> None:
+        """A publisher's yank (``org_id``) or a reviewer's (``org_id`` None)."""
+        if org_id is None:
+            self.reviewers.check(actor)
+        await self.submissions.yank(org_id, kind, name, version, reason, actor)
+
+    # -- my artifacts and issue reports ------------------------------------------------------
+    async def my_artifacts(self, org_id: str) -> list[MyArtifact]:
+        return await self.mine.list(org_id)
+
+    async def file_issue(self, org_id: str, kind: str, name: str, version: str, title: str, body: str,
+                         actor: Actor) -> IssueReport:
+        return await self.mine.file_issue(org_id, kind, name, version, title, body, actor)
+
+    async def reply_issue(self, org_id: str, issue_id: str, body: str, actor: Actor) -> IssueReport:
+        return await self.mine.reply(org_id, issue_id, body, actor)
+
+    async def issues_filed(self, org_id: str) -> list[IssueReport]:
+        return await self.mine.issues_filed_by(org_id)
