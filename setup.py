@@ -1,7 +1,8 @@
 """Package layout (everything else is in pyproject.toml).
 
 One distribution: the kernel ``faramesh_cloud/``, each ``services/<name>/`` installed as
-``faramesh_cloud.<name>``, and the generated public API ``gen/python/faramesh_cloud_api``.
+``faramesh_cloud.<name>``, the generated public API ``gen/python/faramesh_cloud_api`` and the generated
+wire contracts of other programs Cloud speaks (``gen/python/faramesh_interop``).
 Computed here so a new service or subpackage needs no edit.
 """
 
@@ -17,8 +18,9 @@ for service in sorted((ROOT / "services").iterdir()):
         name = f"faramesh_cloud.{service.name}"
         package_dir[name] = f"services/{service.name}"
         packages += [name, *(f"{name}.{sub}" for sub in find_packages(str(service)))]
-api = "gen/python/faramesh_cloud_api"
-package_dir["faramesh_cloud_api"] = api
-packages += ["faramesh_cloud_api", *(f"faramesh_cloud_api.{sub}" for sub in find_packages(api))]
+for generated in ("faramesh_cloud_api", "faramesh_interop"):
+    api = f"gen/python/{generated}"
+    package_dir[generated] = api
+    packages += [generated, *(f"{generated}.{sub}" for sub in find_packages(api))]
 
 setup(packages=packages, package_dir=package_dir)

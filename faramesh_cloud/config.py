@@ -85,6 +85,16 @@ class Settings:
     notifications_address: str = ""
     compliance_address: str = ""
     registry_address: str = ""
+    # The registry's daemon-facing HTTP API (services/registry/http_api.py): under `up` the
+    # gateway's port hosts it at /registry; `serve registry` serves it on this listener of its
+    # own, and a `serve gateway` forwards /registry to registry_http_address ("" for
+    # registry_http_host:registry_http_port).
+    registry_http_host: str = "127.0.0.1"
+    registry_http_port: int = 8082
+    registry_http_address: str = ""
+    # Cloud's registry signing key (Ed25519) from secret material an operator manages (a file:
+    # PKCS#8 PEM, or base64 of a 32-byte seed or 64-byte key); None: <data_dir>/keys/registry-ed25519-<n>.key.
+    registry_signing_key: Path | None = None
     # Mutual TLS of the internal APIs (docs/internal-tls.md): the internal CA's certificate and
     # this process's service certificate and key. None: a CA and per-service certificates
     # made in <data_dir>/tls/internal (every service on one host).
@@ -107,6 +117,19 @@ class Settings:
     # Notification destinations (webhooks, Slack, PagerDuty, SMTP) may resolve to loopback,
     # private or link-local addresses: for self-hosted installs only (docs/notifications.md).
     allow_private_destinations: bool = False
+    # Registry blobs (FPL bodies, provider binaries, READMEs; docs/registry-blobs.md). No bucket:
+    # files under <data_dir>/registry/blobs. A bucket: that bucket of any S3-compatible store
+    # (endpoint empty for AWS S3 itself), under the key prefix. Credentials: the access key id
+    # and secret (or files holding them, e.g. mounted secrets); none: boto3's own chain
+    # (AWS_* variables, an instance or pod role).
+    blob_s3_bucket: str = ""
+    blob_s3_prefix: str = ""
+    blob_s3_endpoint: str = ""
+    blob_s3_region: str = ""
+    blob_s3_access_key_id: str = ""
+    blob_s3_access_key_id_file: Path | None = None
+    blob_s3_secret_access_key: str = field(default="", repr=False)
+    blob_s3_secret_access_key_file: Path | None = None
     # Platform reviewers of the registry (docs/registry-publish.md): e-mail addresses, comma-
     # separated; a signed-in person whose account address is listed confirms namespaces and
     # approves, rejects or yanks submissions for the whole install.
@@ -130,6 +153,15 @@ class Settings:
         host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.ingest_http_host,
                                                                         self.ingest_http_host)
         return f"http://{_bracketed(host)}:{self.ingest_http_port}"
+
+    @property
+    def registry_http_url(self) -> str:
+        """Where a gateway without the registry in its process forwards /registry requests."""
+        if self.registry_http_address:
+            return f"http://{self.registry_http_address}"
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.registry_http_host,
+                                                                        self.registry_http_host)
+        return f"http://{_bracketed(host)}:{self.registry_http_port}"
 
     @property
     def sync_address(self) -> str:
@@ -165,7 +197,7 @@ class Settings:
         return settings
 
     def validate(self) -> None:
-        for name in ("http_port", "ingest_http_port", "sync_port", "internal_base_port"):
+        for name in ("http_port", "ingest_http_port", "registry_http_port", "sync_port", "internal_base_port"):
             port = getattr(self, name)
             if not 0 <= port <= 65535:
                 raise ConfigError(f"{name}={port} is not a TCP port; pick one in 1..65535")
@@ -175,6 +207,7 @@ class Settings:
         for service in INTERNAL_APIS:
             _check_address(address_setting(service), getattr(self, address_setting(service)))
         _check_address("ingest_http_address", self.ingest_http_address, "ingest.internal:8081")
+        _check_address("registry_http_address", self.registry_http_address, "registry.internal:8082")
         if not 0 < self.emergency_poll_interval_s <= 3600:
             raise ConfigError(f"emergency_poll_interval_s={self.emergency_poll_interval_s:g} is out of range; "
                               "daemons poll for kill / isolate every (0, 3600] seconds (default 30)")
@@ -193,10 +226,29 @@ class Settings:
                               "(defaults 10 and 5)")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("set both tls_cert and tls_key (or neither, for a self-signed pair in the data dir)")
+        self._validate_blob_s3()
         internal_tls = (self.internal_tls_ca, self.internal_tls_cert, self.internal_tls_key)
         if any(p is None for p in internal_tls) and any(p is not None for p in internal_tls):
             raise ConfigError("set all of internal_tls_ca, internal_tls_cert and internal_tls_key (or none, for "
                               "certificates made in <data_dir>/tls/internal); see docs/internal-tls.md")
+
+
+    def _validate_blob_s3(self) -> None:
+        for name in ("access_key_id", "secret_access_key"):
+            if getattr(self, f"blob_s3_{name}") and getattr(self, f"blob_s3_{name}_file") is not None:
+                raise ConfigError(f"set blob_s3_{name} or blob_s3_{name}_file, not both")
+        if not self.blob_s3_bucket:
+            return
+        if not 3 <= len(self.blob_s3_bucket) <= 63:
+            raise ConfigError(f"blob_s3_bucket={self.blob_s3_bucket!r} is not an S3 bucket name (3 to 63 characters)")
+        if self.blob_s3_endpoint and not self.blob_s3_endpoint.startswith(("http://", "https://")):
+            raise ConfigError(f"blob_s3_endpoint={self.blob_s3_endpoint!r} is not a URL; write e.g. "
+                              "https://minio.internal:9000 (or leave it empty for AWS S3)")
+        key_id = bool(self.blob_s3_access_key_id or self.blob_s3_access_key_id_file)
+        secret = bool(self.blob_s3_secret_access_key or self.blob_s3_secret_access_key_file)
+        if key_id != secret:
+            raise ConfigError("set both blob_s3_access_key_id and blob_s3_secret_access_key (or their _file "
+                              "forms), or neither for boto3's own credentials (AWS_* variables, a role)")
 
 
 def address_setting(service: str) -> str:

@@ -2,11 +2,16 @@
 
 Usage (from anywhere; paths are resolved from this file):
 
-    python scripts/gen_protos.py                  # rewrite gen/python/faramesh_cloud_api
+    python scripts/gen_protos.py                  # rewrite gen/python/{faramesh_cloud_api,faramesh_interop}
     python scripts/gen_protos.py --check          # exit 1 if the committed code is stale
     python scripts/gen_protos.py --update-snapshot
         # rewrite proto/faramesh_cloud_api/sync/v1/descriptor.binpb, refused when the
         # current protos are not wire-compatible with the snapshot already there
+
+Two packages are generated the same way: ``faramesh_cloud_api`` (Cloud's public API, frozen
+by the v1 descriptor snapshot) and ``faramesh_interop`` (other programs' wire contracts that
+Cloud speaks, restated: the daemon's provider plugin service). The interop protos keep their
+owners' proto package names and are not in the snapshot: their owners freeze them, not us.
 
 The generated code pins the protobuf runtime (it refuses an older one) and the
 `_pb2_grpc` modules pin grpcio, so generate with the grpcio-tools version pinned in
@@ -29,16 +34,18 @@ from types import ModuleType
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROTO_ROOT = REPO_ROOT / "proto"
 API_PACKAGE = "faramesh_cloud_api"
+INTEROP_PACKAGE = "faramesh_interop"
+PACKAGES = (API_PACKAGE, INTEROP_PACKAGE)
 GEN_ROOT = REPO_ROOT / "gen" / "python"
 SNAPSHOT = PROTO_ROOT / API_PACKAGE / "sync" / "v1" / "descriptor.binpb"
 
 _INIT_DOCSTRING = '"""Generated from proto/{path} by scripts/gen_protos.py. Do not edit."""\n'
 
 
-def proto_files(proto_root: Path = PROTO_ROOT) -> list[str]:
-    """The public .proto files, as import paths relative to ``proto_root``, sorted."""
+def proto_files(proto_root: Path = PROTO_ROOT, package: str = API_PACKAGE) -> list[str]:
+    """The .proto files of ``package``, as import paths relative to ``proto_root``, sorted."""
     return sorted(
-        p.relative_to(proto_root).as_posix() for p in (proto_root / API_PACKAGE).rglob("*.proto")
+        p.relative_to(proto_root).as_posix() for p in (proto_root / package).rglob("*.proto")
     )
 
 
@@ -57,7 +64,7 @@ def _protoc(args: Sequence[str], proto_root: Path) -> None:
 
 
 def build_descriptor_set(
-    proto_root: Path = PROTO_ROOT, *, include_source_info: bool = False
+    proto_root: Path = PROTO_ROOT, *, include_source_info: bool = False, package: str = API_PACKAGE
 ) -> bytes:
     """Compile the public protos to a serialized FileDescriptorSet, with their imports.
 
@@ -65,7 +72,7 @@ def build_descriptor_set(
     --against` accepts too. Source info (comments, positions) is left out unless asked for,
     so the snapshot only changes when the contract does.
     """
-    files = proto_files(proto_root)
+    files = proto_files(proto_root, package)
     extra = ["--include_imports"] + (["--include_source_info"] if include_source_info else [])
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "set.binpb"
@@ -73,34 +80,36 @@ def build_descriptor_set(
         return out.read_bytes()
 
 
-def _files_with_services(descriptor_set: bytes) -> list[str]:
+def _files_with_services(descriptor_set: bytes, package: str = API_PACKAGE) -> list[str]:
     from google.protobuf import descriptor_pb2
 
     fds = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set)
-    return [f.name for f in fds.file if f.service and f.name.startswith(f"{API_PACKAGE}/")]
+    return [f.name for f in fds.file if f.service and f.name.startswith(f"{package}/")]
 
 
-def generate(out_root: Path, proto_root: Path = PROTO_ROOT) -> Path:
-    """Generate ``<out_root>/faramesh_cloud_api`` (replacing it) and return that directory."""
-    files = proto_files(proto_root)
+def generate(out_root: Path, proto_root: Path = PROTO_ROOT, package: str = API_PACKAGE) -> Path:
+    """Generate ``<out_root>/<package>`` (replacing it) and return that directory."""
+    files = proto_files(proto_root, package)
     if not files:
-        raise RuntimeError(f"no .proto files under {proto_root / API_PACKAGE}")
+        raise RuntimeError(f"no .proto files under {proto_root / package}")
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
         _protoc([f"--python_out={staging}", f"--pyi_out={staging}", *files], proto_root)
-        with_services = _files_with_services(build_descriptor_set(proto_root))
+        with_services = _files_with_services(
+            build_descriptor_set(proto_root, package=package), package
+        )
         if with_services:
             _protoc([f"--grpc_python_out={staging}", *with_services], proto_root)
-        package = staging / API_PACKAGE
-        for directory in [package, *(d for d in package.rglob("*") if d.is_dir())]:
+        generated = staging / package
+        for directory in [generated, *(d for d in generated.rglob("*") if d.is_dir())]:
             rel = directory.relative_to(staging).as_posix()
             (directory / "__init__.py").write_text(_INIT_DOCSTRING.format(path=rel))
-        (package / "py.typed").write_text("")
-        target = out_root / API_PACKAGE
+        (generated / "py.typed").write_text("")
+        target = out_root / package
         if target.exists():
             shutil.rmtree(target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(package, target)
+        shutil.copytree(generated, target)
     return target
 
 
@@ -173,17 +182,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     if args.check:
-        with tempfile.TemporaryDirectory() as tmp:
-            fresh = generate(Path(tmp))
-            stale = stale_files(GEN_ROOT / API_PACKAGE, fresh)
+        stale = []
+        for package in PACKAGES:
+            with tempfile.TemporaryDirectory() as tmp:
+                fresh = generate(Path(tmp), package=package)
+                stale += [f"{package}/{n}" for n in stale_files(GEN_ROOT / package, fresh)]
         for name in stale:
-            print(f"stale: gen/python/{API_PACKAGE}/{name}", file=sys.stderr)
+            print(f"stale: gen/python/{name}", file=sys.stderr)
         if stale:
             print("run: python scripts/gen_protos.py", file=sys.stderr)
         return 1 if stale else 0
 
-    target = generate(GEN_ROOT)
-    print(f"generated {target.relative_to(REPO_ROOT)}")
+    for package in PACKAGES:
+        target = generate(GEN_ROOT, package=package)
+        print(f"generated {target.relative_to(REPO_ROOT)}")
     return 0
 
 

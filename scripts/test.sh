@@ -7,10 +7,13 @@ cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 # Debian packages the tests use: chromium (browser tests), poppler-utils (pdfsig checks report
-# signatures independently of pyHanko; pdftoppm renders report pages).
+# signatures independently of pyHanko; pdftoppm renders report pages), bubblewrap and strace
+# (the registry's provider sandbox and what names a sandboxed binary's misdeeds).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver)
 command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+command -v strace >/dev/null 2>&1 || missing+=(strace)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } \

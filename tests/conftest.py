@@ -29,6 +29,7 @@ pytest_plugins = [
     "tests.fixtures.gateway",
     "tests.fixtures.oidc",
     "tests.fixtures.browser",
+    "tests.fixtures.s3",
 ]
 
 VECTORS = Path(__file__).resolve().parent / "data" / "interop" / "vectors"

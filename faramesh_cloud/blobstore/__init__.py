@@ -14,15 +14,29 @@ Rules every adapter keeps:
   no-op that returns the same ``BlobInfo``.
 * ``open`` streams the bytes back in chunks; a missing digest is ``BlobNotFound``.
 * ``delete`` of a missing digest is not an error (idempotent).
+* Every digest argument (``expected_sha256`` too) is 64 lowercase hex, else ``ValueError``
+  before any I/O (``check_sha256``): no input can reach another path or key.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 CHUNK_SIZE = 256 * 1024
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def check_sha256(value: object) -> str:
+    """``value`` if it is a digest as blobs are named (64 lowercase hex), else ValueError.
+
+    Every adapter calls this before a digest reaches a path or a key, so no string can
+    name anything but a blob."""
+    if not isinstance(value, str) or _SHA256_HEX.fullmatch(value) is None:
+        raise ValueError(f"{value!r:.80} is not a blob digest; write the SHA-256 as 64 lowercase hex characters")
+    return value
 
 
 class BlobError(Exception):

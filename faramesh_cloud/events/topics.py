@@ -46,6 +46,10 @@ NOTIFICATION_ALERTS: Final = "notifications.alerts.v1"
 # frameworks declared, reports asked for and failed, artifacts in the evidence library,
 # share links made and revoked. Keyed ``"<org_id>/-"``.
 COMPLIANCE_EVENTS: Final = "compliance.events.v1"
+# The registry's events (``proto/faramesh_cloud_api/registry/v1/events.proto``): versions
+# published (seeded, approved, mirrored), registry keys added and retired. The catalog is
+# global: keyed "<kind>/<name>" per artifact, "keys" for keys.
+REGISTRY_EVENTS: Final = "registry.events.v1"
 # Where consumers park what they cannot process, with the reason in headers.
 DEAD_LETTERS: Final = "deadletter.v1"
 
@@ -61,6 +65,7 @@ DEFAULT_PARTITIONS: Final[Mapping[str, int]] = {
     SIGNING_KEYS: 1,
     NOTIFICATION_ALERTS: 1,
     COMPLIANCE_EVENTS: 2,
+    REGISTRY_EVENTS: 2,
     DEAD_LETTERS: 1,
 }
 

@@ -73,10 +73,8 @@ def _lex_tolerant(text: str, doc: Document) -> list[Token]:
                 lines[err.line - 1] = ""
                 src = "\n".join(lines)
                 continue
-            bad = err.message.split("unexpected character ", 1)[-1]
-            ch = bad[1:-1] if len(bad) >= 3 else bad
             lines = src.split("\n")
-            lines[err.line - 1] = lines[err.line - 1].replace(ch, " ", 1)
+            lines[err.line - 1] = lines[err.line - 1].replace(err.char, " ", 1)
             src = "\n".join(lines)
     return [Token(Kind.EOF, "", doc.end_line)]
 

@@ -14,6 +14,10 @@ configured with the gateway's URL keeps working.
 * Ingest not answering (no connection): 503 in the feeds' error shape, ``{"error": ...}``,
   with ``Retry-After``, and nothing was stored. No answer after the request went out: 504,
   saying it may have been stored.
+
+The registry's daemon API (``/registry``, GET only) is forwarded the same way under ``serve
+gateway`` (``what="registry"``, ``keep_host=True``: the client's ``Host`` goes along, so the
+absolute download URLs the registry builds name the gateway the daemon reached).
 """
 
 from __future__ import annotations
@@ -47,9 +51,11 @@ class IngestHttpProxy:
     """ASGI app forwarding each HTTP request to the same path on ``base_url``."""
 
     def __init__(self, base_url: str, *, max_body_bytes: int, timeout_s: float = 30.0,
-                 connect_timeout_s: float = 5.0) -> None:
+                 connect_timeout_s: float = 5.0, keep_host: bool = False, what: str = "ingest") -> None:
         self.base_url = base_url
         self._max_body = max_body_bytes
+        self._keep_host = keep_host
+        self._what = what
         # Idle connections are dropped before ingest's keep-alive (5 s) would close them under a request.
         self._client = httpx.AsyncClient(
             base_url=base_url, follow_redirects=False, trust_env=False,
@@ -75,12 +81,13 @@ class IngestHttpProxy:
         except _Disconnected:
             return
         request = self._client.build_request(
-            scope["method"], _target(scope), content=body, headers=_forward_headers(scope))
+            scope["method"], _target(scope), content=body, headers=_forward_headers(scope, self._keep_host))
         try:
             upstream = await self._client.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            _log.warning("ingest's HTTP feeds at %s are not answering: %s", self.base_url, exc)
-            await _error(send, 503, _DOWN, {"retry-after": "5"})
+            _log.warning("%s's HTTP API at %s is not answering: %s", self._what, self.base_url, exc)
+            await _error(send, 503, _DOWN if self._what == "ingest" else
+                         f"Cloud's {self._what} service is not answering; try again later", {"retry-after": "5"})
             return
         except httpx.HTTPError as exc:
             _log.warning("no answer from ingest's HTTP feeds at %s: %r", self.base_url, exc)
@@ -126,8 +133,9 @@ def _target(scope: Scope) -> str:
     return (path + (b"?" + query if query else b"")).decode("latin-1")
 
 
-def _forward_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
-    headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP_BY_HOP | _FORWARDED]
+def _forward_headers(scope: Scope, keep_host: bool = False) -> list[tuple[bytes, bytes]]:
+    drop = _HOP_BY_HOP - {b"host"} if keep_host else _HOP_BY_HOP
+    headers = [(k, v) for k, v in scope["headers"] if k.lower() not in drop | _FORWARDED]
     client = scope.get("client")
     if client:
         headers.append((b"x-forwarded-for", str(client[0]).encode("latin-1")))

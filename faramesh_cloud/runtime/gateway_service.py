@@ -17,6 +17,7 @@ from faramesh_cloud.runtime import (
     fleet_wiring,
     ingest_wiring,
     notifications_wiring,
+    registry_wiring,
 )
 from faramesh_cloud.runtime.http_server import HttpOptions, HttpServer
 from faramesh_cloud.runtime.service import ServiceInfo
@@ -57,6 +58,10 @@ class GatewayService:
         # service's own app when it runs in this process (`up`), else a proxy to ingest's listener.
         self.daemon_feeds = ingest_wiring.daemon_feeds(settings, ctx.services)
         app.mount(ingest_wiring.MOUNT, self.daemon_feeds)
+        # The registry's daemon API (FARAMESH_REGISTRY_URL=<gateway>/registry): the registry
+        # service's own app when it runs in this process (`up`), else a proxy to its listener.
+        self.registry_api = registry_wiring.daemon_api(settings, ctx.services)
+        app.mount(registry_wiring.MOUNT, self.registry_api)
         self._server = HttpServer(app, settings.http_host, settings.http_port, HttpOptions.of(settings))
         self._relay = OutboxRelay(ctx.platform.db, ctx.platform.log, STACKS_OUTBOX)
         self._tasks = BackgroundTasks()
@@ -93,6 +98,7 @@ class GatewayService:
         await compliance_wiring.release(self.compliance)
         await approvals_wiring.release(self.approvals)
         await ingest_wiring.release(self.daemon_feeds)
+        await registry_wiring.release(self.registry_api)
         self._state = "stopped"
 
     def info(self) -> ServiceInfo:

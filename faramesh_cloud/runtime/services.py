@@ -73,6 +73,13 @@ def compliance(ctx: RuntimeContext) -> Service:
     return compliance_wiring.service(ctx)
 
 
+def registry(ctx: RuntimeContext) -> Service:
+    """registry of providers, policy packs and framework profiles (signed; the daemon API at /registry)"""
+    from faramesh_cloud.runtime import registry_wiring
+
+    return registry_wiring.service(ctx)
+
+
 def gateway(ctx: RuntimeContext) -> Service:
     """web UI, REST API, and the HTTP daemon feeds at /v1 (ingest's: in process, or forwarded to it)"""
     from faramesh_cloud.runtime.gateway_service import GatewayService
@@ -111,6 +118,7 @@ SERVICES: dict[str, ServiceSpec] = {
     "approvals": ServiceSpec(approvals, schema="faramesh_cloud.approvals", internal_api=True),
     "notifications": ServiceSpec(notifications, schema="faramesh_cloud.notifications", internal_api=True),
     "compliance": ServiceSpec(compliance, schema="faramesh_cloud.compliance", internal_api=True),
+    "registry": ServiceSpec(registry, schema="faramesh_cloud.registry"),
     "gateway": ServiceSpec(gateway),
     "demo": ServiceSpec(demo_fleet, enabled_when=lambda settings: settings.demo),
 }
