@@ -1,20 +1,22 @@
 """What the publishing tests share: a ``PublishApi`` on the test's PostgreSQL with the real
-registry log, a file BlobStore in a temp dir, an Ed25519 registry key, the FPL checker and the
-sandbox; helpers to count blobs and rows (nothing partial after a refusal)."""
+registry log, a file BlobStore in a temp dir, Cloud's registry key from the data dir (listed in
+``registry_keys`` as the service lists it), the real FPL checker and the real sandbox; helpers
+to count blobs and rows (nothing partial after a refusal) and to pack test providers."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+import shutil
+import sys
+import zipapp
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
+from faramesh_cloud.log.pg_copy import decode_headers
 from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.registry.publish_events import decode
+from faramesh_cloud.sql.database import Database
 
 REVIEWER = "reviewer@platform.test"
 PACK = """agent payments-bot {
@@ -25,31 +27,10 @@ PACK = """agent payments-bot {
   }
 }
 """
-
-
-class KeySigner:
-    """An Ed25519 registry key in upstream's formats (key id ``cloud-test-1``)."""
-
-    key_id = "cloud-test-1"
-
-    def __init__(self) -> None:
-        self.key = Ed25519PrivateKey.generate()
-        self.public = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-    def _object(self, data: bytes) -> dict[str, str]:
-        return {"key_id": self.key_id, "algorithm": "ed25519",
-                "value_b64": base64.b64encode(self.key.sign(data)).decode(),
-                "public_key_b64": base64.b64encode(self.public).decode()}
-
-    def sign_fpl(self, body: bytes) -> dict[str, str]:
-        return self._object(body)
-
-    def sign_binary(self, data: bytes) -> str:
-        return base64.b64encode(self.key.sign(data)).decode()
-
-    def sign_manifest(self, manifest: Mapping[str, Any]) -> dict[str, str]:
-        unsigned = {k: v for k, v in manifest.items() if k != "signature"}
-        return self._object(json.dumps(unsigned, separators=(",", ":"), sort_keys=True).encode())
+REPO = Path(__file__).resolve().parents[1]
+PROVIDERS = REPO / "tests" / "data" / "providers"
+STUBS = REPO / "gen" / "python" / "faramesh_interop"
+PYTHON = Path(sys.base_prefix)  # the interpreter (with grpcio) the packed test providers run on
 
 
 def person(email: str, user_id: str = "") -> Actor:
@@ -63,6 +44,30 @@ def blob_count(root: Path) -> int:
 async def chunks(data: bytes, size: int = 65536) -> AsyncIterator[bytes]:
     for i in range(0, len(data), size):
         yield data[i:i + size]
+
+
+async def events(db: Database) -> list[tuple[bytes, str, Any]]:
+    """The outbox's records: (key, kind header, decoded message), oldest first."""
+    async with db.connection() as conn:
+        rows = await (await conn.execute("SELECT key, headers, value FROM registry_outbox ORDER BY id")).fetchall()
+    out = []
+    for key, headers, value in rows:
+        kind = decode_headers(headers)["kind"].decode()
+        out.append((bytes(key), kind, decode(kind, bytes(value))))
+    return out
+
+
+def pack_provider(case: str, out: Path, **params: object) -> Path:
+    """tests/data/providers/<case>.py as one executable file, as a provider is uploaded (the
+    way tests/integration/test_registry_sandbox.py packs them)."""
+    staging = out.parent / f"{case}-src"
+    shutil.copytree(STUBS, staging / "faramesh_interop", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(PROVIDERS / "_serve.py", staging)
+    shutil.copy(PROVIDERS / f"{case}.py", staging / "__main__.py")
+    (staging / "_params.py").write_text("".join(f"{k} = {v!r}\n" for k, v in params.items()))
+    zipapp.create_archive(staging, out, interpreter=str(PYTHON / "bin" / "python3"))
+    shutil.rmtree(staging)
+    return out
 
 
 class Texts:

@@ -34,8 +34,9 @@ from faramesh_cloud.rpc.wire import moment, span, timestamp
 
 FLEET_QUERY: Final = pb.DESCRIPTOR.services_by_name["FleetQueryService"].full_name
 CALLERS: Final = frozenset({"gateway"})  # the only service that reads the fleet for people
-# compliance reads each stack's applied governance.fms (its enforced policy), nothing else
-POLICY_CALLERS: Final = frozenset({"compliance"})
+# compliance reads each stack's applied governance.fms (its enforced policy), the registry its
+# imports (pack version alerts), nothing else
+POLICY_CALLERS: Final = frozenset({"compliance", "registry"})
 POLICY_METHODS: Final = ("ListStacks", "GetConfigText")
 
 Context = grpc.aio.ServicerContext[Any, Any]

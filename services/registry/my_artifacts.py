@@ -13,12 +13,12 @@ against its artifacts and replies; no one else sees them.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Final, Protocol
 
+from faramesh_cloud.fpl.preview import parse_imports
 from faramesh_cloud.platform_audit.events import Actor, Target
 from faramesh_cloud.registry.publish_domain import (
     MAX_BODY,
@@ -32,29 +32,56 @@ from faramesh_cloud.registry.publish_domain import (
     VersionStats,
     check_text,
 )
-from faramesh_cloud.registry.publish_events import PublishAction, Recorder
+from faramesh_cloud.registry.publish_events import Change, PublishAction, Recorder
 from faramesh_cloud.registry.submissions import Submissions
 from faramesh_cloud.sql.database import Database
 
 DOWNLOAD_DAYS: Final = 30
-# import "github.com/faramesh/faramesh-registry/<kind>/<name>@<version>" (the host is ignored by
-# the daemon, so any host counts)
-IMPORT_LINE: Final = re.compile(r'^\s*import\s+"[^"@]*?/(providers|policies|frameworks)/([^"@]+)@([^"\s]+)"',
-                                re.MULTILINE)
-_KIND: Final = {"providers": "provider", "policies": "policy", "frameworks": "framework"}
 
 
 def imports_of(text: str) -> set[tuple[str, str, str]]:
-    """(kind, name, version) of every registry import in a governance.fms text."""
-    return {(_KIND[m.group(1)], m.group(2), m.group(3)) for m in IMPORT_LINE.finditer(text)}
+    """(kind, name, version) of every registry import of a governance.fms text the daemon
+    would resolve (``fpl.preview.parse_imports``: its rules, whatever the host)."""
+    return {(i.kind, i.name, i.version) for i in parse_imports(text) if i.ok and i.kind}
 
 
 class AppliedTexts(Protocol):
-    """Every stack's applied governance.fms text, across organisations (the fleet's store)."""
+    """Every stack's applied governance.fms text, across organisations."""
 
     async def applied(self) -> Sequence[tuple[str, str, str]]:
         """(org_id, stack_id, text) of each stack that has synced one."""
         ...
+
+
+class FleetTexts(Protocol):
+    """What is read of the fleet (``FleetQuery`` in process, ``FleetQueryClient`` over gRPC with
+    the registry's certificate: the fleet admits the ``registry`` caller to ``ListStacks`` and
+    ``GetConfigText`` only)."""
+
+    async def stacks(self, org_id: str) -> Sequence[Any]: ...
+
+    async def config_text(self, org_id: str, stack_id: str, sha256: str) -> Any | None: ...
+
+
+class FleetAppliedTexts:
+    """:class:`AppliedTexts` read through the fleet's port, for every organisation: each
+    registered stack's current applied text (``config_text_sha256``)."""
+
+    def __init__(self, db: Database, fleet: FleetTexts) -> None:
+        self._db = db
+        self._fleet = fleet
+
+    async def applied(self) -> Sequence[tuple[str, str, str]]:
+        async with self._db.connection() as conn:
+            orgs = [str(r[0]) for r in await (await conn.execute("SELECT org_id FROM orgs ORDER BY org_id")).fetchall()]
+        out: list[tuple[str, str, str]] = []
+        for org_id in orgs:
+            for stack in await self._fleet.stacks(org_id):
+                sha = getattr(stack, "config_text_sha256", "") or ""
+                text = await self._fleet.config_text(org_id, stack.stack_id, sha) if sha else None
+                if text is not None:
+                    out.append((org_id, stack.stack_id, text.text))
+        return out
 
 
 class MyArtifacts:
@@ -124,10 +151,11 @@ class MyArtifacts:
                 "INSERT INTO registry_issue_reports (issue_id, kind, name, version, reporter_org, reporter, title, body, "
                 "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (issue_id, kind, name, version, org_id, actor.label, title, body, self._record.clock()))
-            await self._record(conn, PublishAction.ISSUE_FILED, org_id=org_id, subject=f"{kind}/{name}@{version}",
-                               actor=actor, target=Target("registry_issue", issue_id),
-                               fields={"issue_id": issue_id, "kind": kind, "name": name, "version": version,
-                                       "title": title})
+            await self._record(conn, Change(
+                PublishAction.ISSUE_FILED, org_id, f"{kind}/{name}", {"kind": kind, "name": name, "version": version},
+                Target("registry_issue", issue_id),
+                {"issue_id": issue_id, "kind": kind, "name": name, "version": version, "title": title},
+                {"issue_id": issue_id}), actor)
         return (await self._issues("i.issue_id = %s", (issue_id,), org_id))[0]
 
     async def reply(self, org_id: str, issue_id: str, body: str, actor: Actor) -> IssueReport:
@@ -145,13 +173,15 @@ class MyArtifacts:
                 raise Unknown(f"no issue report {issue_id!r} against your artifacts") if row is None or \
                     not await self._reporter(conn, iid, org_id) else \
                     NotAllowed("only the artifact's publisher replies to an issue report")
+            reply_id = str(uuid.uuid4())
             await conn.execute(
                 "INSERT INTO registry_issue_replies (reply_id, issue_id, org_id, author, body, created_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s)", (str(uuid.uuid4()), iid, org_id, actor.label, body,
-                                                    self._record.clock()))
-            await self._record(conn, PublishAction.ISSUE_REPLIED, org_id=org_id,
-                               subject=f"{row[0]}/{row[1]}@{row[2]}", actor=actor, target=Target("registry_issue", iid),
-                               fields={"issue_id": iid})
+                "VALUES (%s, %s, %s, %s, %s, %s)", (reply_id, iid, org_id, actor.label, body, self._record.clock()))
+            await self._record(conn, Change(
+                PublishAction.ISSUE_REPLIED, org_id, f"{row[0]}/{row[1]}",
+                {"kind": row[0], "name": row[1], "version": row[2]}, Target("registry_issue", iid),
+                {"issue_id": iid, "reply_id": reply_id, "kind": row[0], "name": row[1], "version": row[2]},
+                {"issue_id": iid, "reply_id": reply_id}), actor)
         return (await self._issues("i.issue_id = %s", (iid,), org_id))[0]
 
     @staticmethod

@@ -13,12 +13,11 @@ served by the daemon API.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import platform as host
 import tempfile
 import uuid
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -29,7 +28,8 @@ from faramesh_cloud.blobstore import BlobInfo, BlobTooLarge, DigestMismatch
 from faramesh_cloud.platform_audit.events import Actor, Target
 from faramesh_cloud.registry.domain import CAPABILITIES, PLATFORMS, Kind
 from faramesh_cloud.registry.publish_domain import PublishRefused, Submission
-from faramesh_cloud.registry.publish_events import PublishAction
+from faramesh_cloud.registry.publish_events import Change, PublishAction
+from faramesh_cloud.registry.sandbox import SandboxUnavailable, SmokeResult
 
 if TYPE_CHECKING:
     from faramesh_cloud.registry.submissions import Submissions
@@ -63,7 +63,7 @@ class ProviderLimits:
     max_binary_bytes: int = 64 * 1024 * 1024
 
 
-SmokeTest = Callable[..., Any]  # registry.sandbox.smoke_test
+SmokeTest = Callable[..., Awaitable[SmokeResult]]  # registry.sandbox.smoke_test (limits and paths bound)
 DownloadUrl = Callable[[str, str, str], str]  # (name, version, platform) -> absolute URL
 
 
@@ -92,13 +92,15 @@ async def _smoke(submissions: Submissions, smoke_test: SmokeTest, digest: str, g
             async for chunk in submissions._blobs.open(digest):
                 out.write(chunk)
         os.chmod(path, 0o755)
-        result = smoke_test(path, name=given.name, version=given.version,
-                            declared_capabilities=list(given.capabilities), config=dict(given.smoke_config))
-        if inspect.isawaitable(result):
-            result = await result
-    ok = bool(getattr(result, "ok", False))
-    reason = str(getattr(result, "reason", "") or "")
-    return {"ran": True, "ok": ok, "reason": reason}
+        try:
+            result = await smoke_test(path, name=given.name, version=given.version,
+                                      declared_capabilities=list(given.capabilities), config=dict(given.smoke_config))
+        except SandboxUnavailable as exc:
+            raise PublishRefused(f"this Cloud cannot run the provider sandbox, so it cannot check the Init "
+                                 f"handshake before signing: {exc}; tell the operator (docs/registry-sandbox.md)"
+                                 ) from None
+    return {"ran": True, "ok": bool(result.ok), "reason": str(result.reason or ""),
+            "capabilities": list(result.info.capabilities) if result.info is not None else []}
 
 
 async def submit_provider(submissions: Submissions, smoke_test: SmokeTest, limits: ProviderLimits, org_id: str,
@@ -150,12 +152,14 @@ async def submit_provider(submissions: Submissions, smoke_test: SmokeTest, limit
                 (sid, org_id, given.name, given.version, submissions._record.clock(), actor.label,
                  given.description.strip()[:500], given.changelog.strip()[:20_000], Jsonb(meta), readme_sha,
                  Jsonb(manifest), Jsonb(stored)))
-            await submissions._record(conn, PublishAction.SUBMITTED, org_id=org_id,
-                                      subject=f"provider/{given.name}@{given.version}", actor=actor,
-                                      target=Target("registry_submission", sid),
-                                      fields={"submission_id": sid, "kind": "provider", "name": given.name,
-                                              "version": given.version,
-                                              "binaries": {p: v["sha256"] for p, v in stored.items()}})
+            digests = {p: v["sha256"] for p, v in stored.items()}
+            await submissions._record(conn, Change(
+                PublishAction.SUBMITTED, org_id, f"provider/{given.name}",
+                {"kind": "provider", "name": given.name, "version": given.version},
+                Target("registry_submission", sid),
+                {"submission_id": sid, "kind": "provider", "name": given.name, "version": given.version,
+                 "binaries": digests},
+                {"submission_id": sid, "org_id": org_id, "binaries": digests}), actor)
     except BaseException:
         await submissions.discard(put)
         raise
@@ -164,7 +168,7 @@ async def submit_provider(submissions: Submissions, smoke_test: SmokeTest, limit
 
 async def approve_provider(submissions: Submissions, pending: Submission, reason: str, actor: Actor) -> Submission:
     download_url: DownloadUrl = submissions.download_url
-    signer = submissions._signer
+    signer = submissions._signer.pinned()
     downloads: dict[str, dict[str, Any]] = {}
     sigs: dict[str, str] = {}
     for plat, info in sorted(pending.binaries.items()):
@@ -176,11 +180,11 @@ async def approve_provider(submissions: Submissions, pending: Submission, reason
     manifest = {"name": pending.name, "version": pending.version, "dev_only": bool(base.get("dev_only")),
                 "capabilities": list(base.get("capabilities") or []),
                 "config_schema": dict(base.get("config_schema") or {}), "downloads": downloads}
-    signature = signer.sign_manifest(manifest)
-    manifest["signature"] = signature
+    manifest = signer.sign_manifest(manifest)
+    signature = manifest["signature"]
     async with submissions._db.transaction() as conn:
-        await submissions._publish_rows(conn, pending, reason, actor, signature=signature, manifest=manifest,
-                                        capabilities=manifest["capabilities"])
+        await submissions._publish_rows(conn, pending, reason, actor, signer=signer, signature=signature,
+                                        manifest=manifest, capabilities=manifest["capabilities"])
         for plat, info in downloads.items():
             await conn.execute(
                 "INSERT INTO registry_binaries (name, version, platform, sha256, size, signature_b64, hosted) "

@@ -31,9 +31,10 @@ from faramesh_cloud.registry.publish_domain import (
     Publisher,
     Submission,
 )
-from faramesh_cloud.registry.publish_events import LogAppend, Recorder
+from faramesh_cloud.registry.publish_events import Recorder
+from faramesh_cloud.registry.publish_signing import CloudSigner
 from faramesh_cloud.registry.publishers import Publishers
-from faramesh_cloud.registry.submissions import PackInput, RegistrySigner, Submissions
+from faramesh_cloud.registry.submissions import PackInput, Submissions
 from faramesh_cloud.sql.database import Database
 
 
@@ -59,11 +60,11 @@ class Reviewers:
 
 
 class PublishApi:
-    def __init__(self, db: Database, blobs: BlobStore, audit: PlatformAuditLog, *, log_append: LogAppend,
-                 signer: RegistrySigner, check_fpl: Callable[[str, str], Any], smoke_test: SmokeTest,
-                 download_url: DownloadUrl, texts: AppliedTexts, reviewers: Reviewers,
-                 limits: ProviderLimits | None = None, clock: Callable[[], datetime] | None = None) -> None:
-        record = Recorder(audit, log_append, clock or (lambda: datetime.now(UTC)))
+    def __init__(self, db: Database, blobs: BlobStore, audit: PlatformAuditLog, *, signer: CloudSigner,
+                 check_fpl: Callable[[str, str, str], Any], smoke_test: SmokeTest, download_url: DownloadUrl,
+                 texts: AppliedTexts, reviewers: Reviewers, limits: ProviderLimits | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        record = Recorder(audit, lambda: signer, clock or (lambda: datetime.now(UTC)))
         self.reviewers = reviewers
         self.limits = limits or ProviderLimits()
         self._smoke = smoke_test

@@ -1,12 +1,12 @@
 """What every publishing command writes besides its state, in the caller's ONE transaction:
 
-1. its event on ``registry.events.v1`` through the registry's outbox (``registry_outbox``):
-   key ``"<org>/-"`` of the publishing organisation, headers ``org``, ``stack`` (empty),
-   ``kind`` (the event's past-tense name) and ``event-id``; the value is a protobuf
-   ``google.protobuf.Struct`` of the event's fields (ids, names, versions, digests, reasons,
-   who acted), so a consumer needs no registry code to read it;
-2. its entry in the hash-chained registry log (``translog.append``), subject
-   ``<kind>/<name>@<version>`` or ``namespace/<ns>``;
+1. its typed event (``faramesh_cloud_api.registry.v1``: ``PublisherClaimed``,
+   ``SubmissionQueued``, ``VersionYanked``, ...) on ``registry.events.v1`` through the
+   registry's outbox, keyed ``<kind>/<name>`` (artifact events) or ``namespace/<namespace>``,
+   header ``org`` the organisation concerned (``events.encode_message``); approval adds the
+   core's ``VersionPublished``;
+2. its entry in the hash-chained registry log (``translog.append``), then a checkpoint signed
+   with Cloud's active registry key (``translog.checkpoint``);
 3. its platform-audit entry in the organisation concerned, when a person acted.
 
 Nothing here commits: the command's transaction does, or rolls all of it back.
@@ -15,27 +15,27 @@ Nothing here commits: the command's transaction does, or rolls all of it back.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
-from google.protobuf.struct_pb2 import Struct
+from faramesh_cloud_api.registry.v1 import events_pb2 as pb
 from psycopg import AsyncConnection
 
-from faramesh_cloud.events.records import event_record
-from faramesh_cloud.outbox.store import Outbox
-from faramesh_cloud.platform_audit.events import Actor, Target
+from faramesh_cloud.platform_audit.events import Actor, ActorType, Target
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
-
-TOPIC: Final = "registry.events.v1"
-OUTBOX: Final = Outbox("registry_outbox")
+from faramesh_cloud.registry import translog
+from faramesh_cloud.registry.events import OUTBOX, TOPIC, Event, encode, encode_message
+from faramesh_cloud.registry.translog_format import LogAction
+from faramesh_cloud.rpc.wire import instant
 
 Conn = AsyncConnection[Any]
 
 
 class PublishAction(StrEnum):
-    """Platform-audit (and registry-log) actions of publishing, ``scope:resource:action``."""
+    """Platform-audit actions of publishing, ``scope:resource:action``."""
 
     NAMESPACE_CLAIMED = "registry:namespace:claim"
     NAMESPACE_CONFIRMED = "registry:namespace:confirm"
@@ -48,78 +48,79 @@ class PublishAction(StrEnum):
     ISSUE_REPLIED = "registry:issue:reply"
 
 
-EVENT_KINDS: Final[Mapping[PublishAction, str]] = {
-    PublishAction.NAMESPACE_CLAIMED: "NamespaceClaimed",
-    PublishAction.NAMESPACE_CONFIRMED: "NamespaceConfirmed",
-    PublishAction.NAMESPACE_REJECTED: "NamespaceRejected",
-    PublishAction.SUBMITTED: "SubmissionQueued",
-    PublishAction.APPROVED: "VersionPublished",
-    PublishAction.REJECTED: "SubmissionRejected",
-    PublishAction.YANKED: "VersionYanked",
-    PublishAction.ISSUE_FILED: "IssueReportFiled",
-    PublishAction.ISSUE_REPLIED: "IssueReportReplied",
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    log: LogAction
+    message: type[Any]
+
+
+KINDS: Final[Mapping[PublishAction, _Kind]] = {
+    PublishAction.NAMESPACE_CLAIMED: _Kind(LogAction.PUBLISHER_CLAIMED, pb.PublisherClaimed),
+    PublishAction.NAMESPACE_CONFIRMED: _Kind(LogAction.PUBLISHER_CONFIRMED, pb.PublisherConfirmed),
+    PublishAction.NAMESPACE_REJECTED: _Kind(LogAction.PUBLISHER_REJECTED, pb.PublisherRejected),
+    PublishAction.SUBMITTED: _Kind(LogAction.SUBMITTED, pb.SubmissionQueued),
+    PublishAction.APPROVED: _Kind(LogAction.APPROVED, pb.SubmissionApproved),
+    PublishAction.REJECTED: _Kind(LogAction.REJECTED, pb.SubmissionRejected),
+    PublishAction.YANKED: _Kind(LogAction.YANKED, pb.VersionYanked),
+    PublishAction.ISSUE_FILED: _Kind(LogAction.ISSUE_REPORTED, pb.IssueReported),
+    PublishAction.ISSUE_REPLIED: _Kind(LogAction.ISSUE_REPLIED, pb.IssueReplied),
 }
 
 
-class LogAppend(Protocol):
-    """``translog.append``: one registry-log entry inside the caller's transaction."""
-
-    def __call__(self, conn: Conn, *, action: str, subject: Mapping[str, Any], actor: Mapping[str, Any],
-                 body: Mapping[str, Any]) -> Awaitable[Any]: ...
+def decode(kind: str, value: bytes) -> Any:
+    """A publishing event read back as its protobuf message (``kind``: the ``kind`` header)."""
+    return getattr(pb, kind).FromString(value)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+def log_actor(actor: Actor) -> dict[str, str]:
+    return {"type": str(actor.type), "id": actor.id, "label": actor.label}
 
 
-def encode(kind: str, org_id: str, event_id: str, fields: Mapping[str, Any]) -> Any:
-    message = Struct()
-    message.update(_plain({**fields, "event_id": event_id, "org_id": org_id}))
-    return event_record(org_id, "", kind, event_id, message.SerializeToString(deterministic=True))
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One command's record: what the event, the log entry and the audit entry say."""
 
-
-def decode(value: bytes) -> dict[str, Any]:
-    """An event's fields read back (tests, consumers without registry code)."""
-    from google.protobuf.json_format import MessageToDict
-
-    message = Struct.FromString(value)
-    return dict(MessageToDict(message))
-
-
-def _subject(subject: str) -> dict[str, str]:
-    """``namespace/acme`` or ``policy/acme/x@1.0.0`` as the registry log's subject object."""
-    head, _, rest = subject.partition("/")
-    if head == "namespace":
-        return {"namespace": rest}
-    name, _, version = rest.rpartition("@")
-    return {"kind": head, "name": name, "version": version}
+    action: PublishAction
+    org_id: str
+    key: str  # the event's record key: "<kind>/<name>" or "namespace/<namespace>"
+    subject: Mapping[str, str]  # the log's subject: {kind, name, version} or {namespace}
+    target: Target
+    fields: Mapping[str, Any]  # the event message's own fields (after event_id, occurred_at, actor)
+    log_body: Mapping[str, Any]  # what the registry log keeps (no reporter's words, no addresses)
 
 
 class Recorder:
-    """Writes the event, the registry-log entry and the audit entry of one command."""
+    """Writes the event, the registry-log entries (then a checkpoint) and the audit entry of one
+    command. ``log_signer`` is Cloud's active registry key as the log signs with it."""
 
-    def __init__(self, audit: PlatformAuditLog, log_append: LogAppend,
+    def __init__(self, audit: PlatformAuditLog, log_signer: Callable[[], translog.Signer],
                  clock: Callable[[], datetime]) -> None:
         self._audit = audit
-        self._log = log_append
+        self._signer = log_signer
         self.clock = clock
 
-    async def __call__(self, conn: Conn, action: PublishAction, *, org_id: str, subject: str, actor: Actor,
-                       target: Target, fields: Mapping[str, Any], person: bool = True) -> str:
+    async def __call__(self, conn: Conn, change: Change, actor: Actor, *,
+                       also: Sequence[tuple[LogAction, Mapping[str, Any], Mapping[str, Any], Event]] = ()) -> str:
+        """``also``: further (log action, subject, body, core event) of the same command (the
+        approval's ``published``/``VersionPublished``)."""
         event_id = str(uuid.uuid4())
-        body = {**_plain(fields), "actor": actor.label, "actor_type": str(actor.type)}
-        await OUTBOX.add(conn, TOPIC, [encode(EVENT_KINDS[action], org_id, event_id,
-                                              {**body, "occurred_at": self.clock()})])
-        await self._log(conn, action=str(action), subject=_subject(subject),
-                        actor={"type": str(actor.type), "id": actor.id, "label": actor.label},
-                        body={k: v for k, v in body.items() if k not in ("actor", "actor_type")})
-        if person:
-            await self._audit.append_in(conn, org_id, str(action), actor, target=target,
-                                        details={k: v for k, v in body.items() if k not in ("actor", "actor_type")})
+        kind = KINDS[change.action]
+        message = kind.message(event_id=event_id, occurred_at=instant(self.clock()), actor=_actor(actor),
+                               org_id=change.org_id, **change.fields)
+        records = [encode_message(change.key.encode(), change.org_id, event_id, message)]
+        records += [encode(event) for *_, event in also]
+        await OUTBOX.add(conn, TOPIC, records)
+        await translog.append(conn, action=kind.log, subject=dict(change.subject), actor=log_actor(actor),
+                              body=dict(change.log_body))
+        for action, subject, body, _ in also:
+            await translog.append(conn, action=action, subject=dict(subject), actor=log_actor(actor), body=dict(body))
+        await translog.checkpoint(conn, self._signer())
+        if actor.type is not ActorType.SYSTEM:
+            details = {k: v for k, v in change.fields.items() if not isinstance(v, Mapping)}
+            await self._audit.append_in(conn, change.org_id, str(change.action), actor, target=change.target,
+                                        details=details)
         return event_id
+
+
+def _actor(actor: Actor) -> Any:
+    return pb.Actor(type=actor.type.value, id=actor.id, label=actor.label)

@@ -22,7 +22,7 @@ from faramesh_cloud.registry.publish_domain import (
     check_reason,
     check_text,
 )
-from faramesh_cloud.registry.publish_events import PublishAction, Recorder
+from faramesh_cloud.registry.publish_events import Change, PublishAction, Recorder
 from faramesh_cloud.sql.database import Database
 
 _COLUMNS: Final = ("namespace, org_id, display_name, state, claimed_at, claimed_by, reviewed_at, reviewed_by, "
@@ -61,9 +61,10 @@ class Publishers:
                 "state = 'pending', claimed_at = EXCLUDED.claimed_at, claimed_by = EXCLUDED.claimed_by, "
                 "reviewed_at = NULL, reviewed_by = '', reason = ''",
                 (namespace, org_id, display, now, actor.label))
-            await self._record(conn, PublishAction.NAMESPACE_CLAIMED, org_id=org_id, subject=f"namespace/{namespace}",
-                               actor=actor, target=Target("registry_namespace", namespace),
-                               fields={"namespace": namespace, "display_name": display})
+            await self._record(conn, Change(
+                PublishAction.NAMESPACE_CLAIMED, org_id, f"namespace/{namespace}", {"namespace": namespace},
+                Target("registry_namespace", namespace), {"namespace": namespace, "display_name": display},
+                {"org_id": org_id, "display_name": display}), actor)
             result = await namespace_of(conn, namespace)
         assert result is not None
         return result
@@ -83,9 +84,10 @@ class Publishers:
                 "UPDATE registry_publishers SET state = %s, reviewed_at = %s, reviewed_by = %s, reason = %s "
                 "WHERE namespace = %s", (str(state), self._record.clock(), actor.label, reason, namespace))
             action = PublishAction.NAMESPACE_CONFIRMED if confirm else PublishAction.NAMESPACE_REJECTED
-            await self._record(conn, action, org_id=found.org_id, subject=f"namespace/{namespace}", actor=actor,
-                               target=Target("registry_namespace", namespace),
-                               fields={"namespace": namespace, "reason": reason})
+            await self._record(conn, Change(
+                action, found.org_id, f"namespace/{namespace}", {"namespace": namespace},
+                Target("registry_namespace", namespace), {"namespace": namespace, "reason": reason},
+                {"org_id": found.org_id, "reason": reason}), actor)
             result = await namespace_of(conn, namespace)
         assert result is not None
         return result

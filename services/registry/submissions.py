@@ -20,7 +20,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -30,6 +30,7 @@ from psycopg.types.json import Jsonb
 from faramesh_cloud.blobstore import BlobStore
 from faramesh_cloud.platform_audit.events import Actor, Target
 from faramesh_cloud.registry.domain import Kind, Version, parse_name
+from faramesh_cloud.registry.events import VersionPublished, new_event_id
 from faramesh_cloud.registry.publish_domain import (
     MAX_FPL_BYTES,
     MAX_README_BYTES,
@@ -41,8 +42,10 @@ from faramesh_cloud.registry.publish_domain import (
     check_reason,
     check_text,
 )
-from faramesh_cloud.registry.publish_events import PublishAction, Recorder
+from faramesh_cloud.registry.publish_events import Change, PublishAction, Recorder
+from faramesh_cloud.registry.publish_signing import CloudSigner
 from faramesh_cloud.registry.publishers import namespace_of, owned_confirmed
+from faramesh_cloud.registry.translog_format import LogAction
 from faramesh_cloud.sql.database import Database
 
 Conn = AsyncConnection[Any]
@@ -51,23 +54,8 @@ _COLUMNS: Final = ("submission_id, org_id, kind, name, version, state, submitted
                    "reviewed_by, reason")
 
 
-class RegistrySigner(Protocol):
-    """Cloud's active registry key (``registry_keys``, origin ``cloud``), upstream's formats."""
-
-    @property
-    def key_id(self) -> str: ...
-
-    def sign_fpl(self, body: bytes) -> dict[str, str]:
-        """The ``.fpl.sig`` JSON object over the exact FPL bytes."""
-        ...
-
-    def sign_binary(self, data: bytes) -> str:
-        """The binary's ``.sig``: bare standard base64 of the Ed25519 signature."""
-        ...
-
-    def sign_manifest(self, manifest: Mapping[str, Any]) -> dict[str, str]:
-        """The manifest's ``signature`` over its Go-JSON without ``signature``."""
-        ...
+def _subject(kind: str, name: str, version: str) -> dict[str, str]:
+    return {"kind": kind, "name": name, "version": version}
 
 
 def _submission(row: tuple[Any, ...]) -> Submission:
@@ -109,7 +97,7 @@ class PackInput:
 
 
 class Submissions:
-    def __init__(self, db: Database, blobs: BlobStore, record: Recorder, signer: RegistrySigner,
+    def __init__(self, db: Database, blobs: BlobStore, record: Recorder, signer: CloudSigner,
                  check_fpl: Any, download_url: Any) -> None:
         self._db = db
         self._blobs = blobs
@@ -182,16 +170,17 @@ class Submissions:
         return semver
 
     def _fpl_problem(self, kind: Kind, text: str, name: str) -> list[dict[str, Any]]:
-        """Refuse FPL that does not parse (the parser's line and message); the warnings, for
-        the reviewer. ``check_fpl`` is ``fpl.preview.check_submission``: a list of problems,
-        each with ``message``, ``line`` and ``severity`` (``error`` refuses)."""
+        """Refuse FPL the daemon would not load (``fpl.preview.check_submission``: its errors,
+        the first named with its line); keep its warnings for the reviewer."""
         problems = list(self._check_fpl(kind.value, text, name))
-        errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
+        errors = [p for p in problems if p.severity == "error"]
         if errors:
             first = errors[0]
-            line = getattr(first, "line", 0)
-            raise PublishRefused(f"FPL does not parse: {f'line {line}: ' if line else ''}{first.message}")
-        return [{"line": getattr(p, "line", 0), "message": p.message} for p in problems]
+            where = f"line {first.line}: " if first.line else ""
+            what = "FPL does not parse" if first.code == "parse_error" else "FPL refused"
+            more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+            raise PublishRefused(f"{what}: {where}{first.message}{more}")
+        return [{"line": p.line, "code": p.code, "message": p.message} for p in problems]
 
     async def discard(self, digests: Iterable[str | None]) -> None:
         """Delete blobs put for a command that did not commit, unless a row references them."""
@@ -252,11 +241,12 @@ class Submissions:
                     "VALUES (%s, %s, %s, %s, %s, 'pending', %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     (sid, org_id, kind.value, given.name, given.version, self._record.clock(), actor.label,
                      description, changelog, category, list(domains), Jsonb(meta), put[0], readme_sha))
-                await self._record(conn, PublishAction.SUBMITTED, org_id=org_id,
-                                   subject=f"{kind.value}/{given.name}@{given.version}", actor=actor,
-                                   target=Target("registry_submission", sid),
-                                   fields={"submission_id": sid, "kind": kind.value, "name": given.name,
-                                           "version": given.version, "body_sha256": put[0]})
+                await self._record(conn, Change(
+                    PublishAction.SUBMITTED, org_id, f"{kind.value}/{given.name}",
+                    _subject(kind.value, given.name, given.version), Target("registry_submission", sid),
+                    {"submission_id": sid, "kind": kind.value, "name": given.name, "version": given.version,
+                     "body_sha256": put[0]},
+                    {"submission_id": sid, "org_id": org_id, "body_sha256": put[0]}), actor)
         except BaseException:
             await self.discard(put)
             raise
@@ -275,13 +265,14 @@ class Submissions:
         body = await self.body(pending)
         if hashlib.sha256(body).hexdigest() != pending.body_sha256:
             raise PublishRefused("the stored FPL no longer matches its digest; reject the submission")
-        signature = self._signer.sign_fpl(body)
+        signer = self._signer.pinned()
+        signature = signer.sign_fpl(body)
         async with self._db.transaction() as conn:
-            await self._publish_rows(conn, pending, reason, actor, signature=signature)
+            await self._publish_rows(conn, pending, reason, actor, signer=signer, signature=signature)
         return await self.get(submission_id)
 
     async def _publish_rows(self, conn: Conn, pending: Submission, reason: str, actor: Actor, *,
-                            signature: Mapping[str, Any], manifest: Mapping[str, Any] | None = None,
+                            signer: CloudSigner, signature: Mapping[str, Any], manifest: Mapping[str, Any] | None = None,
                             capabilities: Sequence[str] = (), meta: Mapping[str, Any] | None = None) -> None:
         locked = await (await conn.execute(
             "SELECT state FROM registry_submissions WHERE submission_id = %s FOR UPDATE",
@@ -309,17 +300,26 @@ class Submissions:
             (kind.value, pending.name, pending.version, version.major, version.minor, version.patch,
              version.prerelease, now, pending.submitted_by, pending.changelog, pending.readme_sha256,
              Jsonb(stored_meta), pending.body_sha256, Jsonb(dict(manifest)) if manifest is not None else None,
-             Jsonb(dict(signature)), self._signer.key_id))
+             Jsonb(dict(signature)), signer.key_id))
         note = (reason or "").strip()
         await conn.execute(
             "UPDATE registry_submissions SET state = 'approved', reviewed_at = %s, reviewed_by = %s, reason = %s "
             "WHERE submission_id = %s", (now, actor.label, note, pending.submission_id))
-        await self._record(conn, PublishAction.APPROVED, org_id=pending.org_id,
-                           subject=f"{kind.value}/{pending.name}@{pending.version}", actor=actor,
-                           target=Target("registry_submission", pending.submission_id),
-                           fields={"submission_id": pending.submission_id, "kind": kind.value, "name": pending.name,
-                                   "version": pending.version, "key_id": self._signer.key_id,
-                                   "body_sha256": pending.body_sha256 or "", "trust_tier": "community"})
+        subject = _subject(kind.value, pending.name, pending.version)
+        digest = pending.body_sha256 or ""
+        published = VersionPublished(new_event_id(), now, actor, kind.value, pending.name, pending.version, "publish",
+                                     "community", signer.key_id, digest, pending.org_id)
+        await self._record(conn, Change(
+            PublishAction.APPROVED, pending.org_id, f"{kind.value}/{pending.name}", subject,
+            Target("registry_submission", pending.submission_id),
+            {"submission_id": pending.submission_id, "kind": kind.value, "name": pending.name,
+             "version": pending.version, "key_id": signer.key_id, "note": note},
+            {"submission_id": pending.submission_id, "org_id": pending.org_id, "note": note}), actor,
+            also=[(LogAction.PUBLISHED, subject, {"source": "publish", "trust_tier": "community",
+                                                  "key_id": signer.key_id, "body_sha256": digest,
+                                                  "signature_b64": str(signature.get("value_b64", "")),
+                                                  **({"binaries": {p: b["sha256"] for p, b in pending.binaries.items()}}
+                                                     if pending.binaries else {})}, published)])
 
     async def reject(self, submission_id: str, reason: str, actor: Actor) -> Submission:
         reason = check_reason(reason, "reject a submission")
@@ -335,11 +335,12 @@ class Submissions:
             await conn.execute(
                 "UPDATE registry_submissions SET state = 'rejected', reviewed_at = %s, reviewed_by = %s, reason = %s "
                 "WHERE submission_id = %s", (self._record.clock(), actor.label, reason, submission_id))
-            await self._record(conn, PublishAction.REJECTED, org_id=found.org_id,
-                               subject=f"{found.kind}/{found.name}@{found.version}", actor=actor,
-                               target=Target("registry_submission", submission_id),
-                               fields={"submission_id": submission_id, "kind": found.kind, "name": found.name,
-                                       "version": found.version, "reason": reason})
+            await self._record(conn, Change(
+                PublishAction.REJECTED, found.org_id, f"{found.kind}/{found.name}",
+                _subject(found.kind, found.name, found.version), Target("registry_submission", submission_id),
+                {"submission_id": submission_id, "kind": found.kind, "name": found.name, "version": found.version,
+                 "reason": reason},
+                {"submission_id": submission_id, "org_id": found.org_id, "reason": reason}), actor)
         return await self.get(submission_id)
 
     # -- yank ------------------------------------------------------------------------------
@@ -370,6 +371,8 @@ class Submissions:
             audited_org = owner.org_id if owner is not None and owner.org_id else org_id
             if audited_org is None:
                 raise NotAllowed(f"{k.value} {name} is an official artifact; yank it upstream")
-            await self._record(conn, PublishAction.YANKED, org_id=audited_org, subject=f"{k.value}/{name}@{version}",
-                               actor=actor, target=Target("registry_version", f"{k.value}/{name}@{version}"),
-                               fields={"kind": k.value, "name": name, "version": version, "reason": reason})
+            await self._record(conn, Change(
+                PublishAction.YANKED, audited_org, f"{k.value}/{name}", _subject(k.value, name, version),
+                Target("registry_version", f"{k.value}/{name}@{version}"),
+                {"kind": k.value, "name": name, "version": version, "reason": reason},
+                {"reason": reason}), actor)

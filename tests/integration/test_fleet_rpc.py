@@ -93,7 +93,7 @@ async def test_only_the_gateway_reads_the_fleet(database: Database, stacks: Stac
             assert isinstance(denied, grpc.aio.AioRpcError), service
             assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
             assert denied.details() == (f"the {service} service may not call "
-                                        "faramesh_cloud_api.fleet.v1.FleetQueryService; only compliance, gateway may")  # ListStacks
+                                        "faramesh_cloud_api.fleet.v1.FleetQueryService; only compliance, gateway, registry may")  # ListStacks
 
         # Through the client adapter, with the wrong identity: a clear error, not an answer.
         wrong = FleetQueryClient(address, internal_tls("ingest"))
@@ -109,13 +109,15 @@ async def test_only_the_gateway_reads_the_fleet(database: Database, stacks: Stac
         assert [s.name for s in answered.stacks] == ["payments-prod"]
 
 
-async def test_compliance_reads_stacks_and_applied_texts_and_nothing_else(
-        database: Database, stacks: StackStore, internal_tls: ServiceTls) -> None:
-    """The compliance service checks each stack's enforced policy: it may list stacks and read
-    an applied governance.fms text, and is refused every other read of the fleet."""
+@pytest.mark.parametrize("caller", ["compliance", "registry"])
+async def test_compliance_and_registry_read_stacks_and_applied_texts_and_nothing_else(
+        database: Database, stacks: StackStore, internal_tls: ServiceTls, caller: str) -> None:
+    """The compliance service checks each stack's enforced policy and the registry reads each
+    stack's imports (pack version alerts): each may list stacks and read an applied
+    governance.fms text, and is refused every other read of the fleet."""
     org, stack_id = await _seeded(stacks, database)
     async with fleet_server(FleetQuery(database, stacks), internal_tls) as server:
-        compliance = FleetQueryClient(server.address, internal_tls("compliance"))
+        compliance = FleetQueryClient(server.address, internal_tls(caller))
         try:
             assert [s.stack_id for s in await compliance.stacks(org)] == [stack_id]
             assert await compliance.config_text(org, stack_id, "0" * 64) is None

@@ -6,6 +6,7 @@ registry-log entry and its audit entry in the same transaction."""
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,28 +15,28 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from faramesh_cloud.blobstore.files import FileBlobStore
-from faramesh_cloud.fpl.parser import parse
+from faramesh_cloud.fpl.preview import check_submission
 from faramesh_cloud.platform_audit.store import AuditFilter, PlatformAuditLog
-from faramesh_cloud.registry import translog
+from faramesh_cloud.registry.keyring import ensure_cloud_key
+from faramesh_cloud.registry.keys import CloudKey, KeySource
 from faramesh_cloud.registry.publish_api import PublishApi, Reviewers
 from faramesh_cloud.registry.publish_domain import NotAllowed, PublishRefused, SubmissionState
-from faramesh_cloud.registry.publish_events import decode
+from faramesh_cloud.registry.publish_signing import CloudSigner
+from faramesh_cloud.registry.signatures import verify_signature
+from faramesh_cloud.registry.store import RegistryStore
 from faramesh_cloud.registry.submissions import PackInput
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
 from tests.fixtures.identity import People
-from tests.registry_publish_support import PACK, REVIEWER, KeySigner, Texts, blob_count, person
+from tests.registry_publish_support import PACK, REVIEWER, Texts, blob_count, events, person
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 
 
-def check_fpl(kind: str, text: str, name: str = "") -> list[Any]:
-    return list(parse(text).errors)
-
-
 class Setup:
-    def __init__(self, api: PublishApi, db: Database, blobs: Path, signer: KeySigner, texts: Texts) -> None:
-        self.api, self.db, self.blobs, self.signer, self.texts = api, db, blobs, signer, texts
+    def __init__(self, api: PublishApi, db: Database, blobs: Path, keys: KeySource, texts: Texts) -> None:
+        self.api, self.db, self.blobs, self.keys, self.texts = api, db, blobs, keys, texts
+        self.key: CloudKey | None = None
 
     async def count(self, table: str) -> int:
         async with self.db.connection() as conn:
@@ -43,19 +44,28 @@ class Setup:
         assert row is not None
         return int(row[0])
 
+    async def trusted(self) -> Any:
+        from faramesh_cloud.registry.keyring import trusted_keys
+
+        return trusted_keys(await RegistryStore(self.db).keys())
+
 
 @pytest.fixture
 async def setup(database: Database, tmp_path: Path) -> Setup:
     await migrate(database, [("registry", "faramesh_cloud.registry")])
-    signer, texts = KeySigner(), Texts()
+    keys, texts = KeySource(tmp_path / "data"), Texts()
+    holder: list[CloudKey] = [await ensure_cloud_key(database, RegistryStore(database), keys.current(),
+                                                     datetime.now(UTC))]
     api = PublishApi(database, FileBlobStore(tmp_path / "blobs"), PlatformAuditLog(database),
-                     log_append=translog.append, signer=signer, check_fpl=check_fpl, smoke_test=_no_smoke,
+                     signer=CloudSigner(lambda: holder[0]), check_fpl=check_submission, smoke_test=_no_smoke,
                      download_url=lambda n, v, p: f"https://cloud.test/registry/v1/binaries/{n}/{v}/{p}",
                      texts=texts, reviewers=Reviewers(frozenset({REVIEWER})))
-    return Setup(api, database, tmp_path / "blobs", signer, texts)
+    s = Setup(api, database, tmp_path / "blobs", keys, texts)
+    s.key = holder[0]
+    return s
 
 
-def _no_smoke(*args: Any, **kwargs: Any) -> Any:
+async def _no_smoke(*args: Any, **kwargs: Any) -> Any:
     raise AssertionError("no provider in these tests")
 
 
@@ -79,10 +89,17 @@ async def test_a_namespace_is_claimed_then_confirmed_by_a_reviewer_with_its_even
     done = await setup.api.review_namespace("acme", True, "verified the domain", person(REVIEWER))
     assert (done.state, done.reviewed_by, done.reason) == ("confirmed", REVIEWER, "verified the domain")
     async with database.connection() as conn:
-        events = await (await conn.execute("SELECT headers, value FROM registry_outbox ORDER BY id")).fetchall()
-        log = await (await conn.execute("SELECT action FROM registry_log ORDER BY seq")).fetchall()
-    assert [decode(v)["namespace"] for _, v in events] == ["acme", "acme"]
-    assert [r[0] for r in log] == ["registry:namespace:claim", "registry:namespace:confirm"]
+        log = await (await conn.execute("SELECT action, subject FROM registry_log ORDER BY seq")).fetchall()
+        checkpoints = await (await conn.execute("SELECT size, key_id FROM registry_log_checkpoints ORDER BY size")
+                             ).fetchall()
+    written = [(key, kind, m.namespace, m.org_id) for key, kind, m in await events(database)
+               if kind.startswith("Publisher")]
+    assert written == [(b"namespace/acme", "PublisherClaimed", "acme", org),
+                       (b"namespace/acme", "PublisherConfirmed", "acme", org)]
+    assert [(r[0], r[1]) for r in log] == [("publisher_claimed", {"namespace": "acme"}),
+                                           ("publisher_confirmed", {"namespace": "acme"})]
+    assert setup.key is not None
+    assert checkpoints == [(1, setup.key.key_id), (2, setup.key.key_id)]  # signed after each command
     audited = [e.action for e in await PlatformAuditLog(database).page(org, AuditFilter(), limit=50)]
     assert "registry:namespace:claim" in audited and "registry:namespace:confirm" in audited
 
@@ -95,7 +112,8 @@ async def test_a_namespace_that_is_reserved_or_not_a_dns_label_is_refused(
     with pytest.raises(PublishRefused, match=problem):
         await setup.api.claim_namespace(owner.org.org_id, name, "", person(owner.email))
     assert await setup.count("registry_publishers") == 0
-    assert await setup.count("registry_outbox") == 0
+    assert [k for _, k, _ in await events(setup.db) if k.startswith("Publisher")] == []
+    assert await setup.count("registry_log") == 0
 
 
 async def test_a_claimed_namespace_cannot_be_claimed_by_another_org_and_rejection_needs_a_reason(
@@ -132,10 +150,18 @@ async def test_a_pack_goes_through_review_and_is_published_signed_with_the_cloud
                       ).fetchone()
     assert row is not None and tier == ("community",)
     state, signature, key_id, _, source = row
-    assert (state, key_id, source) == ("published", setup.signer.key_id, "publish")
+    assert setup.key is not None
+    assert (state, key_id, source) == ("published", setup.key.key_id, "publish")
     assert set(signature) == {"key_id", "algorithm", "value_b64", "public_key_b64"}
-    Ed25519PublicKey.from_public_bytes(setup.signer.public).verify(base64.b64decode(signature["value_b64"]),
-                                                                   PACK.encode())
+    # verifies against a key the registry lists (strictly: not the key the signature carries)
+    assert verify_signature(signature, PACK.encode(), await setup.trusted()).key_id == setup.key.key_id
+    Ed25519PublicKey.from_public_bytes(setup.key.public_key).verify(base64.b64decode(signature["value_b64"]),
+                                                                    PACK.encode())
+    kinds = [(key, kind) for key, kind, _ in await events(database)]
+    assert kinds[-2:] == [(b"policy/acme/payments", "SubmissionApproved"), (b"policy/acme/payments", "VersionPublished")]
+    async with database.connection() as conn:
+        log = [r[0] for r in await (await conn.execute("SELECT action FROM registry_log ORDER BY seq")).fetchall()]
+    assert log[-3:] == ["submitted", "approved", "published"]
     with pytest.raises(PublishRefused, match="already published"):
         await setup.api.submit_pack(org, PackInput("policy", "acme/payments", "1.0.0", PACK), person(owner.email))
 
