@@ -3,7 +3,8 @@
 ``registry export-log --out FILE`` writes the registry log (every entry, every signed
 checkpoint, the public keys that signed them) as one JSON file for ``faramesh-cloud
 verify-registry FILE --key ID=BASE64`` (also ``registry verify-registry``) to check offline.
-It opens the platform as the admin commands do (``--data-dir``, or the configured
+``registry publish`` and ``registry yank`` go through the REST API with a platform API key
+(``cli/registry_publish.py``). ``export-log`` opens the platform as the admin commands do (``--data-dir``, or the configured
 ``FARAMESH_CLOUD_POSTGRES_URL``). Exit codes as every command (``cli/errors.py``).
 """
 
@@ -18,13 +19,14 @@ from typing import Any
 import click
 
 from faramesh_cloud.cli.errors import CliGroup, Failed, Refused
+from faramesh_cloud.cli.registry_publish import publish, yank
 from faramesh_cloud.cli.registry_verify import verify_registry
 from faramesh_cloud.cli.up import data_dir_option
 
 
 @click.group(cls=CliGroup)
 def registry() -> None:
-    """The registry: export and verify its tamper-evident log."""
+    """The registry: publish and yank versions (REST, an API key); export and verify its log."""
 
 
 @registry.command("export-log")
@@ -64,3 +66,5 @@ def export_log(out: Path, data_dir: Path | None) -> None:
 
 
 registry.add_command(verify_registry)
+registry.add_command(publish)
+registry.add_command(yank)

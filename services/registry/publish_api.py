@@ -8,7 +8,7 @@ only: an API key is nobody's verified address).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable, Collection, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,17 +46,35 @@ def parse_reviewers(text: str) -> frozenset[str]:
 @dataclass(frozen=True)
 class Reviewers:
     """Platform reviewers: the configured addresses (``registry_reviewers``), checked against
-    the signed-in person's account address."""
+    the signed-in person's account address; under ``up --demo`` also the install's first owner
+    (``first_owner``), so the demo's publish → review round trip is clickable."""
 
     emails: Collection[str]
+    first_owner: Callable[[], Awaitable[str | None]] | None = None
 
-    def includes(self, actor: Actor) -> bool:
-        return actor.type is ActorType.USER and actor.label.strip().lower() in self.emails
+    async def includes(self, actor: Actor) -> bool:
+        if actor.type is not ActorType.USER:
+            return False
+        email = actor.label.strip().lower()
+        if email in self.emails:
+            return True
+        return self.first_owner is not None and (await self.first_owner() or "").lower() == email
 
-    def check(self, actor: Actor) -> None:
-        if not self.includes(actor):
+    async def check(self, actor: Actor) -> None:
+        if not await self.includes(actor):
             raise NotAllowed("only a platform reviewer (registry_reviewers) may review the registry; "
                              f"{actor.label or 'this caller'} is not one")
+
+
+def first_owner(db: Database) -> Callable[[], Awaitable[str | None]]:
+    """The address of the install's first owner (the person who ran the setup page)."""
+    async def read() -> str | None:
+        async with db.connection() as conn:
+            row = await (await conn.execute(
+                "SELECT u.email FROM memberships m JOIN users u USING (user_id) WHERE m.role = 'owner' "
+                "AND u.disabled_at IS NULL ORDER BY m.created_at, u.created_at LIMIT 1")).fetchone()
+        return None if row is None else str(row[0])
+    return read
 
 
 class PublishApi:
@@ -77,14 +95,14 @@ class PublishApi:
         return await self.publishers.claim(org_id, namespace, display_name, actor)
 
     async def review_namespace(self, namespace: str, confirm: bool, reason: str, actor: Actor) -> Publisher:
-        self.reviewers.check(actor)
+        await self.reviewers.check(actor)
         return await self.publishers.review(namespace, confirm, reason, actor)
 
     async def namespaces(self, org_id: str) -> list[Publisher]:
         return await self.publishers.of_org(org_id)
 
     async def pending_namespaces(self, actor: Actor) -> list[Publisher]:
-        self.reviewers.check(actor)
+        await self.reviewers.check(actor)
         return await self.publishers.pending()
 
     # -- submissions ----------------------------------------------------------------------
@@ -101,28 +119,31 @@ class PublishApi:
     async def submission(self, submission_id: str, *, org_id: str | None, actor: Actor) -> Submission:
         """One submission: the organisation's own, or any for a reviewer (``org_id`` None)."""
         if org_id is None:
-            self.reviewers.check(actor)
+            await self.reviewers.check(actor)
         return await self.submissions.get(submission_id, org_id=org_id)
+
+    async def is_reviewer(self, actor: Actor) -> bool:
+        return await self.reviewers.includes(actor)
 
     async def submission_fpl(self, submission: Submission) -> str:
         return (await self.submissions.body(submission)).decode() if submission.body_sha256 else ""
 
     async def review_queue(self, actor: Actor) -> list[Submission]:
-        self.reviewers.check(actor)
+        await self.reviewers.check(actor)
         return await self.submissions.queue()
 
     async def approve(self, submission_id: str, note: str, actor: Actor) -> Submission:
-        self.reviewers.check(actor)
+        await self.reviewers.check(actor)
         return await self.submissions.approve(submission_id, note, actor)
 
     async def reject(self, submission_id: str, reason: str, actor: Actor) -> Submission:
-        self.reviewers.check(actor)
+        await self.reviewers.check(actor)
         return await self.submissions.reject(submission_id, reason, actor)
 
     async def yank(self, org_id: str | None, kind: str, name: str, version: str, reason: str, actor: Actor) -> None:
         """A publisher's yank (``org_id``) or a reviewer's (``org_id`` None)."""
         if org_id is None:
-            self.reviewers.check(actor)
+            await self.reviewers.check(actor)
         await self.submissions.yank(org_id, kind, name, version, reason, actor)
 
     # -- my artifacts and issue reports ------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from starlette.types import ASGIApp
 
@@ -111,6 +111,7 @@ class RegistryService(ComponentService):
     def __init__(self, ctx: ServiceContext, blobs: BlobStore, config: RegistryConfig, *,
                  http_listener: Callable[[ASGIApp], HttpListener] | None = None) -> None:
         self.registry = Registry(ctx.platform.db, ctx.platform.log, blobs, config, http_listener=http_listener)
+        self.publish: Any = None  # publish_api.PublishApi, set by the runtime's wiring
         super().__init__(self.registry, relays=(self.registry.relay,))
 
     @property
