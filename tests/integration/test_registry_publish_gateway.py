@@ -214,6 +214,23 @@ async def test_my_artifacts_names_own_stacks_importing_it_from_the_fleets_texts_
     assert version["used_by"]["other_orgs_stacks"] == 1
     assert "their-secret-stack" not in str(artifact) and theirs.stack_id not in str(artifact)
 
+    # an issue report from the other organisation, the publisher's reply, read back by the reporter
+    _, user_key = await people.identity.api_keys.create(user.org.org_id, "ops", Role.OPERATOR,
+                                                        await people.principal(user))
+    async with httpx.AsyncClient(base_url=f"{cloud.base}/api/v1/orgs/user/registry",
+                                 headers={"authorization": f"Bearer {user_key}"}) as reporter:
+        filed = await reporter.post("/issues", json={"kind": "policy", "name": "acme/payments", "version": "1.0.0",
+                                                     "title": "Denies refunds", "body": "Rule 1 blocks all"})
+        assert filed.status_code == 201, filed.text
+        issue_id = filed.json()["issue_id"]
+        [seen] = (await acme.get("/mine")).json()[0]["issues"]
+        assert (seen["title"], seen["reporter"]) == ("Denies refunds", "a member of another organisation")
+        assert (await reporter.post(f"/issues/{issue_id}/replies", json={"body": "me"})).status_code == 403  # role
+        replied = await acme.post(f"/issues/{issue_id}/replies", json={"body": "Fixed in 1.0.1"})
+        assert replied.status_code == 201, replied.text
+        [mine_filed] = (await reporter.get("/issues")).json()
+        assert [r["body"] for r in mine_filed["replies"]] == ["Fixed in 1.0.1"]
+
 
 async def test_an_upload_over_the_limit_or_with_a_wrong_digest_is_refused_and_nothing_is_stored(
         cloud: Cloud, people: People, database: Database, tmp_path: Path) -> None:
@@ -330,3 +347,18 @@ async def test_cli_publish_and_yank_over_the_rest_api(cloud: Cloud, people: Peop
         assert (await daemon.get(f"{cloud.base}/registry/v1/policies/acme%2Fpayments/versions/1.0.0")).status_code == 404
     again = await run_cli("registry", "yank", "acme/payments", "1.0.0", "--reason", "x", "--url", cloud.base, key=key)
     assert again.exit_code == 2 and "already yanked" in again.output
+
+
+async def test_the_publishing_rest_twin_is_in_the_openapi_document(cloud: Cloud) -> None:
+    async with httpx.AsyncClient(base_url=cloud.base) as client:
+        paths = (await client.get("/api/v1/openapi.json")).json()["paths"]
+    prefix = "/api/v1/orgs/{org}/registry"
+    for path, method in (("/publishers", "post"), ("/submissions", "post"), ("/providers/submissions", "post"),
+                         ("/yank", "post"), ("/mine", "get"), ("/issues", "post"), ("/issues/{issue_id}/replies", "post"),
+                         ("/review/queue", "get"), ("/review/submissions/{submission_id}/approve", "post"),
+                         ("/review/submissions/{submission_id}/reject", "post"),
+                         ("/review/namespaces/{namespace}/confirm", "post")):
+        operation = paths[prefix + path][method]
+        assert {"400", "403", "404"} <= set(operation["responses"]), path
+    upload = paths[prefix + "/providers/submissions"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert upload["schema"]["properties"]["binary_linux_amd64"]["format"] == "binary"

@@ -28,7 +28,7 @@ from faramesh_cloud.identity.domain import Forbidden, NotFound
 from faramesh_cloud.identity.permissions import Permission
 from faramesh_cloud.platform_audit.events import Actor
 
-# The same entry as the browse section's (equal values: one entry, whoever mounts first).
+# The browse section's entry; without the browse pages the entry lands on Publish.
 REGISTRY_SECTION: Final = NavSection("registry", "Registry", "/registry", (Permission.REGISTRY_ARTIFACT_READ,))
 UPLOAD_PATHS: Final = ("/api/v1/orgs/*/registry/providers/submissions", "/o/*/registry/publish/provider")
 
@@ -98,8 +98,9 @@ def mount_registry_publish(app: FastAPI, publishing: Publishing) -> None:
 
     app.state.registry_publish = publishing
     deps: WebDeps = app.state.web
-    if not any(s.key == REGISTRY_SECTION.key for s in deps.sections):
-        app.state.web = dataclasses.replace(deps, sections=(*deps.sections, REGISTRY_SECTION))
+    if not any(s.key == REGISTRY_SECTION.key for s in deps.sections):  # no browse pages: land on Publish
+        section = dataclasses.replace(REGISTRY_SECTION, path="/registry/publish")
+        app.state.web = dataclasses.replace(deps, sections=(*deps.sections, section))
     before = list(app.router.routes)
     for router in (routes_registry_publish.router, api_publish.router):
         app.include_router(router)
