@@ -7,13 +7,11 @@ daemon API answer 404. Screenshots of each page (FARAMESH_CLOUD_SCREENSHOTS)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_approvals_demo_e2e import UpDemo, until
+from tests.browser.test_approvals_demo_e2e import UpDemo, until, up_demo  # noqa: F401  (the fixture)
 from tests.fixtures.browser import NewPage, screenshot
 from tests.fixtures.identity import PASSWORD
 
@@ -28,16 +26,6 @@ PACK = """agent payments-bot {
 """
 
 
-@pytest.fixture
-def up_demo(pg_data_dir: Path) -> object:
-    up = UpDemo(pg_data_dir)
-    try:
-        up.wait_started()
-        yield up
-    finally:
-        up.stop()
-
-
 def submit_pack(page: object, version: str, fpl: str = PACK) -> None:
     form = page.locator("#submit-pack")  # type: ignore[attr-defined]
     form.get_by_label("Name").fill("acme/payments")
@@ -48,7 +36,7 @@ def submit_pack(page: object, version: str, fpl: str = PACK) -> None:
     form.get_by_role("button", name="Submit for review").click()
 
 
-def test_publish_review_round_trip_and_my_artifacts_on_up_demo(up_demo: UpDemo, new_page: NewPage) -> None:
+def test_publish_review_round_trip_and_my_artifacts_on_up_demo(up_demo: UpDemo, new_page: NewPage) -> None:  # noqa: F811
     base = up_demo.base
     page = new_page()
     page.goto(base + "/setup")

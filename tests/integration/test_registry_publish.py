@@ -62,6 +62,7 @@ async def setup(database: Database, tmp_path: Path) -> Setup:
                      texts=texts, reviewers=Reviewers(frozenset({REVIEWER})))
     s = Setup(api, database, tmp_path / "blobs", keys, texts)
     s.key = holder[0]
+    s.holder = holder  # type: ignore[attr-defined]
     return s
 
 
@@ -292,3 +293,28 @@ async def test_my_artifacts_names_only_own_stacks_and_counts_others_and_issue_re
     assert filed.reporter == user.email and [r.body for r in filed.replies] == ["Fixed in 1.0.1"]
     assert await setup.api.issues_filed(third.org.org_id) == []
     assert await setup.api.my_artifacts(user.org.org_id) == []
+
+
+async def test_after_a_key_rotation_approvals_sign_with_the_new_active_key_and_old_signatures_still_verify(
+        setup: Setup, people: People, database: Database) -> None:
+    from faramesh_cloud.registry.keyring import rotate
+
+    owner = await confirmed(setup, people)
+    org = owner.org.org_id
+    first = await setup.api.submit_pack(org, PackInput("policy", "acme/p", "1.0.0", PACK), person(owner.email))
+    await setup.api.approve(first.submission_id, "", person(REVIEWER))
+    new = await rotate(database, RegistryStore(database), setup.keys, lambda: datetime.now(UTC))
+    setup.holder[0] = new  # type: ignore[attr-defined]  # what Registry.rotate_key does to signing_key
+    second = await setup.api.submit_pack(org, PackInput("policy", "acme/p", "1.1.0", PACK), person(owner.email))
+    await setup.api.approve(second.submission_id, "", person(REVIEWER))
+    async with database.connection() as conn:
+        rows = await (await conn.execute("SELECT version, key_id, signature FROM registry_versions "
+                                         "WHERE name = 'acme/p' ORDER BY version")).fetchall()
+        checkpoint_keys = [r[0] for r in await (await conn.execute(
+            "SELECT key_id FROM registry_log_checkpoints ORDER BY size")).fetchall()]
+    assert setup.key is not None and new.key_id != setup.key.key_id
+    assert [(v, k) for v, k, _ in rows] == [("1.0.0", setup.key.key_id), ("1.1.0", new.key_id)]
+    trusted = await setup.trusted()  # the retired key stays listed
+    for _, key_id, signature in rows:
+        assert verify_signature(signature, PACK.encode(), trusted).key_id == key_id
+    assert checkpoint_keys[-1] == new.key_id and setup.key.key_id in checkpoint_keys
