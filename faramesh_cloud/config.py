@@ -130,6 +130,17 @@ class Settings:
     blob_s3_access_key_id_file: Path | None = None
     blob_s3_secret_access_key: str = field(default="", repr=False)
     blob_s3_secret_access_key_file: Path | None = None
+    # Platform reviewers of the registry (docs/registry-publish.md): e-mail addresses, comma-
+    # separated; a signed-in person whose account address is listed confirms namespaces and
+    # approves, rejects or yanks submissions for the whole install.
+    registry_reviewers: str = ""
+    # The largest provider binary a publisher may upload (bytes, per binary; refused before it
+    # is stored). The upload routes get this (plus 1 MiB of form) as their own body limit
+    # instead of http_max_body_bytes.
+    registry_max_upload_bytes: int = 64 * 1024 * 1024
+    # Extra read-only directories a provider's sandbox view holds beyond /usr, separated by
+    # ':' (an interpreter installed elsewhere, for a script provider); empty for static binaries.
+    registry_sandbox_paths: str = ""
     log_level: str = "INFO"
 
     @property
@@ -214,6 +225,9 @@ class Settings:
             except ValueError:
                 raise ConfigError(f"http_trusted_proxies: {proxy!r} is not an IP address or network; list "
                                   "your reverse proxies' addresses, e.g. 10.0.0.5,10.1.0.0/16") from None
+        if self.registry_max_upload_bytes < 1024:
+            raise ConfigError(f"registry_max_upload_bytes={self.registry_max_upload_bytes} is too small for any "
+                              "provider binary (default 67108864, 64 MiB)")
         if self.http_max_body_bytes < 1024:
             raise ConfigError(f"http_max_body_bytes={self.http_max_body_bytes} is too small; the sign-in form "
                               "alone needs more (default 4194304, 4 MiB)")

@@ -3,8 +3,10 @@
 ``registry export-log --out FILE`` writes the registry log (every entry, every signed
 checkpoint, the public keys that signed them) as one JSON file for ``faramesh-cloud
 verify-registry FILE --key ID=BASE64`` (also ``registry verify-registry``) to check offline.
-``search``, ``show``, ``mirror`` and ``mirror-status`` are in ``registry_mirror.py``.
-It opens the platform as the admin commands do (``--data-dir``, or the configured
+``search``, ``show``, ``mirror``, ``mirror-status`` and ``verify`` are in ``registry_mirror.py``;
+``publish`` and ``yank`` go through the REST API with a platform API key
+(``cli/registry_publish.py``). ``export-log`` opens the platform as the admin commands do
+(``--data-dir``, or the configured
 ``FARAMESH_CLOUD_POSTGRES_URL``). Exit codes as every command (``cli/errors.py``).
 """
 
@@ -20,14 +22,15 @@ import click
 
 from faramesh_cloud.cli import registry_mirror
 from faramesh_cloud.cli.errors import CliGroup, Failed, Refused
+from faramesh_cloud.cli.registry_publish import publish, yank
 from faramesh_cloud.cli.registry_verify import verify_registry
 from faramesh_cloud.cli.up import data_dir_option
 
 
 @click.group(cls=CliGroup)
 def registry() -> None:
-    """The registry: search and show artifacts, mirror an upstream, verify stacks' imports,
-    export and verify its tamper-evident log."""
+    """The registry: search and show artifacts, publish and yank versions, mirror an upstream,
+    verify stacks' imports, export and verify its tamper-evident log."""
 
 
 @registry.command("export-log")
@@ -70,3 +73,5 @@ registry.add_command(verify_registry)
 for _command in (registry_mirror.search, registry_mirror.show, registry_mirror.mirror, registry_mirror.mirror_status,
                  registry_mirror.verify_imports):
     registry.add_command(_command)
+registry.add_command(publish)
+registry.add_command(yank)

@@ -39,7 +39,8 @@ class GatewayService:
         # else its gRPC clients: the gateway never reads the index's tables or the OLAP store.
         self.audit = audit_wiring.gateway_audit(settings, ctx.services)
         self._web = Web(ctx.platform, self.audit)
-        app = create_app(self.status, web=self._web.deps, limits=EdgeLimits(settings.http_max_body_bytes))
+        app = create_app(self.status, web=self._web.deps, limits=EdgeLimits(
+            settings.http_max_body_bytes, body_limits=registry_wiring.edge_limits(settings)))
         self._fleet = fleet_wiring.fleet_reads(settings, ctx.services)  # in process, or gRPC to the fleet service
         fleet_wiring.mount(app, fleet_wiring.fleet_ports(StackStore(ctx.platform.db),
                                                          cloud_url=f"https://{settings.sync_address}",
@@ -66,6 +67,8 @@ class GatewayService:
         # The Registry section (browse, REST twin, a stack's registry imports): the service's
         # read API when it runs in this process (`up`).
         registry_wiring.mount(app, registry_wiring.gateway_port(ctx.services))
+        # Publishing (Publish, Review queue, My artifacts, Issues): the registry's own API in process.
+        registry_wiring.mount_publish(app, settings, ctx.services)
         self._server = HttpServer(app, settings.http_host, settings.http_port, HttpOptions.of(settings))
         self._relay = OutboxRelay(ctx.platform.db, ctx.platform.log, STACKS_OUTBOX)
         self._tasks = BackgroundTasks()

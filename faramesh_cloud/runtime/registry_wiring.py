@@ -21,7 +21,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from fastapi import FastAPI
 from starlette.applications import Starlette
@@ -31,13 +35,27 @@ from starlette.types import ASGIApp
 from faramesh_cloud.config import Settings
 from faramesh_cloud.fleet.client import FleetQueryClient
 from faramesh_cloud.fleet.service import FleetService
+from faramesh_cloud.fpl.preview import check_submission
 from faramesh_cloud.gateway.edge import BodyLimit, EdgeLimits, RejectNul
 from faramesh_cloud.gateway.web.pack_alerts import mount_pack_alerts
 from faramesh_cloud.gateway.web.registry_ports import RegistryPort, mount_registry
+from faramesh_cloud.gateway.web.registry_publish_ports import (
+    UPLOAD_PATHS,
+    Publishing,
+    mount_registry_publish,
+)
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.registry.alert_sweep import FleetTexts
+from faramesh_cloud.registry.domain import CAPABILITIES, PLATFORMS
 from faramesh_cloud.registry.http_api import MOUNT as MOUNT
 from faramesh_cloud.registry.keys import KeySource
+from faramesh_cloud.registry.my_artifacts import FleetAppliedTexts
+from faramesh_cloud.registry.provider_upload import HOST_PLATFORM, ProviderInput, ProviderLimits
+from faramesh_cloud.registry.publish_api import PublishApi, Reviewers, first_owner, parse_reviewers
+from faramesh_cloud.registry.publish_signing import CloudSigner
+from faramesh_cloud.registry.sandbox import smoke_test
 from faramesh_cloud.registry.service import RegistryConfig, RegistryService
+from faramesh_cloud.registry.submissions import PackInput
 from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.runtime.blobstores import blobstore_from_settings
 from faramesh_cloud.runtime.feeds_proxy import IngestHttpProxy
@@ -48,6 +66,7 @@ if TYPE_CHECKING:
     from faramesh_cloud.runtime.services import RuntimeContext
 
 PORT_SETTING = "FARAMESH_CLOUD_REGISTRY_HTTP_PORT"
+SERVICE = "registry"
 _MAX_BODY = 64 * 1024  # the daemon API is GET only
 
 
@@ -67,10 +86,75 @@ def service(ctx: RuntimeContext) -> RegistryService:
     settings = ctx.platform.settings
     own_listener = bool(ctx.names) and "gateway" not in ctx.names
     fleet = fleet_port(settings, ctx.services)
-    return RegistryService(ctx, blobstore_from_settings(settings, settings.data_dir / "registry" / "blobs"),
-                           config(settings),
-                           http_listener=(lambda app: listener(settings, app)) if own_listener else None,
-                           fleet=fleet, release_fleet=fleet.close if isinstance(fleet, FleetQueryClient) else None)
+    svc = RegistryService(ctx, blobstore_from_settings(settings, settings.data_dir / "registry" / "blobs"),
+                          config(settings),
+                          http_listener=(lambda app: listener(settings, app)) if own_listener else None,
+                          fleet=fleet, release_fleet=fleet.close if isinstance(fleet, FleetQueryClient) else None)
+    svc.publish = publish_api(ctx, svc, fleet)
+    return svc
+
+
+def upload_limit(settings: Settings) -> int:
+    """The body limit of the provider upload routes: one binary at the limit plus its form."""
+    return settings.registry_max_upload_bytes + 1024 * 1024
+
+
+def download_url(settings: Settings) -> Callable[[str, str, str], str]:
+    """The absolute URL a signed manifest gives for a binary (the daemon API under the
+    gateway's /registry; the API's own answer rewrites them to the URL the daemon reached)."""
+    def url(name: str, version: str, platform: str) -> str:
+        return (f"{settings.http_url}{MOUNT}/v1/providers/{quote(name, safe='')}/versions/{version}/binaries/"
+                f"{platform}")
+    return url
+
+
+def publish_api(ctx: RuntimeContext, svc: RegistryService, fleet: FleetTexts) -> PublishApi:
+    """Publishing on the running registry: signed with its ACTIVE key, smoke tests in the real
+    sandbox, imports read through the fleet's port (in process, or gRPC with the registry's
+    certificate; the fleet admits it to ListStacks and GetConfigText only)."""
+    settings = ctx.platform.settings
+    db = ctx.platform.db
+    paths = [Path(p) for p in settings.registry_sandbox_paths.split(":") if p.strip()]
+    reviewers = Reviewers(parse_reviewers(settings.registry_reviewers),
+                          first_owner=first_owner(db) if settings.demo else None)
+    return PublishApi(db, svc.registry.blobs, PlatformAuditLog(db),
+                      signer=CloudSigner(lambda: svc.registry.signing_key), check_fpl=check_submission,
+                      smoke_test=functools.partial(smoke_test, runtime_paths=paths),
+                      download_url=download_url(settings), texts=FleetAppliedTexts(db, fleet), reviewers=reviewers,
+                      limits=ProviderLimits(settings.registry_max_upload_bytes))
+
+
+class _Inputs:
+    """The registry's input types, for the gateway to build without importing the service."""
+
+    def pack(self, **fields: Any) -> PackInput:
+        return PackInput(**fields)
+
+    def provider(self, **fields: Any) -> ProviderInput:
+        return ProviderInput(**fields)
+
+
+def mount_publish(app: FastAPI, settings: Settings, services: list[Service]) -> None:
+    """The Registry section's Publish, Review queue, My artifacts and Issues pages and their
+    REST twin, when the registry runs in this process."""
+    port = publish_port(services)
+    if port is None:
+        return
+    platforms = (HOST_PLATFORM, *(p for p in PLATFORMS if p != HOST_PLATFORM))
+    mount_registry_publish(app, Publishing(port, _Inputs(), settings.registry_max_upload_bytes, platforms,
+                                           tuple(CAPABILITIES)))
+
+
+def edge_limits(settings: Settings) -> dict[str, int]:
+    """The provider upload routes' own body limit (the gateway's default would cut them first)."""
+    return dict.fromkeys(UPLOAD_PATHS, upload_limit(settings))
+
+
+def publish_port(services: list[Service]) -> PublishApi | None:
+    """What the gateway's Publish area, Review queue and My artifacts use: the registry's own
+    publishing API when it runs in this process (``up``); a gateway run apart has none yet."""
+    local = running(services, RegistryService)
+    return None if local is None else local.publish
 
 
 def listener(settings: Settings, app: ASGIApp) -> HttpServer:

@@ -37,15 +37,32 @@ _DAEMON_FEEDS = "/v1/"  # ingest's legacy feed and webhooks, mounted by the runt
 class EdgeLimits:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # Path prefix -> its own body limit (the longest matching prefix wins): the hook for
-    # streamed uploads that need more than the default.
+    # streamed uploads that need more than the default. A ``*`` segment matches any one path
+    # segment (``/api/v1/orgs/*/registry/providers``: every organisation's route).
     body_limits: Mapping[str, int] = field(default_factory=dict)
 
     def body_limit(self, path: str) -> int:
         best, limit = -1, self.max_body_bytes
         for prefix, value in self.body_limits.items():
-            if path.startswith(prefix) and len(prefix) > best:
+            if _prefix_matches(prefix, path) and len(prefix) > best:
                 best, limit = len(prefix), value
         return limit
+
+
+def _prefix_matches(prefix: str, path: str) -> bool:
+    if "*" not in prefix:
+        return path.startswith(prefix)
+    want, have = prefix.split("/"), path.split("/")
+    if len(have) < len(want):
+        return False
+    for i, part in enumerate(want):
+        last = i == len(want) - 1
+        if part == "*":
+            if not have[i]:
+                return False
+        elif not (have[i].startswith(part) if last else have[i] == part):
+            return False
+    return True
 
 
 class BodyTooLarge(HTTPException):

@@ -5,8 +5,8 @@ transactional outbox (``registry_outbox``) in the same transaction as the state 
 The catalog is global, so records are keyed by artifact (``"<kind>/<name>"``) or ``"keys"``,
 not by organisation; headers ``org`` (the publisher's organisation, empty for the official
 namespace and for keys), ``stack`` (empty), ``kind`` (the message name) and ``event-id``.
-Later commands (publish, yank, review, claims) add their messages to the same proto file and
-their dataclasses here.
+The publishing commands' messages (``VersionYanked``, ``Submission*``, ``Publisher*``,
+``Issue*``) are built by ``publish_events`` and written with :func:`encode_message`.
 """
 
 from __future__ import annotations
@@ -114,8 +114,13 @@ def _message(event: Event) -> tuple[bytes, str, ProtoMessage]:
 
 def encode(event: Event) -> LogRecord:
     key, org, message = _message(event)
+    return encode_message(key, org, event.event_id, message)
+
+
+def encode_message(key: bytes, org: str, event_id: str, message: ProtoMessage) -> LogRecord:
+    """Any ``registry.v1`` message as its record (the publishing commands' messages too)."""
     headers = {H_ORG: org.encode(), H_STACK: b"", H_KIND: type(message).__name__.encode(),
-               H_EVENT_ID: event.event_id.encode()}
+               H_EVENT_ID: event_id.encode()}
     return LogRecord(key, message.SerializeToString(deterministic=True), headers)
 
 

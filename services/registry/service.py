@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from starlette.types import ASGIApp
 
@@ -196,6 +196,7 @@ class RegistryService(ComponentService):
                  fleet: FleetTexts | None = None, release_fleet: Callable[[], Awaitable[None]] | None = None) -> None:
         self.registry = Registry(ctx.platform.db, ctx.platform.log, blobs, config, http_listener=http_listener,
                                  fleet=fleet, release_fleet=release_fleet)
+        self.publish: Any = None  # publish_api.PublishApi, set by the runtime's wiring
         super().__init__(self.registry, relays=(self.registry.relay,))
 
     @property

@@ -69,6 +69,8 @@ class LogAction(StrEnum):
     PUBLISHER_REJECTED = "publisher_rejected"
     MIRRORED = "mirrored"
     QUARANTINED = "quarantined"
+    ISSUE_REPORTED = "issue_reported"
+    ISSUE_REPLIED = "issue_replied"
 
 
 def check_action(action: str) -> LogAction:

@@ -13,7 +13,6 @@ import os
 import shutil
 import socket
 import sys
-import zipapp
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from faramesh_cloud.registry.sandbox import (
     sandbox_processes,
     smoke_test,
 )
+from tests.registry_publish_support import pack_provider
 
 pytestmark = [pytest.mark.integration]
 
@@ -42,16 +42,7 @@ if shutil.which("bwrap") is None or os.geteuid() != 0:  # scripts/test.sh instal
 
 def pack(case: str, out: Path, **params: object) -> Path:
     """tests/data/providers/<case>.py as one executable file, as a provider is uploaded."""
-    staging = out.parent / f"{case}-src"
-    shutil.copytree(
-        STUBS, staging / "faramesh_interop", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    shutil.copy(PROVIDERS / "_serve.py", staging)
-    shutil.copy(PROVIDERS / f"{case}.py", staging / "__main__.py")
-    (staging / "_params.py").write_text("".join(f"{k} = {v!r}\n" for k, v in params.items()))
-    zipapp.create_archive(staging, out, interpreter=str(PYTHON / "bin" / "python3"))
-    shutil.rmtree(staging)
-    return out
+    return pack_provider(case, out, **params)
 
 
 async def run(
