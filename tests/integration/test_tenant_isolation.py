@@ -44,8 +44,8 @@ PUBLIC_BY_DESIGN = {
     "/share/{token}": "an auditor share link: the token is itself the credential (404 unknown, 410 gone)",
     "/share/{token}/download": "an auditor share link's file: the token is the credential",
     "/share/{token}/keys/{filename}": "the platform's public keys, offered beside a share link",
-    **dict.fromkeys(("/o/{org}/registry/{kinds}", "/o/{org}/registry/{kinds}/{name:path}",
-                     "/api/v1/orgs/{org}/registry/{kinds}", "/api/v1/orgs/{org}/registry/{kinds}/{name:path}"),
+    **dict.fromkeys(("/o/{org}/registry/{kinds:registry_kinds}", "/o/{org}/registry/{kinds:registry_kinds}/{name:path}",
+                     "/api/v1/orgs/{org}/registry/{kinds:registry_kinds}", "/api/v1/orgs/{org}/registry/{kinds:registry_kinds}/{name:path}"),
                     "the registry's catalog is global (the same for every organisation; the org decides who may "
                     "read: test_registry_browse_gateway::test_who_may_browse)"),
 }

@@ -61,7 +61,7 @@ async def one_stack_imports(stack_id: str, request: Request, principal: Principa
     return _imports(await stack_imports(request, principal, stack_id))
 
 
-@router.get("/{kinds}", responses=ERRORS)
+@router.get("/{kinds:registry_kinds}", responses=ERRORS)
 async def list_artifacts(request: Request, kinds: str = KINDS_PATH, principal: Principal = Depends(READ),
                          q: str = Query("", max_length=200, description="text in the name or description"),
                          domain: str = Query("", max_length=100,
@@ -81,7 +81,7 @@ async def list_artifacts(request: Request, kinds: str = KINDS_PATH, principal: P
     return plain(found)  # type: ignore[no-any-return]
 
 
-@router.get("/{kinds}/{name:path}", responses=ERRORS)
+@router.get("/{kinds:registry_kinds}/{name:path}", responses=ERRORS)
 async def artifact(request: Request, name: str, kinds: str = KINDS_PATH, principal: Principal = Depends(READ),
                    version: str = Query("", max_length=128, description="default: the latest published")
                    ) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, Final, Protocol
 
 from fastapi import FastAPI, HTTPException, Request
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from faramesh_cloud.gateway.web.deps import NavSection, add_section, mounted_port
 from faramesh_cloud.identity.domain import NotFound
@@ -24,6 +25,17 @@ from faramesh_cloud.identity.permissions import Permission
 
 REGISTRY_SECTION: Final = NavSection("registry", "Registry", "/registry", (Permission.REGISTRY_ARTIFACT_READ,))
 KIND_PATHS: Final = {"providers": "provider", "policies": "policy", "frameworks": "framework"}
+
+
+class _KindsConvertor(StringConvertor):
+    """``{kinds:registry_kinds}`` matches only the three artifact lists, so the section's other
+    pages (``/registry/publish``, ``/registry/review``, ``/registry/publishers`` ...) are never
+    taken for a kind, whatever order the routers were added in."""
+
+    regex = "|".join(KIND_PATHS)
+
+
+register_url_convertor("registry_kinds", _KindsConvertor())
 KIND_WORDS: Final = {"provider": "Providers", "policy": "Policy packs", "framework": "Framework profiles"}
 EFFECTS: Final = ("permit", "deny", "defer")
 

@@ -21,7 +21,6 @@ from enum import Enum
 from typing import Any, Final, Protocol
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.routing import APIRoute
 
 from faramesh_cloud.gateway.web.deps import NavSection, WebDeps
 from faramesh_cloud.identity.domain import Forbidden, NotFound
@@ -92,7 +91,8 @@ class Publishing:
 
 
 def mount_registry_publish(app: FastAPI, publishing: Publishing) -> None:
-    """Add the publishing pages and their REST twin, ahead of any ``/registry/{kinds}`` route."""
+    """Add the publishing pages and their REST twin (the browse routes match only the three
+    artifact lists, so the order the two are mounted in does not matter)."""
     from faramesh_cloud.gateway.api import registry_publish as api_publish
     from faramesh_cloud.gateway.web import routes_registry_publish
 
@@ -101,12 +101,8 @@ def mount_registry_publish(app: FastAPI, publishing: Publishing) -> None:
     if not any(s.key == REGISTRY_SECTION.key for s in deps.sections):  # no browse pages: land on Publish
         section = dataclasses.replace(REGISTRY_SECTION, path="/registry/publish")
         app.state.web = dataclasses.replace(deps, sections=(*deps.sections, section))
-    before = list(app.router.routes)
     for router in (routes_registry_publish.router, api_publish.router):
         app.include_router(router)
-    added = [r for r in app.router.routes if r not in before]
-    first = next((i for i, r in enumerate(before) if isinstance(r, APIRoute) and "/registry" in r.path), len(before))
-    app.router.routes[:] = [*before[:first], *added, *before[first:]]
     app.openapi_schema = None
 
 

@@ -62,7 +62,7 @@ async def imports(request: Request, principal: Principal = Depends(READ)) -> Res
                          found=await every_stack_imports(request, principal))
 
 
-@router.get("/o/{org}/registry/{kinds}", response_class=HTMLResponse)
+@router.get("/o/{org}/registry/{kinds:registry_kinds}", response_class=HTMLResponse)
 async def listing(request: Request, kinds: str, principal: Principal = Depends(READ)) -> Response:
     kind = kind_of(kinds)
     params = request.query_params
@@ -83,7 +83,7 @@ async def listing(request: Request, kinds: str, principal: Principal = Depends(R
                          first=urlencode(filters) if offset else "", **context)
 
 
-@router.get("/o/{org}/registry/{kinds}/{name:path}", response_class=HTMLResponse)
+@router.get("/o/{org}/registry/{kinds:registry_kinds}/{name:path}", response_class=HTMLResponse)
 async def artifact(request: Request, kinds: str, name: str, principal: Principal = Depends(READ),
                    version: str = Query("", description="a version; default the latest published")) -> Response:
     kind = kind_of(kinds)
