@@ -47,6 +47,7 @@ def test_publish_review_round_trip_and_my_artifacts_on_up_demo(up_demo: UpDemo, 
     expect(page).to_have_url(base + "/o/demo/")
 
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Registry").click()
+    page.get_by_role("navigation", name="Registry").get_by_role("link", name="Publish").click()
     expect(page).to_have_url(base + "/o/demo/registry/publish")
     claim = page.locator("#namespaces")
     claim.get_by_label("Namespace").fill("acme")
@@ -55,7 +56,7 @@ def test_publish_review_round_trip_and_my_artifacts_on_up_demo(up_demo: UpDemo, 
     expect(page.get_by_role("status")).to_contain_text("Namespace acme claimed")
     expect(page.locator("tr[data-namespace=acme] .state")).to_have_text("pending")
 
-    tabs = page.get_by_role("navigation", name="Registry publishing")
+    tabs = page.get_by_role("navigation", name="Registry")
     tabs.get_by_role("link", name="Review queue").click()  # the demo's first owner reviews
     row = page.locator("form[data-namespace=acme]")
     row.get_by_label("Reason").fill("Acme is the demo's company")

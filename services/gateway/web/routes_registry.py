@@ -40,7 +40,10 @@ STATUS_WORDS: Final = {"verified": "verified", "unverified": "unverified", "not-
 
 async def _render(request: Request, template: str, principal: Principal, tab: str, *, status_code: int = 200,
                   **extra: Any) -> Response:
+    from faramesh_cloud.gateway.web.routes_registry_publish import publish_tabs
+
     return await page(request, template, principal, {"registry_tabs": TABS, "tab": tab,
+                                                    "publish_tabs": await publish_tabs(request, principal),
                                                     "status_words": STATUS_WORDS, **extra},
                       section="registry", status_code=status_code)
 

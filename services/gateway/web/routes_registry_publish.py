@@ -21,6 +21,7 @@ from faramesh_cloud.gateway.web.registry_publish_ports import (
     submission_view,
 )
 from faramesh_cloud.gateway.web.render import page
+from faramesh_cloud.gateway.web.routes_registry import TABS as BROWSE_TABS
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
 
@@ -31,12 +32,24 @@ TABS: Final = (("publish", "Publish", "/registry/publish"), ("review", "Review q
                ("mine", "My artifacts", "/registry/mine"), ("issues", "Issues filed", "/registry/issues"))
 
 
+async def publish_tabs(request: Request, principal: Principal) -> list[tuple[str, str, str]]:
+    """The publishing tabs this member sees (the Review queue only for reviewers); none when
+    publishing does not run here. The browse pages show them too, so the section is one."""
+    found = getattr(request.app.state, "registry_publish", None)
+    if found is None:
+        return []
+    reviewer = await found.port.is_reviewer(principal.actor)
+    return [t for t in TABS if t[0] != "review" or reviewer]
+
+
 async def _render(request: Request, template: str, principal: Principal, tab: str, *, error: str = "",
                   **extra: Any) -> Response:
     found = publishing(request)
-    reviewer = await found.port.is_reviewer(principal.actor)
-    tabs = [t for t in TABS if t[0] != "review" or reviewer]
+    tabs = await publish_tabs(request, principal)
+    reviewer = any(t[0] == "review" for t in tabs)
+    browse = BROWSE_TABS if getattr(request.app.state, "registry", None) is not None else ()
     return await page(request, template, principal, {
+        "registry_tabs": browse,
         "publish_tabs": tabs, "tab": tab, "reviewer": reviewer, "error": error, "platforms": found.platforms,
         "capabilities": found.capabilities, "max_upload_bytes": found.max_upload_bytes, **extra,
     }, section="registry", status_code=400 if error else 200)
