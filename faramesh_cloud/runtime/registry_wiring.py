@@ -96,7 +96,8 @@ def service(ctx: RuntimeContext) -> RegistryService:
                           http_listener=(lambda app: listener(settings, app)) if own_listener else None,
                           fleet=fleet, release_fleet=fleet.close if isinstance(fleet, FleetQueryClient) else None,
                           server=lambda api, alerts: internal_server(api, alerts, settings.internal_bind_address(SERVICE),
-                                                                     service_credentials(settings, SERVICE)))
+                                                                     service_credentials(settings, SERVICE),
+                                                                     publish=svc.publish))
     svc.publish = publish_api(ctx, svc, fleet)
     return svc
 

@@ -5,7 +5,8 @@ alerts of :class:`~faramesh_cloud.registry.alert_reads.AlertReads`, for a gatewa
 This module is the edge: requests become calls (Python values), the values they return become
 messages. Refusals keep their meaning on the wire: ``ValueError`` is INVALID_ARGUMENT, an
 artifact or version that is not there NOT_FOUND (the in-process API answers None). Served over
-mutual TLS; only the ``gateway`` service may call it (the organisation of an alert read is
+mutual TLS (with publishing, ``publish_servicer.py``, on the same server); only the ``gateway``
+service may call it (the organisation of an alert read is
 whoever the gateway signed in and checked)."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import grpc.aio
 from faramesh_cloud_api.registry.v1 import registry_api_pb2 as pb
 from faramesh_cloud_api.registry.v1 import registry_api_pb2_grpc
 
+from faramesh_cloud.registry import publish_servicer
 from faramesh_cloud.registry.alert_reads import LIMIT, AlertReads, AlertView
 from faramesh_cloud.registry.api import (
     ArtifactSummary,
@@ -29,6 +31,7 @@ from faramesh_cloud.registry.api import (
     VersionDetail,
     VersionSummary,
 )
+from faramesh_cloud.registry.publish_api import PublishApi
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_server import InternalServer
 from faramesh_cloud.rpc.wire import timestamp
@@ -163,9 +166,14 @@ class RegistryServicer(registry_api_pb2_grpc.RegistryApiServiceServicer):
         return pb.ListOpenAlertsResponse(alerts=[alert_message(a) for a in found])
 
 
-def internal_server(api: RegistryApi, alerts: AlertReads, address: str, tls: ServiceCredentials) -> InternalServer:
-    """The registry's internal server on ``address`` (mutual TLS, ``gateway`` only)."""
+def internal_server(api: RegistryApi, alerts: AlertReads, address: str, tls: ServiceCredentials, *,
+                    publish: PublishApi | None = None) -> InternalServer:
+    """The registry's internal server on ``address`` (mutual TLS, ``gateway`` only): the reads,
+    and publishing (``publish_servicer.py``) when ``publish`` is given."""
     def register(server: grpc.aio.Server) -> None:
         registry_api_pb2_grpc.add_RegistryApiServiceServicer_to_server(RegistryServicer(api, alerts), server)
+        if publish is not None:
+            publish_servicer.register(publish, server)
 
-    return InternalServer(tls, address, {SERVICE: CALLERS}, register)
+    callers = {SERVICE: CALLERS, **({publish_servicer.SERVICE: CALLERS} if publish is not None else {})}
+    return InternalServer(tls, address, callers, register)
