@@ -69,8 +69,10 @@ class GatewayService:
         self.registry = registry_wiring.gateway_port(settings, ctx.services)
         registry_wiring.mount(app, self.registry)
         registry_wiring.mount_alerts(app, registry_wiring.alert_reads(ctx.services, self.registry))
-        # Publishing (Publish, Review queue, My artifacts, Issues): the registry's own API in process.
-        registry_wiring.mount_publish(app, settings, ctx.services)
+        # Publishing (Publish, Review queue, My artifacts, Issues): the registry's own API in process,
+        # else its gRPC client (provider binaries streamed in chunks).
+        self.registry_publish = registry_wiring.publish_port(settings, ctx.services)  # in process, or gRPC
+        registry_wiring.mount_publish(app, settings, self.registry_publish)
         self._server = HttpServer(app, settings.http_host, settings.http_port, HttpOptions.of(settings))
         self._relay = OutboxRelay(ctx.platform.db, ctx.platform.log, STACKS_OUTBOX)
         self._tasks = BackgroundTasks()
@@ -109,6 +111,7 @@ class GatewayService:
         await ingest_wiring.release(self.daemon_feeds)
         await registry_wiring.release(self.registry_api)
         await registry_wiring.release_port(self.registry)
+        await registry_wiring.release_port(self.registry_publish)
         self._state = "stopped"
 
     def info(self) -> ServiceInfo:

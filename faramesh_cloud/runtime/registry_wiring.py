@@ -19,7 +19,9 @@
 * The people-facing Registry section (browse pages, REST twin, the stack tab "Registry
   imports") and the pack alerts of the stack tabs and Home: :func:`gateway_port` is the running
   service's ``RegistryApi`` under ``up``, else the registry's gRPC client (``client.py``) with
-  the gateway's certificate; :func:`alert_reads` likewise (the same client).
+  the gateway's certificate; :func:`alert_reads` likewise (the same client). Publishing
+  (Publish, Review queue, My artifacts, Issues): :func:`publish_port`, the running service's
+  ``PublishApi`` under ``up``, else ``RegistryPublishClient`` (provider binaries streamed).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from faramesh_cloud.gateway.web.registry_ports import RegistryPort, mount_regist
 from faramesh_cloud.gateway.web.registry_publish_ports import (
     UPLOAD_PATHS,
     Publishing,
+    RegistryPublishPort,
     mount_registry_publish,
 )
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
@@ -56,6 +59,7 @@ from faramesh_cloud.registry.keys import KeySource
 from faramesh_cloud.registry.my_artifacts import FleetAppliedTexts
 from faramesh_cloud.registry.provider_upload import HOST_PLATFORM, ProviderInput, ProviderLimits
 from faramesh_cloud.registry.publish_api import PublishApi, Reviewers, first_owner, parse_reviewers
+from faramesh_cloud.registry.publish_client import RegistryPublishClient
 from faramesh_cloud.registry.publish_signing import CloudSigner
 from faramesh_cloud.registry.sandbox import smoke_test
 from faramesh_cloud.registry.service import RegistryConfig, RegistryService
@@ -142,12 +146,9 @@ class _Inputs:
         return ProviderInput(**fields)
 
 
-def mount_publish(app: FastAPI, settings: Settings, services: list[Service]) -> None:
+def mount_publish(app: FastAPI, settings: Settings, port: RegistryPublishPort) -> None:
     """The Registry section's Publish, Review queue, My artifacts and Issues pages and their
-    REST twin, when the registry runs in this process."""
-    port = publish_port(services)
-    if port is None:
-        return
+    REST twin over ``port`` (:func:`publish_port`)."""
     platforms = (HOST_PLATFORM, *(p for p in PLATFORMS if p != HOST_PLATFORM))
     mount_registry_publish(app, Publishing(port, _Inputs(), settings.registry_max_upload_bytes, platforms,
                                            tuple(CAPABILITIES)))
@@ -158,11 +159,15 @@ def edge_limits(settings: Settings) -> dict[str, int]:
     return dict.fromkeys(UPLOAD_PATHS, upload_limit(settings))
 
 
-def publish_port(services: list[Service]) -> PublishApi | None:
+def publish_port(settings: Settings, services: list[Service]) -> RegistryPublishPort:
     """What the gateway's Publish area, Review queue and My artifacts use: the registry's own
-    publishing API when it runs in this process (``up``); a gateway run apart has none yet."""
+    publishing API when it runs in this process (``up``), else its gRPC client with the
+    gateway's certificate (close it with :func:`release_port`)."""
     local = running(services, RegistryService)
-    return None if local is None else local.publish
+    if local is not None:
+        port: RegistryPublishPort = local.publish
+        return port
+    return RegistryPublishClient(settings.internal_dial_address(SERVICE), service_credentials(settings, "gateway"))
 
 
 def listener(settings: Settings, app: ASGIApp) -> HttpServer:
@@ -208,8 +213,8 @@ def gateway_port(settings: Settings, services: list[Service]) -> RegistryPort:
     return RegistryClient(settings.internal_dial_address(SERVICE), service_credentials(settings, "gateway"))
 
 
-async def release_port(port: RegistryPort) -> None:
-    if isinstance(port, RegistryClient):
+async def release_port(port: RegistryPort | RegistryPublishPort) -> None:
+    if isinstance(port, (RegistryClient, RegistryPublishClient)):
         await port.close()
 
 

@@ -2,8 +2,9 @@
 gateway` on one PostgreSQL, each with its own data dir and certificate from one operator CA.
 The gateway reaches the registry's catalog only over its internal gRPC API
 (``FARAMESH_CLOUD_REGISTRY_ADDRESS``): the Registry section's pages and REST twin list the
-seeded providers, show a pack with its rule preview and judge a governance.fms's imports; with
-the registry stopped, they answer 503 naming it."""
+seeded providers and show a pack with its rule preview; the publishing REST twin claims a
+namespace and refuses a reserved one (400) and a non-reviewer's queue (403) in the registry's
+words; with the registry stopped, they answer 503 naming it."""
 
 from __future__ import annotations
 
@@ -61,6 +62,17 @@ def test_serve_gateway_reads_the_registry_over_grpc_from_serve_registry(tmp_path
             assert missing.status_code == 404, missing.text
             detail = client.get(f"/o/{org}/registry/policies/faramesh/stripe")
             assert detail.status_code == 200 and "payment-bot" in detail.text
+
+            csrf = {"X-CSRF-Token": client.get("/api/v1/me").json()["csrf_token"]}
+            publish = f"/api/v1/orgs/{org}/registry"
+            claimed = client.post(f"{publish}/publishers", headers=csrf,
+                                  json={"namespace": "opsco", "display_name": "Ops Co"})
+            assert claimed.status_code == 201 and claimed.json()["state"] == "pending", claimed.text
+            assert [p["namespace"] for p in client.get(f"{publish}/publishers").json()] == ["opsco"]
+            reserved = client.post(f"{publish}/publishers", headers=csrf, json={"namespace": "faramesh"})
+            assert reserved.status_code == 400 and "reserved" in reserved.json()["detail"], reserved.text
+            not_reviewer = client.get(f"{publish}/review/queue")
+            assert not_reviewer.status_code == 403 and "platform reviewer" in not_reviewer.text, not_reviewer.text
 
             outputs.append(_stop(registry))
             down = client.get(f"/api/v1/orgs/{org}/registry/providers")
