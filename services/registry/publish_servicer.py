@@ -234,10 +234,13 @@ class PublishServicer(publish_api_pb2_grpc.RegistryPublishServiceServicer):
                     raise PublishRefused("the first message of SubmitProvider is the submission")
                 platform = message.chunk.platform
                 if platform != current:
-                    if platform in files or platform not in order or order.index(platform) != len(files):
+                    if platform in files or platform not in order or order.index(platform) < len(files):
                         raise PublishRefused(f"binary for {platform!r} out of order: send {', '.join(order)} in turn")
                     if out is not None:
                         await asyncio.to_thread(out.close)
+                    for skipped in order[len(files):order.index(platform)]:  # sent no bytes: empty
+                        files[skipped] = directory / f"{len(files)}.bin"
+                        await asyncio.to_thread(files[skipped].write_bytes, b"")
                     files[platform] = directory / f"{len(files)}.bin"
                     out = await asyncio.to_thread(files[platform].open, "wb")
                     current, size = platform, 0

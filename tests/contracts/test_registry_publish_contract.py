@@ -9,6 +9,11 @@ uploads through the sandbox included: ``tests/integration/test_registry_publish_
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +24,7 @@ import pytest
 from faramesh_cloud.fpl.preview import check_submission
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.registry.provider_upload import ProviderInput, ProviderLimits
 from faramesh_cloud.registry.publish_api import PublishApi, Reviewers
 from faramesh_cloud.registry.publish_client import RegistryPublishClient
 from faramesh_cloud.registry.publish_domain import (
@@ -28,6 +34,7 @@ from faramesh_cloud.registry.publish_domain import (
     Unknown,
 )
 from faramesh_cloud.registry.publish_signing import CloudSigner
+from faramesh_cloud.registry.sandbox import SandboxLimits, smoke_test
 from faramesh_cloud.registry.service import Registry
 from faramesh_cloud.registry.servicer import internal_server
 from faramesh_cloud.registry.submissions import PackInput
@@ -36,7 +43,7 @@ from faramesh_cloud.sql.database import Database
 from tests.fixtures.identity import People
 from tests.fixtures.internal_tls import ServiceTls
 from tests.registry_adapters import ADAPTERS, publish_adapter
-from tests.registry_publish_support import PACK, REVIEWER, Texts, person
+from tests.registry_publish_support import PACK, PYTHON, REVIEWER, Texts, pack_provider, person
 from tests.registry_support import registry
 
 pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
@@ -150,3 +157,55 @@ async def test_a_caller_other_than_the_gateway_is_refused_by_the_transport_not_a
             await client.close()
     finally:
         await server.stop()
+
+
+MiB = 1024 * 1024
+LIMIT = 4 * MiB
+needs_sandbox = pytest.mark.skipif(shutil.which("bwrap") is None or os.geteuid() != 0,
+                                   reason="needs bubblewrap and root (docs/registry-sandbox.md)")
+
+
+@pytest.fixture
+def sandboxed(reg: Registry, database: Database) -> PublishApi:
+    return PublishApi(database, reg.blobs, PlatformAuditLog(database), signer=CloudSigner(lambda: reg.signing_key),
+                      check_fpl=check_submission,
+                      smoke_test=functools.partial(smoke_test, runtime_paths=[PYTHON],
+                                                   limits=SandboxLimits(wall_clock_seconds=10, cpu_seconds=5)),
+                      download_url=lambda n, v, p: f"https://cloud.test/registry/v1/binaries/{n}/{v}/{p}",
+                      texts=Texts(), reviewers=Reviewers(frozenset({REVIEWER})), limits=ProviderLimits(LIMIT))
+
+
+async def _stream(data: bytes, size: int = 3 * MiB) -> AsyncIterator[bytes]:
+    for at in range(0, len(data), size):  # pieces larger than a chunk: the client splits them
+        yield data[at:at + size]
+
+
+@needs_sandbox
+@pytest.mark.parametrize("adapter", ADAPTERS)
+async def test_a_provider_with_two_binaries_streams_in_and_one_over_the_limit_is_refused_in_the_same_words(
+        adapter: str, reg: Registry, sandboxed: PublishApi, internal_tls: ServiceTls, people: People,
+        tmp_path: Path) -> None:
+    owner = await people.org("acme")
+    org, me = owner.org.org_id, person(owner.email)
+    await sandboxed.claim_namespace(org, "acme", "Acme", me)
+    await sandboxed.review_namespace("acme", True, "known", person(REVIEWER))
+    host = pack_provider("good", tmp_path / "good.pyz", PADDING=base64.b64encode(os.urandom(MiB)).decode()
+                         ).read_bytes()
+    arm = os.urandom(3 * MiB + 17)
+    given = ProviderInput(name="acme/vault", version="1.0.0", capabilities=("SECRETS",),
+                          config_schema={"vault_addr": {"type": "string", "required": True}},
+                          expected_sha256={"linux_amd64": hashlib.sha256(host).hexdigest()},
+                          smoke_config={"vault_addr": "https://vault.internal:8200"})
+    async with publish_adapter(adapter, reg, sandboxed, internal_tls) as port:
+        with pytest.raises(PublishRefused) as refused:
+            await port.submit_provider(org, given, {"linux_amd64": _stream(host),
+                                                    "linux_arm64": _stream(os.urandom(LIMIT + 1))}, me)
+        assert str(refused.value) == f"the linux_arm64 binary is larger than the limit of {LIMIT} bytes; " \
+                                     "nothing was stored"
+        assert await port.submissions_of(org) == []
+        sub = await port.submit_provider(org, given, {"linux_amd64": _stream(host), "linux_arm64": _stream(arm)}, me)
+    assert {p: (b["sha256"], b["size"]) for p, b in sub.binaries.items()} == {
+        "linux_amd64": (hashlib.sha256(host).hexdigest(), len(host)),
+        "linux_arm64": (hashlib.sha256(arm).hexdigest(), len(arm))}
+    assert sub.binaries["linux_amd64"]["smoke"]["ok"] is True
+    assert sub == await sandboxed.submission(sub.submission_id, org_id=org, actor=me)
