@@ -63,12 +63,16 @@ class GatewayService:
         # service's own app when it runs in this process (`up`), else a proxy to its listener.
         self.registry_api = registry_wiring.daemon_api(settings, ctx.services)
         app.mount(registry_wiring.MOUNT, self.registry_api)
-        registry_wiring.mount_alerts(app, ctx.services)  # the stack tabs' and Home's pack alerts
-        # The Registry section (browse, REST twin, a stack's registry imports): the service's
-        # read API when it runs in this process (`up`).
-        registry_wiring.mount(app, registry_wiring.gateway_port(ctx.services))
-        # Publishing (Publish, Review queue, My artifacts, Issues): the registry's own API in process.
-        registry_wiring.mount_publish(app, settings, ctx.services)
+        # The Registry section (browse, REST twin, a stack's registry imports) and the stack tabs'
+        # and Home's pack alerts: the service's reads when it runs in this process (`up`), else
+        # its gRPC client.
+        self.registry = registry_wiring.gateway_port(settings, ctx.services)
+        registry_wiring.mount(app, self.registry)
+        registry_wiring.mount_alerts(app, registry_wiring.alert_reads(ctx.services, self.registry))
+        # Publishing (Publish, Review queue, My artifacts, Issues): the registry's own API in process,
+        # else its gRPC client (provider binaries streamed in chunks).
+        self.registry_publish = registry_wiring.publish_port(settings, ctx.services)  # in process, or gRPC
+        registry_wiring.mount_publish(app, settings, self.registry_publish)
         self._server = HttpServer(app, settings.http_host, settings.http_port, HttpOptions.of(settings))
         self._relay = OutboxRelay(ctx.platform.db, ctx.platform.log, STACKS_OUTBOX)
         self._tasks = BackgroundTasks()
@@ -106,6 +110,8 @@ class GatewayService:
         await approvals_wiring.release(self.approvals)
         await ingest_wiring.release(self.daemon_feeds)
         await registry_wiring.release(self.registry_api)
+        await registry_wiring.release_port(self.registry)
+        await registry_wiring.release_port(self.registry_publish)
         self._state = "stopped"
 
     def info(self) -> ServiceInfo:

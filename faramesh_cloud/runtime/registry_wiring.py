@@ -14,9 +14,14 @@
 * ``serve gateway`` (no registry in its process): :func:`daemon_api` is a proxy forwarding
   ``/registry`` to ``Settings.registry_http_url`` (the client's ``Host`` kept, so the download
   URLs the registry builds point at the gateway the daemon reached).
+* The registry's internal gRPC API (``servicer.py``, ``faramesh_cloud_api.registry.v1``) on
+  ``Settings.internal_bind_address("registry")``, mutual TLS, the ``gateway`` caller only.
 * The people-facing Registry section (browse pages, REST twin, the stack tab "Registry
-  imports"): :func:`gateway_port` is the running service's ``RegistryApi`` under ``up``; a
-  gateway run apart has no Registry section until the registry's internal gRPC API exists.
+  imports") and the pack alerts of the stack tabs and Home: :func:`gateway_port` is the running
+  service's ``RegistryApi`` under ``up``, else the registry's gRPC client (``client.py``) with
+  the gateway's certificate; :func:`alert_reads` likewise (the same client). Publishing
+  (Publish, Review queue, My artifacts, Issues): :func:`publish_port`, the running service's
+  ``PublishApi`` under ``up``, else ``RegistryPublishClient`` (provider binaries streamed).
 """
 
 from __future__ import annotations
@@ -37,24 +42,28 @@ from faramesh_cloud.fleet.client import FleetQueryClient
 from faramesh_cloud.fleet.service import FleetService
 from faramesh_cloud.fpl.preview import check_submission
 from faramesh_cloud.gateway.edge import BodyLimit, EdgeLimits, RejectNul
-from faramesh_cloud.gateway.web.pack_alerts import mount_pack_alerts
+from faramesh_cloud.gateway.web.pack_alerts import PackAlertReads, mount_pack_alerts
 from faramesh_cloud.gateway.web.registry_ports import RegistryPort, mount_registry
 from faramesh_cloud.gateway.web.registry_publish_ports import (
     UPLOAD_PATHS,
     Publishing,
+    RegistryPublishPort,
     mount_registry_publish,
 )
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.registry.alert_sweep import FleetTexts
+from faramesh_cloud.registry.client import RegistryClient
 from faramesh_cloud.registry.domain import CAPABILITIES, PLATFORMS
 from faramesh_cloud.registry.http_api import MOUNT as MOUNT
 from faramesh_cloud.registry.keys import KeySource
 from faramesh_cloud.registry.my_artifacts import FleetAppliedTexts
 from faramesh_cloud.registry.provider_upload import HOST_PLATFORM, ProviderInput, ProviderLimits
 from faramesh_cloud.registry.publish_api import PublishApi, Reviewers, first_owner, parse_reviewers
+from faramesh_cloud.registry.publish_client import RegistryPublishClient
 from faramesh_cloud.registry.publish_signing import CloudSigner
 from faramesh_cloud.registry.sandbox import smoke_test
 from faramesh_cloud.registry.service import RegistryConfig, RegistryService
+from faramesh_cloud.registry.servicer import internal_server
 from faramesh_cloud.registry.submissions import PackInput
 from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.runtime.blobstores import blobstore_from_settings
@@ -89,7 +98,10 @@ def service(ctx: RuntimeContext) -> RegistryService:
     svc = RegistryService(ctx, blobstore_from_settings(settings, settings.data_dir / "registry" / "blobs"),
                           config(settings),
                           http_listener=(lambda app: listener(settings, app)) if own_listener else None,
-                          fleet=fleet, release_fleet=fleet.close if isinstance(fleet, FleetQueryClient) else None)
+                          fleet=fleet, release_fleet=fleet.close if isinstance(fleet, FleetQueryClient) else None,
+                          server=lambda api, alerts: internal_server(api, alerts, settings.internal_bind_address(SERVICE),
+                                                                     service_credentials(settings, SERVICE),
+                                                                     publish=svc.publish))
     svc.publish = publish_api(ctx, svc, fleet)
     return svc
 
@@ -134,12 +146,9 @@ class _Inputs:
         return ProviderInput(**fields)
 
 
-def mount_publish(app: FastAPI, settings: Settings, services: list[Service]) -> None:
+def mount_publish(app: FastAPI, settings: Settings, port: RegistryPublishPort) -> None:
     """The Registry section's Publish, Review queue, My artifacts and Issues pages and their
-    REST twin, when the registry runs in this process."""
-    port = publish_port(services)
-    if port is None:
-        return
+    REST twin over ``port`` (:func:`publish_port`)."""
     platforms = (HOST_PLATFORM, *(p for p in PLATFORMS if p != HOST_PLATFORM))
     mount_registry_publish(app, Publishing(port, _Inputs(), settings.registry_max_upload_bytes, platforms,
                                            tuple(CAPABILITIES)))
@@ -150,11 +159,15 @@ def edge_limits(settings: Settings) -> dict[str, int]:
     return dict.fromkeys(UPLOAD_PATHS, upload_limit(settings))
 
 
-def publish_port(services: list[Service]) -> PublishApi | None:
+def publish_port(settings: Settings, services: list[Service]) -> RegistryPublishPort:
     """What the gateway's Publish area, Review queue and My artifacts use: the registry's own
-    publishing API when it runs in this process (``up``); a gateway run apart has none yet."""
+    publishing API when it runs in this process (``up``), else its gRPC client with the
+    gateway's certificate (close it with :func:`release_port`)."""
     local = running(services, RegistryService)
-    return None if local is None else local.publish
+    if local is not None:
+        port: RegistryPublishPort = local.publish
+        return port
+    return RegistryPublishClient(settings.internal_dial_address(SERVICE), service_credentials(settings, "gateway"))
 
 
 def listener(settings: Settings, app: ASGIApp) -> HttpServer:
@@ -172,13 +185,18 @@ def daemon_api(settings: Settings, services: list[Service]) -> ASGIApp:
                            what="registry")
 
 
-def mount_alerts(app: FastAPI, services: list[Service]) -> None:
-    """The pack alerts the stack tabs and Home list: the running service's reads under ``up``.
-    Under ``serve gateway`` none yet (the registry's gRPC client is still to come): the tabs
-    and Home show no pack alerts there."""
+def alert_reads(services: list[Service], port: RegistryPort) -> PackAlertReads:
+    """The pack alerts the stack tabs and Home list: the running service's reads under ``up``,
+    else ``port`` (the registry's gRPC client :func:`gateway_port` gave)."""
     local = running(services, RegistryService)
     if local is not None:
-        mount_pack_alerts(app, local.alert_reads)
+        return local.alert_reads
+    assert isinstance(port, RegistryClient), port
+    return port
+
+
+def mount_alerts(app: FastAPI, reads: PackAlertReads) -> None:
+    mount_pack_alerts(app, reads)
 
 
 async def release(app: ASGIApp) -> None:
@@ -186,13 +204,20 @@ async def release(app: ASGIApp) -> None:
         await app.close()
 
 
-def gateway_port(services: list[Service]) -> RegistryPort | None:
-    """The registry service's read API when it runs in this process, else None."""
+def gateway_port(settings: Settings, services: list[Service]) -> RegistryPort:
+    """The registry service's read API when it runs in this process (``up``), else its gRPC
+    client with the gateway certificate (close it with :func:`release_port`)."""
     local = running(services, RegistryService)
-    return local.api if local is not None else None
+    if local is not None:
+        return local.api
+    return RegistryClient(settings.internal_dial_address(SERVICE), service_credentials(settings, "gateway"))
 
 
-def mount(app: FastAPI, port: RegistryPort | None) -> None:
-    """The Registry section, its REST twin and the stack tab, when there is a port."""
-    if port is not None:
-        mount_registry(app, port)
+async def release_port(port: RegistryPort | RegistryPublishPort) -> None:
+    if isinstance(port, (RegistryClient, RegistryPublishClient)):
+        await port.close()
+
+
+def mount(app: FastAPI, port: RegistryPort) -> None:
+    """The Registry section, its REST twin and the stack tab."""
+    mount_registry(app, port)

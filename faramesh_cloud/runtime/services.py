@@ -118,7 +118,7 @@ SERVICES: dict[str, ServiceSpec] = {
     "approvals": ServiceSpec(approvals, schema="faramesh_cloud.approvals", internal_api=True),
     "notifications": ServiceSpec(notifications, schema="faramesh_cloud.notifications", internal_api=True),
     "compliance": ServiceSpec(compliance, schema="faramesh_cloud.compliance", internal_api=True),
-    "registry": ServiceSpec(registry, schema="faramesh_cloud.registry"),
+    "registry": ServiceSpec(registry, schema="faramesh_cloud.registry", internal_api=True),
     "gateway": ServiceSpec(gateway),
     "demo": ServiceSpec(demo_fleet, enabled_when=lambda settings: settings.demo),
 }

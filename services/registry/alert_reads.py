@@ -1,7 +1,7 @@
 """Reads of the registry's pack version alerts for people (the stack's Providers and Config
 tabs, Home's attention panel): one organisation's open alerts, newest first, with what the
 daemon did with each. ``RegistryApi`` answers the gateway's ``RegistryPort`` with these
-(in process under ``up``; under ``serve gateway`` the registry's gRPC client, to come)."""
+(in process under ``up``; under ``serve gateway`` the registry's gRPC client, ``client.py``)."""
 
 from __future__ import annotations
 

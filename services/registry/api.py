@@ -1,5 +1,5 @@
 """``RegistryApi``: the in-process read port the gateway's Registry section uses (plain
-dataclasses out; the gRPC client added later returns the same).
+dataclasses out; the gRPC client, ``client.py``, returns the same).
 
 * :meth:`search`: artifacts, paged and filtered (kind, text, domain/category, trust tier,
   capability, platform, namespace), each with its latest version; :meth:`facets`: the

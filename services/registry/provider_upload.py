@@ -103,6 +103,11 @@ async def _smoke(submissions: Submissions, smoke_test: SmokeTest, digest: str, g
             "capabilities": list(result.info.capabilities) if result.info is not None else []}
 
 
+def too_large(platform: str, limit: int) -> str:
+    """The refusal of a binary over the upload limit (the internal API's words too)."""
+    return f"the {platform} binary is larger than the limit of {limit} bytes; nothing was stored"
+
+
 async def submit_provider(submissions: Submissions, smoke_test: SmokeTest, limits: ProviderLimits, org_id: str,
                           given: ProviderInput, binaries: Mapping[str, AsyncIterable[bytes]],
                           actor: Actor) -> Submission:
@@ -119,8 +124,7 @@ async def submit_provider(submissions: Submissions, smoke_test: SmokeTest, limit
                 info: BlobInfo = await submissions._blobs.put(binaries[plat], max_size=limits.max_binary_bytes,
                                                               expected_sha256=expected.lower() if expected else None)
             except BlobTooLarge:
-                raise PublishRefused(f"the {plat} binary is larger than the limit of {limits.max_binary_bytes} "
-                                     "bytes; nothing was stored") from None
+                raise PublishRefused(too_large(plat, limits.max_binary_bytes)) from None
             except DigestMismatch:
                 raise PublishRefused(f"the manifest's sha256_hex for {plat} ({expected}) does not match the "
                                      "uploaded binary; nothing was stored") from None

@@ -46,6 +46,7 @@ from faramesh_cloud.registry.snapshot import SEED_DIR, load_snapshot
 from faramesh_cloud.registry.store import RegistryStore
 from faramesh_cloud.registry.translog_format import Checkpoint
 from faramesh_cloud.registry.yank import yank
+from faramesh_cloud.rpc.internal_server import InternalServer
 from faramesh_cloud.runtime.service import ComponentService, ServiceContext
 from faramesh_cloud.sql.database import Database
 
@@ -88,7 +89,8 @@ class RegistryConfig:
 class Registry:
     def __init__(self, db: Database, log: Log, blobs: BlobStore, config: RegistryConfig, *,
                  http_listener: Callable[[ASGIApp], HttpListener] | None = None,
-                 fleet: FleetTexts | None = None, release_fleet: Callable[[], Awaitable[None]] | None = None) -> None:
+                 fleet: FleetTexts | None = None, release_fleet: Callable[[], Awaitable[None]] | None = None,
+                 server: Callable[[RegistryApi, AlertReads], InternalServer] | None = None) -> None:
         self.config = config
         self._db = db
         self._log = log
@@ -107,6 +109,8 @@ class Registry:
         self.alerts = None if fleet is None else RegistryAlerts(db, log, AlertEvaluator(
             db, fleet, config.clock, base_url=config.alerts_base_url), config.alerts)
         self._release_fleet = release_fleet
+        self._server_factory = server
+        self.server: InternalServer | None = None  # the internal gRPC API, once started
 
     @property
     def http_app(self) -> ASGIApp:
@@ -126,6 +130,10 @@ class Registry:
             await self.alerts.start()
         if self.listener is not None:
             await self.listener.start()
+        if self._server_factory is not None:
+            server = self._server_factory(self.api, self.alert_reads)
+            await server.start()
+            self.server = server
 
     async def yank(self, kind: str, name: str, version: str, reason: str, actor: Actor) -> VersionYanked:
         """Yank a published version (``yank.py``; who may is the caller's check)."""
@@ -172,6 +180,9 @@ class Registry:
                 _log.warning("registry: signing a log checkpoint failed; retrying", exc_info=True)
 
     async def stop(self) -> None:
+        if self.server is not None:
+            server, self.server = self.server, None
+            await server.stop()
         if self.listener is not None:
             await self.listener.stop()
         if self.alerts is not None:
@@ -193,9 +204,10 @@ class RegistryService(ComponentService):
 
     def __init__(self, ctx: ServiceContext, blobs: BlobStore, config: RegistryConfig, *,
                  http_listener: Callable[[ASGIApp], HttpListener] | None = None,
-                 fleet: FleetTexts | None = None, release_fleet: Callable[[], Awaitable[None]] | None = None) -> None:
+                 fleet: FleetTexts | None = None, release_fleet: Callable[[], Awaitable[None]] | None = None,
+                 server: Callable[[RegistryApi, AlertReads], InternalServer] | None = None) -> None:
         self.registry = Registry(ctx.platform.db, ctx.platform.log, blobs, config, http_listener=http_listener,
-                                 fleet=fleet, release_fleet=release_fleet)
+                                 fleet=fleet, release_fleet=release_fleet, server=server)
         self.publish: Any = None  # publish_api.PublishApi, set by the runtime's wiring
         super().__init__(self.registry, relays=(self.registry.relay,))
 
@@ -218,5 +230,7 @@ class RegistryService(ComponentService):
             where += f"; daemon API http://{listener.host}:{listener.port}/registry"
         else:
             where += "; daemon API at the gateway's /registry"
+        if self.registry.server is not None:
+            where += f"; internal gRPC {self.registry.server.address}"
         return where
 

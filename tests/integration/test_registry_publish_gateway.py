@@ -54,8 +54,10 @@ from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.gateway import page_csrf, serve_app, sign_in
 from tests.fixtures.identity import PASSWORD, People
+from tests.fixtures.internal_tls import ServiceTls
 from tests.fleet_items import record, status
 from tests.integration.test_fleet_api import feed
+from tests.registry_adapters import ADAPTERS, publish_adapter
 from tests.registry_publish_support import PACK, PYTHON, blob_count, pack_provider
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
@@ -77,9 +79,11 @@ class Cloud:
         self.clients: list[httpx.AsyncClient] = []
 
 
-@pytest.fixture
-async def cloud(gateway_app: FastAPI, database: Database, postgres_log: Log, stacks: StackStore, people: People,
-                tmp_path: Path) -> AsyncIterator[Cloud]:
+@pytest.fixture(params=ADAPTERS)
+async def cloud(request: pytest.FixtureRequest, gateway_app: FastAPI, database: Database, postgres_log: Log,
+                stacks: StackStore, people: People, tmp_path: Path, internal_tls: ServiceTls) -> AsyncIterator[Cloud]:
+    """The gateway's publishing pages over the registry's ``PublishApi`` in process (``up``) or
+    over its internal gRPC API with mutual TLS (``serve gateway``)."""
     reviewer = await people.org("platform")
     blobs = tmp_path / "data" / "registry" / "blobs"
     reg = Registry(database, postgres_log, FileBlobStore(blobs), RegistryConfig(keys=KeySource(tmp_path / "data"),
@@ -92,15 +96,17 @@ async def cloud(gateway_app: FastAPI, database: Database, postgres_log: Log, sta
                      download_url=lambda n, v, p: f"https://cloud.test/registry/v1/providers/{n}/{v}/{p}",
                      texts=FleetAppliedTexts(database, FleetQuery(database, stacks)),
                      reviewers=Reviewers(frozenset({reviewer.email})), limits=ProviderLimits(LIMIT))
-    mount_registry_publish(gateway_app, Publishing(api, registry_wiring._Inputs(), LIMIT, PLATFORMS, CAPABILITIES))
-    gateway_app.mount(registry_wiring.MOUNT, reg.http_app)
     try:
-        async with serve_app(gateway_app) as base:
-            c = Cloud(base, reg, api, blobs)
-            c.reviewer_email = reviewer.email  # type: ignore[attr-defined]
-            yield c
-            for client in c.clients:
-                await client.aclose()
+        async with publish_adapter(request.param, reg, api, internal_tls) as port:
+            mount_registry_publish(gateway_app, Publishing(port, registry_wiring._Inputs(), LIMIT, PLATFORMS,
+                                                           CAPABILITIES))
+            gateway_app.mount(registry_wiring.MOUNT, reg.http_app)
+            async with serve_app(gateway_app) as base:
+                c = Cloud(base, reg, api, blobs)
+                c.reviewer_email = reviewer.email  # type: ignore[attr-defined]
+                yield c
+                for client in c.clients:
+                    await client.aclose()
     finally:
         await reg.stop()
 

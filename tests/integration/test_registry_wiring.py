@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from faramesh_cloud.fleet.client import FleetQueryClient
 from faramesh_cloud.fleet.service import FleetService
 from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.registry.client import RegistryClient
 from faramesh_cloud.runtime import registry_wiring
 from faramesh_cloud.runtime.gateway_service import GatewayService
 from faramesh_cloud.runtime.platform import Platform
@@ -75,7 +76,8 @@ async def test_the_pack_alerts_read_the_fleet_in_process_under_up_and_over_grpc_
         database: Database, postgres_log: PostgresLog, tmp_path: Path, sync_tls: TlsPair) -> None:
     """Under ``up`` the alerts read the running fleet service's own query and the gateway lists
     the registry's own alert reads; apart, the fleet's gRPC client with the registry's
-    certificate (closed when the registry stops), and a gateway alone lists none yet."""
+    certificate (closed when the registry stops), and a gateway alone lists the registry's gRPC
+    client's (the same client as its Registry section, with the gateway's certificate)."""
     settings = _settings(tmp_path, sync_tls, registry_http_port=free_port())
     platform = Platform(settings, database, postgres_log, None)  # type: ignore[arg-type]
     fleet = FleetService(platform, StackStore(database), 120.0)
@@ -89,6 +91,10 @@ async def test_the_pack_alerts_read_the_fleet_in_process_under_up_and_over_grpc_
     assert registry.registry.alerts is not None
     assert registry.registry.alerts.evaluator._fleet is fleet.query
     up, alone = FastAPI(), FastAPI()
-    registry_wiring.mount_alerts(up, [fleet, registry])
-    registry_wiring.mount_alerts(alone, [])
-    assert up.state.pack_alerts is registry.alert_reads and not hasattr(alone.state, "pack_alerts")
+    assert registry_wiring.gateway_port(settings, [fleet, registry]) is registry.api
+    registry_wiring.mount_alerts(up, registry_wiring.alert_reads([fleet, registry], registry.api))
+    port = registry_wiring.gateway_port(settings, [])
+    assert isinstance(port, RegistryClient) and port.address == settings.internal_dial_address("registry")
+    registry_wiring.mount_alerts(alone, registry_wiring.alert_reads([], port))
+    await registry_wiring.release_port(port)
+    assert up.state.pack_alerts is registry.alert_reads and alone.state.pack_alerts is port

@@ -3,8 +3,7 @@ tabs and Home's attention panel list the organisation's open alerts (artifact, i
 latest, yanked, raised, and what the daemon did: delivered, acknowledged with its message).
 
 The gateway reads them through :class:`PackAlertReads` (``registry/alert_reads.py``'s
-``AlertReads`` in process under ``up``; under ``serve gateway`` nothing is mounted yet: the
-registry's gRPC client is still to come, and the tabs and Home simply show no alerts).
+``AlertReads`` in process under ``up``; under ``serve gateway`` the registry's gRPC client).
 """
 
 from __future__ import annotations

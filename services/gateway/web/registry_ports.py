@@ -1,6 +1,7 @@
 """What the Registry section (browse: providers, policy packs, framework profiles, trust keys,
 a stack's registry imports) and its REST twin use: ``RegistryPort``, which the composition root
-fills with the registry service's read API (``RegistryApi`` in process under ``up``). The
+fills with the registry service's read API (``RegistryApi`` in process under ``up``, its gRPC
+client under ``serve gateway``). The
 gateway imports no service: values come back as objects read by attribute.
 
 The catalog is global; reading it here takes ``registry:artifact:read`` in the organisation of

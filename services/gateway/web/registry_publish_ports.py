@@ -1,6 +1,6 @@
 """What the Registry section's publishing pages (Publish, Review queue, My artifacts, Issues)
 and their REST twin use: a port the composition root fills with the registry service's
-``PublishApi`` (in process under ``up``). The gateway imports no service: values come back as
+``PublishApi`` (in process under ``up``; its gRPC client under ``serve gateway``). The gateway imports no service: values come back as
 objects read by attribute.
 
 Who may do what: an organisation's commands (claim a namespace, submit, upload, yank, reply)
