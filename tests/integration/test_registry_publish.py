@@ -259,6 +259,29 @@ async def test_yank_by_publisher_or_reviewer_with_a_reason_and_not_by_another_or
                     ("1.1.0", "yanked", "malicious rule", REVIEWER)]
 
 
+async def test_a_publisher_yank_writes_through_the_one_yank_command_with_its_audit(
+        setup: Setup, people: People, database: Database) -> None:
+    """``Submissions.yank`` checks who may, audits, and writes the state, the ``VersionYanked``
+    event and the registry-log entry through ``yank.yank_in`` (the one writer), in one transaction."""
+    owner = await confirmed(setup, people)
+    org = owner.org.org_id
+    sub = await setup.api.submit_pack(org, PackInput("policy", "acme/p", "1.0.0", PACK), person(owner.email))
+    await setup.api.approve(sub.submission_id, "", person(REVIEWER))
+    await setup.api.yank(org, "policy", "acme/p", "1.0.0", "refund limit wrong", person(owner.email))
+    yanked = [(key, m) for key, kind, m in await events(database) if kind == "VersionYanked"]
+    assert len(yanked) == 1
+    key, message = yanked[0]
+    assert (key, message.kind, message.name, message.version, message.reason, message.org_id) == (
+        b"policy/acme/p", "policy", "acme/p", "1.0.0", "refund limit wrong", org)
+    async with database.connection() as conn:
+        log = await (await conn.execute("SELECT subject, body FROM registry_log WHERE action = 'yanked'")).fetchall()
+    # the same entry the service's own yank writes (event id included), once
+    assert log == [({"kind": "policy", "name": "acme/p", "version": "1.0.0"},
+                    {"reason": "refund limit wrong", "event_id": message.event_id})]
+    audited = [e.action for e in await PlatformAuditLog(database).page(org, AuditFilter(), limit=50)]
+    assert audited.count("registry:version:yank") == 1
+
+
 async def test_my_artifacts_names_only_own_stacks_and_counts_others_and_issue_reports_stay_between_two_orgs(
         setup: Setup, people: People) -> None:
     owner = await confirmed(setup, people)
