@@ -8,6 +8,7 @@ are judged strictly, 404/422 with messages, and the permissions per role."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -15,9 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
+from fastapi import FastAPI
 from nacl.signing import SigningKey
 
 from faramesh_cloud.blobstore.files import FileBlobStore
+from faramesh_cloud.cli.main import cli
 from faramesh_cloud.gateway.web.registry_ports import RegistryPort
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.registry.domain import Kind
@@ -27,7 +31,7 @@ from faramesh_cloud.registry.signatures import fpl_signature_file
 from faramesh_cloud.registry.store import ArtifactRow, RegistryStore, VersionRow
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.gateway import MakeClient, sign_in
+from tests.fixtures.gateway import MakeClient, serve_app, sign_in
 from tests.fixtures.identity import People, Person
 from tests.fleet_items import record, status
 from tests.integration.test_fleet_api import feed
@@ -226,3 +230,44 @@ async def test_who_may_browse(seeded_registry: RegistryPort, client_factory: Mak
     assert (await api.get("/o/acme/registry/policies")).status_code == (200 if allowed else 403)
     other = await people.org("globex")
     assert (await api.get(f"/api/v1/orgs/{other.org.slug}/registry/policies")).status_code == 404
+
+
+async def test_cli_registry_verify_checks_an_orgs_applied_stacks_over_the_rest_api(
+        seeded_registry: RegistryPort, gateway_app: FastAPI, people: People, stacks: StackStore,
+        database: Database, tmp_path: Path) -> None:
+    """``registry verify --org ORG [--stack STACK]`` against a running gateway with an API key:
+    exit 1 when any import of the stacks' applied governance.fms is not verified, 0 when all are."""
+    await store_rogue_version(database, tmp_path)
+    acme = await people.org("acme")
+    org = acme.org.org_id
+    good_text = f'import "{REGISTRY}/policies/faramesh/stripe@1.0.0"\nagent "a" {{\n  default deny\n}}\n'
+    mixed, _ = await stacks.register_stack(org, "payments-prod", "production")
+    good, _ = await stacks.register_stack(org, "search-prod", "production")
+    records = []
+    for stack, text in ((mixed, GOVERNANCE), (good, good_text)):
+        applied = status(datetime.now(UTC))
+        applied.applied_config.governance_fms = text
+        applied.applied_config.governance_sha256 = hashlib.sha256(text.encode()).hexdigest()
+        records.append(record(org, stack.stack_id, 1, "stack_status", applied))
+    await feed(database, records)
+    _, key = await people.identity.api_keys.create(org, "ci", Role.OPERATOR, await people.principal(acme))
+
+    async def run(*args: str) -> Result:
+        return await asyncio.to_thread(CliRunner().invoke, cli, ["registry", "verify", *args],
+                                       env={"FARAMESH_CLOUD_API_KEY": key})
+
+    async with serve_app(gateway_app) as base:
+        every = await run("--org", "acme", "--url", base)
+        by_name = await run("--org", "acme", "--stack", "search-prod", "--url", base)
+        by_id = await run("--org", "acme", "--stack", mixed.stack_id, "--url", base)
+        unknown = await run("--org", "acme", "--stack", "nope", "--url", base)
+        other = await run("--org", "globex", "--url", base)
+    assert every.exit_code == 1, every.output
+    assert "2 stack(s), 5 import(s), 2 verified, 3 not verified" in every.output
+    assert f"search-prod ({good.stack_id}):1  {REGISTRY}/policies/faramesh/stripe@1.0.0  verified" in every.output
+    assert "refunds@1.0.0  unverified (untrusted-key:" in every.output
+    assert by_name.exit_code == 0, by_name.output
+    assert "1 stack(s), 1 import(s), 1 verified, 0 not verified" in by_name.output
+    assert by_id.exit_code == 1 and "payments-prod" in by_id.output and "search-prod" not in by_id.output
+    assert unknown.exit_code == 2 and "no stack 'nope' in organisation acme" in unknown.output
+    assert other.exit_code != 0 and "refunds" not in other.output  # the key's organisation only
