@@ -262,6 +262,11 @@ async def test_cli_registry_verify_checks_an_orgs_applied_stacks_over_the_rest_a
         by_id = await run("--org", "acme", "--stack", mixed.stack_id, "--url", base)
         unknown = await run("--org", "acme", "--stack", "nope", "--url", base)
         other = await run("--org", "globex", "--url", base)
+        # acme stops trusting the official key: the same stack no longer verifies (the org's trust set)
+        mine = await cloud_key(database, tmp_path)
+        await seeded_registry.set_trusted_keys(org, [mine.key_id], (await people.principal(acme)).actor)
+        distrusted = await run("--org", "acme", "--stack", "search-prod", "--url", base)
+    assert distrusted.exit_code == 1 and "signed by a key your organisation does not trust" in distrusted.output
     assert every.exit_code == 1, every.output
     assert "2 stack(s), 5 import(s), 2 verified, 3 not verified" in every.output
     assert f"search-prod ({good.stack_id}):1  {REGISTRY}/policies/faramesh/stripe@1.0.0  verified" in every.output
