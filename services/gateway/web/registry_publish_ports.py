@@ -105,9 +105,18 @@ def mount_registry_publish(app: FastAPI, publishing: Publishing) -> None:
     for router in (routes_registry_publish.router, api_publish.router):
         app.include_router(router)
     added = [r for r in app.router.routes if r not in before]
-    first = next((i for i, r in enumerate(before) if isinstance(r, APIRoute) and "/registry" in r.path), len(before))
+    first = next((i for i, r in enumerate(before) if any("/registry" in p for p in _paths(r))), len(before))
     app.router.routes[:] = [*before[:first], *added, *before[first:]]
     app.openapi_schema = None
+
+
+def _paths(route: Any) -> list[str]:
+    """A route's path; an included router's (FastAPI >= 0.16x keeps ``include_router`` as one
+    entry holding the ``original_router``) every path inside it."""
+    inner = getattr(route, "original_router", None)
+    if inner is not None:
+        return [p for r in inner.routes for p in _paths(r)]
+    return [route.path] if isinstance(route, APIRoute) else []
 
 
 def publishing(request: Request) -> Publishing:
