@@ -141,12 +141,27 @@ class Settings:
     # Extra read-only directories a provider's sandbox view holds beyond /usr, separated by
     # ':' (an interpreter installed elsewhere, for a script provider); empty for static binaries.
     registry_sandbox_paths: str = ""
+    # The registry's scheduled mirror (docs/registry-mirror.md): upstream registry URLs or local
+    # catalog checkouts, comma-separated, each mirrored every registry_mirror_interval_s seconds
+    # (0: no schedule, the default; `registry mirror` runs one on demand), every signature
+    # verified against registry_mirror_pins (ID=BASE64, comma-separated; empty: the official key).
+    registry_mirror_sources: str = ""
+    registry_mirror_interval_s: float = 0.0
+    registry_mirror_pins: str = ""
     log_level: str = "INFO"
 
     @property
     def mode(self) -> str:
         external = (self.postgres_url, self.kafka_bootstrap, self.clickhouse_dsn)
         return "distributed" if any(external) else "embedded"
+
+    @property
+    def registry_mirror_sources_list(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.registry_mirror_sources.split(",") if part.strip())
+
+    @property
+    def registry_mirror_pins_list(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.registry_mirror_pins.split(",") if part.strip())
 
     @property
     def http_url(self) -> str:
@@ -225,6 +240,17 @@ class Settings:
             except ValueError:
                 raise ConfigError(f"http_trusted_proxies: {proxy!r} is not an IP address or network; list "
                                   "your reverse proxies' addresses, e.g. 10.0.0.5,10.1.0.0/16") from None
+        if self.registry_mirror_interval_s < 0 or (self.registry_mirror_sources_list
+                                                     and 0 < self.registry_mirror_interval_s < 1):
+            raise ConfigError(f"registry_mirror_interval_s={self.registry_mirror_interval_s:g}: give the seconds "
+                              "between scheduled mirror runs (at least 1), or 0 for no schedule")
+        if self.registry_mirror_interval_s > 0 and not self.registry_mirror_sources_list:
+            raise ConfigError("registry_mirror_interval_s is set but registry_mirror_sources names no upstream; "
+                              "give registry URLs or catalog checkouts, comma-separated")
+        for pin in self.registry_mirror_pins_list:
+            if not pin.partition("=")[0] or not pin.partition("=")[2]:
+                raise ConfigError(f"registry_mirror_pins: {pin!r} is not ID=BASE64 (a key id and its raw Ed25519 "
+                                  "public key in base64)")
         if self.registry_max_upload_bytes < 1024:
             raise ConfigError(f"registry_max_upload_bytes={self.registry_max_upload_bytes} is too small for any "
                               "provider binary (default 67108864, 64 MiB)")

@@ -3,7 +3,7 @@
 ``registry export-log --out FILE`` writes the registry log (every entry, every signed
 checkpoint, the public keys that signed them) as one JSON file for ``faramesh-cloud
 verify-registry FILE --key ID=BASE64`` (also ``registry verify-registry``) to check offline.
-``search``, ``show``, ``mirror``, ``mirror-status`` and ``verify`` are in ``registry_mirror.py``;
+``search``, ``show``, ``mirror`` and ``mirror-status`` are in ``registry_mirror.py``, ``verify`` in ``registry_imports.py``;
 ``publish`` and ``yank`` go through the REST API with a platform API key
 (``cli/registry_publish.py``). ``export-log`` opens the platform as the admin commands do
 (``--data-dir``, or the configured
@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from faramesh_cloud.cli import registry_mirror
+from faramesh_cloud.cli import registry_imports, registry_mirror
 from faramesh_cloud.cli.errors import CliGroup, Failed, Refused
 from faramesh_cloud.cli.registry_publish import publish, yank
 from faramesh_cloud.cli.registry_verify import verify_registry
@@ -71,7 +71,7 @@ def export_log(out: Path, data_dir: Path | None) -> None:
 
 registry.add_command(verify_registry)
 for _command in (registry_mirror.search, registry_mirror.show, registry_mirror.mirror, registry_mirror.mirror_status,
-                 registry_mirror.verify_imports):
+                 registry_imports.verify_imports):
     registry.add_command(_command)
 registry.add_command(publish)
 registry.add_command(yank)

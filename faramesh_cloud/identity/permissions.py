@@ -55,6 +55,7 @@ class Permission(StrEnum):
     # Registry (organisation-scoped)
     REGISTRY_ARTIFACT_READ = "registry:artifact:read"
     REGISTRY_ARTIFACT_PUBLISH = "registry:artifact:publish"
+    REGISTRY_TRUST_MANAGE = "registry:trust:manage"  # the keys the organisation trusts (Owner, Admin)
     # Settings (organisation-scoped)
     ORG_SETTINGS_READ = "org:settings:read"
     ORG_SETTINGS_MANAGE = "org:settings:manage"

@@ -20,15 +20,19 @@ dataclasses out; the gRPC client, ``client.py``, returns the same).
 * :meth:`trust_keys`: the listed keys (official and Cloud's, retired ones with ``retired_at``)
   and, per key, the ``trust { }`` snippet a stack's governance.fms carries.
 
-What a stack trusts is, today, every key the registry lists (the official key and Cloud's,
-retired ones included: they verify what they signed); a per-organisation trust list would
-narrow ``trusted_keys``.
+With ``org_id`` (:meth:`version`, :meth:`check_imports`, :meth:`trust_keys`) "verified" is for
+that organisation: valid under a listed key AND that key in the organisation's trust set
+(``org_trust``: its own choice, else the official key and Cloud's registry keys); a version
+signed by a listed key the organisation does not trust is ``org-untrusted``, "signed by a key
+your organisation does not trust". Without ``org_id``: any listed key (the daemon API's view).
+:meth:`set_trusted_keys` changes an organisation's set (audited).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -42,6 +46,9 @@ from faramesh_cloud.fpl.preview import (
     pack_preview,
     parse_imports,
 )
+from faramesh_cloud.platform_audit.events import Actor
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.registry import org_trust
 from faramesh_cloud.registry.domain import Kind, TrustTier
 from faramesh_cloud.registry.keyring import trusted_keys
 from faramesh_cloud.registry.keys import trust_snippet
@@ -117,7 +124,7 @@ class SignatureStatus:
     key_origin: str  # "official" | "cloud" | "" (not a listed key)
     key_retired: bool
     problem: str  # why it does not verify ("" when verified)
-    verdict: str = Verdict.VERIFIED.value  # verified | unsigned | untrusted-key | invalid | malformed
+    verdict: str = Verdict.VERIFIED.value  # verified | unsigned | untrusted-key | invalid | malformed | org-untrusted
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +184,7 @@ class TrustKey:
     created_at: dt.datetime
     retired_at: dt.datetime | None
     trust_snippet: str
+    trusted: bool = True  # by the organisation asked about (every listed key, asked about none)
 
 
 def _summary(a: ArtifactRow) -> ArtifactSummary:
@@ -190,9 +198,16 @@ def _version_summary(v: VersionRow, downloads: int) -> VersionSummary:
 
 
 class RegistryApi:
-    def __init__(self, store: RegistryStore, blobs: Blobs) -> None:
+    def __init__(self, store: RegistryStore, blobs: Blobs, *, audit: PlatformAuditLog | None = None,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self._store = store
         self._blobs = blobs
+        self._audit = audit or PlatformAuditLog(store.db)
+        self._clock = clock
+
+    async def _trust(self, org_id: str | None) -> tuple[list[KeyRow], frozenset[str] | None]:
+        keys = await self._store.keys()
+        return keys, (None if org_id is None else await org_trust.trusted_ids(self._store.db, org_id, keys))
 
     async def search(self, kind: str = "", *, text: str = "", tier: str = "", category: str = "",
                      capability: str = "", platform: str = "", namespace: str = "", limit: int = 50,
@@ -219,7 +234,8 @@ class RegistryApi:
         versions = tuple(_version_summary(v, totals.get(v.version, 0)) for v in await self._store.versions(kind, name))
         return ArtifactDetail(_summary(row), row.created_at, versions, sum(totals.values()))
 
-    async def version(self, kind: Kind | str, name: str, version: str) -> VersionDetail | None:
+    async def version(self, kind: Kind | str, name: str, version: str, *, org_id: str | None = None
+                      ) -> VersionDetail | None:
         kind = Kind.parse(kind)
         row = await self._store.version(kind, name, version)
         artifact = await self._store.artifact(kind, name)
@@ -229,19 +245,21 @@ class RegistryApi:
         binaries = tuple(BinaryInfo(b.platform, b.sha256, b.size, b.signature_b64, b.hosted)
                          for b in await self._store.binaries(name, version))
         days = tuple(await self._store.download_days(kind, name, version))
+        keys, trusted = await self._trust(org_id)
         return VersionDetail(
             kind.value, name, version, _version_summary(row, sum(n for _, n in days)), _summary(artifact), row.meta,
             fpl, hashlib.sha256(fpl.encode()).hexdigest() if fpl is not None else None,
             await self._blobs.text(row.yaml_sha256), await self._blobs.text(row.readme_sha256), row.manifest,
-            binaries, row.signature, _signature_status(row, fpl, await self._store.keys()), days,
+            binaries, row.signature, _signature_status(row, fpl, keys, trusted), days,
             *_derived(kind, name, version, row.meta, fpl))
 
-    async def check_imports(self, governance_fms: str) -> tuple[ImportCheck, ...]:
-        """Each import of ``governance_fms`` in order, judged against the listed keys."""
-        keys = await self._store.keys()
-        return tuple([await self._check(ref, keys) for ref in parse_imports(governance_fms)])
+    async def check_imports(self, governance_fms: str, *, org_id: str | None = None) -> tuple[ImportCheck, ...]:
+        """Each import of ``governance_fms`` in order, judged against the keys ``org_id`` trusts
+        (none given: every listed key)."""
+        keys, trusted = await self._trust(org_id)
+        return tuple([await self._check(ref, keys, trusted) for ref in parse_imports(governance_fms)])
 
-    async def _check(self, ref: ImportRef, keys: list[KeyRow]) -> ImportCheck:
+    async def _check(self, ref: ImportRef, keys: list[KeyRow], trusted: frozenset[str] | None) -> ImportCheck:
         def said(status: str, reason: str, key_id: str = "") -> ImportCheck:
             return ImportCheck(ref.line, ref.import_path, ref.kind, ref.name, ref.version, status, reason, key_id)
 
@@ -250,7 +268,7 @@ class RegistryApi:
         row = await self._store.version(Kind.parse(ref.kind), ref.name, ref.version)
         if row is None:
             return said("not-in-registry", f"{ref.kind} {ref.name}@{ref.version} is not in this registry")
-        status = _signature_status(row, await self._blobs.text(row.body_sha256), keys)
+        status = _signature_status(row, await self._blobs.text(row.body_sha256), keys, trusted)
         if row.yanked:
             return said("yanked", f"yanked: {row.yank_reason or 'no reason given'}", status.key_id)
         if not status.verified:
@@ -258,20 +276,36 @@ class RegistryApi:
         retired = ", retired since, still valid for what it signed" if status.key_retired else ""
         return said("verified", f"signed by {status.key_origin} key {status.key_id}{retired}", status.key_id)
 
-    async def trust_keys(self) -> tuple[TrustKey, ...]:
+    async def trust_keys(self, *, org_id: str | None = None) -> tuple[TrustKey, ...]:
+        """The listed keys; with ``org_id``, each says whether that organisation trusts it."""
+        keys, trusted = await self._trust(org_id)
         return tuple(TrustKey(k.key_id, k.algorithm, b64(k.public_key), k.owner, k.origin, k.purpose, k.created_at,
-                              k.retired_at, trust_snippet(k.key_id, k.public_key)) for k in await self._store.keys())
+                              k.retired_at, trust_snippet(k.key_id, k.public_key),
+                              trusted is None or k.key_id in trusted) for k in keys)
+
+    async def set_trusted_keys(self, org_id: str, key_ids: Iterable[str], actor: Actor) -> tuple[TrustKey, ...]:
+        """Replace ``org_id``'s trust set (the caller checked ``registry:trust:manage``);
+        ``org_trust.TrustRefused`` (a ValueError) for no key or a key not listed."""
+        await org_trust.set_trusted(self._store.db, self._store, self._audit, org_id, key_ids, actor, self._clock())
+        return await self.trust_keys(org_id=org_id)
 
 
-def _signature_status(row: VersionRow, fpl: str | None, keys: list[KeyRow]) -> SignatureStatus:
+def _signature_status(row: VersionRow, fpl: str | None, keys: list[KeyRow],
+                      trusted: frozenset[str] | None = None) -> SignatureStatus:
+    """Strictly against the listed keys; then, with ``trusted`` (an organisation's key ids), the
+    key that signed must be one of them."""
     named = str(row.signature.get("key_id", "")) if isinstance(row.signature, dict) else ""
     listed = {k.key_id: k for k in keys}.get(named)
     origin, retired = (listed.origin, listed.retired_at is not None) if listed else ("", False)
     try:
         signed = manifest_signed_bytes(row.manifest) if row.manifest is not None else (fpl or "").encode()
-        verify_signature(row.signature, signed, trusted_keys(keys))
+        key = verify_signature(row.signature, signed, trusted_keys(keys))
     except SignatureError as exc:
         return SignatureStatus(False, named, origin, retired, str(exc), exc.verdict.value)
+    if trusted is not None and key.key_id not in trusted:
+        return SignatureStatus(False, named, origin, retired,
+                               f"signed by a key your organisation does not trust ({key.key_id}); an Owner or Admin "
+                               "can add it under Registry → Trust keys", org_trust.UNTRUSTED_BY_ORG)
     return SignatureStatus(True, named, origin, retired, "")
 
 

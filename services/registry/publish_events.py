@@ -61,7 +61,6 @@ KINDS: Final[Mapping[PublishAction, _Kind]] = {
     PublishAction.SUBMITTED: _Kind(LogAction.SUBMITTED, pb.SubmissionQueued),
     PublishAction.APPROVED: _Kind(LogAction.APPROVED, pb.SubmissionApproved),
     PublishAction.REJECTED: _Kind(LogAction.REJECTED, pb.SubmissionRejected),
-    PublishAction.YANKED: _Kind(LogAction.YANKED, pb.VersionYanked),
     PublishAction.ISSUE_FILED: _Kind(LogAction.ISSUE_REPORTED, pb.IssueReported),
     PublishAction.ISSUE_REPLIED: _Kind(LogAction.ISSUE_REPLIED, pb.IssueReplied),
 }
@@ -114,12 +113,17 @@ class Recorder:
                               body=dict(change.log_body))
         for action, subject, body, _ in also:
             await translog.append(conn, action=action, subject=dict(subject), actor=log_actor(actor), body=dict(body))
+        await self.attest(conn, change.org_id, change.action, change.target, change.fields, actor)
+        return event_id
+
+    async def attest(self, conn: Conn, org_id: str, action: PublishAction, target: Target,
+                     fields: Mapping[str, Any], actor: Actor) -> None:
+        """A checkpoint over what the command logged, then its audit entry (a person's). A yank
+        wrote its own event and log entry (``yank.yank_in``) and comes here for these only."""
         await translog.checkpoint(conn, self._signer())
         if actor.type is not ActorType.SYSTEM:
-            details = {k: v for k, v in change.fields.items() if not isinstance(v, Mapping)}
-            await self._audit.append_in(conn, change.org_id, str(change.action), actor, target=change.target,
-                                        details=details)
-        return event_id
+            details = {k: v for k, v in fields.items() if not isinstance(v, Mapping)}
+            await self._audit.append_in(conn, org_id, str(action), actor, target=target, details=details)
 
 
 def _actor(actor: Actor) -> Any:

@@ -99,7 +99,7 @@ class Registry:
         reads = Blobs(blobs)
         self.downloads = DownloadCounter(self.store, config.clock, config.downloads_interval_s)
         self.http = RegistryHttp(self.store, reads, self.downloads)
-        self.api = RegistryApi(self.store, reads)
+        self.api = RegistryApi(self.store, reads, clock=config.clock)
         self.relay = OutboxRelay(db, log, OUTBOX_TABLE, config.relay)
         self.listener = http_listener(self.http.app) if http_listener is not None else None
         self.signing_key: CloudKey | None = None

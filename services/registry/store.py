@@ -143,6 +143,10 @@ class RegistryStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @property
+    def db(self) -> Database:
+        return self._db
+
     # --- keys -------------------------------------------------------------------------------------
     async def add_key(self, conn: Conn, key: KeyRow) -> bool:
         """List ``key``; False when a key with that id was already listed (then nothing changes;

@@ -45,7 +45,9 @@ from faramesh_cloud.registry.publish_domain import (
 from faramesh_cloud.registry.publish_events import Change, PublishAction, Recorder
 from faramesh_cloud.registry.publish_signing import CloudSigner
 from faramesh_cloud.registry.publishers import namespace_of, owned_confirmed
+from faramesh_cloud.registry.store import RegistryStore
 from faramesh_cloud.registry.translog_format import LogAction
+from faramesh_cloud.registry.yank import NotInRegistry, YankRefused, yank_in
 from faramesh_cloud.sql.database import Database
 
 Conn = AsyncConnection[Any]
@@ -346,7 +348,9 @@ class Submissions:
     # -- yank ------------------------------------------------------------------------------
     async def yank(self, org_id: str | None, kind: str, name: str, version: str, reason: str, actor: Actor) -> None:
         """Yank a published version: by its publisher (``org_id`` owns the namespace) or by a
-        reviewer (``org_id`` None). The daemon API then answers 404 for it."""
+        reviewer (``org_id`` None). The state, event and log entry are ``yank.yank_in``'s; here
+        the check of who may, then the checkpoint and the audit entry, in the same transaction.
+        The daemon API then answers 404 for it."""
         reason = check_reason(reason, "yank a version")
         try:
             k = Kind.parse(kind)
@@ -357,22 +361,16 @@ class Submissions:
             owner = await namespace_of(conn, parsed.namespace)
             if org_id is not None and (owner is None or owner.org_id != org_id):
                 raise NotAllowed(f"{k.value} {name} is not in a namespace your organisation publishes")
-            row = await (await conn.execute(
-                "SELECT state FROM registry_versions WHERE kind = %s AND name = %s AND version = %s FOR UPDATE",
-                (k.value, name, version))).fetchone()
-            if row is None:
-                raise Unknown(f"{k.value} {name}@{version} is not in the registry")
-            if row[0] == "yanked":
-                raise PublishRefused(f"{k.value} {name}@{version} is already yanked")
-            await conn.execute(
-                "UPDATE registry_versions SET state = 'yanked', yanked_at = %s, yanked_by = %s, yank_reason = %s "
-                "WHERE kind = %s AND name = %s AND version = %s",
-                (self._record.clock(), actor.label, reason, k.value, name, version))
             audited_org = owner.org_id if owner is not None and owner.org_id else org_id
             if audited_org is None:
                 raise NotAllowed(f"{k.value} {name} is an official artifact; yank it upstream")
-            await self._record(conn, Change(
-                PublishAction.YANKED, audited_org, f"{k.value}/{name}", _subject(k.value, name, version),
-                Target("registry_version", f"{k.value}/{name}@{version}"),
-                {"kind": k.value, "name": name, "version": version, "reason": reason},
-                {"reason": reason}), actor)
+            try:
+                await yank_in(conn, RegistryStore(self._db), kind=k.value, name=name, version=version,
+                              reason=reason, actor=actor, at=self._record.clock())
+            except NotInRegistry as exc:
+                raise Unknown(str(exc)) from None
+            except YankRefused as exc:
+                raise PublishRefused(str(exc)) from None
+            await self._record.attest(conn, audited_org, PublishAction.YANKED,
+                                      Target("registry_version", f"{k.value}/{name}@{version}"),
+                                      {"kind": k.value, "name": name, "version": version, "reason": reason}, actor)

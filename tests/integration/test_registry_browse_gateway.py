@@ -8,6 +8,7 @@ are judged strictly, 404/422 with messages, and the permissions per role."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -15,19 +16,22 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
+from fastapi import FastAPI
 from nacl.signing import SigningKey
 
 from faramesh_cloud.blobstore.files import FileBlobStore
+from faramesh_cloud.cli.main import cli
 from faramesh_cloud.gateway.web.registry_ports import RegistryPort
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.registry.domain import Kind
 from faramesh_cloud.registry.keyring import ensure_cloud_key
 from faramesh_cloud.registry.keys import CloudKey, KeySource
 from faramesh_cloud.registry.signatures import fpl_signature_file
-from faramesh_cloud.registry.store import ArtifactRow, RegistryStore, VersionRow
+from faramesh_cloud.registry.store import ArtifactRow, KeyRow, RegistryStore, VersionRow
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.gateway import MakeClient, sign_in
+from tests.fixtures.gateway import MakeClient, csrf_of, page_csrf, serve_app, sign_in
 from tests.fixtures.identity import People, Person
 from tests.fleet_items import record, status
 from tests.integration.test_fleet_api import feed
@@ -226,3 +230,154 @@ async def test_who_may_browse(seeded_registry: RegistryPort, client_factory: Mak
     assert (await api.get("/o/acme/registry/policies")).status_code == (200 if allowed else 403)
     other = await people.org("globex")
     assert (await api.get(f"/api/v1/orgs/{other.org.slug}/registry/policies")).status_code == 404
+
+
+async def test_cli_registry_verify_checks_an_orgs_applied_stacks_over_the_rest_api(
+        seeded_registry: RegistryPort, gateway_app: FastAPI, people: People, stacks: StackStore,
+        database: Database, tmp_path: Path) -> None:
+    """``registry verify --org ORG [--stack STACK]`` against a running gateway with an API key:
+    exit 1 when any import of the stacks' applied governance.fms is not verified, 0 when all are."""
+    await store_rogue_version(database, tmp_path)
+    acme = await people.org("acme")
+    org = acme.org.org_id
+    good_text = f'import "{REGISTRY}/policies/faramesh/stripe@1.0.0"\nagent "a" {{\n  default deny\n}}\n'
+    mixed, _ = await stacks.register_stack(org, "payments-prod", "production")
+    good, _ = await stacks.register_stack(org, "search-prod", "production")
+    records = []
+    for stack, text in ((mixed, GOVERNANCE), (good, good_text)):
+        applied = status(datetime.now(UTC))
+        applied.applied_config.governance_fms = text
+        applied.applied_config.governance_sha256 = hashlib.sha256(text.encode()).hexdigest()
+        records.append(record(org, stack.stack_id, 1, "stack_status", applied))
+    await feed(database, records)
+    _, key = await people.identity.api_keys.create(org, "ci", Role.OPERATOR, await people.principal(acme))
+
+    async def run(*args: str) -> Result:
+        return await asyncio.to_thread(CliRunner().invoke, cli, ["registry", "verify", *args],
+                                       env={"FARAMESH_CLOUD_API_KEY": key})
+
+    async with serve_app(gateway_app) as base:
+        every = await run("--org", "acme", "--url", base)
+        by_name = await run("--org", "acme", "--stack", "search-prod", "--url", base)
+        by_id = await run("--org", "acme", "--stack", mixed.stack_id, "--url", base)
+        unknown = await run("--org", "acme", "--stack", "nope", "--url", base)
+        other = await run("--org", "globex", "--url", base)
+        # acme stops trusting the official key: the same stack no longer verifies (the org's trust set)
+        mine = await cloud_key(database, tmp_path)
+        await seeded_registry.set_trusted_keys(org, [mine.key_id], (await people.principal(acme)).actor)
+        distrusted = await run("--org", "acme", "--stack", "search-prod", "--url", base)
+    assert distrusted.exit_code == 1 and "signed by a key your organisation does not trust" in distrusted.output
+    assert every.exit_code == 1, every.output
+    assert "2 stack(s), 5 import(s), 2 verified, 3 not verified" in every.output
+    assert f"search-prod ({good.stack_id}):1  {REGISTRY}/policies/faramesh/stripe@1.0.0  verified" in every.output
+    assert "refunds@1.0.0  unverified (untrusted-key:" in every.output
+    assert by_name.exit_code == 0, by_name.output
+    assert "1 stack(s), 1 import(s), 1 verified, 0 not verified" in by_name.output
+    assert by_id.exit_code == 1 and "payments-prod" in by_id.output and "search-prod" not in by_id.output
+    assert unknown.exit_code == 2 and "no stack 'nope' in organisation acme" in unknown.output
+    assert other.exit_code != 0 and "refunds" not in other.output  # the key's organisation only
+
+
+MIRROR_KEY = SigningKey(b"\x05" * 32)
+MIRROR_FPL = b'agent "mirror-bot" {\n  default deny\n  rules {\n    permit stripe/refund\n  }\n}\n'
+
+
+async def store_mirror_signed_version(database: Database, tmp_path: Path) -> None:
+    """acme/mirrored@1.0.0 validly signed by ``acme-mirror-1``, a key the registry lists because
+    a mirror pinned it (origin ``mirror``): no organisation trusts it until it adds it."""
+    store = RegistryStore(database)
+    body = await FileBlobStore(tmp_path / "registry" / "blobs").put_bytes(MIRROR_FPL, max_size=1 << 20)
+    signature = json.loads(fpl_signature_file("acme-mirror-1", MIRROR_KEY, MIRROR_FPL))
+    now = datetime.now(UTC)
+    async with database.transaction() as conn:
+        await store.add_key(conn, KeyRow("acme-mirror-1", "ed25519", bytes(MIRROR_KEY.verify_key), "acme", "mirror",
+                                         "", now, None))
+        await store.ensure_publisher(conn, "acme", None, "Acme", "confirmed", now, "test")
+        await store.ensure_artifact(conn, ArtifactRow("policy", "acme/mirrored", "acme", "Mirrored", "payments",
+                                                      ("payments",), "community", (), now))
+        await store.add_version(conn, VersionRow("policy", "acme/mirrored", "1.0.0", "published", now, "mirror",
+                                                 "mirror", "", None, {}, body.sha256, len(MIRROR_FPL), None, None,
+                                                 signature, "acme-mirror-1"))
+
+
+async def test_two_organisations_with_different_trust_sets_see_different_verdicts(
+        seeded_registry: RegistryPort, client_factory: MakeClient, people: People, stacks: StackStore,
+        database: Database, tmp_path: Path) -> None:
+    """acme keeps the default trust (official + Cloud's keys); globex's Owner adds the mirror-pinned
+    key over REST and acme's Owner drops the official key on the Trust keys page: the same two
+    versions, verified for one organisation and "signed by a key your organisation does not trust"
+    for the other, in the stack imports, the artifact pages and the trust-keys list."""
+    from faramesh_cloud.platform_audit.store import AuditFilter, PlatformAuditLog
+
+    await store_mirror_signed_version(database, tmp_path)
+    mine = await cloud_key(database, tmp_path)
+    text = (f'import "{REGISTRY}/policies/faramesh/stripe@1.0.0"\nimport "{REGISTRY}/policies/acme/mirrored@1.0.0"\n'
+            'agent "a" {\n  default deny\n}\n')
+    orgs, records = {}, []
+    for slug in ("acme", "globex"):
+        person = await people.org(slug)
+        stack, _ = await stacks.register_stack(person.org.org_id, f"{slug}-prod", "production")
+        applied = status(datetime.now(UTC))
+        applied.applied_config.governance_fms = text
+        applied.applied_config.governance_sha256 = hashlib.sha256(text.encode()).hexdigest()
+        records.append(record(person.org.org_id, stack.stack_id, 1, "stack_status", applied))
+        orgs[slug] = (person, stack, await client_as(client_factory, person))
+    await feed(database, records)
+
+    async def verdicts(slug: str) -> dict[str, tuple[str, str]]:
+        _, stack, client = orgs[slug]
+        got = (await client.get(f"/api/v1/orgs/{slug}/registry/stacks/{stack.stack_id}/imports")).json()
+        return {i["name"]: (i["status"], i["reason"]) for i in got["imports"]}
+
+    def trusted(keys: list[dict[str, object]]) -> set[object]:
+        return {k["key_id"] for k in keys if k["trusted"]}
+
+    # The default: the official and Cloud's keys, not the mirror-pinned one.
+    acme = await verdicts("acme")
+    assert acme["faramesh/stripe"] == ("verified", f"signed by official key {OFFICIAL}")
+    assert acme["acme/mirrored"][0] == "unverified"
+    assert "signed by a key your organisation does not trust (acme-mirror-1)" in acme["acme/mirrored"][1]
+    acme_client = orgs["acme"][2]
+    assert trusted((await acme_client.get(f"{BASE}/trust-keys")).json()) == {OFFICIAL, mine.key_id}
+
+    # globex's Owner adds the mirror key through REST (an Operator may not; an unknown key is refused).
+    globex_person, _, globex = orgs["globex"]
+    _, operator_key = await people.identity.api_keys.create(globex_person.org.org_id, "ops", Role.OPERATOR,
+                                                            await people.principal(globex_person))
+    operator = client_factory(headers={"Authorization": f"Bearer {operator_key}"})
+    refused = await operator.put("/api/v1/orgs/globex/registry/trust-keys", json={"key_ids": [OFFICIAL]})
+    assert refused.status_code == 403 and "registry:trust:manage" in refused.json()["detail"]
+    csrf = await page_csrf(globex, "/o/globex/registry/trust-keys")
+    unknown = await globex.put("/api/v1/orgs/globex/registry/trust-keys", json={"key_ids": ["nobody-1"]},
+                               headers={"x-csrf-token": csrf})
+    assert unknown.status_code == 422 and "not a key this registry lists: nobody-1" in unknown.text
+    saved = await globex.put("/api/v1/orgs/globex/registry/trust-keys",
+                             json={"key_ids": [OFFICIAL, mine.key_id, "acme-mirror-1"]}, headers={"x-csrf-token": csrf})
+    assert saved.status_code == 200, saved.text
+    assert trusted(saved.json()) == {OFFICIAL, mine.key_id, "acme-mirror-1"}
+
+    # acme's Owner drops the official key on the Trust keys page.
+    page = await acme_client.get("/o/acme/registry/trust-keys")
+    assert 'id="trust-form"' in page.text and "mirror-pinned key" in page.text
+    posted = await acme_client.post("/o/acme/registry/trust-keys", data={
+        "csrf_token": csrf_of(page.text), "trusted": [mine.key_id]})
+    assert posted.status_code == 303, posted.text[:300]
+
+    acme, globex_seen = await verdicts("acme"), await verdicts("globex")
+    assert acme["faramesh/stripe"][0] == "unverified" and "does not trust (faramesh-ed25519-2026)" in acme[
+        "faramesh/stripe"][1]
+    assert acme["acme/mirrored"][0] == "unverified"
+    assert globex_seen == {"faramesh/stripe": ("verified", f"signed by official key {OFFICIAL}"),
+                           "acme/mirrored": ("verified", "signed by mirror key acme-mirror-1")}
+    for slug, client, word in (("acme", acme_client, "signed by a key your organisation does not trust"),
+                               ("globex", globex, "signed, verified")):
+        detail_page = (await client.get(f"/o/{slug}/registry/policies/acme/mirrored")).text
+        assert word in detail_page, slug
+    assert 'data-verdict="org-untrusted"' in (await acme_client.get("/o/acme/registry/policies/faramesh/stripe")).text
+    for slug, person in (("acme", orgs["acme"][0]), ("globex", globex_person)):
+        entries = [e for e in await PlatformAuditLog(database).page(person.org.org_id, AuditFilter(), limit=50)
+                   if e.action == "registry:trust:change"]
+        assert len(entries) == 1, slug
+    audited = next(e for e in await PlatformAuditLog(database).page(globex_person.org.org_id, AuditFilter(), limit=50)
+                   if e.action == "registry:trust:change")
+    assert audited.details["added"] == ["acme-mirror-1"] and audited.details["removed"] == []

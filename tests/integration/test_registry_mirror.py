@@ -217,3 +217,45 @@ async def test_mirroring_a_local_checkout_through_the_cli(
     assert sorted(rows) == [("mirrored", "acme/local"), ("quarantined", "faramesh/github"),
                             ("quarantined", "faramesh/stripe")]
     assert size == total
+
+
+async def test_the_scheduled_mirror_runs_from_the_settings(
+        database: Database, postgres_log: Log, tmp_path: Path) -> None:
+    """``FARAMESH_CLOUD_REGISTRY_MIRROR_SOURCES`` / ``_INTERVAL_S`` / ``_PINS`` reach the running
+    registry (``registry_wiring.config``): the checkout is mirrored on the schedule, again and
+    again, against the pinned keys."""
+    from faramesh_cloud.blobstore.files import FileBlobStore
+    from faramesh_cloud.config import ConfigError, Settings
+    from faramesh_cloud.runtime import registry_wiring
+
+    checkout = a_checkout(tmp_path)
+    data = tmp_path / "data"
+    settings = Settings.load({"FARAMESH_CLOUD_DATA_DIR": str(data),
+                              "FARAMESH_CLOUD_REGISTRY_MIRROR_SOURCES": f" {checkout} ",
+                              "FARAMESH_CLOUD_REGISTRY_MIRROR_INTERVAL_S": "1",
+                              "FARAMESH_CLOUD_REGISTRY_MIRROR_PINS": f"{OFFICIAL}, {UP_PIN}"})
+    config = registry_wiring.config(settings)
+    assert (config.mirror_sources, config.mirror_interval_s, config.mirror_pins) == ((str(checkout),), 1.0,
+                                                                                     (OFFICIAL, UP_PIN))
+    here = Registry(database, postgres_log, FileBlobStore(data / "registry" / "blobs"), config)
+    await here.start()
+    try:
+        for _ in range(600):  # until two scheduled runs finished (a bound, not a timing claim)
+            async with database.connection() as conn:
+                runs = await (await conn.execute(
+                    "SELECT source, trigger, state, mirrored, pinned_keys FROM registry_mirror_runs "
+                    "WHERE state <> 'running' ORDER BY ordinal")).fetchall()
+            if len(runs) >= 2:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await here.stop()
+    assert [(r[0], r[1], r[2]) for r in runs[:2]] == [(f"file://{checkout}/catalog", "schedule", "finished")] * 2
+    assert [r[3] for r in runs[:2]] == [1, 0]  # the new pack once; the second run finds it there
+    assert "acme-ed25519-1" in runs[0][4]
+    local = await here.store.version(Kind.POLICY, "acme/local", "1.0.0")
+    assert local is not None and local.source == "mirror"
+    with pytest.raises(ConfigError, match="names no upstream"):
+        Settings.load({"FARAMESH_CLOUD_REGISTRY_MIRROR_INTERVAL_S": "60"})
+    with pytest.raises(ConfigError, match="not ID=BASE64"):
+        Settings.load({"FARAMESH_CLOUD_REGISTRY_MIRROR_PINS": "nokey"})

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel, Field
 
 from faramesh_cloud.gateway.web.auth import require
 from faramesh_cloud.gateway.web.registry_imports import every_stack_imports, stack_imports
@@ -26,6 +27,7 @@ from faramesh_cloud.identity.permissions import Permission
 
 router = APIRouter(prefix="/api/v1/orgs/{org}/registry", tags=["registry"])
 READ = require(Permission.REGISTRY_ARTIFACT_READ)
+TRUST = require(Permission.REGISTRY_TRUST_MANAGE)
 KINDS_PATH: Final = Path(description="providers, policies or frameworks", pattern="^[a-z-]+$")
 ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     404: {"description": "unknown artifact, version or stack (or another organisation's stack)"},
@@ -39,10 +41,28 @@ def _imports(found: Any) -> dict[str, Any]:
 
 @router.get("/trust-keys", responses=ERRORS)
 async def trust_keys(request: Request, principal: Principal = Depends(READ)) -> list[dict[str, Any]]:
-    """The keys this organisation trusts: the official key and Cloud's registry keys (active or
-    retired: ``retired_at``), each with its raw public key (base64) and, for Cloud's, the
-    ``trust { key … }`` block to paste into governance.fms (``trust_snippet``)."""
-    return [plain(k) for k in await registry_port(request).trust_keys()]
+    """The keys the registry lists: the official key, Cloud's registry keys (active or retired:
+    ``retired_at``) and mirror-pinned ones, each with its raw public key (base64), ``trusted``
+    (whether this organisation trusts it: by default the official and Cloud's keys) and, for
+    Cloud's, the ``trust { key … }`` block to paste into governance.fms (``trust_snippet``)."""
+    return [plain(k) for k in await registry_port(request).trust_keys(org_id=principal.org.org_id)]
+
+
+class TrustedKeys(BaseModel):
+    key_ids: list[str] = Field(min_length=1, max_length=100, description="the key ids this organisation trusts")
+
+
+@router.put("/trust-keys", responses={**ERRORS, 403: {"description": "not an Owner or Admin"}})
+async def set_trust_keys(body: TrustedKeys, request: Request,
+                         principal: Principal = Depends(TRUST)) -> list[dict[str, Any]]:
+    """Replace the keys this organisation trusts (Owner or Admin; a platform-audit entry): the
+    stack imports, ``registry verify --org`` and the artifact pages call a signature verified
+    only under one of them. 422 naming a key the registry does not list."""
+    try:
+        keys = await registry_port(request).set_trusted_keys(principal.org.org_id, body.key_ids, principal.actor)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return [plain(k) for k in keys]
 
 
 @router.get("/imports", responses=ERRORS)
@@ -92,7 +112,7 @@ async def artifact(request: Request, name: str, kinds: str = KINDS_PATH, princip
     ``snippet``, ``checklist`` (config or parameter schema rows, required first) and
     ``preview`` (packs and profiles: ``parses``, the daemon's ``error``, ``rules``, ``counts``)."""
     kind = kind_of(kinds)
-    found = await detail(registry_port(request), kind, name, version)
+    found = await detail(registry_port(request), kind, name, version, org_id=principal.org.org_id)
     shown = plain(found.version)
     if found.version.preview is not None:
         shown["preview"]["counts"] = counts(found.version.preview)

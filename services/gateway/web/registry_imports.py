@@ -34,7 +34,7 @@ async def _judge(request: Request, principal: Principal, stack: Any) -> StackImp
     text = await fleet_ports(request).query.config_text(principal.org.org_id, stack.stack_id, sha) if sha else None
     if text is None:
         return StackImports(stack.stack_id, stack.name, False, "", [])
-    found = list(await registry_port(request).check_imports(text.text))
+    found = list(await registry_port(request).check_imports(text.text, org_id=principal.org.org_id))
     return StackImports(stack.stack_id, stack.name, True, text.sha256, found)
 
 

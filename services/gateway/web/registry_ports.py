@@ -54,14 +54,20 @@ class RegistryPort(Protocol):
         """The artifact with its version history and downloads, or None."""
         ...
 
-    async def version(self, kind: str, name: str, version: str) -> Any:
-        """One version (FPL, manifest, binaries, signature status, rule preview, checklist,
-        import line and snippet), or None."""
+    async def version(self, kind: str, name: str, version: str, *, org_id: str | None = None) -> Any:
+        """One version (FPL, manifest, binaries, signature status (for ``org_id``: against the
+        keys it trusts), rule preview, checklist, import line and snippet), or None."""
         ...
 
-    async def trust_keys(self) -> Sequence[Any]: ...
+    async def trust_keys(self, *, org_id: str | None = None) -> Sequence[Any]:
+        """The listed keys; with ``org_id`` each says whether that organisation trusts it."""
+        ...
 
-    async def check_imports(self, governance_fms: str) -> Sequence[Any]: ...
+    async def check_imports(self, governance_fms: str, *, org_id: str | None = None) -> Sequence[Any]: ...
+
+    async def set_trusted_keys(self, org_id: str, key_ids: Sequence[str], actor: Any) -> Sequence[Any]:
+        """Replace the organisation's trust set (audited); ValueError naming a bad key."""
+        ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,13 +78,14 @@ class Detail:
     version: Any
 
 
-async def detail(port: RegistryPort, kind: str, name: str, version: str = "") -> Detail:
-    """``name`` at ``version`` (default: its latest published version, else its highest)."""
+async def detail(port: RegistryPort, kind: str, name: str, version: str = "", *, org_id: str | None = None) -> Detail:
+    """``name`` at ``version`` (default: its latest published version, else its highest), its
+    signature judged for ``org_id``."""
     found = await port.artifact(kind, name)
     if found is None or not found.versions:
         raise NotFound(f"no {kind} {name!r} in this registry")
     chosen = version or found.artifact.latest_version or found.versions[0].version
-    shown = await port.version(kind, name, chosen)
+    shown = await port.version(kind, name, chosen, org_id=org_id)
     if shown is None:
         raise NotFound(f"{kind} {name!r} has no version {chosen!r}; versions: "
                        f"{', '.join(v.version for v in found.versions)}")

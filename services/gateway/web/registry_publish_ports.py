@@ -9,8 +9,8 @@ take ``registry:artifact:publish`` (Owner, Admin); reading them and filing an is
 signed-in person), checked by the registry itself. Refusals: ``ValueError`` 400 with the
 message naming the problem, ``PermissionError`` 403, ``LookupError`` 404.
 
-These routes are placed before the browse routes (whose ``/registry/{kinds}`` would otherwise
-take ``/registry/publish``), whichever section mounts first."""
+The browse routes match only ``providers|policies|frameworks`` (a path convertor), so these
+routes need no place of their own, whichever section mounts first."""
 
 from __future__ import annotations
 

@@ -3,18 +3,19 @@ an artifact's detail at a version (capabilities, platforms hosted or signature-o
 schema as a form-like table, version history with changelogs and downloads, the signature
 verified strictly against the keys this organisation trusts, the FPL with line numbers and
 its rules summarised, the required-configuration checklist, the import line to copy), the
-trust keys (Cloud's with its ``trust { key … }`` snippet) and every stack's registry imports;
+trust keys (Cloud's with its ``trust { key … }`` snippet; which the organisation trusts, changed
+there by an Owner or Admin) and every stack's registry imports;
 plus the Fleet stack tab "Registry imports". Publishing is not here."""
 
 from __future__ import annotations
 
 from typing import Any, Final
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from faramesh_cloud.gateway.web.auth import require
+from faramesh_cloud.gateway.web.auth import check_csrf, require
 from faramesh_cloud.gateway.web.registry_imports import every_stack_imports, stack_imports
 from faramesh_cloud.gateway.web.registry_ports import (
     KIND_PATHS,
@@ -30,6 +31,7 @@ from faramesh_cloud.identity.permissions import Permission
 
 router = APIRouter(include_in_schema=False)
 READ = require(Permission.REGISTRY_ARTIFACT_READ)
+TRUST = require(Permission.REGISTRY_TRUST_MANAGE)
 PAGE_SIZE: Final = 25
 TABS: Final = (("providers", "Providers", "/registry/providers"), ("policies", "Policy packs", "/registry/policies"),
                ("frameworks", "Framework profiles", "/registry/frameworks"),
@@ -55,8 +57,27 @@ async def registry_home(request: Request, principal: Principal = Depends(READ)) 
 
 @router.get("/o/{org}/registry/trust-keys", response_class=HTMLResponse)
 async def trust_keys(request: Request, principal: Principal = Depends(READ)) -> Response:
-    keys = list(await registry_port(request).trust_keys())
-    return await _render(request, "registry/trust_keys.html", principal, "trust-keys", keys=keys)
+    return await _trust_page(request, principal)
+
+
+async def _trust_page(request: Request, principal: Principal, error: str = "", status_code: int = 200) -> Response:
+    keys = list(await registry_port(request).trust_keys(org_id=principal.org.org_id))
+    return await _render(request, "registry/trust_keys.html", principal, "trust-keys", keys=keys, error=error,
+                         may_manage=principal.access.allows(Permission.REGISTRY_TRUST_MANAGE),
+                         status_code=status_code)
+
+
+@router.post("/o/{org}/registry/trust-keys", dependencies=[Depends(check_csrf)])
+async def set_trust_keys(request: Request, principal: Principal = Depends(TRUST)) -> Response:
+    """Owner / Admin: the keys the organisation trusts (the form's ``trusted`` checkboxes)."""
+    form = await request.form()
+    try:
+        await registry_port(request).set_trusted_keys(principal.org.org_id,
+                                                      [str(v) for v in form.getlist("trusted")], principal.actor)
+    except ValueError as exc:
+        return await _trust_page(request, principal, str(exc), 422)
+    return RedirectResponse(f"/o/{principal.org.slug}/registry/trust-keys?flash="
+                            + quote_plus("The keys your organisation trusts were saved."), status_code=303)
 
 
 @router.get("/o/{org}/registry/imports", response_class=HTMLResponse)
@@ -90,7 +111,7 @@ async def listing(request: Request, kinds: str, principal: Principal = Depends(R
 async def artifact(request: Request, kinds: str, name: str, principal: Principal = Depends(READ),
                    version: str = Query("", description="a version; default the latest published")) -> Response:
     kind = kind_of(kinds)
-    found = await detail(registry_port(request), kind, name, version)
+    found = await detail(registry_port(request), kind, name, version, org_id=principal.org.org_id)
     preview = found.version.preview
     return await _render(request, "registry/detail.html", principal, kinds, kind=kind, kinds=kinds, a=found.artifact,
                          v=found.version, title=KIND_WORDS[kind], counts=counts(preview) if preview else {},
