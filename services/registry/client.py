@@ -5,7 +5,8 @@ service certificate (the registry admits only ``gateway``).
 It answers exactly as :class:`~faramesh_cloud.registry.api.RegistryApi` and
 :class:`~faramesh_cloud.registry.alert_reads.AlertReads` do, with the same values
 (``ArtifactPage``, ``ArtifactDetail``, ``VersionDetail``, ``TrustKey``, ``ImportCheck``,
-``AlertView``) and the same refusals (``tests/contracts/test_registry_api_contract.py`` holds
+``AlertView``; signatures judged for the ``org_id`` given, and ``set_trusted_keys`` editing an
+organisation's trust set) and the same refusals (``tests/contracts/test_registry_api_contract.py`` holds
 both to one suite): ``ValueError`` (INVALID_ARGUMENT), None for an artifact or version that is
 not there (NOT_FOUND). A version's rule preview and configuration checklist are derived here
 from its FPL and meta with the same FPL kernel the service uses. When the service is down,
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from typing import Any, Final
 
 import grpc
@@ -24,6 +26,7 @@ from faramesh_cloud_api.registry.v1 import registry_api_pb2 as pb
 from faramesh_cloud_api.registry.v1 import registry_api_pb2_grpc
 
 from faramesh_cloud.fpl.preview import config_checklist, pack_preview
+from faramesh_cloud.platform_audit.events import Actor
 from faramesh_cloud.registry.alert_reads import LIMIT, AlertView
 from faramesh_cloud.registry.api import (
     ArtifactDetail,
@@ -36,6 +39,7 @@ from faramesh_cloud.registry.api import (
     VersionDetail,
     VersionSummary,
 )
+from faramesh_cloud.registry.publish_client import actor_message
 from faramesh_cloud.rpc.internal_client import DEFAULT_TIMEOUT_S, InternalClient
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.wire import moment
@@ -91,6 +95,11 @@ def version_detail(m: pb.VersionDetail) -> VersionDetail:
         tuple(config_checklist(meta)), pack_preview(fpl) if fpl is not None else None)
 
 
+def trust_key(m: pb.TrustKey) -> TrustKey:
+    return TrustKey(m.key_id, m.algorithm, m.public_key_b64, m.owner, m.origin, m.purpose, _at(m, "created_at"),
+                    moment(m, "retired_at"), m.trust_snippet, m.trusted)
+
+
 def alert(m: pb.Alert) -> AlertView:
     return AlertView(m.alert_id, m.stack_id, m.kind, m.name, m.imported_version, m.latest_version, m.yanked,
                      m.severity, m.summary, m.details_url, _at(m, "raised_at"), m.handed_out,
@@ -131,22 +140,30 @@ class RegistryClient:
         return ArtifactDetail(summary(r.artifact), _at(r, "created_at"), tuple(version_summary(v) for v in r.versions),
                               r.downloads)
 
-    async def version(self, kind: str, name: str, version: str) -> VersionDetail | None:
+    async def version(self, kind: str, name: str, version: str, *, org_id: str | None = None
+                      ) -> VersionDetail | None:
         try:
-            r = await self._rpc.call("GetVersion", pb.GetVersionRequest(kind=str(kind), name=name, version=version))
+            r = await self._rpc.call("GetVersion", pb.GetVersionRequest(kind=str(kind), name=name, version=version,
+                                                                        org_id=org_id or ""))
         except _NotThere:
             return None
         return version_detail(r.version)
 
-    async def trust_keys(self) -> tuple[TrustKey, ...]:
-        r = await self._rpc.call("ListTrustKeys", pb.ListTrustKeysRequest())
-        return tuple(TrustKey(k.key_id, k.algorithm, k.public_key_b64, k.owner, k.origin, k.purpose,
-                              _at(k, "created_at"), moment(k, "retired_at"), k.trust_snippet) for k in r.keys)
+    async def trust_keys(self, *, org_id: str | None = None) -> tuple[TrustKey, ...]:
+        r = await self._rpc.call("ListTrustKeys", pb.ListTrustKeysRequest(org_id=org_id or ""))
+        return tuple(trust_key(k) for k in r.keys)
 
-    async def check_imports(self, governance_fms: str) -> tuple[ImportCheck, ...]:
-        r = await self._rpc.call("CheckImports", pb.CheckImportsRequest(governance_fms=governance_fms))
+    async def check_imports(self, governance_fms: str, *, org_id: str | None = None) -> tuple[ImportCheck, ...]:
+        r = await self._rpc.call("CheckImports", pb.CheckImportsRequest(governance_fms=governance_fms,
+                                                                        org_id=org_id or ""))
         return tuple(ImportCheck(c.line, c.ref, c.kind, c.name, c.version, c.status, c.reason, c.key_id)
                      for c in r.imports)
+
+    async def set_trusted_keys(self, org_id: str, key_ids: Iterable[str], actor: Actor) -> tuple[TrustKey, ...]:
+        """Replace ``org_id``'s trust set (audited by the registry); ``ValueError`` naming a bad key."""
+        r = await self._rpc.call("SetTrustedKeys", pb.SetTrustedKeysRequest(
+            org_id=org_id, actor=actor_message(actor), key_ids=list(key_ids)))
+        return tuple(trust_key(k) for k in r.keys)
 
     async def open_alerts(self, org_id: str, stack_id: str | None = None, limit: int = LIMIT) -> list[AlertView]:
         r = await self._rpc.call("ListOpenAlerts", pb.ListOpenAlertsRequest(

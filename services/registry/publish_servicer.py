@@ -139,6 +139,9 @@ def _actor(request: Any) -> Actor:
     return Actor(ActorType(a.type), a.id, a.label, a.ip)
 
 
+actor_of = _actor  # the same reading, for the registry's read servicer (SetTrustedKeys)
+
+
 def not_allowed_trailer(message: str) -> tuple[tuple[str, bytes], ...]:
     info = any_pb2.Any()
     info.Pack(error_details_pb2.ErrorInfo(reason=NOT_ALLOWED, domain=ERROR_DOMAIN))

@@ -1,6 +1,8 @@
 """The registry's internal gRPC API (``faramesh_cloud_api.registry.v1``, ``RegistryApiService``):
-the catalog reads of :class:`~faramesh_cloud.registry.api.RegistryApi` and the open pack version
-alerts of :class:`~faramesh_cloud.registry.alert_reads.AlertReads`, for a gateway run apart.
+the catalog reads of :class:`~faramesh_cloud.registry.api.RegistryApi` (signatures judged for
+the organisation a request names, against its trust set), an organisation's trust set
+(``SetTrustedKeys``, audited) and the open pack version alerts of
+:class:`~faramesh_cloud.registry.alert_reads.AlertReads`, for a gateway run apart.
 
 This module is the edge: requests become calls (Python values), the values they return become
 messages. Refusals keep their meaning on the wire: ``ValueError`` is INVALID_ARGUMENT, an
@@ -84,7 +86,7 @@ def import_message(c: ImportCheck) -> pb.ImportCheck:
 def key_message(k: TrustKey) -> pb.TrustKey:
     return pb.TrustKey(key_id=k.key_id, algorithm=k.algorithm, public_key_b64=k.public_key_b64, owner=k.owner,
                        origin=k.origin, purpose=k.purpose, created_at=timestamp(k.created_at),
-                       retired_at=timestamp(k.retired_at), trust_snippet=k.trust_snippet)
+                       retired_at=timestamp(k.retired_at), trust_snippet=k.trust_snippet, trusted=k.trusted)
 
 
 def alert_message(a: AlertView) -> pb.Alert:
@@ -102,6 +104,11 @@ def _org(org_id: str) -> str:
     except ValueError:
         raise ValueError(f"org_id {org_id!r} is not an organisation id (a UUID)") from None
     return org_id
+
+
+def _org_or_none(org_id: str) -> str | None:
+    """A request's optional organisation: "" judges against every listed key."""
+    return _org(org_id) if org_id else None
 
 
 async def _answer(context: Context, call: Callable[[], Awaitable[T]]) -> T:
@@ -146,16 +153,24 @@ class RegistryServicer(registry_api_pb2_grpc.RegistryApiServiceServicer):
 
     async def GetVersion(self, request: pb.GetVersionRequest, context: Context) -> pb.GetVersionResponse:
         found = await _found(context, await _answer(context, lambda: self._api.version(
-            request.kind, request.name, request.version)), f"{request.kind} {request.name}@{request.version}")
+            request.kind, request.name, request.version, org_id=_org_or_none(request.org_id))),
+            f"{request.kind} {request.name}@{request.version}")
         return pb.GetVersionResponse(version=version_message(found))
 
     async def ListTrustKeys(self, request: pb.ListTrustKeysRequest, context: Context) -> pb.ListTrustKeysResponse:
-        found = await _answer(context, self._api.trust_keys)
+        found = await _answer(context, lambda: self._api.trust_keys(org_id=_org_or_none(request.org_id)))
         return pb.ListTrustKeysResponse(keys=[key_message(k) for k in found])
 
     async def CheckImports(self, request: pb.CheckImportsRequest, context: Context) -> pb.CheckImportsResponse:
-        found = await _answer(context, lambda: self._api.check_imports(request.governance_fms))
+        found = await _answer(context, lambda: self._api.check_imports(
+            request.governance_fms, org_id=_org_or_none(request.org_id)))
         return pb.CheckImportsResponse(imports=[import_message(c) for c in found])
+
+    async def SetTrustedKeys(self, request: pb.SetTrustedKeysRequest,
+                             context: Context) -> pb.SetTrustedKeysResponse:
+        found = await _answer(context, lambda: self._api.set_trusted_keys(
+            _org(request.org_id), list(request.key_ids), publish_servicer.actor_of(request)))
+        return pb.SetTrustedKeysResponse(keys=[key_message(k) for k in found])
 
     async def ListOpenAlerts(self, request: pb.ListOpenAlertsRequest,
                              context: Context) -> pb.ListOpenAlertsResponse:

@@ -4,10 +4,12 @@ real servicer over real mutual TLS on 127.0.0.1 (``tests/registry_adapters.py``)
 catalog (real PostgreSQL, the real blob store) every read gives the same values as the
 in-process API answers itself: search pages and filters, facets, an artifact with its history,
 a version in full (FPL, manifest, binaries, signature checked now, the rule preview and
-checklist), the trust keys, a governance.fms's imports judged; the same refusals (a bad filter
-is ``ValueError`` with the same words; an unknown artifact or version is None); an
-organisation's open pack alerts and never another's; and only the gateway's certificate is
-admitted."""
+checklist), the trust keys, a governance.fms's imports judged; per-organisation trust (two
+organisations with different trust sets see different verdicts for the same version, each key
+says whether the organisation trusts it, a set naming an unknown key is refused in the same
+words, a change is audited); the same refusals (a bad filter is ``ValueError`` with the same
+words; an unknown artifact or version is None); an organisation's open pack alerts and never
+another's; and only the gateway's certificate is admitted."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from faramesh_cloud.log.port import Log
+from faramesh_cloud.platform_audit.store import AuditFilter, PlatformAuditLog
 from faramesh_cloud.registry.client import RegistryClient
 from faramesh_cloud.registry.service import Registry
 from faramesh_cloud.rpc.errors import ServiceUnavailable
@@ -111,6 +114,70 @@ async def test_trust_keys_and_imports_answer_as_in_process(reads: Reads, reg: Re
     assert [c.status for c in checked] == ["verified", "not-in-registry", "refused"]
 
 
+OFFICIAL = "faramesh-ed25519-2026"
+STRIPE = f'import "{HOST}/policies/faramesh/stripe@1.0.0"\n\nagent "a" {{\n  default deny\n}}\n'
+
+
+async def test_two_organisations_with_different_trust_sets_see_different_verdicts(
+        reads: Reads, reg: Registry, people: People, database: Database) -> None:
+    """acme keeps the default set (official + Cloud's keys); beta's Owner trusts only Cloud's key:
+    faramesh/stripe@1.0.0 (signed by the official key) is verified for acme and org-untrusted for
+    beta, in the version, the imports and the trust-keys list, through either adapter."""
+    acme, beta = await people.org("acme"), await people.org("beta")
+    cloud = next(k.key_id for k in await reg.api.trust_keys() if k.origin == "cloud")
+    saved = await reads.port.set_trusted_keys(beta.org.org_id, [cloud], (await people.principal(beta)).actor)
+    assert {k.key_id: k.trusted for k in saved} == {OFFICIAL: False, cloud: True}
+    assert saved == await reg.api.trust_keys(org_id=beta.org.org_id)
+
+    for org, verdict in ((acme.org.org_id, "verified"), (beta.org.org_id, "org-untrusted")):
+        shown = await reads.port.version("policy", "faramesh/stripe", "1.0.0", org_id=org)
+        assert shown == await reg.api.version("policy", "faramesh/stripe", "1.0.0", org_id=org)
+        assert shown is not None and shown.signature_status.verdict == verdict
+        assert shown.signature_status.verified is (verdict == "verified")
+        checked = await reads.port.check_imports(STRIPE, org_id=org)
+        assert checked == await reg.api.check_imports(STRIPE, org_id=org)
+        assert [c.status for c in checked] == (["verified"] if verdict == "verified" else ["unverified"])
+        keys = await reads.port.trust_keys(org_id=org)
+        assert keys == await reg.api.trust_keys(org_id=org)
+    beta_stripe = await reads.port.version("policy", "faramesh/stripe", "1.0.0", org_id=beta.org.org_id)
+    assert beta_stripe is not None
+    assert f"signed by a key your organisation does not trust ({OFFICIAL})" in beta_stripe.signature_status.problem
+    assert {k.key_id for k in await reads.port.trust_keys(org_id=acme.org.org_id) if k.trusted} == {OFFICIAL, cloud}
+    assert {k.key_id for k in await reads.port.trust_keys(org_id=beta.org.org_id) if k.trusted} == {cloud}
+    # No organisation named: every listed key (the daemon API's view), as before.
+    plain = await reads.port.version("policy", "faramesh/stripe", "1.0.0")
+    assert plain is not None and plain.signature_status.verdict == "verified"
+    assert all(k.trusted for k in await reads.port.trust_keys())
+
+
+async def test_setting_the_trust_set_is_audited_and_refuses_an_unknown_key_in_the_same_words(
+        reads: Reads, reg: Registry, people: People, database: Database) -> None:
+    beta = await people.org("beta")
+    actor = (await people.principal(beta)).actor
+    for key_ids in (["nobody-1", OFFICIAL], [], ["  "]):
+        with pytest.raises(ValueError) as theirs:
+            await reg.api.set_trusted_keys(beta.org.org_id, key_ids, actor)
+        with pytest.raises(ValueError) as ours:
+            await reads.port.set_trusted_keys(beta.org.org_id, key_ids, actor)
+        assert str(ours.value) == str(theirs.value)
+    with pytest.raises(ValueError, match=r"^not a key this registry lists: nobody-1 "):
+        await reads.port.set_trusted_keys(beta.org.org_id, ["nobody-1", OFFICIAL], actor)
+    audit = PlatformAuditLog(database)
+
+    async def changes() -> list[dict[str, object]]:
+        return [dict(e.details) for e in await audit.page(beta.org.org_id, AuditFilter(), limit=50)
+                if e.action == "registry:trust:change"]
+
+    assert await changes() == []  # nothing refused was written
+    cloud = next(k.key_id for k in await reg.api.trust_keys() if k.origin == "cloud")
+    await reads.port.set_trusted_keys(beta.org.org_id, [cloud], actor)
+    await reads.port.set_trusted_keys(beta.org.org_id, [cloud], actor)  # no change: no second entry
+    assert await changes() == [{"added": [], "removed": [OFFICIAL], "trusted": [cloud]}]
+    entry = next(e for e in await audit.page(beta.org.org_id, AuditFilter(), limit=50)
+                 if e.action == "registry:trust:change")
+    assert entry.actor.label == actor.label and entry.actor.id == actor.id
+
+
 async def _alert(database: Database, org_id: str, stack_id: str, name: str, raised: datetime, *,
                  acked: bool = False, closed: bool = False) -> str:
     alert_id = str(uuid.uuid4())
@@ -140,6 +207,17 @@ async def test_open_alerts_are_one_organisations_newest_first(reads: Reads, reg:
     assert [a.alert_id for a in await reads.alerts.open_alerts(acme, "pay")] == [older]
     assert [a.alert_id for a in await reads.alerts.open_alerts(acme, "pay", 1)] == [older]
     assert await reads.alerts.open_alerts(str(uuid.uuid4())) == []
+
+
+async def test_grpc_refuses_an_organisation_that_is_not_a_uuid(reg: Registry, internal_tls: ServiceTls,
+                                                                  people: People) -> None:
+    actor = (await people.principal(await people.org("acme"))).actor
+    async with registry_adapter("grpc", reg, internal_tls) as found:
+        for call in (lambda p: p.set_trusted_keys("acme", [OFFICIAL], actor), lambda p: p.trust_keys(org_id="acme"),
+                     lambda p: p.check_imports(STRIPE, org_id="acme"),
+                     lambda p: p.version("policy", "faramesh/stripe", "1.0.0", org_id="acme")):
+            with pytest.raises(ValueError, match="org_id 'acme' is not an organisation id"):
+                await call(found.port)
 
 
 async def test_only_the_gateway_certificate_is_admitted(reg: Registry, internal_tls: ServiceTls) -> None:

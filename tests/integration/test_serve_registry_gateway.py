@@ -4,7 +4,8 @@ The gateway reaches the registry's catalog only over its internal gRPC API
 (``FARAMESH_CLOUD_REGISTRY_ADDRESS``): the Registry section's pages and REST twin list the
 seeded providers and show a pack with its rule preview; the publishing REST twin claims a
 namespace and refuses a reserved one (400) and a non-reviewer's queue (403) in the registry's
-words; with the registry stopped, they answer 503 naming it."""
+words; the organisation's trust set is edited over the same API (an unknown key refused in the
+registry's words) and judges the pack's signature (org-untrusted); with the registry stopped, they answer 503 naming it."""
 
 from __future__ import annotations
 
@@ -73,6 +74,19 @@ def test_serve_gateway_reads_the_registry_over_grpc_from_serve_registry(tmp_path
             assert reserved.status_code == 400 and "reserved" in reserved.json()["detail"], reserved.text
             not_reviewer = client.get(f"{publish}/review/queue")
             assert not_reviewer.status_code == 403 and "platform reviewer" in not_reviewer.text, not_reviewer.text
+
+            # The organisation's trust set, kept by the registry: trust only Cloud's key and the
+            # official pack is "signed by a key your organisation does not trust".
+            keys = client.get(f"{publish}/trust-keys").json()
+            assert all(k["trusted"] for k in keys if k["origin"] in ("official", "cloud")), keys
+            cloud = next(k["key_id"] for k in keys if k["origin"] == "cloud")
+            unknown = client.put(f"{publish}/trust-keys", headers=csrf, json={"key_ids": ["nobody-1"]})
+            assert unknown.status_code == 422 and "not a key this registry lists: nobody-1" in unknown.text
+            saved = client.put(f"{publish}/trust-keys", headers=csrf, json={"key_ids": [cloud]})
+            assert saved.status_code == 200, saved.text
+            assert {k["key_id"] for k in saved.json() if k["trusted"]} == {cloud}
+            distrusted = client.get(f"{publish}/policies/faramesh/stripe").json()["version"]["signature_status"]
+            assert distrusted["verdict"] == "org-untrusted" and not distrusted["verified"], distrusted
 
             outputs.append(_stop(registry))
             down = client.get(f"/api/v1/orgs/{org}/registry/providers")

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from faramesh_cloud_api.registry.v1 import publish_api_pb2 as faramesh__cloud__api_dot_registry_dot_v1_dot_publish__api__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n1faramesh_cloud_api/registry/v1/registry_api.proto\x12\x1e\x66\x61ramesh_cloud_api.registry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x01\n\x0f\x41rtifactSummary\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x05 \x01(\t\x12\x0f\n\x07\x64omains\x18\x06 \x03(\t\x12\x12\n\ntrust_tier\x18\x07 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x08 \x03(\t\x12\x16\n\x0elatest_version\x18\t \x01(\t\x12\x11\n\tplatforms\x18\n \x03(\t\"\x82\x02\n\x0eVersionSummary\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpublished_by\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x11\n\tchangelog\x18\x06 \x01(\t\x12\x0e\n\x06key_id\x18\x07 \x01(\t\x12\x11\n\tdownloads\x18\x08 \x01(\x03\x12-\n\tyanked_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0byank_reason\x18\n \x01(\t\"~\n\x0fSignatureStatus\x12\x10\n\x08verified\x18\x01 \x01(\x08\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x12\n\nkey_origin\x18\x03 \x01(\t\x12\x13\n\x0bkey_retired\x18\x04 \x01(\x08\x12\x0f\n\x07problem\x18\x05 \x01(\t\x12\x0f\n\x07verdict\x18\x06 \x01(\t\"c\n\nBinaryInfo\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\x15\n\rsignature_b64\x18\x04 \x01(\t\x12\x0e\n\x06hosted\x18\x05 \x01(\x08\"*\n\x0c\x44\x61yDownloads\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"\xf7\x04\n\rVersionDetail\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12?\n\x07summary\x18\x04 \x01(\x0b\x32..faramesh_cloud_api.registry.v1.VersionSummary\x12\x41\n\x08\x61rtifact\x18\x05 \x01(\x0b\x32/.faramesh_cloud_api.registry.v1.ArtifactSummary\x12\x11\n\tmeta_json\x18\x06 \x01(\t\x12\x10\n\x03\x66pl\x18\x07 \x01(\tH\x00\x88\x01\x01\x12\x17\n\nfpl_sha256\x18\x08 \x01(\tH\x01\x88\x01\x01\x12\x11\n\x04yaml\x18\t \x01(\tH\x02\x88\x01\x01\x12\x13\n\x06readme\x18\n \x01(\tH\x03\x88\x01\x01\x12\x15\n\rmanifest_json\x18\x0b \x01(\t\x12<\n\x08\x62inaries\x18\x0c \x03(\x0b\x32*.faramesh_cloud_api.registry.v1.BinaryInfo\x12\x16\n\x0esignature_json\x18\r \x01(\t\x12I\n\x10signature_status\x18\x0e \x01(\x0b\x32/.faramesh_cloud_api.registry.v1.SignatureStatus\x12\x46\n\x10\x64ownloads_by_day\x18\x0f \x03(\x0b\x32,.faramesh_cloud_api.registry.v1.DayDownloads\x12\x13\n\x0bimport_line\x18\x10 \x01(\t\x12\x0f\n\x07snippet\x18\x11 \x01(\tB\x06\n\x04_fplB\r\n\x0b_fpl_sha256B\x07\n\x05_yamlB\t\n\x07_readme\"\x85\x01\n\x0bImportCheck\x12\x0c\n\x04line\x18\x01 \x01(\x05\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0e\n\x06key_id\x18\x08 \x01(\t\"\xec\x01\n\x08TrustKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x16\n\x0epublic_key_b64\x18\x03 \x01(\t\x12\r\n\x05owner\x18\x04 \x01(\t\x12\x0e\n\x06origin\x18\x05 \x01(\t\x12\x0f\n\x07purpose\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nretired_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rtrust_snippet\x18\t \x01(\t\"\x86\x03\n\x05\x41lert\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x10\n\x08stack_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x18\n\x10imported_version\x18\x05 \x01(\t\x12\x16\n\x0elatest_version\x18\x06 \x01(\t\x12\x0e\n\x06yanked\x18\x07 \x01(\x08\x12\x10\n\x08severity\x18\x08 \x01(\t\x12\x0f\n\x07summary\x18\t \x01(\t\x12\x13\n\x0b\x64\x65tails_url\x18\n \x01(\t\x12-\n\traised_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nhanded_out\x18\x0c \x01(\x03\x12\x30\n\x0c\x64\x65livered_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x61\x63ked_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07outcome\x18\x0f \x01(\t\x12\x0f\n\x07message\x18\x10 \x01(\t\"\xa3\x01\n\rSearchRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x0c\n\x04tier\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x12\n\ncapability\x18\x05 \x01(\t\x12\x10\n\x08platform\x18\x06 \x01(\t\x12\x11\n\tnamespace\x18\x07 \x01(\t\x12\r\n\x05limit\x18\x08 \x01(\x05\x12\x0e\n\x06offset\x18\t \x01(\x05\"~\n\x0eSearchResponse\x12>\n\x05items\x18\x01 \x03(\x0b\x32/.faramesh_cloud_api.registry.v1.ArtifactSummary\x12\r\n\x05total\x18\x02 \x01(\x03\x12\r\n\x05limit\x18\x03 \x01(\x05\x12\x0e\n\x06offset\x18\x04 \x01(\x05\" \n\x10GetFacetsRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\"\x1d\n\x0b\x46\x61\x63\x65tValues\x12\x0e\n\x06values\x18\x01 \x03(\t\"\xbe\x01\n\x11GetFacetsResponse\x12M\n\x06\x66\x61\x63\x65ts\x18\x01 \x03(\x0b\x32=.faramesh_cloud_api.registry.v1.GetFacetsResponse.FacetsEntry\x1aZ\n\x0b\x46\x61\x63\x65tsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12:\n\x05value\x18\x02 \x01(\x0b\x32+.faramesh_cloud_api.registry.v1.FacetValues:\x02\x38\x01\"0\n\x12GetArtifactRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xdd\x01\n\x13GetArtifactResponse\x12\x41\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32/.faramesh_cloud_api.registry.v1.ArtifactSummary\x12.\n\ncreated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12@\n\x08versions\x18\x03 \x03(\x0b\x32..faramesh_cloud_api.registry.v1.VersionSummary\x12\x11\n\tdownloads\x18\x04 \x01(\x03\"@\n\x11GetVersionRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\"T\n\x12GetVersionResponse\x12>\n\x07version\x18\x01 \x01(\x0b\x32-.faramesh_cloud_api.registry.v1.VersionDetail\"\x16\n\x14ListTrustKeysRequest\"O\n\x15ListTrustKeysResponse\x12\x36\n\x04keys\x18\x01 \x03(\x0b\x32(.faramesh_cloud_api.registry.v1.TrustKey\"-\n\x13\x43heckImportsRequest\x12\x16\n\x0egovernance_fms\x18\x01 \x01(\t\"T\n\x14\x43heckImportsResponse\x12<\n\x07imports\x18\x01 \x03(\x0b\x32+.faramesh_cloud_api.registry.v1.ImportCheck\"H\n\x15ListOpenAlertsRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x10\n\x08stack_id\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\"O\n\x16ListOpenAlertsResponse\x12\x35\n\x06\x61lerts\x18\x01 \x03(\x0b\x32%.faramesh_cloud_api.registry.v1.Alert2\xd6\x06\n\x12RegistryApiService\x12g\n\x06Search\x12-.faramesh_cloud_api.registry.v1.SearchRequest\x1a..faramesh_cloud_api.registry.v1.SearchResponse\x12p\n\tGetFacets\x12\x30.faramesh_cloud_api.registry.v1.GetFacetsRequest\x1a\x31.faramesh_cloud_api.registry.v1.GetFacetsResponse\x12v\n\x0bGetArtifact\x12\x32.faramesh_cloud_api.registry.v1.GetArtifactRequest\x1a\x33.faramesh_cloud_api.registry.v1.GetArtifactResponse\x12s\n\nGetVersion\x12\x31.faramesh_cloud_api.registry.v1.GetVersionRequest\x1a\x32.faramesh_cloud_api.registry.v1.GetVersionResponse\x12|\n\rListTrustKeys\x12\x34.faramesh_cloud_api.registry.v1.ListTrustKeysRequest\x1a\x35.faramesh_cloud_api.registry.v1.ListTrustKeysResponse\x12y\n\x0c\x43heckImports\x12\x33.faramesh_cloud_api.registry.v1.CheckImportsRequest\x1a\x34.faramesh_cloud_api.registry.v1.CheckImportsResponse\x12\x7f\n\x0eListOpenAlerts\x12\x35.faramesh_cloud_api.registry.v1.ListOpenAlertsRequest\x1a\x36.faramesh_cloud_api.registry.v1.ListOpenAlertsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n1faramesh_cloud_api/registry/v1/registry_api.proto\x12\x1e\x66\x61ramesh_cloud_api.registry.v1\x1a\x30\x66\x61ramesh_cloud_api/registry/v1/publish_api.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x01\n\x0f\x41rtifactSummary\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x05 \x01(\t\x12\x0f\n\x07\x64omains\x18\x06 \x03(\t\x12\x12\n\ntrust_tier\x18\x07 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x08 \x03(\t\x12\x16\n\x0elatest_version\x18\t \x01(\t\x12\x11\n\tplatforms\x18\n \x03(\t\"\x82\x02\n\x0eVersionSummary\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpublished_by\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x11\n\tchangelog\x18\x06 \x01(\t\x12\x0e\n\x06key_id\x18\x07 \x01(\t\x12\x11\n\tdownloads\x18\x08 \x01(\x03\x12-\n\tyanked_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0byank_reason\x18\n \x01(\t\"~\n\x0fSignatureStatus\x12\x10\n\x08verified\x18\x01 \x01(\x08\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x12\n\nkey_origin\x18\x03 \x01(\t\x12\x13\n\x0bkey_retired\x18\x04 \x01(\x08\x12\x0f\n\x07problem\x18\x05 \x01(\t\x12\x0f\n\x07verdict\x18\x06 \x01(\t\"c\n\nBinaryInfo\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\x15\n\rsignature_b64\x18\x04 \x01(\t\x12\x0e\n\x06hosted\x18\x05 \x01(\x08\"*\n\x0c\x44\x61yDownloads\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"\xf7\x04\n\rVersionDetail\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12?\n\x07summary\x18\x04 \x01(\x0b\x32..faramesh_cloud_api.registry.v1.VersionSummary\x12\x41\n\x08\x61rtifact\x18\x05 \x01(\x0b\x32/.faramesh_cloud_api.registry.v1.ArtifactSummary\x12\x11\n\tmeta_json\x18\x06 \x01(\t\x12\x10\n\x03\x66pl\x18\x07 \x01(\tH\x00\x88\x01\x01\x12\x17\n\nfpl_sha256\x18\x08 \x01(\tH\x01\x88\x01\x01\x12\x11\n\x04yaml\x18\t \x01(\tH\x02\x88\x01\x01\x12\x13\n\x06readme\x18\n \x01(\tH\x03\x88\x01\x01\x12\x15\n\rmanifest_json\x18\x0b \x01(\t\x12<\n\x08\x62inaries\x18\x0c \x03(\x0b\x32*.faramesh_cloud_api.registry.v1.BinaryInfo\x12\x16\n\x0esignature_json\x18\r \x01(\t\x12I\n\x10signature_status\x18\x0e \x01(\x0b\x32/.faramesh_cloud_api.registry.v1.SignatureStatus\x12\x46\n\x10\x64ownloads_by_day\x18\x0f \x03(\x0b\x32,.faramesh_cloud_api.registry.v1.DayDownloads\x12\x13\n\x0bimport_line\x18\x10 \x01(\t\x12\x0f\n\x07snippet\x18\x11 \x01(\tB\x06\n\x04_fplB\r\n\x0b_fpl_sha256B\x07\n\x05_yamlB\t\n\x07_readme\"\x85\x01\n\x0bImportCheck\x12\x0c\n\x04line\x18\x01 \x01(\x05\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0e\n\x06key_id\x18\x08 \x01(\t\"\xfd\x01\n\x08TrustKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x16\n\x0epublic_key_b64\x18\x03 \x01(\t\x12\r\n\x05owner\x18\x04 \x01(\t\x12\x0e\n\x06origin\x18\x05 \x01(\t\x12\x0f\n\x07purpose\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nretired_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rtrust_snippet\x18\t \x01(\t\x12\x0f\n\x07trusted\x18\n \x01(\x08\"\x86\x03\n\x05\x41lert\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x10\n\x08stack_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x18\n\x10imported_version\x18\x05 \x01(\t\x12\x16\n\x0elatest_version\x18\x06 \x01(\t\x12\x0e\n\x06yanked\x18\x07 \x01(\x08\x12\x10\n\x08severity\x18\x08 \x01(\t\x12\x0f\n\x07summary\x18\t \x01(\t\x12\x13\n\x0b\x64\x65tails_url\x18\n \x01(\t\x12-\n\traised_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nhanded_out\x18\x0c \x01(\x03\x12\x30\n\x0c\x64\x65livered_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x61\x63ked_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07outcome\x18\x0f \x01(\t\x12\x0f\n\x07message\x18\x10 \x01(\t\"\xa3\x01\n\rSearchRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x0c\n\x04tier\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x12\n\ncapability\x18\x05 \x01(\t\x12\x10\n\x08platform\x18\x06 \x01(\t\x12\x11\n\tnamespace\x18\x07 \x01(\t\x12\r\n\x05limit\x18\x08 \x01(\x05\x12\x0e\n\x06offset\x18\t \x01(\x05\"~\n\x0eSearchResponse\x12>\n\x05items\x18\x01 \x03(\x0b\x32/.faramesh_cloud_api.registry.v1.ArtifactSummary\x12\r\n\x05total\x18\x02 \x01(\x03\x12\r\n\x05limit\x18\x03 \x01(\x05\x12\x0e\n\x06offset\x18\x04 \x01(\x05\" \n\x10GetFacetsRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\"\x1d\n\x0b\x46\x61\x63\x65tValues\x12\x0e\n\x06values\x18\x01 \x03(\t\"\xbe\x01\n\x11GetFacetsResponse\x12M\n\x06\x66\x61\x63\x65ts\x18\x01 \x03(\x0b\x32=.faramesh_cloud_api.registry.v1.GetFacetsResponse.FacetsEntry\x1aZ\n\x0b\x46\x61\x63\x65tsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12:\n\x05value\x18\x02 \x01(\x0b\x32+.faramesh_cloud_api.registry.v1.FacetValues:\x02\x38\x01\"0\n\x12GetArtifactRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xdd\x01\n\x13GetArtifactResponse\x12\x41\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32/.faramesh_cloud_api.registry.v1.ArtifactSummary\x12.\n\ncreated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12@\n\x08versions\x18\x03 \x03(\x0b\x32..faramesh_cloud_api.registry.v1.VersionSummary\x12\x11\n\tdownloads\x18\x04 \x01(\x03\"P\n\x11GetVersionRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0e\n\x06org_id\x18\x04 \x01(\t\"T\n\x12GetVersionResponse\x12>\n\x07version\x18\x01 \x01(\x0b\x32-.faramesh_cloud_api.registry.v1.VersionDetail\"&\n\x14ListTrustKeysRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\"O\n\x15ListTrustKeysResponse\x12\x36\n\x04keys\x18\x01 \x03(\x0b\x32(.faramesh_cloud_api.registry.v1.TrustKey\"=\n\x13\x43heckImportsRequest\x12\x16\n\x0egovernance_fms\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\"T\n\x14\x43heckImportsResponse\x12<\n\x07imports\x18\x01 \x03(\x0b\x32+.faramesh_cloud_api.registry.v1.ImportCheck\"H\n\x15ListOpenAlertsRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x10\n\x08stack_id\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\"O\n\x16ListOpenAlertsResponse\x12\x35\n\x06\x61lerts\x18\x01 \x03(\x0b\x32%.faramesh_cloud_api.registry.v1.Alert\"u\n\x15SetTrustedKeysRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12;\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32,.faramesh_cloud_api.registry.v1.PublishActor\x12\x0f\n\x07key_ids\x18\x03 \x03(\t\"P\n\x16SetTrustedKeysResponse\x12\x36\n\x04keys\x18\x01 \x03(\x0b\x32(.faramesh_cloud_api.registry.v1.TrustKey2\xd7\x07\n\x12RegistryApiService\x12g\n\x06Search\x12-.faramesh_cloud_api.registry.v1.SearchRequest\x1a..faramesh_cloud_api.registry.v1.SearchResponse\x12p\n\tGetFacets\x12\x30.faramesh_cloud_api.registry.v1.GetFacetsRequest\x1a\x31.faramesh_cloud_api.registry.v1.GetFacetsResponse\x12v\n\x0bGetArtifact\x12\x32.faramesh_cloud_api.registry.v1.GetArtifactRequest\x1a\x33.faramesh_cloud_api.registry.v1.GetArtifactResponse\x12s\n\nGetVersion\x12\x31.faramesh_cloud_api.registry.v1.GetVersionRequest\x1a\x32.faramesh_cloud_api.registry.v1.GetVersionResponse\x12|\n\rListTrustKeys\x12\x34.faramesh_cloud_api.registry.v1.ListTrustKeysRequest\x1a\x35.faramesh_cloud_api.registry.v1.ListTrustKeysResponse\x12y\n\x0c\x43heckImports\x12\x33.faramesh_cloud_api.registry.v1.CheckImportsRequest\x1a\x34.faramesh_cloud_api.registry.v1.CheckImportsResponse\x12\x7f\n\x0eSetTrustedKeys\x12\x35.faramesh_cloud_api.registry.v1.SetTrustedKeysRequest\x1a\x36.faramesh_cloud_api.registry.v1.SetTrustedKeysResponse\x12\x7f\n\x0eListOpenAlerts\x12\x35.faramesh_cloud_api.registry.v1.ListOpenAlertsRequest\x1a\x36.faramesh_cloud_api.registry.v1.ListOpenAlertsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,56 +35,60 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GETFACETSRESPONSE_FACETSENTRY']._loaded_options = None
   _globals['_GETFACETSRESPONSE_FACETSENTRY']._serialized_options = b'8\001'
-  _globals['_ARTIFACTSUMMARY']._serialized_start=119
-  _globals['_ARTIFACTSUMMARY']._serialized_end=324
-  _globals['_VERSIONSUMMARY']._serialized_start=327
-  _globals['_VERSIONSUMMARY']._serialized_end=585
-  _globals['_SIGNATURESTATUS']._serialized_start=587
-  _globals['_SIGNATURESTATUS']._serialized_end=713
-  _globals['_BINARYINFO']._serialized_start=715
-  _globals['_BINARYINFO']._serialized_end=814
-  _globals['_DAYDOWNLOADS']._serialized_start=816
-  _globals['_DAYDOWNLOADS']._serialized_end=858
-  _globals['_VERSIONDETAIL']._serialized_start=861
-  _globals['_VERSIONDETAIL']._serialized_end=1492
-  _globals['_IMPORTCHECK']._serialized_start=1495
-  _globals['_IMPORTCHECK']._serialized_end=1628
-  _globals['_TRUSTKEY']._serialized_start=1631
-  _globals['_TRUSTKEY']._serialized_end=1867
-  _globals['_ALERT']._serialized_start=1870
-  _globals['_ALERT']._serialized_end=2260
-  _globals['_SEARCHREQUEST']._serialized_start=2263
-  _globals['_SEARCHREQUEST']._serialized_end=2426
-  _globals['_SEARCHRESPONSE']._serialized_start=2428
-  _globals['_SEARCHRESPONSE']._serialized_end=2554
-  _globals['_GETFACETSREQUEST']._serialized_start=2556
-  _globals['_GETFACETSREQUEST']._serialized_end=2588
-  _globals['_FACETVALUES']._serialized_start=2590
-  _globals['_FACETVALUES']._serialized_end=2619
-  _globals['_GETFACETSRESPONSE']._serialized_start=2622
-  _globals['_GETFACETSRESPONSE']._serialized_end=2812
-  _globals['_GETFACETSRESPONSE_FACETSENTRY']._serialized_start=2722
-  _globals['_GETFACETSRESPONSE_FACETSENTRY']._serialized_end=2812
-  _globals['_GETARTIFACTREQUEST']._serialized_start=2814
-  _globals['_GETARTIFACTREQUEST']._serialized_end=2862
-  _globals['_GETARTIFACTRESPONSE']._serialized_start=2865
-  _globals['_GETARTIFACTRESPONSE']._serialized_end=3086
-  _globals['_GETVERSIONREQUEST']._serialized_start=3088
-  _globals['_GETVERSIONREQUEST']._serialized_end=3152
-  _globals['_GETVERSIONRESPONSE']._serialized_start=3154
-  _globals['_GETVERSIONRESPONSE']._serialized_end=3238
-  _globals['_LISTTRUSTKEYSREQUEST']._serialized_start=3240
-  _globals['_LISTTRUSTKEYSREQUEST']._serialized_end=3262
-  _globals['_LISTTRUSTKEYSRESPONSE']._serialized_start=3264
-  _globals['_LISTTRUSTKEYSRESPONSE']._serialized_end=3343
-  _globals['_CHECKIMPORTSREQUEST']._serialized_start=3345
-  _globals['_CHECKIMPORTSREQUEST']._serialized_end=3390
-  _globals['_CHECKIMPORTSRESPONSE']._serialized_start=3392
-  _globals['_CHECKIMPORTSRESPONSE']._serialized_end=3476
-  _globals['_LISTOPENALERTSREQUEST']._serialized_start=3478
-  _globals['_LISTOPENALERTSREQUEST']._serialized_end=3550
-  _globals['_LISTOPENALERTSRESPONSE']._serialized_start=3552
-  _globals['_LISTOPENALERTSRESPONSE']._serialized_end=3631
-  _globals['_REGISTRYAPISERVICE']._serialized_start=3634
-  _globals['_REGISTRYAPISERVICE']._serialized_end=4488
+  _globals['_ARTIFACTSUMMARY']._serialized_start=169
+  _globals['_ARTIFACTSUMMARY']._serialized_end=374
+  _globals['_VERSIONSUMMARY']._serialized_start=377
+  _globals['_VERSIONSUMMARY']._serialized_end=635
+  _globals['_SIGNATURESTATUS']._serialized_start=637
+  _globals['_SIGNATURESTATUS']._serialized_end=763
+  _globals['_BINARYINFO']._serialized_start=765
+  _globals['_BINARYINFO']._serialized_end=864
+  _globals['_DAYDOWNLOADS']._serialized_start=866
+  _globals['_DAYDOWNLOADS']._serialized_end=908
+  _globals['_VERSIONDETAIL']._serialized_start=911
+  _globals['_VERSIONDETAIL']._serialized_end=1542
+  _globals['_IMPORTCHECK']._serialized_start=1545
+  _globals['_IMPORTCHECK']._serialized_end=1678
+  _globals['_TRUSTKEY']._serialized_start=1681
+  _globals['_TRUSTKEY']._serialized_end=1934
+  _globals['_ALERT']._serialized_start=1937
+  _globals['_ALERT']._serialized_end=2327
+  _globals['_SEARCHREQUEST']._serialized_start=2330
+  _globals['_SEARCHREQUEST']._serialized_end=2493
+  _globals['_SEARCHRESPONSE']._serialized_start=2495
+  _globals['_SEARCHRESPONSE']._serialized_end=2621
+  _globals['_GETFACETSREQUEST']._serialized_start=2623
+  _globals['_GETFACETSREQUEST']._serialized_end=2655
+  _globals['_FACETVALUES']._serialized_start=2657
+  _globals['_FACETVALUES']._serialized_end=2686
+  _globals['_GETFACETSRESPONSE']._serialized_start=2689
+  _globals['_GETFACETSRESPONSE']._serialized_end=2879
+  _globals['_GETFACETSRESPONSE_FACETSENTRY']._serialized_start=2789
+  _globals['_GETFACETSRESPONSE_FACETSENTRY']._serialized_end=2879
+  _globals['_GETARTIFACTREQUEST']._serialized_start=2881
+  _globals['_GETARTIFACTREQUEST']._serialized_end=2929
+  _globals['_GETARTIFACTRESPONSE']._serialized_start=2932
+  _globals['_GETARTIFACTRESPONSE']._serialized_end=3153
+  _globals['_GETVERSIONREQUEST']._serialized_start=3155
+  _globals['_GETVERSIONREQUEST']._serialized_end=3235
+  _globals['_GETVERSIONRESPONSE']._serialized_start=3237
+  _globals['_GETVERSIONRESPONSE']._serialized_end=3321
+  _globals['_LISTTRUSTKEYSREQUEST']._serialized_start=3323
+  _globals['_LISTTRUSTKEYSREQUEST']._serialized_end=3361
+  _globals['_LISTTRUSTKEYSRESPONSE']._serialized_start=3363
+  _globals['_LISTTRUSTKEYSRESPONSE']._serialized_end=3442
+  _globals['_CHECKIMPORTSREQUEST']._serialized_start=3444
+  _globals['_CHECKIMPORTSREQUEST']._serialized_end=3505
+  _globals['_CHECKIMPORTSRESPONSE']._serialized_start=3507
+  _globals['_CHECKIMPORTSRESPONSE']._serialized_end=3591
+  _globals['_LISTOPENALERTSREQUEST']._serialized_start=3593
+  _globals['_LISTOPENALERTSREQUEST']._serialized_end=3665
+  _globals['_LISTOPENALERTSRESPONSE']._serialized_start=3667
+  _globals['_LISTOPENALERTSRESPONSE']._serialized_end=3746
+  _globals['_SETTRUSTEDKEYSREQUEST']._serialized_start=3748
+  _globals['_SETTRUSTEDKEYSREQUEST']._serialized_end=3865
+  _globals['_SETTRUSTEDKEYSRESPONSE']._serialized_start=3867
+  _globals['_SETTRUSTEDKEYSRESPONSE']._serialized_end=3947
+  _globals['_REGISTRYAPISERVICE']._serialized_start=3950
+  _globals['_REGISTRYAPISERVICE']._serialized_end=4933
 # @@protoc_insertion_point(module_scope)

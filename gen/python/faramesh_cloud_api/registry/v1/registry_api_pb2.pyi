@@ -1,5 +1,6 @@
 import datetime
 
+from faramesh_cloud_api.registry.v1 import publish_api_pb2 as _publish_api_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -154,7 +155,7 @@ class ImportCheck(_message.Message):
     def __init__(self, line: _Optional[int] = ..., ref: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
 
 class TrustKey(_message.Message):
-    __slots__ = ("key_id", "algorithm", "public_key_b64", "owner", "origin", "purpose", "created_at", "retired_at", "trust_snippet")
+    __slots__ = ("key_id", "algorithm", "public_key_b64", "owner", "origin", "purpose", "created_at", "retired_at", "trust_snippet", "trusted")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_B64_FIELD_NUMBER: _ClassVar[int]
@@ -164,6 +165,7 @@ class TrustKey(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     RETIRED_AT_FIELD_NUMBER: _ClassVar[int]
     TRUST_SNIPPET_FIELD_NUMBER: _ClassVar[int]
+    TRUSTED_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     algorithm: str
     public_key_b64: str
@@ -173,7 +175,8 @@ class TrustKey(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     retired_at: _timestamp_pb2.Timestamp
     trust_snippet: str
-    def __init__(self, key_id: _Optional[str] = ..., algorithm: _Optional[str] = ..., public_key_b64: _Optional[str] = ..., owner: _Optional[str] = ..., origin: _Optional[str] = ..., purpose: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retired_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trust_snippet: _Optional[str] = ...) -> None: ...
+    trusted: bool
+    def __init__(self, key_id: _Optional[str] = ..., algorithm: _Optional[str] = ..., public_key_b64: _Optional[str] = ..., owner: _Optional[str] = ..., origin: _Optional[str] = ..., purpose: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retired_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trust_snippet: _Optional[str] = ..., trusted: _Optional[bool] = ...) -> None: ...
 
 class Alert(_message.Message):
     __slots__ = ("alert_id", "stack_id", "kind", "name", "imported_version", "latest_version", "yanked", "severity", "summary", "details_url", "raised_at", "handed_out", "delivered_at", "acked_at", "outcome", "message")
@@ -291,14 +294,16 @@ class GetArtifactResponse(_message.Message):
     def __init__(self, artifact: _Optional[_Union[ArtifactSummary, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., versions: _Optional[_Iterable[_Union[VersionSummary, _Mapping]]] = ..., downloads: _Optional[int] = ...) -> None: ...
 
 class GetVersionRequest(_message.Message):
-    __slots__ = ("kind", "name", "version")
+    __slots__ = ("kind", "name", "version", "org_id")
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
     kind: str
     name: str
     version: str
-    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+    org_id: str
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., org_id: _Optional[str] = ...) -> None: ...
 
 class GetVersionResponse(_message.Message):
     __slots__ = ("version",)
@@ -307,8 +312,10 @@ class GetVersionResponse(_message.Message):
     def __init__(self, version: _Optional[_Union[VersionDetail, _Mapping]] = ...) -> None: ...
 
 class ListTrustKeysRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("org_id",)
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    def __init__(self, org_id: _Optional[str] = ...) -> None: ...
 
 class ListTrustKeysResponse(_message.Message):
     __slots__ = ("keys",)
@@ -317,10 +324,12 @@ class ListTrustKeysResponse(_message.Message):
     def __init__(self, keys: _Optional[_Iterable[_Union[TrustKey, _Mapping]]] = ...) -> None: ...
 
 class CheckImportsRequest(_message.Message):
-    __slots__ = ("governance_fms",)
+    __slots__ = ("governance_fms", "org_id")
     GOVERNANCE_FMS_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
     governance_fms: str
-    def __init__(self, governance_fms: _Optional[str] = ...) -> None: ...
+    org_id: str
+    def __init__(self, governance_fms: _Optional[str] = ..., org_id: _Optional[str] = ...) -> None: ...
 
 class CheckImportsResponse(_message.Message):
     __slots__ = ("imports",)
@@ -343,3 +352,19 @@ class ListOpenAlertsResponse(_message.Message):
     ALERTS_FIELD_NUMBER: _ClassVar[int]
     alerts: _containers.RepeatedCompositeFieldContainer[Alert]
     def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
+
+class SetTrustedKeysRequest(_message.Message):
+    __slots__ = ("org_id", "actor", "key_ids")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    KEY_IDS_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    actor: _publish_api_pb2.PublishActor
+    key_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, org_id: _Optional[str] = ..., actor: _Optional[_Union[_publish_api_pb2.PublishActor, _Mapping]] = ..., key_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SetTrustedKeysResponse(_message.Message):
+    __slots__ = ("keys",)
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    keys: _containers.RepeatedCompositeFieldContainer[TrustKey]
+    def __init__(self, keys: _Optional[_Iterable[_Union[TrustKey, _Mapping]]] = ...) -> None: ...

@@ -65,6 +65,11 @@ class RegistryApiServiceStub:
                 request_serializer=faramesh__cloud__api_dot_registry_dot_v1_dot_registry__api__pb2.CheckImportsRequest.SerializeToString,
                 response_deserializer=faramesh__cloud__api_dot_registry_dot_v1_dot_registry__api__pb2.CheckImportsResponse.FromString,
                 _registered_method=True)
+        self.SetTrustedKeys = channel.unary_unary(
+                '/faramesh_cloud_api.registry.v1.RegistryApiService/SetTrustedKeys',
+                request_serializer=faramesh__cloud__api_dot_registry_dot_v1_dot_registry__api__pb2.SetTrustedKeysRequest.SerializeToString,
+                response_deserializer=faramesh__cloud__api_dot_registry_dot_v1_dot_registry__api__pb2.SetTrustedKeysResponse.FromString,
+                _registered_method=True)
         self.ListOpenAlerts = channel.unary_unary(
                 '/faramesh_cloud_api.registry.v1.RegistryApiService/ListOpenAlerts',
                 request_serializer=faramesh__cloud__api_dot_registry_dot_v1_dot_registry__api__pb2.ListOpenAlertsRequest.SerializeToString,
@@ -98,21 +103,31 @@ class RegistryApiServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetVersion(self, request, context):
-        """One version of one artifact; NOT_FOUND when there is none.
+        """One version of one artifact (its signature judged for org_id when given); NOT_FOUND when
+        there is none.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListTrustKeys(self, request, context):
-        """The keys the registry lists (official and Cloud's, retired ones included).
+        """The keys the registry lists (official, Cloud's and mirror-pinned ones, retired ones
+        included); with org_id, each says whether that organisation trusts it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CheckImports(self, request, context):
-        """Each import of a governance.fms text, judged by this registry.
+        """Each import of a governance.fms text, judged by this registry (for org_id when given).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetTrustedKeys(self, request, context):
+        """Replace an organisation's trust set (the gateway checked registry:trust:manage); one
+        platform-audit entry when it changes. INVALID_ARGUMENT for no key or a key not listed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -157,6 +172,11 @@ def add_RegistryApiServiceServicer_to_server(servicer, server):
                     servicer.CheckImports,
                     request_deserializer=faramesh__cloud__api_dot_registry_dot_v1_dot_registry__api__pb2.CheckImportsRequest.FromString,
                     response_serializer=faramesh__cloud__api_dot_registry_dot_v1_dot_registry__api__pb2.CheckImportsResponse.SerializeToString,
+            ),
+            'SetTrustedKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetTrustedKeys,
+                    request_deserializer=faramesh__cloud__api_dot_registry_dot_v1_dot_registry__api__pb2.SetTrustedKeysRequest.FromString,
+                    response_serializer=faramesh__cloud__api_dot_registry_dot_v1_dot_registry__api__pb2.SetTrustedKeysResponse.SerializeToString,
             ),
             'ListOpenAlerts': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOpenAlerts,
@@ -327,6 +347,33 @@ class RegistryApiService:
             '/faramesh_cloud_api.registry.v1.RegistryApiService/CheckImports',
             faramesh__cloud__api_dot_registry_dot_v1_dot_registry__api__pb2.CheckImportsRequest.SerializeToString,
             faramesh__cloud__api_dot_registry_dot_v1_dot_registry__api__pb2.CheckImportsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetTrustedKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faramesh_cloud_api.registry.v1.RegistryApiService/SetTrustedKeys',
+            faramesh__cloud__api_dot_registry_dot_v1_dot_registry__api__pb2.SetTrustedKeysRequest.SerializeToString,
+            faramesh__cloud__api_dot_registry_dot_v1_dot_registry__api__pb2.SetTrustedKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,
