@@ -6,7 +6,8 @@ gateway imports no service: values come back as objects read by attribute.
 
 The catalog is global; reading it here takes ``registry:artifact:read`` in the organisation of
 the page (every role but Viewer and Auditor). "Verified" means valid under a key the registry
-lists (the official key and Cloud's: what every organisation trusts today). A stack's imports
+lists AND the page's organisation trusts (its trust set: by default the official key and
+Cloud's; Owners and Admins change it on Trust keys). A stack's imports
 are read from the governance.fms text the stack last applied (the fleet's stored texts), so
 they need the stack to be visible to the member. Unknown names are 404; bad filters
 ``ValueError`` (422)."""
