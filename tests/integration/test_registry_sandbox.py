@@ -122,7 +122,9 @@ async def test_a_fork_bomb_hits_the_process_limit(tmp_path: Path) -> None:
 
 
 async def test_reads_outside_the_view_fail_and_see_nothing(tmp_path: Path) -> None:
-    secret = REPO / "pyproject.toml"  # a host file the binary must not see
+    # A host file the binary must not see. Not a repo file: a checkout under /tmp (as CI's may be)
+    # is shadowed by the sandbox's private /tmp, where a missing file is inside its view.
+    secret = Path("/etc/passwd")
     result = await run(tmp_path, "reads_host", READ_PATHS=[str(secret)])
     assert not result.ok
     assert result.reason == f"read outside its view: /etc/shadow, {secret}"
