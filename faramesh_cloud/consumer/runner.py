@@ -54,6 +54,19 @@ class Sink(Protocol[T_contra]):
     async def write(self, rows: Sequence[T_contra]) -> None: ...
 
 
+class MarkSink:
+    """The sink of a trigger consumer that writes no state (compliance's signals, the
+    registry's alerts): it hands the batch's keys (organisations) to ``mark``, which wakes
+    the work that re-reads them; committing after the mark is all there is to do."""
+
+    def __init__(self, mark: Callable[[set[str]], None]) -> None:
+        self._mark = mark
+
+    async def write(self, rows: Sequence[str]) -> None:
+        if rows:
+            self._mark(set(rows))
+
+
 def in_log_order(rows: Sequence[P]) -> tuple[str, list[P]]:
     """A batch's one topic and its rows by (partition, offset); a batch of several topics is
     a caller's mistake (each runner reads one topic)."""

@@ -31,9 +31,9 @@ from faramesh_cloud.compliance.events import OUTBOX_TABLE, ChangeProcessor, Seen
 from faramesh_cloud.compliance.jobs import ReportJobs, ReportMaker
 from faramesh_cloud.compliance.projection import ChangeSink
 from faramesh_cloud.compliance.signals import TOPICS as SIGNAL_TOPICS
-from faramesh_cloud.compliance.signals import SignalProcessor, SignalSink
+from faramesh_cloud.compliance.signals import SignalProcessor
 from faramesh_cloud.consumer.catch_up import CatchUp
-from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
+from faramesh_cloud.consumer.runner import ConsumerRunner, MarkSink, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer
 from faramesh_cloud.consumer.tasks import BackgroundTasks, until_woken
 from faramesh_cloud.events.topics import COMPLIANCE_EVENTS, DEAD_LETTERS
@@ -132,7 +132,7 @@ class Compliance:
                 self._tasks.start(self.catch_up.after(self._posture), "compliance-posture")
                 for topic in SIGNAL_TOPICS:
                     signals: ConsumerRunner[str] = ConsumerRunner(
-                        self._log, topic, f"{self.config.group}-signals", SignalProcessor(), SignalSink(self.mark),
+                        self._log, topic, f"{self.config.group}-signals", SignalProcessor(), MarkSink(self.mark),
                         self.config.runner)
                     self._tasks.start(self.catch_up.after(signals.run), f"compliance-signals-{topic}")
         except BaseException:

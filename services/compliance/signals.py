@@ -8,7 +8,6 @@ interval (a count of thousands per second need not wake it each time)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Final
 
 from faramesh_cloud.events.topics import (
@@ -35,11 +34,3 @@ class SignalProcessor:
         org = message.headers.get(H_ORG, b"").decode("utf-8", "replace")
         return org or None
 
-
-class SignalSink:
-    def __init__(self, mark: Callable[[set[str]], None]) -> None:
-        self._mark = mark
-
-    async def write(self, rows: Sequence[str]) -> None:
-        if rows:
-            self._mark(set(rows))

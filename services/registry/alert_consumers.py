@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -52,15 +52,6 @@ class SignalProcessor:
         if message.topic == SYNC_ITEMS and _kind(message) == "stack_status":
             return message.headers.get(H_ORG, b"").decode("utf-8", "replace") or None
         return None
-
-
-class SignalSink:
-    def __init__(self, mark: Callable[[set[str]], None]) -> None:
-        self._mark = mark
-
-    async def write(self, rows: Sequence[str]) -> None:
-        if rows:
-            self._mark(set(rows))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
+from faramesh_cloud.consumer.runner import ConsumerRunner, MarkSink, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
 from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.events.topics import APPROVAL_EVENTS, DEAD_LETTERS, REGISTRY_EVENTS, SYNC_ITEMS
@@ -21,7 +21,6 @@ from faramesh_cloud.registry.alert_consumers import (
     DeliveryProcessor,
     DeliverySink,
     SignalProcessor,
-    SignalSink,
 )
 from faramesh_cloud.registry.alert_sweep import AlertEvaluator
 from faramesh_cloud.sql.database import Database
@@ -55,7 +54,7 @@ class RegistryAlerts:
         self._wake.set()
 
     def consumers(self) -> list[ConsumerRunner[Any]]:
-        signals = SignalSink(self.mark)
+        signals = MarkSink(self.mark)
         group, runner = self.config.group, self.config.runner
         return [ConsumerRunner(self._log, REGISTRY_EVENTS, group, SignalProcessor(), signals, runner),
                 ConsumerRunner(self._log, SYNC_ITEMS, group, SignalProcessor(), signals, runner),
