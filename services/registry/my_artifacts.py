@@ -20,6 +20,7 @@ from typing import Any, Final, Protocol
 
 from faramesh_cloud.fpl.preview import parse_imports
 from faramesh_cloud.platform_audit.events import Actor, Target
+from faramesh_cloud.registry.alert_sweep import FleetTexts
 from faramesh_cloud.registry.publish_domain import (
     MAX_BODY,
     MAX_TITLE,
@@ -51,16 +52,6 @@ class AppliedTexts(Protocol):
     async def applied(self) -> Sequence[tuple[str, str, str]]:
         """(org_id, stack_id, text) of each stack that has synced one."""
         ...
-
-
-class FleetTexts(Protocol):
-    """What is read of the fleet (``FleetQuery`` in process, ``FleetQueryClient`` over gRPC with
-    the registry's certificate: the fleet admits the ``registry`` caller to ``ListStacks`` and
-    ``GetConfigText`` only)."""
-
-    async def stacks(self, org_id: str) -> Sequence[Any]: ...
-
-    async def config_text(self, org_id: str, stack_id: str, sha256: str) -> Any | None: ...
 
 
 class FleetAppliedTexts:
