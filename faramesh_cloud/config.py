@@ -148,6 +148,10 @@ class Settings:
     registry_mirror_sources: str = ""
     registry_mirror_interval_s: float = 0.0
     registry_mirror_pins: str = ""
+    # Every `faramesh-cloud serve NAME` process answers GET /livez and /readyz here (Kubernetes
+    # probes, runtime/health.py); 0: no health listener. `up` keeps the gateway's /healthz.
+    health_host: str = "127.0.0.1"
+    health_port: int = 8090
     log_level: str = "INFO"
 
     @property
@@ -219,7 +223,8 @@ class Settings:
         return settings
 
     def validate(self) -> None:
-        for name in ("http_port", "ingest_http_port", "registry_http_port", "sync_port", "internal_base_port"):
+        for name in ("http_port", "ingest_http_port", "registry_http_port", "sync_port", "internal_base_port",
+                     "health_port"):
             port = getattr(self, name)
             if not 0 <= port <= 65535:
                 raise ConfigError(f"{name}={port} is not a TCP port; pick one in 1..65535")

@@ -8,6 +8,7 @@ Tansu broker per test run, with a fresh database / fresh topics per test.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,11 @@ from faramesh_cloud.rpc.tls13 import require_tls13_env
 # gRPC reads its TLS settings once, when it is first imported: make every gRPC server in
 # the test run TLS 1.3-only before anything imports grpc (see faramesh_cloud/rpc/tls13.py).
 require_tls13_env()
+
+# Every `faramesh-cloud serve NAME` opens a health listener (/livez, /readyz) on 8090 by default:
+# the `serve` processes tests start side by side would fight over it. Off unless a test asks
+# for one (FARAMESH_CLOUD_HEALTH_PORT in the child's env, as tests/integration/test_serve_health.py).
+os.environ.setdefault("FARAMESH_CLOUD_HEALTH_PORT", "0")
 
 pytest_plugins = [
     "tests.fixtures.postgres",

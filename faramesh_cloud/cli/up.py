@@ -27,7 +27,8 @@ def _settings(**overrides: object) -> Settings:
         raise click.UsageError(str(exc)) from None
 
 
-def _serve(settings: Settings, names: list[str], banner: bool, record_addresses: bool = False) -> None:
+def _serve(settings: Settings, names: list[str], banner: bool, record_addresses: bool = False,
+           health: bool = False) -> None:
     from faramesh_cloud.runtime import interpreter, running
     from faramesh_cloud.runtime.runner import run
     from faramesh_cloud.runtime.services import RuntimeContext
@@ -52,7 +53,7 @@ def _serve(settings: Settings, names: list[str], banner: bool, record_addresses:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await run(settings, names, stop, on_ready=ready)
+            await run(settings, names, stop, on_ready=ready, health=health)
         finally:
             if record_addresses:
                 running.clear(settings)
@@ -144,9 +145,10 @@ def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo
 def serve(service: str, data_dir: Path | None) -> None:
     """Run one SERVICE alone (distributed mode) against the PostgreSQL, Kafka and ClickHouse
     configured with FARAMESH_CLOUD_POSTGRES_URL, _KAFKA_BOOTSTRAP and _CLICKHOUSE_DSN.
-    SERVICE is one of those listed below."""
+    SERVICE is one of those listed below. Probes: GET /livez and /readyz on
+    FARAMESH_CLOUD_HEALTH_HOST:FARAMESH_CLOUD_HEALTH_PORT (default 127.0.0.1:8090; 0: off)."""
     from faramesh_cloud.runtime.services import SERVICES
 
     if service not in SERVICES:
         raise click.BadParameter(f"choose from {', '.join(SERVICES)}", param_hint="SERVICE")
-    _serve(_settings(data_dir=data_dir), [service], banner=True)
+    _serve(_settings(data_dir=data_dir), [service], banner=True, health=True)
