@@ -1,0 +1,244 @@
+"""The Helm chart deploy/helm/faramesh-cloud, rendered offline for the default values, the
+production-shaped values and each of the three regions: valid Kubernetes 1.31 objects
+(kubernetes-validate, strict), clean YAML (yamllint), a clean `helm lint`, values refused by
+values.schema.json with their reason, and what the chart promises: a Deployment per service with
+both probes on the real health port, HPAs bounded by partitions, only the gateway and ingest's
+sync port reachable from outside, NetworkPolicies admitting only each API's callers."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+import helm_python
+import kubernetes_validate
+import pytest
+import yaml
+from yamllint import linter
+from yamllint.config import YamlLintConfig
+
+from faramesh_cloud.config import INTERNAL_APIS
+from faramesh_cloud.events import topics as t
+from faramesh_cloud.runtime.services import SERVICES
+from tests.deploy.chart import (
+    CHART,
+    NAMESPACE,
+    RELEASE,
+    VALUE_SETS,
+    chart,
+    of_kind,
+    render,
+    render_text,
+    rendered_set,
+    values_of,
+)
+
+KUBE = "1.31.0"
+SERVED = [name for name in SERVICES if name != "demo"]  # `up --demo`'s simulated fleet is no deployment
+# yamllint's defaults, but for what Helm output is: toYaml writes block sequences unindented
+# beside the templates' indented ones, a `range` of documents starts with its newline.
+YAMLLINT = YamlLintConfig("extends: default\nrules:\n  line-length: disable\n  document-start: disable\n"
+                          "  indentation: {spaces: 2, indent-sequences: whatever}\n"
+                          "  empty-lines: {max-start: 1}\n")
+
+
+def _name(service: str) -> str:
+    return f"{RELEASE}-{service}"
+
+
+def _container(deployment: dict[str, Any]) -> dict[str, Any]:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def _config(objects: tuple[dict[str, Any], ...]) -> dict[str, str]:
+    (config,) = of_kind(objects, "ConfigMap")
+    return config["data"]
+
+
+def test_helm_lint_is_clean() -> None:
+    report = helm_python.lint(CHART, strict=True, kube_version=f"v{KUBE}")
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []  # only "icon is recommended" (info)
+
+
+_CHECKED: set[str] = set()  # texts and objects already checked by an earlier value set (same bytes, same answer)
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS))
+def test_every_rendered_object_is_valid_kubernetes_and_clean_yaml(value_set: str) -> None:
+    texts = render_text(values_of(VALUE_SETS[value_set]))
+    for path, text in texts.items():
+        if text not in _CHECKED:
+            problems = [p for p in linter.run(text, YAMLLINT) if p.level == "error"]
+            assert problems == [], f"{path}: {problems}"
+            _CHECKED.add(text)
+    objects = rendered_set(value_set)
+    assert objects
+    for obj in objects:
+        key = json.dumps(obj, sort_keys=True)
+        if key not in _CHECKED:
+            kubernetes_validate.validate(obj, KUBE, strict=True)  # raises ValidationError naming the field
+            _CHECKED.add(key)
+
+
+def test_a_misspelt_field_is_caught_by_the_validator() -> None:
+    """The validation above can fail: strict mode refuses a field Kubernetes does not have."""
+    deployment = dict(of_kind(rendered_set("default"), "Deployment")[0])
+    deployment["spec"] = {**deployment["spec"], "replica": 2}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBE, strict=True)
+
+
+@pytest.mark.parametrize(("values", "says"), [
+    ({"ports": {"health": "8090"}}, "at '/ports/health': got string, want integer"),
+    ({"services": {"audit-index": {"autoscaling": {"maxReplicas": 9}}}},
+     "at '/services/audit-index/autoscaling/maxReplicas': maximum: got 9, want 8"),
+    ({"services": {"fleet": {"autoscaling": {"maxReplicas": 5}}}},
+     "at '/services/fleet/autoscaling/maxReplicas': maximum: got 5, want 4"),
+    ({"services": {"approvals": {"replicas": 5}}}, "at '/services/approvals/replicas': maximum: got 5, want 4"),
+    ({"services": {"billing": {}}}, "additional properties 'billing' not allowed"),
+    ({"kafka": {"securityProtocol": "TLS"}}, "at '/kafka/securityProtocol'"),
+    ({"postgres": {"existingSecret": ""}}, "at '/postgres/existingSecret'"),
+    ({"extraEnv": {"PATH": "/bin"}}, "invalid propertyName 'PATH'"),
+])
+def test_values_schema_refuses_bad_values_with_the_reason(values: dict[str, Any], says: str) -> None:
+    with pytest.raises(helm_python.HelmValuesError) as refused:
+        render(values)
+    assert says in str(refused.value)
+
+
+def test_a_region_without_the_directory_is_refused_at_render() -> None:
+    with pytest.raises(helm_python.HelmRenderError, match=r"region is set but directory\.existingSecret is empty"):
+        render({"region": "us-east"})
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS))
+def test_a_deployment_per_service_with_both_probes_on_the_health_port(value_set: str) -> None:
+    objects = rendered_set(value_set)
+    deployments = {d["metadata"]["name"]: d for d in of_kind(objects, "Deployment")}
+    assert sorted(deployments) == sorted(_name(s) for s in SERVED)
+    health_port = int(_config(objects)["FARAMESH_CLOUD_HEALTH_PORT"])
+    for service in SERVED:
+        container = _container(deployments[_name(service)])
+        assert container["args"] == ["serve", service]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports["health"] == health_port
+        assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "health"}
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
+        assert container["startupProbe"]["httpGet"] == {"path": "/livez", "port": "health"}
+        if service in INTERNAL_APIS:  # the port its callers dial
+            assert ports["internal-grpc"] == 8450 + INTERNAL_APIS[service]
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS))
+def test_only_the_gateway_and_the_sync_port_are_reachable_from_outside(value_set: str) -> None:
+    objects = rendered_set(value_set)
+    exposed = {s["metadata"]["name"]: [p["port"] for p in s["spec"]["ports"]]
+               for s in of_kind(objects, "Service") if s["spec"]["type"] != "ClusterIP"}
+    ingress_backends = {path["backend"]["service"]["name"] for ing in of_kind(objects, "Ingress")
+                        for rule in ing["spec"]["rules"] for path in rule["http"]["paths"]}
+    assert set(exposed) | ingress_backends <= {_name("gateway"), _name("ingest-sync")}
+    assert _name("ingest-sync") in exposed and exposed[_name("ingest-sync")] == [8443]
+    assert _name("gateway") in set(exposed) | ingress_backends
+    # NetworkPolicy: a rule with no `from` (anyone) opens only a public port or the health port.
+    for policy in of_kind(objects, "NetworkPolicy"):
+        component = policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+        for rule in policy["spec"]["ingress"]:
+            if "from" not in rule:
+                ports = {p["port"] for p in rule["ports"]}
+                assert ports <= {"health", {"gateway": "http", "ingest": "sync"}.get(component, "health")}, policy
+
+
+def _allowed_callers(service: str) -> set[str]:
+    """Every service a servicer's gRPC allow-lists admit (its module's *CALLERS sets)."""
+    module = importlib.import_module(f"faramesh_cloud.{service.replace('-', '_')}.servicer")
+    return set().union(*(getattr(module, n) for n in dir(module) if n.endswith("CALLERS")))
+
+
+def test_network_policies_admit_exactly_the_callers_of_each_internal_api() -> None:
+    policies = {p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]: p
+                for p in of_kind(rendered_set("default"), "NetworkPolicy")}
+    assert sorted(policies) == sorted(SERVED)
+    for service in INTERNAL_APIS:
+        (rule,) = [r for r in policies[service]["spec"]["ingress"] if r["ports"][0]["port"] == "internal-grpc"]
+        admitted = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in rule["from"]}
+        assert admitted == _allowed_callers(service), service
+    for service, port in (("ingest", "ingest-http"), ("registry", "registry-http")):  # forwarded by the gateway
+        (rule,) = [r for r in policies[service]["spec"]["ingress"] if r["ports"][0]["port"] == port]
+        assert [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in rule["from"]] == ["gateway"]
+
+
+# The topics each consumer service's groups read (its ConsumerRunners), from the code.
+def _consumed() -> dict[str, tuple[str, ...]]:
+    from faramesh_cloud.approvals.service import TOPICS as APPROVALS
+    from faramesh_cloud.compliance.signals import TOPICS as COMPLIANCE_SIGNALS
+
+    return {
+        "audit-index": (t.DPR_RECORDS, t.LEGACY_DECISIONS, t.SIGNING_KEYS, t.WAL_PROBLEMS, t.AUDIT_ALERTS),
+        "fleet": (t.SYNC_ITEMS,),
+        "approvals": APPROVALS,
+        "notifications": (t.NOTIFICATION_EVENTS, t.SYNC_ITEMS, t.AUDIT_ALERTS, t.NOTIFICATION_ALERTS),
+        "compliance": (t.COMPLIANCE_EVENTS, *COMPLIANCE_SIGNALS),
+        "registry": (t.REGISTRY_EVENTS, t.SYNC_ITEMS, t.APPROVAL_EVENTS),
+    }
+
+
+def test_consumer_autoscaling_is_bounded_by_the_partitions_of_their_topics() -> None:
+    schema = chart().schema
+    assert schema is not None
+    services = schema["properties"]["services"]["properties"]
+    catalogue = yaml.safe_load(next(tpl["data"] for tpl in chart().templates if tpl["name"].endswith("_helpers.tpl"))
+                               .split('define "fc.catalogue" -}}', 1)[1].split("{{- end }}", 1)[0])
+    for service, consumed in _consumed().items():
+        bound = max(t.DEFAULT_PARTITIONS[topic] for topic in consumed)
+        assert services[service]["properties"]["autoscaling"]["properties"]["maxReplicas"]["maximum"] == bound, service
+        assert catalogue[service]["partitions"] == bound, service
+        assert catalogue[service]["index"] == INTERNAL_APIS[service]
+    assert set(_consumed()) == set(INTERNAL_APIS)  # every service with an internal API consumes the log here
+    hpas = {h["spec"]["scaleTargetRef"]["name"]: h["spec"] for h in of_kind(rendered_set("production"), "HorizontalPodAutoscaler")}
+    assert hpas[_name("audit-index")]["maxReplicas"] == 8 and hpas[_name("fleet")]["maxReplicas"] == 4
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS))
+def test_a_pod_disruption_budget_per_deployment(value_set: str) -> None:
+    objects = rendered_set(value_set)
+    budgets = {p["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"]: p["spec"]
+               for p in of_kind(objects, "PodDisruptionBudget")}
+    assert sorted(budgets) == sorted(SERVED)
+    assert all(spec["maxUnavailable"] == 1 for spec in budgets.values())
+
+
+def test_each_pod_mounts_the_shared_secrets_and_only_its_own_internal_certificate() -> None:
+    for deployment in of_kind(rendered_set("production"), "Deployment"):
+        service = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        assert volumes["secrets"]["secret"]["secretName"] == "faramesh-cloud-secrets"
+        items = [i["key"] for i in volumes["internal-tls"]["secret"]["items"]]
+        assert items == ["ca.pem", f"{service}.pem", f"{service}-key.pem"]
+        assert ("sync-tls" in volumes) == (service == "ingest")  # the daemons' certificate: ingest's alone
+
+
+def test_region_values_pin_each_install_to_its_own_region() -> None:
+    seen = {}
+    for region in ("us-east", "us-west", "eu-central"):
+        objects = rendered_set(f"region-{region}")
+        config = _config(objects)
+        assert config["FARAMESH_CLOUD_REGION"] == region
+        assert config["FARAMESH_CLOUD_BLOB_S3_BUCKET"] == f"faramesh-cloud-{region}-registry-blobs"
+        env = {e["name"]: e for e in _container(of_kind(objects, "Deployment")[0])["env"]}
+        directory = env["FARAMESH_CLOUD_DIRECTORY_POSTGRES_URL"]["valueFrom"]["secretKeyRef"]
+        assert directory == {"name": "faramesh-directory-pg", "key": "uri"}  # the one thing every region shares
+        regional = (config["FARAMESH_CLOUD_KAFKA_BOOTSTRAP"],
+                    env["FARAMESH_CLOUD_POSTGRES_URL"]["valueFrom"]["secretKeyRef"]["name"],
+                    env["FARAMESH_CLOUD_CLICKHOUSE_DSN"]["valueFrom"]["secretKeyRef"]["name"])
+        assert all(region in part for part in regional), regional
+        seen[region] = regional
+    assert len({v for parts in seen.values() for v in parts}) == 9  # nothing regional shared
+    assert "FARAMESH_CLOUD_REGION" not in _config(rendered_set("production"))
+
+
+def test_release_namespace_is_not_hard_coded() -> None:
+    for obj in rendered_set("default"):
+        assert obj["metadata"].get("namespace") in (None, NAMESPACE)
