@@ -91,6 +91,6 @@ def test_settings_accept_what_the_chart_sets(value_set: str) -> None:
         assert settings.mode == "distributed", service
         assert settings.health_host == "0.0.0.0" and settings.health_port == 8090
         assert settings.internal_dial_address("fleet") == "faramesh-cloud-fleet:8451"
-        assert str(settings.internal_tls_cert) == f"/etc/faramesh-cloud/internal-tls/{service}.pem"
+        assert str(settings.internal_tls_cert) == f"/etc/faramesh-cloud/secrets/internal-{service}.pem"
         assert settings.ingest_http_url == "http://faramesh-cloud-ingest:8081"
         assert settings.registry_http_url == "http://faramesh-cloud-registry:8082"

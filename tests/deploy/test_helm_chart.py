@@ -57,8 +57,9 @@ def _config(objects: tuple[dict[str, Any], ...]) -> dict[str, str]:
     return config["data"]
 
 
-def test_helm_lint_is_clean() -> None:
-    report = helm_python.lint(CHART, strict=True, kube_version=f"v{KUBE}")
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS))
+def test_helm_lint_is_clean(value_set: str) -> None:
+    report = helm_python.lint(CHART, values_of(VALUE_SETS[value_set]), strict=True, kube_version=f"v{KUBE}")
     assert report["errors"] == []
     assert [m for m in report["messages"] if m["severity"] >= 2] == []  # only "icon is recommended" (info)
 
@@ -211,13 +212,20 @@ def test_a_pod_disruption_budget_per_deployment(value_set: str) -> None:
 
 
 def test_each_pod_mounts_the_shared_secrets_and_only_its_own_internal_certificate() -> None:
+    shared = chart().values["secrets"]["files"]
     for deployment in of_kind(rendered_set("production"), "Deployment"):
         service = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
         volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
-        assert volumes["secrets"]["secret"]["secretName"] == "faramesh-cloud-secrets"
-        items = [i["key"] for i in volumes["internal-tls"]["secret"]["items"]]
-        assert items == ["ca.pem", f"{service}.pem", f"{service}-key.pem"]
+        assert volumes["secrets"]["secret"]["secretName"] == "faramesh-cloud"
+        items = [i["key"] for i in volumes["secrets"]["secret"]["items"]]
+        assert items == [*shared, "internal-ca.pem", f"internal-{service}.pem", f"internal-{service}-key.pem"]
         assert ("sync-tls" in volumes) == (service == "ingest")  # the daemons' certificate: ingest's alone
+
+
+def test_the_shared_secret_files_are_the_ones_secrets_init_writes() -> None:
+    """Package A's `faramesh_cloud.secrets` (not on main yet: skipped until it is)."""
+    secrets = pytest.importorskip("faramesh_cloud.secrets")
+    assert chart().values["secrets"]["files"] == [spec.file for spec in secrets.SECRETS.values()]
 
 
 def test_region_values_pin_each_install_to_its_own_region() -> None:
