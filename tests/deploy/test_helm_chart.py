@@ -123,7 +123,7 @@ def test_a_deployment_per_service_with_both_probes_on_the_health_port(value_set:
     health_port = int(_config(objects)["FARAMESH_CLOUD_HEALTH_PORT"])
     for service in SERVED:
         container = _container(deployments[_name(service)])
-        assert container["args"] == ["serve", service]
+        assert container["command"] == ["faramesh-cloud", "serve", service]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports["health"] == health_port
         assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "health"}
