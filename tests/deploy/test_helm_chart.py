@@ -220,6 +220,8 @@ def test_each_pod_mounts_the_shared_secrets_and_only_its_own_internal_certificat
         items = [i["key"] for i in volumes["secrets"]["secret"]["items"]]
         assert items == [*shared, "internal-ca.pem", f"internal-{service}.pem", f"internal-{service}-key.pem"]
         assert ("sync-tls" in volumes) == (service == "ingest")  # the daemons' certificate: ingest's alone
+        other_secrets = {v["secret"]["secretName"] for n, v in volumes.items() if "secret" in v and n != "secrets"}
+        assert "faramesh-cloud" not in other_secrets  # no other mount exposes the whole shared Secret
 
 
 def test_the_shared_secret_files_are_the_ones_secrets_init_writes() -> None:
