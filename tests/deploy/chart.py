@@ -44,8 +44,10 @@ def values_of(files: tuple[str, ...]) -> dict[str, Any]:
 
 
 def render_text(values: dict[str, Any]) -> dict[str, str]:
-    """Template path -> rendered text (schema-checked by Helm first)."""
-    return chart().render(values, name=RELEASE, namespace=NAMESPACE)
+    """Template path -> rendered manifest text (schema-checked by Helm first); NOTES.txt, which
+    Helm prints after an install rather than applying, is left out."""
+    return {path: text for path, text in chart().render(values, name=RELEASE, namespace=NAMESPACE).items()
+            if not path.endswith("/NOTES.txt")}
 
 
 def render(values: dict[str, Any]) -> list[dict[str, Any]]:

@@ -103,6 +103,9 @@ def test_a_misspelt_field_is_caught_by_the_validator() -> None:
     ({"kafka": {"securityProtocol": "TLS"}}, "at '/kafka/securityProtocol'"),
     ({"postgres": {"existingSecret": ""}}, "at '/postgres/existingSecret'"),
     ({"extraEnv": {"PATH": "/bin"}}, "invalid propertyName 'PATH'"),
+    ({"clickhouse": {"dsn": ""}}, "at '/clickhouse': 'anyOf' failed"),  # no DSN and no Secret holding one
+    ({"kafka": {"bootstrap": "kafka"}}, "at '/kafka/bootstrap': 'kafka' does not match pattern"),
+    ({"region": "US East"}, "at '/region': 'US East' does not match pattern"),
 ])
 def test_values_schema_refuses_bad_values_with_the_reason(values: dict[str, Any], says: str) -> None:
     with pytest.raises(helm_python.HelmValuesError) as refused:
