@@ -248,6 +248,13 @@ def test_region_values_pin_each_install_to_its_own_region() -> None:
                     env["FARAMESH_CLOUD_CLICKHOUSE_DSN"]["valueFrom"]["secretKeyRef"]["name"])
         assert all(region in part for part in regional), regional
         seen[region] = regional
+        # Redirect hints name every region; this region's own sync address is its sync Service's port.
+        urls = dict(part.split("=", 1) for part in config["FARAMESH_CLOUD_REGION_URLS"].split(","))
+        syncs = dict(part.split("=", 1) for part in config["FARAMESH_CLOUD_REGION_SYNC_ADDRESSES"].split(","))
+        assert set(urls) == set(syncs) == {"us-east", "us-west", "eu-central"}
+        (sync_service,) = [s for s in of_kind(objects, "Service") if s["metadata"]["name"] == _name("ingest-sync")]
+        assert syncs[region].rsplit(":", 1)[1] == str(sync_service["spec"]["ports"][0]["port"])
+        assert urls[region] == "https://" + of_kind(objects, "Ingress")[0]["spec"]["rules"][0]["host"]
     assert len({v for parts in seen.values() for v in parts}) == 9  # nothing regional shared
     assert "FARAMESH_CLOUD_REGION" not in _config(rendered_set("production"))
 
