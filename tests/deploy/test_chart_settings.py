@@ -32,6 +32,7 @@ PENDING: dict[str, str] = {
     "directory_postgres_url": "F (regions)",
     "region_urls": "F (regions)",
     "region_sync_addresses": "F (regions)",
+    "forwarding_address": "G (obs-forwarding; set only with services.forwarding.enabled)",
 }
 # The standard OpenTelemetry SDK variables the chart may set (the exporter is configured by them alone).
 OTEL = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_SERVICE_NAME"}

@@ -36,6 +36,9 @@ from tests.deploy.chart import (
 
 KUBE = "1.31.0"
 SERVED = [name for name in SERVICES if name != "demo"]  # `up --demo`'s simulated fleet is no deployment
+# Services of issue #16's packages not on main yet, which the chart knows (off by default until
+# they are): the internal API index the shared design gives each.
+PENDING_SERVICES = {"forwarding": 6}
 # yamllint's defaults, but for what Helm output is: toYaml writes block sequences unindented
 # beside the templates' indented ones, a `range` of documents starts with its newline.
 YAMLLINT = YamlLintConfig("extends: default\nrules:\n  line-length: disable\n  document-start: disable\n"
@@ -186,6 +189,7 @@ def _consumed() -> dict[str, tuple[str, ...]]:
         "notifications": (t.NOTIFICATION_EVENTS, t.SYNC_ITEMS, t.AUDIT_ALERTS, t.NOTIFICATION_ALERTS),
         "compliance": (t.COMPLIANCE_EVENTS, *COMPLIANCE_SIGNALS),
         "registry": (t.REGISTRY_EVENTS, t.SYNC_ITEMS, t.APPROVAL_EVENTS),
+        "forwarding": (t.DPR_RECORDS,),  # package G's own consumer group (the design)
     }
 
 
@@ -199,8 +203,10 @@ def test_consumer_autoscaling_is_bounded_by_the_partitions_of_their_topics() -> 
         bound = max(t.DEFAULT_PARTITIONS[topic] for topic in consumed)
         assert services[service]["properties"]["autoscaling"]["properties"]["maxReplicas"]["maximum"] == bound, service
         assert catalogue[service]["partitions"] == bound, service
-        assert catalogue[service]["index"] == INTERNAL_APIS[service]
-    assert set(_consumed()) == set(INTERNAL_APIS)  # every service with an internal API consumes the log here
+        assert catalogue[service]["index"] == INTERNAL_APIS.get(service, PENDING_SERVICES.get(service))
+    # every service with an internal API consumes the log and is here; the pending ones are not on main yet
+    assert set(_consumed()) == set(INTERNAL_APIS) | set(PENDING_SERVICES)
+    assert not set(PENDING_SERVICES) & set(INTERNAL_APIS), "now on main: remove from PENDING_SERVICES, enable by default"
     hpas = {h["spec"]["scaleTargetRef"]["name"]: h["spec"] for h in of_kind(rendered_set("production"), "HorizontalPodAutoscaler")}
     assert hpas[_name("audit-index")]["maxReplicas"] == 8 and hpas[_name("fleet")]["maxReplicas"] == 4
 
@@ -257,6 +263,20 @@ def test_region_values_pin_each_install_to_its_own_region() -> None:
         assert urls[region] == "https://" + of_kind(objects, "Ingress")[0]["spec"]["rules"][0]["host"]
     assert len({v for parts in seen.values() for v in parts}) == 9  # nothing regional shared
     assert "FARAMESH_CLOUD_REGION" not in _config(rendered_set("production"))
+
+
+def test_the_forwarding_service_deploys_when_enabled() -> None:
+    """Package G's service (off by default until `serve forwarding` exists on main)."""
+    objects = render({"services": {"forwarding": {"enabled": True, "autoscaling": {"enabled": True}}}})
+    (deployment,) = [d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == _name("forwarding")]
+    assert _container(deployment)["command"] == ["faramesh-cloud", "serve", "forwarding"]
+    (policy,) = [p for p in of_kind(objects, "NetworkPolicy") if p["metadata"]["name"] == _name("forwarding")]
+    (rule,) = [r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] == "internal-grpc"]
+    assert [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in rule["from"]] == ["gateway"]
+    assert _config(tuple(objects))["FARAMESH_CLOUD_FORWARDING_ADDRESS"] == "faramesh-cloud-forwarding:8456"
+    (hpa,) = [h for h in of_kind(objects, "HorizontalPodAutoscaler") if h["metadata"]["name"] == _name("forwarding")]
+    assert hpa["spec"]["maxReplicas"] == 8
+    assert _name("forwarding") not in {d["metadata"]["name"] for d in of_kind(rendered_set("default"), "Deployment")}
 
 
 def test_release_namespace_is_not_hard_coded() -> None:

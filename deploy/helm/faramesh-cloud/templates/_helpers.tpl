@@ -14,6 +14,13 @@ notifications: {index: 3, callers: [gateway], partitions: 4}
 compliance: {index: 4, callers: [gateway], partitions: 4}
 registry: {index: 5, callers: [gateway], partitions: 4}
 gateway: {}
+forwarding: {index: 6, callers: [gateway], partitions: 8}
+{{- end }}
+
+{{/* "true" when a service is deployed (services.<name>.enabled is not false): (dict "root" $ "name" "fleet") */}}
+{{- define "fc.on" -}}
+{{- $svc := index .root.Values.services .name -}}
+{{- if and $svc (ne (toString $svc.enabled) "false") -}}true{{- end -}}
 {{- end }}
 
 {{- define "fc.fullname" -}}
