@@ -302,6 +302,7 @@ class _Timed:
         await self._inner.write(rows)
         self._probe["last_wall"], self._probe["last_cpu"] = time.time(), time.process_time()
         self._probe["rows"] = self._probe.get("rows", 0) + len(rows)
+        self._probe["batches"] = self._probe.get("batches", 0) + 1
 
 
 def _consumer(conn: Connection, url: str, bootstrap: str, group: str, chdb_dir: str, n: int) -> None:
@@ -354,6 +355,8 @@ class Run:
     duplicates: int
     shared_partitions: int
     spans: list[tuple[float, float]] = field(default_factory=list)  # each process: first, last (s after the first)
+    batch_rows: float = 0.0  # rows per sink write, over every process
+    our_cores: float = 0.0  # CPU our processes (consumers, PostgreSQL, broker) got, in cores
 
     @property
     def total_us(self) -> float:
@@ -437,6 +440,8 @@ async def one_run(n: int, repeat: int, server: EmbeddedPostgres, postmaster: int
         others_cores=max(0.0, (box - ours) / elapsed), load=(load0, load1),
         duplicates=stored - total, shared_partitions=sum(1 for c in owners.values() if c > 1),
         spans=[(r["first_wall"] - first, r["last_wall"] - first) for r in reports],
+        batch_rows=sum(rows) / max(1, sum(int(r.get("batches", 0)) for r in reports)),
+        our_cores=ours / elapsed,
     )
 
 
@@ -451,14 +456,14 @@ def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
 def report(runs: list[Run], ceilings: list[dict[int, float]], stages: dict[str, float], notes: list[str]) -> str:
     cores = os.cpu_count() or 1
     out = [*notes, "", "Every run (CPU µs per DPR; wall rate from the first record processed to the last batch committed):", "",
-           "| N | run | DPR/s (wall) | per consumer process, µs/DPR (its records) | consumers µs/DPR | PostgreSQL | broker | total µs/DPR | other work on the box (cores) | load 1 min | checks |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| N | run | DPR/s (wall) | per consumer process, µs/DPR (its records) | consumers µs/DPR | PostgreSQL | broker | total µs/DPR | rows per batch | cores we got (go to drained) | other work on the box (cores) | load 1 min | checks |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         per = ", ".join(f"{u:.0f} ({c:,})" for u, c in zip(r.consumer_us, r.consumer_rows, strict=True))
         checks = "ok" if r.duplicates == 0 and r.shared_partitions == 0 else \
             f"{r.duplicates} duplicate rows, {r.shared_partitions} partitions read by two processes"
         out.append(f"| {r.consumers} | {r.repeat} | {r.rate:,.0f} | {per} | {r.consumers_us:.0f} | {r.postgres_us:.0f} | "
-                   f"{r.broker_us:.0f} | {r.total_us:.0f} | {r.others_cores:.2f} | {r.load[0]:.1f}→{r.load[1]:.1f} | {checks} |")
+                   f"{r.broker_us:.0f} | {r.total_us:.0f} | {r.batch_rows:,.0f} | {r.our_cores:.2f} | {r.others_cores:.2f} | {r.load[0]:.1f}→{r.load[1]:.1f} | {checks} |")
     out += ["", "Summary, median (min to max) over the repeats:", "",
             "| N consumers | DPR/s (wall) | speed-up vs 1 | consumer CPU µs/DPR | + PostgreSQL + broker = µs/DPR | DPR/s this path could carry on this box's 2 cores at 100 % | other work (cores) |",
             "|---|---|---|---|---|---|---|"]
@@ -474,7 +479,7 @@ def report(runs: list[Run], ceilings: list[dict[int, float]], stages: dict[str, 
     for k in (1, 2, 4):
         got = [c[k] for c in ceilings if k in c]
         if got:
-            out.append(f"| cores the box gave to {k} busy process(es) spinning together | {spread(got, '{:.2f}')} |")
+            out.append(f"| cores the box gave to {k} busy process{'es' if k > 1 else ''} spinning together (CPU time / wall, summed) | {spread(got, '{:.2f}')} |")
     if stages:
         stage_sum = stages["fetch_us"] + stages["process_us"] + stages["insert_us"]
         out += [f"| raw Kafka fetch of the topic (aiokafka, no processing), one process | {stages['fetch_us']:.1f} µs/DPR CPU, {stages['fetch_rate']:,.0f} DPR/s |",
