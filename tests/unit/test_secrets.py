@@ -139,3 +139,17 @@ def test_secrets_init_writes_every_secret_once_private_and_never_overwrites(tmp_
     preflight(settings, SECRETS)  # every one written is usable
     for service in default_services():
         assert service_credentials(settings, service).service == service
+
+
+def test_the_secrets_init_command_writes_the_directory_and_refuses_a_second_run(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from faramesh_cloud.cli.main import cli
+
+    directory = tmp_path / "secrets"
+    first = CliRunner().invoke(cli, ["secrets", "init", str(directory)])
+    assert first.exit_code == 0, first.output
+    assert f"kubectl create secret generic faramesh-cloud --from-file={directory}" in first.output
+    assert (directory / "web-secret").exists() and (directory / "internal-gateway-key.pem").exists()
+    again = CliRunner().invoke(cli, ["secrets", "init", str(directory)])
+    assert again.exit_code == 2 and "secrets are never replaced" in again.output
