@@ -81,3 +81,17 @@ def test_serve_on_a_one_broker_cluster_refuses_three_replicas_saying_why(
     assert line == (f"error: kafka_replication_factor=3 but the cluster at {kafka_broker.bootstrap} has 1 broker: no "
                     "topic can be created; add brokers or lower it (kafka_single_broker=true and "
                     "kafka_replication_factor=1 for one dev/test broker)")
+
+
+@pytest.mark.postgres
+def test_serve_ingest_with_a_sync_certificate_of_another_key_names_the_settings(
+        tmp_path: Path, pg_url: str, shared_secrets: SharedSecrets) -> None:
+    from faramesh_cloud.tls import ensure_self_signed
+
+    cert, _ = ensure_self_signed(tmp_path / "one")
+    _, other_key = ensure_self_signed(tmp_path / "two")
+    line = _refused("ingest", tmp_path / "d", {**shared_secrets.env, "FARAMESH_CLOUD_POSTGRES_URL": pg_url,
+                                               "FARAMESH_CLOUD_TLS_CERT": str(cert),
+                                               "FARAMESH_CLOUD_TLS_KEY": str(other_key)})
+    assert line == (f"error: tls_cert {cert} / tls_key {other_key}: the key does not belong to the certificate; give "
+                    "the sync channel's PEM certificate and its unencrypted PEM key (FARAMESH_CLOUD_TLS_CERT / _KEY)")

@@ -153,3 +153,14 @@ def test_the_secrets_init_command_writes_the_directory_and_refuses_a_second_run(
     assert (directory / "web-secret").exists() and (directory / "internal-gateway-key.pem").exists()
     again = CliRunner().invoke(cli, ["secrets", "init", str(directory)])
     assert again.exit_code == 2 and "secrets are never replaced" in again.output
+
+
+def test_a_sync_tls_pair_is_checked_for_pem_and_for_belonging_together(tmp_path: Path) -> None:
+    from faramesh_cloud.tls import ensure_self_signed, tls_pair_problem
+
+    cert, key = ensure_self_signed(tmp_path / "one")
+    _, other = ensure_self_signed(tmp_path / "two")
+    assert tls_pair_problem(cert.read_bytes(), key.read_bytes()) is None
+    assert tls_pair_problem(cert.read_bytes(), other.read_bytes()) == "the key does not belong to the certificate"
+    assert tls_pair_problem(b"garbage", key.read_bytes()) == "the certificate is not PEM"
+    assert tls_pair_problem(cert.read_bytes(), b"garbage") == "the key is not an unencrypted PEM private key"
