@@ -46,6 +46,7 @@ def write_secrets(directory: Path, services: Iterable[str] | None = None, ca_key
     """Write every shared secret and internal TLS material into ``directory`` (0700, files 0600);
     the file names written. Refuses (FileExistsError) if any of them exists already."""
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
 
     from faramesh_cloud.compliance.report.sign import new_document_certificate
     from faramesh_cloud.rpc.internal_pki import SHARED_CA, embedded
@@ -64,8 +65,8 @@ def write_secrets(directory: Path, services: Iterable[str] | None = None, ca_key
         if name != "report_signing_cert":
             content[spec.file] = spec.make()
     report_key = serialization.load_pem_private_key(content[SECRETS["report_signing_key"].file], password=None)
-    content[SECRETS["report_signing_cert"].file] = new_document_certificate(report_key,  # type: ignore[arg-type]
-                                                                            datetime.now(UTC))
+    assert isinstance(report_key, ec.EllipticCurvePrivateKey)
+    content[SECRETS["report_signing_cert"].file] = new_document_certificate(report_key, datetime.now(UTC))
     with tempfile.TemporaryDirectory(prefix="faramesh-ca-") as work:
         for service in services:
             made = embedded(Path(work), service)
