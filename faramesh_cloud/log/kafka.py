@@ -10,6 +10,10 @@
   topic a broker auto-created is still unknown to ``partitions``.
 * ``end_offsets`` reads fetch high watermarks (``kafka_offsets``), right on Tansu too.
 * Consumers are aiokafka group members with auto-commit off (``kafka_consumer``).
+* Replication (``kafka_common.Replication``): topics are created with its factor and
+  ``min.insync.replicas``; ``start`` refuses a factor above the cluster's broker count (and one
+  replica unless single-broker mode), ``create_topic`` an existing topic with fewer replicas.
+  TLS (``ssl_context``) and SASL (``security_protocol``, ``sasl``) apply to every client.
 """
 
 from __future__ import annotations
