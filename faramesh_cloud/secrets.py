@@ -184,6 +184,9 @@ def resolve_secret(settings: Settings, name: str, make: Callable[[], bytes] | No
     ``make``: how to make it in the data dir when it depends on another secret (the report
     certificate on its key); default: the secret's own generator."""
     s = spec(name)
+    if settings.secrets_dir is not None and not settings.secrets_dir.is_dir():
+        raise SecretInvalid(f"secrets_dir={settings.secrets_dir} is not a directory; point FARAMESH_CLOUD_SECRETS_DIR "
+                            "at the mounted secrets (`faramesh-cloud secrets init DIR` writes one)")
     where = source(settings, name)
     if where is None:
         if not settings.secrets_in_data_dir:
@@ -215,6 +218,8 @@ def preflight(settings: Settings, names: Iterable[str]) -> None:
     """Refuse (one line) unless every secret in ``names`` is configured and usable; for a
     process that may not make its own (``serve``), before anything starts."""
     names = list(names)
+    if settings.secrets_dir is not None and not settings.secrets_dir.is_dir():
+        resolve_secret(settings, next(iter(SECRETS)))  # refuses, naming secrets_dir
     if not settings.secrets_in_data_dir:
         absent = unconfigured(settings, names)
         if absent:

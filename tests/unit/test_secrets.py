@@ -164,3 +164,12 @@ def test_a_sync_tls_pair_is_checked_for_pem_and_for_belonging_together(tmp_path:
     assert tls_pair_problem(cert.read_bytes(), other.read_bytes()) == "the key does not belong to the certificate"
     assert tls_pair_problem(b"garbage", key.read_bytes()) == "the certificate is not PEM"
     assert tls_pair_problem(cert.read_bytes(), b"garbage") == "the key is not an unencrypted PEM private key"
+
+
+def test_a_secrets_dir_that_is_not_a_directory_is_refused_not_replaced_by_the_data_dir(tmp_path: Path) -> None:
+    typo = Settings(data_dir=tmp_path / "data", secrets_dir=tmp_path / "secrest")  # under `up`, too
+    with pytest.raises(SecretInvalid, match=r"^secrets_dir=.*secrest is not a directory"):
+        resolve_secret(typo, "web_secret")
+    with pytest.raises(SecretInvalid, match="is not a directory"):
+        preflight(typo, ["web_secret"])
+    assert not (tmp_path / "data").exists()
