@@ -35,6 +35,13 @@ INTERNAL_APIS: Final[Mapping[str, int]] = MappingProxyType({
 })
 
 
+# Shared secrets with an inline value and a <name>_file form (faramesh_cloud/secrets.py).
+SECRET_SETTINGS: Final = ("platform_signing_key", "web_secret", "notifications_key", "report_signing_key",
+                          "report_signing_cert", "forwarding_key")
+KAFKA_SECURITY_PROTOCOLS: Final = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+KAFKA_SASL_MECHANISMS: Final = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
 class ConfigError(ValueError):
     """A setting has a value that cannot work; the message says which and what to do."""
 
@@ -95,6 +102,25 @@ class Settings:
     # Cloud's registry signing key (Ed25519) from secret material an operator manages (a file:
     # PKCS#8 PEM, or base64 of a 32-byte seed or 64-byte key); None: <data_dir>/keys/registry-ed25519-<n>.key.
     registry_signing_key: Path | None = None
+    # Shared secrets (docs/configuration.md "Secrets"; faramesh_cloud/secrets.py): each comes from
+    # its inline value (FARAMESH_CLOUD_<NAME>), its <name>_file, or a file of secrets_dir named
+    # as in <data_dir>/keys (a mounted Kubernetes Secret, `faramesh-cloud secrets init DIR`).
+    # secrets_in_data_dir: one nobody configured is made once in <data_dir>/keys (what `up`
+    # does); `serve` sets it false, so a replica refuses to start rather than make its own.
+    secrets_dir: Path | None = None
+    secrets_in_data_dir: bool = True
+    platform_signing_key: str = field(default="", repr=False)
+    platform_signing_key_file: Path | None = None
+    web_secret: str = field(default="", repr=False)
+    web_secret_file: Path | None = None
+    notifications_key: str = field(default="", repr=False)
+    notifications_key_file: Path | None = None
+    report_signing_key: str = field(default="", repr=False)
+    report_signing_key_file: Path | None = None
+    report_signing_cert: str = ""
+    report_signing_cert_file: Path | None = None
+    forwarding_key: str = field(default="", repr=False)
+    forwarding_key_file: Path | None = None
     # Mutual TLS of the internal APIs (docs/internal-tls.md): the internal CA's certificate and
     # this process's service certificate and key. None: a CA and per-service certificates
     # made in <data_dir>/tls/internal (every service on one host).
@@ -105,6 +131,23 @@ class Settings:
     postgres_url: str | None = None
     kafka_bootstrap: str | None = None
     clickhouse_dsn: str | None = None
+    # How the Kafka clients connect (docs/configuration.md "Kafka"): PLAINTEXT, SSL,
+    # SASL_PLAINTEXT or SASL_SSL; the CA that signs the brokers' certificates (empty: the
+    # system's), a client certificate and key for mutual TLS; SASL PLAIN or SCRAM credentials.
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_sasl_mechanism: str = ""
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = field(default="", repr=False)
+    kafka_sasl_password_file: Path | None = None
+    # Replicas of every topic Cloud creates and its min.insync.replicas (producers use
+    # acks=all): checked against the cluster at start-up and for topics that already exist.
+    # kafka_single_broker allows one replica (dev and test brokers only).
+    kafka_replication_factor: int = 3
+    kafka_min_insync_replicas: int = 2
+    kafka_single_broker: bool = False
     # TLS for the sync channel; None generates a self-signed pair in <data_dir>/tls.
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -268,11 +311,45 @@ class Settings:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("set both tls_cert and tls_key (or neither, for a self-signed pair in the data dir)")
         self._validate_blob_s3()
+        self._validate_kafka()
+        self._validate_secret_sources()
         internal_tls = (self.internal_tls_ca, self.internal_tls_cert, self.internal_tls_key)
         if any(p is None for p in internal_tls) and any(p is not None for p in internal_tls):
             raise ConfigError("set all of internal_tls_ca, internal_tls_cert and internal_tls_key (or none, for "
                               "certificates made in <data_dir>/tls/internal); see docs/internal-tls.md")
 
+    def _validate_secret_sources(self) -> None:
+        for name in SECRET_SETTINGS:
+            if getattr(self, name) and getattr(self, f"{name}_file") is not None:
+                raise ConfigError(f"set {name} or {name}_file, not both")
+
+    def _validate_kafka(self) -> None:
+        if self.kafka_security_protocol not in KAFKA_SECURITY_PROTOCOLS:
+            raise ConfigError(f"kafka_security_protocol={self.kafka_security_protocol!r}: use one of "
+                              f"{', '.join(KAFKA_SECURITY_PROTOCOLS)}")
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and self.kafka_sasl_mechanism not in KAFKA_SASL_MECHANISMS:
+            raise ConfigError(f"kafka_sasl_mechanism={self.kafka_sasl_mechanism!r}: with "
+                              f"kafka_security_protocol={self.kafka_security_protocol} use one of "
+                              f"{', '.join(KAFKA_SASL_MECHANISMS)}")
+        if sasl and not self.kafka_sasl_username:
+            raise ConfigError(f"kafka_security_protocol={self.kafka_security_protocol} needs kafka_sasl_username "
+                              "(and kafka_sasl_password or kafka_sasl_password_file)")
+        if self.kafka_sasl_password and self.kafka_sasl_password_file is not None:
+            raise ConfigError("set kafka_sasl_password or kafka_sasl_password_file, not both")
+        tls_files = [n for n in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile") if getattr(self, n)]
+        if tls_files and self.kafka_security_protocol not in ("SSL", "SASL_SSL"):
+            raise ConfigError(f"{tls_files[0]} is set but kafka_security_protocol={self.kafka_security_protocol}; "
+                              "use SSL or SASL_SSL to talk TLS to the brokers")
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ConfigError("set both kafka_ssl_certfile and kafka_ssl_keyfile (a client certificate and its "
+                              "key), or neither")
+        if self.kafka_replication_factor < 1 or self.kafka_min_insync_replicas < 1:
+            raise ConfigError("kafka_replication_factor and kafka_min_insync_replicas are at least 1 (defaults 3 and 2)")
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ConfigError(f"kafka_min_insync_replicas={self.kafka_min_insync_replicas} is above "
+                              f"kafka_replication_factor={self.kafka_replication_factor}: no write with acks=all "
+                              "could ever succeed; lower it (default 2 of 3)")
 
     def _validate_blob_s3(self) -> None:
         for name in ("access_key_id", "secret_access_key"):

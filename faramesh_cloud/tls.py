@@ -50,3 +50,19 @@ def ensure_self_signed(directory: Path, hosts: tuple[str, ...] = ("localhost", "
     os.replace(tmp_key, key_path)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
+
+
+def tls_pair_problem(cert_pem: bytes, key_pem: bytes) -> str | None:
+    """What is wrong with a PEM certificate and key pair, or None when they are a pair."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError:
+        return "the certificate is not PEM"
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError):
+        return "the key is not an unencrypted PEM private key"
+    der = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(*der) != cert.public_key().public_bytes(*der):
+        return "the key does not belong to the certificate"
+    return None

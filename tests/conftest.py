@@ -31,6 +31,7 @@ pytest_plugins = [
     "tests.fixtures.olap",
     "tests.fixtures.ingest",
     "tests.fixtures.internal_tls",
+    "tests.fixtures.secrets",
     "tests.fixtures.identity",
     "tests.fixtures.gateway",
     "tests.fixtures.oidc",

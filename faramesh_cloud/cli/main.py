@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reports": ("faramesh_cloud.cli.reports", "reports"),
     "registry": ("faramesh_cloud.cli.registry", "registry"),
     "verify-registry": ("faramesh_cloud.cli.registry_verify", "verify_registry"),
+    "secrets": ("faramesh_cloud.cli.secrets", "secrets"),
 }
 
 

@@ -160,7 +160,7 @@ async def _open(admin: Any) -> tuple[Any, Any]:
     blobs = blobstore_from_settings(settings, settings.data_dir / "registry" / "blobs")
 
     async def checkpoint() -> None:
-        key = KeySource(settings.data_dir, settings.registry_signing_key).current()
+        key = KeySource.for_settings(settings).current()
         listed = {k.key_id: k for k in await store.keys()}
         active = listed.get(key.key_id)
         if active is not None and active.retired_at is None and active.public_key == key.public_key:

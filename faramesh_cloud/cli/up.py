@@ -151,4 +151,26 @@ def serve(service: str, data_dir: Path | None) -> None:
 
     if service not in SERVICES:
         raise click.BadParameter(f"choose from {', '.join(SERVICES)}", param_hint="SERVICE")
-    _serve(_settings(data_dir=data_dir), [service], banner=True, health=True)
+    # Replicas must share every secret: a `serve` process makes none in its data dir.
+    settings = _settings(data_dir=data_dir, secrets_in_data_dir=False)
+    try:
+        _preflight(settings, service)
+    except ValueError as exc:  # ConfigError and key errors: one line naming the setting, before anything starts
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    _serve(settings, [service], banner=True, health=True)
+
+
+def _preflight(settings: Settings, service: str) -> None:
+    """The shared secrets and internal TLS material ``service`` needs: there, and usable."""
+    from faramesh_cloud.rpc.internal_pki import service_credentials
+    from faramesh_cloud.runtime.services import SERVICES
+    from faramesh_cloud.secrets import preflight
+
+    preflight(settings, SERVICES[service].secrets)
+    if service == "registry":
+        from faramesh_cloud.registry.keys import KeySource
+
+        KeySource.for_settings(settings).current()
+    if service != "demo":  # every other service serves or dials an internal API
+        service_credentials(settings, service)

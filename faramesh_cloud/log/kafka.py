@@ -10,6 +10,10 @@
   topic a broker auto-created is still unknown to ``partitions``.
 * ``end_offsets`` reads fetch high watermarks (``kafka_offsets``), right on Tansu too.
 * Consumers are aiokafka group members with auto-commit off (``kafka_consumer``).
+* Replication (``kafka_common.Replication``): topics are created with its factor and
+  ``min.insync.replicas``; ``start`` refuses a factor above the cluster's broker count (and one
+  replica unless single-broker mode), ``create_topic`` an existing topic with fewer replicas.
+  TLS (``ssl_context``) and SASL (``security_protocol``, ``sasl``) apply to every client.
 """
 
 from __future__ import annotations
@@ -20,11 +24,18 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol.metadata import MetadataRequest
 
-from faramesh_cloud.log.kafka_common import GroupTimeouts, KafkaConnection, stop_quietly
+from faramesh_cloud.log.kafka_common import (
+    GroupTimeouts,
+    KafkaConnection,
+    KafkaSettingsError,
+    Replication,
+    Sasl,
+    stop_quietly,
+)
 from faramesh_cloud.log.kafka_consumer import KafkaConsumer
 from faramesh_cloud.log.kafka_offsets import highwaters
 from faramesh_cloud.log.kafka_registry import TOPIC_EXISTS, TopicRegistry
@@ -62,18 +73,24 @@ class KafkaLog:
         ssl_context: ssl.SSLContext | None = None,
         client_id: str = "faramesh-cloud",
         group_timeouts: GroupTimeouts | None = None,
-        replication_factor: int = 1,
+        replication: Replication | None = None,
         registry_topic: str = "_faramesh_cloud.topics",
         request_timeout_ms: int = 30_000,
         max_record_bytes: int = _MAX_REQUEST_BYTES,
+        security_protocol: str = "",
+        sasl: Sasl | None = None,
     ) -> None:
+        # replication: None is one replica on one broker (dev and test brokers; what the
+        # adapter always did); the runtime passes Settings' (default 3, min.insync 2), checked
+        # against the cluster's broker count at start() and against existing topics.
         # Records larger than this are refused before anything is sent (RecordRejected); set
         # it to the broker's message.max.bytes (Kafka's default: 1 MiB) to refuse them here
         # rather than at the broker, which answers MessageSizeTooLarge (also RecordRejected).
         self._max_record_bytes = max_record_bytes
-        self._connection = KafkaConnection(bootstrap, ssl_context, client_id, request_timeout_ms)
+        self._connection = KafkaConnection(bootstrap, ssl_context, client_id, request_timeout_ms,
+                                           security_protocol, sasl)
         self._timeouts = group_timeouts or GroupTimeouts()
-        self._replication = replication_factor
+        self._replication = replication or Replication.one_broker()
         self._registry_topic = registry_topic
         self._admin: AIOKafkaAdminClient | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -100,12 +117,22 @@ class KafkaLog:
         )
         try:
             await self._admin.start()
+            await self._check_cluster()
             await self._producer.start()
             await self._probe.start()
             await self._registry.start()
         except KafkaError as exc:
             await self.close()
             raise self._connection.unavailable("connecting", exc) from exc
+
+    async def _check_cluster(self) -> None:
+        """Refuse replication settings this cluster cannot honour (before any topic is made)."""
+        assert self._admin is not None
+        cluster = await self._admin.describe_cluster()
+        refusal = self._replication.refusal(len(cluster["brokers"]), self._connection.bootstrap)
+        if refusal is not None:
+            await self.close()
+            raise KafkaSettingsError(refusal)
 
     async def close(self) -> None:
         for consumer in list(self._consumers):
@@ -129,8 +156,11 @@ class KafkaLog:
                 known = await self._create_on_broker(topic, partitions)
                 if known == partitions:
                     await registry.record(topic, partitions)
+            refusal = self._replication.topic_refusal(topic, await self._broker_replicas(topic))
         except KafkaError as exc:
             raise self._connection.unavailable(f"creating topic {topic!r}", exc) from exc
+        if refusal is not None:
+            raise KafkaSettingsError(refusal)
         if known != partitions:
             raise TopicMismatch(
                 f"topic {topic!r} exists with {known} partitions, not {partitions}; "
@@ -236,7 +266,7 @@ class KafkaLog:
     async def _create_on_broker(self, topic: str, partitions: int) -> int | None:
         """Create the topic; returns its partition count on the broker afterwards."""
         assert self._admin is not None
-        response = await self._admin.create_topics([NewTopic(topic, partitions, self._replication)])
+        response = await self._admin.create_topics([self._replication.new_topic(topic, partitions)])
         for _, code, *rest in response.topic_errors:
             if code in _CALLER_ERRORS:
                 raise ValueError(f"the broker refused topic {topic!r}: {rest[0] if rest else code}")
@@ -248,6 +278,12 @@ class KafkaLog:
 
     async def _broker_partitions(self, topic: str) -> int | None:
         """The broker's partition count for a topic, asking without auto-creating it."""
+        replicas = await self._broker_replicas(topic)
+        return len(replicas) if replicas else None
+
+    async def _broker_replicas(self, topic: str) -> list[int]:
+        """The number of replicas of each of the topic's partitions (empty: no such topic),
+        asking without auto-creating it."""
         client = self._started()[0].client
         request = MetadataRequest([topic], allow_auto_topic_creation=False)
         response = await client.send(client.get_random_node(), request)
@@ -256,8 +292,8 @@ class KafkaLog:
                 continue
             if entry["error_code"]:
                 raise for_code(entry["error_code"])(f"describing topic {topic!r}")
-            return len(entry["partitions"])
-        return None
+            return [len(partition["replicas"]) for partition in entry["partitions"]]
+        return []
 
 
 async def _send_partition(

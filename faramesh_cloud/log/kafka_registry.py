@@ -16,9 +16,10 @@ import asyncio
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, for_code
 
+from faramesh_cloud.log.kafka_common import Replication
 from faramesh_cloud.log.kafka_offsets import highwaters
 
 TOPIC_EXISTS = 36
@@ -34,23 +35,21 @@ class TopicRegistry:
         admin: AIOKafkaAdminClient,
         producer: AIOKafkaProducer,
         reader: AIOKafkaConsumer,
-        replication_factor: int,
+        replication: Replication,
     ) -> None:
         self._topic = topic
         self._tp = TopicPartition(topic, 0)
         self._admin = admin
         self._producer = producer
         self._reader = reader
-        self._replication = replication_factor
+        self._replication = replication
         self._known: dict[str, int] = {}
         self._position = 0
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
         """Create the registry topic if needed and start reading it from offset 0."""
-        new = NewTopic(
-            self._topic, 1, self._replication, topic_configs={"cleanup.policy": "compact"}
-        )
+        new = self._replication.new_topic(self._topic, 1, **{"cleanup.policy": "compact"})
         response = await self._admin.create_topics([new])
         for _, code, *_ in response.topic_errors:
             if code not in (0, TOPIC_EXISTS):

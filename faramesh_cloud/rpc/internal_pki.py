@@ -16,6 +16,10 @@ Where the material comes from (:func:`service_credentials`):
   ``.lock``, so processes starting at once make one CA, and a certificate and its key are
   always a pair. A service certificate that expires within :data:`RENEW_BEFORE`, or that the
   folder's CA did not issue, is re-issued (the CA is never replaced).
+* **Shared secrets** (those three unset, ``Settings.secrets_dir`` holding ``internal-ca.pem``):
+  ``internal-<name>.pem`` and ``internal-<name>-key.pem`` of that directory (what
+  ``faramesh-cloud secrets init DIR`` writes), checked as below. A ``serve`` process
+  (``secrets_in_data_dir`` off) with neither refuses to start rather than make a CA of its own.
 * **Distributed** (``internal_tls_ca``, ``internal_tls_cert``, ``internal_tls_key`` set):
   the operator's files, checked at start-up (readable, the key fits the certificate, the
   CA issued it, not expired, it names the service) with a message saying what to fix. A
@@ -53,6 +57,7 @@ CA_LIFETIME: Final = dt.timedelta(days=3650)
 CERT_LIFETIME: Final = dt.timedelta(days=397)
 RENEW_BEFORE: Final = dt.timedelta(days=30)
 EMBEDDED_DIR: Final = Path("tls") / "internal"  # under the data dir
+SHARED_CA: Final = "internal-ca.pem"  # in Settings.secrets_dir, beside internal-<service>[-key].pem
 
 _NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 
@@ -112,11 +117,25 @@ class ServiceCredentials:
     key: bytes
 
 
+def shared_files(directory: Path, service: str) -> tuple[Path, Path, Path]:
+    """The CA, certificate and key of ``service`` in a shared-secrets directory (``secrets init``)."""
+    return directory / SHARED_CA, directory / f"internal-{service}.pem", directory / f"internal-{service}-key.pem"
+
+
 def service_credentials(settings: Settings, service: str) -> ServiceCredentials:
     """``service``'s material as ``settings`` choose it (see the module docstring)."""
-    if settings.internal_tls_ca is None or settings.internal_tls_cert is None or settings.internal_tls_key is None:
-        return embedded(settings.data_dir / EMBEDDED_DIR, service)
-    return from_files(settings.internal_tls_ca, settings.internal_tls_cert, settings.internal_tls_key, service)
+    if settings.internal_tls_ca is not None and settings.internal_tls_cert is not None \
+            and settings.internal_tls_key is not None:
+        return from_files(settings.internal_tls_ca, settings.internal_tls_cert, settings.internal_tls_key, service)
+    if settings.secrets_dir is not None and (settings.secrets_dir / SHARED_CA).is_file():
+        return from_files(*shared_files(settings.secrets_dir, service), service)
+    if not settings.secrets_in_data_dir:
+        raise InternalTlsError(
+            "no internal_tls_ca, internal_tls_cert, internal_tls_key (FARAMESH_CLOUD_INTERNAL_TLS_*) configured; "
+            "services in other processes must trust one CA, so `serve` makes none: set them, or "
+            f"FARAMESH_CLOUD_SECRETS_DIR to a directory holding {SHARED_CA} and internal-{service}[-key].pem "
+            "(`faramesh-cloud secrets init DIR` writes one)")
+    return embedded(settings.data_dir / EMBEDDED_DIR, service)
 
 
 # --- embedded: made once in the data dir -------------------------------------------------

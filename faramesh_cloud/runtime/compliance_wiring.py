@@ -25,7 +25,7 @@ from faramesh_cloud.compliance.coverage_reads import CoverageReads
 from faramesh_cloud.compliance.measure import Measurer
 from faramesh_cloud.compliance.pipeline import Keys, ReportPipeline
 from faramesh_cloud.compliance.policy import Policies, policy_words
-from faramesh_cloud.compliance.report.sign import load_or_create_document_key
+from faramesh_cloud.compliance.report.sign import document_key
 from faramesh_cloud.compliance.service import ComplianceConfig, ComplianceService
 from faramesh_cloud.compliance.servicer import internal_server
 from faramesh_cloud.compliance.sources import Sources
@@ -38,7 +38,7 @@ from faramesh_cloud.identity.org_settings import OrgSettingsStore
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.runtime.service import Service, running
-from faramesh_cloud.signing.keys import load_or_create_signing_key
+from faramesh_cloud.signing.keys import platform_signing_key
 from faramesh_cloud.sql.database import Database
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def service(ctx: RuntimeContext) -> ComplianceService:
     policies = Policies(found.fleet)
     measurer = Measurer(found.audit, found.approvals, PlatformAuditLog(platform.db), OrgSettings(platform.db))
     posture = Sweep(platform.db, measurer, policies.checks, config.clock, policy_words=policy_words())
-    keys = Keys(load_or_create_signing_key(settings.data_dir), load_or_create_document_key(settings.data_dir))
+    keys = Keys(platform_signing_key(settings), document_key(settings))
     certifier = Certifier(found.audit, keys.signing)
     maker = ReportPipeline(platform.db, found, keys, posture.posture)
     return ComplianceService(ctx, config, maker=maker, sweep=lambda api: posture,

@@ -20,14 +20,14 @@ from fastapi import FastAPI
 from faramesh_cloud.config import Settings
 from faramesh_cloud.gateway.web.notifications_ports import NotificationsPort, mount_notifications
 from faramesh_cloud.notifications.client import NotificationsClient
-from faramesh_cloud.notifications.destinations import load_or_create_key
+from faramesh_cloud.notifications.destinations import notifications_key
 from faramesh_cloud.notifications.service import NotificationsConfig, NotificationsService
 from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.runtime.service import Service, ServiceContext, running
 
 
 def config(settings: Settings) -> NotificationsConfig:
-    return NotificationsConfig(key=load_or_create_key(settings.data_dir),
+    return NotificationsConfig(key=notifications_key(settings),
                                allow_private=settings.allow_private_destinations, link_base=settings.http_url)
 
 

@@ -102,9 +102,9 @@ async def open_platform(settings: Settings, *, with_olap: bool = True,
 async def _open_log(settings: Settings, db: Database, components: dict[str, str]) -> Log:
     event_log: Log
     if settings.kafka_bootstrap:
-        from faramesh_cloud.log.kafka import KafkaLog
+        from faramesh_cloud.runtime.kafka_wiring import kafka_log
 
-        event_log = KafkaLog(settings.kafka_bootstrap)
+        event_log = kafka_log(settings)
         components["log"] = f"Kafka at {settings.kafka_bootstrap}"
     else:
         from faramesh_cloud.log.postgres import PostgresLog

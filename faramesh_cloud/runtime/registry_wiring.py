@@ -80,7 +80,7 @@ _MAX_BODY = 64 * 1024  # the daemon API is GET only
 
 
 def config(settings: Settings) -> RegistryConfig:
-    return RegistryConfig(keys=KeySource(settings.data_dir, settings.registry_signing_key),
+    return RegistryConfig(keys=KeySource.for_settings(settings),
                           mirror_sources=settings.registry_mirror_sources_list,
                           mirror_interval_s=settings.registry_mirror_interval_s,
                           mirror_pins=settings.registry_mirror_pins_list)

@@ -108,6 +108,8 @@ class ServiceSpec:
     internal_api: bool = False  # serves an internal gRPC API (its port index: config.INTERNAL_APIS)
     olap: bool = False  # reads or writes the OLAP store (a process runs none of these: no chDB opened)
     enabled_when: Callable[[Settings], bool] = _always  # `up` runs it only when this holds
+    # The shared secrets it reads (faramesh_cloud/secrets.py): `serve` refuses to start without them.
+    secrets: tuple[str, ...] = ()
 
 
 # Start order; stopped in reverse. `faramesh-cloud serve NAME` runs one of them alone.
@@ -116,10 +118,13 @@ SERVICES: dict[str, ServiceSpec] = {
     "audit-index": ServiceSpec(audit_index, schema="faramesh_cloud.audit_index", internal_api=True, olap=True),
     "fleet": ServiceSpec(fleet, schema="faramesh_cloud.fleet", internal_api=True),
     "approvals": ServiceSpec(approvals, schema="faramesh_cloud.approvals", internal_api=True),
-    "notifications": ServiceSpec(notifications, schema="faramesh_cloud.notifications", internal_api=True),
-    "compliance": ServiceSpec(compliance, schema="faramesh_cloud.compliance", internal_api=True),
-    "registry": ServiceSpec(registry, schema="faramesh_cloud.registry", internal_api=True),
-    "gateway": ServiceSpec(gateway),
+    "notifications": ServiceSpec(notifications, schema="faramesh_cloud.notifications", internal_api=True,
+                                 secrets=("notifications_key",)),
+    "compliance": ServiceSpec(compliance, schema="faramesh_cloud.compliance", internal_api=True,
+                              secrets=("platform_signing_key", "report_signing_key", "report_signing_cert")),
+    "registry": ServiceSpec(registry, schema="faramesh_cloud.registry", internal_api=True,
+                            secrets=("registry_signing_key",)),
+    "gateway": ServiceSpec(gateway, secrets=("web_secret", "platform_signing_key")),
     "demo": ServiceSpec(demo_fleet, enabled_when=lambda settings: settings.demo),
 }
 

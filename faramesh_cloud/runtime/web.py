@@ -6,26 +6,23 @@ clients in ``serve gateway``)."""
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
-
+from faramesh_cloud.config import Settings
 from faramesh_cloud.gateway.web.audit_common import AUDIT_SECTION
 from faramesh_cloud.gateway.web.deps import WebConfig, WebDeps
 from faramesh_cloud.gateway.web.live_feed import LiveHub
 from faramesh_cloud.identity.service import Identity
-from faramesh_cloud.keyfile import read_or_create
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.runtime.audit_wiring import GatewayAudit
 from faramesh_cloud.runtime.platform import Platform
-from faramesh_cloud.signing.keys import load_or_create_signing_key
+from faramesh_cloud.secrets import resolve_secret
+from faramesh_cloud.signing.keys import platform_signing_key
 from faramesh_cloud.stacks.store import StackStore
 
-SECRET_FILE = Path("keys") / "web-secret"
 
-
-def load_or_create_secret(data_dir: Path) -> str:
-    """A random secret kept in ``<data_dir>/keys/web-secret`` (0600), made on first use."""
-    return read_or_create(data_dir / SECRET_FILE, lambda: secrets.token_urlsafe(48).encode()).decode().strip()
+def web_secret(settings: Settings) -> str:
+    """The shared secret that signs session cookies: every gateway replica must hold the same
+    one (``faramesh_cloud.secrets``; under ``up``, made once in ``<data_dir>/keys/web-secret``)."""
+    return resolve_secret(settings, "web_secret").decode()
 
 
 class Web:
@@ -39,8 +36,8 @@ class Web:
         self.live = LiveHub(audit.reader, audit.commits)
         self.deps = WebDeps(
             identity=self.identity, stacks=self._stacks,
-            signing_key=load_or_create_signing_key(settings.data_dir),
-            config=WebConfig(secret_key=load_or_create_secret(settings.data_dir),
+            signing_key=platform_signing_key(settings),
+            config=WebConfig(secret_key=web_secret(settings),
                              disconnect_after_s=settings.disconnect_after_s),
             # The DPR explorer reads the audit index through its API (in process or gRPC).
             audit=audit.reader, live=self.live, sections=(AUDIT_SECTION,),

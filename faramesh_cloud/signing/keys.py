@@ -1,8 +1,8 @@
-"""The platform signing key (ed25519): generated once, kept in the data dir.
+"""The platform signing key (ed25519): the shared secret ``platform_signing_key``.
 
-``<data_dir>/keys/platform-ed25519.pem`` holds the private key (PKCS#8 PEM, mode 0600);
-it is created with ``O_EXCL`` so two processes starting at once cannot each make one. The
-public key is what verifiers of signed bundles need (``faramesh-cloud verify-bundle FILE
+``faramesh_cloud.secrets`` finds it (inline, a ``_file``, ``secrets_dir``), or under ``up`` makes
+it once in ``<data_dir>/keys/platform-ed25519.pem`` (PKCS#8 PEM, mode 0600; two processes
+starting at once cannot each make one). The public key is what verifiers of signed bundles need (``faramesh-cloud verify-bundle FILE
 --public-key KEY``); it is served at ``/api/v1/platform/signing-key``.
 """
 
@@ -16,7 +16,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from faramesh_cloud.keyfile import read_or_create
+from faramesh_cloud.config import Settings
+from faramesh_cloud.secrets import resolve_secret
 
 KEY_FILE = Path("keys") / "platform-ed25519.pem"
 
@@ -25,14 +26,16 @@ class SigningKeyError(ValueError):
     """A key cannot be read; the message says what to pass instead."""
 
 
-def load_or_create_signing_key(data_dir: Path) -> Ed25519PrivateKey:
-    path = Path(data_dir) / KEY_FILE
-    pem = read_or_create(path, lambda: Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    loaded = serialization.load_pem_private_key(pem, password=None)
-    if not isinstance(loaded, Ed25519PrivateKey):
-        raise SigningKeyError(f"{path} is not an ed25519 private key; move it away to have a new one generated")
+def platform_signing_key(settings: Settings) -> Ed25519PrivateKey:
+    """The platform signing key as ``settings`` give it (``faramesh_cloud.secrets``)."""
+    loaded = serialization.load_pem_private_key(resolve_secret(settings, "platform_signing_key"), password=None)
+    assert isinstance(loaded, Ed25519PrivateKey)  # resolve_secret checked the type
     return loaded
+
+
+def load_or_create_signing_key(data_dir: Path) -> Ed25519PrivateKey:
+    """The data-dir key of an embedded install (``platform_signing_key`` with only a data dir)."""
+    return platform_signing_key(Settings(data_dir=Path(data_dir)))
 
 
 def public_raw(key: Ed25519PublicKey) -> bytes:

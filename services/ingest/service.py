@@ -54,7 +54,7 @@ from faramesh_cloud.runtime.service import ServiceInfo
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.orgs import OrgStore
 from faramesh_cloud.stacks.store import StackStore
-from faramesh_cloud.tls import ensure_self_signed
+from faramesh_cloud.tls import ensure_self_signed, tls_pair_problem
 
 # The topics a Push and the HTTP feeds append to.
 TOPICS: Final = (DPR_RECORDS, SYNC_ITEMS, DEAD_LETTERS, LEGACY_DECISIONS)
@@ -69,6 +69,7 @@ class HttpListener(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
 
 
 class IngestStartError(ConfigError):
@@ -128,12 +129,17 @@ class IngestService:
         if cert is None or key is None:
             cert, key = ensure_self_signed(settings.data_dir / "tls")
         try:
-            return cert.read_bytes(), key.read_bytes()
+            pair = cert.read_bytes(), key.read_bytes()
         except OSError as exc:
             raise IngestStartError(
                 f"cannot read the sync channel's TLS certificate/key ({exc}); check "
                 "FARAMESH_CLOUD_TLS_CERT / FARAMESH_CLOUD_TLS_KEY"
             ) from exc
+        problem = tls_pair_problem(*pair)
+        if problem is not None:
+            raise IngestStartError(f"tls_cert {cert} / tls_key {key}: {problem}; give the sync channel's PEM "
+                                   "certificate and its unencrypted PEM key (FARAMESH_CLOUD_TLS_CERT / _KEY)")
+        return pair
 
     async def start(self) -> None:
         # Effective only if gRPC was not imported yet; the probe below checks the outcome.

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from faramesh_cloud.keyfile import read_or_create
+from faramesh_cloud.config import Settings
 from faramesh_cloud.notifications.domain import InvalidRouting, Kind, valid_email
 from faramesh_cloud.notifications.payloads import new_webhook_secret
 from faramesh_cloud.notifications.ssrf import (
@@ -22,6 +22,7 @@ from faramesh_cloud.notifications.ssrf import (
     check_url,
     system_resolver,
 )
+from faramesh_cloud.secrets import resolve_secret
 
 KEY_FILE: Final = Path("keys") / "notifications.key"
 
@@ -120,10 +121,12 @@ class SecretBox:
         return value
 
 
+def notifications_key(settings: Settings) -> bytes:
+    """The 32-byte sealing key, shared by every process that seals or opens destinations
+    (``faramesh_cloud.secrets``; under ``up``, made once in ``<data_dir>/keys/notifications.key``)."""
+    return resolve_secret(settings, "notifications_key")
+
+
 def load_or_create_key(data_dir: Path) -> bytes:
-    """The 32-byte key in ``<data_dir>/keys/notifications.key`` (0600), made on first use."""
-    path = data_dir / KEY_FILE
-    key = read_or_create(path, lambda: secrets.token_bytes(32))
-    if len(key) != 32:
-        raise ValueError(f"{path} is not a 32-byte key; remove it only if no destination exists yet")
-    return key
+    """The data-dir key of an embedded install."""
+    return notifications_key(Settings(data_dir=data_dir))

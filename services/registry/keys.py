@@ -6,10 +6,14 @@ Where the private key comes from, in order:
   upstream's 64-byte Go form (seed ‖ public key, what ``gen-signing-key`` prints). Its key id is
   ``cloud-registry-ed25519-<first 12 hex of SHA-256 of the public key>``. Rotating means
   configuring new material; the old key is then retired on start.
-* Else ``<data_dir>/keys/registry-ed25519-<n>.key`` (PKCS#8 PEM, mode 0600, made once by
-  ``keyfile.read_or_create``): the highest ``n`` signs, with key id ``cloud-registry-ed25519-<n>``.
+* Else ``Settings.secrets_dir/registry-ed25519-<n>.key`` (the shared secrets, ``faramesh_cloud.secrets``;
+  ``secrets init`` writes ``n = 1``), read only: the highest ``n`` signs, with key id
+  ``cloud-registry-ed25519-<n>``; rotating means adding ``n + 1`` to the Secret.
+* Else, under ``up`` only, ``<data_dir>/keys/registry-ed25519-<n>.key`` (PKCS#8 PEM, mode 0600,
+  made once by ``keyfile.read_or_create``): the highest ``n`` signs, as above.
   :meth:`KeySource.rotate` makes ``n + 1``; earlier files are kept (their public halves stay
   listed in ``registry_keys`` with ``retired_at``, so old signatures keep verifying).
+  A ``serve registry`` with neither configured refuses to start (``secrets.SecretMissing``).
 
 Only public halves go to the database.
 """
@@ -28,8 +32,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nacl.signing import SigningKey
 
+from faramesh_cloud.config import Settings
 from faramesh_cloud.keyfile import read_or_create
 from faramesh_cloud.registry.signatures import b64
+from faramesh_cloud.secrets import SecretMissing, missing_message
 
 KEY_DIR: Final = Path("keys")
 KEY_PREFIX: Final = "cloud-registry-ed25519-"
@@ -97,9 +103,23 @@ def parse_private_key(data: bytes, where: str) -> SigningKey:
 class KeySource:
     """Where Cloud's registry key is read (and, in the data dir, made and rotated)."""
 
-    def __init__(self, data_dir: Path, configured: Path | None = None) -> None:
-        self._dir = Path(data_dir) / KEY_DIR
+    def __init__(self, data_dir: Path, configured: Path | None = None, *, keys_dir: Path | None = None,
+                 create: bool = True) -> None:
+        self._dir = Path(keys_dir) if keys_dir is not None else Path(data_dir) / KEY_DIR
         self._configured = configured
+        self._create = create
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> KeySource:
+        """The source ``settings`` choose (see the module docstring)."""
+        if settings.registry_signing_key is not None:
+            return cls(settings.data_dir, settings.registry_signing_key)
+        shared = settings.secrets_dir
+        if shared is not None and any(_FILE.fullmatch(p.name) for p in shared.glob("registry-ed25519-*.key")):
+            return cls(settings.data_dir, keys_dir=shared, create=False)
+        if not settings.secrets_in_data_dir:
+            raise SecretMissing(missing_message(["registry_signing_key"]))
+        return cls(settings.data_dir)
 
     def _numbers(self) -> list[int]:
         if not self._dir.is_dir():
@@ -108,6 +128,12 @@ class KeySource:
 
     def _load(self, n: int) -> CloudKey:
         path = self._dir / f"registry-ed25519-{n}.key"
+        if not self._create:
+            try:
+                pem = path.read_bytes()
+            except OSError as exc:
+                raise RegistryKeyError(f"registry_signing_key {path}: cannot read it ({exc.strerror})") from None
+            return CloudKey(f"{KEY_PREFIX}{n}", parse_private_key(pem, f"registry_signing_key {path}"))
         pem = read_or_create(path, lambda: _pem(SigningKey.generate()))
         return CloudKey(f"{KEY_PREFIX}{n}", parse_private_key(pem, str(path)))
 
@@ -136,5 +162,8 @@ class KeySource:
         if self._configured is not None:
             raise RegistryKeyError("the registry key is configured (FARAMESH_CLOUD_REGISTRY_SIGNING_KEY): rotate by "
                                    "configuring new key material and restarting; the old key is then retired")
+        if not self._create:
+            raise RegistryKeyError(f"the registry keys are shared secrets in {self._dir}: rotate by adding "
+                                   "registry-ed25519-<n+1>.key to them and restarting every registry replica")
         numbers = self._numbers()
         return self._load((numbers[-1] if numbers else 1) + 1)

@@ -35,6 +35,7 @@ from faramesh_cloud.runtime.services import RuntimeContext
 from faramesh_cloud.sql.database import Database
 from tests.approvals_support import pending_event, push_events
 from tests.fixtures.ingest import read_topic
+from tests.fixtures.secrets import SharedSecrets
 from tests.integration.test_serve_fleet_gateway import _serve, _sign_up, _stop, _tls_env
 from tests.integration.test_up import free_port
 from tests.ports import free_internal_base
@@ -66,10 +67,10 @@ async def _wait_for_approvals(address: str, pki: Path, proc: subprocess.Popen[by
 
 
 async def test_serve_gateway_decides_through_serve_approvals_over_grpc(
-        tmp_path: Path, pg_url: str, database: Database, postgres_log: PostgresLog) -> None:
+        tmp_path: Path, pg_url: str, shared_secrets: SharedSecrets, database: Database, postgres_log: PostgresLog) -> None:
     pki = tmp_path / "pki"
     approvals_base, gateway_base, http = free_internal_base(), free_internal_base(), free_port()
-    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url}
+    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url, **shared_secrets.env}
     approvals = _serve("approvals", tmp_path / "approvals", {
         **common, **_tls_env(pki, "approvals"), "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(approvals_base),
         "FARAMESH_CLOUD_INTERNAL_BIND_HOST": "127.0.0.1",

@@ -33,6 +33,7 @@ from faramesh_cloud.runtime.platform import Platform
 from faramesh_cloud.runtime.services import RuntimeContext
 from faramesh_cloud.sql.database import Database
 from tests.approvals_support import pending_event, push_events
+from tests.fixtures.secrets import SharedSecrets
 from tests.integration.audit_support import fleet, publish
 from tests.integration.test_serve_approvals_gateway import _wait_for_approvals
 from tests.integration.test_serve_fleet_gateway import _serve, _sign_up, _stop, _tls_env
@@ -66,11 +67,11 @@ async def _wait_for_index(address: str, pki: Path, proc: subprocess.Popen[bytes]
 
 
 async def test_serve_gateway_searches_through_serve_audit_index_over_grpc(
-        tmp_path: Path, pg_url: str, database: Database, postgres_log: PostgresLog) -> None:
+        tmp_path: Path, pg_url: str, shared_secrets: SharedSecrets, database: Database, postgres_log: PostgresLog) -> None:
     pki = tmp_path / "pki"
     index_base, approvals_base, gateway_base, http = (free_internal_base(), free_internal_base(),
                                                       free_internal_base(), free_port())
-    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url}
+    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url, **shared_secrets.env}
     index = _serve("audit-index", tmp_path / "audit-index", {
         **common, **_tls_env(pki, "audit-index"), "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(index_base),
         "FARAMESH_CLOUD_INTERNAL_BIND_HOST": "127.0.0.1",

@@ -21,6 +21,7 @@ import pytest
 
 from faramesh_cloud.compliance.client import ComplianceClient
 from faramesh_cloud.rpc.internal_pki import embedded
+from tests.fixtures.secrets import SharedSecrets
 from tests.integration.test_serve_fleet_gateway import _serve, _sign_up, _stop, _tls_env
 from tests.integration.test_up import free_port
 from tests.ports import free_internal_base
@@ -35,11 +36,11 @@ async def _wait_for_compliance(address: str, pki: Path, proc: subprocess.Popen[b
     await wait_until_it_answers("compliance", client, lambda: client.declared(str(uuid.uuid4())), proc)
 
 
-def test_serve_gateway_reaches_serve_compliance_over_grpc(tmp_path: Path, pg_url: str) -> None:
+def test_serve_gateway_reaches_serve_compliance_over_grpc(tmp_path: Path, pg_url: str, shared_secrets: SharedSecrets) -> None:
     pki = tmp_path / "pki"
     compliance_base, gateway_base, http = free_internal_base(), free_internal_base(), free_port()
     address = f"127.0.0.1:{compliance_base + 4}"  # internal_base_port + the compliance index (4)
-    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url}
+    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url, **shared_secrets.env}
     compliance = _serve("compliance", tmp_path / "compliance", {
         **common, **_tls_env(pki, "compliance"), "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(compliance_base)})
     gateway = None

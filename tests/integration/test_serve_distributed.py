@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures.secrets import SharedSecrets
 from tests.integration.test_up import free_port
 from tests.ports import free_internal_base
 from tests.status_support import OperatorStatus
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka, 
 
 
 def test_serve_gateway_uses_the_configured_kafka_and_postgresql_and_leaves_clickhouse_to_the_index(
-    tmp_path: Path, pg_url: str, kafka_broker: object
+    tmp_path: Path, pg_url: str, kafka_broker: object, shared_secrets: SharedSecrets
 ) -> None:
     port = free_port()
     env = {
@@ -32,6 +33,8 @@ def test_serve_gateway_uses_the_configured_kafka_and_postgresql_and_leaves_click
         "FARAMESH_CLOUD_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,  # type: ignore[attr-defined]
         "FARAMESH_CLOUD_CLICKHOUSE_DSN": f"chdb:///{tmp_path / 'ch'}",
         "FARAMESH_CLOUD_HTTP_PORT": str(port),
+        "FARAMESH_CLOUD_KAFKA_SINGLE_BROKER": "true",  # Tansu: one broker, one replica
+        **shared_secrets.env,
     }
     with subprocess.Popen([sys.executable, "-m", "faramesh_cloud", "serve", "gateway", "--data-dir", str(tmp_path / "d")],
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:

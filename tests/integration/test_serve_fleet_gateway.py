@@ -23,6 +23,7 @@ import pytest
 from faramesh_cloud.fleet.client import FleetQueryClient
 from faramesh_cloud.rpc.internal_pki import embedded
 from tests.fixtures.identity import PASSWORD
+from tests.fixtures.secrets import SharedSecrets
 from tests.integration.test_up import free_port
 from tests.ports import free_internal_base
 from tests.serve_support import wait_until_it_answers
@@ -82,10 +83,10 @@ def _sign_up(base: str, proc: subprocess.Popen[bytes]) -> tuple[httpx.Client, st
     return client, "ops"
 
 
-def test_serve_gateway_reads_the_fleet_over_grpc_from_serve_fleet(tmp_path: Path, pg_url: str) -> None:
+def test_serve_gateway_reads_the_fleet_over_grpc_from_serve_fleet(tmp_path: Path, pg_url: str, shared_secrets: SharedSecrets) -> None:
     pki = tmp_path / "pki"
     fleet_base, gateway_base, http = free_internal_base() + 1, free_internal_base(), free_port()
-    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url}
+    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url, **shared_secrets.env}
     fleet = _serve("fleet", tmp_path / "fleet", {
         **common, **_tls_env(pki, "fleet"), "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(fleet_base - 1),
         "FARAMESH_CLOUD_INTERNAL_BIND_HOST": "127.0.0.1",

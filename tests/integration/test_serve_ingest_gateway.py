@@ -24,6 +24,7 @@ from faramesh_cloud.ingest.feeds.webhook_secrets import WebhookSecretStore
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.sql.database import Database
 from tests.fixtures.ingest import MakeTenant, read_topic
+from tests.fixtures.secrets import SharedSecrets
 from tests.integration.test_daemon_webhooks import event, signed
 from tests.integration.test_gateway_daemon_feeds import _batch, _table_exists
 from tests.integration.test_serve_fleet_gateway import _serve, _stop, _tls_env
@@ -47,11 +48,11 @@ async def _answering(url: str, proc: object, what: str) -> None:
 
 
 async def test_serve_gateway_forwards_the_daemon_feeds_to_serve_ingest(
-        tmp_path: Path, pg_url: str, database: Database, postgres_log: PostgresLog, tenant: MakeTenant,
+        tmp_path: Path, pg_url: str, shared_secrets: SharedSecrets, database: Database, postgres_log: PostgresLog, tenant: MakeTenant,
         vectors_dir: Path) -> None:
     pki = tmp_path / "pki"
     http, ingest_http = free_port(), free_port()
-    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url}
+    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url, **shared_secrets.env}
     gateway = _serve("gateway", tmp_path / "gateway", {
         **common, **_tls_env(pki, "gateway"), "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_internal_base()),
         "FARAMESH_CLOUD_HTTP_PORT": str(http), "FARAMESH_CLOUD_INGEST_HTTP_ADDRESS": f"127.0.0.1:{ingest_http}"})

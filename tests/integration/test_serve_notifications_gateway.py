@@ -18,6 +18,7 @@ import pytest
 
 from faramesh_cloud.notifications.client import NotificationsClient
 from faramesh_cloud.rpc.internal_pki import embedded
+from tests.fixtures.secrets import SharedSecrets
 from tests.integration.test_serve_fleet_gateway import _serve, _sign_up, _stop, _tls_env
 from tests.integration.test_up import free_port
 from tests.notifications_support import http_receiver
@@ -34,11 +35,11 @@ async def _wait_for_notifications(address: str, pki: Path, proc: subprocess.Pope
 
 
 def test_serve_gateway_changes_routing_and_test_sends_through_serve_notifications(tmp_path: Path,
-                                                                                   pg_url: str) -> None:
+                                                                                   pg_url: str, shared_secrets: SharedSecrets) -> None:
     pki = tmp_path / "pki"
     notifications_base, gateway_base, http = free_internal_base(), free_internal_base(), free_port()
     address = f"127.0.0.1:{notifications_base + 3}"  # internal_base_port + the notifications index (3)
-    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url}
+    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url, **shared_secrets.env}
     notifications = _serve("notifications", tmp_path / "notifications", {
         **common, **_tls_env(pki, "notifications"), "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(notifications_base),
         "FARAMESH_CLOUD_ALLOW_PRIVATE_DESTINATIONS": "true"})
@@ -64,8 +65,10 @@ def test_serve_gateway_changes_routing_and_test_sends_through_serve_notification
                                        within_s=60))
                 assert receiver.on("/hook")[0].json()["type"] == "notification.test"
                 assert client.get(f"/o/{org}/settings/integrations").status_code == 200
-                assert (tmp_path / "notifications" / "keys" / "notifications.key").exists()
-                assert not (tmp_path / "gateway" / "keys" / "notifications.key").exists()
+                # The sealing key is the shared secret (FARAMESH_CLOUD_SECRETS_DIR): neither process made one
+                # of its own, and the notifications process opened what it sealed with it to send the test.
+                assert not (tmp_path / "notifications" / "keys").exists()
+                assert not (tmp_path / "gateway" / "keys").exists()
 
                 outputs.append(_stop(notifications))
                 down = client.get(f"/api/v1/orgs/{org}/notifications/destinations")

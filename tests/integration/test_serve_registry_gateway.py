@@ -18,6 +18,7 @@ import pytest
 
 from faramesh_cloud.registry.client import RegistryClient
 from faramesh_cloud.rpc.internal_pki import embedded
+from tests.fixtures.secrets import SharedSecrets
 from tests.integration.test_serve_fleet_gateway import _serve, _sign_up, _stop, _tls_env
 from tests.integration.test_up import free_port
 from tests.ports import free_internal_base
@@ -31,11 +32,11 @@ async def _wait_for_registry(address: str, pki: Path, proc: subprocess.Popen[byt
     await wait_until_it_answers("registry", client, lambda: client.open_alerts(str(uuid.uuid4())), proc)
 
 
-def test_serve_gateway_reads_the_registry_over_grpc_from_serve_registry(tmp_path: Path, pg_url: str) -> None:
+def test_serve_gateway_reads_the_registry_over_grpc_from_serve_registry(tmp_path: Path, pg_url: str, shared_secrets: SharedSecrets) -> None:
     pki = tmp_path / "pki"
     registry_base, gateway_base, http = free_internal_base(), free_internal_base(), free_port()
     address = f"127.0.0.1:{registry_base + 5}"  # internal_base_port + the registry index (5)
-    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url}
+    common = {"FARAMESH_CLOUD_POSTGRES_URL": pg_url, **shared_secrets.env}
     registry = _serve("registry", tmp_path / "registry", {
         **common, **_tls_env(pki, "registry"), "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(registry_base),
         "FARAMESH_CLOUD_REGISTRY_HTTP_PORT": str(free_port())})

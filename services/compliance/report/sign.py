@@ -1,10 +1,10 @@
 """The platform document certificate and the PAdES signature of report PDFs.
 
 Common PDF verifiers (Acrobat, poppler's ``pdfsig``) do not understand Ed25519, so reports are
-signed with an ECDSA P-256 key and a self-signed "platform document certificate", both kept in
-``<data_dir>/keys`` (``platform-document-p256.pem``, the PKCS#8 key, 0600;
-``platform-document-cert.pem``, the certificate), made once like the other keys
-(``faramesh_cloud.keyfile``: never replaced, safe when two processes start at once). The
+signed with an ECDSA P-256 key and a self-signed "platform document certificate": the shared
+secrets ``report_signing_key`` and ``report_signing_cert`` (``faramesh_cloud.secrets``: inline,
+a ``_file``, ``secrets_dir``, or made once in ``<data_dir>/keys`` under ``up``:
+``platform-document-p256.pem``, the PKCS#8 key, 0600; ``platform-document-cert.pem``). The
 certificate is public: give it to auditors (``verify-report --certificate``) and to PDF readers
 as a trusted identity. Signatures are PAdES (``ETSI.CAdES.detached``), SHA-256, over the whole file.
 """
@@ -20,11 +20,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
-from pyhanko.sign.general import load_cert_from_pemder
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from faramesh_cloud.keyfile import read_or_create
+from faramesh_cloud.config import Settings
+from faramesh_cloud.secrets import SecretInvalid, resolve_secret
+from faramesh_cloud.secrets import source as secret_source
 
 KEY_FILE: Final = Path("keys") / "platform-document-p256.pem"
 CERT_FILE: Final = Path("keys") / "platform-document-cert.pem"
@@ -32,25 +35,17 @@ FIELD_NAME: Final = "FarameshCloudReport"
 SUBJECT: Final = "Faramesh Cloud platform document signing"
 
 
-class DocumentKeyError(ValueError):
-    """The document key or certificate in the data dir cannot be used; the message says what to do."""
-
-
 @dataclass(frozen=True)
 class DocumentKey:
-    key_path: Path
-    cert_path: Path
+    key_pem: bytes
+    cert_pem: bytes
+    key_path: Path | None = None  # the data-dir file it was made in, if it was
 
     def certificate_pem(self) -> str:
-        return self.cert_path.read_text("ascii")
+        return self.cert_pem.decode("ascii")
 
 
-def _new_key() -> bytes:
-    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-
-
-def _new_certificate(key: ec.EllipticCurvePrivateKey, now: datetime) -> bytes:
+def new_document_certificate(key: ec.EllipticCurvePrivateKey, now: datetime) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SUBJECT),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Faramesh Cloud")])
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -65,26 +60,33 @@ def _new_certificate(key: ec.EllipticCurvePrivateKey, now: datetime) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
+def document_key(settings: Settings, now: datetime | None = None) -> DocumentKey:
+    """The document key and its certificate as ``settings`` give them (made the first time in the
+    data dir under ``up``; ``now``: the made certificate's start)."""
+    key_pem = resolve_secret(settings, "report_signing_key")
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)  # resolve_secret checked it is P-256
+    cert_pem = resolve_secret(settings, "report_signing_cert",
+                              make=lambda: new_document_certificate(key, now or datetime.now(UTC)))
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    der = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if cert.public_key().public_bytes(*der) != key.public_key().public_bytes(*der):
+        raise SecretInvalid("report_signing_cert is not the certificate of report_signing_key; give the pair "
+                            "together (`faramesh-cloud secrets init` writes one)")
+    made = settings.data_dir / KEY_FILE
+    return DocumentKey(key_pem, cert_pem, made if secret_source(settings, "report_signing_key") is None else None)
+
+
 def load_or_create_document_key(data_dir: Path, now: datetime | None = None) -> DocumentKey:
-    """The document key and its certificate, made the first time (``now``: the certificate's start)."""
-    key_path, cert_path = Path(data_dir) / KEY_FILE, Path(data_dir) / CERT_FILE
-    key = serialization.load_pem_private_key(read_or_create(key_path, _new_key), password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise DocumentKeyError(f"{key_path} is not an ECDSA P-256 key; move it away to have a new one made")
-    read_or_create(cert_path, lambda: _new_certificate(key, now or datetime.now(UTC)))
-    cert = load_cert_from_pemder(str(cert_path))
-    public = serialization.load_der_public_key(cert.public_key.dump())
-    if public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) != \
-            key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo):
-        raise DocumentKeyError(f"{cert_path} is not the certificate of {key_path}; move both away to have new ones made")
-    return DocumentKey(key_path, cert_path)
+    """The data-dir document key of an embedded install (``document_key`` with only a data dir)."""
+    return document_key(Settings(data_dir=Path(data_dir)), now)
 
 
 def sign_pdf(source: Path, target: Path, document_key: DocumentKey, *, reason: str) -> None:
     """PAdES-sign ``source`` into ``target`` (a new file) with the document certificate."""
-    signer = signers.SimpleSigner.load(str(document_key.key_path), str(document_key.cert_path))
-    if signer is None:
-        raise DocumentKeyError(f"cannot load {document_key.key_path} with {document_key.cert_path}")
+    signer = signers.SimpleSigner(signing_cert=next(iter(load_certs_from_pemder_data(document_key.cert_pem))),
+                                  signing_key=load_private_key_from_pemder_data(document_key.key_pem, None),
+                                  cert_registry=SimpleCertificateStore())
     meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, subfilter=fields.SigSeedSubFilter.PADES,
                                         md_algorithm="sha256", reason=reason, name=SUBJECT)
     with open(source, "rb") as inf, open(target, "wb") as outf:
