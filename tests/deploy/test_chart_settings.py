@@ -19,14 +19,6 @@ FIELDS = {f.name for f in dataclasses.fields(Settings)}
 # Settings fields of issue #16's other packages (names fixed by the shared design) that are not on
 # main yet: each must become a real field when its package merges, then leave this list.
 PENDING: dict[str, str] = {
-    "secrets_dir": "A (secrets-kafka)",
-    "kafka_security_protocol": "A (secrets-kafka)",
-    "kafka_ssl_cafile": "A (secrets-kafka)",
-    "kafka_sasl_mechanism": "A (secrets-kafka)",
-    "kafka_sasl_username": "A (secrets-kafka)",
-    "kafka_sasl_password_file": "A (secrets-kafka)",
-    "kafka_replication_factor": "A (secrets-kafka)",
-    "kafka_min_insync_replicas": "A (secrets-kafka)",
     "otel_enabled": "D (otel)",
     "region": "F (regions)",
     "directory_postgres_url": "F (regions)",
