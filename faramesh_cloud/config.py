@@ -148,6 +148,12 @@ class Settings:
     kafka_replication_factor: int = 3
     kafka_min_insync_replicas: int = 2
     kafka_single_broker: bool = False
+    # Partitions of topics Cloud creates, where the built-in count is too few for the load
+    # (events/topics.py DEFAULT_PARTITIONS; e.g. "dpr.records.v1=32"): TOPIC=N, comma-separated.
+    # Partitions bound how many consumers of a group can share the work (bench/RESULTS.md
+    # "Scale-out"); an existing topic keeps its count (Cloud refuses a mismatch rather than
+    # re-keying it: choose before the first start).
+    kafka_partitions: str = ""
     # TLS for the sync channel; None generates a self-signed pair in <data_dir>/tls.
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -201,6 +207,16 @@ class Settings:
     def mode(self) -> str:
         external = (self.postgres_url, self.kafka_bootstrap, self.clickhouse_dsn)
         return "distributed" if any(external) else "embedded"
+
+    @property
+    def kafka_partition_counts(self) -> dict[str, int]:
+        """``kafka_partitions`` as {topic: partitions} (refused by ``validate`` if malformed)."""
+        counts: dict[str, int] = {}
+        for part in (p.strip() for p in self.kafka_partitions.split(",")):
+            if part:
+                topic, _, count = part.partition("=")
+                counts[topic.strip()] = int(count) if count.strip().isdigit() else 0
+        return counts
 
     @property
     def registry_mirror_sources_list(self) -> tuple[str, ...]:
@@ -324,6 +340,7 @@ class Settings:
                 raise ConfigError(f"set {name} or {name}_file, not both")
 
     def _validate_kafka(self) -> None:
+        self._validate_kafka_partitions()
         if self.kafka_security_protocol not in KAFKA_SECURITY_PROTOCOLS:
             raise ConfigError(f"kafka_security_protocol={self.kafka_security_protocol!r}: use one of "
                               f"{', '.join(KAFKA_SECURITY_PROTOCOLS)}")
@@ -350,6 +367,17 @@ class Settings:
             raise ConfigError(f"kafka_min_insync_replicas={self.kafka_min_insync_replicas} is above "
                               f"kafka_replication_factor={self.kafka_replication_factor}: no write with acks=all "
                               "could ever succeed; lower it (default 2 of 3)")
+
+    def _validate_kafka_partitions(self) -> None:
+        from faramesh_cloud.events.topics import DEFAULT_PARTITIONS
+
+        for topic, count in self.kafka_partition_counts.items():
+            if topic not in DEFAULT_PARTITIONS:
+                raise ConfigError(f"kafka_partitions: {topic!r} is not a topic Cloud creates; name one of "
+                                  f"{', '.join(sorted(DEFAULT_PARTITIONS))}")
+            if not 1 <= count <= 10_000:
+                raise ConfigError(f"kafka_partitions: {topic!r} needs a partition count in 1..10000 "
+                                  f"(TOPIC=N, e.g. {topic}=32)")
 
     def _validate_blob_s3(self) -> None:
         for name in ("access_key_id", "secret_access_key"):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -79,6 +79,7 @@ class KafkaLog:
         max_record_bytes: int = _MAX_REQUEST_BYTES,
         security_protocol: str = "",
         sasl: Sasl | None = None,
+        partition_counts: Mapping[str, int] | None = None,
     ) -> None:
         # replication: None is one replica on one broker (dev and test brokers; what the
         # adapter always did); the runtime passes Settings' (default 3, min.insync 2), checked
@@ -87,6 +88,9 @@ class KafkaLog:
         # it to the broker's message.max.bytes (Kafka's default: 1 MiB) to refuse them here
         # rather than at the broker, which answers MessageSizeTooLarge (also RecordRejected).
         self._max_record_bytes = max_record_bytes
+        # An operator's partition counts (Settings.kafka_partitions) win over the count a
+        # service asks for in create_topic: the code's count is a default, not a contract.
+        self._partition_counts = dict(partition_counts or {})
         self._connection = KafkaConnection(bootstrap, ssl_context, client_id, request_timeout_ms,
                                            security_protocol, sasl)
         self._timeouts = group_timeouts or GroupTimeouts()
@@ -147,6 +151,7 @@ class KafkaLog:
             await stop_quietly(admin.close, "admin client")
 
     async def create_topic(self, topic: str, partitions: int) -> None:
+        partitions = self._partition_counts.get(topic, partitions)
         if partitions <= 0:
             raise ValueError(f"topic {topic!r}: partitions must be positive, got {partitions}")
         registry = self._started()[1]

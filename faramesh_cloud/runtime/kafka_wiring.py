@@ -59,4 +59,4 @@ def kafka_log(settings: Settings) -> KafkaLog:
     assert settings.kafka_bootstrap, "kafka_log needs kafka_bootstrap"
     return KafkaLog(settings.kafka_bootstrap, ssl_context=ssl_context(settings),
                     security_protocol=settings.kafka_security_protocol, sasl=sasl(settings),
-                    replication=replication(settings))
+                    replication=replication(settings), partition_counts=settings.kafka_partition_counts)

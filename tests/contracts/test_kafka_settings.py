@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 from faramesh_cloud.config import Settings
 from faramesh_cloud.log.kafka import KafkaLog
 from faramesh_cloud.log.kafka_common import KafkaSettingsError, Replication
-from faramesh_cloud.log.port import LogRecord, LogUnavailable
+from faramesh_cloud.log.port import LogRecord, LogUnavailable, TopicMismatch
 from faramesh_cloud.runtime.kafka_wiring import kafka_log
 from tests.contracts.test_kafka_tls import TlsFront, _self_signed
 from tests.fixtures.kafka import KafkaBroker, free_port, start_broker, stop_broker
@@ -61,6 +61,33 @@ async def test_one_replica_is_refused_outside_single_broker_mode_saying_why(kafk
                                                  r"which with one replica acknowledges a record only one broker"):
         await log.start()
     await _round_trip(kafka_log(Settings(kafka_bootstrap=kafka_broker.bootstrap, kafka_single_broker=True)))
+
+
+async def test_the_operators_partition_counts_win_over_the_services_default(kafka_broker: KafkaBroker) -> None:
+    """kafka_partitions: a service creating dpr.records.v1 with its default 8 gets the operator's
+    count (more consumers can share the index), and a later start asking for 8 again is no
+    mismatch; a log without the setting refuses the topic's real count, as before."""
+    topic = "dpr.records.v1"
+    registry = f"_faramesh_cloud.topics-{uuid.uuid4().hex[:8]}"
+    name = f"{topic}-{uuid.uuid4().hex[:8]}"
+    wide = KafkaLog(kafka_broker.bootstrap, partition_counts={name: 6}, registry_topic=registry)
+    await wide.start()
+    try:
+        await wide.create_topic(name, 2)
+        assert await wide.partitions(name) == 6
+        await wide.create_topic(name, 2)  # the next start: same setting, no mismatch
+    finally:
+        await wide.close()
+    plain = KafkaLog(kafka_broker.bootstrap, registry_topic=registry)
+    await plain.start()
+    try:
+        with pytest.raises(TopicMismatch, match="exists with 6 partitions, not 2"):
+            await plain.create_topic(name, 2)
+    finally:
+        await plain.close()
+    wired = kafka_log(Settings(kafka_bootstrap=kafka_broker.bootstrap, kafka_single_broker=True,
+                               kafka_partitions=f"{topic}=12"))
+    assert wired._partition_counts == {topic: 12}
 
 
 def test_an_existing_topic_with_fewer_replicas_than_the_setting_is_refused() -> None:

@@ -22,6 +22,9 @@ from faramesh_cloud.config import ConfigError, Settings
     ({"KAFKA_REPLICATION_FACTOR": "2", "KAFKA_MIN_INSYNC_REPLICAS": "3"},
      "kafka_min_insync_replicas=3 is above kafka_replication_factor=2: no write with acks=all could ever succeed"),
     ({"KAFKA_REPLICATION_FACTOR": "0"}, "kafka_replication_factor and kafka_min_insync_replicas are at least 1"),
+    ({"KAFKA_PARTITIONS": "dpr.records=32"}, "kafka_partitions: 'dpr.records' is not a topic Cloud creates"),
+    ({"KAFKA_PARTITIONS": "dpr.records.v1=lots"}, "kafka_partitions: 'dpr.records.v1' needs a partition count"),
+    ({"KAFKA_PARTITIONS": "dpr.records.v1=0"}, "kafka_partitions: 'dpr.records.v1' needs a partition count"),
 ])
 def test_kafka_settings_that_cannot_work_are_refused(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as refused:
@@ -35,3 +38,9 @@ def test_the_defaults_are_three_replicas_two_in_sync_and_plaintext() -> None:
     assert settings.kafka_security_protocol == "PLAINTEXT" and not settings.kafka_single_broker
     assert "s3cret" not in repr(Settings.load({"FARAMESH_CLOUD_KAFKA_SASL_PASSWORD": "s3cret",
                                                "FARAMESH_CLOUD_WEB_SECRET": "s3cret" * 8}))
+
+
+def test_partition_counts_read_as_topic_equals_count() -> None:
+    settings = Settings.load({"FARAMESH_CLOUD_KAFKA_PARTITIONS": " dpr.records.v1=32, sync.items.v1 = 8 "})
+    assert settings.kafka_partition_counts == {"dpr.records.v1": 32, "sync.items.v1": 8}
+    assert Settings.load({}).kafka_partition_counts == {}
