@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from faramesh_cloud.config import ENV_PREFIX, Settings
-from tests.deploy.chart import VALUE_SETS, of_kind, rendered_set
+from faramesh_cloud.events import topics as t
+from tests.deploy.chart import VALUE_SETS, of_kind, render, rendered_set, values_of
 
 FIELDS = {f.name for f in dataclasses.fields(Settings)}
 
@@ -37,7 +38,10 @@ SECRET_SAMPLES = {"FARAMESH_CLOUD_POSTGRES_URL": "postgresql://app:pw@faramesh-p
 
 def _environments(value_set: str) -> dict[str, dict[str, str]]:
     """service -> the environment its container starts with (ConfigMap, then its own env)."""
-    objects = rendered_set(value_set)
+    return _environments_of(rendered_set(value_set))
+
+
+def _environments_of(objects: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     (config,) = of_kind(objects, "ConfigMap")
     out = {}
     for deployment in of_kind(objects, "Deployment"):
@@ -70,8 +74,6 @@ def test_every_variable_the_chart_sets_is_a_settings_field(value_set: str) -> No
 
 def test_a_misspelt_extra_variable_is_named() -> None:
     """The check above can fail: extraEnv passes the schema's name pattern, not this."""
-    from tests.deploy.chart import render
-
     (config,) = of_kind(render({"extraEnv": {"FARAMESH_CLOUD_DISCONECT_AFTER_S": "60", "OTEL_FOO": "1"}}),
                         "ConfigMap")
     assert _not_read(config["data"]) == ["FARAMESH_CLOUD_DISCONECT_AFTER_S", "OTEL_FOO"]
@@ -87,3 +89,12 @@ def test_settings_accept_what_the_chart_sets(value_set: str) -> None:
         assert str(settings.internal_tls_cert) == f"/etc/faramesh-cloud/secrets/internal-{service}.pem"
         assert settings.ingest_http_url == "http://faramesh-cloud-ingest:8081"
         assert settings.registry_http_url == "http://faramesh-cloud-registry:8082"
+        # kafka.partitions reaches every service as the counts KafkaLog creates topics with
+        assert settings.kafka_partition_counts == values_of(VALUE_SETS[value_set]).get("kafka", {}).get("partitions", {})
+
+
+def test_the_kafka_partitions_the_chart_renders_load_through_settings() -> None:
+    partitions = {t.DPR_RECORDS: 32, t.SYNC_ITEMS: 6, t.DEAD_LETTERS: 3}
+    for service, env in _environments_of(render({"kafka": {"partitions": partitions}})).items():
+        settings = Settings.load(env=env)  # validates: an unknown topic or a bad count is refused
+        assert settings.kafka_partition_counts == partitions, service

@@ -2,7 +2,8 @@
 production-shaped values and each of the three regions: valid Kubernetes 1.31 objects
 (kubernetes-validate, strict), clean YAML (yamllint), a clean `helm lint`, values refused by
 values.schema.json with their reason, and what the chart promises: a Deployment per service with
-both probes on the real health port, HPAs bounded by partitions, only the gateway and ingest's
+both probes on the real health port, HPAs bounded by the partitions of the topics each service
+consumes (kafka.partitions over the built-in counts), only the gateway and ingest's
 sync port reachable from outside, NetworkPolicies admitting only each API's callers."""
 
 from __future__ import annotations
@@ -97,11 +98,12 @@ def test_a_misspelt_field_is_caught_by_the_validator() -> None:
 
 @pytest.mark.parametrize(("values", "says"), [
     ({"ports": {"health": "8090"}}, "at '/ports/health': got string, want integer"),
-    ({"services": {"audit-index": {"autoscaling": {"maxReplicas": 9}}}},
-     "at '/services/audit-index/autoscaling/maxReplicas': maximum: got 9, want 8"),
-    ({"services": {"fleet": {"autoscaling": {"maxReplicas": 5}}}},
-     "at '/services/fleet/autoscaling/maxReplicas': maximum: got 5, want 4"),
-    ({"services": {"approvals": {"replicas": 5}}}, "at '/services/approvals/replicas': maximum: got 5, want 4"),
+    ({"services": {"audit-index": {"autoscaling": {"maxReplicas": 0}}}},
+     "at '/services/audit-index/autoscaling/maxReplicas': minimum: got 0, want 1"),
+    ({"kafka": {"partitions": {"dpr.records.v1": 0}}}, "at '/kafka/partitions/dpr.records.v1': minimum: got 0, want 1"),
+    ({"kafka": {"partitions": {"dpr.records.v1": "32"}}},
+     "at '/kafka/partitions/dpr.records.v1': got string, want integer"),
+    ({"kafka": {"partitions": {"dpr.records": 32}}}, "invalid propertyName 'dpr.records'"),  # not a topic Cloud creates
     ({"services": {"billing": {}}}, "additional properties 'billing' not allowed"),
     ({"kafka": {"securityProtocol": "TLS"}}, "at '/kafka/securityProtocol'"),
     ({"postgres": {"existingSecret": ""}}, "at '/postgres/existingSecret'"),
@@ -193,22 +195,108 @@ def _consumed() -> dict[str, tuple[str, ...]]:
     }
 
 
-def test_consumer_autoscaling_is_bounded_by_the_partitions_of_their_topics() -> None:
-    schema = chart().schema
-    assert schema is not None
-    services = schema["properties"]["services"]["properties"]
-    catalogue = yaml.safe_load(next(tpl["data"] for tpl in chart().templates if tpl["name"].endswith("_helpers.tpl"))
-                               .split('define "fc.catalogue" -}}', 1)[1].split("{{- end }}", 1)[0])
+def _helper_yaml(define: str) -> Any:
+    """The YAML body of one `define` of templates/_helpers.tpl."""
+    text = next(tpl["data"] for tpl in chart().templates if tpl["name"].endswith("_helpers.tpl"))
+    return yaml.safe_load(text.split(f'define "{define}" -}}}}', 1)[1].split("{{- end }}", 1)[0])
+
+
+def test_the_chart_knows_each_consumer_services_topics_and_their_partitions() -> None:
+    catalogue = _helper_yaml("fc.catalogue")
     for service, consumed in _consumed().items():
-        bound = max(t.DEFAULT_PARTITIONS[topic] for topic in consumed)
-        assert services[service]["properties"]["autoscaling"]["properties"]["maxReplicas"]["maximum"] == bound, service
-        assert catalogue[service]["partitions"] == bound, service
+        assert sorted(catalogue[service]["topics"]) == sorted(set(consumed)), service
         assert catalogue[service]["index"] == INTERNAL_APIS.get(service, PENDING_SERVICES.get(service))
+    assert [s for s, known in catalogue.items() if "topics" in known] == list(_consumed())
     # every service with an internal API consumes the log and is here; the pending ones are not on main yet
     assert set(_consumed()) == set(INTERNAL_APIS) | set(PENDING_SERVICES)
     assert not set(PENDING_SERVICES) & set(INTERNAL_APIS), "now on main: remove from PENDING_SERVICES, enable by default"
-    hpas = {h["spec"]["scaleTargetRef"]["name"]: h["spec"] for h in of_kind(rendered_set("production"), "HorizontalPodAutoscaler")}
-    assert hpas[_name("audit-index")]["maxReplicas"] == 8 and hpas[_name("fleet")]["maxReplicas"] == 4
+    assert _helper_yaml("fc.defaultPartitions") == dict(t.DEFAULT_PARTITIONS)
+
+
+def test_kafka_partitions_in_the_schema_names_exactly_the_topics_cloud_creates() -> None:
+    schema = chart().schema
+    assert schema is not None
+    partitions = schema["properties"]["kafka"]["properties"]["partitions"]
+    assert sorted(partitions["propertyNames"]["enum"]) == sorted(t.DEFAULT_PARTITIONS)
+    # the count's bounds are the ones Settings.validate holds FARAMESH_CLOUD_KAFKA_PARTITIONS to
+    assert (partitions["additionalProperties"]["minimum"], partitions["additionalProperties"]["maximum"]) == (1, 10_000)
+
+
+def _bound(service: str, partitions: dict[str, int]) -> int:
+    """The most partitions among the topics ``service`` consumes, the operator's over the defaults."""
+    counts = {**t.DEFAULT_PARTITIONS, **partitions}
+    return max(counts[topic] for topic in _consumed()[service])
+
+
+def _hpa_max(objects: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> dict[str, int]:
+    return {h["spec"]["scaleTargetRef"]["name"]: h["spec"]["maxReplicas"]
+            for h in of_kind(objects, "HorizontalPodAutoscaler")}
+
+
+@pytest.mark.parametrize("partitions", [
+    {},
+    {t.DPR_RECORDS: 32},
+    # a lower count than the default binds too (audit-index: then legacy decisions' 4 is the most)
+    {t.DPR_RECORDS: 2, t.SYNC_ITEMS: 6, t.EMERGENCY_COMMANDS: 7, t.REGISTRY_EVENTS: 9, t.NOTIFICATION_ALERTS: 5,
+     t.COMPLIANCE_EVENTS: 3},
+])
+def test_each_consumer_hpa_is_bounded_by_the_partitions_of_its_topics(partitions: dict[str, int]) -> None:
+    bounds = {service: _bound(service, partitions) for service in _consumed()}
+    at_bound = {service: {"autoscaling": {"enabled": True, "maxReplicas": bound}} for service, bound in bounds.items()}
+    at_bound["forwarding"]["enabled"] = True
+    objects = render({"kafka": {"partitions": partitions}, "services": at_bound})
+    assert {name: n for name, n in _hpa_max(objects).items() if name.removeprefix(f"{RELEASE}-") in bounds} == {
+        _name(service): bound for service, bound in bounds.items()}
+    for service, bound in bounds.items():
+        over = {**at_bound, service: {**at_bound[service], "autoscaling": {"enabled": True, "maxReplicas": bound + 1}}}
+        with pytest.raises(helm_python.HelmRenderError) as refused:
+            render({"kafka": {"partitions": partitions}, "services": over})
+        assert f"services.{service}.autoscaling.maxReplicas={bound + 1} is above {bound}, the partitions of " in str(
+            refused.value)
+
+
+@pytest.mark.parametrize(("values", "says"), [
+    ({"services": {"audit-index": {"autoscaling": {"maxReplicas": 9}}}},
+     "services.audit-index.autoscaling.maxReplicas=9 is above 8, the partitions of dpr.records.v1 (the most of any "
+     "topic audit-index consumes): a consumer beyond that gets no partition. Lower it, or give the topic more "
+     "partitions with kafka.partitions (dpr.records.v1: 9)"),
+    ({"services": {"fleet": {"autoscaling": {"maxReplicas": 5}}}},
+     "services.fleet.autoscaling.maxReplicas=5 is above 4, the partitions of sync.items.v1"),
+    ({"services": {"approvals": {"replicas": 5}}}, "services.approvals.replicas=5 is above 4"),  # without the HPA too
+    ({"services": {"forwarding": {"enabled": True, "autoscaling": {"enabled": True, "maxReplicas": 9}}}},
+     "services.forwarding.autoscaling.maxReplicas=9 is above 8, the partitions of dpr.records.v1"),
+])
+def test_replicas_beyond_the_partitions_are_refused_at_render_with_the_way_out(values: dict[str, Any], says: str) -> None:
+    with pytest.raises(helm_python.HelmRenderError) as refused:
+        render(values)
+    assert says in str(refused.value)
+
+
+def test_the_audit_index_scales_beyond_8_only_with_the_partitions_to_match() -> None:
+    beyond = {"services": {"audit-index": {"autoscaling": {"maxReplicas": 32}}}}
+    with pytest.raises(helm_python.HelmRenderError, match=r"maxReplicas=32 is above 8, the partitions of dpr\.records\.v1"):
+        render(beyond)
+    with pytest.raises(helm_python.HelmRenderError, match=r"maxReplicas=32 is above 16, the partitions of dpr\.records\.v1"):
+        render({**beyond, "kafka": {"partitions": {t.DPR_RECORDS: 16}}})
+    with pytest.raises(helm_python.HelmRenderError, match=r"maxReplicas=32 is above 8"):  # another topic's count: no
+        render({**beyond, "kafka": {"partitions": {t.SYNC_ITEMS: 32}}})
+    objects = render({**beyond, "kafka": {"partitions": {t.DPR_RECORDS: 32}}})
+    assert _hpa_max(objects)[_name("audit-index")] == 32
+    assert _config(tuple(objects))["FARAMESH_CLOUD_KAFKA_PARTITIONS"] == "dpr.records.v1=32"
+
+
+def test_production_gives_the_dpr_topic_32_partitions_and_the_audit_index_an_hpa_to_match() -> None:
+    """bench/RESULTS.md "Scale-out": 50,000 DPR/s is 16 consumer processes at half a core each, on 32
+    partitions of dpr.records.v1 so the HPA can double them."""
+    for value_set in sorted(VALUE_SETS):
+        if value_set == "default":
+            assert _config(rendered_set(value_set))["FARAMESH_CLOUD_KAFKA_PARTITIONS"] == ""
+            assert _hpa_max(rendered_set(value_set))[_name("audit-index")] == 8
+            continue
+        objects = rendered_set(value_set)
+        assert _config(objects)["FARAMESH_CLOUD_KAFKA_PARTITIONS"] == "dpr.records.v1=32", value_set
+        hpas = _hpa_max(objects)
+        assert hpas[_name("audit-index")] == 32 and hpas[_name("fleet")] == 4, value_set
 
 
 @pytest.mark.parametrize("value_set", sorted(VALUE_SETS))

@@ -2,19 +2,59 @@
 The services of `faramesh-cloud serve` and what the chart must know of each (tests/deploy
 checks this against the code): the internal API's port index (config.INTERNAL_APIS), the
 services whose certificates its gRPC allow-lists admit (the servicers' *CALLERS), and for a
-consumer service the most partitions of a topic it consumes (events/topics.py
-DEFAULT_PARTITIONS): the most group members that get any partition.
+consumer service the topics its consumer groups read (fc.partitionBound bounds its replicas
+by them).
 */}}
 {{- define "fc.catalogue" -}}
 ingest: {}
-audit-index: {index: 2, callers: [gateway, compliance], partitions: 8}
-fleet: {index: 1, callers: [gateway, compliance, registry], partitions: 4}
-approvals: {index: 0, callers: [ingest, gateway, compliance], partitions: 4}
-notifications: {index: 3, callers: [gateway], partitions: 4}
-compliance: {index: 4, callers: [gateway], partitions: 4}
-registry: {index: 5, callers: [gateway], partitions: 4}
+audit-index: {index: 2, callers: [gateway, compliance], topics: [dpr.records.v1, decisions.legacy.v1, stacks.signing_keys.v1, dpr.wal_problems.v1, audit.alerts.v1]}
+fleet: {index: 1, callers: [gateway, compliance, registry], topics: [sync.items.v1]}
+approvals: {index: 0, callers: [ingest, gateway, compliance], topics: [sync.items.v1, approvals.events.v1, commands.emergency.v1, registry.events.v1]}
+notifications: {index: 3, callers: [gateway], topics: [notifications.events.v1, sync.items.v1, audit.alerts.v1, notifications.alerts.v1]}
+compliance: {index: 4, callers: [gateway], topics: [compliance.events.v1, approvals.events.v1, commands.emergency.v1, audit.alerts.v1, sync.items.v1]}
+registry: {index: 5, callers: [gateway], topics: [registry.events.v1, sync.items.v1, approvals.events.v1]}
 gateway: {}
-forwarding: {index: 6, callers: [gateway], partitions: 8}
+forwarding: {index: 6, callers: [gateway], topics: [dpr.records.v1]}
+{{- end }}
+
+{{/*
+The partitions of each topic Cloud creates when the operator sets none (events/topics.py
+DEFAULT_PARTITIONS; tests/deploy checks they are equal, and that values.schema.json's
+kafka.partitions names exactly these topics).
+*/}}
+{{- define "fc.defaultPartitions" -}}
+dpr.records.v1: 8
+decisions.legacy.v1: 4
+sync.items.v1: 4
+approvals.events.v1: 4
+commands.emergency.v1: 2
+dpr.wal_problems.v1: 1
+notifications.events.v1: 4
+audit.alerts.v1: 2
+stacks.signing_keys.v1: 1
+notifications.alerts.v1: 1
+compliance.events.v1: 2
+registry.events.v1: 2
+deadletter.v1: 1
+{{- end }}
+
+{{/*
+The most consumers of one group that get a partition, for a consumer service: the most
+partitions among the topics it consumes, kafka.partitions (FARAMESH_CLOUD_KAFKA_PARTITIONS)
+over the defaults. YAML {partitions: N, topic: T}; {} for a service that consumes nothing.
+(dict "root" $ "name" "audit-index")
+*/}}
+{{- define "fc.partitionBound" -}}
+{{- $known := index (include "fc.catalogue" .root | fromYaml) .name | default dict -}}
+{{- $counts := merge (dict) (.root.Values.kafka.partitions | default dict) (include "fc.defaultPartitions" .root | fromYaml) -}}
+{{- $bound := dict -}}
+{{- range $known.topics | default list -}}
+{{- $n := int (index $counts .) -}}
+{{- if gt $n (int ($bound.partitions | default 0)) -}}
+{{- $bound = dict "partitions" $n "topic" . -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $bound -}}
 {{- end }}
 
 {{/* "true" when a service is deployed (services.<name>.enabled is not false): (dict "root" $ "name" "fleet") */}}
