@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from faramesh_cloud.sql.migrate import MIGRATION_LOCK_KEY
+from tests.fixtures.secrets import SharedSecrets
 from tests.integration.test_up import free_port
 from tests.ports import free_internal_base
 
@@ -50,14 +51,15 @@ def _get_when_listening(url: str, proc: subprocess.Popen[bytes], within_s: float
             time.sleep(0.1)
 
 
-def test_readyz_is_503_until_the_service_has_started_and_200_after(tmp_path: Path, pg_url: str) -> None:
+def test_readyz_is_503_until_the_service_has_started_and_200_after(tmp_path: Path, pg_url: str,
+                                                                   shared_secrets: SharedSecrets) -> None:
     health = free_port()
     base = f"http://127.0.0.1:{health}"
     with psycopg.connect(pg_url, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))  # migrations wait on it
         proc = _serve("fleet", tmp_path / "fleet", {
             "FARAMESH_CLOUD_POSTGRES_URL": pg_url, "FARAMESH_CLOUD_HEALTH_PORT": str(health),
-            "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_internal_base())})
+            "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_internal_base()), **shared_secrets.env})
         try:
             live = _get_when_listening(f"{base}/livez", proc)
             assert live.status_code == 200, live.text
@@ -85,7 +87,8 @@ def test_readyz_is_503_until_the_service_has_started_and_200_after(tmp_path: Pat
         httpx.get(f"{base}/livez", timeout=2)
 
 
-def test_a_taken_health_port_stops_serve_with_one_line_naming_the_setting(tmp_path: Path, pg_url: str) -> None:
+def test_a_taken_health_port_stops_serve_with_one_line_naming_the_setting(tmp_path: Path, pg_url: str,
+                                                                          shared_secrets: SharedSecrets) -> None:
     import socket
 
     with socket.socket() as taken:
@@ -94,7 +97,7 @@ def test_a_taken_health_port_stops_serve_with_one_line_naming_the_setting(tmp_pa
         port = taken.getsockname()[1]
         proc = _serve("fleet", tmp_path / "fleet", {
             "FARAMESH_CLOUD_POSTGRES_URL": pg_url, "FARAMESH_CLOUD_HEALTH_PORT": str(port),
-            "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_internal_base())})
+            "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_internal_base()), **shared_secrets.env})
         try:
             out, _ = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:  # it kept running: it served without its health listener
