@@ -149,6 +149,10 @@ class Settings:
     registry_mirror_interval_s: float = 0.0
     registry_mirror_pins: str = ""
     log_level: str = "INFO"
+    # OpenTelemetry traces and metrics (docs/observability.md): off by default; on with
+    # `up --otel` / `serve --otel`. Where they go is set only by the standard OTEL_* variables
+    # (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME, ...).
+    otel_enabled: bool = False
 
     @property
     def mode(self) -> str:
