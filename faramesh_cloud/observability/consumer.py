@@ -110,7 +110,10 @@ class RunnerTelemetry:
             try:
                 ends = await self._log.end_offsets(self.topic)
                 lag: dict[int, int] = {}
-                for partition in await consumer.assignment():
+                assigned = await consumer.assignment()
+                for partition in set(self._committed) - assigned:  # another member's now: re-read if it returns
+                    del self._committed[partition]
+                for partition in assigned:
                     committed = self._committed.get(partition)
                     if committed is None:
                         committed = self._committed[partition] = await consumer.committed(partition) or 0

@@ -21,9 +21,10 @@ providers, which the instrumentation packages read.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ class Telemetry:
     instruments: dict[str, Any]
     lag_sources: list[Callable[[], Iterable[tuple[int, dict[str, str]]]]] = field(default_factory=list)
     shutdown: Callable[[], None] = lambda: None
+    providers: tuple[Any, Any] = (None, None)  # the SDK's TracerProvider and MeterProvider
 
     def add(self, spec: catalogue.MetricSpec, amount: float, attributes: dict[str, str]) -> None:
         self.instruments[spec.name].add(amount, attributes)
@@ -67,30 +69,20 @@ def service_name(process: str) -> str:
     return "faramesh-cloud" if process == "up" else f"faramesh-cloud-{process}"
 
 
-def start(process: str) -> Telemetry:
-    """Install the SDK, exporters and instrumentation for this process (see the module doc)."""
-    global _current
-    if _current is not None:
-        return _current
-    from opentelemetry import metrics, trace
+def build(process: str, span_processor: Any, metric_reader: Any) -> Telemetry:
+    """A :class:`Telemetry` over its own SDK providers (``span_processor`` and
+    ``metric_reader`` say where spans and metrics go), touching no global state."""
     from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name(process)}
     resource = Resource.create(attributes)  # OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES win
-    span_exporter, metric_exporter = _exporters()
     tracer_provider = TracerProvider(resource=resource)
-    tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
-    meter_provider = MeterProvider(resource=resource,
-                                   metric_readers=[PeriodicExportingMetricReader(metric_exporter)])
-    trace.set_tracer_provider(tracer_provider)
-    metrics.set_meter_provider(meter_provider)
-    _instrument_libraries()
-    meter = meter_provider.get_meter(SCOPE)
-    telemetry = Telemetry(tracer_provider.get_tracer(SCOPE), meter, {})
+    tracer_provider.add_span_processor(span_processor)
+    meter_provider = MeterProvider(resource=resource, metric_readers=[metric_reader])
+    telemetry = Telemetry(tracer_provider.get_tracer(SCOPE), meter_provider.get_meter(SCOPE), {})
+    telemetry.providers = (tracer_provider, meter_provider)
     _make_instruments(telemetry)
 
     def shutdown() -> None:
@@ -101,10 +93,42 @@ def start(process: str) -> Telemetry:
                 _log.warning("OpenTelemetry %s did not shut down cleanly", type(provider).__name__, exc_info=True)
 
     telemetry.shutdown = shutdown
-    _current = telemetry
-    _log.info("OpenTelemetry on: service.name=%s, OTLP %s to %s", resource.attributes.get(SERVICE_NAME),
-              _protocol(), os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "the exporter's default endpoint"))
     return telemetry
+
+
+def start(process: str) -> Telemetry:
+    """Install the SDK, OTLP exporters and instrumentation for this process (module doc)."""
+    global _current
+    if _current is not None:
+        return _current
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.resources import SERVICE_NAME
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    span_exporter, metric_exporter = _exporters()
+    telemetry = build(process, BatchSpanProcessor(span_exporter), PeriodicExportingMetricReader(metric_exporter))
+    tracer_provider, meter_provider = telemetry.providers
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(meter_provider)
+    _instrument_libraries()
+    _current = telemetry
+    _log.info("OpenTelemetry on: service.name=%s, OTLP %s to %s",
+              tracer_provider.resource.attributes.get(SERVICE_NAME), _protocol(),
+              os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "the exporter's default endpoint"))
+    return telemetry
+
+
+@contextlib.contextmanager
+def activated(telemetry: Telemetry) -> Iterator[Telemetry]:
+    """``telemetry`` as the process's for the block (what :func:`start` does for good), for a
+    program that embeds Cloud's parts and brings its own providers (a bench, a test)."""
+    global _current
+    previous, _current = _current, telemetry
+    try:
+        yield telemetry
+    finally:
+        _current = previous
 
 
 def stop() -> None:
