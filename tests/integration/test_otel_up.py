@@ -6,6 +6,7 @@ sink, and the metrics of docs/observability.md arrive under their documented nam
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
@@ -19,7 +20,8 @@ from faramesh_cloud.events.topics import DPR_RECORDS
 from faramesh_cloud.observability import catalogue
 from faramesh_cloud.rpc.sync_client import SyncClient
 from tests.fixtures.otlp import OtlpReceiver, ReceivedSpan, serve_otlp
-from tests.integration.test_up import Up
+from tests.integration.test_up import Up, free_port
+from tests.ports import free_internal_base
 from tests.sync_items import dpr_item, synthetic_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.chdb]
@@ -111,3 +113,19 @@ def test_one_push_is_one_trace_from_ingest_to_the_audit_index_and_metrics_arrive
     assert lag, "no lag for the audit index's group"
     ours = {p.metric for p in points if p.metric.startswith("faramesh.")}  # beside the instrumentation's http.*
     assert ours <= {s.name for s in catalogue.METRICS}, ours - {s.name for s in catalogue.METRICS}
+
+
+def test_an_unsupported_otlp_protocol_refuses_to_start_with_one_line(tmp_path: Path) -> None:
+    env = {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}
+    done = subprocess.run([sys.executable, "-m", "faramesh_cloud", "up", "--otel", "--data-dir", str(tmp_path / "d"),
+                           "--http-port", str(free_port()), "--sync-port", str(free_port())],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          env={**_environment(), **env})
+    assert done.returncode == 2, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: OTEL_EXPORTER_OTLP_PROTOCOL='http/json' is not supported; use http/protobuf "
+                      "(the default) or grpc"], done.stderr
+
+
+def _environment() -> dict[str, str]:
+    return {**os.environ, "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_internal_base())}
