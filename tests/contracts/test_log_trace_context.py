@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
+from faramesh_cloud.consumer.runner import ConsumerRunner, Rejected, RunnerConfig
 from faramesh_cloud.log.port import Log, LogRecord, Message, SharedHeaders
 from faramesh_cloud.observability import catalogue
 from faramesh_cloud.observability.setup import Telemetry, activated, build
@@ -118,6 +118,14 @@ async def test_off_nothing_is_traced(log: Log, spans: InMemorySpanExporter) -> N
     assert spans.get_finished_spans() == ()
 
 
+def _gauge(reader: InMemoryMetricReader, name: str, attributes: dict[str, str]) -> float | None:
+    data = reader.get_metrics_data()
+    values = [point.value for rm in (data.resource_metrics if data else ()) for sm in rm.scope_metrics
+              for m in sm.metrics if m.name == name for point in m.data.data_points
+              if dict(point.attributes or {}) == attributes]
+    return values[-1] if values else None
+
+
 def _parent(span: ReadableSpan) -> int | None:
     return None if span.parent is None else span.parent.span_id
 
@@ -127,3 +135,56 @@ def _sum(reader: InMemoryMetricReader, name: str, attributes: dict[str, str]) ->
     assert data is not None
     return sum(point.value for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
                if m.name == name for point in m.data.data_points if dict(point.attributes or {}) == attributes)
+
+
+class RejectBad:
+    def process(self, message: Message) -> bytes | Rejected:
+        return Rejected("bad value") if message.value == b"bad" else message.value
+
+
+class FailsOnce:
+    def __init__(self) -> None:
+        self.rows: list[bytes] = []
+        self.failed = False
+        self.held: asyncio.Event | None = None  # set: writes wait for it (their batch stays uncommitted)
+
+    async def write(self, rows: Sequence[bytes]) -> None:
+        if self.held is not None:
+            await self.held.wait()
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("the store blinked")
+        self.rows.extend(rows)
+
+
+async def test_dead_letters_retries_and_lag_are_measured(
+        log: Log, telemetry: Telemetry, reader: InMemoryMetricReader, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "1000")  # lag re-measured every second
+    topic, group, dlq = (f"{p}-{uuid.uuid4().hex[:8]}" for p in ("counted", "g", "dlq"))
+    for name in (topic, dlq):
+        await log.create_topic(name, 1)
+    await log.append(topic, [LogRecord(b"k", v) for v in (b"a", b"bad", b"c")])
+    sink = FailsOnce()
+    runner = ConsumerRunner(log, topic, group, RejectBad(), sink, RunnerConfig(
+        max_batch_seconds=0.2, poll_timeout_s=0.1, retry_initial_s=0.01, dead_letter_topic=dlq))
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        async with asyncio.timeout(30):
+            while runner.stats.messages < 3:
+                await asyncio.sleep(0.05)
+            lag = {"topic": topic, "group": group, "partition": "0"}
+            while _gauge(reader, catalogue.CONSUMER_LAG.name, lag) != 0:  # all 3 committed
+                await asyncio.sleep(0.1)
+            held = sink.held = asyncio.Event()  # the next batch is read, its write held: not committed
+            await log.append(topic, [LogRecord(b"k", b"late")])
+            while _gauge(reader, catalogue.CONSUMER_LAG.name, lag) != 1:
+                await asyncio.sleep(0.1)
+            held.set()
+    finally:
+        stop.set()
+        await task
+    attributes = {"topic": topic, "group": group}
+    assert _sum(reader, catalogue.DEAD_LETTERS.name, attributes) == 1
+    assert _sum(reader, catalogue.RETRIES.name, {**attributes, "operation": "sink write"}) == 1
+    assert sink.rows == [b"a", b"c", b"late"]
