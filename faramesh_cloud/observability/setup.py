@@ -175,8 +175,8 @@ def _instrument_libraries() -> None:
     from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
 
     FastAPIInstrumentor().instrument()
-    GrpcAioInstrumentorServer().instrument()
-    GrpcAioInstrumentorClient().instrument()
+    GrpcAioInstrumentorServer().instrument()  # type: ignore[no-untyped-call]
+    GrpcAioInstrumentorClient().instrument()  # type: ignore[no-untyped-call]
     PsycopgInstrumentor().instrument(enable_commenter=False)
     HTTPXClientInstrumentor().instrument()
 

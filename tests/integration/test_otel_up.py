@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -129,3 +130,21 @@ def test_an_unsupported_otlp_protocol_refuses_to_start_with_one_line(tmp_path: P
 
 def _environment() -> dict[str, str]:
     return {**os.environ, "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_internal_base())}
+
+
+def test_a_serve_process_exports_as_faramesh_cloud_and_its_service(
+        pg_data_dir: Path, receiver: OtlpReceiver) -> None:
+    env = {**_environment(), "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200",
+           "FARAMESH_CLOUD_SYNC_PORT": str(free_port()), "FARAMESH_CLOUD_INGEST_HTTP_PORT": str(free_port())}
+    env.pop("OTEL_SERVICE_NAME", None)
+    proc = subprocess.Popen([sys.executable, "-m", "faramesh_cloud", "serve", "ingest", "--otel", "--data-dir",
+                             str(pg_data_dir / "ingest")], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        # Its start-up statements (psycopg's spans) are exported under the process's own name.
+        receiver.wait_for(lambda r: any(s.service == "faramesh-cloud-ingest" and s.attributes.get("db.system")
+                                        for s in r.spans), 90, "a span of serve ingest")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output = proc.communicate(timeout=30)[0].decode()
+    assert proc.returncode == 0, output[-3000:]
+    assert {s.service for s in receiver.spans} == {"faramesh-cloud-ingest"}
