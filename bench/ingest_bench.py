@@ -2,7 +2,11 @@
 embedded mode (`faramesh-cloud serve ingest`: embedded PostgreSQL + the PostgreSQL log),
 with the machine's own ceiling measured in the same run.
 
-    python bench/ingest_bench.py [--records 200000] [--stacks 8] [--batch 500] [--rate 10000]
+    python bench/ingest_bench.py [--records 200000] [--stacks 8] [--batch 500] [--rate 10000] [--otel]
+
+--otel starts the server with OpenTelemetry on (`serve ingest --otel`), exporting OTLP/HTTP to
+a receiver in this process that reads and discards what it gets; the receiver runs without
+--otel too (it then gets nothing), so the two runs differ only in the server's telemetry.
 
 Phases:
   ceiling     the pure decode + canonicalise + SHA-256 loop over the same records (1 core)
@@ -44,6 +48,26 @@ from faramesh_cloud.rpc.sync_client import SyncClient, push_item  # noqa: E402
 from faramesh_cloud.simulator.records import AgentWriter  # noqa: E402
 from faramesh_cloud.sql.database import Database  # noqa: E402
 from faramesh_cloud.stacks.store import StackStore  # noqa: E402
+
+
+def discarding_receiver() -> str:
+    """An OTLP/HTTP endpoint that reads each export and answers 200 (an empty, valid response)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Discard(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Discard)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def free_port() -> int:
@@ -140,6 +164,7 @@ def main() -> None:
     parser.add_argument("--stacks", type=int, default=8)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--rate", type=float, default=10_000.0)
+    parser.add_argument("--otel", action="store_true", help="the server with OpenTelemetry on")
     args = parser.parse_args()
     print(f"generating {args.records:,} records for {args.stacks} stacks ...", flush=True)
     data = make_records(args.records, args.stacks)
@@ -148,8 +173,10 @@ def main() -> None:
 
     data_dir = Path(tempfile.mkdtemp(prefix="faramesh-ingest-bench-"))
     port, http = free_port(), free_port()
-    env = {**os.environ, "FARAMESH_CLOUD_SYNC_PORT": str(port), "FARAMESH_CLOUD_HTTP_PORT": str(http)}
-    server = subprocess.Popen([sys.executable, "-m", "faramesh_cloud", "serve", "ingest", "--data-dir", str(data_dir)],
+    env = {**os.environ, "FARAMESH_CLOUD_SYNC_PORT": str(port), "FARAMESH_CLOUD_HTTP_PORT": str(http),
+           "OTEL_EXPORTER_OTLP_ENDPOINT": discarding_receiver(), "OTEL_METRIC_EXPORT_INTERVAL": "5000"}
+    argv = [sys.executable, "-m", "faramesh_cloud", "serve", "ingest", "--data-dir", str(data_dir)]
+    server = subprocess.Popen([*argv, "--otel"] if args.otel else argv,
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         assert server.stdout is not None

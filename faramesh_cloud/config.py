@@ -202,6 +202,10 @@ class Settings:
     health_host: str = "127.0.0.1"
     health_port: int = 8090
     log_level: str = "INFO"
+    # OpenTelemetry traces and metrics (docs/observability.md): off by default; on with
+    # `up --otel` / `serve --otel`. Where they go is set only by the standard OTEL_* variables
+    # (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME, ...).
+    otel_enabled: bool = False
 
     @property
     def mode(self) -> str:

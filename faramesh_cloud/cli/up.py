@@ -28,13 +28,20 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _serve(settings: Settings, names: list[str], banner: bool, record_addresses: bool = False,
-           health: bool = False) -> None:
+           health: bool = False, process: str = "up") -> None:
+    from faramesh_cloud.observability import setup as observability
     from faramesh_cloud.runtime import interpreter, running
     from faramesh_cloud.runtime.runner import run
     from faramesh_cloud.runtime.services import RuntimeContext
 
     configure_logging(settings.log_level)
     interpreter.tune_for_throughput()
+    if settings.otel_enabled:  # before any server or client exists: the instrumentation patches them
+        try:
+            observability.start(process)
+        except ConfigError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
 
     def ready(ctx: RuntimeContext) -> None:
         interpreter.freeze_startup_objects()
@@ -73,6 +80,8 @@ def _serve(settings: Settings, names: list[str], banner: bool, record_addresses:
         click.echo(f"error: {exc}; is another Faramesh Cloud already running? Stop it or change "
                    "--http-port / --sync-port", err=True)
         sys.exit(1)
+    finally:
+        observability.stop()  # flush what is batched (nothing to do when off)
     click.echo("stopped.")
 
 
@@ -116,17 +125,23 @@ class _ServeCommand(click.Command):
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                                help="Where PostgreSQL, chDB and TLS material live (default: your user data dir).")
 
+otel_option = click.option("--otel", is_flag=True,
+                           help="Send OpenTelemetry traces and metrics with OTLP, configured by the standard "
+                                "OTEL_* variables (FARAMESH_CLOUD_OTEL_ENABLED=true; docs/observability.md).")
+
 
 @click.command(cls=_UpCommand)
 @data_dir_option
 @click.option("--http-port", type=int, help="Web UI and REST API port (default 8080).")
 @click.option("--sync-port", type=int, help="Daemon sync channel port, gRPC over TLS 1.3 (default 8443).")
 @click.option("--demo", is_flag=True, help="Also run a simulated daemon fleet feeding Cloud.")
-def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo: bool) -> None:
+@otel_option
+def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo: bool, otel: bool) -> None:
     """Run the whole product embedded in one process: PostgreSQL, the log, chDB, every service."""
     from faramesh_cloud.runtime.services import enabled_services, internal_binds
 
-    settings = _settings(data_dir=data_dir, http_port=http_port, sync_port=sync_port, demo=demo or None)
+    settings = _settings(data_dir=data_dir, http_port=http_port, sync_port=sync_port, demo=demo or None,
+                         otel_enabled=otel or None)
     try:  # fail fast, before the platform starts: each server checks its port again when it binds
         check_free(f"{settings.http_host}:{settings.http_port}", "the web UI and REST API",
                    "FARAMESH_CLOUD_HTTP_PORT (up --http-port)")
@@ -142,7 +157,8 @@ def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo
 @click.command(cls=_ServeCommand)
 @click.argument("service")
 @data_dir_option
-def serve(service: str, data_dir: Path | None) -> None:
+@otel_option
+def serve(service: str, data_dir: Path | None, otel: bool) -> None:
     """Run one SERVICE alone (distributed mode) against the PostgreSQL, Kafka and ClickHouse
     configured with FARAMESH_CLOUD_POSTGRES_URL, _KAFKA_BOOTSTRAP and _CLICKHOUSE_DSN.
     SERVICE is one of those listed below. Probes: GET /livez and /readyz on
@@ -152,13 +168,13 @@ def serve(service: str, data_dir: Path | None) -> None:
     if service not in SERVICES:
         raise click.BadParameter(f"choose from {', '.join(SERVICES)}", param_hint="SERVICE")
     # Replicas must share every secret: a `serve` process makes none in its data dir.
-    settings = _settings(data_dir=data_dir, secrets_in_data_dir=False)
+    settings = _settings(data_dir=data_dir, secrets_in_data_dir=False, otel_enabled=otel or None)
     try:
         _preflight(settings, service)
     except ValueError as exc:  # ConfigError and key errors: one line naming the setting, before anything starts
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    _serve(settings, [service], banner=True, health=True)
+    _serve(settings, [service], banner=True, health=True, process=service)
 
 
 def _preflight(settings: Settings, service: str) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from faramesh_cloud.log.port import Consumer, Log, LogRecord, Message
+from faramesh_cloud.observability.consumer import RunnerTelemetry
 from faramesh_cloud.sql.positions import P  # a row that says where on the log it was read
 
 T = TypeVar("T")
@@ -143,6 +144,7 @@ class ConsumerRunner(Generic[T]):
         self.config = config or RunnerConfig()
         self.stats = RunnerStats()
         self._consumer: Consumer | None = None
+        self._telemetry: RunnerTelemetry | None = None  # OpenTelemetry on: set by run()
 
     async def caught_up(self, ends: Mapping[int, int]) -> bool:
         """Whether the group has committed at least ``ends`` (end offsets taken earlier) on
@@ -169,6 +171,8 @@ class ConsumerRunner(Generic[T]):
         sink" holds per batch."""
         consumer = await self._log.consumer(self.topic, self.group)
         self._consumer = consumer
+        telemetry = self._telemetry = RunnerTelemetry.for_runner(self._log, self.topic, self.group)
+        lag = None if telemetry is None else asyncio.create_task(telemetry.watch_lag(consumer, stop))
         writing: asyncio.Task[None] | None = None  # write + commit of the previous batch
         worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"process-{self.group}")
         try:
@@ -195,6 +199,11 @@ class ConsumerRunner(Generic[T]):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await writing
             worker.shutdown(wait=True, cancel_futures=True)
+            if lag is not None and telemetry is not None:
+                lag.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await lag
+                telemetry.close()
             await consumer.close()
 
     async def _collect(self, consumer: Consumer, stop: asyncio.Event, worker: Executor) -> _Batch[T]:
@@ -228,23 +237,39 @@ class ConsumerRunner(Generic[T]):
 
     async def _write(self, consumer: Consumer, messages: Sequence[Message], rows: list[T],
                      rejects: list[LogRecord]) -> None:
-        """Dead letters, then the sink, then the commit: each retried until it succeeds."""
+        """Dead letters, then the sink, then the commit: each retried until it succeeds.
+        With OpenTelemetry on, inside the batch's span (``observability.consumer``)."""
+        telemetry = self._telemetry
+        if telemetry is None:
+            offsets = await self._write_batch(consumer, messages, rows, rejects)
+        else:
+            with telemetry.batch(messages):
+                offsets = await self._write_batch(consumer, messages, rows, rejects, telemetry)
+            telemetry.committed(offsets, len(messages), len(rejects))
+        self.stats.messages += len(messages)
+        self.stats.rows += len(rows)
+        self.stats.rejected += len(rejects)
+        self.stats.batches += 1
+
+    async def _write_batch(self, consumer: Consumer, messages: Sequence[Message], rows: list[T],
+                           rejects: list[LogRecord], telemetry: RunnerTelemetry | None = None) -> dict[int, int]:
         if rejects:
             if self.config.dead_letter_topic is None:
                 raise RuntimeError(f"{len(rejects)} rejected message(s) on {self.topic} and no dead-letter topic")
             dlq = self.config.dead_letter_topic
             await self._retry("dead-letter append", lambda: self._log.append(dlq, rejects))
         if rows:
-            await self._retry("sink write", lambda: self._sink.write(rows))
+            if telemetry is None:
+                await self._retry("sink write", lambda: self._sink.write(rows))
+            else:
+                with telemetry.sink(len(rows)):
+                    await self._retry("sink write", lambda: self._sink.write(rows))
         offsets: dict[int, int] = {}
         for message in messages:
             if message.offset + 1 > offsets.get(message.partition, -1):
                 offsets[message.partition] = message.offset + 1
         await self._retry("offset commit", lambda: self._commit_assigned(consumer, offsets))
-        self.stats.messages += len(messages)
-        self.stats.rows += len(rows)
-        self.stats.rejected += len(rejects)
-        self.stats.batches += 1
+        return offsets
 
     def _process(self, messages: Sequence[Message]) -> tuple[list[T], list[LogRecord]]:
         rows: list[T] = []
@@ -280,6 +305,8 @@ class ConsumerRunner(Generic[T]):
                 raise
             except Exception as exc:
                 self.stats.retries += 1
+                if self._telemetry is not None:
+                    self._telemetry.retried(what)
                 log.warning("%s for %s/%s failed (%s); retrying in %.2fs", what, self.topic, self.group, exc, delay)
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, self.config.retry_max_s)

@@ -19,6 +19,7 @@ from typing import Any
 from faramesh_cloud.config import ConfigError, Settings
 from faramesh_cloud.events.topics import DEFAULT_PARTITIONS
 from faramesh_cloud.log.port import Log
+from faramesh_cloud.observability.setup import current
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.runtime.services import service_schemas
 from faramesh_cloud.sql.database import Database, redact
@@ -111,6 +112,11 @@ async def _open_log(settings: Settings, db: Database, components: dict[str, str]
 
         event_log = PostgresLog(db)
         components["log"] = "PostgreSQL log (durable, LISTEN/NOTIFY)"
+    telemetry = current()
+    if telemetry is not None:  # OpenTelemetry on: appends traced, trace context in record headers
+        from faramesh_cloud.observability.traced_log import TracedLog
+
+        event_log = TracedLog(event_log, telemetry.tracer, "kafka" if settings.kafka_bootstrap else "postgresql")
     await event_log.start()
     for topic, partitions in DEFAULT_PARTITIONS.items():
         await event_log.create_topic(topic, partitions)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from faramesh_cloud.compliance.apply import record
 from faramesh_cloud.compliance.changes import ReportFailed
 from faramesh_cloud.compliance.domain import ReportView
 from faramesh_cloud.consumer.tasks import until_woken
+from faramesh_cloud.observability.catalogue import REPORT_DURATION, REPORT_JOBS
+from faramesh_cloud.observability.setup import current
 from faramesh_cloud.platform_audit.events import Actor, ActorType
 from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.sql.database import Database
@@ -89,6 +92,7 @@ class ReportJobs:
             return False
         org_id, actor, report = found
         scratch = self._api.store.scratch()
+        started, outcome = time.monotonic(), "failed"
 
         async def progress(fraction: float, stage: str) -> None:
             async with tenant_transaction(self._db, org_id) as conn:
@@ -101,7 +105,9 @@ class ReportJobs:
             await self._api.add_artifact(org_id, "report", made.title, made.parameters, actor=actor, path=made.path,
                                          filename=made.filename, media_type="application/pdf",
                                          verification_hash=made.verification_hash, report_id=report.report_id)
+            outcome = "done"
         except asyncio.CancelledError:
+            outcome = "cancelled"
             raise
         except Exception as exc:
             _log.warning("report %s failed", report.report_id, exc_info=True)
@@ -109,6 +115,10 @@ class ReportJobs:
         finally:
             with contextlib.suppress(OSError):
                 shutil.rmtree(scratch, ignore_errors=True)
+            telemetry = current()  # None when OpenTelemetry is off
+            if telemetry is not None and outcome != "cancelled":
+                telemetry.add(REPORT_JOBS, 1, {"outcome": outcome})
+                telemetry.record(REPORT_DURATION, time.monotonic() - started, {"outcome": outcome})
         return True
 
     async def _fail(self, org_id: str, report: ReportView, error: str) -> None:

@@ -38,6 +38,7 @@ from faramesh_cloud.ingest.processor import (
     validate_push,
 )
 from faramesh_cloud.log.port import Log, LogUnavailable
+from faramesh_cloud.observability.ingest import IngestTelemetry
 from faramesh_cloud.rpc.errors import ServiceBusy
 from faramesh_cloud.rpc.status import abort
 from faramesh_cloud.sql.database import DatabaseUnavailable
@@ -90,6 +91,7 @@ class SyncServicer:
         self._wall_ns = wall_ns
         self._locks = BufferLocks()
         self._stopping = asyncio.Event()  # set on stop: held long polls answer at once
+        self._telemetry = IngestTelemetry.for_process()  # None when OpenTelemetry is off
 
     def release_waits(self) -> None:
         """Answer every held PollDecisions now (ingest is stopping)."""
@@ -156,6 +158,7 @@ class SyncServicer:
         return response
 
     async def Push(self, push: SizedPush | MalformedRequest, context: Context) -> sync_pb2.PushResponse:
+        started = time.perf_counter()
         identity = await self._identify(push, context)
         assert isinstance(push, SizedPush)  # a malformed one was answered by _identify
         request, size = push.request, push.nbytes
@@ -173,13 +176,16 @@ class SyncServicer:
             caller = Caller(org, stack, buffer_id, self._wall_ns())
             # Parsing up to max_push_bytes of JSON is CPU work: off the event loop.
             plan = await asyncio.to_thread(plan_push, request, caller, acked, self._limits, size)
-            if plan.through > acked:
+            appended = plan.through > acked
+            if appended:
                 # Durable on return, the acked sequence with it (or right after it).
                 await self._log.append_all(
                     list(plan.appends.items()),
                     after=self._acks.after(org, stack, buffer_id, plan.through))
                 self._acks.remember(org, stack, buffer_id, plan.through)
                 acked = plan.through
+        if self._telemetry is not None:
+            self._telemetry.pushed(org, stack, plan.appends if appended else {}, size, started)
         return sync_pb2.PushResponse(acked_through_sequence=acked, rejections=plan.rejections)
 
     async def PollDecisions(

@@ -32,6 +32,8 @@ from faramesh_cloud.notifications.destinations import SecretBox
 from faramesh_cloud.notifications.domain import Notice
 from faramesh_cloud.notifications.senders import Outcome, Senders
 from faramesh_cloud.notifications.store import destination_row
+from faramesh_cloud.observability.catalogue import NOTIFICATION_DELIVERIES
+from faramesh_cloud.observability.setup import current
 from faramesh_cloud.sql.database import Database
 
 _log = logging.getLogger(__name__)
@@ -95,17 +97,23 @@ class Outbox:
         now = self._clock()
         ends: list[NotificationDelivered | NotificationFailed] = []
         retries = []
+        telemetry = current()  # None when OpenTelemetry is off
         for row, outcome in results:
             nid, attempts, destination_id, org_id, stack_id = row[0], int(row[1]), str(row[3]), str(row[4]), row[11]
             if outcome.delivered:
+                label = "delivered"
                 ends.append(NotificationDelivered(derived_id("delivered", nid), now, org_id, nid, destination_id,
                                                   stack_id, attempts, outcome.status))
             elif outcome.retry and attempts < self.config.max_attempts:
+                label = "retry"
                 next_at = now + timedelta(seconds=backoff(attempts, self.config, random.uniform(0.8, 1.2)))
                 retries.append((next_at, outcome.status, outcome.error, nid))
             else:
+                label = "failed"
                 ends.append(NotificationFailed(derived_id("failed", nid), now, org_id, nid, destination_id, stack_id,
                                                attempts, outcome.status, outcome.error))
+            if telemetry is not None:
+                telemetry.add(NOTIFICATION_DELIVERIES, 1, {"kind": str(row[6]), "outcome": label})
         async with self._db.transaction() as conn:
             await record_all(conn, ends)  # one statement and one outbox insert for the batch
             if retries:

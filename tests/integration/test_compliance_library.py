@@ -220,3 +220,47 @@ class _NoStacks:
 
     async def stacks(self, org_id: str) -> list[Any]:
         return []
+
+
+async def test_report_jobs_are_counted_and_timed_by_outcome(compliance: ComplianceApi, people: People,
+                                                            database: Database) -> None:
+    """With OpenTelemetry on, each finished report job adds to faramesh.compliance.report_jobs
+    and its duration histogram, by outcome."""
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from faramesh_cloud.compliance.domain import ReportView
+    from faramesh_cloud.compliance.jobs import MadeReport, Progress, ReportJobs
+    from faramesh_cloud.observability import catalogue
+    from faramesh_cloud.observability.setup import activated, build
+
+    class Maker:
+        def __init__(self) -> None:
+            self.fail = True
+
+        async def make(self, org_id: str, report: ReportView, scratch: Path, progress: Progress) -> MadeReport:
+            if self.fail:
+                raise ValueError("the audit index is away")
+            path = scratch / "report.pdf"
+            path.write_bytes(b"%PDF-1.7 not really")
+            return MadeReport(path, "GDPR report", "report.pdf", hashlib.sha256(path.read_bytes()).hexdigest(), {})
+
+    owner = await people.org("acme")
+    org, maker = owner.org.org_id, Maker()
+    jobs = ReportJobs(database, compliance, maker)
+    reader = InMemoryMetricReader()
+    telemetry = build("compliance", SimpleSpanProcessor(InMemorySpanExporter()), reader)
+    with activated(telemetry):
+        queued = await compliance.request_report(org, "gdpr", [], T0, T0 + timedelta(days=1), actor(owner.email))
+        assert await jobs.run_once()
+        maker.fail = False
+        await compliance.retry_report(org, queued.report_id, actor(owner.email))
+        assert await jobs.run_once()
+    data = reader.get_metrics_data()
+    assert data is not None
+    metrics = {m.name: {p.attributes["outcome"]: p for p in m.data.data_points}  # type: ignore[index]
+               for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+    assert {k: p.value for k, p in metrics[catalogue.REPORT_JOBS.name].items()} == {"failed": 1, "done": 1}
+    assert {k: p.count for k, p in metrics[catalogue.REPORT_DURATION.name].items()} == {"failed": 1, "done": 1}
+    telemetry.shutdown()

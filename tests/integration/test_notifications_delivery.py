@@ -17,12 +17,17 @@ from datetime import timedelta
 
 import pytest
 from faramesh_cloud_api.sync.v1 import approvals_pb2
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.notifications.domain import InvalidRouting
 from faramesh_cloud.notifications.outbox import OutboxConfig
 from faramesh_cloud.notifications.senders import Endpoints
 from faramesh_cloud.notifications.service import Notifications, NotificationsConfig
+from faramesh_cloud.observability import catalogue
+from faramesh_cloud.observability.setup import activated, build
 from faramesh_cloud.platform_audit.events import Actor
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
@@ -361,3 +366,46 @@ async def test_a_rotated_signing_secret_overlaps_with_the_previous_one(
         await service.api.rotate_secret(org_id, hook.destination_id, 10**7, ACTOR)
     actions = [e.action for e in await PlatformAuditLog(database).entries(org_id)]
     assert actions.count("org:integration:rotate_secret") == 2
+
+
+@pytest.fixture
+def reader() -> Iterator[InMemoryMetricReader]:
+    reader = InMemoryMetricReader()
+    telemetry = build("notifications", SimpleSpanProcessor(InMemorySpanExporter()), reader)
+    with activated(telemetry):
+        yield reader
+    telemetry.shutdown()
+
+
+def _points(reader: InMemoryMetricReader, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    data = reader.get_metrics_data()
+    assert data is not None
+    return {tuple(sorted((k, str(v)) for k, v in (p.attributes or {}).items())): p.value
+            for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics if m.name == name
+            for p in m.data.data_points}
+
+
+async def test_notification_deliveries_are_counted_by_kind_and_outcome(
+        reader: InMemoryMetricReader, service: Notifications, org: dict[str, str], receiver: HttpReceiver,
+        postgres_log: PostgresLog, database: Database) -> None:
+    org_id, stack_id = org["org_id"], org["stack_id"]
+    hook, _ = await service.api.create_destination(org_id, "hook", "webhook", {"url": receiver.url + "/r"}, ACTOR)
+    bot, _ = await service.api.create_destination(org_id, "bot", "slack_api", {"token": "xoxb-x", "channel": "C1"},
+                                                  ACTOR)
+    await service.api.put_rule(org_id, stack_id, "", [
+        {"after_minutes": 0, "destinations": [hook.destination_id, bot.destination_id]}], ACTOR)
+    receiver.scripts["/r"] = [(503, b"try later")]
+    receiver.answers["/slack/api/chat.postMessage"] = (200, b'{"ok":false,"error":"channel_not_found"}')
+    await push_events(postgres_log, org_id, stack_id, [pending_event("tok-m", deadline=service.config.clock()
+                                                                     + timedelta(hours=1))])
+
+    async def settled() -> bool:
+        rows = await outbox_rows(database)
+        return len(rows) == 2 and all(state != "pending" for _, state, _, _ in rows)
+    await eventually(settled, "both notifications settled", within_s=30)
+
+    assert _points(reader, catalogue.NOTIFICATION_DELIVERIES.name) == {
+        (("kind", "webhook"), ("outcome", "retry")): 1,  # the 503
+        (("kind", "webhook"), ("outcome", "delivered")): 1,
+        (("kind", "slack_api"), ("outcome", "failed")): 1,  # channel_not_found: not retried
+    }
