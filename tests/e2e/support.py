@@ -11,7 +11,9 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from faramesh_cloud.rpc.sync_client import SyncClient
+from google.protobuf.message import Message
+
+from faramesh_cloud.rpc.sync_client import SyncClient, push_item
 from tests.fixtures.identity import PASSWORD
 from tests.fixtures.install import Install
 from tests.simulator_support import eventually
@@ -88,4 +90,12 @@ class Daemon:
         response = await self.client.push(self.buffer, items)
         assert not response.rejections, response
         self.sequence += len(raws)
+        return int(response.acked_through_sequence)
+
+    async def push(self, payloads: list[Message]) -> int:
+        """Push other kinds of item (an approval event, health, status…); the acknowledged sequence."""
+        items = [push_item(self.sequence + i + 1, p) for i, p in enumerate(payloads)]
+        response = await self.client.push(self.buffer, items)
+        assert not response.rejections, response
+        self.sequence += len(payloads)
         return int(response.acked_through_sequence)

@@ -9,10 +9,17 @@ its own stack, so the counts it checks are its own on an install the whole sessi
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from faramesh_cloud_api.sync.v1 import approvals_pb2, deliveries_pb2, emergency_pb2
+
+from tests.approvals_support import pending_event
 from tests.e2e.support import Daemon, eventually, new_stack, record_id, records, search, signed_in
 from tests.fixtures.install import Install
+from tests.system_support import OWNER
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.chdb,
               pytest.mark.grpc]
@@ -32,4 +39,83 @@ async def test_a_daemons_pushed_dprs_are_what_a_person_finds(install: Install) -
         found = await search(person, api, stack_id)
         assert sorted(r["record_id"] for r in found) == sorted(record_id(r) for r in raws)
         assert {r["verification"] for r in found} == {"verified"}
+        install.check_running()
+
+
+async def test_an_approval_round_trip_from_the_daemons_defer_to_its_decision(install: Install) -> None:
+    async with signed_in(install) as (person, api):
+        stack_id, key = await new_stack(person, api, "approvals")
+        token = uuid.uuid4().hex[:8]
+        async with Daemon(install, key) as daemon:
+            assert await daemon.push([pending_event(token, deadline=datetime.now(UTC) + timedelta(hours=1))]) == 1
+
+            async def queued() -> bool:
+                return any(a["defer_token"] == token for a in await person.get(f"{api}/approvals"))
+            await eventually(queued, "the defer in the approvals queue", within_s=90)
+            [item] = [a for a in await person.get(f"{api}/approvals") if a["defer_token"] == token]
+            assert (item["stack_id"], item["state"], item["agent_id"]) == (stack_id, "pending", "payments-bot")
+
+            decided = await person.send("POST", f"{api}/approvals/{item['approval_id']}/decision",
+                                        {"verdict": "approve", "reason": "checked with the customer"})
+            assert decided.status_code == 200, decided.text
+
+            deliveries = []
+            for _ in range(30):  # held polls; each returns at once when a decision is there
+                deliveries = list((await daemon.client.poll_decisions(10, wait_s=2.0)).deliveries)
+                if deliveries:
+                    break
+            [delivery] = deliveries
+            decision = delivery.approval_decision
+            assert decision.defer_token == token
+            assert decision.verdict == approvals_pb2.APPROVAL_VERDICT_APPROVE
+            assert decision.reason == "checked with the customer"
+            acked = await daemon.client.ack_decisions([deliveries_pb2.DeliveryAck(
+                delivery_id=delivery.delivery_id, outcome=deliveries_pb2.DELIVERY_OUTCOME_ACCEPTED)])
+            assert acked is not None
+            assert list((await daemon.client.poll_decisions(10)).deliveries) == []  # acknowledged: not again
+
+        shown = await person.get(f"{api}/approvals/{item['approval_id']}")
+        assert (shown["state"], shown["resolved_by"]) == ("approved", OWNER)
+        install.check_running()
+
+
+@pytest.mark.parametrize("kind", ["kill", "isolate"])
+async def test_an_emergency_command_reaches_the_daemon_and_its_acknowledgement_is_shown(
+        install: Install, kind: str) -> None:
+    async with signed_in(install) as (person, api):
+        stack_id, key = await new_stack(person, api, kind)
+        async with Daemon(install, key) as daemon:
+            await daemon.push_dprs(records(4))  # its agents are seen in its DPRs (agent-0, agent-1)
+            issued = None
+
+            async def issue() -> bool:  # refused (404) until Cloud has seen the agent
+                nonlocal issued
+                issued = await person.send("POST", f"{api}/stacks/{stack_id}/agents/agent-0/{kind}",
+                                           {"reason": "runaway refunds"})
+                assert issued.status_code in (201, 404), issued.text
+                return issued.status_code == 201
+            await eventually(issue, f"the {kind} command accepted", within_s=90)
+            assert issued is not None
+            command_id = issued.json()["command_id"]
+
+            commands = []
+            for _ in range(60):
+                commands = list((await daemon.client.poll_emergency_commands()).commands)
+                if commands:
+                    break
+                await asyncio.sleep(0.5)
+            [command] = commands
+            assert (command.command_id, command.agent_id, command.reason) == (command_id, "agent-0", "runaway refunds")
+            assert command.type == {"kill": emergency_pb2.EMERGENCY_COMMAND_TYPE_AGENT_KILL,
+                                    "isolate": emergency_pb2.EMERGENCY_COMMAND_TYPE_AGENT_ISOLATE}[kind]
+            await daemon.client.ack_emergency_command(command_id, emergency_pb2.EMERGENCY_COMMAND_OUTCOME_APPLIED,
+                                                      message=f"{kind} applied")
+
+        async def acknowledged() -> bool:
+            shown = await person.get(f"{api}/emergency-commands/{command_id}")
+            return bool(shown["acknowledged_at"])
+        await eventually(acknowledged, "the acknowledgement shown", within_s=60)
+        shown = await person.get(f"{api}/emergency-commands/{command_id}")
+        assert (shown["type"], shown["outcome"], shown["message"]) == (kind, "applied", f"{kind} applied")
+        assert [c["command_id"] for c in await person.get(f"{api}/emergency-commands", stack=stack_id)] == [command_id]
         install.check_running()
