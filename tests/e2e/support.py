@@ -72,13 +72,15 @@ async def search(person: Person, api: str, stack_id: str) -> list[dict[str, Any]
 class Daemon:
     """One daemon buffer on the sync API (TLS, pinned certificate, the stack key)."""
 
-    def __init__(self, install: Install, key: str) -> None:
+    def __init__(self, install: Install, key: str, buffer: str = "") -> None:
         self.client = SyncClient(install.sync_target, key, root_certificates=install.sync_ca)
-        self.buffer = str(uuid.uuid4())
+        self.buffer = buffer or str(uuid.uuid4())
         self.sequence = 0
+        self.acked = 0
 
     async def __aenter__(self) -> Daemon:
-        await self.client.hello(self.buffer)
+        """Hello: where Cloud's acknowledgements of this buffer stand (the daemon resends after it)."""
+        self.acked = self.sequence = int((await self.client.hello(self.buffer)).acked_through_sequence)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -89,13 +91,13 @@ class Daemon:
         items = [dpr_item(self.sequence + i + 1, raw) for i, raw in enumerate(raws)]
         response = await self.client.push(self.buffer, items)
         assert not response.rejections, response
-        self.sequence += len(raws)
-        return int(response.acked_through_sequence)
+        self.sequence = self.acked = int(response.acked_through_sequence)
+        return self.acked
 
     async def push(self, payloads: list[Message]) -> int:
         """Push other kinds of item (an approval event, health, status…); the acknowledged sequence."""
         items = [push_item(self.sequence + i + 1, p) for i, p in enumerate(payloads)]
         response = await self.client.push(self.buffer, items)
         assert not response.rejections, response
-        self.sequence += len(payloads)
-        return int(response.acked_through_sequence)
+        self.sequence = self.acked = int(response.acked_through_sequence)
+        return self.acked
