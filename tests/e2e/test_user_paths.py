@@ -10,6 +10,9 @@ its own stack, so the counts it checks are its own on an install the whole sessi
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +22,7 @@ from faramesh_cloud_api.sync.v1 import approvals_pb2, deliveries_pb2, emergency_
 from tests.approvals_support import pending_event
 from tests.e2e.support import Daemon, eventually, new_stack, record_id, records, search, signed_in
 from tests.fixtures.install import Install
+from tests.notifications_support import http_receiver
 from tests.system_support import OWNER
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.chdb,
@@ -118,4 +122,37 @@ async def test_an_emergency_command_reaches_the_daemon_and_its_acknowledgement_i
         shown = await person.get(f"{api}/emergency-commands/{command_id}")
         assert (shown["type"], shown["outcome"], shown["message"]) == (kind, "applied", f"{kind} applied")
         assert [c["command_id"] for c in await person.get(f"{api}/emergency-commands", stack=stack_id)] == [command_id]
+        install.check_running()
+
+
+async def test_an_approval_request_reaches_a_webhook_signed_with_the_secret_a_person_was_shown(
+        install: Install) -> None:
+    """The gateway seals the destination's signing secret; the notifications service (its own
+    process when distributed) opens it to sign each delivery: both must hold the same key."""
+    async with signed_in(install) as (person, api):
+        _, key = await new_stack(person, api, "notify")
+        token = uuid.uuid4().hex[:8]
+        with http_receiver() as receiver:
+            path = f"/hook/{token}"
+            made = await person.send("POST", f"{api}/notifications/destinations",
+                                     {"name": f"oncall-{token}", "kind": "webhook", "url": receiver.url + path})
+            assert made.status_code == 201, made.text
+            destination, secret = made.json()["destination_id"], made.json()["signing_secret"]
+            try:
+                routed = await person.send("PUT", f"{api}/notifications/routing-rules",
+                                           {"subject": "approvals",
+                                            "steps": [{"after_minutes": 0, "destinations": [destination]}]})
+                assert routed.status_code == 200, routed.text
+                async with Daemon(install, key) as daemon:
+                    await daemon.push([pending_event(token, deadline=datetime.now(UTC) + timedelta(hours=1))])
+                await eventually(lambda: bool(receiver.on(path)), "the approval request at the webhook", 90)
+            finally:
+                await person.send("PUT", f"{api}/notifications/routing-rules", {"subject": "approvals", "steps": []})
+                await person.send("DELETE", f"{api}/notifications/destinations/{destination}")
+        [hook] = receiver.on(path)
+        assert token in hook.body.decode()
+        signed = f"{hook.headers['webhook-id']}.{hook.headers['webhook-timestamp']}.".encode() + hook.body
+        expected = base64.b64encode(hmac.new(base64.b64decode(secret.removeprefix("whsec_")), signed,
+                                             hashlib.sha256).digest()).decode()
+        assert f"v1,{expected}" in hook.headers["webhook-signature"].split(" ")
         install.check_running()
