@@ -22,6 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 from faramesh_cloud_api.sync.v1 import approvals_pb2, deliveries_pb2, emergency_pb2
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
 
 from tests.approvals_support import pending_event
 from tests.e2e.support import Daemon, eventually, new_stack, record_id, records, search, signed_in
@@ -211,4 +213,28 @@ async def test_a_compliance_report_downloads_and_an_auditor_verifies_it_offline(
         "--platform-key", str(files["platform-ed25519.pub.pem"]),
         "--certificate", str(files["platform-document-cert.pem"])], capture_output=True, text=True, timeout=120)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    install.check_running()
+
+
+async def test_the_daemon_registry_api_serves_a_pack_with_a_signature_that_verifies(install: Install) -> None:
+    """What a daemon with ``FARAMESH_REGISTRY_URL=<cloud>/registry`` fetches (the gateway serves
+    it under ``up`` and forwards it to ``serve registry`` when distributed): the pack's FPL,
+    its digest, and its signature, which verifies under the key the trust list publishes."""
+    async with httpx.AsyncClient(base_url=install.base_url + "/registry/", timeout=30) as daemon:
+        assert (await daemon.get(".well-known/faramesh.json")).status_code == 200
+        answer = await daemon.get("v1/policies/faramesh%2Fstripe/versions/1.0.0")
+        assert answer.status_code == 200, answer.text
+        pack = answer.json()
+        keys = {k["key_id"]: k for k in (await daemon.get("v1/trust/keys")).json()["keys"]}
+    fpl = str(pack["policy_fpl"]).encode()
+    assert pack["sha256_hex"] == hashlib.sha256(fpl).hexdigest()
+    signature = pack["signature"]
+    assert signature["algorithm"].lower() == "ed25519" and signature["key_id"] in keys
+    trusted = keys[signature["key_id"]]["public_key_b64"]
+    assert trusted == signature["public_key_b64"]
+    VerifyKey(base64.b64decode(trusted)).verify(fpl, base64.b64decode(signature["value_b64"]))
+    with pytest.raises(BadSignatureError):  # and it is a check: one byte of the pack changed fails it
+        VerifyKey(base64.b64decode(trusted)).verify(fpl.replace(b"stripe", b"strip3", 1),
+                                                    base64.b64decode(signature["value_b64"]))
+    assert "cloud" in {k.get("origin") for k in keys.values()}  # Cloud's own registry key is published too
     install.check_running()
