@@ -17,7 +17,9 @@ own ``faramesh-cloud serve NAME`` process on Kafka; tests/fixtures/install.py):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,12 +40,15 @@ from tests.e2e.support import (
     signed_in,
 )
 from tests.fixtures.install import Install
+from tests.notifications_support import HttpReceiver, http_receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.chdb,
               pytest.mark.grpc]
 
 # Which REST read each service answers (through the gateway, over its internal API).
-READS = {"audit-index": "audit/records", "approvals": "approvals", "fleet": "fleet/stacks"}
+READS = {"audit-index": "audit/records", "approvals": "approvals", "fleet": "fleet/stacks",
+         "notifications": "notifications/destinations", "compliance": "compliance/reports",
+         "registry": "registry/policies"}
 
 
 @pytest.fixture
@@ -58,6 +63,15 @@ async def _answers(person: Person, api: str, down: str) -> None:
         response = await person.http.get(f"{api}/{path}")
         expected = 503 if service == down else 200
         assert response.status_code == expected, (service, response.status_code, response.text[:300])
+
+
+async def _all_answer(person: Person, api: str) -> None:
+    """Until every service's read answers again (a restarted service's callers reconnect with a
+    backoff), then the same check once more, strictly."""
+    async def answering() -> bool:
+        return all([(await person.http.get(f"{api}/{path}")).status_code == 200 for path in READS.values()])
+    await eventually(answering, "every service answering again", within_s=60)
+    await _answers(person, api, down="")
 
 
 async def _caught_up(person: Person, api: str, stack_id: str, raws: list[bytes], token: str, version: str) -> None:
@@ -88,12 +102,32 @@ async def _caught_up(person: Person, api: str, stack_id: str, raws: list[bytes],
     assert [a["defer_token"] for a in await person.get(f"{api}/approvals")].count(token) == 1
 
 
-@pytest.mark.parametrize("service", ["audit-index", "approvals", "fleet", "ingest"])
+@contextlib.asynccontextmanager
+async def _webhook(person: Person, api: str) -> AsyncIterator[HttpReceiver]:
+    """Approval requests routed to a webhook on a local receiver, for the duration."""
+    with http_receiver() as receiver:
+        made = await person.send("POST", f"{api}/notifications/destinations",
+                                 {"name": f"kill-{uuid.uuid4().hex[:6]}", "kind": "webhook",
+                                  "url": receiver.url + "/hook"})
+        assert made.status_code == 201, made.text
+        destination = made.json()["destination_id"]
+        routed = await person.send("PUT", f"{api}/notifications/routing-rules", {
+            "subject": "approvals", "steps": [{"after_minutes": 0, "destinations": [destination]}]})
+        assert routed.status_code == 200, routed.text
+        try:
+            yield receiver
+        finally:
+            await person.send("PUT", f"{api}/notifications/routing-rules", {"subject": "approvals", "steps": []})
+            await person.send("DELETE", f"{api}/notifications/destinations/{destination}")
+
+
+@pytest.mark.parametrize("service", ["audit-index", "approvals", "fleet", "notifications", "compliance", "registry",
+                                     "ingest"])
 async def test_a_killed_service_catches_up_and_the_others_keep_answering(distributed: Install, service: str) -> None:
     raws, token, version = records(20), uuid.uuid4().hex[:8], f"1.4.{uuid.uuid4().int % 1000}"
     later = [pending_event(token, deadline=datetime.now(UTC) + timedelta(hours=1)),
              fleet_pb2.StackStatus(daemon_version=version, framework="langgraph")]
-    async with signed_in(distributed) as (person, api):
+    async with signed_in(distributed) as (person, api), _webhook(person, api) as receiver:
         stack_id, key = await new_stack(person, api, f"kill-{service}")
         async with Daemon(distributed, key) as daemon:
             assert await daemon.push_dprs(raws[:10]) == 10
@@ -117,7 +151,11 @@ async def test_a_killed_service_catches_up_and_the_others_keep_answering(distrib
                 assert await again.push_dprs(raws[10:]) == 20
                 assert await again.push(later) == 22
         await _caught_up(person, api, stack_id, raws, token, version)
-        await _answers(person, api, down="")
+        # the approval request pushed while (any) one service was down is notified, once
+        await eventually(lambda: any(token in r.body.decode() for r in receiver.on("/hook")),
+                         "the approval request at the webhook", within_s=120)
+        await _all_answer(person, api)
+    assert sum(token in r.body.decode() for r in receiver.on("/hook")) == 1
     distributed.check_running()
 
 
