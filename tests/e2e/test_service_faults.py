@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,9 +52,15 @@ READS = {"audit-index": "audit/records", "approvals": "approvals", "fleet": "fle
 
 
 @pytest.fixture
-def distributed(distributed_install: Install) -> Install:
+def distributed(distributed_install: Install) -> Iterator[Install]:
     distributed_install.check_running()
-    return distributed_install
+    yield distributed_install
+    # A test that failed half-way leaves no fault behind for the next one to trip on.
+    assert distributed_install.gate is not None
+    distributed_install.gate.open_if_shut()
+    for name, process in distributed_install.processes.items():
+        if not process.running():
+            distributed_install.restart(name)
 
 
 async def _answers(person: Person, api: str, down: str) -> None:
