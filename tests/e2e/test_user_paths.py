@@ -133,8 +133,9 @@ async def test_an_emergency_command_reaches_the_daemon_and_its_acknowledgement_i
 
 async def test_an_approval_request_reaches_a_webhook_signed_with_the_secret_a_person_was_shown(
         install: Install) -> None:
-    """The gateway seals the destination's signing secret; the notifications service (its own
-    process when distributed) opens it to sign each delivery: both must hold the same key."""
+    """The signing secret is shown once when the destination is made, sealed by the
+    notifications service (its own process when distributed; ``serve gateway`` never holds the
+    sealing key) and opened by it to sign each delivery to the webhook."""
     async with signed_in(install) as (person, api):
         _, key = await new_stack(person, api, "notify")
         token = uuid.uuid4().hex[:8]
