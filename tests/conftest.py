@@ -37,6 +37,7 @@ pytest_plugins = [
     "tests.fixtures.oidc",
     "tests.fixtures.browser",
     "tests.fixtures.s3",
+    "tests.fixtures.install",
 ]
 
 VECTORS = Path(__file__).resolve().parent / "data" / "interop" / "vectors"

@@ -61,6 +61,7 @@ _MAX_REQUEST_BYTES = 16 << 20
 # RecordListTooLarge (18), raised as RecordRejected. (CorruptMessage may be a bad wire and
 # passes on retry; aiokafka has no class for InvalidRecord.)
 _REFUSED_FOR_GOOD = frozenset({10, 18})
+APPEND_TIMEOUT_S = 10.0
 
 
 class KafkaLog:
@@ -80,10 +81,16 @@ class KafkaLog:
         security_protocol: str = "",
         sasl: Sasl | None = None,
         partition_counts: Mapping[str, int] | None = None,
+        append_timeout_s: float = APPEND_TIMEOUT_S,
     ) -> None:
         # replication: None is one replica on one broker (dev and test brokers; what the
         # adapter always did); the runtime passes Settings' (default 3, min.insync 2), checked
         # against the cluster's broker count at start() and against existing topics.
+        # An append the broker has not acknowledged within append_timeout_s raises
+        # LogUnavailable (what was sent may still land: callers retry the whole batch, and
+        # consumers are idempotent). Below a daemon's Push deadline (docs/sync-api.md: 30 s),
+        # so ingest answers UNAVAILABLE while the daemon still waits, not after it gave up.
+        self._append_timeout_s = append_timeout_s
         # Records larger than this are refused before anything is sent (RecordRejected); set
         # it to the broker's message.max.bytes (Kafka's default: 1 MiB) to refuse them here
         # rather than at the broker, which answers MessageSizeTooLarge (also RecordRejected).
@@ -193,13 +200,20 @@ class KafkaLog:
         by_partition: dict[int, list[int]] = defaultdict(list)
         for index, record in enumerate(records):
             by_partition[partition_for(record.key, count)].append(index)
-        runs = await asyncio.gather(
-            *(
-                _send_partition(producer, topic, p, records, indexes)
-                for p, indexes in by_partition.items()
-            ),
-            return_exceptions=True,
-        )
+        try:
+            async with asyncio.timeout(self._append_timeout_s):
+                runs = await asyncio.gather(
+                    *(
+                        _send_partition(producer, topic, p, records, indexes)
+                        for p, indexes in by_partition.items()
+                    ),
+                    return_exceptions=True,
+                )
+        except TimeoutError as exc:
+            raise self._connection.unavailable(
+                f"appending to {topic!r}: no acknowledgement within {self._append_timeout_s:g} s "
+                "(not all acknowledged; retry the whole batch)", exc
+            ) from exc
         positions: list[Position | None] = [None] * len(records)
         for run in runs:
             if isinstance(run, KafkaError) and getattr(run, "errno", None) in _REFUSED_FOR_GOOD:

@@ -26,6 +26,7 @@ from tests.fixtures.kafka import (
     start_broker,
     stop_broker,
 )
+from tests.fixtures.tcp_gate import TcpGate
 
 pytestmark = pytest.mark.kafka
 
@@ -150,3 +151,27 @@ async def test_append_to_a_stopped_broker_raises_log_unavailable(own_broker: Kaf
             await log.append(topic, [LogRecord(key=b"k", value=b"after")])
     finally:
         await log.close()
+
+
+async def test_an_append_the_broker_does_not_acknowledge_in_time_raises_log_unavailable(tmp_path: Path) -> None:
+    """A broker that stops answering (its network path cut: connections refused, open ones
+    dropped) fails an append after ``append_timeout_s``, however long the client's own
+    request timeout, so ingest answers UNAVAILABLE inside a daemon's Push deadline."""
+    gate = TcpGate(("127.0.0.1", 0), port=free_port())
+    broker = start_broker(tmp_path / "tansu.log", advertised_port=gate.port)
+    gate.target = ("127.0.0.1", int(broker.bootstrap.rsplit(":", 1)[1]))
+    gate.open()
+    log = KafkaLog(gate.address, request_timeout_ms=120_000, append_timeout_s=1.0)
+    try:
+        await log.start()
+        topic = _name("cut")
+        await log.create_topic(topic, 1)
+        await log.append(topic, [LogRecord(key=b"k", value=b"before")])
+        gate.shut()
+        with pytest.raises(LogUnavailable, match=r"no acknowledgement within 1 s .*retry the whole batch"):
+            await log.append(topic, [LogRecord(key=b"k", value=b"during")])
+        gate.open()  # back: the producer delivers what it still holds as it closes
+    finally:
+        await log.close()
+        gate.shut()
+        stop_broker(broker)

@@ -387,3 +387,63 @@ async def test_concurrent_appends_each_get_their_own_dense_positions(log: Log, t
     for batch, positions in zip(batches, results, strict=True):
         assert [got[(p.partition, p.offset)].value for p in positions] == [r.value for r in batch]
     await consumer.close()
+
+
+async def _split_between(members: list[Consumer]) -> list[frozenset[int]]:
+    """Poll the members until the group has given each some partitions and all of them are
+    assigned, once; their assignments."""
+    assignments = [await m.assignment() for m in members]
+    for _ in range(60):
+        if all(assignments) and sum(len(a) for a in assignments) == PARTITIONS:
+            break
+        await asyncio.gather(*(m.poll(timeout_s=0.2) for m in members))
+        assignments = [await m.assignment() for m in members]
+    assert all(assignments) and set().union(*assignments) == set(range(PARTITIONS)), assignments
+    assert not assignments[0] & assignments[1], assignments
+    return assignments
+
+
+async def test_a_member_that_takes_over_partitions_resumes_from_their_committed_offsets(
+    log: Log, topic: str
+) -> None:
+    """Partition reassignment: two members split the topic; one reads all of its partitions
+    but commits only half of each, then leaves; the other takes its partitions over and reads
+    them from the committed offsets: what the leaver read without committing comes again
+    (at least once), nothing before a commit comes twice, nothing is skipped."""
+    group = _name("g")
+    stayer, leaver = await log.consumer(topic, group), await log.consumer(topic, group)
+    _, theirs = await _split_between([stayer, leaver])
+    positions = await log.append(topic, _records(f"stack-{i}".encode() for i in range(48)))
+    ends = {p: 0 for p in range(PARTITIONS)}
+    for position in positions:
+        ends[position.partition] = max(ends[position.partition], position.offset + 1)
+    assert all(ends.values()), ends
+
+    async def read_all(member: Consumer, partitions: frozenset[int]) -> list[Message]:
+        want = sum(ends[p] for p in partitions)
+        got: list[Message] = []
+        for _ in range(60):
+            if len(got) >= want:
+                break
+            got.extend(await member.poll(timeout_s=0.3))
+        assert len(got) == want and {m.partition for m in got} == set(partitions)
+        return got
+
+    mine_read, _ = await asyncio.gather(read_all(stayer, frozenset(range(PARTITIONS)) - theirs),
+                                        read_all(leaver, theirs))
+    await stayer.commit({p: ends[p] for p in {m.partition for m in mine_read}})
+    halfway = {p: ends[p] // 2 for p in theirs}
+    await leaver.commit({p: o for p, o in halfway.items() if o})
+    await leaver.close()
+
+    taken: list[Message] = []
+    want = sum(ends[p] - halfway[p] for p in theirs)
+    for _ in range(80):
+        if len(taken) >= want:
+            break
+        taken.extend(await stayer.poll(timeout_s=0.3))
+    assert await stayer.assignment() == frozenset(range(PARTITIONS))
+    assert sorted((m.partition, m.offset) for m in taken) == sorted(
+        (p, o) for p in theirs for o in range(halfway[p], ends[p]))
+    assert await stayer.poll(timeout_s=0.3) == []  # its own partitions: nothing again
+    await stayer.close()
