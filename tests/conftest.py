@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.fixtures.oidc",
     "tests.fixtures.browser",
     "tests.fixtures.s3",
+    "tests.fixtures.registry",
 ]
 
 VECTORS = Path(__file__).resolve().parent / "data" / "interop" / "vectors"
