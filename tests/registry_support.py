@@ -5,11 +5,15 @@ daemon-facing app served by uvicorn on 127.0.0.1 (under a base path, as a daemon
 log, tmp_path)``: a fresh database copied from a template in which the shipped catalog is
 already seeded exactly as that registry's ``start()`` seeds it (``seed`` with the snapshot at
 ``T0``: the same rows, outbox events and registry-log entries; only the random event ids
-differ), with the catalog's blobs copied into ``tmp_path/registry/blobs``. ``start()`` then
+differ), with the catalog's blobs copied into ``tmp_path/registry/blobs`` (the fixture
+``registry_blobs_dir``: a module whose registry keeps them elsewhere overrides it). ``start()`` then
 finds every version stored and seeds nothing; everything else it does (its topic, the Cloud
 key from ``tmp_path/keys``, the checkpoint, relaying the seed's outbox events) is unchanged.
 A module opts in with ``from tests.registry_support import seeded_pg_url  # noqa: F401``
 (the template is the session fixture ``seeded_catalog``, ``tests/fixtures/registry.py``).
+``seeded_now_pg_url`` is the same for a registry on the default clock (and for the gateway
+fixture ``seeded_registry``, whose own ``seed`` then finds everything stored): the catalog is
+seeded with the wall clock once per run (``seeded_catalog_now``).
 Each test still gets its own database and blob dir (tests that change the catalog stay
 isolated); the seeding itself runs once per test run instead of once per test."""
 
@@ -64,10 +68,24 @@ async def served(app: ASGIApp, base: str = "/registry") -> AsyncIterator[str]:
         await server.stop()
 
 
+@contextlib.contextmanager
+def _copy_of(catalog: SeededCatalog, blobs: Path) -> Iterator[str]:
+    shutil.copytree(catalog.blobs, blobs)
+    with catalog.copies.copy() as url:
+        yield url
+
+
 @pytest.fixture(name="pg_url")
-def seeded_pg_url(seeded_catalog: SeededCatalog, tmp_path: Path) -> Iterator[str]:
-    """``pg_url`` with the catalog seeded at ``T0`` and its blobs in ``tmp_path/registry/blobs``
-    (see the module docstring)."""
-    shutil.copytree(seeded_catalog.blobs, tmp_path / "registry" / "blobs")
-    with seeded_catalog.copies.copy() as url:
+def seeded_pg_url(seeded_catalog: SeededCatalog, registry_blobs_dir: Path) -> Iterator[str]:
+    """``pg_url`` with the catalog seeded at ``T0``, its blobs in ``registry_blobs_dir`` (see
+    the module docstring)."""
+    with _copy_of(seeded_catalog, registry_blobs_dir) as url:
+        yield url
+
+
+@pytest.fixture(name="pg_url")
+def seeded_now_pg_url(seeded_catalog_now: SeededCatalog, registry_blobs_dir: Path) -> Iterator[str]:
+    """``pg_url`` with the catalog seeded on the wall clock (once per run: its rows are
+    minutes old, not milliseconds), its blobs in ``registry_blobs_dir``."""
+    with _copy_of(seeded_catalog_now, registry_blobs_dir) as url:
         yield url
