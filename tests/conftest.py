@@ -38,6 +38,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.s3",
     "tests.fixtures.install",
+    "tests.fixtures.registry",
 ]
 
 VECTORS = Path(__file__).resolve().parent / "data" / "interop" / "vectors"

@@ -75,7 +75,8 @@ def up_demo(pg_data_dir: Path) -> Iterator[UpDemo]:
         up.stop()
 
 
-def until(what: str, check: Callable[[], T | None], within_s: float, every_s: float = 1.0) -> T:
+def until(what: str, check: Callable[[], T | None], within_s: float, every_s: float = 0.5) -> T:
+    """``check()`` once it is truthy, asked every ``every_s`` (a bound against hanging, not a timing assertion)."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         found = check()
@@ -127,7 +128,7 @@ def test_up_demo_approve_bulk_deny_and_kill_in_a_browser(up_demo: UpDemo, new_pa
         counts = Counter((a["agent_id"], a["tool_id"], a["matched_rule_id"]) for a in pending())
         best = counts.most_common(1)
         return best[0][0] if best and best[0][1] >= 3 else None
-    agent, tool, rule = until("three pending approvals of one pattern", three_alike, 240, every_s=2.0)
+    agent, tool, rule = until("three pending approvals of one pattern", three_alike, 240)
     page.goto(base + f"/o/demo/approvals?agent={agent}&tool={tool}&rule={rule}")
     rows = page.locator("#approval-queue tbody tr[data-approval-id]")
     count = rows.count()
@@ -160,7 +161,7 @@ def test_up_demo_approve_bulk_deny_and_kill_in_a_browser(up_demo: UpDemo, new_pa
     def acknowledged() -> bool:
         page.reload()
         return page.locator("#command-state").inner_text().strip() == "acknowledged"
-    until("the daemon acknowledged the kill", acknowledged, 90, every_s=1.5)
+    until("the daemon acknowledged the kill", acknowledged, 90)
     command = page.locator("#emergency-command")
     expect(command).to_contain_text("applied")
     for label in ("Issued", "Delivered", "Acknowledged"):

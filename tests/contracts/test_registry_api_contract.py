@@ -29,7 +29,10 @@ from faramesh_cloud.sql.database import Database
 from tests.fixtures.identity import People
 from tests.fixtures.internal_tls import ServiceTls
 from tests.registry_adapters import ADAPTERS, Reads, registry_adapter, registry_server
-from tests.registry_support import registry
+from tests.registry_support import (
+    registry,
+    seeded_pg_url,  # noqa: F401  (pg_url: the catalog seeded once per run)
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
 HOST = "github.com/faramesh/faramesh-registry"

@@ -44,7 +44,10 @@ from tests.fixtures.identity import People
 from tests.fixtures.internal_tls import ServiceTls
 from tests.registry_adapters import ADAPTERS, publish_adapter
 from tests.registry_publish_support import PACK, PYTHON, REVIEWER, Texts, pack_provider, person
-from tests.registry_support import registry
+from tests.registry_support import (
+    registry,
+    seeded_pg_url,  # noqa: F401  (pg_url: the catalog seeded once per run)
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.grpc, pytest.mark.integration]
 

@@ -14,7 +14,12 @@ from faramesh_cloud.log.port import Log
 from faramesh_cloud.registry.domain import Kind
 from faramesh_cloud.registry.service import Registry
 from faramesh_cloud.runtime import registry_wiring
-from tests.registry_support import free_port, registry, served
+from tests.registry_support import (
+    free_port,
+    registry,
+    seeded_pg_url,  # noqa: F401  (pg_url: the catalog seeded once per run)
+    served,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 

@@ -35,6 +35,7 @@ from tests.fixtures.gateway import MakeClient, csrf_of, page_csrf, serve_app, si
 from tests.fixtures.identity import People, Person
 from tests.fleet_items import record, status
 from tests.integration.test_fleet_api import feed
+from tests.registry_support import seeded_now_pg_url  # noqa: F401  (pg_url: the catalog seeded once per run)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 BASE = "/api/v1/orgs/acme/registry"

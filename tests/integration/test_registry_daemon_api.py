@@ -20,7 +20,12 @@ from faramesh_cloud.registry.signatures import binary_signature, sign_manifest
 from faramesh_cloud.registry.snapshot import SEED_DIR
 from faramesh_cloud.registry.store import ArtifactRow, BinaryRow, VersionRow
 from faramesh_cloud.sql.database import Database
-from tests.registry_support import T0, registry, served
+from tests.registry_support import (
+    T0,
+    registry,
+    seeded_pg_url,  # noqa: F401  (pg_url: the catalog seeded once per run)
+    served,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 OFFICIAL_B64 = "nxNjaQnS3L+zzKrRq48XfYBDWlFXkNJkxUiTD8j0sFs="

@@ -59,6 +59,7 @@ from tests.fleet_items import record, status
 from tests.integration.test_fleet_api import feed
 from tests.registry_adapters import ADAPTERS, publish_adapter
 from tests.registry_publish_support import PACK, PYTHON, blob_count, pack_provider
+from tests.registry_support import seeded_now_pg_url  # noqa: F401  (pg_url: the catalog seeded once per run)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 MiB = 1024 * 1024
@@ -79,6 +80,12 @@ class Cloud:
         self.clients: list[httpx.AsyncClient] = []
 
 
+@pytest.fixture
+def registry_blobs_dir(tmp_path: Path) -> Path:
+    """Where ``cloud``'s registry keeps its blobs (``seeded_now_pg_url`` puts the catalog's there)."""
+    return tmp_path / "data" / "registry" / "blobs"
+
+
 @pytest.fixture(params=ADAPTERS)
 async def cloud(request: pytest.FixtureRequest, gateway_app: FastAPI, database: Database, postgres_log: Log,
                 stacks: StackStore, people: People, tmp_path: Path, internal_tls: ServiceTls) -> AsyncIterator[Cloud]:
@@ -86,6 +93,7 @@ async def cloud(request: pytest.FixtureRequest, gateway_app: FastAPI, database: 
     over its internal gRPC API with mutual TLS (``serve gateway``)."""
     reviewer = await people.org("platform")
     blobs = tmp_path / "data" / "registry" / "blobs"
+    assert blobs.is_dir(), "the seeded catalog's blobs belong where this registry keeps its own"
     reg = Registry(database, postgres_log, FileBlobStore(blobs), RegistryConfig(keys=KeySource(tmp_path / "data"),
                                                                               downloads_interval_s=3600))
     await reg.start()
