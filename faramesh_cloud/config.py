@@ -148,6 +148,16 @@ class Settings:
     registry_mirror_sources: str = ""
     registry_mirror_interval_s: float = 0.0
     registry_mirror_pins: str = ""
+    # Regions (docs/deployment.md "Regions"). region: this install's region name ("" = a
+    # single-region install: no directory, nothing below is read). directory_postgres_url: the
+    # global directory database every region shares (organisations, people's home regions,
+    # stacks and stack-key ids to regions; required with a region). region_urls /
+    # region_sync_addresses: where every region's people and daemons go, "REGION=VALUE,..."
+    # (https://gateway-url; host:port of its sync channel), used in redirect hints.
+    region: str = ""
+    directory_postgres_url: str | None = field(default=None, repr=False)
+    region_urls: str = ""
+    region_sync_addresses: str = ""
     log_level: str = "INFO"
 
     @property
@@ -263,11 +273,34 @@ class Settings:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("set both tls_cert and tls_key (or neither, for a self-signed pair in the data dir)")
         self._validate_blob_s3()
+        self._validate_regions()
         internal_tls = (self.internal_tls_ca, self.internal_tls_cert, self.internal_tls_key)
         if any(p is None for p in internal_tls) and any(p is not None for p in internal_tls):
             raise ConfigError("set all of internal_tls_ca, internal_tls_cert and internal_tls_key (or none, for "
                               "certificates made in <data_dir>/tls/internal); see docs/internal-tls.md")
 
+    def _validate_regions(self) -> None:
+        from faramesh_cloud.directory.region import REGION_NAME, parse_region_map
+
+        if not self.region:
+            if self.directory_postgres_url:
+                raise ConfigError("directory_postgres_url is set but region is empty; set region (e.g. us-east) "
+                                  "for a multi-region install, or unset directory_postgres_url")
+            return
+        if not REGION_NAME.match(self.region):
+            raise ConfigError(f"region={self.region!r} is not a region name: lower-case letters, digits and inner "
+                              "hyphens, at most 32 characters (e.g. us-east)")
+        if not self.directory_postgres_url:
+            raise ConfigError(f"region={self.region!r} needs directory_postgres_url: the global directory database "
+                              "every region shares (FARAMESH_CLOUD_DIRECTORY_POSTGRES_URL)")
+        try:
+            urls = parse_region_map("region_urls", self.region_urls)
+            parse_region_map("region_sync_addresses", self.region_sync_addresses)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        for name, url in urls.items():
+            if not url.startswith(("https://", "http://")):
+                raise ConfigError(f"region_urls: {name}={url!r} is not a URL; write e.g. {name}=https://{name}.example.com")
 
     def _validate_blob_s3(self) -> None:
         for name in ("access_key_id", "secret_access_key"):

@@ -121,9 +121,9 @@ async def admin_session(settings: Settings, *, create: bool = False) -> AsyncIte
                           "--data-dir of the Cloud you mean")
     platform = await open_platform(settings, with_olap=False)
     try:
-        stacks = StackStore(platform.db)
+        stacks = StackStore(platform.db, region=platform.region)
         await stacks.start()
-        identity = Identity(platform.db, PlatformAuditLog(platform.db))
+        identity = Identity(platform.db, PlatformAuditLog(platform.db), region=platform.region)
         await identity.start()
         yield Admin(settings, platform, stacks, OrgStore(platform.db), identity)
     finally:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from faramesh_cloud.config import ConfigError, Settings
+from faramesh_cloud.directory.region import Region, parse_region_map
 from faramesh_cloud.events.topics import DEFAULT_PARTITIONS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.olap.port import Olap
@@ -44,8 +45,13 @@ class Platform:
     olap: Olap  # None when opened with with_olap=False (e.g. import-wal: no chDB lock taken)
     components: dict[str, str] = field(default_factory=dict)  # what runs, for the landing page
     _embedded_pg: Any = None
+    # This install's region and the global directory; None in a single-region install.
+    region: Region | None = None
+    _directory_db: Database | None = None
 
     async def close(self) -> None:
+        if self._directory_db is not None:
+            await self._directory_db.close()
         await self.log.close()
         if self.olap is not None:
             await asyncio.to_thread(self.olap.close)
@@ -89,14 +95,44 @@ async def open_platform(settings: Settings, *, with_olap: bool = True,
         applied = await migrate(db, schemas)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
-        event_log = await _open_log(settings, db, components)
-        olap = await _open_olap(settings, components) if with_olap else None
+        region, directory_db = await open_region(settings, components)
+        try:
+            event_log = await _open_log(settings, db, components)
+            olap = await _open_olap(settings, components) if with_olap else None
+        except BaseException:
+            if directory_db is not None:
+                await directory_db.close()
+            raise
     except BaseException:
         await db.close()
         if embedded_pg is not None:
             await asyncio.to_thread(embedded_pg.stop)
         raise
-    return Platform(settings, db, event_log, olap, components, embedded_pg)  # type: ignore[arg-type]
+    return Platform(settings, db, event_log, olap, components, embedded_pg,  # type: ignore[arg-type]
+                    region, directory_db)
+
+
+async def open_region(settings: Settings, components: dict[str, str]) -> tuple[Region | None, Database | None]:
+    """The region and its directory (migrated), or (None, None) in a single-region install:
+    then nothing connects to any directory."""
+    if not settings.region:
+        return None, None
+    from faramesh_cloud.directory.postgres import PostgresDirectory
+
+    assert settings.directory_postgres_url is not None  # Settings.validate
+    directory_db = Database(settings.directory_postgres_url, max_size=4, name="directory")
+    try:
+        await directory_db.open()
+        directory = PostgresDirectory(directory_db, settings.directory_postgres_url)
+        await directory.start()
+    except BaseException:
+        await directory_db.close()
+        raise
+    components["region"] = f"{settings.region} (directory {redact(settings.directory_postgres_url)})"
+    region = Region(settings.region, directory,
+                    gateway_urls=parse_region_map("region_urls", settings.region_urls),
+                    sync_addresses=parse_region_map("region_sync_addresses", settings.region_sync_addresses))
+    return region, directory_db
 
 
 async def _open_log(settings: Settings, db: Database, components: dict[str, str]) -> Log:
