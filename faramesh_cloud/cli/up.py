@@ -114,6 +114,8 @@ class _ServeCommand(click.Command):
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                                help="Where PostgreSQL, chDB and TLS material live (default: your user data dir).")
+region_option = click.option("--region", help="This install's region in a multi-region deployment (needs "
+                             "FARAMESH_CLOUD_DIRECTORY_POSTGRES_URL; docs/deployment.md). Default: one region.")
 
 
 @click.command(cls=_UpCommand)
@@ -121,11 +123,14 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, pa
 @click.option("--http-port", type=int, help="Web UI and REST API port (default 8080).")
 @click.option("--sync-port", type=int, help="Daemon sync channel port, gRPC over TLS 1.3 (default 8443).")
 @click.option("--demo", is_flag=True, help="Also run a simulated daemon fleet feeding Cloud.")
-def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo: bool) -> None:
+@region_option
+def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo: bool,
+       region: str | None = None) -> None:
     """Run the whole product embedded in one process: PostgreSQL, the log, chDB, every service."""
     from faramesh_cloud.runtime.services import enabled_services, internal_binds
 
-    settings = _settings(data_dir=data_dir, http_port=http_port, sync_port=sync_port, demo=demo or None)
+    settings = _settings(data_dir=data_dir, http_port=http_port, sync_port=sync_port, demo=demo or None,
+                         region=region)
     try:  # fail fast, before the platform starts: each server checks its port again when it binds
         check_free(f"{settings.http_host}:{settings.http_port}", "the web UI and REST API",
                    "FARAMESH_CLOUD_HTTP_PORT (up --http-port)")
@@ -141,7 +146,8 @@ def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo
 @click.command(cls=_ServeCommand)
 @click.argument("service")
 @data_dir_option
-def serve(service: str, data_dir: Path | None) -> None:
+@region_option
+def serve(service: str, data_dir: Path | None, region: str | None = None) -> None:
     """Run one SERVICE alone (distributed mode) against the PostgreSQL, Kafka and ClickHouse
     configured with FARAMESH_CLOUD_POSTGRES_URL, _KAFKA_BOOTSTRAP and _CLICKHOUSE_DSN.
     SERVICE is one of those listed below."""
@@ -149,4 +155,4 @@ def serve(service: str, data_dir: Path | None) -> None:
 
     if service not in SERVICES:
         raise click.BadParameter(f"choose from {', '.join(SERVICES)}", param_hint="SERVICE")
-    _serve(_settings(data_dir=data_dir), [service], banner=True)
+    _serve(_settings(data_dir=data_dir, region=region), [service], banner=True)

@@ -60,14 +60,14 @@ class RegionInstall:
         return f"127.0.0.1:{self.sync}"
 
     def start(self, directory_url: str, urls: str, syncs: str) -> None:
-        env = {**os.environ, "FARAMESH_CLOUD_REGION": self.name, "FARAMESH_CLOUD_DIRECTORY_POSTGRES_URL": directory_url,
+        env = {**os.environ, "FARAMESH_CLOUD_DIRECTORY_POSTGRES_URL": directory_url,
                "FARAMESH_CLOUD_REGION_URLS": urls, "FARAMESH_CLOUD_REGION_SYNC_ADDRESSES": syncs,
                "FARAMESH_CLOUD_POSTGRES_URL": self.pg_url, "FARAMESH_CLOUD_KAFKA_BOOTSTRAP": self.broker.bootstrap,
                "FARAMESH_CLOUD_CLICKHOUSE_DSN": f"chdb:///{self.data_dir / 'clickhouse'}",
                "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_internal_base())}
         with (self.data_dir.parent / f"{self.name}.out").open("wb") as out:  # the child keeps its own copy
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "faramesh_cloud", "up", "--data-dir", str(self.data_dir),
+                [sys.executable, "-m", "faramesh_cloud", "up", "--region", self.name, "--data-dir", str(self.data_dir),
                  "--http-port", str(self.http), "--sync-port", str(self.sync)],
                 env=env, stdout=out, stderr=subprocess.STDOUT)
 
