@@ -8,6 +8,7 @@ statement is a primary-key insert or probe. Connection failures are
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,18 +23,47 @@ from faramesh_cloud.sql.migrate import migrate
 
 
 class PostgresDirectory:
-    def __init__(self, db: Database, url: str = "") -> None:
-        self._db = db
-        self._where = redact(url) if url else "the directory database"
+    """Owns its connection pool, opened (and the migrations applied) by :meth:`start` or, when
+    the directory was unreachable then, by the first call after it is back: a region starts
+    and serves its own organisations while the directory is down."""
+
+    def __init__(self, url: str, *, timeout_s: float = 5.0, max_size: int = 4) -> None:
+        self._url = url
+        self._timeout_s = timeout_s
+        self._max_size = max_size
+        self._db: Database | None = None
+        self._opening = asyncio.Lock()
+        self._where = redact(url)
 
     async def start(self) -> None:
-        """Apply the directory's migrations."""
-        async with self._reachable():
-            await migrate(self._db, [COMPONENT])
+        """Connect and apply the directory's migrations; DirectoryUnavailable when it cannot."""
+        await self._database()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _database(self) -> Database:
+        if self._db is not None:
+            return self._db
+        async with self._opening:
+            if self._db is None:
+                db = Database(self._url, max_size=self._max_size, timeout_s=self._timeout_s, name="directory")
+                try:
+                    async with self._reachable():
+                        await db.open()
+                        await migrate(db, [COMPONENT])
+                except BaseException:
+                    await db.close()
+                    raise
+                self._db = db
+        return self._db
 
     @asynccontextmanager
     async def _conn(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        async with self._reachable(), self._db.connection() as conn:
+        db = await self._database()
+        async with self._reachable(), db.connection() as conn:
             yield conn
 
     @asynccontextmanager
@@ -42,7 +72,7 @@ class PostgresDirectory:
             yield
         except (psycopg.OperationalError, PoolTimeout, DatabaseUnavailable) as exc:
             raise DirectoryUnavailable(
-                f"the global directory ({self._where}) is unreachable: {exc}; check "
+                f"the global directory ({self._where}) is unreachable ({type(exc).__name__}); check "
                 "FARAMESH_CLOUD_DIRECTORY_POSTGRES_URL and that database") from exc
 
     async def claim_org(self, org_id: str, slug: str, region: str) -> None:

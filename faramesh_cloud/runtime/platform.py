@@ -47,11 +47,11 @@ class Platform:
     _embedded_pg: Any = None
     # This install's region and the global directory; None in a single-region install.
     region: Region | None = None
-    _directory_db: Database | None = None
+    _directory: Any = None  # the PostgresDirectory behind region, closed with the platform
 
     async def close(self) -> None:
-        if self._directory_db is not None:
-            await self._directory_db.close()
+        if self._directory is not None:
+            await self._directory.close()
         await self.log.close()
         if self.olap is not None:
             await asyncio.to_thread(self.olap.close)
@@ -95,13 +95,13 @@ async def open_platform(settings: Settings, *, with_olap: bool = True,
         applied = await migrate(db, schemas)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
-        region, directory_db = await open_region(settings, components)
+        region, directory = await open_region(settings, components)
         try:
             event_log = await _open_log(settings, db, components)
             olap = await _open_olap(settings, components) if with_olap else None
         except BaseException:
-            if directory_db is not None:
-                await directory_db.close()
+            if directory is not None:
+                await directory.close()
             raise
     except BaseException:
         await db.close()
@@ -109,30 +109,33 @@ async def open_platform(settings: Settings, *, with_olap: bool = True,
             await asyncio.to_thread(embedded_pg.stop)
         raise
     return Platform(settings, db, event_log, olap, components, embedded_pg,  # type: ignore[arg-type]
-                    region, directory_db)
+                    region, directory)
 
 
-async def open_region(settings: Settings, components: dict[str, str]) -> tuple[Region | None, Database | None]:
-    """The region and its directory (migrated), or (None, None) in a single-region install:
-    then nothing connects to any directory."""
+async def open_region(settings: Settings, components: dict[str, str]) -> tuple[Region | None, Any]:
+    """The region and its directory (a ``PostgresDirectory``, to close), or (None, None) in a
+    single-region install: then nothing connects to any directory. A directory unreachable
+    now does not stop the region: it is connected (and migrated) on first use once it is
+    back; until then creations are refused and no redirect hint is given (docs/deployment.md)."""
     if not settings.region:
         return None, None
+    from faramesh_cloud.directory.port import DirectoryUnavailable
     from faramesh_cloud.directory.postgres import PostgresDirectory
 
     assert settings.directory_postgres_url is not None  # Settings.validate
-    directory_db = Database(settings.directory_postgres_url, max_size=4, name="directory")
+    directory = PostgresDirectory(settings.directory_postgres_url)
+    where = f"{settings.region} (directory {redact(settings.directory_postgres_url)})"
     try:
-        await directory_db.open()
-        directory = PostgresDirectory(directory_db, settings.directory_postgres_url)
         await directory.start()
-    except BaseException:
-        await directory_db.close()
-        raise
-    components["region"] = f"{settings.region} (directory {redact(settings.directory_postgres_url)})"
+    except DirectoryUnavailable as exc:
+        log.warning("%s; starting region %s anyway: creating organisations, people and stacks is refused and "
+                    "no redirect hints are given until the directory answers", exc, settings.region)
+        where += ", unreachable at start"
+    components["region"] = where
     region = Region(settings.region, directory,
                     gateway_urls=parse_region_map("region_urls", settings.region_urls),
                     sync_addresses=parse_region_map("region_sync_addresses", settings.region_sync_addresses))
-    return region, directory_db
+    return region, directory
 
 
 async def _open_log(settings: Settings, db: Database, components: dict[str, str]) -> Log:

@@ -13,7 +13,6 @@ import pytest
 from faramesh_cloud.directory.memory import InMemoryDirectory
 from faramesh_cloud.directory.port import Directory, DirectoryUnavailable, Taken
 from faramesh_cloud.directory.postgres import PostgresDirectory
-from faramesh_cloud.sql.database import Database
 
 
 @pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -22,11 +21,13 @@ async def directory(request: pytest.FixtureRequest) -> AsyncIterator[Directory]:
         yield InMemoryDirectory()
         return
     url: str = request.getfixturevalue("pg_url")
-    async with Database(url, max_size=2) as db:
-        store = PostgresDirectory(db, url)
+    store = PostgresDirectory(url, max_size=2)
+    try:
         await store.start()
         await store.start()  # migrations applied once, a second start changes nothing
         yield store
+    finally:
+        await store.close()
 
 
 async def test_an_organisation_slug_is_held_by_the_first_region_to_claim_it(directory: Directory) -> None:
@@ -68,8 +69,9 @@ async def test_stacks_and_stack_keys_belong_to_the_region_that_issued_them(direc
 
 @pytest.mark.postgres
 async def test_an_unreachable_directory_database_is_directory_unavailable_naming_the_setting() -> None:
-    db = Database("postgresql://nobody@127.0.0.1:1/none", max_size=1, timeout_s=0.5)
-    store = PostgresDirectory(db, "postgresql://nobody:secret@127.0.0.1:1/none")
+    store = PostgresDirectory("postgresql://nobody:secret@127.0.0.1:1/none", timeout_s=0.5)
+    with pytest.raises(DirectoryUnavailable) as failed:
+        await store.start()
     with pytest.raises(DirectoryUnavailable) as failed:
         await store.region_of_stack_key("0123456789abcdef")
     assert "FARAMESH_CLOUD_DIRECTORY_POSTGRES_URL" in str(failed.value)

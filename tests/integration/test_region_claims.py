@@ -33,10 +33,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 @pytest.fixture
 async def directory(embedded_postgres: EmbeddedPostgres, pg_template: str) -> AsyncIterator[PostgresDirectory]:
     with fresh_database(embedded_postgres, pg_template, "dir") as url:
-        async with Database(url, max_size=2) as db:
-            store = PostgresDirectory(db, url)
-            await store.start()
+        store = PostgresDirectory(url, max_size=2)
+        await store.start()
+        try:
             yield store
+        finally:
+            await store.close()
 
 
 def _identity(database: Database, region: Region | None) -> Identity:
@@ -87,8 +89,7 @@ async def test_a_slug_another_region_holds_is_refused_and_nothing_is_made_here(
 
 
 async def test_with_the_directory_down_nothing_is_created_and_lookups_answer_unknown(database: Database) -> None:
-    unreachable = Database("postgresql://nobody@127.0.0.1:1/none", max_size=1, timeout_s=0.5)
-    region = Region("us-east", PostgresDirectory(unreachable, "postgresql://nobody@127.0.0.1:1/none"))
+    region = Region("us-east", PostgresDirectory("postgresql://nobody@127.0.0.1:1/none", timeout_s=0.5))
     stacks = StackStore(database)
     org = await stacks.create_org("acme", "Acme")  # made before: no directory needed to read it
     with pytest.raises(StackError, match="unreachable"):
@@ -110,13 +111,36 @@ async def test_a_region_opens_and_migrates_its_directory(embedded_postgres: Embe
         components: dict[str, str] = {}
         settings = Settings.load(env={}, region="eu-central", directory_postgres_url=url,
                                  region_urls="us-east=https://us.example.test")
-        region, db = await open_region(settings, components)
-        assert region is not None and db is not None
+        region, directory = await open_region(settings, components)
+        assert region is not None and directory is not None
         try:
             assert region.name == "eu-central" and components["region"].startswith("eu-central")
+            assert "unreachable" not in components["region"]
             await region.claim_user("bo@example.test")
             assert region.endpoints("us-east").gateway_url == "https://us.example.test"
         finally:
-            await db.close()
+            await directory.close()
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT home_region FROM directory_users").fetchall() == [("eu-central",)]
+
+
+async def test_a_region_starts_while_its_directory_is_down_and_uses_it_once_it_is_back(
+        embedded_postgres: EmbeddedPostgres, database: Database) -> None:
+    name = f"dir_{uuid.uuid4().hex[:12]}"  # a database that does not exist yet: the directory is "down"
+    components: dict[str, str] = {}
+    settings = Settings.load(env={}, region="us-east", directory_postgres_url=embedded_postgres.url(name))
+    region, directory = await open_region(settings, components)
+    assert region is not None and "unreachable at start" in components["region"]
+    stacks = StackStore(database, region=region)
+    try:
+        with pytest.raises(StackError, match="unreachable"):
+            await stacks.create_org("acme", "Acme")
+        assert await region.person_elsewhere("ana@example.test") is None
+        with psycopg.connect(embedded_postgres.url("postgres"), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')  # the directory is back
+        org = await stacks.create_org("acme", "Acme")  # connected and migrated on first use
+        assert await region.directory.region_of_org("acme") == "us-east" and org.slug == "acme"
+    finally:
+        await directory.close()
+        with psycopg.connect(embedded_postgres.url("postgres"), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
