@@ -26,10 +26,12 @@ import httpx
 import psycopg
 import pytest
 
+from faramesh_cloud.events.topics import DPR_RECORDS
+from faramesh_cloud.log.kafka import KafkaLog
 from faramesh_cloud.rpc.sync_client import SyncClient, SyncError
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from tests.fixtures.identity import PASSWORD
-from tests.fixtures.kafka import KafkaBroker, start_broker, stop_broker
+from tests.fixtures.kafka import TEST_GROUP_TIMEOUTS, KafkaBroker, start_broker, stop_broker
 from tests.fixtures.postgres import fresh_database
 from tests.integration.test_up import free_port
 from tests.ports import free_internal_base
@@ -192,6 +194,23 @@ async def _records(owner: Owner, expected: int) -> list[dict[str, object]]:
         await asyncio.sleep(0.3)
 
 
+async def _keys_on_log(broker: KafkaBroker, expected: int) -> list[bytes]:
+    """The keys of every record on the region's ``dpr.records.v1`` (a new group: from offset 0)."""
+    log = KafkaLog(broker.bootstrap, group_timeouts=TEST_GROUP_TIMEOUTS)
+    await log.start()
+    try:
+        consumer = await log.consumer(DPR_RECORDS, f"test-{uuid.uuid4().hex}")
+        found: list[bytes] = []
+        deadline = time.monotonic() + 30
+        while len(found) < expected and time.monotonic() < deadline:
+            found += [m.key for m in await consumer.poll(500, 1.0)]
+        found += [m.key for m in await consumer.poll(500, 1.0)]  # anything beyond: a failure
+        await consumer.close()
+        return found
+    finally:
+        await log.close()
+
+
 async def test_two_regions_share_only_the_directory(regions: TwoRegions) -> None:
     east, eu = regions.east, regions.eu
     ana, bo = Owner(east, "ana@east.example.test"), Owner(eu, "bo@eu.example.test")
@@ -264,6 +283,13 @@ async def test_two_regions_share_only_the_directory(regions: TwoRegions) -> None
         for path in ("/api/v1/orgs/alpha/audit/records", "/api/v1/orgs/alpha/fleet/stacks",
                      f"/api/v1/orgs/beta/fleet/stacks/{east_stack}"):
             assert (await bo.get(path)).status_code == 404, path
+        # Each region's DPRs are on its own Kafka only.
+        assert all(k.endswith(f"/{eu_stack}".encode()) for k in await _keys_on_log(eu.broker, 2))
+        assert len(await _keys_on_log(eu.broker, 2)) == 2
+        east_keys = await _keys_on_log(east.broker, 3)
+        assert len(east_keys) == 3 and all(k.endswith(f"/{east_stack}".encode()) for k in east_keys)
+        status = (await ana.get("/api/v1/status")).json()
+        assert status["mode"] == "distributed" and status["components"]["region"].startswith(f"{EAST} (directory ")
         with psycopg.connect(eu.pg_url) as conn:
             assert conn.execute("SELECT count(*) FROM orgs WHERE slug = 'alpha'").fetchone() == (0,)
             assert conn.execute("SELECT count(*) FROM stacks WHERE stack_id = %s", (east_stack,)).fetchone() == (0,)
