@@ -73,10 +73,11 @@ def check_data_dir(path: Path) -> None:
 
 
 async def open_platform(settings: Settings, *, with_olap: bool = True,
-                        schemas: Sequence[tuple[str, str]] = MIGRATIONS) -> Platform:
+                        schemas: Sequence[tuple[str, str]] = MIGRATIONS, with_directory: bool = True) -> Platform:
     """Start or connect to PostgreSQL, the log and the OLAP store; run the migrations of
     ``schemas`` (default: the platform's and every service's; the runner passes the
-    platform's and those of the services the process runs)."""
+    platform's and those of the services the process runs). ``with_directory=False``: no
+    directory even with a region (a process of services that never use it)."""
     check_data_dir(settings.data_dir)
     embedded_pg = None
     components: dict[str, str] = {}
@@ -95,7 +96,7 @@ async def open_platform(settings: Settings, *, with_olap: bool = True,
         applied = await migrate(db, schemas)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
-        region, directory = await open_region(settings, components)
+        region, directory = await open_region(settings, components) if with_directory else (None, None)
         try:
             event_log = await _open_log(settings, db, components)
             olap = await _open_olap(settings, components) if with_olap else None

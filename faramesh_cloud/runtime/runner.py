@@ -10,7 +10,13 @@ from collections.abc import Callable, Sequence
 from faramesh_cloud.config import Settings
 from faramesh_cloud.runtime.platform import PLATFORM_SCHEMAS, Platform, open_platform
 from faramesh_cloud.runtime.service import Service
-from faramesh_cloud.runtime.services import OLAP_USERS, SERVICES, RuntimeContext, service_schemas
+from faramesh_cloud.runtime.services import (
+    DIRECTORY_USERS,
+    OLAP_USERS,
+    SERVICES,
+    RuntimeContext,
+    service_schemas,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +30,8 @@ async def run(settings: Settings, names: Sequence[str], stop: asyncio.Event,
     if unknown:
         raise ValueError(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
     platform: Platform = await open_platform(settings, with_olap=any(n in OLAP_USERS for n in names),
-                                             schemas=(*PLATFORM_SCHEMAS, *service_schemas(names)))
+                                             schemas=(*PLATFORM_SCHEMAS, *service_schemas(names)),
+                                             with_directory=any(n in DIRECTORY_USERS for n in names))
     ctx = RuntimeContext(platform, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), [], tuple(names))
     started: list[Service] = []
     try:

@@ -42,3 +42,11 @@ def test_region_settings_that_cannot_work_are_refused_with_the_setting_named(val
                                                                               says: str) -> None:
     with pytest.raises(ConfigError, match=says):
         Settings.load(env={}, **values)
+
+
+def test_only_the_services_that_create_or_route_open_the_directory() -> None:
+    from faramesh_cloud.runtime.services import DIRECTORY_USERS
+
+    # the gateway (organisations, people, stacks, keys; sign-in), ingest (keys of other
+    # regions), the demo fleet (its stacks); the consumers never connect to it
+    assert DIRECTORY_USERS == {"gateway", "ingest", "demo"}
