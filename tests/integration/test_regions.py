@@ -4,7 +4,8 @@
 and daemons use: a daemon of us-east is refused by eu-central's sync channel and HTTP feeds
 with a redirect hint naming us-east; a person of us-east signing in at eu-central is sent to
 us-east; nothing eu-central answers (search, fleet, approvals, stacks) holds us-east's data,
-and its database has no row of it."""
+its database has no row of it and its Kafka none of us-east's DPRs. Then us-east goes down:
+its daemon's push fails retryably (it keeps its buffer), eu-central carries on untouched."""
 
 from __future__ import annotations
 
@@ -303,6 +304,27 @@ async def test_two_regions_share_only_the_directory(regions: TwoRegions) -> None
                 ana.email: EAST, bo.email: EU}
             assert dict(conn.execute("SELECT key_id, region FROM directory_stack_keys").fetchall()) == {
                 east_key[7:23]: EAST, eu_key[7:23]: EU}
+
+        # us-east goes down: its daemons cannot sync (a retryable failure: they keep their
+        # buffer); eu-central is untouched, and still sends us-east's people home.
+        east.proc.kill()  # type: ignore[union-attr]
+        east.proc.wait(timeout=30)  # type: ignore[union-attr]
+        async with east.daemon(east_key) as stranded:
+            with pytest.raises(SyncError) as down:
+                await _push(stranded, synthetic_records(1, seed=3))
+        assert down.value.code == grpc.StatusCode.UNAVAILABLE and down.value.retryable
+        async with eu.daemon(eu_key) as daemon:
+            buffer_id = str(uuid.uuid4())
+            await daemon.hello(buffer_id)
+            more = synthetic_records(4, seed=2)[2:]
+            answer = await daemon.push(buffer_id, [dpr_item(i + 1, raw) for i, raw in enumerate(more)])
+            assert answer.acked_through_sequence == 2
+        assert len(await _records(bo, 4)) == 4
+        async with httpx.AsyncClient(base_url=eu.base, timeout=30) as browser:
+            form = await browser.get("/login")
+            again = await browser.post("/login", data={"email": ana.email, "password": PASSWORD,
+                                                       "csrf_token": _csrf(form.text)})
+            assert again.status_code == 303 and again.headers["location"].startswith(f"{east.base}/login?")
     finally:
         await ana.close()
         await bo.close()
