@@ -5,6 +5,7 @@ the ordinary UNAUTHENTICATED."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from faramesh_cloud.directory.region import Region
 from faramesh_cloud.ingest.service import IngestService
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.rpc.sync_client import SyncClient, SyncError
+from faramesh_cloud.simulator.buffer import SyncBuffer
+from faramesh_cloud.simulator.sync import SyncLoop, SyncStopped
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.ingest import MakeTenant, TlsPair
@@ -125,3 +128,31 @@ async def test_a_key_no_region_issued_is_unauthenticated(
         with pytest.raises(SyncError) as refused:
             await daemon.hello(str(uuid.uuid4()))
     assert refused.value.code == grpc.StatusCode.UNAUTHENTICATED and refused.value.reason == ""
+
+
+class _Quiet:
+    """The daemon side the sync loop needs; nothing is delivered before the loop stops."""
+
+    flush = asyncio.Event()
+    status_interval_s = 60.0
+
+    async def apply_delivery(self, delivery: object) -> object:
+        raise AssertionError("no delivery expected")
+
+    async def apply_command(self, command: object) -> object:
+        raise AssertionError("no command expected")
+
+
+async def test_the_reference_daemon_stops_keeping_its_buffer_and_says_where_to_go(
+        regional_ingest: IngestService, sync_tls: TlsPair, directory: CountingDirectory, tmp_path: Path) -> None:
+    await directory.claim_stack_key(OTHER_KEY_ID, "us-east")
+    buffer = await SyncBuffer.open(tmp_path / "stack-1" / "buffer.db")
+    loop = SyncLoop(lambda: _client(regional_ingest, OTHER_KEY, sync_tls), buffer, _Quiet())  # type: ignore[arg-type]
+    try:
+        with pytest.raises(SyncStopped) as stopped:
+            await loop.run(asyncio.Event())
+    finally:
+        await buffer.close()
+    assert "region us-east (sync.us-east.example.test:443)" in str(stopped.value)
+    assert "point --target at sync.us-east.example.test:443" in str(stopped.value)
+    assert loop.status.state == "stopped"
