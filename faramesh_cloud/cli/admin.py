@@ -37,6 +37,7 @@ from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.port import LogUnavailable
 from faramesh_cloud.platform_audit.events import AuditAction, Target
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.runtime import running
 from faramesh_cloud.runtime.platform import Platform, open_platform
 from faramesh_cloud.sql.database import DatabaseUnavailable
@@ -143,7 +144,7 @@ def run_admin(settings: Settings, work: Callable[[Admin], Awaitable[T]], *, crea
         return asyncio.run(main())
     except (StackError, ConfigError, IdentityError) as exc:
         raise Refused(str(exc)) from None
-    except (EmbeddedPostgresError, DatabaseUnavailable, LogUnavailable) as exc:
+    except (EmbeddedPostgresError, DatabaseUnavailable, LogUnavailable, ServiceUnavailable) as exc:
         raise Failed(f"{exc}") from None
 
 

@@ -21,8 +21,9 @@ from typing import Any, Final
 import psycopg
 from psycopg import errors as pg_errors
 
-from faramesh_cloud.directory.port import DirectoryError
+from faramesh_cloud.directory.port import DirectoryError, DirectoryUnavailable
 from faramesh_cloud.directory.region import Region
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.domain import (
@@ -59,10 +60,13 @@ def _uuid(value: str, what: str) -> uuid.UUID:
 
 
 async def _claimed(claim: Awaitable[None]) -> None:
-    """A directory claim; its refusal (a slug another region holds, the directory down) as a
-    StackError, so nothing is created in this region."""
+    """A directory claim, before anything is created in this region: a refusal (a slug
+    another region holds) is a StackError; the directory down, ServiceUnavailable (the
+    gateway's 503 with Retry-After, the CLI's exit 1)."""
     try:
         await claim
+    except DirectoryUnavailable as exc:
+        raise ServiceUnavailable("global directory", str(exc)) from exc
     except DirectoryError as exc:
         raise StackError(str(exc)) from exc
 

@@ -11,13 +11,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from faramesh_cloud.directory.memory import InMemoryDirectory
+from faramesh_cloud.directory.postgres import PostgresDirectory
 from faramesh_cloud.directory.region import Region
 from faramesh_cloud.identity.config import IdentityConfig
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.sql.database import Database
-from tests.fixtures.gateway import MakeClient, csrf_of, sign_in
+from faramesh_cloud.stacks.store import StackStore
+from tests.fixtures.gateway import MakeClient, csrf_of, page_csrf, sign_in
 from tests.fixtures.identity import PASSWORD, People
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -28,6 +30,13 @@ EAST_URL = "https://us-east.example.test"
 @pytest.fixture
 def directory() -> InMemoryDirectory:
     return InMemoryDirectory()
+
+
+@pytest.fixture
+def stacks(database: Database) -> StackStore:
+    """Stacks claimed in a directory that does not answer (the global directory is down)."""
+    down = PostgresDirectory("postgresql://nobody@127.0.0.1:1/none", timeout_s=0.5)
+    return StackStore(database, region=Region("eu-central", down))
 
 
 @pytest.fixture
@@ -77,3 +86,16 @@ async def test_an_sso_start_for_another_regions_organisation_goes_there(
     assert sent.status_code == 303 and sent.headers["location"] == f"{EAST_URL}/sso/start?org=alpha"
     nowhere = await browser.get("/sso/start", params={"org": "gamma"})
     assert nowhere.status_code == 400 and "single sign-on is not set up" in nowhere.text
+
+
+async def test_registering_a_stack_while_the_directory_is_down_is_503_and_makes_nothing(
+        people: People, client_factory: MakeClient, stacks: StackStore) -> None:
+    owner = await people.org("beta")
+    browser = client_factory()
+    assert (await sign_in(browser, owner.email, PASSWORD)).status_code == 303
+    csrf = await page_csrf(browser, "/o/beta/approvals")
+    answer = await browser.post("/api/v1/orgs/beta/stacks", json={"name": "payments", "environment": ""},
+                                headers={"x-csrf-token": csrf})
+    assert answer.status_code == 503 and "global directory" in answer.text
+    assert int(answer.headers["retry-after"]) > 0
+    assert await stacks.list_stacks(owner.org.org_id) == []

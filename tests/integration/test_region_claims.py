@@ -19,6 +19,7 @@ from faramesh_cloud.identity.domain import IdentityError
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.runtime.platform import open_region
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
@@ -92,8 +93,13 @@ async def test_with_the_directory_down_nothing_is_created_and_lookups_answer_unk
     region = Region("us-east", PostgresDirectory("postgresql://nobody@127.0.0.1:1/none", timeout_s=0.5))
     stacks = StackStore(database)
     org = await stacks.create_org("acme", "Acme")  # made before: no directory needed to read it
-    with pytest.raises(StackError, match="unreachable"):
+    with pytest.raises(ServiceUnavailable, match="unreachable"):
         await StackStore(database, region=region).register_stack(org.org_id, "payments")
+    with pytest.raises(ServiceUnavailable, match="global directory"):
+        await _identity(database, region).users.create_first_owner(
+            email="ana@example.test", name="Ana", password=PASSWORD, org_slug="mine", org_name="Mine")
+    async with database.connection() as conn:
+        assert await (await conn.execute("SELECT count(*) FROM users")).fetchone() == (0,)
     assert await stacks.list_stacks(org.org_id) == []
     assert await region.key_elsewhere("0123456789abcdef") is None
     assert await region.person_elsewhere("ana@example.test") is None
@@ -133,7 +139,7 @@ async def test_a_region_starts_while_its_directory_is_down_and_uses_it_once_it_i
     assert region is not None and "unreachable at start" in components["region"]
     stacks = StackStore(database, region=region)
     try:
-        with pytest.raises(StackError, match="unreachable"):
+        with pytest.raises(ServiceUnavailable, match="unreachable"):
             await stacks.create_org("acme", "Acme")
         assert await region.person_elsewhere("ana@example.test") is None
         with psycopg.connect(embedded_postgres.url("postgres"), autocommit=True) as admin:
