@@ -1,7 +1,8 @@
 """``PostgresDirectory``: the directory in its own PostgreSQL database (``directory_postgres_url``).
 
 One small database shared by every region; its tables are created by this package's own
-migrations (component ``directory``), applied by each region's processes at start-up. Every
+migrations (component ``directory``), applied by the region's processes that use it, at
+start-up or, when it was unreachable then, on first use. Every
 statement is a primary-key insert or probe. Connection failures are
 :class:`~faramesh_cloud.directory.port.DirectoryUnavailable`.
 """
