@@ -201,6 +201,16 @@ class Settings:
     # probes, runtime/health.py); 0: no health listener. `up` keeps the gateway's /healthz.
     health_host: str = "127.0.0.1"
     health_port: int = 8090
+    # Regions (docs/deployment.md "Regions"). region: this install's region name ("" = a
+    # single-region install: no directory, nothing below is read). directory_postgres_url: the
+    # global directory database every region shares (organisations, people's home regions,
+    # stacks and stack-key ids to regions; required with a region). region_urls /
+    # region_sync_addresses: where every region's people and daemons go, "REGION=VALUE,..."
+    # (https://gateway-url; host:port of its sync channel), used in redirect hints.
+    region: str = ""
+    directory_postgres_url: str | None = field(default=None, repr=False)
+    region_urls: str = ""
+    region_sync_addresses: str = ""
     log_level: str = "INFO"
     # OpenTelemetry traces and metrics (docs/observability.md): off by default; on with
     # `up --otel` / `serve --otel`. Where they go is set only by the standard OTEL_* variables
@@ -333,6 +343,7 @@ class Settings:
         self._validate_blob_s3()
         self._validate_kafka()
         self._validate_secret_sources()
+        self._validate_regions()
         internal_tls = (self.internal_tls_ca, self.internal_tls_cert, self.internal_tls_key)
         if any(p is None for p in internal_tls) and any(p is not None for p in internal_tls):
             raise ConfigError("set all of internal_tls_ca, internal_tls_cert and internal_tls_key (or none, for "
@@ -382,6 +393,29 @@ class Settings:
             if not 1 <= count <= 10_000:
                 raise ConfigError(f"kafka_partitions: {topic!r} needs a partition count in 1..10000 "
                                   f"(TOPIC=N, e.g. {topic}=32)")
+
+    def _validate_regions(self) -> None:
+        from faramesh_cloud.directory.region import REGION_NAME, parse_region_map
+
+        if not self.region:
+            if self.directory_postgres_url:
+                raise ConfigError("directory_postgres_url is set but region is empty; set region (e.g. us-east) "
+                                  "for a multi-region install, or unset directory_postgres_url")
+            return
+        if not REGION_NAME.match(self.region):
+            raise ConfigError(f"region={self.region!r} is not a region name: lower-case letters, digits and inner "
+                              "hyphens, at most 32 characters (e.g. us-east)")
+        if not self.directory_postgres_url:
+            raise ConfigError(f"region={self.region!r} needs directory_postgres_url: the global directory database "
+                              "every region shares (FARAMESH_CLOUD_DIRECTORY_POSTGRES_URL)")
+        try:
+            urls = parse_region_map("region_urls", self.region_urls)
+            parse_region_map("region_sync_addresses", self.region_sync_addresses)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        for name, url in urls.items():
+            if not url.startswith(("https://", "http://")):
+                raise ConfigError(f"region_urls: {name}={url!r} is not a URL; write e.g. {name}=https://{name}.example.com")
 
     def _validate_blob_s3(self) -> None:
         for name in ("access_key_id", "secret_access_key"):

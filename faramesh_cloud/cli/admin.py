@@ -37,6 +37,7 @@ from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.port import LogUnavailable
 from faramesh_cloud.platform_audit.events import AuditAction, Target
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.runtime import running
 from faramesh_cloud.runtime.platform import Platform, open_platform
 from faramesh_cloud.sql.database import DatabaseUnavailable
@@ -121,9 +122,9 @@ async def admin_session(settings: Settings, *, create: bool = False) -> AsyncIte
                           "--data-dir of the Cloud you mean")
     platform = await open_platform(settings, with_olap=False)
     try:
-        stacks = StackStore(platform.db)
+        stacks = StackStore(platform.db, region=platform.region)
         await stacks.start()
-        identity = Identity(platform.db, PlatformAuditLog(platform.db))
+        identity = Identity(platform.db, PlatformAuditLog(platform.db), region=platform.region)
         await identity.start()
         yield Admin(settings, platform, stacks, OrgStore(platform.db), identity)
     finally:
@@ -143,7 +144,7 @@ def run_admin(settings: Settings, work: Callable[[Admin], Awaitable[T]], *, crea
         return asyncio.run(main())
     except (StackError, ConfigError, IdentityError) as exc:
         raise Refused(str(exc)) from None
-    except (EmbeddedPostgresError, DatabaseUnavailable, LogUnavailable) as exc:
+    except (EmbeddedPostgresError, DatabaseUnavailable, LogUnavailable, ServiceUnavailable) as exc:
         raise Failed(f"{exc}") from None
 
 

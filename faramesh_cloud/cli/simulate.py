@@ -41,15 +41,21 @@ def _local_target(settings: Settings) -> str:
 
 async def _register(settings: Settings, count: int) -> list[tuple[str, str]]:
     from faramesh_cloud.runtime.database import open_database
+    from faramesh_cloud.runtime.platform import open_region
     from faramesh_cloud.simulator.registration import ensure_stacks
     from faramesh_cloud.stacks.store import StackStore
 
     async with open_database(settings) as db:
-        store = StackStore(db)
-        await store.start()
-        specs = await ensure_stacks(store, settings.data_dir / "simulator" / "keys.json",
-                                    [f"sim-stack-{i + 1}" for i in range(count)],
-                                    org_slug="simulator", org_name="Simulated fleet")
+        region, directory = await open_region(settings, {})  # a multi-region install: claims in the directory
+        try:
+            store = StackStore(db, region=region)
+            await store.start()
+            specs = await ensure_stacks(store, settings.data_dir / "simulator" / "keys.json",
+                                        [f"sim-stack-{i + 1}" for i in range(count)],
+                                        org_slug="simulator", org_name="Simulated fleet")
+        finally:
+            if directory is not None:
+                await directory.close()
     return [(s.label, s.api_key) for s in specs]
 
 

@@ -124,6 +124,8 @@ class _ServeCommand(click.Command):
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                                help="Where PostgreSQL, chDB and TLS material live (default: your user data dir).")
+region_option = click.option("--region", help="This install's region in a multi-region deployment (needs "
+                             "FARAMESH_CLOUD_DIRECTORY_POSTGRES_URL; docs/deployment.md). Default: one region.")
 
 otel_option = click.option("--otel", is_flag=True,
                            help="Send OpenTelemetry traces and metrics with OTLP, configured by the standard "
@@ -136,12 +138,14 @@ otel_option = click.option("--otel", is_flag=True,
 @click.option("--sync-port", type=int, help="Daemon sync channel port, gRPC over TLS 1.3 (default 8443).")
 @click.option("--demo", is_flag=True, help="Also run a simulated daemon fleet feeding Cloud.")
 @otel_option
-def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo: bool, otel: bool) -> None:
+@region_option
+def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo: bool, otel: bool,
+       region: str | None = None) -> None:
     """Run the whole product embedded in one process: PostgreSQL, the log, chDB, every service."""
     from faramesh_cloud.runtime.services import enabled_services, internal_binds
 
     settings = _settings(data_dir=data_dir, http_port=http_port, sync_port=sync_port, demo=demo or None,
-                         otel_enabled=otel or None)
+                         otel_enabled=otel or None, region=region)
     try:  # fail fast, before the platform starts: each server checks its port again when it binds
         check_free(f"{settings.http_host}:{settings.http_port}", "the web UI and REST API",
                    "FARAMESH_CLOUD_HTTP_PORT (up --http-port)")
@@ -158,7 +162,8 @@ def up(data_dir: Path | None, http_port: int | None, sync_port: int | None, demo
 @click.argument("service")
 @data_dir_option
 @otel_option
-def serve(service: str, data_dir: Path | None, otel: bool) -> None:
+@region_option
+def serve(service: str, data_dir: Path | None, otel: bool, region: str | None = None) -> None:
     """Run one SERVICE alone (distributed mode) against the PostgreSQL, Kafka and ClickHouse
     configured with FARAMESH_CLOUD_POSTGRES_URL, _KAFKA_BOOTSTRAP and _CLICKHOUSE_DSN.
     SERVICE is one of those listed below. Probes: GET /livez and /readyz on
@@ -168,7 +173,8 @@ def serve(service: str, data_dir: Path | None, otel: bool) -> None:
     if service not in SERVICES:
         raise click.BadParameter(f"choose from {', '.join(SERVICES)}", param_hint="SERVICE")
     # Replicas must share every secret: a `serve` process makes none in its data dir.
-    settings = _settings(data_dir=data_dir, secrets_in_data_dir=False, otel_enabled=otel or None)
+    settings = _settings(data_dir=data_dir, secrets_in_data_dir=False, otel_enabled=otel or None,
+                         region=region)
     try:
         _preflight(settings, service)
     except ValueError as exc:  # ConfigError and key errors: one line naming the setting, before anything starts

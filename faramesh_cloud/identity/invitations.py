@@ -10,7 +10,9 @@ import asyncio
 import uuid
 from typing import Any, Final
 
+from faramesh_cloud.directory.region import Region
 from faramesh_cloud.identity import passwords
+from faramesh_cloud.identity.claims import claim_person
 from faramesh_cloud.identity.config import IdentityConfig
 from faramesh_cloud.identity.domain import (
     Forbidden,
@@ -48,8 +50,9 @@ def _invitation(row: tuple[Any, ...]) -> Invitation:
 
 class InvitationStore:
     def __init__(self, db: Database, audit: PlatformAuditLog, members: MemberStore, config: IdentityConfig,
-                 hasher: Passwords) -> None:
+                 hasher: Passwords, region: Region | None = None) -> None:
         self._db = db
+        self._region = region
         self._hasher = hasher
         self._audit = audit
         self._members = members
@@ -144,6 +147,7 @@ class InvitationStore:
                 if existing is not None:
                     raise IdentityError(f"an account for {invitation.email} exists already; sign in as "
                                         "that account, then open the invitation link again")
+                await claim_person(self._region, invitation.email)
                 row = await (await conn.execute(
                     f"INSERT INTO users AS u (user_id, email, name, password_hash) VALUES (%s, %s, %s, %s) "
                     f"RETURNING {USER_COLUMNS}",

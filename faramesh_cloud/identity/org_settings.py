@@ -16,6 +16,8 @@ from typing import Final
 
 from psycopg import errors as pg_errors
 
+from faramesh_cloud.directory.region import Region
+from faramesh_cloud.identity.claims import claim_org
 from faramesh_cloud.identity.domain import (
     Forbidden,
     IdentityError,
@@ -61,8 +63,9 @@ class SsoConfig:
 
 
 class OrgSettingsStore:
-    def __init__(self, db: Database, audit: PlatformAuditLog) -> None:
+    def __init__(self, db: Database, audit: PlatformAuditLog, region: Region | None = None) -> None:
         self._db = db
+        self._region = region
         self._audit = audit
 
     async def by_slug(self, slug: str) -> OrgRef | None:
@@ -74,6 +77,7 @@ class OrgSettingsStore:
         """A new organisation with ``owner`` as its first owner (any signed-in user may make one)."""
         org_id = str(uuid.uuid4())
         actor = Actor(ActorType.USER, owner.user_id, owner.email, ip)
+        await claim_org(self._region, org_id, slug.strip())
         try:
             async with tenant_transaction(self._db, org_id) as conn:
                 await conn.execute("INSERT INTO orgs (org_id, slug, name) VALUES (%s, %s, %s)",

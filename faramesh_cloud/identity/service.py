@@ -6,6 +6,7 @@ The composition root builds one and injects it into the gateway; other code rece
 
 from __future__ import annotations
 
+from faramesh_cloud.directory.region import Region
 from faramesh_cloud.identity.api_keys import ApiKeyStore
 from faramesh_cloud.identity.config import IdentityConfig
 from faramesh_cloud.identity.invitations import InvitationStore
@@ -24,20 +25,25 @@ COMPONENT = ("identity", "faramesh_cloud.identity")
 
 
 class Identity:
-    def __init__(self, db: Database, audit: PlatformAuditLog, config: IdentityConfig | None = None) -> None:
+    def __init__(self, db: Database, audit: PlatformAuditLog, config: IdentityConfig | None = None,
+                 region: Region | None = None) -> None:
+        # region: a multi-region install's region (people and organisations made here are
+        # claimed in the global directory; sign-in asks it where an unknown email lives).
+        self.region = region
         self.config = config or IdentityConfig()
         self.db = db
         self.audit = audit
         self.throttle = LoginThrottle(db, self.config)
         self.passwords = Passwords(time_cost=self.config.password_time_cost,
                                    memory_kib=self.config.password_memory_kib)
-        self.users = UserStore(db, audit, self.throttle, self.passwords)
+        self.users = UserStore(db, audit, self.throttle, self.passwords, region)
         self.sessions = SessionStore(db, self.config, self.users)
         self.members = MemberStore(db, audit)
-        self.invitations = InvitationStore(db, audit, self.members, self.config, self.passwords)
+        self.invitations = InvitationStore(db, audit, self.members, self.config, self.passwords,
+                                           region)
         self.api_keys = ApiKeyStore(db, audit)
-        self.orgs = OrgSettingsStore(db, audit)
-        self.sso = SsoProvisioner(db, audit, self.members)
+        self.orgs = OrgSettingsStore(db, audit, region)
+        self.sso = SsoProvisioner(db, audit, self.members, region)
 
     async def start(self) -> None:
         """Apply the identity and platform-audit migrations (the ``stacks`` ones first)."""

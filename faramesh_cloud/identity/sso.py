@@ -16,6 +16,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
+from faramesh_cloud.directory.region import Region
+from faramesh_cloud.identity.claims import claim_person
 from faramesh_cloud.identity.domain import IdentityError, OrgRef, User
 from faramesh_cloud.identity.members import MemberStore
 from faramesh_cloud.identity.org_settings import SsoConfig
@@ -28,8 +30,10 @@ from faramesh_cloud.sql.tenant import tenant_transaction
 
 
 class SsoProvisioner:
-    def __init__(self, db: Database, audit: PlatformAuditLog, members: MemberStore) -> None:
+    def __init__(self, db: Database, audit: PlatformAuditLog, members: MemberStore,
+                 region: Region | None = None) -> None:
         self._db = db
+        self._region = region
         self._audit = audit
         self._members = members
 
@@ -63,6 +67,7 @@ class SsoProvisioner:
                         raise IdentityError(f"an account for {email} already exists and belongs to other "
                                             "organisations; sign in with its password instead of SSO")
                 else:
+                    await claim_person(self._region, email)
                     row = await (await conn.execute(
                         f"INSERT INTO users AS u (user_id, email, name) VALUES (%s, %s, %s) RETURNING {USER_COLUMNS}",
                         (str(uuid.uuid4()), email, str(name)[:200]))).fetchone()

@@ -14,7 +14,9 @@ from typing import Any, Final
 
 from psycopg import errors as pg_errors
 
+from faramesh_cloud.directory.region import Region
 from faramesh_cloud.identity import passwords
+from faramesh_cloud.identity.claims import claim_org, claim_person
 from faramesh_cloud.identity.domain import IdentityError, LoginLocked, OrgRef, User
 from faramesh_cloud.identity.passwords import Passwords
 from faramesh_cloud.identity.permissions import Role
@@ -32,8 +34,9 @@ _BAD_LOGIN: Final = "wrong email or password; check both, or ask an organisation
 
 class UserStore:
     def __init__(self, db: Database, audit: PlatformAuditLog, throttle: LoginThrottle,
-                 hasher: Passwords) -> None:
+                 hasher: Passwords, region: Region | None = None) -> None:
         self._db = db
+        self._region = region
         self._hasher = hasher
         self._audit = audit
         self._throttle = throttle
@@ -88,6 +91,9 @@ class UserStore:
                     "SELECT org_id, name FROM orgs WHERE slug = %s", (org_slug,))).fetchone()
                 assert found is not None
                 org_id, org_name = str(found[0]), found[1]
+            else:
+                await claim_org(self._region, org_id, org_slug)
+            await claim_person(self._region, email)
             try:
                 row = await (await conn.execute(
                     "INSERT INTO users AS u (user_id, email, name, password_hash) VALUES (%s, %s, %s, %s) "

@@ -30,10 +30,15 @@ def status_metadata(
     *,
     field: str | None = None,
     retry_after_s: float | None = None,
+    error_info: error_details_pb2.ErrorInfo | None = None,
 ) -> Metadata:
     """Trailing metadata carrying the details of a status (empty when there are none)."""
     details: list[any_pb2.Any] = []
     extra: list[tuple[str, str | bytes]] = []
+    if error_info is not None:
+        packed = any_pb2.Any()
+        packed.Pack(error_info)
+        details.append(packed)
     if field is not None:
         packed = any_pb2.Any()
         packed.Pack(
@@ -67,12 +72,14 @@ async def abort(
     *,
     field: str | None = None,
     retry_after_s: float | None = None,
+    error_info: error_details_pb2.ErrorInfo | None = None,
 ) -> NoReturn:
     """End the call with ``code``; with ``field`` the message is prefixed by the field path."""
     if field is not None:
         message = f"{field}: {message}"
     await context.abort(
-        code, message, trailing_metadata=status_metadata(code, message, field=field, retry_after_s=retry_after_s)
+        code, message, trailing_metadata=status_metadata(code, message, field=field, retry_after_s=retry_after_s,
+                                                                       error_info=error_info)
     )
     raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
 
@@ -83,12 +90,14 @@ class StatusDetails:
 
     retry_after_s: float | None = None
     fields: tuple[str, ...] = ()
+    error_info: error_details_pb2.ErrorInfo | None = None
 
 
 def details_of(trailing: Sequence[tuple[str, str | bytes]] | None) -> StatusDetails:
     """Read ``RetryInfo`` / ``BadRequest`` (or the plain ``retry-after-ms``) from trailers."""
     retry: float | None = None
     fields: list[str] = []
+    found: error_details_pb2.ErrorInfo | None = None
     for key, value in trailing or ():
         if key == RETRY_AFTER_KEY and retry is None:
             try:
@@ -100,8 +109,11 @@ def details_of(trailing: Sequence[tuple[str, str | bytes]] | None) -> StatusDeta
             for detail in status.details:
                 info = error_details_pb2.RetryInfo()
                 bad = error_details_pb2.BadRequest()
-                if detail.Unpack(info):
+                error = error_details_pb2.ErrorInfo()
+                if detail.Unpack(error):
+                    found = error
+                elif detail.Unpack(info):
                     retry = info.retry_delay.ToNanoseconds() / 1e9
                 elif detail.Unpack(bad):
                     fields.extend(v.field for v in bad.field_violations)
-    return StatusDetails(retry_after_s=retry, fields=tuple(fields))
+    return StatusDetails(retry_after_s=retry, fields=tuple(fields), error_info=found)

@@ -12,7 +12,7 @@ the per-call deadlines docs/sync-api.md recommends, and failures raised as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
@@ -40,15 +40,19 @@ RETRYABLE: Final = frozenset({
 
 class SyncError(Exception):
     """A sync call failed. ``retry_after_s`` is Cloud's retry hint (RetryInfo), ``fields``
-    the request fields it named (BadRequest)."""
+    the request fields it named (BadRequest), ``reason`` and ``metadata`` its ErrorInfo (e.g.
+    ``STACK_IN_OTHER_REGION`` with the ``region`` and ``sync_address`` to use instead)."""
 
     def __init__(self, code: grpc.StatusCode, message: str, *, retry_after_s: float | None = None,
-                 fields: tuple[str, ...] = ()) -> None:
+                 fields: tuple[str, ...] = (), reason: str = "",
+                 metadata: Mapping[str, str] | None = None) -> None:
         super().__init__(f"{code.name}: {message}")
         self.code = code
         self.message = message
         self.retry_after_s = retry_after_s
         self.fields = fields
+        self.reason = reason
+        self.metadata = dict(metadata or {})
 
     @property
     def retryable(self) -> bool:
@@ -123,8 +127,10 @@ class SyncClient:
             return await method(request, metadata=self._metadata, timeout=deadline_s)
         except grpc.aio.AioRpcError as exc:
             details = details_of(exc.trailing_metadata())
+            info = details.error_info
             raise SyncError(exc.code(), exc.details() or "", retry_after_s=details.retry_after_s,
-                            fields=details.fields) from exc
+                            fields=details.fields, reason=info.reason if info is not None else "",
+                            metadata=info.metadata if info is not None else None) from exc
 
     async def hello(self, buffer_id: str, *, daemon_version: str = "", hostname: str = "") -> sync_pb2.HelloResponse:
         request = sync_pb2.HelloRequest(buffer_id=buffer_id, daemon_version=daemon_version, hostname=hostname)

@@ -62,7 +62,7 @@ class DemoFleetService:
     async def start(self) -> None:
         settings = self._ctx.platform.settings
         target = self._target()
-        store = StackStore(self._ctx.platform.db)
+        store = StackStore(self._ctx.platform.db, region=self._ctx.platform.region)
         await store.start()
         directory = settings.data_dir / "demo"
         specs = await ensure_stacks(store, directory / "keys.json", DEMO_STACKS,

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 def service(ctx: RuntimeContext) -> FleetService:
     platform = ctx.platform
     settings = platform.settings
-    return FleetService(platform, StackStore(platform.db), settings.disconnect_after_s,
+    return FleetService(platform, StackStore(platform.db, region=platform.region), settings.disconnect_after_s,
                         internal_address=settings.internal_bind_address("fleet"),
                         internal_tls=service_credentials(settings, "fleet"))
 

@@ -42,7 +42,7 @@ class GatewayService:
         app = create_app(self.status, web=self._web.deps, limits=EdgeLimits(
             settings.http_max_body_bytes, body_limits=registry_wiring.edge_limits(settings)))
         self._fleet = fleet_wiring.fleet_reads(settings, ctx.services)  # in process, or gRPC to the fleet service
-        fleet_wiring.mount(app, fleet_wiring.fleet_ports(StackStore(ctx.platform.db),
+        fleet_wiring.mount(app, fleet_wiring.fleet_ports(StackStore(ctx.platform.db, region=ctx.platform.region),
                                                          cloud_url=f"https://{settings.sync_address}",
                                                          query=self._fleet, audit=self.audit.reader))
         # The approvals and notifications services' own APIs when they run in this process

@@ -49,8 +49,8 @@ def service(ctx: RuntimeContext) -> IngestService:
     platform = ctx.platform
     settings = platform.settings
     own_listener = bool(ctx.names) and "gateway" not in ctx.names
-    return IngestService(settings, platform.log, platform.db, StackStore(platform.db),
-                         control=daemon_control(settings),
+    return IngestService(settings, platform.log, platform.db, StackStore(platform.db, region=platform.region),
+                         control=daemon_control(settings), region=platform.region,
                          http_listener=(lambda app: listener(settings, app)) if own_listener else None)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from faramesh_cloud.config import ConfigError, Settings
+from faramesh_cloud.directory.region import Region, parse_region_map
 from faramesh_cloud.events.topics import DEFAULT_PARTITIONS
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.observability.setup import current
@@ -45,8 +46,13 @@ class Platform:
     olap: Olap  # None when opened with with_olap=False (e.g. import-wal: no chDB lock taken)
     components: dict[str, str] = field(default_factory=dict)  # what runs, for the landing page
     _embedded_pg: Any = None
+    # This install's region and the global directory; None in a single-region install.
+    region: Region | None = None
+    _directory: Any = None  # the PostgresDirectory behind region, closed with the platform
 
     async def close(self) -> None:
+        if self._directory is not None:
+            await self._directory.close()
         await self.log.close()
         if self.olap is not None:
             await asyncio.to_thread(self.olap.close)
@@ -68,10 +74,11 @@ def check_data_dir(path: Path) -> None:
 
 
 async def open_platform(settings: Settings, *, with_olap: bool = True,
-                        schemas: Sequence[tuple[str, str]] = MIGRATIONS) -> Platform:
+                        schemas: Sequence[tuple[str, str]] = MIGRATIONS, with_directory: bool = True) -> Platform:
     """Start or connect to PostgreSQL, the log and the OLAP store; run the migrations of
     ``schemas`` (default: the platform's and every service's; the runner passes the
-    platform's and those of the services the process runs)."""
+    platform's and those of the services the process runs). ``with_directory=False``: no
+    directory even with a region (a process of services that never use it)."""
     check_data_dir(settings.data_dir)
     embedded_pg = None
     components: dict[str, str] = {}
@@ -90,14 +97,47 @@ async def open_platform(settings: Settings, *, with_olap: bool = True,
         applied = await migrate(db, schemas)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
-        event_log = await _open_log(settings, db, components)
-        olap = await _open_olap(settings, components) if with_olap else None
+        region, directory = await open_region(settings, components) if with_directory else (None, None)
+        try:
+            event_log = await _open_log(settings, db, components)
+            olap = await _open_olap(settings, components) if with_olap else None
+        except BaseException:
+            if directory is not None:
+                await directory.close()
+            raise
     except BaseException:
         await db.close()
         if embedded_pg is not None:
             await asyncio.to_thread(embedded_pg.stop)
         raise
-    return Platform(settings, db, event_log, olap, components, embedded_pg)  # type: ignore[arg-type]
+    return Platform(settings, db, event_log, olap, components, embedded_pg,  # type: ignore[arg-type]
+                    region, directory)
+
+
+async def open_region(settings: Settings, components: dict[str, str]) -> tuple[Region | None, Any]:
+    """The region and its directory (a ``PostgresDirectory``, to close), or (None, None) in a
+    single-region install: then nothing connects to any directory. A directory unreachable
+    now does not stop the region: it is connected (and migrated) on first use once it is
+    back; until then creations are refused and no redirect hint is given (docs/deployment.md)."""
+    if not settings.region:
+        return None, None
+    from faramesh_cloud.directory.port import DirectoryUnavailable
+    from faramesh_cloud.directory.postgres import PostgresDirectory
+
+    assert settings.directory_postgres_url is not None  # Settings.validate
+    directory = PostgresDirectory(settings.directory_postgres_url)
+    where = f"{settings.region} (directory {redact(settings.directory_postgres_url)})"
+    try:
+        await directory.start()
+    except DirectoryUnavailable as exc:
+        log.warning("%s; starting region %s anyway: creating organisations, people and stacks is refused and "
+                    "no redirect hints are given until the directory answers", exc, settings.region)
+        where += ", unreachable at start"
+    components["region"] = where
+    region = Region(settings.region, directory,
+                    gateway_urls=parse_region_map("region_urls", settings.region_urls),
+                    sync_addresses=parse_region_map("region_sync_addresses", settings.region_sync_addresses))
+    return region, directory
 
 
 async def _open_log(settings: Settings, db: Database, components: dict[str, str]) -> Log:

@@ -11,7 +11,13 @@ from faramesh_cloud.config import Settings
 from faramesh_cloud.runtime.health import Health, health_server
 from faramesh_cloud.runtime.platform import PLATFORM_SCHEMAS, Platform, open_platform
 from faramesh_cloud.runtime.service import Service
-from faramesh_cloud.runtime.services import OLAP_USERS, SERVICES, RuntimeContext, service_schemas
+from faramesh_cloud.runtime.services import (
+    DIRECTORY_USERS,
+    OLAP_USERS,
+    SERVICES,
+    RuntimeContext,
+    service_schemas,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +47,8 @@ async def run(settings: Settings, names: Sequence[str], stop: asyncio.Event,
 async def _run(settings: Settings, names: Sequence[str], stop: asyncio.Event,
                on_ready: Callable[[RuntimeContext], None] | None, services: list[Service], probes: Health) -> None:
     platform: Platform = await open_platform(settings, with_olap=any(n in OLAP_USERS for n in names),
-                                             schemas=(*PLATFORM_SCHEMAS, *service_schemas(names)))
+                                             schemas=(*PLATFORM_SCHEMAS, *service_schemas(names)),
+                                             with_directory=any(n in DIRECTORY_USERS for n in names))
     ctx = RuntimeContext(platform, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), services, tuple(names))
     started: list[Service] = []
     try:

@@ -107,6 +107,7 @@ class ServiceSpec:
     schema: str | None = None  # the package whose migrations/ create its tables (applied at start-up)
     internal_api: bool = False  # serves an internal gRPC API (its port index: config.INTERNAL_APIS)
     olap: bool = False  # reads or writes the OLAP store (a process runs none of these: no chDB opened)
+    directory: bool = False  # creates or routes by the global directory (multi-region; none: not opened)
     enabled_when: Callable[[Settings], bool] = _always  # `up` runs it only when this holds
     # The shared secrets it reads (faramesh_cloud/secrets.py): `serve` refuses to start without them.
     secrets: tuple[str, ...] = ()
@@ -114,7 +115,7 @@ class ServiceSpec:
 
 # Start order; stopped in reverse. `faramesh-cloud serve NAME` runs one of them alone.
 SERVICES: dict[str, ServiceSpec] = {
-    "ingest": ServiceSpec(ingest, schema="faramesh_cloud.ingest"),
+    "ingest": ServiceSpec(ingest, schema="faramesh_cloud.ingest", directory=True),
     "audit-index": ServiceSpec(audit_index, schema="faramesh_cloud.audit_index", internal_api=True, olap=True),
     "fleet": ServiceSpec(fleet, schema="faramesh_cloud.fleet", internal_api=True),
     "approvals": ServiceSpec(approvals, schema="faramesh_cloud.approvals", internal_api=True),
@@ -124,8 +125,8 @@ SERVICES: dict[str, ServiceSpec] = {
                               secrets=("platform_signing_key", "report_signing_key", "report_signing_cert")),
     "registry": ServiceSpec(registry, schema="faramesh_cloud.registry", internal_api=True,
                             secrets=("registry_signing_key",)),
-    "gateway": ServiceSpec(gateway, secrets=("web_secret", "platform_signing_key")),
-    "demo": ServiceSpec(demo_fleet, enabled_when=lambda settings: settings.demo),
+    "gateway": ServiceSpec(gateway, directory=True, secrets=("web_secret", "platform_signing_key")),
+    "demo": ServiceSpec(demo_fleet, enabled_when=lambda settings: settings.demo, directory=True),
 }
 
 # Services that serve an internal gRPC API, bound on Settings.internal_bind_address(name) (their
@@ -135,6 +136,11 @@ INTERNAL_API_SERVERS: frozenset[str] = frozenset(name for name, spec in SERVICES
 # Services that read or write the OLAP store (chDB / ClickHouse): a process running none of
 # them does not open it (`serve gateway` reads the audit index through its API).
 OLAP_USERS: frozenset[str] = frozenset(name for name, spec in SERVICES.items() if spec.olap)
+
+# Services that use the global directory of a multi-region install (they create organisations,
+# people, stacks or keys, or route callers of other regions): a process running none of them
+# never connects to it.
+DIRECTORY_USERS: frozenset[str] = frozenset(name for name, spec in SERVICES.items() if spec.directory)
 
 
 def service_schemas(names: Collection[str] | None = None) -> tuple[tuple[str, str], ...]:

@@ -28,8 +28,8 @@ def web_secret(settings: Settings) -> str:
 class Web:
     def __init__(self, platform: Platform, audit: GatewayAudit) -> None:
         settings = platform.settings
-        self._stacks = StackStore(platform.db)
-        self.identity = Identity(platform.db, PlatformAuditLog(platform.db))
+        self._stacks = StackStore(platform.db, region=platform.region)
+        self.identity = Identity(platform.db, PlatformAuditLog(platform.db), region=platform.region)
         self._audit = audit
         # The live views: one feed per organisation, woken by the index's commits (one LISTEN
         # session in the index's process, or its WatchCommits stream, for the whole gateway).

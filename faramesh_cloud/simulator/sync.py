@@ -50,6 +50,7 @@ from faramesh_cloud.simulator.sync_parts import (
 log = logging.getLogger(__name__)
 
 FATAL: Final = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
+OTHER_REGION: Final = "STACK_IN_OTHER_REGION"  # ErrorInfo reason: the key belongs to another region
 BUG: Final = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
                         grpc.StatusCode.OUT_OF_RANGE})
 
@@ -122,6 +123,13 @@ class SyncLoop:
             self.status.state = "stopped"
             what_failed = ("refused the stack API key" if exc.code == grpc.StatusCode.UNAUTHENTICATED
                            else "knows the key but the stack is deregistered or disabled")
+            if exc.reason == OTHER_REGION:
+                region, address = exc.metadata.get("region", "?"), exc.metadata.get("sync_address", "")
+                raise SyncStopped(
+                    f"stack {self._label}: this Cloud region sent the stack to region {region} "
+                    f"({address or 'no sync address given'}). Sync stopped; everything stays buffered in "
+                    f"{self._buffer.path}: point --target at {address or 'that region'} and run again"
+                ) from exc
             raise SyncStopped(
                 f"stack {self._label}: Cloud {what_failed} ({exc.code.name}: {exc.message}). "
                 f"Sync stopped; everything stays buffered in {self._buffer.path} and goes out once a "

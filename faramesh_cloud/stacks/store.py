@@ -14,13 +14,16 @@ from __future__ import annotations
 import hmac
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Final
 
 import psycopg
 from psycopg import errors as pg_errors
 
+from faramesh_cloud.directory.port import DirectoryError, DirectoryUnavailable
+from faramesh_cloud.directory.region import Region
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.domain import (
@@ -56,6 +59,18 @@ def _uuid(value: str, what: str) -> uuid.UUID:
         raise StackError(f"{what} {value!r} is not a valid id (a UUID); check the value passed") from None
 
 
+async def _claimed(claim: Awaitable[None]) -> None:
+    """A directory claim, before anything is created in this region: a refusal (a slug
+    another region holds) is a StackError; the directory down, ServiceUnavailable (the
+    gateway's 503 with Retry-After, the CLI's exit 1)."""
+    try:
+        await claim
+    except DirectoryUnavailable as exc:
+        raise ServiceUnavailable("global directory", str(exc)) from exc
+    except DirectoryError as exc:
+        raise StackError(str(exc)) from exc
+
+
 def _stack(row: tuple[Any, ...]) -> Stack:
     return Stack(str(row[0]), str(row[1]), row[2], row[3], row[4], row[5], row[6])
 
@@ -68,9 +83,13 @@ class StackStore:
     """Organisations, stacks and their API keys."""
 
     def __init__(
-        self, db: Database, *, touch_every_s: float = 5.0, clock: Callable[[], float] = time.monotonic
+        self, db: Database, *, touch_every_s: float = 5.0, clock: Callable[[], float] = time.monotonic,
+        region: Region | None = None,
     ) -> None:
+        """``region``: a multi-region install's region; every organisation, stack and key made
+        here is claimed in the global directory first (None: single region, no directory)."""
         self._db = db
+        self._region = region
         self._touch_every_s = touch_every_s
         self._clock = clock
         # When this process last wrote last_seen_at per stack: saves a round trip per call.
@@ -86,6 +105,8 @@ class StackStore:
 
     async def create_org(self, slug: str, name: str) -> Org:
         org = Org(org_id=str(uuid.uuid4()), slug=slug, name=name)
+        if self._region is not None:
+            await _claimed(self._region.claim_org(org.org_id, slug))
         try:
             async with self._db.connection() as conn:
                 await conn.execute(
@@ -111,6 +132,8 @@ class StackStore:
         org = _uuid(org_id, "organisation")
         stack_id = uuid.uuid4()
         key, plaintext = new_key()
+        if self._region is not None:
+            await _claimed(self._region.claim_stack(str(stack_id), key.key_id))
         try:
             async with self._db.transaction() as conn:
                 row = await (
@@ -217,6 +240,8 @@ class StackStore:
             raise StackError(f"overlap_s must be 0 or more seconds, got {overlap_s}")
         org, stack = _uuid(org_id, "organisation"), _uuid(stack_id, "stack")
         key, plaintext = new_key()
+        if self._region is not None:
+            await _claimed(self._region.claim_stack_key(key.key_id))
         async with self._db.transaction() as conn:
             row = await (
                 await conn.execute(

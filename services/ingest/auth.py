@@ -13,9 +13,11 @@ from typing import Final, Protocol
 import grpc
 import grpc.aio
 
+from faramesh_cloud.directory.region import Region
+from faramesh_cloud.ingest import regions
 from faramesh_cloud.rpc.status import abort
 from faramesh_cloud.stacks.domain import StackIdentity
-from faramesh_cloud.stacks.keys import looks_like_stack_key
+from faramesh_cloud.stacks.keys import looks_like_stack_key, parse_key
 
 AUTHORIZATION: Final = "authorization"
 _BEARER: Final = "bearer "
@@ -53,15 +55,22 @@ def bearer_key(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
 
 
 async def identify(
-    context: grpc.aio.ServicerContext[object, object], stacks: KeyAuthenticator
+    context: grpc.aio.ServicerContext[object, object], stacks: KeyAuthenticator, region: Region | None = None
 ) -> StackIdentity:
-    """The calling stack, or the call ends UNAUTHENTICATED."""
+    """The calling stack, or the call ends UNAUTHENTICATED; PERMISSION_DENIED with the redirect
+    hint (:mod:`.regions`) when the key is unknown here and the directory places it in another
+    region (asked only then, and only when this install has a ``region``)."""
     try:
         key = bearer_key(context.invocation_metadata())
     except NotAuthenticated as exc:
         await abort(context, grpc.StatusCode.UNAUTHENTICATED, str(exc))
     identity = await stacks.authenticate(key)
     if identity is None:
+        parsed = parse_key(key)
+        elsewhere = None if region is None or parsed is None else await region.key_elsewhere(parsed.key_id)
+        if elsewhere is not None:
+            await abort(context, grpc.StatusCode.PERMISSION_DENIED, regions.message(elsewhere),
+                        error_info=regions.error_info(elsewhere))
         await abort(
             context,
             grpc.StatusCode.UNAUTHENTICATED,

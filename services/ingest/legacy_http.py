@@ -34,15 +34,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from faramesh_cloud.directory.region import Elsewhere, Region
 from faramesh_cloud.events.legacy import SOURCE_HORIZON, SOURCE_WEBHOOK, VERIFICATION
 from faramesh_cloud.events.topics import H_KIND, LEGACY_DECISIONS, SYNC_ITEMS, Origin, stack_key
+from faramesh_cloud.ingest import regions
 from faramesh_cloud.ingest.feeds.webhook_secrets import WebhookKeys
 from faramesh_cloud.ingest.legacy_feed import FeedError, parse_batch
 from faramesh_cloud.ingest.webhook_events import SIGNATURE_HEADER, parse_event, signature_valid
 from faramesh_cloud.log.port import Log, LogRecord, LogUnavailable
 from faramesh_cloud.sql.database import DatabaseUnavailable
 from faramesh_cloud.stacks.domain import Org, Stack, StackIdentity
-from faramesh_cloud.stacks.keys import looks_like_stack_key
+from faramesh_cloud.stacks.keys import looks_like_stack_key, parse_key
 
 MAX_BODY_BYTES: Final = 2 * 1024 * 1024
 APPROVAL_KIND: Final = "approval_event"  # the same kind and message the sync channel uses
@@ -84,6 +86,12 @@ class _Refused(Exception):
         self.status, self.message, self.field, self.headers = status, message, field, headers
 
 
+class _Misdirected(Exception):
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__(body["error"])
+        self.body = body
+
+
 def _answer(refused: _Refused) -> JSONResponse:
     body: dict[str, Any] = {"error": refused.message}
     if refused.field:
@@ -100,7 +108,8 @@ class LegacyHttp:
 
     def __init__(self, *, log: Log, stacks: StackDirectory, orgs: OrgDirectory,
                  webhooks: WebhookSecretSource, wall_ns: Callable[[], int] = time.time_ns,
-                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
+                 max_body_bytes: int = MAX_BODY_BYTES, region: Region | None = None) -> None:
+        self._region = region
         self._log = log
         self._stacks = stacks
         self._orgs = orgs
@@ -134,8 +143,17 @@ class LegacyHttp:
                            headers=_REALM)
         identity = await self._stacks.authenticate(token)
         if identity is None:
+            parsed = parse_key(token)
+            if self._region is not None and parsed is not None:
+                await self._misdirected(await self._region.key_elsewhere(parsed.key_id), "stack API key")
             raise _Refused(401, _BAD_KEY, headers=_REALM)
         return identity
+
+    @staticmethod
+    async def _misdirected(elsewhere: Elsewhere | None, what: str) -> None:
+        """421 with the redirect hint when another region holds this key or stack."""
+        if elsewhere is not None:
+            raise _Misdirected(regions.http_body(elsewhere, what))
 
     async def _touch(self, org_id: str, stack_id: str) -> None:
         """Best effort: 'last seen' must not turn a stored batch into an error."""
@@ -157,6 +175,8 @@ class LegacyHttp:
             return result
         except _Refused as refused:
             return _answer(refused)
+        except _Misdirected as misdirected:
+            return JSONResponse(misdirected.body, status_code=regions.HTTP_STATUS)
         except FeedError as exc:
             return _answer(_Refused(exc.status, str(exc), exc.field or None))
         except _DB_ERRORS as exc:
@@ -199,6 +219,8 @@ class LegacyHttp:
         body = await self._body(request)
         keys = await self._webhooks.verification_secrets(stack_id)
         secrets = keys.secrets if keys is not None else ()
+        if keys is None and self._region is not None:
+            await self._misdirected(await self._region.stack_elsewhere(stack_id), "stack")
         if keys is None or not signature_valid(request.headers.get(SIGNATURE_HEADER), body, secrets):
             raise _Refused(401, _BAD_SIGNATURE)
         event = parse_event(body)

@@ -28,6 +28,7 @@ from grpc_health.v1.health import aio as health_aio
 from starlette.applications import Starlette
 
 from faramesh_cloud.config import ConfigError, Settings
+from faramesh_cloud.directory.region import Region
 from faramesh_cloud.events.topics import (
     DEAD_LETTERS,
     DEFAULT_PARTITIONS,
@@ -93,7 +94,9 @@ class IngestService:
         config: IngestConfig | None = None,
         control: DaemonControl | None = None,
         http_listener: Callable[[Starlette], HttpListener] | None = None,
+        region: Region | None = None,
     ) -> None:
+        self._region = region
         self._control = control
         self._settings = settings
         self._log = log
@@ -102,7 +105,7 @@ class IngestService:
         self._secrets = WebhookSecretStore(db)
         # The daemon's HTTP ways in; mount at /v1 (the gateway under `up`) or served by http_listener.
         self.feeds_app: Starlette = create_legacy_app(LegacyHttp(log=log, stacks=stacks, orgs=OrgStore(db),
-                                                                 webhooks=self._secrets))
+                                                                 webhooks=self._secrets, region=region))
         self._http = http_listener(self.feeds_app) if http_listener is not None else None
         self._http_running = False
         self._config = config or IngestConfig(emergency_poll_interval_s=settings.emergency_poll_interval_s)
@@ -173,7 +176,7 @@ class IngestService:
             ("grpc.max_send_message_length", limits.transport_max_bytes),
         ))
         servicer = SyncServicer(
-            log=self._log, stacks=self._stacks, acks=self._acks, config=self._config,
+            log=self._log, stacks=self._stacks, acks=self._acks, config=self._config, region=self._region,
             limiter=RateLimiter.for_limits(limits), control=self._control,
         )
         server.add_generic_rpc_handlers((sync_handler(servicer),))

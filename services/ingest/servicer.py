@@ -25,6 +25,7 @@ from google.protobuf import duration_pb2
 from google.protobuf.message import DecodeError, Message
 from psycopg_pool import PoolTimeout
 
+from faramesh_cloud.directory.region import Region
 from faramesh_cloud.ingest.acks import AckStore, BufferLocks
 from faramesh_cloud.ingest.auth import identify
 from faramesh_cloud.ingest.config import IngestConfig
@@ -80,7 +81,9 @@ class SyncServicer:
         limiter: RateLimiter,
         wall_ns: Callable[[], int] = time.time_ns,
         control: DaemonControl | None = None,
+        region: Region | None = None,
     ) -> None:
+        self._region = region
         self._control: DaemonControl = control or NoControl()
         self._log = log
         self._stacks = stacks
@@ -102,7 +105,7 @@ class SyncServicer:
     async def _identify(self, request: object, context: Context) -> StackIdentity:
         """The caller's stack (authenticated first: nothing is said to an unknown caller about
         its request), once the request parsed."""
-        identity = await identify(context, self._stacks)
+        identity = await identify(context, self._stacks, self._region)
         if isinstance(request, MalformedRequest):
             await abort(
                 context, grpc.StatusCode.INVALID_ARGUMENT,

@@ -31,6 +31,7 @@ CONCRETE_ADAPTERS = [
     "faramesh_cloud.log.kafka_consumer", "faramesh_cloud.log.kafka_offsets", "faramesh_cloud.log.kafka_registry",
     "faramesh_cloud.log.memory", "faramesh_cloud.olap.chdb", "faramesh_cloud.olap.clickhouse",
     "faramesh_cloud.sql.embedded", "faramesh_cloud.blobstore.files", "faramesh_cloud.blobstore.s3",
+    "faramesh_cloud.directory.postgres", "faramesh_cloud.directory.memory",
 ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -42,6 +42,9 @@ async def login_form(request: Request, next: str = "/", email: str = "") -> Resp
 async def login(request: Request, email: str = Form(""), password: str = Form(""), next: str = Form("/")) -> Response:
     identity = web(request).identity
     context = {"next": safe_next(next), "email": email, "sso_org": ""}
+    home = await home_elsewhere(request, email, next)
+    if home is not None:
+        return home
     try:
         user = await identity.users.authenticate(email, password, client_ip(request))
     except LoginLocked as exc:
@@ -49,6 +52,21 @@ async def login(request: Request, email: str = Form(""), password: str = Form(""
     except IdentityError as exc:
         return await page(request, "login.html", None, {**context, "error": str(exc)}, status_code=401)
     return await start_session(request, user, "password", safe_next(next))
+
+
+async def home_elsewhere(request: Request, email: str, next: str = "/") -> Response | None:
+    """A multi-region install: someone with no account here whose home region (the global
+    directory) is another is sent there, to its sign-in page with the email filled in. Costs
+    one local lookup, and a directory lookup only for an email unknown here; nothing at all
+    in a single-region install."""
+    identity = web(request).identity
+    if identity.region is None or not email.strip() or await identity.users.find_by_email(email) is not None:
+        return None
+    elsewhere = await identity.region.person_elsewhere(email)
+    if elsewhere is None or not elsewhere.gateway_url:
+        return None
+    query = urlencode({"email": email.strip().lower(), "next": safe_next(next), "region": elsewhere.region})
+    return RedirectResponse(f"{elsewhere.gateway_url.rstrip('/')}/login?{query}", status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(check_csrf)])

@@ -11,9 +11,10 @@ issuer, audience, expiry, nonce). The claims then go to just-in-time provisionin
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from faramesh_cloud.gateway.web.deps import client_ip, web
 from faramesh_cloud.gateway.web.render import page
@@ -54,11 +55,28 @@ async def _fail(request: Request, message: str, slug: str) -> Response:
                       status_code=400)
 
 
+async def _org_elsewhere(request: Request, slug: str) -> Response | None:
+    """An organisation unknown here that the global directory places in another region (a
+    multi-region install): that region's SSO start for it."""
+    region = web(request).identity.region
+    slug = slug.strip().lower()
+    if region is None or not slug or await web(request).identity.orgs.by_slug(slug) is not None:
+        return None
+    elsewhere = await region.org_elsewhere(slug)
+    if elsewhere is None or not elsewhere.gateway_url:
+        return None
+    return RedirectResponse(f"{elsewhere.gateway_url.rstrip('/')}/sso/start?{urlencode({'org': slug})}",
+                            status_code=303)
+
+
 @router.get("/sso/start")
 async def sso_start(request: Request, org: str = "") -> Response:
     try:
         org_ref, config = await _config(request, org)
     except IdentityError as exc:
+        elsewhere = await _org_elsewhere(request, org)
+        if elsewhere is not None:
+            return elsewhere
         return await _fail(request, str(exc), org)
     client = oidc_client(org_ref, config)
     redirect_uri = str(request.url_for("sso_callback", org=org_ref.slug))
