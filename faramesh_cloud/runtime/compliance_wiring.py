@@ -11,6 +11,7 @@ API in process, or its gRPC client (``ComplianceClient``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -109,5 +110,14 @@ async def release(port: CompliancePort) -> None:
 
 def mount(app: FastAPI, port: CompliancePort, settings: Settings | None = None) -> None:
     """The Compliance section, its REST twin and the public share page. Auditors are offered
-    the public certificates and keys in ``<data_dir>/keys``."""
-    mount_compliance(app, port, keys_dir=settings.data_dir / "keys" if settings is not None else None)
+    the public certificates and keys in ``<data_dir>/keys`` and the report certificate where an
+    operator configured it (``report_signing_cert_file`` or ``secrets_dir``: a `serve gateway`
+    has no data-dir keys, and the compliance service signs with the configured pair)."""
+    if settings is None:
+        mount_compliance(app, port)
+        return
+    from faramesh_cloud.secrets import source
+
+    where = source(settings, "report_signing_cert")
+    configured = (Path(where),) if where is not None and not where.startswith("FARAMESH_CLOUD_") else ()
+    mount_compliance(app, port, keys_dir=settings.data_dir / "keys", key_files=configured)

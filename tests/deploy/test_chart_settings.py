@@ -20,10 +20,6 @@ FIELDS = {f.name for f in dataclasses.fields(Settings)}
 # Settings fields of issue #16's other packages (names fixed by the shared design) that are not on
 # main yet: each must become a real field when its package merges, then leave this list.
 PENDING: dict[str, str] = {
-    "region": "F (regions)",
-    "directory_postgres_url": "F (regions)",
-    "region_urls": "F (regions)",
-    "region_sync_addresses": "F (regions)",
     "forwarding_address": "G (obs-forwarding; set only with services.forwarding.enabled)",
 }
 # The standard OpenTelemetry SDK variables the chart may set (the exporter is configured by them alone).

@@ -108,10 +108,12 @@ class PublicKeyFile:
     fingerprint: str
 
 
-def mount_compliance(app: FastAPI, port: CompliancePort, *, keys_dir: Path | None = None) -> None:
+def mount_compliance(app: FastAPI, port: CompliancePort, *, keys_dir: Path | None = None,
+                     key_files: tuple[Path, ...] = ()) -> None:
     """Add the Compliance section, its API twin and the public share page ``/share/{token}``.
-    ``keys_dir``: ``<data_dir>/keys``, where the public files offered to auditors are read
-    (only files holding nothing but certificates or public keys)."""
+    ``keys_dir``: ``<data_dir>/keys``, where the public files offered to auditors are read;
+    ``key_files``: more such files (the report certificate where an operator configured it);
+    only files holding nothing but certificates or public keys are offered."""
     from faramesh_cloud.gateway.api import compliance as api_compliance
     from faramesh_cloud.gateway.web import (
         routes_compliance,
@@ -121,6 +123,7 @@ def mount_compliance(app: FastAPI, port: CompliancePort, *, keys_dir: Path | Non
 
     app.state.compliance = port
     app.state.compliance_keys = keys_dir
+    app.state.compliance_key_files = key_files
     add_section(app, COMPLIANCE_SECTION, routes_compliance.router, routes_compliance_coverage.router,
                 api_compliance.router, routes_share.router)
 
@@ -222,24 +225,30 @@ def _fingerprint(pem: str) -> str:
 
 
 def public_keys(request: Request) -> list[PublicKeyFile]:
-    """The platform's Ed25519 signing key (it signs bundles and report appendices) and every
-    certificate or public key file in ``<data_dir>/keys`` (the PDF document certificate)."""
+    """The platform's Ed25519 signing key (it signs bundles and report appendices), the report
+    certificate an operator configured, and every certificate or public key file in
+    ``<data_dir>/keys`` (the PDF document certificate an embedded install made)."""
     signing = web(request).signing_key.public_key()
     found = [PublicKeyFile("platform-ed25519.pub.pem", "Platform signing key (Ed25519): signed bundles and "
                            "report appendices", public_pem(signing), key_id(signing))]
     directory: Path | None = getattr(request.app.state, "compliance_keys", None)
-    if directory is not None and directory.is_dir():
-        for path in sorted(directory.iterdir()):
-            if not path.is_file() or path.suffix not in (".pem", ".crt", ".pub") or path.stat().st_size > 64_000:
-                continue
-            try:
-                text = path.read_text("ascii")
-            except (OSError, UnicodeDecodeError):
-                continue
-            if not _public_only(text):
-                continue
-            title = ("PDF document certificate (ECDSA): the report's PAdES signature"
-                     if "-----BEGIN CERTIFICATE-----" in text and "document" in path.name else
-                     "Certificate" if "-----BEGIN CERTIFICATE-----" in text else "Public key")
-            found.append(PublicKeyFile(path.name, title, text, _fingerprint(text)))
+    listed = sorted(directory.iterdir()) if directory is not None and directory.is_dir() else []
+    configured: tuple[Path, ...] = getattr(request.app.state, "compliance_key_files", ())
+    seen: set[str] = set()
+    for path in [*configured, *listed]:
+        if path.name in seen or not path.is_file() or path.suffix not in (".pem", ".crt", ".pub") \
+                or path.stat().st_size > 64_000:
+            continue
+        try:
+            text = path.read_text("ascii")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if not _public_only(text):
+            continue
+        seen.add(path.name)
+        certificate = "-----BEGIN CERTIFICATE-----" in text
+        title = ("PDF document certificate (ECDSA): the report's PAdES signature"
+                 if certificate and (path in configured or "document" in path.name) else
+                 "Certificate" if certificate else "Public key")
+        found.append(PublicKeyFile(path.name, title, text, _fingerprint(text)))
     return found
