@@ -15,6 +15,7 @@ from faramesh_cloud.runtime import (
     audit_wiring,
     compliance_wiring,
     fleet_wiring,
+    forwarding_wiring,
     ingest_wiring,
     notifications_wiring,
     registry_wiring,
@@ -51,6 +52,9 @@ class GatewayService:
         approvals_wiring.mount(app, self.approvals)
         self._notifications = notifications_wiring.gateway_port(settings, ctx.services)
         notifications_wiring.mount(app, self._notifications)
+        # Settings → Integrations → External observability: the forwarding service's own API
+        # when it runs in this process (`up`); none in a gateway run apart (no internal API yet).
+        forwarding_wiring.mount(app, forwarding_wiring.gateway_port(ctx.services))
         # Compliance (posture, reports, the evidence library, /share/{token}): the service's own
         # API when it runs in this process (`up`); a gateway run apart has no Compliance yet.
         self.compliance = compliance_wiring.gateway_port(settings, ctx.services)  # in process, or gRPC

@@ -66,6 +66,13 @@ def notifications(ctx: RuntimeContext) -> Service:
     return notifications_wiring.service(ctx, ctx.platform.settings)
 
 
+def forwarding(ctx: RuntimeContext) -> Service:
+    """observability forwarding: DPRs and decision metrics to Datadog, Grafana Cloud, Splunk, Elastic, OTLP"""
+    from faramesh_cloud.runtime import forwarding_wiring
+
+    return forwarding_wiring.service(ctx, ctx.platform.settings)
+
+
 def compliance(ctx: RuntimeContext) -> Service:
     """compliance posture, signed PDF reports, the evidence library and auditor share links"""
     from faramesh_cloud.runtime import compliance_wiring
@@ -117,6 +124,7 @@ SERVICES: dict[str, ServiceSpec] = {
     "fleet": ServiceSpec(fleet, schema="faramesh_cloud.fleet", internal_api=True),
     "approvals": ServiceSpec(approvals, schema="faramesh_cloud.approvals", internal_api=True),
     "notifications": ServiceSpec(notifications, schema="faramesh_cloud.notifications", internal_api=True),
+    "forwarding": ServiceSpec(forwarding, schema="faramesh_cloud.forwarding"),
     "compliance": ServiceSpec(compliance, schema="faramesh_cloud.compliance", internal_api=True),
     "registry": ServiceSpec(registry, schema="faramesh_cloud.registry", internal_api=True),
     "gateway": ServiceSpec(gateway),

@@ -1,4 +1,5 @@
-"""The SSRF guard for notification destinations.
+"""The SSRF guard for outbound destinations people configure (notifications, observability
+forwarding).
 
 Cloud sends requests to URLs people type in, from inside its own network. A destination may
 therefore not resolve to loopback, link-local (cloud metadata at 169.254.169.254 and
@@ -137,7 +138,7 @@ def check_host(host: str, port: int, *, allow_private: bool, resolver: Resolver 
         why = refusal(ip, allow_private)
         if why is not None:
             raise UnsafeDestination(
-                f"{host!r} resolves to {ip}, {why}; Cloud does not send notifications there. A self-hosted "
+                f"{host!r} resolves to {ip}, {why}; Cloud does not send there. A self-hosted "
                 "install can allow private destinations with FARAMESH_CLOUD_ALLOW_PRIVATE_DESTINATIONS=true")
     return addresses[0]
 
