@@ -2,8 +2,9 @@
 ``Settings``: the sealing key ``forwarding_key`` (until the shared secrets resolver lands:
 ``<data_dir>/keys/forwarding.key``), ``allow_private_destinations``), and the gateway's
 ``ForwardingPort``: the running service's own API when it runs in the gateway's process
-(``up``). A gateway run apart (``serve gateway``) has no forwarding pages yet (its internal
-gRPC API, index 6, is not built: ARCHITECTURE.md "Not built yet")."""
+(``up``), else ``ForwardingClient`` dialling ``Settings.internal_dial_address("forwarding")``
+(index 6) with the gateway certificate: a gateway alone never builds the service, reads its
+tables or holds its sealing key."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from collections.abc import Sequence
 from fastapi import FastAPI
 
 from faramesh_cloud.config import Settings
-from faramesh_cloud.forwarding.api import ForwardingApi
+from faramesh_cloud.forwarding.client import ForwardingClient
 from faramesh_cloud.forwarding.destinations import load_or_create_key
 from faramesh_cloud.forwarding.service import ForwardingConfig, ForwardingService
-from faramesh_cloud.gateway.web.forwarding_ports import mount_forwarding
+from faramesh_cloud.gateway.web.forwarding_ports import ForwardingPort, mount_forwarding
+from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.runtime.service import Service, ServiceContext, running
 
 
@@ -25,13 +27,21 @@ def config(settings: Settings) -> ForwardingConfig:
 
 
 def service(ctx: ServiceContext, settings: Settings) -> ForwardingService:
-    return ForwardingService(ctx, config(settings))
+    return ForwardingService(ctx, config(settings), internal_address=settings.internal_bind_address("forwarding"),
+                             internal_tls=service_credentials(settings, "forwarding"))
 
 
-def gateway_port(services: Sequence[Service]) -> ForwardingApi | None:
+def gateway_port(settings: Settings, services: Sequence[Service]) -> ForwardingPort:
     local = running(services, ForwardingService)
-    return local.api if local is not None else None
+    if local is not None:
+        return local.api
+    return ForwardingClient(settings.internal_dial_address("forwarding"), service_credentials(settings, "gateway"))
 
 
-def mount(app: FastAPI, port: ForwardingApi | None) -> None:
+async def release(port: ForwardingPort) -> None:
+    if isinstance(port, ForwardingClient):
+        await port.close()
+
+
+def mount(app: FastAPI, port: ForwardingPort) -> None:
     mount_forwarding(app, port)

@@ -124,7 +124,7 @@ SERVICES: dict[str, ServiceSpec] = {
     "fleet": ServiceSpec(fleet, schema="faramesh_cloud.fleet", internal_api=True),
     "approvals": ServiceSpec(approvals, schema="faramesh_cloud.approvals", internal_api=True),
     "notifications": ServiceSpec(notifications, schema="faramesh_cloud.notifications", internal_api=True),
-    "forwarding": ServiceSpec(forwarding, schema="faramesh_cloud.forwarding"),
+    "forwarding": ServiceSpec(forwarding, schema="faramesh_cloud.forwarding", internal_api=True),
     "compliance": ServiceSpec(compliance, schema="faramesh_cloud.compliance", internal_api=True),
     "registry": ServiceSpec(registry, schema="faramesh_cloud.registry", internal_api=True),
     "gateway": ServiceSpec(gateway),

@@ -24,6 +24,7 @@ from faramesh_cloud.forwarding.domain import (
     LABELS,
     DeliveryView,
     Destination,
+    ForwardingConflict,
     InvalidForwarding,
     Item,
     Kind,
@@ -46,7 +47,7 @@ def _org(org_id: str) -> str:
     try:
         return str(uuid.UUID(str(org_id)))
     except ValueError:
-        raise LookupError(f"no organisation {org_id!r}") from None
+        raise InvalidForwarding(f"org_id {org_id!r} is not an organisation id (a UUID)") from None
 
 
 def _id(destination_id: str) -> str:
@@ -124,7 +125,7 @@ class ForwardingApi:
                                             details={"name": name, "kind": kind, "forward_dprs": forward_dprs,
                                                      "forward_metrics": forward_metrics, **prepared.config})
         except psycopg.errors.UniqueViolation:
-            raise InvalidForwarding(f"a forwarding destination named {name!r} exists already", "conflict") from None
+            raise ForwardingConflict(f"a forwarding destination named {name!r} exists already") from None
         return Destination(did, org, name, Kind(kind), prepared.config, forward_dprs, forward_metrics, now,
                            actor.label)
 

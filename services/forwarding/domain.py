@@ -34,6 +34,13 @@ class InvalidForwarding(ValueError):
         self.code = code
 
 
+class ForwardingConflict(InvalidForwarding):
+    """A change that conflicts with the current state (a name in use): 409."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "conflict")
+
+
 @dataclass(frozen=True, slots=True)
 class Destination:
     destination_id: str

@@ -2,7 +2,9 @@
 writing the outbox and the decision counts in its sink's transaction (``sink.py``); the
 sender loop delivering the outbox at least once (``delivery.py``); the metrics sweep queuing
 closed minutes' decision counts (``metrics.py``); and the prune sweep keeping the delivery
-log short. ``api`` is what the gateway calls (in process under ``up``)."""
+log short. ``api`` is what the gateway calls: in process under ``up``, and as the internal
+gRPC API ``ForwardingService`` (``servicer.py``; mutual TLS, ``gateway`` only) when given an
+address and the service's certificate."""
 
 from __future__ import annotations
 
@@ -26,9 +28,12 @@ from faramesh_cloud.forwarding.delivery import Deliveries, DeliveryConfig
 from faramesh_cloud.forwarding.metrics import MetricsSweep
 from faramesh_cloud.forwarding.processor import Forwardable, ForwardProcessor
 from faramesh_cloud.forwarding.senders import Endpoints, Senders
+from faramesh_cloud.forwarding.servicer import internal_server
 from faramesh_cloud.forwarding.sink import ForwardSink
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.rpc.internal_pki import ServiceCredentials
+from faramesh_cloud.rpc.internal_server import InternalServer
 from faramesh_cloud.runtime.service import ComponentService, ServiceContext
 from faramesh_cloud.sql.database import Database
 
@@ -63,8 +68,14 @@ class ForwardingConfig:
 class Forwarding:
     """Stores and background work of the forwarding service, over injected ports."""
 
-    def __init__(self, db: Database, log: Log, config: ForwardingConfig) -> None:
+    def __init__(self, db: Database, log: Log, config: ForwardingConfig, *, internal_address: str | None = None,
+                 internal_tls: ServiceCredentials | None = None) -> None:
+        if internal_address is not None and internal_tls is None:
+            raise ValueError("the forwarding internal API is served only over mutual TLS: pass internal_tls "
+                             "with internal_address")
         self.config = config
+        self._internal = (internal_address, internal_tls)
+        self.server: InternalServer | None = None
         self._db = db
         self._log = log
         self._wakeup = asyncio.Event()
@@ -92,6 +103,11 @@ class Forwarding:
 
     async def start(self) -> None:
         await self.prepare()
+        address, tls = self._internal
+        if address is not None and tls is not None:
+            server = internal_server(self.api, address, tls)
+            await server.start()
+            self.server = server
         self.runner = ConsumerRunner(self._log, DPR_RECORDS, self.config.group, ForwardProcessor(),
                                      self.sink(), self.config.runner)
         self._tasks.start(self.runner.run, "forwarding-consumer")
@@ -125,6 +141,9 @@ class Forwarding:
             await until_woken(stopping, self._wakeup, self.config.send_interval_s)
 
     async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
         self._tasks.stopping.set()
         await self._tasks.stop()
         await self.senders.close()
@@ -137,8 +156,10 @@ class ForwardingService(ComponentService):
     name = "forwarding"
     role = "observability forwarding: DPRs and decision metrics to Datadog, Grafana Cloud, Splunk, Elastic, OTLP"
 
-    def __init__(self, ctx: ServiceContext, config: ForwardingConfig) -> None:
-        self.forwarding = Forwarding(ctx.platform.db, ctx.platform.log, config)
+    def __init__(self, ctx: ServiceContext, config: ForwardingConfig, *, internal_address: str | None = None,
+                 internal_tls: ServiceCredentials | None = None) -> None:
+        self.forwarding = Forwarding(ctx.platform.db, ctx.platform.log, config, internal_address=internal_address,
+                                     internal_tls=internal_tls)
         super().__init__(self.forwarding)
 
     @property
@@ -146,4 +167,7 @@ class ForwardingService(ComponentService):
         return self.forwarding.api
 
     def address(self) -> str:
-        return f"consumer group {self.forwarding.config.group} on {DPR_RECORDS}"
+        where = f"consumer group {self.forwarding.config.group} on {DPR_RECORDS}"
+        if self.forwarding.server is not None:
+            where += f"; internal gRPC {self.forwarding.server.address}"
+        return where
