@@ -397,3 +397,71 @@ async def test_destinations_are_checked_and_private_addresses_refused_unless_all
     assert [a for a, _ in entries] == ["org:forwarding:create"]
     assert DD_KEY not in json.dumps(entries[0][1])
 
+
+
+async def test_the_delivery_log_is_pruned_and_pending_items_are_kept(
+        prepared: Callable[..., Any], tenant: MakeTenant, sync_client: MakeClient, database: Database,
+        postgres_log: PostgresLog) -> None:
+    clock = FakeClock(datetime.now(UTC))
+    with receiver("otlp", "Bearer a") as up, receiver("otlp", "Bearer b") as refusing:
+        forwarding: Forwarding = await prepared(clock=clock, delivery=DeliveryConfig(
+            retry_initial_s=3600, retry_max_s=3600, max_attempts=100, retention_s=86400))
+        acme = await tenant()
+        await forwarding.api.create_destination(acme.org.org_id, "up", "otlp",
+                                                {"url": up.url, "headers": "authorization=Bearer a"}, ACTOR)
+        await forwarding.api.create_destination(acme.org.org_id, "down", "otlp",
+                                                {"url": refusing.url, "headers": "authorization=Bearer b"}, ACTOR)
+        refusing.script = [(503, b"", {})] * 10
+        await push(sync_client, acme, synthetic_records(3))
+        await consume(forwarding, postgres_log)
+        assert await forwarding.deliveries.deliver_due() == 6
+        assert sorted(s for _, s, _ in await outbox(database)) == ["delivered"] * 3 + ["pending"] * 3
+        assert await forwarding.deliveries.prune() == 0  # nothing old yet
+        clock.advance(hours=25)
+        assert await forwarding.deliveries.prune() == 3 + 2  # three delivered rows, two log lines
+        assert [s for _, s, _ in await outbox(database)] == ["pending"] * 3  # still owed: kept
+        assert await forwarding.api.deliveries(acme.org.org_id) == []
+
+
+async def test_a_minute_is_sent_only_once_it_is_closed_and_late_dprs_add_a_delta(
+        prepared: Callable[..., Any], tenant: MakeTenant, database: Database) -> None:
+    forwarding: Forwarding = await prepared()
+    acme = await tenant()
+    await forwarding.api.create_destination(acme.org.org_id, "c", "otlp", {"url": "http://127.0.0.1:9"}, ACTOR,
+                                            forward_dprs=False)
+    now = datetime.now(UTC)
+    minute = now.replace(second=0, microsecond=0)
+    async with database.transaction() as conn:
+        await conn.execute("INSERT INTO forwarding_decision_counts (org_id, stack_id, minute, effect, count) VALUES "
+                           "(%s, 's', %s, 'deny', 3)", (acme.org.org_id, minute))
+    assert await forwarding.metrics.run_once() == 0  # the minute is still open
+    async with database.transaction() as conn:
+        await conn.execute("UPDATE forwarding_decision_counts SET minute = minute - interval '5 minutes'")
+        cur = await conn.execute("SELECT minute FROM forwarding_decision_counts")
+        [(closed,)] = await cur.fetchall()
+    assert await forwarding.metrics.run_once() == 1
+    async with database.transaction() as conn:
+        await conn.execute("UPDATE forwarding_decision_counts SET count = count + 2")  # two late DPRs
+    assert await forwarding.metrics.run_once() == 1
+    async with database.transaction() as conn:
+        cur = await conn.execute("SELECT payload FROM forwarding_outbox WHERE item_kind = 'metrics' ORDER BY id")
+        points = [json.loads(p) for (p,) in await cur.fetchall()]
+    assert points == [{"minute": int(closed.timestamp()), "effect": "deny", "count": 3, "seq": 0},
+                      {"minute": int(closed.timestamp()), "effect": "deny", "count": 2, "seq": 3}]
+
+
+async def test_a_new_destination_is_not_sent_the_history_a_replay_reads_again(
+        prepared: Callable[..., Any], tenant: MakeTenant, sync_client: MakeClient, database: Database,
+        postgres_log: PostgresLog) -> None:
+    forwarding: Forwarding = await prepared()
+    acme = await tenant()
+    await push(sync_client, acme, synthetic_records(4, seed=3))
+    await consume(forwarding, postgres_log)
+    await forwarding.api.create_destination(acme.org.org_id, "late", "otlp", {"url": "http://127.0.0.1:9"}, ACTOR)
+    async with database.transaction() as conn:
+        await conn.execute("DELETE FROM forwarding_positions")  # a replay from offset 0 (a rebuilt database)
+    await consume(forwarding, postgres_log)
+    assert await outbox(database) == []  # received before the destination existed
+    await push(sync_client, acme, synthetic_records(2, seed=4))
+    await consume(forwarding, postgres_log)
+    assert len(await outbox(database)) == 2  # only what came after
