@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from faramesh_cloud.dpr.timefmt import created_at_nanos
 from faramesh_cloud.egress.http import Outcome, backoff_s
 from faramesh_cloud.egress.sealing import SecretBox
 from faramesh_cloud.forwarding.domain import Destination, Item, Kind
@@ -59,18 +58,13 @@ class _Claimed:
     kind: str
     payload: str
     attempts: int
+    created_ns: int
+    received_ns: int
 
 
 def _item(row: _Claimed) -> Item:
-    extra: dict[str, Any] = {}
-    if row.kind == "dpr":
-        import json
-
-        try:
-            extra["created_ns"] = created_at_nanos(str(json.loads(row.payload).get("created_at", "")))
-        except ValueError:
-            extra["created_ns"] = 0
-    return Item(row.kind, row.org_id, row.stack_id, row.payload, extra=extra)
+    return Item(row.kind, row.org_id, row.stack_id, row.payload,
+                extra={"created_ns": row.created_ns, "received_ns": row.received_ns})
 
 
 class Deliveries:
@@ -90,9 +84,11 @@ class Deliveries:
                 "UPDATE forwarding_outbox o SET attempts = o.attempts + 1, next_attempt_at = %s "
                 "WHERE o.id IN (SELECT id FROM forwarding_outbox WHERE state = 'pending' AND next_attempt_at <= %s "
                 "ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
-                "RETURNING o.id, o.destination_id::text, o.org_id::text, o.stack_id, o.item_kind, o.payload, o.attempts",
+                "RETURNING o.id, o.destination_id::text, o.org_id::text, o.stack_id, o.item_kind, o.payload, o.attempts, "
+                "o.created_ns, o.received_ns",
                 (now + timedelta(seconds=self.config.lease_s), now, self.config.claim))
-            claimed = [_Claimed(int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[6])) for r in await cur.fetchall()]
+            claimed = [_Claimed(int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]), int(r[8]))
+                       for r in await cur.fetchall()]
             if not claimed:
                 return 0
             cur = await conn.execute(

@@ -59,7 +59,7 @@ class Item:
     """One thing to send: a DPR (``payload`` is its JSON as the daemon wrote it) or a decision
     count (``payload`` is ``{"minute": iso, "effect": ..., "count": n}``)."""
 
-    kind: str  # "dpr" | "metrics"
+    kind: str  # "dpr" | "legacy" (an unverified decision summary) | "metrics"
     org_id: str
     stack_id: str
     payload: str

@@ -63,7 +63,7 @@ def datadog_logs(items: Sequence[Item]) -> bytes:
         tags = {**_tags(item), "effect": str(dpr.get("effect") or ""), "agent": str(dpr.get("agent_id") or "")}
         entries.append({"ddsource": "faramesh", "service": "faramesh", "hostname": tags["stack"],
                         "ddtags": ",".join(f"{k}:{v}" for k, v in tags.items() if v),
-                        "message": summary(dpr), "dpr": dpr})
+                        "message": summary(dpr), item.kind: dpr})
     return gzip.compress(_dumps(entries))
 
 
@@ -85,10 +85,10 @@ def splunk_events(items: Sequence[Item], config: dict[str, Any]) -> bytes:
         base: dict[str, Any] = {"host": item.stack_name or item.stack_id, "source": SOURCE}
         if config.get("index"):
             base["index"] = config["index"]
-        if item.kind == "dpr":
-            dpr = dpr_of(item)
-            event = {**base, "time": _dpr_seconds(item), "sourcetype": config.get("sourcetype") or "faramesh:dpr",
-                     "event": dpr, "fields": {k: v for k, v in _tags(item).items() if v}}
+        if item.kind != "metrics":
+            sourcetype = (config.get("sourcetype") or "faramesh:dpr") if item.kind == "dpr" else "faramesh:legacy"
+            event = {**base, "time": _dpr_seconds(item), "sourcetype": sourcetype, "event": dpr_of(item),
+                     "fields": {k: v for k, v in _tags(item).items() if v}}
         else:
             point = point_of(item)
             fields = {**_tags(item), "effect": point["effect"], f"metric_name:{METRIC}": point["count"]}
@@ -101,11 +101,12 @@ def splunk_events(items: Sequence[Item], config: dict[str, Any]) -> bytes:
 def elastic_bulk(items: Sequence[Item], config: dict[str, Any]) -> bytes:
     lines: list[bytes] = []
     for item in items:
-        if item.kind == "dpr":
+        if item.kind != "metrics":
             dpr = dpr_of(item)
             index = config.get("index") or "faramesh-dpr"
-            doc_id = f"{item.stack_id}:{dpr.get('record_id', '')}"
-            doc = {"@timestamp": iso(_dpr_seconds(item)), "faramesh": _tags(item), "dpr": dpr}
+            # a legacy summary never takes the id of the DPR that may follow it
+            doc_id = f"{item.stack_id}:{'' if item.kind == 'dpr' else 'legacy:'}{dpr.get('record_id', '')}"
+            doc = {"@timestamp": iso(_dpr_seconds(item)), "faramesh": _tags(item), item.kind: dpr}
         else:
             point = point_of(item)
             index = config.get("metrics_index") or "faramesh-metrics"
@@ -118,9 +119,5 @@ def elastic_bulk(items: Sequence[Item], config: dict[str, Any]) -> bytes:
 
 
 def _dpr_seconds(item: Item) -> float:
-    created = item.extra.get("created_ns")
-    if created:
-        return int(created) / 1e9
-    from faramesh_cloud.dpr.timefmt import created_at_nanos
-
-    return created_at_nanos(str(dpr_of(item).get("created_at", ""))) / 1e9
+    """When the daemon decided (else when ingest received it), in epoch seconds."""
+    return int(item.extra.get("created_ns") or item.extra.get("received_ns") or 0) / 1e9

@@ -12,6 +12,7 @@ import msgspec
 
 from faramesh_cloud.consumer.runner import Rejected
 from faramesh_cloud.dpr.timefmt import TimestampError, created_at_nanos
+from faramesh_cloud.events.legacy import LegacyDecision, LegacyEventError
 from faramesh_cloud.events.topics import Origin
 from faramesh_cloud.log.port import Message
 
@@ -25,6 +26,9 @@ class _Fields(msgspec.Struct):
 
 
 class Forwardable(msgspec.Struct, frozen=True):
+    """A record to forward; ``kind`` ``dpr`` (``dpr.records.v1``) or ``legacy`` (an unverified
+    decision summary of ``decisions.legacy.v1``)."""
+
     topic: str
     partition: int
     offset: int
@@ -35,6 +39,7 @@ class Forwardable(msgspec.Struct, frozen=True):
     created_ns: int
     received_ns: int
     raw: str
+    kind: str = "dpr"
 
     @property
     def minute_ns(self) -> int:
@@ -63,3 +68,25 @@ class ForwardProcessor:
             return Rejected(f"forwarding: the DPR's created_at {fields.created_at!r} is not a timestamp: {exc}")
         return Forwardable(message.topic, message.partition, message.offset, origin.org_id, origin.stack_id,
                            fields.record_id, fields.effect or "", created_ns, origin.received_ns, raw)
+
+
+class LegacyForwardProcessor:
+    """``decisions.legacy.v1`` (the legacy Horizon feed's and webhooks' unverified summaries,
+    ``faramesh_cloud.events.legacy``) to ``Forwardable`` of kind ``legacy``: forwarded as the
+    summary JSON (its ``verification`` says unverified), timed by the daemon's decision time, or
+    by when ingest received it when the daemon sent none."""
+
+    def process(self, message: Message) -> Forwardable | Rejected:
+        try:
+            origin = Origin.from_headers(message.headers)
+        except (KeyError, ValueError, UnicodeDecodeError) as exc:
+            return Rejected(f"forwarding: message has no complete origin headers (org, stack, source, seq): {exc!r}")
+        try:
+            event = LegacyDecision.from_json(message.value)
+            raw = message.value.decode("utf-8")
+        except (LegacyEventError, UnicodeDecodeError) as exc:
+            return Rejected(f"forwarding: not a legacy decision event: {exc}")
+        record_id = event.record_id or f"no-record-id-{message.partition}-{message.offset}"
+        created_ns = event.decided_at_ns or origin.received_ns
+        return Forwardable(message.topic, message.partition, message.offset, origin.org_id, origin.stack_id,
+                           record_id, event.effect, created_ns, origin.received_ns, raw, "legacy")

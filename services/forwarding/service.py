@@ -1,5 +1,5 @@
-"""The forwarding service: its own consumer group (``forwarding``) on ``dpr.records.v1``
-writing the outbox and the decision counts in its sink's transaction (``sink.py``); the
+"""The forwarding service: its own consumer groups (``forwarding`` on ``dpr.records.v1``,
+``forwarding-legacy`` on ``decisions.legacy.v1``) writing the outbox and the decision counts in its sink's transaction (``sink.py``); the
 sender loop delivering the outbox at least once (``delivery.py``); the metrics sweep queuing
 closed minutes' decision counts (``metrics.py``); and the prune sweep keeping the delivery
 log short. ``api`` is what the gateway calls: in process under ``up``, and as the internal
@@ -22,11 +22,15 @@ from faramesh_cloud.consumer.setup import prepare_consumer
 from faramesh_cloud.consumer.tasks import BackgroundTasks, until_woken
 from faramesh_cloud.egress.sealing import SecretBox
 from faramesh_cloud.egress.ssrf import Resolver, system_resolver
-from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS
+from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS, LEGACY_DECISIONS
 from faramesh_cloud.forwarding.api import ForwardingApi
 from faramesh_cloud.forwarding.delivery import Deliveries, DeliveryConfig
 from faramesh_cloud.forwarding.metrics import MetricsSweep
-from faramesh_cloud.forwarding.processor import Forwardable, ForwardProcessor
+from faramesh_cloud.forwarding.processor import (
+    Forwardable,
+    ForwardProcessor,
+    LegacyForwardProcessor,
+)
 from faramesh_cloud.forwarding.senders import Endpoints, Senders
 from faramesh_cloud.forwarding.servicer import internal_server
 from faramesh_cloud.forwarding.sink import ForwardSink
@@ -96,7 +100,7 @@ class Forwarding:
     async def prepare(self) -> None:
         """Its tables and topics (idempotent); ``api`` and ``deliveries`` work from here on."""
         await self.audit.start()
-        await prepare_consumer(self._db, self._log, COMPONENT, (DPR_RECORDS, DEAD_LETTERS))
+        await prepare_consumer(self._db, self._log, COMPONENT, (DPR_RECORDS, LEGACY_DECISIONS, DEAD_LETTERS))
 
     def sink(self) -> ForwardSink:
         return ForwardSink(self._db, self.config.clock, self.wake)
@@ -111,6 +115,10 @@ class Forwarding:
         self.runner = ConsumerRunner(self._log, DPR_RECORDS, self.config.group, ForwardProcessor(),
                                      self.sink(), self.config.runner)
         self._tasks.start(self.runner.run, "forwarding-consumer")
+        legacy: ConsumerRunner[Forwardable] = ConsumerRunner(
+            self._log, LEGACY_DECISIONS, f"{self.config.group}-legacy", LegacyForwardProcessor(), self.sink(),
+            self.config.runner)
+        self._tasks.start(legacy.run, "forwarding-legacy")
         self._tasks.start(self._send, "forwarding-sender")
         self._tasks.start(functools.partial(self._every, interval_s=self.config.metrics_interval_s,
                                             work=self.metrics.run_once, what="metrics sweep"), "forwarding-metrics")
@@ -167,7 +175,8 @@ class ForwardingService(ComponentService):
         return self.forwarding.api
 
     def address(self) -> str:
-        where = f"consumer group {self.forwarding.config.group} on {DPR_RECORDS}"
+        group = self.forwarding.config.group
+        where = f"consumer group {group} on {DPR_RECORDS}; {group}-legacy on {LEGACY_DECISIONS}"
         if self.forwarding.server is not None:
             where += f"; internal gRPC {self.forwarding.server.address}"
         return where

@@ -1,4 +1,4 @@
-"""The forwarding sink: a batch of DPRs into the outbox and the decision counts, with the
+"""The forwarding sink: a batch of DPRs (or legacy decision summaries) into the outbox and the decision counts, with the
 consumed log position, in ONE transaction (commit after sink; house rule 3).
 
 1. The positions of the batch's partitions are locked (``forwarding_positions``); a row
@@ -9,7 +9,8 @@ consumed log position, in ONE transaction (commit after sink; house rule 3).
    DPRs and existed when ingest received the record (``received_ns``): a destination made
    today is not sent the history a replay from offset 0 reads again. ``UNIQUE
    (destination_id, item_key)`` is the second guard (the same record pushed twice).
-3. The decision counts (organisation, stack, minute of ``created_at``, effect) are added.
+3. The decision counts (organisation, stack, minute of ``created_at``, effect) of the DPRs are
+   added (legacy summaries are forwarded, not counted: a daemon on both feeds would count twice).
 4. The positions move past the batch.
 The sender wakes once the transaction has committed."""
 
@@ -54,19 +55,22 @@ class ForwardSink:
                 for destination_id, org_id, created_at in await cur.fetchall():
                     by_org.setdefault(org_id, []).append((destination_id, created_at))
                 now = self._clock()
-                outbox = [(r.org_id, destination_id, r.stack_id, f"dpr/{r.stack_id}/{r.record_id}", r.raw, now, now)
+                outbox = [(r.org_id, destination_id, r.stack_id, r.kind, f"{r.kind}/{r.stack_id}/{r.record_id}", r.raw,
+                           r.created_ns, r.received_ns, now, now)
                           for r in fresh for destination_id, created_at in by_org.get(r.org_id, ())
                           if r.received_ns == 0 or _at(r.received_ns) >= created_at]
                 if outbox:
                     async with conn.cursor() as c:
                         await c.executemany(
                             "INSERT INTO forwarding_outbox (org_id, destination_id, stack_id, item_kind, item_key, "
-                            "payload, next_attempt_at, created_at) VALUES (%s, %s, %s, 'dpr', %s, %s, %s, %s) "
+                            "payload, created_ns, received_ns, next_attempt_at, created_at) "
+                            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                             "ON CONFLICT (destination_id, item_key) DO NOTHING", outbox)
                     queued = len(outbox)
-                counts = Counter((r.org_id, r.stack_id, r.minute_ns, r.effect) for r in fresh)
+                # decision metrics count DPRs only: a daemon on both feeds would be counted twice
+                counts = Counter((r.org_id, r.stack_id, r.minute_ns, r.effect) for r in fresh if r.kind == "dpr")
                 async with conn.cursor() as c:
-                    await c.executemany(
+                    await c.executemany(  # (an empty list runs nothing)
                         "INSERT INTO forwarding_decision_counts (org_id, stack_id, minute, effect, count) "
                         "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (org_id, stack_id, minute, effect) "
                         "DO UPDATE SET count = forwarding_decision_counts.count + EXCLUDED.count",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
@@ -20,13 +21,21 @@ import pytest
 
 from faramesh_cloud.consumer.runner import RunnerConfig
 from faramesh_cloud.dpr.timefmt import created_at_nanos
-from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS
+from faramesh_cloud.events.legacy import SOURCE_HORIZON, LegacyDecision
+from faramesh_cloud.events.topics import (
+    DEAD_LETTERS,
+    DPR_RECORDS,
+    LEGACY_DECISIONS,
+    Origin,
+    stack_key,
+)
 from faramesh_cloud.forwarding.delivery import DeliveryConfig
 from faramesh_cloud.forwarding.domain import InvalidForwarding
 from faramesh_cloud.forwarding.processor import ForwardProcessor
 from faramesh_cloud.forwarding.senders import Endpoints
 from faramesh_cloud.forwarding.service import Forwarding, ForwardingConfig
 from faramesh_cloud.forwarding.sink import ForwardSink
+from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.platform_audit.events import Actor
 from faramesh_cloud.sql.database import Database
@@ -465,3 +474,25 @@ async def test_a_new_destination_is_not_sent_the_history_a_replay_reads_again(
     await push(sync_client, acme, synthetic_records(2, seed=4))
     await consume(forwarding, postgres_log)
     assert len(await outbox(database)) == 2  # only what came after
+
+
+async def test_legacy_decision_summaries_are_forwarded_marked_unverified_and_not_counted(
+        start: Callable[..., Any], tenant: MakeTenant, database: Database, postgres_log: PostgresLog) -> None:
+    with receiver("splunk", "hec-token-1") as r:
+        forwarding: Forwarding = await start()
+        acme = await tenant()
+        await forwarding.api.create_destination(acme.org.org_id, "hec", "splunk_hec",
+                                                {"url": r.url, "token": "hec-token-1"}, ACTOR)
+        decided = time.time_ns()
+        events = [LegacyDecision(source=SOURCE_HORIZON, effect="deny", timestamp="2026-01-01T10:00:00+02:00",
+                                 decided_at_ns=decided + i, record_id=f"rec-{i}", agent_id="bot", tool_id="shell")
+                  for i in range(3)]
+        origin = Origin(acme.org.org_id, acme.stack.stack_id, SOURCE_HORIZON, 1, "req", time.time_ns())
+        await postgres_log.append(LEGACY_DECISIONS, [
+            LogRecord(stack_key(acme.org.org_id, acme.stack.stack_id), e.to_json(), origin.headers()) for e in events])
+        await eventually(lambda: len(r.received) == 3, "three summaries at Splunk", within_s=30)
+        assert [e["event"]["record_id"] for e in r.received] == ["rec-0", "rec-1", "rec-2"]
+        assert {e["event"]["verification"] for e in r.received} == {"unverified (legacy feed)"}
+        assert {e["sourcetype"] for e in r.received} == {"faramesh:legacy"}
+        assert r.received[0]["time"] == decided / 1e9
+        assert await _counts(database) == {}  # summaries are forwarded, not counted

@@ -21,9 +21,11 @@ CREATE TABLE forwarding_outbox (
     org_id          uuid        NOT NULL REFERENCES orgs (org_id),
     destination_id  uuid        NOT NULL REFERENCES forwarding_destinations (destination_id) ON DELETE CASCADE,
     stack_id        text        NOT NULL,
-    item_kind       text        NOT NULL CHECK (item_kind IN ('dpr', 'metrics')),
-    item_key        text        NOT NULL,          -- dpr/<stack>/<record_id> or metrics/<stack>/<minute>/<n>
-    payload         text        NOT NULL,          -- a DPR's JSON as the daemon wrote it, or a metrics point (JSON)
+    item_kind       text        NOT NULL CHECK (item_kind IN ('dpr', 'legacy', 'metrics')),
+    item_key        text        NOT NULL,          -- dpr/<stack>/<record_id>, legacy/<stack>/<id> or metrics/<stack>/<minute>/<effect>/<n>
+    payload         text        NOT NULL,          -- a DPR's JSON as the daemon wrote it, a legacy summary, or a metrics point
+    created_ns      bigint      NOT NULL DEFAULT 0, -- when the daemon decided (the DPR's created_at)
+    received_ns     bigint      NOT NULL DEFAULT 0, -- when ingest received it
     state           text        NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
     attempts        integer     NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL,
