@@ -496,3 +496,44 @@ async def test_legacy_decision_summaries_are_forwarded_marked_unverified_and_not
         assert {e["sourcetype"] for e in r.received} == {"faramesh:legacy"}
         assert r.received[0]["time"] == decided / 1e9
         assert await _counts(database) == {}  # summaries are forwarded, not counted
+
+
+PRODUCTS = {  # product: (kind, fields, receiver secret)
+    "datadog": ("datadog", {"api_key": DD_KEY}, DD_KEY),
+    "splunk": ("splunk_hec", {"token": "hec-token-1"}, "hec-token-1"),
+    "elastic": ("elastic", {"api_key": "a2V5"}, "a2V5"),
+    "otlp": ("otlp", {"headers": "authorization=Bearer s3cret"}, "Bearer s3cret"),
+}
+
+
+@pytest.mark.parametrize(("product", "status", "retried"), [
+    *[(p, s, True) for p in PRODUCTS for s in (429, 503)],
+    *[(p, s, False) for p in PRODUCTS for s in (400, 403)],
+    ("datadog", 500, True), ("splunk", 500, True), ("elastic", 500, True),
+    ("otlp", 500, False),  # the OTLP specification retries 429, 502, 503 and 504 only
+    ("otlp", 502, True), ("otlp", 504, True),
+])
+async def test_each_products_error_answers_are_retried_or_failed(
+        product: str, status: int, retried: bool, prepared: Callable[..., Any], tenant: MakeTenant,
+        sync_client: MakeClient, database: Database, postgres_log: PostgresLog) -> None:
+    kind, fields, secret = PRODUCTS[product]
+    clock = FakeClock(datetime.now(UTC))
+    with receiver(product, secret) as r:
+        forwarding: Forwarding = await prepared(
+            clock=clock, endpoints=Endpoints(datadog_logs=r.url, datadog_api=r.url),
+            delivery=DeliveryConfig(retry_initial_s=10, retry_max_s=10, max_attempts=5))
+        acme = await tenant()
+        url = {} if product == "datadog" else {"url": r.url}
+        await forwarding.api.create_destination(acme.org.org_id, product, kind, {**fields, **url}, ACTOR,
+                                                forward_metrics=False)
+        r.script = [(status, b'{"error":"scripted"}', {})]
+        await push(sync_client, acme, synthetic_records(2))
+        await consume(forwarding, postgres_log)
+        assert await forwarding.deliveries.deliver_due() == 2
+        clock.advance(seconds=30)
+        assert await forwarding.deliveries.deliver_due() == (2 if retried else 0)
+        states = {s for _, s, _ in await outbox(database)}
+        assert states == ({"delivered"} if retried else {"failed"})
+        assert len(r.received) == (2 if retried else 0)
+        [*_, first] = await forwarding.api.deliveries(acme.org.org_id)  # newest first: the first is last
+        assert (first.outcome, first.http_status) == ("retrying" if retried else "failed", status)
