@@ -3,7 +3,9 @@
 A claim bumps ``attempts`` and pushes ``next_attempt_at`` out by a lease in one statement
 (``FOR UPDATE SKIP LOCKED``): two senders (two replicas) never take the same row, and a
 sender that dies mid-send leaves the row to be retried when the lease runs out. The claimed
-rows are grouped by destination and sent in batches (one request per batch, so a product's
+rows are at most ``per_destination`` of each destination with due items (a round serves every
+destination: one organisation's backlog never holds another's back), sent in batches, each
+one request (a product's
 rate limits see few large requests). Each row then ends ``delivered``, is rescheduled with
 capped, jittered exponential backoff (never sooner than the destination's Retry-After), or
 ends ``failed`` (a permanent refusal, or ``max_attempts`` used up). Every send is one line of
@@ -40,7 +42,8 @@ def destination_row(row: Sequence[Any]) -> Destination:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryConfig:
-    claim: int = 2000  # rows claimed per round
+    claim: int = 10000  # rows claimed per round
+    per_destination: int = 2000  # at most this many of one destination a round (sent ``batch`` at a time)
     batch: int = 500  # items per request (Datadog takes at most 1000 logs per request)
     max_attempts: int = 20
     retry_initial_s: float = 5.0
@@ -80,13 +83,18 @@ class Deliveries:
         """Send what is due now; returns how many rows were attempted."""
         now = self._clock()
         async with self._db.transaction() as conn:
+            # At most ``per_destination`` rows of each destination a round, every destination with
+            # due items: one organisation's backlog never holds another's items back.
             cur = await conn.execute(
                 "UPDATE forwarding_outbox o SET attempts = o.attempts + 1, next_attempt_at = %s "
-                "WHERE o.id IN (SELECT id FROM forwarding_outbox WHERE state = 'pending' AND next_attempt_at <= %s "
-                "ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
+                "WHERE o.id IN (SELECT due.id FROM forwarding_destinations d CROSS JOIN LATERAL "
+                "(SELECT id FROM forwarding_outbox WHERE destination_id = d.destination_id AND state = 'pending' "
+                "AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) due "
+                "LIMIT %s) "
                 "RETURNING o.id, o.destination_id::text, o.org_id::text, o.stack_id, o.item_kind, o.payload, o.attempts, "
                 "o.created_ns, o.received_ns",
-                (now + timedelta(seconds=self.config.lease_s), now, self.config.claim))
+                (now + timedelta(seconds=self.config.lease_s), now, self.config.per_destination,
+                 self.config.claim))
             claimed = [_Claimed(int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]), int(r[8]))
                        for r in await cur.fetchall()]
             if not claimed:

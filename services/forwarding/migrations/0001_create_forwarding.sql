@@ -35,7 +35,7 @@ CREATE TABLE forwarding_outbox (
     done_at         timestamptz,
     UNIQUE (destination_id, item_key)
 );
-CREATE INDEX forwarding_outbox_due ON forwarding_outbox (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX forwarding_outbox_due ON forwarding_outbox (destination_id, next_attempt_at, id) WHERE state = 'pending';
 CREATE INDEX forwarding_outbox_done ON forwarding_outbox (done_at) WHERE state <> 'pending';
 
 CREATE TABLE forwarding_delivery_log (
