@@ -32,6 +32,7 @@ INTERNAL_APIS: Final[Mapping[str, int]] = MappingProxyType({
     "notifications": 3,
     "compliance": 4,
     "registry": 5,
+    "forwarding": 6,
 })
 
 
@@ -92,6 +93,7 @@ class Settings:
     notifications_address: str = ""
     compliance_address: str = ""
     registry_address: str = ""
+    forwarding_address: str = ""
     # The registry's daemon-facing HTTP API (services/registry/http_api.py): under `up` the
     # gateway's port hosts it at /registry; `serve registry` serves it on this listener of its
     # own, and a `serve gateway` forwards /registry to registry_http_address ("" for

@@ -190,9 +190,9 @@ def notifications_api(database: Any, *, allow_private: bool = False, clock: Any 
     runtime gives the gateway), with a fresh secret-sealing key."""
     import secrets
 
+    from faramesh_cloud.egress.ssrf import system_resolver
     from faramesh_cloud.notifications.api import NotificationsApi
     from faramesh_cloud.notifications.destinations import SecretBox
-    from faramesh_cloud.notifications.ssrf import system_resolver
     from faramesh_cloud.notifications.store import RoutingStore
     from faramesh_cloud.platform_audit.store import PlatformAuditLog
 

@@ -15,6 +15,7 @@ from faramesh_cloud.runtime import (
     audit_wiring,
     compliance_wiring,
     fleet_wiring,
+    forwarding_wiring,
     ingest_wiring,
     notifications_wiring,
     registry_wiring,
@@ -51,6 +52,10 @@ class GatewayService:
         approvals_wiring.mount(app, self.approvals)
         self._notifications = notifications_wiring.gateway_port(settings, ctx.services)
         notifications_wiring.mount(app, self._notifications)
+        # Settings → Integrations → External observability: the forwarding service's own API
+        # when it runs in this process (`up`), else its gRPC client.
+        self._forwarding = forwarding_wiring.gateway_port(settings, ctx.services)
+        forwarding_wiring.mount(app, self._forwarding)
         # Compliance (posture, reports, the evidence library, /share/{token}): the service's own
         # API when it runs in this process (`up`); a gateway run apart has no Compliance yet.
         self.compliance = compliance_wiring.gateway_port(settings, ctx.services)  # in process, or gRPC
@@ -106,6 +111,7 @@ class GatewayService:
         await self._web.stop()
         await fleet_wiring.release(self._fleet)
         await notifications_wiring.release(self._notifications)
+        await forwarding_wiring.release(self._forwarding)
         await compliance_wiring.release(self.compliance)
         await approvals_wiring.release(self.approvals)
         await ingest_wiring.release(self.daemon_feeds)

@@ -66,6 +66,13 @@ def notifications(ctx: RuntimeContext) -> Service:
     return notifications_wiring.service(ctx, ctx.platform.settings)
 
 
+def forwarding(ctx: RuntimeContext) -> Service:
+    """observability forwarding: DPRs and decision metrics to Datadog, Grafana Cloud, Splunk, Elastic, OTLP"""
+    from faramesh_cloud.runtime import forwarding_wiring
+
+    return forwarding_wiring.service(ctx, ctx.platform.settings)
+
+
 def compliance(ctx: RuntimeContext) -> Service:
     """compliance posture, signed PDF reports, the evidence library and auditor share links"""
     from faramesh_cloud.runtime import compliance_wiring
@@ -121,6 +128,8 @@ SERVICES: dict[str, ServiceSpec] = {
     "approvals": ServiceSpec(approvals, schema="faramesh_cloud.approvals", internal_api=True),
     "notifications": ServiceSpec(notifications, schema="faramesh_cloud.notifications", internal_api=True,
                                  secrets=("notifications_key",)),
+    "forwarding": ServiceSpec(forwarding, schema="faramesh_cloud.forwarding", internal_api=True,
+                              secrets=("forwarding_key",)),
     "compliance": ServiceSpec(compliance, schema="faramesh_cloud.compliance", internal_api=True,
                               secrets=("platform_signing_key", "report_signing_key", "report_signing_cert")),
     "registry": ServiceSpec(registry, schema="faramesh_cloud.registry", internal_api=True,

@@ -24,6 +24,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from faramesh_cloud.egress.ssrf import Resolver
 from faramesh_cloud.notifications.apply import enqueue, record
 from faramesh_cloud.notifications.changes import (
     DestinationCreated,
@@ -48,7 +49,6 @@ from faramesh_cloud.notifications.domain import (
 )
 from faramesh_cloud.notifications.payloads import new_webhook_secret
 from faramesh_cloud.notifications.projection import names
-from faramesh_cloud.notifications.ssrf import Resolver
 from faramesh_cloud.notifications.store import (
     DESTINATION_CREATED,
     DESTINATION_DELETED,

@@ -4,25 +4,24 @@ Secrets are sealed with AES-256-GCM under the service's key, bound to org and de
 
 from __future__ import annotations
 
-import json
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from faramesh_cloud.config import Settings
-from faramesh_cloud.notifications.domain import InvalidRouting, Kind, valid_email
-from faramesh_cloud.notifications.payloads import new_webhook_secret
-from faramesh_cloud.notifications.ssrf import (
+from faramesh_cloud.egress.sealing import SecretBox
+from faramesh_cloud.egress.ssrf import (
     Resolver,
     UnsafeDestination,
     check_host,
     check_url,
     system_resolver,
 )
+from faramesh_cloud.notifications.domain import InvalidRouting, Kind, valid_email
+from faramesh_cloud.notifications.payloads import new_webhook_secret
 from faramesh_cloud.secrets import resolve_secret
+
+__all__ = ["SecretBox", "load_or_create_key", "notifications_key", "prepare"]
 
 KEY_FILE: Final = Path("keys") / "notifications.key"
 
@@ -101,24 +100,6 @@ def _email(fields: dict[str, Any], allow_private: bool, resolver: Resolver) -> P
     password = _text(fields, "password", "the SMTP password", 500, required=False)
     return Prepared({"smtp_host": host, "smtp_port": port, "starttls": starttls, "username": username,
                      "sender": sender, "to": to}, {"password": password}, {})
-
-
-class SecretBox:
-    """Seals a destination's secret fields (AES-256-GCM, associated data = org and id)."""
-
-    def __init__(self, key: bytes) -> None:
-        if len(key) != 32:
-            raise ValueError("the notifications key is 32 bytes")
-        self._aead = AESGCM(key)
-
-    def seal(self, org_id: str, destination_id: str, secret: dict[str, str]) -> bytes:
-        nonce = secrets.token_bytes(12)
-        return nonce + self._aead.encrypt(nonce, json.dumps(secret).encode(), f"{org_id}/{destination_id}".encode())
-
-    def open(self, org_id: str, destination_id: str, sealed: bytes) -> dict[str, str]:
-        plain = self._aead.decrypt(sealed[:12], sealed[12:], f"{org_id}/{destination_id}".encode())
-        value: dict[str, str] = json.loads(plain)
-        return value
 
 
 def notifications_key(settings: Settings) -> bytes:

@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 
+from faramesh_cloud.egress.ssrf import Resolver, UnsafeDestination, check_host, check_url
 from faramesh_cloud.notifications import payloads
 from faramesh_cloud.notifications.domain import Destination, Kind, Notice
-from faramesh_cloud.notifications.ssrf import Resolver, UnsafeDestination, check_host, check_url
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from typing import Final
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
 from faramesh_cloud.consumer.tasks import BackgroundTasks, until_woken
+from faramesh_cloud.egress.ssrf import Resolver, system_resolver
 from faramesh_cloud.events.topics import (
     AUDIT_ALERTS,
     DEAD_LETTERS,
@@ -57,7 +58,6 @@ from faramesh_cloud.notifications.processor import ApprovalSeen, NotificationPro
 from faramesh_cloud.notifications.projection import POSITIONS, ChangeSink, NotificationSink
 from faramesh_cloud.notifications.senders import Endpoints, Senders
 from faramesh_cloud.notifications.servicer import internal_server
-from faramesh_cloud.notifications.ssrf import Resolver, system_resolver
 from faramesh_cloud.notifications.store import RoutingStore
 from faramesh_cloud.outbox.relay import OutboxRelay, RelayConfig
 from faramesh_cloud.platform_audit.store import PlatformAuditLog

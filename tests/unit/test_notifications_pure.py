@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from faramesh_cloud.egress.ssrf import UnsafeDestination, check_host, check_url, classify
 from faramesh_cloud.notifications import payloads
 from faramesh_cloud.notifications.destinations import SecretBox, prepare
 from faramesh_cloud.notifications.domain import (
@@ -28,7 +29,6 @@ from faramesh_cloud.notifications.domain import (
     parse_subject,
     route,
 )
-from faramesh_cloud.notifications.ssrf import UnsafeDestination, check_host, check_url, classify
 
 ORG = "3f2b8c1e-0000-4000-8000-000000000001"
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -1,4 +1,5 @@
-"""The SSRF guard for notification destinations.
+"""The SSRF guard for outbound destinations people configure (notifications, observability
+forwarding).
 
 Cloud sends requests to URLs people type in, from inside its own network. A destination may
 therefore not resolve to loopback, link-local (cloud metadata at 169.254.169.254 and
@@ -9,7 +10,10 @@ destination is saved (a clear 400) and again before every send, on the addresses
 connection will actually use (DNS rebinding): callers connect to the checked address.
 
 ``allow_private`` (``Settings.allow_private_destinations``, for self-hosted installs that
-notify internal systems) permits every unicast address; multicast and unspecified stay refused.
+notify internal systems) permits every unicast address but the cloud metadata endpoints
+(169.254.169.254, fd00:ec2::254, 100.100.100.200, also wrapped in IPv6): a person who may
+configure a destination must not reach the host's cloud credentials through it. Multicast and
+unspecified stay refused too.
 """
 
 from __future__ import annotations
@@ -78,11 +82,16 @@ def classify(ip: IPAddress) -> str | None:
     return None
 
 
+def _metadata(ip: IPAddress) -> bool:
+    inner = _embedded_v4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    return ip in _METADATA or (inner is not None and inner in _METADATA)
+
+
 def refusal(ip: IPAddress, allow_private: bool) -> str | None:
     why = classify(ip)
     if why is None:
         return None
-    if allow_private and not (ip.is_multicast or ip.is_unspecified):
+    if allow_private and not (ip.is_multicast or ip.is_unspecified or _metadata(ip)):
         return None
     return why
 
@@ -137,8 +146,9 @@ def check_host(host: str, port: int, *, allow_private: bool, resolver: Resolver 
         why = refusal(ip, allow_private)
         if why is not None:
             raise UnsafeDestination(
-                f"{host!r} resolves to {ip}, {why}; Cloud does not send notifications there. A self-hosted "
-                "install can allow private destinations with FARAMESH_CLOUD_ALLOW_PRIVATE_DESTINATIONS=true")
+                f"{host!r} resolves to {ip}, {why}; Cloud does not send there" + (
+                    "" if allow_private else ". A self-hosted install can allow private destinations with "
+                    "FARAMESH_CLOUD_ALLOW_PRIVATE_DESTINATIONS=true"))
     return addresses[0]
 
 

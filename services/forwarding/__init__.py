@@ -1,0 +1,1 @@
+"""Observability forwarding: DPRs and decision metrics to Datadog, Grafana Cloud, Splunk, Elastic and OTLP."""

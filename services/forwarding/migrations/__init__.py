@@ -1,0 +1,1 @@
+"""Migrations of the forwarding service (``NNNN_<verb>_<noun>.sql``)."""
