@@ -19,9 +19,7 @@ FIELDS = {f.name for f in dataclasses.fields(Settings)}
 
 # Settings fields of issue #16's other packages (names fixed by the shared design) that are not on
 # main yet: each must become a real field when its package merges, then leave this list.
-PENDING: dict[str, str] = {
-    "forwarding_address": "G (obs-forwarding; set only with services.forwarding.enabled)",
-}
+PENDING: dict[str, str] = {}
 # The standard OpenTelemetry SDK variables the chart may set (the exporter is configured by them alone).
 OTEL = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_SERVICE_NAME"}
 

@@ -39,7 +39,7 @@ KUBE = "1.31.0"
 SERVED = [name for name in SERVICES if name != "demo"]  # `up --demo`'s simulated fleet is no deployment
 # Services of issue #16's packages not on main yet, which the chart knows (off by default until
 # they are): the internal API index the shared design gives each.
-PENDING_SERVICES = {"forwarding": 6}
+PENDING_SERVICES: dict[str, int] = {}
 # yamllint's defaults, but for what Helm output is: toYaml writes block sequences unindented
 # beside the templates' indented ones, a `range` of documents starts with its newline.
 YAMLLINT = YamlLintConfig("extends: default\nrules:\n  line-length: disable\n  document-start: disable\n"
@@ -353,8 +353,9 @@ def test_region_values_pin_each_install_to_its_own_region() -> None:
     assert "FARAMESH_CLOUD_REGION" not in _config(rendered_set("production"))
 
 
-def test_the_forwarding_service_deploys_when_enabled() -> None:
-    """Package G's service (off by default until `serve forwarding` exists on main)."""
+def test_the_forwarding_service_deploys_by_default_and_can_be_turned_off() -> None:
+    """Observability forwarding: reachable only by the gateway, autoscaled within its topic's
+    partitions, and omitted when an install turns it off."""
     objects = render({"services": {"forwarding": {"enabled": True, "autoscaling": {"enabled": True}}}})
     (deployment,) = [d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == _name("forwarding")]
     assert _container(deployment)["command"] == ["faramesh-cloud", "serve", "forwarding"]
@@ -364,7 +365,9 @@ def test_the_forwarding_service_deploys_when_enabled() -> None:
     assert _config(tuple(objects))["FARAMESH_CLOUD_FORWARDING_ADDRESS"] == "faramesh-cloud-forwarding:8456"
     (hpa,) = [h for h in of_kind(objects, "HorizontalPodAutoscaler") if h["metadata"]["name"] == _name("forwarding")]
     assert hpa["spec"]["maxReplicas"] == 8
-    assert _name("forwarding") not in {d["metadata"]["name"] for d in of_kind(rendered_set("default"), "Deployment")}
+    assert _name("forwarding") in {d["metadata"]["name"] for d in of_kind(rendered_set("default"), "Deployment")}
+    off = render({"services": {"forwarding": {"enabled": False}}})
+    assert _name("forwarding") not in {d["metadata"]["name"] for d in of_kind(off, "Deployment")}
 
 
 def test_release_namespace_is_not_hard_coded() -> None:
