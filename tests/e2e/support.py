@@ -8,7 +8,7 @@ import contextlib
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from google.protobuf.message import Message
@@ -16,11 +16,13 @@ from google.protobuf.message import Message
 from faramesh_cloud.rpc.sync_client import SyncClient, push_item
 from tests.fixtures.identity import PASSWORD
 from tests.fixtures.install import Install
+from tests.forwarding_receivers import Receiver, receiver
 from tests.simulator_support import eventually
 from tests.sync_items import dpr_item, synthetic_records
 from tests.system_support import OWNER, Person, _csrf
 
-__all__ = ["Daemon", "Person", "eventually", "new_stack", "records", "search", "signed_in"]
+__all__ = ["Daemon", "Person", "eventually", "forwarded", "forwarded_ids", "new_stack", "records", "search",
+           "signed_in"]
 
 
 @contextlib.asynccontextmanager
@@ -67,6 +69,36 @@ async def search(person: Person, api: str, stack_id: str) -> list[dict[str, Any]
         cursor = page["next_cursor"]
         if not cursor:
             return found
+
+
+@contextlib.asynccontextmanager
+async def forwarded(person: Person, api: str, name: str) -> AsyncIterator[tuple[Receiver, str]]:
+    """A generic OTLP destination added over REST (DPRs only, no decision metrics), pointing at a
+    local OTLP/HTTP receiver that checks the wire format; the receiver and the destination's id.
+    Deleted again on the way out (the organisation is the whole session's)."""
+    token = uuid.uuid4().hex
+    with receiver("otlp", f"Bearer {token}") as collector:
+        made = await person.send("POST", f"{api}/forwarding/destinations", {
+            "name": f"{name}-{uuid.uuid4().hex[:6]}", "kind": "otlp", "url": collector.url,
+            "headers": f"authorization=Bearer {token}", "forward_metrics": False})
+        assert made.status_code == 201, made.text
+        destination = made.json()["destination_id"]
+        try:
+            yield collector, destination
+        finally:
+            await person.send("DELETE", f"{api}/forwarding/destinations/{destination}")
+
+
+def _forwarded(collector: Receiver) -> Iterator[tuple[str, str]]:
+    for resource, log_record in list(collector.received):
+        attributes = {kv.key: kv.value.string_value for kv in resource.attributes}
+        yield attributes["faramesh.stack_id"], str(json.loads(log_record.body.string_value)["record_id"])
+
+
+def forwarded_ids(collector: Receiver, stack_id: str) -> list[str]:
+    """The record ids of ``stack_id``'s DPRs the receiver accepted, one per delivery (a record
+    delivered twice is there twice)."""
+    return [record for stack, record in _forwarded(collector) if stack == stack_id]
 
 
 class Daemon:

@@ -5,7 +5,10 @@ own ``faramesh-cloud serve NAME`` process on Kafka; tests/fixtures/install.py):
   others keep answering, the daemon's pushes are still acknowledged (unless ingest itself is
   the one killed: then they fail UNAVAILABLE and the daemon resends), and once the process is
   started again it catches up: every acknowledged record is searchable exactly once, the
-  approval it missed is queued once, the fleet shows the status it missed.
+  approval it missed is queued once, the fleet shows the status it missed, and every
+  acknowledged record reaches the organisation's OTLP forwarding destination (at least once:
+  the forwarding contract; a forwarding process killed between a send and its record sends
+  that batch again, so the test asserts the set of record ids, not a count).
 * Broker down: ingest answers UNAVAILABLE and acknowledges nothing it did not store; once the
   broker is back, what it acknowledged before and what the daemon resent is all searchable.
   Tansu keeps its data in memory only (TOOLING.md §1b), so stopping it would lose every
@@ -33,13 +36,15 @@ from tests.e2e.support import (
     Daemon,
     Person,
     eventually,
+    forwarded,
+    forwarded_ids,
     new_stack,
     record_id,
     records,
     search,
     signed_in,
 )
-from tests.fixtures.install import Install
+from tests.fixtures.install import SERVED, Install
 from tests.notifications_support import HttpReceiver, http_receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.chdb,
@@ -47,8 +52,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka, 
 
 # Which REST read each service answers (through the gateway, over its internal API).
 READS = {"audit-index": "audit/records", "approvals": "approvals", "fleet": "fleet/stacks",
-         "notifications": "notifications/destinations", "compliance": "compliance/reports",
-         "registry": "registry/policies"}
+         "notifications": "notifications/destinations", "forwarding": "forwarding/destinations",
+         "compliance": "compliance/reports", "registry": "registry/policies"}
+# Every service process but the gateway (the person's way in), ingest last.
+KILLED = ("audit-index", "approvals", "fleet", "notifications", "forwarding", "compliance", "registry", "ingest")
 
 
 @pytest.fixture
@@ -127,13 +134,19 @@ async def _webhook(person: Person, api: str) -> AsyncIterator[HttpReceiver]:
             await person.send("DELETE", f"{api}/notifications/destinations/{destination}")
 
 
-@pytest.mark.parametrize("service", ["audit-index", "approvals", "fleet", "notifications", "compliance", "registry",
-                                     "ingest"])
+def test_every_served_service_is_killed_and_read_through_the_gateway() -> None:
+    """A service added to the distributed install is in the kill test and answers a read."""
+    assert sorted(KILLED) == sorted(set(SERVED) - {"gateway"})
+    assert sorted(READS) == sorted(set(SERVED) - {"gateway", "ingest"})
+
+
+@pytest.mark.parametrize("service", KILLED)
 async def test_a_killed_service_catches_up_and_the_others_keep_answering(distributed: Install, service: str) -> None:
     raws, token, version = records(20), uuid.uuid4().hex[:8], f"1.4.{uuid.uuid4().int % 1000}"
     later = [pending_event(token, deadline=datetime.now(UTC) + timedelta(hours=1)),
              fleet_pb2.StackStatus(daemon_version=version, framework="langgraph")]
-    async with signed_in(distributed) as (person, api), _webhook(person, api) as receiver:
+    async with signed_in(distributed) as (person, api), _webhook(person, api) as receiver, \
+            forwarded(person, api, f"kill-{service}") as (collector, _):
         stack_id, key = await new_stack(person, api, f"kill-{service}")
         async with Daemon(distributed, key) as daemon:
             assert await daemon.push_dprs(raws[:10]) == 10
@@ -160,6 +173,10 @@ async def test_a_killed_service_catches_up_and_the_others_keep_answering(distrib
         # the approval request pushed while (any) one service was down is notified, once
         await eventually(lambda: any(token in r.body.decode() for r in receiver.on("/hook")),
                          "the approval request at the webhook", within_s=120)
+        # every acknowledged DPR forwarded; at least once (a killed forwarding may resend a batch)
+        await eventually(lambda: set(forwarded_ids(collector, stack_id)) >= set(map(record_id, raws)),
+                         "every acknowledged DPR at the OTLP destination", within_s=120)
+        assert set(forwarded_ids(collector, stack_id)) == set(map(record_id, raws))
         await _all_answer(person, api)
     assert sum(token in r.body.decode() for r in receiver.on("/hook")) == 1
     distributed.check_running()

@@ -18,6 +18,7 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,7 +27,17 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from tests.approvals_support import pending_event
-from tests.e2e.support import Daemon, eventually, new_stack, record_id, records, search, signed_in
+from tests.e2e.support import (
+    Daemon,
+    eventually,
+    forwarded,
+    forwarded_ids,
+    new_stack,
+    record_id,
+    records,
+    search,
+    signed_in,
+)
 from tests.fixtures.install import Install
 from tests.notifications_support import http_receiver
 from tests.system_support import OWNER
@@ -49,6 +60,37 @@ async def test_a_daemons_pushed_dprs_are_what_a_person_finds(install: Install) -
         found = await search(person, api, stack_id)
         assert sorted(r["record_id"] for r in found) == sorted(record_id(r) for r in raws)
         assert {r["verification"] for r in found} == {"verified"}
+        install.check_running()
+
+
+async def test_an_owners_otlp_destination_gets_the_pushed_dprs_and_its_delivery_log_shows_them(
+        install: Install) -> None:
+    """Issue 16 item 7 through the user's path on either install: the owner adds a generic OTLP
+    destination over REST (sealed by the forwarding service, its own process when distributed),
+    a daemon pushes DPRs over sync, the local OTLP receiver gets exactly those record ids (each
+    once: nothing failed, so nothing was sent again), and the delivery log over REST accounts
+    for every item the receiver accepted as delivered."""
+    async with signed_in(install) as (person, api), forwarded(person, api, "otlp") as (collector, destination):
+        stack_id, key = await new_stack(person, api, "forward")
+        raws = records(12)
+        async with Daemon(install, key) as daemon:
+            assert await daemon.push_dprs(raws) == 12
+
+        await eventually(lambda: len(forwarded_ids(collector, stack_id)) >= len(raws),
+                         "the pushed DPRs at the OTLP receiver", within_s=90)
+        assert sorted(forwarded_ids(collector, stack_id)) == sorted(map(record_id, raws))
+
+        async def logged() -> list[dict[str, Any]]:
+            lines = await person.get(f"{api}/forwarding/deliveries", limit=1000)
+            return [line for line in lines if line["destination_id"] == destination]
+
+        async def all_logged() -> bool:  # the sender records a batch's outcome once it was answered
+            return sum(int(line["items"]) for line in await logged()) >= len(collector.received)
+        await eventually(all_logged, "the deliveries in the destination's delivery log", within_s=30)
+        lines = await logged()
+        assert {(line["outcome"], line["http_status"]) for line in lines} == {("delivered", 200)}, lines
+        # every item the receiver accepted (this stack's and any other the organisation sent meanwhile)
+        assert sum(int(line["items"]) for line in lines) == len(collector.received)
         install.check_running()
 
 
