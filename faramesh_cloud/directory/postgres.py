@@ -50,7 +50,8 @@ class PostgresDirectory:
             return self._db
         async with self._opening:
             if self._db is None:
-                db = Database(self._url, max_size=self._max_size, timeout_s=self._timeout_s, name="directory")
+                db = Database(self._url, max_size=self._max_size, timeout_s=self._timeout_s, name="directory",
+                              setting="FARAMESH_CLOUD_DIRECTORY_POSTGRES_URL")
                 try:
                     async with self._reachable():
                         await db.open()

@@ -45,12 +45,15 @@ class Database:
         timeout_s: float = 30.0,
         name: str = "faramesh",
         check_on_checkout: bool = False,
+        setting: str = "FARAMESH_CLOUD_POSTGRES_URL",
     ) -> None:
-        """``check_on_checkout`` pings each connection as it leaves the pool: it hides a
+        """``setting``: where the URL came from, named when it cannot connect.
+        ``check_on_checkout`` pings each connection as it leaves the pool: it hides a
         server restart from the next caller at the price of one round trip per checkout,
         which the ingest hot path cannot afford; without it a dead connection fails its
         first query (callers map that to "unavailable, retry") and the pool replaces it."""
         self._url = url
+        self._setting = setting
         self._timeout_s = timeout_s
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
             url,
@@ -81,7 +84,7 @@ class Database:
             raise DatabaseUnavailable(
                 f"cannot connect to PostgreSQL at {redact(self._url)} within "
                 f"{self._timeout_s:g} s; check that the server is running and the URL "
-                "(FARAMESH_CLOUD_DATABASE_URL) is right"
+                f"({self._setting}) is right"
             ) from exc
 
     async def close(self) -> None:
