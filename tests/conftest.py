@@ -37,7 +37,6 @@ pytest_plugins = [
     "tests.fixtures.oidc",
     "tests.fixtures.browser",
     "tests.fixtures.s3",
-    "tests.fixtures.install",
     "tests.fixtures.registry",
 ]
 
