@@ -21,6 +21,7 @@ from faramesh_cloud.events.topics import DPR_RECORDS
 from faramesh_cloud.observability import catalogue
 from faramesh_cloud.rpc.sync_client import SyncClient
 from tests.fixtures.otlp import OtlpReceiver, ReceivedSpan, serve_otlp
+from tests.fixtures.secrets import SharedSecrets
 from tests.integration.test_up import Up, free_port
 from tests.ports import free_internal_base
 from tests.sync_items import dpr_item, synthetic_records
@@ -133,8 +134,8 @@ def _environment() -> dict[str, str]:
 
 
 def test_a_serve_process_exports_as_faramesh_cloud_and_its_service(
-        pg_data_dir: Path, receiver: OtlpReceiver) -> None:
-    env = {**_environment(), "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200",
+        pg_data_dir: Path, receiver: OtlpReceiver, shared_secrets: SharedSecrets) -> None:
+    env = {**_environment(), **shared_secrets.env, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200",
            "FARAMESH_CLOUD_SYNC_PORT": str(free_port()), "FARAMESH_CLOUD_INGEST_HTTP_PORT": str(free_port())}
     env.pop("OTEL_SERVICE_NAME", None)
     proc = subprocess.Popen([sys.executable, "-m", "faramesh_cloud", "serve", "ingest", "--otel", "--data-dir",

@@ -66,6 +66,7 @@ class RegionInstall:
         env = {**os.environ, "FARAMESH_CLOUD_DIRECTORY_POSTGRES_URL": directory_url,
                "FARAMESH_CLOUD_REGION_URLS": urls, "FARAMESH_CLOUD_REGION_SYNC_ADDRESSES": syncs,
                "FARAMESH_CLOUD_POSTGRES_URL": self.pg_url, "FARAMESH_CLOUD_KAFKA_BOOTSTRAP": self.broker.bootstrap,
+               "FARAMESH_CLOUD_KAFKA_SINGLE_BROKER": "true",
                "FARAMESH_CLOUD_CLICKHOUSE_DSN": f"chdb:///{self.data_dir / 'clickhouse'}",
                "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(free_internal_base())}
         with (self.data_dir.parent / f"{self.name}.out").open("wb") as out:  # the child keeps its own copy
