@@ -12,7 +12,6 @@ the gateway signed in and checked)."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
 
@@ -28,16 +27,16 @@ from faramesh_cloud.forwarding.domain import (
     ForwardingConflict,
     InvalidForwarding,
 )
-from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.platform_audit.events import Actor
+from faramesh_cloud.rpc import servicing
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_server import InternalServer
+from faramesh_cloud.rpc.servicing import Context
 from faramesh_cloud.rpc.wire import timestamp
 
 FORWARDING: Final = pb.DESCRIPTOR.services_by_name["ForwardingService"].full_name
 CALLERS: Final = frozenset({"gateway"})
-ACTOR_TYPES: Final = (ActorType.USER, ActorType.API_KEY, ActorType.SYSTEM)
 
-Context = grpc.aio.ServicerContext[Any, Any]
 T = TypeVar("T")
 
 
@@ -54,31 +53,20 @@ def delivery_message(d: DeliveryView) -> pb.Delivery:
                        error=d.error)
 
 
+REFUSALS: Final = ((ForwardingConflict, grpc.StatusCode.FAILED_PRECONDITION),
+                   (InvalidForwarding, grpc.StatusCode.INVALID_ARGUMENT))
+
+
 def _org(org_id: str) -> str:
-    try:
-        uuid.UUID(org_id)
-    except ValueError:
-        raise InvalidForwarding(f"org_id {org_id!r} is not an organisation id (a UUID)") from None
-    return org_id
+    return servicing.org_id(org_id, InvalidForwarding)
 
 
 def _actor(request: Any) -> Actor:
-    if not request.HasField("actor") or request.actor.type not in ACTOR_TYPES:
-        raise InvalidForwarding("a change names who makes it: actor.type is user, api_key or system")
-    a = request.actor
-    return Actor(ActorType(a.type), a.id, a.label, a.ip)
+    return servicing.actor(request, InvalidForwarding)
 
 
 async def _answer(context: Context, call: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return await call()
-    except ForwardingConflict as exc:
-        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-    except InvalidForwarding as exc:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-    except LookupError as exc:
-        await context.abort(grpc.StatusCode.NOT_FOUND, str(exc.args[0]) if exc.args else "not found")
-    raise AssertionError("abort raises")
+    return await servicing.answer(context, call, REFUSALS)
 
 
 class ForwardingServicer(forwarding_pb2_grpc.ForwardingServiceServicer):

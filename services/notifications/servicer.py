@@ -13,7 +13,6 @@ gateway signed in and checked, so no other caller may name them)."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
 
@@ -30,18 +29,16 @@ from faramesh_cloud.notifications.domain import (
     RoutingConflict,
     Rule,
 )
-from faramesh_cloud.platform_audit.events import Actor, ActorType
-from faramesh_cloud.rpc.errors import ServiceBusy
-from faramesh_cloud.rpc.internal_client import RETRY_AFTER
+from faramesh_cloud.platform_audit.events import Actor
+from faramesh_cloud.rpc import servicing
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_server import InternalServer
+from faramesh_cloud.rpc.servicing import Context
 from faramesh_cloud.rpc.wire import timestamp
 
 ROUTING: Final = pb.DESCRIPTOR.services_by_name["RoutingService"].full_name
 CALLERS: Final = frozenset({"gateway"})  # the only service that acts for people
-ACTOR_TYPES: Final = (ActorType.USER, ActorType.API_KEY, ActorType.SYSTEM)
 
-Context = grpc.aio.ServicerContext[Any, Any]
 T = TypeVar("T")
 
 
@@ -79,36 +76,20 @@ def step_input(s: pb.StepInput) -> dict[str, Any]:
     return {"after_minutes": s.after_minutes, "destinations": list(s.destination_ids)}
 
 
+REFUSALS: Final = ((RoutingConflict, grpc.StatusCode.FAILED_PRECONDITION),
+                   (InvalidRouting, grpc.StatusCode.INVALID_ARGUMENT))
+
+
 def _org(org_id: str) -> str:
-    try:
-        uuid.UUID(org_id)
-    except ValueError:
-        raise InvalidRouting(f"org_id {org_id!r} is not an organisation id (a UUID)") from None
-    return org_id
+    return servicing.org_id(org_id, InvalidRouting)
 
 
 def _actor(request: Any) -> Actor:
-    """The actor of a change: required, one of the kinds that make changes."""
-    if not request.HasField("actor") or request.actor.type not in ACTOR_TYPES:
-        raise InvalidRouting("a change names who makes it: actor.type is user, api_key or system")
-    a = request.actor
-    return Actor(ActorType(a.type), a.id, a.label, a.ip)
+    return servicing.actor(request, InvalidRouting)
 
 
 async def _answer(context: Context, call: Callable[[], Awaitable[T]]) -> T:
-    """``call()``, with each refusal answered by its status and the service's message."""
-    try:
-        return await call()
-    except ServiceBusy as exc:
-        await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc),
-                            trailing_metadata=((RETRY_AFTER, str(exc.retry_after_s)),))
-    except RoutingConflict as exc:
-        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-    except InvalidRouting as exc:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-    except LookupError as exc:
-        await context.abort(grpc.StatusCode.NOT_FOUND, str(exc.args[0]) if exc.args else "not found")
-    raise AssertionError("abort raises")  # keeps type checkers informed
+    return await servicing.answer(context, call, REFUSALS)
 
 
 class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
