@@ -2,12 +2,14 @@
 ``servicer.py`` keeps only its own messages: the organisation id checked as a UUID, the actor
 of a change read and checked, and a call whose refusals are answered with their status and the
 service's message (``LookupError`` NOT_FOUND; ``ServiceBusy`` UNAVAILABLE with ``retry-after``;
-the service's own refusals as it names them)."""
+the service's own refusals as it names them). A servicer holds one :class:`Edge` naming its
+refusals."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import grpc
@@ -57,3 +59,21 @@ async def answer(context: Context, call: Callable[[], Awaitable[T]], refusals: R
             raise
         await context.abort(grpc.StatusCode.NOT_FOUND, str(exc.args[0]) if exc.args else "not found")
     raise AssertionError("abort raises")  # keeps type checkers informed
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One service's edge: ``invalid`` (INVALID_ARGUMENT) is what a malformed org id or actor
+    raises; ``refusals`` maps the service's own refusals to their status, in order."""
+
+    invalid: type[Exception]
+    refusals: Refusals
+
+    def org(self, value: str) -> str:
+        return org_id(value, self.invalid)
+
+    def actor(self, request: Any) -> Actor:
+        return actor(request, self.invalid)
+
+    async def answer(self, context: Context, call: Callable[[], Awaitable[T]]) -> T:
+        return await answer(context, call, self.refusals)

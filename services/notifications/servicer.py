@@ -13,8 +13,7 @@ gateway signed in and checked, so no other caller may name them)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import grpc
 import grpc.aio
@@ -29,7 +28,6 @@ from faramesh_cloud.notifications.domain import (
     RoutingConflict,
     Rule,
 )
-from faramesh_cloud.platform_audit.events import Actor
 from faramesh_cloud.rpc import servicing
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_server import InternalServer
@@ -38,8 +36,6 @@ from faramesh_cloud.rpc.wire import timestamp
 
 ROUTING: Final = pb.DESCRIPTOR.services_by_name["RoutingService"].full_name
 CALLERS: Final = frozenset({"gateway"})  # the only service that acts for people
-
-T = TypeVar("T")
 
 
 def destination_message(d: Destination) -> pb.Destination:
@@ -76,20 +72,8 @@ def step_input(s: pb.StepInput) -> dict[str, Any]:
     return {"after_minutes": s.after_minutes, "destinations": list(s.destination_ids)}
 
 
-REFUSALS: Final = ((RoutingConflict, grpc.StatusCode.FAILED_PRECONDITION),
-                   (InvalidRouting, grpc.StatusCode.INVALID_ARGUMENT))
-
-
-def _org(org_id: str) -> str:
-    return servicing.org_id(org_id, InvalidRouting)
-
-
-def _actor(request: Any) -> Actor:
-    return servicing.actor(request, InvalidRouting)
-
-
-async def _answer(context: Context, call: Callable[[], Awaitable[T]]) -> T:
-    return await servicing.answer(context, call, REFUSALS)
+EDGE: Final = servicing.Edge(InvalidRouting, ((RoutingConflict, grpc.StatusCode.FAILED_PRECONDITION),
+                                              (InvalidRouting, grpc.StatusCode.INVALID_ARGUMENT)))
 
 
 class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
@@ -98,65 +82,66 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
 
     async def ListDestinations(self, request: pb.ListDestinationsRequest,
                                context: Context) -> pb.ListDestinationsResponse:
-        found = await _answer(context, lambda: self._api.destinations(_org(request.org_id)))
+        found = await EDGE.answer(context, lambda: self._api.destinations(EDGE.org(request.org_id)))
         return pb.ListDestinationsResponse(destinations=[destination_message(d) for d in found])
 
     async def GetDestination(self, request: pb.GetDestinationRequest, context: Context) -> pb.GetDestinationResponse:
-        found = await _answer(context, lambda: self._api.destination(_org(request.org_id), request.destination_id))
+        found = await EDGE.answer(context, lambda: self._api.destination(EDGE.org(request.org_id),
+                                                                         request.destination_id))
         return pb.GetDestinationResponse(destination=destination_message(found))
 
     async def CreateDestination(self, request: pb.CreateDestinationRequest,
                                 context: Context) -> pb.CreateDestinationResponse:
         fields = {name: field_value(v) for name, v in request.fields.items()}
-        created, shown = await _answer(context, lambda: self._api.create_destination(
-            _org(request.org_id), request.name, request.kind, fields, _actor(request)))
+        created, shown = await EDGE.answer(context, lambda: self._api.create_destination(
+            EDGE.org(request.org_id), request.name, request.kind, fields, EDGE.actor(request)))
         return pb.CreateDestinationResponse(destination=destination_message(created), shown_once=shown)
 
     async def RotateDestinationSecret(self, request: pb.RotateDestinationSecretRequest,
                                       context: Context) -> pb.RotateDestinationSecretResponse:
-        found, secret = await _answer(context, lambda: self._api.rotate_secret(
-            _org(request.org_id), request.destination_id, request.overlap_s, _actor(request)))
+        found, secret = await EDGE.answer(context, lambda: self._api.rotate_secret(
+            EDGE.org(request.org_id), request.destination_id, request.overlap_s, EDGE.actor(request)))
         return pb.RotateDestinationSecretResponse(destination=destination_message(found), signing_secret=secret)
 
     async def DeleteDestination(self, request: pb.DeleteDestinationRequest,
                                 context: Context) -> pb.DeleteDestinationResponse:
-        gone = await _answer(context, lambda: self._api.delete_destination(
-            _org(request.org_id), request.destination_id, _actor(request)))
+        gone = await EDGE.answer(context, lambda: self._api.delete_destination(
+            EDGE.org(request.org_id), request.destination_id, EDGE.actor(request)))
         return pb.DeleteDestinationResponse(destination=destination_message(gone))
 
     async def TestDestination(self, request: pb.TestDestinationRequest,
                               context: Context) -> pb.TestDestinationResponse:
-        reference = await _answer(context, lambda: self._api.test_destination(
-            _org(request.org_id), request.destination_id, _actor(request)))
+        reference = await EDGE.answer(context, lambda: self._api.test_destination(
+            EDGE.org(request.org_id), request.destination_id, EDGE.actor(request)))
         return pb.TestDestinationResponse(reference=reference)
 
     async def ListRoutingRules(self, request: pb.ListRoutingRulesRequest,
                                context: Context) -> pb.ListRoutingRulesResponse:
         stack_id = request.stack_id if request.HasField("stack_id") else None
-        found = await _answer(context, lambda: self._api.rules(_org(request.org_id), stack_id=stack_id))
+        found = await EDGE.answer(context, lambda: self._api.rules(EDGE.org(request.org_id), stack_id=stack_id))
         return pb.ListRoutingRulesResponse(rules=[rule_message(r) for r in found])
 
     async def GetRoutingRule(self, request: pb.GetRoutingRuleRequest, context: Context) -> pb.GetRoutingRuleResponse:
-        found = await _answer(context, lambda: self._api.rule(_org(request.org_id), request.rule_id))
+        found = await EDGE.answer(context, lambda: self._api.rule(EDGE.org(request.org_id), request.rule_id))
         return pb.GetRoutingRuleResponse(rule=rule_message(found))
 
     async def SetRoutingRule(self, request: pb.SetRoutingRuleRequest, context: Context) -> pb.SetRoutingRuleResponse:
         steps = [step_input(s) for s in request.steps]
-        rule = await _answer(context, lambda: self._api.put_rule(
-            _org(request.org_id), request.stack_id, request.agent_id, steps, _actor(request),
+        rule = await EDGE.answer(context, lambda: self._api.put_rule(
+            EDGE.org(request.org_id), request.stack_id, request.agent_id, steps, EDGE.actor(request),
             subject=request.subject))
         return pb.SetRoutingRuleResponse(rule=rule_message(rule))
 
     async def DeleteRoutingRule(self, request: pb.DeleteRoutingRuleRequest,
                                 context: Context) -> pb.DeleteRoutingRuleResponse:
-        rule = await _answer(context, lambda: self._api.delete_rule(_org(request.org_id), request.rule_id,
-                                                                    _actor(request)))
+        rule = await EDGE.answer(context, lambda: self._api.delete_rule(EDGE.org(request.org_id), request.rule_id,
+                                                                        EDGE.actor(request)))
         return pb.DeleteRoutingRuleResponse(rule=rule_message(rule))
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: Context) -> pb.ListDeliveriesResponse:
         stack_id = request.stack_id if request.HasField("stack_id") else None
-        found = await _answer(context, lambda: self._api.deliveries(_org(request.org_id), stack_id=stack_id,
-                                                                    limit=request.limit))
+        found = await EDGE.answer(context, lambda: self._api.deliveries(EDGE.org(request.org_id), stack_id=stack_id,
+                                                                        limit=request.limit))
         return pb.ListDeliveriesResponse(deliveries=[delivery_message(d) for d in found])
 
 
