@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 
@@ -47,3 +48,35 @@ async def until_woken(stopping: asyncio.Event, wakeup: asyncio.Event, timeout_s:
     finally:
         for w in waits:
             w.cancel()
+
+
+async def sweep_every(stopping: asyncio.Event, interval_s: float, work: Callable[[], Awaitable[int]],
+                      wake: Callable[[], None], log: logging.Logger, what: str) -> None:
+    """Run ``work()`` every ``interval_s`` until ``stopping``; ``wake()`` when it did something
+    (a count above 0). A failure is logged (``"<what> failed; retrying"``) and the next run
+    catches up: the database may be briefly away."""
+    while not stopping.is_set():
+        try:
+            if await work():
+                wake()
+        except Exception:
+            log.warning("%s failed; retrying", what, exc_info=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), interval_s)
+
+
+async def send_loop(stopping: asyncio.Event, wakeup: asyncio.Event, interval_s: float,
+                    deliver_due: Callable[[], Awaitable[int]], log: logging.Logger, what: str) -> None:
+    """A sender: ``deliver_due()`` again at once while it finds work, else wait for ``wakeup``
+    (something was queued), ``stopping`` or ``interval_s``. A failure is logged
+    (``"<what> failed; retrying"``) and waited out like an idle round."""
+    while not stopping.is_set():
+        wakeup.clear()
+        try:
+            busy = await deliver_due()
+        except Exception:
+            log.warning("%s failed; retrying", what, exc_info=True)
+            busy = 0
+        if busy:
+            continue
+        await until_woken(stopping, wakeup, interval_s)

@@ -69,8 +69,10 @@ def http_outcome(response: httpx.Response, retryable: frozenset[int] | None = No
 
 
 class PinnedHttp:
+    """``user_agent``: sent unless a request's headers name one; None leaves httpx's default."""
+
     def __init__(self, *, allow_private: bool, resolver: Resolver = system_resolver, timeout_s: float = 10.0,
-                 user_agent: str = "faramesh-cloud/1") -> None:
+                 user_agent: str | None = "faramesh-cloud/1") -> None:
         self._allow_private = allow_private
         self._resolver = resolver
         self._timeout_s = timeout_s
@@ -92,7 +94,7 @@ class PinnedHttp:
         """POST to ``url`` at its checked address; raises ``UnsafeDestination`` (refused) or
         ``httpx.HTTPError`` (network)."""
         target = await asyncio.to_thread(check_url, url, allow_private=self._allow_private, resolver=self._resolver)
+        agent = {"user-agent": self._user_agent} if self._user_agent is not None else {}
         return await self._http().post(target.pinned_url(), content=content,
-                                       headers={"user-agent": self._user_agent, **headers,
-                                                "host": target.host_header},
+                                       headers={**agent, **headers, "host": target.host_header},
                                        extensions={"sni_hostname": target.host})

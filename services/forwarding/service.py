@@ -9,17 +9,16 @@ address and the service's certificate."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer
-from faramesh_cloud.consumer.tasks import BackgroundTasks, until_woken
+from faramesh_cloud.consumer.tasks import BackgroundTasks, send_loop, sweep_every
 from faramesh_cloud.egress.sealing import SecretBox
 from faramesh_cloud.egress.ssrf import Resolver, system_resolver
 from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS, LEGACY_DECISIONS
@@ -120,33 +119,16 @@ class Forwarding:
             self.config.runner)
         self._tasks.start(legacy.run, "forwarding-legacy")
         self._tasks.start(self._send, "forwarding-sender")
-        self._tasks.start(functools.partial(self._every, interval_s=self.config.metrics_interval_s,
-                                            work=self.metrics.run_once, what="metrics sweep"), "forwarding-metrics")
-        self._tasks.start(functools.partial(self._every, interval_s=self.config.prune_interval_s,
-                                            work=self.deliveries.prune, what="prune sweep"), "forwarding-prune")
-
-    async def _every(self, stopping: asyncio.Event, interval_s: float, work: Callable[[], Awaitable[int]],
-                     what: str) -> None:
-        while not stopping.is_set():
-            try:
-                if await work():
-                    self.wake()
-            except Exception:  # the database may be briefly away; the next run catches up
-                _log.warning("forwarding %s failed; retrying", what, exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), interval_s)
+        self._tasks.start(functools.partial(sweep_every, interval_s=self.config.metrics_interval_s,
+                                            work=self.metrics.run_once, wake=self.wake, log=_log,
+                                            what="forwarding metrics sweep"), "forwarding-metrics")
+        self._tasks.start(functools.partial(sweep_every, interval_s=self.config.prune_interval_s,
+                                            work=self.deliveries.prune, wake=self.wake, log=_log,
+                                            what="forwarding prune sweep"), "forwarding-prune")
 
     async def _send(self, stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            self._wakeup.clear()
-            try:
-                busy = await self.deliveries.deliver_due()
-            except Exception:
-                _log.warning("forwarding sender failed; retrying", exc_info=True)
-                busy = 0
-            if busy:
-                continue
-            await until_woken(stopping, self._wakeup, self.config.send_interval_s)
+        await send_loop(stopping, self._wakeup, self.config.send_interval_s, self.deliveries.deliver_due, _log,
+                        "forwarding sender")
 
     async def stop(self) -> None:
         if self.server is not None:

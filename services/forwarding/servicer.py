@@ -12,9 +12,7 @@ the gateway signed in and checked)."""
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar
+from typing import Final
 
 import grpc
 import grpc.aio
@@ -28,17 +26,14 @@ from faramesh_cloud.forwarding.domain import (
     ForwardingConflict,
     InvalidForwarding,
 )
-from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.rpc import servicing
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_server import InternalServer
+from faramesh_cloud.rpc.servicing import Context
 from faramesh_cloud.rpc.wire import timestamp
 
 FORWARDING: Final = pb.DESCRIPTOR.services_by_name["ForwardingService"].full_name
 CALLERS: Final = frozenset({"gateway"})
-ACTOR_TYPES: Final = (ActorType.USER, ActorType.API_KEY, ActorType.SYSTEM)
-
-Context = grpc.aio.ServicerContext[Any, Any]
-T = TypeVar("T")
 
 
 def destination_message(d: Destination) -> pb.Destination:
@@ -54,31 +49,8 @@ def delivery_message(d: DeliveryView) -> pb.Delivery:
                        error=d.error)
 
 
-def _org(org_id: str) -> str:
-    try:
-        uuid.UUID(org_id)
-    except ValueError:
-        raise InvalidForwarding(f"org_id {org_id!r} is not an organisation id (a UUID)") from None
-    return org_id
-
-
-def _actor(request: Any) -> Actor:
-    if not request.HasField("actor") or request.actor.type not in ACTOR_TYPES:
-        raise InvalidForwarding("a change names who makes it: actor.type is user, api_key or system")
-    a = request.actor
-    return Actor(ActorType(a.type), a.id, a.label, a.ip)
-
-
-async def _answer(context: Context, call: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return await call()
-    except ForwardingConflict as exc:
-        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-    except InvalidForwarding as exc:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-    except LookupError as exc:
-        await context.abort(grpc.StatusCode.NOT_FOUND, str(exc.args[0]) if exc.args else "not found")
-    raise AssertionError("abort raises")
+EDGE: Final = servicing.Edge(InvalidForwarding, ((ForwardingConflict, grpc.StatusCode.FAILED_PRECONDITION),
+                                                 (InvalidForwarding, grpc.StatusCode.INVALID_ARGUMENT)))
 
 
 class ForwardingServicer(forwarding_pb2_grpc.ForwardingServiceServicer):
@@ -87,39 +59,40 @@ class ForwardingServicer(forwarding_pb2_grpc.ForwardingServiceServicer):
 
     async def ListDestinations(self, request: pb.ListDestinationsRequest,
                                context: Context) -> pb.ListDestinationsResponse:
-        found = await _answer(context, lambda: self._api.destinations(_org(request.org_id)))
+        found = await EDGE.answer(context, lambda: self._api.destinations(EDGE.org(request.org_id)))
         return pb.ListDestinationsResponse(destinations=[destination_message(d) for d in found])
 
     async def GetDestination(self, request: pb.GetDestinationRequest, context: Context) -> pb.GetDestinationResponse:
-        found = await _answer(context, lambda: self._api.destination(_org(request.org_id), request.destination_id))
+        found = await EDGE.answer(context, lambda: self._api.destination(EDGE.org(request.org_id),
+                                                                         request.destination_id))
         return pb.GetDestinationResponse(destination=destination_message(found))
 
     async def CreateDestination(self, request: pb.CreateDestinationRequest,
                                 context: Context) -> pb.CreateDestinationResponse:
-        made = await _answer(context, lambda: self._api.create_destination(
-            _org(request.org_id), request.name, request.kind, dict(request.fields), _actor(request),
+        made = await EDGE.answer(context, lambda: self._api.create_destination(
+            EDGE.org(request.org_id), request.name, request.kind, dict(request.fields), EDGE.actor(request),
             forward_dprs=request.forward_dprs, forward_metrics=request.forward_metrics))
         return pb.CreateDestinationResponse(destination=destination_message(made))
 
     async def DeleteDestination(self, request: pb.DeleteDestinationRequest,
                                 context: Context) -> pb.DeleteDestinationResponse:
-        gone = await _answer(context, lambda: self._api.delete_destination(
-            _org(request.org_id), request.destination_id, _actor(request)))
+        gone = await EDGE.answer(context, lambda: self._api.delete_destination(
+            EDGE.org(request.org_id), request.destination_id, EDGE.actor(request)))
         return pb.DeleteDestinationResponse(destination=destination_message(gone))
 
     async def TestDestination(self, request: pb.TestDestinationRequest,
                               context: Context) -> pb.TestDestinationResponse:
-        result = await _answer(context, lambda: self._api.test_destination(
-            _org(request.org_id), request.destination_id, _actor(request)))
+        result = await EDGE.answer(context, lambda: self._api.test_destination(
+            EDGE.org(request.org_id), request.destination_id, EDGE.actor(request)))
         return pb.TestDestinationResponse(result=result)
 
     async def GetBacklog(self, request: pb.GetBacklogRequest, context: Context) -> pb.GetBacklogResponse:
-        waiting = await _answer(context, lambda: self._api.backlog(_org(request.org_id)))
+        waiting = await EDGE.answer(context, lambda: self._api.backlog(EDGE.org(request.org_id)))
         return pb.GetBacklogResponse(waiting=waiting)
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: Context) -> pb.ListDeliveriesResponse:
-        lines = await _answer(context, lambda: self._api.deliveries(_org(request.org_id),
-                                                                    limit=request.limit or 50))
+        lines = await EDGE.answer(context, lambda: self._api.deliveries(EDGE.org(request.org_id),
+                                                                        limit=request.limit or 50))
         return pb.ListDeliveriesResponse(deliveries=[delivery_message(d) for d in lines])
 
 

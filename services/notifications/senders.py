@@ -19,17 +19,10 @@ from typing import Any
 
 import httpx
 
-from faramesh_cloud.egress.ssrf import Resolver, UnsafeDestination, check_host, check_url
+from faramesh_cloud.egress.http import Outcome, PinnedHttp, http_outcome
+from faramesh_cloud.egress.ssrf import Resolver, UnsafeDestination, check_host
 from faramesh_cloud.notifications import payloads
 from faramesh_cloud.notifications.domain import Destination, Kind, Notice
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    delivered: bool
-    retry: bool = False
-    status: int | None = None
-    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,20 +48,13 @@ class Senders:
         self._endpoints = endpoints
         self._timeout_s = timeout_s
         self._domain = message_id_domain
-        self._client: httpx.AsyncClient | None = None
+        # No keep-alive (a pooled connection is keyed by the pinned address); no user agent of
+        # its own: ``_post`` names one, webhooks keep httpx's.
+        self._pinned = PinnedHttp(allow_private=allow_private, resolver=resolver, timeout_s=timeout_s,
+                                  user_agent=None)
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            # No keep-alive: a pooled connection is keyed by the pinned address, and one verified
-            # for another host name on that address must not carry this request.
-            self._client = httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False, trust_env=False,
-                                             limits=httpx.Limits(max_keepalive_connections=0))
-        return self._client
+        await self._pinned.close()
 
     async def send(self, destination: Destination, secret: dict[str, str], notice: Notice,
                    notification_id: str) -> Outcome:
@@ -91,21 +77,15 @@ class Senders:
             return Outcome(False, retry=False, error=f"refused: {exc}")
         return Outcome(False, error=f"unknown kind {destination.kind}")
 
-    async def _request(self, url: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
-        target = await asyncio.to_thread(check_url, url, allow_private=self._allow_private, resolver=self._resolver)
-        return await self._http().post(target.pinned_url(), content=content,
-                                       headers={**headers, "host": target.host_header},
-                                       extensions={"sni_hostname": target.host})
-
     async def _post(self, url: str, body: dict[str, Any], headers: dict[str, str], *,
                     slack_api: bool = False) -> Outcome:
         import json
 
         content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         try:
-            response = await self._request(url, content, {"content-type": "application/json; charset=utf-8",
-                                                          "user-agent": "faramesh-cloud-notifications/1",
-                                                          **headers})
+            response = await self._pinned.post(url, content, {"content-type": "application/json; charset=utf-8",
+                                                              "user-agent": "faramesh-cloud-notifications/1",
+                                                              **headers})
         except httpx.HTTPError as exc:
             return Outcome(False, retry=True, error=f"{type(exc).__name__}: {exc}"[:500])
         outcome = http_outcome(response)
@@ -128,7 +108,7 @@ class Senders:
         previous = secret.get("previous_secret") if timestamp < int(secret.get("previous_until", "0")) else None
         headers = payloads.webhook_headers(secret["signing_secret"], message_id, timestamp, body, previous)
         try:
-            response = await self._request(str(destination.config["url"]), body, headers)
+            response = await self._pinned.post(str(destination.config["url"]), body, headers)
         except httpx.HTTPError as exc:
             return Outcome(False, retry=True, error=f"{type(exc).__name__}: {exc}"[:500])
         return http_outcome(response)
@@ -158,11 +138,3 @@ class Senders:
         except (smtplib.SMTPException, OSError) as exc:
             return Outcome(False, retry=True, error=f"{type(exc).__name__}: {exc}"[:500])
         return Outcome(True, status=250)
-
-
-def http_outcome(response: httpx.Response) -> Outcome:
-    code = response.status_code
-    if 200 <= code < 300:
-        return Outcome(True, status=code)
-    detail = response.text[:300]
-    return Outcome(False, retry=code in (408, 425, 429) or code >= 500, status=code, error=f"HTTP {code}: {detail}")

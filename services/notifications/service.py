@@ -21,17 +21,16 @@ send wakes this service's sender."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
-from faramesh_cloud.consumer.tasks import BackgroundTasks, until_woken
+from faramesh_cloud.consumer.tasks import BackgroundTasks, send_loop, sweep_every
 from faramesh_cloud.egress.ssrf import Resolver, system_resolver
 from faramesh_cloud.events.topics import (
     AUDIT_ALERTS,
@@ -189,31 +188,13 @@ class Notifications:
                 raise failed
             await asyncio.sleep(0.02)
 
-    async def _every(self, stopping: asyncio.Event, interval_s: float, work: Callable[[], Awaitable[int]],
-                     what: str) -> None:
-        while not stopping.is_set():
-            try:
-                if await work():
-                    self.wake()
-            except Exception:  # the database may be briefly away; the next run catches up
-                _log.warning("%s failed; retrying", what, exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), interval_s)
-
     async def _escalate(self, stopping: asyncio.Event) -> None:
-        await self._every(stopping, self.config.escalation_interval_s, self.escalation.run_once, "escalation sweep")
+        await sweep_every(stopping, self.config.escalation_interval_s, self.escalation.run_once, self.wake, _log,
+                          "escalation sweep")
 
     async def _send(self, stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            self._wakeup.clear()
-            try:
-                busy = await self.outbox.deliver_due()
-            except Exception:
-                _log.warning("notification sender failed; retrying", exc_info=True)
-                busy = 0
-            if busy:
-                continue
-            await until_woken(stopping, self._wakeup, self.config.send_interval_s)
+        await send_loop(stopping, self._wakeup, self.config.send_interval_s, self.outbox.deliver_due, _log,
+                        "notification sender")
 
     async def _stop_server(self) -> None:
         if self.server is not None:

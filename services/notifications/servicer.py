@@ -13,9 +13,7 @@ gateway signed in and checked, so no other caller may name them)."""
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import grpc
 import grpc.aio
@@ -30,19 +28,14 @@ from faramesh_cloud.notifications.domain import (
     RoutingConflict,
     Rule,
 )
-from faramesh_cloud.platform_audit.events import Actor, ActorType
-from faramesh_cloud.rpc.errors import ServiceBusy
-from faramesh_cloud.rpc.internal_client import RETRY_AFTER
+from faramesh_cloud.rpc import servicing
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_server import InternalServer
+from faramesh_cloud.rpc.servicing import Context
 from faramesh_cloud.rpc.wire import timestamp
 
 ROUTING: Final = pb.DESCRIPTOR.services_by_name["RoutingService"].full_name
 CALLERS: Final = frozenset({"gateway"})  # the only service that acts for people
-ACTOR_TYPES: Final = (ActorType.USER, ActorType.API_KEY, ActorType.SYSTEM)
-
-Context = grpc.aio.ServicerContext[Any, Any]
-T = TypeVar("T")
 
 
 def destination_message(d: Destination) -> pb.Destination:
@@ -79,36 +72,8 @@ def step_input(s: pb.StepInput) -> dict[str, Any]:
     return {"after_minutes": s.after_minutes, "destinations": list(s.destination_ids)}
 
 
-def _org(org_id: str) -> str:
-    try:
-        uuid.UUID(org_id)
-    except ValueError:
-        raise InvalidRouting(f"org_id {org_id!r} is not an organisation id (a UUID)") from None
-    return org_id
-
-
-def _actor(request: Any) -> Actor:
-    """The actor of a change: required, one of the kinds that make changes."""
-    if not request.HasField("actor") or request.actor.type not in ACTOR_TYPES:
-        raise InvalidRouting("a change names who makes it: actor.type is user, api_key or system")
-    a = request.actor
-    return Actor(ActorType(a.type), a.id, a.label, a.ip)
-
-
-async def _answer(context: Context, call: Callable[[], Awaitable[T]]) -> T:
-    """``call()``, with each refusal answered by its status and the service's message."""
-    try:
-        return await call()
-    except ServiceBusy as exc:
-        await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc),
-                            trailing_metadata=((RETRY_AFTER, str(exc.retry_after_s)),))
-    except RoutingConflict as exc:
-        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-    except InvalidRouting as exc:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-    except LookupError as exc:
-        await context.abort(grpc.StatusCode.NOT_FOUND, str(exc.args[0]) if exc.args else "not found")
-    raise AssertionError("abort raises")  # keeps type checkers informed
+EDGE: Final = servicing.Edge(InvalidRouting, ((RoutingConflict, grpc.StatusCode.FAILED_PRECONDITION),
+                                              (InvalidRouting, grpc.StatusCode.INVALID_ARGUMENT)))
 
 
 class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
@@ -117,65 +82,66 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
 
     async def ListDestinations(self, request: pb.ListDestinationsRequest,
                                context: Context) -> pb.ListDestinationsResponse:
-        found = await _answer(context, lambda: self._api.destinations(_org(request.org_id)))
+        found = await EDGE.answer(context, lambda: self._api.destinations(EDGE.org(request.org_id)))
         return pb.ListDestinationsResponse(destinations=[destination_message(d) for d in found])
 
     async def GetDestination(self, request: pb.GetDestinationRequest, context: Context) -> pb.GetDestinationResponse:
-        found = await _answer(context, lambda: self._api.destination(_org(request.org_id), request.destination_id))
+        found = await EDGE.answer(context, lambda: self._api.destination(EDGE.org(request.org_id),
+                                                                         request.destination_id))
         return pb.GetDestinationResponse(destination=destination_message(found))
 
     async def CreateDestination(self, request: pb.CreateDestinationRequest,
                                 context: Context) -> pb.CreateDestinationResponse:
         fields = {name: field_value(v) for name, v in request.fields.items()}
-        created, shown = await _answer(context, lambda: self._api.create_destination(
-            _org(request.org_id), request.name, request.kind, fields, _actor(request)))
+        created, shown = await EDGE.answer(context, lambda: self._api.create_destination(
+            EDGE.org(request.org_id), request.name, request.kind, fields, EDGE.actor(request)))
         return pb.CreateDestinationResponse(destination=destination_message(created), shown_once=shown)
 
     async def RotateDestinationSecret(self, request: pb.RotateDestinationSecretRequest,
                                       context: Context) -> pb.RotateDestinationSecretResponse:
-        found, secret = await _answer(context, lambda: self._api.rotate_secret(
-            _org(request.org_id), request.destination_id, request.overlap_s, _actor(request)))
+        found, secret = await EDGE.answer(context, lambda: self._api.rotate_secret(
+            EDGE.org(request.org_id), request.destination_id, request.overlap_s, EDGE.actor(request)))
         return pb.RotateDestinationSecretResponse(destination=destination_message(found), signing_secret=secret)
 
     async def DeleteDestination(self, request: pb.DeleteDestinationRequest,
                                 context: Context) -> pb.DeleteDestinationResponse:
-        gone = await _answer(context, lambda: self._api.delete_destination(
-            _org(request.org_id), request.destination_id, _actor(request)))
+        gone = await EDGE.answer(context, lambda: self._api.delete_destination(
+            EDGE.org(request.org_id), request.destination_id, EDGE.actor(request)))
         return pb.DeleteDestinationResponse(destination=destination_message(gone))
 
     async def TestDestination(self, request: pb.TestDestinationRequest,
                               context: Context) -> pb.TestDestinationResponse:
-        reference = await _answer(context, lambda: self._api.test_destination(
-            _org(request.org_id), request.destination_id, _actor(request)))
+        reference = await EDGE.answer(context, lambda: self._api.test_destination(
+            EDGE.org(request.org_id), request.destination_id, EDGE.actor(request)))
         return pb.TestDestinationResponse(reference=reference)
 
     async def ListRoutingRules(self, request: pb.ListRoutingRulesRequest,
                                context: Context) -> pb.ListRoutingRulesResponse:
         stack_id = request.stack_id if request.HasField("stack_id") else None
-        found = await _answer(context, lambda: self._api.rules(_org(request.org_id), stack_id=stack_id))
+        found = await EDGE.answer(context, lambda: self._api.rules(EDGE.org(request.org_id), stack_id=stack_id))
         return pb.ListRoutingRulesResponse(rules=[rule_message(r) for r in found])
 
     async def GetRoutingRule(self, request: pb.GetRoutingRuleRequest, context: Context) -> pb.GetRoutingRuleResponse:
-        found = await _answer(context, lambda: self._api.rule(_org(request.org_id), request.rule_id))
+        found = await EDGE.answer(context, lambda: self._api.rule(EDGE.org(request.org_id), request.rule_id))
         return pb.GetRoutingRuleResponse(rule=rule_message(found))
 
     async def SetRoutingRule(self, request: pb.SetRoutingRuleRequest, context: Context) -> pb.SetRoutingRuleResponse:
         steps = [step_input(s) for s in request.steps]
-        rule = await _answer(context, lambda: self._api.put_rule(
-            _org(request.org_id), request.stack_id, request.agent_id, steps, _actor(request),
+        rule = await EDGE.answer(context, lambda: self._api.put_rule(
+            EDGE.org(request.org_id), request.stack_id, request.agent_id, steps, EDGE.actor(request),
             subject=request.subject))
         return pb.SetRoutingRuleResponse(rule=rule_message(rule))
 
     async def DeleteRoutingRule(self, request: pb.DeleteRoutingRuleRequest,
                                 context: Context) -> pb.DeleteRoutingRuleResponse:
-        rule = await _answer(context, lambda: self._api.delete_rule(_org(request.org_id), request.rule_id,
-                                                                    _actor(request)))
+        rule = await EDGE.answer(context, lambda: self._api.delete_rule(EDGE.org(request.org_id), request.rule_id,
+                                                                        EDGE.actor(request)))
         return pb.DeleteRoutingRuleResponse(rule=rule_message(rule))
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: Context) -> pb.ListDeliveriesResponse:
         stack_id = request.stack_id if request.HasField("stack_id") else None
-        found = await _answer(context, lambda: self._api.deliveries(_org(request.org_id), stack_id=stack_id,
-                                                                    limit=request.limit))
+        found = await EDGE.answer(context, lambda: self._api.deliveries(EDGE.org(request.org_id), stack_id=stack_id,
+                                                                        limit=request.limit))
         return pb.ListDeliveriesResponse(deliveries=[delivery_message(d) for d in found])
 
 

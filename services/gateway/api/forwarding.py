@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, StrictBool
 
 from faramesh_cloud.gateway.openapi import CONFLICT
@@ -16,7 +16,7 @@ from faramesh_cloud.gateway.web.forwarding_ports import (
     destination_json,
     forwarding_port,
 )
-from faramesh_cloud.gateway.web.notifications_ports import not_found, refusal
+from faramesh_cloud.gateway.web.notifications_ports import not_found, refused
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
 
@@ -40,10 +40,6 @@ class ForwardingDestinationIn(BaseModel):
     headers: str = Field(default="", max_length=4000, description="otlp: name=value,name2=value2 (sealed)")
 
 
-def _fail(exc: ValueError) -> HTTPException:
-    return HTTPException(refusal(exc), str(exc))
-
-
 @router.get("/destinations")
 async def list_forwarding_destinations(request: Request, principal: Principal = Depends(ADMIN)) -> list[dict[str, Any]]:
     return [destination_json(d) for d in await forwarding_port(request).destinations(principal.org.org_id)]
@@ -58,7 +54,7 @@ async def create_forwarding_destination(body: ForwardingDestinationIn, request: 
             principal.org.org_id, body.name, body.kind, fields, principal.actor, forward_dprs=body.forward_dprs,
             forward_metrics=body.forward_metrics)
     except ValueError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return destination_json(created)
 
 

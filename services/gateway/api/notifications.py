@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from faramesh_cloud.gateway.openapi import CONFLICT
@@ -16,7 +16,7 @@ from faramesh_cloud.gateway.web.notifications_ports import (
     need_route,
     not_found,
     notifications_port,
-    refusal,
+    refused,
     rule_stack_visible,
     rule_visible,
 )
@@ -70,10 +70,6 @@ def _rule(r: Any) -> dict[str, Any]:
             "updated_at": r.updated_at}
 
 
-def _fail(exc: ValueError) -> HTTPException:
-    return HTTPException(refusal(exc), str(exc))
-
-
 async def _own_stack(request: Request, principal: Principal, stack_id: str) -> None:
     if stack_id and stack_id not in {s.stack_id for s in await web(request).stacks.list_stacks(principal.org.org_id)
                                      if s.registered}:
@@ -93,7 +89,7 @@ async def create_destination(body: DestinationIn, request: Request,
         created, shown = await notifications_port(request).create_destination(
             principal.org.org_id, body.name, body.kind, fields, principal.actor)
     except ValueError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return {**_destination(created), **shown}
 
 
@@ -115,7 +111,7 @@ async def delete_destination(destination_id: str, request: Request,
     except LookupError as exc:
         raise not_found(exc) from None
     except ValueError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
 
 
 @router.post("/destinations/{destination_id}/test", status_code=202, dependencies=[Depends(check_csrf)])
@@ -146,7 +142,7 @@ async def rotate_secret(destination_id: str, body: RotateIn, request: Request,
     except LookupError as exc:
         raise not_found(exc) from None
     except ValueError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return {**_destination(found), "signing_secret": secret, "previous_secret_valid_for_s": body.overlap_s}
 
 
@@ -170,7 +166,7 @@ async def put_rule(body: RuleIn, request: Request, principal: Principal = Depend
             principal.org.org_id, body.stack_id, body.agent_id, [s.model_dump() for s in body.steps],
             principal.actor, subject=body.subject)
     except ValueError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return _rule(rule)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 
 from faramesh_cloud.gateway.web.deps import mounted_port
 from faramesh_cloud.identity.domain import Forbidden, IdentityError, NotFound, Principal
@@ -80,6 +80,11 @@ def need_route(principal: Principal, stack_id: str) -> None:
 
 def refusal(exc: ValueError) -> int:
     return 409 if getattr(exc, "code", "") == "conflict" else 400
+
+
+def refused(exc: ValueError) -> HTTPException:
+    """The JSON API's answer to a refusal: 409 (conflict) or 400, with the service's message."""
+    return HTTPException(refusal(exc), str(exc))
 
 
 def not_found(exc: LookupError) -> IdentityError:
