@@ -39,6 +39,9 @@ INTERNAL_APIS: Final[Mapping[str, int]] = MappingProxyType({
 # Shared secrets with an inline value and a <name>_file form (faramesh_cloud/secrets.py).
 SECRET_SETTINGS: Final = ("platform_signing_key", "web_secret", "notifications_key", "report_signing_key",
                           "report_signing_cert", "forwarding_key")
+# Every setting given either inline or as <name>_file (a mounted secret): never both.
+INLINE_OR_FILE: Final = (*SECRET_SETTINGS, "kafka_sasl_password", "blob_s3_access_key_id",
+                         "blob_s3_secret_access_key")
 KAFKA_SECURITY_PROTOCOLS: Final = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 KAFKA_SASL_MECHANISMS: Final = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
@@ -342,17 +345,17 @@ class Settings:
                               "(defaults 10 and 5)")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("set both tls_cert and tls_key (or neither, for a self-signed pair in the data dir)")
+        self._validate_inline_or_file()
         self._validate_blob_s3()
         self._validate_kafka()
-        self._validate_secret_sources()
         self._validate_regions()
         internal_tls = (self.internal_tls_ca, self.internal_tls_cert, self.internal_tls_key)
         if any(p is None for p in internal_tls) and any(p is not None for p in internal_tls):
             raise ConfigError("set all of internal_tls_ca, internal_tls_cert and internal_tls_key (or none, for "
                               "certificates made in <data_dir>/tls/internal); see docs/internal-tls.md")
 
-    def _validate_secret_sources(self) -> None:
-        for name in SECRET_SETTINGS:
+    def _validate_inline_or_file(self) -> None:
+        for name in INLINE_OR_FILE:
             if getattr(self, name) and getattr(self, f"{name}_file") is not None:
                 raise ConfigError(f"set {name} or {name}_file, not both")
 
@@ -369,8 +372,6 @@ class Settings:
         if sasl and not self.kafka_sasl_username:
             raise ConfigError(f"kafka_security_protocol={self.kafka_security_protocol} needs kafka_sasl_username "
                               "(and kafka_sasl_password or kafka_sasl_password_file)")
-        if self.kafka_sasl_password and self.kafka_sasl_password_file is not None:
-            raise ConfigError("set kafka_sasl_password or kafka_sasl_password_file, not both")
         tls_files = [n for n in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile") if getattr(self, n)]
         if tls_files and self.kafka_security_protocol not in ("SSL", "SASL_SSL"):
             raise ConfigError(f"{tls_files[0]} is set but kafka_security_protocol={self.kafka_security_protocol}; "
@@ -420,9 +421,6 @@ class Settings:
                 raise ConfigError(f"region_urls: {name}={url!r} is not a URL; write e.g. {name}=https://{name}.example.com")
 
     def _validate_blob_s3(self) -> None:
-        for name in ("access_key_id", "secret_access_key"):
-            if getattr(self, f"blob_s3_{name}") and getattr(self, f"blob_s3_{name}_file") is not None:
-                raise ConfigError(f"set blob_s3_{name} or blob_s3_{name}_file, not both")
         if not self.blob_s3_bucket:
             return
         if not 3 <= len(self.blob_s3_bucket) <= 63:
@@ -435,6 +433,16 @@ class Settings:
         if key_id != secret:
             raise ConfigError("set both blob_s3_access_key_id and blob_s3_secret_access_key (or their _file "
                               "forms), or neither for boto3's own credentials (AWS_* variables, a role)")
+
+
+def read_setting_file(setting: str, path: Path, holding: str) -> str:
+    """The text of the file a ``<name>_file`` setting names (a mounted secret); ConfigError
+    naming the setting when it cannot be read. ``holding``: what the file should hold."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{setting}={path}: cannot read it ({exc}); point it at a readable file holding "
+                          f"{holding}") from None
 
 
 def address_setting(service: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from faramesh_cloud.blobstore import BlobStore
-from faramesh_cloud.config import ConfigError, Settings
+from faramesh_cloud.config import ConfigError, Settings, read_setting_file
 
 
 def blobstore_from_settings(settings: Settings, default_root: Path) -> BlobStore:
@@ -39,10 +39,7 @@ def blobstore_from_settings(settings: Settings, default_root: Path) -> BlobStore
 def _secret(value: str, path: Path | None, setting: str) -> str | None:
     if path is None:
         return value or None
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{setting}={path}: cannot read it ({exc}); point it at a file holding the key") from None
+    text = read_setting_file(setting, path, "the key").strip()
     if not text:
         raise ConfigError(f"{setting}={path} is empty; it should hold the key")
     return text

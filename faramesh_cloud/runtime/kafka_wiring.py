@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ssl
 
-from faramesh_cloud.config import Settings
+from faramesh_cloud.config import Settings, read_setting_file
 from faramesh_cloud.log.kafka import KafkaLog
 from faramesh_cloud.log.kafka_common import KafkaSettingsError, Replication, Sasl
 
@@ -44,11 +44,8 @@ def sasl(settings: Settings) -> Sasl | None:
         return None
     password = settings.kafka_sasl_password
     if settings.kafka_sasl_password_file is not None:
-        try:
-            password = settings.kafka_sasl_password_file.read_text().rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise KafkaSettingsError(f"kafka_sasl_password_file={settings.kafka_sasl_password_file}: cannot read "
-                                     f"it ({exc}); point it at a readable file holding the password") from None
+        password = read_setting_file("kafka_sasl_password_file", settings.kafka_sasl_password_file,
+                                     "the password").rstrip("\r\n")
     if not password:
         raise KafkaSettingsError(f"kafka_security_protocol={settings.kafka_security_protocol} needs "
                                  "kafka_sasl_password or kafka_sasl_password_file")
