@@ -240,11 +240,9 @@ class ConsumerRunner(Generic[T]):
         """Dead letters, then the sink, then the commit: each retried until it succeeds.
         With OpenTelemetry on, inside the batch's span (``observability.consumer``)."""
         telemetry = self._telemetry
-        if telemetry is None:
-            offsets = await self._write_batch(consumer, messages, rows, rejects)
-        else:
-            with telemetry.batch(messages):
-                offsets = await self._write_batch(consumer, messages, rows, rejects, telemetry)
+        with contextlib.nullcontext() if telemetry is None else telemetry.batch(messages):
+            offsets = await self._write_batch(consumer, messages, rows, rejects, telemetry)
+        if telemetry is not None:
             telemetry.committed(offsets, len(messages), len(rejects))
         self.stats.messages += len(messages)
         self.stats.rows += len(rows)
@@ -259,11 +257,8 @@ class ConsumerRunner(Generic[T]):
             dlq = self.config.dead_letter_topic
             await self._retry("dead-letter append", lambda: self._log.append(dlq, rejects))
         if rows:
-            if telemetry is None:
+            with contextlib.nullcontext() if telemetry is None else telemetry.sink(len(rows)):
                 await self._retry("sink write", lambda: self._sink.write(rows))
-            else:
-                with telemetry.sink(len(rows)):
-                    await self._retry("sink write", lambda: self._sink.write(rows))
         offsets: dict[int, int] = {}
         for message in messages:
             if message.offset + 1 > offsets.get(message.partition, -1):
