@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, BinaryIO, Final, TypeVar
@@ -50,7 +49,8 @@ from faramesh_cloud.compliance.domain import (
 )
 from faramesh_cloud.fpl import Finding
 from faramesh_cloud.fpl.materialize import EnforcedRule
-from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.platform_audit.events import Actor
+from faramesh_cloud.rpc import servicing
 from faramesh_cloud.rpc.errors import ServiceBusy
 from faramesh_cloud.rpc.internal_client import RETRY_AFTER
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
@@ -60,7 +60,6 @@ from faramesh_cloud.rpc.wire import read_instant, timestamp
 
 SERVICE: Final = pb.DESCRIPTOR.services_by_name["ComplianceService"].full_name
 CALLERS: Final = frozenset({"gateway"})  # the only service that acts for people
-ACTOR_TYPES: Final = (ActorType.USER, ActorType.API_KEY, ActorType.SYSTEM)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 T = TypeVar("T")
@@ -160,19 +159,15 @@ def gap_message(g: GapDetail) -> pb.GetCoverageGapResponse:
 
 # Requests to values ---------------------------------------------------------------------------
 def _org(org_id: str) -> str:
-    try:
-        uuid.UUID(org_id)
-    except ValueError:
-        raise ComplianceError(f"org_id {org_id!r} is not an organisation id (a UUID)") from None
-    return org_id
+    return servicing.org_id(org_id, ComplianceError)
 
 
 def _actor(request: Any) -> Actor:
     """The actor of a change: required, one of the kinds that make changes."""
-    if not request.HasField("actor") or request.actor.type not in ACTOR_TYPES:
-        raise ComplianceError("a change names who makes it: actor.type is user, api_key or system")
-    a = request.actor
-    return Actor(ActorType(a.type), a.id, a.label, a.ip)
+    return servicing.actor(request, ComplianceError)
+
+
+
 
 
 def _time(request: Any, name: str) -> Any:

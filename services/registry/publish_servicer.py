@@ -15,7 +15,6 @@ import asyncio
 import json
 import shutil
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, BinaryIO, Final, TypeVar
@@ -27,7 +26,7 @@ from faramesh_cloud_api.registry.v1 import publish_api_pb2_grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.platform_audit.events import Actor
 from faramesh_cloud.registry.provider_upload import ProviderInput, too_large
 from faramesh_cloud.registry.publish_api import PublishApi
 from faramesh_cloud.registry.publish_domain import (
@@ -39,6 +38,7 @@ from faramesh_cloud.registry.publish_domain import (
     SubmissionState,
 )
 from faramesh_cloud.registry.submissions import PackInput
+from faramesh_cloud.rpc import servicing
 from faramesh_cloud.rpc.status import DETAILS_KEY
 from faramesh_cloud.rpc.wire import timestamp
 
@@ -46,7 +46,6 @@ SERVICE: Final = pb.DESCRIPTOR.services_by_name["RegistryPublishService"].full_n
 ERROR_DOMAIN: Final = "registry.internal.faramesh-cloud"
 NOT_ALLOWED: Final = "NOT_ALLOWED"
 CHUNK: Final = 1024 * 1024
-ACTOR_TYPES: Final = (ActorType.USER, ActorType.API_KEY, ActorType.SYSTEM)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 T = TypeVar("T")
@@ -125,18 +124,11 @@ def submission_value(m: pb.Submission) -> Submission:
 
 
 def _org(org_id: str) -> str:
-    try:
-        uuid.UUID(org_id)
-    except ValueError:
-        raise PublishRefused(f"org_id {org_id!r} is not an organisation id (a UUID)") from None
-    return org_id
+    return servicing.org_id(org_id, PublishRefused)
 
 
 def _actor(request: Any) -> Actor:
-    if not request.HasField("actor") or request.actor.type not in ACTOR_TYPES:
-        raise PublishRefused("a command names who makes it: actor.type is user, api_key or system")
-    a = request.actor
-    return Actor(ActorType(a.type), a.id, a.label, a.ip)
+    return servicing.actor(request, PublishRefused)
 
 
 actor_of = _actor  # the same reading, for the registry's read servicer (SetTrustedKeys)

@@ -14,7 +14,6 @@ whoever the gateway signed in and checked)."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
 
@@ -34,6 +33,7 @@ from faramesh_cloud.registry.api import (
     VersionSummary,
 )
 from faramesh_cloud.registry.publish_api import PublishApi
+from faramesh_cloud.rpc import servicing
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_server import InternalServer
 from faramesh_cloud.rpc.wire import timestamp
@@ -99,11 +99,7 @@ def alert_message(a: AlertView) -> pb.Alert:
 
 
 def _org(org_id: str) -> str:
-    try:
-        uuid.UUID(org_id)
-    except ValueError:
-        raise ValueError(f"org_id {org_id!r} is not an organisation id (a UUID)") from None
-    return org_id
+    return servicing.org_id(org_id, ValueError)
 
 
 def _org_or_none(org_id: str) -> str | None:
