@@ -196,3 +196,7 @@ def _preflight(settings: Settings, service: str) -> None:
         KeySource.for_settings(settings).current()
     if service != "demo":  # every other service serves or dials an internal API
         service_credentials(settings, service)
+    if service == "ingest" and settings.tls_cert is None:
+        # Under `up` a self-signed pair is made in the data dir; replicas would each make their own.
+        raise ConfigError("no tls_cert / tls_key (FARAMESH_CLOUD_TLS_CERT / _KEY) configured; every serve ingest "
+                          "replica must present the one sync certificate the daemons trust")

@@ -95,3 +95,13 @@ def test_serve_ingest_with_a_sync_certificate_of_another_key_names_the_settings(
                                                "FARAMESH_CLOUD_TLS_KEY": str(other_key)})
     assert line == (f"error: tls_cert {cert} / tls_key {other_key}: the key does not belong to the certificate; give "
                     "the sync channel's PEM certificate and its unencrypted PEM key (FARAMESH_CLOUD_TLS_CERT / _KEY)")
+
+
+def test_serve_ingest_without_a_sync_certificate_names_the_settings(tmp_path: Path,
+                                                                    shared_secrets: SharedSecrets) -> None:
+    # Under `up` a self-signed pair is made; replicas that each made one would present different
+    # certificates to the same daemons.
+    line = _refused("ingest", tmp_path / "d", {"FARAMESH_CLOUD_SECRETS_DIR": str(shared_secrets.dir)})
+    assert line == ("error: no tls_cert / tls_key (FARAMESH_CLOUD_TLS_CERT / _KEY) configured; every serve ingest "
+                    "replica must present the one sync certificate the daemons trust")
+    assert not (tmp_path / "d" / "tls").exists()
