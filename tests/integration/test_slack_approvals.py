@@ -29,7 +29,7 @@ from faramesh_cloud.gateway.web.deps import WebDeps
 from faramesh_cloud.gateway.web.notifications_ports import mount_notifications
 from faramesh_cloud.gateway.web.routes_slack import mount_slack
 from faramesh_cloud.gateway.web.slack_app import SlackApp, reason_modal
-from faramesh_cloud.identity.permissions import Role
+from faramesh_cloud.identity.permissions import Role, StackRole
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.notifications.outbox import OutboxConfig
 from faramesh_cloud.notifications.senders import Endpoints
@@ -216,7 +216,8 @@ async def test_an_operator_approves_from_slack_as_themselves_and_the_daemon_gets
 
 
 async def test_a_viewer_an_unmapped_user_and_an_unconfirmed_email_are_refused_in_slack(
-        world: dict[str, Any], clients: Any, slack: FakeSlack, people: People, approvals: Approvals) -> None:
+        world: dict[str, Any], clients: Any, slack: FakeSlack, people: People, approvals: Approvals,
+        database: Database) -> None:
     owner: Person = world["owner"]
     org_id = owner.org.org_id
     await eventually(lambda: pending(approvals, org_id), "the approval projected", within_s=30)
@@ -225,9 +226,15 @@ async def test_a_viewer_an_unmapped_user_and_an_unconfirmed_email_are_refused_in
     slack.add_user("U0VIEWER", viewer.email)
     slack.add_user("U0STRANGER", "stranger@elsewhere.test")
     slack.add_user("U0UNCONFIRMED", operator.email, confirmed=False)
+    # An Operator of the organisation whose role on this stack is overridden down to Viewer.
+    restricted = await people.member(owner, Role.OPERATOR)
+    await people.identity.members.set_stack_role(org_id, restricted.user.user_id, world["stack"].stack_id,
+                                                  StackRole.VIEWER, await people.principal(owner))
+    slack.add_user("U0RESTRICTED", restricted.email)
     cases = {"U0VIEWER": "your Faramesh Cloud role (Viewer) does not include approvals:request:decide",
              "U0STRANGER": "no member of this Faramesh Cloud organisation has the email stranger@elsewhere.test",
-             "U0UNCONFIRMED": f"your Slack email {operator.email} is not confirmed"}
+             "U0UNCONFIRMED": f"your Slack email {operator.email} is not confirmed",
+             "U0RESTRICTED": "does not include approvals:request:decide on this stack"}
     for user, why in cases.items():
         answer = await interact(clients, slack.block_actions(user, world["message"], "faramesh_deny"))
         assert answer.status_code == 200
@@ -246,6 +253,18 @@ async def test_a_viewer_an_unmapped_user_and_an_unconfirmed_email_are_refused_in
     assert "role (Viewer)" in forged.json()["errors"]["reason"]
     assert await pending(approvals, org_id) == ["tok-slack-1"]
     assert not slack.on("chat.update")
+
+    # Every refused attempt is in the platform audit log, naming who tried (the member, or the
+    # Slack user with the email Slack gave) and why.
+    refused = [e for e in await PlatformAuditLog(database).entries(org_id)
+               if e.action == "approvals:request:decide" and "refused" in e.details]
+    assert [e.details["slack_user_id"] for e in refused] == [
+        "U0VIEWER", "U0STRANGER", "U0UNCONFIRMED", "U0RESTRICTED", "U0VIEWER"]
+    assert {e.details["via"] for e in refused} == {"slack"}
+    assert refused[0].actor.label == f"{viewer.email} via Slack" and refused[3].actor.label == f"{restricted.email} via Slack"
+    assert refused[1].actor.type.value == "anonymous" and "stranger@elsewhere.test" in refused[1].actor.label
+    assert not [e for e in await PlatformAuditLog(database).entries(org_id)
+                if e.action == "approvals:request:decide" and "refused" not in e.details]
 
 
 async def test_requests_not_from_slack_or_stale_or_from_another_workspace_do_nothing(

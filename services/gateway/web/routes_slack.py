@@ -125,8 +125,9 @@ async def oauth_callback(request: Request, code: str = "", state: str = "", erro
             principal.actor)
     except ValueError as exc:
         return await _done(request, principal, error=str(exc), status_code=400)
-    response = RedirectResponse(f"{_path(principal)}?{urlencode({'flash': f'Slack workspace {created.summary()} connected as {created.name}.'})}",
-                                status_code=303)
+    flash = (f"Slack workspace {team.get('name') or team['id']} connected as {created.name} (channel "
+             f"{created.config.get('channel')}).")
+    response = RedirectResponse(f"{_path(principal)}?{urlencode({'flash': flash})}", status_code=303)
     response.delete_cookie(STATE_COOKIE, path="/integrations/slack/oauth")
     return response
 

@@ -41,6 +41,7 @@ from faramesh_cloud.gateway.web.slack_app import (
 )
 from faramesh_cloud.identity.domain import Principal, PrincipalKind
 from faramesh_cloud.identity.permissions import Permission
+from faramesh_cloud.platform_audit.events import Actor, ActorType, AuditAction, Target
 from faramesh_cloud.rpc.errors import ServiceUnavailable
 
 DECIDE = Permission.APPROVALS_REQUEST_DECIDE
@@ -51,6 +52,24 @@ class Refusal(Exception):
     """Why this Slack user may not do this (shown to them in Slack)."""
 
 
+class NotAllowed(Refusal):
+    """A refusal of who the Slack user is or what their role allows: also recorded in the
+    platform audit log (``approvals:request:decide`` with ``refused`` and ``via: slack``), as
+    the UI records refused emergency commands, so an attempt from Slack is visible."""
+
+    def __init__(self, message: str, actor: Actor) -> None:
+        super().__init__(message)
+        self.actor = actor
+
+
+async def _record_refusal(request: Request, org_id: str, exc: NotAllowed, stack_id: str, token: str,
+                          team_id: str, slack_user: str) -> None:
+    await web(request).identity.audit.append(
+        org_id, AuditAction.APPROVAL_DECIDED, exc.actor, target=Target("approval", token),
+        details={"refused": str(exc), "via": "slack", "stack_id": stack_id, "slack_team_id": team_id,
+                 "slack_user_id": slack_user})
+
+
 async def _slack(request: Request, org_id: str, team_id: str, method: str, args: dict[str, Any]) -> dict[str, Any]:
     answer: dict[str, Any] = await notifications_port(request).slack_call(org_id, team_id, method, args)
     return answer
@@ -59,33 +78,39 @@ async def _slack(request: Request, org_id: str, team_id: str, method: str, args:
 async def slack_member(request: Request, org_id: str, team_id: str, slack_user_id: str) -> Principal:
     """The Cloud member this Slack user is (by confirmed email), or :class:`Refusal`."""
     info = await _slack(request, org_id, team_id, "users.info", {"user": slack_user_id})
+    stranger = Actor(ActorType.ANONYMOUS, slack_user_id, f"Slack user {slack_user_id} of {team_id}")
     if not info.get("ok"):
-        raise Refusal(f"Faramesh Cloud could not look you up in Slack ({info.get('error', 'unknown error')}); "
-                      "ask an admin to reconnect the Slack app with the users:read.email scope")
+        raise NotAllowed(f"Faramesh Cloud could not look you up in Slack ({info.get('error', 'unknown error')}); "
+                      "ask an admin to reconnect the Slack app with the users:read.email scope", stranger)
     user = info.get("user") or {}
     email = str((user.get("profile") or {}).get("email") or "").strip()
+    if email:
+        stranger = Actor(ActorType.ANONYMOUS, slack_user_id, f"Slack user {slack_user_id} of {team_id} ({email})")
     if user.get("deleted") or user.get("is_bot"):
-        raise Refusal("only people can decide approvals from Slack")
+        raise NotAllowed("only people can decide approvals from Slack", stranger)
     if not email:
-        raise Refusal("Slack did not share your email address, so Faramesh Cloud cannot tell which member you are")
+        raise NotAllowed("Slack did not share your email address, so Faramesh Cloud cannot tell which member you "
+                         "are", stranger)
     if user.get("is_email_confirmed") is not True:
-        raise Refusal(f"your Slack email {email} is not confirmed in Slack; confirm it, or decide in Faramesh Cloud")
+        raise NotAllowed(f"your Slack email {email} is not confirmed in Slack; confirm it, or decide in Faramesh "
+                         "Cloud", stranger)
     identity = web(request).identity
     cloud_user = await identity.users.find_by_email(email)
     memberships = await identity.members.memberships_of(cloud_user.user_id) if cloud_user is not None else []
     org = next((m.org for m in memberships if m.org.org_id == org_id), None)
     access = await identity.members.access(org_id, cloud_user.user_id) if cloud_user is not None else None
     if cloud_user is None or org is None or access is None:
-        raise Refusal(f"no member of this Faramesh Cloud organisation has the email {email}; ask an admin to "
-                      "invite you, then try again")
+        raise NotAllowed(f"no member of this Faramesh Cloud organisation has the email {email}; ask an admin to "
+                         "invite you, then try again", stranger)
     return Principal(PrincipalKind.USER, org, access, cloud_user.user_id, f"{cloud_user.email} via Slack", "",
                      cloud_user)
 
 
 def _may_decide(principal: Principal, stack_id: str) -> None:
     if not principal.access.allows(DECIDE, stack_id):
-        raise Refusal(f"your Faramesh Cloud role ({principal.access.role.label}) does not include {DECIDE} on this "
-                      "stack, so you cannot decide this approval; ask an owner or admin of the organisation")
+        raise NotAllowed(f"your Faramesh Cloud role ({principal.access.role.label}) does not include {DECIDE} on "
+                         "this stack, so you cannot decide this approval; ask an owner or admin of the organisation",
+                         principal.actor)
 
 
 async def _pending(request: Request, org_id: str, stack_id: str, defer_token: str) -> Any:
@@ -133,6 +158,8 @@ async def block_actions(request: Request, payload: dict[str, Any]) -> Response:
         return PlainTextResponse("this Slack workspace is not connected to that Faramesh Cloud organisation",
                                  status_code=403)
     except Refusal as exc:
+        if isinstance(exc, NotAllowed):
+            await _record_refusal(request, org_id, exc, stack_id, token, team_id, slack_user)
         if channel:
             await _slack(request, org_id, team_id, "chat.postEphemeral",
                          {"channel": channel, "user": slack_user, "text": f"Refused: {exc}"})
@@ -170,6 +197,9 @@ async def view_submission(request: Request, payload: dict[str, Any]) -> Response
                                  status_code=403)
     except ServiceUnavailable as exc:
         return _errors(f"Faramesh Cloud cannot decide right now ({exc}); try again in a minute")
+    except NotAllowed as exc:
+        await _record_refusal(request, org_id, exc, stack_id, token, team_id, slack_user)
+        return _errors(str(exc))
     except (Refusal, ValueError) as exc:
         return _errors(str(exc))
     if meta.get("channel") and meta.get("ts"):
