@@ -311,3 +311,49 @@ async def test_the_install_needs_the_state_of_this_session(
     # A Viewer cannot start one.
     viewer = await people.member(owner, Role.VIEWER)
     assert (await (await clients(viewer)).get("/o/acme/settings/integrations/slack")).status_code == 403
+
+
+async def test_a_refused_or_failed_install_creates_nothing_and_says_why(
+        world: dict[str, Any], slack: FakeSlack, notifications: Notifications) -> None:
+    owner: Person = world["owner"]
+    client = world["owner_client"]
+    before = await notifications.api.destinations(owner.org.org_id)
+
+    async def consent() -> str:
+        page = await client.get("/o/acme/settings/integrations/slack")
+        started = await client.post("/o/acme/settings/integrations/slack/connect", data={
+            "name": "another", "channel": "C0OTHER", "csrf_token": csrf_of(page.text)})
+        async with httpx.AsyncClient() as browser:
+            return str((await browser.get(started.headers["location"])).headers["location"]).removeprefix(
+                "http://testserver")
+
+    slack.deny_install = True  # the person pressed Cancel on Slack's screen
+    denied = await client.get(await consent())
+    assert denied.status_code == 400 and "Slack did not install the app: access_denied" in denied.text
+    slack.deny_install = False
+    callback = await consent()
+    code = callback.split("code=")[1].split("&")[0]
+    bad_code = await client.get(callback.replace(code, "0000.not-a-code"))
+    assert bad_code.status_code == 400 and "Slack refused the install (invalid_code)" in bad_code.text
+    assert (await client.get(callback)).status_code == 400  # the state went with the failed attempt
+    assert await notifications.api.destinations(owner.org.org_id) == before
+
+
+async def test_without_a_slack_app_the_page_says_how_to_configure_it(
+        web_deps: WebDeps, notifications: Notifications, approvals: Approvals, people: People) -> None:
+    app = create_app(static_status, web=web_deps)
+    mount_approvals(app, approvals.api)
+    mount_notifications(app, notifications.api)
+    mount_slack(app, SlackApp())  # slack_client_id and the secrets empty
+    owner = await people.org("acme")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        await sign_in(client, owner.email, owner.password)
+        page = await client.get("/o/acme/settings/integrations/slack")
+        assert page.status_code == 200 and "FARAMESH_CLOUD_SLACK_CLIENT_ID" in page.text
+        assert 'id="slack-connect"' not in page.text
+        refused = await client.post("/o/acme/settings/integrations/slack/connect", data={
+            "name": "x", "channel": "C1", "csrf_token": csrf_of(page.text)})
+        assert refused.status_code == 400 and "not configured" in refused.text
+        body = interaction_body({"type": "block_actions"})
+        answer = await client.post("/integrations/slack/interactions", content=body, headers=sign(body))
+        assert answer.status_code == 404 and "not configured" in answer.text
