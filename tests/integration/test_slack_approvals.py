@@ -11,6 +11,7 @@ and gRPC over mutual TLS), so the ``SlackCall`` RPC is covered too."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -20,9 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
 from fastapi import FastAPI
 
 from faramesh_cloud.approvals.service import Approvals
+from faramesh_cloud.cli.main import cli
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
 from faramesh_cloud.gateway.web.deps import WebDeps
@@ -48,7 +51,7 @@ from tests.fakes.slack import (
     interaction_body,
     sign,
 )
-from tests.fixtures.gateway import csrf_of, sign_in, static_status
+from tests.fixtures.gateway import csrf_of, serve_app, sign_in, static_status
 from tests.fixtures.identity import People, Person
 from tests.fixtures.internal_tls import ServiceTls
 from tests.notifications_adapters import ADAPTERS, notifications_adapter
@@ -357,3 +360,40 @@ async def test_without_a_slack_app_the_page_says_how_to_configure_it(
         body = interaction_body({"type": "block_actions"})
         answer = await client.post("/integrations/slack/interactions", content=body, headers=sign(body))
         assert answer.status_code == 404 and "not configured" in answer.text
+
+
+async def run_cli(*args: str, key: str) -> Result:
+    """The CLI in a worker thread (the gateway answers it from this loop)."""
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env={"FARAMESH_CLOUD_API_KEY": key})
+
+
+async def test_the_rest_api_and_the_cli_list_and_disconnect_workspaces_without_the_token(
+        world: dict[str, Any], app: FastAPI, slack: FakeSlack, people: People, notifications: Notifications) -> None:
+    owner: Person = world["owner"]
+    org_id = owner.org.org_id
+    keys = people.identity.api_keys
+    _, admin_key = await keys.create(org_id, "ci", Role.ADMIN, await people.principal(owner))
+    _, viewer_key = await keys.create(org_id, "dash", Role.VIEWER, await people.principal(owner))
+    async with serve_app(app) as base:
+        async with httpx.AsyncClient(base_url=base, headers={"authorization": f"Bearer {admin_key}"}) as api:
+            found = (await api.get("/api/v1/orgs/acme/integrations/slack")).json()
+        assert found["configured"] is True and found["interactions_url"].endswith("/integrations/slack/interactions")
+        [workspace] = found["workspaces"]
+        assert (workspace["name"], workspace["team_id"], workspace["team_name"], workspace["channel"]) == (
+            "approvals-slack", slack.team_id, "Acme Payments", CHANNEL)
+        assert "xoxb-" not in json.dumps(found)
+
+        status = await run_cli("slack", "status", "--url", base, key=admin_key)
+        assert status.exit_code == 0, status.output
+        assert "Slack app: configured" in status.output and "approvals-slack\tAcme Payments" in status.output
+        viewer = await run_cli("slack", "status", "--url", base, key=viewer_key)
+        assert viewer.exit_code == 1 and "403" in viewer.output
+        unknown = await run_cli("slack", "disconnect", "nope", "--url", base, key=admin_key)
+        assert unknown.exit_code == 2 and "no connected Slack workspace named 'nope'" in unknown.output
+        in_use = await run_cli("slack", "disconnect", "approvals-slack", "--url", base, key=admin_key)
+        assert in_use.exit_code == 2 and "used by routing rules" in in_use.output
+        [rule] = await notifications.api.rules(org_id)
+        await notifications.api.delete_rule(org_id, rule.rule_id, ACTOR)
+        gone = await run_cli("slack", "disconnect", "approvals-slack", "--url", base, key=admin_key)
+        assert gone.exit_code == 0 and "Disconnected approvals-slack (Acme Payments)" in gone.output
+        assert "No workspace connected." in (await run_cli("slack", "status", "--url", base, key=admin_key)).output

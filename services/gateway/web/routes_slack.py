@@ -41,8 +41,11 @@ SLACK_KIND = "slack_app"
 def mount_slack(app: FastAPI, slack: SlackApp) -> None:
     """Settings → Integrations → Slack and the interaction endpoint (needs notifications and
     approvals mounted: the page lists destinations, a decision goes to approvals)."""
+    from faramesh_cloud.gateway.api import slack as api_slack
+
     app.state.slack = slack
     app.include_router(router)
+    app.include_router(api_slack.router)
 
 
 def _slack(request: Request) -> SlackApp:
