@@ -59,10 +59,14 @@ async def release(port: NotificationsPort) -> None:
 def slack_app(settings: Settings) -> SlackApp:
     """The installation's Slack app (OAuth install, interaction requests); unconfigured when
     the client id or a secret is empty (the Slack page then says how to configure it)."""
-    def secret(name: str) -> str:
+    def secret(name: str) -> str:  # inline, else <name>_file, else the file <name> in secrets_dir
+        inline = str(getattr(settings, name))
+        if inline:
+            return inline
         path = getattr(settings, f"{name}_file")
-        value = read_setting_file(f"{name}_file", path, "the secret").strip() if path is not None else ""
-        return value or str(getattr(settings, name))
+        if path is None and settings.secrets_dir is not None and (settings.secrets_dir / name).is_file():
+            path = settings.secrets_dir / name
+        return read_setting_file(f"{name}_file", path, "the secret").strip() if path is not None else ""
 
     return SlackApp(client_id=settings.slack_client_id, client_secret=secret("slack_client_secret"),
                     signing_secret=secret("slack_signing_secret"), api_base=settings.slack_api_base,
