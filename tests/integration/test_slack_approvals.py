@@ -290,6 +290,9 @@ async def test_requests_not_from_slack_or_stale_or_from_another_workspace_do_not
     other["team"]["id"] = "T0OTHERTEAM"
     foreign = await interact(clients, other)
     assert foreign.status_code == 403 and "not connected" in foreign.text
+    malformed = json.loads(json.dumps(payload))
+    malformed["actions"][0]["value"] = json.dumps({"org": "acme", "stack": "s", "token": "t"})
+    assert (await interact(clients, malformed)).status_code == 400
     assert not slack.on("users.info") and not slack.on("views.open")
     assert await pending(approvals, org_id) == ["tok-slack-1"]
 

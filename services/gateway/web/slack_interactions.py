@@ -22,6 +22,7 @@ Refusals are told in Slack: an ephemeral message after a button (only that perso
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from fastapi import Request
@@ -135,7 +136,7 @@ async def block_actions(request: Request, payload: dict[str, Any]) -> Response:
         return Response(status_code=200)  # a link button (Open in Cloud) or another app's action
     try:
         value = json.loads(str(action.get("value") or ""))
-        org_id, stack_id, token = str(value["org"]), str(value["stack"]), str(value["token"])
+        org_id, stack_id, token = str(uuid.UUID(str(value["org"]))), str(value["stack"]), str(value["token"])
         team_id, slack_user = str(payload["team"]["id"]), str(payload["user"]["id"])
     except (ValueError, KeyError, TypeError):
         return PlainTextResponse("malformed block_actions payload", status_code=400)
@@ -177,7 +178,8 @@ async def view_submission(request: Request, payload: dict[str, Any]) -> Response
         return Response(status_code=200)
     try:
         meta = json.loads(str(view.get("private_metadata") or ""))
-        org_id, stack_id, token, verdict = str(meta["org"]), str(meta["stack"]), str(meta["token"]), str(meta["verdict"])
+        org_id, stack_id, token = str(uuid.UUID(str(meta["org"]))), str(meta["stack"]), str(meta["token"])
+        verdict = str(meta["verdict"])
         team_id, slack_user = str(payload["team"]["id"]), str(payload["user"]["id"])
     except (ValueError, KeyError, TypeError):
         return PlainTextResponse("malformed view_submission payload", status_code=400)
