@@ -400,3 +400,29 @@ async def test_the_rest_api_and_the_cli_list_and_disconnect_workspaces_without_t
         gone = await run_cli("slack", "disconnect", "approvals-slack", "--url", base, key=admin_key)
         assert gone.exit_code == 0 and "Disconnected approvals-slack (Acme Payments)" in gone.output
         assert "No workspace connected." in (await run_cli("slack", "status", "--url", base, key=admin_key)).output
+
+
+async def test_slack_errors_are_reported_not_swallowed(
+        world: dict[str, Any], clients: Any, slack: FakeSlack, people: People, approvals: Approvals,
+        notifications: Notifications) -> None:
+    owner: Person = world["owner"]
+    org_id = owner.org.org_id
+    await eventually(lambda: pending(approvals, org_id), "the approval projected", within_s=30)
+    operator = await people.member(owner, Role.OPERATOR)
+    slack.add_user("U0OPERATOR", operator.email)
+    # A trigger Slack no longer accepts: the person is told to press again, nothing is decided.
+    payload = slack.block_actions("U0OPERATOR", world["message"], "faramesh_deny")
+    slack.triggers.clear()
+    assert (await interact(clients, payload)).status_code == 200
+    [told] = slack.on("chat.postEphemeral")
+    assert "Slack did not open the reason form (invalid_trigger_id)" in told.args["text"]
+    # The app uninstalled in Slack (token revoked): a send fails with Slack's error, not retried.
+    slack.tokens.clear()
+    reference = await notifications.api.test_destination(org_id, world["workspace"].destination_id, ACTOR)
+
+    async def failed() -> bool:
+        return any(d.defer_token == reference and d.state == "failed" for d in await notifications.api.deliveries(org_id))
+    await eventually(failed, "the test send failed", within_s=30)
+    [row] = [d for d in await notifications.api.deliveries(org_id) if d.defer_token == reference]
+    assert row.last_error == "Slack error: invalid_auth" and row.attempts == 1
+    assert await pending(approvals, org_id) == ["tok-slack-1"]
