@@ -41,7 +41,7 @@ SECRET_SETTINGS: Final = ("platform_signing_key", "web_secret", "notifications_k
                           "report_signing_cert", "forwarding_key")
 # Every setting given either inline or as <name>_file (a mounted secret): never both.
 INLINE_OR_FILE: Final = (*SECRET_SETTINGS, "kafka_sasl_password", "blob_s3_access_key_id",
-                         "blob_s3_secret_access_key")
+                         "blob_s3_secret_access_key", "slack_client_secret", "slack_signing_secret")
 KAFKA_SECURITY_PROTOCOLS: Final = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 KAFKA_SASL_MECHANISMS: Final = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
@@ -171,6 +171,15 @@ class Settings:
     # Notification destinations (webhooks, Slack, PagerDuty, SMTP) may resolve to loopback,
     # private or link-local addresses: for self-hosted installs only (docs/notifications.md).
     allow_private_destinations: bool = False
+    # Slack app (Settings → Integrations → Slack, docs/slack.md): OAuth v2 install and the
+    # interactivity request URL. Empty client id / secrets: the app is not configured (the page
+    # says how); never a start-up refusal. slack_api_base: the Slack Web API and OAuth host.
+    slack_client_id: str = ""
+    slack_client_secret: str = field(default="", repr=False)
+    slack_client_secret_file: Path | None = None
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_signing_secret_file: Path | None = None
+    slack_api_base: str = "https://slack.com"
     # Registry blobs (FPL bodies, provider binaries, READMEs; docs/registry-blobs.md). No bucket:
     # files under <data_dir>/registry/blobs. A bucket: that bucket of any S3-compatible store
     # (endpoint empty for AWS S3 itself), under the key prefix. Credentials: the access key id

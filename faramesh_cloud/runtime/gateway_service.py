@@ -51,7 +51,7 @@ class GatewayService:
         self.approvals = approvals_wiring.approvals_port(settings, ctx.services)
         approvals_wiring.mount(app, self.approvals)
         self._notifications = notifications_wiring.gateway_port(settings, ctx.services)
-        notifications_wiring.mount(app, self._notifications)
+        notifications_wiring.mount(app, self._notifications, settings)
         # Settings → Integrations → External observability: the forwarding service's own API
         # when it runs in this process (`up`), else its gRPC client.
         self._forwarding = forwarding_wiring.gateway_port(settings, ctx.services)

@@ -49,6 +49,7 @@ from faramesh_cloud.notifications.domain import (
 )
 from faramesh_cloud.notifications.payloads import new_webhook_secret
 from faramesh_cloud.notifications.projection import names
+from faramesh_cloud.notifications.slack_calls import SlackCalls
 from faramesh_cloud.notifications.store import (
     DESTINATION_CREATED,
     DESTINATION_DELETED,
@@ -95,7 +96,8 @@ def _event_id() -> str:
 
 class NotificationsApi:
     def __init__(self, db: Database, store: RoutingStore, *, allow_private: bool, resolver: Resolver,
-                 clock: Clock, wake: Callable[[], None] = lambda: None) -> None:
+                 clock: Clock, wake: Callable[[], None] = lambda: None, slack: SlackCalls | None = None) -> None:
+        self._slack = slack
         self._db = db
         self._store = store
         self._allow_private = allow_private
@@ -242,3 +244,10 @@ class NotificationsApi:
         if not 1 <= limit <= MAX_DELIVERIES:
             raise InvalidRouting(f"ask for 1 to {MAX_DELIVERIES} deliveries, not {limit}")
         return await self._store.deliveries(org_id, stack_id=stack_id, limit=limit)
+
+    async def slack_call(self, org_id: str, team_id: str, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """A Slack Web API call with the bot token of the organisation's workspace ``team_id``
+        (``slack_calls.py``: the approve-from-Slack flow); Slack's answer as it came."""
+        if self._slack is None:
+            raise InvalidRouting("this notifications service makes no Slack Web API calls")
+        return await self._slack.call(org_id, team_id, method, args)

@@ -176,3 +176,9 @@ class NotificationsClient:
         response = await self._rpc.call("ListDeliveries", pb.ListDeliveriesRequest(org_id=org_id, stack_id=stack_id,
                                                                                    limit=limit))
         return [delivery(d) for d in response.deliveries]
+
+    async def slack_call(self, org_id: str, team_id: str, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        response = await self._rpc.call("SlackCall", pb.SlackCallRequest(
+            org_id=org_id, team_id=team_id, method=method, args_json=json.dumps(args, separators=(",", ":"))))
+        answer: dict[str, Any] = json.loads(response.answer_json)
+        return answer

@@ -58,6 +58,8 @@ def prepare(kind: str, fields: dict[str, Any], *, allow_private: bool,
                 token = _text(fields, "token", "the bot token (xoxb-...)", 500)
                 channel = _text(fields, "channel", "the channel (an id such as C0123456789, or #name)", 200)
                 return Prepared({"channel": channel}, {"token": token}, {})
+            case Kind.SLACK_APP:
+                return _slack_app(fields)
             case Kind.PAGERDUTY:
                 key = _text(fields, "routing_key", "the integration (routing) key", 200)
                 if len(key) != 32 or not key.isalnum():
@@ -73,6 +75,21 @@ def prepare(kind: str, fields: dict[str, Any], *, allow_private: bool,
     except UnsafeDestination as exc:
         raise InvalidRouting(str(exc)) from None
     raise InvalidRouting(f"unknown destination kind {kind!r}")
+
+
+def _slack_app(fields: dict[str, Any]) -> Prepared:
+    """A workspace installed by OAuth v2 (the gateway's callback passes what oauth.v2.access
+    answered): the bot token is the secret; the team is how Slack's interaction requests are
+    matched to this organisation."""
+    token = _text(fields, "token", "the bot token (xoxb-...) from oauth.v2.access", 500)
+    if not token.startswith("xoxb-"):
+        raise InvalidRouting("a Slack app destination needs the bot token (xoxb-...) that oauth.v2.access returns")
+    team_id = _text(fields, "team_id", "the Slack workspace (team) id", 40)
+    channel = _text(fields, "channel", "the channel (an id such as C0123456789, or #name)", 200)
+    config = {"channel": channel, "team_id": team_id,
+              "team_name": _text(fields, "team_name", "the workspace name", 200, required=False),
+              "bot_user_id": _text(fields, "bot_user_id", "the bot user id", 40, required=False)}
+    return Prepared(config, {"token": token}, {})
 
 
 def _email(fields: dict[str, Any], allow_private: bool, resolver: Resolver) -> Prepared:

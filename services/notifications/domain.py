@@ -36,6 +36,7 @@ class Kind(StrEnum):
     PAGERDUTY = "pagerduty"
     EMAIL = "email"
     WEBHOOK = "webhook"
+    SLACK_APP = "slack_app"  # a workspace connected by OAuth v2: approvals carry Approve/Deny buttons
 
     @property
     def label(self) -> str:
@@ -46,6 +47,7 @@ _LABELS: Final = {
     Kind.SLACK_WEBHOOK: "Slack (incoming webhook)", Kind.SLACK_API: "Slack (bot token, chat.postMessage)",
     Kind.PAGERDUTY: "PagerDuty (Events API v2)", Kind.EMAIL: "Email (SMTP)",
     Kind.WEBHOOK: "Webhook (Standard Webhooks signature)",
+    Kind.SLACK_APP: "Slack app (OAuth; approve from Slack)",
 }
 
 
@@ -126,6 +128,8 @@ class Destination:
                 return f"{', '.join(c.get('to', []))} via {c.get('smtp_host', '?')}:{c.get('smtp_port', '?')}"
             case Kind.WEBHOOK:
                 return str(c.get("url", ""))
+            case Kind.SLACK_APP:
+                return f"channel {c.get('channel', '?')} in workspace {c.get('team_name') or c.get('team_id', '?')}"
         return ""
 
 

@@ -95,6 +95,32 @@ def slack_post_message(n: Notice, channel: str) -> dict[str, Any]:
     return {"channel": channel, **slack_message(n)}
 
 
+APPROVE_ACTION: Final = "faramesh_approve"
+DENY_ACTION: Final = "faramesh_deny"
+DECISION_BLOCK: Final = "faramesh_decision"
+
+
+def decision_value(n: Notice) -> str:
+    """What an Approve/Deny button carries back in Slack's ``block_actions`` (no secret: the
+    gateway checks the signature, the workspace, the person and their role before anything)."""
+    return json.dumps({"org": n.org_id, "stack": n.stack_id, "token": n.defer_token}, separators=(",", ":"))
+
+
+def slack_app_message(n: Notice, channel: str) -> dict[str, Any]:
+    """``chat.postMessage`` of a workspace connected by OAuth: an approval that can still be
+    decided (requested, escalated) carries Approve and Deny buttons (Block Kit ``actions``);
+    pressing one opens a modal asking for the reason (the gateway's interaction endpoint)."""
+    body = slack_post_message(n, channel)
+    if n.event in (Event.REQUESTED, Event.ESCALATED):
+        value = decision_value(n)
+        body["blocks"].append({"type": "actions", "block_id": DECISION_BLOCK, "elements": [
+            {"type": "button", "action_id": APPROVE_ACTION, "style": "primary", "value": value,
+             "text": {"type": "plain_text", "text": "Approve"}},
+            {"type": "button", "action_id": DENY_ACTION, "style": "danger", "value": value,
+             "text": {"type": "plain_text", "text": "Deny"}}]})
+    return body
+
+
 def _severity(n: Notice) -> str:
     if n.event is Event.TEST:
         return "info"

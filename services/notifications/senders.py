@@ -66,6 +66,10 @@ class Senders:
                     url = self._endpoints.slack_api.rstrip("/") + "/api/chat.postMessage"
                     body = payloads.slack_post_message(notice, str(destination.config["channel"]))
                     return await self._post(url, body, {"authorization": f"Bearer {secret['token']}"}, slack_api=True)
+                case Kind.SLACK_APP:
+                    url = self._endpoints.slack_api.rstrip("/") + "/api/chat.postMessage"
+                    body = payloads.slack_app_message(notice, str(destination.config["channel"]))
+                    return await self._post(url, body, {"authorization": f"Bearer {secret['token']}"}, slack_api=True)
                 case Kind.PAGERDUTY:
                     url = self._endpoints.pagerduty.rstrip("/") + "/v2/enqueue"
                     return await self._post(url, payloads.pagerduty_event(notice, secret["routing_key"]), {})

@@ -31,6 +31,7 @@ from typing import Final
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
 from faramesh_cloud.consumer.tasks import BackgroundTasks, send_loop, sweep_every
+from faramesh_cloud.egress.http import PinnedHttp
 from faramesh_cloud.egress.ssrf import Resolver, system_resolver
 from faramesh_cloud.events.topics import (
     AUDIT_ALERTS,
@@ -57,6 +58,7 @@ from faramesh_cloud.notifications.processor import ApprovalSeen, NotificationPro
 from faramesh_cloud.notifications.projection import POSITIONS, ChangeSink, NotificationSink
 from faramesh_cloud.notifications.senders import Endpoints, Senders
 from faramesh_cloud.notifications.servicer import internal_server
+from faramesh_cloud.notifications.slack_calls import SlackCalls
 from faramesh_cloud.notifications.store import RoutingStore
 from faramesh_cloud.outbox.relay import OutboxRelay, RelayConfig
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
@@ -123,8 +125,11 @@ class Notifications:
         self.alerts = AlertHandOff(db, config.clock, config.link_base, self.wake)
         self.alert_runner: ConsumerRunner[Positioned] | None = None
         self.alert_state: ConsumerRunner[Positioned] | None = None
+        self.slack_http = PinnedHttp(allow_private=config.allow_private, resolver=config.resolver,
+                                     timeout_s=config.http_timeout_s)
         self.api = NotificationsApi(db, self.store, allow_private=config.allow_private, resolver=config.resolver,
-                                    clock=config.clock, wake=self.wake)
+                                    clock=config.clock, wake=self.wake,
+                                    slack=SlackCalls(db, box, self.slack_http, config.endpoints.slack_api))
         self.relay = OutboxRelay(db, log, OUTBOX_TABLE, config.relay)
         # stage 1: its own events applied before anything decides (commands refused till then)
         self.own_events = OwnEvents(db, log, NOTIFICATION_EVENTS, POSITIONS, config.catch_up_poll_s)
@@ -206,6 +211,7 @@ class Notifications:
         self._tasks.stopping.set()
         await self._tasks.stop()
         await self.senders.close()
+        await self.slack_http.close()
 
     def failure(self) -> BaseException | None:
         return self._tasks.failure()

@@ -145,6 +145,18 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         return pb.ListDeliveriesResponse(deliveries=[delivery_message(d) for d in found])
 
 
+    async def SlackCall(self, request: pb.SlackCallRequest, context: Context) -> pb.SlackCallResponse:
+        try:
+            args = json.loads(request.args_json or "{}")
+        except ValueError:
+            args = None
+        if not isinstance(args, dict):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "args_json is a JSON object")
+        answer = await EDGE.answer(context, lambda: self._api.slack_call(EDGE.org(request.org_id), request.team_id,
+                                                                         request.method, args))
+        return pb.SlackCallResponse(answer_json=json.dumps(answer, separators=(",", ":")))
+
+
 def internal_server(api: NotificationsApi, address: str, tls: ServiceCredentials) -> InternalServer:
     """The notifications service's internal server on ``address`` (mutual TLS, ``gateway`` only)."""
     def register(server: grpc.aio.Server) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -325,3 +326,46 @@ async def test_changes_while_the_service_rebuilds_are_busy_with_a_time_to_retry(
     # Reads still answer, from what is there.
     assert [r.rule_id for r in await port.rules(seeded.acme)][1] == seeded.pay_rule.rule_id
     assert [d.name for d in await port.destinations(seeded.acme)] == ["oncall", "payments-hook"]
+
+
+async def test_slack_calls_use_only_the_organisations_own_workspace_in_both_adapters(
+        database: Database, stacks: StackStore, internal_tls: ServiceTls) -> None:
+    """``slack_call`` (approving from Slack): Slack's answer comes back as it came; another
+    organisation's workspace is not found; a method Cloud does not call is refused; the bot
+    token is never in an answer."""
+    import secrets
+
+    from faramesh_cloud.egress.http import PinnedHttp
+    from faramesh_cloud.egress.ssrf import system_resolver
+    from faramesh_cloud.notifications.destinations import SecretBox
+    from faramesh_cloud.notifications.slack_calls import SlackCalls
+    from faramesh_cloud.notifications.store import RoutingStore
+    from tests.fakes.slack import fake_slack
+
+    box = SecretBox(secrets.token_bytes(32))
+    http = PinnedHttp(allow_private=True)
+    with fake_slack() as slack:
+        api = NotificationsApi(database, RoutingStore(database, box, PlatformAuditLog(database)), allow_private=True,
+                               resolver=system_resolver, clock=lambda: datetime.now(UTC),
+                               slack=SlackCalls(database, box, http, slack.base))
+        acme = (await stacks.create_org("acme", "Acme")).org_id
+        beta = (await stacks.create_org("beta", "Beta")).org_id
+        slack.tokens[BOT_TOKEN] = slack.team_id
+        slack.add_user("U0ALICE", "alice@acme.test")
+        await api.create_destination(acme, "acme-slack", "slack_app", {
+            "token": BOT_TOKEN, "channel": "C1", "team_id": slack.team_id, "team_name": "Acme"}, OWNER)
+        answers = []
+        for kind in ADAPTERS:
+            async with notifications_adapter(kind, api, internal_tls) as port:
+                answers.append(await port.slack_call(acme, slack.team_id, "users.info", {"user": "U0ALICE"}))
+                answers.append(await port.slack_call(acme, slack.team_id, "users.info", {"user": "U0NOBODY"}))
+                with pytest.raises(LookupError, match="no Slack workspace"):
+                    await port.slack_call(beta, slack.team_id, "users.info", {"user": "U0ALICE"})
+                with pytest.raises(ValueError, match="not one Cloud calls") as refused:
+                    await port.slack_call(acme, slack.team_id, "admin.users.remove", {"user": "U0ALICE"})
+                assert refused.value.code == "invalid"  # type: ignore[attr-defined]
+        await http.close()
+    assert answers[0] == answers[2] and answers[0]["user"]["profile"]["email"] == "alice@acme.test"
+    assert answers[1] == answers[3] == {"ok": False, "error": "user_not_found"}
+    assert all(c.token == BOT_TOKEN for c in slack.on("users.info")) and len(slack.on("users.info")) == 4
+    assert BOT_TOKEN not in repr(answers)

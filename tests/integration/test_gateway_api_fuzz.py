@@ -25,6 +25,8 @@ from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
 from faramesh_cloud.gateway.web.notifications_ports import mount_notifications
+from faramesh_cloud.gateway.web.routes_slack import mount_slack
+from faramesh_cloud.gateway.web.slack_app import SlackApp
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.postgres import PostgresLog
@@ -53,6 +55,7 @@ def gateway_app(identity: Identity, stacks: StackStore, database: Database, chdb
     mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL))
     mount_approvals(app, approvals_api(database))
     mount_notifications(app, notifications_api(database))
+    mount_slack(app, SlackApp())
     return app
 
 

@@ -10,14 +10,17 @@ stopped, the same request is a 503 that names the service."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from faramesh_cloud.notifications.client import NotificationsClient
 from faramesh_cloud.rpc.internal_pki import embedded
+from tests.fakes.slack import CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET, interaction_body, sign
 from tests.fixtures.secrets import SharedSecrets
 from tests.integration.test_serve_fleet_gateway import _serve, _sign_up, _stop, _tls_env
 from tests.integration.test_up import free_port
@@ -49,7 +52,9 @@ def test_serve_gateway_changes_routing_and_test_sends_through_serve_notification
         asyncio.run(_wait_for_notifications(address, pki, notifications))
         gateway = _serve("gateway", tmp_path / "gateway", {
             **common, **_tls_env(pki, "gateway"), "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(gateway_base),
-            "FARAMESH_CLOUD_NOTIFICATIONS_ADDRESS": address, "FARAMESH_CLOUD_HTTP_PORT": str(http)})
+            "FARAMESH_CLOUD_NOTIFICATIONS_ADDRESS": address, "FARAMESH_CLOUD_HTTP_PORT": str(http),
+            "FARAMESH_CLOUD_SLACK_CLIENT_ID": CLIENT_ID, "FARAMESH_CLOUD_SLACK_CLIENT_SECRET": CLIENT_SECRET,
+            "FARAMESH_CLOUD_SLACK_SIGNING_SECRET": SIGNING_SECRET})
         client, org = _sign_up(f"http://127.0.0.1:{http}", gateway)
         with http_receiver() as receiver:
             try:
@@ -65,6 +70,19 @@ def test_serve_gateway_changes_routing_and_test_sends_through_serve_notification
                                        within_s=60))
                 assert receiver.on("/hook")[0].json()["type"] == "notification.test"
                 assert client.get(f"/o/{org}/settings/integrations").status_code == 200
+                # The Slack app from the gateway's settings; its interaction endpoint asks the
+                # notifications process (SlackCall) for the workspace, which this org has not connected.
+                assert client.get(f"/api/v1/orgs/{org}/integrations/slack").json()["configured"] is True
+                org_id = client.get("/api/v1/me").json()["memberships"][0]["org"]["id"]
+                body = interaction_body({"type": "block_actions", "team": {"id": "T0NOTHERE"}, "user": {"id": "U1"},
+                                         "actions": [{"action_id": "faramesh_approve", "value": json.dumps(
+                                             {"org": org_id, "stack": "s", "token": "t"})}]})
+                foreign = httpx.post(f"http://127.0.0.1:{http}/integrations/slack/interactions", content=body,
+                                     headers=sign(body))
+                assert foreign.status_code == 403 and "not connected" in foreign.text
+                stale = httpx.post(f"http://127.0.0.1:{http}/integrations/slack/interactions", content=body,
+                                   headers=sign(body, timestamp=1))
+                assert stale.status_code == 401
                 # The sealing key is the shared secret (FARAMESH_CLOUD_SECRETS_DIR): neither process made one
                 # of its own, and the notifications process opened what it sealed with it to send the test.
                 assert not (tmp_path / "notifications" / "keys").exists()

@@ -51,6 +51,11 @@ class NotificationsPort(Protocol):
 
     async def deliveries(self, org_id: str, *, stack_id: str | None = None, limit: int = 50) -> Sequence[Any]: ...
 
+    async def slack_call(self, org_id: str, team_id: str, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """A Slack Web API call with the bot token of the organisation's connected workspace
+        ``team_id`` (the token stays in the service); ``LookupError`` if none is connected."""
+        ...
+
 
 def mount_notifications(app: FastAPI, port: NotificationsPort) -> None:
     """Add Settings → Integrations, the stack Integrations tab and their API twins."""

@@ -309,3 +309,21 @@ class ListDeliveriesResponse(_message.Message):
     DELIVERIES_FIELD_NUMBER: _ClassVar[int]
     deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
     def __init__(self, deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
+
+class SlackCallRequest(_message.Message):
+    __slots__ = ("org_id", "team_id", "method", "args_json")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    ARGS_JSON_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    team_id: str
+    method: str
+    args_json: str
+    def __init__(self, org_id: _Optional[str] = ..., team_id: _Optional[str] = ..., method: _Optional[str] = ..., args_json: _Optional[str] = ...) -> None: ...
+
+class SlackCallResponse(_message.Message):
+    __slots__ = ("answer_json",)
+    ANSWER_JSON_FIELD_NUMBER: _ClassVar[int]
+    answer_json: str
+    def __init__(self, answer_json: _Optional[str] = ...) -> None: ...

@@ -90,6 +90,11 @@ class RoutingServiceStub:
                 request_serializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.ListDeliveriesRequest.SerializeToString,
                 response_deserializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.ListDeliveriesResponse.FromString,
                 _registered_method=True)
+        self.SlackCall = channel.unary_unary(
+                '/faramesh_cloud_api.notifications.v1.RoutingService/SlackCall',
+                request_serializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.SlackCallRequest.SerializeToString,
+                response_deserializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.SlackCallResponse.FromString,
+                _registered_method=True)
 
 
 class RoutingServiceServicer:
@@ -177,6 +182,17 @@ class RoutingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SlackCall(self, request, context):
+        """Approving from Slack: one Slack Web API call (users.info, views.open, chat.update or
+        chat.postEphemeral) made by the service with the bot token of the organisation's connected
+        workspace team_id, so the token never leaves the service. NOT_FOUND when the organisation
+        has no such workspace; INVALID_ARGUMENT for another method. Slack's own refusals come
+        back in the answer ({"ok": false, "error": ...}), not as a status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RoutingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -234,6 +250,11 @@ def add_RoutingServiceServicer_to_server(servicer, server):
                     servicer.ListDeliveries,
                     request_deserializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.ListDeliveriesRequest.FromString,
                     response_serializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.ListDeliveriesResponse.SerializeToString,
+            ),
+            'SlackCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.SlackCall,
+                    request_deserializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.SlackCallRequest.FromString,
+                    response_serializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.SlackCallResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -534,6 +555,33 @@ class RoutingService:
             '/faramesh_cloud_api.notifications.v1.RoutingService/ListDeliveries',
             faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.ListDeliveriesRequest.SerializeToString,
             faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.ListDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SlackCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faramesh_cloud_api.notifications.v1.RoutingService/SlackCall',
+            faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.SlackCallRequest.SerializeToString,
+            faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.SlackCallResponse.FromString,
             options,
             channel_credentials,
             insecure,
