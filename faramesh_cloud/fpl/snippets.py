@@ -223,11 +223,17 @@ def _amount(text: str) -> str:
     return format(Decimal(text).normalize(), "f")
 
 
+def _money(text: str) -> str:
+    """`20` for whole amounts, else cents: `50.50`."""
+    value = Decimal(text)
+    return str(int(value)) if value == value.to_integral_value() else format(value.quantize(Decimal("0.01")), "f")
+
+
 def _budget(v: Mapping[str, str | list[str]]) -> str:
     if not _s(v, "max") and not _s(v, "daily"):
         raise SnippetError("max", "give a per-session limit, a per-day limit, or both")
     lines = [f"budget {_s(v, 'id') or 'session'} {{"]
-    lines += [f"  {k} ${_amount(_s(v, k))}" for k in ("max", "daily") if _s(v, k)]
+    lines += [f"  {k} ${_money(_s(v, k))}" for k in ("max", "daily") if _s(v, k)]
     if _s(v, "warn_at"):
         lines.append(f"  warn_at {_amount(_s(v, 'warn_at'))}")
     lines += [f"  on_exceed {_s(v, 'on_exceed')}", "}"]

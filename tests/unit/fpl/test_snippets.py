@@ -296,3 +296,10 @@ def test_any_input_is_refused_or_reads_back(block: str, raw: dict[str, str]) -> 
         check_round_trip(block, fields)
     except SnippetError as err:
         assert err.field in {s.name for s in BLOCKS[block].fields}
+
+
+def test_amounts_are_written_as_money_and_read_back_exactly() -> None:
+    text = generate("budget", {"max": "1.5", "daily": "2000", "warn_at": "0.80"}).text
+    assert text == "budget session {\n  max $1.50\n  daily $2000\n  warn_at 0.8\n  on_exceed deny\n}"
+    b = strict("budget", text).agents[0].budgets[0]
+    assert (b.max_usd, b.daily_usd, b.warn_at) == (1.5, 2000.0, 0.8)
