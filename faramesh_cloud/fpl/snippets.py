@@ -31,9 +31,9 @@ REGISTRY = "github.com/faramesh/faramesh-registry"
 CLOUD_KEY_ENV = "FARAMESH_CLOUD_API_KEY"
 WEBHOOK_EVENTS = ("permit", "deny", "defer")  # the only types the daemon sends (FORMATS §2.4)
 _AGENT_ID = r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}"
-_TOOL = r"[A-Za-z_*\/][A-Za-z0-9_*\/\[\].\-@%^+&|!,]{0,199}"
-_URL = r"https:\/\/[A-Za-z0-9.\-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%!$&()*+,;=:@\/\-]*)?"
-_HOOK_URL = r"https?:\/\/[A-Za-z0-9.\-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%!$&()*+,;=:@\/\-]*)?(\?[A-Za-z0-9._~%!$&()*+,;=:@\/\-?]*)?"
+_TOOL = r"[A-Za-z_*\/][A-Za-z0-9_*\/\[\].\-@%^+&\|!,]{0,199}"
+_URL = r"https:\/\/[A-Za-z0-9.\-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%!$&\(\)*+,;=:@\/\-]*)?"
+_HOOK_URL = r"https?:\/\/[A-Za-z0-9.\-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%!$&\(\)*+,;=:@\/\-]*)?(\?[A-Za-z0-9._~%!$&\(\)*+,;=:@\/\-?]*)?"
 _KEYWORDS = frozenset({"when", "notify", "reason", "host", "port", "method", "path", "query", "header",
                        "headers", "import", "runtime", "provider", "identity", "trust", "agent", "system",
                        "manifest", "permit", "allow", "approve", "deny", "deny!", "block", "reject", "defer"})

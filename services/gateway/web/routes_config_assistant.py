@@ -34,7 +34,7 @@ async def render(request: Request, principal: Principal, block: str, values: dic
                  **extra: Any) -> Response:
     return await page(request, "settings/config_assistant.html", principal, {
         "tab": "config-assistant", "blocks": list(BLOCKS.values()), "spec": BLOCKS[block], "values": values,
-        **extra}, section="settings", status_code=400 if "error" in extra else 200)
+        **extra}, section="settings", status_code=400 if "problem" in extra else 200)
 
 
 @router.get("/o/{org}/settings/config-assistant", response_class=HTMLResponse)
@@ -49,12 +49,12 @@ async def make(request: Request, principal: Principal = Depends(READ)) -> Respon
     block = str(form.get("block", ""))
     if block not in BLOCKS:
         return await render(request, principal, "runtime", _prefill(request, "runtime"),
-                            error="pick a block type", error_field="block")
+                            problem="pick a block type", error_field="block")
     spec = BLOCKS[block]
     values: dict[str, Any] = {s.name: ([str(v) for v in form.getlist(s.name)] if s.multi else str(form.get(s.name, "")))
                               for s in spec.fields}
     try:
         made = generate(block, values)
     except SnippetError as err:
-        return await render(request, principal, block, values, error=err.message, error_field=err.field)
+        return await render(request, principal, block, values, problem=err.message, error_field=err.field)
     return await render(request, principal, block, values, snippet=made)
