@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry": ("faramesh_cloud.cli.registry", "registry"),
     "verify-registry": ("faramesh_cloud.cli.registry_verify", "verify_registry"),
     "secrets": ("faramesh_cloud.cli.secrets", "secrets"),
+    "snippet": ("faramesh_cloud.cli.snippet", "snippet"),
 }
 
 

@@ -5,14 +5,17 @@ and that generating writes nothing (no platform audit entry, nothing stored)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
 from fastapi import FastAPI
 
+from faramesh_cloud.cli.main import cli as main_cli
 from faramesh_cloud.fpl.snippets import in_context
 from faramesh_cloud.fpl.strict import parse_strict
 from faramesh_cloud.gateway.app import create_app
@@ -21,7 +24,7 @@ from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, FleetReads, mount
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.gateway import CLOUD_URL, csrf_of, sign_in, static_status
+from tests.fixtures.gateway import CLOUD_URL, csrf_of, serve_app, sign_in, static_status
 from tests.fixtures.identity import PASSWORD, People, Person
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
@@ -129,3 +132,39 @@ async def test_only_members_who_read_settings_may_use_it(assistant_app: FastAPI,
     other = await people.org("globex")
     async with browser(assistant_app, other) as c:
         assert (await c.get(PAGE)).status_code in (403, 404)  # not a member of acme
+
+
+async def cli(*args: str, key: str) -> Result:
+    """The CLI in a worker thread (the gateway answers it from this loop)."""
+    return await asyncio.to_thread(CliRunner().invoke, main_cli, list(args), env={"FARAMESH_CLOUD_API_KEY": key})
+
+
+async def test_cli_prints_the_snippet_or_names_the_refused_field(assistant_app: FastAPI, people: People) -> None:
+    owner = await people.org("acme")
+    principal = await people.principal(owner)
+    _, admin = await people.identity.api_keys.create(owner.org.org_id, "ci", Role.ADMIN, principal)
+    _, operator = await people.identity.api_keys.create(owner.org.org_id, "ops", Role.OPERATOR, principal)
+    async with serve_app(assistant_app) as url:
+        made = await cli("snippet", "provider", "--url", url, "-f", "name=vault", "-f", "type=vault",
+                         "-f", "setting1_key=token", "-f", "setting1_value=VAULT_TOKEN", "-f", "setting1_env=on",
+                         key=admin)
+        assert made.exit_code == 0, made.output
+        assert made.stdout == 'provider "vault" {\n  type = "vault"\n  token = env("VAULT_TOKEN")\n}\n'
+        assert "faramesh apply" in made.stderr
+        fields = parse_strict(made.stdout).provider_fields["vault"]
+        assert fields["token"].kind == "env" and fields["token"].text == "VAULT_TOKEN"
+
+        hooks = await cli("snippet", "webhooks", "--url", url, "--org", "acme", "-f", "url=https://h.example/x",
+                          "-f", "events=deny", "-f", "events=defer", key=admin)
+        assert hooks.exit_code == 0 and 'events: ["deny", "defer"]' in hooks.stdout
+
+        refused = await cli("snippet", "rule", "--url", url, "-f", "effect=defer", "-f", "tool=mcp:fs.write",
+                            key=admin)
+        assert refused.exit_code == 2
+        assert refused.stderr.startswith("error: fields.tool: ") and "letter" in refused.stderr
+
+        listed = await cli("snippet", "--list", "--url", url, key=admin)
+        assert listed.exit_code == 0 and "budget: Budget" in listed.stdout and "  tool (required)" in listed.stdout
+
+        denied = await cli("snippet", "agent", "--url", url, "-f", "id=a", key=operator)
+        assert denied.exit_code == 1 and "403" in denied.stderr
