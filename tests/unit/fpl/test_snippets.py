@@ -114,7 +114,7 @@ REPRESENTATIVE: list[tuple[str, dict[str, Any]]] = [
     ("budget", {"max": "20"}),
     ("budget", {"id": "daily_2", "daily": "2000.50", "warn_at": "0.8", "on_exceed": "defer"}),
     ("budget", {"max": "0.01", "daily": "999999999.99", "warn_at": "1", "on_exceed": "deny"}),
-    ("budget", {"max": "1.5", "warn_at": ".125"}),
+    ("budget", {"max": "1.5", "warn_at": ".25"}),
     ("provider", {"name": "vault", "type": "vault", "setting1_key": "addr", "setting1_value": "https://vault:8200",
                   "setting2_key": "token", "setting2_value": "VAULT_TOKEN", "setting2_env": "on"}),
     ("provider", {"name": "aws.sm", "type": "aws-secrets", "source": "/opt/p/provider",
@@ -189,7 +189,8 @@ REFUSED: list[tuple[str, dict[str, Any], str, str]] = [
     ("budget", {"max": "1e3"}, "max", "amount"),
     ("budget", {"max": "5", "warn_at": "1.5"}, "warn_at", "fraction"),
     ("budget", {"max": "5", "warn_at": "0"}, "warn_at", "fraction"),
-    ("budget", {"max": "5", "warn_at": "0.000"}, "warn_at", "between"),
+    ("budget", {"max": "5", "warn_at": "0.00"}, "warn_at", "between"),
+    ("budget", {"max": "5", "warn_at": "0.125"}, "warn_at", "rounds to two"),
     ("budget", {"max": "5", "on_exceed": "explode"}, "on_exceed", "one of"),
     ("provider", {"name": "v", "type": "Vault"}, "type", "lower-case"),
     ("provider", {"name": "v", "type": "vault", "setting1_value": "orphan"}, "setting1_key", "name the setting"),
@@ -254,7 +255,7 @@ VALID: dict[str, Any] = {
         "condition": OPTIONAL(CONDITION), "notify": OPTIONAL(PLAIN), "reason": OPTIONAL(PLAIN)}),
     "budget": st.fixed_dictionaries({
         "id": OPTIONAL(IDENT), "max": AMOUNT, "daily": OPTIONAL(AMOUNT),
-        "warn_at": OPTIONAL(st.integers(1, 1000).map(lambda n: str(Decimal(n) / 1000))),
+        "warn_at": OPTIONAL(st.integers(1, 100).map(lambda n: str(Decimal(n) / 100))),
         "on_exceed": st.sampled_from(["deny", "defer"])}),
     "provider": st.fixed_dictionaries({
         "name": st.from_regex(r"[a-z0-9_][a-z0-9_.-]{0,15}", fullmatch=True),
