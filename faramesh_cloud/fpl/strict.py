@@ -493,7 +493,9 @@ class _Strict:
         self.next()
         ident = self.string_or_ident()
         self.expect(Kind.LBRACE)
-        values: dict[str, float | int | str] = {}
+        amounts: dict[str, float] = {}  # max, daily, warn_at
+        calls: int | None = None
+        on_exceed = ""
         while self.peek().kind not in (Kind.RBRACE, Kind.EOF):
             kw = self.peek_ident()
             if kw in ("max", "daily"):
@@ -504,17 +506,16 @@ class _Strict:
                 amount = go_parse_float(num.val)
                 if amount is None:
                     raise self.fail(f"line {num.dline}: expected number, got {go_quote(num.val)}", num)
-                values[kw] = amount
+                amounts[kw] = amount
             elif kw == "max_calls":
                 self.next()
                 num = self.next()
                 calls = go_parse_int(num.val)
                 if calls is None:
                     raise self.fail(f"line {num.dline}: max_calls: {_int_error('ParseInt', num.val)}", num)
-                values[kw] = calls
             elif kw == "on_exceed":
                 self.next()
-                values[kw] = self.string_or_ident()
+                on_exceed = self.string_or_ident()
             elif kw == "warn_at":
                 self.next()
                 self.skip_equals()
@@ -523,15 +524,11 @@ class _Strict:
                 if warn is None:
                     text = f"strconv.ParseFloat: parsing {go_quote(num.val)}: invalid syntax"
                     raise self.fail(f"line {num.dline}: warn_at: {text}", num)
-                values[kw] = warn
+                amounts[kw] = warn
             else:
                 raise self.fail(f"line {self.peek().dline}: unexpected keyword {go_quote(kw)} in budget block")
         self.block_end(f"budget {ident}: ")
-        max_usd, daily, calls, warn = (values.get(k) for k in ("max", "daily", "max_calls", "warn_at"))
-        return StrictBudget(ident, max_usd if isinstance(max_usd, float) else None,
-                            daily if isinstance(daily, float) else None,
-                            calls if isinstance(calls, int) else None,
-                            warn if isinstance(warn, float) else None, str(values.get("on_exceed", "")))
+        return StrictBudget(ident, amounts.get("max"), amounts.get("daily"), calls, amounts.get("warn_at"), on_exceed)
 
     def phase(self) -> None:
         self.next()

@@ -62,4 +62,4 @@ async def snippet(body: SnippetIn, principal: Principal = Depends(READ)) -> Snip
         raise RequestValidationError([{"loc": ("body", "fields", err.field), "msg": err.message,
                                        "type": "value_error"}]) from None
     return SnippetOut(block=made.block, text=made.text, language=made.language, where=made.where,
-                      notes=[*BLOCKS[made.block].notes, NEVER_PUSHED])
+                      notes=[*BLOCKS[made.block].notes, NEVER_PUSHED], pushed=False)
