@@ -68,5 +68,7 @@ def snippet(block: str | None, pairs: tuple[str, ...], list_blocks: bool, url: s
         api.close()
     click.echo(made["text"])
     click.echo(f"Put it {made['where']}.", err=True)
+    for warning in made.get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
     for note in made["notes"]:
         click.echo(f"note: {note}", err=True)

@@ -56,6 +56,7 @@ class Snippet:
     language: str  # "fpl" (governance.fms) or "yaml" (a YAML policy document)
     where: str
     values: Mapping[str, str | list[str]]
+    warnings: tuple[str, ...] = ()  # about these values (the block's notes are in BLOCKS)
 
 
 def _settings(n: int) -> tuple[FieldSpec, ...]:
@@ -174,7 +175,21 @@ def generate(block: str, raw: Mapping[str, str | list[str] | None]) -> Snippet:
     text = _WRITERS[block](values)
     if spec.language == "fpl":
         _self_check(block, text, spec)
-    return Snippet(block, text, spec.language, spec.where, values)
+    return Snippet(block, text, spec.language, spec.where, values, _warnings(block, values))
+
+
+def _warnings(block: str, v: Mapping[str, str | list[str]]) -> tuple[str, ...]:
+    """What these values do that the form cannot see (FPL.md §4, §6)."""
+    if block == "agent" and _s(v, "id") > "default":  # sort.Strings order: bytes (the ids are ASCII)
+        return (f'"{_s(v, "id")}" sorts after "default": if the file also imports a framework pack, that '
+                f'pack\'s agent "default" becomes the enforced agent (its permit * replaces your rules). '
+                'Name the agent so it sorts first, or import no framework pack.',)
+    if block == "pack" and _s(v, "kind") == "frameworks":
+        return ('A framework pack brings agent "default" (permit *): it is enforced instead of your agent '
+                'whenever your agent\'s name sorts after "default".',)
+    if block == "rule" and _s(v, "effect") in ("permit", "defer") and _s(v, "tool") == "*" and not _s(v, "condition"):
+        return ("An unconditional rule on * matches every tool: rules below it never apply.",)
+    return ()
 
 
 def runtime_block(cloud_url: str, api_key_env: str = CLOUD_KEY_ENV, *, mode: str = "", wal_dir: str = "",

@@ -82,6 +82,10 @@ async def test_the_form_makes_a_snippet_that_parses_and_says_it_is_never_pushed(
         assert 'value="amount &gt; $500"' in refused.text  # what was typed is kept for correcting
         assert '<pre id="snippet">' not in refused.text
 
+        warned = await c.post(PAGE, data={"csrf_token": csrf_of(page.text), "block": "agent", "id": "support-bot",
+                                          "default": "deny"})
+        assert warned.status_code == 200 and 'id="snippet-warning-1"' in warned.text
+
         no_csrf = await c.post(PAGE, data={"block": "rule", "effect": "defer", "tool": "x"})
         assert no_csrf.status_code == 403
 
@@ -97,6 +101,9 @@ async def test_rest_twin_gives_the_text_or_422_naming_the_field(assistant_app: F
         assert body["language"] == "fpl" and body["pushed"] is False and any("faramesh apply" in n for n in body["notes"])
         budget = parse_strict(in_context("budget", body["text"])).agents[0].budgets[0]
         assert (budget.max_usd, budget.daily_usd) == (20.0, 50.5)
+
+        agent = (await api.post(API + "/snippets", json={"block": "agent", "fields": {"id": "support-bot"}})).json()
+        assert agent["text"].startswith('agent "support-bot" {') and 'sorts after "default"' in agent["warnings"][0]
 
         hooks = await api.post(API + "/snippets", json={"block": "webhooks",
                                                         "fields": {"url": "https://h.example/x", "events": ["deny"]}})

@@ -36,6 +36,7 @@ class SnippetOut(BaseModel):
     language: str = Field(description="fpl (governance.fms) or yaml (a YAML policy document: webhooks)")
     where: str
     notes: list[str]
+    warnings: list[str] = Field(default_factory=list, description="what these values do that may surprise")
     pushed: bool = Field(False, description="always false: " + NEVER_PUSHED)
 
 
@@ -62,4 +63,4 @@ async def snippet(body: SnippetIn, principal: Principal = Depends(READ)) -> Snip
         raise RequestValidationError([{"loc": ("body", "fields", err.field), "msg": err.message,
                                        "type": "value_error"}]) from None
     return SnippetOut(block=made.block, text=made.text, language=made.language, where=made.where,
-                      notes=[*BLOCKS[made.block].notes, NEVER_PUSHED], pushed=False)
+                      notes=[*BLOCKS[made.block].notes, NEVER_PUSHED], warnings=list(made.warnings), pushed=False)

@@ -304,3 +304,14 @@ def test_amounts_are_written_as_money_and_read_back_exactly() -> None:
     assert text == "budget session {\n  max $1.50\n  daily $2000\n  warn_at 0.8\n  on_exceed deny\n}"
     b = strict("budget", text).agents[0].budgets[0]
     assert (b.max_usd, b.daily_usd, b.warn_at) == (1.5, 2000.0, 0.8)
+
+
+def test_values_that_change_which_agent_is_enforced_are_warned_about() -> None:
+    late = generate("agent", {"id": "support-bot"})
+    assert len(late.warnings) == 1 and '"support-bot" sorts after "default"' in late.warnings[0]
+    assert generate("agent", {"id": "app-agent"}).warnings == ()
+    assert "framework pack brings agent" in generate(
+        "pack", {"kind": "frameworks", "name": "langgraph", "version": "1.0.0"}).warnings[0]
+    assert generate("pack", {"kind": "policies", "name": "faramesh/stripe", "version": "1.0.0"}).warnings == ()
+    assert generate("rule", {"effect": "permit", "tool": "*"}).warnings
+    assert generate("rule", {"effect": "permit", "tool": "*", "condition": "amount < 5"}).warnings == ()
