@@ -283,18 +283,22 @@ def test_any_valid_form_input_parses_back_to_the_same_values(case: tuple[str, di
     check_round_trip(block, fields)
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.sampled_from(["rule", "runtime", "provider", "agent"]),
-       st.dictionaries(st.sampled_from(["tool", "condition", "reason", "notify", "wal_dir", "model", "id",
-                                        "setting1_value", "source"]),
-                       st.text(max_size=30), max_size=4))
-def test_any_input_is_refused_or_reads_back(block: str, raw: dict[str, str]) -> None:
-    """Arbitrary text: either a SnippetError naming a field, or a snippet that reads back."""
-    base = {"rule": {"effect": "defer", "tool": "x"}, "runtime": {"cloud_url": "https://a.example"},
-            "provider": {"name": "p", "type": "t", "setting1_key": "k"}, "agent": {"id": "a"}}[block]
-    fields = {**base, **{k: v for k, v in raw.items() if k in {s.name for s in BLOCKS[block].fields}}}
+ANY_BASE: dict[str, dict[str, Any]] = {
+    "rule": {"effect": "defer", "tool": "x"}, "runtime": {"cloud_url": "https://a.example"},
+    "provider": {"name": "p", "type": "t", "setting1_key": "k"}, "agent": {"id": "a"}, "budget": {"max": "5"},
+    "pack": {"kind": "policies", "name": "a/b", "version": "1"}, "trust": {"public_key": KEY32},
+    "webhooks": {"url": "https://h.example", "events": ["deny"]}}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(ANY_BASE)).flatmap(lambda b: st.tuples(
+    st.just(b), st.dictionaries(st.sampled_from([s.name for s in BLOCKS[b].fields]), st.text(max_size=30),
+                                max_size=4))))
+def test_any_input_is_refused_or_reads_back(case: tuple[str, dict[str, str]]) -> None:
+    """Arbitrary text in any field of any block: a SnippetError naming a field, or a snippet that reads back."""
+    block, raw = case
     try:
-        check_round_trip(block, fields)
+        check_round_trip(block, {**ANY_BASE[block], **raw})
     except SnippetError as err:
         assert err.field in {s.name for s in BLOCKS[block].fields}
 
