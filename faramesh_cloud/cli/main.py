@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify-registry": ("faramesh_cloud.cli.registry_verify", "verify_registry"),
     "secrets": ("faramesh_cloud.cli.secrets", "secrets"),
     "slack": ("faramesh_cloud.cli.slack", "slack"),
+    "snippet": ("faramesh_cloud.cli.snippet", "snippet"),
 }
 
 

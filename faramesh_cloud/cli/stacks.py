@@ -32,6 +32,7 @@ from faramesh_cloud.cli.admin import (
 from faramesh_cloud.cli.errors import Refused
 from faramesh_cloud.cli.up import data_dir_option
 from faramesh_cloud.config import Settings
+from faramesh_cloud.fpl.snippets import runtime_block
 from faramesh_cloud.ingest.feeds.webhook_secrets import WebhookSecretStore
 from faramesh_cloud.outbox.relay import OutboxRelay
 from faramesh_cloud.platform_audit.events import AuditAction, Target
@@ -92,10 +93,8 @@ def register(name: str, org_slug: str | None, environment: str, data_dir: Path |
     click.echo()
     click.echo("and add this block to its governance.fms:")
     click.echo()
-    click.echo("  runtime {")
-    click.echo(f'    cloud_url     = "https://{where.sync_address}"')
-    click.echo('    cloud_api_key = env("FARAMESH_CLOUD_API_KEY")')
-    click.echo("  }")
+    for line in runtime_block(f"https://{where.sync_address}").splitlines():
+        click.echo(f"  {line}")
     if where.sync_ca is not None:
         click.echo()
         click.echo(f"This Cloud's sync certificate is self-signed: give the daemon its CA file, {where.sync_ca}")

@@ -9,7 +9,9 @@ its `expected 3` for a token kind). `line` is the line in the file (the daemon d
 newline inside a quoted string; its message keeps its own number).
 
 It keeps what a rule preview needs: imports, agents with their rules, flat rules, each with the
-line it starts on. Pure: text in, values out.
+line it starts on; and the values a generated snippet must read back as (Config Assistant):
+runtime and provider fields as the daemon types them (`ConfigValue`), budgets, trust lines.
+Pure: text in, values out.
 """
 
 from __future__ import annotations
@@ -49,6 +51,26 @@ class DaemonParseError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class ConfigValue:
+    """A runtime/provider/identity field value as the daemon types it (`fpl.ConfigValue`):
+    kind `string`, `number`, `bool`, `ident` or `env` (text = the variable name)."""
+
+    kind: str
+    text: str
+    number: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StrictBudget:
+    id: str
+    max_usd: float | None = None
+    daily_usd: float | None = None
+    max_calls: int | None = None
+    warn_at: float | None = None
+    on_exceed: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class StrictRule:
     effect: str
     tool: str
@@ -65,7 +87,9 @@ class StrictAgent:
     line: int
     default: str = ""
     framework: str = ""
+    model: str = ""
     rules: list[StrictRule] = field(default_factory=list)
+    budgets: list[StrictBudget] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +106,9 @@ class StrictDocument:
     flat_rules: list[StrictRule] = field(default_factory=list)
     has_runtime: bool = False
     providers: list[str] = field(default_factory=list)
+    runtime: dict[str, ConfigValue] = field(default_factory=dict)  # the last runtime block
+    provider_fields: dict[str, dict[str, ConfigValue]] = field(default_factory=dict)
+    trust_lines: list[str] = field(default_factory=list)  # tokens re-joined with single spaces
 
 
 class _Fail(Exception):
@@ -210,22 +237,23 @@ class _Strict:
             elif kw == "runtime":
                 self.next()
                 self.expect(Kind.LBRACE)
-                self.config_fields()
+                doc.runtime = self.config_fields()
                 self.expect(Kind.RBRACE)
                 doc.has_runtime = True
             elif kw in ("provider", "identity"):
                 self.next()
                 name = self.string_or_ident()
                 self.expect(Kind.LBRACE)
-                self.config_fields()
+                values = self.config_fields()
                 self.expect(Kind.RBRACE)
                 if kw == "provider":
                     doc.providers.append(name)
+                    doc.provider_fields[name] = values
             elif kw == "trust":
                 self.next()
                 self.expect(Kind.LBRACE)
                 while self.peek().kind not in (Kind.RBRACE, Kind.EOF):
-                    self.collect_line()
+                    doc.trust_lines.append(self.collect_line())
                 self.expect(Kind.RBRACE)
             elif kw == "agent":
                 doc.agents.append(self.agent())
@@ -262,7 +290,8 @@ class _Strict:
         if problem:
             raise self.fail(f"{problem}: {go_quote(line)}", head)
 
-    def config_fields(self) -> None:
+    def config_fields(self) -> dict[str, ConfigValue]:
+        out: dict[str, ConfigValue] = {}
         while self.peek().kind not in (Kind.RBRACE, Kind.EOF):
             key = self.peek()
             if key.kind is not Kind.IDENT:
@@ -270,32 +299,38 @@ class _Strict:
             self.next()
             self.skip_equals()
             try:
-                self.config_value()
+                out[key.val] = self.config_value()
             except _Fail as fail:
                 raise self.wrap(f"line {key.dline}: field {go_quote(key.val)}: ", fail) from None
+        return out
 
-    def config_value(self) -> None:
+    def config_value(self) -> ConfigValue:
         tok = self.peek()
         if tok.kind is Kind.STRING:
             self.next()
-        elif tok.kind is Kind.NUMBER:
-            if go_parse_float(self.next().val) is None:
+            return ConfigValue("string", tok.val)
+        if tok.kind is Kind.NUMBER:
+            number = go_parse_float(self.next().val)
+            if number is None:
                 raise self.fail(f"line {tok.dline}: invalid number", tok)
-        elif tok.kind is Kind.DOLLAR:
+            return ConfigValue("number", tok.val, number)
+        if tok.kind is Kind.DOLLAR:
             self.next()
             if self.peek().kind is not Kind.NUMBER:
                 raise self.fail(f"line {tok.dline}: expected amount after $", tok)
             num = self.next()
-            if go_parse_float(num.val) is None:
+            number = go_parse_float(num.val)
+            if number is None:
                 raise self.fail(f"strconv.ParseFloat: parsing {go_quote(num.val)}: invalid syntax", num)
-        elif tok.kind is Kind.IDENT:
+            return ConfigValue("number", num.val, number)
+        if tok.kind is Kind.IDENT:
             self.next()
             if tok.val == "env":
-                self.env_call(tok)
-        else:
-            raise self.fail(f"line {tok.dline}: unexpected value token {go_quote(tok.val)}", tok)
+                return ConfigValue("env", self.env_call(tok))
+            return ConfigValue("bool" if tok.val in ("true", "false") else "ident", tok.val)
+        raise self.fail(f"line {tok.dline}: unexpected value token {go_quote(tok.val)}", tok)
 
-    def env_call(self, head: Token) -> None:
+    def env_call(self, head: Token) -> str:
         line = self.peek().dline
         if self.next().kind is not Kind.LPAREN:
             raise self.fail(f"line {line}: env: expected '('", head)
@@ -306,6 +341,7 @@ class _Strict:
             raise self.fail(f"line {line}: env: expected ')'", head)
         if not name.strip():
             raise self.fail(f"line {line}: env: variable name must not be empty", head)
+        return name
 
     # ── rules ────────────────────────────────────────────────────────────────────
     def rule(self) -> StrictRule:
@@ -385,12 +421,14 @@ class _Strict:
                     ag.default = value
                 elif kw == "framework":
                     ag.framework = value
+                elif kw == "model":
+                    ag.model = value
             elif kw == "var":
                 self.next()
                 self.string_or_ident()
                 self.var_value()
             elif kw == "budget":
-                self.budget()
+                ag.budgets.append(self.budget())
             elif kw == "phase":
                 self.phase()
             elif kw == "rules":
@@ -451,10 +489,13 @@ class _Strict:
             self.string_or_ident()
         self.block_end(f"{kind} {ident}: ")
 
-    def budget(self) -> None:
+    def budget(self) -> StrictBudget:
         self.next()
         ident = self.string_or_ident()
         self.expect(Kind.LBRACE)
+        amounts: dict[str, float] = {}  # max, daily, warn_at
+        calls: int | None = None
+        on_exceed = ""
         while self.peek().kind not in (Kind.RBRACE, Kind.EOF):
             kw = self.peek_ident()
             if kw in ("max", "daily"):
@@ -462,26 +503,32 @@ class _Strict:
                 if self.peek().kind is Kind.DOLLAR:
                     self.next()
                 num = self.next()
-                if go_parse_float(num.val) is None:
+                amount = go_parse_float(num.val)
+                if amount is None:
                     raise self.fail(f"line {num.dline}: expected number, got {go_quote(num.val)}", num)
+                amounts[kw] = amount
             elif kw == "max_calls":
                 self.next()
                 num = self.next()
-                if go_parse_int(num.val) is None:
+                calls = go_parse_int(num.val)
+                if calls is None:
                     raise self.fail(f"line {num.dline}: max_calls: {_int_error('ParseInt', num.val)}", num)
             elif kw == "on_exceed":
                 self.next()
-                self.string_or_ident()
+                on_exceed = self.string_or_ident()
             elif kw == "warn_at":
                 self.next()
                 self.skip_equals()
                 num = self.next()
-                if go_parse_float(num.val) is None:
+                warn = go_parse_float(num.val)
+                if warn is None:
                     text = f"strconv.ParseFloat: parsing {go_quote(num.val)}: invalid syntax"
                     raise self.fail(f"line {num.dline}: warn_at: {text}", num)
+                amounts[kw] = warn
             else:
                 raise self.fail(f"line {self.peek().dline}: unexpected keyword {go_quote(kw)} in budget block")
         self.block_end(f"budget {ident}: ")
+        return StrictBudget(ident, amounts.get("max"), amounts.get("daily"), calls, amounts.get("warn_at"), on_exceed)
 
     def phase(self) -> None:
         self.next()

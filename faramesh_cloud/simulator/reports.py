@@ -12,6 +12,7 @@ from typing import Final
 
 from faramesh_cloud_api.sync.v1 import agent_state_pb2, fleet_pb2, registry_pb2
 
+from faramesh_cloud.fpl.snippets import runtime_block
 from faramesh_cloud.simulator import policy
 from faramesh_cloud.simulator.buffer import BufferStats
 
@@ -70,12 +71,7 @@ def governance_fms(facts: StackFacts, agents: Sequence[AgentFacts], framework: s
         f"# governance.fms for {facts.label} (applied by CI from platform/{facts.label}-governance)",
         f'import "github.com/faramesh/faramesh-registry/providers/{_PROVIDER}@{_PROVIDER_VERSION}"',
         "",
-        "runtime {",
-        '  mode          = "enforce"',
-        '  wal_dir       = "/var/lib/faramesh/wal"',
-        f'  cloud_url     = "{facts.cloud_url}"',
-        '  cloud_api_key = env("FARAMESH_CLOUD_API_KEY")',
-        "}",
+        *runtime_block(facts.cloud_url, mode="enforce", wal_dir="/var/lib/faramesh/wal").splitlines(),
         "",
         'provider "vault" {',
         '  type  = "vault"',

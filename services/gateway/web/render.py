@@ -30,6 +30,7 @@ SETTINGS_TABS: tuple[NavSection, ...] = (
     NavSection("integrations", "Integrations", "/settings/integrations",
                (Permission.ORG_INTEGRATION_MANAGE, Permission.APPROVALS_ROUTING_MANAGE)),
     NavSection("api-keys", "API keys", "/settings/api-keys", (Permission.ORG_APIKEY_MANAGE,)),
+    NavSection("config-assistant", "Config Assistant", "/settings/config-assistant", (Permission.ORG_SETTINGS_READ,)),
     NavSection("audit-log", "Platform audit log", "/settings/audit-log", (Permission.ORG_AUDITLOG_READ,)),
 )
 

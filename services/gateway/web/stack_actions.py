@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from fastapi import Request
 
+from faramesh_cloud.fpl.snippets import runtime_block
 from faramesh_cloud.gateway.web.deps import web
 from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
 from faramesh_cloud.identity.domain import IdentityError, NotFound, Principal
@@ -31,10 +32,8 @@ NAME_PATTERN_HTML: Final = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}"
 
 
 def runtime_snippet(cloud_url: str) -> str:
-    return ("runtime {\n"
-            f'  cloud_url     = "{cloud_url}"\n'
-            '  cloud_api_key = env("FARAMESH_CLOUD_API_KEY")\n'
-            "}")
+    """The runtime block with the Cloud keys (the Config Assistant's writer: one for both pages)."""
+    return runtime_block(cloud_url)
 
 
 async def own_stack(request: Request, principal: Principal, stack_id: str, *, live: bool = True) -> Any:
