@@ -1,6 +1,7 @@
-"""HTTP posts to destinations people configure, and the retry rule senders share.
+"""HTTP posts to destinations people configure (and reads from the git providers they
+connect), and the retry rule senders share.
 
-``PinnedHttp.post`` resolves and checks the URL with the SSRF guard just before the request
+``PinnedHttp.post`` and ``PinnedHttp.get`` resolve and checks the URL with the SSRF guard just before the request
 and connects to the checked address (the host name kept for Host and TLS SNI/certificate
 checks; DNS rebinding cannot swap the address), never follows redirects and keeps no
 connection alive (a pooled connection is keyed by the pinned address).
@@ -98,3 +99,10 @@ class PinnedHttp:
         return await self._http().post(target.pinned_url(), content=content,
                                        headers={**agent, **headers, "host": target.host_header},
                                        extensions={"sni_hostname": target.host})
+
+    async def get(self, url: str, headers: Mapping[str, str]) -> httpx.Response:
+        """GET ``url`` at its checked address (the same guard and pinning as ``post``)."""
+        target = await asyncio.to_thread(check_url, url, allow_private=self._allow_private, resolver=self._resolver)
+        agent = {"user-agent": self._user_agent} if self._user_agent is not None else {}
+        return await self._http().get(target.pinned_url(), headers={**agent, **headers, "host": target.host_header},
+                                      extensions={"sni_hostname": target.host})
