@@ -45,7 +45,8 @@ class GatewayService:
         self._fleet = fleet_wiring.fleet_reads(settings, ctx.services)  # in process, or gRPC to the fleet service
         fleet_wiring.mount(app, fleet_wiring.fleet_ports(StackStore(ctx.platform.db, region=ctx.platform.region),
                                                          cloud_url=f"https://{settings.sync_address}",
-                                                         query=self._fleet, audit=self.audit.reader))
+                                                         query=self._fleet, audit=self.audit.reader),
+                           git=fleet_wiring.git_port(ctx.services))  # Settings → Integrations → Git
         # The approvals and notifications services' own APIs when they run in this process
         # (`up`), else their gRPC clients.
         self.approvals = approvals_wiring.approvals_port(settings, ctx.services)
