@@ -24,6 +24,8 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
+from faramesh_cloud.egress.http import BodyTooLarge
+
 MAX_FILE_BYTES: Final = 1 << 20
 MAX_PAGES: Final = 50
 
@@ -100,7 +102,7 @@ class GitProvider(Protocol):
 
 
 class Getter(Protocol):
-    async def get(self, url: str, headers: Mapping[str, str]) -> httpx.Response: ...
+    async def get(self, url: str, headers: Mapping[str, str], *, max_bytes: int | None = None) -> httpx.Response: ...
 
 
 def split_repository(provider: Provider, repository: str) -> tuple[str, str]:
@@ -205,7 +207,10 @@ def raise_for(provider: Provider, response: httpx.Response, what: str) -> None:
 
 async def fetch(http: Getter, provider: Provider, url: str, headers: Mapping[str, str], what: str) -> httpx.Response:
     try:
-        response = await http.get(url, headers)
+        response = await http.get(url, headers, max_bytes=MAX_FILE_BYTES)
+    except BodyTooLarge:
+        raise InvalidGitRequest(f"{LABELS[provider]}'s answer for {what} is over {MAX_FILE_BYTES} bytes; Cloud reads "
+                                f"governance files (and listing pages) of at most {MAX_FILE_BYTES} bytes") from None
     except httpx.HTTPError as exc:
         raise GitUnavailable(f"{LABELS[provider]} could not be reached for {what} ({type(exc).__name__}: {exc}); "
                              "try again later") from None

@@ -166,3 +166,10 @@ def test_commit_links_point_at_each_providers_commit_page() -> None:
         f"https://bitbucket.org/acme/p/commits/{sha}")
     assert commit_url(Provider.AZURE_DEVOPS, "https://dev.azure.com/acme", "Platform/p", sha) == (
         f"https://dev.azure.com/acme/Platform/_git/p/commit/{sha}")
+
+
+async def test_a_file_over_the_limit_is_refused_without_reading_it_all(world: World) -> None:
+    provider = world.provider()
+    head = world.fake.commit(world.repo, "main", {"governance.fms": "# padding\n" * 200_000})  # ~2 MiB
+    with pytest.raises(InvalidGitRequest, match=r"answer for governance\.fms .* is over 1048576 bytes"):
+        await provider.read(world.repo, "governance.fms", head)
