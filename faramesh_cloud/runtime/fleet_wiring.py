@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from faramesh_cloud.audit_index.views import Alert, Delegation, PolicyVersionUse, RecordSummary
 from faramesh_cloud.config import Settings
 from faramesh_cloud.fleet.client import FleetQueryClient
+from faramesh_cloud.fleet.git_client import GitClient
 from faramesh_cloud.fleet.service import FleetService, GitSettings
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, FleetReads, mount_fleet
 from faramesh_cloud.gateway.web.git_ports import GitPort, mount_git
@@ -90,11 +91,18 @@ def fleet_ports(stacks: StackStore, *, cloud_url: str, query: FleetReads, audit:
     return FleetPorts(query=query, registry=stacks, cloud_url=cloud_url, audit=IndexFleetAudit(audit))
 
 
-def git_port(services: Sequence[Service]) -> GitPort | None:
-    """The fleet service's git integrations when it runs in this process (``up``); a gateway
-    alone (``serve gateway``) has none yet: the fleet's internal API does not carry them."""
+def git_port(settings: Settings, services: Sequence[Service]) -> GitPort | None:
+    """The fleet service's git integrations when it runs in this process (``up``), else
+    ``GitClient`` on the fleet's internal API (``serve gateway``; close it with ``release_git``)."""
     local = running(services, FleetService)
-    return local.git if local is not None else None
+    if local is not None:
+        return local.git
+    return GitClient(settings.internal_dial_address("fleet"), service_credentials(settings, "gateway"))
+
+
+async def release_git(port: GitPort | None) -> None:
+    if isinstance(port, GitClient):
+        await port.close()
 
 
 def mount(app: FastAPI, ports: FleetPorts, git: GitPort | None = None) -> None:

@@ -97,7 +97,7 @@ class FleetProjection:
         await self.prepare()
         address, tls = self._internal
         if address is not None and tls is not None:
-            server = internal_server(self.query, address, tls)
+            server = internal_server(self.query, address, tls, self.git)
             await server.start()
             self.server = server
         runner: ConsumerRunner[FleetUpdate] = ConsumerRunner(self._log, SYNC_ITEMS, self._group, FleetProcessor(),

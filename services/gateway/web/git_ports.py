@@ -1,6 +1,7 @@
 """What Settings → Integrations → Git, the Config tab's drift against the main branch and
 Home's attention panel use of the fleet's git integrations: a port the composition root fills
-with the fleet service's ``GitIntegrations`` (in process under ``up``). Values come back as
+with the fleet service's ``GitIntegrations`` (in process under ``up``) or ``GitClient`` (the
+fleet's internal ``GitService``, under ``serve gateway``). Values come back as
 objects read by attribute. Refusals raise ``ValueError`` with a ``code`` (``invalid``,
 ``conflict``); unknown ids raise ``LookupError``. Connect/map: ``org:integration:manage``
 (Owner, Admin); a check now: ``fleet:stack:read``."""
