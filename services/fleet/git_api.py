@@ -30,6 +30,7 @@ import psycopg
 
 from faramesh_cloud.egress.sealing import SecretBox
 from faramesh_cloud.egress.ssrf import UnsafeDestination, check_url
+from faramesh_cloud.fleet import git_events
 from faramesh_cloud.fleet.git_adapters import adapter
 from faramesh_cloud.fleet.git_drift import DriftState, GitConnection, GitMapping, compare
 from faramesh_cloud.fleet.git_providers import (
@@ -139,6 +140,7 @@ class GitIntegrations:
         except UnsafeDestination as exc:
             raise InvalidGit(f"the base URL: {exc}") from None
         cid = str(uuid.uuid4())
+        hint = secret[-4:] if len(secret) >= 16 else ""  # the last 4 of a short token would give too much away
         sealed = self._box.seal(org, cid, {"token": secret})
         now = self._clock()
         try:
@@ -151,12 +153,14 @@ class GitIntegrations:
                 await conn.execute(
                     "INSERT INTO fleet_git_connections (connection_id, org_id, name, provider, base_url, username, "
                     "token_hint, secret, created_at, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    (cid, org, name, kind.value, base, user, secret[-4:], sealed, now, actor.label))
+                    (cid, org, name, kind.value, base, user, hint, sealed, now, actor.label))
+                made = GitConnection(cid, org, name, kind, base, user, hint, now, actor.label)
                 await self._audit.append_in(conn, org, CONNECTED, actor, target=Target("git_connection", cid),
                                             details={"name": name, "provider": kind.value, "base_url": base})
+                await git_events.OUTBOX.add(conn, git_events.TOPIC, [git_events.connected(made, actor)])
         except psycopg.errors.UniqueViolation:
             raise GitConflict(f"a git connection named {name!r} exists already") from None
-        return GitConnection(cid, org, name, kind, base, user, secret[-4:], now, actor.label)
+        return made
 
     async def disconnect(self, org_id: str, connection_id: str, actor: Actor) -> GitConnection:
         """Delete the connection (its sealed token) and its mappings and their drift checks."""
@@ -173,6 +177,8 @@ class GitIntegrations:
             gone = _connection(row)
             await self._audit.append_in(conn, org, DISCONNECTED, actor, target=Target("git_connection", cid),
                                         details={"name": gone.name, "provider": gone.provider.value})
+            await git_events.OUTBOX.add(conn, git_events.TOPIC,
+                                        [git_events.disconnected(org, cid, actor, self._clock())])
         return gone
 
     async def _opened(self, org: str, cid: str) -> tuple[GitConnection, Credentials]:
@@ -236,6 +242,9 @@ class GitIntegrations:
                                         details={"stack": stack_name, "connection": connection.name,
                                                  "repository": repository, "path": path, "branch": branch,
                                                  "head_commit": head})
+            await git_events.OUTBOX.add(conn, git_events.TOPIC, [
+                git_events.mapped(org, stack_id, cid, repository, path, branch, actor, now),
+                git_events.checked(org, stack_id, head, text, "", actor, now)])
         return GitMapping(stack_id, cid, connection.name, connection.provider, connection.base_url, repository, path,
                           branch, now, actor.label)
 
@@ -250,6 +259,8 @@ class GitIntegrations:
             await self._audit.append_in(conn, org, UNMAPPED, actor, target=Target("stack", stack_id),
                                         details={"repository": gone.repository, "path": gone.path,
                                                  "branch": gone.branch})
+            await git_events.OUTBOX.add(conn, git_events.TOPIC,
+                                        [git_events.unmapped(org, stack_id, actor, self._clock())])
         return gone
 
     # --- drift ------------------------------------------------------------------------------
@@ -282,6 +293,8 @@ class GitIntegrations:
         now = self._clock()
         async with tenant_transaction(self._db, org) as conn:
             await self._store_check(conn, org, stack_id, now, head, text, error)
+            await git_events.OUTBOX.add(conn, git_events.TOPIC,
+                                        [git_events.checked(org, stack_id, head, text, error, actor, now)])
             if actor is not None:
                 await self._audit.append_in(conn, org, CHECKED, actor, target=Target("stack", stack_id),
                                             details={"head_commit": head, "error": error})

@@ -23,7 +23,8 @@ from faramesh_cloud.consumer.setup import prepare_consumer, sync_items_runner
 from faramesh_cloud.consumer.tasks import BackgroundTasks, sweep_every
 from faramesh_cloud.egress.http import PinnedHttp
 from faramesh_cloud.egress.sealing import SecretBox
-from faramesh_cloud.events.topics import SYNC_ITEMS
+from faramesh_cloud.events.topics import DEAD_LETTERS, FLEET_EVENTS, SYNC_ITEMS
+from faramesh_cloud.fleet import git_events
 from faramesh_cloud.fleet.domain import FleetUpdate
 from faramesh_cloud.fleet.git_api import GitIntegrations
 from faramesh_cloud.fleet.processor import FleetProcessor
@@ -31,6 +32,7 @@ from faramesh_cloud.fleet.query import FleetQuery, StackLister
 from faramesh_cloud.fleet.servicer import internal_server
 from faramesh_cloud.fleet.sink import COMPONENT, FleetSink
 from faramesh_cloud.log.port import Log
+from faramesh_cloud.outbox.relay import OutboxRelay
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_server import InternalServer
@@ -89,9 +91,12 @@ class FleetProjection:
             self._git_http = PinnedHttp(allow_private=git.allow_private, timeout_s=git.http_timeout_s)
             self.git = GitIntegrations(db, SecretBox(git.key, "the git key"), PlatformAuditLog(db), stacks,
                                        self._git_http, allow_private=git.allow_private, clock=git.clock)
+        # The git integrations' events (fleet.events.v1), relayed from the fleet's outbox.
+        self.relay: OutboxRelay | None = OutboxRelay(db, log, git_events.OUTBOX_TABLE) if git is not None else None
 
     async def prepare(self) -> None:
-        await prepare_consumer(self._db, self._log, COMPONENT)
+        topics = (SYNC_ITEMS, DEAD_LETTERS, FLEET_EVENTS) if self.git is not None else (SYNC_ITEMS, DEAD_LETTERS)
+        await prepare_consumer(self._db, self._log, COMPONENT, topics)
 
     async def start(self) -> None:
         await self.prepare()
@@ -103,6 +108,8 @@ class FleetProjection:
         runner: ConsumerRunner[FleetUpdate] = ConsumerRunner(self._log, SYNC_ITEMS, self._group, FleetProcessor(),
                                                              self.sink, self._config)
         self._tasks.start(runner.run, "fleet-projection")
+        if self.relay is not None:
+            self._tasks.start(self.relay.run, "fleet-relay")
         if self.git is not None and self._git_settings is not None:
             self._tasks.start(functools.partial(sweep_every, interval_s=self._git_settings.poll_interval_s,
                                                 work=self.git.check_all, wake=lambda: None, log=_log,
@@ -131,7 +138,7 @@ class FleetService(ComponentService):
                  git: GitSettings | None = None) -> None:
         self.projection = FleetProjection(platform.db, platform.log, stacks, disconnect_after_s=disconnect_after_s,
                                           internal_address=internal_address, internal_tls=internal_tls, git=git)
-        super().__init__(self.projection)
+        super().__init__(self.projection, relays=(self.projection.relay,) if self.projection.relay else ())
 
     @property
     def query(self) -> FleetQuery:

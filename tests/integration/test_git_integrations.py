@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from faramesh_cloud.cli.main import cli
+from faramesh_cloud.events.topics import FLEET_EVENTS, H_KIND, H_STACK
 from faramesh_cloud.fleet.processor import FleetProcessor
 from faramesh_cloud.fleet.service import FleetProjection, GitSettings
 from faramesh_cloud.fleet.sink import FleetSink
@@ -29,6 +30,7 @@ from faramesh_cloud.stacks.store import StackStore
 from tests.fakes.git import FakeGit
 from tests.fixtures.gateway import MakeClient
 from tests.fixtures.identity import People
+from tests.fixtures.ingest import read_topic
 from tests.fleet_items import message, record, status
 from tests.integration.test_fleet_api import signed_in
 from tests.simulator_support import eventually
@@ -207,7 +209,8 @@ async def test_bad_input_is_refused_with_the_reason(client_factory: MakeClient, 
     ok = {"name": "dup", "provider": "github", "token": "t", "base_url": "http://127.0.0.1:9"}
     assert (await client.post("/api/v1/orgs/acme/git/connections", headers=headers, json=ok)).status_code == 201
     assert (await client.post("/api/v1/orgs/acme/git/connections", headers=headers, json=ok)).status_code == 409
-    assert (await client.get("/api/v1/orgs/acme/git/connections")).json()[0]["name"] == "dup"
+    [dup] = (await client.get("/api/v1/orgs/acme/git/connections")).json()
+    assert (dup["name"], dup["token_hint"]) == ("dup", "")  # no hint of a short token
 
 
 async def test_other_organisations_and_roles(client_factory: MakeClient, people: People, stacks: StackStore,
@@ -285,10 +288,21 @@ async def test_the_fleet_service_checks_every_mapping_on_its_schedule(
             return state is not None and state.head_commit == second
 
         await eventually(moved, "the scheduled check to fetch the new head")
+
+        async def relayed() -> bool:
+            return len(await read_topic(postgres_log, FLEET_EVENTS)) >= 4
+
+        await eventually(relayed, "the relay to append the scheduled check's event")
     finally:
         await projection.stop()
         fake.stop()
     assert await audit_actions(database, org) == ["org:git:connect", "org:git:map"]  # a scheduled check is no change
+    # Every change and check is an event on fleet.events.v1, relayed from the fleet's outbox.
+    kinds = [(r.headers[H_KIND].decode(), r.headers[H_STACK].decode())
+             for r in await read_topic(postgres_log, FLEET_EVENTS)]
+    assert kinds[:3] == [("GitConnected", ""), ("GitStackMapped", pay.stack_id), ("GitDriftChecked", pay.stack_id)]
+    assert ("GitDriftChecked", pay.stack_id) in kinds[3:]  # the scheduled one
+    assert all(TOKEN.encode() not in r.value for r in await read_topic(postgres_log, FLEET_EVENTS))
 
 
 async def run_cli(*args: str, key: str = "", stdin: str = "") -> Result:
