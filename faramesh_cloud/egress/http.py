@@ -122,6 +122,6 @@ class PinnedHttp:
                     raise BodyTooLarge(f"the answer from {target.host} is over {max_bytes} bytes")
         finally:
             await response.aclose()
-        headers = [(k, v) for k, v in response.headers.multi_items()
-                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
-        return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=request)
+        kept = [(k, v) for k, v in response.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=kept, content=bytes(body), request=request)
