@@ -38,7 +38,7 @@ INTERNAL_APIS: Final[Mapping[str, int]] = MappingProxyType({
 
 # Shared secrets with an inline value and a <name>_file form (faramesh_cloud/secrets.py).
 SECRET_SETTINGS: Final = ("platform_signing_key", "web_secret", "notifications_key", "report_signing_key",
-                          "report_signing_cert", "forwarding_key")
+                          "report_signing_cert", "forwarding_key", "git_key")
 # Every setting given either inline or as <name>_file (a mounted secret): never both.
 INLINE_OR_FILE: Final = (*SECRET_SETTINGS, "kafka_sasl_password", "blob_s3_access_key_id",
                          "blob_s3_secret_access_key", "slack_client_secret", "slack_signing_secret")
@@ -126,6 +126,8 @@ class Settings:
     report_signing_cert_file: Path | None = None
     forwarding_key: str = field(default="", repr=False)
     forwarding_key_file: Path | None = None
+    git_key: str = field(default="", repr=False)
+    git_key_file: Path | None = None
     # Mutual TLS of the internal APIs (docs/internal-tls.md): the internal CA's certificate and
     # this process's service certificate and key. None: a CA and per-service certificates
     # made in <data_dir>/tls/internal (every service on one host).
@@ -180,6 +182,9 @@ class Settings:
     slack_signing_secret: str = field(default="", repr=False)
     slack_signing_secret_file: Path | None = None
     slack_api_base: str = "https://slack.com"
+    # How often the fleet fetches governance.fms at the head of each mapped git branch to judge
+    # drift against the applied text (docs/git-providers.md).
+    git_poll_interval_s: float = 900.0
     # Registry blobs (FPL bodies, provider binaries, READMEs; docs/registry-blobs.md). No bucket:
     # files under <data_dir>/registry/blobs. A bucket: that bucket of any S3-compatible store
     # (endpoint empty for AWS S3 itself), under the key prefix. Credentials: the access key id

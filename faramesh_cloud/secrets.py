@@ -139,6 +139,8 @@ SECRETS: Final[dict[str, SecretSpec]] = {s.name: s for s in (
                lambda: b"", _check_certificate),
     SecretSpec("forwarding_key", "forwarding.key", "seals observability forwarding credentials",
                lambda: secrets.token_bytes(32), _check_key32, _key32),
+    SecretSpec("git_key", "git.key", "seals git provider tokens (the fleet's git connections)",
+               lambda: secrets.token_bytes(32), _check_key32, _key32),
 )}
 
 

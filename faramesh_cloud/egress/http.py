@@ -1,6 +1,7 @@
-"""HTTP posts to destinations people configure, and the retry rule senders share.
+"""HTTP posts to destinations people configure (and reads from the git providers they
+connect), and the retry rule senders share.
 
-``PinnedHttp.post`` resolves and checks the URL with the SSRF guard just before the request
+``PinnedHttp.post`` and ``PinnedHttp.get`` resolve and checks the URL with the SSRF guard just before the request
 and connects to the checked address (the host name kept for Host and TLS SNI/certificate
 checks; DNS rebinding cannot swap the address), never follows redirects and keeps no
 connection alive (a pooled connection is keyed by the pinned address).
@@ -68,6 +69,10 @@ def http_outcome(response: httpx.Response, retryable: frozenset[int] | None = No
                    retry_after_s=retry_after_s(response.headers.get("retry-after")))
 
 
+class BodyTooLarge(ValueError):
+    """An answer longer than the caller's limit (nothing more of it was read)."""
+
+
 class PinnedHttp:
     """``user_agent``: sent unless a request's headers name one; None leaves httpx's default."""
 
@@ -98,3 +103,25 @@ class PinnedHttp:
         return await self._http().post(target.pinned_url(), content=content,
                                        headers={**agent, **headers, "host": target.host_header},
                                        extensions={"sni_hostname": target.host})
+
+    async def get(self, url: str, headers: Mapping[str, str], *, max_bytes: int | None = None) -> httpx.Response:
+        """GET ``url`` at its checked address (the same guard and pinning as ``post``). With
+        ``max_bytes``, the body is read in chunks and a longer one raises ``BodyTooLarge``
+        before more than ``max_bytes`` (+ one chunk) is held: a destination cannot fill memory."""
+        target = await asyncio.to_thread(check_url, url, allow_private=self._allow_private, resolver=self._resolver)
+        agent = {"user-agent": self._user_agent} if self._user_agent is not None else {}
+        request = self._http().build_request("GET", target.pinned_url(),
+                                             headers={**agent, **headers, "host": target.host_header},
+                                             extensions={"sni_hostname": target.host})
+        response = await self._http().send(request, stream=True)
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():  # decoded: a compressed bomb stops at the limit too
+                body += chunk
+                if max_bytes is not None and len(body) > max_bytes:
+                    raise BodyTooLarge(f"the answer from {target.host} is over {max_bytes} bytes")
+        finally:
+            await response.aclose()
+        kept = [(k, v) for k, v in response.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=kept, content=bytes(body), request=request)

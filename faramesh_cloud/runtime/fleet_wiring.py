@@ -21,11 +21,14 @@ from fastapi import FastAPI
 from faramesh_cloud.audit_index.views import Alert, Delegation, PolicyVersionUse, RecordSummary
 from faramesh_cloud.config import Settings
 from faramesh_cloud.fleet.client import FleetQueryClient
-from faramesh_cloud.fleet.service import FleetService
+from faramesh_cloud.fleet.git_client import GitClient
+from faramesh_cloud.fleet.service import FleetService, GitSettings
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, FleetReads, mount_fleet
+from faramesh_cloud.gateway.web.git_ports import GitPort, mount_git
 from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.runtime.audit_wiring import AuditIndexReads
 from faramesh_cloud.runtime.service import Service, running
+from faramesh_cloud.secrets import resolve_secret
 from faramesh_cloud.stacks.store import StackStore
 
 if TYPE_CHECKING:
@@ -37,7 +40,9 @@ def service(ctx: RuntimeContext) -> FleetService:
     settings = platform.settings
     return FleetService(platform, StackStore(platform.db, region=platform.region), settings.disconnect_after_s,
                         internal_address=settings.internal_bind_address("fleet"),
-                        internal_tls=service_credentials(settings, "fleet"))
+                        internal_tls=service_credentials(settings, "fleet"),
+                        git=GitSettings(resolve_secret(settings, "git_key"), settings.git_poll_interval_s,
+                                        settings.allow_private_destinations))
 
 
 def fleet_reads(settings: Settings, services: Sequence[Service]) -> FleetReads:
@@ -86,5 +91,20 @@ def fleet_ports(stacks: StackStore, *, cloud_url: str, query: FleetReads, audit:
     return FleetPorts(query=query, registry=stacks, cloud_url=cloud_url, audit=IndexFleetAudit(audit))
 
 
-def mount(app: FastAPI, ports: FleetPorts) -> None:
+def git_port(settings: Settings, services: Sequence[Service]) -> GitPort | None:
+    """The fleet service's git integrations when it runs in this process (``up``), else
+    ``GitClient`` on the fleet's internal API (``serve gateway``; close it with ``release_git``)."""
+    local = running(services, FleetService)
+    if local is not None:
+        return local.git
+    return GitClient(settings.internal_dial_address("fleet"), service_credentials(settings, "gateway"))
+
+
+async def release_git(port: GitPort | None) -> None:
+    if isinstance(port, GitClient):
+        await port.close()
+
+
+def mount(app: FastAPI, ports: FleetPorts, git: GitPort | None = None) -> None:
     mount_fleet(app, ports)
+    mount_git(app, git)

@@ -43,9 +43,11 @@ class GatewayService:
         app = create_app(self.status, web=self._web.deps, limits=EdgeLimits(
             settings.http_max_body_bytes, body_limits=registry_wiring.edge_limits(settings)))
         self._fleet = fleet_wiring.fleet_reads(settings, ctx.services)  # in process, or gRPC to the fleet service
+        self._git = fleet_wiring.git_port(settings, ctx.services)  # the fleet's git integrations, likewise
         fleet_wiring.mount(app, fleet_wiring.fleet_ports(StackStore(ctx.platform.db, region=ctx.platform.region),
                                                          cloud_url=f"https://{settings.sync_address}",
-                                                         query=self._fleet, audit=self.audit.reader))
+                                                         query=self._fleet, audit=self.audit.reader),
+                           git=self._git)  # Settings → Integrations → Git
         # The approvals and notifications services' own APIs when they run in this process
         # (`up`), else their gRPC clients.
         self.approvals = approvals_wiring.approvals_port(settings, ctx.services)
@@ -110,6 +112,7 @@ class GatewayService:
         await self._tasks.stop()
         await self._web.stop()
         await fleet_wiring.release(self._fleet)
+        await fleet_wiring.release_git(self._git)
         await notifications_wiring.release(self._notifications)
         await forwarding_wiring.release(self._forwarding)
         await compliance_wiring.release(self.compliance)

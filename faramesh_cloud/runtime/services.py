@@ -124,7 +124,7 @@ class ServiceSpec:
 SERVICES: dict[str, ServiceSpec] = {
     "ingest": ServiceSpec(ingest, schema="faramesh_cloud.ingest", directory=True),
     "audit-index": ServiceSpec(audit_index, schema="faramesh_cloud.audit_index", internal_api=True, olap=True),
-    "fleet": ServiceSpec(fleet, schema="faramesh_cloud.fleet", internal_api=True),
+    "fleet": ServiceSpec(fleet, schema="faramesh_cloud.fleet", internal_api=True, secrets=("git_key",)),
     "approvals": ServiceSpec(approvals, schema="faramesh_cloud.approvals", internal_api=True),
     "notifications": ServiceSpec(notifications, schema="faramesh_cloud.notifications", internal_api=True,
                                  secrets=("notifications_key",)),

@@ -21,6 +21,8 @@ from faramesh_cloud.fleet.domain import (
     StackBurn,
     StackView,
 )
+from faramesh_cloud.fleet.git_providers import Provider
+from faramesh_cloud.fleet.git_providers import commit_url as provider_commit_url
 from faramesh_cloud.fleet.health import commit_url, stack_health, sync_status
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.domain import Stack
@@ -51,8 +53,19 @@ def _at(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
 
 
+GitLink = tuple[Provider, str, str]  # a mapped stack's provider, API base URL and repository
+
+
+def _commit_url(link: GitLink | None, remote: str, commit: str) -> str:
+    """The provider's commit page when the stack is mapped to a repository (Settings →
+    Integrations → Git), else the page guessed from the remote the daemon reported."""
+    if link is not None and commit:
+        return provider_commit_url(link[0], link[1], link[2], commit)
+    return commit_url(remote, commit)
+
+
 def _stack_view(stack: Stack, row: tuple[Any, ...] | None, agents: int, providers: Sequence[str],
-                now: datetime, disconnect_after_s: float) -> StackView:
+                now: datetime, disconnect_after_s: float, link: GitLink | None = None) -> StackView:
     sync = sync_status(stack.last_seen_at, now, disconnect_after_s)
     if row is None:
         return StackView(stack.stack_id, stack.name, stack.environment, stack.last_seen_at, sync, "unknown")
@@ -62,7 +75,7 @@ def _stack_view(stack: Stack, row: tuple[Any, ...] | None, agents: int, provider
         stack_id=stack.stack_id, name=stack.name, environment=stack.environment, last_seen_at=stack.last_seen_at,
         sync_status=sync, health=stack_health(ok, lifecycle, down, providers), daemon_version=version,
         platform=dict(platform or {}), framework=framework, runtime_mode=mode, enforcement_layers=list(layers),
-        last_apply_at=applied_at, commit=commit, commit_url=commit_url(remote, commit),
+        last_apply_at=applied_at, commit=commit, commit_url=_commit_url(link, remote, commit),
         applied_operator=operator, applied_summary=summary, applied_branch=branch, applied_remote=remote,
         policy_version=policy, governance_sha256=gov_sha, config_text_sha256=text_sha, config_sha_mismatch=mismatch,
         uptime_s=uptime, lifecycle=lifecycle, active_sessions=sessions, agent_count=agents,
@@ -82,6 +95,14 @@ class FleetQuery:
             cur = await conn.execute(sql, params)
             return list(await cur.fetchall())
 
+    async def _links(self, org_id: str, stack_id: str | None = None) -> dict[str, GitLink]:
+        rows = await self._fetch(
+            "SELECT m.stack_id, c.provider, c.base_url, m.repository FROM fleet_git_mappings m JOIN "
+            "fleet_git_connections c USING (connection_id) WHERE m.org_id = %s::uuid AND c.org_id = m.org_id"
+            + (" AND m.stack_id = %s" if stack_id is not None else ""),
+            (org_id,) if stack_id is None else (org_id, stack_id))
+        return {r[0]: (Provider(r[1]), r[2], r[3]) for r in rows}
+
     async def stacks(self, org_id: str, now: datetime | None = None) -> list[StackView]:
         """Every registered stack of the organisation, by name."""
         now = now or datetime.now(UTC)
@@ -95,8 +116,10 @@ class FleetQuery:
         for stack_id, health in await self._fetch(
                 "SELECT stack_id, health FROM fleet_providers WHERE org_id = %s", (org_id,)):
             providers.setdefault(stack_id, []).append(health)
+        links = await self._links(org_id)
         views = [_stack_view(s, rows.get(s.stack_id), int(agents.get(s.stack_id, 0)),
-                             providers.get(s.stack_id, []), now, self.disconnect_after_s) for s in registered]
+                             providers.get(s.stack_id, []), now, self.disconnect_after_s, links.get(s.stack_id))
+                 for s in registered]
         return sorted(views, key=lambda v: v.name.lower())
 
     async def stack(self, org_id: str, stack_id: str, now: datetime | None = None) -> StackView | None:
@@ -141,7 +164,8 @@ class FleetQuery:
             "SELECT commit, applied_at, operator, summary, branch, policy_version, remote_url, first_seen_ns, "
             "text_sha256 FROM fleet_applies WHERE org_id = %s AND stack_id = %s ORDER BY applied_at DESC, commit",
             (_org(org_id), stack_id))
-        return [ApplyView(stack_id, c, at, op, su, br, pv, commit_url(rem, c), _at(ns), ts)
+        link = (await self._links(_org(org_id), stack_id)).get(stack_id)
+        return [ApplyView(stack_id, c, at, op, su, br, pv, _commit_url(link, rem, c), _at(ns), ts)
                 for c, at, op, su, br, pv, rem, ns, ts in rows]
 
     async def config_text(self, org_id: str, stack_id: str, sha256: str) -> ConfigText | None:

@@ -16,6 +16,7 @@ import grpc.aio
 from faramesh_cloud_api.fleet.v1 import query_pb2 as pb
 from faramesh_cloud_api.fleet.v1 import query_pb2_grpc
 
+from faramesh_cloud.fleet import git_servicer
 from faramesh_cloud.fleet.domain import (
     AgentView,
     ApplyView,
@@ -27,6 +28,7 @@ from faramesh_cloud.fleet.domain import (
     StackBurn,
     StackView,
 )
+from faramesh_cloud.fleet.git_api import GitIntegrations
 from faramesh_cloud.fleet.query import FleetQuery
 from faramesh_cloud.rpc.internal_pki import ServiceCredentials
 from faramesh_cloud.rpc.internal_server import InternalServer
@@ -158,10 +160,16 @@ class FleetQueryServicer(query_pb2_grpc.FleetQueryServiceServicer):
         return pb.ListBudgetBurnResponse(burns=[burn_message(v) for v in views])
 
 
-def internal_server(query: FleetQuery, address: str, tls: ServiceCredentials) -> InternalServer:
-    """The fleet service's internal server on ``address`` (mutual TLS, ``gateway`` only)."""
+def internal_server(query: FleetQuery, address: str, tls: ServiceCredentials,
+                    git: GitIntegrations | None = None) -> InternalServer:
+    """The fleet service's internal server on ``address`` (mutual TLS, ``gateway`` only), with
+    the git integrations' ``GitService`` beside the query API when ``git`` is given."""
     def register(server: grpc.aio.Server) -> None:
         query_pb2_grpc.add_FleetQueryServiceServicer_to_server(FleetQueryServicer(query), server)
+        if git is not None:
+            git_servicer.register(server, git)
 
     allowed = {FLEET_QUERY: CALLERS, **{f"{FLEET_QUERY}/{m}": POLICY_CALLERS for m in POLICY_METHODS}}
+    if git is not None:
+        allowed[git_servicer.GIT] = git_servicer.CALLERS
     return InternalServer(tls, address, allowed, register)

@@ -24,6 +24,7 @@ from faramesh_cloud.fleet.query import FleetQuery
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
+from faramesh_cloud.gateway.web.git_ports import GitPort, mount_git
 from faramesh_cloud.gateway.web.notifications_ports import mount_notifications
 from faramesh_cloud.gateway.web.routes_slack import mount_slack
 from faramesh_cloud.gateway.web.slack_app import SlackApp
@@ -48,7 +49,7 @@ SKIPPED = {("PATCH", "/api/v1/orgs/{org}"), ("GET", "/api/v1/orgs/{org}/audit/st
 
 @pytest.fixture
 def gateway_app(identity: Identity, stacks: StackStore, database: Database, chdb: Olap, olap_database: str,
-                tmp_path: Path) -> FastAPI:
+                tmp_path: Path, git_port: GitPort) -> FastAPI:
     from tests.notifications_support import notifications_api
 
     app = create_app(static_status, web=explorer_deps(identity, stacks, database, chdb, olap_database, tmp_path))
@@ -56,6 +57,7 @@ def gateway_app(identity: Identity, stacks: StackStore, database: Database, chdb
     mount_approvals(app, approvals_api(database))
     mount_notifications(app, notifications_api(database))
     mount_slack(app, SlackApp())
+    mount_git(app, git_port)  # after the fleet: /api/v1/orgs/{org}/git/...
     return app
 
 

@@ -90,6 +90,7 @@ def test_serve_gateway_reads_the_fleet_over_grpc_from_serve_fleet(tmp_path: Path
     fleet = _serve("fleet", tmp_path / "fleet", {
         **common, **_tls_env(pki, "fleet"), "FARAMESH_CLOUD_INTERNAL_BASE_PORT": str(fleet_base - 1),
         "FARAMESH_CLOUD_INTERNAL_BIND_HOST": "127.0.0.1",
+        "FARAMESH_CLOUD_ALLOW_PRIVATE_DESTINATIONS": "true",  # a git base URL on loopback (below)
         "FARAMESH_CLOUD_INTERNAL_HOST": "fleet.does-not-resolve.invalid"})  # advertised, never bound
     gateway = None
     outputs = []
@@ -110,11 +111,19 @@ def test_serve_gateway_reads_the_fleet_over_grpc_from_serve_fleet(tmp_path: Path
             assert client.get(f"/o/{org}/fleet").status_code == 200
             status = client.get("/api/v1/status").json()
             assert [s["name"] for s in status["services"]] == ["gateway"]
+            # The git integrations through the fleet's GitService (the token goes in, never out).
+            connected = client.post(f"/api/v1/orgs/{org}/git/connections", headers=headers, json={
+                "name": "gh", "provider": "github", "base_url": "http://127.0.0.1:9", "token": "t" * 20})
+            assert connected.status_code == 201, connected.text
+            assert [(c["name"], c["token_hint"]) for c in client.get(f"/api/v1/orgs/{org}/git/connections").json()] \
+                == [("gh", "tttt")]
+            assert client.get(f"/o/{org}/settings/integrations/git").status_code == 200
 
             outputs.append(_stop(fleet))
             down = client.get(f"/api/v1/orgs/{org}/fleet/stacks")
             assert down.status_code == 503, down.text
             assert "fleet service is not answering" in down.json()["detail"]
+            assert client.get(f"/api/v1/orgs/{org}/git/connections").status_code == 503
             assert client.get(f"/o/{org}/settings/stacks").status_code == 200  # the registry is not the fleet's
         finally:
             client.close()

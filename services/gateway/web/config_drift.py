@@ -1,7 +1,7 @@
 """Config drift, from what daemons sync (pure checks, one read of the DPR index).
 
-Cloud never reads governance.fms itself (no git integration yet), so drift is judged from
-two facts the sync data carries:
+Drift is judged from two facts the sync data carries and, when a stack is mapped to a
+repository (Settings → Integrations → Git), a third from the provider:
 
 * **Running ≠ applied**: a stack's status report names the policy version of its last
   ``faramesh apply``; every DPR names the policy version it was decided under. Records
@@ -13,6 +13,10 @@ two facts the sync data carries:
   stack applied a different commit later; this stack's config is older than the newest
   apply of that branch the fleet has seen. Shown on the Config tab (a stack may be pinned
   on purpose), next to the stacks of the same environment and their policy versions.
+* **Differs from git**: the governance.fms at the head of the stack's mapped main branch
+  (fetched by the fleet every ``git_poll_interval_s`` and on demand) is not the text the
+  stack applied. A problem: on the Config tab with the unified diff, and in Home's attention
+  panel (someone merged a change nobody applied, or applied something never merged).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ RUNNING: Final = "running_differs"
 HOME_WINDOW_S: Final = 24 * 3600  # Home: is the daemon deciding under another policy now?
 CONFIG_WINDOW_S: Final = 7 * 24 * 3600  # the Config tab looks back further
 BEHIND: Final = "behind_branch"
+GIT: Final = "differs_from_git"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,7 @@ class Drift:
     text: str
     record_id: str = ""  # RUNNING: the latest record decided under another version
     other_stack_id: str = ""  # BEHIND: the stack with the newer apply
+    url: str = ""  # GIT: the provider's page of the branch head's commit
 
 
 def _nanos(moment: datetime) -> int:
@@ -99,11 +105,33 @@ async def running_drifts(ports: FleetPorts, org_id: str, stacks: Sequence[Any], 
     return out
 
 
+def git_drift(stack: Any, state: Any) -> Drift | None:
+    """``state``: the fleet's last check of the stack's mapped branch (``git_drift.DriftState``)."""
+    if state is None or not state.differs:
+        return None
+    c = state.comparison
+    return Drift(GIT, stack.stack_id,
+                 f"{stack.name} applied {'commit ' + state.applied_commit[:12] if state.applied_commit else 'a text'} "
+                 f"that differs from {state.path} at the head of {state.branch} in {state.repository} "
+                 f"({state.head_commit[:12]}, checked {state.checked_at:%Y-%m-%d %H:%M} UTC): +{c.added} -{c.removed} "
+                 "line(s)", url=state.head_url)
+
+
+async def git_drifts(ports: FleetPorts, org_id: str, stacks: Sequence[Any]) -> list[Drift]:
+    """Differs-from-git for each of ``stacks`` that is mapped (one read of the fleet's checks)."""
+    if ports.git is None:
+        return []
+    by_id = {s.stack_id: s for s in stacks}
+    found = [git_drift(by_id[d.stack_id], d) for d in await ports.git.drifts(org_id) if d.stack_id in by_id]
+    return [d for d in found if d is not None]
+
+
 async def for_stack(ports: FleetPorts, org_id: str, stack: Any,
                     visible: Sequence[Any]) -> tuple[list[Drift], list[Any]]:
     """The Config tab: the stack's drift findings, and the other stacks (of those the member
     may see) in its environment, to compare commits and policy versions."""
     found = await running_drifts(ports, org_id, [stack], window_s=CONFIG_WINDOW_S)
+    found += await git_drifts(ports, org_id, [stack])
     behind = branch_drift(stack, visible)
     if behind is not None:
         found.append(behind)

@@ -118,6 +118,9 @@ class FleetPorts:
     # Hook for pending approvals on Home; None: Home uses the Approvals section's port when it
     # is mounted (app.state.approvals), and lists no pending approvals when it is not.
     approvals: PendingApprovals | None = None
+    # The fleet's git integrations (``git_ports.GitPort``; set by ``mount_git``): drift against
+    # the main branch on the Config tab and Home. None: git is not connected on this instance.
+    git: Any = None
 
 
 def mount_fleet(app: FastAPI, ports: FleetPorts) -> None:

@@ -36,7 +36,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Attention:
-    kind: str  # approval / alert / disconnected / drift / pack_alert / credential / budget / chain
+    kind: str  # approval / alert / disconnected / drift / git_drift / pack_alert / credential / budget / chain
     label: str
     text: str
     href: str
@@ -84,6 +84,9 @@ async def attention(ports: FleetPorts, org_id: str, base: str, stacks: Sequence[
                                    f"{base}/fleet/stacks/{s.stack_id}", "bad"))
     for d in await _from_index(lambda: config_drift.running_drifts(ports, org_id, stacks), [], base, items):
         items.append(Attention("drift", "Config drift", d.text, f"{base}/fleet/stacks/{d.stack_id}/config", "bad"))
+    for d in await config_drift.git_drifts(ports, org_id, stacks):
+        items.append(Attention("git_drift", "Differs from git", d.text, f"{base}/fleet/stacks/{d.stack_id}/config",
+                               "bad"))
     for p in pack_alerts:
         if p.stack_id in names:
             change = (f"{p.imported_version} was yanked" + (f", {p.latest_version} is the latest" if p.latest_version

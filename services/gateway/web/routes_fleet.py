@@ -88,8 +88,12 @@ async def stack_config(request: Request, stack_id: str, principal: Principal = D
                                                  await visible_stacks(request, principal))
     text = (await fleet_ports(request).query.config_text(principal.org.org_id, stack_id, stack.config_text_sha256)
             if stack.config_text_sha256 else None)
+    git = fleet_ports(request).git
+    git_state = await git.drift(principal.org.org_id, stack_id) if git is not None else None
     return await _tab(request, principal, stack_id, "config", drifts=drifts, peers=peers,
-                      has_audit=fleet_ports(request).audit is not None, text=text,
+                      has_audit=fleet_ports(request).audit is not None, text=text, git_enabled=git is not None,
+                      git_state=git_state, can_check=principal.access.allows(Permission.FLEET_STACK_READ, stack_id),
+                      can_map=principal.access.allows(Permission.ORG_INTEGRATION_MANAGE),
                       pack_alerts=await open_alerts(request, principal.org.org_id, stack_id))
 
 

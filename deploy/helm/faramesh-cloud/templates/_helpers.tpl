@@ -35,6 +35,7 @@ stacks.signing_keys.v1: 1
 notifications.alerts.v1: 1
 compliance.events.v1: 2
 registry.events.v1: 2
+fleet.events.v1: 2
 deadletter.v1: 1
 {{- end }}
 
