@@ -110,20 +110,8 @@ class GroupStore:
         return found[0]
 
     async def member_emails(self, org_id: str, group_ids: Iterable[str]) -> dict[str, list[str]]:
-        """Each group's members' emails (the read port notifications routes through); unknown
-        ids (or another organisation's) map to nothing."""
-        wanted = [g for g in {str(x) for x in group_ids} if _is_uuid(g)]
-        if not wanted:
-            return {}
         async with tenant_transaction(self._db, org_id) as conn:
-            rows = await (await conn.execute(
-                "SELECT DISTINCT gm.group_id, u.email FROM group_members gm JOIN users u ON u.user_id = gm.user_id "
-                "WHERE gm.org_id = %s AND gm.group_id = ANY(%s::uuid[]) AND u.disabled_at IS NULL "
-                "ORDER BY u.email", (org_id, wanted))).fetchall()
-        out: dict[str, list[str]] = {}
-        for gid, email in rows:
-            out.setdefault(str(gid), []).append(email)
-        return out
+            return await member_emails_in(conn, org_id, group_ids)
 
     async def create(self, org_id: str, name: str, description: str, by: Principal) -> Group:
         _require(by, Permission.ORG_MEMBER_MANAGE)
@@ -267,6 +255,31 @@ class GroupStore:
         return [Group(str(gid), org_id, name, description, created,
                       tuple(by_group.get(str(gid), ())), tuple(claims_of.get(str(gid), ())))
                 for gid, name, description, created in groups]
+
+
+# The read port other components use inside their own transaction (notifications, when it
+# routes a step that names groups, and when a rule is set): one organisation per call.
+async def group_names_in(conn: Conn, org_id: str) -> dict[str, str]:
+    """The organisation's groups: id -> name."""
+    rows = await (await conn.execute("SELECT group_id, name FROM org_groups WHERE org_id = %s ORDER BY lower(name)",
+                                     (org_id,))).fetchall()
+    return {str(gid): name for gid, name in rows}
+
+
+async def member_emails_in(conn: Conn, org_id: str, group_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Each group's members' emails (sorted; disabled users left out); unknown ids (or another
+    organisation's) map to nothing."""
+    wanted = sorted(g for g in {str(x) for x in group_ids} if _is_uuid(g))
+    if not wanted:
+        return {}
+    rows = await (await conn.execute(
+        "SELECT DISTINCT gm.group_id, u.email FROM group_members gm JOIN users u ON u.user_id = gm.user_id "
+        "WHERE gm.org_id = %s AND gm.group_id = ANY(%s::uuid[]) AND u.disabled_at IS NULL "
+        "ORDER BY u.email", (org_id, wanted))).fetchall()
+    out: dict[str, list[str]] = {}
+    for gid, email in rows:
+        out.setdefault(str(gid), []).append(email)
+    return out
 
 
 def _is_uuid(value: str) -> bool:

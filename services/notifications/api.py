@@ -25,6 +25,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from faramesh_cloud.egress.ssrf import Resolver
+from faramesh_cloud.identity.groups import group_names_in
 from faramesh_cloud.notifications.apply import enqueue, record
 from faramesh_cloud.notifications.changes import (
     DestinationCreated,
@@ -218,8 +219,10 @@ class NotificationsApi:
             raise InvalidRouting("an agent id is at most 200 characters")
         routed = parse_subject(subject)
         async with self._command(org_id) as conn:
-            known = [d.destination_id for d in await org_destinations(conn, org_id)]
-            checked = parse_steps(steps, known, routed)
+            destinations = await org_destinations(conn, org_id)
+            checked = parse_steps(steps, [d.destination_id for d in destinations], routed,
+                                  groups=await group_names_in(conn, org_id),
+                                  emails=[d.destination_id for d in destinations if d.kind is Kind.EMAIL])
             existing = await scope_rule(conn, org_id, routed, stack_id, agent_id)
             rule_id = existing.rule_id if existing is not None else str(uuid.uuid4())
             await record(conn, RoutingRuleSet(_event_id(), self._clock(), org_id, actor, rule_id, routed, stack_id,

@@ -152,6 +152,16 @@ class DeliveryView:
 class Step:
     after_minutes: int
     destinations: tuple[str, ...]
+    # Groups of members (identity's groups): each member is emailed through ``group_email``,
+    # one of the organisation's email destinations (its SMTP server and sender), chosen on
+    # the step. The members are resolved when the step is queued; the queued notice records
+    # them (``extra["group_recipients"]``), so a rebuild sends to the same people.
+    groups: tuple[str, ...] = ()
+    group_email: str = ""
+
+    def targets(self) -> tuple[str, ...]:
+        """The destinations this step queues a notification to (the group email's too)."""
+        return tuple(dict.fromkeys((*self.destinations, *((self.group_email,) if self.groups else ()))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +185,10 @@ class Rule:
         return "organisation"
 
     def destination_ids(self) -> set[str]:
-        return {d for s in self.steps for d in s.destinations}
+        return {d for s in self.steps for d in s.targets()}
+
+    def group_ids(self) -> set[str]:
+        return {g for s in self.steps for g in s.groups}
 
 
 def specificity(rule: Rule) -> int:
@@ -199,11 +212,16 @@ def parse_subject(raw: str) -> Subject:
         raise InvalidRouting(f"a rule routes {' or '.join(s.value for s in Subject)}, not {raw!r}") from None
 
 
-def parse_steps(raw: Sequence[Any], known: Iterable[str], subject: Subject = Subject.APPROVALS) -> tuple[Step, ...]:
-    """Steps from user input (``[{"after_minutes": 0, "destinations": [ids]}, ...]``), checked:
-    step 0 at 0 minutes, thresholds strictly increasing, only the organisation's destinations.
+def parse_steps(raw: Sequence[Any], known: Iterable[str], subject: Subject = Subject.APPROVALS, *,
+                groups: Iterable[str] = (), emails: Iterable[str] = ()) -> tuple[Step, ...]:
+    """Steps from user input (``[{"after_minutes": 0, "destinations": [ids], "groups": [ids],
+    "group_email": id}, ...]``), checked: step 0 at 0 minutes, thresholds strictly increasing,
+    only the organisation's destinations and groups (``groups``), a step with groups naming
+    one of its email destinations (``emails``) to reach their members through.
     A chain-integrity rule has the one step (alerts are notified once, not escalated)."""
     known_ids = set(known)
+    known_groups = set(groups)
+    email_ids = set(emails)
     if not raw:
         raise InvalidRouting("a rule needs at least one step (who is notified at once)")
     if len(raw) > MAX_STEPS:
@@ -226,24 +244,45 @@ def parse_steps(raw: Sequence[Any], known: Iterable[str], subject: Subject = Sub
                                  f"(after_minutes {after} <= {steps[-1].after_minutes})")
         if after > MAX_AFTER_MINUTES:
             raise InvalidRouting(f"after_minutes is at most {MAX_AFTER_MINUTES} (7 days)")
-        if not ids:
-            raise InvalidRouting(f"step {index + 1} names no destination")
-        if len(ids) > MAX_DESTINATIONS_PER_STEP:
-            raise InvalidRouting(f"a step notifies at most {MAX_DESTINATIONS_PER_STEP} destinations")
+        try:
+            group_ids = tuple(dict.fromkeys(str(g) for g in item.get("groups") or ()))
+            via = str(item.get("group_email") or "") if group_ids else ""
+        except (AttributeError, TypeError):
+            raise InvalidRouting(f"step {index + 1}: groups is a list of group ids") from None
+        if not ids and not group_ids:
+            raise InvalidRouting(f"step {index + 1} names no destination or group")
+        if len(ids) + len(group_ids) > MAX_DESTINATIONS_PER_STEP:
+            raise InvalidRouting(f"a step notifies at most {MAX_DESTINATIONS_PER_STEP} destinations and groups")
         unknown = [d for d in ids if d not in known_ids]
         if unknown:
             raise InvalidRouting(f"no destination {unknown[0]!r} in this organisation; create it under "
                                  "Settings → Integrations first")
-        steps.append(Step(after, ids))
+        strangers = [g for g in group_ids if g not in known_groups]
+        if strangers:
+            raise InvalidRouting(f"no group {strangers[0]!r} in this organisation; create it under "
+                                 "Settings → Members → Groups first")
+        if group_ids and via not in email_ids:
+            raise InvalidRouting(f"step {index + 1} notifies groups: choose one of your email destinations "
+                                 "(group_email) to send to their members through")
+        steps.append(Step(after, ids, group_ids, via))
     return tuple(steps)
 
 
 def steps_json(steps: Sequence[Step]) -> list[dict[str, Any]]:
-    return [{"after_minutes": s.after_minutes, "destinations": list(s.destinations)} for s in steps]
+    return [{"after_minutes": s.after_minutes, "destinations": list(s.destinations),
+             **({"groups": list(s.groups), "group_email": s.group_email} if s.groups else {})} for s in steps]
 
 
 def steps_from_json(raw: Sequence[Any]) -> tuple[Step, ...]:
-    return tuple(Step(int(s["after_minutes"]), tuple(s["destinations"])) for s in raw)
+    return tuple(Step(int(s["after_minutes"]), tuple(s["destinations"]), tuple(s.get("groups") or ()),
+                      str(s.get("group_email") or "")) for s in raw)
+
+
+def email_recipients(configured: Sequence[str], extra: dict[str, Any]) -> list[str]:
+    """Who an email notification goes to: the destination's own list (unless the destination
+    was on the step only to reach groups) and the members of the step's groups."""
+    own = [] if extra.get("only_groups") else list(configured)
+    return list(dict.fromkeys([*own, *(str(a) for a in extra.get("group_recipients") or ())]))
 
 
 def due_steps(steps: Sequence[Step], steps_sent: int, opened_at: datetime, deadline: datetime,

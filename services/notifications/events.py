@@ -91,7 +91,8 @@ def _message(change: Change) -> ProtoMessage:
             return pb.DestinationDeleted(**common, actor=_actor(change.actor), destination_id=change.destination_id,
                                          name=change.name)
         case RoutingRuleSet():
-            steps = [pb.EscalationStep(after_minutes=s.after_minutes, destination_ids=list(s.destinations))
+            steps = [pb.EscalationStep(after_minutes=s.after_minutes, destination_ids=list(s.destinations),
+                                       group_ids=list(s.groups), group_email_destination_id=s.group_email)
                      for s in change.steps]
             return pb.RoutingRuleSet(**common, actor=_actor(change.actor), rule_id=change.rule_id,
                                      subject=change.subject.value, stack_id=change.stack_id,
@@ -161,7 +162,8 @@ def _deleted(m: pb.DestinationDeleted, c: dict[str, Any]) -> Change:
 
 
 def _rule_set(m: pb.RoutingRuleSet, c: dict[str, Any]) -> Change:
-    steps = tuple(Step(s.after_minutes, tuple(s.destination_ids)) for s in m.steps)
+    steps = tuple(Step(s.after_minutes, tuple(s.destination_ids), tuple(s.group_ids), s.group_email_destination_id)
+                  for s in m.steps)
     if not steps:
         raise ValueError("a routing rule has at least one step")
     return RoutingRuleSet(**c, actor=_actor_of(m.actor), rule_id=_id(m.rule_id, "rule_id"),

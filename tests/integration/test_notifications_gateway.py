@@ -190,3 +190,41 @@ async def test_a_change_while_notifications_rebuilds_is_a_503_with_retry_after(
     again = await client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers,
                               json={"name": "hook", "kind": "webhook", "url": "https://1.1.1.1/hook"})
     assert again.status_code == 201, again.text
+
+
+async def test_rule_steps_target_groups_in_the_form_the_api_and_the_rule_list(
+        client_factory: MakeClient, people: People, stacks: StackStore, database: Database) -> None:
+    owner = await people.org("acme")
+    stack, _ = await stacks.register_stack(owner.org.org_id, "payments-prod", "prod")
+    operator = await people.member(owner, Role.OPERATOR)
+    oncall = await people.identity.groups.create(owner.org.org_id, "oncall", "", await people.principal(owner))
+    owner_client = await signed_in(client_factory, owner)
+    headers = await api_csrf(owner_client)
+    mail = (await owner_client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers, json={
+        "name": "mail", "kind": "email", "smtp_host": "1.1.1.1", "smtp_port": 587, "sender": "cloud@example.test",
+        "to": ["team@example.test"]})).json()
+    assert "destination_id" in mail, mail
+
+    # The operator (who routes, but does not read members) picks the group by name in the form.
+    op = await signed_in(client_factory, operator)
+    page = await op.get("/o/acme/settings/integrations")
+    assert page.status_code == 200 and 'name="step0_groups"' in page.text and "oncall" in page.text
+    saved = await op.post("/o/acme/settings/integrations/rules", data={
+        "csrf_token": csrf_of(page.text), "stack_id": stack.stack_id, "agent_id": "",
+        "step0_groups": [oncall.group_id], "step0_group_email": mail["destination_id"]})
+    assert saved.status_code == 303, saved.text[:500]
+    listed = (await op.get("/o/acme/settings/integrations")).text
+    assert "group oncall" in listed and "(emailed via mail)" in listed
+    tab = (await op.get(f"/o/acme/fleet/stacks/{stack.stack_id}/integrations")).text
+    assert "group oncall" in tab
+    [rule] = (await op.get("/api/v1/orgs/acme/notifications/routing-rules")).json()
+    assert rule["steps"] == [{"after_minutes": 0, "destinations": [], "groups": [oncall.group_id],
+                              "group_email": mail["destination_id"]}]
+    op_headers = await api_csrf(op)
+    unknown = await op.put("/api/v1/orgs/acme/notifications/routing-rules", headers=op_headers, json={
+        "steps": [{"after_minutes": 0, "groups": ["00000000-0000-0000-0000-000000000009"],
+                   "group_email": mail["destination_id"]}]})
+    assert unknown.status_code == 400 and "no group" in unknown.json()["detail"]
+    no_mail = await op.put("/api/v1/orgs/acme/notifications/routing-rules", headers=op_headers, json={
+        "steps": [{"after_minutes": 0, "groups": [oncall.group_id]}]})
+    assert no_mail.status_code == 400 and "email destinations" in no_mail.json()["detail"]

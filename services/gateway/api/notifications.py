@@ -46,7 +46,11 @@ class DestinationIn(BaseModel):
 
 class StepIn(BaseModel):
     after_minutes: StrictInt = Field(ge=0)
-    destinations: list[str] = Field(min_length=1)
+    destinations: list[str] = Field(default_factory=list, max_length=10)
+    groups: list[str] = Field(default_factory=list, max_length=10,
+                              description="groups of members (Settings → Members → Groups), each member emailed")
+    group_email: str = Field(default="", max_length=100,
+                             description="the email destination (id) that sends to the groups' members")
 
 
 class RuleIn(BaseModel):
@@ -66,7 +70,8 @@ def _destination(d: Any) -> dict[str, Any]:
 def _rule(r: Any) -> dict[str, Any]:
     return {"rule_id": r.rule_id, "subject": r.subject.value, "stack_id": r.stack_id, "agent_id": r.agent_id,
             "scope": r.scope,
-            "steps": [{"after_minutes": s.after_minutes, "destinations": list(s.destinations)} for s in r.steps],
+            "steps": [{"after_minutes": s.after_minutes, "destinations": list(s.destinations), "groups": list(s.groups),
+                       "group_email": s.group_email} for s in r.steps],
             "updated_at": r.updated_at}
 
 

@@ -20,12 +20,16 @@ class Actor(_message.Message):
     def __init__(self, type: _Optional[str] = ..., id: _Optional[str] = ..., label: _Optional[str] = ...) -> None: ...
 
 class EscalationStep(_message.Message):
-    __slots__ = ("after_minutes", "destination_ids")
+    __slots__ = ("after_minutes", "destination_ids", "group_ids", "group_email_destination_id")
     AFTER_MINUTES_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_EMAIL_DESTINATION_ID_FIELD_NUMBER: _ClassVar[int]
     after_minutes: int
     destination_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, after_minutes: _Optional[int] = ..., destination_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    group_email_destination_id: str
+    def __init__(self, after_minutes: _Optional[int] = ..., destination_ids: _Optional[_Iterable[str]] = ..., group_ids: _Optional[_Iterable[str]] = ..., group_email_destination_id: _Optional[str] = ...) -> None: ...
 
 class DestinationCreated(_message.Message):
     __slots__ = ("event_id", "occurred_at", "org_id", "actor", "destination_id", "name", "kind", "config_json", "sealed_secret")

@@ -59,12 +59,16 @@ class TextList(_message.Message):
     def __init__(self, items: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StepInput(_message.Message):
-    __slots__ = ("after_minutes", "destination_ids")
+    __slots__ = ("after_minutes", "destination_ids", "group_ids", "group_email_destination_id")
     AFTER_MINUTES_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_EMAIL_DESTINATION_ID_FIELD_NUMBER: _ClassVar[int]
     after_minutes: str
     destination_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, after_minutes: _Optional[str] = ..., destination_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    group_email_destination_id: str
+    def __init__(self, after_minutes: _Optional[str] = ..., destination_ids: _Optional[_Iterable[str]] = ..., group_ids: _Optional[_Iterable[str]] = ..., group_email_destination_id: _Optional[str] = ...) -> None: ...
 
 class RoutingRule(_message.Message):
     __slots__ = ("rule_id", "org_id", "subject", "stack_id", "agent_id", "steps", "updated_at")
