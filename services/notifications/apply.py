@@ -39,6 +39,7 @@ from faramesh_cloud.notifications.changes import (
     DestinationCreated,
     DestinationDeleted,
     DestinationSecretRotated,
+    DestinationUpdated,
     NotificationDelivered,
     NotificationFailed,
     NotificationQueued,
@@ -285,6 +286,10 @@ async def _configure(conn: Conn, change: Config) -> None:
         case DestinationSecretRotated():
             await conn.execute("UPDATE notification_destinations SET secret = %s WHERE org_id = %s "
                                "AND destination_id = %s", (change.sealed_secret, change.org_id, change.destination_id))
+        case DestinationUpdated():
+            await conn.execute("UPDATE notification_destinations SET name = %s, config = %s WHERE org_id = %s "
+                               "AND destination_id = %s",
+                               (change.name, Jsonb(change.config), change.org_id, change.destination_id))
         case DestinationDeleted():  # its deliveries go with it (ON DELETE CASCADE)
             await conn.execute("DELETE FROM notification_destinations WHERE org_id = %s AND destination_id = %s",
                                (change.org_id, change.destination_id))

@@ -77,6 +77,19 @@ class DestinationDeleted:
 
 
 @dataclass(frozen=True, slots=True)
+class DestinationUpdated:
+    """A destination's name and shown (non-secret) configuration changed; its secret did not."""
+
+    event_id: str
+    occurred_at: datetime
+    org_id: str
+    actor: Actor
+    destination_id: str
+    name: str
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class RoutingRuleSet:
     event_id: str
     occurred_at: datetime
@@ -162,10 +175,11 @@ class NotificationFailed:
     error: str
 
 
-Config = DestinationCreated | DestinationSecretRotated | DestinationDeleted | RoutingRuleSet | RoutingRuleDeleted
+Config = (DestinationCreated | DestinationSecretRotated | DestinationDeleted | RoutingRuleSet | RoutingRuleDeleted
+          | DestinationUpdated)
 Change = Config | ApprovalRouted | NotificationQueued | NotificationDelivered | NotificationFailed
 CONFIG_KINDS: Final = (DestinationCreated, DestinationSecretRotated, DestinationDeleted, RoutingRuleSet,
-                       RoutingRuleDeleted)
+                       RoutingRuleDeleted, DestinationUpdated)
 KINDS: Final = (*CONFIG_KINDS, ApprovalRouted, NotificationQueued, NotificationDelivered, NotificationFailed)
 
 

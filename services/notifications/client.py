@@ -135,6 +135,13 @@ class NotificationsClient:
         response = await self._rpc.call("CreateDestination", request)
         return destination(response.destination), dict(response.shown_once)
 
+    async def update_destination(self, org_id: str, destination_id: str, name: str, fields: dict[str, Any],
+                                 actor: Actor) -> Destination:
+        response = await self._rpc.call("UpdateDestination", pb.UpdateDestinationRequest(
+            org_id=org_id, actor=actor_message(actor), destination_id=destination_id, name=name,
+            fields={k: field_value(k, v) for k, v in fields.items()}))
+        return destination(response.destination)
+
     async def delete_destination(self, org_id: str, destination_id: str, actor: Actor) -> Destination:
         response = await self._rpc.call("DeleteDestination", pb.DeleteDestinationRequest(
             org_id=org_id, actor=actor_message(actor), destination_id=destination_id))

@@ -39,6 +39,7 @@ from faramesh_cloud.notifications.changes import (
     DestinationCreated,
     DestinationDeleted,
     DestinationSecretRotated,
+    DestinationUpdated,
     NotificationDelivered,
     NotificationFailed,
     NotificationQueued,
@@ -87,6 +88,9 @@ def _message(change: Change) -> ProtoMessage:
             return pb.DestinationSecretRotated(**common, actor=_actor(change.actor),
                                                destination_id=change.destination_id,
                                                sealed_secret=change.sealed_secret, overlap_s=change.overlap_s)
+        case DestinationUpdated():
+            return pb.DestinationUpdated(**common, actor=_actor(change.actor), destination_id=change.destination_id,
+                                         name=change.name, config_json=_json(change.config))
         case DestinationDeleted():
             return pb.DestinationDeleted(**common, actor=_actor(change.actor), destination_id=change.destination_id,
                                          name=change.name)
@@ -156,6 +160,16 @@ def _rotated(m: pb.DestinationSecretRotated, c: dict[str, Any]) -> Change:
                                     sealed_secret=m.sealed_secret, overlap_s=m.overlap_s)
 
 
+def _updated(m: pb.DestinationUpdated, c: dict[str, Any]) -> Change:
+    config = json.loads(m.config_json or "{}")
+    if not isinstance(config, dict):
+        raise ValueError("config_json is not a JSON object")
+    if not m.name:
+        raise ValueError("a destination keeps a name")
+    return DestinationUpdated(**c, actor=_actor_of(m.actor), destination_id=_id(m.destination_id, "destination_id"),
+                              name=m.name, config=config)
+
+
 def _deleted(m: pb.DestinationDeleted, c: dict[str, Any]) -> Change:
     return DestinationDeleted(**c, actor=_actor_of(m.actor), destination_id=_id(m.destination_id, "destination_id"),
                               name=m.name)
@@ -212,6 +226,7 @@ _DECODERS: Final[dict[str, tuple[type[Any], Callable[[Any, dict[str, Any]], Chan
     "DestinationCreated": (pb.DestinationCreated, _destination_created),
     "DestinationSecretRotated": (pb.DestinationSecretRotated, _rotated),
     "DestinationDeleted": (pb.DestinationDeleted, _deleted),
+    "DestinationUpdated": (pb.DestinationUpdated, _updated),
     "RoutingRuleSet": (pb.RoutingRuleSet, _rule_set),
     "RoutingRuleDeleted": (pb.RoutingRuleDeleted, _rule_deleted),
     "ApprovalRouted": (pb.ApprovalRouted, _routed),

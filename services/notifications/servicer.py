@@ -107,6 +107,13 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
             EDGE.org(request.org_id), request.destination_id, request.overlap_s, EDGE.actor(request)))
         return pb.RotateDestinationSecretResponse(destination=destination_message(found), signing_secret=secret)
 
+    async def UpdateDestination(self, request: pb.UpdateDestinationRequest,
+                                context: Context) -> pb.UpdateDestinationResponse:
+        fields = {name: field_value(v) for name, v in request.fields.items()}
+        changed = await EDGE.answer(context, lambda: self._api.update_destination(
+            EDGE.org(request.org_id), request.destination_id, request.name, fields, EDGE.actor(request)))
+        return pb.UpdateDestinationResponse(destination=destination_message(changed))
+
     async def DeleteDestination(self, request: pb.DeleteDestinationRequest,
                                 context: Context) -> pb.DeleteDestinationResponse:
         gone = await EDGE.answer(context, lambda: self._api.delete_destination(

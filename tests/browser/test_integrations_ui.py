@@ -1,7 +1,8 @@
 """Settings → Integrations in a browser (Debian chromium via Playwright) against the real
 gateway on 127.0.0.1, with the notifications service running in the server's loop and a
 local webhook receiver: add a webhook destination (its signing secret shown once), route a
-stack to it with an escalation step, send a test and see it delivered, signed; route a stack
+stack to it with an escalation step, send a test and see it delivered, signed, edit it (the
+secret kept); route a stack
 to a group of members through an email destination and see an approval emailed to them."""
 
 from __future__ import annotations
@@ -125,6 +126,26 @@ def test_add_a_webhook_route_a_stack_and_send_a_signed_test(gateway: Notificatio
     page.reload()
     expect(page.locator("#deliveries")).to_contain_text("delivered")
     screenshot(page, "settings-integrations")
+
+    # Edit it: a new name and endpoint, the signing secret kept.
+    page.locator("tr", has_text="payments-hook").get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("Endpoint URL")).to_have_value(receiver.url + "/faramesh")
+    page.get_by_label("Name", exact=True).fill("payments-hook-v2")
+    page.get_by_label("Endpoint URL").fill(receiver.url + "/faramesh/v2")
+    screenshot(page, "settings-integrations-edit-destination")
+    page.get_by_role("button", name="Save destination").click()
+    expect(page.get_by_role("status")).to_contain_text("Destination payments-hook-v2 saved")
+    expect(page.locator("#destinations")).to_contain_text("/faramesh/v2")
+    page.locator("tr", has_text="payments-hook-v2").get_by_role("button", name="Send test").click()
+    for _ in range(100):
+        if len(receiver.requests) == 2:
+            break
+        page.wait_for_timeout(100)
+    edited = receiver.requests[1]
+    assert edited.path == "/faramesh/v2"
+    signed = f"{edited.headers['webhook-id']}.{edited.headers['webhook-timestamp']}.".encode() + edited.body
+    assert edited.headers["webhook-signature"] == "v1," + base64.b64encode(
+        hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
 def test_route_a_stack_to_a_group_and_email_its_members(gateway: NotificationsGateway, acme: OrgRef,

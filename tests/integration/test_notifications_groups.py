@@ -2,7 +2,8 @@
 step and an escalation step name groups (Settings → Members → Groups); each member is emailed
 through the email destination chosen on the step (a local SMTP server); who was told is in
 the queued notice (so a rebuild sends to the same people); bad steps are refused with the
-reason; the email destination a step reaches groups through cannot be deleted under it."""
+reason; the email destination a step reaches groups through cannot be deleted under it. And
+an edited email destination (Settings → Integrations → Edit) sends to its new recipients."""
 
 from __future__ import annotations
 
@@ -164,3 +165,20 @@ async def test_a_group_with_nobody_in_it_adds_nobody(
     async with database.transaction() as conn:
         queued = await (await conn.execute("SELECT destination_id::text FROM notification_deliveries")).fetchall()
     assert queued == [(hook.destination_id,)] and sink.mails == []
+
+
+async def test_an_edited_email_destination_sends_to_its_new_recipients(
+        service: Notifications, acme: dict[str, Any], sink: SmtpSink) -> None:
+    org_id = acme["org_id"]
+    api = service.api
+    mail, _ = await api.create_destination(org_id, "mail", "email", {**mail_fields(sink), "password": "pw"}, ACTOR)
+    edited = await api.update_destination(org_id, mail.destination_id, "team-mail",
+                                          {"to": "new@example.test, other@example.test"}, ACTOR)
+    assert (edited.name, edited.config["to"]) == ("team-mail", ["new@example.test", "other@example.test"])
+    with pytest.raises(InvalidRouting, match="secret"):
+        await api.update_destination(org_id, mail.destination_id, "", {"password": "changed"}, ACTOR)
+    with pytest.raises(InvalidRouting, match="no editable field"):
+        await api.update_destination(org_id, mail.destination_id, "", {"token": "x"}, ACTOR)
+    await api.test_destination(org_id, mail.destination_id, ACTOR)
+    await eventually(lambda: len(sink.mails) == 1, "the test email", within_s=30)
+    assert sink.mails[0].recipients == ["new@example.test", "other@example.test"]

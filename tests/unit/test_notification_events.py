@@ -22,6 +22,7 @@ from faramesh_cloud.notifications.changes import (
     DestinationCreated,
     DestinationDeleted,
     DestinationSecretRotated,
+    DestinationUpdated,
     NotificationDelivered,
     NotificationFailed,
     NotificationQueued,
@@ -61,6 +62,10 @@ SAMPLES: dict[str, Change] = {
     "DestinationSecretRotated": DestinationSecretRotated(_id(2), AT, ORG, ALICE, DEST, b"\x01" * 12 + b"sealed",
                                                          86400),
     "DestinationDeleted": DestinationDeleted(_id(3), AT, ORG, ALICE, DEST, "payments-oncall"),
+    "DestinationUpdated": DestinationUpdated(
+        _id(10), AT, ORG, ALICE, DEST, "payments-pager",
+        {"smtp_host": "smtp.example.test", "smtp_port": 465, "starttls": False, "username": "cloud",
+         "sender": "cloud@example.test", "to": ["oncall@example.test", "lead@example.test"]}),
     "RoutingRuleSet": RoutingRuleSet(_id(4), AT, ORG, ALICE, RULE, Subject.APPROVALS, STACK, "payments-bot",
                                      (Step(0, (DEST,)), Step(10, (DEST, RULE)))),
     "RoutingRuleDeleted": RoutingRuleDeleted(_id(5), AT, ORG, ALICE, RULE, Subject.CHAIN_INTEGRITY, "", ""),

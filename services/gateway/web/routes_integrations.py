@@ -90,6 +90,45 @@ async def create_destination(request: Request, principal: Principal = Depends(DE
     return await render(request, principal, created=created, shown_once=shown)
 
 
+EDITABLE_FIELDS: Final = {"slack_api": ("channel",), "webhook": ("url",),
+                           "email": ("smtp_host", "smtp_port", "starttls", "username", "sender", "to")}
+
+
+async def render_edit(request: Request, principal: Principal, destination_id: str, *, status_code: int = 200,
+                      **extra: Any) -> Response:
+    try:
+        found = await notifications_port(request).destination(principal.org.org_id, destination_id)
+    except LookupError as exc:
+        raise not_found(exc) from None
+    return await page(request, "settings/destination_edit.html", principal, {
+        "tab": "integrations", "d": found, "editable": EDITABLE_FIELDS.get(found.kind.value, ()), **extra,
+    }, section="settings", status_code=status_code)
+
+
+@router.get("/o/{org}/settings/integrations/destinations/{destination_id}/edit", response_class=HTMLResponse)
+async def edit_destination_page(request: Request, destination_id: str,
+                                principal: Principal = Depends(DESTINATIONS)) -> Response:
+    return await render_edit(request, principal, destination_id)
+
+
+@router.post("/o/{org}/settings/integrations/destinations/{destination_id}/edit",
+             dependencies=[Depends(check_csrf)])
+async def edit_destination(request: Request, destination_id: str,
+                           principal: Principal = Depends(DESTINATIONS)) -> Response:
+    form = await request.form()
+    port = notifications_port(request)
+    try:
+        found = await port.destination(principal.org.org_id, destination_id)
+        fields = {k: str(form.get(k) or "") for k in EDITABLE_FIELDS.get(found.kind.value, ()) if k in form}
+        changed = await port.update_destination(principal.org.org_id, destination_id, str(form.get("name") or ""),
+                                                fields, principal.actor)
+    except LookupError as exc:
+        raise not_found(exc) from None
+    except ValueError as exc:
+        return await render_edit(request, principal, destination_id, error=str(exc), status_code=refusal(exc))
+    return _back(principal, f"Destination {changed.name} saved.")
+
+
 @router.post("/o/{org}/settings/integrations/destinations/{destination_id}/delete",
              dependencies=[Depends(check_csrf)])
 async def delete_destination(request: Request, destination_id: str,

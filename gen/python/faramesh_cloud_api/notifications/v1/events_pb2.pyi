@@ -53,6 +53,24 @@ class DestinationCreated(_message.Message):
     sealed_secret: bytes
     def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., org_id: _Optional[str] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., destination_id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., config_json: _Optional[str] = ..., sealed_secret: _Optional[bytes] = ...) -> None: ...
 
+class DestinationUpdated(_message.Message):
+    __slots__ = ("event_id", "occurred_at", "org_id", "actor", "destination_id", "name", "config_json")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    org_id: str
+    actor: Actor
+    destination_id: str
+    name: str
+    config_json: str
+    def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., org_id: _Optional[str] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., destination_id: _Optional[str] = ..., name: _Optional[str] = ..., config_json: _Optional[str] = ...) -> None: ...
+
 class DestinationSecretRotated(_message.Message):
     __slots__ = ("event_id", "occurred_at", "org_id", "actor", "destination_id", "sealed_secret", "overlap_s")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
