@@ -90,6 +90,18 @@ class DestinationUpdated:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveriesPruned:
+    """The organisation's ended deliveries queued before ``pruned_before`` were deleted (the
+    retention sweep); ``rows`` how many there were."""
+
+    event_id: str
+    occurred_at: datetime
+    org_id: str
+    pruned_before: datetime
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
 class RoutingRuleSet:
     event_id: str
     occurred_at: datetime
@@ -176,10 +188,10 @@ class NotificationFailed:
 
 
 Config = (DestinationCreated | DestinationSecretRotated | DestinationDeleted | RoutingRuleSet | RoutingRuleDeleted
-          | DestinationUpdated)
+          | DestinationUpdated | DeliveriesPruned)
 Change = Config | ApprovalRouted | NotificationQueued | NotificationDelivered | NotificationFailed
 CONFIG_KINDS: Final = (DestinationCreated, DestinationSecretRotated, DestinationDeleted, RoutingRuleSet,
-                       RoutingRuleDeleted, DestinationUpdated)
+                       RoutingRuleDeleted, DestinationUpdated, DeliveriesPruned)
 KINDS: Final = (*CONFIG_KINDS, ApprovalRouted, NotificationQueued, NotificationDelivered, NotificationFailed)
 
 

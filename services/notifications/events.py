@@ -36,6 +36,7 @@ from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.notifications.changes import (
     ApprovalRouted,
     Change,
+    DeliveriesPruned,
     DestinationCreated,
     DestinationDeleted,
     DestinationSecretRotated,
@@ -88,6 +89,8 @@ def _message(change: Change) -> ProtoMessage:
             return pb.DestinationSecretRotated(**common, actor=_actor(change.actor),
                                                destination_id=change.destination_id,
                                                sealed_secret=change.sealed_secret, overlap_s=change.overlap_s)
+        case DeliveriesPruned():
+            return pb.DeliveriesPruned(**common, pruned_before=_stamp(change.pruned_before), rows=change.rows)
         case DestinationUpdated():
             return pb.DestinationUpdated(**common, actor=_actor(change.actor), destination_id=change.destination_id,
                                          name=change.name, config_json=_json(change.config))
@@ -170,6 +173,12 @@ def _updated(m: pb.DestinationUpdated, c: dict[str, Any]) -> Change:
                               name=m.name, config=config)
 
 
+def _pruned(m: pb.DeliveriesPruned, c: dict[str, Any]) -> Change:
+    if not m.HasField("pruned_before"):
+        raise ValueError("a prune says before when")
+    return DeliveriesPruned(**c, pruned_before=read_instant(m.pruned_before), rows=m.rows)
+
+
 def _deleted(m: pb.DestinationDeleted, c: dict[str, Any]) -> Change:
     return DestinationDeleted(**c, actor=_actor_of(m.actor), destination_id=_id(m.destination_id, "destination_id"),
                               name=m.name)
@@ -227,6 +236,7 @@ _DECODERS: Final[dict[str, tuple[type[Any], Callable[[Any, dict[str, Any]], Chan
     "DestinationSecretRotated": (pb.DestinationSecretRotated, _rotated),
     "DestinationDeleted": (pb.DestinationDeleted, _deleted),
     "DestinationUpdated": (pb.DestinationUpdated, _updated),
+    "DeliveriesPruned": (pb.DeliveriesPruned, _pruned),
     "RoutingRuleSet": (pb.RoutingRuleSet, _rule_set),
     "RoutingRuleDeleted": (pb.RoutingRuleDeleted, _rule_deleted),
     "ApprovalRouted": (pb.ApprovalRouted, _routed),

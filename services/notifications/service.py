@@ -55,6 +55,7 @@ from faramesh_cloud.notifications.events import OUTBOX_TABLE, ChangeProcessor, S
 from faramesh_cloud.notifications.outbox import Outbox, OutboxConfig
 from faramesh_cloud.notifications.processor import ApprovalSeen, NotificationProcessor
 from faramesh_cloud.notifications.projection import POSITIONS, ChangeSink, NotificationSink
+from faramesh_cloud.notifications.pruning import DeliveryPruning
 from faramesh_cloud.notifications.senders import Endpoints, Senders
 from faramesh_cloud.notifications.servicer import internal_server
 from faramesh_cloud.notifications.store import RoutingStore
@@ -86,6 +87,8 @@ class NotificationsConfig:
     clock: Callable[[], datetime] = utc_now
     send_interval_s: float = 1.0
     escalation_interval_s: float = 15.0
+    delivery_retention_days: int = 90  # ended deliveries older than this are pruned (pruning.py)
+    prune_interval_s: float = 3600.0
     http_timeout_s: float = 10.0
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
     runner: RunnerConfig = field(default_factory=sync_items_runner)
@@ -120,6 +123,7 @@ class Notifications:
         # stage 2 of the catch-up: escalation and sending wait for what the service reads
         self.catch_up = CatchUp(config.catch_up_poll_s)
         self.escalation = Escalation(db, config.clock, config.link_base, self.catch_up)
+        self.pruning = DeliveryPruning(db, config.clock, config.delivery_retention_days, self.catch_up)
         self.alerts = AlertHandOff(db, config.clock, config.link_base, self.wake)
         self.alert_runner: ConsumerRunner[Positioned] | None = None
         self.alert_state: ConsumerRunner[Positioned] | None = None
@@ -173,6 +177,7 @@ class Notifications:
                           "notifications-catch-up")
         self._tasks.start(self.catch_up.after(self._escalate), "notifications-escalation")
         self._tasks.start(self.catch_up.after(self._send), "notifications-sender")
+        self._tasks.start(self.catch_up.after(self._prune), "notifications-pruning")
 
     async def _catch_up_own_alert_events(self) -> None:
         """Start the consumer of this service's own alert events and wait until it has applied
@@ -191,6 +196,10 @@ class Notifications:
     async def _escalate(self, stopping: asyncio.Event) -> None:
         await sweep_every(stopping, self.config.escalation_interval_s, self.escalation.run_once, self.wake, _log,
                           "escalation sweep")
+
+    async def _prune(self, stopping: asyncio.Event) -> None:
+        await sweep_every(stopping, self.config.prune_interval_s, self.pruning.run_once, lambda: None, _log,
+                          "delivery retention sweep")
 
     async def _send(self, stopping: asyncio.Event) -> None:
         await send_loop(stopping, self._wakeup, self.config.send_interval_s, self.outbox.deliver_due, _log,

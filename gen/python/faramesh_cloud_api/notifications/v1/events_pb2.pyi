@@ -71,6 +71,20 @@ class DestinationUpdated(_message.Message):
     config_json: str
     def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., org_id: _Optional[str] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., destination_id: _Optional[str] = ..., name: _Optional[str] = ..., config_json: _Optional[str] = ...) -> None: ...
 
+class DeliveriesPruned(_message.Message):
+    __slots__ = ("event_id", "occurred_at", "org_id", "pruned_before", "rows")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    PRUNED_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    org_id: str
+    pruned_before: _timestamp_pb2.Timestamp
+    rows: int
+    def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., org_id: _Optional[str] = ..., pruned_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rows: _Optional[int] = ...) -> None: ...
+
 class DestinationSecretRotated(_message.Message):
     __slots__ = ("event_id", "occurred_at", "org_id", "actor", "destination_id", "sealed_secret", "overlap_s")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
