@@ -54,10 +54,12 @@ class Subject(StrEnum):
 
     APPROVALS = "approvals"
     CHAIN_INTEGRITY = "chain_integrity"
+    EMERGENCY_COMMANDS = "emergency_commands"
 
     @property
     def label(self) -> str:
-        return "Approvals" if self is Subject.APPROVALS else "Chain-integrity alerts"
+        return {Subject.APPROVALS: "Approvals", Subject.CHAIN_INTEGRITY: "Chain-integrity alerts",
+                Subject.EMERGENCY_COMMANDS: "Emergency commands"}[self]
 
 
 _ALERT_TOKEN = "alert-"
@@ -78,7 +80,14 @@ class Event(StrEnum):
     RESOLVED = "approval.resolved"
     CHAIN_ALERT = "chain_integrity.alert"
     CHAIN_ACKNOWLEDGED = "chain_integrity.acknowledged"
+    COMMAND_ISSUED = "emergency.issued"  # a person issued a kill / isolate
+    COMMAND_APPLIED = "emergency.applied"  # the daemon acknowledged it applied (or already in effect)
+    COMMAND_FAILED = "emergency.failed"  # the daemon rejected it or failed to apply it
     TEST = "notification.test"
+
+    @property
+    def is_command(self) -> bool:
+        return self in (Event.COMMAND_ISSUED, Event.COMMAND_APPLIED, Event.COMMAND_FAILED)
 
     @property
     def is_chain(self) -> bool:
@@ -87,7 +96,7 @@ class Event(StrEnum):
     @property
     def closes(self) -> bool:
         """The end of what an earlier notification opened (PagerDuty ``resolve``)."""
-        return self in (Event.RESOLVED, Event.CHAIN_ACKNOWLEDGED)
+        return self in (Event.RESOLVED, Event.CHAIN_ACKNOWLEDGED, Event.COMMAND_APPLIED)
 
 
 class InvalidRouting(ValueError):
@@ -209,7 +218,8 @@ def parse_subject(raw: str) -> Subject:
     try:
         return Subject(raw or Subject.APPROVALS.value)
     except ValueError:
-        raise InvalidRouting(f"a rule routes {' or '.join(s.value for s in Subject)}, not {raw!r}") from None
+        names = [s.value for s in Subject]
+        raise InvalidRouting(f"a rule routes {', '.join(names[:-1])} or {names[-1]}, not {raw!r}") from None
 
 
 def parse_steps(raw: Sequence[Any], known: Iterable[str], subject: Subject = Subject.APPROVALS, *,
@@ -229,6 +239,9 @@ def parse_steps(raw: Sequence[Any], known: Iterable[str], subject: Subject = Sub
     if subject is Subject.CHAIN_INTEGRITY and len(raw) > 1:
         raise InvalidRouting("a chain-integrity rule has one step: alerts are notified once, when detected "
                              "(they stay open on Home until acknowledged)")
+    if subject is Subject.EMERGENCY_COMMANDS and len(raw) > 1:
+        raise InvalidRouting("an emergency-command rule has one step: each command is notified when issued, "
+                             "applied or failed, not escalated")
     steps: list[Step] = []
     for index, item in enumerate(raw):
         try:
@@ -346,6 +359,14 @@ class Notice:
                         f"on {where}")
             case Event.RESOLVED:
                 return f"Approval {self.outcome or 'resolved'}: {self.agent_id} / {self.tool_id} on {where}"
+            case Event.COMMAND_ISSUED:
+                return (f"Emergency {self.extra.get('command', 'command')} issued for {self.agent_id} on {where}"
+                        f" by {self.resolved_by or 'someone'}")
+            case Event.COMMAND_APPLIED:
+                return f"Emergency {self.extra.get('command', 'command')} applied to {self.agent_id} on {where}"
+            case Event.COMMAND_FAILED:
+                return (f"Emergency {self.extra.get('command', 'command')} {self.outcome or 'failed'} for "
+                        f"{self.agent_id} on {where}")
             case Event.TEST:
                 return "Test notification from Faramesh Cloud"
         return "Faramesh Cloud"

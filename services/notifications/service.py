@@ -35,6 +35,7 @@ from faramesh_cloud.egress.ssrf import Resolver, system_resolver
 from faramesh_cloud.events.topics import (
     AUDIT_ALERTS,
     DEAD_LETTERS,
+    EMERGENCY_COMMANDS,
     NOTIFICATION_ALERTS,
     NOTIFICATION_EVENTS,
     SYNC_ITEMS,
@@ -49,6 +50,7 @@ from faramesh_cloud.notifications.alerts import (
 )
 from faramesh_cloud.notifications.api import NotificationsApi
 from faramesh_cloud.notifications.catch_up import CatchUp, OwnEvents
+from faramesh_cloud.notifications.commands import CommandProcessor, CommandSeen, CommandSink
 from faramesh_cloud.notifications.destinations import SecretBox
 from faramesh_cloud.notifications.escalation import Escalation
 from faramesh_cloud.notifications.events import OUTBOX_TABLE, ChangeProcessor, Seen
@@ -127,6 +129,7 @@ class Notifications:
         self.alerts = AlertHandOff(db, config.clock, config.link_base, self.wake)
         self.alert_runner: ConsumerRunner[Positioned] | None = None
         self.alert_state: ConsumerRunner[Positioned] | None = None
+        self.command_runner: ConsumerRunner[CommandSeen] | None = None
         self.api = NotificationsApi(db, self.store, allow_private=config.allow_private, resolver=config.resolver,
                                     clock=config.clock, wake=self.wake)
         self.relay = OutboxRelay(db, log, OUTBOX_TABLE, config.relay)
@@ -141,7 +144,8 @@ class Notifications:
     async def prepare(self) -> None:
         await self.audit.start()
         await prepare_consumer(self._db, self._log, COMPONENT,
-                               (SYNC_ITEMS, DEAD_LETTERS, NOTIFICATION_EVENTS, AUDIT_ALERTS, NOTIFICATION_ALERTS))
+                               (SYNC_ITEMS, DEAD_LETTERS, NOTIFICATION_EVENTS, AUDIT_ALERTS, NOTIFICATION_ALERTS,
+                                EMERGENCY_COMMANDS))
 
     async def start(self) -> None:
         await self.prepare()
@@ -158,7 +162,8 @@ class Notifications:
 
     async def _start_work(self) -> None:
         self.catch_up.begin()  # before anything that escalates or sends can start
-        ends = {topic: dict(await self._log.end_offsets(topic)) for topic in (SYNC_ITEMS, AUDIT_ALERTS)}
+        ends = {topic: dict(await self._log.end_offsets(topic)) for topic in (SYNC_ITEMS, AUDIT_ALERTS,
+                                                                               EMERGENCY_COMMANDS)}
         own: ConsumerRunner[Seen] = ConsumerRunner(
             self._log, NOTIFICATION_EVENTS, self.config.group, ChangeProcessor(),
             ChangeSink(self._db, self._log, DEAD_LETTERS, self.wake), self.config.runner)
@@ -170,10 +175,15 @@ class Notifications:
             self._log, SYNC_ITEMS, self.config.group, NotificationProcessor(), sink, self.config.runner)
         self.alert_runner = ConsumerRunner(self._log, AUDIT_ALERTS, f"{self.config.group}-alerts",
                                            AlertEventProcessor(), self.alerts, self.config.alert_runner)
+        self.command_runner = ConsumerRunner(
+            self._log, EMERGENCY_COMMANDS, f"{self.config.group}-commands", CommandProcessor(),
+            CommandSink(self._db, self.config.clock, self.config.link_base, self.wake), self.config.alert_runner)
         self._tasks.start(self.own_events.run, "notifications-own-events")
+        self._tasks.start(self.own_events.after(self.command_runner.run), "notifications-commands")
         self._tasks.start(self.own_events.after(runner.run), "notifications-consumer")
         self._tasks.start(self.own_events.after(self.alert_runner.run), "notifications-alerts")
-        self._tasks.start(functools.partial(self.catch_up.run, [runner, self.alert_runner], ends),
+        self._tasks.start(functools.partial(self.catch_up.run, [runner, self.alert_runner, self.command_runner],
+                                            ends),
                           "notifications-catch-up")
         self._tasks.start(self.catch_up.after(self._escalate), "notifications-escalation")
         self._tasks.start(self.catch_up.after(self._send), "notifications-sender")

@@ -296,3 +296,26 @@ async def test_destinations_are_edited_in_the_page_and_the_api_without_touching_
         (admin.email, "oncall-mail"), (admin.email, "payments-hook")]
     assert edits[0].details["changed"]["to"] == {"from": ["team@example.test"],
                                                  "to": ["a@example.test", "b@example.test"]}
+
+
+async def test_an_emergency_commands_rule_is_set_in_the_form_and_listed(
+        client_factory: MakeClient, people: People, database: Database) -> None:
+    owner = await people.org("acme")
+    client = await signed_in(client_factory, owner)
+    headers = await api_csrf(client)
+    hook = (await client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers, json={
+        "name": "hook", "kind": "webhook", "url": "https://1.1.1.1/hook"})).json()
+    page = await client.get("/o/acme/settings/integrations")
+    assert '<option value="emergency_commands">' in page.text
+    saved = await client.post("/o/acme/settings/integrations/rules", data={
+        "csrf_token": csrf_of(page.text), "subject": "emergency_commands", "stack_id": "", "agent_id": "",
+        "step0_destinations": [hook["destination_id"]]})
+    assert saved.status_code == 303, saved.text[:500]
+    listed = await client.get("/o/acme/settings/integrations")
+    assert "Emergency commands" in listed.text
+    [rule] = (await client.get("/api/v1/orgs/acme/notifications/routing-rules")).json()
+    assert rule["subject"] == "emergency_commands"
+    two = await client.put("/api/v1/orgs/acme/notifications/routing-rules", headers=headers, json={
+        "subject": "emergency_commands", "steps": [{"after_minutes": 0, "destinations": [hook["destination_id"]]},
+                                                   {"after_minutes": 5, "destinations": [hook["destination_id"]]}]})
+    assert two.status_code == 400 and "one step" in two.json()["detail"]

@@ -69,9 +69,10 @@ class StepIn(BaseModel):
 
 
 class RuleIn(BaseModel):
-    subject: Literal["approvals", "chain_integrity"] = Field(
-        default="approvals", description="what the rule routes: approval requests (escalated while pending) or "
-        "critical chain-integrity alerts (one step, PagerDuty severity critical)")
+    subject: Literal["approvals", "chain_integrity", "emergency_commands"] = Field(
+        default="approvals", description="what the rule routes: approval requests (escalated while pending), "
+        "critical chain-integrity alerts (one step, PagerDuty severity critical) or emergency commands (kill / "
+        "isolate issued, applied, failed; one step)")
     stack_id: str = Field(default="", description="'' = every stack")
     agent_id: str = Field(default="", max_length=200, description="'' = every agent")
     steps: list[StepIn] = Field(min_length=1, max_length=6)
