@@ -185,6 +185,7 @@ class Settings:
     # How often the fleet fetches governance.fms at the head of each mapped git branch to judge
     # drift against the applied text (docs/git-providers.md).
     git_poll_interval_s: float = 900.0
+    delivery_retention_days: int = 90  # notification delivery rows older than this are pruned
     # Registry blobs (FPL bodies, provider binaries, READMEs; docs/registry-blobs.md). No bucket:
     # files under <data_dir>/registry/blobs. A bucket: that bucket of any S3-compatible store
     # (endpoint empty for AWS S3 itself), under the key prefix. Credentials: the access key id
@@ -357,6 +358,9 @@ class Settings:
         if not 0 < self.http_header_timeout_s <= 300 or not 0 < self.http_keep_alive_s <= 300:
             raise ConfigError("http_header_timeout_s and http_keep_alive_s must be in (0, 300] seconds "
                               "(defaults 10 and 5)")
+        if not 1 <= self.delivery_retention_days <= 3650:
+            raise ConfigError(f"delivery_retention_days={self.delivery_retention_days}: keep notification deliveries "
+                              "1 to 3650 days (default 90)")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("set both tls_cert and tls_key (or neither, for a self-signed pair in the data dir)")
         self._validate_inline_or_file()

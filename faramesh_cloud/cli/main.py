@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "orgs": ("faramesh_cloud.cli.orgs", "orgs"),
     "stacks": ("faramesh_cloud.cli.stacks", "stacks"),
     "members": ("faramesh_cloud.cli.members", "members"),
+    "groups": ("faramesh_cloud.cli.groups", "groups"),
     "import-wal": ("faramesh_cloud.cli.import_wal", "import_wal"),
     "reports": ("faramesh_cloud.cli.reports", "reports"),
     "git": ("faramesh_cloud.cli.git", "git"),

@@ -53,13 +53,18 @@ class Api:
 
     @property
     def base(self) -> str:
+        return f"{self.org_base}/compliance"
+
+    @property
+    def org_base(self) -> str:
+        """``/api/v1/orgs/{slug}`` of ``--org``, else of the API key's organisation."""
         if self._org is None:
             me = self.call("GET", "/api/v1/me")
             memberships = me.get("memberships") or []
             if not memberships:
                 raise Refused("this API key belongs to no organisation; make one under Settings → API keys")
             self._org = str(memberships[0]["org"]["slug"])
-        return f"/api/v1/orgs/{self._org}/compliance"
+        return f"/api/v1/orgs/{self._org}"
 
     def download(self, artifact_id: str, out: Path) -> int:
         part = out.with_name(f".{out.name}.part")

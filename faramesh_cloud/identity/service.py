@@ -9,6 +9,7 @@ from __future__ import annotations
 from faramesh_cloud.directory.region import Region
 from faramesh_cloud.identity.api_keys import ApiKeyStore
 from faramesh_cloud.identity.config import IdentityConfig
+from faramesh_cloud.identity.groups import GroupStore
 from faramesh_cloud.identity.invitations import InvitationStore
 from faramesh_cloud.identity.members import MemberStore
 from faramesh_cloud.identity.org_settings import OrgSettingsStore
@@ -43,7 +44,8 @@ class Identity:
                                            region)
         self.api_keys = ApiKeyStore(db, audit)
         self.orgs = OrgSettingsStore(db, audit, region)
-        self.sso = SsoProvisioner(db, audit, self.members, region)
+        self.groups = GroupStore(db, audit)
+        self.sso = SsoProvisioner(db, audit, self.members, region, self.groups)
 
     async def start(self) -> None:
         """Apply the identity and platform-audit migrations (the ``stacks`` ones first)."""

@@ -8,7 +8,9 @@ Given verified ID-token claims for an organisation's issuer:
   that reaches other organisations); such people sign in with their password;
 * a non-member joins with the role the attribute mapping gives (none: turned away);
 * a member who joined through SSO gets the mapped role again at every sign-in, so changes
-  in the identity provider's groups take effect (owners are never changed by SSO).
+  in the identity provider's groups take effect (owners are never changed by SSO);
+* every member signing in with SSO gets their synced Cloud groups set from the same claim
+  (``groups.py``: IdP group names mapped to Cloud groups; manual memberships are kept).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Mapping
 from faramesh_cloud.directory.region import Region
 from faramesh_cloud.identity.claims import claim_person
 from faramesh_cloud.identity.domain import IdentityError, OrgRef, User
+from faramesh_cloud.identity.groups import GroupStore, claim_values
 from faramesh_cloud.identity.members import MemberStore
 from faramesh_cloud.identity.org_settings import SsoConfig
 from faramesh_cloud.identity.permissions import Role
@@ -31,8 +34,9 @@ from faramesh_cloud.sql.tenant import tenant_transaction
 
 class SsoProvisioner:
     def __init__(self, db: Database, audit: PlatformAuditLog, members: MemberStore,
-                 region: Region | None = None) -> None:
+                 region: Region | None = None, groups: GroupStore | None = None) -> None:
         self._db = db
+        self._groups = groups or GroupStore(db, audit)
         self._region = region
         self._audit = audit
         self._members = members
@@ -93,4 +97,6 @@ class SsoProvisioner:
                                             Actor.system("sso attribute mapping"),
                                             target=Target("member", signed_in.user_id),
                                             details={"email": signed_in.email, "from": member[0], "to": mapped.value})
+            await self._groups.sync_in(conn, org.org_id, signed_in.user_id, signed_in.email,
+                                       claim_values(claims, config.role_claim))
         return signed_in

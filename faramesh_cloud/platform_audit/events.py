@@ -31,6 +31,11 @@ class AuditAction(StrEnum):
     INVITATION_CREATED = "identity:invitation:create"
     INVITATION_ACCEPTED = "identity:invitation:accept"
     INVITATION_REVOKED = "identity:invitation:revoke"
+    GROUP_CREATED = "identity:group:create"
+    GROUP_DELETED = "identity:group:delete"
+    GROUP_MEMBER_ADDED = "identity:group_member:add"
+    GROUP_MEMBER_REMOVED = "identity:group_member:remove"
+    GROUP_SSO_MAPPING_CHANGED = "identity:group_sso_mapping:update"
     # Platform API keys
     API_KEY_CREATED = "identity:apikey:create"
     API_KEY_REVOKED = "identity:apikey:revoke"

@@ -32,7 +32,8 @@ from faramesh_cloud.runtime.service import Service, ServiceContext, running
 def config(settings: Settings) -> NotificationsConfig:
     return NotificationsConfig(key=notifications_key(settings),
                                allow_private=settings.allow_private_destinations, link_base=settings.http_url,
-                               endpoints=Endpoints(slack_api=settings.slack_api_base))
+                               endpoints=Endpoints(slack_api=settings.slack_api_base),
+                               delivery_retention_days=settings.delivery_retention_days)
 
 
 def service(ctx: ServiceContext, settings: Settings) -> NotificationsService:

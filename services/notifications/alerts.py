@@ -50,7 +50,7 @@ from faramesh_cloud.notifications.alert_events import (
     decode_own_event,
 )
 from faramesh_cloud.notifications.domain import Event, Notice, Subject, alert_token, route
-from faramesh_cloud.notifications.projection import Lookups
+from faramesh_cloud.notifications.projection import Lookups, step_notices
 from faramesh_cloud.notifications.store import enqueue
 from faramesh_cloud.outbox.store import Outbox
 from faramesh_cloud.sql.database import Database
@@ -200,15 +200,13 @@ class AlertHandOff:
         told: list[str] = []
         queued = 0
         if rule is not None and closed is None:
-            existing = await lookups.destinations(conn, org_id)
             slug, stack_name = await lookups.names(conn, org_id, event.key[1])
             view = AlertView(event.alert_id, org_id, event.key[1], event.key[2], event.key[3], event.key[5],
                              event.message, event.raised_at)
             notice = alert_notice(view, Event.CHAIN_ALERT, slug=slug, stack_name=stack_name, link_base=self._link_base)
-            for destination_id in rule.steps[0].destinations:
-                if destination_id in existing:
-                    queued += await enqueue(conn, destination_id, notice, now)
-                    told.append(destination_id)
+            for destination_id, told_notice in await step_notices(conn, lookups, org_id, rule.steps[0], notice):
+                queued += await enqueue(conn, destination_id, told_notice, now)
+                told.append(destination_id)
         routed = Routed(event.key, event.alert_id, rule.rule_id if rule is not None else "", tuple(told),
                         closed is not None, event.message, event.raised_at, now)
         await apply_own(conn, routed)

@@ -25,15 +25,17 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from faramesh_cloud.egress.ssrf import Resolver
+from faramesh_cloud.identity.groups import group_names_in
 from faramesh_cloud.notifications.apply import enqueue, record
 from faramesh_cloud.notifications.changes import (
     DestinationCreated,
     DestinationDeleted,
     DestinationSecretRotated,
+    DestinationUpdated,
     RoutingRuleDeleted,
     RoutingRuleSet,
 )
-from faramesh_cloud.notifications.destinations import prepare
+from faramesh_cloud.notifications.destinations import prepare, prepare_update
 from faramesh_cloud.notifications.domain import (
     DeliveryView,
     Destination,
@@ -54,6 +56,7 @@ from faramesh_cloud.notifications.store import (
     DESTINATION_CREATED,
     DESTINATION_DELETED,
     DESTINATION_TESTED,
+    DESTINATION_UPDATED,
     RULE_DELETED,
     RULE_SET,
     SECRET_ROTATED,
@@ -152,6 +155,30 @@ class NotificationsApi:
             created = await find_destination(conn, org_id, destination_id)
         return created, prepared.shown_once
 
+    async def update_destination(self, org_id: str, destination_id: str, name: str, fields: dict[str, Any],
+                                 actor: Actor) -> Destination:
+        """Edit the name (empty: keep it) and the shown fields; the secret stays as it is."""
+        name = name.strip()
+        if len(name) > 100:
+            raise InvalidRouting("a destination's name is 1-100 characters")
+        before = await self._store.destination(org_id, destination_id)
+        config = await asyncio.to_thread(prepare_update, before.kind, before.config, fields,
+                                         allow_private=self._allow_private, resolver=self._resolver)
+        async with self._command(org_id) as conn:
+            found = await find_destination(conn, org_id, destination_id)
+            name = name or found.name
+            if name != found.name and any(d.name == name for d in await org_destinations(conn, org_id)):
+                raise InUse(f"a destination named {name!r} exists already; pick another name")
+            changed = sorted(k for k in set(config) | set(found.config) if config.get(k) != found.config.get(k))
+            if name == found.name and not changed:
+                return found
+            await record(conn, DestinationUpdated(_event_id(), self._clock(), org_id, actor, found.destination_id,
+                                                  name, config))
+            await self._audit(conn, org_id, DESTINATION_UPDATED, actor, Target("destination", found.destination_id),
+                              {"kind": found.kind.value, "name": {"from": found.name, "to": name},
+                               "changed": {k: {"from": found.config.get(k), "to": config.get(k)} for k in changed}})
+            return await find_destination(conn, org_id, found.destination_id)
+
     async def delete_destination(self, org_id: str, destination_id: str, actor: Actor) -> Destination:
         async with self._command(org_id) as conn:
             found = await find_destination(conn, org_id, destination_id)
@@ -220,8 +247,10 @@ class NotificationsApi:
             raise InvalidRouting("an agent id is at most 200 characters")
         routed = parse_subject(subject)
         async with self._command(org_id) as conn:
-            known = [d.destination_id for d in await org_destinations(conn, org_id)]
-            checked = parse_steps(steps, known, routed)
+            destinations = await org_destinations(conn, org_id)
+            checked = parse_steps(steps, [d.destination_id for d in destinations], routed,
+                                  groups=await group_names_in(conn, org_id),
+                                  emails=[d.destination_id for d in destinations if d.kind is Kind.EMAIL])
             existing = await scope_rule(conn, org_id, routed, stack_id, agent_id)
             rule_id = existing.rule_id if existing is not None else str(uuid.uuid4())
             await record(conn, RoutingRuleSet(_event_id(), self._clock(), org_id, actor, rule_id, routed, stack_id,

@@ -36,9 +36,11 @@ from faramesh_cloud.notifications.changes import (
     ApprovalRouted,
     Change,
     Config,
+    DeliveriesPruned,
     DestinationCreated,
     DestinationDeleted,
     DestinationSecretRotated,
+    DestinationUpdated,
     NotificationDelivered,
     NotificationFailed,
     NotificationQueued,
@@ -185,6 +187,7 @@ _QUEUED_ALL = (
     "event, step, notice, next_attempt_at, created_at) SELECT q.notification_id, q.org_id, q.destination_id, "
     "q.stack_id, q.defer_token, q.event, q.step, q.notice::jsonb, q.at, q.at FROM q WHERE EXISTS (SELECT 1 FROM "
     "notification_destinations d WHERE d.org_id = q.org_id AND d.destination_id = q.destination_id) "
+    "AND NOT EXISTS (SELECT 1 FROM notification_prunes p WHERE p.org_id = q.org_id AND q.at < p.pruned_before) "
     "ON CONFLICT DO NOTHING RETURNING notification_id, org_id, stack_id, defer_token, event, step), "
     "progress AS (UPDATE notification_requests r SET steps_sent = p.next FROM (SELECT org_id, stack_id, "
     "defer_token, max(step) + 1 AS next FROM added WHERE event = ANY(%s::text[]) GROUP BY 1, 2, 3) p "
@@ -285,6 +288,20 @@ async def _configure(conn: Conn, change: Config) -> None:
         case DestinationSecretRotated():
             await conn.execute("UPDATE notification_destinations SET secret = %s WHERE org_id = %s "
                                "AND destination_id = %s", (change.sealed_secret, change.org_id, change.destination_id))
+        case DeliveriesPruned():
+            await conn.execute("DELETE FROM notification_deliveries WHERE org_id = %s AND created_at < %s "
+                               "AND state <> 'pending'", (change.org_id, change.pruned_before))
+            await conn.execute(
+                "INSERT INTO notification_prunes (org_id, pruned_before, pruned_at, rows_pruned) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (org_id) DO UPDATE SET "
+                "pruned_before = greatest(notification_prunes.pruned_before, EXCLUDED.pruned_before), "
+                "pruned_at = greatest(notification_prunes.pruned_at, EXCLUDED.pruned_at), "
+                "rows_pruned = notification_prunes.rows_pruned + EXCLUDED.rows_pruned",
+                (change.org_id, change.pruned_before, change.occurred_at, change.rows))
+        case DestinationUpdated():
+            await conn.execute("UPDATE notification_destinations SET name = %s, config = %s WHERE org_id = %s "
+                               "AND destination_id = %s",
+                               (change.name, Jsonb(change.config), change.org_id, change.destination_id))
         case DestinationDeleted():  # its deliveries go with it (ON DELETE CASCADE)
             await conn.execute("DELETE FROM notification_destinations WHERE org_id = %s AND destination_id = %s",
                                (change.org_id, change.destination_id))
@@ -323,9 +340,11 @@ async def _queued(conn: Conn, change: NotificationQueued) -> bool:
         "INSERT INTO notification_deliveries (notification_id, org_id, destination_id, stack_id, defer_token, "
         "event, step, notice, next_attempt_at, created_at) SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s "
         "WHERE EXISTS (SELECT 1 FROM notification_destinations WHERE org_id = %s AND destination_id = %s) "
+        "AND NOT EXISTS (SELECT 1 FROM notification_prunes WHERE org_id = %s AND %s < pruned_before) "
         "ON CONFLICT DO NOTHING",
         (change.notification_id, change.org_id, change.destination_id, n.stack_id, n.defer_token, n.event.value,
-         n.step, Jsonb(n.as_dict()), change.occurred_at, change.occurred_at, change.org_id, change.destination_id))
+         n.step, Jsonb(n.as_dict()), change.occurred_at, change.occurred_at, change.org_id, change.destination_id,
+         change.org_id, change.occurred_at))
     if cur.rowcount != 1:
         return False
     if n.event in (Event.REQUESTED, Event.ESCALATED):  # how far the request's escalation got

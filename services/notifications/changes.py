@@ -77,6 +77,31 @@ class DestinationDeleted:
 
 
 @dataclass(frozen=True, slots=True)
+class DestinationUpdated:
+    """A destination's name and shown (non-secret) configuration changed; its secret did not."""
+
+    event_id: str
+    occurred_at: datetime
+    org_id: str
+    actor: Actor
+    destination_id: str
+    name: str
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveriesPruned:
+    """The organisation's ended deliveries queued before ``pruned_before`` were deleted (the
+    retention sweep); ``rows`` how many there were."""
+
+    event_id: str
+    occurred_at: datetime
+    org_id: str
+    pruned_before: datetime
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
 class RoutingRuleSet:
     event_id: str
     occurred_at: datetime
@@ -162,10 +187,11 @@ class NotificationFailed:
     error: str
 
 
-Config = DestinationCreated | DestinationSecretRotated | DestinationDeleted | RoutingRuleSet | RoutingRuleDeleted
+Config = (DestinationCreated | DestinationSecretRotated | DestinationDeleted | RoutingRuleSet | RoutingRuleDeleted
+          | DestinationUpdated | DeliveriesPruned)
 Change = Config | ApprovalRouted | NotificationQueued | NotificationDelivered | NotificationFailed
 CONFIG_KINDS: Final = (DestinationCreated, DestinationSecretRotated, DestinationDeleted, RoutingRuleSet,
-                       RoutingRuleDeleted)
+                       RoutingRuleDeleted, DestinationUpdated, DeliveriesPruned)
 KINDS: Final = (*CONFIG_KINDS, ApprovalRouted, NotificationQueued, NotificationDelivered, NotificationFailed)
 
 

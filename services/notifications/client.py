@@ -54,7 +54,8 @@ def destination(m: pb.Destination) -> Destination:
 
 def rule(m: pb.RoutingRule) -> Rule:
     return Rule(m.rule_id, m.org_id, m.stack_id, m.agent_id,
-                tuple(Step(s.after_minutes, tuple(s.destination_ids)) for s in m.steps), moment(m, "updated_at"),
+                tuple(Step(s.after_minutes, tuple(s.destination_ids), tuple(s.group_ids), s.group_email_destination_id)
+                      for s in m.steps), moment(m, "updated_at"),
                 Subject(m.subject))
 
 
@@ -91,8 +92,10 @@ def step_input(index: int, raw: Any) -> pb.StepInput:
     """A step as the person gave it; the service checks it (the same words as in process)."""
     try:
         after, ids = raw["after_minutes"], raw["destinations"]
-        return pb.StepInput(after_minutes=str(after), destination_ids=[str(d) for d in ids])
-    except (KeyError, TypeError, ValueError):
+        return pb.StepInput(after_minutes=str(after), destination_ids=[str(d) for d in ids],
+                            group_ids=[str(g) for g in raw.get("groups") or ()],
+                            group_email_destination_id=str(raw.get("group_email") or ""))
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise InvalidRouting(f"step {index + 1} needs after_minutes (a whole number) and destinations "
                              "(a list of destination ids)") from None
 
@@ -131,6 +134,13 @@ class NotificationsClient:
                                               fields={k: field_value(k, v) for k, v in fields.items()})
         response = await self._rpc.call("CreateDestination", request)
         return destination(response.destination), dict(response.shown_once)
+
+    async def update_destination(self, org_id: str, destination_id: str, name: str, fields: dict[str, Any],
+                                 actor: Actor) -> Destination:
+        response = await self._rpc.call("UpdateDestination", pb.UpdateDestinationRequest(
+            org_id=org_id, actor=actor_message(actor), destination_id=destination_id, name=name,
+            fields={k: field_value(k, v) for k, v in fields.items()}))
+        return destination(response.destination)
 
     async def delete_destination(self, org_id: str, destination_id: str, actor: Actor) -> Destination:
         response = await self._rpc.call("DeleteDestination", pb.DeleteDestinationRequest(

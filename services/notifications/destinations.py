@@ -21,7 +21,7 @@ from faramesh_cloud.notifications.domain import InvalidRouting, Kind, valid_emai
 from faramesh_cloud.notifications.payloads import new_webhook_secret
 from faramesh_cloud.secrets import resolve_secret
 
-__all__ = ["SecretBox", "load_or_create_key", "notifications_key", "prepare"]
+__all__ = ["SecretBox", "load_or_create_key", "notifications_key", "prepare", "prepare_update"]
 
 KEY_FILE: Final = Path("keys") / "notifications.key"
 
@@ -117,6 +117,44 @@ def _email(fields: dict[str, Any], allow_private: bool, resolver: Resolver) -> P
     password = _text(fields, "password", "the SMTP password", 500, required=False)
     return Prepared({"smtp_host": host, "smtp_port": port, "starttls": starttls, "username": username,
                      "sender": sender, "to": to}, {"password": password}, {})
+
+
+# What editing a destination may change, per kind: its shown (non-secret) fields only. Its
+# secret (a Slack webhook URL, a bot token, a routing key, an SMTP password, a webhook's
+# signing secret) changes by rotation (webhooks) or by deleting and recreating it.
+EDITABLE: Final = {
+    Kind.SLACK_WEBHOOK: (), Kind.SLACK_API: ("channel",), Kind.PAGERDUTY: (),
+    Kind.EMAIL: ("smtp_host", "smtp_port", "starttls", "username", "sender", "to"), Kind.WEBHOOK: ("url",),
+}
+SECRET_FIELDS: Final = {Kind.SLACK_WEBHOOK: "url", Kind.SLACK_API: "token", Kind.PAGERDUTY: "routing_key",
+                        Kind.EMAIL: "password", Kind.WEBHOOK: "signing_secret"}
+
+
+def prepare_update(kind: Kind, current: dict[str, Any], fields: dict[str, Any], *, allow_private: bool,
+                   resolver: Resolver = system_resolver) -> dict[str, Any]:
+    """The shown config after editing ``fields`` (those not given keep their value), checked
+    as on creation (SSRF guard included); a secret or unknown field is refused."""
+    for name in fields:
+        if name == SECRET_FIELDS[kind]:
+            how = "rotate it (Rotate secret)" if kind is Kind.WEBHOOK else "delete the destination and create it again"
+            raise InvalidRouting(f"the {name} of a {kind.label} destination is a secret and is not edited here; {how}")
+        if name not in EDITABLE[kind]:
+            editable = ", ".join(EDITABLE[kind]) or "only its name"
+            raise InvalidRouting(f"a {kind.label} destination has no editable field {name!r} (editable: {editable})")
+    try:
+        match kind:
+            case Kind.SLACK_API:
+                return {"channel": _text({**current, **fields}, "channel",
+                                         "the channel (an id such as C0123456789, or #name)", 200)}
+            case Kind.EMAIL:
+                return _email({**current, **fields, "password": ""}, allow_private, resolver).config
+            case Kind.WEBHOOK:
+                url = _text({**current, **fields}, "url", "the endpoint URL")
+                check_url(url, allow_private=allow_private, resolver=resolver)
+                return {"url": url}
+    except UnsafeDestination as exc:
+        raise InvalidRouting(str(exc)) from None
+    return dict(current)
 
 
 def notifications_key(settings: Settings) -> bytes:

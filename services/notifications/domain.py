@@ -56,10 +56,12 @@ class Subject(StrEnum):
 
     APPROVALS = "approvals"
     CHAIN_INTEGRITY = "chain_integrity"
+    EMERGENCY_COMMANDS = "emergency_commands"
 
     @property
     def label(self) -> str:
-        return "Approvals" if self is Subject.APPROVALS else "Chain-integrity alerts"
+        return {Subject.APPROVALS: "Approvals", Subject.CHAIN_INTEGRITY: "Chain-integrity alerts",
+                Subject.EMERGENCY_COMMANDS: "Emergency commands"}[self]
 
 
 _ALERT_TOKEN = "alert-"
@@ -80,7 +82,14 @@ class Event(StrEnum):
     RESOLVED = "approval.resolved"
     CHAIN_ALERT = "chain_integrity.alert"
     CHAIN_ACKNOWLEDGED = "chain_integrity.acknowledged"
+    COMMAND_ISSUED = "emergency.issued"  # a person issued a kill / isolate
+    COMMAND_APPLIED = "emergency.applied"  # the daemon acknowledged it applied (or already in effect)
+    COMMAND_FAILED = "emergency.failed"  # the daemon rejected it or failed to apply it
     TEST = "notification.test"
+
+    @property
+    def is_command(self) -> bool:
+        return self in (Event.COMMAND_ISSUED, Event.COMMAND_APPLIED, Event.COMMAND_FAILED)
 
     @property
     def is_chain(self) -> bool:
@@ -89,7 +98,7 @@ class Event(StrEnum):
     @property
     def closes(self) -> bool:
         """The end of what an earlier notification opened (PagerDuty ``resolve``)."""
-        return self in (Event.RESOLVED, Event.CHAIN_ACKNOWLEDGED)
+        return self in (Event.RESOLVED, Event.CHAIN_ACKNOWLEDGED, Event.COMMAND_APPLIED)
 
 
 class InvalidRouting(ValueError):
@@ -156,6 +165,16 @@ class DeliveryView:
 class Step:
     after_minutes: int
     destinations: tuple[str, ...]
+    # Groups of members (identity's groups): each member is emailed through ``group_email``,
+    # one of the organisation's email destinations (its SMTP server and sender), chosen on
+    # the step. The members are resolved when the step is queued; the queued notice records
+    # them (``extra["group_recipients"]``), so a rebuild sends to the same people.
+    groups: tuple[str, ...] = ()
+    group_email: str = ""
+
+    def targets(self) -> tuple[str, ...]:
+        """The destinations this step queues a notification to (the group email's too)."""
+        return tuple(dict.fromkeys((*self.destinations, *((self.group_email,) if self.groups else ()))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +198,10 @@ class Rule:
         return "organisation"
 
     def destination_ids(self) -> set[str]:
-        return {d for s in self.steps for d in s.destinations}
+        return {d for s in self.steps for d in s.targets()}
+
+    def group_ids(self) -> set[str]:
+        return {g for s in self.steps for g in s.groups}
 
 
 def specificity(rule: Rule) -> int:
@@ -200,14 +222,20 @@ def parse_subject(raw: str) -> Subject:
     try:
         return Subject(raw or Subject.APPROVALS.value)
     except ValueError:
-        raise InvalidRouting(f"a rule routes {' or '.join(s.value for s in Subject)}, not {raw!r}") from None
+        names = [s.value for s in Subject]
+        raise InvalidRouting(f"a rule routes {', '.join(names[:-1])} or {names[-1]}, not {raw!r}") from None
 
 
-def parse_steps(raw: Sequence[Any], known: Iterable[str], subject: Subject = Subject.APPROVALS) -> tuple[Step, ...]:
-    """Steps from user input (``[{"after_minutes": 0, "destinations": [ids]}, ...]``), checked:
-    step 0 at 0 minutes, thresholds strictly increasing, only the organisation's destinations.
+def parse_steps(raw: Sequence[Any], known: Iterable[str], subject: Subject = Subject.APPROVALS, *,
+                groups: Iterable[str] = (), emails: Iterable[str] = ()) -> tuple[Step, ...]:
+    """Steps from user input (``[{"after_minutes": 0, "destinations": [ids], "groups": [ids],
+    "group_email": id}, ...]``), checked: step 0 at 0 minutes, thresholds strictly increasing,
+    only the organisation's destinations and groups (``groups``), a step with groups naming
+    one of its email destinations (``emails``) to reach their members through.
     A chain-integrity rule has the one step (alerts are notified once, not escalated)."""
     known_ids = set(known)
+    known_groups = set(groups)
+    email_ids = set(emails)
     if not raw:
         raise InvalidRouting("a rule needs at least one step (who is notified at once)")
     if len(raw) > MAX_STEPS:
@@ -215,6 +243,9 @@ def parse_steps(raw: Sequence[Any], known: Iterable[str], subject: Subject = Sub
     if subject is Subject.CHAIN_INTEGRITY and len(raw) > 1:
         raise InvalidRouting("a chain-integrity rule has one step: alerts are notified once, when detected "
                              "(they stay open on Home until acknowledged)")
+    if subject is Subject.EMERGENCY_COMMANDS and len(raw) > 1:
+        raise InvalidRouting("an emergency-command rule has one step: each command is notified when issued, "
+                             "applied or failed, not escalated")
     steps: list[Step] = []
     for index, item in enumerate(raw):
         try:
@@ -230,24 +261,45 @@ def parse_steps(raw: Sequence[Any], known: Iterable[str], subject: Subject = Sub
                                  f"(after_minutes {after} <= {steps[-1].after_minutes})")
         if after > MAX_AFTER_MINUTES:
             raise InvalidRouting(f"after_minutes is at most {MAX_AFTER_MINUTES} (7 days)")
-        if not ids:
-            raise InvalidRouting(f"step {index + 1} names no destination")
-        if len(ids) > MAX_DESTINATIONS_PER_STEP:
-            raise InvalidRouting(f"a step notifies at most {MAX_DESTINATIONS_PER_STEP} destinations")
+        try:
+            group_ids = tuple(dict.fromkeys(str(g) for g in item.get("groups") or ()))
+            via = str(item.get("group_email") or "") if group_ids else ""
+        except (AttributeError, TypeError):
+            raise InvalidRouting(f"step {index + 1}: groups is a list of group ids") from None
+        if not ids and not group_ids:
+            raise InvalidRouting(f"step {index + 1} names no destination or group")
+        if len(ids) + len(group_ids) > MAX_DESTINATIONS_PER_STEP:
+            raise InvalidRouting(f"a step notifies at most {MAX_DESTINATIONS_PER_STEP} destinations and groups")
         unknown = [d for d in ids if d not in known_ids]
         if unknown:
             raise InvalidRouting(f"no destination {unknown[0]!r} in this organisation; create it under "
                                  "Settings → Integrations first")
-        steps.append(Step(after, ids))
+        strangers = [g for g in group_ids if g not in known_groups]
+        if strangers:
+            raise InvalidRouting(f"no group {strangers[0]!r} in this organisation; create it under "
+                                 "Settings → Members → Groups first")
+        if group_ids and via not in email_ids:
+            raise InvalidRouting(f"step {index + 1} notifies groups: choose one of your email destinations "
+                                 "(group_email) to send to their members through")
+        steps.append(Step(after, ids, group_ids, via))
     return tuple(steps)
 
 
 def steps_json(steps: Sequence[Step]) -> list[dict[str, Any]]:
-    return [{"after_minutes": s.after_minutes, "destinations": list(s.destinations)} for s in steps]
+    return [{"after_minutes": s.after_minutes, "destinations": list(s.destinations),
+             **({"groups": list(s.groups), "group_email": s.group_email} if s.groups else {})} for s in steps]
 
 
 def steps_from_json(raw: Sequence[Any]) -> tuple[Step, ...]:
-    return tuple(Step(int(s["after_minutes"]), tuple(s["destinations"])) for s in raw)
+    return tuple(Step(int(s["after_minutes"]), tuple(s["destinations"]), tuple(s.get("groups") or ()),
+                      str(s.get("group_email") or "")) for s in raw)
+
+
+def email_recipients(configured: Sequence[str], extra: dict[str, Any]) -> list[str]:
+    """Who an email notification goes to: the destination's own list (unless the destination
+    was on the step only to reach groups) and the members of the step's groups."""
+    own = [] if extra.get("only_groups") else list(configured)
+    return list(dict.fromkeys([*own, *(str(a) for a in extra.get("group_recipients") or ())]))
 
 
 def due_steps(steps: Sequence[Step], steps_sent: int, opened_at: datetime, deadline: datetime,
@@ -311,6 +363,14 @@ class Notice:
                         f"on {where}")
             case Event.RESOLVED:
                 return f"Approval {self.outcome or 'resolved'}: {self.agent_id} / {self.tool_id} on {where}"
+            case Event.COMMAND_ISSUED:
+                return (f"Emergency {self.extra.get('command', 'command')} issued for {self.agent_id} on {where}"
+                        f" by {self.resolved_by or 'someone'}")
+            case Event.COMMAND_APPLIED:
+                return f"Emergency {self.extra.get('command', 'command')} applied to {self.agent_id} on {where}"
+            case Event.COMMAND_FAILED:
+                return (f"Emergency {self.extra.get('command', 'command')} {self.outcome or 'failed'} for "
+                        f"{self.agent_id} on {where}")
             case Event.TEST:
                 return "Test notification from Faramesh Cloud"
         return "Faramesh Cloud"

@@ -36,9 +36,11 @@ from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.notifications.changes import (
     ApprovalRouted,
     Change,
+    DeliveriesPruned,
     DestinationCreated,
     DestinationDeleted,
     DestinationSecretRotated,
+    DestinationUpdated,
     NotificationDelivered,
     NotificationFailed,
     NotificationQueued,
@@ -87,11 +89,17 @@ def _message(change: Change) -> ProtoMessage:
             return pb.DestinationSecretRotated(**common, actor=_actor(change.actor),
                                                destination_id=change.destination_id,
                                                sealed_secret=change.sealed_secret, overlap_s=change.overlap_s)
+        case DeliveriesPruned():
+            return pb.DeliveriesPruned(**common, pruned_before=_stamp(change.pruned_before), rows=change.rows)
+        case DestinationUpdated():
+            return pb.DestinationUpdated(**common, actor=_actor(change.actor), destination_id=change.destination_id,
+                                         name=change.name, config_json=_json(change.config))
         case DestinationDeleted():
             return pb.DestinationDeleted(**common, actor=_actor(change.actor), destination_id=change.destination_id,
                                          name=change.name)
         case RoutingRuleSet():
-            steps = [pb.EscalationStep(after_minutes=s.after_minutes, destination_ids=list(s.destinations))
+            steps = [pb.EscalationStep(after_minutes=s.after_minutes, destination_ids=list(s.destinations),
+                                       group_ids=list(s.groups), group_email_destination_id=s.group_email)
                      for s in change.steps]
             return pb.RoutingRuleSet(**common, actor=_actor(change.actor), rule_id=change.rule_id,
                                      subject=change.subject.value, stack_id=change.stack_id,
@@ -155,13 +163,30 @@ def _rotated(m: pb.DestinationSecretRotated, c: dict[str, Any]) -> Change:
                                     sealed_secret=m.sealed_secret, overlap_s=m.overlap_s)
 
 
+def _updated(m: pb.DestinationUpdated, c: dict[str, Any]) -> Change:
+    config = json.loads(m.config_json or "{}")
+    if not isinstance(config, dict):
+        raise ValueError("config_json is not a JSON object")
+    if not m.name:
+        raise ValueError("a destination keeps a name")
+    return DestinationUpdated(**c, actor=_actor_of(m.actor), destination_id=_id(m.destination_id, "destination_id"),
+                              name=m.name, config=config)
+
+
+def _pruned(m: pb.DeliveriesPruned, c: dict[str, Any]) -> Change:
+    if not m.HasField("pruned_before"):
+        raise ValueError("a prune says before when")
+    return DeliveriesPruned(**c, pruned_before=read_instant(m.pruned_before), rows=m.rows)
+
+
 def _deleted(m: pb.DestinationDeleted, c: dict[str, Any]) -> Change:
     return DestinationDeleted(**c, actor=_actor_of(m.actor), destination_id=_id(m.destination_id, "destination_id"),
                               name=m.name)
 
 
 def _rule_set(m: pb.RoutingRuleSet, c: dict[str, Any]) -> Change:
-    steps = tuple(Step(s.after_minutes, tuple(s.destination_ids)) for s in m.steps)
+    steps = tuple(Step(s.after_minutes, tuple(s.destination_ids), tuple(s.group_ids), s.group_email_destination_id)
+                  for s in m.steps)
     if not steps:
         raise ValueError("a routing rule has at least one step")
     return RoutingRuleSet(**c, actor=_actor_of(m.actor), rule_id=_id(m.rule_id, "rule_id"),
@@ -210,6 +235,8 @@ _DECODERS: Final[dict[str, tuple[type[Any], Callable[[Any, dict[str, Any]], Chan
     "DestinationCreated": (pb.DestinationCreated, _destination_created),
     "DestinationSecretRotated": (pb.DestinationSecretRotated, _rotated),
     "DestinationDeleted": (pb.DestinationDeleted, _deleted),
+    "DestinationUpdated": (pb.DestinationUpdated, _updated),
+    "DeliveriesPruned": (pb.DeliveriesPruned, _pruned),
     "RoutingRuleSet": (pb.RoutingRuleSet, _rule_set),
     "RoutingRuleDeleted": (pb.RoutingRuleDeleted, _rule_deleted),
     "ApprovalRouted": (pb.ApprovalRouted, _routed),

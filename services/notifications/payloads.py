@@ -48,6 +48,13 @@ def slack_escape(text: str) -> str:
 def _facts(n: Notice) -> list[tuple[str, str]]:
     if n.event is Event.TEST:
         return [("Organisation", n.org_slug)]
+    if n.event.is_command:
+        facts = [("Organisation", n.org_slug), ("Stack", n.stack_name or n.stack_id), ("Agent", n.agent_id),
+                 ("Command", str(n.extra.get("command", ""))), ("Issued by", n.resolved_by or "-"),
+                 ("Issued", n.created_at)]
+        if n.event is not Event.COMMAND_ISSUED:
+            facts.append(("Outcome", n.outcome))
+        return facts
     if n.event.is_chain:
         facts = [("Organisation", n.org_slug), ("Stack", n.stack_name or n.stack_id), ("Agent", n.agent_id),
                  ("Finding", n.finding), ("Record", n.record_id), ("Detected", n.created_at)]
@@ -67,6 +74,8 @@ def _why(n: Notice) -> str:
     """The free text under the title: an approval's reason, an alert's verifier message."""
     if n.event is Event.TEST:
         return ""
+    if n.event.is_command:
+        return n.reason if n.event is Event.COMMAND_ISSUED else (n.message or n.reason)
     return n.message if n.event.is_chain else n.reason
 
 
@@ -124,8 +133,10 @@ def slack_app_message(n: Notice, channel: str) -> dict[str, Any]:
 def _severity(n: Notice) -> str:
     if n.event is Event.TEST:
         return "info"
-    if n.event.is_chain:
+    if n.event.is_chain or n.event is Event.COMMAND_FAILED:
         return "critical"
+    if n.event.is_command:
+        return "warning"
     return _SEVERITY.get(n.priority, "warning")
 
 
@@ -146,7 +157,8 @@ def pagerduty_event(n: Notice, routing_key: str) -> dict[str, Any]:
             "severity": _severity(n),
             "component": n.agent_id or "faramesh-cloud",
             "group": n.stack_name or n.stack_id or n.org_slug,
-            "class": "test" if n.event is Event.TEST else "chain_integrity" if n.event.is_chain else "approval",
+            "class": "test" if n.event is Event.TEST else "chain_integrity" if n.event.is_chain
+            else "emergency_command" if n.event.is_command else "approval",
             "custom_details": details,
         },
         "client": "Faramesh Cloud",
@@ -178,7 +190,7 @@ def email_message(n: Notice, sender: str, recipients: list[str], message_id_doma
 
 def webhook_body(n: Notice, timestamp: int) -> bytes:
     """The JSON event (``type``, ``timestamp``, ``data``), compact and key-sorted."""
-    left_out = _APPROVAL_ONLY if n.event.is_chain else _CHAIN_ONLY
+    left_out = _APPROVAL_ONLY if n.event.is_chain else _CHAIN_ONLY - {"message"} if n.event.is_command else _CHAIN_ONLY
     data = {k: v for k, v in n.as_dict().items() if k not in ("event", "extra") and k not in left_out}
     data["dedup_key"] = n.dedup_key
     body = {"type": n.event.value, "timestamp": timestamp, "data": data}

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -31,6 +32,7 @@ from urllib.parse import urlencode
 from psycopg import AsyncConnection
 
 from faramesh_cloud.consumer.runner import dead_letter
+from faramesh_cloud.identity.groups import member_emails_in
 from faramesh_cloud.log.port import Log
 from faramesh_cloud.notifications.apply import (
     Recorder,
@@ -40,7 +42,7 @@ from faramesh_cloud.notifications.apply import (
     record_all,
 )
 from faramesh_cloud.notifications.changes import ApprovalRouted, NotificationQueued, derived_id
-from faramesh_cloud.notifications.domain import Event, Notice, Rule, due_steps, route
+from faramesh_cloud.notifications.domain import Event, Notice, Rule, Step, due_steps, route
 from faramesh_cloud.notifications.events import Seen
 from faramesh_cloud.notifications.processor import ApprovalSeen
 from faramesh_cloud.notifications.store import org_rules, told_destinations
@@ -65,6 +67,7 @@ class Lookups:
         self._rules: dict[str, list[Rule]] = {}
         self._destinations: dict[str, set[str]] = {}
         self._names: dict[tuple[str, str], tuple[str, str]] = {}
+        self._groups: dict[tuple[str, tuple[str, ...]], dict[str, list[str]]] = {}
 
     async def org_exists(self, conn: Conn, org_id: str) -> bool:
         if org_id not in self._orgs:
@@ -83,6 +86,11 @@ class Lookups:
                                      (org_id,))
             self._destinations[org_id] = {r[0] for r in await cur.fetchall()}
         return self._destinations[org_id]
+
+    async def group_emails(self, conn: Conn, org_id: str, group_ids: tuple[str, ...]) -> dict[str, list[str]]:
+        if (org_id, group_ids) not in self._groups:
+            self._groups[(org_id, group_ids)] = await member_emails_in(conn, org_id, group_ids)
+        return self._groups[(org_id, group_ids)]
 
     async def names(self, conn: Conn, org_id: str, stack_id: str) -> tuple[str, str]:
         if (org_id, stack_id) not in self._names:
@@ -111,6 +119,28 @@ def notice_for(row: dict[str, Any], event: Event, *, slug: str, stack_name: str,
         resolved_by=row.get("resolved_by", ""))
 
 
+async def step_notices(conn: Conn, lookups: Lookups, org_id: str, step: Step,
+                       notice: Notice) -> list[tuple[str, Notice]]:
+    """(destination, what it is sent) for each existing destination ``step`` queues to. The
+    step's groups are resolved to their members' emails now and written into the notice of
+    the step's group email destination (``group_recipients``; ``only_groups`` when the step
+    does not also name that destination for its own list), so the queued event says who was
+    told and a rebuild sends to the same people. A group with nobody in it adds nobody."""
+    existing = await lookups.destinations(conn, org_id)
+    out = [(d, notice) for d in step.destinations if d in existing]
+    if step.groups and step.group_email in existing:
+        emails = await lookups.group_emails(conn, org_id, step.groups)
+        recipients = sorted({e for g in step.groups for e in emails.get(g, ())})
+        if recipients:
+            direct = step.group_email in step.destinations
+            to_groups = replace(notice, extra={**notice.extra, "group_recipients": recipients,
+                                               "only_groups": not direct})
+            out = [(d, to_groups if d == step.group_email else n) for d, n in out]
+            if not direct:
+                out.append((step.group_email, to_groups))
+    return out
+
+
 async def queue_steps(conn: Conn, row: dict[str, Any], rule: Rule, steps: Sequence[int], now: datetime,
                       link_base: str, lookups: Lookups | None = None, recorder: Recorder | None = None) -> None:
     """Queue the given steps of ``rule`` for this request and record how far it got."""
@@ -118,7 +148,6 @@ async def queue_steps(conn: Conn, row: dict[str, Any], rule: Rule, steps: Sequen
         return
     lookups = lookups or Lookups()
     slug, stack_name = await lookups.names(conn, str(row["org_id"]), row["stack_id"])
-    existing = await lookups.destinations(conn, str(row["org_id"]))
     last = max(steps)
     queued: list[tuple[int, NotificationQueued]] = []
     for index in steps:
@@ -126,8 +155,8 @@ async def queue_steps(conn: Conn, row: dict[str, Any], rule: Rule, steps: Sequen
         event = Event.REQUESTED if index == 0 else Event.ESCALATED
         notice = notice_for(row, event, slug=slug, stack_name=stack_name, link_base=link_base, step=index,
                             after_minutes=step.after_minutes)
-        queued += [(index, queue_change(destination_id, notice, now)) for destination_id in step.destinations
-                   if destination_id in existing]
+        queued += [(index, queue_change(destination_id, told, now))
+                   for destination_id, told in await step_notices(conn, lookups, str(row["org_id"]), step, notice)]
     changes = [c for _, c in queued]  # one statement for all of them (apply_all)
     applied = await (recorder.record_all(changes) if recorder is not None else record_all(conn, changes))
     # applying a queued notification of the last step records the progress

@@ -22,7 +22,7 @@ import httpx
 from faramesh_cloud.egress.http import Outcome, PinnedHttp, http_outcome
 from faramesh_cloud.egress.ssrf import Resolver, UnsafeDestination, check_host
 from faramesh_cloud.notifications import payloads
-from faramesh_cloud.notifications.domain import Destination, Kind, Notice
+from faramesh_cloud.notifications.domain import Destination, Kind, Notice, email_recipients
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +122,8 @@ class Senders:
         host, port = str(c["smtp_host"]), int(c["smtp_port"])
         address = await asyncio.to_thread(check_host, host, port, allow_private=self._allow_private,
                                           resolver=self._resolver)
-        message = payloads.email_message(notice, str(c["sender"]), list(c["to"]), self._domain)
+        message = payloads.email_message(notice, str(c["sender"]), email_recipients(c["to"], notice.extra),
+                                         self._domain)
 
         def deliver() -> None:
             with _PinnedSMTP(host, address, port, self._timeout_s) as smtp:

@@ -36,6 +36,7 @@ from faramesh_cloud.egress.ssrf import Resolver, system_resolver
 from faramesh_cloud.events.topics import (
     AUDIT_ALERTS,
     DEAD_LETTERS,
+    EMERGENCY_COMMANDS,
     NOTIFICATION_ALERTS,
     NOTIFICATION_EVENTS,
     SYNC_ITEMS,
@@ -50,12 +51,14 @@ from faramesh_cloud.notifications.alerts import (
 )
 from faramesh_cloud.notifications.api import NotificationsApi
 from faramesh_cloud.notifications.catch_up import CatchUp, OwnEvents
+from faramesh_cloud.notifications.commands import CommandProcessor, CommandSeen, CommandSink
 from faramesh_cloud.notifications.destinations import SecretBox
 from faramesh_cloud.notifications.escalation import Escalation
 from faramesh_cloud.notifications.events import OUTBOX_TABLE, ChangeProcessor, Seen
 from faramesh_cloud.notifications.outbox import Outbox, OutboxConfig
 from faramesh_cloud.notifications.processor import ApprovalSeen, NotificationProcessor
 from faramesh_cloud.notifications.projection import POSITIONS, ChangeSink, NotificationSink
+from faramesh_cloud.notifications.pruning import DeliveryPruning
 from faramesh_cloud.notifications.senders import Endpoints, Senders
 from faramesh_cloud.notifications.servicer import internal_server
 from faramesh_cloud.notifications.slack_calls import SlackCalls
@@ -88,6 +91,8 @@ class NotificationsConfig:
     clock: Callable[[], datetime] = utc_now
     send_interval_s: float = 1.0
     escalation_interval_s: float = 15.0
+    delivery_retention_days: int = 90  # ended deliveries older than this are pruned (pruning.py)
+    prune_interval_s: float = 3600.0
     http_timeout_s: float = 10.0
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
     runner: RunnerConfig = field(default_factory=sync_items_runner)
@@ -122,11 +127,13 @@ class Notifications:
         # stage 2 of the catch-up: escalation and sending wait for what the service reads
         self.catch_up = CatchUp(config.catch_up_poll_s)
         self.escalation = Escalation(db, config.clock, config.link_base, self.catch_up)
+        self.pruning = DeliveryPruning(db, config.clock, config.delivery_retention_days, self.catch_up)
         self.alerts = AlertHandOff(db, config.clock, config.link_base, self.wake)
         self.alert_runner: ConsumerRunner[Positioned] | None = None
         self.alert_state: ConsumerRunner[Positioned] | None = None
         self.slack_http = PinnedHttp(allow_private=config.allow_private, resolver=config.resolver,
                                      timeout_s=config.http_timeout_s)
+        self.command_runner: ConsumerRunner[CommandSeen] | None = None
         self.api = NotificationsApi(db, self.store, allow_private=config.allow_private, resolver=config.resolver,
                                     clock=config.clock, wake=self.wake,
                                     slack=SlackCalls(db, box, self.slack_http, config.endpoints.slack_api))
@@ -142,7 +149,8 @@ class Notifications:
     async def prepare(self) -> None:
         await self.audit.start()
         await prepare_consumer(self._db, self._log, COMPONENT,
-                               (SYNC_ITEMS, DEAD_LETTERS, NOTIFICATION_EVENTS, AUDIT_ALERTS, NOTIFICATION_ALERTS))
+                               (SYNC_ITEMS, DEAD_LETTERS, NOTIFICATION_EVENTS, AUDIT_ALERTS, NOTIFICATION_ALERTS,
+                                EMERGENCY_COMMANDS))
 
     async def start(self) -> None:
         await self.prepare()
@@ -159,7 +167,8 @@ class Notifications:
 
     async def _start_work(self) -> None:
         self.catch_up.begin()  # before anything that escalates or sends can start
-        ends = {topic: dict(await self._log.end_offsets(topic)) for topic in (SYNC_ITEMS, AUDIT_ALERTS)}
+        ends = {topic: dict(await self._log.end_offsets(topic)) for topic in (SYNC_ITEMS, AUDIT_ALERTS,
+                                                                               EMERGENCY_COMMANDS)}
         own: ConsumerRunner[Seen] = ConsumerRunner(
             self._log, NOTIFICATION_EVENTS, self.config.group, ChangeProcessor(),
             ChangeSink(self._db, self._log, DEAD_LETTERS, self.wake), self.config.runner)
@@ -171,13 +180,19 @@ class Notifications:
             self._log, SYNC_ITEMS, self.config.group, NotificationProcessor(), sink, self.config.runner)
         self.alert_runner = ConsumerRunner(self._log, AUDIT_ALERTS, f"{self.config.group}-alerts",
                                            AlertEventProcessor(), self.alerts, self.config.alert_runner)
+        self.command_runner = ConsumerRunner(
+            self._log, EMERGENCY_COMMANDS, f"{self.config.group}-commands", CommandProcessor(),
+            CommandSink(self._db, self.config.clock, self.config.link_base, self.wake), self.config.alert_runner)
         self._tasks.start(self.own_events.run, "notifications-own-events")
+        self._tasks.start(self.own_events.after(self.command_runner.run), "notifications-commands")
         self._tasks.start(self.own_events.after(runner.run), "notifications-consumer")
         self._tasks.start(self.own_events.after(self.alert_runner.run), "notifications-alerts")
-        self._tasks.start(functools.partial(self.catch_up.run, [runner, self.alert_runner], ends),
+        self._tasks.start(functools.partial(self.catch_up.run, [runner, self.alert_runner, self.command_runner],
+                                            ends),
                           "notifications-catch-up")
         self._tasks.start(self.catch_up.after(self._escalate), "notifications-escalation")
         self._tasks.start(self.catch_up.after(self._send), "notifications-sender")
+        self._tasks.start(self.catch_up.after(self._prune), "notifications-pruning")
 
     async def _catch_up_own_alert_events(self) -> None:
         """Start the consumer of this service's own alert events and wait until it has applied
@@ -196,6 +211,10 @@ class Notifications:
     async def _escalate(self, stopping: asyncio.Event) -> None:
         await sweep_every(stopping, self.config.escalation_interval_s, self.escalation.run_once, self.wake, _log,
                           "escalation sweep")
+
+    async def _prune(self, stopping: asyncio.Event) -> None:
+        await sweep_every(stopping, self.config.prune_interval_s, self.pruning.run_once, lambda: None, _log,
+                          "delivery retention sweep")
 
     async def _send(self, stopping: asyncio.Event) -> None:
         await send_loop(stopping, self._wakeup, self.config.send_interval_s, self.outbox.deliver_due, _log,

@@ -48,7 +48,10 @@ def rule_message(r: Rule) -> pb.RoutingRule:
     return pb.RoutingRule(rule_id=r.rule_id, org_id=r.org_id, subject=r.subject.value, stack_id=r.stack_id,
                           agent_id=r.agent_id, updated_at=timestamp(r.updated_at),
                           steps=[events_pb2.EscalationStep(after_minutes=s.after_minutes,
-                                                           destination_ids=list(s.destinations)) for s in r.steps])
+                                                           destination_ids=list(s.destinations),
+                                                           group_ids=list(s.groups),
+                                                           group_email_destination_id=s.group_email)
+                                 for s in r.steps])
 
 
 def delivery_message(d: DeliveryView) -> pb.Delivery:
@@ -69,7 +72,8 @@ def field_value(v: pb.FieldValue) -> Any:
 
 
 def step_input(s: pb.StepInput) -> dict[str, Any]:
-    return {"after_minutes": s.after_minutes, "destinations": list(s.destination_ids)}
+    return {"after_minutes": s.after_minutes, "destinations": list(s.destination_ids), "groups": list(s.group_ids),
+            "group_email": s.group_email_destination_id}
 
 
 EDGE: Final = servicing.Edge(InvalidRouting, ((RoutingConflict, grpc.StatusCode.FAILED_PRECONDITION),
@@ -102,6 +106,13 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         found, secret = await EDGE.answer(context, lambda: self._api.rotate_secret(
             EDGE.org(request.org_id), request.destination_id, request.overlap_s, EDGE.actor(request)))
         return pb.RotateDestinationSecretResponse(destination=destination_message(found), signing_secret=secret)
+
+    async def UpdateDestination(self, request: pb.UpdateDestinationRequest,
+                                context: Context) -> pb.UpdateDestinationResponse:
+        fields = {name: field_value(v) for name, v in request.fields.items()}
+        changed = await EDGE.answer(context, lambda: self._api.update_destination(
+            EDGE.org(request.org_id), request.destination_id, request.name, fields, EDGE.actor(request)))
+        return pb.UpdateDestinationResponse(destination=destination_message(changed))
 
     async def DeleteDestination(self, request: pb.DeleteDestinationRequest,
                                 context: Context) -> pb.DeleteDestinationResponse:

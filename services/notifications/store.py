@@ -30,6 +30,7 @@ Conn = AsyncConnection[Any]
 
 DESTINATION_CREATED: Final = "org:integration:create"
 DESTINATION_DELETED: Final = "org:integration:delete"
+DESTINATION_UPDATED: Final = "org:integration:update"
 DESTINATION_TESTED: Final = "org:integration:test"
 SECRET_ROTATED: Final = "org:integration:rotate_secret"
 RULE_SET: Final = "approvals:routing:update"

@@ -204,7 +204,7 @@ async def test_refusals_say_what_to_change_with_their_code(port: Any, seeded: Se
          "step 1 needs after_minutes (a whole number)"),
         (port.put_rule(acme, "", "", [], OWNER), "invalid", "a rule needs at least one step"),
         (port.put_rule(acme, "", "", [{"after_minutes": 0, "destinations": [hook]}], OWNER, subject="weather"),
-         "invalid", "a rule routes approvals or chain_integrity, not 'weather'"),
+         "invalid", "a rule routes approvals, chain_integrity or emergency_commands, not 'weather'"),
         (port.put_rule(acme, "", "", [{"after_minutes": 0, "destinations": [hook]},
                                       {"after_minutes": 5, "destinations": [pd]}], OWNER, subject="chain_integrity"),
          "invalid", "a chain-integrity rule has one step"),

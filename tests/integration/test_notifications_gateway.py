@@ -190,3 +190,132 @@ async def test_a_change_while_notifications_rebuilds_is_a_503_with_retry_after(
     again = await client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers,
                               json={"name": "hook", "kind": "webhook", "url": "https://1.1.1.1/hook"})
     assert again.status_code == 201, again.text
+
+
+async def test_rule_steps_target_groups_in_the_form_the_api_and_the_rule_list(
+        client_factory: MakeClient, people: People, stacks: StackStore, database: Database) -> None:
+    owner = await people.org("acme")
+    stack, _ = await stacks.register_stack(owner.org.org_id, "payments-prod", "prod")
+    operator = await people.member(owner, Role.OPERATOR)
+    oncall = await people.identity.groups.create(owner.org.org_id, "oncall", "", await people.principal(owner))
+    owner_client = await signed_in(client_factory, owner)
+    headers = await api_csrf(owner_client)
+    mail = (await owner_client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers, json={
+        "name": "mail", "kind": "email", "smtp_host": "1.1.1.1", "smtp_port": 587, "sender": "cloud@example.test",
+        "to": ["team@example.test"]})).json()
+    assert "destination_id" in mail, mail
+
+    # The operator (who routes, but does not read members) picks the group by name in the form.
+    op = await signed_in(client_factory, operator)
+    page = await op.get("/o/acme/settings/integrations")
+    assert page.status_code == 200 and 'name="step0_groups"' in page.text and "oncall" in page.text
+    saved = await op.post("/o/acme/settings/integrations/rules", data={
+        "csrf_token": csrf_of(page.text), "stack_id": stack.stack_id, "agent_id": "",
+        "step0_groups": [oncall.group_id], "step0_group_email": mail["destination_id"]})
+    assert saved.status_code == 303, saved.text[:500]
+    listed = (await op.get("/o/acme/settings/integrations")).text
+    assert "group oncall" in listed and "(emailed via mail)" in listed
+    tab = (await op.get(f"/o/acme/fleet/stacks/{stack.stack_id}/integrations")).text
+    assert "group oncall" in tab
+    [rule] = (await op.get("/api/v1/orgs/acme/notifications/routing-rules")).json()
+    assert rule["steps"] == [{"after_minutes": 0, "destinations": [], "groups": [oncall.group_id],
+                              "group_email": mail["destination_id"]}]
+    op_headers = await api_csrf(op)
+    unknown = await op.put("/api/v1/orgs/acme/notifications/routing-rules", headers=op_headers, json={
+        "steps": [{"after_minutes": 0, "groups": ["00000000-0000-0000-0000-000000000009"],
+                   "group_email": mail["destination_id"]}]})
+    assert unknown.status_code == 400 and "no group" in unknown.json()["detail"]
+    no_mail = await op.put("/api/v1/orgs/acme/notifications/routing-rules", headers=op_headers, json={
+        "steps": [{"after_minutes": 0, "groups": [oncall.group_id]}]})
+    assert no_mail.status_code == 400 and "email destinations" in no_mail.json()["detail"]
+
+
+async def test_destinations_are_edited_in_the_page_and_the_api_without_touching_their_secret(
+        client_factory: MakeClient, people: People, database: Database) -> None:
+    owner = await people.org("acme")
+    admin = await people.member(owner, Role.ADMIN)
+    operator = await people.member(owner, Role.OPERATOR)
+    client = await signed_in(client_factory, admin)
+    headers = await api_csrf(client)
+    mail = (await client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers, json={
+        "name": "mail", "kind": "email", "smtp_host": "1.1.1.1", "smtp_port": 587, "sender": "cloud@example.test",
+        "to": ["team@example.test"], "password": "smtp-s3cret"})).json()
+    hook = (await client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers, json={
+        "name": "hook", "kind": "webhook", "url": "https://1.1.1.1/hook"})).json()
+    async with database.transaction() as conn:
+        sealed_before = await (await conn.execute(
+            "SELECT destination_id::text, secret FROM notification_destinations ORDER BY name")).fetchall()
+
+    # REST: rename and change recipients; the password (a secret) is not editable here.
+    patched = await client.patch(f"/api/v1/orgs/acme/notifications/destinations/{mail['destination_id']}",
+                                 headers=headers, json={"name": "oncall-mail", "to": ["a@example.test", "b@example.test"],
+                                                        "smtp_port": 465})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["name"] == "oncall-mail"
+    assert patched.json()["config"]["to"] == ["a@example.test", "b@example.test"]
+    assert patched.json()["config"]["smtp_port"] == 465 and patched.json()["config"]["smtp_host"] == "1.1.1.1"
+    secret = await client.patch(f"/api/v1/orgs/acme/notifications/destinations/{hook['destination_id']}",
+                                headers=headers, json={"url": "https://127.0.0.1/internal"})
+    assert secret.status_code == 400 and "127.0.0.1" in secret.json()["detail"]
+    taken = await client.patch(f"/api/v1/orgs/acme/notifications/destinations/{hook['destination_id']}",
+                               headers=headers, json={"name": "oncall-mail"})
+    assert taken.status_code == 409 and "exists already" in taken.json()["detail"]
+    bad_to = await client.patch(f"/api/v1/orgs/acme/notifications/destinations/{mail['destination_id']}",
+                                headers=headers, json={"to": ["not-an-address"]})
+    assert bad_to.status_code == 400 and "not an email address" in bad_to.json()["detail"]
+    unknown = await client.patch("/api/v1/orgs/acme/notifications/destinations/00000000-0000-4000-8000-000000000001",
+                                 headers=headers, json={"name": "x"})
+    assert unknown.status_code == 404
+    op = await signed_in(client_factory, operator)
+    assert (await op.patch(f"/api/v1/orgs/acme/notifications/destinations/{hook['destination_id']}",
+                           headers=await api_csrf(op), json={"name": "mine"})).status_code == 403
+
+    # The page: Edit → the form for its kind, prefilled → saved.
+    listing = await client.get("/o/acme/settings/integrations")
+    assert f"/settings/integrations/destinations/{hook['destination_id']}/edit" in listing.text
+    form = await client.get(f"/o/acme/settings/integrations/destinations/{hook['destination_id']}/edit")
+    assert form.status_code == 200 and 'value="https://1.1.1.1/hook"' in form.text and "Rotate secret" in form.text
+    saved = await client.post(f"/o/acme/settings/integrations/destinations/{hook['destination_id']}/edit", data={
+        "csrf_token": csrf_of(form.text), "name": "payments-hook", "url": "https://1.1.1.1/v2/hook"})
+    assert saved.status_code == 303, saved.text[:500]
+    refused = await client.post(f"/o/acme/settings/integrations/destinations/{hook['destination_id']}/edit", data={
+        "csrf_token": csrf_of(form.text), "name": "payments-hook", "url": "https://169.254.169.254/x"})
+    assert refused.status_code == 400 and "169.254.169.254" in refused.text
+    [after] = [d for d in (await client.get("/api/v1/orgs/acme/notifications/destinations")).json()
+               if d["destination_id"] == hook["destination_id"]]
+    assert (after["name"], after["config"]["url"]) == ("payments-hook", "https://1.1.1.1/v2/hook")
+
+    # The sealed secrets are untouched, and every edit is in the platform audit log.
+    async with database.transaction() as conn:
+        sealed_after = await (await conn.execute(
+            "SELECT destination_id::text, secret FROM notification_destinations ORDER BY destination_id")).fetchall()
+    assert sorted(sealed_after) == sorted(sealed_before)
+    edits = [e for e in await PlatformAuditLog(database).entries(owner.org.org_id)
+             if e.action == "org:integration:update"]
+    assert [(e.actor.label, e.details["name"]["to"]) for e in edits] == [
+        (admin.email, "oncall-mail"), (admin.email, "payments-hook")]
+    assert edits[0].details["changed"]["to"] == {"from": ["team@example.test"],
+                                                 "to": ["a@example.test", "b@example.test"]}
+
+
+async def test_an_emergency_commands_rule_is_set_in_the_form_and_listed(
+        client_factory: MakeClient, people: People, database: Database) -> None:
+    owner = await people.org("acme")
+    client = await signed_in(client_factory, owner)
+    headers = await api_csrf(client)
+    hook = (await client.post("/api/v1/orgs/acme/notifications/destinations", headers=headers, json={
+        "name": "hook", "kind": "webhook", "url": "https://1.1.1.1/hook"})).json()
+    page = await client.get("/o/acme/settings/integrations")
+    assert '<option value="emergency_commands">' in page.text
+    saved = await client.post("/o/acme/settings/integrations/rules", data={
+        "csrf_token": csrf_of(page.text), "subject": "emergency_commands", "stack_id": "", "agent_id": "",
+        "step0_destinations": [hook["destination_id"]]})
+    assert saved.status_code == 303, saved.text[:500]
+    listed = await client.get("/o/acme/settings/integrations")
+    assert "Emergency commands" in listed.text
+    [rule] = (await client.get("/api/v1/orgs/acme/notifications/routing-rules")).json()
+    assert rule["subject"] == "emergency_commands"
+    two = await client.put("/api/v1/orgs/acme/notifications/routing-rules", headers=headers, json={
+        "subject": "emergency_commands", "steps": [{"after_minutes": 0, "destinations": [hook["destination_id"]]},
+                                                   {"after_minutes": 5, "destinations": [hook["destination_id"]]}]})
+    assert two.status_code == 400 and "one step" in two.json()["detail"]

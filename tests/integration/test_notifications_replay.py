@@ -155,6 +155,7 @@ async def test_a_replay_into_an_empty_database_rebuilds_routing_and_history_and_
         await eventually(lambda: len(receiver.on("/spare")) == 1, "the test send", within_s=30)
         await eventually(lambda: settled(database), "the test send recorded", within_s=30)
         await api.delete_destination(org_id, spare.destination_id, ACTOR)  # its history goes with it
+        await api.update_destination(org_id, bot.destination_id, "", {"channel": "C9"}, ACTOR)  # an edit
         await api.put_rule(org_id, "", "", [
             {"after_minutes": 0, "destinations": [slack.destination_id, bot.destination_id, hook.destination_id]},
             {"after_minutes": 10, "destinations": [pager.destination_id]}], ACTOR)
@@ -217,6 +218,7 @@ async def test_a_replay_into_an_empty_database_rebuilds_routing_and_history_and_
         assert (len(receiver.requests), len(sink.mails)) == sent  # the fake servers got nothing more
         assert await postgres_log.end_offsets(NOTIFICATION_EVENTS) == events_end  # and the log nothing new
         assert await what_people_see(second, empty_database, org_id) == before
+        assert (await second.api.destination(org_id, bot.destination_id)).config == {"channel": "C9"}  # the edit
 
         # It carries on from there: tok-3 escalates once its 10 minutes are up, as it would have.
         clock.advance(minutes=10)

@@ -70,6 +70,13 @@ async def seed_compliance(port: CompliancePort, person: Any) -> dict[str, str]:
     return {"artifact_id": made.artifact_id, "link_id": link.link_id, "report_id": report.report_id}
 
 
+async def seed_group(identity: Identity, people: People, owner: Any, member_id: str) -> str:
+    """A's group with A's member in it."""
+    group = await identity.groups.create(owner.org.org_id, "oncall", "", await people.principal(owner))
+    await identity.groups.add_member(owner.org.org_id, group.group_id, member_id, await people.principal(owner))
+    return group.group_id
+
+
 async def report_status(database: Database, org_id: str, stack_id: str) -> None:
     """A's stack reports its status (agents, apply with its governance.fms text, providers)
     through the fleet projection."""
@@ -115,11 +122,11 @@ async def call(client: httpx.AsyncClient, method: str, path: str, csrf: str, sta
     if path.startswith("/api/"):
         body = None if method in ("GET", "DELETE") else {
             "role": "viewer", "name": "x", "slug": "x", "email": "x@example.test", "enabled": False,
-            "public_key": PINNED_KEY}
+            "public_key": PINNED_KEY, "user_id": "x", "sso_groups": []}
         return await client.request(method, path, json=body, headers={"X-CSRF-Token": csrf})
     data = None if method == "GET" else {
         "csrf_token": csrf, "role": "viewer", "name": "x", "slug": "x", "email": "x@example.test",
-        "stack_id": stack_id, "public_key": PINNED_KEY}
+        "stack_id": stack_id, "public_key": PINNED_KEY, "user_id": "x"}
     return await client.request(method, path, data=data)
 
 
@@ -142,6 +149,7 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
     values["signing_key_id"] = (await stacks.signing_keys.pin(
         a.org.org_id, a_stack.stack_id, PINNED_KEY, added_by="user:test")).key_id
     values.update(await seed_compliance(compliance_port, a))
+    values["group_id"] = await seed_group(identity, people, a, a_member.user.user_id)
 
     b_browser = client_factory()
     await sign_in(b_browser, b.email, PASSWORD)
@@ -169,6 +177,8 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
     assert (await identity.members.get(a.org.org_id, a_member.user.user_id)).role is Role.OPERATOR
     assert [k.revoked_at for k in await identity.api_keys.all(a.org.org_id)] == [None]
     assert [k.active for k in await stacks.signing_keys.list(a.org.org_id, a_stack.stack_id)] == [True]
+    group = await identity.groups.get(a.org.org_id, values["group_id"])
+    assert (group.name, group.emails(), group.sso_claims) == ("oncall", [a_member.email], ())
 
 
 async def test_the_same_urls_work_for_the_orgs_own_owner(
@@ -190,6 +200,7 @@ async def test_the_same_urls_work_for_the_orgs_own_owner(
     values["signing_key_id"] = (await stacks.signing_keys.pin(
         a.org.org_id, a_stack.stack_id, PINNED_KEY, added_by="user:test")).key_id
     values.update(await seed_compliance(compliance_port, a))
+    values["group_id"] = await seed_group(identity, people, a, a_member.user.user_id)
     owner = client_factory()
     await sign_in(owner, a.email, PASSWORD)
     answered = []

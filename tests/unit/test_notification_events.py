@@ -19,9 +19,11 @@ from faramesh_cloud.notifications.changes import (
     KINDS,
     ApprovalRouted,
     Change,
+    DeliveriesPruned,
     DestinationCreated,
     DestinationDeleted,
     DestinationSecretRotated,
+    DestinationUpdated,
     NotificationDelivered,
     NotificationFailed,
     NotificationQueued,
@@ -61,6 +63,11 @@ SAMPLES: dict[str, Change] = {
     "DestinationSecretRotated": DestinationSecretRotated(_id(2), AT, ORG, ALICE, DEST, b"\x01" * 12 + b"sealed",
                                                          86400),
     "DestinationDeleted": DestinationDeleted(_id(3), AT, ORG, ALICE, DEST, "payments-oncall"),
+    "DestinationUpdated": DestinationUpdated(
+        _id(10), AT, ORG, ALICE, DEST, "payments-pager",
+        {"smtp_host": "smtp.example.test", "smtp_port": 465, "starttls": False, "username": "cloud",
+         "sender": "cloud@example.test", "to": ["oncall@example.test", "lead@example.test"]}),
+    "DeliveriesPruned": DeliveriesPruned(_id(11), AT, ORG, datetime(2025, 12, 14, 9, 26, 53, tzinfo=UTC), 1234),
     "RoutingRuleSet": RoutingRuleSet(_id(4), AT, ORG, ALICE, RULE, Subject.APPROVALS, STACK, "payments-bot",
                                      (Step(0, (DEST,)), Step(10, (DEST, RULE)))),
     "RoutingRuleDeleted": RoutingRuleDeleted(_id(5), AT, ORG, ALICE, RULE, Subject.CHAIN_INTEGRITY, "", ""),
@@ -104,7 +111,7 @@ def test_every_kind_round_trips_keyed_by_organisation_with_its_headers(kind: str
     change = SAMPLES[kind]
     record = encode(change)
     assert record.key == f"{ORG}/-".encode()
-    stack = b"" if kind.startswith("Destination") or kind == "RoutingRuleDeleted" else STACK.encode()
+    stack = b"" if kind.startswith(("Destination", "Deliveries")) or kind == "RoutingRuleDeleted" else STACK.encode()
     assert dict(record.headers) == {"org": ORG.encode(), "stack": stack, "kind": kind.encode(),
                                     "event-id": change.event_id.encode()}
     seen = ChangeProcessor().process(message(change, 7))

@@ -243,7 +243,9 @@ def test_a_rule_routes_one_subject_and_a_chain_integrity_rule_has_one_step() -> 
     assert len(parse_steps(two, ["d1"])) == 2
     with pytest.raises(InvalidRouting, match="one step"):
         parse_steps(two, ["d1"], Subject.CHAIN_INTEGRITY)
-    with pytest.raises(InvalidRouting, match="approvals or chain_integrity"):
+    with pytest.raises(InvalidRouting, match="one step"):
+        parse_steps(two, ["d1"], Subject.EMERGENCY_COMMANDS)
+    with pytest.raises(InvalidRouting, match="approvals, chain_integrity or emergency_commands"):
         parse_subject("billing")
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, Strict, StrictBool
 
 from faramesh_cloud.identity.domain import ApiKey, Invitation, Member
+from faramesh_cloud.identity.groups import Group
 from faramesh_cloud.identity.permissions import Role, StackRole
 from faramesh_cloud.platform_audit.chain import AuditEntry, ChainReport
 
@@ -156,3 +157,37 @@ class ChainReportOut(BaseModel):
     @classmethod
     def of(cls, r: ChainReport) -> ChainReportOut:
         return cls(ok=r.ok, entries=r.entries, head_seq=r.last_seq, head_hash=r.head_hash, problems=r.problems)
+
+
+class GroupMemberOut(BaseModel):
+    user_id: str
+    email: str
+    sources: list[str]
+
+
+class GroupOut(BaseModel):
+    group_id: str
+    name: str
+    description: str
+    created_at: datetime
+    members: list[GroupMemberOut]
+    sso_groups: list[str]
+
+    @classmethod
+    def of(cls, g: Group) -> GroupOut:
+        return cls(group_id=g.group_id, name=g.name, description=g.description, created_at=g.created_at,
+                   members=[GroupMemberOut(user_id=m.user_id, email=m.email, sources=list(m.sources))
+                            for m in g.members], sso_groups=list(g.sso_claims))
+
+
+class GroupIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=500)
+
+
+class GroupMemberIn(BaseModel):
+    user_id: str = Field(min_length=1, max_length=100)
+
+
+class GroupSsoIn(BaseModel):
+    sso_groups: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(max_length=50)

@@ -44,15 +44,35 @@ class DestinationIn(BaseModel):
     to: list[str] = Field(default_factory=list, max_length=50, description="email: recipients")
 
 
+class DestinationPatch(BaseModel):
+    """The fields to change (those left out keep their value). Secrets are not edited here:
+    a webhook's signing secret rotates (``rotate-secret``); other secrets mean a new destination."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    url: str | None = Field(default=None, max_length=2000, description="webhook (its endpoint; SSRF-checked)")
+    channel: str | None = Field(default=None, max_length=200, description="slack_api")
+    smtp_host: str | None = Field(default=None, max_length=253, description="email")
+    smtp_port: StrictInt | None = Field(default=None, ge=1, le=65535, description="email")
+    starttls: StrictBool | None = Field(default=None, description="email")
+    username: str | None = Field(default=None, max_length=254, description="email")
+    sender: str | None = Field(default=None, max_length=254, description="email: the From address")
+    to: list[str] | None = Field(default=None, max_length=50, description="email: recipients")
+
+
 class StepIn(BaseModel):
     after_minutes: StrictInt = Field(ge=0)
-    destinations: list[str] = Field(min_length=1)
+    destinations: list[str] = Field(default_factory=list, max_length=10)
+    groups: list[str] = Field(default_factory=list, max_length=10,
+                              description="groups of members (Settings → Members → Groups), each member emailed")
+    group_email: str = Field(default="", max_length=100,
+                             description="the email destination (id) that sends to the groups' members")
 
 
 class RuleIn(BaseModel):
-    subject: Literal["approvals", "chain_integrity"] = Field(
-        default="approvals", description="what the rule routes: approval requests (escalated while pending) or "
-        "critical chain-integrity alerts (one step, PagerDuty severity critical)")
+    subject: Literal["approvals", "chain_integrity", "emergency_commands"] = Field(
+        default="approvals", description="what the rule routes: approval requests (escalated while pending), "
+        "critical chain-integrity alerts (one step, PagerDuty severity critical) or emergency commands (kill / "
+        "isolate issued, applied, failed; one step)")
     stack_id: str = Field(default="", description="'' = every stack")
     agent_id: str = Field(default="", max_length=200, description="'' = every agent")
     steps: list[StepIn] = Field(min_length=1, max_length=6)
@@ -66,7 +86,8 @@ def _destination(d: Any) -> dict[str, Any]:
 def _rule(r: Any) -> dict[str, Any]:
     return {"rule_id": r.rule_id, "subject": r.subject.value, "stack_id": r.stack_id, "agent_id": r.agent_id,
             "scope": r.scope,
-            "steps": [{"after_minutes": s.after_minutes, "destinations": list(s.destinations)} for s in r.steps],
+            "steps": [{"after_minutes": s.after_minutes, "destinations": list(s.destinations), "groups": list(s.groups),
+                       "group_email": s.group_email} for s in r.steps],
             "updated_at": r.updated_at}
 
 
@@ -100,6 +121,21 @@ async def get_destination(destination_id: str, request: Request,
         return _destination(await notifications_port(request).destination(principal.org.org_id, destination_id))
     except LookupError as exc:
         raise not_found(exc) from None
+
+
+@router.patch("/destinations/{destination_id}", dependencies=[Depends(check_csrf)], responses=CONFLICT)
+async def update_destination(destination_id: str, body: DestinationPatch, request: Request,
+                             principal: Principal = Depends(DESTINATIONS)) -> dict[str, Any]:
+    """Edit a destination's name and non-secret fields (400 for a secret field or an address
+    the SSRF guard refuses; 409 for a name in use)."""
+    fields = {k: v for k, v in body.model_dump(exclude_unset=True, exclude={"name"}).items() if v is not None}
+    try:
+        return _destination(await notifications_port(request).update_destination(
+            principal.org.org_id, destination_id, body.name or "", fields, principal.actor))
+    except LookupError as exc:
+        raise not_found(exc) from None
+    except ValueError as exc:
+        raise refused(exc) from None
 
 
 @router.delete("/destinations/{destination_id}", dependencies=[Depends(check_csrf)], responses=CONFLICT)

@@ -47,6 +47,13 @@ async def _stack_ids(request: Request, principal: Principal) -> set[str]:
     return {s.stack_id for s in await web(request).stacks.list_stacks(principal.org.org_id) if s.registered}
 
 
+async def _groups(request: Request, org_id: str) -> dict[str, Any]:
+    """The organisation's groups, which a rule's steps may notify (names only: who is in them
+    is Settings → Members → Groups, for those who may read members)."""
+    groups = await web(request).identity.groups.all(org_id)
+    return {"groups": groups, "group_names": {g.group_id: g.name for g in groups}}
+
+
 async def render(request: Request, principal: Principal, *, status_code: int = 200, **extra: Any) -> Response:
     port = notifications_port(request)
     org_id = principal.org.org_id
@@ -59,6 +66,7 @@ async def render(request: Request, principal: Principal, *, status_code: int = 2
     return await page(request, "settings/integrations.html", principal, {
         "tab": "integrations", "destinations": destinations, "names": {d.destination_id: d.name for d in destinations},
         "rules": rules, "stack_names": stacks, "kinds": port.kinds, "form_steps": range(FORM_STEPS),
+        **await _groups(request, org_id),
         "deliveries": await port.deliveries(org_id, limit=30),
         "manage_destinations": principal.access.allows(Permission.ORG_INTEGRATION_MANAGE),
         "can_route": lambda stack_id: can_route(principal, stack_id), **extra,
@@ -80,6 +88,45 @@ async def create_destination(request: Request, principal: Principal = Depends(DE
     except ValueError as exc:
         return await render(request, principal, error=str(exc), status_code=refusal(exc))
     return await render(request, principal, created=created, shown_once=shown)
+
+
+EDITABLE_FIELDS: Final = {"slack_api": ("channel",), "webhook": ("url",),
+                           "email": ("smtp_host", "smtp_port", "starttls", "username", "sender", "to")}
+
+
+async def render_edit(request: Request, principal: Principal, destination_id: str, *, status_code: int = 200,
+                      **extra: Any) -> Response:
+    try:
+        found = await notifications_port(request).destination(principal.org.org_id, destination_id)
+    except LookupError as exc:
+        raise not_found(exc) from None
+    return await page(request, "settings/destination_edit.html", principal, {
+        "tab": "integrations", "d": found, "editable": EDITABLE_FIELDS.get(found.kind.value, ()), **extra,
+    }, section="settings", status_code=status_code)
+
+
+@router.get("/o/{org}/settings/integrations/destinations/{destination_id}/edit", response_class=HTMLResponse)
+async def edit_destination_page(request: Request, destination_id: str,
+                                principal: Principal = Depends(DESTINATIONS)) -> Response:
+    return await render_edit(request, principal, destination_id)
+
+
+@router.post("/o/{org}/settings/integrations/destinations/{destination_id}/edit",
+             dependencies=[Depends(check_csrf)])
+async def edit_destination(request: Request, destination_id: str,
+                           principal: Principal = Depends(DESTINATIONS)) -> Response:
+    form = await request.form()
+    port = notifications_port(request)
+    try:
+        found = await port.destination(principal.org.org_id, destination_id)
+        fields = {k: str(form.get(k) or "") for k in EDITABLE_FIELDS.get(found.kind.value, ()) if k in form}
+        changed = await port.update_destination(principal.org.org_id, destination_id, str(form.get("name") or ""),
+                                                fields, principal.actor)
+    except LookupError as exc:
+        raise not_found(exc) from None
+    except ValueError as exc:
+        return await render_edit(request, principal, destination_id, error=str(exc), status_code=refusal(exc))
+    return _back(principal, f"Destination {changed.name} saved.")
 
 
 @router.post("/o/{org}/settings/integrations/destinations/{destination_id}/delete",
@@ -132,9 +179,11 @@ async def put_rule(request: Request, principal: Principal = Depends(VIEW)) -> Re
     steps = []
     for i in range(FORM_STEPS):
         chosen = [str(d) for d in form.getlist(f"step{i}_destinations")]
+        groups = [str(g) for g in form.getlist(f"step{i}_groups")]
         after = str(form.get(f"step{i}_after") or "0").strip() if i else "0"
-        if chosen or (i and after not in ("", "0")):
-            steps.append({"after_minutes": after or "0", "destinations": chosen})
+        if chosen or groups or (i and after not in ("", "0")):
+            steps.append({"after_minutes": after or "0", "destinations": chosen, "groups": groups,
+                          "group_email": str(form.get(f"step{i}_group_email") or "")})
     try:
         rule = await notifications_port(request).put_rule(principal.org.org_id, stack_id,
                                                          str(form.get("agent_id") or ""), steps, principal.actor,
@@ -174,6 +223,7 @@ async def stack_integrations(request: Request, stack_id: str, principal: Princip
         "s": stack, "tab": "integrations", "stack_tabs": stack_tabs(request), "uptime": uptime_text(stack.uptime_s),
         "rules": await port.rules(org_id, stack_id=stack_id), "destinations": destinations,
         "names": {d.destination_id: d.name for d in destinations}, "form_steps": range(FORM_STEPS),
+        **await _groups(request, org_id),
         "deliveries": await port.deliveries(org_id, stack_id=stack_id, limit=20),
         "editable": can_route(principal, stack_id),
     }, section="fleet")

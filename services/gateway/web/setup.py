@@ -18,6 +18,7 @@ from faramesh_cloud.gateway.api import audit_log as api_audit_log
 from faramesh_cloud.gateway.api import audit_records as api_audit_records
 from faramesh_cloud.gateway.api import audit_views as api_audit_views
 from faramesh_cloud.gateway.api import config_assistant as api_config_assistant
+from faramesh_cloud.gateway.api import groups as api_groups
 from faramesh_cloud.gateway.api import me as api_me
 from faramesh_cloud.gateway.api import members as api_members
 from faramesh_cloud.gateway.api import orgs as api_orgs
@@ -31,6 +32,7 @@ from faramesh_cloud.gateway.web import (
     routes_audit_session,
     routes_auth,
     routes_config_assistant,
+    routes_groups,
     routes_home,
     routes_members,
     routes_organization,
@@ -45,9 +47,10 @@ from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.rpc.errors import OutcomeUnknown, ServiceUnavailable
 
 ROUTERS = (
-    routes_auth.router, routes_sso.router, routes_home.router, routes_organization.router, routes_members.router,
+    routes_auth.router, routes_sso.router, routes_home.router, routes_organization.router,
+    routes_groups.router, routes_members.router,
     routes_api_keys.router, routes_audit_log.router, routes_config_assistant.router,
-    api_me.router, api_orgs.router, api_members.router, api_api_keys.router, api_audit_log.router,
+    api_me.router, api_orgs.router, api_members.router, api_groups.router, api_api_keys.router, api_audit_log.router,
     api_config_assistant.router,
 )
 # The DPR explorer, mounted when the composition root gives an audit reader.

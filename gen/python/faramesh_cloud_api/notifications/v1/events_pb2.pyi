@@ -20,12 +20,16 @@ class Actor(_message.Message):
     def __init__(self, type: _Optional[str] = ..., id: _Optional[str] = ..., label: _Optional[str] = ...) -> None: ...
 
 class EscalationStep(_message.Message):
-    __slots__ = ("after_minutes", "destination_ids")
+    __slots__ = ("after_minutes", "destination_ids", "group_ids", "group_email_destination_id")
     AFTER_MINUTES_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_EMAIL_DESTINATION_ID_FIELD_NUMBER: _ClassVar[int]
     after_minutes: int
     destination_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, after_minutes: _Optional[int] = ..., destination_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    group_email_destination_id: str
+    def __init__(self, after_minutes: _Optional[int] = ..., destination_ids: _Optional[_Iterable[str]] = ..., group_ids: _Optional[_Iterable[str]] = ..., group_email_destination_id: _Optional[str] = ...) -> None: ...
 
 class DestinationCreated(_message.Message):
     __slots__ = ("event_id", "occurred_at", "org_id", "actor", "destination_id", "name", "kind", "config_json", "sealed_secret")
@@ -48,6 +52,38 @@ class DestinationCreated(_message.Message):
     config_json: str
     sealed_secret: bytes
     def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., org_id: _Optional[str] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., destination_id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., config_json: _Optional[str] = ..., sealed_secret: _Optional[bytes] = ...) -> None: ...
+
+class DestinationUpdated(_message.Message):
+    __slots__ = ("event_id", "occurred_at", "org_id", "actor", "destination_id", "name", "config_json")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    org_id: str
+    actor: Actor
+    destination_id: str
+    name: str
+    config_json: str
+    def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., org_id: _Optional[str] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., destination_id: _Optional[str] = ..., name: _Optional[str] = ..., config_json: _Optional[str] = ...) -> None: ...
+
+class DeliveriesPruned(_message.Message):
+    __slots__ = ("event_id", "occurred_at", "org_id", "pruned_before", "rows")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    PRUNED_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    org_id: str
+    pruned_before: _timestamp_pb2.Timestamp
+    rows: int
+    def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., org_id: _Optional[str] = ..., pruned_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rows: _Optional[int] = ...) -> None: ...
 
 class DestinationSecretRotated(_message.Message):
     __slots__ = ("event_id", "occurred_at", "org_id", "actor", "destination_id", "sealed_secret", "overlap_s")

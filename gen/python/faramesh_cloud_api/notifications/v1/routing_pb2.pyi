@@ -59,12 +59,16 @@ class TextList(_message.Message):
     def __init__(self, items: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StepInput(_message.Message):
-    __slots__ = ("after_minutes", "destination_ids")
+    __slots__ = ("after_minutes", "destination_ids", "group_ids", "group_email_destination_id")
     AFTER_MINUTES_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_EMAIL_DESTINATION_ID_FIELD_NUMBER: _ClassVar[int]
     after_minutes: str
     destination_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, after_minutes: _Optional[str] = ..., destination_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    group_email_destination_id: str
+    def __init__(self, after_minutes: _Optional[str] = ..., destination_ids: _Optional[_Iterable[str]] = ..., group_ids: _Optional[_Iterable[str]] = ..., group_email_destination_id: _Optional[str] = ...) -> None: ...
 
 class RoutingRule(_message.Message):
     __slots__ = ("rule_id", "org_id", "subject", "stack_id", "agent_id", "steps", "updated_at")
@@ -175,6 +179,33 @@ class CreateDestinationResponse(_message.Message):
     destination: Destination
     shown_once: _containers.ScalarMap[str, str]
     def __init__(self, destination: _Optional[_Union[Destination, _Mapping]] = ..., shown_once: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class UpdateDestinationRequest(_message.Message):
+    __slots__ = ("org_id", "actor", "destination_id", "name", "fields")
+    class FieldsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: FieldValue
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[FieldValue, _Mapping]] = ...) -> None: ...
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    actor: RequestActor
+    destination_id: str
+    name: str
+    fields: _containers.MessageMap[str, FieldValue]
+    def __init__(self, org_id: _Optional[str] = ..., actor: _Optional[_Union[RequestActor, _Mapping]] = ..., destination_id: _Optional[str] = ..., name: _Optional[str] = ..., fields: _Optional[_Mapping[str, FieldValue]] = ...) -> None: ...
+
+class UpdateDestinationResponse(_message.Message):
+    __slots__ = ("destination",)
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    destination: Destination
+    def __init__(self, destination: _Optional[_Union[Destination, _Mapping]] = ...) -> None: ...
 
 class RotateDestinationSecretRequest(_message.Message):
     __slots__ = ("org_id", "actor", "destination_id", "overlap_s")

@@ -55,6 +55,11 @@ class RoutingServiceStub:
                 request_serializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.RotateDestinationSecretRequest.SerializeToString,
                 response_deserializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.RotateDestinationSecretResponse.FromString,
                 _registered_method=True)
+        self.UpdateDestination = channel.unary_unary(
+                '/faramesh_cloud_api.notifications.v1.RoutingService/UpdateDestination',
+                request_serializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.UpdateDestinationRequest.SerializeToString,
+                response_deserializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.UpdateDestinationResponse.FromString,
+                _registered_method=True)
         self.DeleteDestination = channel.unary_unary(
                 '/faramesh_cloud_api.notifications.v1.RoutingService/DeleteDestination',
                 request_serializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.DeleteDestinationRequest.SerializeToString,
@@ -126,6 +131,14 @@ class RoutingServiceServicer:
     def RotateDestinationSecret(self, request, context):
         """Give a webhook destination a new signing secret (returned only now); the previous one
         keeps signing too until the overlap ends.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateDestination(self, request, context):
+        """Edit a destination's name and shown (non-secret) fields; its secret stays (rotation is
+        RotateDestinationSecret). Returns it as it is now.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -215,6 +228,11 @@ def add_RoutingServiceServicer_to_server(servicer, server):
                     servicer.RotateDestinationSecret,
                     request_deserializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.RotateDestinationSecretRequest.FromString,
                     response_serializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.RotateDestinationSecretResponse.SerializeToString,
+            ),
+            'UpdateDestination': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateDestination,
+                    request_deserializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.UpdateDestinationRequest.FromString,
+                    response_serializer=faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.UpdateDestinationResponse.SerializeToString,
             ),
             'DeleteDestination': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteDestination,
@@ -366,6 +384,33 @@ class RoutingService:
             '/faramesh_cloud_api.notifications.v1.RoutingService/RotateDestinationSecret',
             faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.RotateDestinationSecretRequest.SerializeToString,
             faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.RotateDestinationSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateDestination(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faramesh_cloud_api.notifications.v1.RoutingService/UpdateDestination',
+            faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.UpdateDestinationRequest.SerializeToString,
+            faramesh__cloud__api_dot_notifications_dot_v1_dot_routing__pb2.UpdateDestinationResponse.FromString,
             options,
             channel_credentials,
             insecure,
