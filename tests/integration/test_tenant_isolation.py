@@ -24,12 +24,14 @@ from starlette.routing import BaseRoute
 from faramesh_cloud.fleet.processor import FleetProcessor
 from faramesh_cloud.fleet.sink import FleetSink
 from faramesh_cloud.gateway.web.compliance_ports import CompliancePort
+from faramesh_cloud.gateway.web.git_ports import GitPort
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.platform_audit.events import Actor, ActorType
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.approvals_support import seed_ids
+from tests.fakes.git import running
 from tests.fixtures.gateway import MakeClient, sign_in
 from tests.fixtures.identity import PASSWORD, People
 from tests.fleet_items import T0, message, record, status
@@ -77,6 +79,21 @@ async def seed_group(identity: Identity, people: People, owner: Any, member_id: 
     return group.group_id
 
 
+async def seed_git(port: GitPort, owner: Any, stack_id: str) -> str:
+    """A's git connection, with A's stack mapped to a repository and checked for drift (against a
+    local fake of GitHub's API, stopped afterwards: nothing later calls the provider)."""
+    actor = Actor(ActorType.USER, owner.user.user_id, owner.email, "")
+    token = "ghp_" + "x" * 36
+    with running("github") as github:
+        github.commit("acme/gov", "main", {"governance.fms": FMS})
+        github.grant(token)
+        connection = await port.connect(owner.org.org_id, "github", "github", github.base_url, token, actor)
+        await port.map_stack(owner.org.org_id, stack_id, connection.connection_id, "acme/gov", "governance.fms",
+                             "main", actor)
+        await port.check(owner.org.org_id, stack_id, actor)
+    return connection.connection_id
+
+
 async def report_status(database: Database, org_id: str, stack_id: str) -> None:
     """A's stack reports its status (agents, apply with its governance.fms text, providers)
     through the fleet projection."""
@@ -122,7 +139,7 @@ async def call(client: httpx.AsyncClient, method: str, path: str, csrf: str, sta
     if path.startswith("/api/"):
         body = None if method in ("GET", "DELETE") else {
             "role": "viewer", "name": "x", "slug": "x", "email": "x@example.test", "enabled": False,
-            "public_key": PINNED_KEY, "user_id": "x", "sso_groups": []}
+            "public_key": PINNED_KEY, "user_id": "x", "sso_groups": [], "connection_id": "x", "repository": "x/y"}
         return await client.request(method, path, json=body, headers={"X-CSRF-Token": csrf})
     data = None if method == "GET" else {
         "csrf_token": csrf, "role": "viewer", "name": "x", "slug": "x", "email": "x@example.test",
@@ -132,7 +149,7 @@ async def call(client: httpx.AsyncClient, method: str, path: str, csrf: str, sta
 
 async def test_every_id_bearing_url_of_another_org_is_not_found(
         gateway_app: FastAPI, client_factory: MakeClient, identity: Identity, people: People,
-        stacks: StackStore, database: Database, compliance_port: CompliancePort) -> None:
+        stacks: StackStore, database: Database, compliance_port: CompliancePort, git_port: GitPort) -> None:
     a = await people.org("acme")
     b = await people.org("beta")
     a_member = await people.member(a, Role.OPERATOR)
@@ -150,6 +167,7 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
         a.org.org_id, a_stack.stack_id, PINNED_KEY, added_by="user:test")).key_id
     values.update(await seed_compliance(compliance_port, a))
     values["group_id"] = await seed_group(identity, people, a, a_member.user.user_id)
+    values["connection_id"] = await seed_git(git_port, a, a_stack.stack_id)
 
     b_browser = client_factory()
     await sign_in(b_browser, b.email, PASSWORD)
@@ -183,7 +201,7 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
 
 async def test_the_same_urls_work_for_the_orgs_own_owner(
         gateway_app: FastAPI, client_factory: MakeClient, identity: Identity, people: People,
-        stacks: StackStore, database: Database, compliance_port: CompliancePort) -> None:
+        stacks: StackStore, database: Database, compliance_port: CompliancePort, git_port: GitPort) -> None:
     """The control: the walk above would notice a leak, because these GETs do answer A's owner."""
     a = await people.org("acme")
     a_member = await people.member(a, Role.OPERATOR)
@@ -201,6 +219,7 @@ async def test_the_same_urls_work_for_the_orgs_own_owner(
         a.org.org_id, a_stack.stack_id, PINNED_KEY, added_by="user:test")).key_id
     values.update(await seed_compliance(compliance_port, a))
     values["group_id"] = await seed_group(identity, people, a, a_member.user.user_id)
+    values["connection_id"] = await seed_git(git_port, a, a_stack.stack_id)
     owner = client_factory()
     await sign_in(owner, a.email, PASSWORD)
     answered = []
