@@ -25,8 +25,11 @@ from faramesh_cloud.audit_index.retention.sweep import RetentionSweeper
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.service import AuditIndex
 from faramesh_cloud.cli.main import cli
+from faramesh_cloud.events.legacy import SOURCE_HORIZON, LegacyDecision
+from faramesh_cloud.events.topics import DEFAULT_PARTITIONS, LEGACY_DECISIONS, Origin, stack_key
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.outbox.relay import OutboxRelay
@@ -62,9 +65,24 @@ def chains(stack: str, per_agent: int = 16) -> list[dict[str, Any]]:
     return out
 
 
-async def index_until(index: AuditIndex, messages: int) -> None:
+async def publish_summaries(log: PostgresLog, org: str, stack: str, when: list[datetime]) -> list[str]:
+    """Unverified decision summaries (the legacy Horizon feed) created at ``when``; their ids."""
+    await log.create_topic(LEGACY_DECISIONS, DEFAULT_PARTITIONS[LEGACY_DECISIONS])
+    batch, ids = [], []
+    for i, moment in enumerate(when):
+        ids.append(f"summary-{i}")
+        event = LegacyDecision(source=SOURCE_HORIZON, effect="PERMIT", timestamp=moment.isoformat(),
+                               decided_at_ns=to_ns(moment), record_id=ids[-1], agent_id="legacy-bot", latency_ms=1)
+        batch.append(LogRecord(stack_key(org, stack), event.to_json(),
+                               Origin(org, stack, SOURCE_HORIZON, i, "req", to_ns(moment) + 1).headers()))
+    await log.append(LEGACY_DECISIONS, batch)
+    return ids
+
+
+async def index_until(index: AuditIndex, messages: int, summaries: int = 0) -> None:
     async with asyncio.timeout(60):
-        while sum(r.stats.messages for r in index.runners) < messages:
+        while (sum(r.stats.messages for r in index.runners) < messages
+               or (index.legacy_runner is not None and index.legacy_runner.stats.messages < summaries)):
             failure = index.failure()
             if failure is not None:
                 raise failure
@@ -98,9 +116,11 @@ async def test_a_sweep_removes_old_months_and_what_is_left_verifies_from_signed_
     key = load_or_create_signing_key(tmp_path)  # the gateway's export key (explorer_deps) is this one
     pushed = chains(stack.stack_id)
     await publish(postgres_log, org, stack.stack_id, pushed)
+    summaries = await publish_summaries(postgres_log, org, stack.stack_id,
+                                        [START, START + timedelta(days=30), NOW - timedelta(days=5)])
     index = await started(database, postgres_log, chdb, olap_database, key)
     try:
-        await index_until(index, len(pushed))
+        await index_until(index, len(pushed), len(summaries))
         sweeper = RetentionSweeper(database, chdb, index.tables, key, clock=lambda: NOW)
         api = RetentionApi(database, sweeper, clock=lambda: NOW)
         await api.set_retention(org, 30, OWNER)
@@ -118,7 +138,8 @@ async def test_a_sweep_removes_old_months_and_what_is_left_verifies_from_signed_
     kept = [r for r in pushed if r not in old]
     assert old and kept
     rows = await all_pages(index.queries, org, limit=200)
-    assert sorted(r.record_id for r in rows) == sorted(r["record_id"] for r in kept)
+    assert sorted(r.record_id for r in rows) == sorted([r["record_id"] for r in kept] + summaries[2:])
+    assert reports[0].swept is not None and reports[0].swept.summaries == 2
 
     # Every chain: a checkpoint at its last removed record, signed; the view says so.
     stacks_view = await index.queries.chain_integrity(org)
