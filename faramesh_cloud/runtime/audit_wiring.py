@@ -22,6 +22,7 @@ from faramesh_cloud.audit_index.views import Delegation, PolicyVersionUse
 from faramesh_cloud.config import Settings
 from faramesh_cloud.gateway.web.audit_ports import AuditReader
 from faramesh_cloud.gateway.web.live_feed import Commits
+from faramesh_cloud.gateway.web.retention_ports import RetentionPort
 from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.runtime.service import Service, running
 from faramesh_cloud.signing.keys import platform_signing_key
@@ -66,6 +67,13 @@ class GatewayAudit:
             await self.commits.stop()
         if isinstance(self.reader, AuditIndexClient):
             await self.reader.close()
+
+
+def retention_port(services: Sequence[Service]) -> RetentionPort | None:
+    """The audit index's retention API when it runs in this process (``up``); a gateway run
+    apart has no gRPC client to it yet (Settings → Retention says so)."""
+    local = running(services, AuditIndexService)
+    return local.index.retention if local is not None else None
 
 
 def gateway_audit(settings: Settings, services: Sequence[Service]) -> GatewayAudit:

@@ -24,7 +24,7 @@ from faramesh_cloud.audit_index.retention.events import (
     RetentionPolicySet,
 )
 from faramesh_cloud.audit_index.retention.plan import Plan, Policies
-from faramesh_cloud.audit_index.retention.sweep import RetentionSweeper
+from faramesh_cloud.audit_index.retention.sweep import RetentionSweeper, SweepReport
 from faramesh_cloud.events.topics import AUDIT_RETENTION
 from faramesh_cloud.platform_audit.events import Actor, AuditAction, Target
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
@@ -132,6 +132,10 @@ class RetentionApi:
             else:
                 proposed = replace(current, org_days=days)
         return await self._sweeper.plan(org_id, policies=proposed, now=self._clock())
+
+    async def sweep_now(self, org_id: str) -> SweepReport:
+        """Run the job for ``org_id`` now (what the schedule would do at its next run)."""
+        return await self._sweeper.sweep(org_id)
 
     async def status(self, org_id: str) -> RetentionStatus:
         async with self._db.connection() as conn:
