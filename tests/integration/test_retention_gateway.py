@@ -6,11 +6,13 @@ REST) says each chain verifies from its checkpoint."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
 from fastapi import FastAPI
 
 from faramesh_cloud.audit_index.postgres import COMPONENT
@@ -18,7 +20,10 @@ from faramesh_cloud.audit_index.retention import store
 from faramesh_cloud.audit_index.retention.api import RetentionApi
 from faramesh_cloud.audit_index.retention.sweep import RetentionSweeper
 from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
+from faramesh_cloud.cli.main import cli
+from faramesh_cloud.fleet.query import FleetQuery
 from faramesh_cloud.gateway.app import create_app
+from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
 from faramesh_cloud.gateway.web.retention_ports import mount_retention
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.identity.service import Identity
@@ -29,7 +34,7 @@ from faramesh_cloud.signing.keys import load_or_create_signing_key
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.gateway import csrf_of, sign_in, static_status
+from tests.fixtures.gateway import CLOUD_URL, csrf_of, serve_app, sign_in, static_status
 from tests.fixtures.identity import PASSWORD, People
 from tests.integration.audit_explorer_support import explorer_deps
 from tests.integration.audit_support import publish
@@ -48,6 +53,7 @@ async def app(identity: Identity, stacks: StackStore, database: Database, chdb: 
     sweeper = RetentionSweeper(database, chdb, AuditTables(olap_database), load_or_create_signing_key(tmp_path),
                                clock=lambda: NOW)
     mount_retention(app, RetentionApi(database, sweeper, clock=lambda: NOW))
+    mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL))
     return app
 
 
@@ -135,3 +141,43 @@ async def test_a_retention_below_a_declared_minimum_is_refused_with_the_citation
         await sign_in(web, viewer.email, PASSWORD)
         assert (await web.get("/api/v1/orgs/acme/retention")).status_code == 403
         assert (await web.get("/o/acme/settings/retention")).status_code == 403
+
+
+async def run(*args: str, key: str) -> Result:
+    """The CLI in a worker thread (the served gateway answers it from this loop)."""
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env={"FARAMESH_CLOUD_API_KEY": key})
+
+
+async def test_the_cli_sets_holds_previews_and_is_refused_with_the_servers_reason(
+        app: FastAPI, people: People, stacks: StackStore, database: Database) -> None:
+    acme = await people.org("acme")
+    org = acme.org.org_id
+    await stacks.register_stack(org, "payments")
+    principal = await people.principal(acme)
+    _, admin = await people.identity.api_keys.create(org, "ci", Role.ADMIN, principal)
+    _, operator = await people.identity.api_keys.create(org, "ops", Role.OPERATOR, principal)
+    async with database.transaction() as conn:
+        await store.set_frameworks(conn, org, ["hipaa"], datetime(2026, 4, 1, tzinfo=UTC))
+    async with serve_app(app) as url:
+        refused = await run("retention", "set", "365", "--url", url, key=admin)
+        assert refused.exit_code == 2 and "45 CFR §164.316(b)(2)(i)" in refused.output
+        done = await run("retention", "set", "2200", "--url", url, key=admin)
+        assert done.exit_code == 0, done.output
+        assert "retention: 2200 days" in done.output and "minimum: 2192 days (HIPAA Security Rule" in done.output
+        stack_set = await run("retention", "set", "3000", "--stack", "payments", "--url", url, key=admin)
+        assert stack_set.exit_code == 0 and "stack " in stack_set.output and ": 3000 days" in stack_set.output
+        held = await run("retention", "hold", "payments", "--reason", "matter 9", "--url", url, key=admin)
+        assert held.exit_code == 0 and "legal hold on payments: matter 9" in held.output
+        shown = await run("retention", "show", "--url", url, key=admin)
+        assert "legal hold on stack" in shown.output and "matter 9" in shown.output
+        unknown = await run("retention", "hold", "nope", "--reason", "x", "--url", url, key=admin)
+        assert unknown.exit_code == 2 and "no stack 'nope'" in unknown.output
+        preview = await run("retention", "dry-run", "--days", "2200", "--url", url, key=admin)
+        assert preview.exit_code == 0 and "removes nothing now" in preview.output
+        released = await run("retention", "release", "payments", "--url", url, key=admin)
+        assert released.exit_code == 0
+        forbidden = await run("retention", "show", "--url", url, key=operator)
+        assert forbidden.exit_code == 1 and "403" in forbidden.output
+    async with database.connection() as conn:
+        policies = await store.policies(conn, org)
+    assert policies.org_days == 2200 and policies.holds == {} and list(policies.stack_days.values()) == [3000]
