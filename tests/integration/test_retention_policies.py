@@ -128,6 +128,13 @@ async def test_a_legal_hold_suspends_deletion_and_a_dry_run_shows_what_a_change_
     assert status.policies.holds == {stack.stack_id: "matter 2026-17"} and status.last_run == NOW
 
     await api.set_hold(org, stack.stack_id, Actor.system("counsel"), held=False)
+    # PCI DSS declared after the 30 days were set: the job keeps 12 months anyway.
+    async with database.transaction() as conn:
+        await store.set_frameworks(conn, org, ["pci-dss"], datetime(2026, 4, 2, tzinfo=UTC))
+    floored = await sweeper.run()
+    assert floored[0].dropped_months == [] and "keeps 365 days" in floored[0].plan.kept[0].why
+    async with database.transaction() as conn:
+        await store.set_frameworks(conn, org, [], datetime(2026, 4, 3, tzinfo=UTC))
     released = await sweeper.run()
     assert released[0].dropped_months == [202601, 202602]
     assert len(await all_pages(index.queries, org, limit=200)) < everything

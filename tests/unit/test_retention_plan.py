@@ -56,6 +56,14 @@ def test_a_stack_shorter_than_the_org_goes_only_when_the_org_allows() -> None:
     assert result.dropped == []
 
 
+def test_a_framework_declared_after_the_setting_keeps_records_younger_than_its_minimum() -> None:
+    spec = months((202501, {"a"}), (202601, {"a"}))
+    assert [d.month for d in plan(spec, Policies(org_days=30), NOW).dropped] == [202501, 202601]
+    floored = plan(spec, Policies(org_days=30, floor_days=365), NOW)
+    assert [d.month for d in floored.dropped] == [202501]
+    assert "stack a keeps 365 days" in floored.kept[0].why
+
+
 @pytest.mark.parametrize(("declared", "days", "refused_by"), [
     (["hipaa"], 365, "hipaa"),
     (["pci-dss", "soc2"], 364, "soc2"),

@@ -45,9 +45,13 @@ class Policies:
     org_days: int | None = None
     stack_days: Mapping[str, int] = field(default_factory=dict)
     holds: Mapping[str, str] = field(default_factory=dict)  # stack -> reason
+    # The longest minimum of the declared frameworks: a setting made before a framework was
+    # declared never removes records younger than it.
+    floor_days: int = 0
 
     def days(self, stack: str) -> int | None:
-        return self.stack_days.get(stack, self.org_days)
+        days = self.stack_days.get(stack, self.org_days)
+        return None if days is None else max(days, self.floor_days)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,13 +23,13 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from faramesh_cloud.audit_index.alert_state import OUTBOX
-from faramesh_cloud.audit_index.retention import checkpoint, events, store
+from faramesh_cloud.audit_index.retention import checkpoint, events, frameworks, store
 from faramesh_cloud.audit_index.retention.events import Checkpoint, RetentionSwept
 from faramesh_cloud.audit_index.retention.plan import (
     Partition,
@@ -112,9 +112,12 @@ class RetentionSweeper:
                    now: datetime | None = None) -> Plan:
         """What a sweep of ``org_id`` would remove now (``policies``: a proposed change; the
         dry run), without removing anything."""
-        if policies is None:
-            async with self._db.connection() as conn:
+        async with self._db.connection() as conn:
+            if policies is None:
                 policies = await store.policies(conn, org_id)
+            strictest = frameworks.strictest(await store.frameworks(conn, org_id))
+        if strictest is not None:
+            policies = replace(policies, floor_days=strictest.days)
         partitions = await asyncio.to_thread(self._partitions, org_id)
         return plan(partitions, policies, now or self._clock())
 
