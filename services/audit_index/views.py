@@ -184,7 +184,7 @@ class AgentIntegrity:
         if cp is None:
             return "verified from genesis"
         return (f"verified from checkpoint {cp.chain_index} (earlier records removed by retention on "
-                f"{cp.removed_on.date().isoformat()})")
+                f"{cp.removed_on.astimezone(UTC).date().isoformat()})")
 
 
 @dataclass(frozen=True, slots=True)

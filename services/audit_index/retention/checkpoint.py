@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import UTC
 from typing import Any
 
 import msgspec
@@ -23,6 +24,8 @@ def signed_payload(cp: Checkpoint) -> bytes:
     body: dict[str, Any] = msgspec.to_builtins(cp)
     body.pop("key_id", None)
     body.pop("signature", None)
+    # The instant in UTC, microseconds, whatever zone a store hands it back in.
+    body["removed_on"] = cp.removed_on.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     body["purpose"] = PURPOSE
     return canonical_json(body)
 
