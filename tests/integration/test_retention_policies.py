@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.retention import store
 from faramesh_cloud.audit_index.retention.api import RetentionApi, RetentionRefused
 from faramesh_cloud.audit_index.retention.sweep import RetentionSweeper
+from faramesh_cloud.audit_index.service import AuditIndex
 from faramesh_cloud.compliance import events as compliance_events
 from faramesh_cloud.compliance.changes import FrameworksDeclared
 from faramesh_cloud.events.topics import COMPLIANCE_EVENTS, DEFAULT_PARTITIONS
@@ -28,7 +30,7 @@ from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.identity import People
-from tests.integration.audit_support import all_pages, publish
+from tests.integration.audit_support import all_pages, fast_config, publish
 from tests.integration.test_retention_sweep import NOW, OWNER, chains, index_until, started
 
 pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
@@ -141,3 +143,30 @@ async def test_a_legal_hold_suspends_deletion_and_a_dry_run_shows_what_a_change_
     actions = [e.action for e in await audit.entries(org, AuditFilter(action="audit:"))]
     assert actions == [AuditAction.RETENTION_SET, AuditAction.LEGAL_HOLD_SET, AuditAction.LEGAL_HOLD_RELEASED,
                        AuditAction.RETENTION_SWEPT]
+
+
+async def test_the_index_runs_the_job_on_its_schedule(
+        people: People, stacks: StackStore, database: Database, postgres_log: PostgresLog, chdb: Olap,
+        olap_database: str, tmp_path: Path) -> None:
+    await PlatformAuditLog(database).start()
+    await migrate(database, [COMPONENT])
+    org = (await people.org("acme")).org.org_id
+    stack, _ = await stacks.register_stack(org, "payments")
+    pushed = chains(stack.stack_id, per_agent=6)  # January to mid-February 2026: long past
+    await publish(postgres_log, org, stack.stack_id, pushed)
+    config = replace(fast_config(olap_database), retention_sweep_interval_s=0.2)
+    index = AuditIndex(database, postgres_log, chdb, config, checkpoint_key=load_or_create_signing_key(tmp_path))
+    await index.start()
+    try:
+        await index_until(index, len(pushed))
+        await index.retention.set_retention(org, 30, OWNER)
+        async with asyncio.timeout(60):
+            while await all_pages(index.queries, org, limit=200):
+                await asyncio.sleep(0.1)
+    finally:
+        await index.stop()
+    async with database.connection() as conn:
+        assert await store.job_ran_at(conn) is not None
+        assert [s.months for s in await store.sweeps(conn, org)] == [[202601, 202602]]
+    agents = (await index.queries.chain_integrity(org))[0].agents
+    assert all(a.checkpoint is not None and a.checkpoint.chain_index == a.chain_length - 1 for a in agents)

@@ -89,3 +89,13 @@ def test_the_minimums_cite_their_source() -> None:
     assert "10.5.1" in frameworks.MINIMUMS["pci-dss"].citation
     assert "Article 19" in frameworks.MINIMUMS["eu-ai-act"].citation
     assert frameworks.MINIMUMS["pci-dss"].days == 365 and frameworks.MINIMUMS["eu-ai-act"].days >= 182
+
+
+def test_the_jobs_interval_is_a_setting_checked_with_a_message() -> None:
+    from faramesh_cloud.config import ConfigError, Settings
+
+    assert Settings.load(env={}).retention_sweep_interval_s == 3600.0
+    assert Settings.load(env={"FARAMESH_CLOUD_RETENTION_SWEEP_INTERVAL_S": "0"}).retention_sweep_interval_s == 0
+    for bad in ("0.5", "-1"):
+        with pytest.raises(ConfigError, match="retention_sweep_interval_s"):
+            Settings.load(env={"FARAMESH_CLOUD_RETENTION_SWEEP_INTERVAL_S": bad})
