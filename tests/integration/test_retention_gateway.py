@@ -112,6 +112,16 @@ async def test_an_owner_sets_retention_holds_a_stack_previews_and_runs_the_job_a
         texts = {a["verified_from"] for s in integrity for a in s["agents"]}
         assert len(texts) > 0 and all(t.startswith("verified from checkpoint ") and
                                       t.endswith("(earlier records removed by retention on 2026-04-20)") for t in texts)
+        # Verify of the first record left on a chain: it links to the chain's checkpoint.
+        agent = integrity[0]["agents"][0]
+        first = min((r for r in pushed if r["agent_id"] == agent["agent_id"] and r["created_at"] >= "2026-03"),
+                    key=lambda r: r["created_at"])
+        assert first["prev_record_hash"] == agent["checkpoint"]["record_hash"]
+        verified = (await web.post(f"/api/v1/orgs/acme/audit/records/{first['record_id']}/verify",
+                                   headers=headers)).json()
+        link = next(k for k in verified["copies"][0]["checks"] if k["name"] == "link")
+        assert verified["ok"] and link["ok"] is True
+        assert f"retention checkpoint {agent['checkpoint']['chain_index']}" in link["message"]
         html = (await web.get("/o/acme/audit/integrity")).text
         assert "verified from checkpoint" in html and "earlier records removed by retention on 2026-04-20" in html
         page = await web.get("/o/acme/settings/retention")
