@@ -98,15 +98,14 @@ class RetentionSweeper:
     # -- reading -------------------------------------------------------------------------
 
     def _partitions(self, org_id: str) -> list[Partition]:
-        months: dict[int, tuple[set[str], int, int]] = {}
-        for table, slot in ((self._tables.dpr, 1), (self._tables.summaries, 2)):
-            for month, stacks, n in self._olap.query(_MONTHS.format(table=table), {"org": org_id}).rows:
-                found = months.setdefault(int(month), (set(), 0, 0))
-                found[0].update(stacks)
-                counts = [found[1], found[2]]
-                counts[slot - 1] += int(n)
-                months[int(month)] = (found[0], counts[0], counts[1])
-        return [Partition(m, frozenset(s), r, k) for m, (s, r, k) in sorted(months.items())]
+        """The organisation's months in both tables: stacks with rows, DPRs, summaries."""
+        stacks: dict[int, set[str]] = {}
+        counts: dict[int, list[int]] = {}  # month -> [DPRs, summaries]
+        for table, slot in ((self._tables.dpr, 0), (self._tables.summaries, 1)):
+            for month, names, n in self._olap.query(_MONTHS.format(table=table), {"org": org_id}).rows:
+                stacks.setdefault(int(month), set()).update(names)
+                counts.setdefault(int(month), [0, 0])[slot] += int(n)
+        return [Partition(m, frozenset(stacks[m]), *counts[m]) for m in sorted(stacks)]
 
     async def plan(self, org_id: str, *, policies: store.Policies | None = None,
                    now: datetime | None = None) -> Plan:
