@@ -28,7 +28,7 @@ from tests.browser.audit_gateway import AuditGateway, serve_audit
 from tests.fixtures.browser import NewPage, screenshot
 from tests.fixtures.browser import sign_in as browser_sign_in
 from tests.integration.audit_support import fast_config, publish
-from tests.integration.test_retention_sweep import NOW, chains
+from tests.integration.retention_support import NOW, chains
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.chdb]
 OWNER = "rita@example.test"

@@ -38,7 +38,7 @@ from tests.fixtures.gateway import CLOUD_URL, csrf_of, serve_app, sign_in, stati
 from tests.fixtures.identity import PASSWORD, People
 from tests.integration.audit_explorer_support import explorer_deps
 from tests.integration.audit_support import publish
-from tests.integration.test_retention_sweep import NOW, chains, index_until, started
+from tests.integration.retention_support import NOW, chains, index_until, started
 
 pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
 

@@ -31,7 +31,7 @@ from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.identity import People
 from tests.integration.audit_support import all_pages, fast_config, publish
-from tests.integration.test_retention_sweep import NOW, OWNER, chains, index_until, started
+from tests.integration.retention_support import NOW, OWNER, chains, index_until, started
 
 pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
 
