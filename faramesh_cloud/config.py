@@ -168,6 +168,9 @@ class Settings:
     disconnect_after_s: float = 120.0
     # How often daemons poll for emergency commands (kill / isolate), told in HelloResponse.
     emergency_poll_interval_s: float = 30.0
+    # How often the audit index's retention job drops partitions past retention (docs/retention.md);
+    # 0 runs it only on demand (faramesh-cloud retention sweep).
+    retention_sweep_interval_s: float = 3600.0
     # Feed a simulated daemon fleet into Cloud (faramesh-cloud up --demo).
     demo: bool = False
     # Notification destinations (webhooks, Slack, PagerDuty, SMTP) may resolve to loopback,
@@ -331,6 +334,9 @@ class Settings:
         if not 0 < self.emergency_poll_interval_s <= 3600:
             raise ConfigError(f"emergency_poll_interval_s={self.emergency_poll_interval_s:g} is out of range; "
                               "daemons poll for kill / isolate every (0, 3600] seconds (default 30)")
+        if self.retention_sweep_interval_s < 0 or 0 < self.retention_sweep_interval_s < 1:
+            raise ConfigError(f"retention_sweep_interval_s={self.retention_sweep_interval_s:g}: give the seconds "
+                              "between retention sweeps (at least 1; 0: only on demand)")
         for proxy in self.trusted_proxies:
             try:
                 if proxy != "*":

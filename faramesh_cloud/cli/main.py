@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import-wal": ("faramesh_cloud.cli.import_wal", "import_wal"),
     "reports": ("faramesh_cloud.cli.reports", "reports"),
     "git": ("faramesh_cloud.cli.git", "git"),
+    "retention": ("faramesh_cloud.cli.retention", "retention"),
     "registry": ("faramesh_cloud.cli.registry", "registry"),
     "verify-registry": ("faramesh_cloud.cli.registry_verify", "verify_registry"),
     "secrets": ("faramesh_cloud.cli.secrets", "secrets"),

@@ -36,6 +36,10 @@ NOTIFICATION_EVENTS: Final = "notifications.events.v1"
 # a verifier fix (protobuf ``faramesh_cloud_api.audit_index.v1``; header ``kind`` names the
 # message). Written through the index's outbox; read by notifications and by the index.
 AUDIT_ALERTS: Final = "audit.alerts.v1"
+# Retention policies set, legal holds, sweeps run with their signed chain checkpoints (JSON,
+# services/audit_index/retention/events.py; header ``kind`` names the event). Written through
+# the audit index's outbox; read back by the index (a rebuild restores them first).
+AUDIT_RETENTION: Final = "audit.retention.v1"
 # Pins and revocations of a stack's DPR signing keys (protobuf
 # ``faramesh_cloud_api.stacks.v1``), through the stacks outbox; read by the audit index.
 SIGNING_KEYS: Final = "stacks.signing_keys.v1"
@@ -67,6 +71,7 @@ DEFAULT_PARTITIONS: Final[Mapping[str, int]] = {
     WAL_PROBLEMS: 1,
     NOTIFICATION_EVENTS: 4,
     AUDIT_ALERTS: 2,
+    AUDIT_RETENTION: 1,
     SIGNING_KEYS: 1,
     NOTIFICATION_ALERTS: 1,
     COMPLIANCE_EVENTS: 2,

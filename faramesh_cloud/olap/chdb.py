@@ -67,7 +67,11 @@ _READER_SETTINGS = (
 )
 _INSERT_SETTINGS = (
     "SETTINGS async_insert = 0, date_time_input_format = 'best_effort', "
-    "input_format_null_as_default = 0"  # None into a non-Nullable column is an error, not 0
+    "input_format_null_as_default = 0, "  # None into a non-Nullable column is an error, not 0
+    # Tables partitioned per organisation (the audit index) take batches spanning hundreds of
+    # partitions; over the default limit (100) chDB's streaming insert stored nothing and
+    # raised nothing.
+    "max_partitions_per_insert_block = 0"
 )
 _FLOATS = frozenset({"Float32", "Float64", "BFloat16"})
 

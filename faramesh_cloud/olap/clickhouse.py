@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 
+# Tables partitioned per organisation (the audit index) take batches spanning hundreds of
+# partitions (ClickHouse's default limit per insert is 100).
+_INSERT_SETTINGS: dict[str, Any] = {"max_partitions_per_insert_block": 0}
+
+
 class ClickhouseOlap:
     """The Olap port on ClickHouse via clickhouse-connect."""
 
@@ -74,7 +79,8 @@ class ClickhouseOlap:
         database, _, name = table.rpartition(".")
         client = self._live()
         context = self._guard(lambda: client.create_insert_context(
-            name, list(columns), database=database or None, column_oriented=column_oriented))
+            name, list(columns), database=database or None, column_oriented=column_oriented,
+            settings=_INSERT_SETTINGS))
         for column, kind, column_values in zip(context.column_names, context.column_types, values, strict=True):
             _check_column(table, column, kind, column_values)
         context.data = data

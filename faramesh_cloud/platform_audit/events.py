@@ -63,6 +63,10 @@ class AuditAction(StrEnum):
     DPR_EXPORTED = "audit:record:export"  # a DPR search exported as a signed bundle
     ALERT_ACKNOWLEDGED = "audit:alert:acknowledge"  # a chain-integrity alert acknowledged with a note
     FINDING_RETRACTED = "audit:finding:retract"  # a verifier fix found earlier findings do not hold
+    RETENTION_SET = "audit:retention:set"  # how long DPRs stay (org or stack) set or cleared
+    LEGAL_HOLD_SET = "audit:legal_hold:set"  # a stack's deletion suspended
+    LEGAL_HOLD_RELEASED = "audit:legal_hold:release"
+    RETENTION_SWEPT = "audit:retention:sweep"  # retention removed an organisation's old partitions
 
 
 class ActorType(StrEnum):

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from faramesh_cloud.audit_index.client import AuditIndexClient, CommitWatchClient
-from faramesh_cloud.audit_index.service import AuditIndexService
+from faramesh_cloud.audit_index.service import AuditIndexConfig, AuditIndexService
 from faramesh_cloud.audit_index.views import Delegation, PolicyVersionUse
 from faramesh_cloud.config import Settings
 from faramesh_cloud.gateway.web.audit_ports import AuditReader
 from faramesh_cloud.gateway.web.live_feed import Commits
+from faramesh_cloud.gateway.web.retention_ports import RetentionPort
 from faramesh_cloud.rpc.internal_pki import service_credentials
 from faramesh_cloud.runtime.service import Service, running
+from faramesh_cloud.signing.keys import platform_signing_key
 
 if TYPE_CHECKING:
     from faramesh_cloud.runtime.services import RuntimeContext
@@ -33,8 +35,10 @@ SERVICE = "audit-index"
 
 def service(ctx: RuntimeContext) -> AuditIndexService:
     settings = ctx.platform.settings
-    return AuditIndexService(ctx, internal_address=settings.internal_bind_address(SERVICE),
-                             internal_tls=service_credentials(settings, SERVICE))
+    config = AuditIndexConfig(retention_sweep_interval_s=settings.retention_sweep_interval_s)
+    return AuditIndexService(ctx, config, internal_address=settings.internal_bind_address(SERVICE),
+                             internal_tls=service_credentials(settings, SERVICE),
+                             checkpoint_key=platform_signing_key(settings))
 
 
 class AuditIndexReads(AuditReader, Protocol):
@@ -63,6 +67,13 @@ class GatewayAudit:
             await self.commits.stop()
         if isinstance(self.reader, AuditIndexClient):
             await self.reader.close()
+
+
+def retention_port(services: Sequence[Service]) -> RetentionPort | None:
+    """The audit index's retention API when it runs in this process (``up``); a gateway run
+    apart has no gRPC client to it yet (Settings → Retention says so)."""
+    local = running(services, AuditIndexService)
+    return local.index.retention if local is not None else None
 
 
 def gateway_audit(settings: Settings, services: Sequence[Service]) -> GatewayAudit:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.gateway.app import Status, create_app
 from faramesh_cloud.gateway.edge import EdgeLimits
+from faramesh_cloud.gateway.web.retention_ports import mount_retention
 from faramesh_cloud.outbox.relay import OutboxRelay
 from faramesh_cloud.runtime import (
     approvals_wiring,
@@ -42,6 +43,8 @@ class GatewayService:
         self._web = Web(ctx.platform, self.audit)
         app = create_app(self.status, web=self._web.deps, limits=EdgeLimits(
             settings.http_max_body_bytes, body_limits=registry_wiring.edge_limits(settings)))
+        # Settings → Retention: the index's retention API in process (`up`); none when run apart.
+        mount_retention(app, audit_wiring.retention_port(ctx.services))
         self._fleet = fleet_wiring.fleet_reads(settings, ctx.services)  # in process, or gRPC to the fleet service
         self._git = fleet_wiring.git_port(settings, ctx.services)  # the fleet's git integrations, likewise
         fleet_wiring.mount(app, fleet_wiring.fleet_ports(StackStore(ctx.platform.db, region=ctx.platform.region),

@@ -47,6 +47,7 @@ from faramesh_cloud.audit_index.evidence_views import (
 )
 from faramesh_cloud.audit_index.evidence_wire import certificate_view, stats_view, usage_view
 from faramesh_cloud.audit_index.reader import tail_cursor, tail_seq
+from faramesh_cloud.audit_index.retention.events import Checkpoint
 from faramesh_cloud.audit_index.views import (
     AgentIntegrity,
     Alert,
@@ -140,15 +141,24 @@ def chain_record_view(m: pb.ChainRecord) -> ChainRecord:
                        m.agent_id, m.link_status, m.chain_index if m.HasField("chain_index") else None)
 
 
-def agent_integrity_view(m: pb.AgentIntegrity) -> AgentIntegrity:
+def agent_integrity_view(m: pb.AgentIntegrity, org_id: str = "") -> AgentIntegrity:
     return AgentIntegrity(m.stack_id, m.agent_id, m.chain_length, m.segments, m.tip_hash, m.tip_record_id,
                           m.last_lamport, m.first_created_at, m.last_created_at, m.last_verified_ns,
-                          [finding_view(f) for f in m.findings])
+                          [finding_view(f) for f in m.findings],
+                          checkpoint_view(org_id, m.stack_id, m.agent_id, m.checkpoint)
+                          if m.HasField("checkpoint") else None)
 
 
-def stack_integrity_view(m: pb.StackIntegrity) -> StackIntegrity:
+def checkpoint_view(org_id: str, stack_id: str, agent_id: str, m: pb.RetentionCheckpoint) -> Checkpoint:
+    return Checkpoint(org_id=org_id, stack_id=stack_id, agent_id=agent_id, chain_index=m.chain_index,
+                      record_hash=m.record_hash, record_id=m.record_id, record_created_at=m.record_created_at,
+                      removed_on=datetime.fromisoformat(m.removed_on), sweep_id=m.sweep_id, key_id=m.key_id,
+                      signature=m.signature)
+
+
+def stack_integrity_view(m: pb.StackIntegrity, org_id: str = "") -> StackIntegrity:
     return StackIntegrity(m.stack_id, m.chain_length, m.segments, m.last_verified_ns, dict(m.findings_by_kind),
-                          m.critical_findings, m.open_alerts, [agent_integrity_view(a) for a in m.agents])
+                          m.critical_findings, m.open_alerts, [agent_integrity_view(a, org_id) for a in m.agents])
 
 
 def alert_view(m: pb.Alert) -> Alert:
@@ -237,7 +247,7 @@ class AuditIndexClient:
     async def chain_integrity(self, org_id: str, stack_id: str | None = None) -> list[StackIntegrity]:
         response = await self._rpc.call("GetChainIntegrity", pb.GetChainIntegrityRequest(org_id=org_id,
                                                                                          stack_id=stack_id))
-        return [stack_integrity_view(s) for s in response.stacks]
+        return [stack_integrity_view(s, org_id) for s in response.stacks]
 
     async def alerts(self, org_id: str, *, include_acknowledged: bool = False) -> list[Alert]:
         response = await self._rpc.call("ListAlerts", pb.ListAlertsRequest(

@@ -12,6 +12,7 @@ from psycopg import AsyncConnection
 
 from faramesh_cloud.audit_index.alert_events import AlreadyAcknowledged
 from faramesh_cloud.audit_index.domain import ChainFinding, Severity
+from faramesh_cloud.audit_index.retention import store as retention_store
 from faramesh_cloud.audit_index.views import AgentIntegrity, Alert, StackIntegrity
 from faramesh_cloud.sql.database import Database
 
@@ -48,6 +49,7 @@ async def chain_integrity(db: Database, org_id: str, stack_id: str | None = None
             "ORDER BY stack_id, agent_id, chain_index, detected_ns, kind",
             params,
         )).fetchall()
+        cps = await retention_store.checkpoints(conn, org_id, stack_id)
         alerts = await (await conn.execute(
             "SELECT stack_id, count(*) FROM audit_alerts "
             f"WHERE org_id = %(org)s AND NOT acknowledged{stack_clause} GROUP BY stack_id",
@@ -62,7 +64,7 @@ async def chain_integrity(db: Database, org_id: str, stack_id: str | None = None
     for stack, agent, length, segments, tip, tip_id, lamport, first, last, verified in agents:
         stacks.setdefault(stack, []).append(AgentIntegrity(
             stack, agent, int(length), int(segments), tip, tip_id, int(lamport), first, last, int(verified),
-            by_agent.get((stack, agent), []),
+            by_agent.get((stack, agent), []), cps.get((stack, agent)),
         ))
     return [_stack(stack, members, open_alerts.get(stack, 0)) for stack, members in stacks.items()]
 

@@ -36,6 +36,7 @@ from faramesh_cloud.audit_index import postgres as pg
 from faramesh_cloud.audit_index.clickhouse import SummaryWriter
 from faramesh_cloud.audit_index.domain import LEGACY_PROJECTION, SummaryRow
 from faramesh_cloud.audit_index.legacy_postgres import Key, StoredSummary
+from faramesh_cloud.audit_index.retention import hooks as retention
 from faramesh_cloud.consumer.runner import in_log_order
 from faramesh_cloud.sql.database import Database
 
@@ -94,10 +95,14 @@ class LegacySink:
             return
         topic, ordered = in_log_order(rows)
         async with self._db.transaction() as conn:
+            horizons = await retention.share_horizons(conn, {r.org_id for r in ordered})  # first
             positions = await pg.lock_positions(conn, topic, {r.partition for r in ordered}, LEGACY_PROJECTION)
             fresh = [r for r in ordered if r.offset >= positions[r.partition]]
-            if fresh:
-                await self._apply(conn, topic, fresh, positions)
+            kept = retention.within(fresh, horizons)
+            if kept:
+                await self._apply(conn, topic, kept, positions)
+            if len(kept) < len(fresh):  # summaries retention removed: passed over, the position moves
+                await pg.save_positions(conn, topic, retention.advanced(positions, fresh), LEGACY_PROJECTION)
         self.stats.batches += 1
         self.stats.already_applied += len(ordered) - len(fresh)
 

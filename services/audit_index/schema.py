@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from faramesh_cloud.audit_index.retention.repartition import repartition
 from faramesh_cloud.olap.port import Olap
 
 SCHEMA_VERSION: Final = 1
@@ -104,9 +105,9 @@ CREATE TABLE IF NOT EXISTS {table}
     )
 )
 ENGINE = MergeTree
--- Monthly partitions: retention drops whole partitions; a month of one busy org is a
--- few hundred parts' worth of merges, not millions.
-PARTITION BY toYYYYMM(created_at)
+-- Monthly partitions per organisation: retention drops whole partitions of one org
+-- (docs/retention.md); an insert writes one part per (org, month) it touches.
+PARTITION BY (org_id, toYYYYMM(created_at))
 -- Every query names one organisation (tenant scope), and the explorer's main views
 -- (search, live stream, counts over a window) are "this org, this time range, newest
 -- first": (org_id, created_at) serves them with a range read and keyset pagination.
@@ -156,7 +157,7 @@ CREATE TABLE IF NOT EXISTS {table}
     INDEX idx_org_seq org_seq TYPE minmax GRANULARITY 1
 )
 ENGINE = MergeTree
-PARTITION BY toYYYYMM(created_at)
+PARTITION BY (org_id, toYYYYMM(created_at))  -- per org, as dpr_records: retention drops them
 ORDER BY (org_id, created_at)
 """
 
@@ -216,6 +217,10 @@ class AuditTables:
 
 
 def ensure_schema(olap: Olap, tables: AuditTables) -> None:
-    """Create what is missing (idempotent). Blocking: call it in a thread from async code."""
+    """Create what is missing (idempotent), and move tables made before retention to the
+    per-organisation partition key (``retention/repartition.py``). Blocking: call it in a
+    thread from async code."""
     for statement in tables.statements():
         olap.command(statement)
+    repartition(olap, tables.dpr, _DPR_TABLE.replace("{summary}", ", ".join(SUMMARY_COLUMNS)))
+    repartition(olap, tables.summaries, _SUMMARY_TABLE)

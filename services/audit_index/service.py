@@ -22,10 +22,13 @@ the runtime's ``Service`` protocol.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from faramesh_cloud.audit_index.alert_consumer import (
     AlertEventProcessor,
@@ -44,6 +47,19 @@ from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor
 from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.reader import IndexReader
+from faramesh_cloud.audit_index.retention.api import RetentionApi
+from faramesh_cloud.audit_index.retention.consumer import (
+    COMPLIANCE_GROUP,
+    COMPLIANCE_PROJECTION,
+    FrameworksProcessor,
+    Positioned,
+    RetentionEventProcessor,
+    RetentionSink,
+)
+from faramesh_cloud.audit_index.retention.consumer import (
+    PROJECTION as RETENTION_PROJECTION,
+)
+from faramesh_cloud.audit_index.retention.sweep import RetentionSweeper
 from faramesh_cloud.audit_index.reverify import reverify
 from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
 from faramesh_cloud.audit_index.servicer import internal_server
@@ -55,6 +71,8 @@ from faramesh_cloud.consumer.setup import prepare_consumer
 from faramesh_cloud.consumer.tasks import BackgroundTasks
 from faramesh_cloud.events.topics import (
     AUDIT_ALERTS,
+    AUDIT_RETENTION,
+    COMPLIANCE_EVENTS,
     DEAD_LETTERS,
     DPR_RECORDS,
     LEGACY_DECISIONS,
@@ -114,6 +132,7 @@ class AuditIndexConfig:
     trust_refresh_s: float = 5.0  # how often the pin history is reloaded (changes other processes applied)
     legacy_topic: str = LEGACY_DECISIONS
     legacy_runner: RunnerConfig = field(default_factory=_legacy_runner_config)
+    retention_sweep_interval_s: float = 3600.0  # the retention job (0: never on its own; run on demand)
 
     @property
     def legacy_group(self) -> str:
@@ -128,7 +147,8 @@ class AuditIndex:
     and ``commits`` are served as the internal gRPC API; None serves nothing."""
 
     def __init__(self, db: Database, log: Log, olap: Olap, config: AuditIndexConfig | None = None, *,
-                 internal_address: str | None = None, internal_tls: ServiceCredentials | None = None) -> None:
+                 internal_address: str | None = None, internal_tls: ServiceCredentials | None = None,
+                 checkpoint_key: Ed25519PrivateKey | None = None) -> None:
         if internal_address is not None and internal_tls is None:
             raise ValueError("the audit index's internal API is served only over mutual TLS: pass internal_tls "
                              "with internal_address")
@@ -156,13 +176,18 @@ class AuditIndex:
         self.alert_sink = AlertEventSink(db)
         self.alert_events: ConsumerRunner[PositionedAlertEvent] | None = None
         self.relay = OutboxRelay(db, log, "audit_index_outbox")
+        # Retention (retention/): the sweep signs chain checkpoints with the platform key.
+        self.retention_sweeper = RetentionSweeper(db, olap, self.tables, checkpoint_key)
+        self.retention = RetentionApi(db, self.retention_sweeper, self.config.retention_sweep_interval_s)
+        self.retention_events: ConsumerRunner[Positioned] | None = None
+        self.compliance_events: ConsumerRunner[Positioned] | None = None
         self._tasks = BackgroundTasks()
 
     async def prepare(self) -> None:
         """Create what the index needs (idempotent): tables, topics."""
         await prepare_consumer(self._db, self._log, COMPONENT,
                                (self.config.topic, self.config.legacy_topic, WAL_PROBLEMS, SIGNING_KEYS,
-                                AUDIT_ALERTS, DEAD_LETTERS))
+                                AUDIT_ALERTS, AUDIT_RETENTION, COMPLIANCE_EVENTS, DEAD_LETTERS))
         await asyncio.to_thread(ensure_schema, self._olap, self.tables)
 
     async def _catch_up_pins(self) -> None:
@@ -177,10 +202,40 @@ class AuditIndex:
                 raise failed
             await asyncio.sleep(0.02)
 
+    async def _catch_up_retention(self) -> None:
+        """Start the retention consumer and wait until it has applied what the topic held now:
+        a rebuild knows every horizon and checkpoint before it reads the first DPR again."""
+        ends = await self._log.end_offsets(AUDIT_RETENTION)
+        self.retention_events = ConsumerRunner(
+            self._log, AUDIT_RETENTION, f"{self.config.group}-retention", RetentionEventProcessor(),
+            RetentionSink(self._db, RETENTION_PROJECTION),
+            RunnerConfig(max_batch_seconds=0.05, dead_letter_topic=DEAD_LETTERS))
+        self._tasks.start(self.retention_events.run, "audit-index-retention")
+        while not await self.retention_events.caught_up(ends):
+            failed = self._tasks.failure()
+            if failed is not None:
+                raise failed
+            await asyncio.sleep(0.02)
+
+    async def _sweep_periodically(self, stopping: asyncio.Event) -> None:
+        """The retention job, every ``retention_sweep_interval_s`` (first run one interval after
+        start), until the service stops."""
+        interval = self.config.retention_sweep_interval_s
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), interval)
+            if stopping.is_set():
+                return
+            try:
+                await self.retention_sweeper.run()
+            except Exception:  # the next run retries; a sweep is idempotent
+                _log.exception("retention sweep failed; retrying in %.0f s", interval)
+
     async def start(self) -> None:
         await self.prepare()
         await self.trust.refresh()
         await self._catch_up_pins()
+        await self._catch_up_retention()
         await announce_existing(self._db)
         report = await reverify(self._db, self._olap, self.tables, PlatformAuditLog(self._db), self.trust,
                                 datetime.now(UTC))
@@ -206,6 +261,14 @@ class AuditIndex:
                                            RunnerConfig(max_batch_seconds=0.1, dead_letter_topic=DEAD_LETTERS))
         self._tasks.start(self.alert_events.run, "audit-index-alert-events")
         self._tasks.start(self.relay.run, "audit-index-outbox-relay")
+        compliance_group = COMPLIANCE_GROUP if self.config.group == GROUP else f"{self.config.group}-compliance"
+        self.compliance_events = ConsumerRunner(
+            self._log, COMPLIANCE_EVENTS, compliance_group, FrameworksProcessor(),
+            RetentionSink(self._db, COMPLIANCE_PROJECTION),
+            RunnerConfig(max_batch_seconds=0.2, dead_letter_topic=DEAD_LETTERS))
+        self._tasks.start(self.compliance_events.run, "audit-index-compliance")
+        if self.config.retention_sweep_interval_s > 0:
+            self._tasks.start(self._sweep_periodically, "audit-index-retention-sweep")
         self._tasks.start(self.trust.run, "audit-index-trust")
         await self.commits.start()
         address, tls = self._internal
@@ -239,10 +302,12 @@ class AuditIndexService(ComponentService):
     role = "DPR search index and chain integrity"
 
     def __init__(self, ctx: ServiceContext, config: AuditIndexConfig | None = None, *,
-                 internal_address: str | None = None, internal_tls: ServiceCredentials | None = None) -> None:
+                 internal_address: str | None = None, internal_tls: ServiceCredentials | None = None,
+                 checkpoint_key: Ed25519PrivateKey | None = None) -> None:
         platform = ctx.platform
         self.index = AuditIndex(platform.db, platform.log, platform.olap, config,
-                                internal_address=internal_address, internal_tls=internal_tls)
+                                internal_address=internal_address, internal_tls=internal_tls,
+                                checkpoint_key=checkpoint_key)
         super().__init__(self.index, relays=(self.index.relay,))
 
     @property

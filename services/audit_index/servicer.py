@@ -31,6 +31,7 @@ from faramesh_cloud.audit_index.evidence_wire import (
     usage_message,
 )
 from faramesh_cloud.audit_index.reader import IndexReader
+from faramesh_cloud.audit_index.retention.events import Checkpoint
 from faramesh_cloud.audit_index.views import (
     AgentIntegrity,
     Alert,
@@ -114,7 +115,14 @@ def agent_integrity_message(a: AgentIntegrity) -> pb.AgentIntegrity:
                              segments=a.segments, tip_hash=a.tip_hash, tip_record_id=a.tip_record_id,
                              last_lamport=a.last_lamport, first_created_at=a.first_created_at,
                              last_created_at=a.last_created_at, last_verified_ns=a.last_verified_ns,
-                             findings=[finding_message(f) for f in a.findings])
+                             findings=[finding_message(f) for f in a.findings],
+                             checkpoint=checkpoint_message(a.checkpoint) if a.checkpoint else None)
+
+
+def checkpoint_message(cp: Checkpoint) -> pb.RetentionCheckpoint:
+    return pb.RetentionCheckpoint(chain_index=cp.chain_index, record_hash=cp.record_hash, record_id=cp.record_id,
+                                  record_created_at=cp.record_created_at, removed_on=cp.removed_on.isoformat(),
+                                  sweep_id=cp.sweep_id, key_id=cp.key_id, signature=cp.signature)
 
 
 def stack_integrity_message(s: StackIntegrity) -> pb.StackIntegrity:

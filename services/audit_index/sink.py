@@ -8,9 +8,13 @@ One PostgreSQL transaction per batch:
    with pins, is judged again under this one (``trust.py``). The pin consumer changes the
    history FOR UPDATE of that row, so a change and a batch never interleave: a batch written
    before a change is re-checked by the change, one written after is judged under it;
+   Then the batch's organisations' retention horizons FOR SHARE (a sweep moves one FOR
+   UPDATE): a record created before its organisation's horizon was removed by retention and
+   is passed over (``retention/hooks.py``), its position moves on;
 1. lock the projection's position for the batch's partitions; drop messages below it
    (a redelivered batch, or a replay of the topic from offset 0, stops here);
-2. lock the batch's agent chains, load the stored hashes the batch can touch, and place
+2. lock the batch's agent chains (a chain with no stored state but a retention checkpoint
+   starts from the checkpoint: a rebuild after retention), load the stored hashes the batch can touch, and place
    every record on its chain (``chain.project``, pure);
 3. lock the batch's organisations' tail sequences; mark the attempt (committed on its own,
    ``audit_index_attempts``); ask ClickHouse which of the batch's rows it already holds and
@@ -49,6 +53,7 @@ from faramesh_cloud.audit_index.chain import lookup_hashes, project
 from faramesh_cloud.audit_index.clickhouse import IndexWriter
 from faramesh_cloud.audit_index.domain import IndexedRecord, LinkStatus
 from faramesh_cloud.audit_index.pin_history import trust_status
+from faramesh_cloud.audit_index.retention import hooks as retention
 from faramesh_cloud.audit_index.trust import TrustSnapshot
 from faramesh_cloud.audit_index.trust import load as load_pins
 from faramesh_cloud.consumer.runner import in_log_order
@@ -65,6 +70,7 @@ class SinkStats:
     checked: int = 0  # records ClickHouse was asked about (the existence check)
     summaries_replaced: int = 0  # unverified summaries a DPR of the batch replaced
     rejudged: int = 0  # signatures judged again because a pin change overtook them
+    expired: int = 0  # records created before their organisation's retention horizon: left out
 
 
 class AuditIndexSink:
@@ -104,12 +110,17 @@ class AuditIndexSink:
         inserted = known = findings = 0
         async with self._db.transaction() as conn:
             generation = await pg.share_pin_generation(conn) if self._trust is not None else 0  # first
+            horizons = await retention.share_horizons(conn, {r.org_id for r in ordered})
             positions = await pg.lock_positions(conn, topic, {r.partition for r in ordered})
             fresh = [r for r in ordered if r.offset >= positions[r.partition]]
-            if fresh and self._trust is not None:
-                fresh = await self._under_current_pins(conn, fresh, generation)
-            if fresh:
-                inserted, known, findings = await self._apply(conn, topic, fresh, positions)
+            kept = retention.within(fresh, horizons)
+            self.stats.expired += len(fresh) - len(kept)
+            if kept and self._trust is not None:
+                kept = await self._under_current_pins(conn, kept, generation)
+            if kept:
+                inserted, known, findings = await self._apply(conn, topic, kept, positions)
+            if len(kept) < len(fresh):  # records retention removed: passed over, the position moves
+                await pg.save_positions(conn, topic, retention.advanced(positions, fresh))
         self.stats.batches += 1
         self.stats.already_applied += len(ordered) - len(fresh)
         self.stats.indexed += inserted
@@ -120,6 +131,7 @@ class AuditIndexSink:
                      positions: dict[int, int]) -> tuple[int, int, int]:
         wanted = lookup_hashes(fresh)
         agents = await pg.lock_agents(conn, wanted)
+        agents.update(await retention.checkpoint_states(conn, wanted.keys() - agents.keys()))
         seen = await pg.load_seen(conn, wanted)
         outcome = await asyncio.to_thread(project, fresh, agents, seen)  # CPU: keep the loop free
         sequences = await pg.lock_org_sequences(conn, {r.org_id for r in fresh})

@@ -11,6 +11,7 @@ from typing import Any, Final
 import orjson
 
 from faramesh_cloud.audit_index.domain import ChainFinding
+from faramesh_cloud.audit_index.retention.events import Checkpoint
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -173,6 +174,17 @@ class AgentIntegrity:
     last_created_at: str
     last_verified_ns: int
     findings: list[ChainFinding]
+    checkpoint: Checkpoint | None = None  # retention removed the records up to it
+
+    @property
+    def verified_from(self) -> str:
+        """How the chain verifies: from genesis, or from a retention checkpoint (what the
+        integrity view says)."""
+        cp = self.checkpoint
+        if cp is None:
+            return "verified from genesis"
+        return (f"verified from checkpoint {cp.chain_index} (earlier records removed by retention on "
+                f"{cp.removed_on.astimezone(UTC).date().isoformat()})")
 
 
 @dataclass(frozen=True, slots=True)

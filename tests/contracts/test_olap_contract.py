@@ -455,3 +455,16 @@ def _index_table(olap: Olap, olap_database: str, name: str) -> str:
     table = f"{olap_database}.{name}"
     olap.command(INDEX_LIKE.format(t=table))
     return table
+
+
+def test_an_insert_spanning_hundreds_of_partitions_stores_every_row(olap: Olap, olap_database: str) -> None:
+    """The audit index partitions by (organisation, month): one batch of many organisations
+    touches more partitions than ClickHouse's default limit of 100 per insert, and chDB's
+    streaming insert then stored nothing and raised nothing."""
+    table = f"{olap_database}.per_org"
+    olap.command(f"CREATE TABLE {table} (org_id String, n UInt32) ENGINE = MergeTree "
+                 "PARTITION BY org_id ORDER BY org_id")
+    orgs = [f"org-{i}" for i in range(250)]
+    olap.insert_columns(table, ("org_id", "n"), [orgs, list(range(250))])
+    olap.insert(table, ("org_id", "n"), [(f"row-{i}", i) for i in range(150)])
+    assert olap.query(f"SELECT count(), uniqExact(org_id) FROM {table}").rows == [(400, 400)]

@@ -185,7 +185,8 @@ def _consumed() -> dict[str, tuple[str, ...]]:
     from faramesh_cloud.compliance.signals import TOPICS as COMPLIANCE_SIGNALS
 
     return {
-        "audit-index": (t.DPR_RECORDS, t.LEGACY_DECISIONS, t.SIGNING_KEYS, t.WAL_PROBLEMS, t.AUDIT_ALERTS),
+        "audit-index": (t.DPR_RECORDS, t.LEGACY_DECISIONS, t.SIGNING_KEYS, t.WAL_PROBLEMS, t.AUDIT_ALERTS,
+                        t.AUDIT_RETENTION, t.COMPLIANCE_EVENTS),
         "fleet": (t.SYNC_ITEMS,),
         "approvals": APPROVALS,
         "notifications": (t.NOTIFICATION_EVENTS, t.SYNC_ITEMS, t.AUDIT_ALERTS, t.NOTIFICATION_ALERTS),

@@ -20,18 +20,23 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from faramesh_cloud.audit_index.retention.api import RetentionApi
+from faramesh_cloud.audit_index.retention.sweep import RetentionSweeper
+from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.fleet.query import FleetQuery
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
 from faramesh_cloud.gateway.web.git_ports import GitPort, mount_git
 from faramesh_cloud.gateway.web.notifications_ports import mount_notifications
+from faramesh_cloud.gateway.web.retention_ports import mount_retention
 from faramesh_cloud.gateway.web.routes_slack import mount_slack
 from faramesh_cloud.gateway.web.slack_app import SlackApp
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.signing.keys import load_or_create_signing_key
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.gateway import CLOUD_URL, approvals_api, static_status
@@ -58,6 +63,8 @@ def gateway_app(identity: Identity, stacks: StackStore, database: Database, chdb
     mount_notifications(app, notifications_api(database))
     mount_slack(app, SlackApp())
     mount_git(app, git_port)  # after the fleet: /api/v1/orgs/{org}/git/...
+    sweeper = RetentionSweeper(database, chdb, AuditTables(olap_database), load_or_create_signing_key(tmp_path))
+    mount_retention(app, RetentionApi(database, sweeper))
     return app
 
 

@@ -44,8 +44,23 @@ async def session(request: Request, session_id: str,
             "agents": sorted({r.agent_id for r in records}), "next_cursor": timeline.next_cursor}
 
 
+def _agent(agent: Any) -> dict[str, Any]:
+    out = {f.name: getattr(agent, f.name) for f in dataclasses.fields(agent) if f.name != "checkpoint"}
+    out["findings"] = [dataclasses.asdict(f) for f in agent.findings]
+    cp = agent.checkpoint
+    # Retention removed the chain's records up to the checkpoint (docs/retention.md).
+    out["checkpoint"] = None if cp is None else {
+        "chain_index": cp.chain_index, "record_hash": cp.record_hash, "record_id": cp.record_id,
+        "record_created_at": cp.record_created_at, "removed_on": cp.removed_on.isoformat(),
+        "sweep_id": cp.sweep_id, "key_id": cp.key_id, "signature": cp.signature}
+    out["verified_from"] = agent.verified_from
+    return out
+
+
 def _integrity(stacks: list[Any]) -> list[dict[str, Any]]:
-    return [{**dataclasses.asdict(s), "intact": s.intact, "archive_status": ARCHIVE_STATUS} for s in stacks]
+    return [{**{f.name: getattr(s, f.name) for f in dataclasses.fields(s) if f.name != "agents"},
+             "agents": [_agent(a) for a in s.agents], "intact": s.intact, "archive_status": ARCHIVE_STATUS}
+            for s in stacks]
 
 
 @router.get("/integrity")

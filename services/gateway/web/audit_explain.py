@@ -116,6 +116,15 @@ async def _pinned(request: Request, org_id: str, stack_id: str) -> frozenset[str
     return frozenset(k.public_key for k in pins if k.active)
 
 
+async def _checkpoint(audit: Any, org_id: str, stack_id: str, agent_id: str) -> Any | None:
+    """The agent chain's retention checkpoint, if retention removed its earlier records."""
+    for stack in await audit.chain_integrity(org_id, stack_id):
+        for agent in stack.agents:
+            if agent.agent_id == agent_id:
+                return agent.checkpoint
+    return None
+
+
 async def explain(request: Request, principal: Principal, record_id: str, *, verify: bool = False) -> dict[str, Any]:
     audit = reader(request)
     org_id = principal.org.org_id
@@ -137,7 +146,9 @@ async def explain(request: Request, principal: Principal, record_id: str, *, ver
             continue
         prev, nxt = await audit.neighbours(org_id, s.stack_id, s.agent_id, s.record_hash, detail.prev_record_hash)
         checks: list[Check] = verify_record(detail.raw, s.agent_id, detail.chain_index, prev, nxt,
-                                            await _pinned(request, org_id, s.stack_id)) if verify else []
+                                            await _pinned(request, org_id, s.stack_id),
+                                            await _checkpoint(audit, org_id, s.stack_id, s.agent_id)
+                                            if prev is None else None) if verify else []
         views.append({
             "summary": s, "detail": detail, "record": record, "groups": grouped(record), "hashed": hashed_fields(record),
             "prev": prev, "next": nxt, "checks": checks, "findings": detail.findings, "unverified": None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from faramesh_cloud.dpr.canonical import (
@@ -27,8 +28,10 @@ class Check:
 
 
 def verify_record(raw: str, agent_id: str, chain_index: int | None, prev: Any | None, nxt: Any | None,
-                  pinned: Collection[str] | None = None) -> list[Check]:
-    """``pinned``: the stack's unrevoked pinned signing keys (None or empty: no pins)."""
+                  pinned: Collection[str] | None = None, checkpoint: Any | None = None) -> list[Check]:
+    """``pinned``: the stack's unrevoked pinned signing keys (None or empty: no pins).
+    ``checkpoint``: the agent chain's retention checkpoint, if retention removed its earlier
+    records (the first record after it links to the checkpoint's hash)."""
     data = raw.encode("utf-8")
     try:
         record = parse_record(data)
@@ -43,6 +46,12 @@ def verify_record(raw: str, agent_id: str, chain_index: int | None, prev: Any | 
     prev_hash = str(record.get("prev_record_hash") or "")
     if prev_hash == genesis_prev_hash(agent_id):
         checks.append(Check("link", True, "first record of the agent's chain: prev_record_hash is the genesis hash"))
+    elif (prev is None and checkpoint is not None and checkpoint.record_hash == prev_hash
+          and chain_index == checkpoint.chain_index + 1):
+        checks.append(Check("link", True, f"prev_record_hash is the hash of the chain's retention checkpoint "
+                            f"{checkpoint.chain_index} (record {checkpoint.record_id}, removed by retention on "
+                            f"{checkpoint.removed_on.astimezone(UTC).date().isoformat()}; the checkpoint is signed with the "
+                            f"platform key {checkpoint.key_id})"))
     elif prev is not None:
         ok = prev.record_hash == prev_hash and _recomputes(prev.raw, prev.record_hash)
         checks.append(Check("link", ok, f"prev_record_hash links to record {prev.record_id}"

@@ -32,6 +32,7 @@ SETTINGS_TABS: tuple[NavSection, ...] = (
     NavSection("api-keys", "API keys", "/settings/api-keys", (Permission.ORG_APIKEY_MANAGE,)),
     NavSection("config-assistant", "Config Assistant", "/settings/config-assistant", (Permission.ORG_SETTINGS_READ,)),
     NavSection("audit-log", "Platform audit log", "/settings/audit-log", (Permission.ORG_AUDITLOG_READ,)),
+    NavSection("retention", "Retention", "/settings/retention", (Permission.ORG_RETENTION_MANAGE,)),
 )
 
 

@@ -7,7 +7,7 @@ by them).
 */}}
 {{- define "fc.catalogue" -}}
 ingest: {}
-audit-index: {index: 2, callers: [gateway, compliance], topics: [dpr.records.v1, decisions.legacy.v1, stacks.signing_keys.v1, dpr.wal_problems.v1, audit.alerts.v1]}
+audit-index: {index: 2, callers: [gateway, compliance], topics: [dpr.records.v1, decisions.legacy.v1, stacks.signing_keys.v1, dpr.wal_problems.v1, audit.alerts.v1, audit.retention.v1, compliance.events.v1]}
 fleet: {index: 1, callers: [gateway, compliance, registry], topics: [sync.items.v1]}
 approvals: {index: 0, callers: [ingest, gateway, compliance], topics: [sync.items.v1, approvals.events.v1, commands.emergency.v1, registry.events.v1]}
 notifications: {index: 3, callers: [gateway], topics: [notifications.events.v1, sync.items.v1, audit.alerts.v1, notifications.alerts.v1]}
@@ -31,6 +31,7 @@ commands.emergency.v1: 2
 dpr.wal_problems.v1: 1
 notifications.events.v1: 4
 audit.alerts.v1: 2
+audit.retention.v1: 1
 stacks.signing_keys.v1: 1
 notifications.alerts.v1: 1
 compliance.events.v1: 2

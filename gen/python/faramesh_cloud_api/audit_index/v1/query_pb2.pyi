@@ -186,7 +186,7 @@ class ChainRecord(_message.Message):
     def __init__(self, record_id: _Optional[str] = ..., record_hash: _Optional[str] = ..., prev_record_hash: _Optional[str] = ..., created_at: _Optional[str] = ..., raw: _Optional[bytes] = ..., stack_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., link_status: _Optional[str] = ..., chain_index: _Optional[int] = ...) -> None: ...
 
 class AgentIntegrity(_message.Message):
-    __slots__ = ("stack_id", "agent_id", "chain_length", "segments", "tip_hash", "tip_record_id", "last_lamport", "first_created_at", "last_created_at", "last_verified_ns", "findings")
+    __slots__ = ("stack_id", "agent_id", "chain_length", "segments", "tip_hash", "tip_record_id", "last_lamport", "first_created_at", "last_created_at", "last_verified_ns", "findings", "checkpoint")
     STACK_ID_FIELD_NUMBER: _ClassVar[int]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     CHAIN_LENGTH_FIELD_NUMBER: _ClassVar[int]
@@ -198,6 +198,7 @@ class AgentIntegrity(_message.Message):
     LAST_CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     LAST_VERIFIED_NS_FIELD_NUMBER: _ClassVar[int]
     FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     stack_id: str
     agent_id: str
     chain_length: int
@@ -209,7 +210,28 @@ class AgentIntegrity(_message.Message):
     last_created_at: str
     last_verified_ns: int
     findings: _containers.RepeatedCompositeFieldContainer[ChainFinding]
-    def __init__(self, stack_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., chain_length: _Optional[int] = ..., segments: _Optional[int] = ..., tip_hash: _Optional[str] = ..., tip_record_id: _Optional[str] = ..., last_lamport: _Optional[int] = ..., first_created_at: _Optional[str] = ..., last_created_at: _Optional[str] = ..., last_verified_ns: _Optional[int] = ..., findings: _Optional[_Iterable[_Union[ChainFinding, _Mapping]]] = ...) -> None: ...
+    checkpoint: RetentionCheckpoint
+    def __init__(self, stack_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., chain_length: _Optional[int] = ..., segments: _Optional[int] = ..., tip_hash: _Optional[str] = ..., tip_record_id: _Optional[str] = ..., last_lamport: _Optional[int] = ..., first_created_at: _Optional[str] = ..., last_created_at: _Optional[str] = ..., last_verified_ns: _Optional[int] = ..., findings: _Optional[_Iterable[_Union[ChainFinding, _Mapping]]] = ..., checkpoint: _Optional[_Union[RetentionCheckpoint, _Mapping]] = ...) -> None: ...
+
+class RetentionCheckpoint(_message.Message):
+    __slots__ = ("chain_index", "record_hash", "record_id", "record_created_at", "removed_on", "sweep_id", "key_id", "signature")
+    CHAIN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    RECORD_HASH_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORD_CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_ON_FIELD_NUMBER: _ClassVar[int]
+    SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    chain_index: int
+    record_hash: str
+    record_id: str
+    record_created_at: str
+    removed_on: str
+    sweep_id: str
+    key_id: str
+    signature: str
+    def __init__(self, chain_index: _Optional[int] = ..., record_hash: _Optional[str] = ..., record_id: _Optional[str] = ..., record_created_at: _Optional[str] = ..., removed_on: _Optional[str] = ..., sweep_id: _Optional[str] = ..., key_id: _Optional[str] = ..., signature: _Optional[str] = ...) -> None: ...
 
 class StackIntegrity(_message.Message):
     __slots__ = ("stack_id", "chain_length", "segments", "last_verified_ns", "findings_by_kind", "critical_findings", "open_alerts", "agents")
