@@ -52,6 +52,10 @@ COMPLIANCE_EVENTS: Final = "compliance.events.v1"
 # for keys; a pack alert is an organisation's, keyed "<org_id>/<stack_id>" (the approvals
 # service turns PackAlertRaised into a delivery for that stack's daemon).
 REGISTRY_EVENTS: Final = "registry.events.v1"
+# The billing service's events (``proto/faramesh_cloud_api/billing/v1/events.proto``): plans
+# set by owners and monthly invoices issued (immutable; their lines on the event). Keyed
+# ``"<org_id>/-"``.
+BILLING_EVENTS: Final = "billing.events.v1"
 # Where consumers park what they cannot process, with the reason in headers.
 DEAD_LETTERS: Final = "deadletter.v1"
 
@@ -68,6 +72,7 @@ DEFAULT_PARTITIONS: Final[Mapping[str, int]] = {
     NOTIFICATION_ALERTS: 1,
     COMPLIANCE_EVENTS: 2,
     REGISTRY_EVENTS: 2,
+    BILLING_EVENTS: 2,
     DEAD_LETTERS: 1,
 }
 

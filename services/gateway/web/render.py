@@ -30,6 +30,7 @@ SETTINGS_TABS: tuple[NavSection, ...] = (
     NavSection("integrations", "Integrations", "/settings/integrations",
                (Permission.ORG_INTEGRATION_MANAGE, Permission.APPROVALS_ROUTING_MANAGE)),
     NavSection("api-keys", "API keys", "/settings/api-keys", (Permission.ORG_APIKEY_MANAGE,)),
+    NavSection("billing", "Billing", "/settings/billing", (Permission.ORG_BILLING_READ,)),
     NavSection("audit-log", "Platform audit log", "/settings/audit-log", (Permission.ORG_AUDITLOG_READ,)),
 )
 
