@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "members": ("faramesh_cloud.cli.members", "members"),
     "import-wal": ("faramesh_cloud.cli.import_wal", "import_wal"),
     "reports": ("faramesh_cloud.cli.reports", "reports"),
+    "billing": ("faramesh_cloud.cli.billing", "billing"),
     "registry": ("faramesh_cloud.cli.registry", "registry"),
     "verify-registry": ("faramesh_cloud.cli.registry_verify", "verify_registry"),
     "secrets": ("faramesh_cloud.cli.secrets", "secrets"),

@@ -12,9 +12,11 @@ import asyncio
 import csv
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
 from fastapi import FastAPI
 
 from faramesh_cloud.billing.events import decode
@@ -23,6 +25,7 @@ from faramesh_cloud.billing.processor import DecisionCounter
 from faramesh_cloud.billing.projection import EventSink
 from faramesh_cloud.billing.service import Billing
 from faramesh_cloud.billing.sink import UsageSink
+from faramesh_cloud.cli.main import cli
 from faramesh_cloud.events.records import OwnEventProcessor
 from faramesh_cloud.events.topics import (
     BILLING_EVENTS,
@@ -176,3 +179,36 @@ async def test_an_invoice_is_issued_once_for_a_finished_month_and_downloads_as_t
     assert (await other.get("/api/v1/orgs/globex/billing/invoices")).json() == []
     assert (await other.get("/api/v1/orgs/acme/billing/invoices")).status_code == 404
     assert (await other.get("/o/globex/settings/billing/invoices/2026-11.pdf")).status_code == 404
+
+
+async def run_cli(*args: str, key: str) -> Result:
+    """The CLI in a worker thread (the gateway answers it from this loop)."""
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env={"FARAMESH_CLOUD_API_KEY": key})
+
+
+async def test_the_cli_shows_usage_issues_and_downloads_invoices_with_an_owner_key(
+        served: str, people: People, database: Database, postgres_log: PostgresLog, tmp_path: Path) -> None:
+    owner = await people.org("acme")
+    principal = await people.principal(owner)
+    _, key = await people.identity.api_keys.create(owner.org.org_id, "finance", Role.OWNER, principal)
+    _, admin_key = await people.identity.api_keys.create(owner.org.org_id, "ops", Role.ADMIN, principal)
+    await decisions(postgres_log, owner.org.org_id, datetime(2026, 11, 20, tzinfo=UTC), 42)
+    await consume(database, postgres_log)
+
+    shown = await run_cli("billing", "usage", "--url", served, "--months", "2", key=key)
+    assert shown.exit_code == 0, shown.output
+    assert [line.split()[:3] for line in shown.output.splitlines()[1:]] == [["2026-11", "0", "42"],
+                                                                           ["2026-12", "0", "0"]]
+    early = await run_cli("billing", "invoice", "2026-12", "--url", served, key=key)
+    assert early.exit_code == 2 and "2026-12 has not ended yet" in early.output
+    out = tmp_path / "nov.csv"
+    made = await run_cli("billing", "invoice", "2026-11", "--url", served, "--out", str(out), key=key)
+    assert made.exit_code == 0, made.output
+    assert "issued now" in made.output and out.read_bytes().startswith(b"invoice_number,month,")
+    pdf = tmp_path / "nov.pdf"
+    again = await run_cli("billing", "invoice", "2026-11", "--url", served, "--out", str(pdf), key=key)
+    assert again.exit_code == 0 and "issued before" in again.output and pdf.read_bytes().startswith(b"%PDF")
+    listed = await run_cli("billing", "invoices", "--url", served, key=key)
+    assert listed.exit_code == 0 and listed.output.startswith("2026-11  FC-202611-")
+    refused = await run_cli("billing", "invoices", "--url", served, key=admin_key)
+    assert refused.exit_code == 1 and "403" in refused.output

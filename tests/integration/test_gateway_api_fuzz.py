@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from fastapi import FastAPI
 from faramesh_cloud.fleet.query import FleetQuery
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
+from faramesh_cloud.gateway.web.billing_ports import mount_billing
 from faramesh_cloud.gateway.web.fleet_ports import FleetPorts, mount_fleet
 from faramesh_cloud.gateway.web.notifications_ports import mount_notifications
 from faramesh_cloud.identity.permissions import Role
@@ -31,6 +33,7 @@ from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
+from tests.billing_support import billing
 from tests.fixtures.gateway import CLOUD_URL, approvals_api, static_status
 from tests.fixtures.identity import People
 from tests.integration.audit_explorer_support import explorer_deps
@@ -46,13 +49,14 @@ SKIPPED = {("PATCH", "/api/v1/orgs/{org}"), ("GET", "/api/v1/orgs/{org}/audit/st
 
 @pytest.fixture
 def gateway_app(identity: Identity, stacks: StackStore, database: Database, chdb: Olap, olap_database: str,
-                tmp_path: Path) -> FastAPI:
+                tmp_path: Path, postgres_log: PostgresLog) -> FastAPI:
     from tests.notifications_support import notifications_api
 
     app = create_app(static_status, web=explorer_deps(identity, stacks, database, chdb, olap_database, tmp_path))
     mount_fleet(app, FleetPorts(query=FleetQuery(database, stacks), registry=stacks, cloud_url=CLOUD_URL))
     mount_approvals(app, approvals_api(database))
     mount_notifications(app, notifications_api(database))
+    mount_billing(app, billing(database, postgres_log, lambda: datetime.now(UTC)).api)
     return app
 
 
@@ -60,6 +64,7 @@ def gateway_app(identity: Identity, stacks: StackStore, database: Database, chdb
 async def owner_key(people: People, stacks: StackStore, database: Database, postgres_log: PostgresLog, chdb: Olap,
                     olap_database: str) -> str:
     await run_index(database, postgres_log, chdb, fast_config(olap_database), 0)  # the index's tables, empty
+    await billing(database, postgres_log, lambda: datetime.now(UTC)).prepare()  # billing's tables
     owner = await people.org("acme")
     await stacks.register_stack(owner.org.org_id, "payments-prod", "production")
     _, key = await people.identity.api_keys.create(owner.org.org_id, "fuzz", Role.OWNER,
