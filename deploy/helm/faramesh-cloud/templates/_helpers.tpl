@@ -15,6 +15,7 @@ compliance: {index: 4, callers: [gateway], topics: [compliance.events.v1, approv
 registry: {index: 5, callers: [gateway], topics: [registry.events.v1, sync.items.v1, approvals.events.v1]}
 gateway: {}
 forwarding: {index: 6, callers: [gateway], topics: [dpr.records.v1]}
+billing: {index: 7, callers: [gateway], topics: [dpr.records.v1, sync.items.v1, compliance.events.v1, registry.events.v1, billing.events.v1]}
 {{- end }}
 
 {{/*
@@ -35,6 +36,7 @@ stacks.signing_keys.v1: 1
 notifications.alerts.v1: 1
 compliance.events.v1: 2
 registry.events.v1: 2
+billing.events.v1: 2
 deadletter.v1: 1
 {{- end }}
 
