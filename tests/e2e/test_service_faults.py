@@ -31,6 +31,7 @@ import pytest
 from faramesh_cloud_api.sync.v1 import fleet_pb2
 
 from faramesh_cloud.rpc.sync_client import SyncError
+from faramesh_cloud.runtime.services import SERVICES
 from tests.approvals_support import pending_event
 from tests.e2e.support import (
     Daemon,
@@ -53,9 +54,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka, 
 # Which REST read each service answers (through the gateway, over its internal API).
 READS = {"audit-index": "audit/records", "approvals": "approvals", "fleet": "fleet/stacks",
          "notifications": "notifications/destinations", "forwarding": "forwarding/destinations",
-         "compliance": "compliance/reports", "registry": "registry/policies"}
+         "compliance": "compliance/reports", "registry": "registry/policies", "billing": "billing/usage"}
 # Every service process but the gateway (the person's way in), ingest last.
-KILLED = ("audit-index", "approvals", "fleet", "notifications", "forwarding", "compliance", "registry", "ingest")
+KILLED = ("audit-index", "approvals", "fleet", "notifications", "forwarding", "compliance", "registry", "billing",
+          "ingest")
 
 
 @pytest.fixture
@@ -135,7 +137,8 @@ async def _webhook(person: Person, api: str) -> AsyncIterator[HttpReceiver]:
 
 
 def test_every_served_service_is_killed_and_read_through_the_gateway() -> None:
-    """A service added to the distributed install is in the kill test and answers a read."""
+    """A service added to the runtime is in the distributed install, in the kill test and answers a read."""
+    assert sorted(SERVED) == sorted(name for name in SERVICES if name != "demo")  # `up --demo`'s simulated fleet
     assert sorted(KILLED) == sorted(set(SERVED) - {"gateway"})
     assert sorted(READS) == sorted(set(SERVED) - {"gateway", "ingest"})
 
