@@ -23,10 +23,9 @@ _sym_db = _symbol_database.Default()
 
 
 from faramesh_cloud_api.billing.v1 import events_pb2 as faramesh__cloud__api_dot_billing_dot_v1_dot_events__pb2
-from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+faramesh_cloud_api/billing/v1/billing.proto\x12\x1d\x66\x61ramesh_cloud_api.billing.v1\x1a*faramesh_cloud_api/billing/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"C\n\x0cRequestActor\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12\n\n\x02ip\x18\x04 \x01(\t\"I\n\x05Price\x12\r\n\x05meter\x18\x01 \x01(\t\x12\x10\n\x08included\x18\x02 \x01(\x03\x12\x12\n\nunit_cents\x18\x03 \x01(\x03\x12\x0b\n\x03per\x18\x04 \x01(\x03\"\x81\x01\n\x04Plan\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nbase_cents\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x34\n\x06prices\x18\x05 \x03(\x0b\x32$.faramesh_cloud_api.billing.v1.Price\"G\n\x07Invoice\x12<\n\x06issued\x18\x01 \x01(\x0b\x32,.faramesh_cloud_api.billing.v1.InvoiceIssued\"!\n\x0fGetPlansRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\"_\n\x10GetPlansResponse\x12\x32\n\x05plans\x18\x01 \x03(\x0b\x32#.faramesh_cloud_api.billing.v1.Plan\x12\x17\n\x0f\x63urrent_plan_id\x18\x02 \x01(\t\"m\n\x0eSetPlanRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12:\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32+.faramesh_cloud_api.billing.v1.RequestActor\x12\x0f\n\x07plan_id\x18\x03 \x01(\t\"D\n\x0fSetPlanResponse\x12\x31\n\x04plan\x18\x01 \x01(\x0b\x32#.faramesh_cloud_api.billing.v1.Plan\"1\n\x0fGetUsageRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0e\n\x06months\x18\x02 \x01(\x05\"\x91\x01\n\nMonthUsage\x12\r\n\x05month\x18\x01 \x01(\t\x12\x45\n\x06meters\x18\x02 \x03(\x0b\x32\x35.faramesh_cloud_api.billing.v1.MonthUsage.MetersEntry\x1a-\n\x0bMetersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"M\n\x10GetUsageResponse\x12\x39\n\x06months\x18\x01 \x03(\x0b\x32).faramesh_cloud_api.billing.v1.MonthUsage\"%\n\x13ListInvoicesRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\"P\n\x14ListInvoicesResponse\x12\x38\n\x08invoices\x18\x01 \x03(\x0b\x32&.faramesh_cloud_api.billing.v1.Invoice\"p\n\x13IssueInvoiceRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12:\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32+.faramesh_cloud_api.billing.v1.RequestActor\x12\r\n\x05month\x18\x03 \x01(\t\"c\n\x14IssueInvoiceResponse\x12\x37\n\x07invoice\x18\x01 \x01(\x0b\x32&.faramesh_cloud_api.billing.v1.Invoice\x12\x12\n\nissued_now\x18\x02 \x01(\x08\"J\n\x19GetInvoiceDocumentRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\r\n\x05month\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\"\x82\x01\n\x1aGetInvoiceDocumentResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12-\n\tissued_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xd2\x05\n\x0e\x42illingService\x12k\n\x08GetPlans\x12..faramesh_cloud_api.billing.v1.GetPlansRequest\x1a/.faramesh_cloud_api.billing.v1.GetPlansResponse\x12h\n\x07SetPlan\x12-.faramesh_cloud_api.billing.v1.SetPlanRequest\x1a..faramesh_cloud_api.billing.v1.SetPlanResponse\x12k\n\x08GetUsage\x12..faramesh_cloud_api.billing.v1.GetUsageRequest\x1a/.faramesh_cloud_api.billing.v1.GetUsageResponse\x12w\n\x0cListInvoices\x12\x32.faramesh_cloud_api.billing.v1.ListInvoicesRequest\x1a\x33.faramesh_cloud_api.billing.v1.ListInvoicesResponse\x12w\n\x0cIssueInvoice\x12\x32.faramesh_cloud_api.billing.v1.IssueInvoiceRequest\x1a\x33.faramesh_cloud_api.billing.v1.IssueInvoiceResponse\x12\x89\x01\n\x12GetInvoiceDocument\x12\x38.faramesh_cloud_api.billing.v1.GetInvoiceDocumentRequest\x1a\x39.faramesh_cloud_api.billing.v1.GetInvoiceDocumentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+faramesh_cloud_api/billing/v1/billing.proto\x12\x1d\x66\x61ramesh_cloud_api.billing.v1\x1a*faramesh_cloud_api/billing/v1/events.proto\"C\n\x0cRequestActor\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12\n\n\x02ip\x18\x04 \x01(\t\"I\n\x05Price\x12\r\n\x05meter\x18\x01 \x01(\t\x12\x10\n\x08included\x18\x02 \x01(\x03\x12\x12\n\nunit_cents\x18\x03 \x01(\x03\x12\x0b\n\x03per\x18\x04 \x01(\x03\"\x81\x01\n\x04Plan\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nbase_cents\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x34\n\x06prices\x18\x05 \x03(\x0b\x32$.faramesh_cloud_api.billing.v1.Price\"G\n\x07Invoice\x12<\n\x06issued\x18\x01 \x01(\x0b\x32,.faramesh_cloud_api.billing.v1.InvoiceIssued\"!\n\x0fGetPlansRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\"_\n\x10GetPlansResponse\x12\x32\n\x05plans\x18\x01 \x03(\x0b\x32#.faramesh_cloud_api.billing.v1.Plan\x12\x17\n\x0f\x63urrent_plan_id\x18\x02 \x01(\t\"m\n\x0eSetPlanRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12:\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32+.faramesh_cloud_api.billing.v1.RequestActor\x12\x0f\n\x07plan_id\x18\x03 \x01(\t\"D\n\x0fSetPlanResponse\x12\x31\n\x04plan\x18\x01 \x01(\x0b\x32#.faramesh_cloud_api.billing.v1.Plan\"1\n\x0fGetUsageRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0e\n\x06months\x18\x02 \x01(\x05\"\x91\x01\n\nMonthUsage\x12\r\n\x05month\x18\x01 \x01(\t\x12\x45\n\x06meters\x18\x02 \x03(\x0b\x32\x35.faramesh_cloud_api.billing.v1.MonthUsage.MetersEntry\x1a-\n\x0bMetersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"M\n\x10GetUsageResponse\x12\x39\n\x06months\x18\x01 \x03(\x0b\x32).faramesh_cloud_api.billing.v1.MonthUsage\"%\n\x13ListInvoicesRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\"P\n\x14ListInvoicesResponse\x12\x38\n\x08invoices\x18\x01 \x03(\x0b\x32&.faramesh_cloud_api.billing.v1.Invoice\"p\n\x13IssueInvoiceRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12:\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32+.faramesh_cloud_api.billing.v1.RequestActor\x12\r\n\x05month\x18\x03 \x01(\t\"c\n\x14IssueInvoiceResponse\x12\x37\n\x07invoice\x18\x01 \x01(\x0b\x32&.faramesh_cloud_api.billing.v1.Invoice\x12\x12\n\nissued_now\x18\x02 \x01(\x08\"J\n\x19GetInvoiceDocumentRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\r\n\x05month\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\"S\n\x1aGetInvoiceDocumentResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t2\xd2\x05\n\x0e\x42illingService\x12k\n\x08GetPlans\x12..faramesh_cloud_api.billing.v1.GetPlansRequest\x1a/.faramesh_cloud_api.billing.v1.GetPlansResponse\x12h\n\x07SetPlan\x12-.faramesh_cloud_api.billing.v1.SetPlanRequest\x1a..faramesh_cloud_api.billing.v1.SetPlanResponse\x12k\n\x08GetUsage\x12..faramesh_cloud_api.billing.v1.GetUsageRequest\x1a/.faramesh_cloud_api.billing.v1.GetUsageResponse\x12w\n\x0cListInvoices\x12\x32.faramesh_cloud_api.billing.v1.ListInvoicesRequest\x1a\x33.faramesh_cloud_api.billing.v1.ListInvoicesResponse\x12w\n\x0cIssueInvoice\x12\x32.faramesh_cloud_api.billing.v1.IssueInvoiceRequest\x1a\x33.faramesh_cloud_api.billing.v1.IssueInvoiceResponse\x12\x89\x01\n\x12GetInvoiceDocument\x12\x38.faramesh_cloud_api.billing.v1.GetInvoiceDocumentRequest\x1a\x39.faramesh_cloud_api.billing.v1.GetInvoiceDocumentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,42 +34,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MONTHUSAGE_METERSENTRY']._loaded_options = None
   _globals['_MONTHUSAGE_METERSENTRY']._serialized_options = b'8\001'
-  _globals['_REQUESTACTOR']._serialized_start=155
-  _globals['_REQUESTACTOR']._serialized_end=222
-  _globals['_PRICE']._serialized_start=224
-  _globals['_PRICE']._serialized_end=297
-  _globals['_PLAN']._serialized_start=300
-  _globals['_PLAN']._serialized_end=429
-  _globals['_INVOICE']._serialized_start=431
-  _globals['_INVOICE']._serialized_end=502
-  _globals['_GETPLANSREQUEST']._serialized_start=504
-  _globals['_GETPLANSREQUEST']._serialized_end=537
-  _globals['_GETPLANSRESPONSE']._serialized_start=539
-  _globals['_GETPLANSRESPONSE']._serialized_end=634
-  _globals['_SETPLANREQUEST']._serialized_start=636
-  _globals['_SETPLANREQUEST']._serialized_end=745
-  _globals['_SETPLANRESPONSE']._serialized_start=747
-  _globals['_SETPLANRESPONSE']._serialized_end=815
-  _globals['_GETUSAGEREQUEST']._serialized_start=817
-  _globals['_GETUSAGEREQUEST']._serialized_end=866
-  _globals['_MONTHUSAGE']._serialized_start=869
-  _globals['_MONTHUSAGE']._serialized_end=1014
-  _globals['_MONTHUSAGE_METERSENTRY']._serialized_start=969
-  _globals['_MONTHUSAGE_METERSENTRY']._serialized_end=1014
-  _globals['_GETUSAGERESPONSE']._serialized_start=1016
-  _globals['_GETUSAGERESPONSE']._serialized_end=1093
-  _globals['_LISTINVOICESREQUEST']._serialized_start=1095
-  _globals['_LISTINVOICESREQUEST']._serialized_end=1132
-  _globals['_LISTINVOICESRESPONSE']._serialized_start=1134
-  _globals['_LISTINVOICESRESPONSE']._serialized_end=1214
-  _globals['_ISSUEINVOICEREQUEST']._serialized_start=1216
-  _globals['_ISSUEINVOICEREQUEST']._serialized_end=1328
-  _globals['_ISSUEINVOICERESPONSE']._serialized_start=1330
-  _globals['_ISSUEINVOICERESPONSE']._serialized_end=1429
-  _globals['_GETINVOICEDOCUMENTREQUEST']._serialized_start=1431
-  _globals['_GETINVOICEDOCUMENTREQUEST']._serialized_end=1505
-  _globals['_GETINVOICEDOCUMENTRESPONSE']._serialized_start=1508
-  _globals['_GETINVOICEDOCUMENTRESPONSE']._serialized_end=1638
-  _globals['_BILLINGSERVICE']._serialized_start=1641
-  _globals['_BILLINGSERVICE']._serialized_end=2363
+  _globals['_REQUESTACTOR']._serialized_start=122
+  _globals['_REQUESTACTOR']._serialized_end=189
+  _globals['_PRICE']._serialized_start=191
+  _globals['_PRICE']._serialized_end=264
+  _globals['_PLAN']._serialized_start=267
+  _globals['_PLAN']._serialized_end=396
+  _globals['_INVOICE']._serialized_start=398
+  _globals['_INVOICE']._serialized_end=469
+  _globals['_GETPLANSREQUEST']._serialized_start=471
+  _globals['_GETPLANSREQUEST']._serialized_end=504
+  _globals['_GETPLANSRESPONSE']._serialized_start=506
+  _globals['_GETPLANSRESPONSE']._serialized_end=601
+  _globals['_SETPLANREQUEST']._serialized_start=603
+  _globals['_SETPLANREQUEST']._serialized_end=712
+  _globals['_SETPLANRESPONSE']._serialized_start=714
+  _globals['_SETPLANRESPONSE']._serialized_end=782
+  _globals['_GETUSAGEREQUEST']._serialized_start=784
+  _globals['_GETUSAGEREQUEST']._serialized_end=833
+  _globals['_MONTHUSAGE']._serialized_start=836
+  _globals['_MONTHUSAGE']._serialized_end=981
+  _globals['_MONTHUSAGE_METERSENTRY']._serialized_start=936
+  _globals['_MONTHUSAGE_METERSENTRY']._serialized_end=981
+  _globals['_GETUSAGERESPONSE']._serialized_start=983
+  _globals['_GETUSAGERESPONSE']._serialized_end=1060
+  _globals['_LISTINVOICESREQUEST']._serialized_start=1062
+  _globals['_LISTINVOICESREQUEST']._serialized_end=1099
+  _globals['_LISTINVOICESRESPONSE']._serialized_start=1101
+  _globals['_LISTINVOICESRESPONSE']._serialized_end=1181
+  _globals['_ISSUEINVOICEREQUEST']._serialized_start=1183
+  _globals['_ISSUEINVOICEREQUEST']._serialized_end=1295
+  _globals['_ISSUEINVOICERESPONSE']._serialized_start=1297
+  _globals['_ISSUEINVOICERESPONSE']._serialized_end=1396
+  _globals['_GETINVOICEDOCUMENTREQUEST']._serialized_start=1398
+  _globals['_GETINVOICEDOCUMENTREQUEST']._serialized_end=1472
+  _globals['_GETINVOICEDOCUMENTRESPONSE']._serialized_start=1474
+  _globals['_GETINVOICEDOCUMENTRESPONSE']._serialized_end=1557
+  _globals['_BILLINGSERVICE']._serialized_start=1560
+  _globals['_BILLINGSERVICE']._serialized_end=2282
 # @@protoc_insertion_point(module_scope)

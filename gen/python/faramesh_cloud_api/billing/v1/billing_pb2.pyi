@@ -1,7 +1,4 @@
-import datetime
-
 from faramesh_cloud_api.billing.v1 import events_pb2 as _events_pb2
-from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -154,13 +151,11 @@ class GetInvoiceDocumentRequest(_message.Message):
     def __init__(self, org_id: _Optional[str] = ..., month: _Optional[str] = ..., format: _Optional[str] = ...) -> None: ...
 
 class GetInvoiceDocumentResponse(_message.Message):
-    __slots__ = ("content", "media_type", "filename", "issued_at")
+    __slots__ = ("content", "media_type", "filename")
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
-    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
     content: bytes
     media_type: str
     filename: str
-    issued_at: _timestamp_pb2.Timestamp
-    def __init__(self, content: _Optional[bytes] = ..., media_type: _Optional[str] = ..., filename: _Optional[str] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, content: _Optional[bytes] = ..., media_type: _Optional[str] = ..., filename: _Optional[str] = ...) -> None: ...
