@@ -367,6 +367,23 @@ def test_the_billing_service_deploys_by_default_reachable_only_by_the_gateway() 
     assert _name("billing") in {d["metadata"]["name"] for d in of_kind(rendered_set("default"), "Deployment")}
     off = render({"services": {"billing": {"enabled": False}}})
     assert _name("billing") not in {d["metadata"]["name"] for d in of_kind(off, "Deployment")}
+    assert "FARAMESH_CLOUD_BILLING_PLANS_FILE" not in str(deployment)  # the built-in plans
+
+
+def test_the_billing_plans_come_from_a_configmap_mounted_into_the_billing_pod_only() -> None:
+    objects = render({"billing": {"plansConfigMap": "acme-plans", "plansKey": "plans-2027.json"}})
+    by_name = {d["metadata"]["name"]: d for d in of_kind(objects, "Deployment")}
+    pod = by_name[_name("billing")]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert {"name": "FARAMESH_CLOUD_BILLING_PLANS_FILE", "value": "/etc/faramesh-cloud/billing/plans.json"} in (
+        container["env"])
+    assert {"name": "billing-plans", "mountPath": "/etc/faramesh-cloud/billing", "readOnly": True} in (
+        container["volumeMounts"])
+    [volume] = [v for v in pod["volumes"] if v["name"] == "billing-plans"]
+    assert volume["configMap"] == {"name": "acme-plans", "items": [{"key": "plans-2027.json", "path": "plans.json"}]}
+    for name, deployment in by_name.items():
+        if name != _name("billing"):
+            assert "billing-plans" not in str(deployment), name
 
 
 def test_the_forwarding_service_deploys_by_default_and_can_be_turned_off() -> None:
