@@ -112,6 +112,9 @@ async def test_only_the_owner_sees_billing_and_each_meter_has_its_chart(
         assert (await other.get("/o/acme/settings/billing")).status_code == 403
         assert (await other.get("/api/v1/orgs/acme/billing/usage")).status_code == 403
         assert 'href="/o/acme/settings/billing"' not in (await other.get("/o/acme/settings/members")).text
+    document = (await client.get("/api/v1/openapi.json")).json()["paths"]
+    assert {"200", "201", "400"} <= set(document["/api/v1/orgs/{org}/billing/invoices"]["post"]["responses"])
+    assert "/api/v1/orgs/{org}/billing/invoices/{month}" in document
     usage = (await client.get("/api/v1/orgs/acme/billing/usage?months=2")).json()
     assert [(m["month"], m["meters"]["decisions"], m["meters"]["seats"]) for m in usage] == [
         ("2026-11", 7, 0), ("2026-12", 3, 3)]

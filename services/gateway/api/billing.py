@@ -29,6 +29,10 @@ DOCUMENT: Final[dict[int | str, dict[str, Any]]] = {200: {
                                                                       "every time)"}}
 
 
+ISSUED_BEFORE: Final[dict[int | str, dict[str, Any]]] = {200: {
+    "description": "the month's invoice was issued before: it is answered unchanged (issued_now false)"}}
+
+
 class PlanIn(BaseModel):
     plan_id: str = Field(min_length=1, max_length=100, description="one of the plans GET .../billing/plans lists")
 
@@ -64,7 +68,7 @@ async def list_billing_invoices(request: Request, principal: Principal = Depends
     return [invoice_json(i) for i in await billing_port(request).invoices(principal.org.org_id)]
 
 
-@router.post("/invoices", status_code=201, dependencies=[Depends(check_csrf)])
+@router.post("/invoices", status_code=201, dependencies=[Depends(check_csrf)], responses=ISSUED_BEFORE)
 async def issue_billing_invoice(body: InvoiceIn, request: Request, response: Response,
                                 principal: Principal = Depends(MANAGE)) -> dict[str, Any]:
     """Issue the invoice of a finished month (201); the one issued before answers 200,
