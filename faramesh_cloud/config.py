@@ -33,6 +33,7 @@ INTERNAL_APIS: Final[Mapping[str, int]] = MappingProxyType({
     "compliance": 4,
     "registry": 5,
     "forwarding": 6,
+    "billing": 7,
 })
 
 
@@ -97,6 +98,11 @@ class Settings:
     compliance_address: str = ""
     registry_address: str = ""
     forwarding_address: str = ""
+    billing_address: str = ""
+    # Billing (services/billing; docs/billing.md): the plans and prices (a JSON file; None: the
+    # built-in Free, Team and Enterprise plans) and how often seats are snapshotted.
+    billing_plans_file: Path | None = None
+    billing_meter_interval_s: float = 300.0
     # The registry's daemon-facing HTTP API (services/registry/http_api.py): under `up` the
     # gateway's port hosts it at /registry; `serve registry` serves it on this listener of its
     # own, and a `serve gateway` forwards /registry to registry_http_address ("" for

@@ -37,9 +37,10 @@ from tests.ports import free_internal_base
 from tests.simulator_support import free_port
 
 # Every service `up` runs, in its start order, but the demo fleet (started apart, with options).
-CLOUD_SERVICES = ("ingest", "audit-index", "fleet", "approvals", "notifications", "compliance", "gateway")
+CLOUD_SERVICES = ("ingest", "audit-index", "fleet", "approvals", "notifications", "compliance", "billing", "gateway")
 OLAP_DATABASE = "faramesh_audit"  # the audit index's ClickHouse database under `up` (AuditIndexConfig)
-OUTBOXES = ("approvals_outbox", "notifications_outbox", "audit_index_outbox", "stacks_outbox", "compliance_outbox")
+OUTBOXES = ("approvals_outbox", "notifications_outbox", "audit_index_outbox", "stacks_outbox", "compliance_outbox",
+            "billing_outbox")
 # What is not on the log and not rebuilt from it: organisations, people and the stack registry
 # (with its stack keys and its own record of pins, whose events are on the log).
 REGISTRY = ("orgs", "users", "memberships", "stacks", "stack_api_keys", "stack_signing_keys")
@@ -56,6 +57,9 @@ STATE_TABLES = (
     # compliance's evaluated posture (compliance_posture, _days) is measured at a time, not
     # rebuilt from the log: not here
     "compliance_frameworks", "compliance_reports", "compliance_artifacts", "compliance_share_links",
+    # billing's meters, plans and invoices (its seats are snapshots of the members list taken at a
+    # time, like compliance's posture: not here)
+    "billing_usage_counts", "billing_usage_items", "billing_plans", "billing_invoices",
 )
 LOG_TABLES = ("log_topics", "log_partitions", "log_records")  # not log_groups: new groups replay from 0
 OWNER = "owner@example.test"

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reports": ("faramesh_cloud.cli.reports", "reports"),
     "git": ("faramesh_cloud.cli.git", "git"),
     "retention": ("faramesh_cloud.cli.retention", "retention"),
+    "billing": ("faramesh_cloud.cli.billing", "billing"),
     "registry": ("faramesh_cloud.cli.registry", "registry"),
     "verify-registry": ("faramesh_cloud.cli.registry_verify", "verify_registry"),
     "secrets": ("faramesh_cloud.cli.secrets", "secrets"),

@@ -59,6 +59,10 @@ REGISTRY_EVENTS: Final = "registry.events.v1"
 # The fleet service's events (``proto/faramesh_cloud_api/fleet/v1/events.proto``): git
 # connections made and deleted, stacks mapped and unmapped, drift checks. Keyed "<org_id>/-".
 FLEET_EVENTS: Final = "fleet.events.v1"
+# The billing service's events (``proto/faramesh_cloud_api/billing/v1/events.proto``): plans
+# set by owners and monthly invoices issued (immutable; their lines on the event). Keyed
+# ``"<org_id>/-"``.
+BILLING_EVENTS: Final = "billing.events.v1"
 # Where consumers park what they cannot process, with the reason in headers.
 DEAD_LETTERS: Final = "deadletter.v1"
 
@@ -77,6 +81,7 @@ DEFAULT_PARTITIONS: Final[Mapping[str, int]] = {
     COMPLIANCE_EVENTS: 2,
     REGISTRY_EVENTS: 2,
     FLEET_EVENTS: 2,
+    BILLING_EVENTS: 2,
     DEAD_LETTERS: 1,
 }
 

@@ -14,6 +14,7 @@ from faramesh_cloud.outbox.relay import OutboxRelay
 from faramesh_cloud.runtime import (
     approvals_wiring,
     audit_wiring,
+    billing_wiring,
     compliance_wiring,
     fleet_wiring,
     forwarding_wiring,
@@ -61,6 +62,9 @@ class GatewayService:
         # when it runs in this process (`up`), else its gRPC client.
         self._forwarding = forwarding_wiring.gateway_port(settings, ctx.services)
         forwarding_wiring.mount(app, self._forwarding)
+        # Settings → Billing (Owner): the billing service's own API in process (`up`), else its gRPC client.
+        self._billing = billing_wiring.gateway_port(settings, ctx.services)
+        billing_wiring.mount(app, self._billing)
         # Compliance (posture, reports, the evidence library, /share/{token}): the service's own
         # API when it runs in this process (`up`); a gateway run apart has no Compliance yet.
         self.compliance = compliance_wiring.gateway_port(settings, ctx.services)  # in process, or gRPC
@@ -118,6 +122,7 @@ class GatewayService:
         await fleet_wiring.release_git(self._git)
         await notifications_wiring.release(self._notifications)
         await forwarding_wiring.release(self._forwarding)
+        await billing_wiring.release(self._billing)
         await compliance_wiring.release(self.compliance)
         await approvals_wiring.release(self.approvals)
         await ingest_wiring.release(self.daemon_feeds)

@@ -73,6 +73,13 @@ def forwarding(ctx: RuntimeContext) -> Service:
     return forwarding_wiring.service(ctx, ctx.platform.settings)
 
 
+def billing(ctx: RuntimeContext) -> Service:
+    """billing: usage metered from the log (stacks, decisions, reports, registry storage, seats), plans, invoices"""
+    from faramesh_cloud.runtime import billing_wiring
+
+    return billing_wiring.service(ctx, ctx.platform.settings)
+
+
 def compliance(ctx: RuntimeContext) -> Service:
     """compliance posture, signed PDF reports, the evidence library and auditor share links"""
     from faramesh_cloud.runtime import compliance_wiring
@@ -134,6 +141,7 @@ SERVICES: dict[str, ServiceSpec] = {
                               secrets=("platform_signing_key", "report_signing_key", "report_signing_cert")),
     "registry": ServiceSpec(registry, schema="faramesh_cloud.registry", internal_api=True,
                             secrets=("registry_signing_key",)),
+    "billing": ServiceSpec(billing, schema="faramesh_cloud.billing", internal_api=True),
     "gateway": ServiceSpec(gateway, directory=True, secrets=("web_secret", "platform_signing_key")),
     "demo": ServiceSpec(demo_fleet, enabled_when=lambda settings: settings.demo, directory=True),
 }

@@ -48,6 +48,7 @@ class VersionPublished:
     key_id: str
     body_sha256: str = ""
     org_id: str = ""
+    size_bytes: int = 0  # what the version stores (body and binaries); 0: not measured
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ def _message(event: Event) -> tuple[bytes, str, ProtoMessage]:
             return (f"{event.kind}/{event.name}".encode(), event.org_id, pb.VersionPublished(
                 **common, kind=event.kind, name=event.name, version=event.version, source=event.source,
                 trust_tier=event.trust_tier, key_id=event.key_id, body_sha256=event.body_sha256,
-                org_id=event.org_id))
+                org_id=event.org_id, size_bytes=event.size_bytes))
         case VersionYanked():
             return (f"{event.kind}/{event.name}".encode(), event.org_id, pb.VersionYanked(
                 **common, kind=event.kind, name=event.name, version=event.version, reason=event.reason,
@@ -130,7 +131,7 @@ def decode(kind: str, value: bytes) -> Event | None:
     if kind == "VersionPublished":
         v = pb.VersionPublished.FromString(value)
         return VersionPublished(v.event_id, read_instant(v.occurred_at), _actor_of(v.actor), v.kind, v.name,
-                                v.version, v.source, v.trust_tier, v.key_id, v.body_sha256, v.org_id)
+                                v.version, v.source, v.trust_tier, v.key_id, v.body_sha256, v.org_id, v.size_bytes)
     if kind == "VersionYanked":
         y = pb.VersionYanked.FromString(value)
         return VersionYanked(y.event_id, read_instant(y.occurred_at), _actor_of(y.actor), y.kind, y.name, y.version,

@@ -270,12 +270,14 @@ class Submissions:
         signer = self._signer.pinned()
         signature = signer.sign_fpl(body)
         async with self._db.transaction() as conn:
-            await self._publish_rows(conn, pending, reason, actor, signer=signer, signature=signature)
+            await self._publish_rows(conn, pending, reason, actor, signer=signer, signature=signature,
+                                     body_bytes=len(body))
         return await self.get(submission_id)
 
     async def _publish_rows(self, conn: Conn, pending: Submission, reason: str, actor: Actor, *,
                             signer: CloudSigner, signature: Mapping[str, Any], manifest: Mapping[str, Any] | None = None,
-                            capabilities: Sequence[str] = (), meta: Mapping[str, Any] | None = None) -> None:
+                            capabilities: Sequence[str] = (), meta: Mapping[str, Any] | None = None,
+                            body_bytes: int = 0) -> None:
         locked = await (await conn.execute(
             "SELECT state FROM registry_submissions WHERE submission_id = %s FOR UPDATE",
             (pending.submission_id,))).fetchone()
@@ -309,8 +311,9 @@ class Submissions:
             "WHERE submission_id = %s", (now, actor.label, note, pending.submission_id))
         subject = _subject(kind.value, pending.name, pending.version)
         digest = pending.body_sha256 or ""
+        stored = body_bytes + sum(int(b.get("size") or 0) for b in (pending.binaries or {}).values())
         published = VersionPublished(new_event_id(), now, actor, kind.value, pending.name, pending.version, "publish",
-                                     "community", signer.key_id, digest, pending.org_id)
+                                     "community", signer.key_id, digest, pending.org_id, stored)
         await self._record(conn, Change(
             PublishAction.APPROVED, pending.org_id, f"{kind.value}/{pending.name}", subject,
             Target("registry_submission", pending.submission_id),

@@ -104,7 +104,7 @@ def test_a_misspelt_field_is_caught_by_the_validator() -> None:
     ({"kafka": {"partitions": {"dpr.records.v1": "32"}}},
      "at '/kafka/partitions/dpr.records.v1': got string, want integer"),
     ({"kafka": {"partitions": {"dpr.records": 32}}}, "invalid propertyName 'dpr.records'"),  # not a topic Cloud creates
-    ({"services": {"billing": {}}}, "additional properties 'billing' not allowed"),
+    ({"services": {"payments": {}}}, "additional properties 'payments' not allowed"),  # no such service
     ({"kafka": {"securityProtocol": "TLS"}}, "at '/kafka/securityProtocol'"),
     ({"postgres": {"existingSecret": ""}}, "at '/postgres/existingSecret'"),
     ({"extraEnv": {"PATH": "/bin"}}, "invalid propertyName 'PATH'"),
@@ -182,6 +182,7 @@ def test_network_policies_admit_exactly_the_callers_of_each_internal_api() -> No
 # The topics each consumer service's groups read (its ConsumerRunners), from the code.
 def _consumed() -> dict[str, tuple[str, ...]]:
     from faramesh_cloud.approvals.service import TOPICS as APPROVALS
+    from faramesh_cloud.billing.service import METERED as BILLING
     from faramesh_cloud.compliance.signals import TOPICS as COMPLIANCE_SIGNALS
 
     return {
@@ -193,6 +194,7 @@ def _consumed() -> dict[str, tuple[str, ...]]:
         "compliance": (t.COMPLIANCE_EVENTS, *COMPLIANCE_SIGNALS),
         "registry": (t.REGISTRY_EVENTS, t.SYNC_ITEMS, t.APPROVAL_EVENTS),
         "forwarding": (t.DPR_RECORDS,),  # package G's own consumer group (the design)
+        "billing": (*(topic for topic, _, _ in BILLING), t.BILLING_EVENTS),
     }
 
 
@@ -352,6 +354,37 @@ def test_region_values_pin_each_install_to_its_own_region() -> None:
         assert urls[region] == "https://" + of_kind(objects, "Ingress")[0]["spec"]["rules"][0]["host"]
     assert len({v for parts in seen.values() for v in parts}) == 9  # nothing regional shared
     assert "FARAMESH_CLOUD_REGION" not in _config(rendered_set("production"))
+
+
+def test_the_billing_service_deploys_by_default_reachable_only_by_the_gateway() -> None:
+    """Billing: its internal API admits only the gateway; omitted when an install turns it off."""
+    objects = render({"services": {"billing": {"enabled": True, "autoscaling": {"enabled": True}}}})
+    (deployment,) = [d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == _name("billing")]
+    assert _container(deployment)["command"] == ["faramesh-cloud", "serve", "billing"]
+    (policy,) = [p for p in of_kind(objects, "NetworkPolicy") if p["metadata"]["name"] == _name("billing")]
+    (rule,) = [r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] == "internal-grpc"]
+    assert [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in rule["from"]] == ["gateway"]
+    assert _config(tuple(objects))["FARAMESH_CLOUD_BILLING_ADDRESS"] == "faramesh-cloud-billing:8457"
+    assert _name("billing") in {d["metadata"]["name"] for d in of_kind(rendered_set("default"), "Deployment")}
+    off = render({"services": {"billing": {"enabled": False}}})
+    assert _name("billing") not in {d["metadata"]["name"] for d in of_kind(off, "Deployment")}
+    assert "FARAMESH_CLOUD_BILLING_PLANS_FILE" not in str(deployment)  # the built-in plans
+
+
+def test_the_billing_plans_come_from_a_configmap_mounted_into_the_billing_pod_only() -> None:
+    objects = render({"billing": {"plansConfigMap": "acme-plans", "plansKey": "plans-2027.json"}})
+    by_name = {d["metadata"]["name"]: d for d in of_kind(objects, "Deployment")}
+    pod = by_name[_name("billing")]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert {"name": "FARAMESH_CLOUD_BILLING_PLANS_FILE", "value": "/etc/faramesh-cloud/billing/plans.json"} in (
+        container["env"])
+    assert {"name": "billing-plans", "mountPath": "/etc/faramesh-cloud/billing", "readOnly": True} in (
+        container["volumeMounts"])
+    [volume] = [v for v in pod["volumes"] if v["name"] == "billing-plans"]
+    assert volume["configMap"] == {"name": "acme-plans", "items": [{"key": "plans-2027.json", "path": "plans.json"}]}
+    for name, deployment in by_name.items():
+        if name != _name("billing"):
+            assert "billing-plans" not in str(deployment), name
 
 
 def test_the_forwarding_service_deploys_by_default_and_can_be_turned_off() -> None:

@@ -31,6 +31,7 @@ import pytest
 from faramesh_cloud_api.sync.v1 import fleet_pb2
 
 from faramesh_cloud.rpc.sync_client import SyncError
+from faramesh_cloud.runtime.services import SERVICES
 from tests.approvals_support import pending_event
 from tests.e2e.support import (
     Daemon,
@@ -53,9 +54,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka, 
 # Which REST read each service answers (through the gateway, over its internal API).
 READS = {"audit-index": "audit/records", "approvals": "approvals", "fleet": "fleet/stacks",
          "notifications": "notifications/destinations", "forwarding": "forwarding/destinations",
-         "compliance": "compliance/reports", "registry": "registry/policies"}
+         "compliance": "compliance/reports", "registry": "registry/policies", "billing": "billing/usage"}
 # Every service process but the gateway (the person's way in), ingest last.
-KILLED = ("audit-index", "approvals", "fleet", "notifications", "forwarding", "compliance", "registry", "ingest")
+KILLED = ("audit-index", "approvals", "fleet", "notifications", "forwarding", "compliance", "registry", "billing",
+          "ingest")
 
 
 @pytest.fixture
@@ -76,6 +78,16 @@ async def _answers(person: Person, api: str, down: str) -> None:
         response = await person.http.get(f"{api}/{path}")
         expected = 503 if service == down else 200
         assert response.status_code == expected, (service, response.status_code, response.text[:300])
+
+
+async def _decisions_metered(person: Person, api: str, at_least: int | None = None) -> Any:
+    """This month's governed decisions on the organisation's bill; with ``at_least``: whether
+    billing has metered that many (a 503 of a restarting billing service is "not yet")."""
+    response = await person.http.get(f"{api}/billing/usage", params={"months": "1"})
+    if at_least is not None:
+        return response.status_code == 200 and response.json()[0]["meters"]["decisions"] >= at_least
+    assert response.status_code == 200, response.text[:300]
+    return response.json()[0]["meters"]["decisions"]
 
 
 async def _all_answer(person: Person, api: str) -> None:
@@ -135,7 +147,8 @@ async def _webhook(person: Person, api: str) -> AsyncIterator[HttpReceiver]:
 
 
 def test_every_served_service_is_killed_and_read_through_the_gateway() -> None:
-    """A service added to the distributed install is in the kill test and answers a read."""
+    """A service added to the runtime is in the distributed install, in the kill test and answers a read."""
+    assert sorted(SERVED) == sorted(name for name in SERVICES if name != "demo")  # `up --demo`'s simulated fleet
     assert sorted(KILLED) == sorted(set(SERVED) - {"gateway"})
     assert sorted(READS) == sorted(set(SERVED) - {"gateway", "ingest"})
 
@@ -148,6 +161,7 @@ async def test_a_killed_service_catches_up_and_the_others_keep_answering(distrib
     async with signed_in(distributed) as (person, api), _webhook(person, api) as receiver, \
             forwarded(person, api, f"kill-{service}") as (collector, _):
         stack_id, key = await new_stack(person, api, f"kill-{service}")
+        metered_before = await _decisions_metered(person, api)
         async with Daemon(distributed, key) as daemon:
             assert await daemon.push_dprs(raws[:10]) == 10
             distributed.kill(service)  # mid-run: its consumers may not have read them yet
@@ -170,6 +184,10 @@ async def test_a_killed_service_catches_up_and_the_others_keep_answering(distrib
                 assert await again.push_dprs(raws[10:]) == 20
                 assert await again.push(later) == 22
         await _caught_up(person, api, stack_id, raws, token, version)
+        # billing metered each acknowledged DPR once (its positions: a redelivered batch counts nothing twice)
+        await eventually(lambda: _decisions_metered(person, api, at_least=metered_before + len(raws)),
+                         "every acknowledged DPR metered", within_s=120)
+        assert await _decisions_metered(person, api) == metered_before + len(raws)
         # the approval request pushed while (any) one service was down is notified, once
         await eventually(lambda: any(token in r.body.decode() for r in receiver.on("/hook")),
                          "the approval request at the webhook", within_s=120)

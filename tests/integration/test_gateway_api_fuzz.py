@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.signing.keys import load_or_create_signing_key
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
+from tests.billing_support import billing
 from tests.fixtures.gateway import CLOUD_URL, approvals_api, static_status
 from tests.fixtures.identity import People
 from tests.integration.audit_explorer_support import explorer_deps
@@ -54,7 +56,8 @@ SKIPPED = {("PATCH", "/api/v1/orgs/{org}"), ("GET", "/api/v1/orgs/{org}/audit/st
 
 @pytest.fixture
 def gateway_app(identity: Identity, stacks: StackStore, database: Database, chdb: Olap, olap_database: str,
-                tmp_path: Path, git_port: GitPort) -> FastAPI:
+                tmp_path: Path, git_port: GitPort,
+                postgres_log: PostgresLog) -> FastAPI:
     from tests.notifications_support import notifications_api
 
     app = create_app(static_status, web=explorer_deps(identity, stacks, database, chdb, olap_database, tmp_path))
@@ -72,6 +75,7 @@ def gateway_app(identity: Identity, stacks: StackStore, database: Database, chdb
 async def owner_key(people: People, stacks: StackStore, database: Database, postgres_log: PostgresLog, chdb: Olap,
                     olap_database: str) -> str:
     await run_index(database, postgres_log, chdb, fast_config(olap_database), 0)  # the index's tables, empty
+    await billing(database, postgres_log, lambda: datetime.now(UTC)).prepare()  # billing's tables
     owner = await people.org("acme")
     await stacks.register_stack(owner.org.org_id, "payments-prod", "production")
     _, key = await people.identity.api_keys.create(owner.org.org_id, "fuzz", Role.OWNER,

@@ -164,6 +164,8 @@ async def test_a_pack_goes_through_review_and_is_published_signed_with_the_cloud
                                                                     PACK.encode())
     kinds = [(key, kind) for key, kind, _ in await events(database)]
     assert kinds[-2:] == [(b"policy/acme/payments", "SubmissionApproved"), (b"policy/acme/payments", "VersionPublished")]
+    published = (await events(database))[-1][2]  # what billing meters as the organisation's registry storage
+    assert (published.org_id, published.size_bytes) == (org, len(PACK.encode()))
     async with database.connection() as conn:
         log = [r[0] for r in await (await conn.execute("SELECT action FROM registry_log ORDER BY seq")).fetchall()]
     assert log[-3:] == ["submitted", "approved", "published"]

@@ -31,6 +31,7 @@ SETTINGS_TABS: tuple[NavSection, ...] = (
                (Permission.ORG_INTEGRATION_MANAGE, Permission.APPROVALS_ROUTING_MANAGE)),
     NavSection("api-keys", "API keys", "/settings/api-keys", (Permission.ORG_APIKEY_MANAGE,)),
     NavSection("config-assistant", "Config Assistant", "/settings/config-assistant", (Permission.ORG_SETTINGS_READ,)),
+    NavSection("billing", "Billing", "/settings/billing", (Permission.ORG_BILLING_READ,)),
     NavSection("audit-log", "Platform audit log", "/settings/audit-log", (Permission.ORG_AUDITLOG_READ,)),
     NavSection("retention", "Retention", "/settings/retention", (Permission.ORG_RETENTION_MANAGE,)),
 )

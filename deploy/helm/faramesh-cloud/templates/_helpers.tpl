@@ -15,6 +15,7 @@ compliance: {index: 4, callers: [gateway], topics: [compliance.events.v1, approv
 registry: {index: 5, callers: [gateway], topics: [registry.events.v1, sync.items.v1, approvals.events.v1]}
 gateway: {}
 forwarding: {index: 6, callers: [gateway], topics: [dpr.records.v1]}
+billing: {index: 7, callers: [gateway], topics: [dpr.records.v1, sync.items.v1, compliance.events.v1, registry.events.v1, billing.events.v1]}
 {{- end }}
 
 {{/*
@@ -37,6 +38,7 @@ notifications.alerts.v1: 1
 compliance.events.v1: 2
 registry.events.v1: 2
 fleet.events.v1: 2
+billing.events.v1: 2
 deadletter.v1: 1
 {{- end }}
 

@@ -21,7 +21,7 @@ class Actor(_message.Message):
     def __init__(self, type: _Optional[str] = ..., id: _Optional[str] = ..., label: _Optional[str] = ...) -> None: ...
 
 class VersionPublished(_message.Message):
-    __slots__ = ("event_id", "occurred_at", "actor", "kind", "name", "version", "source", "trust_tier", "key_id", "body_sha256", "org_id")
+    __slots__ = ("event_id", "occurred_at", "actor", "kind", "name", "version", "source", "trust_tier", "key_id", "body_sha256", "org_id", "size_bytes")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +33,7 @@ class VersionPublished(_message.Message):
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     BODY_SHA256_FIELD_NUMBER: _ClassVar[int]
     ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     occurred_at: _timestamp_pb2.Timestamp
     actor: Actor
@@ -44,7 +45,8 @@ class VersionPublished(_message.Message):
     key_id: str
     body_sha256: str
     org_id: str
-    def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., source: _Optional[str] = ..., trust_tier: _Optional[str] = ..., key_id: _Optional[str] = ..., body_sha256: _Optional[str] = ..., org_id: _Optional[str] = ...) -> None: ...
+    size_bytes: int
+    def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., source: _Optional[str] = ..., trust_tier: _Optional[str] = ..., key_id: _Optional[str] = ..., body_sha256: _Optional[str] = ..., org_id: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
 
 class KeyAdded(_message.Message):
     __slots__ = ("event_id", "occurred_at", "actor", "key_id", "origin", "public_key_b64")

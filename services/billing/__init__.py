@@ -1,0 +1,1 @@
+"""Billing: plans, usage metered from the log, monthly invoices."""
