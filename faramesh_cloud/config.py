@@ -167,6 +167,14 @@ class Settings:
     # "Scale-out"); an existing topic keeps its count (Cloud refuses a mismatch rather than
     # re-keying it: choose before the first start).
     kafka_partitions: str = ""
+    # Consumer-group timing (ms): a member that sends no heartbeat for the session timeout is
+    # dropped and its partitions handed to the others (how soon a killed consumer's work moves);
+    # heartbeats every kafka_heartbeat_interval_ms (at most a third of the session timeout); a
+    # rebalance waits kafka_rebalance_timeout_ms for members to rejoin. A broker refuses a session
+    # timeout outside its group.min/max.session.timeout.ms (Kafka's default minimum: 6 s).
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 3_000
+    kafka_rebalance_timeout_ms: int = 10_000
     # TLS for the sync channel; None generates a self-signed pair in <data_dir>/tls.
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -415,6 +423,16 @@ class Settings:
             raise ConfigError(f"kafka_min_insync_replicas={self.kafka_min_insync_replicas} is above "
                               f"kafka_replication_factor={self.kafka_replication_factor}: no write with acks=all "
                               "could ever succeed; lower it (default 2 of 3)")
+        self._validate_kafka_group_timeouts()
+
+    def _validate_kafka_group_timeouts(self) -> None:
+        session, heartbeat = self.kafka_session_timeout_ms, self.kafka_heartbeat_interval_ms
+        if session < 1 or self.kafka_rebalance_timeout_ms < 1:
+            raise ConfigError("kafka_session_timeout_ms and kafka_rebalance_timeout_ms are positive milliseconds "
+                              "(defaults 10000 and 10000)")
+        if not 0 < heartbeat * 3 <= session:
+            raise ConfigError(f"kafka_heartbeat_interval_ms={heartbeat} must be positive and at most a third of "
+                              f"kafka_session_timeout_ms={session} (defaults 3000 of 10000)")
 
     def _validate_kafka_partitions(self) -> None:
         from faramesh_cloud.events.topics import DEFAULT_PARTITIONS

@@ -9,7 +9,7 @@ import ssl
 
 from faramesh_cloud.config import Settings, read_setting_file
 from faramesh_cloud.log.kafka import KafkaLog
-from faramesh_cloud.log.kafka_common import KafkaSettingsError, Replication, Sasl
+from faramesh_cloud.log.kafka_common import GroupTimeouts, KafkaSettingsError, Replication, Sasl
 
 
 def replication(settings: Settings) -> Replication:
@@ -52,8 +52,14 @@ def sasl(settings: Settings) -> Sasl | None:
     return Sasl(settings.kafka_sasl_mechanism, settings.kafka_sasl_username, password)
 
 
+def group_timeouts(settings: Settings) -> GroupTimeouts:
+    return GroupTimeouts(session_ms=settings.kafka_session_timeout_ms, heartbeat_ms=settings.kafka_heartbeat_interval_ms,
+                         rebalance_ms=settings.kafka_rebalance_timeout_ms)
+
+
 def kafka_log(settings: Settings) -> KafkaLog:
     assert settings.kafka_bootstrap, "kafka_log needs kafka_bootstrap"
     return KafkaLog(settings.kafka_bootstrap, ssl_context=ssl_context(settings),
                     security_protocol=settings.kafka_security_protocol, sasl=sasl(settings),
-                    replication=replication(settings), partition_counts=settings.kafka_partition_counts)
+                    replication=replication(settings), partition_counts=settings.kafka_partition_counts,
+                    group_timeouts=group_timeouts(settings))

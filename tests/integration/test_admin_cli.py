@@ -1,6 +1,12 @@
 """The admin commands a newcomer runs to connect a daemon, on a real embedded data dir:
 ``orgs``, ``stacks`` and ``import-wal`` (in-process through click, and once as a separate
-process beside another process holding the same embedded PostgreSQL, as with ``up``)."""
+process beside another process holding the same embedded PostgreSQL, as with ``up``).
+
+The first-use test and the import beside this process run first, on a stopped server: each
+command starts and stops the data dir's PostgreSQL itself. The tests after them run while
+another process holds that server (``held_server``), as while ``faramesh-cloud up`` runs beside
+the CLI: each command attaches to it instead of starting and stopping it (half the time of a
+command)."""
 
 from __future__ import annotations
 
@@ -50,6 +56,29 @@ def data_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+HOLD = """import sys
+from faramesh_cloud.sql.embedded import EmbeddedPostgres
+with EmbeddedPostgres(sys.argv[1]):
+    print("ready", flush=True)
+    sys.stdin.read()
+"""
+
+
+@pytest.fixture(scope="module")
+def held_server(data_dir: Path) -> Iterator[None]:
+    """Another process holds the data dir's embedded PostgreSQL until the module's last test."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(data_dir)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline().strip() == "ready", f"the holder exited with {holder.wait()}"
+        yield
+    finally:
+        holder.stdin.close()  # it lets go; the last user stops the server
+        holder.wait(timeout=60)
+        holder.stdout.close()
+
+
 def run(data_dir: Path, *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(cli, [*args, "--data-dir", str(data_dir)], input=input, catch_exceptions=False)
 
@@ -92,6 +121,38 @@ def test_first_use_creates_the_default_org_and_register_shows_the_key_once(data_
     assert again.exit_code == 2 and "already has a registered stack named 'payments-prod'" in again.output + again.stderr
 
 
+def test_import_wal_runs_beside_another_process_on_the_same_data_dir(
+    data_dir: Path, vectors_dir: Path
+) -> None:
+    """As with ``faramesh-cloud up`` running: this test process holds the embedded PostgreSQL
+    while import-wal, another process, uses it too and leaves it running."""
+    registered = run(data_dir, "stacks", "register", "beside", "--org", "default")
+    stack_id = re.search(r"stack id ([0-9a-f-]{36})", registered.output)
+    assert stack_id is not None
+    with EmbeddedPostgres(data_dir) as pg:
+        done = subprocess.run(
+            [sys.executable, "-m", "faramesh_cloud", "import-wal", str(vectors_dir / "dpr_chain_valid_jcs.wal"),
+             "--stack", "beside", "--org", "default", "--data-dir", str(data_dir)],
+            capture_output=True, text=True, timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Appended 6 records to stack 'beside'" in done.stdout
+
+        async def stored() -> list[bytes]:
+            async with Database(pg.url(), max_size=2) as db:
+                log = PostgresLog(db)
+                await log.start()
+                try:
+                    messages = await read_topic(log, DPR_RECORDS)
+                finally:
+                    await log.close()
+            return [m.value for m in messages if Origin.from_headers(m.headers).stack_id == stack_id.group(1)]
+
+        # PostgreSQL still serves this process after the importer exited, with the records in it.
+        assert len(asyncio.run(stored())) == 6
+
+
+@pytest.mark.usefixtures("held_server")
 def test_orgs_are_created_listed_and_their_slugs_unique(data_dir: Path) -> None:
     result = run(data_dir, "orgs", "create", "acme", "--name", "Acme Inc.")
     assert result.exit_code == 0 and "Created organisation 'acme'" in result.output
@@ -113,6 +174,7 @@ def test_orgs_are_created_listed_and_their_slugs_unique(data_dir: Path) -> None:
     assert missing.exit_code == 2 and "orgs create nope" in missing.output + missing.stderr
 
 
+@pytest.mark.usefixtures("held_server")
 def test_keys_rotate_revoke_and_deregister_within_the_org(data_dir: Path) -> None:
     org = f"ops-{uuid.uuid4().hex[:8]}"
     assert run(data_dir, "orgs", "create", org, "--name", "Ops").exit_code == 0
@@ -148,6 +210,7 @@ def test_keys_rotate_revoke_and_deregister_within_the_org(data_dir: Path) -> Non
     assert run(data_dir, "stacks", "deregister", "edge", "--org", org, "--yes").exit_code == 2
 
 
+@pytest.mark.usefixtures("held_server")
 def test_import_wal_backfills_once_and_shows_progress(data_dir: Path, vectors_dir: Path) -> None:
     assert run(data_dir, "stacks", "register", "backfill", "--org", "default").exit_code == 0
     wal = vectors_dir / "dpr_wal_torn_tail.wal"
@@ -169,37 +232,9 @@ def test_import_wal_backfills_once_and_shows_progress(data_dir: Path, vectors_di
     assert unknown.exit_code == 2 and "no registered stack named 'nope'" in unknown.output + unknown.stderr
 
 
-def test_import_wal_runs_beside_another_process_on_the_same_data_dir(
-    data_dir: Path, vectors_dir: Path
-) -> None:
-    """As with ``faramesh-cloud up`` running: this test process holds the embedded PostgreSQL
-    while import-wal, another process, uses it too and leaves it running."""
-    registered = run(data_dir, "stacks", "register", "beside", "--org", "default")
-    stack_id = re.search(r"stack id ([0-9a-f-]{36})", registered.output)
-    assert stack_id is not None
-    with EmbeddedPostgres(data_dir) as pg:
-        done = subprocess.run(
-            [sys.executable, "-m", "faramesh_cloud", "import-wal", str(vectors_dir / "dpr_chain_valid_jcs.wal"),
-             "--stack", "beside", "--org", "default", "--data-dir", str(data_dir)],
-            capture_output=True, text=True, timeout=120,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert "Appended 6 records to stack 'beside'" in done.stdout
-
-        async def stored() -> list[bytes]:
-            async with Database(pg.url(), max_size=2) as db:
-                log = PostgresLog(db)
-                await log.start()
-                try:
-                    messages = await read_topic(log, DPR_RECORDS)
-                finally:
-                    await log.close()
-            return [m.value for m in messages if Origin.from_headers(m.headers).stack_id == stack_id.group(1)]
-
-        # PostgreSQL still serves this process after the importer exited, with the records in it.
-        assert len(asyncio.run(stored())) == 6
 
 
+@pytest.mark.usefixtures("held_server")
 def test_import_wal_after_the_daemon_truncated_its_wal_says_so_and_imports_the_new_records(
     data_dir: Path, vectors_dir: Path, tmp_path: Path
 ) -> None:
@@ -217,6 +252,7 @@ def test_import_wal_after_the_daemon_truncated_its_wal_says_so_and_imports_the_n
     assert "imported 2 new records by identity" in again.output and "Nothing new" not in again.output
 
 
+@pytest.mark.usefixtures("held_server")
 def test_import_wal_records_a_mid_file_crc_error_in_the_ledger_and_the_audit_log(
     data_dir: Path, vectors_dir: Path, tmp_path: Path
 ) -> None:
@@ -275,6 +311,7 @@ def accept(data_dir: Path, result: Result) -> None:
     with_identity(data_dir, work)
 
 
+@pytest.mark.usefixtures("held_server")
 def test_members_invite_roles_overrides_and_removal_with_the_last_owner_kept(data_dir: Path) -> None:
     org = f"people-{uuid.uuid4().hex[:8]}"
     assert run(data_dir, "orgs", "create", org, "--name", "People").exit_code == 0
