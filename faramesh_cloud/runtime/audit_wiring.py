@@ -1,8 +1,8 @@
-"""The audit index and what the gateway reads of it: the service itself (its internal gRPC API
-``AuditQueryService`` bound on ``Settings.internal_bind_address("audit-index")``, mutual TLS
+"""The audit index and what the gateway reads of it: the service itself (its internal gRPC APIs
+``AuditQueryService`` and ``RetentionService`` bound on ``Settings.internal_bind_address("audit-index")``, mutual TLS
 with the audit-index certificate), and the gateway's view of it: the ``AuditReader`` port (the
 DPR explorer, chain integrity and alerts, and, adapted in ``fleet_wiring``, Home's and Fleet's
-activity) and the commit wake-ups its live views wait on.
+activity), the commit wake-ups its live views wait on, and retention (Settings → Retention).
 
 Both are the running index's own objects when that service runs in the gateway's process
 (``up``: its ``IndexReader`` and the signals of its one LISTEN session; no serialisation, no
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from faramesh_cloud.audit_index.client import AuditIndexClient, CommitWatchClient
+from faramesh_cloud.audit_index.retention_client import RetentionClient
 from faramesh_cloud.audit_index.service import AuditIndexConfig, AuditIndexService
 from faramesh_cloud.audit_index.views import Delegation, PolicyVersionUse
 from faramesh_cloud.config import Settings
@@ -69,11 +70,19 @@ class GatewayAudit:
             await self.reader.close()
 
 
-def retention_port(services: Sequence[Service]) -> RetentionPort | None:
-    """The audit index's retention API when it runs in this process (``up``); a gateway run
-    apart has no gRPC client to it yet (Settings → Retention says so)."""
+def retention_port(settings: Settings, services: Sequence[Service]) -> RetentionPort:
+    """The audit index's retention API when it runs in this process (``up``), else
+    ``RetentionClient`` on the index's internal API (``serve gateway``; close it with
+    ``release_retention``)."""
     local = running(services, AuditIndexService)
-    return local.index.retention if local is not None else None
+    if local is not None:
+        return local.index.retention
+    return RetentionClient(settings.internal_dial_address(SERVICE), service_credentials(settings, "gateway"))
+
+
+async def release_retention(port: RetentionPort | None) -> None:
+    if isinstance(port, RetentionClient):
+        await port.close()
 
 
 def gateway_audit(settings: Settings, services: Sequence[Service]) -> GatewayAudit:

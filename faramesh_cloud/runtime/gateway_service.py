@@ -44,8 +44,9 @@ class GatewayService:
         self._web = Web(ctx.platform, self.audit)
         app = create_app(self.status, web=self._web.deps, limits=EdgeLimits(
             settings.http_max_body_bytes, body_limits=registry_wiring.edge_limits(settings)))
-        # Settings → Retention: the index's retention API in process (`up`); none when run apart.
-        mount_retention(app, audit_wiring.retention_port(ctx.services))
+        # Settings → Retention: the index's retention API in process (`up`), else its gRPC client.
+        self.retention = audit_wiring.retention_port(settings, ctx.services)
+        mount_retention(app, self.retention)
         self._fleet = fleet_wiring.fleet_reads(settings, ctx.services)  # in process, or gRPC to the fleet service
         self._git = fleet_wiring.git_port(settings, ctx.services)  # the fleet's git integrations, likewise
         fleet_wiring.mount(app, fleet_wiring.fleet_ports(StackStore(ctx.platform.db, region=ctx.platform.region),
@@ -120,6 +121,7 @@ class GatewayService:
         await self._web.stop()
         await fleet_wiring.release(self._fleet)
         await fleet_wiring.release_git(self._git)
+        await audit_wiring.release_retention(self.retention)
         await notifications_wiring.release(self._notifications)
         await forwarding_wiring.release(self._forwarding)
         await billing_wiring.release(self._billing)

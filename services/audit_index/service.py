@@ -273,7 +273,7 @@ class AuditIndex:
         await self.commits.start()
         address, tls = self._internal
         if address is not None and tls is not None:
-            server = internal_server(self.reader, self.commits, address, tls)
+            server = internal_server(self.reader, self.commits, address, tls, self.retention)
             await server.start()
             self.server = server
 

@@ -21,6 +21,7 @@ import grpc.aio
 from faramesh_cloud_api.audit_index.v1 import query_pb2 as pb
 from faramesh_cloud_api.audit_index.v1 import query_pb2_grpc
 
+from faramesh_cloud.audit_index import retention_servicer
 from faramesh_cloud.audit_index.alert_events import AlreadyAcknowledged
 from faramesh_cloud.audit_index.commits import CommitWatch
 from faramesh_cloud.audit_index.domain import ChainFinding
@@ -31,6 +32,7 @@ from faramesh_cloud.audit_index.evidence_wire import (
     usage_message,
 )
 from faramesh_cloud.audit_index.reader import IndexReader
+from faramesh_cloud.audit_index.retention.api import RetentionApi
 from faramesh_cloud.audit_index.retention.events import Checkpoint
 from faramesh_cloud.audit_index.views import (
     AgentIntegrity,
@@ -324,10 +326,16 @@ class AuditQueryServicer(query_pb2_grpc.AuditQueryServiceServicer):
 
 
 def internal_server(reader: IndexReader, commits: CommitWatch | None, address: str,
-                    tls: ServiceCredentials) -> InternalServer:
-    """The audit index's internal server on ``address`` (mutual TLS, ``gateway`` and ``compliance``)."""
+                    tls: ServiceCredentials, retention: RetentionApi | None = None) -> InternalServer:
+    """The audit index's internal server on ``address`` (mutual TLS, ``gateway`` and
+    ``compliance``), with ``RetentionService`` (``retention_servicer.py``; ``gateway`` only)
+    when given ``retention``."""
     def register(server: grpc.aio.Server) -> None:
         query_pb2_grpc.add_AuditQueryServiceServicer_to_server(AuditQueryServicer(reader, commits), server)
+        if retention is not None:
+            retention_servicer.register(server, retention)
 
     allowed = {AUDIT_QUERY: CALLERS, **{f"{AUDIT_QUERY}/{m}": EVIDENCE_CALLERS for m in EVIDENCE_METHODS}}
+    if retention is not None:
+        allowed[retention_servicer.RETENTION] = retention_servicer.CALLERS
     return InternalServer(tls, address, allowed, register)

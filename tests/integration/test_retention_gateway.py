@@ -105,6 +105,8 @@ async def test_an_owner_sets_retention_holds_a_stack_previews_and_runs_the_job_a
         page = await web.get("/o/acme/settings/retention", params={"preview_days": "30"})
         assert "the next run would remove" in page.text and "2026-02:" in page.text
 
+        before = (await web.get("/api/v1/orgs/acme/audit/integrity")).json()
+        assert [s["archive_status"] for s in before] == ["not archived: every record is in the live index"]
         ran = await web.post("/api/v1/orgs/acme/retention/sweep", headers=headers)
         assert ran.status_code == 200 and ran.json()["removed_months"] == ["2026-01", "2026-02"]
         assert ran.json()["chains_checkpointed"] == 3
@@ -112,6 +114,12 @@ async def test_an_owner_sets_retention_holds_a_stack_previews_and_runs_the_job_a
         texts = {a["verified_from"] for s in integrity for a in s["agents"]}
         assert len(texts) > 0 and all(t.startswith("verified from checkpoint ") and
                                       t.endswith("(earlier records removed by retention on 2026-04-20)") for t in texts)
+        # The archive status says what the page says: records were removed, not "all in the index".
+        assert [s["archive_status"] for s in integrity] == [
+            "earlier records removed by retention (Settings → Retention); what is left of each agent chain "
+            "verifies from its checkpoint"]
+        one = (await web.get(f"/api/v1/orgs/acme/audit/integrity/{stack.stack_id}")).json()
+        assert one[0]["archive_status"] == integrity[0]["archive_status"]
         # Verify of the first record left on a chain: it links to the chain's checkpoint.
         agent = integrity[0]["agents"][0]
         first = min((r for r in pushed if r["agent_id"] == agent["agent_id"] and r["created_at"] >= "2026-03"),
@@ -124,6 +132,7 @@ async def test_an_owner_sets_retention_holds_a_stack_previews_and_runs_the_job_a
         assert f"retention checkpoint {agent['checkpoint']['chain_index']}" in link["message"]
         html = (await web.get("/o/acme/audit/integrity")).text
         assert "verified from checkpoint" in html and "earlier records removed by retention on 2026-04-20" in html
+        assert integrity[0]["archive_status"] in html
         page = await web.get("/o/acme/settings/retention")
         assert "retention-sweeps" in page.text
 

@@ -9,9 +9,11 @@
   advertised host does not even resolve; the gateway dials it at
   ``FARAMESH_CLOUD_AUDIT_INDEX_ADDRESS``. A DPR a daemon pushed is indexed by the index's
   process and found by search through the gateway's REST API and explorer page; an approval's
-  page lists the session's last actions from the index; the gateway's process never opens
-  the OLAP store (no chDB in its data dir). With the index stopped, search is a 503 with a
-  message and the approval's page still answers."""
+  page lists the session's last actions from the index; an owner sets retention and runs a
+  dry run through the gateway's REST (a year below the declared HIPAA minimum refused with its
+  citation, as in process); the gateway's process never opens the OLAP store (no chDB in its
+  data dir). With the index stopped, search and retention are a 503 with a message and the
+  approval's page still answers."""
 
 from __future__ import annotations
 
@@ -19,13 +21,19 @@ import asyncio
 import subprocess
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from faramesh_cloud.audit_index.client import AuditIndexClient, CommitWatchClient
+from faramesh_cloud.audit_index.retention_client import RetentionClient
+from faramesh_cloud.compliance import events as compliance_events
+from faramesh_cloud.compliance.changes import FrameworksDeclared
 from faramesh_cloud.config import Settings
+from faramesh_cloud.events.topics import COMPLIANCE_EVENTS, DEFAULT_PARTITIONS
 from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.platform_audit.events import Actor
 from faramesh_cloud.rpc.internal_pki import embedded
 from faramesh_cloud.runtime import audit_wiring
 from faramesh_cloud.runtime.gateway_service import GatewayService
@@ -53,11 +61,13 @@ async def test_up_gives_the_gateway_the_running_audit_indexs_own_reader(
     ctx.services.append(index)  # as the runner does, in start order: the index before the gateway
     gateway = GatewayService(ctx)
     assert gateway.audit.reader is index.reader and gateway.audit.commits is index.commits.signals
+    assert gateway.retention is index.index.retention  # Settings → Retention: the index's own API
     await gateway.stop()  # releases nothing of the index's
 
     alone = GatewayService(RuntimeContext(platform, "now", []))  # serve gateway
     assert isinstance(alone.audit.reader, AuditIndexClient) and isinstance(alone.audit.commits, CommitWatchClient)
     assert alone.audit.reader.address == alone.audit.commits.address == settings.internal_dial_address("audit-index")
+    assert isinstance(alone.retention, RetentionClient)
     await alone.stop()
 
 
@@ -126,10 +136,41 @@ async def test_serve_gateway_searches_through_serve_audit_index_over_grpc(
             assert dpr["matched_rule_id"] in shown.text  # the session's last actions, read from the index
             assert not (tmp_path / "gateway" / "chdb").exists()  # the gateway never opened the OLAP store
 
+            # Settings → Retention through the gateway, answered by the index's process: HIPAA
+            # declared (compliance's event, read by the index) refuses a year with its citation.
+            await postgres_log.create_topic(COMPLIANCE_EVENTS, DEFAULT_PARTITIONS[COMPLIANCE_EVENTS])
+            await postgres_log.append(COMPLIANCE_EVENTS, [compliance_events.encode(FrameworksDeclared(
+                event_id=str(uuid.uuid4()), occurred_at=datetime.now(UTC), org_id=org_id,
+                actor=Actor.system("compliance"), frameworks=("hipaa",)))])
+            deadline = time.monotonic() + 60
+            while (status := client.get(f"/api/v1/orgs/{org}/retention")).status_code != 200 or (
+                    status.json()["frameworks"] != ["hipaa"]):
+                assert status.status_code == 200, status.text  # before RetentionClient: a 404
+                assert time.monotonic() < deadline, "the index never learnt the declared frameworks"
+                await asyncio.sleep(0.3)
+            refused = client.put(f"/api/v1/orgs/{org}/retention", json={"days": 365}, headers=headers)
+            assert refused.status_code == 422, refused.text
+            assert refused.json()["detail"].startswith("365 days is below the HIPAA Security Rule minimum of 2192")
+            assert "45 CFR §164.316(b)(2)(i)" in refused.json()["detail"]
+            assert client.get(f"/api/v1/orgs/{org}/retention").json()["days"] is None  # nothing written
+            dry = client.get(f"/api/v1/orgs/{org}/retention/dry-run", params={"days": 30})
+            assert dry.status_code == 422 and "45 CFR §164.316(b)(2)(i)" in dry.json()["detail"]
+            saved = client.put(f"/api/v1/orgs/{org}/retention", json={"days": 2200}, headers=headers)
+            assert saved.status_code == 200, saved.text
+            assert saved.json()["days"] == 2200 and saved.json()["minimum"]["framework"] == "hipaa"
+            dry = client.get(f"/api/v1/orgs/{org}/retention/dry-run", params={"days": 2300})
+            assert dry.status_code == 200, dry.text
+            assert dry.json()["removes"] == [] and dry.json()["keeps"][0]["records"] == 1  # the DPR above
+            assert "2200 days" in client.get(f"/o/{org}/settings/retention").text
+
             outputs.append(await asyncio.to_thread(_stop, index))
             down = client.get(f"/api/v1/orgs/{org}/audit/records")
             assert down.status_code == 503, down.text
             assert "audit-index service is not answering" in down.json()["detail"]
+            gone = client.get(f"/api/v1/orgs/{org}/retention")
+            assert gone.status_code == 503 and "audit-index service is not answering" in gone.json()["detail"]
+            assert client.put(f"/api/v1/orgs/{org}/retention", json={"days": 2400},
+                              headers=headers).status_code == 503
             assert client.get(f"/o/{org}/approvals/{approval['approval_id']}").status_code == 200
         finally:
             client.close()

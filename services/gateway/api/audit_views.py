@@ -14,11 +14,11 @@ from faramesh_cloud.gateway.web.audit_common import reader, summary_json, visibl
 from faramesh_cloud.gateway.web.audit_live import stream
 from faramesh_cloud.gateway.web.auth import check_csrf, require
 from faramesh_cloud.gateway.web.routes_audit_integrity import (
-    ARCHIVE_STATUS,
     Refused,
     acknowledge,
     acknowledgeable_alert,
     alerts_view,
+    archive_status,
     integrity_view,
     readable_alert,
 )
@@ -59,7 +59,7 @@ def _agent(agent: Any) -> dict[str, Any]:
 
 def _integrity(stacks: list[Any]) -> list[dict[str, Any]]:
     return [{**{f.name: getattr(s, f.name) for f in dataclasses.fields(s) if f.name != "agents"},
-             "agents": [_agent(a) for a in s.agents], "intact": s.intact, "archive_status": ARCHIVE_STATUS}
+             "agents": [_agent(a) for a in s.agents], "intact": s.intact, "archive_status": archive_status(s)}
             for s in stacks]
 
 

@@ -1,6 +1,6 @@
 """What Settings → Retention uses: a port the composition root fills with the audit index's
-``RetentionApi`` (in process under ``up``; a gateway run apart answers that retention is not
-reachable from it yet). Refusals raise ``ValueError`` (``RetentionRefused`` below a declared
+``RetentionApi`` (in process under ``up``) or ``RetentionClient`` (its internal gRPC API, when
+the gateway runs apart: ``serve gateway``; the index down is a 503). Refusals raise ``ValueError`` (``RetentionRefused`` below a declared
 framework's minimum, with the citation). Owner and Admin: ``org:retention:manage``."""
 
 from __future__ import annotations

@@ -19,6 +19,14 @@ from faramesh_cloud.identity.permissions import Permission
 router = APIRouter(include_in_schema=False)
 # Cloud keeps every indexed record in its own store; an archive tier does not exist yet.
 ARCHIVE_STATUS = "not archived: every record is in the live index"
+RETAINED_STATUS = ("earlier records removed by retention (Settings → Retention); what is left of each agent chain "
+                   "verifies from its checkpoint")
+
+
+def archive_status(stack: Any) -> str:
+    """What a stack's integrity says of its records' whereabouts (page and REST alike): all in
+    the live index, or some removed by retention (a chain has a checkpoint)."""
+    return RETAINED_STATUS if any(a.checkpoint is not None for a in stack.agents) else ARCHIVE_STATUS
 
 
 def verified_at(stacks: list[Any]) -> dict[str, datetime]:
@@ -93,7 +101,7 @@ async def _page(request: Request, principal: Principal, stack_id: str | None, *,
                 status_code: int = 200) -> Response:
     stacks = await integrity_view(request, principal, stack_id)
     return await audit_page(request, "audit/integrity.html", principal, "integrity",
-                            {"chains": stacks, "archive_status": ARCHIVE_STATUS, "one_stack": stack_id,
+                            {"chains": stacks, "archive_status": archive_status, "one_stack": stack_id,
                              "verified_at": verified_at(stacks), "alerts": await alerts_view(request, principal, stack_id),
                              "can_acknowledge": principal.access.allows_anywhere(ACK), "error": error},
                             status_code=status_code)
