@@ -125,8 +125,9 @@ class RetentionClient:
         response = await self._rpc.call("DryRun", request, timeout_s=PLAN_TIMEOUT_S)
         return plan(response.plan)
 
-    async def sweep_now(self, org_id: str) -> SweepReport:
-        return report(await self._rpc.call("Sweep", pb.SweepRequest(org_id=org_id), timeout_s=SWEEP_TIMEOUT_S,
+    async def sweep_now(self, org_id: str, actor: Actor) -> SweepReport:
+        return report(await self._rpc.call("Sweep", pb.SweepRequest(org_id=org_id, actor=actor_message(actor)),
+                                          timeout_s=SWEEP_TIMEOUT_S,
                                           change="Settings → Retention (the job's last runs)"))
 
 

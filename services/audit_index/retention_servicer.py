@@ -117,7 +117,7 @@ class RetentionServicer(retention_pb2_grpc.RetentionServiceServicer):
         return pb.DryRunResponse(plan=plan_message(found))
 
     async def Sweep(self, request: pb.SweepRequest, context: Context) -> pb.SweepResponse:
-        report = await EDGE.answer(context, lambda: self._api.sweep_now(EDGE.org(request.org_id)))
+        report = await EDGE.answer(context, lambda: self._api.sweep_now(EDGE.org(request.org_id), EDGE.actor(request)))
         return report_message(report)
 
 

@@ -151,12 +151,12 @@ async def test_both_adapters_answer_alike(
         held = await port.status(org)
         assert held == await api.status(org)
         assert held.policies == store.Policies(30, {}, {sid: "matter 2026-17"})
-        report = await port.sweep_now(org)
+        report = await port.sweep_now(org, OWNER)
         assert report.dropped_months == [] and report.swept is None
         assert report.plan.kept[0].why == f"kept: legal hold on stack {sid} (matter 2026-17)"
 
         await port.set_hold(org, sid, OWNER, held=False)
-        report = await port.sweep_now(org)
+        report = await port.sweep_now(org, OWNER)
         assert report.org_id == org and report.dropped_months == [202601, 202602]
         swept = report.swept
         assert swept is not None and swept.org_id == org and swept.months == [202601, 202602]
@@ -167,7 +167,7 @@ async def test_both_adapters_answer_alike(
         assert after == await api.status(org)
         assert [(s.sweep_id, s.months, s.records, s.chains) for s in after.sweeps] == [
             (swept.sweep_id, [202601, 202602], swept.records, 3)]
-        assert after.last_run is None  # the schedule has not run; a run on demand is in sweeps
+        assert after.last_run == after.sweeps[0].ran_at  # the person's run is the last one, before any scheduled run
 
         # Another organisation sees none of it.
         theirs = await port.status(other)
@@ -175,10 +175,11 @@ async def test_both_adapters_answer_alike(
         assert theirs.policies == store.Policies() and theirs.sweeps == [] and theirs.plan.decisions == []
 
     entries = await PlatformAuditLog(database).entries(org, AuditFilter(action="audit:"))
-    assert [(e.action, e.actor.label, e.actor.ip) for e in entries if e.action != AuditAction.RETENTION_SWEPT] == [
+    assert [(e.action, e.actor.label, e.actor.ip) for e in entries] == [
         (AuditAction.RETENTION_SET, "owner@acme.test", "203.0.113.7")] * 3 + [
         (AuditAction.LEGAL_HOLD_SET, "owner@acme.test", "203.0.113.7"),
-        (AuditAction.LEGAL_HOLD_RELEASED, "owner@acme.test", "203.0.113.7")]
+        (AuditAction.LEGAL_HOLD_RELEASED, "owner@acme.test", "203.0.113.7"),
+        (AuditAction.RETENTION_SWEPT, "owner@acme.test", "203.0.113.7")]  # "Run now" names who ran it
     assert await PlatformAuditLog(database).entries(other, AuditFilter(action="audit:")) == []
 
 

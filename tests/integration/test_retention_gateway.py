@@ -94,6 +94,9 @@ async def test_an_owner_sets_retention_holds_a_stack_previews_and_runs_the_job_a
         status = (await web.get("/api/v1/orgs/acme/retention")).json()
         assert status["days"] == 30 and status["legal_holds"] == {stack.stack_id: "matter 17"}
         assert status["plan"]["removes"] == [] and "legal hold" in status["plan"]["keeps"][0]["why"]
+        page = await web.get(held.headers["location"])  # the page names the stack, not its id
+        assert f"legal hold on stack {stack.name} (matter 17)" in page.text
+        assert f"stack {stack.stack_id}" not in page.text
         assert (await web.put("/api/v1/orgs/acme/retention/holds/not-a-stack", json={"reason": "x"},
                               headers=headers)).status_code == 404
         preview = (await web.get("/api/v1/orgs/acme/retention/dry-run", params={"days": 10})).json()
@@ -109,6 +112,8 @@ async def test_an_owner_sets_retention_holds_a_stack_previews_and_runs_the_job_a
         assert [s["archive_status"] for s in before] == ["not archived: every record is in the live index"]
         ran = await web.post("/api/v1/orgs/acme/retention/sweep", headers=headers)
         assert ran.status_code == 200 and ran.json()["removed_months"] == ["2026-01", "2026-02"]
+        swept = (await web.get("/api/v1/orgs/acme/audit-log", params={"action": "audit:retention:sweep"})).json()
+        assert [e["actor"]["label"] for e in swept] == [acme.email]  # who pressed Run now
         assert ran.json()["chains_checkpointed"] == 3
         integrity = (await web.get("/api/v1/orgs/acme/audit/integrity")).json()
         texts = {a["verified_from"] for s in integrity for a in s["agents"]}

@@ -133,9 +133,9 @@ class RetentionApi:
                 proposed = replace(current, org_days=days)
         return await self._sweeper.plan(org_id, policies=proposed, now=self._clock())
 
-    async def sweep_now(self, org_id: str) -> SweepReport:
-        """Run the job for ``org_id`` now (what the schedule would do at its next run)."""
-        return await self._sweeper.sweep(org_id)
+    async def sweep_now(self, org_id: str, actor: Actor) -> SweepReport:
+        """Run the job for ``org_id`` now (what the schedule would do at its next run), as ``actor``."""
+        return await self._sweeper.sweep(org_id, actor)
 
     async def status(self, org_id: str) -> RetentionStatus:
         async with self._db.connection() as conn:
@@ -145,5 +145,7 @@ class RetentionApi:
             sweeps = await store.sweeps(conn, org_id)
         the_plan = await self._sweeper.plan(org_id, policies=policies, now=self._clock())
         next_run = last + timedelta(seconds=self._interval) if last is not None else None
-        return RetentionStatus(org_id, policies, declared, frameworks.strictest(declared), the_plan, last,
+        # The last run that removed something may be a person's "Run now", after the schedule's.
+        ran = max((t for t in (last, sweeps[0].ran_at if sweeps else None) if t is not None), default=None)
+        return RetentionStatus(org_id, policies, declared, frameworks.strictest(declared), the_plan, ran,
                                next_run, sweeps)

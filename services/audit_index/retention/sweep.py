@@ -131,7 +131,8 @@ class RetentionSweeper:
             await store.record_job(conn, self._clock(), len(orgs), sum(len(r.dropped_months) for r in reports))
         return reports
 
-    async def sweep(self, org_id: str) -> SweepReport:
+    async def sweep(self, org_id: str, actor: Actor | None = None) -> SweepReport:
+        """One organisation's run: the schedule's (``actor`` None: the system) or a person's "Run now"."""
         now = self._clock()
         the_plan = await self.plan(org_id, now=now)
         report = SweepReport(org_id, the_plan)
@@ -143,13 +144,14 @@ class RetentionSweeper:
                 _log.warning("retention for %s is due but no platform signing key is configured: "
                              "nothing removed (checkpoints must be signed)", org_id)
                 return report
-            report.swept = await self._checkpoint_and_record(org_id, the_plan, now)
+            report.swept = await self._checkpoint_and_record(org_id, the_plan, now, actor)
             stored = the_plan.horizon_ns
         if stored > 0:
             report.dropped_months = await asyncio.to_thread(self._drop_below, org_id, stored)
         return report
 
-    async def _checkpoint_and_record(self, org_id: str, the_plan: Plan, now: datetime) -> RetentionSwept:
+    async def _checkpoint_and_record(self, org_id: str, the_plan: Plan, now: datetime,
+                                     actor: Actor | None) -> RetentionSwept:
         assert self._key is not None
         horizon = the_plan.horizon_ns
         sweep_id = str(uuid.uuid4())
@@ -181,7 +183,7 @@ class RetentionSweeper:
             await store.save_sweep(conn, event)
             await OUTBOX.add(conn, AUDIT_RETENTION, [events.record(event)])
             await self._audit.append_in(
-                conn, org_id, AuditAction.RETENTION_SWEPT, Actor.system("faramesh-cloud retention"),
+                conn, org_id, AuditAction.RETENTION_SWEPT, actor or Actor.system("faramesh-cloud retention"),
                 target=Target("retention_sweep", sweep_id),
                 details={"months": months, "records": event.records, "summaries": event.summaries,
                          "chains": len(checkpoints), "horizon": month_start(_month_of(horizon)).date().isoformat()})

@@ -47,13 +47,26 @@ def parse_days(value: Any) -> int:
     return int(text)
 
 
+def named(plan: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """``plan`` (``plan_json``) with each month's reason naming stacks as people know them
+    (the index speaks of stack ids)."""
+    def why(text: str) -> str:
+        for stack_id, name in names.items():
+            text = text.replace(f"stack {stack_id}", f"stack {name}")
+        return text
+    return {**plan, **{k: [{**m, "why": why(m["why"])} for m in plan[k]] for k in ("removes", "keeps")}}
+
+
 async def render(request: Request, principal: Principal, *, status_code: int = 200, **extra: Any) -> Response:
     org_id = principal.org.org_id
     status = await retention_port(request).status(org_id)
     stacks = await web(request).stacks.list_stacks(org_id)
+    names = {s.stack_id: s.name for s in stacks}
+    if "preview" in extra:
+        extra["preview"] = named(extra["preview"], names)
     return await page(request, "settings/retention.html", principal, {
-        "tab": "retention", "status": status, "plan": plan_json(status.plan), "stacks": stacks,
-        "names": {s.stack_id: s.name for s in stacks}, "path": PATH, **extra,
+        "tab": "retention", "status": status, "plan": named(plan_json(status.plan), names), "stacks": stacks,
+        "names": names, "path": PATH, **extra,
     }, section="settings", status_code=status_code)
 
 
@@ -116,6 +129,6 @@ async def change_legal_hold(request: Request, stack_id: str, principal: Principa
 
 @router.post("/o/{org}/settings/retention/sweep", dependencies=[Depends(check_csrf)])
 async def run_retention_now(request: Request, principal: Principal = Depends(MANAGE)) -> Response:
-    report = await retention_port(request).sweep_now(principal.org.org_id)
+    report = await retention_port(request).sweep_now(principal.org.org_id, principal.actor)
     gone = ", ".join(f"{m // 100}-{m % 100:02d}" for m in report.dropped_months) or "nothing"
     return _back(principal, f"Retention ran: removed {gone}.")

@@ -256,10 +256,12 @@ class DryRunResponse(_message.Message):
     def __init__(self, plan: _Optional[_Union[RetentionPlan, _Mapping]] = ...) -> None: ...
 
 class SweepRequest(_message.Message):
-    __slots__ = ("org_id",)
+    __slots__ = ("org_id", "actor")
     ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
     org_id: str
-    def __init__(self, org_id: _Optional[str] = ...) -> None: ...
+    actor: RetentionActor
+    def __init__(self, org_id: _Optional[str] = ..., actor: _Optional[_Union[RetentionActor, _Mapping]] = ...) -> None: ...
 
 class SweepResponse(_message.Message):
     __slots__ = ("org_id", "plan", "swept", "dropped_months")
