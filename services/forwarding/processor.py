@@ -2,11 +2,15 @@
 
 Tenancy comes from the log headers (never the body). Only what forwarding and the decision
 counts need is read from the record (id, effect, created_at); the DPR is forwarded as the
-daemon wrote it. A message without origin headers, or whose record is not a JSON object with
-a ``record_id`` and a valid ``created_at``, is rejected (dead-lettered with the reason): the
-audit index parks the same message with its own reason."""
+daemon wrote it. A message without origin headers, whose ``org`` header is not an organisation
+id (a UUID), or whose record is not a JSON object with a ``record_id`` and a valid
+``created_at``, is rejected (dead-lettered with the reason): the audit index parks the same
+message with its own reason. (An ``org`` that names no organisation is parked by the sink,
+which can look it up.)"""
 
 from __future__ import annotations
+
+import uuid
 
 import msgspec
 
@@ -39,6 +43,7 @@ class Forwardable(msgspec.Struct, frozen=True):
     created_ns: int
     received_ns: int
     raw: str
+    source: Message  # what was read: the sink parks it on the dead-letter topic if its org is unknown
     kind: str = "dpr"
 
     @property
@@ -49,12 +54,24 @@ class Forwardable(msgspec.Struct, frozen=True):
 _decoder = msgspec.json.Decoder(_Fields)
 
 
+def _origin(message: Message) -> Origin | Rejected:
+    """The message's origin with its organisation id in canonical form, or why not."""
+    try:
+        origin = Origin.from_headers(message.headers)
+    except (KeyError, ValueError, UnicodeDecodeError) as exc:
+        return Rejected(f"forwarding: message has no complete origin headers (org, stack, source, seq): {exc!r}")
+    try:
+        org_id = str(uuid.UUID(origin.org_id))
+    except ValueError:
+        return Rejected(f"forwarding: the org header {origin.org_id[:100]!r} is not an organisation id (a UUID)")
+    return origin if org_id == origin.org_id else msgspec.structs.replace(origin, org_id=org_id)
+
+
 class ForwardProcessor:
     def process(self, message: Message) -> Forwardable | Rejected:
-        try:
-            origin = Origin.from_headers(message.headers)
-        except (KeyError, ValueError, UnicodeDecodeError) as exc:
-            return Rejected(f"forwarding: message has no complete origin headers (org, stack, source, seq): {exc!r}")
+        origin = _origin(message)
+        if isinstance(origin, Rejected):
+            return origin
         try:
             raw = message.value.decode("utf-8")
             fields = _decoder.decode(message.value)
@@ -67,7 +84,7 @@ class ForwardProcessor:
         except (TimestampError, ValueError) as exc:
             return Rejected(f"forwarding: the DPR's created_at {fields.created_at!r} is not a timestamp: {exc}")
         return Forwardable(message.topic, message.partition, message.offset, origin.org_id, origin.stack_id,
-                           fields.record_id, fields.effect or "", created_ns, origin.received_ns, raw)
+                           fields.record_id, fields.effect or "", created_ns, origin.received_ns, raw, message)
 
 
 class LegacyForwardProcessor:
@@ -77,10 +94,9 @@ class LegacyForwardProcessor:
     by when ingest received it when the daemon sent none."""
 
     def process(self, message: Message) -> Forwardable | Rejected:
-        try:
-            origin = Origin.from_headers(message.headers)
-        except (KeyError, ValueError, UnicodeDecodeError) as exc:
-            return Rejected(f"forwarding: message has no complete origin headers (org, stack, source, seq): {exc!r}")
+        origin = _origin(message)
+        if isinstance(origin, Rejected):
+            return origin
         try:
             event = LegacyDecision.from_json(message.value)
             raw = message.value.decode("utf-8")
@@ -89,4 +105,4 @@ class LegacyForwardProcessor:
         record_id = event.record_id or f"no-record-id-{message.partition}-{message.offset}"
         created_ns = event.decided_at_ns or origin.received_ns
         return Forwardable(message.topic, message.partition, message.offset, origin.org_id, origin.stack_id,
-                           record_id, event.effect, created_ns, origin.received_ns, raw, "legacy")
+                           record_id, event.effect, created_ns, origin.received_ns, raw, message, "legacy")

@@ -102,7 +102,9 @@ class Forwarding:
         await prepare_consumer(self._db, self._log, COMPONENT, (DPR_RECORDS, LEGACY_DECISIONS, DEAD_LETTERS))
 
     def sink(self) -> ForwardSink:
-        return ForwardSink(self._db, self.config.clock, self.wake)
+        dead_letters = self.config.runner.dead_letter_topic or DEAD_LETTERS
+        return ForwardSink(self._db, self.config.clock, self.wake,
+                           lambda records: self._log.append(dead_letters, records))
 
     async def start(self) -> None:
         await self.prepare()

@@ -5,23 +5,30 @@ consumed log position, in ONE transaction (commit after sink; house rule 3).
    below its partition's position was applied before (redelivery, a restart between the
    commit here and the log commit) and is skipped, so neither the outbox nor the counts
    grow twice.
-2. Each fresh DPR gets one outbox row per destination of its organisation that forwards
+2. A fresh record whose organisation does not exist (its ``org`` header is a UUID that names
+   no row of ``orgs``; the processor rejected the headers that are not UUIDs) cannot go into
+   these tables, keyed to ``orgs``: it is parked on the dead-letter topic with the reason
+   before the transaction commits, and its position moves on with the others, so it never
+   blocks its partition. (A commit that fails after the park parks it again on the retry:
+   dead letters are at least once.)
+3. Each other fresh DPR gets one outbox row per destination of its organisation that forwards
    DPRs and existed when ingest received the record (``received_ns``): a destination made
    today is not sent the history a replay from offset 0 reads again. ``UNIQUE
    (destination_id, item_key)`` is the second guard (the same record pushed twice).
-3. The decision counts (organisation, stack, minute of ``created_at``, effect) of the DPRs are
+4. The decision counts (organisation, stack, minute of ``created_at``, effect) of the DPRs are
    added (legacy summaries are forwarded, not counted: a daemon on both feeds would count twice).
-4. The positions move past the batch.
+5. The positions move past the batch (the parked records too).
 The sender wakes once the transaction has committed."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
-from faramesh_cloud.consumer.runner import in_log_order
+from faramesh_cloud.consumer.runner import dead_letter, in_log_order
 from faramesh_cloud.forwarding.processor import Forwardable
+from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.positions import lock_positions
 
@@ -32,11 +39,16 @@ def _at(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
 
 
+Park = Callable[[Sequence[LogRecord]], Awaitable[object]]  # appends dead letters durably
+
+
 class ForwardSink:
-    def __init__(self, db: Database, clock: Callable[[], datetime], wake: Callable[[], None]) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime], wake: Callable[[], None], park: Park) -> None:
         self._db = db
         self._clock = clock
         self._wake = wake
+        self._park = park
+        self.parked = 0  # records parked on the dead-letter topic (unknown organisation)
 
     async def write(self, rows: Sequence[Forwardable]) -> None:
         if not rows:
@@ -47,7 +59,20 @@ class ForwardSink:
             positions = await lock_positions(conn, POSITIONS, topic, {r.partition for r in ordered})
             fresh = [r for r in ordered if r.offset >= positions[r.partition]]
             if fresh:
-                orgs = sorted({r.org_id for r in fresh})
+                cur = await conn.execute(
+                    "SELECT org_id::text FROM orgs WHERE org_id = ANY(%s::uuid[])",
+                    (sorted({r.org_id for r in fresh}),))
+                known = {org_id for (org_id,) in await cur.fetchall()}
+                strays = [r for r in fresh if r.org_id not in known]
+                if strays:
+                    await self._park([dead_letter(r.source, f"forwarding: the org header {r.org_id} names no "
+                                                            "such organisation") for r in strays])
+                    self.parked += len(strays)
+                ends: dict[int, int] = {}
+                for r in fresh:
+                    ends[r.partition] = r.offset + 1
+                fresh = [r for r in fresh if r.org_id in known]
+                orgs = sorted(known)
                 cur = await conn.execute(
                     "SELECT destination_id::text, org_id::text, created_at FROM forwarding_destinations "
                     "WHERE org_id = ANY(%s::uuid[]) AND forward_dprs", (orgs,))
@@ -76,9 +101,6 @@ class ForwardSink:
                         "DO UPDATE SET count = forwarding_decision_counts.count + EXCLUDED.count",
                         [(org, stack, _at(minute), effect, n) for (org, stack, minute, effect), n in
                          sorted(counts.items())])
-                ends: dict[int, int] = {}
-                for r in fresh:
-                    ends[r.partition] = r.offset + 1
                 async with conn.cursor() as c:
                     await c.executemany(
                         f"UPDATE {POSITIONS} SET next_offset = %s WHERE topic = %s AND partition = %s",

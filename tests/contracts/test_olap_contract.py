@@ -468,3 +468,32 @@ def test_an_insert_spanning_hundreds_of_partitions_stores_every_row(olap: Olap, 
     olap.insert_columns(table, ("org_id", "n"), [orgs, list(range(250))])
     olap.insert(table, ("org_id", "n"), [(f"row-{i}", i) for i in range(150)])
     assert olap.query(f"SELECT count(), uniqExact(org_id) FROM {table}").rows == [(400, 400)]
+
+
+@pytest.mark.parametrize("shape", ["rows", "columns"])
+def test_an_insert_the_server_rejects_at_commit_raises_and_stores_nothing(
+    olap: Olap, olap_database: str, shape: str
+) -> None:
+    """ClickHouse checks CHECK constraints (and the partitions-per-block limit) while it
+    commits the insert; chDB's streaming insert dropped such a batch without a word, and the
+    audit sink then committed log positions for rows that never landed."""
+    table = f"{olap_database}.checked_{shape}"
+    olap.command(f"CREATE TABLE {table} (org_id String, n UInt32, CONSTRAINT positive CHECK n > 0) "
+                 "ENGINE = MergeTree ORDER BY n")
+
+    def insert(rows: list[tuple[object, ...]]) -> None:
+        if shape == "rows":
+            olap.insert(table, ("org_id", "n"), rows)
+        else:
+            olap.insert_columns(table, ("org_id", "n"), _columns(rows))
+
+    with pytest.raises(OlapError) as raised:
+        insert([("a", 1), ("b", 0), ("c", 3)])
+    message = str(raised.value)
+    assert f"checked_{shape}" in message  # names the table
+    assert "positive" in message and "VIOLATED_CONSTRAINT" in message  # and the server's reason
+    assert olap.query(f"SELECT count() FROM {table}").scalar() == 0
+
+    insert([("a", 1), ("c", 3)])
+    assert olap.query(f"SELECT org_id, n FROM {table} ORDER BY n").rows == [("a", 1), ("c", 3)]
+

@@ -5,6 +5,7 @@ hostile args rendered as text."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -48,6 +49,24 @@ def client(explorer_app: FastAPI):  # type: ignore[no-untyped-def]
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=explorer_app), base_url="http://testserver",
                                  **kwargs)  # type: ignore[arg-type]
     return make
+
+
+async def _served_stream(web: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None,
+                         **params: str) -> httpx.Response:
+    """One short ``/stream`` read that the organisation's live feed served. A stream whose
+    feed is not ready (its first reads of the index) within the stream's lifetime ends with
+    no event and no ``: live`` line; under load that takes longer than a short lifetime, so
+    read again, each time allowing longer, until one is served (60 s at most in all)."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + 60
+    seconds = 0.1
+    while True:
+        r = await web.get(url, params={**params, "max_seconds": seconds}, headers=headers or {})
+        assert r.status_code == 200, r.text
+        if "event: dpr" in r.text or "\n: live\n" in r.text:
+            return r
+        assert loop.time() < give_up, f"the live feed served no stream within 60 s: {r.text!r}"
+        seconds = min(seconds * 2, 5.0)
 
 
 async def test_search_explain_verify_session_integrity_stream_export(
@@ -124,7 +143,7 @@ async def test_search_explain_verify_session_integrity_stream_export(
         assert integrity["chain_length"] == len(pushed.records) and integrity["intact"] is True
 
         # Live stream: the backlog then an end event after the bounded lifetime.
-        r = await web.get(f"{base}/stream", params={"max_seconds": 0.2, "effect": "DENY"})
+        r = await _served_stream(web, f"{base}/stream", effect="DENY")
         assert r.headers["content-type"].startswith("text/event-stream")
         events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
         assert {e["record_id"] for e in events[:-1]} == {p["record_id"] for p in deny}
@@ -273,10 +292,10 @@ async def test_a_tampered_record_fails_verify_and_is_a_linked_finding(
         assert f'href="/o/{acme.org.slug}/audit/records/{tampered["record_id"]}"' in html
 
         # The live stream resumes from an event id: after the end cursor, nothing old comes again.
-        r = await web.get(f"{base}/stream", params={"max_seconds": 0.1})
-        end = [line for line in r.text.splitlines() if line.startswith("data: ")][-1]
+        text = (await _served_stream(web, f"{base}/stream")).text
+        end = [line for line in text.splitlines() if line.startswith("data: ")][-1]
         cursor = json.loads(end[6:])["cursor"]
-        assert len([line for line in r.text.splitlines() if line.startswith("event: dpr")]) == len(pushed)
-        r = await web.get(f"{base}/stream", params={"max_seconds": 0.1}, headers={"Last-Event-ID": cursor})
-        assert "event: dpr" not in r.text and "event: end" in r.text
+        assert len([line for line in text.splitlines() if line.startswith("event: dpr")]) == len(pushed)
+        text = (await _served_stream(web, f"{base}/stream", {"Last-Event-ID": cursor})).text
+        assert "event: dpr" not in text and "event: end" in text
         assert (await web.get(f"{base}/stream", params={"after": "forged"})).status_code == 400

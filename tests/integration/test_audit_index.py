@@ -24,6 +24,7 @@ from faramesh_cloud.audit_index.views import InvalidCursor, SearchFilters
 from faramesh_cloud.events.topics import DEAD_LETTERS, DPR_RECORDS
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.chdb import ChdbOlap
+from faramesh_cloud.olap.port import OlapError
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
 from tests.integration.audit_support import (
@@ -203,6 +204,37 @@ async def test_a_batch_whose_commit_failed_after_the_insert_is_not_inserted_twic
     assert await index.queries.counts_by_effect(ORG) == dict(Counter(r["effect"] for r in published))
     tail = (await index.queries.recent(ORG, limit=1000)).records
     assert sorted(r.org_seq for r in tail) == list(range(len(published)))
+
+
+async def test_a_batch_clickhouse_refuses_at_commit_moves_no_position_and_lands_on_retry(
+    audit_db: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+    published: list[dict[str, Any]],
+) -> None:
+    """ClickHouse refuses the insert while committing it (here a CHECK constraint every row
+    fails). chDB's streaming insert used to report success and store nothing, and the sink
+    then committed the positions of records that were never indexed."""
+    index = AuditIndex(audit_db, postgres_log, chdb, fast_config(olap_database))
+    await index.prepare()
+    consumer = await postgres_log.consumer(DPR_RECORDS, "read-back")
+    messages = []
+    while len(messages) < len(published):
+        messages.extend(await consumer.poll(max_records=1000, timeout_s=1.0))
+    await consumer.close()
+    rows = [row for row in map(DprProcessor().process, messages) if isinstance(row, IndexedRecord)]
+    sink = AuditIndexSink(audit_db, IndexWriter(chdb, index.tables))
+    chdb.command(f"ALTER TABLE {index.tables.dpr} ADD CONSTRAINT refused CHECK org_id = 'nobody'")
+
+    with pytest.raises(OlapError, match="refused"):
+        await sink.write(rows)
+
+    async with audit_db.connection() as conn:
+        stored = await (await conn.execute("SELECT count(*) FROM audit_index_positions")).fetchone()
+    assert stored == (0,)  # the runner retries the batch from where it was
+    assert chdb.query(f"SELECT count() FROM {index.tables.dpr}").scalar() == 0
+    chdb.command(f"ALTER TABLE {index.tables.dpr} DROP CONSTRAINT refused")
+    await sink.write(rows)  # the runner's retry
+    assert sink.stats.indexed == len(published)
+    assert await index.queries.counts_by_effect(ORG) == dict(Counter(r["effect"] for r in published))
 
 
 async def test_a_value_that_is_not_a_dpr_goes_to_the_dead_letter_topic_and_blocks_nothing(

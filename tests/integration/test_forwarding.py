@@ -34,7 +34,6 @@ from faramesh_cloud.forwarding.domain import InvalidForwarding
 from faramesh_cloud.forwarding.processor import ForwardProcessor
 from faramesh_cloud.forwarding.senders import Endpoints
 from faramesh_cloud.forwarding.service import Forwarding, ForwardingConfig
-from faramesh_cloud.forwarding.sink import ForwardSink
 from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.platform_audit.events import Actor
@@ -321,7 +320,7 @@ async def test_a_redelivered_batch_queues_nothing_twice(
     counts_before = await _counts(database)
     messages = await read_topic(postgres_log, DPR_RECORDS)
     rows = [ForwardProcessor().process(m) for m in messages]
-    sink = ForwardSink(database, forwarding.config.clock, lambda: None)
+    sink = forwarding.sink()
     await sink.write(rows)  # type: ignore[arg-type]  # the whole batch again (a redelivery)
     assert len(await outbox(database)) == 6
     assert await _counts(database) == counts_before == {(acme.stack.stack_id, e): n for e, n in _effects(messages)}
@@ -564,3 +563,39 @@ async def test_one_organisations_backlog_does_not_hold_another_back(
         while await forwarding.deliveries.deliver_due():
             pass
         assert len(ra.received) == 100
+
+
+async def test_a_malformed_or_unknown_org_header_is_dead_lettered_and_blocks_nothing(
+        start: Callable[..., Any], tenant: MakeTenant, database: Database, postgres_log: PostgresLog) -> None:
+    """A record whose ``org`` header is not an organisation id, or names no organisation,
+    cannot go into the tables keyed to ``orgs``: it is parked on the dead-letter topic with
+    the reason, and the records behind it on the same partition are forwarded."""
+    forwarding: Forwarding = await start(send_interval_s=3600)
+    acme = await tenant()
+    await forwarding.api.create_destination(acme.org.org_id, "c", "otlp", {"url": "http://127.0.0.1:9"}, ACTOR)
+    raws = synthetic_records(4, seed=11)
+    stranger = str(uuid.uuid4())
+    origins = [Origin(org, acme.stack.stack_id, "sync", seq, "b", time.time_ns()) for seq, org in enumerate(
+        [acme.org.org_id, "not-an-org", stranger, acme.org.org_id], start=1)]
+    key = stack_key(acme.org.org_id, acme.stack.stack_id)  # one partition: the strays are in front
+    await postgres_log.append(DPR_RECORDS, [LogRecord(key, raw, origin.headers())
+                                            for raw, origin in zip(raws, origins, strict=True)])
+
+    await eventually(lambda: _pending(database, 2), "the two good records queued", within_s=30)
+    assert {key.rsplit("/", 1)[1] for key, _, _ in await outbox(database)} == {
+        json.loads(raws[0])["record_id"], json.loads(raws[3])["record_id"]}
+    assert await _counts(database) == {(acme.stack.stack_id, e): n for e, n in _effects_of([raws[0], raws[3]])}
+    parked = await read_topic(postgres_log, DEAD_LETTERS)
+    assert [m.value for m in parked] == [raws[1], raws[2]]
+    reasons = [m.headers["dlq-reason"].decode() for m in parked]
+    assert "'not-an-org'" in reasons[0] and "not an organisation id" in reasons[0]
+    assert stranger in reasons[1] and "no such organisation" in reasons[1]
+    assert {m.headers["dlq-topic"] for m in parked} == {DPR_RECORDS.encode()}
+
+
+def _effects_of(raws: list[bytes]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for raw in raws:
+        effect = json.loads(raw)["effect"]
+        counts[effect] = counts.get(effect, 0) + 1
+    return sorted(counts.items())
