@@ -26,7 +26,11 @@ fi
 
 python3 -m pip install -q -e '.[test]' || exit 1
 
-python3 -m pytest "$@"
+# Two workers (pytest-xdist): the suite mostly waits (database copies, process starts, the
+# browser), so two processes on two cores finish far sooner than one. A file's tests stay on one
+# worker, in collection order (tests/xdist_scheduling.py); each worker starts its own servers.
+# Pass -n 0 to run in this process (e.g. with --pdb).
+python3 -m pytest -n 2 --dist loadfile "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then
   echo "pytest collected no tests: that is a broken suite, not a pass" >&2

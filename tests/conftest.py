@@ -3,13 +3,15 @@
 I/O is declared with markers (``postgres``, ``kafka``, ``chdb``, ``grpc``, ``browser``);
 unit tests run with sockets blocked (``tests/unit/conftest.py``). Fixtures that start real
 servers live in ``tests/fixtures`` and are session-scoped: one embedded PostgreSQL and one
-Tansu broker per test run, with a fresh database / fresh topics per test.
+Tansu broker per test process (each pytest-xdist worker starts its own, on free ports and fresh
+temp dirs), with a fresh database / fresh topics per test.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +49,17 @@ VECTORS = Path(__file__).resolve().parent / "data" / "interop" / "vectors"
 def vectors_dir() -> Path:
     """The Faramesh interop vectors, copied into the repo (tests/data/interop/PROVENANCE.md)."""
     return VECTORS
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``-n N --dist loadfile`` (scripts/test.sh): files in collection order, tests/e2e as
+    one unit (tests/xdist_scheduling.py). Other --dist modes are xdist's own."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.xdist_scheduling import SuiteScheduling
+
+    return SuiteScheduling(config, log)
 
 
 @pytest.hookimpl(trylast=True)
