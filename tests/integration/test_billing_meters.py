@@ -92,10 +92,16 @@ async def test_pushed_decisions_stacks_reports_storage_and_seats_are_metered_per
     async def acme_metered() -> bool:
         return await meters(service, owner.org.org_id) == expected
 
+    globex_expected = {Meter.DECISIONS: 1, Meter.STACKS: 0, Meter.REPORTS: 1, Meter.REGISTRY_BYTES: 0,
+                       Meter.SEATS: 1}
+
+    async def globex_metered() -> bool:  # its stack's records sit on another partition: wait for it too
+        return await meters(service, other_owner.org.org_id) == globex_expected
+
     await eventually(acme_metered, "acme's meters read back")
+    await eventually(globex_metered, "globex's meters read back")
     assert idle.stack.stack_id  # registered, but it never reported status
-    assert await meters(service, other_owner.org.org_id) == {
-        Meter.DECISIONS: 1, Meter.STACKS: 0, Meter.REPORTS: 1, Meter.REGISTRY_BYTES: 0, Meter.SEATS: 1}
+    assert await meters(service, owner.org.org_id) == expected  # nothing of globex's landed on acme
 
 
 async def test_a_redelivered_batch_and_a_replay_from_offset_zero_count_nothing_twice(
