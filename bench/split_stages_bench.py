@@ -29,6 +29,7 @@ import argparse
 import hashlib
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -165,6 +166,7 @@ def main(args: argparse.Namespace) -> None:
                 results[name].append(cpu_per(lambda fn=fn, i=i: fn(i), len(b)))
     rows = olap.query("SELECT count() FROM stages.dpr_records").scalar()
     olap.close()
+    shutil.rmtree(root, ignore_errors=True)
     load = os.getloadavg()
     print(f"- {args.records:,} lag-mix DPRs in {len(batches)} batches of {BATCH:,}, {args.rounds} rounds; "
           f"table held up to {int(rows):,} rows; load average after {load[0]:.2f} / {load[1]:.2f}")
