@@ -15,6 +15,7 @@ import pytest
 
 from faramesh_cloud.audit_index.clickhouse import IndexWriter
 from faramesh_cloud.audit_index.domain import PROJECTION, VERIFIER_PROJECTION, IndexedRecord
+from faramesh_cloud.audit_index.integrity import verifier_watermark
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor
 from faramesh_cloud.audit_index.service import AuditIndex
@@ -117,3 +118,20 @@ async def test_redelivery_and_replay_add_no_finding_alert_or_event(
     async with database.connection() as conn:
         cur = await conn.execute("SELECT DISTINCT projection FROM audit_index_positions")
         assert {p for (p,) in await cur.fetchall()} == {VERIFIER_PROJECTION} != {PROJECTION}
+
+
+async def test_the_watermark_covers_exactly_the_records_the_verifier_committed(
+    database: Database, postgres_log: PostgresLog, vectors_dir: Path,
+) -> None:
+    await migrate(database, [COMPONENT])
+    rows = await _published(postgres_log, vectors_dir)
+    before = await verifier_watermark(database, DPR_RECORDS)
+    assert not any(before.covers(r.partition, r.offset) for r in rows)
+    done, pending = rows[: len(rows) // 2], rows[len(rows) // 2:]
+
+    await VerifierSink(database).write(done)
+
+    mark = await verifier_watermark(database, DPR_RECORDS)
+    assert all(mark.covers(r.partition, r.offset) for r in done)
+    assert not any(mark.covers(r.partition, r.offset) for r in pending if r.offset > max(
+        (d.offset for d in done if d.partition == r.partition), default=-1))
