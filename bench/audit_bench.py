@@ -43,15 +43,19 @@ import msgspec
 from rich.progress import Progress
 
 from faramesh_cloud.audit_index import integrity
-from faramesh_cloud.audit_index.clickhouse import INSERT_COLUMNS, IndexWriter
-from faramesh_cloud.audit_index.domain import IndexedRecord
+from faramesh_cloud.audit_index.clickhouse import INSERT_COLUMNS, IndexWriter, SearchWriter
+from faramesh_cloud.audit_index.domain import VERIFIER_PROJECTION, IndexedRecord
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor
 from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
+from faramesh_cloud.audit_index.search_processor import SearchProcessor
+from faramesh_cloud.audit_index.search_sink import SearchIndexSink
 from faramesh_cloud.audit_index.service import AuditIndex, AuditIndexConfig
 from faramesh_cloud.audit_index.sink import AuditIndexSink
+from faramesh_cloud.audit_index.verifier_sink import VerifierSink
 from faramesh_cloud.audit_index.views import SearchFilters, TimeRange
+from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.dpr.builder import to_go_json
 from faramesh_cloud.events.topics import (
     DEAD_LETTERS,
@@ -484,7 +488,46 @@ def _producer(conn: Connection, url: str, rate: int, seconds: int) -> None:
     conn.send(asyncio.run(produce()))
 
 
-async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, tables: AuditTables) -> list[str]:
+def _verifier(conn: Connection, url: str, planned: int) -> None:
+    """``--split``: the chain verifier in its own process (it needs PostgreSQL only, no chDB):
+    group ``audit-verifier`` with today's processor and the verifier sink, the service's batch
+    settings; runs until it has applied ``planned`` records, sends back its CPU seconds."""
+    interpreter.tune_for_throughput()
+
+    async def verify() -> float:
+        async with Database(url, max_size=4) as db:
+            log = PostgresLog(db)
+            await log.start()
+            sink = VerifierSink(db)
+            runner = ConsumerRunner(log, DPR_RECORDS, "audit-verifier", DprProcessor(), sink,
+                                    RunnerConfig(max_batch_records=10_000, max_batch_seconds=0.5,
+                                                 poll_records=2_000, rejects_parked_by="audit-index"))
+            interpreter.freeze_startup_objects()
+            conn.send("ready")
+            conn.recv()
+            cpu0 = time.process_time()
+            stop = asyncio.Event()
+            task = asyncio.create_task(runner.run(stop))
+            while sink.stats.verified < planned and not task.done():
+                await asyncio.sleep(0.05)
+            stop.set()
+            await task
+            cpu = time.process_time() - cpu0
+            await log.close()
+        return cpu
+
+    conn.send(asyncio.run(verify()))
+
+
+async def _verifier_positions(db: Database) -> dict[int, int]:
+    async with db.connection() as conn:
+        cur = await conn.execute("SELECT partition, next_offset FROM audit_index_positions "
+                                 "WHERE projection = %s AND topic = %s", (VERIFIER_PROJECTION, DPR_RECORDS))
+        return {int(p): int(o) for p, o in await cur.fetchall()}
+
+
+async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, tables: AuditTables,
+              pg_dir: Path | None = None) -> list[str]:
     """Full path: a producer process appends to PostgresLog -> the service's runner -> sink
     -> visible below the live stream's committed horizon (the gate ``recent()`` and search
     use). The watcher reads only record ids of newly visible sequences, so what it times
@@ -498,16 +541,32 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
     mine, theirs = ctx.Pipe()
     producer = ctx.Process(target=_producer, args=(theirs, url, args.rate, args.lag_seconds), daemon=True)
     producer.start()
-    await asyncio.to_thread(mine.recv)  # records generated
-    await index.start()
-    interpreter.freeze_startup_objects()
     planned = args.rate * args.lag_seconds
+    await asyncio.to_thread(mine.recv)  # records generated
+    stop_search = asyncio.Event()
+    if args.split:  # search index here (it owns chDB), chain verifier in its own process
+        await index.prepare()
+        v_mine, v_theirs = ctx.Pipe()
+        verifier = ctx.Process(target=_verifier, args=(v_theirs, url, planned), daemon=True)
+        verifier.start()
+        await asyncio.to_thread(v_mine.recv)
+        search = ConsumerRunner(log, DPR_RECORDS, "audit-index", SearchProcessor(),
+                                SearchIndexSink(db, SearchWriter(olap, tables)),
+                                RunnerConfig(max_batch_records=10_000, max_batch_seconds=0.5, poll_records=2_000,
+                                             dead_letter_topic=DEAD_LETTERS))
+        search_task = asyncio.create_task(search.run(stop_search))
+        v_mine.send("go")
+    else:
+        await index.start()
+    interpreter.freeze_startup_objects()
     mine.send("go")
-    cpu0, wall0, pg0 = time.process_time(), time.perf_counter(), postgres_cpu_s()
+    cpu0, wall0, pg0 = time.process_time(), time.perf_counter(), postgres_cpu_s(pg_dir)
 
     # Only the horizon (one PostgreSQL row) is read while the index works, so the watcher
     # costs the index next to nothing; which sequence each record got is read at the end.
     horizons: list[tuple[int, int]] = []  # (wall ns, horizon): sequences below it are visible
+
+    verified: list[tuple[int, dict[int, int]]] = []  # (wall ns, the verifier's positions), --split
 
     async def watch() -> None:
         first = await integrity.tail_horizon(db, "org-lag")
@@ -516,15 +575,32 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
             horizon = await integrity.tail_horizon(db, "org-lag")
             if horizon > horizons[-1][1]:
                 horizons.append((time.time_ns(), horizon))
-            elif index.failure() is not None:
+            elif not args.split and index.failure() is not None:
                 raise RuntimeError(f"the audit index stopped: {index.failure()}")
+            if args.split:
+                await watch_verifier()
+            await asyncio.sleep(0.01)
+        while args.split and sum(verified[-1][1].values() if verified else [0]) < planned:
+            await watch_verifier()
             await asyncio.sleep(0.01)
 
-    await asyncio.wait_for(watch(), args.lag_seconds + 120)
-    cpu, wall, pg_cpu = time.process_time() - cpu0, time.perf_counter() - wall0, postgres_cpu_s() - pg0
+    async def watch_verifier() -> None:
+        positions = await _verifier_positions(db)
+        if not verified or positions != verified[-1][1]:
+            verified.append((time.time_ns(), positions))
+
+    await asyncio.wait_for(watch(), args.lag_seconds + 600)
+    cpu, wall, pg_cpu = time.process_time() - cpu0, time.perf_counter() - wall0, postgres_cpu_s(pg_dir) - pg0
     appended, offered, producer_cpu = await asyncio.to_thread(mine.recv)
     producer.join()
-    await index.stop()
+    verifier_cpu = 0.0
+    if args.split:
+        stop_search.set()
+        await search_task
+        verifier_cpu = await asyncio.to_thread(v_mine.recv)
+        verifier.join()
+    else:
+        await index.stop()
     await log.close()
     sequences = olap.query(f"SELECT record_id, org_seq FROM {tables.dpr} WHERE org_id = 'org-lag'").rows
     seen = {record_id: next(t for t, h in horizons if h > seq) for record_id, seq in sequences}
@@ -533,10 +609,21 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
         f"SELECT quantiles(0.5, 0.95)(dateDiff('millisecond', received_at, indexed_at)) "
         f"FROM {tables.dpr} WHERE org_id = 'org-lag'").scalar()
     n = len(lags)
-    per = {"audit index process": cpu / n * 1e6, "PostgreSQL (every backend)": pg_cpu / n * 1e6,
-           "producer process (appends, as ingest would)": producer_cpu / n * 1e6}
+    per = {"audit index process" if not args.split else "search index process": cpu / n * 1e6}
+    out: list[str] = []
+    if args.split:
+        per["chain verifier process"] = verifier_cpu / n * 1e6
+        places = dict(((r, (p, o)) for r, p, o in olap.query(
+            f"SELECT record_id, log_partition, log_offset FROM {tables.dpr} WHERE org_id = 'org-lag'").rows))
+        checked = [(next(t for t, pos in verified if pos.get(places[r][0], 0) > places[r][1]) - t0) / 1e6
+                   for r, t0 in appended.items()]
+        out.append(f"- split: append-to-verified p50 **{pct(checked, 0.5):.0f} ms**, p95 "
+                   f"**{pct(checked, 0.95):.0f} ms**, max {max(checked):.0f} ms")
+    per["PostgreSQL (this server)"] = pg_cpu / n * 1e6
+    per["producer process (appends, as ingest would)"] = producer_cpu / n * 1e6
     cores = os.cpu_count() or 1
     return [
+        *out,
         f"- lag at {args.rate:,} DPR/s for {args.lag_seconds} s (a producer process appended at "
         f"{offered:,.0f} DPR/s, 30 % Ed25519-signed; {n:,} records, PostgresLog → runner "
         f"(10k / 0.5 s batches) → sink → below the live stream's horizon): append-to-visible p50 "
@@ -550,15 +637,23 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
     ]
 
 
-def postgres_cpu_s() -> float:
-    """CPU seconds used so far by every PostgreSQL process on this host (Linux /proc)."""
-    total = 0
+def postgres_cpu_s(data_dir: Path | None = None) -> float:
+    """CPU seconds used so far by PostgreSQL processes on this host (Linux /proc): with
+    ``data_dir``, only the server running on it (its postmaster, found by the data dir on its
+    command line, and the postmaster's children: backends, WAL writer, checkpointer); without,
+    every PostgreSQL process (which on a shared box counts other people's servers too)."""
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent pid, CPU seconds)
+    postmasters: set[int] = set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         with contextlib.suppress(OSError):
             if Path(f"/proc/{pid}/comm").read_text().startswith("postgres"):
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+                stats[int(pid)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+                if data_dir is not None and str(data_dir) in Path(f"/proc/{pid}/cmdline").read_text():
+                    postmasters.add(int(pid))
+    if data_dir is None:
+        return sum(cpu for _, cpu in stats.values())
+    return sum(cpu for pid, (parent, cpu) in stats.items() if pid in postmasters or parent in postmasters)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -574,7 +669,7 @@ async def main(args: argparse.Namespace) -> None:
             tables = AuditTables("bench")
             ensure_schema(olap, tables)
             if args.lag_only:
-                print("\n".join(await lag(args, db, url, olap, tables)))
+                print("\n".join(await lag(args, db, url, olap, tables, root / "pg")))
                 return
             if marker.exists():
                 report = [f"- reusing the {marker.read_text().strip()} DPRs loaded earlier in {root}"]
@@ -590,7 +685,7 @@ async def main(args: argparse.Namespace) -> None:
             if args.compare_final:
                 report += ["", *await compare_final(args, olap, tables)]
             report += ["", *insert_ceiling(olap, tables)]
-            report += await lag(args, db, url, olap, tables)
+            report += await lag(args, db, url, olap, tables, root / "pg")
         print("\n".join(report))
     finally:
         olap.close()
@@ -613,5 +708,7 @@ if __name__ == "__main__":
     parser.add_argument("--pipelined", action="store_true",
                         help="load as the consumer runner does: process batch N+1 while batch N is written")
     parser.add_argument("--lag-only", action="store_true", help="only the lag run, on an empty index")
+    parser.add_argument("--split", action="store_true", help="lag run with the issue-18 split: search index in "
+                        "this process, chain verifier in its own (reports append-to-verified too)")
     parser.add_argument("--gen-workers", type=int, default=2, help="processes generating records (1: in this one)")
     asyncio.run(main(parser.parse_args()))

@@ -86,6 +86,14 @@ class RunnerConfig:
     retry_initial_s: float = 0.05
     retry_max_s: float = 5.0
     dead_letter_topic: str | None = None
+    # Another consumer group of the same topic parks the rejects (the audit index's chain
+    # verifier reads what its search index parks, with the same processor checks): count
+    # them and commit past them, append nothing. Never set together with a dead-letter topic.
+    rejects_parked_by: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.dead_letter_topic is not None and self.rejects_parked_by is not None:
+            raise ValueError("set dead_letter_topic or rejects_parked_by, not both")
 
 
 @dataclass(slots=True)
@@ -251,7 +259,7 @@ class ConsumerRunner(Generic[T]):
 
     async def _write_batch(self, consumer: Consumer, messages: Sequence[Message], rows: list[T],
                            rejects: list[LogRecord], telemetry: RunnerTelemetry | None = None) -> dict[int, int]:
-        if rejects:
+        if rejects and self.config.rejects_parked_by is None:
             if self.config.dead_letter_topic is None:
                 raise RuntimeError(f"{len(rejects)} rejected message(s) on {self.topic} and no dead-letter topic")
             dlq = self.config.dead_letter_topic

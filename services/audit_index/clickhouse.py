@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from faramesh_cloud.audit_index.domain import IndexedRecord, LinkStatus, SummaryRow
 from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.audit_index.search_processor import SearchRow
 from faramesh_cloud.olap.port import Olap
 
 Identity = tuple[str, str, str, str, str]
@@ -89,6 +90,60 @@ def index_columns(records: Sequence[IndexedRecord], links: Sequence[LinkStatus],
         [r.signature_kind.value for r in records], [link.value for link in links], [r.raw for r in records],
     ]
 
+
+
+class SearchWriter:
+    """The search index's rows (issue 18): today's table, without verdicts. The verdict
+    columns get fixed placeholders (``hash_valid`` false, ``signature_status`` unsigned,
+    ``link_status`` unchecked) that no read takes after the split: the state a row shows is
+    derived from the verifier's watermark and findings (``verification_state``)."""
+
+    def __init__(self, olap: Olap, tables: AuditTables) -> None:
+        self._olap = olap
+        self._tables = tables
+
+    def existing(self, rows: Sequence[SearchRow]) -> dict[Identity, int]:
+        """The identities of ``rows`` already in the index, with their org_seq: without the
+        chain members the search index cannot tell a repeat apart, so it asks about all."""
+        if not rows:
+            return {}
+        result = self._olap.query(
+            _EXISTING.format(table=self._tables.dpr),
+            {
+                "orgs": sorted({r.org_id for r in rows}),
+                "lo": min(r.created_ns for r in rows),
+                "hi": max(r.created_ns for r in rows),
+                "ids": sorted({r.record_id for r in rows}),
+            },
+        )
+        return {(o, s, a, rid, content): int(seq) for o, s, a, rid, content, seq in result.rows}
+
+    def insert(self, rows: Sequence[SearchRow], seqs: Sequence[int]) -> None:
+        if rows:
+            self._olap.insert_columns(self._tables.dpr, INSERT_COLUMNS, search_columns(rows, seqs))
+
+    def supersede(self, keys: Sequence[SummaryKey]) -> None:
+        IndexWriter(self._olap, self._tables).supersede(keys)
+
+
+def search_columns(rows: Sequence[SearchRow], seqs: Sequence[int]) -> list[list[Any]]:
+    """``index_columns`` for the search index's rows (same ``INSERT_COLUMNS``)."""
+    metas = [r.meta for r in rows]
+    n = len(rows)
+    return [
+        [r.org_id for r in rows], [r.stack_id for r in rows], [r.source for r in rows],
+        [r.origin_seq for r in rows], [r.origin_buffer for r in rows],
+        [r.received_ns for r in rows], [r.partition for r in rows], [r.offset for r in rows],
+        list(seqs), [m.agent_id for m in metas], [r.session_id for r in rows],
+        [m.record_id for m in metas], [r.created_ns for r in rows], [m.created_at for m in metas],
+        [r.effect for r in rows], [r.action_type for r in rows], [r.tool_id for r in rows],
+        [r.matched_rule_id for r in rows], [r.reason_code for r in rows], [r.reason for r in rows],
+        [r.intercept_adapter for r in rows], [r.policy_version for r in rows],
+        [r.incident_severity for r in rows], [r.schema_version for r in rows],
+        [m.lamport_seq for m in metas], [m.record_hash for m in metas], [m.prev_record_hash for m in metas],
+        [False] * n, ["unsigned"] * n, [r.signature_kind.value for r in rows],
+        [LinkStatus.UNCHECKED.value] * n, [r.raw for r in rows],
+    ]
 
 
 SUMMARY_INSERT_COLUMNS: Final = (

@@ -18,6 +18,9 @@ from faramesh_cloud.dpr.signatures import SignatureStatus
 
 # The one projection name under which the sink stores its consumed log position.
 PROJECTION = "audit-index"
+# The chain verifier's (issue 18: group ``audit-verifier``); its positions are the watermark
+# below which a row is checked (``verification_state``).
+VERIFIER_PROJECTION = "audit-verifier"
 
 
 class LinkStatus(StrEnum):

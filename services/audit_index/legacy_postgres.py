@@ -12,16 +12,28 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from psycopg import AsyncConnection
 
-from faramesh_cloud.audit_index.domain import IndexedRecord
 from faramesh_cloud.audit_index.views import SummaryReceipt
 from faramesh_cloud.sql.database import Database
 
 Conn = AsyncConnection[Any]
 Key = tuple[str, str, str]  # (org_id, stack_id, record_id)
+
+
+class Dpr(Protocol):
+    """What ``supersede`` reads of a DPR row (``IndexedRecord``, or the search index's ``SearchRow``)."""
+
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def stack_id(self) -> str: ...
+    @property
+    def record_id(self) -> str: ...
+    @property
+    def received_ns(self) -> int: ...
 
 
 @dataclass(slots=True)
@@ -101,7 +113,7 @@ async def save_summaries(conn: Conn, summaries: Mapping[Key, StoredSummary]) -> 
     )
 
 
-async def supersede(conn: Conn, records: Sequence[IndexedRecord]) -> list[Key]:
+async def supersede(conn: Conn, records: Sequence[Dpr]) -> list[Key]:
     """For the DPR sink: mark the summaries still showing that these DPRs replace (same org,
     stack and record_id) and return their keys, which the sink then writes to ClickHouse's
     ``legacy_superseded``. An organisation without such summaries costs one index probe."""

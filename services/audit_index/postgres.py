@@ -154,6 +154,14 @@ async def save(
     positions: Mapping[int, int],
 ) -> None:
     """Write everything one batch produced (same transaction as the locks above)."""
+    await save_chain(conn, outcome)
+    await save_sequences(conn, sequences)
+    await save_positions(conn, topic, positions)
+
+
+async def save_chain(conn: Conn, outcome: ChainOutcome) -> None:
+    """The chains' tips, new chain members, findings and alerts of one batch (the chain
+    verifier's writes; ``save`` adds the search side's)."""
     await _save_agents(conn, outcome.agents)
     if outcome.links:
         # New chain members only (the projection never links a hash twice), so a plain
@@ -168,8 +176,6 @@ async def save(
                 for link in outcome.links:
                     await copy.write_row((*link.key, link.record_hash, link.record_id, link.chain_index))
     await _save_findings(conn, outcome)
-    await save_sequences(conn, sequences)
-    await save_positions(conn, topic, positions)
 
 
 async def save_sequences(conn: Conn, sequences: Mapping[str, int]) -> None:

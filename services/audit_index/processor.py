@@ -60,6 +60,16 @@ class DprProcessor:
         self._day_nanos: dict[str, int] = {}  # memo: created_at's date -> ns at its midnight
 
     def process(self, message: Message) -> IndexedRecord | Rejected:
+        checked = self.check(message)
+        if isinstance(checked, Rejected):
+            return checked
+        return self._indexed(message, *checked)
+
+    def check(self, message: Message) -> tuple[Origin, str, RecordMeta, _Columns, bytes, int] | Rejected:
+        """The message decoded and checked as a DPR, before any hash or signature: (origin,
+        raw text, meta, columns, canonical bytes, created_ns), or why it is not a DPR. The
+        search index (``search_processor.py``) takes exactly this, so the two consumer groups
+        reject the same messages with the same reasons."""
         try:
             origin = Origin.from_headers(message.headers)
         except (KeyError, ValueError, UnicodeDecodeError) as exc:
@@ -98,7 +108,7 @@ class DprProcessor:
                 f"origin header seq={origin.sequence} or received_ns={origin.received_ns} is out of "
                 "range; the producer must set non-negative 64-bit values"
             )
-        return self._indexed(message, origin, raw, meta, columns, canonical, created_ns)
+        return origin, raw, meta, columns, canonical, created_ns
 
     def _decode(self, value: bytes) -> tuple[RecordMeta, _Columns, bytes]:
         """(meta, columns, canonical bytes). The common case is one typed C-level decode

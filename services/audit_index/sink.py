@@ -45,17 +45,13 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import msgspec
-
 from faramesh_cloud.audit_index import legacy_postgres
 from faramesh_cloud.audit_index import postgres as pg
 from faramesh_cloud.audit_index.chain import lookup_hashes, project
 from faramesh_cloud.audit_index.clickhouse import IndexWriter
 from faramesh_cloud.audit_index.domain import IndexedRecord, LinkStatus
-from faramesh_cloud.audit_index.pin_history import trust_status
 from faramesh_cloud.audit_index.retention import hooks as retention
-from faramesh_cloud.audit_index.trust import TrustSnapshot
-from faramesh_cloud.audit_index.trust import load as load_pins
+from faramesh_cloud.audit_index.trust import TrustSnapshot, under_current_pins
 from faramesh_cloud.consumer.runner import in_log_order
 from faramesh_cloud.sql.database import Database
 
@@ -82,27 +78,6 @@ class AuditIndexSink:
         self._trust = trust
         self.stats = SinkStats()
 
-    async def _under_current_pins(self, conn: pg.Conn, fresh: list[IndexedRecord],
-                                  generation: int) -> list[IndexedRecord]:
-        """The records, each signature judged under the pins of ``generation`` (the committed
-        history, held FOR SHARE): a record the processor checked under an older history, of a
-        stack that has pins, is judged again (a pin change overtook it between the processor
-        and here)."""
-        assert self._trust is not None
-        if self._trust.generation != generation:
-            self._trust.replace(*await load_pins(conn))
-        history = self._trust.history
-        out: list[IndexedRecord] = []
-        for rec in fresh:
-            if rec.trust_generation != generation and history.knows(rec.org_id, rec.stack_id):
-                status = trust_status(rec.signature_status, rec.meta.signer_public_key,
-                                      history.at(rec.org_id, rec.stack_id, rec.received_ns))
-                if status is not rec.signature_status:
-                    self.stats.rejudged += 1
-                    rec = msgspec.structs.replace(rec, signature_status=status)
-            out.append(rec)
-        return out
-
     async def write(self, rows: Sequence[IndexedRecord]) -> None:
         if not rows:
             return
@@ -116,7 +91,8 @@ class AuditIndexSink:
             kept = retention.within(fresh, horizons)
             self.stats.expired += len(fresh) - len(kept)
             if kept and self._trust is not None:
-                kept = await self._under_current_pins(conn, kept, generation)
+                kept, rejudged = await under_current_pins(conn, self._trust, kept, generation)
+                self.stats.rejudged += rejudged
             if kept:
                 inserted, known, findings = await self._apply(conn, topic, kept, positions)
             if len(kept) < len(fresh):  # records retention removed: passed over, the position moves

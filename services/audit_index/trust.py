@@ -18,21 +18,46 @@ import logging
 from collections.abc import Collection
 from typing import Any
 
+import msgspec
 from psycopg import AsyncConnection
 from psycopg import errors as pg_errors
 
+from faramesh_cloud.audit_index.domain import IndexedRecord
 from faramesh_cloud.audit_index.pin_history import (
     LATEST,
     UNVERIFIED,
     PinChange,
     PinHistory,
     TrustView,
+    trust_status,
 )
 from faramesh_cloud.sql.database import Database
 
 _log = logging.getLogger(__name__)
 Conn = AsyncConnection[Any]
-__all__ = ["LATEST", "UNVERIFIED", "TrustSnapshot", "TrustView", "load"]
+__all__ = ["LATEST", "UNVERIFIED", "TrustSnapshot", "TrustView", "load", "under_current_pins"]
+
+
+async def under_current_pins(conn: Conn, trust: TrustSnapshot, fresh: list[IndexedRecord],
+                             generation: int) -> tuple[list[IndexedRecord], int]:
+    """(the records, each signature judged under the pins of ``generation``, the committed
+    history the caller holds FOR SHARE; how many were judged again). A record the processor
+    checked under an older history, of a stack that has pins, is judged again (a pin change
+    overtook it between the processor and the sink)."""
+    if trust.generation != generation:
+        trust.replace(*await load(conn))
+    history = trust.history
+    out: list[IndexedRecord] = []
+    rejudged = 0
+    for rec in fresh:
+        if rec.trust_generation != generation and history.knows(rec.org_id, rec.stack_id):
+            status = trust_status(rec.signature_status, rec.meta.signer_public_key,
+                                  history.at(rec.org_id, rec.stack_id, rec.received_ns))
+            if status is not rec.signature_status:
+                rejudged += 1
+                rec = msgspec.structs.replace(rec, signature_status=status)
+        out.append(rec)
+    return out, rejudged
 
 
 async def load(conn: Conn) -> tuple[int, PinHistory]:

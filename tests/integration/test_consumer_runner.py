@@ -101,6 +101,24 @@ async def test_rejected_messages_go_to_the_dead_letter_topic_with_reason_and_sou
         assert int(message.headers["id"]) % 10 == 0  # original headers kept
 
 
+async def test_rejects_another_group_parks_are_counted_and_passed_not_parked_again(memlog: InMemoryLog) -> None:
+    await produce(memlog, 50, bad_every=10)
+    parking = ConsumerRunner(memlog, TOPIC, "search", Upper(), ListSink(), RunnerConfig(dead_letter_topic=DLQ))
+    sink = ListSink()
+    passing = ConsumerRunner(memlog, TOPIC, "verifier", Upper(), sink, RunnerConfig(rejects_parked_by="search"))
+    await run_until(parking, processed(parking, 50))
+    await run_until(passing, processed(passing, 50))
+
+    assert (len(sink.rows), passing.stats.rejected) == (45, 5)
+    assert len(await (await memlog.consumer(DLQ, "inspect")).poll(100, 1.0)) == 5  # parked once
+    ends = await memlog.end_offsets(TOPIC)
+    group = await memlog.consumer(TOPIC, "verifier")
+    assert {p: await group.committed(p) or 0 for p in ends} == ends  # committed past the rejects
+    await group.close()
+    with pytest.raises(ValueError, match="not both"):
+        RunnerConfig(dead_letter_topic=DLQ, rejects_parked_by="search")
+
+
 async def test_offsets_are_committed_only_after_the_sink_succeeds(memlog: InMemoryLog) -> None:
     await produce(memlog, 20)
     sink = ListSink(fail_times=3)
