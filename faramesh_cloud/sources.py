@@ -157,9 +157,10 @@ class DprSource:
         (``dpr/ordering.py``: two passes over the mapped file, the first decoding only the
         links), with the lines that cannot be placed last. ``file_order`` then says how the
         export held its chains."""
-        if self.format == "wal":
-            yield from self._wal()
-            return
+        # A WAL's own loop, not wrapped in a second generator (one hop less a frame).
+        return self._wal() if self.format == "wal" else self._linked()
+
+    def _linked(self) -> Iterator[Item]:
         lines: list[tuple[int, int, int]] = []  # by record index: (line number, start, end)
         entries: list[LinkMeta] = []
         unplaced: list[int] = []
