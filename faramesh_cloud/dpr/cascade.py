@@ -9,7 +9,9 @@ would collide), and a parent is looked up in the same agent first, then in any a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from faramesh_cloud.dpr.meta import RecordLike
 
@@ -40,19 +42,16 @@ class CascadeChecker:
         self._issues: list[CascadeIssue] = []
 
     def add(self, record: RecordLike, index: int) -> None:
-        token = record.get("defer_token") or ""
+        if isinstance(record, Mapping):
+            get = record.get
+        else:  # a msgspec view (`RecordMeta`, `dpr/view.py`), whose get() is getattr: read it
+            get = partial(getattr, record)  # with the builtin, once per record, not six times
+        token = get("defer_token") or ""
         if not token:
             return
-        agent = str(record.get("agent_id", ""))
-        defer = _Defer(
-            agent_id=agent,
-            record_id=str(record.get("record_id", "")),
-            index=index,
-            token=str(token),
-            parent=str(record.get("parent_defer_token") or ""),
-            depth=int(record.get("cascade_depth") or 0),
-            path=list(record.get("cascade_path") or []),
-        )
+        agent = str(get("agent_id", ""))
+        defer = _Defer(agent, str(get("record_id", "")), index, str(token), str(get("parent_defer_token") or ""),
+                       int(get("cascade_depth") or 0), list(get("cascade_path") or []))
         if (agent, defer.token) in self._defers:
             self._issue(defer, f"duplicate defer token '{defer.token}'")
             return
