@@ -29,6 +29,7 @@ STRIP_STATES: Final = ("healthy", "degraded", "unhealthy", "unknown")
 BURN_HIGHLIGHT: Final = 0.80  # stacks within 20% of their ceiling
 BREACH_WITHIN: Final = 0.10  # budgets within 10% of breach need attention
 ACTIVITY: Final = 100
+OPEN_ITEMS: Final = 5  # up to this many attention items are listed open; more only behind "show each item"
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,7 +41,83 @@ class Attention:
     label: str
     text: str
     href: str
-    severity: str = "warn"
+    severity: str = "warn"  # bad (shown red) or warn (shown yellow)
+    stack_id: str = ""  # the stack the item is about ('' for an organisation-wide item)
+    age_s: float | None = None  # how long it has been so (approvals: pending; disconnected: silent)
+
+
+# How Home groups the attention items: per kind, its heading, the page listing every such item
+# (None: no such page) and, per stack, the page filtered to that stack. Every filter named here
+# exists on its page (tests/integration/test_home_attention_grouped.py follows each link).
+KIND_LABELS: Final = {
+    "approval": "Pending approvals", "alert": "Agent alerts", "disconnected": "Sync disconnected",
+    "drift": "Config drift", "git_drift": "Differs from git", "pack_alert": "Registry versions",
+    "credential": "Credentials expiring", "budget": "Budgets near breach", "chain": "Chain integrity",
+}
+_ALL_OF: Final = {"approval": "/approvals", "disconnected": "/fleet?sync=disconnected",
+                  "alert": "/audit/integrity", "chain": "/audit/integrity"}
+_PER_STACK: Final = {
+    "approval": "/approvals?stack={id}", "disconnected": "/fleet/stacks/{id}", "drift": "/fleet/stacks/{id}/config",
+    "git_drift": "/fleet/stacks/{id}/config", "pack_alert": "/fleet/stacks/{id}/providers",
+    "credential": "/fleet/stacks/{id}/agents", "budget": "/fleet/stacks/{id}/agents",
+    "alert": "/audit/integrity/{id}", "chain": "/audit/integrity/{id}",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Attention items of one kind (and one stack, or all stacks): how many, how many red
+    (``bad``) and yellow (``warn``), the oldest age when the kind has one, and where to see them."""
+
+    key: str  # the kind, or the stack id
+    label: str
+    count: int
+    bad: int
+    warn: int
+    oldest_s: float | None
+    href: str | None
+
+    @property
+    def oldest(self) -> str:
+        return _age(self.oldest_s) if self.oldest_s is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    kind: Tally
+    stacks: list[Tally]  # per stack, most items first
+    items: list[Attention]
+
+
+def _tally(key: str, label: str, items: Sequence[Attention], href: str | None) -> Tally:
+    ages = [a.age_s for a in items if a.age_s is not None]
+    return Tally(key, label, len(items), sum(1 for a in items if a.severity == "bad"),
+                 sum(1 for a in items if a.severity != "bad"), max(ages) if ages else None, href)
+
+
+def grouped(items: Sequence[Attention], base: str, names: dict[str, str]) -> list[Group]:
+    """The attention panel at a glance: per kind (in the order the items come, the most urgent
+    kinds first), the count, the red/yellow split and the oldest age, and the same per stack,
+    each linking to the view filtered to those items. An item about no stack (a service not
+    answering) is a group of its own that links to the item's page."""
+    kinds: dict[str, list[Attention]] = {}
+    for item in items:
+        kinds.setdefault(item.kind, []).append(item)
+    out = []
+    for kind, of_kind in kinds.items():
+        everywhere = _ALL_OF.get(kind)
+        label = KIND_LABELS.get(kind, of_kind[0].label)
+        per_stack: dict[str, list[Attention]] = {}
+        for item in of_kind:
+            if item.stack_id:
+                per_stack.setdefault(item.stack_id, []).append(item)
+        template = _PER_STACK.get(kind)
+        stacks = [_tally(sid, names.get(sid, sid), its,
+                         base + template.format(id=quote(sid, safe="")) if template else None)
+                  for sid, its in sorted(per_stack.items(), key=lambda kv: (-len(kv[1]), names.get(kv[0], kv[0])))]
+        href = base + everywhere if everywhere else (of_kind[0].href if not per_stack else None)
+        out.append(Group(_tally(kind, label, of_kind, href), stacks, of_kind))
+    return out
 
 
 def _age(seconds: float) -> str:
@@ -48,6 +125,12 @@ def _age(seconds: float) -> str:
         return f"{int(seconds)} s"
     minutes = int(seconds // 60)
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+
+
+def _since(now: datetime, then: datetime | None) -> float | None:
+    if then is None:
+        return None
+    return max(0.0, (now - (then if then.tzinfo else then.replace(tzinfo=UTC))).total_seconds())
 
 
 def agent_href(base: str, stack_id: str, agent_id: str) -> str:
@@ -68,7 +151,7 @@ async def attention(ports: FleetPorts, org_id: str, base: str, stacks: Sequence[
         items.append(Attention("approval", "Pending approval",
                                f"{a.agent_id} → {a.tool_id} on {names.get(a.stack_id, a.stack_id)}, "
                                f"waiting {_age(a.pending_s)}", f"{base}/approvals/{quote(a.approval_id, safe='')}",
-                               "bad" if a.pending_s > 1800 else "warn"))
+                               "bad" if a.pending_s > 1800 else "warn", a.stack_id, a.pending_s))
     alerts = [a for a in await _from_index(lambda: ports.audit.alerts(org_id), [], base, items)  # type: ignore[union-attr]
               if a.stack_id in names] if ports.audit else []
     by_agent: dict[tuple[str, str], int] = {}
@@ -76,17 +159,19 @@ async def attention(ports: FleetPorts, org_id: str, base: str, stacks: Sequence[
         by_agent[(alert.stack_id, alert.agent_id)] = by_agent.get((alert.stack_id, alert.agent_id), 0) + 1
     for (stack_id, agent_id), count in sorted(by_agent.items()):
         items.append(Attention("alert", "Agent alert", f"{agent_id} on {names[stack_id]}: {count} active alert(s)",
-                               agent_href(base, stack_id, agent_id), "bad"))
+                               agent_href(base, stack_id, agent_id), "bad", stack_id))
     for s in stacks:
         if s.sync_status == "disconnected":
             items.append(Attention("disconnected", "Sync disconnected",
                                    f"{s.name}: no contact since {s.last_seen_at:%Y-%m-%d %H:%M} UTC",
-                                   f"{base}/fleet/stacks/{s.stack_id}", "bad"))
+                                   f"{base}/fleet/stacks/{s.stack_id}", "bad", s.stack_id,
+                                   _since(now, s.last_seen_at)))
     for d in await _from_index(lambda: config_drift.running_drifts(ports, org_id, stacks), [], base, items):
-        items.append(Attention("drift", "Config drift", d.text, f"{base}/fleet/stacks/{d.stack_id}/config", "bad"))
+        items.append(Attention("drift", "Config drift", d.text, f"{base}/fleet/stacks/{d.stack_id}/config", "bad",
+                               d.stack_id))
     for d in await config_drift.git_drifts(ports, org_id, stacks):
         items.append(Attention("git_drift", "Differs from git", d.text, f"{base}/fleet/stacks/{d.stack_id}/config",
-                               "bad"))
+                               "bad", d.stack_id))
     for p in pack_alerts:
         if p.stack_id in names:
             change = (f"{p.imported_version} was yanked" + (f", {p.latest_version} is the latest" if p.latest_version
@@ -95,22 +180,24 @@ async def attention(ports: FleetPorts, org_id: str, base: str, stacks: Sequence[
             items.append(Attention("pack_alert", "Yanked registry version" if p.yanked else "Newer registry version",
                                    f"{p.name} on {names[p.stack_id]}: {change} · daemon: {p.delivery}",
                                    f"{base}/fleet/stacks/{p.stack_id}/providers",
-                                   "bad" if p.severity == "critical" else "warn"))
+                                   "bad" if p.severity == "critical" else "warn", p.stack_id))
     for c in await ports.query.credentials_expiring(org_id, now):
         if c.stack_id in names:
             left = (c.expires_at - now).total_seconds()
             items.append(Attention("credential", "Credential expiring",
                                    f"{c.source} {c.scope} of {c.agent_id} on {names[c.stack_id]} expires in {_age(left)}",
-                                   agent_href(base, c.stack_id, c.agent_id)))
+                                   agent_href(base, c.stack_id, c.agent_id), "warn", c.stack_id))
     for b in await ports.query.budgets_near_ceiling(org_id, BREACH_WITHIN):
         if b.stack_id in names:
             items.append(Attention("budget", "Budget near breach",
                                    f"{b.agent_id} on {names[b.stack_id]}: {b.scope} ${b.spent_usd:.2f} of "
                                    f"${b.ceiling_usd:.2f} ({b.used:.0%})",
-                                   agent_href(base, b.stack_id, b.agent_id), "bad" if b.used >= 1 else "warn"))
+                                   agent_href(base, b.stack_id, b.agent_id), "bad" if b.used >= 1 else "warn",
+                                   b.stack_id))
     for alert in alerts:
         items.append(Attention("chain", "Chain integrity", f"{alert.kind} on {alert.agent_id} ({names[alert.stack_id]}): "
-                               f"{alert.message}", f"{base}/audit/records/{quote(alert.record_id, safe='')}", "bad"))
+                               f"{alert.message}", f"{base}/audit/records/{quote(alert.record_id, safe='')}", "bad",
+                               alert.stack_id))
     return items
 
 

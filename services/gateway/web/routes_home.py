@@ -52,11 +52,14 @@ async def home(request: Request, principal: Principal = Depends(member)) -> Resp
             after = await tail_cursor(request, principal) if live else ""
         except ServiceUnavailable:  # the audit index is down: Home without its live activity
             live, after = False, ""
+        attention = await home_panels.attention_for(request, principal, stacks)
+        names = {s.stack_id: s.name for s in stacks}
         return await page(request, "home_fleet.html", principal, {
             "can_fleet": True, "total": len(stacks), "strip": home_panels.strip(stacks),
-            "attention": await home_panels.attention_for(request, principal, stacks),
+            "attention": attention, "open_items": len(attention) <= home_panels.OPEN_ITEMS,
+            "attention_groups": home_panels.grouped(attention, f"/o/{principal.org.slug}", names),
             "activity": await home_panels.activity(ports, org_id, ids), "has_audit": ports.audit is not None,
-            "stack_names": {s.stack_id: s.name for s in stacks},
+            "stack_names": names,
             "live_source": (f"/o/{principal.org.slug}/activity/events?"
                             + urlencode({"after": after, **({"stack": wanted} if wanted else {})})) if live else "",
             "burn": await home_panels.burn(ports, org_id, ids), "highlight": home_panels.BURN_HIGHLIGHT,
