@@ -1,0 +1,178 @@
+"""The session explorer as a timeline, over the real index (PostgreSQL + chDB, records pushed
+through the real audit index) and the real approvals tables: one lane per agent (and one for
+an invoking agent with no record of its own), delegation edges from ``invoked_by_agent_id``
+(from the invoking record when ``invoked_by_dpr_record_id`` names one on the page), a DEFER
+joined to Cloud's approval and to the resume record carrying the approval envelope, every
+mark linking to its Explain; the flat table one tab away."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from faramesh_cloud_api.sync.v1 import approvals_pb2
+from fastapi import FastAPI
+
+from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
+from faramesh_cloud.approvals.projection import ApprovalSink
+from faramesh_cloud.approvals.queries import ApprovalQueries
+from faramesh_cloud.approvals.service import Approvals
+from faramesh_cloud.events.topics import H_KIND, SYNC_ITEMS, Origin, stack_key
+from faramesh_cloud.gateway.app import create_app
+from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
+from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.log.port import Message
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.olap.port import Olap
+from faramesh_cloud.simulator.records import AgentWriter, rfc3339_nano
+from faramesh_cloud.sql.database import Database
+from faramesh_cloud.stacks.store import StackStore
+from tests.approvals_support import pending_event
+from tests.fixtures.gateway import sign_in, static_status
+from tests.fixtures.identity import People
+from tests.integration.audit_explorer_support import explorer_deps
+from tests.integration.audit_support import BASE_NS, HMAC_KEY, SEED, fast_config, publish, run_index
+
+pytestmark = [pytest.mark.postgres, pytest.mark.chdb, pytest.mark.integration]
+SESSION = "case-7"
+TOKEN = "abcd1234"
+S = 1_000_000_000
+
+
+def _writer(agent: str, seed: int) -> AgentWriter:
+    return AgentWriter(agent, random.Random(seed), ed25519_seed=SEED, hmac_key=HMAC_KEY, signed_share=0.5,
+                       sessions=[SESSION])
+
+
+def session_records() -> dict[str, dict]:  # type: ignore[type-arg]
+    """orchestrator spawns refunds-bot (record-linked), refunds-bot defers, mailer (invoked by
+    planner, who has no record in the session) is denied, refunds-bot resumes with the envelope."""
+    orch, bot, mailer = _writer("orchestrator", 1), _writer("refunds-bot", 2), _writer("mailer", 3)
+    spawn = orch.next(BASE_NS, effect="PERMIT", tool_id="agents/spawn", action_type="agent_delegation",
+                      session_id=SESSION)
+    defer = bot.next(BASE_NS + 1 * S, effect="DEFER", tool_id="stripe/refund", reason_code="RULE_DEFER",
+                     defer_token=TOKEN, invoked_by_agent_id="orchestrator",
+                     invoked_by_dpr_record_id=spawn["record_id"], session_id=SESSION)
+    denied = mailer.next(BASE_NS + 2 * S, effect="DENY", tool_id="mail/send", invoked_by_agent_id="planner",
+                         session_id=SESSION)
+    envelope = {"token": TOKEN, "approver_id": "ada", "approved": True, "reason": "ok", "status": "approved",
+                "resolved_at": rfc3339_nano(BASE_NS + 4 * S), "signature": "00" * 32}
+    resume = bot.next(BASE_NS + 5 * S, effect="PERMIT", tool_id="stripe/refund", reason_code="APPROVAL_GRANTED",
+                      approval_envelope=json.dumps(envelope), invoked_by_agent_id="orchestrator",
+                      session_id=SESSION)
+    return {"spawn": spawn, "defer": defer, "denied": denied, "resume": resume}
+
+
+async def _index(database: Database, log: PostgresLog, chdb: Olap, olap_database: str, org_id: str,
+                 stack_id: str) -> dict[str, dict]:  # type: ignore[type-arg]
+    pushed = session_records()
+    await publish(log, org_id, stack_id, list(pushed.values()))
+    await run_index(database, log, chdb, fast_config(olap_database), len(pushed))
+    return pushed
+
+
+async def _approval(database: Database, org_id: str, stack_id: str) -> str:
+    """Cloud's approval of the DEFER, resolved on the daemon; its approval id."""
+    facts = []
+    for n, state in enumerate((approvals_pb2.APPROVAL_STATE_PENDING, approvals_pb2.APPROVAL_STATE_APPROVED)):
+        headers = Origin(org_id, stack_id, "sync", n, "buf-test", time.time_ns()).headers()
+        headers[H_KIND] = b"approval_event"
+        event = pending_event(TOKEN, "refunds-bot", session=SESSION, state=state, approver="ada", reason="ok",
+                              source=approvals_pb2.RESOLUTION_SOURCE_LOCAL)
+        fact = ApprovalProcessor().process(Message(SYNC_ITEMS, 0, n, stack_key(org_id, stack_id),
+                                                   event.SerializeToString(), headers, int(time.time() * 1000)))
+        assert isinstance(fact, ApprovalFact)
+        facts.append(fact)
+    sink = ApprovalSink(database)
+    for fact in facts:
+        await sink.write([fact])
+    (approval,) = await ApprovalQueries(database).history(org_id)
+    return str(approval.approval_id)
+
+
+def _attrs(svg: str, tag_class: str) -> list[dict[str, str]]:
+    out = []
+    for m in re.finditer(rf'<(?:g|a) class="{tag_class}[^"]*"([^>]*)>', svg):
+        out.append(dict(re.findall(r'data-([a-z-]+)="([^"]*)"', m.group(1))))
+    return out
+
+
+async def _client(app: FastAPI, people: People) -> tuple[httpx.AsyncClient, str, str]:
+    owner = await people.org("acme")
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    await sign_in(client, owner.email, owner.password)
+    return client, owner.org.org_id, owner.org.slug
+
+
+async def test_the_timeline_draws_lanes_delegation_and_the_defer_approval_resume_join(
+        identity: Identity, stacks: StackStore, database: Database, postgres_log: PostgresLog, chdb: Olap,
+        olap_database: str, tmp_path: Path, people: People) -> None:
+    app = create_app(static_status, web=explorer_deps(identity, stacks, database, chdb, olap_database, tmp_path))
+    mount_approvals(app, Approvals(database, postgres_log).api)
+    client, org_id, slug = await _client(app, people)
+    try:
+        stack, _ = await stacks.register_stack(org_id, "payments")
+        pushed = await _index(database, postgres_log, chdb, olap_database, org_id, stack.stack_id)
+        approval_id = await _approval(database, org_id, stack.stack_id)
+        page = await client.get(f"/o/{slug}/audit/sessions/{SESSION}")
+        assert page.status_code == 200, page.text[:500]
+        html = page.text
+        svg = re.search(r'<svg id="session-timeline".*?</svg>', html, re.S)
+        assert svg, html[:3000]
+        drawn = svg.group(0)
+
+        lanes = _attrs(drawn, "lane")
+        assert [(lane["agent"], lane["records"]) for lane in lanes] == [
+            ("orchestrator", "1"), ("refunds-bot", "2"), ("mailer", "1"), ("planner", "0")]
+        assert '<g class="lane outside" data-stack="' in drawn and 'data-agent="planner"' in drawn
+
+        marks = _attrs(drawn, "mark")
+        assert sorted((m["record"], m["effect"]) for m in marks) == sorted(
+            (r["record_id"], r["effect"]) for r in pushed.values())
+        for r in pushed.values():  # every mark opens its Explain
+            assert f'href="/o/{slug}/audit/records/{r["record_id"]}" data-record="{r["record_id"]}"' in drawn
+        assert '<text x="' in drawn and ">W</text>" in drawn and ">D</text>" in drawn  # letters, not colour alone
+
+        edges = sorted((e["parent"], e["child"], e["from-record"]) for e in _attrs(drawn, "edge"))
+        assert edges == [("orchestrator", "refunds-bot", "no"), ("orchestrator", "refunds-bot", "yes"),
+                         ("planner", "mailer", "no")]
+
+        (join,) = _attrs(drawn, "join")
+        approval = (await ApprovalQueries(database).history(org_id))[0]
+        assert join == {"defer": pushed["defer"]["record_id"], "token": TOKEN, "state": approval.state,
+                        "resume": pushed["resume"]["record_id"]}
+        assert f'href="/o/{slug}/approvals/{approval_id}" class="approval"' in drawn
+        row = re.search(rf'<tr data-token="{TOKEN}">(.*?)</tr>', html, re.S)
+        assert row and f"/o/{slug}/approvals/{approval_id}" in row.group(1)
+        assert f'/audit/records/{pushed["resume"]["record_id"]}' in row.group(1)
+        # The flat table is still there, one click away.
+        assert html.count('<tr data-record="') == 4 and '<details id="flat-table"' in html
+
+        table = (await client.get(f"/o/{slug}/audit/sessions/{SESSION}?view=table")).text
+        assert "<svg id=\"session-timeline\"" not in table and table.count('<tr data-record="') == 4
+        assert 'aria-current="page" id="view-table"' in table
+        assert (await client.get(f"/o/{slug}/audit/sessions/{SESSION}?view=pie")).status_code == 400
+    finally:
+        await client.aclose()
+
+
+async def test_without_cloud_approvals_the_defer_joins_through_the_daemons_envelope(
+        identity: Identity, stacks: StackStore, database: Database, postgres_log: PostgresLog, chdb: Olap,
+        olap_database: str, tmp_path: Path, people: People) -> None:
+    app = create_app(static_status, web=explorer_deps(identity, stacks, database, chdb, olap_database, tmp_path))
+    client, org_id, slug = await _client(app, people)
+    try:
+        stack, _ = await stacks.register_stack(org_id, "payments")
+        pushed = await _index(database, postgres_log, chdb, olap_database, org_id, stack.stack_id)
+        html = (await client.get(f"/o/{slug}/audit/sessions/{SESSION}")).text
+        (join,) = _attrs(html, "join")
+        assert join["state"] == "approved" and join["resume"] == pushed["resume"]["record_id"]
+        row = re.search(rf'<tr data-token="{TOKEN}">(.*?)</tr>', html, re.S)
+        assert row and "approved on the daemon by ada" in row.group(1)
+    finally:
+        await client.aclose()
