@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from fastapi import Request
@@ -16,21 +18,32 @@ from faramesh_cloud.gateway.web.dpr_verify import Check, verify_record
 from faramesh_cloud.identity.domain import NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
 
+# The Explain view's sections, each a compact list of the fields present (in this order).
 GROUPS: Final = (
-    ("identity", "Identity at call time", ("agent_id", "principal_id_hash", "intercept_adapter",
-                                           "execution_environment", "invoked_by_agent_id",
-                                           "invoked_by_dpr_record_id", "signer_public_key")),
-    ("session", "Session context", ("session_id", "lamport_seq", "workflow_phase", "phase_transition_record",
-                                    "cascade_reason", "cascade_depth", "cascade_path", "parent_defer_token")),
+    ("identity", "Identity", ("agent_id", "session_id", "principal_id_hash", "intercept_adapter",
+                              "execution_environment", "invoked_by_agent_id", "invoked_by_dpr_record_id",
+                              "inner_governance_dpr_record_id", "signer_public_key", "lamport_seq",
+                              "workflow_phase", "phase_transition_record")),
+    ("decision", "Decision", ("effect", "reason_code", "reason", "denial_token", "defer_token", "parent_defer_token",
+                              "cascade_reason", "cascade_depth", "cascade_path", "approval_envelope",
+                              "incident_category", "incident_severity", "degraded_mode", "hardening_mode")),
+    ("rules", "Rule and policy", ("matched_rule_id", "policy_version", "policy_source_type", "policy_source_id",
+                                  "fpl_version", "custom_operators_evaluated", "operator_results",
+                                  "operator_registry_hash")),
     ("args", "Arguments (post-redaction)", ("tool_id", "action_type", "selector_snapshot", "args_structural_sig",
-                                            "arg_provenance")),
-    ("rules", "Rules and decision", ("effect", "matched_rule_id", "reason_code", "reason", "policy_version",
-                                     "policy_source_type", "policy_source_id", "custom_operators_evaluated",
-                                     "operator_results", "operator_registry_hash", "hardening_mode",
-                                     "degraded_mode", "denial_token", "defer_token", "approval_envelope")),
-    ("credentials", "Credential actions", ("credential_brokered", "credential_source", "credential_scope")),
+                                            "arg_provenance", "reasoning_summary")),
+    ("credentials", "Credentials", ("credential_brokered", "credential_source", "credential_scope")),
     ("latency", "Latency", ("execution_timeout_ms",)),
 )
+# Fields whose value is a JSON document carried as a string (shown parsed and indented).
+JSON_STRINGS: Final = frozenset({"approval_envelope"})
+# How the daemon marks redacted values (FARAMESH_FORMATS 1.11): a redact rule's HMAC of the
+# value, or the selector snapshot's "[redacted]".
+_REDACTED: Final = re.compile(r'"\[redacted\]"|"hmac:[A-Za-z0-9+/=_-]*"')
+REDACTION_NOTES: Final = {
+    "redacted": "removed by the daemon before the record was written (a secret-looking key or value)",
+    "hmac": "replaced by the daemon's redact rule with an HMAC of the value before the record was written",
+}
 NOT_FOUND: Final = "no DPR with this id in this organisation"
 
 # What an unverified row is, by its source, and why it cannot be verified.
@@ -80,6 +93,38 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 
+def _segments(text: str) -> list[tuple[str, str]]:
+    """``text`` cut into (piece, mark): mark is ``redacted`` or ``hmac`` for a value the daemon
+    redacted, '' otherwise (the template escapes every piece)."""
+    out: list[tuple[str, str]] = []
+    at = 0
+    for m in _REDACTED.finditer(text):
+        if m.start() > at:
+            out.append((text[at:m.start()], ""))
+        out.append((m.group(0), "hmac" if m.group(0).startswith('"hmac:') else "redacted"))
+        at = m.end()
+    if at < len(text):
+        out.append((text[at:], ""))
+    return out
+
+
+def field_view(name: str, value: Any) -> dict[str, Any]:
+    """One field as Explain shows it: its text (JSON documents indented), whether it needs a
+    block (a document or several lines) or fits inline, and its redacted parts marked."""
+    if name in JSON_STRINGS and isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass
+    text = _text(value)
+    if isinstance(value, str) and (value == "[redacted]" or value.startswith("hmac:")):
+        segments = [(text, "hmac" if value.startswith("hmac:") else "redacted")]
+    else:
+        segments = _segments(text) if not isinstance(value, str) else [(text, "")]
+    return {"name": name, "text": text, "block": isinstance(value, dict | list) or "\n" in text,
+            "segments": segments, "redacted": sum(1 for _, mark in segments if mark)}
+
+
 def hashed_fields(record: dict[str, Any]) -> frozenset[str]:
     """The fields the record hash (and signature) cover, by the record's canonicalisation."""
     table = HASHED_JCS if str(record.get("canonicalization_algorithm", "")).strip() == JCS_ALGORITHM else HASHED_LEGACY
@@ -87,20 +132,47 @@ def hashed_fields(record: dict[str, Any]) -> frozenset[str]:
 
 
 def grouped(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """Groups of (field, text) present in the record; fields no group names go under Other,
-    and any field whose name speaks of latency or duration joins Latency."""
+    """Sections of the fields present in the record (``field_view`` each); fields no section
+    names go under Other, and any field whose name speaks of latency or duration joins Latency."""
     used: set[str] = set()
     out = []
     for key, title, names in GROUPS:
-        fields = [(n, _text(record[n])) for n in names if n in record and record[n] not in (None, "")]
+        fields = [field_view(n, record[n]) for n in names if n in record and record[n] not in (None, "")]
         if key == "latency":
-            fields += [(n, _text(v)) for n, v in record.items()
+            fields += [field_view(n, v) for n, v in record.items()
                        if ("latency" in n or "duration" in n) and n not in names]
-        used.update(n for n, _ in fields)
-        out.append({"key": key, "title": title, "fields": fields})
+        used.update(f["name"] for f in fields)
+        out.append({"key": key, "title": title, "fields": fields, "redacted": sum(f["redacted"] for f in fields)})
     out.append({"key": "other", "title": "Other fields",
-                "fields": [(n, _text(v)) for n, v in sorted(record.items()) if n not in used]})
+                "fields": [field_view(n, v) for n, v in sorted(record.items()) if n not in used], "redacted": 0})
     return out
+
+
+def _at(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _ms(ns: int) -> str:
+    ms = ns / 1e6
+    return f"{ms:,.0f} ms" if abs(ms) < 120_000 else f"{ms / 60_000:,.1f} min"
+
+
+def latency(detail: Any, record: dict[str, Any]) -> list[dict[str, str]]:
+    """The latency breakdown: when the daemon decided, when Cloud received the record (and
+    how long after), and the latencies the record itself states."""
+    s = detail.summary
+    rows = [{"stage": "Decided by the daemon", "at": s.created_at, "after": ""}]
+    if detail.received_ns:
+        delay = detail.received_ns - s.created_ns
+        rows.append({"stage": "Received by Cloud", "at": _at(detail.received_ns),
+                     "after": _ms(delay) if delay >= 0 else "before the daemon's clock (clock skew)"})
+    for name, value in record.items():
+        if ("latency" in name or "duration" in name) and isinstance(value, int | float):
+            rows.append({"stage": f"{name} (from the record)", "at": "", "after": f"{value:,} ms"
+                         if name.endswith("_ms") else str(value)})
+    if isinstance(record.get("execution_timeout_ms"), int | float):
+        rows.append({"stage": "Tool timeout requested", "at": "", "after": f"{record['execution_timeout_ms']:,} ms"})
+    return rows
 
 
 async def _pinned(request: Request, org_id: str, stack_id: str) -> frozenset[str]:
@@ -140,6 +212,7 @@ async def explain(request: Request, principal: Principal, record_id: str, *, ver
         if s.verification == "unverified":
             views.append({
                 "summary": s, "detail": detail, "record": record, "groups": grouped(record), "hashed": frozenset(),
+                "latency": latency(detail, record),
                 "prev": None, "next": None, "findings": [], "unverified": summary_facts(detail),
                 "checks": [Check("verifiable", None, WHY_UNVERIFIED)] if verify else [],
             })
@@ -151,9 +224,10 @@ async def explain(request: Request, principal: Principal, record_id: str, *, ver
                                             if prev is None else None) if verify else []
         views.append({
             "summary": s, "detail": detail, "record": record, "groups": grouped(record), "hashed": hashed_fields(record),
+            "latency": latency(detail, record),
             "prev": prev, "next": nxt, "checks": checks, "findings": detail.findings, "unverified": None,
         })
-    return {"record_id": record_id, "copies": views}
+    return {"record_id": record_id, "copies": views, "redaction_notes": REDACTION_NOTES}
 
 
 def explain_json(view: dict[str, Any]) -> dict[str, Any]:
