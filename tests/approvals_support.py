@@ -83,3 +83,25 @@ async def drain(runner: Any, log: Log) -> None:
         stop.set()
         await task
     assert runner.stats.messages == total and runner.stats.rejected == 0
+
+
+async def seed_pending_aged(database: Database, org_id: str, stack_id: str, ages_min: list[int], prefix: str,
+                            first: int = 0) -> None:
+    """Pending approvals of ``stack_id`` created ``ages_min`` minutes ago (tokens ``prefix`` +
+    4 hex), through the real processor and sink; ``first``: the first log offset used (offsets
+    must differ between calls)."""
+    from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
+    from faramesh_cloud.approvals.projection import ApprovalSink
+
+    now = datetime.now(UTC)
+    facts = []
+    for n, minutes in enumerate(ages_min):
+        headers = Origin(org_id, stack_id, "sync", n, "buf-test", time.time_ns()).headers()
+        headers[H_KIND] = b"approval_event"
+        event = pending_event(f"{prefix}{n:04x}", tool=f"tool-{n}", created=now - timedelta(minutes=minutes),
+                              deadline=now + timedelta(days=1))
+        fact = ApprovalProcessor().process(Message(SYNC_ITEMS, 0, first + n, stack_key(org_id, stack_id),
+                                                   event.SerializeToString(), headers, int(time.time() * 1000)))
+        assert isinstance(fact, ApprovalFact)
+        facts.append(fact)
+    await ApprovalSink(database).write(facts)

@@ -7,65 +7,29 @@ mark linking to its Explain; the flat table one tab away."""
 
 from __future__ import annotations
 
-import json
-import random
 import re
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from faramesh_cloud_api.sync.v1 import approvals_pb2
 from fastapi import FastAPI
 
-from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
-from faramesh_cloud.approvals.projection import ApprovalSink
 from faramesh_cloud.approvals.queries import ApprovalQueries
 from faramesh_cloud.approvals.service import Approvals
-from faramesh_cloud.events.topics import H_KIND, SYNC_ITEMS, Origin, stack_key
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
 from faramesh_cloud.identity.service import Identity
-from faramesh_cloud.log.port import Message
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.port import Olap
-from faramesh_cloud.simulator.records import AgentWriter, rfc3339_nano
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
-from tests.approvals_support import pending_event
 from tests.fixtures.gateway import sign_in, static_status
 from tests.fixtures.identity import People
 from tests.integration.audit_explorer_support import explorer_deps
-from tests.integration.audit_support import BASE_NS, HMAC_KEY, SEED, fast_config, publish, run_index
+from tests.integration.audit_support import fast_config, publish, run_index
+from tests.integration.session_support import SESSION, TOKEN, seed_approval, session_records
 
 pytestmark = [pytest.mark.postgres, pytest.mark.chdb, pytest.mark.integration]
-SESSION = "case-7"
-TOKEN = "abcd1234"
-S = 1_000_000_000
-
-
-def _writer(agent: str, seed: int) -> AgentWriter:
-    return AgentWriter(agent, random.Random(seed), ed25519_seed=SEED, hmac_key=HMAC_KEY, signed_share=0.5,
-                       sessions=[SESSION])
-
-
-def session_records() -> dict[str, dict]:  # type: ignore[type-arg]
-    """orchestrator spawns refunds-bot (record-linked), refunds-bot defers, mailer (invoked by
-    planner, who has no record in the session) is denied, refunds-bot resumes with the envelope."""
-    orch, bot, mailer = _writer("orchestrator", 1), _writer("refunds-bot", 2), _writer("mailer", 3)
-    spawn = orch.next(BASE_NS, effect="PERMIT", tool_id="agents/spawn", action_type="agent_delegation",
-                      session_id=SESSION)
-    defer = bot.next(BASE_NS + 1 * S, effect="DEFER", tool_id="stripe/refund", reason_code="RULE_DEFER",
-                     defer_token=TOKEN, invoked_by_agent_id="orchestrator",
-                     invoked_by_dpr_record_id=spawn["record_id"], session_id=SESSION)
-    denied = mailer.next(BASE_NS + 2 * S, effect="DENY", tool_id="mail/send", invoked_by_agent_id="planner",
-                         session_id=SESSION)
-    envelope = {"token": TOKEN, "approver_id": "ada", "approved": True, "reason": "ok", "status": "approved",
-                "resolved_at": rfc3339_nano(BASE_NS + 4 * S), "signature": "00" * 32}
-    resume = bot.next(BASE_NS + 5 * S, effect="PERMIT", tool_id="stripe/refund", reason_code="APPROVAL_GRANTED",
-                      approval_envelope=json.dumps(envelope), invoked_by_agent_id="orchestrator",
-                      session_id=SESSION)
-    return {"spawn": spawn, "defer": defer, "denied": denied, "resume": resume}
 
 
 async def _index(database: Database, log: PostgresLog, chdb: Olap, olap_database: str, org_id: str,
@@ -74,25 +38,6 @@ async def _index(database: Database, log: PostgresLog, chdb: Olap, olap_database
     await publish(log, org_id, stack_id, list(pushed.values()))
     await run_index(database, log, chdb, fast_config(olap_database), len(pushed))
     return pushed
-
-
-async def _approval(database: Database, org_id: str, stack_id: str) -> str:
-    """Cloud's approval of the DEFER, resolved on the daemon; its approval id."""
-    facts = []
-    for n, state in enumerate((approvals_pb2.APPROVAL_STATE_PENDING, approvals_pb2.APPROVAL_STATE_APPROVED)):
-        headers = Origin(org_id, stack_id, "sync", n, "buf-test", time.time_ns()).headers()
-        headers[H_KIND] = b"approval_event"
-        event = pending_event(TOKEN, "refunds-bot", session=SESSION, state=state, approver="ada", reason="ok",
-                              source=approvals_pb2.RESOLUTION_SOURCE_LOCAL)
-        fact = ApprovalProcessor().process(Message(SYNC_ITEMS, 0, n, stack_key(org_id, stack_id),
-                                                   event.SerializeToString(), headers, int(time.time() * 1000)))
-        assert isinstance(fact, ApprovalFact)
-        facts.append(fact)
-    sink = ApprovalSink(database)
-    for fact in facts:
-        await sink.write([fact])
-    (approval,) = await ApprovalQueries(database).history(org_id)
-    return str(approval.approval_id)
 
 
 def _attrs(svg: str, tag_class: str) -> list[dict[str, str]]:
@@ -118,7 +63,7 @@ async def test_the_timeline_draws_lanes_delegation_and_the_defer_approval_resume
     try:
         stack, _ = await stacks.register_stack(org_id, "payments")
         pushed = await _index(database, postgres_log, chdb, olap_database, org_id, stack.stack_id)
-        approval_id = await _approval(database, org_id, stack.stack_id)
+        approval_id = await seed_approval(database, org_id, stack.stack_id)
         page = await client.get(f"/o/{slug}/audit/sessions/{SESSION}")
         assert page.status_code == 200, page.text[:500]
         html = page.text

@@ -7,38 +7,16 @@ one click further (behind a closed ``details``)."""
 from __future__ import annotations
 
 import re
-import time
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from faramesh_cloud.approvals.processor import ApprovalFact, ApprovalProcessor
-from faramesh_cloud.approvals.projection import ApprovalSink
-from faramesh_cloud.events.topics import H_KIND, SYNC_ITEMS, Origin, stack_key
-from faramesh_cloud.log.port import Message
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
-from tests.approvals_support import pending_event
+from tests.approvals_support import seed_pending_aged
 from tests.fixtures.gateway import sign_in
 from tests.fixtures.identity import People
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
-
-
-async def _seed(database: Database, org_id: str, stack_id: str, ages_min: list[int], prefix: str,
-                first: int = 0) -> None:
-    now = datetime.now(UTC)
-    facts = []
-    for n, minutes in enumerate(ages_min):
-        headers = Origin(org_id, stack_id, "sync", n, "buf-test", time.time_ns()).headers()
-        headers[H_KIND] = b"approval_event"
-        event = pending_event(f"{prefix}{n:04x}", tool=f"tool-{n}", created=now - timedelta(minutes=minutes),
-                              deadline=now + timedelta(days=1))
-        fact = ApprovalProcessor().process(Message(SYNC_ITEMS, 0, first + n, stack_key(org_id, stack_id),
-                                                   event.SerializeToString(), headers, int(time.time() * 1000)))
-        assert isinstance(fact, ApprovalFact)
-        facts.append(fact)
-    await ApprovalSink(database).write(facts)
 
 
 def _cell(row: str, cls: str) -> str:
@@ -53,8 +31,8 @@ async def test_pending_approvals_grouped_per_kind_and_stack_with_split_and_oldes
     pay, _ = await stacks.register_stack(owner.org.org_id, "payments-prod", "prod")
     search, _ = await stacks.register_stack(owner.org.org_id, "search-prod", "prod")
     # payments-prod: 2 red (over 30 min), 3 yellow, oldest 3 h; search-prod: 2 red, oldest 50 min.
-    await _seed(database, owner.org.org_id, pay.stack_id, [1, 3, 10, 40, 180], "aa00")
-    await _seed(database, owner.org.org_id, search.stack_id, [31, 50], "bb00", first=100)
+    await seed_pending_aged(database, owner.org.org_id, pay.stack_id, [1, 3, 10, 40, 180], "aa00")
+    await seed_pending_aged(database, owner.org.org_id, search.stack_id, [31, 50], "bb00", first=100)
     client = client_factory()
     await sign_in(client, owner.email, owner.password)
     home = (await client.get("/o/acme/")).text
@@ -89,7 +67,7 @@ async def test_a_few_items_are_listed_open_under_their_group(
         people: People, stacks: StackStore, client_factory, database: Database) -> None:  # type: ignore[no-untyped-def]
     owner = await people.org("acme")
     pay, _ = await stacks.register_stack(owner.org.org_id, "payments-prod", "prod")
-    await _seed(database, owner.org.org_id, pay.stack_id, [2], "cc00")
+    await seed_pending_aged(database, owner.org.org_id, pay.stack_id, [2], "cc00")
     client = client_factory()
     await sign_in(client, owner.email, owner.password)
     home = (await client.get("/o/acme/")).text
