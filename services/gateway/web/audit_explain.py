@@ -30,9 +30,9 @@ GROUPS: Final = (
     ("rules", "Rule and policy", ("matched_rule_id", "policy_version", "policy_source_type", "policy_source_id",
                                   "fpl_version", "custom_operators_evaluated", "operator_results",
                                   "operator_registry_hash")),
+    ("credentials", "Credentials", ("credential_brokered", "credential_source", "credential_scope")),
     ("args", "Arguments (post-redaction)", ("tool_id", "action_type", "selector_snapshot", "args_structural_sig",
                                             "arg_provenance", "reasoning_summary")),
-    ("credentials", "Credentials", ("credential_brokered", "credential_source", "credential_scope")),
     ("latency", "Latency", ("execution_timeout_ms",)),
 )
 # Fields whose value is a JSON document carried as a string (shown parsed and indented).

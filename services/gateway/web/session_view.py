@@ -135,7 +135,7 @@ def _ns(text: str) -> int | None:
     head, _, frac = text.replace("Z", "+00:00").partition(".")
     tz = ""
     if frac:
-        digits = "".join(c for c in frac if c.isdigit())
+        digits = frac[:len(frac) - len(frac.lstrip("0123456789"))]
         tz = frac[len(digits):]
     else:
         for sign in ("+", "-"):
@@ -198,14 +198,9 @@ def build(records: Sequence[Any], links: Mapping[str, Mapping[str, str]], approv
         return None
 
     by_token = {a.defer_token: a for a in approvals if getattr(a, "defer_token", "")}
+    # The axis spans the page's records; an approval resolved outside it (after the page's last
+    # record, or on a skewed clock) is drawn at the edge, its time in its title.
     times = [r.created_ns for r in records]
-    for a in approvals:
-        if getattr(a, "resolved_at", None) is not None:
-            times.append(int(a.resolved_at.timestamp() * 1e9))
-    for link in links.values():
-        at = _ns(link.get("envelope_resolved_at", ""))
-        if at is not None:
-            times.append(at)
     t0, t1 = (min(times), max(times)) if times else (0, 1)
     span = max(t1 - t0, 1)
     plot = WIDTH - GUTTER - RIGHT
@@ -263,7 +258,9 @@ def build(records: Sequence[Any], links: Mapping[str, Mapping[str, str]], approv
             at = int(approval.resolved_at.timestamp() * 1e9) if approval.resolved_at else None
             who = getattr(approval, "resolved_by_label", "") or getattr(approval, "resolved_by", "")
             state = str(approval.state)
-            text = f"{state}" + (f" by {who}" if who and state not in ("pending",) else "")
+            how = getattr(approval, "withdrawn_how", "")
+            text = (f"withdrawn in Cloud: {how}" if how
+                    else f"{state}" + (f" by {who}" if who and state != "pending" else ""))
             href = f"{base}/approvals/{quote(approval.approval_id, safe='')}"
         elif envelope.get("envelope_token"):
             at = _ns(envelope.get("envelope_resolved_at", ""))
