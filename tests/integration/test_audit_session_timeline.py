@@ -18,13 +18,14 @@ from faramesh_cloud.approvals.queries import ApprovalQueries
 from faramesh_cloud.approvals.service import Approvals
 from faramesh_cloud.gateway.app import create_app
 from faramesh_cloud.gateway.web.approvals_ports import mount_approvals
+from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.stacks.store import StackStore
 from tests.fixtures.gateway import sign_in, static_status
-from tests.fixtures.identity import People
+from tests.fixtures.identity import People, Person
 from tests.integration.audit_explorer_support import explorer_deps
 from tests.integration.audit_support import fast_config, publish, run_index
 from tests.integration.session_support import SESSION, TOKEN, seed_approval, session_records
@@ -49,9 +50,35 @@ def _attrs(svg: str, tag_class: str) -> list[dict[str, str]]:
 
 async def _client(app: FastAPI, people: People) -> tuple[httpx.AsyncClient, str, str]:
     owner = await people.org("acme")
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-    await sign_in(client, owner.email, owner.password)
+    client = await _signed_in(app, owner)
     return client, owner.org.org_id, owner.org.slug
+
+
+async def _signed_in(app: FastAPI, person: Person) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    await sign_in(client, person.email, person.password)
+    return client
+
+
+async def test_a_member_who_may_not_read_approvals_sees_the_envelope_join_and_another_org_nothing(
+        identity: Identity, stacks: StackStore, database: Database, postgres_log: PostgresLog, chdb: Olap,
+        olap_database: str, tmp_path: Path, people: People) -> None:
+    app = create_app(static_status, web=explorer_deps(identity, stacks, database, chdb, olap_database, tmp_path))
+    mount_approvals(app, Approvals(database, postgres_log).api)
+    owner = await people.org("acme")
+    stack, _ = await stacks.register_stack(owner.org.org_id, "payments")
+    await _index(database, postgres_log, chdb, olap_database, owner.org.org_id, stack.stack_id)
+    approval_id = await seed_approval(database, owner.org.org_id, stack.stack_id)
+    auditor = await _signed_in(app, await people.member(owner, Role.AUDITOR))  # audit read, no approvals read
+    other = await _signed_in(app, await people.org("beta"))
+    try:
+        html = (await auditor.get(f"/o/acme/audit/sessions/{SESSION}")).text
+        (join,) = _attrs(html, "join")
+        assert join["state"] == "approved" and approval_id not in html and "/approvals/" not in html
+        assert (await other.get(f"/o/beta/audit/sessions/{SESSION}")).status_code == 404
+    finally:
+        await auditor.aclose()
+        await other.aclose()
 
 
 async def test_the_timeline_draws_lanes_delegation_and_the_defer_approval_resume_join(
