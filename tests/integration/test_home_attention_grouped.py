@@ -62,6 +62,15 @@ async def test_pending_approvals_grouped_per_kind_and_stack_with_split_and_oldes
     assert "bb000000" in queue and "bb000001" in queue and "aa00" not in queue
     assert "aa000004" in (await client.get("/o/acme/approvals")).text
 
+    # The REST twin says the same, per kind and per stack.
+    body = (await client.get("/api/v1/orgs/acme/fleet/attention")).json()
+    (group,) = [g for g in body["groups"] if g["key"] == "approval"]
+    assert {k: group[k] for k in ("count", "bad", "warn", "oldest", "href")} == {
+        "count": 7, "bad": 4, "warn": 3, "oldest": "3 h", "href": "/o/acme/approvals"}
+    assert [(t["key"], t["count"], t["bad"], t["oldest"]) for t in group["stacks"]] == [
+        (pay.stack_id, 5, 2, "3 h"), (search.stack_id, 2, 2, "50 min")]
+    assert all("age_s" not in i and i["stack_id"] for i in body["items"])
+
 
 async def test_a_few_items_are_listed_open_under_their_group(
         people: People, stacks: StackStore, client_factory, database: Database) -> None:  # type: ignore[no-untyped-def]

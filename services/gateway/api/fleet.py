@@ -122,11 +122,22 @@ async def providers(stack_id: str, request: Request, principal: Principal = Depe
 
 @router.get("/attention")
 async def attention(request: Request, principal: Principal = Depends(HEALTH)) -> dict[str, Any]:
-    """Home's attention panel (empty = healthy) and health strip."""
+    """Home's attention panel (empty = healthy) and health strip. ``groups``: the panel as Home
+    shows it, per kind (count, red ``bad`` / yellow ``warn``, the oldest age as text, the
+    filtered view) and per stack; ``items``: each item (without its age in seconds, which
+    moves with the clock: the text and ``oldest`` say it to the minute)."""
     stacks = await visible_stacks(request, principal)
     items = await home_panels.attention_for(request, principal, stacks)
-    return {"healthy": not items, "items": [plain(i) for i in items], "strip": home_panels.strip(stacks),
-            "total": len(stacks)}
+
+    def tally(t: home_panels.Tally) -> dict[str, Any]:
+        return {"key": t.key, "label": t.label, "count": t.count, "bad": t.bad, "warn": t.warn,
+                "oldest": t.oldest, "href": t.href}
+
+    groups = home_panels.grouped(items, f"/o/{principal.org.slug}", {s.stack_id: s.name for s in stacks})
+    return {"healthy": not items,
+            "items": [{k: v for k, v in plain(i).items() if k != "age_s"} for i in items],
+            "groups": [{**tally(g.kind), "stacks": [tally(t) for t in g.stacks]} for g in groups],
+            "strip": home_panels.strip(stacks), "total": len(stacks)}
 
 
 @router.get("/activity")
