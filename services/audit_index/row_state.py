@@ -20,7 +20,6 @@ it was measured against the size at which a ``dpr_findings`` ClickHouse table wo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
@@ -46,7 +45,6 @@ from faramesh_cloud.dpr.chain import FindingKind
 from faramesh_cloud.sql.database import Database
 
 UNCHECKED: Final = LinkStatus.UNCHECKED.value  # a verdict column of a row still verifying
-_POSITION = re.compile(r"^(?P<topic>.*)\[(?P<partition>\d+)\]@(?P<offset>\d+)$")
 _FINDING_COLUMNS: Final = (
     "org_id, stack_id, agent_id, record_id, record_hash, kind, severity, message, chain_index, "
     "log_position, record_created_at, detected_ns"
@@ -58,10 +56,11 @@ RowKey = tuple[str, str, str]  # stack, agent, record_id
 
 def position_on(topic: str, log_position: str) -> Position | None:
     """(partition, offset) of a finding's log position when it is on ``topic``, else None."""
-    match = _POSITION.match(log_position)
-    if match is None or match["topic"] != topic:
+    head, at, offset = log_position.rpartition("]@")
+    name, bracket, partition = head.rpartition("[")
+    if not at or not bracket or name != topic or not partition.isdigit() or not offset.isdigit():
         return None
-    return int(match["partition"]), int(match["offset"])
+    return int(partition), int(offset)
 
 
 async def watermark(db: Database, topic: str, projection: str = CHECKED_BY) -> Watermark:
