@@ -111,7 +111,7 @@ def summary_view(m: pb.RecordSummary) -> RecordSummary:
         lamport_seq=m.lamport_seq, record_hash=m.record_hash, hash_valid=m.hash_valid,
         signature_status=m.signature_status, signature_kind=m.signature_kind, link_status=m.link_status,
         source=m.source, log_partition=m.log_partition, log_offset=m.log_offset, org_seq=m.org_seq,
-        verification=m.verification)
+        verification=m.verification, state=m.state)
 
 
 def page_view(m: pb.Page) -> Page:
@@ -133,7 +133,7 @@ def detail_view(m: pb.RecordDetail) -> RecordDetail:
     return RecordDetail(summary_view(m.summary), m.prev_record_hash, _raw(m.raw), m.origin_seq, m.origin_buffer,
                         m.received_ns, m.chain_index if m.HasField("chain_index") else None,
                         [finding_view(f) for f in m.findings],
-                        receipt_view(m.receipt) if m.HasField("receipt") else None)
+                        receipt_view(m.receipt) if m.HasField("receipt") else None, m.verifier_behind)
 
 
 def chain_record_view(m: pb.ChainRecord) -> ChainRecord:

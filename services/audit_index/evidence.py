@@ -19,8 +19,8 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import IO, Any, Final
 
-from faramesh_cloud.audit_index import integrity
-from faramesh_cloud.audit_index.domain import ChainFinding
+from faramesh_cloud.audit_index import integrity, row_state
+from faramesh_cloud.audit_index.domain import CHECKED_BY, ChainFinding
 from faramesh_cloud.audit_index.evidence_views import (
     EXPORT_PAGE,
     MAX_BUCKETS,
@@ -35,8 +35,10 @@ from faramesh_cloud.audit_index.evidence_views import (
 from faramesh_cloud.audit_index.query import MAX_LIMIT
 from faramesh_cloud.audit_index.read_sources import sources
 from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.audit_index.verification_state import COVERED_SQL
 from faramesh_cloud.audit_index.views import VERIFIED, ChainRecord, SearchFilters
 from faramesh_cloud.dpr.timefmt import created_at_nanos
+from faramesh_cloud.events.topics import DPR_RECORDS
 from faramesh_cloud.olap.port import Olap, QueryResult
 from faramesh_cloud.sql.database import Database
 
@@ -47,7 +49,7 @@ _FILTER_COLUMNS: Final = (
     ("rule_id", "matched_rule_id"),
 )
 _TOP_COLUMNS: Final = ("tool_id", "agent_id", "matched_rule_id")
-_SIGNATURES: Final = ("valid", "unsigned", "invalid", "untrusted")
+_SIGNATURES: Final = ("valid", "unsigned", "invalid", "untrusted", "unchecked")
 _EXPORT_COLUMNS: Final = ("record_id, record_hash, prev_record_hash, created_at_text, raw, stack_id, agent_id, "
                           "link_status, toUnixTimestamp64Nano(created_at), lamport_seq, log_partition, log_offset")
 _EXPORT_KEY: Final = "(created_at, lamport_seq, record_id, log_partition, log_offset)"
@@ -112,7 +114,10 @@ EXPORT_POSITIONS: Final = 5_000  # chain positions asked of PostgreSQL at once
 
 class EvidenceReads:
     def __init__(self, olap: Olap, db: Database, tables: AuditTables, *, scan_rows: int = EXPORT_SCAN_ROWS,
-                 spill_buffer_bytes: int = EXPORT_SPILL_BYTES, positions_batch: int = EXPORT_POSITIONS) -> None:
+                 spill_buffer_bytes: int = EXPORT_SPILL_BYTES, positions_batch: int = EXPORT_POSITIONS,
+                 topic: str = DPR_RECORDS, verified_by: str = CHECKED_BY) -> None:
+        self._topic = topic
+        self._verified_by = verified_by
         self.scan_rows = scan_rows
         self.positions_batch = positions_batch
         self.spill_buffer_bytes = spill_buffer_bytes
@@ -194,6 +199,14 @@ class EvidenceReads:
             if value is not None:
                 clauses.append(f"{column} = {{f_{attribute}:String}}")
                 params[f"f_{attribute}"] = value
+        if checked.state is not None and checked.verification not in (None, VERIFIED):
+            return 0  # a summary is never checked
+        if checked.state is not None:
+            mark = await row_state.watermark(self._db, self._topic, self._verified_by)
+            failing = row_state.Named.of(self._topic, await row_state.critical(self._db, org_id, checked.stack_id))
+            clause, extra = row_state.state_clause(checked.state, mark, failing)
+            clauses.append(clause)
+            params.update(extra)
         if (checked.verification or VERIFIED) == VERIFIED:
             sql = f"SELECT count() FROM {self._table} WHERE {' AND '.join(clauses)}"
         elif checked.action_type is not None:
@@ -207,25 +220,42 @@ class EvidenceReads:
         """Per (stack, agent) chain with records (or open findings) in the range, by stack and agent."""
         check_range(start_ns, end_ns)
         clauses, params = _scope(org_id, stacks, start_ns, end_ns)
-        signature_counts = ", ".join(f"countIf(signature_status = '{s}' AND link_status != 'duplicate')"
-                                     for s in _SIGNATURES)
-        result = await self._query(
-            "SELECT stack_id, agent_id, countIf(link_status != 'duplicate'), countIf(link_status = 'duplicate'), "
-            f"countIf(NOT hash_valid AND link_status != 'duplicate'), {signature_counts}, "
-            f"argMinIf({_POINT}, {_ORDER}, link_status != 'duplicate'), "
-            f"argMaxIf({_POINT}, {_ORDER}, link_status != 'duplicate') "
-            f"FROM {self._table} WHERE {' AND '.join(clauses)} GROUP BY stack_id, agent_id", params)
-        measured = {(str(r[0]), str(r[1])): r[2:] for r in result.rows}
+        # The verdicts are the chain verifier's findings (issue 18), never the stored verdict
+        # columns: a row is a duplicate / has a bad hash / a bad or untrusted signature when an
+        # open finding of that kind names it; a row the verifier has not reached yet counts
+        # as ``unchecked`` (its signature unknown, its hash not counted invalid).
         chosen = set(_stacks(stacks))
         held = {(a.stack_id, a.agent_id): a for s in await integrity.chain_integrity(self._db, org_id)
                 if not chosen or s.stack_id in chosen for a in s.agents}
+        mark = await row_state.watermark(self._db, self._topic, self._verified_by)
+        sets = row_state.EvidenceSets.of(self._topic, mark, (f for a in held.values() for f in a.findings))
+        params.update(sets.params)
+        dup, bad_hash, bad_sig, untrusted = (row_state.EvidenceSets.sql(p)
+                                             for p in ("dup", "badhash", "badsig", "untrusted"))
+        checked = f"({COVERED_SQL})"
+        signature = {
+            "valid": f"{checked} AND NOT {bad_sig} AND NOT {untrusted} AND signature_kind = 'ed25519'",
+            "unsigned": f"{checked} AND NOT {bad_sig} AND NOT {untrusted} AND signature_kind != 'ed25519'",
+            "invalid": f"{checked} AND {bad_sig}",
+            "untrusted": f"{checked} AND {untrusted} AND NOT {bad_sig}",
+            "unchecked": f"NOT {checked}",
+        }
+        signature_counts = ", ".join(f"countIf(({signature[s]}) AND NOT is_dup)" for s in _SIGNATURES)
+        result = await self._query(
+            f"SELECT stack_id, agent_id, countIf(NOT is_dup), countIf(is_dup), "
+            f"countIf({checked} AND {bad_hash} AND NOT is_dup), {signature_counts}, "
+            f"argMinIf({_POINT}, {_ORDER}, NOT is_dup), "
+            f"argMaxIf({_POINT}, {_ORDER}, NOT is_dup) "
+            f"FROM (SELECT *, {checked} AND {dup} AS is_dup FROM {self._table} WHERE {' AND '.join(clauses)}) "
+            "GROUP BY stack_id, agent_id", params)
+        measured = {(str(r[0]), str(r[1])): r[2:] for r in result.rows}
         findings = {key: [f for f in agent.findings if _finding_in_range(f, start_ns, end_ns)]
                     for key, agent in held.items()}
         keys = sorted(set(measured) | {k for k, found in findings.items() if found})
         out = []
         for stack_id, agent_id in keys:
             row = measured.get((stack_id, agent_id))
-            points = [(str(p[0]), str(p[1]), str(p[2])) for p in (row[7], row[8])] if row else []
+            points = [(str(p[0]), str(p[1]), str(p[2])) for p in (row[8], row[9])] if row else []
             positions = await integrity.chain_positions(self._db, org_id, stack_id, agent_id,
                                                         [p[1] for p in points if p[0]])
             first, head = [ChainPoint(i, h, positions.get(h), c) if i else None for i, h, c in points] or [None, None]
@@ -234,7 +264,7 @@ class EvidenceReads:
                 stack_id=stack_id, agent_id=agent_id, records=int(row[0]) if row else 0,
                 duplicates=int(row[1]) if row else 0, first=first, head=head,
                 invalid_hashes=int(row[2]) if row else 0,
-                signatures={s: int(n) for s, n in zip(_SIGNATURES, row[3:7], strict=True) if n} if row else {},
+                signatures={s: int(n) for s, n in zip(_SIGNATURES, row[3:8], strict=True) if n} if row else {},
                 chain_length=agent.chain_length if agent else 0, segments=agent.segments if agent else 0,
                 tip_hash=agent.tip_hash if agent else "", tip_record_id=agent.tip_record_id if agent else "",
                 verified_ns=agent.last_verified_ns if agent else 0,
@@ -289,7 +319,11 @@ class EvidenceReads:
                 if page.rows:
                     await asyncio.to_thread(spill.add, page.rows)
             await asyncio.to_thread(spill.flush)
+            mark = await row_state.watermark(self._db, self._topic, self._verified_by)
             for stack_id, agent_id in spill.chains():
+                # Link statuses from the chain's findings (issue 18), never the stored column.
+                named = row_state.Named.of(self._topic,
+                                           await row_state.chain_findings(self._db, org_id, stack_id, agent_id))
                 segments = spill.segments(stack_id, agent_id)
                 batch = max(page_size, self.positions_batch)
                 while (rows := await asyncio.to_thread(next, segments, None)) is not None:
@@ -297,10 +331,14 @@ class EvidenceReads:
                         chunk = rows[first:first + batch]
                         positions = await integrity.chain_positions(self._db, org_id, stack_id, agent_id,
                                                                     [r[1] for r in chunk])
-                        for record_id, record_hash, prev, created, raw, _, _, link, *_ in chunk:
-                            link = str(link)
+                        for record_id, record_hash, prev, created, raw, _, _, _, _, _, part, off in chunk:
+                            link = named.link_status(mark, stack_id, agent_id, record_id, record_hash, int(part),
+                                                     int(off))
                             yield ChainRecord(record_id, record_hash, prev, created, raw, stack_id, agent_id, link,
-                                              positions.get(record_hash) if link != "duplicate" else None)
+                                              positions.get(record_hash) if link not in _OFF_CHAIN else None)
+
+
+_OFF_CHAIN: Final = ("duplicate", row_state.UNCHECKED)  # no chain position to give (yet)
 
 
 def _export_key(row: Sequence[Any]) -> tuple[int, int, str, int, int]:

@@ -6,9 +6,12 @@ revocations of stacks' DPR signing keys into the index's own history
 Each change counts for records *received* from its effective time on (``pin_history.py``).
 The index may learn of a change after it indexed records received after that time (the
 event travels through the stacks outbox and the log): the sink re-judges those records'
-signatures under the history that now holds, and corrects what changed: the ClickHouse
-row's ``signature_status``, an ``untrusted_signer`` finding (and alert) added, or one
-retracted (its alert closed, ``AlertRetracted``). So the verdicts are those of the pins in
+signatures under the history that now holds, and corrects what changed: an
+``untrusted_signer`` finding (and alert) added, or one retracted (its alert closed,
+``AlertRetracted``). Nothing in ClickHouse changes (issue 18): a row's signature status is
+derived at read from its findings (``row_state``), and the records judged again are those
+the chain verifier has committed (below its watermark); the ones above it it judges itself,
+under the history this batch installs. So the verdicts are those of the pins in
 force at each record's receive time whichever of a record and a change the index read
 first, and a replay from offset 0 gives the same ones.
 
@@ -29,13 +32,14 @@ from typing import Final
 from faramesh_cloud_api.stacks.v1 import events_pb2 as pb
 from google.protobuf.message import DecodeError
 
-from faramesh_cloud.audit_index import alert_state
+from faramesh_cloud.audit_index import alert_state, row_state
 from faramesh_cloud.audit_index import postgres as pg
 from faramesh_cloud.audit_index.alert_events import AlertKey, AlertRetracted
-from faramesh_cloud.audit_index.domain import ChainFinding, severity_of
+from faramesh_cloud.audit_index.domain import CHECKED_BY, ChainFinding, severity_of
 from faramesh_cloud.audit_index.pin_history import PinChange, PinHistory, trust_status
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.trust import TrustSnapshot, load
+from faramesh_cloud.audit_index.verification_state import COVERED_SQL
 from faramesh_cloud.consumer.runner import Rejected
 from faramesh_cloud.dpr.chain import FindingKind
 from faramesh_cloud.dpr.signatures import SignatureStatus
@@ -47,6 +51,7 @@ from faramesh_cloud.sql.database import Database
 
 PROJECTION: Final = "audit-index/pins"
 _UNTRUSTED: Final = FindingKind.UNTRUSTED_SIGNER.value
+_BAD: Final = FindingKind.BAD_SIGNATURE.value
 _UNTRUSTED_MESSAGE: Final = "Ed25519 signature is valid but by a key not pinned for this stack"
 
 
@@ -114,7 +119,9 @@ class _Stored:
 class PinSink:
     """``consumer.runner.Sink`` for ``PinEvent``: durable, idempotent (by event id)."""
 
-    def __init__(self, db: Database, olap: Olap, tables: AuditTables, trust: TrustSnapshot) -> None:
+    def __init__(self, db: Database, olap: Olap, tables: AuditTables, trust: TrustSnapshot, *,
+                 verified_by: str = CHECKED_BY) -> None:
+        self._verified_by = verified_by
         self._db = db
         self._olap = olap
         self._tables = tables
@@ -161,7 +168,7 @@ class PinSink:
             if stack not in since or change.effective_ns < since[stack][0]:
                 since[stack] = (change.effective_ns, event_id)
         for (org, stack), (from_ns, event_id) in sorted(since.items()):
-            stored = await asyncio.to_thread(self._stored, org, stack, from_ns)
+            stored = await self._stored(conn, org, stack, from_ns)
             changed = [(rec, status) for rec in stored
                        if (status := trust_status(rec.status, rec.signer, history.at(org, stack, rec.received_ns)))
                        is not rec.status]
@@ -169,21 +176,31 @@ class PinSink:
                 await self._correct(conn, org, stack, event_id, _datetime(from_ns), changed)
                 self.rejudged += len(changed)
 
-    def _stored(self, org: str, stack: str, from_ns: int) -> list[_Stored]:
-        result = self._olap.query(
-            "SELECT agent_id, record_id, record_hash, toString(signature_status), "
-            "JSONExtractString(raw, 'signer_public_key'), toUnixTimestamp64Nano(received_at), log_partition, "
-            f"log_offset, created_at_text FROM {self._tables.dpr} "
+    async def _stored(self, conn: pg.Conn, org: str, stack: str, from_ns: int) -> list[_Stored]:
+        """The stack's Ed25519-signed records received from ``from_ns`` that the verifier has
+        checked, with the signature status their open findings give (valid or untrusted; a
+        bad signature stays what it is whatever the pins)."""
+        mark = await row_state.watermark_in(conn, DPR_RECORDS, self._verified_by)
+        named = row_state.Named.of(DPR_RECORDS, await row_state.signature_findings_in(conn, org, stack))
+        result = await asyncio.to_thread(
+            self._olap.query,
+            "SELECT agent_id, record_id, record_hash, JSONExtractString(raw, 'signer_public_key'), "
+            "toUnixTimestamp64Nano(received_at), log_partition, log_offset, created_at_text "
+            f"FROM {self._tables.dpr} "
             "WHERE org_id = {org:String} AND stack_id = {stack:String} AND signature_kind = 'ed25519' "
-            "AND signature_status IN ('valid', 'untrusted') "
-            "AND received_at >= fromUnixTimestamp64Nano({since:Int64}, 'UTC')",
-            {"org": org, "stack": stack, "since": from_ns})
-        return [_Stored(a, r, h, SignatureStatus(s), signer, int(ns), f"{DPR_RECORDS}[{p}]@{o}", c)
-                for a, r, h, s, signer, ns, p, o, c in result.rows]
+            f"AND received_at >= fromUnixTimestamp64Nano({{since:Int64}}, 'UTC') AND {COVERED_SQL}",
+            {"org": org, "stack": stack, "since": from_ns, "verifier": row_state.verifier_param(mark)})
+        out = []
+        for a, r, h, signer, ns, p, o, c in result.rows:
+            kinds = {f.kind for f in named.naming(stack, a, r, h, int(p), int(o))}
+            if _BAD in kinds:
+                continue
+            status = SignatureStatus.UNTRUSTED if _UNTRUSTED in kinds else SignatureStatus.VALID
+            out.append(_Stored(a, r, h, status, signer, int(ns), f"{DPR_RECORDS}[{p}]@{o}", c))
+        return out
 
     async def _correct(self, conn: pg.Conn, org: str, stack: str, event_id: str, effective_at: datetime,
                        changed: list[tuple[_Stored, SignatureStatus]]) -> None:
-        await asyncio.to_thread(self._mutate, org, changed)
         untrusted = [rec for rec, status in changed if status is SignatureStatus.UNTRUSTED]
         trusted = [rec for rec, status in changed if status is SignatureStatus.VALID]
         if untrusted:
@@ -210,14 +227,3 @@ class PinSink:
             "SELECT record_hash, chain_index FROM audit_chain_records WHERE org_id = %s AND stack_id = %s "
             "AND record_hash = ANY(%s::text[])", (org, stack, [r.record_hash for r in recs]))).fetchall()
         return {h: int(i) for h, i in rows}
-
-    def _mutate(self, org: str, changed: list[tuple[_Stored, SignatureStatus]]) -> None:
-        for status in (SignatureStatus.VALID, SignatureStatus.UNTRUSTED):
-            members = [rec for rec, new in changed if new is status]
-            if members:
-                self._olap.command(
-                    f"ALTER TABLE {self._tables.dpr} UPDATE signature_status = '{status.value}' "
-                    "WHERE org_id = {org:String} AND "
-                    "has(arrayZip({ids:Array(String)}, {hashes:Array(String)}), (record_id, record_hash)) "
-                    "SETTINGS mutations_sync = 2",
-                    {"org": org, "ids": [r.record_id for r in members], "hashes": [r.record_hash for r in members]})

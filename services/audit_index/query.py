@@ -12,10 +12,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Final
 
-from faramesh_cloud.audit_index import integrity, legacy_postgres
+from faramesh_cloud.audit_index import integrity, legacy_postgres, row_state
+from faramesh_cloud.audit_index.domain import CHECKED_BY
 from faramesh_cloud.audit_index.read_sources import SUMMARY_WIDTH, Source, applicable, sources
 from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.audit_index.verification_state import Watermark
 from faramesh_cloud.audit_index.views import (
+    FAILED,
+    VERIFIED,
     Alert,
     Delegation,
     Page,
@@ -29,6 +33,7 @@ from faramesh_cloud.audit_index.views import (
     decode_cursor,
     encode_cursor,
 )
+from faramesh_cloud.events.topics import DPR_RECORDS
 from faramesh_cloud.olap.port import Olap, QueryResult
 from faramesh_cloud.sql.database import Database
 
@@ -118,13 +123,51 @@ def _complete(fetched: list[list[RecordSummary]], fetch: int, ascending: bool) -
 
 class AuditQueries:
     """Tenant-scoped reads over the DPR index and the unverified decision summaries
-    (ClickHouse) and the chain projection (PostgreSQL)."""
+    (ClickHouse) and the chain projection (PostgreSQL).
 
-    def __init__(self, olap: Olap, db: Database, tables: AuditTables) -> None:
+    A DPR's verification state and verdict columns are derived from the chain verifier's
+    committed positions on ``topic`` (projection ``verified_by``) and its open findings
+    (``row_state``), never read from the stored verdict columns. A single consumer that
+    verifies in the batch it indexes passes its own projection as ``verified_by``."""
+
+    def __init__(self, olap: Olap, db: Database, tables: AuditTables, *, topic: str = DPR_RECORDS,
+                 verified_by: str = CHECKED_BY) -> None:
         self._olap = olap
         self._db = db
         self._table = tables.dpr
         self._sources = sources(tables)
+        self._topic = topic
+        self._verified_by = verified_by
+
+    async def watermark(self) -> Watermark:
+        """The chain verifier's committed positions (below them a row has been checked)."""
+        return await row_state.watermark(self._db, self._topic, self._verified_by)
+
+    async def _derived(self, rows: list[RecordSummary], mark: Watermark | None = None) -> list[RecordSummary]:
+        """``rows`` with their state and verdict columns (one watermark read and one point
+        read of the findings of the rows' record ids)."""
+        if not any(r.verified for r in rows):
+            return [row_state.derive(r, Watermark({}), row_state.Named.of(self._topic, [])) for r in rows]
+        mark = mark if mark is not None else await self.watermark()
+        org_id = rows[0].org_id
+        found = await row_state.open_findings(self._db, org_id, [r.record_id for r in rows if r.verified])
+        named = row_state.Named.of(self._topic, found)
+        return [row_state.derive(r, mark, named) for r in rows]
+
+    async def _page_derived(self, page: Page) -> Page:
+        return Page(await self._derived(page.records), page.next_cursor)
+
+    async def _state_filter(self, org_id: str, filters: SearchFilters, clauses: list[str],
+                            params: dict[str, Any]) -> None:
+        """Add the state filter's clause (it applies to ``dpr_records`` only: ``applicable``
+        leaves the summaries out when a state is asked for)."""
+        if filters.state is None:
+            return
+        mark = await self.watermark()
+        failing = row_state.Named.of(self._topic, await row_state.critical(self._db, org_id, filters.stack_id))
+        clause, extra = row_state.state_clause(filters.state, mark, failing)
+        clauses.append(clause)
+        params.update(extra)
 
     async def _query(self, sql: str, params: dict[str, Any]) -> QueryResult:
         return await asyncio.to_thread(self._olap.query, sql, params)
@@ -173,17 +216,20 @@ class AuditQueries:
         ``filters.verification`` names one."""
         filters = filters or SearchFilters()
         clauses, params = _where(org_id, filters, time_range or TimeRange())
+        await self._state_filter(org_id, filters, clauses, params)
         if cursor is not None:
             _after_key("search", cursor, clauses, params, newer=False)
-        return await self._keyset(applicable(self._sources, filters), clauses, params, _limit(limit), "search",
-                                  False, _plan(filters))
+        return await self._page_derived(await self._keyset(
+            applicable(self._sources, filters), clauses, params, _limit(limit), "search", False, _plan(filters)))
 
     async def counts_by_effect(self, org_id: str, filters: SearchFilters | None = None,
                                time_range: TimeRange | None = None) -> dict[str, int]:
         """How many records per effect match the filters (a summary a DPR replaced, or a
-        repeat of one, is not counted)."""
+        repeat of one, is not counted). One row per record whatever its state, so the counts
+        of the three states add up to the count without one."""
         filters = filters or SearchFilters()
         clauses, params = _where(org_id, filters, time_range or TimeRange())
+        await self._state_filter(org_id, filters, clauses, params)
         counts: dict[str, int] = {}
         for source in applicable(self._sources, filters):
             result = await self._query(
@@ -219,16 +265,18 @@ class AuditQueries:
             return []
         positions, findings = await integrity.record_chain_facts(self._db, org_id, [record_id])
         receipts = {r.stack_id: r for r in await legacy_postgres.receipts(self._db, org_id, [record_id])}
+        mark = await self.watermark()
+        named = row_state.Named.of(self._topic, findings)
         details = []
         for source, row in found:
-            summary = source.summary(row[:SUMMARY_WIDTH])
+            summary = row_state.derive(source.summary(row[:SUMMARY_WIDTH]), mark, named)
             prev, raw, origin_seq, buffer, received = row[SUMMARY_WIDTH:]
-            mine = [f for f in findings if (f.stack_id, f.agent_id, f.record_hash)
-                    == (summary.stack_id, summary.agent_id, summary.record_hash)] if summary.verified else []
+            mine = named.of_row(summary) if summary.verified else []
             index = positions.get((summary.stack_id, summary.agent_id, record_id, summary.record_hash))
-            on_chain = summary.verified and summary.link_status != "duplicate"
+            on_chain = summary.state in (VERIFIED, FAILED) and summary.link_status != "duplicate"
             details.append(RecordDetail(summary, prev, raw, int(origin_seq), buffer, int(received),
-                                        index if on_chain else None, mine, receipts.get(summary.stack_id)))
+                                        index if on_chain else None, mine, receipts.get(summary.stack_id),
+                                        row_state.behind(summary, mark)))
         return details
 
     async def session_timeline(self, org_id: str, session_id: str, cursor: str | None = None,
@@ -239,7 +287,8 @@ class AuditQueries:
         if cursor is not None:
             _after_key("session", cursor, clauses, params, newer=True)
         plan = _plan(SearchFilters(session_id=session_id))
-        return await self._keyset(list(self._sources), clauses, params, _limit(limit), "session", True, plan)
+        return await self._page_derived(
+            await self._keyset(list(self._sources), clauses, params, _limit(limit), "session", True, plan))
 
     async def recent(self, org_id: str, limit: int = 100, after: str | None = None) -> TailPage:
         """The live stream: what was indexed after ``after`` (or the last ``limit`` rows),
@@ -266,7 +315,7 @@ class AuditQueries:
         rows = sorted(rows, key=lambda r: r.org_seq)[:limit]
         # No row showing below the horizon (summaries a DPR replaced leave holes): move past them.
         last_seq = rows[-1].org_seq if rows else horizon - 1
-        return TailPage(rows, encode_cursor("tail", [last_seq]))
+        return TailPage(await self._derived(rows), encode_cursor("tail", [last_seq]))
 
     async def chain_integrity(self, org_id: str, stack_id: str | None = None) -> list[StackIntegrity]:
         """Per stack: chain length, segments, last verified time, and every finding."""

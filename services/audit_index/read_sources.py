@@ -77,8 +77,8 @@ def sources(tables: AuditTables) -> tuple[Source, Source]:
 
 def applicable(all_sources: Sequence[Source], filters: SearchFilters) -> list[Source]:
     """The tables whose rows can match: a verification filter names one; an action-type
-    filter only DPRs (a summary does not carry one)."""
+    or state filter only DPRs (a summary carries no action type and is never checked)."""
     chosen = [s for s in all_sources if filters.verification in (None, s.verification)]
-    if filters.action_type is not None:
+    if filters.action_type is not None or filters.state is not None:
         chosen = [s for s in chosen if s.verification == VERIFIED]
     return chosen

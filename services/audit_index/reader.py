@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 
 from faramesh_cloud.audit_index import integrity
 from faramesh_cloud.audit_index.api import AuditIndexApi
+from faramesh_cloud.audit_index.domain import CHECKED_BY
 from faramesh_cloud.audit_index.evidence import EvidenceReads, sample_filters
 from faramesh_cloud.audit_index.evidence_views import (
     EXPORT_PAGE,
@@ -43,6 +44,7 @@ from faramesh_cloud.audit_index.views import (
     decode_cursor,
     encode_cursor,
 )
+from faramesh_cloud.events.topics import DPR_RECORDS
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.platform_audit.events import Actor
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
@@ -62,11 +64,12 @@ def tail_cursor(seq: int) -> str:
 
 class IndexReader:
     def __init__(self, olap: Olap, db: Database, tables: AuditTables | None = None,
-                 api: AuditIndexApi | None = None) -> None:
+                 api: AuditIndexApi | None = None, *, topic: str = DPR_RECORDS,
+                 verified_by: str = CHECKED_BY) -> None:
         tables = tables or AuditTables()
-        self._queries = AuditQueries(olap, db, tables)
-        self._explorer = ExplorerReads(olap, db, tables)
-        self._evidence = EvidenceReads(olap, db, tables)
+        self._queries = AuditQueries(olap, db, tables, topic=topic, verified_by=verified_by)
+        self._explorer = ExplorerReads(olap, db, tables, topic=topic, verified_by=verified_by)
+        self._evidence = EvidenceReads(olap, db, tables, topic=topic, verified_by=verified_by)
         self._db = db
         self._api = api or AuditIndexApi(db, PlatformAuditLog(db))
 

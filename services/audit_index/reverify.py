@@ -1,7 +1,7 @@
 """Re-checking earlier verdicts after a verifier fix (``VERIFIER_REVISION`` in the kernel).
 
-The index stores its verdicts: findings and alerts in PostgreSQL, ``hash_valid`` and
-``signature_status`` on each ClickHouse row. When a fix changes what an unchanged record
+The index stores its verdicts as findings and alerts in PostgreSQL; a row's ``hash_valid``
+and ``signature_status`` are derived from them at read (issue 18, ``row_state``). When a fix changes what an unchanged record
 verifies as (revision 2: the legacy canonical key order), those verdicts are wrong for every
 record the old code misjudged, and a rebuild from the log would silently drop the alerts
 people may already have acted on. So on start, when the stored revision is older than the
@@ -14,8 +14,8 @@ bad signature) against the record's stored raw bytes:
   an ``AlertRetracted`` event (``alert_state``), in the outbox of this transaction, which the
   notifications service passes on (PagerDuty ``resolve``), so a page opened by the defect is
   closed by the fix;
-* the ClickHouse row's verdict columns are corrected (a mutation, before PostgreSQL commits:
-  a crash in between re-runs the pass, and every step is idempotent);
+* nothing in ClickHouse changes: the row's verdict columns follow its findings (a crash
+  before the commit re-runs the pass, and every step is idempotent);
 * a signature that verifies but by a key not pinned for the stack (when the record was
   received) becomes an ``untrusted_signer`` finding, as the processor would have said;
 * each organisation's platform audit log gets one entry naming what was retracted and why.
@@ -128,7 +128,6 @@ async def reverify(db: Database, olap: Olap, tables: AuditTables, audit: Platfor
         report.added = [_untrusted(finding) for finding, verdict in changes
                         if verdict.signature is SignatureStatus.UNTRUSTED]
         if changes:
-            await asyncio.to_thread(_correct_rows, olap, tables, changes)
             await _retract(conn, report, _note(report.from_revision, now), now)
         await conn.execute("UPDATE audit_verifier_revision SET revision = %s, updated_at = %s WHERE singleton",
                            (VERIFIER_REVISION, now))
@@ -166,22 +165,6 @@ def _stored_raws(olap: Olap, tables: AuditTables, findings: Sequence[ChainFindin
             for o, s, a, r, h, raw in result.rows:
                 raws.setdefault((o, s, a, r, h), []).append(raw)
     return raws
-
-
-def _correct_rows(olap: Olap, tables: AuditTables, changes: Sequence[tuple[ChainFinding, Verdict]]) -> None:
-    """The ClickHouse rows' verdict columns, as the current verifier gives them (a mutation,
-    waited for; idempotent)."""
-    groups: dict[tuple[str, str], list[ChainFinding]] = {}
-    for finding, verdict in changes:
-        setting = ("hash_valid = true" if verdict.signature is None
-                   else f"signature_status = '{verdict.signature.value}'")
-        groups.setdefault((finding.org_id, setting), []).append(finding)
-    for (org, setting), members in groups.items():
-        olap.command(
-            f"ALTER TABLE {tables.dpr} UPDATE {setting} WHERE org_id = {{org:String}} AND "
-            "has(arrayZip({ids:Array(String)}, {hashes:Array(String)}), (record_id, record_hash)) "
-            "SETTINGS mutations_sync = 2",
-            {"org": org, "ids": [f.record_id for f in members], "hashes": [f.record_hash for f in members]})
 
 
 def _untrusted(finding: ChainFinding) -> ChainFinding:

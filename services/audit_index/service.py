@@ -157,9 +157,9 @@ class AuditIndex:
         self._log = log
         self._olap = olap
         self.tables = AuditTables(self.config.database)
-        self.queries = AuditQueries(olap, db, self.tables)
+        self.queries = AuditQueries(olap, db, self.tables, topic=self.config.topic)
         self.api = AuditIndexApi(db, PlatformAuditLog(db))
-        self.reader = IndexReader(olap, db, self.tables, self.api)
+        self.reader = IndexReader(olap, db, self.tables, self.api, topic=self.config.topic)
         self.commits = CommitWatch(db)
         self._internal = (internal_address, internal_tls)
         self.server: InternalServer | None = None

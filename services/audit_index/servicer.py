@@ -64,7 +64,7 @@ RAW_ERRORS: Final = "surrogatepass"  # a record's text back to the exact code po
 Context = grpc.aio.ServicerContext[Any, Any]
 T = TypeVar("T")
 _FILTERS: Final = ("stack_id", "agent_id", "session_id", "effect", "action_type", "tool_id", "rule_id",
-                   "verification")
+                   "verification", "state")
 
 
 def raw_bytes(raw: str) -> bytes:
@@ -79,7 +79,7 @@ def summary_message(s: RecordSummary) -> pb.RecordSummary:
         lamport_seq=s.lamport_seq, record_hash=s.record_hash, hash_valid=s.hash_valid,
         signature_status=s.signature_status, signature_kind=s.signature_kind, link_status=s.link_status,
         source=s.source, log_partition=s.log_partition, log_offset=s.log_offset, org_seq=s.org_seq,
-        verification=s.verification)
+        verification=s.verification, state=s.state)
 
 
 def page_message(p: Page) -> pb.Page:
@@ -103,7 +103,7 @@ def detail_message(d: RecordDetail) -> pb.RecordDetail:
         summary=summary_message(d.summary), prev_record_hash=d.prev_record_hash, raw=raw_bytes(d.raw),
         origin_seq=d.origin_seq, origin_buffer=d.origin_buffer, received_ns=d.received_ns,
         chain_index=d.chain_index, findings=[finding_message(f) for f in d.findings],
-        receipt=receipt_message(d.receipt) if d.receipt is not None else None)
+        receipt=receipt_message(d.receipt) if d.receipt is not None else None, verifier_behind=d.verifier_behind)
 
 
 def chain_record_message(r: ChainRecord) -> pb.ChainRecord:

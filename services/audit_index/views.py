@@ -20,12 +20,21 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 VERIFIED: Final = "verified"
 UNVERIFIED: Final = "unverified"
 VERIFICATIONS: Final = (VERIFIED, UNVERIFIED)
+# A DPR's verification state (issue 18: searchable first, verified right after): derived at
+# read from the chain verifier's watermark and findings (``verification_state``). A decision
+# summary's state is ``unverified`` (it has nothing to check).
+VERIFYING: Final = "verifying"
+FAILED: Final = "failed"
+STATES: Final = (VERIFYING, VERIFIED, FAILED)
 
 
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
     """Equality filters; ``None`` means any. ``rule_id`` is the record's matched_rule_id;
-    ``verification`` is ``verified`` (DPRs) or ``unverified`` (decision summaries)."""
+    ``verification`` is ``verified`` (DPRs) or ``unverified`` (decision summaries); ``state``
+    is a DPR's verification state: ``verifying`` (searchable, the chain verifier has not
+    checked it yet), ``verified`` or ``failed`` (an open critical finding names it); a state
+    filter leaves the decision summaries out."""
 
     stack_id: str | None = None
     agent_id: str | None = None
@@ -35,10 +44,13 @@ class SearchFilters:
     tool_id: str | None = None
     rule_id: str | None = None
     verification: str | None = None
+    state: str | None = None
 
     def __post_init__(self) -> None:
         if self.verification is not None and self.verification not in VERIFICATIONS:
             raise ValueError(f"verification {self.verification!r} is not one of {', '.join(VERIFICATIONS)}")
+        if self.state is not None and self.state not in STATES:
+            raise ValueError(f"state {self.state!r} is not one of {', '.join(STATES)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +77,11 @@ class RecordSummary:
     """One indexed DPR, or one unverified decision summary (``verification``), as the list
     views show it. A summary has no hash, link or signature: ``record_hash`` is empty,
     ``hash_valid`` false, ``link_status`` and ``signature_status`` say ``unverified``, and
-    ``source`` is ``legacy-feed`` or ``webhook``."""
+    ``source`` is ``legacy-feed`` or ``webhook``.
+
+    A DPR's ``state`` and its verdict columns (``hash_valid``, ``signature_status``,
+    ``link_status``) are derived at read from the chain verifier's watermark and findings:
+    while ``verifying`` they read ``false`` / ``unchecked`` / ``unchecked``."""
 
     org_id: str
     stack_id: str
@@ -91,6 +107,7 @@ class RecordSummary:
     log_offset: int
     org_seq: int
     verification: str = VERIFIED
+    state: str = UNVERIFIED  # a DPR: verifying / verified / failed (set by the reads)
 
     @property
     def verified(self) -> bool:
@@ -127,6 +144,9 @@ class RecordDetail:
     # Unverified summaries received for this (stack, record_id): for a summary its own
     # receipt; for a DPR the summaries it replaced.
     receipt: SummaryReceipt | None = None
+    # While the DPR is verifying: how many messages of its log partition the chain verifier
+    # has still to check up to and including it (0 once checked, and for a summary).
+    verifier_behind: int = 0
 
     def record(self) -> dict[str, Any]:
         """The parsed record (every field, including the ones the index has no column for)."""

@@ -153,6 +153,13 @@ async def snapshot(queries: AuditQueries, org: str, session: str, agent: str) ->
     }
 
 
+def mutations(olap: Olap, table: str) -> int:
+    """How many ``ALTER TABLE … UPDATE/DELETE`` mutations ``table`` (``db.name``) has had."""
+    database, name = table.split(".", 1)
+    return int(olap.query("SELECT count() FROM system.mutations WHERE database = {db:String} AND table = {t:String}",
+                          {"db": database, "t": name}).scalar() or 0)
+
+
 async def as_the_old_verifier_left_it(database: Database, olap: Olap, table: str, org: str, stack: str,
                                       raws: list[bytes]) -> list[ChainFinding]:
     """What the verifier before revision 2 stored for the legacy records that carry

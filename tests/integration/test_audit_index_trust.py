@@ -34,6 +34,7 @@ from tests.integration.audit_support import (
     all_pages,
     fast_config,
     fleet,
+    mutations,
     publish,
     records,
     relay_pins,
@@ -154,6 +155,7 @@ async def test_a_pin_counts_for_records_received_from_its_time_on_whenever_the_i
         assert len(open_before) == late_signed
         assert await relay_pins(database, postgres_log) == 1
         await eventually_true(lambda: index.pin_sink.rejudged == late_signed)
+        assert mutations(chdb, index.tables.dpr) == 0  # a correction is a finding retracted, not a row rewritten
         # Only the records received after T2 changed; what came before T2 keeps its verdict.
         assert await statuses(index, org.org_id) == {"before": {"valid", "unsigned"},
                                                      "after": {"untrusted", "unsigned"},

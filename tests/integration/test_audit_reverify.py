@@ -22,6 +22,7 @@ from tests.integration.audit_support import (
     all_pages,
     as_the_old_verifier_left_it,
     fast_config,
+    mutations,
     publish,
     run_index,
 )
@@ -75,7 +76,9 @@ async def test_what_the_old_verifier_raised_is_retracted_with_a_note_and_kept(
     old = await as_the_old_verifier_left_it(database, chdb, index.tables.dpr, org, stack, legacy)
     assert len(old) == 6  # records 2-5 mismatch, 3 and 5 also "bad signature"
 
+    rewrites = mutations(chdb, index.tables.dpr)
     restarted = await run_index(database, postgres_log, chdb, config, 0)  # the real start-up path
+    assert mutations(chdb, index.tables.dpr) == rewrites  # corrected by retracting findings, no row rewritten
     alerts = await restarted.queries.alerts(org, include_acknowledged=True)
     closed = [a for a in alerts if a.stack_id == stack]
     assert len(closed) == 6 and all(a.acknowledged for a in closed)

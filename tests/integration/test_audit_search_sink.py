@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 from faramesh_cloud.audit_index.clickhouse import SearchWriter
+from faramesh_cloud.audit_index.domain import VERIFIER_PROJECTION
 from faramesh_cloud.audit_index.postgres import COMPONENT
+from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.search_processor import SearchProcessor, SearchRow
 from faramesh_cloud.audit_index.search_sink import SearchIndexSink
 from faramesh_cloud.audit_index.service import AuditIndex
@@ -38,6 +40,8 @@ async def _index(database: Database, log: PostgresLog, chdb: ChdbOlap, olap_data
     await migrate(database, [COMPONENT])
     index = AuditIndex(database, log, chdb, fast_config(olap_database))
     await index.prepare()
+    # The split's reads: a row is checked once the chain verifier (not this sink) passed it.
+    index.queries = AuditQueries(chdb, database, index.tables, verified_by=VERIFIER_PROJECTION)
     return index
 
 

@@ -28,6 +28,9 @@ _FILTERS: dict[str, Any] = {
     "verification": Query(None, description="verified: DPRs only; unverified: only the decision summaries of "
                                             "the legacy Horizon feed and daemon webhooks (no hash, chain link "
                                             "or signature to check)"),
+    "state": Query(None, description="a DPR's verification state: verifying (searchable, the chain verifier has "
+                                     "not checked it yet), verified, or failed (an open critical finding names "
+                                     "it); DPRs only"),
 }
 
 
@@ -39,12 +42,16 @@ async def search(request: Request, principal: Principal = Depends(require(Permis
                  rule: str | None = _FILTERS["rule"], since: str | None = _FILTERS["since"],
                  until: str | None = _FILTERS["until"],
                  verification: str | None = _FILTERS["verification"],
+                 state: str | None = _FILTERS["state"],
                  cursor: str | None = Query(None, description="next_cursor of the previous page"),
                  limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
     """Records matching every filter, newest first, with counts by effect; pass
     ``next_cursor`` back as ``cursor`` for the next page (keyset, stable under inserts).
     Each record says its ``verification``: ``verified`` (a DPR) or ``unverified`` (a decision
-    summary from the legacy feed or a webhook, ``source`` says which)."""
+    summary from the legacy feed or a webhook, ``source`` says which), and its ``state``: a
+    DPR is ``verifying`` until the chain verifier has checked it (its ``hash_valid`` /
+    ``signature_status`` / ``link_status`` then read false / ``unchecked``), then ``verified``
+    or ``failed``; a summary ``unverified``."""
     found, counts = await run_search(request, principal, SearchQuery.parse(request), limit)
     return {"records": [summary_json(r) for r in visible(principal, found.records)],
             "next_cursor": found.next_cursor, "counts_by_effect": counts}
@@ -57,8 +64,9 @@ async def counts(request: Request, principal: Principal = Depends(require(Permis
                  action_type: str | None = _FILTERS["action_type"], tool: str | None = _FILTERS["tool"],
                  rule: str | None = _FILTERS["rule"], since: str | None = _FILTERS["since"],
                  until: str | None = _FILTERS["until"],
-                 verification: str | None = _FILTERS["verification"]) -> dict[str, int]:
-    """How many records per effect match the filters."""
+                 verification: str | None = _FILTERS["verification"],
+                 state: str | None = _FILTERS["state"]) -> dict[str, int]:
+    """How many records per effect match the filters (one per record whatever its state)."""
     _, by_effect = await run_search(request, principal, SearchQuery.parse(request), 1)
     return by_effect
 
@@ -82,7 +90,9 @@ async def export(request: Request, principal: Principal = Depends(require(Permis
 async def record(request: Request, record_id: str,
                  principal: Principal = Depends(require(Permission.AUDIT_RECORD_READ))) -> dict[str, Any]:
     """The explain view of one DPR: every stored copy with its raw bytes, parsed fields,
-    chain position, previous and next record, and findings."""
+    chain position, previous and next record, findings, and its verification ``state``
+    (verifying with how far behind the chain verifier is, verified, or failed with the
+    finding)."""
     return explain_json(await explain(request, principal, record_id))
 
 

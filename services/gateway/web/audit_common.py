@@ -25,10 +25,13 @@ EFFECTS: Final = ("PERMIT", "DENY", "DEFER", "MODIFY", "SHADOW_PERMIT", "SHADOW_
 # (query parameter, filter key of the reader)
 FILTER_PARAMS: Final = (("stack", "stack_id"), ("agent", "agent_id"), ("session", "session_id"),
                         ("effect", "effect"), ("action_type", "action_type"), ("tool", "tool_id"),
-                        ("rule", "rule_id"), ("verification", "verification"))
+                        ("rule", "rule_id"), ("verification", "verification"), ("state", "state"))
 # verification=: DPRs (hash, chain link and signature checked) or decision summaries from the
 # legacy Horizon feed and daemon webhooks, which carry none of them.
 VERIFICATIONS: Final = (("verified", "Verified DPRs"), ("unverified", "Unverified summaries"))
+# state=: a DPR's verification state (issue 18): searchable first, checked by the chain
+# verifier right after. A state filter shows DPRs only.
+STATES: Final = (("verifying", "Verifying"), ("verified", "Verified"), ("failed", "Failed"))
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -65,6 +68,8 @@ class SearchQuery:
         if filters.get("verification", "verified") not in dict(VERIFICATIONS):
             raise IdentityError(f"verification {filters['verification'][:40]!r} is not one of "
                                 f"{', '.join(dict(VERIFICATIONS))}")
+        if filters.get("state", "verified") not in dict(STATES):
+            raise IdentityError(f"state {filters['state'][:40]!r} is not one of {', '.join(dict(STATES))}")
         since, until = given.get("since"), given.get("until")
         start, end = parse_time(since, "since"), parse_time(until, "until")
         if start and end and start >= end:

@@ -197,6 +197,23 @@ async def _checkpoint(audit: Any, org_id: str, stack_id: str, agent_id: str) -> 
     return None
 
 
+def state_facts(detail: Any) -> dict[str, Any]:
+    """What the chain verifier says of one stored DPR (issue 18): ``verifying`` (searchable,
+    not checked yet: how many messages of its partition the verifier has still to check),
+    ``verified``, or ``failed`` with the open critical findings."""
+    s = detail.summary
+    failing = [f for f in detail.findings if str(f.severity) == "critical"]
+    if s.state == "verifying":
+        says = (f"Verifying: searchable, not yet checked by the chain verifier ({detail.verifier_behind} "
+                f"message{'s' if detail.verifier_behind != 1 else ''} of its log partition still to check).")
+    elif s.state == "failed":
+        says = "Failed: " + "; ".join(f"{f.kind}: {f.message}" for f in failing)
+    else:
+        says = "Verified by the chain verifier."
+    return {"state": s.state, "verifier_behind": detail.verifier_behind, "says": says,
+            "findings": [f.kind for f in failing]}
+
+
 async def explain(request: Request, principal: Principal, record_id: str, *, verify: bool = False) -> dict[str, Any]:
     audit = reader(request)
     org_id = principal.org.org_id
@@ -226,6 +243,7 @@ async def explain(request: Request, principal: Principal, record_id: str, *, ver
             "summary": s, "detail": detail, "record": record, "groups": grouped(record), "hashed": hashed_fields(record),
             "latency": latency(detail, record),
             "prev": prev, "next": nxt, "checks": checks, "findings": detail.findings, "unverified": None,
+            "state": state_facts(detail),
         })
     return {"record_id": record_id, "copies": views, "redaction_notes": REDACTION_NOTES}
 
@@ -245,6 +263,8 @@ def explain_json(view: dict[str, Any]) -> dict[str, Any]:
         "checks": [dataclasses.asdict(k) for k in c["checks"]],
         # An unverified summary: what it is and why it cannot be verified (null for a DPR).
         "unverified": c["unverified"],
+        # A DPR's verification state: {state, verifier_behind, says, findings} (null for a summary).
+        "state": c.get("state"),
         # The unverified summaries received for this (stack, record_id), when any.
         "summary_receipt": None if c["detail"].receipt is None else dataclasses.asdict(c["detail"].receipt),
     } for c in view["copies"]]}

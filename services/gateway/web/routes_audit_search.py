@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from faramesh_cloud.gateway.web.audit_common import (
     EFFECTS,
+    STATES,
     VERIFICATIONS,
     SearchQuery,
     audit_page,
@@ -69,14 +70,14 @@ async def search(request: Request, principal: Principal = Depends(require(Permis
     except IdentityError as exc:
         return await audit_page(request, "audit/search.html", principal, "search", {
             "records": [], "counts": {}, "q": {}, "effects": EFFECTS, "verifications": VERIFICATIONS,
-            "next_link": None, "error": str(exc)},
+            "states": STATES, "next_link": None, "error": str(exc)},
             status_code=400)
     next_link = None
     if found.next_cursor:
         next_link = "?" + urlencode({**query.params, "cursor": found.next_cursor})
     return await audit_page(request, "audit/search.html", principal, "search", {
         "records": visible(principal, found.records), "counts": counts, "q": query.params,
-        "effects": EFFECTS, "verifications": VERIFICATIONS, "next_link": next_link,
+        "effects": EFFECTS, "verifications": VERIFICATIONS, "states": STATES, "next_link": next_link,
         "total": sum(counts.values()),
         "export_query": urlencode(query.params),
         "can_export": principal.access.allows(Permission.AUDIT_RECORD_EXPORT),

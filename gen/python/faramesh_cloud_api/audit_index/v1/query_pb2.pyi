@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SearchFilters(_message.Message):
-    __slots__ = ("stack_id", "agent_id", "session_id", "effect", "action_type", "tool_id", "rule_id", "verification")
+    __slots__ = ("stack_id", "agent_id", "session_id", "effect", "action_type", "tool_id", "rule_id", "verification", "state")
     STACK_ID_FIELD_NUMBER: _ClassVar[int]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,7 @@ class SearchFilters(_message.Message):
     TOOL_ID_FIELD_NUMBER: _ClassVar[int]
     RULE_ID_FIELD_NUMBER: _ClassVar[int]
     VERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
     stack_id: str
     agent_id: str
     session_id: str
@@ -27,7 +28,8 @@ class SearchFilters(_message.Message):
     tool_id: str
     rule_id: str
     verification: str
-    def __init__(self, stack_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., session_id: _Optional[str] = ..., effect: _Optional[str] = ..., action_type: _Optional[str] = ..., tool_id: _Optional[str] = ..., rule_id: _Optional[str] = ..., verification: _Optional[str] = ...) -> None: ...
+    state: str
+    def __init__(self, stack_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., session_id: _Optional[str] = ..., effect: _Optional[str] = ..., action_type: _Optional[str] = ..., tool_id: _Optional[str] = ..., rule_id: _Optional[str] = ..., verification: _Optional[str] = ..., state: _Optional[str] = ...) -> None: ...
 
 class TimeRange(_message.Message):
     __slots__ = ("start_ns", "end_ns")
@@ -38,7 +40,7 @@ class TimeRange(_message.Message):
     def __init__(self, start_ns: _Optional[int] = ..., end_ns: _Optional[int] = ...) -> None: ...
 
 class RecordSummary(_message.Message):
-    __slots__ = ("org_id", "stack_id", "agent_id", "session_id", "record_id", "created_at", "created_ns", "effect", "action_type", "tool_id", "matched_rule_id", "reason_code", "reason", "lamport_seq", "record_hash", "hash_valid", "signature_status", "signature_kind", "link_status", "source", "log_partition", "log_offset", "org_seq", "verification")
+    __slots__ = ("org_id", "stack_id", "agent_id", "session_id", "record_id", "created_at", "created_ns", "effect", "action_type", "tool_id", "matched_rule_id", "reason_code", "reason", "lamport_seq", "record_hash", "hash_valid", "signature_status", "signature_kind", "link_status", "source", "log_partition", "log_offset", "org_seq", "verification", "state")
     ORG_ID_FIELD_NUMBER: _ClassVar[int]
     STACK_ID_FIELD_NUMBER: _ClassVar[int]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +65,7 @@ class RecordSummary(_message.Message):
     LOG_OFFSET_FIELD_NUMBER: _ClassVar[int]
     ORG_SEQ_FIELD_NUMBER: _ClassVar[int]
     VERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
     org_id: str
     stack_id: str
     agent_id: str
@@ -87,7 +90,8 @@ class RecordSummary(_message.Message):
     log_offset: int
     org_seq: int
     verification: str
-    def __init__(self, org_id: _Optional[str] = ..., stack_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., session_id: _Optional[str] = ..., record_id: _Optional[str] = ..., created_at: _Optional[str] = ..., created_ns: _Optional[int] = ..., effect: _Optional[str] = ..., action_type: _Optional[str] = ..., tool_id: _Optional[str] = ..., matched_rule_id: _Optional[str] = ..., reason_code: _Optional[str] = ..., reason: _Optional[str] = ..., lamport_seq: _Optional[int] = ..., record_hash: _Optional[str] = ..., hash_valid: _Optional[bool] = ..., signature_status: _Optional[str] = ..., signature_kind: _Optional[str] = ..., link_status: _Optional[str] = ..., source: _Optional[str] = ..., log_partition: _Optional[int] = ..., log_offset: _Optional[int] = ..., org_seq: _Optional[int] = ..., verification: _Optional[str] = ...) -> None: ...
+    state: str
+    def __init__(self, org_id: _Optional[str] = ..., stack_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., session_id: _Optional[str] = ..., record_id: _Optional[str] = ..., created_at: _Optional[str] = ..., created_ns: _Optional[int] = ..., effect: _Optional[str] = ..., action_type: _Optional[str] = ..., tool_id: _Optional[str] = ..., matched_rule_id: _Optional[str] = ..., reason_code: _Optional[str] = ..., reason: _Optional[str] = ..., lamport_seq: _Optional[int] = ..., record_hash: _Optional[str] = ..., hash_valid: _Optional[bool] = ..., signature_status: _Optional[str] = ..., signature_kind: _Optional[str] = ..., link_status: _Optional[str] = ..., source: _Optional[str] = ..., log_partition: _Optional[int] = ..., log_offset: _Optional[int] = ..., org_seq: _Optional[int] = ..., verification: _Optional[str] = ..., state: _Optional[str] = ...) -> None: ...
 
 class Page(_message.Message):
     __slots__ = ("records", "next_cursor")
@@ -142,7 +146,7 @@ class SummaryReceipt(_message.Message):
     def __init__(self, stack_id: _Optional[str] = ..., record_id: _Optional[str] = ..., first_source: _Optional[str] = ..., sources: _Optional[_Iterable[str]] = ..., deliveries: _Optional[int] = ..., superseded: _Optional[bool] = ...) -> None: ...
 
 class RecordDetail(_message.Message):
-    __slots__ = ("summary", "prev_record_hash", "raw", "origin_seq", "origin_buffer", "received_ns", "chain_index", "findings", "receipt")
+    __slots__ = ("summary", "prev_record_hash", "raw", "origin_seq", "origin_buffer", "received_ns", "chain_index", "findings", "receipt", "verifier_behind")
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     PREV_RECORD_HASH_FIELD_NUMBER: _ClassVar[int]
     RAW_FIELD_NUMBER: _ClassVar[int]
@@ -152,6 +156,7 @@ class RecordDetail(_message.Message):
     CHAIN_INDEX_FIELD_NUMBER: _ClassVar[int]
     FINDINGS_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    VERIFIER_BEHIND_FIELD_NUMBER: _ClassVar[int]
     summary: RecordSummary
     prev_record_hash: str
     raw: bytes
@@ -161,7 +166,8 @@ class RecordDetail(_message.Message):
     chain_index: int
     findings: _containers.RepeatedCompositeFieldContainer[ChainFinding]
     receipt: SummaryReceipt
-    def __init__(self, summary: _Optional[_Union[RecordSummary, _Mapping]] = ..., prev_record_hash: _Optional[str] = ..., raw: _Optional[bytes] = ..., origin_seq: _Optional[int] = ..., origin_buffer: _Optional[str] = ..., received_ns: _Optional[int] = ..., chain_index: _Optional[int] = ..., findings: _Optional[_Iterable[_Union[ChainFinding, _Mapping]]] = ..., receipt: _Optional[_Union[SummaryReceipt, _Mapping]] = ...) -> None: ...
+    verifier_behind: int
+    def __init__(self, summary: _Optional[_Union[RecordSummary, _Mapping]] = ..., prev_record_hash: _Optional[str] = ..., raw: _Optional[bytes] = ..., origin_seq: _Optional[int] = ..., origin_buffer: _Optional[str] = ..., received_ns: _Optional[int] = ..., chain_index: _Optional[int] = ..., findings: _Optional[_Iterable[_Union[ChainFinding, _Mapping]]] = ..., receipt: _Optional[_Union[SummaryReceipt, _Mapping]] = ..., verifier_behind: _Optional[int] = ...) -> None: ...
 
 class ChainRecord(_message.Message):
     __slots__ = ("record_id", "record_hash", "prev_record_hash", "created_at", "raw", "stack_id", "agent_id", "link_status", "chain_index")
