@@ -51,7 +51,7 @@ class Comparison(StrEnum):
 # The query-string keys of the Audit search page (gateway web/audit_common.py FILTER_PARAMS,
 # plus its since/until); a unit test keeps the two equal.
 AUDIT_SEARCH_KEYS: Final = ("stack", "agent", "session", "effect", "action_type", "tool", "rule",
-                            "verification")
+                            "verification", "state")
 AUDIT_TIME_KEYS: Final = ("since", "until")
 # Settings -> Platform audit log (routes_audit_log.py): action, actor, since, until.
 PLATFORM_LOG_KEYS: Final = ("action", "actor")
