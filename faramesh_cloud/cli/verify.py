@@ -22,7 +22,7 @@ import orjson
 from faramesh_cloud.dpr.chain import ChainVerifier, Finding
 from faramesh_cloud.dpr.ordering import FileOrder
 from faramesh_cloud.dpr.wal import StopKind
-from faramesh_cloud.sources import SourceError, open_source
+from faramesh_cloud.sources import Item, SourceError, open_source
 
 _ORDER_TEXT = {
     FileOrder.WRITE: "write order (oldest first)",
@@ -74,14 +74,14 @@ def verify(file: Path, public_keys: tuple[str, ...], hmac_key_file: Path | None,
     order = "write order (a WAL is authoritative)"
     try:
         with open_source(file, lean=True) as source:
-            add = verifier.add
-            for item in source.in_chain_order():  # the hot loop (a million items a file)
-                if item.record is not None:
-                    add(item.record, item.index, item.where, item.raw, item.canonical)
-                elif item.control is not None:
+            def other(item: Item) -> None:
+                nonlocal controls
+                if item.control is not None:
                     controls += 1
                 else:
                     verifier.malformed(item.index, item.where, f"not a DPR: {item.error}")
+
+            verifier.add_items(source.in_chain_order(), other)  # the hot loop (a million items a file)
             if source.file_order is not None:
                 order = _ORDER_TEXT[source.file_order]
             fmt, stop, size = source.format, source.stop, source.size

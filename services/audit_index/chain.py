@@ -24,7 +24,7 @@ from faramesh_cloud.audit_index.domain import (
     severity_of,
 )
 from faramesh_cloud.dpr.canonical import genesis_prev_hash
-from faramesh_cloud.dpr.chain import AgentChain, ChainVerifier, FindingKind
+from faramesh_cloud.dpr.chain import AgentChain, ChainVerifier, FindingKind, seen_key
 from faramesh_cloud.dpr.signatures import SignatureStatus
 
 ChainKey = tuple[str, str, str]  # (org_id, stack_id, agent_id)
@@ -80,7 +80,7 @@ def lookup_hashes(records: Sequence[IndexedRecord]) -> dict[ChainKey, set[str]]:
 
 
 def _seed(agent_id: str, state: AgentState | None, seen: Mapping[str, int]) -> AgentChain:
-    chain = AgentChain(agent_id, genesis_prev_hash(agent_id), seen=dict(seen))
+    chain = AgentChain(agent_id, genesis_prev_hash(agent_id), seen={seen_key(h): i for h, i in seen.items()})
     if state is not None and state.chain_length > 0:
         chain.tip = state.tip_hash
         chain.length = state.chain_length
