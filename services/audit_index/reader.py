@@ -30,6 +30,7 @@ from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.views import (
     Alert,
+    ArrivalBucket,
     ChainRecord,
     Delegation,
     Page,
@@ -118,6 +119,10 @@ class IndexReader:
 
     async def policy_versions(self, org_id: str, stack_ids: Sequence[str], since_ns: int) -> list[PolicyVersionUse]:
         return await self._queries.policy_versions(org_id, list(stack_ids), since_ns)
+
+    async def arrivals(self, org_id: str, stack_id: str, start_ns: int, end_ns: int, bucket_ns: int,
+                       late_after_ns: int) -> list[ArrivalBucket]:
+        return await self._queries.arrivals(org_id, stack_id, start_ns, end_ns, bucket_ns, late_after_ns)
 
     # Evidence reads (compliance; ``evidence_views.AuditEvidence``).
 

@@ -772,3 +772,39 @@ class CountResponse(_message.Message):
     COUNT_FIELD_NUMBER: _ClassVar[int]
     count: int
     def __init__(self, count: _Optional[int] = ...) -> None: ...
+
+class ArrivalStatsRequest(_message.Message):
+    __slots__ = ("org_id", "stack_id", "start_ns", "end_ns", "bucket_ns", "late_after_ns")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    STACK_ID_FIELD_NUMBER: _ClassVar[int]
+    START_NS_FIELD_NUMBER: _ClassVar[int]
+    END_NS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_NS_FIELD_NUMBER: _ClassVar[int]
+    LATE_AFTER_NS_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    stack_id: str
+    start_ns: int
+    end_ns: int
+    bucket_ns: int
+    late_after_ns: int
+    def __init__(self, org_id: _Optional[str] = ..., stack_id: _Optional[str] = ..., start_ns: _Optional[int] = ..., end_ns: _Optional[int] = ..., bucket_ns: _Optional[int] = ..., late_after_ns: _Optional[int] = ...) -> None: ...
+
+class ArrivalBucket(_message.Message):
+    __slots__ = ("start_ns", "received", "late", "late_first_ns", "late_last_ns")
+    START_NS_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    LATE_FIELD_NUMBER: _ClassVar[int]
+    LATE_FIRST_NS_FIELD_NUMBER: _ClassVar[int]
+    LATE_LAST_NS_FIELD_NUMBER: _ClassVar[int]
+    start_ns: int
+    received: int
+    late: int
+    late_first_ns: int
+    late_last_ns: int
+    def __init__(self, start_ns: _Optional[int] = ..., received: _Optional[int] = ..., late: _Optional[int] = ..., late_first_ns: _Optional[int] = ..., late_last_ns: _Optional[int] = ...) -> None: ...
+
+class ArrivalStatsResponse(_message.Message):
+    __slots__ = ("buckets",)
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    buckets: _containers.RepeatedCompositeFieldContainer[ArrivalBucket]
+    def __init__(self, buckets: _Optional[_Iterable[_Union[ArrivalBucket, _Mapping]]] = ...) -> None: ...
