@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from faramesh_cloud.gateway.web import decision_charts
 from faramesh_cloud.gateway.web.audit_common import (
     EFFECTS,
     VERIFICATIONS,
@@ -60,6 +61,15 @@ async def _counts(request: Request, principal: Principal, query: SearchQuery) ->
     return await audit.counts_by_effect(org_id, query.filters, query.start_ns, query.end_ns)
 
 
+async def _decisions(request: Request, principal: Principal, query: SearchQuery) -> dict[str, Any]:
+    """Decisions over time over the searched stack, or every stack the member may read."""
+    org_id = principal.org.org_id
+    wanted = query.filters.get("stack_id")
+    stack_ids = [wanted] if wanted else [s.stack_id for s in await web(request).stacks.list_stacks(org_id)]
+    return await decision_charts.context(request, reader(request), org_id,
+                                         principal.access.stacks_with(Permission.AUDIT_RECORD_READ, stack_ids))
+
+
 @router.get("/o/{org}/audit", response_class=HTMLResponse)
 async def search(request: Request, principal: Principal = Depends(require(Permission.AUDIT_RECORD_READ))) -> Response:
     try:
@@ -75,6 +85,7 @@ async def search(request: Request, principal: Principal = Depends(require(Permis
     if found.next_cursor:
         next_link = "?" + urlencode({**query.params, "cursor": found.next_cursor})
     return await audit_page(request, "audit/search.html", principal, "search", {
+        **await _decisions(request, principal, query),
         "records": visible(principal, found.records), "counts": counts, "q": query.params,
         "effects": EFFECTS, "verifications": VERIFICATIONS, "next_link": next_link,
         "total": sum(counts.values()),
