@@ -37,6 +37,8 @@ def human(value: int | float, unit: str = "") -> str:
             if value >= size:
                 return f"{value / size:.1f} {name}"
         return f"{int(value)} B"
+    if unit == "usd":
+        return f"${value:,.2f}"
     if unit == "%":
         return f"{value:.0f} %"
     for size, name in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):

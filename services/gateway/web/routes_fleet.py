@@ -11,7 +11,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from faramesh_cloud.gateway.web import blind_minutes, config_drift
+from faramesh_cloud.gateway.web import blind_minutes, burn_charts, config_drift
 from faramesh_cloud.gateway.web.auth import require
 from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
 from faramesh_cloud.gateway.web.fleet_view import (
@@ -68,8 +68,9 @@ async def stack_overview(request: Request, stack_id: str, principal: Principal =
     ports = fleet_ports(request)
     alerts = [a for a in await ports.audit.alerts(principal.org.org_id) if a.stack_id == stack_id] \
         if ports.audit is not None else []
-    return await _tab(request, principal, stack_id, "overview", alerts=alerts,
-                      **await blind_minutes.context(request, principal, stack_id))
+    agent_burn, agent_burn_svg = burn_charts.per_agent(await ports.query.agents(principal.org.org_id, stack_id))
+    return await _tab(request, principal, stack_id, "overview", alerts=alerts, agent_burn=agent_burn,
+                      agent_burn_svg=agent_burn_svg, **await blind_minutes.context(request, principal, stack_id))
 
 
 @router.get("/o/{org}/fleet/stacks/{stack_id}/agents", response_class=HTMLResponse)

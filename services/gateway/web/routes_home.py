@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from faramesh_cloud.gateway.web import decision_charts, home_panels
+from faramesh_cloud.gateway.web import burn_charts, decision_charts, home_panels
 from faramesh_cloud.gateway.web.audit_live import tail_cursor
 from faramesh_cloud.gateway.web.auth import member
 from faramesh_cloud.gateway.web.deps import web
@@ -74,7 +74,8 @@ async def home(request: Request, principal: Principal = Depends(member)) -> Resp
             "stack_names": {s.stack_id: s.name for s in stacks},
             "live_source": (f"/o/{principal.org.slug}/activity/events?"
                             + urlencode({"after": after, **({"stack": wanted} if wanted else {})})) if live else "",
-            "burn": await home_panels.burn(ports, org_id, ids), "highlight": home_panels.BURN_HIGHLIGHT,
+            "burn": (burn := await home_panels.burn(ports, org_id, ids)), "burn_svg": burn_charts.per_stack(burn),
+            "highlight": home_panels.BURN_HIGHLIGHT,
             "approvals_hooked": pending_approvals(request, ports) is not None,
             "can_register": principal.access.allows_anywhere(Permission.ORG_STACK_MANAGE),
         }, section="home")
