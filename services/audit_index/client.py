@@ -60,6 +60,7 @@ from faramesh_cloud.audit_index.views import (
     RecordSummary,
     SearchFilters,
     StackIntegrity,
+    StackSeries,
     SummaryReceipt,
     TailPage,
 )
@@ -274,6 +275,12 @@ class AuditIndexClient:
         response = await self._rpc.call("ListPolicyVersions", pb.ListPolicyVersionsRequest(
             org_id=org_id, stack_ids=list(stack_ids), since_ns=since_ns))
         return [policy_version_view(u) for u in response.uses]
+
+    async def decision_series(self, org_id: str, stack_ids: Sequence[str], start_ns: int, end_ns: int,
+                              bucket_ns: int) -> list[StackSeries]:
+        response = await self._rpc.call("DecisionSeries", pb.DecisionSeriesRequest(
+            org_id=org_id, stack_ids=list(stack_ids), start_ns=start_ns, end_ns=end_ns, bucket_ns=bucket_ns))
+        return [StackSeries(s.stack_id, list(s.decisions), list(s.denies)) for s in response.series]
 
     async def arrivals(self, org_id: str, stack_id: str, start_ns: int, end_ns: int, bucket_ns: int,
                        late_after_ns: int) -> list[ArrivalBucket]:

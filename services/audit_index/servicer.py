@@ -272,6 +272,12 @@ class AuditQueryServicer(query_pb2_grpc.AuditQueryServiceServicer):
             request.org_id, list(request.stack_ids), request.since_ns))
         return pb.ListPolicyVersionsResponse(uses=[policy_version_message(u) for u in found])
 
+    async def DecisionSeries(self, request: pb.DecisionSeriesRequest, context: Context) -> pb.DecisionSeriesResponse:
+        found = await _answer(context, request.org_id, lambda: self._reader.decision_series(
+            request.org_id, list(request.stack_ids), request.start_ns, request.end_ns, request.bucket_ns))
+        return pb.DecisionSeriesResponse(series=[pb.StackSeries(stack_id=s.stack_id, decisions=s.decisions,
+                                                                denies=s.denies) for s in found])
+
     async def ArrivalStats(self, request: pb.ArrivalStatsRequest, context: Context) -> pb.ArrivalStatsResponse:
         found = await _answer(context, request.org_id, lambda: self._reader.arrivals(
             request.org_id, request.stack_id, request.start_ns, request.end_ns, request.bucket_ns,

@@ -260,6 +260,15 @@ class ArrivalBucket:
     late_last_ns: int
 
 
+@dataclass(frozen=True, slots=True)
+class StackSeries:
+    """One stack's decisions and denies per bucket of creation time (every bucket, empty ones too)."""
+
+    stack_id: str
+    decisions: list[int]
+    denies: list[int]
+
+
 class InvalidCursor(ValueError):
     """A cursor this API did not issue for this kind of query."""
 

@@ -78,3 +78,31 @@ async def test_home_and_audit_chart_the_numbers_of_their_tables(
 
         month = chart_numbers((await web.get("/o/acme/", params={"decisions": "30d"})).text)
         assert len(month[0]) == 30 and month[3] == len(everything)
+
+
+async def test_fleet_list_sparklines_are_the_audit_charts_numbers_per_stack(
+        fleet_audit: FleetAuditIndex, people: People, stacks: StackStore) -> None:
+    acme = await people.org("acme")
+    org = acme.org.org_id
+    pay, _ = await stacks.register_stack(org, "payments-prod")
+    quiet, _ = await stacks.register_stack(org, "quiet")
+    now = time.time_ns()
+    writers = fleet("pay", 3, ["s"], seed=4)
+    recs = records(writers, 9, now - 5 * HOUR) + records(writers, 5, now - HOUR // 4)
+    await publish(fleet_audit.log, org, pay.stack_id, recs)
+    await fleet_audit.index(len(recs))
+
+    app = fleet_audit.app()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as web:
+        await sign_in(web, acme.email, PASSWORD)
+        listing = (await web.get("/o/acme/fleet")).text
+        row = listing.split(f'<tr data-stack="{pay.stack_id}">', 1)[1].split("</tr>", 1)[0]
+        decisions = [int(v) for v in re.search(r'id="spark-d-[^"]+"[^>]*data-values="([\d,]+)"', row).group(1).split(",")]  # type: ignore[union-attr]
+        denies = [int(v) for v in re.search(r'id="spark-x-[^"]+"[^>]*data-values="([\d,]+)"', row).group(1).split(",")]  # type: ignore[union-attr]
+        bars, _, charted, total, _ = chart_numbers(
+            (await web.get("/o/acme/audit", params={"stack": pay.stack_id, "decisions": "24h"})).text)
+        assert decisions == bars and sum(decisions) == total == len(recs)
+        assert sum(denies) == charted.get("DENY", 0) == sum(1 for r in recs if r["effect"] == "DENY")
+        assert f'data-total="{len(recs)}">' in row and f"{len(recs)} decisions" in row
+        quiet_row = listing.split(f'<tr data-stack="{quiet.stack_id}">', 1)[1].split("</tr>", 1)[0]
+        assert "0 decisions" in quiet_row and "0 denies" in quiet_row

@@ -99,3 +99,21 @@ async def context(request: Any, reader: Any, org_id: str, stack_ids: Sequence[st
     """What ``charts/_decisions.html`` needs (``{}`` when there is nothing to chart over)."""
     dc = await load(reader, org_id, stack_ids, range_of(request.query_params))
     return {"dc": dc, "dc_links": links(request)} if dc is not None else {}
+
+
+async def sparks(reader: Any, org_id: str, stack_ids: Sequence[str], now_ns: int | None = None) -> dict[str, Any]:
+    """Per stack: decisions and denies per hour over the last 24 hours as two sparklines, with
+    their totals (the Fleet list's column); one query for every stack."""
+    if not stack_ids:
+        return {}
+    now_ns = now_ns if now_ns is not None else int(datetime.now(UTC).timestamp() * 1e9)
+    end = (now_ns // HOUR_NS + 1) * HOUR_NS
+    out: dict[str, Any] = {}
+    for s in await reader.decision_series(org_id, list(stack_ids), end - 24 * HOUR_NS, end, HOUR_NS):
+        out[s.stack_id] = {
+            "decisions": sum(s.decisions), "denies": sum(s.denies),
+            "decisions_svg": charts.sparkline(f"spark-d-{s.stack_id}", "Decisions per hour, last 24 h", s.decisions),
+            "denies_svg": charts.sparkline(f"spark-x-{s.stack_id}", "Denies per hour, last 24 h", s.denies,
+                                           charts.EFFECT_COLOURS["DENY"]),
+        }
+    return out
