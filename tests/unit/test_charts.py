@@ -94,3 +94,25 @@ def test_text_is_escaped() -> None:
     markup = str(charts.bar_chart("x\"y", "<script>", [("<b>", 1)]))
     assert "<script>" not in markup and "<b>" not in markup
     assert re.search(r'id="x&#34;y"', markup)
+
+
+def test_pending_histogram_bins_and_median_from_known_waits() -> None:
+    from dataclasses import dataclass
+
+    from faramesh_cloud.gateway.web.approval_charts import histogram
+
+    @dataclass
+    class Row:
+        pending_s: float
+
+    waits = [5, 59.9, 60, 299, 900, 3599, 3600, 86_400, 200_000]
+    got = histogram([Row(w) for w in waits])
+    assert got is not None
+    assert got.counts == [("< 1 min", 2), ("1-5 min", 2), ("5-15 min", 0), ("15-60 min", 2), ("1-4 h", 1),
+                          ("4-24 h", 0), ("> 24 h", 2)]
+    assert got.total == 9 and got.median_s == 900
+    root = parse(got.svg)
+    accessible(root)
+    assert [int(b.get("data-value") or -1) for b in marks(root, "bar")] == [n for _, n in got.counts]
+    assert histogram([]) is None
+    assert histogram([Row(10), Row(30)]).median_s == 20  # type: ignore[union-attr]
