@@ -47,11 +47,13 @@ def human(value: int | float, unit: str = "") -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _open(chart_id: str, cls: str, title: str, desc: str, width: int, height: int) -> list[str]:
+def _open(chart_id: str, cls: str, title: str, desc: str, width: int, height: int, *, fluid: bool = False) -> list[str]:
+    """The ``<svg>`` with its title and description; ``fluid`` stretches it to the card's width
+    (the viewBox keeps its proportions), else it keeps its size but never overflows."""
     cid = escape(chart_id)
+    size = 'width="100%" style="height:auto"' if fluid else f'width="{width}" height="{height}" style="max-width:100%;height:auto"'
     return [f'<svg id="{cid}" class="chart {cls}" role="img" aria-labelledby="{cid}-t {cid}-d" '
-            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-            f'xmlns="http://www.w3.org/2000/svg">',
+            f'viewBox="0 0 {width} {height}" {size} xmlns="http://www.w3.org/2000/svg">',
             f'<title id="{cid}-t">{escape(title)}</title><desc id="{cid}-d">{escape(desc)}</desc>']
 
 
@@ -244,12 +246,13 @@ def strip(chart_id: str, title: str, cells: Sequence[StripCell], width: int = WI
     blind = sum(1 for c in cells if c.state == "blind")
     late = sum(c.late for c in cells)
     parts = _open(chart_id, "blind-strip", title,
-                  f"{len(cells)} spans, {blind} blind, {late} records arrived late by catch-up", width, height)
+                  f"{len(cells)} spans, {blind} blind, {late} records arrived late by catch-up", width, height,
+                  fluid=True)
     x = 0.0
-    for name in ("heard", "blind"):
+    for name, text in (("heard", "heard from"), ("blind", "blind"), ("idle", "not registered yet")):
         parts.append(f'<rect x="{x:.0f}" y="2" width="10" height="10" fill="{STRIP_COLOURS[name]}"/>'
-                     f'<text x="{x + 14:.0f}" y="11" font-size="11">{"heard from" if name == "heard" else name}</text>')
-        x += 90
+                     f'<text x="{x + 14:.0f}" y="11" font-size="11">{text}</text>')
+        x += 40 + 6 * len(text)
     parts.append(f'<text x="{x:.0f}" y="11" font-size="11">▲ late records</text>')
     for i, c in enumerate(cells):
         cx = i * slot
