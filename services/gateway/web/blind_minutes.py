@@ -2,7 +2,7 @@
 when it did not, and which records arrived late by catch-up (and from which creation window),
 so an auditor sees how long Cloud was blind and that the records of that time came in.
 
-Two facts, both written by projections of the log (docs/blind-minutes.md):
+Two facts, both written by projections of the log (docs/charts.md):
 
 * **heard from**: the minutes in which ingest received sync items from the stack (status,
   health, budget and credential reports: the fleet sink's ``fleet_contact``), and the minutes
