@@ -29,6 +29,7 @@ from faramesh_cloud.sql.positions import lock_positions
 Conn = AsyncConnection[Any]
 COMPONENT: Final = ("fleet", "faramesh_cloud.fleet")
 
+CONTACT_KEEP_DAYS: Final = 31  # fleet_contact kept per stack, counted back from its newest contact
 _NEWER: Final = "(EXCLUDED.{a}, EXCLUDED.{b}) > ({t}.{a}, {t}.{b})"
 
 
@@ -164,6 +165,16 @@ async def _contact(conn: Conn, fresh: Sequence[FleetUpdate]) -> None:
             "SELECT o, s, to_timestamp(m), n FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[]) "
             "AS v(o, s, m, n) ON CONFLICT (org_id, stack_id, minute) DO UPDATE SET items = c.items + EXCLUDED.items",
             ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [minutes[k] for k in keys]))
+        # Keep CONTACT_KEEP_DAYS before each stack's newest contact (by the log's own times, so a
+        # replay prunes the same rows): the strip reads 7 days.
+        newest: dict[tuple[str, str], int] = {}
+        for o, st, m in keys:
+            newest[(o, st)] = max(newest.get((o, st), 0), m)
+        pairs = sorted(newest)
+        await conn.execute(
+            "DELETE FROM fleet_contact AS c USING unnest(%s::text[], %s::text[], %s::bigint[]) AS v(o, s, m) "
+            "WHERE c.org_id = v.o AND c.stack_id = v.s AND c.minute < to_timestamp(v.m) - make_interval(days => %s)",
+            ([p[0] for p in pairs], [p[1] for p in pairs], [newest[p] for p in pairs], CONTACT_KEEP_DAYS))
 
 
 async def apply(conn: Conn, update: FleetUpdate) -> None:

@@ -156,3 +156,25 @@ async def test_contact_minutes_count_each_item_once_under_redelivery_and_replay(
     assert got == [(start, 2), (start + MINUTE_NS, 1), (start + 4 * MINUTE_NS, 1)]
     assert sink.skipped == 3
     assert await query.contact(acme.org.org_id, "another-stack", start, start + 10 * MINUTE_NS) == []
+
+
+async def test_contact_older_than_31_days_before_the_newest_is_pruned(
+        database: Database, fleet_audit: FleetAuditIndex, people: People, stacks: StackStore,
+        start_ingest: StartIngest, client_for: ClientFor) -> None:
+    from faramesh_cloud.fleet.query import FleetQuery
+
+    acme = await people.org("acme")
+    pay, key = await stacks.register_stack(acme.org.org_id, "payments-prod")
+    day = 24 * 60 * MINUTE_NS
+    newest = time.time_ns() // MINUTE_NS * MINUTE_NS
+    clock = [0]
+    daemon = Daemon(client_for(await start_ingest(wall_ns=lambda: clock[0]), key))
+    for at in (newest - 40 * day, newest - 31 * day - MINUTE_NS, newest - 30 * day, newest):
+        clock[0] = at
+        await daemon.sync([])
+    updates = [u for m in await read_topic(fleet_audit.log, SYNC_ITEMS)
+               if (u := FleetProcessor().process(m)) is not None]
+    for u in updates:  # one batch each: the newest arrives last
+        await FleetSink(database).write([u])  # type: ignore[list-item]
+    got = await FleetQuery(database, stacks).contact(acme.org.org_id, pay.stack_id, 0, newest + MINUTE_NS)
+    assert [m.minute_ns for m in got] == [newest - 30 * day, newest]
