@@ -18,7 +18,7 @@ def per_stack(burns: Sequence[Any]) -> Markup | None:
     rows = [(b.name, b.spent_usd, b.ceiling_usd) for b in burns if b.ceiling_usd > 0]
     if not rows:
         return None
-    return charts.threshold_bars("burn-chart", "Budget burn today per stack, share of the daily ceiling", rows,
+    return charts.threshold_bars("burn-chart", "Budget burn today: share of each daily ceiling used", rows,
                                  THRESHOLDS, unit="usd")
 
 

@@ -62,7 +62,9 @@ def chart(stats: Any, range_name: str, chart_id: str = "decisions-chart") -> Dec
         rows.append(Row(full, {e: b.counts.get(e, 0) for e in series}, total,
                         round(charts.rate(b.counts.get("DENY", 0), total), 1)))
         buckets.append(charts.Bucket(short, full, dict(b.counts)))
-    title = f"Decisions by effect, last {range_name}, with the deny rate"
+    # Not "effect" nor "stack": the page's filters are labelled so, and a chart's name must not
+    # answer for them.
+    title = f"Decisions over the last {range_name} by outcome, with the deny rate"
     return DecisionChart(range_name, stats.total, dict(stats.by_effect),
                          round(charts.rate(stats.by_effect.get("DENY", 0), stats.total), 1),
                          stats.unverified_total, series, rows,
