@@ -119,7 +119,9 @@ async def test_the_strip_shows_the_blind_span_and_the_late_records_with_their_wi
             blind = [i for i, c in enumerate(cells) if c.get("data-state") == "blind"]
             assert blind and blind == list(range(blind[0], blind[-1] + 1))  # one span
             assert (blind[-1] - blind[0] + 1) * 15 >= 87
-            assert 'class="bm-late" data-records="7"' in section and iso(created_from) in section
+            assert (f'class="bm-late" data-records="7" data-from="{iso(created_from)}" data-to="{iso(created_to)}"'
+                    in section)
+            assert f'class="bm-blind" data-minutes="87" data-from="{iso(first + 3 * MINUTE_NS)}"' in section
 
         doc = (await web.get("/api/v1/openapi.json")).json()["paths"]
         assert "range" in str(doc["/api/v1/orgs/{org}/fleet/stacks/{stack_id}/blind-minutes"]["get"])

@@ -32,6 +32,10 @@ def _iso(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, UTC).isoformat().replace("+00:00", "Z")
 
 
+def _at(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class Span:
     start_ns: int
@@ -40,6 +44,14 @@ class Span:
     @property
     def minutes(self) -> int:
         return (self.end_ns - self.start_ns) // MINUTE_NS
+
+    @property
+    def start_at(self) -> datetime:
+        return _at(self.start_ns)
+
+    @property
+    def end_at(self) -> datetime:
+        return _at(self.end_ns)
 
     def plain(self) -> dict[str, Any]:
         return {"start": _iso(self.start_ns), "end": _iso(self.end_ns), "minutes": self.minutes}
@@ -53,6 +65,18 @@ class Late:
     records: int
     created_first_ns: int
     created_last_ns: int
+
+    @property
+    def received_at(self) -> datetime:
+        return _at(self.received_ns)
+
+    @property
+    def created_from_at(self) -> datetime:
+        return _at(self.created_first_ns)
+
+    @property
+    def created_to_at(self) -> datetime:
+        return _at(self.created_last_ns)
 
     def plain(self) -> dict[str, Any]:
         return {"received_at": _iso(self.received_ns), "records": self.records,
