@@ -70,6 +70,9 @@ async def test_home_and_audit_chart_the_numbers_of_their_tables(
         bars, table, charted, total, _ = chart_numbers(search)
         assert bars == table and dict(charted) == counts and total == sum(counts.values())
 
+        assert 'id="dc-note"' not in search
+        denied = (await web.get("/o/acme/audit", params={"effect": "DENY"})).text
+        assert chart_numbers(denied)[3] == len(everything) and 'id="dc-note"' in denied  # said, not hidden
         last_hour = (await web.get("/o/acme/audit", params={"decisions": "1h", "stack": pay.stack_id})).text
         bars, table, charted, total, _ = chart_numbers(last_hour)
         assert len(bars) == 12 and bars == table and total == 4

@@ -66,8 +66,12 @@ async def _decisions(request: Request, principal: Principal, query: SearchQuery)
     org_id = principal.org.org_id
     wanted = query.filters.get("stack_id")
     stack_ids = [wanted] if wanted else [s.stack_id for s in await web(request).stacks.list_stacks(org_id)]
-    return await decision_charts.context(request, reader(request), org_id,
-                                         principal.access.stacks_with(Permission.AUDIT_RECORD_READ, stack_ids))
+    out = await decision_charts.context(request, reader(request), org_id,
+                                        principal.access.stacks_with(Permission.AUDIT_RECORD_READ, stack_ids))
+    if out and set(query.filters) - {"stack_id"}:
+        out["dc_note"] = ("The chart counts every decision of " + ("this stack" if wanted else "your stacks")
+                          + " over its range; the other filters apply to the counts and the list.")
+    return out
 
 
 @router.get("/o/{org}/audit", response_class=HTMLResponse)
