@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from faramesh_cloud.audit_index.client import AuditIndexClient, CommitWatchClient
 from faramesh_cloud.audit_index.retention_client import RetentionClient
 from faramesh_cloud.audit_index.service import AuditIndexConfig, AuditIndexService
-from faramesh_cloud.audit_index.views import Delegation, PolicyVersionUse
+from faramesh_cloud.audit_index.views import ArrivalBucket, Delegation, PolicyVersionUse
 from faramesh_cloud.config import Settings
 from faramesh_cloud.gateway.web.audit_ports import AuditReader
 from faramesh_cloud.gateway.web.live_feed import Commits
@@ -46,6 +46,9 @@ class AuditIndexReads(AuditReader, Protocol):
     """The ``AuditReader`` port plus what Home and Fleet read of the index."""
 
     async def delegations(self, org_id: str, stack_id: str, since_ns: int) -> list[Delegation]: ...
+
+    async def arrivals(self, org_id: str, stack_id: str, start_ns: int, end_ns: int, bucket_ns: int,
+                       late_after_ns: int) -> list[ArrivalBucket]: ...
 
     async def policy_versions(self, org_id: str, stack_ids: Sequence[str],
                               since_ns: int) -> list[PolicyVersionUse]: ...

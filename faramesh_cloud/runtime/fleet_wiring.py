@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from faramesh_cloud.audit_index.views import Alert, Delegation, PolicyVersionUse, RecordSummary
+from faramesh_cloud.audit_index.views import (
+    Alert,
+    ArrivalBucket,
+    Delegation,
+    PolicyVersionUse,
+    RecordSummary,
+)
 from faramesh_cloud.config import Settings
 from faramesh_cloud.fleet.client import FleetQueryClient
 from faramesh_cloud.fleet.git_client import GitClient
@@ -85,6 +91,10 @@ class IndexFleetAudit:
 
     async def policy_versions(self, org_id: str, stack_ids: list[str], since_ns: int) -> list[PolicyVersionUse]:
         return await self._index.policy_versions(org_id, stack_ids, since_ns)
+
+    async def arrivals(self, org_id: str, stack_id: str, start_ns: int, end_ns: int, bucket_ns: int,
+                       late_after_ns: int) -> list[ArrivalBucket]:
+        return await self._index.arrivals(org_id, stack_id, start_ns, end_ns, bucket_ns, late_after_ns)
 
 
 def fleet_ports(stacks: StackStore, *, cloud_url: str, query: FleetReads, audit: AuditIndexReads) -> FleetPorts:

@@ -51,6 +51,7 @@ from faramesh_cloud.audit_index.retention.events import Checkpoint
 from faramesh_cloud.audit_index.views import (
     AgentIntegrity,
     Alert,
+    ArrivalBucket,
     ChainRecord,
     Delegation,
     Page,
@@ -59,6 +60,7 @@ from faramesh_cloud.audit_index.views import (
     RecordSummary,
     SearchFilters,
     StackIntegrity,
+    StackSeries,
     SummaryReceipt,
     TailPage,
 )
@@ -273,6 +275,20 @@ class AuditIndexClient:
         response = await self._rpc.call("ListPolicyVersions", pb.ListPolicyVersionsRequest(
             org_id=org_id, stack_ids=list(stack_ids), since_ns=since_ns))
         return [policy_version_view(u) for u in response.uses]
+
+    async def decision_series(self, org_id: str, stack_ids: Sequence[str], start_ns: int, end_ns: int,
+                              bucket_ns: int) -> list[StackSeries]:
+        response = await self._rpc.call("DecisionSeries", pb.DecisionSeriesRequest(
+            org_id=org_id, stack_ids=list(stack_ids), start_ns=start_ns, end_ns=end_ns, bucket_ns=bucket_ns))
+        return [StackSeries(s.stack_id, list(s.decisions), list(s.denies)) for s in response.series]
+
+    async def arrivals(self, org_id: str, stack_id: str, start_ns: int, end_ns: int, bucket_ns: int,
+                       late_after_ns: int) -> list[ArrivalBucket]:
+        response = await self._rpc.call("ArrivalStats", pb.ArrivalStatsRequest(
+            org_id=org_id, stack_id=stack_id, start_ns=start_ns, end_ns=end_ns, bucket_ns=bucket_ns,
+            late_after_ns=late_after_ns))
+        return [ArrivalBucket(b.start_ns, b.received, b.late, b.late_first_ns, b.late_last_ns)
+                for b in response.buckets]
 
     # Evidence reads (``evidence_views.AuditEvidence``), as ``IndexReader`` answers them.
 

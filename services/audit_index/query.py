@@ -21,6 +21,7 @@ from faramesh_cloud.audit_index.views import (
     FAILED,
     VERIFIED,
     Alert,
+    ArrivalBucket,
     Delegation,
     Page,
     PolicyVersionUse,
@@ -28,6 +29,7 @@ from faramesh_cloud.audit_index.views import (
     RecordSummary,
     SearchFilters,
     StackIntegrity,
+    StackSeries,
     TailPage,
     TimeRange,
     decode_cursor,
@@ -354,6 +356,56 @@ class AuditQueries:
             local = {str(r[0]) for r in present.rows}
         return [Delegation(str(r[0]), str(r[1]), int(r[2]), r[3], str(r[4]), str(r[0]) in local)
                 for r in result.rows]
+
+    async def decision_series(self, org_id: str, stack_ids: list[str], start_ns: int, end_ns: int,
+                              bucket_ns: int) -> list[StackSeries]:
+        """Per stack (in the order given), its records and its DENY records per bucket of
+        ``bucket_ns`` of creation time from ``start_ns``: the Fleet list's sparklines, one query
+        for every stack."""
+        if not (0 <= start_ns < end_ns and bucket_ns > 0):
+            raise ValueError("decision series need 0 <= start < end and a bucket width above 0")
+        n = -(-(end_ns - start_ns) // bucket_ns)
+        if n > 1_000 or len(stack_ids) > 1_000:
+            raise ValueError("decision series: at most 1,000 buckets and 1,000 stacks")
+        if not stack_ids:
+            return []
+        result = await self._query(
+            "SELECT stack_id, intDiv(toUnixTimestamp64Nano(created_at) - {start:Int64}, {bucket:Int64}) AS b, "
+            f"count(), countIf(effect = 'DENY') FROM {self._table} WHERE org_id = {{org:String}} "
+            "AND stack_id IN {stacks:Array(String)} AND created_at >= fromUnixTimestamp64Nano({start:Int64}, 'UTC') "
+            "AND created_at < fromUnixTimestamp64Nano({end:Int64}, 'UTC') GROUP BY stack_id, b",
+            {"org": org_id, "stacks": sorted(set(stack_ids)), "start": start_ns, "end": end_ns, "bucket": bucket_ns},
+        )
+        series = {s: StackSeries(s, [0] * n, [0] * n) for s in stack_ids}
+        for stack, b, total, denies in result.rows:
+            series[str(stack)].decisions[int(b)] = int(total)
+            series[str(stack)].denies[int(b)] = int(denies)
+        return list(series.values())
+
+    async def arrivals(self, org_id: str, stack_id: str, start_ns: int, end_ns: int, bucket_ns: int,
+                       late_after_ns: int) -> list[ArrivalBucket]:
+        """The stack's records by reception time, in buckets of ``bucket_ns`` from ``start_ns``
+        (only buckets that received something): distinct records received, how many were late
+        (received more than ``late_after_ns`` after their ``created_at``), and the creation
+        window of the late ones. A record stored twice (sync and WAL import) counts once per
+        bucket it arrived in."""
+        if not (0 <= start_ns < end_ns and bucket_ns > 0 and late_after_ns >= 0):
+            raise ValueError("arrivals need 0 <= start < end, a bucket width above 0 and a late threshold of 0 or more")
+        if (end_ns - start_ns) // bucket_ns > 20_000:
+            raise ValueError("arrivals: at most 20,000 buckets; widen the bucket or narrow the range")
+        late = ("toUnixTimestamp64Nano(received_at) - toUnixTimestamp64Nano(created_at) > {late:Int64}")
+        result = await self._query(
+            "SELECT intDiv(toUnixTimestamp64Nano(received_at) - {start:Int64}, {bucket:Int64}) AS b, "
+            f"uniqExact(record_id), uniqExactIf(record_id, {late}), "
+            f"minIf(toUnixTimestamp64Nano(created_at), {late}), maxIf(toUnixTimestamp64Nano(created_at), {late}) "
+            f"FROM {self._table} WHERE org_id = {{org:String}} AND stack_id = {{stack:String}} "
+            "AND received_at >= fromUnixTimestamp64Nano({start:Int64}, 'UTC') "
+            "AND received_at < fromUnixTimestamp64Nano({end:Int64}, 'UTC') GROUP BY b ORDER BY b",
+            {"org": org_id, "stack": stack_id, "start": start_ns, "end": end_ns, "bucket": bucket_ns,
+             "late": late_after_ns},
+        )
+        return [ArrivalBucket(start_ns + int(r[0]) * bucket_ns, int(r[1]), int(r[2]),
+                              int(r[3]) if int(r[2]) else 0, int(r[4]) if int(r[2]) else 0) for r in result.rows]
 
     async def policy_versions(self, org_id: str, stack_ids: list[str], since_ns: int) -> list[PolicyVersionUse]:
         """Per stack, the policy versions its records created since ``since_ns`` were decided

@@ -31,6 +31,7 @@ from faramesh_cloud.audit_index.query import AuditQueries
 from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.views import (
     Alert,
+    ArrivalBucket,
     ChainRecord,
     Delegation,
     Page,
@@ -39,6 +40,7 @@ from faramesh_cloud.audit_index.views import (
     RecordSummary,
     SearchFilters,
     StackIntegrity,
+    StackSeries,
     TailPage,
     TimeRange,
     decode_cursor,
@@ -121,6 +123,14 @@ class IndexReader:
 
     async def policy_versions(self, org_id: str, stack_ids: Sequence[str], since_ns: int) -> list[PolicyVersionUse]:
         return await self._queries.policy_versions(org_id, list(stack_ids), since_ns)
+
+    async def decision_series(self, org_id: str, stack_ids: Sequence[str], start_ns: int, end_ns: int,
+                              bucket_ns: int) -> list[StackSeries]:
+        return await self._queries.decision_series(org_id, list(stack_ids), start_ns, end_ns, bucket_ns)
+
+    async def arrivals(self, org_id: str, stack_id: str, start_ns: int, end_ns: int, bucket_ns: int,
+                       late_after_ns: int) -> list[ArrivalBucket]:
+        return await self._queries.arrivals(org_id, stack_id, start_ns, end_ns, bucket_ns, late_after_ns)
 
     # Evidence reads (compliance; ``evidence_views.AuditEvidence``).
 

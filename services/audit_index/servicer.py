@@ -272,6 +272,20 @@ class AuditQueryServicer(query_pb2_grpc.AuditQueryServiceServicer):
             request.org_id, list(request.stack_ids), request.since_ns))
         return pb.ListPolicyVersionsResponse(uses=[policy_version_message(u) for u in found])
 
+    async def DecisionSeries(self, request: pb.DecisionSeriesRequest, context: Context) -> pb.DecisionSeriesResponse:
+        found = await _answer(context, request.org_id, lambda: self._reader.decision_series(
+            request.org_id, list(request.stack_ids), request.start_ns, request.end_ns, request.bucket_ns))
+        return pb.DecisionSeriesResponse(series=[pb.StackSeries(stack_id=s.stack_id, decisions=s.decisions,
+                                                                denies=s.denies) for s in found])
+
+    async def ArrivalStats(self, request: pb.ArrivalStatsRequest, context: Context) -> pb.ArrivalStatsResponse:
+        found = await _answer(context, request.org_id, lambda: self._reader.arrivals(
+            request.org_id, request.stack_id, request.start_ns, request.end_ns, request.bucket_ns,
+            request.late_after_ns))
+        return pb.ArrivalStatsResponse(buckets=[pb.ArrivalBucket(
+            start_ns=b.start_ns, received=b.received, late=b.late, late_first_ns=b.late_first_ns,
+            late_last_ns=b.late_last_ns) for b in found])
+
     async def WatchCommits(self, request: pb.WatchCommitsRequest, context: Context) -> AsyncIterator[pb.CommitsMoved]:
         if self._commits is None:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this audit index does not watch its commits")

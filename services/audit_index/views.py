@@ -266,6 +266,29 @@ class PolicyVersionUse:
     last_record_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class ArrivalBucket:
+    """The records Cloud received from one stack in one bucket of reception time: how many,
+    how many of them late (received more than the late threshold after the daemon created
+    them: a catch-up after Cloud was blind), and the creation-time window the late ones came
+    from (0, 0 when none)."""
+
+    start_ns: int
+    received: int
+    late: int
+    late_first_ns: int
+    late_last_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class StackSeries:
+    """One stack's decisions and denies per bucket of creation time (every bucket, empty ones too)."""
+
+    stack_id: str
+    decisions: list[int]
+    denies: list[int]
+
+
 class InvalidCursor(ValueError):
     """A cursor this API did not issue for this kind of query."""
 

@@ -22,6 +22,7 @@ from faramesh_cloud.fleet.domain import (
     ApplyView,
     BudgetView,
     ConfigText,
+    ContactMinute,
     CredentialView,
     ProviderView,
     StackBurn,
@@ -152,3 +153,8 @@ class FleetQueryClient:
     async def budget_burn(self, org_id: str) -> list[StackBurn]:
         response = await self._rpc.call("ListBudgetBurn", pb.ListBudgetBurnRequest(org_id=org_id))
         return [burn(b) for b in response.burns]
+
+    async def contact(self, org_id: str, stack_id: str, start_ns: int, end_ns: int) -> list[ContactMinute]:
+        response = await self._rpc.call("ListContact", pb.ListContactRequest(
+            org_id=org_id, stack_id=stack_id, start_ns=start_ns, end_ns=end_ns))
+        return [ContactMinute(m.minute_ns, m.items) for m in response.minutes]

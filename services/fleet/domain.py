@@ -38,6 +38,7 @@ class Position:
     offset: int
     observed_ns: int
     sequence: int
+    received_ns: int = 0  # when ingest received the item (0: unknown): the stack's contact time
 
     @property
     def order(self) -> tuple[int, int]:
@@ -261,3 +262,12 @@ class StackBurn:
     @property
     def used(self) -> float:
         return self.spent_usd / self.ceiling_usd if self.ceiling_usd > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ContactMinute:
+    """A minute (its start, Unix nanoseconds, UTC) in which Cloud received ``items`` sync
+    items from a stack's daemon."""
+
+    minute_ns: int
+    items: int

@@ -63,7 +63,7 @@ def _position(message: Message, origin: Origin, observed: Timestamp) -> Position
     # An item without its own observation time is ordered by when Cloud received it.
     observed_ns = _ns(observed) or origin.received_ns
     return Position(origin.org_id, origin.stack_id, message.topic, message.partition, message.offset,
-                    observed_ns, origin.sequence)
+                    observed_ns, origin.sequence, origin.received_ns)
 
 
 def _health(message: Message, origin: Origin) -> HealthUpdate:

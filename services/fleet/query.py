@@ -15,6 +15,7 @@ from faramesh_cloud.fleet.domain import (
     ApplyView,
     BudgetView,
     ConfigText,
+    ContactMinute,
     CredentialView,
     InvalidQuery,
     ProviderView,
@@ -206,3 +207,13 @@ class FleetQuery:
             "WHERE org_id = %s AND scope = 'daily' GROUP BY stack_id", (org_id,))
         burns = [StackBurn(s, names[s], float(sp), float(ce)) for s, sp, ce in rows if s in names]
         return sorted(burns, key=lambda b: b.name.lower())
+
+    async def contact(self, org_id: str, stack_id: str, start_ns: int, end_ns: int) -> list[ContactMinute]:
+        """The minutes in [start_ns, end_ns) in which Cloud heard from the stack's daemon, oldest first."""
+        if not 0 <= start_ns < end_ns:
+            raise InvalidQuery(f"the contact range must have 0 <= start < end, got {start_ns}..{end_ns}")
+        rows = await self._fetch(
+            "SELECT (extract(epoch FROM minute))::bigint, items FROM fleet_contact WHERE org_id = %s "
+            "AND stack_id = %s AND minute >= %s AND minute < %s ORDER BY minute",
+            (_org(org_id), stack_id, _at(start_ns), _at(end_ns)))
+        return [ContactMinute(int(m) * 1_000_000_000, int(n)) for m, n in rows]

@@ -159,6 +159,12 @@ class FleetQueryServicer(query_pb2_grpc.FleetQueryServiceServicer):
         views = await _answer(context, lambda: self._query.budget_burn(request.org_id))
         return pb.ListBudgetBurnResponse(burns=[burn_message(v) for v in views])
 
+    async def ListContact(self, request: pb.ListContactRequest, context: Context) -> pb.ListContactResponse:
+        minutes = await _answer(context, lambda: self._query.contact(request.org_id, request.stack_id,
+                                                                     request.start_ns, request.end_ns))
+        return pb.ListContactResponse(minutes=[pb.ContactMinute(minute_ns=m.minute_ns, items=m.items)
+                                               for m in minutes])
+
 
 def internal_server(query: FleetQuery, address: str, tls: ServiceCredentials,
                     git: GitIntegrations | None = None) -> InternalServer:

@@ -29,6 +29,7 @@ from faramesh_cloud.sql.positions import lock_positions
 Conn = AsyncConnection[Any]
 COMPONENT: Final = ("fleet", "faramesh_cloud.fleet")
 
+CONTACT_KEEP_DAYS: Final = 31  # fleet_contact kept per stack, counted back from its newest contact
 _NEWER: Final = "(EXCLUDED.{a}, EXCLUDED.{b}) > ({t}.{a}, {t}.{b})"
 
 
@@ -149,6 +150,33 @@ async def _credential(conn: Conn, u: CredentialUpdate) -> None:
          at.observed_ns, at.sequence))
 
 
+async def _contact(conn: Conn, fresh: Sequence[FleetUpdate]) -> None:
+    """Count each item in its stack's minute of reception (``fleet_contact``): only the fresh
+    ones, in the batch's transaction, so a redelivery or a replay counts nothing twice."""
+    minutes: dict[tuple[str, str, int], int] = {}
+    for u in fresh:
+        if u.at.received_ns > 0:
+            key = (u.at.org_id, u.at.stack_id, u.at.received_ns // 60_000_000_000 * 60)
+            minutes[key] = minutes.get(key, 0) + 1
+    if minutes:
+        keys = sorted(minutes)
+        await conn.execute(
+            "INSERT INTO fleet_contact AS c (org_id, stack_id, minute, items) "
+            "SELECT o, s, to_timestamp(m), n FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[]) "
+            "AS v(o, s, m, n) ON CONFLICT (org_id, stack_id, minute) DO UPDATE SET items = c.items + EXCLUDED.items",
+            ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [minutes[k] for k in keys]))
+        # Keep CONTACT_KEEP_DAYS before each stack's newest contact (by the log's own times, so a
+        # replay prunes the same rows): the strip reads 7 days.
+        newest: dict[tuple[str, str], int] = {}
+        for o, st, m in keys:
+            newest[(o, st)] = max(newest.get((o, st), 0), m)
+        pairs = sorted(newest)
+        await conn.execute(
+            "DELETE FROM fleet_contact AS c USING unnest(%s::text[], %s::text[], %s::bigint[]) AS v(o, s, m) "
+            "WHERE c.org_id = v.o AND c.stack_id = v.s AND c.minute < to_timestamp(v.m) - make_interval(days => %s)",
+            ([p[0] for p in pairs], [p[1] for p in pairs], [newest[p] for p in pairs], CONTACT_KEEP_DAYS))
+
+
 async def apply(conn: Conn, update: FleetUpdate) -> None:
     if isinstance(update, HealthUpdate):
         await _health(conn, update)
@@ -182,6 +210,7 @@ class FleetSink:
             for update in fresh:
                 await apply(conn, update)
                 positions[update.at.partition] = max(positions[update.at.partition], update.at.offset + 1)
+            await _contact(conn, fresh)
             await conn.execute(
                 "UPDATE fleet_positions AS p SET next_offset = v.n, updated_at = now() "
                 "FROM unnest(%s::int[], %s::bigint[]) AS v(part, n) WHERE p.topic = %s AND p.partition = v.part",

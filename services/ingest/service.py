@@ -16,6 +16,7 @@ ingest``) the runtime passes ``http_listener``, which serves the app on a listen
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final, Protocol
@@ -95,8 +96,10 @@ class IngestService:
         control: DaemonControl | None = None,
         http_listener: Callable[[Starlette], HttpListener] | None = None,
         region: Region | None = None,
+        wall_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self._region = region
+        self._wall_ns = wall_ns  # when an item was received (its origin's received_ns)
         self._control = control
         self._settings = settings
         self._log = log
@@ -177,7 +180,7 @@ class IngestService:
         ))
         servicer = SyncServicer(
             log=self._log, stacks=self._stacks, acks=self._acks, config=self._config, region=self._region,
-            limiter=RateLimiter.for_limits(limits), control=self._control,
+            limiter=RateLimiter.for_limits(limits), control=self._control, wall_ns=self._wall_ns,
         )
         server.add_generic_rpc_handlers((sync_handler(servicer),))
         self._servicer = servicer

@@ -104,3 +104,7 @@ def test_a_pending_approval_is_approved_with_a_reason_and_leaves_the_queue(
     page.get_by_role("link", name="History").click()
     expect(page.locator("#approval-history")).to_contain_text("customer verified by phone")
     expect(page.locator("#approval-history")).to_contain_text("ada@example.test")
+    # The pending-time distribution of the rows listed: one approval, in one bin.
+    expect(page.locator("#pending-histogram")).to_be_visible()
+    expect(page.locator("#pending-histogram rect.bar[data-value='1']")).to_have_count(1)
+    screenshot(page, "approvals-history")

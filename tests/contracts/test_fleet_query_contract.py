@@ -205,6 +205,16 @@ async def test_budget_burn_per_stack(reads: FleetReads, fleet: Fleet) -> None:
     assert (burn.stack_id, burn.name, burn.spent_usd, burn.ceiling_usd) == (fleet.pay, "payments-prod", 24.1, 30.0)
 
 
+async def test_contact_minutes_of_a_stack(reads: FleetReads, fleet: Fleet) -> None:
+    """Every item fed above was received in the minute of 1_700_000_000 s (``fleet_items.record``)."""
+    minute = 1_700_000_000 // 60 * 60 * 10**9
+    assert [(m.minute_ns, m.items) for m in await reads.contact(fleet.acme, fleet.pay, 0, 2 * 10**18)] == [(minute, 8)]
+    assert await reads.contact(fleet.acme, fleet.pay, minute + 60 * 10**9, 2 * 10**18) == []
+    assert await reads.contact(fleet.acme, fleet.quiet, 0, 2 * 10**18) == []
+    with pytest.raises(ValueError, match="start < end"):
+        await reads.contact(fleet.acme, fleet.pay, 5, 5)
+
+
 async def test_another_organisations_ids_are_never_answered(reads: FleetReads, fleet: Fleet) -> None:
     acme, beta, theirs = fleet.acme, fleet.beta, fleet.beta_stack
     assert theirs not in {v.stack_id for v in await reads.stacks(acme)}
@@ -218,6 +228,8 @@ async def test_another_organisations_ids_are_never_answered(reads: FleetReads, f
     assert all(b.stack_id != theirs for b in await reads.budgets_near_ceiling(acme, 1.0))
     assert all(c.stack_id != theirs for c in await reads.credentials_expiring(acme, fleet.now, timedelta(days=9)))
     assert all(b.stack_id != theirs for b in await reads.budget_burn(acme))
+    assert await reads.contact(acme, theirs, 0, 2 * 10**18) == []
+    assert await reads.contact(beta, fleet.pay, 0, 2 * 10**18) == []
     # And the other way round: beta sees its own, never acme's.
     assert [v.stack_id for v in await reads.stacks(beta)] == [theirs]
     assert await reads.stack(beta, fleet.pay) is None
@@ -234,7 +246,7 @@ async def test_an_org_id_that_is_not_one_is_refused(reads: FleetReads, fleet: Fl
         lambda: reads.agent(org_id, fleet.pay, "payments-bot"), lambda: reads.apply_history(org_id, fleet.pay),
         lambda: reads.config_text(org_id, fleet.pay, sha(TEXT)), lambda: reads.providers(org_id, fleet.pay),
         lambda: reads.budgets_near_ceiling(org_id), lambda: reads.credentials_expiring(org_id),
-        lambda: reads.budget_burn(org_id)]
+        lambda: reads.budget_burn(org_id), lambda: reads.contact(org_id, fleet.pay, 0, 1)]
     for i, call in enumerate(calls):
         with pytest.raises(ValueError, match="is not an organisation id"):
             await call()
@@ -257,6 +269,7 @@ async def test_both_adapters_give_identical_answers(database: Database, stacks: 
                         await reads.providers(org, stack_id), await reads.config_text(org, stack_id, sha(TEXT)),
                         await reads.config_text(org, stack_id, sha(BETA_TEXT))]
                 out += [await reads.agent(org, stack_id, a.agent_id) for a in agents]
+                out.append(await reads.contact(org, stack_id, 0, 2 * 10**18))
         return out
 
     results = {}

@@ -310,3 +310,28 @@ async def test_a_bulk_decision_of_more_than_200_is_refused_before_anything_is_de
     assert refused.status_code == 400, refused.text[:300]
     assert "at most 200 approvals and 201 are selected" in refused.text
     assert {a.defer_token for a in await approvals.queries.pending(owner.org.org_id)} == {"0000aaa1", "0000aaa2"}
+
+
+async def test_history_draws_the_pending_time_distribution_of_its_rows(world: dict, client_for) -> None:  # type: ignore[no-untyped-def,type-arg]
+    import re
+    from datetime import datetime
+
+    from faramesh_cloud.gateway.web.approval_charts import BINS, bin_of
+
+    client = await client_for(world["owner"])
+    csrf = csrf_of((await client.get("/o/acme/approvals")).text)
+    for a in (await client.get("/api/v1/orgs/acme/approvals")).json():
+        done = await client.post(f"/api/v1/orgs/acme/approvals/{a['approval_id']}/decision",
+                                 headers={"x-csrf-token": csrf}, json={"verdict": "deny", "reason": "checked"})
+        assert done.status_code == 200
+    rows = (await client.get("/api/v1/orgs/acme/approvals/history")).json()
+    page = (await client.get("/o/acme/approvals/history")).text
+    bars = dict(re.findall(r'<rect class="bar" data-label="([^"]+)"[^>]*data-value="(\d+)"', page))
+    pending = [(datetime.fromisoformat(r["resolved_at"]) - datetime.fromisoformat(r["created_at"])).total_seconds()
+               for r in rows]
+    expected = {label: sum(1 for p in pending if bin_of(p) == label) for label, _ in BINS}
+    assert {k.replace("&lt;", "<").replace("&gt;", ">"): int(v) for k, v in bars.items()} == expected
+    assert sum(expected.values()) == len(rows) == page.count("<tr data-approval-id=") == 2
+    assert 'id="pending-histogram"' in page and "approvals listed" in page
+    none = (await client.get("/o/acme/approvals/history?tool=nothing/here")).text
+    assert 'id="pending-histogram"' not in none

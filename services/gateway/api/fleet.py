@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 
-from faramesh_cloud.gateway.web import config_drift, home_panels
+from faramesh_cloud.gateway.web import blind_minutes, config_drift, home_panels
 from faramesh_cloud.gateway.web.auth import require
 from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
 from faramesh_cloud.gateway.web.fleet_view import (
@@ -46,6 +46,18 @@ async def list_stacks(request: Request, principal: Principal = Depends(HEALTH)) 
 @router.get("/stacks/{stack_id}")
 async def get_stack(stack_id: str, request: Request, principal: Principal = Depends(HEALTH)) -> dict[str, Any]:
     return plain(await load_stack(request, principal, stack_id))
+
+
+@router.get("/stacks/{stack_id}/blind-minutes")
+async def get_blind_minutes(stack_id: str, request: Request, range: str = "24h",
+                            principal: Principal = Depends(HEALTH)) -> dict[str, Any]:
+    """When Cloud heard from the stack's daemon over the last ``range`` (``24h`` or ``7d``): the
+    blind spans (gaps longer than the disconnect threshold, to the minute) and the records that
+    arrived late by catch-up, each with the creation window it came from (the strip on the
+    stack's Overview and the chain-integrity page)."""
+    if range not in blind_minutes.RANGES:
+        raise HTTPException(400, f"range must be one of {', '.join(blind_minutes.RANGES)}, got {range!r}")
+    return (await blind_minutes.for_stack(request, principal, stack_id, range)).plain()
 
 
 @router.get("/stacks/{stack_id}/agents")

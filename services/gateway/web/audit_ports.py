@@ -22,6 +22,17 @@ class AuditReader(Protocol):
     async def counts_by_effect(self, org_id: str, filters: Mapping[str, str], start_ns: int | None,
                                end_ns: int | None) -> dict[str, int]: ...
 
+    async def decision_series(self, org_id: str, stack_ids: Sequence[str], start_ns: int, end_ns: int,
+                              bucket_ns: int) -> Sequence[Any]:
+        """Per stack (``stack_id``, ``decisions``, ``denies``: one count per bucket): the sparklines."""
+        ...
+
+    async def decision_stats(self, org_id: str, stacks: Sequence[str], start_ns: int, end_ns: int,
+                             bucket_ns: int, top: int = 10) -> Any:
+        """Verified DPRs per effect per bucket (``buckets`` of ``start_ns``/``counts``), ``total``,
+        ``by_effect``, ``unverified_total``: the decisions-over-time chart's one query."""
+        ...
+
     async def get_record(self, org_id: str, record_id: str) -> Sequence[Any]:
         """Every stored copy of the record id (``summary``, ``raw``, ``prev_record_hash``,
         ``chain_index``, ``findings``, ...); empty when the org has none."""

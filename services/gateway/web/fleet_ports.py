@@ -50,6 +50,10 @@ class FleetReads(Protocol):
 
     async def budget_burn(self, org_id: str) -> Sequence[Any]: ...
 
+    async def contact(self, org_id: str, stack_id: str, start_ns: int, end_ns: int) -> Sequence[Any]:
+        """The minutes (``minute_ns``, ``items``) in which Cloud heard from the stack's daemon."""
+        ...
+
 
 class FleetAudit(Protocol):
     async def recent(self, org_id: str, limit: int = 100) -> Sequence[Any]:
@@ -76,6 +80,12 @@ class FleetAudit(Protocol):
     async def policy_versions(self, org_id: str, stack_ids: list[str], since_ns: int) -> Sequence[Any]:
         """Per stack, the policy versions of its records created since ``since_ns``
         (``stack_id``, ``policy_version``, ``records``, ``last_at``, ``last_record_id``)."""
+        ...
+
+    async def arrivals(self, org_id: str, stack_id: str, start_ns: int, end_ns: int, bucket_ns: int,
+                       late_after_ns: int) -> Sequence[Any]:
+        """The stack's records by reception time (``start_ns``, ``received``, ``late``,
+        ``late_first_ns``, ``late_last_ns``): the blind-minutes strip's late arrivals."""
         ...
 
 

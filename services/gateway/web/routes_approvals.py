@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from faramesh_cloud.gateway.api.approvals import issue, known_approval, known_stack
+from faramesh_cloud.gateway.web import approval_charts
 from faramesh_cloud.gateway.web.approvals_ports import (
     approvals_port,
     as_identity_error,
@@ -54,6 +55,7 @@ async def _list(request: Request, principal: Principal, template: str, tab: str,
     return await page(request, template, principal, {
         "tab": tab, "items": items, "q": q, "stack_names": await _stack_names(request, principal),
         "one_pattern": len(patterns) == 1,
+        **({"pending": approval_charts.histogram(items)} if tab == "history" else {}),
         "can_decide": principal.access.allows_anywhere(DECIDE), **extra}, section="approvals",
         status_code=status_code)
 

@@ -10,9 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from faramesh_cloud.gateway.web import blind_minutes
 from faramesh_cloud.gateway.web.audit_common import audit_page, check_stack, reader
 from faramesh_cloud.gateway.web.auth import check_csrf, require
 from faramesh_cloud.gateway.web.deps import web
+from faramesh_cloud.gateway.web.fleet_ports import maybe_fleet
 from faramesh_cloud.identity.domain import Forbidden, NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
 
@@ -100,10 +102,13 @@ async def acknowledge(request: Request, principal: Principal, found: Any, note: 
 async def _page(request: Request, principal: Principal, stack_id: str | None, *, error: str = "",
                 status_code: int = 200) -> Response:
     stacks = await integrity_view(request, principal, stack_id)
+    # One stack's page shows its blind minutes (when the fleet is mounted: contact is the fleet's).
+    strip = (await blind_minutes.context(request, principal, stack_id, checked=True)
+             if stack_id is not None and maybe_fleet(request) is not None else {})
     return await audit_page(request, "audit/integrity.html", principal, "integrity",
                             {"chains": stacks, "archive_status": archive_status, "one_stack": stack_id,
                              "verified_at": verified_at(stacks), "alerts": await alerts_view(request, principal, stack_id),
-                             "can_acknowledge": principal.access.allows_anywhere(ACK), "error": error},
+                             "can_acknowledge": principal.access.allows_anywhere(ACK), "error": error, **strip},
                             status_code=status_code)
 
 

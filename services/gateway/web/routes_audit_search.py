@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from faramesh_cloud.gateway.web import decision_charts
 from faramesh_cloud.gateway.web.audit_common import (
     EFFECTS,
     STATES,
@@ -61,6 +62,19 @@ async def _counts(request: Request, principal: Principal, query: SearchQuery) ->
     return await audit.counts_by_effect(org_id, query.filters, query.start_ns, query.end_ns)
 
 
+async def _decisions(request: Request, principal: Principal, query: SearchQuery) -> dict[str, Any]:
+    """Decisions over time over the searched stack, or every stack the member may read."""
+    org_id = principal.org.org_id
+    wanted = query.filters.get("stack_id")
+    stack_ids = [wanted] if wanted else [s.stack_id for s in await web(request).stacks.list_stacks(org_id)]
+    out = await decision_charts.context(request, reader(request), org_id,
+                                        principal.access.stacks_with(Permission.AUDIT_RECORD_READ, stack_ids))
+    if out and set(query.filters) - {"stack_id"}:
+        out["dc_note"] = ("The chart counts every decision of " + ("this stack" if wanted else "your stacks")
+                          + " over its range; the other filters apply to the counts and the list.")
+    return out
+
+
 @router.get("/o/{org}/audit", response_class=HTMLResponse)
 async def search(request: Request, principal: Principal = Depends(require(Permission.AUDIT_RECORD_READ))) -> Response:
     try:
@@ -76,6 +90,7 @@ async def search(request: Request, principal: Principal = Depends(require(Permis
     if found.next_cursor:
         next_link = "?" + urlencode({**query.params, "cursor": found.next_cursor})
     return await audit_page(request, "audit/search.html", principal, "search", {
+        **await _decisions(request, principal, query),
         "records": visible(principal, found.records), "counts": counts, "q": query.params,
         "effects": EFFECTS, "verifications": VERIFICATIONS, "states": STATES, "next_link": next_link,
         "total": sum(counts.values()),

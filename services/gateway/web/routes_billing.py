@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from faramesh_cloud.gateway.web.auth import check_csrf, require
-from faramesh_cloud.gateway.web.billing_charts import bar_chart, human
 from faramesh_cloud.gateway.web.billing_ports import billing_port
+from faramesh_cloud.gateway.web.charts import bar_chart, human
 from faramesh_cloud.gateway.web.notifications_ports import not_found, refusal
 from faramesh_cloud.gateway.web.render import page
 from faramesh_cloud.identity.domain import Principal

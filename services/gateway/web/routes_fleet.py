@@ -11,8 +11,9 @@ from typing import Any, Final
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from faramesh_cloud.gateway.web import config_drift
+from faramesh_cloud.gateway.web import blind_minutes, burn_charts, config_drift, decision_charts
 from faramesh_cloud.gateway.web.auth import require
+from faramesh_cloud.gateway.web.deps import web
 from faramesh_cloud.gateway.web.fleet_ports import fleet_ports
 from faramesh_cloud.gateway.web.fleet_view import (
     FILTERS,
@@ -27,6 +28,7 @@ from faramesh_cloud.gateway.web.pack_alerts import open_alerts
 from faramesh_cloud.gateway.web.render import page
 from faramesh_cloud.identity.domain import NotFound, Principal
 from faramesh_cloud.identity.permissions import Permission
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 
 router = APIRouter(include_in_schema=False)
 HEALTH = require(Permission.FLEET_HEALTH_READ)
@@ -43,6 +45,19 @@ def stack_tabs(request: Request) -> tuple[tuple[str, str, str], ...]:
     return tabs
 
 
+async def _sparks(request: Request, principal: Principal, stack_ids: list[str]) -> dict[str, Any]:
+    """Decisions and denies per stack (the stacks whose records the member may read); none
+    when the DPR index is not installed or is down."""
+    audit = web(request).audit
+    if audit is None:
+        return {}
+    try:
+        return await decision_charts.sparks(audit, principal.org.org_id,
+                                            principal.access.stacks_with(Permission.AUDIT_RECORD_READ, stack_ids))
+    except ServiceUnavailable:
+        return {}
+
+
 @router.get("/o/{org}/fleet", response_class=HTMLResponse)
 async def fleet_list(request: Request, principal: Principal = Depends(HEALTH)) -> Response:
     query = ListQuery.parse(request.query_params)
@@ -52,6 +67,7 @@ async def fleet_list(request: Request, principal: Principal = Depends(HEALTH)) -
         "sorts": list(SORTS), "environments": sorted({v.environment for v in views if v.environment}),
         "frameworks": sorted({v.framework for v in views if v.framework}),
         "can_detail": lambda stack_id: principal.access.allows(Permission.FLEET_STACK_READ, stack_id),
+        "sparks": await _sparks(request, principal, [v.stack_id for v in views]),
     }, section="fleet")
 
 
@@ -68,7 +84,9 @@ async def stack_overview(request: Request, stack_id: str, principal: Principal =
     ports = fleet_ports(request)
     alerts = [a for a in await ports.audit.alerts(principal.org.org_id) if a.stack_id == stack_id] \
         if ports.audit is not None else []
-    return await _tab(request, principal, stack_id, "overview", alerts=alerts)
+    agent_burn, agent_burn_svg = burn_charts.per_agent(await ports.query.agents(principal.org.org_id, stack_id))
+    return await _tab(request, principal, stack_id, "overview", alerts=alerts, agent_burn=agent_burn,
+                      agent_burn_svg=agent_burn_svg, **await blind_minutes.context(request, principal, stack_id))
 
 
 @router.get("/o/{org}/fleet/stacks/{stack_id}/agents", response_class=HTMLResponse)

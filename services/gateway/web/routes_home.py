@@ -8,12 +8,13 @@ newest record the page was rendered with) and budget burn per stack. Without the
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from faramesh_cloud.gateway.web import home_panels
+from faramesh_cloud.gateway.web import burn_charts, decision_charts, home_panels
 from faramesh_cloud.gateway.web.audit_live import tail_cursor
 from faramesh_cloud.gateway.web.auth import member
 from faramesh_cloud.gateway.web.deps import web
@@ -36,6 +37,19 @@ def sync_state(stack: Stack, now: datetime, disconnect_after_s: float) -> str:
     return "syncing"
 
 
+async def _decisions(request: Request, principal: Principal, stack_ids: list[str]) -> dict[str, Any]:
+    """Decisions over time over the shown stacks whose records the member may read (nothing
+    when the index is not installed or down: Home still answers)."""
+    audit = web(request).audit
+    if audit is None:
+        return {}
+    try:
+        return await decision_charts.context(
+            request, audit, principal.org.org_id, principal.access.stacks_with(Permission.AUDIT_RECORD_READ, stack_ids))
+    except ServiceUnavailable:
+        return {}
+
+
 @router.get("/o/{org}/", response_class=HTMLResponse)
 async def home(request: Request, principal: Principal = Depends(member)) -> Response:
     can_fleet = principal.access.allows_anywhere(Permission.FLEET_HEALTH_READ)
@@ -55,6 +69,7 @@ async def home(request: Request, principal: Principal = Depends(member)) -> Resp
         attention = await home_panels.attention_for(request, principal, stacks)
         names = {s.stack_id: s.name for s in stacks}
         return await page(request, "home_fleet.html", principal, {
+            **await _decisions(request, principal, [s.stack_id for s in stacks]),
             "can_fleet": True, "total": len(stacks), "strip": home_panels.strip(stacks),
             "attention": attention, "open_items": len(attention) <= home_panels.OPEN_ITEMS,
             "attention_groups": home_panels.grouped(attention, f"/o/{principal.org.slug}", names),
@@ -62,7 +77,8 @@ async def home(request: Request, principal: Principal = Depends(member)) -> Resp
             "stack_names": names,
             "live_source": (f"/o/{principal.org.slug}/activity/events?"
                             + urlencode({"after": after, **({"stack": wanted} if wanted else {})})) if live else "",
-            "burn": await home_panels.burn(ports, org_id, ids), "highlight": home_panels.BURN_HIGHLIGHT,
+            "burn": (burn := await home_panels.burn(ports, org_id, ids)), "burn_svg": burn_charts.per_stack(burn),
+            "highlight": home_panels.BURN_HIGHLIGHT,
             "approvals_hooked": pending_approvals(request, ports) is not None,
             "can_register": principal.access.allows_anywhere(Permission.ORG_STACK_MANAGE),
         }, section="home")

@@ -778,3 +778,69 @@ class CountResponse(_message.Message):
     COUNT_FIELD_NUMBER: _ClassVar[int]
     count: int
     def __init__(self, count: _Optional[int] = ...) -> None: ...
+
+class ArrivalStatsRequest(_message.Message):
+    __slots__ = ("org_id", "stack_id", "start_ns", "end_ns", "bucket_ns", "late_after_ns")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    STACK_ID_FIELD_NUMBER: _ClassVar[int]
+    START_NS_FIELD_NUMBER: _ClassVar[int]
+    END_NS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_NS_FIELD_NUMBER: _ClassVar[int]
+    LATE_AFTER_NS_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    stack_id: str
+    start_ns: int
+    end_ns: int
+    bucket_ns: int
+    late_after_ns: int
+    def __init__(self, org_id: _Optional[str] = ..., stack_id: _Optional[str] = ..., start_ns: _Optional[int] = ..., end_ns: _Optional[int] = ..., bucket_ns: _Optional[int] = ..., late_after_ns: _Optional[int] = ...) -> None: ...
+
+class ArrivalBucket(_message.Message):
+    __slots__ = ("start_ns", "received", "late", "late_first_ns", "late_last_ns")
+    START_NS_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    LATE_FIELD_NUMBER: _ClassVar[int]
+    LATE_FIRST_NS_FIELD_NUMBER: _ClassVar[int]
+    LATE_LAST_NS_FIELD_NUMBER: _ClassVar[int]
+    start_ns: int
+    received: int
+    late: int
+    late_first_ns: int
+    late_last_ns: int
+    def __init__(self, start_ns: _Optional[int] = ..., received: _Optional[int] = ..., late: _Optional[int] = ..., late_first_ns: _Optional[int] = ..., late_last_ns: _Optional[int] = ...) -> None: ...
+
+class ArrivalStatsResponse(_message.Message):
+    __slots__ = ("buckets",)
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    buckets: _containers.RepeatedCompositeFieldContainer[ArrivalBucket]
+    def __init__(self, buckets: _Optional[_Iterable[_Union[ArrivalBucket, _Mapping]]] = ...) -> None: ...
+
+class DecisionSeriesRequest(_message.Message):
+    __slots__ = ("org_id", "stack_ids", "start_ns", "end_ns", "bucket_ns")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    STACK_IDS_FIELD_NUMBER: _ClassVar[int]
+    START_NS_FIELD_NUMBER: _ClassVar[int]
+    END_NS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_NS_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    stack_ids: _containers.RepeatedScalarFieldContainer[str]
+    start_ns: int
+    end_ns: int
+    bucket_ns: int
+    def __init__(self, org_id: _Optional[str] = ..., stack_ids: _Optional[_Iterable[str]] = ..., start_ns: _Optional[int] = ..., end_ns: _Optional[int] = ..., bucket_ns: _Optional[int] = ...) -> None: ...
+
+class StackSeries(_message.Message):
+    __slots__ = ("stack_id", "decisions", "denies")
+    STACK_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    DENIES_FIELD_NUMBER: _ClassVar[int]
+    stack_id: str
+    decisions: _containers.RepeatedScalarFieldContainer[int]
+    denies: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, stack_id: _Optional[str] = ..., decisions: _Optional[_Iterable[int]] = ..., denies: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class DecisionSeriesResponse(_message.Message):
+    __slots__ = ("series",)
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    series: _containers.RepeatedCompositeFieldContainer[StackSeries]
+    def __init__(self, series: _Optional[_Iterable[_Union[StackSeries, _Mapping]]] = ...) -> None: ...

@@ -130,6 +130,16 @@ class AuditQueryServiceStub:
                 request_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CountRequest.SerializeToString,
                 response_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CountResponse.FromString,
                 _registered_method=True)
+        self.ArrivalStats = channel.unary_unary(
+                '/faramesh_cloud_api.audit_index.v1.AuditQueryService/ArrivalStats',
+                request_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ArrivalStatsRequest.SerializeToString,
+                response_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ArrivalStatsResponse.FromString,
+                _registered_method=True)
+        self.DecisionSeries = channel.unary_unary(
+                '/faramesh_cloud_api.audit_index.v1.AuditQueryService/DecisionSeries',
+                request_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.DecisionSeriesRequest.SerializeToString,
+                response_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.DecisionSeriesResponse.FromString,
+                _registered_method=True)
 
 
 class AuditQueryServiceServicer:
@@ -277,6 +287,21 @@ class AuditQueryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ArrivalStats(self, request, context):
+        """A stack's records by the time Cloud received them, with how many arrived late by
+        catch-up and from which creation window (the blind-minutes strip).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecisionSeries(self, request, context):
+        """Per stack, its decisions and denies per bucket of creation time (the Fleet list's sparklines).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditQueryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -374,6 +399,16 @@ def add_AuditQueryServiceServicer_to_server(servicer, server):
                     servicer.Count,
                     request_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CountRequest.FromString,
                     response_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CountResponse.SerializeToString,
+            ),
+            'ArrivalStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.ArrivalStats,
+                    request_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ArrivalStatsRequest.FromString,
+                    response_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ArrivalStatsResponse.SerializeToString,
+            ),
+            'DecisionSeries': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecisionSeries,
+                    request_deserializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.DecisionSeriesRequest.FromString,
+                    response_serializer=faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.DecisionSeriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -890,6 +925,60 @@ class AuditQueryService:
             '/faramesh_cloud_api.audit_index.v1.AuditQueryService/Count',
             faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CountRequest.SerializeToString,
             faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.CountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ArrivalStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faramesh_cloud_api.audit_index.v1.AuditQueryService/ArrivalStats',
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ArrivalStatsRequest.SerializeToString,
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.ArrivalStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecisionSeries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faramesh_cloud_api.audit_index.v1.AuditQueryService/DecisionSeries',
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.DecisionSeriesRequest.SerializeToString,
+            faramesh__cloud__api_dot_audit__index_dot_v1_dot_query__pb2.DecisionSeriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -346,3 +346,29 @@ class ListBudgetBurnResponse(_message.Message):
     BURNS_FIELD_NUMBER: _ClassVar[int]
     burns: _containers.RepeatedCompositeFieldContainer[StackBurn]
     def __init__(self, burns: _Optional[_Iterable[_Union[StackBurn, _Mapping]]] = ...) -> None: ...
+
+class ListContactRequest(_message.Message):
+    __slots__ = ("org_id", "stack_id", "start_ns", "end_ns")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    STACK_ID_FIELD_NUMBER: _ClassVar[int]
+    START_NS_FIELD_NUMBER: _ClassVar[int]
+    END_NS_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    stack_id: str
+    start_ns: int
+    end_ns: int
+    def __init__(self, org_id: _Optional[str] = ..., stack_id: _Optional[str] = ..., start_ns: _Optional[int] = ..., end_ns: _Optional[int] = ...) -> None: ...
+
+class ContactMinute(_message.Message):
+    __slots__ = ("minute_ns", "items")
+    MINUTE_NS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    minute_ns: int
+    items: int
+    def __init__(self, minute_ns: _Optional[int] = ..., items: _Optional[int] = ...) -> None: ...
+
+class ListContactResponse(_message.Message):
+    __slots__ = ("minutes",)
+    MINUTES_FIELD_NUMBER: _ClassVar[int]
+    minutes: _containers.RepeatedCompositeFieldContainer[ContactMinute]
+    def __init__(self, minutes: _Optional[_Iterable[_Union[ContactMinute, _Mapping]]] = ...) -> None: ...

@@ -86,6 +86,11 @@ class FleetQueryServiceStub:
                 request_serializer=faramesh__cloud__api_dot_fleet_dot_v1_dot_query__pb2.ListBudgetBurnRequest.SerializeToString,
                 response_deserializer=faramesh__cloud__api_dot_fleet_dot_v1_dot_query__pb2.ListBudgetBurnResponse.FromString,
                 _registered_method=True)
+        self.ListContact = channel.unary_unary(
+                '/faramesh_cloud_api.fleet.v1.FleetQueryService/ListContact',
+                request_serializer=faramesh__cloud__api_dot_fleet_dot_v1_dot_query__pb2.ListContactRequest.SerializeToString,
+                response_deserializer=faramesh__cloud__api_dot_fleet_dot_v1_dot_query__pb2.ListContactResponse.FromString,
+                _registered_method=True)
 
 
 class FleetQueryServiceServicer:
@@ -165,6 +170,13 @@ class FleetQueryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListContact(self, request, context):
+        """The minutes in a range in which Cloud heard from a stack's daemon (the blind-minutes strip).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FleetQueryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -217,6 +229,11 @@ def add_FleetQueryServiceServicer_to_server(servicer, server):
                     servicer.ListBudgetBurn,
                     request_deserializer=faramesh__cloud__api_dot_fleet_dot_v1_dot_query__pb2.ListBudgetBurnRequest.FromString,
                     response_serializer=faramesh__cloud__api_dot_fleet_dot_v1_dot_query__pb2.ListBudgetBurnResponse.SerializeToString,
+            ),
+            'ListContact': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListContact,
+                    request_deserializer=faramesh__cloud__api_dot_fleet_dot_v1_dot_query__pb2.ListContactRequest.FromString,
+                    response_serializer=faramesh__cloud__api_dot_fleet_dot_v1_dot_query__pb2.ListContactResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -491,6 +508,33 @@ class FleetQueryService:
             '/faramesh_cloud_api.fleet.v1.FleetQueryService/ListBudgetBurn',
             faramesh__cloud__api_dot_fleet_dot_v1_dot_query__pb2.ListBudgetBurnRequest.SerializeToString,
             faramesh__cloud__api_dot_fleet_dot_v1_dot_query__pb2.ListBudgetBurnResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListContact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faramesh_cloud_api.fleet.v1.FleetQueryService/ListContact',
+            faramesh__cloud__api_dot_fleet_dot_v1_dot_query__pb2.ListContactRequest.SerializeToString,
+            faramesh__cloud__api_dot_fleet_dot_v1_dot_query__pb2.ListContactResponse.FromString,
             options,
             channel_credentials,
             insecure,
