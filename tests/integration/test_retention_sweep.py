@@ -26,6 +26,7 @@ from faramesh_cloud.audit_index.schema import AuditTables
 from faramesh_cloud.audit_index.service import AuditIndex, Role
 from faramesh_cloud.cli.main import cli
 from faramesh_cloud.gateway.app import create_app
+from faramesh_cloud.gateway.web.retention_ports import mount_retention
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.port import Olap
@@ -36,7 +37,7 @@ from faramesh_cloud.signing.keys import load_or_create_signing_key, public_pem
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.gateway import sign_in, static_status
+from tests.fixtures.gateway import csrf_of, sign_in, static_status
 from tests.fixtures.identity import PASSWORD, People
 from tests.integration.audit_explorer_support import explorer_deps
 from tests.integration.audit_support import all_pages, fast_config, publish
@@ -186,8 +187,8 @@ async def test_a_rebuild_from_the_log_does_not_index_what_retention_removed(
 
 
 async def test_a_sweep_is_postponed_while_the_verifier_has_not_checked_what_it_would_remove(
-        people: People, stacks: StackStore, database: Database, postgres_log: PostgresLog, chdb: Olap,
-        olap_database: str, tmp_path: Path) -> None:
+        app: FastAPI, people: People, stacks: StackStore, database: Database, postgres_log: PostgresLog,
+        chdb: Olap, olap_database: str, tmp_path: Path) -> None:
     """Issue 18: the search index makes records searchable before the chain verifier checks
     them, and a sweep signs each cut chain's checkpoint from what the verifier wrote. With the
     search index alone running, a due sweep removes nothing and says why; once the verifier
@@ -209,10 +210,21 @@ async def test_a_sweep_is_postponed_while_the_verifier_has_not_checked_what_it_w
         await index_until(search, len(pushed))
         assert search.verifiers == [] and search.pins is None  # the search role runs no verifier
         sweeper = RetentionSweeper(database, chdb, search.tables, key, clock=lambda: NOW)
-        await RetentionApi(database, sweeper, clock=lambda: NOW).set_retention(org, 30, OWNER)
-        postponed = await sweeper.sweep(org)
-        assert postponed.swept is None and postponed.dropped_months == []
-        assert postponed.postponed is not None and "chain verifier has not checked" in postponed.postponed
+        retention = RetentionApi(database, sweeper, clock=lambda: NOW)
+        await retention.set_retention(org, 30, OWNER)
+        mount_retention(app, retention)
+        web = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        await sign_in(web, acme.email, PASSWORD)
+        csrf = {"X-CSRF-Token": (await web.get("/api/v1/me")).json()["csrf_token"]}
+        ran = await web.post("/api/v1/orgs/acme/retention/sweep", headers=csrf)  # the owner's "Run now"
+        assert ran.status_code == 200, ran.text
+        assert ran.json()["removed_months"] == [] and ran.json()["records"] == 0
+        assert "chain verifier has not checked" in ran.json()["postponed"]
+        page = await web.get("/o/acme/settings/retention")
+        pressed = await web.post("/o/acme/settings/retention/sweep", data={"csrf_token": csrf_of(page.text)})
+        assert pressed.status_code == 303
+        told = await web.get(pressed.headers["location"])  # what the person reads after "Run now"
+        assert "removed nothing; postponed: the chain verifier has not checked" in told.text
         assert len(await all_pages(search.queries, org, limit=200)) == len(pushed)  # nothing removed
 
         verifier = AuditIndex(database, postgres_log, chdb, replace(config, roles=frozenset({Role.VERIFIER})),
@@ -224,13 +236,14 @@ async def test_a_sweep_is_postponed_while_the_verifier_has_not_checked_what_it_w
                 while sum(r.stats.messages for r in verifier.verifiers) < len(pushed):
                     assert verifier.failure() is None
                     await asyncio.sleep(0.02)
-            swept = await sweeper.sweep(org)
+            ran = await web.post("/api/v1/orgs/acme/retention/sweep", headers=csrf)
         finally:
             await verifier.stop()
+            await web.aclose()
     finally:
         await search.stop()
-    assert swept.postponed is None and swept.swept is not None
-    assert swept.dropped_months == [202601, 202602]
+    assert ran.status_code == 200, ran.text
+    assert ran.json()["postponed"] is None and ran.json()["removed_months"] == ["2026-01", "2026-02"]
     horizon = to_ns(HORIZON)
     old = [r for r in pushed if to_ns(datetime.fromisoformat(r["created_at"])) < horizon]
     assert sorted(r.record_id for r in await all_pages(search.queries, org, limit=200)) == sorted(

@@ -96,8 +96,8 @@ class SweepReport:
     org_id: str
     plan: Plan
     swept: RetentionSwept | None = None
-    postponed: str | None = None  # why nothing was removed although something is due (the verifier is behind)
     dropped_months: list[int] = field(default_factory=list)  # partitions dropped by this run
+    postponed: str | None = None  # why nothing was removed although something is due (the verifier is behind)
 
 
 class RetentionSweeper:
