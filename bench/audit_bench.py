@@ -15,7 +15,8 @@ a chDB data dir (in a temp dir unless --data-dir). Records come from the simulat
 batch of 10,000 goes through DprProcessor and AuditIndexSink exactly as the consumer runner
 hands it over (the log itself is measured only in the lag run). The lag run is the whole
 path: a producer process appends to ``PostgresLog`` at ``--rate`` and the ``AuditIndex``
-service indexes it; it reports the CPU per DPR of index, PostgreSQL and producer, and the
+service indexes it (issue 18: as wired, the search index and the chain verifier in one
+process; ``--split``: the verifier in a process of its own); it reports the CPU per DPR of index, PostgreSQL and producer, and the
 box's resulting ceiling (``--lag-only``: just this, on an empty index). Prints a Markdown report.
 A measurement, not a test: run it on an idle machine.
 """
@@ -566,7 +567,8 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
     # costs the index next to nothing; which sequence each record got is read at the end.
     horizons: list[tuple[int, int]] = []  # (wall ns, horizon): sequences below it are visible
 
-    verified: list[tuple[int, dict[int, int]]] = []  # (wall ns, the verifier's positions), --split
+    # (wall ns, the verifier's positions): the service runs the chain verifier too (issue 18)
+    verified: list[tuple[int, dict[int, int]]] = []
 
     async def watch() -> None:
         first = await integrity.tail_horizon(db, "org-lag")
@@ -577,10 +579,9 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
                 horizons.append((time.time_ns(), horizon))
             elif not args.split and index.failure() is not None:
                 raise RuntimeError(f"the audit index stopped: {index.failure()}")
-            if args.split:
-                await watch_verifier()
+            await watch_verifier()
             await asyncio.sleep(0.01)
-        while args.split and sum(verified[-1][1].values() if verified else [0]) < planned:
+        while sum(verified[-1][1].values() if verified else [0]) < planned:
             await watch_verifier()
             await asyncio.sleep(0.01)
 
@@ -609,16 +610,18 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
         f"SELECT quantiles(0.5, 0.95)(dateDiff('millisecond', received_at, indexed_at)) "
         f"FROM {tables.dpr} WHERE org_id = 'org-lag'").scalar()
     n = len(lags)
-    per = {"audit index process" if not args.split else "search index process": cpu / n * 1e6}
+    per = {"audit index process (search + verifier, as wired)" if not args.split
+           else "search index process": cpu / n * 1e6}
     out: list[str] = []
     if args.split:
         per["chain verifier process"] = verifier_cpu / n * 1e6
-        places = dict(((r, (p, o)) for r, p, o in olap.query(
-            f"SELECT record_id, log_partition, log_offset FROM {tables.dpr} WHERE org_id = 'org-lag'").rows))
-        checked = [(next(t for t, pos in verified if pos.get(places[r][0], 0) > places[r][1]) - t0) / 1e6
-                   for r, t0 in appended.items()]
-        out.append(f"- split: append-to-verified p50 **{pct(checked, 0.5):.0f} ms**, p95 "
-                   f"**{pct(checked, 0.95):.0f} ms**, max {max(checked):.0f} ms")
+    # Both modes run the chain verifier (issue 18): time append-to-verified too.
+    places = dict(((r, (p, o)) for r, p, o in olap.query(
+        f"SELECT record_id, log_partition, log_offset FROM {tables.dpr} WHERE org_id = 'org-lag'").rows))
+    checked = [(next(t for t, pos in verified if pos.get(places[r][0], 0) > places[r][1]) - t0) / 1e6
+               for r, t0 in appended.items()]
+    out.append(f"- {'split' if args.split else 'as wired'}: append-to-verified p50 **{pct(checked, 0.5):.0f} ms**, "
+               f"p95 **{pct(checked, 0.95):.0f} ms**, max {max(checked):.0f} ms")
     per["PostgreSQL (this server)"] = pg_cpu / n * 1e6
     per["producer process (appends, as ingest would)"] = producer_cpu / n * 1e6
     cores = os.cpu_count() or 1

@@ -185,6 +185,14 @@ class Settings:
     # How often the audit index's retention job drops partitions past retention (docs/retention.md);
     # 0 runs it only on demand (faramesh-cloud retention sweep).
     retention_sweep_interval_s: float = 3600.0
+    # Which halves of the audit index this process runs (docs/audit-index.md, "Wiring"): the
+    # search index ("search": rows searchable first, the internal API, retention's sweep) and
+    # the chain verifier ("verifier": hashes, links, signatures, pins, findings, alerts).
+    # Both by default; a process with "verifier" alone can be scaled and prioritised apart.
+    audit_index_roles: str = "search,verifier"
+    # Niceness added (os.nice) to a process running the verifier alone, so the search index
+    # keeps its latency under CPU contention (0: none). Ignored when the process also searches.
+    audit_verifier_nice: int = 0
     # Feed a simulated daemon fleet into Cloud (faramesh-cloud up --demo).
     demo: bool = False
     # Notification destinations (webhooks, Slack, PagerDuty, SMTP) may resolve to loopback,
@@ -304,6 +312,11 @@ class Settings:
         return f"{self.sync_host}:{self.sync_port}"
 
     @property
+    def audit_index_roles_set(self) -> frozenset[str]:
+        """``audit_index_roles`` as a set of role names."""
+        return frozenset(r.strip() for r in self.audit_index_roles.split(",") if r.strip())
+
+    @property
     def trusted_proxies(self) -> list[str]:
         """``http_trusted_proxies`` as a list (empty: believe no forwarded header)."""
         return [p.strip() for p in self.http_trusted_proxies.split(",") if p.strip()]
@@ -351,6 +364,12 @@ class Settings:
         if self.retention_sweep_interval_s < 0 or 0 < self.retention_sweep_interval_s < 1:
             raise ConfigError(f"retention_sweep_interval_s={self.retention_sweep_interval_s:g}: give the seconds "
                               "between retention sweeps (at least 1; 0: only on demand)")
+        roles = self.audit_index_roles_set
+        if not roles or not roles <= {"search", "verifier"}:
+            raise ConfigError(f"audit_index_roles={self.audit_index_roles!r}: name the audit index's roles this "
+                              "process runs, comma-separated, from search and verifier (default both)")
+        if not 0 <= self.audit_verifier_nice <= 19:
+            raise ConfigError(f"audit_verifier_nice={self.audit_verifier_nice}: give a niceness increment in 0..19")
         for proxy in self.trusted_proxies:
             try:
                 if proxy != "*":

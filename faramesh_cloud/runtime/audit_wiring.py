@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from faramesh_cloud.audit_index.client import AuditIndexClient, CommitWatchClient
 from faramesh_cloud.audit_index.retention_client import RetentionClient
-from faramesh_cloud.audit_index.service import AuditIndexConfig, AuditIndexService
+from faramesh_cloud.audit_index.service import AuditIndexConfig, AuditIndexService, Role
 from faramesh_cloud.audit_index.views import ArrivalBucket, Delegation, PolicyVersionUse
 from faramesh_cloud.config import Settings
 from faramesh_cloud.gateway.web.audit_ports import AuditReader
@@ -34,9 +34,17 @@ if TYPE_CHECKING:
 SERVICE = "audit-index"
 
 
+def index_config(settings: Settings) -> AuditIndexConfig:
+    """The index's configuration from the settings: which halves this process runs
+    (``audit_index_roles``) and the verifier's niceness when it runs alone."""
+    return AuditIndexConfig(retention_sweep_interval_s=settings.retention_sweep_interval_s,
+                            roles=frozenset(Role(r) for r in settings.audit_index_roles_set),
+                            verifier_nice=settings.audit_verifier_nice)
+
+
 def service(ctx: RuntimeContext) -> AuditIndexService:
     settings = ctx.platform.settings
-    config = AuditIndexConfig(retention_sweep_interval_s=settings.retention_sweep_interval_s)
+    config = index_config(settings)
     return AuditIndexService(ctx, config, internal_address=settings.internal_bind_address(SERVICE),
                              internal_tls=service_credentials(settings, SERVICE),
                              checkpoint_key=platform_signing_key(settings))

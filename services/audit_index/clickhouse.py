@@ -6,7 +6,7 @@ Blocking (the Olap port is synchronous): the sink calls these in a thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Final
 
 from faramesh_cloud.audit_index.domain import IndexedRecord, LinkStatus, SummaryRow
@@ -162,12 +162,32 @@ WHERE org_id IN {{orgs:Array(String)}}
 """
 
 
+_DPR_KEYS = """
+SELECT DISTINCT org_id, stack_id, record_id
+FROM {table}
+WHERE org_id IN {{orgs:Array(String)}}
+  AND record_id IN {{ids:Array(String)}}
+"""
+
+
 class SummaryWriter:
     """The unverified summaries' table (``AuditTables.summaries``): one row per key."""
 
     def __init__(self, olap: Olap, tables: AuditTables) -> None:
         self._olap = olap
         self._tables = tables
+
+    def dprs(self, keys: Collection[SummaryKey]) -> set[SummaryKey]:
+        """Those of ``keys`` the search index holds a DPR row for (``dpr_records``, written by
+        the search index before it commits, under the organisation's tail-sequence lock):
+        the summary defers to it. Not the verifier's chain members, which may lag (issue 18)."""
+        if not keys:
+            return set()
+        result = self._olap.query(
+            _DPR_KEYS.format(table=self._tables.dpr),
+            {"orgs": sorted({k[0] for k in keys}), "ids": sorted({k[2] for k in keys})},
+        )
+        return {(o, s, r) for o, s, r in result.rows} & set(keys)
 
     def existing(self, rows: Sequence[SummaryRow]) -> dict[SummaryKey, int]:
         """The keys of ``rows`` already in the table (a failed attempt's), with their org_seq."""

@@ -22,10 +22,8 @@ PROJECTION = "audit-index"
 # below which a row is checked (``verification_state``).
 VERIFIER_PROJECTION = "audit-verifier"
 # Whose committed positions the reads take as "checked" (the watermark below which a row is
-# no longer ``verifying``): while the service runs the single consumer, which verifies in the
-# batch it indexes, its own; once it runs the chain verifier as its own group, set this to
-# VERIFIER_PROJECTION (the one switch: every reader defaults to it).
-CHECKED_BY = PROJECTION
+# no longer ``verifying``): the chain verifier's (the one switch: every reader defaults to it).
+CHECKED_BY = VERIFIER_PROJECTION
 
 
 class LinkStatus(StrEnum):

@@ -1,5 +1,5 @@
 """PostgreSQL side of the unverified decision summaries (``audit_legacy_decisions``): the
-deduplication state the legacy sink keeps, the DPRs it defers to, the hand-over when a DPR
+deduplication state the legacy sink keeps, the hand-over when a DPR
 replaces a summary (called by the DPR sink), and the receipts Explain shows.
 
 Writers run inside their sink's transaction, after it has locked the batch's organisations'
@@ -77,20 +77,6 @@ async def lock_summaries(conn: Conn, keys: Collection[Key]) -> dict[Key, StoredS
                                  None if superseded is None else int(superseded))
         for o, s, r, first, sources, n, position, received, shown, superseded in await cur.fetchall()
     }
-
-
-async def indexed_dprs(conn: Conn, keys: Collection[Key]) -> set[Key]:
-    """Those of ``keys`` for which the audit index holds a DPR (a member of an agent chain,
-    ``audit_chain_records``: every indexed DPR but a byte-identical repeat, whose original is)."""
-    if not keys:
-        return set()
-    cur = await conn.execute(
-        "SELECT DISTINCT c.org_id, c.stack_id, c.record_id FROM audit_chain_records c "
-        "JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k(o, s, r) "
-        "ON c.org_id = k.o AND c.record_id = k.r AND c.stack_id = k.s",
-        _key_columns(keys),
-    )
-    return {(o, s, r) for o, s, r in await cur.fetchall()}
 
 
 async def save_summaries(conn: Conn, summaries: Mapping[Key, StoredSummary]) -> None:

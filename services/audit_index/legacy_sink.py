@@ -9,7 +9,10 @@ sender retries. Built like ``sink.py``, step for step, in one PostgreSQL transac
 2. lock the batch's organisations' tail sequences: the lock the DPR sink takes too, so a
    summary and the DPR with its key never pass each other unseen;
 3. lock the stored summaries of the batch's keys and find which keys already have a DPR
-   (``audit_chain_records``). Then, in log order (``plan``, pure): a key already stored, or
+   (the search index's ``dpr_records``: it inserts before it commits and holds the same
+   organisation lock across the insert, so a DPR committed is seen and one inserted but not
+   yet committed is retried with the same rows; not the chain verifier's
+   ``audit_chain_records``, which may lag the search index, and counts would double). Then, in log order (``plan``, pure): a key already stored, or
    earlier in the batch, is a repeat: one more delivery, its source noted, no row; a key
    with a DPR is stored as replaced and gets no row (the verified record wins); any other
    key is a new row with the next tail sequence;
@@ -22,7 +25,7 @@ sender retries. Built like ``sink.py``, step for step, in one PostgreSQL transac
    position; commit after both have returned.
 
 A summary is never part of a chain: nothing here reads or writes the chain tables, findings
-or alerts (``audit_chain_records`` is only read, to defer to a DPR).
+or alerts.
 """
 
 from __future__ import annotations
@@ -110,7 +113,7 @@ class LegacySink:
         sequences = await pg.lock_org_sequences(conn, {r.org_id for r in fresh})
         keys = {r.key for r in fresh}
         stored = await lpg.lock_summaries(conn, keys)
-        batch = plan(fresh, stored, await lpg.indexed_dprs(conn, keys - stored.keys()))
+        batch = plan(fresh, stored, await asyncio.to_thread(self._writer.dprs, keys - stored.keys()))
         ends: dict[int, int] = {}
         for row in fresh:
             ends[row.partition] = max(ends.get(row.partition, 0), row.offset + 1)

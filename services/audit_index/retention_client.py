@@ -83,7 +83,7 @@ def swept(m: pb.RetentionSwept) -> RetentionSwept:
 
 def report(m: pb.SweepResponse) -> SweepReport:
     return SweepReport(m.org_id, plan(m.plan), swept(m.swept) if m.HasField("swept") else None,
-                       list(m.dropped_months))
+                       list(m.dropped_months), m.postponed or None)
 
 
 def actor_message(actor: Actor) -> pb.RetentionActor:

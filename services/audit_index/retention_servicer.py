@@ -83,7 +83,7 @@ def swept_message(s: RetentionSwept) -> pb.RetentionSwept:
 def report_message(r: SweepReport) -> pb.SweepResponse:
     return pb.SweepResponse(org_id=r.org_id, plan=plan_message(r.plan),
                             swept=swept_message(r.swept) if r.swept is not None else None,
-                            dropped_months=r.dropped_months)
+                            dropped_months=r.dropped_months, postponed=r.postponed or "")
 
 
 class RetentionServicer(retention_pb2_grpc.RetentionServiceServicer):

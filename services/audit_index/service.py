@@ -10,6 +10,16 @@ acknowledging an alert, ``api.py``) with the index's commit wake-ups (``commits.
 LISTEN session), served as the internal gRPC API ``AuditQueryService`` (``servicer.py``;
 mutual TLS, ``gateway`` only) when given an address and the index's certificate.
 
+Issue 18 splits the DPR consumer in two groups on ``dpr.records.v1`` (docs/audit-index.md,
+"Searchable first, verified right after"): the **search index** (group ``audit-index``,
+``SearchProcessor`` + ``SearchIndexSink``: rows searchable first) and the **chain verifier**
+(group ``audit-verifier``, ``DprProcessor`` + ``VerifierSink``: hashes, links, signatures,
+findings, alerts; it skips what the search index parks). ``AuditIndexConfig.roles`` says which
+this process runs (``Settings.audit_index_roles``): the search role also runs the summaries,
+the compliance events, the retention sweep and the internal API; the verifier role the pins,
+re-verification, the WAL problems and the alert events. Both read the retention topic to its
+end before they take a DPR; both relay the outbox (the relay takes turns by a lock).
+
 On start the pin consumer first catches up with what ``stacks.signing_keys.v1`` held when
 the service started, so a rebuild from offset 0 judges every record under the pins that
 were in force when it was received, not under none.
@@ -24,8 +34,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Final, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -37,7 +49,7 @@ from faramesh_cloud.audit_index.alert_consumer import (
 )
 from faramesh_cloud.audit_index.announce import announce_existing
 from faramesh_cloud.audit_index.api import AuditIndexApi
-from faramesh_cloud.audit_index.clickhouse import IndexWriter, SummaryWriter
+from faramesh_cloud.audit_index.clickhouse import SearchWriter, SummaryWriter
 from faramesh_cloud.audit_index.commits import CommitWatch
 from faramesh_cloud.audit_index.domain import IndexedRecord, SummaryRow
 from faramesh_cloud.audit_index.legacy_processor import LegacyProcessor
@@ -62,9 +74,11 @@ from faramesh_cloud.audit_index.retention.consumer import (
 from faramesh_cloud.audit_index.retention.sweep import RetentionSweeper
 from faramesh_cloud.audit_index.reverify import reverify
 from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
+from faramesh_cloud.audit_index.search_processor import SearchProcessor, SearchRow
+from faramesh_cloud.audit_index.search_sink import SearchIndexSink
 from faramesh_cloud.audit_index.servicer import internal_server
-from faramesh_cloud.audit_index.sink import AuditIndexSink
 from faramesh_cloud.audit_index.trust import TrustSnapshot
+from faramesh_cloud.audit_index.verifier_sink import VerifierSink
 from faramesh_cloud.audit_index.wal_problems import WalProblem, WalProblemProcessor, WalProblemSink
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
 from faramesh_cloud.consumer.setup import prepare_consumer
@@ -90,6 +104,7 @@ from faramesh_cloud.runtime.service import PlatformParts as BasePlatformParts
 from faramesh_cloud.sql.database import Database
 
 GROUP: Final = "audit-index"
+VERIFIER_GROUP: Final = "audit-verifier"
 _log = logging.getLogger(__name__)
 
 
@@ -116,10 +131,32 @@ def _runner_config() -> RunnerConfig:
                         dead_letter_topic=DEAD_LETTERS)
 
 
+def _verifier_runner_config() -> RunnerConfig:
+    # The search index parks what neither group can read (same checks): the verifier counts
+    # those and commits past them (``rejects_parked_by`` is set to the search group at start).
+    return RunnerConfig(max_batch_records=10_000, max_batch_seconds=0.5, poll_records=2_000)
+
+
 def _legacy_runner_config() -> RunnerConfig:
     # The legacy feeds send at most 50 events a request: small batches, indexed within 0.25 s.
     return RunnerConfig(max_batch_records=2_000, max_batch_seconds=0.25, poll_records=1_000,
                         dead_letter_topic=DEAD_LETTERS)
+
+
+class Role(StrEnum):
+    """A half of the audit index a process runs (``Settings.audit_index_roles``)."""
+
+    SEARCH = "search"  # rows searchable first; summaries, compliance events, retention sweep, internal API
+    VERIFIER = "verifier"  # the chain verifier; pins, re-verification, WAL problems, alert events
+
+
+BOTH: Final = frozenset(Role)
+
+
+def verifier_niceness(roles: frozenset[Role], nice: int) -> int:
+    """The niceness a process adds to itself: ``nice`` when it runs the verifier alone (its
+    CPU then yields to a search index on the same node), else 0 (it would slow search too)."""
+    return nice if roles == {Role.VERIFIER} else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +170,20 @@ class AuditIndexConfig:
     legacy_topic: str = LEGACY_DECISIONS
     legacy_runner: RunnerConfig = field(default_factory=_legacy_runner_config)
     retention_sweep_interval_s: float = 3600.0  # the retention job (0: never on its own; run on demand)
+    roles: frozenset[Role] = BOTH  # which halves this process runs
+    verifier_consumers: int = 1  # verifier group members in this process
+    verifier_runner: RunnerConfig = field(default_factory=_verifier_runner_config)
+    verifier_nice: int = 0  # os.nice increment of a verifier-only process (verifier_niceness)
+
+    def __post_init__(self) -> None:
+        if not self.roles or not self.roles <= BOTH:
+            raise ValueError(f"roles must be a non-empty subset of {sorted(BOTH)}, got {sorted(self.roles)}")
+
+    @property
+    def verifier_group(self) -> str:
+        """The chain verifier's consumer group: ``audit-verifier``, or named after the DPR
+        group for a rebuild under a new name (which then replays both)."""
+        return VERIFIER_GROUP if self.group == GROUP else f"{self.group}-verifier"
 
     @property
     def legacy_group(self) -> str:
@@ -165,9 +216,13 @@ class AuditIndex:
         self.server: InternalServer | None = None
         # The pin history the processor judges signatures under (the index's own table).
         self.trust = TrustSnapshot(db, self.config.trust_refresh_s)
-        self.sink = AuditIndexSink(db, IndexWriter(olap, self.tables), self.trust)
+        # The search index (group ``audit-index``) and the chain verifier (``audit-verifier``).
+        self.sink = SearchIndexSink(db, SearchWriter(olap, self.tables))
+        self._search_processor = SearchProcessor()
+        self.runners: list[ConsumerRunner[SearchRow]] = []
+        self.verifier_sink = VerifierSink(db, self.trust)
         self._processor = DprProcessor(self.trust)
-        self.runners: list[ConsumerRunner[IndexedRecord]] = []
+        self.verifiers: list[ConsumerRunner[IndexedRecord]] = []
         self.legacy_sink = LegacySink(db, SummaryWriter(olap, self.tables))
         self.legacy_runner: ConsumerRunner[SummaryRow] | None = None
         self.wal_problems: ConsumerRunner[WalProblem] | None = None
@@ -232,18 +287,45 @@ class AuditIndex:
                 _log.exception("retention sweep failed; retrying in %.0f s", interval)
 
     async def start(self) -> None:
+        """Rebuild order (docs/audit-index.md, "Retention and the rebuild order"): retention's
+        topic is read to its end before either group takes a DPR; the pins are caught up and
+        re-verification done before the verifier takes one; the search index needs nothing else."""
+        roles = self.config.roles
+        nice = verifier_niceness(roles, self.config.verifier_nice)
+        if nice:
+            os.nice(nice)
+            _log.info("chain verifier alone in this process: niceness +%d", nice)
         await self.prepare()
-        await self.trust.refresh()
-        await self._catch_up_pins()
+        verifier = Role.VERIFIER in roles
+        if verifier:
+            await self.trust.refresh()
+            await self._catch_up_pins()
         await self._catch_up_retention()
-        await announce_existing(self._db)
-        report = await reverify(self._db, self._olap, self.tables, PlatformAuditLog(self._db), self.trust,
-                                datetime.now(UTC))
-        if report is not None and report.checked:
-            _log.info("verifier revision %d -> %d: re-checked %d finding(s), retracted %d",
-                      report.from_revision, report.to_revision, report.checked, len(report.retracted))
+        if verifier:
+            await announce_existing(self._db)
+            report = await reverify(self._db, self._olap, self.tables, PlatformAuditLog(self._db), self.trust,
+                                    datetime.now(UTC))
+            if report is not None and report.checked:
+                _log.info("verifier revision %d -> %d: re-checked %d finding(s), retracted %d",
+                          report.from_revision, report.to_revision, report.checked, len(report.retracted))
+        if Role.SEARCH in roles:
+            self._start_search()
+        if verifier:
+            self._start_verifier()
+        self._tasks.start(self.relay.run, "audit-index-outbox-relay")
+        if Role.SEARCH in roles:
+            await self.commits.start()
+            address, tls = self._internal
+            if address is not None and tls is not None:
+                server = internal_server(self.reader, self.commits, address, tls, self.retention)
+                await server.start()
+                self.server = server
+
+    def _start_search(self) -> None:
+        """The search index's runners (first: what people wait for), the summaries, the
+        compliance events and the retention sweep."""
         self.runners = [
-            ConsumerRunner(self._log, self.config.topic, self.config.group, self._processor, self.sink,
+            ConsumerRunner(self._log, self.config.topic, self.config.group, self._search_processor, self.sink,
                            self.config.runner)
             for _ in range(self.config.consumers)
         ]
@@ -252,15 +334,6 @@ class AuditIndex:
         self.legacy_runner = ConsumerRunner(self._log, self.config.legacy_topic, self.config.legacy_group,
                                             LegacyProcessor(), self.legacy_sink, self.config.legacy_runner)
         self._tasks.start(self.legacy_runner.run, "audit-index-legacy")
-        self.wal_problems = ConsumerRunner(self._log, WAL_PROBLEMS, f"{self.config.group}-wal-problems",
-                                           WalProblemProcessor(), WalProblemSink(self._db),
-                                           RunnerConfig(max_batch_seconds=0.2, dead_letter_topic=DEAD_LETTERS))
-        self._tasks.start(self.wal_problems.run, "audit-index-wal-problems")
-        self.alert_events = ConsumerRunner(self._log, AUDIT_ALERTS, f"{self.config.group}-alerts",
-                                           AlertEventProcessor(), self.alert_sink,
-                                           RunnerConfig(max_batch_seconds=0.1, dead_letter_topic=DEAD_LETTERS))
-        self._tasks.start(self.alert_events.run, "audit-index-alert-events")
-        self._tasks.start(self.relay.run, "audit-index-outbox-relay")
         compliance_group = COMPLIANCE_GROUP if self.config.group == GROUP else f"{self.config.group}-compliance"
         self.compliance_events = ConsumerRunner(
             self._log, COMPLIANCE_EVENTS, compliance_group, FrameworksProcessor(),
@@ -269,13 +342,27 @@ class AuditIndex:
         self._tasks.start(self.compliance_events.run, "audit-index-compliance")
         if self.config.retention_sweep_interval_s > 0:
             self._tasks.start(self._sweep_periodically, "audit-index-retention-sweep")
+
+    def _start_verifier(self) -> None:
+        """The chain verifier's runners (its rejects are the search group's to park), the WAL
+        problems, the alert events and the pin history's refresh."""
+        config = replace(self.config.verifier_runner, dead_letter_topic=None, rejects_parked_by=self.config.group)
+        self.verifiers = [
+            ConsumerRunner(self._log, self.config.topic, self.config.verifier_group, self._processor,
+                           self.verifier_sink, config)
+            for _ in range(self.config.verifier_consumers)
+        ]
+        for i, runner in enumerate(self.verifiers):
+            self._tasks.start(runner.run, f"audit-verifier-{i}")
+        self.wal_problems = ConsumerRunner(self._log, WAL_PROBLEMS, f"{self.config.group}-wal-problems",
+                                           WalProblemProcessor(), WalProblemSink(self._db),
+                                           RunnerConfig(max_batch_seconds=0.2, dead_letter_topic=DEAD_LETTERS))
+        self._tasks.start(self.wal_problems.run, "audit-index-wal-problems")
+        self.alert_events = ConsumerRunner(self._log, AUDIT_ALERTS, f"{self.config.group}-alerts",
+                                           AlertEventProcessor(), self.alert_sink,
+                                           RunnerConfig(max_batch_seconds=0.1, dead_letter_topic=DEAD_LETTERS))
+        self._tasks.start(self.alert_events.run, "audit-index-alert-events")
         self._tasks.start(self.trust.run, "audit-index-trust")
-        await self.commits.start()
-        address, tls = self._internal
-        if address is not None and tls is not None:
-            server = internal_server(self.reader, self.commits, address, tls, self.retention)
-            await server.start()
-            self.server = server
 
     async def stop(self) -> None:
         """Stop answering, finish the batch in hand, commit it, stop."""
@@ -284,6 +371,16 @@ class AuditIndex:
             self.server = None
         await self.commits.stop()
         await self._tasks.stop()
+
+    def handled(self) -> int:
+        """How many ``dpr.records.v1`` messages every half this process runs has handled (the
+        fewer): what a caller waits on to see a record both searchable and checked."""
+        counts = []
+        if Role.SEARCH in self.config.roles:
+            counts.append(sum(r.stats.messages for r in self.runners))
+        if Role.VERIFIER in self.config.roles:
+            counts.append(sum(r.stats.messages for r in self.verifiers))
+        return min(counts)
 
     @property
     def running(self) -> bool:
@@ -328,8 +425,14 @@ class AuditIndexService(ComponentService):
 
     def address(self) -> str:
         config = self.index.config
-        where = (f"consumer group {config.group} on {config.topic}, "
-                 f"{config.legacy_group} on {config.legacy_topic}; events on {AUDIT_ALERTS}")
+        parts = []
+        if Role.SEARCH in config.roles:
+            parts.append(f"search index: consumer group {config.group} on {config.topic}, "
+                         f"{config.legacy_group} on {config.legacy_topic}")
+        if Role.VERIFIER in config.roles:
+            parts.append(f"chain verifier: consumer group {config.verifier_group} on {config.topic}; "
+                         f"events on {AUDIT_ALERTS}")
+        where = "; ".join(parts)
         if self.index.server is not None:
             where += f"; internal gRPC {self.index.server.address}"
         return where

@@ -54,7 +54,7 @@ class RetentionGateway(AuditGateway):
 
     def indexed(self) -> int:
         assert self._index is not None
-        return sum(r.stats.messages for r in self._index.runners)
+        return self._index.handled()
 
 
 @pytest.fixture(scope="module")

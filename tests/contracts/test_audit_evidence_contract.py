@@ -116,7 +116,7 @@ async def indexed(database: Database, postgres_log: PostgresLog, chdb: Olap, ola
     await index.start()
     try:  # the real service, until it has consumed every DPR and every summary
         async with asyncio.timeout(WAIT_S * 2):
-            while (sum(r.stats.messages for r in index.runners) < len(acme.dprs) + len(beta.dprs)
+            while (index.handled() < len(acme.dprs) + len(beta.dprs)
                    or index.legacy_runner.stats.messages < len(acme.summaries)):
                 failure = index.failure()
                 if failure is not None:

@@ -156,7 +156,22 @@ async def test_both_adapters_answer_alike(
         assert report.plan.kept[0].why == f"kept: legal hold on stack {sid} (matter 2026-17)"
 
         await port.set_hold(org, sid, OWNER, held=False)
+        # The chain verifier behind the search index (issue 18): the run is postponed, and says why.
+        async with database.transaction() as conn:
+            verified = await (await conn.execute(
+                "SELECT topic, partition, next_offset FROM audit_index_positions "
+                "WHERE projection = 'audit-verifier'")).fetchall()
+            await conn.execute("UPDATE audit_index_positions SET next_offset = 0 WHERE projection = 'audit-verifier'")
         report = await port.sweep_now(org, OWNER)
+        assert report.dropped_months == [] and report.swept is None
+        assert report.postponed is not None and report.postponed.startswith("the chain verifier has not checked")
+        async with database.transaction() as conn:  # it catches up
+            for topic, partition, next_offset in verified:
+                await conn.execute("UPDATE audit_index_positions SET next_offset = %s WHERE projection = "
+                                   "'audit-verifier' AND topic = %s AND partition = %s",
+                                   (next_offset, topic, partition))
+        report = await port.sweep_now(org, OWNER)
+        assert report.postponed is None
         assert report.org_id == org and report.dropped_months == [202601, 202602]
         swept = report.swept
         assert swept is not None and swept.org_id == org and swept.months == [202601, 202602]

@@ -88,6 +88,8 @@ def fast_config(database: str, group: str = "audit-index", batch: int = 10_000) 
         database=database, group=group,
         runner=RunnerConfig(max_batch_records=batch, max_batch_seconds=0.05, poll_records=batch,
                             poll_timeout_s=0.05, dead_letter_topic=DEAD_LETTERS),
+        verifier_runner=RunnerConfig(max_batch_records=batch, max_batch_seconds=0.05, poll_records=batch,
+                                     poll_timeout_s=0.05),
     )
 
 
@@ -98,7 +100,7 @@ async def run_index(db: Database, log: Log, olap: Olap, config: AuditIndexConfig
     await index.start()
     try:
         async with asyncio.timeout(timeout_s):
-            while sum(r.stats.messages for r in index.runners) < messages:
+            while index.handled() < messages:
                 failure = index.failure()
                 if failure is not None:
                     raise failure

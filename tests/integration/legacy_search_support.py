@@ -144,9 +144,9 @@ class Cloud:
                     raise failure
                 legacy = getattr(self.index, "legacy_runner", None)  # an index without one never settles
                 consumed = legacy.stats.messages if legacy is not None else 0
-                if consumed >= summaries and sum(r.stats.messages for r in self.index.runners) >= dprs:
+                if consumed >= summaries and self.index.handled() >= dprs:
                     return
-                if legacy is None and sum(r.stats.messages for r in self.index.runners) >= dprs:
+                if legacy is None and self.index.handled() >= dprs:
                     await asyncio.sleep(1.0)  # nothing reads decisions.legacy.v1: let the test say what is missing
                     return
                 await asyncio.sleep(0.02)

@@ -56,7 +56,7 @@ async def publish_summaries(log: PostgresLog, org: str, stack: str, when: list[d
 
 async def index_until(index: AuditIndex, messages: int, summaries: int = 0) -> None:
     async with asyncio.timeout(60):
-        while (sum(r.stats.messages for r in index.runners) < messages
+        while (index.handled() < messages
                or (index.legacy_runner is not None and index.legacy_runner.stats.messages < summaries)):
             failure = index.failure()
             if failure is not None:

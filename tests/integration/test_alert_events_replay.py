@@ -97,7 +97,7 @@ def notifications_config(receiver: HttpReceiver, key: bytes, group: str = "notif
 
 
 def runners(index: AuditIndex, notifications: Notifications | None) -> list[ConsumerRunner[Any]]:
-    found: list[ConsumerRunner[Any] | None] = [*index.runners, index.pins, index.alert_events]
+    found: list[ConsumerRunner[Any] | None] = [*index.runners, *index.verifiers, index.pins, index.alert_events]
     if notifications is not None:
         found += [notifications.alert_runner, notifications.alert_state]
     return [r for r in found if r is not None]
@@ -190,7 +190,7 @@ async def test_replaying_every_topic_into_empty_databases_rebuilds_what_users_se
                       received_ns=t_ns - 60 * 10**9)
         after = records(fleet("after", 2, ["s"], seed=2), 12)
         await publish(postgres_log, org_id, pinned_stack.stack_id, after, first_seq=12, received_ns=t_ns + 10**9)
-        await eventually(lambda: sum(r.stats.messages for r in index.runners) >= 24, "24 records indexed")
+        await eventually(lambda: index.handled() >= 24, "24 records indexed")
         signed_after = sum(1 for r in after if r.get("signature"))
         assert signed_after > 0
         assert [a for a in await index.queries.alerts(org_id)] == []  # the pin is not known yet

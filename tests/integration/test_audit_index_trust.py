@@ -137,7 +137,7 @@ async def test_a_pin_counts_for_records_received_from_its_time_on_whenever_the_i
         after = records(fleet("after", 2, ["s"], seed=2), 10)  # received after T: untrusted
         await publish(postgres_log, org.org_id, stack.stack_id, before, received_ns=t_ns - 10**9)
         await publish(postgres_log, org.org_id, stack.stack_id, after, first_seq=10, received_ns=t_ns + 10**6)
-        await eventually_true(lambda: sum(r.stats.messages for r in index.runners) >= 20)
+        await eventually_true(lambda: index.handled() >= 20)
         assert await statuses(index, org.org_id) == {"before": {"valid", "unsigned"},
                                                      "after": {"untrusted", "unsigned"}}
 
@@ -148,7 +148,7 @@ async def test_a_pin_counts_for_records_received_from_its_time_on_whenever_the_i
         t2_ns = int(own.added_at.timestamp() * 1e9)
         late = records(fleet("late", 2, ["s"], seed=3), 10)
         await publish(postgres_log, org.org_id, stack.stack_id, late, first_seq=20, received_ns=t2_ns + 10**6)
-        await eventually_true(lambda: sum(r.stats.messages for r in index.runners) >= 30)
+        await eventually_true(lambda: index.handled() >= 30)
         assert (await statuses(index, org.org_id))["late"] == {"untrusted", "unsigned"}
         late_signed = sum(1 for r in late if r.get("signature"))
         open_before = [a for a in await index.queries.alerts(org.org_id) if a.agent_id.startswith("late")]
@@ -188,7 +188,8 @@ async def test_a_batch_a_pin_change_overtook_is_judged_under_the_new_pins(
     database: Database, stack_store: StackStore, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
 ) -> None:
     """The processor judged a batch under the pins it knew; before the batch is written another
-    index process applies a pin that counts for those records: the sink judges them again."""
+    index process applies a pin that counts for those records: the sink judges them again (the
+chain verifier's, issue 18)."""
     await migrate(database, [COMPONENT])
     org = await stack_store.create_org("acme", "Acme")
     stack, _ = await stack_store.register_stack(org.org_id, "s1")
@@ -209,10 +210,10 @@ async def test_a_batch_a_pin_change_overtook_is_judged_under_the_new_pins(
     other_process = PinSink(database, chdb, index.tables, TrustSnapshot(database))
     await other_process.write([PinEvent(SIGNING_KEYS, 0, 0, str(uuid.uuid4()), PinChange(
         org.org_id, stack.stack_id, "a" * 64, OTHER_KEY, True, received - 10**9), "user:test")])
-    await index.sink.write(rows)  # type: ignore[arg-type]
+    await index.verifier_sink.write(rows)  # type: ignore[arg-type]
 
     signed = sum(1 for r in pushed if r.get("signature"))
-    assert index.sink.stats.rejudged == signed
+    assert index.verifier_sink.stats.rejudged == signed
     assert await statuses(index, org.org_id) == {"s1": {"untrusted", "unsigned"}}
     assert _untrusted(await index.queries.chain_integrity(org.org_id), stack.stack_id) == signed
 

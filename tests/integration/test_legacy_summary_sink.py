@@ -15,6 +15,7 @@ from faramesh_cloud.audit_index.legacy_processor import LegacyProcessor
 from faramesh_cloud.audit_index.legacy_sink import LegacySink
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor
+from faramesh_cloud.audit_index.search_processor import SearchProcessor
 from faramesh_cloud.audit_index.service import AuditIndex
 from faramesh_cloud.audit_index.views import SearchFilters
 from faramesh_cloud.events.legacy import SOURCE_HORIZON, LegacyDecision
@@ -109,3 +110,31 @@ async def test_a_row_left_by_a_failed_attempt_is_hidden_when_its_dpr_came_in_bet
     assert sum((await index.queries.counts_by_effect(ORG)).values()) == 6
     unverified = await index.queries.search(ORG, SearchFilters(verification="unverified"))
     assert len(unverified.records) == 4
+
+
+async def test_a_summary_defers_to_a_dpr_the_search_index_holds_before_the_verifier_has_it(
+        database: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str) -> None:
+    """Issue 18: the search index makes a DPR searchable before the chain verifier places it on
+    its chain. A summary of the same key arriving in between must still defer to the DPR (it
+    asks the search index's rows, not the verifier's chain members), or counts would double."""
+    decisions = records(fleet("s", 1, ["sess"], seed=3), 6)
+    index, rows = await summaries(database, postgres_log, chdb, olap_database, decisions)
+    await publish(postgres_log, ORG, STACK, decisions)
+    consumer = await postgres_log.consumer(DPR_RECORDS, "read-back")
+    messages = []
+    while len(messages) < len(decisions):
+        messages.extend(await consumer.poll(max_records=10, timeout_s=1.0))
+    await consumer.close()
+    await index.sink.write([SearchProcessor().process(m) for m in messages])  # type: ignore[misc]
+    assert index.sink.stats.indexed == 6
+    async with database.connection() as conn:  # the verifier has not run: no chain member yet
+        assert await (await conn.execute("SELECT count(*) FROM audit_chain_records")).fetchone() == (0,)
+
+    sink = LegacySink(database, SummaryWriter(chdb, index.tables))
+    await sink.write(rows)
+
+    assert (sink.stats.indexed, sink.stats.replaced) == (0, 6)
+    assert sum((await index.queries.counts_by_effect(ORG)).values()) == 6
+    shown = (await index.queries.search(ORG, limit=100)).records
+    assert sorted((r.record_id, r.verification) for r in shown) == sorted(
+        (str(d["record_id"]), "verified") for d in decisions)

@@ -6,6 +6,8 @@ index the removed records again."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,10 @@ from faramesh_cloud.audit_index.retention.api import RetentionApi
 from faramesh_cloud.audit_index.retention.plan import to_ns
 from faramesh_cloud.audit_index.retention.sweep import RetentionSweeper
 from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.audit_index.service import AuditIndex, Role
 from faramesh_cloud.cli.main import cli
 from faramesh_cloud.gateway.app import create_app
+from faramesh_cloud.gateway.web.retention_ports import mount_retention
 from faramesh_cloud.identity.service import Identity
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.port import Olap
@@ -33,10 +37,10 @@ from faramesh_cloud.signing.keys import load_or_create_signing_key, public_pem
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.store import StackStore
-from tests.fixtures.gateway import sign_in, static_status
+from tests.fixtures.gateway import csrf_of, sign_in, static_status
 from tests.fixtures.identity import PASSWORD, People
 from tests.integration.audit_explorer_support import explorer_deps
-from tests.integration.audit_support import all_pages, publish
+from tests.integration.audit_support import all_pages, fast_config, publish
 from tests.integration.retention_support import (
     HORIZON,
     NOW,
@@ -173,9 +177,80 @@ async def test_a_rebuild_from_the_log_does_not_index_what_retention_removed(
     finally:
         await rebuilt.stop()
     assert sum(r.stats.messages for r in rebuilt.runners) == len(pushed)
+    assert sum(r.stats.messages for r in rebuilt.verifiers) == len(pushed)
     assert rebuilt.sink.stats.expired == len(pushed) - len(before_rows)
     assert sorted(r.record_id for r in await all_pages(rebuilt.queries, org, limit=200)) == before_rows
     after = await rebuilt.queries.chain_integrity(org)
     assert after[0].critical_findings == 0
     assert [(a.agent_id, a.chain_length, a.tip_hash, a.checkpoint) for a in after[0].agents] == [
         (a.agent_id, a.chain_length, a.tip_hash, a.checkpoint) for a in before[0].agents]
+
+
+async def test_a_sweep_is_postponed_while_the_verifier_has_not_checked_what_it_would_remove(
+        app: FastAPI, people: People, stacks: StackStore, database: Database, postgres_log: PostgresLog,
+        chdb: Olap, olap_database: str, tmp_path: Path) -> None:
+    """Issue 18: the search index makes records searchable before the chain verifier checks
+    them, and a sweep signs each cut chain's checkpoint from what the verifier wrote. With the
+    search index alone running, a due sweep removes nothing and says why; once the verifier
+    (its own process in production: here its own ``AuditIndex`` with the verifier role) has
+    caught up, the same sweep removes the months and every chain gets its checkpoint."""
+    await PlatformAuditLog(database).start()
+    await migrate(database, [COMPONENT])
+    acme = await people.org("acme")
+    org = acme.org.org_id
+    stack, _ = await stacks.register_stack(org, "payments")
+    key = load_or_create_signing_key(tmp_path)
+    pushed = chains(stack.stack_id, per_agent=10)
+    await publish(postgres_log, org, stack.stack_id, pushed)
+    config = replace(fast_config(olap_database), retention_sweep_interval_s=0)
+    search = AuditIndex(database, postgres_log, chdb, replace(config, roles=frozenset({Role.SEARCH})),
+                        checkpoint_key=key)
+    await search.start()
+    try:
+        await index_until(search, len(pushed))
+        assert search.verifiers == [] and search.pins is None  # the search role runs no verifier
+        sweeper = RetentionSweeper(database, chdb, search.tables, key, clock=lambda: NOW)
+        retention = RetentionApi(database, sweeper, clock=lambda: NOW)
+        await retention.set_retention(org, 30, OWNER)
+        mount_retention(app, retention)
+        web = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        await sign_in(web, acme.email, PASSWORD)
+        csrf = {"X-CSRF-Token": (await web.get("/api/v1/me")).json()["csrf_token"]}
+        ran = await web.post("/api/v1/orgs/acme/retention/sweep", headers=csrf)  # the owner's "Run now"
+        assert ran.status_code == 200, ran.text
+        assert ran.json()["removed_months"] == [] and ran.json()["records"] == 0
+        assert "chain verifier has not checked" in ran.json()["postponed"]
+        page = await web.get("/o/acme/settings/retention")
+        pressed = await web.post("/o/acme/settings/retention/sweep", data={"csrf_token": csrf_of(page.text)})
+        assert pressed.status_code == 303
+        told = await web.get(pressed.headers["location"])  # what the person reads after "Run now"
+        assert "removed nothing; postponed: the chain verifier has not checked" in told.text
+        assert len(await all_pages(search.queries, org, limit=200)) == len(pushed)  # nothing removed
+
+        verifier = AuditIndex(database, postgres_log, chdb, replace(config, roles=frozenset({Role.VERIFIER})),
+                              checkpoint_key=key)
+        await verifier.start()
+        try:
+            assert verifier.runners == [] and verifier.server is None  # the verifier role serves no search
+            async with asyncio.timeout(60):
+                while sum(r.stats.messages for r in verifier.verifiers) < len(pushed):
+                    assert verifier.failure() is None
+                    await asyncio.sleep(0.02)
+            ran = await web.post("/api/v1/orgs/acme/retention/sweep", headers=csrf)
+        finally:
+            await verifier.stop()
+            await web.aclose()
+    finally:
+        await search.stop()
+    assert ran.status_code == 200, ran.text
+    assert ran.json()["postponed"] is None and ran.json()["removed_months"] == ["2026-01", "2026-02"]
+    horizon = to_ns(HORIZON)
+    old = [r for r in pushed if to_ns(datetime.fromisoformat(r["created_at"])) < horizon]
+    assert sorted(r.record_id for r in await all_pages(search.queries, org, limit=200)) == sorted(
+        r["record_id"] for r in pushed if r not in old)
+    view = await search.queries.chain_integrity(org)
+    for agent in view[0].agents:
+        removed = [r for r in old if r["agent_id"] == agent.agent_id]
+        assert agent.checkpoint is not None
+        assert (agent.checkpoint.chain_index, agent.checkpoint.record_id) == (len(removed) - 1,
+                                                                              removed[-1]["record_id"])

@@ -43,7 +43,7 @@ async def index_until(index: AuditIndex, records: int, problems: int) -> None:
     await index.start()
     try:
         async with asyncio.timeout(60):
-            while (sum(r.stats.messages for r in index.runners) < records
+            while (index.handled() < records
                    or index.wal_problems is None or index.wal_problems.stats.messages < problems):
                 failure = index.failure()
                 if failure is not None:

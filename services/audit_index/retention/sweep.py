@@ -15,6 +15,15 @@ safety"):
 3. ``ALTER TABLE ... DROP PARTITION`` of every (org, month) before the horizon, in both
    tables. A crash before this leaves partitions below the stored horizon: the next run
    drops them (step 3 alone; dropping is idempotent).
+
+Postponed while the chain verifier is behind (issue 18): the checkpoints are signed from the
+chain members, which the verifier writes, and the search index makes a record searchable
+before the verifier has it. So in step 2, under the horizon lock (the verifier reads it FOR
+SHARE before each batch, so none of this organisation's batches is in flight), the sweep
+reads the verifier's committed positions and asks ClickHouse whether any row it would remove
+was indexed from a message at or past them. If one was, nothing is removed or stored and the
+report says why (``SweepReport.postponed``); the next run tries again. Only the rows below
+the horizon count, so a verifier a few batches behind on today's traffic postpones nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from faramesh_cloud.audit_index.alert_state import OUTBOX
+from faramesh_cloud.audit_index.domain import VERIFIER_PROJECTION
 from faramesh_cloud.audit_index.retention import checkpoint, events, frameworks, store
 from faramesh_cloud.audit_index.retention.events import Checkpoint, RetentionSwept
 from faramesh_cloud.audit_index.retention.plan import (
@@ -40,7 +50,8 @@ from faramesh_cloud.audit_index.retention.plan import (
     to_ns,
 )
 from faramesh_cloud.audit_index.schema import AuditTables
-from faramesh_cloud.events.topics import AUDIT_RETENTION
+from faramesh_cloud.audit_index.verification_state import COVERED_SQL, Watermark
+from faramesh_cloud.events.topics import AUDIT_RETENTION, DPR_RECORDS
 from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.platform_audit.events import Actor, AuditAction, Target
 from faramesh_cloud.platform_audit.store import PlatformAuditLog
@@ -57,6 +68,13 @@ _REMOVED = """
 SELECT stack_id, agent_id, record_hash, created_at_text, lamport_seq
 FROM {table}
 WHERE org_id = {{org:String}} AND created_at < fromUnixTimestamp64Nano({{horizon:Int64}}, 'UTC')
+"""
+# Rows the sweep would remove that the chain verifier has not checked yet
+# (verification_state.COVERED_SQL negated).
+_UNVERIFIED = """
+SELECT count() FROM {table}
+WHERE org_id = {{org:String}} AND created_at < fromUnixTimestamp64Nano({{horizon:Int64}}, 'UTC')
+  AND NOT ({covered})
 """
 _COUNT = """
 SELECT count() FROM {table}
@@ -79,6 +97,7 @@ class SweepReport:
     plan: Plan
     swept: RetentionSwept | None = None
     dropped_months: list[int] = field(default_factory=list)  # partitions dropped by this run
+    postponed: str | None = None  # why nothing was removed although something is due (the verifier is behind)
 
 
 class RetentionSweeper:
@@ -144,20 +163,30 @@ class RetentionSweeper:
                 _log.warning("retention for %s is due but no platform signing key is configured: "
                              "nothing removed (checkpoints must be signed)", org_id)
                 return report
-            report.swept = await self._checkpoint_and_record(org_id, the_plan, now, actor)
-            stored = the_plan.horizon_ns
+            outcome = await self._checkpoint_and_record(org_id, the_plan, now, actor)
+            if isinstance(outcome, RetentionSwept):
+                report.swept = outcome
+                stored = the_plan.horizon_ns
+            else:
+                report.postponed = outcome
+                _log.warning("retention for %s postponed: %s", org_id, outcome)
         if stored > 0:
             report.dropped_months = await asyncio.to_thread(self._drop_below, org_id, stored)
         return report
 
     async def _checkpoint_and_record(self, org_id: str, the_plan: Plan, now: datetime,
-                                     actor: Actor | None) -> RetentionSwept:
+                                     actor: Actor | None) -> RetentionSwept | str:
+        """The sweep's transaction (step 2): the event stored, or why it was postponed."""
         assert self._key is not None
         horizon = the_plan.horizon_ns
         sweep_id = str(uuid.uuid4())
         async with self._db.transaction() as conn:
             await store.lock_horizon(conn, org_id)
             await conn.execute("SELECT next_seq FROM audit_org_sequences WHERE org_id = %s FOR UPDATE", (org_id,))
+            behind = await self._unverified(conn, org_id, horizon)
+            if behind:
+                return (f"the chain verifier has not checked {behind} of the records to remove yet "
+                        "(their checkpoints are signed from what it verified); the next run tries again")
             removed = await asyncio.to_thread(self._olap.query, _REMOVED.format(table=self._tables.dpr),
                                               {"org": org_id, "horizon": horizon})
             summaries = await asyncio.to_thread(self._olap.query, _COUNT.format(table=self._tables.summaries),
@@ -188,6 +217,19 @@ class RetentionSweeper:
                 details={"months": months, "records": event.records, "summaries": event.summaries,
                          "chains": len(checkpoints), "horizon": month_start(_month_of(horizon)).date().isoformat()})
         return event
+
+    async def _unverified(self, conn: store.Conn, org_id: str, horizon_ns: int) -> int:
+        """How many of the organisation's rows below ``horizon_ns`` the verifier has not
+        checked (read under the horizon lock: its batches of this organisation wait)."""
+        cur = await conn.execute(
+            "SELECT partition, next_offset FROM audit_index_positions WHERE projection = %s AND topic = %s",
+            (VERIFIER_PROJECTION, DPR_RECORDS))
+        watermark = Watermark({int(p): int(o) for p, o in await cur.fetchall()})
+        partitions = max(watermark.next_offsets, default=-1) + 1
+        result = await asyncio.to_thread(
+            self._olap.query, _UNVERIFIED.format(table=self._tables.dpr, covered=COVERED_SQL),
+            {"org": org_id, "horizon": horizon_ns, "verifier": watermark.as_array(partitions)})
+        return int(result.rows[0][0]) if result.rows else 0
 
     def _drop_below(self, org_id: str, horizon_ns: int) -> list[int]:
         """Drop the organisation's partitions of months wholly before ``horizon_ns`` (both tables)."""

@@ -110,4 +110,5 @@ async def run_retention(request: Request, principal: Principal = Depends(MANAGE)
     report = await retention_port(request).sweep_now(principal.org.org_id, principal.actor)
     return {"removed_months": [f"{m // 100}-{m % 100:02d}" for m in report.dropped_months],
             "records": report.swept.records if report.swept else 0,
-            "chains_checkpointed": len(report.swept.checkpoints) if report.swept else 0}
+            "chains_checkpointed": len(report.swept.checkpoints) if report.swept else 0,
+            "postponed": report.postponed}

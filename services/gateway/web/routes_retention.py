@@ -131,4 +131,6 @@ async def change_legal_hold(request: Request, stack_id: str, principal: Principa
 async def run_retention_now(request: Request, principal: Principal = Depends(MANAGE)) -> Response:
     report = await retention_port(request).sweep_now(principal.org.org_id, principal.actor)
     gone = ", ".join(f"{m // 100}-{m % 100:02d}" for m in report.dropped_months) or "nothing"
+    if report.postponed:
+        return _back(principal, f"Retention ran: removed {gone}; postponed: {report.postponed}.")
     return _back(principal, f"Retention ran: removed {gone}.")

@@ -264,13 +264,15 @@ class SweepRequest(_message.Message):
     def __init__(self, org_id: _Optional[str] = ..., actor: _Optional[_Union[RetentionActor, _Mapping]] = ...) -> None: ...
 
 class SweepResponse(_message.Message):
-    __slots__ = ("org_id", "plan", "swept", "dropped_months")
+    __slots__ = ("org_id", "plan", "swept", "dropped_months", "postponed")
     ORG_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
     SWEPT_FIELD_NUMBER: _ClassVar[int]
     DROPPED_MONTHS_FIELD_NUMBER: _ClassVar[int]
+    POSTPONED_FIELD_NUMBER: _ClassVar[int]
     org_id: str
     plan: RetentionPlan
     swept: RetentionSwept
     dropped_months: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, org_id: _Optional[str] = ..., plan: _Optional[_Union[RetentionPlan, _Mapping]] = ..., swept: _Optional[_Union[RetentionSwept, _Mapping]] = ..., dropped_months: _Optional[_Iterable[int]] = ...) -> None: ...
+    postponed: str
+    def __init__(self, org_id: _Optional[str] = ..., plan: _Optional[_Union[RetentionPlan, _Mapping]] = ..., swept: _Optional[_Union[RetentionSwept, _Mapping]] = ..., dropped_months: _Optional[_Iterable[int]] = ..., postponed: _Optional[str] = ...) -> None: ...
