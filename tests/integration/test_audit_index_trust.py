@@ -211,6 +211,7 @@ chain verifier's, issue 18)."""
     await other_process.write([PinEvent(SIGNING_KEYS, 0, 0, str(uuid.uuid4()), PinChange(
         org.org_id, stack.stack_id, "a" * 64, OTHER_KEY, True, received - 10**9), "user:test")])
     await index.verifier_sink.write(rows)  # type: ignore[arg-type]
+    await index.sink.write([index._search_processor.process(m) for m in messages])  # type: ignore[misc]  # searchable
 
     signed = sum(1 for r in pushed if r.get("signature"))
     assert index.verifier_sink.stats.rejudged == signed

@@ -398,14 +398,21 @@ def _untailed(record: dict[str, Any]) -> dict[str, Any]:
 
 def _comparable(seen: dict[str, Any]) -> dict[str, Any]:
     """What the person read, but Home's activity and the tail sequence (see the test), and with
-    how long each pending approval has waited taken out of Home's attention panel (the clock)."""
+    how long each pending approval has waited (and each group's oldest age) taken out of Home's
+    attention panel (the clock)."""
     out = {k: v for k, v in seen.items() if k != "activity"}
     out["records"] = [_untailed(r) for r in seen["records"]]
     out["agents"] = {k: {**v, "agent": {**v["agent"], "records": [_untailed(r) for r in v["agent"]["records"]]}}
                      for k, v in seen["agents"].items()}
     out["attention"] = {**seen["attention"], "items": [
-        {**item, "text": WAITING.sub("waiting", item["text"])} for item in seen["attention"]["items"]]}
+        {**item, "text": WAITING.sub("waiting", item["text"])} for item in seen["attention"]["items"]],
+        "groups": [_unaged(g) | {"stacks": [_unaged(t) for t in g["stacks"]]} for g in seen["attention"]["groups"]]}
     return out
+
+
+def _unaged(tally: dict[str, Any]) -> dict[str, Any]:
+    """A group of the attention panel without its oldest age (the clock), but saying whether it has one."""
+    return {**tally, "oldest": bool(tally["oldest"])}
 
 
 async def _org_id(db: Database, slug: str) -> str:
