@@ -16,9 +16,12 @@ real ``ConsumerRunner`` with the service's batch settings into the role's real s
 * ``verifier``: ``DprProcessor`` + ``VerifierSink`` (group ``audit-verifier``), with the
   chain tables emptied before each round.
 
-Each round reports this process's CPU time (every thread: the runner's worker, chDB's) and the
-bench's own PostgreSQL server's CPU (its postmaster's children), per DPR, and the median over
-rounds. Compare code versions by running this file from each checkout in turn (alternating),
+Each round reports this process's CPU time (every thread: the runner's worker, chDB's), the
+part of it spent on the event loop's thread (the log read and ``Message`` building, the sink's
+PostgreSQL client side, the runner's bookkeeping; not the processor, which runs in the
+runner's worker thread, nor the chDB calls, which run in threads) and the bench's own
+PostgreSQL server's CPU (its postmaster's children, exited ones included), per DPR, and the
+median over rounds. Compare code versions by running this file from each checkout in turn (alternating),
 never wall time: the box is shared. ``--py-spy FILE`` samples one extra round with py-spy
 (every thread, native frames off) into FILE (speedscope/raw by extension).
 
@@ -133,16 +136,16 @@ async def one_round(args: argparse.Namespace, db: Database, log: PostgresLog, ol
         def done() -> bool:
             return sink.stats.verified >= args.records  # type: ignore[union-attr]
     stop = asyncio.Event()
-    cpu0, pg0 = time.process_time(), postgres_cpu_s(pg_dir)
+    cpu0, main0, pg0 = time.process_time(), time.thread_time(), postgres_cpu_s(pg_dir)
     task = asyncio.create_task(runner.run(stop))
     while not done() and not task.done():
         await asyncio.sleep(0.02)
     stop.set()
     await task
-    cpu, pg_cpu = time.process_time() - cpu0, postgres_cpu_s(pg_dir) - pg0
+    cpu, main, pg_cpu = time.process_time() - cpu0, time.thread_time() - main0, postgres_cpu_s(pg_dir) - pg0
     if args.role == "search":
         olap.command(f"DROP DATABASE {tables.database} SYNC")
-    return cpu / args.records * 1e6, pg_cpu / args.records * 1e6
+    return cpu / args.records * 1e6, main / args.records * 1e6, pg_cpu / args.records * 1e6
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -164,8 +167,8 @@ async def main(args: argparse.Namespace) -> None:
             results = []
             for round_ in range(1, args.rounds + 1):
                 results.append(await one_round(args, db, log, olap, round_, root / "pg"))
-                print(f"round {round_}: {args.role} process {results[-1][0]:.1f} µs/DPR, "
-                      f"PostgreSQL {results[-1][1]:.1f} µs/DPR", flush=True)
+                print(f"round {round_}: {args.role} process {results[-1][0]:.1f} µs/DPR (event loop "
+                      f"{results[-1][1]:.1f}), PostgreSQL {results[-1][2]:.1f} µs/DPR", flush=True)
             if args.py_spy:
                 spy = await asyncio.create_subprocess_exec(
                     str(Path(sys.executable).with_name("py-spy")), "record", "-r", "200", "-o", args.py_spy,
@@ -177,10 +180,11 @@ async def main(args: argparse.Namespace) -> None:
                 await asyncio.wait_for(spy.wait(), 60)
             await log.close()
         procs = [r[0] for r in results]
-        pgs = [r[1] for r in results]
+        loops = [r[1] for r in results]
+        pgs = [r[2] for r in results]
         print(f"{args.role}: {args.records:,} records, batch {args.batch}, poll {args.poll}; median of "
               f"{args.rounds}: process {statistics.median(procs):.1f} µs/DPR (min {min(procs):.1f}, max "
-              f"{max(procs):.1f}), PostgreSQL {statistics.median(pgs):.1f} µs/DPR (min {min(pgs):.1f}, "
+              f"{max(procs):.1f}), of which the event loop's thread {statistics.median(loops):.1f}, PostgreSQL {statistics.median(pgs):.1f} µs/DPR (min {min(pgs):.1f}, "
               f"max {max(pgs):.1f}); load average {os.getloadavg()[0]:.1f}")
     finally:
         olap.close()
