@@ -2,6 +2,7 @@
 
     python -m bench.search_path_bench [--records 30000] [--rounds 3] [--role search|verifier]
                                       [--py-spy FILE] [--batch 10000] [--poll 2000]
+    python -m bench.search_path_bench --processor [--records 30000]
 
 The lag run's records (``audit_bench._producer``'s mix: 20 simulator agents, 30 % Ed25519, the
 rest HMAC-only, origin headers as ingest writes them) are appended once to ``dpr.records.v1`` of
@@ -24,6 +25,11 @@ PostgreSQL server's CPU (its postmaster's children, exited ones included), per D
 median over rounds. Compare code versions by running this file from each checkout in turn (alternating),
 never wall time: the box is shared. ``--py-spy FILE`` samples one extra round with py-spy
 (every thread, native frames off) into FILE (speedscope/raw by extension).
+
+``--processor`` instead times the search index's processor alone on the same records, in this
+process, alternating 5 times: the check as the search index ran it before (``DprProcessor.check``
+with the canonical bytes built, as ``decode_record`` does) and as it runs now
+(``canonical=False``: ``decode_record_view``, the same checks without the bytes).
 
 A measurement, not a test.
 """
@@ -60,7 +66,7 @@ from faramesh_cloud.events.topics import (
     Origin,
     stack_key,
 )
-from faramesh_cloud.log.port import LogRecord
+from faramesh_cloud.log.port import LogRecord, Message
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.chdb import ChdbOlap
 from faramesh_cloud.runtime import interpreter
@@ -148,6 +154,32 @@ async def one_round(args: argparse.Namespace, db: Database, log: PostgresLog, ol
     return cpu / args.records * 1e6, main / args.records * 1e6, pg_cpu / args.records * 1e6
 
 
+def processor_only(args: argparse.Namespace) -> None:
+    writers = [AgentWriter(f"lag-agent-{i}", random.Random(i), ed25519_seed=SEED, hmac_key=b"k")
+               for i in range(20)]
+    base = time.time_ns()
+    messages = []
+    for n in range(args.records):
+        stack = f"stack-{n % 4}"
+        origin = Origin("org-lag", stack, "sync", n, "lag", base)
+        value = to_go_json(writers[n % len(writers)].next(base + n * 100_000))
+        messages.append(Message(DPR_RECORDS, 0, n, stack_key("org-lag", stack), value, origin.headers(), 0))
+    checker = DprProcessor()
+    search = SearchProcessor()
+    times: dict[str, list[float]] = {"check with canonical bytes (before)": [], "check, view only (now)": [],
+                                     "SearchProcessor.process (now)": []}
+    for _ in range(5):
+        for label, run in (("check with canonical bytes (before)", lambda m: checker.check(m)),
+                           ("check, view only (now)", lambda m: checker.check(m, canonical=False)),
+                           ("SearchProcessor.process (now)", search.process)):
+            start = time.process_time()
+            for message in messages:
+                run(message)
+            times[label].append((time.process_time() - start) / len(messages) * 1e6)
+    for label, values in times.items():
+        print(f"{label}: median {statistics.median(values):.2f} µs/DPR (min {min(values):.2f}, max {max(values):.2f})")
+
+
 async def main(args: argparse.Namespace) -> None:
     interpreter.tune_for_throughput()
     root = Path(tempfile.mkdtemp(prefix="faramesh-search-path-"))
@@ -200,4 +232,9 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=10_000, help="max_batch_records (the service's: 10000)")
     parser.add_argument("--poll", type=int, default=2_000, help="poll_records (the bench's lag run: 2000)")
     parser.add_argument("--py-spy", help="sample one more round with py-spy into this file")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--processor", action="store_true", help="time the search processor's check alone")
+    parsed = parser.parse_args()
+    if parsed.processor:
+        processor_only(parsed)
+    else:
+        asyncio.run(main(parsed))
