@@ -17,6 +17,9 @@ real ``ConsumerRunner`` with the service's batch settings into the role's real s
 * ``verifier``: ``DprProcessor`` + ``VerifierSink`` (group ``audit-verifier``), with the
   chain tables emptied before each round.
 
+``--skip existing`` / ``--skip insert`` leave that step of the search sink out (wrong results,
+right cost accounting: the difference is what the step costs end to end).
+
 Each round reports this process's CPU time (every thread: the runner's worker, chDB's), the
 part of it spent on the event loop's thread (the log read and ``Message`` building, the sink's
 PostgreSQL client side, the runner's bookkeeping; not the processor, which runs in the
@@ -127,6 +130,10 @@ async def one_round(args: argparse.Namespace, db: Database, log: PostgresLog, ol
     config = RunnerConfig(max_batch_records=args.batch, max_batch_seconds=0.5, poll_records=args.poll,
                           **({"dead_letter_topic": DEAD_LETTERS} if args.role == "search"
                              else {"rejects_parked_by": "audit-index"}))
+    if args.skip == "existing":  # what the existence check costs: leave it out (a measurement only)
+        SearchWriter.existing = lambda self, rows: {}  # type: ignore[method-assign]
+    elif args.skip == "insert":  # what the chDB insert costs (and the merges it causes)
+        SearchWriter.insert = lambda self, rows, seqs: None  # type: ignore[method-assign]
     if args.role == "search":
         tables = AuditTables(f"r{os.getpid()}_{round_}")
         await asyncio.to_thread(ensure_schema, olap, tables)
@@ -142,7 +149,8 @@ async def one_round(args: argparse.Namespace, db: Database, log: PostgresLog, ol
         def done() -> bool:
             return sink.stats.verified >= args.records  # type: ignore[union-attr]
     stop = asyncio.Event()
-    cpu0, main0, pg0 = time.process_time(), time.thread_time(), postgres_cpu_s(pg_dir)
+    pg0 = postgres_cpu_s(pg_dir)  # first: reading /proc costs this process ~20 ms
+    cpu0, main0 = time.process_time(), time.thread_time()
     task = asyncio.create_task(runner.run(stop))
     while not done() and not task.done():
         await asyncio.sleep(0.02)
@@ -232,6 +240,8 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=10_000, help="max_batch_records (the service's: 10000)")
     parser.add_argument("--poll", type=int, default=2_000, help="poll_records (the bench's lag run: 2000)")
     parser.add_argument("--py-spy", help="sample one more round with py-spy into this file")
+    parser.add_argument("--skip", choices=("existing", "insert"),
+                        help="search role: leave out the existence check or the chDB insert, to see its cost")
     parser.add_argument("--processor", action="store_true", help="time the search processor's check alone")
     parsed = parser.parse_args()
     if parsed.processor:
