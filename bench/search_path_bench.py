@@ -1,6 +1,6 @@
 """CPU per DPR of the split's consumer processes end to end, on the real log (issue 18).
 
-    python -m bench.search_path_bench [--records 30000] [--rounds 3] [--role search|verifier]
+    python -m bench.search_path_bench [--records 30000] [--rounds 3] [--role search|verifier|log]
                                       [--py-spy FILE] [--batch 10000] [--poll 2000]
     python -m bench.search_path_bench --processor [--records 30000]
 
@@ -15,7 +15,9 @@ real ``ConsumerRunner`` with the service's batch settings into the role's real s
   check and the chDB insert), each round into a new chDB database and with the projection's
   positions reset, so every round indexes every record as new;
 * ``verifier``: ``DprProcessor`` + ``VerifierSink`` (group ``audit-verifier``), with the
-  chain tables emptied before each round.
+  chain tables emptied before each round;
+* ``log``: the runner over the log with a processor that returns nothing: what every group
+  pays for reading the log (the fetch, ``Message`` building, header decode, the commits).
 
 ``--skip existing`` / ``--skip insert`` leave that step of the search sink out (wrong results,
 right cost accounting: the difference is what the step costs end to end).
@@ -124,6 +126,16 @@ async def reset(db: Database, role: str) -> None:
                 await conn.execute(f"DELETE FROM {table}")  # fixed names
 
 
+class _Nothing:
+    def process(self, message: Message) -> None:
+        return None
+
+
+class _Count:
+    async def write(self, rows: object) -> None:
+        return None
+
+
 async def one_round(args: argparse.Namespace, db: Database, log: PostgresLog, olap: ChdbOlap,
                     round_: int, pg_dir: Path) -> tuple[float, float]:
     await reset(db, args.role)
@@ -134,7 +146,13 @@ async def one_round(args: argparse.Namespace, db: Database, log: PostgresLog, ol
         SearchWriter.existing = lambda self, rows: {}  # type: ignore[method-assign]
     elif args.skip == "insert":  # what the chDB insert costs (and the merges it causes)
         SearchWriter.insert = lambda self, rows, seqs: None  # type: ignore[method-assign]
-    if args.role == "search":
+    if args.role == "log":  # the runner and the log read alone: no processing, nothing written
+        counted = _Count()
+        runner = ConsumerRunner(log, DPR_RECORDS, f"log-r{round_}", _Nothing(), counted, config)
+
+        def done() -> bool:
+            return runner.stats.messages >= args.records
+    elif args.role == "search":
         tables = AuditTables(f"r{os.getpid()}_{round_}")
         await asyncio.to_thread(ensure_schema, olap, tables)
         sink: SearchIndexSink | VerifierSink = SearchIndexSink(db, SearchWriter(olap, tables))
@@ -236,7 +254,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=30_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--role", choices=("search", "verifier"), default="search")
+    parser.add_argument("--role", choices=("search", "verifier", "log"), default="search")
     parser.add_argument("--batch", type=int, default=10_000, help="max_batch_records (the service's: 10000)")
     parser.add_argument("--poll", type=int, default=2_000, help="poll_records (the bench's lag run: 2000)")
     parser.add_argument("--py-spy", help="sample one more round with py-spy into this file")
