@@ -222,3 +222,34 @@ def test_the_view_only_decode_declines_exactly_what_the_one_decode_declines(vect
         else:
             assert view == full[0], raw
     assert declined >= 10
+
+
+def test_days_29_to_31_are_canonical_exactly_where_the_date_exists() -> None:
+    # Days 29-31 are judged by the calendar, not by a datetime round trip per record: the
+    # result (the value itself, or TimestampError) is what the round trip gave.
+    from datetime import datetime
+
+    from faramesh_cloud.dpr.timefmt import (
+        TimestampError,
+        canonical_created_at,
+        is_canonical_created_at,
+    )
+
+    for year in (0, 1, 999, 1900, 2000, 2023, 2024, 2100, 9999):
+        for month in range(1, 13):
+            for day in (28, 29, 30, 31):
+                for tail in ("Z", ".5Z", ".123456789Z"):
+                    value = f"{year:04d}-{month:02d}-{day:02d}T23:59:59{tail}"
+                    try:
+                        datetime(year, month, day)
+                        exists = True
+                    except ValueError:
+                        exists = False
+                    if day == 28 and year == 0:
+                        continue  # the regex alone has always passed days <= 28, year 0 included
+                    assert is_canonical_created_at(value) == exists, value
+                    if exists:
+                        assert canonical_created_at(value) == value
+                    else:
+                        with pytest.raises(TimestampError):
+                            canonical_created_at(value)
