@@ -135,6 +135,21 @@ def decode_record(raw: bytes) -> tuple[Any, bytes] | None:
     field. The view has ``RecordMeta``'s attributes (and ``get``), so the chain, signature
     and cascade checks take it as it is; its ``created_at`` is as written (the canonical
     bytes carry the UTC form)."""
+    view = decode_record_view(raw)
+    if view is None:
+        return None
+    hashed = msgspec.structs.replace(view, **_BLANK_UNHASHED)
+    if not is_canonical_created_at(hashed.created_at):
+        hashed.created_at = canonical_created_at(hashed.created_at)  # cannot fail: checked
+    encoder = _SORTED_ENCODER if view.canonicalization_algorithm.strip() == JCS_ALGORITHM else _ENCODER
+    return view, go_escape_fixup(encoder.encode(hashed))
+
+
+def decode_record_view(raw: bytes) -> Any | None:
+    """The view of :func:`decode_record` without the canonical bytes, for a reader that
+    hashes nothing (the audit index's search index): every check of ``decode_record``, so it
+    is None exactly when ``decode_record`` is, at a third of the CPU (no blanked copy, no
+    encode)."""
     try:
         view: Any = _FULL_DECODER.decode(raw)
     except (msgspec.DecodeError, ValueError):
@@ -145,11 +160,9 @@ def decode_record(raw: bytes) -> tuple[Any, bytes] | None:
         value = bytes(getattr(view, key))
         if value and not (value[:1] == b"{" or value == b"null"):
             return None
-    hashed = msgspec.structs.replace(view, **_BLANK_UNHASHED)
-    if not is_canonical_created_at(hashed.created_at):
+    if not is_canonical_created_at(view.created_at):
         try:
-            hashed.created_at = canonical_created_at(hashed.created_at)
+            canonical_created_at(view.created_at)
         except TimestampError:
             return None
-    encoder = _SORTED_ENCODER if view.canonicalization_algorithm.strip() == JCS_ALGORITHM else _ENCODER
-    return view, go_escape_fixup(encoder.encode(hashed))
+    return view

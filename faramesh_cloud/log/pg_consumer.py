@@ -309,22 +309,18 @@ class PostgresConsumer:
             },
         )
         messages: list[Message] = []
+        append = messages.append
+        topic = self._topic.name
+        positions = self._positions
+        # Message's fields in order (positional: its C __init__ skips the keyword matching);
+        # rows come by (row number, partition), so each partition's last row sets its position.
         for partition, offset, key, value, blob, names, values, ts in await cur.fetchall():
             if blob is not None:
                 headers = decode_headers(blob)
             else:  # written before migration 0002
                 headers = dict(zip(names, values, strict=True)) if names else {}
-            message = Message(
-                topic=self._topic.name,
-                partition=partition,
-                offset=offset,
-                key=key,
-                value=value,
-                headers=headers,
-                timestamp_ms=ts,
-            )
-            messages.append(message)
-            self._positions[partition] = offset + 1
+            append(Message(topic, partition, offset, key, value, headers, ts))
+            positions[partition] = offset + 1
         return messages
 
     async def _announce(self, conn: Conn) -> None:

@@ -23,7 +23,7 @@ from faramesh_cloud.dpr.meta import RecordMeta, to_meta
 from faramesh_cloud.dpr.signatures import SignatureStatus, check_ed25519
 from faramesh_cloud.dpr.timefmt import TimestampError, canonical_created_at, created_at_nanos
 from faramesh_cloud.dpr.validate import validate_record
-from faramesh_cloud.dpr.view import decode_record
+from faramesh_cloud.dpr.view import decode_record, decode_record_view
 from faramesh_cloud.events.topics import Origin, stack_key
 from faramesh_cloud.log.port import Message
 
@@ -58,6 +58,7 @@ class DprProcessor:
         # valid signature counts as valid, not untrusted); a snapshot, no I/O.
         self._trust = trust
         self._day_nanos: dict[str, int] = {}  # memo: created_at's date -> ns at its midnight
+        self._second_nanos: dict[str, int] = {}  # memo: created_at's second -> ns at its start
 
     def process(self, message: Message) -> IndexedRecord | Rejected:
         checked = self.check(message)
@@ -65,11 +66,14 @@ class DprProcessor:
             return checked
         return self._indexed(message, *checked)
 
-    def check(self, message: Message) -> tuple[Origin, str, RecordMeta, _Columns, bytes, int] | Rejected:
+    def check(self, message: Message, *, canonical: bool = True,
+              ) -> tuple[Origin, str, RecordMeta, _Columns, bytes, int] | Rejected:
         """The message decoded and checked as a DPR, before any hash or signature: (origin,
         raw text, meta, columns, canonical bytes, created_ns), or why it is not a DPR. The
         search index (``search_processor.py``) takes exactly this, so the two consumer groups
-        reject the same messages with the same reasons."""
+        reject the same messages with the same reasons. ``canonical=False`` (the search
+        index, which hashes nothing) skips building the canonical bytes on the common path
+        (``b""`` in their place) and checks exactly the same (``decode_record_view``)."""
         try:
             origin = Origin.from_headers(message.headers)
         except (KeyError, ValueError, UnicodeDecodeError) as exc:
@@ -88,7 +92,7 @@ class DprProcessor:
         except UnicodeDecodeError as exc:
             return Rejected(f"not a DPR: the value is not UTF-8 ({exc}); a daemon's Go-JSON always is")
         try:
-            meta, columns, canonical = self._decode(value)
+            meta, columns, hashed_bytes = self._decode(value, canonical)
             created_ns = self._nanos(meta.created_at)
         except (DprFormatError, TimestampError, msgspec.ValidationError) as exc:
             return Rejected(f"not a DPR: {exc}")
@@ -108,35 +112,49 @@ class DprProcessor:
                 f"origin header seq={origin.sequence} or received_ns={origin.received_ns} is out of "
                 "range; the producer must set non-negative 64-bit values"
             )
-        return origin, raw, meta, columns, canonical, created_ns
+        return origin, raw, meta, columns, hashed_bytes, created_ns
 
-    def _decode(self, value: bytes) -> tuple[RecordMeta, _Columns, bytes]:
+    def _decode(self, value: bytes, canonical: bool = True) -> tuple[RecordMeta, _Columns, bytes]:
         """(meta, columns, canonical bytes). The common case is one typed C-level decode
         (``decode_record``: the view is the meta and the columns, and type-checks every
-        field as ``validate_record`` does); anything it declines takes ``validate_record``
-        and the Go-semantics mapping path, which raise ``DprFormatError`` naming the field."""
-        fast = decode_record(value)
-        if fast is not None:
-            view, canonical = fast
-            return view, view, canonical  # a RecordView has RecordMeta's and _Columns' attributes
+        field as ``validate_record`` does; without ``canonical``, ``decode_record_view``, the
+        same checks without the bytes); anything it declines takes ``validate_record`` and
+        the Go-semantics mapping path, which raise ``DprFormatError`` naming the field (and
+        build the canonical bytes either way, so both modes reject the same records)."""
+        if not canonical:
+            view = decode_record_view(value)
+            if view is not None:
+                return view, view, b""
+        else:
+            fast = decode_record(value)
+            if fast is not None:
+                view, canonical_ = fast
+                return view, view, canonical_  # a RecordView has RecordMeta's and _Columns' attributes
         validate_record(value)
         record = parse_record(value)
         columns = msgspec.convert({k: v for k, v in record.items() if k in _Columns.__struct_fields__}, _Columns)
         return to_meta(record), columns, canonical_bytes(record)
 
     def _nanos(self, created_at: str) -> int:
-        """``created_at_nanos``, with the day memoised (its strptime costs ~50 µs a call):
-        the canonical form is ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``, already checked."""
+        """``created_at_nanos``, with the second memoised (a batch's records share a few
+        seconds; the day's strptime costs ~50 µs a call): the canonical form is
+        ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``, already checked."""
         canonical = canonical_created_at(created_at)
-        day = canonical[:10]
-        base = self._day_nanos.get(day)
+        second = canonical[:19]
+        base = self._second_nanos.get(second)
         if base is None:
-            if len(self._day_nanos) >= 4096:
-                self._day_nanos.clear()
-            base = self._day_nanos[day] = created_at_nanos(day + "T00:00:00Z")
-        seconds = int(canonical[11:13]) * 3600 + int(canonical[14:16]) * 60 + int(canonical[17:19])
+            day = canonical[:10]
+            midnight = self._day_nanos.get(day)
+            if midnight is None:
+                if len(self._day_nanos) >= 4096:
+                    self._day_nanos.clear()
+                midnight = self._day_nanos[day] = created_at_nanos(day + "T00:00:00Z")
+            if len(self._second_nanos) >= 65536:
+                self._second_nanos.clear()
+            base = self._second_nanos[second] = midnight + (
+                int(canonical[11:13]) * 3600 + int(canonical[14:16]) * 60 + int(canonical[17:19])) * 1_000_000_000
         fraction = canonical[20:-1]
-        return base + seconds * 1_000_000_000 + (int((fraction + "000000000")[:9]) if fraction else 0)
+        return base + (int((fraction + "000000000")[:9]) if fraction else 0)
 
     def _indexed(self, message: Message, origin: Origin, raw: str, meta: RecordMeta, columns: _Columns,
                  canonical: bytes, created_ns: int) -> IndexedRecord:

@@ -73,7 +73,7 @@ class SearchProcessor:
         self._checker = DprProcessor()  # its ``check`` only: no trust view, no hashing
 
     def process(self, message: Message) -> SearchRow | Rejected:
-        checked = self._checker.check(message)
+        checked = self._checker.check(message, canonical=False)  # it hashes nothing
         if isinstance(checked, Rejected):
             return checked
         origin, raw, meta, columns, _canonical, created_ns = checked

@@ -94,15 +94,20 @@ class SearchIndexSink:
         new: list[SearchRow] = []
         seqs: list[int] = []
         taken = set(existing)
+        # One pass, on the event loop (which also reads the log): the identity spelled out
+        # (``SearchRow.identity``'s tuple, without a property call per row); rows come in
+        # log order, so each partition's last row sets its position.
         for row in fresh:
-            if row.identity in taken:
+            meta = row.meta
+            identity = (row.org_id, row.stack_id, meta.agent_id, meta.record_id, row.content_sha256)
+            positions[row.partition] = row.offset + 1
+            if identity in taken:
                 continue
-            taken.add(row.identity)
+            taken.add(identity)
             new.append(row)
-            seqs.append(sequences[row.org_id])
-            sequences[row.org_id] += 1
-        for row in fresh:
-            positions[row.partition] = max(positions[row.partition], row.offset + 1)
+            org = row.org_id
+            seqs.append(sequences[org])
+            sequences[org] += 1
 
         async def save() -> None:
             await pg.save_sequences(conn, sequences)

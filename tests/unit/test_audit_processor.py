@@ -227,5 +227,21 @@ def test_created_at_is_indexed_with_its_exact_nanoseconds(nanos: int, offset: st
     assert row.created_ns == nanos == created_at_nanos(text)
 
 
+_ONE_PROCESSOR = DprProcessor()  # memoises days and seconds across records, as in a runner
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=MIN_CREATED_NS, max_value=MAX_CREATED_NS), min_size=1, max_size=5),
+       st.lists(st.integers(min_value=0, max_value=2_999_999_999), min_size=1, max_size=5))
+def test_one_processor_indexes_every_nanosecond_exactly_across_records(bases: list[int], steps: list[int]) -> None:
+    # Records in the same second, the next ones and other days, through one processor.
+    for base in bases:
+        for step in steps:
+            nanos = min(base + step, MAX_CREATED_NS)
+            text = rfc3339_nano(nanos)
+            row = indexed(_ONE_PROCESSOR.process(message(_edited(created_at=text))))
+            assert row.created_ns == nanos == created_at_nanos(text)
+
+
 def test_a_nul_in_an_identity_field_is_rejected() -> None:
     assert "NUL character" in rejected(DprProcessor().process(message(_edited(record_id="r\x001"))))

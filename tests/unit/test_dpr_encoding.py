@@ -190,3 +190,66 @@ def test_one_decode_view_declines_what_validation_rejects() -> None:
     assert decode_record(b'{' + base + b',"selector_snapshot":"x"}') is None
     assert decode_record(b'{' + base + b',"selector_snapshot":null,"batch_dpr_ids":null}') is not None  # Go zero
     assert decode_record(b'{' + base + b',"record_hash":""}') is None  # empty required field (last wins)
+
+
+def test_the_view_only_decode_declines_exactly_what_the_one_decode_declines(vectors_dir) -> None:  # type: ignore[no-untyped-def]
+    # The search index decodes with decode_record_view (no canonical bytes): its rejections
+    # must be the verifier's, so it declines exactly the records decode_record declines.
+    from faramesh_cloud.dpr.view import decode_record, decode_record_view
+
+    base = (b'"schema_version":"dpr/1.0","record_id":"r","prev_record_hash":"p","record_hash":"h","agent_id":"a",'
+            b'"session_id":"s","tool_id":"t","intercept_adapter":"sdk","effect":"PERMIT","matched_rule_id":"m",'
+            b'"reason_code":"c","policy_version":"v","args_structural_sig":"{}"')
+    cases = [*RAW_CASES, b"{not json", b"\xff\xfe", b"[]", b"null", b"{}"]
+    for extra in (b',"created_at":"2026-05-17T13:42:18Z"', b',"created_at":"2026-05-17T15:42:18.1+02:00"',
+                  b',"created_at":"yesterday"', b',"created_at":"2026-13-01T00:00:00Z"', b',"created_at":""',
+                  b',"created_at":null', b',"created_at":7', b',"created_at":"2026-05-17T13:42:18Z","cascade_depth":"2"',
+                  b',"created_at":"2026-05-17T13:42:18Z","selector_snapshot":"x"',
+                  b',"created_at":"2026-05-17T13:42:18Z","selector_snapshot":null',
+                  b',"created_at":"2026-05-17T13:42:18Z","record_hash":""',
+                  b',"created_at":"2026-05-17T13:42:18Z","agent_id":"\\ud800"',
+                  b',"created_at":"2026-05-17T13:42:18Z","lamport_seq":-1',
+                  b',"created_at":"2026-05-17T13:42:18Z","session_id":"\xff"'):
+        cases.append(b"{" + base + extra + b"}")
+    for path in sorted(vectors_dir.glob("dpr_*.jsonl")):
+        cases += [line for line in path.read_bytes().splitlines() if line.strip()]
+    declined = 0
+    for raw in cases:
+        full, view = decode_record(raw), decode_record_view(raw)
+        assert (full is None) == (view is None), raw
+        if full is None:
+            declined += 1
+        else:
+            assert view == full[0], raw
+    assert declined >= 10
+
+
+def test_days_29_to_31_are_canonical_exactly_where_the_date_exists() -> None:
+    # Days 29-31 are judged by the calendar, not by a datetime round trip per record: the
+    # result (the value itself, or TimestampError) is what the round trip gave.
+    from datetime import datetime
+
+    from faramesh_cloud.dpr.timefmt import (
+        TimestampError,
+        canonical_created_at,
+        is_canonical_created_at,
+    )
+
+    for year in (0, 1, 999, 1900, 2000, 2023, 2024, 2100, 9999):
+        for month in range(1, 13):
+            for day in (28, 29, 30, 31):
+                for tail in ("Z", ".5Z", ".123456789Z"):
+                    value = f"{year:04d}-{month:02d}-{day:02d}T23:59:59{tail}"
+                    try:
+                        datetime(year, month, day)
+                        exists = True
+                    except ValueError:
+                        exists = False
+                    if day == 28 and year == 0:
+                        continue  # the regex alone has always passed days <= 28, year 0 included
+                    assert is_canonical_created_at(value) == exists, value
+                    if exists:
+                        assert canonical_created_at(value) == value
+                    else:
+                        with pytest.raises(TimestampError):
+                            canonical_created_at(value)

@@ -50,3 +50,22 @@ def test_a_truncated_header_blob_is_an_error_not_a_short_value() -> None:
         except ValueError:
             continue
         raise AssertionError(f"cut at {cut} decoded as {decoded!r}")
+
+
+def test_a_blob_cut_anywhere_but_between_headers_is_a_value_error() -> None:
+    blob = encode_headers({"org": b"o-1", "seq": b"12345", "received_ns": b"1765000000000000000"})
+    assert blob is not None
+    boundaries = {0, len(blob)}
+    at = 0
+    while at < len(blob):  # where each header ends: a blob cut there is a shorter, valid one
+        at += 2 + struct.unpack_from("!H", blob, at)[0]
+        at += 4 + struct.unpack_from("!I", blob, at)[0]
+        boundaries.add(at)
+    for cut in range(1, len(blob)):
+        if cut in boundaries:
+            continue
+        try:
+            decoded = decode_headers(blob[:cut])
+        except ValueError:
+            continue
+        raise AssertionError(f"cut at {cut} decoded as {decoded!r}")
