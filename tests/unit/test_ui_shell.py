@@ -31,3 +31,4 @@ def test_effects_carry_their_word_and_a_kind_colour() -> None:
     assert 'class="effect effect-permit"' in effect_badge("PERMIT") and ">PERMIT<" in effect_badge("PERMIT")
     assert 'effect-shadow' in effect_badge("SHADOW_DENY") and ">SHADOW_DENY<" in effect_badge("SHADOW_DENY")
     assert 'effect-other' in effect_badge("<x>") and "&lt;x&gt;" in effect_badge("<x>")
+    assert str(effect_badge("deny!", "deny")) == '<span class="effect effect-deny" data-effect="deny!">deny!</span>'

@@ -51,8 +51,9 @@ def time_tag(moment: datetime | str | None) -> Markup:
         iso, utc.strftime("%Y-%m-%d %H:%M:%S"), utc.strftime("%Y-%m-%d %H:%M"))
 
 
-def effect_badge(effect: str | None) -> Markup:
-    """The effect's word in a badge coloured by kind (permit, deny, defer, modify, shadow)."""
+def effect_badge(effect: str | None, kind_of: str | None = None) -> Markup:
+    """The effect's word in a badge coloured by kind (permit, deny, defer, modify, shadow); the
+    kind from ``kind_of`` when the word shown is another spelling (a policy's ``deny!``)."""
     word = str(effect or "—")
-    kind = EFFECT_KINDS.get(word.upper(), "other")
+    kind = EFFECT_KINDS.get(str(kind_of or word).upper(), "other")
     return Markup('<span class="effect effect-{}" data-effect="{}">{}</span>').format(kind, word, word)
