@@ -3,7 +3,9 @@ badges that carry their word."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from faramesh_cloud.gateway.web.shell import effect_badge, parse_instant, time_tag
 
@@ -32,3 +34,10 @@ def test_effects_carry_their_word_and_a_kind_colour() -> None:
     assert 'effect-shadow' in effect_badge("SHADOW_DENY") and ">SHADOW_DENY<" in effect_badge("SHADOW_DENY")
     assert 'effect-other' in effect_badge("<x>") and "&lt;x&gt;" in effect_badge("<x>")
     assert str(effect_badge("deny!", "deny")) == '<span class="effect effect-deny" data-effect="deny!">deny!</span>'
+
+
+def test_the_vendored_axe_core_is_the_one_its_readme_names_with_its_licence() -> None:
+    folder = Path(__file__).resolve().parents[1] / "browser" / "vendor" / "axe-core"
+    script = (folder / "axe.min.js").read_bytes()
+    assert hashlib.sha256(script).hexdigest() in (folder / "README.md").read_text()
+    assert b"Mozilla Public" in script[:400] and "Mozilla Public License" in (folder / "LICENSE").read_text()
