@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from faramesh_cloud.identity.permissions import Role
 from tests.fixtures.gateway import MakeClient, sign_in
 from tests.fixtures.identity import PASSWORD, People
 
@@ -46,3 +47,10 @@ async def test_refusals_and_bad_parameters_under_an_organisation_are_html(client
     wrong_method = await browser.delete("/o/acme/settings/members")
     assert wrong_method.status_code == 405 and wrong_method.headers["content-type"].startswith("text/html")
     assert "allow" in wrong_method.headers
+    # a role without the permission: the refusal in the layout, saying which permission
+    viewer = await people.member(owner, Role.VIEWER)
+    reader = client_factory()
+    await sign_in(reader, viewer.email, PASSWORD)
+    refused = await reader.get("/o/acme/settings/api-keys")
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    assert 'aria-label="Sections"' in refused.text and "org:apikey:manage" in refused.text
