@@ -4,8 +4,10 @@ layout under ``/o/{org}/`` while ``/api/...`` keeps JSON."""
 from __future__ import annotations
 
 import pytest
+from fastapi import FastAPI
 
 from faramesh_cloud.identity.permissions import Role
+from faramesh_cloud.rpc.errors import ServiceUnavailable
 from tests.fixtures.gateway import MakeClient, sign_in
 from tests.fixtures.identity import PASSWORD, People
 
@@ -54,3 +56,20 @@ async def test_refusals_and_bad_parameters_under_an_organisation_are_html(client
     refused = await reader.get("/o/acme/settings/api-keys")
     assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
     assert 'aria-label="Sections"' in refused.text and "org:apikey:manage" in refused.text
+
+
+async def test_an_error_page_whose_layout_cannot_be_read_is_the_bare_page(
+        client_factory: MakeClient, people: People, gateway_app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The layout lists the stacks: when what the page needed is down and the stacks with it,
+    the person still reads the 503 (bare), not a 500 from the error page itself."""
+    owner = await people.org("acme")
+    browser = client_factory()
+    await sign_in(browser, owner.email, PASSWORD)
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise ServiceUnavailable("fleet", "connection refused (injected)")
+
+    monkeypatch.setattr(gateway_app.state.web.stacks, "list_stacks", down)
+    answer = await browser.get("/o/acme/settings/stacks")
+    assert answer.status_code == 503 and answer.headers["content-type"].startswith("text/html")
+    assert "Retry-After" in answer.headers and 'aria-label="Sections"' not in answer.text

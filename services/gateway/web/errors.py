@@ -9,6 +9,7 @@ organisation") the page is the bare one. ``/api/...`` keeps JSON bodies.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any, Final
@@ -21,6 +22,7 @@ from faramesh_cloud.gateway.web.deps import is_api
 from faramesh_cloud.gateway.web.render import page
 from faramesh_cloud.identity.domain import IdentityError, Principal
 
+_log = logging.getLogger(__name__)
 _ORG_PATH: Final = re.compile(r"^/o/([^/]+)(?:/|$)")
 TITLES: Final = {400: "That did not work", 403: "Not allowed", 404: "Not found", 405: "Not found",
                  409: "That did not work", 410: "Gone", 413: "Too large", 422: "That did not work"}
@@ -47,8 +49,12 @@ async def error_page(request: Request, status: int, title: str, message: str,
     """JSON ``{"detail": message}`` for the API, else ``error.html`` (in the layout for a member)."""
     if is_api(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
-    response = await page(request, "error.html", await principal_for(request),
-                          {"title": title, "message": message, "status": status}, status_code=status)
+    context = {"title": title, "message": message, "status": status}
+    try:
+        response = await page(request, "error.html", await principal_for(request), context, status_code=status)
+    except Exception:  # the layout reads stores (the 503 may be theirs): the bare page never does
+        _log.warning("error page %s for %s without the layout", status, request.url.path, exc_info=True)
+        response = await page(request, "error.html", None, context, status_code=status)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
