@@ -88,9 +88,9 @@ def create_app(status: StatusSource, *, web: WebDeps | None = None, limits: Edge
     )
     templates = _templates()
     mount_docs(app)
+    app.add_exception_handler(RequestValidationError, validation_error)  # the UI's pages: mount_web's
     if web is not None:
         mount_web(app, web)
-    app.add_exception_handler(RequestValidationError, validation_error)
     # Each added outside the one before: a 405's Allow is completed, the body limit sees a
     # request first, then NUL bytes are refused (gateway/edge.py, gateway/openapi.py).
     app.add_middleware(RejectNul)

@@ -204,7 +204,9 @@ def test_a_legacy_feed_summary_streams_and_lists_marked_unverified(
     audit_gateway.run(push)
     row = page.locator(f'#live tbody tr[data-record="{summary.record_id}"]')
     expect(row).to_be_visible()
-    expect(row).to_contain_text("2026-05-30T13:42:18.100000000Z")  # the local time, in UTC
+    # the local time, in UTC, on the row's <time> (shown relative, the absolute time on hover)
+    expect(row.locator("time")).to_have_attribute("datetime", "2026-05-30T13:42:18.100000000Z")
+    expect(row.locator("time")).to_have_attribute("title", re.compile(r"30 May 2026.*15:42:18"))
     expect(row.locator("td").last).to_have_text("unverified summary · legacy-feed")
     expect(page.locator("#live tbody tr[data-record]").nth(1).locator("td").last).to_have_text("DPR")
 

@@ -42,3 +42,13 @@ def test_screenshots_do_not_land_in_the_tree_by_default(monkeypatch: pytest.Monk
     monkeypatch.delenv(browser.SCREENSHOTS_ENV, raising=False)
     path = browser.screenshot(Page(), "self-contained-check")
     assert taken == [str(path)] and not path.is_relative_to(ROOT)
+
+
+def test_no_test_writes_into_docs_screenshots() -> None:
+    """Screenshots reach docs/screenshots only through scripts/screenshots.py (the env variable
+    it sets); a test that names the folder itself would dirty the tree on every run."""
+    named = re.compile(r"""docs["']?\s*[/,]\s*["']?screenshots""")
+    offenders = [str(path.relative_to(ROOT)) for folder in ("tests", "bench") for path in (ROOT / folder).rglob("*.py")
+                 if path != Path(__file__).resolve() and any(
+                     named.search(line) for line in path.read_text().splitlines() if not line.lstrip().startswith("#"))]
+    assert offenders == []

@@ -24,11 +24,12 @@
       var r = JSON.parse(ev.data);
       var row = document.createElement("tr");
       row.setAttribute("data-record", r.record_id);
-      cell(row, r.created_at, base + "/audit/records/" + encodeURIComponent(r.record_id));
+      var when = cell(row, "", base + "/audit/records/" + encodeURIComponent(r.record_id)).firstChild;
+      when.appendChild(window.Faramesh.timeTag(r.created_at));  // app.js: relative, absolute on hover
       cell(row, r.stack_id); cell(row, r.agent_id);
       cell(row, r.session_id, base + "/audit/sessions/" + encodeURIComponent(r.session_id));
       cell(row, r.tool_id); cell(row, r.action_type);
-      var effect = cell(row, r.effect); effect.className = "effect effect-" + String(r.effect).toLowerCase();
+      cell(row, "").appendChild(window.Faramesh.effectTag(r.effect));  // colour and the word
       cell(row, r.matched_rule_id);
       // A decision summary from the legacy feed or a webhook has no hash, link or signature.
       var kind = cell(row, r.verification === "unverified" ? "unverified summary · " + r.source : "DPR");

@@ -18,10 +18,13 @@
     var td = document.createElement("td");
     var a = document.createElement("a");
     a.href = base + "/audit/records/" + encodeURIComponent(r.record_id);
-    a.textContent = String(r.created_at).slice(0, 19);
+    a.appendChild(window.Faramesh.timeTag(r.created_at));  // app.js: relative, absolute on hover
     td.appendChild(a); tr.appendChild(td);
     cell(tr, names[r.stack_id] || String(r.stack_id).slice(0, 8)); cell(tr, r.agent_id);
-    cell(tr, r.effect + (r.verification === "unverified" ? " (unverified)" : "")); cell(tr, r.tool_id);
+    var effect = cell(tr, "");
+    effect.appendChild(window.Faramesh.effectTag(r.effect));  // colour and the word
+    if (r.verification === "unverified") { effect.appendChild(document.createTextNode(" (unverified)")); }
+    cell(tr, r.tool_id);
     return tr;
   }
   function showEmpty(empty) {

@@ -7,7 +7,6 @@ permissions. Sections not built yet are simply not in the list.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
@@ -15,10 +14,11 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from faramesh_cloud.gateway.web.auth import caller, csrf_token
 from faramesh_cloud.gateway.web.deps import NavSection, visible_stacks_of, web
+from faramesh_cloud.gateway.web.shell import effect_badge, time_tag
 from faramesh_cloud.identity.domain import Principal
 from faramesh_cloud.identity.permissions import Permission
 
@@ -37,20 +37,11 @@ SETTINGS_TABS: tuple[NavSection, ...] = (
 )
 
 
-def time_tag(moment: datetime | None) -> Markup:
-    """``<time>`` with the ISO UTC instant; ``static/app.js`` shows it in the viewer's zone."""
-    if moment is None:
-        return Markup('<span class="muted">never</span>')
-    utc = moment.astimezone(UTC)
-    iso = utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return Markup('<time datetime="{}" title="{} UTC">{} UTC</time>').format(
-        iso, utc.strftime("%Y-%m-%d %H:%M:%S"), utc.strftime("%Y-%m-%d %H:%M"))
-
-
 def make_templates() -> Jinja2Templates:
     directory = resources.files("faramesh_cloud.gateway") / "templates"
     templates = Jinja2Templates(directory=str(directory))
-    templates.env.filters["ts"] = time_tag
+    templates.env.filters["ts"] = time_tag  # one timestamp format everywhere (web/shell.py)
+    templates.env.filters["effect"] = effect_badge  # effects: colour and word (web/shell.py)
     templates.env.globals["escape"] = escape
     return templates
 

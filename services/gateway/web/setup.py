@@ -6,10 +6,11 @@ import logging
 from importlib import resources
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import HTTPException
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,6 +23,7 @@ from faramesh_cloud.gateway.api import groups as api_groups
 from faramesh_cloud.gateway.api import me as api_me
 from faramesh_cloud.gateway.api import members as api_members
 from faramesh_cloud.gateway.api import orgs as api_orgs
+from faramesh_cloud.gateway.edge import validation_error
 from faramesh_cloud.gateway.web import (
     routes_api_keys,
     routes_audit_explain,
@@ -40,6 +42,7 @@ from faramesh_cloud.gateway.web import (
 )
 from faramesh_cloud.gateway.web.auth import CsrfRejected, LoginRequired, caller
 from faramesh_cloud.gateway.web.deps import WebDeps, is_api, web
+from faramesh_cloud.gateway.web.errors import TITLES, error_page, http_message, validation_message
 from faramesh_cloud.gateway.web.live_feed import LiveHub
 from faramesh_cloud.gateway.web.render import make_templates, page
 from faramesh_cloud.identity.domain import Forbidden, IdentityError, LoginLocked, NotFound
@@ -66,9 +69,7 @@ _CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' dat
 
 
 async def _error(request: Request, status: int, title: str, message: str) -> Response:
-    if is_api(request):
-        return JSONResponse({"detail": message}, status_code=status)
-    return await page(request, "error.html", None, {"title": title, "message": message}, status_code=status)
+    return await error_page(request, status, title, message)
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
@@ -111,11 +112,22 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
 
 
 async def _http(request: Request, exc: Exception) -> Response:
+    """Starlette's (the router's unknown path, 405) and FastAPI's ``HTTPException``: JSON with
+    its detail for the API; for the UI, the error page (in the layout under ``/o/{org}/``)."""
     assert isinstance(exc, HTTPException)
-    if is_api(request) or exc.status_code not in (404, 405):
+    if is_api(request):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-    return await page(request, "error.html", None, {"title": "Not found", "message": "There is no page here."},
-                      status_code=exc.status_code)
+    return await error_page(request, exc.status_code, TITLES.get(exc.status_code, "Something went wrong"),
+                            http_message(exc.status_code, exc.detail), dict(exc.headers or {}))
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """A bad query or form field on a page: the error page naming the field (the API's 422 JSON
+    from ``edge.validation_error`` otherwise)."""
+    assert isinstance(exc, RequestValidationError)
+    if is_api(request):
+        return await validation_error(request, exc)
+    return await error_page(request, 422, TITLES[422], validation_message(exc.errors()))
 
 
 def mount_web(app: FastAPI, deps: WebDeps) -> None:
@@ -132,6 +144,7 @@ def mount_web(app: FastAPI, deps: WebDeps) -> None:
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(IdentityError, _identity)
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(ServiceUnavailable, _unavailable)
     # Authlib keeps OIDC state, nonce and PKCE verifier here for the ten minutes a sign-in may take.
     app.add_middleware(SessionMiddleware, secret_key=deps.config.secret_key, session_cookie="fmc_sso",
