@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import multiprocessing
 import os
@@ -489,11 +490,15 @@ def _producer(conn: Connection, url: str, rate: int, seconds: int) -> None:
     conn.send(asyncio.run(produce()))
 
 
-def _verifier(conn: Connection, url: str, planned: int) -> None:
+def _verifier(conn: Connection, url: str, planned: int, nice: int = 0) -> None:
     """``--split``: the chain verifier in its own process (it needs PostgreSQL only, no chDB):
     group ``audit-verifier`` with today's processor and the verifier sink, the service's batch
-    settings; runs until it has applied ``planned`` records, sends back its CPU seconds."""
+    settings; runs until it has applied ``planned`` records, sends back its CPU seconds.
+    ``nice``: added to its niceness, as the setting ``audit_verifier_nice`` does for a
+    verifier-only process (search gets the CPU first under contention)."""
     interpreter.tune_for_throughput()
+    if nice:
+        os.nice(nice)
 
     async def verify() -> float:
         async with Database(url, max_size=4) as db:
@@ -548,7 +553,7 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
     if args.split:  # search index here (it owns chDB), chain verifier in its own process
         await index.prepare()
         v_mine, v_theirs = ctx.Pipe()
-        verifier = ctx.Process(target=_verifier, args=(v_theirs, url, planned), daemon=True)
+        verifier = ctx.Process(target=_verifier, args=(v_theirs, url, planned, args.verifier_nice), daemon=True)
         verifier.start()
         await asyncio.to_thread(v_mine.recv)
         search = ConsumerRunner(log, DPR_RECORDS, "audit-index", SearchProcessor(),
@@ -604,7 +609,8 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
         await index.stop()
     await log.close()
     sequences = olap.query(f"SELECT record_id, org_seq FROM {tables.dpr} WHERE org_id = 'org-lag'").rows
-    seen = {record_id: next(t for t, h in horizons if h > seq) for record_id, seq in sequences}
+    marks = [h for _, h in horizons]  # rising: the first sample above a sequence is when it became visible
+    seen = {record_id: horizons[bisect.bisect_right(marks, seq)][0] for record_id, seq in sequences}
     lags = [(seen[r] - t) / 1e6 for r, t in appended.items()]
     server = olap.query(
         f"SELECT quantiles(0.5, 0.95)(dateDiff('millisecond', received_at, indexed_at)) "
@@ -618,10 +624,23 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
     # Both modes run the chain verifier (issue 18): time append-to-verified too.
     places = dict(((r, (p, o)) for r, p, o in olap.query(
         f"SELECT record_id, log_partition, log_offset FROM {tables.dpr} WHERE org_id = 'org-lag'").rows))
-    checked = [(next(t for t, pos in verified if pos.get(places[r][0], 0) > places[r][1]) - t0) / 1e6
-               for r, t0 in appended.items()]
+    steps: dict[int, tuple[list[int], list[int]]] = {}  # partition -> (rising positions, when reached)
+    for t, pos in verified:
+        for part, offset in pos.items():
+            at, when = steps.setdefault(part, ([], []))
+            if not at or offset > at[-1]:
+                at.append(offset)
+                when.append(t)
+
+    def verified_at(record_id: str) -> int:
+        part, offset = places[record_id]
+        at, when = steps[part]
+        return when[bisect.bisect_right(at, offset)]
+
+    checked = [(verified_at(r) - t0) / 1e6 for r, t0 in appended.items()]
     out.append(f"- {'split' if args.split else 'as wired'}: append-to-verified p50 **{pct(checked, 0.5):.0f} ms**, "
                f"p95 **{pct(checked, 0.95):.0f} ms**, max {max(checked):.0f} ms")
+    out.extend(by_minute(list(appended.values()), lags, checked))
     per["PostgreSQL (this server)"] = pg_cpu / n * 1e6
     per["producer process (appends, as ingest would)"] = producer_cpu / n * 1e6
     cores = os.cpu_count() or 1
@@ -638,6 +657,19 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
         + f"; together {sum(per.values()):.0f} µs, so this box's {cores} cores carry at most "
         f"**{cores * 1e6 / sum(per.values()):,.0f} DPR/s** through this path at full use",
     ]
+
+
+def by_minute(appended_ns: list[int], searchable_ms: list[float], verified_ms: list[float]) -> list[str]:
+    """Whether the lag is flat: append-to-searchable and append-to-verified p95 per minute of
+    append time (a lag that grows minute on minute means the path falls behind)."""
+    first = min(appended_ns)
+    minutes: dict[int, tuple[list[float], list[float]]] = {}
+    for t, a, b in zip(appended_ns, searchable_ms, verified_ms, strict=True):
+        slot = minutes.setdefault((t - first) // 60_000_000_000, ([], []))
+        slot[0].append(a)
+        slot[1].append(b)
+    cells = [f"{m + 1}: {pct(a, 0.95) / 1000:.1f} / {pct(b, 0.95) / 1000:.1f}" for m, (a, b) in sorted(minutes.items())]
+    return ["- p95 per minute of append time, searchable / verified (s): " + "; ".join(cells)]
 
 
 def postgres_cpu_s(data_dir: Path | None = None) -> float:
@@ -711,6 +743,8 @@ if __name__ == "__main__":
     parser.add_argument("--pipelined", action="store_true",
                         help="load as the consumer runner does: process batch N+1 while batch N is written")
     parser.add_argument("--lag-only", action="store_true", help="only the lag run, on an empty index")
+    parser.add_argument("--verifier-nice", type=int, default=0, help="--split: niceness added to the verifier "
+                        "process (the setting audit_verifier_nice)")
     parser.add_argument("--split", action="store_true", help="lag run with the issue-18 split: search index in "
                         "this process, chain verifier in its own (reports append-to-verified too)")
     parser.add_argument("--gen-workers", type=int, default=2, help="processes generating records (1: in this one)")

@@ -189,6 +189,8 @@ async def settle(cloud: RunningCloud, groups: Iterable[tuple[str, str]] = (), wi
         failed = cloud.failures()
         assert not failed, failed
         behind = await groups_behind(cloud.db)
+        if ("audit-index", "dpr.records.v1") in behind:  # the chain verifier's group joins right after
+            wanted.add(("audit-verifier", "dpr.records.v1"))
         quiet = (wanted <= set(behind) and not any(behind.values())
                  and all([await count(cloud.db, t) == 0 for t in OUTBOXES])
                  and await count(cloud.db, "notification_deliveries", "state = 'pending'") == 0)

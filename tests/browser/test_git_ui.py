@@ -132,4 +132,4 @@ def test_connect_github_map_a_stack_and_see_drift_from_main(gateway: GitGateway,
     screenshot(page, "fleet-config-git-drift")
 
     page.goto(f"{base}/")
-    expect(page.get_by_text("Differs from git")).to_be_visible()
+    expect(page.locator("#attention-items").get_by_text("Differs from git")).to_be_visible()

@@ -62,7 +62,8 @@ async def test_activity_agent_dprs_and_chain_findings(
         await FleetSink(database).write([FleetProcessor().process(message(rec, 0))])  # type: ignore[list-item]
         tab = (await owner.get(f"/o/acme/fleet/stacks/{pay.stack_id}/agents")).text
         for effect, count in Counter(r["effect"] for r in mine).items():
-            assert f'<span class="badge">{effect} {count}</span>' in tab.split(agent, 1)[1].split("</tr>", 1)[0]
+            row = tab.split(agent, 1)[1].split("</tr>", 1)[0]
+            assert f'data-effect="{effect}">{effect}</span> {count} ' in row, row
 
         items = (await owner.get("/api/v1/orgs/acme/fleet/attention")).json()["items"]
         chain = [i for i in items if i["kind"] == "chain"]

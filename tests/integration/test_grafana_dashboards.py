@@ -28,9 +28,10 @@ EXPECTED_COLUMNS = {
     "Deny rate by tool": ("tool_id", "decisions", "denies", "deny_rate"),
     "Ingest-to-searchable lag": ("time", "p50_ms", "p99_ms"),
     "Chain findings over time": ("time", "finding", "records"),
-    "Records failing verification": ("created_at", "stack_id", "agent_id", "record_id", "link_status",
-                                     "hash_valid", "signature_status"),
+    "Records failing verification": ("created_at", "stack_id", "agent_id", "record_id", "finding", "message"),
 }
+CLICKHOUSE = "grafana-clickhouse-datasource"
+POSTGRES = "grafana-postgresql-datasource"  # the chain verifier's findings (issue 18)
 
 
 def expand(sql: str, variables: dict[str, list[str]], start_s: int, end_s: int, interval_s: int) -> str:
@@ -53,6 +54,17 @@ def expand(sql: str, variables: dict[str, list[str]], start_s: int, end_s: int, 
     return sql
 
 
+def expand_postgres(sql: str, variables: dict[str, list[str]], start_s: int, end_s: int, interval_s: int) -> str:
+    """Grafana's PostgreSQL plugin's macros (``$__timeFilter``, ``$__timeGroupAlias``) and the
+    variables, as the plugin expands them."""
+    sql = re.sub(r"\$__timeFilter\(([^)]+\)?)\)",
+                 lambda m: f"{m[1]} BETWEEN to_timestamp({start_s}) AND to_timestamp({end_s})", sql)
+    sql = re.sub(r"\$__timeGroupAlias\(([^,]+), \$__interval\)",
+                 lambda m: f"to_timestamp(floor(extract(epoch from {m[1]}) / {interval_s}) * {interval_s}) AS \"time\"",
+                 sql)
+    return expand(sql, variables, start_s, end_s, interval_s)
+
+
 def clickhouse_dashboards() -> list[Path]:
     return [p for p in sorted(DASHBOARDS.glob("*.json")) if p.name not in PROMETHEUS_DASHBOARDS]
 
@@ -69,7 +81,8 @@ def test_the_dashboard_covers_what_operators_need() -> None:
     titles = [p["title"] for _, p in panels()]
     assert sorted(titles) == sorted(EXPECTED_COLUMNS)
     for _, panel in panels():
-        assert panel["datasource"]["type"] == "grafana-clickhouse-datasource"
+        assert panel["datasource"]["type"] in (CLICKHOUSE, POSTGRES)
+        assert panel["targets"][0]["datasource"] == panel["datasource"], panel["title"]
         assert "org_id = ${org:singlequote}" in panel["targets"][0]["rawSql"], panel["title"]
 
 
@@ -88,15 +101,24 @@ async def test_every_panel_runs_on_the_real_schema(database: Database, postgres_
     start_s, end_s = BASE_NS // 10**9 - 60, BASE_NS // 10**9 + 3600
     variables = {"org": [org], "stack": [stack]}
     for name, panel in panels():
-        sql = expand(panel["targets"][0]["rawSql"], variables, start_s, end_s, 60)
-        sql = sql.replace("faramesh_audit.", f"{olap_database}.")
-        result = chdb.query(sql)
-        assert result.columns == EXPECTED_COLUMNS[panel["title"]], (name, panel["title"])
-        assert result.rows, (panel["title"], sql)
+        raw = panel["targets"][0]["rawSql"]
+        if panel["datasource"]["type"] == POSTGRES:
+            async with database.connection() as conn:
+                cur = await conn.execute(expand_postgres(raw, variables, start_s, end_s, 60))  # type: ignore[arg-type]
+                columns = tuple(d.name for d in cur.description or ())
+                rows = await cur.fetchall()
+        else:
+            sql = expand(raw, variables, start_s, end_s, 60).replace("faramesh_audit.", f"{olap_database}.")
+            result = chdb.query(sql)
+            columns, rows = tuple(result.columns), result.rows
+        assert columns == EXPECTED_COLUMNS[panel["title"]], (name, panel["title"])
+        assert rows, (panel["title"], raw)
         if panel["title"] == "Decisions by effect":
-            assert sum(int(r[2]) for r in result.rows) == len(pushed) + 1
+            assert sum(int(r[2]) for r in rows) == len(pushed) + 1
+        if panel["title"] == "Chain findings over time":
+            assert [(r[1], r[2]) for r in rows] == [("gap", 1)]
         if panel["title"] == "Records failing verification":
-            assert [r[3] for r in result.rows] == [gapped["record_id"]]
+            assert [(r[3], r[4]) for r in rows] == [(gapped["record_id"], "gap")]
     for path in clickhouse_dashboards():
         for var in json.loads(path.read_text())["templating"]["list"]:
             if var["type"] == "query":  # the stack picker lists this org's stacks only

@@ -129,7 +129,13 @@ async def test_todays_services_rebuild_from_a_log_their_predecessor_wrote(
 
     # The DPRs, their verdicts (under the pins in force when each was received), the legacy
     # feed's summaries, the counts, chain integrity, the fleet and the pins are what it showed.
-    assert [_untailed(r) for r in seen["records"]] == [_untailed(r) for r in old["records"]]
+    assert [_as_shown_then(r, o) for r, o in zip(seen["records"], old["records"], strict=True)] \
+        == [_untailed(r) for r in old["records"]]
+    # What today adds to each record (issue 18): its verification state, checked by the chain
+    # verifier once caught up, failed exactly where a verdict says so (a legacy summary: unverified).
+    assert [r["state"] for r in seen["records"]] == [
+        "unverified" if r["verification"] == "unverified" else "failed" if _fails(r) else "verified"
+        for r in seen["records"]]
     assert seen["counts"] == old["counts"]
     # A stack's sync status is the clock's reading of its last contact: its daemons stopped
     # when the log was recorded, so today they read disconnected; everything else is as shown.
@@ -180,6 +186,16 @@ def _expired(pending: dict[str, Any]) -> dict[str, Any]:
     """A pending approval as Cloud's expiry sweep leaves it: expired at its deadline."""
     return {**pending, "state": "expired", "resolved_at": pending["deadline"], "resolution_reason": "expired",
             "resolution_source": "timeout"}
+
+
+def _as_shown_then(record: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
+    """Today's record summary with only the fields the stored log's version showed."""
+    return {k: v for k, v in _untailed(record).items() if k in then}
+
+
+def _fails(record: dict[str, Any]) -> bool:
+    return (not record["hash_valid"] or record["link_status"] in ("gap", "broken_link", "invalid_genesis")
+            or record["signature_status"] in ("invalid", "untrusted"))
 
 
 def _untailed(record: dict[str, Any]) -> dict[str, Any]:
