@@ -10,6 +10,10 @@
  * ``slow(item)``, which is ChainVerifier.add's full path. A record applied here that has a
  * defer token then goes to ``deferred(record, index, where)`` (the cascade check's part). Every check below runs before any
  * state changes, so a hand-over never sees a half-applied record. Returns None.
+ *
+ * run_frames(...) is the same for a lean WAL with the per-frame layer of sources._wal
+ * compiled too (see its comment), and Seen is AgentChain.seen when this module is built
+ * (see chain.new_seen).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -127,20 +131,22 @@ nonempty_str(PyObject *obj, PyObject *name, SlotCache *cache)
  * the record's index. A 32-byte key (the digest a lower-case hex hash spells) lives in a flat
  * open-addressing table of (digest, index) entries, no Python object per record; any other
  * key (a hash not spelled as the daemon spells it: kept as the exact string) lives in an
- * ordinary dict beside it. So it is one to one exactly as the dict it replaces. Values are
+ * ordinary dict beside it. So it is one to one exactly as the dict it replaces. A 16-bit tag
+ * array beside the entries is what a lookup probes (a miss, every new record, touches no
+ * entry), as a dict probes its small index array before its entries. Values are
  * indexes (ints that fit in 64 bits); nothing is ever removed. */
 typedef struct {
     unsigned char digest[32];
     long long index;
-    int used;
 } SeenEntry;
 
 typedef struct {
     PyObject_HEAD
-    SeenEntry *table;
-    size_t mask;  /* capacity - 1 (capacity a power of two, or 0 before the first insert) */
-    size_t count; /* entries in table */
-    PyObject *other; /* dict of the other keys */
+    uint16_t *tags;    /* per slot: 0 empty, else 16 bits of the digest (never 0): probed first */
+    SeenEntry *table;  /* per slot: the entry, read only when its tag matches */
+    size_t mask;       /* capacity - 1 (capacity a power of two, or 0 before the first insert) */
+    size_t count;      /* entries in table */
+    PyObject *other;   /* dict of the other keys */
 } Seen;
 
 static PyTypeObject SeenType;
@@ -167,23 +173,28 @@ Seen_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 static void
 Seen_dealloc(Seen *self)
 {
+    PyMem_Free(self->tags);
     PyMem_Free(self->table);
     Py_XDECREF(self->other);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* The entry holding ``digest``, or the free slot where it would go (NULL if the table is empty). */
-static SeenEntry *
+/* The slot holding ``digest``, or the free slot where it would go; -1 if the table is empty.
+ * The digest's own bits are the hash (SHA-256 output is uniform): its first 8 bytes pick the
+ * slot, 16 others the tag. A miss (every new record) reads only the small tag array. */
+static Py_ssize_t
 seen_slot(const Seen *self, const unsigned char *digest)
 {
     size_t i, h;
+    uint16_t tag;
     if (self->table == NULL)
-        return NULL;
-    memcpy(&h, digest, sizeof h); /* the digest's own bits: SHA-256 output is uniform */
+        return -1;
+    memcpy(&h, digest, sizeof h);
+    memcpy(&tag, digest + 8, sizeof tag);
+    tag |= 1;
     for (i = h & self->mask;; i = (i + 1) & self->mask) {
-        SeenEntry *e = &self->table[i];
-        if (!e->used || memcmp(e->digest, digest, 32) == 0)
-            return e;
+        if (self->tags[i] == 0 || (self->tags[i] == tag && memcmp(self->table[i].digest, digest, 32) == 0))
+            return (Py_ssize_t)i;
     }
 }
 
@@ -191,39 +202,49 @@ seen_slot(const Seen *self, const unsigned char *digest)
 static int
 seen_get_digest(const Seen *self, const unsigned char *digest, long long *index)
 {
-    SeenEntry *e = seen_slot(self, digest);
-    if (e == NULL || !e->used)
+    Py_ssize_t i = seen_slot(self, digest);
+    if (i < 0 || self->tags[i] == 0)
         return 0;
-    *index = e->index;
+    *index = self->table[i].index;
     return 1;
 }
 
 static int
 seen_set_digest(Seen *self, const unsigned char *digest, long long index)
 {
-    SeenEntry *e;
+    Py_ssize_t i;
     if (2 * (self->count + 1) > (self->table ? self->mask + 1 : 0)) { /* keep the load at most 1/2 */
-        size_t capacity = self->table ? 2 * (self->mask + 1) : 64, i;
-        SeenEntry *old = self->table, *grown = PyMem_Calloc(capacity, sizeof(SeenEntry));
-        size_t old_capacity = old ? self->mask + 1 : 0;
-        if (grown == NULL) {
+        size_t capacity = self->table ? 2 * (self->mask + 1) : 64, old_capacity = self->table ? self->mask + 1 : 0, j;
+        uint16_t *old_tags = self->tags, *tags = PyMem_Calloc(capacity, sizeof(uint16_t));
+        SeenEntry *old = self->table, *grown = PyMem_Malloc(capacity * sizeof(SeenEntry));
+        if (tags == NULL || grown == NULL) {
+            PyMem_Free(tags);
+            PyMem_Free(grown);
             PyErr_NoMemory();
             return -1;
         }
+        self->tags = tags;
         self->table = grown;
         self->mask = capacity - 1;
-        for (i = 0; i < old_capacity; i++)
-            if (old[i].used)
-                *seen_slot(self, old[i].digest) = old[i];
+        for (j = 0; j < old_capacity; j++) {
+            if (old_tags[j]) {
+                Py_ssize_t k = seen_slot(self, old[j].digest);
+                self->tags[k] = old_tags[j];
+                self->table[k] = old[j];
+            }
+        }
+        PyMem_Free(old_tags);
         PyMem_Free(old);
     }
-    e = seen_slot(self, digest);
-    if (!e->used) {
-        memcpy(e->digest, digest, 32);
-        e->used = 1;
+    i = seen_slot(self, digest);
+    if (self->tags[i] == 0) {
+        uint16_t tag;
+        memcpy(&tag, digest + 8, sizeof tag);
+        memcpy(self->table[i].digest, digest, 32);
+        self->tags[i] = tag | 1;
         self->count++;
     }
-    e->index = index;
+    self->table[i].index = index;
     return 0;
 }
 
@@ -301,7 +322,7 @@ Seen_to_dict(Seen *self, PyObject *unused)
         SeenEntry *e = &self->table[i];
         PyObject *key, *value;
         int rc;
-        if (!e->used)
+        if (!self->tags[i])
             continue;
         key = PyBytes_FromStringAndSize((const char *)e->digest, 32);
         value = key ? PyLong_FromLongLong(e->index) : NULL;
