@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 from faramesh_cloud.dpr.canonical import DprFormatError, parse_record
+from faramesh_cloud.dpr.chain import ChainVerifier
 from faramesh_cloud.dpr.ordering import FileOrder, LinkMeta, decode_links, verification_order
 from faramesh_cloud.dpr.view import decode_view
 from faramesh_cloud.dpr.wal import (
@@ -92,6 +93,39 @@ class DprSource:
                 index += 1
         except WalFormatError as exc:
             raise SourceError(f"{self.path}: {exc}") from None
+        self.stop = reader.stop
+
+    def verify_into(self, verifier: ChainVerifier, other: Callable[[Item], object]) -> None:
+        """``verifier.add_items(self.in_chain_order(), other)``, the CLI's loop. For a lean WAL
+        when the accelerator runs (``verifier.frames_compiled``), the per-frame layer of
+        ``_wal`` runs compiled with it: the same ``WalReader`` and ``decode_view``, but an
+        item (and its "byte offset" text) is built only for a frame that needs ``add``'s
+        full path, ``other``, or the full parser."""
+        if not (self.format == "wal" and self._lean and verifier.frames_compiled):
+            verifier.add_items(self.in_chain_order(), other)
+            return
+        reader = WalReader(self._data)
+
+        def item_of(offset: int, version: int, payload: bytes, index: int | None, decoded: Any) -> Item:
+            # What _wal yields for this frame (the reader has just read it: good_bytes is its end).
+            end = self.bytes_read = reader.good_bytes
+            where = f"byte offset {offset}"
+            if index is None:  # a control frame
+                try:
+                    return Item(-1, where, control=parse_record(payload), raw=payload, position=offset, end=end)
+                except DprFormatError as exc:
+                    return Item(-1, where, error=f"control frame is not JSON: {exc}", raw=payload,
+                                position=offset, end=end)
+            if decoded is not None:
+                return _new_item(Item, (index, where, decoded[0], None, None, payload, decoded[1], offset, end))
+            return self._parsed(index, where, payload, offset, end)
+
+        try:
+            verifier.add_frames(reader, decode_view, VERSION_CONTROL, item_of, other)
+        except WalFormatError as exc:
+            raise SourceError(f"{self.path}: {exc}") from None
+        finally:
+            self.bytes_read = reader.good_bytes
         self.stop = reader.stop
 
     def _item(self, index: int, where: str, raw: bytes, position: int, end: int) -> Item:

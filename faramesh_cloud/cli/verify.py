@@ -81,7 +81,7 @@ def verify(file: Path, public_keys: tuple[str, ...], hmac_key_file: Path | None,
                 else:
                     verifier.malformed(item.index, item.where, f"not a DPR: {item.error}")
 
-            verifier.add_items(source.in_chain_order(), other)  # the hot loop (a million items a file)
+            source.verify_into(verifier, other)  # the hot loop (a million items a file)
             if source.file_order is not None:
                 order = _ORDER_TEXT[source.file_order]
             fmt, stop, size = source.format, source.stop, source.size

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from hashlib import sha256
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol
 
 import msgspec
 
@@ -88,6 +88,23 @@ class Finding:
     message: str
 
 
+class SeenMap(Protocol):
+    """What ``AgentChain.seen`` is: ``seen_key(record_hash) -> index``, entries only added."""
+
+    def __contains__(self, key: object, /) -> bool: ...
+    def __getitem__(self, key: bytes | str, /) -> int: ...
+    def __setitem__(self, key: bytes | str, index: int, /) -> None: ...
+    def __len__(self) -> int: ...
+
+
+def new_seen() -> SeenMap:
+    """An empty ``AgentChain.seen``: the accelerator's ``Seen`` when it runs (digests in a
+    flat table of 32-byte entries, no Python object per record; every other key, as the
+    exact string, in a dict beside it: one to one like the dict), else a dict. The two
+    answer every lookup the same."""
+    return _FAST.Seen() if _FAST is not None else {}
+
+
 @dataclass(slots=True)
 class AgentChain:
     """What the verifier knows of one agent's chain."""
@@ -105,7 +122,7 @@ class AgentChain:
     last_created_at: str = ""
     signatures: dict[str, int] = field(default_factory=dict)
     findings: int = 0
-    seen: dict[bytes | str, int] = field(default_factory=dict)  # seen_key(record_hash) -> index
+    seen: SeenMap = field(default_factory=lambda: new_seen())  # seen_key(record_hash) -> index
     awaited: set[str] = field(default_factory=set)  # prev hashes of gaps, in case they come later
 
 
@@ -270,6 +287,37 @@ class ChainVerifier:
                 add(item[2], item[0], item[1], item[5], item[6])
             else:
                 other(item)
+
+    @property
+    def frames_compiled(self) -> bool:
+        """Whether ``add_frames`` runs here: the accelerator is built and in use, and
+        signatures are not checked (they need every record's bytes in Python anyway)."""
+        return _FAST is not None and not self._check_signatures and self._hmac_key is None
+
+    def add_frames(self, frames: Iterable[tuple[int, int, bytes]], decode: Callable[[bytes], Any],
+                   control_version: int, item_of: Callable[[int, int, bytes, int | None, Any], Sequence[Any]],
+                   other: Callable[[Any], object]) -> int:
+        """Only when ``frames_compiled``: ``add_items`` over a lean WAL's items with the per-frame
+        layer compiled too (``sources.DprSource.verify_into``). ``frames`` yields (offset,
+        version, payload); each record frame is decoded by ``decode`` (``decode_view``) and,
+        when it has nothing to report, applied without an item being built. Every other frame
+        becomes ``item_of(offset, version, payload, index, decoded)`` (the item the source's
+        own loop yields for it; index None for a control frame) and goes the way
+        ``add_items`` sends it. Returns the number of record frames read."""
+        add = self.add
+
+        def slow_frame(offset: int, version: int, payload: bytes, index: int | None, decoded: Any) -> None:
+            item = item_of(offset, version, payload, index, decoded)
+            if item[2] is not None:
+                add(item[2], item[0], item[1], item[5], item[6])
+            else:
+                other(item)
+
+        if not self.frames_compiled:
+            raise RuntimeError("add_frames needs the accelerator and check_signatures=False (see frames_compiled)")
+        count: int = _FAST.run_frames(frames, decode, control_version, self.chains, sha256, self, slow_frame,
+                                      self._deferred)
+        return count
 
     def _signatures(self, chain: AgentChain, rec: RecordLike, canonical: bytes, index: int,
                     where: str) -> SignatureStatus:
