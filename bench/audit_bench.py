@@ -46,7 +46,7 @@ from rich.progress import Progress
 
 from faramesh_cloud.audit_index import integrity
 from faramesh_cloud.audit_index.clickhouse import INSERT_COLUMNS, IndexWriter, SearchWriter
-from faramesh_cloud.audit_index.domain import VERIFIER_PROJECTION, IndexedRecord
+from faramesh_cloud.audit_index.domain import PROJECTION, VERIFIER_PROJECTION, IndexedRecord
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor
 from faramesh_cloud.audit_index.query import AuditQueries
@@ -504,7 +504,7 @@ def _verifier(conn: Connection, url: str, planned: int, nice: int = 0) -> None:
         async with Database(url, max_size=4) as db:
             log = PostgresLog(db)
             await log.start()
-            sink = VerifierSink(db)
+            sink = VerifierSink(db, after=PROJECTION)  # as the service: searchable first
             runner = ConsumerRunner(log, DPR_RECORDS, "audit-verifier", DprProcessor(), sink,
                                     RunnerConfig(max_batch_records=10_000, max_batch_seconds=0.5,
                                                  poll_records=2_000, rejects_parked_by="audit-index"))

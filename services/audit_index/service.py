@@ -51,6 +51,7 @@ from faramesh_cloud.audit_index.announce import announce_existing
 from faramesh_cloud.audit_index.api import AuditIndexApi
 from faramesh_cloud.audit_index.clickhouse import SearchWriter, SummaryWriter
 from faramesh_cloud.audit_index.commits import CommitWatch
+from faramesh_cloud.audit_index.domain import PROJECTION as SEARCH_PROJECTION
 from faramesh_cloud.audit_index.domain import IndexedRecord, SummaryRow
 from faramesh_cloud.audit_index.legacy_processor import LegacyProcessor
 from faramesh_cloud.audit_index.legacy_sink import LegacySink
@@ -220,7 +221,7 @@ class AuditIndex:
         self.sink = SearchIndexSink(db, SearchWriter(olap, self.tables))
         self._search_processor = SearchProcessor()
         self.runners: list[ConsumerRunner[SearchRow]] = []
-        self.verifier_sink = VerifierSink(db, self.trust)
+        self.verifier_sink = VerifierSink(db, self.trust, after=SEARCH_PROJECTION)  # searchable first
         self._processor = DprProcessor(self.trust)
         self.verifiers: list[ConsumerRunner[IndexedRecord]] = []
         self.legacy_sink = LegacySink(db, SummaryWriter(olap, self.tables))

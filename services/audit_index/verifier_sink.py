@@ -21,7 +21,12 @@ store, exactly-once is one PostgreSQL transaction per batch:
    commit.
 
 It takes neither the organisations' tail-sequence locks nor the summaries' (the search
-index's), so the two groups never wait on each other.
+index's). With ``after`` (the service passes the search index's projection) it applies a
+batch only once the search index has committed past it: *searchable first, verified right
+after*, never the other way round. The pin consumer re-judges the records the verifier has
+checked by reading their rows in ClickHouse (``pins.py``); a record checked but not yet
+searchable would be missed by a pin learnt in between, and keep a verdict given under the
+older pins.
 """
 
 from __future__ import annotations
@@ -47,20 +52,26 @@ class VerifierStats:
     findings: int = 0
     rejudged: int = 0  # signatures judged again because a pin change overtook them
     expired: int = 0  # records created before their organisation's retention horizon
+    waited: int = 0  # polls until the search index had committed past a batch (``after``)
 
 
 class VerifierSink:
     """``consumer.runner.Sink`` for ``IndexedRecord``: durable and idempotent."""
 
-    def __init__(self, db: Database, trust: TrustSnapshot | None = None) -> None:
+    def __init__(self, db: Database, trust: TrustSnapshot | None = None, *, after: str | None = None,
+                 poll_s: float = 0.05) -> None:
         self._db = db
         self._trust = trust
+        self._after = after
+        self._poll_s = poll_s
         self.stats = VerifierStats()
 
     async def write(self, rows: Sequence[IndexedRecord]) -> None:
         if not rows:
             return
         topic, ordered = in_log_order(rows)
+        if self._after is not None:
+            await self._searchable(topic, ordered, self._after)
         findings = 0
         async with self._db.transaction() as conn:
             generation = await pg.share_pin_generation(conn) if self._trust is not None else 0  # first
@@ -88,3 +99,20 @@ class VerifierSink:
         outcome = await asyncio.to_thread(project, fresh, agents, seen)  # CPU: keep the loop free
         await pg.save_chain(conn, outcome)
         return len(outcome.findings)
+
+    async def _searchable(self, topic: str, ordered: Sequence[IndexedRecord], projection: str) -> None:
+        """Until ``projection``'s committed positions are past the batch's last offset in each
+        of its partitions (polled; the runner's stop cancels the wait)."""
+        last: dict[int, int] = {}
+        for r in ordered:
+            last[r.partition] = max(last.get(r.partition, -1), r.offset)
+        while True:
+            async with self._db.connection() as conn:
+                got = dict(await (await conn.execute(
+                    "SELECT partition, next_offset FROM audit_index_positions WHERE projection = %s AND topic = %s "
+                    "AND partition = ANY(%s::int[])", (projection, topic, list(last)))).fetchall())
+            if all(got.get(p, 0) > offset for p, offset in last.items()):
+                return
+            self.stats.waited += 1
+            await asyncio.sleep(self._poll_s)
+

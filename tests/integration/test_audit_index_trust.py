@@ -210,8 +210,8 @@ chain verifier's, issue 18)."""
     other_process = PinSink(database, chdb, index.tables, TrustSnapshot(database))
     await other_process.write([PinEvent(SIGNING_KEYS, 0, 0, str(uuid.uuid4()), PinChange(
         org.org_id, stack.stack_id, "a" * 64, OTHER_KEY, True, received - 10**9), "user:test")])
-    await index.verifier_sink.write(rows)  # type: ignore[arg-type]
     await index.sink.write([index._search_processor.process(m) for m in messages])  # type: ignore[misc]  # searchable
+    await index.verifier_sink.write(rows)  # type: ignore[arg-type]  # then checked
 
     signed = sum(1 for r in pushed if r.get("signature"))
     assert index.verifier_sink.stats.rejudged == signed

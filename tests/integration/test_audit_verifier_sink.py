@@ -8,16 +8,19 @@ no tail sequence, and a redelivery or replay adds no finding, alert or event.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from faramesh_cloud.audit_index.clickhouse import IndexWriter
+from faramesh_cloud.audit_index.clickhouse import IndexWriter, SearchWriter
 from faramesh_cloud.audit_index.domain import PROJECTION, VERIFIER_PROJECTION, IndexedRecord
 from faramesh_cloud.audit_index.integrity import verifier_watermark
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor
+from faramesh_cloud.audit_index.search_processor import SearchProcessor
+from faramesh_cloud.audit_index.search_sink import SearchIndexSink
 from faramesh_cloud.audit_index.service import AuditIndex
 from faramesh_cloud.audit_index.sink import AuditIndexSink
 from faramesh_cloud.audit_index.verifier_sink import VerifierSink
@@ -135,3 +138,36 @@ async def test_the_watermark_covers_exactly_the_records_the_verifier_committed(
     assert all(mark.covers(r.partition, r.offset) for r in done)
     assert not any(mark.covers(r.partition, r.offset) for r in pending if r.offset > max(
         (d.offset for d in done if d.partition == r.partition), default=-1))
+
+
+async def test_the_services_verifier_applies_a_batch_only_once_the_search_index_has_it(
+    database: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str, vectors_dir: Path,
+) -> None:
+    """Searchable first, verified right after, never the reverse: the pin consumer re-judges
+    checked records by their ClickHouse rows, so a record checked before it was searchable
+    would keep a verdict given under older pins if a pin arrived in between."""
+    await migrate(database, [COMPONENT])
+    index = AuditIndex(database, postgres_log, chdb, fast_config(olap_database))
+    await index.prepare()
+    await index.trust.refresh()
+    rows = await _published(postgres_log, vectors_dir)
+    consumer = await postgres_log.consumer(DPR_RECORDS, "read-back-search")
+    messages: list[Any] = []
+    while len(messages) < len(rows):
+        messages.extend(await consumer.poll(max_records=1000, timeout_s=1.0))
+    await consumer.close()
+
+    verifying = asyncio.create_task(index.verifier_sink.write(rows))
+    while index.verifier_sink.stats.waited < 3:  # it polls the search index's positions
+        assert not verifying.done()
+        await asyncio.sleep(0.02)
+    assert not verifying.done()
+    early = await verifier_watermark(database, DPR_RECORDS)
+    assert not any(early.covers(r.partition, r.offset) for r in rows)
+
+    await SearchIndexSink(database, SearchWriter(chdb, index.tables)).write(
+        [SearchProcessor().process(m) for m in messages])  # type: ignore[misc]
+    await asyncio.wait_for(verifying, 30)
+    assert index.verifier_sink.stats.verified == len(rows)
+    mark = await verifier_watermark(database, DPR_RECORDS)
+    assert all(mark.covers(r.partition, r.offset) for r in rows)
