@@ -10,6 +10,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from faramesh_cloud.audit_index import row_state
 from faramesh_cloud.audit_index.alert_events import AlreadyAcknowledged
 from faramesh_cloud.audit_index.domain import VERIFIER_PROJECTION, ChainFinding, Severity
 from faramesh_cloud.audit_index.retention import store as retention_store
@@ -175,9 +176,4 @@ async def verifier_watermark(db: Database, topic: str) -> Watermark:
     """The chain verifier's committed positions on ``topic`` (issue 18): a row indexed from a
     message below them has been checked (``verification_state``). Not per organisation: a
     position is the log's, and it reveals no tenant's data."""
-    async with db.connection() as conn:
-        cur = await conn.execute(
-            "SELECT partition, next_offset FROM audit_index_positions WHERE projection = %s AND topic = %s",
-            (VERIFIER_PROJECTION, topic),
-        )
-        return Watermark({int(p): int(o) for p, o in await cur.fetchall()})
+    return await row_state.watermark(db, topic, VERIFIER_PROJECTION)

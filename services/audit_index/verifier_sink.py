@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from faramesh_cloud.audit_index import postgres as pg
+from faramesh_cloud.audit_index import row_state
 from faramesh_cloud.audit_index.chain import lookup_hashes, project
 from faramesh_cloud.audit_index.domain import VERIFIER_PROJECTION, IndexedRecord
 from faramesh_cloud.audit_index.retention import hooks as retention
@@ -107,11 +108,8 @@ class VerifierSink:
         for r in ordered:
             last[r.partition] = max(last.get(r.partition, -1), r.offset)
         while True:
-            async with self._db.connection() as conn:
-                got = dict(await (await conn.execute(
-                    "SELECT partition, next_offset FROM audit_index_positions WHERE projection = %s AND topic = %s "
-                    "AND partition = ANY(%s::int[])", (projection, topic, list(last)))).fetchall())
-            if all(got.get(p, 0) > offset for p, offset in last.items()):
+            mark = await row_state.watermark(self._db, topic, projection)
+            if all(mark.covers(p, offset) for p, offset in last.items()):
                 return
             self.stats.waited += 1
             await asyncio.sleep(self._poll_s)
