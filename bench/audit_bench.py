@@ -672,6 +672,20 @@ def by_minute(appended_ns: list[int], searchable_ms: list[float], verified_ms: l
     return ["- p95 per minute of append time, searchable / verified (s): " + "; ".join(cells)]
 
 
+async def statements(db: Database, records: int, top: int = 25) -> list[str]:
+    """``--pg-statements``: where PostgreSQL's time went, per statement (pg_stat_statements:
+    execution time inside the server, all backends; planning is not tracked by default)."""
+    async with db.connection() as conn:
+        rows = await (await conn.execute(
+            "SELECT total_exec_time, calls, rows, regexp_replace(query, '\\s+', ' ', 'g') FROM pg_stat_statements "
+            "ORDER BY total_exec_time DESC LIMIT %s", (top,))).fetchall()
+        total = (await (await conn.execute("SELECT sum(total_exec_time) FROM pg_stat_statements")).fetchone())[0]
+    out = [f"- PostgreSQL statements by execution time: all {float(total) * 1e3 / records:.1f} µs/DPR"]
+    for ms, calls, n, query in rows:
+        out.append(f"  - {ms * 1e3 / records:6.2f} µs/DPR, {calls:,} calls, {n:,} rows: {query[:160]}")
+    return out
+
+
 def postgres_cpu_s(data_dir: Path | None = None) -> float:
     """CPU seconds used so far by PostgreSQL processes on this host (Linux /proc): with
     ``data_dir``, only the server running on it (its postmaster, found by the data dir on its
@@ -697,6 +711,14 @@ async def main(args: argparse.Namespace) -> None:
     marker = root / "loaded.txt"
     server = EmbeddedPostgres(root / "pg")
     url = await asyncio.to_thread(server.start)
+    if args.pg_statements:  # the server again, with pg_stat_statements loaded
+        async with Database(url, max_size=1) as db, db.connection() as conn:
+            await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+            await conn.execute("ALTER SYSTEM SET pg_stat_statements.track = 'all'")
+        await asyncio.to_thread(server.stop)
+        url = await asyncio.to_thread(server.start)
+        async with Database(url, max_size=1) as db, db.connection() as conn:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     olap = ChdbOlap(root / "chdb")
     try:
         async with Database(url, max_size=4) as db:
@@ -704,7 +726,10 @@ async def main(args: argparse.Namespace) -> None:
             tables = AuditTables("bench")
             ensure_schema(olap, tables)
             if args.lag_only:
-                print("\n".join(await lag(args, db, url, olap, tables, root / "pg")))
+                report = await lag(args, db, url, olap, tables, root / "pg")
+                if args.pg_statements:
+                    report += await statements(db, args.rate * args.lag_seconds)
+                print("\n".join(report))
                 return
             if marker.exists():
                 report = [f"- reusing the {marker.read_text().strip()} DPRs loaded earlier in {root}"]
@@ -747,5 +772,7 @@ if __name__ == "__main__":
                         "process (the setting audit_verifier_nice)")
     parser.add_argument("--split", action="store_true", help="lag run with the issue-18 split: search index in "
                         "this process, chain verifier in its own (reports append-to-verified too)")
+    parser.add_argument("--pg-statements", action="store_true", help="--lag-only: load pg_stat_statements and "
+                        "report PostgreSQL's execution time per statement")
     parser.add_argument("--gen-workers", type=int, default=2, help="processes generating records (1: in this one)")
     asyncio.run(main(parser.parse_args()))

@@ -103,11 +103,24 @@ async def lock_agents(conn: Conn, keys: Iterable[ChainKey]) -> dict[ChainKey, Ag
     }
 
 
+# ``load_seen``'s lookup: one primary-key probe of the members per wanted hash.
+SEEN_SQL: Final = (
+    "SELECT w.org_id, w.stack_id, w.agent_id, w.record_hash, r.chain_index FROM audit_wanted_hashes w "
+    "CROSS JOIN LATERAL (SELECT m.chain_index FROM audit_chain_records m WHERE m.org_id = w.org_id "
+    "AND m.stack_id = w.stack_id AND m.agent_id = w.agent_id AND m.record_hash = w.record_hash LIMIT 1) r"
+)
+
+
 async def load_seen(conn: Conn, wanted: Mapping[ChainKey, set[str]]) -> dict[ChainKey, dict[str, int]]:
     """Per chain, the stored chain index of each wanted hash that is a chain member.
 
     The wanted keys go in by binary COPY into a session temp table (tens of thousands of
-    keys: array parameters would be formatted in Python, ~20x the CPU)."""
+    keys: array parameters would be formatted in Python, ~20x the CPU). Each key is then one
+    probe of the members' primary key: the ``LIMIT 1`` under ``LATERAL`` keeps the planner
+    from the hash join it otherwise picks (the temp table has no statistics, and a scan
+    looks cheap next to thousands of probes), which read the whole of
+    ``audit_chain_records`` on every batch: a cost that grew with every record ever
+    verified (bench/RESULTS.md, "The members' join")."""
     await conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS audit_wanted_hashes (org_id text, stack_id text, agent_id text, "
         "record_hash text) ON COMMIT DELETE ROWS"
@@ -119,11 +132,7 @@ async def load_seen(conn: Conn, wanted: Mapping[ChainKey, set[str]]) -> dict[Cha
                 for value in hashes:
                     if "\x00" not in value:  # no stored hash has one (the processor rejects them)
                         await copy.write_row((org, stack, agent, value))
-    cur = await conn.execute(
-        "SELECT r.org_id, r.stack_id, r.agent_id, r.record_hash, r.chain_index "
-        "FROM audit_chain_records r JOIN audit_wanted_hashes w "
-        "USING (org_id, stack_id, agent_id, record_hash)"
-    )
+    cur = await conn.execute(SEEN_SQL)
     seen: dict[ChainKey, dict[str, int]] = {}
     for org, stack, agent, value, index in await cur.fetchall():
         seen.setdefault((org, stack, agent), {})[value] = int(index)
