@@ -46,7 +46,7 @@ from rich.progress import Progress
 
 from faramesh_cloud.audit_index import integrity
 from faramesh_cloud.audit_index.clickhouse import INSERT_COLUMNS, IndexWriter, SearchWriter
-from faramesh_cloud.audit_index.domain import PROJECTION, VERIFIER_PROJECTION, IndexedRecord
+from faramesh_cloud.audit_index.domain import PROJECTION, IndexedRecord
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor
 from faramesh_cloud.audit_index.query import AuditQueries
@@ -458,7 +458,10 @@ def _producer(conn: Connection, url: str, rate: int, seconds: int) -> None:
     writers = [AgentWriter(f"lag-agent-{i}", random.Random(i), ed25519_seed=SEED, hmac_key=b"k")
                for i in range(20)]
     base = time.time_ns()
-    values = [to_go_json(writers[n % len(writers)].next(base + n * 1_000_000_000 // rate)) for n in range(planned)]
+    # A copy of each record: orjson's bytes keep their whole output buffer (~16 KB for a
+    # ~1 KB record with orjson 3.13), which took 20 GB for 3M records; the copy is exact.
+    values = [bytes(memoryview(to_go_json(writers[n % len(writers)].next(base + n * 1_000_000_000 // rate))))
+              for n in range(planned)]
     ids = [msgspec.json.decode(v)["record_id"] for v in values]
     conn.send("ready")
     conn.recv()
@@ -525,13 +528,6 @@ def _verifier(conn: Connection, url: str, planned: int, nice: int = 0) -> None:
     conn.send(asyncio.run(verify()))
 
 
-async def _verifier_positions(db: Database) -> dict[int, int]:
-    async with db.connection() as conn:
-        cur = await conn.execute("SELECT partition, next_offset FROM audit_index_positions "
-                                 "WHERE projection = %s AND topic = %s", (VERIFIER_PROJECTION, DPR_RECORDS))
-        return {int(p): int(o) for p, o in await cur.fetchall()}
-
-
 async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, tables: AuditTables,
               pg_dir: Path | None = None) -> list[str]:
     """Full path: a producer process appends to PostgresLog -> the service's runner -> sink
@@ -591,7 +587,7 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
             await asyncio.sleep(0.01)
 
     async def watch_verifier() -> None:
-        positions = await _verifier_positions(db)
+        positions = dict((await integrity.verifier_watermark(db, DPR_RECORDS)).next_offsets)
         if not verified or positions != verified[-1][1]:
             verified.append((time.time_ns(), positions))
 
