@@ -120,7 +120,7 @@ async def load_seen(conn: Conn, wanted: Mapping[ChainKey, set[str]]) -> dict[Cha
     from the hash join it otherwise picks (the temp table has no statistics, and a scan
     looks cheap next to thousands of probes), which read the whole of
     ``audit_chain_records`` on every batch: a cost that grew with every record ever
-    verified (bench/RESULTS.md, "The members' join")."""
+    verified (bench/RESULTS.md, "The members' lookup")."""
     await conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS audit_wanted_hashes (org_id text, stack_id text, agent_id text, "
         "record_hash text) ON COMMIT DELETE ROWS"
