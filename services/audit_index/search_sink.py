@@ -15,7 +15,9 @@ One PostgreSQL transaction per batch, the same steps as ``sink.py`` without the 
    ``audit_index_attempts``); ask ClickHouse which rows of the batch it already holds.
    Without the verifier's chain members the sink cannot tell which records may be repeats
    (a record pushed again at new offsets: ``import-wal`` of a WAL already synced), so it asks
-   about every record, every batch (its cost: bench/RESULTS.md, "Split: stage costs");
+   about every record, every batch, by the batch's created_at ranges (``created_ranges``:
+   a catch-up next to live records is two ranges, not the hour between them; its cost:
+   bench/RESULTS.md, "Split: stage costs" and "The existence check on catch-up");
    insert the others, each with the next tail sequence; mark the unverified summaries the
    batch's DPRs replace (``legacy_postgres.supersede``) and insert their keys;
 4. write sequences (with ``NOTIFY``) and positions while the insert runs; commit.

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from faramesh_cloud.audit_index.clickhouse import SearchWriter
+from faramesh_cloud.audit_index.clickhouse import SearchWriter, created_ranges
 from faramesh_cloud.audit_index.domain import VERIFIER_PROJECTION
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.query import AuditQueries
@@ -28,7 +28,7 @@ from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.chdb import ChdbOlap
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.migrate import migrate
-from tests.integration.audit_support import fast_config, fleet, publish, records
+from tests.integration.audit_support import BASE_NS, fast_config, fleet, publish, records
 
 pytestmark = [pytest.mark.chdb, pytest.mark.postgres, pytest.mark.integration]
 
@@ -94,6 +94,39 @@ async def test_a_record_pushed_again_at_new_offsets_is_not_indexed_twice(
     assert await index.queries.counts_by_effect(ORG) == dict(Counter(r["effect"] for r in continued))
     tail = (await index.queries.recent(ORG, limit=1000)).records
     assert sorted(r.org_seq for r in tail) == list(range(130))
+
+
+async def test_a_repeat_in_a_batch_that_spans_an_hour_of_catch_up_is_found(
+    database: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str,
+) -> None:
+    """A daemon back after an hour pushes its backlog next to live stacks: the existence check
+    looks the batch up as several created_at ranges (``created_ranges``), and a repeat in
+    any of them is still found."""
+    index = await _index(database, postgres_log, chdb, olap_database)
+    hour = 3_600 * 1_000_000_000
+    backlog = records(fleet("stack-back", 2, SESSIONS, seed=2), 40, start_ns=BASE_NS - hour)
+    live = records(fleet("stack-live", 2, SESSIONS, seed=3), 20)
+    middle = records(fleet("stack-mid", 2, SESSIONS, seed=4), 10, start_ns=BASE_NS - hour // 2)
+    await publish(postgres_log, ORG, "stack-back", backlog[:30])
+    await publish(postgres_log, ORG, "stack-live", live[:5])
+    sink = SearchIndexSink(database, SearchWriter(chdb, index.tables))
+    first = await _rows(postgres_log, 35, "first")
+    await sink.write(first)
+
+    # The backlog and the live stack again from their start (the acks of what the first
+    # batch held were lost), and the half-hour-old stack, all in one batch: repeats at both
+    # ends of the hour.
+    await publish(postgres_log, ORG, "stack-back", backlog, first_seq=1_000)
+    await publish(postgres_log, ORG, "stack-live", live, first_seq=1_000)
+    await publish(postgres_log, ORG, "stack-mid", middle)
+    written = {(r.partition, r.offset) for r in first}
+    batch = [r for r in await _rows(postgres_log, 35 + 40 + 20 + 10, "second") if (r.partition, r.offset) not in written]
+    assert len(batch) == 70 and len(created_ranges([r.created_ns for r in batch])) == 3
+    await sink.write(batch)
+
+    assert (sink.stats.indexed, sink.stats.already_indexed) == (35 + 10 + 15 + 10, 35)
+    everyone = [*backlog, *live, *middle]
+    assert await index.queries.counts_by_effect(ORG) == dict(Counter(r["effect"] for r in everyone))
 
 
 class _InsertsThenFails(SearchWriter):
