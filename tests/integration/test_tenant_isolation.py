@@ -4,15 +4,21 @@ names A's slug or B's own slug with A's object ids.
 
 The test walks ``app.routes``, so a new route is covered the day it is added; a route with a
 path parameter this test has no value for fails it until someone decides what the
-parameter is (add a value below, or list the route as public with the reason).
+parameter is (add a value below, or list the route as public with the reason). The app is
+the gateway's with every settings port the product mounts: fleet, git, approvals,
+notifications, compliance, registry, and (mounted here) billing, retention, external
+observability and Slack.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,23 +27,42 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
+from faramesh_cloud.audit_index.retention.api import RetentionApi
+from faramesh_cloud.audit_index.retention.sweep import RetentionSweeper
+from faramesh_cloud.audit_index.schema import AuditTables
+from faramesh_cloud.billing.api import BillingApi
+from faramesh_cloud.egress.sealing import SecretBox
 from faramesh_cloud.fleet.processor import FleetProcessor
 from faramesh_cloud.fleet.sink import FleetSink
+from faramesh_cloud.forwarding.api import ForwardingApi
+from faramesh_cloud.forwarding.senders import Senders
+from faramesh_cloud.gateway.web.billing_ports import mount_billing
 from faramesh_cloud.gateway.web.compliance_ports import CompliancePort
+from faramesh_cloud.gateway.web.forwarding_ports import mount_forwarding
 from faramesh_cloud.gateway.web.git_ports import GitPort
+from faramesh_cloud.gateway.web.retention_ports import mount_retention
+from faramesh_cloud.gateway.web.routes_slack import mount_slack
+from faramesh_cloud.gateway.web.slack_app import SlackApp
 from faramesh_cloud.identity.permissions import Role
 from faramesh_cloud.identity.service import Identity
+from faramesh_cloud.log.postgres import PostgresLog
+from faramesh_cloud.olap.port import Olap
 from faramesh_cloud.platform_audit.events import Actor, ActorType
+from faramesh_cloud.platform_audit.store import PlatformAuditLog
+from faramesh_cloud.signing.keys import load_or_create_signing_key
 from faramesh_cloud.sql.database import Database
+from faramesh_cloud.sql.migrate import migrate
 from faramesh_cloud.stacks.store import StackStore
 from tests.approvals_support import seed_ids
+from tests.billing_support import billing
 from tests.fakes.git import running
 from tests.fixtures.gateway import MakeClient, sign_in
 from tests.fixtures.identity import PASSWORD, People
 from tests.fleet_items import T0, message, record, status
+from tests.integration.audit_support import fast_config, run_index
 from tests.notifications_support import seed_routing
 
-pytestmark = [pytest.mark.postgres, pytest.mark.integration]
+pytestmark = [pytest.mark.postgres, pytest.mark.chdb, pytest.mark.integration]
 
 # Routes whose path parameters are not an organisation's ids, with the reason.
 PUBLIC_BY_DESIGN = {
@@ -103,6 +128,60 @@ async def report_status(database: Database, org_id: str, stack_id: str) -> None:
     await FleetSink(database).write([update])  # type: ignore[list-item]
 
 
+@dataclass(frozen=True)
+class SettingsPorts:
+    """The settings sections ``tests/fixtures/gateway.gateway_app`` does not mount, each the
+    service's own API over this test's database (retention's over chDB too)."""
+
+    billing: BillingApi
+    forwarding: ForwardingApi
+    retention: RetentionApi
+
+
+@pytest.fixture
+async def settings_ports(database: Database, postgres_log: PostgresLog, chdb: Olap, olap_database: str,
+                         tmp_path: Path) -> SettingsPorts:
+    from faramesh_cloud.forwarding.service import COMPONENT as FORWARDING
+
+    await run_index(database, postgres_log, chdb, fast_config(olap_database), 0)  # the audit index's tables
+    bill = billing(database, postgres_log, lambda: datetime.now(UTC))
+    await bill.prepare()  # billing's tables
+    await migrate(database, [FORWARDING])
+    audit = PlatformAuditLog(database)
+    await audit.start()
+    forwarding = ForwardingApi(database, SecretBox(secrets.token_bytes(32)), audit, Senders(allow_private=False),
+                               allow_private=False, clock=lambda: datetime.now(UTC))
+    sweeper = RetentionSweeper(database, chdb, AuditTables(olap_database), load_or_create_signing_key(tmp_path))
+    return SettingsPorts(bill.api, forwarding, RetentionApi(database, sweeper))
+
+
+@pytest.fixture
+def gateway_app(gateway_app: FastAPI, settings_ports: SettingsPorts) -> FastAPI:
+    mount_billing(gateway_app, settings_ports.billing)
+    mount_forwarding(gateway_app, settings_ports.forwarding)
+    mount_retention(gateway_app, settings_ports.retention)
+    mount_slack(gateway_app, SlackApp())
+    return gateway_app
+
+
+async def seed_settings(ports: SettingsPorts, owner: Any) -> dict[str, str]:
+    """A's issued invoice for last month and A's observability destination."""
+    actor = Actor(ActorType.USER, owner.user.user_id, owner.email, "")
+    last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    await ports.billing.issue_invoice(owner.org.org_id, last_month, actor)
+    made = await ports.forwarding.create_destination(
+        owner.org.org_id, "collector", "datadog", {"site": "datadoghq.eu", "api_key": "0123456789abcdef" * 2}, actor)
+    return {"month": last_month, "fmt": "pdf", "forwarding_destination_id": made.destination_id}
+
+
+def url_of(path: str, values: dict[str, str]) -> str:
+    """``path`` with A's values; ``{destination_id}`` names a notification destination except
+    under external observability (forwarding), whose destinations are another id space."""
+    if "/observability/" in path or "/forwarding/" in path:
+        values = {**values, "destination_id": values["forwarding_destination_id"]}
+    return path.format(**values)
+
+
 def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
     """Every APIRoute, also inside included routers (FastAPI >= 0.165 keeps an included
     router as one entry whose ``original_router`` holds its routes)."""
@@ -139,17 +218,19 @@ async def call(client: httpx.AsyncClient, method: str, path: str, csrf: str, sta
     if path.startswith("/api/"):
         body = None if method in ("GET", "DELETE") else {
             "role": "viewer", "name": "x", "slug": "x", "email": "x@example.test", "enabled": False,
-            "public_key": PINNED_KEY, "user_id": "x", "sso_groups": [], "connection_id": "x", "repository": "x/y"}
+            "public_key": PINNED_KEY, "user_id": "x", "sso_groups": [], "connection_id": "x", "repository": "x/y",
+            "days": 30, "reason": "x"}
         return await client.request(method, path, json=body, headers={"X-CSRF-Token": csrf})
     data = None if method == "GET" else {
         "csrf_token": csrf, "role": "viewer", "name": "x", "slug": "x", "email": "x@example.test",
-        "stack_id": stack_id, "public_key": PINNED_KEY, "user_id": "x"}
+        "stack_id": stack_id, "public_key": PINNED_KEY, "user_id": "x", "days": "30", "reason": "x"}
     return await client.request(method, path, data=data)
 
 
 async def test_every_id_bearing_url_of_another_org_is_not_found(
         gateway_app: FastAPI, client_factory: MakeClient, identity: Identity, people: People,
-        stacks: StackStore, database: Database, compliance_port: CompliancePort, git_port: GitPort) -> None:
+        stacks: StackStore, database: Database, compliance_port: CompliancePort, git_port: GitPort,
+        settings_ports: SettingsPorts) -> None:
     a = await people.org("acme")
     b = await people.org("beta")
     a_member = await people.member(a, Role.OPERATOR)
@@ -168,6 +249,7 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
     values.update(await seed_compliance(compliance_port, a))
     values["group_id"] = await seed_group(identity, people, a, a_member.user.user_id)
     values["connection_id"] = await seed_git(git_port, a, a_stack.stack_id)
+    values.update(await seed_settings(settings_ports, a))
 
     b_browser = client_factory()
     await sign_in(b_browser, b.email, PASSWORD)
@@ -184,7 +266,7 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
     for method, path, params in routes:
         slugs = [a.org.slug] if params == {"org"} else [a.org.slug, b.org.slug]
         for slug in slugs:
-            url = path.format(**{**values, "org": slug})
+            url = url_of(path, {**values, "org": slug})
             callers = [b_browser, b_robot] if url.startswith("/api/") else [b_browser]
             for client in callers:
                 response = await call(client, method, url, b_csrf, a_stack.stack_id)
@@ -201,7 +283,8 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
 
 async def test_the_same_urls_work_for_the_orgs_own_owner(
         gateway_app: FastAPI, client_factory: MakeClient, identity: Identity, people: People,
-        stacks: StackStore, database: Database, compliance_port: CompliancePort, git_port: GitPort) -> None:
+        stacks: StackStore, database: Database, compliance_port: CompliancePort, git_port: GitPort,
+        settings_ports: SettingsPorts) -> None:
     """The control: the walk above would notice a leak, because these GETs do answer A's owner."""
     a = await people.org("acme")
     a_member = await people.member(a, Role.OPERATOR)
@@ -220,12 +303,13 @@ async def test_the_same_urls_work_for_the_orgs_own_owner(
     values.update(await seed_compliance(compliance_port, a))
     values["group_id"] = await seed_group(identity, people, a, a_member.user.user_id)
     values["connection_id"] = await seed_git(git_port, a, a_stack.stack_id)
+    values.update(await seed_settings(settings_ports, a))
     owner = client_factory()
     await sign_in(owner, a.email, PASSWORD)
     answered = []
     for method, path, _ in id_bearing_routes(gateway_app):
         if method != "GET" or path in READ_THE_AUDIT_INDEX:
             continue
-        response = await owner.get(path.format(**values))
+        response = await owner.get(url_of(path, values))
         answered.append((path, response.status_code))
     assert answered and all(code == 200 for _, code in answered), [a for a in answered if a[1] != 200]
