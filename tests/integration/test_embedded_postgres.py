@@ -39,6 +39,16 @@ def test_start_gives_the_faramesh_database_and_a_restart_keeps_its_data(
         again.url()
 
 
+def test_the_wal_may_grow_to_4gb_between_checkpoints_unless_an_operator_chose_more(pg_data_dir: Path) -> None:
+    """PostgreSQL's 1 GB makes a busy single-box install checkpoint every 20-30 s, each
+    followed by a full-page image of every page touched (bench/RESULTS.md, "Checkpoints")."""
+    with EmbeddedPostgres(pg_data_dir / "data") as server, psycopg.connect(server.url(), autocommit=True) as conn:
+        assert conn.execute("SHOW max_wal_size").fetchone() == ("4GB",)  # in effect at once: no restart
+        conn.execute("ALTER SYSTEM SET max_wal_size = '16GB'")
+    with EmbeddedPostgres(pg_data_dir / "data") as again, psycopg.connect(again.url(), autocommit=True) as conn:
+        assert conn.execute("SHOW max_wal_size").fetchone() == ("16GB",)
+
+
 def test_a_data_dir_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
