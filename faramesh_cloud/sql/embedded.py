@@ -109,8 +109,7 @@ class EmbeddedPostgres:
                 f"PostgreSQL cannot use {self.pgdata}: {exc.strerror} ({exc.filename}); "
                 "choose a data dir on a local, writable file system"
             ) from exc
-        self._ensure_database(DATABASE)
-        self._raise_wal_size()
+        self._prepare(DATABASE)
         return self.url()
 
     def url(self, database: str = DATABASE) -> str:
@@ -173,18 +172,15 @@ class EmbeddedPostgres:
             if alive != pids:
                 handles.write_text(json.dumps(alive))
 
-    def _raise_wal_size(self) -> None:
-        """``max_wal_size`` to at least ``MIN_WAL_SIZE_MB`` (``ALTER SYSTEM`` and a reload: the
-        setting is reloadable, so a running server and the processes attached to it go on; a
-        larger value an operator chose stays)."""
+    def _prepare(self, name: str) -> None:
+        """Database ``name`` exists, and ``max_wal_size`` is at least ``MIN_WAL_SIZE_MB``
+        (``ALTER SYSTEM`` and a reload: the setting is reloadable, so a running server and the
+        processes attached to it go on; a larger value an operator chose stays). One connection."""
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             row = conn.execute("SELECT setting::bigint, unit FROM pg_settings WHERE name = 'max_wal_size'").fetchone()
             if row is not None and row[1] == "MB" and int(row[0]) < MIN_WAL_SIZE_MB:
                 conn.execute(sql.SQL("ALTER SYSTEM SET max_wal_size = {}").format(sql.Literal(f"{MIN_WAL_SIZE_MB}MB")))
                 conn.execute("SELECT pg_reload_conf()")
-
-    def _ensure_database(self, name: str) -> None:
-        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
             ).fetchone()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+
+from tests.browser.test_approvals_demo_e2e import UpDemo
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -11,3 +16,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.postgres)
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture
+def up_demo(pg_data_dir: Path) -> Iterator[UpDemo]:
+    """``faramesh-cloud up --demo`` in its own process on a fresh data dir, stopped afterwards."""
+    up = UpDemo(pg_data_dir)
+    try:
+        up.wait_started()
+        yield up
+    finally:
+        up.stop()

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,16 +63,6 @@ class UpDemo:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-
-
-@pytest.fixture
-def up_demo(pg_data_dir: Path) -> Iterator[UpDemo]:
-    up = UpDemo(pg_data_dir)
-    try:
-        up.wait_started()
-        yield up
-    finally:
-        up.stop()
 
 
 def until(what: str, check: Callable[[], T | None], within_s: float, every_s: float = 0.5) -> T:

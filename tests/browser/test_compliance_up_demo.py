@@ -22,16 +22,6 @@ from tests.fixtures.identity import PASSWORD
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.chdb, pytest.mark.grpc]
 
 
-@pytest.fixture
-def up_demo(pg_data_dir: Path) -> object:
-    up = UpDemo(pg_data_dir)
-    try:
-        up.wait_started()
-        yield up
-    finally:
-        up.stop()
-
-
 def test_posture_report_share_and_offline_verification_on_up_demo(up_demo: UpDemo, new_page: NewPage,
                                                                    tmp_path: Path) -> None:
     base = up_demo.base

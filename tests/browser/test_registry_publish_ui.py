@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_approvals_demo_e2e import UpDemo, until, up_demo  # noqa: F401  (the fixture)
+from tests.browser.test_approvals_demo_e2e import UpDemo, until
 from tests.fixtures.browser import NewPage, screenshot
 from tests.fixtures.identity import PASSWORD
 
@@ -36,7 +36,7 @@ def submit_pack(page: object, version: str, fpl: str = PACK) -> None:
     form.get_by_role("button", name="Submit for review").click()
 
 
-def test_publish_review_round_trip_and_my_artifacts_on_up_demo(up_demo: UpDemo, new_page: NewPage) -> None:  # noqa: F811
+def test_publish_review_round_trip_and_my_artifacts_on_up_demo(up_demo: UpDemo, new_page: NewPage) -> None:
     base = up_demo.base
     page = new_page()
     page.goto(base + "/setup")

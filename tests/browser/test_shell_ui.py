@@ -6,7 +6,6 @@ hover), effects with their word, and an unknown page that is a 404 in the layout
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +32,6 @@ EFFECTS = """() => Array.from(document.querySelectorAll("main .effect"))
   .map(e => ({text: e.textContent.trim(), kind: e.className}))"""
 RELATIVE = re.compile(r"\b(ago|now|yesterday|tomorrow|last|next|this)\b|\bin \d")
 ZONE = re.compile(r"\bCES?T$")  # the viewer's zone, Europe/Berlin: CET, or CEST in summer
-
-
-@pytest.fixture
-def up_demo(pg_data_dir: Path) -> Iterator[UpDemo]:
-    up = UpDemo(pg_data_dir)
-    try:
-        up.wait_started()
-        yield up
-    finally:
-        up.stop()
 
 
 def axe_violations(page: Any) -> list[str]:

@@ -28,12 +28,12 @@ RANGES: Final = {"24h": 24 * 60, "7d": 7 * 24 * 60}  # minutes
 CELLS: Final = {"24h": 96, "7d": 84}  # the strip: 15-minute cells over a day, 2-hour cells over a week
 
 
-def _iso(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat().replace("+00:00", "Z")
-
-
 def _at(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
+
+
+def _iso(ns: int) -> str:
+    return _at(ns).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
