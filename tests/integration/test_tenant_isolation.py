@@ -227,12 +227,11 @@ async def call(client: httpx.AsyncClient, method: str, path: str, csrf: str, sta
     return await client.request(method, path, data=data)
 
 
-async def test_every_id_bearing_url_of_another_org_is_not_found(
-        gateway_app: FastAPI, client_factory: MakeClient, identity: Identity, people: People,
-        stacks: StackStore, database: Database, compliance_port: CompliancePort, git_port: GitPort,
-        settings_ports: SettingsPorts) -> None:
-    a = await people.org("acme")
-    b = await people.org("beta")
+async def seed_acme(a: Any, identity: Identity, people: People, stacks: StackStore, database: Database,
+                    compliance_port: CompliancePort, git_port: GitPort, settings_ports: SettingsPorts
+                    ) -> tuple[Any, Any, dict[str, str]]:
+    """Organisation A's member, stack and one object of every kind a route can name: (member,
+    stack, the value of each path parameter)."""
     a_member = await people.member(a, Role.OPERATOR)
     a_stack, _ = await stacks.register_stack(a.org.org_id, "payments")
     a_key, _ = await identity.api_keys.create(a.org.org_id, "ci", Role.VIEWER, await people.principal(a))
@@ -250,6 +249,17 @@ async def test_every_id_bearing_url_of_another_org_is_not_found(
     values["group_id"] = await seed_group(identity, people, a, a_member.user.user_id)
     values["connection_id"] = await seed_git(git_port, a, a_stack.stack_id)
     values.update(await seed_settings(settings_ports, a))
+    return a_member, a_stack, values
+
+
+async def test_every_id_bearing_url_of_another_org_is_not_found(
+        gateway_app: FastAPI, client_factory: MakeClient, identity: Identity, people: People,
+        stacks: StackStore, database: Database, compliance_port: CompliancePort, git_port: GitPort,
+        settings_ports: SettingsPorts) -> None:
+    a = await people.org("acme")
+    b = await people.org("beta")
+    a_member, a_stack, values = await seed_acme(a, identity, people, stacks, database, compliance_port, git_port,
+                                                settings_ports)
 
     b_browser = client_factory()
     await sign_in(b_browser, b.email, PASSWORD)
@@ -287,23 +297,7 @@ async def test_the_same_urls_work_for_the_orgs_own_owner(
         settings_ports: SettingsPorts) -> None:
     """The control: the walk above would notice a leak, because these GETs do answer A's owner."""
     a = await people.org("acme")
-    a_member = await people.member(a, Role.OPERATOR)
-    a_stack, _ = await stacks.register_stack(a.org.org_id, "payments")
-    a_key, _ = await identity.api_keys.create(a.org.org_id, "ci", Role.VIEWER, await people.principal(a))
-    a_invitation, _ = await identity.invitations.create(a.org.org_id, "x@example.test", Role.VIEWER,
-                                                        await people.principal(a))
-    values = {"org": a.org.slug, "user_id": a_member.user.user_id, "key_id": a_key.key_id,
-              "invitation_id": a_invitation.invitation_id, "stack_id": a_stack.stack_id, "agent_id": AGENT,
-              "sha256": hashlib.sha256(FMS.encode()).hexdigest()}
-    await report_status(database, a.org.org_id, a_stack.stack_id)
-    values.update(await seed_ids(database, a.org.org_id, a_stack.stack_id, AGENT))
-    values.update(await seed_routing(database, a.org.org_id, a_stack.stack_id))
-    values["signing_key_id"] = (await stacks.signing_keys.pin(
-        a.org.org_id, a_stack.stack_id, PINNED_KEY, added_by="user:test")).key_id
-    values.update(await seed_compliance(compliance_port, a))
-    values["group_id"] = await seed_group(identity, people, a, a_member.user.user_id)
-    values["connection_id"] = await seed_git(git_port, a, a_stack.stack_id)
-    values.update(await seed_settings(settings_ports, a))
+    *_, values = await seed_acme(a, identity, people, stacks, database, compliance_port, git_port, settings_ports)
     owner = client_factory()
     await sign_in(owner, a.email, PASSWORD)
     answered = []
