@@ -59,10 +59,15 @@ WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND classid::int8 = %s
 ORDER BY 1
 """
 
+# Each partition's next rows, at most its own count (``n``) and, after the first row, no more
+# than the budget of bytes (like Kafka's max.partition.fetch.bytes). The counts add up to the
+# poll's ``max_records``, so no sort across partitions is needed to cut the result: sorting
+# ~1 KB rows by (row number, partition) cost more than reading them (bench/RESULTS.md,
+# "The log fetch"). Rows come partition by partition, each in offset order.
 _FETCH = """
 SELECT r.partition, r."offset", r.key, r.value, r.headers, r.header_names, r.header_values,
        r.timestamp_ms
-FROM unnest(%(parts)s::int4[], %(starts)s::int8[]) AS pos(partition, start)
+FROM unnest(%(parts)s::int4[], %(starts)s::int8[], %(counts)s::int4[]) AS pos(partition, start, n)
 CROSS JOIN LATERAL (
     SELECT q.*,
            row_number() OVER w AS rn,
@@ -73,14 +78,21 @@ CROSS JOIN LATERAL (
         FROM log_records l
         WHERE l.topic_id = %(topic)s AND l.partition = pos.partition AND l."offset" >= pos.start
         ORDER BY l."offset"
-        LIMIT %(per_partition)s
+        LIMIT pos.n
     ) q
     WINDOW w AS (ORDER BY q."offset")
 ) r
 WHERE r.rn = 1 OR r.size <= %(budget)s
-ORDER BY r.rn, r.partition
-LIMIT %(limit)s
 """
+
+
+def fetch_counts(parts: list[int], max_records: int, turn: int) -> list[int]:
+    """How many records to read from each of ``parts`` so that they add up to ``max_records``:
+    an equal share each, and the remainder one each to the partitions from ``turn`` on
+    (modulo), so that over successive polls no partition is favoured."""
+    share, extra = divmod(max_records, len(parts))
+    return [share + ((i - turn) % len(parts) < extra) for i in range(len(parts))]
+
 
 Conn = psycopg.AsyncConnection[Any]
 
@@ -109,6 +121,7 @@ class PostgresConsumer:
         self._conn: Conn | None = None
         self._member = 0
         self._positions: dict[int, int] = {}
+        self._turn = 0  # polls so far: which partitions get the remainder of max_records
         self._group_changed: asyncio.Event | None = None
         self._last_rebalance = 0.0
         self._closed = False
@@ -295,32 +308,39 @@ class PostgresConsumer:
         if not self._positions:
             return []
         parts = sorted(self._positions)
-        per_partition = -(-max_records // len(parts))
+        self._turn += 1
+        counts = fetch_counts(parts, max_records, self._turn)
+        chosen = [p for p, n in zip(parts, counts, strict=True) if n]
         cur = conn.cursor(binary=True)
         await cur.execute(
             _FETCH,
             {
-                "parts": parts,
-                "starts": [self._positions[p] for p in parts],
+                "parts": chosen,
+                "starts": [self._positions[p] for p in chosen],
+                "counts": [n for n in counts if n],
                 "topic": self._topic.topic_id,
-                "per_partition": per_partition,
                 "budget": self._fetch_bytes,
-                "limit": max_records,
             },
         )
         messages: list[Message] = []
         append = messages.append
         topic = self._topic.name
         positions = self._positions
-        # Message's fields in order (positional: its C __init__ skips the keyword matching);
-        # rows come by (row number, partition), so each partition's last row sets its position.
+        ordered = True
+        # Message's fields in order (positional: its C __init__ skips the keyword matching).
         for partition, offset, key, value, blob, names, values, ts in await cur.fetchall():
             if blob is not None:
                 headers = decode_headers(blob)
             else:  # written before migration 0002
                 headers = dict(zip(names, values, strict=True)) if names else {}
             append(Message(topic, partition, offset, key, value, headers, ts))
+            if offset < positions[partition]:
+                ordered = False
             positions[partition] = offset + 1
+        if not ordered:  # the plan (a nested loop) gives offset order; SQL does not promise it
+            messages.sort(key=lambda m: (m.partition, m.offset))
+            for m in messages:
+                positions[m.partition] = m.offset + 1
         return messages
 
     async def _announce(self, conn: Conn) -> None:

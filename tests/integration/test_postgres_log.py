@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from faramesh_cloud.log.port import LogRecord, LogUnavailable
+from faramesh_cloud.log.port import LogRecord, LogUnavailable, partition_for
 from faramesh_cloud.log.postgres import PostgresLog, PostgresLogSettings
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
@@ -361,3 +361,51 @@ async def test_two_processes_appending_at_once_share_dense_offsets(open_log: Ope
                 offsets.setdefault(position.partition, []).append(position.offset)
         assert {p: sorted(o) for p, o in offsets.items()} == {p: list(range(len(o))) for p, o in offsets.items()}
         assert sum(len(o) for o in offsets.values()) == 16 * 9
+
+
+def _spread(partitions: int, per_partition: int, size: int = 1) -> list[LogRecord]:
+    """``per_partition`` records for every partition of a ``partitions``-partition topic."""
+    keys: dict[int, bytes] = {}
+    n = 0
+    while len(keys) < partitions:
+        key = f"stack-{n}".encode()
+        keys.setdefault(partition_for(key, partitions), key)
+        n += 1
+    return [LogRecord(key=keys[p], value=f"{p}:{i}:".encode().ljust(size, b"x"))
+            for i in range(per_partition) for p in range(partitions)]
+
+
+async def test_polls_of_fewer_records_than_partitions_reach_every_partition_in_order(
+        open_log: OpenLog) -> None:
+    async with open_log() as log:
+        await log.create_topic("many", 8)
+        await log.append("many", _spread(8, 6))
+        consumer = await log.consumer("many", "g")
+        polls = [await consumer.poll(max_records=3, timeout_s=5) for _ in range(8)]
+        assert all(len(got) == 3 for got in polls)
+        read: dict[int, list[int]] = {}
+        for got in polls:
+            for m in got:
+                read.setdefault(m.partition, []).append(m.offset)
+                assert m.value.startswith(f"{m.partition}:{m.offset}:".encode())
+        # 24 records in 8 polls of 3: every partition has been read, 3 records each, from its start
+        assert read == {p: [0, 1, 2] for p in range(8)}
+        rest = [m for _ in range(8) for m in await consumer.poll(max_records=3, timeout_s=5)]
+        assert sorted((m.partition, m.offset) for m in rest) == [(p, o) for p in range(8) for o in (3, 4, 5)]
+        await consumer.close()
+
+
+async def test_the_byte_budget_cuts_each_partitions_read_but_never_below_one_record(
+        open_log: OpenLog) -> None:
+    async with open_log(PostgresLogSettings(fetch_bytes_per_partition=2_500)) as log:
+        await log.create_topic("big", 2)
+        await log.append("big", _spread(2, 5, size=1_000))  # ~1 KB each: two fit the budget
+        consumer = await log.consumer("big", "g")
+        first = await consumer.poll(max_records=100, timeout_s=5)
+        assert sorted((m.partition, m.offset) for m in first) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+        await consumer.close()
+    async with open_log(PostgresLogSettings(fetch_bytes_per_partition=10)) as log:
+        consumer = await log.consumer("big", "h")
+        got = await consumer.poll(max_records=100, timeout_s=5)
+        assert sorted((m.partition, m.offset) for m in got) == [(0, 0), (1, 0)]  # one each, though larger
+        await consumer.close()
