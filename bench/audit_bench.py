@@ -562,7 +562,7 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
         await index.start()
     interpreter.freeze_startup_objects()
     mine.send("go")
-    cpu0, wall0, pg0 = time.process_time(), time.perf_counter(), postgres_cpu_s(pg_dir)
+    cpu0, wall0, pg0, box0 = time.process_time(), time.perf_counter(), postgres_cpu_s(pg_dir), box_busy_s()
 
     # Only the horizon (one PostgreSQL row) is read while the index works, so the watcher
     # costs the index next to nothing; which sequence each record got is read at the end.
@@ -586,13 +586,27 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
             await watch_verifier()
             await asyncio.sleep(0.01)
 
+    # Every ~10 s: cores busy since the last sample, per process and for the whole box, to
+    # see which cost grows over the run (printed per minute at the end).
+    pids = {"producer": producer.pid, "verifier": verifier.pid if args.split else None}
+    usage: list[tuple[float, dict[str, float]]] = [(time.monotonic(), cpu_now(pids, pg_dir))]
+
+    async def sample() -> None:
+        while True:
+            await asyncio.sleep(10)
+            usage.append((time.monotonic(), cpu_now(pids, pg_dir)))
+
+    sampler = asyncio.create_task(sample())
+
     async def watch_verifier() -> None:
         positions = dict((await integrity.verifier_watermark(db, DPR_RECORDS)).next_offsets)
         if not verified or positions != verified[-1][1]:
             verified.append((time.time_ns(), positions))
 
     await asyncio.wait_for(watch(), args.lag_seconds + 600)
+    sampler.cancel()
     cpu, wall, pg_cpu = time.process_time() - cpu0, time.perf_counter() - wall0, postgres_cpu_s(pg_dir) - pg0
+    box = box_busy_s() - box0
     appended, offered, producer_cpu = await asyncio.to_thread(mine.recv)
     producer.join()
     verifier_cpu = 0.0
@@ -637,6 +651,7 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
     out.append(f"- {'split' if args.split else 'as wired'}: append-to-verified p50 **{pct(checked, 0.5):.0f} ms**, "
                f"p95 **{pct(checked, 0.95):.0f} ms**, max {max(checked):.0f} ms")
     out.extend(by_minute(list(appended.values()), lags, checked))
+    out.append(cores_by_minute(usage))
     per["PostgreSQL (this server)"] = pg_cpu / n * 1e6
     per["producer process (appends, as ingest would)"] = producer_cpu / n * 1e6
     cores = os.cpu_count() or 1
@@ -652,6 +667,9 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
         "- CPU per DPR in that run: " + "; ".join(f"{k} {v:.0f} µs" for k, v in per.items())
         + f"; together {sum(per.values()):.0f} µs, so this box's {cores} cores carry at most "
         f"**{cores * 1e6 / sum(per.values()):,.0f} DPR/s** through this path at full use",
+        f"- the whole box in the same window (/proc/stat: every process and the kernel, on a box with nothing "
+        f"else running): {box / n * 1e6:.0f} µs per DPR, so it carries at most **{cores * n / box:,.0f} DPR/s**; "
+        f"the processes above are {sum(per.values()) / (box / n * 1e6):.0%} of it",
     ]
 
 
@@ -666,6 +684,33 @@ def by_minute(appended_ns: list[int], searchable_ms: list[float], verified_ms: l
         slot[1].append(b)
     cells = [f"{m + 1}: {pct(a, 0.95) / 1000:.1f} / {pct(b, 0.95) / 1000:.1f}" for m, (a, b) in sorted(minutes.items())]
     return ["- p95 per minute of append time, searchable / verified (s): " + "; ".join(cells)]
+
+
+def cpu_now(pids: dict[str, int | None], pg_dir: Path | None) -> dict[str, float]:
+    """CPU seconds so far: this process (search, or the whole index as wired), the processes
+    in ``pids`` (/proc), this bench's PostgreSQL server and the whole box."""
+    now = {"search": time.process_time(), "postgres": postgres_cpu_s(pg_dir), "box": box_busy_s()}
+    for name, pid in pids.items():
+        if pid is not None:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                now[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return now
+
+
+def cores_by_minute(usage: list[tuple[float, dict[str, float]]]) -> str:
+    """Cores each part kept busy, per minute of the run (from samples every ~10 s): which
+    cost grows, and how close the box came to its two cores."""
+    first = usage[0][0]
+    cells = []
+    for minute in range(int((usage[-1][0] - first) // 60) + 1):
+        window = [u for u in usage if first + minute * 60 <= u[0] <= first + (minute + 1) * 60 + 5]
+        if len(window) < 2:
+            continue
+        (t0, a), (t1, b) = window[0], window[-1]
+        parts = ", ".join(f"{k} {(b[k] - a[k]) / (t1 - t0):.2f}" for k in b if k in a)
+        cells.append(f"{minute + 1}: {parts}")
+    return "- cores busy per minute of the run: " + "; ".join(cells)
 
 
 async def wal_report(db: Database, records: int) -> list[str]:
@@ -697,6 +742,16 @@ async def statements(db: Database, records: int, top: int = 25) -> list[str]:
     return out
 
 
+def box_busy_s() -> float:
+    """CPU seconds the whole box has been busy since boot (Linux /proc/stat, all cores: user,
+    nice, system, irq, softirq and steal; not idle or I/O wait). Over a window on an
+    otherwise idle box, that is what the path cost, including what the processes' own counts
+    miss: the kernel writing their files, and processes that exited inside the window."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields)
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def postgres_cpu_s(data_dir: Path | None = None) -> float:
     """CPU seconds used so far by PostgreSQL processes on this host (Linux /proc): with
     ``data_dir``, only the server running on it (its postmaster, found by the data dir on its
@@ -716,14 +771,12 @@ def postgres_cpu_s(data_dir: Path | None = None) -> float:
     return sum(cpu for pid, (parent, cpu) in stats.items() if pid in postmasters or parent in postmasters)
 
 
-async def main(args: argparse.Namespace) -> None:
-    interpreter.tune_for_throughput()  # as `faramesh-cloud up` / `serve` run the services
-    root = Path(args.data_dir or tempfile.mkdtemp(prefix="faramesh-audit-bench-"))
-    marker = root / "loaded.txt"
-    server = EmbeddedPostgres(root / "pg")
+async def start_server(server: EmbeddedPostgres, pg_set: list[str], pg_statements: bool) -> str:
+    """Start the bench's own PostgreSQL; with ``pg_set`` (``NAME=VALUE`` items) or
+    ``pg_statements`` (load ``pg_stat_statements``), restart it with those settings."""
     url = await asyncio.to_thread(server.start)
-    settings = dict(item.split("=", 1) for item in args.pg_set)
-    if args.pg_statements:
+    settings = dict(item.split("=", 1) for item in pg_set)
+    if pg_statements:
         settings.update(shared_preload_libraries="pg_stat_statements", **{"pg_stat_statements.track": "all"})
     if settings:  # the server again, with these settings
         async with Database(url, max_size=1) as db, db.connection() as conn:
@@ -731,9 +784,18 @@ async def main(args: argparse.Namespace) -> None:
                 await conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
         await asyncio.to_thread(server.stop)
         url = await asyncio.to_thread(server.start)
-    if args.pg_statements:
+    if pg_statements:
         async with Database(url, max_size=1) as db, db.connection() as conn:
             await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    return url
+
+
+async def main(args: argparse.Namespace) -> None:
+    interpreter.tune_for_throughput()  # as `faramesh-cloud up` / `serve` run the services
+    root = Path(args.data_dir or tempfile.mkdtemp(prefix="faramesh-audit-bench-"))
+    marker = root / "loaded.txt"
+    server = EmbeddedPostgres(root / "pg")
+    url = await start_server(server, args.pg_set, args.pg_statements)
     olap = ChdbOlap(root / "chdb")
     try:
         async with Database(url, max_size=4) as db:
