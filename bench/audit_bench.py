@@ -33,6 +33,7 @@ import random
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
@@ -469,7 +470,7 @@ def _producer(conn: Connection, url: str, rate: int, seconds: int) -> None:
 
     async def produce() -> tuple[dict[str, int], float]:
         appended: dict[str, int] = {}
-        async with Database(url, max_size=2) as db:
+        async with Database(named(url, "producer"), max_size=2) as db:
             log = PostgresLog(db)
             await log.start()
             per_tick = max(1, int(rate * 0.05))
@@ -504,7 +505,7 @@ def _verifier(conn: Connection, url: str, planned: int, nice: int = 0) -> None:
         os.nice(nice)
 
     async def verify() -> float:
-        async with Database(url, max_size=4) as db:
+        async with Database(named(url, "verifier"), max_size=4) as db:
             log = PostgresLog(db)
             await log.start()
             sink = VerifierSink(db, after=PROJECTION)  # as the service: searchable first
@@ -589,12 +590,12 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
     # Every ~10 s: cores busy since the last sample, per process and for the whole box, to
     # see which cost grows over the run (printed per minute at the end).
     pids = {"producer": producer.pid, "verifier": verifier.pid if args.split else None}
-    usage: list[tuple[float, dict[str, float]]] = [(time.monotonic(), cpu_now(pids, pg_dir))]
+    usage: list[tuple[float, dict[str, float]]] = [(time.monotonic(), await cpu_now(db, pids, pg_dir))]
 
     async def sample() -> None:
         while True:
             await asyncio.sleep(10)
-            usage.append((time.monotonic(), cpu_now(pids, pg_dir)))
+            usage.append((time.monotonic(), await cpu_now(db, pids, pg_dir)))
 
     sampler = asyncio.create_task(sample())
 
@@ -686,15 +687,43 @@ def by_minute(appended_ns: list[int], searchable_ms: list[float], verified_ms: l
     return ["- p95 per minute of append time, searchable / verified (s): " + "; ".join(cells)]
 
 
-def cpu_now(pids: dict[str, int | None], pg_dir: Path | None) -> dict[str, float]:
-    """CPU seconds so far: this process (search, or the whole index as wired), the processes
-    in ``pids`` (/proc), this bench's PostgreSQL server and the whole box."""
+def named(url: str, application: str) -> str:
+    """``url`` with an ``application_name``: PostgreSQL's backends of each process of the
+    bench are told apart in ``pg_stat_activity`` (``cpu_now``)."""
+    return f"{url}{'&' if '?' in url else '?'}application_name={application}"
+
+
+def _ticks(path: str) -> float:
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def cpu_now(db: Database, pids: dict[str, int | None], pg_dir: Path | None) -> dict[str, float]:
+    """CPU seconds so far: this process (search, or the whole index as wired) and its chDB
+    threads apart (``chdb:<thread name>``), the processes in ``pids``, this bench's
+    PostgreSQL server (``postgres``) and its backends by application or backend type
+    (``pg:<name>``: a backend that exits takes its count with it), and the whole box."""
+    async with db.connection() as conn:
+        backends = await (await conn.execute(
+            "SELECT pid, coalesce(nullif(application_name, ''), backend_type) FROM pg_stat_activity")).fetchall()
+    return _cpu_of(pids, pg_dir, backends)
+
+
+def _cpu_of(pids: dict[str, int | None], pg_dir: Path | None, backends: list[tuple[int, str]]) -> dict[str, float]:
     now = {"search": time.process_time(), "postgres": postgres_cpu_s(pg_dir), "box": box_busy_s()}
+    me = threading.get_native_id()
+    for task in os.listdir("/proc/self/task"):
+        if int(task) != me:
+            with contextlib.suppress(OSError):
+                name = "chdb:" + Path(f"/proc/self/task/{task}/comm").read_text().strip().rstrip("0123456789")
+                now[name] = now.get(name, 0.0) + _ticks(f"/proc/self/task/{task}/stat")
     for name, pid in pids.items():
         if pid is not None:
             with contextlib.suppress(OSError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                now[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                now[name] = _ticks(f"/proc/{pid}/stat")
+    for pid, name in backends:
+        with contextlib.suppress(OSError):
+            now[f"pg:{name}"] = now.get(f"pg:{name}", 0.0) + _ticks(f"/proc/{pid}/stat")
     return now
 
 
@@ -708,7 +737,8 @@ def cores_by_minute(usage: list[tuple[float, dict[str, float]]]) -> str:
         if len(window) < 2:
             continue
         (t0, a), (t1, b) = window[0], window[-1]
-        parts = ", ".join(f"{k} {(b[k] - a[k]) / (t1 - t0):.2f}" for k in b if k in a)
+        busy = {k: (b[k] - a[k]) / (t1 - t0) for k in b if k in a}
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in sorted(busy.items()) if v >= 0.01)
         cells.append(f"{minute + 1}: {parts}")
     return "- cores busy per minute of the run: " + "; ".join(cells)
 
@@ -798,7 +828,7 @@ async def main(args: argparse.Namespace) -> None:
     url = await start_server(server, args.pg_set, args.pg_statements)
     olap = ChdbOlap(root / "chdb")
     try:
-        async with Database(url, max_size=4) as db:
+        async with Database(named(url, "search"), max_size=4) as db:
             await migrate(db, [("log", "faramesh_cloud.log"), COMPONENT])
             tables = AuditTables("bench")
             ensure_schema(olap, tables)
