@@ -78,7 +78,9 @@ class ExplorerReads:
             "AND record_id IN {ids:Array(String)} ORDER BY stack_id, agent_id, created_at, record_id",
             {"org": org_id, "ids": ids},
         )
-        positions, findings = await integrity.record_chain_facts(self._db, org_id, ids)
+        positions, findings = await integrity.record_chain_facts(
+            self._db, org_id, [(stack, agent, record_id, record_hash)
+                               for record_id, record_hash, _p, _c, _r, stack, agent, _pa, _o in result.rows])
         mark = await row_state.watermark(self._db, self._topic, self._verified_by)
         named = row_state.Named.of(self._topic, findings)
         out = [self._record(row, mark, named, positions) for row in result.rows]

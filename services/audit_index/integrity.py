@@ -90,20 +90,29 @@ def _stack(stack_id: str, agents: list[AgentIntegrity], open_alerts: int) -> Sta
     )
 
 
+ChainKey = tuple[str, str, str, str]  # (stack_id, agent_id, record_id, record_hash)
+
+
 async def record_chain_facts(
-    db: Database, org_id: str, record_ids: Sequence[str]
-) -> tuple[dict[tuple[str, str, str, str], int], list[ChainFinding]]:
-    """Chain positions (by stack, agent, record_id, record_hash) and findings of records."""
+    db: Database, org_id: str, keys: Sequence[ChainKey]
+) -> tuple[dict[ChainKey, int], list[ChainFinding]]:
+    """Chain positions and findings of records, each named by (stack, agent, record_id,
+    record_hash) as its search row has them. The positions are primary-key probes of the
+    chain members: the members have no other index, because every index on them is paid by
+    every record verified (migration 0011)."""
+    keys = list(dict.fromkeys(keys))
     async with db.connection() as conn:
         positions = await (await conn.execute(
-            "SELECT stack_id, agent_id, record_id, record_hash, chain_index FROM audit_chain_records "
-            "WHERE org_id = %s AND record_id = ANY(%s::text[])",
-            (org_id, list(record_ids)),
+            "SELECT k.s, k.a, k.r, k.h, m.chain_index "
+            "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS k(s, a, r, h) "
+            "CROSS JOIN LATERAL (SELECT c.chain_index FROM audit_chain_records c WHERE c.org_id = %s "
+            "AND c.stack_id = k.s AND c.agent_id = k.a AND c.record_hash = k.h AND c.record_id = k.r LIMIT 1) m",
+            ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [k[3] for k in keys], org_id),
         )).fetchall()
         findings = await (await conn.execute(
             f"SELECT {_FINDING_COLUMNS} FROM audit_chain_findings "
             "WHERE org_id = %s AND record_id = ANY(%s::text[]) AND retracted_at IS NULL ORDER BY detected_ns, kind",
-            (org_id, list(record_ids)),
+            (org_id, list(dict.fromkeys(k[2] for k in keys))),
         )).fetchall()
     return ({(s, a, r, h): int(i) for s, a, r, h, i in positions}, [_finding(row) for row in findings])
 

@@ -265,13 +265,15 @@ class AuditQueries:
             found.extend((source, row) for row in result.rows)
         if not found:
             return []
-        positions, findings = await integrity.record_chain_facts(self._db, org_id, [record_id])
+        stored = [source.summary(row[:SUMMARY_WIDTH]) for source, row in found]
+        positions, findings = await integrity.record_chain_facts(
+            self._db, org_id, [(s.stack_id, s.agent_id, record_id, s.record_hash) for s in stored])
         receipts = {r.stack_id: r for r in await legacy_postgres.receipts(self._db, org_id, [record_id])}
         mark = await self.watermark()
         named = row_state.Named.of(self._topic, findings)
         details = []
-        for source, row in found:
-            summary = row_state.derive(source.summary(row[:SUMMARY_WIDTH]), mark, named)
+        for (_source, row), plain in zip(found, stored, strict=True):
+            summary = row_state.derive(plain, mark, named)
             prev, raw, origin_seq, buffer, received = row[SUMMARY_WIDTH:]
             mine = named.of_row(summary) if summary.verified else []
             index = positions.get((summary.stack_id, summary.agent_id, record_id, summary.record_hash))

@@ -1,7 +1,9 @@
 """The chain verifier's lookup of stored chain members (``postgres.load_seen``), on a real
 PostgreSQL: it finds exactly the wanted members, and it probes the members' primary key per
 wanted hash instead of reading the whole table (which made every batch cost more than the one
-before: the table holds every record ever verified)."""
+before: the table holds every record ever verified). The members keep that key as their only
+index (every index on them is paid by every record verified), and the chain positions that
+Explain and exports show are primary-key probes too (``integrity.record_chain_facts``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from faramesh_cloud.audit_index import integrity
 from faramesh_cloud.audit_index import postgres as pg
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.sql.database import Database
@@ -73,6 +76,28 @@ async def test_load_seen_probes_the_primary_key_instead_of_reading_every_member(
     assert on_members, scans
     assert all(node["Node Type"] in {"Index Scan", "Index Only Scan"} for node in on_members), on_members
     assert all(node.get("Index Name") == "audit_chain_records_pkey" for node in on_members), on_members
+
+
+async def test_the_members_have_no_index_but_their_primary_key(database: Database) -> None:
+    await migrate(database, [COMPONENT])
+    async with database.connection() as conn:
+        rows = await (await conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'audit_chain_records'")).fetchall()
+    assert [name for (name,) in rows] == ["audit_chain_records_pkey"]
+
+
+async def test_chain_positions_of_shown_records_are_found_by_their_full_key_in_one_organisation(
+        database: Database) -> None:
+    await migrate(database, [COMPONENT])
+    await _store_members(database)
+    keys = [("stack-0", "agent-0", "rec-0", _hash(0)), ("stack-0", "agent-0", "rec-21", _hash(21)),
+            ("stack-2", "agent-4", "rec-29999", _hash(29_999)),
+            ("stack-1", "agent-0", "rec-0", _hash(0)),  # the right hash on another chain
+            ("stack-0", "agent-0", "rec-x", _hash(21)),  # a repeat's id with a member's hash
+            ("stack-0", "agent-0", "rec-42", _hash(42))]  # twice: asked once
+    positions, _ = await integrity.record_chain_facts(database, ORG, [*keys, keys[-1]])
+    assert positions == {keys[0]: 0, keys[1]: 1, keys[2]: 29_999 // 21, keys[5]: 2}
+    assert (await integrity.record_chain_facts(database, "org-other", keys))[0] == {}
 
 
 def _nodes(node: dict[str, Any]) -> Any:
