@@ -9,8 +9,8 @@ runners' ``poll_records``) over its 8 partitions: wall time per row on the clien
 binary, as the consumer reads) in alternating rounds, and the server's execution time per
 poll (``EXPLAIN ANALYZE``, median of 10). ``--vs``: a ``pg_consumer.py`` of another version
 (``git show <rev>:faramesh_cloud/log/pg_consumer.py > old.py``) whose ``_FETCH`` runs
-alternately with today's; a query with a ``%(limit)s`` and a ``%(per_partition)s`` parameter
-(before the counts per partition) gets those.
+alternately with today's; a query with a ``%(limit)s`` parameter (before the cut at
+``max_records`` moved to the client, ``pg_consumer.fair_cut``) gets it too.
 
 A measurement, not a test: run it on an idle machine.
 """
@@ -49,12 +49,10 @@ def fetch_of(path: str) -> str:
 
 
 def params(query: str, topic: int, starts: list[int]) -> dict[str, Any]:
-    parts = list(range(len(starts)))
-    out: dict[str, Any] = {"parts": parts, "starts": starts, "topic": topic, "budget": 1 << 20}
-    if "%(limit)s" in query:  # before the counts per partition
-        out.update(per_partition=-(-POLL // len(parts)), limit=POLL)
-    else:
-        out["counts"] = pg_consumer.fetch_counts(parts, POLL, 0)
+    out: dict[str, Any] = {"parts": list(range(len(starts))), "starts": starts, "topic": topic,
+                           "budget": 1 << 20, "per_partition": -(-POLL // len(starts))}
+    if "%(limit)s" in query:  # before the cut moved to the client
+        out["limit"] = POLL
     return out
 
 

@@ -59,15 +59,15 @@ WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND classid::int8 = %s
 ORDER BY 1
 """
 
-# Each partition's next rows, at most its own count (``n``) and, after the first row, no more
-# than the budget of bytes (like Kafka's max.partition.fetch.bytes). The counts add up to the
-# poll's ``max_records``, so no sort across partitions is needed to cut the result: sorting
-# ~1 KB rows by (row number, partition) cost more than reading them (bench/RESULTS.md,
-# "The log fetch"). Rows come partition by partition, each in offset order.
+# Each partition's next rows: at most ``per_partition`` and, after the first row, no more than
+# the budget of bytes (like Kafka's max.partition.fetch.bytes). Rows come partition by
+# partition, each in offset order. Cutting the result at ``max_records`` is done by the client
+# (``_fair_cut``): sorting ~1 KB rows across partitions in the query cost more than reading
+# them (bench/RESULTS.md, "What grows inside a run").
 _FETCH = """
 SELECT r.partition, r."offset", r.key, r.value, r.headers, r.header_names, r.header_values,
        r.timestamp_ms
-FROM unnest(%(parts)s::int4[], %(starts)s::int8[], %(counts)s::int4[]) AS pos(partition, start, n)
+FROM unnest(%(parts)s::int4[], %(starts)s::int8[]) AS pos(partition, start)
 CROSS JOIN LATERAL (
     SELECT q.*,
            row_number() OVER w AS rn,
@@ -78,7 +78,7 @@ CROSS JOIN LATERAL (
         FROM log_records l
         WHERE l.topic_id = %(topic)s AND l.partition = pos.partition AND l."offset" >= pos.start
         ORDER BY l."offset"
-        LIMIT pos.n
+        LIMIT %(per_partition)s
     ) q
     WINDOW w AS (ORDER BY q."offset")
 ) r
@@ -86,12 +86,25 @@ WHERE r.rn = 1 OR r.size <= %(budget)s
 """
 
 
-def fetch_counts(parts: list[int], max_records: int, turn: int) -> list[int]:
-    """How many records to read from each of ``parts`` so that they add up to ``max_records``:
-    an equal share each, and the remainder one each to the partitions from ``turn`` on
-    (modulo), so that over successive polls no partition is favoured."""
-    share, extra = divmod(max_records, len(parts))
-    return [share + ((i - turn) % len(parts) < extra) for i in range(len(parts))]
+def fair_cut(places: list[tuple[int, int]], max_records: int, turn: int) -> list[bool]:
+    """Which fetched rows (their ``(partition, offset)``) a poll of ``max_records`` keeps:
+    round by round, each partition's next row by offset, the partitions of each round
+    starting at ``turn`` (modulo the highest partition + 1), so that successive polls favour
+    none of them. Each partition keeps a prefix of its rows."""
+    if len(places) <= max_records:
+        return [True] * len(places)
+    width = max(p for p, _ in places) + 1
+    rank: dict[int, int] = {}
+    order = []
+    for i in sorted(range(len(places)), key=places.__getitem__):
+        p = places[i][0]
+        rank[p] = rank.get(p, 0) + 1
+        order.append(((rank[p], (p - turn) % width), i))
+    order.sort()
+    kept = [False] * len(places)
+    for _, i in order[:max_records]:
+        kept[i] = True
+    return kept
 
 
 Conn = psycopg.AsyncConnection[Any]
@@ -121,7 +134,7 @@ class PostgresConsumer:
         self._conn: Conn | None = None
         self._member = 0
         self._positions: dict[int, int] = {}
-        self._turn = 0  # polls so far: which partitions get the remainder of max_records
+        self._turn = 0  # polls so far: where the fair cut of a full poll starts (fair_cut)
         self._group_changed: asyncio.Event | None = None
         self._last_rebalance = 0.0
         self._closed = False
@@ -308,27 +321,29 @@ class PostgresConsumer:
         if not self._positions:
             return []
         parts = sorted(self._positions)
-        self._turn += 1
-        counts = fetch_counts(parts, max_records, self._turn)
-        chosen = [p for p, n in zip(parts, counts, strict=True) if n]
         cur = conn.cursor(binary=True)
         await cur.execute(
             _FETCH,
             {
-                "parts": chosen,
-                "starts": [self._positions[p] for p in chosen],
-                "counts": [n for n in counts if n],
+                "parts": parts,
+                "starts": [self._positions[p] for p in parts],
                 "topic": self._topic.topic_id,
+                "per_partition": -(-max_records // len(parts)),
                 "budget": self._fetch_bytes,
             },
         )
+        rows = await cur.fetchall()
+        self._turn += 1
+        kept = fair_cut([(row[0], row[1]) for row in rows], max_records, self._turn)
         messages: list[Message] = []
         append = messages.append
         topic = self._topic.name
         positions = self._positions
         ordered = True
         # Message's fields in order (positional: its C __init__ skips the keyword matching).
-        for partition, offset, key, value, blob, names, values, ts in await cur.fetchall():
+        for keep, (partition, offset, key, value, blob, names, values, ts) in zip(kept, rows, strict=True):
+            if not keep:
+                continue
             if blob is not None:
                 headers = decode_headers(blob)
             else:  # written before migration 0002
