@@ -62,7 +62,7 @@ ORDER BY 1
 # Each partition's next rows: at most ``per_partition`` and, after the first row, no more than
 # the budget of bytes (like Kafka's max.partition.fetch.bytes). Rows come partition by
 # partition, each in offset order. Cutting the result at ``max_records`` is done by the client
-# (``_fair_cut``): sorting ~1 KB rows across partitions in the query cost more than reading
+# (``fair_cut``): sorting ~1 KB rows across partitions in the query cost more than reading
 # them (bench/RESULTS.md, "What grows inside a run").
 _FETCH = """
 SELECT r.partition, r."offset", r.key, r.value, r.headers, r.header_names, r.header_values,
