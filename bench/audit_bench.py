@@ -449,6 +449,17 @@ def insert_ceiling(olap: ChdbOlap, tables: AuditTables) -> list[str]:
     return out
 
 
+def lag_values(count: int, rate: int, base_ns: int) -> list[bytes]:
+    """The lag run's records as a daemon writes them: 20 simulator agents in turn, 30 %
+    Ed25519-signed, the rest HMAC-only, created ``rate`` a second from ``base_ns``. Each is a
+    copy: orjson's bytes keep their whole output buffer (~16 KB for a ~1 KB record with
+    orjson 3.13), which took 20 GB for 3M records; the copy is exact."""
+    writers = [AgentWriter(f"lag-agent-{i}", random.Random(i), ed25519_seed=SEED, hmac_key=b"k")
+               for i in range(20)]
+    return [bytes(memoryview(to_go_json(writers[n % len(writers)].next(base_ns + n * 1_000_000_000 // rate))))
+            for n in range(count)]
+
+
 def _producer(conn: Connection, url: str, rate: int, seconds: int) -> None:
     """The lag run's producer, in its own process as ingest is: it generates its records
     first (the same signed mix as the load: 30 % Ed25519, the rest HMAC), says so, waits
@@ -456,13 +467,7 @@ def _producer(conn: Connection, url: str, rate: int, seconds: int) -> None:
     its own ``PostgresLog``, and sends back when each record was appended."""
     interpreter.tune_for_throughput()
     planned = rate * seconds
-    writers = [AgentWriter(f"lag-agent-{i}", random.Random(i), ed25519_seed=SEED, hmac_key=b"k")
-               for i in range(20)]
-    base = time.time_ns()
-    # A copy of each record: orjson's bytes keep their whole output buffer (~16 KB for a
-    # ~1 KB record with orjson 3.13), which took 20 GB for 3M records; the copy is exact.
-    values = [bytes(memoryview(to_go_json(writers[n % len(writers)].next(base + n * 1_000_000_000 // rate))))
-              for n in range(planned)]
+    values = lag_values(planned, rate, time.time_ns())
     ids = [msgspec.json.decode(v)["record_id"] for v in values]
     conn.send("ready")
     conn.recv()
@@ -693,8 +698,9 @@ def named(url: str, application: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}application_name={application}"
 
 
-def _ticks(path: str) -> float:
-    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+def proc_cpu_s(stat: str) -> float:
+    """User + system CPU seconds from a /proc ``stat`` file (a process's or a thread's)."""
+    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -716,14 +722,14 @@ def _cpu_of(pids: dict[str, int | None], pg_dir: Path | None, backends: list[tup
         if int(task) != me:
             with contextlib.suppress(OSError):
                 name = "chdb:" + Path(f"/proc/self/task/{task}/comm").read_text().strip().rstrip("0123456789")
-                now[name] = now.get(name, 0.0) + _ticks(f"/proc/self/task/{task}/stat")
+                now[name] = now.get(name, 0.0) + proc_cpu_s(f"/proc/self/task/{task}/stat")
     for name, pid in pids.items():
         if pid is not None:
             with contextlib.suppress(OSError):
-                now[name] = _ticks(f"/proc/{pid}/stat")
+                now[name] = proc_cpu_s(f"/proc/{pid}/stat")
     for pid, name in backends:
         with contextlib.suppress(OSError):
-            now[f"pg:{name}"] = now.get(f"pg:{name}", 0.0) + _ticks(f"/proc/{pid}/stat")
+            now[f"pg:{name}"] = now.get(f"pg:{name}", 0.0) + proc_cpu_s(f"/proc/{pid}/stat")
     return now
 
 

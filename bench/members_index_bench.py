@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
+import sys
 import tempfile
 import uuid
 from pathlib import Path
 
 import psycopg
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.audit_bench import proc_cpu_s
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
 
 COLUMNS = ("org_id text NOT NULL, stack_id text NOT NULL, agent_id text NOT NULL, record_hash text NOT NULL, "
@@ -35,8 +38,7 @@ VARIANTS = {"primary key only (shipped)": "members_pk", "primary key + by record
 def backend_cpu_s(conn: psycopg.Connection) -> float:
     row = conn.execute("SELECT pg_backend_pid()").fetchone()
     assert row is not None
-    fields = Path(f"/proc/{row[0]}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return proc_cpu_s(f"/proc/{row[0]}/stat")
 
 
 def main(args: argparse.Namespace) -> None:

@@ -27,7 +27,6 @@ import asyncio
 import cProfile
 import io
 import pstats
-import random
 import shutil
 import sys
 import tempfile
@@ -36,32 +35,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.audit_bench import SEED, postgres_cpu_s, start_server, statements
+from bench.audit_bench import lag_values, postgres_cpu_s, start_server, statements
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor
 from faramesh_cloud.audit_index.verifier_sink import VerifierSink
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
-from faramesh_cloud.dpr.builder import to_go_json
 from faramesh_cloud.events.topics import DEFAULT_PARTITIONS, DPR_RECORDS, Origin, stack_key
 from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.runtime import interpreter
-from faramesh_cloud.simulator.records import AgentWriter
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from faramesh_cloud.sql.migrate import migrate
 
 
 def records(total: int) -> list[LogRecord]:
-    """The lag run's mix, one second of 10k DPR/s per 10,000 records."""
-    writers = [AgentWriter(f"lag-agent-{i}", random.Random(i), ed25519_seed=SEED, hmac_key=b"k") for i in range(20)]
+    """The lag run's mix (``audit_bench.lag_values``), one second of 10k DPR/s per 10,000 records."""
     base = time.time_ns() - total * 100_000
     out = []
-    for n in range(total):
-        at = base + n * 100_000
-        value = bytes(memoryview(to_go_json(writers[n % len(writers)].next(at))))
+    for n, value in enumerate(lag_values(total, 10_000, base)):
         stack = f"stack-{n % 4}"
-        out.append(LogRecord(stack_key("org-lag", stack), value, Origin("org-lag", stack, "sync", n, "lag", at).headers()))
+        origin = Origin("org-lag", stack, "sync", n, "lag", base + n * 100_000)
+        out.append(LogRecord(stack_key("org-lag", stack), value, origin.headers()))
     return out
 
 

@@ -334,16 +334,16 @@ class PostgresConsumer:
         )
         rows = await cur.fetchall()
         self._turn += 1
-        kept = fair_cut([(row[0], row[1]) for row in rows], max_records, self._turn)
+        if len(rows) > max_records:  # up to one row per partition more than asked for
+            kept = fair_cut([(row[0], row[1]) for row in rows], max_records, self._turn)
+            rows = [row for row, keep in zip(rows, kept, strict=True) if keep]
         messages: list[Message] = []
         append = messages.append
         topic = self._topic.name
         positions = self._positions
         ordered = True
         # Message's fields in order (positional: its C __init__ skips the keyword matching).
-        for keep, (partition, offset, key, value, blob, names, values, ts) in zip(kept, rows, strict=True):
-            if not keep:
-                continue
+        for partition, offset, key, value, blob, names, values, ts in rows:
             if blob is not None:
                 headers = decode_headers(blob)
             else:  # written before migration 0002
