@@ -611,6 +611,7 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
 
     await asyncio.wait_for(watch(), args.lag_seconds + 600)
     sampler.cancel()
+    usage.append((time.monotonic(), await cpu_now(db, pids, pg_dir)))  # the last partial minute too
     cpu, wall, pg_cpu = time.process_time() - cpu0, time.perf_counter() - wall0, postgres_cpu_s(pg_dir) - pg0
     box = box_busy_s() - box0
     appended, offered, producer_cpu = await asyncio.to_thread(mine.recv)
