@@ -37,7 +37,7 @@ import threading
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,7 @@ from faramesh_cloud.audit_index.service import AuditIndex, AuditIndexConfig
 from faramesh_cloud.audit_index.sink import AuditIndexSink
 from faramesh_cloud.audit_index.verifier_sink import VerifierSink
 from faramesh_cloud.audit_index.views import SearchFilters, TimeRange
-from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
+from faramesh_cloud.consumer.runner import ConsumerRunner
 from faramesh_cloud.dpr.builder import to_go_json
 from faramesh_cloud.events.topics import (
     DEAD_LETTERS,
@@ -514,9 +514,10 @@ def _verifier(conn: Connection, url: str, planned: int, nice: int = 0) -> None:
             log = PostgresLog(db)
             await log.start()
             sink = VerifierSink(db, after=PROJECTION)  # as the service: searchable first
+            config = AuditIndexConfig()  # the service's batch settings, as it wires them
             runner = ConsumerRunner(log, DPR_RECORDS, "audit-verifier", DprProcessor(), sink,
-                                    RunnerConfig(max_batch_records=10_000, max_batch_seconds=0.5,
-                                                 poll_records=2_000, rejects_parked_by="audit-index"))
+                                    replace(config.verifier_runner, dead_letter_topic=None,
+                                            rejects_parked_by=config.group))
             interpreter.freeze_startup_objects()
             conn.send("ready")
             conn.recv()
@@ -559,9 +560,7 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
         verifier.start()
         await asyncio.to_thread(v_mine.recv)
         search = ConsumerRunner(log, DPR_RECORDS, "audit-index", SearchProcessor(),
-                                SearchIndexSink(db, SearchWriter(olap, tables)),
-                                RunnerConfig(max_batch_records=10_000, max_batch_seconds=0.5, poll_records=2_000,
-                                             dead_letter_topic=DEAD_LETTERS))
+                                SearchIndexSink(db, SearchWriter(olap, tables)), index.config.runner)
         search_task = asyncio.create_task(search.run(stop_search))
         v_mine.send("go")
     else:
@@ -666,7 +665,7 @@ async def lag(args: argparse.Namespace, db: Database, url: str, olap: ChdbOlap, 
         *out,
         f"- lag at {args.rate:,} DPR/s for {args.lag_seconds} s (a producer process appended at "
         f"{offered:,.0f} DPR/s, 30 % Ed25519-signed; {n:,} records, PostgresLog → runner "
-        f"(10k / 0.5 s batches) → sink → below the live stream's horizon): append-to-visible p50 "
+        f"({index.config.runner.max_batch_records:,} / {index.config.runner.max_batch_seconds} s batches) → sink → below the live stream's horizon): append-to-visible p50 "
         f"**{pct(lags, 0.5):.0f} ms**, p95 **{pct(lags, 0.95):.0f} ms**, max {max(lags):.0f} ms; "
         f"received→inserted (server clock) p50 {server[0]:.0f} ms, p95 {server[1]:.0f} ms; "
         f"the last record was visible {wall:.1f} s after the first was appended "
