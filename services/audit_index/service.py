@@ -127,8 +127,10 @@ class ServiceContext(Protocol):
 
 def _runner_config() -> RunnerConfig:
     # chDB takes 10k-row inserts at its best rate (PERF-CEILINGS 4: ~100k rows/s streamed);
-    # 0.5 s bounds the ingest-to-searchable lag when traffic is light.
-    return RunnerConfig(max_batch_records=10_000, max_batch_seconds=0.5, poll_records=2_000,
+    # 1 s bounds the ingest-to-searchable lag when traffic is light. Each insert is a part
+    # that merges rewrite: 1 s batches cut merge CPU per row by a fifth to a third against
+    # 0.5 s (bench/merge_bench.py, RESULTS.md "Merges").
+    return RunnerConfig(max_batch_records=10_000, max_batch_seconds=1.0, poll_records=2_000,
                         dead_letter_topic=DEAD_LETTERS)
 
 

@@ -33,3 +33,31 @@ def test_a_table_created_with_the_old_raw_codec_moves_to_the_new_one_keeping_its
 
     assert _raw_codec(chdb, tables) == "CODEC(ZSTD(1))"
     assert chdb.query(f"SELECT record_id, raw FROM {tables.dpr}").rows == [("r-1", '{"a":1}')]
+
+
+def test_the_dpr_table_merges_with_the_index_s_merge_settings_new_or_existing(
+    chdb: ChdbOlap, olap_database: str
+) -> None:
+    tables = AuditTables(olap_database)
+    chdb.command(f"CREATE DATABASE IF NOT EXISTS {olap_database}")
+    chdb.command(schema._DPR_TABLE.format(table=tables.dpr, summary=", ".join(schema.SUMMARY_COLUMNS)))
+    ddl = str(chdb.query(f"SHOW CREATE TABLE {tables.dpr}").scalar())
+    assert "merge_selector_base" not in ddl  # as a table made before the setting
+
+    ensure_schema(chdb, tables)
+    ensure_schema(chdb, tables)  # idempotent
+
+    ddl = str(chdb.query(f"SHOW CREATE TABLE {tables.dpr}").scalar())
+    assert "merge_selector_base = 10" in ddl, ddl
+
+
+def test_a_merge_setting_the_server_does_not_know_is_left_out_not_an_error(
+    chdb: ChdbOlap, olap_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tables = AuditTables(olap_database)
+    monkeypatch.setattr(schema, "MERGE_SETTINGS", {"merge_selector_base": "7", "merge_selector_of_2031": "1"})
+
+    ensure_schema(chdb, tables)
+
+    ddl = str(chdb.query(f"SHOW CREATE TABLE {tables.dpr}").scalar())
+    assert "merge_selector_base = 7" in ddl and "merge_selector_of_2031" not in ddl, ddl
