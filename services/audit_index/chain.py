@@ -69,13 +69,35 @@ class ChainOutcome:
     links: list[ChainLink] = field(default_factory=list)
 
 
-def lookup_hashes(records: Sequence[IndexedRecord]) -> dict[ChainKey, set[str]]:
-    """Per chain, the hashes whose stored positions the projection needs to know."""
+def lookup_hashes(records: Sequence[IndexedRecord],
+                  agents: Mapping[ChainKey, AgentState] | None = None) -> dict[ChainKey, set[str]]:
+    """Per chain, the hashes whose stored positions the projection needs to know: each
+    record's own (is it a repeat?) and its predecessor's (a broken link or a gap?).
+
+    With ``agents`` (the batch's chains as stored, locked), the records that extend their
+    chain's tip are left out: a record whose predecessor is its chain's tip, as is every
+    record of its chain before it in the batch (log order). ``ChainVerifier.add`` looks up no
+    predecessor that is the tip, and such a record's own hash can be a stored member of its
+    chain only if the chain held it before the tip (a record delivered ahead of its
+    predecessor, then again). Then ``project`` links it once more, and saving it as a new
+    member violates the members' primary key: the caller rolls back and asks again without
+    ``agents``, so the outcome is exactly the one every hash looked up gives. In steady
+    traffic every record extends its tip and the batch looks up nothing."""
     wanted: dict[ChainKey, set[str]] = {}
+    tips: dict[ChainKey, str] = {}
+    if agents is not None:
+        tips = {key: state.tip_hash for key, state in agents.items() if state.chain_length > 0 and state.tip_hash}
     for rec in records:
-        hashes = wanted.setdefault(rec.chain_key, set())
-        hashes.add(rec.meta.record_hash)
-        hashes.add(rec.meta.prev_record_hash)
+        key = rec.chain_key
+        hashes = wanted.setdefault(key, set())
+        meta = rec.meta
+        tip = tips.get(key)
+        if tip is not None and meta.prev_record_hash == tip and meta.record_hash:
+            tips[key] = meta.record_hash
+            continue
+        tips.pop(key, None)  # its tip is unknown from here on: the rest of the chain looks up
+        hashes.add(meta.record_hash)
+        hashes.add(meta.prev_record_hash)
     return wanted
 
 

@@ -121,6 +121,8 @@ async def load_seen(conn: Conn, wanted: Mapping[ChainKey, set[str]]) -> dict[Cha
     looks cheap next to thousands of probes), which read the whole of
     ``audit_chain_records`` on every batch: a cost that grew with every record ever
     verified (bench/RESULTS.md, "The members' lookup")."""
+    if not any(wanted.values()):  # every record extends its chain's tip (``chain.lookup_hashes``)
+        return {}
     await conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS audit_wanted_hashes (org_id text, stack_id text, agent_id text, "
         "record_hash text) ON COMMIT DELETE ROWS"

@@ -127,10 +127,10 @@ class ServiceContext(Protocol):
 
 def _runner_config() -> RunnerConfig:
     # chDB takes 10k-row inserts at its best rate (PERF-CEILINGS 4: ~100k rows/s streamed);
-    # 1 s bounds the ingest-to-searchable lag when traffic is light. Each insert is a part
-    # that merges rewrite: 1 s batches cut merge CPU per row by a fifth to a third against
-    # 0.5 s (bench/merge_bench.py, RESULTS.md "Merges").
-    return RunnerConfig(max_batch_records=10_000, max_batch_seconds=1.0, poll_records=2_000,
+    # 0.5 s bounds the ingest-to-searchable lag when traffic is light. 1 s batches (fewer
+    # parts to merge) saved the search process 4-7 µs/DPR at 10k DPR/s but moved searchable
+    # p95 from 0.8 to 1.4 s (bench/RESULTS.md, "Merges"): not worth it.
+    return RunnerConfig(max_batch_records=10_000, max_batch_seconds=0.5, poll_records=2_000,
                         dead_letter_topic=DEAD_LETTERS)
 
 

@@ -14,8 +14,10 @@ store, exactly-once is one PostgreSQL transaction per batch:
 1. lock the projection's position for the batch's partitions; drop messages below it (a
    redelivered batch or a replay from offset 0 stops here);
 2. lock the batch's agent chains (a chain with only a retention checkpoint starts from it),
-   load the stored hashes the batch can touch, and place every record (``chain.project``,
-   pure): a repeat of a chain member is a ``duplicate_record`` finding, as today;
+   load the stored hashes the batch can touch (none for a record that extends its chain's
+   tip: ``chain.lookup_hashes``; in a savepoint, placed again with every hash when that
+   missed a stored member), and place every record (``chain.project``, pure): a repeat of a
+   chain member is a ``duplicate_record`` finding, as today;
 3. write tips, chain members, findings, alerts with their ``AlertRaised`` events (exactly
    once: alert rows and events are in this transaction, keyed by identity) and the position;
    commit.
@@ -35,9 +37,11 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from psycopg.errors import UniqueViolation
+
 from faramesh_cloud.audit_index import postgres as pg
 from faramesh_cloud.audit_index import row_state
-from faramesh_cloud.audit_index.chain import lookup_hashes, project
+from faramesh_cloud.audit_index.chain import AgentState, ChainKey, lookup_hashes, project
 from faramesh_cloud.audit_index.domain import VERIFIER_PROJECTION, IndexedRecord
 from faramesh_cloud.audit_index.retention import hooks as retention
 from faramesh_cloud.audit_index.trust import TrustSnapshot, under_current_pins
@@ -54,6 +58,7 @@ class VerifierStats:
     rejudged: int = 0  # signatures judged again because a pin change overtook them
     expired: int = 0  # records created before their organisation's retention horizon
     waited: int = 0  # polls until the search index had committed past a batch (``after``)
+    looked_up_again: int = 0  # batches placed again with every hash looked up (``lookup_hashes``)
 
 
 class VerifierSink:
@@ -93,9 +98,21 @@ class VerifierSink:
         self.stats.findings += findings
 
     async def _apply(self, conn: pg.Conn, fresh: list[IndexedRecord]) -> int:
-        wanted = lookup_hashes(fresh)
-        agents = await pg.lock_agents(conn, wanted)
-        agents.update(await retention.checkpoint_states(conn, wanted.keys() - agents.keys()))
+        keys = {r.chain_key for r in fresh}
+        agents = await pg.lock_agents(conn, keys)
+        agents.update(await retention.checkpoint_states(conn, keys - agents.keys()))
+        try:
+            async with conn.transaction():  # a savepoint: the lookup's one miss rolls back alone
+                return await self._place(conn, fresh, agents, lookup_hashes(fresh, agents))
+        except UniqueViolation:
+            # A record extending its tip was a stored member after all (``lookup_hashes``):
+            # place the batch again with every hash looked up. A racing writer fails again.
+            self.stats.looked_up_again += 1
+            return await self._place(conn, fresh, agents, lookup_hashes(fresh))
+
+    @staticmethod
+    async def _place(conn: pg.Conn, fresh: list[IndexedRecord], agents: dict[ChainKey, AgentState],
+                     wanted: dict[ChainKey, set[str]]) -> int:
         seen = await pg.load_seen(conn, wanted)
         outcome = await asyncio.to_thread(project, fresh, agents, seen)  # CPU: keep the loop free
         await pg.save_chain(conn, outcome)

@@ -61,6 +61,20 @@ async def _published(log: PostgresLog, vectors_dir: Path) -> list[IndexedRecord]
     return rows  # type: ignore[return-value]
 
 
+async def _late_predecessor(log: PostgresLog, vectors_dir: Path, first_seq: int) -> list[IndexedRecord]:
+    """1a01, 1a03 (ahead of its predecessor: a gap), 1a02 (late), 1a03 again: by then its
+    predecessor is its chain's tip, and it is a stored member."""
+    first, second, third = (vectors_dir / "dpr_chain_valid_jcs.jsonl").read_bytes().splitlines()[:3]
+    await publish(log, ORG, "stack-late", [first, third, second, third], first_seq=first_seq)
+    consumer = await log.consumer(DPR_RECORDS, "read-back-late")
+    messages: list[Any] = []
+    while len(messages) < first_seq + 4:
+        messages.extend(await consumer.poll(max_records=1000, timeout_s=1.0))
+    await consumer.close()
+    rows = [DprProcessor().process(m) for m in messages]
+    return [r for r in rows if isinstance(r, IndexedRecord) and r.stack_id == "stack-late"]
+
+
 async def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     out = {}
     async with db.connection() as conn:
@@ -171,3 +185,32 @@ async def test_the_services_verifier_applies_a_batch_only_once_the_search_index_
     assert index.verifier_sink.stats.verified == len(rows)
     mark = await verifier_watermark(database, DPR_RECORDS)
     assert all(mark.covers(r.partition, r.offset) for r in rows)
+
+
+async def test_record_by_record_the_verifier_looks_up_less_and_leaves_what_todays_sink_leaves(
+    database: Database, postgres_log: PostgresLog, chdb: ChdbOlap, olap_database: str, vectors_dir: Path,
+) -> None:
+    """The verifier looks up no hash of a record that extends its chain's tip
+    (``chain.lookup_hashes``); a repeat whose predecessor arrived late is the one case where
+    that misses a stored member, and then the batch is placed again with every hash."""
+    await migrate(database, [COMPONENT])
+    index = AuditIndex(database, postgres_log, chdb, fast_config(olap_database))
+    await index.prepare()
+    rows = await _published(postgres_log, vectors_dir)
+    rows += await _late_predecessor(postgres_log, vectors_dir, first_seq=len(rows))
+    reference = AuditIndexSink(database, IndexWriter(chdb, index.tables))
+    for row in rows:
+        await reference.write([row])
+    today = await _snapshot(database)
+    async with database.connection() as conn:
+        await conn.execute(f"TRUNCATE {', '.join(CHAIN_TABLES)}, audit_alert_closures")
+
+    verifier = VerifierSink(database)
+    for row in rows:
+        await verifier.write([row])
+
+    assert await _snapshot(database) == today
+    late = [f for f in today["audit_chain_findings"] if f[1] == "stack-late"]
+    assert sorted(f[5] for f in late) == ["broken_link", "duplicate_record", "gap"]
+    assert verifier.stats.looked_up_again == 1
+    assert verifier.stats.verified == len(rows)
