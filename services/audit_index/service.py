@@ -129,7 +129,7 @@ def _runner_config() -> RunnerConfig:
     # chDB takes 10k-row inserts at its best rate (PERF-CEILINGS 4: ~100k rows/s streamed);
     # 0.5 s bounds the ingest-to-searchable lag when traffic is light. 1 s batches (fewer
     # parts to merge) saved the search process 4-7 µs/DPR at 10k DPR/s but moved searchable
-    # p95 from 0.8 to 1.4 s (bench/RESULTS.md, "Merges"): not worth it.
+    # p95 from 0.8 to 1.4 s (bench/RESULTS.md, "Merges and the verifier's lookups"): not worth it.
     return RunnerConfig(max_batch_records=10_000, max_batch_seconds=0.5, poll_records=2_000,
                         dead_letter_topic=DEAD_LETTERS)
 
