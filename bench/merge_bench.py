@@ -6,7 +6,8 @@
 In the five-minute lag runs chDB's merges grew from ~0.09 cores in the first minute to
 0.2-0.37 in the fifth, at a constant rate. This bench isolates them: each ``--variant`` is a
 process of its own with its own chDB, holding the real ``dpr_records`` table (``ensure_schema``)
-with the variant's MergeTree settings (``ALTER TABLE ... MODIFY SETTING``), into which it
+with ClickHouse's default MergeTree settings (the schema's ``MERGE_SETTINGS`` reset) and then
+the variant's (``ALTER TABLE ... MODIFY SETTING``), into which it
 inserts the search index's columns at ``--rate`` rows a second, one insert every BATCH_SECONDS
 (the search index's ``max_batch_seconds``: the batch it cuts at that rate). The variants run
 side by side, so the box's speed, which moves by a third within an hour here, is the same for
@@ -20,7 +21,9 @@ building it (not what is measured here).
 
 Each variant reports, per minute, the cores its merge threads (``MergeMutate``) and the whole
 process kept busy, and at the end its CPU per row (process, merges) and its active parts with
-their highest merge level. A measurement, not a test.
+their highest merge level. ``--query-rounds N`` then times the explorer's commonest queries on
+each variant's table as the run left it, one variant at a time (more parts, more to merge at
+read). A measurement, not a test.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import argparse
 import contextlib
 import multiprocessing
 import os
+import statistics
 import tempfile
 import time
 from multiprocessing.connection import Connection
@@ -38,7 +42,7 @@ import msgspec
 
 from bench.audit_bench import lag_values, proc_cpu_s
 from faramesh_cloud.audit_index.clickhouse import INSERT_COLUMNS, search_columns
-from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
+from faramesh_cloud.audit_index.schema import MERGE_SETTINGS, AuditTables, ensure_schema
 from faramesh_cloud.audit_index.search_processor import SearchProcessor, SearchRow
 from faramesh_cloud.events.topics import DPR_RECORDS, Origin, stack_key
 from faramesh_cloud.log.port import Message
@@ -48,6 +52,7 @@ _CREATED = INSERT_COLUMNS.index("created_ns")
 _OFFSET = INSERT_COLUMNS.index("log_offset")
 _SEQ = INSERT_COLUMNS.index("org_seq")
 _RECEIVED = INSERT_COLUMNS.index("received_ns")
+_RECORD_ID = INSERT_COLUMNS.index("record_id")
 
 
 def pool_columns(count: int, rate: int) -> list[list[object]]:
@@ -73,12 +78,14 @@ def thread_cpu(prefix: str) -> float:
 
 
 def _variant(conn: Connection, name: str, batch_s: float, settings: dict[str, str], rate: int,
-             seconds: int, pool: int) -> None:
+             seconds: int, pool: int, rounds: int) -> None:
     columns = pool_columns(pool, rate)
     with tempfile.TemporaryDirectory(prefix=f"merge-bench-{name}-") as data:
         olap = ChdbOlap(data)
         tables = AuditTables("merge_bench")
         ensure_schema(olap, tables)
+        # From ClickHouse's defaults, not the schema's MERGE_SETTINGS: a variant names all it sets.
+        olap.command(f"ALTER TABLE {tables.dpr} RESET SETTING {', '.join(MERGE_SETTINGS)}")
         for key, value in settings.items():
             olap.command(f"ALTER TABLE {tables.dpr} MODIFY SETTING {key} = {value}")
         conn.send("ready")
@@ -108,9 +115,40 @@ def _variant(conn: Connection, name: str, batch_s: float, settings: dict[str, st
         samples.append((time.monotonic(), time.process_time() - cpu0, thread_cpu("MergeMutate") - merge0))
         parts = olap.query("SELECT count(), max(level), sum(rows) FROM system.parts "
                            "WHERE database = 'merge_bench' AND table = 'dpr_records' AND active").rows[0]
+        conn.send(msgspec.json.encode({"samples": samples, "inserted": n, "parts": list(parts),
+                                       "wall": time.monotonic() - started}))
+        if conn.recv() == "query":  # the parent lets one variant query at a time
+            conn.send(msgspec.json.encode(query_times(olap, tables.dpr, str(columns[_RECORD_ID][pool // 2]), rounds)))
         olap.close()
-    conn.send(msgspec.json.encode({"samples": samples, "inserted": n, "parts": list(parts),
-                                   "wall": time.monotonic() - started}))
+
+
+# What the explorer asks most, on the parts as the run left them (the more parts, the more
+# each query merges): newest page, one agent's last minute (the p_agent projection), counts
+# by effect over everything, Explain by record id (the bloom filter).
+QUERIES = {
+    "newest 50": "SELECT record_id, created_at, effect FROM {t} WHERE org_id = 'org-lag' "
+                 "ORDER BY created_at DESC LIMIT 50",
+    "agent, last minute, 50": "SELECT record_id, created_at, effect FROM {t} WHERE org_id = 'org-lag' "
+                              "AND agent_id = 'lag-agent-3' AND created_at >= now64() - INTERVAL 1 MINUTE "
+                              "ORDER BY created_at DESC LIMIT 50",
+    "count by effect": "SELECT effect, count() FROM {t} WHERE org_id = 'org-lag' GROUP BY effect",
+    "explain by id": "SELECT raw FROM {t} WHERE org_id = 'org-lag' AND record_id = '{id}' LIMIT 1",
+}
+
+
+def query_times(olap: ChdbOlap, table: str, record_id: str, rounds: int) -> dict[str, float]:
+    """Median ms of each query over ``rounds`` runs (after one warm-up)."""
+    out = {}
+    for name, sql in QUERIES.items():
+        text = sql.format(t=table, id=record_id)
+        olap.query(text)
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            olap.query(text)
+            times.append((time.perf_counter() - t0) * 1e3)
+        out[name] = statistics.median(times)
+    return out
 
 
 def by_minute(samples: list[list[float]], index: int) -> list[float]:
@@ -128,6 +166,8 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=300)
     parser.add_argument("--pool", type=int, default=100_000, help="distinct records, inserted in turn")
+    parser.add_argument("--query-rounds", type=int, default=0,
+                        help="then time the explorer's queries this many times per variant, one variant at a time")
     parser.add_argument("--variant", action="append", required=True,
                         help="NAME:BATCH_SECONDS[:SETTING=VALUE,...], e.g. base:0.5 or wide:1.0:merge_selector_base=10")
     args = parser.parse_args()
@@ -138,7 +178,7 @@ def main() -> None:
         settings = dict(kv.split("=", 1) for kv in rest[0].split(",")) if rest and rest[0] else {}
         mine, theirs = ctx.Pipe()
         proc = ctx.Process(target=_variant, args=(theirs, name, float(batch), settings, args.rate,
-                                                    args.seconds, args.pool), daemon=True)
+                                                    args.seconds, args.pool, args.query_rounds), daemon=True)
         proc.start()
         runs.append((spec, mine, proc))
     for _, mine, _ in runs:
@@ -147,8 +187,12 @@ def main() -> None:
         mine.send("go")
     print(f"# merge_bench: {args.rate} rows/s for {args.seconds} s, variants side by side, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    for spec, mine, proc in runs:
-        result = msgspec.json.decode(mine.recv())
+    results = [msgspec.json.decode(mine.recv()) for _, mine, _ in runs]
+    queried = []
+    for _, mine, _ in runs:
+        mine.send("query" if args.query_rounds else "done")
+        queried.append(msgspec.json.decode(mine.recv()) if args.query_rounds else {})
+    for (spec, _, proc), result, times in zip(runs, results, queried, strict=True):
         proc.join()
         samples, inserted = result["samples"], result["inserted"]
         merge_s, cpu_s = samples[-1][2], samples[-1][1]
@@ -157,6 +201,8 @@ def main() -> None:
               f"(max level {result['parts'][1]})")
         print("  merges, cores per minute: " + ", ".join(f"{v:.2f}" for v in by_minute(samples, 2)))
         print("  process, cores per minute: " + ", ".join(f"{v:.2f}" for v in by_minute(samples, 1)))
+        if times:
+            print("  queries, median ms: " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()))
 
 
 if __name__ == "__main__":
