@@ -460,6 +460,13 @@ def lag_values(count: int, rate: int, base_ns: int) -> list[bytes]:
             for n in range(count)]
 
 
+def lag_record(n: int, value: bytes, received_ns: int) -> LogRecord:
+    """Record ``n`` of the lag run as ingest appends it: organisation ``org-lag``, four stacks
+    in turn, origin sequence ``n``, received at ``received_ns``."""
+    stack = f"stack-{n % 4}"
+    return LogRecord(stack_key("org-lag", stack), value, Origin("org-lag", stack, "sync", n, "lag", received_ns).headers())
+
+
 def _producer(conn: Connection, url: str, rate: int, seconds: int) -> None:
     """The lag run's producer, in its own process as ingest is: it generates its records
     first (the same signed mix as the load: 30 % Ed25519, the rest HMAC), says so, waits
@@ -485,9 +492,7 @@ def _producer(conn: Connection, url: str, rate: int, seconds: int) -> None:
                 now = time.time_ns()
                 batch = []
                 for value in values[n:n + per_tick]:
-                    stack = f"stack-{n % 4}"
-                    origin = Origin("org-lag", stack, "sync", n, "lag", now)
-                    batch.append(LogRecord(stack_key("org-lag", stack), value, origin.headers()))
+                    batch.append(lag_record(n, value, now))
                     appended[ids[n]] = now
                     n += 1
                 await log.append(DPR_RECORDS, batch)
@@ -715,14 +720,22 @@ async def cpu_now(db: Database, pids: dict[str, int | None], pg_dir: Path | None
     return _cpu_of(pids, pg_dir, backends)
 
 
-def _cpu_of(pids: dict[str, int | None], pg_dir: Path | None, backends: list[tuple[int, str]]) -> dict[str, float]:
-    now = {"search": time.process_time(), "postgres": postgres_cpu_s(pg_dir), "box": box_busy_s()}
+def threads_cpu_s() -> dict[str, float]:
+    """CPU seconds of this process's other threads, by name without its trailing digits
+    (chDB's ``MergeMutate``, ``ThreadPool``, the runner's worker ``python``)."""
+    out: dict[str, float] = {}
     me = threading.get_native_id()
     for task in os.listdir("/proc/self/task"):
         if int(task) != me:
             with contextlib.suppress(OSError):
-                name = "chdb:" + Path(f"/proc/self/task/{task}/comm").read_text().strip().rstrip("0123456789")
-                now[name] = now.get(name, 0.0) + proc_cpu_s(f"/proc/self/task/{task}/stat")
+                name = Path(f"/proc/self/task/{task}/comm").read_text().strip().rstrip("0123456789")
+                out[name] = out.get(name, 0.0) + proc_cpu_s(f"/proc/self/task/{task}/stat")
+    return out
+
+
+def _cpu_of(pids: dict[str, int | None], pg_dir: Path | None, backends: list[tuple[int, str]]) -> dict[str, float]:
+    now = {"search": time.process_time(), "postgres": postgres_cpu_s(pg_dir), "box": box_busy_s()}
+    now.update((f"chdb:{name}", cpu) for name, cpu in threads_cpu_s().items())
     for name, pid in pids.items():
         if pid is not None:
             with contextlib.suppress(OSError):

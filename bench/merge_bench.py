@@ -29,22 +29,19 @@ read). A measurement, not a test.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import multiprocessing
-import os
 import statistics
 import tempfile
 import time
 from multiprocessing.connection import Connection
-from pathlib import Path
 
 import msgspec
 
-from bench.audit_bench import lag_values, proc_cpu_s
+from bench.audit_bench import lag_record, lag_values, threads_cpu_s
 from faramesh_cloud.audit_index.clickhouse import INSERT_COLUMNS, search_columns
 from faramesh_cloud.audit_index.schema import MERGE_SETTINGS, AuditTables, ensure_schema
 from faramesh_cloud.audit_index.search_processor import SearchProcessor, SearchRow
-from faramesh_cloud.events.topics import DPR_RECORDS, Origin, stack_key
+from faramesh_cloud.events.topics import DPR_RECORDS
 from faramesh_cloud.log.port import Message
 from faramesh_cloud.olap.chdb import ChdbOlap
 
@@ -60,21 +57,15 @@ def pool_columns(count: int, rate: int) -> list[list[object]]:
     rows = []
     processor = SearchProcessor()
     for n, value in enumerate(lag_values(count, rate, base)):
-        stack = f"stack-{n % 4}"
-        origin = Origin("org-lag", stack, "sync", n, "lag", base)
-        row = processor.process(Message(DPR_RECORDS, 0, n, stack_key("org-lag", stack), value, origin.headers(), 0))
+        record = lag_record(n, value, base)
+        row = processor.process(Message(DPR_RECORDS, 0, n, record.key, value, record.headers, 0))
         assert isinstance(row, SearchRow), row
         rows.append(row)
     return search_columns(rows, list(range(count)))
 
 
-def thread_cpu(prefix: str) -> float:
-    total = 0.0
-    for task in os.listdir("/proc/self/task"):
-        with contextlib.suppress(OSError):
-            if Path(f"/proc/self/task/{task}/comm").read_text().startswith(prefix):
-                total += proc_cpu_s(f"/proc/self/task/{task}/stat")
-    return total
+def merges_cpu_s() -> float:
+    return threads_cpu_s().get("MergeMutate", 0.0)
 
 
 def _variant(conn: Connection, name: str, batch_s: float, settings: dict[str, str], rate: int,
@@ -93,7 +84,7 @@ def _variant(conn: Connection, name: str, batch_s: float, settings: dict[str, st
         per_batch = int(rate * batch_s)
         samples: list[tuple[float, float, float]] = []
         started = time.monotonic()
-        cpu0, merge0 = time.process_time(), thread_cpu("MergeMutate")
+        cpu0, merge0 = time.process_time(), merges_cpu_s()
         next_sample = started
         n = 0
         while n < rate * seconds:
@@ -109,10 +100,10 @@ def _variant(conn: Connection, name: str, batch_s: float, settings: dict[str, st
             olap.insert_columns(tables.dpr, INSERT_COLUMNS, batch)
             n += k
             if time.monotonic() >= next_sample:
-                samples.append((time.monotonic(), time.process_time() - cpu0, thread_cpu("MergeMutate") - merge0))
+                samples.append((time.monotonic(), time.process_time() - cpu0, merges_cpu_s() - merge0))
                 next_sample += 10
             time.sleep(max(0.0, started + n / rate - time.monotonic()))
-        samples.append((time.monotonic(), time.process_time() - cpu0, thread_cpu("MergeMutate") - merge0))
+        samples.append((time.monotonic(), time.process_time() - cpu0, merges_cpu_s() - merge0))
         parts = olap.query("SELECT count(), max(level), sum(rows) FROM system.parts "
                            "WHERE database = 'merge_bench' AND table = 'dpr_records' AND active").rows[0]
         conn.send(msgspec.json.encode({"samples": samples, "inserted": n, "parts": list(parts),

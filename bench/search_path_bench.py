@@ -45,7 +45,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import random
 import shutil
 import signal
 import statistics
@@ -54,7 +53,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.audit_bench import SEED
+from bench.audit_bench import lag_record, lag_values
 from faramesh_cloud.audit_index.clickhouse import SearchWriter
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor
@@ -63,19 +62,15 @@ from faramesh_cloud.audit_index.search_processor import SearchProcessor
 from faramesh_cloud.audit_index.search_sink import SearchIndexSink
 from faramesh_cloud.audit_index.verifier_sink import VerifierSink
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
-from faramesh_cloud.dpr.builder import to_go_json
 from faramesh_cloud.events.topics import (
     DEAD_LETTERS,
     DEFAULT_PARTITIONS,
     DPR_RECORDS,
-    Origin,
-    stack_key,
 )
-from faramesh_cloud.log.port import LogRecord, Message
+from faramesh_cloud.log.port import Message
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.olap.chdb import ChdbOlap
 from faramesh_cloud.runtime import interpreter
-from faramesh_cloud.simulator.records import AgentWriter
 from faramesh_cloud.sql.database import Database
 from faramesh_cloud.sql.embedded import EmbeddedPostgres
 from faramesh_cloud.sql.migrate import migrate
@@ -104,18 +99,10 @@ CHAIN_TABLES = ("audit_chain_records", "audit_chain_agents", "audit_chain_findin
 
 
 async def append_records(log: PostgresLog, total: int) -> None:
-    writers = [AgentWriter(f"lag-agent-{i}", random.Random(i), ed25519_seed=SEED, hmac_key=b"k")
-               for i in range(20)]
-    base = time.time_ns() - total * 100_000
+    values = lag_values(total, 10_000, time.time_ns() - total * 100_000)
     for first in range(0, total, 500):
-        batch = []
         now = time.time_ns()
-        for n in range(first, min(total, first + 500)):
-            value = to_go_json(writers[n % len(writers)].next(base + n * 100_000))
-            stack = f"stack-{n % 4}"
-            origin = Origin("org-lag", stack, "sync", n, "lag", now)
-            batch.append(LogRecord(stack_key("org-lag", stack), value, origin.headers()))
-        await log.append(DPR_RECORDS, batch)
+        await log.append(DPR_RECORDS, [lag_record(n, values[n], now) for n in range(first, min(total, first + 500))])
 
 
 async def reset(db: Database, role: str) -> None:
@@ -181,15 +168,11 @@ async def one_round(args: argparse.Namespace, db: Database, log: PostgresLog, ol
 
 
 def processor_only(args: argparse.Namespace) -> None:
-    writers = [AgentWriter(f"lag-agent-{i}", random.Random(i), ed25519_seed=SEED, hmac_key=b"k")
-               for i in range(20)]
     base = time.time_ns()
     messages = []
-    for n in range(args.records):
-        stack = f"stack-{n % 4}"
-        origin = Origin("org-lag", stack, "sync", n, "lag", base)
-        value = to_go_json(writers[n % len(writers)].next(base + n * 100_000))
-        messages.append(Message(DPR_RECORDS, 0, n, stack_key("org-lag", stack), value, origin.headers(), 0))
+    for n, value in enumerate(lag_values(args.records, 10_000, base)):
+        record = lag_record(n, value, base)
+        messages.append(Message(DPR_RECORDS, 0, n, record.key, value, record.headers, 0))
     checker = DprProcessor()
     search = SearchProcessor()
     times: dict[str, list[float]] = {"check with canonical bytes (before)": [], "check, view only (now)": [],

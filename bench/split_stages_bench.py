@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import random
 import shutil
 import statistics
 import tempfile
@@ -39,22 +38,20 @@ from typing import Any
 
 import msgspec
 
+from bench.audit_bench import lag_record, lag_values
 from faramesh_cloud.audit_index.chain import project
 from faramesh_cloud.audit_index.clickhouse import IndexWriter
 from faramesh_cloud.audit_index.domain import IndexedRecord, LinkStatus
 from faramesh_cloud.audit_index.processor import DprProcessor
 from faramesh_cloud.audit_index.schema import AuditTables, ensure_schema
-from faramesh_cloud.dpr.builder import to_go_json
 from faramesh_cloud.dpr.canonical import hash_bytes
 from faramesh_cloud.dpr.signatures import check_ed25519
 from faramesh_cloud.dpr.view import decode_record
-from faramesh_cloud.events.topics import DPR_RECORDS, Origin, stack_key
+from faramesh_cloud.events.topics import DPR_RECORDS, Origin
 from faramesh_cloud.log.port import Message, partition_for
 from faramesh_cloud.olap.chdb import ChdbOlap
-from faramesh_cloud.simulator.records import AgentWriter
 
 BATCH = 10_000
-SEED = b"audit-bench-ed25519-seed-000000!"
 
 
 class SearchColumns(msgspec.Struct):
@@ -82,15 +79,12 @@ class SearchColumns(msgspec.Struct):
 
 
 def messages(total: int) -> list[Message]:
-    writers = [AgentWriter(f"lag-agent-{i}", random.Random(i), ed25519_seed=SEED, hmac_key=b"k") for i in range(20)]
     base = time.time_ns()
     out = []
-    for n in range(total):
-        value = to_go_json(writers[n % len(writers)].next(base + n * 100_000))
-        stack = f"stack-{n % 4}"
-        key = stack_key("org-lag", stack)
-        origin = Origin("org-lag", stack, "sync", n, "lag", base + n * 100_000)
-        out.append(Message(DPR_RECORDS, partition_for(key, 8), n, key, value, origin.headers(), base // 1_000_000))
+    for n, value in enumerate(lag_values(total, 10_000, base)):
+        record = lag_record(n, value, base + n * 100_000)
+        out.append(Message(DPR_RECORDS, partition_for(record.key, 8), n, record.key, value, record.headers,
+                           base // 1_000_000))
     return out
 
 

@@ -35,12 +35,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.audit_bench import lag_values, postgres_cpu_s, start_server, statements
+from bench.audit_bench import lag_record, lag_values, postgres_cpu_s, start_server, statements
 from faramesh_cloud.audit_index.postgres import COMPONENT
 from faramesh_cloud.audit_index.processor import DprProcessor
 from faramesh_cloud.audit_index.verifier_sink import VerifierSink
 from faramesh_cloud.consumer.runner import ConsumerRunner, RunnerConfig
-from faramesh_cloud.events.topics import DEFAULT_PARTITIONS, DPR_RECORDS, Origin, stack_key
+from faramesh_cloud.events.topics import DEFAULT_PARTITIONS, DPR_RECORDS
 from faramesh_cloud.log.port import LogRecord
 from faramesh_cloud.log.postgres import PostgresLog
 from faramesh_cloud.runtime import interpreter
@@ -52,12 +52,7 @@ from faramesh_cloud.sql.migrate import migrate
 def records(total: int) -> list[LogRecord]:
     """The lag run's mix (``audit_bench.lag_values``), one second of 10k DPR/s per 10,000 records."""
     base = time.time_ns() - total * 100_000
-    out = []
-    for n, value in enumerate(lag_values(total, 10_000, base)):
-        stack = f"stack-{n % 4}"
-        origin = Origin("org-lag", stack, "sync", n, "lag", base + n * 100_000)
-        out.append(LogRecord(stack_key("org-lag", stack), value, origin.headers()))
-    return out
+    return [lag_record(n, value, base + n * 100_000) for n, value in enumerate(lag_values(total, 10_000, base))]
 
 
 async def run(args: argparse.Namespace, url: str, pg_dir: Path) -> list[str]:
